@@ -1,0 +1,38 @@
+# The two commands of the README:
+#   make run    set up (venv, kernels, system packages) and run the main job
+#   make test   set up and run the whole test suite (what .ci/run calls)
+# Also: make bench (benchmarks with in-run references), make build (kernels only).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
+
+.PHONY: run test bench build deps system-deps clean
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "Cython>=3.0" setuptools wheel
+	$(PY) -m pip install -q --no-build-isolation -e '.[test,report]'
+	touch $@
+
+deps: $(STAMP)
+
+system-deps:
+	@bash .ci/system-deps.sh
+
+build: deps
+	$(PY) setup.py -q build_ext --inplace
+
+run: build
+	$(VENV)/bin/cti-server $(ARGS)
+
+test: system-deps build
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: system-deps build
+	$(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf build $(VENV) _boardcore/*.c _boardcore/*.so _boardcore/*.html

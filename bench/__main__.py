@@ -1,0 +1,32 @@
+"""Run benchmarks: ``python -m bench [name ...] [--quick]`` (default: all)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import bench
+from bench.common import print_results
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = sorted(m.name[6:] for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {", ".join(names)})")
+    ap.add_argument("--quick", action="store_true", help="short runs (smoke test of the benchmarks)")
+    args = ap.parse_args(argv)
+    unknown = set(args.names) - set(names)
+    if unknown:
+        ap.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; known: {', '.join(names)}")
+    import _boardcore
+
+    print(f"_boardcore kernels: {_boardcore.IMPLEMENTATIONS}")
+    for name in args.names or names:
+        mod = importlib.import_module(f"bench.bench_{name}")
+        print_results(name, mod.run(quick=args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The one seam between signalling stacks and the call model.
+
+A *trunk adapter* owns the stacks for some spans of a board (No.1 on CAS spans, SS7 on
+CCS spans), services them from the board every block, and speaks to the call model in
+the trunk primitives below, identical for every signalling system. Circuits are named
+``(span, timeslot)`` everywhere above this layer; SS7 maps CICs to them by configuration.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+Circuit = tuple[int, int]  #: (span, timeslot)
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkEvent:
+    circuit: Circuit
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingCall(TrunkEvent):
+    """The network seized a circuit and delivered the numbers (No.1 after MFC, SS7 on IAM)."""
+
+    called: str
+    calling: str | None = None
+    category: int | None = None      #: No.1 KD / ISUP calling party's category
+    signalling: str = ""             #: "no1" | "ss7"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Proceeding(TrunkEvent):
+    """Our outgoing call reached the far exchange (seizure acknowledged / IAM sent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Alerting(TrunkEvent):
+    """The called party is being rung (No.1 B1 / B6, ISUP ACM with subscriber free)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answered(TrunkEvent):
+    """The called party answered (No.1 answer signal, ISUP ANM/CON)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Released(TrunkEvent):
+    """The call on the circuit ended: cleared by the far end, failed, or our release completed."""
+
+    cause: int                       #: Q.850 cause
+    remote: bool = True              #: True when the far end (or a fault) ended it
+    reason: str = ""                 #: human text: "B2 busy", "T7 expired", "LOS"
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitState(TrunkEvent):
+    """Blocking / alarm state of a circuit changed (BLO/UBL, No.1 blocking, span alarms)."""
+
+    available: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DigitsReceived(TrunkEvent):
+    """In-band digits detected on a connected circuit (DTMF)."""
+
+    digits: str
+
+
+class TrunkError(Exception):
+    """A request the adapter cannot carry out (no free circuit, wrong state)."""
+
+    def __init__(self, message: str, cause: int = 31) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class TrunkAdapter(abc.ABC):
+    """Signalling for some spans of a board, as seen by the call model."""
+
+    signalling: str = ""  #: "no1" | "ss7"
+
+    @abc.abstractmethod
+    def circuits(self) -> list[Circuit]:
+        """Every circuit this adapter signals for."""
+
+    @abc.abstractmethod
+    def service(self, now: float) -> list[TrunkEvent]:
+        """Exchange signals with the board and run timers up to ``now``; the events that resulted."""
+
+    @abc.abstractmethod
+    def make_call(self, called: str, calling: str | None, now: float,
+                  circuit: Circuit | None = None) -> Circuit:
+        """Start an outgoing call on ``circuit`` (or a free one); raises TrunkError."""
+
+    @abc.abstractmethod
+    def alert(self, circuit: Circuit, now: float) -> None:
+        """Tell the caller of an incoming call that the called party is free and rung."""
+
+    @abc.abstractmethod
+    def answer(self, circuit: Circuit, now: float) -> None:
+        """Answer the incoming call on ``circuit``."""
+
+    @abc.abstractmethod
+    def release(self, circuit: Circuit, cause: int, now: float) -> None:
+        """Clear the call on ``circuit`` (or reject it, with ``cause``)."""
+
+    def timer_deadline(self) -> float | None:
+        """The earliest time ``service`` must be called again even without input."""
+        return None

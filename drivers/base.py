@@ -1,0 +1,277 @@
+"""The Board API: one interface over every E1 backend (python-can's BusABC pattern).
+
+A *board* has one or more *spans* (E1 lines, 2.048 Mbit/s, 32 timeslots). Per span:
+
+* voice timeslots 1-15 and 17-31 carry A-law audio, read and written in 20 ms
+  blocks (160 octets per timeslot);
+* TS16 carries either CAS line signalling (abcd bits per channel, G.704 multiframe)
+  or a 64 kbit/s HDLC channel (an SS7 signalling link);
+* alarms (LOS, AIS, LOF, RAI, ...) and error counters come from the deframer.
+
+Backends subclass :class:`Board` and :class:`Span`; the registry opens them by name.
+Reads never block: a backend buffers received blocks, frames and events until read.
+Time is passed in or owned by the board's clock, so the in-process simulator runs in
+virtual time in tests (``board.advance(seconds)``) and in real time in production.
+"""
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Iterable, Iterator
+
+#: Octets per timeslot in one 20 ms block (8000 frames/s x 0.020 s).
+BLOCK_OCTETS = 160
+BLOCK_SECONDS = 0.020
+#: Voice timeslots of a G.704 E1 span; TS0 is framing, TS16 signalling.
+VOICE_TIMESLOTS: tuple[int, ...] = tuple(list(range(1, 16)) + list(range(17, 32)))
+#: A-law idle/silence octet (0 linear after even-bit inversion).
+ALAW_SILENCE = 0xD5
+
+
+class BoardError(Exception):
+    """Base of every error a board raises."""
+
+
+class ConfigError(BoardError, ValueError):
+    """A span, timeslot, CAS value or option is out of range or inconsistent."""
+
+
+class BoardClosed(BoardError):
+    """The board was closed, or the peer behind it went away."""
+
+
+class WireProtocolError(BoardError):
+    """A wire-protocol message was truncated, malformed or of an unknown type."""
+
+
+class Alarm(enum.Flag):
+    """Span alarms (G.775 / G.732 defects as seen by the deframer)."""
+
+    NONE = 0
+    LOS = enum.auto()      #: loss of signal: no ones for a while
+    AIS = enum.auto()      #: alarm indication signal: all ones (< 3 zeros in 2 frames)
+    LOF = enum.auto()      #: loss of frame alignment (3 consecutive bad FAS)
+    RAI = enum.auto()      #: remote alarm indication: A bit of NFAS set by the far end
+    LOMF = enum.auto()     #: loss of TS16 CAS multiframe alignment
+    MF_AIS = enum.auto()   #: TS16 all ones
+    MF_RAI = enum.auto()   #: remote multiframe alarm: Y bit of TS16 frame 0
+    LOCRC = enum.auto()    #: loss of CRC-4 multiframe alignment
+
+
+@dataclass
+class Counters:
+    """Monotonic per-span counters."""
+
+    frames_rx: int = 0
+    frames_tx: int = 0
+    fas_errors: int = 0
+    crc4_errors: int = 0      #: local CRC-4 sub-multiframe errors
+    e_bits: int = 0           #: far-end block errors reported in E bits
+    slips: int = 0
+    audio_overruns: int = 0   #: received blocks dropped because nobody read them
+    audio_underruns: int = 0  #: transmit blocks filled with silence
+    hdlc_rx: int = 0
+    hdlc_tx: int = 0
+    hdlc_fcs_errors: int = 0
+    hdlc_aborts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SpanConfig:
+    """How a span is framed and signalled."""
+
+    framing: str = "crc4"         #: "crc4" (CRC-4 multiframe) or "df" (double frame, no CRC-4)
+    signalling: str = "cas"       #: "cas" (TS16 abcd bits) or "ccs" (TS16 is an HDLC link)
+    hdlc_timeslots: tuple[int, ...] = ()  #: HDLC channels; "ccs" implies (16,)
+
+    def __post_init__(self) -> None:
+        if self.framing not in ("crc4", "df"):
+            raise ConfigError(f"framing must be 'crc4' or 'df', not {self.framing!r}")
+        if self.signalling not in ("cas", "ccs"):
+            raise ConfigError(f"signalling must be 'cas' or 'ccs', not {self.signalling!r}")
+        for ts in self.hdlc_timeslots:
+            check_timeslot(ts, allow_ts16=True)
+        if self.signalling == "cas" and 16 in self.hdlc_timeslots:
+            raise ConfigError("TS16 carries CAS on this span; it cannot also be an HDLC link")
+
+    @property
+    def hdlc(self) -> tuple[int, ...]:
+        if self.signalling == "ccs" and 16 not in self.hdlc_timeslots:
+            return (16,) + tuple(self.hdlc_timeslots)
+        return tuple(self.hdlc_timeslots)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioBlock:
+    """20 ms of received audio: ``data`` holds 160 A-law octets per timeslot, timeslot-major."""
+
+    span: int
+    timeslots: tuple[int, ...]
+    data: bytes
+    time: float  #: board time of the first sample
+
+    def timeslot(self, ts: int) -> bytes:
+        i = self.timeslots.index(ts)
+        return self.data[i * BLOCK_OCTETS:(i + 1) * BLOCK_OCTETS]
+
+
+# ---- events a board reports (read with Board.poll_events() or ``async for``) ----
+
+@dataclass(frozen=True, slots=True)
+class AlarmChanged:
+    span: int
+    alarms: Alarm
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class CasChanged:
+    span: int
+    timeslot: int
+    abcd: int
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class HdlcFrameReady:
+    span: int
+    timeslot: int
+    time: float
+
+
+BoardEvent = AlarmChanged | CasChanged | HdlcFrameReady
+
+
+def check_timeslot(ts: int, *, allow_ts16: bool = False) -> int:
+    """Validate a timeslot number; returns it or raises ConfigError."""
+    if not isinstance(ts, int) or isinstance(ts, bool):
+        raise ConfigError(f"timeslot must be an int, not {type(ts).__name__}")
+    if ts == 16 and allow_ts16:
+        return ts
+    if ts not in VOICE_TIMESLOTS:
+        raise ConfigError(f"timeslot {ts} is not a voice timeslot (1-15, 17-31)")
+    return ts
+
+
+def check_abcd(abcd: int) -> int:
+    """Validate CAS bits; 0000 must not be sent (G.704 5.1.3.2)."""
+    if not isinstance(abcd, int) or not 0 < abcd <= 0xF:
+        raise ConfigError(f"abcd must be 0x1..0xF (0000 is forbidden on TS16), not {abcd!r}")
+    return abcd
+
+
+class HdlcChannel(abc.ABC):
+    """A 64 kbit/s HDLC channel on one timeslot: whole frames in and out, FCS handled below."""
+
+    timeslot: int
+
+    @abc.abstractmethod
+    def send(self, frame: bytes) -> None:
+        """Queue one frame (without FCS) for transmission."""
+
+    @abc.abstractmethod
+    def recv(self) -> bytes | None:
+        """The next received frame with a good FCS (FCS stripped), or None."""
+
+    def recv_all(self) -> list[bytes]:
+        out = []
+        while (f := self.recv()) is not None:
+            out.append(f)
+        return out
+
+
+class Span(abc.ABC):
+    """One E1 line of a board."""
+
+    number: int
+    config: SpanConfig
+
+    @abc.abstractmethod
+    def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
+        """The oldest unread 20 ms block for ``timeslots`` (default all voice), or None."""
+
+    @abc.abstractmethod
+    def write_audio(self, ts: int, alaw: bytes) -> None:
+        """Queue A-law octets for transmission on ``ts`` (silence is sent when the queue is empty)."""
+
+    @abc.abstractmethod
+    def cas(self, ts: int) -> int:
+        """The received abcd bits of the channel on voice timeslot ``ts``."""
+
+    @abc.abstractmethod
+    def set_cas(self, ts: int, abcd: int) -> None:
+        """Transmit ``abcd`` for the channel on voice timeslot ``ts``."""
+
+    @abc.abstractmethod
+    def hdlc(self, ts: int = 16) -> HdlcChannel:
+        """The HDLC channel on ``ts`` (configured in SpanConfig.hdlc)."""
+
+    @property
+    @abc.abstractmethod
+    def alarms(self) -> Alarm:
+        """The span's current alarms."""
+
+    @property
+    @abc.abstractmethod
+    def counters(self) -> Counters:
+        """The span's counters (a copy)."""
+
+
+class Board(abc.ABC):
+    """A card with spans. Use as a context manager; iterate events with ``async for``."""
+
+    #: registry name of the backend ("sim", "wire", "dahdi", ...)
+    backend: str = ""
+
+    @property
+    @abc.abstractmethod
+    def spans(self) -> tuple[Span, ...]:
+        """All spans of the board."""
+
+    def span(self, n: int) -> Span:
+        spans = self.spans
+        if not isinstance(n, int) or not 0 <= n < len(spans):
+            raise ConfigError(f"span {n!r} out of range 0..{len(spans) - 1}")
+        return spans[n]
+
+    @abc.abstractmethod
+    def now(self) -> float:
+        """The board's clock in seconds (virtual time for the simulator in tests)."""
+
+    @abc.abstractmethod
+    def poll_events(self) -> list[BoardEvent]:
+        """Events since the last call, oldest first (never blocks)."""
+
+    def fileno(self) -> int:
+        """A descriptor readable when events or data are pending (for select/asyncio)."""
+        raise BoardError(f"{type(self).__name__} has no file descriptor")
+
+    def advance(self, seconds: float) -> None:
+        """Run a virtual-time board forward; real-time boards raise BoardError."""
+        raise BoardError(f"{type(self).__name__} runs in real time; it cannot be advanced")
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the hardware or connection; further calls raise BoardClosed."""
+
+    def __enter__(self) -> "Board":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[BoardEvent]:
+        return iter(self.poll_events())
+
+    async def events(self, interval: float = BLOCK_SECONDS) -> AsyncIterator[BoardEvent]:
+        """Async iteration of board events (polls every ``interval`` seconds)."""
+        import asyncio
+
+        while True:
+            for ev in self.poll_events():
+                yield ev
+            await asyncio.sleep(interval)
+
+    def __aiter__(self) -> AsyncIterator[BoardEvent]:
+        return self.events()

@@ -1,0 +1,75 @@
+"""Build the _boardcore Cython kernels.
+
+Every ``_boardcore/<name>_c.pyx`` becomes the extension ``_boardcore.<name>_c``.
+The package still installs and imports without a compiler: each kernel has a
+pure-Python twin ``_boardcore/<name>_py.py`` that is selected when the
+extension is missing or ``BOARDCORE_NO_EXTENSIONS=1`` is set.
+
+Build-time switches (environment):
+  BOARDCORE_NO_EXTENSIONS=1   build nothing, install the twins only
+  BOARDCORE_CYTHON_DEBUG=1    turn bounds/wraparound checks back on (scikit-learn style)
+  BOARDCORE_ANNOTATE=1        write Cython's --annotate HTML next to the sources
+"""
+import glob
+import os
+import sys
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false", "no")
+
+
+class OptionalBuildExt(build_ext):
+    """Build the kernels, but never fail the install: the twins keep it working."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # pragma: no cover - only without a compiler
+            print(f"WARNING: _boardcore extensions not built ({exc}); using pure-Python twins",
+                  file=sys.stderr)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # pragma: no cover
+            print(f"WARNING: {ext.name} not built ({exc}); its pure-Python twin is used",
+                  file=sys.stderr)
+
+
+def extensions():
+    if _flag("BOARDCORE_NO_EXTENSIONS"):
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        print("WARNING: Cython missing; installing pure-Python twins only", file=sys.stderr)
+        return []
+    from setuptools import Extension
+
+    debug = _flag("BOARDCORE_CYTHON_DEBUG")
+    directives = {
+        "language_level": "3",
+        # Fast by default; BOARDCORE_CYTHON_DEBUG=1 turns the checks back on.
+        "boundscheck": debug,
+        "wraparound": debug,
+        "initializedcheck": debug,
+        "cdivision": not debug,
+        "embedsignature": True,
+    }
+    exts = [
+        Extension(
+            "_boardcore." + os.path.splitext(os.path.basename(path))[0],
+            [path],
+            extra_compile_args=["-O3"] if not debug else ["-O0", "-g"],
+        )
+        for path in sorted(glob.glob(os.path.join("_boardcore", "*_c.pyx")))
+    ]
+    return cythonize(exts, compiler_directives=directives,
+                     annotate=_flag("BOARDCORE_ANNOTATE"), quiet=True)
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -1,0 +1,46 @@
+"""Shared fixtures. Kernel tests run on both implementations, like aiohttp's parser tests.
+
+Use ``kernel_impls("dtmf")`` as the ``params`` of a fixture: it yields the compiled
+module (id ``c``; skipped when it was not built) and the twin (id ``py``).
+Long batteries use ``compiled_or_twin("dtmf")``: the compiled kernel when built,
+otherwise the twin (a clean clone without a compiler still runs them, slowly).
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from _boardcore import _select
+
+# Hypothesis: deterministic in CI, a little more searching locally.
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("dev", max_examples=100, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+except ImportError:  # pragma: no cover
+    pass
+
+
+def kernel_impls(name: str) -> list:
+    """pytest params: the compiled kernel (id 'c') and the twin (id 'py')."""
+    return [pytest.param(("c", name), id="c"), pytest.param(("py", name), id="py")]
+
+
+def load_impl(param: tuple[str, str]):
+    kind, name = param
+    if kind == "py":
+        return _select.twin(name)
+    mod = _select.compiled(name)
+    if mod is None:
+        pytest.skip(f"compiled _boardcore.{name}_c not built")
+    return mod
+
+
+def compiled_or_twin(name: str):
+    """The compiled kernel if built, else the twin: for long batteries."""
+    return _select.compiled(name) or _select.twin(name)
