@@ -9,6 +9,7 @@ Build-time switches (environment):
   BOARDCORE_NO_EXTENSIONS=1   build nothing, install the twins only
   BOARDCORE_CYTHON_DEBUG=1    turn bounds/wraparound checks back on (scikit-learn style)
   BOARDCORE_ANNOTATE=1        write Cython's --annotate HTML next to the sources
+  BOARDCORE_ONLY=dtmf,g711    build only these kernels (quick rebuilds while developing one)
 """
 import glob
 import os
@@ -60,6 +61,7 @@ def extensions():
         "cdivision": not debug,
         "embedsignature": True,
     }
+    only = {n.strip() for n in os.environ.get("BOARDCORE_ONLY", "").split(",") if n.strip()}
     exts = [
         Extension(
             "_boardcore." + os.path.splitext(os.path.basename(path))[0],
@@ -67,6 +69,7 @@ def extensions():
             extra_compile_args=["-O3"] if not debug else ["-O0", "-g"],
         )
         for path in sorted(glob.glob(os.path.join("_boardcore", "*_c.pyx")))
+        if not only or os.path.basename(path)[:-len("_c.pyx")] in only
     ]
     return cythonize(exts, compiler_directives=directives,
                      annotate=_flag("BOARDCORE_ANNOTATE"), quiet=True)

@@ -1,0 +1,1 @@
+"""Board drivers: one Board API (drivers.base), backends opened by name (drivers.registry)."""

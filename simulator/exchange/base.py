@@ -1,0 +1,94 @@
+"""What every simulated exchange offers, whatever it signals with (No.1 or SS7).
+
+An exchange sits on the *far side* of simulator spans (a :class:`drivers.base.Span`
+seen from the network) and plays the public network: it places calls to us from a
+script, and answers our calls according to the subscriber the called number names.
+Tests and the demo scenario read :attr:`Exchange.records` to know what happened.
+"""
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass, field
+
+from drivers.base import Span
+
+
+class Behaviour(str, enum.Enum):
+    """How a called subscriber of the simulated network responds to our calls."""
+
+    ANSWER = "answer"            #: rings, answers after answer_after seconds
+    NO_ANSWER = "no_answer"      #: rings until we give up
+    BUSY = "busy"
+    UNALLOCATED = "unallocated"
+    CONGESTION = "congestion"
+
+
+@dataclass
+class Subscriber:
+    number: str
+    behaviour: Behaviour = Behaviour.ANSWER
+    answer_after: float = 2.0
+    hold_for: float | None = 10.0   #: clears this long after answer; None: waits for us
+    digits: str = ""                #: DTMF typed after answer (sent in-band)
+
+
+@dataclass
+class CallScript:
+    """A call the network places to us."""
+
+    at: float                       #: when to seize, exchange time
+    called: str
+    calling: str | None = None
+    category: int | None = None     #: No.1 KD / ISUP calling party's category
+    hold_for: float | None = 10.0   #: far end clears this long after answer; None: waits for us
+    abandon_after: float | None = None  #: far end gives up if not answered by then
+    digits: str = ""                #: DTMF typed after answer (sent in-band)
+
+
+@dataclass
+class CallRecord:
+    """What became of one call, either direction, as the exchange saw it."""
+
+    direction: str                  #: "to_us" (placed by the exchange) | "from_us"
+    called: str
+    calling: str | None
+    circuit: tuple[int, int] | None = None
+    seized_at: float | None = None
+    alerted_at: float | None = None
+    answered_at: float | None = None
+    cleared_at: float | None = None
+    cleared_by: str | None = None   #: "far" (the exchange) | "near" (us)
+    cause: int | None = None        #: Q.850
+    outcome: str = "pending"        #: answered, busy, unallocated, congestion, no_answer, abandoned, failed
+    extra: dict = field(default_factory=dict)
+
+
+class Exchange(abc.ABC):
+    """A simulated exchange on the far side of some spans."""
+
+    signalling: str = ""
+
+    def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
+                 default: Subscriber | None = None) -> None:
+        self.spans = spans
+        self.subscribers: dict[str, Subscriber] = dict(subscribers or {})
+        self.default = default or Subscriber(number="*")
+        self.records: list[CallRecord] = []
+        self.pending: list[CallScript] = []
+
+    def subscriber(self, number: str) -> Subscriber:
+        """The subscriber a called number reaches (the default when not listed)."""
+        return self.subscribers.get(number, self.default)
+
+    def place_call(self, script: CallScript) -> None:
+        """Schedule a call to us."""
+        self.pending.append(script)
+        self.pending.sort(key=lambda s: s.at)
+
+    @abc.abstractmethod
+    def service(self, now: float) -> None:
+        """Exchange signals with the spans, start due scripted calls, run timers up to ``now``."""
+
+    def active_calls(self) -> list[CallRecord]:
+        return [r for r in self.records if r.cleared_at is None]
