@@ -1,0 +1,55 @@
+"""Signal builders shared by the MF tests (no tests here): tones, bursts, A-law round trip."""
+from __future__ import annotations
+
+import numpy as np
+
+DBM0_PEAK = 22812.0   # STANDARDS.md: 0 dBm0 = sine of peak 22 812
+RATE = 8000
+
+
+def amplitude(level_dbm0: float) -> float:
+    return DBM0_PEAK * 10.0 ** (level_dbm0 / 20.0)
+
+
+def dual_tone(freqs, levels_dbm0, seconds: float, phases=None, rate: int = RATE) -> np.ndarray:
+    """Sum of sines (any count) at the given levels, int16."""
+    n = int(round(seconds * rate))
+    t = np.arange(n) / rate
+    out = np.zeros(n)
+    phases = phases if phases is not None else [0.0] * len(freqs)
+    for f, lv, ph in zip(freqs, levels_dbm0, phases):
+        out += amplitude(lv) * np.sin(2 * np.pi * f * t + ph)
+    return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
+
+
+def pad(x: np.ndarray, n: int = 800) -> np.ndarray:
+    """``x`` between ``n`` samples of silence."""
+    z = np.zeros(n, dtype=np.int16)
+    return np.concatenate([z, x, z])
+
+
+# --- A-law (G.711) round trip: _boardcore.g711 when it is there, else a reference here --
+
+def _alaw_reference(x: np.ndarray) -> np.ndarray:
+    """Encode to A-law and decode back (G.711 segment law, 13-bit magnitude)."""
+    v = x.astype(np.int32)
+    sign = v >= 0
+    mag = np.where(sign, v, -v - 1) >> 3          # 12-bit magnitude, 0..4095
+    mag = np.minimum(mag, 4095)
+    seg = np.zeros_like(mag)
+    for s in range(1, 8):
+        seg = np.where(mag >= (16 << s), s, seg)
+    mant = np.where(seg == 0, mag >> 1, mag >> seg) & 0x0F
+    # decode: mid-point of the interval
+    dec = np.where(seg == 0, (mant << 4) + 8, ((mant << 4) + 0x108) << (seg - 1))
+    return np.where(sign, dec, -dec).astype(np.int16)
+
+
+def alaw_roundtrip(x: np.ndarray) -> np.ndarray:
+    """``x`` through an A-law encoder and decoder (what a timeslot delivers)."""
+    x = np.ascontiguousarray(x, dtype=np.int16)
+    try:
+        from _boardcore import g711  # type: ignore[attr-defined]
+    except ImportError:
+        return _alaw_reference(x)
+    return np.asarray(g711.alaw_decode(g711.alaw_encode(x)), dtype=np.int16).reshape(x.shape)
