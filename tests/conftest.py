@@ -37,7 +37,10 @@ def load_impl(param: tuple[str, str]):
         return _select.twin(name)
     mod = _select.compiled(name)
     if mod is None:
-        pytest.skip(f"compiled _boardcore.{name}_c not built")
+        msg = f"compiled _boardcore.{name}_c not built"
+        if os.environ.get("BOARDCORE_REQUIRE_COMPILED"):
+            pytest.fail(msg + " (BOARDCORE_REQUIRE_COMPILED is set, as in .ci/run)")
+        pytest.skip(msg)
     return mod
 
 
