@@ -212,14 +212,7 @@ class MfDetector:
 
     def reset(self, channel: int | None = None) -> None:
         """Forget the history of one channel (or all): no event is reported for it."""
-        if channel is None:
-            chans = range(self.channels)
-        else:
-            if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
-                raise TypeError(f"channel must be an int, got {type(channel).__name__}")
-            if not 0 <= channel < self.channels:
-                raise ValueError(f"channel {channel} out of range 0..{self.channels - 1}")
-            chans = [int(channel)]
+        chans = range(self.channels) if channel is None else [self._channel_arg(channel)]
         for c in chans:
             self._ring[c] = 0
             self._ering[c] = 0
@@ -228,7 +221,14 @@ class MfDetector:
 
     def current(self, channel: int) -> int:
         """The signal now recognised on ``channel`` (0 when none)."""
-        return self._cur[channel]
+        return self._cur[self._channel_arg(channel)]
+
+    def _channel_arg(self, channel: object) -> int:
+        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
+            raise TypeError(f"channel must be an int, got {type(channel).__name__}")
+        if not 0 <= channel < self.channels:
+            raise ValueError(f"channel {channel} out of range 0..{self.channels - 1}")
+        return int(channel)
 
     def process(self, samples: object, now: float) -> list[MfEvent]:
         """Feed ``n`` samples per channel; events recognised in them, by time then channel."""

@@ -160,6 +160,10 @@ def test_reset_forgets_a_channel(mf):
     det.reset()
     with pytest.raises(ValueError):
         det.reset(2)
+    with pytest.raises(ValueError):
+        det.current(-1)
+    with pytest.raises(TypeError):
+        det.current("0")
 
 
 def test_one_dimensional_and_buffer_input(mf):
@@ -250,8 +254,44 @@ def test_compiled_and_twin_agree():
         x[c] += rng.normal(0, 30, 16000).astype(np.int16)
     ea = run_blocks(comp.MfDetector(4), x)
     eb = run_blocks(twin.MfDetector(4), x)
+    assert len(ea) > 20
     assert [(e.channel, e.signal) for e in ea] == [(e.channel, e.signal) for e in eb]
     assert all(abs(a.time - b.time) < 1e-9 for a, b in zip(ea, eb))
     for sig in range(16):
         assert np.max(np.abs(comp.MfGenerator().tone(sig, 500).astype(int)
                              - twin.MfGenerator().tone(sig, 500).astype(int))) <= 1
+
+
+@pytest.mark.parametrize("forward,nfreq", [(True, 6), (False, 6), (False, 4)])
+def test_compiled_and_twin_same_events_hard_input(forward, nfreq):
+    """Random levels (in and out of the accept region), heavy noise, random phases and
+    random block sizes: the compiled kernel reports exactly the twin's events."""
+    from _boardcore import _select
+    comp = _select.compiled("mf")
+    if comp is None:
+        pytest.skip("compiled _boardcore.mf_c not built")
+    twin = _select.twin("mf")
+    rng = np.random.default_rng(3 + nfreq + forward)
+    chans, n = 4, 8000 * 4
+    x = np.zeros((chans, n))
+    top = 15 if nfreq == 6 else 6
+    for c in range(chans):
+        pos = 0
+        while pos < n:
+            sig, k = int(rng.integers(0, top + 1)), int(rng.integers(20, 1500))
+            gen = twin.MfGenerator(forward=forward, level_dbm0=rng.uniform(-45, -3))
+            gen._phase = list(rng.uniform(0, 1, 6))
+            x[c, pos:pos + k] = gen.tone(sig, min(k, n - pos))
+            pos += k
+        x[c] += rng.normal(0, rng.uniform(1, 2000), n)
+    x = np.clip(x, -32768, 32767).astype(np.int16)
+    da = comp.MfDetector(chans, forward=forward, frequencies=nfreq)
+    db = twin.MfDetector(chans, forward=forward, frequencies=nfreq)
+    ea, eb, k = [], [], 0
+    while k < n:
+        blk = np.ascontiguousarray(x[:, k:k + int(rng.integers(1, 500))])
+        ea += da.process(blk, k / 8000)
+        eb += db.process(blk, k / 8000)
+        k += blk.shape[1]
+    assert len(eb) > 30 and ea == eb
+    assert [da.current(c) for c in range(chans)] == [db.current(c) for c in range(chans)]

@@ -1,0 +1,52 @@
+# Declarations of the compiled MFC kernel (implementation in mf_c.pyx).
+from libc.stdint cimport int16_t, int32_t
+
+# One 5 ms sub-block, the sliding window in sub-blocks, the largest raster, the period
+# (in sub-blocks) of the phase reference. Same values as mf_py.SUB / WIN_SUBS / ROT_PERIOD.
+cdef enum:
+    MF_SUB = 40
+    MF_WIN_SUBS = 4
+    MF_RING = 3           # MF_WIN_SUBS - 1 earlier sub-blocks kept per channel
+    MF_MAXF = 6
+    MF_COLS = 12          # real / imaginary column per frequency
+    MF_ROT = 10
+
+
+cdef struct mf_chan_t:
+    double ring[MF_RING][MF_COLS]       # rotated correlations of the last sub-blocks
+    double ering[MF_RING]               # their energies
+    int16_t carry[MF_SUB]               # samples of an unfinished sub-block
+    int cur                             # signal recognised now (0: none)
+    int cand                            # clean candidate being counted
+    int cand_n                          # consecutive clean windows of cand
+    int miss                            # consecutive windows cur did not hold
+
+
+cdef class MfDetector:
+    cdef readonly int channels
+    cdef readonly int rate
+    cdef readonly bint forward
+    cdef readonly tuple freqs
+    cdef int nfreq
+    cdef int pos                        # sub-blocks done, modulo MF_ROT
+    cdef int rhead                      # ring slot of the oldest sub-block, modulo MF_RING
+    cdef int ncarry                     # samples in every channel's carry
+    cdef double table[MF_SUB][MF_COLS]  # exp(-j w m), m = 0..SUB-1
+    cdef double rot[MF_ROT][MF_COLS]    # exp(-j w SUB g), g = 0..ROT-1
+    cdef int sigtab[MF_MAXF][MF_MAXF]
+    cdef mf_chan_t *chan
+    cdef int32_t *evbuf                 # (channel, signal, sub-block) triples
+    cdef Py_ssize_t evcap
+    cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x) noexcept nogil
+    cdef int _channel_arg(self, object channel) except -1
+
+
+cdef class MfGenerator:
+    cdef readonly int rate
+    cdef readonly bint forward
+    cdef readonly int frequencies
+    cdef readonly tuple freqs
+    cdef readonly double level_dbm0
+    cdef readonly double amplitude
+    cdef readonly int signal
+    cdef double phase[MF_MAXF]
