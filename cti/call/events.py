@@ -1,0 +1,163 @@
+"""CSTA-named events the call model emits (frozen dataclasses, one per event type).
+
+The bus publishes ``event.to_dict()`` under ``event.topic()``; the bus adds the envelope
+(``seq``, ``time``, ``v``). Field lists are the schema (docs/schema/events.json is generated
+from these classes and checked by a test). Evolution rule: new fields get defaults and go at
+the end; nothing is removed or retyped within a major schema version.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class BusEvent:
+    """Base of everything published on the bus."""
+
+    TOPIC: ClassVar[str] = "server"
+
+    def topic(self) -> str:
+        return self.TOPIC
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["type"] = type(self).__name__
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent(BusEvent):
+    """A change of one connection (``device`` in ``call``): the common CSTA event fields."""
+
+    TOPIC: ClassVar[str] = "call"
+
+    call: str                     #: call id, unique per server (survives restarts)
+    device: str                   #: the device whose connection changed
+    state: str                    #: that connection's state after the event (ConnectionState value)
+    calling: str | None = None    #: calling party number (ANI / CLI)
+    called: str | None = None     #: called party number (DNIS)
+    span: int | None = None       #: trunk span of the call's circuit
+    ts: int | None = None         #: trunk timeslot of the call's circuit
+    signalling: str = ""          #: "no1" | "ss7" | ""
+    direction: str = ""           #: "in" (network -> us) | "out" (us -> network)
+    cause: int | None = None      #: Q.850 cause (clearing, failure)
+
+    def topic(self) -> str:
+        if self.span is None:
+            return f"call.-.{self.call}"
+        return f"call.{self.span}.{self.ts}"
+
+
+@dataclass(frozen=True, slots=True)
+class Originated(CallEvent):
+    """A device originated a call (MakeCall / ConsultationCall): trunk seized, far end not reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class Offered(CallEvent):
+    """An incoming call is offered to a device (routing may still decide where it rings)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered(CallEvent):
+    """A device is alerting: our local device for an incoming call, the far end for an outgoing one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Established(CallEvent):
+    """A device answered; the call is connected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Held(CallEvent):
+    """The device put the call on hold."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieved(CallEvent):
+    """The device took the call back from hold."""
+
+
+@dataclass(frozen=True, slots=True)
+class Queued(CallEvent):
+    """The call waits in a queue for a device (ACD)."""
+
+    queue: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Failed(CallEvent):
+    """The call could not complete (busy, unallocated, congestion, no circuit...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred(CallEvent):
+    """``device`` transferred: ``old_calls`` were merged into ``call`` and it left."""
+
+    old_calls: list[str] = field(default_factory=list)
+    parties: list[str] = field(default_factory=list)   #: devices still in the resulting call
+
+
+@dataclass(frozen=True, slots=True)
+class Conferenced(CallEvent):
+    """``device`` joined ``old_calls`` into the conference ``call``."""
+
+    old_calls: list[str] = field(default_factory=list)
+    parties: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DigitsDialed(CallEvent):
+    """DTMF digits: received from the far end (``sent`` False) or sent by SendDigits (True)."""
+
+    digits: str = ""
+    sent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCleared(CallEvent):
+    """The device's connection ended (``state`` is null); the call may go on."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallCleared(CallEvent):
+    """The whole call ended; ``device`` is the one whose leaving ended it (or "")."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpanState(BusEvent):
+    """Availability of a span's circuits changed (blocking, alarms)."""
+
+    TOPIC: ClassVar[str] = "span"
+
+    span: int
+    available: int                #: circuits free for calls (not blocked, no alarm)
+    total: int                    #: circuits the signalling adapters serve on this span
+    alarms: list[str] = field(default_factory=list)
+    reason: str = ""
+
+    def topic(self) -> str:
+        return f"span.{self.span}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStarted(BusEvent):
+    """The server (re)started: calls live before this event are gone; take a snapshot."""
+
+    TOPIC: ClassVar[str] = "server"
+
+    node: str
+    version: str = ""
+
+    def topic(self) -> str:
+        return "server.started"
+
+
+CALL_EVENTS: tuple[type[CallEvent], ...] = (
+    Originated, Offered, Delivered, Established, Held, Retrieved, Queued, Failed, Transferred,
+    Conferenced, DigitsDialed, ConnectionCleared, CallCleared,
+)
+#: Every event type the call model and server publish, by name (the schema's event list).
+EVENT_TYPES: dict[str, type[BusEvent]] = {c.__name__: c for c in (*CALL_EVENTS, SpanState, ServerStarted)}
