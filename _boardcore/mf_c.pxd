@@ -6,7 +6,7 @@ from libc.stdint cimport int16_t, int32_t
 cdef enum:
     MF_SUB = 40
     MF_WIN_SUBS = 4
-    MF_RING = 3           # MF_WIN_SUBS - 1 earlier sub-blocks kept per channel
+    MF_RING = 7           # earlier sub-blocks kept per channel: this window and the one before
     MF_MAXF = 6
     MF_COLS = 12          # real / imaginary column per frequency
     MF_ROT = 10
@@ -20,6 +20,7 @@ cdef struct mf_chan_t:
     int cand                            # clean candidate being counted
     int cand_n                          # consecutive clean windows of cand
     int miss                            # consecutive windows cur did not hold
+    double ref                          # peak power of cur's weaker tone since recognition
 
 
 cdef class MfDetector:

@@ -27,7 +27,7 @@ from .mf_py import (  # noqa: F401  (re-exported: the same objects as the twin's
 __all__ = ["MfDetector", "MfGenerator", "MfEvent", "detect", "signal_char",
            "FORWARD_HZ", "BACKWARD_HZ", "SIGNAL_PAIRS", "SIGNAL_CHARS", "DBM0_PEAK"]
 
-assert _py.SUB == MF_SUB and _py.WIN_SUBS == MF_WIN_SUBS and _py.ROT_PERIOD == MF_ROT
+assert _py.SUB == MF_SUB and _py.WIN_SUBS == MF_WIN_SUBS and _py.ROT_PERIOD == MF_ROT and _py.RING == MF_RING
 
 # Decision figures, read once from the twin (one source of truth, see mf_py).
 cdef double LEVEL_ON = _py.LEVEL_ON_POWER
@@ -38,6 +38,8 @@ cdef double THIRD_STRONG = _py.THIRD_STRONG
 cdef double THIRD_WEAK = _py.THIRD_WEAK
 cdef double FRACTION_ON = _py.FRACTION_ON
 cdef double FRACTION_HOLD = _py.FRACTION_HOLD
+cdef double COHERENCE2 = 2.0 * _py.COHERENCE_ON
+cdef double HOLD_DROP = _py.HOLD_DROP
 cdef int ON_WINDOWS = _py.ON_WINDOWS
 cdef int OFF_WINDOWS = _py.OFF_WINDOWS
 cdef double NORM = 2.0 / (_py.WIN * _py.WIN)
@@ -158,13 +160,11 @@ cdef class MfDetector:
         cdef double pw[MF_MAXF]
         cdef const int16_t *src
         cdef const double *rr
-        cdef const double *r0
-        cdef const double *r1
-        cdef const double *r2
         cdef mf_chan_t *ch
         cdef Py_ssize_t c, s
         cdef int m, k, h, a, b, t, sg, strict, held
-        cdef double v, en, wr, wi, ew, pa, pb, p3, pair
+        cdef double v, en, wr, wi, pr, pi, br, bi, wpow, ew, pa, pb, p3, pair, ref
+        cdef bint coh[MF_MAXF]
         cdef int cur, cand, cand_n, miss
         for c in range(self.channels):
             ch = &self.chan[c]
@@ -172,6 +172,7 @@ cdef class MfDetector:
             cand = ch.cand
             cand_n = ch.cand_n
             miss = ch.miss
+            ref = ch.ref
             for s in range(nsub):
                 if s == 0 and p > 0:
                     memcpy(first, ch.carry, p * sizeof(int16_t))
@@ -193,16 +194,25 @@ cdef class MfDetector:
                 for k in range(0, ncols, 2):
                     z[k] = acc[k] * rr[k] - acc[k + 1] * rr[k + 1]
                     z[k + 1] = acc[k] * rr[k + 1] + acc[k + 1] * rr[k]
-                # 20 ms window: three earlier sub-blocks (oldest first) plus this one
+                # 20 ms window W: three earlier sub-blocks (oldest first) plus this one;
+                # the window before it W': the four sub-blocks before those (coherence test)
                 h = (self.rhead + s) % MF_RING
-                r0 = ch.ring[h]
-                r1 = ch.ring[(h + 1) % MF_RING]
-                r2 = ch.ring[(h + 2) % MF_RING]
                 for k in range(nf):
-                    wr = r0[2 * k] + r1[2 * k] + r2[2 * k] + z[2 * k]
-                    wi = r0[2 * k + 1] + r1[2 * k + 1] + r2[2 * k + 1] + z[2 * k + 1]
-                    pw[k] = (wr * wr + wi * wi) * NORM
-                ew = (ch.ering[h] + ch.ering[(h + 1) % MF_RING] + ch.ering[(h + 2) % MF_RING] + en) * INV_WIN
+                    pr = (ch.ring[h][2 * k] + ch.ring[(h + 1) % MF_RING][2 * k]
+                          + ch.ring[(h + 2) % MF_RING][2 * k] + ch.ring[(h + 3) % MF_RING][2 * k])
+                    pi = (ch.ring[h][2 * k + 1] + ch.ring[(h + 1) % MF_RING][2 * k + 1]
+                          + ch.ring[(h + 2) % MF_RING][2 * k + 1] + ch.ring[(h + 3) % MF_RING][2 * k + 1])
+                    wr = (ch.ring[(h + 4) % MF_RING][2 * k] + ch.ring[(h + 5) % MF_RING][2 * k]
+                          + ch.ring[(h + 6) % MF_RING][2 * k] + z[2 * k])
+                    wi = (ch.ring[(h + 4) % MF_RING][2 * k + 1] + ch.ring[(h + 5) % MF_RING][2 * k + 1]
+                          + ch.ring[(h + 6) % MF_RING][2 * k + 1] + z[2 * k + 1])
+                    wpow = wr * wr + wi * wi
+                    br = wr + pr
+                    bi = wi + pi
+                    coh[k] = br * br + bi * bi >= COHERENCE2 * (wpow + (pr * pr + pi * pi))
+                    pw[k] = wpow * NORM
+                ew = (ch.ering[(h + 4) % MF_RING] + ch.ering[(h + 5) % MF_RING]
+                      + ch.ering[(h + 6) % MF_RING] + en) * INV_WIN
                 memcpy(ch.ring[h], z, MF_COLS * sizeof(double))
                 ch.ering[h] = en
                 # the two strongest and the third (ties: lower index first, as a stable sort)
@@ -224,7 +234,8 @@ cdef class MfDetector:
                 pair = pa + pb
                 sg = self.sigtab[a][b]
                 strict = sg if (pb >= LEVEL_ON and pa <= pb * TWIST_ON and p3 <= pb * THIRD_WEAK
-                                and p3 <= pa * THIRD_STRONG and pair >= FRACTION_ON * ew) else 0
+                                and p3 <= pa * THIRD_STRONG and pair >= FRACTION_ON * ew
+                                and coh[a] and coh[b]) else 0
                 held = sg if (pb >= LEVEL_HOLD and pa <= pb * TWIST_HOLD
                               and pair >= FRACTION_HOLD * ew) else 0
                 # recognise / hold / release (Q.441: 7 ms burst reject, 7 ms gap bridge)
@@ -238,7 +249,12 @@ cdef class MfDetector:
                     cand = 0
                     cand_n = 0
                 if cur:
-                    miss = 0 if held == cur else miss + 1
+                    if held == cur and pb >= ref * HOLD_DROP:
+                        miss = 0
+                        if pb > ref:
+                            ref = pb
+                    else:
+                        miss += 1
                 if cand_n >= ON_WINDOWS:
                     if cur:
                         self.evbuf[3 * nev] = <int32_t> c
@@ -253,6 +269,7 @@ cdef class MfDetector:
                     cand = 0
                     cand_n = 0
                     miss = 0
+                    ref = pb
                 elif cur and miss >= OFF_WINDOWS:
                     self.evbuf[3 * nev] = <int32_t> c
                     self.evbuf[3 * nev + 1] = 0
@@ -260,10 +277,12 @@ cdef class MfDetector:
                     nev += 1
                     cur = 0
                     miss = 0
+                    ref = 0.0
             ch.cur = cur
             ch.cand = cand
             ch.cand_n = cand_n
             ch.miss = miss
+            ch.ref = ref
             # keep the samples of the unfinished sub-block
             if nsub == 0:
                 memcpy(&ch.carry[p], &x[c, 0], n * sizeof(int16_t))

@@ -12,12 +12,18 @@ Detector, per channel, over many channels per call:
   apart (leakage below -18 dB) and a tone half way between two signalling frequencies
   falls near a null of both;
 * a window is a *clean* two-out-of-six signal when the two strongest frequencies are above
-  the level threshold, within the twist limit, well above the third, and carry most of
-  the window's energy (the pair-to-total test that keeps speech and music from operating);
+  the level threshold, within the twist limit, well above the third, carry most of the
+  window's energy (the pair-to-total test), and each keeps its phase against the 20 ms
+  window before it (the coherence test: a tone more than about 13 Hz off its nominal
+  frequency turns by more than ~95 degrees in 20 ms). The last two tests are what keep
+  speech and music from operating: voiced speech often puts two harmonics near two
+  signalling frequencies, but rarely within +/-10 Hz of both, steadily, for 40 ms;
 * a signal is recognised after ``ON_WINDOWS`` consecutive clean windows (Q.441: bursts
   shorter than 7 ms must not operate) and released after ``OFF_WINDOWS`` consecutive
   windows in which it no longer holds (Q.441: interruptions up to 7 ms must not release);
-  holding uses looser thresholds than recognising (hysteresis).
+  holding uses looser thresholds than recognising (hysteresis), plus a level relative to
+  the signal's own peak (``HOLD_DROP_DB``), which releases quickly after the signal ends
+  (Q.441: operate + release time at most 80 ms) while a 7 ms gap costs under 4 dB.
 
 Events carry the time of recognition: ``now`` (time of the first sample passed to
 ``process``) plus the offset of the end of the deciding sub-block.
@@ -53,6 +59,8 @@ SUB: int = 40
 #: Window = WIN_SUBS sub-blocks (20 ms, 160 samples): bins 50 Hz apart.
 WIN_SUBS: int = 4
 WIN: int = SUB * WIN_SUBS
+#: Sub-blocks kept per channel: the window and the window before it (coherence test).
+RING: int = 2 * WIN_SUBS - 1
 #: Period, in sub-blocks, of the phase reference: f*SUB/RATE is a multiple of 1/10 for
 #: every signalling frequency (all are multiples of 60 Hz... and of 20 Hz suffices).
 ROT_PERIOD: int = 10
@@ -63,21 +71,30 @@ LEVEL_ON_DBM0: float = -39.0
 #: ... and may drop to this while a recognised signal holds.
 LEVEL_HOLD_DBM0: float = -45.0
 #: Stronger/weaker ratio of a clean pair (Q.441: accept 5 dB adjacent, 7 dB non-adjacent;
-#: 20 dB must not operate).
-TWIST_ON_DB: float = 11.0
+#: 20 dB must not operate; measured up to 8.8 dB on a 7 dB pair at +/-10 Hz).
+TWIST_ON_DB: float = 10.0
 TWIST_HOLD_DB: float = 14.0
 #: Third-strongest frequency must be this far below the stronger and the weaker of the pair
-#: (leakage of a +/-10 Hz pair with 7 dB twist reaches -12 dB / -7.8 dB).
-THIRD_STRONG_DB: float = 9.0
-THIRD_WEAK_DB: float = 4.5
-#: The pair must carry this share of the window energy (talk-off guard; a +/-10 Hz tone
-#: keeps about 0.87 of it in a 160-sample window).
-FRACTION_ON: float = 0.60
+#: (leakage of +/-10 Hz pairs reaches -11.9 dB below the stronger (equal levels, the
+#: third between the two) and -7.4 dB below the weaker (7 dB twist); speech often fails it).
+THIRD_STRONG_DB: float = 10.0
+THIRD_WEAK_DB: float = 5.5
+#: The pair must carry this share of the window energy (talk-off guard; a +/-10 Hz pair
+#: keeps 0.71 or more of it in a 160-sample window, worst twist and offsets, A-law).
+FRACTION_ON: float = 0.65
 FRACTION_HOLD: float = 0.25
-#: Consecutive clean windows (5 ms apart) to recognise a signal.
-ON_WINDOWS: int = 3
-#: Consecutive failing windows to release it.
-OFF_WINDOWS: int = 3
+#: Phase coherence of each tone of the pair over 40 ms: |W + W'|^2 / 2(|W|^2 + |W'|^2) of
+#: this window W and the one before W' (1 at the nominal frequency, 0.65 at 10 Hz off,
+#: 0.5 at 12.5 Hz, 0.35 at 15 Hz; measured >= 0.436 at +/-10 Hz with leakage).
+COHERENCE_ON: float = 0.36
+#: A held signal's weaker tone may drop this far below its peak since recognition.
+HOLD_DROP_DB: float = 10.0
+#: Consecutive clean windows (5 ms apart) to recognise a signal: operate in 31..45 ms
+#: (speech that passes every test above did so for at most 5 windows in our corpus).
+ON_WINDOWS: int = 6
+#: Consecutive failing windows to release it: release in 15..27 ms, so operate + release
+#: stays under the 80 ms of Q.441 clause 4.
+OFF_WINDOWS: int = 2
 
 
 def _db(x: float) -> float:
@@ -90,6 +107,7 @@ TWIST_ON: float = _db(TWIST_ON_DB)
 TWIST_HOLD: float = _db(TWIST_HOLD_DB)
 THIRD_STRONG: float = _db(-THIRD_STRONG_DB)
 THIRD_WEAK: float = _db(-THIRD_WEAK_DB)
+HOLD_DROP: float = _db(-HOLD_DROP_DB)
 
 
 class MfEvent(NamedTuple):
@@ -203,8 +221,9 @@ class MfDetector:
         self._norm = 2.0 / (WIN * WIN)
         self._pos = 0                                                    # sub-blocks done
         self._carry = np.zeros((self.channels, 0), dtype=np.int16)
-        self._ring = np.zeros((self.channels, WIN_SUBS - 1, nf), dtype=np.complex128)
-        self._ering = np.zeros((self.channels, WIN_SUBS - 1), dtype=np.float64)
+        self._ring = np.zeros((self.channels, RING, nf), dtype=np.complex128)
+        self._ering = np.zeros((self.channels, RING), dtype=np.float64)
+        self._ref = [0.0] * self.channels                                # peak level held
         self._cur = [0] * self.channels
         self._cand = [0] * self.channels
         self._cand_n = [0] * self.channels
@@ -218,6 +237,7 @@ class MfDetector:
             self._ering[c] = 0
             self._carry[c] = 0
             self._cur[c] = self._cand[c] = self._cand_n[c] = self._miss[c] = 0
+            self._ref[c] = 0.0
 
     def current(self, channel: int) -> int:
         """The signal now recognised on ``channel`` (0 when none)."""
@@ -250,14 +270,21 @@ class MfDetector:
         self._pos = (self._pos + nsub) % ROT_PERIOD
         zall = np.concatenate((self._ring, z), axis=1)
         eall = np.concatenate((self._ering, e), axis=1)
-        self._ring = zall[:, -(WIN_SUBS - 1):].copy()
-        self._ering = eall[:, -(WIN_SUBS - 1):].copy()
-        win = zall[:, 0:nsub]
-        ew = eall[:, 0:nsub]
+        self._ring = zall[:, -RING:].copy()
+        self._ering = eall[:, -RING:].copy()
+        # window s: sub-blocks s-3..s (zall[s+4..s+7]); the window before: zall[s..s+3]
+        w0 = WIN_SUBS
+        win, prev = zall[:, w0:w0 + nsub], zall[:, 0:nsub]
+        ew = eall[:, w0:w0 + nsub]
         for k in range(1, WIN_SUBS):
-            win = win + zall[:, k:k + nsub]
-            ew = ew + eall[:, k:k + nsub]
-        power = (win.real * win.real + win.imag * win.imag) * self._norm  # (C, S, nf)
+            win = win + zall[:, w0 + k:w0 + k + nsub]
+            prev = prev + zall[:, k:k + nsub]
+            ew = ew + eall[:, w0 + k:w0 + k + nsub]
+        wpow = win.real * win.real + win.imag * win.imag                 # (C, S, nf)
+        both = win + prev
+        coherent = (both.real * both.real + both.imag * both.imag
+                    >= (2.0 * COHERENCE_ON) * (wpow + (prev.real * prev.real + prev.imag * prev.imag)))
+        power = wpow * self._norm
         energy = ew * (1.0 / WIN)
         order = np.argsort(-power, axis=2, kind="stable")
         a, b, third = order[..., 0], order[..., 1], order[..., 2]
@@ -266,8 +293,10 @@ class MfDetector:
         p3 = np.take_along_axis(power, third[..., None], 2)[..., 0]
         pair = pa + pb
         sig = self._sig[a, b]
+        coh_ab = (np.take_along_axis(coherent, a[..., None], 2)[..., 0]
+                  & np.take_along_axis(coherent, b[..., None], 2)[..., 0])
         clean = ((pb >= LEVEL_ON_POWER) & (pa <= pb * TWIST_ON) & (p3 <= pb * THIRD_WEAK) & (p3 <= pa * THIRD_STRONG)
-                 & (pair >= FRACTION_ON * energy))
+                 & (pair >= FRACTION_ON * energy) & coh_ab)
         holds = (pb >= LEVEL_HOLD_POWER) & (pa <= pb * TWIST_HOLD) & (pair >= FRACTION_HOLD * energy)
         strict = np.where(clean, sig, 0)
         held_sig = np.where(holds, sig, 0)
@@ -277,15 +306,19 @@ class MfDetector:
         for c in range(self.channels):
             if not busy[c] and not self._cur[c] and not self._cand[c]:
                 continue
-            events.extend(self._run(c, strict[c].tolist(), held_sig[c].tolist(), t0, p, step))
+            events.extend(self._run(c, strict[c].tolist(), held_sig[c].tolist(), pb[c].tolist(), t0, p, step))
         if len(events) > 1:
             events.sort(key=lambda ev: (ev.time, ev.channel))
         return events
 
-    def _run(self, c: int, strict: list[int], held: list[int], t0: float, p: int, step: float) -> list[MfEvent]:
-        """The per-channel recognise/hold/release machine over this call's windows."""
+    def _run(self, c: int, strict: list[int], held: list[int], weak: list[float], t0: float, p: int,
+             step: float) -> list[MfEvent]:
+        """The per-channel recognise/hold/release machine over this call's windows.
+
+        ``weak``: power of the weaker of the two strongest frequencies, per window.
+        """
         out: list[MfEvent] = []
-        cur, cand, cand_n, miss = self._cur[c], self._cand[c], self._cand_n[c], self._miss[c]
+        cur, cand, cand_n, miss, ref = self._cur[c], self._cand[c], self._cand_n[c], self._miss[c], self._ref[c]
         for s, sg in enumerate(strict):
             if sg and sg != cur:
                 if sg == cand:
@@ -295,17 +328,22 @@ class MfDetector:
             else:
                 cand, cand_n = 0, 0
             if cur:
-                miss = 0 if held[s] == cur else miss + 1
+                if held[s] == cur and weak[s] >= ref * HOLD_DROP:
+                    miss = 0
+                    if weak[s] > ref:
+                        ref = weak[s]
+                else:
+                    miss += 1
             if cand_n >= ON_WINDOWS:
                 t = t0 + ((s + 1) * SUB - p) * step
                 if cur:
                     out.append(MfEvent(c, 0, t))
                 out.append(MfEvent(c, cand, t))
-                cur, cand, cand_n, miss = cand, 0, 0, 0
+                cur, cand, cand_n, miss, ref = cand, 0, 0, 0, weak[s]
             elif cur and miss >= OFF_WINDOWS:
                 out.append(MfEvent(c, 0, t0 + ((s + 1) * SUB - p) * step))
-                cur, miss = 0, 0
-        self._cur[c], self._cand[c], self._cand_n[c], self._miss[c] = cur, cand, cand_n, miss
+                cur, miss, ref = 0, 0, 0.0
+        self._cur[c], self._cand[c], self._cand_n[c], self._miss[c], self._ref[c] = cur, cand, cand_n, miss, ref
         return out
 
 

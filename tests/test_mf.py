@@ -138,7 +138,7 @@ def test_direct_change_of_signal_reports_off_then_on(mf):
     x = np.concatenate([gen.tone(1, 800), gen.tone(2, 800), gen.tone(0, 800)])[None, :]
     ev = run_blocks(mf.MfDetector(1), x)
     assert [e.signal for e in ev] == [1, 0, 2, 0]
-    assert ev[1].time == ev[2].time
+    assert 0.1 < ev[1].time <= ev[2].time < 0.1 + 0.045   # 1 ends before 2 is recognised
 
 
 def test_reset_forgets_a_channel(mf):
