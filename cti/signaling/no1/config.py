@@ -1,0 +1,92 @@
+"""No.1 trunk configuration (a TOML ``[no1]`` section becomes a :class:`No1Config`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+from .timers import ALL_TIMERS
+from .variants import Variant, get_variant
+
+
+@dataclass
+class No1Config:
+    """How one No.1 (R2 CAS + MFC) span signals.
+
+    ``dnis_length``: digits of the called number we collect on incoming calls (0: until the
+    caller sends end-of-digits I-15). ``ani``: request the calling number on incoming calls.
+    ``ani_after``: request it after this many called digits (China practice: 1).
+    ``ka``/``kd``: calling party category (group I position, China KA) and calling service
+    category (group II, China KD) we send on outgoing calls. ``timers``: overrides by name,
+    seconds (see :mod:`cti.signaling.no1.timers`). ``glare``: "yield" (the far end wins a
+    double seizure; we take its call) or "hold" (we keep ours).
+    ``timeslots``: the voice timeslots this trunk signals on (default all 30).
+    """
+
+    variant: str = "cn"
+    dnis_length: int = 4
+    ani: bool = True
+    ani_after: int = 1
+    ani_max_digits: int = 15
+    ka: int = 1
+    kd: int = 3
+    timers: dict[str, float] = field(default_factory=dict)
+    glare: str = "yield"
+    timeslots: tuple[int, ...] | None = None
+    mf_level_dbm0: float = -8.0
+    default_b: str = "free"        #: B decision when the call model does not decide in time
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError / TypeError on an out-of-range or ill-typed setting."""
+        get_variant(self.variant)
+        for name in ("dnis_length", "ani_after", "ani_max_digits", "ka", "kd"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"No1Config.{name} must be an int, not {type(value).__name__}")
+        if not 0 <= self.dnis_length <= 30:
+            raise ValueError(f"dnis_length must be 0..30, not {self.dnis_length}")
+        if not 0 <= self.ani_after <= 30:
+            raise ValueError(f"ani_after must be 0..30, not {self.ani_after}")
+        if not 1 <= self.ani_max_digits <= 30:
+            raise ValueError(f"ani_max_digits must be 1..30, not {self.ani_max_digits}")
+        if not 1 <= self.ka <= 15:
+            raise ValueError(f"ka must be a signal 1..15, not {self.ka}")
+        if not 1 <= self.kd <= 15:
+            raise ValueError(f"kd must be a signal 1..15, not {self.kd}")
+        if self.glare not in ("yield", "hold"):
+            raise ValueError(f"glare must be 'yield' or 'hold', not {self.glare!r}")
+        if self.default_b not in ("free", "busy", "congestion", "unallocated"):
+            raise ValueError(f"default_b must be free/busy/congestion/unallocated, not {self.default_b!r}")
+        if not isinstance(self.ani, bool):
+            raise TypeError("No1Config.ani must be a bool")
+        if not -40.0 <= float(self.mf_level_dbm0) <= 0.0:
+            raise ValueError(f"mf_level_dbm0 must be -40..0, not {self.mf_level_dbm0}")
+        for name, value in dict(self.timers).items():
+            if name not in ALL_TIMERS:
+                raise ValueError(f"unknown No.1 timer {name!r}; known: {', '.join(sorted(ALL_TIMERS))}")
+            ALL_TIMERS[name].check(float(value))
+        if self.timeslots is not None:
+            from drivers.base import check_timeslot
+            self.timeslots = tuple(check_timeslot(int(ts)) for ts in self.timeslots)
+
+    @property
+    def variant_table(self) -> Variant:
+        return get_variant(self.variant)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "No1Config":
+        """Build from a dict (a TOML section); unknown keys raise ValueError."""
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown No.1 config keys: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        if "timers" in d:
+            if not isinstance(d["timers"], Mapping):
+                raise TypeError("No1Config.timers must be a table of name = seconds")
+            d["timers"] = {str(k): float(v) for k, v in d["timers"].items()}
+        if "timeslots" in d and d["timeslots"] is not None:
+            d["timeslots"] = tuple(d["timeslots"])
+        return cls(**d)
