@@ -1,0 +1,396 @@
+"""No1Trunk: China No.1 signalling for the 30 circuits of one CAS span, through the Board API.
+
+Each service() call reads the span's audio blocks (20 ms), runs the MF detector on the
+circuits whose register is active, feeds the received abcd bits to each circuit's line
+FSM, runs timers, and writes back CAS bits and MF tones (MfGenerator, A-law). The FSMs
+are the sans-IO ones of :mod:`.line` and :mod:`.register`; this module only moves
+signals between them, the board and the call model (TrunkEvents).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from _boardcore.mf import MfDetector, MfGenerator
+from cti.signaling.causes import Cause
+from cti.signaling.errors import LocalProtocolError
+from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, IncomingCall, Proceeding,
+                                 Released, TrunkAdapter, TrunkError, TrunkEvent)
+from drivers.base import BLOCK_OCTETS, VOICE_TIMESLOTS, Alarm, Span
+
+from ._alaw import alaw_decode, alaw_encode
+from .config import No1Config
+from .line import Line, LineEvent, LineState
+from .register import IncomingRegister, OutgoingRegister, RegisterEvent, check_digits
+from .variants import CAUSE_ROLES, OUTCOME_CAUSES, OUTCOMES
+
+#: Span alarms that take every circuit out of service (G.775 defects).
+DOWN_ALARMS = Alarm.LOS | Alarm.AIS | Alarm.LOF | Alarm.RAI | Alarm.LOMF | Alarm.MF_AIS | Alarm.MF_RAI
+
+
+@dataclass
+class _Call:
+    direction: str                  # "out" | "in"
+    called: str = ""
+    calling: str | None = None
+    announced: bool = False         # the call model knows about it
+    released: bool = False          # Released emitted
+    local: bool = False             # we asked for the release
+    cause: int = Cause.NORMAL_CLEARING
+    answer_pending: bool = False
+    answered: bool = False
+
+
+class _Channel:
+    def __init__(self, ts: int, cfg: No1Config) -> None:
+        self.ts = ts
+        self.line = Line(cfg.variant, cfg.timers, cfg.glare, name=f"line-{ts}")
+        self.reg: OutgoingRegister | IncomingRegister | None = None
+        self.det: MfDetector | None = None
+        self.gen: MfGenerator | None = None
+        self.call: _Call | None = None
+        self.tx_cas: int | None = None
+
+
+class No1Trunk(TrunkAdapter):
+    """China No.1 (or another R2 variant) on one CAS span."""
+
+    signalling = "no1"
+
+    def __init__(self, board_span: Span, config: No1Config | dict | None = None) -> None:
+        if isinstance(config, dict) or config is None:
+            config = No1Config.from_dict(config or {})
+        if not isinstance(config, No1Config):
+            raise TypeError(f"config must be a No1Config or a dict, not {type(config).__name__}")
+        self.span = board_span
+        self.config = config
+        self.variant = config.variant_table
+        self.number = int(getattr(board_span, "number", 0))
+        self.channels: dict[int, _Channel] = {ts: _Channel(ts, config)
+                                              for ts in (config.timeslots or VOICE_TIMESLOTS)}
+        self._events: list[TrunkEvent] = []
+        self._down = False
+        self._now = 0.0
+        self.errors = 0   #: unexpected signals seen (ignored or turned into releases)
+        for ch in self.channels.values():
+            self._write_cas(ch)
+
+    # ------------------------------------------------------------------ TrunkAdapter
+    def circuits(self) -> list[Circuit]:
+        return [(self.number, ts) for ts in self.channels]
+
+    def service(self, now: float) -> list[TrunkEvent]:
+        self._now = now
+        self._check_alarms(now)
+        while (blk := self.span.read_audio()) is not None:
+            self._audio(blk.timeslots, blk.data, blk.time)
+        for ch in self.channels.values():
+            if not self._down:
+                ch.line.receive(self.span.cas(ch.ts), now)
+            ch.line.handle_timer(now)
+            if ch.reg is not None:
+                ch.reg.handle_timer(now)
+            self._drain(ch, now)
+            self._write_cas(ch)
+        out, self._events = self._events, []
+        return out
+
+    def make_call(self, called: str, calling: str | None, now: float,
+                  circuit: Circuit | None = None) -> Circuit:
+        try:
+            check_digits(called, "called number")
+            if calling:
+                check_digits(calling, "calling number")
+        except (TypeError, ValueError) as exc:
+            raise TrunkError(str(exc), cause=Cause.INVALID_NUMBER_FORMAT) from None
+        if not called:
+            raise TrunkError("called number is empty", cause=Cause.INVALID_NUMBER_FORMAT)
+        if circuit is not None:
+            ch = self._channel(circuit)
+            if not self._free(ch):
+                raise TrunkError(f"circuit {circuit} is not idle ({ch.line.state.value})",
+                                 cause=Cause.NO_CIRCUIT_AVAILABLE)
+        else:
+            # take circuits from the top: a far end that takes them from the bottom rarely glares
+            free = [c for ts, c in sorted(self.channels.items(), reverse=True) if self._free(c)]
+            if not free:
+                raise TrunkError("no idle circuit", cause=Cause.NO_CIRCUIT_AVAILABLE)
+            ch = free[0]
+        cfg = self.config
+        ch.reg = OutgoingRegister(called, calling or None, variant=self.variant, ka=cfg.ka, kd=cfg.kd,
+                                  timers=cfg.timers, name=f"mfc-out-{ch.ts}")
+        ch.call = _Call("out", called, calling or None, announced=True)
+        ch.line.seize(now)
+        self._write_cas(ch)
+        return (self.number, ch.ts)
+
+    def alert(self, circuit: Circuit, now: float) -> None:
+        ch = self._channel(circuit)
+        if ch.call is None or ch.call.direction != "in":
+            raise TrunkError(f"no incoming call on {circuit}")
+        if isinstance(ch.reg, IncomingRegister) and not ch.reg.finished:
+            ch.reg.decide("free", now)
+            self._drain(ch, now)
+
+    def answer(self, circuit: Circuit, now: float) -> None:
+        ch = self._channel(circuit)
+        if ch.call is None or ch.call.direction != "in" or ch.call.released:
+            raise TrunkError(f"no incoming call to answer on {circuit}")
+        if isinstance(ch.reg, IncomingRegister) and not ch.reg.finished:
+            ch.call.answer_pending = True       # B1 first, then the answer signal
+            ch.reg.decide("free", now)
+            self._drain(ch, now)
+            return
+        self._line_answer(ch, now)
+
+    def release(self, circuit: Circuit, cause: int, now: float) -> None:
+        ch = self._channel(circuit)
+        call = ch.call
+        if call is None or call.released or call.local:
+            return   # nothing to clear, or clearing already: release is idempotent
+        call.local = True
+        call.cause = int(cause)
+        reg = ch.reg
+        if call.direction == "in" and isinstance(reg, IncomingRegister) and not reg.finished:
+            role = CAUSE_ROLES.get(int(cause))
+            reg.decide(OUTCOMES[role] if role else "congestion", now)   # told by the B signal
+            self._drain(ch, now)
+            return
+        if reg is not None and not reg.finished:
+            reg.abort(now, "released by the call model")
+        self._stop_mf(ch)
+        try:
+            ch.line.clear(now, cause)
+        except LocalProtocolError:
+            pass
+        self._drain(ch, now)
+        self._write_cas(ch)
+
+    def timer_deadline(self) -> float | None:
+        deadlines = [d for ch in self.channels.values()
+                     for d in (ch.line.timer_deadline(), ch.reg.timer_deadline() if ch.reg else None)
+                     if d is not None]
+        return min(deadlines, default=None)
+
+    # ------------------------------------------------------------------ extras
+    def block(self, circuit: Circuit, now: float) -> None:
+        """Block a circuit (at once when idle, after the call otherwise)."""
+        ch = self._channel(circuit)
+        ch.line.block(now)
+        self._drain(ch, now)
+        self._write_cas(ch)
+
+    def unblock(self, circuit: Circuit, now: float) -> None:
+        ch = self._channel(circuit)
+        ch.line.unblock(now)
+        self._drain(ch, now)
+        self._write_cas(ch)
+
+    def state(self, circuit: Circuit) -> tuple[str, str | None]:
+        """(line state, register state or None) of a circuit, for monitors and tests."""
+        ch = self._channel(circuit)
+        return ch.line.state.value, (ch.reg.state.value if ch.reg is not None else None)
+
+    def idle_circuits(self) -> list[Circuit]:
+        return [(self.number, ts) for ts, ch in self.channels.items() if self._free(ch)]
+
+    # ------------------------------------------------------------------ internals
+    def _channel(self, circuit: Circuit) -> _Channel:
+        try:
+            span, ts = circuit
+        except (TypeError, ValueError):
+            raise TrunkError(f"circuit must be (span, timeslot), not {circuit!r}") from None
+        if span != self.number or ts not in self.channels:
+            raise TrunkError(f"circuit {circuit!r} is not on this No.1 trunk (span {self.number})")
+        return self.channels[ts]
+
+    def _free(self, ch: _Channel) -> bool:
+        return (ch.line.state is LineState.IDLE and not ch.line.block_wanted and ch.call is None
+                and not self._down)
+
+    def _emit(self, ev: TrunkEvent) -> None:
+        self._events.append(ev)
+
+    def _write_cas(self, ch: _Channel) -> None:
+        tx = ch.line.tx
+        if tx != ch.tx_cas:
+            self.span.set_cas(ch.ts, tx)
+            ch.tx_cas = tx
+
+    def _check_alarms(self, now: float) -> None:
+        down = bool(self.span.alarms & DOWN_ALARMS)
+        if down == self._down:
+            return
+        self._down = down
+        reason = str(self.span.alarms.name or "alarm") if down else ""
+        for ch in self.channels.values():
+            if down:
+                if ch.reg is not None and not ch.reg.finished:
+                    ch.reg.abort(now, f"span alarm {reason}")
+                ch.line.alarm(now, reason)
+            else:
+                ch.line.alarm_cleared(now)
+
+    def _audio(self, timeslots: tuple[int, ...], data: bytes, t: float) -> None:
+        for ch in self.channels.values():
+            if ch.reg is None or ch.det is None:
+                continue
+            try:
+                i = timeslots.index(ch.ts)
+            except ValueError:
+                continue
+            pcm = alaw_decode(data[i * BLOCK_OCTETS:(i + 1) * BLOCK_OCTETS])
+            for ev in ch.det.process(pcm, t):
+                ch.reg.on_signal(int(ev.signal), ev.time)
+            self._drain(ch, t)
+            if ch.gen is not None and ch.reg is not None:
+                tone = ch.reg.tone if ch.reg is not None else 0
+                if tone:
+                    self.span.write_audio(ch.ts, alaw_encode(ch.gen.tone(tone, BLOCK_OCTETS)))
+
+    def _start_mf(self, ch: _Channel, outgoing: bool) -> None:
+        v = self.variant
+        # outgoing: we send forward signals and listen to the backward group (4 frequencies in China)
+        ch.det = MfDetector(1, forward=not outgoing, frequencies=6 if not outgoing else v.backward_frequencies)
+        ch.gen = MfGenerator(forward=outgoing, level_dbm0=self.config.mf_level_dbm0,
+                             frequencies=6 if outgoing else v.backward_frequencies)
+
+    def _stop_mf(self, ch: _Channel) -> None:
+        ch.det = None
+        ch.gen = None
+
+    def _line_answer(self, ch: _Channel, now: float) -> None:
+        try:
+            ch.line.answer(now)
+        except LocalProtocolError as exc:
+            raise TrunkError(str(exc)) from None
+        if ch.call is not None:
+            ch.call.answered = True
+        self._write_cas(ch)
+
+    def _released(self, ch: _Channel, cause: int, reason: str, remote: bool, now: float) -> None:
+        call = ch.call
+        if call is None or call.released:
+            return
+        call.released = True
+        if call.announced:
+            self._emit(Released((self.number, ch.ts), now, int(cause), remote, reason))
+
+    # ---- the signals between the FSMs, and TrunkEvents ----
+    def _drain(self, ch: _Channel, now: float) -> None:
+        for _ in range(8):   # an event may cause another (register done -> line clear)
+            lev = ch.line.events()
+            rev = ch.reg.events() if ch.reg is not None else []
+            if not lev and not rev:
+                return
+            for e in lev:
+                self._on_line(ch, e)
+            for r in rev:
+                self._on_register(ch, r)
+
+    def _on_line(self, ch: _Channel, e: LineEvent) -> None:
+        circuit = (self.number, ch.ts)
+        call = ch.call
+        k = e.kind
+        if k == "seized":
+            cfg = self.config
+            ch.call = _Call("in")
+            ch.reg = IncomingRegister(variant=self.variant, dnis_length=cfg.dnis_length, ani=cfg.ani,
+                                      ani_after=cfg.ani_after, ani_max_digits=cfg.ani_max_digits,
+                                      default_b=cfg.default_b, timers=cfg.timers, name=f"mfc-in-{ch.ts}")
+            self._start_mf(ch, outgoing=False)
+            ch.reg.start(e.time)
+        elif k == "seize_ack":
+            if isinstance(ch.reg, OutgoingRegister) and ch.reg.state.value == "idle":
+                self._start_mf(ch, outgoing=True)
+                ch.reg.start(e.time)
+                self._emit(Proceeding(circuit, e.time))
+        elif k in ("answer", "reanswer"):
+            if call is not None and not call.answered and not call.released:
+                call.answered = True
+                self._emit(Answered(circuit, e.time))
+        elif k == "clear_back":
+            self._released(ch, e.cause or Cause.NORMAL_CLEARING, "clear-back", True, e.time)
+            ch.line.clear(e.time)                     # answer clear-back with clear-forward
+        elif k == "clear_forward":
+            self._end_register(ch, e.time, "clear-forward")
+            if call is not None:
+                self._released(ch, call.cause if call.local else Cause.NORMAL_CLEARING,
+                               "released" if call.local else "clear-forward", not call.local, e.time)
+        elif k == "failed":
+            self._end_register(ch, e.time, e.reason)
+            self._released(ch, e.cause or Cause.NORMAL_UNSPECIFIED, e.reason, True, e.time)
+        elif k == "glare":
+            self._end_register(ch, e.time, "glare")
+            self._released(ch, e.cause or Cause.TEMPORARY_FAILURE, e.reason, True, e.time)
+            ch.call = None
+        elif k == "idle":
+            if call is not None:
+                self._released(ch, call.cause, "released", not call.local, e.time)
+            self._end_register(ch, e.time, "idle")
+            ch.call = None
+            ch.reg = None
+            self._stop_mf(ch)
+        elif k in ("blocked", "unavailable"):
+            self._emit(CircuitState(circuit, e.time, False, e.reason))
+        elif k in ("unblocked", "available"):
+            self._emit(CircuitState(circuit, e.time, True, e.reason))
+        elif k == "error":
+            self.errors += 1
+
+    def _end_register(self, ch: _Channel, now: float, why: str) -> None:
+        if ch.reg is not None and not ch.reg.finished:
+            ch.reg.abort(now, why)
+            ch.reg.events()
+        self._stop_mf(ch)
+
+    def _on_register(self, ch: _Channel, r: RegisterEvent) -> None:
+        circuit = (self.number, ch.ts)
+        call = ch.call
+        if call is None:
+            return
+        if r.kind == "collected":
+            call.called, call.calling, call.announced = r.dnis, r.ani, True
+            if not call.local:
+                self._emit(IncomingCall(circuit, r.time, r.dnis, r.ani, r.kd, "no1",
+                                        {"ka": r.ka, "variant": self.variant.name}))
+        elif r.kind == "done":
+            self._stop_mf(ch)
+            if call.direction == "out":
+                if r.outcome == "free":
+                    try:
+                        ch.line.alerted(r.time)
+                    except LocalProtocolError:
+                        pass
+                    if not call.released:
+                        self._emit(Alerting(circuit, r.time))
+                else:
+                    cause = OUTCOME_CAUSES.get(r.outcome, Cause.NORMAL_UNSPECIFIED)
+                    call.cause = cause
+                    self._released(ch, cause, f"B{r.signal} {r.outcome}", True, r.time)
+                    call.local = True
+                    ch.line.clear(r.time, cause)
+            else:
+                if r.outcome == "free" and not call.local:
+                    if call.answer_pending:
+                        call.answer_pending = False
+                        self._line_answer(ch, r.time)
+                else:
+                    # we refused (busy / unallocated / congestion): the caller clears forward
+                    call.local = True
+                    if call.cause == Cause.NORMAL_CLEARING:
+                        call.cause = OUTCOME_CAUSES.get(r.outcome, Cause.NORMAL_UNSPECIFIED)
+                    try:
+                        ch.line.clear(r.time, call.cause)
+                    except LocalProtocolError:
+                        pass
+        elif r.kind == "failed":
+            self._stop_mf(ch)
+            if call.released or (call.local and call.direction == "out"):
+                return
+            call.cause = r.cause or Cause.NORMAL_UNSPECIFIED
+            self._released(ch, call.cause, f"register: {r.reason}", True, r.time)
+            call.local = True
+            try:
+                ch.line.clear(r.time, call.cause)
+            except LocalProtocolError:
+                pass
