@@ -295,3 +295,33 @@ def test_compiled_and_twin_same_events_hard_input(forward, nfreq):
         k += blk.shape[1]
     assert len(eb) > 30 and ea == eb
     assert [da.current(c) for c in range(chans)] == [db.current(c) for c in range(chans)]
+
+
+# --- a representative subset of the Q.441 battery (test_mf_battery.py), on both ------------
+
+@pytest.mark.parametrize("forward,nfreq", [(True, 6), (False, 6), (False, 4)])
+def test_q441_subset(mf, forward, nfreq):
+    """Corners of the accept region (+/-10 Hz, -5 / -35 dBm0, 5 / 7 dB twist, A-law) operate
+    once; 20 dB twist, -42 dBm0, 7 ms bursts do not; a 7 ms interruption is bridged."""
+    from test_mf_signals import run_cases, signals_of, tone_pair
+    freqs = (mf.FORWARD_HZ if forward else mf.BACKWARD_HZ)[:nfreq]
+    rng = np.random.default_rng(42 + nfreq)
+    sigs = [s for s, (i, j) in mf.SIGNAL_PAIRS.items() if j < nfreq]
+    z = np.zeros(400)
+    accept, reject = [], []
+    for sig in sigs:
+        i, j = mf.SIGNAL_PAIRS[sig]
+        diff = 5.0 if j - i == 1 else 7.0
+        fi, fj = freqs[i] + 10, freqs[j] - 10
+        accept.append(np.concatenate([z, tone_pair((fi, fj), (-5.0, -5.0 - diff), 800, rng)]))
+        accept.append(np.concatenate([z, tone_pair((fj, fi), (-35.0, -35.0 + diff), 800, rng)]))
+        gapped = tone_pair((fi, fj), (-20.0, -20.0), 1000, rng)
+        gapped[420:476] = 0.0
+        accept.append(np.concatenate([z, gapped]))
+        reject.append(np.concatenate([z, tone_pair((fi, fj), (-5.0, -25.0), 800, rng)]))
+        reject.append(np.concatenate([z, tone_pair((fi, fj), (-42.0, -42.0), 800, rng)]))
+        reject.append(np.concatenate([z, tone_pair((fi, fj), (-5.0, -5.0), 56, rng)]))
+    for alaw in (False, True):
+        got = run_cases(mf, accept, forward=forward, frequencies=nfreq, alaw=alaw)
+        assert [signals_of(e) for e in got] == [[s, 0] for s in sigs for _ in range(3)]
+        assert not any(run_cases(mf, reject, forward=forward, frequencies=nfreq, alaw=alaw))
