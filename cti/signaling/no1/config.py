@@ -34,6 +34,7 @@ class No1Config:
     timeslots: tuple[int, ...] | None = None
     mf_level_dbm0: float = -8.0
     default_b: str = "free"        #: B decision when the call model does not decide in time
+    hunt: str = "descending"       #: outgoing circuit choice; the far end should hunt the other way
 
     def __post_init__(self) -> None:
         self.validate()
@@ -57,6 +58,8 @@ class No1Config:
             raise ValueError(f"kd must be a signal 1..15, not {self.kd}")
         if self.glare not in ("yield", "hold"):
             raise ValueError(f"glare must be 'yield' or 'hold', not {self.glare!r}")
+        if self.hunt not in ("ascending", "descending"):
+            raise ValueError(f"hunt must be 'ascending' or 'descending', not {self.hunt!r}")
         if self.default_b not in ("free", "busy", "congestion", "unallocated"):
             raise ValueError(f"default_b must be free/busy/congestion/unallocated, not {self.default_b!r}")
         if not isinstance(self.ani, bool):

@@ -95,7 +95,8 @@ class No1Trunk(TrunkAdapter):
         return out
 
     def make_call(self, called: str, calling: str | None, now: float,
-                  circuit: Circuit | None = None) -> Circuit:
+                  circuit: Circuit | None = None, *, category: int | None = None) -> Circuit:
+        """Seize a circuit and send ``called`` by MFC; ``category`` overrides the configured KD."""
         try:
             check_digits(called, "called number")
             if calling:
@@ -110,13 +111,17 @@ class No1Trunk(TrunkAdapter):
                 raise TrunkError(f"circuit {circuit} is not idle ({ch.line.state.value})",
                                  cause=Cause.NO_CIRCUIT_AVAILABLE)
         else:
-            # take circuits from the top: a far end that takes them from the bottom rarely glares
-            free = [c for ts, c in sorted(self.channels.items(), reverse=True) if self._free(c)]
+            # hunt one way while the far end hunts the other: double seizures stay rare
+            order = sorted(self.channels.items(), reverse=self.config.hunt == "descending")
+            free = [c for ts, c in order if self._free(c)]
             if not free:
                 raise TrunkError("no idle circuit", cause=Cause.NO_CIRCUIT_AVAILABLE)
             ch = free[0]
         cfg = self.config
-        ch.reg = OutgoingRegister(called, calling or None, variant=self.variant, ka=cfg.ka, kd=cfg.kd,
+        kd = cfg.kd if category is None else category
+        if isinstance(kd, bool) or not isinstance(kd, int) or not 1 <= kd <= 15:
+            raise TrunkError(f"category must be a signal 1..15, not {category!r}")
+        ch.reg = OutgoingRegister(called, calling or None, variant=self.variant, ka=cfg.ka, kd=kd,
                                   timers=cfg.timers, name=f"mfc-out-{ch.ts}")
         ch.call = _Call("out", called, calling or None, announced=True)
         ch.line.seize(now)

@@ -1,0 +1,233 @@
+"""A simulated public exchange speaking China No.1 (R2 CAS + MFC) on simulator spans.
+
+It is the other side of the same sans-IO FSMs: one :class:`~cti.signaling.no1.trunk.No1Trunk`
+per far-end span (``SimBoard.far_end(n)``), driven by subscriber behaviours and call
+scripts instead of a call model. Calls *from us* reach a :class:`Subscriber` by the called
+number (answer / no answer / busy / unallocated / congestion); calls *to us* follow
+:class:`CallScript` entries (DNIS, ANI, KD category, hold time, abandon time, DTMF).
+
+    ex = No1Exchange([board.far_end(0)], subscribers={"8001": Subscriber("8001", Behaviour.BUSY)})
+    board.add_ticker(ex.service)
+    ex.place_call(CallScript(at=1.0, called="2000", calling="13800138000"))
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cti.signaling.causes import Cause
+from cti.signaling.no1.config import No1Config
+from cti.signaling.no1.trunk import No1Trunk
+from cti.signaling.no1._alaw import alaw_encode
+from cti.signaling.trunk import (Alerting, Answered, IncomingCall, Proceeding, Released,
+                                 TrunkError, TrunkEvent)
+from drivers.base import Span
+
+from .base import Behaviour, CallRecord, CallScript, Exchange, Subscriber
+
+_REJECT_CAUSE = {
+    Behaviour.BUSY: Cause.USER_BUSY,
+    Behaviour.UNALLOCATED: Cause.UNALLOCATED_NUMBER,
+    Behaviour.CONGESTION: Cause.SWITCHING_EQUIPMENT_CONGESTION,
+}
+_OUTCOME_OF_CAUSE = {
+    Cause.USER_BUSY: "busy",
+    Cause.UNALLOCATED_NUMBER: "unallocated",
+    Cause.SWITCHING_EQUIPMENT_CONGESTION: "congestion",
+    Cause.NO_CIRCUIT_AVAILABLE: "congestion",
+    Cause.NO_ANSWER: "no_answer",
+}
+_DTMF = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "A": (697, 1633),
+         "4": (770, 1209), "5": (770, 1336), "6": (770, 1477), "B": (770, 1633),
+         "7": (852, 1209), "8": (852, 1336), "9": (852, 1477), "C": (852, 1633),
+         "*": (941, 1209), "0": (941, 1336), "#": (941, 1477), "D": (941, 1633)}
+
+
+def dtmf_pcm(digits: str, on_ms: float = 80, off_ms: float = 80, level_dbm0: float = -10.0) -> np.ndarray:
+    """DTMF for ``digits`` (Q.23 pairs), int16 at 8 kHz (the dtmf kernel's generator when built)."""
+    try:
+        from _boardcore.dtmf import DtmfGenerator  # type: ignore[attr-defined]
+        return DtmfGenerator(level_dbm0=level_dbm0, on_ms=on_ms, off_ms=off_ms).generate(digits)
+    except ImportError:
+        pass
+    amp = 22812.0 * 10 ** (level_dbm0 / 20.0)
+    on, off = int(on_ms * 8), int(off_ms * 8)
+    t = np.arange(on) / 8000.0
+    parts = []
+    for d in digits:
+        if d not in _DTMF:
+            raise ValueError(f"not a DTMF digit: {d!r}")
+        lo, hi = _DTMF[d]
+        parts += [amp * (np.sin(2 * np.pi * lo * t) + np.sin(2 * np.pi * hi * t)), np.zeros(off)]
+    return np.clip(np.concatenate(parts or [np.zeros(0)]), -32768, 32767).astype(np.int16)
+
+
+class No1Exchange(Exchange):
+    """The network side of No.1 spans: places scripted calls, answers ours per subscriber."""
+
+    signalling = "no1"
+
+    def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
+                 default: Subscriber | None = None, config: No1Config | dict[str, Any] | None = None) -> None:
+        super().__init__(spans, subscribers, default)
+        if config is None or isinstance(config, dict):
+            base: dict[str, Any] = {"glare": "hold", "hunt": "ascending"}
+            base.update(config or {})
+            config = No1Config.from_dict(base)
+        self.config = config
+        self.trunks = [No1Trunk(span, config) for span in spans]
+        self._by_circuit: dict[tuple[int, int], tuple[No1Trunk, CallRecord]] = {}
+        self._timers: list[tuple[float, int, str, tuple[int, int]]] = []
+        self._seq = 0
+        self.now = 0.0
+        self.log: list[TrunkEvent] = []   #: every trunk event, for tests and traces
+
+    # ------------------------------------------------------------------ control
+    def service(self, now: float) -> None:
+        self.now = now
+        while self.pending and self.pending[0].at <= now:
+            self._start(self.pending.pop(0), now)
+        for trunk in self.trunks:
+            for ev in trunk.service(now):
+                self.log.append(ev)
+                self._on_event(trunk, ev, now)
+        due = [t for t in self._timers if t[0] <= now]
+        if due:
+            self._timers = [t for t in self._timers if t[0] > now]
+            for _, _, what, circuit in sorted(due):
+                self._on_timer(what, circuit, now)
+
+    def release(self, circuit: tuple[int, int], now: float, cause: int = Cause.NORMAL_CLEARING) -> None:
+        """The network clears the call on ``circuit`` (clear-forward or clear-back)."""
+        trunk, rec = self._lookup(circuit)
+        trunk.release(circuit, cause, now)
+        if rec is not None and rec.cleared_by is None:
+            rec.cleared_by = "far"
+
+    def block(self, circuit: tuple[int, int], now: float) -> None:
+        self._trunk_of(circuit).block(circuit, now)
+
+    def unblock(self, circuit: tuple[int, int], now: float) -> None:
+        self._trunk_of(circuit).unblock(circuit, now)
+
+    def record(self, circuit: tuple[int, int]) -> CallRecord | None:
+        """The live call record on ``circuit`` (None when the circuit is free)."""
+        hit = self._by_circuit.get(circuit)
+        return hit[1] if hit else None
+
+    # ------------------------------------------------------------------ internals
+    def _trunk_of(self, circuit: tuple[int, int]) -> No1Trunk:
+        for trunk in self.trunks:
+            if circuit[0] == trunk.number and circuit[1] in trunk.channels:
+                return trunk
+        raise TrunkError(f"circuit {circuit!r} is not on this exchange")
+
+    def _lookup(self, circuit: tuple[int, int]) -> tuple[No1Trunk, CallRecord | None]:
+        hit = self._by_circuit.get(circuit)
+        if hit:
+            return hit
+        return self._trunk_of(circuit), None
+
+    def _later(self, when: float, what: str, circuit: tuple[int, int]) -> None:
+        self._seq += 1
+        self._timers.append((when, self._seq, what, circuit))
+
+    def _start(self, script: CallScript, now: float) -> None:
+        rec = CallRecord("to_us", script.called, script.calling, seized_at=now)
+        rec.extra["script"] = script
+        self.records.append(rec)
+        for trunk in self.trunks:
+            try:
+                circuit = trunk.make_call(script.called, script.calling, now, category=script.category)
+            except TrunkError as exc:
+                rec.extra["error"] = str(exc)
+                continue
+            rec.circuit = circuit
+            self._by_circuit[circuit] = (trunk, rec)
+            if script.abandon_after is not None:
+                self._later(now + script.abandon_after, "abandon", circuit)
+            return
+        rec.cleared_at, rec.cause, rec.outcome = now, Cause.NO_CIRCUIT_AVAILABLE, "failed"
+
+    def _on_event(self, trunk: No1Trunk, ev: TrunkEvent, now: float) -> None:
+        circuit = ev.circuit
+        hit = self._by_circuit.get(circuit)
+        rec = hit[1] if hit else None
+        if isinstance(ev, IncomingCall):
+            self._offered(trunk, ev, now)
+        elif isinstance(ev, Proceeding) and rec is not None:
+            rec.extra["proceeding_at"] = ev.time
+        elif isinstance(ev, Alerting) and rec is not None:
+            rec.alerted_at = ev.time
+        elif isinstance(ev, Answered) and rec is not None:
+            rec.answered_at = ev.time
+            script: CallScript = rec.extra.get("script")  # type: ignore[assignment]
+            if script is not None:
+                if script.digits:
+                    self._send_dtmf(trunk, circuit, script.digits)
+                if script.hold_for is not None:
+                    self._later(ev.time + script.hold_for, "hangup", circuit)
+        elif isinstance(ev, Released) and rec is not None:
+            self._cleared(rec, ev)
+            del self._by_circuit[circuit]
+
+    def _offered(self, trunk: No1Trunk, ev: IncomingCall, now: float) -> None:
+        sub = self.subscriber(ev.called)
+        rec = CallRecord("from_us", ev.called, ev.calling, circuit=ev.circuit, seized_at=ev.time)
+        rec.extra.update(category=ev.category, ka=ev.extra.get("ka"), behaviour=sub.behaviour.value)
+        self.records.append(rec)
+        self._by_circuit[ev.circuit] = (trunk, rec)
+        if sub.behaviour in _REJECT_CAUSE:
+            trunk.release(ev.circuit, _REJECT_CAUSE[sub.behaviour], now)
+            return
+        trunk.alert(ev.circuit, now)
+        rec.alerted_at = now
+        if sub.behaviour is Behaviour.ANSWER:
+            self._later(now + sub.answer_after, "answer", ev.circuit)
+
+    def _on_timer(self, what: str, circuit: tuple[int, int], now: float) -> None:
+        hit = self._by_circuit.get(circuit)
+        if hit is None:
+            return
+        trunk, rec = hit
+        if rec.cleared_at is not None:
+            return
+        if what == "answer" and rec.answered_at is None:
+            try:
+                trunk.answer(circuit, now)
+            except TrunkError:
+                return
+            rec.answered_at = now
+            sub = self.subscriber(rec.called)
+            if sub.digits:
+                self._send_dtmf(trunk, circuit, sub.digits)
+            if sub.hold_for is not None:
+                self._later(now + sub.hold_for, "hangup", circuit)
+        elif what == "hangup" and rec.answered_at is not None:
+            rec.cleared_by = rec.cleared_by or "far"
+            trunk.release(circuit, Cause.NORMAL_CLEARING, now)
+        elif what == "abandon" and rec.answered_at is None:
+            rec.cleared_by = rec.cleared_by or "far"
+            rec.extra["abandoned"] = True
+            trunk.release(circuit, Cause.NORMAL_CLEARING, now)
+
+    def _cleared(self, rec: CallRecord, ev: Released) -> None:
+        rec.cleared_at = ev.time
+        rec.cause = int(ev.cause)
+        if rec.cleared_by is None:
+            rec.cleared_by = "near" if ev.remote else "far"
+        rec.extra["reason"] = ev.reason
+        if rec.answered_at is not None:
+            rec.outcome = "answered"
+        elif rec.extra.get("abandoned"):
+            rec.outcome = "abandoned"
+        elif rec.direction == "from_us":
+            behaviour = rec.extra.get("behaviour")
+            rec.outcome = {"busy": "busy", "unallocated": "unallocated", "congestion": "congestion",
+                           "no_answer": "no_answer"}.get(behaviour, "abandoned" if ev.remote else "failed")
+        else:
+            rec.outcome = _OUTCOME_OF_CAUSE.get(int(ev.cause), "failed")  # type: ignore[call-overload]
+
+    def _send_dtmf(self, trunk: No1Trunk, circuit: tuple[int, int], digits: str) -> None:
+        trunk.span.write_audio(circuit[1], alaw_encode(dtmf_pcm(digits)))
