@@ -362,6 +362,7 @@ class IncomingRegister(_Register):
         (R.WAIT_FWD, "FWD_OFF"): ("glitch", None),
         (R.WAIT_FWD, "T_MF_WAIT"): ("on_timeout", R.FAILED),
         (R.WAIT_FWD, "T_MF_WAIT_PULSE"): ("pulse_a3", R.PULSE_A),
+        (R.WAIT_FWD, "T_MF_WAIT_NO_ANI"): ("no_ani_pulse_a3", R.PULSE_A),
         (R.WAIT_FWD, "DECIDE"): ("early_decision", None),
         (R.BACK_A, "OFF_NEXT"): ("back_off", R.WAIT_FWD),
         (R.BACK_A, "OFF_TO_KD"): ("back_off", R.WAIT_KD),
@@ -409,6 +410,7 @@ class IncomingRegister(_Register):
         self.ka: int | None = None
         self.kd: int | None = None
         self.ani_restricted = False
+        self.ani_absent = False      #: the caller sent no calling number after KA (see no_ani_pulse_a3)
         self._expect = "dnis"       # dnis | ka | category | ani
         self._ani_asked = False
         self._off = "OFF_NEXT"
@@ -441,8 +443,10 @@ class IncomingRegister(_Register):
             self._fire("DECIDE", now)
 
     def _timer_event(self, name: str) -> str:
-        if name == "T_MF_WAIT" and self.state is R.WAIT_FWD and self._expect == "dnis" and self.dnis:
-            return "T_MF_WAIT_PULSE"   # caller has no more digits (China sends no end-of-pulsing)
+        if name == "T_MF_WAIT" and self.state is R.WAIT_FWD and self.dnis:
+            if self._expect == "dnis":
+                return "T_MF_WAIT_PULSE"   # caller has no more digits (China sends no end-of-pulsing)
+            return "T_MF_WAIT_NO_ANI"      # caller never sent a calling number (libopenr2 CN quirk)
         return name
 
     # actions
@@ -512,6 +516,16 @@ class IncomingRegister(_Register):
 
     def pulse_a3(self) -> None:
         self.tone = self.variant.signal_a(Role.ADDRESS_COMPLETE_CHANGE_TO_B)
+
+    def no_ani_pulse_a3(self) -> None:
+        """The caller answered A6 with a category but then sent called-number digits to our
+        "next calling-number digit" requests (China A1 means both; libopenr2 CN always takes it
+        as the next called digit) and stopped: those digits belong to the called number."""
+        self.dnis += self.ani or ""
+        self.ani = None
+        self.ani_absent = True
+        self._expect = "dnis"
+        self.pulse_a3()
 
     def on_kd(self) -> None:
         self.kd = self._signal
