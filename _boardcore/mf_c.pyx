@@ -16,6 +16,10 @@ from libc.stdint cimport int16_t, int32_t
 from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memcpy, memset
 
+
+cdef extern from "mf_kernel.h" nogil:
+    void mfk_subblock(const int16_t *src, const double (*table)[12], double *acc, double *en)
+
 import numpy as np
 
 from . import mf_py as _py
@@ -181,14 +185,7 @@ cdef class MfDetector:
                 else:
                     src = &x[c, s * MF_SUB - p]
                 # correlation with every frequency, and the energy, of this sub-block
-                for k in range(MF_COLS):
-                    acc[k] = 0.0
-                en = 0.0
-                for m in range(MF_SUB):
-                    v = src[m]
-                    en += v * v
-                    for k in range(MF_COLS):
-                        acc[k] += v * self.table[m][k]
+                mfk_subblock(src, self.table, acc, &en)
                 # phase reference: rotate to the stream's time origin
                 rr = self.rot[(self.pos + s) % MF_ROT]
                 for k in range(0, ncols, 2):
