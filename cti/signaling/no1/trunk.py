@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from _boardcore.mf import MfDetector, MfGenerator
 from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
-from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, IncomingCall, Proceeding,
-                                 Released, TrunkAdapter, TrunkError, TrunkEvent)
+from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived, IncomingCall,
+                                 Proceeding, Released, TrunkAdapter, TrunkError, TrunkEvent)
 from drivers.base import BLOCK_OCTETS, VOICE_TIMESLOTS, Alarm, Span
 
 from ._alaw import alaw_decode, alaw_encode
@@ -49,6 +49,16 @@ class _Channel:
         self.gen: MfGenerator | None = None
         self.call: _Call | None = None
         self.tx_cas: int | None = None
+        self.dtmf = None     # DTMF detector while the call is connected (when the kernel is built)
+
+
+def _dtmf_detector():
+    """A one-channel DTMF detector from the dtmf kernel, or None when it is not available."""
+    try:
+        from _boardcore.dtmf import DtmfDetector  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return DtmfDetector(1)
 
 
 class No1Trunk(TrunkAdapter):
@@ -237,6 +247,12 @@ class No1Trunk(TrunkAdapter):
 
     def _audio(self, timeslots: tuple[int, ...], data: bytes, t: float) -> None:
         for ch in self.channels.values():
+            if ch.dtmf is not None and ch.ts in timeslots:
+                i = timeslots.index(ch.ts)
+                pcm = alaw_decode(data[i * BLOCK_OCTETS:(i + 1) * BLOCK_OCTETS])
+                for ev in ch.dtmf.process(pcm, t):
+                    if ev.kind == "start":
+                        self._emit(DigitsReceived((self.number, ch.ts), ev.time, ev.digit))
             if ch.reg is None or ch.det is None:
                 continue
             try:
@@ -270,9 +286,11 @@ class No1Trunk(TrunkAdapter):
             raise TrunkError(str(exc)) from None
         if ch.call is not None:
             ch.call.answered = True
+            ch.dtmf = _dtmf_detector()
         self._write_cas(ch)
 
     def _released(self, ch: _Channel, cause: int, reason: str, remote: bool, now: float) -> None:
+        ch.dtmf = None
         call = ch.call
         if call is None or call.released:
             return
@@ -312,6 +330,7 @@ class No1Trunk(TrunkAdapter):
         elif k in ("answer", "reanswer"):
             if call is not None and not call.answered and not call.released:
                 call.answered = True
+                ch.dtmf = _dtmf_detector()
                 self._emit(Answered(circuit, e.time))
         elif k == "clear_back":
             self._released(ch, e.cause or Cause.NORMAL_CLEARING, "clear-back", True, e.time)
