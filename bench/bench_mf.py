@@ -121,3 +121,130 @@ def run(quick: bool = False) -> list[Result]:
         else:
             results.append(Result(label, "spandsp r2_mf_rx", 0.0, "channels/core", note=f"skipped: {why}"))
     return results
+
+
+# --- receiver characterisation (docs/mf.md): where each Q.441 figure actually falls ---------
+
+def _cases(mod, make, forward: bool = True, reps: int = 2, seed: int = 7, adjacent: bool | None = None) -> float:
+    """Share of cases (every signal x ``reps`` random phases) giving exactly one signal.
+
+    ``adjacent``: only the signals whose two frequencies are (True) / are not (False) adjacent.
+    """
+    freqs = mod.FORWARD_HZ if forward else mod.BACKWARD_HZ
+    rng = np.random.default_rng(seed)
+    rows, want = [], []
+    for sig, (i, j) in mod.SIGNAL_PAIRS.items():
+        if adjacent is not None and (j - i == 1) != adjacent:
+            continue
+        for _ in range(reps):
+            rows.append(make(freqs[i], freqs[j], j - i == 1, rng))
+            want.append(sig)
+    n = max(len(r) for r in rows) + 960
+    x = np.zeros((len(rows), n))
+    for k, r in enumerate(rows):
+        x[k, 400:400 + len(r)] = r
+    x = np.clip(np.rint(x), -32768, 32767).astype(np.int16)
+    evs = mod.MfDetector(len(rows), forward=forward).process(x, 0.0)
+    got: list[list[int]] = [[] for _ in rows]
+    for e in evs:
+        got[e.channel].append(e.signal)
+    return sum(g == [w, 0] for g, w in zip(got, want)) / len(rows)
+
+
+def _pair(fa, fb, la, lb, n, rng, gap=None):
+    t = np.arange(n) / RATE
+    peak = 22812.0
+    x = (peak * 10 ** (la / 20) * np.sin(2 * np.pi * fa * t + rng.uniform(0, 6.3))
+         + peak * 10 ** (lb / 20) * np.sin(2 * np.pi * fb * t + rng.uniform(0, 6.3)))
+    if gap:
+        x[gap[0]:gap[0] + gap[1]] = 0.0
+    return x
+
+
+def _edge(values, share, want_all: bool):
+    """Last value (in sweep order) where share is 1.0 (want_all) / first where it is 0."""
+    if want_all:
+        ok = [v for v, s in zip(values, share) if s == 1.0]
+        return ok[-1] if ok else None
+    zero = [v for v, s in zip(values, share) if s == 0.0]
+    return zero[0] if zero else None
+
+
+def characterise(mod=None) -> list[tuple[str, str]]:
+    """Sweeps over each Q.441 receiver figure, forward and backward; (figure, measured)."""
+    if mod is None:
+        from _boardcore import mf as mod  # the live implementation
+    out = []
+    for forward in (True, False):
+        d = "forward" if forward else "backward"
+        offs = list(range(0, 41, 1))
+        same = [_cases(mod, lambda a, b, adj, r, o=o: _pair(a + o, b + o, -20, -20, 800, r), forward) for o in offs]
+        opp = [_cases(mod, lambda a, b, adj, r, o=o: _pair(a + o, b - o, -20, -20, 800, r), forward) for o in offs]
+        out.append((f"{d}: frequency offset, both tones +f / opposite",
+                    f"all operate up to {_edge(offs, same, True)} / {_edge(offs, opp, True)} Hz; "
+                    f"none from {_edge(offs, same, False)} / {_edge(offs, opp, False)} Hz"))
+        levels = [-30 - k for k in range(0, 21)]
+        lv = [_cases(mod, lambda a, b, adj, r, v=v: _pair(a, b, v, v, 800, r), forward) for v in levels]
+        out.append((f"{d}: level per tone", f"all operate down to {_edge(levels, lv, True)} dBm0; "
+                                             f"none at {_edge(levels, lv, False)} dBm0 and below"))
+        tw = list(range(0, 21))
+        for adj_only in (True, False):
+            share = [min(_cases(mod, lambda a, b, adj, r, t=t: _pair(a, b, -10, -10 - t, 800, r), forward,
+                                adjacent=adj_only),
+                         _cases(mod, lambda a, b, adj, r, t=t: _pair(a, b, -10 - t, -10, 800, r), forward,
+                                adjacent=adj_only)) for t in tw]
+            kind = "adjacent" if adj_only else "non-adjacent"
+            out.append((f"{d}: level difference, {kind}", f"all operate up to {_edge(tw, share, True)} dB; "
+                                                            f"none from {_edge(tw, share, False)} dB"))
+        durs = list(range(4, 61, 1))
+        bs = [_cases(mod, lambda a, b, adj, r, m=m: _pair(a, b, -5, -5, m * 8, r), forward, reps=4) for m in durs]
+        out.append((f"{d}: signal duration", f"none operate up to {max(m for m, s in zip(durs, bs) if s == 0)} ms; "
+                                              f"all from {min(m for m, s in zip(durs, bs) if s == 1.0)} ms"))
+        gaps = list(range(0, 31, 1))
+        gs = [_cases(mod, lambda a, b, adj, r, g=g: _pair(a, b, -20, -20, 1200, r, gap=(500, g * 8)), forward, reps=4)
+              for g in gaps]
+        out.append((f"{d}: interruption bridged", f"all bridged up to {_edge(gaps, gs, True)} ms"))
+        out.append((f"{d}: operate / release time", _timing(mod, forward)))
+        snrs = list(range(10, -11, -1))
+
+        def noisy(a, b, adj, r, s):
+            x = _pair(a, b, -25, -25, 800, r)
+            return x + r.normal(0, 22812.0 * 10 ** ((-25 - s) / 20) / np.sqrt(2), x.size)
+        ns = [_cases(mod, lambda a, b, adj, r, s=s: noisy(a, b, adj, r, s), forward) for s in snrs]
+        out.append((f"{d}: white noise (tone/noise per tone, -25 dBm0)",
+                    f"all operate down to {_edge(snrs, ns, True)} dB"))
+    return out
+
+
+def _timing(mod, forward: bool) -> str:
+    """Operate and release times over every signal, +/-10 Hz, -5..-35 dBm0, 8 start phases."""
+    freqs = mod.FORWARD_HZ if forward else mod.BACKWARD_HZ
+    rng = np.random.default_rng(3)
+    rows, starts = [], []
+    for sig, (i, j) in mod.SIGNAL_PAIRS.items():
+        for o in (-10, 0, 10):
+            for lv in (-5, -20, -35):
+                for ph in range(0, 40, 5):
+                    rows.append(_pair(freqs[i] + o, freqs[j] - o, lv, lv, 800, rng))
+                    starts.append(400 + ph)
+    x = np.zeros((len(rows), 2400))
+    for k, (r, st) in enumerate(zip(rows, starts)):
+        x[k, st:st + 800] = r
+    x = np.clip(np.rint(x), -32768, 32767).astype(np.int16)
+    ops, rels = [], []
+    evs = mod.MfDetector(len(rows), forward=forward).process(x, 0.0)
+    on = {}
+    for e in evs:
+        if e.signal:
+            on[e.channel] = e.time * RATE - starts[e.channel]
+        else:
+            ops.append(on[e.channel] / 8)
+            rels.append((e.time * RATE - starts[e.channel] - 800) / 8)
+    tot = [a + b for a, b in zip(ops, rels)]
+    return (f"operate {min(ops):.0f}-{max(ops):.0f} ms, release {min(rels):.0f}-{max(rels):.0f} ms, "
+            f"sum <= {max(tot):.0f} ms ({len(tot)} of {len(rows)} cases)")
+
+
+if __name__ == "__main__":
+    for figure, measured in characterise():
+        print(f"{figure:55s} {measured}")
