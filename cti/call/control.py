@@ -223,6 +223,7 @@ class CallControl:
             into.connections[dev] = c
             del other.connections[dev]
         into.merged.append(other.id)
+        into.extra["devices"] = sorted(set(into.local_devices()) | set(other.local_devices()))
         into.answered = into.answered or other.answered
 
     def transfer_call(self: "CallModel", held_call: str, active_call: str, now: float, *,

@@ -56,10 +56,14 @@ class RateLimitedError(CallControlError):
     """The client sent requests faster than its allowance; retry later."""
 
 
+class ReplayGapError(CallControlError):
+    """Events after the requested seq were pruned from the journal (retention): take a snapshot."""
+
+
 ERRORS: dict[str, type[CallControlError]] = {
     c.code: c for c in (
         CallControlError, InvalidCallError, InvalidDeviceError, InvalidStateError,
         InvalidParameterError, ResourceBusyError, TrunkFailureError, PrivilegeViolationError,
-        UnknownRequestError, MalformedRequestError, RateLimitedError,
+        UnknownRequestError, MalformedRequestError, RateLimitedError, ReplayGapError,
     )
 }

@@ -43,6 +43,7 @@ class CallEvent(BusEvent):
     signalling: str = ""          #: "no1" | "ss7" | ""
     direction: str = ""           #: "in" (network -> us) | "out" (us -> network)
     cause: int | None = None      #: Q.850 cause (clearing, failure)
+    devices: list[str] = field(default_factory=list)  #: local devices of the call (for authorisation)
 
     def topic(self) -> str:
         if self.span is None:

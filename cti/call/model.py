@@ -114,6 +114,11 @@ class Call:
     def devices(self) -> set[str]:
         return {c.device for c in self.connections.values()}
 
+    def local_devices(self) -> list[str]:
+        """Our devices that took part in the call (kept after they leave: transfers)."""
+        seen = [c.device for c in self.connections.values() if c.local]
+        return sorted(set(seen) | set(self.extra.get("devices", ())))
+
     def to_dict(self) -> dict[str, Any]:
         circ = self.circuit()
         return {"call": self.id, "direction": self.direction, "calling": self.calling,
@@ -308,7 +313,8 @@ class CallModel(CallControl):
         self._events.append(event(
             call=call.id, device=conn.device if conn else "", state=conn.state.value if conn else "null",
             calling=call.calling, called=call.called, span=circ[0] if circ else None,
-            ts=circ[1] if circ else None, signalling=call.signalling, direction=call.direction, **extra))
+            ts=circ[1] if circ else None, signalling=call.signalling, direction=call.direction,
+            devices=call.local_devices(), **extra))
 
     def _clear(self, call: Call, conn: Connection, cause: int, now: float, *, release: bool = True,
                emit: bool = True) -> None:

@@ -1,0 +1,276 @@
+"""Client library for the CTI bus: commands, snapshot, and a gap-free event subscription.
+
+>>> c = BusClient()                                   # plain mode, default localhost endpoints
+>>> snap = c.snapshot()                               # {"seq": N, "calls": [...], "spans": [...]}
+>>> sub = c.subscribe(after=snap["seq"])              # or after=<last seq you processed>
+>>> for event in sub.events(timeout=1.0): ...         # seq order, no gaps, no duplicates
+>>> c.answer_call(call="17")                          # -> {"call": "17"} or a typed exception
+
+A subscription on the PUB socket (``mode="pub"``, integrators) fills any seq gap (slow
+join, HWM drop, restart) from the server's replay; ``mode="watch"`` receives the stream
+filtered for the account over the snapshot socket (agents, supervisors). Errors arrive as
+the exception classes of :mod:`cti.call.errors`; no reply within ``timeout`` is TimeoutError.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import zmq
+
+from cti.call.errors import ERRORS, CallControlError
+
+from .auth import client_curve
+from .codec import pack, unpack_event
+from .server import Endpoints
+
+
+@dataclass(frozen=True)
+class ClientKeys:
+    """CURVE files from ``cti-keys``: this account's secret key file, the server's public key file."""
+
+    secret_file: str
+    server_public_file: str
+
+
+def _raise(err: dict[str, Any]) -> None:
+    cls = ERRORS.get(str(err.get("code")), CallControlError)
+    raise cls(str(err.get("message", "")), **(err.get("details") or {}))
+
+
+class BusClient:
+    """One connection to a CTI server (see the module docstring)."""
+
+    def __init__(self, endpoints: Endpoints | None = None, *, keys: ClientKeys | None = None,
+                 ctx: zmq.Context | None = None, timeout: float = 5.0) -> None:
+        self.endpoints = endpoints or Endpoints()
+        self.keys = keys
+        self.timeout = timeout
+        self._own_ctx = ctx is None
+        self.ctx = ctx or zmq.Context()
+        self._invokes = itertools.count(1)
+        self._socks: dict[str, zmq.Socket] = {}
+
+    # ---- sockets ----------------------------------------------------------------------
+    def _socket(self, kind: int, endpoint: str) -> zmq.Socket:
+        s = self.ctx.socket(kind)
+        s.linger = 0
+        if self.keys is not None:
+            client_curve(s, self.keys.secret_file, self.keys.server_public_file)
+        s.connect(endpoint)
+        return s
+
+    def _dealer(self, which: str) -> zmq.Socket:
+        s = self._socks.get(which)
+        if s is None:
+            s = self._socks[which] = self._socket(zmq.DEALER, getattr(self.endpoints, which))
+        return s
+
+    def _request(self, which: str, msg: dict[str, Any], key: str, timeout: float | None) -> dict[str, Any]:
+        """Send ``msg`` and wait for the reply whose ``key`` matches (lazy pirate on timeout)."""
+        sock = self._dealer(which)
+        sock.send(pack(msg))
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sock.poll(int(left * 1000) + 1):
+                self._socks.pop(which).close(0)      # drop queued requests with the socket
+                raise TimeoutError(f"no reply from {getattr(self.endpoints, which)} "
+                                   "(server down, or not authenticated?)")
+            reply = unpack_event(sock.recv())
+            if reply.get(key) == msg.get(key) or reply.get(key) is None and "error" in reply \
+                    and reply["error"].get("code") in ("MalformedRequestError", "RateLimitedError"):
+                return reply
+            # a late reply to an earlier request that timed out: skip it
+
+    # ---- commands ---------------------------------------------------------------------
+    def command(self, type: str, *, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
+        """Send one request; its result map, or raise its typed error."""
+        msg = {"type": type, "invoke": next(self._invokes)}
+        msg.update({k: v for k, v in fields.items() if v is not None})
+        reply = self._request("control", msg, "invoke", timeout)
+        if "error" in reply:
+            _raise(reply["error"])
+        return reply.get("result") or {}
+
+    def make_call(self, device: str, called: str, **kw: Any) -> dict[str, Any]:
+        return self.command("MakeCall", device=device, called=called, **kw)
+
+    def answer_call(self, call: str, **kw: Any) -> dict[str, Any]:
+        return self.command("AnswerCall", call=call, **kw)
+
+    def clear_connection(self, call: str, **kw: Any) -> dict[str, Any]:
+        return self.command("ClearConnection", call=call, **kw)
+
+    def hold_call(self, call: str, **kw: Any) -> dict[str, Any]:
+        return self.command("HoldCall", call=call, **kw)
+
+    def retrieve_call(self, call: str, **kw: Any) -> dict[str, Any]:
+        return self.command("RetrieveCall", call=call, **kw)
+
+    def consultation_call(self, call: str, called: str, **kw: Any) -> dict[str, Any]:
+        return self.command("ConsultationCall", call=call, called=called, **kw)
+
+    def transfer_call(self, held_call: str, active_call: str, **kw: Any) -> dict[str, Any]:
+        return self.command("TransferCall", held_call=held_call, active_call=active_call, **kw)
+
+    def single_step_transfer(self, call: str, to: str, **kw: Any) -> dict[str, Any]:
+        return self.command("SingleStepTransfer", call=call, to=to, **kw)
+
+    def conference_call(self, held_call: str, active_call: str, **kw: Any) -> dict[str, Any]:
+        return self.command("ConferenceCall", held_call=held_call, active_call=active_call, **kw)
+
+    def send_digits(self, call: str, digits: str, **kw: Any) -> dict[str, Any]:
+        return self.command("SendDigits", call=call, digits=digits, **kw)
+
+    # ---- snapshot / replay ----------------------------------------------------------------
+    def _snap(self, msg: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        msg["id"] = next(self._invokes)
+        reply = self._request("snapshot", msg, "id", timeout)
+        if reply.get("op") == "error":
+            _raise(reply["error"])
+        return reply
+
+    def snapshot(self, timeout: float | None = None) -> dict[str, Any]:
+        """State now: ``seq`` (the last event it includes), ``calls``, ``spans`` (and more sections)."""
+        return self._snap({"op": "snapshot"}, timeout)
+
+    def replay(self, after: int, limit: int = 1000) -> tuple[list[dict[str, Any]], int, int]:
+        """Events with seq > ``after`` (visible to this account): ``(events, last_scanned, head)``."""
+        r = self._snap({"op": "replay", "after": after, "limit": limit})
+        return [unpack_event(b) for b in r["events"]], int(r["last"]), int(r["head"])
+
+    def subscribe(self, after: int | None = None, topics: tuple[str, ...] = ("",),
+                  mode: str = "pub") -> "Subscription":
+        """A gap-free stream of events with seq > ``after`` (None: from a fresh snapshot, kept in ``.snapshot``)."""
+        return Subscription(self, after, topics, mode)
+
+    def close(self) -> None:
+        for s in self._socks.values():
+            s.close(0)
+        self._socks.clear()
+        if self._own_ctx:
+            self.ctx.term()
+
+    def __enter__(self) -> "BusClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Subscription:
+    """Events in seq order without gaps or duplicates (see :meth:`BusClient.subscribe`)."""
+
+    def __init__(self, client: BusClient, after: int | None, topics: tuple[str, ...], mode: str) -> None:
+        if mode not in ("pub", "watch"):
+            raise ValueError("mode must be 'pub' or 'watch'")
+        self.client = client
+        self.topics = tuple(topics) or ("",)
+        self.mode = mode
+        self.snapshot: dict[str, Any] | None = None
+        self.gaps_filled = 0
+        self._pending: list[dict[str, Any]] = []
+        self._watch_renew = 0.0
+        if mode == "pub":
+            self._sub = client._socket(zmq.SUB, client.endpoints.events)
+            for t in self.topics:
+                self._sub.setsockopt(zmq.SUBSCRIBE, t.encode())
+        if after is None:
+            self.snapshot = client.snapshot()
+            after = int(self.snapshot["seq"])
+        self.last = after        #: seq of the last event delivered (or covered by a snapshot/replay)
+        if mode == "watch":
+            self._watch_sock = client._socket(zmq.DEALER, client.endpoints.snapshot)
+            self._renew(reset=True)
+        else:
+            self._catch_up(None)
+
+    def _wanted(self, e: dict[str, Any]) -> bool:
+        return any(str(e.get("topic", "")).startswith(t) for t in self.topics)
+
+    def _catch_up(self, upto: int | None) -> None:
+        """Replay from ``self.last`` until ``upto`` (or the server's head) is covered."""
+        while True:
+            evs, last, head = self.client.replay(self.last)
+            for e in evs:
+                if self._wanted(e):
+                    self._pending.append(e)
+            if last <= self.last:
+                return
+            self.last = last
+            if last >= (upto if upto is not None else head):
+                return
+
+    def _renew(self, reset: bool = False) -> None:
+        msg = {"op": "watch", "after": self.last, "id": 0}
+        if reset:
+            msg["reset"] = True
+        self._watch_sock.send(pack(msg))
+        self._watch_renew = time.monotonic() + 5.0
+
+    def get(self, timeout: float = 1.0) -> dict[str, Any] | None:
+        """The next event, or None after ``timeout`` seconds without one."""
+        deadline = time.monotonic() + timeout
+        while not self._pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if self.mode == "watch":
+                self._recv_watch(left)
+            else:
+                self._recv_pub(left)
+        return self._pending.pop(0)
+
+    def _recv_pub(self, left: float) -> None:
+        if not self._sub.poll(int(left * 1000) + 1):
+            return
+        while True:
+            try:
+                _topic, data = self._sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            e = unpack_event(data)
+            seq = int(e["seq"])
+            if seq <= self.last:
+                continue                          # already delivered via replay
+            if seq > self.last + 1:
+                self.gaps_filled += 1
+                self._catch_up(seq - 1)           # lost, or filtered out: the replay decides
+                if seq <= self.last:
+                    continue
+            self._pending.append(e)
+            self.last = seq
+
+    def _recv_watch(self, left: float) -> None:
+        if time.monotonic() > self._watch_renew:
+            self._renew()
+        if not self._watch_sock.poll(int(min(left, 1.0) * 1000) + 1):
+            return
+        msg = unpack_event(self._watch_sock.recv())
+        if msg.get("op") == "error":
+            _raise(msg["error"])
+        for b in msg.get("events", ()):
+            e = unpack_event(b)
+            if int(e["seq"]) > self.last and self._wanted(e):
+                self._pending.append(e)
+                self.last = int(e["seq"])
+        if msg.get("op") == "events":
+            self.last = max(self.last, int(msg.get("last", self.last)))
+
+    def events(self, timeout: float = 1.0) -> Iterator[dict[str, Any]]:
+        """Iterate events until none arrives for ``timeout`` seconds."""
+        while (e := self.get(timeout)) is not None:
+            yield e
+
+    def close(self) -> None:
+        if self.mode == "pub":
+            self._sub.close(0)
+        else:
+            try:
+                self._watch_sock.send(pack({"op": "unwatch", "id": 0}), zmq.NOBLOCK)
+            except zmq.ZMQError:
+                pass
+            self._watch_sock.close(0)

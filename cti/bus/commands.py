@@ -1,0 +1,97 @@
+"""Call-control requests on the bus: authorisation, then the call model's CSTA services.
+
+``install(bus, model, clock)`` registers a handler per request type of cti.bus.schema and
+the ``calls`` / ``spans`` snapshot sections, filtered per account. The account may act only
+on calls involving a device it controls (agents: their own; integrators: any).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from cti.call.errors import PrivilegeViolationError
+from cti.call.model import CallModel
+
+from . import schema as s
+from .auth import Account, AccountBook, may
+from .server import BusServer
+
+
+def _local_devices(model: CallModel, call_id: str) -> list[str]:
+    return model.call(call_id).local_devices()
+
+
+def _check(bus: BusServer, account: Account, devices: list[str], what: str) -> None:
+    allowed = bus.security.book.controllable(account)
+    if not may(allowed, devices):
+        raise PrivilegeViolationError(
+            f"account {account.name} ({account.role}) may not {what} for device(s) {', '.join(devices) or '-'}",
+            account=account.name, devices=devices)
+
+
+def install(bus: BusServer, model: CallModel, clock: Callable[[], float]) -> None:
+    """Serve the call-control requests on ``bus`` against ``model``; ``clock()`` is model time."""
+
+    def on_call(req: Any, account: Account, what: str, *call_ids: str) -> None:
+        devices: list[str] = []
+        for cid in call_ids:
+            devices += _local_devices(model, cid)
+        if req.device is not None:
+            _check(bus, account, [req.device], what)
+        _check(bus, account, devices, what)
+
+    def make_call(account: Account, req: s.MakeCall, _t: float) -> dict[str, Any]:
+        _check(bus, account, [req.device], "MakeCall")
+        return model.make_call(req.device, req.called, clock(), calling=req.calling, trunk=req.trunk)
+
+    def answer(account: Account, req: s.AnswerCall, _t: float) -> dict[str, Any]:
+        on_call(req, account, "AnswerCall", req.call)
+        return model.answer_call(req.call, clock(), device=req.device)
+
+    def clear(account: Account, req: s.ClearConnection, _t: float) -> dict[str, Any]:
+        on_call(req, account, "ClearConnection", req.call)
+        return model.clear_connection(req.call, clock(), device=req.device, cause=req.cause)
+
+    def hold(account: Account, req: s.HoldCall, _t: float) -> dict[str, Any]:
+        on_call(req, account, "HoldCall", req.call)
+        return model.hold_call(req.call, clock(), device=req.device)
+
+    def retrieve(account: Account, req: s.RetrieveCall, _t: float) -> dict[str, Any]:
+        on_call(req, account, "RetrieveCall", req.call)
+        return model.retrieve_call(req.call, clock(), device=req.device)
+
+    def consult(account: Account, req: s.ConsultationCall, _t: float) -> dict[str, Any]:
+        on_call(req, account, "ConsultationCall", req.call)
+        return model.consultation_call(req.call, req.called, clock(), device=req.device)
+
+    def transfer(account: Account, req: s.TransferCall, _t: float) -> dict[str, Any]:
+        on_call(req, account, "TransferCall", req.held_call, req.active_call)
+        return model.transfer_call(req.held_call, req.active_call, clock(), device=req.device)
+
+    def sst(account: Account, req: s.SingleStepTransfer, _t: float) -> dict[str, Any]:
+        on_call(req, account, "SingleStepTransfer", req.call)
+        return model.single_step_transfer(req.call, req.to, clock(), device=req.device)
+
+    def conference(account: Account, req: s.ConferenceCall, _t: float) -> dict[str, Any]:
+        on_call(req, account, "ConferenceCall", req.held_call, req.active_call)
+        return model.conference_call(req.held_call, req.active_call, clock(), device=req.device)
+
+    def digits(account: Account, req: s.SendDigits, _t: float) -> dict[str, Any]:
+        on_call(req, account, "SendDigits", req.call)
+        return model.send_digits(req.call, req.digits, clock(), device=req.device)
+
+    for name, fn in (("MakeCall", make_call), ("AnswerCall", answer), ("ClearConnection", clear),
+                     ("HoldCall", hold), ("RetrieveCall", retrieve), ("ConsultationCall", consult),
+                     ("TransferCall", transfer), ("SingleStepTransfer", sst),
+                     ("ConferenceCall", conference), ("SendDigits", digits)):
+        bus.register_command(name, fn)
+
+    def calls(account: Account, book: AccountBook) -> list[dict[str, Any]]:
+        allowed = book.visible(account)
+        return [c.to_dict() | {"devices": c.local_devices()} for c in model.calls.values()
+                if may(allowed, c.local_devices())]
+
+    def spans(account: Account, book: AccountBook) -> list[dict[str, Any]]:
+        return model.snapshot()["spans"] if account.role != "agent" else []
+
+    bus.add_state("calls", calls)
+    bus.add_state("spans", spans)

@@ -1,0 +1,82 @@
+"""Store: journal append/replay/retention, CDRs, meta; survives reopen. SQLite always, PostgreSQL when available."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from cti.store import SqliteStore, StoreError, open_store
+
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def reopen(request, tmp_path):
+    """A factory opening the same store again (to test restarts)."""
+    if request.param == "sqlite":
+        path = str(tmp_path / "cti.db")
+        yield lambda: open_store(path)
+        return
+    url = os.environ.get("CTI_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("CTI_TEST_POSTGRES_URL not set (no PostgreSQL server)")
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("psycopg not installed")
+    schema = "t" + uuid.uuid4().hex[:12]
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in url else "?"
+    scoped = f"{url}{sep}options=-csearch_path%3D{schema}"
+    yield lambda: open_store(scoped)
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_journal_append_replay_and_restart(reopen):
+    st = reopen()
+    assert st.last_seq() == 0 and st.oldest_seq() is None
+    for i in range(1, 251):
+        st.append(i, 1000.0 + i, f"call.0.{i % 30}", "Offered", b"\x81\xa1a" + bytes([i % 128]))
+    assert st.last_seq() == 250            # queued counts before commit
+    st.commit()
+    rows = st.events_after(100, limit=10)
+    assert [s for s, _ in rows] == list(range(101, 111))
+    assert rows[0][1] == b"\x81\xa1a" + bytes([101])
+    with pytest.raises(StoreError):
+        st.append(250, 0.0, "x", "y", b"")
+    st.set_meta("next_call", "42")
+    st.close()
+    st = reopen()                           # restart: seq continues, journal replays
+    assert st.last_seq() == 250 and st.get_meta("next_call") == "42"
+    assert len(st.events_after(0, limit=1000)) == 250
+    st.append(251, 2000.0, "span.0", "SpanState", b"\x80")
+    assert st.prune(keep_events=100) == 151
+    assert st.oldest_seq() == 152
+    assert st.prune(keep_seconds=10, now=2005.0) == 99   # the newest row always stays
+    assert st.oldest_seq() == 251 and st.last_seq() == 251
+    st.close()
+
+
+def test_cdr_written_and_read_back(reopen):
+    st = reopen()
+    cdr = {"call": "7", "direction": "in", "calling": "139", "called": "8001", "device": "8001",
+           "span": 0, "ts": 5, "signalling": "ss7", "started": 1.0, "answered": 2.0, "ended": 9.5,
+           "talk_seconds": 7.5, "cause": 16, "outcome": "answered", "merged_into": None, "merged": ["8"]}
+    st.write_cdr(cdr)
+    st.write_cdr(dict(cdr))                 # a duplicate (replayed clear) is ignored
+    st.close()
+    st = reopen()
+    (row,) = st.cdrs()
+    assert {k: row[k] for k in cdr} == cdr and row["recorded_at"] > 0
+    st.close()
+
+
+def test_bad_urls_are_store_errors(tmp_path):
+    with pytest.raises(StoreError):
+        open_store("")
+    with pytest.raises(StoreError):
+        SqliteStore(str(tmp_path / "missing" / "x.db"))
+    assert open_store("sqlite://:memory:").last_seq() == 0
+    assert isinstance(open_store(f"sqlite://{tmp_path}/a.db"), SqliteStore)
