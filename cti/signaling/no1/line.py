@@ -313,6 +313,7 @@ class Line:
 
     def unblock(self, now: float) -> None:
         self.block_wanted = False
+        self.timers.stop("T_BLOCK_DELAY")
         if self.fsm.allowed("UNBLOCK"):
             self._fire("UNBLOCK", now)
 
