@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+import os
+
 from hypothesis import given, settings, strategies as st
 
 from cti.signaling.causes import Cause
@@ -11,6 +13,7 @@ from cti.signaling.no1.line import (AB_ACK, AB_ANSWER, AB_IDLE, AB_SEIZE, CALL_S
 
 S = LineState
 STEP = 0.02
+EXAMPLES = int(os.environ.get("NO1_HYPOTHESIS_EXAMPLES", "150"))
 
 
 class Pair:
@@ -236,7 +239,7 @@ _ops = st.one_of(
 )
 
 
-@settings(max_examples=150)
+@settings(max_examples=EXAMPLES)
 @given(st.lists(_ops, max_size=40), st.sampled_from(["cn", "itu"]), st.sampled_from(["yield", "hold"]))
 def test_random_sequences_stay_defined_and_end_released(ops, variant, glare):
     line = Line(variant, glare=glare)

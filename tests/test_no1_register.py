@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+import os
+
 from hypothesis import given, settings, strategies as st
 
 from cti.signaling.causes import Cause
@@ -11,6 +13,7 @@ from cti.signaling.no1.variants import CHINA, ITU, Role, get_variant
 
 R = RegState
 STEP = 0.02
+EXAMPLES = int(os.environ.get("NO1_HYPOTHESIS_EXAMPLES", "150"))
 
 
 def run(out: OutgoingRegister, inc: IncomingRegister, decide: str | None = "free", steps: int = 2000):
@@ -213,7 +216,7 @@ _actions = st.one_of(
 )
 
 
-@settings(max_examples=150)
+@settings(max_examples=EXAMPLES)
 @given(st.lists(_actions, max_size=40), st.sampled_from(["cn", "itu"]), st.booleans())
 def test_random_signals_never_leave_a_register_undefined(actions, variant, incoming):
     reg = (IncomingRegister(variant=variant, dnis_length=3) if incoming
