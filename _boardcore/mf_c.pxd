@@ -38,8 +38,10 @@ cdef class MfDetector:
     cdef mf_chan_t *chan
     cdef int32_t *evbuf                 # (channel, signal, sub-block) triples
     cdef Py_ssize_t evcap
+    cdef bint busy                      # inside process() without the GIL
     cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x) noexcept nogil
     cdef int _channel_arg(self, object channel) except -1
+    cdef int _not_busy(self) except -1
 
 
 cdef class MfGenerator:

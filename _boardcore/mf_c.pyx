@@ -58,8 +58,10 @@ cdef class MfDetector:
         self.chan = NULL
         self.evbuf = NULL
         self.evcap = 0
+        self.busy = False
 
     def __init__(self, channels: int, forward: bool = True, frequencies: int = 6, rate: int = 8000) -> None:
+        self._not_busy()
         self.channels = _py.check_channels(channels)
         self.rate = _py.check_rate(rate)
         self.forward = bool(forward)
@@ -97,6 +99,11 @@ cdef class MfDetector:
         free(self.chan)
         free(self.evbuf)
 
+    cdef int _not_busy(self) except -1:
+        if self.busy:
+            raise RuntimeError("MfDetector is being used by another thread (one detector per span and thread)")
+        return 0
+
     cdef int _channel_arg(self, object channel) except -1:
         if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
             raise TypeError(f"channel must be an int, got {type(channel).__name__}")
@@ -107,6 +114,7 @@ cdef class MfDetector:
     def reset(self, channel: int | None = None) -> None:
         """Forget the history of one channel (or all): no event is reported for it."""
         cdef int c
+        self._not_busy()
         if channel is None:
             memset(self.chan, 0, self.channels * sizeof(mf_chan_t))
         else:
@@ -119,6 +127,7 @@ cdef class MfDetector:
 
     def process(self, samples: object, now: float) -> list:
         """Feed ``n`` samples per channel; events recognised in them, by time then channel."""
+        self._not_busy()
         x = _py.as_channels(samples, self.channels)
         cdef double t0 = _py.check_now(now)
         cdef const int16_t[:, ::1] xv = x
@@ -136,8 +145,12 @@ cdef class MfDetector:
             self.evbuf = grown
             self.evcap = need
         cdef Py_ssize_t nev, i
-        with nogil:
-            nev = self._advance(xv)
+        self.busy = True
+        try:
+            with nogil:
+                nev = self._advance(xv)
+        finally:
+            self.busy = False
         events = []
         cdef int32_t *e = self.evbuf
         for i in range(nev):

@@ -325,3 +325,25 @@ def test_q441_subset(mf, forward, nfreq):
         got = run_cases(mf, accept, forward=forward, frequencies=nfreq, alaw=alaw)
         assert [signals_of(e) for e in got] == [[s, 0] for s in sigs for _ in range(3)]
         assert not any(run_cases(mf, reject, forward=forward, frequencies=nfreq, alaw=alaw))
+
+
+def test_detectors_in_threads_match_sequential(mf):
+    """One detector per thread (the compiled kernel releases the GIL): same events."""
+    import threading
+    rng = np.random.default_rng(5)
+    gen = mf.MfGenerator(level_dbm0=-15.0)
+    spans = []
+    for _ in range(4):
+        x = np.concatenate([gen.tone(int(s), 800) for s in rng.integers(0, 16, 12)])
+        spans.append(np.stack([x, np.roll(x, 333)]))
+    want = [run_blocks(mf.MfDetector(2), x) for x in spans]
+    got = [None] * len(spans)
+
+    def work(k):
+        got[k] = run_blocks(mf.MfDetector(2), spans[k])
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(spans))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == want and all(len(w) > 8 for w in want)
