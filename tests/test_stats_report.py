@@ -49,3 +49,27 @@ def test_png_chart(tmp_path):
     p = tmp_path / "report.png"
     Report().feed(EVENTS).write_png(p)
     assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000
+
+
+def test_cti_report_cli_reads_the_journal(tmp_path):
+    from click.testing import CliRunner
+
+    from cti.bus.codec import pack
+    from cti.cli.report import main
+    from cti.store import open_store
+
+    db = tmp_path / "cti.db"
+    with open_store(str(db)) as store:
+        for seq, ev in enumerate(EVENTS[:9], start=1):
+            store.append(seq, ev["time"], f"queue.{ev['queue']}", ev["type"], pack(ev))
+        store.append(10, 5.0, "queue.x", "Queued", b"\xc1garbage")
+        store.commit()
+    out = tmp_path / "r.csv"
+    res = CliRunner().invoke(main, ["--store", str(db), "--interval", "1h", "--csv", str(out),
+                                    "--to", "1970-01-01T01:00"])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(out.open()))
+    assert {r["queue"] for r in rows} == {"sales", "support"} and all(r["interval_start"] == "0.0" for r in rows)
+    assert "1 undecodable journal rows skipped" in res.output
+    res = CliRunner().invoke(main, ["--store", str(db), "--interval", "0"])
+    assert res.exit_code != 0 and "positive" in res.output

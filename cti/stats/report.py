@@ -46,7 +46,8 @@ class Report:
     """Accumulates ACD events into (interval, queue) buckets."""
 
     interval: float = 3600.0
-    thresholds: dict[str, float] = field(default_factory=dict)   #: queue -> SL threshold (default 20 s)
+    thresholds: dict[str, float] = field(default_factory=dict)   #: queue -> SL threshold
+    default_threshold: float = 20.0                               #: for queues not in ``thresholds``
     buckets: dict[tuple[float, str], _Bucket] = field(default_factory=dict)
 
     def feed(self, events: Iterable[dict[str, Any]]) -> "Report":
@@ -59,7 +60,7 @@ class Report:
             start = math.floor(t / self.interval) * self.interval
             b = self.buckets.setdefault((start, queue), _Bucket())
             wait = float(ev.get("wait", 0.0) or 0.0)
-            within = wait <= self.thresholds.get(queue, 20.0)
+            within = wait <= self.thresholds.get(queue, self.default_threshold)
             if typ == "Queued":
                 b.offered += 1
             elif typ == "Connected":
