@@ -355,6 +355,12 @@ class No1Trunk(TrunkAdapter):
             ch.reg = None
             self._stop_mf(ch)
         elif k in ("blocked", "unavailable"):
+            if k == "unavailable" and call is not None:
+                # the circuit leaves service with our release unanswered (T_RELEASE / T_CLEAR_FWD)
+                self._end_register(ch, e.time, e.reason)
+                self._released(ch, call.cause, f"released; {e.reason}", not call.local, e.time)
+                ch.call = None
+                ch.reg = None
             self._emit(CircuitState(circuit, e.time, False, e.reason))
         elif k in ("unblocked", "available"):
             self._emit(CircuitState(circuit, e.time, True, e.reason))
@@ -385,7 +391,7 @@ class No1Trunk(TrunkAdapter):
                         ch.line.alerted(r.time)
                     except LocalProtocolError:
                         pass
-                    if not call.released:
+                    if not call.released and not call.answered:   # the answer may overtake B1's end
                         self._emit(Alerting(circuit, r.time))
                 else:
                     cause = OUTCOME_CAUSES.get(r.outcome, Cause.NORMAL_UNSPECIFIED)
