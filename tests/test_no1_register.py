@@ -183,6 +183,8 @@ def test_variant_is_data_over_itu():
     assert CHINA.signal_b(Role.FREE_CHARGE) == 1 and ITU.signal_b(Role.FREE_CHARGE) == 6
     assert CHINA.cd_bits == 0b11 and ITU.cd_bits == 0b01
     assert CHINA.role_a(1) is Role.NEXT_DIGIT and CHINA.role_a(1, ani_phase=True) is Role.NEXT_ANI_DIGIT
+    # heard from libopenr2 CN, never sent by us
+    assert CHINA.role_b(7) is Role.FREE_NO_CHARGE and CHINA.signal_b(Role.FREE_NO_CHARGE) == 6
     other = ITU.override("xx", group_b={1: Role.FREE_CHARGE, 6: None})
     assert other.signal_b(Role.FREE_CHARGE) == 1 and other.role_b(6) is None
     with pytest.raises(ValueError):

@@ -93,6 +93,19 @@ def test_outgoing_dnis_ani_answer_we_clear(call):
     assert (rel.cause, rel.remote) == (Cause.NORMAL_CLEARING, False)
 
 
+def test_outgoing_accepted_without_charge_b7(call):
+    """openr2 CN accepts "no charge" with the ITU B7 (outside China's four backward tones)."""
+    c = call()
+    c.trunk.make_call("1234", "5678", c.t)
+    wait_peer(c, "offered")
+    c.command("C", "1")
+    wait_ours(c, Alerting)
+    c.command("N")
+    wait_ours(c, Answered)
+    c.trunk.release(CIRCUIT, Cause.NORMAL_CLEARING, c.t)
+    settle_idle(c)
+
+
 def test_outgoing_openr2_clears_back(call):
     c = call()
     c.trunk.make_call("4321", "88", c.t)

@@ -270,8 +270,9 @@ class No1Trunk(TrunkAdapter):
 
     def _start_mf(self, ch: _Channel, outgoing: bool) -> None:
         v = self.variant
-        # outgoing: we send forward signals and listen to the backward group (4 frequencies in China)
-        ch.det = MfDetector(1, forward=not outgoing, frequencies=6 if not outgoing else v.backward_frequencies)
+        # outgoing: we send forward signals and listen to the backward group on all six
+        # frequencies even in China (four), to hear peers' out-of-table signals (Variant.tolerated_b)
+        ch.det = MfDetector(1, forward=not outgoing, frequencies=6)
         ch.gen = MfGenerator(forward=outgoing, level_dbm0=self.config.mf_level_dbm0,
                              frequencies=6 if outgoing else v.backward_frequencies)
 

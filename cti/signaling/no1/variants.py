@@ -102,6 +102,8 @@ class Variant:
     ani_phase_a: Mapping[int, Role] = field(default_factory=dict)
     end_of_dnis: int | None = 15          #: group I signal ending the called number (None: none sent)
     end_of_ani: int | None = 15           #: group I signal ending the calling number
+    #: B signals we accept but never send (peers' quirks), e.g. libopenr2 CN's B7
+    tolerated_b: Mapping[int, Role] = field(default_factory=dict)
     clause: str = ""
 
     def role_a(self, signal: int, ani_phase: bool = False) -> Role | None:
@@ -110,7 +112,7 @@ class Variant:
         return self.group_a.get(signal)
 
     def role_b(self, signal: int) -> Role | None:
-        return self.group_b.get(signal)
+        return self.group_b.get(signal) or self.tolerated_b.get(signal)
 
     def role_i(self, signal: int) -> Role | None:
         return self.group_i.get(signal)
@@ -146,7 +148,7 @@ class Variant:
         A group given as a dict patches this variant's group (``None`` values delete rows).
         """
         fields = {}
-        for key in ("group_a", "group_b", "group_i", "categories", "ka", "ani_phase_a"):
+        for key in ("group_a", "group_b", "group_i", "categories", "ka", "ani_phase_a", "tolerated_b"):
             base = dict(getattr(self, key))
             patch = changes.pop(key, None)
             if patch is not None:
@@ -240,6 +242,9 @@ CHINA = ITU.override(
         5: "free of charge", 6: "spare",
     },
     ani_phase_a={5: None, 1: Role.NEXT_ANI_DIGIT},
+    # libopenr2 CN keeps the ITU B7 for "accepted, no charge" (a tone China's four backward
+    # frequencies cannot make); we listen on all six and take it as free, no charge
+    tolerated_b={7: Role.FREE_NO_CHARGE},
     cd_bits=0b11,
     backward_frequencies=4,
     end_of_dnis=None,          # China sends no end-of-pulsing after the called number
