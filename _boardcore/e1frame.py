@@ -1,0 +1,25 @@
+"""G.704 E1 framing (2.048 Mbit/s): framer, deframer, alarms (G.706, G.732, G.775).
+
+The compiled kernel ``e1frame_c`` is used when built, else the pure-Python twin
+``e1frame_py`` (``BOARDCORE_NO_EXTENSIONS=1`` forces the twin). See docs/e1frame.md.
+
+    tx = E1Framer(crc4=True, cas=True)
+    tx.set_cas(1, 0b1001)                         # channel 1 (TS1): abcd = 1001
+    line = bytearray(160 * 32)
+    tx.encode(payload, line)                      # payload: 160 frames of 32 octets
+    rx = E1Deframer(crc4=True, cas=True)
+    out = bytearray(len(line) + 32)
+    n = rx.decode(line, out)                      # aligned frames, from any bit offset
+    rx.cas(1), rx.alarms, rx.counters
+"""
+from __future__ import annotations
+
+from . import _select
+
+__all__ = [
+    "E1Framer", "E1Deframer", "crc4", "FRAME_OCTETS", "MULTIFRAME", "CHANNELS", "CAS_IDLE",
+    "ALARM_LOS", "ALARM_AIS", "ALARM_LOF", "ALARM_RAI", "ALARM_LOMF", "ALARM_MF_AIS",
+    "ALARM_MF_RAI", "ALARM_LOCRC", "COUNTER_NAMES",
+]
+
+_select.export("e1frame", globals(), __all__)
