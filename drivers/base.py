@@ -75,6 +75,7 @@ class Counters:
     hdlc_tx: int = 0
     hdlc_fcs_errors: int = 0
     hdlc_aborts: int = 0
+    realignments: int = 0     #: frame alignment regained after a loss (G.706 4.1.2)
 
 
 @dataclass(frozen=True, slots=True)

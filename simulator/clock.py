@@ -83,7 +83,7 @@ class VirtualClock(Clock):
         self.run_blocks(n)
         return n
 
-    def pump(self) -> int:
+    def pump(self, max_blocks: int | None = None) -> int:
         """Nothing to catch up with in virtual time."""
         return 0
 
@@ -102,8 +102,8 @@ class RealClock(Clock):
         self._start = monotonic()
         self.skipped_blocks = 0
 
-    def pump(self) -> int:
-        """Run every block due by the wall clock; returns blocks run."""
+    def pump(self, max_blocks: int | None = None) -> int:
+        """Run the blocks due by the wall clock (at most ``max_blocks``); returns blocks run."""
         due = int((self._monotonic() - self._start) / BLOCK_SECONDS + 1e-9)
         n = due - self.blocks
         if n > self.MAX_CATCH_UP:
@@ -112,6 +112,8 @@ class RealClock(Clock):
             self.skipped_blocks += n - self.MAX_CATCH_UP
             self._start += (n - self.MAX_CATCH_UP) * BLOCK_SECONDS
             n = self.MAX_CATCH_UP
+        if max_blocks is not None:
+            n = min(n, max_blocks)
         if n > 0:
             self.run_blocks(n)
         return max(n, 0)

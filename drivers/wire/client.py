@@ -1,0 +1,515 @@
+"""The "wire" backend: a card reached over a pyserial URL, speaking docs/wire-protocol.md.
+
+    board = drivers.open("wire", url="socket://127.0.0.1:7000")   # cti-sim serve, or a card
+    board = drivers.open("wire", url="/dev/ttyUSB0", baudrate=4000000)
+    board = drivers.open("wire", url="loop://", spans=1)          # a loopback plug, for tests
+
+A reader thread decodes everything the card sends into per-span buffers and an
+event queue, so reads never block. Bad input from the card (garbage, truncated or
+unknown messages) is logged, kept in :attr:`WireBoard.protocol_errors` and raised
+once as :class:`~drivers.base.WireProtocolError` by the next :meth:`poll_events`;
+the link keeps running. When the card goes away, every span reports LOS, what was
+already received stays readable, and then calls raise :class:`BoardClosed`.
+
+Over ``loop://`` every message comes back to us, like a loopback plug on the
+line: audio, CAS and HDLC frames sent on a span are received on that span.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import select
+import threading
+import time
+from collections import deque
+from typing import Any, Iterable
+
+from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
+                          AlarmChanged, AudioBlock, Board, BoardClosed, BoardError, BoardEvent,
+                          CasChanged, ConfigError, Counters, HdlcChannel, HdlcFrameReady, Span,
+                          SpanConfig, WireProtocolError, check_abcd, check_timeslot)
+
+from . import protocol as P
+
+log = logging.getLogger("drivers.wire")
+
+RX_BLOCKS = 50
+MAX_QUEUED = 100_000
+MAX_AUDIO_CHUNK = 1600  # octets per AUDIO message and timeslot when writing
+
+
+class WireHdlc(HdlcChannel):
+    def __init__(self, span: "WireSpan", timeslot: int) -> None:
+        self.timeslot = timeslot
+        self._span = span
+        self.rx: deque[bytes] = deque()
+
+    def send(self, frame: bytes) -> None:
+        if not isinstance(frame, (bytes, bytearray, memoryview)):
+            raise TypeError(f"an HDLC frame is bytes, not {type(frame).__name__}")
+        if not 1 <= len(frame) <= P.MAX_PAYLOAD - 1:
+            raise ValueError(f"HDLC frame of {len(frame)} octets outside 1..{P.MAX_PAYLOAD - 1}")
+        self._span._board._send(P.HdlcFrame(self._span.number, self.timeslot, bytes(frame)))
+        self._span._counters.hdlc_tx += 1
+
+    def recv(self) -> bytes | None:
+        with self._span._board._lock:
+            return self.rx.popleft() if self.rx else None
+
+
+class WireSpan(Span):
+    """A span of a remote card: a mirror of its CAS, alarms and received data."""
+
+    def __init__(self, board: "WireBoard", number: int, info: P.SpanInfo) -> None:
+        self._board = board
+        self.number = number
+        self.config = SpanConfig(info.framing, info.signalling,
+                                 tuple(ts for ts in info.hdlc if ts != 16 or info.signalling == "cas"))
+        self._hdlc = {ts: WireHdlc(self, ts) for ts in info.hdlc}
+        self._audio_ts = tuple(ts for ts in VOICE_TIMESLOTS if ts not in self._hdlc)
+        self._cas = {ts: 0 for ts in VOICE_TIMESLOTS}
+        self._alarms = Alarm.NONE
+        self._counters = Counters()
+        self._subscribed: tuple[int, ...] = ()
+        self._ring: deque[tuple[int, dict[int, bytes], float]] = deque(maxlen=RX_BLOCKS)
+        self._next = 0                 # local number of the next block to enter the ring
+        self._cursor: dict[int, int] = {}
+
+    # ---- audio
+    def subscribe(self, timeslots: Iterable[int] | None = None) -> None:
+        """Ask the card to stream ``timeslots`` (default all voice timeslots) from now on."""
+        tss = self._audio_ts if timeslots is None else tuple(sorted(set(timeslots)))
+        for ts in tss:
+            self._check_audio_ts(ts)
+        self._subscribed = tss
+        self._board._send(P.AudioSubscribe(self.number, tss))
+
+    def _check_audio_ts(self, ts: int) -> None:
+        check_timeslot(ts)
+        if ts in self._hdlc:
+            raise ConfigError(f"timeslot {ts} of span {self.number} carries HDLC, not audio")
+
+    def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
+        tss = self._audio_ts if timeslots is None else tuple(timeslots)
+        for ts in tss:
+            self._check_audio_ts(ts)
+        if not tss:
+            raise ConfigError("read_audio needs at least one timeslot")
+        if not set(tss) <= set(self._subscribed) and not self._board.closed:
+            self.subscribe(sorted(set(self._subscribed) | set(tss)))
+        b = self._board
+        with b._lock:
+            first = self._next - len(self._ring)
+            seq = min(self._cursor.get(ts, first) for ts in tss)
+            if seq < first:
+                self._counters.audio_overruns += first - seq
+                seq = first
+            if seq >= self._next:
+                if b.closed:
+                    raise BoardClosed(b.closed)
+                return None
+            _, data, t = self._ring[seq - first]
+            for ts in tss:
+                self._cursor[ts] = seq + 1
+        silence = bytes([ALAW_SILENCE]) * BLOCK_OCTETS
+        return AudioBlock(self.number, tss, b"".join(data.get(ts, silence) for ts in tss), t)
+
+    def write_audio(self, ts: int, alaw: bytes) -> None:
+        self._check_audio_ts(ts)
+        if not isinstance(alaw, (bytes, bytearray, memoryview)):
+            raise TypeError(f"audio is A-law bytes, not {type(alaw).__name__}")
+        data = bytes(alaw)
+        for i in range(0, len(data), MAX_AUDIO_CHUNK):
+            self._board._send(P.Audio(self.number, 0, (ts,), data[i:i + MAX_AUDIO_CHUNK]))
+
+    # ---- CAS
+    def _need_cas(self) -> None:
+        if self.config.signalling != "cas":
+            raise ConfigError(f"span {self.number} signals CCS: TS16 carries no CAS bits")
+
+    def cas(self, ts: int) -> int:
+        self._need_cas()
+        return self._cas[check_timeslot(ts)]
+
+    def set_cas(self, ts: int, abcd: int) -> None:
+        self._need_cas()
+        check_timeslot(ts)
+        check_abcd(abcd)
+        self._board._send(P.CasSet(self.number, ts, abcd))
+
+    # ---- HDLC, alarms, counters
+    def hdlc(self, ts: int = 16) -> HdlcChannel:
+        ch = self._hdlc.get(ts)
+        if ch is None:
+            raise ConfigError(f"span {self.number} has no HDLC channel on TS{ts!r} "
+                              f"(configured: {sorted(self._hdlc) or 'none'})")
+        return ch
+
+    @property
+    def alarms(self) -> Alarm:
+        return self._alarms
+
+    @property
+    def counters(self) -> Counters:
+        """The card's counters (one request/reply), plus this side's audio counters."""
+        reply = self._board._request(P.CountersQuery(self.number), P.MsgType.COUNTERS)
+        c = reply.counters()
+        c.audio_overruns += self._counters.audio_overruns
+        return c
+
+
+class WireBoard(Board):
+    """A board behind a byte stream (pyserial URL)."""
+
+    backend = "wire"
+
+    def __init__(self, url: str = "socket://127.0.0.1:7000", timeout: float = 5.0,
+                 name: str = "cti", spans: int = 1, **serial_kwargs: Any) -> None:
+        import serial  # pyserial: only this backend needs it
+
+        if not isinstance(url, str) or not url:
+            raise ConfigError(f"url must be a pyserial URL or device path, not {url!r}")
+        self.url = url
+        self.timeout = float(timeout)
+        self._lock = threading.RLock()
+        self._decoder = P.Decoder()
+        self._events: deque[BoardEvent] = deque()
+        self._waiters: deque[list] = deque()   # [expect, ref_type, threading.Event, reply]
+        self._spans: tuple[WireSpan, ...] = ()
+        self._now = 0.0
+        self._loopback = False
+        self._loop_spans = spans
+        self._early: list[P.Message] = []    # span messages that arrive with the handshake
+        self.version = 0
+        self.card_name = ""
+        #: decode problems of what the card sent (also raised once by poll_events)
+        self.protocol_errors: list[WireProtocolError] = []
+        self._unreported: list[WireProtocolError] = []
+        #: ERROR messages the card sent about our messages that were not requests
+        self.remote_errors: list[P.Error] = []
+        #: why the link closed ("" while open)
+        self.closed = ""
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        try:
+            self._ser = serial.serial_for_url(url, timeout=0.05, **serial_kwargs)
+        except (serial.SerialException, ValueError, OSError) as exc:
+            self._close_pipe()
+            raise BoardError(f"cannot open {url}: {exc}") from exc
+        try:
+            self._fd = self._ser.fileno()
+            self._ser.timeout = 0
+        except Exception:
+            self._fd = None
+        self._write_lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read_loop, name=f"wire:{url}", daemon=True)
+        self._reader.start()
+        try:
+            ack = self._request(P.Hello(P.MIN_VERSION, P.MAX_VERSION, name), P.MsgType.HELLO_ACK)
+        except BaseException:
+            self.close()
+            raise
+        self.version = ack.version
+        self.card_name = ack.name
+        self._decoder.version = ack.version
+        with self._lock:
+            self._spans = tuple(WireSpan(self, i, info) for i, info in enumerate(ack.spans))
+            for ev in list(self._early):
+                self._dispatch(ev)
+            self._early.clear()
+
+    # ---------------------------------------------------------------- Board API
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        return self._spans
+
+    def now(self) -> float:
+        return self._now
+
+    def poll_events(self) -> list[BoardEvent]:
+        with self._lock:
+            if self._unreported:
+                errs, self._unreported = self._unreported, []
+                raise WireProtocolError("; ".join(str(e) for e in errs))
+            out = list(self._events)
+            self._events.clear()
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+        if not out and self.closed:
+            raise BoardClosed(self.closed)
+        return out
+
+    def fileno(self) -> int:
+        return self._wake_r
+
+    def advance(self, seconds: float) -> None:
+        """Virtual-time card: ADVANCE and wait for TIME; real-time card: wait ``seconds``."""
+        if not isinstance(seconds, (int, float)) or not seconds >= 0:
+            raise ConfigError(f"advance needs a non-negative number of seconds, not {seconds!r}")
+        try:
+            reply = self._request(P.Advance(float(seconds)), P.MsgType.TIME,
+                                  timeout=self.timeout + 4 * seconds)
+            self._now = max(self._now, reply.now)
+        except _Refused as exc:
+            if exc.error.code != P.ErrorCode.UNSUPPORTED:
+                raise
+            time.sleep(seconds)
+            self.sync()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = "closed by the host"
+        try:
+            self._ser.close()
+        except Exception:  # pragma: no cover
+            pass
+        if self._reader.is_alive() and threading.current_thread() is not self._reader:
+            self._reader.join(timeout=2)
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # ---------------------------------------------------------------- extras
+    @property
+    def virtual_time(self) -> bool:
+        """Does the card accept ADVANCE (a simulator in virtual time)?"""
+        try:
+            self._request(P.Advance(0.0), P.MsgType.TIME)
+            return True
+        except _Refused:
+            return False
+
+    def sync(self) -> None:
+        """Round trip (PING/PONG): everything sent before has been processed by the card."""
+        self.ping()
+
+    def ping(self, data: bytes = b"") -> bytes:
+        return self._request(P.Ping(bytes(data)), P.MsgType.PONG).data
+
+    def fault(self, span: int, fault: "P.Fault | int", value: float = 1.0) -> None:
+        """Inject a line fault (simulator extension; a card may refuse with UNSUPPORTED)."""
+        self.span(span)
+        self._request(P.FaultMsg(span, int(fault), float(value)), P.MsgType.OK)
+
+    def send_raw(self, data: bytes) -> None:
+        """Write octets as they are (conformance checks send bad input with it)."""
+        self._write(bytes(data))
+
+    def query_cas(self, span: int) -> None:
+        self._send(P.CasQuery(self.span(span).number))
+
+    # ---------------------------------------------------------------- plumbing
+    def _write(self, raw: bytes) -> None:
+        if self.closed:
+            raise BoardClosed(self.closed)
+        try:
+            with self._write_lock:
+                self._ser.write(raw)
+        except Exception as exc:
+            self._lost(f"write failed: {exc}")
+            raise BoardClosed(self.closed) from exc
+
+    def _send(self, msg: P.Message) -> None:
+        self._write(P.encode(msg, self.version or P.VERSION))
+
+    def _request(self, msg: P.Message, expect: P.MsgType, timeout: float | None = None):
+        waiter = [expect, int(msg.TYPE), threading.Event(), None]
+        with self._lock:
+            self._waiters.append(waiter)
+        try:
+            self._send(msg)
+            if not waiter[2].wait(self.timeout if timeout is None else timeout):
+                raise BoardError(f"{self.url}: no {expect.name} reply to {msg.TYPE.name} "
+                                 f"within {self.timeout if timeout is None else timeout:g} s")
+        finally:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        reply = waiter[3]
+        if isinstance(reply, P.Error):
+            raise _Refused(reply)
+        if isinstance(reply, BoardClosed):
+            raise reply
+        return reply
+
+    def _answer(self, mtype: int, reply: Any, ref_type: int | None = None) -> bool:
+        for w in self._waiters:
+            if (ref_type is None and w[0] == mtype) or (ref_type is not None and w[1] == ref_type):
+                self._waiters.remove(w)
+                w[3] = reply
+                w[2].set()
+                return True
+        return False
+
+    def _read_loop(self) -> None:
+        while not self.closed:
+            try:
+                if self._fd is not None:
+                    ready, _, _ = select.select([self._fd], [], [], 0.05)
+                    data = self._ser.read(65536) if ready else b""
+                else:
+                    n = self._ser.in_waiting
+                    data = self._ser.read(n if n else 1)
+            except Exception as exc:
+                if not self.closed:
+                    self._lost(f"link lost: {exc}")
+                return
+            if data:
+                items = self._decoder.feed(data)
+                with self._lock:
+                    for item in items:
+                        self._dispatch(item)
+                self._wake()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except OSError:
+            pass
+
+    def _lost(self, why: str) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            if self._decoder.buffered:
+                err = WireProtocolError(f"peer disconnected mid-message: {self._decoder.buffered} "
+                                        f"octets of an incomplete message ({why})")
+                self._protocol_error(err)
+            self.closed = why
+            for s in self._spans:
+                s._alarms = Alarm.LOS
+                self._queue(AlarmChanged(s.number, Alarm.LOS, self._now))
+            for w in list(self._waiters):
+                w[3] = BoardClosed(why)
+                w[2].set()
+            self._waiters.clear()
+        log.warning("%s: %s", self.url, why)
+        self._wake()
+
+    def _protocol_error(self, err: WireProtocolError) -> None:
+        log.warning("%s: %s", self.url, err)
+        self.protocol_errors.append(err)
+        self._unreported.append(err)
+
+    def _queue(self, ev: BoardEvent) -> None:
+        if len(self._events) >= MAX_QUEUED:
+            self._events.popleft()
+        self._events.append(ev)
+
+    def _dispatch(self, m: "P.Message | P.BadMessage") -> None:
+        if isinstance(m, P.BadMessage):
+            return self._protocol_error(m.error)
+        if self._loopback or (isinstance(m, P.Hello) and not self._spans):
+            m = self._loop_turn(m)
+            if m is None:
+                return None
+        t = m.TYPE
+        if t in (P.MsgType.HELLO_ACK, P.MsgType.PONG, P.MsgType.TIME, P.MsgType.OK, P.MsgType.COUNTERS):
+            if isinstance(m, P.Time):
+                self._now = max(self._now, m.now)
+            if not self._answer(t, m):
+                log.info("%s: unexpected %s", self.url, t.name)
+            return None
+        if t is P.MsgType.ERROR:
+            if not self._answer(t, m, ref_type=m.ref_type):
+                log.warning("%s: card reports %s: %s", self.url, _code_name(m.code), m.text)
+                self.remote_errors.append(m)
+            return None
+        if t is P.MsgType.PING:
+            return self._send(P.Pong(m.data, m.span))
+        if not self._spans:
+            self._early.append(m)       # CAS_STATE / ALARMS right after HELLO_ACK
+            return None
+        if not 0 <= m.span < len(self._spans):
+            return self._protocol_error(WireProtocolError(f"{t.name} for span {m.span}, card has "
+                                                          f"{len(self._spans)}"))
+        span = self._spans[m.span]
+        if t is P.MsgType.AUDIO:
+            n = m.octets_per_timeslot
+            self._now = max(self._now, (m.seq + 1) * BLOCK_SECONDS)
+            data = {ts: m.data[i * n:(i + 1) * n] for i, ts in enumerate(m.timeslots) if ts in VOICE_TIMESLOTS}
+            span._ring.append((m.seq, data, m.seq * BLOCK_SECONDS))
+            span._next += 1
+        elif t is P.MsgType.CAS_CHANGED:
+            if m.timeslot in span._cas:
+                span._cas[m.timeslot] = m.abcd
+                self._now = max(self._now, m.time)
+                self._queue(CasChanged(span.number, m.timeslot, m.abcd, m.time))
+        elif t is P.MsgType.CAS_STATE:
+            for ts in VOICE_TIMESLOTS:
+                span._cas[ts] = m.abcd[ts - 1]
+        elif t is P.MsgType.ALARMS:
+            span._alarms = Alarm(m.alarms & 0xFF)
+            self._now = max(self._now, m.time)
+            self._queue(AlarmChanged(span.number, span._alarms, m.time))
+        elif t is P.MsgType.HDLC_FRAME:
+            ch = span._hdlc.get(m.timeslot)
+            if ch is None:
+                return self._protocol_error(WireProtocolError(
+                    f"HDLC frame on span {m.span} TS{m.timeslot}, which is not an HDLC channel"))
+            if len(ch.rx) < MAX_QUEUED:
+                ch.rx.append(m.frame)
+            span._counters.hdlc_rx += 1
+            self._queue(HdlcFrameReady(span.number, m.timeslot, self._now))
+        else:
+            self._protocol_error(WireProtocolError(f"{t.name} is not sent by a card"))
+        return None
+
+    def _loop_turn(self, m: P.Message) -> "P.Message | None":
+        """loop:// (or a looped line): turn our own message into what a looped card would say."""
+        t = m.TYPE
+        if t is P.MsgType.HELLO:
+            self._loopback = True
+            info = P.SpanInfo("crc4", "cas", ())
+            return P.HelloAck(P.VERSION, (info,) * self._loop_spans, "loopback")
+        if t is P.MsgType.PING:
+            return P.Pong(m.data, m.span)
+        if t is P.MsgType.ADVANCE:
+            return P.Error(P.ErrorCode.UNSUPPORTED, t, "a loopback runs in real time")
+        if t is P.MsgType.FAULT:
+            return P.Error(P.ErrorCode.UNSUPPORTED, t, "a loopback cannot inject faults")
+        if t is P.MsgType.COUNTERS_QUERY:
+            span = self._spans[m.span] if 0 <= m.span < len(self._spans) else None
+            c = span._counters if span else Counters()
+            return P.CountersMsg(m.span, tuple(getattr(c, f) for f in P.COUNTER_FIELDS))
+        if t is P.MsgType.CAS_SET:
+            return P.CasChanged(m.span, m.timeslot, m.abcd, self._now)
+        if t is P.MsgType.AUDIO:
+            span = self._spans[m.span] if 0 <= m.span < len(self._spans) else None
+            if span is not None:
+                seq = span._next
+                return P.Audio(m.span, seq, m.timeslots, m.data)
+            return None
+        if t in (P.MsgType.HDLC_FRAME,):
+            return m
+        return None      # AUDIO_SUBSCRIBE, CAS_QUERY: nothing comes back on a looped line
+
+    def __repr__(self) -> str:
+        return f"<WireBoard {self.url} v{self.version} spans={len(self._spans)}{' closed' if self.closed else ''}>"
+
+
+class _Refused(BoardError):
+    """The card answered a request with ERROR."""
+
+    def __init__(self, error: P.Error) -> None:
+        super().__init__(f"card refused: {_code_name(error.code)}: {error.text}")
+        self.error = error
+
+
+def _code_name(code: int) -> str:
+    try:
+        return P.ErrorCode(code).name
+    except ValueError:
+        return f"error {code}"
+
+
+CardRefused = _Refused

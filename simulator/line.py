@@ -1,0 +1,345 @@
+"""One E1 line of the simulator: two endpoints and the bits between them.
+
+An :class:`Endpoint` is one end of a span (the board's side or the network's) and
+implements the :class:`drivers.base.Span` API. Its transmit side fills a 20 ms
+payload (160 frames x 32 timeslots) from the audio queues and HDLC encoders, and
+frames it with the G.704 framer kernel (FAS/NFAS, CRC-4, TS16 CAS multiframe). A
+:class:`Line` carries those octets through a :class:`~simulator.faults.FaultInjector`
+to the receive side of the other endpoint, whose deframer kernel recovers frame
+alignment, CAS, alarms and counters from the bits alone. Kernels are entered once
+per block, never per frame.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Iterable
+
+import numpy as np
+
+from _boardcore.e1frame import E1Deframer, E1Framer
+from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
+                          AlarmChanged, AudioBlock, BoardClosed, BoardError, BoardEvent, CasChanged,
+                          ConfigError, Counters, HdlcChannel, HdlcFrameReady, Span, SpanConfig,
+                          check_abcd, check_timeslot)
+
+from .faults import FaultInjector
+
+FRAME_OCTETS = 32
+#: G.732 consequent action: a receiver in one of these states sends RAI (A bit) back
+_RAI_CAUSES = Alarm.LOS | Alarm.AIS | Alarm.LOF
+_NO_SIGNAL = Alarm.LOS | Alarm.LOF
+#: ITU Q.421 idle abcd sent until the application sets something else (a=1 b=0 c=0 d=1)
+DEFAULT_IDLE_ABCD = 0x9
+#: received 20 ms blocks kept per span for readers (1 s)
+RX_BLOCKS = 50
+#: transmit audio queued per timeslot at most (60 s of A-law)
+TX_QUEUE_OCTETS = 60 * 8000
+MAX_HDLC_FRAME = 4096
+MAX_QUEUED_EVENTS = 100_000
+
+
+def channel_of(ts: int) -> int:
+    """CAS channel number (1..30) of voice timeslot ``ts`` (G.704 Table 9)."""
+    return ts if ts < 16 else ts - 1
+
+
+class SimHdlc(HdlcChannel):
+    """An HDLC channel on one timeslot of a simulated span."""
+
+    def __init__(self, endpoint: "Endpoint", timeslot: int) -> None:
+        try:  # imported here: CAS-only spans run without the HDLC kernel
+            from _boardcore.hdlc import HdlcDecoder, HdlcEncoder
+        except ImportError as exc:  # pragma: no cover - the kernel ships with the package
+            raise ConfigError(f"TS{timeslot}: HDLC channels need _boardcore.hdlc ({exc})") from exc
+        self.timeslot = timeslot
+        self._ep = endpoint
+        self.encoder = HdlcEncoder()
+        self.decoder = HdlcDecoder()
+        self.rx: deque[bytes] = deque()
+        self.rx_dropped = 0
+
+    def send(self, frame: bytes) -> None:
+        self._ep._check_open()
+        if not isinstance(frame, (bytes, bytearray, memoryview)):
+            raise TypeError(f"an HDLC frame is bytes, not {type(frame).__name__}")
+        if not 1 <= len(frame) <= MAX_HDLC_FRAME:
+            raise ValueError(f"HDLC frame of {len(frame)} octets outside 1..{MAX_HDLC_FRAME}")
+        self.encoder.send(bytes(frame))
+        self._ep._counters.hdlc_tx += 1
+
+    def recv(self) -> bytes | None:
+        return self.rx.popleft() if self.rx else None
+
+
+class Endpoint(Span):
+    """One end of a simulated span: the Span API over a framer (TX) and a deframer (RX)."""
+
+    def __init__(self, number: int, config: SpanConfig, side: str = "near",
+                 idle_abcd: int = DEFAULT_IDLE_ABCD) -> None:
+        self.number = number
+        self.config = config
+        self.side = side
+        crc4 = config.framing == "crc4"
+        self._cas_mode = config.signalling == "cas"
+        self.framer = E1Framer(crc4=crc4, cas=self._cas_mode)
+        self.deframer = E1Deframer(crc4=crc4, cas=self._cas_mode)
+        self._hdlc = {ts: SimHdlc(self, ts) for ts in config.hdlc}
+        self._audio_ts = tuple(ts for ts in VOICE_TIMESLOTS if ts not in self._hdlc)
+        self._closed = False
+        self.now = 0.0
+        self.events: deque[BoardEvent] = deque()
+        self.events_dropped = 0
+        # transmit side
+        self._pay = np.full((BLOCK_OCTETS, FRAME_OCTETS), ALAW_SILENCE, dtype=np.uint8)
+        self._pay[:, 0] = 0
+        if self._cas_mode:
+            self._pay[:, 16] = 0
+        self._line = np.zeros(BLOCK_OCTETS * FRAME_OCTETS, dtype=np.uint8)
+        self._txq: dict[int, bytearray] = {}
+        self._tx_live: set[int] = set()
+        self._tx_cas = {ts: idle_abcd for ts in VOICE_TIMESLOTS} if self._cas_mode else {}
+        for ts, abcd in self._tx_cas.items():
+            self.framer.set_cas(channel_of(ts), abcd)
+        self.force_rai = False
+        # receive side
+        self._rxout = np.zeros(4 * BLOCK_OCTETS * FRAME_OCTETS, dtype=np.uint8)
+        self._acc = np.zeros((4 * BLOCK_OCTETS, FRAME_OCTETS), dtype=np.uint8)
+        self._acc_n = 0
+        self._ring: deque[tuple[np.ndarray, float]] = deque(maxlen=RX_BLOCKS)
+        self._seq_next = 0            # sequence number of the next block to enter the ring
+        self._cursor: dict[int, int] = {}
+        self._rx_cas = {ts: 0 for ts in VOICE_TIMESLOTS} if self._cas_mode else {}
+        self._alarms = Alarm.NONE
+        self._counters = Counters()
+        self._crc_reported = 0
+
+    # ---------------------------------------------------------------- Span API
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BoardClosed(f"span {self.number} ({self.side} end) is closed")
+
+    def _check_audio_ts(self, ts: int) -> int:
+        check_timeslot(ts)
+        if ts in self._hdlc:
+            raise ConfigError(f"timeslot {ts} of span {self.number} carries HDLC, not audio")
+        return ts
+
+    def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
+        self._check_open()
+        tss = self._audio_ts if timeslots is None else tuple(timeslots)
+        for ts in tss:
+            self._check_audio_ts(ts)
+        if not tss:
+            raise ConfigError("read_audio needs at least one timeslot")
+        first = self._seq_next - len(self._ring)
+        seq = min(self._cursor.get(ts, first) for ts in tss)
+        if seq < first:
+            self._counters.audio_overruns += first - seq
+            seq = first
+        if seq >= self._seq_next:
+            return None
+        block, t = self._ring[seq - first]
+        for ts in tss:
+            self._cursor[ts] = seq + 1
+        return AudioBlock(self.number, tss, block[list(tss)].tobytes(), t)
+
+    def write_audio(self, ts: int, alaw: bytes) -> None:
+        self._check_open()
+        self._check_audio_ts(ts)
+        if not isinstance(alaw, (bytes, bytearray, memoryview)):
+            raise TypeError(f"audio is A-law bytes, not {type(alaw).__name__}")
+        q = self._txq.setdefault(ts, bytearray())
+        if len(q) + len(alaw) > TX_QUEUE_OCTETS:
+            raise BoardError(f"span {self.number} TS{ts}: transmit queue full "
+                             f"({len(q)} octets queued, limit {TX_QUEUE_OCTETS})")
+        q += alaw
+        if q:
+            self._tx_live.add(ts)
+
+    def tx_queued(self, ts: int) -> int:
+        """A-law octets waiting to be sent on ``ts``."""
+        return len(self._txq.get(ts, b""))
+
+    def cas(self, ts: int) -> int:
+        self._check_open()
+        self._need_cas()
+        return self._rx_cas[check_timeslot(ts)]
+
+    def tx_cas(self, ts: int) -> int:
+        """The abcd bits this end transmits on ``ts``."""
+        self._need_cas()
+        return self._tx_cas[check_timeslot(ts)]
+
+    def set_cas(self, ts: int, abcd: int) -> None:
+        self._check_open()
+        self._need_cas()
+        check_timeslot(ts)
+        check_abcd(abcd)
+        self.framer.set_cas(channel_of(ts), abcd)
+        self._tx_cas[ts] = abcd
+
+    def _need_cas(self) -> None:
+        if not self._cas_mode:
+            raise ConfigError(f"span {self.number} signals CCS: TS16 carries no CAS bits")
+
+    def hdlc(self, ts: int = 16) -> HdlcChannel:
+        self._check_open()
+        ch = self._hdlc.get(ts)
+        if ch is None:
+            raise ConfigError(f"span {self.number} has no HDLC channel on TS{ts!r} "
+                              f"(configured: {sorted(self._hdlc) or 'none'})")
+        return ch
+
+    @property
+    def alarms(self) -> Alarm:
+        return self._alarms
+
+    @property
+    def counters(self) -> Counters:
+        c = self._counters
+        d = self.deframer.counters
+        c.frames_rx = int(d.get("frames", 0))
+        c.fas_errors = int(d.get("fas_errors", 0))
+        c.crc4_errors = int(d.get("crc4_errors", 0))
+        c.e_bits = int(d.get("e_bits", 0))
+        c.slips = int(d.get("slips", 0))
+        c.realignments = int(d.get("realignments", 0))
+        c.hdlc_fcs_errors = sum(ch.decoder.fcs_errors for ch in self._hdlc.values())
+        c.hdlc_aborts = sum(ch.decoder.aborts for ch in self._hdlc.values())
+        return Counters(**{k: getattr(c, k) for k in c.__dataclass_fields__})
+
+    def received_blocks(self, since: int) -> tuple[int, list[tuple[int, np.ndarray, float]]]:
+        """Blocks received from sequence number ``since`` on (older ones are gone), and the next
+        number to ask for: ``(next, [(seq, block, time), ...])``; ``block[ts]`` is TS ``ts``'s 160 octets.
+        Independent of read_audio's positions (the wire server fans blocks out with it)."""
+        first = self._seq_next - len(self._ring)
+        start = max(since, first)
+        out = [(seq, *self._ring[seq - first]) for seq in range(start, self._seq_next)]
+        return self._seq_next, out
+
+    def poll_events(self) -> list[BoardEvent]:
+        """Events of this endpoint since the last call (the board gathers its spans' too)."""
+        out = list(self.events)
+        self.events.clear()
+        return out
+
+    def close(self) -> None:
+        self._closed = True
+
+    # ---------------------------------------------------------------- data path
+    def _emit(self, ev: BoardEvent) -> None:
+        if len(self.events) >= MAX_QUEUED_EVENTS:
+            self.events.popleft()
+            self.events_dropped += 1
+        self.events.append(ev)
+
+    def transmit_block(self) -> np.ndarray:
+        """Frame the next 20 ms (160 frames) of this end's payload; returns the line octets."""
+        pay = self._pay
+        for ts in tuple(self._tx_live):
+            q = self._txq[ts]
+            n = min(len(q), BLOCK_OCTETS)
+            if n:
+                pay[:n, ts] = np.frombuffer(q, dtype=np.uint8, count=n)
+                del q[:n]
+            if n < BLOCK_OCTETS:
+                pay[n:, ts] = ALAW_SILENCE
+                if n:
+                    self._counters.audio_underruns += 1
+                else:
+                    self._tx_live.discard(ts)
+        for ts, ch in self._hdlc.items():
+            pay[:, ts] = np.frombuffer(ch.encoder.pull(BLOCK_OCTETS), dtype=np.uint8)
+        self.framer.remote_alarm = bool(self.force_rai or (self._alarms & _RAI_CAUSES))
+        n = self.framer.encode(pay, self._line)
+        self._counters.frames_tx += n
+        return self._line
+
+    def receive_line(self, octets: np.ndarray, now: float) -> None:
+        """Deframe one block of line octets received at ``now`` (end of the block)."""
+        self.now = now
+        if len(octets) + FRAME_OCTETS > len(self._rxout):
+            self._rxout = np.zeros(2 * (len(octets) + FRAME_OCTETS), dtype=np.uint8)
+        n = self.deframer.decode(octets, self._rxout) // FRAME_OCTETS
+        crc = int(self.deframer.counters.get("crc4_errors", 0))
+        if crc > self._crc_reported:
+            # G.704 2.3.3.4: report received CRC-4 block errors back in our E bits
+            self.framer.report_crc_errors(crc - self._crc_reported)
+            self._crc_reported = crc
+        frames = self._rxout[:n * FRAME_OCTETS].reshape(n, FRAME_OCTETS)
+        alarms = Alarm(int(self.deframer.alarms) & 0xFF)
+        if not self._cas_mode:
+            alarms &= ~(Alarm.LOMF | Alarm.MF_AIS | Alarm.MF_RAI)
+        if alarms != self._alarms:
+            self._alarms = alarms
+            self._emit(AlarmChanged(self.number, alarms, now))
+        if n:
+            for ts, ch in self._hdlc.items():
+                for f in ch.decoder.feed(frames[:, ts].tobytes()):
+                    if len(ch.rx) >= MAX_QUEUED_EVENTS:
+                        ch.rx.popleft()
+                        ch.rx_dropped += 1
+                    ch.rx.append(f)
+                    self._counters.hdlc_rx += 1
+                    self._emit(HdlcFrameReady(self.number, ts, now))
+        if self._cas_mode:
+            cas = self.deframer.cas
+            rx = self._rx_cas
+            for ts in VOICE_TIMESLOTS:
+                v = int(cas(channel_of(ts)))
+                if v != rx[ts]:
+                    rx[ts] = v
+                    self._emit(CasChanged(self.number, ts, v, now))
+        self._collect_audio(frames, now)
+
+    def receive_nothing(self, now: float) -> None:
+        """A block time with no line attached (far end of a cross-connected span): LOS."""
+        self.now = now
+        if self._alarms != _NO_SIGNAL:
+            self._alarms = _NO_SIGNAL
+            self._emit(AlarmChanged(self.number, self._alarms, now))
+
+    def _collect_audio(self, frames: np.ndarray, now: float) -> None:
+        n = len(frames)
+        if self._acc_n + n > len(self._acc):          # a burst after realignment: keep the newest
+            drop = self._acc_n + n - len(self._acc)
+            keep = self._acc_n - min(drop, self._acc_n)
+            self._acc[:keep] = self._acc[self._acc_n - keep:self._acc_n]
+            self._acc_n = keep
+            frames = frames[-(len(self._acc) - keep):]
+            n = len(frames)
+        self._acc[self._acc_n:self._acc_n + n] = frames
+        self._acc_n += n
+        if self._acc_n < BLOCK_OCTETS and not self.deframer.aligned:
+            # out of alignment: downstream gets all ones (AIS, G.704 consequent action)
+            self._acc[self._acc_n:BLOCK_OCTETS] = 0xFF
+            self._acc_n = BLOCK_OCTETS
+        while self._acc_n >= BLOCK_OCTETS:
+            block = np.ascontiguousarray(self._acc[:BLOCK_OCTETS].T)
+            self._ring.append((block, now - BLOCK_SECONDS))
+            self._seq_next += 1
+            rest = self._acc_n - BLOCK_OCTETS
+            self._acc[:rest] = self._acc[BLOCK_OCTETS:self._acc_n]
+            self._acc_n = rest
+
+
+class Line:
+    """One direction of a span: ``src`` framer -> faults -> ``dst`` deframer."""
+
+    def __init__(self, src: Endpoint | None, dst: Endpoint, faults: FaultInjector) -> None:
+        self.src = src
+        self.dst = dst
+        self.faults = faults
+        self._hdlc_ts = tuple(dst.config.hdlc)
+
+    def step(self, now: float) -> None:
+        """Carry one 20 ms block; a line with no transmitter carries no signal (LOS)."""
+        if self.src is None:
+            # nothing transmits here: no signal. Skip the deframer's (costly) hunt over zeros.
+            self.dst.receive_nothing(now)
+            return
+        self.src.force_rai = self.faults.rai
+        octets = self.src.transmit_block()
+        if self.faults.active:
+            octets = self.faults.apply(octets, self._hdlc_ts)
+        self.dst.receive_line(octets, now)

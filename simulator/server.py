@@ -1,0 +1,333 @@
+"""The simulator as a card on the network: a SimBoard served over TCP in the wire protocol.
+
+Each client is its own :class:`ClientSession` (own decoder, handshake, audio
+subscriptions), so one client sending garbage or disconnecting mid-message never
+disturbs another. The card side is shared: CAS changes, alarms and received HDLC
+frames go to every client; audio goes to the clients subscribed to the timeslot.
+
+With a real-time board the server pumps the clock every few milliseconds; with a
+virtual one time moves only when a client sends ADVANCE (deterministic tests),
+and everything the card produced is sent before the TIME reply.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import fields
+
+from drivers.base import (VOICE_TIMESLOTS, AlarmChanged, BoardError, CasChanged, ConfigError,
+                          check_abcd, check_timeslot)
+from drivers.sim import SimBoard
+from drivers.wire import protocol as P
+
+log = logging.getLogger("simulator.server")
+
+#: stop queueing audio to a client whose socket has this much unsent data
+MAX_CLIENT_BACKLOG = 8 * 1024 * 1024
+#: longest ADVANCE one message may ask for
+MAX_ADVANCE = 3600.0
+
+_FAULT_NAMES = {P.Fault.LOS: "los", P.Fault.AIS: "ais", P.Fault.LOF: "lof", P.Fault.RAI: "rai",
+                P.Fault.HDLC_BROKEN: "hdlc_broken", P.Fault.BER: "ber", P.Fault.CRC_ERRORS: "crc_errors"}
+_CARD_TO_HOST = {P.MsgType.HELLO_ACK, P.MsgType.CAS_CHANGED, P.MsgType.CAS_STATE, P.MsgType.ALARMS,
+                 P.MsgType.COUNTERS, P.MsgType.TIME, P.MsgType.OK}
+
+
+class _Refused(Exception):
+    def __init__(self, code: P.ErrorCode, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+class ClientSession(asyncio.Protocol):
+    """One connected host."""
+
+    def __init__(self, server: "SimServer") -> None:
+        self.server = server
+        self.decoder = P.Decoder()
+        self.transport: asyncio.Transport | None = None
+        self.hello = False
+        self.subscribed: dict[int, tuple[int, ...]] = {}
+        self.audio_dropped = 0
+        self.peer = "?"
+
+    # ---- asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.peer = str(transport.get_extra_info("peername"))
+        self.server.sessions.add(self)
+        log.info("client %s connected", self.peer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.sessions.discard(self)
+        if self.decoder.buffered:
+            log.warning("client %s went away mid-message (%d octets dropped)", self.peer,
+                        self.decoder.buffered)
+        log.info("client %s disconnected", self.peer)
+
+    def data_received(self, data: bytes) -> None:
+        for item in self.decoder.feed(data):
+            if isinstance(item, P.BadMessage):
+                log.warning("client %s: %s", self.peer, item.error)
+                self.send(P.Error(item.code, item.type, str(item.error), item.span))
+                continue
+            try:
+                self.handle(item)
+            except _Refused as exc:
+                self.send(P.Error(exc.code, item.TYPE, str(exc), item.span))
+            except Exception as exc:  # a bug must not take the card down for everyone
+                log.exception("client %s: %r failed", self.peer, item)
+                self.send(P.Error(P.ErrorCode.INTERNAL, item.TYPE, f"{type(exc).__name__}: {exc}",
+                                  item.span))
+
+    def send(self, msg: P.Message) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(P.encode(msg))
+
+    # ---- requests
+    def _span(self, n: int):
+        board = self.server.board
+        if not 0 <= n < len(board.spans):
+            raise _Refused(P.ErrorCode.OUT_OF_RANGE, f"span {n} out of range 0..{len(board.spans) - 1}")
+        return board.spans[n]
+
+    def _ts(self, span, ts: int, *, audio: bool = False) -> int:
+        try:
+            check_timeslot(ts, allow_ts16=not audio)
+        except ConfigError as exc:
+            raise _Refused(P.ErrorCode.OUT_OF_RANGE, str(exc)) from None
+        if audio and ts in span.config.hdlc:
+            raise _Refused(P.ErrorCode.NOT_CONFIGURED, f"TS{ts} of span {span.number} carries HDLC")
+        return ts
+
+    def handle(self, msg: P.Message) -> None:
+        t = msg.TYPE
+        if t is P.MsgType.HELLO:
+            return self._hello(msg)
+        if t is P.MsgType.PING:
+            return self.send(P.Pong(msg.data, msg.span))
+        if t is P.MsgType.ERROR:
+            log.warning("client %s reports error %s: %s", self.peer, msg.code, msg.text)
+            return None
+        if t is P.MsgType.PONG:
+            return None
+        if not self.hello:
+            raise _Refused(P.ErrorCode.NO_HELLO, f"{t.name} before HELLO")
+        if t in _CARD_TO_HOST:
+            raise _Refused(P.ErrorCode.UNKNOWN_TYPE, f"{t.name} is sent by a card, not to one")
+        board = self.server.board
+        if t is P.MsgType.ADVANCE:
+            if board.clock.kind != "virtual":
+                raise _Refused(P.ErrorCode.UNSUPPORTED, "this card runs in real time")
+            if not 0 <= msg.seconds <= MAX_ADVANCE:
+                raise _Refused(P.ErrorCode.OUT_OF_RANGE, f"ADVANCE of {msg.seconds} s outside 0..{MAX_ADVANCE}")
+            board.advance(msg.seconds)
+            return self.send(P.Time(board.now()))
+        span = self._span(msg.span)
+        if t is P.MsgType.AUDIO:
+            per = msg.octets_per_timeslot
+            for ts in msg.timeslots:
+                self._ts(span, ts, audio=True)
+            for i, ts in enumerate(msg.timeslots):
+                try:
+                    span.write_audio(ts, msg.data[i * per:(i + 1) * per])
+                except BoardError as exc:
+                    raise _Refused(P.ErrorCode.OVERFLOW, str(exc)) from None
+        elif t is P.MsgType.AUDIO_SUBSCRIBE:
+            for ts in msg.timeslots:
+                self._ts(span, ts, audio=True)
+            self.subscribed[span.number] = tuple(msg.timeslots)
+        elif t is P.MsgType.CAS_SET:
+            if span.config.signalling != "cas":
+                raise _Refused(P.ErrorCode.NOT_CONFIGURED, f"span {span.number} signals CCS")
+            self._ts(span, msg.timeslot, audio=True)
+            try:
+                check_abcd(msg.abcd)
+            except ConfigError as exc:
+                raise _Refused(P.ErrorCode.BAD_CAS, str(exc)) from None
+            span.set_cas(msg.timeslot, msg.abcd)
+        elif t is P.MsgType.CAS_QUERY:
+            self.send(self.server.cas_state(span))
+        elif t is P.MsgType.HDLC_FRAME:
+            self._ts(span, msg.timeslot)
+            if msg.timeslot not in span.config.hdlc:
+                raise _Refused(P.ErrorCode.NOT_CONFIGURED,
+                               f"span {span.number} has no HDLC channel on TS{msg.timeslot}")
+            try:
+                span.hdlc(msg.timeslot).send(msg.frame)
+            except ValueError as exc:
+                raise _Refused(P.ErrorCode.MALFORMED, str(exc)) from None
+        elif t is P.MsgType.COUNTERS_QUERY:
+            c = span.counters
+            self.send(P.CountersMsg(span.number, tuple(getattr(c, f.name) for f in fields(c))))
+        elif t is P.MsgType.FAULT:
+            self._fault(span.number, msg)
+            self.send(P.Ok(t, span.number))
+        else:  # pragma: no cover - every host-to-card type is handled above
+            raise _Refused(P.ErrorCode.UNKNOWN_TYPE, f"unexpected {t.name}")
+        return None
+
+    def _hello(self, msg: P.Hello) -> None:
+        lo, hi = max(msg.min_version, P.MIN_VERSION), min(msg.max_version, P.MAX_VERSION)
+        if lo > hi:
+            raise _Refused(P.ErrorCode.BAD_VERSION,
+                           f"no common version: host {msg.min_version}..{msg.max_version}, "
+                           f"card {P.MIN_VERSION}..{P.MAX_VERSION}")
+        self.hello = True
+        self.decoder.version = hi
+        board = self.server.board
+        infos = tuple(P.SpanInfo(s.config.framing, s.config.signalling, tuple(sorted(s.config.hdlc)))
+                      for s in board.spans)
+        self.send(P.HelloAck(hi, infos, self.server.name))
+        for s in board.spans:
+            if s.config.signalling == "cas":
+                self.send(self.server.cas_state(s))
+            self.send(P.Alarms(s.number, s.alarms.value, board.now()))
+
+    def _fault(self, span: int, msg: P.FaultMsg) -> None:
+        inj = self.server.board.faults(span)
+        try:
+            fault = P.Fault(msg.fault)
+        except ValueError:
+            raise _Refused(P.ErrorCode.OUT_OF_RANGE, f"unknown fault id {msg.fault}") from None
+        try:
+            if fault is P.Fault.CLEAR:
+                inj.clear()
+            elif fault is P.Fault.SLIP:
+                inj.slip(-1 if msg.value < 0 else 1)
+            elif fault in (P.Fault.BER, P.Fault.CRC_ERRORS):
+                inj.set(**{_FAULT_NAMES[fault]: float(msg.value)})
+            else:
+                inj.set(**{_FAULT_NAMES[fault]: bool(msg.value)})
+        except ConfigError as exc:
+            raise _Refused(P.ErrorCode.OUT_OF_RANGE, str(exc)) from None
+
+    # ---- card -> this client
+    def deliver_audio(self, span: int, seq: int, block) -> None:
+        tss = self.subscribed.get(span)
+        if not tss or self.transport is None:
+            return
+        if self.transport.get_write_buffer_size() > MAX_CLIENT_BACKLOG:
+            self.audio_dropped += 1
+            return
+        self.send(P.Audio(span, seq, tss, block[list(tss)].tobytes()))
+
+
+class SimServer:
+    """Serves ``board`` on ``host:port`` (port 0: an ephemeral one, see :attr:`port`)."""
+
+    def __init__(self, board: SimBoard, host: str = "127.0.0.1", port: int = 7000,
+                 name: str = "cti-sim") -> None:
+        self.board = board
+        self.host = host
+        self.port = port
+        self.name = name
+        self.sessions: set[ClientSession] = set()
+        self._server: asyncio.AbstractServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping: asyncio.Event | None = None
+        self._cursor = [0] * len(board.spans)
+        board.add_ticker(self._on_block)
+
+    def cas_state(self, span) -> P.CasState:
+        vals = [0] * 31
+        for ts in VOICE_TIMESLOTS:
+            vals[ts - 1] = span.cas(ts)
+        return P.CasState(span.number, tuple(vals))
+
+    # ---- one 20 ms block of the card, fanned out to the clients
+    def _on_block(self, now: float) -> None:
+        for span in self.board.spans:
+            self._cursor[span.number], blocks = span.received_blocks(self._cursor[span.number])
+            for seq, block, _t in blocks:
+                for s in tuple(self.sessions):
+                    s.deliver_audio(span.number, seq, block)
+            for ts in span.config.hdlc:
+                for frame in span.hdlc(ts).recv_all():
+                    self._broadcast(P.HdlcFrame(span.number, ts, frame))
+        for ev in self.board.poll_events():
+            if isinstance(ev, CasChanged):
+                self._broadcast(P.CasChanged(ev.span, ev.timeslot, ev.abcd, ev.time))
+            elif isinstance(ev, AlarmChanged):
+                self._broadcast(P.Alarms(ev.span, ev.alarms.value, ev.time))
+
+    def _broadcast(self, msg: P.Message) -> None:
+        raw = P.encode(msg)
+        for s in tuple(self.sessions):
+            if s.hello and s.transport is not None and not s.transport.is_closing():
+                s.transport.write(raw)
+
+    # ---- running
+    async def start(self) -> int:
+        """Listen; returns the port (the ephemeral one when ``port`` was 0)."""
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self._server = await self._loop.create_server(lambda: ClientSession(self), self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("serving %d span(s) on %s:%d (%s clock)", len(self.board.spans), self.host,
+                 self.port, self.board.clock.kind)
+        return self.port
+
+    async def serve_forever(self) -> None:
+        if self._server is None:
+            await self.start()
+        assert self._stopping is not None
+        try:
+            while not self._stopping.is_set():
+                if self.board.clock.kind == "real":
+                    self.board.pump(max_blocks=5)   # then serve the sockets again
+                    delay = max(0.001, self.board.clock.next_deadline() - self._loop.time())
+                    delay = min(delay, 0.02)
+                else:
+                    delay = 0.2
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            self._server.close()
+            for s in tuple(self.sessions):
+                if s.transport is not None:
+                    s.transport.close()
+            await self._server.wait_closed()
+
+    def stop(self) -> None:
+        """Stop serving (thread-safe)."""
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def start_in_thread(self) -> int:
+        """Serve from a daemon thread with its own event loop; returns the port once listening."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            async def main() -> None:
+                try:
+                    await self.start()
+                except BaseException as exc:  # pragma: no cover - e.g. port in use
+                    failure.append(exc)
+                    ready.set()
+                    return
+                ready.set()
+                await self.serve_forever()
+            asyncio.run(main())
+
+        self._thread = threading.Thread(target=run, name=f"cti-sim:{self.port}", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if failure:
+            raise failure[0]
+        return self.port
+
+    def __enter__(self) -> "SimServer":
+        self.start_in_thread()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
