@@ -1,17 +1,20 @@
 """No.1 faults (issue 6 item 5): each ends in a defined state with a cause, never a stuck channel."""
 from __future__ import annotations
 
+import os
 import random
 import sys
 from pathlib import Path
+
+from hypothesis import given, settings, strategies as st
 
 from _boardcore.mf import MfDetector
 from cti.signaling.causes import Cause
 from cti.signaling.no1._alaw import alaw_decode, alaw_encode
 from cti.signaling.no1.line import LineState
-from cti.signaling.trunk import Answered, CircuitState, IncomingCall, Proceeding, Released
+from cti.signaling.trunk import Answered, CircuitState, IncomingCall, Proceeding, Released, TrunkError
 from drivers.base import BLOCK_OCTETS
-from simulator.exchange.base import Behaviour, Subscriber
+from simulator.exchange.base import Behaviour, CallScript, Subscriber
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from no1_rig import Rig, ScriptedFarEnd  # noqa: E402
@@ -214,3 +217,64 @@ def test_far_end_disappears_mid_call_then_we_clear():
     rig.exchange_alive = True
     rig.run(2.0)
     assert rig.all_idle()
+
+
+_ops = st.lists(st.tuples(
+    st.sampled_from(["call", "net_call", "answer", "alert", "release", "block", "unblock", "net_release",
+                     "los", "los_clear", "wait"]),
+    st.integers(0, 3),                  # which circuit / subscriber
+    st.sampled_from([0.02, 0.1, 0.3, 0.7, 1.5])), max_size=12)
+
+
+@settings(max_examples=int(os.environ.get("NO1_HYPOTHESIS_EXAMPLES", "12")), deadline=None)
+@given(_ops)
+def test_random_call_model_and_network_actions_never_leave_a_stuck_circuit(ops):
+    behaviours = [Behaviour.ANSWER, Behaviour.BUSY, Behaviour.NO_ANSWER, Behaviour.UNALLOCATED]
+    subs = {f"20{i}": Subscriber(f"20{i}", b, answer_after=0.3, hold_for=None) for i, b in enumerate(behaviours)}
+    fast = {"T_SEIZE_ACK": 0.5, "T_MF_FWD": 1.0, "T_RELEASE": 1.0, "T_MF_WAIT": 1.0, "T_ANSWER": 2.0,
+            "T_CLEAR_FWD": 2.0, "T_DECISION": 0.5}
+    rig = Rig(subscribers=subs, ours={"timeslots": [1, 2, 3], "timers": fast},
+              theirs={"timeslots": [1, 2, 3], "timers": fast}, on_call=None)
+    circuits = rig.trunk.circuits()
+    for op, n, wait in ops:
+        c = circuits[n % 3]
+        try:
+            if op == "call":
+                rig.trunk.make_call(f"20{n}", "139", rig.now)
+            elif op == "net_call":
+                rig.exchange.place_call(CallScript(at=rig.now, called="8000", calling="1", hold_for=1.0))
+            elif op == "answer":
+                rig.trunk.answer(c, rig.now)
+            elif op == "alert":
+                rig.trunk.alert(c, rig.now)
+            elif op == "release":
+                rig.trunk.release(c, [16, 17, 1, 34][n], rig.now)
+            elif op == "block":
+                rig.trunk.block(c, rig.now)
+            elif op == "unblock":
+                rig.trunk.unblock(c, rig.now)
+            elif op == "net_release":
+                if rig.exchange.record(c) is not None:
+                    rig.exchange.release(c, rig.now)
+            elif op == "los":
+                rig.board.faults(0).los = True
+            elif op == "los_clear":
+                rig.board.faults(0).los = False
+        except TrunkError:
+            pass
+        rig.run(wait)
+    # wind down: alarms clear, every circuit unblocked, every call released, timers run out
+    rig.board.faults(0).los = False
+    rig.run(0.5)
+    for c in circuits:
+        rig.trunk.unblock(c, rig.now)
+        rig.trunk.release(c, 16, rig.now)
+        if rig.exchange.record(c) is not None:
+            rig.exchange.release(c, rig.now)
+    rig.run(8.0, until=rig.all_idle)
+    rig.run(0.5)
+    assert rig.all_idle(), [rig.trunk.state(c) for c in circuits]
+    for ev in rig.of(Released):
+        assert ev.cause
+    offered = {(e.circuit, e.time) for e in rig.of(IncomingCall)}
+    assert len(rig.of(Released)) >= len(offered)
