@@ -168,3 +168,171 @@ def test_counters_grow_at_the_end():
     msg = P.CountersMsg(0, (5, 6))                    # an older peer with two counters
     c = P.decode(P.encode(msg)).counters()
     assert (c.frames_rx, c.frames_tx, c.slips) == (5, 6, 0)
+
+
+# ---------------------------------------------------------------- the client (WireBoard)
+
+import socket
+import threading
+
+import drivers
+from drivers.base import Alarm, AlarmChanged, BoardClosed, BoardError, CasChanged, ConfigError
+
+
+class FakeCard:
+    """A scripted card on a TCP socket: answers HELLO, then sends what the test says."""
+
+    def __init__(self, spans=2):
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(1)
+        self.port = self.lsock.getsockname()[1]
+        self.spans = spans
+        self.conn = None
+        self.received = P.Decoder()
+        self.got = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        self.conn, _ = self.lsock.accept()
+        buf = P.Decoder()
+        while True:
+            data = self.conn.recv(4096)
+            msgs = buf.feed(data)
+            if any(isinstance(m, P.Hello) for m in msgs):
+                break
+        info = P.SpanInfo("crc4", "cas", (31,))
+        self.conn.sendall(P.encode(P.HelloAck(1, (info,) * self.spans, "fake")))
+        self.ready.set()
+
+    def send(self, raw: bytes):
+        self.ready.wait(5)
+        self.conn.sendall(raw)
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+        self.lsock.close()
+
+
+@pytest.fixture
+def fake():
+    card = FakeCard()
+    board = drivers.open("wire", url=f"socket://127.0.0.1:{card.port}", timeout=3)
+    yield card, board
+    board.close()
+    card.close()
+
+
+def wait_for(cond, timeout=3.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_client_handshake_and_span_mirror(fake):
+    card, board = fake
+    assert board.version == 1 and board.card_name == "fake" and len(board.spans) == 2
+    assert board.span(1).config.hdlc == (31,)
+    card.send(P.encode(P.CasChanged(1, 5, 0x3, 1.5)) + P.encode(P.Alarms(0, Alarm.RAI.value, 1.6))
+              + P.encode(P.HdlcFrame(1, 31, b"\x01\x02\x03")))
+    assert wait_for(lambda: board.span(1).cas(5) == 0x3 and board.span(0).alarms == Alarm.RAI)
+    assert wait_for(lambda: board.span(1).hdlc(31).recv() == b"\x01\x02\x03")
+    evs = board.poll_events()
+    assert CasChanged(1, 5, 0x3, 1.5) in evs and AlarmChanged(0, Alarm.RAI, 1.6) in evs
+
+
+@pytest.mark.parametrize("bad,what", [
+    (b"\x00\x01garbage", "garbage"),
+    (P.encode_raw(0x7E, 0, b"?"), "unknown message type"),
+    (P.encode_raw(P.MsgType.CAS_CHANGED, 0, b"\x01"), "CAS_CHANGED payload"),
+    (P.encode(P.CasChanged(7, 1, 0x9)), "span 7"),
+    (P.encode(P.HdlcFrame(0, 5, b"abc")), "not an HDLC channel"),
+    (P.encode(P.CasSet(0, 1, 0x9)), "not sent by a card"),
+])
+def test_client_bad_input_raised_once_and_nothing_else_lost(fake, bad, what):
+    card, board = fake
+    card.send(P.encode(P.CasChanged(0, 1, 0x1, 1.0)) + bad + P.encode(P.CasChanged(0, 2, 0x2, 1.1)))
+    assert wait_for(lambda: board.span(0).cas(2) == 0x2)
+    with pytest.raises(WireProtocolError, match=what):
+        board.poll_events()
+    evs = board.poll_events()                       # the error was reported once; events kept
+    assert [(e.timeslot, e.abcd) for e in evs] == [(1, 0x1), (2, 0x2)]
+    assert board.protocol_errors
+    card.send(P.encode(P.CasChanged(0, 3, 0x3, 1.2)))             # the link keeps running
+    assert wait_for(lambda: board.span(0).cas(3) == 0x3)
+
+
+def test_client_peer_disconnect_mid_frame(fake):
+    card, board = fake
+    card.send(P.encode(P.CasChanged(0, 3, 0x5, 2.0)) + P.encode(P.CasChanged(0, 4, 0x6, 2.0))[:5])
+    assert wait_for(lambda: board.span(0).cas(3) == 0x5)
+    card.conn.close()
+    assert wait_for(lambda: bool(board.closed))
+    with pytest.raises(WireProtocolError, match="mid-message"):
+        board.poll_events()
+    evs = board.poll_events()
+    assert CasChanged(0, 3, 0x5, 2.0) in evs                        # nothing received is lost
+    assert {e.span for e in evs if isinstance(e, AlarmChanged) and e.alarms == Alarm.LOS} == {0, 1}
+    with pytest.raises(BoardClosed):
+        board.poll_events()
+    with pytest.raises(BoardClosed):
+        board.span(0).set_cas(1, 0x9)
+    with pytest.raises(BoardClosed):
+        board.ping()
+
+
+def test_client_unanswered_request_times_out(fake):
+    card, board = fake
+    board.timeout = 0.3
+    with pytest.raises(BoardError, match="no COUNTERS reply"):
+        board.span(0).counters
+    card.send(P.encode(P.Error(P.ErrorCode.UNSUPPORTED, P.MsgType.ADVANCE, "real time")))
+
+
+def test_client_out_of_range_numbers(fake):
+    card, board = fake
+    s = board.span(0)
+    for ts in (0, 16, 32, 99):
+        with pytest.raises(ConfigError):
+            s.set_cas(ts, 0x9)
+    with pytest.raises(ConfigError):
+        s.set_cas(1, 0)
+    with pytest.raises(ConfigError):
+        s.write_audio(31, b"\xd5")                   # TS31 is an HDLC channel on this card
+    with pytest.raises(ConfigError):
+        board.span(2)
+    with pytest.raises(ConfigError):
+        s.hdlc(16)
+    with pytest.raises(ValueError):
+        s.hdlc(31).send(b"")
+    with pytest.raises(ConfigError):
+        board.advance(-1)
+
+
+def test_client_cannot_open_a_dead_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with pytest.raises(BoardError, match="cannot open"):
+        drivers.open("wire", url=f"socket://127.0.0.1:{port}")
+
+
+def test_loop_url_is_a_loopback_plug():
+    board = drivers.open("wire", url="loop://", spans=2, timeout=2)
+    try:
+        s = board.span(1)
+        s.set_cas(9, 0x4)
+        s.write_audio(3, b"\x11" * 160)
+        assert wait_for(lambda: s.cas(9) == 0x4)
+        assert wait_for(lambda: (blk := s.read_audio([3])) is not None and blk.data == b"\x11" * 160)
+        board.advance(0.01)                           # no virtual time on a loop: waits, then syncs
+        assert board.ping(b"echo") == b"echo"
+    finally:
+        board.close()

@@ -189,6 +189,8 @@ class WireBoard(Board):
         self.remote_errors: list[P.Error] = []
         #: why the link closed ("" while open)
         self.closed = ""
+        self._host_closed = False
+        self._pipe_closed = False
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -228,17 +230,20 @@ class WireBoard(Board):
         return self._now
 
     def poll_events(self) -> list[BoardEvent]:
+        if self._host_closed:
+            raise BoardClosed(self.closed)
         with self._lock:
             if self._unreported:
                 errs, self._unreported = self._unreported, []
                 raise WireProtocolError("; ".join(str(e) for e in errs))
             out = list(self._events)
             self._events.clear()
-        try:
-            while os.read(self._wake_r, 4096):
+        if not self._pipe_closed:
+            try:
+                while os.read(self._wake_r, 4096):
+                    pass
+            except OSError:
                 pass
-        except (BlockingIOError, OSError):
-            pass
         if not out and self.closed:
             raise BoardClosed(self.closed)
         return out
@@ -261,6 +266,7 @@ class WireBoard(Board):
             self.sync()
 
     def close(self) -> None:
+        self._host_closed = True
         if not self.closed:
             self.closed = "closed by the host"
         try:
@@ -272,6 +278,9 @@ class WireBoard(Board):
         self._close_pipe()
 
     def _close_pipe(self) -> None:
+        if self._pipe_closed:
+            return
+        self._pipe_closed = True
         for fd in (self._wake_r, self._wake_w):
             try:
                 os.close(fd)
@@ -371,6 +380,8 @@ class WireBoard(Board):
                 self._wake()
 
     def _wake(self) -> None:
+        if self._pipe_closed:
+            return
         try:
             os.write(self._wake_w, b"\0")
         except OSError:
