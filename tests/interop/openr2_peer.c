@@ -43,7 +43,7 @@ ssize_t __real_write(int fd, const void *buf, size_t n);
 int __real_gettimeofday(struct timeval *tv, void *tz);
 
 static int fake_fd = -1;
-static int rx_cas = 0x9, tx_cas = 0x9;
+static int rx_cas = -1, tx_cas = 0x9;   /* -1: the first frame is a bits-changed event */
 static int cas_event = 0;
 static unsigned char rx_buf[BLOCK], tx_buf[BLOCK];
 static int rx_avail = 0, tx_done = 0;
@@ -86,7 +86,7 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		if (dir & _IOC_READ) {
 			memset(arg, 0, size);
 			ip[0] = 1; ip[1] = 1; ip[2] = 1; ip[3] = SIG_CAS; ip[4] = SIG_CAS;
-			ip[6] = rx_cas; ip[7] = tx_cas;
+			ip[6] = rx_cas < 0 ? 0 : rx_cas; ip[7] = tx_cas;
 		}
 		break;
 	case 27: /* GET/SET_BUFINFO: txpolicy, rxpolicy, numbufs, bufsize, readbufs, writebufs */

@@ -38,9 +38,9 @@ def peer_exe(tmp_path_factory):
 def call(peer_exe):
     calls = []
 
-    def make(config=None, max_ani=10, max_dnis=4):
+    def make(config=None, max_ani=10, max_dnis=4, variant="CN"):
         c = OpenR2Call(peer_exe, {"dnis_length": max_dnis, "timers": {"T_MF_WAIT": 1.5}, **(config or {})},
-                       max_ani=max_ani, max_dnis=max_dnis)
+                       max_ani=max_ani, max_dnis=max_dnis, variant=variant)
         calls.append(c)
         c.run(0.1)
         return c
@@ -212,4 +212,24 @@ def test_incoming_without_ani_request(call):
     c.trunk.answer(CIRCUIT, c.t)
     wait_peer(c, "answered")
     c.command("D", str(OR2_NORMAL))
+    settle_idle(c)
+
+
+# ------------------------------------------------------------------ ITU R2: the same engine, the ITU table
+
+def test_itu_both_ways_with_ani(call):
+    c = call({"variant": "itu"}, variant="ITU")
+    c.trunk.make_call("1234", "5678", c.t)
+    offered = wait_peer(c, "offered")
+    assert offered == "offered 5678 1234 National Subscriber"     # A5 category (II-1), A5 per ANI digit
+    c.command("C")
+    wait_ours(c, Alerting)                                        # ITU B6: free, charge
+    c.trunk.release(CIRCUIT, Cause.NORMAL_CLEARING, c.t)
+    settle_idle(c)
+    c.peer_events.clear()
+    c.command("M", "13800,2001")
+    inc = wait_ours(c, IncomingCall)
+    assert (inc.called, inc.calling) == ("2001", "13800")           # ITU openr2 does send the calling number
+    c.trunk.release(CIRCUIT, Cause.USER_BUSY, c.t)                 # ITU B3
+    assert "Busy Number" in wait_peer(c, "disconnect")
     settle_idle(c)

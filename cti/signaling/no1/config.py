@@ -27,8 +27,8 @@ class No1Config:
     ani: bool = True
     ani_after: int = 1
     ani_max_digits: int = 15
-    ka: int = 1
-    kd: int = 3
+    ka: int | None = None          #: None: the variant's default (China KA 1, ITU II-1)
+    kd: int | None = None          #: None: the variant's default (China KD 3, ITU II-1)
     timers: dict[str, float] = field(default_factory=dict)
     glare: str = "yield"
     timeslots: tuple[int, ...] | None = None
@@ -44,6 +44,8 @@ class No1Config:
         get_variant(self.variant)
         for name in ("dnis_length", "ani_after", "ani_max_digits", "ka", "kd"):
             value = getattr(self, name)
+            if value is None and name in ("ka", "kd"):
+                continue
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"No1Config.{name} must be an int, not {type(value).__name__}")
         if not 0 <= self.dnis_length <= 30:
@@ -52,9 +54,9 @@ class No1Config:
             raise ValueError(f"ani_after must be 0..30, not {self.ani_after}")
         if not 1 <= self.ani_max_digits <= 30:
             raise ValueError(f"ani_max_digits must be 1..30, not {self.ani_max_digits}")
-        if not 1 <= self.ka <= 15:
+        if self.ka is not None and not 1 <= self.ka <= 15:
             raise ValueError(f"ka must be a signal 1..15, not {self.ka}")
-        if not 1 <= self.kd <= 15:
+        if self.kd is not None and not 1 <= self.kd <= 15:
             raise ValueError(f"kd must be a signal 1..15, not {self.kd}")
         if self.glare not in ("yield", "hold"):
             raise ValueError(f"glare must be 'yield' or 'hold', not {self.glare!r}")
@@ -77,6 +79,14 @@ class No1Config:
     @property
     def variant_table(self) -> Variant:
         return get_variant(self.variant)
+
+    @property
+    def ka_signal(self) -> int:
+        return self.ka if self.ka is not None else self.variant_table.default_ka
+
+    @property
+    def kd_signal(self) -> int:
+        return self.kd if self.kd is not None else self.variant_table.default_kd
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> "No1Config":

@@ -128,10 +128,10 @@ class No1Trunk(TrunkAdapter):
                 raise TrunkError("no idle circuit", cause=Cause.NO_CIRCUIT_AVAILABLE)
             ch = free[0]
         cfg = self.config
-        kd = cfg.kd if category is None else category
+        kd = cfg.kd_signal if category is None else category
         if isinstance(kd, bool) or not isinstance(kd, int) or not 1 <= kd <= 15:
             raise TrunkError(f"category must be a signal 1..15, not {category!r}")
-        ch.reg = OutgoingRegister(called, calling or None, variant=self.variant, ka=cfg.ka, kd=kd,
+        ch.reg = OutgoingRegister(called, calling or None, variant=self.variant, ka=cfg.ka_signal, kd=kd,
                                   timers=cfg.timers, name=f"mfc-out-{ch.ts}")
         ch.call = _Call("out", called, calling or None, announced=True)
         ch.line.seize(now)

@@ -104,6 +104,8 @@ class Variant:
     end_of_ani: int | None = 15           #: group I signal ending the calling number
     #: B signals we accept but never send (peers' quirks), e.g. libopenr2 CN's B7
     tolerated_b: Mapping[int, Role] = field(default_factory=dict)
+    default_ka: int = 1                   #: category sent on A6 / A5 unless configured
+    default_kd: int = 1                   #: group II category sent on A3 unless configured
     clause: str = ""
 
     def role_a(self, signal: int, ani_phase: bool = False) -> Role | None:
@@ -158,7 +160,8 @@ class Variant:
                     else:
                         base[sig] = role
             fields[key] = MappingProxyType(base)
-        for key in ("cd_bits", "backward_frequencies", "end_of_dnis", "end_of_ani", "clause"):
+        for key in ("cd_bits", "backward_frequencies", "end_of_dnis", "end_of_ani", "default_ka", "default_kd",
+                    "clause"):
             fields[key] = changes.pop(key, getattr(self, key))
         if changes:
             raise TypeError(f"unknown variant fields: {', '.join(changes)}")
@@ -206,6 +209,8 @@ ITU = Variant(
     backward_frequencies=6,
     # ITU: after the category, A5 asks for the next calling-number digit (as openr2 does)
     ani_phase_a=MappingProxyType({5: Role.NEXT_ANI_DIGIT}),
+    default_ka=1,              # II-1 national subscriber (sent for A5)
+    default_kd=1,
     clause="ITU-T Q.441 Tables 4-6, Q.421 clause 3",
 )
 
@@ -245,6 +250,8 @@ CHINA = ITU.override(
     # libopenr2 CN keeps the ITU B7 for "accepted, no charge" (a tone China's four backward
     # frequencies cannot make); we listen on all six and take it as free, no charge
     tolerated_b={7: Role.FREE_NO_CHARGE},
+    default_ka=1,              # KA 1: ordinary subscriber, periodic charge
+    default_kd=3,              # KD 3: local subscriber
     cd_bits=0b11,
     backward_frequencies=4,
     end_of_dnis=None,          # China sends no end-of-pulsing after the called number
