@@ -336,3 +336,14 @@ def test_loop_url_is_a_loopback_plug():
         assert board.ping(b"echo") == b"echo"
     finally:
         board.close()
+
+
+@pytest.mark.parametrize("hexstr,msg", [
+    ("e1 01 01 ff 00 05 01 01 63 74 69", P.Hello(1, 1, "cti")),
+    ("e1 01 20 02 00 02 11 0b", P.CasSet(2, 17, 0xB)),
+    ("e1 01 05 00 00 03 00 06 20", P.Error(P.ErrorCode.BAD_CAS, P.MsgType.CAS_SET, "", 0)),
+    ("e1 01 10 01 00 0e 00 00 00 07 00 00 00 0a 00 02 d5 d5 d5 d5", P.Audio(1, 7, (1, 3), b"\xd5" * 4)),
+])
+def test_the_examples_in_docs_wire_protocol_md(hexstr, msg):
+    raw = bytes.fromhex(hexstr)
+    assert P.decode(raw) == msg and P.encode(msg) == raw
