@@ -40,6 +40,15 @@ class Pair:
         return out
 
 
+def test_docs_state_diagrams_match_the_tables():
+    from pathlib import Path
+
+    from cti.signaling.no1.diagram import all_diagrams
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "no1.md").read_text()
+    assert all_diagrams() in doc, "docs/no1.md is stale: python3 -m cti.signaling.no1.diagram"
+
+
 def test_every_state_handles_every_received_signal():
     for state in LineState:
         for ev in RX_EVENTS:

@@ -215,3 +215,50 @@ def test_glare_we_yield_and_take_the_network_call():
     rig.run(4.0)
     assert rec_of(rig, "to_us")[0].outcome == "answered"
     assert rig.all_idle()
+
+
+# ------------------------------------------------------------------ the adapter's API edges
+
+def test_trunk_api_rejects_bad_requests_clearly():
+    rig = Rig(ours={"timeslots": [1, 2]}, subscribers=SUBS)
+    assert rig.trunk.circuits() == [(0, 1), (0, 2)] and rig.trunk.signalling == "no1"
+    for called, calling in (("12a", None), ("", None), ("123", "x9"), (123, None)):
+        with pytest.raises(TrunkError) as exc:
+            rig.trunk.make_call(called, calling, rig.now)            # type: ignore[arg-type]
+        assert exc.value.cause == Cause.INVALID_NUMBER_FORMAT
+    for bad in ((0, 3), (1, 1), "x", None):
+        with pytest.raises(TrunkError):
+            rig.trunk.answer(bad, rig.now)                           # type: ignore[arg-type]
+    with pytest.raises(TrunkError):
+        rig.trunk.answer((0, 1), rig.now)                            # no call there
+    with pytest.raises(TrunkError):
+        rig.trunk.make_call("2001", None, rig.now, category=16)
+    rig.trunk.release((0, 1), 16, rig.now)                          # nothing to clear: no-op
+    c = rig.trunk.make_call("2001", None, rig.now, circuit=(0, 1))
+    with pytest.raises(TrunkError) as exc:
+        rig.trunk.make_call("2001", None, rig.now, circuit=(0, 1))
+    assert exc.value.cause == Cause.NO_CIRCUIT_AVAILABLE
+    with pytest.raises(TrunkError):
+        rig.trunk.alert(c, rig.now)                                  # outgoing call: nothing to alert
+    rig.trunk.release(c, 16, rig.now)
+    rig.trunk.release(c, 16, rig.now)                               # twice: still one release
+    rig.run(1.0)
+    assert len(rig.of(Released, c)) == 1 and rig.all_idle()
+    assert rig.trunk.timer_deadline() is None
+
+
+def test_trunk_config_from_dict_and_errors():
+    from cti.signaling.no1.config import No1Config
+    from cti.signaling.no1.trunk import No1Trunk
+
+    rig = Rig(exchange=False)
+    span = rig.board.span(0)
+    t = No1Trunk(span, {"variant": "itu", "dnis_length": 6, "timers": {"T_ANSWER": 30}})
+    assert t.config == No1Config(variant="itu", dnis_length=6, timers={"T_ANSWER": 30.0})
+    assert t.config.kd_signal == 1 and No1Config().kd_signal == 3
+    with pytest.raises(TypeError):
+        No1Trunk(span, "cn")                                         # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        No1Trunk(span, {"timers": {"T_ANSWER": 0.01}})
+    with pytest.raises(ValueError):
+        No1Trunk(span, {"timeslots": [16]})
