@@ -262,3 +262,14 @@ def test_trunk_config_from_dict_and_errors():
         No1Trunk(span, {"timers": {"T_ANSWER": 0.01}})
     with pytest.raises(ValueError):
         No1Trunk(span, {"timeslots": [16]})
+
+
+def test_dtmf_typed_by_the_called_party_is_reported():
+    pytest.importorskip("_boardcore.dtmf", reason="DTMF kernel (helper 'dtmf') not built yet")
+    from cti.signaling.trunk import DigitsReceived
+
+    subs = {"2010": Subscriber("2010", Behaviour.ANSWER, answer_after=0.3, hold_for=3.0, digits="19#")}
+    rig = Rig(subscribers=subs)
+    circuit = rig.trunk.make_call("2010", None, rig.now)
+    rig.wait(Released, circuit=circuit)
+    assert "".join(e.digits for e in rig.of(DigitsReceived, circuit)) == "19#"
