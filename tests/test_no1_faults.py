@@ -278,3 +278,18 @@ def test_random_call_model_and_network_actions_never_leave_a_stuck_circuit(ops):
         assert ev.cause
     offered = {(e.circuit, e.time) for e in rig.of(IncomingCall)}
     assert len(rig.of(Released)) >= len(offered)
+
+
+def test_calls_complete_through_bit_errors_both_ways():
+    subs = {f"20{i:02d}": Subscriber(f"20{i:02d}", Behaviour.ANSWER, answer_after=0.3, hold_for=0.5)
+            for i in range(6)}
+    rig = Rig(subscribers=subs, on_call="answer")
+    rig.board.faults(0).set_bit_error_rate(1e-3)             # toward us
+    rig.board.faults(0, "network").set_bit_error_rate(1e-3)  # toward the exchange
+    for i in range(6):
+        rig.trunk.make_call(f"20{i:02d}", "13800", rig.now)
+        rig.exchange.place_call(CallScript(at=0.1 * i, called=f"8{i:03d}", calling="139", hold_for=0.5))
+    rig.run(12.0)
+    assert [r.outcome for r in rig.exchange.records] == ["answered"] * 12
+    assert sorted(e.called for e in rig.of(IncomingCall)) == [f"8{i:03d}" for i in range(6)]
+    assert rig.all_idle()
