@@ -347,3 +347,98 @@ def test_loop_url_is_a_loopback_plug():
 def test_the_examples_in_docs_wire_protocol_md(hexstr, msg):
     raw = bytes.fromhex(hexstr)
     assert P.decode(raw) == msg and P.encode(msg) == raw
+
+
+# ---------------------------------------------------------------- the card side (simulator server)
+
+class FakeTransport:
+    def __init__(self):
+        self.out = bytearray()
+
+    def write(self, data):
+        self.out += data
+
+    def is_closing(self):
+        return False
+
+    def get_write_buffer_size(self):
+        return len(self.out)
+
+    def get_extra_info(self, name):
+        return ("fuzz", 0)
+
+
+@pytest.fixture(scope="module")
+def sim_server():
+    pytest.importorskip("_boardcore.e1frame")
+    from simulator.server import SimServer
+
+    board = drivers.open("sim", spans=2, cross_connect=[(0, 1)])
+    return SimServer(board, port=0)
+
+
+def session(server):
+    from simulator.server import ClientSession
+
+    s = ClientSession(server)
+    t = FakeTransport()
+    s.connection_made(t)
+    return s, t
+
+
+def replies(t):
+    items = P.Decoder().feed(bytes(t.out))
+    t.out.clear()
+    return items
+
+
+@given(st.binary(max_size=300), st.lists(messages, max_size=5))
+def test_server_session_survives_any_input(sim_server, junk, msgs):
+    s, t = session(sim_server)
+    try:
+        s.data_received(P.encode(P.Hello()))
+        s.data_received(junk)
+        for m in msgs:
+            s.data_received(P.encode(m))
+        # flush whatever half message the junk left, then the link must still answer
+        s.data_received(b"\x00" * (P.HEADER_SIZE + P.MAX_PAYLOAD) + P.encode(P.Ping(b"end")))
+        got = replies(t)
+        assert got[-1] == P.Pong(b"end")
+        assert not any(isinstance(m, P.Error) and m.code == P.ErrorCode.INTERNAL for m in got)
+    finally:
+        s.connection_lost(None)
+
+
+def test_server_refusals_carry_the_right_codes(sim_server):
+    s, t = session(sim_server)
+    s.data_received(P.encode(P.CasSet(0, 1, 0x9)))
+    assert replies(t)[-1].code == P.ErrorCode.NO_HELLO
+    s.data_received(P.encode(P.Hello(5, 9)))
+    assert replies(t)[-1].code == P.ErrorCode.BAD_VERSION
+    s.data_received(P.encode(P.Hello()))
+    got = replies(t)
+    assert isinstance(got[0], P.HelloAck) and len(got[0].spans) == 2
+    assert {type(m).__name__ for m in got[1:]} == {"CasState", "Alarms"}
+    cases = [
+        (P.CasSet(0, 1, 0), P.ErrorCode.BAD_CAS),
+        (P.CasSet(0, 1, 16), P.ErrorCode.BAD_CAS),
+        (P.CasSet(2, 1, 9), P.ErrorCode.OUT_OF_RANGE),
+        (P.CasSet(0, 16, 9), P.ErrorCode.OUT_OF_RANGE),
+        (P.CasSet(0, 200, 9), P.ErrorCode.OUT_OF_RANGE),
+        (P.HdlcFrame(0, 16, b"x"), P.ErrorCode.NOT_CONFIGURED),
+        (P.AudioSubscribe(0, (0,)), P.ErrorCode.OUT_OF_RANGE),
+        (P.Alarms(0, 1, 0.0), P.ErrorCode.UNKNOWN_TYPE),
+        (P.FaultMsg(0, 99, 1.0), P.ErrorCode.OUT_OF_RANGE),
+        (P.FaultMsg(0, P.Fault.BER, 5.0), P.ErrorCode.OUT_OF_RANGE),
+        (P.Advance(4000.0), P.ErrorCode.OUT_OF_RANGE),
+    ]
+    for msg, code in cases:
+        s.data_received(P.encode(msg))
+        err = replies(t)[-1]
+        assert isinstance(err, P.Error) and err.code == code and err.ref_type == msg.TYPE, (msg, err)
+    s.data_received(P.encode(P.FaultMsg(0, P.Fault.LOS, 1.0)) + P.encode(P.Advance(0.1)))
+    got = replies(t)
+    assert P.Ok(P.MsgType.FAULT, 0) in got and isinstance(got[-1], P.Time)
+    assert any(isinstance(m, P.Alarms) and m.span == 0 and m.alarms & Alarm.LOS.value for m in got)
+    s.data_received(P.encode(P.FaultMsg(0, P.Fault.CLEAR, 0.0)) + P.encode(P.Advance(0.5)))
+    s.connection_lost(None)

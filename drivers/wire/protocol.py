@@ -512,7 +512,13 @@ class Decoder:
             if buf[pos] != MAGIC or (avail >= 2 and not 1 <= buf[pos + 1] <= 15):
                 # garbage: skip to the next plausible header
                 j = pos + 1
-                while j < len(buf) and self._plausible(j) is False:
+                while True:
+                    j = buf.find(_MAGIC_BYTE, j)
+                    if j < 0:
+                        j = len(buf)
+                        break
+                    if self._plausible(j) is not False:
+                        break
                     j += 1
                 out.append(self._bad(WireProtocolError(
                     f"{j - pos} octets of garbage skipped (no 0x{MAGIC:02X} header)"),
@@ -546,3 +552,4 @@ class Decoder:
 
 
 _KNOWN = frozenset(int(t) for t in MsgType)
+_MAGIC_BYTE = bytes((MAGIC,))
