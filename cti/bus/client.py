@@ -152,7 +152,7 @@ class BusClient:
             s.close(0)
         self._socks.clear()
         if self._own_ctx:
-            self.ctx.term()
+            self.ctx.destroy(linger=0)      # also closes the sockets of open subscriptions
 
     def __enter__(self) -> "BusClient":
         return self

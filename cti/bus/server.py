@@ -140,7 +140,7 @@ class BusServer:
                 s.close(0)
         self.security.stop()
         if self._own_ctx:
-            self.ctx.term()
+            self.ctx.destroy(linger=0)
 
     # ---- extension points ----------------------------------------------------------
     def register_command(self, name: str, handler: Handler) -> None:

@@ -297,6 +297,9 @@ class CallControl:
         if self.media is None or not remotes:
             raise TrunkFailureError("no media path to send in-band digits on", call=call.id)
         for r in remotes:
-            self.media.send_digits(r.circuit, digits, now)  # type: ignore[arg-type]
+            try:
+                self.media.send_digits(r.circuit, digits, now)  # type: ignore[arg-type]
+            except (ValueError, OSError, RuntimeError) as e:   # board refused the audio
+                raise TrunkFailureError(f"in-band digits failed: {e}", call=call.id) from e
         self._emit(ev.DigitsDialed, call, conn, digits=digits, sent=True)
         return {"call": call.id}

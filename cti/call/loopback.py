@@ -9,6 +9,7 @@ asked of the adapter is recorded in :attr:`LoopbackTrunk.requests`.
 """
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 from dataclasses import dataclass
@@ -49,7 +50,9 @@ class LoopbackTrunk(TrunkAdapter):
         self.state: dict[Circuit, str] = {c: "idle" for c in self._circuits}
         self.blocked: set[Circuit] = set()
         self.behaviour = behaviour or (lambda called: FarBehaviour())
-        self.requests: list[tuple[str, Circuit, float]] = []
+        #: what the call model asked, newest last (bounded); ``on_request`` sees each as it happens
+        self.requests: collections.deque[tuple[str, Circuit, float]] = collections.deque(maxlen=10_000)
+        self.on_request: Callable[[str, Circuit, float], None] | None = None
         self._queue: list[tuple[float, int, int, TrunkEvent]] = []
         self._gen: dict[Circuit, int] = {c: 0 for c in self._circuits}  # bumps per call on a circuit
         self._seq = itertools.count()
@@ -87,7 +90,7 @@ class LoopbackTrunk(TrunkAdapter):
             raise TrunkError(f"circuit {circuit} not idle", int(Cause.NO_CIRCUIT_AVAILABLE))
         self.state[circuit] = "out"
         self._gen[circuit] += 1
-        self.requests.append(("make_call", circuit, now))
+        self._request("make_call", circuit, now)
         b = self.behaviour(called)
         self._at(now, Proceeding(circuit, now))
         if b.outcome in _CAUSE:
@@ -103,17 +106,22 @@ class LoopbackTrunk(TrunkAdapter):
 
     def alert(self, circuit: Circuit, now: float) -> None:
         self._check(circuit, ("in",), "alert")
-        self.requests.append(("alert", circuit, now))
+        self._request("alert", circuit, now)
 
     def answer(self, circuit: Circuit, now: float) -> None:
         self._check(circuit, ("in",), "answer")
         self.state[circuit] = "connected"
-        self.requests.append(("answer", circuit, now))
+        self._request("answer", circuit, now)
 
     def release(self, circuit: Circuit, cause: int, now: float) -> None:
         self._check(circuit, ("in", "out", "connected"), "release")
         self.state[circuit] = "idle"
-        self.requests.append(("release", circuit, now))
+        self._request("release", circuit, now)
+
+    def _request(self, what: str, circuit: Circuit, now: float) -> None:
+        self.requests.append((what, circuit, now))
+        if self.on_request is not None:
+            self.on_request(what, circuit, now)
 
     def _check(self, circuit: Circuit, states: tuple[str, ...], what: str) -> None:
         if self.state.get(circuit) not in states:

@@ -1,0 +1,173 @@
+"""cti-server configuration: a TOML file (sections below) plus command-line overrides.
+
+    [server]  node, store (path | sqlite://... | postgresql://...), retention_events, retention_seconds
+    [bus]     events, snapshot, control (endpoints), security ("plain" | "curve"), keys (cti-keys dir),
+              accounts (file), rate, burst, max_request
+    [board]   driver ("sim" | "wire" | "dahdi" | any cti.boards name | "loopback"), spans, clock,
+              options (extra keyword arguments for drivers.open)
+    [[trunk]] signalling ("no1" | "ss7" | "loop"), spans (list), config (No1Config / Ss7Config table)
+    [call]    auto_alert, fail_linger
+    [demo]    enabled, scenario (simulator/scenario.py TOML), seed
+
+With no file at all the defaults describe the demo: the simulator with span 0 on No.1 and
+span 1 on SS7, plain bus on localhost, SQLite ``cti.db``, demo scenario on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """The configuration file or an option is malformed or out of range."""
+
+
+@dataclass
+class ServerSection:
+    node: str = "cti"
+    store: str = "cti.db"
+    retention_events: int = 1_000_000       #: journal rows kept (0: no limit)
+    retention_seconds: float = 7 * 86400.0  #: journal age kept (0: no limit)
+
+
+@dataclass
+class BusSection:
+    events: str = "tcp://127.0.0.1:5560"
+    snapshot: str = "tcp://127.0.0.1:5561"
+    control: str = "tcp://127.0.0.1:5562"
+    security: str = "plain"
+    keys: str = "keys"
+    accounts: str | None = None
+    rate: float = 500.0
+    burst: float = 1000.0
+    max_request: int = 65536
+
+
+@dataclass
+class BoardSection:
+    driver: str = "sim"
+    spans: int = 2
+    clock: str = "real"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrunkSection:
+    signalling: str
+    spans: list[int]
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CallSection:
+    auto_alert: bool = True
+    fail_linger: float = 5.0
+
+
+@dataclass
+class DemoSection:
+    enabled: bool = False
+    scenario: str | None = None
+    seed: int = 1
+
+
+def _default_trunks() -> list[TrunkSection]:
+    return [TrunkSection("no1", [0]), TrunkSection("ss7", [1])]
+
+
+@dataclass
+class Config:
+    server: ServerSection = field(default_factory=ServerSection)
+    bus: BusSection = field(default_factory=BusSection)
+    board: BoardSection = field(default_factory=BoardSection)
+    trunks: list[TrunkSection] = field(default_factory=_default_trunks)
+    call: CallSection = field(default_factory=CallSection)
+    demo: DemoSection = field(default_factory=DemoSection)
+
+    @classmethod
+    def load(cls, path: str) -> "Config":
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except OSError as e:
+            raise ConfigError(f"cannot read {path}: {e}") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: {e}") from e
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Config":
+        if not isinstance(data, dict):
+            raise ConfigError("configuration must be a table")
+        unknown = set(data) - {"server", "bus", "board", "trunk", "call", "demo"}
+        if unknown:
+            raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
+        cfg = cls(
+            server=_section(ServerSection, data.get("server", {}), "server"),
+            bus=_section(BusSection, data.get("bus", {}), "bus"),
+            board=_section(BoardSection, data.get("board", {}), "board"),
+            call=_section(CallSection, data.get("call", {}), "call"),
+            demo=_section(DemoSection, data.get("demo", {}), "demo"),
+        )
+        if "trunk" in data:
+            if not isinstance(data["trunk"], list):
+                raise ConfigError("[[trunk]] must be an array of tables")
+            cfg.trunks = [_section(TrunkSection, t, f"trunk[{i}]") for i, t in enumerate(data["trunk"])]
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        if self.bus.security not in ("plain", "curve"):
+            raise ConfigError(f"bus.security must be 'plain' or 'curve', not {self.bus.security!r}")
+        if not 1 <= self.board.spans <= 64:
+            raise ConfigError(f"board.spans must be 1..64, not {self.board.spans}")
+        if self.board.clock not in ("real", "virtual"):
+            raise ConfigError(f"board.clock must be 'real' or 'virtual', not {self.board.clock!r}")
+        seen: set[int] = set()
+        for t in self.trunks:
+            if t.signalling not in ("no1", "ss7", "loop"):
+                raise ConfigError(f"trunk signalling must be no1, ss7 or loop, not {t.signalling!r}")
+            for s in t.spans:
+                if not isinstance(s, int) or not 0 <= s < self.board.spans:
+                    raise ConfigError(f"trunk span {s!r} is not a span of the board (0..{self.board.spans - 1})")
+                if s in seen:
+                    raise ConfigError(f"span {s} is given to two trunks")
+                seen.add(s)
+        if self.server.retention_events < 0 or self.server.retention_seconds < 0:
+            raise ConfigError("retention must be >= 0 (0: unlimited)")
+
+
+_CHECKS = {"str": str, "int": int, "float": (int, float), "bool": bool}
+
+
+def _section(cls: type, data: Any, name: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ConfigError(f"[{name}] unknown key(s): {', '.join(sorted(unknown))}")
+    kwargs = {}
+    for key, value in data.items():
+        t = str(fields[key].type)
+        base = t.split("|")[0].strip()
+        if value is None and "None" in t:
+            kwargs[key] = None
+            continue
+        if base in _CHECKS:
+            ok = isinstance(value, _CHECKS[base]) and (base == "bool" or not isinstance(value, bool))
+        elif base.startswith("list"):
+            ok = isinstance(value, list)
+        elif base.startswith("dict"):
+            ok = isinstance(value, dict)
+        else:
+            ok = True
+        if not ok:
+            raise ConfigError(f"[{name}] {key} must be {t}, not {type(value).__name__}")
+        kwargs[key] = float(value) if base == "float" else value
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise ConfigError(f"[{name}]: {e}") from None

@@ -1,0 +1,200 @@
+"""Call scripts for the simulator: load, mix, DTMF typed by callers, and a demo "agent" side.
+
+A :class:`Scenario` places calls to us through *networks* (simulated exchanges, or a
+:class:`LoopbackNetwork` around :class:`cti.call.loopback.LoopbackTrunk`) at a Poisson rate
+with callers, called numbers, hold and abandon times drawn from a seeded RNG, and plays
+our side too: it answers offered calls after a delay and places outgoing calls now and then,
+through the call model's own commands. ``cti-server`` with no arguments runs the default
+scenario so a new user sees live events at once. TOML form (all keys optional)::
+
+    [scenario]
+    seed = 1
+    rate = 0.5                      # calls per second from the network to us
+    called = ["8001", "8002", "8003"]
+    caller_prefix = "138"           # callers: prefix + random digits (11 digits in all)
+    hold = [5.0, 20.0]              # far end clears this long after answer (range)
+    abandon = 0.1                   # fraction of callers who give up while ringing ...
+    abandon_after = [2.0, 6.0]      # ... after this long
+    digits = ["", "", "1#"]         # DTMF a caller types after answer (one picked per call)
+    answer_after = [1.0, 4.0]       # our side answers offered calls this long after Delivered
+    outbound_rate = 0.05            # our outgoing calls per second
+    outbound_numbers = ["66001234"]
+    outbound_device = "9000"
+    [[scenario.call]]               # explicit scripted calls (simulator.exchange.base.CallScript)
+    at = 1.0
+    called = "8001"
+    calling = "13800138000"
+"""
+from __future__ import annotations
+
+import random
+import tomllib
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol
+
+from cti.call.errors import CallControlError
+from cti.call.loopback import LoopbackTrunk
+from cti.signaling.trunk import TrunkError
+from simulator.exchange.base import CallScript
+
+
+class Network(Protocol):
+    """What a scenario needs from the far side: somewhere to place scripted calls."""
+
+    def place_call(self, script: CallScript) -> None: ...
+
+
+@dataclass
+class ScenarioConfig:
+    seed: int = 1
+    rate: float = 0.5
+    called: list[str] = field(default_factory=lambda: ["8001", "8002", "8003"])
+    caller_prefix: str = "138"
+    hold: tuple[float, float] = (5.0, 20.0)
+    abandon: float = 0.1
+    abandon_after: tuple[float, float] = (2.0, 6.0)
+    digits: list[str] = field(default_factory=lambda: ["", "", "1#"])
+    answer_after: tuple[float, float] = (1.0, 4.0)
+    outbound_rate: float = 0.05
+    outbound_numbers: list[str] = field(default_factory=lambda: ["66001234", "66005678"])
+    outbound_device: str = "9000"
+    calls: list[CallScript] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ScenarioConfig":
+        d = dict(d.get("scenario", d))
+        known = {f.name for f in fields(cls)}
+        calls = [CallScript(**c) for c in d.pop("call", [])]
+        bad = set(d) - known
+        if bad:
+            raise ValueError(f"unknown scenario key(s): {', '.join(sorted(bad))}")
+        for k in ("hold", "abandon_after", "answer_after"):
+            if k in d:
+                lo, hi = d[k]
+                if not 0 <= lo <= hi:
+                    raise ValueError(f"scenario {k} must be [low, high] with 0 <= low <= high")
+                d[k] = (float(lo), float(hi))
+        cfg = cls(**d, calls=calls)
+        if cfg.rate < 0 or cfg.outbound_rate < 0 or not 0 <= cfg.abandon <= 1:
+            raise ValueError("scenario rates must be >= 0 and abandon in 0..1")
+        if not cfg.called:
+            raise ValueError("scenario needs at least one called number")
+        return cfg
+
+    @classmethod
+    def load(cls, path: str) -> "ScenarioConfig":
+        with open(path, "rb") as f:
+            return cls.from_dict(tomllib.load(f))
+
+
+class Scenario:
+    """Drives networks and our side by the config (see the module docstring). Time is passed in."""
+
+    def __init__(self, config: ScenarioConfig, networks: list[Network], model: Any = None,
+                 start: float = 0.0) -> None:
+        if not networks:
+            raise ValueError("a scenario needs at least one network")
+        self.config = config
+        self.networks = networks
+        self.model = model
+        self.rng = random.Random(config.seed)
+        self.placed = 0
+        self.answered = 0
+        self.outbound = 0
+        self._next_in = start + self._gap(config.rate)
+        self._next_out = start + self._gap(config.outbound_rate)
+        self._answer_at: dict[str, float] = {}
+        for i, script in enumerate(config.calls):
+            networks[i % len(networks)].place_call(script)
+
+    def _gap(self, rate: float) -> float:
+        return self.rng.expovariate(rate) if rate > 0 else float("inf")
+
+    def _script(self, at: float) -> CallScript:
+        c, r = self.config, self.rng
+        calling = c.caller_prefix + "".join(r.choice("0123456789") for _ in range(max(0, 11 - len(c.caller_prefix))))
+        abandon = r.uniform(*c.abandon_after) if r.random() < c.abandon else None
+        return CallScript(at=at, called=r.choice(c.called), calling=calling, hold_for=r.uniform(*c.hold),
+                          abandon_after=abandon, digits=r.choice(c.digits) if c.digits else "")
+
+    def on_event(self, event: Any) -> None:
+        """Feed every call event (objects or dicts); our side answers what is delivered to it."""
+        get = event.get if isinstance(event, dict) else (lambda k, d=None: getattr(event, k, d))
+        kind = get("type") or type(event).__name__
+        if kind == "Delivered" and get("direction") == "in" and not str(get("device", "")).startswith("trunk/"):
+            self._answer_at[get("call")] = -1.0     # time filled in at the next tick
+        elif kind == "CallCleared":
+            self._answer_at.pop(get("call"), None)
+
+    def tick(self, now: float) -> None:
+        """Place the calls due by ``now`` and act for our side."""
+        while self._next_in <= now:
+            net = self.networks[self.placed % len(self.networks)]
+            net.place_call(self._script(self._next_in))
+            self.placed += 1
+            self._next_in += self._gap(self.config.rate)
+        if self.model is None:
+            return
+        for call, at in list(self._answer_at.items()):
+            if at < 0:
+                self._answer_at[call] = now + self.rng.uniform(*self.config.answer_after)
+            elif at <= now:
+                del self._answer_at[call]
+                try:
+                    self.model.answer_call(call, now)
+                    self.answered += 1
+                except CallControlError:
+                    pass                             # the caller gave up meanwhile
+        while self._next_out <= now:
+            self._next_out += self._gap(self.config.outbound_rate)
+            try:
+                self.model.make_call(self.config.outbound_device, self.rng.choice(self.config.outbound_numbers), now)
+                self.outbound += 1
+            except CallControlError:
+                pass                                 # all circuits busy: try next time
+
+
+class LoopbackNetwork:
+    """Plays a scripted far end on a :class:`LoopbackTrunk` (the demo without a board)."""
+
+    def __init__(self, trunk: LoopbackTrunk) -> None:
+        self.trunk = trunk
+        self.pending: list[CallScript] = []
+        self.lost = 0                                #: calls not placed: every circuit busy
+        self._calls: dict[tuple[int, int], CallScript] = {}
+        self._abandon: dict[tuple[int, int], float] = {}
+        trunk.on_request = self._on_request
+
+    def place_call(self, script: CallScript) -> None:
+        self.pending.append(script)
+        self.pending.sort(key=lambda s: s.at)
+
+    def _on_request(self, what: str, circ: tuple[int, int], t: float) -> None:
+        s = self._calls.get(circ)
+        if what == "answer" and s is not None:
+            self._abandon.pop(circ, None)
+            if s.digits:
+                self.trunk.far_digits(circ, s.digits, t + 1.0)
+            if s.hold_for is not None:
+                self.trunk.far_clear(circ, t + s.hold_for)
+        elif what == "release":
+            self._calls.pop(circ, None)
+            self._abandon.pop(circ, None)
+
+    def service(self, now: float) -> None:
+        """Start the scripted calls due by ``now``; callers who waited too long give up."""
+        while self.pending and self.pending[0].at <= now:
+            s = self.pending.pop(0)
+            try:
+                circ = self.trunk.ring(s.called, s.calling, s.at)
+            except TrunkError:
+                self.lost += 1
+                continue
+            self._calls[circ] = s
+            if s.abandon_after is not None:
+                self._abandon[circ] = s.at + s.abandon_after
+        for circ, t in list(self._abandon.items()):
+            if t <= now:
+                del self._abandon[circ]
+                if self.trunk.state.get(circ) == "in":
+                    self.trunk.far_clear(circ, now)
