@@ -55,6 +55,7 @@ CASES = [
     ("itu", "1234", "555", 4, True, "busy", "busy", 17, 3),
     ("itu", "55501", "42", 5, False, "free", "free", 16, 6),
     ("itu", "321", None, 0, False, "unallocated", "unallocated", 1, 5),   # ITU sends I-15
+    ("itu", "4321", None, 4, True, "free", "free", 16, 6),                # no ANI: I-12 restricted
 ]
 
 
@@ -74,6 +75,7 @@ def test_back_to_back(variant, dnis, ani, dlen, want_ani, decision, outcome, cau
     done = [e for e in log["out"] if e.kind == "done"][0]
     assert (done.outcome, done.cause, done.signal) == (outcome, cause, bsig)
     assert out.tone == 0 and inc.tone == 0
+    assert inc.ani_restricted == (want_ani and ani is None and variant == "itu")
     collected = [e for e in log["in"] if e.kind == "collected"]
     assert len(collected) == 1 and collected[0].dnis == dnis
 

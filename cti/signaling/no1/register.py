@@ -284,8 +284,10 @@ class OutgoingRegister(_Register):
                 self._next = digit_signal(self.ani[self._j])
                 self._j += 1
             else:
-                end = v.end_of_ani if self.ani is not None or v.signal_i(Role.ANI_RESTRICTED) is None \
-                    else v.signal_i(Role.ANI_RESTRICTED)
+                # calling number sent (or none to send): end of it, or "restricted" where the
+                # variant has such a signal and we have no number
+                restricted = v.signal_i(Role.ANI_RESTRICTED)
+                end = restricted if self.ani is None and restricted is not None else v.end_of_ani
                 self._next = end or 15
                 self._ani_phase = False
         elif role in (Role.RESEND_FROM_FIRST, Role.RESEND_LAST_BUT_ONE, Role.RESEND_LAST_BUT_TWO,
@@ -415,6 +417,7 @@ class IncomingRegister(_Register):
         self._ani_asked = False
         self._off = "OFF_NEXT"
         self._decision: str | None = None
+        self._pending = False        # decided before KD: send B as soon as KD is in
 
     def start(self, now: float) -> None:
         """Seizure acknowledged: wait for the first digit."""
@@ -570,6 +573,6 @@ class IncomingRegister(_Register):
 
     def _fire(self, event: str, now: float, *args: Any) -> None:
         super()._fire(event, now, *args)
-        if getattr(self, "_pending", False) and self.fsm.state is R.DECIDE:
+        if self._pending and self.fsm.state is R.DECIDE:
             self._pending = False
             super()._fire("DECIDE", now)
