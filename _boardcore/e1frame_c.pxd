@@ -27,6 +27,7 @@ cdef struct e1_rx_t:
     # CRC-4 multiframe (G.706 4.2, 4.3.2, Annex B)
     bint interworking
     int intw              # frames on the 400 ms timer, -1 when stopped
+    int64_t lost_at       # absolute bit position of the last loss of alignment, -1 none
     bint crc_aligned
     int mfi               # multiframe position of the last frame
     int shreg             # bit 1 of the last NFAS frames (MFAS search)

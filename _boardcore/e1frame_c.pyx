@@ -260,6 +260,7 @@ cdef class E1Deframer:
         self.st.phase = -1
         self.st.fas_next = True
         self.st.intw = -1
+        self.st.lost_at = -1
         self._crc_lose()
         self._cas_lose()
 
@@ -389,8 +390,9 @@ cdef class E1Deframer:
                 continue
             n += 32
             self.st.pos += 256
-            if verdict == 1:           # false alignment found after this frame
-                self._lose()
+            if verdict == 1:           # false alignment found after this frame: hunt again,
+                self._lose()           # one bit on, so the false position is not taken again
+                self.st.pos += 1
         drop = <Py_ssize_t> (self.st.pos >> 3)
         if drop:
             memmove(self.buf, self.buf + drop, self.nbuf - drop)
@@ -490,11 +492,15 @@ cdef class E1Deframer:
                 self.st.c_slips += 1
         self.st.ever_aligned = True
         self.st.phase = phase
-        if self.crc4 and not self.st.interworking and self.st.intw < 0:
-            self.st.intw = 0            # G.706 Annex B 400 ms timer starts
+        if self.crc4 and not self.st.interworking:
+            if self.st.intw < 0:
+                self.st.intw = 0        # G.706 Annex B 400 ms timer starts
+            elif self.st.lost_at >= 0:  # it ran on while hunting
+                self.st.intw += <int> ((self.st.base + self.st.pos - self.st.lost_at) // 256)
 
     cdef void _lose(self) noexcept nogil:
         self.st.aligned = False
+        self.st.lost_at = self.st.base + self.st.pos
         self.st.rai = False
         self.st.a_run = 0
         self._crc_lose()

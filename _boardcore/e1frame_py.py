@@ -331,7 +331,8 @@ class E1Deframer:
         self._sa = 0
         # CRC-4
         self._interworking = False
-        self._intw = -1
+        self._intw = -1               # frame times on the 400 ms timer, -1: stopped
+        self._lost_at = -1            # absolute bit position of the last loss of alignment
         self._crc_lose()
         # CAS
         self._rx_cas = [0] * (CHANNELS + 1)
@@ -458,8 +459,9 @@ class E1Deframer:
             dst[n:n + FRAME_OCTETS] = frame
             n += FRAME_OCTETS
             self._pos += FRAME_BITS
-            if verdict == 1:          # false alignment found after this frame
-                self._lose()
+            if verdict == 1:          # false alignment found after this frame: hunt again,
+                self._lose()          # one bit on, so the false position is not taken again
+                self._pos += 1
         drop = self._pos >> 3
         if drop:
             del buf[:drop]
@@ -534,11 +536,15 @@ class E1Deframer:
                 self._c["slips"] += 1
         self._ever_aligned = True
         self._phase = phase
-        if self.crc4 and not self._interworking and self._intw < 0:
-            self._intw = 0            # G.706 Annex B 400 ms timer starts
+        if self.crc4 and not self._interworking:
+            if self._intw < 0:
+                self._intw = 0        # G.706 Annex B 400 ms timer starts
+            elif self._lost_at >= 0:  # it ran on while hunting
+                self._intw += (self._base + self._pos - self._lost_at) // FRAME_BITS
 
     def _lose(self) -> None:
         self._aligned = False
+        self._lost_at = self._base + self._pos
         self._rai = False
         self._a_run = 0
         self._crc_lose()

@@ -183,9 +183,12 @@ def test_round_trip_any_offset(e1, seed, offset, crc4, cas, cas_values, chunk):
     rx, out = decode(e1, data, chunks=[chunk] * (len(data) // chunk), crc4=crc4, cas=cas)
     first, run = tail_match(out, sent)
     assert first + run == n                          # every frame to the end came through
-    assert first <= 8                                # found within the G.706 search
+    # found within the G.706 search; random bits may imitate FAS, NFAS, FAS (p = 2^-15 per
+    # position): such a false alignment is left after 3 errored FAS
+    assert first <= 16
     assert rx.aligned and not rx.alarms & e1.ALARM_LOF
-    assert rx.counters["fas_errors"] == 0 and rx.counters["crc4_errors"] == 0
+    c = rx.counters
+    assert c["fas_errors"] <= 3 * c["realignments"] and c["crc4_errors"] == 0
     if crc4:
         assert rx.crc4_aligned and rx.counters["crc4_blocks"] >= 5
     if cas:
