@@ -264,6 +264,17 @@ def test_trunk_config_from_dict_and_errors():
         No1Trunk(span, {"timeslots": [16]})
 
 
+def test_trunk_refuses_a_ccs_span():
+    import drivers
+    from drivers.base import SpanConfig
+    from cti.signaling.no1.trunk import No1Trunk
+
+    Rig(exchange=False)   # skips when the simulator is not available
+    board = drivers.open("sim", spans=1, config=SpanConfig(signalling="ccs"))
+    with pytest.raises(ValueError, match="CAS"):
+        No1Trunk(board.span(0), {})
+
+
 def test_dtmf_typed_by_the_called_party_is_reported():
     pytest.importorskip("_boardcore.dtmf", reason="DTMF kernel (helper 'dtmf') not built yet")
     from cti.signaling.trunk import DigitsReceived

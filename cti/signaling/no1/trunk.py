@@ -71,6 +71,10 @@ class No1Trunk(TrunkAdapter):
             config = No1Config.from_dict(config or {})
         if not isinstance(config, No1Config):
             raise TypeError(f"config must be a No1Config or a dict, not {type(config).__name__}")
+        span_cfg = getattr(board_span, "config", None)
+        if span_cfg is not None and getattr(span_cfg, "signalling", "cas") != "cas":
+            raise ValueError(f"No.1 signals on CAS spans; span {getattr(board_span, 'number', '?')} "
+                             f"is configured for {span_cfg.signalling!r}")
         self.span = board_span
         self.config = config
         self.variant = config.variant_table
