@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import numbers
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Iterable, Iterator
 
@@ -146,8 +147,9 @@ BoardEvent = AlarmChanged | CasChanged | HdlcFrameReady
 
 def check_timeslot(ts: int, *, allow_ts16: bool = False) -> int:
     """Validate a timeslot number; returns it or raises ConfigError."""
-    if not isinstance(ts, int) or isinstance(ts, bool):
+    if not isinstance(ts, numbers.Integral) or isinstance(ts, bool):
         raise ConfigError(f"timeslot must be an int, not {type(ts).__name__}")
+    ts = int(ts)
     if ts == 16 and allow_ts16:
         return ts
     if ts not in VOICE_TIMESLOTS:
@@ -155,11 +157,25 @@ def check_timeslot(ts: int, *, allow_ts16: bool = False) -> int:
     return ts
 
 
+def as_alaw(data) -> bytes:
+    """A-law octets from any 1-octet-per-item buffer (bytes, bytearray, uint8 array); else TypeError."""
+    if isinstance(data, str):
+        raise TypeError("audio is A-law octets (bytes-like), not str")
+    try:
+        mv = memoryview(data)
+    except TypeError:
+        raise TypeError(f"audio is A-law octets (bytes-like), not {type(data).__name__}") from None
+    if mv.itemsize != 1:
+        raise TypeError(f"audio must be 8-bit A-law octets, got items of {mv.itemsize} octets "
+                        f"(format {mv.format!r}); encode linear PCM with _boardcore.g711 first")
+    return mv.tobytes()
+
+
 def check_abcd(abcd: int) -> int:
     """Validate CAS bits; 0000 must not be sent (G.704 5.1.3.2)."""
-    if not isinstance(abcd, int) or not 0 < abcd <= 0xF:
+    if not isinstance(abcd, numbers.Integral) or isinstance(abcd, bool) or not 0 < abcd <= 0xF:
         raise ConfigError(f"abcd must be 0x1..0xF (0000 is forbidden on TS16), not {abcd!r}")
-    return abcd
+    return int(abcd)
 
 
 class HdlcChannel(abc.ABC):

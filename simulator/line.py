@@ -20,7 +20,7 @@ from _boardcore.e1frame import E1Deframer, E1Framer
 from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
                           AlarmChanged, AudioBlock, BoardClosed, BoardError, BoardEvent, CasChanged,
                           ConfigError, Counters, HdlcChannel, HdlcFrameReady, Span, SpanConfig,
-                          check_abcd, check_timeslot)
+                          as_alaw, check_abcd, check_timeslot)
 
 from .faults import FaultInjector
 
@@ -146,8 +146,7 @@ class Endpoint(Span):
     def write_audio(self, ts: int, alaw: bytes) -> None:
         self._check_open()
         self._check_audio_ts(ts)
-        if not isinstance(alaw, (bytes, bytearray, memoryview)):
-            raise TypeError(f"audio is A-law bytes, not {type(alaw).__name__}")
+        alaw = as_alaw(alaw)
         q = self._txq.setdefault(ts, bytearray())
         if len(q) + len(alaw) > TX_QUEUE_OCTETS:
             raise BoardError(f"span {self.number} TS{ts}: transmit queue full "
@@ -173,8 +172,8 @@ class Endpoint(Span):
     def set_cas(self, ts: int, abcd: int) -> None:
         self._check_open()
         self._need_cas()
-        check_timeslot(ts)
-        check_abcd(abcd)
+        ts = check_timeslot(ts)
+        abcd = check_abcd(abcd)
         self.framer.set_cas(channel_of(ts), abcd)
         self._tx_cas[ts] = abcd
 

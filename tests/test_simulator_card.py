@@ -268,3 +268,15 @@ def test_bad_input_is_a_clear_error(board):
         s.set_cas(1, 0x9)
     with pytest.raises(BoardClosed):
         board.advance(0.1)
+
+
+def test_numpy_numbers_and_buffers_are_accepted_wide_samples_are_not(board):
+    s, far = board.span(0), board.far_end(0)
+    s.set_cas(np.int64(4), np.uint8(0x3))
+    s.write_audio(np.int32(6), np.full(160, 0x2A, dtype=np.uint8))
+    board.advance(0.1)
+    assert far.cas(4) == 0x3 and b"\x2a" * 160 in drain(far, 6)
+    with pytest.raises(TypeError, match="8-bit A-law"):
+        s.write_audio(6, np.zeros(160, dtype=np.int16))
+    with pytest.raises(ConfigError):
+        s.set_cas(4, True)

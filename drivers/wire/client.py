@@ -27,7 +27,7 @@ from typing import Any, Iterable
 from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
                           AlarmChanged, AudioBlock, Board, BoardClosed, BoardError, BoardEvent,
                           CasChanged, ConfigError, Counters, HdlcChannel, HdlcFrameReady, Span,
-                          SpanConfig, WireProtocolError, check_abcd, check_timeslot)
+                          SpanConfig, WireProtocolError, as_alaw, check_abcd, check_timeslot)
 
 from . import protocol as P
 
@@ -116,9 +116,7 @@ class WireSpan(Span):
 
     def write_audio(self, ts: int, alaw: bytes) -> None:
         self._check_audio_ts(ts)
-        if not isinstance(alaw, (bytes, bytearray, memoryview)):
-            raise TypeError(f"audio is A-law bytes, not {type(alaw).__name__}")
-        data = bytes(alaw)
+        data = as_alaw(alaw)
         for i in range(0, len(data), MAX_AUDIO_CHUNK):
             self._board._send(P.Audio(self.number, 0, (ts,), data[i:i + MAX_AUDIO_CHUNK]))
 
@@ -133,8 +131,8 @@ class WireSpan(Span):
 
     def set_cas(self, ts: int, abcd: int) -> None:
         self._need_cas()
-        check_timeslot(ts)
-        check_abcd(abcd)
+        ts = check_timeslot(ts)
+        abcd = check_abcd(abcd)
         self._board._send(P.CasSet(self.number, ts, abcd))
 
     # ---- HDLC, alarms, counters
