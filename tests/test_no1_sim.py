@@ -235,6 +235,9 @@ def test_trunk_api_rejects_bad_requests_clearly():
         rig.trunk.make_call("2001", None, rig.now, category=16)
     rig.trunk.release((0, 1), 16, rig.now)                          # nothing to clear: no-op
     c = rig.trunk.make_call("2001", None, rig.now, circuit=(0, 1))
+    assert rig.trunk.timer_deadline() == pytest.approx(rig.now + 2.0)          # T_SEIZE_ACK
+    rig.run(0.2)
+    assert rig.trunk.timer_deadline() == pytest.approx(rig.now + 0.02)         # MF: poll every block
     with pytest.raises(TrunkError) as exc:
         rig.trunk.make_call("2001", None, rig.now, circuit=(0, 1))
     assert exc.value.cause == Cause.NO_CIRCUIT_AVAILABLE

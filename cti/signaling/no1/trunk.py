@@ -15,7 +15,7 @@ from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived, IncomingCall,
                                  Proceeding, Released, TrunkAdapter, TrunkError, TrunkEvent)
-from drivers.base import BLOCK_OCTETS, VOICE_TIMESLOTS, Alarm, Span
+from drivers.base import BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm, Span
 
 from ._alaw import alaw_decode, alaw_encode
 from .config import No1Config
@@ -185,9 +185,13 @@ class No1Trunk(TrunkAdapter):
         self._write_cas(ch)
 
     def timer_deadline(self) -> float | None:
+        """The next line/register timer, or the next 20 ms block while MF or DTMF audio is being
+        listened to (audio arrives without board events, so it must be polled)."""
         deadlines = [d for ch in self.channels.values()
                      for d in (ch.line.timer_deadline(), ch.reg.timer_deadline() if ch.reg else None)
                      if d is not None]
+        if any(ch.det is not None or ch.dtmf is not None for ch in self.channels.values()):
+            deadlines.append(self._now + BLOCK_SECONDS)
         return min(deadlines, default=None)
 
     # ------------------------------------------------------------------ extras
