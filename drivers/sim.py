@@ -12,14 +12,14 @@ from a loop (every few ms) and it runs the blocks that are due.
 from __future__ import annotations
 
 import heapq
-from typing import Callable, Iterable, Sequence
+from typing import AsyncIterator, Callable, Iterable, Sequence
 
 from simulator.card import TOWARD_BOARD, Card
 from simulator.clock import Clock
 from simulator.faults import FaultInjector
 from simulator.line import DEFAULT_IDLE_ABCD, Endpoint
 
-from .base import Board, BoardClosed, BoardEvent, ConfigError, Span, SpanConfig
+from .base import BLOCK_SECONDS, Board, BoardClosed, BoardEvent, ConfigError, Span, SpanConfig
 
 
 class SimBoard(Board):
@@ -71,6 +71,17 @@ class SimBoard(Board):
 
     def close(self) -> None:
         self.card.close()
+
+    async def events(self, interval: float = BLOCK_SECONDS) -> AsyncIterator[BoardEvent]:
+        """Async iteration of events; a real-time board is pumped between polls."""
+        import asyncio
+
+        while True:
+            if self.card.clock.kind == "real":
+                self.pump()
+            for ev in self.poll_events():
+                yield ev
+            await asyncio.sleep(interval)
 
     # ---------------------------------------------------------------- simulator extras
     def far_end(self, n: int) -> Endpoint:

@@ -294,7 +294,8 @@ class SimServer:
             await self._server.wait_closed()
 
     def stop(self) -> None:
-        """Stop serving (thread-safe)."""
+        """Stop serving (thread-safe); the board stays open (its owner closes it)."""
+        self.board.remove_ticker(self._on_block)
         if self._loop is not None and self._stopping is not None:
             self._loop.call_soon_threadsafe(self._stopping.set)
         if self._thread is not None:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import drivers
-from drivers.base import (VOICE_TIMESLOTS, Alarm, AlarmChanged, BoardClosed, CasChanged, ConfigError,
+from drivers.base import (VOICE_TIMESLOTS, Alarm, AlarmChanged, BoardClosed, BoardError, CasChanged, ConfigError,
                           SpanConfig)
 from simulator.clock import VirtualClock
 
@@ -280,3 +280,27 @@ def test_numpy_numbers_and_buffers_are_accepted_wide_samples_are_not(board):
         s.write_audio(6, np.zeros(160, dtype=np.int16))
     with pytest.raises(ConfigError):
         s.set_cas(4, True)
+
+
+def test_real_time_board_pumps_and_iterates_events_async():
+    import asyncio
+
+    from simulator.clock import RealClock
+
+    t = [0.0]
+    b = drivers.open("sim", spans=1, clock=RealClock(monotonic=lambda: t[0]))
+    assert b.pump() == 0
+    t[0] = 0.2
+    assert b.pump() == 10 and b.now() == pytest.approx(0.2)
+    with pytest.raises(BoardError):
+        b.advance(1.0)                              # real time cannot be advanced
+    b.far_end(0).set_cas(2, 0x7)
+
+    async def first_cas():
+        async for ev in b:
+            if isinstance(ev, CasChanged) and ev.abcd == 0x7:
+                return ev
+            t[0] += 0.02                            # wall time moves; the iterator pumps
+
+    ev = asyncio.run(asyncio.wait_for(first_cas(), 5))
+    assert ev.timeslot == 2 and b.span(0).cas(2) == 0x7
