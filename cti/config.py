@@ -50,6 +50,7 @@ class BoardSection:
     driver: str = "sim"
     spans: int = 2
     clock: str = "real"
+    step: float = 0.1          #: virtual clock only: board seconds run per loop turn (as fast as the CPU goes)
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -123,6 +124,8 @@ class Config:
             raise ConfigError(f"bus.security must be 'plain' or 'curve', not {self.bus.security!r}")
         if not 1 <= self.board.spans <= 64:
             raise ConfigError(f"board.spans must be 1..64, not {self.board.spans}")
+        if not 0.02 <= self.board.step <= 10.0:
+            raise ConfigError(f"board.step must be 0.02..10 seconds, not {self.board.step}")
         if self.board.clock not in ("real", "virtual"):
             raise ConfigError(f"board.clock must be 'real' or 'virtual', not {self.board.clock!r}")
         seen: set[int] = set()

@@ -198,7 +198,9 @@ class CtiServer:
             except queue.Empty:
                 break
         if self.board is not None:
-            if getattr(getattr(self.board, "clock", None), "kind", "real") != "virtual":
+            if getattr(getattr(self.board, "clock", None), "kind", "real") == "virtual":
+                self.board.advance(self.config.board.step)
+            else:
                 self.board.pump()
             self._board_events()
         else:

@@ -18,7 +18,7 @@ scenario so a new user sees live events at once. TOML form (all keys optional)::
     digits = ["", "", "1#"]         # DTMF a caller types after answer (one picked per call)
     answer_after = [1.0, 4.0]       # our side answers offered calls this long after Delivered
     outbound_rate = 0.05            # our outgoing calls per second
-    outbound_numbers = ["66001234"]
+    outbound_numbers = ["6601"]
     outbound_device = "9000"
     [[scenario.call]]               # explicit scripted calls (simulator.exchange.base.CallScript)
     at = 1.0
@@ -56,7 +56,7 @@ class ScenarioConfig:
     digits: list[str] = field(default_factory=lambda: ["", "", "1#"])
     answer_after: tuple[float, float] = (1.0, 4.0)
     outbound_rate: float = 0.05
-    outbound_numbers: list[str] = field(default_factory=lambda: ["66001234", "66005678"])
+    outbound_numbers: list[str] = field(default_factory=lambda: ["6601", "6602"])
     outbound_device: str = "9000"
     calls: list[CallScript] = field(default_factory=list)
 
