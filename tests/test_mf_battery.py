@@ -53,7 +53,8 @@ def assert_single(events, expected, meta):
 # --- accept: every signal, +/-10 Hz, -5..-35 dBm0 (Q.441 clause 4) -----------------------
 
 def test_every_signal_offsets_and_levels(band, alaw):
-    """All signals of the raster, each frequency at -10/0/+10 Hz, equal levels -5..-35 dBm0."""
+    """All signals of the raster, each frequency at -10/0/+10 Hz, equal levels -5..-35 dBm0
+    in 5 dB steps, two random phase pairs each."""
     forward, nfreq = band
     freqs, sigs = raster(forward, nfreq)
     rng = np.random.default_rng(100 + nfreq + forward)
@@ -62,16 +63,17 @@ def test_every_signal_offsets_and_levels(band, alaw):
         i, j = mf.SIGNAL_PAIRS[sig]
         for di in (-10, 0, 10):
             for dj in (-10, 0, 10):
-                for level in (-5.0, -15.0, -25.0, -35.0):
-                    cases.append(padded(tone_pair((freqs[i] + di, freqs[j] + dj), (level, level), TONE, rng)))
-                    expect.append(sig)
-                    meta.append((sig, di, dj, level))
+                for level in (-5.0, -10.0, -15.0, -20.0, -25.0, -30.0, -35.0):
+                    for _ in range(2):    # random phases
+                        cases.append(padded(tone_pair((freqs[i] + di, freqs[j] + dj), (level, level), TONE, rng)))
+                        expect.append(sig)
+                        meta.append((sig, di, dj, level))
     assert_single(run_cases(mf, cases, forward=forward, frequencies=nfreq, alaw=alaw), expect, meta)
 
 
 def test_level_differences_accepted(band, alaw):
     """Level difference 5 dB (adjacent frequencies) / 7 dB (non-adjacent), either tone the
-    stronger, at the top (-5 dBm0) and bottom (-35 dBm0) of the range, at +/-10 Hz."""
+    stronger, at the top (-5 dBm0), middle and bottom (-35 dBm0) of the range, at +/-10 Hz."""
     forward, nfreq = band
     freqs, sigs = raster(forward, nfreq)
     rng = np.random.default_rng(200 + nfreq + forward)
@@ -80,7 +82,7 @@ def test_level_differences_accepted(band, alaw):
         i, j = mf.SIGNAL_PAIRS[sig]
         diff = 5.0 if j - i == 1 else 7.0
         for di, dj in ((-10, 10), (10, -10), (10, 10), (-10, -10)):
-            for strong, weak in ((-5.0, -5.0 - diff), (-35.0 + diff, -35.0)):
+            for strong, weak in ((-5.0, -5.0 - diff), (-17.0, -17.0 - diff), (-35.0 + diff, -35.0)):
                 for first_strong in (True, False):
                     levels = (strong, weak) if first_strong else (weak, strong)
                     cases.append(padded(tone_pair((freqs[i] + di, freqs[j] + dj), levels, TONE, rng)))
