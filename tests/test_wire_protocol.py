@@ -442,3 +442,37 @@ def test_server_refusals_carry_the_right_codes(sim_server):
     assert any(isinstance(m, P.Alarms) and m.span == 0 and m.alarms & Alarm.LOS.value for m in got)
     s.data_received(P.encode(P.FaultMsg(0, P.Fault.CLEAR, 0.0)) + P.encode(P.Advance(0.5)))
     s.connection_lost(None)
+
+
+def test_several_clients_are_isolated():
+    pytest.importorskip("_boardcore.e1frame")
+    from simulator.server import SimServer
+
+    card = drivers.open("sim", spans=2, cross_connect=[(0, 1)])
+    server = SimServer(card, port=0)
+    port = server.start_in_thread()
+    url = f"socket://127.0.0.1:{port}"
+    a = drivers.open("wire", url=url)
+    b = drivers.open("wire", url=url)
+    try:
+        b.advance(0.1)                                            # frame alignment first
+        a.span(0).subscribe([1])
+        b.span(0).subscribe([2])
+        a.send_raw(b"\x00garbage" + P.encode(P.Ping())[:4])     # a's stream is now mid-message
+        b.span(1).set_cas(1, 0x5)
+        b.span(1).write_audio(2, b"\x42" * 320)
+        b.advance(0.2)
+        assert b.span(0).cas(1) == 0x5
+        assert wait_for(lambda: a.span(0).cas(1) == 0x5)         # CAS changes reach every client
+        got = bytearray()
+        while (blk := b.span(0).read_audio([2])) is not None:
+            got += blk.data
+        assert b"\x42" * 320 in got
+        a.close()                                                 # a leaves mid-message
+        b.advance(0.1)
+        assert b.ping(b"still here") == b"still here"
+        assert [e.code for e in b.remote_errors] == []            # b never saw a's garbage
+    finally:
+        b.close()
+        server.stop()
+        card.close()
