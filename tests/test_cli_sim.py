@@ -157,3 +157,17 @@ def test_check_config_names_what_is_wrong(tmp_path, text, message):
 def test_missing_config_file(tmp_path):
     result = CliRunner().invoke(main, ["serve", "--config", str(tmp_path / "nope.toml"), "--port", "0"])
     assert result.exit_code == 1 and "cannot read" in result.output
+
+
+@pytest.mark.hardware
+def test_conformance_against_a_real_card():
+    """A vendor's card: CTI_CARD_URL=socket://card:7000 [CTI_CARD_PAIR=0,1] pytest -m hardware."""
+    url = os.environ.get("CTI_CARD_URL")
+    if not url:
+        pytest.skip("set CTI_CARD_URL to the card's pyserial URL to run the conformance suite on it")
+    from simulator.conformance import FAIL, run
+
+    pair = tuple(int(x) for x in os.environ.get("CTI_CARD_PAIR", "0,1").split(","))
+    results = run(url, pair)
+    assert results and not [r for r in results if r.status == FAIL], \
+        "\n".join(f"{r.name}: {r.status} {r.detail}" for r in results)
