@@ -476,3 +476,27 @@ def test_several_clients_are_isolated():
         b.close()
         server.stop()
         card.close()
+
+
+@pytest.mark.parametrize("reply,match", [
+    (P.encode(P.HelloAck(7, (), "future card")), "chose version 7"),
+    (P.encode(P.Error(P.ErrorCode.BAD_VERSION, P.MsgType.HELLO, "no common version")), "refused the handshake"),
+])
+def test_client_handshake_failures(reply, match):
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+
+    def card():
+        conn, _ = lsock.accept()
+        conn.recv(100)
+        conn.sendall(reply)
+        conn.recv(100)
+        conn.close()
+
+    threading.Thread(target=card, daemon=True).start()
+    try:
+        with pytest.raises(BoardError, match=match):
+            drivers.open("wire", url=f"socket://127.0.0.1:{lsock.getsockname()[1]}", timeout=3)
+    finally:
+        lsock.close()

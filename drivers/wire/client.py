@@ -207,9 +207,16 @@ class WireBoard(Board):
         self._reader.start()
         try:
             ack = self._request(P.Hello(P.MIN_VERSION, P.MAX_VERSION, name), P.MsgType.HELLO_ACK)
+        except _Refused as exc:
+            self.close()
+            raise BoardError(f"{url}: the card refused the handshake: {exc}") from exc
         except BaseException:
             self.close()
             raise
+        if not P.MIN_VERSION <= ack.version <= P.MAX_VERSION:
+            self.close()
+            raise WireProtocolError(f"{url}: the card chose version {ack.version}, "
+                                    f"this host speaks {P.MIN_VERSION}..{P.MAX_VERSION}")
         self.version = ack.version
         self.card_name = ack.name
         self._decoder.version = ack.version
