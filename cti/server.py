@@ -41,6 +41,10 @@ def _import(module: str, name: str, what: str) -> Any:
         raise ConfigError(f"{what} is not available ({module}.{name}): {e}") from e
 
 
+_STACKS = {"no1": ("cti.signaling.no1.trunk", "No1Trunk", "the No.1 stack"),
+           "ss7": ("cti.signaling.ss7.trunk", "Ss7Trunk", "the SS7 stack")}
+
+
 class CtiServer:
     """See the module docstring. ``board``/``adapters``/``networks`` may be injected (tests)."""
 
@@ -98,6 +102,15 @@ class CtiServer:
             return
         import drivers
         from drivers.base import SpanConfig
+        if not self.strict:   # the demo: leave out stacks that are not installed, loudly
+            keep = []
+            for t in cfg.trunks:
+                try:
+                    _import(*_STACKS[t.signalling])
+                    keep.append(t)
+                except (ConfigError, KeyError) as e:
+                    log.warning("trunk %s on spans %s left out: %s", t.signalling, t.spans, e)
+            cfg.trunks = keep
         kwargs = dict(cfg.board.options)
         if cfg.board.driver == "sim":
             sig = {s: t.signalling for t in cfg.trunks for s in t.spans}

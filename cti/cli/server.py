@@ -1,0 +1,96 @@
+"""cti-server: run the CTI server (board + signalling + call model + bus + store).
+
+    cti-server                          # demo: simulator, No.1 + SS7 spans, calls flowing, plain bus
+    cti-server -c site.toml             # a site configuration (docs/cti-server.md)
+    cti-server -c site.toml --store postgresql://cti@db/cti --security curve --keys /etc/cti/keys
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+import click
+
+from cti.config import Config, ConfigError
+
+
+def build_config(config: str | None, **over: object) -> Config:
+    """The configuration from a file (or the demo defaults) with command-line overrides applied."""
+    cfg = Config.load(config) if config else Config()
+    if config is None:
+        cfg.demo.enabled = True
+    for key, value in over.items():
+        if value is None:
+            continue
+        section, name = key.split("__")
+        setattr(getattr(cfg, section), name, value)
+    cfg.validate()
+    return cfg
+
+
+@click.command()
+@click.option("-c", "--config", type=click.Path(exists=True, dir_okay=False), help="TOML configuration file")
+@click.option("--board", "board__driver", help="board driver: sim, wire, dahdi, loopback, ...")
+@click.option("--spans", "board__spans", type=int, help="number of spans (simulator)")
+@click.option("--clock", "board__clock", type=click.Choice(["real", "virtual"]), help="simulator clock")
+@click.option("--store", "server__store", help="store: a SQLite path, sqlite://..., postgresql://...")
+@click.option("--node", "server__node", help="node name (call ids and ServerStarted)")
+@click.option("--events", "bus__events", help="PUB endpoint, e.g. tcp://127.0.0.1:5560")
+@click.option("--snapshot", "bus__snapshot", help="snapshot/replay ROUTER endpoint")
+@click.option("--control", "bus__control", help="command ROUTER endpoint")
+@click.option("--security", "bus__security", type=click.Choice(["plain", "curve"]), help="bus security")
+@click.option("--keys", "bus__keys", help="directory made by cti-keys (server.key_secret, accounts.toml)")
+@click.option("--demo/--no-demo", "demo__enabled", default=None, help="run the demo call scenario")
+@click.option("--scenario", "demo__scenario", type=click.Path(exists=True, dir_okay=False),
+              help="scenario TOML (simulator/scenario.py)")
+@click.option("--duration", type=float, default=None, help="stop after this many seconds")
+@click.option("-v", "--verbose", count=True)
+def main(config: str | None, duration: float | None, verbose: int, **over: object) -> None:
+    """Run the CTI server. With no options: the simulator demo on localhost."""
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("cti-server")
+    try:
+        cfg = build_config(config, **over)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    from cti.server import CtiServer
+    try:
+        srv = CtiServer(cfg, strict=config is not None)
+    except Exception as e:   # noqa: BLE001 - the demo falls back, a site config fails loudly
+        if config is not None or cfg.board.driver != "sim":
+            raise click.ClickException(str(e)) from None
+        log.warning("simulator unavailable (%s): running the demo on loopback trunks", e)
+        cfg.board.driver = "loopback"
+        cfg.trunks = [t.__class__("loop", t.spans) for t in cfg.trunks]
+        srv = CtiServer(cfg)
+    except Exception as e:
+        raise click.ClickException(f"cannot start: {e}") from None
+    try:
+        srv.start()
+    except Exception as e:
+        srv.store.close()
+        raise click.ClickException(f"cannot bind the bus: {e}") from None
+    signal.signal(signal.SIGTERM, lambda *_: srv.stop())
+    ep = srv.bus.endpoints
+    click.echo(f"cti-server {cfg.server.node}: board={cfg.board.driver} "
+               f"trunks={[(t.signalling, t.spans) for t in cfg.trunks]} store={cfg.server.store}", err=True)
+    click.echo(f"  events {ep.events}  snapshot {ep.snapshot}  control {ep.control}  security={cfg.bus.security}",
+               err=True)
+    if cfg.bus.security == "plain":
+        click.secho("  WARNING: plain mode - no authentication, no encryption: localhost development only",
+                    fg="red", bold=True, err=True)
+    if srv.scenario is not None:
+        click.echo("  demo scenario running: watch it with `cti-monitor`", err=True)
+    try:
+        srv.run(duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.close()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
