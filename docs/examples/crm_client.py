@@ -1,0 +1,67 @@
+"""A tiny CRM integration: screen-pop the caller's record when a call rings at a device.
+
+It follows the CTI bus from where it left off (the last seq is kept in a state file), so a
+restart loses and repeats nothing, and looks the calling number up in a CSV "CRM".
+
+    python3 docs/examples/crm_client.py --crm docs/examples/crm.csv --state crm.seq
+    python3 docs/examples/crm_client.py --key keys/crm.key_secret --server-key keys/server.key
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+
+from cti.bus.client import BusClient, ClientKeys
+from cti.bus.server import Endpoints
+
+
+def load_crm(path: str) -> dict[str, dict[str, str]]:
+    """CSV rows by the ``number`` column."""
+    with open(path, newline="") as f:
+        return {row["number"]: row for row in csv.DictReader(f)}
+
+
+def screen_pop(event: dict, crm: dict[str, dict[str, str]]) -> str:
+    """The line an agent desktop would pop for a Delivered event."""
+    who = crm.get(event.get("calling") or "")
+    caller = f"{who['name']} ({who['company']}, account {who['account']})" if who else "unknown caller"
+    note = f" - {who['notes']}" if who and who.get("notes") else ""
+    return (f"[{event['seq']}] call {event['call']} for {event['device']} from "
+            f"{event.get('calling') or 'withheld'}: {caller}{note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--crm", default=os.path.join(os.path.dirname(__file__), "crm.csv"))
+    p.add_argument("--state", default="crm.seq", help="file keeping the last processed seq")
+    p.add_argument("--events", default="tcp://127.0.0.1:5560")
+    p.add_argument("--snapshot", default="tcp://127.0.0.1:5561")
+    p.add_argument("--control", default="tcp://127.0.0.1:5562")
+    p.add_argument("--key", help="CURVE secret key file of this account")
+    p.add_argument("--server-key", help="the server's public key file")
+    p.add_argument("--idle", type=float, default=0.0, help="exit after this many quiet seconds (0: never)")
+    args = p.parse_args(argv)
+
+    crm = load_crm(args.crm)
+    after = int(open(args.state).read().strip() or 0) if os.path.exists(args.state) else 0
+    keys = ClientKeys(args.key, args.server_key) if args.key and args.server_key else None
+    with BusClient(Endpoints(args.events, args.snapshot, args.control), keys=keys) as client:
+        sub = client.subscribe(after=after, topics=("call.",))      # resume exactly after `after`
+        while True:
+            event = sub.get(timeout=args.idle or 1.0)
+            if event is None:
+                if args.idle:
+                    return 0
+                continue
+            if event["type"] == "Delivered" and event.get("direction") == "in" \
+                    and not event["device"].startswith("trunk/"):
+                print(screen_pop(event, crm), flush=True)
+            with open(args.state + ".tmp", "w") as f:                # remember progress atomically
+                f.write(str(event["seq"]))
+            os.replace(args.state + ".tmp", args.state)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
