@@ -95,6 +95,7 @@ class BusServer:
         self.states: dict[str, StateProvider] = {}
         self.after_request: list[Callable[[], None]] = []
         self.counters: collections.Counter[str] = collections.Counter()
+        self.published = 0                    #: events published since start
         self._ring: collections.deque[tuple[int, bytes, dict[str, Any]]] = collections.deque(maxlen=self.limits.ring)
         self._watchers: dict[bytes, _Watcher] = {}
         self._buckets: dict[bytes, _Bucket] = {}
@@ -109,6 +110,10 @@ class BusServer:
         self.pub = self._socket(zmq.PUB, DOMAIN_EVENTS, self.endpoints.events)
         self.snap = self._socket(zmq.ROUTER, DOMAIN_SNAPSHOT, self.endpoints.snapshot)
         self.ctl = self._socket(zmq.ROUTER, DOMAIN_CONTROL, self.endpoints.control)
+        self._send = self.pub.send            # publish() is the hot path: bind once
+        self._journal: list[tuple[int, float, str, str, bytes]] = []   # rows until the next flush
+        self._append = self._journal.append
+        self._pack = __import__("msgpack").Packer(use_bin_type=True).pack
         # "tcp://127.0.0.1:*" binds a free port: record what was actually bound
         self.endpoints = Endpoints(self.bound(self.pub), self.bound(self.snap), self.bound(self.ctl))
         self._poller = zmq.Poller()
@@ -134,7 +139,8 @@ class BusServer:
         return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
     def close(self) -> None:
-        self.store.commit()
+        if self.pub is not None:
+            self.flush()
         for s in (self.pub, self.snap, self.ctl):
             if s is not None:
                 s.close(0)
@@ -158,23 +164,26 @@ class BusServer:
             d = event.to_dict()
             topic = event.topic()
         else:
-            d = dict(event)
+            d = event.copy()
             topic = str(d.get("topic") or d["type"].lower())
-        self.seq += 1
-        d["seq"] = self.seq
-        d["time"] = time.time() if now is None else now
+        self.seq = seq = self.seq + 1
+        d["seq"] = seq
+        d["time"] = t = time.time() if now is None else now
         d["v"] = SCHEMA_MAJOR
         d["topic"] = topic
-        data = pack(d)
-        self.store.append(self.seq, d["time"], topic, d["type"], data)
-        self._ring.append((self.seq, data, d))
-        self.pub.send(topic.encode(), zmq.SNDMORE)
-        self.pub.send(data)
-        self.counters["published"] += 1
-        return self.seq
+        data = self._pack(d)
+        self._append((seq, t, topic, d["type"], data))
+        self._ring.append((seq, data, d))
+        self._send(topic.encode(), zmq.SNDMORE)
+        self._send(data)
+        self.published += 1
+        return seq
 
     def flush(self) -> None:
-        """Commit the journal (the owner calls it once per loop turn)."""
+        """Write the journal (the owner calls it once per loop turn; poll does too)."""
+        if self._journal:
+            rows, self._journal[:] = list(self._journal), []
+            self.store.append_many(rows)
         self.store.commit()
 
     # ---- serving --------------------------------------------------------------------
@@ -187,7 +196,7 @@ class BusServer:
         if self.snap in events:
             n += self._drain(self.snap, self._snapshot_request)
         self._pump_watchers()
-        self.store.commit()
+        self.flush()
         return n
 
     def _drain(self, sock: zmq.Socket, serve: Callable[[zmq.Socket, list[zmq.Frame]], None]) -> int:
@@ -350,6 +359,7 @@ class BusServer:
             start = after + 1 - ring_first
             rows = [self._ring[i] for i in range(start, min(start + limit, len(self._ring)))]
         else:
+            self.flush()
             oldest = self.store.oldest_seq()
             if oldest is None or after + 1 < oldest:
                 raise ReplayGapError(f"events after {after} were pruned; the journal starts at {oldest}: "

@@ -31,6 +31,11 @@ class Store(abc.ABC):
     def append(self, seq: int, time: float, topic: str, type: str, packed: bytes) -> None:
         """Queue one event for the journal (written at the next ``commit``)."""
 
+    def append_many(self, rows: list[tuple[int, float, str, str, bytes]]) -> None:
+        """Queue many ``(seq, time, topic, type, packed)`` rows (seq increasing)."""
+        for row in rows:
+            self.append(*row)
+
     @abc.abstractmethod
     def commit(self) -> None:
         """Write queued journal rows and CDRs durably."""
@@ -124,6 +129,14 @@ class SqlStore(Store):
             raise StoreError(f"journal seq must grow: {seq} after {self._last}")
         self._pending.append((seq, time, topic, type, packed))
         self._last = seq
+
+    def append_many(self, rows: list[tuple[int, float, str, str, bytes]]) -> None:
+        if not rows:
+            return
+        if rows[0][0] <= self._last or any(b[0] <= a[0] for a, b in zip(rows, rows[1:])):
+            raise StoreError(f"journal seq must grow: {rows[0][0]} after {self._last}")
+        self._pending.extend(rows)
+        self._last = rows[-1][0]
 
     def commit(self) -> None:
         if not self._pending and not self._pending_cdrs:
