@@ -154,13 +154,14 @@ def test_events_pending_do_not_lose_audio(board, fake):
 def test_cas_get_set_and_changes(board, fake):
     a, b = board.span(0), board.span(1)
     board.poll_events()
-    a.set_cas(1, 0b1001)
+    assert b.cas(7) == 0b1001                            # idle bits of the far end (system.conf)
+    a.set_cas(1, 0b0101)
     a.set_cas(31, 0b1101)
-    assert fake.chan(1, 1).txbits == 0b1001
-    assert b.cas(1) == 0b1001 and b.cas(31) == 0b1101
+    assert fake.chan(1, 1).txbits == 0b0101
+    assert b.cas(1) == 0b0101 and b.cas(31) == 0b1101
     evs = [e for e in board.poll_events() if isinstance(e, CasChanged)]
-    assert sorted((e.span, e.timeslot, e.abcd) for e in evs) == [(1, 1, 0b1001), (1, 31, 0b1101)]
-    a.set_cas(1, 0b1001)                                 # no change, no event
+    assert sorted((e.span, e.timeslot, e.abcd) for e in evs) == [(1, 1, 0b0101), (1, 31, 0b1101)]
+    a.set_cas(1, 0b0101)                                 # no change, no event
     assert not [e for e in board.poll_events() if isinstance(e, CasChanged)]
     with pytest.raises(ConfigError):
         a.set_cas(1, 0)                                  # 0000 is never sent
@@ -233,6 +234,23 @@ def test_async_events_and_close(board, fake):
         board.span(0).read_audio([1])
     with pytest.raises(BoardClosed):
         board.poll_events()
+
+
+def test_paced_double_plays_like_a_card():
+    """Looped spans carry 8000 octets/s of wall-clock time: idle A-law, then what was written."""
+    import time
+
+    fake = FakeDahdi(spans=2, loop=[(1, 2)], paced=True)
+    with DahdiBoard(spans=2, device=fake) as b:
+        b.span(0).write_audio(3, b"\x01" * 400)
+        deadline = time.monotonic() + 5
+        got = bytearray()
+        while len(got) < 800 and time.monotonic() < deadline:
+            time.sleep(0.02)
+            while (blk := b.span(1).read_audio([3])) is not None:
+                got += blk.timeslot(3)
+        assert b"\x01" * 400 in got and got.strip(b"\xd5") == b"\x01" * 400
+        assert b.span(1).counters.frames_rx >= 800
 
 
 def test_real_device_layer_is_plain_system_calls(tmp_path):

@@ -237,14 +237,12 @@ class DahdiSpan(Span):
 
     @property
     def alarms(self) -> Alarm:
-        self._check_open()
-        self._spanstat()
+        self.pump()
         return self._alarms
 
     @property
     def counters(self) -> Counters:
-        self._check_open()
-        self._spanstat()
+        self.pump()
         c = self._counters
         c.frames_rx = self._octets_rx
         c.frames_tx = self._octets_tx

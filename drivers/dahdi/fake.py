@@ -8,12 +8,15 @@ one frame per write with two trailing octets it overwrites with the FCS, and rep
 FCS or an abort as an event instead of a frame; CAS bits are set and read with
 SETTXBITS / GETRXBITS and a change of the received bits raises BITSCHANGED; SPANSTAT
 fills ``struct dahdi_spaninfo``. Spans can be looped in pairs (what span a sends, span b
-receives) so the Board API can be tested back to back.
+receives) so the Board API can be tested back to back: at once (the default), or
+``paced`` like a card, where each looped channel carries 8000 octets/s of wall-clock time
+(what was written, A-law idle when nothing was).
 """
 from __future__ import annotations
 
 import errno
 import os
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -24,6 +27,7 @@ from .device import DeviceLayer
 __all__ = ["FakeDahdi", "FakeChannel", "fcs16"]
 
 CHANNELS_PER_SPAN = 31
+ALAW_IDLE = 0xD5
 
 
 def fcs16(data: bytes) -> int:
@@ -63,7 +67,8 @@ class FakeDahdi(DeviceLayer):
     """DAHDI with ``spans`` E1 spans of 31 channels; ``loop`` pairs spans back to back."""
 
     def __init__(self, spans: int = 2, lineconfig: int | Iterable[int] = abi.DAHDI_CONFIG_CRC4 | abi.DAHDI_CONFIG_HDB3,
-                 loop: Iterable[tuple[int, int]] = (), tx_limit: int = 32 * 160) -> None:
+                 loop: Iterable[tuple[int, int]] = (), tx_limit: int = 32 * 160,
+                 paced: bool = False, idlebits: int = 0b1001) -> None:
         lcs = [lineconfig] * spans if isinstance(lineconfig, int) else list(lineconfig)
         self.span_info = {n: dict(alarms=0, fascount=0, crc4count=0, ebitcount=0, lineconfig=lcs[n - 1])
                           for n in range(1, spans + 1)}
@@ -81,7 +86,14 @@ class FakeDahdi(DeviceLayer):
         for a, b in loop:
             self.peer[a] = b
             self.peer[b] = a
+        for c in self.chans.values():                     # CAS channels idle as dahdi_cfg set them
+            if c.sigtype == abi.DAHDI_SIG_CAS:
+                c.txbits = idlebits
+                c.rxbits = idlebits if c.spanno in self.peer else 0
         self.tx_limit = tx_limit
+        self.paced = paced
+        self._t_last = time.monotonic()
+        self._t_frac = 0.0
         self.fds: dict[int, object] = {}
         self._next_fd = 100
         self.calls: list[tuple[str, int]] = []                # (what, request or fd) for tests
@@ -111,7 +123,27 @@ class FakeDahdi(DeviceLayer):
             raise _oserror(errno.EINVAL)
         return ent
 
+    def _tick(self) -> None:
+        """Paced mode: play out the time since the last call on every looped audio channel."""
+        if not self.paced:
+            return
+        now = time.monotonic()
+        self._t_frac += (now - self._t_last) * 8000.0
+        self._t_last = now
+        n = min(int(self._t_frac), 8000)
+        self._t_frac -= int(self._t_frac)
+        if n <= 0:
+            return
+        for c in self.chans.values():
+            peer = self.peer.get(c.spanno)
+            if peer is None or c.hdlc or c.sigtype == 0:
+                continue
+            out = bytes(c.tx[:n])
+            del c.tx[:n]
+            self.chan(peer, c.ts).rx += out + bytes([ALAW_IDLE]) * (n - len(out))
+
     def ioctl(self, fd: int, request: int, arg) -> None:
+        self._tick()
         self.calls.append(("ioctl", request))
         if fd not in self.fds:
             raise _oserror(errno.EBADF)
@@ -177,6 +209,7 @@ class FakeDahdi(DeviceLayer):
         info.name = f"FAKE/0/{int(info.spanno)}".encode()
 
     def read(self, fd: int, n: int) -> bytes:
+        self._tick()
         c = self._chan(fd)
         if c.events:
             raise _oserror(abi.ELAST)
@@ -192,6 +225,7 @@ class FakeDahdi(DeviceLayer):
         return data
 
     def write(self, fd: int, data: bytes) -> int:
+        self._tick()
         c = self._chan(fd)
         if c.events:
             raise _oserror(abi.ELAST)
@@ -208,7 +242,7 @@ class FakeDahdi(DeviceLayer):
         if len(c.tx) >= self.tx_limit:
             raise BlockingIOError(errno.EAGAIN, "transmit buffers full")
         c.tx += data
-        if peer is not None:
+        if peer is not None and not self.paced:
             self.feed_audio(peer, c.ts, data)
         return len(data)
 
