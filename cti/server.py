@@ -190,8 +190,14 @@ class CtiServer:
             self.bus.publish(e)
             for hook in self.event_hooks:
                 hook(e)
-        for cdr in self.model.take_cdrs():
-            self.store.write_cdr(cdr)
+        cdrs = self.model.take_cdrs()
+        if cdrs:
+            offset = time.time() - self.now()      # model (board) time -> wall clock for the CDR
+            for cdr in cdrs:
+                for k in ("started", "answered", "ended"):
+                    if cdr.get(k) is not None:
+                        cdr[k] = round(cdr[k] + offset, 3)
+                self.store.write_cdr(cdr)
 
     def _board_events(self) -> None:
         from drivers.base import AlarmChanged

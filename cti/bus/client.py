@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import zmq
 
-from cti.call.errors import ERRORS, CallControlError
+from cti.call.errors import ERRORS, CallControlError, ReplayGapError
 
 from .auth import client_curve
 from .codec import pack, unpack_event
@@ -172,6 +172,7 @@ class Subscription:
         self.mode = mode
         self.snapshot: dict[str, Any] | None = None
         self.gaps_filled = 0
+        self.resynced = 0        #: times the journal no longer held what we missed (see .snapshot)
         self._pending: list[dict[str, Any]] = []
         self._watch_renew = 0.0
         if mode == "pub":
@@ -194,7 +195,14 @@ class Subscription:
     def _catch_up(self, upto: int | None) -> None:
         """Replay from ``self.last`` until ``upto`` (or the server's head) is covered."""
         while True:
-            evs, last, head = self.client.replay(self.last)
+            try:
+                evs, last, head = self.client.replay(self.last)
+            except ReplayGapError:
+                # what we missed was pruned (retention): start again from a fresh snapshot
+                self.snapshot = self.client.snapshot()
+                self.last = int(self.snapshot["seq"])
+                self.resynced += 1
+                continue
             for e in evs:
                 if self._wanted(e):
                     self._pending.append(e)
