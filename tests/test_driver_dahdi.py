@@ -11,6 +11,8 @@ import asyncio
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import drivers
 from drivers.base import (VOICE_TIMESLOTS, Alarm, AlarmChanged, BoardClosed, BoardError, CasChanged,
@@ -263,6 +265,53 @@ def test_real_device_layer_is_plain_system_calls(tmp_path):
     with pytest.raises(OSError):
         dev.ioctl(fd, abi.DAHDI_SPECIFY, abi.int_arg(1))  # not a DAHDI device: ENOTTY
     dev.close(fd)
+
+
+# --- whatever the kernel reports, the board keeps running ------------------------------
+
+_op = st.one_of(
+    st.tuples(st.just("audio"), st.integers(1, 4), st.sampled_from(VOICE_TIMESLOTS), st.integers(0, 700)),
+    st.tuples(st.just("event"), st.integers(1, 4), st.integers(1, 31), st.integers(0, 40).filter(lambda e: e != 20)),
+    st.tuples(st.just("frame"), st.integers(3, 4), st.booleans(), st.binary(max_size=300)),
+    st.tuples(st.just("span"), st.integers(1, 4), st.integers(0, 2047), st.integers(0, 10**6)),
+    st.tuples(st.just("bits"), st.integers(1, 2), st.sampled_from(VOICE_TIMESLOTS), st.integers(0, 15)),
+    st.tuples(st.just("read"), st.integers(0, 3), st.lists(st.sampled_from(VOICE_TIMESLOTS), max_size=4, unique=True),
+              st.just(0)),
+    st.tuples(st.just("poll"), st.just(0), st.just(0), st.just(0)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(_op, max_size=40))
+def test_any_kernel_activity_is_survived(ops):
+    fake = FakeDahdi(spans=4, lineconfig=[CAS_CRC4, CAS_CRC4, CCS_CRC4, CCS_CRC4], loop=[(1, 2), (3, 4)])
+    with DahdiBoard(spans=4, device=fake) as b:
+        for kind, sp, x, y in ops:
+            if kind == "audio":
+                fake.feed_audio(sp, x, bytes([y & 0xFF]) * y)
+            elif kind == "event":
+                fake.event(sp, x if sp <= 2 and x != 16 else (16 if sp > 2 else 1), y)
+            elif kind == "frame":
+                fake.feed_hdlc(sp, 16, y, good=x)
+            elif kind == "span":
+                fake.set_span(sp, alarms=x, fascount=y, crc4count=y // 3, ebitcount=y // 7)
+            elif kind == "bits":
+                fake.set_rxbits(sp, x, y)
+            elif kind == "read":
+                span = b.span(sp)
+                if span.config.signalling == "cas" or x:
+                    blk = span.read_audio(x or None)
+                    assert blk is None or len(blk.data) == 160 * len(blk.timeslots)
+                else:
+                    while (f := span.hdlc(16).recv()) is not None:
+                        assert isinstance(f, bytes)
+            else:
+                for ev in b.poll_events():
+                    assert isinstance(ev, (AlarmChanged, CasChanged, HdlcFrameReady))
+        for s in b.spans:
+            c = s.counters
+            assert min(c.hdlc_fcs_errors, c.hdlc_aborts, c.audio_overruns, c.frames_rx) >= 0
+            assert isinstance(s.alarms, Alarm)
 
 
 # --- a real card -------------------------------------------------------------------------
