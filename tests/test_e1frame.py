@@ -198,12 +198,17 @@ def test_round_trip_any_offset(e1, seed, offset, crc4, cas, cas_values, chunk):
 
 
 @settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 2**32 - 1), slips=st.lists(st.integers(-3, 3).filter(bool), min_size=1, max_size=4))
-def test_alignment_regained_after_slips(e1, seed, slips):
+@given(seed=st.integers(0, 2**32 - 1), slips=st.lists(st.integers(-3, 3).filter(bool), min_size=1, max_size=4),
+       flips=st.integers(0, 12))
+def test_alignment_regained_after_slips(e1, seed, slips, flips):
     rng = random.Random(seed)
     n = 150 * (len(slips) + 1)
     line, sent = encode(e1, n, seed=seed)
     bits = to_bits(line)
+    # random bit errors too (G.706: single FAS errors never cost alignment), not in the
+    # last 100 frames, which must come through intact
+    for at in rng.sample(range((n - 100) * 256), flips):
+        bits[at] ^= 1
     # slips at least 150 frames apart: within them G.706 regains frame and CRC-4 alignment
     cuts = sorted(rng.sample(range(1, len(slips) + 1), len(slips)))
     for k, d in zip(reversed(cuts), slips):
