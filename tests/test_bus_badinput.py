@@ -138,3 +138,43 @@ def test_req_socket_clients_work_too(server):
         assert reply["op"] == "pong"
     finally:
         s.close(0)
+
+
+def test_hypothesis_random_request_maps_never_break_dispatch():
+    """Any decoded request map gets a reply with a result or a typed error; the model stays valid."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cti.bus.auth import PLAIN_ACCOUNT
+    from cti.bus.schema import REQUESTS
+    from cti.call.errors import ERRORS
+
+    cfg = Config.from_dict({"server": {"store": ":memory:"},
+                            "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
+                            "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}]})
+    srv = CtiServer(cfg).start()
+    for i in range(3):
+        srv.adapters[0].ring(f"800{i}", "1", 0.0)
+    srv.step(0)
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 200), st.text(max_size=5),
+                        st.sampled_from(["1", "2", "3", "8001", "8002", "trunk/0/31", "6601"]))
+    fields = st.sampled_from(["call", "device", "called", "calling", "trunk", "cause", "held_call",
+                              "active_call", "to", "digits", "invoke", "junk"])
+    request = st.fixed_dictionaries({"type": st.one_of(st.sampled_from(sorted(REQUESTS)), st.text(max_size=4))},
+                                    optional={}).flatmap(
+        lambda base: st.dictionaries(fields, scalars, max_size=6).map(lambda extra: {**extra, **base}))
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.lists(request, max_size=8))
+    def check(msgs):
+        for msg in msgs:
+            reply = srv.bus.handle_command(PLAIN_ACCOUNT, msg)
+            assert ("result" in reply) != ("error" in reply)
+            if "error" in reply:
+                assert reply["error"]["code"] in ERRORS
+            assert srv.model.validate() == []
+
+    try:
+        check()
+    finally:
+        srv.close()

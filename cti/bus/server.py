@@ -29,8 +29,9 @@ from typing import Any, Callable
 
 import zmq
 
-from cti.call.errors import (CallControlError, MalformedRequestError, RateLimitedError,
-                             ReplayGapError)
+from cti.call.errors import (CallControlError, InvalidParameterError, MalformedRequestError,
+                             PrivilegeViolationError, RateLimitedError, ReplayGapError,
+                             ResourceBusyError, UnknownRequestError)
 from cti.call.events import BusEvent
 from cti.store.base import Store
 
@@ -270,29 +271,30 @@ class BusServer:
         if got is None:
             return
         head, msg, account = got
+        self._reply(sock, head, self.handle_command(account, msg))
+
+    def handle_command(self, account: Account | None, msg: Any) -> dict[str, Any]:
+        """The reply to one decoded request from ``account`` (never raises for bad input)."""
         invoke = msg.get("invoke") if isinstance(msg, dict) else None
         if not isinstance(invoke, (int, str, type(None))) or isinstance(invoke, bool):
             invoke = None
         try:
             if account is None:
-                from cti.call.errors import PrivilegeViolationError
                 raise PrivilegeViolationError("unknown account")
             kind, req = parse_request(msg)
             handler = self.handlers.get(kind)
             if handler is None:
-                from cti.call.errors import UnknownRequestError
                 raise UnknownRequestError(f"request type {kind} is not served by this server", type=kind)
             result = handler(account, req, time.time())
-            reply = {"invoke": invoke, "result": result}
             self.counters["commands_ok"] += 1
+            return {"invoke": invoke, "result": result}
         except CallControlError as e:
             self.counters["commands_failed"] += 1
             self.counters[f"error.{e.code}"] += 1
-            reply = {"invoke": invoke, "error": self._error(e)}
+            return {"invoke": invoke, "error": self._error(e)}
         finally:
             for hook in self.after_request:
                 hook()
-        self._reply(sock, head, reply)
 
     # ---- snapshot / replay / watch ----------------------------------------------------
     def _snapshot_request(self, sock: zmq.Socket, frames: list[zmq.Frame]) -> None:
@@ -304,7 +306,6 @@ class BusServer:
         rid = msg.get("id") if isinstance(msg, dict) else None
         try:
             if account is None:
-                from cti.call.errors import PrivilegeViolationError
                 raise PrivilegeViolationError("unknown account")
             if op == "snapshot":
                 self.counters["snapshots"] += 1
@@ -323,7 +324,6 @@ class BusServer:
                 after = self._int(msg, "after", self.seq)
                 self._events_after(account, after, 0)   # ReplayGapError now rather than later
                 if head[0] not in self._watchers and len(self._watchers) >= self.limits.max_watchers:
-                    from cti.call.errors import ResourceBusyError
                     raise ResourceBusyError("too many watchers")
                 w = self._watchers.get(head[0])
                 nxt = after + 1 if w is None or msg.get("reset") else w.next_seq
@@ -335,7 +335,6 @@ class BusServer:
             elif op == "ping":
                 self._reply(sock, head, {"op": "pong", "id": rid, "head": self.seq})
             else:
-                from cti.call.errors import UnknownRequestError
                 raise UnknownRequestError(f"unknown snapshot op {op!r}: snapshot, replay, watch, unwatch, ping")
         except CallControlError as e:
             self.counters[f"error.{e.code}"] += 1
@@ -343,7 +342,6 @@ class BusServer:
 
     @staticmethod
     def _int(msg: dict[str, Any], key: str, default: int | None = None) -> int:
-        from cti.call.errors import InvalidParameterError
         v = msg.get(key, default)
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise InvalidParameterError(f"{key} must be a non-negative int", field=key)
@@ -382,6 +380,9 @@ class BusServer:
         devs = event.get("devices") or ([event["device"]] if event.get("device") else [])
         if devs:
             return may(allowed, devs)
+        if event.get("agent") is not None:     # agent events (ACD): the agent, and its team's supervisor
+            return event["agent"] == account.name or (
+                account.role == "supervisor" and event.get("team") is not None and event.get("team") == account.team)
         return account.role == "supervisor"   # span / queue state: supervisory information
 
     def _pump_watchers(self) -> None:
