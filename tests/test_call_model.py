@@ -291,3 +291,28 @@ def test_alert_refused_by_stack_gives_the_call_up():
     model.on_trunk_event(IncomingCall((0, 1), 1.0, "8001", "2"), trunk)   # stack state: idle
     assert names(model.take_events()) == ["Offered", "ConnectionCleared", "ConnectionCleared", "CallCleared"]
     assert model.calls == {} and model.validate() == []
+
+
+def test_failing_adapter_is_contained():
+    class Broken(LoopbackTrunk):
+        def service(self, now):
+            raise RuntimeError("stack bug")
+
+        def answer(self, circuit, now):
+            raise ValueError("bad circuit state")
+
+    good = LoopbackTrunk([1], [1, 2])
+    bad = Broken([0], [1, 2])
+    model = CallModel([bad, good])
+    good.ring("8001", "1", 0.0)
+    model.service(0.0)
+    assert model.counters["adapter_errors"] == 1
+    cid = model.take_events()[0].call
+    model.answer_call(cid, 0.1)                     # the good adapter still works
+    from cti.signaling.trunk import IncomingCall
+    bad.state[(0, 1)] = "in"
+    model.on_trunk_event(IncomingCall((0, 1), 0.2, "8002", "2"), bad)
+    cid2 = [e for e in model.take_events() if type(e).__name__ == "Offered"][0].call
+    with pytest.raises(TrunkFailureError):
+        model.answer_call(cid2, 0.3)                 # a ValueError from a stack becomes a typed error
+    assert model.validate() == []

@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from cti.signaling.causes import Cause
+from cti.signaling.errors import ProtocolError
 from cti.signaling.trunk import Circuit, TrunkAdapter, TrunkError
 
 from . import events as ev
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from .model import Call, CallModel, Connection
 
 S, X = ConnectionState, Stimulus
+#: what a trunk adapter may raise when it refuses a request (TrunkError per the contract;
+#: protocol or value errors from a stack are treated the same, never as a server crash)
+ADAPTER_ERRORS = (TrunkError, ProtocolError, ValueError)
 _NUMBER = re.compile(r"[0-9*#A-F]{1,32}")
 _DIGITS = re.compile(r"[0-9*#A-D]{1,64}")
 
@@ -74,17 +78,17 @@ class CallControl:
             adapters = [a for a in self.adapters if trunk in (None, "", a.signalling)]
             if not adapters:
                 raise InvalidParameterError(f"no {trunk or ''} trunk configured", field="trunk")
-        last: TrunkError | None = None
+        last: Exception | None = None
         for a in adapters:
             try:
                 got = a.make_call(called, calling, now, circuit)
-            except TrunkError as e:
+            except ADAPTER_ERRORS as e:
                 last = e
                 continue
             if got in self._busy or got not in self._adapter_of:
                 try:
                     a.release(got, int(Cause.TEMPORARY_FAILURE), now)
-                except TrunkError:
+                except ADAPTER_ERRORS:
                     pass
                 raise TrunkFailureError(f"adapter seized circuit {got}, which is busy or unknown")
             return a, got
@@ -117,8 +121,8 @@ class CallControl:
         if remote and remote[0].adapter is not None and local.state is S.NULL:
             try:
                 remote[0].adapter.alert(remote[0].circuit, now)  # type: ignore[arg-type]
-            except TrunkError as e:
-                raise TrunkFailureError(f"alert failed: {e}", cause=e.cause) from e
+            except ADAPTER_ERRORS as e:
+                raise TrunkFailureError(f"alert failed: {e}", cause=getattr(e, "cause", 41)) from e
         self._fire(call, local, X.ALERT, ev.Delivered, now)
         return {"call": call.id}
 
@@ -143,8 +147,8 @@ class CallControl:
             if r.adapter is not None and r.circuit is not None:
                 try:
                     r.adapter.answer(r.circuit, now)
-                except TrunkError as e:
-                    raise TrunkFailureError(f"answer failed: {e}", cause=e.cause) from e
+                except ADAPTER_ERRORS as e:
+                    raise TrunkFailureError(f"answer failed: {e}", cause=getattr(e, "cause", 41)) from e
         call.answered = call.answered or now
         self._fire(call, conn, X.ANSWER, ev.Established, now)
         return {"call": call.id}

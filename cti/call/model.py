@@ -26,7 +26,7 @@ from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, Digi
                                  TrunkEvent)
 
 from . import events as ev
-from .control import CallControl
+from .control import ADAPTER_ERRORS, CallControl
 from .states import CONNECTION_TABLE, LIVE_STATES, ConnectionState, Stimulus
 
 log = logging.getLogger(__name__)
@@ -181,8 +181,18 @@ class CallModel(CallControl):
     def service(self, now: float) -> None:
         """Service every adapter up to ``now`` and apply what they report; expire failed calls."""
         for adapter in self.adapters:
-            for tev in adapter.service(now):
-                self.on_trunk_event(tev, adapter)
+            try:
+                tevs = adapter.service(now)
+            except Exception:   # a failing stack must not stop the others (counted, logged)
+                self.counters["adapter_errors"] = self.counters.get("adapter_errors", 0) + 1
+                log.exception("%s adapter service failed", adapter.signalling)
+                continue
+            for tev in tevs:
+                try:
+                    self.on_trunk_event(tev, adapter)
+                except Exception:
+                    self.counters["event_errors"] = self.counters.get("event_errors", 0) + 1
+                    log.exception("trunk event %r failed", tev)
         for call in list(self.calls.values()):
             live = call.live()
             if len(live) == 1 and live[0].state is S.FAIL and now - live[0].since >= self.fail_linger:
@@ -330,7 +340,7 @@ class CallModel(CallControl):
             if release and conn.adapter is not None:
                 try:
                     conn.adapter.release(conn.circuit, int(cause), now)
-                except TrunkError as e:   # the stack already considers it idle
+                except ADAPTER_ERRORS as e:   # the stack already considers it idle
                     log.info("release of %s: %s", conn.circuit, e)
         if emit:
             self._emit(ev.ConnectionCleared, call, conn, cause=int(cause))
