@@ -140,7 +140,10 @@ class CtiServer:
                 self._add_exchange(ex([self.board.far_end(s) for s in t.spans], default=self._far_subscriber()))
         elif t.signalling == "ss7":
             ss7 = _import("cti.signaling.ss7.trunk", "Ss7Trunk", "the SS7 stack")
-            cfg_cls = _import("cti.signaling.ss7.config", "Ss7Config", "the SS7 stack")
+            try:    # the contract names the class, not its module
+                cfg_cls = _import("cti.signaling.ss7.trunk", "Ss7Config", "the SS7 stack")
+            except ConfigError:
+                cfg_cls = _import("cti.signaling.ss7.config", "Ss7Config", "the SS7 stack")
             self.adapters.append(ss7(spans, cfg_cls.from_dict(dict(t.config))))
             if sim:
                 ex = _import("simulator.exchange.ss7", "Ss7Exchange", "the SS7 simulated exchange")

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class BusEvent:
     """Base of everything published on the bus."""
@@ -22,8 +25,12 @@ class BusEvent:
         return self.TOPIC
 
     def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["type"] = type(self).__name__
+        cls = type(self)
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(self))
+        d = {n: getattr(self, n) for n in names}
+        d["type"] = cls.__name__
         return d
 
 
