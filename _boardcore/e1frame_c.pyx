@@ -361,6 +361,11 @@ cdef class E1Deframer:
                 memcpy(self.buf + self.nbuf, &sv[0], n)
                 self.nbuf += n
             written = self._run(&dv[0], len(dv))
+        if self.bufcap > 65536 and self.nbuf < 4096:     # a big call is over: give memory back
+            nb = <uint8_t *> realloc(self.buf, 4096)
+            if nb != NULL:
+                self.buf = nb
+                self.bufcap = 4096
         return written
 
     @cython.boundscheck(False)  # the loop stops before the last whole frame in the buffer
