@@ -85,7 +85,9 @@ class CtiServer:
         if self.scenario is not None:
             self.event_hooks.append(self.scenario.on_event)
         self._last_prune = 0.0
-        if self.board is not None:
+        # the simulator runs our stacks every 20 ms block; other boards are serviced per loop turn
+        self._ticked = self.board is not None and hasattr(self.board, "add_ticker")
+        if self._ticked:
             for t in (*self.exchanges, self._tick):
                 self.board.add_ticker(t)
 
@@ -222,8 +224,10 @@ class CtiServer:
         if self.board is not None:
             if getattr(getattr(self.board, "clock", None), "kind", "real") == "virtual":
                 self.board.advance(self.config.board.step)
-            else:
+            elif hasattr(self.board, "pump"):
                 self.board.pump()
+            if not self._ticked:
+                self._tick(self.board.now())
             self._board_events()
         else:
             now = self.now()

@@ -69,3 +69,41 @@ def test_scenario_config_validation_and_loopback_network():
         t += 0.1
     assert sc.placed >= 10 and cleared >= 10 and model.validate() == []
     assert "8009" in called                      # the explicitly scripted call was placed too
+
+
+def test_board_without_tickers_is_serviced_every_loop_turn():
+    from cti.call.loopback import LoopbackTrunk
+    from drivers.base import AlarmChanged, Alarm, Board
+
+    class Plain(Board):
+        backend = "plain"
+        t = 0.0
+        events: list = []
+
+        @property
+        def spans(self):
+            return ()
+
+        def now(self):
+            return self.t
+
+        def poll_events(self):
+            out, self.events = self.events, []
+            return out
+
+        def close(self):
+            pass
+
+    board = Plain()
+    trunk = LoopbackTrunk([0], [1, 2])
+    cfg = Config.from_dict({"server": {"store": ":memory:"},
+                            "bus": {"events": ANY, "snapshot": ANY, "control": ANY}})
+    srv = CtiServer(cfg, board=board, adapters=[trunk]).start()
+    trunk.ring("8001", "1", 0.0)
+    board.events = [AlarmChanged(0, Alarm.LOS | Alarm.RAI, 0.0)]
+    srv.step(0)
+    types = _types(srv)
+    assert "Delivered" in types
+    span = [d for _, _, d in srv.bus._ring if d["type"] == "SpanState" and d["alarms"]]
+    assert span and span[0]["alarms"] == ["LOS", "RAI"] and span[0]["topic"] == "span.0"
+    srv.close()
