@@ -13,7 +13,7 @@ from bench.common import print_results
 def main(argv: list[str] | None = None) -> int:
     names = sorted(m.name[6:] for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    ap.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {", ".join(names)})")
+    ap.add_argument("names", nargs="*", help="benchmarks to run (default: all of " + ", ".join(names) + ")")
     ap.add_argument("--quick", action="store_true", help="short runs (smoke test of the benchmarks)")
     args = ap.parse_args(argv)
     unknown = set(args.names) - set(names)
