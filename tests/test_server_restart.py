@@ -1,6 +1,8 @@
 """Server restart: seq and call ids continue, the journal replays; retention prunes; clients resync."""
 from __future__ import annotations
 
+import pytest
+
 from cti.bus.client import BusClient
 from cti.config import Config
 from cti.server import BackgroundServer, CtiServer
@@ -59,3 +61,31 @@ def test_retention_prunes_and_a_resuming_client_resyncs_from_snapshot(tmp_path):
         srv.call_soon(lambda: run_calls(srv, 1))
         evs = list(sub.events(0.5))
         assert evs and evs[0]["seq"] == sub.snapshot["seq"] + 1
+
+
+@pytest.mark.postgres
+def test_restart_on_postgresql(tmp_path):
+    import os
+    import uuid
+    url = os.environ.get("CTI_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("CTI_TEST_POSTGRES_URL not set (no PostgreSQL server)")
+    psycopg = pytest.importorskip("psycopg")
+    schema = "r" + uuid.uuid4().hex[:12]
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    try:
+        srv = CtiServer(cfg(scoped)).start()
+        run_calls(srv, 2)
+        last = srv.bus.seq
+        srv.close()
+        srv = CtiServer(cfg(scoped)).start()
+        assert srv.bus.seq == last + 1 + 1        # ServerStarted + SpanState after the restart
+        run_calls(srv, 1)
+        assert [r["call"] for r in srv.store.cdrs()] == ["1", "2", "3"]
+        assert [s for s, _ in srv.store.events_after(0, 1000)] == list(range(1, srv.bus.seq + 1))
+        srv.close()
+    finally:
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA {schema} CASCADE")
