@@ -22,7 +22,7 @@ from typing import Any, Iterable, Protocol
 from cti.signaling.causes import Cause
 from cti.signaling.fsm import TableFSM
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived,
-                                 IncomingCall, Proceeding, Released, TrunkAdapter, TrunkError,
+                                 IncomingCall, Proceeding, Released, TrunkAdapter,
                                  TrunkEvent)
 
 from . import events as ev
