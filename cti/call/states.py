@@ -77,3 +77,11 @@ CONNECTION_TABLE: dict[tuple[object, Stimulus], tuple[str | None, ConnectionStat
 LIVE_STATES = frozenset(s for s in ConnectionState if s is not ConnectionState.NULL)
 
 __all__ = ["ANY", "CONNECTION_TABLE", "ConnectionState", "LIVE_STATES", "Stimulus"]
+
+
+def table_markdown() -> str:
+    """The connection table as a Markdown table (docs/bus.md embeds it; a test keeps them equal)."""
+    rows = ["| state | stimulus | next state |", "|-------|----------|------------|"]
+    for (state, stim), (_, nxt) in CONNECTION_TABLE.items():
+        rows.append(f"| {getattr(state, 'value', state)} | {stim.value} | {nxt.value} |")
+    return "\n".join(rows) + "\n"
