@@ -53,7 +53,7 @@ def test_retention_prunes_and_a_resuming_client_resyncs_from_snapshot(tmp_path):
     run_calls(srv, 4)
     srv._last_prune = 0.0
     srv.step(0)                                         # housekeeping applies retention
-    assert srv.store.oldest_seq() == srv.bus.seq - 4
+    assert 1 < srv.store.oldest_seq() <= srv.bus.seq - 4     # at least 5 kept, whole rows pruned
     srv.bus._ring.clear()                               # as after a restart: only the journal is left
     with BackgroundServer(srv), BusClient(srv.bus.endpoints) as c:
         sub = c.subscribe(after=1)

@@ -44,6 +44,7 @@ def test_journal_append_replay_and_restart(reopen):
     rows = st.events_after(100, limit=10)
     assert [s for s, _ in rows] == list(range(101, 111))
     assert rows[0][1] == b"\x81\xa1a" + bytes([101])
+    assert [s for s, _ in st.events_after(63, limit=3)] == [64, 65, 66]      # across a page boundary
     with pytest.raises(StoreError):
         st.append(250, 0.0, "x", "y", b"")
     st.set_meta("next_call", "42")
@@ -52,9 +53,11 @@ def test_journal_append_replay_and_restart(reopen):
     assert st.last_seq() == 250 and st.get_meta("next_call") == "42"
     assert len(st.events_after(0, limit=1000)) == 250
     st.append(251, 2000.0, "span.0", "SpanState", b"\x80")
-    assert st.prune(keep_events=100) == 151
-    assert st.oldest_seq() == 152
-    assert st.prune(keep_seconds=10, now=2005.0) == 99   # the newest row always stays
+    gone = st.prune(keep_events=100)                     # whole journal rows (pages) go
+    oldest = st.oldest_seq()
+    assert gone == oldest - 1 and 251 - 100 - 64 < oldest <= 152
+    assert [s for s, _ in st.events_after(0, 1000)] == list(range(oldest, 252))
+    assert st.prune(keep_seconds=10, now=2005.0) == 251 - oldest   # the newest row always stays
     assert st.oldest_seq() == 251 and st.last_seq() == 251
     st.close()
 
@@ -80,3 +83,19 @@ def test_bad_urls_are_store_errors(tmp_path):
         SqliteStore(str(tmp_path / "missing" / "x.db"))
     assert open_store("sqlite://:memory:").last_seq() == 0
     assert isinstance(open_store(f"sqlite://{tmp_path}/a.db"), SqliteStore)
+
+
+def test_journal_from_before_pages_is_migrated(tmp_path):
+    import sqlite3
+    path = str(tmp_path / "old.db")
+    c = sqlite3.connect(path)
+    c.execute("CREATE TABLE journal (seq BIGINT PRIMARY KEY, time REAL NOT NULL, topic TEXT NOT NULL, "
+              "type TEXT NOT NULL, body BLOB NOT NULL)")
+    c.executemany("INSERT INTO journal VALUES (?, ?, ?, ?, ?)", [(i, float(i), "t", "x", bytes([i])) for i in (1, 2, 3)])
+    c.commit()
+    c.close()
+    st = open_store(path)
+    assert st.last_seq() == 3 and st.events_after(1) == [(2, b"\x02"), (3, b"\x03")]
+    st.append(4, 4.0, "t", "x", b"\x04")
+    assert [s for s, _ in st.events_after(0)] == [1, 2, 3, 4]
+    st.close()

@@ -2,7 +2,9 @@
 
 The bus appends every published event (its exact msgpack bytes) with its seq; commits come in
 batches (``commit``) so publishing stays fast; ``events_after`` serves replay; ``prune``
-applies retention. A CDR is written per call when it clears. Key/value ``meta`` keeps the
+applies retention. On disk, consecutive events committed together share a row (a *page* of
+up to ``PAGE`` events: seq..last, body a msgpack array of the frames; a one-event row holds
+the frame itself), which makes journaling cheap per event; the API stays per event. A CDR is written per call when it clears. Key/value ``meta`` keeps the
 counters that must survive a restart (the next call number). Implementations share the SQL
 in :class:`SqlStore`; they differ in driver, placeholder and column types.
 """
@@ -11,13 +13,19 @@ from __future__ import annotations
 import abc
 import json
 import time
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
+
+import msgpack
 
 #: CDR columns, in table order (``merged`` is a JSON list of call ids).
 CDR_FIELDS: tuple[str, ...] = (
     "call", "direction", "calling", "called", "device", "span", "ts", "signalling", "started",
     "answered", "ended", "talk_seconds", "cause", "outcome", "merged_into", "merged", "recorded_at",
 )
+
+
+#: Events per journal row at most.
+PAGE = 64
 
 
 class StoreError(Exception):
@@ -94,14 +102,21 @@ class SqlStore(Store):
         self._pending: list[tuple[int, float, str, str, bytes]] = []
         self._pending_cdrs: list[tuple[Any, ...]] = []
         self._create()
-        self._last = self._query_one("SELECT COALESCE(MAX(seq), 0) FROM journal")[0]
+        self._last = int(self._query_one("SELECT COALESCE(MAX(last), 0) FROM journal")[0])
 
     def _create(self) -> None:
         r, b = self.real, self.blob
         cols = ", ".join(f"{c} {self._cdr_type(c)}" + (" PRIMARY KEY" if c == "call" else "") for c in CDR_FIELDS)
         cur = self.conn.cursor()
-        cur.execute(f"CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, time {r} NOT NULL, "
-                    f"topic TEXT NOT NULL, type TEXT NOT NULL, body {b} NOT NULL)")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, last BIGINT NOT NULL, "
+                    f"time {r} NOT NULL, topic TEXT NOT NULL, type TEXT NOT NULL, body {b} NOT NULL)")
+        try:   # a journal written before pages existed: every row is one event
+            cur.execute("SELECT last FROM journal LIMIT 1")
+        except Exception:
+            self.conn.rollback()
+            cur = self.conn.cursor()
+            cur.execute("ALTER TABLE journal ADD COLUMN last BIGINT")
+            cur.execute("UPDATE journal SET last = seq")
         cur.execute("CREATE INDEX IF NOT EXISTS journal_time ON journal (time)")
         cur.execute(f"CREATE TABLE IF NOT EXISTS cdr ({cols})")
         cur.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -144,8 +159,8 @@ class SqlStore(Store):
         cur = self.conn.cursor()
         p = self.ph
         if self._pending:
-            cur.executemany(f"INSERT INTO journal (seq, time, topic, type, body) VALUES ({p}, {p}, {p}, {p}, {p})",
-                            self._pending)
+            cur.executemany(f"INSERT INTO journal (seq, last, time, topic, type, body) "
+                            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})", list(_pages(self._pending)))
         if self._pending_cdrs:
             cols = ", ".join(CDR_FIELDS)
             marks = ", ".join([p] * len(CDR_FIELDS))
@@ -163,23 +178,34 @@ class SqlStore(Store):
 
     def events_after(self, seq: int, limit: int = 1000) -> list[tuple[int, bytes]]:
         self.commit()
-        rows = self._query("SELECT seq, body FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", (int(seq), int(limit)))
-        return [(int(s), bytes(b)) for s, b in rows]
+        seq, limit = int(seq), int(limit)
+        out: list[tuple[int, bytes]] = []
+        rows = self._query("SELECT seq, last, body FROM journal WHERE last > ? ORDER BY seq LIMIT ?", (seq, limit))
+        for first, last, body in rows:
+            frames = [bytes(body)] if first == last else msgpack.unpackb(bytes(body))
+            out += [(first + i, f) for i, f in enumerate(frames) if first + i > seq]
+            if len(out) >= limit:
+                break
+        return out[:limit]
 
     def prune(self, *, keep_events: int | None = None, keep_seconds: float | None = None,
               now: float | None = None) -> int:
         self.commit()
-        cur = self.conn.cursor()
         n = 0
+        # whole rows go; the newest row always stays: it anchors last_seq across a restart
         if keep_events is not None:
-            cur.execute(f"DELETE FROM journal WHERE seq <= {self.ph}", (self._last - int(keep_events),))
-            n += max(cur.rowcount, 0)
+            n += self._delete("last <= ? AND last < ?", (self._last - int(keep_events), self._last))
         if keep_seconds is not None:
             t = (time.time() if now is None else now) - keep_seconds
-            # never delete the newest event: it anchors last_seq across a restart
-            cur.execute(f"DELETE FROM journal WHERE time < {self.ph} AND seq < {self.ph}", (t, self._last))
-            n += max(cur.rowcount, 0)
+            n += self._delete("time < ? AND last < ?", (t, self._last))
         self.conn.commit()
+        return n
+
+    def _delete(self, where: str, args: tuple[Any, ...]) -> int:
+        """Delete journal rows matching ``where``; returns the number of events they held."""
+        n = int(self._query_one(f"SELECT COALESCE(SUM(last - seq + 1), 0) FROM journal WHERE {where}", args)[0])
+        cur = self.conn.cursor()
+        cur.execute(f"DELETE FROM journal WHERE {where}".replace("?", self.ph), args)
         return n
 
     def write_cdr(self, cdr: dict[str, Any]) -> None:
@@ -214,3 +240,18 @@ class SqlStore(Store):
             self.commit()
         finally:
             self.conn.close()
+
+
+def _pages(rows: list[tuple[int, float, str, str, bytes]]) -> Iterator[tuple[int, int, float, str, str, bytes]]:
+    """Journal rows for queued events: runs of consecutive seqs, up to PAGE events each."""
+    i = 0
+    while i < len(rows):
+        j = i + 1
+        while j < len(rows) and j - i < PAGE and rows[j][0] == rows[j - 1][0] + 1:
+            j += 1
+        first, last = rows[i], rows[j - 1]
+        if j - i == 1:
+            yield (first[0], first[0], first[1], first[2], first[3], first[4])
+        else:   # time of the newest event, so age-based retention never drops a younger one
+            yield (first[0], last[0], last[1], first[2], "page", msgpack.packb([r[4] for r in rows[i:j]]))
+        i = j
