@@ -178,3 +178,18 @@ def test_hypothesis_random_request_maps_never_break_dispatch():
         check()
     finally:
         srv.close()
+
+
+def test_unencodable_event_does_not_take_a_seq(tmp_path):
+    from cti.bus.server import BusServer, Endpoints
+    from cti.store import open_store
+    bus = BusServer(open_store(":memory:"), endpoints=Endpoints(ANY, ANY, ANY)).start()
+    try:
+        assert bus.publish({"type": "Note", "x": 1}) == 1
+        with pytest.raises(TypeError):
+            bus.publish({"type": "Note", "x": {1, 2}})        # a set is not msgpack
+        assert bus.publish({"type": "Note", "x": 2}) == 2     # still gap-free
+        bus.flush()
+        assert [s for s, _ in bus.store.events_after(0)] == [1, 2]
+    finally:
+        bus.close()

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import msgpack
 import zmq
 import zmq.backend
 
@@ -120,7 +121,7 @@ class BusServer:
         self._send = zmq.backend.Socket.send.__get__(self.pub)
         self._journal: list[tuple[int, float, str, str, bytes]] = []   # rows until the next flush
         self._append = self._journal.append
-        self._pack = __import__("msgpack").Packer(use_bin_type=True).pack
+        self._pack = msgpack.Packer(use_bin_type=True).pack
         # "tcp://127.0.0.1:*" binds a free port: record what was actually bound
         self.endpoints = Endpoints(self.bound(self.pub), self.bound(self.snap), self.bound(self.ctl))
         self._poller = zmq.Poller()
@@ -173,10 +174,11 @@ class BusServer:
         else:
             d = event.copy()
             topic = str(d.get("topic") or d["type"].lower())
-        self.seq = seq = self.seq + 1
+        seq = self.seq + 1
         t = _now() if now is None else now
         d.update(seq=seq, time=t, v=SCHEMA_MAJOR, topic=topic)
-        data = self._pack(d)
+        data = self._pack(d)          # raises on an unencodable event, before seq is taken
+        self.seq = seq
         self._append((seq, t, topic, d["type"], data))
         self._ring_append((seq, data, d))
         tb = self._topics.get(topic)
