@@ -255,8 +255,18 @@ class CtiServer:
     def run(self, duration: float | None = None) -> None:
         """Serve until :meth:`stop` (or ``duration`` seconds)."""
         end = None if duration is None else time.monotonic() + duration
+        errors = 0
         while not self._stopping.is_set() and (end is None or time.monotonic() < end):
-            self.step(10)
+            try:
+                self.step(10)
+                errors = 0
+            except Exception as e:   # one bad turn must not end the service; a dead board does
+                from drivers.base import BoardClosed
+                if isinstance(e, BoardClosed):
+                    raise
+                errors += 1
+                log.exception("loop turn failed (%d in a row)", errors)
+                time.sleep(min(1.0, 0.01 * errors))
 
     def stop(self) -> None:
         self._stopping.set()
