@@ -1,0 +1,200 @@
+"""MTP2 (Q.703): codec, alignment with normal/emergency proving, error correction, failures."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, strategies as st
+
+from cti.signaling.errors import ProtocolError
+from cti.signaling.ss7.mtp2 import FISU, LSSU, MSU, LinkState, Mtp2Link, Status, decode, encode, fcs16
+from cti.signaling.ss7.mtp2.codec import add_fcs, check_fcs
+
+
+def pump(a: Mtp2Link, b: Mtp2Link, t0: float, seconds: float, step: float = 0.01, drop=None):
+    """Run two links back to back; ``drop(frame_from_a) -> bool`` loses frames a -> b."""
+    t = t0
+    while t < t0 + seconds:
+        for f in a.data_to_send(t):
+            if drop is None or not drop(f):
+                b.receive(f, t)
+        for f in b.data_to_send(t):
+            a.receive(f, t)
+        t = round(t + step, 6)
+    return t
+
+
+def test_fcs16_check_value():
+    assert fcs16(b"123456789") == 0x906E
+    assert check_fcs(add_fcs(b"\x7f\xff\x00")) == b"\x7f\xff\x00"
+    with pytest.raises(ProtocolError):
+        check_fcs(b"\x7f\xff\x00\x00\x00")
+
+
+@given(st.integers(0, 127), st.integers(0, 1), st.integers(0, 127), st.integers(0, 1),
+       st.integers(0, 255), st.binary(min_size=2, max_size=272), st.sampled_from(list(Status)))
+def test_codec_round_trip(bsn, bib, fsn, fib, sio, sif, status):
+    for su in (FISU(bsn, bib, fsn, fib), LSSU(bsn, bib, fsn, fib, status), MSU(bsn, bib, fsn, fib, sio, sif)):
+        assert decode(encode(su)) == su
+
+
+@given(st.binary(max_size=300))
+def test_codec_garbage_raises_protocol_error_only(data):
+    try:
+        decode(data)
+    except ProtocolError:
+        pass
+
+
+def test_li_63_for_long_msu():
+    f = encode(MSU(sio=0x85, sif=bytes(100)))
+    assert f[2] == 63 and decode(f).sif == bytes(100)
+    with pytest.raises(ProtocolError):
+        decode(b"\xff\xff\x05\x01")
+    with pytest.raises(ValueError):
+        encode(MSU(sio=1, sif=b"x"))
+
+
+def _aligned(emergency=False):
+    a, b = Mtp2Link(name="a", emergency=emergency), Mtp2Link(name="b")
+    a.start(0.0)
+    b.start(0.0)
+    return a, b
+
+
+def test_normal_alignment_takes_proving_period():
+    a, b = _aligned()
+    t = pump(a, b, 0.0, 8.0)
+    assert a.state is LinkState.INITIAL_ALIGNMENT
+    pump(a, b, t, 1.0)
+    assert a.state is b.state is LinkState.IN_SERVICE
+    assert [e.kind for e in a.events()] == ["in_service"]
+
+
+def test_emergency_alignment_is_short_for_both_sides():
+    a, b = _aligned(emergency=True)
+    pump(a, b, 0.0, 0.8)
+    assert a.state is b.state is LinkState.IN_SERVICE
+
+
+def test_t2_expires_without_far_end():
+    a = Mtp2Link(auto_restart=None)
+    a.start(0.0)
+    assert a.data_to_send(0.0)[-1] == encode(LSSU(status=Status.SIO))
+    a.handle_timer(11.6)
+    assert a.state is LinkState.OUT_OF_SERVICE
+    ev = a.events()
+    assert ev[-1].kind == "out_of_service" and "T2" in ev[-1].reason
+    assert decode(a.data_to_send(12.0)[-1]) == LSSU(status=Status.SIOS)
+
+
+def test_proving_aborted_by_errors_then_alignment_fails_after_five_attempts():
+    a, b = Mtp2Link(auto_restart=None), Mtp2Link(auto_restart=None)
+    a.start(0.0)
+    b.start(0.0)
+    t = pump(a, b, 0.0, 0.5)
+    assert a.iac.state.value == "proving"
+    for _ in range(5):
+        for _ in range(4):
+            a.su_error(t)
+    assert a.counters["proving_aborts"] == 5
+    assert a.state is LinkState.OUT_OF_SERVICE
+
+
+def _in_service():
+    a, b = _aligned(emergency=True)
+    t = pump(a, b, 0.0, 1.0)
+    a.events(), b.events()
+    return a, b, t
+
+
+def _msus(link):
+    return [bytes(e.sif) for e in link.events() if e.kind == "msu"]
+
+
+def test_msus_flow_both_ways_in_order():
+    a, b, t = _in_service()
+    for i in range(300):     # more than 127: sequence numbers wrap
+        a.send(0x85, bytes([i % 256, 1, 2]), t)
+        b.send(0x85, bytes([i % 256, 9, 9]), t)
+        if i % 50 == 49:
+            t = pump(a, b, t, 0.1)
+    pump(a, b, t, 0.2)
+    assert _msus(b) == [bytes([i % 256, 1, 2]) for i in range(300)]
+    assert _msus(a) == [bytes([i % 256, 9, 9]) for i in range(300)]
+    assert a.in_service and not a._rtb
+
+
+def test_dropped_msu_is_retransmitted_after_nack():
+    a, b, t = _in_service()
+    for i in range(5):
+        a.send(0x85, bytes([i, 0]), t)
+    dropped = []
+
+    def drop(f):
+        su = decode(f)
+        if isinstance(su, MSU) and su.sif[0] == 2 and not dropped:
+            dropped.append(f)
+            return True
+        return False
+    pump(a, b, t, 0.3, drop=drop)
+    assert dropped and b.counters["nacks_sent"] == 1 and a.counters["retransmitted"] >= 1
+    assert _msus(b) == [bytes([i, 0]) for i in range(5)]
+    assert a.in_service
+
+
+def test_dropped_last_msu_detected_from_fisu_fsn():
+    a, b, t = _in_service()
+    a.send(0x85, b"\x01\x02", t)
+    pump(a, b, t, 0.3, drop=lambda f: isinstance(decode(f), MSU) and a.counters["retransmitted"] == 0)
+    assert _msus(b) == [b"\x01\x02"]
+
+
+def test_t7_fails_the_link_when_acks_never_come():
+    a, b, t = _in_service()
+    a.send(0x85, b"\x01\x02", t)
+    a.data_to_send(t)            # sent, but b never gets anything again
+    a.handle_timer(t + 1.1)
+    assert a.state is LinkState.OUT_OF_SERVICE
+    assert "T7" in a.events()[-1].reason
+    bsnt, msgs = a.retrieve()
+    assert msgs == [(0x85, b"\x01\x02")]
+
+
+def test_sios_from_far_end_fails_link_and_auto_restart_realigns():
+    a, b, t = _in_service()
+    b.stop(t)
+    t = pump(a, b, t, 0.05)
+    assert a.state is not LinkState.IN_SERVICE
+    assert any(e.kind == "out_of_service" for e in a.events())
+    b.start(t)
+    pump(a, b, t, 3.0)
+    assert a.in_service and b.in_service
+
+
+def test_processor_outage_both_ways():
+    a, b, t = _in_service()
+    a.set_local_processor_outage(True, t)
+    t = pump(a, b, t, 0.05)
+    assert b.state is LinkState.PROCESSOR_OUTAGE
+    assert [e.kind for e in b.events()] == ["remote_processor_outage"]
+    a.set_local_processor_outage(False, t)
+    pump(a, b, t, 0.05)
+    assert b.state is LinkState.IN_SERVICE
+    assert [e.kind for e in b.events()] == ["remote_processor_recovered"]
+
+
+def test_suerm_fails_link_on_error_burst():
+    a, b, t = _in_service()
+    for _ in range(64):
+        a.su_error(t)
+    assert a.state is LinkState.OUT_OF_SERVICE
+    assert "SUERM" in a.events()[-1].reason
+
+
+def test_garbage_frames_never_raise():
+    a, b, t = _in_service()
+    rng = random.Random(7)
+    for _ in range(200):
+        a.receive(bytes(rng.randrange(256) for _ in range(rng.randrange(0, 12))), t)
+    assert a.counters["su_errors"] + a.counters["rx"] >= 200
