@@ -17,7 +17,7 @@ from cti.server import BackgroundServer, CtiServer
 
 ANY = "tcp://127.0.0.1:*"
 NEEDS = {"no1": ("cti.signaling.no1.trunk", "simulator.exchange.no1", "drivers.sim"),
-         "ss7": ("cti.signaling.ss7.trunk", "simulator.exchange.ss7", "drivers.sim")}
+         "ss7": ("cti.signaling.ss7.trunk", "simulator.exchange.ss7", "drivers.sim", "_boardcore.hdlc")}
 
 
 def _require(sig):
