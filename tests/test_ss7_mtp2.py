@@ -157,7 +157,7 @@ def test_t7_fails_the_link_when_acks_never_come():
     a.handle_timer(t + 1.1)
     assert a.state is LinkState.OUT_OF_SERVICE
     assert "T7" in a.events()[-1].reason
-    bsnt, msgs = a.retrieve()
+    msgs = a.retrieve()
     assert msgs == [(0x85, b"\x01\x02")]
 
 

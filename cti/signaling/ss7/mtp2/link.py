@@ -180,14 +180,23 @@ class Mtp2Link:
             raise ValueError(f"MSU with SIO {sio} and {len(sif)}-octet SIF not allowed (2..272 octets)")
         self._tb.append((sio, bytes(sif)))
 
-    def retrieve(self) -> tuple[int, list[tuple[int, bytes]]]:
-        """After a failure: the last acknowledged FSN (BSNT) and the unacknowledged + unsent
-        MSUs (Q.704 5.4 retrieval), emptying the buffers."""
-        msgs = [(sio, sif) for _, sio, sif in self._rtb] + list(self._tb)
-        bsnt = self._acked
-        self._rtb.clear()
+    def retrieve(self, bsnt: int | None = None) -> list[tuple[int, bytes]]:
+        """After a failure: the MSUs the far end has not accepted (Q.704 5.4 buffer updating and
+        retrieval). ``bsnt`` is the far end's last accepted FSN (from COO/COA); None takes
+        every unacknowledged MSU. Unsent MSUs follow. Empties the buffers."""
+        rtb = self._rtb
+        if bsnt is not None and _between(self._acked, bsnt, self._fsn_last):
+            rtb = [e for e in rtb if not _between(self._acked, e[0], bsnt)]
+        msgs = [(sio, sif) for _, sio, sif in rtb] + list(self._tb)
+        self._rtb, self._retx = [], []
         self._tb.clear()
-        return bsnt, msgs
+        self.timers.stop("T7")
+        return msgs
+
+    @property
+    def last_accepted_fsn(self) -> int:
+        """FSN of the last MSU accepted from the far end (sent in COO/COA)."""
+        return self._rx_last
 
     def events(self) -> list[Mtp2Event]:
         ev, self._events = self._events, []
