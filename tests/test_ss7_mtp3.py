@@ -116,9 +116,9 @@ def test_single_link_failure_pauses_then_resumes_with_held_traffic():
     a.start(0.0)
     b.start(0.0)
     t, _, _ = run(a, b, 0.0, 1.5)
+    a.send(SI.ISUP, b"\x01\x02", 0, t)     # never acknowledged: T7 fails the link
     t, ea, _ = run(a, b, t, 1.5, cut=(0,))
     assert "pause" in [e.kind for e in ea] and not a.up
-    a.send(SI.ISUP, b"\x01\x02", 0, t)
     t, ea, eb = run(a, b, t, 3.0)
     assert a.up and "resume" in [e.kind for e in ea]
     assert [e.payload for e in eb if e.kind == "transfer"] == [b"\x01\x02"]
