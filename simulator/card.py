@@ -22,6 +22,21 @@ TOWARD_BOARD = "board"
 TOWARD_NETWORK = "network"
 
 
+def span_config(c: "SpanConfig | dict") -> SpanConfig:
+    """A SpanConfig, or one built from a dict (a TOML table) with the same keys."""
+    if isinstance(c, SpanConfig):
+        return c
+    if isinstance(c, dict):
+        try:
+            d = dict(c)
+            if "hdlc_timeslots" in d:
+                d["hdlc_timeslots"] = tuple(d["hdlc_timeslots"])
+            return SpanConfig(**d)
+        except TypeError as exc:
+            raise ConfigError(f"span config {c!r}: {exc}") from None
+    raise ConfigError(f"a span config is a SpanConfig or a dict, not {type(c).__name__}")
+
+
 class SimSpanLine:
     """One span of the card: two endpoints, two directions, two fault injectors."""
 
@@ -52,11 +67,11 @@ class Card:
             raise ConfigError(f"spans must be an int in 1..64, not {spans!r}")
         if config is None:
             configs = [SpanConfig()] * spans
-        elif isinstance(config, SpanConfig):
-            configs = [config] * spans
+        elif isinstance(config, (SpanConfig, dict)):
+            configs = [span_config(config)] * spans
         else:
-            configs = list(config)
-            if len(configs) != spans or not all(isinstance(c, SpanConfig) for c in configs):
+            configs = [span_config(c) for c in config]
+            if len(configs) != spans:
                 raise ConfigError(f"config must be a SpanConfig or a list of {spans} SpanConfig")
         self.clock = make_clock(clock)
         self.spans = [SimSpanLine(i, c, seed * 1000 + i, idle_abcd) for i, c in enumerate(configs)]

@@ -263,6 +263,11 @@ def test_bad_input_is_a_clear_error(board):
         drivers.open("sim", spans=2, config=[SpanConfig()])
     with pytest.raises(ConfigError):
         drivers.open("sim", clock="sundial")
+    with pytest.raises(ConfigError, match="unexpected keyword"):
+        drivers.open("sim", spans=1, config={"framing": "crc4", "colour": "blue"})
+    with pytest.raises(ConfigError):
+        drivers.open("sim", spans=1, config=[42])
+    assert drivers.open("sim", spans=1, config={"framing": "df"}).span(0).config.framing == "df"
     board.close()
     with pytest.raises(BoardClosed):
         s.set_cas(1, 0x9)
