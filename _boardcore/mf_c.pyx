@@ -66,9 +66,11 @@ cdef class MfDetector:
         self.rate = _py.check_rate(rate)
         self.forward = bool(forward)
         self.freqs = _py.frequencies_of(self.forward, frequencies)
-        self.nfreq = len(self.freqs)
+        # All six frequencies are measured; with four (China backward) f4 and f5 only guard
+        # (they can be the "third" frequency; pairs using them are no signal), as in the twin.
+        self.nfreq = MF_MAXF
         # The same tables as the twin, computed by the same numpy expressions.
-        w = 2.0 * np.pi * np.asarray(self.freqs, dtype=np.float64) / _py.RATE
+        w = 2.0 * np.pi * np.asarray(_py.frequencies_of(self.forward, 6), dtype=np.float64) / _py.RATE
         kern = np.exp(-1j * np.outer(np.arange(MF_SUB, dtype=np.float64), w))
         rot = np.exp(-1j * np.outer(np.arange(MF_ROT, dtype=np.float64), w * MF_SUB))
         memset(self.table, 0, sizeof(self.table))
@@ -84,7 +86,7 @@ cdef class MfDetector:
                 self.rot[g][2 * k] = rot[g, k].real
                 self.rot[g][2 * k + 1] = rot[g, k].imag
         for sig, (i, j) in SIGNAL_PAIRS.items():
-            if j < self.nfreq:
+            if j < len(self.freqs):
                 self.sigtab[i][j] = sig
                 self.sigtab[j][i] = sig
         self.pos = 0

@@ -17,7 +17,9 @@ Detector, per channel, over many channels per call:
   window before it (the coherence test: a tone more than about 13 Hz off its nominal
   frequency turns by more than ~95 degrees in 20 ms). The last two tests are what keep
   speech and music from operating: voiced speech often puts two harmonics near two
-  signalling frequencies, but rarely within +/-10 Hz of both, steadily, for 40 ms;
+  signalling frequencies, but rarely within +/-13 Hz of both, steadily, for 50 ms;
+* with ``frequencies=4`` (China backward) f4 and f5 are still measured, as guards: they
+  can be the third frequency, but a pair using them is no signal;
 * a signal is recognised after ``ON_WINDOWS`` consecutive clean windows (Q.441: bursts
   shorter than 7 ms must not operate) and released after ``OFF_WINDOWS`` consecutive
   windows in which it no longer holds (Q.441: interruptions up to 7 ms must not release);
@@ -81,19 +83,22 @@ THIRD_STRONG_DB: float = 10.0
 THIRD_WEAK_DB: float = 5.5
 #: The pair must carry this share of the window energy (talk-off guard; a +/-10 Hz pair
 #: keeps 0.71 or more of it in a 160-sample window, worst twist and offsets, A-law).
-FRACTION_ON: float = 0.65
+FRACTION_ON: float = 0.67
 FRACTION_HOLD: float = 0.25
 #: Phase coherence of each tone of the pair over 40 ms: |W + W'|^2 / 2(|W|^2 + |W'|^2) of
 #: this window W and the one before W' (1 at the nominal frequency, 0.65 at 10 Hz off,
 #: 0.5 at 12.5 Hz, 0.35 at 15 Hz; measured >= 0.436 at +/-10 Hz with leakage).
 COHERENCE_ON: float = 0.36
-#: A held signal's weaker tone may drop this far below its peak since recognition.
-HOLD_DROP_DB: float = 10.0
-#: Consecutive clean windows (5 ms apart) to recognise a signal: operate in 31..45 ms
-#: (speech that passes every test above did so for at most 5 windows in our corpus).
-ON_WINDOWS: int = 6
-#: Consecutive failing windows to release it: release in 15..27 ms, so operate + release
-#: stays under the 80 ms of Q.441 clause 4.
+#: A held signal's weaker tone may drop this far below its peak since recognition (a 7 ms
+#: gap costs at most ~4 dB plus ~1.5 dB of leakage ripple; the tail of an ended signal
+#: falls below it 12 ms after the end).
+HOLD_DROP_DB: float = 8.0
+#: Consecutive clean windows (5 ms apart) to recognise a signal: operate in 41..51 ms
+#: (speech that passed every test above did so for at most 5 windows in a row, over 74
+#: minutes of espeak-ng speech in 14 languages and sox music).
+ON_WINDOWS: int = 7
+#: Consecutive failing windows to release it: release in 14..25 ms, so operate + release
+#: stays under the 80 ms of Q.441 clause 4 (75 ms at most).
 OFF_WINDOWS: int = 2
 
 
@@ -211,13 +216,15 @@ class MfDetector:
         self.rate = check_rate(rate)
         self.forward = bool(forward)
         self.freqs = frequencies_of(self.forward, frequencies)
-        nf = len(self.freqs)
-        w = 2.0 * np.pi * np.asarray(self.freqs, dtype=np.float64) / RATE
+        # All six frequencies are measured; with four (China backward) f4 and f5 only guard:
+        # they count as the "third" frequency but pairs using them are no signal.
+        nf = 6
+        w = 2.0 * np.pi * np.asarray(frequencies_of(self.forward, 6), dtype=np.float64) / RATE
         m = np.arange(SUB, dtype=np.float64)
         self._kernel = np.exp(-1j * np.outer(m, w))                      # (SUB, nf)
         g = np.arange(ROT_PERIOD, dtype=np.float64)
         self._rot = np.exp(-1j * np.outer(g, w * SUB))                   # (10, nf)
-        self._sig = _signal_table(nf)[:nf, :nf]
+        self._sig = _signal_table(len(self.freqs))
         self._norm = 2.0 / (WIN * WIN)
         self._pos = 0                                                    # sub-blocks done
         self._carry = np.zeros((self.channels, 0), dtype=np.int16)
@@ -295,7 +302,7 @@ class MfDetector:
         sig = self._sig[a, b]
         coh_ab = (np.take_along_axis(coherent, a[..., None], 2)[..., 0]
                   & np.take_along_axis(coherent, b[..., None], 2)[..., 0])
-        clean = ((pb >= LEVEL_ON_POWER) & (pa <= pb * TWIST_ON) & (p3 <= pb * THIRD_WEAK) & (p3 <= pa * THIRD_STRONG)
+        clean = ((sig > 0) & (pb >= LEVEL_ON_POWER) & (pa <= pb * TWIST_ON) & (p3 <= pb * THIRD_WEAK) & (p3 <= pa * THIRD_STRONG)
                  & (pair >= FRACTION_ON * energy) & coh_ab)
         holds = (pb >= LEVEL_HOLD_POWER) & (pa <= pb * TWIST_HOLD) & (pair >= FRACTION_HOLD * energy)
         strict = np.where(clean, sig, 0)

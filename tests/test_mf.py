@@ -115,8 +115,8 @@ def test_events_times_and_channels(mf):
     ev = run_blocks(det, x, t0=10.0)
     assert [(e.channel, e.signal) for e in ev] == [(1, 12), (1, 0)]
     on, off = ev[0].time, ev[1].time
-    assert 10.05 < on <= 10.05 + 0.04                  # recognised within 40 ms of the start
-    assert 10.20 < off <= 10.20 + 0.04                 # released within 40 ms of the end
+    assert 10.05 + 0.035 < on <= 10.05 + 0.055         # recognised 35..55 ms after the start
+    assert 10.20 < off <= 10.20 + 0.03                 # released within 30 ms of the end
     assert (on - 10.05) + (off - 10.20) <= 0.080       # Q.441: operate + release <= 80 ms
     assert det.current(1) == 0
     assert isinstance(ev[0], mf.MfEvent) and ev[0] == (1, 12, on)
@@ -138,7 +138,7 @@ def test_direct_change_of_signal_reports_off_then_on(mf):
     x = np.concatenate([gen.tone(1, 800), gen.tone(2, 800), gen.tone(0, 800)])[None, :]
     ev = run_blocks(mf.MfDetector(1), x)
     assert [e.signal for e in ev] == [1, 0, 2, 0]
-    assert 0.1 < ev[1].time <= ev[2].time < 0.1 + 0.045   # 1 ends before 2 is recognised
+    assert 0.1 < ev[1].time <= ev[2].time < 0.1 + 0.06    # 1 ends before 2 is recognised
 
 
 def test_reset_forgets_a_channel(mf):
