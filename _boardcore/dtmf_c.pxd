@@ -1,0 +1,40 @@
+# Declarations of the compiled DTMF kernel (implementation in dtmf_c.pyx).
+from libc.stdint cimport int16_t, int32_t, int64_t
+
+cdef enum:
+    DT_SUB = 80            # one 10 ms sub-block (dtmf_py.SUB)
+    DT_NF = 8              # 4 low + 4 high group frequencies
+    DT_COLS = 16           # cos columns 0..7, -sin columns 8..15
+
+
+cdef struct dt_chan_t:
+    float prev[DT_COLS]                 # correlations of the previous sub-block
+    int16_t carry[DT_SUB]               # samples of an unfinished sub-block
+    int on                              # digit index on (0..15) or -1
+    int cand                            # digit of the current run of good sub-blocks, or -1
+    int run                             # length of that run
+    int miss                            # consecutive sub-blocks the digit on did not hold
+    double run_t                        # time of the first sub-block of the run
+    double miss_t                       # time of the first failing sub-block
+
+
+cdef struct dt_event_t:
+    int32_t channel
+    int32_t digit
+    int32_t start                       # 1 start, 0 stop
+    double time
+
+
+cdef class DtmfDetector:
+    cdef readonly int channels
+    cdef readonly int rate
+    cdef int ncarry                     # samples in every channel's carry
+    cdef float table[DT_SUB][DT_COLS]
+    cdef double rot[DT_COLS]            # nominal phase advance per sub-block (re 0..7, im 8..15)
+    cdef double costol[DT_NF]
+    cdef dt_chan_t *chan
+    cdef dt_event_t *evbuf
+    cdef Py_ssize_t evcap
+    cdef bint busy
+    cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x, double t0) noexcept nogil
+    cdef int _not_busy(self) except -1
