@@ -1,0 +1,218 @@
+"""ISUP (Q.763/Q.764): codec tables, call control both ways, timers, circuit supervision, errors."""
+from __future__ import annotations
+
+import pytest
+
+from cti.signaling.causes import Cause
+from cti.signaling.errors import LocalProtocolError, ProtocolError
+from cti.signaling.ss7.isup.call import CallState
+from cti.signaling.ss7.isup.codec import FORMATS, IsupMessage, MessageType as M, decode, encode
+from cti.signaling.ss7.isup.node import IsupNode
+from cti.signaling.ss7.isup.params import CauseInd, Number, RangeStatus
+
+CICS = list(range(1, 32))
+
+
+def pair(opc_a=100, opc_b=200):
+    return IsupNode(CICS, opc_a, opc_b, name="a"), IsupNode(CICS, opc_b, opc_a, name="b")
+
+
+def flow(a, b, now=0.0, drop=lambda src, data: False):
+    """Deliver messages both ways until quiet; returns the message types seen, in order."""
+    seen = []
+    for _ in range(50):
+        moved = False
+        for src, dst in ((a, b), (b, a)):
+            for cic, data in src.messages():
+                moved = True
+                seen.append((src.name, decode(data).type.name))
+                if not drop(src, data):
+                    dst.receive(data, now)
+        if not moved:
+            break
+    return seen
+
+
+def kinds(node):
+    return [(e.kind, e.cic) for e in node.events()]
+
+
+def test_iam_known_octets():
+    m = IsupMessage(M.IAM, 5, dict(nature_of_connection_indicators=0, forward_call_indicators=0x2001,
+                                   calling_partys_category=10, transmission_medium_requirement=0,
+                                   called_party_number=Number("12345F"), calling_party_number=Number("8888")))
+    assert encode(m).hex() == "0500010001200a0002070503102143f50a040313888800"
+    assert decode(encode(m)) == m
+
+
+def test_every_message_type_has_a_format():
+    assert set(FORMATS) == set(M)
+
+
+def test_call_out_answered_and_cleared_by_us():
+    a, b = pair()
+    cic = a.setup("5551234", "88001", 0.0)
+    assert cic % 2 == 1          # a (lower point code) prefers odd CICs it controls
+    assert flow(a, b) == [("a", "IAM")]
+    ev = b.events()
+    assert ev[0].kind == "setup" and ev[0].called == "5551234" and ev[0].calling == "88001"
+    b.alert(cic, 1.0)
+    flow(a, b)
+    assert kinds(a) == [("alerting", cic)]
+    b.answer(cic, 2.0)
+    flow(a, b)
+    assert kinds(a) == [("answered", cic)]
+    a.release(cic, Cause.NORMAL_CLEARING, 3.0)
+    assert flow(a, b) == [("a", "REL"), ("b", "RLC")]
+    eb = b.events()
+    assert eb[-1].kind == "released" and eb[-1].cause == 16 and eb[-1].remote
+    ea = a.events()
+    assert ea[-1].kind == "released" and not ea[-1].remote
+    assert a.circuits[cic].fsm.state is b.circuits[cic].fsm.state is CallState.IDLE
+    assert not a.circuits[cic].timers.running
+
+
+def test_busy_and_con_answer():
+    a, b = pair()
+    cic = a.setup("1", None, 0.0)
+    flow(a, b)
+    b.events()
+    b.release(cic, Cause.USER_BUSY, 0.5)
+    flow(a, b)
+    ev = a.events()
+    assert ev[-1].kind == "released" and ev[-1].cause == 17
+    b.events()
+    cic = b.setup("2", "3", 1.0)
+    flow(a, b)
+    a.answer(cic, 1.1)        # answer without alerting: CON
+    assert flow(a, b) == [("a", "CON")]
+    assert kinds(b) == [("answered", cic)]
+
+
+def test_t7_and_t9_expiry_release_with_causes():
+    a, b = pair()
+    cic = a.setup("1", None, 0.0)
+    a.messages()
+    a.handle_timer(25.1)
+    ev = a.events()
+    assert ev[-1].kind == "released" and ev[-1].cause == Cause.RECOVERY_ON_TIMER_EXPIRY
+    assert [decode(d).type for _, d in a.messages()] == [M.REL]
+    # T1 repeats REL, T5 gives up with RSC
+    a.handle_timer(25.1 + 15.01)
+    assert [decode(d).type for _, d in a.messages()] == [M.REL]
+    a.handle_timer(25.1 + 300.01)
+    assert M.RSC in [decode(d).type for _, d in a.messages()]
+    assert a.circuits[cic].fsm.state is CallState.RESETTING
+    cic2 = a.setup("1", None, 400.0)
+    flow(a, b, 400.0)
+    b.alert(cic2, 401.0)
+    flow(a, b, 401.0)
+    a.handle_timer(401.0 + 90.1)
+    assert a.events()[-1].cause == Cause.NO_ANSWER
+
+
+def test_glare_resolved_by_point_code():
+    a, b = pair(100, 200)      # b has the higher point code: it controls even CICs
+    a.setup("1", None, 0.0, cic=4)
+    b.setup("2", None, 0.0, cic=4)
+    flow(a, b)
+    ea, eb = a.events(), b.events()
+    assert any(e.kind == "released" and "glare" in e.reason for e in ea)
+    assert [e.kind for e in ea][-1] == "setup" and eb == []
+    assert a.circuits[4].fsm.state is CallState.IN_WAIT_ALERT
+    assert b.circuits[4].fsm.state is CallState.OUT_WAIT_ACM
+
+
+def test_group_reset_and_blocking():
+    a, b = pair()
+    b.block(7, 0.0)
+    assert flow(a, b) == [("b", "BLO"), ("a", "BLA")]
+    assert not a.circuits[7].available and not b.circuits[7].available
+    a.events()
+    a.group_reset(1, 31, 1.0)
+    assert flow(a, b) == [("a", "GRS"), ("b", "GRA")]
+    assert a.circuits[7].remote_blocked       # GRA status bit: still blocked at b
+    assert all(a.circuits[c].available for c in CICS if c != 7)
+    assert a.allocate() != 7
+    with pytest.raises(LocalProtocolError):
+        a.setup("1", None, 1.0, cic=7)
+    b.unblock(7, 2.0)
+    flow(a, b)
+    assert a.circuits[7].available and ("circuit", 7) in kinds(a)
+    b.group_block(10, 5, 3.0)
+    assert flow(a, b) == [("b", "CGB"), ("a", "CGBA")]
+    assert all(not a.circuits[c].available for c in range(10, 15))
+    b.group_unblock(10, 5, 4.0)
+    flow(a, b)
+    assert all(a.circuits[c].available for c in range(10, 15))
+
+
+def test_reset_during_call_releases_it():
+    a, b = pair()
+    cic = a.setup("1", None, 0.0)
+    flow(a, b)
+    b.events()
+    b.reset(cic, 1.0)
+    assert flow(a, b) == [("b", "RSC"), ("a", "RLC")]
+    assert [e.kind for e in a.events()] == ["released"]
+    assert [e.kind for e in b.events()] == ["released", "reset_done"]
+
+
+def test_malformed_messages_cfn_discard_ucic():
+    a, b = pair()
+    a.receive(bytes([1, 0, 0x77]), 0.0)            # unknown type -> CFN cause 97
+    out = [decode(d) for _, d in a.messages()]
+    assert out[0].type is M.CFN and out[0].get("cause_indicators").value == 97
+    a.receive(bytes([1, 0, 0x01, 0, 1]), 0.0)       # truncated IAM -> discard
+    a.receive(b"\x01", 0.0)
+    assert a.messages() == [] and a.counters["discarded"] == 2
+    a.receive(encode(IsupMessage(M.BLO, 999)), 0.0)  # CIC we do not have -> UCIC
+    assert [decode(d).type for _, d in a.messages()] == [M.UCIC]
+    b.receive(encode(IsupMessage(M.UCIC, 3)), 0.0)
+    assert not b.circuits[3].available
+
+
+def test_rel_collision_and_unexpected_messages():
+    a, b = pair()
+    cic = a.setup("1", None, 0.0)
+    flow(a, b)
+    b.answer(cic, 0.1)
+    flow(a, b)
+    a.events(), b.events()
+    a.release(cic, 16, 1.0)
+    b.release(cic, 16, 1.0)
+    flow(a, b)
+    assert a.circuits[cic].fsm.state is b.circuits[cic].fsm.state is CallState.IDLE
+    a.receive(encode(IsupMessage(M.ANM, cic)), 2.0)
+    assert [e.kind for e in a.events()][-1] == "unexpected"
+
+
+def test_sam_and_cpg_and_sus_res():
+    a, b = pair()
+    cic = a.setup("12", None, 0.0)
+    flow(a, b)
+    a._tx(M.SAM, cic, subsequent_number=Number("34F"))
+    flow(a, b)
+    ev = b.events()
+    assert ev[-1].kind == "digits" and b.circuits[cic].called == "1234"
+    b.alert(cic, 0.1)
+    b._tx(M.CPG, cic, event_information=1)
+    flow(a, b)
+    assert [e.kind for e in a.events()] == ["alerting", "progress"]
+    b.answer(cic, 0.2)
+    b._tx(M.SUS, cic, suspend_resume_indicators=0)
+    b._tx(M.RES, cic, suspend_resume_indicators=0)
+    flow(a, b)
+    assert [e.kind for e in a.events()] == ["answered", "suspended", "resumed"]
+
+
+def test_decoder_only_protocol_errors_on_truncations():
+    m = IsupMessage(M.CGB, 3, dict(circuit_group_supervision_message_type=0, range_and_status=RangeStatus(7, b"\xff")))
+    data = encode(m)
+    for n in range(len(data)):
+        with pytest.raises(ProtocolError):
+            decode(data[:n])
+    with pytest.raises(ValueError):
+        encode(IsupMessage(M.REL, 1, {}))
+    with pytest.raises(ValueError):
+        encode(IsupMessage(M.RLC, 1, {"cause_indicators": CauseInd(300)}))
