@@ -87,3 +87,34 @@ def test_make_call_reaches_exchange_subscriber(tmp_path, sig):
         until(sub, lambda e: e["type"] == "CallCleared")
     rec = [r for r in exchange.records if r.direction == "from_us"]
     assert rec and rec[0].called.startswith("6601") and rec[0].answered_at is not None
+
+
+@pytest.mark.parametrize("sig", ["no1", "ss7"])
+def test_dtmf_both_ways_in_band(tmp_path, sig):
+    """Digits the caller types reach subscribers (DigitsDialed); SendDigits reaches the far end."""
+    _require(sig)
+    pytest.importorskip("_boardcore.dtmf", reason="the DTMF kernel is not available")
+    from cti.signaling.trunk import DigitsReceived
+    from simulator.exchange.base import CallScript
+    srv = _server(tmp_path, sig)
+    exchange = srv.networks[0]
+    with BackgroundServer(srv) as _, BusClient(srv.bus.endpoints, timeout=10) as c:
+        sub = c.subscribe()
+        srv.call_soon(lambda: exchange.place_call(
+            CallScript(at=srv.now() + 0.2, called="8001", calling="13800138000", hold_for=8.0, digits="47")))
+        off = until(sub, lambda e: e["type"] == "Offered")[-1]
+        c.answer_call(off["call"])
+        got = until(sub, lambda e: e["type"] == "DigitsDialed" and "7" in e["digits"])
+        typed = "".join(e["digits"] for e in got if e["type"] == "DigitsDialed" and not e["sent"])
+        assert typed.endswith("7") and set(typed) <= {"4", "7"}
+        c.send_digits(off["call"], "159")
+        sent = until(sub, lambda e: e["type"] == "DigitsDialed" and e["sent"])[-1]
+        assert sent["digits"] == "159"
+        log = exchange.log                        # every trunk event the far end saw
+        import time
+        for _ in range(50):
+            heard = "".join(ev.digits for ev in list(log) if isinstance(ev, DigitsReceived))
+            if "159" in heard:
+                break
+            time.sleep(0.1)
+        assert "159" in heard, f"the far end heard {heard!r}"
