@@ -1,0 +1,160 @@
+"""IVR menus from a TOML file.
+
+```toml
+[ivr]
+start = "main"
+prompt_dir = "prompts"            # relative to the TOML file
+
+[ivr.menus.main]
+prompt = "welcome.wav"
+max_digits = 1
+timeout = 5.0                     # first digit
+inter_digit = 3.0
+terminator = "#"
+retries = 2                       # invalid or no input: replay this many times
+invalid_prompt = "invalid.wav"    # optional
+on_fail = { queue = "operator" }  # after the retries
+options."1" = { queue = "sales" }
+options."2" = { menu = "account" }
+options."9" = { hangup = true }
+
+[ivr.menus.account]
+prompt = "account.wav"
+max_digits = 8
+var = "account"                   # the digits are kept under this name and travel with the call
+then = { queue = "support", priority = 5 }
+```
+
+A target is exactly one of ``queue`` (with optional ``priority``), ``menu`` or ``hangup``.
+Every mistake (unknown menu, missing prompt file, bad key) is reported with its place.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cti.media.wavfile import read_alaw
+
+from .collect import CollectSpec
+
+
+class IvrConfigError(ValueError):
+    """A mistake in the IVR TOML, with where it is."""
+
+
+@dataclass(frozen=True)
+class Target:
+    queue: str | None = None
+    menu: str | None = None
+    hangup: bool = False
+    priority: int = 0
+
+    @classmethod
+    def parse(cls, where: str, d: Any) -> "Target":
+        if not isinstance(d, dict):
+            raise IvrConfigError(f"{where}: a target must be a table like {{ queue = \"sales\" }}")
+        unknown = set(d) - {"queue", "menu", "hangup", "priority"}
+        if unknown:
+            raise IvrConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        t = cls(d.get("queue"), d.get("menu"), bool(d.get("hangup", False)), int(d.get("priority", 0)))
+        if sum((t.queue is not None, t.menu is not None, t.hangup)) != 1:
+            raise IvrConfigError(f"{where}: give exactly one of queue, menu or hangup")
+        return t
+
+
+@dataclass(frozen=True)
+class Menu:
+    name: str
+    prompt: str | None
+    collect: CollectSpec
+    retries: int = 2
+    invalid_prompt: str | None = None
+    options: dict[str, Target] = field(default_factory=dict)
+    then: Target | None = None
+    var: str | None = None
+    on_fail: Target = Target(hangup=True)
+
+
+_MENU_KEYS = {"prompt", "max_digits", "timeout", "inter_digit", "terminator", "barge_in", "retries",
+              "invalid_prompt", "options", "then", "var", "on_fail"}
+
+
+@dataclass
+class IvrConfig:
+    start: str
+    menus: dict[str, Menu]
+    prompt_dir: Path
+    _audio: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "IvrConfig":
+        p = Path(path)
+        try:
+            doc = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise IvrConfigError(f"{p}: {exc}") from None
+        return cls.from_dict(doc.get("ivr", doc), base=p.parent)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], base: Path = Path(".")) -> "IvrConfig":
+        menus_d = d.get("menus")
+        if not isinstance(menus_d, dict) or not menus_d:
+            raise IvrConfigError("ivr: no [ivr.menus.<name>] tables")
+        menus = {name: cls._menu(name, md) for name, md in menus_d.items()}
+        start = d.get("start", next(iter(menus)))
+        cfg = cls(start, menus, (base / d.get("prompt_dir", ".")).resolve())
+        cfg.check()
+        return cfg
+
+    @staticmethod
+    def _menu(name: str, md: Any) -> Menu:
+        where = f"ivr.menus.{name}"
+        if not isinstance(md, dict):
+            raise IvrConfigError(f"{where}: must be a table")
+        unknown = set(md) - _MENU_KEYS
+        if unknown:
+            raise IvrConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(_MENU_KEYS)}")
+        try:
+            spec = CollectSpec(max_digits=int(md.get("max_digits", 1)), first_timeout=float(md.get("timeout", 5.0)),
+                               inter_digit_timeout=float(md.get("inter_digit", 3.0)),
+                               terminator=str(md.get("terminator", "#")), barge_in=bool(md.get("barge_in", True)))
+        except (TypeError, ValueError) as exc:
+            raise IvrConfigError(f"{where}: {exc}") from None
+        options = {str(k): Target.parse(f"{where}.options.{k}", v) for k, v in md.get("options", {}).items()}
+        for k in options:
+            if not k or any(ch not in "0123456789*#ABCD" for ch in k):
+                raise IvrConfigError(f"{where}.options: {k!r} is not a DTMF digit string")
+        then = Target.parse(f"{where}.then", md["then"]) if "then" in md else None
+        if bool(options) == bool(then):
+            raise IvrConfigError(f"{where}: give either options (a choice) or then (collect and go on)")
+        on_fail = Target.parse(f"{where}.on_fail", md["on_fail"]) if "on_fail" in md else Target(hangup=True)
+        return Menu(name, md.get("prompt"), spec, int(md.get("retries", 2)), md.get("invalid_prompt"),
+                    options, then, md.get("var"), on_fail)
+
+    def check(self) -> None:
+        if self.start not in self.menus:
+            raise IvrConfigError(f"ivr.start: unknown menu {self.start!r}")
+        for m in self.menus.values():
+            for t in [*m.options.values(), m.on_fail, *([m.then] if m.then else [])]:
+                if t.menu is not None and t.menu not in self.menus:
+                    raise IvrConfigError(f"ivr.menus.{m.name}: goes to unknown menu {t.menu!r}")
+            for prompt in (m.prompt, m.invalid_prompt):
+                if prompt is not None and not (self.prompt_dir / prompt).is_file():
+                    raise IvrConfigError(f"ivr.menus.{m.name}: prompt file {self.prompt_dir / prompt} not found")
+
+    def queues(self) -> set[str]:
+        """Every queue the IVR can send a caller to (the server checks they exist)."""
+        out = set()
+        for m in self.menus.values():
+            for t in [*m.options.values(), m.on_fail, *([m.then] if m.then else [])]:
+                if t.queue:
+                    out.add(t.queue)
+        return out
+
+    def audio(self, prompt: str) -> bytes:
+        """A prompt as 8 kHz A-law, loaded once."""
+        if prompt not in self._audio:
+            self._audio[prompt] = read_alaw(self.prompt_dir / prompt)
+        return self._audio[prompt]

@@ -1,0 +1,1 @@
+"""Call media: WAV prompts and recordings, supervisor monitor / whisper / barge-in mixing."""
