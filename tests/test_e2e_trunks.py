@@ -118,3 +118,31 @@ def test_dtmf_both_ways_in_band(tmp_path, sig):
                 break
             time.sleep(0.1)
         assert "159" in heard, f"the far end heard {heard!r}"
+
+
+@pytest.mark.parametrize("sig", ["no1", "ss7"])
+def test_consultation_and_transfer_over_real_signalling(tmp_path, sig):
+    """A held incoming call and an answered consultation call are joined; when one far party
+    hangs up the model releases the other circuit, and both CDRs are written."""
+    _require(sig)
+    from simulator.exchange.base import CallScript
+    srv = _server(tmp_path, sig)
+    exchange = srv.networks[0]
+    with BackgroundServer(srv) as _, BusClient(srv.bus.endpoints, timeout=10) as c:
+        sub = c.subscribe()
+        srv.call_soon(lambda: exchange.place_call(
+            CallScript(at=srv.now() + 0.2, called="8001", calling="13800138000", hold_for=None)))
+        a = until(sub, lambda e: e["type"] == "Delivered")[-1]["call"]
+        c.answer_call(a)
+        b = c.consultation_call(a, "6601")["call"]
+        until(sub, lambda e: e["type"] == "Established" and e["call"] == b)
+        assert c.transfer_call(a, b) == {"call": a}
+        seen = until(sub, lambda e: e["type"] == "CallCleared" and e["call"] == a, timeout=30)
+        assert any(e["type"] == "Transferred" and e["old_calls"] == [a, b] for e in seen)
+        snap = c.snapshot()
+        assert snap["calls"] == [] and all(s["busy"] == 0 for s in snap["spans"])
+    from cti.store import open_store
+    with open_store(str(tmp_path / "cti.db")) as st:
+        rows = {r["call"]: r for r in st.cdrs()}
+        assert rows[b]["outcome"] == "merged" and rows[b]["merged_into"] == a
+        assert rows[a]["merged"] == [b] and rows[a]["outcome"] == "answered"
