@@ -51,6 +51,18 @@ cdef double INV_WIN = 1.0 / _py.WIN
 cdef double STEP = 1.0 / _py.RATE
 
 
+cdef inline bint _coherent(const double *w, const double *q0, const double *q1, const double *q2,
+                          const double *q3, int k) noexcept nogil:
+    """Tone k keeps its phase from the previous window (sub-blocks q0..q3) to this one (w)."""
+    cdef double pr = q0[2 * k] + q1[2 * k] + q2[2 * k] + q3[2 * k]
+    cdef double pi = q0[2 * k + 1] + q1[2 * k + 1] + q2[2 * k + 1] + q3[2 * k + 1]
+    cdef double wr = w[2 * k]
+    cdef double wi = w[2 * k + 1]
+    cdef double br = wr + pr
+    cdef double bi = wi + pi
+    return br * br + bi * bi >= COHERENCE2 * ((wr * wr + wi * wi) + (pr * pr + pi * pi))
+
+
 cdef class MfDetector:
     """Two-out-of-six MFC signal detector over ``channels`` channels (Q.441 clause 4)."""
 
@@ -182,8 +194,15 @@ cdef class MfDetector:
         cdef mf_chan_t *ch
         cdef Py_ssize_t c, s
         cdef int m, k, h, a, b, t, sg, strict, held
-        cdef double v, en, wr, wi, pr, pi, br, bi, wpow, ew, pa, pb, p3, pair, ref
-        cdef bint coh[MF_MAXF]
+        cdef double en, ew, pa, pb, p3, pair, ref
+        cdef double wz[MF_COLS]
+        cdef const double *q0
+        cdef const double *q1
+        cdef const double *q2
+        cdef const double *q3
+        cdef const double *q4
+        cdef const double *q5
+        cdef const double *q6
         cdef int cur, cand, cand_n, miss
         for c in range(self.channels):
             ch = &self.chan[c]
@@ -209,24 +228,19 @@ cdef class MfDetector:
                 # 20 ms window W: three earlier sub-blocks (oldest first) plus this one;
                 # the window before it W': the four sub-blocks before those (coherence test)
                 h = (self.rhead + s) % MF_RING
+                q0 = ch.ring[h]
+                q1 = ch.ring[(h + 1) % MF_RING]
+                q2 = ch.ring[(h + 2) % MF_RING]
+                q3 = ch.ring[(h + 3) % MF_RING]
+                q4 = ch.ring[(h + 4) % MF_RING]
+                q5 = ch.ring[(h + 5) % MF_RING]
+                q6 = ch.ring[(h + 6) % MF_RING]
+                for k in range(ncols):
+                    wz[k] = q4[k] + q5[k] + q6[k] + z[k]
                 for k in range(nf):
-                    pr = (ch.ring[h][2 * k] + ch.ring[(h + 1) % MF_RING][2 * k]
-                          + ch.ring[(h + 2) % MF_RING][2 * k] + ch.ring[(h + 3) % MF_RING][2 * k])
-                    pi = (ch.ring[h][2 * k + 1] + ch.ring[(h + 1) % MF_RING][2 * k + 1]
-                          + ch.ring[(h + 2) % MF_RING][2 * k + 1] + ch.ring[(h + 3) % MF_RING][2 * k + 1])
-                    wr = (ch.ring[(h + 4) % MF_RING][2 * k] + ch.ring[(h + 5) % MF_RING][2 * k]
-                          + ch.ring[(h + 6) % MF_RING][2 * k] + z[2 * k])
-                    wi = (ch.ring[(h + 4) % MF_RING][2 * k + 1] + ch.ring[(h + 5) % MF_RING][2 * k + 1]
-                          + ch.ring[(h + 6) % MF_RING][2 * k + 1] + z[2 * k + 1])
-                    wpow = wr * wr + wi * wi
-                    br = wr + pr
-                    bi = wi + pi
-                    coh[k] = br * br + bi * bi >= COHERENCE2 * (wpow + (pr * pr + pi * pi))
-                    pw[k] = wpow * NORM
+                    pw[k] = (wz[2 * k] * wz[2 * k] + wz[2 * k + 1] * wz[2 * k + 1]) * NORM
                 ew = (ch.ering[(h + 4) % MF_RING] + ch.ering[(h + 5) % MF_RING]
                       + ch.ering[(h + 6) % MF_RING] + en) * INV_WIN
-                memcpy(ch.ring[h], z, MF_COLS * sizeof(double))
-                ch.ering[h] = en
                 # the two strongest and the third (ties: lower index first, as a stable sort)
                 a = 0
                 for k in range(1, nf):
@@ -247,7 +261,9 @@ cdef class MfDetector:
                 sg = self.sigtab[a][b]
                 strict = sg if (pb >= LEVEL_ON and pa <= pb * TWIST_ON and p3 <= pb * THIRD_WEAK
                                 and p3 <= pa * THIRD_STRONG and pair >= FRACTION_ON * ew
-                                and coh[a] and coh[b]) else 0
+                                and _coherent(wz, q0, q1, q2, q3, a) and _coherent(wz, q0, q1, q2, q3, b)) else 0
+                memcpy(ch.ring[h], z, MF_COLS * sizeof(double))
+                ch.ering[h] = en
                 held = sg if (pb >= LEVEL_HOLD and pa <= pb * TWIST_HOLD
                               and pair >= FRACTION_HOLD * ew) else 0
                 # recognise / hold / release (Q.441: 7 ms burst reject, 7 ms gap bridge)
