@@ -25,12 +25,12 @@ from .timers import ISUP_TIMERS
 M = MessageType
 #: Defaults of the mandatory IAM indicators (Q.763 3.35, 3.23, 3.11, 3.54).
 IAM_DEFAULTS = {"nature_of_connection_indicators": 0x00,    # no satellite, no continuity check
-                "forward_call_indicators": 0x2001,          # national, ISUP all the way, preferred
+                "forward_call_indicators": 0x0020,          # national, ISUP all the way, preferred
                 "calling_partys_category": 0x0A,            # ordinary subscriber
                 "transmission_medium_requirement": 0x03}    # 3.1 kHz audio
 #: Backward call indicators for ACM: subscriber free, ordinary, ISUP all the way (Q.763 3.5).
-BCI_ACM = 0x1416
-BCI_CON = 0x1416
+BCI_ACM = 0x0416
+BCI_CON = 0x0416
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ class IsupEvent:
     remote: bool = True
     reason: str = ""
     available: bool = True
+    count: int = 1          #: circuits covered (reset_done after GRA)
 
 
 @dataclass
@@ -422,7 +423,7 @@ class IsupNode:
 
     def _clear_circuit(self, c: CircuitCtl, reason: str, before: CallState | None = None) -> None:
         before = c.fsm.state if before is None else before
-        keep = {t: c.timers.running[t] for t in ("T12", "T14") if t in c.timers.running}
+        keep = {t: c.timers.running[t] for t in ("T12", "T14", "T18", "T20", "T22") if t in c.timers.running}
         c.timers.stop_all()
         c.timers.running.update(keep)
         if before in BUSY_STATES:
@@ -516,7 +517,7 @@ class IsupNode:
                 self._clear_circuit(cc, "group reset")
             bit = bool(rs.status and rs.status[k // 8] >> (k % 8) & 1)
             self._set_remote(cc, bit, "GRA: blocked at the far end" if bit else "GRA")
-        self._ev("reset_done", c, reason=f"GRA for {rs.range + 1} circuits")
+        self._ev("reset_done", c, reason=f"GRA for {rs.range + 1} circuits", count=rs.range + 1)
 
     def _group_bits(self, m: IsupMessage) -> list[CircuitCtl]:
         rs: RangeStatus = m.get("range_and_status")

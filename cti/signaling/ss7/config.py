@@ -1,0 +1,106 @@
+"""SS7 trunk configuration: a dataclass built from a dict (a TOML ``[trunk.config]`` table).
+
+    variant = "itu"            # or "china" (24-bit point codes)
+    opc = "1-100-1"            # our point code (int or dashed text)
+    dpc = "1-100-2"            # the adjacent exchange
+    ni = 2                     # network indicator (2 national)
+    links = [{span = 0, timeslot = 16}]     # signalling links; span = index into the trunk's spans
+    cic_map = {"1" = [0, 1]}   # CIC -> [span index, timeslot]; default: CIC = 32*span + timeslot
+    timers = {mtp2 = {T4N = 8.2}, mtp3 = {}, isup = {T7 = 25}}
+    emergency = false, link_test = true, reset_at_start = true, pcap = "ss7.pcap"
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .mtp3.label import NI, Variant, parse_pc
+
+VOICE_TIMESLOTS = tuple(range(1, 16)) + tuple(range(17, 32))
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    span: int = 0          #: index into the trunk's span list
+    timeslot: int = 16
+
+
+@dataclass
+class Ss7Config:
+    variant: Variant = Variant.ITU
+    opc: int = 1
+    dpc: int = 2
+    ni: int = NI.NATIONAL
+    links: list[LinkConfig] = field(default_factory=lambda: [LinkConfig()])
+    cic_map: dict[int, tuple[int, int]] = field(default_factory=dict)   #: CIC -> (span index, timeslot)
+    timers: dict[str, dict[str, float]] = field(default_factory=dict)   #: mtp2 / mtp3 / isup overrides
+    emergency: bool = False
+    link_test: bool = True
+    reset_at_start: bool = True
+    pcap: str | None = None
+
+    _KEYS = ("variant", "opc", "dpc", "ni", "links", "cic_map", "timers", "emergency", "link_test",
+             "reset_at_start", "pcap")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "Ss7Config":
+        """Build and validate; ValueError names the bad key."""
+        d = dict(d or {})
+        unknown = set(d) - set(cls._KEYS)
+        if unknown:
+            raise ValueError(f"unknown SS7 config keys: {', '.join(sorted(unknown))}")
+        try:
+            variant = Variant(str(d.get("variant", "itu")).lower())
+        except ValueError:
+            raise ValueError(f"variant must be 'itu' or 'china', not {d.get('variant')!r}") from None
+        opc = parse_pc(d.get("opc", 1), variant)
+        dpc = parse_pc(d.get("dpc", 2), variant)
+        if opc == dpc:
+            raise ValueError("opc and dpc must differ")
+        ni = int(d.get("ni", NI.NATIONAL))
+        if not 0 <= ni <= 3:
+            raise ValueError(f"ni must be 0..3, not {ni}")
+        links = []
+        for ln in d.get("links", [{}]):
+            if not isinstance(ln, dict) or set(ln) - {"span", "timeslot"}:
+                raise ValueError(f"a link is {{span, timeslot}}, not {ln!r}")
+            lc = LinkConfig(int(ln.get("span", 0)), int(ln.get("timeslot", 16)))
+            if not 0 <= lc.timeslot <= 31 or lc.span < 0:
+                raise ValueError(f"link {ln!r} out of range")
+            links.append(lc)
+        if not 1 <= len(links) <= 16:
+            raise ValueError("1..16 links")
+        cic_map: dict[int, tuple[int, int]] = {}
+        for k, v in dict(d.get("cic_map", {})).items():
+            cic = int(k)
+            span, ts = (int(x) for x in v)
+            if not 0 <= cic <= 4095 or ts not in VOICE_TIMESLOTS or span < 0:
+                raise ValueError(f"cic_map {k!r} -> {v!r}: CIC 0..4095, timeslot 1-15/17-31")
+            cic_map[cic] = (span, ts)
+        if len(set(cic_map.values())) != len(cic_map):
+            raise ValueError("cic_map names one timeslot twice")
+        timers = {k: dict(v) for k, v in dict(d.get("timers", {})).items()}
+        if set(timers) - {"mtp2", "mtp3", "isup"}:
+            raise ValueError("timers has sections mtp2, mtp3, isup")
+        cfg = cls(variant, opc, dpc, ni, links, cic_map, timers, bool(d.get("emergency", False)),
+                  bool(d.get("link_test", True)), bool(d.get("reset_at_start", True)), d.get("pcap"))
+        cfg.check_timers()
+        return cfg
+
+    def check_timers(self) -> None:
+        """Every override names a known timer within its range (ValueError otherwise)."""
+        from cti.signaling.timers import Timers
+
+        from .isup.timers import ISUP_TIMERS
+        from .mtp2.timers import MTP2_TIMERS
+        from .mtp3.linkset import MTP3_TIMERS
+        for sec, specs in (("mtp2", MTP2_TIMERS), ("mtp3", MTP3_TIMERS), ("isup", ISUP_TIMERS)):
+            Timers(specs, self.timers.get(sec))
+
+    def circuits(self, nspans: int) -> dict[int, tuple[int, int]]:
+        """CIC -> (span index, timeslot): the map, or the default for ``nspans`` spans
+        (CIC = 32 * span + timeslot over the voice timeslots not used by a link)."""
+        if self.cic_map:
+            return dict(self.cic_map)
+        used = {(ln.span, ln.timeslot) for ln in self.links}
+        return {32 * s + ts: (s, ts) for s in range(nspans) for ts in VOICE_TIMESLOTS if (s, ts) not in used}

@@ -1,0 +1,77 @@
+"""One signalling point's SS7 stack toward one adjacent point: MTP2 links + MTP3 linkset + ISUP,
+wired together sans-IO. Used by the trunk adapter, the simulated exchange, the benchmark
+and the interop tests; transports move the links' frames."""
+from __future__ import annotations
+
+from .config import Ss7Config
+from .isup.node import IsupEvent, IsupNode
+from .mtp2 import Mtp2Link
+from .mtp3 import SI, Linkset, Mtp3Event
+
+
+def cic_groups(cics: list[int], size: int = 32) -> list[tuple[int, int]]:
+    """Runs of consecutive CICs as (first, count), each at most ``size`` long."""
+    out: list[tuple[int, int]] = []
+    for c in sorted(cics):
+        if out and out[-1][0] + out[-1][1] == c and out[-1][1] < size:
+            out[-1] = (out[-1][0], out[-1][1] + 1)
+        else:
+            out.append((c, 1))
+    return out
+
+
+class Ss7Stack:
+    """Links, linkset and ISUP for ``cics``; :meth:`service` runs them and returns ISUP events."""
+
+    def __init__(self, config: Ss7Config, cics: list[int], name: str = "ss7") -> None:
+        self.config = config
+        t = config.timers
+        self.links = [Mtp2Link(timers=t.get("mtp2"), emergency=config.emergency, name=f"{name}.link{i}")
+                      for i in range(len(config.links))]
+        self.linkset = Linkset(self.links, config.opc, config.dpc, variant=config.variant, ni=config.ni,
+                               timers=t.get("mtp3"), link_test=config.link_test)
+        self.isup = IsupNode(cics, config.opc, config.dpc, timers=t.get("isup"), name=f"{name}.isup")
+        self.started = False
+        self.mtp3_events: list[Mtp3Event] = []
+
+    @property
+    def up(self) -> bool:
+        return self.linkset.up
+
+    def start(self, now: float) -> None:
+        if not self.started:
+            self.started = True
+            self.linkset.start(now)
+
+    def service(self, now: float) -> list[IsupEvent]:
+        """Run MTP3 and ISUP after the transports fed the links; queue ISUP output."""
+        self.start(now)
+        for ev in self.linkset.service(now):
+            if ev.kind == "transfer":
+                if ev.si == SI.ISUP and ev.opc == self.config.dpc:
+                    self.isup.receive(ev.payload, now)
+            else:
+                self.mtp3_events.append(ev)
+                if ev.kind == "resume" and self.config.reset_at_start:
+                    self.reset_all(now)
+        self.isup.handle_timer(now)
+        self.flush(now)
+        return self.isup.events()
+
+    def flush(self, now: float) -> None:
+        """Hand ISUP's queued messages to MTP3 (SLS = CIC's low 4 bits, Q.764 2.2.2)."""
+        for cic, data in self.isup.messages():
+            self.linkset.send(SI.ISUP, data, cic & 0x0F, now)
+
+    def reset_all(self, now: float) -> None:
+        """Circuit group reset of every CIC (Q.764 2.9.3.2: after an MTP restart/resume)."""
+        for first, count in cic_groups(list(self.isup.circuits)):
+            if count == 1:
+                self.isup.reset(first, now)
+            else:
+                self.isup.group_reset(first, count, now)
+        self.flush(now)
+
+    def timer_deadline(self) -> float | None:
+        ds = [d for d in (self.linkset.timer_deadline(), self.isup.timer_deadline()) if d is not None]
+        return min(ds, default=None)

@@ -1,0 +1,162 @@
+"""The SS7 trunk adapter: ISUP circuits on E1 spans, signalling on HDLC timeslots (TrunkAdapter).
+
+Circuits are ``(board span number, timeslot)``; the configuration maps CICs to them. On the
+first :meth:`Ss7Trunk.service` the links align; when MTP resumes, every circuit is reset
+(GRS) and becomes available as the far end acknowledges.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from cti.signaling.causes import Cause
+from cti.signaling.errors import LocalProtocolError
+from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, IncomingCall, Proceeding, Released,
+                                 TrunkAdapter, TrunkError, TrunkEvent)
+from drivers.base import Span
+
+from .config import Ss7Config
+from .isup.call import CallState
+from .link import HdlcTransport, Transport
+from .pcap import LINKTYPE_MTP2_WITH_PHDR, PcapWriter
+from .stack import Ss7Stack
+
+__all__ = ["Ss7Trunk", "Ss7Config"]
+
+
+class Ss7Trunk(TrunkAdapter):
+    """ISUP over MTP on ``spans``; ``transports`` replaces the HDLC channels (e.g. sockets)."""
+
+    signalling = "ss7"
+
+    def __init__(self, spans: Sequence[Span], config: Ss7Config | dict[str, Any] | None = None,
+                 transports: list[Transport] | None = None) -> None:
+        cfg = config if isinstance(config, Ss7Config) else Ss7Config.from_dict(config)
+        self.config = cfg
+        self.spans = list(spans)
+        cmap = cfg.circuits(len(self.spans) or 1)
+        for cic, (si, ts) in cmap.items():
+            if self.spans and si >= len(self.spans):
+                raise ValueError(f"CIC {cic} names span index {si}; the trunk has {len(self.spans)} spans")
+        number = [getattr(s, "number", i) for i, s in enumerate(self.spans)] or [0]
+        self._circuit_of: dict[int, Circuit] = {cic: (number[si], ts) for cic, (si, ts) in cmap.items()}
+        self._cic_of: dict[Circuit, int] = {c: cic for cic, c in self._circuit_of.items()}
+        self.stack = Ss7Stack(cfg, sorted(cmap), name="trunk")
+        self.pcap = PcapWriter(cfg.pcap, LINKTYPE_MTP2_WITH_PHDR) if cfg.pcap else None
+        if transports is None:
+            transports = []
+            for i, lc in enumerate(cfg.links):
+                if lc.span >= len(self.spans):
+                    raise ValueError(f"link {i} on span index {lc.span}; the trunk has {len(self.spans)} spans")
+                transports.append(HdlcTransport(self.spans[lc.span].hdlc(lc.timeslot), self.stack.links[i],
+                                                self.pcap, i))
+        self.transports = transports
+        self._pending: list[TrunkEvent] = []
+        self._was_up = False
+
+    # ---- TrunkAdapter ------------------------------------------------------------------
+    def circuits(self) -> list[Circuit]:
+        return [self._circuit_of[c] for c in sorted(self._circuit_of)]
+
+    def service(self, now: float) -> list[TrunkEvent]:
+        for t in self.transports:
+            t.receive(now)
+        out = self._pending
+        self._pending = []
+        for e in self.stack.service(now):
+            if e.kind == "reset_done":
+                out += self._reset_done(e)
+            elif (ev := self._convert(e)) is not None:
+                out.append(ev)
+        for ev in self.stack.mtp3_events:
+            if ev.kind == "pause":
+                out += [CircuitState(c, now, False, "MTP pause: signalling route unavailable")
+                        for c in self.circuits()]
+        self.stack.mtp3_events.clear()
+        for t in self.transports:
+            t.transmit(now)
+        return out
+
+    def make_call(self, called: str, calling: str | None, now: float, circuit: Circuit | None = None) -> Circuit:
+        if not called or any(ch not in "0123456789ABCDEabcde" for ch in called):
+            raise TrunkError(f"called number {called!r} is not digits", cause=Cause.INVALID_NUMBER_FORMAT)
+        if not self.stack.up:
+            raise TrunkError("SS7 signalling route unavailable", cause=Cause.NETWORK_OUT_OF_ORDER)
+        cic = None if circuit is None else self._cic(circuit)
+        try:
+            cic = self.stack.isup.setup(called, calling, now, cic=cic)
+        except LocalProtocolError as e:
+            raise TrunkError(str(e), cause=Cause.NO_CIRCUIT_AVAILABLE) from None
+        self.stack.flush(now)
+        c = self._circuit_of[cic]
+        self._pending.append(Proceeding(c, now))
+        return c
+
+    def alert(self, circuit: Circuit, now: float) -> None:
+        self._do("alert", circuit, now)
+
+    def answer(self, circuit: Circuit, now: float) -> None:
+        self._do("answer", circuit, now)
+
+    def release(self, circuit: Circuit, cause: int, now: float) -> None:
+        cic = self._cic(circuit)
+        try:
+            self.stack.isup.release(cic, int(cause), now)
+        except LocalProtocolError as e:
+            raise TrunkError(str(e)) from None
+        self.stack.flush(now)
+
+    def timer_deadline(self) -> float | None:
+        return self.stack.timer_deadline()
+
+    # ---- maintenance -----------------------------------------------------------------------
+    def block(self, circuit: Circuit, now: float) -> None:
+        """Maintenance-block a circuit toward the far end (BLO)."""
+        self.stack.isup.block(self._cic(circuit), now)
+        self.stack.flush(now)
+
+    def unblock(self, circuit: Circuit, now: float) -> None:
+        self.stack.isup.unblock(self._cic(circuit), now)
+        self.stack.flush(now)
+
+    def state(self, circuit: Circuit) -> CallState:
+        return self.stack.isup.circuits[self._cic(circuit)].fsm.state
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def _cic(self, circuit: Circuit) -> int:
+        try:
+            return self._cic_of[tuple(circuit)]  # type: ignore[index]
+        except (KeyError, TypeError):
+            raise TrunkError(f"circuit {circuit!r} is not on this SS7 trunk") from None
+
+    def _do(self, what: str, circuit: Circuit, now: float) -> None:
+        cic = self._cic(circuit)
+        try:
+            getattr(self.stack.isup, what)(cic, now)
+        except LocalProtocolError as e:
+            raise TrunkError(str(e)) from None
+        self.stack.flush(now)
+
+    def _convert(self, e: Any) -> TrunkEvent | None:
+        c = self._circuit_of.get(e.cic)
+        if c is None:
+            return None
+        if e.kind == "setup":
+            return IncomingCall(c, e.time, e.called, e.calling, e.category, "ss7")
+        if e.kind == "alerting":
+            return Alerting(c, e.time)
+        if e.kind == "answered" and e.remote:
+            return Answered(c, e.time)
+        if e.kind == "released":
+            return Released(c, e.time, int(e.cause), e.remote, e.reason)
+        if e.kind == "circuit":
+            return CircuitState(c, e.time, e.available, e.reason)
+        return None
+
+    def _reset_done(self, e: Any) -> list[TrunkEvent]:
+        """After RSC/GRS is acknowledged: the circuits of the group that are usable."""
+        out: list[TrunkEvent] = []
+        for cic in range(e.cic, e.cic + e.count):
+            st = self.stack.isup.circuits.get(cic)
+            if st is not None and st.available and cic in self._circuit_of:
+                out.append(CircuitState(self._circuit_of[cic], e.time, True, "reset acknowledged"))
+        return out
