@@ -66,6 +66,8 @@ def extensions():
         Extension(
             "_boardcore." + os.path.splitext(os.path.basename(path))[0],
             [path],
+            # a kernel's C helpers (<name>_kernel.h ...) are part of it: editing one rebuilds it
+            depends=sorted(glob.glob(path[:-len("_c.pyx")] + "_*.h")),
             extra_compile_args=["-O3"] if not debug else ["-O0", "-g"],
         )
         for path in sorted(glob.glob(os.path.join("_boardcore", "*_c.pyx")))
