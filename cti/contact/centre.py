@@ -1,0 +1,345 @@
+"""The contact centre attached to a running CtiServer: ACD fed from call-model events,
+agents' requests, recording, supervision and statistics, all through the bus.
+
+Flow of an inbound call (docs/contact-centre.md): the call model reports ``Offered`` for a
+called number that is a route point -> the call is parked (CSTA ``queued``) and enters its
+ACD queue -> the engine's ``Offered`` names agents -> their devices join the call's device
+list (so their accounts may see and answer it) and the call alerts -> the agent's desktop
+sends AnswerCall -> Established, ACD ``Connected`` -> either side clears -> CallCleared ->
+``CallEnded`` and wrap-up. A caller who hangs up first is ``Abandoned``; ring no answer
+parks the call again. Everything runs in the server's thread: call-model events arrive
+through ``server.event_hooks``, time through a board ticker, requests through the bus.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Iterable
+
+from cti.acd.engine import AcdEngine, AcdError
+from cti.acd.agents import AgentEvent, AgentState
+from cti.acd.queue import VOICEMAIL, QueueEvent
+from cti.bus.auth import Account, AccountBook, may
+from cti.call.errors import (InvalidParameterError, InvalidStateError, PrivilegeViolationError)
+from cti.call.states import ConnectionState as S
+from cti.media.recorder import Recorder
+from cti.media.supervise import SuperviseMode
+from cti.stats.service import StatsCollector
+
+from . import events as ce
+from . import requests as rq
+from .config import ContactConfig
+
+log = logging.getLogger(__name__)
+
+
+class ContactCentre:
+    """See the module docstring. Built by :func:`cti.contact.install`."""
+
+    def __init__(self, server: Any, config: ContactConfig) -> None:
+        self.server = server
+        self.config = config
+        self.model = server.model
+        self.bus = server.bus
+        self.engine = AcdEngine(config.queues, config.agents, seed=config.seed)
+        try:
+            self.engine.check()
+        except AcdError as e:
+            from cti.config import ConfigError
+            raise ConfigError(f"[contact] {e}") from None
+        self.stats = StatsCollector(self.engine)
+        self.recorder = Recorder(Path(config.recordings))
+        self.routed: dict[str, str] = {}          #: call -> queue it entered (ACD calls, until they end)
+        self.supervisions: dict[str, tuple[str, str, str]] = {}   #: supervisor device -> (call, agent, mode)
+        self.counters: dict[str, int] = {"acd_errors": 0}
+        self._next_stats: float | None = None
+        self._orig = dict(self.bus.handlers)
+
+    # ---- wiring -----------------------------------------------------------------------------
+    def attach(self) -> "ContactCentre":
+        s = self.server
+        s.event_hooks.append(self.on_call_event)
+        if getattr(s, "_ticked", False):
+            s.board.add_ticker(self.tick)
+        else:                      # loopback / polled boards: run after the server's own turn
+            inner = s._tick
+
+            def tick(now: float) -> None:
+                inner(now)
+                self.tick(now)
+            s._tick = tick
+        for name, fn in (("AgentLogon", self._logon), ("SetAgentState", self._set_state),
+                         ("RouteSelect", self._route_select), ("StartRecording", self._start_recording),
+                         ("StopRecording", self._stop_recording), ("Monitor", self._monitor),
+                         ("GetStatistics", self._get_statistics),
+                         ("AnswerCall", self._answer), ("ClearConnection", self._clear)):
+            self.bus.register_command(name, fn)
+        self.bus.add_state("agents", self._agents_state)
+        self.bus.add_state("queues", self._queues_state)
+        return self
+
+    def now(self) -> float:
+        return self.server.now()
+
+    # ---- ACD output: execute and publish ------------------------------------------------------
+    def apply(self, events: Iterable[AgentEvent | QueueEvent]) -> None:
+        """Carry out the engine's events on the call model, feed statistics, publish them."""
+        events = list(events)
+        self.stats.feed(events)
+        for e in events:
+            if isinstance(e, QueueEvent):
+                try:
+                    self._execute(e)
+                except Exception:   # the call may be gone already; the ACD learns it from the model
+                    self.counters["acd_errors"] += 1
+                    log.exception("ACD event %s on call %s", e.type, e.call)
+            self.bus.publish(ce.from_acd(e))
+
+    def _execute(self, e: QueueEvent) -> None:
+        call = self.model.calls.get(e.call)
+        if call is None:
+            return
+        local = call.local()
+        now = self.now()
+        if e.type == "Queued":
+            self.routed[e.call] = e.queue
+            if local is not None and local.state in (S.NULL, S.ALERTING):
+                self.model.queue_call(e.call, e.queue, now)
+        elif e.type == "Offered":
+            devs = set(call.extra.get("devices", ())) | {d for d in e.data.get("devices", []) if d}
+            call.extra["devices"] = sorted(devs)
+            if local is not None and local.state is S.QUEUED:
+                self.model.deliver(e.call, now)
+        elif e.type == "RingNoAnswer":
+            agent = self.engine.agents[e.data["agent"]].agent
+            call.extra["devices"] = [d for d in call.extra.get("devices", ()) if d != agent.device]
+            if local is not None and local.state is S.ALERTING and not self._ringing(e.call):
+                self.model.queue_call(e.call, e.queue, now)
+        elif e.type == "Diverted":
+            self.routed[e.call] = e.data["to"]
+            if e.data["to"] == VOICEMAIL:        # overflow to voicemail: the caller is let go
+                self.routed.pop(e.call, None)
+                self.model.clear_connection(e.call, now)
+        elif e.type == "Connected" and e.data.get("record"):
+            self._record(e.call, e.data.get("agent"))
+
+    def _ringing(self, call_id: str) -> list[str]:
+        qc = self.engine._find(call_id)
+        return list(qc.ringing) if qc is not None else []
+
+    def _record(self, call_id: str, agent: str | None) -> str:
+        rec = self.recorder.start(call_id, self.now())
+        self.bus.publish(ce.RecordingStarted(call=call_id, path=str(rec.path), agent=agent))
+        return str(rec.path)
+
+    def _stop_record(self, call_id: str) -> dict[str, Any] | None:
+        rec = self.recorder.stop(call_id, self.now())
+        if rec is None:
+            return None
+        seconds = round(rec.blocks * 0.02, 2)
+        self.bus.publish(ce.RecordingStopped(call=call_id, path=str(rec.path), seconds=seconds))
+        return {"call": call_id, "path": str(rec.path), "seconds": seconds}
+
+    # ---- call-model input ---------------------------------------------------------------------
+    def on_call_event(self, e: Any) -> None:
+        """Hook for every call-model event (``server.event_hooks``)."""
+        kind = type(e).__name__
+        try:
+            if kind == "Offered" and e.direction == "in":
+                target = self.config.route_points.get(e.called or "")
+                if target is not None and target != "ivr":
+                    self.apply(self.engine.enqueue(e.call, target, e.calling or "", self.now()))
+            elif kind == "CallCleared":
+                self._call_gone(e.call)
+        except AcdError as err:
+            self.counters["acd_errors"] += 1
+            log.warning("ACD refused %s of call %s: %s", kind, e.call, err)
+
+    def _call_gone(self, call_id: str) -> None:
+        now = self.now()
+        self._stop_record(call_id)
+        for dev, (cid, _, _) in list(self.supervisions.items()):
+            if cid == call_id:
+                del self.supervisions[dev]
+        if call_id in self.engine.connected:
+            self.apply(self.engine.call_ended(call_id, now))
+        elif self.engine._find(call_id) is not None:
+            self.apply(self.engine.abandoned(call_id, now))
+        self.routed.pop(call_id, None)
+
+    # ---- time ------------------------------------------------------------------------------
+    def tick(self, now: float) -> None:
+        """Board ticker: ACD timers, statistics; publishes what the model produced meanwhile."""
+        due = self.engine.next_deadline()
+        if due is not None and due <= now:
+            self.apply(self.engine.service(now))
+        if self._next_stats is None:
+            self._next_stats = now + self.config.stats_every
+        elif now >= self._next_stats:
+            self._next_stats = now + self.config.stats_every
+            self.publish_stats(now)
+        for call_id in list(self.recorder.active):
+            self.recorder.feed(call_id, *self._call_audio(call_id))
+        self.server.flush_model()
+
+    def _call_audio(self, call_id: str) -> tuple[bytes, bytes]:
+        """One 20 ms block of the call's two directions (silence where no tap is available)."""
+        silence = b"\xd5" * 160
+        return silence, silence
+
+    def publish_stats(self, now: float, queue: str | None = None) -> dict[str, Any]:
+        snap = self.stats.snapshot(now)
+        for name, figures in snap["queues"].items():
+            if queue is None or name == queue:
+                self.bus.publish(ce.QueueStats(queue=name, figures=figures, agents=snap["agents"]))
+        return snap
+
+    # ---- authorisation --------------------------------------------------------------------
+    def _book(self) -> AccountBook:
+        return self.bus.security.book
+
+    def _may_act_for(self, account: Account, agent_id: str, what: str) -> None:
+        a = self._agent(agent_id)
+        if account.role == "integrator":
+            return
+        if account.role == "supervisor" and a.team and a.team == account.team:
+            return
+        if account.role == "agent" and account.device and account.device == a.device:
+            return
+        raise PrivilegeViolationError(f"account {account.name} ({account.role}) may not {what} for agent {agent_id}",
+                                      account=account.name, agent=agent_id)
+
+    def _agent(self, agent_id: str) -> Any:
+        try:
+            return self.engine.agent(agent_id)
+        except AcdError as e:
+            raise InvalidParameterError(str(e), field="agent") from None
+
+    def _acd(self, fn: Any, *args: Any, **kw: Any) -> list[Any]:
+        try:
+            return fn(*args, **kw)
+        except AcdError as e:
+            raise InvalidStateError(str(e)) from None
+
+    # ---- requests --------------------------------------------------------------------------
+    def _logon(self, account: Account, req: rq.AgentLogon, _t: float) -> dict[str, Any]:
+        self._may_act_for(account, req.agent, "log on")
+        if account.role == "agent" and req.device != account.device:
+            raise PrivilegeViolationError(f"account {account.name} may log on only at its own device",
+                                          account=account.name, device=req.device)
+        self.apply(self._acd(self.engine.log_on, req.agent, req.device, self.now()))
+        return {"agent": req.agent, "state": self.engine.agent(req.agent).state.value}
+
+    def _set_state(self, account: Account, req: rq.SetAgentState, _t: float) -> dict[str, Any]:
+        self._may_act_for(account, req.agent, "set the state")
+        self.apply(self._acd(self.engine.set_agent_state, req.agent, req.state, self.now(), req.reason))
+        return {"agent": req.agent, "state": self.engine.agent(req.agent).public()["state"]}
+
+    def _route_select(self, account: Account, req: rq.RouteSelect, _t: float) -> dict[str, Any]:
+        if account.role == "agent":
+            raise PrivilegeViolationError(f"account {account.name} (agent) may not answer route requests",
+                                          account=account.name)
+        events = self._acd(self.engine.route_select, req.route, self.now(), agent=req.agent, queue=req.queue)
+        used = [e for e in events if isinstance(e, QueueEvent) and e.type in ("Offered", "Diverted")]
+        if used:
+            self.bus.publish(ce.RouteUsed(queue=used[0].queue, call=used[0].call, data={"route": req.route, "by": "crm"}))
+        self.apply(events)
+        return {"route": req.route}
+
+    def _answer(self, account: Account, req: Any, t: float) -> dict[str, Any]:
+        """AnswerCall: for an ACD call ringing at agents, ``device`` (or the account's) names the agent."""
+        ringing = self._ringing(req.call) if isinstance(req.call, str) else []
+        if not ringing:
+            return self._orig["AnswerCall"](account, req, t)
+        by_device = {self.engine.agent(a).device: a for a in ringing}
+        agent = by_device.get(req.device) or by_device.get(account.device)
+        if agent is None:
+            if req.device is not None or account.role != "integrator":
+                raise PrivilegeViolationError(f"call {req.call} does not ring at {req.device or account.device}",
+                                              account=account.name, call=req.call)
+            agent = ringing[0]
+        dev = self.engine.agent(agent).device
+        if not may(self._book().controllable(account), [dev or ""]):
+            raise PrivilegeViolationError(f"account {account.name} may not answer for device {dev}",
+                                          account=account.name, device=dev)
+        call = self.model.call(req.call)
+        local = call.local()
+        if local is not None and local.state in (S.ALERTING, S.QUEUED):
+            self.model.answer_call(req.call, self.now())
+        self.apply(self._acd(self.engine.answered, req.call, agent, self.now()))
+        return {"call": req.call, "agent": agent}
+
+    def _clear(self, account: Account, req: Any, t: float) -> dict[str, Any]:
+        """ClearConnection: an agent's device in an ACD call stands for the call's local device."""
+        if isinstance(req.call, str) and req.call in self.model.calls and req.device is not None:
+            call = self.model.calls[req.call]
+            if req.device not in call.connections and req.device in call.extra.get("devices", ()):
+                if not may(self._book().controllable(account), [req.device]):
+                    raise PrivilegeViolationError(f"account {account.name} may not clear for {req.device}",
+                                                  account=account.name, device=req.device)
+                return self.model.clear_connection(req.call, self.now(), cause=req.cause)
+        return self._orig["ClearConnection"](account, req, t)
+
+    def _start_recording(self, account: Account, req: rq.StartRecording, _t: float) -> dict[str, Any]:
+        call = self.model.call(req.call)
+        if not may(self._book().controllable(account), call.local_devices()):
+            raise PrivilegeViolationError(f"account {account.name} may not record call {req.call}",
+                                          account=account.name, call=req.call)
+        if req.call in self.recorder.active:
+            raise InvalidStateError(f"call {req.call} is already being recorded", call=req.call)
+        agent = self.engine.connected.get(req.call, (None, None))[0]
+        return {"call": req.call, "path": self._record(req.call, agent)}
+
+    def _stop_recording(self, account: Account, req: rq.StopRecording, _t: float) -> dict[str, Any]:
+        call = self.model.call(req.call)
+        if not may(self._book().controllable(account), call.local_devices()):
+            raise PrivilegeViolationError(f"account {account.name} may not stop recording call {req.call}",
+                                          account=account.name, call=req.call)
+        out = self._stop_record(req.call)
+        if out is None:
+            raise InvalidStateError(f"call {req.call} is not being recorded", call=req.call)
+        return out
+
+    def _monitor(self, account: Account, req: rq.Monitor, _t: float) -> dict[str, Any]:
+        try:
+            mode = SuperviseMode(req.mode)
+        except ValueError:
+            raise InvalidParameterError(f"mode must be monitor, whisper or barge, not {req.mode!r}",
+                                        field="mode") from None
+        a = self._agent(req.agent)
+        if account.role == "agent" or (account.role == "supervisor" and a.team != account.team):
+            raise PrivilegeViolationError(
+                f"account {account.name} ({account.role}) is not a supervisor of agent {req.agent}'s team",
+                account=account.name, agent=req.agent)
+        if account.role == "supervisor" and account.device and req.device != account.device:
+            raise PrivilegeViolationError(f"account {account.name} may supervise only from its own device",
+                                          account=account.name, device=req.device)
+        if a.state is not AgentState.BUSY or a.call_id is None:
+            raise InvalidStateError(f"agent {req.agent} is {a.state.value}, not on a call", agent=req.agent)
+        self.supervisions[req.device] = (a.call_id, a.id, mode.value)
+        call = self.model.calls.get(a.call_id)
+        if call is not None:
+            call.extra["devices"] = sorted(set(call.extra.get("devices", ())) | {req.device})
+        return {"call": a.call_id, "agent": a.id, "mode": mode.value}
+
+    def _get_statistics(self, account: Account, req: rq.GetStatistics, _t: float) -> dict[str, Any]:
+        if account.role == "agent":
+            raise PrivilegeViolationError(f"account {account.name} (agent) may not read queue statistics",
+                                          account=account.name)
+        if req.queue is not None and req.queue not in self.engine.queues:
+            raise InvalidParameterError(f"unknown queue {req.queue!r}", field="queue")
+        snap = self.publish_stats(self.now(), req.queue)
+        if req.queue is not None:
+            snap["queues"] = {req.queue: snap["queues"][req.queue]}
+        return snap
+
+    # ---- snapshot sections -----------------------------------------------------------------
+    def _agents_state(self, account: Account, book: AccountBook) -> list[dict[str, Any]]:
+        seen = book.visible(account)
+        return [m.agent.public() for m in self.engine.agents.values()
+                if seen is None or m.agent.device in seen]
+
+    def _queues_state(self, account: Account, book: AccountBook) -> list[dict[str, Any]]:
+        if account.role == "agent":
+            return []
+        return [{"queue": n, "waiting": [qc.call_id for qc in self.engine.waiting(n)]} for n in self.engine.queues]

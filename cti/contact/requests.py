@@ -1,0 +1,83 @@
+"""Contact-centre request types on the command socket (registered with cti.bus.schema).
+
+Each is answered by a result map or a typed error (cti.call.errors), like the call-control
+requests. Who may send what is checked in :mod:`cti.contact.centre`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cti.bus.schema import register_request
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class AgentLogon:
+    """Log ``agent`` on to ``device`` (NotReady until SetAgentState Ready)."""
+
+    agent: str
+    device: str
+    RESULT = ("agent", "state")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class SetAgentState:
+    """Set ``agent`` Ready, NotReady (with ``reason``) or LoggedOff."""
+
+    agent: str
+    state: str
+    reason: str = ""
+    RESULT = ("agent", "state")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class RouteSelect:
+    """Answer a RouteRequest: send the call to ``agent`` (Ready) or to ``queue``."""
+
+    route: str
+    agent: str | None = None
+    queue: str | None = None
+    RESULT = ("route",)
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class StartRecording:
+    """Record ``call`` (both directions, stereo A-law WAV); the result and event carry the path."""
+
+    call: str
+    RESULT = ("call", "path")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    """Stop recording ``call``."""
+
+    call: str
+    RESULT = ("call", "path", "seconds")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """Supervise ``agent``'s call from ``device``: mode monitor (listen), whisper (to the agent) or barge."""
+
+    agent: str
+    device: str
+    mode: str = "monitor"
+    RESULT = ("call", "agent", "mode")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class GetStatistics:
+    """Live statistics of ``queue`` (default: every queue) and the agents."""
+
+    queue: str | None = None
+    RESULT = ("time", "queues", "agents")
+
+
+CONTACT_REQUESTS = (AgentLogon, SetAgentState, RouteSelect, StartRecording, StopRecording, Monitor, GetStatistics)
