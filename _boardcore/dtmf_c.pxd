@@ -9,6 +9,8 @@ cdef enum:
 
 cdef struct dt_chan_t:
     float prev[DT_COLS]                 # correlations of the previous sub-block
+    double rprev[2][DT_COLS]            # phase advance vectors of the two previous steps
+    double pprev[DT_NF]                 # tone energies of the previous sub-block
     int16_t carry[DT_SUB]               # samples of an unfinished sub-block
     int on                              # digit index on (0..15) or -1
     int cand                            # digit of the current run of good sub-blocks, or -1
@@ -32,6 +34,7 @@ cdef class DtmfDetector:
     cdef float table[DT_SUB][DT_COLS]
     cdef double rot[DT_COLS]            # nominal phase advance per sub-block (re 0..7, im 8..15)
     cdef double costol[DT_NF]
+    cdef float ntab[16][DT_SUB][8]      # per digit: Hann DFT rows at f_lo, f_hi and the harmonic neighbours
     cdef dt_chan_t *chan
     cdef dt_event_t *evbuf
     cdef Py_ssize_t evcap

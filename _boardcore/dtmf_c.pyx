@@ -30,7 +30,7 @@ from .dtmf_py import (  # noqa: F401  (re-exported: the same objects as the twin
 __all__ = ["DtmfDetector", "DtmfGenerator", "DigitEvent", "detect", "DIGITS", "LOW_HZ", "HIGH_HZ",
            "DBM0_PEAK", "digit_pair"]
 
-assert _py.SUB == DT_SUB and _py.RATE == 8000
+assert _py.SUB == DT_SUB and _py.RATE == 8000 and _py.STEPS == 3
 
 # Decision figures, read once from the twin (one source of truth).
 cdef double LEVEL_ON_E = _py.LEVEL_ON_E
@@ -42,6 +42,7 @@ cdef double TWIST_HOLD_HI = _py.TWIST_HOLD_HI
 cdef double RATIO_ON = _py.RATIO_ON
 cdef double RATIO_HOLD = _py.RATIO_HOLD
 cdef double OTHER = _py.OTHER
+cdef double NEIGHBOUR = _py.NEIGHBOUR
 cdef double PE_NORM = _py.PE_NORM
 cdef int ON_SUBS = _py.ON_SUBS
 cdef int OFF_SUBS = _py.OFF_SUBS
@@ -68,6 +69,13 @@ cdef class DtmfDetector:
             for k in range(DT_NF):
                 self.table[m][k] = kern[m, k].real
                 self.table[m][DT_NF + k] = kern[m, k].imag
+        cdef int d, j
+        nk = _py._NKERNEL
+        for d in range(16):
+            for m in range(DT_SUB):
+                for j in range(4):
+                    self.ntab[d][m][j] = nk[d, m, j].real
+                    self.ntab[d][m][4 + j] = nk[d, m, j].imag
         for k in range(DT_NF):
             self.rot[k] = _py._ROT[k].real
             self.rot[DT_NF + k] = _py._ROT[k].imag
@@ -153,6 +161,10 @@ cdef class DtmfDetector:
         cdef int16_t first[DT_SUB]
         cdef float acc[DT_COLS]
         cdef double pw[DT_NF]
+        cdef double rot[DT_COLS]
+        cdef double nacc[8]
+        cdef double tl, th, q0, q1
+        cdef int m, j
         cdef int64_t ien
         cdef const int16_t *src
         cdef dt_chan_t *ch
@@ -194,9 +206,13 @@ cdef class DtmfDetector:
                         kh = k
                 bl = pw[kl]
                 bh = pw[kh]
+                # twist on this and the previous sub-block together (leakage beats)
+                tl = pw[kl] + ch.pprev[kl]
+                th = pw[kh] + ch.pprev[kh]
                 good = (bl >= LEVEL_ON_E and bh >= LEVEL_ON_E
-                        and bh >= bl * TWIST_LO and bh <= bl * TWIST_HI
+                        and th >= tl * TWIST_LO and th <= tl * TWIST_HI
                         and bl + bh >= RATIO_ON * en)
+                memcpy(ch.pprev, pw, sizeof(pw))
                 if good:
                     ol = 0.0
                     oh = 0.0
@@ -206,17 +222,35 @@ cdef class DtmfDetector:
                         if k + 4 != kh and pw[k + 4] > oh:
                             oh = pw[k + 4]
                     good = ol <= bl * OTHER and oh <= bh * OTHER
+                # phase advance of every tone against the previous sub-block
+                for k in range(DT_NF):
+                    zr = acc[k] * ch.prev[k] + acc[DT_NF + k] * ch.prev[DT_NF + k]
+                    zi = acc[DT_NF + k] * ch.prev[k] - acc[k] * ch.prev[DT_NF + k]
+                    rot[k] = zr * self.rot[k] - zi * self.rot[DT_NF + k]
+                    rot[DT_NF + k] = zr * self.rot[DT_NF + k] + zi * self.rot[k]
                 if good:
-                    # phase advance against the previous sub-block, for each chosen tone
+                    # summed over the last STEPS = 3 steps (averages out the other tone's leakage)
                     for i in range(2):
                         k = kl if i == 0 else kh
-                        zr = acc[k] * ch.prev[k] + acc[DT_NF + k] * ch.prev[DT_NF + k]
-                        zi = acc[DT_NF + k] * ch.prev[k] - acc[k] * ch.prev[DT_NF + k]
-                        rr = zr * self.rot[k] - zi * self.rot[DT_NF + k]
-                        ri = zr * self.rot[DT_NF + k] + zi * self.rot[k]
+                        rr = rot[k] + ch.rprev[0][k] + ch.rprev[1][k]
+                        ri = rot[DT_NF + k] + ch.rprev[0][DT_NF + k] + ch.rprev[1][DT_NF + k]
                         if not rr >= sqrt(rr * rr + ri * ri) * self.costol[k]:
                             good = 0
+                memcpy(ch.rprev[1], ch.rprev[0], sizeof(rot))
+                memcpy(ch.rprev[0], rot, sizeof(rot))
                 memcpy(ch.prev, acc, sizeof(acc))
+                if good:
+                    # harmonic neighbours 2 f_lo - f_hi and 2 f_hi - f_lo (Hann window)
+                    dig = kl * 4 + (kh - 4)
+                    for j in range(8):
+                        nacc[j] = 0.0
+                    for m in range(DT_SUB):
+                        zr = src[m]
+                        for j in range(8):
+                            nacc[j] += zr * self.ntab[dig][m][j]
+                    q0 = nacc[0] * nacc[0] + nacc[4] * nacc[4] + nacc[1] * nacc[1] + nacc[5] * nacc[5]
+                    q1 = nacc[2] * nacc[2] + nacc[6] * nacc[6] + nacc[3] * nacc[3] + nacc[7] * nacc[7]
+                    good = q1 <= NEIGHBOUR * q0
                 if good:
                     dig = kl * 4 + (kh - 4)
                     if dig == cand:

@@ -11,13 +11,20 @@ Algorithm (both implementations, same figures):
 * A sub-block is *good* for digit (low ``kl``, high ``kh``: the strongest of each group) when
   - level: both tones at or above ``LEVEL_ON_DBM0`` (Q.24: operate down to -26 dBm0/tone);
   - twist: high tone at most ``TWIST_NORMAL_DB`` below and ``TWIST_REVERSE_DB`` above the
-    low tone (Q.24 Annex A: accept 8 dB normal, 4 dB reverse, plus the measuring margin);
+    low tone (Q.24 Annex A: accept 8 dB normal, 4 dB reverse, plus the measuring margin),
+    measured on this and the previous sub-block together (the strong tone's leakage beats
+    against the weak one: one sub-block alone swings by +/-2 dB);
   - energy ratio: the two tones carry at least ``RATIO_ON`` of the sub-block energy
     (harmonics, a third tone, speech formants and noise all lower it);
   - relative peak: every other frequency of each group at least ``OTHER_DB`` below the
     chosen one (two tones in one group are not a digit);
-  - frequency: the phase advance of each tone against the previous sub-block gives its
-    frequency; both within ``FREQ_TOL`` (accept +/-1.5 %, reject +/-3.5 %, Q.24).
+  - harmonic neighbours: a voice whose harmonics n and n+1 fall on a digit's two tones
+    also has harmonics n-1 and n+2, at ``2 f_low - f_high`` and ``2 f_high - f_low``; a
+    Hann-windowed DFT there (sidelobes far below the tones' own leakage) must stay
+    ``NEIGHBOUR_DB`` below the two tones (a keypad puts nothing there);
+  - frequency: the phase advance of each tone over the last ``STEPS`` sub-block steps (the
+    sum of the rotation vectors, which averages out the beat of the other tone's leakage)
+    gives its frequency; both within ``FREQ_TOL`` (accept +/-1.5 %, reject +/-3.5 %, Q.24).
 * ``ON_SUBS`` consecutive good sub-blocks of one digit start it (>= 25 ms of tone: a 40 ms
   tone always starts, 23 ms never does). A digit holds while its two tones stay above
   the looser hold figures; ``OFF_SUBS`` failing sub-blocks in a row stop it (a 10 ms
@@ -55,7 +62,9 @@ TWIST_HOLD_EXTRA_DB = 3.0    #: extra twist allowed while holding
 RATIO_ON = 0.75              #: share of the sub-block energy in the two tones, to start
 RATIO_HOLD = 0.5             #: ... to hold
 OTHER_DB = 4.5               #: other tones of a group at least this far below the chosen one
-FREQ_TOL = 0.020             #: relative frequency error accepted (accept 1.5 %, reject 3.5 %)
+NEIGHBOUR_DB = 16.0          #: harmonic neighbours at least this far below the tones
+FREQ_TOL = 0.025             #: relative frequency error accepted (accept 1.5 %, reject 3.5 %)
+STEPS = 3                    #: phase advance vectors summed for the frequency estimate
 ON_SUBS = 3                  #: good sub-blocks in a row to start a digit (Q.24: 40 ms on)
 OFF_SUBS = 3                 #: failing sub-blocks in a row to stop it (10 ms break bridged)
 
@@ -71,6 +80,7 @@ TWIST_HI = _db(TWIST_REVERSE_DB)                            # p_high <= p_low * 
 TWIST_HOLD_LO = _db(-TWIST_NORMAL_DB - TWIST_HOLD_EXTRA_DB)
 TWIST_HOLD_HI = _db(TWIST_REVERSE_DB + TWIST_HOLD_EXTRA_DB)
 OTHER = _db(-OTHER_DB)
+NEIGHBOUR = _db(-NEIGHBOUR_DB)
 FREQS = np.array(LOW_HZ + HIGH_HZ, dtype=np.float64)
 #: cos of the largest phase advance error accepted between sub-blocks, per frequency.
 COS_TOL = np.cos(np.minimum(2.0 * np.pi * FREQ_TOL * FREQS * SUB / RATE, np.pi))
@@ -165,6 +175,21 @@ def _kernel() -> np.ndarray:
 
 
 _KERNEL = _kernel()
+
+
+def _neighbour_kernel() -> np.ndarray:
+    """(16, SUB, 4) Hann-windowed DFT rows per digit: f_low, f_high, 2 f_low - f_high, 2 f_high - f_low."""
+    m = np.arange(SUB, dtype=np.float64)
+    hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * (m + 0.5) / SUB)
+    out = np.zeros((16, SUB, 4), dtype=np.complex128)
+    for d in range(16):
+        lo, hi = LOW_HZ[d // 4], HIGH_HZ[d % 4]
+        f = np.array([lo, hi, abs(2 * lo - hi), 2 * hi - lo])
+        out[d] = hann[:, None] * np.exp(-1j * np.outer(m, 2.0 * np.pi * f / RATE))
+    return out
+
+
+_NKERNEL = _neighbour_kernel()
 _ROT = np.exp(-1j * 2.0 * np.pi * FREQS * SUB / RATE)                    # nominal advance
 
 
@@ -176,6 +201,8 @@ class DtmfDetector:
         self.rate = check_rate(rate)
         self._carry = np.zeros((self.channels, 0), dtype=np.int16)
         self._prev = np.zeros((self.channels, 8), dtype=np.complex128)
+        self._rprev = np.zeros((self.channels, STEPS - 1, 8), dtype=np.complex128)
+        self._pprev = np.zeros((self.channels, 8), dtype=np.float64)
         self._on = [-1] * self.channels          # digit index on, or -1
         self._cand = [-1] * self.channels        # digit of the current run of good sub-blocks
         self._run = [0] * self.channels
@@ -197,6 +224,8 @@ class DtmfDetector:
         for c in chans:
             carry[c] = 0
             self._prev[c] = 0
+            self._rprev[c] = 0
+            self._pprev[c] = 0
             self._on[c] = self._cand[c] = -1
             self._run[c] = self._miss[c] = 0
             self._run_t[c] = self._miss_t[c] = 0.0
@@ -218,7 +247,14 @@ class DtmfDetector:
         p = (X.real ** 2 + X.imag ** 2) * PE_NORM
         prev = np.concatenate([self._prev[:, None, :], X[:, :-1, :]], axis=1)
         self._prev = X[:, -1, :].copy()
-        good, dig = _good(p, energy, X, prev)
+        rot = X * np.conj(prev) * _ROT                             # phase advance per step
+        hist = np.concatenate([self._rprev, rot], axis=1)         # (C, STEPS-1+S, 8)
+        rsum = sum(hist[:, i:i + nsub, :] for i in range(STEPS))
+        self._rprev = hist[:, -(STEPS - 1):, :].copy()
+        p2 = p + np.concatenate([self._pprev[:, None, :], p[:, :-1, :]], axis=1)
+        self._pprev = p[:, -1, :].copy()
+        good, dig = _good(p, p2, energy, rsum)
+        good &= _neighbours_quiet(blocks, dig, good)
         hold = _hold(p, energy)                                    # (C, S, 16)
         events: list[DigitEvent] = []
         t0 = now - carried / RATE
@@ -262,7 +298,7 @@ class DtmfDetector:
         self._miss[c], self._miss_t[c] = miss, miss_t
 
 
-def _good(p: np.ndarray, energy: np.ndarray, X: np.ndarray, prev: np.ndarray):
+def _good(p: np.ndarray, p2: np.ndarray, energy: np.ndarray, rsum: np.ndarray):
     """(good, digit index) per sub-block: the start checks of the module docstring."""
     pl, ph = p[..., :4], p[..., 4:]
     kl = np.argmax(pl, axis=-1)
@@ -270,19 +306,32 @@ def _good(p: np.ndarray, energy: np.ndarray, X: np.ndarray, prev: np.ndarray):
     bl = np.take_along_axis(pl, kl[..., None], -1)[..., 0]
     bh = np.take_along_axis(ph, kh[..., None], -1)[..., 0]
     ok = (bl >= LEVEL_ON_E) & (bh >= LEVEL_ON_E)
-    ok &= (bh >= bl * TWIST_LO) & (bh <= bl * TWIST_HI)
+    tl = np.take_along_axis(p2[..., :4], kl[..., None], -1)[..., 0]
+    th = np.take_along_axis(p2[..., 4:], kh[..., None], -1)[..., 0]
+    ok &= (th >= tl * TWIST_LO) & (th <= tl * TWIST_HI)
     ok &= (bl + bh) >= RATIO_ON * energy
     # relative peak: the other three of each group well below the chosen one
     others_l = np.where(np.arange(4) == kl[..., None], 0.0, pl).max(axis=-1)
     others_h = np.where(np.arange(4) == kh[..., None], 0.0, ph).max(axis=-1)
     ok &= (others_l <= bl * OTHER) & (others_h <= bh * OTHER)
-    # frequency: phase advance against the previous sub-block
+    # frequency: phase advance over the last STEPS steps
     for k, off in ((kl, 0), (kh, 4)):
         idx = (k + off)[..., None]
-        r = (np.take_along_axis(X, idx, -1) * np.conj(np.take_along_axis(prev, idx, -1))
-             * _ROT[idx])[..., 0]
+        r = np.take_along_axis(rsum, idx, -1)[..., 0]
         ok &= r.real >= np.abs(r) * COS_TOL[idx[..., 0]]
     return ok, kl * 4 + kh
+
+
+def _neighbours_quiet(blocks: np.ndarray, dig: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """Per sub-block: harmonic neighbours of the candidate digit at least NEIGHBOUR_DB down."""
+    out = np.zeros(good.shape, dtype=bool)
+    idx = np.nonzero(good)
+    if idx[0].size == 0:
+        return out
+    y = np.einsum("nm,nmk->nk", blocks[idx], _NKERNEL[dig[idx]])        # (n, 4)
+    q = y.real ** 2 + y.imag ** 2
+    out[idx] = (q[:, 2] + q[:, 3]) <= NEIGHBOUR * (q[:, 0] + q[:, 1])
+    return out
 
 
 def _hold(p: np.ndarray, energy: np.ndarray) -> np.ndarray:
