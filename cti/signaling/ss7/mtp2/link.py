@@ -76,8 +76,11 @@ LSC_TABLE: dict[tuple[Any, str], tuple[str | None, Any]] = {
 IAC_TABLE: dict[tuple[Any, str], tuple[str | None, Any]] = {
     (_I.IDLE, "start"): ("_iac_start", _I.NOT_ALIGNED),
     (_I.NOT_ALIGNED, "rx_sio"): ("_iac_aligned", _I.ALIGNED),
-    (_I.NOT_ALIGNED, "rx_sin"): ("_iac_aligned", _I.ALIGNED),
-    (_I.NOT_ALIGNED, "rx_sie"): ("_iac_aligned_e", _I.ALIGNED),
+    # SIN/SIE: the far end is aligned already; on a continuous stream the next SU is SIN/SIE
+    # again and we would prove one SU later, so prove now (what libss7 does too, and needed
+    # on transports that send a status only when it changes)
+    (_I.NOT_ALIGNED, "rx_sin"): ("_iac_aligned_prove", _I.PROVING),
+    (_I.NOT_ALIGNED, "rx_sie"): ("_iac_aligned_prove_e", _I.PROVING),
     (_I.NOT_ALIGNED, "rx_sios"): (None, None),
     (_I.NOT_ALIGNED, "T2"): ("_iac_fail", _I.IDLE),
     (_I.ALIGNED, "rx_sio"): (None, None),
@@ -348,9 +351,14 @@ class Mtp2Link:
         self._fill = Status.SIE if self.emergency else Status.SIN
         self.timers.start("T3", self._now)
 
-    def _iac_aligned_e(self) -> None:
+    def _iac_aligned_prove(self) -> None:
+        self.timers.stop("T2")
+        self._fill = Status.SIE if self.emergency else Status.SIN
+        self._iac_prove()
+
+    def _iac_aligned_prove_e(self) -> None:
         self._further_emergency = True
-        self._iac_aligned()
+        self._iac_aligned_prove()
 
     def _iac_prove(self) -> None:
         self.timers.stop("T3")

@@ -177,7 +177,8 @@ class Linkset:
         self._events.append(Mtp3Event("link_up", now, link=i))
         for ln in self.links:
             ln.emergency = False
-        if not was_up:
+        if not was_up:   # MTP restart (Q.704 clause 9): traffic restart allowed
+            self._send_on(i, SI.SNM, encode_snm(SnmMessage(H.TRA)), 0, now)
             self._diverted.clear()
             self._hold.clear()
             self._events.append(Mtp3Event("resume", now, dpc=self.dpc))
@@ -258,6 +259,8 @@ class Linkset:
         elif m.heading == H.CBA:
             if slc in self._hold and slc in self._diverted:
                 self._changeback_done(slc, now)
+        elif m.heading == H.TRA:
+            self.counters["tra"] = self.counters.get("tra", 0) + 1
         else:
             self.counters["discarded"] += 1
 
