@@ -22,6 +22,9 @@ from cti.acd.queue import VOICEMAIL, QueueEvent
 from cti.bus.auth import Account, AccountBook, may
 from cti.call.errors import (InvalidParameterError, InvalidStateError, PrivilegeViolationError)
 from cti.call.states import ConnectionState as S
+from cti.ivr.collect import CollectSpec
+from cti.ivr.menu import IvrConfig, IvrConfigError
+from cti.ivr.session import DigitsCollected, Hangup, ToQueue
 from cti.media.recorder import Recorder
 from cti.media.supervise import SuperviseMode
 from cti.stats.service import StatsCollector
@@ -29,6 +32,7 @@ from cti.stats.service import StatsCollector
 from . import events as ce
 from . import requests as rq
 from .config import ContactConfig
+from .ivr import IvrRunner
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,17 @@ class ContactCentre:
             from cti.config import ConfigError
             raise ConfigError(f"[contact] {e}") from None
         self.stats = StatsCollector(self.engine)
+        ivr = None
+        if config.ivr is not None:
+            from cti.config import ConfigError
+            try:
+                ivr = IvrConfig.load(config.ivr)
+            except (IvrConfigError, OSError, ValueError) as e:
+                raise ConfigError(f"[contact] ivr {config.ivr}: {e}") from None
+            missing = ivr.queues() - set(self.engine.queues)
+            if missing:
+                raise ConfigError(f"[contact] the IVR sends callers to unknown queue(s) {sorted(missing)}")
+        self.ivr = IvrRunner(ivr, self._write_audio)
         self.recorder = Recorder(Path(config.recordings))
         self.routed: dict[str, str] = {}          #: call -> queue it entered (ACD calls, until they end)
         self.supervisions: dict[str, tuple[str, str, str]] = {}   #: supervisor device -> (call, agent, mode)
@@ -71,7 +86,8 @@ class ContactCentre:
         for name, fn in (("AgentLogon", self._logon), ("SetAgentState", self._set_state),
                          ("RouteSelect", self._route_select), ("StartRecording", self._start_recording),
                          ("StopRecording", self._stop_recording), ("Monitor", self._monitor),
-                         ("GetStatistics", self._get_statistics),
+                         ("GetStatistics", self._get_statistics), ("PlayPrompt", self._play),
+                         ("CollectDigits", self._collect_digits),
                          ("AnswerCall", self._answer), ("ClearConnection", self._clear)):
             self.bus.register_command(name, fn)
         self.bus.add_state("agents", self._agents_state)
@@ -147,8 +163,12 @@ class ContactCentre:
         try:
             if kind == "Offered" and e.direction == "in":
                 target = self.config.route_points.get(e.called or "")
-                if target is not None and target != "ivr":
+                if target == "ivr":
+                    self._to_ivr(e.call)
+                elif target is not None:
                     self.apply(self.engine.enqueue(e.call, target, e.calling or "", self.now()))
+            elif kind == "DigitsDialed" and not e.sent:
+                self._ivr_actions(self.ivr.digits(e.call, e.digits, self.now()))
             elif kind == "CallCleared":
                 self._call_gone(e.call)
         except AcdError as err:
@@ -158,6 +178,7 @@ class ContactCentre:
     def _call_gone(self, call_id: str) -> None:
         now = self.now()
         self._stop_record(call_id)
+        self.ivr.drop(call_id)
         for dev, (cid, _, _) in list(self.supervisions.items()):
             if cid == call_id:
                 del self.supervisions[dev]
@@ -178,14 +199,48 @@ class ContactCentre:
         elif now >= self._next_stats:
             self._next_stats = now + self.config.stats_every
             self.publish_stats(now)
+        self._ivr_actions(self.ivr.tick(now))
         for call_id in list(self.recorder.active):
             self.recorder.feed(call_id, *self._call_audio(call_id))
         self.server.flush_model()
 
     def _call_audio(self, call_id: str) -> tuple[bytes, bytes]:
-        """One 20 ms block of the call's two directions (silence where no tap is available)."""
+        """One 20 ms block of the call's two directions: what the caller hears from us (prompts),
+        and silence for the caller's side (the trunk stacks consume the received audio; no tap yet)."""
         silence = b"\xd5" * 160
-        return silence, silence
+        leg = self.ivr.legs.get(call_id)
+        sent = leg.sent if leg is not None and len(leg.sent) == 160 else silence
+        return silence, sent
+
+    # ---- IVR ----------------------------------------------------------------------------------
+    def _write_audio(self, circuit: tuple[int, int], alaw: bytes) -> None:
+        board = self.server.board
+        if board is not None:
+            board.span(circuit[0]).write_audio(circuit[1], alaw)
+
+    def _circuit(self, call_id: str) -> tuple[int, int]:
+        circ = self.model.call(call_id).circuit()
+        if circ is None:
+            raise InvalidStateError(f"call {call_id} has no trunk circuit to play to", call=call_id)
+        return circ
+
+    def _to_ivr(self, call_id: str) -> None:
+        now = self.now()
+        self.model.answer_call(call_id, now)
+        self._ivr_actions(self.ivr.start_menu(call_id, self._circuit(call_id), now))
+
+    def _ivr_actions(self, actions: list[Any]) -> None:
+        now = self.now()
+        for call_id, a in actions:
+            if isinstance(a, DigitsCollected):
+                self.bus.publish(ce.DigitsCollected(call=call_id, digits=a.digits, reason=a.reason, menu=a.menu))
+            elif isinstance(a, ToQueue):
+                call = self.model.calls.get(call_id)
+                if call is not None:
+                    call.extra.setdefault("ivr", {}).update(a.vars)
+                    self.apply(self.engine.enqueue(call_id, a.queue, call.calling or "", now, a.priority))
+            elif isinstance(a, Hangup) and call_id in self.model.calls:
+                self.model.clear_connection(call_id, now)
 
     def publish_stats(self, now: float, queue: str | None = None) -> dict[str, Any]:
         snap = self.stats.snapshot(now)
@@ -321,6 +376,30 @@ class ContactCentre:
         if call is not None:
             call.extra["devices"] = sorted(set(call.extra.get("devices", ())) | {req.device})
         return {"call": a.call_id, "agent": a.id, "mode": mode.value}
+
+    def _play(self, account: Account, req: rq.PlayPrompt, _t: float) -> dict[str, Any]:
+        self._may_control_call(account, req.call, "play prompts")
+        try:
+            seconds = self.ivr.play(req.call, self._circuit(req.call), req.prompt)
+        except (ValueError, OSError) as e:
+            raise InvalidParameterError(f"prompt {req.prompt!r}: {e}", field="prompt") from None
+        return {"call": req.call, "seconds": seconds}
+
+    def _collect_digits(self, account: Account, req: rq.CollectDigits, _t: float) -> dict[str, Any]:
+        self._may_control_call(account, req.call, "collect digits")
+        try:
+            spec = CollectSpec(max_digits=req.max_digits, first_timeout=float(req.timeout),
+                               inter_digit_timeout=float(req.inter_digit), terminator=req.terminator)
+            self.ivr.collect(req.call, self._circuit(req.call), spec, self.now())
+        except ValueError as e:
+            raise InvalidParameterError(str(e)) from None
+        return {"call": req.call}
+
+    def _may_control_call(self, account: Account, call_id: str, what: str) -> None:
+        call = self.model.call(call_id)
+        if not may(self._book().controllable(account), call.local_devices()):
+            raise PrivilegeViolationError(f"account {account.name} may not {what} on call {call_id}",
+                                          account=account.name, call=call_id)
 
     def _get_statistics(self, account: Account, req: rq.GetStatistics, _t: float) -> dict[str, Any]:
         if account.role == "agent":

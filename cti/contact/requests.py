@@ -80,4 +80,28 @@ class GetStatistics:
     RESULT = ("time", "queues", "agents")
 
 
-CONTACT_REQUESTS = (AgentLogon, SetAgentState, RouteSelect, StartRecording, StopRecording, Monitor, GetStatistics)
+@register_request
+@dataclass(frozen=True, slots=True)
+class PlayPrompt:
+    """Play ``prompt`` (a file of the IVR prompt directory) to the caller of ``call``."""
+
+    call: str
+    prompt: str
+    RESULT = ("call", "seconds")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class CollectDigits:
+    """Collect up to ``max_digits`` DTMF digits on ``call``; a DigitsCollected event carries them."""
+
+    call: str
+    max_digits: int = 1
+    timeout: float = 5.0
+    inter_digit: float = 3.0
+    terminator: str = "#"
+    RESULT = ("call",)
+
+
+CONTACT_REQUESTS = (AgentLogon, SetAgentState, RouteSelect, StartRecording, StopRecording, Monitor,
+                    GetStatistics, PlayPrompt, CollectDigits)

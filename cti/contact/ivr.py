@@ -1,0 +1,135 @@
+"""IVR on live calls: one :class:`cti.ivr.session.IvrSession` per caller, prompts streamed on the
+caller's timeslot 20 ms per board block, digits from the trunk's DTMF detector (the call
+model's ``DigitsDialed`` events), and CRM-driven PlayPrompt / CollectDigits on any call.
+
+Sans-IO towards the centre: :meth:`IvrRunner.tick` and the input methods return
+:mod:`cti.ivr.session` actions (DigitsCollected, ToQueue, Hangup) for the centre to carry
+out and publish; audio goes out through the ``write(circuit, alaw)`` callable it is given.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from cti.ivr.collect import CollectSpec, CollectState, DigitCollector
+from cti.ivr.menu import IvrConfig
+from cti.ivr.session import DigitsCollected, Hangup, IvrSession, Play, StopPlay, ToQueue
+
+BLOCK = 160                    #: octets per 20 ms block at 8 kHz
+Writer = Callable[[tuple[int, int], bytes], None]
+
+
+@dataclass
+class _Leg:
+    """What the IVR does on one call: a menu session or a CRM collector, and the prompt playing."""
+
+    call: str
+    circuit: tuple[int, int]
+    session: IvrSession | None = None
+    collector: DigitCollector | None = None
+    playing: bytearray = field(default_factory=bytearray)
+    sent: bytes = b""          #: the block written last (the recorder's "sent" side)
+
+
+class IvrRunner:
+    """IVR legs by call id (see the module docstring)."""
+
+    def __init__(self, config: IvrConfig | None, write: Writer) -> None:
+        self.config = config
+        self.write = write
+        self.legs: dict[str, _Leg] = {}
+
+    # ---- starting --------------------------------------------------------------------------
+    def start_menu(self, call: str, circuit: tuple[int, int], now: float) -> list[Any]:
+        """Walk ``call`` through the configured menus from the start menu."""
+        if self.config is None:
+            raise ValueError("no IVR menus configured ([contact] ivr)")
+        leg = self.legs.setdefault(call, _Leg(call, circuit))
+        leg.session = IvrSession(self.config, call)
+        return self._do(leg, leg.session.start(now), now)
+
+    def play(self, call: str, circuit: tuple[int, int], prompt: str) -> float:
+        """PlayPrompt: queue ``prompt`` (a file of the IVR prompt directory); returns its seconds."""
+        if self.config is None:
+            raise ValueError("no IVR prompt directory configured ([contact] ivr)")
+        audio = self.config.audio(prompt)
+        leg = self.legs.setdefault(call, _Leg(call, circuit))
+        leg.playing += audio
+        return len(audio) / 8000.0
+
+    def collect(self, call: str, circuit: tuple[int, int], spec: CollectSpec, now: float) -> None:
+        """CollectDigits: one answer on ``call`` (a DigitsCollected action when done)."""
+        leg = self.legs.setdefault(call, _Leg(call, circuit))
+        if leg.session is not None and not leg.session.finished:
+            raise ValueError(f"call {call} is in an IVR menu")
+        leg.collector = DigitCollector(spec)
+        leg.collector.start(now, prompt=bool(leg.playing))
+
+    def drop(self, call: str) -> None:
+        self.legs.pop(call, None)
+
+    # ---- input -----------------------------------------------------------------------------
+    def digits(self, call: str, digits: str, now: float) -> list[Any]:
+        leg = self.legs.get(call)
+        if leg is None:
+            return []
+        out: list[Any] = []
+        for d in digits:
+            if d not in "0123456789*#ABCD":
+                continue
+            if leg.session is not None and not leg.session.finished:
+                out += self._do(leg, leg.session.digit(d, now), now)
+            elif leg.collector is not None:
+                leg.collector.digit(d, now)
+                if leg.collector.stop_prompt:
+                    leg.collector.stop_prompt = False
+                    leg.playing.clear()
+                out += self._collected(leg)
+        return out
+
+    def tick(self, now: float) -> list[Any]:
+        """One 20 ms block: stream prompts, prompt completion, timeouts."""
+        out: list[Any] = []
+        for leg in list(self.legs.values()):
+            if leg.playing:
+                block = bytes(leg.playing[:BLOCK])
+                del leg.playing[:BLOCK]
+                leg.sent = block
+                self.write(leg.circuit, block)
+                if not leg.playing:
+                    if leg.session is not None:
+                        out += self._do(leg, leg.session.prompt_done(now), now)
+                    elif leg.collector is not None:
+                        leg.collector.prompt_done(now)
+            else:
+                leg.sent = b""
+            if leg.session is not None and not leg.session.finished:
+                out += self._do(leg, leg.session.service(now), now)
+            elif leg.collector is not None:
+                leg.collector.service(now)
+                out += self._collected(leg)
+        return out
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _collected(self, leg: _Leg) -> list[Any]:
+        c = leg.collector
+        if c is None or c.state is not CollectState.DONE or c.result is None:
+            return []
+        leg.collector = None
+        return [(leg.call, DigitsCollected("", c.result.digits, c.result.reason))]
+
+    def _do(self, leg: _Leg, actions: list[Any], now: float) -> list[Any]:
+        out: list[Any] = []
+        for a in actions:
+            if isinstance(a, Play):
+                leg.playing += a.audio
+            elif isinstance(a, StopPlay):
+                leg.playing.clear()
+                if leg.session is not None:
+                    out += self._do(leg, leg.session.prompt_done(now), now)
+            else:
+                out.append((leg.call, a))
+                if isinstance(a, (ToQueue, Hangup)):
+                    leg.session = None
+                    leg.playing.clear()
+        return out
