@@ -1,0 +1,341 @@
+# cython: annotation_typing=False
+# (annotations document the API; the twin's checks decide what is accepted)
+"""HDLC framing for a 64 kbit/s signalling timeslot: compiled kernel (twin: ``hdlc_py``).
+
+Same API, rules (Q.703 clause 2) and counters as the pure-Python twin
+``_boardcore.hdlc_py``, where the framing is described. Here the encoder keeps its line
+bits packed in a C buffer (LSB first, as on the line) and copies them out with shifts;
+the decoder runs one bit at a time over a C frame buffer, and checks the FCS with a
+256-entry table.
+"""
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.stdint cimport int64_t, uint8_t, uint16_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy, memmove
+
+from . import hdlc_py as _py
+from .hdlc_py import (  # noqa: F401  (re-exported: the same objects as the twin's)
+    DEFAULT_MAX_FRAME, FCS_GOOD_RESIDUAL, FLAG, MTP2_MAX_FRAME, MTP2_MIN_FRAME,
+)
+
+__all__ = _py.__all__
+
+cdef uint16_t FCS_TAB[256]
+
+cdef enum:
+    FLAG_OCTET = 0x7E            # Q.703 2.2.1
+    GOOD_RESIDUAL = 0xF0B8       # CRC register over intact data + FCS
+
+assert FLAG == FLAG_OCTET and FCS_GOOD_RESIDUAL == GOOD_RESIDUAL
+
+
+cdef void _load_table():
+    cdef int i
+    for i in range(256):
+        FCS_TAB[i] = _py.FCS_TABLE[i]
+
+
+_load_table()
+
+
+@cython.boundscheck(False)  # n octets from a valid pointer
+cdef inline uint16_t _crc(const uint8_t *p, Py_ssize_t n, uint16_t crc) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        crc = (crc >> 8) ^ FCS_TAB[(crc ^ p[i]) & 0xFF]
+    return crc
+
+
+cdef const uint8_t[::1] _octets(object data, str what):
+    if type(data) is bytes:
+        return data
+    return _py.as_octets(data, what)
+
+
+def fcs16(data: object) -> int:
+    """FCS-16 of ``data`` (Q.703 2.2.6: CRC-CCITT reflected, init 0xFFFF, complemented)."""
+    cdef const uint8_t[::1] d = _octets(data, "data")
+    if d.shape[0] == 0:
+        return 0
+    return _crc(&d[0], d.shape[0], 0xFFFF) ^ 0xFFFF
+
+
+cdef class HdlcEncoder:
+    """Transmit side: frames in, the timeslot's octet stream out (flags when idle)."""
+
+    cdef uint8_t *buf          # line bits, packed LSB first
+    cdef Py_ssize_t cap        # bytes in buf
+    cdef Py_ssize_t rd         # next bit to pull
+    cdef Py_ssize_t wr         # next bit to write
+    cdef int64_t pulled        # bits pulled since creation
+    cdef int64_t written       # bits written since creation (pulled + wr - rd)
+    cdef object _ends          # bit counts (absolute) at which queued frames end
+    cdef public object frames  #: frames completely sent
+    cdef public object octets  #: octets pulled
+
+    def __cinit__(self):
+        self.buf = NULL
+
+    def __init__(self) -> None:
+        free(self.buf)
+        self.cap = 256
+        self.buf = <uint8_t *> malloc(self.cap)
+        if self.buf == NULL:
+            raise MemoryError()
+        self.rd = 0
+        self.wr = 0
+        self.pulled = 0
+        self.written = 0
+        self._ends = []
+        self.frames = 0
+        self.octets = 0
+
+    def __dealloc__(self):
+        free(self.buf)
+
+    cdef int _room(self, Py_ssize_t bits) except -1:
+        """Make room for ``bits`` more bits after wr (dropping pulled bytes first)."""
+        cdef Py_ssize_t drop = self.rd >> 3
+        cdef Py_ssize_t need, ncap
+        cdef uint8_t *grown
+        if drop:
+            memmove(self.buf, &self.buf[drop], ((self.wr + 7) >> 3) - drop)
+            self.rd -= drop * 8
+            self.wr -= drop * 8
+        need = ((self.wr + bits) >> 3) + 2
+        if need > self.cap:
+            ncap = max(need, 2 * self.cap)
+            grown = <uint8_t *> realloc(self.buf, ncap)
+            if grown == NULL:
+                raise MemoryError()
+            self.buf = grown
+            self.cap = ncap
+        return 0
+
+    cdef inline void _put(self, int bit) noexcept nogil:
+        cdef Py_ssize_t k = self.wr >> 3
+        cdef int s = self.wr & 7
+        if s == 0:
+            self.buf[k] = bit
+        else:
+            self.buf[k] |= bit << s
+        self.wr += 1
+
+    cdef void _flags(self, Py_ssize_t count) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef int k
+        for i in range(count):
+            for k in range(8):
+                self._put((FLAG_OCTET >> k) & 1)
+        self.written += 8 * count
+
+    def send(self, frame: object) -> None:
+        """Queue ``frame`` (1..65536 octets); the FCS-16 is appended here."""
+        cdef const uint8_t[::1] f = _octets(frame, "frame")
+        cdef Py_ssize_t n = f.shape[0]
+        if not 1 <= n <= _py.MAX_SEND:
+            raise ValueError(f"an HDLC frame has 1..{_py.MAX_SEND} octets, got {n}")
+        self._room(((n + 2) * 8 * 6) // 5 + 16)
+        cdef uint16_t crc = _crc(&f[0], n, 0xFFFF) ^ 0xFFFF
+        cdef bint opening = not self._ends
+        cdef Py_ssize_t start
+        with nogil:
+            if opening:
+                # out of idle: open with a whole flag of its own (see the twin)
+                self._flags(1)
+            start = self.wr
+            self._stuff(&f[0], n, crc)
+            self._flags(1)                            # closing flag (may open the next frame)
+        self.written += self.wr - start - 8
+        self._ends.append(self.written)
+
+    cdef void _stuff(self, const uint8_t *p, Py_ssize_t n, uint16_t crc) noexcept nogil:
+        cdef int ones = 0
+        cdef Py_ssize_t i
+        cdef int k, b, octet
+        for i in range(n + 2):
+            if i < n:
+                octet = p[i]
+            elif i == n:
+                octet = crc & 0xFF
+            else:
+                octet = crc >> 8
+            for k in range(8):
+                b = (octet >> k) & 1
+                self._put(b)
+                if b:
+                    ones += 1
+                    if ones == 5:
+                        self._put(0)                  # Q.703 2.3: a 0 after five 1s
+                        ones = 0
+                else:
+                    ones = 0
+
+    @property
+    def pending(self) -> int:
+        """Frames queued and not yet completely pulled."""
+        return len(self._ends)
+
+    @property
+    def idle(self) -> bool:
+        """True when only flags remain to be sent."""
+        return not self._ends
+
+    def pull(self, n: int) -> bytes:
+        """The next ``n`` octets of the line (flags fill any idle time)."""
+        cdef Py_ssize_t count = _py.check_count(n)
+        cdef Py_ssize_t need = 8 * count
+        cdef Py_ssize_t have = self.wr - self.rd
+        if have < need:
+            self._room(need - have + 8)
+            with nogil:
+                self._flags((need - have + 7) // 8)
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, count)
+        cdef uint8_t *o = <uint8_t *> PyBytes_AS_STRING(out)
+        with nogil:
+            self._copy(o, count)
+        self.rd += need
+        self.pulled += need
+        ends = self._ends
+        while ends and ends[0] <= self.pulled:
+            ends.pop(0)
+            self.frames += 1
+        self.octets += count
+        return out
+
+    @cython.boundscheck(False)  # the caller made sure wr - rd >= 8 * count
+    cdef void _copy(self, uint8_t *o, Py_ssize_t count) noexcept nogil:
+        cdef Py_ssize_t k = self.rd >> 3
+        cdef int s = self.rd & 7
+        cdef Py_ssize_t i
+        if s == 0:
+            memcpy(o, &self.buf[k], count)
+        else:
+            for i in range(count):
+                o[i] = <uint8_t> ((self.buf[k + i] >> s) | (self.buf[k + i + 1] << (8 - s)))
+
+
+cdef class HdlcDecoder:
+    """Receive side: the timeslot's octet stream in, frames with a good FCS out.
+
+    Counters: ``frames`` (good), ``fcs_errors``, ``aborts``, ``short_frames``,
+    ``long_frames``, ``misaligned`` (not a whole number of octets), ``octets`` (fed).
+    ``min_frame`` / ``max_frame`` bound the frame length without the FCS (defaults: MTP2's
+    3 octets, and 4096).
+    """
+
+    cdef readonly int min_frame
+    cdef readonly int max_frame
+    cdef uint8_t *fbuf
+    cdef Py_ssize_t limit      # frame bits beyond which a frame is too long
+    cdef bint hunting
+    cdef Py_ssize_t ones
+    cdef Py_ssize_t nbits
+    cdef public Py_ssize_t frames
+    cdef public Py_ssize_t fcs_errors
+    cdef public Py_ssize_t aborts
+    cdef public Py_ssize_t short_frames
+    cdef public Py_ssize_t long_frames
+    cdef public Py_ssize_t misaligned
+    cdef public Py_ssize_t octets
+
+    def __cinit__(self, *args, **kwargs):
+        self.fbuf = NULL
+
+    def __init__(self, min_frame: int = MTP2_MIN_FRAME, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self.min_frame, self.max_frame = _py.check_frame_limits(min_frame, max_frame)
+        self.limit = 8 * (self.max_frame + 2) + 8
+        free(self.fbuf)
+        self.fbuf = <uint8_t *> malloc((self.limit >> 3) + 4)
+        if self.fbuf == NULL:
+            raise MemoryError()
+        self.reset()
+        self.frames = self.fcs_errors = self.aborts = 0
+        self.short_frames = self.long_frames = self.misaligned = self.octets = 0
+
+    def __dealloc__(self):
+        free(self.fbuf)
+
+    def reset(self) -> None:
+        """Drop any frame in progress and hunt for a flag (counters are kept)."""
+        self.hunting = True
+        self.ones = 0
+        self.nbits = 0
+
+    @property
+    def counters(self) -> dict:
+        return {"frames": self.frames, "fcs_errors": self.fcs_errors, "aborts": self.aborts,
+                "short_frames": self.short_frames, "long_frames": self.long_frames,
+                "misaligned": self.misaligned, "octets": self.octets}
+
+    @cython.boundscheck(False)  # nbits <= limit, and fbuf holds limit bits + 2 octets
+    @cython.wraparound(False)
+    def feed(self, data: object) -> list:
+        """Frames completed by ``data`` (any octets of the line), FCS checked and stripped."""
+        cdef const uint8_t[::1] d = _octets(data, "data")
+        cdef Py_ssize_t n = d.shape[0]
+        cdef list out = []
+        cdef Py_ssize_t i, nbits = self.nbits, ones = self.ones, limit = self.limit
+        cdef bint hunting = self.hunting
+        cdef int k, b, octet
+        cdef uint8_t *fb = self.fbuf
+        for i in range(n):
+            octet = d[i]
+            if hunting and octet == 0xFF:
+                ones += 8                         # all ones: nothing to find here
+                continue
+            for k in range(8):
+                b = (octet >> k) & 1
+                if b:
+                    ones += 1
+                    if ones == 7 and not hunting:
+                        self.aborts += 1          # Q.703 2.3.5: seven 1s abort the frame
+                        hunting = True
+                        nbits = 0
+                    if not hunting:
+                        if nbits & 7:
+                            fb[nbits >> 3] |= 1 << (nbits & 7)
+                        else:
+                            fb[nbits >> 3] = 1
+                        nbits += 1
+                    continue
+                if ones == 6:                     # a flag: ends a frame, opens the next
+                    if not hunting:
+                        self._close(fb, nbits - 7, out)
+                    hunting = False
+                    nbits = 0
+                elif ones != 5 and not hunting:   # (after five 1s: an inserted 0, dropped)
+                    if nbits & 7 == 0:
+                        fb[nbits >> 3] = 0
+                    nbits += 1
+                    if nbits > limit:
+                        self.long_frames += 1
+                        hunting = True
+                        nbits = 0
+                ones = 0
+        self.nbits = nbits
+        self.ones = ones if ones < 64 else 64
+        self.hunting = hunting
+        self.octets += n
+        return out
+
+    cdef int _close(self, const uint8_t *fb, Py_ssize_t nbits, list out) except -1:
+        if nbits <= 0:
+            return 0                              # flags back to back
+        if nbits & 7:
+            self.misaligned += 1
+            return 0
+        cdef Py_ssize_t n = nbits >> 3
+        if n < self.min_frame + 2:
+            self.short_frames += 1
+            return 0
+        if n > self.max_frame + 2:
+            self.long_frames += 1
+            return 0
+        if _crc(fb, n, 0xFFFF) != GOOD_RESIDUAL:
+            self.fcs_errors += 1
+            return 0
+        self.frames += 1
+        out.append(PyBytes_FromStringAndSize(<const char *> fb, n - 2))
+        return 0
