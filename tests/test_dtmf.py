@@ -212,3 +212,27 @@ def test_arbitrary_bytes_never_crash(data, channels):
             assert len(data) % 2 or (len(data) // 2) % channels
             continue
         assert all(e.digit in DIGITS and e.kind in ("start", "stop") for e in events)
+
+
+def test_noise_15db_snr_subset(dtmf):
+    from audio_corpus import white_noise
+
+    x = dtmf.DtmfGenerator(level_dbm0=-12, on_ms=50, off_ms=50).generate(DIGITS).astype(np.int32)
+    noise = white_noise(x.size, -12 + 3 - 15, seed=3)            # two tones at -12 = -9 dBm0 total
+    y = np.clip(x + noise, -32768, 32767).astype(np.int16)
+    assert dtmf.detect(y) == DIGITS
+
+
+def test_twin_and_compiled_give_the_same_events():
+    from conftest import _select
+    import test_dtmf_battery as battery
+
+    c = _select.compiled("dtmf")
+    if c is None:
+        pytest.skip("compiled _boardcore.dtmf_c not built")
+    py = _select.twin("dtmf")
+    for case in battery.cases()[::3]:
+        a = py.DtmfDetector(1).process(case.signal, 1.5)
+        b = c.DtmfDetector(1).process(case.signal, 1.5)
+        assert [(e.digit, e.kind) for e in a] == [(e.digit, e.kind) for e in b], case.name
+        assert [e.time for e in a] == pytest.approx([e.time for e in b], abs=1e-9)
