@@ -2,7 +2,7 @@
  * libss7_peer: libss7 as one signalling point, driven line by line for the interop tests
  * (tests/interop/test_interop_libss7.py) and timed back to back for bench/bench_ss7.py.
  *
- *   libss7_peer peer FD OPC DPC     the link is FD (SOCK_SEQPACKET, one SU + 2 FCS octets per
+ *   libss7_peer peer FD OPC DPC [ansi]  the link is FD (SOCK_SEQPACKET, one SU + 2 FCS octets per
  *                                   datagram, libss7's DAHDI MTP2 framing); commands on stdin:
  *                                   iam CIC CALLED CALLING | acm CIC | anm CIC | con CIC |
  *                                   rel CIC CAUSE | grs CIC ENDCIC | blo CIC | ubl CIC | quit
@@ -46,9 +46,11 @@ static void call_null(struct ss7 *ss7, struct isup_call *c, int lock)
 				calls[k][i] = NULL;
 }
 
+static int g_switchtype = SS7_ITU;
+
 static struct ss7 *make(int fd, unsigned int opc, unsigned int dpc)
 {
-	struct ss7 *ss7 = ss7_new(SS7_ITU);
+	struct ss7 *ss7 = ss7_new(g_switchtype);
 	if (!ss7) {
 		perror("ss7_new");
 		exit(1);
@@ -322,7 +324,9 @@ int main(int argc, char **argv)
 	ss7_set_hangup(hangup_cb);
 	ss7_set_notinservice(notinservice);
 	ss7_set_call_null(call_null);
-	if (argc == 5 && !strcmp(argv[1], "peer"))
+	if (argc == 6 && !strcmp(argv[5], "ansi"))   /* 24-bit point codes, 7-octet label */
+		g_switchtype = SS7_ANSI;
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "peer"))
 		return peer(atoi(argv[2]), (unsigned)strtoul(argv[3], NULL, 0), (unsigned)strtoul(argv[4], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "bench"))
 		return bench(atoi(argv[2]));
