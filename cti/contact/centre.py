@@ -33,6 +33,7 @@ from . import events as ce
 from . import requests as rq
 from .config import ContactConfig
 from .ivr import IvrRunner
+from .outbound import Dialler
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,15 @@ class ContactCentre:
             if missing:
                 raise ConfigError(f"[contact] the IVR sends callers to unknown queue(s) {sorted(missing)}")
         self.ivr = IvrRunner(ivr, self._write_audio)
+        from cti.outbound.campaign import CampaignError
+        try:
+            self.dialler = Dialler(config.campaigns, set(self.engine.queues))
+            for name, spec in config.campaigns.items():
+                if spec.get("autostart"):
+                    self.dialler.start(name)
+        except CampaignError as e:
+            from cti.config import ConfigError
+            raise ConfigError(str(e)) from None
         self.recorder = Recorder(Path(config.recordings))
         self.routed: dict[str, str] = {}          #: call -> queue it entered (ACD calls, until they end)
         self.supervisions: dict[str, tuple[str, str, str]] = {}   #: supervisor device -> (call, agent, mode)
@@ -87,7 +97,7 @@ class ContactCentre:
                          ("RouteSelect", self._route_select), ("StartRecording", self._start_recording),
                          ("StopRecording", self._stop_recording), ("Monitor", self._monitor),
                          ("GetStatistics", self._get_statistics), ("PlayPrompt", self._play),
-                         ("CollectDigits", self._collect_digits),
+                         ("CollectDigits", self._collect_digits), ("StartCampaign", self._start_campaign),
                          ("AnswerCall", self._answer), ("ClearConnection", self._clear)):
             self.bus.register_command(name, fn)
         self.bus.add_state("agents", self._agents_state)
@@ -136,8 +146,10 @@ class ContactCentre:
             if e.data["to"] == VOICEMAIL:        # overflow to voicemail: the caller is let go
                 self.routed.pop(e.call, None)
                 self.model.clear_connection(e.call, now)
-        elif e.type == "Connected" and e.data.get("record"):
-            self._record(e.call, e.data.get("agent"))
+        elif e.type == "Connected":
+            self.dialler.connected(e.call)
+            if e.data.get("record"):
+                self._record(e.call, e.data.get("agent"))
 
     def _ringing(self, call_id: str) -> list[str]:
         qc = self.engine._find(call_id)
@@ -169,11 +181,48 @@ class ContactCentre:
                     self.apply(self.engine.enqueue(e.call, target, e.calling or "", self.now()))
             elif kind == "DigitsDialed" and not e.sent:
                 self._ivr_actions(self.ivr.digits(e.call, e.digits, self.now()))
+            elif kind == "Established" and e.call in self.dialler.attempts and e.device.startswith("trunk/"):
+                got = self.dialler.answered(e.call, self.now())
+                if got is not None:
+                    name, number, connects = got
+                    self._campaign_event(name, number, "answered", e.call)
+                    for c in connects:
+                        self.apply(self.engine.enqueue(e.call, c.queue, number, self.now()))
+            elif kind == "Failed" and e.call in self.dialler.attempts:
+                self._campaign_ended(e.call, e.cause)
+                self.model.clear_connection(e.call, self.now(), cause=e.cause or 16)
             elif kind == "CallCleared":
+                self._campaign_ended(e.call, e.cause)
                 self._call_gone(e.call)
         except AcdError as err:
             self.counters["acd_errors"] += 1
             log.warning("ACD refused %s of call %s: %s", kind, e.call, err)
+
+    def _campaign_ended(self, call_id: str, cause: int | None) -> None:
+        got = self.dialler.ended(call_id, cause, self.now())
+        if got is not None and got[2] is not None:
+            self._campaign_event(got[0], got[1], got[2].value, call_id)
+
+    def _campaign_event(self, name: str, number: str, outcome: str, call: str | None) -> None:
+        self.bus.publish(ce.CampaignProgress(campaign=name, number=number, outcome=outcome, call=call,
+                                             summary=self.dialler.summary(name)))
+
+    def _dial_tick(self, now: float) -> None:
+        for call_id in self.dialler.timed_out(now):
+            if call_id in self.model.calls:
+                self.model.clear_connection(call_id, now, cause=19)   # no answer from user
+        if not self.dialler.running:
+            return
+
+        def ready(queue: str) -> int:
+            c = self.engine.queues[queue].config
+            return sum(1 for m in self.engine.agents.values()
+                       if m.agent.state is AgentState.READY and self.engine._eligible(c, m.agent))
+
+        def dial(device: str, number: str) -> str:
+            return self.model.make_call(device, number, now)["call"]
+        for name, number, outcome, call in self.dialler.tick(now, ready, dial):
+            self._campaign_event(name, number, outcome.value, call)
 
     def _call_gone(self, call_id: str) -> None:
         now = self.now()
@@ -200,6 +249,7 @@ class ContactCentre:
             self._next_stats = now + self.config.stats_every
             self.publish_stats(now)
         self._ivr_actions(self.ivr.tick(now))
+        self._dial_tick(now)
         for call_id in list(self.recorder.active):
             self.recorder.feed(call_id, *self._call_audio(call_id))
         self.server.flush_model()
@@ -400,6 +450,17 @@ class ContactCentre:
         if not may(self._book().controllable(account), call.local_devices()):
             raise PrivilegeViolationError(f"account {account.name} may not {what} on call {call_id}",
                                           account=account.name, call=call_id)
+
+    def _start_campaign(self, account: Account, req: rq.StartCampaign, _t: float) -> dict[str, Any]:
+        from cti.outbound.campaign import CampaignError
+        if account.role == "agent":
+            raise PrivilegeViolationError(f"account {account.name} (agent) may not start campaigns",
+                                          account=account.name)
+        try:
+            c = self.dialler.start(req.campaign)
+        except CampaignError as e:
+            raise InvalidParameterError(str(e), field="campaign") from None
+        return {"campaign": req.campaign, "contacts": len(c.contacts)}
 
     def _get_statistics(self, account: Account, req: rq.GetStatistics, _t: float) -> dict[str, Any]:
         if account.role == "agent":

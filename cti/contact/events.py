@@ -168,3 +168,22 @@ def from_acd(event: AgentEvent | QueueEvent) -> BusEvent:
                                         team=a.get("team") or "", phase=a.get("phase", ""),
                                         reason=a.get("reason", ""), call=a.get("call"))
     return QUEUE_EVENTS[event.type](queue=event.queue, call=event.call, data=dict(event.data))
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignProgress(BusEvent):
+    """An outbound attempt of ``campaign`` to ``number`` ended with ``outcome`` (answered, busy, ...)."""
+
+    TOPIC: ClassVar[str] = "campaign"
+
+    campaign: str
+    number: str
+    outcome: str
+    call: str | None = None
+    summary: dict[str, int] = field(default_factory=dict)
+
+    def topic(self) -> str:
+        return f"campaign.{self.campaign}"
+
+
+CONTACT_EVENTS["CampaignProgress"] = CampaignProgress

@@ -103,5 +103,14 @@ class CollectDigits:
     RESULT = ("call",)
 
 
-CONTACT_REQUESTS = (AgentLogon, SetAgentState, RouteSelect, StartRecording, StopRecording, Monitor,
+@register_request
+@dataclass(frozen=True, slots=True)
+class StartCampaign:
+    """Start the outbound campaign ``campaign`` of the [contact.campaigns] configuration."""
+
+    campaign: str
+    RESULT = ("campaign", "contacts")
+
+
+CONTACT_REQUESTS = (StartCampaign, AgentLogon, SetAgentState, RouteSelect, StartRecording, StopRecording, Monitor,
                     GetStatistics, PlayPrompt, CollectDigits)
