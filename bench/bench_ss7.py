@@ -1,0 +1,132 @@
+"""SS7 call setups + releases per second, back to back through MTP2/MTP3/ISUP.
+
+Each call is IAM -> ACM -> ANM -> REL -> RLC between two signalling points, 8 calls in
+flight, counted once the RLC is back. Rows:
+
+* libss7   two libss7 instances in one C process over a SOCK_SEQPACKET socketpair
+           (tests/interop/libss7_peer.c ``bench`` mode, DAHDI-MTP2 framing), reference
+* ours-socket  two of our Ss7Stacks over a SOCK_SEQPACKET socketpair (the same framing)
+* ours-memory  two of our Ss7Stacks passing frames in memory (no system calls)
+
+``python3 -m bench ss7``; quick mode runs fewer calls.
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import Result
+
+ROOT = Path(__file__).resolve().parents[1]
+INFLIGHT = 8
+
+
+def _stacks():
+    from cti.signaling.ss7.config import Ss7Config
+    from cti.signaling.ss7.stack import Ss7Stack
+    a = Ss7Stack(Ss7Config.from_dict({"opc": 1, "dpc": 2, "emergency": True}), list(range(1, 32)), "a")
+    b = Ss7Stack(Ss7Config.from_dict({"opc": 2, "dpc": 1, "emergency": True}), list(range(1, 32)), "b")
+    return a, b
+
+
+def _drive(a, b, move, n: int) -> float:
+    """Bring the link up, then time ``n`` calls; ``move(now)`` carries frames both ways."""
+    t = 0.0
+    while not (a.up and b.up) or any(c.reset_pending for c in a.isup.circuits.values()):
+        t += 0.01
+        move(t)
+        a.service(t)
+        b.service(t)
+        if t > 30:
+            raise RuntimeError("SS7 link did not come up")
+    done = inflight = 0
+    t0 = time.perf_counter()
+    while done < n:
+        while inflight < INFLIGHT and done + inflight < n:
+            a.isup.setup("5551234", "88001", t)
+            inflight += 1
+        a.flush(t)
+        move(t)
+        for e in b.service(t):
+            if e.kind == "setup":
+                b.isup.alert(e.cic, t)
+                b.isup.answer(e.cic, t)
+        b.flush(t)
+        move(t)
+        for e in a.service(t):
+            if e.kind == "answered":
+                a.isup.release(e.cic, 16, t)
+            elif e.kind == "released":
+                done += 1
+                inflight -= 1
+        a.flush(t)
+        t += 0.0005
+    return n / (time.perf_counter() - t0)
+
+
+def ours_memory(n: int) -> float:
+    a, b = _stacks()
+
+    def move(now: float) -> None:
+        for _ in range(3):
+            fa = [f for ln in a.links for f in ln.data_to_send(now)]
+            fb = [f for ln in b.links for f in ln.data_to_send(now)]
+            for f in fa:
+                b.links[0].receive(f, now)
+            for f in fb:
+                a.links[0].receive(f, now)
+    return _drive(a, b, move, n)
+
+
+def ours_socket(n: int) -> float:
+    from cti.signaling.ss7.link import SeqpacketTransport
+    a, b = _stacks()
+    sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ta, tb = SeqpacketTransport(sa, a.links[0]), SeqpacketTransport(sb, b.links[0])
+
+    def move(now: float) -> None:
+        for _ in range(2):
+            ta.transmit(now)
+            tb.transmit(now)
+            ta.receive(now)
+            tb.receive(now)
+    try:
+        return _drive(a, b, move, n)
+    finally:
+        sa.close()
+        sb.close()
+
+
+def libss7(n: int) -> float | None:
+    if not Path("/usr/include/libss7.h").exists() or shutil.which("gcc") is None:
+        return None
+    sys.path.insert(0, str(ROOT / "tests" / "interop"))
+    from ss7_harness import build_peer  # type: ignore[import-not-found]
+    out = subprocess.run([str(build_peer()), "bench", str(n)], capture_output=True, text=True, timeout=300)
+    parts = out.stdout.split()
+    if out.returncode or len(parts) < 4:
+        return None
+    return int(parts[1]) / float(parts[3])
+
+
+def run(quick: bool) -> list[Result]:
+    n = 2000 if quick else 20000
+    res: list[Result] = []
+    ref = max((libss7(n) or 0.0) for _ in range(3))
+    if ref:
+        res.append(Result("ss7 call setup+release", "libss7", ref, "calls/s", reference=True,
+                          note="C, two instances over a socketpair"))
+    m = max(ours_memory(n // 4) for _ in range(3))
+    s = max(ours_socket(n // 4) for _ in range(3))
+    res.append(Result("ss7 call setup+release", "ours-socket", s, "calls/s", note="Python, socketpair"))
+    res.append(Result("ss7 call setup+release", "ours-memory", m, "calls/s", note="Python, frames in memory"))
+    return res
+
+
+if __name__ == "__main__":
+    from bench.common import print_results
+    print_results("ss7", run("--quick" in sys.argv))
