@@ -162,3 +162,22 @@ def test_strategies_pick_who_they_promise(tmp_path):
         assert len(few) == 2 and "a2" not in few and len(set(few)) == 2
     finally:
         srv.close()
+
+
+def test_recording_holds_the_callers_audio(tmp_path):
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "rec"},
+                                         "queues": {"rec": {"record": True}}}, spans=1)
+    bus, desks = start_desktops(srv, DEVICES, DesktopProfile(answer_after=(0.5, 0.6), handle=(4.0, 4.5)))
+    seen: list[dict] = []
+    bus.listeners.append(seen.append)
+    try:
+        place(srv, 0.5, hold_for=None, digits="5555")      # the caller types after the agent answers
+        run_until(srv, srv.now() + 10.0)
+        (stop,) = [e for e in seen if e["type"] == "RecordingStopped"]
+        assert 3.5 <= stop["seconds"] <= 5.0
+        info, caller = wavfile.read_info_and_pcm(stop["path"])
+        assert info.channels == 2
+        assert np.abs(caller.astype(np.int32)).max() > 1000      # the DTMF the caller typed
+        assert np.abs(caller[-8000:].astype(np.int32)).max() < 200   # then silence
+    finally:
+        srv.close()

@@ -78,6 +78,8 @@ class ContactCentre:
         self.supervisions: dict[str, tuple[str, str, str]] = {}   #: supervisor device -> (call, agent, mode)
         self.counters: dict[str, int] = {"acd_errors": 0}
         self._next_stats: float | None = None
+        self._rx: dict[tuple[int, int], bytearray] = {}    #: recorded circuits -> caller audio not yet written
+        self._rec_circ: dict[str, tuple[int, int]] = {}    #: recorded call -> its circuit
         self._orig = dict(self.bus.handlers)
 
     # ---- wiring -----------------------------------------------------------------------------
@@ -100,6 +102,7 @@ class ContactCentre:
                          ("CollectDigits", self._collect_digits), ("StartCampaign", self._start_campaign),
                          ("AnswerCall", self._answer), ("ClearConnection", self._clear)):
             self.bus.register_command(name, fn)
+        self._tap_spans()
         self.bus.add_state("agents", self._agents_state)
         self.bus.add_state("queues", self._queues_state)
         return self
@@ -157,10 +160,18 @@ class ContactCentre:
 
     def _record(self, call_id: str, agent: str | None) -> str:
         rec = self.recorder.start(call_id, self.now())
+        call = self.model.calls.get(call_id)
+        circ = call.circuit() if call is not None else None
+        if circ is not None:
+            self._rec_circ[call_id] = circ
+            self._rx[circ] = bytearray()
         self.bus.publish(ce.RecordingStarted(call=call_id, path=str(rec.path), agent=agent))
         return str(rec.path)
 
     def _stop_record(self, call_id: str) -> dict[str, Any] | None:
+        circ = self._rec_circ.pop(call_id, None)
+        if circ is not None:
+            self._rx.pop(circ, None)
         rec = self.recorder.stop(call_id, self.now())
         if rec is None:
             return None
@@ -254,13 +265,45 @@ class ContactCentre:
             self.recorder.feed(call_id, *self._call_audio(call_id))
         self.server.flush_model()
 
+    def _tap_spans(self) -> None:
+        """Tee the audio the trunk adapters read from their spans, for recordings (a board reads
+        each block once, and the stacks read it first for MFC / DTMF)."""
+        for adapter in self.model.adapters:
+            span = getattr(adapter, "span", None)
+            circuits = adapter.circuits()
+            if span is None or not hasattr(span, "read_audio") or not circuits:
+                continue
+            inner = span.read_audio
+
+            def read(*args: Any, _inner: Any = inner, _n: int = circuits[0][0], **kw: Any) -> Any:
+                blk = _inner(*args, **kw)
+                if blk is not None and self._rx:
+                    self._heard(_n, blk)
+                return blk
+            try:
+                span.read_audio = read
+            except AttributeError:      # a span type that cannot be wrapped: recordings get silence
+                log.warning("span %s: no audio tap for recordings", circuits[0][0])
+
+    def _heard(self, span: int, blk: Any) -> None:
+        for ts_index, ts in enumerate(blk.timeslots):
+            buf = self._rx.get((span, ts))
+            if buf is not None:
+                buf += blk.data[ts_index * 160:(ts_index + 1) * 160]
+
     def _call_audio(self, call_id: str) -> tuple[bytes, bytes]:
-        """One 20 ms block of the call's two directions: what the caller hears from us (prompts),
-        and silence for the caller's side (the trunk stacks consume the received audio; no tap yet)."""
+        """One 20 ms block of the call's two directions: the caller (from the span tap) and what
+        we send (IVR prompts; silence otherwise: agent phones on the simulator have no audio)."""
         silence = b"\xd5" * 160
+        buf = self._rx.get(self._rec_circ.get(call_id, (-1, -1)))
+        rx = silence
+        if buf is not None:
+            if len(buf) >= 160:
+                rx = bytes(buf[:160])
+                del buf[:160]
         leg = self.ivr.legs.get(call_id)
         sent = leg.sent if leg is not None and len(leg.sent) == 160 else silence
-        return silence, sent
+        return rx, sent
 
     # ---- IVR ----------------------------------------------------------------------------------
     def _write_audio(self, circuit: tuple[int, int], alaw: bytes) -> None:
