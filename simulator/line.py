@@ -62,8 +62,11 @@ class SimHdlc(HdlcChannel):
         self._ep._check_open()
         if not isinstance(frame, (bytes, bytearray, memoryview)):
             raise TypeError(f"an HDLC frame is bytes, not {type(frame).__name__}")
-        if not 1 <= len(frame) <= MAX_HDLC_FRAME:
-            raise ValueError(f"HDLC frame of {len(frame)} octets outside 1..{MAX_HDLC_FRAME}")
+        lo = int(getattr(self.decoder, "min_frame", 1))
+        hi = int(getattr(self.decoder, "max_frame", MAX_HDLC_FRAME))
+        if not lo <= len(frame) <= hi:
+            # the receiving decoder would drop it (Q.703: at least BSN/FSN/LI): refuse, do not lose it
+            raise ValueError(f"HDLC frame of {len(frame)} octets outside {lo}..{hi}")
         self.encoder.send(bytes(frame))
         self._ep._counters.hdlc_tx += 1
 

@@ -181,6 +181,10 @@ def test_hdlc_on_a_ccs_span_and_a_broken_link():
         far.hdlc().send(b"\x01\x02\x03back")
         b.advance(0.2)
         assert near.hdlc().recv_all() == [b"\x01\x02\x03back"]
+        with pytest.raises(ValueError, match="outside 3"):
+            near.hdlc().send(b"ab")                 # shorter than BSN/FSN/LI: would be dropped
+        with pytest.raises(TypeError):
+            near.hdlc().send("text")
         with pytest.raises(ConfigError, match="CCS"):
             near.set_cas(1, 0x9)
         with pytest.raises(ConfigError, match="HDLC"):
