@@ -43,6 +43,7 @@ cdef double RATIO_ON = _py.RATIO_ON
 cdef double RATIO_HOLD = _py.RATIO_HOLD
 cdef double OTHER = _py.OTHER
 cdef double NEIGHBOUR = _py.NEIGHBOUR
+cdef double WEAK = _py.WEAK
 cdef double PE_NORM = _py.PE_NORM
 cdef int ON_SUBS = _py.ON_SUBS
 cdef int OFF_SUBS = _py.OFF_SUBS
@@ -163,7 +164,7 @@ cdef class DtmfDetector:
         cdef double pw[DT_NF]
         cdef double rot[DT_COLS]
         cdef double nacc[8]
-        cdef double tl, th, q0, q1
+        cdef double tl, th, q0, q1, mag
         cdef int m, j
         cdef int64_t ien
         cdef const int16_t *src
@@ -234,7 +235,9 @@ cdef class DtmfDetector:
                         k = kl if i == 0 else kh
                         rr = rot[k] + ch.rprev[0][k] + ch.rprev[1][k]
                         ri = rot[DT_NF + k] + ch.rprev[0][DT_NF + k] + ch.rprev[1][DT_NF + k]
-                        if not rr >= sqrt(rr * rr + ri * ri) * self.costol[k]:
+                        mag = sqrt(rr * rr + ri * ri)
+                        # no evidence yet (first sub-block of a tone): not judged on it
+                        if mag >= WEAK * pw[k] / PE_NORM and not rr >= mag * self.costol[k]:
                             good = 0
                 memcpy(ch.rprev[1], ch.rprev[0], sizeof(rot))
                 memcpy(ch.rprev[0], rot, sizeof(rot))

@@ -25,6 +25,8 @@ Algorithm (both implementations, same figures):
   - frequency: the phase advance of each tone over the last ``STEPS`` sub-block steps (the
     sum of the rotation vectors, which averages out the beat of the other tone's leakage)
     gives its frequency; both within ``FREQ_TOL`` (accept +/-1.5 %, reject +/-3.5 %, Q.24).
+    The first sub-block of a tone has no such evidence (the steps before it carry less than
+    ``WEAK`` of its power: silence or noise) and is not judged on it; the two after it are.
 * ``ON_SUBS`` consecutive good sub-blocks of one digit start it (>= 25 ms of tone: a 40 ms
   tone always starts, 23 ms never does). A digit holds while its two tones stay above
   the looser hold figures; ``OFF_SUBS`` failing sub-blocks in a row stop it (a 10 ms
@@ -61,9 +63,10 @@ TWIST_REVERSE_DB = 6.0       #: high tone above low tone (accept 4 dB)
 TWIST_HOLD_EXTRA_DB = 3.0    #: extra twist allowed while holding
 RATIO_ON = 0.75              #: share of the sub-block energy in the two tones, to start
 RATIO_HOLD = 0.5             #: ... to hold
-OTHER_DB = 4.5               #: other tones of a group at least this far below the chosen one
+OTHER_DB = 3.0               #: other tones of a group at least this far below the chosen one
 NEIGHBOUR_DB = 16.0          #: harmonic neighbours at least this far below the tones
 FREQ_TOL = 0.025             #: relative frequency error accepted (accept 1.5 %, reject 3.5 %)
+WEAK = 0.25                  #: rotation evidence below this share of the tone power is no evidence
 STEPS = 3                    #: phase advance vectors summed for the frequency estimate
 ON_SUBS = 3                  #: good sub-blocks in a row to start a digit (Q.24: 40 ms on)
 OFF_SUBS = 3                 #: failing sub-blocks in a row to stop it (10 ms break bridged)
@@ -318,7 +321,9 @@ def _good(p: np.ndarray, p2: np.ndarray, energy: np.ndarray, rsum: np.ndarray):
     for k, off in ((kl, 0), (kh, 4)):
         idx = (k + off)[..., None]
         r = np.take_along_axis(rsum, idx, -1)[..., 0]
-        ok &= r.real >= np.abs(r) * COS_TOL[idx[..., 0]]
+        mag = np.abs(r)
+        weak = mag < WEAK * np.take_along_axis(p, idx, -1)[..., 0] / PE_NORM
+        ok &= weak | (r.real >= mag * COS_TOL[idx[..., 0]])
     return ok, kl * 4 + kh
 
 
