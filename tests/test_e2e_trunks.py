@@ -34,7 +34,17 @@ def _server(tmp_path, sig):
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
         "board": {"driver": "sim", "spans": 1, "clock": "virtual", "step": 0.1},
         "trunk": [{"signalling": sig, "spans": [0]}]})
-    return CtiServer(cfg).start()
+    srv = CtiServer(cfg).start()
+    # SS7: both ends' links align (MTP2 proving) before the first IAM can get through
+    for _ in range(600):
+        stacks = [getattr(a, "stack", None) for a in srv.adapters] + \
+                 [getattr(getattr(n, "trunk", None), "stack", None) for n in srv.networks]
+        if all(s is None or getattr(s, "up", True) for s in stacks):
+            break
+        srv.step(0)
+    else:
+        raise AssertionError("signalling links never came up")
+    return srv
 
 
 def until(sub, pred, timeout=20.0):
