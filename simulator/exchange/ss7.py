@@ -58,7 +58,7 @@ class Ss7Exchange(Exchange):
     # ---- control -----------------------------------------------------------------------
     def service(self, now: float) -> None:
         self.now = now
-        if self.trunk.stack.up:
+        if self.trunk.stack.isup.allocate() is not None:   # not while every circuit awaits GRA
             while self.pending and self.pending[0].at <= now:
                 self._start(self.pending.pop(0), now)
         for ev in self.trunk.service(now):

@@ -65,7 +65,9 @@ class Ss7Stack:
 
     def reset_all(self, now: float) -> None:
         """Circuit group reset of every CIC (Q.764 2.9.3.2: after an MTP restart/resume)."""
-        for first, count in cic_groups(list(self.isup.circuits)):
+        from .isup.call import CallState
+        idle = [c for c, ctl in self.isup.circuits.items() if ctl.fsm.state is CallState.IDLE]
+        for first, count in cic_groups(idle):   # calls set up while the route was down survive
             if count == 1:
                 self.isup.reset(first, now)
             else:

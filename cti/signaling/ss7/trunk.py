@@ -12,9 +12,10 @@ from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, IncomingCall, Proceeding, Released,
                                  TrunkAdapter, TrunkError, TrunkEvent)
-from drivers.base import Span
+from drivers.base import BLOCK_SECONDS, Span
 
 from .config import Ss7Config
+from .inband import InbandDigits
 from .isup.call import CallState
 from .link import HdlcTransport, Transport
 from .pcap import LINKTYPE_MTP2_WITH_PHDR, PcapWriter
@@ -50,6 +51,8 @@ class Ss7Trunk(TrunkAdapter):
                 transports.append(HdlcTransport(self.spans[lc.span].hdlc(lc.timeslot), self.stack.links[i],
                                                 self.pcap, i))
         self.transports = transports
+        self.inband = InbandDigits(self.spans)
+        self._now = 0.0
         self._pending: list[TrunkEvent] = []
         self._was_up = False
 
@@ -58,11 +61,15 @@ class Ss7Trunk(TrunkAdapter):
         return [self._circuit_of[c] for c in sorted(self._circuit_of)]
 
     def service(self, now: float) -> list[TrunkEvent]:
+        self._now = now
         for t in self.transports:
             t.receive(now)
         out = self._pending
         self._pending = []
+        out += self.inband.service()
         for e in self.stack.service(now):
+            if e.kind in ("answered", "released") and e.cic in self._circuit_of:
+                (self.inband.start if e.kind == "answered" else self.inband.stop)(self._circuit_of[e.cic])
             if e.kind == "reset_done":
                 out += self._reset_done(e)
             elif (ev := self._convert(e)) is not None:
@@ -79,8 +86,7 @@ class Ss7Trunk(TrunkAdapter):
     def make_call(self, called: str, calling: str | None, now: float, circuit: Circuit | None = None) -> Circuit:
         if not called or any(ch not in "0123456789ABCDEabcde" for ch in called):
             raise TrunkError(f"called number {called!r} is not digits", cause=Cause.INVALID_NUMBER_FORMAT)
-        if not self.stack.up:
-            raise TrunkError("SS7 signalling route unavailable", cause=Cause.NETWORK_OUT_OF_ORDER)
+        # while the route is down the IAM waits in MTP3 (T7 ends the call if it never comes up)
         cic = None if circuit is None else self._cic(circuit)
         try:
             cic = self.stack.isup.setup(called, calling, now, cic=cic)
@@ -106,7 +112,12 @@ class Ss7Trunk(TrunkAdapter):
         self.stack.flush(now)
 
     def timer_deadline(self) -> float | None:
-        return self.stack.timer_deadline()
+        """The stack's next timer, or the next 20 ms block while digits are listened to."""
+        d = self.stack.timer_deadline()
+        if self.inband.active:
+            nxt = self._now + BLOCK_SECONDS
+            d = nxt if d is None else min(d, nxt)
+        return d
 
     # ---- maintenance -----------------------------------------------------------------------
     def block(self, circuit: Circuit, now: float) -> None:
