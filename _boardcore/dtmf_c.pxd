@@ -11,6 +11,7 @@ cdef struct dt_chan_t:
     float prev[DT_COLS]                 # correlations of the previous sub-block
     double rprev[2][DT_COLS]            # phase advance vectors of the two previous steps
     double pprev[DT_NF]                 # tone energies of the previous sub-block
+    double hprev[2][DT_COLS]            # half-block advance vectors of the two previous sub-blocks
     int16_t carry[DT_SUB]               # samples of an unfinished sub-block
     int on                              # digit index on (0..15) or -1
     int cand                            # digit of the current run of good sub-blocks, or -1
@@ -33,7 +34,7 @@ cdef class DtmfDetector:
     cdef int ncarry                     # samples in every channel's carry
     cdef float table[DT_SUB][DT_COLS]
     cdef double rot[DT_COLS]            # nominal phase advance per sub-block (re 0..7, im 8..15)
-    cdef double costol[DT_NF]
+    cdef double tolrad[DT_NF]
     cdef float ntab[16][DT_SUB][8]      # per digit: Hann DFT rows at f_lo, f_hi and the harmonic neighbours
     cdef dt_chan_t *chan
     cdef dt_event_t *evbuf

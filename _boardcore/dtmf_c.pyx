@@ -11,14 +11,14 @@ channel of a span in one ``nogil`` loop over a precomputed single-precision tabl
 constants and input checks come from the twin, so both always use the same figures.
 """
 cimport cython
-from libc.math cimport sqrt
+from libc.math cimport atan2, fabs, rint, sqrt, M_PI
 from libc.stdint cimport int16_t, int32_t, int64_t
 from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memcpy, memset
 
 
 cdef extern from "dtmf_kernel.h" nogil:
-    void dtk_subblock(const int16_t *src, const float (*table)[16], float *acc, int64_t *en)
+    void dtk_subblock(const int16_t *src, const float (*table)[16], float *halves, int64_t *en)
 
 import numpy as np
 
@@ -80,7 +80,7 @@ cdef class DtmfDetector:
         for k in range(DT_NF):
             self.rot[k] = _py._ROT[k].real
             self.rot[DT_NF + k] = _py._ROT[k].imag
-            self.costol[k] = _py.COS_TOL[k]
+            self.tolrad[k] = _py.TOL_RAD[k]
         self.ncarry = 0
         free(self.chan)
         self.chan = <dt_chan_t *> calloc(self.channels, sizeof(dt_chan_t))
@@ -161,6 +161,9 @@ cdef class DtmfDetector:
         cdef Py_ssize_t nev = 0
         cdef int16_t first[DT_SUB]
         cdef float acc[DT_COLS]
+        cdef float halves[2 * DT_COLS]
+        cdef double hv[DT_COLS]
+        cdef double hr, hi, full, coarse
         cdef double pw[DT_NF]
         cdef double rot[DT_COLS]
         cdef double nacc[8]
@@ -190,8 +193,16 @@ cdef class DtmfDetector:
                 else:
                     src = &x[c, s * DT_SUB - p]
                 t = tstart + s * DT_SUB * STEP
-                dtk_subblock(src, <const float (*)[16]> self.table, acc, &ien)
+                dtk_subblock(src, <const float (*)[16]> self.table, halves, &ien)
                 en = <double> ien
+                for k in range(DT_COLS):
+                    acc[k] = halves[k] + halves[DT_COLS + k]
+                # advance over half a sub-block: second half * conj(first half)
+                for k in range(DT_NF):
+                    hv[k] = (halves[DT_COLS + k] * halves[k]
+                             + halves[DT_COLS + DT_NF + k] * halves[DT_NF + k])
+                    hv[DT_NF + k] = (halves[DT_COLS + DT_NF + k] * halves[k]
+                                     - halves[DT_COLS + k] * halves[DT_NF + k])
                 for k in range(DT_NF):
                     zr = acc[k]
                     zi = acc[DT_NF + k]
@@ -237,8 +248,17 @@ cdef class DtmfDetector:
                         ri = rot[DT_NF + k] + ch.rprev[0][DT_NF + k] + ch.rprev[1][DT_NF + k]
                         mag = sqrt(rr * rr + ri * ri)
                         # no evidence yet (first sub-block of a tone): not judged on it
-                        if mag >= WEAK * pw[k] / PE_NORM and not rr >= mag * self.costol[k]:
-                            good = 0
+                        if mag >= WEAK * pw[k] / PE_NORM:
+                            # the full advance is known modulo one turn; the half-block one picks it
+                            hr = hv[k] + ch.hprev[0][k] + ch.hprev[1][k]
+                            hi = hv[DT_NF + k] + ch.hprev[0][DT_NF + k] + ch.hprev[1][DT_NF + k]
+                            full = atan2(ri, rr)
+                            coarse = 2.0 * atan2(hi, hr)
+                            full = full + 2.0 * M_PI * rint((coarse - full) / (2.0 * M_PI))
+                            if not fabs(full) <= self.tolrad[k]:
+                                good = 0
+                memcpy(ch.hprev[1], ch.hprev[0], sizeof(hv))
+                memcpy(ch.hprev[0], hv, sizeof(hv))
                 memcpy(ch.rprev[1], ch.rprev[0], sizeof(rot))
                 memcpy(ch.rprev[0], rot, sizeof(rot))
                 memcpy(ch.prev, acc, sizeof(acc))

@@ -1,5 +1,5 @@
 /* Inner loop of the compiled DTMF kernel (dtmf_c.pyx): one 10 ms sub-block (80 samples)
- * against the cos / -sin table of the eight DTMF frequencies, plus its energy.
+ * against the cos / -sin table of the eight DTMF frequencies, per half, plus its energy.
  *
  * GCC vector extensions run the 16 columns as 2 x 8 floats; on x86-64 Linux GCC also
  * builds an AVX2 clone picked at load time (no -march flag needed). Single precision is
@@ -23,42 +23,46 @@
 #if defined(__GNUC__)
 typedef float dtk_v8f __attribute__((vector_size(32)));
 
-/* acc[k] = sum_m src[m] * table[m][k] for the 16 columns; *en = sum_m src[m]^2 */
+/* acc[k] = sum_{m < 40} src[m] * table[m][k], acc[16 + k] = the same over m >= 40, for the
+ * 16 columns (the two halves give the coarse frequency estimate); *en = sum_m src[m]^2 */
 DTK_CLONES static void dtk_subblock(const int16_t *src, const float (*table)[DTK_COLS],
                                     float *acc, int64_t *en)
 {
-    dtk_v8f a0 = {0, 0, 0, 0, 0, 0, 0, 0}, a1 = a0, b0 = a0, b1 = a0, t0, t1, t2, t3;
     int64_t e = 0;
-    for (int m = 0; m < DTK_SUB; m += 2) {
-        float v = (float) src[m], w = (float) src[m + 1];
-        dtk_v8f vv = {v, v, v, v, v, v, v, v}, ww = {w, w, w, w, w, w, w, w};
-        e += (int64_t) src[m] * src[m] + (int64_t) src[m + 1] * src[m + 1];
-        memcpy(&t0, &table[m][0], sizeof t0);
-        memcpy(&t1, &table[m][8], sizeof t1);
-        memcpy(&t2, &table[m + 1][0], sizeof t2);
-        memcpy(&t3, &table[m + 1][8], sizeof t3);
-        a0 += vv * t0;
-        a1 += vv * t1;
-        b0 += ww * t2;
-        b1 += ww * t3;
+    for (int h = 0; h < 2; h++) {
+        dtk_v8f a0 = {0, 0, 0, 0, 0, 0, 0, 0}, a1 = a0, b0 = a0, b1 = a0, t0, t1, t2, t3;
+        for (int m = h * DTK_SUB / 2; m < (h + 1) * DTK_SUB / 2; m += 2) {
+            float v = (float) src[m], w = (float) src[m + 1];
+            dtk_v8f vv = {v, v, v, v, v, v, v, v}, ww = {w, w, w, w, w, w, w, w};
+            e += (int64_t) src[m] * src[m] + (int64_t) src[m + 1] * src[m + 1];
+            memcpy(&t0, &table[m][0], sizeof t0);
+            memcpy(&t1, &table[m][8], sizeof t1);
+            memcpy(&t2, &table[m + 1][0], sizeof t2);
+            memcpy(&t3, &table[m + 1][8], sizeof t3);
+            a0 += vv * t0;
+            a1 += vv * t1;
+            b0 += ww * t2;
+            b1 += ww * t3;
+        }
+        a0 += b0;
+        a1 += b1;
+        memcpy(&acc[16 * h], &a0, sizeof a0);
+        memcpy(&acc[16 * h + 8], &a1, sizeof a1);
     }
-    a0 += b0;
-    a1 += b1;
-    memcpy(&acc[0], &a0, sizeof a0);
-    memcpy(&acc[8], &a1, sizeof a1);
     *en = e;
 }
 #else
 static void dtk_subblock(const int16_t *src, const float (*table)[DTK_COLS], float *acc, int64_t *en)
 {
     int64_t e = 0;
-    for (int k = 0; k < DTK_COLS; k++)
+    for (int k = 0; k < 2 * DTK_COLS; k++)
         acc[k] = 0.0f;
     for (int m = 0; m < DTK_SUB; m++) {
         float v = (float) src[m];
+        float *out = acc + (m < DTK_SUB / 2 ? 0 : DTK_COLS);
         e += (int64_t) src[m] * src[m];
         for (int k = 0; k < DTK_COLS; k++)
-            acc[k] += v * table[m][k];
+            out[k] += v * table[m][k];
     }
     *en = e;
 }

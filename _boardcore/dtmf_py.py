@@ -25,6 +25,9 @@ Algorithm (both implementations, same figures):
   - frequency: the phase advance of each tone over the last ``STEPS`` sub-block steps (the
     sum of the rotation vectors, which averages out the beat of the other tone's leakage)
     gives its frequency; both within ``FREQ_TOL`` (accept +/-1.5 %, reject +/-3.5 %, Q.24).
+    That advance is only known modulo one turn (+/-50 Hz); the advance between the two
+    halves of each sub-block (+/-100 Hz, coarser) picks the turn, so a tone 3.5-6 % off
+    never aliases into the accepted band.
     The first sub-block of a tone has no such evidence (the steps before it carry less than
     ``WEAK`` of its power: silence or noise) and is not judged on it; the two after it are.
 * ``ON_SUBS`` consecutive good sub-blocks of one digit start it (>= 25 ms of tone: a 40 ms
@@ -87,6 +90,9 @@ NEIGHBOUR = _db(-NEIGHBOUR_DB)
 FREQS = np.array(LOW_HZ + HIGH_HZ, dtype=np.float64)
 #: cos of the largest phase advance error accepted between sub-blocks, per frequency.
 COS_TOL = np.cos(np.minimum(2.0 * np.pi * FREQ_TOL * FREQS * SUB / RATE, np.pi))
+#: largest phase advance error (radians per sub-block) accepted, per frequency.
+TOL_RAD = 2.0 * np.pi * FREQ_TOL * FREQS * SUB / RATE
+HALF = SUB // 2
 PE_NORM = 2.0 / SUB
 
 
@@ -206,6 +212,7 @@ class DtmfDetector:
         self._prev = np.zeros((self.channels, 8), dtype=np.complex128)
         self._rprev = np.zeros((self.channels, STEPS - 1, 8), dtype=np.complex128)
         self._pprev = np.zeros((self.channels, 8), dtype=np.float64)
+        self._hprev = np.zeros((self.channels, STEPS - 1, 8), dtype=np.complex128)
         self._on = [-1] * self.channels          # digit index on, or -1
         self._cand = [-1] * self.channels        # digit of the current run of good sub-blocks
         self._run = [0] * self.channels
@@ -229,6 +236,7 @@ class DtmfDetector:
             self._prev[c] = 0
             self._rprev[c] = 0
             self._pprev[c] = 0
+            self._hprev[c] = 0
             self._on[c] = self._cand[c] = -1
             self._run[c] = self._miss[c] = 0
             self._run_t[c] = self._miss_t[c] = 0.0
@@ -245,7 +253,13 @@ class DtmfDetector:
         if nsub == 0:
             return []
         blocks = data[:, :nsub * SUB].astype(np.float64).reshape(self.channels, nsub, SUB)
-        X = blocks @ _KERNEL                                       # (C, S, 8)
+        first = blocks[..., :HALF] @ _KERNEL[:HALF]               # (C, S, 8) each half
+        second = blocks[..., HALF:] @ _KERNEL[HALF:]
+        X = first + second
+        half = second * np.conj(first)                              # advance over half a sub-block
+        hh = np.concatenate([self._hprev, half], axis=1)
+        hsum = sum(hh[:, i:i + nsub, :] for i in range(STEPS))
+        self._hprev = hh[:, -(STEPS - 1):, :].copy()
         energy = np.einsum("csm,csm->cs", blocks, blocks)
         p = (X.real ** 2 + X.imag ** 2) * PE_NORM
         prev = np.concatenate([self._prev[:, None, :], X[:, :-1, :]], axis=1)
@@ -256,7 +270,7 @@ class DtmfDetector:
         self._rprev = hist[:, -(STEPS - 1):, :].copy()
         p2 = p + np.concatenate([self._pprev[:, None, :], p[:, :-1, :]], axis=1)
         self._pprev = p[:, -1, :].copy()
-        good, dig = _good(p, p2, energy, rsum)
+        good, dig = _good(p, p2, energy, rsum, hsum)
         good &= _neighbours_quiet(blocks, dig, good)
         hold = _hold(p, energy)                                    # (C, S, 16)
         events: list[DigitEvent] = []
@@ -301,7 +315,7 @@ class DtmfDetector:
         self._miss[c], self._miss_t[c] = miss, miss_t
 
 
-def _good(p: np.ndarray, p2: np.ndarray, energy: np.ndarray, rsum: np.ndarray):
+def _good(p: np.ndarray, p2: np.ndarray, energy: np.ndarray, rsum: np.ndarray, hsum: np.ndarray):
     """(good, digit index) per sub-block: the start checks of the module docstring."""
     pl, ph = p[..., :4], p[..., 4:]
     kl = np.argmax(pl, axis=-1)
@@ -323,7 +337,11 @@ def _good(p: np.ndarray, p2: np.ndarray, energy: np.ndarray, rsum: np.ndarray):
         r = np.take_along_axis(rsum, idx, -1)[..., 0]
         mag = np.abs(r)
         weak = mag < WEAK * np.take_along_axis(p, idx, -1)[..., 0] / PE_NORM
-        ok &= weak | (r.real >= mag * COS_TOL[idx[..., 0]])
+        full = np.arctan2(r.imag, r.real)                           # modulo one turn
+        h = np.take_along_axis(hsum, idx, -1)[..., 0]
+        coarse = 2.0 * np.arctan2(h.imag, h.real)                   # half-block advance, doubled
+        phase = full + 2.0 * np.pi * np.rint((coarse - full) / (2.0 * np.pi))
+        ok &= weak | (np.abs(phase) <= TOL_RAD[idx[..., 0]])
     return ok, kl * 4 + kh
 
 

@@ -77,6 +77,12 @@ def cases() -> list[Case]:
         out.append(Case("freq-reject", f"high {dev:+.1%}", _lead(gen(-10, high_dev=dev).generate(ALL)), ""))
         out.append(Case("freq-reject", f"both {dev:+.1%}",
                         _lead(gen(-10, low_dev=dev, high_dev=dev).generate(ALL)), ""))
+    for tw in (-4, 3):                   # off-frequency tone with twist: the strong tone carries the ratio
+        for dev in (-0.06, -0.045, -0.037, 0.037, 0.045, 0.06):
+            out.append(Case("freq-reject", f"high {dev:+.1%}, twist {tw:+d} dB",
+                            _lead(gen(-12, twist=tw, high_dev=dev).generate(ALL)), ""))
+            out.append(Case("freq-reject", f"low {dev:+.1%}, twist {tw:+d} dB",
+                            _lead(gen(-12, twist=tw, low_dev=dev).generate(ALL)), ""))
     for low, tw in ((-6, -8), (-18, -8), (-10, 4), (-22, 4)):
         out.append(Case("twist", f"low {low} dBm0, high {low + tw} dBm0 ({'normal' if tw < 0 else 'reverse'})",
                         _lead(gen(low, twist=tw).generate(ALL)), ALL))
