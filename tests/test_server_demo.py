@@ -17,16 +17,17 @@ def _types(srv):
     return [d["type"] for _, _, d in evs]
 
 
-def test_demo_on_simulated_no1_exchange_in_virtual_time(tmp_path):
-    for mod in ("drivers.sim", "cti.signaling.no1.trunk", "simulator.exchange.no1"):
+def test_demo_on_simulated_no1_and_ss7_exchanges_in_virtual_time(tmp_path):
+    for mod in ("drivers.sim", "cti.signaling.no1.trunk", "simulator.exchange.no1", "cti.signaling.ss7.trunk",
+                "simulator.exchange.ss7", "_boardcore.hdlc"):
         try:
             importlib.import_module(mod)
         except ImportError as e:
             pytest.skip(f"simulator or No.1 stack missing: {e}")
     cfg = Config.from_dict({"server": {"store": str(tmp_path / "d.db")},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
-                            "board": {"driver": "sim", "spans": 1, "clock": "virtual", "step": 0.5},
-                            "trunk": [{"signalling": "no1", "spans": [0]}],
+                            "board": {"driver": "sim", "spans": 2, "clock": "virtual", "step": 0.5},
+                            "trunk": [{"signalling": "no1", "spans": [0]}, {"signalling": "ss7", "spans": [1]}],
                             "demo": {"enabled": True, "seed": 3}})
     srv = CtiServer(cfg).start()
     srv.scenario.config.outbound_rate = 0.2
@@ -38,6 +39,7 @@ def test_demo_on_simulated_no1_exchange_in_virtual_time(tmp_path):
     assert srv.scenario.answered >= 5 and srv.model.validate() == []
     cdrs = srv.store.cdrs(1000)
     assert {c["direction"] for c in cdrs} == {"in", "out"}
+    assert {c["signalling"] for c in cdrs} == {"no1", "ss7"}
     assert any(c["outcome"] == "answered" for c in cdrs)
     srv.close()
 
