@@ -216,3 +216,16 @@ def test_decoder_only_protocol_errors_on_truncations():
         encode(IsupMessage(M.REL, 1, {}))
     with pytest.raises(ValueError):
         encode(IsupMessage(M.RLC, 1, {"cause_indicators": CauseInd(300)}))
+
+
+def test_traces_stay_bounded_over_many_calls():
+    a, b = pair()
+    for i in range(300):
+        cic = a.setup("1", None, float(i), cic=1)
+        flow(a, b)
+        b.answer(cic, float(i))
+        flow(a, b)
+        a.release(cic, 16, float(i))
+        flow(a, b)
+    assert len(a.circuits[1].fsm.trace) <= 128 and len(b.circuits[1].fsm.trace) <= 128
+    assert a.circuits[1].fsm.state is CallState.IDLE

@@ -15,8 +15,10 @@ from typing import Any
 from cti.signaling.causes import Cause
 from cti.signaling.errors import DecodeError, LocalProtocolError
 from cti.signaling.fsm import TableFSM
+
 from cti.signaling.timers import Timers
 
+from .._fsm import BoundedFSM
 from .call import BUSY_STATES, CALL_TABLE, CallState
 from .codec import FormatError, IsupMessage, MessageType, UnknownMessage, decode, encode
 from .params import CauseInd, Number, RangeStatus
@@ -80,7 +82,7 @@ class IsupNode:
         self.opc, self.dpc, self.name = opc, dpc, name
         ov = {k: v for k, v in (timers or {}).items() if k in ISUP_TIMERS}
         self.circuits: dict[int, CircuitCtl] = {
-            c: CircuitCtl(c, TableFSM(f"{name}.cic{c}", CALL_TABLE, CallState.IDLE, self), Timers(ISUP_TIMERS, ov))
+            c: CircuitCtl(c, BoundedFSM(f"{name}.cic{c}", CALL_TABLE, CallState.IDLE, self), Timers(ISUP_TIMERS, ov))
             for c in cics}
         self._out: list[tuple[int, bytes]] = []
         self._events: list[IsupEvent] = []

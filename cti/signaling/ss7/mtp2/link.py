@@ -18,6 +18,7 @@ from cti.signaling.errors import DecodeError, LocalProtocolError
 from cti.signaling.fsm import ANY, TableFSM
 from cti.signaling.timers import Timers
 
+from .._fsm import BoundedFSM
 from .codec import FISU, LSSU, MSU, SignalUnit, Status, decode, encode
 from .timers import AERM_TIE, AERM_TIN, MTP2_TIMERS, PROVING_ATTEMPTS, SUERM_D, SUERM_T
 
@@ -129,8 +130,8 @@ class Mtp2Link:
         self.emergency = emergency              #: local emergency (MTP3 asks: last link of a linkset)
         self.auto_restart = auto_restart        #: restart alignment this long after a failure; None: stay down
         self.fill_interval = fill_interval      #: repeat the fill-in at least this often
-        self.lsc: TableFSM[LinkState] = TableFSM(f"{name}.LSC", LSC_TABLE, LinkState.OUT_OF_SERVICE, self)
-        self.iac: TableFSM[IacState] = TableFSM(f"{name}.IAC", IAC_TABLE, IacState.IDLE, self)
+        self.lsc: TableFSM[LinkState] = BoundedFSM(f"{name}.LSC", LSC_TABLE, LinkState.OUT_OF_SERVICE, self)
+        self.iac: TableFSM[IacState] = BoundedFSM(f"{name}.IAC", IAC_TABLE, IacState.IDLE, self)
         self._events: list[Mtp2Event] = []
         self._fill: Status | None = Status.SIOS  # None = FISU
         self._last_fill: bytes = b""
@@ -226,8 +227,9 @@ class Mtp2Link:
             if self.iac.allowed(ev):
                 self.iac.fire(ev)
             return
-        if self.lsc.allowed(ev):
-            self.lsc.fire(ev)
+        st = self.lsc.state
+        if not (st is LinkState.IN_SERVICE and ev in ("rx_fisu", "rx_msu")) and self.lsc.allowed(ev):
+            self.lsc.fire(ev)   # (in service, FISU/MSU is a no-op row: skipped on the hot path)
         if self.lsc.state in (LinkState.IN_SERVICE, LinkState.PROCESSOR_OUTAGE):
             self._bec_receive(su, now)
 
