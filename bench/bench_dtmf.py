@@ -101,19 +101,26 @@ def run(quick: bool = False) -> list[Result]:
     from bench import spandsp_dtmf
 
     seconds = 2.0 if quick else 20.0
-    t = 0.2 if quick else 1.5
+    t = 0.2 if quick else 1.0
     x, what, _ = make_signal(CHANNELS, seconds)
     blocks = _blocks(x)
     unit = "channels/core"
     out: list[Result] = []
     ok, why = spandsp_dtmf.available()
-    if ok:
-        v = rate(_theirs(blocks, CHANNELS), seconds=t) / RATE
-        out.append(Result("dtmf", "spandsp dtmf_rx", v, unit, reference=True, note=what))
     c = _select.compiled("dtmf")
+    # Alternate the two fast ones over a few rounds and keep each one's best: on a shared
+    # machine the load changes within seconds, and the ratio is what matters.
+    best = {"spandsp": 0.0, "compiled": 0.0}
+    for _ in range(1 if quick else 3):
+        if ok:
+            best["spandsp"] = max(best["spandsp"], rate(_theirs(blocks, CHANNELS), seconds=t, repeat=2) / RATE)
+        if c is not None:
+            best["compiled"] = max(best["compiled"], rate(_ours(c, blocks, CHANNELS), seconds=t, repeat=2) / RATE)
+    if ok:
+        out.append(Result("dtmf", "spandsp dtmf_rx", best["spandsp"], unit, reference=True, note=what))
     if c is not None:
-        v = rate(_ours(c, blocks, CHANNELS), seconds=t) / RATE
-        out.append(Result("dtmf", "compiled", v, unit, reference=not ok, note=f"{CHANNELS} ch per call"))
+        out.append(Result("dtmf", "compiled", best["compiled"], unit, reference=not ok,
+                          note=f"{CHANNELS} ch per call"))
     v = rate(_ours(_select.twin("dtmf"), blocks, CHANNELS), seconds=t, repeat=1 if quick else 3) / RATE
     out.append(Result("dtmf", "twin (numpy)", v, unit, reference=not ok and c is None, note=""))
     if not ok:
