@@ -94,12 +94,14 @@ def test_exchange_over_socketpair():
 
 @pytest.mark.skipif(importlib.util.find_spec("_boardcore.hdlc") is None,
                     reason="_boardcore.hdlc (HDLC kernel) not built yet")
-def test_exchange_over_simboard_ts16():
+@pytest.mark.parametrize("variant", ["itu", "china"])
+def test_exchange_over_simboard_ts16(variant):
     import drivers
     from drivers.base import SpanConfig
     board = drivers.open("sim", spans=1, config=[SpanConfig(signalling="ccs")])
-    trunk = Ss7Trunk([board.span(0)], Ss7Config.from_dict({}))
-    ex = Ss7Exchange([board.far_end(0)], SUBS)
+    cfg = {"variant": variant, "opc": "1-2-3", "dpc": "1-2-4"}
+    trunk = Ss7Trunk([board.span(0)], Ss7Config.from_dict(cfg))
+    ex = Ss7Exchange([board.far_end(0)], SUBS, config=cfg)
     t, evs = 0.0, []
     while t < 3.0:
         board.advance(0.02)
@@ -116,3 +118,17 @@ def test_exchange_over_simboard_ts16():
         ex.service(t)
     assert any(isinstance(e, Answered) and e.circuit == c for e in evs)
     assert any(isinstance(e, Released) and e.circuit == c and e.cause == 16 for e in evs)
+    # LOS on the span: the link fails at once (MTP pause), and realigns when the line heals
+    board.faults(0).los = True
+    for _ in range(10):
+        board.advance(0.02)
+        evs += trunk.service(board.now())
+        ex.service(board.now())
+    assert not trunk.stack.up
+    assert any(isinstance(e, CircuitState) and not e.available and "pause" in e.reason for e in evs)
+    board.faults(0).los = False
+    for _ in range(200):
+        board.advance(0.02)
+        trunk.service(board.now())
+        ex.service(board.now())
+    assert trunk.stack.up and ex.up

@@ -109,3 +109,24 @@ def test_make_call_errors():
         a.answer((0, 1), 2.0)                      # no call there
     with pytest.raises(TrunkError):
         a.release((5, 1), 16, 2.0)                 # not our circuit
+
+
+def test_malformed_isup_over_the_link_is_answered_and_link_stays_up(tmp_path):
+    from cti.signaling.ss7.isup import MessageType, decode
+    from cti.signaling.ss7.mtp3 import SI
+    a, b, w = make("itu", tmp_path / "bad.pcap")
+    t, _, _ = run(a, b, 0.0, 2.0)
+    seen = []
+    orig = a.stack.isup.receive
+    a.stack.isup.receive = lambda data, now: (seen.append(data), orig(data, now))
+    b.stack.linkset.send(SI.ISUP, bytes([1, 0, 0x77, 1, 2]), 1, t)      # unknown message type
+    b.stack.linkset.send(SI.ISUP, bytes([2, 0, 0x01, 0xFF]), 2, t)      # truncated IAM
+    b.stack.linkset.send(SI.ISUP, bytes([3]), 3, t)                     # shorter than a header
+    t, ea, eb = run(a, b, t, 0.3)
+    assert len(seen) == 3
+    assert a.stack.isup.counters["cfn_sent"] == 1 and a.stack.isup.counters["discarded"] == 2
+    assert a.stack.up and b.stack.up and a.stack.links[0].in_service
+    c = b.make_call("1", None, t)                                       # and calls still work
+    t, ea, eb = run(a, b, t, 0.2)
+    assert any(isinstance(e, IncomingCall) and e.circuit == c for e in ea)
+    w.close()

@@ -7,7 +7,9 @@ import errno
 import socket
 from typing import Protocol
 
-from drivers.base import HdlcChannel
+from typing import Any
+
+from drivers.base import Alarm, HdlcChannel
 
 from .mtp2 import Mtp2Link
 from .mtp2.codec import add_fcs, check_fcs
@@ -26,13 +28,21 @@ class Transport(Protocol):
 
 
 class HdlcTransport:
-    """An MTP2 link on a board's HDLC channel (FCS added/checked by the HDLC layer below)."""
+    """An MTP2 link on a board's HDLC channel (FCS added/checked by the HDLC layer below).
+    With ``span`` given, LOS/AIS/LOF on it fail the link at once (no flags: Q.703 10.2)."""
 
     def __init__(self, channel: HdlcChannel, link: Mtp2Link, pcap: PcapWriter | None = None,
-                 link_number: int = 0) -> None:
+                 link_number: int = 0, span: Any = None) -> None:
         self.channel, self.link, self.pcap, self.link_number = channel, link, pcap, link_number
+        self.span = span
 
     def receive(self, now: float) -> None:
+        if self.span is not None:
+            bad = self.span.alarms & (Alarm.LOS | Alarm.AIS | Alarm.LOF)
+            if bad:
+                self.channel.recv_all()    # whatever arrives meanwhile is noise
+                self.link.line_fault(now, f"span alarm {bad.name or bad!r}")
+                return
         for f in self.channel.recv_all():
             if self.pcap:
                 self.pcap.write(f, now, sent=False, link=self.link_number)

@@ -48,8 +48,8 @@ class Ss7Trunk(TrunkAdapter):
             for i, lc in enumerate(cfg.links):
                 if lc.span >= len(self.spans):
                     raise ValueError(f"link {i} on span index {lc.span}; the trunk has {len(self.spans)} spans")
-                transports.append(HdlcTransport(self.spans[lc.span].hdlc(lc.timeslot), self.stack.links[i],
-                                                self.pcap, i))
+                span = self.spans[lc.span]
+                transports.append(HdlcTransport(span.hdlc(lc.timeslot), self.stack.links[i], self.pcap, i, span))
         self.transports = transports
         self.inband = InbandDigits(self.spans)
         self._now = 0.0

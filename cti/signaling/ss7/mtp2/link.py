@@ -173,6 +173,13 @@ class Mtp2Link:
         self._now = now
         self.lsc.fire("stop")
 
+    def line_fault(self, now: float, reason: str) -> None:
+        """The bearer failed (LOS/AIS/LOF on the span): a link failure (Q.703 12.1 via the
+        octet-counting mode of clause 10.2), then realignment attempts (T2) until it heals."""
+        self._now = now
+        if self.lsc.state is not LinkState.OUT_OF_SERVICE:
+            self.lsc.fire("link_failure", reason)
+
     def set_local_processor_outage(self, on: bool, now: float) -> None:
         """Local processor outage (clause 8): send SIPO while set."""
         self.local_po = on
