@@ -49,8 +49,9 @@ AGENTS = {f"a{i}": {"device": f"20{i:02d}", "team": "blue" if i < 4 else "red", 
 
 def test_load_every_call_accounted_no_agent_double_booked(tmp_path):
     contact = {"agents": AGENTS, "route_points": {"4000": "sales"}, "stats_every": 5.0,
-               "queues": {"sales": {"strategy": "longest-idle", "ring_timeout": 8.0, "max_wait": 120.0,
-                                    "overflow": "voicemail", "announce_every": 30.0}}}
+               "queues": {"sales": {"strategy": "longest-idle", "ring_timeout": 8.0, "max_wait": 45.0,
+                                    "overflow": "backup", "announce_every": 30.0},
+                          "backup": {"strategy": "round-robin", "members": ["a7"], "max_wait": 15.0, "overflow": "voicemail"}}}
     srv, centre = make_server(tmp_path, contact)
     bus, desks = start_desktops(srv, {a: v["device"] for a, v in AGENTS.items()},
                                 DesktopProfile(answer_after=(0.5, 3.0), handle=(10.0, 40.0), no_answer=0.1), seed=7)
@@ -88,14 +89,26 @@ def test_load_every_call_accounted_no_agent_double_booked(tmp_path):
                 assert talking[e["data"]["agent"]] == e["call"]
                 talking[e["data"]["agent"]] = None
         kinds = Counter(v[0] for v in ends.values())
-        assert kinds["Connected"] > 100 and kinds["Abandoned"] > 5
+        assert kinds["Connected"] > 100 and kinds["Abandoned"] > 5 and kinds["Diverted"] > 0
         assert any(e["type"] == "RingNoAnswer" for e in events)
-        # statistics = an independent count from the bus
-        stats = bus.command("GetStatistics", queue="sales")["queues"]["sales"]
-        within = sum(1 for e in events if e["type"] == "Connected" and e["data"]["wait"] <= 20.0)
-        assert stats["answered"] == kinds["Connected"] and stats["abandoned"] == kinds["Abandoned"]
-        assert stats["offered"] == 200
-        assert stats["service_level"] == round(100.0 * within / kinds["Connected"], 2)
+        assert any(e["type"] == "Diverted" and e["data"]["to"] == "backup" for e in events)
+        # statistics = an independent count from the bus, per queue
+        stats = bus.command("GetStatistics")["queues"]
+        for q in ("sales", "backup"):
+            mine = [e for e in events if e.get("queue") == q]
+            count = Counter(e["type"] for e in mine)
+            answered = [e for e in mine if e["type"] == "Connected"]
+            within = sum(1 for e in answered if e["data"]["wait"] <= 20.0)
+            abandoned = [e for e in mine if e["type"] == "Abandoned"]
+            ab_within = sum(1 for e in abandoned if e["data"]["wait"] <= 20.0)
+            f = stats[q]
+            assert (f["offered"], f["answered"], f["abandoned"], f["diverted"]) == \
+                (count["CallQueued"], count["Connected"], count["Abandoned"], count["Diverted"])
+            assert f["service_level"] == (round(100.0 * within / len(answered), 2) if answered else None)
+            if answered or abandoned:
+                assert f["service_level_2"] == round(100.0 * (within + ab_within) / (len(answered) + len(abandoned)), 2)
+                assert f["abandon_rate"] == round(100.0 * len(abandoned) / (len(answered) + len(abandoned)), 2)
+        assert stats["sales"]["offered"] == 200
         assert any(e["type"] == "QueueStats" for e in events)
         assert srv.model.validate() == []
     finally:
