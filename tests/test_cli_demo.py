@@ -110,3 +110,12 @@ def test_demo_signal_has_no_false_digits_in_call_progress_tones():
     x = make_demo_signal("", -10, None)
     digits, rows = analyse(x)
     assert digits == ""
+
+
+def test_call_progress_tones_reported_when_tones_kernel_is_there():
+    pytest.importorskip("_boardcore.tones", reason="_boardcore.tones (helper kernels-1) not there yet")
+    res = CliRunner().invoke(main, ["--digits", "5"])
+    assert res.exit_code == 0, res.output
+    events = [line for line in res.output.splitlines() if "tones" in line]
+    assert any("dial" in line for line in events) and any("busy" in line for line in events), res.output
+    assert _digits_line(res.output) == "5"

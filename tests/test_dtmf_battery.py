@@ -299,3 +299,37 @@ def table() -> str:
 if __name__ == "__main__":  # pragma: no cover
     print(f"kernel: {dtmf.__name__}")
     print(table())
+
+
+@pytest.mark.battery
+def test_combined_worst_case_stress():
+    """All limits at once, seeded: 40/40 ms, random level, twist -8..+4 dB, independent
+    +/-1.5 % offsets, 15 dB SNR and A-law decode; the same strings 3.5-6 % off or 23 ms long
+    must stay silent."""
+    rng = np.random.default_rng(2024)
+    missed, false = [], []
+    for i in range(300):
+        tw = rng.uniform(-8, 4)
+        level = float(np.clip(rng.uniform(-26, -3), -26 - min(tw, 0), -3 - max(tw, 0)))
+        dl, dh = rng.uniform(-0.015, 0.015, 2)
+        digits = "".join(rng.choice(list(ALL), 6))
+        sig = 10 ** (level / 10) + 10 ** ((level + tw) / 10)
+
+        def noisy(x, seed):
+            y = x.astype(np.float64) + white_noise(x.size, 10 * np.log10(sig) - 15, seed)
+            return np.clip(y, -32768, 32767).astype(np.int16)
+
+        x = noisy(_lead(gen(level, tw, 40, 40, dl, dh).generate(digits), rng.uniform(0, 50)), i)
+        if g711_module() is not None:
+            x = alaw(x)
+        if dtmf.detect(x) != digits:
+            missed.append((level, tw, dl, dh, digits, dtmf.detect(x)))
+        dev = rng.choice([-1, 1]) * rng.uniform(0.035, 0.06)
+        lo, hi = (dev, dh) if rng.integers(0, 2) else (dl, dev)
+        y = noisy(gen(level, tw, 60, 40, lo, hi).generate(digits), i + 10_000)
+        z = noisy(gen(level, tw, 23, 40, dl, dh).generate(digits), i + 20_000)
+        for sig_, what in ((y, f"off {dev:+.3f}"), (z, "23 ms")):
+            got = dtmf.detect(sig_)
+            if got:
+                false.append((what, level, tw, digits, got))
+    assert missed == [] and false == []

@@ -60,7 +60,7 @@ def make_demo_signal(digits: str, level: float, noise_db: float | None, seed: in
     """Dial tone, the digits, ringback, busy: what a caller's line carries."""
     from _boardcore.dtmf import DtmfGenerator
 
-    parts = [_tone("dial", 1.0, -10.0), np.zeros(800, np.int16),
+    parts = [_tone("dial", 3.0, -10.0), np.zeros(800, np.int16),
              DtmfGenerator(level_dbm0=level, on_ms=80, off_ms=80).generate(digits),
              np.zeros(2400, np.int16), _tone("ringback", 5.0, -10.0), _tone("busy", 2.1, -10.0)]
     x = np.concatenate(parts).astype(np.float64)
