@@ -193,7 +193,7 @@ def test_generated_digits_always_decode(digits, level, twist, on_ms, off_ms, dev
     from _boardcore import dtmf_py
 
     for dtmf in {dtmf_py, __import__("_boardcore.dtmf", fromlist=["x"])}:
-        level = min(level, -3 - max(twist, 0))          # keep both tones within -3..-26 dBm0
+        level = min(max(level, -26 - min(twist, 0)), -3 - max(twist, 0))   # both tones in -26..-3 dBm0
         gen = dtmf.DtmfGenerator(level_dbm0=level, twist_db=twist, on_ms=on_ms, off_ms=off_ms,
                                  low_dev=dev, high_dev=-dev)
         assert dtmf.detect(gen.generate(digits)) == digits
