@@ -117,23 +117,25 @@ class IsupMessage:
         return self.params.get(name, default)
 
 
+_NAMES = {t: frozenset(f.fixed + f.variable) for t, f in FORMATS.items()}
+
+
 def encode(msg: IsupMessage) -> bytes:
     """The octets of ``msg`` (after the routing label); ValueError/TypeError on bad values."""
-    fmt = FORMATS[MessageType(msg.type)]
+    mtype = MessageType(msg.type)
+    fmt = FORMATS[mtype]
     if not 0 <= msg.cic <= 0xFFF:
         raise ValueError(f"CIC {msg.cic} outside 0..4095")
     p = msg.params
-    for name in fmt.fixed + fmt.variable:
-        if name not in p:
-            raise ValueError(f"{msg.type.name} needs {name}")
-    extra = set(p) - set(fmt.fixed) - set(fmt.variable)
+    names = _NAMES[mtype]
+    extra = [n for n in p if n not in names]
+    if len(p) - len(extra) != len(names):
+        missing = sorted(names - set(p))
+        raise ValueError(f"{mtype.name} needs {', '.join(missing)}")
     if (extra or msg.unknown) and not fmt.optional:
-        raise ValueError(f"{msg.type.name} has no optional part ({sorted(extra)})")
-    for name in extra:
-        if name not in BY_NAME:
-            raise ValueError(f"unknown parameter {name!r}")
+        raise ValueError(f"{mtype.name} has no optional part ({sorted(extra)})")
     out = bytearray(msg.cic.to_bytes(2, "little"))
-    out.append(msg.type)
+    out.append(mtype)
     for name in fmt.fixed:
         out += BY_NAME[name].encode(p[name])
     var = [BY_NAME[n].encode(p[n]) for n in fmt.variable]
@@ -146,9 +148,15 @@ def encode(msg: IsupMessage) -> bytes:
         ptrs.append(nptr - i + len(body))
         body += bytes((len(v),)) + v
     opts = bytearray()
-    for name in sorted(extra, key=lambda n: BY_NAME[n].code):
-        v = BY_NAME[name].encode(p[name])
-        opts += bytes((BY_NAME[name].code, len(v))) + v
+    if extra:
+        for name in extra:
+            if name not in BY_NAME:
+                raise ValueError(f"unknown parameter {name!r}")
+        for name in sorted(extra, key=lambda n: BY_NAME[n].code):
+            v = BY_NAME[name].encode(p[name])
+            if len(v) > 255:
+                raise ValueError("parameter longer than 255 octets")
+            opts += bytes((BY_NAME[name].code, len(v))) + v
     for code, v in sorted(msg.unknown.items()):
         if code in PARAMS or not 0 < code <= 255 or len(v) > 255:
             raise ValueError(f"unknown parameter code {code}")

@@ -115,11 +115,16 @@ class IsupNode:
         return (cic % 2 == 0) == (self.opc > self.dpc)
 
     def allocate(self) -> int | None:
-        """A free circuit, preferring those we control (fewer dual seizures)."""
-        free = [c.cic for c in self.circuits.values()
-                if c.fsm.state is CallState.IDLE and c.available and not c.reset_pending]
-        free.sort(key=lambda cic: (not self.controls(cic), cic))
-        return free[0] if free else None
+        """A free circuit, preferring those we control (fewer dual seizures), lowest CIC first."""
+        other = None
+        for cic in sorted(self.circuits):
+            c = self.circuits[cic]
+            if c.fsm.state is CallState.IDLE and c.available and not c.reset_pending:
+                if self.controls(cic):
+                    return cic
+                if other is None:
+                    other = cic
+        return other
 
     def setup(self, called: str, calling: str | None, now: float, cic: int | None = None,
               category: int = 0x0A, **params: Any) -> int:
