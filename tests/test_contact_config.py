@@ -90,6 +90,8 @@ def test_events_topics_and_acd_mapping():
 
 
 def test_requests_registered_and_checked():
+    from cti.contact.requests import register
+    register()          # what install() does
     for cls in CONTACT_REQUESTS:
         assert REQUESTS[cls.__name__] is cls and cls.__doc__
     kind, req = parse_request({"type": "SetAgentState", "agent": "alice", "state": "NotReady", "reason": "lunch"})

@@ -44,6 +44,7 @@ class ContactCentre:
     def __init__(self, server: Any, config: ContactConfig) -> None:
         self.server = server
         self.config = config
+        rq.register()
         self.model = server.model
         self.bus = server.bus
         self.engine = AcdEngine(config.queues, config.agents, seed=config.seed)

@@ -1,7 +1,9 @@
-"""Contact-centre request types on the command socket (registered with cti.bus.schema).
+"""Contact-centre request types on the command socket.
 
 Each is answered by a result map or a typed error (cti.call.errors), like the call-control
-requests. Who may send what is checked in :mod:`cti.contact.centre`.
+requests. Who may send what is checked in :mod:`cti.contact.centre`. They join the bus
+schema when a contact centre is installed (:func:`register`), not on import, so a server
+without a ``[contact]`` section publishes the call-control schema only.
 """
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from dataclasses import dataclass
 from cti.bus.schema import register_request
 
 
-@register_request
 @dataclass(frozen=True, slots=True)
 class AgentLogon:
     """Log ``agent`` on to ``device`` (NotReady until SetAgentState Ready)."""
@@ -20,7 +21,6 @@ class AgentLogon:
     RESULT = ("agent", "state")
 
 
-@register_request
 @dataclass(frozen=True, slots=True)
 class SetAgentState:
     """Set ``agent`` Ready, NotReady (with ``reason``) or LoggedOff."""
@@ -31,7 +31,6 @@ class SetAgentState:
     RESULT = ("agent", "state")
 
 
-@register_request
 @dataclass(frozen=True, slots=True)
 class RouteSelect:
     """Answer a RouteRequest: send the call to ``agent`` (Ready) or to ``queue``."""
@@ -42,7 +41,6 @@ class RouteSelect:
     RESULT = ("route",)
 
 
-@register_request
 @dataclass(frozen=True, slots=True)
 class StartRecording:
     """Record ``call`` (both directions, stereo A-law WAV); the result and event carry the path."""
@@ -51,7 +49,6 @@ class StartRecording:
     RESULT = ("call", "path")
 
 
-@register_request
 @dataclass(frozen=True, slots=True)
 class StopRecording:
     """Stop recording ``call``."""
@@ -60,7 +57,6 @@ class StopRecording:
     RESULT = ("call", "path", "seconds")
 
 
-@register_request
 @dataclass(frozen=True, slots=True)
 class Monitor:
     """Supervise ``agent``'s call from ``device``: mode monitor (listen), whisper (to the agent) or barge."""
@@ -71,7 +67,6 @@ class Monitor:
     RESULT = ("call", "agent", "mode")
 
 
-@register_request
 @dataclass(frozen=True, slots=True)
 class GetStatistics:
     """Live statistics of ``queue`` (default: every queue) and the agents."""
@@ -80,7 +75,6 @@ class GetStatistics:
     RESULT = ("time", "queues", "agents")
 
 
-@register_request
 @dataclass(frozen=True, slots=True)
 class PlayPrompt:
     """Play ``prompt`` (a file of the IVR prompt directory) to the caller of ``call``."""
@@ -90,7 +84,6 @@ class PlayPrompt:
     RESULT = ("call", "seconds")
 
 
-@register_request
 @dataclass(frozen=True, slots=True)
 class CollectDigits:
     """Collect up to ``max_digits`` DTMF digits on ``call``; a DigitsCollected event carries them."""
@@ -103,7 +96,6 @@ class CollectDigits:
     RESULT = ("call",)
 
 
-@register_request
 @dataclass(frozen=True, slots=True)
 class StartCampaign:
     """Start the outbound campaign ``campaign`` of the [contact.campaigns] configuration."""
@@ -114,3 +106,9 @@ class StartCampaign:
 
 CONTACT_REQUESTS = (StartCampaign, AgentLogon, SetAgentState, RouteSelect, StartRecording, StopRecording, Monitor,
                     GetStatistics, PlayPrompt, CollectDigits)
+
+
+def register() -> None:
+    """Make the command socket accept the contact-centre requests (idempotent)."""
+    for cls in CONTACT_REQUESTS:
+        register_request(cls)
