@@ -136,6 +136,19 @@ def test_blocking_both_ways(rig):
     assert r.run(lambda: not r.trunk.stack.isup.circuits[3].local_blocked, 5)
 
 
+def test_group_blocking_and_unequipped_cic(rig):
+    r = rig()
+    r.trunk.group_block((0, 20), 5, r.now())
+    assert r.run(lambda: r.saw("CGB 20 24"), 5)
+    assert r.run(lambda: all(r.trunk.stack.isup.circuits[c].local_blocked for c in range(20, 25)), 5)
+    r.trunk.group_unblock((0, 20), 5, r.now())
+    assert r.run(lambda: r.saw("CGU 20 24"), 5)
+    assert r.run(lambda: not any(r.trunk.stack.isup.circuits[c].local_blocked for c in range(20, 25)), 5)
+    r.send("iam 100 123 -")                    # CIC 100 is not ours: UCIC back (Q.764 2.12)
+    assert r.run(lambda: r.trunk.stack.isup.counters["ucic_sent"] == 1, 5)
+    assert r.trunk.stack.up
+
+
 def test_dropped_msu_recovered_by_retransmission(rig):
     state = {"dropped": 0}
 

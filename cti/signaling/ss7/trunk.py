@@ -129,6 +129,15 @@ class Ss7Trunk(TrunkAdapter):
         self.stack.isup.unblock(self._cic(circuit), now)
         self.stack.flush(now)
 
+    def group_block(self, first: Circuit, count: int, now: float) -> None:
+        """Maintenance-block ``count`` (2..32) consecutive CICs from ``first`` (CGB)."""
+        self.stack.isup.group_block(self._cic(first), count, now)
+        self.stack.flush(now)
+
+    def group_unblock(self, first: Circuit, count: int, now: float) -> None:
+        self.stack.isup.group_unblock(self._cic(first), count, now)
+        self.stack.flush(now)
+
     def state(self, circuit: Circuit) -> CallState:
         return self.stack.isup.circuits[self._cic(circuit)].fsm.state
 
