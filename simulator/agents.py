@@ -8,12 +8,16 @@ SetAgentState, AnswerCall, ClearConnection) and *reads events*, like any bus cli
 
 :class:`LocalBus` is the in-process transport: requests go through the bus's own parser
 and handlers (authorisation included) and events come from the server's publish path, in
-the server's thread, so a whole load runs in virtual time and deterministically. A real
-desktop uses :class:`cti.bus.client.BusClient` (``command`` / ``subscribe``) instead.
+the server's thread, so a whole load runs in virtual time and deterministically.
+:class:`RemoteBus` is the same over the real sockets (:class:`cti.bus.client.BusClient`), in
+real time: ``python3 -m simulator.agents --agent a0=2000 --agent a1=2001`` staffs a running
+``cti-server`` that has a ``[contact]`` section.
 """
 from __future__ import annotations
 
+import argparse
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -39,6 +43,9 @@ class LocalBus:
             return seq
         bus.publish = publish
 
+    def now(self) -> float:
+        return float(self.server.now())
+
     def command(self, type: str, account: Account = PLAIN_ACCOUNT, **fields: Any) -> dict[str, Any]:
         """Serve one request as the command socket would; raises the typed error on refusal."""
         kind, req = parse_request({"type": type, **fields})
@@ -47,6 +54,33 @@ class LocalBus:
             return handler(account, req, self.server.now())
         finally:
             self.server.flush_model()
+
+
+class RemoteBus:
+    """Desktops over the bus sockets in real time: requests with ``BusClient.command``, events
+    from a gap-free subscription (the account is the client's CURVE identity)."""
+
+    def __init__(self, client: Any, topics: tuple[str, ...] = ("queue.", "agent.", "call.")) -> None:
+        self.client = client
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.sub = client.subscribe(topics=topics)
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def command(self, type: str, account: Account | None = None, **fields: Any) -> dict[str, Any]:
+        return self.client.command(type, **fields)
+
+    def pump(self, desks: list["AgentDesktop"], seconds: float) -> None:
+        """Deliver events and run the desktops' timers for ``seconds``."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            e = self.sub.get(0.02)
+            if e is not None:
+                for fn in list(self.listeners):
+                    fn(e)
+            for d in desks:
+                d.tick(self.now())
 
 
 @dataclass
@@ -65,7 +99,7 @@ class AgentDesktop:
 
     agent: str
     device: str
-    bus: LocalBus
+    bus: Any                      #: LocalBus | RemoteBus
     profile: DesktopProfile = field(default_factory=DesktopProfile)
     rng: random.Random = field(default_factory=random.Random)
     account: Account = PLAIN_ACCOUNT
@@ -82,12 +116,12 @@ class AgentDesktop:
         try:
             return self.bus.command(type, self.account, **fields)
         except CallControlError as e:       # the call went away meanwhile: a desktop shrugs
-            self.log.append((self.bus.server.now(), f"refused {type}: {e.__class__.__name__}",
+            self.log.append((self.bus.now(), f"refused {type}: {e.__class__.__name__}",
                              fields.get("call", "")))
             return None
 
     def on_event(self, e: dict[str, Any]) -> None:
-        kind, now = e.get("type"), self.bus.server.now()
+        kind, now = e.get("type"), self.bus.now()
         data = e.get("data") or {}
         if kind == "AgentOffered" and self.agent in data.get("agents", ()):
             if self.rng.random() >= self.profile.no_answer:
@@ -130,3 +164,44 @@ def start_desktops(server: Any, agents: dict[str, str], profile: DesktopProfile 
         d.start()
         server.board.add_ticker(d.tick)
     return bus, desks
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Staff a running cti-server's contact centre with simulated agents (real time)."""
+    from cti.bus.client import BusClient, ClientKeys
+    from cti.bus.server import Endpoints
+    p = argparse.ArgumentParser(prog="python3 -m simulator.agents", description=main.__doc__)
+    p.add_argument("--agent", action="append", required=True, metavar="ID=DEVICE")
+    p.add_argument("--events", default="tcp://127.0.0.1:5560")
+    p.add_argument("--snapshot", default="tcp://127.0.0.1:5561")
+    p.add_argument("--control", default="tcp://127.0.0.1:5562")
+    p.add_argument("--key", help="this account's secret key file (CURVE)")
+    p.add_argument("--server-key", help="the server's public key file (CURVE)")
+    p.add_argument("--answer", default="1,4", help="answer delay range, seconds (min,max)")
+    p.add_argument("--handle", default="20,90", help="talk time range, seconds (min,max)")
+    p.add_argument("--no-answer", type=float, default=0.0, help="probability of never answering (RONA)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    a = p.parse_args(argv)
+
+    def pair(text: str) -> tuple[float, float]:
+        lo, hi = (float(x) for x in text.split(","))
+        return lo, hi
+    agents = dict(x.split("=", 1) for x in a.agent)
+    keys = ClientKeys(a.key, a.server_key) if a.key and a.server_key else None
+    profile = DesktopProfile(pair(a.answer), pair(a.handle), a.no_answer)
+    with BusClient(Endpoints(a.events, a.snapshot, a.control), keys=keys) as client:
+        bus = RemoteBus(client)
+        desks = [AgentDesktop(ag, dev, bus, profile, random.Random(f"{a.seed}/{ag}")) for ag, dev in agents.items()]
+        for d in desks:
+            d.start()
+        bus.listeners.append(lambda e: print(e["seq"], e["type"], e.get("agent") or e.get("call") or "")
+                             if e["topic"].startswith(("agent.", "queue.")) else None)
+        try:
+            bus.pump(desks, a.duration if a.duration is not None else float("inf"))
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -26,12 +26,12 @@ def _require() -> None:
             pytest.skip(f"No.1 stack not available: {e}")
 
 
-def make_server(tmp_path, contact: dict, spans: int = 2) -> tuple[CtiServer, object]:
+def make_server(tmp_path, contact: dict, spans: int = 2, clock: str = "virtual") -> tuple[CtiServer, object]:
     _require()
     cfg = Config.from_dict({
         "server": {"store": str(tmp_path / "cti.db")},
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
-        "board": {"driver": "sim", "spans": spans, "clock": "virtual", "step": 0.1},
+        "board": {"driver": "sim", "spans": spans, "clock": clock, "step": 0.1},
         "trunk": [{"signalling": "no1", "spans": list(range(spans))}]})
     srv = CtiServer(cfg).start()
     centre = install(srv, ContactConfig.from_dict({"recordings": str(tmp_path / "rec"), **contact}))

@@ -58,3 +58,24 @@ def test_default_route_when_crm_is_silent(tmp_path):
         assert conn["data"]["agent"] == "a1"
     finally:
         srv.close()
+
+
+def test_desktop_over_the_bus_sockets_in_real_time(tmp_path):
+    from simulator.agents import AgentDesktop, RemoteBus
+    import random
+    srv, centre = make_server(tmp_path, {"agents": {"a0": AGENTS["a0"]}, "route_points": {"4000": "sales"},
+                                         "queues": {"sales": {}}}, spans=1, clock="real")
+    with BackgroundServer(srv) as _, BusClient(srv.bus.endpoints, timeout=10) as client:
+        bus = RemoteBus(client)
+        desk = AgentDesktop("a0", "2000", bus, DesktopProfile(answer_after=(0.2, 0.3), handle=(1.0, 1.2)),
+                            random.Random(1))
+        seen: list[dict] = []
+        bus.listeners.append(seen.append)
+        desk.start()
+        srv.call_soon(lambda: place(srv, 0.1, hold_for=None))
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline and not any(e["type"] == "CallEnded" for e in seen):
+            bus.pump([desk], 0.2)
+        kinds = [e["type"] for e in seen if e["topic"].startswith("queue.")]
+        assert kinds[:3] == ["CallQueued", "AgentOffered", "Connected"] and "CallEnded" in kinds
+        assert [a for _, a, _ in desk.log] == ["answered", "cleared"]
