@@ -60,10 +60,11 @@ class RemoteBus:
     """Desktops over the bus sockets in real time: requests with ``BusClient.command``, events
     from a gap-free subscription (the account is the client's CURVE identity)."""
 
-    def __init__(self, client: Any, topics: tuple[str, ...] = ("queue.", "agent.", "call.")) -> None:
+    def __init__(self, client: Any, topics: tuple[str, ...] = ("queue.", "agent.", "call."),
+                 mode: str = "pub") -> None:
         self.client = client
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
-        self.sub = client.subscribe(topics=topics)
+        self.sub = client.subscribe(topics=topics, mode=mode)   # agents and supervisors: mode "watch"
 
     def now(self) -> float:
         return time.monotonic()
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--handle", default="20,90", help="talk time range, seconds (min,max)")
     p.add_argument("--no-answer", type=float, default=0.0, help="probability of never answering (RONA)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--watch", action="store_true", help="filtered stream (agent / supervisor accounts under CURVE)")
     p.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
     a = p.parse_args(argv)
 
@@ -191,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     keys = ClientKeys(a.key, a.server_key) if a.key and a.server_key else None
     profile = DesktopProfile(pair(a.answer), pair(a.handle), a.no_answer)
     with BusClient(Endpoints(a.events, a.snapshot, a.control), keys=keys) as client:
-        bus = RemoteBus(client)
+        bus = RemoteBus(client, mode="watch" if a.watch else "pub")
         desks = [AgentDesktop(ag, dev, bus, profile, random.Random(f"{a.seed}/{ag}")) for ag, dev in agents.items()]
         for d in desks:
             d.start()

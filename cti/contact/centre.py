@@ -123,7 +123,18 @@ class ContactCentre:
                 except Exception:   # the call may be gone already; the ACD learns it from the model
                     self.counters["acd_errors"] += 1
                     log.exception("ACD event %s on call %s", e.type, e.call)
-            self.bus.publish(ce.from_acd(e))
+            self.bus.publish(ce.from_acd(e, self._devices_of(e)))
+
+    def _devices_of(self, e: AgentEvent | QueueEvent) -> list[str]:
+        """Agent devices a queue event concerns, so those agents' accounts see it on the bus."""
+        if not isinstance(e, QueueEvent):
+            return []
+        if e.data.get("devices"):
+            return [d for d in e.data["devices"] if d]
+        agent = e.data.get("agent")
+        if agent in self.engine.agents and self.engine.agents[agent].agent.device:
+            return [self.engine.agents[agent].agent.device]   # type: ignore[list-item]
+        return []
 
     def _execute(self, e: QueueEvent) -> None:
         call = self.model.calls.get(e.call)

@@ -74,6 +74,7 @@ class QueueBusEvent(BusEvent):
     queue: str
     call: str
     data: dict[str, Any] = field(default_factory=dict)
+    devices: list[str] = field(default_factory=list)   #: agent devices concerned (the bus shows them the event)
 
     def topic(self) -> str:
         return f"queue.{self.queue}"
@@ -160,14 +161,15 @@ CONTACT_EVENTS: dict[str, type[BusEvent]] = {
     "RecordingStopped": RecordingStopped, "QueueStats": QueueStats}
 
 
-def from_acd(event: AgentEvent | QueueEvent) -> BusEvent:
-    """The bus event for one ACD engine event."""
+def from_acd(event: AgentEvent | QueueEvent, devices: list[str] | None = None) -> BusEvent:
+    """The bus event for one ACD engine event (``devices``: the agent devices a queue event concerns)."""
     if isinstance(event, AgentEvent):
         a = event.agent
         return AGENT_EVENTS[event.type](agent=a["agent"], state=a["state"], device=a.get("device"),
                                         team=a.get("team") or "", phase=a.get("phase", ""),
                                         reason=a.get("reason", ""), call=a.get("call"))
-    return QUEUE_EVENTS[event.type](queue=event.queue, call=event.call, data=dict(event.data))
+    return QUEUE_EVENTS[event.type](queue=event.queue, call=event.call, data=dict(event.data),
+                                    devices=list(devices or ()))
 
 
 @dataclass(frozen=True, slots=True)
