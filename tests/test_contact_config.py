@@ -79,7 +79,9 @@ def test_fuzzed_sections_parse_or_raise_config_error(data):
 def test_events_topics_and_acd_mapping():
     e = ce.from_acd(QueueEvent("Queued", "sales", "7", 1.0, {"caller": "139", "position": 1}))
     assert type(e) is ce.CallQueued and e.topic() == "queue.sales"
-    assert e.to_dict() == {"queue": "sales", "call": "7", "data": {"caller": "139", "position": 1}, "type": "CallQueued"}
+    assert e.to_dict() == {"queue": "sales", "call": "7", "data": {"caller": "139", "position": 1}, "devices": [],
+                           "type": "CallQueued"}
+    assert ce.from_acd(QueueEvent("Offered", "q", "7", 1.0, {}), ["2001"]).devices == ["2001"]
     a = ce.from_acd(AgentEvent("AgentBusy", {"agent": "alice", "state": "Busy", "device": "2001", "team": "blue",
                                              "phase": "ringing", "reason": "", "call": "7"}, 1.0))
     assert type(a) is ce.AgentBusy and a.topic() == "agent.alice" and a.phase == "ringing"
