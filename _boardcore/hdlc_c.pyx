@@ -38,6 +38,70 @@ cdef void _load_table():
 
 _load_table()
 
+# Octet-at-a-time tables (the line bit by bit is the reference: see the twin).
+# Transmit: STUFF[ones][octet] -> the octet's bits with zeros inserted (<= 10 bits, LSB
+# first), their count and the run of 1s after it; ones = 0..4 before the octet.
+cdef uint16_t STUFF_BITS[5][256]
+cdef uint8_t STUFF_N[5][256]
+cdef uint8_t STUFF_ONES[5][256]
+# Receive: per run of 1s before the octet (0..6, 7 = seven or more) and octet: the data
+# bits with inserted zeros removed, their count, the run after it, and whether a flag or
+# an abort happens inside it (then the octet takes the bit-by-bit path).
+cdef uint8_t RX_BITS[8][256]
+cdef uint8_t RX_N[8][256]
+cdef uint8_t RX_ONES[8][256]
+cdef uint8_t RX_SPECIAL[8][256]
+
+
+cdef void _load_octet_tables():
+    cdef int ones0, octet, k, b, ones, n
+    cdef unsigned int bits
+    cdef bint special
+    for ones0 in range(5):
+        for octet in range(256):
+            ones = ones0
+            bits = 0
+            n = 0
+            for k in range(8):
+                b = (octet >> k) & 1
+                bits |= b << n
+                n += 1
+                if b:
+                    ones += 1
+                    if ones == 5:
+                        n += 1                    # an inserted 0
+                        ones = 0
+                else:
+                    ones = 0
+            STUFF_BITS[ones0][octet] = bits
+            STUFF_N[ones0][octet] = n
+            STUFF_ONES[ones0][octet] = ones
+    for ones0 in range(8):
+        for octet in range(256):
+            ones = ones0
+            bits = 0
+            n = 0
+            special = False
+            for k in range(8):
+                b = (octet >> k) & 1
+                if ones == 6:
+                    special = True                # a flag (0) or an abort (1) here
+                if b:
+                    bits |= 1 << n
+                    n += 1
+                    ones = ones + 1 if ones < 7 else 7
+                else:
+                    if ones != 5:
+                        n += 1                    # a data 0 (after five 1s: inserted, dropped)
+                    ones = 0
+            RX_BITS[ones0][octet] = bits
+            RX_N[ones0][octet] = n
+            RX_ONES[ones0][octet] = ones
+            RX_SPECIAL[ones0][octet] = special
+
+
+_load_octet_tables()
+
 
 @cython.boundscheck(False)  # n octets from a valid pointer
 cdef inline uint16_t _crc(const uint8_t *p, Py_ssize_t n, uint16_t crc) noexcept nogil:
@@ -136,7 +200,7 @@ cdef class HdlcEncoder:
         cdef Py_ssize_t n = f.shape[0]
         if not 1 <= n <= _py.MAX_SEND:
             raise ValueError(f"an HDLC frame has 1..{_py.MAX_SEND} octets, got {n}")
-        self._room(((n + 2) * 8 * 6) // 5 + 16)
+        self._room(((n + 2) * 8 * 6) // 5 + 40)
         cdef uint16_t crc = _crc(&f[0], n, 0xFFFF) ^ 0xFFFF
         cdef bint opening = not self._ends
         cdef Py_ssize_t start
@@ -151,9 +215,11 @@ cdef class HdlcEncoder:
         self._ends.append(self.written)
 
     cdef void _stuff(self, const uint8_t *p, Py_ssize_t n, uint16_t crc) noexcept nogil:
+        """Frame + FCS with zero insertion (Q.703 2.3), an octet at a time from STUFF."""
         cdef int ones = 0
-        cdef Py_ssize_t i
-        cdef int k, b, octet
+        cdef Py_ssize_t i, k
+        cdef int octet, s, cnt
+        cdef unsigned int v
         for i in range(n + 2):
             if i < n:
                 octet = p[i]
@@ -161,16 +227,16 @@ cdef class HdlcEncoder:
                 octet = crc & 0xFF
             else:
                 octet = crc >> 8
-            for k in range(8):
-                b = (octet >> k) & 1
-                self._put(b)
-                if b:
-                    ones += 1
-                    if ones == 5:
-                        self._put(0)                  # Q.703 2.3: a 0 after five 1s
-                        ones = 0
-                else:
-                    ones = 0
+            v = STUFF_BITS[ones][octet]
+            cnt = STUFF_N[ones][octet]
+            ones = STUFF_ONES[ones][octet]
+            k = self.wr >> 3
+            s = self.wr & 7
+            v <<= s                               # up to 17 bits: three octets
+            self.buf[k] = (self.buf[k] & ((1 << s) - 1)) | (v & 0xFF)
+            self.buf[k + 1] = (v >> 8) & 0xFF
+            self.buf[k + 2] = (v >> 16) & 0xFF
+            self.wr += cnt
 
     @property
     def pending(self) -> int:
@@ -280,10 +346,27 @@ cdef class HdlcDecoder:
         cdef bint hunting = self.hunting
         cdef int k, b, octet
         cdef uint8_t *fb = self.fbuf
+        cdef int o7, cnt, s
+        cdef unsigned int v
+        cdef Py_ssize_t q
         for i in range(n):
             octet = d[i]
-            if hunting and octet == 0xFF:
-                ones += 8                         # all ones: nothing to find here
+            o7 = ones if ones < 7 else 7
+            if not RX_SPECIAL[o7][octet]:
+                # no flag and no abort inside: the octet's data bits at once
+                if not hunting:
+                    cnt = RX_N[o7][octet]
+                    q = nbits >> 3
+                    s = nbits & 7
+                    v = (<unsigned int> RX_BITS[o7][octet]) << s
+                    fb[q] = (fb[q] & ((1 << s) - 1)) | (v & 0xFF)
+                    fb[q + 1] = (v >> 8) & 0xFF
+                    nbits += cnt
+                    if nbits > limit:
+                        self.long_frames += 1
+                        hunting = True
+                        nbits = 0
+                ones = RX_ONES[o7][octet]
                 continue
             for k in range(8):
                 b = (octet >> k) & 1
@@ -299,6 +382,10 @@ cdef class HdlcDecoder:
                         else:
                             fb[nbits >> 3] = 1
                         nbits += 1
+                        if nbits > limit:
+                            self.long_frames += 1
+                            hunting = True
+                            nbits = 0
                     continue
                 if ones == 6:                     # a flag: ends a frame, opens the next
                     if not hunting:

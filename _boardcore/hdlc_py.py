@@ -235,6 +235,10 @@ class HdlcDecoder:
                         bits = []
                     if not hunting:
                         bits.append(1)
+                        if len(bits) > limit:
+                            self.long_frames += 1
+                            hunting = True
+                            bits = []
                     continue
                 # a 0
                 if ones == 6:                     # a flag: ends a frame, opens the next

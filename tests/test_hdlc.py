@@ -255,3 +255,37 @@ def test_twin_and_compiled_agree_on_noise():
     assert a.feed(line) == b.feed(line.tobytes())
     assert a.counters == b.counters
     assert a.frames > 100 and a.fcs_errors + a.aborts + a.misaligned + a.short_frames > 0
+
+
+def test_twin_and_compiled_agree_on_flag_rich_garbage():
+    """Octets rich in flags, aborts and runs of 1s, split anywhere, tight limits; and the
+    encoders' line octets for frames full of 1s and flags, pulled in odd amounts."""
+    from _boardcore import _select
+    comp = _select.compiled("hdlc")
+    if comp is None:
+        pytest.skip("hdlc_c not built")
+    twin = _select.twin("hdlc")
+    rng = np.random.default_rng(0)
+    nasty = np.array([0x7E, 0xFF, 0x00, 0x3F, 0xFC, 0x1F, 0xF8, 0x7F, 0xFE], np.uint8)
+    for _ in range(60):
+        n = int(rng.integers(1, 2000))
+        data = np.where(rng.random(n) < 0.5, rng.choice(nasty, n), rng.integers(0, 256, n)).astype(np.uint8)
+        lo = int(rng.integers(1, 5))
+        hi = int(rng.integers(lo, 80))
+        a, b = comp.HdlcDecoder(lo, hi), twin.HdlcDecoder(lo, hi)
+        i, fa, fb = 0, [], []
+        while i < n:
+            j = min(n, i + int(rng.integers(1, 50)))
+            fa += a.feed(data[i:j])
+            fb += b.feed(data[i:j].tobytes())
+            i = j
+        assert fa == fb and a.counters == b.counters
+    for _ in range(40):
+        ea, eb = comp.HdlcEncoder(), twin.HdlcEncoder()
+        for _ in range(int(rng.integers(1, 12))):
+            f = rng.choice(nasty, int(rng.integers(1, 60))).tobytes()
+            ea.send(f)
+            eb.send(f)
+            m = int(rng.integers(0, 40))
+            assert ea.pull(m) == eb.pull(m)
+            assert (ea.pending, ea.frames) == (eb.pending, eb.frames)
