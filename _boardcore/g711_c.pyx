@@ -79,13 +79,44 @@ cdef inline void _map(const uint8_t *c, uint8_t *o, Py_ssize_t n, const uint8_t 
 
 
 cdef const int16_t[::1] _pcm(object pcm):
-    return _py.as_pcm(pcm)
+    cdef const int16_t[::1] x
+    if type(pcm) is np.ndarray:
+        try:                              # fast path: a 1-D C-contiguous int16 array
+            x = pcm
+            return x
+        except (ValueError, TypeError, BufferError):
+            pass
+    return _py.as_pcm(pcm)                # everything else, and the errors, as the twin
 
 
 cdef const uint8_t[::1] _codes(object data):
     if type(data) is bytes:
         return data
     return _py.as_codes(data)
+
+
+cdef uint8_t[::1] _out8(object out, Py_ssize_t n, str what):
+    cdef uint8_t[::1] o
+    if type(out) is bytearray or type(out) is np.ndarray:
+        try:                              # fast path: a writable 1-D octet buffer
+            o = out
+            if o.shape[0] >= n:
+                return o
+        except (ValueError, TypeError, BufferError):
+            pass
+    return _py.out_array(out, np.uint8, n, what)
+
+
+cdef int16_t[::1] _out16(object out, Py_ssize_t n, str what):
+    cdef int16_t[::1] o
+    if type(out) is np.ndarray:
+        try:                              # fast path: a writable 1-D int16 array
+            o = out
+            if o.shape[0] >= n:
+                return o
+        except (ValueError, TypeError, BufferError):
+            pass
+    return _py.out_array(out, np.int16, n, what)
 
 
 cdef bytes _encode(object pcm, bint alaw):
@@ -154,7 +185,7 @@ def ulaw_to_alaw(data: object) -> bytes:
 cdef Py_ssize_t _encode_into(object pcm, object out, bint alaw, str what) except -1:
     cdef const int16_t[::1] x = _pcm(pcm)
     cdef Py_ssize_t n = x.shape[0]
-    cdef uint8_t[::1] o = _py.out_array(out, np.uint8, n, what)
+    cdef uint8_t[::1] o = _out8(out, n, what)
     if n:
         with nogil:
             _enc(&x[0], &o[0], n, alaw)
@@ -164,7 +195,7 @@ cdef Py_ssize_t _encode_into(object pcm, object out, bint alaw, str what) except
 cdef Py_ssize_t _decode_into(object data, object out, const int16_t *table, str what) except -1:
     cdef const uint8_t[::1] c = _codes(data)
     cdef Py_ssize_t n = c.shape[0]
-    cdef int16_t[::1] o = _py.out_array(out, np.int16, n, what)
+    cdef int16_t[::1] o = _out16(out, n, what)
     if n:
         with nogil:
             _dec(&c[0], &o[0], n, table)
@@ -174,7 +205,7 @@ cdef Py_ssize_t _decode_into(object data, object out, const int16_t *table, str 
 cdef Py_ssize_t _convert_into(object data, object out, const uint8_t *table, str what) except -1:
     cdef const uint8_t[::1] c = _codes(data)
     cdef Py_ssize_t n = c.shape[0]
-    cdef uint8_t[::1] o = _py.out_array(out, np.uint8, n, what)
+    cdef uint8_t[::1] o = _out8(out, n, what)
     if n:
         with nogil:
             _map(&c[0], &o[0], n, table)
