@@ -102,7 +102,10 @@ class BusServer:
         self.counters: collections.Counter[str] = collections.Counter()
         self._first_seq = self.seq
         self._topics: dict[str, bytes] = {}
-        self._ring: collections.deque[tuple[int, bytes, dict[str, Any]]] = collections.deque(maxlen=self.limits.ring)
+        # the newest published frames (bytes: nothing for the garbage collector to walk); the
+        # last one has seq self.seq. Visibility filtering decodes them once, into _decoded.
+        self._ring: collections.deque[bytes] = collections.deque(maxlen=self.limits.ring)
+        self._decoded: dict[int, dict[str, Any]] = {}
         self._watchers: dict[bytes, _Watcher] = {}
         self._buckets: dict[bytes, _Bucket] = {}
         self._own_ctx = self.ctx is None
@@ -167,20 +170,26 @@ class BusServer:
 
     # ---- publishing ---------------------------------------------------------------
     def publish(self, event: BusEvent | dict[str, Any], now: float | None = None) -> int:
-        """Stamp ``event`` with the next seq, journal it and send it; returns its seq."""
-        if isinstance(event, BusEvent):
-            d = event.to_dict()
-            topic = event.topic()
-        else:
-            d = event.copy()
-            topic = str(d.get("topic") or d["type"].lower())
+        """Stamp ``event`` with the next seq, journal it and send it; returns its seq.
+
+        The event is queued for the journal before it is sent and written at the next
+        :meth:`flush` (the owner's loop turn). An event that msgpack cannot encode raises
+        (TypeError / ValueError) without taking a seq.
+        """
         seq = self.seq + 1
         t = _now() if now is None else now
-        d.update(seq=seq, time=t, v=SCHEMA_MAJOR, topic=topic)
+        if isinstance(event, BusEvent):
+            topic = event.topic()
+            d = event.stamped(seq, t, SCHEMA_MAJOR, topic)     # one dict: fields, type, envelope
+            kind = d["type"]
+        else:
+            kind = event["type"]
+            topic = str(event.get("topic") or kind.lower())
+            d = {**event, "seq": seq, "time": t, "v": SCHEMA_MAJOR, "topic": topic}
         data = self._pack(d)          # raises on an unencodable event, before seq is taken
         self.seq = seq
-        self._append((seq, t, topic, d["type"], data))
-        self._ring_append((seq, data, d))
+        self._append((seq, t, topic, kind, data))
+        self._ring_append(data)
         tb = self._topics.get(topic)
         if tb is None:
             tb = topic.encode()
@@ -366,26 +375,37 @@ class BusServer:
         """Visible published frames with seq > ``after`` (up to ``limit`` scanned), and the last seq scanned."""
         if after >= self.seq:
             return [], self.seq
-        ring_first = self._ring[0][0] if self._ring else self.seq + 1
-        rows: list[tuple[int, bytes, dict[str, Any] | None]]
+        ring_first = self.seq - len(self._ring) + 1
+        rows: list[tuple[int, bytes]]
         if after + 1 >= ring_first:
             start = after + 1 - ring_first
-            rows = [self._ring[i] for i in range(start, min(start + limit, len(self._ring)))]
+            rows = [(ring_first + i, self._ring[i]) for i in range(start, min(start + limit, len(self._ring)))]
         else:
             self.flush()
             oldest = self.store.oldest_seq()
             if oldest is None or after + 1 < oldest:
                 raise ReplayGapError(f"events after {after} were pruned; the journal starts at {oldest}: "
                                      "take a snapshot", oldest=oldest)
-            rows = [(s, b, None) for s, b in self.store.events_after(after, limit)]
+            rows = self.store.events_after(after, limit)
         allowed = self.security.book.visible(account)
+        if allowed is None:
+            return [data for _, data in rows], rows[-1][0] if rows else after
         out = []
         last = after
-        for s, data, d in rows:
+        for s, data in rows:
             last = s
-            if allowed is None or self.visible(account, allowed, d if d is not None else unpack_event(data)):
+            if self.visible(account, allowed, self._event(s, data)):
                 out.append(data)
         return out, last
+
+    def _event(self, seq: int, data: bytes) -> dict[str, Any]:
+        """A published frame decoded, cached: many watchers filter the same recent events."""
+        d = self._decoded.get(seq)
+        if d is None:
+            if len(self._decoded) >= 4 * self.limits.replay_limit:
+                self._decoded.clear()
+            d = self._decoded[seq] = unpack_event(data)
+        return d
 
     @staticmethod
     def visible(account: Account, allowed: set[str] | None, event: dict[str, Any]) -> bool:

@@ -9,10 +9,25 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+#: per class: (to_dict, stamped) functions generated from its fields (see _dict_makers)
+_MAKERS: dict[type, tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, Any]]]] = {}
+
+
+def _dict_makers(cls: type) -> tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, Any]]]:
+    """Compile ``cls``'s to_dict and stamped as single dict displays (as dataclasses does for
+    ``__init__``): publishing builds one dict per event with no per-field Python loop."""
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    body = "".join(f"{n!r}: self.{n}, " for n in names) + f"'type': {cls.__name__!r}"
+    src = (f"def to_dict(self):\n    return {{{body}}}\n"
+           f"def stamped(self, seq, time, v, topic):\n"
+           f"    return {{{body}, 'seq': seq, 'time': time, 'v': v, 'topic': topic}}\n")
+    ns: dict[str, Any] = {}
+    exec(src, {}, ns)    # names are dataclass field identifiers: nothing foreign is compiled
+    makers = _MAKERS[cls] = (ns["to_dict"], ns["stamped"])
+    return makers
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +40,17 @@ class BusEvent:
         return self.TOPIC
 
     def to_dict(self) -> dict[str, Any]:
+        """The event's fields and ``type`` (its class name)."""
+        makers = _MAKERS.get(type(self)) or _dict_makers(type(self))
+        return makers[0](self)
+
+    def stamped(self, seq: int, time: float, v: int, topic: str) -> dict[str, Any]:
+        """``to_dict()`` followed by the bus envelope ``seq``, ``time``, ``v``, ``topic`` (one dict)."""
         cls = type(self)
-        names = _FIELD_NAMES.get(cls)
-        if names is None:
-            names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(self))
-        d = {n: getattr(self, n) for n in names}
-        d["type"] = cls.__name__
-        return d
+        if cls.to_dict is not BusEvent.to_dict:    # a subclass with its own to_dict keeps it
+            return {**self.to_dict(), "seq": seq, "time": time, "v": v, "topic": topic}
+        makers = _MAKERS.get(cls) or _dict_makers(cls)
+        return makers[1](self, seq, time, v, topic)
 
 
 @dataclass(frozen=True, slots=True)

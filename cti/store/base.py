@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import json
+import operator
 import time
 from typing import Any, Iterator, Sequence
 
@@ -148,7 +149,7 @@ class SqlStore(Store):
     def append_many(self, rows: list[tuple[int, float, str, str, bytes]]) -> None:
         if not rows:
             return
-        if rows[0][0] <= self._last or any(b[0] <= a[0] for a, b in zip(rows, rows[1:])):
+        if rows[0][0] <= self._last or not (_consecutive(rows) or all(b[0] > a[0] for a, b in zip(rows, rows[1:]))):
             raise StoreError(f"journal seq must grow: {rows[0][0]} after {self._last}")
         self._pending.extend(rows)
         self._last = rows[-1][0]
@@ -242,16 +243,36 @@ class SqlStore(Store):
             self.conn.close()
 
 
+def _consecutive(rows: list[tuple[int, float, str, str, bytes]]) -> bool:
+    """Are the rows' seqs one run n, n+1, ...? (what the bus produces; checked at C speed)."""
+    first = rows[0][0]
+    return rows[-1][0] - first == len(rows) - 1 and list(map(_seq_of, rows)) == list(range(first, first + len(rows)))
+
+
 def _pages(rows: list[tuple[int, float, str, str, bytes]]) -> Iterator[tuple[int, int, float, str, str, bytes]]:
     """Journal rows for queued events: runs of consecutive seqs, up to PAGE events each."""
+    if rows and _consecutive(rows):     # the bus's case: cut the run in slices
+        for i in range(0, len(rows), PAGE):
+            yield _page(rows[i:i + PAGE])
+        return
     i = 0
     while i < len(rows):
         j = i + 1
         while j < len(rows) and j - i < PAGE and rows[j][0] == rows[j - 1][0] + 1:
             j += 1
-        first, last = rows[i], rows[j - 1]
-        if j - i == 1:
-            yield (first[0], first[0], first[1], first[2], first[3], first[4])
-        else:   # time of the newest event, so age-based retention never drops a younger one
-            yield (first[0], last[0], last[1], first[2], "page", msgpack.packb([r[4] for r in rows[i:j]]))
+        yield _page(rows[i:j])
         i = j
+
+
+def _page(run: list[tuple[int, float, str, str, bytes]]) -> tuple[int, int, float, str, str, bytes]:
+    """One journal row for consecutive events: the frame itself, or a page of frames."""
+    first, last = run[0], run[-1]
+    if len(run) == 1:
+        return (first[0], first[0], first[1], first[2], first[3], first[4])
+    # time of the newest event, so age-based retention never drops a younger one
+    return (first[0], last[0], last[1], first[2], "page", _pack_frames(list(map(_frame_of, run))))
+
+
+_seq_of = operator.itemgetter(0)
+_frame_of = operator.itemgetter(4)
+_pack_frames = msgpack.Packer(use_bin_type=True).pack
