@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from cti.bus.auth import PLAIN_ACCOUNT, Account
 from cti.bus.schema import parse_request
+from cti.call.events import BusEvent
 from cti.call.errors import CallControlError
 
 
@@ -37,7 +38,14 @@ class LocalBus:
 
         def publish(event: Any, now: float | None = None) -> int:
             seq = inner(event, now)
-            d = bus._ring[-1][2]
+            if isinstance(event, BusEvent):
+                d = event.to_dict()
+                d["topic"] = event.topic()
+            else:
+                d = dict(event)
+                d.setdefault("topic", str(d.get("topic") or d["type"].lower()))
+            d["seq"] = seq
+            d.setdefault("time", time.time() if now is None else now)
             for fn in list(self.listeners):
                 fn(d)
             return seq

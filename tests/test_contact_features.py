@@ -181,3 +181,32 @@ def test_recording_holds_the_callers_audio(tmp_path):
         assert np.abs(caller[-8000:].astype(np.int32)).max() < 200   # then silence
     finally:
         srv.close()
+
+
+def test_announcements_and_voicemail_prompt_are_played(tmp_path):
+    prompts = tmp_path / "qprompts"
+    prompts.mkdir()
+    for i, name in enumerate(["position", "minutes", "voicemail", *map(str, range(10))]):
+        _tone_wav(prompts / f"{name}.wav", seconds=0.1 if name.isdigit() else 0.5, hz=300.0 + 40 * i)
+    srv, centre = make_server(tmp_path, {
+        "agents": AGENTS, "route_points": {"4000": "sales"}, "prompts": str(prompts),
+        "queues": {"sales": {"announce_every": 2.0, "max_wait": 5.0, "overflow": "voicemail"}}}, spans=1)
+    bus = LocalBus(srv)            # nobody logs on: the caller waits, hears announcements, then voicemail
+    seen: list[dict] = []
+    bus.listeners.append(seen.append)
+    written: list[tuple[float, int]] = []
+    inner = centre.ivr.write
+    centre.ivr.write = lambda circ, alaw: (written.append((srv.now(), len(alaw))), inner(circ, alaw))
+    try:
+        place(srv, 0.5, hold_for=None)
+        run_until(srv, srv.now() + 15.0)
+        ann = [e for e in seen if e["type"] == "Announce"]
+        assert len(ann) == 2 and ann[0]["data"]["position"] == 1
+        (div,) = [e for e in seen if e["type"] == "Diverted"]
+        assert div["data"]["to"] == "voicemail"
+        # two announcements "position 1, 3 minutes" (0.5 + 0.1 + 0.1 + 0.5 s each), then the 0.5 s voicemail
+        total = sum(n for _, n in written) / 8000.0
+        assert abs(total - 2.9) < 0.03
+        assert any(e["type"] == "CallCleared" for e in seen) and not srv.model.calls
+    finally:
+        srv.close()

@@ -65,6 +65,12 @@ class ContactCentre:
             if missing:
                 raise ConfigError(f"[contact] the IVR sends callers to unknown queue(s) {sorted(missing)}")
         self.ivr = IvrRunner(ivr, self._write_audio)
+        from .prompts import QueuePrompts
+        try:
+            self.prompts = QueuePrompts(config.prompts)
+        except ValueError as e:
+            from cti.config import ConfigError
+            raise ConfigError(f"[contact] {e}") from None
         from cti.outbound.campaign import CampaignError
         try:
             self.dialler = Dialler(config.campaigns, set(self.engine.queues))
@@ -158,11 +164,24 @@ class ContactCentre:
                 self.model.queue_call(e.call, e.queue, now)
         elif e.type == "Diverted":
             self.routed[e.call] = e.data["to"]
-            if e.data["to"] == VOICEMAIL:        # overflow to voicemail: the caller is let go
+            if e.data["to"] == VOICEMAIL:        # overflow to voicemail: the prompt, then the caller is let go
                 self.routed.pop(e.call, None)
-                self.model.clear_connection(e.call, now)
+                audio = self.prompts.voicemail()
+                circ = call.circuit()
+                if audio and circ is not None:
+                    self.ivr.play_audio(e.call, circ, audio, then_hangup=True)
+                else:
+                    self.model.clear_connection(e.call, now)
+        elif e.type == "Announce":
+            audio = self.prompts.announcement(int(e.data.get("position", 0)), e.data.get("expected_wait"))
+            circ = call.circuit()
+            if audio and circ is not None:
+                self.ivr.play_audio(e.call, circ, audio)
         elif e.type == "Connected":
             self.dialler.connected(e.call)
+            leg = self.ivr.legs.get(e.call)
+            if leg is not None and leg.session is None:
+                leg.playing.clear()              # the agent is there: stop the announcement
             if e.data.get("record"):
                 self._record(e.call, e.data.get("agent"))
 

@@ -4,6 +4,7 @@ recordings, statistics period.
     [contact]
     route_points = { "4000" = "sales", "4100" = "ivr" }   # called number -> queue name | "ivr"
     ivr = "ivr.toml"              # cti.ivr menus (optional)
+    prompts = "prompts"           # queue announcements and the voicemail prompt (optional)
     recordings = "recordings"     # directory for WAV recordings
     stats_every = 5.0             # seconds between QueueStats events
     seed = 1
@@ -28,7 +29,7 @@ from cti.acd.queue import QueueConfig
 from cti.config import ConfigError
 
 _AGENT_KEYS = {"device", "team", "skills", "wrap_up", "rona_not_ready"}
-_KEYS = {"route_points", "ivr", "recordings", "stats_every", "seed", "agents", "queues", "campaigns"}
+_KEYS = {"route_points", "ivr", "prompts", "recordings", "stats_every", "seed", "agents", "queues", "campaigns"}
 
 
 @dataclass
@@ -39,6 +40,7 @@ class ContactConfig:
     queues: list[QueueConfig] = field(default_factory=list)
     route_points: dict[str, str] = field(default_factory=dict)   #: called number -> queue | "ivr"
     ivr: str | None = None
+    prompts: str | None = None     #: queue prompts: position.wav, minutes.wav, 0.wav..9.wav, voicemail.wav
     recordings: str = "recordings"
     stats_every: float = 5.0
     seed: int = 1
@@ -94,6 +96,10 @@ class ContactConfig:
             cfg.ivr = d["ivr"]
         if "ivr" in cfg.route_points.values() and cfg.ivr is None:
             raise ConfigError("[contact] a route point goes to the IVR but no ivr file is given")
+        if "prompts" in d:
+            if not isinstance(d["prompts"], str):
+                raise ConfigError("[contact] prompts must be a directory path")
+            cfg.prompts = d["prompts"]
         cfg.recordings = str(d.get("recordings", cfg.recordings))
         every = d.get("stats_every", cfg.stats_every)
         if not isinstance(every, (int, float)) or isinstance(every, bool) or not 0.5 <= every <= 3600:

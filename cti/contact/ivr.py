@@ -28,6 +28,7 @@ class _Leg:
     session: IvrSession | None = None
     collector: DigitCollector | None = None
     playing: bytearray = field(default_factory=bytearray)
+    hangup_after: bool = False  #: release the caller when the audio queued now has played (voicemail)
     sent: bytes = b""          #: the block written last (the recorder's "sent" side)
 
 
@@ -56,6 +57,13 @@ class IvrRunner:
         leg = self.legs.setdefault(call, _Leg(call, circuit))
         leg.playing += audio
         return len(audio) / 8000.0
+
+    def play_audio(self, call: str, circuit: tuple[int, int], audio: bytes, *, then_hangup: bool = False) -> float:
+        """Queue A-law ``audio`` to the caller (announcements); ``then_hangup``: release after it."""
+        leg = self.legs.setdefault(call, _Leg(call, circuit))
+        leg.playing += audio
+        leg.hangup_after = leg.hangup_after or then_hangup
+        return len(leg.playing) / 8000.0
 
     def collect(self, call: str, circuit: tuple[int, int], spec: CollectSpec, now: float) -> None:
         """CollectDigits: one answer on ``call`` (a DigitsCollected action when done)."""
@@ -97,7 +105,10 @@ class IvrRunner:
                 leg.sent = block
                 self.write(leg.circuit, block)
                 if not leg.playing:
-                    if leg.session is not None:
+                    if leg.hangup_after:
+                        leg.hangup_after = False
+                        out.append((leg.call, Hangup("played")))
+                    elif leg.session is not None:
                         out += self._do(leg, leg.session.prompt_done(now), now)
                     elif leg.collector is not None:
                         leg.collector.prompt_done(now)
