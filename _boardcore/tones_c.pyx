@@ -52,6 +52,7 @@ cdef class CadenceDetector:
     cdef readonly object plan
     cdef int F                    # samples per frame
     cdef int nf                   # frequencies
+    cdef int nrows                # DFT rows: 3 per frequency (f - SIDE, f, f + SIDE)
     cdef int ng                   # tone groups
     cdef int gcount[MAXG]
     cdef int gidx[MAXG][MAXF]
@@ -82,6 +83,7 @@ cdef class CadenceDetector:
             raise ValueError(f"country table {country!r} has too many frequencies for the kernel")
         self.F = plan.frame
         self.nf = len(plan.freqs)
+        self.nrows = len(plan.rows)
         self.ng = len(plan.groups)
         cdef int g, k, n
         for g in range(self.ng):
@@ -89,15 +91,15 @@ cdef class CadenceDetector:
             for k in range(self.gcount[g]):
                 self.gidx[g][k] = plan.group_index[g][k]
         self._free()
-        self.cos_t = <double *> malloc(self.nf * self.F * sizeof(double))
-        self.sin_t = <double *> malloc(self.nf * self.F * sizeof(double))
+        self.cos_t = <double *> malloc(self.nrows * self.F * sizeof(double))
+        self.sin_t = <double *> malloc(self.nrows * self.F * sizeof(double))
         self.carry = <int16_t *> calloc(self.channels * self.F, sizeof(int16_t))
         self.floor = <double *> malloc(self.channels * sizeof(double))
         self.nstate = _py.NSTATE
         self.st = <int32_t *> calloc(self.channels * self.nstate, sizeof(int32_t))
         if not (self.cos_t and self.sin_t and self.carry and self.floor and self.st):
             raise MemoryError()
-        for k in range(self.nf):
+        for k in range(self.nrows):
             for n in range(self.F):
                 self.cos_t[k * self.F + n] = plan.cos[k, n]
                 self.sin_t[k * self.F + n] = plan.sin[k, n]
@@ -205,6 +207,7 @@ cdef class CadenceDetector:
         cdef int16_t first[2048]
         cdef const int16_t *src
         cdef double power[MAXF]
+        cdef double rowp[3 * MAXF]
         cdef double e, v, re, im, share, best_share, cmin, cmax, fl, newfl
         cdef Py_ssize_t c, j
         cdef int k, m, g, best, sym
@@ -224,7 +227,13 @@ cdef class CadenceDetector:
                 for m in range(F):
                     v = src[m]
                     e += v * v
-                for k in range(nf):
+                if e < self.silence_energy:
+                    # silence whatever its spectrum (as in the twin): skip the DFT
+                    syms[c * nfr + j] = <uint8_t> SIL
+                    newfl = e if e < fl else fl * FLOOR_RISE
+                    fl = newfl if newfl > self.silence_energy else self.silence_energy
+                    continue
+                for k in range(self.nrows):
                     ct = &self.cos_t[k * F]
                     sn = &self.sin_t[k * F]
                     re = 0.0
@@ -232,7 +241,14 @@ cdef class CadenceDetector:
                     for m in range(F):
                         re += src[m] * ct[m]
                         im += src[m] * sn[m]
-                    power[k] = (re * re + im * im) * self.tone_scale
+                    rowp[k] = (re * re + im * im) * self.tone_scale
+                for k in range(nf):               # a frequency: the best of its three rows
+                    v = rowp[3 * k]
+                    if rowp[3 * k + 1] > v:
+                        v = rowp[3 * k + 1]
+                    if rowp[3 * k + 2] > v:
+                        v = rowp[3 * k + 2]
+                    power[k] = v
                 best = 0
                 best_share = -2.0
                 for g in range(ng):

@@ -81,6 +81,9 @@ COUNTRIES: dict[str, dict[str, dict]] = {
 SILENCE_DBM0: float = -42.0
 #: Share of a frame's power the frequencies of one tone group must carry.
 TONE_RATIO: float = 0.75
+#: A frequency's power is the largest of the DFT at it and SIDE_HZ either side: at 20 ms
+#: (50 Hz bins) that keeps tones up to about +/-25 Hz off nominal above TONE_RATIO.
+SIDE_HZ: int = 10
 #: Each frequency of a dual tone must be within 10 dB of the other (power ratio).
 TWIST: float = 0.1
 #: Background level: rises 10 dB per second, falls at once to any quieter non-tonal frame;
@@ -263,8 +266,10 @@ class Plan:
         #: per group, the indices of its frequencies in ``freqs``
         self.group_index: list[list[int]] = [[self.freqs.index(f) for f in g] for g in self.groups]
         n = np.arange(self.frame, dtype=np.float64)
-        w = 2.0 * np.pi * np.asarray(self.freqs, dtype=np.float64) / rate
-        self.cos = np.ascontiguousarray(np.cos(np.outer(w, n)))     # (freqs, frame)
+        #: analysis rows: each frequency and SIDE_HZ either side of it (3 rows per frequency)
+        self.rows = [f + d for f in self.freqs for d in (-SIDE_HZ, 0, SIDE_HZ)]
+        w = 2.0 * np.pi * np.asarray(self.rows, dtype=np.float64) / rate
+        self.cos = np.ascontiguousarray(np.cos(np.outer(w, n)))     # (rows, frame)
         self.sin = np.ascontiguousarray(np.sin(np.outer(w, n)))
         #: frame power (sum of squares) below which a frame is silence
         self.silence_energy = DBM0_POWER * 10.0 ** (SILENCE_DBM0 / 10.0) * self.frame
@@ -428,7 +433,8 @@ def frame_measures(plan: Plan, frames: np.ndarray) -> tuple[np.ndarray, np.ndarr
     energy = np.einsum("...n,...n->...", x, x)
     re = x @ plan.cos.T
     im = x @ plan.sin.T
-    power = (re * re + im * im) * plan.tone_scale          # per frequency, comparable to energy
+    power = (re * re + im * im) * plan.tone_scale          # per row, comparable to energy
+    power = power.reshape(power.shape[:-1] + (len(plan.freqs), 3)).max(axis=-1)   # per frequency
     share = np.empty(power.shape[:-1] + (len(plan.groups),))
     for g, idx in enumerate(plan.group_index):
         comp = power[..., idx]

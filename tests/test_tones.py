@@ -105,6 +105,16 @@ def test_recognised_alone(t, country, name):
     assert ev[0].time <= deadline(t.COUNTRIES[country][name])
 
 
+@pytest.mark.parametrize("offset_hz, want", [(-20, ["busy"]), (-10, ["busy"]), (15, ["busy"]),
+                                              (20, ["busy"]), (150, ["voice"]), (-200, ["voice"])])
+def test_frequency_tolerance(t, offset_hz, want):
+    """450 Hz busy generated up to 20 Hz (4 %) off is still busy; a tone far off is not."""
+    n = np.arange(3 * RATE)
+    on = (n % 5600) < 2800                                   # 0.35 s on / 0.35 s off
+    x = np.sin(2 * np.pi * (450 + offset_hz) * n / RATE) * 22812 * 10 ** (-0.5) * on
+    assert names(t.detect(x.astype(np.int16))) == want
+
+
 @pytest.mark.parametrize("country", ["cn", "gb"])
 def test_many_channels_offsets_noise_levels_alaw(t, country):
     """A span of 30 channels in one call: every tone, random phase of its cadence, level
