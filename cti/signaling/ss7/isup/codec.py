@@ -117,36 +117,71 @@ class IsupMessage:
         return self.params.get(name, default)
 
 
-_NAMES = {t: frozenset(f.fixed + f.variable) for t, f in FORMATS.items()}
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A message type's format resolved once: encoders/decoders looked up, names checked."""
+
+    mtype: MessageType
+    fixed: tuple[tuple[str, Any, Any, int], ...]     #: (name, encode, decode, size)
+    variable: tuple[tuple[str, Any, Any], ...]       #: (name, encode, decode)
+    optional: bool
+    names: frozenset[str]                            #: the mandatory parameter names
+    nptr: int                                        #: pointers after the fixed part
+
+
+def _plan(mtype: MessageType, fmt: MessageFormat) -> _Plan:
+    fixed = tuple((n, BY_NAME[n].encode, BY_NAME[n].decode, BY_NAME[n].size) for n in fmt.fixed)
+    var = tuple((n, BY_NAME[n].encode, BY_NAME[n].decode) for n in fmt.variable)
+    return _Plan(mtype, fixed, var, fmt.optional, frozenset(fmt.fixed + fmt.variable),
+                 len(var) + (1 if fmt.optional else 0))
+
+
+#: Per message type (looked up by the type's int code): the plan built from :data:`FORMATS`.
+PLANS: dict[int, _Plan] = {int(t): _plan(t, f) for t, f in FORMATS.items()}
 
 
 def encode(msg: IsupMessage) -> bytes:
     """The octets of ``msg`` (after the routing label); ValueError/TypeError on bad values."""
-    mtype = MessageType(msg.type)
-    fmt = FORMATS[mtype]
-    if not 0 <= msg.cic <= 0xFFF:
-        raise ValueError(f"CIC {msg.cic} outside 0..4095")
-    p = msg.params
-    names = _NAMES[mtype]
-    extra = [n for n in p if n not in names]
-    if len(p) - len(extra) != len(names):
-        missing = sorted(names - set(p))
-        raise ValueError(f"{mtype.name} needs {', '.join(missing)}")
-    if (extra or msg.unknown) and not fmt.optional:
-        raise ValueError(f"{mtype.name} has no optional part ({sorted(extra)})")
-    out = bytearray(msg.cic.to_bytes(2, "little"))
-    out.append(mtype)
-    for name in fmt.fixed:
-        out += BY_NAME[name].encode(p[name])
-    var = [BY_NAME[n].encode(p[n]) for n in fmt.variable]
-    nptr = len(var) + (1 if fmt.optional else 0)
+    return encode_message(msg.type, msg.cic, msg.params, msg.unknown)
+
+
+def encode_message(mtype: int, cic: int, p: dict[str, Any], unknown: dict[int, bytes] | None = None) -> bytes:
+    """:func:`encode` without building an :class:`IsupMessage` first."""
+    plan = PLANS.get(mtype)
+    if plan is None:
+        raise ValueError(f"{mtype!r} is not a message type of FORMATS")
+    mt = plan.mtype
+    if not 0 <= cic <= 0xFFF:
+        raise ValueError(f"CIC {cic} outside 0..4095")
+    names = plan.names
+    if len(p) == len(names) and names.issuperset(p):
+        extra: Any = ()
+    else:
+        extra = [n for n in p if n not in names]
+        if len(p) - len(extra) != len(names):
+            missing = sorted(names - set(p))
+            raise ValueError(f"{mt.name} needs {', '.join(missing)}")
+    if (extra or unknown) and not plan.optional:
+        raise ValueError(f"{mt.name} has no optional part ({sorted(extra)})")
+    out = bytearray((cic & 0xFF, cic >> 8, mt))
+    for name, enc, _, _ in plan.fixed:
+        out += enc(p[name])
+    nptr = plan.nptr
+    if not plan.variable and not extra and not unknown:
+        if plan.optional:
+            out.append(0)
+        return bytes(out)
     body = bytearray()
-    ptrs = []
-    for i, v in enumerate(var):
+    ptrs: list[int] = []
+    i = 0
+    for name, enc, _ in plan.variable:
+        v = enc(p[name])
         if len(v) > 255:
             raise ValueError("parameter longer than 255 octets")
         ptrs.append(nptr - i + len(body))
-        body += bytes((len(v),)) + v
+        body.append(len(v))
+        body += v
+        i += 1
     opts = bytearray()
     if extra:
         for name in extra:
@@ -157,17 +192,21 @@ def encode(msg: IsupMessage) -> bytes:
             if len(v) > 255:
                 raise ValueError("parameter longer than 255 octets")
             opts += bytes((BY_NAME[name].code, len(v))) + v
-    for code, v in sorted(msg.unknown.items()):
-        if code in PARAMS or not 0 < code <= 255 or len(v) > 255:
-            raise ValueError(f"unknown parameter code {code}")
-        opts += bytes((code, len(v))) + v
-    if fmt.optional:
-        ptrs.append(nptr - len(var) + len(body) if opts else 0)
+    if unknown:
+        for code, v in sorted(unknown.items()):
+            if code in PARAMS or not 0 < code <= 255 or len(v) > 255:
+                raise ValueError(f"unknown parameter code {code}")
+            opts += bytes((code, len(v))) + v
+    if plan.optional:
+        ptrs.append(nptr - i + len(body) if opts else 0)
         if opts:
             opts.append(0)
     if any(x > 255 for x in ptrs):
         raise ValueError("message too long for its pointers")
-    return bytes(out + bytes(ptrs) + body + opts)
+    out += bytes(ptrs)
+    out += body
+    out += opts
+    return bytes(out)
 
 
 def peek_header(data: bytes) -> tuple[int, int]:
@@ -180,50 +219,51 @@ def peek_header(data: bytes) -> tuple[int, int]:
 def decode(data: bytes | bytearray | memoryview) -> IsupMessage:
     """Parse one ISUP message; only DecodeError subclasses on bad input."""
     b = bytes(data)
-    cic, mt = peek_header(b)
-    try:
-        mtype = MessageType(mt)
-    except ValueError:
-        raise UnknownMessage(cic, mt) from None
-    fmt = FORMATS[mtype]
+    n = len(b)
+    if n < 3:
+        raise FormatError(None, None, f"{n} octets, shorter than CIC + type")
+    cic, mt = (b[0] | (b[1] << 8)) & 0x0FFF, b[2]
+    plan = PLANS.get(mt)
+    if plan is None:
+        raise UnknownMessage(cic, mt)
     params: dict[str, Any] = {}
     unknown: dict[int, bytes] = {}
     i = 3
     try:
-        for name in fmt.fixed:
-            pr = BY_NAME[name]
-            if i + pr.size > len(b):
+        for name, _, dec, size in plan.fixed:
+            if i + size > n:
                 raise FormatError(cic, mt, f"fixed part truncated at {name}")
-            params[name] = pr.decode(b[i:i + pr.size])
-            i += pr.size
-        for name in fmt.variable:
-            if i >= len(b):
+            params[name] = dec(b[i:i + size])
+            i += size
+        for name, _, dec in plan.variable:
+            if i >= n:
                 raise FormatError(cic, mt, f"pointer to {name} missing")
             at = i + b[i]
-            if b[i] == 0 or at >= len(b) or at + 1 + b[at] > len(b):
+            if b[i] == 0 or at >= n or at + 1 + b[at] > n:
                 raise FormatError(cic, mt, f"pointer/length of {name} out of the message")
-            params[name] = BY_NAME[name].decode(b[at + 1:at + 1 + b[at]])
+            params[name] = dec(b[at + 1:at + 1 + b[at]])
             i += 1
-        if fmt.optional:
-            if i >= len(b):
+        if plan.optional:
+            if i >= n:
                 raise FormatError(cic, mt, "pointer to the optional part missing")
             if b[i]:
+                names = plan.names
                 j = i + b[i]
                 while True:
-                    if j >= len(b):
+                    if j >= n:
                         raise FormatError(cic, mt, "optional part not ended by 00")
                     code = b[j]
                     if code == 0:
                         break
-                    if j + 1 >= len(b) or j + 2 + b[j + 1] > len(b):
+                    if j + 1 >= n or j + 2 + b[j + 1] > n:
                         raise FormatError(cic, mt, f"optional parameter {code:#04x} truncated")
                     val = b[j + 2:j + 2 + b[j + 1]]
                     pr = PARAMS.get(code)
-                    if pr is None or pr.name in fmt.fixed or pr.name in fmt.variable:
+                    if pr is None or pr.name in names:
                         unknown[code] = val
                     else:
                         params[pr.name] = pr.decode(val)
                     j += 2 + b[j + 1]
     except ParameterError as e:
         raise FormatError(cic, mt, str(e)) from None
-    return IsupMessage(mtype, cic, params, unknown)
+    return IsupMessage(plan.mtype, cic, params, unknown)

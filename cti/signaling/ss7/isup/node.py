@@ -20,7 +20,7 @@ from cti.signaling.timers import Timers
 
 from .._fsm import BoundedFSM
 from .call import BUSY_STATES, CALL_TABLE, CallState
-from .codec import FormatError, IsupMessage, MessageType, UnknownMessage, decode, encode
+from .codec import FormatError, IsupMessage, MessageType, UnknownMessage, decode, encode_message
 from .params import CauseInd, Number, RangeStatus
 from .timers import ISUP_TIMERS
 
@@ -90,6 +90,8 @@ class IsupNode:
         self._m: IsupMessage | None = None
         self._now = 0.0
         self._groups: dict[tuple[str, int], tuple[int, bytes | None]] = {}  # (kind, first) -> (range, status)
+        #: message type -> (circuit supervision handler ``_rx_<NAME>`` or None, call control event)
+        self._dispatch = {t: (getattr(self, f"_rx_{t.name}", None), t.name) for t in MessageType}
         self.counters = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
                          "glare": 0}
 
@@ -103,7 +105,7 @@ class IsupNode:
         return ev
 
     def _tx(self, mtype: MessageType, cic: int, **params: Any) -> None:
-        self._out.append((cic, encode(IsupMessage(mtype, cic, params))))
+        self._out.append((cic, encode_message(mtype, cic, params)))
         self.counters["tx"] += 1
 
     def _ev(self, kind: str, c: CircuitCtl | None = None, **kw: Any) -> None:
@@ -224,8 +226,9 @@ class IsupNode:
                     kind = {"T18": "CGB", "T20": "CGU", "T22": "GRS"}[name]
                     rng, _ = self._groups.get((kind, c.cic), (1, None))
                     self._group_send(kind, c.cic, rng + 1, now)
-                elif c.fsm.allowed(name):
-                    self._fire(c, name, now)
+                else:
+                    self._c = c
+                    c.fsm.fire_if(name)
 
     # ---- input ------------------------------------------------------------------------------
     def receive(self, data: bytes, now: float) -> None:
@@ -252,17 +255,17 @@ class IsupNode:
                 self.counters["ucic_sent"] += 1
             return
         self._m = msg
-        handler = getattr(self, f"_rx_{msg.type.name}", None)
+        handler, event = self._dispatch[msg.type]
         if handler is not None:
             handler(c, msg)
         else:
-            self._fire(c, msg.type.name, now)
+            self._fire(c, event, now)
 
     def _fire(self, c: CircuitCtl, event: str, now: float) -> None:
         self._c, self._now = c, now
-        if c.fsm.allowed(event):
-            c.fsm.fire(event)
-        elif event.isupper() and len(event) <= 4:      # a message unexpected in this state
+        if c.fsm.fire_if(event):
+            return
+        if event.isupper() and len(event) <= 4:      # a message unexpected in this state
             self.counters["unexpected"] += 1
             self._ev("unexpected", c, reason=f"{event} in {c.fsm.state.value}")
         else:
@@ -350,7 +353,7 @@ class IsupNode:
 
     def _timeout_release(self) -> None:
         c = self._c
-        name = c.fsm.trace[-1][1]
+        name = c.fsm.last_event
         c.cause = Cause.RECOVERY_ON_TIMER_EXPIRY if name == "T7" else Cause.NO_ANSWER
         self._send_rel()
         self._ev("released", cause=c.cause, remote=True, reason=f"{name} expired")
@@ -408,7 +411,7 @@ class IsupNode:
 
     def _send_rsc(self) -> None:
         c = self._c
-        had_call = c.fsm.trace[-1][0] in BUSY_STATES
+        had_call = c.fsm.last_from in BUSY_STATES
         c.timers.stop_all()
         self._tx(M.RSC, c.cic)
         c.timers.start("T16", self._now)
@@ -425,7 +428,7 @@ class IsupNode:
 
     def _remote_reset(self) -> None:
         c = self._c
-        self._clear_circuit(c, "RSC received", c.fsm.trace[-1][0])
+        self._clear_circuit(c, "RSC received", c.fsm.last_from)
         self._tx(M.RLC, c.cic)
 
     def _clear_circuit(self, c: CircuitCtl, reason: str, before: CallState | None = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from _boardcore.hdlc import fcs16 as _hdlc_fcs16
 from cti.signaling.errors import DecodeError
 
 #: Q.703 clause 2.3.3: the largest SIF of an MSU (272 octets), so SIO + SIF <= 273.
@@ -55,11 +56,21 @@ class MSU(SignalUnit):
     sif: bytes = b""
 
 
+#: :func:`parse` kinds besides an LSSU's status (0..5).
+FISU_KIND = -1
+MSU_KIND = -2
+
+
 def _header(su: SignalUnit, li: int) -> bytes:
     for name, v, hi in (("bsn", su.bsn, 127), ("fsn", su.fsn, 127), ("bib", su.bib, 1), ("fib", su.fib, 1)):
         if not 0 <= v <= hi:
             raise ValueError(f"{name}={v} out of range 0..{hi}")
     return bytes(((su.bib << 7) | su.bsn, (su.fib << 7) | su.fsn, li))
+
+
+def msu_octets(bsn: int, bib: int, fsn: int, fib: int, sio: int, sif: bytes) -> bytes:
+    """An MSU from values already in range (the link's own sequence numbers, a checked SIF)."""
+    return bytes(((bib << 7) | bsn, (fib << 7) | fsn, min(1 + len(sif), 63), sio)) + sif
 
 
 def encode(su: SignalUnit) -> bytes:
@@ -76,54 +87,49 @@ def encode(su: SignalUnit) -> bytes:
     return _header(su, 0)
 
 
-def decode(data: bytes | bytearray | memoryview) -> SignalUnit:
-    """Parse one signal unit (without FCS); DecodeError when it breaks Q.703 clause 2 / 4.1.4."""
-    b = bytes(data)
-    if len(b) < 3:
-        raise DecodeError(f"signal unit of {len(b)} octets (at least 3)")
-    bsn, bib, fsn, fib, li = b[0] & 0x7F, b[0] >> 7, b[1] & 0x7F, b[1] >> 7, b[2] & 0x3F
-    rest = b[3:]
+def parse(data: bytes | bytearray | memoryview) -> tuple[int, int, int, int, bytes]:
+    """One signal unit (without FCS) as ``(BIB|BSN octet, FIB|FSN octet, kind, sio, sif)``:
+    kind is :data:`FISU_KIND`, :data:`MSU_KIND` or an LSSU's status; DecodeError when it
+    breaks Q.703 clause 2 / 4.1.4. :func:`decode` gives the same as objects."""
+    n = len(data)
+    if n < 3:
+        raise DecodeError(f"signal unit of {n} octets (at least 3)")
+    li = data[2] & 0x3F
     if li == 0:
-        if rest:
-            raise DecodeError(f"LI=0 but {len(rest)} octets follow")
-        return FISU(bsn, bib, fsn, fib)
-    if li in (1, 2):
-        if len(rest) != li:
-            raise DecodeError(f"LI={li} but {len(rest)} octets follow")
-        st = rest[0] & 0x07
+        if n != 3:
+            raise DecodeError(f"LI=0 but {n - 3} octets follow")
+        return data[0], data[1], FISU_KIND, 0, b""
+    if li <= 2:
+        if n - 3 != li:
+            raise DecodeError(f"LI={li} but {n - 3} octets follow")
+        st = data[3] & 0x07
         if st > 5:
             raise DecodeError(f"LSSU status {st} undefined")
-        return LSSU(bsn, bib, fsn, fib, Status(st))
-    if (li < 63 and len(rest) != li) or (li == 63 and not 63 <= len(rest) <= MAX_SIF + 1):
-        raise DecodeError(f"LI={li} does not match {len(rest)} octets")
-    return MSU(bsn, bib, fsn, fib, rest[0], rest[1:])
+        return data[0], data[1], st, 0, b""
+    if (li < 63 and n - 3 != li) or (li == 63 and not 63 <= n - 3 <= MAX_SIF + 1):
+        raise DecodeError(f"LI={li} does not match {n - 3} octets")
+    return data[0], data[1], MSU_KIND, data[3], bytes(data[4:])
 
 
-def _table() -> list[int]:
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x8408 if c & 1 else c >> 1
-        t.append(c)
-    return t
-
-
-_FCS = _table()
+def decode(data: bytes | bytearray | memoryview) -> SignalUnit:
+    """Parse one signal unit (without FCS); DecodeError when it breaks Q.703 clause 2 / 4.1.4."""
+    h, f, kind, sio, sif = parse(data)
+    bsn, bib, fsn, fib = h & 0x7F, h >> 7, f & 0x7F, f >> 7
+    if kind == FISU_KIND:
+        return FISU(bsn, bib, fsn, fib)
+    if kind == MSU_KIND:
+        return MSU(bsn, bib, fsn, fib, sio, sif)
+    return LSSU(bsn, bib, fsn, fib, Status(kind))
 
 
 def fcs16(data: bytes | bytearray | memoryview) -> int:
     """FCS-16 of Q.703 clause 2.2 (CRC-CCITT, reflected, init 0xFFFF, complemented)."""
-    c = 0xFFFF
-    for o in bytes(data):
-        c = (c >> 8) ^ _FCS[(c ^ o) & 0xFF]
-    return c ^ 0xFFFF
+    return _hdlc_fcs16(data)
 
 
 def add_fcs(frame: bytes) -> bytes:
     """``frame`` followed by its FCS, low octet first (as sent on the line)."""
-    f = fcs16(frame)
-    return bytes(frame) + bytes((f & 0xFF, f >> 8))
+    return bytes(frame) + _hdlc_fcs16(frame).to_bytes(2, "little")
 
 
 def check_fcs(data: bytes | bytearray | memoryview) -> bytes:
@@ -131,6 +137,6 @@ def check_fcs(data: bytes | bytearray | memoryview) -> bytes:
     b = bytes(data)
     if len(b) < 5:
         raise DecodeError(f"frame of {len(b)} octets with FCS (at least 5)")
-    if fcs16(b[:-2]) != b[-2] | (b[-1] << 8):
+    if _hdlc_fcs16(b[:-2]) != b[-2] | (b[-1] << 8):
         raise DecodeError("FCS error")
     return b[:-2]

@@ -19,7 +19,7 @@ from cti.signaling.fsm import ANY, TableFSM
 from cti.signaling.timers import Timers
 
 from .._fsm import BoundedFSM
-from .codec import FISU, LSSU, MSU, SignalUnit, Status, decode, encode
+from .codec import FISU_KIND, MSU_KIND, Status, msu_octets, parse
 from .timers import AERM_TIE, AERM_TIN, MTP2_TIMERS, PROVING_ATTEMPTS, SUERM_D, SUERM_T
 
 
@@ -120,6 +120,9 @@ def _between(a: int, x: int, b: int) -> bool:
     return (x - a) % 128 <= (b - a) % 128
 
 
+_KIND_EVENT = {FISU_KIND: "rx_fisu", MSU_KIND: "rx_msu", **{int(st): ev for st, ev in _STATUS_EVENT.items()}}
+
+
 class Mtp2Link:
     """A signalling link terminal: LSC + IAC + basic error correction + error monitors."""
 
@@ -218,27 +221,26 @@ class Mtp2Link:
         """A frame received with a good FCS (FCS stripped)."""
         self._now = now
         try:
-            su = decode(frame)
+            h, f, kind, sio, sif = parse(frame)
         except DecodeError:
             self.su_error(now)
             return
         self.counters["rx"] += 1
-        self._count_su()
-        if isinstance(su, LSSU):
-            ev = _STATUS_EVENT[su.status]
-        elif isinstance(su, MSU):
-            ev = "rx_msu"
-        else:
-            ev = "rx_fisu"
-        if self.lsc.state is LinkState.INITIAL_ALIGNMENT:
-            if self.iac.allowed(ev):
-                self.iac.fire(ev)
+        self._su_count += 1               # SUERM's D-count (clause 10.2), as in _count_su
+        if self._su_count >= SUERM_D:
+            self._su_count = 0
+            self._cs = max(0, self._cs - 1)
+        ev = _KIND_EVENT[kind]
+        lsc = self.lsc
+        st = lsc.state
+        if st is LinkState.INITIAL_ALIGNMENT:
+            self.iac.fire_if(ev)
             return
-        st = self.lsc.state
-        if not (st is LinkState.IN_SERVICE and ev in ("rx_fisu", "rx_msu")) and self.lsc.allowed(ev):
-            self.lsc.fire(ev)   # (in service, FISU/MSU is a no-op row: skipped on the hot path)
-        if self.lsc.state in (LinkState.IN_SERVICE, LinkState.PROCESSOR_OUTAGE):
-            self._bec_receive(su, now)
+        if st is not LinkState.IN_SERVICE or kind >= 0:   # in service, FISU/MSU is a no-op row
+            lsc.fire_if(ev)
+            st = lsc.state
+        if st is LinkState.IN_SERVICE or st is LinkState.PROCESSOR_OUTAGE:
+            self._bec_receive(h & 0x7F, h >> 7, f & 0x7F, f >> 7, kind, sio, sif, now)
 
     def su_error(self, now: float) -> None:
         """An errored signal unit (bad FCS, abort, bad length): AERM / SUERM count it (clause 10)."""
@@ -258,12 +260,16 @@ class Mtp2Link:
         """Frames (without FCS) to transmit now: retransmissions, new MSUs, and the fill-in
         (FISU or LSSU) when it changed or ``fill_interval`` passed."""
         self._now = now
-        self.handle_timer(now)
-        out = list(self._out)
-        self._out.clear()
-        if self.lsc.state is LinkState.IN_SERVICE:
+        if self.timers.running or self._restart_at is not None:
+            self.handle_timer(now)
+        if self._out:
+            out = list(self._out)
+            self._out.clear()
+        else:
+            out = []
+        if self.lsc.state is LinkState.IN_SERVICE and (self._tb or self._retx):
             out += self._bec_transmit(now)
-        fill = encode(self._fill_su())
+        fill = self._fill_octets()
         if out and self._fill is None:
             self._last_fill, self._last_fill_at = fill, now  # MSUs carry the same BSN/BIB
         elif fill != self._last_fill or now - self._last_fill_at >= self.fill_interval:
@@ -291,7 +297,7 @@ class Mtp2Link:
             elif name == "T6":
                 self.lsc.fire("link_failure", "T6 expired (remote congestion)")
             elif name == "T5" and self._busy:
-                self._out.append(encode(self._lssu(Status.SIB)))
+                self._out.append(self._lssu_octets(Status.SIB))
                 self.timers.start("T5", now)
         if self._restart_at is not None and now >= self._restart_at:
             self._restart_at = None
@@ -302,7 +308,7 @@ class Mtp2Link:
         """Local level 2 congestion: send SIB every T5 (clause 9)."""
         self._busy = on
         if on:
-            self._out.append(encode(self._lssu(Status.SIB)))
+            self._out.append(self._lssu_octets(Status.SIB))
             self.timers.start("T5", now)
         else:
             self.timers.stop("T5")
@@ -331,8 +337,7 @@ class Mtp2Link:
 
     def _lsc_fail(self, reason: str = "") -> None:
         if not reason:
-            tr = self.lsc.trace[-1]
-            reason = f"{tr[1]} in {tr[0].value}"
+            reason = f"{self.lsc.last_event} in {self.lsc.last_from.value}"
         self.counters["failures"] += 1
         self._down(reason)
         if self._started and self.auto_restart is not None:
@@ -402,10 +407,10 @@ class Mtp2Link:
         self.lsc.fire("alignment_complete")
 
     def _iac_fail(self) -> None:
-        tr = self.iac.trace[-1]
+        ev, before = self.iac.last_event, self.iac.last_from
         self.timers.stop("T2")
         self.timers.stop("T3")
-        self.lsc.fire("alignment_not_possible", f"alignment not possible: {tr[1]} in {tr[0].value}")
+        self.lsc.fire("alignment_not_possible", f"alignment not possible: {ev} in {before.value}")
 
     def _iac_stop(self) -> None:
         for t in ("T2", "T3", "T4"):
@@ -428,75 +433,84 @@ class Mtp2Link:
         self._busy = False
         self._t4_emergency = False
 
-    def _bec_receive(self, su: SignalUnit, now: float) -> None:
+    def _bec_receive(self, bsn: int, bib: int, fsn: int, fib: int, kind: int, sio: int, sif: bytes,
+                     now: float) -> None:
         # acknowledgements (5.3): BSN/BIB of every SU
-        if not _between(self._acked, su.bsn, self._fsn_last):
+        acked = self._acked
+        if (bsn - acked) % 128 > (self._fsn_last - acked) % 128:
             self._bad_bsn += 1
             if self._bad_bsn >= 2:
                 self.lsc.fire("link_failure", "abnormal BSN received twice")
             return
         self._bad_bsn = 0
-        if su.bsn != self._acked:
-            self._rtb = [e for e in self._rtb if not _between(self._acked, e[0], su.bsn)]
-            self._retx = [e for e in self._retx if not _between(self._acked, e[0], su.bsn)]
-            self._acked = su.bsn
-            self.timers.stop("T6")
+        if bsn != acked:
+            span = (bsn - acked) % 128    # FSNs acked..bsn are acknowledged now
+            self._rtb = [e for e in self._rtb if (e[0] - acked) % 128 > span]
+            if self._retx:
+                self._retx = [e for e in self._retx if (e[0] - acked) % 128 > span]
+            self._acked = bsn
+            timers = self.timers
+            timers.stop("T6")
             if self._rtb:
-                self.timers.start("T7", now)
+                timers.start("T7", now)
             else:
-                self.timers.stop("T7")
-        if su.bib != self._fib:   # negative acknowledgement: retransmit all unacknowledged (5.3.2)
+                timers.stop("T7")
+        if bib != self._fib:   # negative acknowledgement: retransmit all unacknowledged (5.3.2)
             if self._rtb:
                 self._retx = list(self._rtb)
             self._fib ^= 1
-        if isinstance(su, LSSU) and su.status is Status.SIB and not self.timers.is_running("T6"):
-            self.timers.start("T6", now)
         # reception (5.2.2)
-        if isinstance(su, LSSU):
+        if kind >= 0:          # LSSU
+            if kind == Status.SIB and not self.timers.is_running("T6"):
+                self.timers.start("T6", now)
             return
-        if su.fib != self._bib:
-            if isinstance(su, MSU):
+        if fib != self._bib:
+            if kind == MSU_KIND:
                 self.counters["discarded"] += 1
             return
         nxt = (self._rx_last + 1) % 128
-        if isinstance(su, MSU) and su.fsn == nxt:
+        if kind == MSU_KIND and fsn == nxt:
             self._rx_last = nxt
             self._nack_pending = False
-            self._events.append(Mtp2Event("msu", now, su.sio, su.sif))
-        elif su.fsn != self._rx_last:
+            self._events.append(Mtp2Event("msu", now, sio, sif))
+        elif fsn != self._rx_last:
             # a gap: an MSU was lost; ask for retransmission once (NACK by inverting BIB)
-            if isinstance(su, MSU):
+            if kind == MSU_KIND:
                 self.counters["discarded"] += 1
             if not self._nack_pending:
                 self._bib ^= 1
                 self._nack_pending = True
                 self.counters["nacks_sent"] += 1
-        elif isinstance(su, MSU):
+        elif kind == MSU_KIND:
             self.counters["discarded"] += 1   # duplicate
 
     def _bec_transmit(self, now: float) -> list[bytes]:
         out = []
-        for fsn, sio, sif in self._retx:
-            out.append(encode(MSU(self._rx_last, self._bib, fsn, self._fib, sio, sif)))
-            self.counters["retransmitted"] += 1
-        self._retx = []
-        while self._tb and len(self._rtb) < 127:
-            sio, sif = self._tb.popleft()
-            self._fsn_last = (self._fsn_last + 1) % 128
-            self._rtb.append((self._fsn_last, sio, sif))
-            out.append(encode(MSU(self._rx_last, self._bib, self._fsn_last, self._fib, sio, sif)))
+        rx_last, bib, fib = self._rx_last, self._bib, self._fib
+        if self._retx:
+            for fsn, sio, sif in self._retx:
+                out.append(msu_octets(rx_last, bib, fsn, fib, sio, sif))
+                self.counters["retransmitted"] += 1
+            self._retx = []
+        tb, rtb = self._tb, self._rtb
+        while tb and len(rtb) < 127:
+            sio, sif = tb.popleft()
+            fsn = self._fsn_last = (self._fsn_last + 1) % 128
+            rtb.append((fsn, sio, sif))
+            out.append(msu_octets(rx_last, bib, fsn, fib, sio, sif))
             if not self.timers.is_running("T7"):
                 self.timers.start("T7", now)
         return out
 
     # ---- fill-in -----------------------------------------------------------------------
-    def _lssu(self, st: Status) -> LSSU:
-        return LSSU(self._rx_last, self._bib, self._fsn_last, self._fib, st)
+    def _lssu_octets(self, st: int) -> bytes:
+        return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 1, st))
 
-    def _fill_su(self) -> SignalUnit:
+    def _fill_octets(self) -> bytes:
+        """The fill-in signal unit now: FISU, or the LSSU of ``_fill`` (Q.703 clause 5.2)."""
         if self._fill is None:
-            return FISU(self._rx_last, self._bib, self._fsn_last, self._fib)
-        return self._lssu(self._fill)
+            return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 0))
+        return self._lssu_octets(self._fill)
 
     def _update_fill(self) -> None:
         if self.lsc.state in (LinkState.ALIGNED_READY, LinkState.IN_SERVICE, LinkState.PROCESSOR_OUTAGE):
