@@ -99,3 +99,33 @@ def test_journal_from_before_pages_is_migrated(tmp_path):
     st.append(4, 4.0, "t", "x", b"\x04")
     assert [s for s, _ in st.events_after(0)] == [1, 2, 3, 4]
     st.close()
+
+
+def test_commit_soon_writes_in_background_and_reads_wait_for_it(tmp_path):
+    st = open_store(str(tmp_path / "bg.db"))
+    st.append_many([(i, float(i), "call.0.1", "Offered", bytes([i])) for i in range(1, 201)])
+    st.commit_soon()                         # the writer thread takes it; reads wait for it
+    assert [s for s, _ in st.events_after(0, 1000)] == list(range(1, 201))
+    st.append(201, 201.0, "span.0", "SpanState", b"\xc0")
+    st.commit_soon()
+    writer = st._writer
+    assert writer is not None
+    st.close()                               # waits for the write, stops the thread
+    assert not writer.is_alive()
+    st = open_store(str(tmp_path / "bg.db"))
+    assert st.last_seq() == 201 and st.events_after(199) == [(200, bytes([200])), (201, b"\xc0")]
+    st.close()
+
+
+def test_background_write_failure_is_reported_on_the_owner_thread(tmp_path):
+    st = open_store(str(tmp_path / "fail.db"))
+    st.conn.execute("INSERT INTO journal (seq, last, time, topic, type, body) VALUES (5, 5, 0, 't', 'x', x'00')")
+    st.conn.commit()                         # a row the store does not know of: the next insert collides
+    st.append(5, 1.0, "t", "x", b"\x01")
+    st.commit_soon()
+    with pytest.raises(StoreError, match="journal write failed"):
+        st.commit()
+    st.append(6, 2.0, "t", "x", b"\x02")    # the store goes on
+    st.commit()
+    assert st.events_after(5) == [(6, b"\x02")]
+    st.close()

@@ -152,6 +152,7 @@ class BusServer:
     def close(self) -> None:
         if self.pub is not None:
             self.flush()
+            self.store.commit()
         for s in (self.pub, self.snap, self.ctl):
             if s is not None:
                 s.close(0)
@@ -205,11 +206,12 @@ class BusServer:
         return self.seq - self._first_seq
 
     def flush(self) -> None:
-        """Write the journal (the owner calls it once per loop turn; poll does too)."""
+        """Hand the journal rows queued since the last flush to the store's writer (the owner
+        calls it once per loop turn; poll does too). Durability: see docs/bus.md."""
         if self._journal:
             rows, self._journal[:] = list(self._journal), []
             self.store.append_many(rows)
-        self.store.commit()
+        self.store.commit_soon()
 
     # ---- serving --------------------------------------------------------------------
     def poll(self, timeout_ms: int = 0) -> int:

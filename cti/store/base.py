@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import json
 import operator
+import threading
 import time
 from typing import Any, Iterator, Sequence
 
@@ -47,7 +48,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def commit(self) -> None:
-        """Write queued journal rows and CDRs durably."""
+        """Write queued journal rows and CDRs durably (returns when they are written)."""
+
+    def commit_soon(self) -> None:
+        """Start writing queued rows without waiting for them (stores with a writer thread);
+        every read of the journal or CDRs, ``commit`` and ``close`` wait for that write first."""
+        self.commit()
 
     @abc.abstractmethod
     def last_seq(self) -> int:
@@ -102,6 +108,13 @@ class SqlStore(Store):
         self.conn = conn
         self._pending: list[tuple[int, float, str, str, bytes]] = []
         self._pending_cdrs: list[tuple[Any, ...]] = []
+        self._lock = threading.Lock()            # the connection: one thread at a time
+        self._cv = threading.Condition()         # hand-off to the writer thread
+        self._handoff: list[tuple[list[Any], list[Any]]] = []
+        self._writing = False
+        self._writer: threading.Thread | None = None
+        self._write_error: BaseException | None = None
+        self._closing = False
         self._create()
         self._last = int(self._query_one("SELECT COALESCE(MAX(last), 0) FROM journal")[0])
 
@@ -155,20 +168,70 @@ class SqlStore(Store):
         self._last = rows[-1][0]
 
     def commit(self) -> None:
+        self._drain()
+        rows, cdrs = self._pending, self._pending_cdrs
+        self._pending, self._pending_cdrs = [], []
+        self._write(rows, cdrs)
+
+    def commit_soon(self) -> None:
+        """Hand the queued rows to the writer thread (started on first use) and return at once;
+        raises StoreError if the previous background write failed."""
+        if self._write_error is not None:
+            self._drain()
         if not self._pending and not self._pending_cdrs:
             return
-        cur = self.conn.cursor()
-        p = self.ph
-        if self._pending:
-            cur.executemany(f"INSERT INTO journal (seq, last, time, topic, type, body) "
-                            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})", list(_pages(self._pending)))
-        if self._pending_cdrs:
-            cols = ", ".join(CDR_FIELDS)
-            marks = ", ".join([p] * len(CDR_FIELDS))
-            cur.executemany(f"INSERT INTO cdr ({cols}) VALUES ({marks}) ON CONFLICT (call) DO NOTHING",
-                            self._pending_cdrs)
-        self.conn.commit()
+        with self._cv:
+            self._handoff.append((self._pending, self._pending_cdrs))
+            self._cv.notify()
         self._pending, self._pending_cdrs = [], []
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
+            self._writer.start()
+
+    def _write(self, rows: list[tuple[int, float, str, str, bytes]], cdrs: list[tuple[Any, ...]]) -> None:
+        """One transaction: journal pages and CDRs (SQLite drops the GIL while it writes)."""
+        if not rows and not cdrs:
+            return
+        p = self.ph
+        with self._lock:
+            cur = self.conn.cursor()
+            if rows:
+                cur.executemany(f"INSERT INTO journal (seq, last, time, topic, type, body) "
+                                f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})", list(_pages(rows)))
+            if cdrs:
+                cols = ", ".join(CDR_FIELDS)
+                marks = ", ".join([p] * len(CDR_FIELDS))
+                cur.executemany(f"INSERT INTO cdr ({cols}) VALUES ({marks}) ON CONFLICT (call) DO NOTHING", cdrs)
+            self.conn.commit()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._handoff:
+                    if self._closing:
+                        return
+                    self._cv.wait()
+                batches, self._handoff = self._handoff, []
+                self._writing = True
+            try:
+                rows = [r for b in batches for r in b[0]]
+                self._write(rows, [c for b in batches for c in b[1]])
+            except BaseException as e:      # reported by the next commit / read, on the owner's thread
+                self._write_error = e
+            finally:
+                with self._cv:
+                    self._writing = False
+                    self._cv.notify_all()
+
+    def _drain(self) -> None:
+        """Wait for the writer thread; raise what it failed with."""
+        if self._writer is not None:
+            with self._cv:
+                while self._handoff or self._writing:
+                    self._cv.wait()
+        if self._write_error is not None:
+            e, self._write_error = self._write_error, None
+            raise StoreError(f"journal write failed: {e}") from e
 
     def last_seq(self) -> int:
         return self._last
@@ -227,10 +290,12 @@ class SqlStore(Store):
         return out
 
     def get_meta(self, key: str) -> str | None:
+        self._drain()
         r = self._query_one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if r is None else str(r[0])
 
     def set_meta(self, key: str, value: str) -> None:
+        self._drain()
         cur = self.conn.cursor()
         cur.execute(f"INSERT INTO meta (key, value) VALUES ({self.ph}, {self.ph}) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, str(value)))
@@ -240,6 +305,11 @@ class SqlStore(Store):
         try:
             self.commit()
         finally:
+            with self._cv:
+                self._closing = True
+                self._cv.notify_all()
+            if self._writer is not None:
+                self._writer.join(5)
             self.conn.close()
 
 

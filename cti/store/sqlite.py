@@ -18,6 +18,9 @@ class SqliteStore(SqlStore):
         try:
             conn = sqlite3.connect(path, isolation_level="DEFERRED", check_same_thread=False)  # one user at a time: the server loop
             if path != ":memory:":
+                # 64 KiB pages (a new file only; SQLite keeps an existing file's size): a journal
+                # page of 64 events is one database page instead of four, 2-3x less WAL writing
+                conn.execute("PRAGMA page_size=65536")
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as e:
