@@ -79,14 +79,20 @@ class RoutingLabel:
     @classmethod
     def decode(cls, data: bytes, variant: Variant) -> tuple["RoutingLabel", bytes]:
         """The label at the start of an SIF and the octets after it."""
-        n = variant.label_len
-        if len(data) < n:
-            raise DecodeError(f"SIF of {len(data)} octets shorter than the {variant.value} routing label ({n})")
-        if variant is Variant.ITU:
-            v = int.from_bytes(data[:4], "little")
-            return cls(v & 0x3FFF, (v >> 14) & 0x3FFF, v >> 28), bytes(data[4:])
-        return (cls(int.from_bytes(data[0:3], "little"), int.from_bytes(data[3:6], "little"), data[6]),
-                bytes(data[7:]))
+        dpc, opc, sls = decode_label(data, variant)
+        return cls(dpc, opc, sls), bytes(data[variant.label_len:])
+
+
+def decode_label(data: bytes, variant: Variant) -> tuple[int, int, int]:
+    """(DPC, OPC, SLS) of the routing label at the start of an SIF; DecodeError when too short."""
+    if variant is Variant.ITU:
+        if len(data) < 4:
+            raise DecodeError(f"SIF of {len(data)} octets shorter than the itu routing label (4)")
+        v = data[0] | (data[1] << 8) | (data[2] << 16) | (data[3] << 24)
+        return v & 0x3FFF, (v >> 14) & 0x3FFF, v >> 28
+    if len(data) < 7:
+        raise DecodeError(f"SIF of {len(data)} octets shorter than the {variant.value} routing label (7)")
+    return (data[0] | (data[1] << 8) | (data[2] << 16), data[3] | (data[4] << 8) | (data[5] << 16), data[6])
 
 
 def format_pc(pc: int, variant: Variant) -> str:
