@@ -102,3 +102,16 @@ def test_requests_registered_and_checked():
         parse_request({"type": "Monitor", "agent": "alice"})            # device missing
     with pytest.raises(InvalidParameterError):
         parse_request({"type": "CollectDigits", "call": "1", "max_digits": "four"})
+
+
+def test_contact_schema_file_matches_code():
+    import json
+    from pathlib import Path
+    from cti.contact import schema
+    on_disk = json.loads((Path(__file__).parent.parent / "docs/schema/contact-schema.json").read_text())
+    assert on_disk == json.loads(schema.render()), \
+        "regenerate: python3 -m cti.contact.schema > docs/schema/contact-schema.json"
+    for name, e in on_disk["events"].items():
+        assert e["doc"], name
+        assert e["topic"] in ("agent.*", "queue.*", "ivr.*", "recording.*", "campaign.*"), name
+    assert set(on_disk["requests"]) == {c.__name__ for c in CONTACT_REQUESTS}

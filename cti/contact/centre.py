@@ -115,6 +115,11 @@ class ContactCentre(ContactRequests):
     def now(self) -> float:
         return self.server.now()
 
+    def close(self) -> None:
+        """Finish open recordings (their WAV headers) and publish RecordingStopped for each."""
+        for call_id in list(self.recorder.active):
+            self._stop_record(call_id)
+
     # ---- ACD output: execute and publish ------------------------------------------------------
     def apply(self, events: Iterable[AgentEvent | QueueEvent]) -> None:
         """Carry out the engine's events on the call model, feed statistics, publish them."""
