@@ -267,8 +267,19 @@ cdef void _mix_out(const int32_t *acc, uint8_t *o, Py_ssize_t n, bint alaw) noex
             o[i] = ULAW_ENC[(v >> 2) & 0x3FFF]
 
 
+cdef bint _plain_bytes(tuple streams):
+    """True for one or more bytes objects of one length (the mixer's common case)."""
+    if not streams or type(streams[0]) is not bytes:
+        return False
+    cdef Py_ssize_t n = len(<bytes> streams[0])
+    for st in streams:
+        if type(st) is not bytes or len(<bytes> st) != n:
+            return False
+    return True
+
+
 cdef bytes _mix(tuple streams, bint alaw):
-    arrs = _py.check_streams(streams)
+    arrs = streams if _plain_bytes(streams) else _py.check_streams(streams)
     cdef const uint8_t[::1] c = arrs[0]
     cdef Py_ssize_t n = c.shape[0]
     cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
