@@ -22,13 +22,9 @@ character, or 0 when a digit ends) with its block position.
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import os
-import sys
-from types import ModuleType
-
 import numpy as np
+
+from bench.spandsp import CffiWrapper, as_channel_block
 
 __all__ = ["available", "SpandspMfRx", "detect"]
 
@@ -102,52 +98,12 @@ static void mfref_run(r2_mf_rx_state_t **rx, mfref_log_t **logs, int channels, c
 }
 """
 
-_MOD: ModuleType | None = None
-_WHY: str = ""
-
-
-def _build() -> ModuleType | None:
-    """Compile (once) and import the wrapper; None with the reason in ``_WHY`` when impossible."""
-    global _MOD, _WHY
-    if _MOD is not None or _WHY:
-        return _MOD
-    try:
-        import cffi
-    except ImportError:
-        _WHY = "cffi not installed"
-        return None
-    import ctypes.util
-
-    if ctypes.util.find_library("spandsp") is None:
-        _WHY = "libspandsp not found (Debian package libspandsp-dev)"
-        return None
-    tag = hashlib.sha1((_CDEF + _SOURCE).encode()).hexdigest()[:10]
-    name = f"_spandsp_mf_{tag}"
-    outdir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "spandsp_mf")
-    os.makedirs(outdir, exist_ok=True)
-    try:
-        found = [f for f in os.listdir(outdir) if f.startswith(name) and f.endswith(".so")]
-        if not found:
-            ffi = cffi.FFI()
-            ffi.cdef(_CDEF)
-            ffi.set_source(name, _SOURCE, libraries=["spandsp", "m"])
-            ffi.compile(tmpdir=outdir, verbose=False)
-            found = [f for f in os.listdir(outdir) if f.startswith(name) and f.endswith(".so")]
-        spec = importlib.util.spec_from_file_location(name, os.path.join(outdir, found[0]))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)  # type: ignore[union-attr]
-        sys.modules[name] = mod
-    except Exception as exc:  # compiler missing, link error, ...
-        _WHY = f"spandsp wrapper not built: {exc}"
-        return None
-    _MOD = mod
-    return mod
+_WRAPPER = CffiWrapper("spandsp_mf", _CDEF, _SOURCE)
 
 
 def available() -> tuple[bool, str]:
     """(True, "") when spandsp's r2_mf_rx can be used, else (False, the reason)."""
-    mod = _build()
-    return (mod is not None, _WHY)
+    return _WRAPPER.available()
 
 
 class SpandspMfRx:
@@ -157,9 +113,7 @@ class SpandspMfRx:
     """
 
     def __init__(self, channels: int, forward: bool = True, log: bool = True, capacity: int = 1 << 16) -> None:
-        mod = _build()
-        if mod is None:
-            raise RuntimeError(_WHY)
+        mod = _WRAPPER.require()
         if not isinstance(channels, int) or not 1 <= channels <= 4096:
             raise ValueError(f"channels must be 1..4096, got {channels!r}")
         self._mod, ffi, lib = mod, mod.ffi, mod.lib
@@ -191,13 +145,7 @@ class SpandspMfRx:
 
     def process(self, samples: np.ndarray) -> list[tuple[int, str, int]]:
         """Feed (channels, n) int16; new reports as (channel, digit or "" for end, block end sample)."""
-        x = np.ascontiguousarray(samples)
-        if x.dtype != np.int16:
-            raise TypeError(f"samples must be int16, got {x.dtype}")
-        if x.ndim == 1:
-            x = x.reshape(self.channels, -1)
-        if x.ndim != 2 or x.shape[0] != self.channels:
-            raise ValueError(f"samples shaped {x.shape}, expected ({self.channels}, n)")
+        x = as_channel_block(samples, self.channels)
         ffi = self._mod.ffi
         self._mod.lib.mfref_run(self._rx, self._logs, self.channels,
                                 ffi.cast("const int16_t *", ffi.from_buffer(x)), x.shape[1])
