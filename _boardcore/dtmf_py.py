@@ -44,6 +44,9 @@ from typing import Literal
 
 import numpy as np
 
+from ._blocks import as_channels, check_channels
+from ._blocks import check_now as _check_now
+
 __all__ = ["DtmfDetector", "DtmfGenerator", "DigitEvent", "detect", "DIGITS", "LOW_HZ", "HIGH_HZ",
            "DBM0_PEAK", "digit_pair"]
 
@@ -125,57 +128,11 @@ def check_rate(rate: object) -> int:
     return RATE
 
 
-def check_channels(channels: object) -> int:
-    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)):
-        raise TypeError(f"channels must be an int, got {type(channels).__name__}")
-    if not 1 <= int(channels) <= 4096:
-        raise ValueError(f"channels must be 1..4096, got {channels}")
-    return int(channels)
-
-
 def check_now(now: object) -> float:
+    """``now`` as a float; a bool is refused too (TypeError)."""
     if isinstance(now, bool):
         raise TypeError("now must be a number, got bool")
-    try:
-        t = float(now)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise TypeError(f"now must be a number, got {type(now).__name__}") from None
-    if not math.isfinite(t):
-        raise ValueError(f"now must be finite, got {now!r}")
-    return t
-
-
-def as_channels(samples: object, channels: int) -> np.ndarray:
-    """``samples`` as a C-contiguous int16 array shaped (channels, n).
-
-    Accepts an int16 ndarray shaped (channels, n) or (channels*n,), or any buffer of int16
-    (bytes are read as native-endian int16). Float arrays are refused (TypeError): convert
-    and clip them yourself, so NaN or overflow never turns into a silent wrong answer.
-    """
-    if isinstance(samples, np.ndarray):
-        arr = samples
-    elif isinstance(samples, (bytes, bytearray, memoryview)):
-        mv = memoryview(samples)
-        if mv.format in ("B", "b", "c") and mv.ndim == 1:
-            if mv.nbytes % 2:
-                raise ValueError(f"byte buffer of odd length {mv.nbytes} is not int16 samples")
-            arr = np.frombuffer(mv, dtype=np.int16)
-        else:
-            arr = np.asarray(mv)
-    else:
-        raise TypeError(f"samples must be an int16 numpy array or buffer, got {type(samples).__name__}")
-    if arr.dtype != np.int16:
-        raise TypeError(f"samples must be int16, got dtype {arr.dtype}")
-    if arr.ndim == 1:
-        if arr.shape[0] % channels:
-            raise ValueError(f"{arr.shape[0]} samples do not split into {channels} channels")
-        arr = arr.reshape(channels, arr.shape[0] // channels)
-    elif arr.ndim == 2:
-        if arr.shape[0] != channels:
-            raise ValueError(f"samples shaped {arr.shape} but the detector has {channels} channels")
-    else:
-        raise ValueError(f"samples must be 1-D or 2-D, got shape {arr.shape}")
-    return np.ascontiguousarray(arr)
+    return _check_now(now)
 
 
 def _kernel() -> np.ndarray:

@@ -32,10 +32,11 @@ Events carry the time of recognition: ``now`` (time of the first sample passed t
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
+
+from ._blocks import as_channels, check_channels, check_now  # noqa: F401  (used by mf_c too)
 
 # --- the code (Q.441 Table 1; STANDARDS.md "R2 / China No.1 MFC") ------------------------
 
@@ -144,60 +145,6 @@ def check_rate(rate: object) -> int:
     if int(rate) != RATE:
         raise ValueError(f"MF detector runs at {RATE} Hz only, got rate={rate}")
     return RATE
-
-
-def check_channels(channels: object) -> int:
-    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)):
-        raise TypeError(f"channels must be an int, got {type(channels).__name__}")
-    if not 1 <= int(channels) <= 4096:
-        raise ValueError(f"channels must be 1..4096, got {channels}")
-    return int(channels)
-
-
-def check_now(now: object) -> float:
-    try:
-        t = float(now)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise TypeError(f"now must be a number, got {type(now).__name__}") from None
-    if not math.isfinite(t):
-        raise ValueError(f"now must be finite, got {now!r}")
-    return t
-
-
-def as_channels(samples: object, channels: int) -> np.ndarray:
-    """``samples`` as a C-contiguous int16 array shaped (channels, n).
-
-    Accepts an int16 ndarray shaped (channels, n) or (channels*n,), or any buffer of
-    int16 (bytes are read as native-endian int16). Anything else raises TypeError /
-    ValueError with the reason.
-    """
-    if isinstance(samples, np.ndarray):
-        arr = samples
-    elif isinstance(samples, (bytes, bytearray)):
-        if len(samples) % 2:
-            raise ValueError(f"byte buffer of odd length {len(samples)} is not int16 samples")
-        arr = np.frombuffer(samples, dtype=np.int16)
-    elif isinstance(samples, memoryview):
-        if samples.format in ("B", "b", "c") and samples.ndim == 1:
-            if samples.nbytes % 2:
-                raise ValueError(f"byte buffer of odd length {samples.nbytes} is not int16 samples")
-            arr = np.frombuffer(samples, dtype=np.int16)
-        else:
-            arr = np.asarray(samples)
-    else:
-        raise TypeError(f"samples must be an int16 numpy array or buffer, got {type(samples).__name__}")
-    if arr.dtype != np.int16:
-        raise TypeError(f"samples must be int16, got dtype {arr.dtype}")
-    if arr.ndim == 1:
-        if arr.shape[0] % channels:
-            raise ValueError(f"{arr.shape[0]} samples do not split into {channels} channels")
-        arr = arr.reshape(channels, arr.shape[0] // channels)
-    elif arr.ndim == 2:
-        if arr.shape[0] != channels:
-            raise ValueError(f"samples shaped {arr.shape} but the detector has {channels} channels")
-    else:
-        raise ValueError(f"samples must be 1-D or 2-D, got shape {arr.shape}")
-    return np.ascontiguousarray(arr)
 
 
 def _signal_table(nfreq: int) -> np.ndarray:

@@ -1,0 +1,68 @@
+"""Argument checks shared by the DTMF and MF detectors (both twins; the compiled kernels call
+them through their twin, so both implementations refuse the same input with the same message).
+
+    check_channels(channels) -> int        # 1..4096, TypeError/ValueError otherwise
+    check_now(now) -> float                # a finite number of seconds
+    as_channels(samples, channels)         # C-contiguous int16 (channels, n)
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["check_channels", "check_now", "as_channels"]
+
+
+def check_channels(channels: object) -> int:
+    """``channels`` as an int in 1..4096; TypeError for a non-integer (or bool), else ValueError."""
+    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)):
+        raise TypeError(f"channels must be an int, got {type(channels).__name__}")
+    if not 1 <= int(channels) <= 4096:
+        raise ValueError(f"channels must be 1..4096, got {channels}")
+    return int(channels)
+
+
+def check_now(now: object) -> float:
+    """``now`` as a float; TypeError when it is not a number, ValueError when not finite."""
+    try:
+        t = float(now)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TypeError(f"now must be a number, got {type(now).__name__}") from None
+    if not math.isfinite(t):
+        raise ValueError(f"now must be finite, got {now!r}")
+    return t
+
+
+def as_channels(samples: object, channels: int) -> np.ndarray:
+    """``samples`` as a C-contiguous int16 array shaped (channels, n).
+
+    Accepts an int16 ndarray shaped (channels, n) or (channels*n,), or any buffer of int16
+    (bytes are read as native-endian int16). Float arrays are refused (TypeError): convert
+    and clip them yourself, so NaN or overflow never turns into a silent wrong answer.
+    Anything else raises TypeError / ValueError with the reason.
+    """
+    if isinstance(samples, np.ndarray):
+        arr = samples
+    elif isinstance(samples, (bytes, bytearray, memoryview)):
+        mv = memoryview(samples)
+        if mv.format in ("B", "b", "c") and mv.ndim == 1:
+            if mv.nbytes % 2:
+                raise ValueError(f"byte buffer of odd length {mv.nbytes} is not int16 samples")
+            arr = np.frombuffer(mv, dtype=np.int16)
+        else:
+            arr = np.asarray(mv)
+    else:
+        raise TypeError(f"samples must be an int16 numpy array or buffer, got {type(samples).__name__}")
+    if arr.dtype != np.int16:
+        raise TypeError(f"samples must be int16, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        if arr.shape[0] % channels:
+            raise ValueError(f"{arr.shape[0]} samples do not split into {channels} channels")
+        arr = arr.reshape(channels, arr.shape[0] // channels)
+    elif arr.ndim == 2:
+        if arr.shape[0] != channels:
+            raise ValueError(f"samples shaped {arr.shape} but the detector has {channels} channels")
+    else:
+        raise ValueError(f"samples must be 1-D or 2-D, got shape {arr.shape}")
+    return np.ascontiguousarray(arr)
