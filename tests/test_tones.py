@@ -287,3 +287,11 @@ def test_twin_and_compiled_agree():
     assert [(e.channel, e.tone, round(e.time, 9)) for e in ea] == [(e.channel, e.tone, round(e.time, 9)) for e in eb]
     assert np.array_equal(a.state, b.state)
     assert len(ea) >= 16
+
+
+def test_wideband_rate(t):
+    """16 kHz (frames of 320 samples): the same recognition."""
+    x = t.generate("busy", 3.0, rate=16000)
+    assert x.shape == (48000,)
+    assert names(t.detect(x, rate=16000)) == ["busy"]
+    assert names(t.detect(t.generate("ringback", 7.0, country="us", rate=16000), country="us", rate=16000)) == ["ringback"]
