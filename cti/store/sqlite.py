@@ -6,6 +6,11 @@ import sqlite3
 
 from .base import SqlStore, StoreError
 
+#: database page size of new files (bytes). A commit writes whole pages to the WAL: 16 KiB holds
+#: a 64-event journal page in one or two, yet keeps the small per-loop-turn commits small
+#: (64 KiB was faster for big batches but slower at 10 000 events/s; docs/bus.md)
+PAGE_SIZE = 16384
+
 
 class SqliteStore(SqlStore):
     """Journal + CDRs in one SQLite file (WAL mode); ``":memory:"`` for tests."""
@@ -16,11 +21,10 @@ class SqliteStore(SqlStore):
             if not os.path.isdir(d):
                 raise StoreError(f"directory {d} does not exist")
         try:
-            conn = sqlite3.connect(path, isolation_level="DEFERRED", check_same_thread=False)  # one user at a time: the server loop
+            conn = sqlite3.connect(path, isolation_level="DEFERRED", check_same_thread=False)  # owner + writer thread, one at a time (SqlStore)
             if path != ":memory:":
-                # 64 KiB pages (a new file only; SQLite keeps an existing file's size): a journal
-                # page of 64 events is one database page instead of four, 2-3x less WAL writing
-                conn.execute("PRAGMA page_size=65536")
+                # a new file only: SQLite keeps an existing file's page size
+                conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as e:
