@@ -48,9 +48,12 @@ class BoundedFSM(TableFSM):
 
     def fire_if(self, event: Hashable, *args: Any) -> bool:
         """Apply ``event`` when the table has a row for it; False (nothing done) otherwise."""
-        row = self._row(event)
+        here = self._by_state.get(self.state)
+        row = here.get(event) if here is not None else None
         if row is None:
-            return False
+            row = self._any.get(event)
+            if row is None:
+                return False
         self._apply(row, event, args, {})
         return True
 

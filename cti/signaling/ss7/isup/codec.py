@@ -8,6 +8,7 @@ optional parameters (code, length, value; ended by 00).
 from __future__ import annotations
 
 import enum
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,18 +124,28 @@ class _Plan:
 
     mtype: MessageType
     fixed: tuple[tuple[str, Any, Any, int], ...]     #: (name, encode, decode, size)
+    fixed_struct: struct.Struct                      #: the whole fixed part (all indicators)
+    fixed_names: tuple[str, ...]
     variable: tuple[tuple[str, Any, Any], ...]       #: (name, encode, decode)
     optional: bool
     names: frozenset[str]                            #: the mandatory parameter names
     nptr: int                                        #: pointers after the fixed part
 
 
+_STRUCT_CODE = {1: "B", 2: "H", 3: None, 4: "I"}
+
+
 def _plan(mtype: MessageType, fmt: MessageFormat) -> _Plan:
     fixed = tuple((n, BY_NAME[n].encode, BY_NAME[n].decode, BY_NAME[n].size) for n in fmt.fixed)
+    # Q.763 1.5: the mandatory fixed part is indicators of fixed length, least significant octet first
+    st = struct.Struct("<" + "".join(_STRUCT_CODE[size] for _, _, _, size in fixed))
     var = tuple((n, BY_NAME[n].encode, BY_NAME[n].decode) for n in fmt.variable)
-    return _Plan(mtype, fixed, var, fmt.optional, frozenset(fmt.fixed + fmt.variable),
+    return _Plan(mtype, fixed, st, fmt.fixed, var, fmt.optional, frozenset(fmt.fixed + fmt.variable),
                  len(var) + (1 if fmt.optional else 0))
 
+
+#: Optional parameters by name: (code, name, encode), sortable by code.
+_OPTIONAL: dict[str, tuple[int, str, Any]] = {n: (pr.code, n, pr.encode) for n, pr in BY_NAME.items()}
 
 #: Per message type (looked up by the type's int code): the plan built from :data:`FORMATS`.
 PLANS: dict[int, _Plan] = {int(t): _plan(t, f) for t, f in FORMATS.items()}
@@ -164,8 +175,15 @@ def encode_message(mtype: int, cic: int, p: dict[str, Any], unknown: dict[int, b
     if (extra or unknown) and not plan.optional:
         raise ValueError(f"{mt.name} has no optional part ({sorted(extra)})")
     out = bytearray((cic & 0xFF, cic >> 8, mt))
-    for name, enc, _, _ in plan.fixed:
-        out += enc(p[name])
+    if plan.fixed:
+        vals = [p[name] for name in plan.fixed_names]
+        try:
+            if any(type(v) is not int for v in vals):
+                raise struct.error("not int")
+            out += plan.fixed_struct.pack(*vals)
+        except struct.error:         # out of range or not an int: the parameter's own encoder says why
+            for name, enc, _, _ in plan.fixed:
+                out += enc(p[name])
     nptr = plan.nptr
     if not plan.variable and not extra and not unknown:
         if plan.optional:
@@ -184,14 +202,21 @@ def encode_message(mtype: int, cic: int, p: dict[str, Any], unknown: dict[int, b
         i += 1
     opts = bytearray()
     if extra:
+        items = []
         for name in extra:
-            if name not in BY_NAME:
+            item = _OPTIONAL.get(name)
+            if item is None:
                 raise ValueError(f"unknown parameter {name!r}")
-        for name in sorted(extra, key=lambda n: BY_NAME[n].code):
-            v = BY_NAME[name].encode(p[name])
+            items.append(item)
+        if len(items) > 1:
+            items.sort()              # ascending parameter code
+        for code, name, enc in items:
+            v = enc(p[name])
             if len(v) > 255:
                 raise ValueError("parameter longer than 255 octets")
-            opts += bytes((BY_NAME[name].code, len(v))) + v
+            opts.append(code)
+            opts.append(len(v))
+            opts += v
     if unknown:
         for code, v in sorted(unknown.items()):
             if code in PARAMS or not 0 < code <= 255 or len(v) > 255:
@@ -230,11 +255,15 @@ def decode(data: bytes | bytearray | memoryview) -> IsupMessage:
     unknown: dict[int, bytes] = {}
     i = 3
     try:
-        for name, _, dec, size in plan.fixed:
-            if i + size > n:
-                raise FormatError(cic, mt, f"fixed part truncated at {name}")
-            params[name] = dec(b[i:i + size])
-            i += size
+        if plan.fixed:
+            fs = plan.fixed_struct
+            if i + fs.size > n:
+                for name, _, _, size in plan.fixed:
+                    if i + size > n:
+                        raise FormatError(cic, mt, f"fixed part truncated at {name}")
+                    i += size
+            params.update(zip(plan.fixed_names, fs.unpack_from(b, i)))
+            i += fs.size
         for name, _, dec in plan.variable:
             if i >= n:
                 raise FormatError(cic, mt, f"pointer to {name} missing")
@@ -266,4 +295,6 @@ def decode(data: bytes | bytearray | memoryview) -> IsupMessage:
                     j += 2 + b[j + 1]
     except ParameterError as e:
         raise FormatError(cic, mt, str(e)) from None
-    return IsupMessage(plan.mtype, cic, params, unknown)
+    msg = object.__new__(IsupMessage)    # what the frozen __init__ does, without 4 setattr calls
+    msg.__dict__.update(type=plan.mtype, cic=cic, params=params, unknown=unknown)
+    return msg

@@ -51,18 +51,20 @@ class RangeStatus:
     status: bytes | None = None   #: absent in GRS (and CQM)
 
 
+_DIGIT_SET = frozenset(_DIGITS + _DIGITS.lower())
+_SWAP = bytes(((o & 0x0F) << 4) | (o >> 4) for o in range(256))   #: nibbles exchanged
+
+
 def _digits_enc(digits: str) -> tuple[int, bytes]:
-    d = digits.upper()
-    if len(d) > 40 or any(c not in _DIGITS for c in d):
+    if len(digits) > 40 or not _DIGIT_SET.issuperset(digits):
         raise ValueError(f"address digits {digits!r}: up to 40 of 0-9A-F")
-    vals = [_DIGITS.index(c) for c in d]
-    if len(vals) % 2:
-        vals.append(0)
-    return len(d) % 2, bytes(vals[i] | (vals[i + 1] << 4) for i in range(0, len(vals), 2))
+    odd = len(digits) % 2
+    # first digit in the low nibble (Q.763 3.9): hex pairs read high nibble first, so swap
+    return odd, bytes.fromhex(digits + "0" if odd else digits).translate(_SWAP)
 
 
 def _digits_dec(odd: int, data: bytes) -> str:
-    s = "".join(_DIGITS[o & 0xF] + _DIGITS[o >> 4] for o in data)
+    s = bytes(data).translate(_SWAP).hex().upper()
     if odd:
         if not s:
             raise ParameterError("odd indicator set without digits")
@@ -76,9 +78,16 @@ def _check(v: int, hi: int, what: str) -> int:
     return v
 
 
+def _small(v: object, hi: int) -> bool:
+    return type(v) is int and 0 <= v <= hi   # type: ignore[operator]
+
+
 def enc_called(n: Number) -> bytes:
     odd, b = _digits_enc(n.digits)
-    return bytes(((odd << 7) | _check(n.nai, 127, "nai"), (_check(n.inn, 1, "inn") << 7) | (_check(n.npi, 7, "npi") << 4))) + b
+    nai, inn, npi = n.nai, n.inn, n.npi
+    if not (_small(nai, 127) and _small(inn, 1) and _small(npi, 7)):
+        _check(nai, 127, "nai"), _check(inn, 1, "inn"), _check(npi, 7, "npi")
+    return bytes(((odd << 7) | nai, (inn << 7) | (npi << 4))) + b
 
 
 def dec_called(d: bytes) -> Number:
@@ -89,9 +98,11 @@ def dec_called(d: bytes) -> Number:
 
 def enc_calling(n: Number) -> bytes:
     odd, b = _digits_enc(n.digits)
-    o2 = ((_check(n.inn, 1, "ni") << 7) | (_check(n.npi, 7, "npi") << 4)
-          | (_check(n.presentation, 3, "presentation") << 2) | _check(n.screening, 3, "screening"))
-    return bytes(((odd << 7) | _check(n.nai, 127, "nai"), o2)) + b
+    nai, inn, npi, pres, scr = n.nai, n.inn, n.npi, n.presentation, n.screening
+    if not (_small(inn, 1) and _small(npi, 7) and _small(pres, 3) and _small(scr, 3) and _small(nai, 127)):
+        _check(inn, 1, "ni"), _check(npi, 7, "npi"), _check(pres, 3, "presentation")
+        _check(scr, 3, "screening"), _check(nai, 127, "nai")
+    return bytes(((odd << 7) | nai, (inn << 7) | (npi << 4) | (pres << 2) | scr)) + b
 
 
 def dec_calling(d: bytes) -> Number:
@@ -150,8 +161,12 @@ def dec_range(d: bytes) -> RangeStatus:
 
 
 def _int(n: int) -> tuple[Callable[[int], bytes], Callable[[bytes], int]]:
+    top = (1 << (8 * n)) - 1
+
     def enc(v: int) -> bytes:
-        return _check(v, (1 << (8 * n)) - 1, "indicator").to_bytes(n, "little")
+        if type(v) is not int or not 0 <= v <= top:
+            _check(v, top, "indicator")
+        return v.to_bytes(n, "little")
 
     def dec(d: bytes) -> int:
         if len(d) != n:
