@@ -15,7 +15,7 @@ from cti.config import Config
 from cti.contact import ContactConfig, install
 from cti.server import BackgroundServer, CtiServer
 from simulator.agents import AgentDesktop, DesktopProfile, RemoteBus
-from tests.test_contact_load import _require
+from tests.test_contact_load import _require, restore_bus_requests  # noqa: F401 (fixture)
 
 ANY = "tcp://127.0.0.1:*"
 

@@ -9,6 +9,7 @@ from cti.bus.schema import REQUESTS, parse_request
 from cti.call.errors import InvalidParameterError
 from cti.config import ConfigError
 from cti.contact import ContactConfig
+from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture)
 from cti.contact import events as ce
 from cti.contact.requests import CONTACT_REQUESTS
 from cti.acd.agents import AgentEvent

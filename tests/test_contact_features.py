@@ -10,7 +10,7 @@ from cti.bus.auth import Account
 from cti.call.errors import InvalidParameterError, InvalidStateError, PrivilegeViolationError
 from cti.media import wavfile
 from simulator.agents import DesktopProfile, LocalBus, start_desktops
-from tests.test_contact_load import make_server, run_until
+from tests.test_contact_load import make_server, run_until, restore_bus_requests  # noqa: F401 (fixture)
 
 AGENTS = {"a0": {"device": "2000", "team": "blue", "wrap_up": 2.0},
           "a1": {"device": "2001", "team": "blue", "wrap_up": 2.0},

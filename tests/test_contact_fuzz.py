@@ -10,7 +10,7 @@ from cti.acd.agents import AgentState
 from cti.call.errors import CallControlError
 from simulator.agents import DesktopProfile, start_desktops
 from tests.test_contact_features import AGENTS, DEVICES, place
-from tests.test_contact_load import make_server, run_until
+from tests.test_contact_load import make_server, run_until, restore_bus_requests  # noqa: F401 (fixture)
 
 NAMES = ["AgentLogon", "SetAgentState", "RouteSelect", "StartRecording", "StopRecording", "Monitor",
          "GetStatistics", "PlayPrompt", "CollectDigits", "StartCampaign", "AnswerCall", "ClearConnection"]

@@ -18,6 +18,17 @@ from simulator.agents import DesktopProfile, start_desktops
 ANY = "tcp://127.0.0.1:*"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def restore_bus_requests():
+    """install() adds the contact requests to the bus's global registry: take them out again
+    after this module, so later modules see the call-control schema exactly."""
+    from cti.bus import schema
+    saved = dict(schema.REQUESTS)
+    yield
+    schema.REQUESTS.clear()
+    schema.REQUESTS.update(saved)
+
+
 def _require() -> None:
     for mod in ("cti.signaling.no1.trunk", "simulator.exchange.no1", "drivers.sim"):
         try:

@@ -10,7 +10,7 @@ from cti.bus.auth import Account
 from cti.call.errors import InvalidParameterError, PrivilegeViolationError
 from simulator.agents import DesktopProfile, start_desktops
 from tests.test_contact_features import AGENTS, DEVICES
-from tests.test_contact_load import make_server, run_until
+from tests.test_contact_load import make_server, run_until, restore_bus_requests  # noqa: F401 (fixture)
 
 
 def test_progressive_campaign(tmp_path):

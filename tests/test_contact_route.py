@@ -8,7 +8,7 @@ from cti.bus.client import BusClient
 from cti.server import BackgroundServer
 from simulator.agents import DesktopProfile, LocalBus, start_desktops
 from tests.test_contact_features import AGENTS, DEVICES, place
-from tests.test_contact_load import make_server, run_until
+from tests.test_contact_load import make_server, run_until, restore_bus_requests  # noqa: F401 (fixture)
 
 
 def test_crm_answers_route_request_over_the_bus(tmp_path):
