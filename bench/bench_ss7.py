@@ -1,7 +1,8 @@
 """SS7 call setups + releases per second, back to back through MTP2/MTP3/ISUP.
 
 Each call is IAM -> ACM -> ANM -> REL -> RLC between two signalling points, 8 calls in
-flight, counted once the RLC is back. Rows:
+flight, counted once the RLC is back; every row does the same number of calls (warm-up round
+first, then rounds alternating the rows, best round kept). Rows:
 
 * libss7   two libss7 instances in one C process over a SOCK_SEQPACKET socketpair
            (tests/interop/libss7_peer.c ``bench`` mode, DAHDI-MTP2 framing), reference
@@ -113,17 +114,31 @@ def libss7(n: int) -> float | None:
     return int(parts[1]) / float(parts[3])
 
 
+ROUNDS = 3
+
+
 def run(quick: bool) -> list[Result]:
+    """Same number of calls on every row; one untimed warm-up round, then :data:`ROUNDS`
+    rounds taking libss7 and ours in turn (so load on a shared machine hits all rows alike),
+    best round of each row kept."""
     n = 2000 if quick else 20000
+    best = {"libss7": 0.0, "ours-socket": 0.0, "ours-memory": 0.0}
+    runs = {"libss7": libss7, "ours-socket": ours_socket, "ours-memory": ours_memory}
+    for rnd in range(ROUNDS + 1):
+        for name, fn in runs.items():
+            r = fn(n // 4 if rnd == 0 else n)
+            if rnd and r is not None:
+                best[name] = max(best[name], r)
+            elif r is None:
+                runs = {k: v for k, v in runs.items() if k != name}   # libss7 not installed
     res: list[Result] = []
-    ref = max((libss7(n) or 0.0) for _ in range(3))
-    if ref:
-        res.append(Result("ss7 call setup+release", "libss7", ref, "calls/s", reference=True,
+    if best["libss7"]:
+        res.append(Result("ss7 call setup+release", "libss7", best["libss7"], "calls/s", reference=True,
                           note="C, two instances over a socketpair"))
-    m = max(ours_memory(n // 4) for _ in range(3))
-    s = max(ours_socket(n // 4) for _ in range(3))
-    res.append(Result("ss7 call setup+release", "ours-socket", s, "calls/s", note="Python, socketpair"))
-    res.append(Result("ss7 call setup+release", "ours-memory", m, "calls/s", note="Python, frames in memory"))
+    res.append(Result("ss7 call setup+release", "ours-socket", best["ours-socket"], "calls/s",
+                      note="Python, socketpair"))
+    res.append(Result("ss7 call setup+release", "ours-memory", best["ours-memory"], "calls/s",
+                      note="Python, frames in memory"))
     return res
 
 
