@@ -116,3 +116,11 @@ def test_contact_schema_file_matches_code():
         assert e["doc"], name
         assert e["topic"] in ("agent.*", "queue.*", "ivr.*", "recording.*", "campaign.*"), name
     assert set(on_disk["requests"]) == {c.__name__ for c in CONTACT_REQUESTS}
+
+
+def test_example_config_parses():
+    from pathlib import Path
+    cfg = ContactConfig.load(str(Path(__file__).parent.parent / "docs/examples/contact-centre.toml"))
+    assert cfg is not None and {q.name for q in cfg.queues} == {"sales", "support"} and len(cfg.agents) == 4
+    from cti.acd.engine import AcdEngine
+    AcdEngine(cfg.queues, cfg.agents).check()
