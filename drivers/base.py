@@ -178,6 +178,69 @@ def check_abcd(abcd: int) -> int:
     return int(abcd)
 
 
+# ---- span plumbing the backends share (checks and buffers behind the Span API) ----
+
+def check_audio_timeslot(ts: int, hdlc: Iterable[int], span: int) -> int:
+    """Validate an audio timeslot of ``span``: a voice timeslot not carrying HDLC; returns ``ts``."""
+    check_timeslot(ts)
+    if ts in hdlc:
+        raise ConfigError(f"timeslot {ts} of span {span} carries HDLC, not audio")
+    return ts
+
+
+def audio_timeslots(timeslots: Iterable[int] | None, default: Iterable[int],
+                    hdlc: Iterable[int], span: int) -> tuple[int, ...]:
+    """The timeslots a ``read_audio`` call asks for (``default`` when None), each checked."""
+    if timeslots is None:
+        tss = tuple(default)
+    else:
+        tss = tuple(check_audio_timeslot(ts, hdlc, span) for ts in timeslots)
+    if not tss:
+        raise ConfigError("read_audio needs at least one timeslot")
+    return tss
+
+
+def next_block_seq(cursor: dict[int, int], timeslots: Iterable[int], first: int, end: int,
+                   counters: Counters) -> int | None:
+    """Number of the block ``timeslots`` read next from a ring holding blocks ``first..end-1``.
+
+    Blocks that left the ring unread count as ``counters.audio_overruns``; the timeslots'
+    cursors move past the block returned. None when there is no new block.
+    """
+    seq = min(cursor.get(ts, first) for ts in timeslots)
+    if seq < first:
+        counters.audio_overruns += first - seq
+        seq = first
+    if seq >= end:
+        return None
+    for ts in timeslots:
+        cursor[ts] = seq + 1
+    return seq
+
+
+def queue_audio(queue: bytearray, alaw: bytes, limit: int, span: int, ts: int) -> None:
+    """Append ``alaw`` to a transmit queue; BoardError (nothing queued) when over ``limit`` octets."""
+    if len(queue) + len(alaw) > limit:
+        raise BoardError(f"span {span} TS{ts}: transmit queue full "
+                         f"({len(queue)} octets queued, limit {limit})")
+    queue += alaw
+
+
+def hdlc_channel(channels: dict[int, "HdlcChannel"], ts: int, span: int) -> "HdlcChannel":
+    """The HDLC channel of ``span`` on ``ts``; ConfigError naming the configured ones otherwise."""
+    ch = channels.get(ts)
+    if ch is None:
+        raise ConfigError(f"span {span} has no HDLC channel on TS{ts!r} "
+                          f"(configured: {sorted(channels) or 'none'})")
+    return ch
+
+
+def need_cas(cas: bool, span: int) -> None:
+    """ConfigError unless ``span`` signals CAS (a CCS span's TS16 carries no CAS bits)."""
+    if not cas:
+        raise ConfigError(f"span {span} signals CCS: TS16 carries no CAS bits")
+
+
 class HdlcChannel(abc.ABC):
     """A 64 kbit/s HDLC channel on one timeslot: whole frames in and out, FCS handled below."""
 

@@ -18,9 +18,10 @@ import numpy as np
 
 from _boardcore.e1frame import E1Deframer, E1Framer
 from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
-                          AlarmChanged, AudioBlock, BoardClosed, BoardError, BoardEvent, CasChanged,
+                          AlarmChanged, AudioBlock, BoardClosed, BoardEvent, CasChanged,
                           ConfigError, Counters, HdlcChannel, HdlcFrameReady, Span, SpanConfig,
-                          as_alaw, check_abcd, check_timeslot)
+                          as_alaw, audio_timeslots, check_abcd, check_audio_timeslot, check_timeslot,
+                          hdlc_channel, need_cas, next_block_seq, queue_audio)
 
 from .faults import FaultInjector
 
@@ -121,40 +122,22 @@ class Endpoint(Span):
         if self._closed:
             raise BoardClosed(f"span {self.number} ({self.side} end) is closed")
 
-    def _check_audio_ts(self, ts: int) -> int:
-        check_timeslot(ts)
-        if ts in self._hdlc:
-            raise ConfigError(f"timeslot {ts} of span {self.number} carries HDLC, not audio")
-        return ts
-
     def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
         self._check_open()
-        tss = self._audio_ts if timeslots is None else tuple(timeslots)
-        for ts in tss:
-            self._check_audio_ts(ts)
-        if not tss:
-            raise ConfigError("read_audio needs at least one timeslot")
+        tss = audio_timeslots(timeslots, self._audio_ts, self._hdlc, self.number)
         first = self._seq_next - len(self._ring)
-        seq = min(self._cursor.get(ts, first) for ts in tss)
-        if seq < first:
-            self._counters.audio_overruns += first - seq
-            seq = first
-        if seq >= self._seq_next:
+        seq = next_block_seq(self._cursor, tss, first, self._seq_next, self._counters)
+        if seq is None:
             return None
         block, t = self._ring[seq - first]
-        for ts in tss:
-            self._cursor[ts] = seq + 1
         return AudioBlock(self.number, tss, block[list(tss)].tobytes(), t)
 
     def write_audio(self, ts: int, alaw: bytes) -> None:
         self._check_open()
-        self._check_audio_ts(ts)
+        check_audio_timeslot(ts, self._hdlc, self.number)
         alaw = as_alaw(alaw)
         q = self._txq.setdefault(ts, bytearray())
-        if len(q) + len(alaw) > TX_QUEUE_OCTETS:
-            raise BoardError(f"span {self.number} TS{ts}: transmit queue full "
-                             f"({len(q)} octets queued, limit {TX_QUEUE_OCTETS})")
-        q += alaw
+        queue_audio(q, alaw, TX_QUEUE_OCTETS, self.number, ts)
         if q:
             self._tx_live.add(ts)
 
@@ -181,16 +164,11 @@ class Endpoint(Span):
         self._tx_cas[ts] = abcd
 
     def _need_cas(self) -> None:
-        if not self._cas_mode:
-            raise ConfigError(f"span {self.number} signals CCS: TS16 carries no CAS bits")
+        need_cas(self._cas_mode, self.number)
 
     def hdlc(self, ts: int = 16) -> HdlcChannel:
         self._check_open()
-        ch = self._hdlc.get(ts)
-        if ch is None:
-            raise ConfigError(f"span {self.number} has no HDLC channel on TS{ts!r} "
-                              f"(configured: {sorted(self._hdlc) or 'none'})")
-        return ch
+        return hdlc_channel(self._hdlc, ts, self.number)
 
     @property
     def alarms(self) -> Alarm:

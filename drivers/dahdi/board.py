@@ -19,7 +19,8 @@ from typing import Iterable, Sequence
 from ..base import (
     BLOCK_OCTETS, VOICE_TIMESLOTS, Alarm, AlarmChanged, AudioBlock, Board,
     BoardClosed, BoardError, BoardEvent, CasChanged, ConfigError, Counters, HdlcChannel,
-    HdlcFrameReady, Span, SpanConfig, as_alaw, check_abcd, check_timeslot,
+    HdlcFrameReady, Span, SpanConfig, as_alaw, audio_timeslots, check_abcd, check_audio_timeslot,
+    hdlc_channel, need_cas, queue_audio,
 )
 from . import _ffi as abi
 from .device import DeviceLayer
@@ -170,14 +171,10 @@ class DahdiSpan(Span):
             raise BoardClosed(f"DAHDI span {self.spanno} is closed")
 
     def _audio_ts(self, ts: int) -> int:
-        check_timeslot(ts)
-        if ts in self._hdlc:
-            raise ConfigError(f"timeslot {ts} of span {self.number} carries HDLC, not audio")
-        return ts
+        return check_audio_timeslot(ts, self._hdlc, self.number)
 
     def _need_cas(self) -> None:
-        if not self._cas_mode:
-            raise ConfigError(f"span {self.number} signals CCS: TS16 carries no CAS bits")
+        need_cas(self._cas_mode, self.number)
 
     def _getrxbits(self, ts: int) -> int:
         arg = abi.int_arg()
@@ -187,9 +184,7 @@ class DahdiSpan(Span):
     # ---------------------------------------------------------------- Span API
     def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
         self._check_open()
-        tss = tuple(self._rx) if timeslots is None else tuple(self._audio_ts(t) for t in timeslots)
-        if not tss:
-            raise ConfigError("read_audio needs at least one timeslot")
+        tss = audio_timeslots(timeslots, self._rx, self._hdlc, self.number)
         if any(len(self._rx[ts]) < BLOCK_OCTETS for ts in tss):
             self.pump()
             if any(len(self._rx[ts]) < BLOCK_OCTETS for ts in tss):
@@ -208,11 +203,7 @@ class DahdiSpan(Span):
         self._check_open()
         self._audio_ts(ts)
         alaw = as_alaw(alaw)
-        q = self._tx[ts]
-        if len(q) + len(alaw) > TX_QUEUE_OCTETS:
-            raise BoardError(f"span {self.number} TS{ts}: transmit queue full "
-                             f"({len(q)} octets queued, limit {TX_QUEUE_OCTETS})")
-        q += alaw
+        queue_audio(self._tx[ts], alaw, TX_QUEUE_OCTETS, self.number, ts)
         self._flush_audio(ts)
 
     def cas(self, ts: int) -> int:
@@ -229,11 +220,7 @@ class DahdiSpan(Span):
 
     def hdlc(self, ts: int = 16) -> HdlcChannel:
         self._check_open()
-        ch = self._hdlc.get(ts)
-        if ch is None:
-            raise ConfigError(f"span {self.number} has no HDLC channel on TS{ts!r} "
-                              f"(configured: {sorted(self._hdlc) or 'none'})")
-        return ch
+        return hdlc_channel(self._hdlc, ts, self.number)
 
     @property
     def alarms(self) -> Alarm:

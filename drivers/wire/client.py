@@ -27,7 +27,9 @@ from typing import Any, Iterable
 from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
                           AlarmChanged, AudioBlock, Board, BoardClosed, BoardError, BoardEvent,
                           CasChanged, ConfigError, Counters, HdlcChannel, HdlcFrameReady, Span,
-                          SpanConfig, WireProtocolError, as_alaw, check_abcd, check_timeslot)
+                          SpanConfig, WireProtocolError, as_alaw, audio_timeslots, check_abcd,
+                          check_audio_timeslot, check_timeslot, hdlc_channel, need_cas,
+                          next_block_seq)
 
 from . import protocol as P
 
@@ -80,50 +82,35 @@ class WireSpan(Span):
         """Ask the card to stream ``timeslots`` (default all voice timeslots) from now on."""
         tss = self._audio_ts if timeslots is None else tuple(sorted(set(timeslots)))
         for ts in tss:
-            self._check_audio_ts(ts)
+            check_audio_timeslot(ts, self._hdlc, self.number)
         self._subscribed = tss
         self._board._send(P.AudioSubscribe(self.number, tss))
 
-    def _check_audio_ts(self, ts: int) -> None:
-        check_timeslot(ts)
-        if ts in self._hdlc:
-            raise ConfigError(f"timeslot {ts} of span {self.number} carries HDLC, not audio")
-
     def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
-        tss = self._audio_ts if timeslots is None else tuple(timeslots)
-        for ts in tss:
-            self._check_audio_ts(ts)
-        if not tss:
-            raise ConfigError("read_audio needs at least one timeslot")
+        tss = audio_timeslots(timeslots, self._audio_ts, self._hdlc, self.number)
         if not set(tss) <= set(self._subscribed) and not self._board.closed:
             self.subscribe(sorted(set(self._subscribed) | set(tss)))
         b = self._board
         with b._lock:
             first = self._next - len(self._ring)
-            seq = min(self._cursor.get(ts, first) for ts in tss)
-            if seq < first:
-                self._counters.audio_overruns += first - seq
-                seq = first
-            if seq >= self._next:
+            seq = next_block_seq(self._cursor, tss, first, self._next, self._counters)
+            if seq is None:
                 if b.closed:
                     raise BoardClosed(b.closed)
                 return None
             _, data, t = self._ring[seq - first]
-            for ts in tss:
-                self._cursor[ts] = seq + 1
         silence = bytes([ALAW_SILENCE]) * BLOCK_OCTETS
         return AudioBlock(self.number, tss, b"".join(data.get(ts, silence) for ts in tss), t)
 
     def write_audio(self, ts: int, alaw: bytes) -> None:
-        self._check_audio_ts(ts)
+        check_audio_timeslot(ts, self._hdlc, self.number)
         data = as_alaw(alaw)
         for i in range(0, len(data), MAX_AUDIO_CHUNK):
             self._board._send(P.Audio(self.number, 0, (ts,), data[i:i + MAX_AUDIO_CHUNK]))
 
     # ---- CAS
     def _need_cas(self) -> None:
-        if self.config.signalling != "cas":
-            raise ConfigError(f"span {self.number} signals CCS: TS16 carries no CAS bits")
+        need_cas(self.config.signalling == "cas", self.number)
 
     def cas(self, ts: int) -> int:
         self._need_cas()
@@ -137,11 +124,7 @@ class WireSpan(Span):
 
     # ---- HDLC, alarms, counters
     def hdlc(self, ts: int = 16) -> HdlcChannel:
-        ch = self._hdlc.get(ts)
-        if ch is None:
-            raise ConfigError(f"span {self.number} has no HDLC channel on TS{ts!r} "
-                              f"(configured: {sorted(self._hdlc) or 'none'})")
-        return ch
+        return hdlc_channel(self._hdlc, ts, self.number)
 
     @property
     def alarms(self) -> Alarm:
