@@ -178,8 +178,9 @@ def encode_message(mtype: int, cic: int, p: dict[str, Any], unknown: dict[int, b
     if plan.fixed:
         vals = [p[name] for name in plan.fixed_names]
         try:
-            if any(type(v) is not int for v in vals):
-                raise struct.error("not int")
+            for v in vals:
+                if type(v) is not int:
+                    raise struct.error("not int")
             out += plan.fixed_struct.pack(*vals)
         except struct.error:         # out of range or not an int: the parameter's own encoder says why
             for name, enc, _, _ in plan.fixed:
@@ -226,7 +227,7 @@ def encode_message(mtype: int, cic: int, p: dict[str, Any], unknown: dict[int, b
         ptrs.append(nptr - i + len(body) if opts else 0)
         if opts:
             opts.append(0)
-    if any(x > 255 for x in ptrs):
+    if ptrs and max(ptrs) > 255:
         raise ValueError("message too long for its pointers")
     out += bytes(ptrs)
     out += body

@@ -84,6 +84,8 @@ class IsupNode:
         self.circuits: dict[int, CircuitCtl] = {
             c: CircuitCtl(c, BoundedFSM(f"{name}.cic{c}", CALL_TABLE, CallState.IDLE, self), Timers(ISUP_TIMERS, ov))
             for c in cics}
+        self._by_cic = [self.circuits[c] for c in sorted(self.circuits)]   # allocation order
+        self._ours = frozenset(c for c in cics if self.controls(c))
         self._out: list[tuple[int, bytes]] = []
         self._events: list[IsupEvent] = []
         self._c: CircuitCtl = next(iter(self.circuits.values())) if cics else None  # type: ignore[assignment]
@@ -119,13 +121,14 @@ class IsupNode:
     def allocate(self) -> int | None:
         """A free circuit, preferring those we control (fewer dual seizures), lowest CIC first."""
         other = None
-        for cic in sorted(self.circuits):
-            c = self.circuits[cic]
-            if c.fsm.state is CallState.IDLE and c.available and not c.reset_pending:
-                if self.controls(cic):
-                    return cic
+        idle = CallState.IDLE
+        for c in self._by_cic:
+            if c.fsm.state is idle and not (c.local_blocked or c.remote_blocked or c.unequipped
+                                            or c.reset_pending):
+                if c.cic in self._ours:
+                    return c.cic
                 if other is None:
-                    other = cic
+                    other = c.cic
         return other
 
     def setup(self, called: str, calling: str | None, now: float, cic: int | None = None,
