@@ -103,6 +103,8 @@ class SqlStore(Store):
     ph = "?"
     blob = "BLOB"
     real = "REAL"
+    #: commit_soon writes in a thread (there is I/O to overlap); False: it commits at once
+    background = True
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
@@ -176,6 +178,9 @@ class SqlStore(Store):
     def commit_soon(self) -> None:
         """Hand the queued rows to the writer thread (started on first use) and return at once;
         raises StoreError if the previous background write failed."""
+        if not self.background:
+            self.commit()
+            return
         if self._write_error is not None:
             self._drain()
         if not self._pending and not self._pending_cdrs:

@@ -30,4 +30,5 @@ class SqliteStore(SqlStore):
         except sqlite3.Error as e:
             raise StoreError(f"cannot open SQLite store {path}: {e}") from e
         self.path = path
+        self.background = path != ":memory:"    # nothing to overlap in memory: commit at once
         super().__init__(conn)
