@@ -54,7 +54,15 @@ class BoundedFSM(TableFSM):
             row = self._any.get(event)
             if row is None:
                 return False
-        self._apply(row, event, args, {})
+        action, nxt = row
+        before = self.state
+        if nxt is not None:
+            self.state = nxt
+        self.last_from, self.last_event = before, event
+        if self.tracing:
+            self._trace(before, event)
+        if action is not None:
+            action(*args)
         return True
 
     def _apply(self, row: _Row, event: Hashable, args: tuple, kwargs: dict) -> Any:
@@ -64,10 +72,13 @@ class BoundedFSM(TableFSM):
             self.state = nxt
         self.last_from, self.last_event = before, event
         if self.tracing:
-            trace = self.trace
-            if len(trace) >= 2 * TRACE_KEEP:
-                del trace[:-TRACE_KEEP]
-            trace.append((before, event, self.state))
+            self._trace(before, event)
         if action is not None:
             return action(*args, **kwargs)
         return None
+
+    def _trace(self, before: Any, event: Hashable) -> None:
+        trace = self.trace
+        if len(trace) >= 2 * TRACE_KEEP:
+            del trace[:-TRACE_KEEP]
+        trace.append((before, event, self.state))

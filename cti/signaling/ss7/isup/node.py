@@ -283,13 +283,16 @@ class IsupNode:
     # ---- call control actions (table in .call) -----------------------------------------------
     def _send_iam(self) -> None:
         c = self._c
-        extra = dict(c.extra)
-        p = dict(IAM_DEFAULTS, calling_partys_category=extra.pop("category", 0x0A))
+        p = IAM_DEFAULTS.copy()
         p["called_party_number"] = Number(c.called + "F" if not c.called.endswith("F") else c.called)
         if c.calling:
             p["calling_party_number"] = Number(c.calling)
-        p.update(extra)
-        self._tx(M.IAM, c.cic, **p)
+        p.update(c.extra)
+        category = p.pop("category", 0x0A)
+        if "calling_partys_category" not in c.extra:    # an explicit parameter wins
+            p["calling_partys_category"] = category
+        self._out.append((c.cic, encode_message(M.IAM, c.cic, p)))
+        self.counters["tx"] += 1
         c.timers.start("T7", self._now)
 
     def _incoming(self) -> None:
