@@ -128,4 +128,13 @@ def test_background_write_failure_is_reported_on_the_owner_thread(tmp_path):
     st.append(6, 2.0, "t", "x", b"\x02")    # the store goes on
     st.commit()
     assert st.events_after(5) == [(6, b"\x02")]
+    st.conn.execute("INSERT INTO journal (seq, last, time, topic, type, body) VALUES (7, 7, 0, 't', 'x', x'00')")
+    st.conn.commit()
+    st.append(7, 3.0, "t", "x", b"\x07")
+    st.commit_soon()
+    with st._cv:                             # let the writer fail
+        while st._handoff or st._writing:
+            st._cv.wait()
+    with pytest.raises(StoreError, match="journal write failed"):
+        st.commit_soon()                     # the next hand-off (the bus's flush) raises it
     st.close()

@@ -185,7 +185,9 @@ class BusServer:
             kind = d["type"]
         else:
             kind = event["type"]
-            topic = str(event.get("topic") or kind.lower())
+            topic = event.get("topic") or kind.lower()
+            if type(topic) is not str:
+                topic = str(topic)
             d = {**event, "seq": seq, "time": t, "v": SCHEMA_MAJOR, "topic": topic}
         data = self._pack(d)          # raises on an unencodable event, before seq is taken
         self.seq = seq
