@@ -84,7 +84,8 @@ class IsupNode:
         self.circuits: dict[int, CircuitCtl] = {
             c: CircuitCtl(c, BoundedFSM(f"{name}.cic{c}", CALL_TABLE, CallState.IDLE, self), Timers(ISUP_TIMERS, ov))
             for c in cics}
-        self._by_cic = [self.circuits[c] for c in sorted(self.circuits)]   # allocation order
+        self._circuit_list = list(self.circuits.values())
+        self._by_cic = sorted(self._circuit_list, key=lambda c: c.cic)   # allocation order
         self._ours = frozenset(c for c in cics if self.controls(c))
         self._out: list[tuple[int, bytes]] = []
         self._events: list[IsupEvent] = []
@@ -215,8 +216,9 @@ class IsupNode:
 
     def handle_timer(self, now: float) -> None:
         self._now = now
-        for c in self.circuits.values():
-            if not c.timers.running:
+        for c in self._circuit_list:
+            running = c.timers.running
+            if not running or min(running.values()) > now:
                 continue
             for name in c.timers.expired(now):
                 if name == "T12":

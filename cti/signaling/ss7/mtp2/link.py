@@ -260,7 +260,8 @@ class Mtp2Link:
         """Frames (without FCS) to transmit now: retransmissions, new MSUs, and the fill-in
         (FISU or LSSU) when it changed or ``fill_interval`` passed."""
         self._now = now
-        if self.timers.running or self._restart_at is not None:
+        running = self.timers.running
+        if self._restart_at is not None or (running and min(running.values()) <= now):
             self.handle_timer(now)
         if self._out:
             out = list(self._out)
@@ -286,7 +287,9 @@ class Mtp2Link:
 
     def handle_timer(self, now: float) -> None:
         self._now = now
-        for name in self.timers.expired(now):
+        running = self.timers.running
+        due = self.timers.expired(now) if running and min(running.values()) <= now else ()
+        for name in due:
             if name in ("T2", "T3", "T4"):
                 if self.iac.allowed(name):
                     self.iac.fire(name)

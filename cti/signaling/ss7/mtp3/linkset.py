@@ -113,8 +113,10 @@ class Linkset:
                     self._link_in_service(i, now)
                 elif ev.kind in ("out_of_service", "remote_processor_outage"):
                     self._link_down(i, now, ev.reason or ev.kind)
-            for name in self.timers[i].expired(now):
-                self._timer(i, name, now)
+            running = self.timers[i].running
+            if running and min(running.values()) <= now:
+                for name in self.timers[i].expired(now):
+                    self._timer(i, name, now)
         ev, self._events = self._events, []
         return ev
 
