@@ -50,13 +50,16 @@ def test_published_frames_decode_to_event_plus_envelope_and_inputs_stay_untouche
         bus.close()
 
 
-def test_replay_from_ring_and_journal_agree_and_filter_per_account():
-    bus = _bus(open_store(":memory:"), ring=50)       # a short ring: older replays come from the journal
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_replay_from_ring_and_journal_agree_and_filter_per_account(where, tmp_path):
+    # a short ring: older replays come from the journal (a file store writes on its writer thread)
+    bus = _bus(open_store(":memory:" if where == "memory" else str(tmp_path / "j.db")), ring=50)
     try:
         for i in range(300):
             dev = "8001" if i % 3 == 0 else "8002"
             bus.publish(Delivered(call=str(i), device=dev, state="alerting", devices=[dev]))
-        bus.flush()
+            if i % 7 == 0:
+                bus.flush()                              # hand-offs of odd sizes
         everyone = Account("crm", "integrator")
         agent = Account("a1", "agent", device="8001")
         frames, last = bus._events_after(everyone, 0, 1000)        # journal (before the ring)
