@@ -496,13 +496,17 @@ class Mtp2Link:
                 self.counters["retransmitted"] += 1
             self._retx = []
         tb, rtb = self._tb, self._rtb
+        fsn = self._fsn_last
+        sent = False
         while tb and len(rtb) < 127:
             sio, sif = tb.popleft()
-            fsn = self._fsn_last = (self._fsn_last + 1) % 128
+            fsn = (fsn + 1) % 128
             rtb.append((fsn, sio, sif))
             out.append(msu_octets(rx_last, bib, fsn, fib, sio, sif))
-            if not self.timers.is_running("T7"):
-                self.timers.start("T7", now)
+            sent = True
+        self._fsn_last = fsn
+        if sent and not self.timers.is_running("T7"):
+            self.timers.start("T7", now)
         return out
 
     # ---- fill-in -----------------------------------------------------------------------
