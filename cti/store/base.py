@@ -1,7 +1,8 @@
 """The store interface: the event journal (for replay) and CDRs, behind one small API.
 
 The bus appends every published event (its exact msgpack bytes) with its seq; commits come in
-batches (``commit``) so publishing stays fast; ``events_after`` serves replay; ``prune``
+batches (``commit``, or ``commit_soon``: a file-backed store writes on its own thread) so
+publishing stays fast; ``events_after`` serves replay; ``prune``
 applies retention. On disk, consecutive events committed together share a row (a *page* of
 up to ``PAGE`` events: seq..last, body a msgpack array of the frames; a one-event row holds
 the frame itself), which makes journaling cheap per event; the API stays per event. A CDR is written per call when it clears. Key/value ``meta`` keeps the
@@ -171,9 +172,8 @@ class SqlStore(Store):
 
     def commit(self) -> None:
         self._drain()
-        rows, cdrs = self._pending, self._pending_cdrs
+        self._write(self._pending, self._pending_cdrs)     # on failure they stay queued
         self._pending, self._pending_cdrs = [], []
-        self._write(rows, cdrs)
 
     def commit_soon(self) -> None:
         """Hand the queued rows to the writer thread (started on first use) and return at once;
@@ -199,15 +199,20 @@ class SqlStore(Store):
             return
         p = self.ph
         with self._lock:
-            cur = self.conn.cursor()
-            if rows:
-                cur.executemany(f"INSERT INTO journal (seq, last, time, topic, type, body) "
-                                f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})", list(_pages(rows)))
-            if cdrs:
-                cols = ", ".join(CDR_FIELDS)
-                marks = ", ".join([p] * len(CDR_FIELDS))
-                cur.executemany(f"INSERT INTO cdr ({cols}) VALUES ({marks}) ON CONFLICT (call) DO NOTHING", cdrs)
-            self.conn.commit()
+            try:
+                cur = self.conn.cursor()
+                if rows:
+                    cur.executemany(f"INSERT INTO journal (seq, last, time, topic, type, body) "
+                                    f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})", list(_pages(rows)))
+                if cdrs:
+                    cols = ", ".join(CDR_FIELDS)
+                    marks = ", ".join([p] * len(CDR_FIELDS))
+                    cur.executemany(f"INSERT INTO cdr ({cols}) VALUES ({marks}) ON CONFLICT (call) DO NOTHING",
+                                    cdrs)
+                self.conn.commit()
+            except BaseException:
+                self.conn.rollback()        # no half-written transaction left for the next commit
+                raise
 
     def _write_loop(self) -> None:
         while True:
