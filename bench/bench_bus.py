@@ -5,8 +5,9 @@ interleaved round by round (a shared host's load hits all rows alike); each row 
 the rounds, the note gives the median; ratios are against raw ZeroMQ:
 * ``zmq PUB raw`` (reference): send pre-encoded ``[topic, bytes]`` frames, nothing else;
 * ``msgpack+PUB``: encode the event dict and send it;
-* ``BusServer.publish``: the real path: seq, envelope, msgpack, journal (commit per 1000
-  events), replay ring, PUB; journal in SQLite ``:memory:`` and in a WAL file as cti-server runs;
+* ``BusServer.publish``: the real path: seq, envelope, msgpack, journal (flushed every 1000
+  events: committed at once in SQLite ``:memory:``; by the store's writer thread for a WAL file,
+  as cti-server runs), replay ring, PUB;
 * ``model event -> publish``: from a CallEvent dataclass (what the call model emits);
 * ``SUB attached`` / ``received by SUB``: with a subscriber process decoding everything.
 
