@@ -11,6 +11,7 @@ on, a :class:`simulator.scenario.Scenario` places and answers calls continuously
 """
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -181,6 +182,8 @@ class CtiServer:
             self.bus.publish(SpanState(span=sp["span"], available=sp["available"], total=sp["total"],
                                        reason="server started"))
         self.bus.flush()
+        gc.collect()
+        gc.freeze()   # start-up objects leave later collections: shorter GC pauses, lower bus p99
         return self
 
     def _tick(self, now: float) -> None:
