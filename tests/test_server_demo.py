@@ -12,9 +12,13 @@ from simulator.scenario import LoopbackNetwork, Scenario, ScenarioConfig
 ANY = "tcp://127.0.0.1:*"
 
 
+def _events(srv):
+    from cti.bus.codec import unpack_event
+    return [unpack_event(packed) for packed in srv.bus._ring]
+
+
 def _types(srv):
-    evs = [e for e in srv.bus._ring]
-    return [d["type"] for _, _, d in evs]
+    return [d["type"] for d in _events(srv)]
 
 
 def test_demo_on_simulated_no1_and_ss7_exchanges_in_virtual_time(tmp_path):
@@ -106,6 +110,6 @@ def test_board_without_tickers_is_serviced_every_loop_turn():
     srv.step(0)
     types = _types(srv)
     assert "Delivered" in types
-    span = [d for _, _, d in srv.bus._ring if d["type"] == "SpanState" and d["alarms"]]
+    span = [d for d in _events(srv) if d["type"] == "SpanState" and d["alarms"]]
     assert span and span[0]["alarms"] == ["LOS", "RAI"] and span[0]["topic"] == "span.0"
     srv.close()
