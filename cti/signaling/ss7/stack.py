@@ -9,6 +9,9 @@ from .mtp2 import Mtp2Link
 from .mtp3 import SI, Linkset, Mtp3Event
 
 
+_ISUP = int(SI.ISUP)
+
+
 def cic_groups(cics: list[int], size: int = 32) -> list[tuple[int, int]]:
     """Runs of consecutive CICs as (first, count), each at most ``size`` long."""
     out: list[tuple[int, int]] = []
@@ -48,7 +51,7 @@ class Ss7Stack:
         self.start(now)
         for ev in self.linkset.service(now):
             if ev.kind == "transfer":
-                if ev.si == SI.ISUP and ev.opc == self.config.dpc:
+                if ev.si == _ISUP and ev.opc == self.config.dpc:
                     self.isup.receive(ev.payload, now)
             else:
                 self.mtp3_events.append(ev)
@@ -60,8 +63,9 @@ class Ss7Stack:
 
     def flush(self, now: float) -> None:
         """Hand ISUP's queued messages to MTP3 (SLS = CIC's low 4 bits, Q.764 2.2.2)."""
+        send = self.linkset.send
         for cic, data in self.isup.messages():
-            self.linkset.send(SI.ISUP, data, cic & 0x0F, now)
+            send(_ISUP, data, cic & 0x0F, now)
 
     def reset_all(self, now: float) -> None:
         """Circuit group reset of every CIC (Q.764 2.9.3.2: after an MTP restart/resume)."""

@@ -91,7 +91,11 @@ class Linkset:
         if head is None:     # SIO and routing label for this SI and SLS, checked once
             label = RoutingLabel(self.dpc, self.opc, key[1])
             head = self._heads[key] = (encode_sio(si, self.ni), label.encode(self.variant))
-        self._route(head[0], head[1] + bytes(payload), sls, now)
+        pref = sls % len(self.links)
+        if self.available[pref] and not self._hold and not self._diverted:   # _route's usual case
+            self.links[pref].send(head[0], head[1] + bytes(payload), now)
+        else:
+            self._route(head[0], head[1] + bytes(payload), sls, now)
 
     def link_for(self, sls: int) -> int | None:
         """The link carrying ``sls`` now (Q.704 4.2 load sharing), or None."""
