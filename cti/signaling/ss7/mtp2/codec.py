@@ -132,11 +132,16 @@ def add_fcs(frame: bytes) -> bytes:
     return bytes(frame) + _hdlc_fcs16(frame).to_bytes(2, "little")
 
 
+#: fcs16() over a frame followed by its own good FCS: the complement of the CRC residual
+#: 0xF0B8 (Q.703 2.2.6 / ISO 3309), so the FCS is checked without slicing it off first.
+_GOOD_FCS_OVER_FRAME = 0xF0B8 ^ 0xFFFF
+
+
 def check_fcs(data: bytes | bytearray | memoryview) -> bytes:
     """Strip and verify a trailing FCS; DecodeError when it is wrong."""
     b = bytes(data)
     if len(b) < 5:
         raise DecodeError(f"frame of {len(b)} octets with FCS (at least 5)")
-    if _hdlc_fcs16(b[:-2]) != b[-2] | (b[-1] << 8):
+    if _hdlc_fcs16(b) != _GOOD_FCS_OVER_FRAME:
         raise DecodeError("FCS error")
     return b[:-2]
