@@ -453,7 +453,8 @@ class Mtp2Link:
                 self._retx = [e for e in self._retx if (e[0] - acked) % 128 > span]
             self._acked = bsn
             timers = self.timers
-            timers.stop("T6")
+            if "T6" in timers.running:
+                timers.stop("T6")
             if self._rtb:
                 timers.start("T7", now)
             else:
