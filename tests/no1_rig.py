@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import drivers
+from _boardcore.g711 import alaw_encode
 from _boardcore.mf import MfGenerator
-from cti.signaling.no1._alaw import alaw_encode
 from cti.signaling.no1.trunk import No1Trunk
 from cti.signaling.trunk import IncomingCall, TrunkEvent
 from drivers.base import BLOCK_OCTETS, BoardError

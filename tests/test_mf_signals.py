@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from _boardcore import g711
+
 DBM0_PEAK = 22812.0   # STANDARDS.md: 0 dBm0 = sine of peak 22 812
 RATE = 8000
 
@@ -28,42 +30,11 @@ def pad(x: np.ndarray, n: int = 800) -> np.ndarray:
     return np.concatenate([z, x, z])
 
 
-# --- A-law (G.711) round trip: _boardcore.g711 when it is there, else a reference here --
-
-def _alaw_reference(x: np.ndarray) -> np.ndarray:
-    """Encode to A-law and decode back (G.711 segment law, 13-bit magnitude)."""
-    v = x.astype(np.int32)
-    sign = v >= 0
-    mag = np.where(sign, v, -v - 1) >> 3          # 12-bit magnitude, 0..4095
-    mag = np.minimum(mag, 4095)
-    seg = np.zeros_like(mag)
-    for s in range(1, 8):
-        seg = np.where(mag >= (16 << s), s, seg)
-    mant = np.where(seg == 0, mag >> 1, mag >> seg) & 0x0F
-    # decode: mid-point of the interval
-    dec = np.where(seg == 0, (mant << 4) + 8, ((mant << 4) + 0x108) << (seg - 1))
-    return np.where(sign, dec, -dec).astype(np.int16)
-
-
-def g711_module():
-    """``_boardcore.g711`` (helper kernels-1) when it is there, else None."""
-    try:
-        from _boardcore import g711  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return g711
-
+# --- A-law (G.711) round trip through _boardcore.g711 --------------------------------------
 
 def alaw_roundtrip(x: np.ndarray) -> np.ndarray:
-    """``x`` through an A-law encoder and decoder (what a timeslot delivers).
-
-    Uses ``_boardcore.g711``; until it exists, the G.711 reference above (checked
-    against it in test_mf_battery.py once it lands).
-    """
+    """``x`` through the A-law encoder and decoder of ``_boardcore.g711`` (what a timeslot delivers)."""
     x = np.ascontiguousarray(x, dtype=np.int16)
-    g711 = g711_module()
-    if g711 is None:
-        return _alaw_reference(x)
     flat = x.reshape(-1)
     return np.asarray(g711.alaw_decode(g711.alaw_encode(flat)), dtype=np.int16).reshape(x.shape)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
+from _boardcore.g711 import alaw_decode, alaw_encode
 from _boardcore.mf import MfDetector
 from cti.signaling.causes import Cause
-from cti.signaling.no1._alaw import alaw_decode, alaw_encode
 from cti.signaling.no1.line import LineState
 from cti.signaling.trunk import Answered, CircuitState, IncomingCall, Proceeding, Released, TrunkError
 from drivers.base import BLOCK_OCTETS

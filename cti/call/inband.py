@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from _boardcore.g711 import alaw_encode
 from cti.signaling.trunk import Circuit
 from drivers.base import Span
 
@@ -35,15 +36,6 @@ def dtmf_pcm(digits: str, on_ms: float = 80.0, off_ms: float = 80.0, level_dbm0:
     return np.clip(np.concatenate(parts or [np.zeros(0)]), -32768, 32767).astype(np.int16)
 
 
-def _alaw(pcm: np.ndarray) -> bytes:
-    try:
-        from _boardcore.g711 import alaw_encode  # type: ignore[import-not-found]
-        return alaw_encode(pcm)
-    except ImportError:
-        from cti.signaling.no1._alaw import alaw_encode as enc
-        return bytes(enc(pcm))
-
-
 class BoardMedia:
     """MediaPath over the spans of a board."""
 
@@ -55,7 +47,7 @@ class BoardMedia:
         span = self.spans.get(circuit[0])
         if span is None:
             raise ValueError(f"no span {circuit[0]} for in-band digits")
-        span.write_audio(circuit[1], _alaw(dtmf_pcm(digits)))
+        span.write_audio(circuit[1], alaw_encode(dtmf_pcm(digits)))
 
     def bridge(self, circuits: list[Circuit]) -> None:
         self.bridges = [b for b in self.bridges if not set(b) & set(circuits)] + [list(circuits)]

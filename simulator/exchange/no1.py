@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from _boardcore.g711 import alaw_encode
 from cti.signaling.causes import Cause
 from cti.signaling.no1.config import No1Config
 from cti.signaling.no1.trunk import No1Trunk
-from cti.signaling.no1._alaw import alaw_encode
 from cti.signaling.trunk import (Alerting, Answered, IncomingCall, Proceeding, Released,
                                  TrunkError, TrunkEvent)
 from drivers.base import Span

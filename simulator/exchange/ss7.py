@@ -189,7 +189,7 @@ class Ss7Exchange(Exchange):
     def _send_dtmf(self, circuit: tuple[int, int], digits: str) -> None:
         if not self.spans:
             return
-        from cti.signaling.no1._alaw import alaw_encode
+        from _boardcore.g711 import alaw_encode
         from simulator.exchange.no1 import dtmf_pcm
         span = next((s for s in self.spans if getattr(s, "number", None) == circuit[0]), None)
         if span is not None:

@@ -15,9 +15,9 @@ from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived, IncomingCall,
                                  Proceeding, Released, TrunkAdapter, TrunkError, TrunkEvent)
+from _boardcore.g711 import alaw_decode, alaw_encode
 from drivers.base import BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm, Span
 
-from ._alaw import alaw_decode, alaw_encode
 from .config import No1Config
 from .line import Line, LineEvent, LineState
 from .register import IncomingRegister, OutgoingRegister, RegisterEvent, check_digits
