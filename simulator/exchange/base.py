@@ -11,7 +11,11 @@ import abc
 import enum
 from dataclasses import dataclass, field
 
+from cti.signaling.trunk import Released, TrunkEvent
 from drivers.base import Span
+
+#: Behaviours of a called subscriber whose outcome is named after them (CallRecord.outcome).
+_NAMED_OUTCOMES = ("busy", "unallocated", "congestion", "no_answer")
 
 
 class Behaviour(str, enum.Enum):
@@ -68,6 +72,8 @@ class Exchange(abc.ABC):
     """A simulated exchange on the far side of some spans."""
 
     signalling: str = ""
+    #: Q.850 cause of a failed call to us -> its outcome (calls the exchange placed)
+    outcome_of_cause: dict[int, str] = {}
 
     def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
                  default: Subscriber | None = None) -> None:
@@ -76,6 +82,10 @@ class Exchange(abc.ABC):
         self.default = default or Subscriber(number="*")
         self.records: list[CallRecord] = []
         self.pending: list[CallScript] = []
+        self.now = 0.0
+        self.log: list[TrunkEvent] = []   #: every trunk event, for tests and traces
+        self._timers: list[tuple[float, int, str, tuple[int, int]]] = []
+        self._seq = 0
 
     def subscriber(self, number: str) -> Subscriber:
         """The subscriber a called number reaches (the default when not listed)."""
@@ -92,3 +102,54 @@ class Exchange(abc.ABC):
 
     def active_calls(self) -> list[CallRecord]:
         return [r for r in self.records if r.cleared_at is None]
+
+    # ---- shared machinery of the concrete exchanges -------------------------------------
+    def _start_due(self, now: float) -> None:
+        """Start every scripted call due by ``now`` (``_start`` of the subclass)."""
+        while self.pending and self.pending[0].at <= now:
+            self._start(self.pending.pop(0), now)
+
+    def _start(self, script: CallScript, now: float) -> None:
+        raise NotImplementedError
+
+    def _later(self, when: float, what: str, circuit: tuple[int, int]) -> None:
+        """Run ``_on_timer(what, circuit, now)`` at ``when`` (ties in the order asked)."""
+        self._seq += 1
+        self._timers.append((when, self._seq, what, circuit))
+
+    def _run_timers(self, now: float) -> None:
+        due = [t for t in self._timers if t[0] <= now]
+        if due:
+            self._timers = [t for t in self._timers if t[0] > now]
+            for _, _, what, circuit in sorted(due):
+                self._on_timer(what, circuit, now)
+
+    def _on_timer(self, what: str, circuit: tuple[int, int], now: float) -> None:
+        raise NotImplementedError
+
+    def _after_answer(self, circuit: tuple[int, int], at: float, digits: str, hold_for: float | None) -> None:
+        """A call just answered: play ``digits`` in-band, schedule the far end's hang-up."""
+        if digits:
+            self._send_dtmf(circuit, digits)
+        if hold_for is not None:
+            self._later(at + hold_for, "hangup", circuit)
+
+    def _send_dtmf(self, circuit: tuple[int, int], digits: str) -> None:
+        raise NotImplementedError
+
+    def _cleared(self, rec: CallRecord, ev: Released) -> None:
+        """Close ``rec`` on the trunk's Released: when, why, by whom, and the outcome."""
+        rec.cleared_at = ev.time
+        rec.cause = int(ev.cause)
+        if rec.cleared_by is None:
+            rec.cleared_by = "near" if ev.remote else "far"
+        rec.extra["reason"] = ev.reason
+        if rec.answered_at is not None:
+            rec.outcome = "answered"
+        elif rec.extra.get("abandoned"):
+            rec.outcome = "abandoned"
+        elif rec.direction == "from_us":
+            b = rec.extra.get("behaviour")
+            rec.outcome = b if b in _NAMED_OUTCOMES else ("abandoned" if ev.remote else "failed")
+        else:
+            rec.outcome = self.outcome_of_cause.get(int(ev.cause), "failed")

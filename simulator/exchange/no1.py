@@ -31,7 +31,7 @@ _REJECT_CAUSE = {
     Behaviour.UNALLOCATED: Cause.UNALLOCATED_NUMBER,
     Behaviour.CONGESTION: Cause.SWITCHING_EQUIPMENT_CONGESTION,
 }
-_OUTCOME_OF_CAUSE = {
+_OUTCOME_OF_CAUSE: dict[int, str] = {
     Cause.USER_BUSY: "busy",
     Cause.UNALLOCATED_NUMBER: "unallocated",
     Cause.SWITCHING_EQUIPMENT_CONGESTION: "congestion",
@@ -67,6 +67,7 @@ class No1Exchange(Exchange):
     """The network side of No.1 spans: places scripted calls, answers ours per subscriber."""
 
     signalling = "no1"
+    outcome_of_cause = _OUTCOME_OF_CAUSE
 
     def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
                  default: Subscriber | None = None, config: No1Config | dict[str, Any] | None = None) -> None:
@@ -78,25 +79,16 @@ class No1Exchange(Exchange):
         self.config = config
         self.trunks = [No1Trunk(span, config) for span in spans]
         self._by_circuit: dict[tuple[int, int], tuple[No1Trunk, CallRecord]] = {}
-        self._timers: list[tuple[float, int, str, tuple[int, int]]] = []
-        self._seq = 0
-        self.now = 0.0
-        self.log: list[TrunkEvent] = []   #: every trunk event, for tests and traces
 
     # ------------------------------------------------------------------ control
     def service(self, now: float) -> None:
         self.now = now
-        while self.pending and self.pending[0].at <= now:
-            self._start(self.pending.pop(0), now)
+        self._start_due(now)
         for trunk in self.trunks:
             for ev in trunk.service(now):
                 self.log.append(ev)
                 self._on_event(trunk, ev, now)
-        due = [t for t in self._timers if t[0] <= now]
-        if due:
-            self._timers = [t for t in self._timers if t[0] > now]
-            for _, _, what, circuit in sorted(due):
-                self._on_timer(what, circuit, now)
+        self._run_timers(now)
 
     def release(self, circuit: tuple[int, int], now: float, cause: int = Cause.NORMAL_CLEARING) -> None:
         """The network clears the call on ``circuit`` (clear-forward or clear-back)."""
@@ -129,10 +121,6 @@ class No1Exchange(Exchange):
             return hit
         return self._trunk_of(circuit), None
 
-    def _later(self, when: float, what: str, circuit: tuple[int, int]) -> None:
-        self._seq += 1
-        self._timers.append((when, self._seq, what, circuit))
-
     def _start(self, script: CallScript, now: float) -> None:
         rec = CallRecord("to_us", script.called, script.calling, seized_at=now)
         rec.extra["script"] = script
@@ -164,10 +152,7 @@ class No1Exchange(Exchange):
             rec.answered_at = ev.time
             script: CallScript = rec.extra.get("script")  # type: ignore[assignment]
             if script is not None:
-                if script.digits:
-                    self._send_dtmf(trunk, circuit, script.digits)
-                if script.hold_for is not None:
-                    self._later(ev.time + script.hold_for, "hangup", circuit)
+                self._after_answer(circuit, ev.time, script.digits, script.hold_for)
         elif isinstance(ev, Released) and rec is not None:
             self._cleared(rec, ev)
             del self._by_circuit[circuit]
@@ -200,10 +185,7 @@ class No1Exchange(Exchange):
                 return
             rec.answered_at = now
             sub = self.subscriber(rec.called)
-            if sub.digits:
-                self._send_dtmf(trunk, circuit, sub.digits)
-            if sub.hold_for is not None:
-                self._later(now + sub.hold_for, "hangup", circuit)
+            self._after_answer(circuit, now, sub.digits, sub.hold_for)
         elif what == "hangup" and rec.answered_at is not None:
             rec.cleared_by = rec.cleared_by or "far"
             trunk.release(circuit, Cause.NORMAL_CLEARING, now)
@@ -212,22 +194,6 @@ class No1Exchange(Exchange):
             rec.extra["abandoned"] = True
             trunk.release(circuit, Cause.NORMAL_CLEARING, now)
 
-    def _cleared(self, rec: CallRecord, ev: Released) -> None:
-        rec.cleared_at = ev.time
-        rec.cause = int(ev.cause)
-        if rec.cleared_by is None:
-            rec.cleared_by = "near" if ev.remote else "far"
-        rec.extra["reason"] = ev.reason
-        if rec.answered_at is not None:
-            rec.outcome = "answered"
-        elif rec.extra.get("abandoned"):
-            rec.outcome = "abandoned"
-        elif rec.direction == "from_us":
-            behaviour = rec.extra.get("behaviour")
-            rec.outcome = {"busy": "busy", "unallocated": "unallocated", "congestion": "congestion",
-                           "no_answer": "no_answer"}.get(behaviour, "abandoned" if ev.remote else "failed")
-        else:
-            rec.outcome = _OUTCOME_OF_CAUSE.get(int(ev.cause), "failed")  # type: ignore[call-overload]
-
-    def _send_dtmf(self, trunk: No1Trunk, circuit: tuple[int, int], digits: str) -> None:
+    def _send_dtmf(self, circuit: tuple[int, int], digits: str) -> None:
+        trunk = self._by_circuit[circuit][0]
         trunk.span.write_audio(circuit[1], alaw_encode(dtmf_pcm(digits)))

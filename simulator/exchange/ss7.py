@@ -23,7 +23,7 @@ from .base import Behaviour, CallRecord, CallScript, Exchange, Subscriber
 
 _REJECT_CAUSE = {Behaviour.BUSY: Cause.USER_BUSY, Behaviour.UNALLOCATED: Cause.UNALLOCATED_NUMBER,
                  Behaviour.CONGESTION: Cause.SWITCHING_EQUIPMENT_CONGESTION}
-_OUTCOME = {Cause.USER_BUSY: "busy", Cause.UNALLOCATED_NUMBER: "unallocated",
+_OUTCOME: dict[int, str] = {Cause.USER_BUSY: "busy", Cause.UNALLOCATED_NUMBER: "unallocated",
             Cause.SWITCHING_EQUIPMENT_CONGESTION: "congestion", Cause.NO_CIRCUIT_AVAILABLE: "congestion",
             Cause.NO_ANSWER: "no_answer", Cause.NO_USER_RESPONDING: "no_answer"}
 
@@ -40,6 +40,7 @@ class Ss7Exchange(Exchange):
     """The network side of SS7 spans."""
 
     signalling = "ss7"
+    outcome_of_cause = _OUTCOME
 
     def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
                  default: Subscriber | None = None, config: Ss7Config | dict[str, Any] | None = None,
@@ -50,25 +51,16 @@ class Ss7Exchange(Exchange):
         self.config = config
         self.trunk = Ss7Trunk(spans, config, transports=transports)
         self._by_circuit: dict[tuple[int, int], CallRecord] = {}
-        self._timers: list[tuple[float, int, str, tuple[int, int]]] = []
-        self._seq = 0
-        self.now = 0.0
-        self.log: list[TrunkEvent] = []
 
     # ---- control -----------------------------------------------------------------------
     def service(self, now: float) -> None:
         self.now = now
         if self.trunk.stack.isup.allocate() is not None:   # not while every circuit awaits GRA
-            while self.pending and self.pending[0].at <= now:
-                self._start(self.pending.pop(0), now)
+            self._start_due(now)
         for ev in self.trunk.service(now):
             self.log.append(ev)
             self._on_event(ev, now)
-        due = [t for t in self._timers if t[0] <= now]
-        if due:
-            self._timers = [t for t in self._timers if t[0] > now]
-            for _, _, what, circuit in sorted(due):
-                self._on_timer(what, circuit, now)
+        self._run_timers(now)
 
     @property
     def up(self) -> bool:
@@ -92,10 +84,6 @@ class Ss7Exchange(Exchange):
         return self._by_circuit.get(circuit)
 
     # ---- internals -----------------------------------------------------------------------
-    def _later(self, when: float, what: str, circuit: tuple[int, int]) -> None:
-        self._seq += 1
-        self._timers.append((when, self._seq, what, circuit))
-
     def _start(self, script: CallScript, now: float) -> None:
         rec = CallRecord("to_us", script.called, script.calling, seized_at=now)
         rec.extra["script"] = script
@@ -123,10 +111,7 @@ class Ss7Exchange(Exchange):
             rec.answered_at = ev.time
             script = rec.extra.get("script")
             if script is not None:
-                if script.digits:
-                    self._send_dtmf(ev.circuit, script.digits)
-                if script.hold_for is not None:
-                    self._later(ev.time + script.hold_for, "hangup", ev.circuit)
+                self._after_answer(ev.circuit, ev.time, script.digits, script.hold_for)
         elif isinstance(ev, Released) and rec is not None:
             self._cleared(rec, ev)
             del self._by_circuit[ev.circuit]
@@ -155,10 +140,7 @@ class Ss7Exchange(Exchange):
                 self.trunk.answer(circuit, now)
                 rec.answered_at = now
                 sub = self.subscriber(rec.called)
-                if sub.digits:
-                    self._send_dtmf(circuit, sub.digits)
-                if sub.hold_for is not None:
-                    self._later(now + sub.hold_for, "hangup", circuit)
+                self._after_answer(circuit, now, sub.digits, sub.hold_for)
             elif what == "hangup" and rec.answered_at is not None:
                 rec.cleared_by = rec.cleared_by or "far"
                 self.trunk.release(circuit, Cause.NORMAL_CLEARING, now)
@@ -168,23 +150,6 @@ class Ss7Exchange(Exchange):
                 self.trunk.release(circuit, Cause.NORMAL_CLEARING, now)
         except TrunkError as exc:     # the call ended meanwhile
             rec.extra["error"] = str(exc)
-
-    def _cleared(self, rec: CallRecord, ev: Released) -> None:
-        rec.cleared_at = ev.time
-        rec.cause = int(ev.cause)
-        if rec.cleared_by is None:
-            rec.cleared_by = "near" if ev.remote else "far"
-        rec.extra["reason"] = ev.reason
-        if rec.answered_at is not None:
-            rec.outcome = "answered"
-        elif rec.extra.get("abandoned"):
-            rec.outcome = "abandoned"
-        elif rec.direction == "from_us":
-            b = rec.extra.get("behaviour")
-            rec.outcome = b if b in ("busy", "unallocated", "congestion", "no_answer") else (
-                "abandoned" if ev.remote else "failed")
-        else:
-            rec.outcome = _OUTCOME.get(int(ev.cause), "failed")  # type: ignore[call-overload]
 
     def _send_dtmf(self, circuit: tuple[int, int], digits: str) -> None:
         if not self.spans:
