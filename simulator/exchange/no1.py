@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from _boardcore.g711 import alaw_encode
+from cti.call.inband import dtmf_pcm
 from cti.signaling.causes import Cause
 from cti.signaling.no1.config import No1Config
 from cti.signaling.no1.trunk import No1Trunk
@@ -38,31 +37,6 @@ _OUTCOME_OF_CAUSE: dict[int, str] = {
     Cause.NO_CIRCUIT_AVAILABLE: "congestion",
     Cause.NO_ANSWER: "no_answer",
 }
-_DTMF = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "A": (697, 1633),
-         "4": (770, 1209), "5": (770, 1336), "6": (770, 1477), "B": (770, 1633),
-         "7": (852, 1209), "8": (852, 1336), "9": (852, 1477), "C": (852, 1633),
-         "*": (941, 1209), "0": (941, 1336), "#": (941, 1477), "D": (941, 1633)}
-
-
-def dtmf_pcm(digits: str, on_ms: float = 80, off_ms: float = 80, level_dbm0: float = -10.0) -> np.ndarray:
-    """DTMF for ``digits`` (Q.23 pairs), int16 at 8 kHz (the dtmf kernel's generator when built)."""
-    try:
-        from _boardcore.dtmf import DtmfGenerator  # type: ignore[attr-defined]
-        return DtmfGenerator(level_dbm0=level_dbm0, on_ms=on_ms, off_ms=off_ms).generate(digits)
-    except ImportError:
-        pass
-    amp = 22812.0 * 10 ** (level_dbm0 / 20.0)
-    on, off = int(on_ms * 8), int(off_ms * 8)
-    t = np.arange(on) / 8000.0
-    parts = []
-    for d in digits:
-        if d not in _DTMF:
-            raise ValueError(f"not a DTMF digit: {d!r}")
-        lo, hi = _DTMF[d]
-        parts += [amp * (np.sin(2 * np.pi * lo * t) + np.sin(2 * np.pi * hi * t)), np.zeros(off)]
-    return np.clip(np.concatenate(parts or [np.zeros(0)]), -32768, 32767).astype(np.int16)
-
-
 class No1Exchange(Exchange):
     """The network side of No.1 spans: places scripted calls, answers ours per subscriber."""
 
