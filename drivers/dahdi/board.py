@@ -268,6 +268,21 @@ class DahdiSpan(Span):
                 self._events(ch, now)
         return None
 
+    def _write(self, ch: _Channel, data: bytes) -> int | None:
+        """Octets written to ``ch``, or None when it would block (pending events drained on ELAST)."""
+        while True:
+            try:
+                return self.board.device.write(ch.fd, data)
+            except BlockingIOError:
+                return None
+            except OSError as exc:
+                if exc.errno == errno.EAGAIN:
+                    return None
+                if exc.errno != abi.ELAST:
+                    raise BoardError(f"write on DAHDI channel {ch.channo}: "
+                                     f"{os.strerror(exc.errno or 0)}") from exc
+                self._events(ch, self.board.now())
+
     def _events(self, ch: _Channel, now: float) -> None:
         dev = self.board.device
         for _ in range(64):                                 # DAHDI_MAX_EVENTSIZE
@@ -312,18 +327,8 @@ class DahdiSpan(Span):
         q = self._tx[ts]
         ch = self._chans[ts]
         while q:
-            try:
-                n = self.board.device.write(ch.fd, bytes(q[:BLOCK_OCTETS]))
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                if exc.errno == errno.EAGAIN:
-                    return
-                if exc.errno == abi.ELAST:
-                    self._events(ch, self.board.now())
-                    continue
-                raise BoardError(f"write on DAHDI channel {ch.channo}: {os.strerror(exc.errno or 0)}") from exc
-            if n <= 0:
+            n = self._write(ch, bytes(q[:BLOCK_OCTETS]))
+            if n is None or n <= 0:
                 return
             del q[:n]
             if ts == self._first_audio_ts():
@@ -344,17 +349,8 @@ class DahdiSpan(Span):
     def _flush_hdlc(self, h: DahdiHdlc) -> None:
         ch = h._chan
         while h.tx:
-            try:
-                self.board.device.write(ch.fd, h.tx[0])
-            except BlockingIOError:
+            if self._write(ch, h.tx[0]) is None:
                 return
-            except OSError as exc:
-                if exc.errno == errno.EAGAIN:
-                    return
-                if exc.errno == abi.ELAST:
-                    self._events(ch, self.board.now())
-                    continue
-                raise BoardError(f"write on DAHDI channel {ch.channo}: {os.strerror(exc.errno or 0)}") from exc
             h.tx.pop(0)
             self._counters.hdlc_tx += 1
 
