@@ -112,6 +112,13 @@ class Exchange(abc.ABC):
     def _start(self, script: CallScript, now: float) -> None:
         raise NotImplementedError
 
+    def _scripted_record(self, script: CallScript, now: float) -> CallRecord:
+        """A new record (in ``records``) for a scripted call to us seized at ``now``."""
+        rec = CallRecord("to_us", script.called, script.calling, seized_at=now)
+        rec.extra["script"] = script
+        self.records.append(rec)
+        return rec
+
     def _later(self, when: float, what: str, circuit: tuple[int, int]) -> None:
         """Run ``_on_timer(what, circuit, now)`` at ``when`` (ties in the order asked)."""
         self._seq += 1

@@ -96,9 +96,7 @@ class No1Exchange(Exchange):
         return self._trunk_of(circuit), None
 
     def _start(self, script: CallScript, now: float) -> None:
-        rec = CallRecord("to_us", script.called, script.calling, seized_at=now)
-        rec.extra["script"] = script
-        self.records.append(rec)
+        rec = self._scripted_record(script, now)
         for trunk in self.trunks:
             try:
                 circuit = trunk.make_call(script.called, script.calling, now, category=script.category)

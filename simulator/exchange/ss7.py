@@ -85,9 +85,7 @@ class Ss7Exchange(Exchange):
 
     # ---- internals -----------------------------------------------------------------------
     def _start(self, script: CallScript, now: float) -> None:
-        rec = CallRecord("to_us", script.called, script.calling, seized_at=now)
-        rec.extra["script"] = script
-        self.records.append(rec)
+        rec = self._scripted_record(script, now)
         try:
             circuit = self.trunk.make_call(script.called, script.calling, now)
         except TrunkError as exc:
