@@ -128,6 +128,26 @@ class _Register:
     def _timer_event(self, name: str) -> str:
         return name
 
+    def start(self, now: float) -> None:
+        """Seizure acknowledged: the outgoing register sends its first digit, the incoming
+        one waits for it."""
+        if self.fsm.state is not R.IDLE:
+            raise LocalProtocolError(f"register already started ({self.state.value})")
+        self._fire("START", now)
+
+    def _on_signal(self, signal: int, now: float, on: str, off: str, off_states: tuple[RegState, ...]) -> None:
+        """Check ``signal`` (0..15) and fire ``on`` (a signal began), ``self._off`` (it ended
+        in one of ``off_states``) or ``off`` (it ended elsewhere)."""
+        if isinstance(signal, bool) or not isinstance(signal, int) or not 0 <= signal <= 15:
+            raise ValueError(f"MF signal must be 0..15, not {signal!r}")
+        self._signal = signal
+        if signal:
+            self._fire(on, now)
+        elif self.fsm.state in off_states:
+            self._fire(self._off, now)
+        else:
+            self._fire(off, now)
+
     def abort(self, now: float, reason: str = "aborted") -> None:
         """Stop at once (line cleared, alarm); silent from now on."""
         if not self.finished:
@@ -238,23 +258,9 @@ class OutgoingRegister(_Register):
         self.b_signal: int | None = None
         self.sent: list[int] = []  #: every forward signal sent, in order (for tests / traces)
 
-    def start(self, now: float) -> None:
-        """Seizure acknowledged: send the first digit."""
-        if self.fsm.state is not R.IDLE:
-            raise LocalProtocolError(f"register already started ({self.state.value})")
-        self._fire("START", now)
-
     def on_signal(self, signal: int, now: float) -> None:
         """A backward signal was recognised (1..15) or ended (0)."""
-        if isinstance(signal, bool) or not isinstance(signal, int) or not 0 <= signal <= 15:
-            raise ValueError(f"MF signal must be 0..15, not {signal!r}")
-        self._signal = signal
-        if signal:
-            self._fire("BACK_ON", now)
-        elif self.fsm.state in (R.WAIT_A_OFF, R.WAIT_B_OFF):
-            self._fire(self._off, now)
-        else:
-            self._fire("BACK_OFF", now)
+        self._on_signal(signal, now, "BACK_ON", "BACK_OFF", (R.WAIT_A_OFF, R.WAIT_B_OFF))
 
     # actions
     def _send(self, sig: int) -> None:
@@ -419,23 +425,9 @@ class IncomingRegister(_Register):
         self._decision: str | None = None
         self._pending = False        # decided before KD: send B as soon as KD is in
 
-    def start(self, now: float) -> None:
-        """Seizure acknowledged: wait for the first digit."""
-        if self.fsm.state is not R.IDLE:
-            raise LocalProtocolError(f"register already started ({self.state.value})")
-        self._fire("START", now)
-
     def on_signal(self, signal: int, now: float) -> None:
         """A forward signal was recognised (1..15) or ended (0)."""
-        if isinstance(signal, bool) or not isinstance(signal, int) or not 0 <= signal <= 15:
-            raise ValueError(f"MF signal must be 0..15, not {signal!r}")
-        self._signal = signal
-        if signal:
-            self._fire("FWD_ON", now)
-        elif self.fsm.state is R.BACK_A:
-            self._fire(self._off, now)
-        else:
-            self._fire("FWD_OFF", now)
+        self._on_signal(signal, now, "FWD_ON", "FWD_OFF", (R.BACK_A,))
 
     def decide(self, outcome: str, now: float) -> None:
         """The called party's state: free, busy, unallocated, congestion (or out_of_order)."""
