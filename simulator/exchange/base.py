@@ -11,7 +11,7 @@ import abc
 import enum
 from dataclasses import dataclass, field
 
-from cti.signaling.trunk import Released, TrunkEvent
+from cti.signaling.trunk import Alerting, Answered, Proceeding, Released, TrunkEvent
 from drivers.base import Span
 
 #: Behaviours of a called subscriber whose outcome is named after them (CallRecord.outcome).
@@ -133,6 +133,22 @@ class Exchange(abc.ABC):
 
     def _on_timer(self, what: str, circuit: tuple[int, int], now: float) -> None:
         raise NotImplementedError
+
+    def _progress(self, rec: CallRecord, ev: TrunkEvent) -> None:
+        """Note on ``rec`` what the trunk reported about its call (proceeding, alerting,
+        answer, release); a released call leaves the subclass's ``_by_circuit``."""
+        if isinstance(ev, Proceeding):
+            rec.extra["proceeding_at"] = ev.time
+        elif isinstance(ev, Alerting):
+            rec.alerted_at = ev.time
+        elif isinstance(ev, Answered):
+            rec.answered_at = ev.time
+            script = rec.extra.get("script")
+            if script is not None:
+                self._after_answer(ev.circuit, ev.time, script.digits, script.hold_for)
+        elif isinstance(ev, Released):
+            self._cleared(rec, ev)
+            del self._by_circuit[ev.circuit]
 
     def _after_answer(self, circuit: tuple[int, int], at: float, digits: str, hold_for: float | None) -> None:
         """A call just answered: play ``digits`` in-band, schedule the far end's hang-up."""

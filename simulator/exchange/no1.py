@@ -19,8 +19,7 @@ from cti.call.inband import dtmf_pcm
 from cti.signaling.causes import Cause
 from cti.signaling.no1.config import No1Config
 from cti.signaling.no1.trunk import No1Trunk
-from cti.signaling.trunk import (Alerting, Answered, IncomingCall, Proceeding, Released,
-                                 TrunkError, TrunkEvent)
+from cti.signaling.trunk import IncomingCall, TrunkError, TrunkEvent
 from drivers.base import Span
 
 from .base import Behaviour, CallRecord, CallScript, Exchange, Subscriber
@@ -116,18 +115,8 @@ class No1Exchange(Exchange):
         rec = hit[1] if hit else None
         if isinstance(ev, IncomingCall):
             self._offered(trunk, ev, now)
-        elif isinstance(ev, Proceeding) and rec is not None:
-            rec.extra["proceeding_at"] = ev.time
-        elif isinstance(ev, Alerting) and rec is not None:
-            rec.alerted_at = ev.time
-        elif isinstance(ev, Answered) and rec is not None:
-            rec.answered_at = ev.time
-            script: CallScript = rec.extra.get("script")  # type: ignore[assignment]
-            if script is not None:
-                self._after_answer(circuit, ev.time, script.digits, script.hold_for)
-        elif isinstance(ev, Released) and rec is not None:
-            self._cleared(rec, ev)
-            del self._by_circuit[circuit]
+        elif rec is not None:
+            self._progress(rec, ev)
 
     def _offered(self, trunk: No1Trunk, ev: IncomingCall, now: float) -> None:
         sub = self.subscriber(ev.called)

@@ -16,7 +16,7 @@ from typing import Any
 from cti.signaling.causes import Cause
 from cti.signaling.ss7.config import Ss7Config
 from cti.signaling.ss7.trunk import Ss7Trunk
-from cti.signaling.trunk import Alerting, Answered, IncomingCall, Proceeding, Released, TrunkError, TrunkEvent
+from cti.signaling.trunk import IncomingCall, TrunkError, TrunkEvent
 from drivers.base import Span
 
 from .base import Behaviour, CallRecord, CallScript, Exchange, Subscriber
@@ -101,18 +101,8 @@ class Ss7Exchange(Exchange):
         rec = self._by_circuit.get(ev.circuit)
         if isinstance(ev, IncomingCall):
             self._offered(ev, now)
-        elif isinstance(ev, Proceeding) and rec is not None:
-            rec.extra["proceeding_at"] = ev.time
-        elif isinstance(ev, Alerting) and rec is not None:
-            rec.alerted_at = ev.time
-        elif isinstance(ev, Answered) and rec is not None:
-            rec.answered_at = ev.time
-            script = rec.extra.get("script")
-            if script is not None:
-                self._after_answer(ev.circuit, ev.time, script.digits, script.hold_for)
-        elif isinstance(ev, Released) and rec is not None:
-            self._cleared(rec, ev)
-            del self._by_circuit[ev.circuit]
+        elif rec is not None:
+            self._progress(rec, ev)
 
     def _offered(self, ev: IncomingCall, now: float) -> None:
         sub = self.subscriber(ev.called)
