@@ -19,6 +19,9 @@ def test_crm_answers_route_request_over_the_bus(tmp_path):
     bus, desks = start_desktops(srv, DEVICES, DesktopProfile(answer_after=(0.5, 0.6), handle=(5.0, 6.0)))
     with BackgroundServer(srv) as _, BusClient(srv.bus.endpoints, timeout=10) as crm:
         sub = crm.subscribe(topics=("queue.",))
+        snap = sub.snapshot
+        assert {a["agent"]: a["state"] for a in snap["agents"]} == {"a0": "Ready", "a1": "Ready", "a2": "Ready"}
+        assert snap["queues"] == [{"queue": "vip", "waiting": []}]
         srv.call_soon(lambda: place(srv, 0.2, calling="13900000001", hold_for=None))
         req = next(e for e in sub.events(30.0) if e["type"] == "RouteRequest")
         assert req["data"]["caller"] == "13900000001" and req["topic"] == "queue.vip"
