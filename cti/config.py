@@ -86,6 +86,7 @@ class Config:
     trunks: list[TrunkSection] = field(default_factory=_default_trunks)
     call: CallSection = field(default_factory=CallSection)
     demo: DemoSection = field(default_factory=DemoSection)
+    contact: dict[str, Any] | None = None   #: the [contact] section, parsed by cti.contact.ContactConfig
 
     @classmethod
     def load(cls, path: str) -> "Config":
@@ -102,7 +103,7 @@ class Config:
     def from_dict(cls, data: dict[str, Any]) -> "Config":
         if not isinstance(data, dict):
             raise ConfigError("configuration must be a table")
-        unknown = set(data) - {"server", "bus", "board", "trunk", "call", "demo"}
+        unknown = set(data) - {"server", "bus", "board", "trunk", "call", "demo", "contact"}
         if unknown:
             raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
         cfg = cls(
@@ -116,6 +117,10 @@ class Config:
             if not isinstance(data["trunk"], list):
                 raise ConfigError("[[trunk]] must be an array of tables")
             cfg.trunks = [_section(TrunkSection, t, f"trunk[{i}]") for i, t in enumerate(data["trunk"])]
+        if "contact" in data:
+            if not isinstance(data["contact"], dict):
+                raise ConfigError("[contact] must be a table")
+            cfg.contact = data["contact"]
         cfg.validate()
         return cfg
 

@@ -91,6 +91,10 @@ class CtiServer:
         if self._ticked:
             for t in (*self.exchanges, self._tick):
                 self.board.add_ticker(t)
+        self.contact = None
+        if cfg.contact is not None:    # after the call-control install: it takes over some handlers
+            from cti.contact import ContactConfig, install as install_contact
+            self.contact = install_contact(self, ContactConfig.from_dict(cfg.contact))
 
     # ---- building ----------------------------------------------------------------------
     def _open_board(self) -> None:
@@ -166,6 +170,8 @@ class CtiServer:
         from simulator.scenario import Scenario, ScenarioConfig
         sc = ScenarioConfig.load(self.config.demo.scenario) if self.config.demo.scenario else ScenarioConfig()
         sc.seed = self.config.demo.seed
+        if self.config.contact:
+            sc.acd_numbers = [str(n) for n in self.config.contact.get("route_points", {})]
         if not self.networks:
             raise ConfigError("the demo needs a simulated network (board driver 'sim' or 'loopback')")
         return Scenario(sc, self.networks, self.model, start=self.now())
@@ -275,6 +281,8 @@ class CtiServer:
         self._stopping.set()
 
     def close(self) -> None:
+        if getattr(self, "contact", None) is not None:
+            self.contact.close()
         self.flush_model()
         self.store.set_meta("next_call", str(self.model.next_call_number))
         self.bus.close()

@@ -58,6 +58,7 @@ class ScenarioConfig:
     outbound_rate: float = 0.05
     outbound_numbers: list[str] = field(default_factory=lambda: ["6601", "6602"])
     outbound_device: str = "9000"
+    acd_numbers: list[str] = field(default_factory=list)   # route points the contact centre serves
     calls: list[CallScript] = field(default_factory=list)
 
     @classmethod
@@ -121,7 +122,8 @@ class Scenario:
         """Feed every call event (objects or dicts); our side answers what is delivered to it."""
         get = event.get if isinstance(event, dict) else (lambda k, d=None: getattr(event, k, d))
         kind = get("type") or type(event).__name__
-        if kind == "Delivered" and get("direction") == "in" and not str(get("device", "")).startswith("trunk/"):
+        if (kind == "Delivered" and get("direction") == "in" and not str(get("device", "")).startswith("trunk/")
+                and get("called") not in self.config.acd_numbers):   # the ACD answers those
             self._answer_at[get("call")] = -1.0     # time filled in at the next tick
         elif kind == "CallCleared":
             self._answer_at.pop(get("call"), None)
