@@ -1,0 +1,49 @@
+"""cti-server with the example contact-centre config: the [contact] section installs the ACD,
+the demo's callers reach the route points, simulated agents answer them (virtual time)."""
+from __future__ import annotations
+
+import pathlib
+import tomllib
+
+import pytest
+
+from cti.bus.codec import unpack_event
+from cti.config import Config, ConfigError
+from cti.server import CtiServer
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ANY = "tcp://127.0.0.1:*"
+
+
+def example(tmp_path) -> dict:
+    data = tomllib.loads((ROOT / "docs/examples/contact-centre.toml").read_text())
+    data["server"] = {"store": str(tmp_path / "cc.db")}
+    data["bus"] = {"events": ANY, "snapshot": ANY, "control": ANY}
+    data["board"] |= {"clock": "virtual", "step": 0.5}
+    data["demo"]["scenario"] = str(ROOT / data["demo"]["scenario"])
+    data["contact"]["recordings"] = str(tmp_path / "rec")
+    return data
+
+
+def test_example_config_serves_callers_with_agents(tmp_path):
+    pytest.importorskip("_boardcore.g711")
+    from simulator.agents import DesktopProfile, start_desktops
+
+    srv = CtiServer(Config.from_dict(example(tmp_path))).start()
+    try:
+        assert srv.contact is not None and srv.scenario.config.acd_numbers == ["4000", "4001"]
+        agents = {a: d["device"] for a, d in example(tmp_path)["contact"]["agents"].items()}
+        start_desktops(srv, agents, DesktopProfile(answer_after=(1, 3), handle=(10, 30)), seed=5)
+        for _ in range(360):                              # 3 minutes of virtual time
+            srv.step(0)
+        types = [unpack_event(p)["type"] for p in srv.bus._ring]
+        assert types.count("CallQueued") >= 10 and types.count("Connected") >= 5
+        assert "AgentLoggedOn" in types and "QueueStats" in types and "RecordingStarted" in types
+        assert srv.model.validate() == []
+    finally:
+        srv.close()
+
+
+def test_contact_section_must_be_a_table():
+    with pytest.raises(ConfigError, match=r"\[contact\]"):
+        Config.from_dict({"contact": 3})
