@@ -37,6 +37,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._blocks import as_channels  # noqa: F401  (used by tones_c too)
+
 __all__ = ["generate", "ToneGenerator", "CadenceDetector", "ToneEvent", "COUNTRIES", "TONE_NAMES",
            "DBM0_PEAK", "detect"]
 
@@ -165,34 +167,6 @@ def check_now(now: object) -> float:
     if not math.isfinite(t):
         raise ValueError(f"now must be finite, got {now!r}")
     return t
-
-
-def as_channels(samples: object, channels: int) -> np.ndarray:
-    """``samples`` as a C-contiguous int16 array shaped (channels, n); else TypeError/ValueError."""
-    if isinstance(samples, np.ndarray):
-        arr = samples
-    elif isinstance(samples, (bytes, bytearray, memoryview)):
-        mv = memoryview(samples)
-        if mv.itemsize == 1:
-            if mv.nbytes % 2:
-                raise ValueError(f"byte buffer of odd length {mv.nbytes} is not int16 samples")
-            arr = np.frombuffer(mv, dtype=np.int16)
-        else:
-            arr = np.asarray(mv)
-    else:
-        raise TypeError(f"samples must be an int16 numpy array or buffer, got {type(samples).__name__}")
-    if arr.dtype != np.int16:
-        raise TypeError(f"samples must be int16, got dtype {arr.dtype}")
-    if arr.ndim == 1:
-        if arr.shape[0] % channels:
-            raise ValueError(f"{arr.shape[0]} samples do not split into {channels} channels")
-        arr = arr.reshape(channels, arr.shape[0] // channels)
-    elif arr.ndim == 2:
-        if arr.shape[0] != channels:
-            raise ValueError(f"samples shaped {arr.shape} but the detector has {channels} channels")
-    else:
-        raise ValueError(f"samples must be 1-D or 2-D (channels, n), got {arr.ndim}-D")
-    return np.ascontiguousarray(arr)
 
 
 # --- generation ---------------------------------------------------------------------------
