@@ -109,8 +109,9 @@ class Exchange(abc.ABC):
         while self.pending and self.pending[0].at <= now:
             self._start(self.pending.pop(0), now)
 
+    @abc.abstractmethod
     def _start(self, script: CallScript, now: float) -> None:
-        raise NotImplementedError
+        """Seize a circuit and place the scripted call ``script`` toward us."""
 
     def _scripted_record(self, script: CallScript, now: float) -> CallRecord:
         """A new record (in ``records``) for a scripted call to us seized at ``now``."""
@@ -131,8 +132,9 @@ class Exchange(abc.ABC):
             for _, _, what, circuit in sorted(due):
                 self._on_timer(what, circuit, now)
 
+    @abc.abstractmethod
     def _on_timer(self, what: str, circuit: tuple[int, int], now: float) -> None:
-        raise NotImplementedError
+        """Act on a timer set with ``_later`` ("answer", "hangup", "abandon", ...)."""
 
     def _progress(self, rec: CallRecord, ev: TrunkEvent) -> None:
         """Note on ``rec`` what the trunk reported about its call (proceeding, alerting,
@@ -157,8 +159,9 @@ class Exchange(abc.ABC):
         if hold_for is not None:
             self._later(at + hold_for, "hangup", circuit)
 
+    @abc.abstractmethod
     def _send_dtmf(self, circuit: tuple[int, int], digits: str) -> None:
-        raise NotImplementedError
+        """Play ``digits`` as DTMF toward us on ``circuit``."""
 
     def _cleared(self, rec: CallRecord, ev: Released) -> None:
         """Close ``rec`` on the trunk's Released: when, why, by whom, and the outcome."""
