@@ -194,7 +194,8 @@ def parse_request(msg: Any) -> tuple[str, Any]:
     return kind, cls(**kwargs)
 
 
-def _fields(cls: type) -> dict[str, dict[str, Any]]:
+def fields_doc(cls: type) -> dict[str, dict[str, Any]]:
+    """A dataclass's fields as schema data: type, and default or ``required``."""
     out = {}
     for f in dataclasses.fields(cls):
         d: dict[str, Any] = {"type": str(f.type)}
@@ -208,16 +209,24 @@ def _fields(cls: type) -> dict[str, dict[str, Any]]:
     return out
 
 
+def event_doc(cls: type) -> dict[str, Any]:
+    """One event type's schema entry."""
+    return {"topic": cls.TOPIC + ".*", "doc": (cls.__doc__ or "").strip(), "fields": fields_doc(cls)}
+
+
+def request_doc(cls: type) -> dict[str, Any]:
+    """One request type's schema entry."""
+    return {"doc": (cls.__doc__ or "").strip(), "fields": fields_doc(cls),
+            "result": list(getattr(cls, "RESULT", ()))}
+
+
 def schema() -> dict[str, Any]:
     """The whole bus schema as data (what docs/schema/bus-schema.json holds)."""
     return {
         "version": f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}",
         "envelope": ENVELOPE,
-        "events": {name: {"topic": cls.TOPIC + ".*", "doc": (cls.__doc__ or "").strip(),
-                          "fields": _fields(cls)} for name, cls in sorted(EVENT_TYPES.items())},
-        "requests": {name: {"doc": (cls.__doc__ or "").strip(), "fields": _fields(cls),
-                            "result": list(getattr(cls, "RESULT", ()))}
-                     for name, cls in sorted(REQUESTS.items())},
+        "events": {name: event_doc(cls) for name, cls in sorted(EVENT_TYPES.items())},
+        "requests": {name: request_doc(cls) for name, cls in sorted(REQUESTS.items())},
         "request_envelope": {"type": "str: the request type", "invoke": "int | str: echoed in the reply"},
         "reply": {"invoke": "the request's invoke id (null if it could not be read)",
                   "result": "map (on success)", "error": "map {code, message, details} (on failure)"},
