@@ -36,3 +36,4 @@ bench: system-deps build
 
 clean:
 	rm -rf build $(VENV) _boardcore/*.c _boardcore/*.so _boardcore/*.html
+	find cti -name "*_c.c" -o -name "*_c.html" -o -name "*.so" | xargs rm -f

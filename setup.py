@@ -1,6 +1,8 @@
 """Build the _boardcore Cython kernels.
 
-Every ``_boardcore/<name>_c.pyx`` becomes the extension ``_boardcore.<name>_c``.
+Every ``_boardcore/<name>_c.pyx`` becomes the extension ``_boardcore.<name>_c``, and every
+``cti/**/<name>_c.pyx`` (protocol accelerators, e.g. the SS7 per-MSU path) the extension named
+by its dotted path; each has a pure-Python twin ``<name>_py.py`` next to it.
 The package still installs and imports without a compiler: each kernel has a
 pure-Python twin ``_boardcore/<name>_py.py`` that is selected when the
 extension is missing or ``BOARDCORE_NO_EXTENSIONS=1`` is set.
@@ -62,15 +64,17 @@ def extensions():
         "embedsignature": True,
     }
     only = {n.strip() for n in os.environ.get("BOARDCORE_ONLY", "").split(",") if n.strip()}
+    sources = sorted(glob.glob(os.path.join("_boardcore", "*_c.pyx")))
+    sources += sorted(glob.glob(os.path.join("cti", "**", "*_c.pyx"), recursive=True))
     exts = [
         Extension(
-            "_boardcore." + os.path.splitext(os.path.basename(path))[0],
+            os.path.splitext(path)[0].replace(os.sep, "."),
             [path],
             # a kernel's C helpers (<name>_kernel.h ...) are part of it: editing one rebuilds it
             depends=sorted(glob.glob(path[:-len("_c.pyx")] + "_*.h")),
             extra_compile_args=["-O3"] if not debug else ["-O0", "-g"],
         )
-        for path in sorted(glob.glob(os.path.join("_boardcore", "*_c.pyx")))
+        for path in sources
         if not only or os.path.basename(path)[:-len("_c.pyx")] in only
     ]
     return cythonize(exts, compiler_directives=directives,

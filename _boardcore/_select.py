@@ -8,18 +8,27 @@ from types import ModuleType
 #: Every kernel this package ships. Each has ``<name>_py.py`` and, when built, ``<name>_c``.
 KERNELS: tuple[str, ...] = ("g711", "dtmf", "tones", "mf", "e1frame", "hdlc")
 
+#: Accelerated protocol modules outside this package, by dotted prefix: ``<prefix>_py`` is the
+#: twin, ``<prefix>_c`` the compiled one (built by setup.py from ``<prefix>_c.pyx``). Every
+#: function here takes such a dotted prefix wherever it takes a kernel name.
+ACCELERATED: tuple[str, ...] = ()
+
+
+def _prefix(name: str) -> str:
+    return name if "." in name else f"_boardcore.{name}"
+
 NO_EXTENSIONS: bool = os.environ.get("BOARDCORE_NO_EXTENSIONS", "") not in ("", "0", "false", "no")
 
 
 def twin(name: str) -> ModuleType:
     """The pure-Python implementation of kernel ``name``."""
-    return importlib.import_module(f"_boardcore.{name}_py")
+    return importlib.import_module(f"{_prefix(name)}_py")
 
 
 def compiled(name: str) -> ModuleType | None:
     """The compiled implementation of kernel ``name``, or None when it was not built."""
     try:
-        return importlib.import_module(f"_boardcore.{name}_c")
+        return importlib.import_module(f"{_prefix(name)}_c")
     except ImportError:
         return None
 
@@ -45,7 +54,7 @@ def export(name: str, namespace: dict, names: list[str]) -> ModuleType:
 def implementations() -> dict[str, str]:
     """Which implementation is live for each kernel whose twin exists."""
     out: dict[str, str] = {}
-    for name in KERNELS:
+    for name in KERNELS + ACCELERATED:
         try:
             twin(name)
         except ImportError:

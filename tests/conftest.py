@@ -37,7 +37,7 @@ def load_impl(param: tuple[str, str]):
         return _select.twin(name)
     mod = _select.compiled(name)
     if mod is None:
-        msg = f"compiled _boardcore.{name}_c not built"
+        msg = f"compiled {_select._prefix(name)}_c not built"
         if os.environ.get("BOARDCORE_REQUIRE_COMPILED"):
             pytest.fail(msg + " (BOARDCORE_REQUIRE_COMPILED is set, as in .ci/run)")
         pytest.skip(msg)
