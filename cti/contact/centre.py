@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from cti.acd.engine import AcdEngine, AcdError
 from cti.acd.agents import AgentEvent, AgentState
@@ -24,6 +24,7 @@ from cti.call.states import ConnectionState as S
 from cti.ivr.menu import IvrConfig, IvrConfigError
 from cti.ivr.session import DigitsCollected, Hangup, ToQueue
 from cti.media.recorder import Recorder
+from cti.media.taps import SpanTaps
 from cti.stats.service import StatsCollector
 
 from . import events as ce
@@ -83,8 +84,9 @@ class ContactCentre(ContactRequests):
         self.supervisions: dict[str, tuple[str, str, str]] = {}   #: supervisor device -> (call, agent, mode)
         self.counters: dict[str, int] = {"acd_errors": 0}
         self._next_stats: float | None = None
-        self._rx: dict[tuple[int, int], bytearray] = {}    #: recorded circuits -> caller audio not yet written
-        self._rec_circ: dict[str, tuple[int, int]] = {}    #: recorded call -> its circuit
+        self.taps = SpanTaps()                             #: listeners on trunk timeslots
+        self._rx: dict[str, bytearray] = {}                #: recorded call -> caller audio not yet written
+        self._rec_unlisten: dict[str, Callable[[], None]] = {}
         self._orig = dict(self.bus.handlers)
 
     # ---- wiring -----------------------------------------------------------------------------
@@ -196,16 +198,17 @@ class ContactCentre(ContactRequests):
         rec = self.recorder.start(call_id, self.now())
         call = self.model.calls.get(call_id)
         circ = call.circuit() if call is not None else None
-        if circ is not None:
-            self._rec_circ[call_id] = circ
-            self._rx[circ] = bytearray()
+        if circ is not None and circ[0] in self.taps.spans:
+            buf = self._rx[call_id] = bytearray()
+            self._rec_unlisten[call_id] = self.listen(circ, lambda alaw, _t, _b=buf: _b.extend(alaw))
         self.bus.publish(ce.RecordingStarted(call=call_id, path=str(rec.path), agent=agent))
         return str(rec.path)
 
     def _stop_record(self, call_id: str) -> dict[str, Any] | None:
-        circ = self._rec_circ.pop(call_id, None)
-        if circ is not None:
-            self._rx.pop(circ, None)
+        stop = self._rec_unlisten.pop(call_id, None)
+        if stop is not None:
+            stop()
+        self._rx.pop(call_id, None)
         rec = self.recorder.stop(call_id, self.now())
         if rec is None:
             return None
@@ -295,41 +298,31 @@ class ContactCentre(ContactRequests):
             self.publish_stats(now)
         self._ivr_actions(self.ivr.tick(now))
         self._dial_tick(now)
+        self.taps.drain()
         for call_id in list(self.recorder.active):
             self.recorder.feed(call_id, *self._call_audio(call_id))
         self.server.flush_model()
 
     def _tap_spans(self) -> None:
-        """Tee the audio the trunk adapters read from their spans, for recordings (a board reads
-        each block once, and the stacks read it first for MFC / DTMF)."""
+        """Tee the audio the trunk adapters read from their spans (a board hands each block out
+        once, and the stacks read it first for MFC / DTMF): recordings and :meth:`listen`."""
+        board = self.server.board
         for adapter in self.model.adapters:
-            span = getattr(adapter, "span", None)
-            circuits = adapter.circuits()
-            if span is None or not hasattr(span, "read_audio") or not circuits:
-                continue
-            inner = span.read_audio
+            for n in sorted({c[0] for c in adapter.circuits()}):
+                span = board.span(n) if board is not None else getattr(adapter, "span", None)
+                if span is not None:
+                    self.taps.tap(n, span)
 
-            def read(*args: Any, _inner: Any = inner, _n: int = circuits[0][0], **kw: Any) -> Any:
-                blk = _inner(*args, **kw)
-                if blk is not None and self._rx:
-                    self._heard(_n, blk)
-                return blk
-            try:
-                span.read_audio = read
-            except AttributeError:      # a span type that cannot be wrapped: recordings get silence
-                log.warning("span %s: no audio tap for recordings", circuits[0][0])
-
-    def _heard(self, span: int, blk: Any) -> None:
-        for ts_index, ts in enumerate(blk.timeslots):
-            buf = self._rx.get((span, ts))
-            if buf is not None:
-                buf += blk.data[ts_index * 160:(ts_index + 1) * 160]
+    def listen(self, circuit: tuple[int, int], fn: Callable[[bytes, float], None]) -> Callable[[], None]:
+        """Call ``fn(alaw, time)`` with every 20 ms A-law block (160 octets) received on the trunk
+        timeslot ``circuit = (span, ts)``; returns a callable that unsubscribes."""
+        return self.taps.listen(circuit, fn)
 
     def _call_audio(self, call_id: str) -> tuple[bytes, bytes]:
         """One 20 ms block of the call's two directions: the caller (from the span tap) and what
         we send (IVR prompts; silence otherwise: agent phones on the simulator have no audio)."""
         silence = b"\xd5" * 160
-        buf = self._rx.get(self._rec_circ.get(call_id, (-1, -1)))
+        buf = self._rx.get(call_id)
         rx = silence
         if buf is not None:
             if len(buf) >= 160:
