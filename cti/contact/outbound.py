@@ -15,24 +15,11 @@ from typing import Any, Callable
 
 from cti.call.errors import CallControlError
 from cti.outbound.campaign import Campaign, CampaignError, Outcome
-from cti.outbound.progress import ProgressClassifier
+from cti.outbound.progress import ProgressClassifier, outcome_of_cause
 
 log = logging.getLogger(__name__)
 _KNOBS = {"ratio", "max_attempts", "retry_after", "no_answer_timeout"}
 _KEYS = _KNOBS | {"csv", "queue", "device", "autostart"}
-
-
-def outcome_of_cause(cause: int | None) -> Outcome:
-    """Q.850 cause of a failed attempt -> campaign outcome."""
-    if cause == 17:
-        return Outcome.BUSY
-    if cause in (1, 22, 28):
-        return Outcome.UNALLOCATED
-    if cause in (18, 19):
-        return Outcome.NO_ANSWER
-    if cause in (34, 38, 41, 42, 44):
-        return Outcome.CONGESTION
-    return Outcome.FAILED
 
 
 @dataclass

@@ -1,5 +1,7 @@
-"""Outbound campaigns: progressive dialling from a CSV file, call-progress classification."""
+"""Outbound campaigns: progressive dialling from a CSV file, call-progress classification from
+signalling and the tone detector (docs/outbound.md)."""
 from .campaign import Campaign, CampaignError, Connect, Contact, Dial, Outcome
-from .progress import ProgressClassifier
+from .progress import ProgressClassifier, outcome_of_cause
 
-__all__ = ["Campaign", "CampaignError", "Connect", "Contact", "Dial", "Outcome", "ProgressClassifier"]
+__all__ = ["Campaign", "CampaignError", "Connect", "Contact", "Dial", "Outcome", "ProgressClassifier",
+           "outcome_of_cause"]
