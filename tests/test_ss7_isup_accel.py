@@ -1,0 +1,174 @@
+"""The compiled ISUP accelerators against their Python twins: same octets, same values, same
+errors (type and message) for every message and parameter, on valid, random and mutated input."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, strategies as st
+
+from _boardcore import _select
+from conftest import kernel_impls, load_impl
+from test_ss7_fuzz import any_message, value_for
+
+from cti.signaling.errors import ProtocolError
+from cti.signaling.ss7.isup.formats import FORMATS, IsupMessage, MessageType as M
+from cti.signaling.ss7.isup.params import BY_NAME, PARAMS, CauseInd, Number, RangeStatus
+
+CODEC = "cti.signaling.ss7.isup.codec"
+compiled_codec = _select.compiled(CODEC)
+twin_codec = _select.twin(CODEC)
+needs_compiled = pytest.mark.skipif(compiled_codec is None, reason="compiled codec_c not built")
+
+
+@pytest.fixture(params=kernel_impls(CODEC))
+def codec(request):
+    return load_impl(request.param)
+
+
+def outcome(fn, *args):
+    """What ``fn(*args)`` gives: ('ok', value) or ('err', exception type, message)."""
+    try:
+        return ("ok", fn(*args))
+    except Exception as e:      # noqa: BLE001 - the kind and text of the error is what we compare
+        return ("err", type(e), str(e))
+
+
+def test_the_public_codec_is_the_live_implementation():
+    from cti.signaling.ss7.isup import codec
+    live = _select.load(CODEC)
+    assert codec.decode is live.decode and codec.encode_message is live.encode_message
+    assert codec.IMPLEMENTATION == ("compiled" if live is compiled_codec else "python")
+
+
+def test_known_octets_both_ways(codec):
+    m = IsupMessage(M.IAM, 5, dict(nature_of_connection_indicators=0, forward_call_indicators=0x2001,
+                                   calling_partys_category=10, transmission_medium_requirement=0,
+                                   called_party_number=Number("12345F"), calling_party_number=Number("8888")))
+    data = bytes.fromhex("0500010001200a0002070503102143f50a040313888800")
+    assert codec.encode(m) == data and codec.decode(data) == m
+    rel = IsupMessage(M.REL, 0x123, {"cause_indicators": CauseInd(16, diagnostic=b"\x01")})
+    assert codec.encode(rel) == bytes.fromhex("230 10c 02 00 03 80 90 01".replace(" ", ""))
+    assert codec.decode(codec.encode(rel)) == rel
+
+
+def test_every_message_of_the_tables(codec):
+    """Each format (fixed, variable, optional part) with an unknown optional parameter kept raw."""
+    for t, fmt in FORMATS.items():
+        params = {n: (RangeStatus(7, b"\x81") if n == "range_and_status" else CauseInd(31) if n == "cause_indicators"
+                      else Number("123") if n.endswith("number") else 1) for n in fmt.fixed + fmt.variable}
+        unknown = {0xFE: b"\x01\x02"} if fmt.optional else {}
+        m = IsupMessage(t, 7, params, unknown)
+        assert codec.decode(codec.encode(m)) == m
+        assert codec.encode(m) == twin_codec.encode(m)
+
+
+@needs_compiled
+@given(any_message)
+def test_compiled_and_twin_agree_on_every_message(msg):
+    data = twin_codec.encode(msg)
+    assert compiled_codec.encode(msg) == data
+    assert compiled_codec.decode(data) == twin_codec.decode(data) == msg
+
+
+@needs_compiled
+@given(st.sampled_from(sorted(PARAMS)), st.data())
+def test_compiled_and_twin_agree_on_every_parameter(code, data):
+    """Each parameter alone in an optional part (CPG carries any), so the compiled encoder and
+    decoder of that parameter kind run."""
+    p = PARAMS[code]
+    v = data.draw(value_for(p.name))
+    msg = IsupMessage(M.CPG, 1, {"event_information": 1, p.name: v} if p.name != "event_information"
+                      else {"event_information": v})
+    out = twin_codec.encode(msg)
+    assert compiled_codec.encode(msg) == out
+    assert compiled_codec.decode(out) == twin_codec.decode(out) == msg
+
+
+BAD_VALUES = [-1, 256, 70000, 2 ** 70, 1.0, "1", None, True, b"\x01", Number("12"), Number("12X"),
+              Number("1" * 41), Number("1", nai=128), Number("1", npi=8), Number("1", inn=2),
+              Number("1", presentation=4), Number("1", screening=-1), Number(12),
+              CauseInd(128), CauseInd(16, location=16), CauseInd(16, coding=4), CauseInd(16, diagnostic=bytearray(b"x")),
+              CauseInd(16, diagnostic="x"), RangeStatus(256), RangeStatus(3, b""), RangeStatus(3, b"\x01\x02"),
+              RangeStatus(-1), RangeStatus(8, bytearray(b"\x01\x02")), bytearray(b"ab"), b"x" * 300]
+
+
+@needs_compiled
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_compiled_and_twin_raise_the_same_on_bad_values(name):
+    for v in BAD_VALUES:
+        for t, fmt in FORMATS.items():
+            if name in fmt.fixed + fmt.variable:
+                params = {n: twin_codec.decode(twin_codec.encode(IsupMessage(t, 1, {
+                    k: (RangeStatus(0) if k == "range_and_status" else CauseInd(16) if k == "cause_indicators"
+                        else Number("1") if k.endswith("number") else 0) for k in fmt.fixed + fmt.variable}))).params[n]
+                          for n in fmt.fixed + fmt.variable}
+                params[name] = v
+                break
+        else:
+            t, params = M.CPG, {"event_information": 0, name: v}
+        assert outcome(compiled_codec.encode_message, t, 9, params) == outcome(twin_codec.encode_message, t, 9, params)
+
+
+@needs_compiled
+def test_compiled_and_twin_raise_the_same_on_bad_messages():
+    cases = [(0x77, 1, {}), (M.RLC, -1, {}), (M.RLC, 4096, {}), (M.RLC, 1.5, {}), (M.REL, 1, {}),
+             (M.BLO, 1, {"cause_indicators": CauseInd(1)}), (M.RLC, 1, {"bogus": 1}), (M.RLC, 1, {}, {0x04: b"x"}),
+             (M.RLC, 1, {}, {0x300: b"x"}), (M.RLC, 1, {}, {0xF0: b"x" * 256}), (M.BLO, 1, {}, {0xF0: b"x"}),
+             (M.REL, 1, {"cause_indicators": CauseInd(16, diagnostic=b"d" * 254), "calling_party_number": Number("1")}),
+             (M.REL, 1, {"cause_indicators": CauseInd(16, diagnostic=b"d" * 254)}),
+             (M.CPG, 1, {"event_information": 1, "user_service_information": b"u" * 256}),
+             (M.IAM, 1, {"called_party_number": Number("1")})]
+    for case in cases:
+        assert outcome(compiled_codec.encode_message, *case) == outcome(twin_codec.encode_message, *case), case
+
+
+def _same_decode(data: bytes) -> None:
+    c, p = outcome(compiled_codec.decode, data), outcome(twin_codec.decode, data)
+    assert c == p
+    if c[0] == "err":
+        assert issubclass(c[1], ProtocolError)
+
+
+@needs_compiled
+@given(st.binary(max_size=80))
+def test_compiled_decoder_on_random_bytes(data):
+    _same_decode(data)
+    for t in (M.IAM, M.REL, M.GRS, M.CGB, M.CPG, 0x77):
+        _same_decode(bytes((1, 0, t)) + data)
+
+
+@needs_compiled
+@given(any_message, st.randoms(use_true_random=False))
+def test_compiled_decoder_on_mutated_messages(msg, rnd):
+    data = bytearray(twin_codec.encode(msg))
+    for _ in range(rnd.randint(1, 4)):
+        op = rnd.randrange(3)
+        if op == 0 and data:
+            data[rnd.randrange(len(data))] = rnd.randrange(256)
+        elif op == 1 and data:
+            del data[rnd.randrange(len(data)):]
+        else:
+            data.insert(rnd.randrange(len(data) + 1), rnd.randrange(256))
+    _same_decode(bytes(data))
+    _same_decode(bytearray(data))
+    _same_decode(memoryview(bytes(data)))
+
+
+@needs_compiled
+def test_compiled_decoder_seeded_battery():
+    """A long battery (compiled only): mutations of every message type; errors identical."""
+    rng = random.Random(77)
+    base = [twin_codec.encode(IsupMessage(t, rng.randrange(4096), {
+        n: (RangeStatus(9, b"\x01\x02") if n == "range_and_status" else CauseInd(16, diagnostic=b"\x05")
+            if n == "cause_indicators" else Number("12345") if n.endswith("number") else 3)
+        for n in FORMATS[t].fixed + FORMATS[t].variable} | (
+        {"calling_party_number": Number("8"), "user_service_information": b"\x80\x90"} if FORMATS[t].optional else {})))
+        for t in FORMATS]
+    for _ in range(20000):
+        d = bytearray(rng.choice(base))
+        for _ in range(rng.randint(1, 3)):
+            d[rng.randrange(len(d))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            del d[rng.randrange(len(d)):]
+        _same_decode(bytes(d))
