@@ -9,6 +9,14 @@ from hypothesis import given, strategies as st
 from cti.signaling.errors import ProtocolError
 from cti.signaling.ss7.mtp2 import FISU, LSSU, MSU, LinkState, Mtp2Link, Status, decode, encode, fcs16
 from cti.signaling.ss7.mtp2.codec import add_fcs, check_fcs
+from cti.signaling.ss7.mtp2.link import CORE, link_class
+from conftest import kernel_impls, load_impl
+
+
+@pytest.fixture(params=kernel_impls(CORE))
+def Link(request):
+    """Mtp2Link on the compiled in-service core (id c) and on its pure-Python twin (id py)."""
+    return link_class(load_impl(request.param))
 
 
 def pump(a: Mtp2Link, b: Mtp2Link, t0: float, seconds: float, step: float = 0.01, drop=None):
@@ -55,15 +63,15 @@ def test_li_63_for_long_msu():
         encode(MSU(sio=1, sif=b"x"))
 
 
-def _aligned(emergency=False):
-    a, b = Mtp2Link(name="a", emergency=emergency), Mtp2Link(name="b")
+def _aligned(Link, emergency=False):
+    a, b = Link(name="a", emergency=emergency), Link(name="b")
     a.start(0.0)
     b.start(0.0)
     return a, b
 
 
-def test_normal_alignment_takes_proving_period():
-    a, b = _aligned()
+def test_normal_alignment_takes_proving_period(Link):
+    a, b = _aligned(Link)
     t = pump(a, b, 0.0, 8.0)
     assert a.state is LinkState.INITIAL_ALIGNMENT
     pump(a, b, t, 1.0)
@@ -71,14 +79,14 @@ def test_normal_alignment_takes_proving_period():
     assert [e.kind for e in a.events()] == ["in_service"]
 
 
-def test_emergency_alignment_is_short_for_both_sides():
-    a, b = _aligned(emergency=True)
+def test_emergency_alignment_is_short_for_both_sides(Link):
+    a, b = _aligned(Link, emergency=True)
     pump(a, b, 0.0, 0.8)
     assert a.state is b.state is LinkState.IN_SERVICE
 
 
-def test_t2_expires_without_far_end():
-    a = Mtp2Link(auto_restart=None)
+def test_t2_expires_without_far_end(Link):
+    a = Link(auto_restart=None)
     a.start(0.0)
     assert a.data_to_send(0.0)[-1] == encode(LSSU(status=Status.SIO))
     a.handle_timer(11.6)
@@ -88,8 +96,8 @@ def test_t2_expires_without_far_end():
     assert decode(a.data_to_send(12.0)[-1]) == LSSU(status=Status.SIOS)
 
 
-def test_proving_aborted_by_errors_then_alignment_fails_after_five_attempts():
-    a, b = Mtp2Link(auto_restart=None), Mtp2Link(auto_restart=None)
+def test_proving_aborted_by_errors_then_alignment_fails_after_five_attempts(Link):
+    a, b = Link(auto_restart=None), Link(auto_restart=None)
     a.start(0.0)
     b.start(0.0)
     t = pump(a, b, 0.0, 0.5)
@@ -101,8 +109,8 @@ def test_proving_aborted_by_errors_then_alignment_fails_after_five_attempts():
     assert a.state is LinkState.OUT_OF_SERVICE
 
 
-def _in_service():
-    a, b = _aligned(emergency=True)
+def _in_service(Link):
+    a, b = _aligned(Link, emergency=True)
     t = pump(a, b, 0.0, 1.0)
     a.events(), b.events()
     return a, b, t
@@ -112,8 +120,8 @@ def _msus(link):
     return [bytes(e.sif) for e in link.events() if e.kind == "msu"]
 
 
-def test_msus_flow_both_ways_in_order():
-    a, b, t = _in_service()
+def test_msus_flow_both_ways_in_order(Link):
+    a, b, t = _in_service(Link)
     for i in range(300):     # more than 127: sequence numbers wrap
         a.send(0x85, bytes([i % 256, 1, 2]), t)
         b.send(0x85, bytes([i % 256, 9, 9]), t)
@@ -125,8 +133,8 @@ def test_msus_flow_both_ways_in_order():
     assert a.in_service and not a._rtb
 
 
-def test_dropped_msu_is_retransmitted_after_nack():
-    a, b, t = _in_service()
+def test_dropped_msu_is_retransmitted_after_nack(Link):
+    a, b, t = _in_service(Link)
     for i in range(5):
         a.send(0x85, bytes([i, 0]), t)
     dropped = []
@@ -143,15 +151,15 @@ def test_dropped_msu_is_retransmitted_after_nack():
     assert a.in_service
 
 
-def test_dropped_last_msu_detected_from_fisu_fsn():
-    a, b, t = _in_service()
+def test_dropped_last_msu_detected_from_fisu_fsn(Link):
+    a, b, t = _in_service(Link)
     a.send(0x85, b"\x01\x02", t)
     pump(a, b, t, 0.3, drop=lambda f: isinstance(decode(f), MSU) and a.counters["retransmitted"] == 0)
     assert _msus(b) == [b"\x01\x02"]
 
 
-def test_t7_fails_the_link_when_acks_never_come():
-    a, b, t = _in_service()
+def test_t7_fails_the_link_when_acks_never_come(Link):
+    a, b, t = _in_service(Link)
     a.send(0x85, b"\x01\x02", t)
     a.data_to_send(t)            # sent, but b never gets anything again
     a.handle_timer(t + 1.1)
@@ -161,8 +169,8 @@ def test_t7_fails_the_link_when_acks_never_come():
     assert msgs == [(0x85, b"\x01\x02")]
 
 
-def test_sios_from_far_end_fails_link_and_auto_restart_realigns():
-    a, b, t = _in_service()
+def test_sios_from_far_end_fails_link_and_auto_restart_realigns(Link):
+    a, b, t = _in_service(Link)
     b.stop(t)
     t = pump(a, b, t, 0.05)
     assert a.state is not LinkState.IN_SERVICE
@@ -172,8 +180,8 @@ def test_sios_from_far_end_fails_link_and_auto_restart_realigns():
     assert a.in_service and b.in_service
 
 
-def test_processor_outage_both_ways():
-    a, b, t = _in_service()
+def test_processor_outage_both_ways(Link):
+    a, b, t = _in_service(Link)
     a.set_local_processor_outage(True, t)
     t = pump(a, b, t, 0.05)
     assert b.state is LinkState.PROCESSOR_OUTAGE
@@ -184,16 +192,16 @@ def test_processor_outage_both_ways():
     assert [e.kind for e in b.events()] == ["remote_processor_recovered"]
 
 
-def test_suerm_fails_link_on_error_burst():
-    a, b, t = _in_service()
+def test_suerm_fails_link_on_error_burst(Link):
+    a, b, t = _in_service(Link)
     for _ in range(64):
         a.su_error(t)
     assert a.state is LinkState.OUT_OF_SERVICE
     assert "SUERM" in a.events()[-1].reason
 
 
-def test_garbage_frames_never_raise():
-    a, b, t = _in_service()
+def test_garbage_frames_never_raise(Link):
+    a, b, t = _in_service(Link)
     rng = random.Random(7)
     for _ in range(200):
         a.receive(bytes(rng.randrange(256) for _ in range(rng.randrange(0, 12))), t)

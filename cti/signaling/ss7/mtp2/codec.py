@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from _boardcore.hdlc import fcs16 as _hdlc_fcs16
 from cti.signaling.errors import DecodeError
 
-#: Q.703 clause 2.3.3: the largest SIF of an MSU (272 octets), so SIO + SIF <= 273.
-MAX_SIF = 272
+from .bec import msu_octets, parse   # the signal unit parse/build of the in-service core
+from .states import FISU_KIND, MAX_SIF, MSU_KIND
 
 
 class Status(enum.IntEnum):
@@ -56,21 +56,11 @@ class MSU(SignalUnit):
     sif: bytes = b""
 
 
-#: :func:`parse` kinds besides an LSSU's status (0..5).
-FISU_KIND = -1
-MSU_KIND = -2
-
-
 def _header(su: SignalUnit, li: int) -> bytes:
     for name, v, hi in (("bsn", su.bsn, 127), ("fsn", su.fsn, 127), ("bib", su.bib, 1), ("fib", su.fib, 1)):
         if not 0 <= v <= hi:
             raise ValueError(f"{name}={v} out of range 0..{hi}")
     return bytes(((su.bib << 7) | su.bsn, (su.fib << 7) | su.fsn, li))
-
-
-def msu_octets(bsn: int, bib: int, fsn: int, fib: int, sio: int, sif: bytes) -> bytes:
-    """An MSU from values already in range (the link's own sequence numbers, a checked SIF)."""
-    return bytes(((bib << 7) | bsn, (fib << 7) | fsn, min(1 + len(sif), 63), sio)) + sif
 
 
 def encode(su: SignalUnit) -> bytes:
@@ -87,32 +77,9 @@ def encode(su: SignalUnit) -> bytes:
     return _header(su, 0)
 
 
-def parse(data: bytes | bytearray | memoryview) -> tuple[int, int, int, int, bytes]:
-    """One signal unit (without FCS) as ``(BIB|BSN octet, FIB|FSN octet, kind, sio, sif)``:
-    kind is :data:`FISU_KIND`, :data:`MSU_KIND` or an LSSU's status; DecodeError when it
-    breaks Q.703 clause 2 / 4.1.4. :func:`decode` gives the same as objects."""
-    n = len(data)
-    if n < 3:
-        raise DecodeError(f"signal unit of {n} octets (at least 3)")
-    li = data[2] & 0x3F
-    if li == 0:
-        if n != 3:
-            raise DecodeError(f"LI=0 but {n - 3} octets follow")
-        return data[0], data[1], FISU_KIND, 0, b""
-    if li <= 2:
-        if n - 3 != li:
-            raise DecodeError(f"LI={li} but {n - 3} octets follow")
-        st = data[3] & 0x07
-        if st > 5:
-            raise DecodeError(f"LSSU status {st} undefined")
-        return data[0], data[1], st, 0, b""
-    if (li < 63 and n - 3 != li) or (li == 63 and not 63 <= n - 3 <= MAX_SIF + 1):
-        raise DecodeError(f"LI={li} does not match {n - 3} octets")
-    return data[0], data[1], MSU_KIND, data[3], bytes(data[4:])
-
-
 def decode(data: bytes | bytearray | memoryview) -> SignalUnit:
-    """Parse one signal unit (without FCS); DecodeError when it breaks Q.703 clause 2 / 4.1.4."""
+    """Parse one signal unit (without FCS); DecodeError when it breaks Q.703 clause 2 / 4.1.4.
+    :func:`parse` gives the same as ``(BIB|BSN, FIB|FSN, kind, sio, sif)`` ints."""
     h, f, kind, sio, sif = parse(data)
     bsn, bib, fsn, fib = h & 0x7F, h >> 7, f & 0x7F, f >> 7
     if kind == FISU_KIND:

@@ -1,0 +1,400 @@
+# cython: language_level=3
+"""MTP2 in-service path, compiled: signal unit parse/build (Q.703 clause 2) and basic error
+correction (clause 5: FSN/FIB, BSN/BIB, retransmission buffer, T7). Same API and behaviour as
+the pure-Python twin ``bec_py`` (see there); sequence numbers and indicator bits are C ints,
+frames are built straight into bytes objects. Timers stay the link's ``Timers`` (TimerSpec
+data): T6/T7 are started and stopped in its ``running`` dict like ``Timers.start``/``stop`` do.
+"""
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.tuple cimport PyTuple_GET_ITEM
+
+from collections import deque
+
+from cti.signaling.errors import DecodeError
+from cti.signaling.ss7.mtp2.states import KIND_EVENTS, LinkState
+from cti.signaling.ss7.mtp2.timers import SUERM_D as _SUERM_D
+
+cdef object _IN_SERVICE = LinkState.IN_SERVICE
+cdef object _PO = LinkState.PROCESSOR_OUTAGE
+cdef object _IA = LinkState.INITIAL_ALIGNMENT
+cdef tuple _KIND_EVENTS = KIND_EVENTS
+cdef int SUERM_D = _SUERM_D
+
+DEF FISU_KIND = -1
+DEF MSU_KIND = -2
+DEF BAD = -9
+DEF FILL_FISU = -1
+DEF MAX_SIF = 272
+DEF SIB = 5
+
+HOT_COUNTERS = ("rx", "tx", "discarded", "nacks_sent", "retransmitted")
+
+
+cdef inline bytes _as_bytes(object data):
+    if type(data) is bytes:
+        return <bytes>data
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"a signal unit is bytes-like, not {type(data).__name__}")
+
+
+cdef inline int _kind(const unsigned char* p, Py_ssize_t n) noexcept:
+    """The parse kind of a signal unit, or BAD when it breaks Q.703 clause 2 / 4.1.4."""
+    cdef int li, st
+    if n < 3:
+        return BAD
+    li = p[2] & 0x3F
+    if li == 0:
+        return FISU_KIND if n == 3 else BAD
+    if li <= 2:
+        if n - 3 != li:
+            return BAD
+        st = p[3] & 0x07
+        return st if st <= 5 else BAD
+    if (li < 63 and n - 3 != li) or (li == 63 and not 63 <= n - 3 <= MAX_SIF + 1):
+        return BAD
+    return MSU_KIND
+
+
+cdef str _error(const unsigned char* p, Py_ssize_t n):
+    """The DecodeError text for a signal unit :func:`_kind` rejected (as the twin words it)."""
+    if n < 3:
+        return f"signal unit of {n} octets (at least 3)"
+    cdef int li = p[2] & 0x3F
+    if li == 0:
+        return f"LI=0 but {n - 3} octets follow"
+    if li <= 2:
+        if n - 3 != li:
+            return f"LI={li} but {n - 3} octets follow"
+        return f"LSSU status {p[3] & 0x07} undefined"
+    return f"LI={li} does not match {n - 3} octets"
+
+
+def parse(data) -> tuple:
+    """One signal unit (without FCS) as ``(BIB|BSN octet, FIB|FSN octet, kind, sio, sif)``:
+    kind is FISU_KIND, MSU_KIND or an LSSU's status; DecodeError when it breaks Q.703
+    clause 2 / 4.1.4."""
+    cdef bytes b = _as_bytes(data)
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(b)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
+    cdef int kind = _kind(p, n)
+    if kind == BAD:
+        raise DecodeError(_error(p, n))
+    if kind == MSU_KIND:
+        return p[0], p[1], kind, p[3], b[4:]
+    return p[0], p[1], kind, 0, b""
+
+
+cdef inline bytes _msu(int bsn, int bib, int fsn, int fib, int sio, bytes sif):
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(sif)
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, 4 + n)
+    cdef unsigned char* q = <unsigned char*>PyBytes_AS_STRING(out)
+    cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(sif)
+    cdef Py_ssize_t i
+    q[0] = (bib << 7) | bsn
+    q[1] = (fib << 7) | fsn
+    q[2] = 1 + n if n < 62 else 63
+    q[3] = sio
+    for i in range(n):
+        q[4 + i] = s[i]
+    return out
+
+
+def msu_octets(int bsn, int bib, int fsn, int fib, int sio, sif) -> bytes:
+    """An MSU from values already in range (the link's own sequence numbers, a checked SIF)."""
+    return _msu(bsn, bib, fsn, fib, sio, _as_bytes(sif))
+
+
+cdef class Mtp2Event:
+    """What the link tells MTP3: ``in_service``, ``out_of_service`` (reason), ``msu`` (sio, sif),
+    ``remote_processor_outage``, ``remote_processor_recovered``."""
+
+    cdef public object kind
+    cdef public object time
+    cdef public object sio
+    cdef public object sif
+    cdef public object reason
+
+    def __init__(self, kind, time, sio=0, sif=b"", reason=""):
+        self.kind, self.time, self.sio, self.sif, self.reason = kind, time, sio, sif, reason
+
+    cdef tuple _key(self):
+        return (self.kind, self.time, self.sio, self.sif, self.reason)
+
+    def __eq__(self, other):
+        if type(other) is not Mtp2Event:
+            return NotImplemented
+        return self._key() == (<Mtp2Event>other)._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return (f"Mtp2Event(kind={self.kind!r}, time={self.time!r}, sio={self.sio!r}, "
+                f"sif={self.sif!r}, reason={self.reason!r})")
+
+
+cdef inline int _dist(int a, int b) noexcept:
+    """(b - a) mod 128: distance along the 7-bit sequence number cycle."""
+    return (b - a) & 0x7F
+
+
+cdef class LinkCore:
+    """Basic error correction and fill-in of one link; ``lsc``/``iac`` (TableFSMs), ``su_error``
+    and ``_timers_due`` come from the link control subclass."""
+
+    cdef public object timers, lsc, iac
+    cdef public double fill_interval, _last_fill_at, _restart_at, _now
+    cdef public list _events, _rtb, _retx
+    cdef public object _out, _tb, _last_fill
+    cdef public int _fill, _cs, _su_count
+    cdef public int _fsn_last, _fib, _acked, _rx_last, _bib, _bad_bsn, _bad_fib
+    cdef public bint _nack_pending, _busy
+    cdef dict _running, _values, _counters
+    cdef long long n_rx, n_tx, n_discarded, n_nacks, n_retx
+
+    def __init__(self, timers, double fill_interval):
+        self.timers = timers
+        self._running = timers.running
+        self._values = timers.values
+        self.fill_interval = fill_interval
+        self._events = []
+        self._fill = 3                          # SIOS; FILL_FISU = FISU
+        self._last_fill = b""
+        self._last_fill_at = -1e9
+        self._out = deque()
+        self._restart_at = float("inf")
+        self._now = 0.0
+        self._tb = deque()
+        self._cs = 0
+        self._su_count = 0
+        self._counters = {"rx": 0, "tx": 0, "su_errors": 0, "nacks_sent": 0, "retransmitted": 0,
+                          "proving_aborts": 0, "failures": 0, "discarded": 0}
+        self._reset_bec()
+
+    @property
+    def counters(self) -> dict:
+        """rx, tx, su_errors, nacks_sent, retransmitted, proving_aborts, failures, discarded."""
+        d = self._counters
+        d["rx"], d["tx"], d["discarded"] = self.n_rx, self.n_tx, self.n_discarded
+        d["nacks_sent"], d["retransmitted"] = self.n_nacks, self.n_retx
+        return d
+
+    # ---- user side -------------------------------------------------------------------
+    def send(self, sio, sif, now) -> None:
+        """Queue an MSU for transmission (transmission buffer, clause 5.2.1)."""
+        cdef bytes b = sif if type(sif) is bytes else bytes(sif)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
+        if not 2 <= n <= 272 or not 0 <= sio <= 255:
+            raise ValueError(f"MSU with SIO {sio} and {n}-octet SIF not allowed (2..272 octets)")
+        self._tb.append((sio, b))
+
+    def retrieve(self, bsnt=None) -> list:
+        """After a failure: the MSUs the far end has not accepted (Q.704 5.4); ``bsnt`` is the
+        far end's last accepted FSN (from COO/COA), None takes every unacknowledged MSU.
+        Unsent MSUs follow. Empties the buffers."""
+        rtb = self._rtb
+        cdef int a = self._acked
+        if bsnt is not None and _dist(a, bsnt) <= _dist(a, self._fsn_last):
+            rtb = [e for e in rtb if not _dist(a, e[0]) <= _dist(a, bsnt)]
+        msgs = [(sio, sif) for _, sio, sif in rtb] + list(self._tb)
+        self._rtb, self._retx = [], []
+        self._tb.clear()
+        self._running.pop("T7", None)
+        return msgs
+
+    @property
+    def last_accepted_fsn(self) -> int:
+        """FSN of the last MSU accepted from the far end (sent in COO/COA)."""
+        return self._rx_last
+
+    @property
+    def unacknowledged(self) -> int:
+        """MSUs sent and not yet acknowledged (the retransmission buffer, clause 5.2.1)."""
+        return len(self._rtb)
+
+    def events(self) -> list:
+        ev = self._events
+        self._events = []
+        return ev
+
+    # ---- line side -------------------------------------------------------------------
+    def receive(self, frame, double now) -> None:
+        """A frame received with a good FCS (FCS stripped)."""
+        self._now = now
+        cdef bytes b = _as_bytes(frame)
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(b)
+        cdef int kind = _kind(p, PyBytes_GET_SIZE(b))
+        if kind == BAD:
+            self.su_error(now)
+            return
+        self.n_rx += 1
+        self._su_count += 1               # SUERM's D-count (clause 10.2)
+        if self._su_count >= SUERM_D:
+            self._su_count = 0
+            self._cs = max(0, self._cs - 1)
+        lsc = self.lsc
+        st = lsc.state
+        if st is _IA:
+            self.iac.fire_if(_KIND_EVENTS[kind + 2])
+            return
+        if st is not _IN_SERVICE or kind >= 0:   # in service, FISU/MSU is a no-op row
+            lsc.fire_if(_KIND_EVENTS[kind + 2])
+            st = lsc.state
+        if st is _IN_SERVICE or st is _PO:
+            self._bec_receive(p[0] & 0x7F, p[0] >> 7, p[1] & 0x7F, p[1] >> 7, kind, b, now)
+
+    def data_to_send(self, double now) -> list:
+        """Frames (without FCS) to transmit now: retransmissions, new MSUs, and the fill-in
+        (FISU or LSSU) when it changed or ``fill_interval`` passed."""
+        self._now = now
+        if self._due(now):
+            self._timers_due(now)
+        cdef list out
+        if self._out:
+            out = list(self._out)
+            self._out.clear()
+        else:
+            out = []
+        if (self._tb or self._retx) and self.lsc.state is _IN_SERVICE:
+            self._bec_transmit(now, out)
+        fill = self._fill_octets()
+        if out and self._fill == FILL_FISU:
+            self._last_fill, self._last_fill_at = fill, now  # MSUs carry the same BSN/BIB
+        elif fill != self._last_fill or now - self._last_fill_at >= self.fill_interval:
+            out.append(fill)
+            self._last_fill, self._last_fill_at = fill, now
+        self.n_tx += len(out)
+        return out
+
+    def handle_timer(self, double now) -> None:
+        """Run the timers due at ``now`` (the link control's ``_timers_due``) and a pending restart."""
+        self._now = now
+        if self._due(now):
+            self._timers_due(now)
+
+    cdef bint _due(self, double now) except -1:
+        if now >= self._restart_at:
+            return True
+        for v in self._running.values():
+            if <double>v <= now:
+                return True
+        return False
+
+    # ---- basic error correction (clause 5) ---------------------------------------------
+    def _reset_bec(self) -> None:
+        self._fsn_last = 127          # last FSN assigned (5.2.1)
+        self._fib = 1
+        self._acked = 127             # last positively acknowledged FSN
+        self._rtb = []                # (fsn, sio, sif) retransmission buffer
+        self._retx = []
+        self._rx_last = 127           # last accepted FSN
+        self._bib = 1
+        self._nack_pending = False
+        self._bad_bsn = 0
+        self._bad_fib = 0
+        self._busy = False
+
+    cdef int _bec_receive(self, int bsn, int bib, int fsn, int fib, int kind, bytes b,
+                          double now) except -1:
+        cdef int acked = self._acked, span, nxt
+        cdef Mtp2Event ev
+        # acknowledgements (5.3): BSN/BIB of every SU
+        if _dist(acked, bsn) > _dist(acked, self._fsn_last):
+            self._bad_bsn += 1
+            if self._bad_bsn >= 2:
+                self.lsc.fire("link_failure", "abnormal BSN received twice")
+            return 0
+        self._bad_bsn = 0
+        if bsn != acked:
+            span = _dist(acked, bsn)      # FSNs acked..bsn are acknowledged now
+            self._rtb = _unacked(self._rtb, acked, span)
+            if self._retx:
+                self._retx = _unacked(self._retx, acked, span)
+            self._acked = bsn
+            running = self._running
+            running.pop("T6", None)
+            if self._rtb:
+                running["T7"] = now + self._values["T7"]
+            else:
+                running.pop("T7", None)
+        if bib != self._fib:   # negative acknowledgement: retransmit all unacknowledged (5.3.2)
+            if self._rtb:
+                self._retx = list(self._rtb)
+            self._fib ^= 1
+        # reception (5.2.2)
+        if kind >= 0:          # LSSU
+            if kind == SIB and "T6" not in self._running:
+                self._running["T6"] = now + self._values["T6"]
+            return 0
+        if fib != self._bib:
+            if kind == MSU_KIND:
+                self.n_discarded += 1
+            return 0
+        nxt = (self._rx_last + 1) & 0x7F
+        if kind == MSU_KIND and fsn == nxt:
+            self._rx_last = nxt
+            self._nack_pending = False
+            ev = Mtp2Event.__new__(Mtp2Event)
+            ev.kind, ev.time, ev.sio, ev.sif, ev.reason = "msu", now, (<const unsigned char*>b)[3], b[4:], ""
+            self._events.append(ev)
+        elif fsn != self._rx_last:
+            # a gap: an MSU was lost; ask for retransmission once (NACK by inverting BIB)
+            if kind == MSU_KIND:
+                self.n_discarded += 1
+            if not self._nack_pending:
+                self._bib ^= 1
+                self._nack_pending = True
+                self.n_nacks += 1
+        elif kind == MSU_KIND:
+            self.n_discarded += 1   # duplicate
+        return 0
+
+    cdef int _bec_transmit(self, double now, list out) except -1:
+        cdef int rx_last = self._rx_last, bib = self._bib, fib = self._fib, fsn
+        cdef bint sent = False
+        cdef tuple e
+        if self._retx:
+            for e in self._retx:
+                out.append(_msu(rx_last, bib, <int>e[0], fib, <int>e[1], <bytes>e[2]))
+                self.n_retx += 1
+            self._retx = []
+        tb, rtb = self._tb, self._rtb
+        fsn = self._fsn_last
+        while tb and len(rtb) < 127:
+            e = tb.popleft()
+            fsn = (fsn + 1) & 0x7F
+            rtb.append((fsn, e[0], e[1]))
+            out.append(_msu(rx_last, bib, fsn, fib, <int>e[0], <bytes>e[1]))
+            sent = True
+        self._fsn_last = fsn
+        if sent and "T7" not in self._running:
+            self._running["T7"] = now + self._values["T7"]
+        return 0
+
+    # ---- fill-in -----------------------------------------------------------------------
+    def _lssu_octets(self, int st) -> bytes:
+        return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 1, st))
+
+    cpdef bytes _fill_octets(self):
+        """The fill-in signal unit now: FISU, or the LSSU of ``_fill`` (Q.703 clause 5.2)."""
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, 3 if self._fill == FILL_FISU else 4)
+        cdef unsigned char* q = <unsigned char*>PyBytes_AS_STRING(out)
+        q[0] = (self._bib << 7) | self._rx_last
+        q[1] = (self._fib << 7) | self._fsn_last
+        if self._fill == FILL_FISU:
+            q[2] = 0
+        else:
+            q[2] = 1
+            q[3] = self._fill
+        return out
+
+
+cdef list _unacked(list buf, int acked, int span):
+    """The entries of a retransmission buffer whose FSN lies beyond ``acked + span``."""
+    cdef list keep = []
+    cdef tuple e
+    for e in buf:
+        if _dist(acked, <int>e[0]) > span:
+            keep.append(e)
+    return keep

@@ -1,0 +1,281 @@
+"""MTP2 in-service path, pure-Python twin of ``bec_c``: signal unit parse/build (Q.703 clause 2)
+and basic error correction (clause 5: FSN/FIB, BSN/BIB, retransmission buffer, T7).
+
+:class:`LinkCore` is the base of :class:`~cti.signaling.ss7.mtp2.link.Mtp2Link`: it moves MSUs
+and fill-ins while the link is in service and hands everything else (alignment, failures,
+processor outage, timer expiries) to the link control's ``lsc``/``iac`` tables and methods.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from cti.signaling.errors import DecodeError
+from cti.signaling.timers import Timers
+
+from .states import FILL_FISU, FISU_KIND, KIND_EVENTS, MAX_SIF, MSU_KIND, LinkState
+from .timers import SUERM_D
+
+_IN_SERVICE, _PO, _IA = LinkState.IN_SERVICE, LinkState.PROCESSOR_OUTAGE, LinkState.INITIAL_ALIGNMENT
+_SIB = 5
+#: counters kept by the core itself (the rest are the link control's)
+HOT_COUNTERS = ("rx", "tx", "discarded", "nacks_sent", "retransmitted")
+
+
+def parse(data: bytes | bytearray | memoryview) -> tuple[int, int, int, int, bytes]:
+    """One signal unit (without FCS) as ``(BIB|BSN octet, FIB|FSN octet, kind, sio, sif)``:
+    kind is :data:`FISU_KIND`, :data:`MSU_KIND` or an LSSU's status; DecodeError when it
+    breaks Q.703 clause 2 / 4.1.4."""
+    n = len(data)
+    if n < 3:
+        raise DecodeError(f"signal unit of {n} octets (at least 3)")
+    li = data[2] & 0x3F
+    if li == 0:
+        if n != 3:
+            raise DecodeError(f"LI=0 but {n - 3} octets follow")
+        return data[0], data[1], FISU_KIND, 0, b""
+    if li <= 2:
+        if n - 3 != li:
+            raise DecodeError(f"LI={li} but {n - 3} octets follow")
+        st = data[3] & 0x07
+        if st > 5:
+            raise DecodeError(f"LSSU status {st} undefined")
+        return data[0], data[1], st, 0, b""
+    if (li < 63 and n - 3 != li) or (li == 63 and not 63 <= n - 3 <= MAX_SIF + 1):
+        raise DecodeError(f"LI={li} does not match {n - 3} octets")
+    return data[0], data[1], MSU_KIND, data[3], bytes(data[4:])
+
+
+def msu_octets(bsn: int, bib: int, fsn: int, fib: int, sio: int, sif: bytes) -> bytes:
+    """An MSU from values already in range (the link's own sequence numbers, a checked SIF)."""
+    return bytes(((bib << 7) | bsn, (fib << 7) | fsn, min(1 + len(sif), 63), sio)) + sif
+
+
+@dataclass(slots=True, unsafe_hash=True)   # not frozen: built per message, 6x cheaper
+class Mtp2Event:
+    """What the link tells MTP3: ``in_service``, ``out_of_service`` (reason), ``msu`` (sio, sif),
+    ``remote_processor_outage``, ``remote_processor_recovered``."""
+
+    kind: str
+    time: float
+    sio: int = 0
+    sif: bytes = b""
+    reason: str = ""
+
+
+def _between(a: int, x: int, b: int) -> bool:
+    """``x`` in the cyclic range a..b (7-bit sequence numbers)."""
+    return (x - a) % 128 <= (b - a) % 128
+
+
+class LinkCore:
+    """Basic error correction and fill-in of one link; ``lsc``/``iac`` (TableFSMs), ``su_error``
+    and ``_timers_due`` come from the link control subclass."""
+
+    def __init__(self, timers: Timers, fill_interval: float) -> None:
+        self.timers = timers
+        self.fill_interval = fill_interval      #: repeat the fill-in at least this often
+        self._events: list = []
+        self._fill = 3                          # SIOS; FILL_FISU = FISU
+        self._last_fill: bytes = b""
+        self._last_fill_at = -1e9
+        self._out: deque[bytes] = deque()
+        self._restart_at = float("inf")         # inf: no restart pending
+        self._now = 0.0
+        self._tb: deque[tuple[int, bytes]] = deque()
+        self._cs = 0
+        self._su_count = 0
+        self._counters = {"rx": 0, "tx": 0, "su_errors": 0, "nacks_sent": 0, "retransmitted": 0,
+                          "proving_aborts": 0, "failures": 0, "discarded": 0}
+        self._reset_bec()
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """rx, tx, su_errors, nacks_sent, retransmitted, proving_aborts, failures, discarded."""
+        return self._counters
+
+    # ---- user side -------------------------------------------------------------------
+    def send(self, sio: int, sif: bytes, now: float) -> None:
+        """Queue an MSU for transmission (transmission buffer, clause 5.2.1)."""
+        if not 2 <= len(sif) <= 272 or not 0 <= sio <= 255:
+            raise ValueError(f"MSU with SIO {sio} and {len(sif)}-octet SIF not allowed (2..272 octets)")
+        self._tb.append((sio, bytes(sif)))
+
+    def retrieve(self, bsnt: int | None = None) -> list[tuple[int, bytes]]:
+        """After a failure: the MSUs the far end has not accepted (Q.704 5.4 buffer updating and
+        retrieval). ``bsnt`` is the far end's last accepted FSN (from COO/COA); None takes
+        every unacknowledged MSU. Unsent MSUs follow. Empties the buffers."""
+        rtb = self._rtb
+        if bsnt is not None and _between(self._acked, bsnt, self._fsn_last):
+            rtb = [e for e in rtb if not _between(self._acked, e[0], bsnt)]
+        msgs = [(sio, sif) for _, sio, sif in rtb] + list(self._tb)
+        self._rtb, self._retx = [], []
+        self._tb.clear()
+        self.timers.stop("T7")
+        return msgs
+
+    @property
+    def last_accepted_fsn(self) -> int:
+        """FSN of the last MSU accepted from the far end (sent in COO/COA)."""
+        return self._rx_last
+
+    @property
+    def unacknowledged(self) -> int:
+        """MSUs sent and not yet acknowledged (the retransmission buffer, clause 5.2.1)."""
+        return len(self._rtb)
+
+    def events(self) -> list[Mtp2Event]:
+        ev, self._events = self._events, []
+        return ev
+
+    # ---- line side -------------------------------------------------------------------
+    def receive(self, frame: bytes, now: float) -> None:
+        """A frame received with a good FCS (FCS stripped)."""
+        self._now = now
+        try:
+            h, f, kind, sio, sif = parse(frame)
+        except DecodeError:
+            self.su_error(now)
+            return
+        self._counters["rx"] += 1
+        self._su_count += 1               # SUERM's D-count (clause 10.2), as in _count_su
+        if self._su_count >= SUERM_D:
+            self._su_count = 0
+            self._cs = max(0, self._cs - 1)
+        ev = KIND_EVENTS[kind + 2]
+        lsc = self.lsc
+        st = lsc.state
+        if st is _IA:
+            self.iac.fire_if(ev)
+            return
+        if st is not _IN_SERVICE or kind >= 0:   # in service, FISU/MSU is a no-op row
+            lsc.fire_if(ev)
+            st = lsc.state
+        if st is _IN_SERVICE or st is _PO:
+            self._bec_receive(h & 0x7F, h >> 7, f & 0x7F, f >> 7, kind, sio, sif, now)
+
+    def data_to_send(self, now: float) -> list[bytes]:
+        """Frames (without FCS) to transmit now: retransmissions, new MSUs, and the fill-in
+        (FISU or LSSU) when it changed or ``fill_interval`` passed."""
+        self._now = now
+        self.handle_timer(now)
+        if self._out:
+            out = list(self._out)
+            self._out.clear()
+        else:
+            out = []
+        if self.lsc.state is _IN_SERVICE and (self._tb or self._retx):
+            out += self._bec_transmit(now)
+        fill = self._fill_octets()
+        if out and self._fill == FILL_FISU:
+            self._last_fill, self._last_fill_at = fill, now  # MSUs carry the same BSN/BIB
+        elif fill != self._last_fill or now - self._last_fill_at >= self.fill_interval:
+            out.append(fill)
+            self._last_fill, self._last_fill_at = fill, now
+        self._counters["tx"] += len(out)
+        return out
+
+    def handle_timer(self, now: float) -> None:
+        """Run the timers due at ``now`` (the link control's ``_timers_due``) and a pending restart."""
+        self._now = now
+        running = self.timers.running
+        if (running and min(running.values()) <= now) or now >= self._restart_at:
+            self._timers_due(now)
+
+    # ---- basic error correction (clause 5) ---------------------------------------------
+    def _reset_bec(self) -> None:
+        self._fsn_last = 127          # last FSN assigned (5.2.1)
+        self._fib = 1
+        self._acked = 127             # last positively acknowledged FSN
+        self._rtb: list[tuple[int, int, bytes]] = []   # (fsn, sio, sif) retransmission buffer
+        self._retx: list[tuple[int, int, bytes]] = []
+        self._rx_last = 127           # last accepted FSN
+        self._bib = 1
+        self._nack_pending = False
+        self._bad_bsn = 0
+        self._bad_fib = 0
+        self._busy = False
+
+    def _bec_receive(self, bsn: int, bib: int, fsn: int, fib: int, kind: int, sio: int, sif: bytes,
+                     now: float) -> None:
+        # acknowledgements (5.3): BSN/BIB of every SU
+        acked = self._acked
+        if (bsn - acked) % 128 > (self._fsn_last - acked) % 128:
+            self._bad_bsn += 1
+            if self._bad_bsn >= 2:
+                self.lsc.fire("link_failure", "abnormal BSN received twice")
+            return
+        self._bad_bsn = 0
+        if bsn != acked:
+            span = (bsn - acked) % 128    # FSNs acked..bsn are acknowledged now
+            self._rtb = [e for e in self._rtb if (e[0] - acked) % 128 > span]
+            if self._retx:
+                self._retx = [e for e in self._retx if (e[0] - acked) % 128 > span]
+            self._acked = bsn
+            timers = self.timers
+            if "T6" in timers.running:
+                timers.stop("T6")
+            if self._rtb:
+                timers.start("T7", now)
+            else:
+                timers.stop("T7")
+        if bib != self._fib:   # negative acknowledgement: retransmit all unacknowledged (5.3.2)
+            if self._rtb:
+                self._retx = list(self._rtb)
+            self._fib ^= 1
+        # reception (5.2.2)
+        if kind >= 0:          # LSSU
+            if kind == _SIB and not self.timers.is_running("T6"):
+                self.timers.start("T6", now)
+            return
+        if fib != self._bib:
+            if kind == MSU_KIND:
+                self._counters["discarded"] += 1
+            return
+        nxt = (self._rx_last + 1) % 128
+        if kind == MSU_KIND and fsn == nxt:
+            self._rx_last = nxt
+            self._nack_pending = False
+            self._events.append(Mtp2Event("msu", now, sio, sif))
+        elif fsn != self._rx_last:
+            # a gap: an MSU was lost; ask for retransmission once (NACK by inverting BIB)
+            if kind == MSU_KIND:
+                self._counters["discarded"] += 1
+            if not self._nack_pending:
+                self._bib ^= 1
+                self._nack_pending = True
+                self._counters["nacks_sent"] += 1
+        elif kind == MSU_KIND:
+            self._counters["discarded"] += 1   # duplicate
+
+    def _bec_transmit(self, now: float) -> list[bytes]:
+        out = []
+        rx_last, bib, fib = self._rx_last, self._bib, self._fib
+        if self._retx:
+            for fsn, sio, sif in self._retx:
+                out.append(msu_octets(rx_last, bib, fsn, fib, sio, sif))
+                self._counters["retransmitted"] += 1
+            self._retx = []
+        tb, rtb = self._tb, self._rtb
+        fsn = self._fsn_last
+        sent = False
+        while tb and len(rtb) < 127:
+            sio, sif = tb.popleft()
+            fsn = (fsn + 1) % 128
+            rtb.append((fsn, sio, sif))
+            out.append(msu_octets(rx_last, bib, fsn, fib, sio, sif))
+            sent = True
+        self._fsn_last = fsn
+        if sent and not self.timers.is_running("T7"):
+            self.timers.start("T7", now)
+        return out
+
+    # ---- fill-in -----------------------------------------------------------------------
+    def _lssu_octets(self, st: int) -> bytes:
+        return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 1, st))
+
+    def _fill_octets(self) -> bytes:
+        """The fill-in signal unit now: FISU, or the LSSU of ``_fill`` (Q.703 clause 5.2)."""
+        if self._fill == FILL_FISU:
+            return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 0))
+        return self._lssu_octets(self._fill)
