@@ -7,6 +7,7 @@ names (``IAM``, ``ACM``...) and expired timers (``T1``...).
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Any
 
 from cti.signaling.fsm import ANY
@@ -73,3 +74,34 @@ CALL_TABLE: dict[tuple[Any, str], tuple[str | None, Any]] = {
 
 #: The states in which a call exists on the circuit.
 BUSY_STATES = frozenset(set(CallState) - {CallState.IDLE, CallState.RESETTING})
+
+#: Timers of circuit supervision (Q.764 2.8, 2.9): their expiry repeats a message (the node's
+#: rare path); every other ISUP timer is an event of :data:`CALL_TABLE`.
+SUPERVISION_TIMERS = frozenset({"T12", "T14", "T18", "T20", "T22"})
+
+#: Defaults of the mandatory IAM indicators (Q.763 3.35, 3.23, 3.11, 3.54).
+IAM_DEFAULTS = {"nature_of_connection_indicators": 0x00,    # no satellite, no continuity check
+                "forward_call_indicators": 0x0020,          # national, ISUP all the way, preferred
+                "calling_partys_category": 0x0A,            # ordinary subscriber
+                "transmission_medium_requirement": 0x03}    # 3.1 kHz audio
+#: Backward call indicators for ACM: subscriber free, ordinary, ISUP all the way (Q.763 3.5).
+BCI_ACM = 0x0416
+BCI_CON = 0x0416
+
+
+@dataclass(slots=True, unsafe_hash=True)   # not frozen: built per message, 6x cheaper
+class IsupEvent:
+    """kind: setup | digits | alerting | progress | answered | suspended | resumed | released |
+    circuit (availability changed) | reset_done | unexpected."""
+
+    kind: str
+    cic: int
+    time: float
+    called: str = ""
+    calling: str | None = None
+    category: int | None = None
+    cause: int = 0
+    remote: bool = True
+    reason: str = ""
+    available: bool = True
+    count: int = 1          #: circuits covered (reset_done after GRA)

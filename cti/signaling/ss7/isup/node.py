@@ -2,164 +2,45 @@
 
 :meth:`IsupNode.receive` takes the user part octets of an MTP-TRANSFER indication;
 :meth:`messages` gives ``(cic, octets)`` to send (SLS = CIC's low bits); :meth:`events`
-gives :class:`IsupEvent`. Call control is the table in :mod:`.call`; circuit and
-circuit-group supervision (blocking, reset, Q.764 2.8/2.9) and malformed-message
-handling (2.9.5: CFN for an unknown message, discard for a format error, UCIC for an
-unequipped CIC) run here.
+gives :class:`IsupEvent`. Call control is the table in :mod:`.call`, run per message by
+``CallControl`` (compiled ``control_c`` when built, else its twin :mod:`.control_py`);
+this class adds the user requests, circuit and circuit-group supervision (blocking, reset,
+Q.764 2.8/2.9), malformed-message handling (2.9.5: CFN for an unknown message, discard for
+a format error, UCIC for an unequipped CIC) and the rarer call actions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from _boardcore import _select
 from cti.signaling.causes import Cause
 from cti.signaling.errors import DecodeError, LocalProtocolError
-from cti.signaling.fsm import TableFSM
 
-from cti.signaling.timers import Timers
-
-from .._fsm import BoundedFSM
-from .call import BUSY_STATES, CALL_TABLE, CallState
-from .codec import FormatError, IsupMessage, MessageType, UnknownMessage, decode, encode_message
-from .params import CauseInd, Number, RangeStatus
+from .call import BCI_ACM, BCI_CON, BUSY_STATES, IAM_DEFAULTS, CallState, IsupEvent
+from .codec import IsupMessage, MessageType, UnknownMessage
+from .params import CauseInd, RangeStatus
 from .timers import ISUP_TIMERS
 
+__all__ = ["IsupNode", "IsupEvent", "IAM_DEFAULTS", "BCI_ACM", "BCI_CON", "IMPLEMENTATION"]
+
+_control = _select.load("cti.signaling.ss7.isup.control")
+#: "compiled" or "python": which call control runs the per-message path.
+IMPLEMENTATION = "compiled" if _control.__name__.endswith("_c") else "python"
 M = MessageType
-#: Defaults of the mandatory IAM indicators (Q.763 3.35, 3.23, 3.11, 3.54).
-IAM_DEFAULTS = {"nature_of_connection_indicators": 0x00,    # no satellite, no continuity check
-                "forward_call_indicators": 0x0020,          # national, ISUP all the way, preferred
-                "calling_partys_category": 0x0A,            # ordinary subscriber
-                "transmission_medium_requirement": 0x03}    # 3.1 kHz audio
-#: Backward call indicators for ACM: subscriber free, ordinary, ISUP all the way (Q.763 3.5).
-BCI_ACM = 0x0416
-BCI_CON = 0x0416
+Circuit = Any    # control_py.Circuit or the compiled circuit: the same attributes
 
 
-@dataclass(slots=True, unsafe_hash=True)   # not frozen: built per message, 6x cheaper
-class IsupEvent:
-    """kind: setup | digits | alerting | progress | answered | suspended | resumed | released |
-    circuit (availability changed) | reset_done | unexpected."""
-
-    kind: str
-    cic: int
-    time: float
-    called: str = ""
-    calling: str | None = None
-    category: int | None = None
-    cause: int = 0
-    remote: bool = True
-    reason: str = ""
-    available: bool = True
-    count: int = 1          #: circuits covered (reset_done after GRA)
-
-
-@dataclass
-class CircuitCtl:
-    cic: int
-    fsm: TableFSM
-    timers: Timers
-    local_blocked: bool = False
-    remote_blocked: bool = False
-    unequipped: bool = False
-    reset_pending: bool = False
-    called: str = ""
-    calling: str | None = None
-    cause: int = 0
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def available(self) -> bool:
-        return not (self.local_blocked or self.remote_blocked or self.unequipped)
-
-
-class IsupNode:
+class IsupNode(_control.CallControl):
     """ISUP for ``cics`` between our point code ``opc`` and the adjacent ``dpc``."""
 
     def __init__(self, cics: list[int], opc: int, dpc: int, *, timers: dict[str, float] | None = None,
                  name: str = "isup") -> None:
         if len(set(cics)) != len(cics) or not all(0 <= c <= 0xFFF for c in cics):
             raise ValueError("CICs must be distinct, 0..4095")
-        self.opc, self.dpc, self.name = opc, dpc, name
-        ov = {k: v for k, v in (timers or {}).items() if k in ISUP_TIMERS}
-        self.circuits: dict[int, CircuitCtl] = {
-            c: CircuitCtl(c, BoundedFSM(f"{name}.cic{c}", CALL_TABLE, CallState.IDLE, self), Timers(ISUP_TIMERS, ov))
-            for c in cics}
-        self._circuit_list = list(self.circuits.values())
-        self._by_cic = sorted(self._circuit_list, key=lambda c: c.cic)   # allocation order
-        self._ours = frozenset(c for c in cics if self.controls(c))
-        self._out: list[tuple[int, bytes]] = []
-        self._events: list[IsupEvent] = []
-        self._c: CircuitCtl = next(iter(self.circuits.values())) if cics else None  # type: ignore[assignment]
-        self._m: IsupMessage | None = None
-        self._now = 0.0
+        super().__init__(list(cics), opc, dpc, {k: v for k, v in (timers or {}).items() if k in ISUP_TIMERS}, name)
         self._groups: dict[tuple[str, int], tuple[int, bytes | None]] = {}  # (kind, first) -> (range, status)
-        #: message type -> (circuit supervision handler ``_rx_<NAME>`` or None, call control event)
-        self._dispatch = {t: (getattr(self, f"_rx_{t.name}", None), t.name) for t in MessageType}
-        self.counters = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
-                         "glare": 0}
-
-    # ---- outputs ----------------------------------------------------------------------
-    def messages(self) -> list[tuple[int, bytes]]:
-        out, self._out = self._out, []
-        return out
-
-    def events(self) -> list[IsupEvent]:
-        ev, self._events = self._events, []
-        return ev
-
-    def _tx(self, mtype: MessageType, cic: int, **params: Any) -> None:
-        self._out.append((cic, encode_message(mtype, cic, params)))
-        self.counters["tx"] += 1
-
-    def _ev(self, kind: str, c: CircuitCtl | None = None, **kw: Any) -> None:
-        self._events.append(IsupEvent(kind, (c or self._c).cic, self._now, **kw))
 
     # ---- user requests ------------------------------------------------------------------
-    def controls(self, cic: int) -> bool:
-        """Q.764 2.9.1.4: the higher point code controls even CICs, the lower odd ones."""
-        return (cic % 2 == 0) == (self.opc > self.dpc)
-
-    def allocate(self) -> int | None:
-        """A free circuit, preferring those we control (fewer dual seizures), lowest CIC first."""
-        other = None
-        idle = CallState.IDLE
-        for c in self._by_cic:
-            if c.fsm.state is idle and not (c.local_blocked or c.remote_blocked or c.unequipped
-                                            or c.reset_pending):
-                if c.cic in self._ours:
-                    return c.cic
-                if other is None:
-                    other = c.cic
-        return other
-
-    def setup(self, called: str, calling: str | None, now: float, cic: int | None = None,
-              category: int = 0x0A, **params: Any) -> int:
-        """Send an IAM (Q.764 2.1.1); the CIC used. LocalProtocolError when none is free."""
-        if cic is None:
-            cic = self.allocate()
-            if cic is None:
-                raise LocalProtocolError("no circuit available")
-        c = self._circuit(cic)
-        if not c.available or c.fsm.state is not CallState.IDLE:
-            raise LocalProtocolError(f"CIC {cic} not free ({c.fsm.state.value}, available={c.available})")
-        c.called, c.calling = called, calling
-        c.extra = {"category": category, **params}
-        self._fire(c, "setup", now)
-        return cic
-
-    def alert(self, cic: int, now: float) -> None:
-        self._fire(self._circuit(cic), "alert", now)
-
-    def answer(self, cic: int, now: float) -> None:
-        self._fire(self._circuit(cic), "answer", now)
-
-    def release(self, cic: int, cause: int, now: float) -> None:
-        c = self._circuit(cic)
-        c.cause = int(cause)
-        if c.fsm.state is CallState.IDLE:
-            return
-        self._fire(c, "release", now)
-
     def reset(self, cic: int, now: float) -> None:
         """Circuit reset (Q.764 2.9.3.1): RSC, T16."""
         self._fire(self._circuit(cic), "reset", now)
@@ -210,109 +91,47 @@ class IsupNode:
             c.timers.start("T18" if kind == "CGB" else "T20", now)
         self._groups[(kind, first)] = (rng, None)
 
-    # ---- timers ---------------------------------------------------------------------------
-    def timer_deadline(self) -> float | None:
-        return min((d for c in self.circuits.values() if (d := c.timers.deadline()) is not None), default=None)
-
-    def handle_timer(self, now: float) -> None:
-        self._now = now
-        for c in self._circuit_list:
-            running = c.timers.running
-            if not running or min(running.values()) > now:
-                continue
-            for name in c.timers.expired(now):
-                if name == "T12":
-                    self._tx(M.BLO, c.cic)
-                    c.timers.start("T12", now)
-                elif name == "T14":
-                    self._tx(M.UBL, c.cic)
-                    c.timers.start("T14", now)
-                elif name in ("T18", "T20", "T22"):
-                    kind = {"T18": "CGB", "T20": "CGU", "T22": "GRS"}[name]
-                    rng, _ = self._groups.get((kind, c.cic), (1, None))
-                    self._group_send(kind, c.cic, rng + 1, now)
-                else:
-                    self._c = c
-                    c.fsm.fire_if(name)
-
-    # ---- input ------------------------------------------------------------------------------
-    def receive(self, data: bytes, now: float) -> None:
-        """One ISUP message from the adjacent point. Malformed input never raises."""
-        self._now = now
-        self.counters["rx"] += 1
-        try:
-            msg = decode(data)
-        except UnknownMessage as e:   # Q.764 2.9.5.1: CFN, cause 97, diagnostic = message type
+    # ---- rare paths of the per-message code (CallControl calls these) --------------------------
+    def _malformed(self, e: DecodeError) -> None:
+        if isinstance(e, UnknownMessage):   # Q.764 2.9.5.1: CFN, cause 97, diagnostic = message type
             if e.cic in self.circuits:
                 self._tx(M.CFN, e.cic, cause_indicators=CauseInd(Cause.MESSAGE_TYPE_NONEXISTENT,
                                                                   diagnostic=bytes((e.mtype,))))
                 self.counters["cfn_sent"] += 1
             else:
                 self.counters["discarded"] += 1
-            return
-        except DecodeError:            # format error (2.9.5.3 / 2.10.5): discard
+        else:                               # format error (2.9.5.3 / 2.10.5): discard
             self.counters["discarded"] += 1
-            return
-        c = self.circuits.get(msg.cic)
-        if c is None:                  # Q.764 2.12: unequipped CIC
-            if msg.type not in (M.UCIC, M.CFN):
-                self._tx(M.UCIC, msg.cic)
-                self.counters["ucic_sent"] += 1
-            return
-        self._m = msg
-        handler, event = self._dispatch[msg.type]
-        if handler is not None:
-            handler(c, msg)
-        else:
-            self._fire(c, event, now)
 
-    def _fire(self, c: CircuitCtl, event: str, now: float) -> None:
-        self._c, self._now = c, now
-        if c.fsm.fire_if(event):
-            return
+    def _unequipped(self, msg: IsupMessage) -> None:
+        """Q.764 2.12: a message for a CIC we do not have."""
+        if msg.type not in (M.UCIC, M.CFN):
+            self._tx(M.UCIC, msg.cic)
+            self.counters["ucic_sent"] += 1
+
+    def _not_allowed(self, c: Circuit, event: str) -> None:
         if event.isupper() and len(event) <= 4:      # a message unexpected in this state
             self.counters["unexpected"] += 1
             self._ev("unexpected", c, reason=f"{event} in {c.fsm.state.value}")
         else:
             raise LocalProtocolError(f"CIC {c.cic}: {event} not allowed in {c.fsm.state.value}")
 
-    def _circuit(self, cic: int) -> CircuitCtl:
-        try:
-            return self.circuits[cic]
-        except KeyError:
-            raise LocalProtocolError(f"CIC {cic} not configured") from None
+    def _supervision_timer(self, c: Circuit, name: str, now: float) -> None:
+        """T12/T14/T18/T20/T22 expired: repeat BLO/UBL/CGB/CGU/GRS (Q.764 2.8.2, 2.9.3)."""
+        if name == "T12":
+            self._tx(M.BLO, c.cic)
+            c.timers.start("T12", now)
+        elif name == "T14":
+            self._tx(M.UBL, c.cic)
+            c.timers.start("T14", now)
+        else:
+            kind = {"T18": "CGB", "T20": "CGU", "T22": "GRS"}[name]
+            rng, _ = self._groups.get((kind, c.cic), (1, None))
+            self._group_send(kind, c.cic, rng + 1, now)
 
-    # ---- call control actions (table in .call) -----------------------------------------------
-    def _send_iam(self) -> None:
-        c = self._c
-        p = IAM_DEFAULTS.copy()
-        p["called_party_number"] = Number(c.called + "F" if not c.called.endswith("F") else c.called)
-        if c.calling:
-            p["calling_party_number"] = Number(c.calling)
-        p.update(c.extra)
-        category = p.pop("category", 0x0A)
-        if "calling_partys_category" not in c.extra:    # an explicit parameter wins
-            p["calling_partys_category"] = category
-        self._out.append((c.cic, encode_message(M.IAM, c.cic, p)))
-        self.counters["tx"] += 1
-        c.timers.start("T7", self._now)
-
-    def _incoming(self) -> None:
-        c, m = self._c, self._m
-        assert m is not None
-        if c.remote_blocked:            # Q.764 2.8.2.3: an IAM unblocks a remotely blocked circuit
-            c.remote_blocked = False
-            self._ev("circuit", c, available=c.available, reason="IAM on remotely blocked circuit")
-        called = m.get("called_party_number")
-        calling = m.get("calling_party_number")
-        c.called = called.digits.rstrip("F") if called else ""
-        c.calling = calling.digits if calling else None
-        if c.local_blocked:             # 2.8.2.1: no calls on a circuit we blocked
-            c.cause = Cause.TEMPORARY_FAILURE
-            self._send_rel()
-            c.fsm.state = CallState.RELEASING
-            return
-        self._ev("setup", c, called=c.called, calling=c.calling, category=m.get("calling_partys_category"))
+    # ---- call control actions (the rarer ones of the table in .call) ----------------------------
+    def _progress(self) -> None:
+        self._ev("progress", reason=f"event {self._m.get('event_information') if self._m else ''}")
 
     def _more_digits(self) -> None:
         n = self._m.get("subsequent_number") if self._m else None
@@ -321,43 +140,11 @@ class IsupNode:
             self._c.called += d
             self._ev("digits", called=d)
 
-    def _alerting(self) -> None:
-        self._c.timers.stop("T7")
-        self._c.timers.start("T9", self._now)
-        self._ev("alerting")
-
-    def _progress(self) -> None:
-        self._ev("progress", reason=f"event {self._m.get('event_information') if self._m else ''}")
-
-    def _answered(self) -> None:
-        self._c.timers.stop("T7")
-        self._c.timers.stop("T9")
-        self._ev("answered")
-
-    def _send_acm(self) -> None:
-        self._tx(M.ACM, self._c.cic, backward_call_indicators=BCI_ACM)
-
-    def _send_anm(self) -> None:
-        self._tx(M.ANM, self._c.cic)
-        self._ev("answered", remote=False)
-
-    def _send_con(self) -> None:
-        self._tx(M.CON, self._c.cic, backward_call_indicators=BCI_CON)
-        self._ev("answered", remote=False)
-
     def _suspended(self) -> None:
         self._ev("suspended")
 
     def _resumed(self) -> None:
         self._ev("resumed")
-
-    def _send_rel(self) -> None:
-        c = self._c
-        for t in ("T7", "T9"):
-            c.timers.stop(t)
-        self._tx(M.REL, c.cic, cause_indicators=CauseInd(c.cause or Cause.NORMAL_CLEARING))
-        c.timers.start("T1", self._now)
-        c.timers.start("T5", self._now)
 
     def _timeout_release(self) -> None:
         c = self._c
@@ -379,33 +166,10 @@ class IsupNode:
         c.timers.start("T17", self._now)
         self._report_local_release(reason="T5 expired, circuit reset")
 
-    def _remote_release(self) -> None:
-        c, m = self._c, self._m
-        c.timers.stop_all()
-        ci = m.get("cause_indicators") if m else None
-        cause = ci.value if ci else int(Cause.NORMAL_UNSPECIFIED)
-        self._tx(M.RLC, c.cic)
-        self._ev("released", cause=cause, remote=True, reason="REL received")
-
-    def _send_rlc(self) -> None:
-        self._tx(M.RLC, self._c.cic)
-
-    def _release_complete(self) -> None:
-        c = self._c
-        for t in ("T1", "T5"):
-            c.timers.stop(t)
-        self._report_local_release()
-
     def _release_collision(self) -> None:
         self._c.timers.stop_all()
         self._tx(M.RLC, self._c.cic)
         self._report_local_release(reason="REL collision")
-
-    def _report_local_release(self, reason: str = "RLC received") -> None:
-        c = self._c
-        if not c.extra.pop("released_reported", False):
-            self._ev("released", cause=c.cause or Cause.NORMAL_CLEARING, remote=False, reason=reason)
-        c.cause = 0
 
     def _glare(self) -> None:
         c = self._c
@@ -439,7 +203,7 @@ class IsupNode:
         self._clear_circuit(c, "RSC received", c.fsm.last_from)
         self._tx(M.RLC, c.cic)
 
-    def _clear_circuit(self, c: CircuitCtl, reason: str, before: CallState | None = None) -> None:
+    def _clear_circuit(self, c: Circuit, reason: str, before: CallState | None = None) -> None:
         before = c.fsm.state if before is None else before
         keep = {t: c.timers.running[t] for t in ("T12", "T14", "T18", "T20", "T22") if t in c.timers.running}
         c.timers.stop_all()
@@ -452,37 +216,37 @@ class IsupNode:
             self._ev("circuit", c, available=c.available, reason=reason)
 
     # ---- circuit supervision messages (Q.764 2.8, 2.9) ------------------------------------------
-    def _set_remote(self, c: CircuitCtl, blocked: bool, reason: str) -> None:
+    def _set_remote(self, c: Circuit, blocked: bool, reason: str) -> None:
         was = c.available
         c.remote_blocked = blocked
         if was != c.available:
             self._ev("circuit", c, available=c.available, reason=reason)
 
-    def _set_local(self, c: CircuitCtl, blocked: bool, reason: str) -> None:
+    def _set_local(self, c: Circuit, blocked: bool, reason: str) -> None:
         was = c.available
         c.local_blocked = blocked
         if was != c.available:
             self._ev("circuit", c, available=c.available, reason=reason)
 
-    def _rx_BLO(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_BLO(self, c: Circuit, m: IsupMessage) -> None:
         self._tx(M.BLA, c.cic)
         self._set_remote(c, True, "BLO received")
 
-    def _rx_UBL(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_UBL(self, c: Circuit, m: IsupMessage) -> None:
         self._tx(M.UBA, c.cic)
         self._set_remote(c, False, "UBL received")
 
-    def _rx_BLA(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_BLA(self, c: Circuit, m: IsupMessage) -> None:
         if c.timers.is_running("T12"):
             c.timers.stop("T12")
             self._set_local(c, True, "BLA received")
 
-    def _rx_UBA(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_UBA(self, c: Circuit, m: IsupMessage) -> None:
         if c.timers.is_running("T14"):
             c.timers.stop("T14")
             self._set_local(c, False, "UBA received")
 
-    def _rx_UCIC(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_UCIC(self, c: Circuit, m: IsupMessage) -> None:
         was = c.available
         c.unequipped = True
         c.timers.stop_all()
@@ -493,20 +257,20 @@ class IsupNode:
         if was:
             self._ev("circuit", c, available=False, reason="UCIC: unequipped at the far end")
 
-    def _rx_CFN(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_CFN(self, c: Circuit, m: IsupMessage) -> None:
         self._ev("unexpected", c, reason=f"CFN received, cause {m.get('cause_indicators').value}")
 
-    def _rx_COT(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_COT(self, c: Circuit, m: IsupMessage) -> None:
         self.counters["discarded"] += 1     # no continuity check requested by us
 
-    def _rx_CCR(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_CCR(self, c: Circuit, m: IsupMessage) -> None:
         self.counters["discarded"] += 1
 
     def _range(self, m: IsupMessage) -> list[int]:
         rs: RangeStatus = m.get("range_and_status")
         return [m.cic + k for k in range(rs.range + 1)]
 
-    def _rx_GRS(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_GRS(self, c: Circuit, m: IsupMessage) -> None:
         cics = self._range(m)
         status = bytearray(len(cics) // 8 + (1 if len(cics) % 8 else 0))
         for k, cic in enumerate(cics):
@@ -519,7 +283,7 @@ class IsupNode:
         rng = len(cics) - 1
         self._tx(M.GRA, m.cic, range_and_status=RangeStatus(rng, bytes(status[:rng // 8 + 1])))
 
-    def _rx_GRA(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_GRA(self, c: Circuit, m: IsupMessage) -> None:
         if not c.timers.is_running("T22"):
             self.counters["unexpected"] += 1
             return
@@ -537,7 +301,7 @@ class IsupNode:
             self._set_remote(cc, bit, "GRA: blocked at the far end" if bit else "GRA")
         self._ev("reset_done", c, reason=f"GRA for {rs.range + 1} circuits", count=rs.range + 1)
 
-    def _group_bits(self, m: IsupMessage) -> list[CircuitCtl]:
+    def _group_bits(self, m: IsupMessage) -> list[Circuit]:
         rs: RangeStatus = m.get("range_and_status")
         out = []
         for k, cic in enumerate(self._range(m)):
@@ -545,25 +309,25 @@ class IsupNode:
                 out.append(self.circuits[cic])
         return out
 
-    def _rx_CGB(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_CGB(self, c: Circuit, m: IsupMessage) -> None:
         for cc in self._group_bits(m):
             self._set_remote(cc, True, "CGB received")
         self._tx(M.CGBA, m.cic, circuit_group_supervision_message_type=m.get("circuit_group_supervision_message_type"),
                  range_and_status=m.get("range_and_status"))
 
-    def _rx_CGU(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_CGU(self, c: Circuit, m: IsupMessage) -> None:
         for cc in self._group_bits(m):
             self._set_remote(cc, False, "CGU received")
         self._tx(M.CGUA, m.cic, circuit_group_supervision_message_type=m.get("circuit_group_supervision_message_type"),
                  range_and_status=m.get("range_and_status"))
 
-    def _rx_CGBA(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_CGBA(self, c: Circuit, m: IsupMessage) -> None:
         if c.timers.is_running("T18"):
             c.timers.stop("T18")
             for cc in self._group_bits(m):
                 self._set_local(cc, True, "CGBA received")
 
-    def _rx_CGUA(self, c: CircuitCtl, m: IsupMessage) -> None:
+    def _rx_CGUA(self, c: Circuit, m: IsupMessage) -> None:
         if c.timers.is_running("T20"):
             c.timers.stop("T20")
             for cc in self._group_bits(m):
