@@ -32,7 +32,7 @@ from . import requests as rq
 from .config import ContactConfig
 from .handlers import ContactRequests
 from .ivr import IvrRunner
-from .outbound import Dialler
+from .outbound import Dialler, publish_campaign
 
 log = logging.getLogger(__name__)
 
@@ -229,13 +229,10 @@ class ContactCentre(ContactRequests):
                     self.apply(self.engine.enqueue(e.call, target, e.calling or "", self.now()))
             elif kind == "DigitsDialed" and not e.sent:
                 self._ivr_actions(self.ivr.digits(e.call, e.digits, self.now()))
+            elif kind == "Delivered" and e.call in self.dialler.attempts and e.device.startswith("trunk/"):
+                self.dialler.alerting(e.call, self.now())
             elif kind == "Established" and e.call in self.dialler.attempts and e.device.startswith("trunk/"):
-                got = self.dialler.answered(e.call, self.now())
-                if got is not None:
-                    name, number, connects = got
-                    self._campaign_event(name, number, "answered", e.call)
-                    for c in connects:
-                        self.apply(self.engine.enqueue(e.call, c.queue, number, self.now()))
+                self._campaign_report(self.dialler.answered(e.call, self.now()))
             elif kind == "Failed" and e.call in self.dialler.attempts:
                 self._campaign_ended(e.call, e.cause)
                 self.model.clear_connection(e.call, self.now(), cause=e.cause or 16)
@@ -247,18 +244,17 @@ class ContactCentre(ContactRequests):
             log.warning("ACD refused %s of call %s: %s", kind, e.call, err)
 
     def _campaign_ended(self, call_id: str, cause: int | None) -> None:
-        got = self.dialler.ended(call_id, cause, self.now())
-        if got is not None and got[2] is not None:
-            self._campaign_event(got[0], got[1], got[2].value, call_id)
+        self._campaign_report(self.dialler.ended(call_id, cause, self.now()))
 
-    def _campaign_event(self, name: str, number: str, outcome: str, call: str | None) -> None:
-        self.bus.publish(ce.CampaignProgress(campaign=name, number=number, outcome=outcome, call=call,
-                                             summary=self.dialler.summary(name)))
+    def _campaign_report(self, r: Any) -> None:
+        """Publish an attempt's outcome (cti.contact.outbound.Report); answered calls enter the queue."""
+        if r is None:
+            return
+        publish_campaign(self.bus, r, self.dialler.summary(r.campaign))
+        for c in r.connects:
+            self.apply(self.engine.enqueue(r.call, c.queue, r.number, self.now()))
 
     def _dial_tick(self, now: float) -> None:
-        for call_id in self.dialler.timed_out(now):
-            if call_id in self.model.calls:
-                self.model.clear_connection(call_id, now, cause=19)   # no answer from user
         if not self.dialler.running:
             return
 
@@ -267,10 +263,14 @@ class ContactCentre(ContactRequests):
             return sum(1 for m in self.engine.agents.values()
                        if m.agent.state is AgentState.READY and self.engine._eligible(c, m.agent))
 
-        def dial(device: str, number: str) -> str:
-            return self.model.make_call(device, number, now)["call"]
-        for name, number, outcome, call in self.dialler.tick(now, ready, dial):
-            self._campaign_event(name, number, outcome.value, call)
+        def dial(device: str, number: str) -> dict[str, Any]:
+            return self.model.make_call(device, number, now)
+        reports, clear = self.dialler.tick(now, ready, dial, self.listen)
+        for call_id, cause in clear:              # busy / congestion heard in band, no answer
+            if call_id in self.model.calls:
+                self.model.clear_connection(call_id, now, cause=cause)
+        for r in reports:
+            self._campaign_report(r)
 
     def _call_gone(self, call_id: str) -> None:
         now = self.now()

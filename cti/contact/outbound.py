@@ -1,25 +1,53 @@
 """Outbound campaigns on live calls: :class:`cti.outbound.campaign.Campaign` paced by the ACD's
-ready agents, dialled with the call model's MakeCall, outcomes from the trunk (answer, Failed
-with its Q.850 cause, clearing) and the no-answer timer of
-:class:`cti.outbound.progress.ProgressClassifier`; answered calls enter the campaign's queue.
+ready agents, dialled with the call model's MakeCall; each attempt's outcome is the earlier of
+its signalling (alerting, answer, Failed / cleared with a Q.850 cause) and what its trunk
+timeslot carries (``ContactCentre.listen`` -> :class:`cti.outbound.listen.AttemptListener`:
+the call-progress tone detector and :class:`cti.outbound.progress.ProgressClassifier`, whose
+docstring gives the precedence). Answered calls enter the campaign's queue; busy, congestion
+and no-answer calls the network leaves up are cleared by us.
 
 Configuration (``[contact.campaigns.<name>]``): ``csv`` (a file with a ``number`` column),
-``queue``, ``device`` (the originating device, default "dialler"), ``autostart`` and the
-Campaign knobs ``ratio``, ``max_attempts``, ``retry_after``, ``no_answer_timeout``.
+``queue``, ``device`` (the originating device, default "dialler"), ``autostart``, the Campaign
+knobs ``ratio``, ``max_attempts``, ``retry_after``, ``no_answer_timeout``, and the
+call-progress knobs ``answer_wait`` (seconds after a signalling answer for in-band evidence,
+default 6; 0 trusts the answer at once), ``voice_seconds`` (default 0.6), ``supervised``
+(default true: the trunk signals alerting and answer; false: voice alone is an answer) and ``tones``
+(the country table of ``_boardcore.tones``, default "cn"; ``""`` turns listening off).
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cti.call.errors import CallControlError
-from cti.outbound.campaign import Campaign, CampaignError, Outcome
+from cti.outbound.campaign import Campaign, CampaignError, Connect, Outcome
+from cti.outbound.listen import AttemptListener
 from cti.outbound.progress import ProgressClassifier, outcome_of_cause
+
+__all__ = ["Dialler", "Report", "outcome_of_cause"]
 
 log = logging.getLogger(__name__)
 _KNOBS = {"ratio", "max_attempts", "retry_after", "no_answer_timeout"}
-_KEYS = _KNOBS | {"csv", "queue", "device", "autostart"}
+_PROGRESS = {"answer_wait", "voice_seconds", "tones", "supervised"}
+_KEYS = _KNOBS | _PROGRESS | {"csv", "queue", "device", "autostart"}
+
+Listen = Callable[[tuple[int, int], Callable[[bytes, float], None]], Callable[[], None]]
+
+
+@dataclass
+class Report:
+    """An attempt's outcome, what decided it and what was heard; ``connects`` for answered ones."""
+
+    campaign: str
+    number: str
+    outcome: Outcome
+    call: str | None
+    source: str
+    heard: list[str]
+    connects: list[Connect] = field(default_factory=list)
+    circuit: tuple[int, int] | None = None
+    time: float = 0.0
 
 
 @dataclass
@@ -28,7 +56,12 @@ class _Attempt:
     attempt: str
     number: str
     progress: ProgressClassifier
-    answered: bool = False
+    circuit: tuple[int, int] | None = None
+    listener: AttemptListener | None = None
+    unlisten: Callable[[], None] | None = None
+    reported: bool = False       #: the outcome went to the campaign
+    answered: bool = False       #: answered: the call went to the queue
+    clear_asked: bool = False
 
 
 class Dialler:
@@ -41,9 +74,19 @@ class Dialler:
                 raise CampaignError(f"[contact.campaigns.{name}] needs csv and queue; unknown keys {sorted(unknown)}")
             if spec["queue"] not in queues:
                 raise CampaignError(f"[contact.campaigns.{name}] unknown queue {spec['queue']!r}")
+            try:
+                ProgressClassifier(0.0, **{k: spec[k] for k in ("answer_wait", "voice_seconds") if k in spec})
+            except (TypeError, ValueError) as e:
+                raise CampaignError(f"[contact.campaigns.{name}] {e}") from None
+            tones = spec.get("tones", "cn")
+            if tones:
+                from _boardcore.tones import COUNTRIES
+                if tones not in COUNTRIES:
+                    raise CampaignError(f"[contact.campaigns.{name}] tones: one of {sorted(COUNTRIES)} or ''")
         self.specs = specs
         self.running: dict[str, tuple[Campaign, str]] = {}     #: name -> (campaign, device)
         self.attempts: dict[str, _Attempt] = {}                 #: call id -> attempt
+        self.results: list[Report] = []                         #: every reported outcome, in order
 
     def start(self, name: str) -> Campaign:
         spec = self.specs.get(name)
@@ -55,55 +98,129 @@ class Dialler:
         self.running[name] = (c, str(spec.get("device", "dialler")))
         return c
 
-    def tick(self, now: float, ready: Callable[[str], int],
-             dial: Callable[[str, str], str]) -> list[tuple[str, str, Outcome, str | None]]:
-        """Place the calls pacing allows (``dial(device, number) -> call id``); time out unanswered ones.
+    # ---- time ------------------------------------------------------------------------------
+    def tick(self, now: float, ready: Callable[[str], int], dial: Callable[[str, str], Any],
+             listen: Listen | None = None) -> tuple[list[Report], list[tuple[str, int]]]:
+        """Decide what time and the tone detector decided, then place the calls pacing allows
+        (``dial(device, number)`` -> MakeCall's result ``{"call", "span", "ts"}`` or a call id).
 
-        Returns ``(campaign, number, outcome, call)`` for attempts that ended without a call."""
-        ended: list[tuple[str, str, Outcome, str | None]] = []
+        Returns the reports to publish (answered ones with their Connect actions) and the calls
+        to clear ``(call, cause)``: busy / congestion heard in band, no answer."""
+        reports: list[Report] = []
+        clear: list[tuple[str, int]] = []
+        for call, a in list(self.attempts.items()):
+            if not a.reported and a.progress.service(now) is not None:
+                r = self._report(a, call, now)
+                reports.append(r)
+            if a.reported and not a.answered and not a.clear_asked:
+                a.clear_asked = True
+                clear.append((call, 19 if a.progress.outcome is Outcome.NO_ANSWER else 16))
         for name, (c, device) in self.running.items():
             for d in c.service(now, ready(c.queue)):
                 try:
-                    call = dial(device, d.number)
+                    got = dial(device, d.number)
                 except CallControlError as e:
-                    o = outcome_of_cause(e.details.get("cause") if isinstance(e.details.get("cause"), int) else 34)
-                    c.progress(d.attempt, o, now)
-                    ended.append((name, d.number, o, None))
+                    cause = e.details.get("cause")
+                    p = ProgressClassifier(now, d.timeout)
+                    o = p.released(cause if isinstance(cause, int) else 34, now)
+                    c.progress(d.attempt, o, now, source=p.source)
+                    r = Report(name, d.number, o, None, p.source, [], time=now)
+                    self.results.append(r)
+                    reports.append(r)
                     continue
-                self.attempts[call] = _Attempt(name, d.attempt, d.number, ProgressClassifier(now, d.timeout))
-        return ended
+                call = got["call"] if isinstance(got, dict) else str(got)
+                circ = (int(got["span"]), int(got["ts"])) if isinstance(got, dict) and "ts" in got else None
+                self.attempts[call] = self._attempt(name, d.attempt, d.number, d.timeout, now, circ, listen)
+        return reports, clear
 
-    def timed_out(self, now: float) -> list[str]:
-        """Calls still ringing past their no-answer timeout (the caller clears them, then reports)."""
-        return [cid for cid, a in self.attempts.items() if not a.answered and a.progress.service(now) is not None]
+    def _attempt(self, name: str, attempt: str, number: str, timeout: float, now: float,
+                 circuit: tuple[int, int] | None, listen: Listen | None) -> _Attempt:
+        spec = self.specs[name]
+        p = ProgressClassifier(now, timeout, voice_seconds=spec.get("voice_seconds", 0.6),
+                               answer_wait=spec.get("answer_wait", 6.0), supervised=spec.get("supervised", True))
+        a = _Attempt(name, attempt, number, p, circuit)
+        country = spec.get("tones", "cn")
+        if listen is not None and circuit is not None and country:
+            a.listener = AttemptListener(p, country)
+            try:
+                a.unlisten = listen(circuit, a.listener.feed)
+            except (TypeError, ValueError) as e:   # a circuit nobody can hear: signalling only
+                log.warning("campaign %s: cannot listen to %s: %s", name, circuit, e)
+                a.listener = None
+        return a
 
-    def answered(self, call: str, now: float) -> tuple[str, str, list[Any]] | None:
-        """The far end answered ``call``: returns (campaign, number, Connect actions)."""
+    # ---- signalling ---------------------------------------------------------------------------
+    def alerting(self, call: str, now: float) -> None:
+        """The far end is being alerted (the trunk party of ``call`` is Delivered)."""
         a = self.attempts.get(call)
-        if a is None or a.answered:
-            return None
-        a.answered = True
-        a.progress.answered_by_signalling()
-        c = self.running[a.campaign][0]
-        return a.campaign, a.number, c.progress(a.attempt, Outcome.ANSWERED, now)
+        if a is not None:
+            a.progress.alerting(now)
 
-    def ended(self, call: str, cause: int | None, now: float) -> tuple[str, str, Outcome | None] | None:
-        """``call`` ended (failed or cleared): its outcome if it had not been answered."""
+    def answered(self, call: str, now: float) -> Report | None:
+        """The far end answered ``call`` in signalling: a report when that decides at once
+        (``answer_wait`` 0, or in-band evidence already decided), else None (``tick`` decides)."""
+        a = self.attempts.get(call)
+        if a is None or a.reported:
+            return None
+        a.progress.answered_by_signalling(now)
+        return self._report(a, call, now) if a.progress.outcome is not None else None
+
+    def ended(self, call: str, cause: int | None, now: float) -> Report | None:
+        """``call`` ended (failed or cleared): its report if its outcome was not reported yet."""
         a = self.attempts.pop(call, None)
         if a is None:
             return None
-        c = self.running[a.campaign][0]
-        if a.answered:
-            c.agent_connected(a.attempt)
+        self._unlisten(a)
+        if a.reported:
+            if a.answered:
+                self.running[a.campaign][0].agent_connected(a.attempt)
             return None
-        o = a.progress.outcome if a.progress.outcome is not None else outcome_of_cause(cause)
-        c.progress(a.attempt, o, now)
-        return a.campaign, a.number, o
+        a.progress.released(cause, now)
+        return self._report(a, call, now)
 
     def connected(self, call: str) -> None:
+        """An answered call reached an agent: it no longer holds pacing budget."""
         a = self.attempts.get(call)
         if a is not None:
             self.running[a.campaign][0].agent_connected(a.attempt)
 
+    # ---- results ---------------------------------------------------------------------------
     def summary(self, name: str) -> dict[str, int]:
-        return self.running[name][0].summary()
+        """Outcome counts, pending contacts, and what decided the finished ones (by_signalling,
+        by_tone, by_timer)."""
+        c = self.running[name][0]
+        return {**c.summary(), **c.decided_by()}
+
+    def _report(self, a: _Attempt, call: str, now: float) -> Report:
+        p = a.progress
+        assert p.outcome is not None
+        a.reported = True
+        self._unlisten(a)
+        heard = p.heard_tones()
+        connects = self.running[a.campaign][0].progress(a.attempt, p.outcome, now, source=p.source, heard=heard)
+        a.answered = p.outcome is Outcome.ANSWERED
+        r = Report(a.campaign, a.number, p.outcome, call, p.source, heard, connects, a.circuit, now)
+        self.results.append(r)
+        return r
+
+    @staticmethod
+    def _unlisten(a: _Attempt) -> None:
+        if a.unlisten is not None:
+            try:
+                a.unlisten()
+            finally:
+                a.unlisten = None
+
+
+def publish_campaign(bus: Any, r: Report, summary: dict[str, int]) -> None:
+    """Publish ``r`` as CampaignProgress on ``campaign.<name>`` (with ``source`` and ``heard``
+    where the event type carries them)."""
+    from . import events as ce
+    fields = getattr(ce.CampaignProgress, "__dataclass_fields__", {})
+    extra: dict[str, Any] = {}
+    if "source" in fields:
+        extra["source"] = r.source
+    if "heard" in fields:
+        extra["heard"] = list(r.heard)
+    bus.publish(ce.CampaignProgress(campaign=r.campaign, number=r.number, outcome=r.outcome.value,
+                                    call=r.call, summary=summary, **extra))

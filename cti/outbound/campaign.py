@@ -43,6 +43,8 @@ class Contact:
     result: Outcome | None = None
     next_try: float = 0.0
     done: bool = False
+    source: str = ""                #: what decided the last outcome: signalling, tone or timer
+    heard: tuple[str, ...] = ()     #: what the tone detector reported on the last attempt
 
 
 @dataclass(frozen=True)
@@ -120,13 +122,16 @@ class Campaign:
             budget -= 1
         return out
 
-    def progress(self, attempt: str, outcome: Outcome | str, now: float) -> list[Connect]:
-        """The outcome of a dial attempt (from signalling or the call-progress tone detector)."""
+    def progress(self, attempt: str, outcome: Outcome | str, now: float, *, source: str = "",
+                 heard: tuple[str, ...] | list[str] = ()) -> list[Connect]:
+        """The outcome of a dial attempt (from signalling or the call-progress tone detector;
+        ``source`` and ``heard`` say which, and what was heard)."""
         c = self.dialling.pop(attempt, None)
         if c is None:
             raise CampaignError(f"unknown attempt {attempt!r}")
         o = Outcome(outcome)
         c.result = o
+        c.source, c.heard = source, tuple(heard)
         if o is Outcome.ANSWERED:
             c.done = True
             self.waiting_agent.add(attempt)
@@ -158,4 +163,12 @@ class Campaign:
                 out[c.result.value] += 1
             else:
                 out["pending"] += 1
+        return out
+
+    def decided_by(self) -> dict[str, int]:
+        """Finished contacts by what decided their outcome: ``by_signalling``, ``by_tone``, ``by_timer``."""
+        out = {"by_signalling": 0, "by_tone": 0, "by_timer": 0}
+        for c in self.contacts:
+            if c.done and c.source and f"by_{c.source}" in out:
+                out[f"by_{c.source}"] += 1
         return out

@@ -35,8 +35,8 @@ class AttemptListener:
         """One block of A-law octets received at time ``t`` (its start); the outcome when decided."""
         if not isinstance(alaw, (bytes, bytearray, memoryview)):
             raise TypeError(f"audio must be A-law bytes, not {type(alaw).__name__}")
-        if len(alaw) == 0:
-            return self.progress.outcome
+        if len(alaw) == 0 or not self.progress.hearing():
+            return self.progress.service(float(t))
         self.blocks += 1
         pcm = alaw_decode(bytes(alaw))
         for ev in self.detector.process(pcm, float(t)):

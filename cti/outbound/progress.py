@@ -19,10 +19,12 @@ Precedence (the first rule that applies decides; the outcome never changes after
 2. a busy or congestion cadence in band decides at once (the dialler then clears the call):
    the network alerted, or a PBX answered the trunk, but the number is busy;
 3. voice held for ``voice_seconds`` is an answer when the signalling answered (voice after
-   connect: the PBX's extension or the person picked up) or when the signalling never said
-   alerting (a line without supervision). Voice while the signalling says alerting and
-   has not answered is early media (an announcement, a coloured ringback tone) and decides
-   nothing;
+   connect: the PBX's extension or the person picked up) or, on a line without supervision
+   (``supervised=False``), when the signalling never said alerting. Voice while the
+   signalling says alerting and has not answered is early media (an announcement, a
+   coloured ringback tone) and decides nothing. On a supervised line (a trunk that signals
+   alerting or answer: SS7, No.1) nothing heard before the first of them counts
+   (:meth:`ProgressClassifier.hearing`): No.1 MFC register tones are on the timeslot then;
 4. after a signalling answer, ``answer_wait`` seconds without a tone (ringback, busy,
    congestion) and without voice: answered (a silent answer; 0 = trust the answer at once);
    ringback after the answer is a PBX ringing its extension: wait for voice;
@@ -65,6 +67,7 @@ class ProgressClassifier:
     no_answer_timeout: float = 30.0
     voice_seconds: float = 0.6
     answer_wait: float = 0.0
+    supervised: bool = False              #: the trunk signals alerting / answer (SS7, No.1)
     outcome: Outcome | None = None
     heard: str = ""                       #: the last tone event name
     source: str = ""                      #: what decided: "signalling", "tone" or "timer"
@@ -84,6 +87,10 @@ class ProgressClassifier:
             raise ValueError("ProgressClassifier.no_answer_timeout must be > 0")
 
     # ---- evidence -------------------------------------------------------------------------
+    def hearing(self) -> bool:
+        """Whether audio counts yet (supervised lines: once the signalling alerted or answered)."""
+        return not self.supervised or self.alerted_at is not None or self.answered_at is not None
+
     def tone(self, name: str, now: float) -> Outcome | None:
         """A ToneEvent name from the cadence detector ("busy", "ringback", "voice", "silence", ...)."""
         if not isinstance(name, str):
@@ -139,7 +146,7 @@ class ProgressClassifier:
         """Apply the time rules (voice held, answer wait, no-answer timeout) at ``now``."""
         if self.outcome is not None:
             return self.outcome
-        voice_counts = self.answered_at is not None or self.alerted_at is None
+        voice_counts = self.answered_at is not None or (not self.supervised and self.alerted_at is None)
         if (self._voice_since is not None and voice_counts
                 and now - max(self._voice_since, self.answered_at or self._voice_since) >= self.voice_seconds):
             return self._decide(Outcome.ANSWERED, "tone", now)

@@ -4,6 +4,12 @@ An exchange sits on the *far side* of simulator spans (a :class:`drivers.base.Sp
 seen from the network) and plays the public network: it places calls to us from a
 script, and answers our calls according to the subscriber the called number names.
 Tests and the demo scenario read :attr:`Exchange.records` to know what happened.
+
+On the calls we place it also plays what a caller hears in band on the voice timeslot
+(:mod:`simulator.exchange.inband`, docs/simulator.md "In-band tones"): ringback while alerting,
+busy or congestion tone for the subscribers that give them in band, and the called party's
+speech once answered. A subscriber with ``pbx=True`` is a PBX behind the trunk: it answers
+the trunk at once and says everything else in band.
 """
 from __future__ import annotations
 
@@ -14,8 +20,10 @@ from dataclasses import dataclass, field
 from cti.signaling.trunk import Alerting, Answered, Proceeding, Released, TrunkEvent
 from drivers.base import Span
 
+from .inband import InbandPlayer
+
 #: Behaviours of a called subscriber whose outcome is named after them (CallRecord.outcome).
-_NAMED_OUTCOMES = ("busy", "unallocated", "congestion", "no_answer")
+_NAMED_OUTCOMES = ("busy", "unallocated", "congestion", "no_answer", "busy_tone", "congestion_tone")
 
 
 class Behaviour(str, enum.Enum):
@@ -26,6 +34,14 @@ class Behaviour(str, enum.Enum):
     BUSY = "busy"
     UNALLOCATED = "unallocated"
     CONGESTION = "congestion"
+    BUSY_TONE = "busy_tone"      #: alerts in signalling, plays busy tone in band until we clear
+    CONGESTION_TONE = "congestion_tone"   #: alerts in signalling, congestion tone in band
+
+
+#: What a subscriber's behaviour sounds like in band before any answer.
+_TONE_OF = {Behaviour.ANSWER: "ringback", Behaviour.NO_ANSWER: "ringback", Behaviour.BUSY: "busy",
+            Behaviour.BUSY_TONE: "busy", Behaviour.CONGESTION: "congestion",
+            Behaviour.CONGESTION_TONE: "congestion", Behaviour.UNALLOCATED: "congestion"}
 
 
 @dataclass
@@ -35,6 +51,11 @@ class Subscriber:
     answer_after: float = 2.0
     hold_for: float | None = 10.0   #: clears this long after answer; None: waits for us
     digits: str = ""                #: DTMF typed after answer (sent in-band)
+    pbx: bool = False               #: a PBX: answers the trunk at once, the rest only in band
+    speech: bool = True             #: talks once answered (in band)
+
+    def __post_init__(self) -> None:
+        self.behaviour = Behaviour(self.behaviour)
 
 
 @dataclass
@@ -76,8 +97,12 @@ class Exchange(abc.ABC):
     outcome_of_cause: dict[int, str] = {}
 
     def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
-                 default: Subscriber | None = None) -> None:
+                 default: Subscriber | None = None, *, inband: bool = True, country: str = "cn",
+                 seed: int = 0) -> None:
         self.spans = spans
+        #: in-band audio toward us on calls we place (None: silent timeslots, as before)
+        self.inband: InbandPlayer | None = InbandPlayer(spans, country, seed) if inband else None
+        self._inband_due: dict[tuple[int, int], str] = {}
         self.subscribers: dict[str, Subscriber] = dict(subscribers or {})
         self.default = default or Subscriber(number="*")
         self.records: list[CallRecord] = []
@@ -150,6 +175,7 @@ class Exchange(abc.ABC):
                 self._after_answer(ev.circuit, ev.time, script.digits, script.hold_for)
         elif isinstance(ev, Released):
             self._cleared(rec, ev)
+            self._play(ev.circuit, None, ev.time)
             del self._by_circuit[ev.circuit]
 
     def _after_answer(self, circuit: tuple[int, int], at: float, digits: str, hold_for: float | None) -> None:
@@ -170,12 +196,81 @@ class Exchange(abc.ABC):
         if rec.cleared_by is None:
             rec.cleared_by = "near" if ev.remote else "far"
         rec.extra["reason"] = ev.reason
-        if rec.answered_at is not None:
+        if rec.answered_at is not None and not rec.extra.get("pbx"):
             rec.outcome = "answered"
         elif rec.extra.get("abandoned"):
             rec.outcome = "abandoned"
+        elif rec.direction == "from_us" and rec.extra.get("pbx"):
+            b = rec.extra.get("behaviour")
+            rec.outcome = "answered" if rec.extra.get("extension_answered_at") is not None else b
         elif rec.direction == "from_us":
             b = rec.extra.get("behaviour")
             rec.outcome = b if b in _NAMED_OUTCOMES else ("abandoned" if ev.remote else "failed")
         else:
             rec.outcome = self.outcome_of_cause.get(int(ev.cause), "failed")
+
+    # ---- in-band audio toward us on calls we placed ------------------------------------
+    def _play(self, circuit: tuple[int, int], what: str | None, now: float) -> None:
+        """Play ``what`` ("ringback", "busy", "congestion", "voice"; None = stop) on ``circuit``
+        as soon as the circuit's register signalling has finished."""
+        if self.inband is None:
+            return
+        if what is None:
+            self._inband_due.pop(circuit, None)
+            self.inband.stop(circuit)
+            return
+        rec = self.record(circuit)
+        if rec is not None:
+            rec.extra.setdefault("inband", []).append((now, what))
+        self.inband.stop(circuit)
+        self._inband_due[circuit] = what
+        self._service_inband(now)
+
+    def _service_inband(self, now: float) -> None:
+        """Start due sources whose circuit is free of register tones; write audio up to ``now``."""
+        if self.inband is None:
+            return
+        for circuit, what in list(self._inband_due.items()):
+            if self._inband_ready(circuit):
+                del self._inband_due[circuit]
+                self.inband.play(circuit, what, now)
+        self.inband.service(now)
+
+    def _inband_ready(self, circuit: tuple[int, int]) -> bool:
+        """The timeslot carries no signalling tones now (No.1: the MFC register is done)."""
+        return True
+
+    def record(self, circuit: tuple[int, int]) -> CallRecord | None:
+        """The live call record on ``circuit`` (None when the circuit is free)."""
+        return None
+
+    def _respond(self, rec: CallRecord, sub: Subscriber, circuit: tuple[int, int], now: float) -> str:
+        """How the network answers a call from us to ``sub`` (signalling done by the subclass
+        for the returned word): "release" (with ``_REJECT``), "answer" (a PBX picks up the
+        trunk) or "alert"; schedules the answer and starts the in-band tone."""
+        rec.extra.update(behaviour=sub.behaviour.value)
+        if sub.pbx:
+            rec.extra["pbx"] = True
+            rec.answered_at = now
+            self._play(circuit, _TONE_OF[sub.behaviour], now)
+            if sub.behaviour is Behaviour.ANSWER:
+                self._later(now + sub.answer_after, "answer", circuit)
+            return "answer"
+        if sub.behaviour in (Behaviour.BUSY, Behaviour.UNALLOCATED, Behaviour.CONGESTION):
+            return "release"
+        rec.alerted_at = now
+        self._play(circuit, _TONE_OF[sub.behaviour], now)
+        if sub.behaviour is Behaviour.ANSWER:
+            self._later(now + sub.answer_after, "answer", circuit)
+        return "alert"
+
+    def _answered_by(self, rec: CallRecord, circuit: tuple[int, int], now: float) -> bool:
+        """The called party picks up (the "answer" timer): speech in band, the hang-up timer.
+        True when the trunk must signal the answer (False: a PBX line, answered already)."""
+        sub = self.subscriber(rec.called)
+        self._play(circuit, "voice" if sub.speech else None, now)
+        if rec.extra.get("pbx"):
+            rec.extra["extension_answered_at"] = now
+            self._after_answer(circuit, now, sub.digits, sub.hold_for)
+            return False
+        return True

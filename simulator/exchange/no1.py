@@ -43,8 +43,9 @@ class No1Exchange(Exchange):
     outcome_of_cause = _OUTCOME_OF_CAUSE
 
     def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
-                 default: Subscriber | None = None, config: No1Config | dict[str, Any] | None = None) -> None:
-        super().__init__(spans, subscribers, default)
+                 default: Subscriber | None = None, config: No1Config | dict[str, Any] | None = None,
+                 **inband: Any) -> None:
+        super().__init__(spans, subscribers, default, **inband)
         if config is None or isinstance(config, dict):
             base: dict[str, Any] = {"glare": "hold", "hunt": "ascending"}
             base.update(config or {})
@@ -62,6 +63,7 @@ class No1Exchange(Exchange):
                 self.log.append(ev)
                 self._on_event(trunk, ev, now)
         self._run_timers(now)
+        self._service_inband(now)
 
     def release(self, circuit: tuple[int, int], now: float, cause: int = Cause.NORMAL_CLEARING) -> None:
         """The network clears the call on ``circuit`` (clear-forward or clear-back)."""
@@ -121,16 +123,16 @@ class No1Exchange(Exchange):
     def _offered(self, trunk: No1Trunk, ev: IncomingCall, now: float) -> None:
         sub = self.subscriber(ev.called)
         rec = CallRecord("from_us", ev.called, ev.calling, circuit=ev.circuit, seized_at=ev.time)
-        rec.extra.update(category=ev.category, ka=ev.extra.get("ka"), behaviour=sub.behaviour.value)
+        rec.extra.update(category=ev.category, ka=ev.extra.get("ka"))
         self.records.append(rec)
         self._by_circuit[ev.circuit] = (trunk, rec)
-        if sub.behaviour in _REJECT_CAUSE:
+        how = self._respond(rec, sub, ev.circuit, now)
+        if how == "release":
             trunk.release(ev.circuit, _REJECT_CAUSE[sub.behaviour], now)
-            return
-        trunk.alert(ev.circuit, now)
-        rec.alerted_at = now
-        if sub.behaviour is Behaviour.ANSWER:
-            self._later(now + sub.answer_after, "answer", ev.circuit)
+        elif how == "answer":
+            trunk.answer(ev.circuit, now)        # B1, then the answer signal
+        else:
+            trunk.alert(ev.circuit, now)
 
     def _on_timer(self, what: str, circuit: tuple[int, int], now: float) -> None:
         hit = self._by_circuit.get(circuit)
@@ -139,7 +141,9 @@ class No1Exchange(Exchange):
         trunk, rec = hit
         if rec.cleared_at is not None:
             return
-        if what == "answer" and rec.answered_at is None:
+        if what == "answer" and (rec.answered_at is None or rec.extra.get("pbx")):
+            if not self._answered_by(rec, circuit, now):
+                return                            # a PBX line: answered in band only
             try:
                 trunk.answer(circuit, now)
             except TrunkError:
@@ -154,6 +158,13 @@ class No1Exchange(Exchange):
             rec.cleared_by = rec.cleared_by or "far"
             rec.extra["abandoned"] = True
             trunk.release(circuit, Cause.NORMAL_CLEARING, now)
+
+    def _inband_ready(self, circuit: tuple[int, int]) -> bool:
+        hit = self._by_circuit.get(circuit)
+        if hit is None:
+            return False
+        ch = hit[0].channels.get(circuit[1])
+        return ch is not None and ch.gen is None      # the MFC register no longer sends
 
     def _send_dtmf(self, circuit: tuple[int, int], digits: str) -> None:
         trunk = self._by_circuit[circuit][0]

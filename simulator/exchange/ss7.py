@@ -44,8 +44,8 @@ class Ss7Exchange(Exchange):
 
     def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
                  default: Subscriber | None = None, config: Ss7Config | dict[str, Any] | None = None,
-                 transports: list[Any] | None = None) -> None:
-        super().__init__(spans, subscribers, default)
+                 transports: list[Any] | None = None, **inband: Any) -> None:
+        super().__init__(spans, subscribers, default, **inband)
         if not isinstance(config, Ss7Config):
             config = Ss7Config.from_dict(mirror(config))
         self.config = config
@@ -61,6 +61,7 @@ class Ss7Exchange(Exchange):
             self.log.append(ev)
             self._on_event(ev, now)
         self._run_timers(now)
+        self._service_inband(now)
 
     @property
     def up(self) -> bool:
@@ -107,24 +108,26 @@ class Ss7Exchange(Exchange):
     def _offered(self, ev: IncomingCall, now: float) -> None:
         sub = self.subscriber(ev.called)
         rec = CallRecord("from_us", ev.called, ev.calling, circuit=ev.circuit, seized_at=ev.time)
-        rec.extra.update(category=ev.category, behaviour=sub.behaviour.value)
+        rec.extra.update(category=ev.category)
         self.records.append(rec)
         self._by_circuit[ev.circuit] = rec
-        if sub.behaviour in _REJECT_CAUSE:
+        how = self._respond(rec, sub, ev.circuit, now)
+        if how == "release":
             rec.cleared_by = "far"
             self.trunk.release(ev.circuit, _REJECT_CAUSE[sub.behaviour], now)
-            return
-        self.trunk.alert(ev.circuit, now)
-        rec.alerted_at = now
-        if sub.behaviour is Behaviour.ANSWER:
-            self._later(now + sub.answer_after, "answer", ev.circuit)
+        elif how == "answer":
+            self.trunk.answer(ev.circuit, now)   # a PBX: CON / ANM at once
+        else:
+            self.trunk.alert(ev.circuit, now)
 
     def _on_timer(self, what: str, circuit: tuple[int, int], now: float) -> None:
         rec = self._by_circuit.get(circuit)
         if rec is None or rec.cleared_at is not None:
             return
         try:
-            if what == "answer" and rec.answered_at is None:
+            if what == "answer" and (rec.answered_at is None or rec.extra.get("pbx")):
+                if not self._answered_by(rec, circuit, now):
+                    return                        # a PBX line: answered in band only
                 self.trunk.answer(circuit, now)
                 rec.answered_at = now
                 sub = self.subscriber(rec.called)
