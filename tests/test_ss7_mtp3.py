@@ -5,9 +5,26 @@ import pytest
 from hypothesis import given, strategies as st
 
 from cti.signaling.errors import ProtocolError
-from cti.signaling.ss7.mtp2 import Mtp2Link
-from cti.signaling.ss7.mtp3 import SI, Linkset, RoutingLabel, Variant, format_pc, parse_pc
+from cti.signaling.ss7.mtp2.link import CORE as MTP2_CORE, link_class
+from cti.signaling.ss7.mtp3 import SI, RoutingLabel, Variant, format_pc, parse_pc
+from cti.signaling.ss7.mtp3.linkset import CORE, linkset_class
 from cti.signaling.ss7.mtp3.messages import decode_slt, decode_snm
+
+from conftest import kernel_impls, load_impl
+
+
+@pytest.fixture(params=kernel_impls(CORE))
+def make_pair(request):
+    """Two linksets back to back, on the compiled MTP2/MTP3 cores (id c) or on the twins (id py)."""
+    kind = request.param[0]
+    Link = link_class(load_impl((kind, MTP2_CORE)))
+    Linkset = linkset_class(load_impl(request.param))
+
+    def make(n=2, variant=Variant.ITU, opc=(1, 2)):
+        a = Linkset([Link(name=f"a{i}", emergency=True) for i in range(n)], opc[0], opc[1], variant=variant)
+        b = Linkset([Link(name=f"b{i}", emergency=True) for i in range(n)], opc[1], opc[0], variant=variant)
+        return a, b
+    return make
 
 
 @given(st.integers(0, 2**14 - 1), st.integers(0, 2**14 - 1), st.integers(0, 15))
@@ -47,12 +64,6 @@ def test_management_decoders_only_protocol_errors(data):
             pass
 
 
-def make_pair(n=2, variant=Variant.ITU, opc=(1, 2)):
-    a = Linkset([Mtp2Link(name=f"a{i}", emergency=True) for i in range(n)], opc[0], opc[1], variant=variant)
-    b = Linkset([Mtp2Link(name=f"b{i}", emergency=True) for i in range(n)], opc[1], opc[0], variant=variant)
-    return a, b
-
-
 def run(a, b, t, seconds, step=0.01, cut=()):
     evs_a, evs_b = [], []
     end = t + seconds
@@ -72,7 +83,7 @@ def run(a, b, t, seconds, step=0.01, cut=()):
 
 
 @pytest.mark.parametrize("variant", [Variant.ITU, Variant.CHINA])
-def test_linkset_comes_up_after_slt_and_carries_isup(variant):
+def test_linkset_comes_up_after_slt_and_carries_isup(make_pair, variant):
     a, b = make_pair(variant=variant, opc=(0x123, 0x456) if variant is Variant.ITU else (0x0A0B0C, 0x0D0E0F))
     a.start(0.0)
     b.start(0.0)
@@ -88,7 +99,7 @@ def test_linkset_comes_up_after_slt_and_carries_isup(variant):
     assert all(e.opc == a.opc and e.si == SI.ISUP for e in got)
 
 
-def test_changeover_and_changeback_lose_nothing():
+def test_changeover_and_changeback_lose_nothing(make_pair):
     a, b = make_pair()
     a.start(0.0)
     b.start(0.0)
@@ -111,7 +122,7 @@ def test_changeover_and_changeback_lose_nothing():
     assert [e.payload for e in tr] == [b"\x63\x01"] and tr[0].link == 1
 
 
-def test_single_link_failure_pauses_then_resumes_with_held_traffic():
+def test_single_link_failure_pauses_then_resumes_with_held_traffic(make_pair):
     a, b = make_pair(n=1)
     a.start(0.0)
     b.start(0.0)

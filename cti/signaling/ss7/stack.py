@@ -34,6 +34,8 @@ class Ss7Stack:
         self.linkset = Linkset(self.links, config.opc, config.dpc, variant=config.variant, ni=config.ni,
                                timers=t.get("mtp3"), link_test=config.link_test)
         self.isup = IsupNode(cics, config.opc, config.dpc, timers=t.get("isup"), name=f"{name}.isup")
+        # ISUP messages from the adjacent point go straight to the node (no Mtp3Event per MSU)
+        self.linkset.bind_user_part(_ISUP, self._isup_receive)
         self.started = False
         self.mtp3_events: list[Mtp3Event] = []
 
@@ -50,7 +52,7 @@ class Ss7Stack:
         """Run MTP3 and ISUP after the transports fed the links; queue ISUP output."""
         self.start(now)
         for ev in self.linkset.service(now):
-            if ev.kind == "transfer":
+            if ev.kind == "transfer":   # queued behind another event, or from another point
                 if ev.si == _ISUP and ev.opc == self.config.dpc:
                     self.isup.receive(ev.payload, now)
             else:
@@ -61,11 +63,12 @@ class Ss7Stack:
         self.flush(now)
         return self.isup.events()
 
+    def _isup_receive(self, payload: bytes, now: float) -> None:
+        self.isup.receive(payload, now)   # looked up per message: the node may be wrapped
+
     def flush(self, now: float) -> None:
         """Hand ISUP's queued messages to MTP3 (SLS = CIC's low 4 bits, Q.764 2.2.2)."""
-        send = self.linkset.send
-        for cic, data in self.isup.messages():
-            send(_ISUP, data, cic & 0x0F, now)
+        self.linkset.send_each(_ISUP, self.isup.messages(), now, 0x0F)
 
     def reset_all(self, now: float) -> None:
         """Circuit group reset of every CIC (Q.764 2.9.3.2: after an MTP restart/resume)."""

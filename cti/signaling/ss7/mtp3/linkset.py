@@ -4,19 +4,22 @@ of MSUs, load sharing by SLS, changeover/changeback, and the signalling link tes
 Sans-IO: the transport feeds each :class:`Mtp2Link` in :attr:`Linkset.links` and drains
 its ``data_to_send``; :meth:`Linkset.service` then runs MTP3 and returns the
 :class:`Mtp3Event` list (``transfer`` for user parts, ``pause``/``resume`` when the
-destination becomes unreachable/reachable, ``link_up``/``link_down``).
+destination becomes unreachable/reachable, ``link_up``/``link_down``). The per-MSU path
+(routing, load sharing, discrimination, distribution) is the core of :mod:`.route`
+(compiled ``route_c`` or its twin ``route_py``); management and link test live here.
 """
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from types import ModuleType
 
+from _boardcore import _select
 from cti.signaling.errors import DecodeError
 from cti.signaling.timers import TimerSpec, Timers
 
 from ..mtp2 import Mtp2Link
-from .label import NI, SI, RoutingLabel, Variant, decode_label, encode_sio
+from .label import NI, SI, RoutingLabel, Variant, encode_sio
 from .messages import H, SltMessage, SnmMessage, decode_slt, decode_snm, encode_slt, encode_snm
 
 _T = TimerSpec
@@ -31,47 +34,32 @@ MTP3_TIMERS: dict[str, TimerSpec] = {t.name: t for t in (
 
 _PATTERN = bytes(range(0x11, 0x11 + 15))  # Q.707 5.2: any pattern; 15 octets echoed
 
-
-@dataclass(slots=True, unsafe_hash=True)   # not frozen: built per message, 6x cheaper
-class Mtp3Event:
-    kind: str          #: transfer | pause | resume | link_up | link_down
-    time: float
-    si: int = 0
-    opc: int = 0
-    dpc: int = 0
-    sls: int = 0
-    payload: bytes = b""
-    link: int = -1
-    reason: str = ""
+#: dotted prefix of the per-MSU core (``route_c`` compiled, ``route_py`` twin)
+CORE = "cti.signaling.ss7.mtp3.route"
 
 
-class Linkset:
-    """Links (SLC = index) between ``opc`` (us) and the adjacent ``dpc``."""
+class LinksetControl:
+    """Links (SLC = index) between ``opc`` (us) and the adjacent ``dpc``: link availability,
+    changeover/changeback (Q.704 clauses 5, 6), MTP restart, signalling link test (Q.707);
+    mixed with a per-MSU core (:class:`route_py.LinksetCore` or its compiled twin) by
+    :func:`linkset_class`."""
 
     def __init__(self, links: list[Mtp2Link], opc: int, dpc: int, *, variant: Variant = Variant.ITU,
                  ni: int = NI.NATIONAL, timers: dict[str, float] | None = None, link_test: bool = True,
                  max_held: int = 4096) -> None:
         if not links or len(links) > 16:
             raise ValueError("a linkset has 1..16 links")
-        self.links = links
-        self.variant = Variant(variant)
-        RoutingLabel(dpc, opc, 0).encode(self.variant)   # range check
-        self.opc, self.dpc, self.ni = opc, dpc, int(ni)
+        variant = Variant(variant)
+        RoutingLabel(dpc, opc, 0).encode(variant)   # range check
+        self._overrides = {k: v for k, v in (timers or {}).items() if k in MTP3_TIMERS}
+        super().__init__(links, opc, dpc, variant, int(ni),
+                         [Timers(MTP3_TIMERS, self._overrides) for _ in links])
         self.link_test = link_test
         self.max_held = max_held
-        self._overrides = {k: v for k, v in (timers or {}).items() if k in MTP3_TIMERS}
-        self.timers = [Timers(MTP3_TIMERS, self._overrides) for _ in links]
-        self.available = [False] * len(links)
         self._tested = [False] * len(links)
         self._slt_tries = [0] * len(links)
-        self._hold: dict[int, list[tuple[int, bytes]]] = {}   # link -> MSUs waiting for COA/CBA
         self._held_all: deque[tuple[int, bytes]] = deque()    # whole linkset down
-        self._diverted: set[int] = set()                      # links whose traffic went elsewhere
-        self._events: list[Mtp3Event] = []
-        self._heads: dict[tuple[int, int], tuple[int, bytes]] = {}   # (si, sls) -> (SIO, label)
         self._was_up = False
-        self.counters = {"discarded": 0, "not_for_us": 0, "changeovers": 0, "changebacks": 0,
-                         "retrieved": 0, "slt_failures": 0}
 
     # ---- user side ------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -84,46 +72,7 @@ class Linkset:
         """The adjacent point is reachable (MTP-RESUME given, no MTP-PAUSE since)."""
         return any(self.available)
 
-    def send(self, si: int, payload: bytes, sls: int, now: float) -> None:
-        """MTP-TRANSFER request to the adjacent point; load-shared by ``sls``."""
-        key = (si, sls & (0x0F if self.variant is Variant.ITU else 0xFF))
-        head = self._heads.get(key)
-        if head is None:     # SIO and routing label for this SI and SLS, checked once
-            label = RoutingLabel(self.dpc, self.opc, key[1])
-            head = self._heads[key] = (encode_sio(si, self.ni), label.encode(self.variant))
-        pref = sls % len(self.links)
-        if self.available[pref] and not self._hold and not self._diverted:   # _route's usual case
-            self.links[pref].send(head[0], head[1] + bytes(payload), now)
-        else:
-            self._route(head[0], head[1] + bytes(payload), sls, now)
-
-    def link_for(self, sls: int) -> int | None:
-        """The link carrying ``sls`` now (Q.704 4.2 load sharing), or None."""
-        n = len(self.links)
-        pref = sls % n
-        if self.available[pref] and pref not in self._diverted:
-            return pref
-        avail = [i for i in range(n) if self.available[i] and i not in self._hold]
-        return avail[sls % len(avail)] if avail else None
-
     # ---- service ----------------------------------------------------------------------
-    def service(self, now: float) -> list[Mtp3Event]:
-        for i, ln in enumerate(self.links):
-            ln.handle_timer(now)
-            for ev in ln.events():
-                if ev.kind == "msu":
-                    self._receive(i, ev.sio, ev.sif, now)
-                elif ev.kind == "in_service":
-                    self._link_in_service(i, now)
-                elif ev.kind in ("out_of_service", "remote_processor_outage"):
-                    self._link_down(i, now, ev.reason or ev.kind)
-            running = self.timers[i].running
-            if running and min(running.values()) <= now:
-                for name in self.timers[i].expired(now):
-                    self._timer(i, name, now)
-        ev, self._events = self._events, []
-        return ev
-
     def timer_deadline(self) -> float | None:
         ds = [d for d in [t.deadline() for t in self.timers] + [ln.timer_deadline() for ln in self.links]
               if d is not None]
@@ -148,24 +97,9 @@ class Linkset:
         label = RoutingLabel(self.dpc, self.opc, slc)
         self.links[i].send(encode_sio(si, self.ni), label.encode(self.variant) + payload, now)
 
-    # ---- discrimination and distribution (Q.704 clause 2.3, 2.4) --------------------------
-    def _receive(self, i: int, sio: int, sif: bytes, now: float) -> None:
-        si, ni = sio & 0x0F, (sio >> 6) & 0x03     # decode_sio
-        try:
-            dpc, opc, sls = decode_label(sif, self.variant)
-        except DecodeError:
-            self.counters["discarded"] += 1
-            return
-        if ni != self.ni:
-            self.counters["discarded"] += 1
-            return
-        if dpc != self.opc:
-            self.counters["not_for_us"] += 1   # we are not an STP: discard (Q.704 2.3.5)
-            return
-        rest = sif[self.variant.label_len:]
-        if si > SI.SLTM_SPECIAL:                 # user parts
-            self._events.append(Mtp3Event("transfer", now, si, opc, dpc, sls, rest, i))
-            return
+    # ---- MTP's own messages (Q.704 clause 2.4.1: SI 0 and 1/2) --------------------------------
+    def _management(self, i: int, si: int, dpc: int, opc: int, sls: int, rest: bytes, now: float) -> None:
+        """An SNM or SLTM/SLTA message for us, received on link ``i`` (the core discriminated it)."""
         label = RoutingLabel(dpc, opc, sls)
         try:
             if si == SI.SNM:
@@ -188,14 +122,14 @@ class Linkset:
             return
         was_up = self.up
         self.available[i] = True
-        self._events.append(Mtp3Event("link_up", now, link=i))
+        self._events.append(self.Event("link_up", now, link=i))
         for ln in self.links:
             ln.emergency = False
         if not was_up:   # MTP restart (Q.704 clause 9): traffic restart allowed
             self._send_on(i, SI.SNM, encode_snm(SnmMessage(H.TRA)), 0, now)
             self._diverted.clear()
             self._hold.clear()
-            self._events.append(Mtp3Event("resume", now, dpc=self.dpc))
+            self._events.append(self.Event("resume", now, dpc=self.dpc))
             held, self._held_all = list(self._held_all), deque()
             for sio, sif in held:
                 self._route(sio, sif, self._sls_of(sif), now)
@@ -216,13 +150,13 @@ class Linkset:
         if not self.available[i]:
             return
         self.available[i] = False
-        self._events.append(Mtp3Event("link_down", now, link=i, reason=reason))
+        self._events.append(self.Event("link_down", now, link=i, reason=reason))
         if not self.up:
             for ln in self.links:
                 ln.emergency = True
             for sio, sif in self.links[i].retrieve():
                 self._held_all.append((sio, sif))
-            self._events.append(Mtp3Event("pause", now, dpc=self.dpc, reason=reason))
+            self._events.append(self.Event("pause", now, dpc=self.dpc, reason=reason))
             return
         # changeover (Q.704 clause 5): COO with our last accepted FSN on an alternative link
         self.counters["changeovers"] += 1
@@ -313,3 +247,15 @@ class Linkset:
                 self._link_down(i, now, "signalling link test failed")
         elif name == "SLT_T2":
             self._send_slt(i, now)
+
+
+@lru_cache(maxsize=None)
+def linkset_class(core: ModuleType) -> type:
+    """The linkset class built on ``core`` (the compiled ``route_c`` or the twin ``route_py``)."""
+    return type("Linkset", (LinksetControl, core.LinksetCore),
+                {"__module__": __name__, "__doc__": LinksetControl.__doc__, "Event": core.Mtp3Event})
+
+
+#: The live implementation (compiled core unless BOARDCORE_NO_EXTENSIONS=1 or not built).
+Linkset = linkset_class(_select.load(CORE))
+Mtp3Event = Linkset.Event
