@@ -8,6 +8,7 @@ import pytest
 import drivers
 from _boardcore import g711
 from cti.media.taps import SpanTaps
+from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture: install() registers requests)
 
 
 def _tone(hz: float, n: int, start: int = 0) -> np.ndarray:

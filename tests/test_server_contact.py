@@ -10,6 +10,7 @@ import pytest
 from cti.bus.codec import unpack_event
 from cti.config import Config, ConfigError
 from cti.server import CtiServer
+from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture: the [contact] section registers requests)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ANY = "tcp://127.0.0.1:*"

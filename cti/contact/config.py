@@ -8,6 +8,8 @@ recordings, statistics period.
     recordings = "recordings"     # directory for WAV recordings
     stats_every = 5.0             # seconds between QueueStats events
     seed = 1
+    stations = { "2001" = "2/1" } # device -> "span/timeslot": a line to the agent's phone (optional)
+    simulated_phones = false      # sim board: a simulated phone on every station
     [contact.agents.alice]        # Agent fields: device, team, skills, wrap_up, rona_not_ready
     device = "2001"
     team = "blue"
@@ -29,7 +31,8 @@ from cti.acd.queue import QueueConfig
 from cti.config import ConfigError
 
 _AGENT_KEYS = {"device", "team", "skills", "wrap_up", "rona_not_ready"}
-_KEYS = {"route_points", "ivr", "prompts", "recordings", "stats_every", "seed", "agents", "queues", "campaigns"}
+_KEYS = {"route_points", "ivr", "prompts", "recordings", "stats_every", "seed", "agents", "queues", "campaigns",
+         "stations", "simulated_phones"}
 
 
 @dataclass
@@ -45,6 +48,8 @@ class ContactConfig:
     stats_every: float = 5.0
     seed: int = 1
     campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stations: dict[str, tuple[int, int]] = field(default_factory=dict)   #: device -> (span, timeslot)
+    simulated_phones: bool = False  #: sim board: a simulated phone on every station
 
     @classmethod
     def load(cls, path: str) -> "ContactConfig | None":
@@ -110,6 +115,15 @@ class ContactConfig:
             raise ConfigError("[contact] seed must be an integer")
         cfg.seed = seed
         cfg.campaigns = {str(k): dict(v) for k, v in _table(d, "campaigns").items()}
+        from .audio import parse_stations
+        try:
+            cfg.stations = parse_stations(_table(d, "stations"))
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        phones = d.get("simulated_phones", False)
+        if not isinstance(phones, bool):
+            raise ConfigError("[contact] simulated_phones must be true or false")
+        cfg.simulated_phones = phones
         return cfg
 
 

@@ -32,6 +32,7 @@ class ContactRequests:
     ivr: Any
     dialler: Any
     supervisions: dict[str, tuple[str, str, str]]
+    audio: Any
     _orig: dict[str, Any]
 
     # ---- authorisation --------------------------------------------------------------------
@@ -120,6 +121,27 @@ class ContactRequests:
                 return self.model.clear_connection(req.call, self.now(), cause=req.cause)
         return self._orig["ClearConnection"](account, req, t)
 
+    def _agent_side(self, name: str, act: Any) -> Any:
+        """A handler for ``name`` (HoldCall, RetrieveCall, SingleStepTransfer) where an agent's device
+        in an ACD call stands for the call's local device, like ClearConnection."""
+        def handler(account: Account, req: Any, t: float) -> dict[str, Any]:
+            if isinstance(req.call, str) and req.call in self.model.calls and req.device is not None:
+                call = self.model.calls[req.call]
+                if req.device not in call.connections and req.device in call.extra.get("devices", ()):
+                    if not may(self._book().controllable(account), [req.device]):
+                        raise PrivilegeViolationError(f"account {account.name} may not {name} for {req.device}",
+                                                      account=account.name, device=req.device)
+                    return act(req, self.now())
+            return self._orig[name](account, req, t)
+        return handler
+
+    def _agent_side_handlers(self) -> list[tuple[str, Any]]:
+        m = self.model
+        return [("HoldCall", self._agent_side("HoldCall", lambda r, now: m.hold_call(r.call, now))),
+                ("RetrieveCall", self._agent_side("RetrieveCall", lambda r, now: m.retrieve_call(r.call, now))),
+                ("SingleStepTransfer", self._agent_side(
+                    "SingleStepTransfer", lambda r, now: m.single_step_transfer(r.call, r.to, now)))]
+
     def _start_recording(self, account: Account, req: rq.StartRecording, _t: float) -> dict[str, Any]:
         call = self.model.call(req.call)
         if not may(self._book().controllable(account), call.local_devices()):
@@ -156,11 +178,38 @@ class ContactRequests:
                                           account=account.name, device=req.device)
         if a.state is not AgentState.BUSY or a.call_id is None:
             raise InvalidStateError(f"agent {req.agent} is {a.state.value}, not on a call", agent=req.agent)
+        if req.device == a.device:
+            raise InvalidParameterError(f"agent {req.agent} cannot be supervised from its own device",
+                                        field="device")
+        try:     # joins the audio when the device is a station and the call is bridged
+            self.audio.supervise(req.device, a.call_id, mode)
+        except ValueError as e:
+            raise InvalidStateError(str(e), device=req.device) from None
+        old = self.supervisions.get(req.device)
+        if old is not None and old[0] != a.call_id:
+            self._forget_supervisor(req.device, old[0])
         self.supervisions[req.device] = (a.call_id, a.id, mode.value)
         call = self.model.calls.get(a.call_id)
         if call is not None:
             call.extra["devices"] = sorted(set(call.extra.get("devices", ())) | {req.device})
         return {"call": a.call_id, "agent": a.id, "mode": mode.value}
+
+    def _stop_monitor(self, account: Account, req: rq.StopMonitor, _t: float) -> dict[str, Any]:
+        """StopMonitor: the supervisor at ``device`` leaves the call it supervises."""
+        if account.role != "integrator" and not (account.role == "supervisor" and account.device == req.device):
+            raise PrivilegeViolationError(f"account {account.name} ({account.role}) may not stop supervision "
+                                          f"at {req.device}", account=account.name, device=req.device)
+        sup = self.supervisions.pop(req.device, None)
+        if sup is None:
+            raise InvalidStateError(f"device {req.device} supervises no call", device=req.device)
+        self.audio.unsupervise(req.device)
+        self._forget_supervisor(req.device, sup[0])
+        return {"device": req.device, "call": sup[0]}
+
+    def _forget_supervisor(self, device: str, call_id: str) -> None:
+        call = self.model.calls.get(call_id)
+        if call is not None:
+            call.extra["devices"] = [d for d in call.extra.get("devices", ()) if d != device]
 
     def _play(self, account: Account, req: rq.PlayPrompt, _t: float) -> dict[str, Any]:
         self._may_control_call(account, req.call, "play prompts")

@@ -68,6 +68,14 @@ class Monitor:
 
 
 @dataclass(frozen=True, slots=True)
+class StopMonitor:
+    """End the supervision ``device`` started with Monitor (the agent's call goes back to the plain bridge)."""
+
+    device: str
+    RESULT = ("device", "call")
+
+
+@dataclass(frozen=True, slots=True)
 class GetStatistics:
     """Live statistics of ``queue`` (default: every queue) and the agents."""
 
@@ -105,7 +113,7 @@ class StartCampaign:
 
 
 CONTACT_REQUESTS = (StartCampaign, AgentLogon, SetAgentState, RouteSelect, StartRecording, StopRecording, Monitor,
-                    GetStatistics, PlayPrompt, CollectDigits)
+                    StopMonitor, GetStatistics, PlayPrompt, CollectDigits)
 
 
 def register() -> None:

@@ -1,0 +1,233 @@
+"""The contact centre's audio: station timeslots, call bridges, supervision, the taps.
+
+Agents and supervisors whose device is a *station* (``[contact] stations = { "2001" = "2/1" }``:
+device -> board span / timeslot, a line to a phone) are joined to calls by audio bridges
+(:class:`cti.media.bridge.Bridges`): when the ACD connects a call to an agent with a station,
+the caller's trunk timeslot and the station timeslot are bridged both ways every 20 ms block;
+hold silences the bridge, retrieve restores it, a transfer away from the agent replaces the
+station with the new far party's trunk timeslot, and clearing undoes it. A supervisor with a
+station who Monitors an agent's bridged call hears the mix of both parties; whisper reaches
+only the agent, barge both (``cti.media.supervise``, G.711 kernel). Devices without a station
+(trunk extensions, as before) get the call signalling only.
+
+On a simulator board, ``simulated_phones = true`` puts a :class:`simulator.phones.Phone` on the
+far end of every station (each with its own tone), so the whole path can be heard and recorded.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from cti.media.bridge import Bridge, Bridges
+from cti.media.supervise import SuperviseMode
+from cti.media.taps import Circuit, SpanTaps
+
+log = logging.getLogger(__name__)
+
+
+class StationError(ValueError):
+    """A station set-up the board cannot honour (unknown span, a trunk's span, a taken station)."""
+
+
+class CallAudio:
+    """Stations, bridges and supervision of one contact centre (see the module docstring)."""
+
+    def __init__(self, server: Any, taps: SpanTaps, stations: dict[str, Circuit],
+                 simulated_phones: bool = False) -> None:
+        self.server = server
+        self.taps = taps
+        self.stations = dict(stations)
+        self._device_of = {c: d for d, c in self.stations.items()}
+        self.bridges = Bridges(taps, self._write)
+        self.phones: dict[str, Any] = {}
+        self.supervising: dict[str, str] = {}    #: supervisor device -> call id (audio supervision)
+        self.counters = {"bridged": 0, "not_bridged": 0}
+        self._simulated_phones = simulated_phones
+        self._ringing_transfer: set[str] = set()   #: calls transferred to a party not answered yet
+
+    # ---- set-up -----------------------------------------------------------------------------
+    def attach(self, trunk_spans: set[int]) -> None:
+        """Tap the station spans (after the trunk spans were tapped); simulated phones if asked."""
+        board = self.server.board
+        if not self.stations:
+            return
+        if board is None:
+            raise StationError("stations need a board (they are timeslots of its spans)")
+        for device, (span, ts) in self.stations.items():
+            if span in trunk_spans:
+                raise StationError(f"station {device} = {span}/{ts}: span {span} carries trunk signalling")
+            if not 0 <= span < len(board.spans):
+                raise StationError(f"station {device} = {span}/{ts}: the board has spans 0..{len(board.spans) - 1}")
+        for span in sorted({s for s, _ in self.stations.values()}):
+            if not self.taps.tap(span, board.span(span)):
+                raise StationError(f"span {span}: its audio cannot be read for stations")
+        if self._simulated_phones:
+            if not hasattr(board, "far_end"):
+                raise StationError("simulated_phones needs the simulator board (driver 'sim')")
+            from simulator.phones import station_phones
+            self.phones = station_phones(board, self.stations)
+
+    def station(self, device: str | None) -> Circuit | None:
+        """The station timeslot of ``device``, None for trunk extensions."""
+        return self.stations.get(device) if device else None
+
+    # ---- calls ------------------------------------------------------------------------------
+    def connect(self, call_id: str, device: str | None) -> Bridge | None:
+        """Bridge ``call_id``'s trunk timeslot to ``device``'s station (None: no station / no circuit)."""
+        st = self.station(device)
+        circ = self._circuit(call_id)
+        if st is None or circ is None:
+            return None
+        try:
+            if call_id in self.bridges.bridges:
+                br = self.bridges.move(call_id, st)
+            else:
+                br = self.bridges.join(call_id, circ, st)
+        except ValueError as e:
+            self.counters["not_bridged"] += 1
+            log.warning("call %s not bridged to %s: %s", call_id, device, e)
+            return None
+        self.counters["bridged"] += 1
+        return br
+
+    def on_call_event(self, e: Any) -> None:
+        """Hold / retrieve / transfer / clear of bridged calls (call-model events)."""
+        kind = type(e).__name__
+        call_id = getattr(e, "call", None)
+        if kind == "CallCleared":
+            self.drop(call_id)
+        elif call_id not in self.bridges.bridges:
+            return
+        elif kind == "Held":
+            self.bridges.hold(call_id, True)
+        elif kind == "Retrieved":
+            self.bridges.hold(call_id, False)
+        elif kind == "Transferred":
+            self._transferred(call_id)
+        elif kind == "Established" and call_id in self._ringing_transfer:
+            br = self.bridges.bridges[call_id]
+            if getattr(e, "device", None) == f"trunk/{br.b[0]}/{br.b[1]}":
+                self._ringing_transfer.discard(call_id)
+                self.bridges.hold(call_id, False)
+
+    def _transferred(self, call_id: str) -> None:
+        """The local side left: the caller's timeslot is now bridged to the new far party's (silent
+        until that party answers: the new circuit carries its register signalling meanwhile)."""
+        call = self.server.model.calls.get(call_id)
+        br = self.bridges.bridges[call_id]
+        others = [c.circuit for c in (call.remotes() if call is not None else [])
+                  if c.circuit is not None and c.circuit != br.a]
+        self._unsupervise_call(call_id)
+        if others:
+            try:
+                self.bridges.move(call_id, others[0])
+                conn = call.connections.get(f"trunk/{others[0][0]}/{others[0][1]}") if call is not None else None
+                answered = conn is not None and getattr(conn.state, "value", "") == "connected"
+                self.bridges.hold(call_id, not answered)
+                if not answered:
+                    self._ringing_transfer.add(call_id)
+                return
+            except ValueError as e:
+                log.warning("call %s: transfer bridge to %s refused: %s", call_id, others[0], e)
+        self.bridges.leave(call_id)
+
+    def drop(self, call_id: str | None) -> None:
+        """The call is gone: undo its bridge and supervision."""
+        if call_id is None:
+            return
+        self._unsupervise_call(call_id)
+        self._ringing_transfer.discard(call_id)
+        self.bridges.leave(call_id)
+
+    def _unsupervise_call(self, call_id: str) -> None:
+        for dev, cid in list(self.supervising.items()):
+            if cid == call_id:
+                del self.supervising[dev]
+        self.bridges.unsupervise(call_id)
+
+    # ---- supervision --------------------------------------------------------------------------
+    def supervise(self, device: str, call_id: str, mode: SuperviseMode | str) -> bool:
+        """Let ``device`` hear (and, by mode, speak into) ``call_id``; False when there is no audio
+        to join (no station for ``device`` or the call is not bridged); ValueError when the
+        station is busy with another call."""
+        st = self.station(device)
+        if st is None or call_id not in self.bridges.bridges:
+            return False
+        current = self.supervising.get(device)
+        if current is not None and current != call_id:
+            self.unsupervise(device)
+        owner = self.bridges.owner(st)
+        if owner is not None and owner != call_id:
+            raise ValueError(f"station {device} is in call {owner}")
+        br = self.bridges.bridges[call_id]
+        if br.supervisor is not None and br.supervisor != st:
+            raise ValueError(f"call {call_id} is supervised from {self._device_of.get(br.supervisor)} already")
+        if st in (br.a, br.b):
+            raise ValueError(f"station {device} is a party of call {call_id}")
+        self.bridges.supervise(call_id, st, mode)
+        self.supervising[device] = call_id
+        return True
+
+    def unsupervise(self, device: str) -> str | None:
+        """Stop ``device``'s supervision (the plain bridge again); returns the call, or None."""
+        call_id = self.supervising.pop(device, None)
+        if call_id is not None:
+            self.bridges.unsupervise(call_id)
+        return call_id
+
+    # ---- every block ---------------------------------------------------------------------------
+    def play(self, circuit: Circuit, alaw: bytes) -> None:
+        """Server audio (IVR prompts, announcements) to ``circuit``: mixed into a bridge, or sent."""
+        if not self.bridges.inject(circuit, alaw):
+            self._write(circuit, alaw)
+
+    def tick(self) -> None:
+        """Carry one block across every bridge (after the taps were drained)."""
+        if self.bridges.bridges:
+            self.bridges.tick()
+
+    def sent_to_caller(self, call_id: str) -> tuple[bytes, bytes] | None:
+        """This block of a bridged call: (what the caller sent, what the caller was sent)."""
+        br = self.bridges.bridges.get(call_id)
+        return None if br is None else (br.a_rx, br.to_a)
+
+    def public(self) -> list[dict[str, Any]]:
+        out = self.bridges.public()
+        for b in out:
+            b["station"] = self._device_of.get(tuple(b["b"]))  # type: ignore[arg-type]
+            b["supervisor_device"] = self._device_of.get(tuple(b["supervisor"])) if b["supervisor"] else None  # type: ignore[arg-type]
+        return out
+
+    # ---- internals -----------------------------------------------------------------------------
+    def _circuit(self, call_id: str) -> Circuit | None:
+        call = self.server.model.calls.get(call_id)
+        return call.circuit() if call is not None else None
+
+    def _write(self, circuit: Circuit, alaw: bytes) -> None:
+        board = self.server.board
+        if board is not None:
+            board.span(circuit[0]).write_audio(circuit[1], alaw)
+
+
+def parse_stations(d: Any, what: str = "[contact] stations") -> dict[str, Circuit]:
+    """``{"2001": "2/1", ...}`` -> ``{"2001": (2, 1)}``; ValueError naming the bad entry."""
+    from drivers.base import VOICE_TIMESLOTS
+    if not isinstance(d, dict):
+        raise ValueError(f"{what} must be a table of device = \"span/timeslot\"")
+    out: dict[str, Circuit] = {}
+    seen: dict[Circuit, str] = {}
+    for dev, spec in d.items():
+        if not isinstance(spec, str) or spec.count("/") != 1:
+            raise ValueError(f"{what}: {dev} = {spec!r} is not \"span/timeslot\"")
+        a, b = spec.split("/")
+        if not (a.strip().isdigit() and b.strip().isdigit()):
+            raise ValueError(f"{what}: {dev} = {spec!r} is not \"span/timeslot\"")
+        circ = (int(a), int(b))
+        if circ[1] not in VOICE_TIMESLOTS:
+            raise ValueError(f"{what}: {dev} = {spec!r}: timeslot {circ[1]} is not a voice timeslot (1-15, 17-31)")
+        if circ in seen:
+            raise ValueError(f"{what}: {dev} and {seen[circ]} share station {spec}")
+        seen[circ] = str(dev)
+        out[str(dev)] = circ
+    return out
+

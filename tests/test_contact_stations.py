@@ -1,0 +1,261 @@
+"""Agents on station timeslots with simulated phones: real audio through the contact centre.
+
+Board: span 0 is a No.1 trunk (callers from the simulated exchange), span 1 a station span whose
+far end carries simulated phones (simulator/phones.py), each speaking its own tone. Everything
+runs through the real CtiServer in virtual time, driven by bus requests as a CRM / desktop
+would send them; what each phone heard is checked by frequency (FFT bands), not loudness."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cti.bus.auth import Account
+from cti.call.errors import InvalidStateError, PrivilegeViolationError
+from cti.config import Config
+from cti.contact import ContactConfig, install
+from cti.media import wavfile
+from cti.server import CtiServer
+from simulator.agents import DesktopProfile, start_desktops
+from simulator.exchange.base import CallScript
+from simulator.phones import Phone, attach_phones, band_levels
+from tests.test_contact_load import _require, restore_bus_requests  # noqa: F401 (fixture)
+
+ANY = "tcp://127.0.0.1:*"
+CALLER_HZ, A0_HZ, A1_HZ, BOSS_HZ = 1000.0, 600.0, 770.0, 1400.0
+AGENTS = {"a0": {"device": "2000", "team": "blue", "wrap_up": 1.0},
+          "a1": {"device": "2001", "team": "blue", "wrap_up": 1.0}}
+STATIONS = {"2000": "1/1", "2001": "1/2", "3000": "1/30", "3001": "1/31"}
+BOSS = Account("boss", "supervisor", device="3000", team="blue")
+HEARD = 0.1        #: a band at least this loud (about -20 dB below full scale) is "heard"
+
+
+def make_centre(tmp_path, contact: dict, trunk_spans: int = 1, station_spans: int = 1):
+    _require()
+    spans = trunk_spans + station_spans
+    cfg = Config.from_dict({
+        "server": {"store": str(tmp_path / "cti.db")},
+        "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
+        "board": {"driver": "sim", "spans": spans, "clock": "virtual", "step": 0.1},
+        "trunk": [{"signalling": "no1", "spans": list(range(trunk_spans))}]})
+    srv = CtiServer(cfg).start()
+    centre = install(srv, ContactConfig.from_dict({"recordings": str(tmp_path / "rec"), **contact}))
+    return srv, centre
+
+
+def run_for(srv, seconds: float) -> None:
+    end = srv.now() + seconds
+    while srv.now() < end - 1e-9:
+        srv.step(0)
+
+
+def wait_for(srv, pred, limit: float) -> None:
+    end = srv.now() + limit
+    while not pred():
+        assert srv.now() < end, "timed out"
+        srv.step(0)
+
+
+def levels(phone: Phone, seconds: float = 0.6) -> dict[float, float]:
+    return band_levels(phone.heard(seconds), (CALLER_HZ, A0_HZ, A1_HZ, BOSS_HZ))
+
+
+def hears(phone: Phone, *freqs: float) -> bool:
+    """``phone`` heard exactly ``freqs`` among the four test tones over the last 0.6 s."""
+    lv = levels(phone)
+    return all(lv[f] > HEARD for f in freqs) and all(v < HEARD / 4 for f, v in lv.items() if f not in freqs)
+
+
+@pytest.fixture
+def rig(tmp_path):
+    srv, centre = make_centre(tmp_path, {
+        "agents": AGENTS, "stations": STATIONS, "route_points": {"4000": "sales"},
+        "queues": {"sales": {"strategy": "linear", "members": ["a0", "a1"], "record": True}}})
+    phones = {"2000": Phone("2000", A0_HZ), "2001": Phone("2001", A1_HZ),
+              "3000": Phone("3000", BOSS_HZ), "3001": Phone("3001", BOSS_HZ)}
+    attach_phones(srv.board, 1, {1: phones["2000"], 2: phones["2001"], 30: phones["3000"], 31: phones["3001"]})
+    bus, desks = start_desktops(srv, {a: v["device"] for a, v in AGENTS.items()},
+                                DesktopProfile(answer_after=(0.5, 0.6), handle=(400.0, 401.0)))
+    seen: list[dict] = []
+    bus.listeners.append(seen.append)
+    yield srv, centre, bus, phones, seen
+    srv.close()
+
+
+def connect_caller(srv, centre) -> tuple[str, Phone]:
+    """A caller dials the route point; once an agent answered, the caller's phone talks."""
+    srv.networks[0].place_call(CallScript(at=srv.now() + 0.2, called="4000", calling="13800138000", hold_for=None))
+    wait_for(srv, lambda: centre.audio.bridges.bridges, 10.0)
+    (call_id,) = centre.audio.bridges.bridges
+    span, ts = srv.model.calls[call_id].circuit()
+    caller = Phone("caller", CALLER_HZ)
+    attach_phones(srv.board, span, {ts: caller})
+    run_for(srv, 1.0)
+    return call_id, caller
+
+
+def test_caller_and_agent_hear_each_other_and_the_wav_has_both(rig):
+    srv, centre, bus, phones, seen = rig
+    call_id, caller = connect_caller(srv, centre)
+    assert centre.engine.agent("a0").call_id == call_id       # linear: a0 first
+    assert hears(phones["2000"], CALLER_HZ)                   # the agent hears the caller
+    assert hears(caller, A0_HZ)                               # the caller hears the agent
+    assert hears(phones["2001"]) and hears(phones["3000"])    # nobody else hears anything
+    bus.command("ClearConnection", Account("a0", "agent", device="2000", team="blue"), call=call_id, device="2000")
+    run_for(srv, 0.5)
+    assert not centre.audio.bridges.bridges
+    (stop,) = [e for e in seen if e["type"] == "RecordingStopped"]
+    info, pcm = wavfile.read_info_and_pcm(stop["path"], channels="all") if _has_all() else _stereo(stop["path"])
+    left, right = pcm[:, 0], pcm[:, 1]
+    last = slice(len(left) - 4000, len(left))                 # the last half second, both talking
+    lv_l = band_levels(left[last], (CALLER_HZ, A0_HZ))
+    lv_r = band_levels(right[last], (CALLER_HZ, A0_HZ))
+    assert lv_l[CALLER_HZ] > HEARD and lv_l[A0_HZ] < HEARD / 4     # left: the far end (caller)
+    assert lv_r[A0_HZ] > HEARD and lv_r[CALLER_HZ] < HEARD / 4     # right: the agent's station
+
+
+def _has_all() -> bool:
+    import inspect
+    return "channels" in inspect.signature(wavfile.read_info_and_pcm).parameters
+
+
+def _stereo(path):
+    """Both channels of a stereo A-law WAV (left, right) as int16 columns."""
+    from _boardcore import g711
+    raw = open(path, "rb").read()
+    i = raw.index(b"data") + 8
+    data = raw[i:]
+    pcm = g711.alaw_decode(data[: len(data) // 2 * 2])
+    return None, pcm.reshape(-1, 2)
+
+
+def test_monitor_whisper_barge_and_stop(rig):
+    srv, centre, bus, phones, seen = rig
+    call_id, caller = connect_caller(srv, centre)
+    agent, boss = phones["2000"], phones["3000"]
+    res = bus.command("Monitor", BOSS, agent="a0", device="3000", mode="monitor")
+    assert res["call"] == call_id and centre.audio.bridges.bridges[call_id].supervisor == (1, 30)
+    run_for(srv, 1.0)
+    assert hears(boss, CALLER_HZ, A0_HZ)                      # the supervisor hears both
+    assert hears(agent, CALLER_HZ) and hears(caller, A0_HZ)   # nobody hears the supervisor
+
+    bus.command("Monitor", BOSS, agent="a0", device="3000", mode="whisper")
+    run_for(srv, 1.0)
+    assert hears(agent, CALLER_HZ, BOSS_HZ)                   # coach: the agent only
+    assert hears(caller, A0_HZ)
+    assert hears(boss, CALLER_HZ, A0_HZ)
+
+    bus.command("Monitor", BOSS, agent="a0", device="3000", mode="barge")
+    run_for(srv, 1.0)
+    assert hears(agent, CALLER_HZ, BOSS_HZ)
+    assert hears(caller, A0_HZ, BOSS_HZ)                      # barge: both
+    assert hears(boss, CALLER_HZ, A0_HZ)
+
+    assert bus.command("StopMonitor", BOSS, device="3000") == {"device": "3000", "call": call_id}
+    run_for(srv, 1.0)
+    assert hears(agent, CALLER_HZ) and hears(caller, A0_HZ) and hears(boss)
+    with pytest.raises(InvalidStateError):
+        bus.command("StopMonitor", BOSS, device="3000")
+
+
+def test_unauthorised_supervision_is_refused_and_hears_nothing(rig):
+    srv, centre, bus, phones, seen = rig
+    call_id, caller = connect_caller(srv, centre)
+    red = Account("red", "supervisor", device="3001", team="red")
+    with pytest.raises(PrivilegeViolationError):
+        bus.command("Monitor", red, agent="a0", device="3001", mode="barge")
+    with pytest.raises(PrivilegeViolationError):
+        bus.command("Monitor", Account("a1", "agent", device="2001", team="blue"), agent="a0", device="2001")
+    with pytest.raises(PrivilegeViolationError):      # the right team, but not from its own device
+        bus.command("Monitor", BOSS, agent="a0", device="3001")
+    with pytest.raises(PrivilegeViolationError):
+        bus.command("StopMonitor", red, device="3000")
+    run_for(srv, 1.0)
+    assert hears(phones["3001"]) and hears(phones["2001"])
+    assert hears(caller, A0_HZ)                                 # no supervisor tone leaked in
+    assert centre.audio.bridges.bridges[call_id].supervisor is None
+
+
+def test_a_busy_station_cannot_supervise(rig):
+    srv, centre, bus, phones, seen = rig
+    call_id, caller = connect_caller(srv, centre)
+    integrator = Account("crm", "integrator")
+    # a1's station is free: supervising from it works; but a0's own station is a party
+    with pytest.raises(Exception):
+        bus.command("Monitor", integrator, agent="a0", device="2000")
+    bus.command("Monitor", integrator, agent="a0", device="2001", mode="monitor")
+    assert centre.audio.supervising == {"2001": call_id}
+    run_for(srv, 1.0)
+    assert hears(phones["2001"], CALLER_HZ, A0_HZ)
+
+
+def test_hold_silences_the_bridge_and_retrieve_restores_it(rig):
+    srv, centre, bus, phones, seen = rig
+    call_id, caller = connect_caller(srv, centre)
+    a0 = Account("a0", "agent", device="2000", team="blue")
+    bus.command("HoldCall", a0, call=call_id, device="2000")
+    run_for(srv, 1.0)
+    assert hears(caller) and hears(phones["2000"])
+    bus.command("RetrieveCall", a0, call=call_id, device="2000")
+    run_for(srv, 1.0)
+    assert hears(caller, A0_HZ) and hears(phones["2000"], CALLER_HZ)
+
+
+def test_transfer_moves_the_bridge_to_the_new_party(rig):
+    srv, centre, bus, phones, seen = rig
+    call_id, caller = connect_caller(srv, centre)
+    a0 = Account("a0", "agent", device="2000", team="blue")
+    res = bus.command("SingleStepTransfer", a0, call=call_id, to="8888", device="2000")
+    target = Phone("8888", 1700.0, speaking=False)      # silent while the register signals run
+    attach_phones(srv.board, res["span"], {res["ts"]: target})
+    run_for(srv, 1.0)
+    assert centre.audio.bridges.bridges[call_id].held   # ringing: nothing crosses yet
+    wait_for(srv, lambda: not centre.audio.bridges.bridges[call_id].held, 10.0)   # MFC, then answered after 2 s
+    target.speak()
+    br = centre.audio.bridges.bridges[call_id]
+    assert br.b == (res["span"], res["ts"])
+    from_new: list[bytes] = []
+    stop = centre.listen(br.b, lambda alaw, _t: from_new.append(alaw))
+    run_for(srv, 1.0)
+    stop()
+    # trunk to trunk, octet for octet: what the new party sent is what the caller heard
+    assert b"".join(from_new[10:40]) in caller.heard_alaw(1.0)
+    assert band_levels(target.heard(0.6), (CALLER_HZ,))[CALLER_HZ] > HEARD
+    assert hears(phones["2000"])                        # the agent is out of it
+    assert centre.engine.agent("a0").state.value in ("WorkingAfterCall", "Ready")
+
+
+def test_trunk_extension_agents_keep_working_without_audio(tmp_path):
+    srv, centre = make_centre(tmp_path, {
+        "agents": {"x": {"device": "2500", "team": "blue", "wrap_up": 1.0}},
+        "stations": {"3000": "1/30"}, "route_points": {"4000": "sales"}, "queues": {"sales": {}}})
+    bus, desks = start_desktops(srv, {"x": "2500"}, DesktopProfile(answer_after=(0.5, 0.6), handle=(2.0, 2.5)))
+    seen: list[dict] = []
+    bus.listeners.append(seen.append)
+    try:
+        srv.networks[0].place_call(CallScript(at=srv.now() + 0.2, called="4000", hold_for=None))
+        run_for(srv, 8.0)
+        assert [e["type"] for e in seen if e["type"] in ("Connected", "CallEnded")] == ["Connected", "CallEnded"]
+        assert centre.audio.counters["bridged"] == 0
+    finally:
+        srv.close()
+
+
+@pytest.mark.parametrize("bad, msg", [
+    ({"stations": {"2000": "0/1"}}, "trunk signalling"),
+    ({"stations": {"2000": "7/1"}}, "spans 0..1"),
+])
+def test_station_on_a_trunk_or_missing_span_is_a_config_error(tmp_path, bad, msg):
+    from cti.config import ConfigError
+    with pytest.raises(ConfigError, match=msg):
+        make_centre(tmp_path, {"agents": {}, "queues": {}, **bad})
+
+
+def test_simulated_phones_from_the_config(tmp_path):
+    srv, centre = make_centre(tmp_path, {"agents": AGENTS, "queues": {"sales": {}}, "route_points": {"4000": "sales"},
+                                         "stations": {"2000": "1/1", "2001": "1/2"}, "simulated_phones": True})
+    try:
+        assert set(centre.audio.phones) == {"2000", "2001"}
+        hz = {p.hz for p in centre.audio.phones.values()}
+        assert len(hz) == 2
+    finally:
+        srv.close()
