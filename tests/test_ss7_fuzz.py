@@ -8,10 +8,16 @@ from hypothesis import given, strategies as st
 
 from cti.signaling.errors import ProtocolError
 from cti.signaling.ss7.isup.codec import FORMATS, IsupMessage, MessageType, decode, encode
-from cti.signaling.ss7.isup.node import IsupNode
+from _boardcore import _select
+from conftest import compiled_or_twin
+from cti.signaling.ss7.isup.node import node_class
 from cti.signaling.ss7.isup.params import BY_NAME, PARAMS, CauseInd, Number, RangeStatus
 from cti.signaling.ss7.mtp2 import decode as su_decode
 from cti.signaling.ss7.mtp3 import RoutingLabel, Variant
+
+CONTROL = "cti.signaling.ss7.isup.control"
+#: IsupNode over each call control that is built (compiled and twin): both must survive
+NODES = [node_class(m) for m in (_select.compiled(CONTROL), _select.twin(CONTROL)) if m is not None]
 
 digits = st.text("0123456789ABCDE", max_size=20)
 numbers = st.builds(Number, digits, st.integers(0, 127), st.integers(0, 7), st.integers(0, 1),
@@ -100,13 +106,17 @@ def test_mutated_messages_only_protocol_errors_and_node_survives(msg, rnd):
         decode(bytes(data))
     except ProtocolError:
         pass
-    node = IsupNode(list(range(64)), 1, 2)
-    node.receive(bytes(data), 0.0)     # never raises: CFN, UCIC, discard or handled
+    outs = []
+    for Node in NODES:
+        node = Node(list(range(64)), 1, 2)
+        node.receive(bytes(data), 0.0)     # never raises: CFN, UCIC, discard or handled
+        outs.append((node.messages(), [(e.kind, e.cic, e.reason) for e in node.events()], node.counters))
+    assert all(o == outs[0] for o in outs)    # compiled and twin answer alike
 
 
 def test_seeded_mutation_battery_on_the_node():
     rng = random.Random(1234)
-    node = IsupNode(list(range(1, 32)), 1, 2)
+    node = node_class(compiled_or_twin(CONTROL))(list(range(1, 32)), 1, 2)   # long: compiled only
     base = [encode(IsupMessage(t, rng.randrange(1, 32), {n: 0 for n in FORMATS[t].fixed}
                                | {n: RangeStatus(3, b"\x0f") if n == "range_and_status" else CauseInd(16)
                                   for n in FORMATS[t].variable if n != "called_party_number"

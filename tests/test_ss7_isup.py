@@ -7,14 +7,21 @@ from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError, ProtocolError
 from cti.signaling.ss7.isup.call import CallState
 from cti.signaling.ss7.isup.codec import FORMATS, IsupMessage, MessageType as M, decode, encode
-from cti.signaling.ss7.isup.node import IsupNode
+from cti.signaling.ss7.isup.node import node_class
+from conftest import kernel_impls, load_impl
 from cti.signaling.ss7.isup.params import CauseInd, Number, RangeStatus
 
 CICS = list(range(1, 32))
 
 
-def pair(opc_a=100, opc_b=200):
-    return IsupNode(CICS, opc_a, opc_b, name="a"), IsupNode(CICS, opc_b, opc_a, name="b")
+@pytest.fixture(params=kernel_impls("cti.signaling.ss7.isup.control"))
+def Node(request):
+    """IsupNode over the compiled call control (id c) and over its Python twin (id py)."""
+    return node_class(load_impl(request.param))
+
+
+def pair(Node, opc_a=100, opc_b=200):
+    return Node(CICS, opc_a, opc_b, name="a"), Node(CICS, opc_b, opc_a, name="b")
 
 
 def flow(a, b, now=0.0, drop=lambda src, data: False):
@@ -49,8 +56,8 @@ def test_every_message_type_has_a_format():
     assert set(FORMATS) == set(M)
 
 
-def test_call_out_answered_and_cleared_by_us():
-    a, b = pair()
+def test_call_out_answered_and_cleared_by_us(Node):
+    a, b = pair(Node)
     cic = a.setup("5551234", "88001", 0.0)
     assert cic % 2 == 1          # a (lower point code) prefers odd CICs it controls
     assert flow(a, b) == [("a", "IAM")]
@@ -72,8 +79,8 @@ def test_call_out_answered_and_cleared_by_us():
     assert not a.circuits[cic].timers.running
 
 
-def test_busy_and_con_answer():
-    a, b = pair()
+def test_busy_and_con_answer(Node):
+    a, b = pair(Node)
     cic = a.setup("1", None, 0.0)
     flow(a, b)
     b.events()
@@ -89,8 +96,8 @@ def test_busy_and_con_answer():
     assert kinds(b) == [("answered", cic)]
 
 
-def test_t7_and_t9_expiry_release_with_causes():
-    a, b = pair()
+def test_t7_and_t9_expiry_release_with_causes(Node):
+    a, b = pair(Node)
     cic = a.setup("1", None, 0.0)
     a.messages()
     a.handle_timer(25.1)
@@ -111,8 +118,8 @@ def test_t7_and_t9_expiry_release_with_causes():
     assert a.events()[-1].cause == Cause.NO_ANSWER
 
 
-def test_glare_resolved_by_point_code():
-    a, b = pair(100, 200)      # b has the higher point code: it controls even CICs
+def test_glare_resolved_by_point_code(Node):
+    a, b = pair(Node, 100, 200)      # b has the higher point code: it controls even CICs
     a.setup("1", None, 0.0, cic=4)
     b.setup("2", None, 0.0, cic=4)
     flow(a, b)
@@ -123,8 +130,8 @@ def test_glare_resolved_by_point_code():
     assert b.circuits[4].fsm.state is CallState.OUT_WAIT_ACM
 
 
-def test_group_reset_and_blocking():
-    a, b = pair()
+def test_group_reset_and_blocking(Node):
+    a, b = pair(Node)
     b.block(7, 0.0)
     assert flow(a, b) == [("b", "BLO"), ("a", "BLA")]
     assert not a.circuits[7].available and not b.circuits[7].available
@@ -147,8 +154,8 @@ def test_group_reset_and_blocking():
     assert all(a.circuits[c].available for c in range(10, 15))
 
 
-def test_reset_during_call_releases_it():
-    a, b = pair()
+def test_reset_during_call_releases_it(Node):
+    a, b = pair(Node)
     cic = a.setup("1", None, 0.0)
     flow(a, b)
     b.events()
@@ -158,8 +165,8 @@ def test_reset_during_call_releases_it():
     assert [e.kind for e in b.events()] == ["released", "reset_done"]
 
 
-def test_malformed_messages_cfn_discard_ucic():
-    a, b = pair()
+def test_malformed_messages_cfn_discard_ucic(Node):
+    a, b = pair(Node)
     a.receive(bytes([1, 0, 0x77]), 0.0)            # unknown type -> CFN cause 97
     out = [decode(d) for _, d in a.messages()]
     assert out[0].type is M.CFN and out[0].get("cause_indicators").value == 97
@@ -172,8 +179,8 @@ def test_malformed_messages_cfn_discard_ucic():
     assert not b.circuits[3].available
 
 
-def test_rel_collision_and_unexpected_messages():
-    a, b = pair()
+def test_rel_collision_and_unexpected_messages(Node):
+    a, b = pair(Node)
     cic = a.setup("1", None, 0.0)
     flow(a, b)
     b.answer(cic, 0.1)
@@ -187,8 +194,8 @@ def test_rel_collision_and_unexpected_messages():
     assert [e.kind for e in a.events()][-1] == "unexpected"
 
 
-def test_sam_and_cpg_and_sus_res():
-    a, b = pair()
+def test_sam_and_cpg_and_sus_res(Node):
+    a, b = pair(Node)
     cic = a.setup("12", None, 0.0)
     flow(a, b)
     a._tx(M.SAM, cic, subsequent_number=Number("34F"))
@@ -218,8 +225,8 @@ def test_decoder_only_protocol_errors_on_truncations():
         encode(IsupMessage(M.RLC, 1, {"cause_indicators": CauseInd(300)}))
 
 
-def test_traces_stay_bounded_over_many_calls():
-    a, b = pair()
+def test_traces_stay_bounded_over_many_calls(Node):
+    a, b = pair(Node)
     for node in (a, b):
         node.circuits[1].fsm.tracing = True     # the trace is off by default; bound it when on
     for i in range(300):

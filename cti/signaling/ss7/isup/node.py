@@ -10,6 +10,7 @@ a format error, UCIC for an unequipped CIC) and the rarer call actions.
 """
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from _boardcore import _select
@@ -21,7 +22,7 @@ from .codec import IsupMessage, MessageType, UnknownMessage
 from .params import CauseInd, RangeStatus
 from .timers import ISUP_TIMERS
 
-__all__ = ["IsupNode", "IsupEvent", "IAM_DEFAULTS", "BCI_ACM", "BCI_CON", "IMPLEMENTATION"]
+__all__ = ["IsupNode", "IsupEvent", "IAM_DEFAULTS", "BCI_ACM", "BCI_CON", "IMPLEMENTATION", "node_class"]
 
 _control = _select.load("cti.signaling.ss7.isup.control")
 #: "compiled" or "python": which call control runs the per-message path.
@@ -30,8 +31,14 @@ M = MessageType
 Circuit = Any    # control_py.Circuit or the compiled circuit: the same attributes
 
 
-class IsupNode(_control.CallControl):
-    """ISUP for ``cics`` between our point code ``opc`` and the adjacent ``dpc``."""
+class _NodeMixin:
+    """What :class:`IsupNode` adds to ``CallControl``: requests and rare paths, in Python."""
+
+    circuits: dict[int, Circuit]
+    counters: dict[str, int]
+    _c: Circuit
+    _m: IsupMessage | None
+    _now: float
 
     def __init__(self, cics: list[int], opc: int, dpc: int, *, timers: dict[str, float] | None = None,
                  name: str = "isup") -> None:
@@ -332,3 +339,20 @@ class IsupNode(_control.CallControl):
             c.timers.stop("T20")
             for cc in self._group_bits(m):
                 self._set_local(cc, False, "CGUA received")
+
+
+class IsupNode(_NodeMixin, _control.CallControl):   # type: ignore[misc,valid-type]
+    """ISUP for ``cics`` between our point code ``opc`` and the adjacent ``dpc``."""
+
+
+_CLASSES: dict[str, type] = {_control.__name__: IsupNode}
+
+
+def node_class(control: ModuleType) -> type:
+    """:class:`IsupNode` over the call control of ``control`` (``control_c`` or ``control_py``,
+    e.g. from :func:`_boardcore._select.twin`): tests and benchmarks compare the two."""
+    cls = _CLASSES.get(control.__name__)
+    if cls is None:
+        cls = _CLASSES[control.__name__] = type("IsupNode", (_NodeMixin, control.CallControl),
+                                                {"__module__": __name__, "__doc__": IsupNode.__doc__})
+    return cls
