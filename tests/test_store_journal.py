@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
@@ -104,37 +105,47 @@ def test_journal_from_before_pages_is_migrated(tmp_path):
 def test_commit_soon_writes_in_background_and_reads_wait_for_it(tmp_path):
     st = open_store(str(tmp_path / "bg.db"))
     st.append_many([(i, float(i), "call.0.1", "Offered", bytes([i])) for i in range(1, 201)])
-    st.commit_soon()                         # the writer thread takes it; reads wait for it
+    st.commit_soon()                         # the journal writer takes it; reads wait for it
     assert [s for s, _ in st.events_after(0, 1000)] == list(range(1, 201))
     st.append(201, 201.0, "span.0", "SpanState", b"\xc0")
-    st.commit_soon()
-    writer = st._writer
-    assert writer is not None
-    st.close()                               # waits for the write, stops the thread
-    assert not writer.is_alive()
+    st.write_cdr({"call": "1", "ended": 5.0})
+    st.commit_soon()                         # journal rows to the journal writer, the CDR to the store's thread
+    jw, writer = st.journal_writer, st._writer
+    assert jw is not None and writer is not None
+    st.close()                               # waits for both writes, stops both threads
+    assert not writer.is_alive() and jw.closed
     st = open_store(str(tmp_path / "bg.db"))
     assert st.last_seq() == 201 and st.events_after(199) == [(200, bytes([200])), (201, b"\xc0")]
+    assert [c["call"] for c in st.cdrs()] == ["1"]
     st.close()
+
+
+def _collide(st, seq: int) -> None:
+    """A journal row the store does not know of: the next insert of ``seq`` collides."""
+    st.conn.execute(f"INSERT INTO journal (seq, last, time, topic, type, body) VALUES ({seq}, {seq}, 0, 't', 'x', x'00')")
+    st.conn.commit()
 
 
 def test_background_write_failure_is_reported_on_the_owner_thread(tmp_path):
     st = open_store(str(tmp_path / "fail.db"))
-    st.conn.execute("INSERT INTO journal (seq, last, time, topic, type, body) VALUES (5, 5, 0, 't', 'x', x'00')")
-    st.conn.commit()                         # a row the store does not know of: the next insert collides
+    _collide(st, 5)
     st.append(5, 1.0, "t", "x", b"\x01")
     st.commit_soon()
-    with pytest.raises(StoreError, match="journal write failed"):
+    with pytest.raises(StoreError, match="journal write failed.*UNIQUE"):
         st.commit()
     st.append(6, 2.0, "t", "x", b"\x02")    # the store goes on
     st.commit()
     assert st.events_after(5) == [(6, b"\x02")]
-    st.conn.execute("INSERT INTO journal (seq, last, time, topic, type, body) VALUES (7, 7, 0, 't', 'x', x'00')")
-    st.conn.commit()
+    _collide(st, 7)
     st.append(7, 3.0, "t", "x", b"\x07")
     st.commit_soon()
-    with st._cv:                             # let the writer fail
-        while st._handoff or st._writing:
-            st._cv.wait()
+    deadline = time.monotonic() + 10
+    while not st.journal_writer.failed:      # let the writer fail
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
     with pytest.raises(StoreError, match="journal write failed"):
         st.commit_soon()                     # the next hand-off (the bus's flush) raises it
+    st.append(8, 4.0, "t", "x", b"\x08")
+    st.commit_soon()
+    assert st.events_after(7) == [(8, b"\x08")]
     st.close()

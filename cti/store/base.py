@@ -118,6 +118,9 @@ class SqlStore(Store):
         self._writer: threading.Thread | None = None
         self._write_error: BaseException | None = None
         self._closing = False
+        #: the journal's own writer (compiled: never holds the GIL), set by stores that have one;
+        #: commit_soon hands it the journal rows, the Python writer thread keeps the CDRs
+        self.journal_writer: Any = None
         self._create()
         self._last = int(self._query_one("SELECT COALESCE(MAX(last), 0) FROM journal")[0])
 
@@ -181,8 +184,12 @@ class SqlStore(Store):
         if not self.background:
             self.commit()
             return
-        if self._write_error is not None:
+        jw = self.journal_writer
+        if self._write_error is not None or (jw is not None and jw.failed):
             self._drain()
+        if jw is not None and self._pending:
+            jw.submit(self._pending)        # copied: the list is ours again
+            self._pending = []
         if not self._pending and not self._pending_cdrs:
             return
         with self._cv:
@@ -234,7 +241,11 @@ class SqlStore(Store):
                     self._cv.notify_all()
 
     def _drain(self) -> None:
-        """Wait for the writer thread; raise what it failed with."""
+        """Wait for the writer threads; raise what they failed with."""
+        if self.journal_writer is not None:
+            err = self.journal_writer.wait()
+            if err is not None:
+                raise StoreError(f"journal write failed: {err}")
         if self._writer is not None:
             with self._cv:
                 while self._handoff or self._writing:
@@ -320,6 +331,8 @@ class SqlStore(Store):
                 self._cv.notify_all()
             if self._writer is not None:
                 self._writer.join(5)
+            if self.journal_writer is not None:
+                self.journal_writer.close()
             self.conn.close()
 
 
@@ -329,16 +342,17 @@ def _consecutive(rows: list[tuple[int, float, str, str, bytes]]) -> bool:
     return rows[-1][0] - first == len(rows) - 1 and list(map(_seq_of, rows)) == list(range(first, first + len(rows)))
 
 
-def _pages(rows: list[tuple[int, float, str, str, bytes]]) -> Iterator[tuple[int, int, float, str, str, bytes]]:
-    """Journal rows for queued events: runs of consecutive seqs, up to PAGE events each."""
+def _pages(rows: list[tuple[int, float, str, str, bytes]], page: int = PAGE
+           ) -> Iterator[tuple[int, int, float, str, str, bytes]]:
+    """Journal rows for queued events: runs of consecutive seqs, up to ``page`` events each."""
     if rows and _consecutive(rows):     # the bus's case: cut the run in slices
-        for i in range(0, len(rows), PAGE):
-            yield _page(rows[i:i + PAGE])
+        for i in range(0, len(rows), page):
+            yield _page(rows[i:i + page])
         return
     i = 0
     while i < len(rows):
         j = i + 1
-        while j < len(rows) and j - i < PAGE and rows[j][0] == rows[j - 1][0] + 1:
+        while j < len(rows) and j - i < page and rows[j][0] == rows[j - 1][0] + 1:
             j += 1
         yield _page(rows[i:j])
         i = j

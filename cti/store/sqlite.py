@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from types import ModuleType
 
-from .base import SqlStore, StoreError
+from _boardcore import _select
+
+from .base import PAGE, SqlStore, StoreError
 
 #: database page size of new files (bytes). A commit writes whole pages to the WAL: 16 KiB holds
 #: a 64-event journal page in one or two, yet keeps the small per-loop-turn commits small
@@ -32,3 +35,16 @@ class SqliteStore(SqlStore):
         self.path = path
         self.background = path != ":memory:"    # nothing to overlap in memory: commit at once
         super().__init__(conn)
+        if self.background:
+            try:
+                self.journal_writer = journal_impl().JournalWriter(path, PAGE)
+            except OSError as e:
+                conn.close()
+                raise StoreError(f"cannot open SQLite store {path}: {e}") from e
+
+
+def journal_impl() -> ModuleType:
+    """The journal writer module in use: compiled (:mod:`.journal_c`) when built, allowed
+    (BOARDCORE_NO_EXTENSIONS) and linked to Python's own SQLite library, else the twin."""
+    mod = _select.load("cti.store.journal")
+    return mod if mod.SAME_SQLITE else _select.twin("cti.store.journal")

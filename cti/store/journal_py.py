@@ -1,0 +1,120 @@
+"""SQLite journal writer in Python (the twin of :mod:`.journal_c`, same API and same rows).
+
+A thread with its own ``sqlite3`` connection writes each hand-off (everything submitted since
+its last write) in one transaction. SQLite drops the GIL while it steps, but this thread takes
+it back for every row it binds; the compiled writer never takes it at all.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Any
+
+#: the twin uses Python's own sqlite3: it may always share a file with it
+SAME_SQLITE: bool = True
+
+_INSERT = "INSERT INTO journal (seq, last, time, topic, type, body) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+class JournalWriter:
+    """Writes journal pages to the SQLite file ``path`` (its ``journal`` table must exist) on a
+    thread of its own. ``page``: events per journal row at most (``cti.store.base.PAGE``)."""
+
+    def __init__(self, path: str, page: int = 64) -> None:
+        if not 1 <= page <= 65535:
+            raise ValueError(f"page must be 1..65535 events, not {page}")
+        self.page = page
+        self.path = path
+        try:
+            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as e:
+            raise OSError(f"cannot open journal {path}: {e}") from e
+        self._cv = threading.Condition()
+        self._queue: list[list[tuple[Any, ...]]] = []
+        self._busy = False
+        self._err: str | None = None
+        self._closing = self.closed = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, rows: list[tuple[int, float, str, str, bytes]]) -> None:
+        """Queue ``(seq, time, topic, type, frame)`` rows (seq increasing) for the next write."""
+        if self.closed:
+            raise RuntimeError("journal writer is closed")
+        if not isinstance(rows, list):
+            raise TypeError(f"rows must be a list, not {type(rows).__name__}")
+        if not rows:
+            return
+        for r in rows:                              # what the compiled writer refuses, refused here
+            if type(r) is not tuple or len(r) != 5 or type(r[4]) is not bytes or type(r[0]) is not int \
+                    or not isinstance(r[1], (int, float)) \
+                    or type(r[2]) is not str or type(r[3]) is not str:
+                raise TypeError(f"journal rows are (seq, time, topic, type, frame) tuples, not {r!r:.80}")
+        from .base import _pages
+        pages = list(_pages(rows, self.page))
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+            self._thread.start()
+        with self._cv:
+            self._queue.append(pages)
+            self._cv.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._closing:
+                    self._cv.wait()
+                if not self._queue:
+                    return
+                batches, self._queue = self._queue, []
+                self._busy = True
+            err = None
+            try:
+                self._conn.execute("BEGIN")
+                try:
+                    self._conn.executemany(_INSERT, [p for b in batches for p in b])
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as e:
+                err = str(e)
+            with self._cv:
+                if err is not None and self._err is None:
+                    self._err = err
+                self._busy = False
+                self._cv.notify_all()
+
+    def wait(self) -> str | None:
+        """Block until everything submitted is written; the first write failure since the last
+        wait (SQLite's message; those rows are not in the journal), or None."""
+        with self._cv:
+            while self._queue or self._busy:
+                self._cv.wait()
+            err, self._err = self._err, None
+        return err
+
+    @property
+    def failed(self) -> bool:
+        """A write failed and :meth:`wait` has not reported it yet."""
+        return self._err is not None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or being written."""
+        with self._cv:
+            return not self._queue and not self._busy
+
+    def close(self) -> str | None:
+        """Write what is queued, stop the thread, close the connection; returns as :meth:`wait`."""
+        if self.closed:
+            return None
+        err = self.wait()
+        with self._cv:
+            self._closing = True
+            self._cv.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        self.closed = True
+        self._conn.close()
+        return err
