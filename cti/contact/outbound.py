@@ -7,7 +7,8 @@ docstring gives the precedence). Answered calls enter the campaign's queue; busy
 and no-answer calls the network leaves up are cleared by us.
 
 Configuration (``[contact.campaigns.<name>]``): ``csv`` (a file with a ``number`` column),
-``queue``, ``device`` (the originating device, default "dialler"), ``autostart``, the Campaign
+``queue``, ``device`` (the originating device, default "dialler"), ``trunk`` (the signalling of
+the trunks to dial over, e.g. "ss7"; default any), ``autostart``, the Campaign
 knobs ``ratio``, ``max_attempts``, ``retry_after``, ``no_answer_timeout``, and the
 call-progress knobs ``answer_wait`` (seconds after a signalling answer for in-band evidence,
 default 6; 0 trusts the answer at once), ``voice_seconds`` (default 0.6), ``supervised``
@@ -30,7 +31,7 @@ __all__ = ["Dialler", "Report", "outcome_of_cause"]
 log = logging.getLogger(__name__)
 _KNOBS = {"ratio", "max_attempts", "retry_after", "no_answer_timeout"}
 _PROGRESS = {"answer_wait", "voice_seconds", "tones", "supervised"}
-_KEYS = _KNOBS | _PROGRESS | {"csv", "queue", "device", "autostart"}
+_KEYS = _KNOBS | _PROGRESS | {"csv", "queue", "device", "autostart", "trunk"}
 
 Listen = Callable[[tuple[int, int], Callable[[bytes, float], None]], Callable[[], None]]
 
@@ -87,6 +88,7 @@ class Dialler:
         self.running: dict[str, tuple[Campaign, str]] = {}     #: name -> (campaign, device)
         self.attempts: dict[str, _Attempt] = {}                 #: call id -> attempt
         self.results: list[Report] = []                         #: every reported outcome, in order
+        self._turn = 0
 
     def start(self, name: str) -> Campaign:
         spec = self.specs.get(name)
@@ -99,10 +101,10 @@ class Dialler:
         return c
 
     # ---- time ------------------------------------------------------------------------------
-    def tick(self, now: float, ready: Callable[[str], int], dial: Callable[[str, str], Any],
+    def tick(self, now: float, ready: Callable[[str], int], dial: Callable[[str, str, str | None], Any],
              listen: Listen | None = None) -> tuple[list[Report], list[tuple[str, int]]]:
         """Decide what time and the tone detector decided, then place the calls pacing allows
-        (``dial(device, number)`` -> MakeCall's result ``{"call", "span", "ts"}`` or a call id).
+        (``dial(device, number, trunk)`` -> MakeCall's result ``{"call", "span", "ts"}`` or a call id).
 
         Returns the reports to publish (answered ones with their Connect actions) and the calls
         to clear ``(call, cause)``: busy / congestion heard in band, no answer."""
@@ -115,10 +117,22 @@ class Dialler:
             if a.reported and not a.answered and not a.clear_asked:
                 a.clear_asked = True
                 clear.append((call, 19 if a.progress.outcome is Outcome.NO_ANSWER else 16))
-        for name, (c, device) in self.running.items():
-            for d in c.service(now, ready(c.queue)):
+        # campaigns on one queue share its ready agents: each sees those the others do not hold
+        held: dict[str, int] = {}
+        for c, _ in self.running.values():
+            held[c.queue] = held.get(c.queue, 0) + len(c.dialling) + len(c.waiting_agent)
+        names = list(self.running)
+        if names:                           # whoever went first last time goes last now (fairness)
+            self._turn = (self._turn + 1) % len(names)
+            names = names[self._turn:] + names[:self._turn]
+        for name in names:
+            c, device = self.running[name]
+            own = len(c.dialling) + len(c.waiting_agent)
+            dials = c.service(now, max(0, ready(c.queue) - (held[c.queue] - own)))
+            held[c.queue] += len(dials)
+            for d in dials:
                 try:
-                    got = dial(device, d.number)
+                    got = dial(device, d.number, self.specs[name].get("trunk"))
                 except CallControlError as e:
                     cause = e.details.get("cause")
                     p = ProgressClassifier(now, d.timeout)

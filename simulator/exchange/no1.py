@@ -36,6 +36,11 @@ _OUTCOME_OF_CAUSE: dict[int, str] = {
     Cause.NO_CIRCUIT_AVAILABLE: "congestion",
     Cause.NO_ANSWER: "no_answer",
 }
+#: The simulated network's numbering plan beyond the 4-digit default: China mobile numbers
+#: (13x-19x) have 11 digits (the register collects them all before A3).
+MOBILE_NUMBERS: dict[str, int] = {str(p): 11 for p in range(13, 20)}
+
+
 class No1Exchange(Exchange):
     """The network side of No.1 spans: places scripted calls, answers ours per subscriber."""
 
@@ -47,7 +52,7 @@ class No1Exchange(Exchange):
                  **inband: Any) -> None:
         super().__init__(spans, subscribers, default, **inband)
         if config is None or isinstance(config, dict):
-            base: dict[str, Any] = {"glare": "hold", "hunt": "ascending"}
+            base: dict[str, Any] = {"glare": "hold", "hunt": "ascending", "dnis_lengths": dict(MOBILE_NUMBERS)}
             base.update(config or {})
             config = No1Config.from_dict(base)
         self.config = config

@@ -13,7 +13,9 @@ class No1Config:
     """How one No.1 (R2 CAS + MFC) span signals.
 
     ``dnis_length``: digits of the called number we collect on incoming calls (0: until the
-    caller sends end-of-digits I-15). ``ani``: request the calling number on incoming calls.
+    caller sends end-of-digits I-15). ``dnis_lengths``: the numbering plan's exceptions,
+    called-number prefix -> digits (the longest matching prefix wins over ``dnis_length``;
+    e.g. ``{"13": 11}`` for China mobile numbers). ``ani``: request the calling number on incoming calls.
     ``ani_after``: request it after this many called digits (China practice: 1).
     ``ka``/``kd``: calling party category (group I position, China KA) and calling service
     category (group II, China KD) we send on outgoing calls. ``timers``: overrides by name,
@@ -24,6 +26,7 @@ class No1Config:
 
     variant: str = "cn"
     dnis_length: int = 4
+    dnis_lengths: dict[str, int] = field(default_factory=dict)
     ani: bool = True
     ani_after: int = 1
     ani_max_digits: int = 15
@@ -50,6 +53,11 @@ class No1Config:
                 raise TypeError(f"No1Config.{name} must be an int, not {type(value).__name__}")
         if not 0 <= self.dnis_length <= 30:
             raise ValueError(f"dnis_length must be 0..30, not {self.dnis_length}")
+        for prefix, n in dict(self.dnis_lengths).items():
+            if not isinstance(prefix, str) or not prefix.isdigit():
+                raise ValueError(f"dnis_lengths: a prefix is a string of digits, not {prefix!r}")
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 30:
+                raise ValueError(f"dnis_lengths[{prefix!r}] must be 0..30, not {n!r}")
         if not 0 <= self.ani_after <= 30:
             raise ValueError(f"ani_after must be 0..30, not {self.ani_after}")
         if not 1 <= self.ani_max_digits <= 30:

@@ -404,11 +404,14 @@ class IncomingRegister(_Register):
 
     def __init__(self, *, variant: Variant | str = "cn", dnis_length: int = 4, ani: bool = True,
                  ani_after: int = 1, ani_max_digits: int = 15, default_b: str = "free",
-                 timers: dict[str, float] | None = None, name: str = "mfc-in") -> None:
+                 timers: dict[str, float] | None = None, name: str = "mfc-in",
+                 dnis_lengths: dict[str, int] | None = None) -> None:
         super().__init__(variant, timers, name)
         if default_b not in OUTCOME_ROLES:
             raise ValueError(f"default_b must be one of {', '.join(OUTCOME_ROLES)}")
         self.dnis_length = dnis_length
+        #: numbering plan: called-number prefix -> digits (the longest matching prefix wins)
+        self.dnis_lengths = dict(dnis_lengths or {})
         self.want_ani = ani
         self.ani_after = max(ani_after, 1) if ani else 0
         self.ani_max = ani_max_digits
@@ -487,10 +490,19 @@ class IncomingRegister(_Register):
                 self._expect = "ka"     # ITU: the category (group II) then A5 per ANI digit
                 self._back(v.signal_a(Role.SEND_CATEGORY))
                 return
-        if self.dnis_length and len(self.dnis) >= self.dnis_length:
+        need = self._dnis_needed()
+        if need and len(self.dnis) >= need:
             self._change_to_b()
         else:
             self._back(v.signal_a(Role.NEXT_DIGIT))
+
+    def _dnis_needed(self) -> int:
+        """Digits the called number has: by its longest prefix in ``dnis_lengths``, else ``dnis_length``."""
+        for k in range(len(self.dnis), 0, -1):
+            n = self.dnis_lengths.get(self.dnis[:k])
+            if n is not None:
+                return n
+        return self.dnis_length
 
     def _change_to_b(self) -> None:
         self._off = "OFF_TO_KD"

@@ -328,7 +328,8 @@ class No1Trunk(TrunkAdapter):
             ch.call = _Call("in")
             ch.reg = IncomingRegister(variant=self.variant, dnis_length=cfg.dnis_length, ani=cfg.ani,
                                       ani_after=cfg.ani_after, ani_max_digits=cfg.ani_max_digits,
-                                      default_b=cfg.default_b, timers=cfg.timers, name=f"mfc-in-{ch.ts}")
+                                      default_b=cfg.default_b, timers=cfg.timers, name=f"mfc-in-{ch.ts}",
+                                      dnis_lengths=cfg.dnis_lengths)
             self._start_mf(ch, outgoing=False)
             ch.reg.start(e.time)
         elif k == "seize_ack":
