@@ -29,6 +29,7 @@ from cti.stats.service import StatsCollector
 
 from . import events as ce
 from . import requests as rq
+from .audio import CallAudio, StationError
 from .config import ContactConfig
 from .handlers import ContactRequests
 from .ivr import IvrRunner
@@ -63,6 +64,8 @@ class ContactCentre(ContactRequests):
             missing = ivr.queues() - set(self.engine.queues)
             if missing:
                 raise ConfigError(f"[contact] the IVR sends callers to unknown queue(s) {sorted(missing)}")
+        self.taps = SpanTaps()                             #: listeners on trunk and station timeslots
+        self.audio = CallAudio(server, self.taps, config.stations, config.simulated_phones)
         self.ivr = IvrRunner(ivr, self._write_audio)
         from .prompts import QueuePrompts
         try:
@@ -84,7 +87,6 @@ class ContactCentre(ContactRequests):
         self.supervisions: dict[str, tuple[str, str, str]] = {}   #: supervisor device -> (call, agent, mode)
         self.counters: dict[str, int] = {"acd_errors": 0}
         self._next_stats: float | None = None
-        self.taps = SpanTaps()                             #: listeners on trunk timeslots
         self._rx: dict[str, bytearray] = {}                #: recorded call -> caller audio not yet written
         self._rec_unlisten: dict[str, Callable[[], None]] = {}
         self._orig = dict(self.bus.handlers)
@@ -105,11 +107,20 @@ class ContactCentre(ContactRequests):
         for name, fn in (("AgentLogon", self._logon), ("SetAgentState", self._set_state),
                          ("RouteSelect", self._route_select), ("StartRecording", self._start_recording),
                          ("StopRecording", self._stop_recording), ("Monitor", self._monitor),
+                         ("StopMonitor", self._stop_monitor),
                          ("GetStatistics", self._get_statistics), ("PlayPrompt", self._play),
                          ("CollectDigits", self._collect_digits), ("StartCampaign", self._start_campaign),
                          ("AnswerCall", self._answer), ("ClearConnection", self._clear)):
             self.bus.register_command(name, fn)
+        for name, fn in self._agent_side_handlers():
+            if name in self._orig:
+                self.bus.register_command(name, fn)
         self._tap_spans()
+        try:
+            self.audio.attach(set(self.taps.spans))
+        except StationError as e:
+            from cti.config import ConfigError
+            raise ConfigError(f"[contact] {e}") from None
         self.bus.add_state("agents", self._agents_state)
         self.bus.add_state("queues", self._queues_state)
         return self
@@ -187,6 +198,8 @@ class ContactCentre(ContactRequests):
             leg = self.ivr.legs.get(e.call)
             if leg is not None and leg.session is None:
                 leg.playing.clear()              # the agent is there: stop the announcement
+            agent = self.engine.agents.get(e.data.get("agent"))
+            self.audio.connect(e.call, agent.agent.device if agent is not None else None)
             if e.data.get("record"):
                 self._record(e.call, e.data.get("agent"))
 
@@ -200,7 +213,7 @@ class ContactCentre(ContactRequests):
         circ = call.circuit() if call is not None else None
         if circ is not None and circ[0] in self.taps.spans:
             buf = self._rx[call_id] = bytearray()
-            self._rec_unlisten[call_id] = self.listen(circ, lambda alaw, _t, _b=buf: _b.extend(alaw))
+            self._rec_unlisten[call_id] = self.listen(circ, lambda alaw, _t, _b=buf: _keep(_b, alaw))
         self.bus.publish(ce.RecordingStarted(call=call_id, path=str(rec.path), agent=agent))
         return str(rec.path)
 
@@ -220,8 +233,11 @@ class ContactCentre(ContactRequests):
     def on_call_event(self, e: Any) -> None:
         """Hook for every call-model event (``server.event_hooks``)."""
         kind = type(e).__name__
+        self.audio.on_call_event(e)
         try:
-            if kind == "Offered" and e.direction == "in":
+            if kind == "Transferred" and e.call in self.engine.connected:   # the agent handed it on
+                self.apply(self.engine.call_ended(e.call, self.now()))
+            elif kind == "Offered" and e.direction == "in":
                 target = self.config.route_points.get(e.called or "")
                 if target == "ivr":
                     self._to_ivr(e.call)
@@ -299,6 +315,7 @@ class ContactCentre(ContactRequests):
         self._ivr_actions(self.ivr.tick(now))
         self._dial_tick(now)
         self.taps.drain()
+        self.audio.tick()
         for call_id in list(self.recorder.active):
             self.recorder.feed(call_id, *self._call_audio(call_id))
         self.server.flush_model()
@@ -320,7 +337,7 @@ class ContactCentre(ContactRequests):
 
     def _call_audio(self, call_id: str) -> tuple[bytes, bytes]:
         """One 20 ms block of the call's two directions: the caller (from the span tap) and what
-        we send (IVR prompts; silence otherwise: agent phones on the simulator have no audio)."""
+        the caller is sent (the agent's station through the bridge, IVR prompts; else silence)."""
         silence = b"\xd5" * 160
         buf = self._rx.get(call_id)
         rx = silence
@@ -328,15 +345,16 @@ class ContactCentre(ContactRequests):
             if len(buf) >= 160:
                 rx = bytes(buf[:160])
                 del buf[:160]
+        bridged = self.audio.sent_to_caller(call_id)
+        if bridged is not None:
+            return rx, bridged[1]
         leg = self.ivr.legs.get(call_id)
         sent = leg.sent if leg is not None and len(leg.sent) == 160 else silence
         return rx, sent
 
     # ---- IVR ----------------------------------------------------------------------------------
     def _write_audio(self, circuit: tuple[int, int], alaw: bytes) -> None:
-        board = self.server.board
-        if board is not None:
-            board.span(circuit[0]).write_audio(circuit[1], alaw)
+        self.audio.play(circuit, alaw)
 
     def _circuit(self, call_id: str) -> tuple[int, int]:
         circ = self.model.call(call_id).circuit()
@@ -368,3 +386,10 @@ class ContactCentre(ContactRequests):
             if queue is None or name == queue:
                 self.bus.publish(ce.QueueStats(queue=name, figures=figures, agents=snap["agents"]))
         return snap
+
+
+def _keep(buf: bytearray, alaw: bytes, most: int = 3 * 160) -> None:
+    """Append a received block to a recording's buffer, keeping at most ``most`` octets."""
+    buf += alaw
+    if len(buf) > most:
+        del buf[:len(buf) - most]
