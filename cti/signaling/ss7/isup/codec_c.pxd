@@ -1,2 +1,9 @@
 # The compiled ISUP codec's C-level helpers that control_c shares (cimport).
-cdef object new_slots(object cls, tuple names, tuple values)
+
+cdef class Slots:
+    cdef object cls
+    cdef tuple names, defaults
+    cdef Py_ssize_t offs[16]
+    cdef Py_ssize_t n
+    cdef bint direct
+    cdef object make(self, tuple values)

@@ -10,10 +10,14 @@ go to the parameter's Python encoder/decoder from the table, so errors and their
 are the twin's.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.object cimport PyObject_GenericSetAttr, PyObject_GenericSetDict
+from cpython.object cimport PyObject, PyObject_GenericSetAttr, PyObject_GenericSetDict, PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
+
+import dataclasses
+from types import MemberDescriptorType
 
 from . import params as _params
 from .formats import _OPTIONAL, PLANS, FormatError, IsupMessage, UnknownMessage
@@ -302,18 +306,70 @@ cdef inline int enc_param(Buf *b, int code, object v) except -1:
 cdef const char *HEXC = b"0123456789ABCDEF"
 
 
-cdef object new_slots(object cls, tuple names, tuple values):
-    """An instance of a frozen slots dataclass without running its (slow) frozen __init__."""
-    cdef object obj = cls.__new__(cls)
-    cdef Py_ssize_t i
-    for i in range(len(names)):
-        PyObject_GenericSetAttr(obj, names[i], values[i])
-    return obj
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        const char *name
+        int type
+        Py_ssize_t offset
+        int flags
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
+    PyObject *PyType_GenericAlloc(PyTypeObject *tp, Py_ssize_t nitems) except NULL
 
 
-cdef tuple NUMBER_FIELDS = ("digits", "nai", "npi", "inn", "presentation", "screening")
-cdef tuple CAUSE_FIELDS = ("value", "location", "coding", "diagnostic")
-cdef tuple RANGE_FIELDS = ("range", "status")
+cdef extern from "structmember.h":
+    enum:
+        T_OBJECT_EX
+        READONLY
+
+
+cdef class Slots:
+    """Builds instances of a slots dataclass (frozen or not) without its __init__ (a frozen
+    one sets each field through object.__setattr__: slow): the object is allocated and its
+    slots filled in place, defaults from the dataclass fields for the values not given."""
+
+    def __init__(self, cls):
+        fields = dataclasses.fields(cls)
+        self.cls = cls
+        self.names = tuple(f.name for f in fields)
+        self.defaults = tuple(f.default for f in fields)
+        self.n = len(fields)
+        self.direct = self.n <= 16 and type(cls) is type   # a plain class: allocated by PyType_GenericAlloc
+        for i, name in enumerate(self.names):
+            d = cls.__dict__.get(name)
+            if not self.direct or type(d) is not MemberDescriptorType:
+                self.direct = False
+                break
+            m = (<PyMemberDescrObject *><PyObject *>d).d_member
+            if m.type != T_OBJECT_EX or m.flags & READONLY:
+                self.direct = False
+                break
+            self.offs[i] = m.offset
+
+    cdef object make(self, tuple values):
+        """An instance with ``values`` for the first fields (in order), defaults for the rest."""
+        cdef Py_ssize_t i, k = len(values)
+        cdef PyObject *o
+        cdef PyObject **slot
+        if not self.direct:
+            obj = self.cls.__new__(self.cls)
+            for i in range(self.n):
+                PyObject_GenericSetAttr(obj, self.names[i], values[i] if i < k else self.defaults[i])
+            return obj
+        o = PyType_GenericAlloc(<PyTypeObject *>self.cls, 0)   # zeroed slots, GC-tracked
+        obj = <object>o
+        Py_DECREF(obj)          # <object> took a second reference
+        for i in range(self.n):
+            v = values[i] if i < k else self.defaults[i]
+            Py_INCREF(v)
+            slot = <PyObject **>((<char *>o) + self.offs[i])
+            slot[0] = <PyObject *>v
+        return obj
+
+
+cdef Slots NUMBER = Slots(Number)
+cdef Slots CAUSE = Slots(CauseInd)
+cdef Slots RANGE = Slots(RangeStatus)
 
 
 cdef str digits_dec(int odd, const unsigned char *d, Py_ssize_t n):
@@ -345,17 +401,16 @@ cdef object dec_param(int code, const unsigned char *d, Py_ssize_t n):
     if kind == K_CALLED:
         if n < 2:
             raise ParameterError("number shorter than 2 octets")
-        return new_slots(Number, NUMBER_FIELDS, (digits_dec(d[0] >> 7, d + 2, n - 2), d[0] & 0x7F,
-                                                 (d[1] >> 4) & 7, d[1] >> 7, 0, 3))
+        return NUMBER.make((digits_dec(d[0] >> 7, d + 2, n - 2), d[0] & 0x7F, (d[1] >> 4) & 7, d[1] >> 7))
     if kind == K_CALLING:
         if n < 2:
             raise ParameterError("number shorter than 2 octets")
-        return new_slots(Number, NUMBER_FIELDS, (digits_dec(d[0] >> 7, d + 2, n - 2), d[0] & 0x7F,
-                                                 (d[1] >> 4) & 7, d[1] >> 7, (d[1] >> 2) & 3, d[1] & 3))
+        return NUMBER.make((digits_dec(d[0] >> 7, d + 2, n - 2), d[0] & 0x7F, (d[1] >> 4) & 7, d[1] >> 7,
+                            (d[1] >> 2) & 3, d[1] & 3))
     if kind == K_SUBSEQ:
         if n < 1:
             raise ParameterError("subsequent number empty")
-        return new_slots(Number, NUMBER_FIELDS, (digits_dec(d[0] >> 7, d + 1, n - 1), 3, 1, 0, 0, 3))
+        return NUMBER.make((digits_dec(d[0] >> 7, d + 1, n - 1),))
     if kind == K_CAUSE:
         if n < 2:
             raise ParameterError("cause indicators shorter than 2 octets")
@@ -364,16 +419,16 @@ cdef object dec_param(int code, const unsigned char *d, Py_ssize_t n):
             i = 2
             if n < 3:
                 raise ParameterError("cause indicators truncated")
-        return new_slots(CauseInd, CAUSE_FIELDS, (d[i] & 0x7F, d[0] & 0x0F, (d[0] >> 5) & 3,
-                                                  PyBytes_FromStringAndSize(<char *>d + i + 1, n - i - 1)))
+        return CAUSE.make((d[i] & 0x7F, d[0] & 0x0F, (d[0] >> 5) & 3,
+                           PyBytes_FromStringAndSize(<char *>d + i + 1, n - i - 1)))
     if kind == K_RANGE:
         if n == 0:
             raise ParameterError("range and status empty")
         if n == 1:
-            return new_slots(RangeStatus, RANGE_FIELDS, (d[0], None))
+            return RANGE.make((d[0], None))
         if n != d[0] // 8 + 2:
             raise ParameterError(f"status of {n - 1} octets for range {d[0]}")
-        return new_slots(RangeStatus, RANGE_FIELDS, (d[0], PyBytes_FromStringAndSize(<char *>d + 1, n - 1)))
+        return RANGE.make((d[0], PyBytes_FromStringAndSize(<char *>d + 1, n - 1)))
     raw = PyBytes_FromStringAndSize(<char *>d, n)
     if kind == K_RAW:
         return raw

@@ -7,8 +7,6 @@ Python methods, called by name. Circuits are found by CIC in an array; timers st
 :class:`cti.signaling.timers.Timers` of :data:`.timers.ISUP_TIMERS` (their running dict is
 used directly); events are :class:`.call.IsupEvent`; messages are encoded by the codec.
 """
-import dataclasses
-
 from cpython.dict cimport PyDict_Contains, PyDict_DelItem, PyDict_GetItem, PyDict_Next
 from cpython.object cimport PyObject, PyObject_GenericSetAttr
 from libc.stdlib cimport malloc
@@ -24,7 +22,7 @@ from .codec import MessageType, decode, encode_message
 from .params import CauseInd, Number
 from .timers import ISUP_TIMERS
 
-from .codec_c cimport new_slots
+from .codec_c cimport Slots
 
 # ---- the call table as int arrays -------------------------------------------------------------
 cdef list STATES = list(CallState)
@@ -108,33 +106,15 @@ cdef object NORMAL_UNSPECIFIED = int(Cause.NORMAL_UNSPECIFIED)
 cdef object TEMPORARY_FAILURE = Cause.TEMPORARY_FAILURE
 
 
-def _defaults(cls):
-    """(field names, default values) of a dataclass, for building instances without __init__."""
-    fs = dataclasses.fields(cls)
-    return tuple(f.name for f in fs), tuple(f.default for f in fs)
-
-
-cdef tuple NUMBER_FIELDS, NUMBER_DEFAULTS, CAUSE_FIELDS, CAUSE_DEFAULTS, EVENT_FIELDS, EVENT_DEFAULTS
-NUMBER_FIELDS, NUMBER_DEFAULTS = _defaults(Number)
-CAUSE_FIELDS, CAUSE_DEFAULTS = _defaults(CauseInd)
-EVENT_FIELDS, EVENT_DEFAULTS = _defaults(IsupEvent)
-cdef object D_CALLED = EVENT_DEFAULTS[3], D_CALLING = EVENT_DEFAULTS[4], D_CATEGORY = EVENT_DEFAULTS[5]
-cdef object D_CAUSE = EVENT_DEFAULTS[6], D_REASON = EVENT_DEFAULTS[8]
-assert EVENT_FIELDS[:9] == ("kind", "cic", "time", "called", "calling", "category", "cause", "remote", "reason")
-
-
-cdef inline object number(object digits):
-    return new_slots(Number, NUMBER_FIELDS, (digits,) + NUMBER_DEFAULTS[1:])
-
-
-cdef inline object cause_ind(object value):
-    return new_slots(CauseInd, CAUSE_FIELDS, (value,) + CAUSE_DEFAULTS[1:])
+cdef Slots NUMBER = Slots(Number), CAUSE = Slots(CauseInd), EVENT = Slots(IsupEvent)
+assert EVENT.names[:9] == ("kind", "cic", "time", "called", "calling", "category", "cause", "remote", "reason")
+cdef object D_CALLED = EVENT.defaults[3], D_CALLING = EVENT.defaults[4], D_CATEGORY = EVENT.defaults[5]
+cdef object D_CAUSE = EVENT.defaults[6], D_REASON = EVENT.defaults[8]
 
 
 cdef inline object new_event(object kind, int cic, object time, object called, object calling, object category,
                              object cause, object remote, object reason):
-    return new_slots(IsupEvent, EVENT_FIELDS, (kind, cic, time, called, calling, category, cause, remote, reason)
-                     + EVENT_DEFAULTS[9:])
+    return EVENT.make((kind, cic, time, called, calling, category, cause, remote, reason))
 
 
 # ---- circuits -----------------------------------------------------------------------------------
@@ -485,9 +465,9 @@ cdef class CallControl:
         cdef Circuit c = self._c
         p = IAM_DEFAULTS.copy()
         called = c.called
-        p["called_party_number"] = number(called if called.endswith("F") else called + "F")
+        p["called_party_number"] = NUMBER.make((called if called.endswith("F") else called + "F",))
         if c.calling:
-            p["calling_party_number"] = number(c.calling)
+            p["calling_party_number"] = NUMBER.make((c.calling,))
         p.update(c.extra)
         category = p.pop("category", 0x0A)
         if "calling_partys_category" not in c.extra:    # an explicit parameter wins
@@ -517,7 +497,7 @@ cdef class CallControl:
         cdef Circuit c = self._c
         t_stop(c, "T7")
         t_stop(c, "T9")
-        self.tx(M_REL, c.cic, {"cause_indicators": cause_ind(c.cause or NORMAL_CLEARING)})
+        self.tx(M_REL, c.cic, {"cause_indicators": CAUSE.make((c.cause or NORMAL_CLEARING,))})
         t_start(c, "T1", self._now)
         t_start(c, "T5", self._now)
 
