@@ -12,6 +12,7 @@ from conftest import kernel_impls, load_impl
 from test_ss7_fuzz import any_message, value_for
 
 from cti.signaling.errors import ProtocolError
+from cti.signaling.ss7.isup.call import CallState
 from cti.signaling.ss7.isup.formats import FORMATS, IsupMessage, MessageType as M
 from cti.signaling.ss7.isup.params import BY_NAME, PARAMS, CauseInd, Number, RangeStatus
 
@@ -172,3 +173,113 @@ def test_compiled_decoder_seeded_battery():
         if rng.random() < 0.3:
             del d[rng.randrange(len(d)):]
         _same_decode(bytes(d))
+
+
+# ---- call control: the compiled node and the twin node driven in lockstep -------------------------
+CONTROL = "cti.signaling.ss7.isup.control"
+compiled_control = _select.compiled(CONTROL)
+
+
+def _state(node):
+    return ({cic: (c.fsm.state, c.local_blocked, c.remote_blocked, c.unequipped, c.reset_pending,
+                   dict(c.timers.running), c.called, c.calling, int(c.cause))
+             for cic, c in node.circuits.items()}, dict(node.counters), node.timer_deadline())
+
+
+def _request(node, op, x, y, raw, now):
+    cic = 1 + x % 12
+    busy = [k for k, c in sorted(node.circuits.items()) if c.fsm.state is not CallState.IDLE]
+    if op in ("alert", "answer", "release") and busy and x % 4:
+        cic = busy[x % len(busy)]           # mostly a circuit with a call: calls get answered and cleared
+    if op == "setup":
+        return node.setup("55" + str(x), str(y) if y % 3 else None, now, cic=None if y % 2 else cic)
+    if op in ("alert", "answer", "reset", "block", "unblock"):
+        return getattr(node, op)(cic, now)
+    if op == "release":
+        return node.release(cic, 16 + y % 3, now)
+    if op in ("group_reset", "group_block", "group_unblock"):
+        return getattr(node, op)(1 + x % 8, 2 + y % 8, now)
+    if op == "timer":
+        return node.handle_timer(now)
+    if op == "garbage":
+        return node.receive(raw, now)
+    if op == "message":        # a well-formed message of any type, out of the blue
+        t = sorted(FORMATS)[x % len(FORMATS)]
+        params = {n: (RangeStatus(y % 4, bytes([y & 0xFF])) if n == "range_and_status" else CauseInd(16 + y % 3)
+                      if n == "cause_indicators" else Number(str(y)) if n.endswith("number") else y % 3)
+                  for n in FORMATS[t].fixed + FORMATS[t].variable}
+        if t == M.GRS:
+            params["range_and_status"] = RangeStatus(1 + y % 4)
+        return node.receive(twin_codec.encode(IsupMessage(t, cic, params)), now)
+    raise AssertionError(op)
+
+
+OPS = ["setup", "setup", "alert", "answer", "answer", "release", "reset", "block", "unblock", "group_reset", "group_block",
+       "group_unblock", "timer", "garbage", "message", "deliver", "deliver", "deliver", "drop"]
+
+
+@needs_compiled
+@pytest.mark.skipif(compiled_control is None, reason="compiled control_c not built")
+@given(st.lists(st.tuples(st.sampled_from(OPS), st.booleans(), st.integers(0, 200), st.integers(0, 400),
+                          st.binary(max_size=12)), max_size=60))
+def test_compiled_and_twin_nodes_agree_step_by_step(steps):
+    from cti.signaling.ss7.isup.node import node_class
+    pairs = []
+    for control in (compiled_control, _select.twin(CONTROL)):
+        Node = node_class(control)
+        pairs.append((Node(list(range(1, 13)), 100, 200, name="a"), Node(list(range(1, 13)), 200, 100, name="b")))
+    now = 0.0
+    for op, first, x, y, raw in steps:
+        now += y / 10
+        results = []
+        for a, b in pairs:
+            src, dst = (a, b) if first else (b, a)
+            if op in ("deliver", "drop"):
+                out = src.messages()
+                for k, (_, data) in enumerate(out):
+                    if not (op == "drop" and k == 0):
+                        dst.receive(data, now)
+                results.append(out)
+            else:
+                results.append(outcome(_request, src, op, x, y, raw, now))
+            results.append((a.events(), b.events(), _state(a), _state(b)))
+        half = len(results) // 2
+        assert results[:half] == results[half:], (op, x, y)
+
+
+@needs_compiled
+@pytest.mark.skipif(compiled_control is None, reason="compiled control_c not built")
+def test_compiled_and_twin_nodes_agree_on_a_long_seeded_walk():
+    """Thousands of calls, clears, timeouts, glare, resets, blocking and garbage, both node
+    implementations fed the same steps: same octets out, same events, same circuit states."""
+    from cti.signaling.ss7.isup.node import node_class
+    rng = random.Random(2024)
+    weights = {"setup": 8, "alert": 5, "answer": 5, "release": 5, "reset": 1, "block": 1, "unblock": 1,
+               "group_reset": 1, "group_block": 1, "group_unblock": 1, "timer": 3, "garbage": 1, "message": 2,
+               "deliver": 20, "drop": 1}
+    ops = rng.choices(list(weights), list(weights.values()), k=6000)
+    pairs = [(node_class(m)(list(range(1, 13)), 100, 200, name="a"), node_class(m)(list(range(1, 13)), 200, 100,
+                                                                                     name="b"))
+             for m in (compiled_control, _select.twin(CONTROL))]
+    now, kinds = 0.0, set()
+    for op in ops:
+        first, x, y = rng.random() < 0.5, rng.randrange(200), rng.randrange(400)
+        raw = rng.randbytes(rng.randrange(12))
+        now += rng.choice((0.0, 0.1, 1.0, 30.0)) if op == "timer" else 0.01
+        results = []
+        for a, b in pairs:
+            src, dst = (a, b) if first else (b, a)
+            if op in ("deliver", "drop"):
+                out = src.messages()
+                for k, (_, data) in enumerate(out):
+                    if not (op == "drop" and k == 0):
+                        dst.receive(data, now)
+                results.append(out)
+            else:
+                results.append(outcome(_request, src, op, x, y, raw, now))
+            ea, eb = a.events(), b.events()
+            results.append((ea, eb, _state(a), _state(b)))
+        kinds |= {e.kind for e in ea + eb}
+        half = len(results) // 2
+        assert results[:half] == results[half:], (op, x, y)
+    assert {"setup", "alerting", "answered", "released", "reset_done", "circuit", "unexpected"} <= kinds
