@@ -8,11 +8,14 @@ first, then rounds alternating the rows, best round kept). Rows:
            (tests/interop/libss7_peer.c ``bench`` mode, DAHDI-MTP2 framing), reference
 * ours-socket  two of our Ss7Stacks over a SOCK_SEQPACKET socketpair (the same framing)
 * ours-memory  two of our Ss7Stacks passing frames in memory (no system calls)
+* ours-memory-twins  the same with every accelerator's pure-Python twin
+           (a child process with BOARDCORE_NO_EXTENSIONS=1), to show what compiling gave
 
 ``python3 -m bench ss7``; quick mode runs fewer calls.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -102,6 +105,15 @@ def ours_socket(n: int) -> float:
         sb.close()
 
 
+def ours_memory_twins(n: int) -> float | None:
+    """:func:`ours_memory` in a child process running the pure-Python twins only."""
+    env = dict(os.environ, BOARDCORE_NO_EXTENSIONS="1")
+    code = f"from bench.bench_ss7 import ours_memory; print(ours_memory({n}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         cwd=ROOT, env=env)
+    return float(out.stdout.split()[-1]) if out.returncode == 0 and out.stdout.split() else None
+
+
 def libss7(n: int) -> float | None:
     if not Path("/usr/include/libss7.h").exists() or shutil.which("gcc") is None:
         return None
@@ -122,23 +134,31 @@ def run(quick: bool) -> list[Result]:
     rounds taking libss7 and ours in turn (so load on a shared machine hits all rows alike),
     best round of each row kept."""
     n = 2000 if quick else 20000
-    best = {"libss7": 0.0, "ours-socket": 0.0, "ours-memory": 0.0}
-    runs = {"libss7": libss7, "ours-socket": ours_socket, "ours-memory": ours_memory}
+    best = {"libss7": 0.0, "ours-socket": 0.0, "ours-memory": 0.0, "ours-memory-twins": 0.0}
+    runs = {"libss7": libss7, "ours-socket": ours_socket, "ours-memory": ours_memory,
+            "ours-memory-twins": ours_memory_twins}
     for rnd in range(ROUNDS + 1):
         for name, fn in runs.items():
             r = fn(n // 4 if rnd == 0 else n)
             if rnd and r is not None:
                 best[name] = max(best[name], r)
             elif r is None:
-                runs = {k: v for k, v in runs.items() if k != name}   # libss7 not installed
+                runs = {k: v for k, v in runs.items() if k != name}   # libss7 not installed / failed
     res: list[Result] = []
     if best["libss7"]:
         res.append(Result("ss7 call setup+release", "libss7", best["libss7"], "calls/s", reference=True,
                           note="C, two instances over a socketpair"))
+    from cti.signaling.ss7 import seqpacket
+    from cti.signaling.ss7.mtp2 import bec
+    from cti.signaling.ss7.mtp3 import route
+    live = f"MTP2 {bec.IMPLEMENTATION}, MTP3 {route.IMPLEMENTATION}, transport {seqpacket.IMPLEMENTATION}"
     res.append(Result("ss7 call setup+release", "ours-socket", best["ours-socket"], "calls/s",
-                      note="Python, socketpair"))
+                      note=f"socketpair; {live}"))
     res.append(Result("ss7 call setup+release", "ours-memory", best["ours-memory"], "calls/s",
-                      note="Python, frames in memory"))
+                      note="frames in memory"))
+    if best["ours-memory-twins"]:
+        res.append(Result("ss7 call setup+release", "ours-memory-twins", best["ours-memory-twins"], "calls/s",
+                          note="frames in memory, pure-Python twins only"))
     return res
 
 

@@ -227,3 +227,141 @@ def test_bound_user_part_keeps_order_behind_pending_events(kind):
     for f in a.links[0].data_to_send(t):
         b.links[0].receive(f, t)
     assert [e.payload for e in b.service(t)] == [b"\x03\x00"] and len(got) == 1
+
+
+# ---- SOCK_SEQPACKET transport ---------------------------------------------------------------
+import socket  # noqa: E402
+
+from cti.signaling.ss7.link import SEQPACKET  # noqa: E402
+from cti.signaling.ss7.mtp2.codec import add_fcs  # noqa: E402
+from conftest import kernel_impls  # noqa: E402
+
+
+class _Recorder:
+    """A stand-in link: records what the transport hands it, sends what it is given."""
+
+    def __init__(self, out=()):
+        self.out, self.got, self.errors = list(out), [], 0
+
+    def data_to_send(self, now):
+        out, self.out = self.out, []
+        return out
+
+    def receive(self, frame, now):
+        self.got.append(bytes(frame))
+
+    def su_error(self, now):
+        self.errors += 1
+        self.got.append("error")
+
+
+@pytest.fixture(params=kernel_impls(SEQPACKET))
+def Seqpacket(request):
+    return load_impl(request.param).SeqpacketTransport
+
+
+def test_transport_fcs_both_ways_and_bad_datagrams(Seqpacket):
+    sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    frames = [b"\x80\x80\x00", b"\x81\x82\x01\x03", bytes([1, 2, 63, 0x85]) + bytes(range(200))]
+    ta = Seqpacket(sa, _Recorder(frames))
+    rb = _Recorder()
+    tb = Seqpacket(sb, rb)
+    ta.transmit(0.0)
+    sa.send(add_fcs(b"\x80\x80\x00")[:-1] + b"\x00")   # FCS error
+    sa.send(b"\x80\x80")                               # shorter than SU + FCS
+    sa.send(add_fcs(b"\x7f\xff\x00"))
+    tb.receive(0.0)
+    assert rb.got == frames + ["error", "error", b"\x7f\xff\x00"] and tb.fcs_errors == 2
+    # verify_fcs=False (libss7 leaves the FCS octets to hardware): anything of 5+ octets passes
+    rc = _Recorder()
+    tc = Seqpacket(sb, rc, verify_fcs=False)
+    sa.send(b"\x80\x80\x00\xde\xad")
+    sa.send(b"\x80\x80")
+    tc.receive(0.0)
+    assert rc.got == [b"\x80\x80\x00", "error"]
+    sa.close()
+    tb.receive(0.0)
+    assert tb.closed
+    sb.close()
+
+
+def test_transport_many_frames_in_one_round_and_drop_hook(Seqpacket):
+    sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    frames = [bytes([k & 0x7F, 0x80, 3, 0x85, k & 0xFF, 0]) for k in range(150)]   # > one batch
+    ta = Seqpacket(sa, _Recorder(frames), drop=lambda f: f[4] % 7 == 0)
+    rb = _Recorder()
+    tb = Seqpacket(sb, rb)
+    ta.transmit(1.0)
+    tb.receive(1.0)
+    assert rb.got == [f for f in frames if f[4] % 7]
+    assert not ta.closed and not tb.closed and ta.fileno() == sa.fileno()
+    sa.close()
+    sb.close()
+
+
+def test_transport_peer_not_reading_loses_frames_then_recovers(Seqpacket):
+    sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sa.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    ra = _Recorder()
+    ta = Seqpacket(sa, ra)
+    for _ in range(200):                      # until the socket buffer is full: no error, no hang
+        ra.out = [bytes([1, 2, 63, 0x85]) + bytes(270)] * 8
+        ta.transmit(0.0)
+    assert not ta.closed
+    rb = _Recorder()
+    Seqpacket(sb, rb).receive(0.0)
+    assert 0 < len(rb.got) < 1600
+    ra.out = [b"\x80\x80\x00"]
+    ta.transmit(0.0)
+    rb.got.clear()
+    Seqpacket(sb, rb).receive(0.0)
+    assert rb.got == [b"\x80\x80\x00"]
+    sb.close()
+    ra.out = [b"\x80\x80\x00"]
+    ta.transmit(0.0)                          # the peer is gone: EPIPE/ECONNRESET closes us
+    assert ta.closed
+    sa.close()
+
+
+def test_transport_with_pcap_writes_each_frame(Seqpacket, tmp_path):
+    from cti.signaling.ss7.pcap import PcapWriter
+    w = PcapWriter(str(tmp_path / "t.pcap"))
+    sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    frames = [b"\x80\x80\x00", b"\x81\x82\x01\x03"]
+    ta = Seqpacket(sa, _Recorder(frames), w)
+    rb = _Recorder()
+    tb = Seqpacket(sb, rb, w, link_number=1)
+    ta.transmit(0.5)
+    tb.receive(0.5)
+    w.close()
+    assert rb.got == frames
+    data = (tmp_path / "t.pcap").read_bytes()
+    assert all(f in data for f in frames) and len(data) > 24 + 4 * 16
+    sa.close()
+    sb.close()
+
+
+@pytest.mark.parametrize("kind", ["c", "py"])
+def test_two_stacks_over_a_socketpair_agree_with_memory(kind):
+    """Two full links over the transport carry MSUs both ways in order (compiled and twin)."""
+    Seq = load_impl((kind, SEQPACKET)).SeqpacketTransport
+    Link = link_class(load_impl((kind, CORE)))
+    a, b = Link(name="a", emergency=True), Link(name="b", emergency=True)
+    sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ta, tb = Seq(sa, a), Seq(sb, b)
+    a.start(0.0)
+    b.start(0.0)
+    t = 0.0
+    sent = [bytes([k & 0xFF, k >> 8]) + bytes(k % 30) for k in range(400)]
+    for step in range(300):
+        if a.in_service and sent and step % 3 == 0:
+            for m in sent[:7]:
+                a.send(0x85, m, t)
+            del sent[:7]
+        for tr in (ta, tb, ta, tb):
+            tr.service(t)
+        t = round(t + 0.01, 6)
+    got = [e.sif for e in b.events() if e.kind == "msu"]
+    assert not sent and len(got) == 400 and got[0] == b"\x00\x00" and got[-1][:2] == bytes([399 & 0xFF, 1])
+    sa.close()
+    sb.close()

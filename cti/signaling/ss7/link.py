@@ -3,17 +3,11 @@ SOCK_SEQPACKET socket carrying one signal unit plus its 2 FCS octets per datagra
 libss7 reads a DAHDI D-channel, so it can be attached over a socketpair)."""
 from __future__ import annotations
 
-import errno
-import socket
-from typing import Protocol
-
-from typing import Any
+from typing import Any, Protocol
 
 from drivers.base import Alarm, HdlcChannel
 
 from .mtp2 import Mtp2Link
-from .mtp2.codec import add_fcs, check_fcs
-from cti.signaling.errors import DecodeError
 from .pcap import PcapWriter
 
 
@@ -59,67 +53,9 @@ class HdlcTransport:
         self.transmit(now)
 
 
-class SeqpacketTransport:
-    """An MTP2 link on a SOCK_SEQPACKET (or SOCK_DGRAM) socket: one frame + FCS per datagram.
-    The socket is made non-blocking; a dead peer shows as the link failing (T7/T2), and a
-    closed socket stops the transport (``closed`` becomes True)."""
-
-    def __init__(self, sock: socket.socket, link: Mtp2Link, pcap: PcapWriter | None = None,
-                 link_number: int = 0, drop=None, verify_fcs: bool = True) -> None:
-        sock.setblocking(False)
-        self.verify_fcs = verify_fcs  #: False for peers that leave the FCS octets to hardware (libss7)
-        self.sock, self.link, self.pcap, self.link_number = sock, link, pcap, link_number
-        self.closed = False
-        self.drop = drop            #: test hook: drop(frame) -> True loses an outgoing frame
-        self.fcs_errors = 0
-
-    def receive(self, now: float) -> None:
-        while not self.closed:
-            try:
-                data = self.sock.recv(400)
-            except BlockingIOError:
-                return
-            except OSError as e:
-                if e.errno in (errno.EAGAIN, errno.EINTR):
-                    return
-                self.closed = True
-                return
-            if not data:
-                self.closed = True
-                return
-            try:
-                if self.verify_fcs:
-                    frame = check_fcs(data)
-                elif len(data) >= 5:
-                    frame = bytes(data[:-2])
-                else:
-                    raise DecodeError("short frame")
-            except DecodeError:
-                self.fcs_errors += 1
-                self.link.su_error(now)
-                continue
-            if self.pcap:
-                self.pcap.write(frame, now, sent=False, link=self.link_number)
-            self.link.receive(frame, now)
-
-    def transmit(self, now: float) -> None:
-        for f in self.link.data_to_send(now):
-            if self.closed:
-                return
-            if self.drop is not None and self.drop(f):
-                continue
-            if self.pcap:
-                self.pcap.write(f, now, sent=True, link=self.link_number)
-            try:
-                self.sock.send(add_fcs(f))
-            except BlockingIOError:
-                return             # the peer is not reading: the frame is lost, MTP2 recovers
-            except OSError:
-                self.closed = True
-
-    def service(self, now: float) -> None:
-        self.receive(now)
-        self.transmit(now)
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
+#: dotted prefix of the SOCK_SEQPACKET transport (``seqpacket_c`` compiled, ``seqpacket_py`` twin)
+SEQPACKET = "cti.signaling.ss7.seqpacket"
+#: An MTP2 link on a SOCK_SEQPACKET (or SOCK_DGRAM) socket, one frame + FCS per datagram:
+#: ``SeqpacketTransport(sock, link, pcap=None, link_number=0, drop=None, verify_fcs=True)``
+#: with ``receive(now)``, ``transmit(now)``, ``service(now)``, ``fileno()``, ``closed``, ``fcs_errors``.
+from .seqpacket import SeqpacketTransport  # noqa: E402  (compiled or twin)

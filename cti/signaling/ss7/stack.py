@@ -50,8 +50,18 @@ class Ss7Stack:
 
     def service(self, now: float) -> list[IsupEvent]:
         """Run MTP3 and ISUP after the transports fed the links; queue ISUP output."""
-        self.start(now)
-        for ev in self.linkset.service(now):
+        if not self.started:
+            self.start(now)
+        events = self.linkset.service(now)   # ISUP MSUs went to the node already (_isup_receive)
+        if events:
+            self._mtp3_events(events, now)
+        isup = self.isup
+        isup.handle_timer(now)
+        self.linkset.send_each(_ISUP, isup.messages(), now, 0x0F)   # flush()
+        return isup.events()
+
+    def _mtp3_events(self, events: list[Mtp3Event], now: float) -> None:
+        for ev in events:
             if ev.kind == "transfer":   # queued behind another event, or from another point
                 if ev.si == _ISUP and ev.opc == self.config.dpc:
                     self.isup.receive(ev.payload, now)
@@ -59,9 +69,6 @@ class Ss7Stack:
                 self.mtp3_events.append(ev)
                 if ev.kind == "resume" and self.config.reset_at_start:
                     self.reset_all(now)
-        self.isup.handle_timer(now)
-        self.flush(now)
-        return self.isup.events()
 
     def _isup_receive(self, payload: bytes, now: float) -> None:
         self.isup.receive(payload, now)   # looked up per message: the node may be wrapped
