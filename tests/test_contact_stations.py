@@ -104,28 +104,14 @@ def test_caller_and_agent_hear_each_other_and_the_wav_has_both(rig):
     run_for(srv, 0.5)
     assert not centre.audio.bridges.bridges
     (stop,) = [e for e in seen if e["type"] == "RecordingStopped"]
-    info, pcm = wavfile.read_info_and_pcm(stop["path"], channels="all") if _has_all() else _stereo(stop["path"])
+    info, pcm = wavfile.read_channels(stop["path"])
+    assert info.channels == 2 and info.rate == 8000
     left, right = pcm[:, 0], pcm[:, 1]
     last = slice(len(left) - 4000, len(left))                 # the last half second, both talking
     lv_l = band_levels(left[last], (CALLER_HZ, A0_HZ))
     lv_r = band_levels(right[last], (CALLER_HZ, A0_HZ))
     assert lv_l[CALLER_HZ] > HEARD and lv_l[A0_HZ] < HEARD / 4     # left: the far end (caller)
     assert lv_r[A0_HZ] > HEARD and lv_r[CALLER_HZ] < HEARD / 4     # right: the agent's station
-
-
-def _has_all() -> bool:
-    import inspect
-    return "channels" in inspect.signature(wavfile.read_info_and_pcm).parameters
-
-
-def _stereo(path):
-    """Both channels of a stereo A-law WAV (left, right) as int16 columns."""
-    from _boardcore import g711
-    raw = open(path, "rb").read()
-    i = raw.index(b"data") + 8
-    data = raw[i:]
-    pcm = g711.alaw_decode(data[: len(data) // 2 * 2])
-    return None, pcm.reshape(-1, 2)
 
 
 def test_monitor_whisper_barge_and_stop(rig):
@@ -257,5 +243,53 @@ def test_simulated_phones_from_the_config(tmp_path):
         assert set(centre.audio.phones) == {"2000", "2001"}
         hz = {p.hz for p in centre.audio.phones.values()}
         assert len(hz) == 2
+    finally:
+        srv.close()
+
+
+def test_recording_by_request_and_a_prompt_mixed_into_the_bridge(tmp_path):
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    t = np.arange(8000 * 2) / 8000.0
+    wavfile.write(prompts / "hello.wav", (6000 * np.sin(2 * np.pi * 2500.0 * t)).astype(np.int16),
+                  fmt=wavfile.FORMAT_PCM)
+    (tmp_path / "ivr.toml").write_text(
+        '[ivr]\nstart = "main"\nprompt_dir = "prompts"\n[ivr.menus.main]\nprompt = "hello.wav"\n'
+        'max_digits = 1\nthen = { queue = "plain" }\n')
+    srv, centre = make_centre(tmp_path, {
+        "agents": AGENTS, "stations": STATIONS, "route_points": {"4000": "plain"},
+        "ivr": str(tmp_path / "ivr.toml"), "queues": {"plain": {"strategy": "linear", "members": ["a0", "a1"]}}})
+    a0_phone = Phone("2000", A0_HZ)
+    attach_phones(srv.board, 1, {1: a0_phone})
+    bus, desks = start_desktops(srv, {a: v["device"] for a, v in AGENTS.items()},
+                                DesktopProfile(answer_after=(0.5, 0.6), handle=(400.0, 401.0)))
+    seen: list[dict] = []
+    bus.listeners.append(seen.append)
+    try:
+        call_id, caller = connect_caller(srv, centre)
+        assert not [e for e in seen if e["type"] == "RecordingStarted"]      # not an always-on queue
+        a0 = Account("a0", "agent", device="2000", team="blue")
+        crm = Account("crm", "integrator")
+        res = bus.command("StartRecording", crm, call=call_id)
+        run_for(srv, 1.0)
+        bus.command("PlayPrompt", crm, call=call_id, prompt="hello.wav")
+        run_for(srv, 1.0)
+        lv = band_levels(caller.heard(0.6), (A0_HZ, 2500.0))
+        assert lv[A0_HZ] > HEARD and lv[2500.0] > HEARD            # the agent and the prompt, mixed
+        assert hears(a0_phone, CALLER_HZ)                          # the prompt goes to the caller only
+        stop = bus.command("StopRecording", crm, call=call_id)
+        assert stop["path"] == res["path"] and 1.8 <= stop["seconds"] <= 2.2
+        with pytest.raises(PrivilegeViolationError):
+            bus.command("StartRecording", Account("a1", "agent", device="2001", team="blue"), call=call_id)
+        info, pcm = wavfile.read_channels(stop["path"])
+        first = slice(0, 6000)                                     # before the prompt: caller | agent
+        assert band_levels(pcm[first, 0], (CALLER_HZ,))[CALLER_HZ] > HEARD
+        r = band_levels(pcm[first, 1], (A0_HZ, CALLER_HZ, 2500.0))
+        assert r[A0_HZ] > HEARD and r[CALLER_HZ] < HEARD / 4 and r[2500.0] < HEARD / 4
+        r = band_levels(pcm[-4000:, 1], (A0_HZ, 2500.0))            # then the caller was sent both
+        assert r[A0_HZ] > HEARD and r[2500.0] > HEARD
+        bus.command("ClearConnection", a0, call=call_id, device="2000")
+        run_for(srv, 0.5)
+        assert not centre.audio.bridges.bridges
     finally:
         srv.close()

@@ -75,6 +75,9 @@ def test_recorder_writes_both_directions_as_stereo_alaw(tmp_path):
     inter = np.frombuffer(data, np.uint8).reshape(-1, 2)
     assert bytes(inter[:160, 0]) == bytes(far) and bytes(inter[:160, 1]) == bytes(near)
     assert r.path.name == "call_1.wav" and len(inter) == 800
+    info, both = wavfile.read_channels(r.path)
+    assert both.shape == (800, 2)
+    assert np.array_equal(both[:160, 0], g711.alaw_decode(far)) and np.array_equal(both[:160, 1], g711.alaw_decode(near))
     with pytest.raises(ValueError, match="already"):
         rec.start("x", 0.0) and rec.start("x", 0.0)
 

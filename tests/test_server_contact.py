@@ -40,6 +40,15 @@ def test_example_config_serves_callers_with_agents(tmp_path):
         types = [unpack_event(p)["type"] for p in srv.bus._ring]
         assert types.count("CallQueued") >= 10 and types.count("Connected") >= 5
         assert "AgentLoggedOn" in types and "QueueStats" in types and "RecordingStarted" in types
+        # agents sit on station timeslots with simulated phones: a finished recording has the
+        # agent's own tone on its right channel
+        from cti.media import wavfile
+        from simulator.phones import dominant_hz
+        tones = {p.hz for p in srv.contact.audio.phones.values()}
+        stopped = [e for e in map(unpack_event, srv.bus._ring) if e["type"] == "RecordingStopped"]
+        assert stopped
+        info, pcm = wavfile.read_channels(stopped[0]["path"])
+        assert min(abs(dominant_hz(pcm[-4000:, 1]) - hz) for hz in tones) < 20.0
         assert srv.model.validate() == []
     finally:
         srv.close()

@@ -78,6 +78,10 @@ class CallAudio:
         circ = self._circuit(call_id)
         if st is None or circ is None:
             return None
+        for dev, cid in list(self.supervising.items()):
+            if self.stations.get(dev) == st:       # the agent's own calls come first
+                log.info("station %s leaves its supervision of call %s for call %s", dev, cid, call_id)
+                self.unsupervise(dev)
         try:
             if call_id in self.bridges.bridges:
                 br = self.bridges.move(call_id, st)

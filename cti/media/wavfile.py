@@ -50,6 +50,13 @@ def _chunks(data: bytes, path: str):
 
 def read_info_and_pcm(path: str | Path) -> tuple[WavInfo, np.ndarray]:
     """Read a WAV file: its format and its first channel as int16 linear PCM at its own rate."""
+    info, pcm = read_channels(path)
+    return info, np.ascontiguousarray(pcm[:, 0])
+
+
+def read_channels(path: str | Path) -> tuple[WavInfo, np.ndarray]:
+    """Read a WAV file: its format and every channel, int16 PCM shaped (frames, channels)
+    (a recording: column 0 the far end, column 1 the agent side)."""
     p = str(path)
     data = Path(path).read_bytes()
     fmt: WavInfo | None = None
@@ -81,7 +88,7 @@ def read_info_and_pcm(path: str | Path) -> tuple[WavInfo, np.ndarray]:
     else:
         raise WavError(f"{p}: unsupported WAV format {fmt.format} with {fmt.bits} bits "
                        "(use 16-bit PCM, 8-bit PCM, A-law or u-law)")
-    pcm = pcm[:: fmt.channels] if fmt.channels > 1 else pcm
+    pcm = pcm.reshape(-1, fmt.channels)
     return WavInfo(fmt.format, fmt.channels, fmt.rate, fmt.bits, len(pcm)), pcm
 
 
