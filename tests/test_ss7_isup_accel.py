@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 
 from _boardcore import _select
 from conftest import kernel_impls, load_impl
-from test_ss7_fuzz import any_message, value_for
+from test_ss7_fuzz import any_message, mutate, value_for
 
 from cti.signaling.errors import ProtocolError
 from cti.signaling.ss7.isup.call import CallState
@@ -142,15 +142,7 @@ def test_compiled_decoder_on_random_bytes(data):
 @needs_compiled
 @given(any_message, st.randoms(use_true_random=False))
 def test_compiled_decoder_on_mutated_messages(msg, rnd):
-    data = bytearray(twin_codec.encode(msg))
-    for _ in range(rnd.randint(1, 4)):
-        op = rnd.randrange(3)
-        if op == 0 and data:
-            data[rnd.randrange(len(data))] = rnd.randrange(256)
-        elif op == 1 and data:
-            del data[rnd.randrange(len(data)):]
-        else:
-            data.insert(rnd.randrange(len(data) + 1), rnd.randrange(256))
+    data = mutate(twin_codec.encode(msg), rnd)
     _same_decode(bytes(data))
     _same_decode(bytearray(data))
     _same_decode(memoryview(bytes(data)))
@@ -214,6 +206,25 @@ def _request(node, op, x, y, raw, now):
     raise AssertionError(op)
 
 
+def _lockstep(pairs, op, first, x, y, raw, now):
+    """One step on each (a, b) pair (compiled first, twin second); everything observable must be
+    equal. Returns the events of the step."""
+    results = []
+    for a, b in pairs:
+        src, dst = (a, b) if first else (b, a)
+        if op in ("deliver", "drop"):          # the queued messages, the first lost on "drop"
+            out = src.messages()
+            for k, (_, data) in enumerate(out):
+                if not (op == "drop" and k == 0):
+                    dst.receive(data, now)
+            results.append(out)
+        else:
+            results.append(outcome(_request, src, op, x, y, raw, now))
+        results.append((a.events() + b.events(), _state(a), _state(b)))
+    assert results[:2] == results[2:], (op, x, y)
+    return results[1][0]
+
+
 OPS = ["setup", "setup", "alert", "answer", "answer", "release", "reset", "block", "unblock", "group_reset", "group_block",
        "group_unblock", "timer", "garbage", "message", "deliver", "deliver", "deliver", "drop"]
 
@@ -231,20 +242,7 @@ def test_compiled_and_twin_nodes_agree_step_by_step(steps):
     now = 0.0
     for op, first, x, y, raw in steps:
         now += y / 10
-        results = []
-        for a, b in pairs:
-            src, dst = (a, b) if first else (b, a)
-            if op in ("deliver", "drop"):
-                out = src.messages()
-                for k, (_, data) in enumerate(out):
-                    if not (op == "drop" and k == 0):
-                        dst.receive(data, now)
-                results.append(out)
-            else:
-                results.append(outcome(_request, src, op, x, y, raw, now))
-            results.append((a.events(), b.events(), _state(a), _state(b)))
-        half = len(results) // 2
-        assert results[:half] == results[half:], (op, x, y)
+        _lockstep(pairs, op, first, x, y, raw, now)
 
 
 @needs_compiled
@@ -266,20 +264,5 @@ def test_compiled_and_twin_nodes_agree_on_a_long_seeded_walk():
         first, x, y = rng.random() < 0.5, rng.randrange(200), rng.randrange(400)
         raw = rng.randbytes(rng.randrange(12))
         now += rng.choice((0.0, 0.1, 1.0, 30.0)) if op == "timer" else 0.01
-        results = []
-        for a, b in pairs:
-            src, dst = (a, b) if first else (b, a)
-            if op in ("deliver", "drop"):
-                out = src.messages()
-                for k, (_, data) in enumerate(out):
-                    if not (op == "drop" and k == 0):
-                        dst.receive(data, now)
-                results.append(out)
-            else:
-                results.append(outcome(_request, src, op, x, y, raw, now))
-            ea, eb = a.events(), b.events()
-            results.append((ea, eb, _state(a), _state(b)))
-        kinds |= {e.kind for e in ea + eb}
-        half = len(results) // 2
-        assert results[:half] == results[half:], (op, x, y)
+        kinds |= {e.kind for e in _lockstep(pairs, op, first, x, y, raw, now)}
     assert {"setup", "alerting", "answered", "released", "reset_done", "circuit", "unexpected"} <= kinds

@@ -20,7 +20,7 @@ import dataclasses
 from types import MemberDescriptorType
 
 from . import params as _params
-from .formats import _OPTIONAL, PLANS, FormatError, IsupMessage, UnknownMessage
+from .formats import PLANS, FormatError, IsupMessage, UnknownMessage, optional_items
 from .params import PARAMS, CauseInd, Number, ParameterError, RangeStatus
 
 # ---- tables -> C arrays (at import) ------------------------------------------------------
@@ -501,15 +501,7 @@ def encode_message(mtype, cic, p, unknown=None):
             ptrs[np] = nptr - k + at
             np += 1
         if extra is not None:
-            items = []
-            for name in extra:
-                item = _OPTIONAL.get(name)
-                if item is None:
-                    raise ValueError(f"unknown parameter {name!r}")
-                items.append(item)
-            if len(items) > 1:
-                items.sort()          # ascending parameter code
-            for item in items:
+            for item in optional_items(extra):
                 code = item[0]
                 buf_byte(&opts, code)
                 at = opts.n
@@ -566,35 +558,34 @@ def decode(data):
                 raise FormatError(cic, mt, f"fixed part truncated at {code_name[code]}")
             params[code_name[code]] = dec_param(code, d + i, code_size[code])
             i += code_size[code]
-        for k in range(plan_nvar[mt]):
+        for k in range(plan_nvar[mt]):        # one pointer each, to length + value
             code = plan_var[mt][k]
             if i >= n:
                 raise FormatError(cic, mt, f"pointer to {code_name[code]} missing")
-            at = i + d[i]
-            if d[i] == 0 or at >= n or at + 1 + d[at] > n:
+            at = i + d[i] if d[i] else n       # a zero pointer is out of the message too
+            vl = d[at] if at < n else n
+            if at + 1 + vl > n:
                 raise FormatError(cic, mt, f"pointer/length of {code_name[code]} out of the message")
-            params[code_name[code]] = dec_param(code, d + at + 1, d[at])
+            params[code_name[code]] = dec_param(code, d + at + 1, vl)
             i += 1
         if plan_opt[mt]:
             if i >= n:
                 raise FormatError(cic, mt, "pointer to the optional part missing")
-            if d[i]:
-                names = (<object>plan_obj[mt]).names
-                j = i + d[i]
-                while True:
-                    if j >= n:
-                        raise FormatError(cic, mt, "optional part not ended by 00")
-                    code = d[j]
-                    if code == 0:
-                        break
-                    if j + 1 >= n or j + 2 + d[j + 1] > n:
-                        raise FormatError(cic, mt, f"optional parameter {code:#04x} truncated")
-                    vl = d[j + 1]
-                    if code_kind[code] == K_NONE or code_name[code] in names:
-                        unknown[code] = PyBytes_FromStringAndSize(<char *>d + j + 2, vl)
-                    else:
-                        params[code_name[code]] = dec_param(code, d + j + 2, vl)
-                    j += 2 + vl
+            j = i + d[i]
+            while d[i]:                         # code, length, value ... ended by 00
+                code = d[j] if j < n else -1
+                if code < 0:
+                    raise FormatError(cic, mt, "optional part not ended by 00")
+                if code == 0:
+                    break
+                vl = d[j + 1] if j + 1 < n else n
+                if j + 2 + vl > n:
+                    raise FormatError(cic, mt, f"optional parameter {code:#04x} truncated")
+                if code_kind[code] != K_NONE and code_name[code] not in (<object>plan_obj[mt]).names:
+                    params[code_name[code]] = dec_param(code, d + j + 2, vl)
+                else:                           # not ours, or a mandatory one repeated: kept raw
+                    unknown[code] = PyBytes_FromStringAndSize(<char *>d + j + 2, vl)
+                j += 2 + vl
     except ParameterError as e:
         raise FormatError(cic, mt, str(e)) from None
     msg = IsupMessage.__new__(IsupMessage)    # what the frozen __init__ does, without 4 setattr calls

@@ -4,7 +4,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from .formats import _OPTIONAL, PLANS, FormatError, IsupMessage, UnknownMessage
+from .formats import PLANS, FormatError, IsupMessage, UnknownMessage, optional_items
 from .params import PARAMS, ParameterError
 
 
@@ -60,15 +60,7 @@ def encode_message(mtype: int, cic: int, p: dict[str, Any], unknown: dict[int, b
         i += 1
     opts = bytearray()
     if extra:
-        items = []
-        for name in extra:
-            item = _OPTIONAL.get(name)
-            if item is None:
-                raise ValueError(f"unknown parameter {name!r}")
-            items.append(item)
-        if len(items) > 1:
-            items.sort()              # ascending parameter code
-        for code, name, enc in items:
+        for code, name, enc in optional_items(extra):
             v = enc(p[name])
             if len(v) > 255:
                 raise ValueError("parameter longer than 255 octets")

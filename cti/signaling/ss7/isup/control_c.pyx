@@ -93,7 +93,6 @@ def _compile_table():
 _compile_table()
 
 cdef int IDLE = STATE_INDEX[CallState.IDLE]
-cdef int RELEASING = STATE_INDEX[CallState.RELEASING]
 cdef int EV_SETUP = EVENT_INDEX["setup"]
 cdef int EV_ALERT = EVENT_INDEX["alert"]
 cdef int EV_ANSWER = EVENT_INDEX["answer"]
@@ -103,7 +102,6 @@ cdef object M_IAM = MessageType.IAM, M_ACM = MessageType.ACM, M_ANM = MessageTyp
 cdef object M_REL = MessageType.REL, M_RLC = MessageType.RLC
 cdef object NORMAL_CLEARING = Cause.NORMAL_CLEARING
 cdef object NORMAL_UNSPECIFIED = int(Cause.NORMAL_UNSPECIFIED)
-cdef object TEMPORARY_FAILURE = Cause.TEMPORARY_FAILURE
 
 
 cdef Slots NUMBER = Slots(Number), CAUSE = Slots(CauseInd), EVENT = Slots(IsupEvent)
@@ -440,10 +438,8 @@ cdef class CallControl:
         cdef Circuit c
         self._now = now
         self.counters["rx"] += 1
-        try:
-            msg = decode(data)
-        except DecodeError as e:
-            self._malformed(e)
+        msg = self.decoded(data)
+        if msg is None:                 # malformed: answered or discarded by the node
             return
         cic = msg.cic
         c = self._cmap[cic]
@@ -459,6 +455,13 @@ cdef class CallControl:
         self._c = c
         if not self.fire(c, MT_EVENT[mt]):
             self._not_allowed(c, EVENTS[MT_EVENT[mt]])
+
+    cdef object decoded(self, data):
+        try:
+            return decode(data)
+        except DecodeError as e:
+            self._malformed(e)
+            return None
 
     # ---- call control actions (the common ones of the table in .call) -------------------------
     cdef void send_iam(self) except *:
@@ -478,18 +481,13 @@ cdef class CallControl:
     cdef void incoming(self) except *:
         cdef Circuit c = self._c
         cdef dict params = self._m.params
-        if c.remote_blocked:            # Q.764 2.8.2.3: an IAM unblocks a remotely blocked circuit
-            c.remote_blocked = False
-            self._ev("circuit", c, available=c.available, reason="IAM on remotely blocked circuit")
-        called = params.get("called_party_number")
-        calling = params.get("calling_party_number")
-        c.called = called.digits.rstrip("F") if called else ""
-        c.calling = calling.digits if calling else None
-        if c.local_blocked:             # 2.8.2.1: no calls on a circuit we blocked
-            c.cause = TEMPORARY_FAILURE
-            self.send_rel()
-            c.fsm.st = RELEASING
-            return
+        num = params.get("called_party_number")
+        c.called = "" if num is None else num.digits.rstrip("F")      # ST (F) ends the digits
+        num = params.get("calling_party_number")
+        c.calling = None if num is None else num.digits
+        if c.remote_blocked or c.local_blocked:
+            if self._blocked_seizure(c):
+                return
         self._events.append(new_event("setup", c.cic, self._now, c.called, c.calling,
                                       params.get("calling_partys_category"), D_CAUSE, True, D_REASON))
 

@@ -195,17 +195,11 @@ class CallControl:
     def _incoming(self) -> None:
         c, m = self._c, self._m
         assert m is not None
-        if c.remote_blocked:            # Q.764 2.8.2.3: an IAM unblocks a remotely blocked circuit
-            c.remote_blocked = False
-            self._ev("circuit", c, available=c.available, reason="IAM on remotely blocked circuit")
         called = m.get("called_party_number")
         calling = m.get("calling_party_number")
         c.called = called.digits.rstrip("F") if called else ""
         c.calling = calling.digits if calling else None
-        if c.local_blocked:             # 2.8.2.1: no calls on a circuit we blocked
-            c.cause = Cause.TEMPORARY_FAILURE
-            self._send_rel()
-            c.fsm.state = CallState.RELEASING
+        if (c.remote_blocked or c.local_blocked) and self._blocked_seizure(c):
             return
         self._ev("setup", c, called=c.called, calling=c.calling, category=m.get("calling_partys_category"))
 

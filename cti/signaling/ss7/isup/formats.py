@@ -148,5 +148,19 @@ def _plan(mtype: MessageType, fmt: MessageFormat) -> _Plan:
 #: Optional parameters by name: (code, name, encode), sortable by code.
 _OPTIONAL: dict[str, tuple[int, str, Any]] = {n: (pr.code, n, pr.encode) for n, pr in BY_NAME.items()}
 
+def optional_items(names: Any) -> list[tuple[int, str, Any]]:
+    """(code, name, encode) of the optional parameters ``names``, ascending code (Q.763 1.8
+    leaves the order free; we send them sorted); ValueError for a name not in PARAMS."""
+    items = []
+    for name in names:
+        item = _OPTIONAL.get(name)
+        if item is None:
+            raise ValueError(f"unknown parameter {name!r}")
+        items.append(item)
+    if len(items) > 1:
+        items.sort()
+    return items
+
+
 #: Per message type (looked up by the type's int code): the plan built from :data:`FORMATS`.
 PLANS: dict[int, _Plan] = {int(t): _plan(t, f) for t, f in FORMATS.items()}

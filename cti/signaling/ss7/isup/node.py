@@ -136,6 +136,18 @@ class _NodeMixin:
             rng, _ = self._groups.get((kind, c.cic), (1, None))
             self._group_send(kind, c.cic, rng + 1, now)
 
+    def _blocked_seizure(self, c: Circuit) -> bool:
+        """An IAM on a blocked circuit; True when the call is refused (REL sent)."""
+        if c.remote_blocked:            # Q.764 2.8.2.3: an IAM unblocks a remotely blocked circuit
+            c.remote_blocked = False
+            self._ev("circuit", c, available=c.available, reason="IAM on remotely blocked circuit")
+        if c.local_blocked:             # 2.8.2.1: no calls on a circuit we blocked
+            c.cause = Cause.TEMPORARY_FAILURE
+            self._send_rel()
+            c.fsm.state = CallState.RELEASING
+            return True
+        return False
+
     # ---- call control actions (the rarer ones of the table in .call) ----------------------------
     def _progress(self) -> None:
         self._ev("progress", reason=f"event {self._m.get('event_information') if self._m else ''}")
