@@ -24,6 +24,15 @@ scenario so a new user sees live events at once. TOML form (all keys optional)::
     at = 1.0
     called = "8001"
     calling = "13800138000"
+    [scenario.subscribers.13900000003]   # how a number we call responds (simulator.exchange.base.Subscriber)
+    behaviour = "busy_tone"         # answer, no_answer, busy, unallocated, congestion (in signalling),
+                                    # busy_tone, congestion_tone (alerting + the tone in band)
+    pbx = false                     # true: a PBX answers the trunk at once, the rest is in band
+    answer_after = 2.0
+    hold_for = 10.0
+    speech = true                   # the answering party talks (in band)
+
+Subscribers go to every simulated exchange of the networks (docs/simulator.md "In-band tones").
 """
 from __future__ import annotations
 
@@ -35,7 +44,7 @@ from typing import Any, Protocol
 from cti.call.errors import CallControlError
 from cti.call.loopback import LoopbackTrunk
 from cti.signaling.trunk import TrunkError
-from simulator.exchange.base import CallScript
+from simulator.exchange.base import CallScript, Subscriber
 
 
 class Network(Protocol):
@@ -59,6 +68,7 @@ class ScenarioConfig:
     outbound_numbers: list[str] = field(default_factory=lambda: ["6601", "6602"])
     outbound_device: str = "9000"
     acd_numbers: list[str] = field(default_factory=list)   # route points the contact centre serves
+    subscribers: dict[str, Subscriber] = field(default_factory=dict)   # numbers we call -> behaviour
     calls: list[CallScript] = field(default_factory=list)
 
     @classmethod
@@ -66,6 +76,10 @@ class ScenarioConfig:
         d = dict(d.get("scenario", d))
         known = {f.name for f in fields(cls)}
         calls = [CallScript(**c) for c in d.pop("call", [])]
+        subs = d.pop("subscribers", {})
+        if not isinstance(subs, dict):
+            raise ValueError("scenario subscribers: a table of number -> {behaviour, pbx, ...}")
+        d["subscribers"] = {str(n): _subscriber(str(n), s) for n, s in subs.items()}
         bad = set(d) - known
         if bad:
             raise ValueError(f"unknown scenario key(s): {', '.join(sorted(bad))}")
@@ -88,6 +102,25 @@ class ScenarioConfig:
             return cls.from_dict(tomllib.load(f))
 
 
+def _subscriber(number: str, spec: Any) -> Subscriber:
+    """A ``[scenario.subscribers.<number>]`` table as a Subscriber; a bad key or value: ValueError."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"scenario subscriber {number}: a table, not {spec!r}")
+    known = {f.name for f in fields(Subscriber)} - {"number"}
+    bad = set(spec) - known
+    if bad:
+        raise ValueError(f"scenario subscriber {number}: unknown key(s) {sorted(bad)}; known: {sorted(known)}")
+    try:
+        sub = Subscriber(number, **spec)
+    except ValueError as e:
+        raise ValueError(f"scenario subscriber {number}: {e}") from None
+    if not isinstance(sub.pbx, bool) or not isinstance(sub.speech, bool):
+        raise ValueError(f"scenario subscriber {number}: pbx and speech are true or false")
+    if not 0 <= float(sub.answer_after) <= 3600 or (sub.hold_for is not None and not 0 <= float(sub.hold_for) <= 86400):
+        raise ValueError(f"scenario subscriber {number}: answer_after / hold_for out of range")
+    return sub
+
+
 class Scenario:
     """Drives networks and our side by the config (see the module docstring). Time is passed in."""
 
@@ -105,6 +138,10 @@ class Scenario:
         self._next_in = start + self._gap(config.rate)
         self._next_out = start + self._gap(config.outbound_rate)
         self._answer_at: dict[str, float] = {}
+        for net in networks:
+            table = getattr(net, "subscribers", None)
+            if isinstance(table, dict):
+                table.update(config.subscribers)
         for i, script in enumerate(config.calls):
             networks[i % len(networks)].place_call(script)
 

@@ -126,8 +126,8 @@ class InbandPlayer:
         self.country = country
         self.seed = seed
         self.playing: dict[tuple[int, int], tuple[str, Source]] = {}
-        self._last: dict[tuple[int, int], float] = {}
-        self._carry: dict[tuple[int, int], float] = {}
+        self._start: dict[tuple[int, int], float] = {}     #: when the circuit's audio began
+        self._written: dict[tuple[int, int], int] = {}     #: samples written since then
         self._voices = 0
         #: every (time, circuit, what) started, for tests and traces
         self.log: list[tuple[float, tuple[int, int], str]] = []
@@ -144,13 +144,14 @@ class InbandPlayer:
         else:
             src = tone_source(what, self.country)
         self.playing[circuit] = (what, src)
-        self._last.setdefault(circuit, now)
+        if circuit not in self._start:
+            self._start[circuit], self._written[circuit] = now, 0
         self.log.append((now, circuit, what))
 
     def stop(self, circuit: tuple[int, int]) -> None:
         self.playing.pop(circuit, None)
-        self._last.pop(circuit, None)
-        self._carry.pop(circuit, None)
+        self._start.pop(circuit, None)
+        self._written.pop(circuit, None)
 
     def what(self, circuit: tuple[int, int]) -> str | None:
         hit = self.playing.get(circuit)
@@ -162,10 +163,8 @@ class InbandPlayer:
             span = self.spans.get(circuit[0])
             if span is None:
                 continue
-            exact = (now - self._last[circuit]) * RATE + self._carry.get(circuit, 0.0)
-            n = int(exact)
-            self._last[circuit] = now
-            self._carry[circuit] = exact - n
+            n = round((now - self._start[circuit]) * RATE) - self._written[circuit]
             if n <= 0:
                 continue
+            self._written[circuit] += n
             span.write_audio(circuit[1], alaw_encode(src(min(n, RATE))))
