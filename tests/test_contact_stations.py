@@ -293,3 +293,16 @@ def test_recording_by_request_and_a_prompt_mixed_into_the_bridge(tmp_path):
         assert not centre.audio.bridges.bridges
     finally:
         srv.close()
+
+
+def test_digits_sent_by_the_agent_reach_the_caller_through_the_bridge(rig):
+    from _boardcore import dtmf
+    srv, centre, bus, phones, seen = rig
+    phones["2000"].mute()                                 # a quiet agent: the digits alone
+    call_id, caller = connect_caller(srv, centre)
+    a0 = Account("a0", "agent", device="2000", team="blue")
+    caller.forget()
+    bus.command("SendDigits", a0, call=call_id, digits="159#", device="2000")
+    run_for(srv, 1.5)
+    assert dtmf.detect(caller.heard()) == "159#"
+    assert centre.audio.bridges.bridges[call_id].blocks > 0 and not centre.audio._pending

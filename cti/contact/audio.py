@@ -44,6 +44,7 @@ class CallAudio:
         self.counters = {"bridged": 0, "not_bridged": 0}
         self._simulated_phones = simulated_phones
         self._ringing_transfer: set[str] = set()   #: calls transferred to a party not answered yet
+        self._pending: dict[Circuit, bytearray] = {}   #: server audio for bridged circuits, block by block
 
     # ---- set-up -----------------------------------------------------------------------------
     def attach(self, trunk_spans: set[int]) -> None:
@@ -61,6 +62,18 @@ class CallAudio:
         for span in sorted({s for s, _ in self.stations.values()}):
             if not self.taps.tap(span, board.span(span)):
                 raise StationError(f"span {span}: its audio cannot be read for stations")
+        media = getattr(self.server.model, "media", None)
+        if media is not None and hasattr(media, "send_digits"):
+            inner = media.send_digits
+
+            def send_digits(circuit: Circuit, digits: str, now: float, _inner: Any = inner) -> None:
+                """In-band DTMF (SendDigits): into the bridge's stream when the circuit is bridged."""
+                if self.bridges.owner(tuple(circuit)) is None:
+                    return _inner(circuit, digits, now)
+                from _boardcore.g711 import alaw_encode
+                from cti.call.inband import dtmf_pcm
+                self._pending.setdefault(tuple(circuit), bytearray()).extend(alaw_encode(dtmf_pcm(digits)))
+            media.send_digits = send_digits
         if self._simulated_phones:
             if not hasattr(board, "far_end"):
                 raise StationError("simulated_phones needs the simulator board (driver 'sim')")
@@ -187,6 +200,11 @@ class CallAudio:
 
     def tick(self) -> None:
         """Carry one block across every bridge (after the taps were drained)."""
+        for circ, buf in list(self._pending.items()):
+            if not buf or not self.bridges.inject(circ, bytes(buf[:160])):
+                del self._pending[circ]
+            else:
+                del buf[:160]
         if self.bridges.bridges:
             self.bridges.tick()
 

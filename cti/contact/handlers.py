@@ -122,7 +122,7 @@ class ContactRequests:
         return self._orig["ClearConnection"](account, req, t)
 
     def _agent_side(self, name: str, act: Any) -> Any:
-        """A handler for ``name`` (HoldCall, RetrieveCall, SingleStepTransfer) where an agent's device
+        """A handler for ``name`` (HoldCall, RetrieveCall, SingleStepTransfer, SendDigits) where an agent's device
         in an ACD call stands for the call's local device, like ClearConnection."""
         def handler(account: Account, req: Any, t: float) -> dict[str, Any]:
             if isinstance(req.call, str) and req.call in self.model.calls and req.device is not None:
@@ -140,7 +140,8 @@ class ContactRequests:
         return [("HoldCall", self._agent_side("HoldCall", lambda r, now: m.hold_call(r.call, now))),
                 ("RetrieveCall", self._agent_side("RetrieveCall", lambda r, now: m.retrieve_call(r.call, now))),
                 ("SingleStepTransfer", self._agent_side(
-                    "SingleStepTransfer", lambda r, now: m.single_step_transfer(r.call, r.to, now)))]
+                    "SingleStepTransfer", lambda r, now: m.single_step_transfer(r.call, r.to, now))),
+                ("SendDigits", self._agent_side("SendDigits", lambda r, now: m.send_digits(r.call, r.digits, now)))]
 
     def _start_recording(self, account: Account, req: rq.StartRecording, _t: float) -> dict[str, Any]:
         call = self.model.call(req.call)
