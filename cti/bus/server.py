@@ -27,10 +27,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import msgpack
 import zmq
-import zmq.backend
 
+from _boardcore import _select
 from cti.call.errors import (CallControlError, InvalidParameterError, MalformedRequestError,
                              PrivilegeViolationError, RateLimitedError, ReplayGapError,
                              ResourceBusyError, UnknownRequestError)
@@ -42,9 +41,9 @@ from .auth import (DOMAIN_CONTROL, DOMAIN_EVENTS, DOMAIN_SNAPSHOT, Account, Acco
 from .codec import pack, unpack, unpack_event
 from .schema import SCHEMA_MAJOR, parse_request
 
+_publish = _select.load("cti.bus.publish")
+
 log = logging.getLogger(__name__)
-_now = time.time
-_SNDMORE = zmq.SNDMORE
 
 Handler = Callable[[Account, Any, float], dict[str, Any]]
 StateProvider = Callable[[Account, AccountBook], list[dict[str, Any]]]
@@ -95,13 +94,13 @@ class BusServer:
     ctx: zmq.Context | None = None
 
     def __post_init__(self) -> None:
-        self.seq = self.store.last_seq()
+        self._seq0 = self.store.last_seq()
+        self._publisher: Any = None     # the publish hot path (cti.bus.publish), from start()
         self.handlers: dict[str, Handler] = {}
         self.states: dict[str, StateProvider] = {}
         self.after_request: list[Callable[[], None]] = []
         self.counters: collections.Counter[str] = collections.Counter()
-        self._first_seq = self.seq
-        self._topics: dict[str, bytes] = {}
+        self._first_seq = self._seq0
         # the newest published frames (bytes: nothing for the garbage collector to walk); the
         # last one has seq self.seq. Visibility filtering decodes them once, into _decoded.
         self._ring: collections.deque[bytes] = collections.deque(maxlen=self.limits.ring)
@@ -119,12 +118,9 @@ class BusServer:
         self.pub = self._socket(zmq.PUB, DOMAIN_EVENTS, self.endpoints.events)
         self.snap = self._socket(zmq.ROUTER, DOMAIN_SNAPSHOT, self.endpoints.snapshot)
         self.ctl = self._socket(zmq.ROUTER, DOMAIN_CONTROL, self.endpoints.control)
-        self._ring_append = self._ring.append
-        # publish() is the hot path: bind once; pyzmq's compiled send, without the sugar layer
-        self._send = zmq.backend.Socket.send.__get__(self.pub)
-        self._journal: list[tuple[int, float, str, str, bytes]] = []   # rows until the next flush
-        self._append = self._journal.append
-        self._pack = msgpack.Packer(use_bin_type=True).pack
+        self._publisher = _publish.Publisher(self.pub, self._seq0, self._ring, SCHEMA_MAJOR)
+        # the hot path: callers reach the (compiled) publisher's method with no wrapper call between
+        self.publish = self._publisher.publish      # type: ignore[method-assign]
         # "tcp://127.0.0.1:*" binds a free port: record what was actually bound
         self.endpoints = Endpoints(self.bound(self.pub), self.bound(self.snap), self.bound(self.ctl))
         self._poller = zmq.Poller()
@@ -173,34 +169,20 @@ class BusServer:
     def publish(self, event: BusEvent | dict[str, Any], now: float | None = None) -> int:
         """Stamp ``event`` with the next seq, journal it and send it; returns its seq.
 
-        The event is queued for the journal before it is sent and written at the next
-        :meth:`flush` (the owner's loop turn). An event that msgpack cannot encode raises
-        (TypeError / ValueError) without taking a seq.
+        The event is queued for the journal and the replay ring before it is sent, and written
+        at the next :meth:`flush` (the owner's loop turn). An event that msgpack cannot encode
+        raises (TypeError, ValueError, OverflowError) without taking a seq; so does a closed
+        server (ZMQError). :meth:`start` replaces this method by the publisher's own
+        (``cti.bus.publish``: compiled, or its Python twin), which does exactly this.
         """
-        seq = self.seq + 1
-        t = _now() if now is None else now
-        if isinstance(event, BusEvent):
-            topic = event.topic()
-            d = event.stamped(seq, t, SCHEMA_MAJOR, topic)     # one dict: fields, type, envelope
-            kind = d["type"]
-        else:
-            kind = event["type"]
-            topic = event.get("topic") or kind.lower()
-            if type(topic) is not str:
-                topic = str(topic)
-            d = {**event, "seq": seq, "time": t, "v": SCHEMA_MAJOR, "topic": topic}
-        data = self._pack(d)          # raises on an unencodable event, before seq is taken
-        self.seq = seq
-        self._append((seq, t, topic, kind, data))
-        self._ring_append(data)
-        tb = self._topics.get(topic)
-        if tb is None:
-            tb = topic.encode()
-            if len(self._topics) < 100_000:
-                self._topics[topic] = tb
-        self._send(tb, _SNDMORE)
-        self._send(data)
-        return seq
+        if self._publisher is None:
+            raise RuntimeError("BusServer.publish before start()")
+        return self._publisher.publish(event, now)
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last event published (from the journal at start-up)."""
+        return self._seq0 if self._publisher is None else self._publisher.seq
 
     @property
     def published(self) -> int:
@@ -210,9 +192,10 @@ class BusServer:
     def flush(self) -> None:
         """Hand the journal rows queued since the last flush to the store's writer (the owner
         calls it once per loop turn; poll does too). Durability: see docs/bus.md."""
-        if self._journal:
-            rows, self._journal[:] = list(self._journal), []
-            self.store.append_many(rows)
+        if self._publisher is not None:
+            rows = self._publisher.take_journal()
+            if rows:
+                self.store.append_many(rows)
         self.store.commit_soon()
 
     # ---- serving --------------------------------------------------------------------
