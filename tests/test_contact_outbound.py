@@ -50,5 +50,47 @@ def test_progressive_campaign(tmp_path):
         connected = [e for e in seen if e["type"] == "Connected" and e["queue"] == "out"]
         assert len(connected) == 3 and Counter(e["data"]["agent"] for e in connected).most_common(1)[0][1] <= 2
         assert centre.dialler.running["spring"][0].finished and not srv.model.calls
+        # what decided each outcome: the REL causes at once, speech after the answer, the timer
+        how = {r.number: (r.source, r.heard) for r in centre.dialler.results}
+        assert how["5200"] == ("signalling", []) and how["5300"] == ("signalling", [])
+        assert how["5400"] == ("timer", ["ringback"])
+        assert all(how[n] == ("tone", ["voice"]) for n in ("5100", "5101", "5102"))
+        summary = [e for e in seen if e["type"] == "CampaignProgress"][-1]["summary"]
+        assert (summary["by_signalling"], summary["by_tone"], summary["by_timer"]) == (2, 3, 1)
     finally:
         srv.close()
+
+
+def test_answer_wait_zero_trusts_the_signalling_answer(tmp_path):
+    """``answer_wait = 0``: the trunk's answer alone connects the callee at once (a silent
+    answering party still reaches an agent)."""
+    csv = tmp_path / "numbers.csv"
+    csv.write_text("number\n5100\n")
+    srv, centre = make_server(tmp_path, {
+        "agents": AGENTS, "queues": {"out": {}},
+        "campaigns": {"now": {"csv": str(csv), "queue": "out", "max_attempts": 1, "answer_wait": 0.0}}}, spans=1)
+    from simulator.exchange.base import Behaviour, Subscriber
+    srv.networks[0].subscribers["5100"] = Subscriber("5100", Behaviour.ANSWER, answer_after=1.0, hold_for=None,
+                                                     speech=False)
+    bus, desks = start_desktops(srv, DEVICES, DesktopProfile(answer_after=(0.5, 1.0), handle=(2.0, 3.0)))
+    seen: list[dict] = []
+    bus.listeners.append(seen.append)
+    try:
+        bus.command("StartCampaign", campaign="now")
+        run_until(srv, srv.now() + 20.0)
+        (r,) = centre.dialler.results
+        assert (r.outcome.value, r.source) == ("answered", "signalling")
+        assert any(e["type"] == "Connected" and e["call"] == r.call for e in seen)
+    finally:
+        srv.close()
+
+
+def test_campaign_settings_are_checked(tmp_path):
+    from cti.contact.outbound import Dialler
+    from cti.outbound import CampaignError
+    ok = {"csv": "n.csv", "queue": "out"}
+    Dialler({"c": {**ok, "answer_wait": 0.0, "tones": "", "supervised": False, "trunk": "ss7"}}, {"out"})
+    for bad in ({"answer_wait": -1.0}, {"tones": "mars"}, {"voice_seconds": "x"}, {"colour": 1}, {"queue": "in"},
+                {"supervised": "yes"}, {"trunk": 7}):
+        with pytest.raises(CampaignError):
+            Dialler({"c": {**ok, **bad}}, {"out"})

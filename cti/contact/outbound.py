@@ -79,6 +79,10 @@ class Dialler:
                 ProgressClassifier(0.0, **{k: spec[k] for k in ("answer_wait", "voice_seconds") if k in spec})
             except (TypeError, ValueError) as e:
                 raise CampaignError(f"[contact.campaigns.{name}] {e}") from None
+            if not isinstance(spec.get("supervised", True), bool):
+                raise CampaignError(f"[contact.campaigns.{name}] supervised: true or false")
+            if not isinstance(spec.get("trunk", ""), str):
+                raise CampaignError(f"[contact.campaigns.{name}] trunk: a signalling name such as 'ss7'")
             tones = spec.get("tones", "cn")
             if tones:
                 from _boardcore.tones import COUNTRIES
