@@ -14,6 +14,7 @@ from cti.outbound.listen import AttemptListener
 from cti.outbound.progress import outcome_of_cause
 from simulator.exchange.inband import SyntheticVoice
 from tests.audio_corpus import white_noise
+from tests.conftest import kernel_impls, load_impl
 
 
 def feed(listener: AttemptListener, pcm: np.ndarray, t0: float = 0.0, stop_when_decided: bool = False) -> float:
@@ -226,3 +227,39 @@ def test_random_evidence_decides_once_and_in_time(events, wait):
             assert (p.outcome, p.source, p.decided_at) == first    # decided once, never changed
     p.service(now + 31.0)
     assert p.outcome is not None and p.next_deadline() is None
+
+
+@pytest.fixture(params=kernel_impls("tones"))
+def tones_impl(request):
+    return load_impl(request.param)
+
+
+def test_both_kernels_classify_alike(tones_impl):
+    """The compiled detector and its twin give the classifier the same evidence."""
+    seq = np.concatenate([tones.generate("ringback", 11.0), voice(3.0, seed=9)])
+    got = []
+    for answer_at in (None, 11.0):
+        p = ProgressClassifier(0.0, answer_wait=6.0, supervised=True)
+        p.alerting(0.0)
+        lis = AttemptListener(p, detector=tones_impl.CadenceDetector(1))
+        a = alaw_encode(seq)
+        for i in range(0, len(a), 160):
+            t = i / 8000
+            if answer_at is not None and t >= answer_at and p.answered_at is None:
+                p.answered_by_signalling(t)
+            lis.feed(a[i:i + 160], t)
+        got.append((p.outcome, p.source, p.heard_tones()))
+    assert got[0] == (None, "", ["ringback", "voice (early)"])      # no answer yet: early media
+    assert got[1][:2] == (Outcome.ANSWERED, "tone") and got[1][2] == ["ringback", "voice"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=0, max_size=2000), st.integers(1, 400))
+def test_arbitrary_audio_never_raises(data, block):
+    p = ProgressClassifier(0.0, no_answer_timeout=5.0)
+    lis = AttemptListener(p)
+    t = 0.0
+    for i in range(0, len(data), block):
+        lis.feed(data[i:i + block], t)
+        t += block / 8000
+    assert p.outcome in (None, *Outcome)

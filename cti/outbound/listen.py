@@ -8,7 +8,7 @@ share a multi-channel detector's block alignment). Blocks arrive from the contac
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -23,9 +23,10 @@ class AttemptListener:
     """Feeds one attempt's received audio to the detector and the attempt's classifier."""
 
     def __init__(self, progress: ProgressClassifier, country: str = "cn",
-                 on_outcome: Callable[[Outcome], None] | None = None) -> None:
+                 on_outcome: Callable[[Outcome], None] | None = None, detector: Any = None) -> None:
         self.progress = progress
-        self.detector = CadenceDetector(1, country=country)
+        #: a one-channel cadence detector (``detector`` overrides: e.g. the pure-Python twin's)
+        self.detector = detector if detector is not None else CadenceDetector(1, country=country)
         self.on_outcome = on_outcome
         self.blocks = 0                  #: blocks heard
         self.events: list[ToneEvent] = []
