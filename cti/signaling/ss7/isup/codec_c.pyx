@@ -20,7 +20,7 @@ import dataclasses
 from types import MemberDescriptorType
 
 from . import params as _params
-from .formats import PLANS, FormatError, IsupMessage, UnknownMessage, optional_items
+from .formats import _OPTIONAL, PLANS, FormatError, IsupMessage, MessageType, UnknownMessage, optional_items
 from .params import PARAMS, CauseInd, Number, ParameterError, RangeStatus
 
 # ---- tables -> C arrays (at import) ------------------------------------------------------
@@ -50,8 +50,9 @@ cdef int plan_fixed_size[256]
 cdef int plan_nvar[256]
 cdef int plan_var[256][MAXPART]
 cdef bint plan_opt[256]
-cdef list plan_obj = [None] * 256
 cdef list plan_mtype = [None] * 256
+cdef list plan_names = [None] * 256        # frozenset of the mandatory parameter names
+cdef list plan_fixed_names = [None] * 256
 
 
 def _kind(p):
@@ -91,8 +92,9 @@ def _build():
         if len(plan.fixed) > MAXPART or len(plan.variable) > MAXPART:
             continue      # reported below: every plan must fit the arrays
         plan_ok[mt] = True
-        plan_obj[mt] = plan
         plan_mtype[mt] = plan.mtype
+        plan_names[mt] = plan.names
+        plan_fixed_names[mt] = plan.fixed_names
         plan_nfixed[mt] = len(plan.fixed)
         plan_fixed_size[mt] = plan.fixed_struct.size
         for k, f in enumerate(plan.fixed):
@@ -443,15 +445,24 @@ def encode(msg):
 
 def encode_message(mtype, cic, p, unknown=None):
     """:func:`encode` without building an :class:`IsupMessage` first."""
-    plan = PLANS.get(mtype)
-    if plan is None:
-        raise ValueError(f"{mtype!r} is not a message type of FORMATS")
-    cdef int mt = plan.mtype
-    mtn = plan.mtype
-    if not 0 <= cic <= 0xFFF:
-        raise ValueError(f"CIC {cic} outside 0..4095")
-    cdef int icic = (cic & 0xFF) | ((cic >> 8) << 8)
-    names = plan.names
+    cdef int mt = -1
+    if type(mtype) is int or type(mtype) is MessageType:     # the plan from the C arrays
+        if 0 <= mtype < 256 and plan_ok[<int>mtype]:
+            mt = mtype
+    if mt < 0:                                              # anything PLANS takes as a key
+        plan = PLANS.get(mtype)
+        if plan is None:
+            raise ValueError(f"{mtype!r} is not a message type of FORMATS")
+        mt = plan.mtype
+    mtn = plan_mtype[mt]
+    cdef int icic
+    if type(cic) is int and 0 <= cic <= 0xFFF:
+        icic = cic
+    else:
+        if not 0 <= cic <= 0xFFF:
+            raise ValueError(f"CIC {cic} outside 0..4095")
+        icic = (cic & 0xFF) | ((cic >> 8) << 8)
+    names = <frozenset>plan_names[mt]
     cdef list extra = None
     if not (len(p) == len(names) and names.issuperset(p)):
         extra = [n for n in p if n not in names]
@@ -477,7 +488,7 @@ def encode_message(mtype, cic, p, unknown=None):
         buf_byte(&out, mt)
         if nfixed:
             # Q.763 1.5: the mandatory fixed part is indicators of fixed length, LSB first
-            vals = [p[name] for name in plan.fixed_names]
+            vals = [p[name] for name in <tuple>plan_fixed_names[mt]]
             for k in range(nfixed):
                 if enc_fast(&out, plan_fixed[mt][k], vals[k]) < 0:
                     out.n = 3     # as the twin: the parameters' own encoders say why
@@ -501,7 +512,11 @@ def encode_message(mtype, cic, p, unknown=None):
             ptrs[np] = nptr - k + at
             np += 1
         if extra is not None:
-            for item in optional_items(extra):
+            if len(extra) == 1 and extra[0] in _OPTIONAL:
+                items = [_OPTIONAL[extra[0]]]     # the usual case (calling party number): no sort
+            else:
+                items = optional_items(extra)
+            for item in items:
                 code = item[0]
                 buf_byte(&opts, code)
                 at = opts.n
@@ -581,13 +596,14 @@ def decode(data):
                 vl = d[j + 1] if j + 1 < n else n
                 if j + 2 + vl > n:
                     raise FormatError(cic, mt, f"optional parameter {code:#04x} truncated")
-                if code_kind[code] != K_NONE and code_name[code] not in (<object>plan_obj[mt]).names:
+                if code_kind[code] != K_NONE and code_name[code] not in <frozenset>plan_names[mt]:
                     params[code_name[code]] = dec_param(code, d + j + 2, vl)
                 else:                           # not ours, or a mandatory one repeated: kept raw
                     unknown[code] = PyBytes_FromStringAndSize(<char *>d + j + 2, vl)
                 j += 2 + vl
     except ParameterError as e:
         raise FormatError(cic, mt, str(e)) from None
-    msg = IsupMessage.__new__(IsupMessage)    # what the frozen __init__ does, without 4 setattr calls
+    msg = <object>PyType_GenericAlloc(<PyTypeObject *>IsupMessage, 0)   # what the frozen __init__
+    Py_DECREF(msg)                      # does, without its 4 object.__setattr__ (<object> took a reference)
     PyObject_GenericSetDict(msg, {"type": plan_mtype[mt], "cic": cic, "params": params, "unknown": unknown}, NULL)
     return msg

@@ -441,13 +441,16 @@ cdef class CallControl:
         msg = self.decoded(data)
         if msg is None:                 # malformed: answered or discarded by the node
             return
-        cic = msg.cic
+        if type(data) is bytes:         # decoded, so at least CIC + type: read them from the octets
+            cic = ((<bytes>data)[0] | ((<bytes>data)[1] << 8)) & 0x0FFF
+            mt = (<bytes>data)[2]
+        else:
+            cic, mt = msg.cic, msg.type
         c = self._cmap[cic]
         if c is None:
             self._unequipped(msg)
             return
         self._m = msg
-        mt = msg.type
         handler = self._handlers[mt]
         if handler is not None:
             handler(c, msg)
