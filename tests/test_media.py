@@ -103,3 +103,10 @@ def test_supervise_modes_route_the_right_parties():
     assert has(to_c, 1500) and has(to_a, 1500) and has(to_c, 700)
     with pytest.raises(ValueError):
         mix("spy", c, a, s)
+
+
+def test_recordings_are_filed_under_the_wall_clock_date(tmp_path):
+    rec = Recorder(tmp_path, wall_clock=lambda: 1_790_000_000.0)    # 2026-09-21 UTC
+    r = rec.start("7", now=12.5)                                    # board time: seconds since start
+    rec.stop("7", now=13.0)
+    assert r.path == tmp_path / "2026-09-21" / "7.wav"

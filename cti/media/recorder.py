@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .wavfile import WavWriter
 
@@ -28,12 +29,13 @@ class Recorder:
 
     directory: Path
     flush_every: int = 50          #: blocks between header fix-ups (1 s)
+    wall_clock: Callable[[], float] = time.time   #: names the date folder (board time may start at 0)
     active: dict[str, Recording] = field(default_factory=dict)
 
     def start(self, call_id: str, now: float) -> Recording:
         if call_id in self.active:
             raise ValueError(f"call {call_id!r} is already being recorded")
-        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        day = time.strftime("%Y-%m-%d", time.gmtime(self.wall_clock()))
         folder = Path(self.directory) / day
         folder.mkdir(parents=True, exist_ok=True)
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in call_id)
