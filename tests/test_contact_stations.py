@@ -29,14 +29,15 @@ BOSS = Account("boss", "supervisor", device="3000", team="blue")
 HEARD = 0.1        #: a band at least this loud (about -20 dB below full scale) is "heard"
 
 
-def make_centre(tmp_path, contact: dict, trunk_spans: int = 1, station_spans: int = 1):
+def make_centre(tmp_path, contact: dict, trunk_spans: int = 1, station_spans: int = 1,
+                signalling: str = "no1"):
     _require()
     spans = trunk_spans + station_spans
     cfg = Config.from_dict({
         "server": {"store": str(tmp_path / "cti.db")},
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
         "board": {"driver": "sim", "spans": spans, "clock": "virtual", "step": 0.1},
-        "trunk": [{"signalling": "no1", "spans": list(range(trunk_spans))}]})
+        "trunk": [{"signalling": signalling, "spans": list(range(trunk_spans))}]})
     srv = CtiServer(cfg).start()
     centre = install(srv, ContactConfig.from_dict({"recordings": str(tmp_path / "rec"), **contact}))
     return srv, centre
@@ -306,3 +307,22 @@ def test_digits_sent_by_the_agent_reach_the_caller_through_the_bridge(rig):
     run_for(srv, 1.5)
     assert dtmf.detect(caller.heard()) == "159#"
     assert centre.audio.bridges.bridges[call_id].blocks > 0 and not centre.audio._pending
+
+
+def test_bridge_over_an_ss7_trunk(tmp_path):
+    pytest.importorskip("cti.signaling.ss7.trunk")
+    pytest.importorskip("simulator.exchange.ss7")
+    srv, centre = make_centre(tmp_path, {"agents": AGENTS, "stations": STATIONS, "route_points": {"4000": "sales"},
+                                         "queues": {"sales": {"strategy": "linear", "members": ["a0", "a1"]}}},
+                              signalling="ss7")
+    agent = Phone("2000", A0_HZ)
+    attach_phones(srv.board, 1, {1: agent})
+    start_desktops(srv, {a: v["device"] for a, v in AGENTS.items()},
+                   DesktopProfile(answer_after=(0.5, 0.6), handle=(400.0, 401.0)))
+    try:
+        run_for(srv, 3.0)                  # MTP link alignment before the first call
+        call_id, caller = connect_caller(srv, centre)
+        assert srv.model.calls[call_id].signalling == "ss7"
+        assert hears(agent, CALLER_HZ) and hears(caller, A0_HZ)
+    finally:
+        srv.close()
