@@ -4,14 +4,21 @@
 * per call: IAM -> ACM -> ANM -> REL -> RLC through two :class:`IsupNode` back to back (no
   MTP), calls/s, next to libss7's whole-stack rate (bench/bench_ss7.py, MTP2+MTP3+ISUP over a
   socketpair) measured in the same run, for scale: the share of libss7's time per call that
-  our ISUP takes.
+  our ISUP takes;
+* the whole stack in memory (bench/bench_ss7.py ``ours_memory``, MTP as built) with the
+  compiled ISUP and with the twin: what the ISUP accelerators give the stack.
 
-``python3 -m cti.signaling.ss7.isup.microbench [--quick]`` (from the repository root).
+``python3 -m cti.signaling.ss7.isup.microbench [--quick]`` (from the repository root); the
+twins' rows run in a child process with ``BOARDCORE_NO_EXTENSIONS=1``.
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from _boardcore import _select
@@ -20,6 +27,7 @@ from .formats import MessageType as M
 from .node import node_class
 from .params import CauseInd, Number
 
+ROOT = Path(__file__).resolve().parents[4]
 CODEC = "cti.signaling.ss7.isup.codec"
 CONTROL = "cti.signaling.ss7.isup.control"
 _IAM = dict(nature_of_connection_indicators=0, forward_call_indicators=0x20, calling_partys_category=10,
@@ -79,33 +87,56 @@ def call_rate(control: Any, n: int) -> float:
     return _best(one, n)
 
 
+def stack_rate(n: int) -> float:
+    """bench_ss7.ours_memory (both stacks in memory, every layer as loaded), best of 3."""
+    from bench import bench_ss7
+    return max(bench_ss7.ours_memory(n) for _ in range(3))
+
+
+def rates(n: int) -> dict[str, float]:
+    """Every figure for the live implementations (compiled when built, unless
+    BOARDCORE_NO_EXTENSIONS=1: then the twins)."""
+    codec, control = _select.load(CODEC), _select.load(CONTROL)
+    out = {name: codec_rate(codec, name, n) for name in MESSAGES}
+    out["call"] = call_rate(control, n)
+    out["stack"] = stack_rate(n // 2)
+    return out
+
+
+def twin_rates(n: int) -> dict[str, float] | None:
+    """:func:`rates` in a child process running the pure-Python twins only."""
+    env = dict(os.environ, BOARDCORE_NO_EXTENSIONS="1")
+    out = subprocess.run([sys.executable, "-m", "cti.signaling.ss7.isup.microbench", "--rates", str(n)], capture_output=True, text=True,
+                         timeout=900, cwd=ROOT, env=env)
+    return json.loads(out.stdout.splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else None
+
+
 def run(quick: bool) -> list:
+    from bench.bench_ss7 import libss7
     from bench.common import Result
     n = 2000 if quick else 20000
-    impls = {"compiled": _select.compiled, "python": _select.twin}
+    rows = {"compiled": rates(n) if _select.compiled(CODEC) and _select.compiled(CONTROL) else None,
+            "python": twin_rates(n)}
+    ref = libss7(n)
     res = []
     for name in MESSAGES:
-        for impl, get in impls.items():
-            mod = get(CODEC)
-            if mod is not None:
-                res.append(Result(f"isup {name} encode+decode", impl, codec_rate(mod, name, n), "msgs/s",
-                                  reference=impl == "python"))
-    for impl, get in impls.items():
-        mod = get(CONTROL)
-        if mod is not None and get(CODEC) is not None:
-            res.append(Result("isup call, two nodes b2b (no MTP)", impl, call_rate(mod, n), "calls/s",
-                              note="IAM ACM ANM REL RLC, both nodes"))
-    try:
-        from bench.bench_ss7 import libss7
-        ref = libss7(n)
-    except Exception:            # noqa: BLE001 - libss7 or its harness missing: no reference row
-        ref = None
-    if ref:
-        res.append(Result("isup call, two nodes b2b (no MTP)", "libss7 whole stack", ref, "calls/s",
-                          reference=True, note="MTP2+MTP3+ISUP over a socketpair, C"))
+        for impl, r in rows.items():
+            if r:
+                res.append(Result(f"isup {name} encode+decode", impl, r[name], "msgs/s", reference=impl == "python"))
+    for key, bench, note in (("call", "isup call, two nodes b2b (no MTP)", "IAM ACM ANM REL RLC, both nodes"),
+                             ("stack", "ss7 stacks in memory (bench_ss7 ours-memory)", "every layer compiled / twin")):
+        for impl, r in rows.items():
+            if r:
+                res.append(Result(bench, impl, r[key], "calls/s", note=note))
+        if ref:
+            res.append(Result(bench, "libss7", ref, "calls/s", reference=True,
+                              note="whole stack, C, over a socketpair"))
     return res
 
 
 if __name__ == "__main__":
-    from bench.common import print_results
-    print_results("isup", run("--quick" in sys.argv))
+    if "--rates" in sys.argv:
+        print(json.dumps(rates(int(sys.argv[sys.argv.index("--rates") + 1]))))
+    else:
+        from bench.common import print_results
+        print_results("isup", run("--quick" in sys.argv))
