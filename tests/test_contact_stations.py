@@ -115,6 +115,10 @@ def test_caller_and_agent_hear_each_other_and_the_wav_has_both(rig):
     assert lv_r[A0_HZ] > HEARD and lv_r[CALLER_HZ] < HEARD / 4     # right: the agent's station
 
 
+def br_a(centre, call_id):
+    return centre.audio.bridges.bridges[call_id].a
+
+
 def test_monitor_whisper_barge_and_stop(rig):
     srv, centre, bus, phones, seen = rig
     call_id, caller = connect_caller(srv, centre)
@@ -137,6 +141,11 @@ def test_monitor_whisper_barge_and_stop(rig):
     assert hears(caller, A0_HZ, BOSS_HZ)                      # barge: both
     assert hears(boss, CALLER_HZ, A0_HZ)
 
+    book = srv.bus.security.book
+    media = srv.bus.states["media"]
+    assert media(BOSS, book) == [{"call": call_id, "trunk": list(br_a(centre, call_id)), "station": "2000", "to": None,
+                                  "held": False, "supervisor": "3000", "mode": "barge"}]
+    assert media(Account("a1", "agent", device="2001", team="blue"), book) == []    # not a1's call
     assert bus.command("StopMonitor", BOSS, device="3000") == {"device": "3000", "call": call_id}
     run_for(srv, 1.0)
     assert hears(agent, CALLER_HZ) and hears(caller, A0_HZ) and hears(boss)

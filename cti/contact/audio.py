@@ -213,11 +213,18 @@ class CallAudio:
         br = self.bridges.bridges.get(call_id)
         return None if br is None else (br.a_rx, br.to_a)
 
-    def public(self) -> list[dict[str, Any]]:
-        out = self.bridges.public()
-        for b in out:
-            b["station"] = self._device_of.get(tuple(b["b"]))  # type: ignore[arg-type]
-            b["supervisor_device"] = self._device_of.get(tuple(b["supervisor"])) if b["supervisor"] else None  # type: ignore[arg-type]
+    def public(self, visible: set[str] | None = None) -> list[dict[str, Any]]:
+        """Bridged calls as the ``media`` snapshot section: call, station, held, supervisor, mode;
+        only those whose station or supervisor is in ``visible`` (None: all)."""
+        out = []
+        for br in self.bridges.bridges.values():
+            station = self._device_of.get(br.b)
+            sup = self._device_of.get(br.supervisor) if br.supervisor is not None else None
+            if visible is not None and not ({station, sup} & visible):
+                continue
+            out.append({"call": str(br.key), "trunk": list(br.a), "station": station,
+                        "to": None if station else list(br.b), "held": br.held,
+                        "supervisor": sup, "mode": br.mode.value if sup else None})
         return out
 
     # ---- internals -----------------------------------------------------------------------------

@@ -123,6 +123,7 @@ class ContactCentre(ContactRequests):
             raise ConfigError(f"[contact] {e}") from None
         self.bus.add_state("agents", self._agents_state)
         self.bus.add_state("queues", self._queues_state)
+        self.bus.add_state("media", lambda account, book: self.audio.public(book.visible(account)))
         return self
 
     def now(self) -> float:
