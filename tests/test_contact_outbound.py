@@ -89,8 +89,9 @@ def test_campaign_settings_are_checked(tmp_path):
     from cti.contact.outbound import Dialler
     from cti.outbound import CampaignError
     ok = {"csv": "n.csv", "queue": "out"}
-    Dialler({"c": {**ok, "answer_wait": 0.0, "tones": "", "supervised": False, "trunk": "ss7"}}, {"out"})
+    Dialler({"c": {**ok, "answer_wait": 0.0, "tones": "", "supervised": False, "trunk": "ss7",
+                   "dial_plan": {"country_code": "44", "mobile_prefixes": ["7"]}}}, {"out"})
     for bad in ({"answer_wait": -1.0}, {"tones": "mars"}, {"voice_seconds": "x"}, {"colour": 1}, {"queue": "in"},
-                {"supervised": "yes"}, {"trunk": 7}):
+                {"supervised": "yes"}, {"trunk": 7}, {"dial_plan": {"country_code": "x"}}, {"dial_plan": 5}):
         with pytest.raises(CampaignError):
             Dialler({"c": {**ok, **bad}}, {"out"})

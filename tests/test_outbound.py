@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from cti.outbound import Campaign, CampaignError, Outcome, ProgressClassifier
+from cti.outbound.numbers import DialPlan
 
 
 def csv_file(tmp_path, rows):
@@ -87,3 +88,31 @@ def test_classifier_busy_voice_no_answer():
     p = ProgressClassifier(started=0.0, no_answer_timeout=30.0)
     p.tone("ringback", 1.0)
     assert p.service(29.0) is None and p.service(30.0) is Outcome.NO_ANSWER
+
+
+def test_dial_plan_turns_written_numbers_into_digits(tmp_path):
+    p = DialPlan()                                    # China: +86, 00, trunk prefix 0, mobiles 13x-19x
+    assert p.dialable("+8613912345678") == "13912345678"
+    assert p.dialable("+861012345678") == "01012345678"      # Beijing landline: trunk prefix 0
+    assert p.dialable("+442071234567") == "00442071234567"   # abroad: international prefix
+    assert p.dialable("01012345678") == "01012345678"        # national numbers as written
+    uk = DialPlan.from_dict({"country_code": "44", "international_prefix": "00", "national_prefix": "0",
+                             "mobile_prefixes": []})
+    assert uk.dialable("+442071234567") == "02071234567" and uk.dialable("+8613912345678") == "008613912345678"
+    for bad in ("+86", "+", "12a", "\u00b2", "1+2"):
+        with pytest.raises(ValueError):
+            p.dialable(bad)
+    with pytest.raises(TypeError):
+        p.dialable(139)                                # type: ignore[arg-type]
+    for bad in ({"country_code": ""}, {"country_code": "8a"}, {"mobile_prefixes": "13"}, {"colour": 1},
+                {"mobile_prefixes": [13]}, {"national_prefix": 0}):
+        with pytest.raises(ValueError):
+            DialPlan.from_dict(bad)
+    c = Campaign.from_csv("c", csv_file(tmp_path, [("+86 139-1234-5678", "a"), ("(010) 1234.5678", "b")]), "q")
+    assert [d.dialled for d in c.service(0.0, 5)] == ["13912345678", "01012345678"]
+    assert [x.number for x in c.contacts] == ["+8613912345678", "01012345678"]
+    for text in ("number\n+86\n", "number\n+1+2\n", "number\n\u00b2\n"):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(text)
+        with pytest.raises(CampaignError, match=":2: "):
+            Campaign.from_csv("c", bad, "q")

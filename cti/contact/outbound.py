@@ -10,6 +10,7 @@ Configuration (``[contact.campaigns.<name>]``): ``csv`` (a file with a ``number`
 ``queue``, ``device`` (the originating device, default "dialler"), ``trunk`` (the signalling of
 the trunks to dial over, e.g. "ss7"; default any), ``autostart``, the Campaign
 knobs ``ratio``, ``max_attempts``, ``retry_after``, ``no_answer_timeout``, and the
+``dial_plan`` (:class:`cti.outbound.numbers.DialPlan`: ``+86 139...`` -> ``139...``), the
 call-progress knobs ``answer_wait`` (seconds after a signalling answer for in-band evidence,
 default 6; 0 trusts the answer at once), ``voice_seconds`` (default 0.6), ``supervised``
 (default true: the trunk signals alerting and answer; false: voice alone is an answer) and ``tones``
@@ -24,6 +25,7 @@ from typing import Any, Callable
 from cti.call.errors import CallControlError
 from cti.outbound.campaign import Campaign, CampaignError, Connect, Outcome
 from cti.outbound.listen import AttemptListener
+from cti.outbound.numbers import DialPlan
 from cti.outbound.progress import ProgressClassifier, outcome_of_cause
 
 __all__ = ["Dialler", "Report", "outcome_of_cause"]
@@ -31,7 +33,7 @@ __all__ = ["Dialler", "Report", "outcome_of_cause"]
 log = logging.getLogger(__name__)
 _KNOBS = {"ratio", "max_attempts", "retry_after", "no_answer_timeout"}
 _PROGRESS = {"answer_wait", "voice_seconds", "tones", "supervised"}
-_KEYS = _KNOBS | _PROGRESS | {"csv", "queue", "device", "autostart", "trunk"}
+_KEYS = _KNOBS | _PROGRESS | {"csv", "queue", "device", "autostart", "trunk", "dial_plan"}
 
 Listen = Callable[[tuple[int, int], Callable[[bytes, float], None]], Callable[[], None]]
 
@@ -79,6 +81,10 @@ class Dialler:
                 ProgressClassifier(0.0, **{k: spec[k] for k in ("answer_wait", "voice_seconds") if k in spec})
             except (TypeError, ValueError) as e:
                 raise CampaignError(f"[contact.campaigns.{name}] {e}") from None
+            try:
+                DialPlan.from_dict(spec.get("dial_plan"))
+            except (TypeError, ValueError) as e:
+                raise CampaignError(f"[contact.campaigns.{name}] {e}") from None
             if not isinstance(spec.get("supervised", True), bool):
                 raise CampaignError(f"[contact.campaigns.{name}] supervised: true or false")
             if not isinstance(spec.get("trunk", ""), str):
@@ -100,7 +106,8 @@ class Dialler:
             raise CampaignError(f"unknown campaign {name!r}; configured: {', '.join(sorted(self.specs)) or '-'}")
         if name in self.running:
             raise CampaignError(f"campaign {name!r} is already running")
-        c = Campaign.from_csv(name, spec["csv"], spec["queue"], **{k: spec[k] for k in _KNOBS if k in spec})
+        c = Campaign.from_csv(name, spec["csv"], spec["queue"], plan=DialPlan.from_dict(spec.get("dial_plan")),
+                              **{k: spec[k] for k in _KNOBS if k in spec})
         self.running[name] = (c, str(spec.get("device", "dialler")))
         return c
 
@@ -136,7 +143,7 @@ class Dialler:
             held[c.queue] += len(dials)
             for d in dials:
                 try:
-                    got = dial(device, d.number, self.specs[name].get("trunk"))
+                    got = dial(device, d.dialled or d.number, self.specs[name].get("trunk"))
                 except CallControlError as e:
                     cause = e.details.get("cause")
                     p = ProgressClassifier(now, d.timeout)

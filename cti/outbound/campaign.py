@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .numbers import DialPlan, is_digits
+
 
 class Outcome(str, enum.Enum):
     ANSWERED = "answered"
@@ -55,6 +57,7 @@ class Dial:
     number: str
     timeout: float
     data: dict[str, str]
+    dialled: str = ""               #: the digits to send (``number`` through the dial plan)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Campaign:
     max_attempts: int = 3
     retry_after: float = 300.0
     no_answer_timeout: float = 30.0
+    plan: DialPlan = field(default_factory=DialPlan)
     dialling: dict[str, Contact] = field(default_factory=dict)
     waiting_agent: set[str] = field(default_factory=set)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -100,8 +104,13 @@ class Campaign:
         contacts = []
         for i, row in enumerate(rows, start=2):
             number = (row.get("number") or "").strip().replace(" ", "").replace("-", "")
-            if not number or not all(ch.isdigit() for ch in number.lstrip("+")) or len(number) > 32:
+            number = number.replace("(", "").replace(")", "").replace(".", "")
+            if not number or not is_digits(number.lstrip("+")) or number.count("+") > 1 or len(number) > 32:
                 raise CampaignError(f"{p}:{i}: bad number {row.get('number')!r}")
+            try:
+                kw.get("plan", DialPlan()).dialable(number)
+            except ValueError as e:
+                raise CampaignError(f"{p}:{i}: {e}") from None
             contacts.append(Contact(number, {k: v for k, v in row.items() if k != "number" and k is not None}))
         return cls(name, queue, contacts, **kw)
 
@@ -118,7 +127,7 @@ class Campaign:
             attempt = f"{self.name}-{next(self._ids)}"
             c.attempts += 1
             self.dialling[attempt] = c
-            out.append(Dial(attempt, c.number, self.no_answer_timeout, dict(c.data)))
+            out.append(Dial(attempt, c.number, self.no_answer_timeout, dict(c.data), self.plan.dialable(c.number)))
             budget -= 1
         return out
 
