@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 from cti.acd.engine import AcdEngine, AcdError
 from cti.acd.agents import AgentEvent, AgentState
 from cti.acd.queue import VOICEMAIL, QueueEvent
-from cti.call.errors import InvalidStateError
+from cti.call.errors import CallControlError, InvalidStateError
 from cti.call.states import ConnectionState as S
 from cti.ivr.menu import IvrConfig, IvrConfigError
 from cti.ivr.session import DigitsCollected, Hangup, ToQueue
@@ -285,7 +285,10 @@ class ContactCentre(ContactRequests):
         reports, clear = self.dialler.tick(now, ready, dial, self.listen)
         for call_id, cause in clear:              # busy / congestion heard in band, no answer
             if call_id in self.model.calls:
-                self.model.clear_connection(call_id, now, cause=cause)
+                try:
+                    self.model.clear_connection(call_id, now, cause=cause)
+                except CallControlError as err:   # it is ending anyway: its CallCleared reports it
+                    log.warning("campaign call %s not cleared: %s", call_id, err)
         for r in reports:
             self._campaign_report(r)
 
