@@ -11,6 +11,8 @@ from libc.errno cimport EAGAIN, EINTR, errno
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
+from cti.signaling.ss7.mtp2.bec_c cimport LinkCore
+
 DEF BUF = 512
 DEF BATCH = 64              # datagrams per recvmmsg / sendmmsg
 DEF RECV_MAX = 400          # as the twin: sock.recv(400)
@@ -122,6 +124,8 @@ cdef class SeqpacketTransport:
         cdef bint bad
         cdef const unsigned char* p
         cdef int fd = self.sock.fileno()   # -1 once closed: recv fails, the transport closes
+        link = self.link
+        cdef LinkCore core = link if isinstance(link, LinkCore) else None   # C calls when compiled
         while not self.closed:
             got = recvmmsg(fd, self._rvec, BATCH, MSG_DONTWAIT, NULL)
             if got < 0:
@@ -140,12 +144,15 @@ cdef class SeqpacketTransport:
                     bad = n < 5
                 if bad:
                     self.fcs_errors += 1
-                    self.link.su_error(now)
+                    link.su_error(now)
                     continue
                 frame = PyBytes_FromStringAndSize(<const char*>p, n - 2)
                 if self.pcap:
                     self.pcap.write(frame, now, sent=False, link=self.link_number)
-                self.link.receive(frame, now)
+                if core is not None:
+                    core.receive_frame(frame, now)
+                else:
+                    link.receive(frame, now)
             if got < BATCH:
                 return
 

@@ -109,12 +109,6 @@ cdef class Mtp2Event:
     """What the link tells MTP3: ``in_service``, ``out_of_service`` (reason), ``msu`` (sio, sif),
     ``remote_processor_outage``, ``remote_processor_recovered``."""
 
-    cdef public object kind
-    cdef public object time
-    cdef public object sio
-    cdef public object sif
-    cdef public object reason
-
     def __init__(self, kind, time, sio=0, sif=b"", reason=""):
         self.kind, self.time, self.sio, self.sif, self.reason = kind, time, sio, sif, reason
 
@@ -142,16 +136,6 @@ cdef inline int _dist(int a, int b) noexcept:
 cdef class LinkCore:
     """Basic error correction and fill-in of one link; ``lsc``/``iac`` (TableFSMs), ``su_error``
     and ``_timers_due`` come from the link control subclass."""
-
-    cdef public object timers, lsc, iac
-    cdef public double fill_interval, _last_fill_at, _restart_at, _now
-    cdef public list _events, _rtb, _retx
-    cdef public object _out, _tb, _last_fill
-    cdef public int _fill, _cs, _su_count
-    cdef public int _fsn_last, _fib, _acked, _rx_last, _bib, _bad_bsn, _bad_fib
-    cdef public bint _nack_pending, _busy
-    cdef dict _running, _values, _counters
-    cdef long long n_rx, n_tx, n_discarded, n_nacks, n_retx
 
     def __init__(self, timers, double fill_interval):
         self.timers = timers
@@ -189,6 +173,21 @@ cdef class LinkCore:
             raise ValueError(f"MSU with SIO {sio} and {n}-octet SIF not allowed (2..272 octets)")
         self._tb.append((sio, b))
 
+    cdef int enqueue(self, int sio, bytes sif) except -1:
+        """:meth:`send` for callers in C (the compiled MTP3 core)."""
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(sif)
+        if not 2 <= n <= 272 or not 0 <= sio <= 255:
+            raise ValueError(f"MSU with SIO {sio} and {n}-octet SIF not allowed (2..272 octets)")
+        self._tb.append((sio, sif))
+        return 0
+
+    cdef list take_events(self):
+        """:meth:`events` for callers in C."""
+        cdef list ev = self._events
+        if ev:
+            self._events = []
+        return ev
+
     def retrieve(self, bsnt=None) -> list:
         """After a failure: the MSUs the far end has not accepted (Q.704 5.4); ``bsnt`` is the
         far end's last accepted FSN (from COO/COA), None takes every unacknowledged MSU.
@@ -221,13 +220,16 @@ cdef class LinkCore:
     # ---- line side -------------------------------------------------------------------
     def receive(self, frame, double now) -> None:
         """A frame received with a good FCS (FCS stripped)."""
+        self.receive_frame(_as_bytes(frame), now)
+
+    cdef int receive_frame(self, bytes b, double now) except -1:
+        """:meth:`receive` for callers in C (the compiled transport)."""
         self._now = now
-        cdef bytes b = _as_bytes(frame)
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(b)
         cdef int kind = _kind(p, PyBytes_GET_SIZE(b))
         if kind == BAD:
             self.su_error(now)
-            return
+            return 0
         self.n_rx += 1
         self._su_count += 1               # SUERM's D-count (clause 10.2)
         if self._su_count >= SUERM_D:
@@ -237,12 +239,13 @@ cdef class LinkCore:
         st = lsc.state
         if st is _IA:
             self.iac.fire_if(_KIND_EVENTS[kind + 2])
-            return
+            return 0
         if st is not _IN_SERVICE or kind >= 0:   # in service, FISU/MSU is a no-op row
             lsc.fire_if(_KIND_EVENTS[kind + 2])
             st = lsc.state
         if st is _IN_SERVICE or st is _PO:
             self._bec_receive(p[0] & 0x7F, p[0] >> 7, p[1] & 0x7F, p[1] >> 7, kind, b, now)
+        return 0
 
     def data_to_send(self, double now) -> list:
         """Frames (without FCS) to transmit now: retransmissions, new MSUs, and the fill-in
@@ -269,9 +272,14 @@ cdef class LinkCore:
 
     def handle_timer(self, double now) -> None:
         """Run the timers due at ``now`` (the link control's ``_timers_due``) and a pending restart."""
+        self.run_timers(now)
+
+    cdef int run_timers(self, double now) except -1:
+        """:meth:`handle_timer` for callers in C."""
         self._now = now
         if self._due(now):
             self._timers_due(now)
+        return 0
 
     cdef bint _due(self, double now) except -1:
         if now >= self._restart_at:

@@ -3,9 +3,13 @@
 discrimination and distribution (clauses 2.3, 2.4) and the linkset's service loop. Same API
 and behaviour as the pure-Python twin ``route_py`` (see there); the routing label (ITU 14-bit
 or China 24-bit point codes, Q.704 2.2 / GF 001-9001) is decoded on C ints, the SIO and label
-of each (SI, SLS) are still built once by ``label.RoutingLabel`` and cached.
+of each (SI, SLS) are still built once by ``label.RoutingLabel`` and cached. Links on the
+compiled MTP2 core (``bec_c``) are driven through its C interface (cimport), others through
+their Python methods.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+
+from cti.signaling.ss7.mtp2.bec_c cimport LinkCore, Mtp2Event
 
 from cti.signaling.ss7.mtp3.label import RoutingLabel, Variant, encode_sio
 
@@ -92,7 +96,11 @@ cdef class LinksetCore:
         cdef bytes data = <bytes>head[1] + (payload if type(payload) is bytes else bytes(payload))
         cdef Py_ssize_t pref = _mod(sls, len(self.links))
         if self.available[pref] and not self._hold and not self._diverted:   # _route's usual case
-            self.links[pref].send(head[0], data, now)
+            ln = self.links[pref]
+            if isinstance(ln, LinkCore):
+                (<LinkCore>ln).enqueue(<int>head[0], data)
+            else:
+                ln.send(head[0], data, now)
         else:
             self._route(head[0], data, sls, now)
         return 0
@@ -128,10 +136,22 @@ cdef class LinksetCore:
         """Run MTP3 over what the links received and the timers due; the events for the users."""
         cdef Py_ssize_t i
         cdef double t = now
+        cdef list evs
+        cdef Mtp2Event e
         for i in range(len(self.links)):
             ln = self.links[i]
-            ln.handle_timer(now)
-            for ev in ln.events():
+            if isinstance(ln, LinkCore):
+                (<LinkCore>ln).run_timers(t)
+                evs = (<LinkCore>ln).take_events()
+            else:
+                ln.handle_timer(now)
+                evs = ln.events()
+            for ev in evs:
+                if type(ev) is Mtp2Event:
+                    e = <Mtp2Event>ev
+                    if e.kind == "msu":
+                        self._receive(i, e.sio, e.sif, now)
+                        continue
                 kind = ev.kind
                 if kind == "msu":
                     self._receive(i, ev.sio, ev.sif, now)
