@@ -19,6 +19,8 @@ from _boardcore.tones import DBM0_PEAK, ToneGenerator
 from drivers.base import Span
 
 RATE = 8000
+#: Seconds of synthetic speech an exchange makes once and shares among its talkers.
+VOICE_CLIP = 40
 
 #: Vowel formants (F1, F2, F3 Hz), rounded from the Peterson & Barney averages.
 _VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (530, 1840, 2480), (660, 1720, 2410),
@@ -129,6 +131,7 @@ class InbandPlayer:
         self._start: dict[tuple[int, int], float] = {}     #: when the circuit's audio began
         self._written: dict[tuple[int, int], int] = {}     #: samples written since then
         self._voices = 0
+        self._clip: np.ndarray | None = None
         #: every (time, circuit, what) started, for tests and traces
         self.log: list[tuple[float, tuple[int, int], str]] = []
 
@@ -140,13 +143,27 @@ class InbandPlayer:
             return
         if what == "voice":
             self._voices += 1
-            src: Source = SyntheticVoice(seed=self.seed * 7919 + self._voices).read
+            src: Source = self._voice_source(self._voices)
         else:
             src = tone_source(what, self.country)
         self.playing[circuit] = (what, src)
         if circuit not in self._start:
             self._start[circuit], self._written[circuit] = now, 0
         self.log.append((now, circuit, what))
+
+    def _voice_source(self, k: int) -> Source:
+        """The ``k``-th talker: the player's speech clip (made once: synthesis costs about 1/75
+        of real time) from an offset of its own, looping."""
+        if self._clip is None:
+            self._clip = SyntheticVoice(seed=self.seed, level_dbm0=-16.0).read(VOICE_CLIP * RATE)
+        clip = self._clip
+        pos = [(k * 7919 * 160) % len(clip)]
+
+        def read(n: int) -> np.ndarray:
+            idx = (pos[0] + np.arange(n)) % len(clip)
+            pos[0] = (pos[0] + n) % len(clip)
+            return clip[idx]
+        return read
 
     def stop(self, circuit: tuple[int, int]) -> None:
         self.playing.pop(circuit, None)
