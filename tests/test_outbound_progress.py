@@ -116,6 +116,13 @@ def test_pbx_extension_answers_after_ringing():
     assert p.outcome is Outcome.ANSWERED and p.source == "tone" and p.decided_at < t + 1.5
 
 
+def test_pbx_dial_tone_means_the_number_is_incomplete():
+    p = ProgressClassifier(0.0, answer_wait=6.0, supervised=True)
+    p.answered_by_signalling(0.2)
+    feed(AttemptListener(p), tones.generate("dial", 3.0), 0.2)
+    assert p.outcome is Outcome.FAILED and p.source == "tone" and p.heard_tones() == ["dial"]
+
+
 def test_silent_answer_is_trusted_after_answer_wait():
     p = ProgressClassifier(0.0, answer_wait=4.0)
     p.alerting(0.1)

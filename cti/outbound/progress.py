@@ -17,7 +17,8 @@ Precedence (the first rule that applies decides; the outcome never changes after
    (16 normal clearing, 31, none) takes the tone heard last (busy / congestion / ringback =
    no answer) and is ``failed`` only when nothing was heard;
 2. a busy or congestion cadence in band decides at once (the dialler then clears the call):
-   the network alerted, or a PBX answered the trunk, but the number is busy;
+   the network alerted, or a PBX answered the trunk, but the number is busy; dial tone
+   (a PBX that answered and wants an extension: the number is incomplete) is ``failed``;
 3. voice held for ``voice_seconds`` is an answer when the signalling answered (voice after
    connect: the PBX's extension or the person picked up) or, on a line without supervision
    (``supervised=False``), when the signalling never said alerting. Voice while the
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 
 from .campaign import Outcome
 
-_TONE_OUTCOME = {"busy": Outcome.BUSY, "congestion": Outcome.CONGESTION}
+_TONE_OUTCOME = {"busy": Outcome.BUSY, "congestion": Outcome.CONGESTION, "dial": Outcome.FAILED}
 #: Tones that are call progress (not voice, not the end of something).
 PROGRESS_TONES = ("dial", "busy", "ringback", "congestion")
 
