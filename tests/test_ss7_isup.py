@@ -238,3 +238,28 @@ def test_traces_stay_bounded_over_many_calls(Node):
         flow(a, b)
     assert 0 < len(a.circuits[1].fsm.trace) <= 128 and 0 < len(b.circuits[1].fsm.trace) <= 128
     assert a.circuits[1].fsm.state is CallState.IDLE
+
+
+def test_circuit_fsm_api_is_the_same_on_both(Node):
+    """What stack.py, trunk.py and the rare paths use of a circuit's FSM, on either node."""
+    from cti.signaling.fsm import UnexpectedEvent
+    a, b = pair(Node)
+    c = a.circuits[3]
+    assert c.fsm.state is CallState.IDLE and c.fsm.allowed("setup") and not c.fsm.allowed("ANM")
+    assert c.fsm.fire_if("ANM") is False and c.fsm.fire_if("no such event") is False
+    with pytest.raises(UnexpectedEvent):
+        c.fsm.fire("answer")
+    c.fsm.tracing = True
+    c.called, c.calling, c.extra = "123", None, {}
+    a._fire(c, "setup", 0.0)                  # the table's action runs on the node: IAM queued, T7
+    assert c.fsm.state is CallState.OUT_WAIT_ACM and c.fsm.last_from is CallState.IDLE
+    assert c.fsm.last_event == "setup" and "T7" in c.timers.running
+    assert [decode(d).type for _, d in a.messages()] == [M.IAM]
+    assert c.fsm.trace == [(CallState.IDLE, "setup", CallState.OUT_WAIT_ACM)]
+    c.fsm.state = CallState.IDLE               # the rare paths set states directly
+    assert c.fsm.state is CallState.IDLE and c.available and a.allocate() == 1
+    assert {k for k in CallState} >= {c.fsm.state}
+    with pytest.raises(LocalProtocolError):
+        a.alert(99, 0.0)                        # not configured
+    with pytest.raises(LocalProtocolError):
+        a.answer(3, 0.0)                        # not allowed in idle
