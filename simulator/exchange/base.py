@@ -245,9 +245,9 @@ class Exchange(abc.ABC):
         return None
 
     def _respond(self, rec: CallRecord, sub: Subscriber, circuit: tuple[int, int], now: float) -> str:
-        """How the network answers a call from us to ``sub`` (signalling done by the subclass
-        for the returned word): "release" (with ``_REJECT``), "answer" (a PBX picks up the
-        trunk) or "alert"; schedules the answer and starts the in-band tone."""
+        """How the network responds to a call from us to ``sub``: "release" (busy, unallocated,
+        congestion in signalling: the subclass releases with its cause), "answer" (a PBX picks up
+        the trunk) or "alert"; schedules the called party's answer and starts the in-band tone."""
         rec.extra.update(behaviour=sub.behaviour.value)
         if sub.pbx:
             rec.extra["pbx"] = True
