@@ -43,6 +43,7 @@ class CallAudio:
         self.supervising: dict[str, str] = {}    #: supervisor device -> call id (audio supervision)
         self.counters = {"bridged": 0, "not_bridged": 0}
         self._simulated_phones = simulated_phones
+        self.station_spans: list[int] = []
         self._ringing_transfer: set[str] = set()   #: calls transferred to a party not answered yet
         self._pending: dict[Circuit, bytearray] = {}   #: server audio for bridged circuits, block by block
 
@@ -59,7 +60,8 @@ class CallAudio:
                 raise StationError(f"station {device} = {span}/{ts}: span {span} carries trunk signalling")
             if not 0 <= span < len(board.spans):
                 raise StationError(f"station {device} = {span}/{ts}: the board has spans 0..{len(board.spans) - 1}")
-        for span in sorted({s for s, _ in self.stations.values()}):
+        self.station_spans = sorted({s for s, _ in self.stations.values()})
+        for span in self.station_spans:
             if not self.taps.tap(span, board.span(span)):
                 raise StationError(f"span {span}: its audio cannot be read for stations")
         media = getattr(self.server.model, "media", None)
@@ -199,7 +201,8 @@ class CallAudio:
             self._write(circuit, alaw)
 
     def tick(self) -> None:
-        """Carry one block across every bridge (after the taps were drained)."""
+        """Carry one block across every bridge (reads the station spans: nobody else does)."""
+        self.taps.drain(self.station_spans)
         for circ, buf in list(self._pending.items()):
             if not buf or not self.bridges.inject(circ, bytes(buf[:160])):
                 del self._pending[circ]

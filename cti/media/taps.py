@@ -14,7 +14,7 @@ listeners hear every block even on a span no stack reads).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from drivers.base import BLOCK_OCTETS, VOICE_TIMESLOTS
 
@@ -85,10 +85,11 @@ class SpanTaps:
         """How many listeners ``circuit`` has."""
         return len(self._listeners.get(circuit, ()))
 
-    def drain(self) -> None:
-        """Read (and hand to listeners) the blocks nobody read on spans that have listeners."""
-        busy = {sp for sp, _ in self._listeners}
-        for n in busy:
+    def drain(self, also: Iterable[int] = ()) -> None:
+        """Read (and hand to listeners) the blocks nobody read on spans that have listeners, and
+        on the spans ``also`` (spans only we read, kept from overrunning their receive ring)."""
+        busy = {sp for sp, _ in self._listeners} | set(also)
+        for n in sorted(busy):
             span = self.spans.get(n)
             if span is None:
                 continue
