@@ -8,8 +8,6 @@ data): T6/T7 are started and stopped in its ``running`` dict like ``Timers.start
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.tuple cimport PyTuple_GET_ITEM
 
-from collections import deque
-
 from cti.signaling.errors import DecodeError
 from cti.signaling.ss7.mtp2.states import KIND_EVENTS, LinkState
 from cti.signaling.ss7.mtp2.timers import SUERM_D as _SUERM_D
@@ -28,6 +26,7 @@ DEF MAX_SIF = 272
 DEF SIB = 5
 
 HOT_COUNTERS = ("rx", "tx", "discarded", "nacks_sent", "retransmitted")
+COUNTERS = ("rx", "tx", "su_errors", "nacks_sent", "retransmitted", "proving_aborts", "failures", "discarded")
 
 
 cdef inline bytes _as_bytes(object data):
@@ -137,24 +136,11 @@ cdef class LinkCore:
     """Basic error correction and fill-in of one link; ``lsc``/``iac`` (TableFSMs), ``su_error``
     and ``_timers_due`` come from the link control subclass."""
 
-    def __init__(self, timers, double fill_interval):
+    def __init__(self, timers):
         self.timers = timers
-        self._running = timers.running
+        self._running = timers.running     # Timers.start/stop are these dict operations
         self._values = timers.values
-        self.fill_interval = fill_interval
-        self._events = []
-        self._fill = 3                          # SIOS; FILL_FISU = FISU
-        self._last_fill = b""
-        self._last_fill_at = -1e9
-        self._out = deque()
-        self._restart_at = float("inf")
-        self._now = 0.0
-        self._tb = deque()
-        self._cs = 0
-        self._su_count = 0
-        self._counters = {"rx": 0, "tx": 0, "su_errors": 0, "nacks_sent": 0, "retransmitted": 0,
-                          "proving_aborts": 0, "failures": 0, "discarded": 0}
-        self._reset_bec()
+        self._counters = dict.fromkeys(COUNTERS, 0)
 
     @property
     def counters(self) -> dict:
@@ -186,35 +172,6 @@ cdef class LinkCore:
         cdef list ev = self._events
         if ev:
             self._events = []
-        return ev
-
-    def retrieve(self, bsnt=None) -> list:
-        """After a failure: the MSUs the far end has not accepted (Q.704 5.4); ``bsnt`` is the
-        far end's last accepted FSN (from COO/COA), None takes every unacknowledged MSU.
-        Unsent MSUs follow. Empties the buffers."""
-        rtb = self._rtb
-        cdef int a = self._acked
-        if bsnt is not None and _dist(a, bsnt) <= _dist(a, self._fsn_last):
-            rtb = [e for e in rtb if not _dist(a, e[0]) <= _dist(a, bsnt)]
-        msgs = [(sio, sif) for _, sio, sif in rtb] + list(self._tb)
-        self._rtb, self._retx = [], []
-        self._tb.clear()
-        self._running.pop("T7", None)
-        return msgs
-
-    @property
-    def last_accepted_fsn(self) -> int:
-        """FSN of the last MSU accepted from the far end (sent in COO/COA)."""
-        return self._rx_last
-
-    @property
-    def unacknowledged(self) -> int:
-        """MSUs sent and not yet acknowledged (the retransmission buffer, clause 5.2.1)."""
-        return len(self._rtb)
-
-    def events(self) -> list:
-        ev = self._events
-        self._events = []
         return ev
 
     # ---- line side -------------------------------------------------------------------
@@ -290,19 +247,6 @@ cdef class LinkCore:
         return False
 
     # ---- basic error correction (clause 5) ---------------------------------------------
-    def _reset_bec(self) -> None:
-        self._fsn_last = 127          # last FSN assigned (5.2.1)
-        self._fib = 1
-        self._acked = 127             # last positively acknowledged FSN
-        self._rtb = []                # (fsn, sio, sif) retransmission buffer
-        self._retx = []
-        self._rx_last = 127           # last accepted FSN
-        self._bib = 1
-        self._nack_pending = False
-        self._bad_bsn = 0
-        self._bad_fib = 0
-        self._busy = False
-
     cdef int _bec_receive(self, int bsn, int bib, int fsn, int fib, int kind, bytes b,
                           double now) except -1:
         cdef int acked = self._acked, span, nxt
@@ -381,9 +325,6 @@ cdef class LinkCore:
         return 0
 
     # ---- fill-in -----------------------------------------------------------------------
-    def _lssu_octets(self, int st) -> bytes:
-        return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 1, st))
-
     cpdef bytes _fill_octets(self):
         """The fill-in signal unit now: FISU, or the LSSU of ``_fill`` (Q.703 clause 5.2)."""
         cdef bytes out = PyBytes_FromStringAndSize(NULL, 3 if self._fill == FILL_FISU else 4)

@@ -7,7 +7,6 @@ processor outage, timer expiries) to the link control's ``lsc``/``iac`` tables a
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 from cti.signaling.errors import DecodeError
@@ -20,6 +19,8 @@ _IN_SERVICE, _PO, _IA = LinkState.IN_SERVICE, LinkState.PROCESSOR_OUTAGE, LinkSt
 _SIB = 5
 #: counters kept by the core itself (the rest are the link control's)
 HOT_COUNTERS = ("rx", "tx", "discarded", "nacks_sent", "retransmitted")
+#: every counter of a link
+COUNTERS = ("rx", "tx", "su_errors", "nacks_sent", "retransmitted", "proving_aborts", "failures", "discarded")
 
 
 def parse(data: bytes | bytearray | memoryview) -> tuple[int, int, int, int, bytes]:
@@ -63,31 +64,13 @@ class Mtp2Event:
     reason: str = ""
 
 
-def _between(a: int, x: int, b: int) -> bool:
-    """``x`` in the cyclic range a..b (7-bit sequence numbers)."""
-    return (x - a) % 128 <= (b - a) % 128
-
-
 class LinkCore:
     """Basic error correction and fill-in of one link; ``lsc``/``iac`` (TableFSMs), ``su_error``
     and ``_timers_due`` come from the link control subclass."""
 
-    def __init__(self, timers: Timers, fill_interval: float) -> None:
+    def __init__(self, timers: Timers) -> None:
         self.timers = timers
-        self.fill_interval = fill_interval      #: repeat the fill-in at least this often
-        self._events: list = []
-        self._fill = 3                          # SIOS; FILL_FISU = FISU
-        self._last_fill: bytes = b""
-        self._last_fill_at = -1e9
-        self._out: deque[bytes] = deque()
-        self._restart_at = float("inf")         # inf: no restart pending
-        self._now = 0.0
-        self._tb: deque[tuple[int, bytes]] = deque()
-        self._cs = 0
-        self._su_count = 0
-        self._counters = {"rx": 0, "tx": 0, "su_errors": 0, "nacks_sent": 0, "retransmitted": 0,
-                          "proving_aborts": 0, "failures": 0, "discarded": 0}
-        self._reset_bec()
+        self._counters = dict.fromkeys(COUNTERS, 0)
 
     @property
     def counters(self) -> dict[str, int]:
@@ -100,33 +83,6 @@ class LinkCore:
         if not 2 <= len(sif) <= 272 or not 0 <= sio <= 255:
             raise ValueError(f"MSU with SIO {sio} and {len(sif)}-octet SIF not allowed (2..272 octets)")
         self._tb.append((sio, bytes(sif)))
-
-    def retrieve(self, bsnt: int | None = None) -> list[tuple[int, bytes]]:
-        """After a failure: the MSUs the far end has not accepted (Q.704 5.4 buffer updating and
-        retrieval). ``bsnt`` is the far end's last accepted FSN (from COO/COA); None takes
-        every unacknowledged MSU. Unsent MSUs follow. Empties the buffers."""
-        rtb = self._rtb
-        if bsnt is not None and _between(self._acked, bsnt, self._fsn_last):
-            rtb = [e for e in rtb if not _between(self._acked, e[0], bsnt)]
-        msgs = [(sio, sif) for _, sio, sif in rtb] + list(self._tb)
-        self._rtb, self._retx = [], []
-        self._tb.clear()
-        self.timers.stop("T7")
-        return msgs
-
-    @property
-    def last_accepted_fsn(self) -> int:
-        """FSN of the last MSU accepted from the far end (sent in COO/COA)."""
-        return self._rx_last
-
-    @property
-    def unacknowledged(self) -> int:
-        """MSUs sent and not yet acknowledged (the retransmission buffer, clause 5.2.1)."""
-        return len(self._rtb)
-
-    def events(self) -> list[Mtp2Event]:
-        ev, self._events = self._events, []
-        return ev
 
     # ---- line side -------------------------------------------------------------------
     def receive(self, frame: bytes, now: float) -> None:
@@ -183,19 +139,6 @@ class LinkCore:
             self._timers_due(now)
 
     # ---- basic error correction (clause 5) ---------------------------------------------
-    def _reset_bec(self) -> None:
-        self._fsn_last = 127          # last FSN assigned (5.2.1)
-        self._fib = 1
-        self._acked = 127             # last positively acknowledged FSN
-        self._rtb: list[tuple[int, int, bytes]] = []   # (fsn, sio, sif) retransmission buffer
-        self._retx: list[tuple[int, int, bytes]] = []
-        self._rx_last = 127           # last accepted FSN
-        self._bib = 1
-        self._nack_pending = False
-        self._bad_bsn = 0
-        self._bad_fib = 0
-        self._busy = False
-
     def _bec_receive(self, bsn: int, bib: int, fsn: int, fib: int, kind: int, sio: int, sif: bytes,
                      now: float) -> None:
         # acknowledgements (5.3): BSN/BIB of every SU
@@ -271,11 +214,8 @@ class LinkCore:
         return out
 
     # ---- fill-in -----------------------------------------------------------------------
-    def _lssu_octets(self, st: int) -> bytes:
-        return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 1, st))
-
     def _fill_octets(self) -> bytes:
         """The fill-in signal unit now: FISU, or the LSSU of ``_fill`` (Q.703 clause 5.2)."""
         if self._fill == FILL_FISU:
             return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 0))
-        return self._lssu_octets(self._fill)
+        return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 1, self._fill))

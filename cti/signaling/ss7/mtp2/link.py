@@ -10,6 +10,7 @@ AERM/SUERM monitors (clause 10) and processor outage (clause 8) here beside the 
 """
 from __future__ import annotations
 
+from collections import deque
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
@@ -92,7 +93,19 @@ class LinkControl:
 
     def __init__(self, *, timers: dict[str, float] | None = None, emergency: bool = False,
                  auto_restart: float | None = 1.0, fill_interval: float = 0.02, name: str = "link") -> None:
-        super().__init__(Timers(MTP2_TIMERS, timers), fill_interval)
+        super().__init__(Timers(MTP2_TIMERS, timers))
+        self.fill_interval = fill_interval      #: repeat the fill-in at least this often
+        self._events: list = []
+        self._fill = int(Status.SIOS)           # FILL_FISU: a FISU
+        self._last_fill: bytes = b""
+        self._last_fill_at = -1e9
+        self._out: deque[bytes] = deque()
+        self._restart_at = _NEVER               # when to realign after a failure
+        self._now = 0.0
+        self._tb: deque[tuple[int, bytes]] = deque()   # transmission buffer (clause 5.2.1)
+        self._cs = 0                            # SUERM count (clause 10.2)
+        self._su_count = 0
+        self._reset_bec()
         self.name = name
         self.emergency = emergency              #: local emergency (MTP3 asks: last link of a linkset)
         self.auto_restart = auto_restart        #: restart alignment this long after a failure; None: stay down
@@ -141,6 +154,36 @@ class LinkControl:
         self.local_po = on
         self._update_fill()
 
+    def retrieve(self, bsnt: int | None = None) -> list[tuple[int, bytes]]:
+        """After a failure: the MSUs the far end has not accepted (Q.704 5.4 buffer updating and
+        retrieval). ``bsnt`` is the far end's last accepted FSN (from COO/COA); None takes
+        every unacknowledged MSU. Unsent MSUs follow. Empties the buffers."""
+        rtb = self._rtb
+        if bsnt is not None and _between(self._acked, bsnt, self._fsn_last):
+            rtb = [e for e in rtb if not _between(self._acked, e[0], bsnt)]
+        msgs = [(sio, sif) for _, sio, sif in rtb] + list(self._tb)
+        self._rtb, self._retx = [], []
+        self._tb.clear()
+        self.timers.stop("T7")
+        return msgs
+
+    @property
+    def last_accepted_fsn(self) -> int:
+        """FSN of the last MSU accepted from the far end (sent in COO/COA)."""
+        return self._rx_last
+
+    @property
+    def unacknowledged(self) -> int:
+        """MSUs sent and not yet acknowledged (the retransmission buffer, clause 5.2.1)."""
+        return len(self._rtb)
+
+    def events(self) -> list:
+        """What happened since the last call: Mtp2Event ``in_service``, ``out_of_service``
+        (reason), ``msu`` (sio, sif), ``remote_processor_outage``, ``remote_processor_recovered``."""
+        ev, self._events = self._events, []
+        return ev
+
+    # ---- line side -------------------------------------------------------------------
     def su_error(self, now: float) -> None:
         """An errored signal unit (bad FCS, abort, bad length): AERM / SUERM count it (clause 10)."""
         self._now = now
@@ -231,6 +274,20 @@ class LinkControl:
         self._fill = Status.SIOS
         self._events.append(self.Event("out_of_service", self._now, reason=reason))
 
+    # ---- basic error correction state (clause 5; the core runs it) ----------------------
+    def _reset_bec(self) -> None:
+        self._fsn_last = 127          # last FSN assigned (5.2.1)
+        self._fib = 1
+        self._acked = 127             # last positively acknowledged FSN
+        self._rtb: list[tuple[int, int, bytes]] = []   # (fsn, sio, sif) retransmission buffer
+        self._retx: list[tuple[int, int, bytes]] = []
+        self._rx_last = 127           # last accepted FSN
+        self._bib = 1
+        self._nack_pending = False
+        self._bad_bsn = 0
+        self._bad_fib = 0
+        self._busy = False
+
     # ---- IAC actions (clause 7) ------------------------------------------------------
     def _iac_start(self) -> None:
         self._further_emergency = False
@@ -294,6 +351,9 @@ class LinkControl:
         for t in ("T2", "T3", "T4"):
             self.timers.stop(t)
 
+    def _lssu_octets(self, st: int) -> bytes:
+        return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 1, st))
+
     def _update_fill(self) -> None:
         if self.lsc.state in (LinkState.ALIGNED_READY, LinkState.IN_SERVICE, LinkState.PROCESSOR_OUTAGE):
             self._fill = Status.SIPO if self.local_po else FILL_FISU
@@ -306,6 +366,11 @@ class LinkControl:
 
 
 _NEVER = float("inf")
+
+
+def _between(a: int, x: int, b: int) -> bool:
+    """``x`` in the cyclic range a..b (7-bit sequence numbers)."""
+    return (x - a) % 128 <= (b - a) % 128
 
 
 @lru_cache(maxsize=None)

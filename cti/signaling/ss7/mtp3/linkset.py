@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from functools import lru_cache
 from types import ModuleType
+from typing import Any, Callable
 
 from _boardcore import _select
 from cti.signaling.errors import DecodeError
@@ -71,6 +72,26 @@ class LinksetControl:
     def up(self) -> bool:
         """The adjacent point is reachable (MTP-RESUME given, no MTP-PAUSE since)."""
         return any(self.available)
+
+    def bind_user_part(self, si: int, deliver: Callable[[bytes, float], Any] | None) -> None:
+        """MTP-TRANSFER indications for user part ``si`` from the adjacent point go straight to
+        ``deliver(payload, now)`` instead of ``transfer`` events (None unbinds). Order is kept:
+        once another event is pending in a :meth:`service` round, later ones queue behind it."""
+        if not SI.SLTM_SPECIAL < si <= 15:
+            raise ValueError(f"SI {si} is not a user part (3..15)")
+        if deliver is None:
+            self._users.pop(si, None)
+        else:
+            self._users[si] = deliver
+
+    def link_for(self, sls: int) -> int | None:
+        """The link carrying ``sls`` now (Q.704 4.2 load sharing), or None."""
+        n = len(self.links)
+        pref = sls % n
+        if self.available[pref] and pref not in self._diverted:
+            return pref
+        avail = [i for i in range(n) if self.available[i] and i not in self._hold]
+        return avail[sls % len(avail)] if avail else None
 
     # ---- service ----------------------------------------------------------------------
     def timer_deadline(self) -> float | None:

@@ -111,26 +111,6 @@ cdef class LinksetCore:
         for key, payload in messages:
             self._send(si, payload, <long>key & sls_mask, now)
 
-    def bind_user_part(self, int si, deliver) -> None:
-        """MTP-TRANSFER indications for user part ``si`` from the adjacent point go straight to
-        ``deliver(payload, now)`` instead of ``transfer`` events (None unbinds). Order is kept:
-        once another event is pending in a :meth:`service` round, later ones queue behind it."""
-        if not SLTM_SPECIAL < si <= 15:
-            raise ValueError(f"SI {si} is not a user part (3..15)")
-        if deliver is None:
-            self._users.pop(si, None)
-        else:
-            self._users[si] = deliver
-
-    def link_for(self, long sls):
-        """The link carrying ``sls`` now (Q.704 4.2 load sharing), or None."""
-        cdef Py_ssize_t n = len(self.links), i
-        cdef Py_ssize_t pref = _mod(sls, n)
-        if self.available[pref] and pref not in self._diverted:
-            return pref
-        avail = [i for i in range(n) if self.available[i] and i not in self._hold]
-        return avail[_mod(sls, len(avail))] if avail else None
-
     # ---- service ----------------------------------------------------------------------
     def service(self, now) -> list:
         """Run MTP3 over what the links received and the timers due; the events for the users."""
