@@ -52,6 +52,7 @@ def _bus(ctx: zmq.Context, store: str = ":memory:") -> BusServer:
 
 def _subscriber(endpoint: str, conn, latency: bool) -> None:
     """Subscriber process: decode everything; report (count, seconds, latencies) when told to stop."""
+    os.setsid()     # a client program of its own (own session, so its own scheduler autogroup)
     ctx = zmq.Context()
     sock = ctx.socket(zmq.SUB)
     sock.rcvhwm = 0

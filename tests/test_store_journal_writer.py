@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.store import open_store
+from cti.store import SqliteStore, StoreError, open_store
 from cti.store.base import PAGE, _pages
-from cti.store.sqlite import journal_impl
+from cti.store.sqlite import COMMIT_INTERVAL, journal_impl
 from tests.conftest import kernel_impls, load_impl
 
 IMPLS = kernel_impls("cti.store.journal")
@@ -116,3 +117,38 @@ def test_bad_rows_and_use_after_close(impl, tmp_path):
 def test_the_store_uses_the_compiled_writer_when_it_may():
     mod = journal_impl()
     assert mod.SAME_SQLITE and mod.__name__.startswith("cti.store.journal_")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_group_commit_interval_never_delays_readers(impl, tmp_path):
+    mod = load_impl(impl)
+    path = _journal_db(tmp_path / "j.db")
+    w = mod.JournalWriter(path, PAGE, 30.0)          # one transaction per 30 s at most...
+    assert w.interval == 30.0
+    w.submit(_events(1, 10))                         # the first write starts at once
+    w.submit(_events(11, 10))                        # this one waits for the interval...
+    assert w.wait() is None                          # ...unless someone waits for it
+    assert [r[1] for r in _rows(path)][-1] == 20
+    w.hurry_bytes = 100                              # or that many octets are queued
+    w.submit(_events(21, 40, size=10))
+    w.submit(_events(61, 40, size=10))
+    deadline = time.monotonic() + 10
+    while _rows(path)[-1][1] != 100:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    w.submit(_events(101, 1))
+    assert w.close() is None                         # close does not wait for the interval either
+    assert _rows(path)[-1][1] == 101
+    with pytest.raises(ValueError):
+        mod.JournalWriter(path, PAGE, -1.0)
+
+
+def test_the_store_writes_in_group_commits(tmp_path):
+    st = open_store(str(tmp_path / "s.db"))
+    assert st.journal_writer.interval == COMMIT_INTERVAL > 0
+    st.close()
+    st = SqliteStore(str(tmp_path / "s.db"), commit_interval=0.0)
+    assert st.journal_writer.interval == 0.0
+    st.close()
+    with pytest.raises(StoreError):
+        SqliteStore(str(tmp_path / "t.db"), commit_interval=-1)

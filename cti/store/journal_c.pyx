@@ -15,7 +15,10 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_AsDouble
 from cpython.long cimport PyLong_AsLongLong
 from libc.stdlib cimport free, malloc, realloc
+from libc.errno cimport ETIMEDOUT
 from libc.string cimport memcpy, strncpy
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+from posix.types cimport clockid_t
 
 import threading
 
@@ -27,6 +30,13 @@ cdef extern from "<pthread.h>" nogil:
         pass
     ctypedef struct pthread_cond_t:
         pass
+    ctypedef struct pthread_condattr_t:
+        pass
+    int pthread_condattr_init(pthread_condattr_t* a)
+    int pthread_condattr_setclock(pthread_condattr_t* a, clockid_t clock)
+    int pthread_condattr_destroy(pthread_condattr_t* a)
+    int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const timespec* t)
+    int pthread_cond_signal(pthread_cond_t* c)
     int pthread_mutex_init(pthread_mutex_t* m, const void* attr)
     int pthread_mutex_destroy(pthread_mutex_t* m)
     int pthread_mutex_lock(pthread_mutex_t* m)
@@ -77,6 +87,8 @@ SAME_SQLITE: bool = _same_sqlite()
 
 cdef const char* INSERT = b"INSERT INTO journal (seq, last, time, topic, type, body) VALUES (?, ?, ?, ?, ?, ?)"
 DEF ERRLEN = 512
+#: queued octets that make the writer write before its interval is up
+HURRY_BYTES = 4 << 20
 
 
 cdef struct Page:
@@ -181,6 +193,11 @@ cdef class JournalWriter:
     cdef Batch* tail
     cdef int busy
     cdef int closing
+    cdef int hurry          # someone waits for the write: no interval
+    cdef int sleeping       # the writer waits for work with no deadline: wake it on submit
+    cdef size_t queued      # octets queued since the last write began
+    cdef public size_t hurry_bytes
+    cdef readonly double interval
     cdef readonly bint closed
     cdef char err[ERRLEN]
     cdef readonly int page
@@ -192,16 +209,24 @@ cdef class JournalWriter:
         self.stmt = NULL
         self.head = self.tail = NULL
         self.err[0] = 0
+        cdef pthread_condattr_t attr
         pthread_mutex_init(&self.mu, NULL)
-        pthread_cond_init(&self.work, NULL)
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)     # interval deadlines
+        pthread_cond_init(&self.work, &attr)
+        pthread_condattr_destroy(&attr)
         pthread_cond_init(&self.idle, NULL)
 
-    def __init__(self, path: str, page: int = 64) -> None:
+    def __init__(self, path: str, page: int = 64, interval: float = 0.0) -> None:
         if not SAME_SQLITE:
             raise RuntimeError("this journal writer links a different SQLite library than Python's sqlite3")
         if not 1 <= page <= 65535:
             raise ValueError(f"page must be 1..65535 events, not {page}")
+        if not 0.0 <= interval <= 60.0:
+            raise ValueError(f"interval must be 0..60 seconds, not {interval}")
         self.page = page
+        self.interval = interval
+        self.hurry_bytes = HURRY_BYTES
         self.path = path
         cdef bytes p = path.encode()
         cdef int rc = sqlite3_open_v2(p, &self.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
@@ -306,7 +331,9 @@ cdef class JournalWriter:
             else:
                 self.tail.next = b
             self.tail = b
-            pthread_cond_broadcast(&self.work)
+            self.queued += b.used
+            if self.sleeping or self.queued >= self.hurry_bytes or self.interval <= 0:
+                pthread_cond_broadcast(&self.work)
             pthread_mutex_unlock(&self.mu)
 
     def _run(self) -> None:
@@ -314,28 +341,39 @@ cdef class JournalWriter:
             self._loop()
 
     cdef void _loop(self) noexcept nogil:
+        """Write everything queued in one transaction; then (group commit) let ``interval``
+        pass before the next write unless hurried (a waiter, closing, HURRY_BYTES queued)."""
         cdef Batch* chain
-        cdef int rc
+        cdef timespec until
+        cdef long long ns
+        pthread_mutex_lock(&self.mu)
         while True:
-            pthread_mutex_lock(&self.mu)
             while self.head == NULL and not self.closing:
+                self.sleeping = 1
                 pthread_cond_wait(&self.work, &self.mu)
+                self.sleeping = 0
             chain = self.head
-            self.head = self.tail = NULL
             if chain == NULL:           # closing and nothing left
-                pthread_mutex_unlock(&self.mu)
-                return
+                break
+            self.head = self.tail = NULL
+            self.queued = 0
+            self.hurry = 0
             self.busy = 1
             pthread_mutex_unlock(&self.mu)
-            rc = self._write(chain)
+            self._write(chain)
+            _free_chain(chain)
             pthread_mutex_lock(&self.mu)
-            if rc != SQLITE_OK and self.err[0] == 0:
-                strncpy(self.err, sqlite3_errmsg(self.db), ERRLEN - 1)
-                self.err[ERRLEN - 1] = 0
             self.busy = 0
             pthread_cond_broadcast(&self.idle)
-            pthread_mutex_unlock(&self.mu)
-            _free_chain(chain)
+            if self.interval > 0:
+                clock_gettime(CLOCK_MONOTONIC, &until)
+                ns = until.tv_nsec + <long long>(self.interval * 1e9)
+                until.tv_sec += ns // 1000000000
+                until.tv_nsec = ns % 1000000000
+                while not (self.hurry or self.closing or self.queued >= self.hurry_bytes):
+                    if pthread_cond_timedwait(&self.work, &self.mu, &until) == ETIMEDOUT:
+                        break
+        pthread_mutex_unlock(&self.mu)
 
     cdef int _write(self, Batch* chain) noexcept nogil:
         """Every page of the chain in one transaction; on failure none of them."""
@@ -376,6 +414,8 @@ cdef class JournalWriter:
         with nogil:
             pthread_mutex_lock(&self.mu)
             while self.head != NULL or self.busy:
+                self.hurry = 1
+                pthread_cond_broadcast(&self.work)
                 pthread_cond_wait(&self.idle, &self.mu)
             memcpy(msg, self.err, ERRLEN)
             self.err[0] = 0

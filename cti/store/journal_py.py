@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from typing import Any
 
 #: the twin uses Python's own sqlite3: it may always share a file with it
 SAME_SQLITE: bool = True
+
+#: queued octets that make the writer write before its interval is up
+HURRY_BYTES = 4 << 20
 
 _INSERT = "INSERT INTO journal (seq, last, time, topic, type, body) VALUES (?, ?, ?, ?, ?, ?)"
 
@@ -20,10 +24,14 @@ class JournalWriter:
     """Writes journal pages to the SQLite file ``path`` (its ``journal`` table must exist) on a
     thread of its own. ``page``: events per journal row at most (``cti.store.base.PAGE``)."""
 
-    def __init__(self, path: str, page: int = 64) -> None:
+    def __init__(self, path: str, page: int = 64, interval: float = 0.0) -> None:
         if not 1 <= page <= 65535:
             raise ValueError(f"page must be 1..65535 events, not {page}")
+        if not 0.0 <= interval <= 60.0:
+            raise ValueError(f"interval must be 0..60 seconds, not {interval}")
         self.page = page
+        self.interval = interval
+        self.hurry_bytes = HURRY_BYTES
         self.path = path
         try:
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
@@ -32,7 +40,8 @@ class JournalWriter:
             raise OSError(f"cannot open journal {path}: {e}") from e
         self._cv = threading.Condition()
         self._queue: list[list[tuple[Any, ...]]] = []
-        self._busy = False
+        self._busy = self._hurry = self._sleeping = False
+        self._queued = 0
         self._err: str | None = None
         self._closing = self.closed = False
         self._thread: threading.Thread | None = None
@@ -57,16 +66,24 @@ class JournalWriter:
             self._thread.start()
         with self._cv:
             self._queue.append(pages)
-            self._cv.notify_all()
+            self._queued += sum(len(r[4]) for r in rows)
+            if self._sleeping or self._queued >= self.hurry_bytes or self.interval <= 0:
+                self._cv.notify_all()
 
     def _run(self) -> None:
+        """Write everything queued in one transaction; then (group commit) let ``interval``
+        pass before the next write unless hurried (a waiter, closing, HURRY_BYTES queued)."""
         while True:
             with self._cv:
                 while not self._queue and not self._closing:
+                    self._sleeping = True
                     self._cv.wait()
+                    self._sleeping = False
                 if not self._queue:
                     return
                 batches, self._queue = self._queue, []
+                self._queued = 0
+                self._hurry = False
                 self._busy = True
             err = None
             try:
@@ -84,12 +101,20 @@ class JournalWriter:
                     self._err = err
                 self._busy = False
                 self._cv.notify_all()
+                until = time.monotonic() + self.interval
+                while not (self._hurry or self._closing or self._queued >= self.hurry_bytes):
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cv.wait(left)
 
     def wait(self) -> str | None:
         """Block until everything submitted is written; the first write failure since the last
         wait (SQLite's message; those rows are not in the journal), or None."""
         with self._cv:
             while self._queue or self._busy:
+                self._hurry = True
+                self._cv.notify_all()
                 self._cv.wait()
             err, self._err = self._err, None
         return err

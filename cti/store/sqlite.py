@@ -14,11 +14,16 @@ from .base import PAGE, SqlStore, StoreError
 #: (64 KiB was faster for big batches but slower at 10 000 events/s; docs/bus.md)
 PAGE_SIZE = 16384
 
+#: the journal writer's transactions come at most once per this many seconds (group commit): a
+#: write every loop turn costs the server's cores more than the events do at high rates
+#: (docs/bus.md); reads, ``commit`` and ``close`` never wait for it
+COMMIT_INTERVAL = 0.01
+
 
 class SqliteStore(SqlStore):
     """Journal + CDRs in one SQLite file (WAL mode); ``":memory:"`` for tests."""
 
-    def __init__(self, path: str = "cti.db") -> None:
+    def __init__(self, path: str = "cti.db", commit_interval: float = COMMIT_INTERVAL) -> None:
         if path != ":memory:":
             d = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(d):
@@ -37,8 +42,8 @@ class SqliteStore(SqlStore):
         super().__init__(conn)
         if self.background:
             try:
-                self.journal_writer = journal_impl().JournalWriter(path, PAGE)
-            except OSError as e:
+                self.journal_writer = journal_impl().JournalWriter(path, PAGE, commit_interval)
+            except (OSError, ValueError) as e:
                 conn.close()
                 raise StoreError(f"cannot open SQLite store {path}: {e}") from e
 
