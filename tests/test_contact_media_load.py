@@ -90,6 +90,7 @@ def test_load_with_stations_loses_nothing_and_never_double_bridges(tmp_path):
         assert all(len(s) == 1 for s in bridged_to.values()), "a call moved between stations"
         assert centre.audio.counters == {"bridged": len(connected), "not_bridged": 0}
         assert checked["audio"] > 20
+        assert srv.board.span(2).counters.audio_overruns == 0      # station span read every block
         assert not centre.audio.bridges.bridges and not srv.model.calls
         assert srv.model.validate() == []
     finally:
