@@ -9,7 +9,9 @@ used directly); events are :class:`.call.IsupEvent`; messages are encoded by the
 """
 from cpython.dict cimport PyDict_Contains, PyDict_DelItem, PyDict_GetItem, PyDict_Next
 from cpython.object cimport PyObject, PyObject_GenericSetAttr
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdlib cimport malloc
+from libc.string cimport memcpy
 
 from cti.signaling.causes import Cause
 from cti.signaling.errors import DecodeError, LocalProtocolError
@@ -101,6 +103,10 @@ cdef int EV_RELEASE = EVENT_INDEX["release"]
 cdef object M_IAM = MessageType.IAM, M_ACM = MessageType.ACM, M_ANM = MessageType.ANM, M_CON = MessageType.CON
 cdef object M_REL = MessageType.REL, M_RLC = MessageType.RLC
 cdef object NORMAL_CLEARING = Cause.NORMAL_CLEARING
+cdef object CauseValue = Cause
+cdef dict P_ACM = {"backward_call_indicators": BCI_ACM}, P_CON = {"backward_call_indicators": BCI_CON}
+#: octets of the messages that differ only by CIC, by (message type[, cause]): see tx_same
+cdef dict TEMPLATES = {}
 cdef object NORMAL_UNSPECIFIED = int(Cause.NORMAL_UNSPECIFIED)
 
 
@@ -263,6 +269,24 @@ cdef class CallControl:
         self._out.append((cic, encode_message(mtype, cic, params)))
         self.counters["tx"] += 1
 
+    cdef void tx_same(self, object key, object mtype, Circuit c, object params) except *:
+        """A message whose octets past the CIC depend on ``key`` only: encoded once by the codec
+        (from the tables, CIC 0; ``params`` None: a REL with cause ``key[1]``), then copied with
+        the circuit's CIC (Q.763 1.2: 12 bits, least significant first)."""
+        cdef object tpl = TEMPLATES.get(key)
+        if tpl is None:
+            if params is None:
+                params = {"cause_indicators": CAUSE.make((key[1],))}
+            tpl = TEMPLATES[key] = encode_message(mtype, 0, params)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(tpl)
+        out = PyBytes_FromStringAndSize(NULL, n)
+        cdef char *p = PyBytes_AS_STRING(out)
+        memcpy(p, PyBytes_AS_STRING(tpl), n)
+        p[0] = <char>(c.cic & 0xFF)
+        p[1] = <char>(c.cic >> 8)
+        self._out.append((c.cic, out))
+        self.counters["tx"] += 1
+
     cdef inline void ev(self, str kind, Circuit c, object remote) except *:
         self._events.append(new_event(kind, c.cic, self._now, D_CALLED, D_CALLING, D_CATEGORY, D_CAUSE, remote,
                                       D_REASON))
@@ -371,19 +395,19 @@ cdef class CallControl:
             t_stop(self._c, "T9")
             self.ev("answered", self._c, True)
         elif code == A_SEND_ACM:
-            self.tx(M_ACM, self._c.cic, {"backward_call_indicators": BCI_ACM})
+            self.tx_same(M_ACM, M_ACM, self._c, P_ACM)
         elif code == A_SEND_ANM:
-            self.tx(M_ANM, self._c.cic, {})
+            self.tx_same(M_ANM, M_ANM, self._c, {})
             self.ev("answered", self._c, False)
         elif code == A_SEND_CON:
-            self.tx(M_CON, self._c.cic, {"backward_call_indicators": BCI_CON})
+            self.tx_same(M_CON, M_CON, self._c, P_CON)
             self.ev("answered", self._c, False)
         elif code == A_SEND_REL:
             self.send_rel()
         elif code == A_REMOTE_RELEASE:
             self.remote_release()
         elif code == A_SEND_RLC:
-            self.tx(M_RLC, self._c.cic, {})
+            self.tx_same(M_RLC, M_RLC, self._c, {})
         elif code == A_RELEASE_COMPLETE:
             t_stop(self._c, "T1")
             t_stop(self._c, "T5")
@@ -498,7 +522,11 @@ cdef class CallControl:
         cdef Circuit c = self._c
         t_stop(c, "T7")
         t_stop(c, "T9")
-        self.tx(M_REL, c.cic, {"cause_indicators": CAUSE.make((c.cause or NORMAL_CLEARING,))})
+        cause = c.cause or NORMAL_CLEARING
+        if type(cause) is int or type(cause) is CauseValue:       # one REL per cause value
+            self.tx_same((M_REL, cause), M_REL, c, None)
+        else:
+            self.tx(M_REL, c.cic, {"cause_indicators": CAUSE.make((cause,))})
         t_start(c, "T1", self._now)
         t_start(c, "T5", self._now)
 
@@ -508,7 +536,7 @@ cdef class CallControl:
         c.running.clear()
         ci = m.params.get("cause_indicators") if m else None
         cause = ci.value if ci else NORMAL_UNSPECIFIED
-        self.tx(M_RLC, c.cic, {})
+        self.tx_same(M_RLC, M_RLC, c, {})
         self.ev_released(c, cause, True, "REL received")
 
     cdef void report_local_release(self, str reason) except *:
