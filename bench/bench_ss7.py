@@ -2,7 +2,9 @@
 
 Each call is IAM -> ACM -> ANM -> REL -> RLC between two signalling points, 8 calls in
 flight, counted once the RLC is back; every row does the same number of calls (warm-up round
-first, then rounds alternating the rows, best round kept). Rows:
+first, then rounds alternating the rows, best round kept). Between service steps ``move(now)``
+makes one pass: both ends transmit, then both receive (as libss7's poll loop services each
+fd once per pass). Rows:
 
 * libss7   two libss7 instances in one C process over a SOCK_SEQPACKET socketpair
            (tests/interop/libss7_peer.c ``bench`` mode, DAHDI-MTP2 framing), reference
@@ -74,15 +76,14 @@ def _drive(a, b, move, n: int) -> float:
 
 def ours_memory(n: int) -> float:
     a, b = _stacks()
+    la, lb = a.links[0], b.links[0]
 
-    def move(now: float) -> None:
-        for _ in range(3):
-            fa = [f for ln in a.links for f in ln.data_to_send(now)]
-            fb = [f for ln in b.links for f in ln.data_to_send(now)]
-            for f in fa:
-                b.links[0].receive(f, now)
-            for f in fb:
-                a.links[0].receive(f, now)
+    def move(now: float) -> None:   # one pass, as ours_socket: both transmit, then both receive
+        fa, fb = la.data_to_send(now), lb.data_to_send(now)
+        for f in fa:
+            lb.receive(f, now)
+        for f in fb:
+            la.receive(f, now)
     return _drive(a, b, move, n)
 
 
@@ -92,12 +93,11 @@ def ours_socket(n: int) -> float:
     sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     ta, tb = SeqpacketTransport(sa, a.links[0]), SeqpacketTransport(sb, b.links[0])
 
-    def move(now: float) -> None:
-        for _ in range(2):
-            ta.transmit(now)
-            tb.transmit(now)
-            ta.receive(now)
-            tb.receive(now)
+    def move(now: float) -> None:   # one pass per step, like libss7's poll loop
+        ta.transmit(now)
+        tb.transmit(now)
+        ta.receive(now)
+        tb.receive(now)
     try:
         return _drive(a, b, move, n)
     finally:
@@ -151,7 +151,7 @@ def run(quick: bool) -> list[Result]:
     from cti.signaling.ss7 import seqpacket
     from cti.signaling.ss7.mtp2 import bec
     from cti.signaling.ss7.mtp3 import route
-    live = f"MTP2 {bec.IMPLEMENTATION}, MTP3 {route.IMPLEMENTATION}, transport {seqpacket.IMPLEMENTATION}"
+    live = f"mtp2/mtp3/transport {bec.IMPLEMENTATION}/{route.IMPLEMENTATION}/{seqpacket.IMPLEMENTATION}"
     res.append(Result("ss7 call setup+release", "ours-socket", best["ours-socket"], "calls/s",
                       note=f"socketpair; {live}"))
     res.append(Result("ss7 call setup+release", "ours-memory", best["ours-memory"], "calls/s",
