@@ -6,4 +6,5 @@ cdef class Slots:
     cdef Py_ssize_t offs[16]
     cdef Py_ssize_t n
     cdef bint direct
+    cdef object get(self, object obj, Py_ssize_t i)
     cdef object make(self, tuple values)

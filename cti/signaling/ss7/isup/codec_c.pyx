@@ -9,6 +9,7 @@ fast paths do not take (wrong types, out of range, a parameter with an encoder o
 go to the parameter's Python encoder/decoder from the table, so errors and their messages
 are the twin's.
 """
+from cpython.long cimport PyLong_AsLongAndOverflow
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.object cimport PyObject, PyObject_GenericSetAttr, PyObject_GenericSetDict, PyTypeObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
@@ -170,14 +171,97 @@ cdef inline int buf_bytes(Buf *b, object v) except -1:
     return buf_put(b, <const unsigned char *>PyBytes_AS_STRING(bv), PyBytes_GET_SIZE(bv))
 
 
+# ---- building and reading the parameter value objects -------------------------------------
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        const char *name
+        int type
+        Py_ssize_t offset
+        int flags
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
+    PyObject *PyType_GenericAlloc(PyTypeObject *tp, Py_ssize_t nitems) except NULL
+
+
+cdef extern from "structmember.h":
+    enum:
+        T_OBJECT_EX
+        READONLY
+
+
+cdef class Slots:
+    """Builds instances of a slots dataclass (frozen or not) without its __init__ (a frozen
+    one sets each field through object.__setattr__: slow): the object is allocated and its
+    slots filled in place, defaults from the dataclass fields for the values not given."""
+
+    def __init__(self, cls):
+        fields = dataclasses.fields(cls)
+        self.cls = cls
+        self.names = tuple(f.name for f in fields)
+        self.defaults = tuple(f.default for f in fields)
+        self.n = len(fields)
+        self.direct = self.n <= 16 and type(cls) is type   # a plain class: allocated by PyType_GenericAlloc
+        for i, name in enumerate(self.names):
+            d = cls.__dict__.get(name)
+            if not self.direct or type(d) is not MemberDescriptorType:
+                self.direct = False
+                break
+            m = (<PyMemberDescrObject *><PyObject *>d).d_member
+            if m.type != T_OBJECT_EX or m.flags & READONLY:
+                self.direct = False
+                break
+            self.offs[i] = m.offset
+
+    cdef object get(self, object obj, Py_ssize_t i):
+        """Field ``i`` of ``obj`` (read in place when ``obj`` is exactly of the class)."""
+        cdef PyObject *v
+        if self.direct and type(obj) is self.cls:
+            v = (<PyObject **>((<char *><PyObject *>obj) + self.offs[i]))[0]
+            if v != NULL:
+                return <object>v
+        return getattr(obj, self.names[i])
+
+    cdef object make(self, tuple values):
+        """An instance with ``values`` for the first fields (in order), defaults for the rest."""
+        cdef Py_ssize_t i, k = len(values)
+        cdef PyObject *o
+        cdef PyObject **slot
+        if not self.direct:
+            obj = self.cls.__new__(self.cls)
+            for i in range(self.n):
+                PyObject_GenericSetAttr(obj, self.names[i], values[i] if i < k else self.defaults[i])
+            return obj
+        o = PyType_GenericAlloc(<PyTypeObject *>self.cls, 0)   # zeroed slots, GC-tracked
+        obj = <object>o
+        Py_DECREF(obj)          # <object> took a second reference
+        for i in range(self.n):
+            v = values[i] if i < k else self.defaults[i]
+            Py_INCREF(v)
+            slot = <PyObject **>((<char *>o) + self.offs[i])
+            slot[0] = <PyObject *>v
+        return obj
+
+
+cdef Slots NUMBER = Slots(Number)
+cdef Slots CAUSE = Slots(CauseInd)
+cdef Slots RANGE = Slots(RangeStatus)
+cdef Py_ssize_t N_DIGITS = NUMBER.names.index("digits"), N_NAI = NUMBER.names.index("nai")
+cdef Py_ssize_t N_NPI = NUMBER.names.index("npi"), N_INN = NUMBER.names.index("inn")
+cdef Py_ssize_t N_PRES = NUMBER.names.index("presentation"), N_SCR = NUMBER.names.index("screening")
+cdef Py_ssize_t C_VALUE = CAUSE.names.index("value"), C_LOCATION = CAUSE.names.index("location")
+cdef Py_ssize_t C_CODING = CAUSE.names.index("coding"), C_DIAG = CAUSE.names.index("diagnostic")
+cdef Py_ssize_t R_RANGE = RANGE.names.index("range"), R_STATUS = RANGE.names.index("status")
+
+
 # ---- parameter encoders (fast paths; anything else goes to the table's encoder) -----------
 cdef inline bint fits(object v, long hi) except -1:
     """``type(v) is int and 0 <= v <= hi`` without overflowing on big ints."""
+    cdef int overflow = 0
+    cdef long x
     if type(v) is not int:
         return False
-    if not (-1 < v <= hi):
-        return False
-    return True
+    x = PyLong_AsLongAndOverflow(v, &overflow)
+    return overflow == 0 and 0 <= x <= hi
 
 
 cdef int hexval(Py_UCS4 u) noexcept:
@@ -238,11 +322,11 @@ cdef int enc_fast(Buf *b, int code, object v) except -2:
         if type(v) is not Number:
             return -1
         n = <object>v
-        nai, inn, npi = n.nai, n.inn, n.npi
+        nai, inn, npi = NUMBER.get(n, N_NAI), NUMBER.get(n, N_INN), NUMBER.get(n, N_NPI)
         if not (fits(nai, 127) and fits(inn, 1) and fits(npi, 7)):
             return -1
         if kind == K_CALLING:
-            pres, scr = n.presentation, n.screening
+            pres, scr = NUMBER.get(n, N_PRES), NUMBER.get(n, N_SCR)
             if not (fits(pres, 3) and fits(scr, 3)):
                 return -1
             x = (<long>inn << 7) | (<long>npi << 4) | (<long>pres << 2) | <long>scr
@@ -250,7 +334,7 @@ cdef int enc_fast(Buf *b, int code, object v) except -2:
             x = (<long>inn << 7) | (<long>npi << 4)
         buf_byte(b, 0)
         buf_byte(b, <unsigned char>x)
-        if put_digits(b, n.digits, &odd) < 0:
+        if put_digits(b, NUMBER.get(n, N_DIGITS), &odd) < 0:
             b.n = start
             return -1
         b.p[start] = <unsigned char>((odd << 7) | <long>nai)
@@ -259,7 +343,7 @@ cdef int enc_fast(Buf *b, int code, object v) except -2:
         if type(v) is not Number:
             return -1
         buf_byte(b, 0)
-        if put_digits(b, (<object>v).digits, &odd) < 0:
+        if put_digits(b, NUMBER.get(v, N_DIGITS), &odd) < 0:
             b.n = start
             return -1
         b.p[start] = <unsigned char>(odd << 7)
@@ -268,7 +352,7 @@ cdef int enc_fast(Buf *b, int code, object v) except -2:
         if type(v) is not CauseInd:
             return -1
         c = <object>v
-        coding, location, value, diag = c.coding, c.location, c.value, c.diagnostic
+        value, location, coding, diag = CAUSE.get(c, C_VALUE), CAUSE.get(c, C_LOCATION), CAUSE.get(c, C_CODING), CAUSE.get(c, C_DIAG)
         if not (fits(coding, 3) and fits(location, 15) and fits(value, 127) and type(diag) is bytes):
             return -1
         buf_byte(b, <unsigned char>(0x80 | (<long>coding << 5) | <long>location))
@@ -279,7 +363,7 @@ cdef int enc_fast(Buf *b, int code, object v) except -2:
         if type(v) is not RangeStatus:
             return -1
         r = <object>v
-        rng, status = r.range, r.status
+        rng, status = RANGE.get(r, R_RANGE), RANGE.get(r, R_STATUS)
         if not fits(rng, 255):
             return -1
         if status is None:
@@ -308,70 +392,6 @@ cdef inline int enc_param(Buf *b, int code, object v) except -1:
 cdef const char *HEXC = b"0123456789ABCDEF"
 
 
-cdef extern from "Python.h":
-    ctypedef struct PyMemberDef:
-        const char *name
-        int type
-        Py_ssize_t offset
-        int flags
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef *d_member
-    PyObject *PyType_GenericAlloc(PyTypeObject *tp, Py_ssize_t nitems) except NULL
-
-
-cdef extern from "structmember.h":
-    enum:
-        T_OBJECT_EX
-        READONLY
-
-
-cdef class Slots:
-    """Builds instances of a slots dataclass (frozen or not) without its __init__ (a frozen
-    one sets each field through object.__setattr__: slow): the object is allocated and its
-    slots filled in place, defaults from the dataclass fields for the values not given."""
-
-    def __init__(self, cls):
-        fields = dataclasses.fields(cls)
-        self.cls = cls
-        self.names = tuple(f.name for f in fields)
-        self.defaults = tuple(f.default for f in fields)
-        self.n = len(fields)
-        self.direct = self.n <= 16 and type(cls) is type   # a plain class: allocated by PyType_GenericAlloc
-        for i, name in enumerate(self.names):
-            d = cls.__dict__.get(name)
-            if not self.direct or type(d) is not MemberDescriptorType:
-                self.direct = False
-                break
-            m = (<PyMemberDescrObject *><PyObject *>d).d_member
-            if m.type != T_OBJECT_EX or m.flags & READONLY:
-                self.direct = False
-                break
-            self.offs[i] = m.offset
-
-    cdef object make(self, tuple values):
-        """An instance with ``values`` for the first fields (in order), defaults for the rest."""
-        cdef Py_ssize_t i, k = len(values)
-        cdef PyObject *o
-        cdef PyObject **slot
-        if not self.direct:
-            obj = self.cls.__new__(self.cls)
-            for i in range(self.n):
-                PyObject_GenericSetAttr(obj, self.names[i], values[i] if i < k else self.defaults[i])
-            return obj
-        o = PyType_GenericAlloc(<PyTypeObject *>self.cls, 0)   # zeroed slots, GC-tracked
-        obj = <object>o
-        Py_DECREF(obj)          # <object> took a second reference
-        for i in range(self.n):
-            v = values[i] if i < k else self.defaults[i]
-            Py_INCREF(v)
-            slot = <PyObject **>((<char *>o) + self.offs[i])
-            slot[0] = <PyObject *>v
-        return obj
-
-
-cdef Slots NUMBER = Slots(Number)
-cdef Slots CAUSE = Slots(CauseInd)
-cdef Slots RANGE = Slots(RangeStatus)
 
 
 cdef str digits_dec(int odd, const unsigned char *d, Py_ssize_t n):
