@@ -152,3 +152,17 @@ def test_the_store_writes_in_group_commits(tmp_path):
     st.close()
     with pytest.raises(StoreError):
         SqliteStore(str(tmp_path / "t.db"), commit_interval=-1)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_submit_waits_when_the_backlog_is_full(impl, tmp_path):
+    mod = load_impl(impl)
+    path = _journal_db(tmp_path / "j.db")
+    w = mod.JournalWriter(path, PAGE, 30.0)
+    w.max_bytes = 1000
+    w.submit(_events(1, 5, size=10))
+    for k in range(20):                              # each submit returns with the backlog under the bound
+        w.submit(_events(6 + 50 * k, 50, size=30))
+        assert w.backlog < 1000
+    assert w.close() is None
+    assert [r[1] for r in _rows(path)][-1] == 5 + 50 * 20

@@ -89,6 +89,8 @@ cdef const char* INSERT = b"INSERT INTO journal (seq, last, time, topic, type, b
 DEF ERRLEN = 512
 #: queued octets that make the writer write before its interval is up
 HURRY_BYTES = 4 << 20
+#: queued octets that make submit wait for the writer (memory stays bounded when the disk is slower)
+MAX_BYTES = 64 << 20
 
 
 cdef struct Page:
@@ -197,6 +199,7 @@ cdef class JournalWriter:
     cdef int sleeping       # the writer waits for work with no deadline: wake it on submit
     cdef size_t queued      # octets queued since the last write began
     cdef public size_t hurry_bytes
+    cdef public size_t max_bytes
     cdef readonly double interval
     cdef readonly bint closed
     cdef char err[ERRLEN]
@@ -227,6 +230,7 @@ cdef class JournalWriter:
         self.page = page
         self.interval = interval
         self.hurry_bytes = HURRY_BYTES
+        self.max_bytes = MAX_BYTES
         self.path = path
         cdef bytes p = path.encode()
         cdef int rc = sqlite3_open_v2(p, &self.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
@@ -334,6 +338,10 @@ cdef class JournalWriter:
             self.queued += b.used
             if self.sleeping or self.queued >= self.hurry_bytes or self.interval <= 0:
                 pthread_cond_broadcast(&self.work)
+            while self.queued >= self.max_bytes:     # back-pressure: the writer takes the queue first
+                self.hurry = 1
+                pthread_cond_broadcast(&self.work)
+                pthread_cond_wait(&self.idle, &self.mu)
             pthread_mutex_unlock(&self.mu)
 
     def _run(self) -> None:
@@ -374,6 +382,11 @@ cdef class JournalWriter:
                     if pthread_cond_timedwait(&self.work, &self.mu, &until) == ETIMEDOUT:
                         break
         pthread_mutex_unlock(&self.mu)
+
+    @property
+    def backlog(self) -> int:
+        """Octets submitted and not yet taken by the writer."""
+        return self.queued
 
     cdef int _write(self, Batch* chain) noexcept nogil:
         """Every page of the chain in one transaction; on failure none of them."""

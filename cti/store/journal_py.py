@@ -16,6 +16,8 @@ SAME_SQLITE: bool = True
 
 #: queued octets that make the writer write before its interval is up
 HURRY_BYTES = 4 << 20
+#: queued octets that make submit wait for the writer (memory stays bounded when the disk is slower)
+MAX_BYTES = 64 << 20
 
 _INSERT = "INSERT INTO journal (seq, last, time, topic, type, body) VALUES (?, ?, ?, ?, ?, ?)"
 
@@ -32,6 +34,7 @@ class JournalWriter:
         self.page = page
         self.interval = interval
         self.hurry_bytes = HURRY_BYTES
+        self.max_bytes = MAX_BYTES
         self.path = path
         try:
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
@@ -69,6 +72,10 @@ class JournalWriter:
             self._queued += sum(len(r[4]) for r in rows)
             if self._sleeping or self._queued >= self.hurry_bytes or self.interval <= 0:
                 self._cv.notify_all()
+            while self._queued >= self.max_bytes:     # back-pressure: the writer takes the queue first
+                self._hurry = True
+                self._cv.notify_all()
+                self._cv.wait()
 
     def _run(self) -> None:
         """Write everything queued in one transaction; then (group commit) let ``interval``
@@ -118,6 +125,11 @@ class JournalWriter:
                 self._cv.wait()
             err, self._err = self._err, None
         return err
+
+    @property
+    def backlog(self) -> int:
+        """Octets submitted and not yet taken by the writer."""
+        return self._queued
 
     @property
     def failed(self) -> bool:

@@ -9,10 +9,11 @@ from _boardcore import _select
 
 from .base import PAGE, SqlStore, StoreError
 
-#: database page size of new files (bytes). A commit writes whole pages to the WAL: 16 KiB holds
-#: a 64-event journal page in one or two, yet keeps the small per-loop-turn commits small
-#: (64 KiB was faster for big batches but slower at 10 000 events/s; docs/bus.md)
-PAGE_SIZE = 16384
+#: database page size of new files (bytes; existing files keep theirs). A 64-event journal row
+#: is about 12 KiB: 16 KiB pages hold one row each and cost the writer 4x the CPU per event
+#: of 64 KiB pages, which hold five (group commits made the small per-turn commits, where
+#: 16 KiB had won, a thing of the past; docs/bus.md)
+PAGE_SIZE = 65536
 
 #: the journal writer's transactions come at most once per this many seconds (group commit): a
 #: write every loop turn costs the server's cores more than the events do at high rates
