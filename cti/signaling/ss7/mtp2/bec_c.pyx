@@ -6,7 +6,7 @@ frames are built straight into bytes objects. Timers stay the link's ``Timers`` 
 data): T6/T7 are started and stopped in its ``running`` dict like ``Timers.start``/``stop`` do.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.tuple cimport PyTuple_GET_ITEM
+cimport cython
 
 from cti.signaling.errors import DecodeError
 from cti.signaling.ss7.mtp2.states import KIND_EVENTS, LinkState
@@ -80,7 +80,7 @@ def parse(data) -> tuple:
     if kind == BAD:
         raise DecodeError(_error(p, n))
     if kind == MSU_KIND:
-        return p[0], p[1], kind, p[3], b[4:]
+        return p[0], p[1], kind, p[3], PyBytes_FromStringAndSize(<const char*>p + 4, PyBytes_GET_SIZE(b) - 4)
     return p[0], p[1], kind, 0, b""
 
 
@@ -104,6 +104,7 @@ def msu_octets(int bsn, int bib, int fsn, int fib, int sio, sif) -> bytes:
     return _msu(bsn, bib, fsn, fib, sio, _as_bytes(sif))
 
 
+@cython.no_gc       # holds str/float/int/bytes only: no cycles, no GC pressure per MSU
 cdef class Mtp2Event:
     """What the link tells MTP3: ``in_service``, ``out_of_service`` (reason), ``msu`` (sio, sif),
     ``remote_processor_outage``, ``remote_processor_recovered``."""
@@ -260,9 +261,9 @@ cdef class LinkCore:
         self._bad_bsn = 0
         if bsn != acked:
             span = _dist(acked, bsn)      # FSNs acked..bsn are acknowledged now
-            self._rtb = _unacked(self._rtb, acked, span)
+            _drop_acked(self._rtb, acked, span)
             if self._retx:
-                self._retx = _unacked(self._retx, acked, span)
+                _drop_acked(self._retx, acked, span)
             self._acked = bsn
             running = self._running
             running.pop("T6", None)
@@ -288,7 +289,8 @@ cdef class LinkCore:
             self._rx_last = nxt
             self._nack_pending = False
             ev = Mtp2Event.__new__(Mtp2Event)
-            ev.kind, ev.time, ev.sio, ev.sif, ev.reason = "msu", now, (<const unsigned char*>b)[3], b[4:], ""
+            ev.kind, ev.time, ev.sio, ev.reason = "msu", now, (<const unsigned char*>b)[3], ""
+            ev.sif = PyBytes_FromStringAndSize(PyBytes_AS_STRING(b) + 4, PyBytes_GET_SIZE(b) - 4)
             self._events.append(ev)
         elif fsn != self._rx_last:
             # a gap: an MSU was lost; ask for retransmission once (NACK by inverting BIB)
@@ -339,11 +341,16 @@ cdef class LinkCore:
         return out
 
 
-cdef list _unacked(list buf, int acked, int span):
-    """The entries of a retransmission buffer whose FSN lies beyond ``acked + span``."""
-    cdef list keep = []
-    cdef tuple e
-    for e in buf:
-        if _dist(acked, <int>e[0]) > span:
-            keep.append(e)
-    return keep
+cdef int _drop_acked(list buf, int acked, int span) except -1:
+    """Remove from a retransmission buffer the entries whose FSN lies in ``acked+1 .. acked+span``
+    (in place; they are its first entries, the FSNs being consecutive)."""
+    cdef Py_ssize_t k = 0, n = len(buf), j
+    while k < n and _dist(acked, <int>(<tuple>buf[k])[0]) <= span:
+        k += 1
+    for j in range(k, n):
+        if _dist(acked, <int>(<tuple>buf[j])[0]) <= span:   # not consecutive: filter them all
+            buf[:] = [e for e in buf if _dist(acked, <int>e[0]) > span]
+            return 0
+    if k:
+        del buf[:k]
+    return 0

@@ -7,7 +7,8 @@ of each (SI, SLS) are still built once by ``label.RoutingLabel`` and cached. Lin
 compiled MTP2 core (``bec_c``) are driven through its C interface (cimport), others through
 their Python methods.
 """
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 
 from cti.signaling.ss7.mtp2.bec_c cimport LinkCore, Mtp2Event
 
@@ -23,6 +24,7 @@ cdef inline Py_ssize_t _mod(long a, Py_ssize_t n) noexcept:
     return r + n if r < 0 else r
 
 
+@cython.no_gc       # holds str/float/int/bytes only: no cycles, no GC pressure per MSU
 cdef class Mtp3Event:
     """An MTP3 indication: ``transfer`` (si, opc, dpc, sls, payload, link), ``pause``/``resume``
     (dpc, reason), ``link_up``/``link_down`` (link, reason)."""
@@ -172,7 +174,7 @@ cdef class LinksetCore:
         if dpc != self.opc:
             self.counters["not_for_us"] += 1   # we are not an STP: discard (Q.704 2.3.5)
             return 0
-        rest = sif[self._label_len:]
+        rest = PyBytes_FromStringAndSize(<const char*>p + self._label_len, n - self._label_len)
         cdef Mtp3Event ev
         if si > SLTM_SPECIAL:                 # user parts
             deliver = self._users.get(si) if self._users else None
