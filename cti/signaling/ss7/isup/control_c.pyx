@@ -20,7 +20,8 @@ from cti.signaling.timers import Timers
 
 from .._fsm import TRACE_KEEP
 from .call import BCI_ACM, BCI_CON, CALL_TABLE, IAM_DEFAULTS, SUPERVISION_TIMERS, CallState, IsupEvent
-from .codec import MessageType, decode, encode_message
+from .codec_c import decode, encode_message    # not via .codec: may be imported while it loads
+from .formats import MessageType
 from .params import CauseInd, Number
 from .timers import ISUP_TIMERS
 

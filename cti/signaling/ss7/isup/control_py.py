@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from _boardcore import _select
 from cti.signaling.causes import Cause
 from cti.signaling.errors import DecodeError, LocalProtocolError
 from cti.signaling.fsm import TableFSM
@@ -17,11 +18,15 @@ from cti.signaling.timers import Timers
 
 from .._fsm import BoundedFSM
 from .call import BCI_ACM, BCI_CON, CALL_TABLE, IAM_DEFAULTS, SUPERVISION_TIMERS, CallState, IsupEvent
-from .codec import IsupMessage, MessageType, decode, encode_message
+from .formats import IsupMessage, MessageType
 from .params import CauseInd, Number
 from .timers import ISUP_TIMERS
 
 M = MessageType
+# the live codec, taken from _select rather than from .codec: _boardcore's import lists the
+# accelerated modules' twins, so this module may be imported while .codec itself is loading
+_codec = _select.load("cti.signaling.ss7.isup.codec")
+decode, encode_message = _codec.decode, _codec.encode_message
 
 
 @dataclass

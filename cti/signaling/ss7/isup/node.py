@@ -28,7 +28,7 @@ _control = _select.load("cti.signaling.ss7.isup.control")
 #: "compiled" or "python": which call control runs the per-message path.
 IMPLEMENTATION = "compiled" if _control.__name__.endswith("_c") else "python"
 M = MessageType
-Circuit = Any    # control_py.Circuit or the compiled circuit: the same attributes
+Circuit = Any    # control_py.CircuitCtl or control_c.Circuit: the same attributes
 
 
 class _NodeMixin:
