@@ -42,7 +42,7 @@ class Phone:
     """One simulated handset (see the module docstring)."""
 
     def __init__(self, name: str, hz: float | None = None, level_dbm0: float = -12.0,
-                 speaking: bool = True) -> None:
+                 speaking: bool = True, answer_after: float | None = None) -> None:
         if hz is not None and not 50.0 <= float(hz) <= 3800.0:
             raise ValueError(f"phone {name}: tone {hz!r} Hz is outside the 50..3800 Hz voice band")
         self.name = name
@@ -54,6 +54,31 @@ class Phone:
         self._heard: list[bytes] = []
         self._max_blocks = int(KEEP_SECONDS * RATE / BLOCK)
         self.blocks_heard = 0
+        #: hook (station lines, cti.contact.hook): lifts this long after ringing starts (None: never)
+        self.answer_after = answer_after
+        self.off_hook = False
+        self.ringing_since: float | None = None
+        self.rings = 0               #: ringing periods seen
+
+    # ---- hook -----------------------------------------------------------------------------
+    def lift(self) -> None:
+        """Go off hook (answers a ringing station line)."""
+        self.off_hook = True
+
+    def hang_up(self) -> None:
+        """Go on hook (clears the call on a station line)."""
+        self.off_hook = False
+
+    def on_ring(self, ringing: bool, now: float) -> None:
+        """The line's ringing state at ``now``; lifts after ``answer_after`` when set."""
+        if ringing and self.ringing_since is None:
+            self.ringing_since = now
+            self.rings += 1
+        elif not ringing:
+            self.ringing_since = None
+        if (ringing and not self.off_hook and self.answer_after is not None
+                and now - self.ringing_since >= self.answer_after):
+            self.lift()
 
     # ---- what it says ---------------------------------------------------------------------
     def speak(self, hz: float | None = None) -> None:
@@ -122,14 +147,20 @@ class Phone:
 
 
 class PhoneBank:
-    """Phones on timeslots of one far-end span, run after every board block (a board ticker)."""
+    """Phones on timeslots of one far-end span, run after every board block (a board ticker).
 
-    def __init__(self, endpoint: Any, phones: Mapping[int, Phone]) -> None:
+    With ``hook=True`` (station lines) the phones also signal their hook state and see ringing
+    in the timeslots' CAS bits (cti.contact.hook); never on a trunk's far end, whose CAS bits
+    belong to the exchange."""
+
+    def __init__(self, endpoint: Any, phones: Mapping[int, Phone], hook: bool = False) -> None:
         from drivers.base import check_timeslot
         self.endpoint = endpoint
         self.phones: dict[int, Phone] = {check_timeslot(ts): p for ts, p in phones.items()}
         self._since = 0
         self._nondestructive = hasattr(endpoint, "received_blocks")
+        self.hook = hook and getattr(getattr(endpoint, "config", None), "signalling", "cas") == "cas"
+        self._sent_hook: dict[int, bool] = {}
 
     def tick(self, now: float) -> None:
         ep = self.endpoint
@@ -143,15 +174,28 @@ class PhoneBank:
             while (blk := ep.read_audio(tss)) is not None:
                 for ts, p in self.phones.items():
                     p.hear(blk.timeslot(ts))
+        if self.hook:
+            self._signal(now)
         for ts, p in self.phones.items():
             out = p.next_block()
             if out is not None:
                 ep.write_audio(ts, out)
 
 
-def attach_phones(board: Any, span: int, phones: Mapping[int, Phone]) -> PhoneBank:
-    """Put ``phones`` (timeslot -> Phone) on the far end of ``span`` of a SimBoard; returns the bank."""
-    bank = PhoneBank(board.far_end(span), phones)
+    def _signal(self, now: float) -> None:
+        from cti.contact.hook import OFF_HOOK, ON_HOOK, RING
+        ep = self.endpoint
+        for ts, p in self.phones.items():
+            p.on_ring(ep.cas(ts) == RING, now)
+            if self._sent_hook.get(ts) != p.off_hook:
+                ep.set_cas(ts, OFF_HOOK if p.off_hook else ON_HOOK)
+                self._sent_hook[ts] = p.off_hook
+
+
+def attach_phones(board: Any, span: int, phones: Mapping[int, Phone], hook: bool = False) -> PhoneBank:
+    """Put ``phones`` (timeslot -> Phone) on the far end of ``span`` of a SimBoard; returns the bank.
+    ``hook=True`` on station spans: the phones signal hook and see ringing (cti.contact.hook)."""
+    bank = PhoneBank(board.far_end(span), phones, hook=hook)
     board.add_ticker(bank.tick)
     return bank
 
@@ -168,7 +212,7 @@ def station_phones(board: Any, stations: Mapping[str, tuple[int, int]], base_hz:
             hz -= 2900.0
         out[device] = by_span.setdefault(span, {})[ts] = Phone(device, hz=hz)
     for span, phones in by_span.items():
-        attach_phones(board, span, phones)
+        attach_phones(board, span, phones, hook=True)
     return out
 
 

@@ -336,3 +336,37 @@ def test_bridge_over_an_ss7_trunk(tmp_path):
         assert hears(agent, CALLER_HZ) and hears(caller, A0_HZ)
     finally:
         srv.close()
+
+
+def test_the_handset_answers_and_hangs_up(tmp_path):
+    """No desktop answers: the ACD rings the agent's station line, the phone lifts after 1 s
+    (off hook answers the call), talks, and hanging up clears the call."""
+    from simulator.agents import LocalBus
+    srv, centre = make_centre(tmp_path, {
+        "agents": AGENTS, "stations": STATIONS, "route_points": {"4000": "sales"},
+        "queues": {"sales": {"strategy": "linear", "members": ["a0", "a1"], "ring_timeout": 10.0}}})
+    a0_phone = Phone("2000", A0_HZ, answer_after=1.0)
+    attach_phones(srv.board, 1, {1: a0_phone}, hook=True)
+    bus = LocalBus(srv)
+    seen: list[dict] = []
+    at: list[tuple[str, float]] = []
+    bus.listeners.append(seen.append)
+    bus.listeners.append(lambda e: at.append((e["type"], srv.now())))
+    try:
+        a0 = Account("a0", "agent", device="2000", team="blue")
+        bus.command("AgentLogon", a0, agent="a0", device="2000")
+        bus.command("SetAgentState", a0, agent="a0", state="Ready")
+        call_id, caller = connect_caller(srv, centre)
+        assert a0_phone.rings == 1 and a0_phone.off_hook
+        (t_conn,) = [t for kind, t in at if kind == "Connected"]
+        (t_offer,) = [t for kind, t in at if kind == "AgentOffered"]
+        assert 1.0 <= t_conn - t_offer <= 1.2                     # lifted after ringing 1 s
+        assert hears(a0_phone, CALLER_HZ) and hears(caller, A0_HZ)
+        assert srv.board.far_end(1).cas(1) != 0b0001             # ringing stopped once answered
+        a0_phone.hang_up()
+        run_for(srv, 0.5)
+        assert call_id not in srv.model.calls and not centre.audio.bridges.bridges
+        assert centre.engine.agent("a0").state.value == "WorkingAfterCall"
+        assert [e["type"] for e in seen if e["type"] in ("CallEnded", "CallCleared")] == ["CallCleared", "CallEnded"]
+    finally:
+        srv.close()

@@ -8,7 +8,8 @@ hold silences the bridge, retrieve restores it, a transfer away from the agent r
 station with the new far party's trunk timeslot, and clearing undoes it. A supervisor with a
 station who Monitors an agent's bridged call hears the mix of both parties; whisper reaches
 only the agent, barge both (``cti.media.supervise``, G.711 kernel). Devices without a station
-(trunk extensions, as before) get the call signalling only.
+(trunk extensions, as before) get the call signalling only. On CAS station spans the
+handset's hook answers and clears, and ACD offers ring it (:mod:`cti.contact.hook`).
 
 On a simulator board, ``simulated_phones = true`` puts a :class:`simulator.phones.Phone` on the
 far end of every station (each with its own tone), so the whole path can be heard and recorded.
@@ -21,6 +22,8 @@ from typing import Any
 from cti.media.bridge import Bridge, Bridges
 from cti.media.supervise import SuperviseMode
 from cti.media.taps import Circuit, SpanTaps
+
+from .hook import StationHooks
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ class CallAudio:
         self.counters = {"bridged": 0, "not_bridged": 0}
         self._simulated_phones = simulated_phones
         self.station_spans: list[int] = []
+        self.hooks: StationHooks | None = None      #: hook / ringing on CAS station lines
         self._ringing_transfer: set[str] = set()   #: calls transferred to a party not answered yet
         self._pending: dict[Circuit, bytearray] = {}   #: server audio for bridged circuits, block by block
 
@@ -61,6 +65,7 @@ class CallAudio:
             if not 0 <= span < len(board.spans):
                 raise StationError(f"station {device} = {span}/{ts}: the board has spans 0..{len(board.spans) - 1}")
         self.station_spans = sorted({s for s, _ in self.stations.values()})
+        self.hooks = StationHooks(board, self.stations)
         for span in self.station_spans:
             if not self.taps.tap(span, board.span(span)):
                 raise StationError(f"span {span}: its audio cannot be read for stations")

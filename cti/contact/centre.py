@@ -30,6 +30,7 @@ from cti.stats.service import StatsCollector
 from . import events as ce
 from . import requests as rq
 from .audio import CallAudio, StationError
+from .hook import service as hook_service
 from .config import ContactConfig
 from .handlers import ContactRequests
 from .ivr import IvrRunner
@@ -319,6 +320,8 @@ class ContactCentre(ContactRequests):
         self._ivr_actions(self.ivr.tick(now))
         self._dial_tick(now)
         self.taps.drain()
+        if self.audio.hooks is not None:
+            hook_service(self, self.audio.hooks, now)
         self.audio.tick()
         for call_id in list(self.recorder.active):
             self.recorder.feed(call_id, *self._call_audio(call_id))

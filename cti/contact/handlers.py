@@ -31,6 +31,8 @@ class ContactRequests:
     recorder: Any
     ivr: Any
     dialler: Any
+    apply: Any
+    now: Any
     supervisions: dict[str, tuple[str, str, str]]
     audio: Any
     _orig: dict[str, Any]
@@ -103,12 +105,16 @@ class ContactRequests:
         if not may(self._book().controllable(account), [dev or ""]):
             raise PrivilegeViolationError(f"account {account.name} may not answer for device {dev}",
                                           account=account.name, device=dev)
-        call = self.model.call(req.call)
+        return self.answer_for(req.call, agent)
+
+    def answer_for(self, call_id: str, agent: str) -> dict[str, Any]:
+        """``agent`` answers the ACD call ``call_id`` ringing at it (desktop or handset)."""
+        call = self.model.call(call_id)
         local = call.local()
         if local is not None and local.state in (S.ALERTING, S.QUEUED):
-            self.model.answer_call(req.call, self.now())
-        self.apply(self._acd(self.engine.answered, req.call, agent, self.now()))
-        return {"call": req.call, "agent": agent}
+            self.model.answer_call(call_id, self.now())
+        self.apply(self._acd(self.engine.answered, call_id, agent, self.now()))
+        return {"call": call_id, "agent": agent}
 
     def _clear(self, account: Account, req: Any, t: float) -> dict[str, Any]:
         """ClearConnection: an agent's device in an ACD call stands for the call's local device."""
