@@ -121,8 +121,10 @@ from cti.signaling.ss7.mtp3.linkset import CORE as MTP3_CORE, linkset_class  # n
 
 
 def _linksets(kind: str, n: int, variant: Variant, opc=(1, 2)):
-    Link = link_class(load_impl((kind, CORE)))
-    Linkset = linkset_class(load_impl((kind, MTP3_CORE)))
+    """``kind``: "c" or "py" for both cores, or "c/py" (compiled MTP2, twin MTP3) and so on."""
+    k2, _, k3 = kind.partition("/")
+    Link = link_class(load_impl((k2, CORE)))
+    Linkset = linkset_class(load_impl((k3 or k2, MTP3_CORE)))
     a = Linkset([Link(name=f"a{i}", emergency=True) for i in range(n)], opc[0], opc[1], variant=variant)
     b = Linkset([Link(name=f"b{i}", emergency=True) for i in range(n)], opc[1], opc[0], variant=variant)
     return a, b
@@ -188,6 +190,37 @@ def test_linksets_agree_on_a_long_run_with_changeovers():
         assert {"link_down", "link_up", "resume"} <= kinds
         assert any(x[0] == "bound" for x in tc)
         assert tc[-1][0]["changeovers"] > 0
+
+
+@pytest.mark.parametrize("mixed", ["c/py", "py/c"])
+def test_mixed_cores_agree(mixed):
+    """A compiled MTP3 core over twin links and the reverse behave as the pure ones."""
+    load_impl(("c", CORE))
+    load_impl(("c", MTP3_CORE))
+    for variant in (Variant.ITU, Variant.CHINA):
+        assert _trace_linksets(mixed, 7, 400, variant, True) == _trace_linksets("py", 7, 400, variant, True)
+
+
+@pytest.mark.parametrize("kind", ["c", "py"])
+def test_misuse_gives_the_same_errors(kind):
+    Link = link_class(load_impl((kind, CORE)))
+    ln = Link(name="x")
+    for frame in ("abc", None, 12):
+        with pytest.raises(TypeError):
+            ln.receive(frame, 0.0)
+    for sio, sif in ((0x85, b"x"), (0x85, bytes(273)), (256, b"ab"), (-1, b"ab")):
+        with pytest.raises(ValueError):
+            ln.send(sio, sif, 0.0)
+    with pytest.raises(TypeError):
+        ln.send(0x85, "text", 0.0)
+    a, _ = _linksets(kind, 1, Variant.ITU)
+    for si, payload in ((16, b"ab"), (-1, b"ab")):
+        with pytest.raises(ValueError):
+            a.send(si, payload, 0, 0.0)
+    with pytest.raises(TypeError):
+        a.send(5, "text", 0, 0.0)
+    with pytest.raises(ValueError):
+        a.bind_user_part(0, print)
 
 
 @pytest.mark.parametrize("kind", ["c", "py"])
