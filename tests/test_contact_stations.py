@@ -370,3 +370,73 @@ def test_the_handset_answers_and_hangs_up(tmp_path):
         assert [e["type"] for e in seen if e["type"] in ("CallEnded", "CallCleared")] == ["CallCleared", "CallEnded"]
     finally:
         srv.close()
+
+
+def carried(srv, centre, circuit, ear: Phone) -> bool:
+    """What arrives on trunk ``circuit`` reaches ``ear`` octet for octet (the simulated exchange
+    may speak on that line too, so compare lines, not tones)."""
+    got: list[bytes] = []
+    stop = centre.listen(circuit, lambda alaw, _t: got.append(alaw))
+    run_for(srv, 1.0)
+    stop()
+    return b"".join(got[10:40]) in ear.heard_alaw(1.0)
+
+
+def _consult(srv, centre, bus, call_id):
+    """a0 puts the caller on hold and calls 8888 from its desktop; the consulted party answers."""
+    a0 = Account("a0", "agent", device="2000", team="blue")
+    res = bus.command("ConsultationCall", a0, call=call_id, called="8888", device="2000")
+    c2 = res["call"]
+    consulted = Phone("8888", 1700.0, speaking=False)        # silent while MFC runs on its line
+    attach_phones(srv.board, res["span"], {res["ts"]: consulted})
+    wait_for(srv, lambda: c2 in centre.audio.bridges.bridges, 15.0)   # answered: bridged to a0's station
+    consulted.speak()
+    run_for(srv, 1.0)
+    return a0, c2, consulted
+
+
+def test_consultation_then_transfer(rig):
+    srv, centre, bus, phones, seen = rig
+    call_id, caller = connect_caller(srv, centre)
+    a0, c2, consulted = _consult(srv, centre, bus, call_id)
+    assert call_id in centre.audio.parked                      # the caller waits, hearing nothing
+    c2_line = centre.audio.bridges.bridges[c2].a
+    assert carried(srv, centre, c2_line, phones["2000"])        # the agent talks to the consulted party
+    assert band_levels(consulted.heard(0.6), (A0_HZ,))[A0_HZ] > HEARD
+    assert hears(caller)
+    bus.command("TransferCall", a0, held_call=call_id, active_call=c2, device="2000")
+    run_for(srv, 1.0)
+    assert centre.audio.bridges.bridges[call_id].b == c2_line
+    assert carried(srv, centre, c2_line, caller)                            # caller <-> consulted
+    assert band_levels(consulted.heard(0.6), (CALLER_HZ,))[CALLER_HZ] > HEARD
+    assert hears(phones["2000"])                                            # the agent is out
+    assert centre.engine.agent("a0").state.value in ("WorkingAfterCall", "Ready")
+    assert list(centre.audio.bridges.bridges) == [call_id] and not centre.audio.parked
+
+
+def test_consultation_then_conference_and_retrieve(rig):
+    srv, centre, bus, phones, seen = rig
+    call_id, caller = connect_caller(srv, centre)
+    a0, c2, consulted = _consult(srv, centre, bus, call_id)
+    bus.command("ConferenceCall", a0, held_call=call_id, active_call=c2, device="2000")
+    run_for(srv, 1.0)
+    assert band_levels(caller.heard(0.6), (A0_HZ, 1700.0))[A0_HZ] > HEARD   # everyone hears the others
+    assert band_levels(caller.heard(0.6), (1700.0,))[1700.0] > HEARD / 4
+    lv = band_levels(phones["2000"].heard(0.6), (CALLER_HZ, 1700.0))
+    assert lv[CALLER_HZ] > HEARD and lv[1700.0] > HEARD / 4
+    lv = band_levels(consulted.heard(0.6), (CALLER_HZ, A0_HZ))
+    assert min(lv.values()) > HEARD
+    with pytest.raises(InvalidStateError):                                   # the third seat is taken
+        bus.command("Monitor", BOSS, agent="a0", device="3000")
+
+
+def test_consultation_cleared_then_retrieve(rig):
+    srv, centre, bus, phones, seen = rig
+    call_id, caller = connect_caller(srv, centre)
+    a0, c2, consulted = _consult(srv, centre, bus, call_id)
+    bus.command("ClearConnection", a0, call=c2, device="2000")
+    run_for(srv, 0.5)
+    assert c2 not in centre.audio.bridges.bridges
+    bus.command("RetrieveCall", a0, call=call_id, device="2000")
+    run_for(srv, 1.0)
+    assert hears(caller, A0_HZ) and hears(phones["2000"], CALLER_HZ)

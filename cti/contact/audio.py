@@ -50,6 +50,8 @@ class CallAudio:
         self.hooks: StationHooks | None = None      #: hook / ringing on CAS station lines
         self._ringing_transfer: set[str] = set()   #: calls transferred to a party not answered yet
         self._pending: dict[Circuit, bytearray] = {}   #: server audio for bridged circuits, block by block
+        self.parked: dict[str, Circuit] = {}       #: held call -> its agent's station (free meanwhile)
+        self.consulting: dict[str, Circuit] = {}   #: consultation call -> station, until answered
 
     # ---- set-up -----------------------------------------------------------------------------
     def attach(self, trunk_spans: set[int]) -> None:
@@ -115,22 +117,59 @@ class CallAudio:
         return br
 
     def on_call_event(self, e: Any) -> None:
-        """Hold / retrieve / transfer / clear of bridged calls (call-model events)."""
+        """Hold / retrieve / consultation / transfer / conference / clear (call-model events)."""
         kind = type(e).__name__
         call_id = getattr(e, "call", None)
         if kind == "CallCleared":
             self.drop(call_id)
-        elif call_id not in self.bridges.bridges:
-            return
-        elif kind == "Held":
-            self.bridges.hold(call_id, True)
-        elif kind == "Retrieved":
+        elif kind == "Held" and call_id in self.bridges.bridges:
+            self._hold(call_id)
+        elif kind == "Retrieved" and call_id in self.parked:
+            self._retrieve(call_id)
+        elif kind == "Retrieved" and call_id in self.bridges.bridges:
             self.bridges.hold(call_id, False)
-        elif kind == "Transferred":
-            self._transferred(call_id)
-        elif kind == "Established" and call_id in self._ringing_transfer:
-            br = self.bridges.bridges[call_id]
-            if getattr(e, "device", None) == f"trunk/{br.b[0]}/{br.b[1]}":
+        elif kind == "Originated":
+            held = self._call_extra(call_id).get("consultation_of")
+            if held in self.parked:          # the agent consults: its station goes to the new call
+                self.consulting[call_id] = self.parked[held]
+        elif kind in ("Transferred", "Conferenced"):
+            for old in getattr(e, "old_calls", ()) or ():
+                if old != call_id:
+                    self.drop(old)
+            if kind == "Transferred":
+                self._transferred(call_id)
+            else:
+                self._conferenced(call_id)
+        elif kind == "Established" and str(getattr(e, "device", "")).startswith("trunk/"):
+            self._answered(call_id, e.device)
+
+    # the agent's station while its call is held: free for a consultation call, back on retrieve
+    def _hold(self, call_id: str) -> None:
+        br = self.bridges.bridges[call_id]
+        if br.b in self._device_of:
+            self._unsupervise_call(call_id)
+            self.bridges.leave(call_id)
+            self.parked[call_id] = br.b
+        else:                                 # trunk to trunk: silence both
+            self.bridges.hold(call_id, True)
+
+    def _retrieve(self, call_id: str) -> None:
+        station = self.parked.pop(call_id)
+        circ = self._circuit(call_id)
+        if circ is None or self.bridges.owner(station) is not None:
+            log.warning("call %s retrieved but station %s is busy", call_id, self._device_of.get(station))
+            return
+        self.bridges.join(call_id, circ, station)
+
+    def _answered(self, call_id: str, device: str) -> None:
+        if call_id in self.consulting:        # the consulted party answered: the agent talks to it
+            station = self.consulting.pop(call_id)
+            circ = self._circuit(call_id)
+            if circ is not None and self.bridges.owner(station) is None and call_id not in self.bridges.bridges:
+                self.bridges.join(call_id, circ, station)
+        elif call_id in self._ringing_transfer:
+            br = self.bridges.bridges.get(call_id)
+            if br is not None and device == f"trunk/{br.b[0]}/{br.b[1]}":
                 self._ringing_transfer.discard(call_id)
                 self.bridges.hold(call_id, False)
 
@@ -138,22 +177,49 @@ class CallAudio:
         """The local side left: the caller's timeslot is now bridged to the new far party's (silent
         until that party answers: the new circuit carries its register signalling meanwhile)."""
         call = self.server.model.calls.get(call_id)
-        br = self.bridges.bridges[call_id]
-        others = [c.circuit for c in (call.remotes() if call is not None else [])
-                  if c.circuit is not None and c.circuit != br.a]
+        self.parked.pop(call_id, None)
         self._unsupervise_call(call_id)
-        if others:
-            try:
+        circs = [c.circuit for c in (call.remotes() if call is not None else []) if c.circuit is not None]
+        a = call.circuit() if call is not None else None
+        others = [c for c in circs if c != a]
+        if a is None or not others:
+            self.bridges.leave(call_id)
+            return
+        try:
+            if call_id in self.bridges.bridges:
                 self.bridges.move(call_id, others[0])
-                conn = call.connections.get(f"trunk/{others[0][0]}/{others[0][1]}") if call is not None else None
-                answered = conn is not None and getattr(conn.state, "value", "") == "connected"
-                self.bridges.hold(call_id, not answered)
-                if not answered:
-                    self._ringing_transfer.add(call_id)
-                return
-            except ValueError as e:
-                log.warning("call %s: transfer bridge to %s refused: %s", call_id, others[0], e)
-        self.bridges.leave(call_id)
+            else:
+                self.bridges.join(call_id, a, others[0])
+        except ValueError as e:
+            log.warning("call %s: transfer bridge to %s refused: %s", call_id, others[0], e)
+            self.bridges.leave(call_id)
+            return
+        conn = call.connections.get(f"trunk/{others[0][0]}/{others[0][1]}")
+        answered = conn is not None and getattr(conn.state, "value", "") == "connected"
+        self.bridges.hold(call_id, not answered)
+        if not answered:
+            self._ringing_transfer.add(call_id)
+
+    def _conferenced(self, call_id: str) -> None:
+        """Caller, agent and consulted party in one call: the three-way mix (barge's), the
+        consulted party in the third seat."""
+        call = self.server.model.calls.get(call_id)
+        station = self.parked.pop(call_id, None)
+        a = call.circuit() if call is not None else None
+        others = [c.circuit for c in (call.remotes() if call is not None else [])
+                  if c.circuit is not None and c.circuit != a]
+        if a is None or station is None or not others or self.bridges.owner(station) is not None:
+            log.warning("call %s: conference not bridged", call_id)
+            return
+        try:
+            self.bridges.join(call_id, a, station)
+            self.bridges.supervise(call_id, others[0], SuperviseMode.BARGE)
+        except ValueError as e:
+            log.warning("call %s: conference bridge refused: %s", call_id, e)
+
+    def _call_extra(self, call_id: str | None) -> dict[str, Any]:
+        call = self.server.model.calls.get(call_id) if call_id else None
+        return call.extra if call is not None else {}
 
     def drop(self, call_id: str | None) -> None:
         """The call is gone: undo its bridge and supervision."""
@@ -161,6 +227,8 @@ class CallAudio:
             return
         self._unsupervise_call(call_id)
         self._ringing_transfer.discard(call_id)
+        self.consulting.pop(call_id, None)
+        self.parked.pop(call_id, None)
         self.bridges.leave(call_id)
 
     def _unsupervise_call(self, call_id: str) -> None:

@@ -239,6 +239,8 @@ class ContactCentre(ContactRequests):
         try:
             if kind == "Transferred" and e.call in self.engine.connected:   # the agent handed it on
                 self.apply(self.engine.call_ended(e.call, self.now()))
+            elif kind == "Originated" and e.call in self.model.calls:
+                self._consultation(self.model.calls[e.call])
             elif kind == "Offered" and e.direction == "in":
                 target = self.config.route_points.get(e.called or "")
                 if target == "ivr":
@@ -260,6 +262,14 @@ class ContactCentre(ContactRequests):
         except AcdError as err:
             self.counters["acd_errors"] += 1
             log.warning("ACD refused %s of call %s: %s", kind, e.call, err)
+
+    def _consultation(self, call: Any) -> None:
+        """A consultation call from an ACD call: its agent's device may control it too."""
+        held = call.extra.get("consultation_of")
+        if held in self.engine.connected:
+            dev = self.engine.agents[self.engine.connected[held][0]].agent.device
+            if dev:
+                call.extra["devices"] = sorted(set(call.extra.get("devices", ())) | {dev})
 
     def _campaign_ended(self, call_id: str, cause: int | None) -> None:
         self._campaign_report(self.dialler.ended(call_id, cause, self.now()))

@@ -127,12 +127,14 @@ class ContactRequests:
                 return self.model.clear_connection(req.call, self.now(), cause=req.cause)
         return self._orig["ClearConnection"](account, req, t)
 
-    def _agent_side(self, name: str, act: Any) -> Any:
-        """A handler for ``name`` (HoldCall, RetrieveCall, SingleStepTransfer, SendDigits) where an agent's device
+    def _agent_side(self, name: str, act: Any, field: str = "call") -> Any:
+        """A handler for ``name`` (HoldCall, RetrieveCall, SingleStepTransfer, SendDigits, ConsultationCall,
+        TransferCall, ConferenceCall: ``field`` names the call) where an agent's device
         in an ACD call stands for the call's local device, like ClearConnection."""
         def handler(account: Account, req: Any, t: float) -> dict[str, Any]:
-            if isinstance(req.call, str) and req.call in self.model.calls and req.device is not None:
-                call = self.model.calls[req.call]
+            call_id = getattr(req, field)
+            if isinstance(call_id, str) and call_id in self.model.calls and req.device is not None:
+                call = self.model.calls[call_id]
                 if req.device not in call.connections and req.device in call.extra.get("devices", ()):
                     if not may(self._book().controllable(account), [req.device]):
                         raise PrivilegeViolationError(f"account {account.name} may not {name} for {req.device}",
@@ -147,7 +149,13 @@ class ContactRequests:
                 ("RetrieveCall", self._agent_side("RetrieveCall", lambda r, now: m.retrieve_call(r.call, now))),
                 ("SingleStepTransfer", self._agent_side(
                     "SingleStepTransfer", lambda r, now: m.single_step_transfer(r.call, r.to, now))),
-                ("SendDigits", self._agent_side("SendDigits", lambda r, now: m.send_digits(r.call, r.digits, now)))]
+                ("SendDigits", self._agent_side("SendDigits", lambda r, now: m.send_digits(r.call, r.digits, now))),
+                ("ConsultationCall", self._agent_side(
+                    "ConsultationCall", lambda r, now: m.consultation_call(r.call, r.called, now))),
+                ("TransferCall", self._agent_side(
+                    "TransferCall", lambda r, now: m.transfer_call(r.held_call, r.active_call, now), "held_call")),
+                ("ConferenceCall", self._agent_side(
+                    "ConferenceCall", lambda r, now: m.conference_call(r.held_call, r.active_call, now), "held_call"))]
 
     def _start_recording(self, account: Account, req: rq.StartRecording, _t: float) -> dict[str, Any]:
         call = self.model.call(req.call)
