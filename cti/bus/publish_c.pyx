@@ -20,12 +20,11 @@ from cpython.object cimport PyObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.errno cimport EINTR, errno
 from libc.stdint cimport uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 import collections
-
 import types
 
 import msgpack
@@ -60,7 +59,7 @@ cdef extern from "Python.h":
 
 ctypedef int (*zmq_send_fn)(void* sock, const void* buf, size_t n, int flags) noexcept nogil
 
-cdef int ZMQ_SNDMORE = 2
+cdef int ZMQ_SNDMORE = zmq.SNDMORE
 DEF MAX_DEPTH = 32       # deeper values go to msgpack (which allows 512)
 
 
@@ -192,9 +191,7 @@ cdef int _enc(Buf* b, object o, int depth) except -1:
     """msgpack of ``o`` appended to ``b``: 0, or 1 when msgpack must encode the whole event."""
     cdef double d
     cdef uint64_t bits
-    cdef Py_ssize_t n, i, pos
-    cdef PyObject* k
-    cdef PyObject* val
+    cdef Py_ssize_t n, i
     if depth > MAX_DEPTH:
         return 1
     if PyUnicode_CheckExact(o):
