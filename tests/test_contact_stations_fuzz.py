@@ -24,16 +24,21 @@ ACCOUNTS = [Account("boss", "supervisor", device="3000", team="blue"),
             Account("a1", "agent", device="2001", team="blue"),
             Account("crm", "integrator")]
 NAMES = ["Monitor", "StopMonitor", "HoldCall", "RetrieveCall", "SendDigits", "ClearConnection",
-         "StartRecording", "StopRecording"]
+         "StartRecording", "StopRecording", "ConsultationCall", "TransferCall", "ConferenceCall"]
 VALUES = {"agent": st.sampled_from(["a0", "a0", "a1", "zz"]),
           "device": st.sampled_from(["2000", "2001", "3000", "3000", "3001", "9999"]),
           "mode": st.sampled_from(["monitor", "whisper", "barge", "loud"]),
           "digits": st.sampled_from(["1", "#9", "x"]),
-          "call": st.sampled_from(["live", "live", "live", "nope"])}
+          "call": st.sampled_from(["live", "live", "live", "nope"]),
+          "called": st.sampled_from(["8888", "8888", "12"]),
+          "held_call": st.sampled_from(["live", "last"]),
+          "active_call": st.sampled_from(["last", "live"])}
 #: the fields each request takes (a few requests also get a field they do not take)
 TAKES = {"Monitor": ("agent", "device", "mode"), "StopMonitor": ("device",), "HoldCall": ("call", "device"),
          "RetrieveCall": ("call", "device"), "SendDigits": ("call", "digits", "device"),
-         "ClearConnection": ("call", "device"), "StartRecording": ("call",), "StopRecording": ("call",)}
+         "ClearConnection": ("call", "device"), "StartRecording": ("call",), "StopRecording": ("call",),
+         "ConsultationCall": ("call", "called", "device"), "TransferCall": ("held_call", "active_call", "device"),
+         "ConferenceCall": ("held_call", "active_call", "device")}
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +84,12 @@ def test_random_media_requests_keep_the_bridges_sound(rig, steps):
         srv.step(0)
     for name, account, values, extra, wait in steps:
         fields = {k: v for k, v in values.items() if k in TAKES[name] or (extra and k == "mode")}
-        if fields.get("call") == "live":
-            fields["call"] = next(iter(srv.model.calls), "none")
+        calls = list(srv.model.calls)
+        for k in ("call", "held_call", "active_call"):
+            if fields.get(k) == "live":
+                fields[k] = calls[0] if calls else "none"
+            elif fields.get(k) == "last":
+                fields[k] = calls[-1] if calls else "none"
         try:
             assert isinstance(bus.command(name, account, **fields), dict)
             done[name] += 1
