@@ -11,7 +11,10 @@ KERNELS: tuple[str, ...] = ("g711", "dtmf", "tones", "mf", "e1frame", "hdlc")
 #: Accelerated protocol modules outside this package, by dotted prefix: ``<prefix>_py`` is the
 #: twin, ``<prefix>_c`` the compiled one (built by setup.py from ``<prefix>_c.pyx``). Every
 #: function here takes such a dotted prefix wherever it takes a kernel name.
-ACCELERATED: tuple[str, ...] = ()
+ACCELERATED: tuple[str, ...] = (
+    "cti.signaling.ss7.mtp2.bec", "cti.signaling.ss7.mtp3.route", "cti.signaling.ss7.seqpacket",
+    "cti.signaling.ss7.isup.codec", "cti.signaling.ss7.isup.control", "cti.store.journal",
+)
 
 
 def _prefix(name: str) -> str:

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+
+# One BLAS thread: the benchmarks run numpy on small blocks, and idle OpenBLAS worker threads
+# spinning on a shared 2-core machine cost the rows measured after them (seen in perf: ~2 %).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import bench
 from bench.common import print_results
@@ -21,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; known: {', '.join(names)}")
     import _boardcore
 
-    print(f"_boardcore kernels: {_boardcore.IMPLEMENTATIONS}")
+    print(f"_boardcore kernels and accelerators: {_boardcore.IMPLEMENTATIONS}")
     for name in args.names or names:
         mod = importlib.import_module(f"bench.bench_{name}")
         print_results(name, mod.run(quick=args.quick))
