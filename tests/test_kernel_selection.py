@@ -79,3 +79,9 @@ def test_twin_and_compiled_share_the_api(name):
     for attr in public.__all__:
         assert hasattr(twin, attr), f"{name}_py lacks {attr}"
         assert hasattr(comp, attr), f"{name}_c lacks {attr}"
+
+
+@pytest.mark.skipif(not os.environ.get("BOARDCORE_REQUIRE_COMPILED"), reason="only where the build must be complete (.ci/run)")
+def test_every_kernel_and_accelerator_is_compiled():
+    missing = [n for n in _select.KERNELS + _select.ACCELERATED if _select.compiled(n) is None]
+    assert not missing, f"not built: {missing}"
