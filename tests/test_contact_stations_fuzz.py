@@ -6,8 +6,6 @@ station it holds, every audio supervision is one the centre knows."""
 from __future__ import annotations
 
 import pytest
-from collections import Counter
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,9 +50,6 @@ def rig(tmp_path_factory):
     srv.close()
 
 
-done: Counter = Counter()     #: requests that succeeded, over all examples
-
-
 def check(srv, centre) -> None:
     owners: dict = {}
     for call_id, br in centre.audio.bridges.bridges.items():
@@ -92,7 +87,6 @@ def test_random_media_requests_keep_the_bridges_sound(rig, steps):
                 fields[k] = calls[-1] if calls else "none"
         try:
             assert isinstance(bus.command(name, account, **fields), dict)
-            done[name] += 1
         except CallControlError:
             pass
         except (TypeError, ValueError) as e:     # the bus parser: a field the request does not take
@@ -100,9 +94,3 @@ def test_random_media_requests_keep_the_bridges_sound(rig, steps):
         run_for(srv, wait)
         check(srv, centre)
 
-
-def test_the_fuzz_reached_the_interesting_states():
-    """Run after the fuzz (same module): enough requests succeeded for it to mean something."""
-    if not done:
-        pytest.skip("the fuzz test did not run first")
-    assert done["Monitor"] >= 1 and sum(done.values()) >= 8, done    # not a fuzz of malformed requests only
