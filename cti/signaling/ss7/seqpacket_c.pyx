@@ -67,12 +67,6 @@ cdef inline unsigned int _crc(const unsigned char* p, Py_ssize_t n) noexcept nog
     return crc
 
 
-def fcs16(data) -> int:
-    """FCS-16 of Q.703 clause 2.2 (as ``mtp2.codec.fcs16``): the complemented CRC."""
-    cdef bytes b = bytes(data)
-    return _crc(<const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b)) ^ 0xFFFF
-
-
 cdef class SeqpacketTransport:
     """An MTP2 link on a SOCK_SEQPACKET (or SOCK_DGRAM) socket: one frame + FCS per datagram.
     The socket is made non-blocking; a dead peer shows as the link failing (T7/T2), and a
