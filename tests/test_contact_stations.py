@@ -440,3 +440,22 @@ def test_consultation_cleared_then_retrieve(rig):
     bus.command("RetrieveCall", a0, call=call_id, device="2000")
     run_for(srv, 1.0)
     assert hears(caller, A0_HZ) and hears(phones["2000"], CALLER_HZ)
+
+
+def test_an_agent_logged_on_at_another_station_is_bridged_there(tmp_path):
+    from simulator.agents import LocalBus
+    srv, centre = make_centre(tmp_path, {
+        "agents": AGENTS, "stations": STATIONS, "route_points": {"4000": "sales"},
+        "queues": {"sales": {"strategy": "linear", "members": ["a0"]}}})
+    hot_desk = Phone("3001", A1_HZ, answer_after=0.5)
+    attach_phones(srv.board, 1, {31: hot_desk}, hook=True)
+    bus = LocalBus(srv)
+    try:
+        crm = Account("crm", "integrator")
+        bus.command("AgentLogon", crm, agent="a0", device="3001")      # hot-desking at 3001's phone
+        bus.command("SetAgentState", crm, agent="a0", state="Ready")
+        call_id, caller = connect_caller(srv, centre)
+        assert centre.audio.bridges.bridges[call_id].b == (1, 31)
+        assert hears(hot_desk, CALLER_HZ) and hears(caller, A1_HZ)
+    finally:
+        srv.close()
