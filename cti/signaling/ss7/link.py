@@ -9,6 +9,9 @@ from drivers.base import Alarm, HdlcChannel
 
 from .mtp2 import Mtp2Link
 from .pcap import PcapWriter
+from .seqpacket import SeqpacketTransport   # compiled seqpacket_c or its twin seqpacket_py
+
+__all__ = ["Transport", "HdlcTransport", "SeqpacketTransport", "SEQPACKET"]
 
 
 class Transport(Protocol):
@@ -55,7 +58,6 @@ class HdlcTransport:
 
 #: dotted prefix of the SOCK_SEQPACKET transport (``seqpacket_c`` compiled, ``seqpacket_py`` twin)
 SEQPACKET = "cti.signaling.ss7.seqpacket"
-#: An MTP2 link on a SOCK_SEQPACKET (or SOCK_DGRAM) socket, one frame + FCS per datagram:
-#: ``SeqpacketTransport(sock, link, pcap=None, link_number=0, drop=None, verify_fcs=True)``
-#: with ``receive(now)``, ``transmit(now)``, ``service(now)``, ``fileno()``, ``closed``, ``fcs_errors``.
-from .seqpacket import SeqpacketTransport  # noqa: E402  (compiled or twin)
+# SeqpacketTransport(sock, link, pcap=None, link_number=0, drop=None, verify_fcs=True): an MTP2
+# link on a SOCK_SEQPACKET (or SOCK_DGRAM) socket, one frame + FCS per datagram; receive(now),
+# transmit(now), service(now), fileno(), closed, fcs_errors.

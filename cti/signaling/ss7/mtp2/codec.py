@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from _boardcore.hdlc import fcs16 as _hdlc_fcs16
 from cti.signaling.errors import DecodeError
 
-from .bec import msu_octets, parse   # the signal unit parse/build of the in-service core
+from .bec import msu_octets, parse  # noqa: F401  (re-exported: the in-service core's parse/build)
 from .states import FISU_KIND, MAX_SIF, MSU_KIND
 
 
