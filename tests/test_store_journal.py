@@ -149,3 +149,19 @@ def test_background_write_failure_is_reported_on_the_owner_thread(tmp_path):
     st.commit_soon()
     assert st.events_after(7) == [(8, b"\x08")]
     st.close()
+
+
+def test_meta_is_queued_and_written_with_the_next_commit(reopen):
+    st = reopen()
+    st.set_meta("next_call", "7")
+    assert st.get_meta("next_call") == "7"          # a queued value reads back at once
+    st.set_meta("next_call", "8")                   # the newest value wins
+    st.commit_soon()
+    st.set_meta("other", 5)
+    assert st.get_meta("next_call") == "8" and st.get_meta("other") == "5"
+    with pytest.raises(TypeError):
+        st.set_meta(1, "x")
+    st.close()
+    st = reopen()
+    assert st.get_meta("next_call") == "8" and st.get_meta("other") == "5" and st.get_meta("none") is None
+    st.close()

@@ -1,13 +1,15 @@
 """The store interface: the event journal (for replay) and CDRs, behind one small API.
 
 The bus appends every published event (its exact msgpack bytes) with its seq; commits come in
-batches (``commit``, or ``commit_soon``: a file-backed store writes on its own thread) so
-publishing stays fast; ``events_after`` serves replay; ``prune``
-applies retention. On disk, consecutive events committed together share a row (a *page* of
-up to ``PAGE`` events: seq..last, body a msgpack array of the frames; a one-event row holds
-the frame itself), which makes journaling cheap per event; the API stays per event. A CDR is written per call when it clears. Key/value ``meta`` keeps the
-counters that must survive a restart (the next call number). Implementations share the SQL
-in :class:`SqlStore`; they differ in driver, placeholder and column types.
+batches (``commit``, or ``commit_soon``: a file-backed store writes on its own threads, the
+journal through ``journal_writer`` when the store has one) so publishing stays fast;
+``events_after`` serves replay; ``prune`` applies retention. On disk, consecutive events
+committed together share a row (a *page* of up to ``PAGE`` events: seq..last, body a msgpack
+array of the frames; a one-event row holds the frame itself), which makes journaling cheap per
+event; the API stays per event. A CDR is queued per call when it clears; key/value ``meta``
+(queued too) keeps the counters that must survive a restart (the next call number).
+Implementations share the SQL in :class:`SqlStore`; they differ in driver, placeholder and
+column types.
 """
 from __future__ import annotations
 
@@ -82,10 +84,12 @@ class Store(abc.ABC):
         """The newest ``limit`` CDRs, oldest first."""
 
     @abc.abstractmethod
-    def get_meta(self, key: str) -> str | None: ...
+    def get_meta(self, key: str) -> str | None:
+        """The value of ``key`` (a value set and not yet written included), or None."""
 
     @abc.abstractmethod
-    def set_meta(self, key: str, value: str) -> None: ...
+    def set_meta(self, key: str, value: str) -> None:
+        """Queue ``key = value``: written with the next ``commit`` / ``commit_soon``, like a CDR."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -113,7 +117,8 @@ class SqlStore(Store):
         self._pending_cdrs: list[tuple[Any, ...]] = []
         self._lock = threading.Lock()            # the connection: one thread at a time
         self._cv = threading.Condition()         # hand-off to the writer thread
-        self._handoff: list[tuple[list[Any], list[Any]]] = []
+        self._pending_meta: dict[str, str] = {}
+        self._handoff: list[tuple[list[Any], list[Any], dict[str, str]]] = []
         self._writing = False
         self._writer: threading.Thread | None = None
         self._write_error: BaseException | None = None
@@ -175,8 +180,8 @@ class SqlStore(Store):
 
     def commit(self) -> None:
         self._drain()
-        self._write(self._pending, self._pending_cdrs)     # on failure they stay queued
-        self._pending, self._pending_cdrs = [], []
+        self._write(self._pending, self._pending_cdrs, self._pending_meta)     # on failure they stay queued
+        self._pending, self._pending_cdrs, self._pending_meta = [], [], {}
 
     def commit_soon(self) -> None:
         """Hand the queued rows to the writer thread (started on first use) and return at once;
@@ -190,19 +195,20 @@ class SqlStore(Store):
         if jw is not None and self._pending:
             jw.submit(self._pending)        # copied: the list is ours again
             self._pending = []
-        if not self._pending and not self._pending_cdrs:
+        if not self._pending and not self._pending_cdrs and not self._pending_meta:
             return
         with self._cv:
-            self._handoff.append((self._pending, self._pending_cdrs))
+            self._handoff.append((self._pending, self._pending_cdrs, self._pending_meta))
             self._cv.notify()
-        self._pending, self._pending_cdrs = [], []
+        self._pending, self._pending_cdrs, self._pending_meta = [], [], {}
         if self._writer is None:
             self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
             self._writer.start()
 
-    def _write(self, rows: list[tuple[int, float, str, str, bytes]], cdrs: list[tuple[Any, ...]]) -> None:
-        """One transaction: journal pages and CDRs (SQLite drops the GIL while it writes)."""
-        if not rows and not cdrs:
+    def _write(self, rows: list[tuple[int, float, str, str, bytes]], cdrs: list[tuple[Any, ...]],
+               meta: dict[str, str] | None = None) -> None:
+        """One transaction: journal pages, CDRs and meta (SQLite drops the GIL while it writes)."""
+        if not rows and not cdrs and not meta:
             return
         p = self.ph
         with self._lock:
@@ -216,6 +222,9 @@ class SqlStore(Store):
                     marks = ", ".join([p] * len(CDR_FIELDS))
                     cur.executemany(f"INSERT INTO cdr ({cols}) VALUES ({marks}) ON CONFLICT (call) DO NOTHING",
                                     cdrs)
+                if meta:
+                    cur.executemany(f"INSERT INTO meta (key, value) VALUES ({p}, {p}) "
+                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", list(meta.items()))
                 self.conn.commit()
             except BaseException:
                 self.conn.rollback()        # no half-written transaction left for the next commit
@@ -232,7 +241,10 @@ class SqlStore(Store):
                 self._writing = True
             try:
                 rows = [r for b in batches for r in b[0]]
-                self._write(rows, [c for b in batches for c in b[1]])
+                meta: dict[str, str] = {}
+                for b in batches:
+                    meta.update(b[2])           # in hand-off order: the newest value wins
+                self._write(rows, [c for b in batches for c in b[1]], meta)
             except BaseException as e:      # reported by the next commit / read, on the owner's thread
                 self._write_error = e
             finally:
@@ -311,16 +323,18 @@ class SqlStore(Store):
         return out
 
     def get_meta(self, key: str) -> str | None:
+        if key in self._pending_meta:
+            return self._pending_meta[key]
         self._drain()
         r = self._query_one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if r is None else str(r[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        self._drain()
-        cur = self.conn.cursor()
-        cur.execute(f"INSERT INTO meta (key, value) VALUES ({self.ph}, {self.ph}) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, str(value)))
-        self.conn.commit()
+        # queued, not written here: cti-server sets the next call number every turn that starts a
+        # call; a write per turn (and a wait for the journal) would hold up its loop
+        if not isinstance(key, str):
+            raise TypeError(f"meta key must be str, not {type(key).__name__}")
+        self._pending_meta[key] = str(value)
 
     def close(self) -> None:
         try:
