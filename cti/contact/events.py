@@ -174,7 +174,9 @@ def from_acd(event: AgentEvent | QueueEvent, devices: list[str] | None = None) -
 
 @dataclass(frozen=True, slots=True)
 class CampaignProgress(BusEvent):
-    """An outbound attempt of ``campaign`` to ``number`` ended with ``outcome`` (answered, busy, ...)."""
+    """An outbound attempt of ``campaign`` to ``number`` ended with ``outcome`` (answered, busy, ...),
+    decided by ``source`` (signalling, tone, timer) after hearing ``heard`` (the tone detector's
+    reports)."""
 
     TOPIC: ClassVar[str] = "campaign"
 
@@ -183,6 +185,8 @@ class CampaignProgress(BusEvent):
     outcome: str
     call: str | None = None
     summary: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+    heard: list[str] = field(default_factory=list)
 
     def topic(self) -> str:
         return f"campaign.{self.campaign}"

@@ -238,14 +238,7 @@ class Dialler:
 
 
 def publish_campaign(bus: Any, r: Report, summary: dict[str, int]) -> None:
-    """Publish ``r`` as CampaignProgress on ``campaign.<name>`` (with ``source`` and ``heard``
-    where the event type carries them)."""
+    """Publish ``r`` as CampaignProgress on ``campaign.<name>``, with ``source`` and ``heard``."""
     from . import events as ce
-    fields = getattr(ce.CampaignProgress, "__dataclass_fields__", {})
-    extra: dict[str, Any] = {}
-    if "source" in fields:
-        extra["source"] = r.source
-    if "heard" in fields:
-        extra["heard"] = list(r.heard)
     bus.publish(ce.CampaignProgress(campaign=r.campaign, number=r.number, outcome=r.outcome.value,
-                                    call=r.call, summary=summary, **extra))
+                                    call=r.call, summary=summary, source=r.source, heard=list(r.heard)))
