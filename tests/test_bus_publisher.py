@@ -186,3 +186,21 @@ def test_a_subscriber_receives_topic_and_frame(impl, sock):
         assert topic == b"call.0.5" and frame in ring
     finally:
         sub.close(0)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_call_topics_made_by_the_publisher_are_topic(impl, sock):
+    """The compiled publisher makes CallEvent topics itself for small span/ts: always topic()."""
+    p, ring = _pub(impl, sock)
+    cases = [(None, None), (0, 0), (0, 5), (255, 63), (256, 1), (1, 64), (-1, 3), (3, -1), (True, 2),
+             (2**63 + 5, 1), (7, None), (None, 7), (0, 5)]
+    for i, (span, ts) in enumerate(cases):
+        cls = sorted(EVENT_TYPES.items())[i % len(EVENT_TYPES)][1]
+        if "span" not in {f.name for f in dataclasses.fields(cls)}:
+            cls = Delivered
+        ev = cls(**{**{f.name: "x" for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
+                       and f.default_factory is dataclasses.MISSING}, "span": span, "ts": ts})
+        seq = p.publish(ev, 1.0)
+        (row,) = p.take_journal()
+        assert row[2] == ev.topic() and row[3] == cls.__name__
+        assert ring[-1] == msgpack.packb(ev.stamped(seq, 1.0, 1, ev.topic()), use_bin_type=True)

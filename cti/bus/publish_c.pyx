@@ -31,7 +31,7 @@ import msgpack
 import zmq
 import zmq.backend
 
-from cti.call.events import BusEvent
+from cti.call.events import BusEvent, CallEvent
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object s)
@@ -250,6 +250,8 @@ cdef int _items(Buf* b, dict o, int depth) except -1:
 
 
 DEF MAX_FIELDS = 64
+DEF TOPIC_SPANS = 256    # call topics made once and kept for span < 256, ts < 64
+DEF TOPIC_TS = 64
 _ENVELOPE = frozenset(("type", "seq", "time", "v", "topic"))
 
 
@@ -262,6 +264,8 @@ cdef class _Plan:
     cdef int n
     cdef bytes kind_packed      # b"\xa4type" + msgpack of the class name
     cdef str kind
+    cdef bint call_topic        # topic() is CallEvent.topic: "call.<span>.<ts>", made here
+    cdef Py_ssize_t span_at, ts_at
 
 
 cdef object _plan(type cls):
@@ -291,6 +295,10 @@ cdef object _plan(type cls):
     p.n = len(names)
     p.kind = cls.__name__
     p.kind_packed = pack("type") + pack(p.kind)
+    p.call_topic = cls.topic is CallEvent.topic and "span" in names and "ts" in names
+    if p.call_topic:
+        p.span_at = p.offset[names.index("span")]
+        p.ts_at = p.offset[names.index("ts")]
     return p
 
 
@@ -311,6 +319,7 @@ cdef class Publisher:
     cdef zmq_send_fn _zsend
     cdef Buf buf
     cdef dict _plans
+    cdef list _ct_str, _ct_bytes
 
     def __cinit__(self):
         self.buf.p = NULL
@@ -327,6 +336,8 @@ cdef class Publisher:
         self._journal = []
         self._topics = {}
         self._plans = {}
+        self._ct_str = [None] * (TOPIC_SPANS * TOPIC_TS)
+        self._ct_bytes = [None] * (TOPIC_SPANS * TOPIC_TS)
         self._pack = msgpack.Packer(use_bin_type=True).pack
         self._send = zmq.backend.Socket.send.__get__(sock)
         self._handle = <void*><size_t>sock.underlying
@@ -368,8 +379,10 @@ cdef class Publisher:
             t = ts.tv_sec + ts.tv_nsec * 1e-9
         else:
             t = now
-        cdef object kind, topic, tb
+        cdef object kind, topic
+        cdef object tb = None
         cdef bytes data = None
+        cdef Py_ssize_t i
         if PyDict_CheckExact(event):
             kind = event["type"]
             topic = event.get("topic") or kind.lower()
@@ -379,9 +392,13 @@ cdef class Publisher:
             if data is None:
                 data = self._pack({**event, "seq": seq, "time": t, "v": self._v, "topic": topic})
         elif (plan := self._plans.get(type(event))) is not None and plan is not False:
-            topic = event.topic()
-            if not PyUnicode_CheckExact(topic):
-                raise TypeError(f"{type(event).__name__}.topic() returned {type(topic).__name__}, not str")
+            i = self._call_topic(<_Plan>plan, event) if (<_Plan>plan).call_topic else -1
+            if i >= 0:
+                topic, tb = self._ct_str[i], self._ct_bytes[i]
+            else:
+                topic = event.topic()
+                if not PyUnicode_CheckExact(topic):
+                    raise TypeError(f"{type(event).__name__}.topic() returned {type(topic).__name__}, not str")
             kind = (<_Plan>plan).kind
             data = self._event_frame(<_Plan>plan, event, seq, t, topic)
             if data is None:
@@ -413,11 +430,12 @@ cdef class Publisher:
         self.seq = seq
         self._journal.append((seq, t, topic, kind, data))
         self._ring_append(data)
-        tb = self._topics.get(topic)
         if tb is None:
-            tb = (<str>topic).encode()
-            if len(self._topics) < 100_000:
-                self._topics[topic] = tb
+            tb = self._topics.get(topic)
+            if tb is None:
+                tb = (<str>topic).encode()
+                if len(self._topics) < 100_000:
+                    self._topics[topic] = tb
         if self._zsend != NULL:
             self._zmq_send(tb, ZMQ_SNDMORE)
             self._zmq_send(data, 0)
@@ -425,6 +443,26 @@ cdef class Publisher:
             self._send(tb, zmq.SNDMORE)
             self._send(data)
         return seq
+
+    cdef Py_ssize_t _call_topic(self, _Plan plan, object event) except -2:
+        """The index of ``event.topic()`` in the call-topic table (made on first use), or -1
+        when the event's span/ts are not small ints (then topic() is called)."""
+        cdef PyObject* span = (<PyObject**>((<char*><PyObject*>event) + plan.span_at))[0]
+        cdef PyObject* ts = (<PyObject**>((<char*><PyObject*>event) + plan.ts_at))[0]
+        cdef long long s, t
+        cdef int over_s = 0, over_t = 0
+        if span == NULL or ts == NULL or not PyLong_CheckExact(<object>span) or not PyLong_CheckExact(<object>ts):
+            return -1
+        s = PyLong_AsLongLongAndOverflow(<object>span, &over_s)
+        t = PyLong_AsLongLongAndOverflow(<object>ts, &over_t)
+        if over_s or over_t or not (0 <= s < TOPIC_SPANS and 0 <= t < TOPIC_TS):
+            return -1
+        cdef Py_ssize_t i = s * TOPIC_TS + t
+        if self._ct_str[i] is None:
+            topic = f"call.{s}.{t}"
+            self._ct_str[i] = topic
+            self._ct_bytes[i] = topic.encode()
+        return i
 
     cdef bytes _event_frame(self, _Plan plan, object event, long long seq, object t, str topic):
         """``event.stamped(...)`` as msgpack, read from the slots; None when msgpack must do it."""
