@@ -118,7 +118,7 @@ def test_malformed_isup_over_the_link_is_answered_and_link_stays_up(tmp_path):
     t, _, _ = run(a, b, 0.0, 2.0)
     seen = []
     orig = a.stack.isup.receive
-    a.stack.isup.receive = lambda data, now: (seen.append(data), orig(data, now))
+    a.stack.bind_isup(lambda data, now: (seen.append(data), orig(data, now)))
     b.stack.linkset.send(SI.ISUP, bytes([1, 0, 0x77, 1, 2]), 1, t)      # unknown message type
     b.stack.linkset.send(SI.ISUP, bytes([2, 0, 0x01, 0xFF]), 2, t)      # truncated IAM
     b.stack.linkset.send(SI.ISUP, bytes([3]), 3, t)                     # shorter than a header

@@ -3,6 +3,8 @@ wired together sans-IO. Used by the trunk adapter, the simulated exchange, the b
 and the interop tests; transports move the links' frames."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from .config import Ss7Config
 from .isup.node import IsupEvent, IsupNode
 from .mtp2 import Mtp2Link
@@ -34,10 +36,16 @@ class Ss7Stack:
         self.linkset = Linkset(self.links, config.opc, config.dpc, variant=config.variant, ni=config.ni,
                                timers=t.get("mtp3"), link_test=config.link_test)
         self.isup = IsupNode(cics, config.opc, config.dpc, timers=t.get("isup"), name=f"{name}.isup")
-        # ISUP messages from the adjacent point go straight to the node (no Mtp3Event per MSU)
-        self.linkset.bind_user_part(_ISUP, self._isup_receive)
         self.started = False
         self.mtp3_events: list[Mtp3Event] = []
+        self.bind_isup()
+
+    def bind_isup(self, deliver: Callable[[bytes, float], Any] | None = None) -> None:
+        """ISUP messages from the adjacent point go straight to ``deliver(payload, now)``
+        (default: the node's ``receive``, bound directly: no Mtp3Event and no wrapper per MSU);
+        tests pass a callable that watches the payloads and calls the node."""
+        self._isup_deliver = self.isup.receive if deliver is None else deliver
+        self.linkset.bind_user_part(_ISUP, self._isup_deliver)
 
     @property
     def up(self) -> bool:
@@ -52,7 +60,7 @@ class Ss7Stack:
         """Run MTP3 and ISUP after the transports fed the links; queue ISUP output."""
         if not self.started:
             self.start(now)
-        events = self.linkset.service(now)   # ISUP MSUs went to the node already (_isup_receive)
+        events = self.linkset.service(now)   # ISUP MSUs went to the node already (bind_isup)
         if events:
             self._mtp3_events(events, now)
         isup = self.isup
@@ -64,14 +72,11 @@ class Ss7Stack:
         for ev in events:
             if ev.kind == "transfer":   # queued behind another event, or from another point
                 if ev.si == _ISUP and ev.opc == self.config.dpc:
-                    self.isup.receive(ev.payload, now)
+                    self._isup_deliver(ev.payload, now)
             else:
                 self.mtp3_events.append(ev)
                 if ev.kind == "resume" and self.config.reset_at_start:
                     self.reset_all(now)
-
-    def _isup_receive(self, payload: bytes, now: float) -> None:
-        self.isup.receive(payload, now)   # looked up per message: the node may be wrapped
 
     def flush(self, now: float) -> None:
         """Hand ISUP's queued messages to MTP3 (SLS = CIC's low 4 bits, Q.764 2.2.2)."""
