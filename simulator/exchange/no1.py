@@ -58,6 +58,8 @@ class No1Exchange(Exchange):
         self.config = config
         self.trunks = [No1Trunk(span, config) for span in spans]
         self._by_circuit: dict[tuple[int, int], tuple[No1Trunk, CallRecord]] = {}
+        #: timers that fired after their call had left the circuit (ignored; see _later)
+        self.stale_timers = 0
 
     # ------------------------------------------------------------------ control
     def service(self, now: float) -> None:
@@ -87,6 +89,43 @@ class No1Exchange(Exchange):
         """The live call record on ``circuit`` (None when the circuit is free)."""
         hit = self._by_circuit.get(circuit)
         return hit[1] if hit else None
+
+    def explain(self, rec: CallRecord) -> str:
+        """Why ``rec`` ended, as one of the defined outcomes, or ``"unexplained: ..."``.
+
+        Calls the network placed to us: ``answered`` (by us), ``abandoned`` (the caller's
+        scripted patience ran out before our answer, measured from seizure: see
+        :meth:`_later`), ``no_circuit`` (every circuit busy or blocked at the seizure: the
+        network's congestion, Q.850 cause 34), ``refused:<busy|unallocated|congestion>`` (our
+        B signal), ``released_by_us`` (we cleared before answering). Calls we placed: the
+        subscriber's outcome (``answered``, ``busy``, ...) or ``released_by_us``.
+        ``pending`` while the call lasts. Anything else (a call given up for a signalling
+        reason: register or line failure, glare) is ``unexplained: <reason>``.
+        """
+        if rec.cleared_at is None:
+            return "pending"
+        reason = f"unexplained: {rec.outcome} cause {rec.cause} ({rec.extra.get('reason')})"
+        if rec.direction == "from_us":
+            if rec.outcome == "answered" or rec.outcome == rec.extra.get("behaviour"):
+                return rec.outcome
+            return "released_by_us" if rec.cleared_by == "near" else reason
+        script = rec.extra.get("script")
+        if rec.answered_at is not None:
+            return "answered"
+        if rec.extra.get("abandoned"):
+            patience = getattr(script, "abandon_after", None)
+            due = rec.extra.get("due", {}).get("abandon")
+            if patience is not None and due is not None and abs(due - (rec.seized_at + patience)) < 1e-9:
+                return "abandoned"
+            return reason
+        if rec.circuit is None and rec.cause == Cause.NO_CIRCUIT_AVAILABLE:
+            return "no_circuit"
+        if rec.cleared_by == "near":
+            if rec.outcome in ("busy", "unallocated", "congestion"):
+                return f"refused:{rec.outcome}"
+            if rec.alerted_at is not None:
+                return "released_by_us"
+        return reason
 
     # ------------------------------------------------------------------ internals
     def _trunk_of(self, circuit: tuple[int, int]) -> No1Trunk:
@@ -139,12 +178,27 @@ class No1Exchange(Exchange):
         else:
             trunk.alert(ev.circuit, now)
 
+    def _later(self, when: float, what: str, circuit: tuple[int, int]) -> None:
+        """As :meth:`Exchange._later`, bound to the call now on ``circuit`` (its record notes
+        ``extra["due"][what]``): once that call is released and the circuit idle again, a new
+        seizure is a new call (Q.421 clause 5, clear-forward / release guard; STANDARDS.md
+        "E1 line signalling"), and the caller's patience, hold time or answer delay of the
+        earlier call must not act on it."""
+        hit = self._by_circuit.get(circuit)
+        if hit is not None:
+            hit[1].extra.setdefault("due", {})[what] = when
+        super()._later(when, what, circuit)
+
     def _on_timer(self, what: str, circuit: tuple[int, int], now: float) -> None:
         hit = self._by_circuit.get(circuit)
         if hit is None:
             return
         trunk, rec = hit
         if rec.cleared_at is not None:
+            return
+        due = rec.extra.get("due", {}).get(what)
+        if due is None or due > now:
+            self.stale_timers += 1                # set for an earlier call on this circuit
             return
         if what == "answer" and (rec.answered_at is None or rec.extra.get("pbx")):
             if not self._answered_by(rec, circuit, now):
@@ -162,6 +216,7 @@ class No1Exchange(Exchange):
         elif what == "abandon" and rec.answered_at is None:
             rec.cleared_by = rec.cleared_by or "far"
             rec.extra["abandoned"] = True
+            rec.extra["abandoned_at"] = now
             trunk.release(circuit, Cause.NORMAL_CLEARING, now)
 
     def _inband_ready(self, circuit: tuple[int, int]) -> bool:
