@@ -266,3 +266,20 @@ def test_compiled_and_twin_nodes_agree_on_a_long_seeded_walk():
         now += rng.choice((0.0, 0.1, 1.0, 30.0)) if op == "timer" else 0.01
         kinds |= {e.kind for e in _lockstep(pairs, op, first, x, y, raw, now)}
     assert {"setup", "alerting", "answered", "released", "reset_done", "circuit", "unexpected"} <= kinds
+
+
+@needs_compiled
+@pytest.mark.skipif(compiled_control is None, reason="compiled control_c not built")
+@given(st.text("0123456789ABCDEFabcf#x", max_size=44), st.one_of(st.none(), st.text("0123456789ABCDEF*", max_size=44)),
+       st.one_of(st.integers(-1, 256), st.sampled_from([0x0A, "x"])), st.booleans())
+def test_compiled_iam_from_its_parts_equals_the_tables(called, calling, category, extra):
+    """The compiled node writes the IAM from pre-encoded parts (no Number objects): the same
+    octets or the same error as the twin encoding it from the tables, extra parameters too."""
+    from cti.signaling.ss7.isup.node import node_class
+    kw = {"user_service_information": b"\x80\x90\xa3"} if extra else {}
+    got = []
+    for control in (compiled_control, _select.twin(CONTROL)):
+        node = node_class(control)([7, 300], 1, 2, name="a")
+        r = outcome(lambda: node.setup(called, calling, 0.0, 300, category, **kw))
+        got.append((r, node.messages(), node.events(), _state(node)))
+    assert got[0] == got[1]

@@ -8,3 +8,6 @@ cdef class Slots:
     cdef bint direct
     cdef object get(self, object obj, Py_ssize_t i)
     cdef object make(self, tuple values)
+
+
+cdef int hexval(Py_UCS4 u) noexcept

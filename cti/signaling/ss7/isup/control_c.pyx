@@ -25,7 +25,9 @@ from .formats import MessageType
 from .params import CauseInd, Number
 from .timers import ISUP_TIMERS
 
-from .codec_c cimport Slots
+from cpython.unicode cimport PyUnicode_GET_LENGTH
+
+from .codec_c cimport Slots, hexval
 
 # ---- the call table as int arrays -------------------------------------------------------------
 cdef list STATES = list(CallState)
@@ -111,6 +113,28 @@ cdef dict TEMPLATES = {}
 cdef object NORMAL_UNSPECIFIED = int(Cause.NORMAL_UNSPECIFIED)
 
 
+#: IAM octets that do not depend on the numbers, per calling party's category (see iam_octets)
+cdef dict IAM_PLAN = {}
+
+
+cdef Py_ssize_t pack_digits(unsigned char *q, str s, bint st) except -2:
+    """Address signals of ``s`` (plus ST when ``st``) into ``q``, first digit in the low
+    nibble (Q.763 3.9); the number of digits, or -1 when not 0-9A-F or over 40."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(s), i
+    cdef int d
+    if n + st > 40:
+        return -1
+    for i in range(n + st):
+        d = hexval(s[i]) if i < n else 15
+        if d < 0:
+            return -1
+        if i & 1:
+            q[i >> 1] |= <unsigned char>(d << 4)
+        else:
+            q[i >> 1] = <unsigned char>d
+    return n + st
+
+
 cdef Slots NUMBER = Slots(Number), CAUSE = Slots(CauseInd), EVENT = Slots(IsupEvent)
 assert EVENT.names[:9] == ("kind", "cic", "time", "called", "calling", "category", "cause", "remote", "reason")
 cdef object D_CALLED = EVENT.defaults[3], D_CALLING = EVENT.defaults[4], D_CATEGORY = EVENT.defaults[5]
@@ -120,6 +144,18 @@ cdef object D_CAUSE = EVENT.defaults[6], D_REASON = EVENT.defaults[8]
 cdef inline object new_event(object kind, int cic, object time, object called, object calling, object category,
                              object cause, object remote, object reason):
     return EVENT.make((kind, cic, time, called, calling, category, cause, remote, reason))
+
+
+cdef object iam_plan(int category):
+    """Type + mandatory fixed part, then NAI and the second octet of the called and calling
+    numbers, as the codec encodes them for an IAM of ``category`` with the default numbers
+    (:class:`.params.Number`); False if the codec's layout is not the one iam_octets writes."""
+    p = dict(IAM_DEFAULTS, calling_partys_category=category, called_party_number=NUMBER.make(("1F",)),
+             calling_party_number=NUMBER.make(("1",)))
+    cdef bytes t = encode_message(M_IAM, 0, p)
+    if len(t) != 20 or t[8:11] != bytes((2, 5, 3)) or t[13:16] != bytes((0xF1, 0x0A, 3)) or t[18:] != bytes((0x01, 0)):
+        return False
+    return t[2:8] + bytes((t[11] & 0x7F, t[12], t[16] & 0x7F, t[17]))
 
 
 # ---- circuits -----------------------------------------------------------------------------------
@@ -492,8 +528,66 @@ cdef class CallControl:
             return None
 
     # ---- call control actions (the common ones of the table in .call) -------------------------
+    cdef object iam_octets(self, Circuit c):
+        """The IAM of ``c`` without building parameter objects, or None when it has more than
+        the category and the two numbers (then :meth:`send_iam` encodes it from the tables).
+        What does not depend on the numbers (message type, the mandatory fixed part, the
+        numbers' indicator octets) comes from the codec once per category; here only the
+        digits, lengths and pointers are written (Q.763 1.3-1.8, 3.9, 3.10)."""
+        cdef unsigned char buf[64]
+        cdef Py_ssize_t i, nd, cd = 0, n
+        cdef bytes head
+        cdef const unsigned char *h
+        if len(c.extra) != 1 or type(c.called) is not str:
+            return None
+        category = c.extra.get("category", -1)
+        calling = c.calling
+        if type(category) is not int or not 0 <= category <= 255 or (calling and type(calling) is not str):
+            return None
+        plan = IAM_PLAN.get(category)
+        if plan is None:
+            plan = IAM_PLAN[category] = iam_plan(category)
+        if plan is False:
+            return None
+        head = <bytes>plan
+        h = <const unsigned char *>PyBytes_AS_STRING(head)
+        called = <str>c.called
+        st = not called.endswith("F")
+        memcpy(buf + 2, h, 6)                   # type, NCI, FCI, CPC, TMR
+        nd = pack_digits(buf + 13, called, st)
+        if nd < 0:
+            return None
+        n = 13 + (nd + 1) // 2
+        buf[8] = 2                              # pointer to the called party number
+        buf[10] = <unsigned char>(2 + (nd + 1) // 2)
+        buf[11] = h[6] | ((nd & 1) << 7)
+        buf[12] = h[7]
+        if calling:
+            cd = pack_digits(buf + n + 4, <str>calling, False)
+            if cd < 0:
+                return None
+            buf[9] = <unsigned char>(n - 9)     # pointer to the optional part
+            buf[n] = 0x0A                       # calling party number (Q.763 3.10)
+            buf[n + 1] = <unsigned char>(2 + (cd + 1) // 2)
+            buf[n + 2] = h[8] | ((cd & 1) << 7)
+            buf[n + 3] = h[9]
+            n += 4 + (cd + 1) // 2
+            buf[n] = 0                          # end of optional parameters
+            n += 1
+        else:
+            buf[9] = 0
+        buf[0] = <unsigned char>(c.cic & 0xFF)
+        buf[1] = <unsigned char>(c.cic >> 8)
+        return PyBytes_FromStringAndSize(<char *>buf, n)
+
     cdef void send_iam(self) except *:
         cdef Circuit c = self._c
+        iam = self.iam_octets(c)
+        if iam is not None:
+            self._out.append((c.cic, iam))
+            self.counters["tx"] += 1
+            t_start(c, "T7", self._now)
+            return
         p = IAM_DEFAULTS.copy()
         called = c.called
         p["called_party_number"] = NUMBER.make((called if called.endswith("F") else called + "F",))
