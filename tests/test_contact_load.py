@@ -1,7 +1,8 @@
 """Contact centre end to end on the simulator: callers from the simulated exchange over No.1
 reach ACD queues through the real CtiServer, simulated agent desktops answer through the bus
-request path, in virtual time. Checks: no call lost, no agent with two calls, statistics
-equal to an independent count from the bus events."""
+request path, in virtual time. Checks: no call lost (each ends answered, abandoned by its
+caller's scripted patience or overflowed, on the bus and at the exchange alike), no agent with
+two calls, statistics equal to an independent count from the bus events."""
 from __future__ import annotations
 
 import importlib
@@ -88,6 +89,15 @@ def test_load_every_call_accounted_no_agent_double_booked(tmp_path):
                 ends[e["call"]].append(e["type"])
         assert set(ends) == offered, "every call answered, abandoned or overflowed"
         assert all(len(v) == 1 for v in ends.values())
+        # the exchange's side agrees call by call: answered, released by us (voicemail) or abandoned
+        # by the caller's own scripted patience; no call given up for a signalling reason
+        calling_of = {e["call"]: e["calling"] for e in events if e["type"] == "Offered" and e.get("called") == "4000"}
+        records = {r.calling: r for r in exchange.records}
+        assert len(records) == len(exchange.records) == 200 and set(records) == set(calling_of.values())
+        want = {"Connected": {"answered"}, "Abandoned": {"abandoned"},
+                "Diverted": {"answered", "released_by_us"}}   # voicemail: prompt, or let go at once
+        for call, kinds in ends.items():
+            assert exchange.explain(records[calling_of[call]]) in want[kinds[0]], (call, kinds)
         assert not centre.model.calls, "every call cleared"
         # no agent ever has two calls: replay AgentBusy/talking and CallEnded per agent
         talking: dict[str, str | None] = {}
