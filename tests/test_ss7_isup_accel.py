@@ -283,3 +283,36 @@ def test_compiled_iam_from_its_parts_equals_the_tables(called, calling, category
         r = outcome(lambda: node.setup(called, calling, 0.0, 300, category, **kw))
         got.append((r, node.messages(), node.events(), _state(node)))
     assert got[0] == got[1]
+
+
+@needs_compiled
+@pytest.mark.skipif(compiled_control is None, reason="compiled control_c not built")
+def test_compiled_node_checks_acm_anm_con_rlc_whole_without_decoding_them():
+    """ACM/ANM/CON/RLC are only checked by the compiled node (no IsupMessage built): mutated and
+    truncated ones (bad pointers, lengths, optional parameters) are discarded exactly as the twin
+    discards them after decoding, and good ones move the calls the same way."""
+    from cti.signaling.ss7.isup.node import node_class
+    rng = random.Random(77)
+    base = [twin_codec.encode_message(M.ACM, 3, {"backward_call_indicators": 0x0416}),
+            twin_codec.encode_message(M.ACM, 3, {"backward_call_indicators": 0x0416, "cause_indicators": CauseInd(16)}),
+            twin_codec.encode_message(M.ANM, 3, {}), twin_codec.encode_message(M.CON, 3, {"backward_call_indicators": 1}),
+            twin_codec.encode_message(M.RLC, 3, {}), twin_codec.encode_message(M.ANM, 3, {"cause_indicators": CauseInd(31)})]
+    nodes = [node_class(m)([3, 4], 1, 2, name="a") for m in (compiled_control, _select.twin(CONTROL))]
+    now = 0.0
+    for k in range(3000):
+        d = bytearray(rng.choice(base))
+        if k % 3:
+            for _ in range(rng.randint(1, 3)):
+                d[rng.randrange(3, len(d))] = rng.randrange(256)
+            if rng.random() < 0.3:
+                del d[rng.randrange(3, len(d) + 1):]
+        d[0] = rng.choice((3, 4, 9))               # 9: unequipped
+        now += 0.5
+        seen = []
+        for node in nodes:
+            if node.circuits[3].fsm.state is CallState.IDLE and k % 7 == 0:
+                node.setup("123", None, now, cic=3)
+            node.receive(bytes(d), now)
+            seen.append((node.messages(), node.events(), _state(node)))
+        assert seen[0] == seen[1], bytes(d).hex()
+    assert nodes[0].counters["discarded"] > 100 and nodes[0].counters["rx"] == 3000

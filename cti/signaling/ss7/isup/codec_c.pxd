@@ -11,3 +11,4 @@ cdef class Slots:
 
 
 cdef int hexval(Py_UCS4 u) noexcept
+cdef object decode_as(object data, bint build)

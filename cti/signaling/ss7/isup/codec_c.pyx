@@ -573,6 +573,12 @@ def encode_message(mtype, cic, p, unknown=None):
 
 def decode(data):
     """Parse one ISUP message; only DecodeError subclasses on bad input."""
+    return decode_as(data, True)
+
+
+cdef object decode_as(object data, bint build):
+    """:func:`decode`; with ``build`` False the message is checked as a whole (every pointer,
+    length and parameter value, the same errors) but no IsupMessage is built: True."""
     cdef bytes b = data if type(data) is bytes else bytes(data)
     cdef const unsigned char *d = <const unsigned char *>PyBytes_AS_STRING(b)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(b), i, at, j, vl
@@ -583,15 +589,17 @@ def decode(data):
     mt = d[2]
     if not plan_ok[mt]:
         raise UnknownMessage(cic, mt)
-    cdef dict params = {}
-    cdef dict unknown = {}
+    cdef dict params = {} if build else None
+    cdef dict unknown = {} if build else None
     i = 3
     try:
         for k in range(plan_nfixed[mt]):
             code = plan_fixed[mt][k]
             if i + code_size[code] > n:
                 raise FormatError(cic, mt, f"fixed part truncated at {code_name[code]}")
-            params[code_name[code]] = dec_param(code, d + i, code_size[code])
+            v = dec_param(code, d + i, code_size[code])
+            if build:
+                params[code_name[code]] = v
             i += code_size[code]
         for k in range(plan_nvar[mt]):        # one pointer each, to length + value
             code = plan_var[mt][k]
@@ -601,7 +609,9 @@ def decode(data):
             vl = d[at] if at < n else n
             if at + 1 + vl > n:
                 raise FormatError(cic, mt, f"pointer/length of {code_name[code]} out of the message")
-            params[code_name[code]] = dec_param(code, d + at + 1, vl)
+            v = dec_param(code, d + at + 1, vl)
+            if build:
+                params[code_name[code]] = v
             i += 1
         if plan_opt[mt]:
             if i >= n:
@@ -617,12 +627,16 @@ def decode(data):
                 if j + 2 + vl > n:
                     raise FormatError(cic, mt, f"optional parameter {code:#04x} truncated")
                 if code_kind[code] != K_NONE and code_name[code] not in <frozenset>plan_names[mt]:
-                    params[code_name[code]] = dec_param(code, d + j + 2, vl)
-                else:                           # not ours, or a mandatory one repeated: kept raw
+                    v = dec_param(code, d + j + 2, vl)
+                    if build:
+                        params[code_name[code]] = v
+                elif build:                     # not ours, or a mandatory one repeated: kept raw
                     unknown[code] = PyBytes_FromStringAndSize(<char *>d + j + 2, vl)
                 j += 2 + vl
     except ParameterError as e:
         raise FormatError(cic, mt, str(e)) from None
+    if not build:
+        return True
     msg = <object>PyType_GenericAlloc(<PyTypeObject *>IsupMessage, 0)   # what the frozen __init__
     Py_DECREF(msg)                      # does, without its 4 object.__setattr__ (<object> took a reference)
     PyObject_GenericSetDict(msg, {"type": plan_mtype[mt], "cic": cic, "params": params, "unknown": unknown}, NULL)

@@ -27,7 +27,7 @@ from .timers import ISUP_TIMERS
 
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
-from .codec_c cimport Slots, hexval
+from .codec_c cimport Slots, decode_as, hexval
 
 # ---- the call table as int arrays -------------------------------------------------------------
 cdef list STATES = list(CallState)
@@ -49,6 +49,9 @@ DEF STAY = -1
 cdef int *NEXT = <int *>malloc(NS * NE * sizeof(int))
 cdef int *ACT = <int *>malloc(NS * NE * sizeof(int))
 cdef int MT_EVENT[256]
+#: message types whose every row and rare path ignores the parameters (Q.764 2.1.4, 2.1.7, 2.3):
+#: received, they are checked whole but not turned into an IsupMessage
+cdef bint CHECK_ONLY[256]
 
 cdef enum Action:       # the actions run here; any other name is a method of the node
     A_PY = 0
@@ -81,6 +84,9 @@ def _compile_table():
         ACODE[i] = COMPILED_ACTIONS.get(ACTIONS[i], A_PY)
     for i in range(256):
         MT_EVENT[i] = -1
+        CHECK_ONLY[i] = False
+    for t in (MessageType.ACM, MessageType.ANM, MessageType.CON, MessageType.RLC):
+        CHECK_ONLY[int(t)] = True
     for t in MessageType:
         MT_EVENT[int(t)] = EVENT_INDEX[t.name]
     for exact in (True, False):            # exact rows first; ANY rows where none
@@ -252,7 +258,9 @@ cdef class CallControl:
     """Circuits ``cics`` (checked by the node) with timer ``overrides`` (checked too)."""
 
     cdef public object opc, dpc, name, _m, _now
-    cdef public dict circuits, counters, _dispatch
+    cdef public dict circuits, _dispatch
+    cdef dict _counters
+    cdef long long n_rx, n_tx          # counters["rx"] / ["tx"], kept as C ints per message
     cdef public list _circuit_list, _by_cic, _out, _events
     cdef public frozenset _ours
     cdef public Circuit _c
@@ -284,8 +292,16 @@ cdef class CallControl:
         self._handlers = [None] * 256
         for t, (h, _) in self._dispatch.items():
             self._handlers[int(t)] = h
-        self.counters = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
-                         "glare": 0}
+        self._counters = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
+                          "glare": 0}
+        self.n_rx = self.n_tx = 0
+
+    @property
+    def counters(self):
+        """rx, tx, discarded, cfn_sent, ucic_sent, unexpected, glare (one dict: the node's
+        rare paths count into it)."""
+        self._counters["rx"], self._counters["tx"] = self.n_rx, self.n_tx
+        return self._counters
 
     # ---- outputs ----------------------------------------------------------------------
     def messages(self):
@@ -304,7 +320,7 @@ cdef class CallControl:
 
     cdef inline void tx(self, object mtype, object cic, dict params) except *:
         self._out.append((cic, encode_message(mtype, cic, params)))
-        self.counters["tx"] += 1
+        self.n_tx += 1
 
     cdef void tx_same(self, object key, object mtype, Circuit c, object params) except *:
         """A message whose octets past the CIC depend on ``key`` only: encoded once by the codec
@@ -322,7 +338,7 @@ cdef class CallControl:
         p[0] = <char>(c.cic & 0xFF)
         p[1] = <char>(c.cic >> 8)
         self._out.append((c.cic, out))
-        self.counters["tx"] += 1
+        self.n_tx += 1
 
     cdef inline void ev(self, str kind, Circuit c, object remote) except *:
         self._events.append(new_event(kind, c.cic, self._now, D_CALLED, D_CALLING, D_CATEGORY, D_CAUSE, remote,
@@ -498,7 +514,22 @@ cdef class CallControl:
         cdef int cic, mt
         cdef Circuit c
         self._now = now
-        self.counters["rx"] += 1
+        self.n_rx += 1
+        if type(data) is bytes and PyBytes_GET_SIZE(data) >= 3 and CHECK_ONLY[(<bytes>data)[2]]:
+            cic = ((<bytes>data)[0] | ((<bytes>data)[1] << 8)) & 0x0FFF
+            mt = (<bytes>data)[2]
+            c = self._cmap[cic]
+            if c is not None and self._handlers[mt] is None:
+                try:
+                    decode_as(data, False)  # the whole message is checked, no object built
+                except DecodeError as e:
+                    self._malformed(e)
+                    return
+                self._m = None
+                self._c = c
+                if not self.fire(c, MT_EVENT[mt]):
+                    self._not_allowed(c, EVENTS[MT_EVENT[mt]])
+                return
         msg = self.decoded(data)
         if msg is None:                 # malformed: answered or discarded by the node
             return
@@ -585,7 +616,7 @@ cdef class CallControl:
         iam = self.iam_octets(c)
         if iam is not None:
             self._out.append((c.cic, iam))
-            self.counters["tx"] += 1
+            self.n_tx += 1
             t_start(c, "T7", self._now)
             return
         p = IAM_DEFAULTS.copy()
