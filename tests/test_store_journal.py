@@ -165,3 +165,20 @@ def test_meta_is_queued_and_written_with_the_next_commit(reopen):
     st = reopen()
     assert st.get_meta("next_call") == "8" and st.get_meta("other") == "5" and st.get_meta("none") is None
     st.close()
+
+
+def test_journal_and_cdr_writers_share_the_file_without_losing_anything(tmp_path):
+    """The journal writer's connection and the store's (CDRs, meta) write the same file at once."""
+    st = open_store(str(tmp_path / "both.db"))
+    seq = 0
+    for i in range(300):
+        st.append_many([(seq + k + 1, float(i), "call.0.1", "Offered", b"\x80") for k in range(20)])
+        seq += 20
+        st.write_cdr({"call": str(i), "ended": float(i)})
+        st.set_meta("next_call", str(i))
+        st.commit_soon()                      # both threads write while the owner goes on
+    st.close()
+    st = open_store(str(tmp_path / "both.db"))
+    assert [s for s, _ in st.events_after(0, 10_000)] == list(range(1, seq + 1))
+    assert len(st.cdrs(1000)) == 300 and st.get_meta("next_call") == "299"
+    st.close()

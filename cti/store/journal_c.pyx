@@ -390,7 +390,9 @@ cdef class JournalWriter:
 
     cdef int _write(self, Batch* chain) noexcept nogil:
         """Every page of the chain in one transaction; on failure none of them."""
-        cdef int rc = sqlite3_exec(self.db, b"BEGIN", NULL, NULL, NULL)
+        # the write lock at once (the busy timeout waits for the store's own connection): a
+        # deferred transaction could fail with SQLITE_BUSY_SNAPSHOT, which no busy handler retries
+        cdef int rc = sqlite3_exec(self.db, b"BEGIN IMMEDIATE", NULL, NULL, NULL)
         cdef Batch* b = chain
         cdef Page* p
         cdef int i

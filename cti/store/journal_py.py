@@ -94,7 +94,7 @@ class JournalWriter:
                 self._busy = True
             err = None
             try:
-                self._conn.execute("BEGIN")
+                self._conn.execute("BEGIN IMMEDIATE")     # the write lock now (busy-waited), never BUSY_SNAPSHOT
                 try:
                     self._conn.executemany(_INSERT, [p for b in batches for p in b])
                     self._conn.execute("COMMIT")

@@ -30,7 +30,10 @@ class SqliteStore(SqlStore):
             if not os.path.isdir(d):
                 raise StoreError(f"directory {d} does not exist")
         try:
-            conn = sqlite3.connect(path, isolation_level="DEFERRED", check_same_thread=False)  # owner + writer thread, one at a time (SqlStore)
+            # owner + the store's writer thread, one at a time (SqlStore); the journal writer has a
+            # connection of its own: IMMEDIATE takes the write lock at BEGIN (busy-waited), so
+            # neither side ever fails with SQLITE_BUSY_SNAPSHOT
+            conn = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False, timeout=5.0)
             if path != ":memory:":
                 # a new file only: SQLite keeps an existing file's page size
                 conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
