@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import zmq
 
 from cti.bus.auth import Account
 from cti.bus.codec import unpack_event
@@ -101,4 +102,24 @@ def test_append_many_accepts_growing_and_refuses_stale_seqs():
         st.append_many([(5, 1.0, "t", "x", b"")])
     st.commit()
     assert st.events_after(0) == [(1, b"\x01"), (2, b"\x02"), (5, b"\x05")]
+    st.close()
+
+
+def test_publish_before_start_and_after_close_takes_no_seq(tmp_path):
+    path = str(tmp_path / "c.db")
+    st = open_store(path)
+    st.append(7, 1.0, "t", "x", b"\x80")
+    st.close()
+    bus = BusServer(open_store(path), endpoints=Endpoints(ANY, ANY, ANY))
+    assert bus.seq == 7 and bus.published == 0
+    with pytest.raises(RuntimeError):
+        bus.publish({"type": "Early"})
+    bus.start()
+    assert bus.publish({"type": "Note"}) == 8 and bus.seq == 8 and bus.published == 1
+    bus.close()
+    with pytest.raises(zmq.ZMQError):
+        bus.publish({"type": "Late"})
+    assert bus.seq == 8
+    st = open_store(path)
+    assert st.last_seq() == 8
     st.close()
