@@ -11,6 +11,7 @@ from libc.errno cimport EAGAIN, EINTR, errno
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
+from cti.signaling.ss7._transport import init_transport
 from cti.signaling.ss7.mtp2.bec_c cimport LinkCore
 
 DEF BUF = 512
@@ -105,12 +106,7 @@ cdef class SeqpacketTransport:
         free(self._tx)
 
     def __init__(self, sock, link, pcap=None, int link_number=0, drop=None, bint verify_fcs=True):
-        sock.setblocking(False)
-        self.verify_fcs = verify_fcs  #: False for peers that leave the FCS octets to hardware (libss7)
-        self.sock, self.link, self.pcap, self.link_number = sock, link, pcap, link_number
-        self.closed = False
-        self.drop = drop            #: test hook: drop(frame) -> True loses an outgoing frame
-        self.fcs_errors = 0
+        init_transport(self, sock, link, pcap, link_number, drop, verify_fcs)
 
     def receive(self, now) -> None:
         cdef int got, k

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from cti.signaling.errors import DecodeError
 
+from ._transport import init_transport
 from .mtp2.codec import add_fcs, check_fcs
 
 
@@ -20,12 +21,7 @@ class SeqpacketTransport:
     def __init__(self, sock: socket.socket, link: Any, pcap: Any = None,
                  link_number: int = 0, drop: Callable[[bytes], bool] | None = None,
                  verify_fcs: bool = True) -> None:
-        sock.setblocking(False)
-        self.verify_fcs = verify_fcs  #: False for peers that leave the FCS octets to hardware (libss7)
-        self.sock, self.link, self.pcap, self.link_number = sock, link, pcap, link_number
-        self.closed = False
-        self.drop = drop            #: test hook: drop(frame) -> True loses an outgoing frame
-        self.fcs_errors = 0
+        init_transport(self, sock, link, pcap, link_number, drop, verify_fcs)
 
     def receive(self, now: float) -> None:
         while not self.closed:

@@ -219,12 +219,10 @@ cdef class LinkCore:
             out = []
         if (self._tb or self._retx) and self.lsc.state is _IN_SERVICE:
             self._bec_transmit(now, out)
-        fill = self._fill_octets()
-        if out and self._fill == FILL_FISU:
-            self._last_fill, self._last_fill_at = fill, now  # MSUs carry the same BSN/BIB
-        elif fill != self._last_fill or now - self._last_fill_at >= self.fill_interval:
-            out.append(fill)
-            self._last_fill, self._last_fill_at = fill, now
+        if out and self._fill == FILL_FISU:    # the in-service case of _fill_in, without a Python call
+            self._last_fill, self._last_fill_at = self._fill_octets(), now
+        else:
+            self._fill_in(out, now)             # the link control's, shared with the twin
         self.n_tx += len(out)
         return out
 

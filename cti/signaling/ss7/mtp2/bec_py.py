@@ -122,12 +122,7 @@ class LinkCore:
             out = []
         if self.lsc.state is _IN_SERVICE and (self._tb or self._retx):
             out += self._bec_transmit(now)
-        fill = self._fill_octets()
-        if out and self._fill == FILL_FISU:
-            self._last_fill, self._last_fill_at = fill, now  # MSUs carry the same BSN/BIB
-        elif fill != self._last_fill or now - self._last_fill_at >= self.fill_interval:
-            out.append(fill)
-            self._last_fill, self._last_fill_at = fill, now
+        self._fill_in(out, now)             # the link control's (shared with the compiled core)
         self._counters["tx"] += len(out)
         return out
 
