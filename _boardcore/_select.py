@@ -13,7 +13,7 @@ KERNELS: tuple[str, ...] = ("g711", "dtmf", "tones", "mf", "e1frame", "hdlc")
 #: function here takes such a dotted prefix wherever it takes a kernel name.
 ACCELERATED: tuple[str, ...] = (
     "cti.signaling.ss7.mtp2.bec", "cti.signaling.ss7.mtp3.route", "cti.signaling.ss7.seqpacket",
-    "cti.signaling.ss7.isup.codec", "cti.signaling.ss7.isup.control", "cti.store.journal",
+    "cti.signaling.ss7.isup.codec", "cti.signaling.ss7.isup.control", "cti.store.journal", "cti.bus.publish",
 )
 
 
