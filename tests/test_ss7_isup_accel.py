@@ -287,18 +287,23 @@ def test_compiled_iam_from_its_parts_equals_the_tables(called, calling, category
 
 @needs_compiled
 @pytest.mark.skipif(compiled_control is None, reason="compiled control_c not built")
-def test_compiled_node_checks_acm_anm_con_rlc_whole_without_decoding_them():
-    """ACM/ANM/CON/RLC are only checked by the compiled node (no IsupMessage built): mutated and
-    truncated ones (bad pointers, lengths, optional parameters) are discarded exactly as the twin
-    discards them after decoding, and good ones move the calls the same way."""
+def test_compiled_node_checks_acm_anm_con_rlc_rel_whole_without_decoding_them():
+    """ACM/ANM/CON/RLC/REL are only checked by the compiled node (no IsupMessage built; REL's
+    cause value read in place, with or without octet 1a): mutated and truncated ones (bad
+    pointers, lengths, optional parameters) are discarded exactly as the twin discards them
+    after decoding, and good ones move the calls the same way (same RLC, same released cause)."""
     from cti.signaling.ss7.isup.node import node_class
     rng = random.Random(77)
     base = [twin_codec.encode_message(M.ACM, 3, {"backward_call_indicators": 0x0416}),
             twin_codec.encode_message(M.ACM, 3, {"backward_call_indicators": 0x0416, "cause_indicators": CauseInd(16)}),
             twin_codec.encode_message(M.ANM, 3, {}), twin_codec.encode_message(M.CON, 3, {"backward_call_indicators": 1}),
-            twin_codec.encode_message(M.RLC, 3, {}), twin_codec.encode_message(M.ANM, 3, {"cause_indicators": CauseInd(31)})]
+            twin_codec.encode_message(M.RLC, 3, {}), twin_codec.encode_message(M.ANM, 3, {"cause_indicators": CauseInd(31)}),
+            twin_codec.encode_message(M.REL, 3, {"cause_indicators": CauseInd(17, 1, diagnostic=b"\x01")}),
+            twin_codec.encode_message(M.REL, 3, {"cause_indicators": CauseInd(21), "user_service_information": b"\x80"}),
+            bytes.fromhex("03000c0200030081a2")]        # REL, cause with octet 1a (extension bit 0): value 34
     nodes = [node_class(m)([3, 4], 1, 2, name="a") for m in (compiled_control, _select.twin(CONTROL))]
     now = 0.0
+    released = []
     for k in range(3000):
         d = bytearray(rng.choice(base))
         if k % 3:
@@ -315,4 +320,7 @@ def test_compiled_node_checks_acm_anm_con_rlc_whole_without_decoding_them():
             node.receive(bytes(d), now)
             seen.append((node.messages(), node.events(), _state(node)))
         assert seen[0] == seen[1], bytes(d).hex()
+        released += [e for e in seen[0][1] if e.kind == "released"]
     assert nodes[0].counters["discarded"] > 100 and nodes[0].counters["rx"] == 3000
+    causes = {e.cause for e in released if e.reason == "REL received"}
+    assert {17, 21, 34} <= causes, causes

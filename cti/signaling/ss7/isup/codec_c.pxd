@@ -12,3 +12,4 @@ cdef class Slots:
 
 cdef int hexval(Py_UCS4 u) noexcept
 cdef object decode_as(object data, bint build)
+cdef int cause_value(bytes b) noexcept

@@ -576,6 +576,16 @@ def decode(data):
     return decode_as(data, True)
 
 
+cdef int cause_value(bytes b) noexcept:
+    """The cause value (Q.850) of a message that :func:`decode_as` accepted and whose first
+    mandatory variable parameter is the cause indicators (REL, Q.763 table 26): read in place,
+    octet 1a skipped when octet 1's extension bit is 0."""
+    cdef const unsigned char *d = <const unsigned char *>PyBytes_AS_STRING(b)
+    cdef Py_ssize_t i = 3 + plan_fixed_size[d[2]]
+    cdef const unsigned char *c = d + i + d[i] + 1
+    return c[1 if c[0] & 0x80 else 2] & 0x7F
+
+
 cdef object decode_as(object data, bint build):
     """:func:`decode`; with ``build`` False the message is checked as a whole (every pointer,
     length and parameter value, the same errors) but no IsupMessage is built: True."""

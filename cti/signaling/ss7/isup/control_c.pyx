@@ -27,7 +27,7 @@ from .timers import ISUP_TIMERS
 
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
-from .codec_c cimport Slots, decode_as, hexval
+from .codec_c cimport Slots, cause_value, decode_as, hexval
 
 # ---- the call table as int arrays -------------------------------------------------------------
 cdef list STATES = list(CallState)
@@ -50,8 +50,11 @@ cdef int *NEXT = <int *>malloc(NS * NE * sizeof(int))
 cdef int *ACT = <int *>malloc(NS * NE * sizeof(int))
 cdef int MT_EVENT[256]
 #: message types whose every row and rare path ignores the parameters (Q.764 2.1.4, 2.1.7, 2.3):
-#: received, they are checked whole but not turned into an IsupMessage
+#: received, they are checked whole but not turned into an IsupMessage (REL: its cause value read
+#: in place, the one parameter its rows use)
 cdef bint CHECK_ONLY[256]
+from .formats import FORMATS as _FORMATS
+assert _FORMATS[MessageType.REL].variable[:1] == ("cause_indicators",), "cause_value reads REL's first pointer"
 
 cdef enum Action:       # the actions run here; any other name is a method of the node
     A_PY = 0
@@ -85,7 +88,7 @@ def _compile_table():
     for i in range(256):
         MT_EVENT[i] = -1
         CHECK_ONLY[i] = False
-    for t in (MessageType.ACM, MessageType.ANM, MessageType.CON, MessageType.RLC):
+    for t in (MessageType.ACM, MessageType.ANM, MessageType.CON, MessageType.RLC, MessageType.REL):
         CHECK_ONLY[int(t)] = True
     for t in MessageType:
         MT_EVENT[int(t)] = EVENT_INDEX[t.name]
@@ -111,6 +114,7 @@ cdef int EV_RELEASE = EVENT_INDEX["release"]
 
 cdef object M_IAM = MessageType.IAM, M_ACM = MessageType.ACM, M_ANM = MessageType.ANM, M_CON = MessageType.CON
 cdef object M_REL = MessageType.REL, M_RLC = MessageType.RLC
+cdef int M_REL_I = int(MessageType.REL)
 cdef object NORMAL_CLEARING = Cause.NORMAL_CLEARING
 cdef object CauseValue = Cause
 cdef dict P_ACM = {"backward_call_indicators": BCI_ACM}, P_CON = {"backward_call_indicators": BCI_CON}
@@ -261,6 +265,7 @@ cdef class CallControl:
     cdef public dict circuits, _dispatch
     cdef dict _counters
     cdef long long n_rx, n_tx          # counters["rx"] / ["tx"], kept as C ints per message
+    cdef int rx_cause                  # cause value of the REL being received without an IsupMessage
     cdef public list _circuit_list, _by_cic, _out, _events
     cdef public frozenset _ours
     cdef public Circuit _c
@@ -295,6 +300,7 @@ cdef class CallControl:
         self._counters = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
                           "glare": 0}
         self.n_rx = self.n_tx = 0
+        self.rx_cause = -1
 
     @property
     def counters(self):
@@ -515,6 +521,7 @@ cdef class CallControl:
         cdef Circuit c
         self._now = now
         self.n_rx += 1
+        self.rx_cause = -1
         if type(data) is bytes and PyBytes_GET_SIZE(data) >= 3 and CHECK_ONLY[(<bytes>data)[2]]:
             cic = ((<bytes>data)[0] | ((<bytes>data)[1] << 8)) & 0x0FFF
             mt = (<bytes>data)[2]
@@ -526,6 +533,8 @@ cdef class CallControl:
                     self._malformed(e)
                     return
                 self._m = None
+                if mt == M_REL_I:
+                    self.rx_cause = cause_value(<bytes>data)
                 self._c = c
                 if not self.fire(c, MT_EVENT[mt]):
                     self._not_allowed(c, EVENTS[MT_EVENT[mt]])
@@ -660,8 +669,11 @@ cdef class CallControl:
         cdef Circuit c = self._c
         m = self._m
         c.running.clear()
-        ci = m.params.get("cause_indicators") if m else None
-        cause = ci.value if ci else NORMAL_UNSPECIFIED
+        if m is None and self.rx_cause >= 0:      # a REL checked in place (receive)
+            cause = self.rx_cause
+        else:
+            ci = m.params.get("cause_indicators") if m else None
+            cause = ci.value if ci else NORMAL_UNSPECIFIED
         self.tx_same(M_RLC, M_RLC, c, {})
         self.ev_released(c, cause, True, "REL received")
 
