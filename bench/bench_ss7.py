@@ -2,7 +2,9 @@
 
 Each call is IAM -> ACM -> ANM -> REL -> RLC between two signalling points, 8 calls in
 flight, counted once the RLC is back; every row does the same number of calls (warm-up round
-first, then rounds alternating the rows, best round kept). Between service steps ``move(now)``
+first, then rounds alternating the rows, best round kept, median and spread of the ratios
+within a round in the notes), rated per second of wall time and per second of CPU time (user +
+system of the process over the timed span: what the scheduling of a loaded machine does not move). Between service steps ``move(now)``
 makes one pass: both ends transmit, then both receive (as libss7's poll loop services each
 fd once per pass). Rows:
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -43,8 +46,9 @@ def _stacks():
     return a, b
 
 
-def _drive(a, b, move, n: int) -> float:
-    """Bring the link up, then time ``n`` calls; ``move(now)`` carries frames both ways."""
+def _drive(a, b, move, n: int) -> tuple[float, float]:
+    """Bring the link up, then time ``n`` calls; ``move(now)`` carries frames both ways.
+    Calls per second of wall time and of CPU time (user + system) over the same span."""
     t = 0.0
     while not (a.up and b.up) or any(c.reset_pending for c in a.isup.circuits.values()):
         t += 0.01
@@ -54,7 +58,7 @@ def _drive(a, b, move, n: int) -> float:
         if t > 30:
             raise RuntimeError("SS7 link did not come up")
     done = inflight = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     while done < n:
         while inflight < INFLIGHT and done + inflight < n:
             a.isup.setup("5551234", "88001", t)
@@ -75,10 +79,21 @@ def _drive(a, b, move, n: int) -> float:
                 inflight -= 1
         a.flush(t)
         t += 0.0005
-    return n / (time.perf_counter() - t0)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return n / wall, n / max(cpu, 1e-9)
 
 
 def ours_memory(n: int) -> float:
+    """Calls/s (wall) of :func:`ours_memory_rates`."""
+    return ours_memory_rates(n)[0]
+
+
+def ours_socket(n: int) -> float:
+    """Calls/s (wall) of :func:`ours_socket_rates`."""
+    return ours_socket_rates(n)[0]
+
+
+def ours_memory_rates(n: int) -> tuple[float, float]:
     a, b = _stacks()
     la, lb = a.links[0], b.links[0]
 
@@ -91,7 +106,7 @@ def ours_memory(n: int) -> float:
     return _drive(a, b, move, n)
 
 
-def ours_socket(n: int) -> float:
+def ours_socket_rates(n: int) -> tuple[float, float]:
     from cti.signaling.ss7.link import SeqpacketTransport
     a, b = _stacks()
     sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -165,54 +180,80 @@ def mtp_msus(kind: str, n: int) -> float:
 
 
 def libss7(n: int) -> float | None:
+    """Calls/s (wall) of :func:`libss7_rates`."""
+    r = libss7_rates(n)
+    return None if r is None else r[0]
+
+
+def libss7_rates(n: int) -> tuple[float, float] | None:
+    """libss7 b2b: calls/s of wall time and of the C process's CPU time over the same span."""
     if not Path("/usr/include/libss7.h").exists() or shutil.which("gcc") is None:
         return None
     sys.path.insert(0, str(ROOT / "tests" / "interop"))
     from ss7_harness import build_peer  # type: ignore[import-not-found]
     out = subprocess.run([str(build_peer()), "bench", str(n)], capture_output=True, text=True, timeout=300)
     parts = out.stdout.split()
-    if out.returncode or len(parts) < 4:
+    if out.returncode or len(parts) < 6:
         return None
-    return int(parts[1]) / float(parts[3])
+    return int(parts[1]) / float(parts[3]), int(parts[1]) / max(float(parts[5]), 1e-9)
 
 
-ROUNDS = 3
+ROUNDS = 5
+
+
+def _spread(ratios: list[float]) -> str:
+    return f"same-round ratio median {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
 def run(quick: bool) -> list[Result]:
     """Same number of calls on every row; one untimed warm-up round, then :data:`ROUNDS`
     rounds taking libss7 and ours in turn (so load on a shared machine hits all rows alike),
-    best round of each row kept."""
+    best round of each row kept, and the median (spread) of the ratios to libss7 taken within
+    each round in the notes. The same calls are also rated per second of CPU time (user +
+    system over the timed span, both processes), which the scheduling on a loaded machine
+    does not move."""
     n = 2000 if quick else 20000
-    best = {"libss7": 0.0, "ours-socket": 0.0, "ours-memory": 0.0, "ours-memory-twins": 0.0}
-    runs = {"libss7": libss7, "ours-socket": ours_socket, "ours-memory": ours_memory,
-            "ours-memory-twins": ours_memory_twins}
+    names = ["libss7", "ours-socket", "ours-memory"]
+    runs = {"libss7": libss7_rates, "ours-socket": ours_socket_rates, "ours-memory": ours_memory_rates}
+    wall: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
+    twins: list[float] = []
     for rnd in range(ROUNDS + 1):
-        for name, fn in runs.items():
-            r = fn(n // 4 if rnd == 0 else n)
-            if rnd and r is not None:
-                best[name] = max(best[name], r)
-            elif r is None:
-                runs = {k: v for k, v in runs.items() if k != name}   # libss7 not installed / failed
-    res: list[Result] = []
-    if best["libss7"]:
-        res.append(Result("ss7 call setup+release", "libss7", best["libss7"], "calls/s", reference=True,
-                          note="C, two instances over a socketpair"))
+        got = {name: fn(n // 4 if rnd == 0 else n) for name, fn in runs.items()}
+        if got["libss7"] is None:
+            runs.pop("libss7", None)      # libss7 not installed / failed
+        tw = ours_memory_twins(n // 4 if rnd == 0 else n) if rnd <= 1 else None   # slow: one timed round
+        if rnd == 0:
+            continue
+        for name, r in got.items():
+            if r is not None:
+                wall[name].append(r[0])
+                cpu[name].append(r[1])
+        if tw:
+            twins.append(tw)
     from cti.signaling.ss7 import seqpacket
     from cti.signaling.ss7.mtp2 import bec
     from cti.signaling.ss7.mtp3 import route
     impls = {bec.IMPLEMENTATION, route.IMPLEMENTATION, seqpacket.IMPLEMENTATION}
     live = "MTP compiled" if impls == {"compiled"} else "MTP twins" if impls == {"python"} else "MTP partly compiled"
-    res.append(Result("ss7 call setup+release", "ours-socket", best["ours-socket"], "calls/s",
-                      note=f"socketpair; {live}"))
-    res.append(Result("ss7 call setup+release", "ours-memory", best["ours-memory"], "calls/s",
-                      note="frames in memory"))
-    if best["ours-memory-twins"]:
-        res.append(Result("ss7 call setup+release", "ours-memory-twins", best["ours-memory-twins"], "calls/s",
-                          note="frames in memory, pure-Python twins only"))
+    notes = {"libss7": "C, two instances over a socketpair", "ours-socket": f"socketpair; {live}",
+             "ours-memory": "frames in memory"}
+    res: list[Result] = []
+    for bench, rates in (("ss7 call setup+release", wall), ("ss7 call setup+release, CPU time", cpu)):
+        ref = rates["libss7"]
+        for name in names:
+            if not rates[name]:
+                continue
+            note = notes[name]
+            if name != "libss7" and len(ref) == len(rates[name]):
+                note += "; " + _spread([o / r for o, r in zip(rates[name], ref)])
+            res.append(Result(bench, name, max(rates[name]), "calls/s", reference=name == "libss7", note=note))
+        if twins and rates is wall:
+            res.append(Result(bench, "ours-memory-twins", max(twins), "calls/s",
+                              note="frames in memory, pure-Python twins only"))
     m = 20000 if quick else 200000
     try:
-        mtp = {k: max(mtp_msus(k, m) for _ in range(ROUNDS)) for k in ("py", "c")}
+        mtp = {k: max(mtp_msus(k, m) for _ in range(3)) for k in ("py", "c")}
     except RuntimeError:
         return res     # compiled cores not built: the call rows above still stand
     res.append(Result("ss7 MTP MSU transfer", "twins", mtp["py"], "MSUs/s", reference=True,

@@ -12,7 +12,8 @@
  *                                   (REL -> RLC, GRS -> GRA, BLO -> BLA, UBL -> UBA, RSC -> RLC,
  *                                   CGB -> CGBA, CGU -> CGUA are answered automatically)
  *   libss7_peer bench N             two libss7 instances back to back over a socketpair:
- *                                   N IAM/ACM/ANM/REL/RLC cycles; prints "calls N seconds S"
+ *                                   N IAM/ACM/ANM/REL/RLC cycles; prints "calls N seconds S cpu C"
+ *                                   (C: user + system CPU seconds of the same span)
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <libss7.h>
@@ -246,6 +248,7 @@ static int bench(int n)
 	struct ss7 *s[2];
 	struct pollfd p[2];
 	struct timeval t0, t1;
+	struct rusage r0, r1;
 	ss7_event *e;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds))
@@ -257,6 +260,7 @@ static int bench(int n)
 	ss7_start(s[0]);
 	ss7_start(s[1]);
 	gettimeofday(&t0, NULL);
+	getrusage(RUSAGE_SELF, &r0);
 	while (done < n) {
 		for (k = 0; k < 2; k++) {
 			p[k].fd = fds[k];
@@ -272,6 +276,7 @@ static int bench(int n)
 					if (k == 0 && !up) {
 						up = 1;
 						gettimeofday(&t0, NULL);
+						getrusage(RUSAGE_SELF, &r0);
 					}
 					break;
 				case ISUP_EVENT_IAM:
@@ -313,7 +318,10 @@ static int bench(int n)
 		}
 	}
 	gettimeofday(&t1, NULL);
-	printf("calls %d seconds %.6f\n", n, (t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6);
+	getrusage(RUSAGE_SELF, &r1);
+	printf("calls %d seconds %.6f cpu %.6f\n", n, (t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6,
+	       (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) + (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
+	       (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6);
 	return 0;
 }
 
