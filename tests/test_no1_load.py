@@ -24,7 +24,7 @@ from cti.signaling import no1 as _no1  # noqa: F401  (the package must import)
 from cti.signaling.causes import Cause
 from cti.signaling.no1 import trunk as trunk_mod
 from cti.signaling.no1.trunk import No1Trunk
-from cti.signaling.trunk import Alerting, Answered, IncomingCall, Released
+from cti.signaling.trunk import Alerting, Answered, IncomingCall, Released, TrunkError
 from simulator.exchange.base import Behaviour, CallScript, Subscriber
 from simulator.exchange.no1 import No1Exchange
 
@@ -121,32 +121,140 @@ def test_an_earlier_answer_delay_does_not_answer_our_next_call(mf_impl):
     assert rig.all_idle()
 
 
+def test_the_network_does_not_seize_a_circuit_before_we_saw_it_idle(mf_impl):
+    """Our call on (0, 1) ends with our clear-forward; the network returns idle after its release
+    guard and has a call to place 20 ms later. Seizing at once would replace its idle before our
+    side recognised it (20 ms debounce): we would never leave clear-forward, it would never get a
+    seizure acknowledgement and would give the call up (T_SEIZE_ACK, cause 102). Now the seizure
+    waits until the idle has lasted IDLE_GUARD, and the call goes through on (0, 1)."""
+    subs = {"2001": Subscriber("2001", Behaviour.ANSWER, answer_after=0.2, hold_for=None)}
+    rig = Rig(ours={"timeslots": [1]}, theirs={"timeslots": [1]}, subscribers=subs, on_call="answer")
+    ex = rig.exchange
+    ours = rig.trunk.make_call("2001", "1", rig.now)
+    rig.wait(Answered, circuit=ours)
+    rig.trunk.release(ours, Cause.NORMAL_CLEARING, rig.now)
+    placed: list[float] = []
+    sent: list[tuple[float, int]] = []
+
+    def place_when_idle(now: float) -> None:      # runs after the exchange's service each block
+        line = ex.trunks[0].channels[1].line
+        if not placed and line.state.value == "idle":
+            placed.append(now)
+            ex.place_call(CallScript(at=now, called="4000", calling="2", hold_for=1.0))
+        elif placed and not sent and line.seize_at is None and line.state.value == "out_seized":
+            sent.append((now, line.idle_since))
+    rig.hooks.append(place_when_idle)
+    rig.run(6.0)
+    (rec,) = to_us(rig)
+    assert ex.explain(rec) == "answered" and rec.circuit == ours, ex.explain(rec)
+    assert rec.seized_at - placed[0] < 0.05                      # taken at once ...
+    assert sent[0][0] - sent[0][1] >= 0.1 - 1e-9                 # ... seizure sent after the guard
+    assert [r.cleared_by for r in ex.records] == ["near", "far"] and rig.all_idle()
+
+
+def test_idle_guard_holds_a_seizure_back():
+    from cti.signaling.no1.line import AB_IDLE, AB_SEIZE, Line
+    from cti.signaling.no1.timers import LINE_TIMERS
+    spec = LINE_TIMERS["IDLE_GUARD"]
+    assert "Q.421" in spec.clause and spec.default == 0.1
+    line = Line("cn", {"IDLE_GUARD": 0.3})
+    line.seize(0.0)                                # never used: no guard
+    assert line.tx >> 2 == AB_SEIZE and line.seize_at is None
+    line.clear(0.5)                                # far end idle all along: released at once
+    assert line.state.value == "idle" and line.idle_since == 0.5
+    line.seize(0.6)                                # within the guard: held back
+    assert line.state.value == "out_seized" and line.tx >> 2 == AB_IDLE
+    assert line.seize_at == pytest.approx(0.8) and line.timer_deadline() == pytest.approx(0.8)
+    line.handle_timer(0.79)
+    assert line.tx >> 2 == AB_IDLE
+    line.handle_timer(0.8)
+    assert line.tx >> 2 == AB_SEIZE and line.seize_at is None
+
+
+@pytest.mark.parametrize("glare", ["yield", "hold"])
+def test_far_seizure_during_the_guard_is_not_a_double_seizure(glare):
+    """Our seizure was held back (never sent): the far end's seizure wins whatever our glare rule."""
+    from cti.signaling.no1.line import AB_ACK, AB_SEIZE, Line
+    line = Line("cn", {"IDLE_GUARD": 0.3}, glare=glare)
+    line.seize(0.0)
+    line.clear(0.5)
+    line.seize(0.55)
+    line.receive((AB_SEIZE << 2) | 0b11, 0.6)
+    line.handle_timer(0.62)
+    kinds = [e.kind for e in line.events()]
+    assert kinds[-2:] == ["glare", "seized"] and line.state.value == "in_seized"
+    assert line.tx >> 2 == AB_ACK and line.seize_at is None
+
+
 # ------------------------------------------------------------------ seeded load over two spans
 
-class TwoSpans:
-    """Our No1Trunk on spans 0 and 1, the exchange on both far ends; our side alerts every
-    incoming call, answers it after a drawn delay (or refuses it busy), and clears it after a
-    drawn hold unless the network clears first. Serviced every 20 ms block."""
+#: numbers we call on the network, how they respond, and the cause our side must see
+SUBSCRIBERS = {
+    "5001": (Subscriber("5001", Behaviour.ANSWER, answer_after=1.0, hold_for=6.0), Cause.NORMAL_CLEARING),
+    "5002": (Subscriber("5002", Behaviour.BUSY), Cause.USER_BUSY),
+    "5003": (Subscriber("5003", Behaviour.UNALLOCATED), Cause.UNALLOCATED_NUMBER),
+    "5004": (Subscriber("5004", Behaviour.CONGESTION), Cause.SWITCHING_EQUIPMENT_CONGESTION),
+    "5005": (Subscriber("5005", Behaviour.NO_ANSWER), Cause.NORMAL_CLEARING),   # we give up after 8 s
+}
 
-    def __init__(self, seed: int) -> None:
+
+class TwoSpans:
+    """Our No1Trunk on spans 0 and 1, the exchange on both far ends. Our side alerts every
+    incoming call, answers it after a drawn delay (or refuses it busy) and clears it after a
+    drawn hold unless the network clears first; it also calls the network's SUBSCRIBERS now
+    and then (hunting from the top while the network hunts from the bottom, so double
+    seizures happen only when the spans are nearly full). Serviced every 20 ms block."""
+
+    def __init__(self, seed: int, outgoing_gap: float | None = None) -> None:
         self.board = open_sim(2)
         self.rng = random.Random(seed)
         self.trunks = [No1Trunk(self.board.span(n), {"dnis_length": 4}) for n in (0, 1)]
         self.exchange = No1Exchange([self.board.far_end(0), self.board.far_end(1)],
-                                    config={"dnis_length": 4})
+                                    {n: sub for n, (sub, _) in SUBSCRIBERS.items()}, config={"dnis_length": 4})
         self.todo: list[tuple[float, str, tuple[int, int]]] = []
         self.incoming: dict[str, IncomingCall] = {}     # calling -> what reached us
-        self.released: Counter = Counter()
+        self.released: Counter = Counter()               # circuit -> Released of incoming calls
+        self.outgoing: dict[tuple[int, int], str] = {}   # circuit -> number we are calling
+        self.ours: Counter = Counter()                   # how our calls ended (defined outcomes)
+        self.unexpected: list = []
+        self.outgoing_gap = outgoing_gap
+        self.next_out = 1.0 if outgoing_gap else float("inf")
         self.board.add_ticker(self._tick)
 
     def _trunk(self, circuit: tuple[int, int]) -> No1Trunk:
         return self.trunks[circuit[0]]
 
+    def _place_ours(self, now: float) -> None:
+        number = self.rng.choice(sorted(SUBSCRIBERS))
+        trunk = self.trunks[self.rng.randrange(2)]
+        try:
+            circuit = trunk.make_call(number, "88880000", now)
+        except TrunkError as exc:
+            assert exc.cause == Cause.NO_CIRCUIT_AVAILABLE, exc
+            self.ours["no_circuit"] += 1
+            return
+        self.outgoing[circuit] = number
+        if number == "5005":
+            self.todo.append((now + 8.0, "clear", circuit))
+
+    def _our_call_ended(self, ev: Released) -> None:
+        number = self.outgoing.pop(ev.circuit)
+        if ev.cause == Cause.TEMPORARY_FAILURE and "double seizure" in ev.reason:
+            self.ours["glare"] += 1                      # Q.421: the far end's call won
+        elif ev.cause == SUBSCRIBERS[number][1]:
+            self.ours[SUBSCRIBERS[number][0].behaviour.value] += 1
+        else:
+            self.unexpected.append((number, ev))
+
     def _tick(self, now: float) -> None:
+        while self.next_out <= now:
+            self._place_ours(now)
+            self.next_out += self.rng.expovariate(1 / self.outgoing_gap)
         for trunk in self.trunks:
             for ev in trunk.service(now):
                 if isinstance(ev, IncomingCall):
                     assert ev.calling not in self.incoming, f"{ev.calling} offered twice"
+                    assert ev.circuit not in self.outgoing, f"{ev} on a circuit of our live call"
                     self.incoming[ev.calling] = ev
                     if self.rng.random() < 0.05:
                         trunk.release(ev.circuit, Cause.USER_BUSY, now)
@@ -154,10 +262,13 @@ class TwoSpans:
                     trunk.alert(ev.circuit, now)
                     self.todo.append((now + self.rng.uniform(0.5, 12.0), "answer", ev.circuit))
                 elif isinstance(ev, Answered):
-                    raise AssertionError(f"no outgoing calls here: {ev}")
+                    assert self.outgoing.get(ev.circuit) == "5001", ev
                 elif isinstance(ev, Released):
-                    self.released[ev.circuit] += 1
                     self.todo = [t for t in self.todo if t[2] != ev.circuit]
+                    if ev.circuit in self.outgoing:
+                        self._our_call_ended(ev)
+                    else:
+                        self.released[ev.circuit] += 1
         due = [t for t in self.todo if t[0] <= now]
         self.todo = [t for t in self.todo if t[0] > now]
         for _, what, circuit in due:
@@ -177,8 +288,8 @@ class TwoSpans:
         return all(t.state(c) == ("idle", None) for t in self.trunks for c in t.circuits())
 
 
-def run_load(calls: int, seed: int, mean_gap: float) -> tuple[TwoSpans, Counter]:
-    sim = TwoSpans(seed)
+def run_load(calls: int, seed: int, mean_gap: float, outgoing_gap: float | None = None) -> tuple[TwoSpans, Counter]:
+    sim = TwoSpans(seed, outgoing_gap)
     rng = random.Random(seed + 1)
     t = 0.2
     for n in range(calls):
@@ -189,14 +300,16 @@ def run_load(calls: int, seed: int, mean_gap: float) -> tuple[TwoSpans, Counter]
         sim.exchange.place_call(CallScript(at=t, called="4000", calling=f"1390000{n:04d}",
                                            hold_for=hold, abandon_after=patience))
     sim.run(t + 60.0)
-    why = Counter(sim.exchange.explain(r) for r in sim.exchange.records)
+    sim.next_out = float("inf")
+    sim.run(60.0)
+    why = Counter(sim.exchange.explain(r) for r in sim.exchange.records if r.direction == "to_us")
     return sim, why
 
 
 def check_accounted(sim: TwoSpans, why: Counter, calls: int) -> None:
     ex = sim.exchange
-    records = ex.records
-    assert len(records) == calls and all(r.direction == "to_us" for r in records)
+    records = [r for r in ex.records if r.direction == "to_us"]
+    assert len(records) == calls
     unexplained = [(r.calling, r.circuit, ex.explain(r)) for r in records if ex.explain(r) not in DEFINED]
     assert unexplained == []
     assert sum(why.values()) == calls
@@ -221,13 +334,18 @@ def check_accounted(sim: TwoSpans, why: Counter, calls: int) -> None:
     # exchange (never by a signalling failure) or because no circuit was free
     assert all(r.alerted_at is None and r.answered_at is None for r in abandoned_unseen)
     assert sum(sim.released.values()) == len(sim.incoming)
+    # our calls: each ended with its subscriber's cause, no circuit free, or lost a double seizure
+    assert sim.unexpected == [] and not sim.outgoing
+    theirs = [r for r in ex.records if r.direction == "from_us"]
+    assert [(r.called, ex.explain(r)) for r in theirs if ex.explain(r) not in DEFINED | set(Behaviour)] == []
     assert sim.all_idle() and not ex.active_calls()
 
 
 def test_seeded_load_two_spans_every_call_accounted():
     calls = 240
-    sim, why = run_load(calls, seed=9, mean_gap=0.25)
+    sim, why = run_load(calls, seed=9, mean_gap=0.25, outgoing_gap=2.0)
     check_accounted(sim, why, calls)
+    assert sum(sim.ours.values()) > 60 and sim.ours["answer"] > 5 and sim.ours["no_circuit"] > 0
     # the load exercised what it is for: circuits reused while earlier calls' timers were
     # still running, callers giving up during MFC and in ringing, and all circuits busy
     assert sim.exchange.stale_timers > 10

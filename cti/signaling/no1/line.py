@@ -247,6 +247,8 @@ class Line:
         self.block_wanted = False
         self.errors = 0
         self.cause: int = Cause.NORMAL_CLEARING   #: cause of our last clear
+        self.idle_since = float("-inf")     #: when the circuit last returned to idle
+        self._seize_at: float | None = None   # a seizure waiting for IDLE_GUARD to end
 
     # ---- properties ----
     @property
@@ -290,8 +292,14 @@ class Line:
             self._fire(f"RX_{self._raw >> 1}{self._raw & 1}", now)
 
     def seize(self, now: float) -> None:
-        """Start an outgoing call (LocalProtocolError unless idle)."""
+        """Start an outgoing call (LocalProtocolError unless idle). Within IDLE_GUARD of the
+        circuit's return to idle the seizure is held back until the guard ends (:attr:`seize_at`)."""
         self._local("SEIZE", now)
+
+    @property
+    def seize_at(self) -> float | None:
+        """When a seizure held back by IDLE_GUARD goes out (None: none is waiting)."""
+        return self._seize_at
 
     def answer(self, now: float) -> None:
         self._local("ANSWER", now)
@@ -333,6 +341,8 @@ class Line:
     # ---- timers ----
     def timer_deadline(self) -> float | None:
         d = self.timers.deadline()
+        if self._seize_at is not None:
+            d = self._seize_at if d is None else min(d, self._seize_at)
         if self._raw is not None and self._raw != self.rx:
             t = self._raw_since + self.timers.values["DEBOUNCE"]
             d = t if d is None else min(d, t)
@@ -340,6 +350,9 @@ class Line:
 
     def handle_timer(self, now: float) -> None:
         self._debounce(now)
+        if self._seize_at is not None and now >= self._seize_at - 1e-9 and self.fsm.state is S.OUT_SEIZED:
+            self._seize_at = None
+            self._ab_tx = AB_SEIZE
         for name in self.timers.expired(now):
             if self.fsm.allowed(name):
                 self._fire(name, now)
@@ -349,7 +362,8 @@ class Line:
         self._now = now
         before = self.fsm.state
         if event == "RX_00" and before is S.OUT_SEIZED:
-            event = "GLARE_YIELD" if self.glare == "yield" else "GLARE_HOLD"
+            # a seizure still held back by IDLE_GUARD was never seen: the far end's call is the only one
+            event = "GLARE_YIELD" if self.glare == "yield" or self._seize_at is not None else "GLARE_HOLD"
         try:
             self.fsm.fire(event)
         except UnexpectedEvent as exc:   # only reachable for events without a row
@@ -359,6 +373,8 @@ class Line:
         if len(self.fsm.trace) > 256:
             del self.fsm.trace[:-64]
         after = self.fsm.state
+        if after is not S.OUT_SEIZED:
+            self._seize_at = None
         if after is not before:
             old = STATE_TIMERS.get(before)
             if old:
@@ -367,6 +383,7 @@ class Line:
             if new:
                 self.timers.start(new, now)
         if after is S.IDLE and before is not S.IDLE:
+            self.idle_since = now
             self._emit("idle")
             if self.block_wanted:
                 # the far end must see idle (release guard) before blocking follows
@@ -383,7 +400,14 @@ class Line:
 
     # ---- actions (named in TABLE) ----
     def send_seize(self) -> None:
-        self._ab_tx = AB_SEIZE
+        # Q.421 clauses 4 and 5.2: the idle (release guard) we send must persist long enough for
+        # the far end, maybe still waiting in clear-forward, to recognise it before a seizure
+        # replaces it; otherwise it never sees the circuit free nor acknowledges the seizure
+        guard_end = self.idle_since + self.timers.values["IDLE_GUARD"]
+        if self._now < guard_end - 1e-9:
+            self._seize_at = guard_end
+        else:
+            self._ab_tx = AB_SEIZE
 
     def incoming_seize(self) -> None:
         self._ab_tx = AB_ACK

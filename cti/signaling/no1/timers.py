@@ -27,6 +27,10 @@ LINE_TIMERS: dict[str, TimerSpec] = {t.name: t for t in (
        "a block asked for during a call is sent this long after the circuit returns to idle"),
     _T("T_CLEAR_FWD", 60.0, 0.5, 600.0, "GF 001-9001 (verify)",
        "incoming: clear-back or rejection sent, waiting for clear-forward"),
+    _T("IDLE_GUARD", 0.1, 0.04, 1.0,
+       "Q.421 clause 4 (a state counts after 20 +/- 10 ms) and 5.2 (release guard); as T_BLOCK_DELAY",
+       "back in idle, a seizure of ours is held back this long: the far end must recognise our "
+       "idle (release guard) before a seizure replaces it"),
 )}
 
 #: MFC register (compelled) timers.
