@@ -8,6 +8,7 @@ import pytest
 
 from cti.bus import schema as s
 from cti.call.errors import InvalidParameterError, UnknownRequestError
+from cti.bus.events import BUS_EVENTS
 from cti.call.events import EVENT_TYPES
 
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "schema" / "bus-schema.json"
@@ -21,7 +22,8 @@ def test_schema_file_matches_code():
 
 def test_every_event_and_request_is_documented():
     sch = s.schema()
-    assert set(sch["events"]) == set(EVENT_TYPES)
+    assert set(sch["events"]) == set(EVENT_TYPES) | set(BUS_EVENTS)
+    assert sch["events"]["JournalGap"]["topic"] == "server.*" and "first" in sch["events"]["JournalGap"]["fields"]
     for name in ("MakeCall", "AnswerCall", "ClearConnection", "HoldCall", "RetrieveCall", "ConsultationCall",
                  "TransferCall", "SingleStepTransfer", "ConferenceCall", "SendDigits"):
         assert sch["requests"][name]["doc"] and sch["requests"][name]["result"]
@@ -35,7 +37,9 @@ def test_new_fields_have_defaults_within_major_version():
     # the evolution rule: only the original required fields may lack a default
     required = {n: [f for f, d in e["fields"].items() if d.get("required")] for n, e in s.schema()["events"].items()}
     for n, fields in required.items():
-        assert set(fields) <= {"call", "device", "state", "span", "available", "total", "node"}, (n, fields)
+        # JournalGap came as a new event type (schema 1.0 + additions): its range is its substance
+        assert set(fields) <= {"call", "device", "state", "span", "available", "total", "node",
+                               "first", "last"}, (n, fields)
 
 
 def test_parse_request_typed_errors():

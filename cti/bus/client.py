@@ -10,10 +10,17 @@ A subscription on the PUB socket (``mode="pub"``, integrators) fills any seq gap
 join, HWM drop, restart) from the server's replay; ``mode="watch"`` receives the stream
 filtered for the account over the snapshot socket (agents, supervisors). Errors arrive as
 the exception classes of :mod:`cti.call.errors`; no reply within ``timeout`` is TimeoutError.
+
+Gaps: a ``JournalGap`` event (topic ``server.journal_gap``) declares seqs a crashed server may
+have published but could not journal; a subscription records it in ``.gaps``, logs it and
+goes on. A gap nothing declares (a replay that skips seqs it should hold, or a server whose
+head is behind what this client already saw: it lost its journal and will reuse seqs) is
+logged as an error and recorded in ``.undeclared``.
 """
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -25,6 +32,8 @@ from cti.call.errors import ERRORS, CallControlError, ReplayGapError
 from .auth import client_curve
 from .codec import pack, unpack_event
 from .server import Endpoints
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,8 @@ class Subscription:
         self.snapshot: dict[str, Any] | None = None
         self.gaps_filled = 0
         self.resynced = 0        #: times the journal no longer held what we missed (see .snapshot)
+        self.gaps: list[tuple[int, int]] = []        #: seq ranges JournalGap events declared
+        self.undeclared: list[tuple[int, int]] = []  #: seq ranges missing with no declaration
         self._pending: list[dict[str, Any]] = []
         self._watch_renew = 0.0
         if mode == "pub":
@@ -196,14 +207,29 @@ class Subscription:
         """Replay from ``self.last`` until ``upto`` (or the server's head) is covered."""
         while True:
             try:
-                evs, last, head = self.client.replay(self.last)
+                r = self.client._snap({"op": "replay", "after": self.last, "limit": 1000})
             except ReplayGapError:
                 # what we missed was pruned (retention): start again from a fresh snapshot
                 self.snapshot = self.client.snapshot()
                 self.last = int(self.snapshot["seq"])
                 self.resynced += 1
                 continue
+            evs = [unpack_event(b) for b in r["events"]]
+            last, head = int(r["last"]), int(r["head"])
+            if head < self.last:
+                # the server never got as far as we did: it lost events we saw and will reuse their seqs
+                self._undeclared(head + 1, self.last, f"server head {head} is behind seq {self.last} "
+                                 "this client already received")
+                self.last = head
+                return
+            expect = self.last + 1
             for e in evs:
+                s = int(e["seq"])
+                if e.get("type") == "JournalGap":
+                    self._declared(e)
+                if s > expect and r.get("filtered") is False and not self._covers(e, expect, s - 1):
+                    self._undeclared(expect, s - 1, "replay skipped them")
+                expect = s + 1
                 if self._wanted(e):
                     self._pending.append(e)
             if last <= self.last:
@@ -211,6 +237,23 @@ class Subscription:
             self.last = last
             if last >= (upto if upto is not None else head):
                 return
+
+    def _declared(self, e: dict[str, Any]) -> None:
+        rng = (int(e.get("first", 0)), int(e.get("last", 0)))
+        if rng not in self.gaps:
+            self.gaps.append(rng)
+            log.warning("declared gap: seqs %d..%d are not in the server's journal (%s)",
+                        rng[0], rng[1], e.get("reason", ""))
+
+    @staticmethod
+    def _covers(e: dict[str, Any], first: int, last: int) -> bool:
+        """Does ``e`` (the event after a hole first..last) declare that hole?"""
+        return (e.get("type") == "JournalGap" and isinstance(e.get("first"), int)
+                and isinstance(e.get("last"), int) and e["first"] <= first and e["last"] >= last)
+
+    def _undeclared(self, first: int, last: int, why: str) -> None:
+        self.undeclared.append((first, last))
+        log.error("undeclared gap: seqs %d..%d (%s)", first, last, why)
 
     def _renew(self, reset: bool = False) -> None:
         msg = {"op": "watch", "after": self.last, "id": 0}
@@ -249,6 +292,8 @@ class Subscription:
                 self._catch_up(seq - 1)           # lost, or filtered out: the replay decides
                 if seq <= self.last:
                     continue
+            if e.get("type") == "JournalGap":
+                self._declared(e)
             self._pending.append(e)
             self.last = seq
 
@@ -262,11 +307,18 @@ class Subscription:
             _raise(msg["error"])
         for b in msg.get("events", ()):
             e = unpack_event(b)
+            if e.get("type") == "JournalGap" and int(e["seq"]) > self.last:
+                self._declared(e)
             if int(e["seq"]) > self.last and self._wanted(e):
                 self._pending.append(e)
                 self.last = int(e["seq"])
         if msg.get("op") == "events":
             self.last = max(self.last, int(msg.get("last", self.last)))
+        elif msg.get("op") == "watching" and isinstance(msg.get("head"), int) and msg["head"] < self.last:
+            self._undeclared(msg["head"] + 1, self.last, f"server head {msg['head']} is behind seq "
+                             f"{self.last} this client already received")
+            self.last = msg["head"]
+            self._renew(reset=True)
 
     def events(self, timeout: float = 1.0) -> Iterator[dict[str, Any]]:
         """Iterate events until none arrives for ``timeout`` seconds."""

@@ -302,11 +302,18 @@ cdef object _plan(type cls):
     return p
 
 
+#: ``limit`` of a publisher nobody limits
+NO_LIMIT = (1 << 62)
+
+
 cdef class Publisher:
     """Publishes on ``sock`` (a PUB socket) from seq ``seq`` + 1; frames go to ``ring`` (a
-    bounded deque) and journal rows to :meth:`take_journal`; ``v`` is the schema major."""
+    bounded deque) and journal rows to :meth:`take_journal`; ``v`` is the schema major.
+    Beyond seq ``limit``, ``on_limit(seq)`` is asked first (see the twin, publish_py.py)."""
 
     cdef public long long seq
+    cdef public long long limit
+    cdef public object on_limit
     cdef readonly object sock
     cdef readonly long long v
     cdef object _v
@@ -329,6 +336,8 @@ cdef class Publisher:
         if not isinstance(seq, int) or seq < 0:
             raise ValueError(f"seq must be a non-negative int, not {seq!r}")
         self.seq = seq
+        self.limit = NO_LIMIT
+        self.on_limit = None
         self.v = v
         self._v = v
         self.sock = sock
@@ -427,6 +436,8 @@ cdef class Publisher:
             data = self._pack({**event, "seq": seq, "time": t, "v": self._v, "topic": topic})
         if self.sock._closed:
             raise zmq.ZMQError(zmq.ENOTSOCK)
+        if seq > self.limit:
+            self._reach(seq)
         self.seq = seq
         self._journal.append((seq, t, topic, kind, data))
         self._ring_append(data)
@@ -443,6 +454,16 @@ cdef class Publisher:
             self._send(tb, zmq.SNDMORE)
             self._send(data)
         return seq
+
+    cdef int _reach(self, long long seq) except -1:
+        """Ask ``on_limit`` to let ``seq`` out (it raises, or returns a limit >= seq)."""
+        if self.on_limit is None:
+            raise RuntimeError(f"seq {seq} is beyond the publisher's limit {self.limit} and nobody extends it")
+        limit = self.on_limit(seq)
+        if not isinstance(limit, int) or limit < seq:
+            raise RuntimeError(f"on_limit({seq}) returned {limit!r}, not a limit >= {seq}")
+        self.limit = limit
+        return 0
 
     cdef Py_ssize_t _call_topic(self, _Plan plan, object event) except -2:
         """The index of ``event.topic()`` in the call-topic table (made on first use), or -1

@@ -4,6 +4,10 @@
 ``v``, ``topic``), encodes it with msgpack, queues ``(seq, time, topic, type, frame)`` for the
 journal and the frame for the replay ring, then sends ``[topic, frame]`` on the PUB socket:
 no event leaves before it is queued for the journal. :class:`cti.bus.server.BusServer` owns it.
+
+``limit`` is the highest seq the publisher may stamp without asking: the first event beyond it
+calls ``on_limit(seq)`` first, which returns the new limit (>= seq: the server made a durable
+seq reservation reach that far) or raises; then no seq is taken (docs/bus.md).
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from cti.call.events import BusEvent
 _now = time.time
 _SNDMORE = zmq.SNDMORE
 _ENVELOPE = ("seq", "time", "v", "topic")
+#: ``limit`` of a publisher nobody limits
+NO_LIMIT = (1 << 62)
 
 
 class Publisher:
@@ -32,6 +38,8 @@ class Publisher:
         self.seq = seq
         self.v = v
         self.sock = sock
+        self.limit = NO_LIMIT
+        self.on_limit: Any = None
         self._ring_append = ring.append
         self._journal: list[tuple[int, Any, str, str, bytes]] = []
         self._append = self._journal.append
@@ -61,6 +69,8 @@ class Publisher:
         data = self._pack(d)          # raises on an unencodable event, before seq is taken
         if self.sock._closed:
             raise zmq.ZMQError(zmq.ENOTSOCK)
+        if seq > self.limit:
+            self._reach(seq)
         self.seq = seq
         self._append((seq, t, topic, kind, data))
         self._ring_append(data)
@@ -72,6 +82,15 @@ class Publisher:
         self._send(tb, _SNDMORE)
         self._send(data)
         return seq
+
+    def _reach(self, seq: int) -> None:
+        """Ask ``on_limit`` to let ``seq`` out (it raises, or returns a limit >= seq)."""
+        if self.on_limit is None:
+            raise RuntimeError(f"seq {seq} is beyond the publisher's limit {self.limit} and nobody extends it")
+        limit = self.on_limit(seq)
+        if not isinstance(limit, int) or limit < seq:
+            raise RuntimeError(f"on_limit({seq}) returned {limit!r}, not a limit >= {seq}")
+        self.limit = limit
 
     def take_journal(self) -> list[tuple[int, Any, str, str, bytes]]:
         """The rows queued since the last call (a new list is queued into from now on)."""

@@ -22,12 +22,15 @@ from typing import Any, Callable, TypeVar
 from cti.call.errors import ERRORS, InvalidParameterError, UnknownRequestError
 from cti.call.events import EVENT_TYPES
 
+from .events import BUS_EVENTS
+
 SCHEMA_MAJOR = 1
 SCHEMA_MINOR = 0
 
 #: Fields every published event carries, besides its own (the bus adds them).
 ENVELOPE: dict[str, str] = {
-    "seq": "int: gap-free per server, starts at 1, continues across restarts",
+    "seq": "int: gap-free per server, starts at 1, continues across restarts, never reused; "
+           "a JournalGap event declares the seqs an unclean stop took out of the journal",
     "time": "float: server wall clock (Unix seconds) at publication",
     "type": "str: the event type (a key of 'events')",
     "v": "int: schema major version",
@@ -225,7 +228,7 @@ def schema() -> dict[str, Any]:
     return {
         "version": f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}",
         "envelope": ENVELOPE,
-        "events": {name: event_doc(cls) for name, cls in sorted(EVENT_TYPES.items())},
+        "events": {name: event_doc(cls) for name, cls in sorted({**EVENT_TYPES, **BUS_EVENTS}.items())},
         "requests": {name: request_doc(cls) for name, cls in sorted(REQUESTS.items())},
         "request_envelope": {"type": "str: the request type", "invoke": "int | str: echoed in the reply"},
         "reply": {"invoke": "the request's invoke id (null if it could not be read)",

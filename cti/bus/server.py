@@ -15,6 +15,12 @@ touch the call model directly. Snapshot socket requests (DEALER/REQ clients), al
 * ``{"op": "watch", "after": M}`` -> the server pushes ``{"op": "events", "events": [...]}``
   (filtered for the account) until the lease (``watch_ttl``) lapses; renew by repeating.
 
+Seqs are never reused: before it publishes beyond the reservation recorded durably in the store
+(``Store.reserve_seq``), the server reserves the next block, ahead of need and off the loop's
+thread; after an unclean stop it continues after the reservation, and its first event is a
+:class:`~cti.bus.events.JournalGap` declaring the seqs that may have been published but are not
+in the journal; :meth:`BusServer.close` lowers the reservation to the last seq (docs/bus.md).
+
 Command socket: ``{"type": "<Request>", "invoke": id, ...}`` -> ``{"invoke": id, "result": {...}}``
 or ``{"invoke": id, "error": {"code", "message", "details"}}``. Bad input gets a typed error or
 is dropped with a counter; it never stops the loop.
@@ -34,16 +40,22 @@ from cti.call.errors import (CallControlError, InvalidParameterError, MalformedR
                              PrivilegeViolationError, RateLimitedError, ReplayGapError,
                              ResourceBusyError, UnknownRequestError)
 from cti.call.events import BusEvent
-from cti.store.base import Store
+from cti.store.base import Store, StoreError
 
 from .auth import (DOMAIN_CONTROL, DOMAIN_EVENTS, DOMAIN_SNAPSHOT, Account, AccountBook,
                    Security, may)
 from .codec import pack, unpack, unpack_event
+from .events import JournalGap
 from .schema import SCHEMA_MAJOR, parse_request
 
 _publish = _select.load("cti.bus.publish")
 
 log = logging.getLogger(__name__)
+
+#: seqs reserved at a time at least, and the seconds of events a block covers at the current rate
+RESERVE_MIN = 10_000
+RESERVE_SECONDS = 1.0
+RESERVE_MAX = 1 << 26
 
 Handler = Callable[[Account, Any, float], dict[str, Any]]
 StateProvider = Callable[[Account, AccountBook], list[dict[str, Any]]]
@@ -94,7 +106,14 @@ class BusServer:
     ctx: zmq.Context | None = None
 
     def __post_init__(self) -> None:
-        self._seq0 = self.store.last_seq()
+        journaled = self.store.last_seq()
+        reserved = self.store.reserved_seq()
+        #: seqs an unclean stop left reserved but not journaled (declared by a JournalGap at start)
+        self.gap: tuple[int, int] | None = (journaled + 1, reserved) if reserved > journaled else None
+        self._seq0 = max(journaled, reserved)
+        self._asked = self._seq0           # the highest reservation asked for
+        self._block = RESERVE_MIN
+        self._asked_at = (time.monotonic(), self._seq0)
         self._publisher: Any = None     # the publish hot path (cti.bus.publish), from start()
         self.handlers: dict[str, Handler] = {}
         self.states: dict[str, StateProvider] = {}
@@ -119,8 +138,17 @@ class BusServer:
         self.snap = self._socket(zmq.ROUTER, DOMAIN_SNAPSHOT, self.endpoints.snapshot)
         self.ctl = self._socket(zmq.ROUTER, DOMAIN_CONTROL, self.endpoints.control)
         self._publisher = _publish.Publisher(self.pub, self._seq0, self._ring, SCHEMA_MAJOR)
+        self._publisher.on_limit = self._reach
+        self._publisher.limit = self._seq0
         # the hot path: callers reach the (compiled) publisher's method with no wrapper call between
         self.publish = self._publisher.publish      # type: ignore[method-assign]
+        self._publisher.limit = self._reach(self._seq0 + 1)     # the first block now: no wait at the first event
+        if self.gap is not None:
+            first, last = self.gap
+            log.warning("unclean stop: seqs %d..%d may have been published but are not in the journal; "
+                        "declared by a JournalGap event (seq %d)", first, last, last + 1)
+            self.publish(JournalGap(first=first, last=last,
+                                    reason="unclean stop: reserved seqs not in the journal"))
         # "tcp://127.0.0.1:*" binds a free port: record what was actually bound
         self.endpoints = Endpoints(self.bound(self.pub), self.bound(self.snap), self.bound(self.ctl))
         self._poller = zmq.Poller()
@@ -146,9 +174,15 @@ class BusServer:
         return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
     def close(self) -> None:
+        """Journal what is queued, lower the seq reservation to the last seq (a clean stop: the
+        next start declares no gap), close the sockets."""
         if self.pub is not None:
             self.flush()
             self.store.commit()
+            if self._publisher is not None and self._publisher.on_limit is not None:
+                self._publisher.on_limit = None
+                self._publisher.limit = self.seq        # nothing more goes out
+                self.store.reserve_seq(self.seq, wait=True)
         for s in (self.pub, self.snap, self.ctl):
             if s is not None:
                 s.close(0)
@@ -191,12 +225,44 @@ class BusServer:
 
     def flush(self) -> None:
         """Hand the journal rows queued since the last flush to the store's writer (the owner
-        calls it once per loop turn; poll does too). Durability: see docs/bus.md."""
-        if self._publisher is not None:
-            rows = self._publisher.take_journal()
+        calls it once per loop turn; poll does too), and reserve the next block of seqs ahead of
+        need. Durability: see docs/bus.md."""
+        p = self._publisher
+        if p is not None:
+            rows = p.take_journal()
             if rows:
                 self.store.append_many(rows)
+            if p.on_limit is not None:
+                durable = self.store.seq_reserved
+                if durable > p.limit:
+                    p.limit = durable
+                if p.seq + self._block // 2 > self._asked:      # half the block used: ask for the next
+                    self.store.reserve_seq(self._next_block(p.seq), wait=False)
         self.store.commit_soon()
+
+    def _next_block(self, seq: int) -> int:
+        """Ask for a reservation ``RESERVE_SECONDS`` of events (at the rate since the last ask,
+        RESERVE_MIN at least) beyond ``seq``; returns its end."""
+        now = time.monotonic()
+        t0, s0 = self._asked_at
+        rate = (seq - s0) / (now - t0) if now > t0 else 0.0
+        self._block = int(min(max(RESERVE_MIN, rate * RESERVE_SECONDS), RESERVE_MAX))
+        self._asked_at = (now, seq)
+        self._asked = seq + self._block
+        return self._asked
+
+    def _reach(self, seq: int) -> int:
+        """The publisher's ``on_limit``: seq is beyond the durable reservation; wait for the one
+        asked for (or ask now) and return the new limit. A failed write raises StoreError and
+        the event is not published."""
+        if self._asked < seq:
+            self._next_block(seq - 1)
+        self.store.reserve_seq(self._asked, wait=True)
+        durable = self.store.seq_reserved
+        if durable < seq:
+            raise StoreError(f"seq reservation up to {self._asked} is not durable (store has {durable})")
+        self.counters["reserve_waits"] += 1
+        return durable
 
     # ---- serving --------------------------------------------------------------------
     def poll(self, timeout_ms: int = 0) -> int:
@@ -329,8 +395,11 @@ class BusServer:
                 after, limit = self._int(msg, "after"), min(self._int(msg, "limit", self.limits.replay_limit),
                                                             self.limits.replay_limit)
                 evs, last = self._events_after(account, after, max(limit, 1))
+                # filtered: False when every seq in after+1..last is in events, except the
+                # ranges JournalGap events among them declare (a client checks that)
                 self._reply(sock, head, {"op": "replay", "id": rid, "events": evs, "last": last,
-                                         "head": self.seq, "more": last < self.seq})
+                                         "head": self.seq, "more": last < self.seq,
+                                         "filtered": self.security.book.visible(account) is not None})
             elif op == "watch":
                 after = self._int(msg, "after", self.seq)
                 self._events_after(account, after, 0)   # ReplayGapError now rather than later
@@ -370,6 +439,8 @@ class BusServer:
         else:
             self.flush()
             oldest = self.store.oldest_seq()
+            if oldest is not None and after + 1 < oldest and self._gap_covers(oldest, after + 1):
+                oldest = after + 1          # the journal's first event declares the seqs before it
             if oldest is None or after + 1 < oldest:
                 raise ReplayGapError(f"events after {after} were pruned; the journal starts at {oldest}: "
                                      "take a snapshot", oldest=oldest)
@@ -384,6 +455,16 @@ class BusServer:
             if self.visible(account, allowed, self._event(s, data)):
                 out.append(data)
         return out, last
+
+    def _gap_covers(self, oldest: int, seq: int) -> bool:
+        """Is the journal's first event (seq ``oldest``) a JournalGap whose range starts at or
+        before ``seq`` and ends just before it (nothing between was pruned)?"""
+        rows = self.store.events_after(oldest - 1, 1)
+        if not rows:
+            return False
+        e = unpack_event(rows[0][1])
+        return (e.get("type") == "JournalGap" and isinstance(e.get("first"), int)
+                and e.get("last") == oldest - 1 and e["first"] <= seq)
 
     def _event(self, seq: int, data: bytes) -> dict[str, Any]:
         """A published frame decoded, cached: many watchers filter the same recent events."""

@@ -7,7 +7,10 @@ journal through ``journal_writer`` when the store has one) so publishing stays f
 committed together share a row (a *page* of up to ``PAGE`` events: seq..last, body a msgpack
 array of the frames; a one-event row holds the frame itself), which makes journaling cheap per
 event; the API stays per event. A CDR is queued per call when it clears; key/value ``meta``
-(queued too) keeps the counters that must survive a restart (the next call number).
+(queued too) keeps the counters that must survive a restart (the next call number). The bus
+reserves seqs durably before it publishes them (``reserve_seq``, meta ``bus.seq_reserved``), so
+a restart after a crash never reuses a seq (docs/bus.md); reservations and background prunes
+(``prune_soon``) run on a maintenance thread with a connection of its own (:mod:`.maint`).
 Implementations share the SQL in :class:`SqlStore`; they differ in driver, placeholder and
 column types.
 """
@@ -21,6 +24,8 @@ import time
 from typing import Any, Iterator, Sequence
 
 import msgpack
+
+from .maint import SEQ_RESERVED, Maintenance, prune_chunks
 
 #: CDR columns, in table order (``merged`` is a JSON list of call ids).
 CDR_FIELDS: tuple[str, ...] = (
@@ -91,6 +96,30 @@ class Store(abc.ABC):
     def set_meta(self, key: str, value: str) -> None:
         """Queue ``key = value``: written with the next ``commit`` / ``commit_soon``, like a CDR."""
 
+    # ---- seq reservation (the bus never reuses a seq across a crash) ---------------------
+    def reserved_seq(self) -> int:
+        """The highest seq a bus on this store was allowed to publish (0: none recorded)."""
+        v = self.get_meta(SEQ_RESERVED)
+        return int(v) if v is not None else 0
+
+    def reserve_seq(self, upto: int, wait: bool = True) -> None:
+        """Record durably that seqs up to ``upto`` may be published (it may also lower the
+        reservation: a clean stop). ``wait=False`` starts the write and returns; ``seq_reserved``
+        tells when it is durable. Raises StoreError when the write fails."""
+        self.set_meta(SEQ_RESERVED, str(int(upto)))
+        self.commit()
+        self._reserved = int(upto)
+
+    @property
+    def seq_reserved(self) -> int:
+        """The last reservation known durable (-1 before the first ``reserve_seq``)."""
+        return getattr(self, "_reserved", -1)
+
+    def prune_soon(self, *, keep_events: int | None = None, keep_seconds: float | None = None,
+                   now: float | None = None) -> None:
+        """``prune`` without waiting for it where the store can (a maintenance thread)."""
+        self.prune(keep_events=keep_events, keep_seconds=keep_seconds, now=now)
+
     @abc.abstractmethod
     def close(self) -> None:
         """Commit and close."""
@@ -127,6 +156,8 @@ class SqlStore(Store):
         #: commit_soon hands it the journal rows, the Python writer thread keeps the CDRs
         self.journal_writer: Any = None
         self._create()
+        #: reservations and background prunes (a thread and connection of their own, see .maint)
+        self.maint = Maintenance(self._maint_connector(), self.ph, conn, self._lock)
         self._last = int(self._query_one("SELECT COALESCE(MAX(last), 0) FROM journal")[0])
 
     def _create(self) -> None:
@@ -146,6 +177,28 @@ class SqlStore(Store):
         cur.execute(f"CREATE TABLE IF NOT EXISTS cdr ({cols})")
         cur.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self.conn.commit()
+
+    def _maint_connector(self) -> Any:
+        """A function opening the maintenance thread's connection, or None (jobs run inline)."""
+        return None
+
+    def reserve_seq(self, upto: int, wait: bool = True) -> None:
+        try:
+            self.maint.reserve(upto, wait)
+        except RuntimeError as e:
+            raise StoreError(str(e)) from e
+        except Exception as e:          # inline (no maintenance thread): the driver's error
+            raise StoreError(f"seq reservation failed: {e}") from e
+
+    @property
+    def seq_reserved(self) -> int:
+        return self.maint.reserved
+
+    def prune_soon(self, *, keep_events: int | None = None, keep_seconds: float | None = None,
+                   now: float | None = None) -> None:
+        """Queue a prune for the maintenance thread (stores without one prune now); its count
+        adds to ``self.maint.pruned``; a failure is logged and kept in ``self.maint.error``."""
+        self.maint.prune(keep_events, keep_seconds, now)
 
     def _cdr_type(self, c: str) -> str:
         if c in ("span", "ts", "cause"):
@@ -288,22 +341,9 @@ class SqlStore(Store):
     def prune(self, *, keep_events: int | None = None, keep_seconds: float | None = None,
               now: float | None = None) -> int:
         self.commit()
-        n = 0
         # whole rows go; the newest row always stays: it anchors last_seq across a restart
-        if keep_events is not None:
-            n += self._delete("last <= ? AND last < ?", (self._last - int(keep_events), self._last))
-        if keep_seconds is not None:
-            t = (time.time() if now is None else now) - keep_seconds
-            n += self._delete("time < ? AND last < ?", (t, self._last))
-        self.conn.commit()
-        return n
-
-    def _delete(self, where: str, args: tuple[Any, ...]) -> int:
-        """Delete journal rows matching ``where``; returns the number of events they held."""
-        n = int(self._query_one(f"SELECT COALESCE(SUM(last - seq + 1), 0) FROM journal WHERE {where}", args)[0])
-        cur = self.conn.cursor()
-        cur.execute(f"DELETE FROM journal WHERE {where}".replace("?", self.ph), args)
-        return n
+        with self._lock:
+            return prune_chunks(self.conn, self.ph, keep_events=keep_events, keep_seconds=keep_seconds, now=now)
 
     def write_cdr(self, cdr: dict[str, Any]) -> None:
         row = dict(cdr)
@@ -345,6 +385,7 @@ class SqlStore(Store):
                 self._cv.notify_all()
             if self._writer is not None:
                 self._writer.join(5)
+            self.maint.close()
             if self.journal_writer is not None:
                 self.journal_writer.close()
             self.conn.close()

@@ -1,6 +1,8 @@
 """PostgreSQL store (psycopg 3), for sites that outgrow one SQLite file."""
 from __future__ import annotations
 
+from typing import Any
+
 from .base import SqlStore, StoreError
 
 
@@ -22,3 +24,9 @@ class PostgresStore(SqlStore):
             raise StoreError(f"cannot connect to PostgreSQL: {e}") from e
         self.url = url
         super().__init__(conn)
+
+    def _maint_connector(self) -> Any:
+        """The maintenance thread's own connection (PostgreSQL commits are durable by default)."""
+        import psycopg
+        url = self.url
+        return lambda: psycopg.connect(url)

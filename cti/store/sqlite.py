@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from types import ModuleType
+from typing import Any
 
 from _boardcore import _select
 
@@ -50,6 +51,20 @@ class SqliteStore(SqlStore):
             except (OSError, ValueError) as e:
                 conn.close()
                 raise StoreError(f"cannot open SQLite store {path}: {e}") from e
+
+
+    def _maint_connector(self) -> Any:
+        """Reservations need a durable commit (synchronous=FULL: the WAL is synced, so a power
+        failure keeps them); a connection of their own keeps the fsync off the loop's thread."""
+        if self.path == ":memory:":
+            return None
+        path = self.path
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False, timeout=30.0)
+            conn.execute("PRAGMA synchronous=FULL")
+            return conn
+        return connect
 
 
 def journal_impl() -> ModuleType:

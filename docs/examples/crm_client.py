@@ -1,7 +1,10 @@
 """A tiny CRM integration: screen-pop the caller's record when a call rings at a device.
 
 It follows the CTI bus from where it left off (the last seq is kept in a state file), so a
-restart loses and repeats nothing, and looks the calling number up in a CSV "CRM".
+restart loses and repeats nothing, and looks the calling number up in a CSV "CRM". If the
+server itself crashed, the events it published but could not journal are gone: it says so
+with a JournalGap event, which this client logs (a declared gap) before going on; a gap
+nobody declared is reported as an error (exit status 3 with --strict).
 
     python3 docs/examples/crm_client.py --crm docs/examples/crm.csv --state crm.seq
     python3 docs/examples/crm_client.py --key keys/crm.key_secret --server-key keys/server.key
@@ -42,20 +45,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--key", help="CURVE secret key file of this account")
     p.add_argument("--server-key", help="the server's public key file")
     p.add_argument("--idle", type=float, default=0.0, help="exit after this many quiet seconds (0: never)")
+    p.add_argument("--strict", action="store_true", help="exit (status 3) on a gap the server did not declare")
     args = p.parse_args(argv)
 
     crm = load_crm(args.crm)
     after = int(open(args.state).read().strip() or 0) if os.path.exists(args.state) else 0
     keys = ClientKeys(args.key, args.server_key) if args.key and args.server_key else None
     with BusClient(Endpoints(args.events, args.snapshot, args.control), keys=keys) as client:
-        sub = client.subscribe(after=after, topics=("call.",))      # resume exactly after `after`
+        # resume exactly after `after`; server.journal_gap: the server's own word on lost seqs
+        sub = client.subscribe(after=after, topics=("call.", "server.journal_gap"))
+        reported = 0
         while True:
             event = sub.get(timeout=args.idle or 1.0)
+            for first, last in sub.undeclared[reported:]:
+                print(f"ERROR: seqs {first}..{last} are missing and the server did not declare them",
+                      file=sys.stderr, flush=True)
+                if args.strict:
+                    return 3
+            reported = len(sub.undeclared)
             if event is None:
                 if args.idle:
                     return 0
                 continue
-            if event["type"] == "Delivered" and event.get("direction") == "in" \
+            if event["type"] == "JournalGap":
+                print(f"declared gap: seqs {event['first']}..{event['last']} were lost in a server crash "
+                      "(published or not, never replayable); continuing", file=sys.stderr, flush=True)
+            elif event["type"] == "Delivered" and event.get("direction") == "in" \
                     and not event["device"].startswith("trunk/"):
                 print(screen_pop(event, crm), flush=True)
             with open(args.state + ".tmp", "w") as f:                # remember progress atomically
