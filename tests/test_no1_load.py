@@ -152,6 +152,35 @@ def test_the_network_does_not_seize_a_circuit_before_we_saw_it_idle(mf_impl):
     assert [r.cleared_by for r in ex.records] == ["near", "far"] and rig.all_idle()
 
 
+def test_a_network_call_that_loses_its_circuit_in_the_guard_is_repeated_on_another(mf_impl):
+    """The network's seizure of (0, 1) waits out its idle guard (0.3 s here); we seize (0, 1)
+    first (our guard 0.04 s). Its call lost the circuit before anything was signalled, so it
+    makes one automatic repeat attempt (Q.12) on (0, 2): both calls go through."""
+    subs = {"2001": Subscriber("2001", Behaviour.ANSWER, answer_after=0.2, hold_for=2.0)}
+    rig = Rig(ours={"timeslots": [1, 2], "timers": {"IDLE_GUARD": 0.04}},
+              theirs={"timeslots": [1, 2], "timers": {"IDLE_GUARD": 0.3}}, subscribers=subs, on_call="answer")
+    ex = rig.exchange
+    first = rig.trunk.make_call("2001", "1", rig.now, circuit=(0, 1))
+    rig.wait(Answered, circuit=first)
+    rig.trunk.release(first, Cause.NORMAL_CLEARING, rig.now)
+    done: dict[str, object] = {}
+
+    def race(now: float) -> None:
+        if "theirs" not in done and ex.trunks[0].state((0, 1)) == ("idle", None):
+            done["theirs"] = now
+            ex.place_call(CallScript(at=now, called="4000", calling="2", hold_for=1.0))
+        elif "theirs" in done and "ours" not in done and rig.trunk.state((0, 1)) == ("idle", None):
+            done["ours"] = rig.trunk.make_call("2001", "1", now, circuit=(0, 1))
+    rig.hooks.append(race)
+    rig.run(8.0)
+    (theirs,) = to_us(rig)
+    assert theirs.extra["repeat_of"] == (0, 1) and theirs.circuit == (0, 2)
+    assert ex.explain(theirs) == "answered", ex.explain(theirs)
+    ours = [r for r in ex.records if r.direction == "from_us"]
+    assert [(r.circuit, ex.explain(r)) for r in ours] == [((0, 1), "answered"), ((0, 1), "answered")]
+    assert rig.all_idle()
+
+
 def test_idle_guard_holds_a_seizure_back():
     from cti.signaling.no1.line import AB_IDLE, AB_SEIZE, Line
     from cti.signaling.no1.timers import LINE_TIMERS

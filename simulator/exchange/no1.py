@@ -19,7 +19,7 @@ from cti.call.inband import dtmf_pcm
 from cti.signaling.causes import Cause
 from cti.signaling.no1.config import No1Config
 from cti.signaling.no1.trunk import No1Trunk
-from cti.signaling.trunk import IncomingCall, TrunkError, TrunkEvent
+from cti.signaling.trunk import IncomingCall, Released, TrunkError, TrunkEvent
 from drivers.base import Span
 
 from .base import Behaviour, CallRecord, CallScript, Exchange, Subscriber
@@ -95,8 +95,8 @@ class No1Exchange(Exchange):
 
         Calls the network placed to us: ``answered`` (by us), ``abandoned`` (the caller's
         scripted patience ran out before our answer, measured from seizure: see
-        :meth:`_later`), ``no_circuit`` (every circuit busy or blocked at the seizure: the
-        network's congestion, Q.850 cause 34), ``refused:<busy|unallocated|congestion>`` (our
+        :meth:`_later`), ``no_circuit`` (every circuit busy or blocked at the seizure, or at
+        the repeat attempt after a lost double seizure: the network's congestion, Q.850 cause 34), ``refused:<busy|unallocated|congestion>`` (our
         B signal), ``released_by_us`` (we cleared before answering). Calls we placed: the
         subscriber's outcome (``answered``, ``busy``, ...) or ``released_by_us``.
         ``pending`` while the call lasts. Anything else (a call given up for a signalling
@@ -162,7 +162,33 @@ class No1Exchange(Exchange):
         if isinstance(ev, IncomingCall):
             self._offered(trunk, ev, now)
         elif rec is not None:
+            if (isinstance(ev, Released) and rec.direction == "to_us" and "double seizure" in ev.reason
+                    and "repeat_of" not in rec.extra):
+                self._repeat(rec, ev, now)
+                return
             self._progress(rec, ev)
+
+    def _repeat(self, rec: CallRecord, ev: Released, now: float) -> None:
+        """Our call to the far end lost a double seizure before anything was signalled: one
+        automatic repeat attempt on another circuit (ITU-T Q.12 "automatic repeat attempt"),
+        the caller's patience still counted from the first seizure."""
+        del self._by_circuit[ev.circuit]
+        self._play(ev.circuit, None, ev.time)
+        rec.extra["repeat_of"] = ev.circuit
+        script = rec.extra["script"]
+        for trunk in self.trunks:
+            try:
+                circuit = trunk.make_call(script.called, script.calling, now, category=script.category)
+            except TrunkError:
+                continue
+            rec.circuit = circuit
+            self._by_circuit[circuit] = (trunk, rec)
+            due = rec.extra.get("due", {}).get("abandon")
+            if due is not None:
+                self._later(due, "abandon", circuit)
+            return
+        rec.circuit = None
+        rec.cleared_at, rec.cause, rec.outcome = now, Cause.NO_CIRCUIT_AVAILABLE, "failed"
 
     def _offered(self, trunk: No1Trunk, ev: IncomingCall, now: float) -> None:
         sub = self.subscriber(ev.called)
