@@ -255,7 +255,10 @@ class CtiServer:
         if t - self._last_prune > 60.0:
             self._last_prune = t
             s = self.config.server
-            self.store.prune(keep_events=s.retention_events or None, keep_seconds=s.retention_seconds or None)
+            if s.retention_events or s.retention_seconds:
+                # on the store's maintenance thread, in chunks: a large journal never stalls the loop
+                self.store.prune_soon(keep_events=s.retention_events or None,
+                                      keep_seconds=s.retention_seconds or None)
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in the server's thread at the next turn (thread-safe)."""

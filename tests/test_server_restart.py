@@ -1,6 +1,8 @@
 """Server restart: seq and call ids continue, the journal replays; retention prunes; clients resync."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from cti.bus.client import BusClient
@@ -51,8 +53,13 @@ def c_cdrs(srv):
 def test_retention_prunes_and_a_resuming_client_resyncs_from_snapshot(tmp_path):
     srv = CtiServer(cfg(tmp_path / "r.db", retention_events=5)).start()
     run_calls(srv, 4)
+    srv.store.commit()                                  # the journal written: what a background prune sees
     srv._last_prune = 0.0
+    srv.store.maint.wait()
+    prunes = srv.store.maint.prunes
     srv.step(0)                                         # housekeeping applies retention
+    srv.store.maint.wait()                              # ... on the store's maintenance thread
+    assert srv.store.maint.prunes == prunes + 1
     assert 1 < srv.store.oldest_seq() <= srv.bus.seq - 4     # at least 5 kept, whole rows pruned
     srv.bus._ring.clear()                               # as after a restart: only the journal is left
     with BackgroundServer(srv), BusClient(srv.bus.endpoints) as c:
@@ -61,6 +68,37 @@ def test_retention_prunes_and_a_resuming_client_resyncs_from_snapshot(tmp_path):
         srv.call_soon(lambda: run_calls(srv, 1))
         evs = list(sub.events(0.5))
         assert evs and evs[0]["seq"] == sub.snapshot["seq"] + 1
+
+
+def test_housekeeping_prune_never_holds_up_the_loop(tmp_path, monkeypatch):
+    from cti.store import maint
+    srv = CtiServer(cfg(tmp_path / "h.db", retention_events=5)).start()
+    run_calls(srv, 3)
+    srv.store.commit()
+    srv.store.maint.wait()
+    entered, gate = threading.Event(), threading.Event()
+    real = maint.prune_chunks
+
+    def held(*a, **k):                  # a prune that takes as long as the test says
+        entered.set()
+        gate.wait(10)
+        return real(*a, **k)
+    monkeypatch.setattr(maint, "prune_chunks", held)
+    prunes = srv.store.maint.prunes
+    try:
+        srv._last_prune = 0.0
+        srv.step(0)                                     # starts the prune, does not wait for it
+        assert entered.wait(5)
+        seq = srv.bus.seq
+        run_calls(srv, 2)                               # the loop goes on: calls, events, journal
+        srv.bus.flush()
+        assert srv.bus.seq > seq and srv.store.last_seq() == srv.bus.seq
+        assert srv.store.maint.prunes == prunes          # ... all while the prune was still held
+    finally:
+        gate.set()
+    srv.store.maint.wait()
+    assert srv.store.maint.prunes == prunes + 1 and srv.store.oldest_seq() > 1 and srv.store.maint.error is None
+    srv.close()
 
 
 @pytest.mark.postgres

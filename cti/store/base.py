@@ -198,7 +198,7 @@ class SqlStore(Store):
                    now: float | None = None) -> None:
         """Queue a prune for the maintenance thread (stores without one prune now); its count
         adds to ``self.maint.pruned``; a failure is logged and kept in ``self.maint.error``."""
-        self.maint.prune(keep_events, keep_seconds, now)
+        self.maint.prune(keep_events, keep_seconds, now, top=self._last)     # counted from the newest event
 
     def _cdr_type(self, c: str) -> str:
         if c in ("span", "ts", "cause"):

@@ -37,13 +37,17 @@ def write_reservation(conn: Any, ph: str, upto: int) -> None:
 
 
 def prune_chunks(conn: Any, ph: str, *, keep_events: int | None, keep_seconds: float | None,
-                 now: float | None, between: Callable[[], None] | None = None) -> int:
+                 now: float | None, top: int | None = None, between: Callable[[], None] | None = None) -> int:
     """Delete journal rows older than the retention, :data:`PRUNE_CHUNK` rows per transaction;
-    the newest row always stays (it anchors the journal's last seq). Returns the events deleted."""
+    ``keep_events`` counts back from seq ``top`` (default: the newest written); the newest row
+    written always stays (it anchors the journal's last seq). Returns the events deleted."""
     conds: list[str] = []
     args: list[Any] = []
     if keep_events is not None:
-        top = conn.cursor().execute("SELECT COALESCE(MAX(last), 0) FROM journal").fetchone()[0]
+        if top is None:
+            cur = conn.cursor()
+            cur.execute("SELECT COALESCE(MAX(last), 0) FROM journal")
+            top = cur.fetchone()[0]
         conds.append(f"last <= {ph}")
         args.append(int(top) - int(keep_events))
     if keep_seconds is not None:
@@ -126,9 +130,10 @@ class Maintenance:
                     raise RuntimeError(err)
 
     # ---- pruning ---------------------------------------------------------------------
-    def prune(self, keep_events: int | None, keep_seconds: float | None, now: float | None) -> None:
-        """Queue one prune (inline stores: prune now)."""
-        job = {"keep_events": keep_events, "keep_seconds": keep_seconds, "now": now}
+    def prune(self, keep_events: int | None, keep_seconds: float | None, now: float | None,
+              top: int | None = None) -> None:
+        """Queue one prune (inline stores: prune now); see :func:`prune_chunks`."""
+        job = {"keep_events": keep_events, "keep_seconds": keep_seconds, "now": now, "top": top}
         if self._connect is None:
             with self._inline_lock:
                 self.pruned += prune_chunks(self._inline_conn, self._ph, **job)
