@@ -96,9 +96,10 @@ class No1Exchange(Exchange):
         Calls the network placed to us: ``answered`` (by us), ``abandoned`` (the caller's
         scripted patience ran out before our answer, measured from seizure: see
         :meth:`_later`), ``no_circuit`` (every circuit busy or blocked at the seizure, or at
-        the repeat attempt after a lost double seizure: the network's congestion, Q.850 cause 34), ``refused:<busy|unallocated|congestion>`` (our
-        B signal), ``released_by_us`` (we cleared before answering). Calls we placed: the
-        subscriber's outcome (``answered``, ``busy``, ...) or ``released_by_us``.
+        the repeat attempt after a lost double seizure: the network's congestion, Q.850
+        cause 34), ``refused:<busy|unallocated|congestion>`` (our B signal),
+        ``released_by_us`` (we cleared before answering). Calls we placed: the subscriber's
+        outcome (``answered``, ``busy``, ...) or ``released_by_us``.
         ``pending`` while the call lasts. Anything else (a call given up for a signalling
         reason: register or line failure, glare) is ``unexplained: <reason>``.
         """
