@@ -132,3 +132,23 @@ def test_exchange_over_simboard_ts16(variant):
         trunk.service(board.now())
         ex.service(board.now())
     assert trunk.stack.up and ex.up
+
+
+def test_an_earlier_callers_patience_does_not_abandon_the_next_call_on_its_circuit():
+    """The exchange's timers belong to the call they were set for (simulator/exchange/base.py
+    ``_later``): A's patience coming due after A was answered and cleared must not abandon B,
+    a new call on the same CIC (Q.764 2.3: after RLC a new IAM is a new call)."""
+    trunk, ex = socket_rig()
+    t, _ = run(trunk, ex, 0.0, 2.0)
+    ex.place_call(CallScript(at=t, called="8001", calling="1", hold_for=0.5, abandon_after=9.0))
+
+    def answer(e, now):
+        if isinstance(e, IncomingCall):
+            trunk.answer(e.circuit, now)
+    t, _ = run(trunk, ex, t, 2.0, on_event=answer)
+    ex.place_call(CallScript(at=t, called="8002", calling="2", hold_for=None))
+    t, _ = run(trunk, ex, t, 12.0)                 # past A's patience; B only alerting (no answer)
+    a, b = [r for r in ex.records if r.direction == "to_us"]
+    assert a.circuit == b.circuit and a.outcome == "answered"
+    assert b.cleared_at is None, (b.outcome, b.cause)
+    assert ex.stale_timers == 1

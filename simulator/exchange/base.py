@@ -109,8 +109,10 @@ class Exchange(abc.ABC):
         self.pending: list[CallScript] = []
         self.now = 0.0
         self.log: list[TrunkEvent] = []   #: every trunk event, for tests and traces
-        self._timers: list[tuple[float, int, str, tuple[int, int]]] = []
+        self._timers: list[tuple[float, int, str, tuple[int, int], CallRecord | None]] = []
         self._seq = 0
+        #: timers that came due after the call they were set for had left the circuit (ignored)
+        self.stale_timers = 0
 
     def subscriber(self, number: str) -> Subscriber:
         """The subscriber a called number reaches (the default when not listed)."""
@@ -146,15 +148,21 @@ class Exchange(abc.ABC):
         return rec
 
     def _later(self, when: float, what: str, circuit: tuple[int, int]) -> None:
-        """Run ``_on_timer(what, circuit, now)`` at ``when`` (ties in the order asked)."""
+        """Run ``_on_timer(what, circuit, now)`` at ``when`` (ties in the order asked), for the
+        call now on ``circuit`` only: once that call is released and the circuit idle again, a
+        new seizure is a new call (Q.421 clause 5 / Q.764 2.3: release guard, RLC), and the
+        caller's patience, hold time or answer delay of the earlier call must not act on it."""
         self._seq += 1
-        self._timers.append((when, self._seq, what, circuit))
+        self._timers.append((when, self._seq, what, circuit, self.record(circuit)))
 
     def _run_timers(self, now: float) -> None:
         due = [t for t in self._timers if t[0] <= now]
         if due:
             self._timers = [t for t in self._timers if t[0] > now]
-            for _, _, what, circuit in sorted(due):
+            for _, _, what, circuit, owner in sorted(due, key=lambda t: t[:2]):
+                if owner is not None and self.record(circuit) is not owner:
+                    self.stale_timers += 1
+                    continue
                 self._on_timer(what, circuit, now)
 
     @abc.abstractmethod

@@ -58,8 +58,6 @@ class No1Exchange(Exchange):
         self.config = config
         self.trunks = [No1Trunk(span, config) for span in spans]
         self._by_circuit: dict[tuple[int, int], tuple[No1Trunk, CallRecord]] = {}
-        #: timers that fired after their call had left the circuit (ignored; see _later)
-        self.stale_timers = 0
 
     # ------------------------------------------------------------------ control
     def service(self, now: float) -> None:
