@@ -38,13 +38,14 @@ def _require() -> None:
             pytest.skip(f"No.1 stack not available: {e}")
 
 
-def make_server(tmp_path, contact: dict, spans: int = 2, clock: str = "virtual") -> tuple[CtiServer, object]:
+def make_server(tmp_path, contact: dict, spans: int = 2, clock: str = "virtual",
+                signalling: str = "no1") -> tuple[CtiServer, object]:
     _require()
     cfg = Config.from_dict({
         "server": {"store": str(tmp_path / "cti.db")},
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
         "board": {"driver": "sim", "spans": spans, "clock": clock, "step": 0.1},
-        "trunk": [{"signalling": "no1", "spans": list(range(spans))}]})
+        "trunk": [{"signalling": signalling, "spans": list(range(spans))}]})
     srv = CtiServer(cfg).start()
     centre = install(srv, ContactConfig.from_dict({"recordings": str(tmp_path / "rec"), **contact}))
     return srv, centre
@@ -132,5 +133,66 @@ def test_load_every_call_accounted_no_agent_double_booked(tmp_path):
         assert stats["sales"]["offered"] == 200
         assert any(e["type"] == "QueueStats" for e in events)
         assert srv.model.validate() == []
+    finally:
+        srv.close()
+
+
+def test_load_over_ss7_every_call_accounted(tmp_path):
+    """The same load over an SS7 span (ISUP on TS16, 30 CICs): every call placed by the
+    simulated exchange reaches the ACD and ends answered, abandoned by its own scripted patience
+    or overflowed, agreeing call by call with the exchange; no agent gets two calls."""
+    pytest.importorskip("cti.signaling.ss7.trunk")
+    contact = {"agents": AGENTS, "route_points": {"4000": "sales"}, "stats_every": 5.0,
+               "queues": {"sales": {"strategy": "fewest-calls", "ring_timeout": 8.0, "max_wait": 45.0,
+                                    "overflow": "voicemail"}}}
+    srv, centre = make_server(tmp_path, contact, spans=1, signalling="ss7")
+    bus, desks = start_desktops(srv, {a: v["device"] for a, v in AGENTS.items()},
+                                DesktopProfile(answer_after=(0.5, 3.0), handle=(10.0, 40.0), no_answer=0.1), seed=11)
+    events: list[dict] = []
+    bus.listeners.append(events.append)
+    exchange = srv.networks[0]
+    rng = random.Random(5)
+    from simulator.exchange.base import CallScript
+    run_until(srv, srv.now() + 3.0)                # link aligned, circuits reset (GRS/GRA)
+    t, n, total = srv.now() + 1.0, 0, 120
+    while n < total:
+        t += rng.expovariate(1 / 3.0)
+        patient = rng.random() < 0.8
+        exchange.place_call(CallScript(at=t, called="4000", calling=f"1390000{n:04d}", hold_for=None,
+                                       abandon_after=None if patient else rng.uniform(5.0, 40.0)))
+        n += 1
+    run_until(srv, t + 400.0)
+    try:
+        offered = {e["call"]: e["calling"] for e in events if e["type"] == "Offered" and e.get("called") == "4000"}
+        assert len(offered) == total
+        ends = defaultdict(list)
+        for e in events:
+            if e["type"] in ("Connected", "Abandoned") or (e["type"] == "Diverted" and e["data"]["to"] == "voicemail"):
+                ends[e["call"]].append(e["type"])
+        assert set(ends) == set(offered) and all(len(v) == 1 for v in ends.values())
+        records = {r.calling: r for r in exchange.records}
+        assert len(records) == total
+        for call, (kind,) in ends.items():
+            rec = records[offered[call]]
+            if kind == "Connected":
+                assert rec.outcome == "answered", (call, rec)
+            elif kind == "Abandoned":
+                assert rec.extra.get("abandoned") and rec.extra["script"].abandon_after is not None, (call, rec)
+            else:                                  # voicemail: answered by the prompt, or let go by us
+                assert rec.outcome == "answered" or rec.cleared_by == "near", (call, rec)
+        talking: dict[str, str | None] = {}
+        for e in events:
+            if e["type"] == "Connected":
+                assert talking.get(e["data"]["agent"]) is None, "an agent got a second call"
+                talking[e["data"]["agent"]] = e["call"]
+            elif e["type"] == "CallEnded":
+                talking[e["data"]["agent"]] = None
+        kinds = Counter(v[0] for v in ends.values())
+        assert kinds["Connected"] > 60 and kinds["Abandoned"] > 0
+        stats = bus.command("GetStatistics")["queues"]["sales"]
+        count = Counter(e["type"] for e in events if e.get("queue") == "sales")
+        assert (stats["offered"], stats["answered"], stats["abandoned"], stats["diverted"]) == \
+            (count["CallQueued"], count["Connected"], count["Abandoned"], count["Diverted"])
+        assert not centre.model.calls and srv.model.validate() == []
     finally:
         srv.close()
