@@ -150,28 +150,28 @@ def mtp_msus(kind: str, n: int) -> float:
         got[0] += 1
     b.bind_user_part(5, deliver)
     la, lb = a.links[0], b.links[0]
-    t = 0.0
-    a.start(t)
-    b.start(t)
-    while not (a.up and b.up):
+
+    def step(t: float) -> None:
+        """Frames both ways, then both linksets run."""
         for f in la.data_to_send(t):
             lb.receive(f, t)
         for f in lb.data_to_send(t):
             la.receive(f, t)
         a.service(t)
         b.service(t)
+
+    t = 0.0
+    a.start(t)
+    b.start(t)
+    while not (a.up and b.up):
+        step(t)
         t += 0.01
     payload = bytes(20)
     t0 = time.perf_counter()
     for _ in range(n // 5):
         for sls in range(5):
             a.send(5, payload, sls, t)
-        for f in la.data_to_send(t):
-            lb.receive(f, t)
-        for f in lb.data_to_send(t):
-            la.receive(f, t)
-        a.service(t)
-        b.service(t)
+        step(t)
         t += 0.0005
     dt = time.perf_counter() - t0
     if got[0] != n // 5 * 5:

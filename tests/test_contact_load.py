@@ -56,6 +56,18 @@ def run_until(srv, t_end: float) -> None:
         srv.step(0)
 
 
+def place_callers(exchange, rng: random.Random, t: float, n: int, prefix: str) -> float:
+    """Script ``n`` callers to route point 4000 (Poisson, mean gap 3 s, 20 % with a patience of
+    5-40 s); returns the time of the last one."""
+    from simulator.exchange.base import CallScript
+    for i in range(n):
+        t += rng.expovariate(1 / 3.0)
+        patient = rng.random() < 0.8
+        exchange.place_call(CallScript(at=t, called="4000", calling=f"{prefix}{i:04d}", hold_for=None,
+                                       abandon_after=None if patient else rng.uniform(5.0, 40.0)))
+    return t
+
+
 AGENTS = {f"a{i}": {"device": f"20{i:02d}", "team": "blue" if i < 4 else "red", "wrap_up": 5.0}
           for i in range(8)}
 
@@ -71,15 +83,7 @@ def test_load_every_call_accounted_no_agent_double_booked(tmp_path):
     events: list[dict] = []
     bus.listeners.append(events.append)
     exchange = srv.networks[0]
-    rng = random.Random(3)
-    from simulator.exchange.base import CallScript
-    t, n = srv.now() + 1.0, 0
-    while n < 200:
-        t += rng.expovariate(1 / 3.0)
-        patient = rng.random() < 0.8
-        exchange.place_call(CallScript(at=t, called="4000", calling=f"1380000{n:04d}", hold_for=None,
-                                       abandon_after=None if patient else rng.uniform(5.0, 40.0)))
-        n += 1
+    t = place_callers(exchange, random.Random(3), srv.now() + 1.0, 200, "1380000")
     run_until(srv, t + 400.0)
     try:
         offered = {e["call"] for e in events if e["type"] == "Offered" and e.get("called") == "4000"}
@@ -151,16 +155,9 @@ def test_load_over_ss7_every_call_accounted(tmp_path):
     events: list[dict] = []
     bus.listeners.append(events.append)
     exchange = srv.networks[0]
-    rng = random.Random(5)
-    from simulator.exchange.base import CallScript
     run_until(srv, srv.now() + 3.0)                # link aligned, circuits reset (GRS/GRA)
-    t, n, total = srv.now() + 1.0, 0, 120
-    while n < total:
-        t += rng.expovariate(1 / 3.0)
-        patient = rng.random() < 0.8
-        exchange.place_call(CallScript(at=t, called="4000", calling=f"1390000{n:04d}", hold_for=None,
-                                       abandon_after=None if patient else rng.uniform(5.0, 40.0)))
-        n += 1
+    total = 120
+    t = place_callers(exchange, random.Random(5), srv.now() + 1.0, total, "1390000")
     run_until(srv, t + 400.0)
     try:
         offered = {e["call"]: e["calling"] for e in events if e["type"] == "Offered" and e.get("called") == "4000"}
