@@ -144,6 +144,19 @@ class DigitsDialed(CallEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class Reattempted(CallEvent):
+    """Our outgoing call lost a dual seizure (glare) and was placed again on another circuit (the
+    automatic repeat attempt of ITU-T Q.764 2.10.1.4 / Q.12): ``span``/``ts`` and ``device`` are
+    the new circuit and trunk device; ``old_*`` the circuit given up; ``cause`` why (41)."""
+
+    old_span: int | None = None
+    old_ts: int | None = None
+    old_device: str = ""
+    attempt: int = 1
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionCleared(CallEvent):
     """The device's connection ended (``state`` is null); the call may go on."""
 
@@ -184,7 +197,7 @@ class ServerStarted(BusEvent):
 
 CALL_EVENTS: tuple[type[CallEvent], ...] = (
     Originated, Offered, Delivered, Established, Held, Retrieved, Queued, Failed, Transferred,
-    Conferenced, DigitsDialed, ConnectionCleared, CallCleared,
+    Conferenced, DigitsDialed, ConnectionCleared, CallCleared, Reattempted,
 )
 #: Every event type the call model and server publish, by name (the schema's event list).
 EVENT_TYPES: dict[str, type[BusEvent]] = {c.__name__: c for c in (*CALL_EVENTS, SpanState, ServerStarted)}

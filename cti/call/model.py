@@ -22,7 +22,7 @@ from typing import Any, Iterable, Protocol
 from cti.signaling.causes import Cause
 from cti.signaling.fsm import TableFSM
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived,
-                                 IncomingCall, Proceeding, Released, TrunkAdapter,
+                                 IncomingCall, Proceeding, Reattempted, Released, TrunkAdapter,
                                  TrunkEvent)
 
 from . import events as ev
@@ -227,6 +227,9 @@ class CallModel(CallControl):
         call = self.calls[conn.call]
         if isinstance(tev, Proceeding):
             return
+        if isinstance(tev, Reattempted):
+            self._reattempted(call, conn, tev, adapter)
+            return
         if isinstance(tev, Alerting):
             if conn.fsm.allowed(X.ALERT):
                 self._fire(call, conn, X.ALERT, ev.Delivered, now)
@@ -273,6 +276,32 @@ class CallModel(CallControl):
                 call.cause = int(Cause.TEMPORARY_FAILURE)
                 self._clear(call, remote, call.cause, now)
                 self._settle(call, now)
+
+    def _reattempted(self, call: Call, conn: Connection, tev: Reattempted,
+                     adapter: TrunkAdapter | None) -> None:
+        """Our call lost a dual seizure and the trunk placed it again on ``tev.new_circuit``
+        (Q.764 2.10.1.4 / Q.12 automatic repeat attempt): the same call and connection move
+        there; the trunk party's device follows its circuit (``trunk/<span>/<ts>``)."""
+        old, new = tev.circuit, tuple(tev.new_circuit)
+        other = self._busy.get(new)   # type: ignore[arg-type]
+        if other is not None and other is not conn:
+            # the model still has a call on the new circuit: the trunk's view wins, the stale one goes
+            log.warning("repeat attempt of call %s onto %s, busy with call %s", call.id, new, other.call)
+            if other.call in self.calls:
+                self._remote_released(self.calls[other.call], other, Cause.TEMPORARY_FAILURE, tev.time)
+        if self._busy.get(old) is conn:
+            del self._busy[old]
+        old_device = conn.device
+        conn.circuit = new   # type: ignore[assignment]
+        conn.adapter = adapter or self._adapter_of.get(new) or conn.adapter   # type: ignore[arg-type]
+        conn.device = trunk_device(new)   # type: ignore[arg-type]
+        call.connections = {(conn.device if d == old_device else d): c for d, c in call.connections.items()}
+        self._busy[new] = conn   # type: ignore[index]
+        self.counters["repeat_attempts"] = self.counters.get("repeat_attempts", 0) + 1
+        call.extra.setdefault("reattempts", []).append(
+            {"from": list(old), "to": list(new), "cause": int(tev.cause), "time": tev.time, "reason": tev.reason})
+        self._emit(ev.Reattempted, call, conn, cause=int(tev.cause), old_span=old[0], old_ts=old[1],
+                   old_device=old_device, attempt=tev.attempt, reason=tev.reason)
 
     def _circuit_state(self, tev: CircuitState) -> None:
         if self.available.get(tev.circuit) == tev.available:

@@ -56,6 +56,27 @@ class Released(TrunkEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class Reattempted(TrunkEvent):
+    """Our outgoing call lost a dual seizure (glare) on ``circuit`` and was placed again, the same
+    numbers and category, on ``new_circuit`` of the same trunk group: the automatic repeat attempt
+    of ITU-T Q.764 2.10.1.4 (ISUP) and Q.12 (CAS / R2). The call keeps its identity; only its
+    circuit changes. (A far-end call may now arrive on ``circuit``: that is another call.)"""
+
+    new_circuit: Circuit
+    cause: int = 41                  #: Q.850 cause of the backed-off attempt (41 temporary failure)
+    reason: str = ""
+    attempt: int = 1                 #: 1 for the first repeat attempt
+
+    @property
+    def circuit_old(self) -> Circuit:
+        return self.circuit
+
+    @property
+    def circuit_new(self) -> Circuit:
+        return self.new_circuit
+
+
+@dataclass(frozen=True, slots=True)
 class CircuitState(TrunkEvent):
     """Blocking / alarm state of a circuit changed (BLO/UBL, No.1 blocking, span alarms)."""
 

@@ -22,6 +22,9 @@ class No1Config:
     seconds (see :mod:`cti.signaling.no1.timers`). ``glare``: "yield" (the far end wins a
     double seizure; we take its call) or "hold" (we keep ours).
     ``timeslots``: the voice timeslots this trunk signals on (default all 30).
+    ``repeat_attempts``: when our seizure loses a double seizure (glare "yield", or a far-end
+    seizure during IDLE_GUARD) the call is seized again on another idle circuit this many times,
+    the automatic repeat attempt of ITU-T Q.12 (0: the call fails, cause 41).
     """
 
     variant: str = "cn"
@@ -38,6 +41,7 @@ class No1Config:
     mf_level_dbm0: float = -8.0
     default_b: str = "free"        #: B decision when the call model does not decide in time
     hunt: str = "descending"       #: outgoing circuit choice; the far end should hunt the other way
+    repeat_attempts: int = 1       #: Q.12 automatic repeat attempts after a lost double seizure (0..3)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -51,6 +55,9 @@ class No1Config:
                 continue
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"No1Config.{name} must be an int, not {type(value).__name__}")
+        if isinstance(self.repeat_attempts, bool) or not isinstance(self.repeat_attempts, int) \
+                or not 0 <= self.repeat_attempts <= 3:
+            raise ValueError(f"repeat_attempts must be an int 0..3, not {self.repeat_attempts!r}")
         if not 0 <= self.dnis_length <= 30:
             raise ValueError(f"dnis_length must be 0..30, not {self.dnis_length}")
         for prefix, n in dict(self.dnis_lengths).items():

@@ -8,6 +8,8 @@
     cic_map = {"1" = [0, 1]}   # CIC -> [span index, timeslot]; default: CIC = 32*span + timeslot
     timers = {mtp2 = {T4N = 8.2}, mtp3 = {}, isup = {T7 = 25}}
     emergency = false, link_test = true, reset_at_start = true, pcap = "ss7.pcap"
+    repeat_attempts = 1        # Q.764 2.10.1.4: our call that backs off on dual seizure is placed
+                               # again on another circuit this many times (0: released, cause 41)
 """
 from __future__ import annotations
 
@@ -38,9 +40,12 @@ class Ss7Config:
     link_test: bool = True
     reset_at_start: bool = True
     pcap: str | None = None
+    repeat_attempts: int = 1   #: Q.764 2.10.1.4 automatic repeat attempts after a lost dual seizure
 
     _KEYS = ("variant", "opc", "dpc", "ni", "links", "cic_map", "timers", "emergency", "link_test",
-             "reset_at_start", "pcap")
+             "reset_at_start", "pcap", "repeat_attempts")
+    #: the range of ``repeat_attempts`` (Q.764 2.10.1.4 asks for one; more are a network option)
+    REPEAT_ATTEMPTS_RANGE = (0, 3)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> "Ss7Config":
@@ -82,8 +87,13 @@ class Ss7Config:
         timers = {k: dict(v) for k, v in dict(d.get("timers", {})).items()}
         if set(timers) - {"mtp2", "mtp3", "isup"}:
             raise ValueError("timers has sections mtp2, mtp3, isup")
+        repeat = d.get("repeat_attempts", 1)
+        lo, hi = cls.REPEAT_ATTEMPTS_RANGE
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or not lo <= repeat <= hi:
+            raise ValueError(f"repeat_attempts must be an int {lo}..{hi}, not {repeat!r}")
         cfg = cls(variant, opc, dpc, ni, links, cic_map, timers, bool(d.get("emergency", False)),
-                  bool(d.get("link_test", True)), bool(d.get("reset_at_start", True)), d.get("pcap"))
+                  bool(d.get("link_test", True)), bool(d.get("reset_at_start", True)), d.get("pcap"),
+                  repeat)
         cfg.check_timers()
         return cfg
 
