@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
+import uuid
 
 import msgpack
 import pytest
@@ -31,6 +33,8 @@ def _crash(bus: BusServer) -> None:
     st = bus.store
     if st.journal_writer is not None:
         st.journal_writer.close()         # the rows handed over so far; the unflushed ones are lost
+    st.maint.close()
+    st.conn.close()                       # PostgreSQL: the session ends as the process's would
 
 
 @contextlib.contextmanager
@@ -50,8 +54,26 @@ def _events(bus: BusServer, after: int) -> list[dict]:
     return [unpack_event(b) for _, b in bus.store.events_after(after, 100_000)]
 
 
-def test_unclean_stop_declares_the_unjournaled_seqs_and_never_reuses_them(tmp_path):
-    path = str(tmp_path / "j.db")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    """A store URL: a SQLite file, or a fresh schema on CTI_TEST_POSTGRES_URL."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "j.db")
+        return
+    url = os.environ.get("CTI_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("CTI_TEST_POSTGRES_URL not set (no PostgreSQL server)")
+    psycopg = pytest.importorskip("psycopg")
+    schema = "d" + uuid.uuid4().hex[:12]
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_unclean_stop_declares_the_unjournaled_seqs_and_never_reuses_them(store_url):
+    path = store_url
     bus = _bus(open_store(path))
     for i in range(10):
         bus.publish({"type": "Note", "n": i})
@@ -86,10 +108,11 @@ def test_unclean_stop_declares_the_unjournaled_seqs_and_never_reuses_them(tmp_pa
                 sub.close()
     finally:
         bus2.close()
+        st.close()
 
 
-def test_clean_close_lowers_the_reservation_and_declares_nothing(tmp_path):
-    path = str(tmp_path / "c.db")
+def test_clean_close_lowers_the_reservation_and_declares_nothing(store_url):
+    path = store_url
     bus = _bus(open_store(path))
     for i in range(25):
         bus.publish({"type": "Note", "n": i})

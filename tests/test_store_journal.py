@@ -182,3 +182,40 @@ def test_journal_and_cdr_writers_share_the_file_without_losing_anything(tmp_path
     assert [s for s, _ in st.events_after(0, 10_000)] == list(range(1, seq + 1))
     assert len(st.cdrs(1000)) == 300 and st.get_meta("next_call") == "299"
     st.close()
+
+
+def test_seq_reservation_is_durable_lowers_on_request_and_survives_reopen(reopen):
+    st = reopen()
+    assert st.reserved_seq() == 0 and st.seq_reserved == -1
+    st.reserve_seq(10_000)                          # waits: durable when it returns
+    assert st.seq_reserved == 10_000
+    st.reserve_seq(20_000, wait=False)              # written on the maintenance thread
+    st.maint.wait()
+    assert st.seq_reserved == 20_000 and st.reserved_seq() == 20_000
+    st.set_meta("next_call", "7")                   # other meta keys are left alone
+    st.commit()
+    st2 = reopen()                                  # a second process's view: committed
+    assert st2.reserved_seq() == 20_000
+    st2.close()
+    st.reserve_seq(5)                               # a clean stop lowers it
+    st.close()
+    st = reopen()
+    assert st.reserved_seq() == 5 and st.get_meta("next_call") == "7"
+    st.close()
+
+
+def test_prune_soon_on_the_maintenance_thread(reopen):
+    st = reopen()
+    for i in range(1, 2001):
+        st.append(i, 1000.0 + i, "t", "x", b"\x80")
+        if i % 50 == 0:
+            st.commit_soon()
+    st.commit()
+    st.prune_soon(keep_events=300)
+    st.reserve_seq(3000, wait=False)
+    st.maint.wait()
+    assert st.maint.error is None and st.maint.prunes == 1 and st.seq_reserved == 3000
+    oldest = st.oldest_seq()
+    assert st.maint.pruned == oldest - 1 and 2000 - 300 - 64 < oldest <= 1701
+    assert [s for s, _ in st.events_after(oldest - 1, 5000)] == list(range(oldest, 2001))
+    st.close()
