@@ -3,6 +3,12 @@
 Circuits are ``(board span number, timeslot)``; the configuration maps CICs to them. On the
 first :meth:`Ss7Trunk.service` the links align; when MTP resumes, every circuit is reset
 (GRS) and becomes available as the far end acknowledges.
+
+Dual seizure (Q.764 2.10.1.4): when our call backs off on a CIC the far end controls, the
+adapter makes an automatic repeat attempt: the same numbers and category on another idle
+circuit of the group (:meth:`IsupNode.allocate`: ours first), reported as
+:class:`Reattempted`; ``repeat_attempts`` times at most (then the call is released, cause
+41), or released with cause 34 when no circuit is idle.
 """
 from __future__ import annotations
 
@@ -10,8 +16,8 @@ from typing import Any, Sequence
 
 from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
-from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, IncomingCall, Proceeding, Released,
-                                 TrunkAdapter, TrunkError, TrunkEvent)
+from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, IncomingCall, Proceeding, Reattempted,
+                                 Released, TrunkAdapter, TrunkError, TrunkEvent)
 from drivers.base import BLOCK_SECONDS, Span
 
 from .config import Ss7Config
@@ -55,6 +61,11 @@ class Ss7Trunk(TrunkAdapter):
         self._now = 0.0
         self._pending: list[TrunkEvent] = []
         self._was_up = False
+        #: CIC of an outgoing call of ours -> repeat attempts it has had (Q.764 2.10.1.4)
+        self._repeats: dict[int, int] = {}
+        self._backed_off: set[int] = set()   # CICs whose glare "released" the repeat replaces
+        #: repeat attempts made, and those that found no idle circuit (cause 34)
+        self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0}
 
     # ---- TrunkAdapter ------------------------------------------------------------------
     def circuits(self) -> list[Circuit]:
@@ -72,7 +83,13 @@ class Ss7Trunk(TrunkAdapter):
                 (self.inband.start if e.kind == "answered" else self.inband.stop)(self._circuit_of[e.cic])
             if e.kind == "reset_done":
                 out += self._reset_done(e)
+            elif e.kind == "glare":
+                out += self._glare(e)
+            elif e.kind == "released" and e.cic in self._backed_off:
+                self._backed_off.discard(e.cic)     # the call goes on elsewhere (or _glare ended it)
             elif (ev := self._convert(e)) is not None:
+                if e.kind == "released":
+                    self._repeats.pop(e.cic, None)
                 out.append(ev)
         for ev in self.stack.mtp3_events:
             if ev.kind == "pause":
@@ -93,6 +110,7 @@ class Ss7Trunk(TrunkAdapter):
         except LocalProtocolError as e:
             raise TrunkError(str(e), cause=Cause.NO_CIRCUIT_AVAILABLE) from None
         self.stack.flush(now)
+        self._repeats[cic] = 0
         c = self._circuit_of[cic]
         self._pending.append(Proceeding(c, now))
         return c
@@ -171,6 +189,28 @@ class Ss7Trunk(TrunkAdapter):
         if e.kind == "circuit":
             return CircuitState(c, e.time, e.available, e.reason)
         return None
+
+    def _glare(self, e: Any) -> list[TrunkEvent]:
+        """Our call on ``e.cic`` backed off on dual seizure: the automatic repeat attempt of
+        Q.764 2.10.1.4 on another idle circuit, or the end of the call (cause 34 when no circuit
+        is idle, cause 41 when its repeat attempts are spent)."""
+        old = self._circuit_of.get(e.cic)
+        n = self._repeats.pop(e.cic, 0)
+        if old is None or n >= self.config.repeat_attempts or not e.called:
+            return []                       # the "released" that follows ends the call (cause 41)
+        self._backed_off.add(e.cic)
+        try:
+            cic = self.stack.isup.setup(e.called, e.calling, e.time,
+                                        category=0x0A if e.category is None else int(e.category))
+        except LocalProtocolError:
+            self.counters["repeat_no_circuit"] += 1
+            return [Released(old, e.time, int(Cause.NO_CIRCUIT_AVAILABLE), True,
+                             "dual seizure (glare), backed off; no idle circuit for the repeat attempt")]
+        self.stack.flush(e.time)
+        self.counters["repeat_attempts"] += 1
+        self._repeats[cic] = n + 1
+        return [Reattempted(old, e.time, self._circuit_of[cic], int(e.cause or Cause.TEMPORARY_FAILURE),
+                            f"{e.reason}: automatic repeat attempt (Q.764 2.10.1.4)", n + 1)]
 
     def _reset_done(self, e: Any) -> list[TrunkEvent]:
         """After RSC/GRS is acknowledged: the circuits of the group that are usable."""

@@ -22,9 +22,12 @@ from .codec import IsupMessage, MessageType, UnknownMessage
 from .params import CauseInd, RangeStatus
 from .timers import ISUP_TIMERS
 
-__all__ = ["IsupNode", "IsupEvent", "IAM_DEFAULTS", "BCI_ACM", "BCI_CON", "IMPLEMENTATION", "node_class"]
+__all__ = ["IsupNode", "IsupEvent", "IAM_DEFAULTS", "BCI_ACM", "BCI_CON", "IMPLEMENTATION", "node_class",
+           "GLARE_REASON"]
 
 _control = _select.load("cti.signaling.ss7.isup.control")
+#: reason of the ``glare`` and ``released`` events of our call that backed off on dual seizure
+GLARE_REASON = "dual seizure (glare), backed off"
 #: "compiled" or "python": which call control runs the per-message path.
 IMPLEMENTATION = "compiled" if _control.__name__.endswith("_c") else "python"
 M = MessageType
@@ -191,12 +194,19 @@ class _NodeMixin:
         self._report_local_release(reason="REL collision")
 
     def _glare(self) -> None:
+        """Q.764 2.10.1.4 (2.9.1.4 in the table): dual seizure. The exchange that does not control
+        the CIC backs off and takes the incoming call; its own call is reported as a ``glare``
+        event carrying the call's numbers and category (for the automatic repeat attempt on
+        another circuit, made by the trunk adapter), then ``released`` with cause 41."""
         c = self._c
         self.counters["glare"] += 1
         if self.controls(c.cic):       # we keep our call; the other side backs off
             return
         c.timers.stop("T7")
-        self._ev("released", cause=Cause.TEMPORARY_FAILURE, remote=True, reason="dual seizure (glare), backed off")
+        extra = c.extra or {}
+        self._ev("glare", called=c.called, calling=c.calling, category=extra.get("category"),
+                 cause=Cause.TEMPORARY_FAILURE, remote=True, reason=GLARE_REASON)
+        self._ev("released", cause=Cause.TEMPORARY_FAILURE, remote=True, reason=GLARE_REASON)
         c.fsm.state = CallState.IN_WAIT_ALERT
         self._incoming()
 
