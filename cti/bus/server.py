@@ -236,19 +236,20 @@ class BusServer:
                 durable = self.store.seq_reserved
                 if durable > p.limit:
                     p.limit = durable
-                if p.seq + self._block // 2 > self._asked:      # half the block used: ask for the next
+                if p.seq + self._block > self._asked:      # less than a block left: ask for two more
                     self.store.reserve_seq(self._next_block(p.seq), wait=False)
         self.store.commit_soon()
 
     def _next_block(self, seq: int) -> int:
-        """Ask for a reservation ``RESERVE_SECONDS`` of events (at the rate since the last ask,
-        RESERVE_MIN at least) beyond ``seq``; returns its end."""
+        """Ask for a reservation two blocks beyond ``seq`` (a block: ``RESERVE_SECONDS`` of
+        events at the rate since the last ask, RESERVE_MIN at least): one durable write per
+        block of events, a block's worth of time for it to land; returns its end."""
         now = time.monotonic()
         t0, s0 = self._asked_at
         rate = (seq - s0) / (now - t0) if now > t0 else 0.0
         self._block = int(min(max(RESERVE_MIN, rate * RESERVE_SECONDS), RESERVE_MAX))
         self._asked_at = (now, seq)
-        self._asked = seq + self._block
+        self._asked = seq + 2 * self._block
         return self._asked
 
     def _reach(self, seq: int) -> int:
