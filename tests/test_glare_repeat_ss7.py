@@ -154,3 +154,37 @@ def test_a_second_glare_on_the_repeat_ends_the_call_with_cause_41():
 def test_repeat_attempts_is_checked(bad):
     with pytest.raises(ValueError):
         Ss7Config.from_dict({"repeat_attempts": bad})
+
+
+def test_dialler_counts_a_repeat_attempted_call_once(tmp_path):
+    """A campaign attempt whose call backs off on glare and is repeated is one attempt with one
+    outcome: the dialler follows calls by call id, which the repeat keeps."""
+    from cti.contact.outbound import Dialler
+    csv = tmp_path / "numbers.csv"
+    csv.write_text("number,name\n104,Ann\n")
+    dialler = Dialler({"c": {"csv": str(csv), "queue": "out", "max_attempts": 1, "answer_wait": 0.0,
+                             "tones": ""}}, {"out"})
+    dialler.start("c")
+    rig = up(Rig({2: 2, 4: 4}))          # the exchange controls both: allocate() takes CIC 2 first
+
+    def dial(device, number, trunk):
+        got = rig.model.make_call(device, number, rig.t)
+        rig.ex.trunk.make_call("8001", "13800138000", rig.t, circuit=(got["span"], got["ts"]))
+        return got
+    reports = []
+    seen = 0
+    for _ in range(150):
+        reports += dialler.tick(rig.t, lambda q: 1, dial)[0]
+        rig.step()
+        for e in rig.events[seen:]:          # what the contact centre does with call-model events
+            kind = type(e).__name__
+            if kind == "Established" and e.call in dialler.attempts and e.device.startswith("trunk/"):
+                reports.append(dialler.answered(e.call, rig.t))
+            elif kind in ("Failed", "CallCleared"):
+                reports.append(dialler.ended(e.call, e.cause, rig.t))
+        seen = len(rig.events)
+    reports = [r for r in reports if r is not None]
+    assert rig.trunk.counters["repeat_attempts"] == 1
+    assert [(r.number, r.outcome.value) for r in reports] == [("104", "answered")]
+    assert dialler.summary("c")["answered"] == 1 and dialler.summary("c")["pending"] == 0
+    assert len(dialler.results) == 1 and len(dialler.attempts) == 1      # the live, answered call

@@ -14,7 +14,7 @@ from _boardcore.mf import MfDetector, MfGenerator
 from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived, IncomingCall,
-                                 Proceeding, Released, TrunkAdapter, TrunkError, TrunkEvent)
+                                 Proceeding, Reattempted, Released, TrunkAdapter, TrunkError, TrunkEvent)
 from _boardcore.g711 import alaw_decode, alaw_encode
 from drivers.base import BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm, Span
 
@@ -38,6 +38,8 @@ class _Call:
     cause: int = Cause.NORMAL_CLEARING
     answer_pending: bool = False
     answered: bool = False
+    kd: int | None = None           # the category sent (kept for a repeat attempt)
+    repeats: int = 0                # automatic repeat attempts made (Q.12)
 
 
 class _Channel:
@@ -85,6 +87,9 @@ class No1Trunk(TrunkAdapter):
         self._down = False
         self._now = 0.0
         self.errors = 0   #: unexpected signals seen (ignored or turned into releases)
+        #: Q.12 automatic repeat attempts made after a lost double seizure, and those that
+        #: found no idle circuit (the call ended with cause 34)
+        self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0}
         for ch in self.channels.values():
             self._write_cas(ch)
 
@@ -137,7 +142,7 @@ class No1Trunk(TrunkAdapter):
             raise TrunkError(f"category must be a signal 1..15, not {category!r}")
         ch.reg = OutgoingRegister(called, calling or None, variant=self.variant, ka=cfg.ka_signal, kd=kd,
                                   timers=cfg.timers, name=f"mfc-out-{ch.ts}")
-        ch.call = _Call("out", called, calling or None, announced=True)
+        ch.call = _Call("out", called, calling or None, announced=True, kd=kd)
         ch.line.seize(now)
         self._write_cas(ch)
         return (self.number, ch.ts)
@@ -355,7 +360,8 @@ class No1Trunk(TrunkAdapter):
             self._released(ch, e.cause or Cause.NORMAL_UNSPECIFIED, e.reason, True, e.time)
         elif k == "glare":
             self._end_register(ch, e.time, "glare")
-            self._released(ch, e.cause or Cause.TEMPORARY_FAILURE, e.reason, True, e.time)
+            if call is None or not self._repeat(ch, call, e):
+                self._released(ch, e.cause or Cause.TEMPORARY_FAILURE, e.reason, True, e.time)
             ch.call = None
         elif k == "idle":
             if call is not None:
@@ -376,6 +382,36 @@ class No1Trunk(TrunkAdapter):
             self._emit(CircuitState(circuit, e.time, True, e.reason))
         elif k == "error":
             self.errors += 1
+
+    def _repeat(self, ch: _Channel, call: _Call, e: LineEvent) -> bool:
+        """Our seizure of ``ch`` lost a double seizure: the automatic repeat attempt of ITU-T Q.12,
+        the same call seized again on another idle circuit in hunting order (Reattempted), or,
+        when none is idle, its end with cause 34. False when the call has no repeat left (or
+        is not ours to repeat): the caller ends it as before (cause 41)."""
+        if call.direction != "out" or call.released or call.local or call.repeats >= self.config.repeat_attempts:
+            return False
+        order = sorted(self.channels.items(), reverse=self.config.hunt == "descending")
+        free = [c for ts, c in order if c is not ch and self._free(c)]
+        old = (self.number, ch.ts)
+        if not free:
+            call.released = True
+            self.counters["repeat_no_circuit"] += 1
+            self._emit(Released(old, e.time, int(Cause.NO_CIRCUIT_AVAILABLE), True,
+                                f"{e.reason}; no idle circuit for the repeat attempt"))
+            return True
+        new = free[0]
+        cfg = self.config
+        call.repeats += 1
+        new.reg = OutgoingRegister(call.called, call.calling, variant=self.variant, ka=cfg.ka_signal,
+                                   kd=cfg.kd_signal if call.kd is None else call.kd,
+                                   timers=cfg.timers, name=f"mfc-out-{new.ts}")
+        new.call = call
+        new.line.seize(e.time)
+        self._write_cas(new)
+        self.counters["repeat_attempts"] += 1
+        self._emit(Reattempted(old, e.time, (self.number, new.ts), int(e.cause or Cause.TEMPORARY_FAILURE),
+                               f"{e.reason}: automatic repeat attempt (Q.12)", call.repeats))
+        return True
 
     def _end_register(self, ch: _Channel, now: float, why: str) -> None:
         if ch.reg is not None and not ch.reg.finished:
