@@ -228,3 +228,69 @@ def test_prune_soon_runs_off_the_callers_thread_and_keeps_the_newest_row(where, 
     finally:
         bus.close()
         st.close()
+
+
+def test_a_crash_before_the_first_journal_write_still_replays_the_declaration(tmp_path):
+    path = str(tmp_path / "e.db")
+    bus = _bus(open_store(path))
+    for i in range(5):
+        bus.publish({"type": "Note", "n": i})          # nothing reaches the journal
+    _crash(bus)
+    st = open_store(path)
+    bus = _bus(st)
+    try:
+        r = bus.gap[1]
+        bus.flush()
+        assert bus.gap == (1, r) and st.oldest_seq() == r + 1
+        bus._ring.clear()                               # replay from the journal, whose first event is the gap
+        with serving(bus), BusClient(bus.endpoints) as c:
+            sub = c.subscribe(after=3)                  # no ReplayGapError: the range is declared
+            evs = list(sub.events(0.3))
+            assert [e["type"] for e in evs] == ["JournalGap"] and sub.resynced == 0
+            assert sub.gaps == [(1, r)] and sub.undeclared == []
+            sub.close()
+    finally:
+        bus.close()
+        st.close()
+
+
+def _crm():
+    import importlib.util
+    import pathlib
+    spec = importlib.util.spec_from_file_location(
+        "crm_client", pathlib.Path(__file__).resolve().parent.parent / "docs" / "examples" / "crm_client.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_crm_client_logs_a_declared_gap_and_stops_on_an_undeclared_one_when_strict(tmp_path, capsys):
+    path = str(tmp_path / "crm.db")
+    bus = _bus(open_store(path))
+    for i in range(4):
+        bus.publish({"type": "Note", "n": i})
+    bus.flush()
+    bus.store.commit()
+    bus.publish({"type": "Note"})                       # seq 5: seen by the CRM, lost by the crash
+    _crash(bus)
+    st = open_store(path)
+    bus = _bus(st)
+    crm = _crm()
+    state = tmp_path / "crm.seq"
+    try:
+        r = bus.gap[1]
+        eps = bus.endpoints
+        args = ["--events", eps.events, "--snapshot", eps.snapshot, "--control", eps.control,
+                "--state", str(state), "--idle", "0.5"]
+        with serving(bus):
+            state.write_text("5")
+            assert crm.main(args) == 0
+            err = capsys.readouterr().err
+            assert f"declared gap: seqs 5..{r} were lost" in err and "ERROR" not in err
+            assert int(state.read_text()) == r + 1      # the JournalGap's seq: done with
+            state.write_text(str(r + 50))               # a CRM that saw seqs this server never had
+            assert crm.main([*args, "--strict"]) == 3
+            assert f"ERROR: seqs {r + 2}..{r + 50} are missing" in capsys.readouterr().err
+    finally:
+        bus.close()
+        st.close()
