@@ -142,3 +142,33 @@ def test_default_is_today_behaviour_for_now():
 def test_repeat_attempts_is_checked(bad):
     with pytest.raises(ValueError):
         No1Config(repeat_attempts=bad)
+
+
+def test_far_seizure_during_our_idle_guard_is_repeated_on_another_circuit():
+    """Our seizure of (0, 1) waits out our IDLE_GUARD (0.3 s) when the network seizes it (its
+    guard: the default 0.1 s): the network's call wins whatever our glare rule (here "hold"), and ours,
+    never signalled, is seized again on (0, 2) (Q.12)."""
+    rig = ModelRig([1, 2], glare="hold", timers={"IDLE_GUARD": 0.3})
+    ex = rig.exchange
+    first = rig.model.make_call("agent1", "2001", rig.now, calling="6", circuit=(0, 1))
+    rig.run(3.0)
+    rig.model.clear_connection(first["call"], rig.now)
+    done: dict[str, object] = {}
+
+    def race(now: float) -> None:
+        if "ours" not in done and rig.trunk.state((0, 1)) == ("idle", None):
+            done["ours"] = rig.model.make_call("agent1", "2001", now, calling="6", circuit=(0, 1))
+        elif "ours" in done and "theirs" not in done and ex.trunks[0].state((0, 1)) == ("idle", None):
+            done["theirs"] = now
+            ex.place_call(CallScript(at=now, called="8006", calling="5", hold_for=None))
+    rig.hooks.append(race)              # after the model took this block's trunk events
+    rig.run(6.0)
+    second = done["ours"]["call"]
+    mine = rig.mine(second)
+    assert kinds(mine)[:2] == ["Originated", "Reattempted"] and "Established" in kinds(mine), kinds(mine)
+    assert (mine[1].old_ts, mine[1].ts) == (1, 2) and "far end" in mine[1].reason
+    inc = rig.of(IncomingCall)
+    assert [(e.circuit, e.called) for e in inc] == [((0, 1), "8006")]
+    ours = [r for r in ex.records if r.direction == "from_us"]
+    assert [r.circuit for r in ours] == [(0, 1), (0, 2)] and ours[1].answered_at is not None
+    assert rig.model.validate() == []

@@ -282,7 +282,15 @@ class CallModel(CallControl):
         """Our call lost a dual seizure and the trunk placed it again on ``tev.new_circuit``
         (Q.764 2.10.1.4 / Q.12 automatic repeat attempt): the same call and connection move
         there; the trunk party's device follows its circuit (``trunk/<span>/<ts>``)."""
-        old, new = tev.circuit, tuple(tev.new_circuit)
+        old = tev.circuit
+        try:
+            new = tuple(tev.new_circuit)
+        except TypeError:
+            new = ()
+        if new not in self._adapter_of or new == old:
+            self.counters["unexpected_trunk_events"] += 1
+            log.warning("call %s: repeat attempt onto unknown circuit %r ignored", call.id, tev.new_circuit)
+            return
         other = self._busy.get(new)   # type: ignore[arg-type]
         if other is not None and other is not conn:
             # the model still has a call on the new circuit: the trunk's view wins, the stale one goes
