@@ -71,6 +71,7 @@ def test_lost_double_seizure_is_repeated_on_another_circuit_and_answered():
     assert est.ts == 2 and est.calling == "6" and est.called == "2001"
     (tev,) = rig.of(Reattempted)
     assert (tev.circuit, tev.new_circuit) == ((0, 1), (0, 2)) and "Q.12" in tev.reason
+    assert "idle guard" not in tev.reason        # a true double seizure: both seizures were sent
     assert not [e for e in rig.of(Released) if e.circuit == (0, 1)]
     (inc,) = rig.of(IncomingCall)
     assert (inc.circuit, inc.called) == ((0, 1), "8006")          # the network's call won circuit 1
@@ -166,7 +167,7 @@ def test_far_seizure_during_our_idle_guard_is_repeated_on_another_circuit():
     second = done["ours"]["call"]
     mine = rig.mine(second)
     assert kinds(mine)[:2] == ["Originated", "Reattempted"] and "Established" in kinds(mine), kinds(mine)
-    assert (mine[1].old_ts, mine[1].ts) == (1, 2) and "far end" in mine[1].reason
+    assert (mine[1].old_ts, mine[1].ts) == (1, 2) and "idle guard (ours not sent)" in mine[1].reason
     inc = rig.of(IncomingCall)
     assert [(e.circuit, e.called) for e in inc] == [((0, 1), "8006")]
     ours = [r for r in ex.records if r.direction == "from_us"]

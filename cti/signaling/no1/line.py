@@ -427,8 +427,13 @@ class Line:
         self._emit("seize_ack")
 
     def glare_yield(self) -> None:
+        """Q.421 / Q.12: our seizure loses; the trunk may repeat our call on another circuit."""
         self._ab_tx = AB_ACK
-        self._emit("glare", Cause.TEMPORARY_FAILURE, "double seizure: the far end's call wins")
+        if self._seize_at is not None:     # still held back by IDLE_GUARD: never sent
+            self._emit("glare", Cause.TEMPORARY_FAILURE,
+                       "double seizure during our idle guard (ours not sent): the far end's call wins")
+        else:
+            self._emit("glare", Cause.TEMPORARY_FAILURE, "double seizure: the far end's call wins")
         self._emit("seized")
 
     def glare_hold(self) -> None:
