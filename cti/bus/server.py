@@ -176,19 +176,21 @@ class BusServer:
     def close(self) -> None:
         """Journal what is queued, lower the seq reservation to the last seq (a clean stop: the
         next start declares no gap), close the sockets."""
-        if self.pub is not None:
-            self.flush()
-            self.store.commit()
-            if self._publisher is not None and self._publisher.on_limit is not None:
-                self._publisher.on_limit = None
-                self._publisher.limit = self.seq        # nothing more goes out
-                self.store.reserve_seq(self.seq, wait=True)
-        for s in (self.pub, self.snap, self.ctl):
-            if s is not None:
-                s.close(0)
-        self.security.stop()
-        if self._own_ctx:
-            self.ctx.destroy(linger=0)
+        try:
+            if self.pub is not None:
+                self.flush()
+                self.store.commit()
+                if self._publisher is not None and self._publisher.on_limit is not None:
+                    self._publisher.on_limit = None
+                    self._publisher.limit = self.seq        # nothing more goes out
+                    self.store.reserve_seq(self.seq, wait=True)
+        finally:        # a store that failed (raised above) leaves the reservation: the next start declares a gap
+            for s in (self.pub, self.snap, self.ctl):
+                if s is not None:
+                    s.close(0)
+            self.security.stop()
+            if self._own_ctx:
+                self.ctx.destroy(linger=0)
 
     # ---- extension points ----------------------------------------------------------
     def register_command(self, name: str, handler: Handler) -> None:
