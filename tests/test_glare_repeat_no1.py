@@ -134,8 +134,8 @@ def test_a_second_double_seizure_on_the_repeat_ends_the_call_with_cause_41():
     assert rig.model.validate() == []
 
 
-def test_default_is_today_behaviour_for_now():
-    assert No1Config().repeat_attempts == 0 and No1Config(repeat_attempts=1).repeat_attempts == 1
+def test_one_repeat_attempt_by_default():
+    assert No1Config().repeat_attempts == 1 and No1Config(repeat_attempts=0).repeat_attempts == 0
     assert No1Config.from_dict({"repeat_attempts": 2}).repeat_attempts == 2
 
 

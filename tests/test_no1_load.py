@@ -24,7 +24,7 @@ from cti.signaling import no1 as _no1  # noqa: F401  (the package must import)
 from cti.signaling.causes import Cause
 from cti.signaling.no1 import trunk as trunk_mod
 from cti.signaling.no1.trunk import No1Trunk
-from cti.signaling.trunk import Alerting, Answered, IncomingCall, Released, TrunkError
+from cti.signaling.trunk import Alerting, Answered, IncomingCall, Reattempted, Released, TrunkError
 from simulator.exchange.base import Behaviour, CallScript, Subscriber
 from simulator.exchange.no1 import No1Exchange
 
@@ -268,7 +268,7 @@ class TwoSpans:
 
     def _our_call_ended(self, ev: Released) -> None:
         number = self.outgoing.pop(ev.circuit)
-        if ev.cause == Cause.TEMPORARY_FAILURE and "double seizure" in ev.reason:
+        if ev.cause in (Cause.TEMPORARY_FAILURE, Cause.NO_CIRCUIT_AVAILABLE) and "double seizure" in ev.reason:
             self.ours["glare"] += 1                      # Q.421: the far end's call won
         elif ev.cause == SUBSCRIBERS[number][1]:
             self.ours[SUBSCRIBERS[number][0].behaviour.value] += 1
@@ -292,6 +292,10 @@ class TwoSpans:
                     self.todo.append((now + self.rng.uniform(0.5, 12.0), "answer", ev.circuit))
                 elif isinstance(ev, Answered):
                     assert self.outgoing.get(ev.circuit) == "5001", ev
+                elif isinstance(ev, Reattempted):     # Q.12: our call moved to another circuit
+                    self.outgoing[ev.new_circuit] = self.outgoing.pop(ev.circuit)
+                    self.todo = [(t, k, ev.new_circuit if c == ev.circuit else c) for t, k, c in self.todo]
+                    self.ours["repeat"] += 1
                 elif isinstance(ev, Released):
                     self.todo = [t for t in self.todo if t[2] != ev.circuit]
                     if ev.circuit in self.outgoing:

@@ -204,7 +204,7 @@ def test_blocking_and_unblocking_both_ways():
 
 
 def test_glare_we_yield_and_take_the_network_call():
-    rig = Rig(ours={"timeslots": [5]}, theirs={"timeslots": [5]}, subscribers=SUBS, on_call="answer")
+    rig = Rig(ours={"timeslots": [5], "repeat_attempts": 0}, theirs={"timeslots": [5]}, subscribers=SUBS, on_call="answer")
     rig.run(0.2)
     rig.exchange.place_call(CallScript(at=rig.now, called="8006", calling="5", hold_for=1.0))
     ours = rig.trunk.make_call("2001", "6", rig.now)   # both seize circuit 5 in the same block

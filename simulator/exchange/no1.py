@@ -52,7 +52,7 @@ class No1Exchange(Exchange):
                  **inband: Any) -> None:
         super().__init__(spans, subscribers, default, **inband)
         if config is None or isinstance(config, dict):
-            base: dict[str, Any] = {"glare": "hold", "hunt": "ascending", "dnis_lengths": dict(MOBILE_NUMBERS)}
+            base: dict[str, Any] = {"glare": "hold", "hunt": "ascending", "repeat_attempts": 0, "dnis_lengths": dict(MOBILE_NUMBERS)}
             base.update(config or {})
             config = No1Config.from_dict(base)
         self.config = config

@@ -33,6 +33,7 @@ def mirror(config: dict[str, Any] | None) -> dict[str, Any]:
     d = dict(config or {})
     base = Ss7Config.from_dict(d)
     d["opc"], d["dpc"] = base.dpc, base.opc
+    d["repeat_attempts"] = 0     # the simulated exchange does not repeat its calls (records by circuit)
     return d
 
 

@@ -41,10 +41,8 @@ class No1Config:
     mf_level_dbm0: float = -8.0
     default_b: str = "free"        #: B decision when the call model does not decide in time
     hunt: str = "descending"       #: outgoing circuit choice; the far end should hunt the other way
-    #: Q.12 automatic repeat attempts after a lost double seizure (0..3). 0 by default for now:
-    #: the simulated No.1 exchange (which makes its own repeat) and tests written for the old
-    #: behaviour run No1Trunk with defaults; 1 once they set 0 / follow Reattempted (docs/no1.md)
-    repeat_attempts: int = 0
+    #: Q.12 automatic repeat attempts after a lost double seizure (0..3; 0: release with cause 41)
+    repeat_attempts: int = 1
 
     def __post_init__(self) -> None:
         self.validate()
