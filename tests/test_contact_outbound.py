@@ -95,3 +95,27 @@ def test_campaign_settings_are_checked(tmp_path):
                 {"supervised": "yes"}, {"trunk": 7}, {"dial_plan": {"country_code": "x"}}, {"dial_plan": 5}):
         with pytest.raises(CampaignError):
             Dialler({"c": {**ok, **bad}}, {"out"})
+
+
+def test_dialler_listens_to_the_new_circuit_after_a_repeat_attempt(tmp_path):
+    """Reattempted (glare, Q.764 2.10.1.4 / Q.12) moves an attempt's call to another circuit:
+    the tone detector follows it and lets go of the circuit given up."""
+    from cti.contact.outbound import Dialler
+    csv = tmp_path / "numbers.csv"
+    csv.write_text("number,name\n13900001111,Ann\n")
+    dialler = Dialler({"c": {"csv": str(csv), "queue": "out", "max_attempts": 1}}, {"out"})
+    dialler.start("c")
+    listening: dict[tuple[int, int], object] = {}
+
+    def listen(circuit, fn):
+        listening[circuit] = fn
+        return lambda: listening.pop(circuit)
+    dialler.tick(0.0, lambda q: 1, lambda dev, num, trunk: {"call": "c1", "span": 1, "ts": 3}, listen)
+    assert list(listening) == [(1, 3)] and dialler.attempts["c1"].circuit == (1, 3)
+    dialler.moved("c1", (1, 4), listen)
+    assert list(listening) == [(1, 4)] and dialler.attempts["c1"].circuit == (1, 4)
+    dialler.moved("c1", (1, 4), listen)            # the same circuit again: nothing changes
+    dialler.moved("nope", (1, 5), listen)          # not an attempt: ignored
+    assert list(listening) == [(1, 4)]
+    dialler.ended("c1", 16, 1.0)
+    assert listening == {}

@@ -253,6 +253,8 @@ class ContactCentre(ContactRequests):
                 self.dialler.alerting(e.call, self.now())
             elif kind == "Established" and e.call in self.dialler.attempts and e.device.startswith("trunk/"):
                 self._campaign_report(self.dialler.answered(e.call, self.now()))
+            elif kind == "Reattempted" and e.call in self.dialler.attempts and e.ts is not None:
+                self.dialler.moved(e.call, (e.span, e.ts), self.listen)
             elif kind == "Failed" and e.call in self.dialler.attempts:
                 self._campaign_ended(e.call, e.cause)
                 self.model.clear_connection(e.call, self.now(), cause=e.cause or 16)

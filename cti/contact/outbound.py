@@ -164,15 +164,31 @@ class Dialler:
         p = ProgressClassifier(now, timeout, voice_seconds=spec.get("voice_seconds", 0.6),
                                answer_wait=spec.get("answer_wait", 6.0), supervised=spec.get("supervised", True))
         a = _Attempt(name, attempt, number, p, circuit)
-        country = spec.get("tones", "cn")
-        if listen is not None and circuit is not None and country:
-            a.listener = AttemptListener(p, country)
-            try:
-                a.unlisten = listen(circuit, a.listener.feed)
-            except (TypeError, ValueError) as e:   # a circuit nobody can hear: signalling only
-                log.warning("campaign %s: cannot listen to %s: %s", name, circuit, e)
-                a.listener = None
+        self._listen(a, listen)
         return a
+
+    def _listen(self, a: _Attempt, listen: Listen | None) -> None:
+        """Feed the audio of ``a``'s circuit to a fresh tone detector (signalling only when the
+        campaign's ``tones`` is "" or nobody can hear that circuit)."""
+        country = self.specs[a.campaign].get("tones", "cn")
+        if listen is not None and a.circuit is not None and country:
+            a.listener = AttemptListener(a.progress, country)
+            try:
+                a.unlisten = listen(a.circuit, a.listener.feed)
+            except (TypeError, ValueError) as e:   # a circuit nobody can hear: signalling only
+                log.warning("campaign %s: cannot listen to %s: %s", a.campaign, a.circuit, e)
+                a.listener = None
+
+    def moved(self, call: str, circuit: tuple[int, int], listen: Listen | None) -> None:
+        """``call`` was placed again on ``circuit`` (automatic repeat attempt after glare): listen
+        there, not to the circuit given up, which may now carry the far end's own call."""
+        a = self.attempts.get(call)
+        if a is None or a.circuit == circuit:
+            return
+        self._unlisten(a)
+        a.listener, a.circuit = None, circuit
+        if not a.reported:
+            self._listen(a, listen)
 
     # ---- signalling ---------------------------------------------------------------------------
     def alerting(self, call: str, now: float) -> None:
