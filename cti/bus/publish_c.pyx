@@ -238,6 +238,20 @@ cdef int _enc(Buf* b, object o, int depth) except -1:
     return 1
 
 
+cdef int _envelope(Buf* b, long long seq, object t, long long v, object topic) except -1:
+    """The envelope every event ends with (seq, time, v, topic): 0, or 1 when msgpack must
+    encode the whole event."""
+    _put(b, b"\xa3seq", 4)
+    _ll(b, seq)
+    _put(b, b"\xa4time", 5)
+    if _enc(b, t, 1):
+        return 1
+    _put(b, b"\xa1v", 2)
+    _ll(b, v)
+    _put(b, b"\xa5topic", 6)
+    return _str(b, topic)
+
+
 cdef int _items(Buf* b, dict o, int depth) except -1:
     """The keys and values of ``o`` (the map header is the caller's)."""
     cdef Py_ssize_t pos = 0
@@ -302,8 +316,7 @@ cdef object _plan(type cls):
     return p
 
 
-#: ``limit`` of a publisher nobody limits
-NO_LIMIT = (1 << 62)
+from cti.bus.publish_args import NO_LIMIT, check_seq
 
 
 cdef class Publisher:
@@ -333,9 +346,7 @@ cdef class Publisher:
         self.buf.n = self.buf.cap = 0
 
     def __init__(self, sock: zmq.Socket, seq: int, ring: collections.deque, v: int) -> None:
-        if not isinstance(seq, int) or seq < 0:
-            raise ValueError(f"seq must be a non-negative int, not {seq!r}")
-        self.seq = seq
+        self.seq = check_seq(seq)
         self.limit = NO_LIMIT
         self.on_limit = None
         self.v = v
@@ -364,15 +375,7 @@ cdef class Publisher:
         _len(b, <size_t>(PyDict_Size(event) + 4), 0x80, 15, -1, 0xde, 0xdf)
         if _items(b, event, 1):
             return None
-        _put(b, b"\xa3seq", 4)
-        _ll(b, seq)
-        _put(b, b"\xa4time", 5)
-        if _enc(b, t, 1):
-            return None
-        _put(b, b"\xa1v", 2)
-        _ll(b, self.v)
-        _put(b, b"\xa5topic", 6)
-        if _str(b, topic):
+        if _envelope(b, seq, t, self.v, topic):
             return None
         return PyBytes_FromStringAndSize(b.p, <Py_ssize_t>b.n)
 
@@ -503,15 +506,7 @@ cdef class Publisher:
             if _enc(b, <object>v, 1):
                 return None
         _put(b, PyBytes_AS_STRING(plan.kind_packed), <size_t>PyBytes_GET_SIZE(plan.kind_packed))
-        _put(b, b"\xa3seq", 4)
-        _ll(b, seq)
-        _put(b, b"\xa4time", 5)
-        if _enc(b, t, 1):
-            return None
-        _put(b, b"\xa1v", 2)
-        _ll(b, self.v)
-        _put(b, b"\xa5topic", 6)
-        if _str(b, topic):
+        if _envelope(b, seq, t, self.v, topic):
             return None
         return PyBytes_FromStringAndSize(b.p, <Py_ssize_t>b.n)
 

@@ -24,8 +24,7 @@ from cti.call.events import BusEvent
 _now = time.time
 _SNDMORE = zmq.SNDMORE
 _ENVELOPE = ("seq", "time", "v", "topic")
-#: ``limit`` of a publisher nobody limits
-NO_LIMIT = (1 << 62)
+from .publish_args import NO_LIMIT, check_seq
 
 
 class Publisher:
@@ -33,9 +32,7 @@ class Publisher:
     bounded deque) and journal rows to :meth:`take_journal`; ``v`` is the schema major."""
 
     def __init__(self, sock: zmq.Socket, seq: int, ring: collections.deque[bytes], v: int) -> None:
-        if not isinstance(seq, int) or seq < 0:
-            raise ValueError(f"seq must be a non-negative int, not {seq!r}")
-        self.seq = seq
+        self.seq = check_seq(seq)
         self.v = v
         self.sock = sock
         self.limit = NO_LIMIT

@@ -85,12 +85,10 @@ def _same_sqlite() -> bool:
 #: True when this writer may share a database file with Python's ``sqlite3`` connections.
 SAME_SQLITE: bool = _same_sqlite()
 
-cdef const char* INSERT = b"INSERT INTO journal (seq, last, time, topic, type, body) VALUES (?, ?, ?, ?, ?, ?)"
+from cti.store.writer_args import INSERT as _INSERT_SQL
+cdef bytes INSERT_SQL = _INSERT_SQL.encode()
 DEF ERRLEN = 512
-#: queued octets that make the writer write before its interval is up
-HURRY_BYTES = 4 << 20
-#: queued octets that make submit wait for the writer (memory stays bounded when the disk is slower)
-MAX_BYTES = 64 << 20
+from cti.store.writer_args import HURRY_BYTES, MAX_BYTES, check_writer_args
 
 
 cdef struct Page:
@@ -223,10 +221,7 @@ cdef class JournalWriter:
     def __init__(self, path: str, page: int = 64, interval: float = 0.0) -> None:
         if not SAME_SQLITE:
             raise RuntimeError("this journal writer links a different SQLite library than Python's sqlite3")
-        if not 1 <= page <= 65535:
-            raise ValueError(f"page must be 1..65535 events, not {page}")
-        if not 0.0 <= interval <= 60.0:
-            raise ValueError(f"interval must be 0..60 seconds, not {interval}")
+        check_writer_args(page, interval)
         self.page = page
         self.interval = interval
         self.hurry_bytes = HURRY_BYTES
@@ -238,7 +233,7 @@ cdef class JournalWriter:
             sqlite3_busy_timeout(self.db, 5000)
             rc = sqlite3_exec(self.db, b"PRAGMA synchronous=NORMAL", NULL, NULL, NULL)
         if rc == SQLITE_OK:
-            rc = sqlite3_prepare_v2(self.db, INSERT, -1, &self.stmt, NULL)
+            rc = sqlite3_prepare_v2(self.db, INSERT_SQL, -1, &self.stmt, NULL)
         if rc != SQLITE_OK:
             msg = (sqlite3_errmsg(self.db) if self.db != NULL else b"out of memory").decode(errors="replace")
             self._close_db()

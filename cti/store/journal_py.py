@@ -14,12 +14,8 @@ from typing import Any
 #: the twin uses Python's own sqlite3: it may always share a file with it
 SAME_SQLITE: bool = True
 
-#: queued octets that make the writer write before its interval is up
-HURRY_BYTES = 4 << 20
-#: queued octets that make submit wait for the writer (memory stays bounded when the disk is slower)
-MAX_BYTES = 64 << 20
-
-_INSERT = "INSERT INTO journal (seq, last, time, topic, type, body) VALUES (?, ?, ?, ?, ?, ?)"
+from .writer_args import HURRY_BYTES, MAX_BYTES, check_writer_args
+from .writer_args import INSERT as _INSERT
 
 
 class JournalWriter:
@@ -27,10 +23,7 @@ class JournalWriter:
     thread of its own. ``page``: events per journal row at most (``cti.store.base.PAGE``)."""
 
     def __init__(self, path: str, page: int = 64, interval: float = 0.0) -> None:
-        if not 1 <= page <= 65535:
-            raise ValueError(f"page must be 1..65535 events, not {page}")
-        if not 0.0 <= interval <= 60.0:
-            raise ValueError(f"interval must be 0..60 seconds, not {interval}")
+        check_writer_args(page, interval)
         self.page = page
         self.interval = interval
         self.hurry_bytes = HURRY_BYTES
