@@ -1,9 +1,10 @@
-"""Argument checks shared by the DTMF and MF detectors (both twins; the compiled kernels call
-them through their twin, so both implementations refuse the same input with the same message).
+"""Argument checks shared by the kernels' twins (the compiled kernels call them through their
+twin, so both implementations refuse the same input with the same message).
 
     check_channels(channels) -> int        # 1..4096, TypeError/ValueError otherwise
     check_now(now) -> float                # a finite number of seconds
     as_channels(samples, channels)         # C-contiguous int16 (channels, n)
+    as_octets(data, what) -> memoryview    # flat octets (G.711 codes, HDLC, E1 frames)
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["check_channels", "check_now", "as_channels"]
+__all__ = ["check_channels", "check_now", "as_channels", "as_octets"]
 
 
 def check_channels(channels: object) -> int:
@@ -66,3 +67,25 @@ def as_channels(samples: object, channels: int) -> np.ndarray:
     else:
         raise ValueError(f"samples must be 1-D or 2-D, got shape {arr.shape}")
     return np.ascontiguousarray(arr)
+
+
+def as_octets(data: object, what: str = "data") -> memoryview:
+    """``data`` (bytes-like, or a uint8/int8 numpy array) as a flat C-contiguous view of octets,
+    writable when ``data`` is; TypeError / ValueError naming ``what`` otherwise."""
+    if isinstance(data, np.ndarray):
+        if data.dtype not in (np.uint8, np.int8):
+            raise TypeError(f"{what} must be octets (uint8), got dtype {data.dtype}")
+        if not data.flags.c_contiguous:
+            raise ValueError(f"{what} array must be C-contiguous (np.ascontiguousarray)")
+        return memoryview(data.reshape(-1).view(np.uint8))
+    if isinstance(data, (str, int, float, list, tuple)) or data is None:
+        raise TypeError(f"{what} must be a bytes-like object, got {type(data).__name__}")
+    try:
+        mv = memoryview(data)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{what} must be a bytes-like object, got {type(data).__name__}") from None
+    if mv.itemsize != 1:
+        raise TypeError(f"{what} must be octets, got a buffer of {mv.itemsize}-byte items")
+    if not mv.c_contiguous:
+        raise ValueError(f"{what} buffer must be C-contiguous")
+    return mv.cast("B") if mv.ndim != 1 or mv.format != "B" else mv

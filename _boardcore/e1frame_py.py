@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._blocks import as_octets  # noqa: F401  (used by e1frame_c too)
+
 # --- figures from the recommendations ---------------------------------------------------
 
 FRAME_OCTETS = 32
@@ -121,21 +123,6 @@ def crc4(data: Any, crc: int = 0) -> int:
 
 
 # --- argument checks (shared with the compiled kernel) ----------------------------------
-
-def as_octets(data: Any) -> memoryview:
-    """A read-only byte view of ``data`` (any C-contiguous buffer of 1-octet items)."""
-    if isinstance(data, str):
-        raise TypeError("expected a bytes-like object of octets, not str")
-    try:
-        mv = memoryview(data)
-    except TypeError:
-        raise TypeError(f"expected a bytes-like object of octets, not {type(data).__name__}") from None
-    if mv.itemsize != 1:
-        raise TypeError(f"expected octets (1-byte items), got items of {mv.itemsize} bytes")
-    if not mv.c_contiguous:
-        raise ValueError("buffer must be C-contiguous")
-    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
-
 
 def as_out(out: Any, need: int) -> memoryview:
     """A writable byte view of ``out`` holding at least ``need`` octets."""

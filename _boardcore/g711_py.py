@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._blocks import as_octets
+
 __all__ = [
     "alaw_encode", "alaw_decode", "ulaw_encode", "ulaw_decode", "alaw_to_ulaw", "ulaw_to_alaw",
     "alaw_encode_into", "alaw_decode_into", "ulaw_encode_into", "ulaw_decode_into",
@@ -169,23 +171,7 @@ def as_pcm(samples: object) -> np.ndarray:
 
 def as_codes(data: object) -> np.ndarray:
     """``data`` (G.711 octets) as a 1-D uint8 array (a view when possible)."""
-    if isinstance(data, np.ndarray):
-        if data.dtype not in (np.uint8, np.int8):
-            raise TypeError(f"G.711 codes must be uint8 octets, got dtype {data.dtype}")
-        if not data.flags.c_contiguous:
-            raise ValueError("G.711 code array must be C-contiguous (np.ascontiguousarray)")
-        return data.reshape(-1).view(np.uint8)
-    if isinstance(data, (str, int, float, list, tuple)) or data is None:
-        raise TypeError(f"G.711 codes must be a bytes-like object, got {type(data).__name__}")
-    try:
-        mv = memoryview(data)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"G.711 codes must be a bytes-like object, got {type(data).__name__}") from None
-    if mv.itemsize != 1:
-        raise TypeError(f"G.711 codes must be octets, got a buffer of {mv.itemsize}-byte items")
-    if not mv.c_contiguous:
-        raise ValueError("G.711 code buffer must be C-contiguous")
-    return np.frombuffer(mv, dtype=np.uint8)
+    return np.frombuffer(as_octets(data, "G.711 codes"), dtype=np.uint8)
 
 
 def out_array(out: object, dtype: type, n: int, what: str) -> np.ndarray:

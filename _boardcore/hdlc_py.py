@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._blocks import as_octets  # noqa: F401  (used by hdlc_c too)
+
 __all__ = ["HdlcEncoder", "HdlcDecoder", "fcs16", "FLAG", "FCS_GOOD_RESIDUAL",
            "MTP2_MIN_FRAME", "MTP2_MAX_FRAME", "DEFAULT_MAX_FRAME"]
 
@@ -59,29 +61,6 @@ def _crc(data: bytes, crc: int = 0xFFFF) -> int:
     for o in data:
         crc = (crc >> 8) ^ t[(crc ^ o) & 0xFF]
     return crc
-
-
-def as_octets(data: object, what: str = "data") -> bytes | memoryview:
-    """``data`` as a flat buffer of octets; TypeError / ValueError otherwise."""
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, np.ndarray):
-        if data.dtype not in (np.uint8, np.int8):
-            raise TypeError(f"{what} must be octets (uint8), got dtype {data.dtype}")
-        if not data.flags.c_contiguous:
-            raise ValueError(f"{what} array must be C-contiguous")
-        return memoryview(data.reshape(-1).view(np.uint8))
-    if isinstance(data, (str, int, float, list, tuple)) or data is None:
-        raise TypeError(f"{what} must be a bytes-like object, got {type(data).__name__}")
-    try:
-        mv = memoryview(data)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{what} must be a bytes-like object, got {type(data).__name__}") from None
-    if mv.itemsize != 1:
-        raise TypeError(f"{what} must be octets, got a buffer of {mv.itemsize}-byte items")
-    if not mv.c_contiguous:
-        raise ValueError(f"{what} buffer must be C-contiguous")
-    return mv.cast("B") if mv.ndim != 1 or mv.format != "B" else mv
 
 
 def fcs16(data: object) -> int:

@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import as_channels  # noqa: F401  (used by tones_c too)
+from ._blocks import as_channels, check_channels  # noqa: F401  (used by tones_c too)
 
 __all__ = ["generate", "ToneGenerator", "CadenceDetector", "ToneEvent", "COUNTRIES", "TONE_NAMES",
            "DBM0_PEAK", "detect"]
@@ -139,14 +139,6 @@ def check_rate(rate: object) -> int:
     if rate < 4000 or rate > 96000 or rate % FRAMES_PER_SECOND:
         raise ValueError(f"rate must be 4000..96000 Hz and a multiple of {FRAMES_PER_SECOND}, got {rate}")
     return int(rate)
-
-
-def check_channels(channels: object) -> int:
-    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)):
-        raise TypeError(f"channels must be an int, got {type(channels).__name__}")
-    if not 1 <= channels <= 4096:
-        raise ValueError(f"channels must be 1..4096, got {channels}")
-    return int(channels)
 
 
 def check_level(level: object) -> float:
