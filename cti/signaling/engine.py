@@ -1,0 +1,309 @@
+"""The one table-driven state machine engine of every stack (h11's "Rule 1").
+
+Everything that changes a machine's state lives in its :class:`Table`:
+
+* **rows** ``Row(state, event, next, action, guard=..., start=..., stop=..., clause=...)``;
+  several rows for one ``(state, event)`` are tried in order and the first whose guard
+  accepts the message wins (glare is a guarded row, not a rename inside an action);
+  ``ANY`` as the state matches where no row of the current state does;
+* **timers** as data (:class:`~cti.signaling.timers.TimerSpec`, each with its clause): a
+  state's *entry timers* start when the machine enters it and stop when it leaves; a row may
+  also start or stop timers; a timer that expires fires the event the table names for it
+  (``expiry``), so a timeout is a row like any other. Actions never touch timers;
+* **actions** are plain callables ``action(ctx, message, now)`` — typically unbound methods of
+  the context class (``Circuit.send_rlc``) — so the table names the code it runs and a test
+  can check every one exists (:meth:`Table.validate`).
+
+States are enum members, events are enum members or classes (a decoded message's type);
+nothing is looked up by string at fire time. A :class:`Machine` is one running instance
+(one circuit, one link); it keeps its own bounded trace for golden transcripts.
+
+Order of one transition: select the row (guards), stop the row's ``stop`` timers, leave the
+state (its entry timers stop) if the state changes, enter the new state (its entry timers
+start), start the row's ``start`` timers, then call the action. The action sees the new state.
+"""
+from __future__ import annotations
+
+import enum
+import inspect
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, Hashable, Iterable, Mapping, TypeVar
+
+from .errors import LocalProtocolError, RemoteProtocolError
+from .timers import TimerSpec
+
+C = TypeVar("C")  #: the context an action acts on (a circuit, a link)
+
+
+class _Any(enum.Enum):
+    ANY = "*"
+
+
+#: In a row's state position: applies in every state with no row of its own for the event.
+ANY = _Any.ANY
+
+Action = Callable[[Any, Any, float], Any]
+Guard = Callable[[Any, Any], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One transition: in ``state`` on ``event`` (if ``guard(ctx, message)``) go to ``next``
+    (None: stay) and run ``action(ctx, message, now)``."""
+
+    state: Any
+    event: Hashable
+    next: Any = None
+    action: Action | None = None
+    guard: Guard | None = None
+    start: tuple[str, ...] = ()
+    stop: tuple[str, ...] = ()
+    clause: str = ""
+
+
+class UnexpectedEvent(RemoteProtocolError):
+    """An event arrived in a state whose table has no row (or no accepting guard) for it."""
+
+    def __init__(self, machine: str, state: Any, event: Hashable) -> None:
+        super().__init__(f"{machine}: event {_name(event)} not allowed in state {_name(state)}")
+        self.machine = machine
+        self.state = state
+        self.event = event
+
+
+class TableError(LocalProtocolError):
+    """A table is inconsistent (raised by :meth:`Table.validate` callers and at build time)."""
+
+
+def _name(x: Any) -> str:
+    if isinstance(x, enum.Enum):
+        return x.name
+    if isinstance(x, type):
+        return x.__name__
+    return repr(x)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A whole state machine as data. Build once per protocol (module level), share by all
+    machines. ``entry`` maps a state to the timers running while in it; ``expiry`` maps a timer
+    name to the event fired when it expires; ``final`` states need no way out."""
+
+    name: str
+    initial: Any
+    rows: tuple[Row, ...]
+    timers: Mapping[str, TimerSpec] = field(default_factory=dict)
+    entry: Mapping[Any, tuple[str, ...]] = field(default_factory=dict)
+    expiry: Mapping[str, Hashable] = field(default_factory=dict)
+    final: frozenset[Any] = frozenset()
+    by_state: dict[Any, dict[Hashable, tuple[Row, ...]]] = field(init=False, repr=False, compare=False)
+    any_state: dict[Hashable, tuple[Row, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_state: dict[Any, dict[Hashable, list[Row]]] = {}
+        for row in self.rows:
+            by_state.setdefault(row.state, {}).setdefault(row.event, []).append(row)
+        anys = by_state.pop(ANY, {})
+        object.__setattr__(self, "by_state",
+                           {s: {e: tuple(r) for e, r in evs.items()} for s, evs in by_state.items()})
+        object.__setattr__(self, "any_state", {e: tuple(r) for e, r in anys.items()})
+        problems = [p for p in self.validate() if p.startswith("unknown timer")]
+        if problems:
+            raise TableError(f"{self.name}: " + "; ".join(problems))
+
+    # -- inspection (docs, tests) ---------------------------------------------------------
+    def states(self) -> list[Any]:
+        """Every state the table names, initial first."""
+        seen: dict[Any, None] = {self.initial: None}
+        for row in self.rows:
+            if row.state is not ANY:
+                seen.setdefault(row.state, None)
+            if row.next is not None:
+                seen.setdefault(row.next, None)
+        return list(seen)
+
+    def reachable(self) -> set[Any]:
+        """States reachable from the initial state through the rows."""
+        targets_any = {r.next for r in self.any_state_rows() if r.next is not None}
+        todo, seen = [self.initial], {self.initial}
+        while todo:
+            s = todo.pop()
+            nxt = {r.next for evs in self.by_state.get(s, {}).values() for r in evs if r.next is not None}
+            for t in nxt | targets_any:
+                if t not in seen:
+                    seen.add(t)
+                    todo.append(t)
+        return seen
+
+    def any_state_rows(self) -> list[Row]:
+        return [r for rows in self.any_state.values() for r in rows]
+
+    def validate(self) -> list[str]:
+        """Problems with the table: actions that are not callables taking ``(ctx, message,
+        now)``, timers not declared, expiry events no row handles, reachable states with no
+        way out. An empty list means the table is whole."""
+        problems: list[str] = []
+        for row in self.rows:
+            for t in (*row.start, *row.stop):
+                if t not in self.timers:
+                    problems.append(f"unknown timer {t!r} in row {_name(row.state)}/{_name(row.event)}")
+            if row.action is not None:
+                problems.extend(_check_callable(row.action, 3, row))
+            if row.guard is not None:
+                problems.extend(_check_callable(row.guard, 2, row))
+        for state, names in self.entry.items():
+            problems.extend(f"unknown timer {t!r} on entry to {_name(state)}" for t in names if t not in self.timers)
+        for t, ev in self.expiry.items():
+            if t not in self.timers:
+                problems.append(f"unknown timer {t!r} in expiry")
+            elif not any(r.event == ev for r in self.rows):
+                problems.append(f"expiry event {_name(ev)} of {t} has no row")
+        leaving_any = any(r.next is not None for r in self.any_state_rows())
+        for s in self.reachable():
+            if s in self.final or leaving_any:
+                continue
+            if not any(r.next is not None and r.next != s
+                       for rows in self.by_state.get(s, {}).values() for r in rows):
+                problems.append(f"state {_name(s)} has no way out")
+        return problems
+
+    def rows_for_docs(self) -> list[tuple[str, str, str, str, str]]:
+        """(state, event, next, action, clause) as text, for tables generated into the docs."""
+        return [(_name(r.state) if r.state is not ANY else "any", _name(r.event),
+                 _name(r.next) if r.next is not None else "-",
+                 getattr(r.action, "__name__", "-") if r.action else "-", r.clause) for r in self.rows]
+
+
+def _check_callable(fn: Any, nargs: int, row: Row) -> list[str]:
+    where = f"row {_name(row.state)}/{_name(row.event)}"
+    if not callable(fn):
+        return [f"{where}: {fn!r} is not callable"]
+    try:
+        inspect.signature(fn).bind(*([None] * nargs))
+    except TypeError:
+        return [f"{where}: {getattr(fn, '__qualname__', fn)!r} does not take {nargs} arguments"]
+    except ValueError:  # builtins / compiled callables without a signature
+        pass
+    return []
+
+
+class Machine(Generic[C]):
+    """One running instance of a :class:`Table` acting on ``ctx``. Time is passed in."""
+
+    __slots__ = ("table", "ctx", "state", "running", "values", "trace", "name")
+
+    def __init__(self, table: Table, ctx: C, *, name: str | None = None, state: Any = None,
+                 timer_values: Mapping[str, float] | None = None, trace: int = 0) -> None:
+        self.table = table
+        self.ctx = ctx
+        self.name = name or table.name
+        self.state: Any = table.initial if state is None else state
+        self.values: dict[str, float] = {n: s.default for n, s in table.timers.items()}
+        for n, v in (timer_values or {}).items():
+            if n not in table.timers:
+                raise ValueError(f"unknown timer {n!r}; known: {', '.join(sorted(table.timers))}")
+            self.values[n] = table.timers[n].check(float(v))
+        self.running: dict[str, float] = {}
+        #: (now, from, event, to) of the last ``trace`` transitions; None when not tracing
+        self.trace: deque[tuple[float, Any, Hashable, Any]] | None = deque(maxlen=trace) if trace else None
+
+    # -- events ---------------------------------------------------------------------------
+    def _select(self, event: Hashable, message: Any) -> Row | None:
+        here = self.table.by_state.get(self.state)
+        rows = here.get(event) if here is not None else None
+        if rows is None:
+            rows = self.table.any_state.get(event)
+            if rows is None:
+                return None
+        for row in rows:
+            if row.guard is None or row.guard(self.ctx, message):
+                return row
+        return None
+
+    def allowed(self, event: Hashable, message: Any = None) -> bool:
+        return self._select(event, message) is not None
+
+    def fire(self, event: Hashable, message: Any = None, now: float = 0.0) -> Row:
+        """Apply ``event``; raises :class:`UnexpectedEvent` when no row accepts it."""
+        row = self._select(event, message)
+        if row is None:
+            raise UnexpectedEvent(self.name, self.state, event)
+        self._apply(row, event, message, now)
+        return row
+
+    def fire_if(self, event: Hashable, message: Any = None, now: float = 0.0) -> bool:
+        """Apply ``event`` where a row accepts it; False (nothing done) otherwise."""
+        row = self._select(event, message)
+        if row is None:
+            return False
+        self._apply(row, event, message, now)
+        return True
+
+    def _apply(self, row: Row, event: Hashable, message: Any, now: float) -> None:
+        running = self.running
+        for t in row.stop:
+            running.pop(t, None)
+        before = self.state
+        nxt = row.next
+        if nxt is not None and nxt != before:
+            entry = self.table.entry
+            for t in entry.get(before, ()):
+                running.pop(t, None)
+            self.state = nxt
+            for t in entry.get(nxt, ()):
+                running[t] = now + self.values[t]
+        for t in row.start:
+            running[t] = now + self.values[t]
+        if self.trace is not None:
+            self.trace.append((now, before, event, self.state))
+        if row.action is not None:
+            row.action(self.ctx, message, now)
+
+    # -- timers ---------------------------------------------------------------------------
+    def deadline(self) -> float | None:
+        """The earliest running timer's deadline, or None."""
+        return min(self.running.values()) if self.running else None
+
+    def is_running(self, timer: str) -> bool:
+        return timer in self.running
+
+    def handle_timer(self, now: float) -> list[str]:
+        """Expire the timers due at ``now``, earliest first, firing each one's expiry event
+        (with the timer's name as the message). Returns the names of the timers expired."""
+        done: list[str] = []
+        while self.running:
+            name, when = min(self.running.items(), key=lambda kv: kv[1])
+            if when > now:
+                break
+            del self.running[name]
+            done.append(name)
+            ev = self.table.expiry.get(name)
+            if ev is not None:
+                self.fire(ev, name, now)
+        return done
+
+    def reset(self, state: Any = None) -> None:
+        """Back to ``state`` (default: the initial state) with no timer running: for a circuit
+        reset or a line fault, where the procedure itself is a row that leads here."""
+        self.running.clear()
+        self.state = self.table.initial if state is None else state
+
+
+def rows(state: Any, *pairs: tuple[Any, ...], clause: str = "") -> list[Row]:
+    """Shorthand for many rows of one state: ``rows(S.IDLE, (E.SEIZE, S.SEIZED, act), ...)``;
+    each tuple is ``(event, next, action[, guard])``."""
+    out = []
+    for p in pairs:
+        event, nxt, action, *rest = p
+        out.append(Row(state, event, nxt, action, rest[0] if rest else None, clause=clause))
+    return out
+
+
+def events_of(table: Table) -> set[Hashable]:
+    return {r.event for r in table.rows}
+
+
+def check_tables(tables: Iterable[Table]) -> dict[str, list[str]]:
+    """``{table name: problems}`` for every table with a problem (a test asserts it is empty)."""
+    return {t.name: p for t in tables if (p := t.validate())}
