@@ -8,13 +8,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench build deps system-deps clean
+.PHONY: run test test-quick lint bench build deps system-deps clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "Cython>=3.0" setuptools wheel
-	$(PY) -m pip install -q --no-build-isolation -e '.[test,report,postgres]'
+	$(PY) -m pip install -q --no-build-isolation -e '.[test,report,postgres,lint]'
 	touch $@
 
 deps: $(STAMP)
@@ -30,6 +30,15 @@ run: build
 
 test: system-deps build
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The quick lane: unit tests only (no interop peers, loads, batteries or browsers), < 2 min.
+test-quick: build
+	$(PY) -m pytest -q -m unit -x $(PYTEST_ARGS)
+
+# Habits a machine checks: ruff (pyproject [tool.ruff]) and mypy (pyproject [tool.mypy]).
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: system-deps build
 	$(PY) -m bench $(ARGS)

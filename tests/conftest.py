@@ -26,6 +26,17 @@ except ImportError:  # pragma: no cover
     pass
 
 
+#: Marks that take a test out of the quick lane (`make test-quick` runs ``-m unit``).
+SLOW_MARKS = frozenset({"battery", "interop", "load", "hardware", "postgres", "browser", "cluster"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test with none of the slow marks is a ``unit`` test (the quick lane)."""
+    for item in items:
+        if not SLOW_MARKS.intersection(m.name for m in item.iter_markers()):
+            item.add_marker(pytest.mark.unit)
+
+
 def kernel_impls(name: str) -> list:
     """pytest params: the compiled kernel (id 'c') and the twin (id 'py')."""
     return [pytest.param(("c", name), id="c"), pytest.param(("py", name), id="py")]
