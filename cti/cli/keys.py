@@ -5,6 +5,8 @@
     cti-keys client keys/ bob --role supervisor --team sales
     cti-keys client keys/ crm --role integrator
     cti-keys list keys/
+    cti-keys token alice --keys keys/ --ttl 8h              # a bearer token for cti-gateway
+    cti-keys token alice --keys keys/ --revoke TOKEN_OR_ID
 
 A client needs its own ``NAME.key_secret`` and the server's public ``server.key``; the server
 reads ``server.key_secret`` and ``accounts.toml`` (public keys + roles) from the directory.
@@ -12,6 +14,7 @@ reads ``server.key_secret`` and ``accounts.toml`` (public keys + roles) from the
 from __future__ import annotations
 
 import os
+import time
 import tomllib
 
 import click
@@ -111,6 +114,42 @@ def list_cmd(directory: str) -> None:
         raise click.ClickException(str(e)) from None
     for a in book.accounts.values():
         click.echo(f"{a.name:16} {a.role:11} device={a.device or '-':8} team={a.team or '-'}")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(text: str) -> float:
+    """``90``, ``30m``, ``8h``, ``7d`` -> seconds."""
+    unit = _UNITS.get(text[-1:].lower())
+    try:
+        return float(text[:-1]) * unit if unit else float(text)
+    except ValueError:
+        raise click.BadParameter(f"not a duration: {text!r} (e.g. 3600, 30m, 8h, 7d)") from None
+
+
+@main.command("token")
+@click.argument("name")
+@click.option("--keys", "directory", default="keys", show_default=True, type=click.Path(file_okay=False),
+              help="the cti-keys directory (accounts.toml; gateway.secret is created here)")
+@click.option("--ttl", default="8h", show_default=True, help="lifetime: seconds, or 30m, 8h, 7d")
+@click.option("--revoke", "revoke_token", metavar="TOKEN_OR_ID", help="revoke a token instead of issuing one")
+def token_cmd(directory: str, name: str, ttl: str, revoke_token: str | None) -> None:
+    """Issue a cti-gateway bearer token for account NAME (or revoke one)."""
+    from cti.gateway import tokens
+    try:
+        if revoke_token:
+            click.echo(f"revoked token {tokens.revoke(directory, revoke_token)}")
+            return
+        book = AccountBook.load(os.path.join(directory, "accounts.toml"))
+        if book.get(name) is None:
+            raise click.ClickException(f"no account {name!r} in {directory}/accounts.toml (cti-keys client first)")
+        token, claims = tokens.issue(tokens.load_secret(directory, create=True), name, _seconds(ttl))
+    except (AuthError, tokens.TokenError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(token)
+    click.echo(f"# account {name}, id {claims.id}, expires "
+               f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(claims.expires))} UTC", err=True)
 
 
 if __name__ == "__main__":
