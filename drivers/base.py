@@ -19,7 +19,7 @@ import abc
 import enum
 import numbers
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Iterable, Iterator
+from typing import AsyncIterator, Iterable, Iterator, Mapping
 
 #: Octets per timeslot in one 20 ms block (8000 frames/s x 0.020 s).
 BLOCK_OCTETS = 160
@@ -157,7 +157,7 @@ def check_timeslot(ts: int, *, allow_ts16: bool = False) -> int:
     return ts
 
 
-def as_alaw(data) -> bytes:
+def as_alaw(data: object) -> bytes:
     """A-law octets from any 1-octet-per-item buffer (bytes, bytearray, uint8 array); else TypeError."""
     if isinstance(data, str):
         raise TypeError("audio is A-law octets (bytes-like), not str")
@@ -226,7 +226,7 @@ def queue_audio(queue: bytearray, alaw: bytes, limit: int, span: int, ts: int) -
     queue += alaw
 
 
-def hdlc_channel(channels: dict[int, "HdlcChannel"], ts: int, span: int) -> "HdlcChannel":
+def hdlc_channel(channels: Mapping[int, "HdlcChannel"], ts: int, span: int) -> "HdlcChannel":
     """The HDLC channel of ``span`` on ``ts``; ConfigError naming the configured ones otherwise."""
     ch = channels.get(ts)
     if ch is None:
@@ -338,7 +338,7 @@ class Board(abc.ABC):
     def __enter__(self) -> "Board":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __iter__(self) -> Iterator[BoardEvent]:

@@ -22,7 +22,8 @@ import select
 import threading
 import time
 from collections import deque
-from typing import Any, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Iterable, TypeVar
 
 from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
                           AlarmChanged, AudioBlock, Board, BoardClosed, BoardError, BoardEvent,
@@ -34,6 +35,18 @@ from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMES
 from . import protocol as P
 
 log = logging.getLogger("drivers.wire")
+
+_M = TypeVar("_M", P.HelloAck, P.Pong, P.Time, P.Ok, P.CountersMsg)
+
+
+@dataclass(eq=False)
+class _Waiter:
+    """One request waiting for its reply: matched by the reply's type, or an ERROR's ref_type."""
+
+    expect: int
+    ref_type: int
+    done: threading.Event = field(default_factory=threading.Event)
+    reply: object = None
 
 RX_BLOCKS = 50
 MAX_QUEUED = 100_000
@@ -133,7 +146,7 @@ class WireSpan(Span):
     @property
     def counters(self) -> Counters:
         """The card's counters (one request/reply), plus this side's audio counters."""
-        reply = self._board._request(P.CountersQuery(self.number), P.MsgType.COUNTERS)
+        reply = self._board._request(P.CountersQuery(self.number), P.CountersMsg)
         c = reply.counters()
         c.audio_overruns += self._counters.audio_overruns
         return c
@@ -155,7 +168,7 @@ class WireBoard(Board):
         self._lock = threading.RLock()
         self._decoder = P.Decoder()
         self._events: deque[BoardEvent] = deque()
-        self._waiters: deque[list] = deque()   # [expect, ref_type, threading.Event, reply]
+        self._waiters: deque[_Waiter] = deque()
         self._spans: tuple[WireSpan, ...] = ()
         self._now = 0.0
         self._loopback = False
@@ -181,7 +194,7 @@ class WireBoard(Board):
             self._close_pipe()
             raise BoardError(f"cannot open {url}: {exc}") from exc
         try:
-            self._fd = self._ser.fileno()
+            self._fd: int | None = self._ser.fileno()
             self._ser.timeout = 0
         except Exception:
             self._fd = None
@@ -189,7 +202,7 @@ class WireBoard(Board):
         self._reader = threading.Thread(target=self._read_loop, name=f"wire:{url}", daemon=True)
         self._reader.start()
         try:
-            ack = self._request(P.Hello(P.MIN_VERSION, P.MAX_VERSION, name), P.MsgType.HELLO_ACK)
+            ack = self._request(P.Hello(P.MIN_VERSION, P.MAX_VERSION, name), P.HelloAck)
         except _Refused as exc:
             self.close()
             raise BoardError(f"{url}: the card refused the handshake: {exc}") from exc
@@ -244,7 +257,7 @@ class WireBoard(Board):
         if not isinstance(seconds, (int, float)) or not seconds >= 0:
             raise ConfigError(f"advance needs a non-negative number of seconds, not {seconds!r}")
         try:
-            reply = self._request(P.Advance(float(seconds)), P.MsgType.TIME,
+            reply = self._request(P.Advance(float(seconds)), P.Time,
                                   timeout=self.timeout + 4 * seconds)
             self._now = max(self._now, reply.now)
         except _Refused as exc:
@@ -280,7 +293,7 @@ class WireBoard(Board):
     def virtual_time(self) -> bool:
         """Does the card accept ADVANCE (a simulator in virtual time)?"""
         try:
-            self._request(P.Advance(0.0), P.MsgType.TIME)
+            self._request(P.Advance(0.0), P.Time)
             return True
         except _Refused:
             return False
@@ -290,12 +303,12 @@ class WireBoard(Board):
         self.ping()
 
     def ping(self, data: bytes = b"") -> bytes:
-        return self._request(P.Ping(bytes(data)), P.MsgType.PONG).data
+        return self._request(P.Ping(bytes(data)), P.Pong).data
 
     def fault(self, span: int, fault: "P.Fault | int", value: float = 1.0) -> None:
         """Inject a line fault (simulator extension; a card may refuse with UNSUPPORTED)."""
         self.span(span)
-        self._request(P.FaultMsg(span, int(fault), float(value)), P.MsgType.OK)
+        self._request(P.FaultMsg(span, int(fault), float(value)), P.Ok)
 
     def send_raw(self, data: bytes) -> None:
         """Write octets as they are (conformance checks send bad input with it)."""
@@ -318,32 +331,34 @@ class WireBoard(Board):
     def _send(self, msg: P.Message) -> None:
         self._write(P.encode(msg, self.version or P.VERSION))
 
-    def _request(self, msg: P.Message, expect: P.MsgType, timeout: float | None = None):
-        waiter = [expect, int(msg.TYPE), threading.Event(), None]
+    def _request(self, msg: P.Message, expect: type[_M], timeout: float | None = None) -> _M:
+        waiter = _Waiter(expect.TYPE, int(msg.TYPE))
         with self._lock:
             self._waiters.append(waiter)
         try:
             self._send(msg)
-            if not waiter[2].wait(self.timeout if timeout is None else timeout):
-                raise BoardError(f"{self.url}: no {expect.name} reply to {msg.TYPE.name} "
+            if not waiter.done.wait(self.timeout if timeout is None else timeout):
+                raise BoardError(f"{self.url}: no {expect.TYPE.name} reply to {msg.TYPE.name} "
                                  f"within {self.timeout if timeout is None else timeout:g} s")
         finally:
             with self._lock:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
-        reply = waiter[3]
+        reply = waiter.reply
         if isinstance(reply, P.Error):
             raise _Refused(reply)
         if isinstance(reply, BoardClosed):
             raise reply
+        if not isinstance(reply, expect):
+            raise BoardError(f"{self.url}: {msg.TYPE.name} answered by {reply!r}, not {expect.TYPE.name}")
         return reply
 
-    def _answer(self, mtype: int, reply: Any, ref_type: int | None = None) -> bool:
+    def _answer(self, mtype: int, reply: object, ref_type: int | None = None) -> bool:
         for w in self._waiters:
-            if (ref_type is None and w[0] == mtype) or (ref_type is not None and w[1] == ref_type):
+            if (ref_type is None and w.expect == mtype) or (ref_type is not None and w.ref_type == ref_type):
                 self._waiters.remove(w)
-                w[3] = reply
-                w[2].set()
+                w.reply = reply
+                w.done.set()
                 return True
         return False
 
@@ -388,8 +403,8 @@ class WireBoard(Board):
                 s._alarms = Alarm.LOS
                 self._queue(AlarmChanged(s.number, Alarm.LOS, self._now))
             for w in list(self._waiters):
-                w[3] = BoardClosed(why)
-                w[2].set()
+                w.reply = BoardClosed(why)
+                w.done.set()
             self._waiters.clear()
         log.warning("%s: %s", self.url, why)
         self._wake()
@@ -404,26 +419,27 @@ class WireBoard(Board):
             self._events.popleft()
         self._events.append(ev)
 
-    def _dispatch(self, m: "P.Message | P.BadMessage") -> None:
-        if isinstance(m, P.BadMessage):
-            return self._protocol_error(m.error)
-        if self._loopback or (isinstance(m, P.Hello) and not self._spans):
-            m = self._loop_turn(m)
-            if m is None:
-                return None
+    def _dispatch(self, item: "P.Message | P.BadMessage") -> None:
+        if isinstance(item, P.BadMessage):
+            return self._protocol_error(item.error)
+        m: P.Message | None = item
+        if self._loopback or (isinstance(item, P.Hello) and not self._spans):
+            m = self._loop_turn(item)
+        if m is None:
+            return None
         t = m.TYPE
-        if t in (P.MsgType.HELLO_ACK, P.MsgType.PONG, P.MsgType.TIME, P.MsgType.OK, P.MsgType.COUNTERS):
+        if isinstance(m, (P.HelloAck, P.Pong, P.Time, P.Ok, P.CountersMsg)):
             if isinstance(m, P.Time):
                 self._now = max(self._now, m.now)
             if not self._answer(t, m):
                 log.info("%s: unexpected %s", self.url, t.name)
             return None
-        if t is P.MsgType.ERROR:
+        if isinstance(m, P.Error):
             if not self._answer(t, m, ref_type=m.ref_type):
                 log.warning("%s: card reports %s: %s", self.url, _code_name(m.code), m.text)
                 self.remote_errors.append(m)
             return None
-        if t is P.MsgType.PING:
+        if isinstance(m, P.Ping):
             return self._send(P.Pong(m.data, m.span))
         if not self._spans:
             self._early.append(m)       # CAS_STATE / ALARMS right after HELLO_ACK
@@ -432,25 +448,25 @@ class WireBoard(Board):
             return self._protocol_error(WireProtocolError(f"{t.name} for span {m.span}, card has "
                                                           f"{len(self._spans)}"))
         span = self._spans[m.span]
-        if t is P.MsgType.AUDIO:
+        if isinstance(m, P.Audio):
             n = m.octets_per_timeslot
             self._now = max(self._now, (m.seq + 1) * BLOCK_SECONDS)
             data = {ts: m.data[i * n:(i + 1) * n] for i, ts in enumerate(m.timeslots) if ts in VOICE_TIMESLOTS}
             span._ring.append((m.seq, data, m.seq * BLOCK_SECONDS))
             span._next += 1
-        elif t is P.MsgType.CAS_CHANGED:
+        elif isinstance(m, P.CasChanged):
             if m.timeslot in span._cas:
                 span._cas[m.timeslot] = m.abcd
                 self._now = max(self._now, m.time)
                 self._queue(CasChanged(span.number, m.timeslot, m.abcd, m.time))
-        elif t is P.MsgType.CAS_STATE:
+        elif isinstance(m, P.CasState):
             for ts in VOICE_TIMESLOTS:
                 span._cas[ts] = m.abcd[ts - 1]
-        elif t is P.MsgType.ALARMS:
+        elif isinstance(m, P.Alarms):
             span._alarms = Alarm(m.alarms & 0xFF)
             self._now = max(self._now, m.time)
             self._queue(AlarmChanged(span.number, span._alarms, m.time))
-        elif t is P.MsgType.HDLC_FRAME:
+        elif isinstance(m, P.HdlcFrame):
             ch = span._hdlc.get(m.timeslot)
             if ch is None:
                 return self._protocol_error(WireProtocolError(
@@ -466,29 +482,29 @@ class WireBoard(Board):
     def _loop_turn(self, m: P.Message) -> "P.Message | None":
         """loop:// (or a looped line): turn our own message into what a looped card would say."""
         t = m.TYPE
-        if t is P.MsgType.HELLO:
+        if isinstance(m, P.Hello):
             self._loopback = True
             info = P.SpanInfo("crc4", "cas", ())
             return P.HelloAck(P.VERSION, (info,) * self._loop_spans, "loopback")
-        if t is P.MsgType.PING:
+        if isinstance(m, P.Ping):
             return P.Pong(m.data, m.span)
-        if t is P.MsgType.ADVANCE:
+        if isinstance(m, P.Advance):
             return P.Error(P.ErrorCode.UNSUPPORTED, t, "a loopback runs in real time")
-        if t is P.MsgType.FAULT:
+        if isinstance(m, P.FaultMsg):
             return P.Error(P.ErrorCode.UNSUPPORTED, t, "a loopback cannot inject faults")
-        if t is P.MsgType.COUNTERS_QUERY:
+        if isinstance(m, P.CountersQuery):
             span = self._spans[m.span] if 0 <= m.span < len(self._spans) else None
             c = span._counters if span else Counters()
             return P.CountersMsg(m.span, tuple(getattr(c, f) for f in P.COUNTER_FIELDS))
-        if t is P.MsgType.CAS_SET:
+        if isinstance(m, P.CasSet):
             return P.CasChanged(m.span, m.timeslot, m.abcd, self._now)
-        if t is P.MsgType.AUDIO:
+        if isinstance(m, P.Audio):
             span = self._spans[m.span] if 0 <= m.span < len(self._spans) else None
             if span is not None:
                 seq = span._next
                 return P.Audio(m.span, seq, m.timeslots, m.data)
             return None
-        if t in (P.MsgType.HDLC_FRAME,):
+        if isinstance(m, (P.HdlcFrame)):
             return m
         return None      # AUDIO_SUBSCRIBE, CAS_QUERY: nothing comes back on a looped line
 

@@ -308,22 +308,21 @@ def _text(b: bytes) -> str:
 # ---------------------------------------------------------------- encoding
 
 def _payload(msg: Message) -> bytes:
-    t = msg.TYPE
-    if t is MsgType.HELLO:
+    if isinstance(msg, Hello):
         return bytes((_u8(msg.min_version, "version"), _u8(msg.max_version, "version"))) + msg.name.encode()
-    if t is MsgType.HELLO_ACK:
+    if isinstance(msg, HelloAck):
         out = bytearray((_u8(msg.version, "version"), _u8(len(msg.spans), "span count")))
         for s in msg.spans:
             out += struct.pack(">BBI", 1 if s.framing == "crc4" else 0,
                                1 if s.signalling == "ccs" else 0, ts_mask(list(s.hdlc)))
         return bytes(out) + msg.name.encode()
-    if t in (MsgType.PING, MsgType.PONG):
+    if isinstance(msg, (Ping, Pong)):
         return bytes(msg.data)
-    if t is MsgType.ERROR:
+    if isinstance(msg, Error):
         return struct.pack(">HB", int(msg.code) & 0xFFFF, _u8(int(msg.ref_type), "type")) + msg.text.encode()
-    if t is MsgType.OK:
+    if isinstance(msg, Ok):
         return bytes((_u8(int(msg.ref_type), "type"),))
-    if t is MsgType.AUDIO:
+    if isinstance(msg, Audio):
         n = len(msg.timeslots)
         per = len(msg.data) // n if n else 0
         if per * n != len(msg.data) or (n == 0 and msg.data):
@@ -331,30 +330,30 @@ def _payload(msg: Message) -> bytes:
         if per > 0xFFFF:
             raise WireProtocolError("audio message too long")
         return struct.pack(">IIH", msg.seq & 0xFFFFFFFF, ts_mask(msg.timeslots), per) + bytes(msg.data)
-    if t is MsgType.AUDIO_SUBSCRIBE:
+    if isinstance(msg, AudioSubscribe):
         return struct.pack(">I", ts_mask(msg.timeslots))
-    if t is MsgType.CAS_SET:
+    if isinstance(msg, CasSet):
         return bytes((_u8(msg.timeslot, "timeslot"), _u8(msg.abcd, "abcd")))
-    if t is MsgType.CAS_CHANGED:
+    if isinstance(msg, CasChanged):
         return struct.pack(">BBQ", _u8(msg.timeslot, "timeslot"), _u8(msg.abcd, "abcd"), _us(msg.time))
-    if t in (MsgType.CAS_QUERY, MsgType.COUNTERS_QUERY):
+    if isinstance(msg, (CasQuery, CountersQuery)):
         return b""
-    if t is MsgType.CAS_STATE:
+    if isinstance(msg, CasState):
         if len(msg.abcd) != 31:
             raise WireProtocolError("CAS_STATE carries 31 entries (timeslots 1..31)")
         return bytes(_u8(v, "abcd") for v in msg.abcd)
-    if t is MsgType.HDLC_FRAME:
+    if isinstance(msg, HdlcFrame):
         return bytes((_u8(msg.timeslot, "timeslot"),)) + bytes(msg.frame)
-    if t is MsgType.ALARMS:
+    if isinstance(msg, Alarms):
         return struct.pack(">HQ", msg.alarms & 0xFFFF, _us(msg.time))
-    if t is MsgType.COUNTERS:
+    if isinstance(msg, CountersMsg):
         return bytes((_u8(len(msg.values), "counter count"),)) + b"".join(
             struct.pack(">Q", v & 0xFFFFFFFFFFFFFFFF) for v in msg.values)
-    if t is MsgType.ADVANCE:
+    if isinstance(msg, Advance):
         return struct.pack(">Q", _us(msg.seconds))
-    if t is MsgType.TIME:
+    if isinstance(msg, Time):
         return struct.pack(">Q", _us(msg.now))
-    if t is MsgType.FAULT:
+    if isinstance(msg, FaultMsg):
         return struct.pack(">Bd", _u8(int(msg.fault), "fault"), float(msg.value))
     raise WireProtocolError(f"cannot encode {msg!r}")  # pragma: no cover
 
