@@ -1,0 +1,228 @@
+"""Q.931 messages: header (protocol discriminator, call reference, message type) and their
+information elements (Q.931 clause 4), encoded and decoded as data.
+
+:func:`decode` raises :class:`MessageError` (a DecodeError) only for what Q.931 5.8.1-5.8.3
+and 5.8.5 say to *ignore* (wrong protocol discriminator, bad call reference, too short).
+Everything the call control must answer is decoded into the :class:`Message` instead:
+an unknown message type keeps its number (5.8.4: STATUS cause 97), an element whose contents
+break its coding is listed in ``invalid`` (5.8.6.2 / 5.8.7.2: cause 100), an element we do
+not know in ``unrecognized`` (5.8.7.1: cause 99); mandatory elements are in
+:data:`MANDATORY` and checked by :func:`missing` (5.8.6.1: cause 96).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from cti.signaling.errors import DecodeError
+
+from . import ie as IE
+from .ie import KNOWN_RAW, IE_TYPES, Ie, IeError, Raw
+
+PD_Q931 = 0x08             #: Q.931 4.2 protocol discriminator of user-network call control
+CREF_LEN_PRI = 2           #: Q.931 4.3: two-octet call reference on the primary rate interface
+GLOBAL_CREF = 0            #: Q.931 4.3: the global call reference (RESTART)
+
+
+class MessageError(DecodeError):
+    """A message Q.931 5.8.1-5.8.3 / 5.8.5 says to ignore."""
+
+
+class MT(enum.IntEnum):
+    """Message types of Q.931 Table 4-2 that basic call control uses."""
+
+    ALERTING = 0x01
+    CALL_PROCEEDING = 0x02
+    PROGRESS = 0x03
+    SETUP = 0x05
+    CONNECT = 0x07
+    SETUP_ACKNOWLEDGE = 0x0D
+    CONNECT_ACKNOWLEDGE = 0x0F
+    DISCONNECT = 0x45
+    RESTART = 0x46
+    RELEASE = 0x4D
+    RESTART_ACKNOWLEDGE = 0x4E
+    RELEASE_COMPLETE = 0x5A
+    NOTIFY = 0x6E
+    STATUS_ENQUIRY = 0x75
+    INFORMATION = 0x7B
+    STATUS = 0x7D
+
+
+#: Q.931 clause 3.1 (network -> user and user -> network alike unless said): mandatory elements
+MANDATORY: dict[MT, tuple[int, ...]] = {
+    MT.SETUP: (IE.Id.BEARER_CAPABILITY,),
+    MT.DISCONNECT: (IE.Id.CAUSE,),
+    MT.STATUS: (IE.Id.CAUSE, IE.Id.CALL_STATE),
+    MT.RESTART: (IE.Id.RESTART_INDICATOR,),
+    MT.RESTART_ACKNOWLEDGE: (IE.Id.RESTART_INDICATOR,),
+    MT.NOTIFY: (IE.Id.NOTIFICATION,),
+    MT.PROGRESS: (IE.Id.PROGRESS,),
+}
+#: mandatory only from the network side on a primary rate interface (Q.931 3.1.14 / 3.1.2 notes)
+MANDATORY_FROM_NETWORK: dict[MT, tuple[int, ...]] = {
+    MT.SETUP: (IE.Id.CHANNEL_ID,),
+}
+
+I = TypeVar("I", bound=Ie)  # noqa: E741
+
+
+@dataclass
+class Message:
+    """One Q.931 message. ``flag`` is the call reference flag: False from the side that
+    allocated the call reference, True toward it (Q.931 4.3)."""
+
+    mtype: int
+    cref: int = 0
+    flag: bool = False
+    ies: list[Ie] = field(default_factory=list)
+    #: element identifiers we do not know (Q.931 5.8.7.1), codeset 0 only
+    unrecognized: list[int] = field(default_factory=list)
+    #: (identifier, reason) of elements whose contents are wrong (5.8.6.2 / 5.8.7.2)
+    invalid: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        try:
+            return MT(self.mtype).name
+        except ValueError:
+            return f"0x{self.mtype:02x}"
+
+    def get(self, kind: type[I]) -> I | None:
+        for e in self.ies:
+            if type(e) is kind:
+                return e
+        return None
+
+    def has(self, ident: int) -> bool:
+        return any(_ident(e) == ident for e in self.ies)
+
+    def __str__(self) -> str:
+        return f"{self.name} cref={self.cref}{'*' if self.flag else ''} " + " ".join(type(e).__name__ for e in self.ies)
+
+
+def _ident(e: Ie) -> int:
+    return e.ident if isinstance(e, Raw) else e.id
+
+
+def missing(m: Message, from_network: bool) -> list[int]:
+    """Mandatory elements absent (or present but invalid, 5.8.6.2 counts them as content errors)."""
+    try:
+        mt = MT(m.mtype)
+    except ValueError:
+        return []
+    need = MANDATORY.get(mt, ()) + (MANDATORY_FROM_NETWORK.get(mt, ()) if from_network else ())
+    bad = {i for i, _ in m.invalid}
+    return [i for i in need if not m.has(i) and i not in bad]
+
+
+def mandatory_invalid(m: Message, from_network: bool) -> list[int]:
+    """Mandatory elements present whose contents are wrong (Q.931 5.8.6.2)."""
+    try:
+        mt = MT(m.mtype)
+    except ValueError:
+        return []
+    need = MANDATORY.get(mt, ()) + (MANDATORY_FROM_NETWORK.get(mt, ()) if from_network else ())
+    return [i for i, _ in m.invalid if i in need]
+
+
+def _sort_key(e: Ie) -> tuple[int, int]:
+    i = _ident(e)
+    return (0, i) if i & 0x80 else (1 + (e.codeset if isinstance(e, Raw) else 0), i)
+
+
+def encode(m: Message, cref_len: int = CREF_LEN_PRI) -> bytes:
+    """The octets of ``m``; elements in ascending order of identifier (Q.931 4.5.1)."""
+    if not 0 <= m.cref < (1 << (8 * cref_len - 1)):
+        raise ValueError(f"call reference {m.cref} does not fit {cref_len} octets")
+    cr = m.cref.to_bytes(cref_len, "big")
+    if m.flag:
+        cr = bytes((cr[0] | 0x80,)) + cr[1:]
+    out = bytearray((PD_Q931, cref_len)) + cr + bytes((m.mtype & 0x7F,))
+    codeset = 0
+    for e in sorted(m.ies, key=_sort_key):
+        ident = _ident(e)
+        if isinstance(e, Raw) and e.codeset != codeset:
+            out.append(0x98 | (e.codeset & 7))      # non-locking shift for this element
+        if ident & 0x80:
+            out.append(ident)
+            continue
+        body = e.encode()
+        if len(body) > 255:
+            raise ValueError(f"element 0x{ident:02x} of {len(body)} octets")
+        out += bytes((ident, len(body))) + body
+    return bytes(out)
+
+
+def decode(data: bytes, cref_len: int = CREF_LEN_PRI) -> Message:
+    """The message in ``data``; :class:`MessageError` where Q.931 5.8 says to ignore it."""
+    n = len(data)
+    if n < 2:
+        raise MessageError(f"message of {n} octets (5.8.5: too short)")
+    if data[0] != PD_Q931:
+        raise MessageError(f"protocol discriminator 0x{data[0]:02x} is not Q.931 (5.8.1)")
+    crl = data[1] & 0x0F
+    if data[1] & 0xF0 or crl > cref_len:
+        raise MessageError(f"call reference length {data[1]} (5.8.3.1)")
+    if n < 3 + crl:
+        raise MessageError(f"message of {n} octets (5.8.5: too short)")
+    flag = bool(crl and data[2] & 0x80)
+    cref = int.from_bytes(bytes((data[2] & 0x7F,)) + bytes(data[3:2 + crl]), "big") if crl else 0
+    mtype = data[2 + crl]
+    if mtype & 0x80:
+        raise MessageError(f"message type octet 0x{mtype:02x} (bit 8 set)")
+    m = Message(mtype, cref, flag)
+    i, codeset, locked = 3 + crl, 0, 0
+    seen: set[tuple[int, int]] = set()
+    while i < n:
+        o = data[i]
+        if o & 0x80:                                  # single-octet element
+            i += 1
+            if (o & 0xF0) == 0x90:                    # shift
+                new = o & 7
+                if o & 0x08:
+                    codeset = new                     # non-locking: the next element only
+                    continue
+                if new == 0 or new < locked:          # 4.5.2: locking shift to a lower codeset
+                    m.invalid.append((o, f"locking shift to codeset {new}"))
+                    continue
+                locked = codeset = new
+                continue
+            if codeset == 0:
+                if o == IE.Id.SENDING_COMPLETE:
+                    m.ies.append(IE.SendingComplete())
+                elif o & 0xF0 not in (0xA0, 0xB0):    # more data, congestion level: known
+                    m.unrecognized.append(o)
+            else:
+                m.ies.append(Raw(o, b"", codeset))
+            codeset = locked
+            continue
+        if i + 1 >= n:
+            m.invalid.append((o, "element length octet missing"))
+            break
+        ln = data[i + 1]
+        body = bytes(data[i + 2:i + 2 + ln])
+        i += 2 + ln
+        if len(body) < ln:
+            m.invalid.append((o, f"element length {ln} exceeds the message"))
+            break
+        cs, codeset = codeset, locked
+        if (cs, o) in seen and cs == 0 and o in IE_TYPES:
+            continue                                  # 5.8.7.3 repeated element: first kept
+        seen.add((cs, o))
+        if cs != 0:
+            m.ies.append(Raw(o, body, cs))
+            continue
+        kind = IE_TYPES.get(o)
+        if kind is None:
+            if o in KNOWN_RAW:
+                m.ies.append(Raw(o, body))
+            else:                                     # 0x00-0x0F: comprehension required (4.5.1)
+                m.unrecognized.append(o)
+            continue
+        try:
+            m.ies.append(kind.decode(body))
+        except IeError as e:
+            m.invalid.append((o, str(e)))
+    return m
