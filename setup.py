@@ -2,7 +2,8 @@
 
 Every ``_boardcore/<name>_c.pyx`` becomes the extension ``_boardcore.<name>_c``, and every
 ``cti/**/<name>_c.pyx`` (protocol accelerators, e.g. the SS7 per-MSU path) the extension named
-by its dotted path; each has a pure-Python twin ``<name>_py.py`` next to it.
+by its dotted path; each has a pure-Python twin ``<name>_py.py`` next to it. A
+``cti/**/<name>_c.pxd`` with no ``.pyx`` compiles the twin itself (Cython pure-Python mode).
 The package still installs and imports without a compiler: each kernel has a
 pure-Python twin ``_boardcore/<name>_py.py`` that is selected when the
 extension is missing or ``BOARDCORE_NO_EXTENSIONS=1`` is set.
@@ -77,6 +78,16 @@ def extensions():
         for path in sources
         if not only or os.path.basename(path)[:-len("_c.pyx")] in only
     ]
+    # one source: a <name>_c.pxd beside a <name>_py.py twin (no .pyx) compiles the twin in
+    # Cython's pure-Python mode as <name>_c (aiohttp builds its reader_c from reader_py so)
+    for pxd in sorted(glob.glob(os.path.join("cti", "**", "*_c.pxd"), recursive=True)):
+        twin = pxd[:-len("_c.pxd")] + "_py.py"
+        if os.path.exists(pxd[:-len(".pxd")] + ".pyx") or not os.path.exists(twin):
+            continue
+        if only and os.path.basename(pxd)[:-len("_c.pxd")] not in only:
+            continue
+        exts.append(Extension(os.path.splitext(pxd)[0].replace(os.sep, "."), [twin],
+                              extra_compile_args=["-O3"] if not debug else ["-O0", "-g"]))
     return cythonize(exts, compiler_directives=directives,
                      annotate=_flag("BOARDCORE_ANNOTATE"), quiet=True)
 

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import enum
 import inspect
-from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Hashable, Iterable, Mapping, TypeVar
+from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Hashable, Iterable, Mapping
+
+from _boardcore import _select
 
 from .errors import LocalProtocolError, RemoteProtocolError
 from .timers import TimerSpec
@@ -188,106 +190,17 @@ def _check_callable(fn: Any, nargs: int, row: Row) -> list[str]:
     return []
 
 
-class Machine(Generic[C]):
-    """One running instance of a :class:`Table` acting on ``ctx``. Time is passed in."""
+class Machine(_select.load("cti.signaling.machine").MachineCore, Generic[C]):  # type: ignore[misc]
+    """One running instance of a :class:`Table` acting on ``ctx``. Time is passed in.
 
-    __slots__ = ("table", "ctx", "state", "running", "values", "trace", "name")
+    ``Machine(table, ctx, *, name=None, state=None, timer_values=None, trace=0)``; attributes
+    ``state``, ``running`` (timer -> deadline), ``values`` (timer -> seconds), ``trace`` (the
+    last ``trace`` transitions as ``(now, from, event, to)``, or None); methods ``fire``,
+    ``fire_if``, ``allowed``, ``deadline``, ``is_running``, ``handle_timer``, ``reset``.
+    The code is :class:`cti.signaling.machine_py.MachineCore`, compiled as ``machine_c``
+    when built (``BOARDCORE_NO_EXTENSIONS=1`` runs it as Python)."""
 
-    def __init__(self, table: Table, ctx: C, *, name: str | None = None, state: Any = None,
-                 timer_values: Mapping[str, float] | None = None, trace: int = 0) -> None:
-        self.table = table
-        self.ctx = ctx
-        self.name = name or table.name
-        self.state: Any = table.initial if state is None else state
-        self.values: dict[str, float] = {n: s.default for n, s in table.timers.items()}
-        for n, v in (timer_values or {}).items():
-            if n not in table.timers:
-                raise ValueError(f"unknown timer {n!r}; known: {', '.join(sorted(table.timers))}")
-            self.values[n] = table.timers[n].check(float(v))
-        self.running: dict[str, float] = {}
-        #: (now, from, event, to) of the last ``trace`` transitions; None when not tracing
-        self.trace: deque[tuple[float, Any, Hashable, Any]] | None = deque(maxlen=trace) if trace else None
-
-    # -- events ---------------------------------------------------------------------------
-    def _select(self, event: Hashable, message: Any) -> Row | None:
-        here = self.table.by_state.get(self.state)
-        rows = here.get(event) if here is not None else None
-        if rows is None:
-            rows = self.table.any_state.get(event)
-            if rows is None:
-                return None
-        for row in rows:
-            if row.guard is None or row.guard(self.ctx, message):
-                return row
-        return None
-
-    def allowed(self, event: Hashable, message: Any = None) -> bool:
-        return self._select(event, message) is not None
-
-    def fire(self, event: Hashable, message: Any = None, now: float = 0.0) -> Row:
-        """Apply ``event``; raises :class:`UnexpectedEvent` when no row accepts it."""
-        row = self._select(event, message)
-        if row is None:
-            raise UnexpectedEvent(self.name, self.state, event)
-        self._apply(row, event, message, now)
-        return row
-
-    def fire_if(self, event: Hashable, message: Any = None, now: float = 0.0) -> bool:
-        """Apply ``event`` where a row accepts it; False (nothing done) otherwise."""
-        row = self._select(event, message)
-        if row is None:
-            return False
-        self._apply(row, event, message, now)
-        return True
-
-    def _apply(self, row: Row, event: Hashable, message: Any, now: float) -> None:
-        running = self.running
-        for t in row.stop:
-            running.pop(t, None)
-        before = self.state
-        nxt = row.next
-        if nxt is not None and nxt != before:
-            entry = self.table.entry
-            for t in entry.get(before, ()):
-                running.pop(t, None)
-            self.state = nxt
-            for t in entry.get(nxt, ()):
-                running[t] = now + self.values[t]
-        for t in row.start:
-            running[t] = now + self.values[t]
-        if self.trace is not None:
-            self.trace.append((now, before, event, self.state))
-        if row.action is not None:
-            row.action(self.ctx, message, now)
-
-    # -- timers ---------------------------------------------------------------------------
-    def deadline(self) -> float | None:
-        """The earliest running timer's deadline, or None."""
-        return min(self.running.values()) if self.running else None
-
-    def is_running(self, timer: str) -> bool:
-        return timer in self.running
-
-    def handle_timer(self, now: float) -> list[str]:
-        """Expire the timers due at ``now``, earliest first, firing each one's expiry event
-        (with the timer's name as the message). Returns the names of the timers expired."""
-        done: list[str] = []
-        while self.running:
-            name, when = min(self.running.items(), key=lambda kv: kv[1])
-            if when > now:
-                break
-            del self.running[name]
-            done.append(name)
-            ev = self.table.expiry.get(name)
-            if ev is not None:
-                self.fire(ev, name, now)
-        return done
-
-    def reset(self, state: Any = None) -> None:
-        """Back to ``state`` (default: the initial state) with no timer running: for a circuit
-        reset or a line fault, where the procedure itself is a row that leads here."""
-        self.running.clear()
-        self.state = self.table.initial if state is None else state
+    __slots__ = ()
 
 
 def rows(state: Any, *pairs: tuple[Any, ...], clause: str = "") -> list[Row]:

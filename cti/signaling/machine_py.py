@@ -1,0 +1,134 @@
+"""The running half of the one FSM engine: :class:`MachineCore`, one instance of a
+:class:`~cti.signaling.engine.Table` acting on a context (a circuit, a link).
+
+One source, two builds: this module runs as it is (the twin) and setup.py compiles it in
+Cython's pure-Python mode with ``machine_c.pxd`` as ``cti.signaling.machine_c`` (as aiohttp
+builds its WebSocket reader). Every stack fires events per message, so the row selection
+and the timer bookkeeping below are on the per-message path of SS7, No.1 and the call model:
+compiled, a transition costs a few dict operations. :class:`cti.signaling.engine.Machine`
+is the public class (this core plus ``Generic``); read the engine's docstring for the
+semantics.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Hashable, Mapping
+
+
+class MachineCore:
+    """One running instance of ``table`` acting on ``ctx``. Time is passed in."""
+
+    __slots__ = ("table", "ctx", "state", "running", "values", "trace", "name", "_by_state", "_any", "_entry",
+                 "_expiry")
+
+    def __init__(self, table: Any, ctx: Any, *, name: str | None = None, state: Any = None,
+                 timer_values: Mapping[str, float] | None = None, trace: int = 0) -> None:
+        self.table = table
+        self.ctx = ctx
+        self.name = name or table.name
+        self.state = table.initial if state is None else state
+        values = {n: s.default for n, s in table.timers.items()}
+        for n, v in (timer_values or {}).items():
+            if n not in table.timers:
+                raise ValueError(f"unknown timer {n!r}; known: {', '.join(sorted(table.timers))}")
+            values[n] = table.timers[n].check(float(v))
+        self.values = values
+        self.running = {}
+        #: (now, from, event, to) of the last ``trace`` transitions; None when not tracing
+        self.trace = deque(maxlen=trace) if trace else None
+        self._by_state = table.by_state
+        self._any = table.any_state
+        self._entry = dict(table.entry)
+        self._expiry = dict(table.expiry)
+
+    # -- events ---------------------------------------------------------------------------
+    def _select(self, event: Hashable, message: Any) -> Any:
+        here = self._by_state.get(self.state)
+        rows = here.get(event) if here is not None else None
+        if rows is None:
+            rows = self._any.get(event)
+            if rows is None:
+                return None
+        for row in rows:
+            guard = row.guard
+            if guard is None or guard(self.ctx, message):
+                return row
+        return None
+
+    def allowed(self, event: Hashable, message: Any = None) -> bool:
+        return self._select(event, message) is not None
+
+    def fire(self, event: Hashable, message: Any = None, now: float = 0.0) -> Any:
+        """Apply ``event``; raises :class:`~cti.signaling.engine.UnexpectedEvent` when no row
+        accepts it. Returns the row applied."""
+        row = self._select(event, message)
+        if row is None:
+            from .engine import UnexpectedEvent
+            raise UnexpectedEvent(self.name, self.state, event)
+        self._apply(row, event, message, now)
+        return row
+
+    def fire_if(self, event: Hashable, message: Any = None, now: float = 0.0) -> bool:
+        """Apply ``event`` where a row accepts it; False (nothing done) otherwise."""
+        row = self._select(event, message)
+        if row is None:
+            return False
+        self._apply(row, event, message, now)
+        return True
+
+    def _apply(self, row: Any, event: Hashable, message: Any, now: float) -> int:
+        running = self.running
+        for t in row.stop:
+            running.pop(t, None)
+        before = self.state
+        nxt = row.next
+        if nxt is not None and nxt is not before and nxt != before:
+            entry = self._entry
+            if entry:
+                for t in entry.get(before, ()):
+                    running.pop(t, None)
+                self.state = nxt
+                for t in entry.get(nxt, ()):
+                    running[t] = now + self.values[t]
+            else:
+                self.state = nxt
+        for t in row.start:
+            running[t] = now + self.values[t]
+        if self.trace is not None:
+            self.trace.append((now, before, event, self.state))
+        action = row.action
+        if action is not None:
+            action(self.ctx, message, now)
+        return 0
+
+    # -- timers ---------------------------------------------------------------------------
+    def deadline(self) -> float | None:
+        """The earliest running timer's deadline, or None."""
+        if not self.running:
+            return None
+        return min(self.running.values())
+
+    def is_running(self, timer: str) -> bool:
+        return timer in self.running
+
+    def handle_timer(self, now: float) -> list:
+        """Expire the timers due at ``now``, earliest first, firing each one's expiry event
+        (with the timer's name as the message). Returns the names of the timers expired."""
+        done: list = []
+        running = self.running
+        while running:
+            name = min(running, key=running.__getitem__)
+            if running[name] > now:
+                break
+            del running[name]
+            done.append(name)
+            ev = self._expiry.get(name)
+            if ev is not None:
+                self.fire(ev, name, now)
+        return done
+
+    def reset(self, state: Any = None) -> None:
+        """Back to ``state`` (default: the initial state) with no timer running: for a circuit
+        reset or a line fault, where the procedure itself is a row that leads here."""
+        self.running.clear()
+        self.state = self.table.initial if state is None else state
