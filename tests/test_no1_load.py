@@ -188,16 +188,16 @@ def test_idle_guard_holds_a_seizure_back():
     assert "Q.421" in spec.clause and spec.default == 0.1
     line = Line("cn", {"IDLE_GUARD": 0.3})
     line.seize(0.0)                                # never used: no guard
-    assert line.tx >> 2 == AB_SEIZE and line.seize_at is None
+    assert line.data_to_send(0.0) >> 2 == AB_SEIZE and line.seize_at is None
     line.clear(0.5)                                # far end idle all along: released at once
     assert line.state.value == "idle" and line.idle_since == 0.5
     line.seize(0.6)                                # within the guard: held back
-    assert line.state.value == "out_seized" and line.tx >> 2 == AB_IDLE
+    assert line.state.value == "out_seized" and line.data_to_send(0.0) >> 2 == AB_IDLE
     assert line.seize_at == pytest.approx(0.8) and line.timer_deadline() == pytest.approx(0.8)
     line.handle_timer(0.79)
-    assert line.tx >> 2 == AB_IDLE
+    assert line.data_to_send(0.0) >> 2 == AB_IDLE
     line.handle_timer(0.8)
-    assert line.tx >> 2 == AB_SEIZE and line.seize_at is None
+    assert line.data_to_send(0.0) >> 2 == AB_SEIZE and line.seize_at is None
 
 
 @pytest.mark.parametrize("glare", ["yield", "hold"])
@@ -212,7 +212,7 @@ def test_far_seizure_during_the_guard_is_not_a_double_seizure(glare):
     line.handle_timer(0.62)
     kinds = [e.kind for e in line.events()]
     assert kinds[-2:] == ["glare", "seized"] and line.state.value == "in_seized"
-    assert line.tx >> 2 == AB_ACK and line.seize_at is None
+    assert line.data_to_send(0.0) >> 2 == AB_ACK and line.seize_at is None
 
 
 # ------------------------------------------------------------------ seeded load over two spans

@@ -25,16 +25,16 @@ def run(out: OutgoingRegister, inc: IncomingRegister, decide: str | None = "free
     log: dict[str, list] = {"out": [], "in": []}
     for _ in range(steps):
         t = round(t + STEP, 6)
-        if out.tone != heard_fwd:
-            heard_fwd = out.tone
-            inc.on_signal(heard_fwd, t)
+        if out.data_to_send(0.0) != heard_fwd:
+            heard_fwd = out.data_to_send(0.0)
+            inc.receive(heard_fwd, t)
         for e in inc.events():
             log["in"].append(e)
             if e.kind == "collected" and decide:
                 inc.decide(decide, t)
-        if inc.tone != heard_back:
-            heard_back = inc.tone
-            out.on_signal(heard_back, t)
+        if inc.data_to_send(0.0) != heard_back:
+            heard_back = inc.data_to_send(0.0)
+            out.receive(heard_back, t)
         log["out"] += out.events()
         out.handle_timer(t)
         inc.handle_timer(t)
@@ -64,7 +64,7 @@ def test_back_to_back(variant, dnis, ani, dlen, want_ani, decision, outcome, cau
     out = OutgoingRegister(dnis, ani, variant=variant, ka=2, kd=3)
     inc = IncomingRegister(variant=variant, dnis_length=dlen, ani=want_ani)
     log = run(out, inc, decision)
-    assert out.state is R.DONE and inc.state is R.DONE, (log, out.fsm.trace[-3:], inc.fsm.trace[-3:])
+    assert out.state is R.DONE and inc.state is R.DONE, (log, list(out.machine.trace or ())[-3:], list(inc.machine.trace or ())[-3:])
     assert inc.dnis == dnis
     if want_ani:
         assert inc.ani == (ani or None)
@@ -74,7 +74,7 @@ def test_back_to_back(variant, dnis, ani, dlen, want_ani, decision, outcome, cau
     assert inc.kd == 3
     done = [e for e in log["out"] if e.kind == "done"][0]
     assert (done.outcome, done.cause, done.signal) == (outcome, cause, bsig)
-    assert out.tone == 0 and inc.tone == 0
+    assert out.data_to_send(0.0) == 0 and inc.data_to_send(0.0) == 0
     assert inc.ani_restricted == (want_ani and ani is None and variant == "itu")
     collected = [e for e in log["in"] if e.kind == "collected"]
     assert len(collected) == 1 and collected[0].dnis == dnis
@@ -94,11 +94,11 @@ def drive(out: OutgoingRegister, replies: list[int]) -> list[int]:
     out.start(t)
     seen = []
     for r in replies:
-        seen.append(out.tone)
+        seen.append(out.data_to_send(0.0))
         t += STEP
-        out.on_signal(r, t)
+        out.receive(r, t)
         t += STEP
-        out.on_signal(0, t)
+        out.receive(0, t)
     return seen
 
 
@@ -113,7 +113,7 @@ def test_itu_a2_a7_a8_step_back():
     seen = drive(out, [1, 1, 1, 2, 1, 7, 8])
     # sent 1 2 3 4; A2 -> n-1 = 3, A1 -> 4, A7 -> n-2 = 2, A8 -> n-3 (clamped to the first) = 1
     assert seen == [1, 2, 3, 4, 3, 4, 2]
-    assert out.tone == 1
+    assert out.data_to_send(0.0) == 1
 
 
 @pytest.mark.parametrize("variant,a,outcome", [("cn", 4, "congestion"), ("cn", 5, "unallocated"),
@@ -138,44 +138,44 @@ def test_no_backward_signal_times_out():
     assert out.timer_deadline() == pytest.approx(1.0)
     out.handle_timer(1.0)
     ev = out.events()
-    assert out.state is R.FAILED and ev[-1].cause == Cause.RECOVERY_ON_TIMER_EXPIRY and out.tone == 0
+    assert out.state is R.FAILED and ev[-1].cause == Cause.RECOVERY_ON_TIMER_EXPIRY and out.data_to_send(0.0) == 0
 
 
 def test_incoming_rejects_non_digit_with_congestion():
     inc = IncomingRegister(variant="cn", dnis_length=4, ani=False)
     inc.start(0.0)
-    inc.on_signal(12, 0.02)
-    assert inc.tone == CHINA.signal_a(Role.CONGESTION)
-    inc.on_signal(0, 0.04)
-    assert inc.state is R.DONE and inc.outcome == "congestion" and inc.tone == 0
+    inc.receive(12, 0.02)
+    assert inc.data_to_send(0.0) == CHINA.signal_a(Role.CONGESTION)
+    inc.receive(0, 0.04)
+    assert inc.state is R.DONE and inc.outcome == "congestion" and inc.data_to_send(0.0) == 0
 
 
 def test_incoming_decision_before_kd_and_default_on_timeout():
     inc = IncomingRegister(variant="cn", dnis_length=1, ani=False)
     inc.start(0.0)
     inc.decide("busy", 0.01)          # the call model knew early
-    inc.on_signal(5, 0.02)            # digit 5 -> A3
-    assert inc.tone == 3
-    inc.on_signal(0, 0.04)
-    inc.on_signal(3, 0.06)            # KD
-    assert inc.tone == CHINA.signal_b(Role.BUSY)
+    inc.receive(5, 0.02)            # digit 5 -> A3
+    assert inc.data_to_send(0.0) == 3
+    inc.receive(0, 0.04)
+    inc.receive(3, 0.06)            # KD
+    assert inc.data_to_send(0.0) == CHINA.signal_b(Role.BUSY)
     inc2 = IncomingRegister(variant="cn", dnis_length=1, ani=False, timers={"T_DECISION": 0.5})
     inc2.start(0.0)
-    inc2.on_signal(5, 0.02)
-    inc2.on_signal(0, 0.04)
-    inc2.on_signal(3, 0.06)
+    inc2.receive(5, 0.02)
+    inc2.receive(0, 0.04)
+    inc2.receive(3, 0.06)
     assert inc2.state is R.DECIDE
     inc2.handle_timer(0.6)
-    assert inc2.tone == CHINA.signal_b(Role.FREE_CHARGE)
+    assert inc2.data_to_send(0.0) == CHINA.signal_b(Role.FREE_CHARGE)
 
 
 def test_incoming_caller_drops_kd_before_decision():
     inc = IncomingRegister(variant="cn", dnis_length=1, ani=False)
     inc.start(0.0)
-    inc.on_signal(5, 0.02)
-    inc.on_signal(0, 0.04)
-    inc.on_signal(3, 0.06)
-    inc.on_signal(0, 0.08)
+    inc.receive(5, 0.02)
+    inc.receive(0, 0.04)
+    inc.receive(3, 0.06)
+    inc.receive(0, 0.08)
     assert inc.state is R.FAILED and inc.cause == Cause.PROTOCOL_ERROR
 
 
@@ -206,7 +206,7 @@ def test_digit_mapping_and_bad_input():
         OutgoingRegister(1234)  # type: ignore[arg-type]
     out = OutgoingRegister("1")
     with pytest.raises(ValueError):
-        out.on_signal(16, 0.0)
+        out.receive(16, 0.0)
     inc = IncomingRegister()
     with pytest.raises(ValueError):
         inc.decide("maybe", 0.0)
@@ -230,7 +230,7 @@ def test_random_signals_never_leave_a_register_undefined(actions, variant, incom
     for kind, arg in actions:
         t += STEP
         if kind == "sig":
-            reg.on_signal(arg, t)
+            reg.receive(arg, t)
         elif kind == "wait":
             t += arg / 100.0
             reg.handle_timer(t)
@@ -239,15 +239,15 @@ def test_random_signals_never_leave_a_register_undefined(actions, variant, incom
         elif kind == "abort":
             reg.abort(t)
         assert reg.state in RegState
-        assert 0 <= reg.tone <= 15
+        assert 0 <= reg.data_to_send(0.0) <= 15
         for e in reg.events():
             if e.kind == "failed":
                 assert e.cause is not None
     # silence from the far end and time: every register ends, done or failed with a cause
-    reg.on_signal(0, t)
+    reg.receive(0, t)
     for _ in range(6):
         t += 100.0
         reg.handle_timer(t)
-    assert reg.finished, reg.fsm.trace[-4:]
-    assert reg.tone == 0 or reg.state is R.DONE
+    assert reg.finished, list(reg.machine.trace or ())[-4:]
+    assert reg.data_to_send(0.0) == 0 or reg.state is R.DONE
     assert reg.outcome and (reg.cause is not None)

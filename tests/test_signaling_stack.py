@@ -73,3 +73,12 @@ def test_the_old_shapes_do_not_conform() -> None:
     assert any("receive(): argument 2 must be called 'now'" in p for p in problems)
     assert any(p.startswith("handle_timer() takes []") for p in problems)
 
+
+
+def test_no1_stacks_conform() -> None:
+    from cti.signaling.no1.line import Line
+    from cti.signaling.no1.register import IncomingRegister, OutgoingRegister
+
+    for stack in (Line(), OutgoingRegister("123"), IncomingRegister()):
+        assert isinstance(stack, SansIOStack), type(stack).__name__
+        assert conformance(stack) == [], (type(stack).__name__, conformance(stack))

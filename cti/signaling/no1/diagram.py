@@ -4,38 +4,36 @@
 """
 from __future__ import annotations
 
-import enum
-from typing import Any, Mapping
-
-from cti.signaling.fsm import ANY
+from cti.signaling.engine import ANY, Table
 
 
-def mermaid(table: Mapping[tuple[Any, str], tuple[str | None, Any]], initial: enum.Enum) -> str:
-    """A Mermaid stateDiagram of ``table``: one arrow per (state, event) that changes state.
+def mermaid(table: Table) -> str:
+    """A Mermaid stateDiagram of ``table``: one arrow per (state, event, next) that changes state.
 
     Rows that stay in their state are left out (they are the tolerated or ignored inputs);
-    rows keyed by ANY are drawn once from "any".
+    rows keyed by ANY are drawn once from "any"; guarded rows to the same state are one arrow.
     """
-    lines = ["stateDiagram-v2", f"    [*] --> {initial.name}"]
+    lines = ["stateDiagram-v2", f"    [*] --> {table.initial.name}"]
     seen = set()
-    for (state, event), (_action, nxt) in table.items():
-        if nxt is None:
+    for row in table.rows:
+        if row.next is None or row.next == row.state:
             continue
-        src = "any" if state == ANY else state.name
-        if (src, nxt.name, event) in seen:
+        src = "any" if row.state is ANY else row.state.name
+        key = (src, row.next.name, row.event.name)
+        if key in seen:
             continue
-        seen.add((src, nxt.name, event))
-        lines.append(f"    {src} --> {nxt.name}: {event}")
+        seen.add(key)
+        lines.append(f"    {src} --> {row.next.name}: {row.event.name}")
     return "\n".join(lines)
 
 
 def all_diagrams() -> str:
-    from .line import TABLE, LineState
-    from .register import IncomingRegister, OutgoingRegister, RegState
+    from .line import TABLE
+    from .register import IN_TABLE, OUT_TABLE
 
-    parts = [("Line (one circuit)", mermaid(TABLE, LineState.IDLE)),
-             ("Outgoing register", mermaid(OutgoingRegister.TABLE, RegState.IDLE)),
-             ("Incoming register", mermaid(IncomingRegister.TABLE, RegState.IDLE))]
+    parts = [("Line (one circuit)", mermaid(TABLE)),
+             ("Outgoing register", mermaid(OUT_TABLE)),
+             ("Incoming register", mermaid(IN_TABLE))]
     return "\n\n".join(f"### {title}\n\n```mermaid\n{body}\n```" for title, body in parts)
 
 

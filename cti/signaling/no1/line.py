@@ -18,24 +18,33 @@ blocked                1 0             1 1
 
 A circuit is both-way: one :class:`Line` plays the forward (outgoing) or the backward
 (incoming) end as the call demands. Received bits count after they persist for DEBOUNCE
-(Q.421 clause 4). Nothing here does I/O: feed :meth:`Line.receive` with the received abcd
-and ``now``, send :attr:`Line.tx`, call :meth:`Line.handle_timer` by
+(Q.421 clause 4). Nothing here does I/O: the line has the one sans-IO shape
+(:class:`cti.signaling.stack.SansIOStack`): feed :meth:`Line.receive` with the received
+abcd and ``now``, send :meth:`Line.data_to_send`, call :meth:`Line.handle_timer` by
 :meth:`Line.timer_deadline`, read :meth:`Line.events`.
+
+The whole state machine is :data:`TABLE` on the one engine (:mod:`cti.signaling.engine`):
+events are :class:`LineEv` members, the state timers are the table's entry timers, glare is
+a guarded row, and a return to idle while the far end already seizes or blocks is a guarded
+row too (into ``IN_SEIZED`` / ``BLOCKED_REMOTE``), so no action ever changes the state. The
+only filter outside the table is signal recognition (DEBOUNCE), which decides *when* a
+received a,b counts, as the HDLC decoder decides when a frame has arrived.
 """
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cti.signaling.causes import Cause
+from cti.signaling.engine import ANY, Machine, Row, Table, UnexpectedEvent
 from cti.signaling.errors import LocalProtocolError
-from cti.signaling.fsm import ANY, TableFSM, UnexpectedEvent
-from cti.signaling.timers import Timers
 
 from .timers import LINE_TIMERS, pick
 from .variants import Variant, get_variant
 
-# a,b bit pairs (Q.421 clause 3 / STANDARDS.md)
+# a,b bit pairs (Q.421 clause 3)
 AB_IDLE = 0b10
 AB_SEIZE = 0b00          #: forward: seizure
 AB_ACK = 0b11            #: backward: seizure acknowledged / clear-back / blocked
@@ -46,7 +55,7 @@ class LineState(str, enum.Enum):
     """Line states of one circuit (clauses: Q.421 clause 3 code, 5 procedures; GF 001-9001)."""
 
     IDLE = "idle"                        #: Q.421 3: both ends 10/10
-    OUT_SEIZED = "out_seized"            #: Q.421 3: we sent seizure 00, awaiting acknowledgement
+    OUT_SEIZED = "out_seized"            #: Q.421 3: we sent seizure 00 (or hold it back: IDLE_GUARD), awaiting acknowledgement
     OUT_ACKED = "out_acked"              #: Q.421 3: seizure acknowledged 11 (register signalling)
     OUT_ALERTING = "out_alerting"        #: GF 001-9001: B free received, awaiting answer 01
     OUT_ANSWERED = "out_answered"        #: Q.421 3: answered 01
@@ -63,151 +72,38 @@ class LineState(str, enum.Enum):
     ALARM = "alarm"                      #: span alarm (LOS/AIS/LOF...): all circuits unavailable
 
 
-S = LineState
+class LineEv(enum.Enum):
+    """Events of the line table: received a,b (after recognition), local requests, timers."""
 
-#: Timer running in each state (started on entry, stopped on exit).
-STATE_TIMERS: dict[LineState, str] = {
-    S.OUT_SEIZED: "T_SEIZE_ACK",
-    S.OUT_ALERTING: "T_ANSWER",
-    S.OUT_CLEAR_FWD: "T_RELEASE",
-    S.IN_RELEASE_GUARD: "RELEASE_GUARD",
-    S.IN_CLEAR_BACK: "T_CLEAR_FWD",
-}
+    RX_00 = "rx 00"                  #: a,b = 00 recognised (forward seizure / backward forced release)
+    RX_01 = "rx 01"                  #: a,b = 01 recognised (backward answer)
+    RX_10 = "rx 10"                  #: a,b = 10 recognised (idle / clear-forward)
+    RX_11 = "rx 11"                  #: a,b = 11 recognised (acknowledgement / clear-back / blocking)
+    SEIZE = "seize"
+    ANSWER = "answer"
+    ALERTED = "alerted"              #: the register exchange said "called party free"
+    CLEAR = "clear"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+    ALARM = "alarm"
+    ALARM_CLEAR = "alarm clear"
+    T_SEIZE_ACK = "T_SEIZE_ACK"      #: expiry events carry their timer's name
+    T_ANSWER = "T_ANSWER"
+    T_RELEASE = "T_RELEASE"
+    RELEASE_GUARD = "RELEASE_GUARD"
+    T_CLEAR_FWD = "T_CLEAR_FWD"
+    T_BLOCK_DELAY = "T_BLOCK_DELAY"
+    IDLE_GUARD = "IDLE_GUARD"
+
+
+S = LineState
+E = LineEv
+RX_EVENTS: tuple[LineEv, ...] = (E.RX_00, E.RX_01, E.RX_10, E.RX_11)
+_RX = {0b00: E.RX_00, 0b01: E.RX_01, 0b10: E.RX_10, 0b11: E.RX_11}
 
 #: States in which a call exists on the circuit.
 CALL_STATES = frozenset({S.OUT_SEIZED, S.OUT_ACKED, S.OUT_ALERTING, S.OUT_ANSWERED, S.OUT_CLEAR_BACK,
                          S.IN_SEIZED, S.IN_ANSWERED, S.IN_CLEAR_BACK})
-
-_STAY = None
-#: (state, event) -> (action, next state). RX_xy: received a,b bits xy after debounce.
-TABLE: dict[tuple[object, str], tuple[str | None, LineState | None]] = {
-    # idle
-    (S.IDLE, "SEIZE"): ("send_seize", S.OUT_SEIZED),
-    (S.IDLE, "RX_00"): ("incoming_seize", S.IN_SEIZED),
-    (S.IDLE, "RX_11"): ("remote_blocked", S.BLOCKED_REMOTE),
-    (S.IDLE, "RX_10"): (None, _STAY),
-    (S.IDLE, "RX_01"): ("unexpected", _STAY),
-    (S.IDLE, "BLOCK"): ("send_block", S.BLOCKED_LOCAL),
-    (S.IDLE, "UNBLOCK"): (None, _STAY),
-    (S.IDLE, "CLEAR"): (None, _STAY),
-    (S.IDLE, "T_BLOCK_DELAY"): ("send_block", S.BLOCKED_LOCAL),
-    # outgoing: seizure sent
-    (S.OUT_SEIZED, "RX_11"): ("seize_acked", S.OUT_ACKED),
-    (S.OUT_SEIZED, "RX_10"): (None, _STAY),
-    (S.OUT_SEIZED, "GLARE_YIELD"): ("glare_yield", S.IN_SEIZED),
-    (S.OUT_SEIZED, "GLARE_HOLD"): ("glare_hold", _STAY),
-    (S.OUT_SEIZED, "RX_01"): ("unexpected_clear", S.OUT_CLEAR_FWD),
-    (S.OUT_SEIZED, "T_SEIZE_ACK"): ("seize_ack_timeout", S.OUT_CLEAR_FWD),
-    (S.OUT_SEIZED, "CLEAR"): ("send_clear_forward", S.OUT_CLEAR_FWD),
-    # outgoing: acknowledged, register signalling
-    (S.OUT_ACKED, "RX_11"): (None, _STAY),
-    (S.OUT_ACKED, "RX_01"): ("answered", S.OUT_ANSWERED),
-    (S.OUT_ACKED, "RX_10"): ("far_idle", S.IDLE),
-    (S.OUT_ACKED, "RX_00"): ("forced_release", S.OUT_CLEAR_FWD),
-    (S.OUT_ACKED, "ALERTED"): (None, S.OUT_ALERTING),
-    (S.OUT_ACKED, "CLEAR"): ("send_clear_forward", S.OUT_CLEAR_FWD),
-    # outgoing: ringing
-    (S.OUT_ALERTING, "RX_11"): (None, _STAY),
-    (S.OUT_ALERTING, "RX_01"): ("answered", S.OUT_ANSWERED),
-    (S.OUT_ALERTING, "RX_10"): ("far_idle", S.IDLE),
-    (S.OUT_ALERTING, "RX_00"): ("forced_release", S.OUT_CLEAR_FWD),
-    (S.OUT_ALERTING, "ALERTED"): (None, _STAY),
-    (S.OUT_ALERTING, "T_ANSWER"): ("no_answer", S.OUT_CLEAR_FWD),
-    (S.OUT_ALERTING, "CLEAR"): ("send_clear_forward", S.OUT_CLEAR_FWD),
-    # outgoing: answered
-    (S.OUT_ANSWERED, "RX_01"): (None, _STAY),
-    (S.OUT_ANSWERED, "RX_11"): ("clear_back", S.OUT_CLEAR_BACK),
-    (S.OUT_ANSWERED, "RX_00"): ("clear_back", S.OUT_CLEAR_BACK),
-    (S.OUT_ANSWERED, "RX_10"): ("far_idle", S.IDLE),
-    (S.OUT_ANSWERED, "CLEAR"): ("send_clear_forward", S.OUT_CLEAR_FWD),
-    # outgoing: the called party cleared
-    (S.OUT_CLEAR_BACK, "RX_01"): ("reanswer", S.OUT_ANSWERED),
-    (S.OUT_CLEAR_BACK, "RX_11"): (None, _STAY),
-    (S.OUT_CLEAR_BACK, "RX_00"): (None, _STAY),
-    (S.OUT_CLEAR_BACK, "RX_10"): ("far_idle", S.IDLE),
-    (S.OUT_CLEAR_BACK, "CLEAR"): ("send_clear_forward", S.OUT_CLEAR_FWD),
-    # outgoing: clear-forward sent
-    (S.OUT_CLEAR_FWD, "RX_10"): ("released", S.IDLE),
-    (S.OUT_CLEAR_FWD, "RX_11"): (None, _STAY),
-    (S.OUT_CLEAR_FWD, "RX_01"): (None, _STAY),
-    (S.OUT_CLEAR_FWD, "RX_00"): (None, _STAY),
-    (S.OUT_CLEAR_FWD, "CLEAR"): (None, _STAY),
-    (S.OUT_CLEAR_FWD, "T_RELEASE"): ("release_timeout", S.FAULT),
-    # incoming: seized
-    (S.IN_SEIZED, "RX_00"): (None, _STAY),
-    (S.IN_SEIZED, "RX_10"): ("clear_forward", S.IN_RELEASE_GUARD),
-    (S.IN_SEIZED, "RX_11"): ("unexpected", _STAY),
-    (S.IN_SEIZED, "RX_01"): ("unexpected", _STAY),
-    (S.IN_SEIZED, "ANSWER"): ("send_answer", S.IN_ANSWERED),
-    (S.IN_SEIZED, "ALERTED"): (None, _STAY),
-    (S.IN_SEIZED, "CLEAR"): ("refuse", S.IN_CLEAR_BACK),
-    # incoming: answered
-    (S.IN_ANSWERED, "RX_00"): (None, _STAY),
-    (S.IN_ANSWERED, "RX_10"): ("clear_forward", S.IN_RELEASE_GUARD),
-    (S.IN_ANSWERED, "RX_11"): ("unexpected", _STAY),
-    (S.IN_ANSWERED, "RX_01"): ("unexpected", _STAY),
-    (S.IN_ANSWERED, "ANSWER"): (None, _STAY),
-    (S.IN_ANSWERED, "CLEAR"): ("send_clear_back", S.IN_CLEAR_BACK),
-    # incoming: clear-back sent, waiting for clear-forward
-    (S.IN_CLEAR_BACK, "RX_00"): (None, _STAY),
-    (S.IN_CLEAR_BACK, "RX_10"): ("cleared_forward", S.IN_RELEASE_GUARD),
-    (S.IN_CLEAR_BACK, "RX_11"): ("unexpected", _STAY),
-    (S.IN_CLEAR_BACK, "RX_01"): ("unexpected", _STAY),
-    (S.IN_CLEAR_BACK, "CLEAR"): (None, _STAY),
-    (S.IN_CLEAR_BACK, "T_CLEAR_FWD"): ("clear_forward_timeout", S.FAULT),
-    # incoming: release guard
-    (S.IN_RELEASE_GUARD, "RX_10"): (None, _STAY),
-    (S.IN_RELEASE_GUARD, "RX_00"): (None, _STAY),
-    (S.IN_RELEASE_GUARD, "RX_11"): (None, _STAY),
-    (S.IN_RELEASE_GUARD, "RX_01"): (None, _STAY),
-    (S.IN_RELEASE_GUARD, "CLEAR"): (None, _STAY),
-    (S.IN_RELEASE_GUARD, "RELEASE_GUARD"): ("send_idle", S.IDLE),
-    # blocking
-    (S.BLOCKED_LOCAL, "UNBLOCK"): ("send_unblock", S.IDLE),
-    (S.BLOCKED_LOCAL, "BLOCK"): (None, _STAY),
-    (S.BLOCKED_LOCAL, "CLEAR"): (None, _STAY),
-    (S.BLOCKED_LOCAL, "RX_11"): ("remote_blocked", S.BLOCKED_BOTH),
-    (S.BLOCKED_LOCAL, "RX_10"): (None, _STAY),
-    (S.BLOCKED_LOCAL, "RX_00"): ("unexpected", _STAY),
-    (S.BLOCKED_LOCAL, "RX_01"): ("unexpected", _STAY),
-    (S.BLOCKED_REMOTE, "RX_10"): ("remote_unblocked", S.IDLE),
-    (S.BLOCKED_REMOTE, "RX_11"): (None, _STAY),
-    (S.BLOCKED_REMOTE, "RX_00"): ("incoming_seize", S.IN_SEIZED),
-    (S.BLOCKED_REMOTE, "RX_01"): ("unexpected", _STAY),
-    (S.BLOCKED_REMOTE, "BLOCK"): ("send_block", S.BLOCKED_BOTH),
-    (S.BLOCKED_REMOTE, "UNBLOCK"): (None, _STAY),
-    (S.BLOCKED_REMOTE, "CLEAR"): (None, _STAY),
-    (S.BLOCKED_BOTH, "UNBLOCK"): ("send_unblock_keep", S.BLOCKED_REMOTE),
-    (S.BLOCKED_BOTH, "BLOCK"): (None, _STAY),
-    (S.BLOCKED_BOTH, "CLEAR"): (None, _STAY),
-    (S.BLOCKED_BOTH, "RX_10"): ("remote_unblocked", S.BLOCKED_LOCAL),
-    (S.BLOCKED_BOTH, "RX_11"): (None, _STAY),
-    (S.BLOCKED_BOTH, "RX_00"): ("unexpected", _STAY),
-    (S.BLOCKED_BOTH, "RX_01"): ("unexpected", _STAY),
-    # abnormal: out of service until the far end shows idle
-    (S.FAULT, "RX_10"): ("recovered", S.IDLE),
-    (S.FAULT, "RX_11"): (None, _STAY),
-    (S.FAULT, "RX_00"): (None, _STAY),
-    (S.FAULT, "RX_01"): (None, _STAY),
-    (S.FAULT, "CLEAR"): (None, _STAY),
-    (S.FAULT, "BLOCK"): (None, _STAY),
-    (S.FAULT, "UNBLOCK"): (None, _STAY),
-    # span alarm: received bits mean nothing until it clears
-    (S.ALARM, "ALARM"): (None, _STAY),
-    (S.ALARM, "ALARM_CLEAR"): ("on_alarm_cleared", S.IDLE),
-    (S.ALARM, "RX_10"): (None, _STAY),
-    (S.ALARM, "RX_11"): (None, _STAY),
-    (S.ALARM, "RX_00"): (None, _STAY),
-    (S.ALARM, "RX_01"): (None, _STAY),
-    (S.ALARM, "CLEAR"): (None, _STAY),
-    (S.ALARM, "BLOCK"): (None, _STAY),
-    (S.ALARM, "UNBLOCK"): (None, _STAY),
-    (ANY, "ALARM"): ("on_alarm", S.ALARM),
-    (ANY, "ALARM_CLEAR"): (None, _STAY),
-}
-
-RX_EVENTS = ("RX_00", "RX_01", "RX_10", "RX_11")
-LOCAL_EVENTS = ("SEIZE", "ANSWER", "CLEAR", "ALERTED", "BLOCK", "UNBLOCK")
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,308 +124,437 @@ class LineEvent:
 
 
 class Line:
-    """Line signalling of one both-way circuit."""
+    """Line signalling of one both-way circuit (a :class:`~cti.signaling.stack.SansIOStack`
+    of abcd bits in, abcd bits out, :class:`LineEvent` out)."""
 
     def __init__(self, variant: Variant | str = "cn", timers: dict[str, float] | None = None,
-                 glare: str = "yield", name: str = "line") -> None:
+                 glare: str = "yield", name: str = "line", trace: int = 64) -> None:
         self.variant = get_variant(variant)
         if glare not in ("yield", "hold"):
             raise ValueError(f"glare must be 'yield' or 'hold', not {glare!r}")
         self.glare = glare
-        self.timers = Timers(LINE_TIMERS, pick(LINE_TIMERS, timers))
-        self.fsm: TableFSM[LineState] = TableFSM(name, TABLE, S.IDLE, self)
+        self.machine: Machine[Line] = Machine(TABLE, self, name=name,
+                                              timer_values=pick(LINE_TIMERS, timers), trace=trace)
         self._ab_tx = AB_IDLE
         self._raw: int | None = None        # last received a,b
         self._raw_since = 0.0
-        self.rx: int | None = None          # accepted (debounced) a,b
+        self.rx: int | None = None          # accepted (recognised) a,b
         self._events: list[LineEvent] = []
-        self._now = 0.0
         self.block_wanted = False
         self.errors = 0
         self.cause: int = Cause.NORMAL_CLEARING   #: cause of our last clear
         self.idle_since = float("-inf")     #: when the circuit last returned to idle
-        self._seize_at: float | None = None   # a seizure waiting for IDLE_GUARD to end
 
     # ---- properties ----
     @property
     def state(self) -> LineState:
-        return self.fsm.state
-
-    @property
-    def tx(self) -> int:
-        """The abcd bits to transmit now."""
-        return (self._ab_tx << 2) | (self.variant.cd_bits & 0b11)
+        st: LineState = self.machine.state
+        return st
 
     @property
     def in_call(self) -> bool:
-        return self.fsm.state in CALL_STATES
+        return self.machine.state in CALL_STATES
 
     @property
     def outgoing(self) -> bool:
-        return self.fsm.state.value.startswith("out_")
+        return self.state.value.startswith("out_")
 
+    @property
+    def seize_at(self) -> float | None:
+        """When a seizure held back by IDLE_GUARD goes out (None: none is waiting)."""
+        if self.machine.state is not S.OUT_SEIZED:
+            return None
+        at: float | None = self.machine.running.get("IDLE_GUARD")
+        return at
+
+    # ---- the sans-IO shape ----
     def events(self) -> list[LineEvent]:
         """Events since the last call, oldest first."""
         out, self._events = self._events, []
         return out
 
-    # ---- input ----
-    def receive(self, abcd: int, now: float) -> None:
+    def data_to_send(self, now: float) -> int:
+        """The abcd bits to transmit now (a level: write it again whenever the wire needs it)."""
+        return (self._ab_tx << 2) | (self.variant.cd_bits & 0b11)
+
+    def receive(self, data: int, now: float) -> None:
         """The received abcd bits at ``now`` (call on every change, or every block)."""
-        if isinstance(abcd, bool) or not isinstance(abcd, int) or not 0 <= abcd <= 0xF:
-            raise ValueError(f"abcd must be an int 0..15, not {abcd!r}")
-        ab = (abcd >> 2) & 0b11
+        if isinstance(data, bool) or not isinstance(data, int) or not 0 <= data <= 0xF:
+            raise ValueError(f"abcd must be an int 0..15, not {data!r}")
+        ab = (data >> 2) & 0b11
         if ab != self._raw:
             self._raw = ab
             self._raw_since = now
-        self._debounce(now)
+        self._recognise(now)
 
-    def _debounce(self, now: float) -> None:
-        if self._raw is None or self._raw == self.rx:
-            return
-        if now - self._raw_since >= self.timers.values["DEBOUNCE"] - 1e-9:
-            self.rx = self._raw
-            self._fire(f"RX_{self._raw >> 1}{self._raw & 1}", now)
-
-    def seize(self, now: float) -> None:
-        """Start an outgoing call (LocalProtocolError unless idle). Within IDLE_GUARD of the
-        circuit's return to idle the seizure is held back until the guard ends (:attr:`seize_at`)."""
-        self._local("SEIZE", now)
-
-    @property
-    def seize_at(self) -> float | None:
-        """When a seizure held back by IDLE_GUARD goes out (None: none is waiting)."""
-        return self._seize_at
-
-    def answer(self, now: float) -> None:
-        self._local("ANSWER", now)
-
-    def alerted(self, now: float) -> None:
-        """The register exchange said the called party is free: wait for answer (T_ANSWER)."""
-        self._local("ALERTED", now)
-
-    def clear(self, now: float, cause: int = Cause.NORMAL_CLEARING) -> None:
-        """Clear our side: clear-forward (outgoing), clear-back or refusal (incoming)."""
-        self.cause = int(cause)
-        self._local("CLEAR", now)
-
-    def block(self, now: float) -> None:
-        """Block the circuit (now if idle, else when the call ends)."""
-        self.block_wanted = True
-        if self.fsm.allowed("BLOCK") and not self.in_call:
-            self._fire("BLOCK", now)
-
-    def unblock(self, now: float) -> None:
-        self.block_wanted = False
-        self.timers.stop("T_BLOCK_DELAY")
-        if self.fsm.allowed("UNBLOCK"):
-            self._fire("UNBLOCK", now)
-
-    def alarm(self, now: float, reason: str = "alarm") -> None:
-        """A span alarm began: the call (if any) fails, the circuit is unavailable."""
-        self._alarm_reason = reason
-        self._fire("ALARM", now)
-
-    def alarm_cleared(self, now: float) -> None:
-        self._fire("ALARM_CLEAR", now)
-
-    def _local(self, event: str, now: float) -> None:
-        if not self.fsm.allowed(event):
-            raise LocalProtocolError(f"{self.fsm.name}: cannot {event.lower()} in state {self.state.value}")
-        self._fire(event, now)
-
-    # ---- timers ----
     def timer_deadline(self) -> float | None:
-        d = self.timers.deadline()
-        if self._seize_at is not None:
-            d = self._seize_at if d is None else min(d, self._seize_at)
+        d: float | None = self.machine.deadline()
         if self._raw is not None and self._raw != self.rx:
-            t = self._raw_since + self.timers.values["DEBOUNCE"]
+            t = self._raw_since + self.machine.values["DEBOUNCE"]
             d = t if d is None else min(d, t)
         return d
 
     def handle_timer(self, now: float) -> None:
-        self._debounce(now)
-        if self._seize_at is not None and now >= self._seize_at - 1e-9 and self.fsm.state is S.OUT_SEIZED:
-            self._seize_at = None
-            self._ab_tx = AB_SEIZE
-        for name in self.timers.expired(now):
-            if self.fsm.allowed(name):
-                self._fire(name, now)
+        self._recognise(now)
+        self.machine.handle_timer(now)
 
-    # ---- engine ----
-    def _fire(self, event: str, now: float) -> None:
-        self._now = now
-        before = self.fsm.state
-        if event == "RX_00" and before is S.OUT_SEIZED:
-            # a seizure still held back by IDLE_GUARD was never seen: the far end's call is the only one
-            event = "GLARE_YIELD" if self.glare == "yield" or self._seize_at is not None else "GLARE_HOLD"
-        try:
-            self.fsm.fire(event)
-        except UnexpectedEvent as exc:   # only reachable for events without a row
-            self.errors += 1
-            self._emit("error", reason=str(exc))
+    # ---- requests ----
+    def seize(self, now: float) -> None:
+        """Start an outgoing call (LocalProtocolError unless idle). Within IDLE_GUARD of the
+        circuit's return to idle the seizure is held back until the guard ends (:attr:`seize_at`)."""
+        self._local(E.SEIZE, None, now)
+
+    def answer(self, now: float) -> None:
+        self._local(E.ANSWER, None, now)
+
+    def alerted(self, now: float) -> None:
+        """The register exchange said the called party is free: wait for answer (T_ANSWER)."""
+        self._local(E.ALERTED, None, now)
+
+    def clear(self, now: float, cause: int = Cause.NORMAL_CLEARING) -> None:
+        """Clear our side: clear-forward (outgoing), clear-back or refusal (incoming)."""
+        self.cause = int(cause)
+        self._local(E.CLEAR, int(cause), now)
+
+    def block(self, now: float) -> None:
+        """Block the circuit (now if idle, else when the call ends)."""
+        self.block_wanted = True
+        if not self.in_call:
+            self.machine.fire_if(E.BLOCK, None, now)
+
+    def unblock(self, now: float) -> None:
+        self.block_wanted = False
+        self.machine.fire_if(E.UNBLOCK, None, now)
+
+    def alarm(self, now: float, reason: str = "alarm") -> None:
+        """A span alarm began: the call (if any) fails, the circuit is unavailable."""
+        self.machine.fire(E.ALARM, reason, now)
+
+    def alarm_cleared(self, now: float) -> None:
+        self.machine.fire(E.ALARM_CLEAR, None, now)
+
+    def _local(self, event: LineEv, message: Any, now: float) -> None:
+        if not self.machine.allowed(event, message):
+            raise LocalProtocolError(f"{self.machine.name}: cannot {event.value} in state {self.state.value}")
+        self.machine.fire(event, message, now)
+
+    # ---- signal recognition (Q.421 clause 4) ----
+    def _recognise(self, now: float) -> None:
+        if self._raw is None or self._raw == self.rx:
             return
-        if len(self.fsm.trace) > 256:
-            del self.fsm.trace[:-64]
-        after = self.fsm.state
-        if after is not S.OUT_SEIZED:
-            self._seize_at = None
-        if after is not before:
-            old = STATE_TIMERS.get(before)
-            if old:
-                self.timers.stop(old)
-            new = STATE_TIMERS.get(after)
-            if new:
-                self.timers.start(new, now)
-        if after is S.IDLE and before is not S.IDLE:
-            self.idle_since = now
-            self._emit("idle")
-            if self.block_wanted:
-                # the far end must see idle (release guard) before blocking follows
-                self.timers.start("T_BLOCK_DELAY", now)
-            self._settle(now)
+        if now - self._raw_since >= self.machine.values["DEBOUNCE"] - 1e-9:
+            self.rx = self._raw
+            try:
+                self.machine.fire(_RX[self._raw], self._raw, now)
+            except UnexpectedEvent as exc:   # a table hole: counted and reported, never a crash
+                self.errors += 1
+                self._emit("error", now, reason=str(exc))
 
-    def _settle(self, now: float) -> None:
-        """Back in idle: act on what the far end is already sending (seizure, blocking)."""
-        if self.fsm.state is S.IDLE and self.rx in (AB_SEIZE, AB_ACK):
-            self._fire(f"RX_{self.rx >> 1}{self.rx & 1}", now)
+    def _emit(self, kind: str, now: float, cause: int | None = None, reason: str = "") -> None:
+        self._events.append(LineEvent(kind, now, cause, reason))
 
-    def _emit(self, kind: str, cause: int | None = None, reason: str = "") -> None:
-        self._events.append(LineEvent(kind, self._now, cause, reason))
+    # ---- guards (named in TABLE): (line, message) -> bool ----
+    def far_seizes(self, message: Any) -> bool:
+        """The far end already sends seizure 00."""
+        return self.rx == AB_SEIZE
 
-    # ---- actions (named in TABLE) ----
-    def send_seize(self) -> None:
+    def far_blocks(self, message: Any) -> bool:
+        """The far end already sends 11 (blocking, seen from idle)."""
+        return self.rx == AB_ACK
+
+    def far_idle(self, message: Any) -> bool:
+        """The far end shows idle (or nothing yet): our clear-forward is released at once."""
+        return self.rx == AB_IDLE or self.rx is None
+
+    def guard_running(self, message: Any) -> bool:
+        """IDLE_GUARD runs: a seizure of ours is (or would be) held back, never sent."""
+        return bool(self.machine.is_running("IDLE_GUARD"))
+
+    def yields(self, message: Any) -> bool:
+        """Our glare rule: the far end's call wins a double seizure."""
+        return self.glare == "yield"
+
+    def wants_block(self, message: Any) -> bool:
+        return self.block_wanted
+
+    def has_call(self, message: Any) -> bool:
+        return self.machine.state in CALL_STATES
+
+    # ---- actions (named in TABLE): (line, message, now) ----
+    def back_idle(self, message: Any, now: float) -> None:
+        """Entered idle from another state (the row starts IDLE_GUARD; IDLE's entry timer
+        T_BLOCK_DELAY sends a block asked for during the call)."""
+        self.idle_since = now
+        self._emit("idle", now)
+
+    def send_seize(self, message: Any, now: float) -> None:
+        self._ab_tx = AB_SEIZE
+
+    def hold_seize(self, message: Any, now: float) -> None:
         # Q.421 clauses 4 and 5.2: the idle (release guard) we send must persist long enough for
         # the far end, maybe still waiting in clear-forward, to recognise it before a seizure
-        # replaces it; otherwise it never sees the circuit free nor acknowledges the seizure
-        guard_end = self.idle_since + self.timers.values["IDLE_GUARD"]
-        if self._now < guard_end - 1e-9:
-            self._seize_at = guard_end
-        else:
-            self._ab_tx = AB_SEIZE
+        # replaces it; otherwise it never sees the circuit free nor acknowledges the seizure.
+        # The seizure goes out when IDLE_GUARD (started on the return to idle) expires.
+        pass
 
-    def incoming_seize(self) -> None:
+    def incoming_seize(self, message: Any, now: float) -> None:
         self._ab_tx = AB_ACK
-        self._emit("seized")
+        self._emit("seized", now)
 
-    def remote_blocked(self) -> None:
-        self._emit("blocked", reason="blocked by the far end")
+    def remote_blocked(self, message: Any, now: float) -> None:
+        self._emit("blocked", now, reason="blocked by the far end")
 
-    def remote_unblocked(self) -> None:
-        self._emit("unblocked", reason="unblocked by the far end")
+    def remote_unblocked(self, message: Any, now: float) -> None:
+        self._emit("unblocked", now, reason="unblocked by the far end")
 
-    def unexpected(self) -> None:
+    def unexpected(self, message: Any, now: float) -> None:
         self.errors += 1
-        self._emit("error", reason=f"unexpected a,b={self.rx:02b} in {self.state.value}")
+        self._emit("error", now, reason=f"unexpected a,b={self.rx:02b} in {self.state.value}")
 
-    def seize_acked(self) -> None:
-        self._emit("seize_ack")
+    def seize_acked(self, message: Any, now: float) -> None:
+        self._emit("seize_ack", now)
 
-    def glare_yield(self) -> None:
+    def glare_yield(self, message: Any, now: float) -> None:
         """Q.421 / Q.12: our seizure loses; the trunk may repeat our call on another circuit."""
         self._ab_tx = AB_ACK
-        if self._seize_at is not None:     # still held back by IDLE_GUARD: never sent
-            self._emit("glare", Cause.TEMPORARY_FAILURE,
-                       "double seizure during our idle guard (ours not sent): the far end's call wins")
-        else:
-            self._emit("glare", Cause.TEMPORARY_FAILURE, "double seizure: the far end's call wins")
-        self._emit("seized")
+        self._emit("glare", now, Cause.TEMPORARY_FAILURE, "double seizure: the far end's call wins")
+        self._emit("seized", now)
 
-    def glare_hold(self) -> None:
-        self._emit("error", reason="double seizure: holding our seizure")
+    def glare_unsent(self, message: Any, now: float) -> None:
+        """A far seizure while ours was still held back by IDLE_GUARD: ours was never sent."""
+        self._ab_tx = AB_ACK
+        self._emit("glare", now, Cause.TEMPORARY_FAILURE,
+                   "double seizure during our idle guard (ours not sent): the far end's call wins")
+        self._emit("seized", now)
 
-    def unexpected_clear(self) -> None:
+    def glare_hold(self, message: Any, now: float) -> None:
+        self._emit("error", now, reason="double seizure: holding our seizure")
+
+    def unexpected_clear(self, message: Any, now: float) -> None:
         self.errors += 1
         self._ab_tx = AB_IDLE
-        self._emit("failed", Cause.PROTOCOL_ERROR, f"unexpected a,b={self.rx:02b} in reply to seizure")
-        self._settle_clear()
+        self._emit("failed", now, Cause.PROTOCOL_ERROR, f"unexpected a,b={self.rx:02b} in reply to seizure")
 
-    def seize_ack_timeout(self) -> None:
+    def seize_ack_timeout(self, message: Any, now: float) -> None:
         self._ab_tx = AB_IDLE
-        self._emit("failed", Cause.RECOVERY_ON_TIMER_EXPIRY, "T_SEIZE_ACK expired: no seizure acknowledgement")
-        self._settle_clear()
+        self._emit("failed", now, Cause.RECOVERY_ON_TIMER_EXPIRY, "T_SEIZE_ACK expired: no seizure acknowledgement")
 
-    def send_clear_forward(self) -> None:
+    def send_clear_forward(self, message: Any, now: float) -> None:
         self._ab_tx = AB_IDLE
-        self._settle_clear()
 
-    def _settle_clear(self) -> None:
-        # the far end may already show idle (it never acknowledged): release at once
-        if self.rx == AB_IDLE or self.rx is None:
-            self.fsm.fire("RX_10")
+    def answered(self, message: Any, now: float) -> None:
+        self._emit("answer", now)
 
-    def answered(self) -> None:
-        self._emit("answer")
+    def reanswer(self, message: Any, now: float) -> None:
+        self._emit("reanswer", now)
 
-    def reanswer(self) -> None:
-        self._emit("reanswer")
-
-    def far_idle(self) -> None:
+    def far_went_idle(self, message: Any, now: float) -> None:
         self._ab_tx = AB_IDLE
-        self._emit("failed", Cause.TEMPORARY_FAILURE, "far end returned to idle without clear-back")
+        self._emit("failed", now, Cause.TEMPORARY_FAILURE, "far end returned to idle without clear-back")
 
-    def forced_release(self) -> None:
+    def forced_release(self, message: Any, now: float) -> None:
         self._ab_tx = AB_IDLE
-        self._emit("failed", Cause.NORMAL_UNSPECIFIED, "forced release (a,b=00) by the far end")
+        self._emit("failed", now, Cause.NORMAL_UNSPECIFIED, "forced release (a,b=00) by the far end")
 
-    def no_answer(self) -> None:
+    def no_answer(self, message: Any, now: float) -> None:
         self._ab_tx = AB_IDLE
-        self._emit("failed", Cause.NO_ANSWER, "T_ANSWER expired")
+        self._emit("failed", now, Cause.NO_ANSWER, "T_ANSWER expired")
 
-    def clear_back(self) -> None:
-        self._emit("clear_back", Cause.NORMAL_CLEARING, "clear-back")
+    def clear_back(self, message: Any, now: float) -> None:
+        self._emit("clear_back", now, Cause.NORMAL_CLEARING, "clear-back")
 
-    def released(self) -> None:
-        pass  # "idle" is emitted on entering IDLE
+    def release_timeout(self, message: Any, now: float) -> None:
+        self._emit("unavailable", now, Cause.RECOVERY_ON_TIMER_EXPIRY, "T_RELEASE expired: far end not idle")
 
-    def release_timeout(self) -> None:
-        self._emit("unavailable", Cause.RECOVERY_ON_TIMER_EXPIRY, "T_RELEASE expired: far end not idle")
+    def clear_forward(self, message: Any, now: float) -> None:
+        self._emit("clear_forward", now, Cause.NORMAL_CLEARING, "clear-forward")
 
-    def clear_forward(self) -> None:
-        self._emit("clear_forward", Cause.NORMAL_CLEARING, "clear-forward")
-
-    def cleared_forward(self) -> None:
-        pass  # we ended the call already; now the release guard
-
-    def send_answer(self) -> None:
+    def send_answer(self, message: Any, now: float) -> None:
         self._ab_tx = AB_ANSWER
 
-    def refuse(self) -> None:
+    def send_ack(self, message: Any, now: float) -> None:
+        """Refusal (before answer), clear-back (after) or blocking: a,b = 11."""
         self._ab_tx = AB_ACK
 
-    def send_clear_back(self) -> None:
-        self._ab_tx = AB_ACK
+    def clear_forward_timeout(self, message: Any, now: float) -> None:
+        self._emit("unavailable", now, Cause.RECOVERY_ON_TIMER_EXPIRY, "T_CLEAR_FWD expired: no clear-forward")
 
-    def clear_forward_timeout(self) -> None:
-        self._emit("unavailable", Cause.RECOVERY_ON_TIMER_EXPIRY, "T_CLEAR_FWD expired: no clear-forward")
-
-    def send_idle(self) -> None:
+    def send_idle(self, message: Any, now: float) -> None:
+        """Release guard over, unblocking: a,b = 10."""
         self._ab_tx = AB_IDLE
 
-    def send_block(self) -> None:
-        self._ab_tx = AB_ACK
-
-    def send_unblock(self) -> None:
+    def recovered(self, message: Any, now: float) -> None:
         self._ab_tx = AB_IDLE
+        self._emit("available", now, reason="far end idle again")
 
-    def send_unblock_keep(self) -> None:
-        self._ab_tx = AB_IDLE
+    def on_alarm_in_call(self, message: Any, now: float) -> None:
+        self._emit("failed", now, Cause.NETWORK_OUT_OF_ORDER, f"span alarm: {message or 'alarm'}")
+        self.on_alarm(message, now)
 
-    def recovered(self) -> None:
-        self._ab_tx = AB_IDLE
-        self._emit("available", reason="far end idle again")
-
-    def on_alarm(self) -> None:
-        reason = getattr(self, "_alarm_reason", "alarm")
-        if self.fsm.trace and self.fsm.trace[-1][0] in CALL_STATES:
-            self._emit("failed", Cause.NETWORK_OUT_OF_ORDER, f"span alarm: {reason}")
-        self.timers.stop_all()
+    def on_alarm(self, message: Any, now: float) -> None:
         self._ab_tx = AB_IDLE
         self.rx = None
         self._raw = None
-        self._emit("unavailable", reason=f"span alarm: {reason}")
+        self._emit("unavailable", now, reason=f"span alarm: {message or 'alarm'}")
 
-    def on_alarm_cleared(self) -> None:
+    def on_alarm_cleared(self, message: Any, now: float) -> None:
         self._ab_tx = AB_IDLE
-        self._emit("available", reason="span alarm cleared")
+        self._emit("available", now, reason="span alarm cleared")
+
+
+# --------------------------------------------------------------------------- the table
+
+L = Line
+_Act = Callable[[Line, Any, float], None]
+_IG = ("IDLE_GUARD",)
+
+
+def _then(*fns: _Act | None) -> _Act:
+    """One action that runs ``fns`` in order (its name, for docs, joins theirs with '+')."""
+    todo = [f for f in fns if f is not None]
+
+    def run(ctx: Line, message: Any, now: float) -> None:
+        for f in todo:
+            f(ctx, message, now)
+    run.__name__ = run.__qualname__ = "+".join(f.__name__ for f in todo)
+    return run
+
+
+def _to_idle(state: LineState, event: LineEv, action: _Act | None = None, clause: str = "") -> list[Row]:
+    """``state`` --event--> idle. Entering idle starts IDLE_GUARD (Q.421 5.2: our idle must be
+    recognised before a seizure of ours replaces it); where the far end already seizes or
+    blocks, the same row goes on into IN_SEIZED / BLOCKED_REMOTE (Q.421 3: the a,b it sends
+    mean that in idle), so nothing is fired from an action."""
+    return [
+        Row(state, event, S.IN_SEIZED, _then(action, L.back_idle, L.incoming_seize), L.far_seizes,
+            start=_IG, clause=clause),
+        Row(state, event, S.BLOCKED_REMOTE, _then(action, L.back_idle, L.remote_blocked), L.far_blocks,
+            start=_IG, clause=clause),
+        Row(state, event, S.IDLE, _then(action, L.back_idle), start=_IG, clause=clause),
+    ]
+
+
+def _clear_out(state: LineState) -> list[Row]:
+    """Our clear-forward: released at once when the far end already shows idle (it never
+    acknowledged), else wait for its release guard (T_RELEASE)."""
+    return [Row(state, E.CLEAR, S.IDLE, _then(L.send_clear_forward, L.back_idle), L.far_idle, start=_IG,
+                clause="Q.421 5.2"),
+            Row(state, E.CLEAR, S.OUT_CLEAR_FWD, L.send_clear_forward, clause="Q.421 5.2")]
+
+
+def _stay(state: Any, *events: LineEv) -> list[Row]:
+    """Inputs tolerated (or ignored) in ``state``."""
+    return [Row(state, e) for e in events]
+
+
+def _unexpected(state: LineState, *events: LineEv) -> list[Row]:
+    return [Row(state, e, None, L.unexpected, clause="Q.421 6") for e in events]
+
+
+_ROWS: list[Row] = [
+    # idle
+    Row(S.IDLE, E.SEIZE, S.OUT_SEIZED, L.hold_seize, L.guard_running, clause="Q.421 4, 5.2"),
+    Row(S.IDLE, E.SEIZE, S.OUT_SEIZED, L.send_seize, clause="Q.421 3"),
+    Row(S.IDLE, E.RX_00, S.IN_SEIZED, L.incoming_seize, clause="Q.421 3"),
+    Row(S.IDLE, E.RX_11, S.BLOCKED_REMOTE, L.remote_blocked, clause="Q.421 3"),
+    *_stay(S.IDLE, E.RX_10, E.UNBLOCK, E.CLEAR),
+    *_unexpected(S.IDLE, E.RX_01),
+    Row(S.IDLE, E.BLOCK, S.BLOCKED_LOCAL, L.send_ack, clause="Q.421 3"),
+    Row(S.IDLE, E.T_BLOCK_DELAY, S.BLOCKED_LOCAL, L.send_ack, L.wants_block, clause="Q.421 5.2"),
+    Row(S.IDLE, E.T_BLOCK_DELAY),
+    # outgoing: seizure sent (or held back by IDLE_GUARD)
+    Row(S.OUT_SEIZED, E.IDLE_GUARD, None, L.send_seize, clause="Q.421 4, 5.2"),
+    Row(S.OUT_SEIZED, E.RX_11, S.OUT_ACKED, L.seize_acked, clause="Q.421 3"),
+    *_stay(S.OUT_SEIZED, E.RX_10),
+    Row(S.OUT_SEIZED, E.RX_00, S.IN_SEIZED, L.glare_unsent, L.guard_running, stop=_IG, clause="Q.421 / Q.12"),
+    Row(S.OUT_SEIZED, E.RX_00, S.IN_SEIZED, L.glare_yield, L.yields, clause="Q.421 / Q.12 glare"),
+    Row(S.OUT_SEIZED, E.RX_00, None, L.glare_hold, clause="Q.421 / Q.12 glare"),
+    Row(S.OUT_SEIZED, E.RX_01, S.OUT_CLEAR_FWD, L.unexpected_clear, clause="Q.421 6"),
+    Row(S.OUT_SEIZED, E.T_SEIZE_ACK, S.IDLE, _then(L.seize_ack_timeout, L.back_idle), L.far_idle, start=_IG,
+        clause="Q.421 5.1"),
+    Row(S.OUT_SEIZED, E.T_SEIZE_ACK, S.OUT_CLEAR_FWD, L.seize_ack_timeout, clause="Q.421 5.1"),
+    *_clear_out(S.OUT_SEIZED),
+    # outgoing: acknowledged, register signalling
+    *_stay(S.OUT_ACKED, E.RX_11),
+    Row(S.OUT_ACKED, E.RX_01, S.OUT_ANSWERED, L.answered, clause="Q.421 3"),
+    *_to_idle(S.OUT_ACKED, E.RX_10, L.far_went_idle, "Q.421 6"),
+    Row(S.OUT_ACKED, E.RX_00, S.OUT_CLEAR_FWD, L.forced_release, clause="GF 001-9001 forced release"),
+    Row(S.OUT_ACKED, E.ALERTED, S.OUT_ALERTING),
+    *_clear_out(S.OUT_ACKED),
+    # outgoing: ringing
+    *_stay(S.OUT_ALERTING, E.RX_11, E.ALERTED),
+    Row(S.OUT_ALERTING, E.RX_01, S.OUT_ANSWERED, L.answered, clause="Q.421 3"),
+    *_to_idle(S.OUT_ALERTING, E.RX_10, L.far_went_idle, "Q.421 6"),
+    Row(S.OUT_ALERTING, E.RX_00, S.OUT_CLEAR_FWD, L.forced_release, clause="GF 001-9001 forced release"),
+    Row(S.OUT_ALERTING, E.T_ANSWER, S.OUT_CLEAR_FWD, L.no_answer, clause="GF 001-9001"),
+    *_clear_out(S.OUT_ALERTING),
+    # outgoing: answered
+    *_stay(S.OUT_ANSWERED, E.RX_01),
+    Row(S.OUT_ANSWERED, E.RX_11, S.OUT_CLEAR_BACK, L.clear_back, clause="Q.421 3"),
+    Row(S.OUT_ANSWERED, E.RX_00, S.OUT_CLEAR_BACK, L.clear_back, clause="GF 001-9001"),
+    *_to_idle(S.OUT_ANSWERED, E.RX_10, L.far_went_idle, "Q.421 6"),
+    *_clear_out(S.OUT_ANSWERED),
+    # outgoing: the called party cleared
+    Row(S.OUT_CLEAR_BACK, E.RX_01, S.OUT_ANSWERED, L.reanswer, clause="Q.421 3"),
+    *_stay(S.OUT_CLEAR_BACK, E.RX_11, E.RX_00),
+    *_to_idle(S.OUT_CLEAR_BACK, E.RX_10, L.far_went_idle, "Q.421 6"),
+    *_clear_out(S.OUT_CLEAR_BACK),
+    # outgoing: clear-forward sent
+    *_to_idle(S.OUT_CLEAR_FWD, E.RX_10, None, "Q.421 5.2"),
+    *_stay(S.OUT_CLEAR_FWD, E.RX_11, E.RX_01, E.RX_00, E.CLEAR),
+    Row(S.OUT_CLEAR_FWD, E.T_RELEASE, S.FAULT, L.release_timeout, clause="Q.421 6"),
+    # incoming: seized
+    *_stay(S.IN_SEIZED, E.RX_00, E.ALERTED),
+    Row(S.IN_SEIZED, E.RX_10, S.IN_RELEASE_GUARD, L.clear_forward, clause="Q.421 5.2"),
+    *_unexpected(S.IN_SEIZED, E.RX_11, E.RX_01),
+    Row(S.IN_SEIZED, E.ANSWER, S.IN_ANSWERED, L.send_answer, clause="Q.421 3"),
+    Row(S.IN_SEIZED, E.CLEAR, S.IN_CLEAR_BACK, L.send_ack, clause="GF 001-9001 refusal"),
+    # incoming: answered
+    *_stay(S.IN_ANSWERED, E.RX_00, E.ANSWER),
+    Row(S.IN_ANSWERED, E.RX_10, S.IN_RELEASE_GUARD, L.clear_forward, clause="Q.421 5.2"),
+    *_unexpected(S.IN_ANSWERED, E.RX_11, E.RX_01),
+    Row(S.IN_ANSWERED, E.CLEAR, S.IN_CLEAR_BACK, L.send_ack, clause="Q.421 3 clear-back"),
+    # incoming: clear-back sent, waiting for clear-forward
+    *_stay(S.IN_CLEAR_BACK, E.RX_00, E.CLEAR),
+    Row(S.IN_CLEAR_BACK, E.RX_10, S.IN_RELEASE_GUARD, None, clause="Q.421 5.2"),
+    *_unexpected(S.IN_CLEAR_BACK, E.RX_11, E.RX_01),
+    Row(S.IN_CLEAR_BACK, E.T_CLEAR_FWD, S.FAULT, L.clear_forward_timeout, clause="Q.421 6"),
+    # incoming: release guard
+    *_stay(S.IN_RELEASE_GUARD, E.RX_10, E.RX_00, E.RX_11, E.RX_01, E.CLEAR),
+    *_to_idle(S.IN_RELEASE_GUARD, E.RELEASE_GUARD, L.send_idle, "Q.421 5.2"),
+    # blocking
+    *_to_idle(S.BLOCKED_LOCAL, E.UNBLOCK, L.send_idle, "Q.421 3"),
+    *_stay(S.BLOCKED_LOCAL, E.BLOCK, E.CLEAR, E.RX_10),
+    Row(S.BLOCKED_LOCAL, E.RX_11, S.BLOCKED_BOTH, L.remote_blocked, clause="Q.421 3"),
+    *_unexpected(S.BLOCKED_LOCAL, E.RX_00, E.RX_01),
+    *_to_idle(S.BLOCKED_REMOTE, E.RX_10, L.remote_unblocked, "Q.421 3"),
+    *_stay(S.BLOCKED_REMOTE, E.RX_11, E.UNBLOCK, E.CLEAR),
+    Row(S.BLOCKED_REMOTE, E.RX_00, S.IN_SEIZED, L.incoming_seize, clause="Q.421 3"),
+    *_unexpected(S.BLOCKED_REMOTE, E.RX_01),
+    Row(S.BLOCKED_REMOTE, E.BLOCK, S.BLOCKED_BOTH, L.send_ack, clause="Q.421 3"),
+    Row(S.BLOCKED_BOTH, E.UNBLOCK, S.BLOCKED_REMOTE, L.send_idle, clause="Q.421 3"),
+    *_stay(S.BLOCKED_BOTH, E.BLOCK, E.CLEAR, E.RX_11),
+    Row(S.BLOCKED_BOTH, E.RX_10, S.BLOCKED_LOCAL, L.remote_unblocked, clause="Q.421 3"),
+    *_unexpected(S.BLOCKED_BOTH, E.RX_00, E.RX_01),
+    # abnormal: out of service until the far end shows idle
+    *_to_idle(S.FAULT, E.RX_10, L.recovered, "Q.421 6"),
+    *_stay(S.FAULT, E.RX_11, E.RX_00, E.RX_01, E.CLEAR, E.BLOCK, E.UNBLOCK),
+    # span alarm: received bits mean nothing until it clears
+    *_stay(S.ALARM, E.ALARM, E.RX_10, E.RX_11, E.RX_00, E.RX_01, E.CLEAR, E.BLOCK, E.UNBLOCK),
+    *_to_idle(S.ALARM, E.ALARM_CLEAR, L.on_alarm_cleared, "G.775 alarm cleared"),
+    Row(ANY, E.ALARM, S.ALARM, L.on_alarm_in_call, L.has_call, stop=_IG, clause="G.775 / Q.421 6"),
+    Row(ANY, E.ALARM, S.ALARM, L.on_alarm, stop=_IG, clause="G.775 / Q.421 6"),
+    *_stay(ANY, E.ALARM_CLEAR, E.IDLE_GUARD),
+]
+
+#: The whole line state machine. Entry timers: the state timers of Q.421 / GF 001-9001;
+#: IDLE_GUARD is started by every row into idle and runs on past a seizure it holds back.
+TABLE = Table(
+    "no1-line", S.IDLE, tuple(_ROWS), timers=LINE_TIMERS,
+    entry={S.OUT_SEIZED: ("T_SEIZE_ACK",), S.OUT_ALERTING: ("T_ANSWER",), S.OUT_CLEAR_FWD: ("T_RELEASE",),
+           S.IN_RELEASE_GUARD: ("RELEASE_GUARD",), S.IN_CLEAR_BACK: ("T_CLEAR_FWD",),
+           S.IDLE: ("T_BLOCK_DELAY",)},
+    expiry={"T_SEIZE_ACK": E.T_SEIZE_ACK, "T_ANSWER": E.T_ANSWER, "T_RELEASE": E.T_RELEASE,
+            "RELEASE_GUARD": E.RELEASE_GUARD, "T_CLEAR_FWD": E.T_CLEAR_FWD,
+            "T_BLOCK_DELAY": E.T_BLOCK_DELAY, "IDLE_GUARD": E.IDLE_GUARD},
+)

@@ -12,19 +12,28 @@ B), sends KD and reads the B signal. :class:`IncomingRegister` is the backward r
 incoming call: it requests digits and the calling number and, once KD arrives, sends the B
 signal the call model chose. Signal numbers come from a :class:`~.variants.Variant`.
 
-Feed detector results with ``on_signal(signal, now)`` (1..15 on, 0 off); send ``tone``
-(0 = silence); run ``handle_timer`` by ``timer_deadline``; read ``events()``.
+Both registers have the one sans-IO shape (:class:`cti.signaling.stack.SansIOStack`):
+feed detector results with ``receive(signal, now)`` (1..15 on, 0 off); send
+``data_to_send(now)`` (the MF signal to generate, 0 = silence); run ``handle_timer`` by
+``timer_deadline``; read ``events()``.
+
+Each is a table on the one engine (:mod:`cti.signaling.engine`): :data:`OUT_TABLE` and
+:data:`IN_TABLE`. What happens when a signal *ends* depends on what the signal meant (the
+compelled cycle's next step, decided when it began): that decision is kept as a
+:class:`Plan` and the rows for the end of a signal are guarded by it, so every change of
+state is a row. A signal the table does not expect fails the register with a protocol
+error through the ``UNEXPECTED`` row.
 """
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from cti.signaling.causes import Cause
+from cti.signaling.engine import ANY, Machine, Row, Table, UnexpectedEvent
 from cti.signaling.errors import LocalProtocolError
-from cti.signaling.fsm import ANY, TableFSM, UnexpectedEvent
-from cti.signaling.timers import Timers
 
 from .timers import REGISTER_TIMERS, pick
 from .variants import OUTCOME_CAUSES, OUTCOMES, Role, Variant, get_variant
@@ -71,7 +80,40 @@ class RegState(str, enum.Enum):
     FAILED = "failed"            #: timer, unexpected signal or abort
 
 
+class RegEv(enum.Enum):
+    """Events of the register tables."""
+
+    START = "start"              #: seizure acknowledged (outgoing) / made (incoming)
+    BACK_ON = "back on"          #: outgoing: a backward signal was recognised
+    BACK_OFF = "back off"        #: outgoing: the backward signal ended
+    FWD_ON = "fwd on"            #: incoming: a forward signal was recognised
+    FWD_OFF = "fwd off"          #: incoming: the forward signal ended
+    DECIDE = "decide"            #: incoming: the call model chose the B signal
+    ABORT = "abort"              #: line cleared, alarm: stop at once
+    UNEXPECTED = "unexpected"    #: an event no row of the current state takes
+    T_MF_FWD = "T_MF_FWD"
+    T_MF_BACK_OFF = "T_MF_BACK_OFF"
+    T_MF_QUIET = "T_MF_QUIET"
+    T_MF_WAIT = "T_MF_WAIT"
+    T_MF_FWD_OFF = "T_MF_FWD_OFF"
+    T_PULSE = "T_PULSE"
+    T_DECISION = "T_DECISION"
+
+
+class Plan(enum.Enum):
+    """What follows the end of the signal now on (decided by what it meant)."""
+
+    SEND = "send the next forward signal"
+    SEND_KD = "send KD and change to group B"
+    QUIET = "nothing to send: wait for a pulsed signal"
+    END = "the exchange ended with an outcome"
+    FAIL = "the exchange failed"
+    NEXT = "wait for the next forward signal"
+    TO_KD = "wait for KD"
+
+
 R = RegState
+V = RegEv
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,117 +133,120 @@ class RegisterEvent:
     signal: int | None = None
 
 
-class _Register:
-    TABLE: dict = {}
-    STATE_TIMERS: dict[RegState, str] = {}
+_TIMER_EVENTS: dict[str, RegEv] = {name: RegEv[name] for name in REGISTER_TIMERS}
+FINISHED = frozenset({R.DONE, R.FAILED})
 
-    def __init__(self, variant: Variant | str, timers: dict[str, float] | None, name: str) -> None:
+
+class _Register:
+    TABLE: ClassVar[Table]
+
+    def __init__(self, variant: Variant | str, timers: dict[str, float] | None, name: str,
+                 trace: int) -> None:
         self.variant = get_variant(variant)
-        self.timers = Timers(REGISTER_TIMERS, pick(REGISTER_TIMERS, timers))
-        self.fsm: TableFSM[RegState] = TableFSM(name, self.TABLE, R.IDLE, self)
-        self.tone = 0
+        self.machine: Machine[Any] = Machine(self.TABLE, self, name=name,
+                                             timer_values=pick(REGISTER_TIMERS, timers), trace=trace)
+        self._tone = 0
         self._events: list[RegisterEvent] = []
-        self._now = 0.0
         self._signal = 0
+        self.plan = Plan.FAIL
         self.outcome = ""
         self.cause: int | None = None
+        self._why = ""
 
     @property
     def state(self) -> RegState:
-        return self.fsm.state
+        st: RegState = self.machine.state
+        return st
 
     @property
     def finished(self) -> bool:
-        return self.fsm.state in (R.DONE, R.FAILED)
+        return self.machine.state in FINISHED
 
+    # ---- the sans-IO shape ----
     def events(self) -> list[RegisterEvent]:
         out, self._events = self._events, []
         return out
 
+    def data_to_send(self, now: float) -> int:
+        """The MF signal to send now (1..15), 0 for silence."""
+        return self._tone
+
+    def receive(self, data: int, now: float) -> None:
+        """A signal was recognised (1..15) or the one on ended (0)."""
+        if isinstance(data, bool) or not isinstance(data, int) or not 0 <= data <= 15:
+            raise ValueError(f"MF signal must be 0..15, not {data!r}")
+        self._signal = data
+        self._fire(self._ON if data else self._OFF, data, now)
+
     def timer_deadline(self) -> float | None:
-        return self.timers.deadline()
+        d: float | None = self.machine.deadline()
+        return d
 
     def handle_timer(self, now: float) -> None:
-        for name in self.timers.expired(now):
-            self._fire(self._timer_event(name), now)
+        self.machine.handle_timer(now)
 
-    def _timer_event(self, name: str) -> str:
-        return name
-
+    # ---- requests ----
     def start(self, now: float) -> None:
         """Seizure acknowledged: the outgoing register sends its first digit, the incoming
         one waits for it."""
-        if self.fsm.state is not R.IDLE:
+        if self.machine.state is not R.IDLE:
             raise LocalProtocolError(f"register already started ({self.state.value})")
-        self._fire("START", now)
-
-    def _on_signal(self, signal: int, now: float, on: str, off: str, off_states: tuple[RegState, ...]) -> None:
-        """Check ``signal`` (0..15) and fire ``on`` (a signal began), ``self._off`` (it ended
-        in one of ``off_states``) or ``off`` (it ended elsewhere)."""
-        if isinstance(signal, bool) or not isinstance(signal, int) or not 0 <= signal <= 15:
-            raise ValueError(f"MF signal must be 0..15, not {signal!r}")
-        self._signal = signal
-        if signal:
-            self._fire(on, now)
-        elif self.fsm.state in off_states:
-            self._fire(self._off, now)
-        else:
-            self._fire(off, now)
+        self._fire(V.START, None, now)
 
     def abort(self, now: float, reason: str = "aborted") -> None:
         """Stop at once (line cleared, alarm); silent from now on."""
         if not self.finished:
-            self._reason = reason
-            self._fire("ABORT", now)
+            self._fire(V.ABORT, reason, now)
 
-    def _fire(self, event: str, now: float, *args: Any) -> None:
-        self._now = now
-        before = self.fsm.state
+    _ON: ClassVar[RegEv]
+    _OFF: ClassVar[RegEv]
+
+    def _fire(self, event: RegEv, message: Any, now: float) -> None:
         try:
-            self.fsm.fire(event, *args)
+            self.machine.fire(event, message, now)
         except UnexpectedEvent as exc:
-            self._fail(Cause.PROTOCOL_ERROR, str(exc))
-            return
-        after = self.fsm.state
-        if after is not before:
-            old = self.STATE_TIMERS.get(before)
-            if old:
-                self.timers.stop(old)
-            new = self.STATE_TIMERS.get(after)
-            if new:
-                self.timers.start(new, now)
+            self.machine.fire(V.UNEXPECTED, str(exc), now)
 
-    def _fail(self, cause: int, reason: str) -> None:
-        if self.finished:
-            return
-        self.fsm.state = R.FAILED
-        self.fsm.trace.append((None, "FAIL", R.FAILED))
-        self.timers.stop_all()
-        self.tone = 0
+    def _emit(self, kind: str, now: float, **kw: Any) -> None:
+        self._events.append(RegisterEvent(kind, now, **kw))
+
+    # ---- guards ----
+    @staticmethod
+    def plan_is(plan: Plan) -> Callable[[Any, Any], bool]:
+        def guard(reg: _Register, message: Any) -> bool:
+            return reg.plan is plan
+        guard.__name__ = guard.__qualname__ = f"plan_{plan.name.lower()}"
+        return guard
+
+    # ---- shared actions ----
+    def _end(self, cause: int, reason: str, now: float) -> None:
+        self._tone = 0
         self.outcome = "failed"
         self.cause = cause
-        self._emit("failed", cause=cause, reason=reason)
+        self._emit("failed", now, cause=cause, reason=reason)
 
-    def _emit(self, kind: str, **kw: Any) -> None:
-        self._events.append(RegisterEvent(kind, self._now, **kw))
+    def on_abort(self, message: Any, now: float) -> None:
+        self._end(Cause.NORMAL_UNSPECIFIED, str(message or "aborted"), now)
 
-    # shared actions
-    def on_abort(self) -> None:
-        self.timers.stop_all()
-        self.tone = 0
-        self.outcome = "failed"
-        self.cause = Cause.NORMAL_UNSPECIFIED
-        self._emit("failed", cause=self.cause, reason=getattr(self, "_reason", "aborted"))
+    def on_timeout(self, message: Any, now: float) -> None:
+        spec = REGISTER_TIMERS[str(message)]
+        self._end(Cause.RECOVERY_ON_TIMER_EXPIRY, f"{spec.name} expired ({spec.description})", now)
 
-    def on_timeout(self) -> None:
-        self.timers.stop_all()
-        self.tone = 0
-        self.outcome = "failed"
-        self.cause = Cause.RECOVERY_ON_TIMER_EXPIRY
-        self._emit("failed", cause=self.cause, reason=f"{self.fsm.trace[-1][1]} expired in {self.fsm.trace[-1][0].value}")
+    def on_unexpected(self, message: Any, now: float) -> None:
+        self._end(Cause.PROTOCOL_ERROR, str(message), now)
 
-    def glitch(self) -> None:
-        self._emit("error", reason=f"ignored signal {self._signal} in {self.state.value}")
+    def glitch(self, message: Any, now: float) -> None:
+        self._emit("error", now, reason=f"ignored signal {self._signal} in {self.state.value}")
+
+    def back_off(self, message: Any, now: float) -> None:
+        self._tone = 0
+
+
+_Act = Callable[[Any, Any, float], None]
+_plan = _Register.plan_is
+_FINAL = (Row(R.DONE, V.UNEXPECTED), Row(R.FAILED, V.UNEXPECTED),
+          Row(ANY, V.ABORT, R.FAILED, _Register.on_abort, clause="line cleared / alarm"),
+          Row(ANY, V.UNEXPECTED, R.FAILED, _Register.on_unexpected, clause="Q.441 3 (protocol error)"))
 
 
 # --------------------------------------------------------------------------- outgoing
@@ -209,39 +254,13 @@ class _Register:
 class OutgoingRegister(_Register):
     """Forward register of an outgoing call."""
 
-    TABLE = {
-        (R.IDLE, "START"): ("send_first", R.SEND_A),
-        (R.SEND_A, "BACK_ON"): ("on_group_a", R.WAIT_A_OFF),
-        (R.SEND_A, "BACK_OFF"): ("glitch", None),
-        (R.SEND_A, "T_MF_FWD"): ("on_timeout", R.FAILED),
-        (R.WAIT_A_OFF, "OFF_SEND"): ("send_next", R.SEND_A),
-        (R.WAIT_A_OFF, "OFF_SEND_KD"): ("send_next", R.SEND_B),
-        (R.WAIT_A_OFF, "OFF_QUIET"): (None, R.QUIET_A),
-        (R.WAIT_A_OFF, "OFF_END"): ("finish", R.DONE),
-        (R.WAIT_A_OFF, "OFF_FAIL"): ("finish_failed", R.FAILED),
-        (R.WAIT_A_OFF, "T_MF_BACK_OFF"): ("on_timeout", R.FAILED),
-        (R.QUIET_A, "BACK_ON"): ("on_group_a", R.WAIT_A_OFF),
-        (R.QUIET_A, "BACK_OFF"): ("glitch", None),
-        (R.QUIET_A, "T_MF_QUIET"): ("on_timeout", R.FAILED),
-        (R.SEND_B, "BACK_ON"): ("on_group_b", R.WAIT_B_OFF),
-        (R.SEND_B, "BACK_OFF"): ("glitch", None),
-        (R.SEND_B, "T_MF_FWD"): ("on_timeout", R.FAILED),
-        (R.WAIT_B_OFF, "OFF_END"): ("finish", R.DONE),
-        (R.WAIT_B_OFF, "OFF_FAIL"): ("finish_failed", R.FAILED),
-        (R.WAIT_B_OFF, "T_MF_BACK_OFF"): ("on_timeout", R.FAILED),
-        (R.DONE, "BACK_ON"): ("glitch", None),
-        (R.DONE, "BACK_OFF"): (None, None),
-        (R.FAILED, "BACK_ON"): (None, None),
-        (R.FAILED, "BACK_OFF"): (None, None),
-        (ANY, "ABORT"): ("on_abort", R.FAILED),
-    }
-    STATE_TIMERS = {R.SEND_A: "T_MF_FWD", R.SEND_B: "T_MF_FWD", R.WAIT_A_OFF: "T_MF_BACK_OFF",
-                    R.WAIT_B_OFF: "T_MF_BACK_OFF", R.QUIET_A: "T_MF_QUIET"}
+    _ON = V.BACK_ON
+    _OFF = V.BACK_OFF
 
     def __init__(self, dnis: str, ani: str | None = None, *, variant: Variant | str = "cn",
                  ka: int = 1, kd: int = 3, timers: dict[str, float] | None = None,
-                 name: str = "mfc-out") -> None:
-        super().__init__(variant, timers, name)
+                 name: str = "mfc-out", trace: int = 64) -> None:
+        super().__init__(variant, timers, name, trace)
         self.dnis = check_digits(dnis, "called number")
         if not self.dnis:
             raise ValueError("called number must not be empty")
@@ -254,29 +273,25 @@ class OutgoingRegister(_Register):
         self._j = 0                # next calling-number digit to send
         self._ani_phase = False
         self._next = 0
-        self._off = "OFF_FAIL"
+        self._role: Role | None = None
         self.b_signal: int | None = None
         self.sent: list[int] = []  #: every forward signal sent, in order (for tests / traces)
 
-    def on_signal(self, signal: int, now: float) -> None:
-        """A backward signal was recognised (1..15) or ended (0)."""
-        self._on_signal(signal, now, "BACK_ON", "BACK_OFF", (R.WAIT_A_OFF, R.WAIT_B_OFF))
-
     # actions
     def _send(self, sig: int) -> None:
-        self.tone = sig
+        self._tone = sig
         self.sent.append(sig)
 
-    def send_first(self) -> None:
+    def send_first(self, message: Any, now: float) -> None:
         self._i = 1
         self._send(digit_signal(self.dnis[0]))
 
-    def on_group_a(self) -> None:
-        self.tone = 0
+    def on_group_a(self, message: Any, now: float) -> None:
+        self._tone = 0
         sig = self._signal
         role = self.variant.role_a(sig, ani_phase=self._ani_phase)
         v = self.variant
-        self._off = "OFF_SEND"
+        self.plan = Plan.SEND
         if role is Role.NEXT_DIGIT or (role is Role.NEXT_ANI_DIGIT and not self._ani_phase):
             if self._i < len(self.dnis):
                 self._next = digit_signal(self.dnis[self._i])
@@ -284,7 +299,7 @@ class OutgoingRegister(_Register):
             elif v.end_of_dnis:
                 self._next = v.end_of_dnis
             else:
-                self._off = "OFF_QUIET"
+                self.plan = Plan.QUIET
         elif role is Role.NEXT_ANI_DIGIT:
             if self.ani and self._j < len(self.ani):
                 self._next = digit_signal(self.ani[self._j])
@@ -312,26 +327,26 @@ class OutgoingRegister(_Register):
         elif role is Role.ADDRESS_COMPLETE_CHANGE_TO_B:
             self._next = self.kd
             self._ani_phase = False
-            self._off = "OFF_SEND_KD"
-        elif role in OUTCOMES:
+            self.plan = Plan.SEND_KD
+        elif role is not None and role in OUTCOMES:
             self._result(role, sig)
-            self._off = "OFF_END"
+            self.plan = Plan.END
         else:
             self.outcome, self.cause = "failed", Cause.PROTOCOL_ERROR
             self._why = f"group A signal A{sig} has no meaning in variant {v.name}"
-            self._off = "OFF_FAIL"
+            self.plan = Plan.FAIL
 
-    def on_group_b(self) -> None:
-        self.tone = 0
+    def on_group_b(self, message: Any, now: float) -> None:
+        self._tone = 0
         sig = self._signal
         role = self.variant.role_b(sig)
-        if role in OUTCOMES:
+        if role is not None and role in OUTCOMES:
             self._result(role, sig)
-            self._off = "OFF_END"
+            self.plan = Plan.END
         else:
             self.outcome, self.cause = "failed", Cause.PROTOCOL_ERROR
             self._why = f"group B signal B{sig} has no meaning in variant {self.variant.name}"
-            self._off = "OFF_FAIL"
+            self.plan = Plan.FAIL
 
     def _result(self, role: Role, sig: int) -> None:
         self.outcome = OUTCOMES[role]
@@ -339,17 +354,63 @@ class OutgoingRegister(_Register):
         self.b_signal = sig
         self._role = role
 
-    def send_next(self) -> None:
+    def send_next(self, message: Any, now: float) -> None:
         self._send(self._next)
 
-    def finish(self) -> None:
-        self.tone = 0
-        self._emit("done", outcome=self.outcome, cause=self.cause, signal=self.b_signal,
-                   reason=getattr(self, "_role", Role.FREE_CHARGE).value)
+    def finish(self, message: Any, now: float) -> None:
+        self._tone = 0
+        self._emit("done", now, outcome=self.outcome, cause=self.cause, signal=self.b_signal,
+                   reason=(self._role or Role.FREE_CHARGE).value)
 
-    def finish_failed(self) -> None:
-        self.tone = 0
-        self._emit("failed", cause=self.cause, reason=getattr(self, "_why", "protocol error"))
+    def finish_failed(self, message: Any, now: float) -> None:
+        self._tone = 0
+        self._emit("failed", now, cause=self.cause, reason=self._why or "protocol error")
+
+
+O = OutgoingRegister  # noqa: E741 (the table's shorthand)
+
+
+def _off_rows(state: RegState) -> list[Row]:
+    """The end of the backward signal: the compelled cycle's next step, as planned when it began."""
+    return [
+        Row(state, V.BACK_OFF, R.SEND_A, O.send_next, _plan(Plan.SEND), clause="Q.441 3"),
+        Row(state, V.BACK_OFF, R.SEND_B, O.send_next, _plan(Plan.SEND_KD), clause="Q.441 3"),
+        Row(state, V.BACK_OFF, R.QUIET_A, None, _plan(Plan.QUIET), clause="Q.441 3 pulsed signals"),
+        Row(state, V.BACK_OFF, R.DONE, O.finish, _plan(Plan.END), clause="Q.441 3"),
+        Row(state, V.BACK_OFF, R.FAILED, O.finish_failed, clause="Q.441 3"),
+    ]
+
+
+#: The forward register (our outgoing call).
+OUT_TABLE = Table(
+    "no1-mfc-out", R.IDLE, (
+        Row(R.IDLE, V.START, R.SEND_A, O.send_first, clause="Q.441 3"),
+        Row(R.SEND_A, V.BACK_ON, R.WAIT_A_OFF, O.on_group_a, clause="Q.441 3"),
+        Row(R.SEND_A, V.BACK_OFF, None, O.glitch),
+        Row(R.SEND_A, V.T_MF_FWD, R.FAILED, O.on_timeout, clause="Q.476"),
+        *_off_rows(R.WAIT_A_OFF),
+        Row(R.WAIT_A_OFF, V.T_MF_BACK_OFF, R.FAILED, O.on_timeout, clause="Q.441 3"),
+        Row(R.QUIET_A, V.BACK_ON, R.WAIT_A_OFF, O.on_group_a, clause="Q.441 3 pulsed signals"),
+        Row(R.QUIET_A, V.BACK_OFF, None, O.glitch),
+        Row(R.QUIET_A, V.T_MF_QUIET, R.FAILED, O.on_timeout, clause="Q.441 3"),
+        Row(R.SEND_B, V.BACK_ON, R.WAIT_B_OFF, O.on_group_b, clause="Q.441 3"),
+        Row(R.SEND_B, V.BACK_OFF, None, O.glitch),
+        Row(R.SEND_B, V.T_MF_FWD, R.FAILED, O.on_timeout, clause="Q.476"),
+        *_off_rows(R.WAIT_B_OFF),
+        Row(R.WAIT_B_OFF, V.T_MF_BACK_OFF, R.FAILED, O.on_timeout, clause="Q.441 3"),
+        Row(R.DONE, V.BACK_ON, None, O.glitch),
+        Row(R.DONE, V.BACK_OFF),
+        Row(R.FAILED, V.BACK_ON),
+        Row(R.FAILED, V.BACK_OFF),
+        *_FINAL,
+    ),
+    timers=REGISTER_TIMERS,
+    entry={R.SEND_A: ("T_MF_FWD",), R.SEND_B: ("T_MF_FWD",), R.WAIT_A_OFF: ("T_MF_BACK_OFF",),
+           R.WAIT_B_OFF: ("T_MF_BACK_OFF",), R.QUIET_A: ("T_MF_QUIET",)},
+    expiry={n: _TIMER_EVENTS[n] for n in ("T_MF_FWD", "T_MF_BACK_OFF", "T_MF_QUIET")},
+    final=FINISHED,
+)
+OutgoingRegister.TABLE = OUT_TABLE
 
 
 # --------------------------------------------------------------------------- incoming
@@ -362,51 +423,22 @@ OUTCOME_ROLES: dict[str, Role] = {
 
 
 class IncomingRegister(_Register):
-    """Backward register of an incoming call."""
+    """Backward register of an incoming call.
 
-    TABLE = {
-        (R.IDLE, "START"): (None, R.WAIT_FWD),
-        (R.WAIT_FWD, "FWD_ON"): ("on_group_i", R.BACK_A),
-        (R.WAIT_FWD, "FWD_OFF"): ("glitch", None),
-        (R.WAIT_FWD, "T_MF_WAIT"): ("on_timeout", R.FAILED),
-        (R.WAIT_FWD, "T_MF_WAIT_PULSE"): ("pulse_a3", R.PULSE_A),
-        (R.WAIT_FWD, "T_MF_WAIT_NO_ANI"): ("no_ani_pulse_a3", R.PULSE_A),
-        (R.WAIT_FWD, "DECIDE"): ("early_decision", None),
-        (R.BACK_A, "OFF_NEXT"): ("back_off", R.WAIT_FWD),
-        (R.BACK_A, "OFF_TO_KD"): ("back_off", R.WAIT_KD),
-        (R.BACK_A, "OFF_END"): ("finish", R.DONE),
-        (R.BACK_A, "T_MF_FWD_OFF"): ("on_timeout", R.FAILED),
-        (R.BACK_A, "DECIDE"): ("early_decision", None),
-        (R.PULSE_A, "T_PULSE"): ("back_off", R.WAIT_KD),
-        (R.PULSE_A, "FWD_ON"): ("glitch", None),
-        (R.PULSE_A, "FWD_OFF"): ("glitch", None),
-        (R.PULSE_A, "DECIDE"): ("early_decision", None),
-        (R.WAIT_KD, "FWD_ON"): ("on_kd", R.DECIDE),
-        (R.WAIT_KD, "FWD_OFF"): ("glitch", None),
-        (R.WAIT_KD, "T_MF_WAIT"): ("on_timeout", R.FAILED),
-        (R.WAIT_KD, "DECIDE"): ("early_decision", None),
-        (R.DECIDE, "DECIDE"): ("send_b", R.BACK_B),
-        (R.DECIDE, "T_DECISION"): ("send_default_b", R.BACK_B),
-        (R.DECIDE, "FWD_OFF"): ("kd_dropped", R.FAILED),
-        (R.BACK_B, "FWD_OFF"): ("finish", R.DONE),
-        (R.BACK_B, "T_MF_FWD_OFF"): ("on_timeout", R.FAILED),
-        (R.BACK_B, "DECIDE"): (None, None),
-        (R.DONE, "FWD_ON"): ("glitch", None),
-        (R.DONE, "FWD_OFF"): (None, None),
-        (R.DONE, "DECIDE"): (None, None),
-        (R.FAILED, "FWD_ON"): (None, None),
-        (R.FAILED, "FWD_OFF"): (None, None),
-        (R.FAILED, "DECIDE"): (None, None),
-        (ANY, "ABORT"): ("on_abort", R.FAILED),
-    }
-    STATE_TIMERS = {R.WAIT_FWD: "T_MF_WAIT", R.WAIT_KD: "T_MF_WAIT", R.BACK_A: "T_MF_FWD_OFF",
-                    R.BACK_B: "T_MF_FWD_OFF", R.DECIDE: "T_DECISION", R.PULSE_A: "T_PULSE"}
+    The called number is variable-length by default (``dnis_length = 0``): it ends where the
+    numbering plan ``dnis_lengths`` (called-number prefix -> digits) says, at an end-of-digits
+    signal (I-15), or when the caller stops sending (T_MF_WAIT, then a pulsed A3). A fixed
+    ``dnis_length`` ends it after that many digits where no prefix of the plan matches. The
+    calling number is asked for (A6 / A5) only with ``ani=True``, after ``ani_after`` digits."""
 
-    def __init__(self, *, variant: Variant | str = "cn", dnis_length: int = 4, ani: bool = True,
+    _ON = V.FWD_ON
+    _OFF = V.FWD_OFF
+
+    def __init__(self, *, variant: Variant | str = "cn", dnis_length: int = 0, ani: bool = False,
                  ani_after: int = 1, ani_max_digits: int = 15, default_b: str = "free",
                  timers: dict[str, float] | None = None, name: str = "mfc-in",
-                 dnis_lengths: dict[str, int] | None = None) -> None:
-        super().__init__(variant, timers, name)
+                 dnis_lengths: dict[str, int] | None = None, trace: int = 64) -> None:
+        super().__init__(variant, timers, name, trace)
         if default_b not in OUTCOME_ROLES:
             raise ValueError(f"default_b must be one of {', '.join(OUTCOME_ROLES)}")
         self.dnis_length = dnis_length
@@ -422,15 +454,11 @@ class IncomingRegister(_Register):
         self.kd: int | None = None
         self.ani_restricted = False
         self.ani_absent = False      #: the caller sent no calling number after KA (see no_ani_pulse_a3)
-        self._expect = "dnis"       # dnis | ka | category | ani
+        self._expect = "dnis"       # dnis | ka | ani
         self._ani_asked = False
-        self._off = "OFF_NEXT"
+        self.plan = Plan.NEXT
         self._decision: str | None = None
-        self._pending = False        # decided before KD: send B as soon as KD is in
-
-    def on_signal(self, signal: int, now: float) -> None:
-        """A forward signal was recognised (1..15) or ended (0)."""
-        self._on_signal(signal, now, "FWD_ON", "FWD_OFF", (R.BACK_A,))
+        self._b: int | None = None
 
     def decide(self, outcome: str, now: float) -> None:
         """The called party's state: free, busy, unallocated, congestion (or out_of_order)."""
@@ -438,19 +466,26 @@ class IncomingRegister(_Register):
             raise ValueError(f"outcome must be one of {', '.join(OUTCOME_ROLES)}, not {outcome!r}")
         self._decision = outcome
         if not self.finished:
-            self._fire("DECIDE", now)
+            self._fire(V.DECIDE, outcome, now)
 
-    def _timer_event(self, name: str) -> str:
-        if name == "T_MF_WAIT" and self.state is R.WAIT_FWD and self.dnis:
-            if self._expect == "dnis":
-                return "T_MF_WAIT_PULSE"   # caller has no more digits (China sends no end-of-pulsing)
-            return "T_MF_WAIT_NO_ANI"      # caller never sent a calling number (libopenr2 CN quirk)
-        return name
+    # guards
+    def caller_stopped_dnis(self, message: Any) -> bool:
+        """T_MF_WAIT with digits in and none coming: the caller has no more (China sends no
+        end-of-pulsing): answer with a pulsed A3."""
+        return self.state is R.WAIT_FWD and bool(self.dnis) and self._expect == "dnis"
+
+    def caller_sent_no_ani(self, message: Any) -> bool:
+        """T_MF_WAIT after KA while asking for calling-number digits (libopenr2 CN quirk)."""
+        return self.state is R.WAIT_FWD and bool(self.dnis) and self._expect != "dnis"
+
+    def decided(self, message: Any) -> bool:
+        """The call model chose the B signal before KD arrived."""
+        return self._decision is not None
 
     # actions
-    def on_group_i(self) -> None:
+    def on_group_i(self, message: Any, now: float) -> None:
         sig, v = self._signal, self.variant
-        self._off = "OFF_NEXT"
+        self.plan = Plan.NEXT
         if self._expect == "ka":
             self.ka = sig
             self._expect = "ani"
@@ -505,26 +540,23 @@ class IncomingRegister(_Register):
         return self.dnis_length
 
     def _change_to_b(self) -> None:
-        self._off = "OFF_TO_KD"
+        self.plan = Plan.TO_KD
         self._back(self.variant.signal_a(Role.ADDRESS_COMPLETE_CHANGE_TO_B))
 
     def _reject(self, why: str) -> None:
         self.outcome = "congestion"
         self.cause = Cause.INVALID_NUMBER_FORMAT
         self._why = why
-        self._off = "OFF_END"
+        self.plan = Plan.END
         self._back(self.variant.signal_a(Role.CONGESTION))
 
     def _back(self, sig: int) -> None:
-        self.tone = sig
+        self._tone = sig
 
-    def back_off(self) -> None:
-        self.tone = 0
+    def pulse_a3(self, message: Any, now: float) -> None:
+        self._tone = self.variant.signal_a(Role.ADDRESS_COMPLETE_CHANGE_TO_B)
 
-    def pulse_a3(self) -> None:
-        self.tone = self.variant.signal_a(Role.ADDRESS_COMPLETE_CHANGE_TO_B)
-
-    def no_ani_pulse_a3(self) -> None:
+    def no_ani_pulse_a3(self, message: Any, now: float) -> None:
         """The caller answered A6 with a category but then sent called-number digits to our
         "next calling-number digit" requests (China A1 means both; libopenr2 CN always takes it
         as the next called digit) and stopped: those digits belong to the called number."""
@@ -532,24 +564,21 @@ class IncomingRegister(_Register):
         self.ani = None
         self.ani_absent = True
         self._expect = "dnis"
-        self.pulse_a3()
+        self.pulse_a3(message, now)
 
-    def on_kd(self) -> None:
+    def on_kd(self, message: Any, now: float) -> None:
         self.kd = self._signal
-        self.tone = 0
+        self._tone = 0
         self.ani = self.ani or None
-        self._emit("collected", dnis=self.dnis, ani=self.ani, ka=self.ka, kd=self.kd)
-        if self._decision is not None:
-            # decided before KD arrived: answer at once (table row DECIDE -> send_b)
-            self._pending = True
+        self._emit("collected", now, dnis=self.dnis, ani=self.ani, ka=self.ka, kd=self.kd)
 
-    def early_decision(self) -> None:
-        pass  # kept in self._decision until KD arrives
+    def early_decision(self, message: Any, now: float) -> None:
+        """Decided before KD: kept (``decided``) until KD arrives."""
 
-    def send_b(self) -> None:
+    def send_b(self, message: Any, now: float) -> None:
         self._send_b(self._decision or self.default_b)
 
-    def send_default_b(self) -> None:
+    def send_default_b(self, message: Any, now: float) -> None:
         self._send_b(self.default_b)
 
     def _send_b(self, outcome: str) -> None:
@@ -559,24 +588,79 @@ class IncomingRegister(_Register):
         except ValueError:
             role = Role.CONGESTION if outcome != "free" else Role.FREE_CHARGE
             sig = self.variant.signal_b(role)
-        self.tone = sig
+        self._tone = sig
         self.outcome = OUTCOMES[role]
         self.cause = OUTCOME_CAUSES[self.outcome]
         self._b = sig
 
-    def kd_dropped(self) -> None:
-        self.tone = 0
+    def kd_dropped(self, message: Any, now: float) -> None:
+        self._tone = 0
         self.outcome, self.cause = "failed", Cause.PROTOCOL_ERROR
-        self._emit("failed", cause=self.cause, reason="KD ended before the B signal")
+        self._emit("failed", now, cause=self.cause, reason="KD ended before the B signal")
 
-    def finish(self) -> None:
-        self.tone = 0
-        self._emit("done", outcome=self.outcome, cause=self.cause, dnis=self.dnis, ani=self.ani,
-                   ka=self.ka, kd=self.kd, signal=getattr(self, "_b", None),
-                   reason=getattr(self, "_why", ""))
+    def finish(self, message: Any, now: float) -> None:
+        self._tone = 0
+        self._emit("done", now, outcome=self.outcome, cause=self.cause, dnis=self.dnis, ani=self.ani,
+                   ka=self.ka, kd=self.kd, signal=self._b, reason=self._why)
 
-    def _fire(self, event: str, now: float, *args: Any) -> None:
-        super()._fire(event, now, *args)
-        if self._pending and self.fsm.state is R.DECIDE:
-            self._pending = False
-            super()._fire("DECIDE", now)
+
+I = IncomingRegister  # noqa: E741 (the table's shorthand)
+
+
+def _kd_then_b(reg: IncomingRegister, message: Any, now: float) -> None:
+    reg.on_kd(message, now)
+    reg.send_b(message, now)
+
+
+_kd_then_b.__name__ = _kd_then_b.__qualname__ = "on_kd+send_b"
+
+#: The backward register (an incoming call).
+IN_TABLE = Table(
+    "no1-mfc-in", R.IDLE, (
+        Row(R.IDLE, V.START, R.WAIT_FWD, clause="Q.441 3"),
+        Row(R.WAIT_FWD, V.FWD_ON, R.BACK_A, I.on_group_i, clause="Q.441 3"),
+        Row(R.WAIT_FWD, V.FWD_OFF, None, I.glitch),
+        Row(R.WAIT_FWD, V.T_MF_WAIT, R.PULSE_A, I.pulse_a3, I.caller_stopped_dnis,
+            clause="GF 001-9001: no end-of-pulsing; pulsed A3"),
+        Row(R.WAIT_FWD, V.T_MF_WAIT, R.PULSE_A, I.no_ani_pulse_a3, I.caller_sent_no_ani,
+            clause="libopenr2 CN: no calling number after KA"),
+        Row(R.WAIT_FWD, V.T_MF_WAIT, R.FAILED, I.on_timeout, clause="Q.476"),
+        Row(R.WAIT_FWD, V.DECIDE, None, I.early_decision),
+        Row(R.BACK_A, V.FWD_OFF, R.WAIT_FWD, I.back_off, _plan(Plan.NEXT), clause="Q.441 3"),
+        Row(R.BACK_A, V.FWD_OFF, R.WAIT_KD, I.back_off, _plan(Plan.TO_KD), clause="Q.441 3"),
+        Row(R.BACK_A, V.FWD_OFF, R.DONE, I.finish, _plan(Plan.END), clause="Q.441 3"),
+        Row(R.BACK_A, V.T_MF_FWD_OFF, R.FAILED, I.on_timeout, clause="Q.441 3"),
+        Row(R.BACK_A, V.DECIDE, None, I.early_decision),
+        Row(R.PULSE_A, V.T_PULSE, R.WAIT_KD, I.back_off, clause="Q.441 3 pulsed signals"),
+        Row(R.PULSE_A, V.FWD_ON, None, I.glitch),
+        Row(R.PULSE_A, V.FWD_OFF, None, I.glitch),
+        Row(R.PULSE_A, V.DECIDE, None, I.early_decision),
+        Row(R.WAIT_KD, V.FWD_ON, R.BACK_B, _kd_then_b, I.decided, clause="Q.441 3"),
+        Row(R.WAIT_KD, V.FWD_ON, R.DECIDE, I.on_kd, clause="Q.441 3"),
+        Row(R.WAIT_KD, V.FWD_OFF, None, I.glitch),
+        Row(R.WAIT_KD, V.T_MF_WAIT, R.FAILED, I.on_timeout, clause="Q.476"),
+        Row(R.WAIT_KD, V.DECIDE, None, I.early_decision),
+        Row(R.DECIDE, V.DECIDE, R.BACK_B, I.send_b, clause="Q.441 3"),
+        Row(R.DECIDE, V.T_DECISION, R.BACK_B, I.send_default_b, clause="local"),
+        Row(R.DECIDE, V.FWD_OFF, R.FAILED, I.kd_dropped, clause="Q.441 3"),
+        Row(R.BACK_B, V.FWD_OFF, R.DONE, I.finish, clause="Q.441 3"),
+        Row(R.BACK_B, V.T_MF_FWD_OFF, R.FAILED, I.on_timeout, clause="Q.441 3"),
+        Row(R.BACK_B, V.DECIDE),
+        Row(R.DONE, V.FWD_ON, None, I.glitch),
+        Row(R.DONE, V.FWD_OFF),
+        Row(R.DONE, V.DECIDE),
+        Row(R.FAILED, V.FWD_ON),
+        Row(R.FAILED, V.FWD_OFF),
+        Row(R.FAILED, V.DECIDE),
+        *_FINAL,
+    ),
+    timers=REGISTER_TIMERS,
+    entry={R.WAIT_FWD: ("T_MF_WAIT",), R.WAIT_KD: ("T_MF_WAIT",), R.BACK_A: ("T_MF_FWD_OFF",),
+           R.BACK_B: ("T_MF_FWD_OFF",), R.DECIDE: ("T_DECISION",), R.PULSE_A: ("T_PULSE",)},
+    expiry={n: _TIMER_EVENTS[n] for n in ("T_MF_WAIT", "T_MF_FWD_OFF", "T_DECISION", "T_PULSE")},
+    final=FINISHED,
+)
+IncomingRegister.TABLE = IN_TABLE
+
+#: Every table of the No.1 stack (tests check each validates).
+TABLES = (OUT_TABLE, IN_TABLE)

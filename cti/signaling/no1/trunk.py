@@ -239,7 +239,7 @@ class No1Trunk(TrunkAdapter):
         self._events.append(ev)
 
     def _write_cas(self, ch: _Channel) -> None:
-        tx = ch.line.tx
+        tx = ch.line.data_to_send(self._now)
         if tx != ch.tx_cas:
             self.span.set_cas(ch.ts, tx)
             ch.tx_cas = tx
@@ -274,10 +274,10 @@ class No1Trunk(TrunkAdapter):
                 continue
             pcm = alaw_decode(data[i * BLOCK_OCTETS:(i + 1) * BLOCK_OCTETS])
             for ev in ch.det.process(pcm, t):
-                ch.reg.on_signal(int(ev.signal), ev.time)
+                ch.reg.receive(int(ev.signal), ev.time)
             self._drain(ch, t)
             if ch.gen is not None and ch.reg is not None:
-                tone = ch.reg.tone if ch.reg is not None else 0
+                tone = ch.reg.data_to_send(t)
                 if tone:
                     self.span.write_audio(ch.ts, alaw_encode(ch.gen.tone(tone, BLOCK_OCTETS)))
 
