@@ -1,0 +1,368 @@
+"""Fan-out of the bus's events to WebSocket subscribers: the feed, the ring, the sinks.
+
+One bus subscription feeds the whole gateway (:class:`Feed`, a thread running
+:class:`cti.bus.client.Subscription`: gap-free, resumes by seq). Events land in the
+:class:`Hub` on the asyncio loop, in a ring of recent events (JSON text encoded once), and go
+out to every subscriber (:class:`Sink`) whose account may see them: the filter is the bus's
+own watch-stream rule (:meth:`cti.bus.server.BusServer.visible`) plus the subscriber's topic
+prefixes. Subscribers with the same account and topics form a group; a batch of events is
+filtered and encoded once per group, and the same WebSocket frame octets are written to each
+member's transport (RFC 6455 server frames are unmasked, so one frame serves every
+connection: the reason this module writes the 2-10 octet frame header itself rather than
+calling ``send_str`` a thousand times per batch).
+
+Resume: a subscriber names the last seq it has; events after it come from the ring, or from
+the bus's journal (replay) when the ring no longer holds them, then the subscriber joins the
+live stream. Joining happens on the loop with no ``await`` between "caught up to the head"
+and "added to the group", so nothing falls between replay and live and nothing is sent twice.
+
+Slow consumers: a sink's queue is its transport's write buffer, bounded by ``max_buffer``
+octets. When a batch would go beyond it, the sink leaves the live stream and remembers the
+first seq it did not get; once its client has read the buffer down (within ``slow_timeout``,
+else the connection is closed with 1008 and the seq to resume from), it is sent
+``{"op": "overflow", "first": F, "last": H}`` and the events from F are replayed to it before
+it rejoins the live stream. Nothing is lost silently and the gateway never waits for a client.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import json
+import logging
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from collections.abc import Awaitable, Callable
+
+from cti.bus.auth import Account, AccountBook
+from cti.bus.server import BusServer
+from cti.call.errors import ReplayGapError
+
+log = logging.getLogger(__name__)
+
+#: events per replay page and per frame during a replay
+PAGE = 1000
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(o)).decode("ascii")
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    return str(o)
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON (UTF-8 text kept as is; octets as base64)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One unmasked, unfragmented RFC 6455 text frame (server to client) carrying ``payload``."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + payload
+    return struct.pack("!BBQ", 0x81, 127, n) + payload
+
+
+@dataclass(slots=True)
+class Item:
+    """One bus event: decoded, and as JSON text."""
+
+    seq: int
+    event: dict[str, Any]
+    text: str
+
+
+def events_frame(items: list[Item], last: int) -> bytes:
+    """``{"op": "events", "last": L, "events": [...]}`` as a WebSocket frame."""
+    body = '{"op":"events","last":' + str(last) + ',"events":[' + ",".join(i.text for i in items) + "]}"
+    return text_frame(body.encode())
+
+
+class Viewer:
+    """What one account with one set of topic prefixes may see."""
+
+    def __init__(self, account: Account, book: AccountBook, topics: tuple[str, ...] = ("",)) -> None:
+        self.account = account
+        self.allowed = book.visible(account)
+        self.topics = tuple(topics) or ("",)
+        self.key = (account.name, self.topics)
+
+    def wants(self, e: dict[str, Any]) -> bool:
+        topic = str(e.get("topic", ""))
+        return any(topic.startswith(t) for t in self.topics) and BusServer.visible(self.account, self.allowed, e)
+
+
+class Sink:
+    """One subscriber: a transport to write frames to, its viewer and its cursor (``last``)."""
+
+    def __init__(self, viewer: Viewer, write: Callable[[bytes], None], buffered: Callable[[], int],
+                 close: Callable[[int, str], Awaitable[Any]], closing: Callable[[], bool]) -> None:
+        self.viewer = viewer
+        self.write = write
+        self.buffered = buffered
+        self.close = close
+        self.closing = closing
+        self.last = 0              #: seq of the last event sent or skipped as not visible
+        self.live = False
+        self.missed_from: int | None = None
+        self.overflows = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def send(self, obj: dict[str, Any]) -> None:
+        if not self.closing():
+            self.write(text_frame(dumps(obj).encode()))
+
+
+@dataclass
+class Group:
+    viewer: Viewer
+    sinks: set[Sink] = field(default_factory=set)
+
+
+Fetch = Callable[[int, int], tuple[list[dict[str, Any]], int, int]]
+
+
+class Hub:
+    """The ring of recent events and the live groups of sinks (see the module docstring)."""
+
+    def __init__(self, fetch: Fetch | None = None, *, ring: int = 100_000, max_buffer: int = 4 << 20,
+                 slow_timeout: float = 30.0) -> None:
+        self.fetch = fetch              #: bus replay (after, limit) -> (events, last, head); blocking
+        self.ring: collections.deque[Item] = collections.deque(maxlen=ring)
+        self.head = 0
+        self.max_buffer = max_buffer
+        self.slow_timeout = slow_timeout
+        self.groups: dict[tuple[str, tuple[str, ...]], Group] = {}
+        self.counters: collections.Counter[str] = collections.Counter()
+        self.gaps: list[tuple[int, int, bool]] = []      #: (first, last, declared) seen by the feed
+        self._arrived = asyncio.Event()
+        self.started = False
+
+    # ---- input ------------------------------------------------------------------------
+    def start_at(self, seq: int) -> None:
+        """The feed begins after ``seq`` (its snapshot): older events come from the bus."""
+        if not self.started:
+            self.head = seq
+            self.started = True
+
+    def feed(self, events: list[dict[str, Any]]) -> None:
+        """A batch of bus events in seq order (called on the loop by the feed)."""
+        items = []
+        for e in events:
+            seq = int(e["seq"])
+            if seq <= self.head:
+                continue
+            if e.get("type") == "JournalGap":
+                self.gaps.append((int(e.get("first", 0)), int(e.get("last", 0)), True))
+            items.append(Item(seq, e, dumps(e)))
+        if not items:
+            return
+        self.ring.extend(items)
+        self.head = items[-1].seq
+        self.counters["events"] += len(items)
+        self._fan_out(items)
+        self._arrived.set()
+        self._arrived = asyncio.Event()
+
+    def undeclared_gap(self, first: int, last: int) -> None:
+        """The feed saw seqs missing that no JournalGap declares: tell every subscriber."""
+        self.gaps.append((first, last, False))
+        for g in self.groups.values():
+            for s in g.sinks:
+                s.send({"op": "gap", "first": first, "last": last, "declared": False})
+
+    def _fan_out(self, items: list[Item]) -> None:
+        first, last = items[0].seq, items[-1].seq
+        for key, g in list(self.groups.items()):
+            mine = [i for i in items if g.viewer.wants(i.event)]
+            frame = events_frame(mine, last) if mine else b""
+            for s in list(g.sinks):
+                self._push(g, s, mine, frame, first, last)
+            if not g.sinks:
+                del self.groups[key]
+
+    def _push(self, g: Group, s: Sink, mine: list[Item], frame: bytes, first: int, last: int) -> None:
+        if s.closing():
+            g.sinks.discard(s)
+            s.live = False
+            return
+        if s.last >= last:
+            return
+        if not mine:
+            s.last = last
+            return
+        if s.last >= first:                          # joined mid-batch (its snapshot was ahead)
+            mine = [i for i in mine if i.seq > s.last]
+            frame = events_frame(mine, last) if mine else b""
+        if s.buffered() + len(frame) > self.max_buffer:
+            g.sinks.discard(s)
+            s.live = False
+            s.missed_from = s.last + 1
+            s.overflows += 1
+            self.counters["overflows"] += 1
+            s.task = asyncio.ensure_future(self._recover(s))
+            return
+        if frame:
+            s.write(frame)
+            self.counters["frames"] += 1
+        s.last = last
+
+    # ---- replay -----------------------------------------------------------------------
+    async def events_after(self, after: int, limit: int = PAGE) -> tuple[list[Item], int]:
+        """Events with seq > ``after`` (every account's): from the ring, else the bus's journal.
+        Returns ``(items, last scanned)``; ReplayGapError when the journal no longer has them."""
+        if after >= self.head:
+            return [], after
+        ring_first = self.ring[0].seq if self.ring else self.head + 1
+        if after + 1 >= ring_first:
+            start = after + 1 - ring_first
+            n = len(self.ring)
+            out = [self.ring[k] for k in range(start, min(start + limit, n))]
+            return out, out[-1].seq if out else after
+        if self.fetch is None:
+            raise ReplayGapError(f"events after {after} are not held here; take a snapshot", oldest=ring_first)
+        fetch = self.fetch
+        evs, last, _head = await asyncio.get_running_loop().run_in_executor(None, fetch, after, limit)
+        self.counters["bus_replays"] += 1
+        items = [Item(int(e["seq"]), e, dumps(e)) for e in evs if int(e["seq"]) > after]
+        return items, max(int(last), after)
+
+    async def attach(self, s: Sink, after: int) -> None:
+        """Send ``s`` the events it may see after ``after``, then add it to the live stream."""
+        cursor = after
+        while not s.closing():
+            if cursor >= self.head:
+                s.last = cursor
+                s.live = True
+                s.missed_from = None
+                g = self.groups.get(s.viewer.key)
+                if g is None:
+                    g = self.groups[s.viewer.key] = Group(s.viewer)
+                g.sinks.add(s)
+                return
+            items, last = await self.events_after(cursor)
+            mine = [i for i in items if s.viewer.wants(i.event)]
+            if mine and not s.closing():
+                s.write(events_frame(mine, last))
+                self.counters["replayed"] += len(mine)
+            s.last = cursor = last
+            await self._drained(s, self.max_buffer // 2)
+
+    def detach(self, s: Sink) -> None:
+        g = self.groups.get(s.viewer.key)
+        if g is not None:
+            g.sinks.discard(s)
+        s.live = False
+        if s.task is not None and not s.task.done() and s.task is not asyncio.current_task():
+            s.task.cancel()
+
+    async def _drained(self, s: Sink, level: int) -> None:
+        """Wait until ``s``'s buffer is at most ``level`` octets; close it after ``slow_timeout``."""
+        deadline = time.monotonic() + self.slow_timeout
+        while s.buffered() > level and not s.closing():
+            if time.monotonic() > deadline:
+                self.counters["slow_closed"] += 1
+                log.warning("closing a subscriber that read nothing for %.0f s (resume after %d)",
+                            self.slow_timeout, s.last)
+                await s.close(1008, f"too slow: resume after seq {s.last}")
+                return
+            await asyncio.sleep(0.02)
+
+    async def _recover(self, s: Sink) -> None:
+        try:
+            await self._drained(s, self.max_buffer // 4)
+            if s.closing():
+                return
+            s.send({"op": "overflow", "first": s.missed_from, "last": self.head,
+                    "reason": f"your queue exceeded {self.max_buffer} octets: these seqs are replayed now"})
+            await self.attach(s, s.last)
+        except ReplayGapError as e:
+            s.send({"op": "error", "error": {"code": e.code, "message": str(e), "details": {}}})
+        except asyncio.CancelledError:
+            pass
+
+    async def wait(self, timeout: float) -> None:
+        """Until the next batch arrives, or ``timeout`` seconds."""
+        try:
+            await asyncio.wait_for(self._arrived.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    def subscribers(self) -> int:
+        return sum(len(g.sinks) for g in self.groups.values())
+
+
+class Feed(threading.Thread):
+    """The gateway's one bus subscription, handing batches to the hub on its loop.
+
+    ``connect()`` returns a subscription (:meth:`cti.bus.client.BusClient.subscribe`); the
+    thread retries it every second while the bus is down, and ``ready`` tells whether the
+    bus answered within the last ``ping_every * 3`` seconds.
+    """
+
+    def __init__(self, hub: Hub, loop: asyncio.AbstractEventLoop, connect: Callable[[int | None], Any],
+                 ping: Callable[[], int], ping_every: float = 2.0) -> None:
+        super().__init__(name="cti-gateway-feed", daemon=True)
+        self.hub = hub
+        self.loop = loop
+        self.connect = connect
+        self.ping = ping
+        self.ping_every = ping_every
+        self.stop = threading.Event()
+        self.last_pong = 0.0
+        self.error = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.hub.started and time.monotonic() - self.last_pong < self.ping_every * 3
+
+    def run(self) -> None:
+        sub = None
+        while sub is None and not self.stop.is_set():
+            try:
+                sub = self.connect(None)
+                self.last_pong = time.monotonic()
+                seq = int(sub.last)
+                self.loop.call_soon_threadsafe(self.hub.start_at, seq)
+            except Exception as e:   # bus down or refusing us: keep trying, say why on /readyz
+                self.error = f"{type(e).__name__}: {e}"
+                log.warning("cti-gateway: cannot subscribe to the bus (%s); retrying", self.error)
+                self.stop.wait(1.0)
+        next_ping = time.monotonic() + self.ping_every
+        undeclared = 0
+        while sub is not None and not self.stop.is_set():
+            try:
+                first = sub.get(timeout=0.02)
+                batch: list[dict[str, Any]] = []
+                while first is not None:
+                    batch.append(first)
+                    if len(batch) >= 5000:
+                        break
+                    first = sub.get(timeout=0.0)
+                if batch:
+                    self.loop.call_soon_threadsafe(self.hub.feed, batch)
+                    self.last_pong = time.monotonic()
+                while undeclared < len(sub.undeclared):
+                    a, b = sub.undeclared[undeclared]
+                    undeclared += 1
+                    self.loop.call_soon_threadsafe(self.hub.undeclared_gap, a, b)
+                if time.monotonic() > next_ping:
+                    next_ping = time.monotonic() + self.ping_every
+                    self.ping()
+                    self.last_pong = time.monotonic()
+                    self.error = ""
+            except TimeoutError as e:
+                self.error = str(e)
+            except RuntimeError:          # the loop closed under us: the gateway is stopping
+                return
+            except Exception as e:
+                self.error = f"{type(e).__name__}: {e}"
+                log.exception("cti-gateway feed")
+                self.stop.wait(0.5)
