@@ -1,37 +1,50 @@
-"""The main job: board(s) + trunk adapters + call model + bus + store, on one loop.
+"""The main job: board(s) + trunk adapters + call model + bus + store, and the components
+handed in, on one loop.
 
 Everything runs in one thread (the loop in :meth:`CtiServer.run`): the board's clock runs
-the signalling stacks and the call model every 20 ms block (board tickers), model events are
+the signalling stacks and the call model every 20 ms block (a board ticker), model events are
 published on the bus, CDRs go to the store, and bus requests are served between blocks, so
 no state is shared between threads. Other threads reach in only through :meth:`call_soon`.
 
-On a simulator board the far ends get simulated exchanges (No.1 / SS7) and, with the demo
-on, a :class:`simulator.scenario.Scenario` places and answers calls continuously. The
-"loopback" driver runs with no board at all (LoopbackTrunk + LoopbackNetwork).
+Everything else is a component handed in at construction (:mod:`cti.plugin`): the contact
+centre, the demo scenario, simulated exchanges. The server runs them (start/stop, service
+when their deadline is due), chains the requests they serve in front of its own call
+control, adds their snapshot sections and hands them the events they want. The simulator is
+wired in the command layer (:mod:`cti.cli.wiring`), never here.
+
+The loop sleeps until the earliest deadline of the components, the call model and its
+stacks, the board's next block, a bus socket or :meth:`call_soon` — there is no fixed poll.
 """
 from __future__ import annotations
 
+import collections
 import gc
 import logging
+import os
 import queue
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 import zmq
 
-from cti.bus.auth import Security
+from cti.bus.auth import Account, Security
 from cti.bus.commands import install
 from cti.bus.server import BusServer, Endpoints, Limits
+from cti.call.errors import UnknownRequestError
 from cti.call.events import ServerStarted, SpanState
 from cti.call.loopback import FarBehaviour, LoopbackTrunk
 from cti.call.model import CallModel
 from cti.config import Config, ConfigError
+from cti.plugin import EVERY_BLOCK, Component, Handler, Link, Section, chain, event_type, serves
 from cti.signaling.trunk import TrunkAdapter
 from cti.store import open_store
 
 log = logging.getLogger(__name__)
 VERSION = "1"
+BLOCK = 0.02                 #: seconds of one board block (G.704 multiframe pace of the kernels)
+MAX_SLEEP = 1.0              #: the loop wakes at least this often (housekeeping, retention)
+VIRTUAL_TURN_MS = 10         #: virtual clock: wall-clock ms a turn waits for sockets (leaves CPU to clients)
 
 
 def _import(module: str, name: str, what: str) -> Any:
@@ -46,27 +59,58 @@ _STACKS = {"no1": ("cti.signaling.no1.trunk", "No1Trunk", "the No.1 stack"),
            "ss7": ("cti.signaling.ss7.trunk", "Ss7Trunk", "the SS7 stack")}
 
 
+class CallControl(Component):
+    """The server's own requests: the CSTA services over the call model (:mod:`cti.bus.commands`),
+    the ``calls`` / ``spans`` snapshot sections. The last link of every request chain."""
+
+    name = "call-control"
+
+    def __init__(self, bus: BusServer, model: CallModel, clock: Callable[[], float]) -> None:
+        self.bus = bus
+        self._links: dict[str, Link] = {}
+        self._sections: dict[str, Section] = {}
+        install(self, model, clock)          # type: ignore[arg-type]  # registers through the two methods below
+
+    @property
+    def security(self) -> Security:          # read by the handlers at request time
+        return self.bus.security
+
+    def register_command(self, name: str, handler: Handler) -> None:
+        self._links[name] = serves(handler)
+
+    def add_state(self, name: str, provider: Section) -> None:
+        self._sections[name] = provider
+
+    def requests(self) -> Mapping[str, Link]:
+        return self._links
+
+    def sections(self) -> Mapping[str, Section]:
+        return self._sections
+
+
 class CtiServer:
-    """See the module docstring. ``board``/``adapters``/``networks`` may be injected (tests)."""
+    """See the module docstring. ``board``/``adapters`` may be injected (tests); ``components``
+    are the parts handed in (:mod:`cti.plugin`), in order: requests reach them in that order."""
 
     def __init__(self, config: Config | None = None, *, board: Any = None,
-                 adapters: list[TrunkAdapter] | None = None, networks: list[Any] | None = None,
-                 scenario: Any = None, ctx: zmq.Context | None = None, strict: bool = True) -> None:
+                 adapters: list[TrunkAdapter] | None = None, components: Iterable[Component] = (),
+                 ctx: zmq.Context | None = None, strict: bool = True) -> None:
         self.config = cfg = config or Config()
         self.strict = strict
         self.store = open_store(cfg.server.store)
         self.board = board
-        self.networks: list[Any] = list(networks or [])
-        self.exchanges: list[Any] = []
         self.adapters: list[TrunkAdapter] = list(adapters or [])
         self._t0 = time.monotonic()
         self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._stopping = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
         if board is None and adapters is None:
             self._open_board()
         media = None
         if self.board is not None:
-            from cti.call.inband import BoardMedia
+            from cti.media.path import BoardMedia
             media = BoardMedia({i: s for i, s in enumerate(self.board.spans)})
         first = int(self.store.get_meta("next_call") or 1)
         self.model = CallModel(self.adapters, auto_alert=cfg.call.auto_alert, media=media,
@@ -77,35 +121,75 @@ class CtiServer:
                              Endpoints(cfg.bus.events, cfg.bus.snapshot, cfg.bus.control),
                              Limits(max_request=cfg.bus.max_request, rate=cfg.bus.rate, burst=cfg.bus.burst),
                              node=cfg.server.node, ctx=ctx)
-        install(self.bus, self.model, self.now)
         self.bus.after_request.append(self.flush_model)
-        self.scenario = scenario
-        if scenario is None and cfg.demo.enabled:
-            self.scenario = self._demo()
-        self.event_hooks: list[Callable[[dict[str, Any] | Any], None]] = []
-        if self.scenario is not None:
-            self.event_hooks.append(self.scenario.on_event)
+        self.components: list[Component] = []
+        self._control = CallControl(self.bus, self.model, self.now)
+        self._wants: dict[str, list[Callable[[Any], None]]] = {}
+        self._wants_all: list[Callable[[Any], None]] = []
+        self._outbox: collections.deque[Any] = collections.deque()   #: published, not yet handed out
+        self._dispatching = False
+        self._started = False
         self._last_prune = 0.0
         # the simulator runs our stacks every 20 ms block; other boards are serviced per loop turn
         self._ticked = self.board is not None and hasattr(self.board, "add_ticker")
         if self._ticked:
-            for t in (*self.exchanges, self._tick):
-                self.board.add_ticker(t)
-        self.contact = None
-        if cfg.contact is not None:    # after the call-control install: it takes over some handlers
-            from cti.contact import ContactConfig, install as install_contact
-            self.contact = install_contact(self, ContactConfig.from_dict(cfg.contact))
+            self.board.add_ticker(self._service)
+        for c in components:
+            self.add(c)
+        self._wire()
+
+    # ---- components --------------------------------------------------------------------
+    def add(self, component: Component) -> Component:
+        """Hand in one more component (after those given at construction); started at once
+        when the server already runs. Returns it."""
+        if not isinstance(component, Component):
+            raise TypeError(f"a component subclasses cti.plugin.Component, not {type(component).__name__}")
+        if any(c.name == component.name for c in self.components):
+            raise ConfigError(f"two components named {component.name!r}")
+        self.components.append(component)
+        if self._started:
+            self._wire()
+            component.start(self)
+        return component
+
+    def part(self, name: str) -> Component:
+        """The component called ``name`` (KeyError when there is none)."""
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def _wire(self) -> None:
+        """Request chains, snapshot sections and event subscriptions from the components."""
+        parts = [*self.components, self._control]
+        links: dict[str, list[Link]] = {}
+        for c in parts:
+            for kind, link in c.requests().items():
+                links.setdefault(kind, []).append(link)
+        for kind, chain_links in links.items():
+            self.bus.register_command(kind, chain(chain_links, _unknown(kind)))
+        seen: dict[str, str] = {}
+        for c in parts:
+            for section, provider in c.sections().items():
+                if seen.setdefault(section, c.name) != c.name:
+                    raise ConfigError(f"snapshot section {section!r} added by {seen[section]} and {c.name}")
+                self.bus.add_state(section, provider)
+        self._wants, self._wants_all = {}, []
+        for c in self.components:
+            wanted: Collection[str] | None = c.events()
+            if wanted is None:
+                self._wants_all.append(c.on_event)
+            else:
+                for kind in wanted:
+                    self._wants.setdefault(kind, []).append(c.on_event)
 
     # ---- building ----------------------------------------------------------------------
     def _open_board(self) -> None:
         cfg = self.config
         if cfg.board.driver == "loopback":
             for t in cfg.trunks:
-                trunk = LoopbackTrunk(t.spans, signalling=t.signalling,
-                                      behaviour=lambda n: FarBehaviour("answer", after=2.0, hold_for=8.0))
-                self.adapters.append(trunk)
-                from simulator.scenario import LoopbackNetwork
-                self.networks.append(LoopbackNetwork(trunk))
+                self.adapters.append(LoopbackTrunk(t.spans, signalling=t.signalling,
+                                                   behaviour=lambda n: FarBehaviour("answer", after=2.0, hold_for=8.0)))
             return
         import drivers
         from drivers.base import SpanConfig
@@ -136,45 +220,17 @@ class CtiServer:
 
     def _add_trunk(self, t: Any) -> None:
         spans = [self.board.span(s) for s in t.spans]
-        sim = self.config.board.driver == "sim"
         if t.signalling == "no1":
             no1, cfg_cls = (_import("cti.signaling.no1.trunk", "No1Trunk", "the No.1 stack"),
                             _import("cti.signaling.no1.config", "No1Config", "the No.1 stack"))
             cfg = cfg_cls.from_dict(dict(t.config))
             self.adapters += [no1(span, cfg) for span in spans]
-            if sim:
-                ex = _import("simulator.exchange.no1", "No1Exchange", "the No.1 simulated exchange")
-                self._add_exchange(ex([self.board.far_end(s) for s in t.spans], default=self._far_subscriber()))
         elif t.signalling == "ss7":
             ss7 = _import("cti.signaling.ss7.trunk", "Ss7Trunk", "the SS7 stack")
-            try:    # the contract names the class, not its module
-                cfg_cls = _import("cti.signaling.ss7.trunk", "Ss7Config", "the SS7 stack")
-            except ConfigError:
-                cfg_cls = _import("cti.signaling.ss7.config", "Ss7Config", "the SS7 stack")
+            cfg_cls = _import("cti.signaling.ss7.trunk", "Ss7Config", "the SS7 stack")
             self.adapters.append(ss7(spans, cfg_cls.from_dict(dict(t.config))))
-            if sim:
-                ex = _import("simulator.exchange.ss7", "Ss7Exchange", "the SS7 simulated exchange")
-                self._add_exchange(ex([self.board.far_end(s) for s in t.spans], default=self._far_subscriber()))
         else:
             raise ConfigError(f"signalling {t.signalling!r} needs the loopback driver")
-
-    def _far_subscriber(self) -> Any:
-        from simulator.exchange.base import Behaviour, Subscriber
-        return Subscriber("*", Behaviour.ANSWER, answer_after=2.0, hold_for=8.0)
-
-    def _add_exchange(self, ex: Any) -> None:
-        self.exchanges.append(ex.service)
-        self.networks.append(ex)
-
-    def _demo(self) -> Any:
-        from simulator.scenario import Scenario, ScenarioConfig
-        sc = ScenarioConfig.load(self.config.demo.scenario) if self.config.demo.scenario else ScenarioConfig()
-        sc.seed = self.config.demo.seed
-        if self.config.contact:
-            sc.acd_numbers = [str(n) for n in self.config.contact.get("route_points", {})]
-        if not self.networks:
-            raise ConfigError("the demo needs a simulated network (board driver 'sim' or 'loopback')")
-        return Scenario(sc, self.networks, self.model, start=self.now())
 
     # ---- the loop ------------------------------------------------------------------------
     def now(self) -> float:
@@ -188,22 +244,61 @@ class CtiServer:
             self.bus.publish(SpanState(span=sp["span"], available=sp["available"], total=sp["total"],
                                        reason="server started"))
         self.bus.flush()
+        self._poller = zmq.Poller()
+        for sock in (self.bus.snap, self.bus.ctl):
+            self._poller.register(sock, zmq.POLLIN)
+        self._poller.register(self._wake_r, zmq.POLLIN)
+        self._started = True
+        for c in self.components:
+            c.start(self)
         gc.collect()
         gc.freeze()   # start-up objects leave later collections: shorter GC pauses, lower bus p99
         return self
 
-    def _tick(self, now: float) -> None:
+    def _service(self, now: float) -> None:
+        """One block (board ticker) or one turn: the call model and its stacks, then every
+        component whose deadline is due, in the order handed in; publishes what they produced."""
         self.model.service(now)
-        if self.scenario is not None:
-            self.scenario.tick(now)
         self.flush_model()
+        for c in self.components:
+            due = c.deadline()
+            if due is not None and due <= now:
+                c.service(now)
+                self.flush_model()
+
+    def publish(self, event: Any) -> int:
+        """Publish ``event`` and hand it to the components that want it; returns its seq."""
+        seq = self.bus.publish(event)
+        self._outbox.append(event)
+        if not self._dispatching:
+            self._dispatch()
+        return seq
+
+    def _dispatch(self) -> None:
+        """Hand the published events to their subscribers in seq order: an event a subscriber
+        publishes meanwhile waits until every subscriber has seen the ones before it."""
+        self._dispatching = True
+        wants, every, box = self._wants, self._wants_all, self._outbox
+        try:
+            while box:
+                e = box.popleft()
+                fns = wants.get(event_type(e))
+                if fns:
+                    for fn in fns:
+                        fn(e)
+                for fn in every:
+                    fn(e)
+        finally:
+            self._dispatching = False
 
     def flush_model(self) -> None:
         """Publish what the model produced and store its CDRs."""
+        publish, box = self.bus.publish, self._outbox
         for e in self.model.take_events():
-            self.bus.publish(e)
-            for hook in self.event_hooks:
-                hook(e)
+            publish(e)
+            box.append(e)
+        if box and not self._dispatching:
+            self._dispatch()
         cdrs = self.model.take_cdrs()
         if cdrs:
             offset = time.time() - self.now()      # model (board) time -> wall clock for the CDR
@@ -220,11 +315,33 @@ class CtiServer:
             if isinstance(ev, AlarmChanged):
                 sp = spans.get(ev.span, {"available": 0, "total": 0})
                 names = [a.name for a in type(ev.alarms) if a.value and a in ev.alarms and a.name]
-                self.bus.publish(SpanState(span=ev.span, available=sp["available"], total=sp["total"],
-                                           alarms=names, reason="alarm" if names else "alarm cleared"))
+                self.publish(SpanState(span=ev.span, available=sp["available"], total=sp["total"],
+                                       alarms=names, reason="alarm" if names else "alarm cleared"))
 
-    def step(self, timeout_ms: int = 20) -> None:
-        """One turn: queued calls, the board (or loopback trunks), the bus, housekeeping."""
+    def next_deadline(self) -> float | None:
+        """The earliest model time at which the call model, its stacks or a component needs
+        service (:data:`cti.plugin.EVERY_BLOCK` when one wants every block); None: only on input."""
+        ds = [d for d in (self.model.timer_deadline(), *(c.deadline() for c in self.components)) if d is not None]
+        return min(ds) if ds else None
+
+    def _sleep_ms(self) -> int:
+        """How long the loop may wait for sockets before the next turn is due."""
+        board = self.board
+        if board is not None and getattr(getattr(board, "clock", None), "kind", "real") == "virtual":
+            return VIRTUAL_TURN_MS
+        if self._ticked:          # the board's clock runs our service: wait for its next block
+            nxt = getattr(board, "next_block", None)
+            wait = nxt() - time.monotonic() if nxt is not None else BLOCK
+        else:
+            due = self.next_deadline()
+            wait = MAX_SLEEP if due is None else due - self.now()
+            if board is not None:
+                wait = min(wait, BLOCK)    # a polled card fills its buffers block by block
+        return int(max(0.0, min(wait, MAX_SLEEP)) * 1000 + 0.999)
+
+    def step(self, timeout_ms: int | None = None) -> None:
+        """One turn: queued calls, the board (or loopback trunks), the bus, housekeeping; waits
+        for sockets up to ``timeout_ms`` (default: until the next deadline, see :meth:`_sleep_ms`)."""
         while True:
             try:
                 self._calls.get_nowait()()
@@ -236,14 +353,19 @@ class CtiServer:
             elif hasattr(self.board, "pump"):
                 self.board.pump()
             if not self._ticked:
-                self._tick(self.board.now())
+                self._service(self.board.now())
             self._board_events()
         else:
-            now = self.now()
-            for n in self.networks:
-                n.service(now)
-            self._tick(now)
-        self.bus.poll(timeout_ms)
+            self._service(self.now())
+        wait = self._sleep_ms() if timeout_ms is None else timeout_ms
+        if wait > 0 and self._started:
+            ready = dict(self._poller.poll(wait))
+            if self._wake_r in ready:
+                try:
+                    os.read(self._wake_r, 4096)
+                except BlockingIOError:
+                    pass
+        self.bus.poll(0)
         self._housekeeping()
 
     def _housekeeping(self) -> None:
@@ -260,9 +382,16 @@ class CtiServer:
                 self.store.prune_soon(keep_events=s.retention_events or None,
                                       keep_seconds=s.retention_seconds or None)
 
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except (BlockingIOError, OSError):    # full (a wake-up is pending anyway) or closed
+            pass
+
     def call_soon(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` in the server's thread at the next turn (thread-safe)."""
+        """Run ``fn`` in the server's thread at the next turn (thread-safe; wakes the loop)."""
         self._calls.put(fn)
+        self._wake()
 
     def run(self, duration: float | None = None) -> None:
         """Serve until :meth:`stop` (or ``duration`` seconds)."""
@@ -270,7 +399,7 @@ class CtiServer:
         errors = 0
         while not self._stopping.is_set() and (end is None or time.monotonic() < end):
             try:
-                self.step(10)
+                self.step()
                 errors = 0
             except Exception as e:   # one bad turn must not end the service; a dead board does
                 from drivers.base import BoardClosed
@@ -282,16 +411,31 @@ class CtiServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake()
 
     def close(self) -> None:
-        if getattr(self, "contact", None) is not None:
-            self.contact.close()
+        for c in reversed(self.components):
+            try:
+                c.stop()
+            except Exception:      # one part failing to stop must not keep the journal open
+                log.exception("component %s failed to stop", c.name)
         self.flush_model()
         self.store.set_meta("next_call", str(self.model.next_call_number))
         self.bus.close()
         self.store.close()
         if self.board is not None:
             self.board.close()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _unknown(kind: str) -> Handler:
+    def handler(account: Account, request: Any, t: float) -> dict[str, Any]:
+        raise UnknownRequestError(f"request type {kind} is not served by this server", type=kind)
+    return handler
 
 
 class BackgroundServer:
@@ -328,3 +472,6 @@ class BackgroundServer:
         if not ok:
             raise value
         return value
+
+
+__all__ = ["BackgroundServer", "CallControl", "CtiServer", "EVERY_BLOCK", "VERSION"]

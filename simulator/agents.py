@@ -25,31 +25,40 @@ from cti.bus.auth import PLAIN_ACCOUNT, Account
 from cti.bus.schema import parse_request
 from cti.call.events import BusEvent
 from cti.call.errors import CallControlError
+from cti.plugin import Component
 
 
-class LocalBus:
-    """Requests and events of a CtiServer without sockets (see the module docstring)."""
+class LocalBus(Component):
+    """Requests and events of a CtiServer without sockets (see the module docstring): a server
+    component that wants every event the server publishes."""
+
+    name = "local-bus"
 
     def __init__(self, server: Any) -> None:
         self.server = server
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
-        bus = server.bus
-        inner = bus.publish
+        LocalBus._made += 1
+        self.name = f"local-bus-{LocalBus._made}"
+        server.add(self)
 
-        def publish(event: Any, now: float | None = None) -> int:
-            seq = inner(event, now)
-            if isinstance(event, BusEvent):
-                d = event.to_dict()
-                d["topic"] = event.topic()
-            else:
-                d = dict(event)
-                d.setdefault("topic", str(d.get("topic") or d["type"].lower()))
-            d["seq"] = seq
-            d.setdefault("time", time.time() if now is None else now)
-            for fn in list(self.listeners):
-                fn(d)
-            return seq
-        bus.publish = publish
+    _made = 0
+
+    def events(self) -> None:
+        return None                      # every event
+
+    def on_event(self, event: Any) -> None:
+        if not self.listeners:
+            return
+        if isinstance(event, BusEvent):
+            d = event.to_dict()
+            d["topic"] = event.topic()
+        else:
+            d = dict(event)
+            d.setdefault("topic", str(d.get("topic") or d["type"].lower()))
+        d["seq"] = self.server.bus.seq    # handed out right after it was published
+        d.setdefault("time", time.time())
+        for fn in list(self.listeners):
+            fn(d)
 
     def now(self) -> float:
         return float(self.server.now())

@@ -100,8 +100,8 @@ class Phone:
         self._queue = np.concatenate([self._queue, pcm])
 
     def dial(self, digits: str) -> None:
-        """Queue DTMF ``digits`` (Q.23 pairs, cti.call.inband)."""
-        from cti.call.inband import dtmf_pcm
+        """Queue DTMF ``digits`` (Q.23 pairs, cti.media.path)."""
+        from cti.media.path import dtmf_pcm
         self.say(dtmf_pcm(digits))
 
     def next_block(self) -> bytes | None:

@@ -165,6 +165,15 @@ class Scenario:
         elif kind == "CallCleared":
             self._answer_at.pop(get("call"), None)
 
+    def deadline(self) -> float | None:
+        """When :meth:`tick` next has something to do (an answer just delivered: at once)."""
+        ds = [self._next_in]
+        if self.model is not None:
+            ds.append(self._next_out)
+            ds += [at if at >= 0 else float("-inf") for at in self._answer_at.values()]
+        due = min(ds)
+        return None if due == float("inf") else due
+
     def tick(self, now: float) -> None:
         """Place the calls due by ``now`` and act for our side."""
         while self._next_in <= now:
@@ -207,6 +216,11 @@ class LoopbackNetwork:
     def place_call(self, script: CallScript) -> None:
         self.pending.append(script)
         self.pending.sort(key=lambda s: s.at)
+
+    def deadline(self) -> float | None:
+        """When :meth:`service` next has something to do (a scripted call, a caller giving up)."""
+        ds = [s.at for s in self.pending[:1]] + list(self._abandon.values())
+        return min(ds) if ds else None
 
     def _on_request(self, what: str, circ: tuple[int, int], t: float) -> None:
         s = self._calls.get(circ)

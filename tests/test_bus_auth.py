@@ -11,7 +11,8 @@ from cti.bus.client import BusClient, ClientKeys
 from cti.call.errors import PrivilegeViolationError
 from cti.cli.keys import generate_client, generate_server
 from cti.config import Config
-from cti.server import BackgroundServer, CtiServer
+from cti.cli.wiring import build_server
+from cti.server import BackgroundServer
 
 ANY = "tcp://127.0.0.1:*"
 
@@ -42,7 +43,7 @@ def server(keys, tmp_path):
     cfg = Config.from_dict({"server": {"store": ":memory:"},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY, "security": "curve", "keys": d},
                             "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     trunk = srv.adapters[0]
     for called in ("8001", "8003"):
         trunk.ring(called, "139", 0.0)

@@ -9,7 +9,8 @@ import zmq
 
 from cti.bus.client import BusClient
 from cti.config import Config
-from cti.server import BackgroundServer, CtiServer
+from cti.cli.wiring import build_server
+from cti.server import BackgroundServer
 
 ANY = "tcp://127.0.0.1:*"
 
@@ -19,7 +20,7 @@ def server(tmp_path):
     cfg = Config.from_dict({"server": {"store": str(tmp_path / "j.db")},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY, "rate": 200.0, "burst": 100.0},
                             "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     with BackgroundServer(srv):
         yield srv
 
@@ -152,7 +153,7 @@ def test_hypothesis_random_request_maps_never_break_dispatch():
     cfg = Config.from_dict({"server": {"store": ":memory:"},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
                             "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     for i in range(3):
         srv.adapters[0].ring(f"800{i}", "1", 0.0)
     srv.step(0)

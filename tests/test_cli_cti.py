@@ -15,7 +15,8 @@ from cti.cli import call as call_cli
 from cti.cli import keys as keys_cli
 from cti.cli import monitor as monitor_cli
 from cti.config import Config
-from cti.server import BackgroundServer, CtiServer
+from cti.cli.wiring import build_server
+from cti.server import BackgroundServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ANY = "tcp://127.0.0.1:*"
@@ -42,7 +43,7 @@ def server(tmp_path):
     cfg = Config.from_dict({"server": {"store": str(tmp_path / "cti.db")},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
                             "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     with BackgroundServer(srv):
         yield srv
 

@@ -13,7 +13,8 @@ from cti.call.errors import PrivilegeViolationError
 from cti.cli.keys import generate_client, generate_server
 from cti.config import Config
 from cti.contact import ContactConfig, install
-from cti.server import BackgroundServer, CtiServer
+from cti.cli.wiring import build_server
+from cti.server import BackgroundServer
 from simulator.agents import AgentDesktop, DesktopProfile, RemoteBus
 from tests.test_contact_load import _require, restore_bus_requests  # noqa: F401 (fixture)
 
@@ -36,7 +37,7 @@ def test_agent_desktop_and_supervisor_under_curve(tmp_path):
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY, "security": "curve", "keys": d},
         "board": {"driver": "sim", "spans": 1, "clock": "real"},
         "trunk": [{"signalling": "no1", "spans": [0]}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     centre = install(srv, ContactConfig.from_dict({
         "agents": {"a0": {"device": "2000", "team": "blue"}, "a1": {"device": "2001", "team": "blue"}},
         "route_points": {"4000": "sales"}, "queues": {"sales": {"members": ["a0"]}},
@@ -54,7 +55,7 @@ def test_agent_desktop_and_supervisor_under_curve(tmp_path):
         bus.listeners.append(seen.append)
         desk.start()
         from simulator.exchange.base import CallScript
-        srv.call_soon(lambda: srv.networks[0].place_call(CallScript(at=srv.now() + 0.1, called="4000",
+        srv.call_soon(lambda: srv.part("network").networks[0].place_call(CallScript(at=srv.now() + 0.1, called="4000",
                                                                     calling="13800000001", hold_for=None)))
         deadline = time.monotonic() + 20.0
         while time.monotonic() < deadline and not any(e["type"] == "Connected" for e in seen):

@@ -20,7 +20,7 @@ DEVICES = {a: v["device"] for a, v in AGENTS.items()}
 
 def place(srv, at, called="4000", calling="13800138000", **kw):
     from simulator.exchange.base import CallScript
-    srv.networks[0].place_call(CallScript(at=srv.now() + at, called=called, calling=calling, **kw))
+    srv.part("network").networks[0].place_call(CallScript(at=srv.now() + at, called=called, calling=calling, **kw))
 
 
 def _tone_wav(path, seconds=0.3, hz=440.0):

@@ -13,6 +13,7 @@ import pytest
 
 from cti.config import Config
 from cti.contact import ContactConfig, install
+from cti.cli.wiring import build_server
 from cti.server import CtiServer
 from simulator.agents import DesktopProfile, start_desktops
 
@@ -46,7 +47,7 @@ def make_server(tmp_path, contact: dict, spans: int = 2, clock: str = "virtual",
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
         "board": {"driver": "sim", "spans": spans, "clock": clock, "step": 0.1},
         "trunk": [{"signalling": signalling, "spans": list(range(spans))}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     centre = install(srv, ContactConfig.from_dict({"recordings": str(tmp_path / "rec"), **contact}))
     return srv, centre
 
@@ -82,7 +83,7 @@ def test_load_every_call_accounted_no_agent_double_booked(tmp_path):
                                 DesktopProfile(answer_after=(0.5, 3.0), handle=(10.0, 40.0), no_answer=0.1), seed=7)
     events: list[dict] = []
     bus.listeners.append(events.append)
-    exchange = srv.networks[0]
+    exchange = srv.part("network").networks[0]
     t = place_callers(exchange, random.Random(3), srv.now() + 1.0, 200, "1380000")
     run_until(srv, t + 400.0)
     try:
@@ -154,7 +155,7 @@ def test_load_over_ss7_every_call_accounted(tmp_path):
                                 DesktopProfile(answer_after=(0.5, 3.0), handle=(10.0, 40.0), no_answer=0.1), seed=11)
     events: list[dict] = []
     bus.listeners.append(events.append)
-    exchange = srv.networks[0]
+    exchange = srv.part("network").networks[0]
     run_until(srv, srv.now() + 3.0)                # link aligned, circuits reset (GRS/GRA)
     total = 120
     t = place_callers(exchange, random.Random(5), srv.now() + 1.0, total, "1390000")

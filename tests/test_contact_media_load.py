@@ -38,7 +38,7 @@ def test_load_with_stations_loses_nothing_and_never_double_bridges(tmp_path):
     for n in range(N_CALLS):
         t += rng.expovariate(1 / 1.5)
         patient = rng.random() < 0.85
-        exchange = srv.networks[0]
+        exchange = srv.part("network").networks[0]
         exchange.place_call(CallScript(at=t, called="4000", calling=f"1390000{n:04d}", hold_for=None,
                                        abandon_after=None if patient else rng.uniform(3.0, 30.0)))
 
@@ -80,7 +80,7 @@ def test_load_with_stations_loses_nothing_and_never_double_bridges(tmp_path):
                 ends[e["call"]].append(e["type"])
         assert set(ends) == set(offered) and all(len(v) == 1 for v in ends.values())
         # the exchange's side, call by call: every call placed ended in a defined outcome
-        exchange = srv.networks[0]
+        exchange = srv.part("network").networks[0]
         records = {r.calling: r for r in exchange.records}
         assert len(records) == len(exchange.records) == N_CALLS
         why = {calling: exchange.explain(r) for calling, r in records.items()}

@@ -21,7 +21,7 @@ def test_progressive_campaign(tmp_path):
         "campaigns": {"spring": {"csv": str(csv), "queue": "out", "max_attempts": 1, "no_answer_timeout": 15.0}}},
         spans=1)
     from simulator.exchange.base import Behaviour, Subscriber
-    ex = srv.networks[0]
+    ex = srv.part("network").networks[0]
     ex.subscribers["5200"] = Subscriber("5200", Behaviour.BUSY)
     ex.subscribers["5300"] = Subscriber("5300", Behaviour.UNALLOCATED)
     ex.subscribers["5400"] = Subscriber("5400", Behaviour.NO_ANSWER)
@@ -70,7 +70,7 @@ def test_answer_wait_zero_trusts_the_signalling_answer(tmp_path):
         "agents": AGENTS, "queues": {"out": {}},
         "campaigns": {"now": {"csv": str(csv), "queue": "out", "max_attempts": 1, "answer_wait": 0.0}}}, spans=1)
     from simulator.exchange.base import Behaviour, Subscriber
-    srv.networks[0].subscribers["5100"] = Subscriber("5100", Behaviour.ANSWER, answer_after=1.0, hold_for=None,
+    srv.part("network").networks[0].subscribers["5100"] = Subscriber("5100", Behaviour.ANSWER, answer_after=1.0, hold_for=None,
                                                      speech=False)
     bus, desks = start_desktops(srv, DEVICES, DesktopProfile(answer_after=(0.5, 1.0), handle=(2.0, 3.0)))
     seen: list[dict] = []

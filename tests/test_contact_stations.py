@@ -14,7 +14,7 @@ from cti.call.errors import InvalidStateError, PrivilegeViolationError
 from cti.config import Config
 from cti.contact import ContactConfig, install
 from cti.media import wavfile
-from cti.server import CtiServer
+from cti.cli.wiring import SimulatedPhones, build_server
 from simulator.agents import DesktopProfile, start_desktops
 from simulator.exchange.base import CallScript
 from simulator.phones import Phone, attach_phones, band_levels
@@ -38,7 +38,7 @@ def make_centre(tmp_path, contact: dict, trunk_spans: int = 1, station_spans: in
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
         "board": {"driver": "sim", "spans": spans, "clock": "virtual", "step": 0.1},
         "trunk": [{"signalling": signalling, "spans": list(range(trunk_spans))}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     centre = install(srv, ContactConfig.from_dict({"recordings": str(tmp_path / "rec"), **contact}))
     return srv, centre
 
@@ -84,7 +84,7 @@ def rig(tmp_path):
 
 def connect_caller(srv, centre) -> tuple[str, Phone]:
     """A caller dials the route point; once an agent answered, the caller's phone talks."""
-    srv.networks[0].place_call(CallScript(at=srv.now() + 0.2, called="4000", calling="13800138000", hold_for=None))
+    srv.part("network").networks[0].place_call(CallScript(at=srv.now() + 0.2, called="4000", calling="13800138000", hold_for=None))
     wait_for(srv, lambda: centre.audio.bridges.bridges, 10.0)
     (call_id,) = centre.audio.bridges.bridges
     span, ts = srv.model.calls[call_id].circuit()
@@ -229,7 +229,7 @@ def test_trunk_extension_agents_keep_working_without_audio(tmp_path):
     seen: list[dict] = []
     bus.listeners.append(seen.append)
     try:
-        srv.networks[0].place_call(CallScript(at=srv.now() + 0.2, called="4000", hold_for=None))
+        srv.part("network").networks[0].place_call(CallScript(at=srv.now() + 0.2, called="4000", hold_for=None))
         run_for(srv, 8.0)
         assert [e["type"] for e in seen if e["type"] in ("Connected", "CallEnded")] == ["Connected", "CallEnded"]
         assert centre.audio.counters["bridged"] == 0
@@ -251,8 +251,9 @@ def test_simulated_phones_from_the_config(tmp_path):
     srv, centre = make_centre(tmp_path, {"agents": AGENTS, "queues": {"sales": {}}, "route_points": {"4000": "sales"},
                                          "stations": {"2000": "1/1", "2001": "1/2"}, "simulated_phones": True})
     try:
-        assert set(centre.audio.phones) == {"2000", "2001"}
-        hz = {p.hz for p in centre.audio.phones.values()}
+        phones = srv.add(SimulatedPhones(centre.config.stations)).phones
+        assert set(phones) == {"2000", "2001"}
+        hz = {p.hz for p in phones.values()}
         assert len(hz) == 2
     finally:
         srv.close()

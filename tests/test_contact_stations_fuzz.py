@@ -73,7 +73,7 @@ def check(srv, centre) -> None:
                 min_size=3, max_size=10))
 def test_random_media_requests_keep_the_bridges_sound(rig, steps):
     srv, centre, bus = rig
-    srv.networks[0].place_call(CallScript(at=srv.now() + 0.1, called="4000", hold_for=None, abandon_after=20.0))
+    srv.part("network").networks[0].place_call(CallScript(at=srv.now() + 0.1, called="4000", hold_for=None, abandon_after=20.0))
     end = srv.now() + 8.0
     while not centre.audio.bridges.bridges and srv.now() < end:     # start with a call at an agent
         srv.step(0)

@@ -12,7 +12,8 @@ from cti.bus.client import BusClient
 from cti.call.errors import InvalidCallError, InvalidStateError, ResourceBusyError
 from cti.call.loopback import LoopbackTrunk
 from cti.config import Config
-from cti.server import BackgroundServer, CtiServer
+from cti.cli.wiring import build_server
+from cti.server import BackgroundServer
 
 ANY = "tcp://127.0.0.1:*"
 
@@ -21,7 +22,7 @@ def make_server(tmp_path, **bus):
     cfg = Config.from_dict({"server": {"store": str(tmp_path / "cti.db")},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY, **bus},
                             "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}]})
-    return CtiServer(cfg)
+    return build_server(cfg)
 
 
 def until(sub, pred, timeout=5.0):
@@ -72,7 +73,7 @@ def test_make_call_and_no_circuit(tmp_path):
     cfg = Config.from_dict({"server": {"store": ":memory:"},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
                             "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     with BackgroundServer(srv), BusClient(srv.bus.endpoints) as c:
         sub = c.subscribe()
         results = [c.make_call("9000", "66001234") for _ in range(30)]

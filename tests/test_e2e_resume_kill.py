@@ -14,7 +14,8 @@ import threading
 import time
 
 from cti.config import Config
-from cti.server import BackgroundServer, CtiServer
+from cti.cli.wiring import build_server
+from cti.server import BackgroundServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ANY = "tcp://127.0.0.1:*"
@@ -43,7 +44,7 @@ def test_sigkilled_subscriber_resumes_without_gap_or_duplicate(tmp_path):
     cfg = Config.from_dict({"server": {"store": str(tmp_path / "cti.db")},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
                             "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     trunk = srv.adapters[0]
     stop = threading.Event()
 

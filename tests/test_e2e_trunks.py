@@ -13,7 +13,8 @@ import pytest
 
 from cti.bus.client import BusClient
 from cti.config import Config
-from cti.server import BackgroundServer, CtiServer
+from cti.cli.wiring import build_server
+from cti.server import BackgroundServer
 
 ANY = "tcp://127.0.0.1:*"
 NEEDS = {"no1": ("cti.signaling.no1.trunk", "simulator.exchange.no1", "drivers.sim"),
@@ -34,11 +35,11 @@ def _server(tmp_path, sig):
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
         "board": {"driver": "sim", "spans": 1, "clock": "virtual", "step": 0.1},
         "trunk": [{"signalling": sig, "spans": [0]}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     # SS7: both ends' links align (MTP2 proving) before the first IAM can get through
     for _ in range(600):
         stacks = [getattr(a, "stack", None) for a in srv.adapters] + \
-                 [getattr(getattr(n, "trunk", None), "stack", None) for n in srv.networks]
+                 [getattr(getattr(n, "trunk", None), "stack", None) for n in srv.part("network").networks]
         if all(s is None or getattr(s, "up", True) for s in stacks):
             break
         srv.step(0)
@@ -61,7 +62,7 @@ def test_exchange_calls_us_client_answers_far_end_clears(tmp_path, sig):
     _require(sig)
     from simulator.exchange.base import CallScript
     srv = _server(tmp_path, sig)
-    exchange = srv.networks[0]
+    exchange = srv.part("network").networks[0]
     with BackgroundServer(srv) as _, BusClient(srv.bus.endpoints, timeout=10) as c:
         sub = c.subscribe()
         srv.call_soon(lambda: exchange.place_call(
@@ -87,7 +88,7 @@ def test_exchange_calls_us_client_answers_far_end_clears(tmp_path, sig):
 def test_make_call_reaches_exchange_subscriber(tmp_path, sig):
     _require(sig)
     srv = _server(tmp_path, sig)
-    exchange = srv.networks[0]
+    exchange = srv.part("network").networks[0]
     with BackgroundServer(srv) as _, BusClient(srv.bus.endpoints, timeout=10) as c:
         sub = c.subscribe()
         res = c.make_call("9000", "6601")
@@ -107,7 +108,7 @@ def test_dtmf_both_ways_in_band(tmp_path, sig):
     from cti.signaling.trunk import DigitsReceived
     from simulator.exchange.base import CallScript
     srv = _server(tmp_path, sig)
-    exchange = srv.networks[0]
+    exchange = srv.part("network").networks[0]
     with BackgroundServer(srv) as _, BusClient(srv.bus.endpoints, timeout=10) as c:
         sub = c.subscribe()
         srv.call_soon(lambda: exchange.place_call(
@@ -137,7 +138,7 @@ def test_consultation_and_transfer_over_real_signalling(tmp_path, sig):
     _require(sig)
     from simulator.exchange.base import CallScript
     srv = _server(tmp_path, sig)
-    exchange = srv.networks[0]
+    exchange = srv.part("network").networks[0]
     with BackgroundServer(srv) as _, BusClient(srv.bus.endpoints, timeout=10) as c:
         sub = c.subscribe()
         srv.call_soon(lambda: exchange.place_call(

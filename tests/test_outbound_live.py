@@ -44,17 +44,17 @@ def make_server(tmp_path, campaigns: dict) -> tuple:
     _require()
     from cti.config import Config
     from cti.contact import ContactConfig, install
-    from cti.server import CtiServer
+    from cti.cli.wiring import build_server
     cfg = Config.from_dict({
         "server": {"store": str(tmp_path / "cti.db")},
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
         "board": {"driver": "sim", "spans": 2, "clock": "virtual", "step": 0.1},
         "trunk": [{"signalling": "no1", "spans": [0]}, {"signalling": "ss7", "spans": [1]}]})
-    srv = CtiServer(cfg).start()
+    srv = build_server(cfg).start()
     centre = install(srv, ContactConfig.from_dict({"recordings": str(tmp_path / "rec"), "agents": AGENTS,
                                                    "queues": {"out": {"strategy": "longest-idle"}},
                                                    "campaigns": campaigns}))
-    for ex in srv.networks:
+    for ex in srv.part("network").networks:
         for number, (settings, *_rest) in SCRIPT.items():
             ex.subscribers[number] = Subscriber(number, hold_for=None, **settings)
     return srv, centre
@@ -74,7 +74,7 @@ def test_campaign_over_no1_and_ss7_outcomes_from_signalling_and_tones(tmp_path):
     knobs = {"csv": str(csv), "queue": "out", "max_attempts": 1, "no_answer_timeout": 20.0, "answer_wait": 6.0}
     srv, centre = make_server(tmp_path, {"via_no1": {**knobs, "trunk": "no1"},
                                          "via_ss7": {**knobs, "trunk": "ss7", "device": "dialler2"}})
-    ss7 = srv.networks[1]
+    ss7 = srv.part("network").networks[1]
     try:
         t_end = srv.now() + 10.0
         while not ss7.up and srv.now() < t_end:          # the SS7 link aligns first
@@ -129,7 +129,7 @@ def test_campaign_over_no1_and_ss7_outcomes_from_signalling_and_tones(tmp_path):
                 if source == "signalling":
                     assert "busy" not in r.heard and "congestion" not in r.heard
         # the exchanges saw the whole 11-digit numbers (No.1: the numbering plan's 11 digits)
-        for ex in srv.networks:
+        for ex in srv.part("network").networks:
             called = {rec.called for rec in ex.records if rec.direction == "from_us"}
             assert called == set(SCRIPT)
             for rec in ex.records:

@@ -12,6 +12,7 @@ from cti.signaling.no1.config import No1Config
 from cti.signaling.no1.register import IncomingRegister
 from simulator.exchange.base import Behaviour as B, Subscriber
 from simulator.exchange.inband import InbandPlayer, SyntheticVoice
+from cti.plugin import Component
 from simulator.scenario import ScenarioConfig
 from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture)
 from tests.test_outbound_live import make_server as live_server
@@ -21,9 +22,9 @@ from tests.test_outbound_live import make_server as live_server
 def server(tmp_path):
     srv, centre = live_server(tmp_path, {})
     t_end = srv.now() + 10.0
-    while not srv.networks[1].up and srv.now() < t_end:
+    while not srv.part("network").networks[1].up and srv.now() < t_end:
         srv.step(0)
-    assert srv.networks[1].up
+    assert srv.part("network").networks[1].up
     yield srv, centre
     srv.close()
 
@@ -50,8 +51,22 @@ class Ear:
         return [w for _, w in self.events if w not in ("silence", "none")]
 
 
+class _Hook(Component):
+    """Every event the server publishes, to ``fn`` (a server component)."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+        self.name = f"test-hook-{id(self)}"
+
+    def events(self):
+        return None
+
+    def on_event(self, event) -> None:
+        self.fn(event)
+
+
 def call(srv, centre, number: str, trunk: str, seconds: float, sub: Subscriber | None = None):
-    ex = srv.networks[0 if trunk == "no1" else 1]
+    ex = srv.part("network").networks[0 if trunk == "no1" else 1]
     if sub is not None:
         ex.subscribers[number] = sub
     got = srv.model.make_call("9000", number, srv.now(), trunk=trunk)
@@ -62,7 +77,7 @@ def call(srv, centre, number: str, trunk: str, seconds: float, sub: Subscriber |
         if getattr(e, "call", None) == got["call"]:
             types.append(type(e).__name__)
             ear.armed = ear.armed or types[-1] in ("Delivered", "Established")
-    srv.event_hooks.append(hook)
+    srv.add(_Hook(hook))
     end = srv.now() + seconds
     while srv.now() < end:
         srv.step(0)
@@ -116,7 +131,7 @@ def test_signalled_busy_still_releases_at_once_and_silent_exchange_plays_nothing
     srv, centre = server
     _, ear, types, rec = call(srv, centre, "13900000789", "ss7", 2.0, Subscriber("13900000789", B.BUSY))
     assert "Failed" in types and rec.outcome == "busy" and "inband" not in rec.extra
-    srv.networks[1].inband = None                       # the exchange without in-band audio
+    srv.part("network").networks[1].inband = None                       # the exchange without in-band audio
     cid, ear, types, rec = call(srv, centre, "13900000790", "ss7", 8.0, Subscriber("13900000790", B.NO_ANSWER))
     assert "Delivered" in types and ear.octets > 0 and ear.tones() == []
     srv.model.clear_connection(cid, srv.now())
@@ -189,8 +204,8 @@ def test_scenario_subscribers_reach_the_exchanges(server):
     from simulator.scenario import Scenario
     sc = ScenarioConfig.from_dict({"scenario": {"rate": 0, "outbound_rate": 0, "subscribers": {
         "13900000001": {"behaviour": "busy_tone", "pbx": True}, "13900000002": {"behaviour": "no_answer"}}}})
-    Scenario(sc, srv.networks)
-    for ex in srv.networks:
+    Scenario(sc, srv.part("network").networks)
+    for ex in srv.part("network").networks:
         assert ex.subscriber("13900000001").behaviour is B.BUSY_TONE and ex.subscriber("13900000001").pbx
         assert ex.subscriber("13900000002").behaviour is B.NO_ANSWER
     for bad in ({"1": {"behaviour": "nope"}}, {"1": {"colour": 1}}, {"1": {"pbx": "yes"}}, {"1": 3}, [1]):

@@ -9,7 +9,7 @@ import pytest
 
 from cti.bus.codec import unpack_event
 from cti.config import Config, ConfigError
-from cti.server import CtiServer
+from cti.cli.wiring import build_server
 from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture: the [contact] section registers requests)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -30,9 +30,9 @@ def test_example_config_serves_callers_with_agents(tmp_path):
     pytest.importorskip("_boardcore.g711")
     from simulator.agents import DesktopProfile, start_desktops
 
-    srv = CtiServer(Config.from_dict(example(tmp_path))).start()
+    srv = build_server(Config.from_dict(example(tmp_path))).start()
     try:
-        assert srv.contact is not None and srv.scenario.config.acd_numbers == ["4000", "4001"]
+        assert srv.part("contact") is not None and srv.part("demo").scenario.config.acd_numbers == ["4000", "4001"]
         agents = {a: d["device"] for a, d in example(tmp_path)["contact"]["agents"].items()}
         start_desktops(srv, agents, DesktopProfile(answer_after=(1, 3), handle=(10, 30)), seed=5)
         for _ in range(360):                              # 3 minutes of virtual time
@@ -44,7 +44,7 @@ def test_example_config_serves_callers_with_agents(tmp_path):
         # agent's own tone on its right channel
         from cti.media import wavfile
         from simulator.phones import dominant_hz
-        tones = {p.hz for p in srv.contact.audio.phones.values()}
+        tones = {p.hz for p in srv.part("phones").phones.values()}
         stopped = [e for e in map(unpack_event, srv.bus._ring) if e["type"] == "RecordingStopped"]
         assert stopped
         info, pcm = wavfile.read_channels(stopped[0]["path"])

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 from cti.config import Config
-from cti.server import CtiServer
+from cti.cli.wiring import build_server
 from simulator.scenario import LoopbackNetwork, Scenario, ScenarioConfig
 
 ANY = "tcp://127.0.0.1:*"
@@ -33,14 +33,14 @@ def test_demo_on_simulated_no1_and_ss7_exchanges_in_virtual_time(tmp_path):
                             "board": {"driver": "sim", "spans": 2, "clock": "virtual", "step": 0.5},
                             "trunk": [{"signalling": "no1", "spans": [0]}, {"signalling": "ss7", "spans": [1]}],
                             "demo": {"enabled": True, "seed": 3}})
-    srv = CtiServer(cfg).start()
-    srv.scenario.config.outbound_rate = 0.2
+    srv = build_server(cfg).start()
+    srv.part("demo").scenario.config.outbound_rate = 0.2
     for _ in range(120):                       # 60 s of virtual time
         srv.step(0)
     types = _types(srv)
     assert types.count("Offered") >= 10 and types.count("Originated") >= 3
     assert types.count("Established") >= 10 and types.count("CallCleared") >= 8
-    assert srv.scenario.answered >= 5 and srv.model.validate() == []
+    assert srv.part("demo").scenario.answered >= 5 and srv.model.validate() == []
     cdrs = srv.store.cdrs(1000)
     assert {c["direction"] for c in cdrs} == {"in", "out"}
     assert {c["signalling"] for c in cdrs} == {"no1", "ss7"}
@@ -104,7 +104,7 @@ def test_board_without_tickers_is_serviced_every_loop_turn():
     trunk = LoopbackTrunk([0], [1, 2])
     cfg = Config.from_dict({"server": {"store": ":memory:"},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY}})
-    srv = CtiServer(cfg, board=board, adapters=[trunk]).start()
+    srv = build_server(cfg, board=board, adapters=[trunk]).start()
     trunk.ring("8001", "1", 0.0)
     board.events = [AlarmChanged(0, Alarm.LOS | Alarm.RAI, 0.0)]
     srv.step(0)

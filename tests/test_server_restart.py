@@ -7,7 +7,8 @@ import pytest
 
 from cti.bus.client import BusClient
 from cti.config import Config
-from cti.server import BackgroundServer, CtiServer
+from cti.cli.wiring import build_server
+from cti.server import BackgroundServer
 
 ANY = "tcp://127.0.0.1:*"
 
@@ -29,11 +30,11 @@ def run_calls(srv, n):
 
 def test_restart_continues_seq_call_ids_and_replays(tmp_path):
     db = tmp_path / "cti.db"
-    srv = CtiServer(cfg(db)).start()
+    srv = build_server(cfg(db)).start()
     run_calls(srv, 3)
     first_seq = srv.bus.seq
     srv.close()
-    srv = CtiServer(cfg(db)).start()
+    srv = build_server(cfg(db)).start()
     run_calls(srv, 2)
     with BackgroundServer(srv), BusClient(srv.bus.endpoints) as c:
         evs = list(c.subscribe(after=0).events(0.5))
@@ -51,7 +52,7 @@ def c_cdrs(srv):
 
 
 def test_retention_prunes_and_a_resuming_client_resyncs_from_snapshot(tmp_path):
-    srv = CtiServer(cfg(tmp_path / "r.db", retention_events=5)).start()
+    srv = build_server(cfg(tmp_path / "r.db", retention_events=5)).start()
     run_calls(srv, 4)
     srv.store.commit()                                  # the journal written: what a background prune sees
     srv._last_prune = 0.0
@@ -72,7 +73,7 @@ def test_retention_prunes_and_a_resuming_client_resyncs_from_snapshot(tmp_path):
 
 def test_housekeeping_prune_never_holds_up_the_loop(tmp_path, monkeypatch):
     from cti.store import maint
-    srv = CtiServer(cfg(tmp_path / "h.db", retention_events=5)).start()
+    srv = build_server(cfg(tmp_path / "h.db", retention_events=5)).start()
     run_calls(srv, 3)
     srv.store.commit()
     srv.store.maint.wait()
@@ -114,11 +115,11 @@ def test_restart_on_postgresql(tmp_path):
         c.execute(f"CREATE SCHEMA {schema}")
     scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     try:
-        srv = CtiServer(cfg(scoped)).start()
+        srv = build_server(cfg(scoped)).start()
         run_calls(srv, 2)
         last = srv.bus.seq
         srv.close()
-        srv = CtiServer(cfg(scoped)).start()
+        srv = build_server(cfg(scoped)).start()
         assert srv.bus.seq == last + 1 + 1        # ServerStarted + SpanState after the restart
         run_calls(srv, 1)
         assert [r["call"] for r in srv.store.cdrs()] == ["1", "2", "3"]

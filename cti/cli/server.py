@@ -55,16 +55,16 @@ def main(config: str | None, duration: float | None, verbose: int, **over: objec
         cfg = build_config(config, **over)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
-    from cti.server import CtiServer
+    from cti.cli.wiring import build_server
     try:
-        srv = CtiServer(cfg, strict=config is not None)
+        srv = build_server(cfg, strict=config is not None)
     except Exception as e:   # noqa: BLE001 - the demo falls back, a site config fails loudly
         if config is not None or cfg.board.driver != "sim":
             raise click.ClickException(str(e)) from None
         log.warning("simulator unavailable (%s): running the demo on loopback trunks", e)
         cfg.board.driver = "loopback"
         cfg.trunks = [t.__class__("loop", t.spans) for t in cfg.trunks]
-        srv = CtiServer(cfg)
+        srv = build_server(cfg)
     except Exception as e:
         raise click.ClickException(f"cannot start: {e}") from None
     try:
@@ -81,7 +81,7 @@ def main(config: str | None, duration: float | None, verbose: int, **over: objec
     if cfg.bus.security == "plain":
         click.secho("  WARNING: plain mode - no authentication, no encryption: localhost development only",
                     fg="red", bold=True, err=True)
-    if srv.scenario is not None:
+    if any(c.name == "demo" for c in srv.components):
         click.echo("  demo scenario running: watch it with `cti-monitor`", err=True)
     try:
         srv.run(duration)

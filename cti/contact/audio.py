@@ -11,8 +11,10 @@ only the agent, barge both (``cti.media.supervise``, G.711 kernel). Devices with
 (trunk extensions, as before) get the call signalling only. On CAS station spans the
 handset's hook answers and clears, and ACD offers ring it (:mod:`cti.contact.hook`).
 
-On a simulator board, ``simulated_phones = true`` puts a :class:`simulator.phones.Phone` on the
-far end of every station (each with its own tone), so the whole path can be heard and recorded.
+In-band digits the call model sends (SendDigits) on a bridged circuit go into the bridge's
+stream: :meth:`CallAudio.attach` adds a route to the model's media path
+(:meth:`cti.media.path.BoardMedia.route`). Simulated phones on the stations' far ends
+(``simulated_phones = true``) are wired by the command layer (cti.cli.wiring), not here.
 """
 from __future__ import annotations
 
@@ -35,17 +37,14 @@ class StationError(ValueError):
 class CallAudio:
     """Stations, bridges and supervision of one contact centre (see the module docstring)."""
 
-    def __init__(self, server: Any, taps: SpanTaps, stations: dict[str, Circuit],
-                 simulated_phones: bool = False) -> None:
+    def __init__(self, server: Any, taps: SpanTaps, stations: dict[str, Circuit]) -> None:
         self.server = server
         self.taps = taps
         self.stations = dict(stations)
         self._device_of = {c: d for d, c in self.stations.items()}
         self.bridges = Bridges(taps, self._write)
-        self.phones: dict[str, Any] = {}
         self.supervising: dict[str, str] = {}    #: supervisor device -> call id (audio supervision)
         self.counters = {"bridged": 0, "not_bridged": 0}
-        self._simulated_phones = simulated_phones
         self.station_spans: list[int] = []
         self.hooks: StationHooks | None = None      #: hook / ringing on CAS station lines
         self._ringing_transfer: set[str] = set()   #: calls transferred to a party not answered yet
@@ -55,7 +54,7 @@ class CallAudio:
 
     # ---- set-up -----------------------------------------------------------------------------
     def attach(self, trunk_spans: set[int]) -> None:
-        """Tap the station spans (after the trunk spans were tapped); simulated phones if asked."""
+        """Tap the station spans (after the trunk spans were tapped); route bridged in-band digits."""
         board = self.server.board
         if not self.stations:
             return
@@ -72,22 +71,15 @@ class CallAudio:
             if not self.taps.tap(span, board.span(span)):
                 raise StationError(f"span {span}: its audio cannot be read for stations")
         media = getattr(self.server.model, "media", None)
-        if media is not None and hasattr(media, "send_digits"):
-            inner = media.send_digits
+        if media is not None and hasattr(media, "route"):
+            media.route(self._bridged_digits)
 
-            def send_digits(circuit: Circuit, digits: str, now: float, _inner: Any = inner) -> None:
-                """In-band DTMF (SendDigits): into the bridge's stream when the circuit is bridged."""
-                if self.bridges.owner(tuple(circuit)) is None:
-                    return _inner(circuit, digits, now)
-                from _boardcore.g711 import alaw_encode
-                from cti.call.inband import dtmf_pcm
-                self._pending.setdefault(tuple(circuit), bytearray()).extend(alaw_encode(dtmf_pcm(digits)))
-            media.send_digits = send_digits
-        if self._simulated_phones:
-            if not hasattr(board, "far_end"):
-                raise StationError("simulated_phones needs the simulator board (driver 'sim')")
-            from simulator.phones import station_phones
-            self.phones = station_phones(board, self.stations)
+    def _bridged_digits(self, circuit: Circuit, alaw: bytes) -> bool:
+        """In-band DTMF (SendDigits) into the bridge's stream when ``circuit`` is bridged."""
+        if self.bridges.owner(tuple(circuit)) is None:      # type: ignore[arg-type]
+            return False
+        self._pending.setdefault(tuple(circuit), bytearray()).extend(alaw)   # type: ignore[arg-type]
+        return True
 
     def station(self, device: str | None) -> Circuit | None:
         """The station timeslot of ``device``, None for trunk extensions."""

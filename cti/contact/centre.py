@@ -7,14 +7,20 @@ ACD queue -> the engine's ``Offered`` names agents -> their devices join the cal
 list (so their accounts may see and answer it) and the call alerts -> the agent's desktop
 sends AnswerCall -> Established, ACD ``Connected`` -> either side clears -> CallCleared ->
 ``CallEnded`` and wrap-up. A caller who hangs up first is ``Abandoned``; ring no answer
-parks the call again. Everything runs in the server's thread: call-model events arrive
-through ``server.event_hooks``, time through a board ticker, requests through the bus.
+parks the call again.
+
+The centre is a server component (:mod:`cti.plugin`): the server hands it the call-model
+events it names (:meth:`ContactCentre.events`), runs :meth:`ContactCentre.service` every
+block (it carries audio: taps, bridges, recordings, IVR prompts), puts its request links in
+front of the server's call control (AnswerCall and ClearConnection of an ACD call, and the
+agent-side requests, are served here and otherwise passed on with ``next``) and adds the
+``agents`` / ``queues`` / ``media`` snapshot sections. Everything runs in the server's thread.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 from cti.acd.engine import AcdEngine, AcdError
 from cti.acd.agents import AgentEvent, AgentState
@@ -25,6 +31,7 @@ from cti.ivr.menu import IvrConfig, IvrConfigError
 from cti.ivr.session import DigitsCollected, Hangup, ToQueue
 from cti.media.recorder import Recorder
 from cti.media.taps import SpanTaps
+from cti.plugin import EVERY_BLOCK, Component, Host, Link, Section, serves
 from cti.stats.service import StatsCollector
 
 from . import events as ce
@@ -39,15 +46,19 @@ from .outbound import Dialler, publish_campaign
 log = logging.getLogger(__name__)
 
 
-class ContactCentre(ContactRequests):
-    """See the module docstring. Built by :func:`cti.contact.install`."""
+#: call-model events the centre and its audio act on
+CALL_EVENTS = frozenset({"Offered", "Delivered", "Established", "Originated", "DigitsDialed", "Held", "Retrieved",
+                         "Transferred", "Conferenced", "Reattempted", "Failed", "CallCleared"})
 
-    def __init__(self, server: Any, config: ContactConfig) -> None:
-        self.server = server
+
+class ContactCentre(ContactRequests, Component):
+    """See the module docstring. Hand it to the server (``CtiServer(cfg, components=[...])``)."""
+
+    name = "contact"
+
+    def __init__(self, config: ContactConfig) -> None:
         self.config = config
         rq.register()
-        self.model = server.model
-        self.bus = server.bus
         self.engine = AcdEngine(config.queues, config.agents, seed=config.seed)
         try:
             self.engine.check()
@@ -66,7 +77,6 @@ class ContactCentre(ContactRequests):
             if missing:
                 raise ConfigError(f"[contact] the IVR sends callers to unknown queue(s) {sorted(missing)}")
         self.taps = SpanTaps()                             #: listeners on trunk and station timeslots
-        self.audio = CallAudio(server, self.taps, config.stations, config.simulated_phones)
         self.ivr = IvrRunner(ivr, self._write_audio)
         from .prompts import QueuePrompts
         try:
@@ -90,50 +100,66 @@ class ContactCentre(ContactRequests):
         self._next_stats: float | None = None
         self._rx: dict[str, bytearray] = {}                #: recorded call -> caller audio not yet written
         self._rec_unlisten: dict[str, Callable[[], None]] = {}
-        self._orig = dict(self.bus.handlers)
 
-    # ---- wiring -----------------------------------------------------------------------------
-    def attach(self) -> "ContactCentre":
-        s = self.server
-        s.event_hooks.append(self.on_call_event)
-        if getattr(s, "_ticked", False):
-            s.board.add_ticker(self.tick)
-        else:                      # loopback / polled boards: run after the server's own turn
-            inner = s._tick
-
-            def tick(now: float) -> None:
-                inner(now)
-                self.tick(now)
-            s._tick = tick
-        for name, fn in (("AgentLogon", self._logon), ("SetAgentState", self._set_state),
-                         ("RouteSelect", self._route_select), ("StartRecording", self._start_recording),
-                         ("StopRecording", self._stop_recording), ("Monitor", self._monitor),
-                         ("StopMonitor", self._stop_monitor),
-                         ("GetStatistics", self._get_statistics), ("PlayPrompt", self._play),
-                         ("CollectDigits", self._collect_digits), ("StartCampaign", self._start_campaign),
-                         ("AnswerCall", self._answer), ("ClearConnection", self._clear)):
-            self.bus.register_command(name, fn)
-        for name, fn in self._agent_side_handlers():
-            if name in self._orig:
-                self.bus.register_command(name, fn)
+    # ---- the plugin protocol (cti.plugin) --------------------------------------------------
+    def start(self, host: Host) -> None:
+        """Take the server's model, bus and board: tap the trunk and station spans."""
+        self.server = host
+        self.model = host.model
+        self.bus = host.bus
+        self.publish = host.publish
+        self.audio = CallAudio(host, self.taps, self.config.stations)
         self._tap_spans()
         try:
             self.audio.attach(set(self.taps.spans))
         except StationError as e:
             from cti.config import ConfigError
             raise ConfigError(f"[contact] {e}") from None
-        self.bus.add_state("agents", self._agents_state)
-        self.bus.add_state("queues", self._queues_state)
-        self.bus.add_state("media", lambda account, book: self.audio.public(book.visible(account)))
-        return self
 
-    def now(self) -> float:
-        return self.server.now()
-
-    def close(self) -> None:
+    def stop(self) -> None:
         """Finish open recordings (their WAV headers) and publish RecordingStopped for each."""
         for call_id in list(self.recorder.active):
             self._stop_record(call_id)
+
+    close = stop
+
+    def requests(self) -> Mapping[str, Link]:
+        own = {"AgentLogon": self._logon, "SetAgentState": self._set_state, "RouteSelect": self._route_select,
+               "StartRecording": self._start_recording, "StopRecording": self._stop_recording,
+               "Monitor": self._monitor, "StopMonitor": self._stop_monitor, "GetStatistics": self._get_statistics,
+               "PlayPrompt": self._play, "CollectDigits": self._collect_digits,
+               "StartCampaign": self._start_campaign}
+        links: dict[str, Link] = {name: serves(fn) for name, fn in own.items()}
+        links["AnswerCall"] = self._answer
+        links["ClearConnection"] = self._clear
+        links.update(self._agent_side_links())
+        return links
+
+    def sections(self) -> Mapping[str, Section]:
+        return {"agents": self._agents_state, "queues": self._queues_state,
+                "media": lambda account, book: self.audio.public(book.visible(account))}
+
+    def events(self) -> Collection[str]:
+        return CALL_EVENTS
+
+    def on_event(self, event: Any) -> None:
+        self.on_call_event(event)
+
+    def deadline(self) -> float | None:
+        """Every block while there is a board (taps, bridges, recordings, prompts carry audio);
+        otherwise the ACD's, statistics' and dialler's timers."""
+        if self.taps.spans or self.ivr.legs:
+            return EVERY_BLOCK
+        ds = [self.engine.next_deadline(), self._next_stats if self._next_stats is not None else EVERY_BLOCK]
+        if self.dialler.running:
+            return EVERY_BLOCK
+        return min(d for d in ds if d is not None)
+
+    def service(self, now: float) -> None:
+        self.tick(now)
+
+    def now(self) -> float:
+        return self.server.now()
 
     # ---- ACD output: execute and publish ------------------------------------------------------
     def apply(self, events: Iterable[AgentEvent | QueueEvent]) -> None:
@@ -147,7 +173,7 @@ class ContactCentre(ContactRequests):
                 except Exception:   # the call may be gone already; the ACD learns it from the model
                     self.counters["acd_errors"] += 1
                     log.exception("ACD event %s on call %s", e.type, e.call)
-            self.bus.publish(ce.from_acd(e, self._devices_of(e)))
+            self.publish(ce.from_acd(e, self._devices_of(e)))
 
     def _devices_of(self, e: AgentEvent | QueueEvent) -> list[str]:
         """Agent devices a queue event concerns, so those agents' accounts see it on the bus."""
@@ -216,7 +242,7 @@ class ContactCentre(ContactRequests):
         if circ is not None and circ[0] in self.taps.spans:
             buf = self._rx[call_id] = bytearray()
             self._rec_unlisten[call_id] = self.listen(circ, lambda alaw, _t, _b=buf: _keep(_b, alaw))
-        self.bus.publish(ce.RecordingStarted(call=call_id, path=str(rec.path), agent=agent))
+        self.publish(ce.RecordingStarted(call=call_id, path=str(rec.path), agent=agent))
         return str(rec.path)
 
     def _stop_record(self, call_id: str) -> dict[str, Any] | None:
@@ -228,12 +254,12 @@ class ContactCentre(ContactRequests):
         if rec is None:
             return None
         seconds = round(rec.blocks * 0.02, 2)
-        self.bus.publish(ce.RecordingStopped(call=call_id, path=str(rec.path), seconds=seconds))
+        self.publish(ce.RecordingStopped(call=call_id, path=str(rec.path), seconds=seconds))
         return {"call": call_id, "path": str(rec.path), "seconds": seconds}
 
     # ---- call-model input ---------------------------------------------------------------------
     def on_call_event(self, e: Any) -> None:
-        """Hook for every call-model event (``server.event_hooks``)."""
+        """One call-model event of :data:`CALL_EVENTS` (the plugin protocol's ``on_event``)."""
         kind = type(e).__name__
         self.audio.on_call_event(e)
         try:
@@ -280,7 +306,7 @@ class ContactCentre(ContactRequests):
         """Publish an attempt's outcome (cti.contact.outbound.Report); answered calls enter the queue."""
         if r is None:
             return
-        publish_campaign(self.bus, r, self.dialler.summary(r.campaign))
+        publish_campaign(self.server, r, self.dialler.summary(r.campaign))
         for c in r.connects:
             self.apply(self.engine.enqueue(r.call, c.queue, r.number, self.now()))
 
@@ -320,7 +346,7 @@ class ContactCentre(ContactRequests):
 
     # ---- time ------------------------------------------------------------------------------
     def tick(self, now: float) -> None:
-        """Board ticker: ACD timers, statistics; publishes what the model produced meanwhile."""
+        """One block: ACD timers, statistics, IVR, dialler, hooks, bridges, recordings."""
         due = self.engine.next_deadline()
         if due is not None and due <= now:
             self.apply(self.engine.service(now))
@@ -337,7 +363,6 @@ class ContactCentre(ContactRequests):
         self.audio.tick()
         for call_id in list(self.recorder.active):
             self.recorder.feed(call_id, *self._call_audio(call_id))
-        self.server.flush_model()
 
     def _tap_spans(self) -> None:
         """Tee the audio the trunk adapters read from their spans (a board hands each block out
@@ -390,7 +415,7 @@ class ContactCentre(ContactRequests):
         now = self.now()
         for call_id, a in actions:
             if isinstance(a, DigitsCollected):
-                self.bus.publish(ce.DigitsCollected(call=call_id, digits=a.digits, reason=a.reason, menu=a.menu))
+                self.publish(ce.DigitsCollected(call=call_id, digits=a.digits, reason=a.reason, menu=a.menu))
             elif isinstance(a, ToQueue):
                 call = self.model.calls.get(call_id)
                 if call is not None:
@@ -403,7 +428,7 @@ class ContactCentre(ContactRequests):
         snap = self.stats.snapshot(now)
         for name, figures in snap["queues"].items():
             if queue is None or name == queue:
-                self.bus.publish(ce.QueueStats(queue=name, figures=figures, agents=snap["agents"]))
+                self.publish(ce.QueueStats(queue=name, figures=figures, agents=snap["agents"]))
         return snap
 
 

@@ -1,9 +1,11 @@
 """The contact centre's requests on the command socket, with who may send them.
 
 A mixin of :class:`cti.contact.centre.ContactCentre`: each handler takes ``(account, request,
-t)`` as ``BusServer.register_command`` wants, checks the account (agents act for their own
-agent and device, supervisors for their team, integrators for all) and answers a result map
-or raises a typed error from cti.call.errors.
+t)``, checks the account (agents act for their own agent and device, supervisors for their
+team, integrators for all) and answers a result map or raises a typed error from
+cti.call.errors. AnswerCall, ClearConnection and the agent-side requests are chain links
+(:mod:`cti.plugin`): ``(account, request, t, next)``, serving an ACD call here and passing
+any other call on to ``next`` (the server's call control).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from cti.call.errors import InvalidParameterError, InvalidStateError, PrivilegeV
 from cti.call.states import ConnectionState as S
 from cti.ivr.collect import CollectSpec
 from cti.media.supervise import SuperviseMode
+from cti.plugin import Handler, Link
 
 from . import events as ce
 from . import requests as rq
@@ -35,7 +38,7 @@ class ContactRequests:
     now: Any
     supervisions: dict[str, tuple[str, str, str]]
     audio: Any
-    _orig: dict[str, Any]
+    publish: Any
 
     # ---- authorisation --------------------------------------------------------------------
     def _book(self) -> AccountBook:
@@ -85,15 +88,16 @@ class ContactRequests:
         events = self._acd(self.engine.route_select, req.route, self.now(), agent=req.agent, queue=req.queue)
         used = [e for e in events if isinstance(e, QueueEvent) and e.type in ("Offered", "Diverted")]
         if used:
-            self.bus.publish(ce.RouteUsed(queue=used[0].queue, call=used[0].call, data={"route": req.route, "by": "crm"}))
+            self.publish(ce.RouteUsed(queue=used[0].queue, call=used[0].call, data={"route": req.route, "by": "crm"}))
         self.apply(events)
         return {"route": req.route}
 
-    def _answer(self, account: Account, req: Any, t: float) -> dict[str, Any]:
-        """AnswerCall: for an ACD call ringing at agents, ``device`` (or the account's) names the agent."""
+    def _answer(self, account: Account, req: Any, t: float, nxt: Handler) -> dict[str, Any]:
+        """AnswerCall: for an ACD call ringing at agents, ``device`` (or the account's) names the
+        agent; any other call goes on to ``nxt``."""
         ringing = self._ringing(req.call) if isinstance(req.call, str) else []
         if not ringing:
-            return self._orig["AnswerCall"](account, req, t)
+            return nxt(account, req, t)
         by_device = {self.engine.agent(a).device: a for a in ringing}
         agent = by_device.get(req.device) or by_device.get(account.device)
         if agent is None:
@@ -116,8 +120,9 @@ class ContactRequests:
         self.apply(self._acd(self.engine.answered, call_id, agent, self.now()))
         return {"call": call_id, "agent": agent}
 
-    def _clear(self, account: Account, req: Any, t: float) -> dict[str, Any]:
-        """ClearConnection: an agent's device in an ACD call stands for the call's local device."""
+    def _clear(self, account: Account, req: Any, t: float, nxt: Handler) -> dict[str, Any]:
+        """ClearConnection: an agent's device in an ACD call stands for the call's local device;
+        anything else goes on to ``nxt``."""
         if isinstance(req.call, str) and req.call in self.model.calls and req.device is not None:
             call = self.model.calls[req.call]
             if req.device not in call.connections and req.device in call.extra.get("devices", ()):
@@ -125,13 +130,13 @@ class ContactRequests:
                     raise PrivilegeViolationError(f"account {account.name} may not clear for {req.device}",
                                                   account=account.name, device=req.device)
                 return self.model.clear_connection(req.call, self.now(), cause=req.cause)
-        return self._orig["ClearConnection"](account, req, t)
+        return nxt(account, req, t)
 
-    def _agent_side(self, name: str, act: Any, field: str = "call") -> Any:
-        """A handler for ``name`` (HoldCall, RetrieveCall, SingleStepTransfer, SendDigits, ConsultationCall,
+    def _agent_side(self, name: str, act: Any, field: str = "call") -> Link:
+        """A link for ``name`` (HoldCall, RetrieveCall, SingleStepTransfer, SendDigits, ConsultationCall,
         TransferCall, ConferenceCall: ``field`` names the call) where an agent's device
         in an ACD call stands for the call's local device, like ClearConnection."""
-        def handler(account: Account, req: Any, t: float) -> dict[str, Any]:
+        def link(account: Account, req: Any, t: float, nxt: Handler) -> dict[str, Any]:
             call_id = getattr(req, field)
             if isinstance(call_id, str) and call_id in self.model.calls and req.device is not None:
                 call = self.model.calls[call_id]
@@ -140,22 +145,27 @@ class ContactRequests:
                         raise PrivilegeViolationError(f"account {account.name} may not {name} for {req.device}",
                                                       account=account.name, device=req.device)
                     return act(req, self.now())
-            return self._orig[name](account, req, t)
-        return handler
+            return nxt(account, req, t)
+        return link
 
-    def _agent_side_handlers(self) -> list[tuple[str, Any]]:
-        m = self.model
-        return [("HoldCall", self._agent_side("HoldCall", lambda r, now: m.hold_call(r.call, now))),
-                ("RetrieveCall", self._agent_side("RetrieveCall", lambda r, now: m.retrieve_call(r.call, now))),
+    def _agent_side_links(self) -> list[tuple[str, Link]]:
+        """The agent-side links; each reaches the call model when a request comes (after start)."""
+        def model() -> Any:
+            return self.model
+        return [("HoldCall", self._agent_side("HoldCall", lambda r, now: model().hold_call(r.call, now))),
+                ("RetrieveCall", self._agent_side("RetrieveCall", lambda r, now: model().retrieve_call(r.call, now))),
                 ("SingleStepTransfer", self._agent_side(
-                    "SingleStepTransfer", lambda r, now: m.single_step_transfer(r.call, r.to, now))),
-                ("SendDigits", self._agent_side("SendDigits", lambda r, now: m.send_digits(r.call, r.digits, now))),
+                    "SingleStepTransfer", lambda r, now: model().single_step_transfer(r.call, r.to, now))),
+                ("SendDigits", self._agent_side(
+                    "SendDigits", lambda r, now: model().send_digits(r.call, r.digits, now))),
                 ("ConsultationCall", self._agent_side(
-                    "ConsultationCall", lambda r, now: m.consultation_call(r.call, r.called, now))),
+                    "ConsultationCall", lambda r, now: model().consultation_call(r.call, r.called, now))),
                 ("TransferCall", self._agent_side(
-                    "TransferCall", lambda r, now: m.transfer_call(r.held_call, r.active_call, now), "held_call")),
+                    "TransferCall", lambda r, now: model().transfer_call(r.held_call, r.active_call, now),
+                    "held_call")),
                 ("ConferenceCall", self._agent_side(
-                    "ConferenceCall", lambda r, now: m.conference_call(r.held_call, r.active_call, now), "held_call"))]
+                    "ConferenceCall", lambda r, now: model().conference_call(r.held_call, r.active_call, now),
+                    "held_call"))]
 
     def _start_recording(self, account: Account, req: rq.StartRecording, _t: float) -> dict[str, Any]:
         call = self.model.call(req.call)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from _boardcore.g711 import alaw_encode
-from cti.call.inband import dtmf_pcm
+from cti.media.path import dtmf_pcm
 from cti.signaling.causes import Cause
 from cti.signaling.no1.config import No1Config
 from cti.signaling.no1.trunk import No1Trunk
