@@ -117,6 +117,7 @@ class Gateway:
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/config.json", self.config)
         app.router.add_get("/crm/{number}", self.crm_record)
+        app.router.add_get("/favicon.ico", lambda r: web.Response(status=204))
         app.router.add_get("/agent", self.page("agent.html"))
         app.router.add_get("/wallboard", self.page("wallboard.html"))
         app.router.add_static("/static/", STATIC, show_index=False)
