@@ -56,10 +56,3 @@ def test_parse_request_typed_errors():
         s.parse_request({"type": "ClearConnection", "call": "1", "cause": True})
     with pytest.raises(InvalidParameterError):
         s.parse_request(["MakeCall"])
-
-
-def test_docs_embed_the_connection_table():
-    from cti.call.states import table_markdown
-    text = (DOC.parent.parent / "bus.md").read_text()
-    inner = text.split("<!-- connection-table -->\n")[1].split("<!-- /connection-table -->")[0]
-    assert inner == table_markdown(), "docs/bus.md connection table is stale"

@@ -272,9 +272,10 @@ def test_blocking_publishes_span_state_and_snapshot():
     assert snap["calls"][0]["call"] == a and len(snap["calls"][0]["connections"]) == 2
 
 
-def test_table_rows_are_all_reachable_states():
-    states = {s for (s, _), (_, t) in CONNECTION_TABLE.items()} | {t for _, (_, t) in CONNECTION_TABLE.items()}
-    assert states == set(ConnectionState)
+def test_connection_table_is_whole_on_the_one_engine():
+    assert set(CONNECTION_TABLE.states()) == set(ConnectionState)
+    assert CONNECTION_TABLE.reachable() == set(ConnectionState)
+    assert CONNECTION_TABLE.validate() == []
 
 
 def test_call_ids_continue_from_first_call_and_node_prefix():
@@ -316,3 +317,12 @@ def test_failing_adapter_is_contained():
     with pytest.raises(TrunkFailureError):
         model.answer_call(cid2, 0.3)                 # a ValueError from a stack becomes a typed error
     assert model.validate() == []
+
+
+def test_docs_embed_the_connection_table():
+    import pathlib
+
+    from cti.call.states import table_markdown
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "call-model.md").read_text()
+    inner = text.split("<!-- connection-table -->\n")[1].split("<!-- /connection-table -->")[0]
+    assert inner == table_markdown(), "docs/call-model.md connection table is stale"

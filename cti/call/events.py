@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
+from collections.abc import Callable
 
 
 #: per class: (to_dict, stamped) functions generated from its fields (see _dict_makers)
@@ -70,6 +71,7 @@ class CallEvent(BusEvent):
     direction: str = ""           #: "in" (network -> us) | "out" (us -> network)
     cause: int | None = None      #: Q.850 cause (clearing, failure)
     devices: list[str] = field(default_factory=list)  #: local devices of the call (for authorisation)
+    user_data: dict[str, str] = field(default_factory=dict)  #: the call's user data (CRM map) after the event
 
     def topic(self) -> str:
         if self.span is None:
@@ -79,7 +81,8 @@ class CallEvent(BusEvent):
 
 @dataclass(frozen=True, slots=True)
 class Originated(CallEvent):
-    """A device originated a call (MakeCall / ConsultationCall): trunk seized, far end not reached."""
+    """A device originated a call (MakeCall / ConsultationCall): a trunk circuit is seized and the
+    calling device is ``connected`` (ECMA-269); the far end's progress follows (Delivered, Established)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +92,25 @@ class Offered(CallEvent):
 
 @dataclass(frozen=True, slots=True)
 class Delivered(CallEvent):
-    """A device is alerting: our local device for an incoming call, the far end for an outgoing one."""
+    """A device is alerting (once per device): our device that rings for an incoming call (the
+    agent's, when the ACD offers the call), the far end for an outgoing one. A route point never
+    alerts: the call is Queued there and Diverted to the agent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Diverted(CallEvent):
+    """The call left ``device`` (now null there) for ``to`` (ECMA-269 Diverted): the ACD hands a
+    queued call to the agents it rings, DeflectCall, or PickupCall (``reason``: acd | deflect |
+    pickup). Delivered (or Established, for a pickup) at each new device follows."""
+
+    to: list[str] = field(default_factory=list)
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Established(CallEvent):
-    """A device answered; the call is connected."""
+    """``device`` answered (once per device): the agent's device of an ACD call, the far end of an
+    outgoing call; the call is connected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +173,16 @@ class Reattempted(CallEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class UserDataChanged(CallEvent):
+    """The call's user data changed (AttachUserData / UpdateUserData / DeleteUserData, IVR digits):
+    ``user_data`` is the whole map after the change, ``changed`` the keys set, ``deleted`` the
+    keys removed; ``device`` is the device the request acted for ("" for the IVR)."""
+
+    changed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionCleared(CallEvent):
     """The device's connection ended (``state`` is null); the call may go on."""
 
@@ -197,7 +223,7 @@ class ServerStarted(BusEvent):
 
 CALL_EVENTS: tuple[type[CallEvent], ...] = (
     Originated, Offered, Delivered, Established, Held, Retrieved, Queued, Failed, Transferred,
-    Conferenced, DigitsDialed, ConnectionCleared, CallCleared, Reattempted,
+    Conferenced, DigitsDialed, ConnectionCleared, CallCleared, Reattempted, Diverted, UserDataChanged,
 )
 #: Every event type the call model and server publish, by name (the schema's event list).
 EVENT_TYPES: dict[str, type[BusEvent]] = {c.__name__: c for c in (*CALL_EVENTS, SpanState, ServerStarted)}

@@ -1,143 +1,71 @@
-"""The call model: calls and CSTA connections, driven by trunk adapters and commands.
+"""The call model: calls and CSTA connections, driven by trunk adapters and call control.
 
 Sans-IO like the stacks below it: time is passed in, nothing here touches a socket. Inputs
-are :mod:`cti.signaling.trunk` events (through :meth:`CallModel.service` or
-:meth:`CallModel.on_trunk_event`) and call-control commands (:mod:`cti.call.control`).
-Outputs are :mod:`cti.call.events` objects and CDR dicts, collected until the owner takes
-them (:meth:`take_events`, :meth:`take_cdrs`) and publishes / stores them.
+are :mod:`cti.signaling.trunk` events (:meth:`CallModel.service` or
+:meth:`CallModel.on_trunk_event`) and the CSTA services of :mod:`cti.call.services` (an
+object over this model, ``model.services``; each service is reachable as ``model.<name>``
+too, e.g. ``model.make_call``). Outputs are :mod:`cti.call.events` objects and CDR dicts,
+collected until the owner takes them (:meth:`take_events`, :meth:`take_cdrs`).
 
-Devices: the *local* device of a call is the number we answer as (the called number of an
-incoming call) or the device that originated it (MakeCall); each trunk party is a *remote*
-device named ``trunk/<span>/<ts>`` after its circuit, so device ids in a call are unique.
-A call ends (CallCleared + CDR) when fewer than two parties are left; a lone failed
-connection stays (CSTA ``fail``) until cleared or ``fail_linger`` seconds pass.
+Imports run one way: :mod:`.parties` (data) <- :mod:`.services` (call control) <- this
+module (state, trunk input, the primitives the services use).
+
+Devices and events (ECMA-269): an incoming call is Offered to the called number. A plain
+device is rung at once (Delivered there); a *routing device* (a route point the contact
+centre serves, :attr:`CallModel.routing_devices`) is not: the call waits there (Queued)
+until the ACD hands it to agents (Diverted from the route point, Delivered at each agent's
+device), and the device that answers reports Established. A call ends (CallCleared + CDR)
+when fewer than two parties, or no trunk party, are left; a lone failed connection stays
+(CSTA ``fail``) until cleared or ``fail_linger`` seconds pass.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import Any
+from collections.abc import Iterable
 
 from cti.signaling.causes import Cause
-from cti.signaling.fsm import TableFSM
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived,
                                  IncomingCall, Proceeding, Reattempted, Released, TrunkAdapter,
                                  TrunkEvent)
 
 from . import events as ev
-from .control import ADAPTER_ERRORS, CallControl
-from .states import CONNECTION_TABLE, LIVE_STATES, ConnectionState, Stimulus
+from .errors import (CallControlError, InvalidCallError, InvalidDeviceError, InvalidParameterError,
+                     InvalidStateError, ResourceBusyError, TrunkFailureError)
+from .parties import ADAPTER_ERRORS, Call, Connection, MediaPath, trunk_device
+from .services import SERVICES, CallServices, check_device
+from .states import ConnectionState, Stimulus
 
 log = logging.getLogger(__name__)
 S, X = ConnectionState, Stimulus
+#: Q.850 cause 26, "non-selected user clearing": the other devices rung for a call one answered
+NON_SELECTED = 26
+
+__all__ = ["Call", "CallModel", "Connection", "MediaPath", "trunk_device"]
 
 
-class MediaPath(Protocol):
-    """What the model needs from the media layer (in-band digits; bridging for transfers)."""
+class CallModel:
+    """Calls over the circuits of some trunk adapters (see the module docstring).
 
-    def send_digits(self, circuit: Circuit, digits: str, now: float) -> None: ...
-
-    def bridge(self, circuits: list[Circuit]) -> None: ...
-
-
-def trunk_device(circuit: Circuit) -> str:
-    """The device id of the trunk party on ``circuit``."""
-    return f"trunk/{circuit[0]}/{circuit[1]}"
-
-
-@dataclass
-class Connection:
-    """One device's relationship with one call (ECMA-269 connection)."""
-
-    call: str
-    device: str
-    local: bool
-    circuit: Circuit | None = None
-    adapter: TrunkAdapter | None = None
-    since: float = 0.0
-    offered: bool = False   #: an offered incoming call not yet cleared (CSTA state null, but a party)
-    fsm: TableFSM = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.fsm = TableFSM(f"connection {self.call}/{self.device}", CONNECTION_TABLE, S.NULL, self)
-
-    @property
-    def state(self) -> ConnectionState:
-        return self.fsm.state
-
-    @property
-    def live(self) -> bool:
-        return self.offered or self.fsm.state in LIVE_STATES
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"device": self.device, "state": self.state.value, "local": self.local,
-                "span": self.circuit[0] if self.circuit else None,
-                "ts": self.circuit[1] if self.circuit else None}
-
-
-@dataclass
-class Call:
-    """A call: its connections and what the CDR needs."""
-
-    id: str
-    direction: str
-    calling: str | None
-    called: str | None
-    signalling: str
-    created: float
-    connections: dict[str, Connection] = field(default_factory=dict)
-    answered: float | None = None
-    cause: int | None = None
-    merged: list[str] = field(default_factory=list)   #: call ids joined into this one
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def local(self) -> Connection | None:
-        for c in self.connections.values():
-            if c.local:
-                return c
-        return None
-
-    def live(self) -> list[Connection]:
-        return [c for c in self.connections.values() if c.live]
-
-    def remotes(self) -> list[Connection]:
-        return [c for c in self.connections.values() if not c.local and c.live]
-
-    def circuit(self) -> Circuit | None:
-        """The call's primary circuit (its first trunk party's)."""
-        for c in self.connections.values():
-            if c.circuit is not None:
-                return c.circuit
-        return None
-
-    def devices(self) -> set[str]:
-        return {c.device for c in self.connections.values()}
-
-    def local_devices(self) -> list[str]:
-        """Our devices that took part in the call (kept after they leave: transfers)."""
-        seen = [c.device for c in self.connections.values() if c.local]
-        return sorted(set(seen) | set(self.extra.get("devices", ())))
-
-    def to_dict(self) -> dict[str, Any]:
-        circ = self.circuit()
-        return {"call": self.id, "direction": self.direction, "calling": self.calling,
-                "called": self.called, "signalling": self.signalling,
-                "span": circ[0] if circ else None, "ts": circ[1] if circ else None,
-                "created": self.created, "answered": self.answered,
-                "connections": [c.to_dict() for c in self.connections.values() if c.live]}
-
-
-class CallModel(CallControl):
-    """Calls over the circuits of some trunk adapters (see the module docstring)."""
+    ``routing_devices``: called numbers the model does not ring itself (route points);
+    ``presentation``: the calling number each device presents on MakeCall (default: the
+    device id); ``pickup_groups``: group name -> devices, for group PickupCall.
+    """
 
     def __init__(self, adapters: Iterable[TrunkAdapter] = (), *, auto_alert: bool = True,
                  media: MediaPath | None = None, first_call: int = 1, node: str = "",
-                 fail_linger: float = 5.0) -> None:
+                 fail_linger: float = 5.0, routing_devices: Iterable[str] = (),
+                 presentation: dict[str, str] | None = None,
+                 pickup_groups: dict[str, Iterable[str]] | None = None) -> None:
         self.adapters: list[TrunkAdapter] = []
         self.auto_alert = auto_alert
         self.media = media
         self.fail_linger = fail_linger
+        self.routing_devices: set[str] = set(routing_devices)
+        self.presentation: dict[str, str] = dict(presentation or {})
+        self.pickup_groups: dict[str, set[str]] = {g: set(d) for g, d in (pickup_groups or {}).items()}
         self.calls: dict[str, Call] = {}
         self.available: dict[Circuit, bool] = {}
         self.counters: dict[str, int] = {"unexpected_trunk_events": 0, "calls": 0}
@@ -147,8 +75,15 @@ class CallModel(CallControl):
         self._prefix = f"{node}-" if node else ""
         self._events: list[ev.BusEvent] = []
         self._cdrs: list[dict[str, Any]] = []
+        self.services = CallServices(self)
         for a in adapters:
             self.add_adapter(a)
+
+    def __getattr__(self, name: str) -> Any:
+        # the CSTA services answer as the model's own methods (model.make_call(...))
+        if name in SERVICES:
+            return getattr(self.services, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ---- wiring -------------------------------------------------------------------
     def add_adapter(self, adapter: TrunkAdapter) -> None:
@@ -240,10 +175,6 @@ class CallModel(CallControl):
                 return
             self._fire(call, conn, X.ANSWER, ev.Established, now)
             call.answered = call.answered or now
-            local = call.local()
-            if local is not None and local.state is S.INITIATED:
-                local.fsm.fire(X.ANSWER)
-                local.since = now
             return
         if isinstance(tev, DigitsReceived):
             self._emit(ev.DigitsDialed, call, conn, digits=tev.digits, sent=False)
@@ -266,11 +197,12 @@ class CallModel(CallControl):
         remote.fsm.fire(X.ANSWER)            # the calling party is off-hook: connected
         local = self._add(call, tev.called or "", True, None, None, now)
         local.offered = True
+        if local.device in self.routing_devices:
+            call.route_device = local.device
         self._fire(call, local, X.OFFER, ev.Offered, now)
-        if self.auto_alert:
-            from .errors import CallControlError
+        if self.auto_alert and call.route_device is None:
             try:
-                self.deliver(call.id, now)
+                self._ring(call, local, now)
             except CallControlError as e:   # the stack refused to alert: give the call up
                 log.warning("call %s: %s", call.id, e)
                 call.cause = int(Cause.TEMPORARY_FAILURE)
@@ -284,14 +216,14 @@ class CallModel(CallControl):
         there; the trunk party's device follows its circuit (``trunk/<span>/<ts>``)."""
         old = tev.circuit
         try:
-            new = tuple(tev.new_circuit)
+            new: Circuit = tuple(tev.new_circuit)  # type: ignore[assignment]
         except TypeError:
-            new = ()
+            new = ()  # type: ignore[assignment]
         if new not in self._adapter_of or new == old:
             self.counters["unexpected_trunk_events"] += 1
             log.warning("call %s: repeat attempt onto unknown circuit %r ignored", call.id, tev.new_circuit)
             return
-        other = self._busy.get(new)   # type: ignore[arg-type]
+        other = self._busy.get(new)
         if other is not None and other is not conn:
             # the model still has a call on the new circuit: the trunk's view wins, the stale one goes
             log.warning("repeat attempt of call %s onto %s, busy with call %s", call.id, new, other.call)
@@ -300,11 +232,11 @@ class CallModel(CallControl):
         if self._busy.get(old) is conn:
             del self._busy[old]
         old_device = conn.device
-        conn.circuit = new   # type: ignore[assignment]
-        conn.adapter = adapter or self._adapter_of.get(new) or conn.adapter   # type: ignore[arg-type]
-        conn.device = trunk_device(new)   # type: ignore[arg-type]
+        conn.circuit = new
+        conn.adapter = adapter or self._adapter_of.get(new) or conn.adapter
+        conn.device = trunk_device(new)
         call.connections = {(conn.device if d == old_device else d): c for d, c in call.connections.items()}
-        self._busy[new] = conn   # type: ignore[index]
+        self._busy[new] = conn
         self.counters["repeat_attempts"] = self.counters.get("repeat_attempts", 0) + 1
         call.extra.setdefault("reattempts", []).append(
             {"from": list(old), "to": list(new), "cause": int(tev.cause), "time": tev.time, "reason": tev.reason})
@@ -322,18 +254,114 @@ class CallModel(CallControl):
 
     def _remote_released(self, call: Call, conn: Connection, cause: int, now: float) -> None:
         call.cause = call.cause or cause
-        local = call.local()
         pending = conn.state in (S.INITIATED, S.ALERTING)
         self._clear(call, conn, cause, now, release=False)
-        if pending and local is not None and local.live and local.state in (S.INITIATED, S.ALERTING) \
-                and call.direction == "out" and not call.remotes():
-            local.fsm.fire(X.FAIL)
+        local = call.local()
+        if pending and call.direction == "out" and not call.remotes() and call.answered is None \
+                and local is not None and local.live and local.fsm.allowed(X.FAIL):
+            local.fsm.fire(X.FAIL, None, now)
             local.since = now
             self._emit(ev.Failed, call, local, cause=cause)
             return
         self._settle(call, now)
 
-    # ---- helpers the commands use too --------------------------------------------------
+    # ---- primitives the services use ------------------------------------------------------
+    def call(self, call_id: str) -> Call:
+        """The live call ``call_id`` (typed errors for a bad or unknown id)."""
+        if not isinstance(call_id, str):
+            raise InvalidParameterError("call must be a string call id", field="call")
+        try:
+            return self.calls[call_id]
+        except KeyError:
+            raise InvalidCallError(f"no call {call_id!r}", call=call_id) from None
+
+    def _conn(self, call: Call, device: str | None) -> Connection:
+        """``device``'s live connection in ``call`` (default: the call's local one)."""
+        if device is None:
+            conn = call.local()
+            if conn is None or not conn.live:
+                raise InvalidDeviceError(f"call {call.id} has no local device; name one", call=call.id)
+            return conn
+        check_device(device)
+        found = call.connections.get(device)
+        if found is None or not found.live:
+            raise InvalidDeviceError(f"device {device!r} is not a party of call {call.id}",
+                                     call=call.id, device=device)
+        return found
+
+    def _require(self, conn: Connection, stim: Stimulus, service: str) -> None:
+        if not conn.fsm.allowed(stim):
+            raise InvalidStateError(f"{service} not allowed: {conn.device} is {conn.state.value} in call {conn.call}",
+                                    call=conn.call, device=conn.device, state=conn.state.value)
+
+    def _seize(self, called: str, calling: str | None, now: float,
+               trunk: str | None = None, circuit: Circuit | None = None) -> tuple[TrunkAdapter, Circuit]:
+        """A free circuit for a call to ``called`` (of ``trunk`` signalling, or ``circuit``)."""
+        if circuit is not None:
+            adapters = [self._adapter_of[circuit]] if circuit in self._adapter_of else []
+            if not adapters:
+                raise InvalidParameterError(f"no trunk serves circuit {circuit}", field="circuit")
+            if circuit in self._busy:
+                raise ResourceBusyError(f"circuit {circuit} is busy", circuit=list(circuit))
+        else:
+            adapters = [a for a in self.adapters if trunk in (None, "", a.signalling)]
+            if not adapters:
+                raise InvalidParameterError(f"no {trunk or ''} trunk configured", field="trunk")
+        last: Exception | None = None
+        for a in adapters:
+            try:
+                got = a.make_call(called, calling, now, circuit)
+            except ADAPTER_ERRORS as e:
+                last = e
+                continue
+            if got in self._busy or got not in self._adapter_of:
+                try:
+                    a.release(got, int(Cause.TEMPORARY_FAILURE), now)
+                except ADAPTER_ERRORS:
+                    pass
+                raise TrunkFailureError(f"adapter seized circuit {got}, which is busy or unknown")
+            return a, got
+        raise ResourceBusyError(f"no circuit free for {called}: {last}", cause=getattr(last, "cause", 34))
+
+    def _originate(self, call: Call, device: str, adapter: TrunkAdapter, circ: Circuit, now: float) -> Connection:
+        """``device`` originates ``call`` over the seized ``circ``: Originated, device connected."""
+        local = self._add(call, device, True, None, None, now)
+        local.fsm.fire(X.INITIATE, None, now)
+        self._add(call, trunk_device(circ), False, circ, adapter, now).fsm.fire(X.SEIZE, None, now)
+        self._fire(call, local, X.ORIGINATE, ev.Originated, now)
+        return local
+
+    def _alert_network(self, call: Call, now: float) -> None:
+        """Tell the calling network that the call rings (once per incoming call)."""
+        if call.network_alerted or call.direction != "in":
+            return
+        for r in call.remotes():
+            if r.adapter is not None and r.circuit is not None:
+                try:
+                    r.adapter.alert(r.circuit, now)
+                except ADAPTER_ERRORS as e:
+                    raise TrunkFailureError(f"alert failed: {e}", cause=getattr(e, "cause", 41)) from e
+                break
+        call.network_alerted = True
+
+    def _answer_network(self, call: Call, now: float) -> None:
+        """Answer the trunk of an incoming call (once)."""
+        if call.network_answered or call.direction != "in":
+            return
+        for r in call.remotes():
+            if r.adapter is not None and r.circuit is not None:
+                try:
+                    r.adapter.answer(r.circuit, now)
+                except ADAPTER_ERRORS as e:
+                    raise TrunkFailureError(f"answer failed: {e}", cause=getattr(e, "cause", 41)) from e
+        call.network_answered = True
+
+    def _ring(self, call: Call, conn: Connection, now: float) -> None:
+        """Alert our device ``conn`` (Delivered), telling the network first."""
+        self._require(conn, X.ALERT, "deliver")
+        self._alert_network(call, now)
+        self._fire(call, conn, X.ALERT, ev.Delivered, now)
+
     def _new_call(self, direction: str, calling: str | None, called: str | None, sig: str, now: float) -> Call:
         cid = f"{self._prefix}{next(self._ids)}"
         call = Call(cid, direction, calling, called, sig, now)
@@ -351,7 +379,7 @@ class CallModel(CallControl):
 
     def _fire(self, call: Call, conn: Connection, stim: Stimulus, event: type[ev.CallEvent],
               now: float, **extra: Any) -> None:
-        conn.fsm.fire(stim)
+        conn.fsm.fire(stim, None, now)
         conn.since = now
         self._emit(event, call, conn, **extra)
 
@@ -361,14 +389,14 @@ class CallModel(CallControl):
             call=call.id, device=conn.device if conn else "", state=conn.state.value if conn else "null",
             calling=call.calling, called=call.called, span=circ[0] if circ else None,
             ts=circ[1] if circ else None, signalling=call.signalling, direction=call.direction,
-            devices=call.local_devices(), **extra))
+            devices=call.local_devices(), user_data=dict(call.user_data) if call.user_data else {}, **extra))
 
     def _clear(self, call: Call, conn: Connection, cause: int, now: float, *, release: bool = True,
                emit: bool = True) -> None:
         """Take ``conn`` to null; release its circuit towards the network when ``release``."""
         if not conn.live:
             return
-        conn.fsm.fire(X.CLEAR)
+        conn.fsm.fire(X.CLEAR, None, now)
         conn.offered = False
         conn.since = now
         if conn.circuit is not None:
@@ -382,10 +410,17 @@ class CallModel(CallControl):
         if emit:
             self._emit(ev.ConnectionCleared, call, conn, cause=int(cause))
 
+    def _divert(self, call: Call, conn: Connection, to: list[str], reason: str, now: float) -> None:
+        """The call leaves ``conn``'s device for ``to`` (Diverted; the connection is null after)."""
+        self._require(conn, X.DIVERT, "divert")
+        conn.offered = False
+        self._fire(call, conn, X.DIVERT, ev.Diverted, now, to=list(to), reason=reason)
+
     def _settle(self, call: Call, now: float) -> None:
-        """End ``call`` when fewer than two parties are left (a lone failed party lingers)."""
+        """End ``call`` when fewer than two parties, or no trunk party, are left (a lone failed
+        party lingers)."""
         live = call.live()
-        if len(live) >= 2:
+        if len(live) >= 2 and any(not c.local for c in live):
             return
         if len(live) == 1 and live[0].state is S.FAIL:
             return
@@ -395,7 +430,9 @@ class CallModel(CallControl):
             self._clear(call, c, cause, now)
             last = c.device
         self._emit(ev.CallCleared, call, None, cause=cause)
-        self._events[-1] = _replace_device(self._events[-1], last)
+        cleared = self._events[-1]
+        assert isinstance(cleared, ev.CallCleared)
+        self._events[-1] = dataclasses.replace(cleared, device=last)
         self._finish(call, now, "cleared")
 
     def _finish(self, call: Call, now: float, how: str, merged_into: str | None = None) -> None:
@@ -404,24 +441,16 @@ class CallModel(CallControl):
         local = call.local()
         self._cdrs.append({
             "call": call.id, "direction": call.direction, "calling": call.calling,
-            "called": call.called, "device": local.device if local else None,
+            "called": call.called, "device": call.answered_by or (local.device if local else None),
             "span": circ[0] if circ else None, "ts": circ[1] if circ else None,
             "signalling": call.signalling, "started": call.created, "answered": call.answered,
             "ended": now, "talk_seconds": round(now - call.answered, 3) if call.answered else 0.0,
             "cause": int(call.cause or Cause.NORMAL_CLEARING), "outcome": _outcome(call, how),
             "merged_into": merged_into, "merged": list(call.merged),
+            "route_device": call.route_device, "user_data": dict(call.user_data),
         })
 
     # ---- queries -------------------------------------------------------------------
-    def call(self, call_id: str) -> Call:
-        from .errors import InvalidCallError, InvalidParameterError
-        if not isinstance(call_id, str):
-            raise InvalidParameterError("call must be a string call id", field="call")
-        try:
-            return self.calls[call_id]
-        except KeyError:
-            raise InvalidCallError(f"no call {call_id!r}", call=call_id) from None
-
     def snapshot(self) -> dict[str, Any]:
         """Live calls and span availability (for the bus snapshot)."""
         spans: dict[int, list[Circuit]] = {}
@@ -443,11 +472,14 @@ class CallModel(CallControl):
             live = call.live()
             if not live:
                 bad.append(f"{cid}: no live connection")
-            locals_ = [c for c in call.connections.values() if c.local and c.live]
-            if len(locals_) > 1:
-                bad.append(f"{cid}: {len(locals_)} live local connections")
+            locals_ = call.locals_live()
+            settled = [c for c in locals_ if c.state is not S.ALERTING]
+            if len(settled) > 1:       # several devices may ring for one call (ring-all), one holds it
+                bad.append(f"{cid}: {len(settled)} live local connections not alerting")
             if not locals_ and len(live) < 2:
                 bad.append(f"{cid}: lone trunk party")
+            if live and all(c.local for c in live) and not (len(live) == 1 and live[0].state is S.FAIL):
+                bad.append(f"{cid}: no trunk party left")
             fails = [c for c in live if c.state is S.FAIL]
             if fails and len(live) > 1:
                 bad.append(f"{cid}: failed connection beside others")
@@ -474,8 +506,3 @@ def _outcome(call: Call, how: str) -> str:
     if call.cause in (Cause.USER_BUSY,):
         return "busy"
     return "unanswered" if call.direction == "in" else "failed"
-
-
-def _replace_device(event: ev.BusEvent, device: str) -> ev.BusEvent:
-    import dataclasses
-    return dataclasses.replace(event, device=device)  # type: ignore[type-var]

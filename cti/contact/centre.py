@@ -22,11 +22,11 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Mapping
 
+from cti.acd import calls as acd_calls
 from cti.acd.engine import AcdEngine, AcdError
 from cti.acd.agents import AgentEvent, AgentState
 from cti.acd.queue import VOICEMAIL, QueueEvent
 from cti.call.errors import CallControlError, InvalidStateError
-from cti.call.states import ConnectionState as S
 from cti.ivr.menu import IvrConfig, IvrConfigError
 from cti.ivr.session import DigitsCollected, Hangup, ToQueue
 from cti.media.recorder import Recorder
@@ -106,6 +106,7 @@ class ContactCentre(ContactRequests, Component):
         """Take the server's model, bus and board: tap the trunk and station spans."""
         self.server = host
         self.model = host.model
+        self.model.routing_devices.update(self.config.route_points)   # offered there, never rung
         self.bus = host.bus
         self.publish = host.publish
         self.audio = CallAudio(host, self.taps, self.config.stations)
@@ -190,22 +191,11 @@ class ContactCentre(ContactRequests, Component):
         call = self.model.calls.get(e.call)
         if call is None:
             return
-        local = call.local()
         now = self.now()
-        if e.type == "Queued":
-            self.routed[e.call] = e.queue
-            if local is not None and local.state in (S.NULL, S.ALERTING):
-                self.model.queue_call(e.call, e.queue, now)
-        elif e.type == "Offered":
-            devs = set(call.extra.get("devices", ())) | {d for d in e.data.get("devices", []) if d}
-            call.extra["devices"] = sorted(devs)
-            if local is not None and local.state is S.QUEUED:
-                self.model.deliver(e.call, now)
-        elif e.type == "RingNoAnswer":
-            agent = self.engine.agents[e.data["agent"]].agent
-            call.extra["devices"] = [d for d in call.extra.get("devices", ()) if d != agent.device]
-            if local is not None and local.state is S.ALERTING and not self._ringing(e.call):
-                self.model.queue_call(e.call, e.queue, now)
+        if e.type in acd_calls.HANDLED:      # Queued / Offered / RingNoAnswer: events at the right device
+            if e.type == "Queued":
+                self.routed[e.call] = e.queue
+            acd_calls.carry_out(self.model, e, now, {a: m.agent.device for a, m in self.engine.agents.items()})
         elif e.type == "Diverted":
             self.routed[e.call] = e.data["to"]
             if e.data["to"] == VOICEMAIL:        # overflow to voicemail: the prompt, then the caller is let go

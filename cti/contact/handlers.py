@@ -114,9 +114,10 @@ class ContactRequests:
     def answer_for(self, call_id: str, agent: str) -> dict[str, Any]:
         """``agent`` answers the ACD call ``call_id`` ringing at it (desktop or handset)."""
         call = self.model.call(call_id)
-        local = call.local()
-        if local is not None and local.state in (S.ALERTING, S.QUEUED):
-            self.model.answer_call(call_id, self.now())
+        device = self.engine.agent(agent).device
+        conn = call.connections.get(device)
+        if conn is not None and conn.live and conn.state is S.ALERTING:   # rung at the agent's device
+            self.model.answer_call(call_id, self.now(), device=device)
         self.apply(self._acd(self.engine.answered, call_id, agent, self.now()))
         return {"call": call_id, "agent": agent}
 

@@ -1,5 +1,10 @@
 """A tiny CRM integration: screen-pop the caller's record when a call rings at a device.
 
+The pop follows CSTA: ``Delivered`` is reported once for the device that rings -- the called
+extension, or the agent's device when the ACD offers a queued call (the route point only
+reports ``Queued`` and ``Diverted``) -- so each pop names the agent who sees it. The call's user
+data (IVR digits, what a CRM attached with AttachUserData) is shown with the record.
+
 It follows the CTI bus from where it left off (the last seq is kept in a state file), so a
 restart loses and repeats nothing, and looks the calling number up in a CSV "CRM". If the
 server itself crashed, the events it published but could not journal are gone: it says so
@@ -26,13 +31,21 @@ def load_crm(path: str) -> dict[str, dict[str, str]]:
         return {row["number"]: row for row in csv.DictReader(f)}
 
 
+def pops(event: dict) -> bool:
+    """Is ``event`` one to pop a screen for: an incoming call ringing at one of our devices?"""
+    return (event.get("type") == "Delivered" and event.get("direction") == "in"
+            and not str(event.get("device", "")).startswith("trunk/"))
+
+
 def screen_pop(event: dict, crm: dict[str, dict[str, str]]) -> str:
     """The line an agent desktop would pop for a Delivered event."""
     who = crm.get(event.get("calling") or "")
     caller = f"{who['name']} ({who['company']}, account {who['account']})" if who else "unknown caller"
     note = f" - {who['notes']}" if who and who.get("notes") else ""
+    data = event.get("user_data") or {}
+    attached = (" [" + ", ".join(f"{k}={v}" for k, v in sorted(data.items())) + "]") if data else ""
     return (f"[{event['seq']}] call {event['call']} for {event['device']} from "
-            f"{event.get('calling') or 'withheld'}: {caller}{note}")
+            f"{event.get('calling') or 'withheld'}: {caller}{note}{attached}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     crm = load_crm(args.crm)
-    after = int(open(args.state).read().strip() or 0) if os.path.exists(args.state) else 0
+    after = 0
+    if os.path.exists(args.state):
+        with open(args.state) as f:
+            after = int(f.read().strip() or 0)
     keys = ClientKeys(args.key, args.server_key) if args.key and args.server_key else None
     with BusClient(Endpoints(args.events, args.snapshot, args.control), keys=keys) as client:
         # resume exactly after `after`; server.journal_gap: the server's own word on lost seqs
@@ -70,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             if event["type"] == "JournalGap":
                 print(f"declared gap: seqs {event['first']}..{event['last']} were lost in a server crash "
                       "(published or not, never replayable); continuing", file=sys.stderr, flush=True)
-            elif event["type"] == "Delivered" and event.get("direction") == "in" \
-                    and not event["device"].startswith("trunk/"):
+            elif pops(event):
                 print(screen_pop(event, crm), flush=True)
             with open(args.state + ".tmp", "w") as f:                # remember progress atomically
                 f.write(str(event["seq"]))
