@@ -6,7 +6,9 @@
     >>> drivers.available()                           # names that can be opened
 
 Built-in backends import lazily (python-can's ``BACKENDS`` table): opening "sim"
-never imports cffi, opening "dahdi" never imports the simulator. Third-party
+never imports cffi, opening "dahdi" never imports the simulator. The "sim" backend lives in
+the simulator (:mod:`simulator.board`), which sits above this floor: it is named here, never
+imported by anything under drivers/. Third-party
 backends join through the ``cti.boards`` entry point group::
 
     [project.entry-points."cti.boards"]
@@ -24,7 +26,7 @@ __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "available", "backend_class", "open"]
 
 #: Built-in backends: name -> ("module", "Class").
 BUILTIN: dict[str, tuple[str, str]] = {
-    "sim": ("drivers.sim", "SimBoard"),
+    "sim": ("simulator.board", "SimBoard"),      # the simulator sits above: named, never imported
     "wire": ("drivers.wire", "WireBoard"),
     "dahdi": ("drivers.dahdi", "DahdiBoard"),
 }

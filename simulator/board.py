@@ -1,5 +1,8 @@
 """The "sim" backend: an in-process simulated E1 card (:mod:`simulator.card`).
 
+drivers/ names it in its registry (``"sim": ("simulator.board", "SimBoard")``) and never
+imports it: the simulator sits above the drivers' floor.
+
     board = drivers.open("sim", spans=2)                 # virtual time
     board.span(0).set_cas(1, 0x1)
     board.advance(0.1)                                   # 5 blocks of 20 ms
@@ -14,12 +17,12 @@ from __future__ import annotations
 import heapq
 from typing import AsyncIterator, Callable, Iterable, Sequence
 
-from simulator.card import TOWARD_BOARD, Card
-from simulator.clock import Clock
-from simulator.faults import FaultInjector
-from simulator.line import DEFAULT_IDLE_ABCD, Endpoint
+from drivers.base import BLOCK_SECONDS, Board, BoardClosed, BoardEvent, ConfigError, Span, SpanConfig
 
-from .base import BLOCK_SECONDS, Board, BoardClosed, BoardEvent, ConfigError, Span, SpanConfig
+from .card import TOWARD_BOARD, Card
+from .clock import Clock
+from .e1wire import DEFAULT_IDLE_ABCD, Endpoint
+from .faults import FaultInjector
 
 
 class SimBoard(Board):

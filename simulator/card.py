@@ -2,7 +2,7 @@
 
 Each span has a *near* endpoint (the board side: what the driver API sees) and a
 *far* endpoint (the network side, where a simulated exchange attaches), joined by
-two :class:`~simulator.line.Line` objects, each with its own fault injector. A span
+two :class:`~simulator.e1wire.Line` objects, each with its own fault injector. A span
 can instead be cross-connected to a span of another card, or to another span of
 the same card, like osmo-e1d's vpair: the near ends then talk to each other and
 the far ends are left without signal.
@@ -15,7 +15,7 @@ from drivers.base import BoardClosed, ConfigError, SpanConfig
 
 from .clock import Clock, make_clock
 from .faults import FaultInjector, FaultSettings
-from .line import DEFAULT_IDLE_ABCD, Endpoint, Line
+from .e1wire import DEFAULT_IDLE_ABCD, Endpoint, Line
 
 #: the two directions of a span's line, named by where the bits go
 TOWARD_BOARD = "board"

@@ -148,7 +148,7 @@ class SimConfig:
 
     def build_board(self, clock: str | None = None):
         """A SimBoard wired and faulted as configured (``clock`` overrides the file's)."""
-        from drivers.sim import SimBoard
+        from simulator.board import SimBoard
 
         board = SimBoard(spans=self.spans, config=self.span_configs, clock=clock or self.clock,
                          seed=self.seed, cross_connect=self.cross_connect, idle_abcd=self.idle_abcd)

@@ -1,4 +1,4 @@
-"""One E1 line of the simulator: two endpoints and the bits between them.
+"""The E1 wire of the simulator: two endpoints and the 2.048 Mbit/s bits between them.
 
 An :class:`Endpoint` is one end of a span (the board's side or the network's) and
 implements the :class:`drivers.base.Span` API. Its transmit side fills a 20 ms
@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 
 from _boardcore.e1frame import E1Deframer, E1Framer
+from _boardcore.hdlc import HdlcDecoder, HdlcEncoder
 from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
                           AlarmChanged, AudioBlock, BoardClosed, BoardEvent, CasChanged,
                           ConfigError, Counters, HdlcChannel, HdlcFrameReady, Span, SpanConfig,
@@ -48,10 +49,6 @@ class SimHdlc(HdlcChannel):
     """An HDLC channel on one timeslot of a simulated span."""
 
     def __init__(self, endpoint: "Endpoint", timeslot: int) -> None:
-        try:  # imported here: CAS-only spans run without the HDLC kernel
-            from _boardcore.hdlc import HdlcDecoder, HdlcEncoder
-        except ImportError as exc:  # pragma: no cover - the kernel ships with the package
-            raise ConfigError(f"TS{timeslot}: HDLC channels need _boardcore.hdlc ({exc})") from exc
         self.timeslot = timeslot
         self._ep = endpoint
         self.encoder = HdlcEncoder()

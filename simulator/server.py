@@ -18,7 +18,7 @@ from dataclasses import fields
 
 from drivers.base import (VOICE_TIMESLOTS, AlarmChanged, BoardError, CasChanged, ConfigError,
                           check_abcd, check_timeslot)
-from drivers.sim import SimBoard
+from simulator.board import SimBoard
 from drivers.wire import protocol as P
 
 log = logging.getLogger("simulator.server")

@@ -32,7 +32,7 @@ def restore_bus_requests():
 
 
 def _require() -> None:
-    for mod in ("cti.signaling.no1.trunk", "simulator.exchange.no1", "drivers.sim"):
+    for mod in ("cti.signaling.no1.trunk", "simulator.exchange.no1", "simulator.board"):
         try:
             importlib.import_module(mod)
         except ImportError as e:

@@ -118,7 +118,7 @@ def test_registry_lists_the_builtins_and_refuses_unknown_names():
 
 
 def test_registry_loads_third_party_boards_from_entry_points(monkeypatch):
-    from drivers.sim import SimBoard
+    from simulator.board import SimBoard
 
     class AcmeBoard(SimBoard):
         backend = ""

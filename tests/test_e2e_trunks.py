@@ -17,8 +17,8 @@ from cti.cli.wiring import build_server
 from cti.server import BackgroundServer
 
 ANY = "tcp://127.0.0.1:*"
-NEEDS = {"no1": ("cti.signaling.no1.trunk", "simulator.exchange.no1", "drivers.sim"),
-         "ss7": ("cti.signaling.ss7.trunk", "simulator.exchange.ss7", "drivers.sim", "_boardcore.hdlc")}
+NEEDS = {"no1": ("cti.signaling.no1.trunk", "simulator.exchange.no1", "simulator.board"),
+         "ss7": ("cti.signaling.ss7.trunk", "simulator.exchange.ss7", "simulator.board", "_boardcore.hdlc")}
 
 
 def _require(sig):

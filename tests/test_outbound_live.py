@@ -32,7 +32,7 @@ AGENTS = {f"o{i}": {"device": f"30{i:02d}", "wrap_up": 1.0} for i in range(3)}
 
 
 def _require() -> None:
-    for mod in ("drivers.sim", "cti.signaling.no1.trunk", "simulator.exchange.no1", "cti.signaling.ss7.trunk",
+    for mod in ("simulator.board", "cti.signaling.no1.trunk", "simulator.exchange.no1", "cti.signaling.ss7.trunk",
                 "simulator.exchange.ss7", "_boardcore.hdlc"):
         try:
             importlib.import_module(mod)

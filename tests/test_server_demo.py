@@ -22,7 +22,7 @@ def _types(srv):
 
 
 def test_demo_on_simulated_no1_and_ss7_exchanges_in_virtual_time(tmp_path):
-    for mod in ("drivers.sim", "cti.signaling.no1.trunk", "simulator.exchange.no1", "cti.signaling.ss7.trunk",
+    for mod in ("simulator.board", "cti.signaling.no1.trunk", "simulator.exchange.no1", "cti.signaling.ss7.trunk",
                 "simulator.exchange.ss7", "_boardcore.hdlc"):
         try:
             importlib.import_module(mod)
