@@ -139,9 +139,9 @@ class ClientSession(asyncio.Protocol):
                 self._ts(span, ts, audio=True)
             self.subscribed[span.number] = tuple(msg.timeslots)
         elif t is P.MsgType.CAS_SET:
+            self._ts(span, msg.timeslot, audio=True)    # range first: docs/wire-protocol.md "Errors"
             if span.config.signalling != "cas":
                 raise _Refused(P.ErrorCode.NOT_CONFIGURED, f"span {span.number} signals CCS")
-            self._ts(span, msg.timeslot, audio=True)
             try:
                 check_abcd(msg.abcd)
             except ConfigError as exc:

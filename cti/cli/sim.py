@@ -1,7 +1,9 @@
 """cti-sim: run the E1 card simulator as a server, or check a card with the conformance suite.
 
     cti-sim serve --port 7000 [--config sim.toml] [--clock real|virtual]
-    cti-sim conformance --url socket://127.0.0.1:7000 [--pair 0,1] [--check NAME ...]
+    cti-sim conformance --url socket://127.0.0.1:7000 [--pair 0,1] [--check NAME ...] [--strict]
+                        [--junit report.xml] [--json report.json]
+    cti-sim conformance --board sim --option spans=2 --option 'cross_connect=[[0,1]]'
     cti-sim check-config sim.toml
 """
 from __future__ import annotations
@@ -67,24 +69,66 @@ def serve(config: str | None, host: str | None, port: int | None, clock: str | N
     asyncio.run(run())
 
 
+def _options(pairs: tuple[str, ...]) -> dict[str, object]:
+    """``--option key=value`` pairs; values are TOML literals (4, "x", [[0, 1]], true)."""
+    import tomllib
+
+    out: dict[str, object] = {}
+    for p in pairs:
+        key, sep, value = p.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{p!r} is not key=value", param_hint="--option")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value          # a bare word is a string
+    return out
+
+
 @main.command()
-@click.option("--url", required=True, help="pyserial URL of the card: socket://HOST:PORT, /dev/ttyUSB0, ...")
+@click.option("--url", default=None, help="pyserial URL of a wire-protocol card: socket://HOST:PORT, /dev/ttyUSB0.")
+@click.option("--board", "backend", default=None,
+              help="Any cti.boards backend by name instead of --url (sim, dahdi, a vendor's entry point).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Option for --board, a TOML value (e.g. spans=4, 'cross_connect=[[0,1]]'); repeatable.")
 @click.option("--pair", default="0,1", show_default=True, help="The two spans wired back to back.")
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds to wait for a reply.")
-@click.option("--check", "only", multiple=True, help="Run only this check (name or function); repeatable.")
-def conformance(url: str, pair: str, timeout: float, only: tuple[str, ...]) -> None:
+@click.option("--check", "only", multiple=True, help="Run only this check (title or function); repeatable.")
+@click.option("--list", "list_checks", is_flag=True, help="List the checks and exit.")
+@click.option("--strict", is_flag=True, help="A skipped check fails the run (certification).")
+@click.option("--load-seconds", type=click.FloatRange(0.2, 3600), default=10.0, show_default=True,
+              help="How long the full-load check keeps every timeslot busy.")
+@click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML report here.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a JSON report here.")
+def conformance(url: str | None, backend: str | None, options: tuple[str, ...], pair: str, timeout: float,
+                only: tuple[str, ...], list_checks: bool, strict: bool, load_seconds: float,
+                junit: str | None, json_path: str | None) -> None:
     """Run the back-to-back checks against a card; exit status 1 if any fails."""
     from rich.console import Console
     from rich.table import Table
 
-    from simulator.conformance import FAIL, PASS, run
+    from simulator.conformance import CHECKS, FAIL, PASS, run, select, summary
+    from simulator.conformance.report import to_json, to_junit, write
 
+    if list_checks:
+        for title, fn in CHECKS:
+            click.echo(f"{fn.__name__:28} {title}")
+        return
+    if (url is None) == (backend is None):
+        raise click.UsageError("name the card with exactly one of --url (wire protocol) or --board (backend)")
     try:
         a, b = (int(x) for x in pair.split(","))
     except ValueError:
         raise click.BadParameter(f"{pair!r} is not two span numbers like 0,1", param_hint="--pair") from None
-    results = run(url, (a, b), timeout=timeout, only=list(only) or None)
-    table = Table(title=f"Card conformance: {url}")
+    try:
+        select(list(only) or None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--check") from None
+    card = url or f"board {backend}"
+    results = run(url, (a, b), timeout=timeout, only=list(only) or None, backend=backend,
+                  options=_options(options), load_seconds=load_seconds)
+    table = Table(title=f"Card conformance: {card}" + (" (strict)" if strict else ""))
     table.add_column("check")
     table.add_column("result")
     table.add_column("s", justify="right")
@@ -94,10 +138,15 @@ def conformance(url: str, pair: str, timeout: float, only: tuple[str, ...]) -> N
         table.add_row(r.name, f"[{style.get(r.status, 'yellow')}]{r.status}[/]", f"{r.seconds:.2f}", r.detail)
     console = Console()
     console.print(table)
-    failed = [r for r in results if r.status == FAIL]
-    passed = sum(r.status == PASS for r in results)
-    console.print(f"{passed} passed, {len(failed)} failed, {len(results) - passed - len(failed)} skipped")
-    sys.exit(1 if failed or not results else 0)
+    s = summary(results, strict)
+    meta = {"pair": [a, b], "backend": backend or "wire", "checks_requested": list(only)}
+    if junit:
+        write(junit, to_junit(results, card=card, strict=strict))
+    if json_path:
+        write(json_path, to_json(results, card=card, strict=strict, meta=meta))
+    console.print(f"{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped"
+                  + ("; strict: skips fail" if strict and s["skipped"] else ""))
+    sys.exit(0 if s["ok"] else 1)
 
 
 @main.command("check-config")
