@@ -39,8 +39,31 @@ def install(bus: BusServer, model: CallModel, clock: Callable[[], float]) -> Non
             _check(bus, account, [req.device], what)
         _check(bus, account, devices, what)
 
+    def own_device(req: Any, account: Account, what: str, *call_ids: str) -> str | None:
+        """The device ``account`` acts for in each of ``call_ids``: ``req.device`` or its own; it
+        must be one the account controls and have a live connection in every call (integrators:
+        any device, or the model's default)."""
+        allowed = bus.security.book.controllable(account)
+        device = req.device if req.device is not None else (account.device if allowed is not None else None)
+        if allowed is None:
+            return device
+        if device is None or device not in allowed:
+            raise PrivilegeViolationError(f"account {account.name} ({account.role}) may not {what} for device "
+                                          f"{device or '-'}", account=account.name, device=device)
+        for cid in call_ids:
+            conn = model.call(cid).connections.get(device)
+            if conn is None or not conn.live:
+                raise PrivilegeViolationError(f"account {account.name} may not {what}: {device} has no connection "
+                                              f"in call {cid}", account=account.name, device=device, call=cid)
+        return device
+
     def make_call(account: Account, req: s.MakeCall, _t: float) -> dict[str, Any]:
         _check(bus, account, [req.device], "MakeCall")
+        if req.calling is not None and account.role != "integrator" \
+                and "set_calling" not in getattr(account, "rights", ()):
+            # the calling number is the device's (CallModel.presentation) unless the account may set it
+            raise PrivilegeViolationError(f"account {account.name} ({account.role}) may not set the calling number",
+                                          account=account.name, field="calling")
         return model.make_call(req.device, req.called, clock(), calling=req.calling, trunk=req.trunk)
 
     def answer(account: Account, req: s.AnswerCall, _t: float) -> dict[str, Any]:
@@ -64,16 +87,44 @@ def install(bus: BusServer, model: CallModel, clock: Callable[[], float]) -> Non
         return model.consultation_call(req.call, req.called, clock(), device=req.device)
 
     def transfer(account: Account, req: s.TransferCall, _t: float) -> dict[str, Any]:
-        on_call(req, account, "TransferCall", req.held_call, req.active_call)
-        return model.transfer_call(req.held_call, req.active_call, clock(), device=req.device)
+        device = own_device(req, account, "TransferCall", req.held_call, req.active_call)
+        return model.transfer_call(req.held_call, req.active_call, clock(), device=device)
 
     def sst(account: Account, req: s.SingleStepTransfer, _t: float) -> dict[str, Any]:
         on_call(req, account, "SingleStepTransfer", req.call)
         return model.single_step_transfer(req.call, req.to, clock(), device=req.device)
 
     def conference(account: Account, req: s.ConferenceCall, _t: float) -> dict[str, Any]:
-        on_call(req, account, "ConferenceCall", req.held_call, req.active_call)
-        return model.conference_call(req.held_call, req.active_call, clock(), device=req.device)
+        device = own_device(req, account, "ConferenceCall", req.held_call, req.active_call)
+        return model.conference_call(req.held_call, req.active_call, clock(), device=device)
+
+    def alternate(account: Account, req: s.AlternateCall, _t: float) -> dict[str, Any]:
+        device = own_device(req, account, "AlternateCall", req.held_call, req.active_call)
+        return model.alternate_call(req.held_call, req.active_call, clock(), device=device)
+
+    def reconnect(account: Account, req: s.ReconnectCall, _t: float) -> dict[str, Any]:
+        device = own_device(req, account, "ReconnectCall", req.held_call, req.active_call)
+        return model.reconnect_call(req.held_call, req.active_call, clock(), device=device)
+
+    def deflect(account: Account, req: s.DeflectCall, _t: float) -> dict[str, Any]:
+        device = own_device(req, account, "DeflectCall", req.call)
+        return model.deflect_call(req.call, req.to, clock(), device=device)
+
+    def pickup(account: Account, req: s.PickupCall, _t: float) -> dict[str, Any]:
+        _check(bus, account, [req.device], "PickupCall")
+        return model.pickup_call(req.device, clock(), call=req.call, group=req.group)
+
+    def attach(account: Account, req: s.AttachUserData, _t: float) -> dict[str, Any]:
+        on_call(req, account, "AttachUserData", req.call)
+        return model.attach_user_data(req.call, req.data, clock(), device=req.device)
+
+    def update(account: Account, req: s.UpdateUserData, _t: float) -> dict[str, Any]:
+        on_call(req, account, "UpdateUserData", req.call)
+        return model.update_user_data(req.call, req.data, clock(), device=req.device)
+
+    def delete(account: Account, req: s.DeleteUserData, _t: float) -> dict[str, Any]:
+        on_call(req, account, "DeleteUserData", req.call)
+        return model.delete_user_data(req.call, req.keys, clock(), device=req.device)
 
     def digits(account: Account, req: s.SendDigits, _t: float) -> dict[str, Any]:
         on_call(req, account, "SendDigits", req.call)
@@ -82,7 +133,9 @@ def install(bus: BusServer, model: CallModel, clock: Callable[[], float]) -> Non
     for name, fn in (("MakeCall", make_call), ("AnswerCall", answer), ("ClearConnection", clear),
                      ("HoldCall", hold), ("RetrieveCall", retrieve), ("ConsultationCall", consult),
                      ("TransferCall", transfer), ("SingleStepTransfer", sst),
-                     ("ConferenceCall", conference), ("SendDigits", digits)):
+                     ("ConferenceCall", conference), ("SendDigits", digits), ("AlternateCall", alternate),
+                     ("ReconnectCall", reconnect), ("DeflectCall", deflect), ("PickupCall", pickup),
+                     ("AttachUserData", attach), ("UpdateUserData", update), ("DeleteUserData", delete)):
         bus.register_command(name, fn)
 
     def calls(account: Account, book: AccountBook) -> list[dict[str, Any]]:

@@ -156,12 +156,90 @@ class SendDigits:
     RESULT = ("call",)
 
 
+@register_request
+@dataclass(frozen=True, slots=True)
+class AlternateCall:
+    """The device holds ``active_call`` and takes ``held_call`` back (CSTA AlternateCall)."""
+
+    held_call: str
+    active_call: str
+    device: str | None = None
+    RESULT = ("call", "held_call")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class ReconnectCall:
+    """The device leaves ``active_call`` (a consultation) and takes ``held_call`` back."""
+
+    held_call: str
+    active_call: str
+    device: str | None = None
+    RESULT = ("call",)
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class DeflectCall:
+    """The call ringing at ``device`` goes on to our device ``to`` (Diverted, then Delivered there)."""
+
+    call: str
+    to: str
+    device: str | None = None
+    RESULT = ("call", "device")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class PickupCall:
+    """``device`` answers a call ringing at another device of its pickup ``group`` (or the given ``call``)."""
+
+    device: str
+    call: str | None = None
+    group: str | None = None
+    RESULT = ("call", "device")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class AttachUserData:
+    """Add keys to ``call``'s user data (a map of small strings; a key it has already is refused)."""
+
+    call: str
+    data: dict[str, str]
+    device: str | None = None
+    RESULT = ("call", "user_data")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class UpdateUserData:
+    """Set keys of ``call``'s user data (added or replaced)."""
+
+    call: str
+    data: dict[str, str]
+    device: str | None = None
+    RESULT = ("call", "user_data")
+
+
+@register_request
+@dataclass(frozen=True, slots=True)
+class DeleteUserData:
+    """Remove ``keys`` (every key when omitted) from ``call``'s user data."""
+
+    call: str
+    keys: list[str] | None = None
+    device: str | None = None
+    RESULT = ("call", "user_data")
+
+
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "str": lambda v: isinstance(v, str),
     "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "bool": lambda v: isinstance(v, bool),
     "list[str]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "dict[str, str]": lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),   # values: the service checks
 }
 
 
