@@ -1,0 +1,260 @@
+// The supervisor wallboard: per queue waiting calls, longest wait, service level, abandon rate;
+// agents by state with time in state; live calls; monitor / whisper / barge (the bus checks rights).
+// Figures are the docs/stats.md formulas as the server computes them (QueueStats, GetStatistics);
+// waiting calls and longest wait also move live with the queue events between two QueueStats.
+import { CtiClient, applyI18n, el, fmtDuration, fmtPercent } from "/static/cti.js";
+
+const I18N = {
+  zh: {
+    title: "监控墙", myDevice: "班长分机", token: "令牌", connect: "连接", offline: "未连接", online: "已连接",
+    queues: "队列", agents: "坐席", agent: "坐席", team: "班组", device: "分机", state: "状态",
+    timeInState: "状态时长", callsTaken: "接听数", supervise: "监控", liveCalls: "实时通话", call: "呼叫",
+    calling: "主叫", called: "被叫", parties: "参与方", duration: "时长", log: "消息",
+    formulas: "服务水平 = 阈值内接听 / 接听 × 100；放弃率 = 放弃 / (接听 + 放弃) × 100；最长等待 = 现在 − 最早排队时刻 (docs/stats.md)",
+    waiting: "排队数", longestWait: "最长等待", serviceLevel: "服务水平", serviceLevel2: "服务水平2",
+    abandonRate: "放弃率", offered: "呼入", answered: "接听", abandoned: "放弃", averageWait: "平均等待",
+    monitor: "监听", whisper: "密语", barge: "强插", stop: "停止",
+    LoggedOff: "未签入", NotReady: "示忙", Ready: "就绪", Busy: "通话中", Reserved: "预占",
+    WorkingAfterCall: "话后处理", lang: "English", needDevice: "先填写班长分机",
+  },
+  en: {
+    title: "Wallboard", myDevice: "My device", token: "Token", connect: "Connect", offline: "offline", online: "online",
+    queues: "Queues", agents: "Agents", agent: "Agent", team: "Team", device: "Device", state: "State",
+    timeInState: "Time in state", callsTaken: "Calls", supervise: "Supervise", liveCalls: "Live calls", call: "Call",
+    calling: "Calling", called: "Called", parties: "Parties", duration: "Duration", log: "Messages",
+    formulas: "Service level = answered within T / answered × 100; abandon rate = abandoned / (answered + abandoned) × 100; longest wait = now − entry of the oldest waiting call (docs/stats.md)",
+    waiting: "Waiting", longestWait: "Longest wait", serviceLevel: "Service level", serviceLevel2: "SL2",
+    abandonRate: "Abandon rate", offered: "Offered", answered: "Answered", abandoned: "Abandoned",
+    averageWait: "Average wait", monitor: "Monitor", whisper: "Whisper", barge: "Barge", stop: "Stop",
+    LoggedOff: "Logged off", NotReady: "Not ready", Ready: "Ready", Busy: "Busy", Reserved: "Reserved",
+    WorkingAfterCall: "After-call work", lang: "中文", needDevice: "enter your device first",
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const qs = new URLSearchParams(location.search);
+let lang = qs.get("lang") || localStorage.getItem("cti.lang") || "zh";
+let t = applyI18n(I18N, lang);
+let cti = null;
+let config = { mode: "plain" };
+
+const queues = new Map();   // name -> {waiting: Map(call -> entered wall s), figures, figuresAt}
+const agents = new Map();   // id -> {agent, team, device, state, reason, phase, since (wall s), calls}
+const calls = new Map();    // id -> {call, calling, called, parties: Map(device -> state), start}
+let supervising = null;
+
+function log(text, err = false) {
+  $("log").prepend(el("div", { class: err ? "err" : "" }, `${new Date().toLocaleTimeString()} ${text}`));
+  while ($("log").childNodes.length > 50) $("log").lastChild.remove();
+}
+
+function queueOf(name) {
+  if (!queues.has(name)) queues.set(name, { waiting: new Map(), figures: {}, figuresAt: Date.now() / 1000 });
+  return queues.get(name);
+}
+
+function onSnapshot(snap) {
+  const now = Date.now() / 1000;
+  for (const q of snap.queues || []) {
+    const k = queueOf(q.queue);
+    const old = k.waiting;
+    k.waiting = new Map((q.waiting || []).map((c) => [c, old.get(c) || null]));
+  }
+  for (const a of snap.agents || []) {
+    const prev = agents.get(a.agent);
+    const same = prev && prev.state === a.state;
+    agents.set(a.agent, { ...a, since: same ? prev.since : now, sinceModel: same ? prev.sinceModel : a.since,
+                          calls: a.calls_taken || 0 });
+  }
+  calls.clear();
+  for (const c of snap.calls || []) {
+    calls.set(c.call, { call: c.call, calling: c.calling, called: c.called, start: now - (c.answered ? 0 : 0),
+                        parties: new Map((c.connections || []).map((x) => [x.device, x.state])) });
+  }
+  render();
+}
+
+function applyStats(result) {
+  const now = Date.now() / 1000;
+  for (const [name, f] of Object.entries(result.queues || {})) {
+    const k = queueOf(name);
+    k.figures = f;
+    k.figuresAt = now;
+  }
+  if (result.time !== undefined) {
+    for (const a of agents.values()) {
+      if (typeof a.sinceModel === "number") a.since = now - Math.max(0, result.time - a.sinceModel);
+    }
+  }
+}
+
+function onEvent(e) {
+  const now = e.time || Date.now() / 1000;
+  const topic = e.topic || "";
+  if (topic.startsWith("agent.")) {
+    const a = agents.get(e.agent) || { agent: e.agent, calls: 0 };
+    const state = e.type === "AgentBusy" ? "Busy" : e.state;
+    if (e.type === "AgentWorkingAfterCall" && a.state === "Busy") a.calls = (a.calls || 0) + 1;
+    Object.assign(a, { team: e.team || a.team, device: e.device || a.device, state, reason: e.reason, phase: e.phase, since: now, call: e.call });
+    delete a.sinceModel;
+    if (e.type === "AgentLoggedOff") a.state = "LoggedOff";
+    agents.set(e.agent, a);
+  } else if (topic.startsWith("queue.")) {
+    if (e.type === "QueueStats") {
+      const k = queueOf(e.queue);
+      k.figures = e.figures || {};
+      k.figuresAt = now;
+    } else if (e.type === "CallQueued") {
+      queueOf(e.queue).waiting.set(e.call, now);
+    } else if (["Connected", "Abandoned", "Diverted"].includes(e.type)) {
+      queueOf(e.queue).waiting.delete(e.call);
+    }
+  } else if (topic.startsWith("call.")) {
+    let c = calls.get(e.call);
+    if (!c) { c = { call: e.call, calling: e.calling, called: e.called, start: now, parties: new Map() }; calls.set(e.call, c); }
+    c.calling = e.calling || c.calling;
+    c.called = e.called || c.called;
+    if (e.device) {
+      if (e.state === "null") c.parties.delete(e.device); else c.parties.set(e.device, e.state);
+    }
+    if (e.type === "CallCleared") {
+      calls.delete(e.call);
+      for (const q of queues.values()) q.waiting.delete(e.call);
+    }
+  }
+  scheduleRender();
+}
+
+let renderQueued = false;
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => { renderQueued = false; render(); });
+}
+
+function tile(label, value, alert = false, id = null) {
+  return el("div", { class: "tile" + (alert ? " alert" : ""), "data-figure": id }, el("div", { class: "v" }, value), el("div", { class: "k" }, label));
+}
+
+function render() {
+  const now = Date.now() / 1000;
+  const qbox = $("queue-tiles");
+  qbox.replaceChildren(...[...queues.entries()].sort().map(([name, q]) => {
+    const f = q.figures || {};
+    const entries = [...q.waiting.values()].filter((x) => x !== null);
+    const live = q.waiting.size;
+    let longest = entries.length ? now - Math.min(...entries) : null;
+    if (f.longest_wait !== undefined && f.longest_wait !== null && live > 0) {
+      const fromStats = f.longest_wait + (now - q.figuresAt);
+      longest = longest === null ? fromStats : Math.max(longest, Math.min(fromStats, longest + 5));
+    }
+    if (live === 0) longest = null;
+    return el("div", { class: "queue", "data-queue": name },
+      el("h3", { style: "margin:6px 0 4px;font-size:14px" }, name),
+      el("div", { class: "tiles" },
+        tile(t("waiting"), String(live), live > 0, "waiting"),
+        tile(t("longestWait"), fmtDuration(longest), longest !== null && longest > (f.threshold || 20), "longest_wait"),
+        tile(t("serviceLevel"), fmtPercent(f.service_level), f.service_level !== null && f.service_level < 80, "service_level"),
+        tile(t("serviceLevel2"), fmtPercent(f.service_level_2), false, "service_level_2"),
+        tile(t("abandonRate"), fmtPercent(f.abandon_rate), f.abandon_rate > 10, "abandon_rate"),
+        tile(t("offered"), String(f.offered ?? "-"), false, "offered"),
+        tile(t("answered"), String(f.answered ?? "-"), false, "answered"),
+        tile(t("abandoned"), String(f.abandoned ?? "-"), false, "abandoned"),
+        tile(t("averageWait"), fmtDuration(f.average_wait), false, "average_wait")));
+  }));
+  const byState = {};
+  for (const a of agents.values()) byState[a.state] = (byState[a.state] || 0) + 1;
+  $("agent-counts").replaceChildren(...["Ready", "Busy", "WorkingAfterCall", "NotReady", "LoggedOff"].map(
+    (s) => tile(t(s), String(byState[s] || 0), false, `agents_${s}`)));
+  const role = cti && cti.account ? cti.account.role : (config.mode === "plain" ? "integrator" : null);
+  const mayWatch = role === "supervisor" || role === "integrator";
+  $("agents").querySelector("tbody").replaceChildren(...[...agents.values()].sort((a, b) => a.agent.localeCompare(b.agent)).map((a) => {
+    const busy = a.state === "Busy";
+    const btn = (mode) => el("button", { type: "button", class: `sup-${mode}`, "data-agent": a.agent, disabled: !mayWatch || !busy,
+                                         title: mayWatch ? "" : "supervisor rights needed", onclick: () => supervise(a.agent, mode) }, t(mode));
+    return el("tr", { "data-agent": a.agent },
+      el("td", {}, a.agent), el("td", {}, a.team || ""), el("td", {}, a.device || ""),
+      el("td", {}, el("span", { class: `state ${a.state}` }, t(a.state)), " ", el("span", { class: "mute" }, a.reason || a.phase || "")),
+      el("td", { class: "num" }, fmtDuration(now - (a.since || now))),
+      el("td", { class: "num" }, String(a.calls || 0)),
+      el("td", {}, btn("monitor"), btn("whisper"), btn("barge"),
+         supervising && supervising.agent === a.agent ? el("button", { type: "button", class: "stop sup-stop", onclick: stopSupervising }, t("stop")) : ""));
+  }));
+  $("calls").querySelector("tbody").replaceChildren(...[...calls.values()].map((c) => el("tr", { "data-call": c.call },
+    el("td", {}, c.call), el("td", {}, c.calling || ""), el("td", {}, c.called || ""),
+    el("td", {}, [...c.parties.entries()].map(([d, s]) => `${d}:${s}`).join("  ")),
+    el("td", { class: "num" }, fmtDuration(now - c.start)))));
+}
+
+async function supervise(agent, mode) {
+  const device = $("sup-device").value.trim();
+  if (!device) { log(t("needDevice"), true); return; }
+  try {
+    const r = await cti.request({ type: "Monitor", agent, device, mode });
+    supervising = { agent, device, mode };
+    log(`Monitor ${agent} (${mode}): ok ${JSON.stringify(r)}`);
+  } catch (err) {
+    log(`Monitor ${agent} (${mode}): ${err.code} ${err.message}`, true);
+  }
+  render();
+}
+
+async function stopSupervising() {
+  if (!supervising) return;
+  try {
+    await cti.request({ type: "StopMonitor", device: supervising.device });
+    log(`StopMonitor ${supervising.device}: ok`);
+  } catch (err) {
+    log(`StopMonitor: ${err.code} ${err.message}`, true);
+  }
+  supervising = null;
+  render();
+}
+
+async function refreshStats() {
+  if (!cti || !cti.ws || cti.ws.readyState !== 1) return;
+  try { applyStats(await cti.request({ type: "GetStatistics" })); render(); } catch (err) { log(`GetStatistics: ${err.code} ${err.message}`, true); }
+}
+
+async function connect() {
+  const token = $("token").value.trim() || sessionStorage.getItem("cti.token") || null;
+  if (token) sessionStorage.setItem("cti.token", token);
+  localStorage.setItem("cti.supDevice", $("sup-device").value.trim());
+  if (cti) cti.close();
+  cti = new CtiClient({ token, topics: ["agent.", "queue.", "call.", "server."] });
+  cti.on("snapshot", onSnapshot).on("event", onEvent)
+     .on("status", (s) => { $("conn").textContent = t(s === "open" ? "online" : "offline"); })
+     .on("overflow", (m) => log(`overflow: seqs ${m.first}..${m.last} replayed`, true))
+     .on("error", (err) => log(`${err.code}: ${err.message}`, true));
+  try {
+    await cti.connect();
+    $("who").textContent = cti.account ? `${cti.account.name} (${cti.account.role})` : "";
+    await refreshStats();
+  } catch (err) {
+    log(`${err.code || "error"}: ${err.message}`, true);
+  }
+}
+
+function setLang(l) {
+  lang = l;
+  localStorage.setItem("cti.lang", l);
+  t = applyI18n(I18N, lang);
+  $("lang").textContent = t("lang");
+  render();
+}
+
+async function init() {
+  try { config = await (await fetch("/config.json")).json(); } catch { /* defaults */ }
+  if (config.warning) { $("warning").hidden = false; $("warning").textContent = config.warning; }
+  $("token").hidden = config.mode !== "token";
+  $("sup-device").value = qs.get("device") || localStorage.getItem("cti.supDevice") || "";
+  $("connect").onclick = connect;
+  $("lang").onclick = () => setLang(lang === "zh" ? "en" : "zh");
+  setLang(lang);
+  setInterval(render, 1000);
+  setInterval(refreshStats, 5000);
+  window.ctiWallboard = { queues, agents, calls, get client() { return cti; } };
+  if (config.mode === "plain" || sessionStorage.getItem("cti.token")) connect();
+}
+
+init();
