@@ -7,15 +7,16 @@ Each kernel ``<name>`` exists twice with one API:
 
 The public module ``_boardcore.<name>`` re-exports whichever is live. The
 compiled one wins unless ``BOARDCORE_NO_EXTENSIONS=1`` is set or it was not
-built. ``COMPILED`` is True when every kernel and protocol accelerator
-(``ACCELERATED``: the SS7 per-message path, the journal encoder) runs compiled;
-``IMPLEMENTATIONS`` says per module.
+built. ``COMPILED`` is True when every kernel and every protocol accelerator registered
+so far (``ACCELERATED``: added by the packages above with ``_select.register``; ``import
+cti`` adds the project's) runs compiled; ``IMPLEMENTATIONS`` says per module.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from ._select import ACCELERATED, KERNELS, NO_EXTENSIONS, implementations
+from . import _select
+from ._select import KERNELS, NO_EXTENSIONS, implementations
 
 __all__ = ["ACCELERATED", "COMPILED", "IMPLEMENTATIONS", "KERNELS", "NO_EXTENSIONS"]
 
@@ -23,12 +24,15 @@ _cache: dict[str, Any] = {}
 
 
 def __getattr__(name: str) -> Any:
-    """``IMPLEMENTATIONS`` and ``COMPILED``, computed on first use (PEP 562): working them out
-    imports every twin (numpy, the SS7 layers), which ``import _boardcore.hdlc`` must not pay
-    for, and the SS7 accelerators import ``_boardcore`` themselves."""
+    """``IMPLEMENTATIONS`` and ``COMPILED``, computed on first use (PEP 562) and again when more
+    accelerators registered: working them out imports every twin (numpy, the SS7 layers),
+    which ``import _boardcore.hdlc`` must not pay for; ``ACCELERATED`` as registered now."""
+    if name == "ACCELERATED":
+        return _select.ACCELERATED
     if name in ("IMPLEMENTATIONS", "COMPILED"):
-        if not _cache:
+        if _cache.get("registered") != _select.ACCELERATED:
             impls = implementations()
+            _cache["registered"] = _select.ACCELERATED
             _cache["IMPLEMENTATIONS"] = impls
             _cache["COMPILED"] = bool(impls) and all(v == "compiled" for v in impls.values())
         return _cache[name]

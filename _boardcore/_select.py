@@ -8,13 +8,23 @@ from types import ModuleType
 #: Every kernel this package ships. Each has ``<name>_py.py`` and, when built, ``<name>_c``.
 KERNELS: tuple[str, ...] = ("g711", "dtmf", "tones", "mf", "e1frame", "hdlc")
 
-#: Accelerated protocol modules outside this package, by dotted prefix: ``<prefix>_py`` is the
-#: twin, ``<prefix>_c`` the compiled one (built by setup.py from ``<prefix>_c.pyx``). Every
-#: function here takes such a dotted prefix wherever it takes a kernel name.
-ACCELERATED: tuple[str, ...] = (
-    "cti.signaling.ss7.mtp2.bec", "cti.signaling.ss7.mtp3.route", "cti.signaling.ss7.seqpacket",
-    "cti.signaling.ss7.isup.codec", "cti.signaling.ss7.isup.control", "cti.store.journal", "cti.bus.publish",
-)
+#: Accelerated modules of the floors above, by dotted prefix: ``<prefix>_py`` is the twin,
+#: ``<prefix>_c`` the compiled one (built by setup.py from ``<prefix>_c.pyx`` or a ``.pxd``).
+#: Every function here takes such a dotted prefix wherever it takes a kernel name. This floor
+#: names nothing above it: the packages that own accelerators add them with :func:`register`
+#: (the project's list is cti/accelerators.py, registered on ``import cti``).
+ACCELERATED: tuple[str, ...] = ()
+
+
+def register(*prefixes: str) -> None:
+    """Add accelerated modules (dotted prefixes) to :data:`ACCELERATED` and so to
+    :func:`implementations` (idempotent)."""
+    global ACCELERATED
+    for p in prefixes:
+        if "." not in p:
+            raise ValueError(f"an accelerator is named by its dotted prefix, not {p!r}")
+        if p not in ACCELERATED:
+            ACCELERATED = (*ACCELERATED, p)
 
 
 def _prefix(name: str) -> str:
@@ -58,10 +68,7 @@ def implementations() -> dict[str, str]:
     """Which implementation is live for each kernel whose twin exists."""
     out: dict[str, str] = {}
     for name in KERNELS + ACCELERATED:
-        try:
-            twin(name)
-        except ImportError:
-            continue  # kernel not shipped yet
+        twin(name)                  # every kernel and accelerator ships its twin
         live = None if NO_EXTENSIONS else compiled(name)
         out[name] = "compiled" if live is not None else "python"
     return out

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 import _boardcore
+import cti  # noqa: F401  (registers the protocol accelerators with _select)
 from _boardcore import _select
 
 ROOT = Path(__file__).resolve().parents[1]
 MINE = ("g711", "tones", "hdlc")
 
 _PROBE = (
-    "import json, importlib, _boardcore\n"
+    "import json, importlib, _boardcore, cti\n"
     "mods = {n: importlib.import_module('_boardcore.' + n).IMPLEMENTATION for n in %r}\n"
     "print(json.dumps({'compiled': _boardcore.COMPILED, 'impls': _boardcore.IMPLEMENTATIONS, 'mods': mods}))\n"
 )
