@@ -4,6 +4,7 @@
     cti-sim conformance --url socket://127.0.0.1:7000 [--pair 0,1] [--check NAME ...] [--strict]
                         [--junit report.xml] [--json report.json]
     cti-sim conformance --board sim --option spans=2 --option 'cross_connect=[[0,1]]'
+    cti-sim fault --url socket://127.0.0.1:7000 --span 1 los|ais|lof|rai|ber|crc-errors|slip|hdlc-broken|clear [VALUE] [--for S]
     cti-sim check-config sim.toml
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import click
 
 from drivers.base import BoardError, ConfigError
+from drivers.wire.protocol import Fault
 
 
 @click.group()
@@ -147,6 +149,54 @@ def conformance(url: str | None, backend: str | None, options: tuple[str, ...], 
     console.print(f"{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped"
                   + ("; strict: skips fail" if strict and s["skipped"] else ""))
     sys.exit(0 if s["ok"] else 1)
+
+
+@main.command(context_settings={"ignore_unknown_options": True})   # VALUE may be negative: slip -1
+@click.option("--url", default="socket://127.0.0.1:7000", show_default=True,
+              help="The card (a running `cti-sim serve`, or any card that implements FAULT).")
+@click.option("--span", "span", type=click.IntRange(0, 254), required=True, help="Span whose receiver sees the fault.")
+@click.argument("fault", type=click.Choice([f.name.lower().replace("_", "-") for f in Fault]))
+@click.argument("value", type=float, required=False)
+@click.option("--for", "duration", type=click.FloatRange(0, 3600), default=None,
+              help="Clear the fault again after this many seconds.")
+def fault(url: str, span: int, fault: str, value: float | None, duration: float | None) -> None:
+    """Inject a line fault on a card over the wire protocol (FAULT), e.g. from a CI job:
+
+    \b
+      cti-sim fault --span 1 los            loss of signal toward span 1 until cleared
+      cti-sim fault --span 1 ber 1e-4       bit error ratio 1e-4
+      cti-sim fault --span 1 slip -1        delete one frame
+      cti-sim fault --span 1 ais --for 2    AIS for two seconds
+      cti-sim fault --span 1 clear          every fault off
+    """
+    import time
+
+    from drivers.wire.client import CardRefused, WireBoard
+
+    f = Fault[fault.upper().replace("-", "_")]
+    v = (0.0 if f is Fault.CLEAR else 1.0) if value is None else value
+    try:
+        board = WireBoard(url=url, name="cti-sim fault")
+    except BoardError as exc:
+        raise click.ClickException(f"cannot open {url}: {exc}") from None
+    try:
+        if not 0 <= span < len(board.spans):
+            raise click.ClickException(f"span {span} out of range: the card has {len(board.spans)} span(s)")
+        board.fault(span, f, v)
+        click.echo(f"{url}: span {span}: {f.name} {v:g}; alarms now {board.span(span).alarms!r}")
+        if duration is not None and f is not Fault.CLEAR:
+            if board.virtual_time:
+                board.advance(duration)
+            else:
+                time.sleep(duration)
+            board.fault(span, Fault.CLEAR, 0.0)
+            click.echo(f"{url}: span {span}: cleared after {duration:g} s")
+    except CardRefused as exc:
+        raise click.ClickException(f"the card refused: {exc}") from None
+    except BoardError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        board.close()
 
 
 @main.command("check-config")
