@@ -1,0 +1,178 @@
+"""Q.921 data link on the engine: establishment both sides, I frames in the k window with
+modulo-128 wrap, REJ recovery of a lost I frame, T200 timer recovery, T203 polling, FRMR
+and invalid frames re-establish, DISC, N200 exhaustion, line faults; the table is whole."""
+from __future__ import annotations
+
+from cti.signaling.engine import check_tables
+from cti.signaling.pri import lapd as L
+from cti.signaling.pri.link import LINK_TABLE, LapdLink, LinkState
+from cti.signaling.stack import conformance
+
+M7 = LinkState.MULTIPLE_FRAME_ESTABLISHED
+
+
+class Wire:
+    def __init__(self, drop=None):
+        self.u, self.n = LapdLink(False, name="u"), LapdLink(True, name="n")
+        self.now, self.drop, self.log = 0.0, drop, []
+
+    def step(self, dt=0.01, n=1):
+        for _ in range(n):
+            for a, b in ((self.u, self.n), (self.n, self.u)):
+                for f in a.data_to_send(self.now):
+                    self.log.append((a is self.n, L.decode(f, a is self.n)))
+                    if self.drop is None or not self.drop(a, f):
+                        b.receive(f, self.now)
+            self.now += dt
+            for x in (self.u, self.n):
+                d = x.timer_deadline()
+                if d is not None and d <= self.now:
+                    x.handle_timer(self.now)
+
+    def up(self):
+        self.u.start(0.0)
+        self.n.start(0.0)
+        self.step(n=5)
+        assert self.u.state is M7 and self.n.state is M7
+
+
+def data(link):
+    return [e.data for e in link.events() if e.kind == "data"]
+
+
+def test_table_whole_and_shape():
+    assert check_tables([LINK_TABLE]) == {}
+    assert conformance(LapdLink) == []
+    assert all(r.clause for r in LINK_TABLE.rows if r.action is not None and r.action.__name__ != "nothing")
+
+
+def test_establish_both_sides_sabme_collision():
+    w = Wire()
+    w.up()
+    kinds = [f.kind for _, f in w.log]
+    assert kinds.count(L.Kind.SABME) == 2 and kinds.count(L.Kind.UA) == 2
+    assert [e.kind for e in w.u.events()] == ["established"]
+
+
+def test_i_frames_window_and_modulo_128_wrap():
+    w = Wire()
+    w.up()
+    for i in range(300):
+        w.u.send(bytes([8, 2, 0, i % 256]), w.now)
+        w.n.send(bytes([8, 2, 0x80, i % 256]), w.now)
+        w.step()
+    w.step(n=20)
+    assert len(data(w.n)) == 300 and len(data(w.u)) == 300
+    assert w.u.vs == 300 % 128 and w.n.vr == 300 % 128 and not w.u.unacked
+    # never more than k=7 outstanding
+    w2 = Wire()
+    w2.up()                                     # then the network never answers: the window fills
+    w2.drop = lambda a, f: a is w2.n
+    for _ in range(20):
+        w2.u.send(b"\x08\x02\x00\x01", w2.now)
+    w2.step()
+    out = sum(1 for s, f in w2.log if not s and f.kind is L.Kind.I)
+    assert out == 7
+
+
+def test_lost_i_frame_recovered_by_rej():
+    lost = []
+
+    def drop(a, f):
+        if a is w.u and not lost and len(f) > 4 and f[2] == 2 * 3:     # I frame N(S)=3
+            lost.append(f)
+            return True
+        return False
+    w = Wire(drop)
+    w.up()
+    for i in range(6):
+        w.u.send(bytes([8, 2, 0, i]), w.now)
+        w.step()
+    w.step(n=10)
+    assert lost and [d[3] for d in data(w.n)] == list(range(6))
+    assert w.n.counters["rej_tx"] == 1 and w.u.counters["retransmitted"] >= 1
+
+
+def test_lost_last_i_frame_recovered_by_t200_enquiry():
+    lost = []
+
+    def drop(a, f):
+        if a is w.u and not lost and len(f) > 4:
+            lost.append(f)
+            return True
+        return False
+    w = Wire(drop)
+    w.up()
+    w.u.send(b"\x08\x02\x00\x07", w.now)
+    w.step(n=5)
+    assert data(w.n) == []
+    w.step(dt=0.1, n=15)                          # T200 = 1 s: RR P=1, RR F=1 N(R)=0, resend
+    assert data(w.n) == [b"\x08\x02\x00\x07"]
+    assert w.u.counters["t200_expiry"] == 1 and w.u.state is M7
+
+
+def test_t203_polls_an_idle_link():
+    w = Wire()
+    w.up()
+    w.step(dt=1.0, n=12)
+    polls = [f for s, f in w.log if f.kind is L.Kind.RR and f.command and f.pf]
+    assert polls and w.u.state is M7 and w.u.counters["t203_expiry"] >= 1
+
+
+def test_frmr_invalid_and_dm_reestablish_keep_data():
+    w = Wire()
+    w.up()
+    for bad in (L.encode(L.Frame(L.Kind.FRMR, False, False, info=b"\0" * 5), True),
+                b"\x02\x01\x0d\x00",                        # undefined S control
+                L.encode(L.Frame(L.Kind.DM, False, False), True)):
+        w.u.receive(bad, w.now)
+        assert w.u.state is LinkState.AWAITING_ESTABLISHMENT
+        w.u.send(b"\x08\x02\x00\x09", w.now)               # queued across the re-establishment
+        w.step(n=5)
+        assert w.u.state is M7 and data(w.n)[-1:] == [b"\x08\x02\x00\x09"]
+    assert w.u.mdl_errors.get("K") == 1 and w.u.mdl_errors.get("L") == 1 and w.u.mdl_errors.get("E") == 1
+
+
+def test_bad_nr_reestablishes():
+    w = Wire()
+    w.up()
+    w.u.receive(L.encode(L.Frame(L.Kind.RR, False, False, None, 50), True), w.now)
+    assert w.u.mdl_errors.get("J") == 1
+    w.step(n=5)
+    assert w.u.state is M7
+
+
+def test_disc_release_and_reestablish_by_t_reest():
+    w = Wire()
+    w.up()
+    w.n.stop(w.now)
+    w.step(n=3)
+    assert w.n.state is LinkState.TEI_ASSIGNED and w.u.state is LinkState.TEI_ASSIGNED
+    w.step(dt=0.5, n=8)                                    # the user side asks again (T_REEST)
+    assert w.u.state is M7 and w.n.state is M7
+
+
+def test_n200_exhausted_without_peer_and_line_fault():
+    u = LapdLink(False)
+    u.start(0.0)
+    t = 0.0
+    sabmes = 0
+    while t < 4.5:
+        sabmes += sum(1 for f in u.data_to_send(t) if L.decode(f, False).kind is L.Kind.SABME)
+        t += 0.1
+        if (d := u.timer_deadline()) is not None and d <= t:
+            u.handle_timer(t)
+    assert sabmes == 4 and u.state is LinkState.TEI_ASSIGNED        # 1 + N200 retries
+    assert [e.kind for e in u.events()] == ["released"]
+    w = Wire()
+    w.up()
+    w.u.line_fault(w.now, "LOS")
+    assert w.u.state is LinkState.TEI_ASSIGNED and [e.kind for e in w.u.events()][-1] == "released"
+    w.step(dt=0.5, n=10)
+    assert w.u.state is M7
+
+
+def test_commands_while_not_established_get_dm():
+    u = LapdLink(False)
+    u.receive(L.encode(L.Frame(L.Kind.RR, True, True, None, 0), True), 0.0)
+    assert L.decode(u.data_to_send(0.0)[0], False).kind is L.Kind.DM
