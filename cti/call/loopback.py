@@ -13,7 +13,7 @@ import collections
 import heapq
 import itertools
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from cti.signaling.causes import Cause
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived,
