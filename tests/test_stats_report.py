@@ -26,11 +26,11 @@ EVENTS = [
 
 def test_buckets_and_formulas():
     rows = Report(interval=3600).feed(EVENTS).rows()
-    first = next(r for r in rows if r["queue"] == "sales" and r["interval_start"] == 0)
+    first = next(r for r in rows if r["queue"] == "sales" and r["interval_start"] == "1970-01-01T00:00:00Z")
     assert (first["offered"], first["answered"], first["abandoned"]) == (2, 1, 1)
     assert first["service_level"] == 100.0 and first["service_level_2"] == 50.0
     assert first["abandon_rate"] == 50.0 and first["aht"] == 60.0 and first["average_wait"] == 5.0
-    second = next(r for r in rows if r["queue"] == "sales" and r["interval_start"] == 3600)
+    second = next(r for r in rows if r["queue"] == "sales" and r["interval_start"] == "1970-01-01T01:00:00Z")
     assert second["service_level"] == 0.0 and second["abandon_rate"] == 0.0
     sup = next(r for r in rows if r["queue"] == "support")
     assert sup["diverted"] == 1 and sup["service_level"] is None
@@ -69,7 +69,86 @@ def test_cti_report_cli_reads_the_journal(tmp_path):
                                     "--to", "1970-01-01T01:00"])
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(out.open()))
-    assert {r["queue"] for r in rows} == {"sales", "support"} and all(r["interval_start"] == "0.0" for r in rows)
+    assert {r["queue"] for r in rows} == {"sales", "support"} and all(r["interval_start"] == "1970-01-01T00:00:00Z" for r in rows)
     assert "1 undecodable journal rows skipped" in res.output
     res = CliRunner().invoke(main, ["--store", str(db), "--interval", "0"])
     assert res.exit_code != 0 and "positive" in res.output
+
+
+def test_a_store_that_does_not_exist_is_an_error_not_an_empty_report(tmp_path):
+    from click.testing import CliRunner
+
+    from cti.cli.report import main
+
+    res = CliRunner().invoke(main, ["--store", str(tmp_path / "nope.db")])
+    assert res.exit_code == 1 and "no store at" in res.output
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_png_bars_span_their_interval_and_show_offered_and_diverted(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    saved = {}
+    real = plt.Figure.savefig
+
+    def keep(fig, *a, **k):
+        saved["fig"] = fig
+        return real(fig, *a, **k)
+
+    plt.Figure.savefig = keep
+    try:
+        Report(interval=900).feed(EVENTS).write_png(tmp_path / "r.png")
+    finally:
+        plt.Figure.savefig = real
+    ax = saved["fig"].axes[0]
+    labels = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert {"answered", "abandoned", "diverted", "offered"} <= labels
+    widths = {round(p.get_width() * 86400) for p in ax.patches}
+    assert widths == {900}                               # every bar spans its 15-minute interval
+    starts = sorted({round(matplotlib.dates.num2date(p.get_x()).timestamp()) for p in ax.patches})
+    assert starts[0] == 0 and all(s % 900 == 0 for s in starts)
+
+
+TRUNK_EVENTS = [
+    {"type": "Offered", "call": "c1", "span": 0, "ts": 1, "direction": "in", "time": 1.0},
+    {"type": "Established", "call": "c1", "span": 0, "ts": 1, "time": 2.0},
+    {"type": "CallCleared", "call": "c1", "span": 0, "ts": 1, "cause": 16, "time": 9.0},
+    {"type": "Originated", "call": "c2", "span": 0, "ts": 2, "direction": "out", "time": 1.0},
+    {"type": "Failed", "call": "c2", "span": 0, "ts": 2, "cause": 17, "time": 3.0},
+    {"type": "CallCleared", "call": "c2", "span": 0, "ts": 2, "cause": 16, "time": 3.5},
+    {"type": "Originated", "call": "c3", "span": 1, "ts": 1, "direction": "out", "time": 1.0},
+    {"type": "CallCleared", "call": "c3", "span": 1, "ts": 1, "cause": 34, "time": 2.0},
+    {"type": "Reattempted", "call": "c4", "span": 1, "ts": 2, "direction": "out", "time": 1.0},
+    {"type": "Established", "call": "c4", "span": 1, "ts": 5, "time": 2.0},
+    {"type": "Offered", "call": "c9", "device": "2001", "time": 1.0},     # no circuit: not a seizure
+    {"type": "Queued", "call": "c1", "span": "0", "ts": 1, "time": 1.0},  # junk span: skipped
+]
+
+
+def test_trunk_report_counts_seizures_asr_and_causes_per_span(tmp_path):
+    from click.testing import CliRunner
+
+    from cti.bus.codec import pack
+    from cti.cli.report import main
+    from cti.stats.trunks import COLUMNS as TC, TrunkReport
+    from cti.store import open_store
+
+    rows = {r["span"]: r for r in TrunkReport().feed(TRUNK_EVENTS).rows()}
+    assert rows[0] == {"span": 0, "seizures": 2, "incoming": 1, "outgoing": 1, "answered": 1, "asr": 50.0,
+                       "causes": "16:1 17:1"}
+    assert rows[1]["seizures"] == 3 and rows[1]["answered"] == 1 and rows[1]["causes"] == "34:1"
+    db = tmp_path / "cti.db"
+    with open_store(str(db)) as store:
+        for seq, ev in enumerate(TRUNK_EVENTS, start=1):
+            store.append(seq, ev["time"], "call", ev["type"], pack(ev))
+        store.commit()
+    out = tmp_path / "t.csv"
+    res = CliRunner().invoke(main, ["--store", str(db), "--kind", "trunks", "--csv", str(out)])
+    assert res.exit_code == 0, res.output
+    got = list(csv.DictReader(out.open()))
+    assert tuple(got[0]) == TC and [r["asr"] for r in got] == ["50.0", "33.3"]
+    res = CliRunner().invoke(main, ["--store", str(db), "--kind", "trunks", "--png", str(tmp_path / "x.png")])
+    assert res.exit_code == 2 and "--kind queues" in res.output

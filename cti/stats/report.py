@@ -7,10 +7,17 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
+from collections.abc import Iterable
 
 from .service import abandon_rate, service_level, service_level_2
+
+
+def iso(t: float) -> str:
+    """A journal time as ISO 8601 UTC (what spreadsheets and pandas read): 2026-12-07T08:00:00Z."""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 COLUMNS = ("interval_start", "queue", "offered", "answered", "abandoned", "diverted", "service_level",
            "service_level_2", "abandon_rate", "average_wait", "aht")
@@ -30,7 +37,7 @@ class _Bucket:
 
     def row(self, start: float, queue: str) -> dict[str, Any]:
         return {
-            "interval_start": start, "queue": queue, "offered": self.offered, "answered": self.answered,
+            "interval_start": iso(start), "queue": queue, "offered": self.offered, "answered": self.answered,
             "abandoned": self.abandoned, "diverted": self.diverted,
             "service_level": service_level(self.answered_within, self.answered),
             "service_level_2": service_level_2(self.answered_within, self.abandoned_within,
@@ -50,7 +57,7 @@ class Report:
     default_threshold: float = 20.0                               #: for queues not in ``thresholds``
     buckets: dict[tuple[float, str], _Bucket] = field(default_factory=dict)
 
-    def feed(self, events: Iterable[dict[str, Any]]) -> "Report":
+    def feed(self, events: Iterable[dict[str, Any]]) -> Report:
         for ev in events:
             typ, queue, t = ev.get("type"), ev.get("queue"), ev.get("time")
             if typ not in ("Queued", "Connected", "Abandoned", "Diverted", "CallEnded"):
@@ -80,6 +87,10 @@ class Report:
     def rows(self) -> list[dict[str, Any]]:
         return [b.row(start, q) for (start, q), b in sorted(self.buckets.items())]
 
+    def starts(self) -> list[tuple[float, str]]:
+        """(interval start as a timestamp, queue) of each row, in the order of :meth:`rows`."""
+        return sorted(self.buckets)
+
     def write_csv(self, out: IO[str]) -> None:
         w = csv.DictWriter(out, fieldnames=COLUMNS)
         w.writeheader()
@@ -87,29 +98,43 @@ class Report:
             w.writerow({k: ("" if v is None else v) for k, v in r.items()})
 
     def write_png(self, path: str | Path, title: str = "Queue service") -> None:
-        """Offered / answered / abandoned bars and the service level line, one panel per queue."""
+        """Per queue: each interval's calls as bars spanning that interval (answered,
+        abandoned and diverted stacked; offered as an outline over them) and the service
+        level as a line at the interval's middle."""
         import matplotlib
         matplotlib.use("Agg")
+        import matplotlib.dates as mdates
         import matplotlib.pyplot as plt
-        from datetime import datetime, timezone
 
         rows = self.rows()
+        starts = [t for t, _ in self.starts()]
         queues = sorted({r["queue"] for r in rows}) or ["(no data)"]
         fig, axes = plt.subplots(len(queues), 1, figsize=(10, 3 * len(queues)), squeeze=False)
-        for ax, q in zip(axes[:, 0], queues):
-            qr = [r for r in rows if r["queue"] == q]
-            x = [datetime.fromtimestamp(r["interval_start"], timezone.utc) for r in qr]
-            width = self.interval / 86400 * 0.8
-            ax.bar(x, [r["answered"] for r in qr], width=width, label="answered", color="#4c8")
-            ax.bar(x, [r["abandoned"] for r in qr], width=width, bottom=[r["answered"] for r in qr],
-                   label="abandoned", color="#e64")
+        days = self.interval / 86400          # matplotlib dates are in days
+        for ax, q in zip(axes[:, 0], queues, strict=True):
+            pick = [i for i, r in enumerate(rows) if r["queue"] == q]
+            x = [datetime.fromtimestamp(starts[i], UTC) for i in pick]
+            qr = [rows[i] for i in pick]
+            bottom = [0] * len(qr)
+            for key, colour in (("answered", "#4c8"), ("abandoned", "#e64"), ("diverted", "#68c")):
+                vals = [r[key] for r in qr]
+                ax.bar(x, vals, width=days, align="edge", bottom=bottom, label=key, color=colour,
+                       edgecolor="white", linewidth=0.5)
+                bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+            ax.bar(x, [r["offered"] for r in qr], width=days, align="edge", fill=False, edgecolor="black",
+                   linewidth=1.0, label="offered")
             ax.set_ylabel(f"{q}: calls")
+            locator = mdates.AutoDateLocator()
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+            ax.set_xlabel("interval start (UTC)")
             ax2 = ax.twinx()
-            ax2.plot(x, [r["service_level"] if r["service_level"] is not None else float("nan") for r in qr],
+            mid = [datetime.fromtimestamp(starts[i] + self.interval / 2, UTC) for i in pick]
+            ax2.plot(mid, [r["service_level"] if r["service_level"] is not None else float("nan") for r in qr],
                      "k.-", label="service level %")
             ax2.set_ylim(0, 105)
             ax2.set_ylabel("SL %")
-            ax.legend(loc="upper left", fontsize=8)
+            ax.legend(loc="upper left", fontsize=8, ncol=4)
         axes[0, 0].set_title(title)
         fig.tight_layout()
         fig.savefig(path, dpi=90)
