@@ -7,11 +7,27 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 
+from cti.cli.wiring import build_server
+from cti.config import Config
+from cti.contact import ContactConfig, install
 from simulator.agents import DesktopProfile, start_desktops
-from tests.test_contact_features import place
-from tests.test_contact_load import make_server, restore_bus_requests, run_until  # noqa: F401 (fixture)
+from tests.test_contact_features import ivr_file, place  # noqa: F401 (fixture)
+from tests.test_contact_load import _require, restore_bus_requests, run_until  # noqa: F401 (fixture)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+ANY = "tcp://127.0.0.1:*"
+
+
+def make_server(tmp_path, contact: dict, spans: int = 1):
+    """A CtiServer on the simulator, No.1 asking for the calling number (the CRM pops on it)."""
+    _require()
+    cfg = Config.from_dict({
+        "server": {"store": str(tmp_path / "cti.db")},
+        "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
+        "board": {"driver": "sim", "spans": spans, "clock": "virtual", "step": 0.1},
+        "trunk": [{"signalling": "no1", "spans": list(range(spans)), "config": {"ani": True}}]})
+    srv = build_server(cfg).start()
+    return srv, install(srv, ContactConfig.from_dict({"recordings": str(tmp_path / "rec"), **contact}))
 AGENTS = {"a0": {"device": "2000", "team": "blue", "wrap_up": 2.0},
           "a1": {"device": "2001", "team": "blue", "wrap_up": 2.0}}
 DEVICES = {a: v["device"] for a, v in AGENTS.items()}
@@ -91,5 +107,29 @@ def test_ring_no_answer_clears_the_agents_device_and_queues_again(tmp_path):
         later = [e for e in seen if e.get("call") == cid and e["type"] == "Established"]
         assert first not in later[0]["devices"] and second in later[0]["devices"]
         assert srv.model.validate() == []
+    finally:
+        srv.close()
+
+
+def test_ivr_digits_reach_the_agent_as_user_data(tmp_path, ivr_file):  # noqa: F811 (fixture)
+    srv, centre = make_server(tmp_path, {
+        "agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
+        "queues": {"sales": {}, "support": {}}}, spans=1)
+    bus, desks = start_desktops(srv, DEVICES, DesktopProfile(answer_after=(1.0, 1.0), handle=(5.0, 6.0)))
+    seen: list[dict] = []
+    bus.listeners.append(seen.append)
+    try:
+        place(srv, 0.5, called="4100", digits="21234", hold_for=None)
+        run_until(srv, srv.now() + 40.0)
+        (cid,) = {e["call"] for e in seen if e["type"] == "Offered"}
+        local = [t for t in call_events(seen, cid) if not t[1].startswith("trunk/")]
+        # the IVR's number answers, the call queues there and is diverted to the agent
+        assert local[:2] == [("Offered", "4100", "null"), ("Established", "4100", "connected")]
+        (dlv,) = [e for e in seen if e["type"] == "Delivered" and e.get("call") == cid]
+        assert dlv["device"] in DEVICES.values()
+        assert dlv["user_data"] == {"ivr.main": "2", "ivr.account": "1234", "account": "1234"}
+        assert [t[0] for t in local].count("Established") == 2          # the IVR, then the agent
+        cdr = next(c for c in srv.store.cdrs() if c["call"] == cid)
+        assert cdr["device"] == dlv["device"]
     finally:
         srv.close()

@@ -18,16 +18,20 @@ Connected       nothing: the agent's AnswerCall gave Established at its device (
 ==============  ==========================================================================
 
 A route point never alerts: the model is told which called numbers are route points
-(``CallModel.routing_devices``) and only offers calls to them.
+(``CallModel.routing_devices``) and only offers calls to them. What an IVR collected goes
+into the call's user data (:func:`note_ivr`), so it reaches the agent with the call.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from cti.call.errors import CallControlError
 from cti.signaling.causes import Cause
 
 from .queue import QueueEvent
 
+log = logging.getLogger(__name__)
 #: the ACD events this module carries out
 HANDLED = frozenset({"Queued", "Offered", "RingNoAnswer"})
 
@@ -49,3 +53,16 @@ def carry_out(model: Any, e: QueueEvent, now: float, agent_device: dict[str, str
         conn = call.connections.get(device) if device else None
         if conn is not None and conn.live:
             model.withdraw(e.call, device, now, cause=int(Cause.NO_ANSWER), queue=e.queue)
+
+
+def note_ivr(model: Any, call_id: str, data: dict[str, Any], now: float) -> None:
+    """Put what the IVR collected (menu digits, ``var`` answers) into the call's user data, so
+    the agent's screen-pop and the CDR carry it; a value the user-data limits refuse is logged
+    and left out (the call goes on)."""
+    data = {k: v for k, v in data.items() if v not in ("", None)}
+    if not data or call_id not in model.calls:
+        return
+    try:
+        model.update_user_data(call_id, data, now)
+    except CallControlError as e:
+        log.warning("call %s: IVR data %s not kept: %s", call_id, sorted(data), e)

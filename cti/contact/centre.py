@@ -406,10 +406,12 @@ class ContactCentre(ContactRequests, Component):
         for call_id, a in actions:
             if isinstance(a, DigitsCollected):
                 self.publish(ce.DigitsCollected(call=call_id, digits=a.digits, reason=a.reason, menu=a.menu))
+                acd_calls.note_ivr(self.model, call_id, {f"ivr.{a.menu or 'collect'}": a.digits}, now)
             elif isinstance(a, ToQueue):
                 call = self.model.calls.get(call_id)
                 if call is not None:
                     call.extra.setdefault("ivr", {}).update(a.vars)
+                    acd_calls.note_ivr(self.model, call_id, dict(a.vars), now)
                     self.apply(self.engine.enqueue(call_id, a.queue, call.calling or "", now, a.priority))
             elif isinstance(a, Hangup) and call_id in self.model.calls:
                 self.model.clear_connection(call_id, now)
