@@ -43,7 +43,8 @@ nothing); :class:`Host` is what the server offers it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Collection, Mapping
 
 if TYPE_CHECKING:     # types only: the bus and call model sit on the floors this protocol joins
     from cti.bus.auth import Account, AccountBook
@@ -65,8 +66,8 @@ class Host(Protocol):
     """What the server offers its components (:class:`cti.server.CtiServer` is one)."""
 
     board: Any                 #: the drivers.base.Board, or None (loopback trunks)
-    model: "CallModel"
-    bus: "BusServer"
+    model: CallModel
+    bus: BusServer
 
     def now(self) -> float:
         """Model time (the board's clock)."""
@@ -117,7 +118,7 @@ class Component:
 
 def serves(handler: Handler) -> Link:
     """A link that answers with ``handler`` and never passes the request on."""
-    def link(account: "Account", request: Any, t: float, _next: Handler) -> dict[str, Any]:
+    def link(account: Account, request: Any, t: float, _next: Handler) -> dict[str, Any]:
         return handler(account, request, t)
     link.__doc__ = handler.__doc__
     return link
@@ -132,7 +133,7 @@ def chain(links: list[Link], last: Handler) -> Handler:
 
 
 def _bind(link: Link, nxt: Handler) -> Handler:
-    def handler(account: "Account", request: Any, t: float) -> dict[str, Any]:
+    def handler(account: Account, request: Any, t: float) -> dict[str, Any]:
         return link(account, request, t, nxt)
     return handler
 

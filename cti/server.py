@@ -24,7 +24,8 @@ import os
 import queue
 import threading
 import time
-from typing import Any, Callable, Collection, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 import zmq
 
@@ -237,7 +238,7 @@ class CtiServer:
         """Model time: the board's clock, or seconds since start without a board."""
         return self.board.now() if self.board is not None else time.monotonic() - self._t0
 
-    def start(self) -> "CtiServer":
+    def start(self) -> CtiServer:
         self.bus.start()
         self.bus.publish(ServerStarted(node=self.config.server.node, version=VERSION))
         for sp in self.model.snapshot()["spans"]:

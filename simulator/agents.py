@@ -19,7 +19,8 @@ import argparse
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cti.bus.auth import PLAIN_ACCOUNT, Account
 from cti.bus.schema import parse_request
@@ -89,7 +90,7 @@ class RemoteBus:
     def command(self, type: str, account: Account | None = None, **fields: Any) -> dict[str, Any]:
         return self.client.command(type, **fields)
 
-    def pump(self, desks: list["AgentDesktop"], seconds: float) -> None:
+    def pump(self, desks: list[AgentDesktop], seconds: float) -> None:
         """Deliver events and run the desktops' timers for ``seconds``."""
         end = time.monotonic() + seconds
         while time.monotonic() < end:

@@ -15,7 +15,7 @@ from a loop (every few ms) and it runs the blocks that are due.
 from __future__ import annotations
 
 import heapq
-from typing import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from drivers.base import BLOCK_SECONDS, Board, BoardClosed, BoardEvent, ConfigError, Span, SpanConfig
 
@@ -31,7 +31,7 @@ class SimBoard(Board):
     backend = "sim"
 
     def __init__(self, spans: int = 2, config: SpanConfig | Sequence[SpanConfig] | None = None,
-                 clock: "str | Clock" = "virtual", seed: int = 0,
+                 clock: str | Clock = "virtual", seed: int = 0,
                  cross_connect: Iterable[tuple[int, int]] = (),
                  idle_abcd: int = DEFAULT_IDLE_ABCD) -> None:
         self.card = Card(spans, config, clock, seed, idle_abcd)
@@ -109,7 +109,7 @@ class SimBoard(Board):
     def remove_ticker(self, fn: Callable[[float], None]) -> None:
         self.card.clock.remove_ticker(fn)
 
-    def cross_connect(self, span: int, other: "SimBoard", other_span: int) -> None:
+    def cross_connect(self, span: int, other: SimBoard, other_span: int) -> None:
         """Wire ``span`` back to back with ``other_span`` of ``other`` (both on one clock)."""
         if not isinstance(other, SimBoard):
             raise ConfigError(f"can only cross-connect to a SimBoard, not {type(other).__name__}")

@@ -12,7 +12,7 @@ per block, never per frame.
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from _boardcore.e1frame import E1Deframer, E1Framer
 from _boardcore.hdlc import HdlcDecoder, HdlcEncoder
 from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
                           AlarmChanged, AudioBlock, BoardClosed, BoardEvent, CasChanged,
-                          ConfigError, Counters, HdlcChannel, HdlcFrameReady, Span, SpanConfig,
+                          Counters, HdlcChannel, HdlcFrameReady, Span, SpanConfig,
                           as_alaw, audio_timeslots, check_abcd, check_audio_timeslot, check_timeslot,
                           hdlc_channel, need_cas, next_block_seq, queue_audio)
 
@@ -48,7 +48,7 @@ def channel_of(ts: int) -> int:
 class SimHdlc(HdlcChannel):
     """An HDLC channel on one timeslot of a simulated span."""
 
-    def __init__(self, endpoint: "Endpoint", timeslot: int) -> None:
+    def __init__(self, endpoint: Endpoint, timeslot: int) -> None:
         self.timeslot = timeslot
         self._ep = endpoint
         self.encoder = HdlcEncoder()

@@ -72,7 +72,7 @@ class ScenarioConfig:
     calls: list[CallScript] = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ScenarioConfig":
+    def from_dict(cls, d: dict[str, Any]) -> ScenarioConfig:
         d = dict(d.get("scenario", d))
         known = {f.name for f in fields(cls)}
         calls = [CallScript(**c) for c in d.pop("call", [])]
@@ -97,7 +97,7 @@ class ScenarioConfig:
         return cfg
 
     @classmethod
-    def load(cls, path: str) -> "ScenarioConfig":
+    def load(cls, path: str) -> ScenarioConfig:
         with open(path, "rb") as f:
             return cls.from_dict(tomllib.load(f))
 

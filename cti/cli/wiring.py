@@ -16,7 +16,8 @@ tests build servers through it.
 """
 from __future__ import annotations
 
-from typing import Any, Collection
+from typing import Any
+from collections.abc import Collection
 
 import zmq
 

@@ -9,7 +9,8 @@ media layer's job (cti.media.bridge), which reads :attr:`BoardMedia.bridges`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
