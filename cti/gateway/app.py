@@ -117,7 +117,7 @@ class Gateway:
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/config.json", self.config)
         app.router.add_get("/crm/{number}", self.crm_record)
-        app.router.add_get("/favicon.ico", lambda r: web.Response(status=204))
+        app.router.add_get("/favicon.ico", self.favicon)
         app.router.add_get("/agent", self.page("agent.html"))
         app.router.add_get("/wallboard", self.page("wallboard.html"))
         app.router.add_static("/static/", STATIC, show_index=False)
@@ -182,6 +182,9 @@ class Gateway:
         def handler(request: web.Request) -> web.StreamResponse:
             return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
         return handler
+
+    async def favicon(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
 
     async def config(self, request: web.Request) -> web.Response:
         return web.json_response({"mode": self.accounts.mode, "crm_url": self.options.crm_url,
