@@ -11,7 +11,9 @@ scenario so a new user sees live events at once. TOML form (all keys optional)::
     seed = 1
     rate = 0.5                      # calls per second from the network to us
     called = ["8001", "8002", "8003"]
-    caller_prefix = "138"           # callers: prefix + random digits (11 digits in all)
+    caller_prefix = "138"           # callers: prefix + random digits (11 digits in all) ...
+    callers = ["13800138000"]       # ... or, for callers_share of the calls, one of these numbers
+    callers_share = 0.5
     hold = [5.0, 20.0]              # far end clears this long after answer (range)
     abandon = 0.1                   # fraction of callers who give up while ringing ...
     abandon_after = [2.0, 6.0]      # ... after this long
@@ -59,6 +61,10 @@ class ScenarioConfig:
     rate: float = 0.5
     called: list[str] = field(default_factory=lambda: ["8001", "8002", "8003"])
     caller_prefix: str = "138"
+    #: numbers that call us, drawn for ``callers_share`` of the calls (the CRM example's customers,
+    #: so the demo's screen-pops find records); the other callers are prefix + random digits
+    callers: list[str] = field(default_factory=lambda: ["13800138000", "13900001111", "13811112222", "13955556666"])
+    callers_share: float = 0.5
     hold: tuple[float, float] = (5.0, 20.0)
     abandon: float = 0.1
     abandon_after: tuple[float, float] = (2.0, 6.0)
@@ -150,7 +156,10 @@ class Scenario:
 
     def _script(self, at: float) -> CallScript:
         c, r = self.config, self.rng
-        calling = c.caller_prefix + "".join(r.choice("0123456789") for _ in range(max(0, 11 - len(c.caller_prefix))))
+        if c.callers and r.random() < c.callers_share:
+            calling = r.choice(c.callers)
+        else:
+            calling = c.caller_prefix + "".join(r.choice("0123456789") for _ in range(max(0, 11 - len(c.caller_prefix))))
         abandon = r.uniform(*c.abandon_after) if r.random() < c.abandon else None
         return CallScript(at=at, called=r.choice(c.called), calling=calling, hold_for=r.uniform(*c.hold),
                           abandon_after=abandon, digits=r.choice(c.digits) if c.digits else "")

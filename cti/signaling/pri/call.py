@@ -170,6 +170,7 @@ class PriCall:
         self.error_cause: int | None = None
         self.called_ton = 0
         self.hlc: int | None = None
+        self.glare_channel = 0             #: the channel it lost
         self.glare = False                 #: our outgoing call lost its channel to the peer's SETUP
         self.m = node.new_machine(self)
 

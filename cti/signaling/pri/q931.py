@@ -434,6 +434,7 @@ class Q931:
             self.counters["glare"] += 1
             if not self.network:                          # the network's SETUP wins the channel
                 holder.glare = True
+                holder.glare_channel = want
                 del self.by_channel[want]
                 holder.channel = None
                 return want, 0

@@ -1,0 +1,210 @@
+"""The PRI trunk adapter: one ISDN primary rate interface per E1 span (30 B channels, the D
+channel on timeslot 16), user or network side, seen by the call model as a TrunkAdapter.
+
+Circuits are ``(board span number, timeslot)``; the Q.931 channel number is the timeslot.
+Each span's D channel runs on the board's HDLC channel on TS16 (or on a transport given in,
+e.g. a SOCK_SEQPACKET socket toward libpri). The call model sees IncomingCall (numbers,
+presentation in ``extra``), Proceeding, Alerting, Answered, Released(cause), CircuitState
+(the D channel up/down, RESTART), Reattempted (our call that lost its B channel to the
+network's call, placed again on another channel), DigitsReceived (in-band DTMF once answered).
+"""
+from __future__ import annotations
+
+from typing import Any
+from collections.abc import Sequence
+
+from cti.signaling.causes import Cause
+from cti.signaling.errors import LocalProtocolError
+from cti.signaling.ss7.inband import InbandDigits
+from cti.signaling.ss7.link import HdlcTransport, Transport
+from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, IncomingCall, Proceeding, Reattempted,
+                                 Released, TrunkAdapter, TrunkError, TrunkEvent)
+from drivers.base import BLOCK_SECONDS, Span
+
+from .call import CallEvent, PriCall
+from .config import PriConfig
+from .pcap import LapdPcapWriter
+from .q931 import E1_B_CHANNELS, InterfaceEvent
+from .stack import PriStack
+
+__all__ = ["PriTrunk", "PriConfig"]
+
+
+class PriTrunk(TrunkAdapter):
+    """Q.931 over Q.921 on ``spans`` (one interface per span); ``transports`` replaces the
+    HDLC channels (one per span, or one with no spans)."""
+
+    signalling = "pri"
+
+    def __init__(self, spans: Sequence[Span], config: PriConfig | dict[str, Any] | None = None,
+                 transports: list[Transport] | None = None) -> None:
+        cfg = config if isinstance(config, PriConfig) else PriConfig.from_dict(config)
+        self.config = cfg
+        self.spans = list(spans)
+        self.numbers = [getattr(s, "number", i) for i, s in enumerate(self.spans)] or [0]
+        self.stacks = [PriStack(cfg.network, E1_B_CHANNELS, name=f"pri{n}", **cfg.stack_args())
+                       for n in self.numbers]
+        self.pcap = LapdPcapWriter(cfg.pcap, cfg.network) if cfg.pcap else None
+        if transports is None:
+            transports = [HdlcTransport(span.hdlc(16), st, self.pcap, i, span)  # type: ignore[arg-type]
+                          for i, (span, st) in enumerate(zip(self.spans, self.stacks, strict=False))]
+        self.transports = transports
+        self.inband = InbandDigits(self.spans)
+        self._now = 0.0
+        self._pending: list[TrunkEvent] = []
+        self._repeats: dict[int, int] = {}       # id(PriCall) -> repeat attempts it has had
+        self._ever_up = [False] * len(self.stacks)
+        self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0}
+
+    # ---- TrunkAdapter ------------------------------------------------------------------
+    def circuits(self) -> list[Circuit]:
+        return [(n, ts) for n in self.numbers for ts in E1_B_CHANNELS]
+
+    @property
+    def up(self) -> bool:
+        return all(s.up for s in self.stacks)
+
+    def service(self, now: float) -> list[TrunkEvent]:
+        self._now = now
+        for t in self.transports:
+            t.receive(now)
+        out, self._pending = self._pending, []
+        out += self.inband.service()
+        for i, st in enumerate(self.stacks):
+            d = st.timer_deadline()
+            if d is not None and d <= now:
+                st.handle_timer(now)
+            for e in st.events():
+                out += self._convert(i, e)
+        for t in self.transports:
+            t.transmit(now)
+        return out
+
+    def make_call(self, called: str, calling: str | None, now: float, circuit: Circuit | None = None) -> Circuit:
+        if not called or any(ch not in "0123456789*#" for ch in called):
+            raise TrunkError(f"called number {called!r} is not digits", cause=Cause.INVALID_NUMBER_FORMAT)
+        order = range(len(self.stacks)) if circuit is None else [self._index(circuit)]
+        for i in order:
+            st = self.stacks[i]
+            if not st.up and circuit is None:
+                continue
+            try:
+                call = st.q931.setup(called, now, calling, channel=None if circuit is None else circuit[1])
+            except LocalProtocolError as e:
+                if circuit is not None:
+                    raise TrunkError(str(e), cause=Cause.NO_CIRCUIT_AVAILABLE) from None
+                continue
+            self._repeats[id(call)] = 0
+            c = (self.numbers[i], call.channel or 0)
+            self._pending.append(Proceeding(c, now))
+            return c
+        raise TrunkError("no free B channel on an interface that is up", cause=Cause.NO_CIRCUIT_AVAILABLE)
+
+    def alert(self, circuit: Circuit, now: float) -> None:
+        self._do(circuit, now, lambda q, c: q.alert(c, now))
+
+    def answer(self, circuit: Circuit, now: float) -> None:
+        self._do(circuit, now, lambda q, c: q.answer(c, now))
+
+    def release(self, circuit: Circuit, cause: int, now: float) -> None:
+        self._do(circuit, now, lambda q, c: q.release(c, int(cause), now))
+
+    def timer_deadline(self) -> float | None:
+        ds = [d for s in self.stacks if (d := s.timer_deadline()) is not None]
+        if self.inband.active:
+            ds.append(self._now + BLOCK_SECONDS)
+        return min(ds, default=None)
+
+    # ---- PRI requests beyond the seam ----------------------------------------------------------
+    def restart(self, circuit: Circuit | None, now: float, span: int = 0) -> None:
+        """RESTART of one B channel (``circuit``) or of the whole interface of ``span``."""
+        i = self._index(circuit) if circuit is not None else self.numbers.index(span)
+        self.stacks[i].q931.restart_channels(None if circuit is None else (circuit[1],), now)
+
+    def progress(self, circuit: Circuit, now: float) -> None:
+        """PROGRESS with 'in-band information available' (tones or announcements)."""
+        self._do(circuit, now, lambda q, c: q.progress(c, now))
+
+    def call(self, circuit: Circuit) -> PriCall | None:
+        i = self._index(circuit)
+        return self.stacks[i].q931.by_channel.get(circuit[1])
+
+    # ---- helpers --------------------------------------------------------------------------------
+    def _index(self, circuit: Circuit) -> int:
+        try:
+            i = self.numbers.index(circuit[0])
+        except (ValueError, TypeError, IndexError):
+            raise TrunkError(f"circuit {circuit!r} is not on this PRI trunk") from None
+        if circuit[1] not in E1_B_CHANNELS:
+            raise TrunkError(f"circuit {circuit!r}: timeslot {circuit[1]} is not a B channel")
+        return i
+
+    def _do(self, circuit: Circuit, now: float, fn: Any) -> None:
+        q = self.stacks[self._index(circuit)].q931
+        call = q.by_channel.get(circuit[1])
+        if call is None:
+            raise TrunkError(f"no call on {circuit!r}")
+        try:
+            fn(q, call)
+        except LocalProtocolError as e:
+            raise TrunkError(str(e)) from None
+
+    def _convert(self, i: int, e: Any) -> list[TrunkEvent]:
+        span = self.numbers[i]
+        if isinstance(e, InterfaceEvent):
+            return self._interface(i, e)
+        assert isinstance(e, CallEvent)
+        call = e.call
+        c = (span, call.channel or 0)
+        if e.kind == "setup":
+            cn = call.calling
+            extra: dict[str, Any] = {"presentation": cn.presentation, "screening": cn.screening, "ton": cn.ton,
+                     "plan": cn.plan} if cn is not None else {}
+            if call.display:
+                extra["display"] = call.display
+            return [IncomingCall(c, e.time, call.called, cn.digits if cn else None, None, "pri", extra)]
+        if e.kind == "alerting":
+            return [Alerting(c, e.time)]
+        if e.kind == "answered":
+            self.inband.start(c)
+            return [Answered(c, e.time)]
+        if e.kind == "connected":
+            self.inband.start(c)
+            return []
+        if e.kind == "released":
+            self.inband.stop(c)
+            n = self._repeats.pop(id(call), 0)
+            if call.ours and call.glare and n < self.config.repeat_attempts:
+                return self._repeat(i, call, e, n)
+            return [Released(c, e.time, e.cause, e.remote, e.reason)]
+        return []
+
+    def _repeat(self, i: int, call: PriCall, e: CallEvent, n: int) -> list[TrunkEvent]:
+        """Our call lost its B channel to the network's SETUP (glare): placed again on another
+        channel, the same numbers (as the automatic repeat attempt of SS7 and No.1)."""
+        span = self.numbers[i]
+        old = (span, call.glare_channel if call.glare_channel else 0)
+        try:
+            new = self.stacks[i].q931.setup(call.called, e.time, call.calling)
+        except LocalProtocolError:
+            self.counters["repeat_no_circuit"] += 1
+            return [Released(old, e.time, int(Cause.NO_CIRCUIT_AVAILABLE), True,
+                             "B channel lost to the network's call (glare); no free channel to repeat on")]
+        self.counters["repeat_attempts"] += 1
+        self._repeats[id(new)] = n + 1
+        return [Reattempted(old, e.time, (span, new.channel or 0), e.cause,
+                            "B channel lost to the network's call (glare): placed again", n + 1)]
+
+    def _interface(self, i: int, e: InterfaceEvent) -> list[TrunkEvent]:
+        span = self.numbers[i]
+        if e.kind == "link_up":
+            first = not self._ever_up[i]
+            self._ever_up[i] = True
+            if first and self.config.restart_at_start:
+                self.stacks[i].q931.restart_channels(None, e.time)
+            return [CircuitState((span, ts), e.time, True, "D channel up") for ts in E1_B_CHANNELS]
+        if e.kind == "link_down":
+            return [CircuitState((span, ts), e.time, False, f"D channel down: {e.reason}") for ts in E1_B_CHANNELS]
+        if e.kind == "restart_failed":
+            return [CircuitState((span, ts), e.time, False, e.reason) for ts in e.channels or E1_B_CHANNELS]
+        return []
