@@ -5,7 +5,7 @@
               accounts (file), rate, burst, max_request
     [board]   driver ("sim" | "wire" | "dahdi" | any cti.boards name | "loopback"), spans, clock,
               options (extra keyword arguments for drivers.open)
-    [[trunk]] signalling ("no1" | "ss7" | "loop"), spans (list), config (No1Config / Ss7Config table)
+    [[trunk]] signalling ("no1" | "ss7" | "pri" | "loop"), spans (list), config (No1Config / Ss7Config / PriConfig table)
     [call]    auto_alert, fail_linger
     [demo]    enabled, scenario (simulator/scenario.py TOML), seed
 
@@ -135,8 +135,8 @@ class Config:
             raise ConfigError(f"board.clock must be 'real' or 'virtual', not {self.board.clock!r}")
         seen: set[int] = set()
         for t in self.trunks:
-            if t.signalling not in ("no1", "ss7", "loop"):
-                raise ConfigError(f"trunk signalling must be no1, ss7 or loop, not {t.signalling!r}")
+            if t.signalling not in ("no1", "ss7", "pri", "loop"):
+                raise ConfigError(f"trunk signalling must be no1, ss7, pri or loop, not {t.signalling!r}")
             for s in t.spans:
                 if not isinstance(s, int) or not 0 <= s < self.board.spans:
                     raise ConfigError(f"trunk span {s!r} is not a span of the board (0..{self.board.spans - 1})")

@@ -57,7 +57,8 @@ def _import(module: str, name: str, what: str) -> Any:
 
 
 _STACKS = {"no1": ("cti.signaling.no1.trunk", "No1Trunk", "the No.1 stack"),
-           "ss7": ("cti.signaling.ss7.trunk", "Ss7Trunk", "the SS7 stack")}
+           "ss7": ("cti.signaling.ss7.trunk", "Ss7Trunk", "the SS7 stack"),
+           "pri": ("cti.signaling.pri.trunk", "PriTrunk", "the PRI stack")}
 
 
 class CallControl(Component):
@@ -208,7 +209,7 @@ class CtiServer:
             sig = {s: t.signalling for t in cfg.trunks for s in t.spans}
             kwargs.setdefault("spans", cfg.board.spans)
             kwargs.setdefault("clock", cfg.board.clock)
-            kwargs.setdefault("config", [SpanConfig(signalling="ccs" if sig.get(i) == "ss7" else "cas")
+            kwargs.setdefault("config", [SpanConfig(signalling="ccs" if sig.get(i) in ("ss7", "pri") else "cas")
                                          for i in range(cfg.board.spans)])
         self.board = drivers.open(cfg.board.driver, **kwargs)
         for t in cfg.trunks:
@@ -230,6 +231,10 @@ class CtiServer:
             ss7 = _import("cti.signaling.ss7.trunk", "Ss7Trunk", "the SS7 stack")
             cfg_cls = _import("cti.signaling.ss7.trunk", "Ss7Config", "the SS7 stack")
             self.adapters.append(ss7(spans, cfg_cls.from_dict(dict(t.config))))
+        elif t.signalling == "pri":     # config: side = "user" | "network", variant, timers ...
+            pri = _import("cti.signaling.pri.trunk", "PriTrunk", "the PRI stack")
+            cfg_cls = _import("cti.signaling.pri.trunk", "PriConfig", "the PRI stack")
+            self.adapters.append(pri(spans, cfg_cls.from_dict(dict(t.config))))
         else:
             raise ConfigError(f"signalling {t.signalling!r} needs the loopback driver")
 

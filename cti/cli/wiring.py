@@ -29,7 +29,8 @@ from simulator.exchange.base import Behaviour, Subscriber
 from simulator.scenario import LoopbackNetwork, Scenario, ScenarioConfig
 
 _EXCHANGES = {"no1": ("simulator.exchange.no1", "No1Exchange", "the No.1 simulated exchange"),
-              "ss7": ("simulator.exchange.ss7", "Ss7Exchange", "the SS7 simulated exchange")}
+              "ss7": ("simulator.exchange.ss7", "Ss7Exchange", "the SS7 simulated exchange"),
+              "pri": ("simulator.exchange.pri", "PriExchange", "the PRI simulated exchange")}
 
 
 def far_subscriber() -> Subscriber:
@@ -58,7 +59,8 @@ class SimulatedNetwork(Component):
                 exchange = getattr(importlib.import_module(module), cls)
             except (ImportError, AttributeError) as e:
                 raise ConfigError(f"{what} is not available ({module}.{cls}): {e}") from e
-            self.networks.append(exchange([board.far_end(s) for s in t.spans], default=far_subscriber()))
+            side = {"config": dict(t.config)} if t.signalling == "pri" else {}   # the other side of the D channel
+            self.networks.append(exchange([board.far_end(s) for s in t.spans], default=far_subscriber(), **side))
 
     def deadline(self) -> float | None:
         if self.networks and not isinstance(self.networks[0], LoopbackNetwork):
