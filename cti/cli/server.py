@@ -1,6 +1,6 @@
 """cti-server: run the CTI server (board + signalling + call model + bus + store).
 
-    cti-server                          # demo: simulator, No.1 + SS7 spans, calls flowing, plain bus
+    cti-server                          # demo: simulator, No.1 + SS7 + PRI spans, calls flowing, plain bus
     cti-server -c site.toml             # a site configuration (docs/cti-server.md)
     cti-server -c site.toml --store postgresql://cti@db/cti --security curve --keys /etc/cti/keys
 """
@@ -20,6 +20,10 @@ def build_config(config: str | None, **over: object) -> Config:
     cfg = Config.load(config) if config else Config()
     if config is None:
         cfg.demo.enabled = True
+        if over.get("board__spans") is None:       # the demo's third span: ISDN PRI (user side)
+            from cti.config import TrunkSection
+            cfg.board.spans = 3
+            cfg.trunks.append(TrunkSection("pri", [2], {"side": "user"}))
     for key, value in over.items():
         if value is None:
             continue
