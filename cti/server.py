@@ -131,14 +131,15 @@ class CtiServer:
         self._outbox: collections.deque[Any] = collections.deque()   #: published, not yet handed out
         self._dispatching = False
         self._started = False
+        self.turns = 0                     #: loop turns so far (each waits for the next deadline)
         self._last_prune = 0.0
         # the simulator runs our stacks every 20 ms block; other boards are serviced per loop turn
         self._ticked = self.board is not None and hasattr(self.board, "add_ticker")
         if self._ticked:
             self.board.add_ticker(self._service)
+        self._wire()
         for c in components:
             self.add(c)
-        self._wire()
 
     # ---- components --------------------------------------------------------------------
     def add(self, component: Component) -> Component:
@@ -149,8 +150,8 @@ class CtiServer:
         if any(c.name == component.name for c in self.components):
             raise ConfigError(f"two components named {component.name!r}")
         self.components.append(component)
+        self._wire()
         if self._started:
-            self._wire()
             component.start(self)
         return component
 
@@ -348,6 +349,7 @@ class CtiServer:
     def step(self, timeout_ms: int | None = None) -> None:
         """One turn: queued calls, the board (or loopback trunks), the bus, housekeeping; waits
         for sockets up to ``timeout_ms`` (default: until the next deadline, see :meth:`_sleep_ms`)."""
+        self.turns += 1
         while True:
             try:
                 self._calls.get_nowait()()

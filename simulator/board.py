@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from drivers.base import BLOCK_SECONDS, Board, BoardClosed, BoardEvent, ConfigError, Span, SpanConfig
 
 from .card import TOWARD_BOARD, Card
-from .clock import Clock
+from .clock import Clock, RealClock
 from .e1wire import DEFAULT_IDLE_ABCD, Endpoint
 from .faults import FaultInjector
 
@@ -71,6 +71,13 @@ class SimBoard(Board):
         returns how many ran."""
         self.card.check_open()
         return self.card.clock.pump(max_blocks)
+
+    def next_block(self) -> float:
+        """Monotonic time (``time.monotonic()``) at which a real-time card's next block is due,
+        so a loop can sleep until then; a virtual card runs only when advanced: now."""
+        import time
+        clock = self.card.clock
+        return clock.next_deadline() if isinstance(clock, RealClock) else time.monotonic()
 
     def close(self) -> None:
         self.card.close()
