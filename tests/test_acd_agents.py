@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from cti.acd.agents import TABLE, Agent, AgentMachine, AgentState, AgentStateError
+from cti.acd.agents import TABLE, Agent, AgentMachine, AgentRequest, AgentState, AgentStateError
 
 
 def logged_on(**kw) -> AgentMachine:
@@ -102,7 +102,7 @@ def test_time_in_state_accumulates():
     assert m.agent.time_in["NotReady"] == 10.0 and m.agent.time_in["Ready"] == 15.0
 
 
-REQUESTS = sorted({e for (_, e) in TABLE} - {"Refresh"})
+REQUESTS = sorted(r.value for r in {row.event for row in TABLE.rows} - {AgentRequest.REFRESH})
 
 
 @given(st.lists(st.tuples(st.sampled_from(REQUESTS), st.floats(0, 10)), max_size=40))
@@ -122,3 +122,25 @@ def test_random_requests_keep_the_agent_consistent(seq):
         assert (a.call_id is not None) == (a.state in (AgentState.RESERVED, AgentState.BUSY)) or \
             (a.state is AgentState.BUSY)   # direct calls may carry no call id
         assert a.state is not AgentState.WORKING_AFTER_CALL or a.wrap_up_until is not None
+
+
+def test_agent_table_is_whole_on_the_one_engine():
+    assert TABLE.validate() == []
+    assert TABLE.reachable() == set(AgentState)
+
+
+def test_wrap_up_is_the_engines_timer_and_its_expiry_a_row():
+    m = logged_on(wrap_up=30.0)
+    m.request("Ready", 1.0)
+    m.request("Offer", 2.0, call_id="c1")
+    m.request("Answer", 3.0)
+    m.request("CallEnd", 10.0)
+    assert m.deadline() == 40.0 and m.service(39.9) == []
+    ev = m.service(40.0)
+    assert [e.type for e in ev] == ["AgentReady"] and m.deadline() is None
+    assert m.fsm.trace[-1][1:] == (AgentState.WORKING_AFTER_CALL, AgentRequest.WRAP_UP_DONE, AgentState.READY)
+
+
+def test_unknown_request_is_a_typed_error():
+    with pytest.raises(AgentStateError, match="unknown request"):
+        logged_on().request("Explode", 1.0)

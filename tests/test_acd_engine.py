@@ -167,7 +167,7 @@ def test_full_queue_overflows_at_once():
 def test_route_request_crm_selects_agent():
     e = engine("linear", route_request_timeout=2.0)
     ev = e.enqueue("c1", "sales", "x", 0.0)
-    rr = [x for x in ev if getattr(x, "type", "") == "RouteRequest"][0]
+    rr = next(x for x in ev if getattr(x, "type", "") == "RouteRequest")
     assert not offered(ev)                       # waits for the CRM
     ev = e.route_select(rr.data["route"], 0.5, agent="a2")
     assert offered(ev)[0].data["agents"] == ["a2"]
@@ -186,7 +186,7 @@ def test_route_request_default_after_timeout():
 def test_route_select_to_busy_agent_refused():
     e = engine("linear", route_request_timeout=2.0)
     e.set_agent_state("a1", "NotReady", 0.0, reason="x")
-    rr = [x for x in e.enqueue("c1", "sales", "x", 0.0) if x.type == "RouteRequest"][0]
+    rr = next(x for x in e.enqueue("c1", "sales", "x", 0.0) if x.type == "RouteRequest")
     with pytest.raises(AcdError, match="not Ready"):
         e.route_select(rr.data["route"], 0.5, agent="a1")
 
@@ -229,3 +229,18 @@ def test_unknown_names_are_clear_errors():
     bad = AcdEngine([QueueConfig("q", overflow="elsewhere")])
     with pytest.raises(AcdError, match="unknown queue 'elsewhere'"):
         bad.check()
+
+
+def test_withheld_callers_are_not_stuck_to_one_agent():
+    eng = AcdEngine([QueueConfig("q", strategy=Strategy.FEWEST_CALLS, sticky=True)],
+                    [Agent("a0", wrap_up=0.0), Agent("a1", wrap_up=0.0)])
+    for a in ("a0", "a1"):
+        eng.log_on(a, f"d{a}", 0.0)
+        eng.set_agent_state(a, "Ready", 0.0)
+    eng.enqueue("c1", "q", "", 1.0)
+    first = eng.waiting("q")[0].ringing[0]
+    eng.answered("c1", first, 2.0)
+    eng.call_ended("c1", 3.0)
+    eng.enqueue("c2", "q", "", 4.0)
+    assert eng.waiting("q")[0].ringing == [a for a in ("a0", "a1") if a != first]   # fewest calls, not sticky
+    assert "" not in eng.sticky

@@ -5,8 +5,12 @@ code), Busy and WorkingAfterCall. ``Reserved`` is the short Busy phase while a c
 offered to the agent (its phone rings): the ACD never offers a second call to a Reserved or
 Busy agent. On the bus, Reserved is shown as Busy with ``phase="ringing"``.
 
-The machine is a transition table; a request the table does not allow in the agent's state
-raises :class:`AgentStateError` (answered to the client as a typed error).
+The machine is a :class:`cti.signaling.engine.Table` (the one engine): every state change is
+a row, the choices (ring no answer -> NotReady "RONA" or Ready; a request deferred during a
+call applied when it ends) are guarded rows, and after-call work is the entry timer
+``wrap_up`` of WorkingAfterCall whose expiry is the row ``WrapUpDone``. Actions only keep the
+agent's counters and reason. A request the table does not allow in the agent's state raises
+:class:`AgentStateError` (answered to the client as a typed error).
 """
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from cti.signaling.fsm import ANY, TableFSM, UnexpectedEvent
+from cti.signaling.engine import ANY, Machine, Row, Table, UnexpectedEvent
+from cti.signaling.timers import TimerSpec
 
 
 class AgentState(str, enum.Enum):
@@ -26,40 +31,32 @@ class AgentState(str, enum.Enum):
     WORKING_AFTER_CALL = "WorkingAfterCall"
 
 
-S = AgentState
+class AgentRequest(str, enum.Enum):
+    """What can happen to an agent: its own requests and the ACD's call handling."""
 
-#: (state, request) -> (action, next state). ``None`` next state: the action decides.
-TABLE: dict[tuple[Any, str], tuple[str | None, Any]] = {
-    (S.LOGGED_OFF, "LogOn"): ("_on_log_on", S.NOT_READY),
-    (S.READY, "LogOff"): ("_on_log_off", S.LOGGED_OFF),
-    (S.NOT_READY, "LogOff"): ("_on_log_off", S.LOGGED_OFF),
-    (S.WORKING_AFTER_CALL, "LogOff"): ("_on_log_off", S.LOGGED_OFF),
-    (S.NOT_READY, "Ready"): (None, S.READY),
-    (S.READY, "Ready"): (None, S.READY),
-    (S.WORKING_AFTER_CALL, "Ready"): (None, S.READY),
-    (S.READY, "NotReady"): (None, S.NOT_READY),
-    (S.NOT_READY, "NotReady"): (None, S.NOT_READY),
-    (S.WORKING_AFTER_CALL, "NotReady"): (None, S.NOT_READY),
-    # Requests during a call are remembered and applied when the call and wrap-up end.
-    (S.RESERVED, "NotReady"): ("_defer", None),
-    (S.BUSY, "NotReady"): ("_defer", None),
-    (S.BUSY, "LogOff"): ("_defer", None),
-    (S.RESERVED, "LogOff"): ("_defer", None),
-    (S.BUSY, "Ready"): ("_defer", None),
-    # Call handling, driven by the ACD.
-    (S.READY, "Offer"): ("_on_offer", S.RESERVED),
-    (S.RESERVED, "Answer"): ("_on_answer", S.BUSY),
-    (S.RESERVED, "NoAnswer"): ("_on_no_answer", None),
-    (S.RESERVED, "Withdraw"): ("_on_withdraw", S.READY),
-    (S.BUSY, "CallEnd"): ("_on_call_end", None),
-    (S.WORKING_AFTER_CALL, "WrapUpDone"): ("_after_wrap_up", None),
-    # A direct (non-ACD) call seen on the agent's device makes the agent Busy too.
-    (S.READY, "DeviceBusy"): ("_on_direct", S.BUSY),
-    (S.NOT_READY, "DeviceBusy"): ("_on_direct", S.BUSY),
-    (S.WORKING_AFTER_CALL, "DeviceBusy"): ("_on_direct", S.BUSY),
-    (ANY, "Refresh"): (None, None),
-}
+    LOG_ON = "LogOn"
+    LOG_OFF = "LogOff"
+    READY = "Ready"
+    NOT_READY = "NotReady"
+    OFFER = "Offer"                  #: the ACD rings the agent's device
+    ANSWER = "Answer"
+    NO_ANSWER = "NoAnswer"           #: ring timeout
+    WITHDRAW = "Withdraw"            #: another agent answered, or the caller left
+    CALL_END = "CallEnd"
+    WRAP_UP_DONE = "WrapUpDone"      #: expiry of the wrap_up timer (or asked for)
+    DEVICE_BUSY = "DeviceBusy"       #: a direct (non-ACD) call seen on the agent's device
+    REFRESH = "Refresh"
 
+
+@dataclass(frozen=True)
+class AgentInput:
+    """The message of an agent request (what the row's guard and action read)."""
+
+    request: AgentRequest
+    reason: str = ""
+    device: str | None = None
+    skills: dict[str, int] | None = None
+    call_id: str | None = None
 
 class AgentStateError(ValueError):
     """A request that the agent's current state does not allow."""
@@ -123,117 +120,184 @@ _EVENT_FOR = {
 
 
 class AgentMachine:
-    """Applies requests to one agent through the transition table."""
+    """Applies requests to one agent through :data:`TABLE` (see the module docstring)."""
 
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
-        self.fsm: TableFSM[AgentState] = TableFSM(f"agent {agent.id}", TABLE, agent.state, self)
+        self.fsm: Machine[AgentMachine] = Machine(TABLE, self, name=f"agent {agent.id}", state=agent.state,
+                                                   timer_values={"wrap_up": agent.wrap_up}, trace=32)
         self._now = 0.0
         self._reason = ""
         self._events: list[AgentEvent] = []
 
-    def request(self, request: str, now: float, *, reason: str = "", **kw: Any) -> list[AgentEvent]:
+    def request(self, request: str | AgentRequest, now: float, *, reason: str = "", device: str | None = None,
+                skills: dict[str, int] | None = None, call_id: str | None = None) -> list[AgentEvent]:
         """Apply a request; returns the agent events it caused (empty when nothing changed)."""
+        try:
+            req = AgentRequest(request)
+        except ValueError:
+            raise AgentStateError(f"agent {self.agent.id}: unknown request {request!r}") from None
+        message = AgentInput(req, reason, device, skills, call_id)
+        return self._run(lambda: self.fsm.fire(req, message, now), now, reason)
+
+    def service(self, now: float) -> list[AgentEvent]:
+        """Expire the agent's timers (wrap-up) due at ``now``."""
+        due = self.fsm.deadline()
+        if due is None or due > now:
+            return []
+        return self._run(lambda: self.fsm.handle_timer(now), now, "")
+
+    def deadline(self) -> float | None:
+        due: float | None = self.fsm.deadline()
+        return due
+
+    def _run(self, step: Any, now: float, reason: str) -> list[AgentEvent]:
         a = self.agent
         self._now, self._reason, self._events = now, reason, []
         before = (a.state, a.reason)
         try:
-            self.fsm.fire(request, **kw)
+            step()
         except UnexpectedEvent as exc:
-            raise AgentStateError(f"agent {a.id}: {request} not allowed while {a.state.value}") from exc
-        target = self.fsm.state
-        if a.state is not target:
-            self._enter(target, reason if target is AgentState.NOT_READY else "")
-        elif request == "NotReady" and target is AgentState.NOT_READY:
-            self._enter(target, reason)
+            raise AgentStateError(f"agent {a.id}: {_request_name(exc.event)} not allowed while {a.state.value}") from exc
+        target: AgentState = self.fsm.state
+        self._enter(target, self._reason if target is AgentState.NOT_READY else "")
         if (a.state, a.reason) != before and not self._events:
-            self._emit(a.state)
+            self._events.append(AgentEvent(_EVENT_FOR[a.state], a.public(), now))
         return self._events
 
-    # -- helpers ---------------------------------------------------------------------------
     def _enter(self, state: AgentState, reason: str) -> None:
         a = self.agent
         if state is a.state and reason == a.reason:
             return
         a.time_in[a.state.value] = a.time_in.get(a.state.value, 0.0) + max(0.0, self._now - a.since)
         a.state, a.reason, a.since = state, reason, self._now
-        self.fsm.state = state
 
-    def _emit(self, state: AgentState) -> None:
-        self._events.append(AgentEvent(_EVENT_FOR[state], self.agent.public(), self._now))
+    # -- guards (ctx, message) ----------------------------------------------------------------
+    def pending_log_off(self, message: Any) -> bool:
+        return self.agent.pending is not None and self.agent.pending[0] == "LogOff"
 
-    # -- actions named in TABLE -------------------------------------------------------------
-    def _on_log_on(self, device: str, skills: dict[str, int] | None = None) -> None:
+    def pending_not_ready(self, message: Any) -> bool:
+        return self.agent.pending is not None and self.agent.pending[0] == "NotReady"
+
+    def rona(self, message: Any) -> bool:
+        return self.agent.rona_not_ready
+
+    def wraps_up(self, message: Any) -> bool:
+        """After-call work follows the call, unless there is none or the agent asked for Ready."""
+        return self.agent.wrap_up > 0 and not (self.agent.pending is not None and self.agent.pending[0] == "Ready")
+
+    # -- actions (ctx, message, now) ------------------------------------------------------------
+    def log_on(self, message: AgentInput, now: float) -> None:
         a = self.agent
-        a.device = device
-        if skills is not None:
-            a.skills = dict(skills)
-        a.idle_since = self._now
-        self._enter(AgentState.NOT_READY, self._reason or "LoggedOn")
-        self._events.append(AgentEvent("AgentLoggedOn", a.public(), self._now))
+        a.device = message.device
+        if message.skills is not None:
+            a.skills = dict(message.skills)
+        a.idle_since = now
+        self._reason = message.reason or "LoggedOn"
+        self._enter(AgentState.NOT_READY, self._reason)
+        self._events.append(AgentEvent("AgentLoggedOn", a.public(), now))
 
-    def _on_log_off(self) -> None:
+    def log_off(self, message: AgentInput, now: float) -> None:
         self.agent.pending = None
 
-    def _defer(self) -> None:
-        self.agent.pending = (self.fsm.trace[-1][1], self._reason)
+    def defer(self, message: AgentInput, now: float) -> None:
+        """Remember a request made during a call: its row applies when the call (and wrap-up) ends."""
+        self.agent.pending = (message.request.value, message.reason)
 
-    def _on_offer(self, call_id: str) -> None:
-        self.agent.call_id = call_id
+    def offer(self, message: AgentInput, now: float) -> None:
+        self.agent.call_id = message.call_id
 
-    def _on_answer(self) -> None:
+    def answer(self, message: AgentInput, now: float) -> None:
         a = self.agent
-        a.answered_at = self._now
+        a.answered_at = now
         a.calls_taken += 1
 
-    def _on_no_answer(self) -> None:
-        a = self.agent
-        a.call_id = None
-        if a.rona_not_ready:
-            self._enter(AgentState.NOT_READY, "RONA")
-        else:
-            self._enter(AgentState.READY, "")
-        self._resolve_pending()
+    def no_answer(self, message: AgentInput, now: float) -> None:
+        self.agent.call_id = None
+        self._resolve(rona=True)
 
-    def _on_withdraw(self) -> None:
+    def withdraw(self, message: AgentInput, now: float) -> None:
         self.agent.call_id = None
 
-    def _on_direct(self, call_id: str | None = None) -> None:
+    def direct(self, message: AgentInput, now: float) -> None:
         a = self.agent
-        a.call_id = call_id
-        a.answered_at = self._now
+        a.call_id = message.call_id
+        a.answered_at = now
 
-    def _on_call_end(self) -> None:
+    def call_end(self, message: AgentInput, now: float) -> None:
         a = self.agent
         if a.answered_at is not None:
-            a.talk_time += self._now - a.answered_at
+            a.talk_time += now - a.answered_at
         a.answered_at = None
         a.call_id = None
-        a.idle_since = self._now
-        skip_wrap_up = a.pending is not None and a.pending[0] == "Ready"
-        if skip_wrap_up:
-            a.pending = None
-        if a.wrap_up > 0 and not skip_wrap_up:
-            a.wrap_up_until = self._now + a.wrap_up
-            self._enter(AgentState.WORKING_AFTER_CALL, "")
+        a.idle_since = now
+        if self.fsm.state is AgentState.WORKING_AFTER_CALL:
+            a.wrap_up_until = now + a.wrap_up
         else:
-            self._after_wrap_up()
+            self._resolve()
 
-    def _after_wrap_up(self) -> None:
+    def wrap_up_done(self, message: Any, now: float) -> None:
         a = self.agent
         a.wrap_up_until = None
-        a.idle_since = self._now
-        self._enter(AgentState.READY, "")
-        self._resolve_pending()
+        a.idle_since = now
+        self._resolve()
 
-    def _resolve_pending(self) -> None:
+    def _resolve(self, rona: bool = False) -> None:
+        """The deferred request (if any) is used up by the row the guards chose; its reason (or
+        RONA) goes with a NotReady."""
         a = self.agent
-        if a.pending is None:
-            return
-        request, reason = a.pending
-        a.pending = None
-        if request == "LogOff":
-            self._enter(AgentState.LOGGED_OFF, "")
-        elif request == "NotReady":
-            self._enter(AgentState.NOT_READY, reason)
-        # a deferred "Ready" only shortens wrap-up (handled at call end)
+        pending, a.pending = a.pending, None
+        if pending is not None and pending[0] == "NotReady":
+            self._reason = pending[1]
+        elif rona:
+            self._reason = "RONA"
+
+
+def _request_name(event: Any) -> str:
+    return event.value if isinstance(event, AgentRequest) else str(event)
+
+
+S, Q, M = AgentState, AgentRequest, AgentMachine
+_CSTA = "ECMA-269 agent states"
+
+#: Every agent state change (see the module docstring).
+TABLE = Table("agent", S.LOGGED_OFF, (
+    Row(S.LOGGED_OFF, Q.LOG_ON, S.NOT_READY, M.log_on, clause=_CSTA),
+    Row(S.READY, Q.LOG_OFF, S.LOGGED_OFF, M.log_off, clause=_CSTA),
+    Row(S.NOT_READY, Q.LOG_OFF, S.LOGGED_OFF, M.log_off, clause=_CSTA),
+    Row(S.WORKING_AFTER_CALL, Q.LOG_OFF, S.LOGGED_OFF, M.log_off, clause=_CSTA),
+    Row(S.NOT_READY, Q.READY, S.READY),
+    Row(S.READY, Q.READY, None),
+    Row(S.WORKING_AFTER_CALL, Q.READY, S.READY),          # the agent ends wrap-up early
+    Row(S.READY, Q.NOT_READY, S.NOT_READY),
+    Row(S.NOT_READY, Q.NOT_READY, None),                  # a new reason code is an event too
+    Row(S.WORKING_AFTER_CALL, Q.NOT_READY, S.NOT_READY),
+    # requests during a call are remembered and applied when the call (and wrap-up) ends
+    Row(S.RESERVED, Q.NOT_READY, None, M.defer),
+    Row(S.BUSY, Q.NOT_READY, None, M.defer),
+    Row(S.BUSY, Q.LOG_OFF, None, M.defer),
+    Row(S.RESERVED, Q.LOG_OFF, None, M.defer),
+    Row(S.BUSY, Q.READY, None, M.defer),                  # skips wrap-up
+    # call handling, driven by the ACD
+    Row(S.READY, Q.OFFER, S.RESERVED, M.offer),
+    Row(S.RESERVED, Q.ANSWER, S.BUSY, M.answer),
+    Row(S.RESERVED, Q.NO_ANSWER, S.LOGGED_OFF, M.no_answer, M.pending_log_off),
+    Row(S.RESERVED, Q.NO_ANSWER, S.NOT_READY, M.no_answer, M.pending_not_ready),
+    Row(S.RESERVED, Q.NO_ANSWER, S.NOT_READY, M.no_answer, M.rona, clause="RONA"),
+    Row(S.RESERVED, Q.NO_ANSWER, S.READY, M.no_answer),
+    Row(S.RESERVED, Q.WITHDRAW, S.READY, M.withdraw),
+    Row(S.BUSY, Q.CALL_END, S.WORKING_AFTER_CALL, M.call_end, M.wraps_up),
+    Row(S.BUSY, Q.CALL_END, S.LOGGED_OFF, M.call_end, M.pending_log_off),
+    Row(S.BUSY, Q.CALL_END, S.NOT_READY, M.call_end, M.pending_not_ready),
+    Row(S.BUSY, Q.CALL_END, S.READY, M.call_end),
+    Row(S.WORKING_AFTER_CALL, Q.WRAP_UP_DONE, S.LOGGED_OFF, M.wrap_up_done, M.pending_log_off),
+    Row(S.WORKING_AFTER_CALL, Q.WRAP_UP_DONE, S.NOT_READY, M.wrap_up_done, M.pending_not_ready),
+    Row(S.WORKING_AFTER_CALL, Q.WRAP_UP_DONE, S.READY, M.wrap_up_done),
+    # a direct (non-ACD) call seen on the agent's device makes the agent Busy too
+    Row(S.READY, Q.DEVICE_BUSY, S.BUSY, M.direct),
+    Row(S.NOT_READY, Q.DEVICE_BUSY, S.BUSY, M.direct),
+    Row(S.WORKING_AFTER_CALL, Q.DEVICE_BUSY, S.BUSY, M.direct),
+    Row(ANY, Q.REFRESH, None),
+), timers={"wrap_up": TimerSpec("wrap_up", 10.0, 0.0, 86400.0, "ECMA-269 agent state WorkingAfterCall",
+                                "after-call work: seconds in WorkingAfterCall after each call")},
+    entry={S.WORKING_AFTER_CALL: ("wrap_up",)}, expiry={"wrap_up": Q.WRAP_UP_DONE})

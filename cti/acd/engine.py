@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from .agents import Agent, AgentEvent, AgentMachine, AgentState, AgentStateError
 from .queue import VOICEMAIL, QueueConfig, QueuedCall, QueueEvent
@@ -159,7 +160,8 @@ class AcdEngine:
         events += self._agent_request(agent_id, "Answer", now)
         self._remove(qc)
         self.connected[call_id] = (agent_id, qc.queue)
-        self.sticky[qc.caller] = agent_id
+        if qc.caller:                  # a withheld number is nobody in particular: no sticky agent
+            self.sticky[qc.caller] = agent_id
         return [QueueEvent("Connected", qc.queue, call_id, now, {
             "agent": agent_id, "device": self.agent(agent_id).device, "wait": now - qc.enqueued_at,
             "caller": qc.caller, "record": q.config.record})] + events + self.service(now)
@@ -203,10 +205,8 @@ class AcdEngine:
     def service(self, now: float) -> list[Event]:
         """Run everything due at ``now``: wrap-ups, ring timeouts, routes, overflow, announcements, dispatch."""
         events: list[Event] = []
-        for m in self.agents.values():
-            a = m.agent
-            if a.state is AgentState.WORKING_AFTER_CALL and a.wrap_up_until is not None and a.wrap_up_until <= now:
-                events += m.request("WrapUpDone", now)
+        for m in self.agents.values():          # wrap-up: the agents' own timers (engine rows)
+            events += m.service(now)
         for q in self.queues.values():
             for qc in list(q.waiting.values()):
                 events += self._service_call(q, qc, now)
@@ -215,8 +215,7 @@ class AcdEngine:
 
     def next_deadline(self) -> float | None:
         """The earliest time ``service`` has something to do, or None."""
-        times = [m.agent.wrap_up_until for m in self.agents.values()
-                 if m.agent.state is AgentState.WORKING_AFTER_CALL and m.agent.wrap_up_until is not None]
+        times = [d for m in self.agents.values() if (d := m.deadline()) is not None]
         for q in self.queues.values():
             for qc in q.waiting.values():
                 times += [t for t in (qc.ring_deadline, qc.route_deadline, qc.next_announce) if t is not None]

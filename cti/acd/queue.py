@@ -30,7 +30,7 @@ class QueueConfig:
     record: bool = False               #: record every call answered from this queue
 
     @classmethod
-    def from_dict(cls, name: str, d: dict[str, Any]) -> "QueueConfig":
+    def from_dict(cls, name: str, d: dict[str, Any]) -> QueueConfig:
         known = {f.name for f in fields(cls)} - {"name"}
         unknown = set(d) - known
         if unknown:

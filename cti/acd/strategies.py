@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import random
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 from .agents import Agent
 
@@ -38,7 +38,7 @@ class Strategy(str, enum.Enum):
     LINEAR = "linear"
 
     @classmethod
-    def parse(cls, name: str) -> "Strategy":
+    def parse(cls, name: str) -> Strategy:
         aliases = {"ringall": "ring-all", "leastrecent": "longest-idle", "longest-idle-agent": "longest-idle",
                    "rrmemory": "round-robin", "fewestcalls": "fewest-calls", "top-down": "linear",
                    "agent-with-least-talk-time": "least-talk-time", "agent-with-fewest-calls": "fewest-calls"}
