@@ -96,6 +96,7 @@ def test_reject_busy_and_no_channel(p):
     p.network.q931.release(p.last("network", "setup").call, 17, p.now)
     p.step()
     assert p.last("user", "released").cause == 17 and c.state == 0
+    assert not p.user.q931.calls and not p.network.q931.calls and not p.network.q931.by_channel
     for ch in p.network.q931.channels:            # every channel busy on the network side
         p.network.q931.by_channel[ch] = c
     p.user.q931.setup("2", p.now, channel=7, exclusive=False)

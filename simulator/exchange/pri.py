@@ -44,14 +44,15 @@ class PriExchange(Ss7Exchange):
             config = PriConfig.from_dict(mirror(config))
         super(Ss7Exchange, self).__init__(spans, subscribers, default, **inband)
         self.config = config  # type: ignore[assignment]
-        self.trunk = PriTrunk(spans, config, transports=transports)  # type: ignore[assignment]
+        self.pri = PriTrunk(spans, config, transports=transports)
+        self.trunk = self.pri  # type: ignore[assignment]   # the inherited trunk-level behaviour
         self._by_circuit: dict[tuple[int, int], CallRecord] = {}
 
     def service(self, now: float) -> None:
         self.now = now
-        if self.trunk.up:                     # not while the D channel is down
+        if self.pri.up:                       # not while the D channel is down
             self._start_due(now)
-        for ev in self.trunk.service(now):
+        for ev in self.pri.service(now):
             self.log.append(ev)
             self._on_event(ev, now)
         self._run_timers(now)
@@ -60,7 +61,7 @@ class PriExchange(Ss7Exchange):
     @property
     def up(self) -> bool:
         """Every D channel to us is established."""
-        return bool(self.trunk.up)
+        return self.pri.up
 
     def block(self, circuit: tuple[int, int], now: float) -> None:
         raise TrunkError("PRI has no circuit blocking in basic call; use restart()")
@@ -69,5 +70,4 @@ class PriExchange(Ss7Exchange):
 
     def restart(self, circuit: tuple[int, int] | None, now: float, span: int = 0) -> None:
         """RESTART of a B channel or of the interface toward us."""
-        assert isinstance(self.trunk, PriTrunk)
-        self.trunk.restart(circuit, now, span)
+        self.pri.restart(circuit, now, span)

@@ -231,6 +231,7 @@ class PriCall:
         """T303 second expiry: RELEASE COMPLETE cause 102, the call is over (5.1.1)."""
         self.send(MT.RELEASE_COMPLETE, self._cause(102))
         self._released(now, 102, True, "T303 expired twice: no answer to SETUP")
+        self.node.free(self, now)
 
     def setup_acked(self, m: Message, now: float) -> None:
         self._take_channel(m)
@@ -335,6 +336,7 @@ class PriCall:
         self.cause = int(m or 21)
         self.send(MT.RELEASE_COMPLETE, self._cause())
         self._released(now, self.cause, False, "call rejected")
+        self.node.free(self, now)
 
     # ---- clearing ---------------------------------------------------------------------------
     def send_disconnect(self, m: Any, now: float) -> None:
@@ -372,6 +374,12 @@ class PriCall:
         """RELEASE received: RELEASE COMPLETE; the call reference and channel are free (5.3.4)."""
         self.send(MT.RELEASE_COMPLETE, *([self._cause(self.error_cause)] if self.error_cause else []))
         self._released(now, self._cause_of(m), True, "RELEASE received")
+        self.node.free(self, now)
+
+    def released_after_disconnect(self, m: Message, now: float) -> None:
+        """RELEASE answering our DISCONNECT: RELEASE COMPLETE; we cleared the call."""
+        self.send(MT.RELEASE_COMPLETE)
+        self._released(now, self.cause, False, "cleared")
         self.node.free(self, now)
 
     def release_complete(self, m: Any, now: float) -> None:
@@ -543,8 +551,8 @@ ROLE_ROWS: list[_R] = [
     *[_R(s, Req.DISCONNECT, R.DISC_SENT, P.send_disconnect, "Q.931 5.3.2 / 5.3.3") for s in _CLEARABLE],
     *[_R(s, MT.DISCONNECT, R.REL_SENT, P.remote_disconnect, "Q.931 5.3.4 / 5.3.3")
       for s in (*_CLEARABLE, R.I_PRESENT)],
-    *[_R(s, MT.RELEASE, R.NULL, P.remote_release, "Q.931 5.3.4 / 5.3.5")
-      for s in (*_CLEARABLE, R.I_PRESENT, R.DISC_SENT)],
+    *[_R(s, MT.RELEASE, R.NULL, P.remote_release, "Q.931 5.3.4 / 5.3.5") for s in (*_CLEARABLE, R.I_PRESENT)],
+    _R(R.DISC_SENT, MT.RELEASE, R.NULL, P.released_after_disconnect, "Q.931 5.3.3 / 5.3.4"),
     *[_R(s, MT.RELEASE_COMPLETE, R.NULL, P.release_complete, "Q.931 5.3.2 / 5.3.4 / 5.8.3")
       for s in (*_CLEARABLE, R.I_PRESENT, R.DISC_SENT, R.REL_SENT)],
     _R(R.DISC_SENT, Ev.T305, R.REL_SENT, P.disconnect_timeout, "Q.931 5.3.3 / 5.3.4"),

@@ -163,6 +163,9 @@ class PriTrunk(TrunkAdapter):
             if call.display:
                 extra["display"] = call.display
             return [IncomingCall(c, e.time, call.called, cn.digits if cn else None, None, "pri", extra)]
+        if e.kind == "overlap":                  # overlap receiving: SETUP ACK, digits awaited
+            self.stacks[i].q931.more_info(call, e.time)
+            return []
         if e.kind == "alerting":
             return [Alerting(c, e.time)]
         if e.kind == "answered":
