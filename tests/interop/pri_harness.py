@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ss7_harness  # noqa: E402  (the libss7 rig: its process plumbing is reused)
+import ss7_harness
 
-from cti.signaling.pri.pcap import LapdPcapWriter  # noqa: E402
-from cti.signaling.pri.trunk import PriTrunk  # noqa: E402
-from cti.signaling.ss7.link import SeqpacketTransport  # noqa: E402
+from cti.signaling.pri.pcap import LapdPcapWriter
+from cti.signaling.pri.trunk import PriTrunk
+from cti.signaling.ss7.link import SeqpacketTransport
 
 HERE = Path(__file__).resolve().parent
 BUILD = HERE.parent / ".cache" / "interop"
@@ -43,7 +43,7 @@ class Rig(ss7_harness.Rig):
     """Our PriTrunk (``side``) + the libpri process on the other side of the D channel."""
 
     def __init__(self, pcap: Path, side: str = "user", drop=None, config: dict | None = None,
-                 overlap: bool = False) -> None:   # noqa: D107 (the parent's plumbing, our trunk)
+                 overlap: bool = False) -> None:
         import os
         import selectors
         import socket

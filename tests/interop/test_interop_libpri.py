@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pri_harness import Rig, build_peer, check_tshark, missing  # noqa: E402
+from pri_harness import Rig, build_peer, check_tshark, missing
 
-from cti.signaling.pri.lapd import Kind, decode as lapd_decode  # noqa: E402
-from cti.signaling.trunk import Alerting, Answered, IncomingCall, Released  # noqa: E402
+from cti.signaling.pri.lapd import Kind, decode as lapd_decode
+from cti.signaling.trunk import Alerting, Answered, IncomingCall, Released
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 
