@@ -1,0 +1,119 @@
+"""PRI call setups + releases per second, back to back through Q.921/Q.931, against libpri.
+
+Each call is SETUP -> ALERTING -> CONNECT (-> CONNECT ACK) -> DISCONNECT -> RELEASE ->
+RELEASE COMPLETE between a user side and a network side, one call at a time (libpri's
+bench does the same), counted when the network has the RELEASE COMPLETE; every I frame is
+acknowledged by LAPD as it goes. Rated per second of wall time and per second of CPU time
+(user + system of the process over the timed span). Rows:
+
+* libpri       two libpri instances (network, CPE) in one C process over a SOCK_SEQPACKET
+               socketpair (tests/interop/libpri_peer.c ``bench`` mode), reference
+* ours-socket  our user and network PriStacks over a SOCK_SEQPACKET socketpair (the same
+               framing, the SS7 transports)
+* ours-memory  the two PriStacks passing frames in memory (cti.signaling.pri.pair)
+
+``python3 -m bench pri``; quick mode runs fewer calls.
+"""
+from __future__ import annotations
+
+import resource
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from bench.common import Result
+from cti.signaling.pri.pair import Pair
+from cti.signaling.pri.stack import PriStack
+from cti.signaling.ss7.link import SeqpacketTransport
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _calls(move, user: PriStack, net: PriStack, n: int, clock) -> None:
+    """``n`` call cycles; ``move()`` exchanges frames both ways once."""
+    done = 0
+    while done < n:
+        call = user.q931.setup("88001234", clock(), "13800138000", channel=1 + done % 15)
+        for _ in range(200):
+            move()
+            inc = net.q931.by_channel.get(call.channel)
+            if inc is not None and inc.m.state == 1:
+                net.q931.alert(inc, clock())
+                net.q931.answer(inc, clock())
+            if call.m.state == 10:
+                user.q931.release(call, 16, clock())
+            if call.m.state == 0 and not net.q931.calls:
+                break
+        else:
+            raise RuntimeError("a call cycle did not finish")
+        user.events()
+        net.events()
+        done += 1
+
+
+def ours_memory(n: int) -> tuple[float, float]:
+    pr = Pair()
+    pr.run(0.1)
+    t0, c0 = time.perf_counter(), _cpu()
+    _calls(pr.step, pr.user, pr.network, n, lambda: pr.now)
+    return time.perf_counter() - t0, _cpu() - c0
+
+
+def ours_socket(n: int) -> tuple[float, float]:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    user, net = PriStack(False), PriStack(True)
+    ta, tb = SeqpacketTransport(a, user), SeqpacketTransport(b, net)
+    t = [0.0]
+
+    def move() -> None:
+        for tr in (ta, tb):
+            tr.transmit(t[0])
+        for tr in (ta, tb):
+            tr.receive(t[0])
+    for _ in range(10):
+        move()
+    t0, c0 = time.perf_counter(), _cpu()
+    _calls(move, user, net, n, lambda: t[0])
+    out = time.perf_counter() - t0, _cpu() - c0
+    a.close()
+    b.close()
+    return out
+
+
+def libpri(n: int) -> tuple[float, float] | None:
+    if not Path("/usr/include/libpri.h").exists() or shutil.which("gcc") is None:
+        return None
+    import sys
+    sys.path.insert(0, str(ROOT / "tests" / "interop"))
+    from pri_harness import build_peer
+    out = subprocess.run([str(build_peer()), "bench", str(n)], capture_output=True, text=True, timeout=300).stdout
+    f = out.split()
+    return float(f[3]), float(f[5])
+
+
+def run(quick: bool) -> list[Result]:
+    n = 300 if quick else 3000
+    rows: dict[str, tuple[float, float]] = {}
+    ref = libpri(n)
+    if ref is not None:
+        rows["libpri"] = ref
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(3):                        # rounds alternating the rows, best kept
+        for name, fn in (("ours-socket", ours_socket), ("ours-memory", ours_memory)):
+            w, c = fn(n)
+            if name not in best or w < best[name][0]:
+                best[name] = (w, c)
+    rows.update(best)
+    res = []
+    for name, (wall, cpu) in rows.items():
+        res.append(Result("pri call setup+release (wall)", name, n / wall, "calls/s", reference=name == "libpri"))
+        res.append(Result("pri call setup+release (CPU)", name, n / max(cpu, 1e-9), "calls/CPU-s",
+                          reference=name == "libpri"))
+    return res
