@@ -5,13 +5,11 @@
     cti-demo call.wav                         # a WAV file: 16-bit PCM, A-law or u-law, any rate
 
 The signal is cut into 20 ms blocks (160 samples) and fed to ``_boardcore.dtmf`` as a span
-would; the digits found and every start/stop event are printed as tables. When the
-``_boardcore.tones`` kernel is there, its cadence detector runs on the same blocks and its
-events are listed too.
+would; the digits found and every start/stop event are printed as tables. The call-progress
+cadence detector of ``_boardcore.tones`` runs on the same blocks and its events are listed too.
 """
 from __future__ import annotations
 
-import importlib
 import struct
 import sys
 from dataclasses import dataclass
@@ -19,11 +17,10 @@ from dataclasses import dataclass
 import click
 import numpy as np
 
+from _boardcore import dtmf, tones
+
 RATE = 8000
 BLOCK = 160
-#: China call-progress cadences (STANDARDS.md: 450 Hz about -10 dBm0), (on s, off s); used
-#: to make the demo signal when _boardcore.tones is not there.
-CN_CADENCE = {"dial": (1.0, 0.0), "busy": (0.35, 0.35), "ringback": (1.0, 4.0), "congestion": (0.7, 0.7)}
 
 
 @dataclass
@@ -34,34 +31,15 @@ class Row:
     detail: str
 
 
-def _tones_module():
-    try:
-        return importlib.import_module("_boardcore.tones")
-    except ImportError:
-        return None
-
-
 def _tone(name: str, seconds: float, level: float) -> np.ndarray:
-    """A China call-progress tone: _boardcore.tones when built, else 450 Hz with the cadence."""
-    tones = _tones_module()
-    if tones is not None:
-        return np.asarray(tones.generate(name, seconds, country="cn", level_dbm0=level), dtype=np.int16)
-    from _boardcore.dtmf import DBM0_PEAK
-
-    n = int(seconds * RATE)
-    t = np.arange(n) / RATE
-    on, off = CN_CADENCE[name]
-    gate = (t % (on + off)) < on if off else np.ones(n, bool)
-    x = DBM0_PEAK * 10 ** (level / 20) * np.sin(2 * np.pi * 450 * t) * gate
-    return np.rint(x).astype(np.int16)
+    """A China call-progress tone (450 Hz with its cadence) from the tones kernel."""
+    return np.asarray(tones.generate(name, seconds, country="cn", level_dbm0=level), dtype=np.int16)
 
 
 def make_demo_signal(digits: str, level: float, noise_db: float | None, seed: int = 1) -> np.ndarray:
     """Dial tone, the digits, ringback, busy: what a caller's line carries."""
-    from _boardcore.dtmf import DtmfGenerator
-
     parts = [_tone("dial", 3.0, -10.0), np.zeros(800, np.int16),
-             DtmfGenerator(level_dbm0=level, on_ms=80, off_ms=80).generate(digits),
+             dtmf.DtmfGenerator(level_dbm0=level, on_ms=80, off_ms=80).generate(digits),
              np.zeros(2400, np.int16), _tone("ringback", 5.0, -10.0), _tone("busy", 2.1, -10.0)]
     x = np.concatenate(parts).astype(np.float64)
     if noise_db is not None:
@@ -100,8 +78,8 @@ def read_wav(path: str) -> tuple[np.ndarray, int, str]:
         pos += 8 + size + (size & 1)
     if fmt is None or body is None:
         raise click.ClickException(f"{path}: missing fmt or data chunk")
-    tag, channels, rate, _, align, bits = fmt
-    if tag == 0xFFFE and len(data) > 0:          # WAVE_FORMAT_EXTENSIBLE: trust bits
+    tag, channels, rate, _, _, bits = fmt
+    if tag == 0xFFFE:                            # WAVE_FORMAT_EXTENSIBLE: trust bits
         tag = 1
     if channels < 1 or rate < 1000 or rate > 384000:
         raise click.ClickException(f"{path}: unsupported channels={channels} rate={rate}")
@@ -137,12 +115,9 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 
 def analyse(x: np.ndarray) -> tuple[str, list[Row]]:
-    """Digits and events of a signal, fed in 20 ms blocks (DTMF, plus tones when built)."""
-    from _boardcore import dtmf
-
+    """Digits and events of a signal, fed in 20 ms blocks (DTMF and call-progress tones)."""
     det = dtmf.DtmfDetector(1)
-    tones = _tones_module()
-    cad = tones.CadenceDetector(1, country="cn") if tones is not None else None
+    cad = tones.CadenceDetector(1, country="cn")
     pad = (-x.size) % BLOCK
     x = np.concatenate([x, np.zeros(pad + 4 * BLOCK, np.int16)])
     rows: list[Row] = []
@@ -154,9 +129,8 @@ def analyse(x: np.ndarray) -> tuple[str, list[Row]]:
             rows.append(Row(e.time, "dtmf", f"{e.kind} {e.digit}", ""))
             if e.kind == "start":
                 digits += e.digit
-        if cad is not None:
-            for e in cad.process(block, now):
-                rows.append(Row(e.time, "tones", e.tone, ""))
+        for e in cad.process(block, now):
+            rows.append(Row(e.time, "tones", e.tone, ""))
     starts = {}
     for r in rows:
         if r.source == "dtmf":
@@ -182,8 +156,6 @@ def main(wav: str | None, digits: str, level: float, noise_db: float | None, sav
     """Detect DTMF digits (and call-progress tones) in a WAV file or a generated signal."""
     from rich.console import Console
     from rich.table import Table
-
-    from _boardcore import dtmf
 
     console = Console()
     if wav:
@@ -213,8 +185,7 @@ def main(wav: str | None, digits: str, level: float, noise_db: float | None, sav
     for r in rows:
         table.add_row(f"{r.time:.3f}", r.source, r.event, r.detail)
     console.print(table)
-    console.print(f"kernels: dtmf={dtmf.IMPLEMENTATION}"
-                  + ("" if _tones_module() is not None else "; tones kernel not built: no cadence detection"))
+    console.print(f"kernels: dtmf={dtmf.IMPLEMENTATION}, tones={tones.IMPLEMENTATION}")
     console.print(f"digits: [bold]{found or '(none)'}[/bold]")
 
 
