@@ -87,6 +87,7 @@ class Config:
     call: CallSection = field(default_factory=CallSection)
     demo: DemoSection = field(default_factory=DemoSection)
     contact: dict[str, Any] | None = None   #: the [contact] section, parsed by cti.contact.ContactConfig
+    media: dict[str, Any] | None = None     #: the [media] section, parsed by cti.ivr.media.MediaConfig
 
     @classmethod
     def load(cls, path: str) -> "Config":
@@ -103,7 +104,7 @@ class Config:
     def from_dict(cls, data: dict[str, Any]) -> "Config":
         if not isinstance(data, dict):
             raise ConfigError("configuration must be a table")
-        unknown = set(data) - {"server", "bus", "board", "trunk", "call", "demo", "contact"}
+        unknown = set(data) - {"server", "bus", "board", "trunk", "call", "demo", "contact", "media"}
         if unknown:
             raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
         cfg = cls(
@@ -121,6 +122,10 @@ class Config:
             if not isinstance(data["contact"], dict):
                 raise ConfigError("[contact] must be a table")
             cfg.contact = data["contact"]
+        if "media" in data:
+            if not isinstance(data["media"], dict):
+                raise ConfigError("[media] must be a table")
+            cfg.media = data["media"]
         cfg.validate()
         return cfg
 
