@@ -6,7 +6,7 @@
     [board]   driver ("sim" | "wire" | "dahdi" | any cti.boards name | "loopback"), spans, clock,
               options (extra keyword arguments for drivers.open)
     [[trunk]] signalling ("no1" | "ss7" | "pri" | "loop"), spans (list), config (No1Config / Ss7Config / PriConfig table)
-    [call]    auto_alert, fail_linger
+    [call]    auto_alert, fail_linger, presentation (device -> calling number), pickup_groups (name -> devices)
     [demo]    enabled, scenario (simulator/scenario.py TOML), seed
 
 With no file at all the defaults describe the demo: the simulator with span 0 on No.1 and
@@ -65,6 +65,19 @@ class TrunkSection:
 class CallSection:
     auto_alert: bool = True
     fail_linger: float = 5.0
+    #: device -> the calling number its MakeCall presents (agents cannot choose one on the bus)
+    presentation: dict[str, str] = field(default_factory=dict)
+    #: pickup group -> its devices (group PickupCall)
+    pickup_groups: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        import re
+        for dev, num in self.presentation.items():
+            if not isinstance(num, str) or not re.fullmatch(r"[0-9*#A-F]{1,32}", num):
+                raise ConfigError(f"[call] presentation.{dev} must be a number of 1-32 digits, not {num!r}")
+        for group, devs in self.pickup_groups.items():
+            if not isinstance(devs, list) or not all(isinstance(d, str) and d for d in devs):
+                raise ConfigError(f"[call] pickup_groups.{group} must be a list of device ids, not {devs!r}")
 
 
 @dataclass

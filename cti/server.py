@@ -116,7 +116,8 @@ class CtiServer:
             media = BoardMedia({i: s for i, s in enumerate(self.board.spans)})
         first = int(self.store.get_meta("next_call") or 1)
         self.model = CallModel(self.adapters, auto_alert=cfg.call.auto_alert, media=media,
-                               first_call=first, fail_linger=cfg.call.fail_linger)
+                               first_call=first, fail_linger=cfg.call.fail_linger,
+                               presentation=cfg.call.presentation, pickup_groups=cfg.call.pickup_groups)
         self._saved_next = first
         security = (Security.curve(cfg.bus.keys, cfg.bus.accounts) if cfg.bus.security == "curve" else Security())
         self.bus = BusServer(self.store, security,
