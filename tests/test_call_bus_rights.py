@@ -37,7 +37,9 @@ def client(srv, keys, name):
 def server(keys):
     cfg = Config.from_dict({"server": {"store": ":memory:"},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY, "security": "curve", "keys": keys},
-                            "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}]})
+                            "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}],
+                            "call": {"presentation": {"8003": "01088886003"},
+                                     "pickup_groups": {"desk": ["8001", "8003", "8005"]}}})
     srv = build_server(cfg).start()
     bg = BackgroundServer(srv)
     with bg:
@@ -115,3 +117,24 @@ def test_user_data_over_the_command_socket(server, keys):
         alice.command("DeleteUserData", call=a)
         snap = alice.snapshot()
         assert next(c for c in snap["calls"] if c["call"] == a)["user_data"] == {}
+
+
+def test_presentation_and_pickup_groups_from_the_config(server, keys):
+    srv, bg = server
+    with client(srv, keys, "dave") as dave, client(srv, keys, "alice") as alice:
+        res = dave.command("MakeCall", device="8003", called="6601")
+        assert bg.do(lambda: srv.model.calls[res["call"]].calling) == "01088886003"
+        rung = ring(srv, bg, "8005")
+        with pytest.raises(PrivilegeViolationError):
+            alice.command("PickupCall", device="8003")                  # not her device
+        assert alice.command("PickupCall", device="8001") == {"call": rung, "device": "8001"}
+        states = bg.do(lambda: {c.device: c.state.value for c in srv.model.calls[rung].live()})
+        assert states["8001"] == "connected" and "8005" not in states
+
+
+def test_bad_call_section_is_a_config_error():
+    from cti.config import ConfigError
+    with pytest.raises(ConfigError, match="presentation"):
+        Config.from_dict({"call": {"presentation": {"8001": "not a number"}}})
+    with pytest.raises(ConfigError, match="pickup_groups"):
+        Config.from_dict({"call": {"pickup_groups": {"g": "8001"}}})
