@@ -116,7 +116,7 @@ def test_mutated_messages_only_protocol_errors_and_node_survives(msg, rnd):
     for Node in NODES:
         node = Node(list(range(64)), 1, 2)
         node.receive(bytes(data), 0.0)     # never raises: CFN, UCIC, discard or handled
-        outs.append((node.messages(), [(e.kind, e.cic, e.reason) for e in node.events()], node.counters))
+        outs.append((node.data_to_send(0.0), [(e.kind, e.cic, e.reason) for e in node.events()], node.counters))
     assert all(o == outs[0] for o in outs)    # compiled and twin answer alike
 
 
@@ -133,6 +133,6 @@ def test_seeded_mutation_battery_on_the_node():
         d[rng.randrange(len(d))] = rng.randrange(256)
         node.receive(bytes(d), float(i))
         node.handle_timer(float(i))
-        node.messages()
+        node.data_to_send(0.0)
         node.events()
     assert node.counters["rx"] == 3000

@@ -30,7 +30,7 @@ def flow(a, b, now=0.0, drop=lambda src, data: False):
     for _ in range(50):
         moved = False
         for src, dst in ((a, b), (b, a)):
-            for cic, data in src.messages():
+            for cic, data in src.data_to_send(0.0):
                 moved = True
                 seen.append((src.name, decode(data).type.name))
                 if not drop(src, data):
@@ -76,7 +76,7 @@ def test_call_out_answered_and_cleared_by_us(Node):
     ea = a.events()
     assert ea[-1].kind == "released" and not ea[-1].remote
     assert a.circuits[cic].fsm.state is b.circuits[cic].fsm.state is CallState.IDLE
-    assert not a.circuits[cic].timers.running
+    assert not a.circuits[cic].fsm.running
 
 
 def test_busy_and_con_answer(Node):
@@ -99,16 +99,16 @@ def test_busy_and_con_answer(Node):
 def test_t7_and_t9_expiry_release_with_causes(Node):
     a, b = pair(Node)
     cic = a.setup("1", None, 0.0)
-    a.messages()
+    a.data_to_send(0.0)
     a.handle_timer(25.1)
     ev = a.events()
     assert ev[-1].kind == "released" and ev[-1].cause == Cause.RECOVERY_ON_TIMER_EXPIRY
-    assert [decode(d).type for _, d in a.messages()] == [M.REL]
+    assert [decode(d).type for _, d in a.data_to_send(0.0)] == [M.REL]
     # T1 repeats REL, T5 gives up with RSC
     a.handle_timer(25.1 + 15.01)
-    assert [decode(d).type for _, d in a.messages()] == [M.REL]
+    assert [decode(d).type for _, d in a.data_to_send(0.0)] == [M.REL]
     a.handle_timer(25.1 + 300.01)
-    assert M.RSC in [decode(d).type for _, d in a.messages()]
+    assert M.RSC in [decode(d).type for _, d in a.data_to_send(0.0)]
     assert a.circuits[cic].fsm.state is CallState.RESETTING
     cic2 = a.setup("1", None, 400.0)
     flow(a, b, 400.0)
@@ -168,13 +168,13 @@ def test_reset_during_call_releases_it(Node):
 def test_malformed_messages_cfn_discard_ucic(Node):
     a, b = pair(Node)
     a.receive(bytes([1, 0, 0x77]), 0.0)            # unknown type -> CFN cause 97
-    out = [decode(d) for _, d in a.messages()]
+    out = [decode(d) for _, d in a.data_to_send(0.0)]
     assert out[0].type is M.CFN and out[0].get("cause_indicators").value == 97
     a.receive(bytes([1, 0, 0x01, 0, 1]), 0.0)       # truncated IAM -> discard
     a.receive(b"\x01", 0.0)
-    assert a.messages() == [] and a.counters["discarded"] == 2
+    assert a.data_to_send(0.0) == [] and a.counters["discarded"] == 2
     a.receive(encode(IsupMessage(M.BLO, 999)), 0.0)  # CIC we do not have -> UCIC
-    assert [decode(d).type for _, d in a.messages()] == [M.UCIC]
+    assert [decode(d).type for _, d in a.data_to_send(0.0)] == [M.UCIC]
     b.receive(encode(IsupMessage(M.UCIC, 3)), 0.0)
     assert not b.circuits[3].available
 
@@ -198,17 +198,17 @@ def test_sam_and_cpg_and_sus_res(Node):
     a, b = pair(Node)
     cic = a.setup("12", None, 0.0)
     flow(a, b)
-    a._tx(M.SAM, cic, subsequent_number=Number("34F"))
+    a.circuits[cic].send(M.SAM, {"subsequent_number": Number("34F")})
     flow(a, b)
     ev = b.events()
     assert ev[-1].kind == "digits" and b.circuits[cic].called == "1234"
     b.alert(cic, 0.1)
-    b._tx(M.CPG, cic, event_information=1)
+    b.circuits[cic].send(M.CPG, {"event_information": 1})
     flow(a, b)
     assert [e.kind for e in a.events()] == ["alerting", "progress"]
     b.answer(cic, 0.2)
-    b._tx(M.SUS, cic, suspend_resume_indicators=0)
-    b._tx(M.RES, cic, suspend_resume_indicators=0)
+    b.circuits[cic].send(M.SUS, {"suspend_resume_indicators": 0})
+    b.circuits[cic].send(M.RES, {"suspend_resume_indicators": 0})
     flow(a, b)
     assert [e.kind for e in a.events()] == ["answered", "suspended", "resumed"]
 
@@ -226,9 +226,8 @@ def test_decoder_only_protocol_errors_on_truncations():
 
 
 def test_traces_stay_bounded_over_many_calls(Node):
-    a, b = pair(Node)
-    for node in (a, b):
-        node.circuits[1].fsm.tracing = True     # the trace is off by default; bound it when on
+    a, b = Node(list(range(1, 8)), 1, 2, name="a", trace=64), Node(list(range(1, 8)), 2, 1, name="b", trace=64)
+    assert Node(list(range(1, 8)), 1, 2).circuits[1].fsm.trace is None      # off by default
     for i in range(300):
         cic = a.setup("1", None, float(i), cic=1)
         flow(a, b)
@@ -236,29 +235,30 @@ def test_traces_stay_bounded_over_many_calls(Node):
         flow(a, b)
         a.release(cic, 16, float(i))
         flow(a, b)
-    assert 0 < len(a.circuits[1].fsm.trace) <= 128 and 0 < len(b.circuits[1].fsm.trace) <= 128
+    assert len(a.circuits[1].fsm.trace) == 64 and len(b.circuits[1].fsm.trace) == 64   # the engine bounds it
     assert a.circuits[1].fsm.state is CallState.IDLE
 
 
-def test_circuit_fsm_api_is_the_same_on_both(Node):
-    """What stack.py, trunk.py and the rare paths use of a circuit's FSM, on either node."""
-    from cti.signaling.fsm import UnexpectedEvent
-    a, b = pair(Node)
+def test_circuit_machine_is_the_engine_on_both(Node):
+    """The circuit's call machine is the one engine's Machine over CALL_TABLE: events are
+    enum members (a request, a message type, a timer expiry), timers are the engine's."""
+    from cti.signaling.engine import Table, UnexpectedEvent
+    from cti.signaling.ss7.isup.call import Expiry, Req
+    a, b = Node([1, 2, 3], 1, 2, name="a", trace=8), Node([1, 2, 3], 2, 1, name="b")
     c = a.circuits[3]
-    assert c.fsm.state is CallState.IDLE and c.fsm.allowed("setup") and not c.fsm.allowed("ANM")
-    assert c.fsm.fire_if("ANM") is False and c.fsm.fire_if("no such event") is False
+    assert isinstance(c.fsm.table, Table) and c.fsm.table.name == "isup call"
+    assert c.fsm.state is CallState.IDLE and c.fsm.allowed(Req.SETUP) and c.fsm.allowed(M.IAM)
+    assert not c.fsm.allowed(Req.ANSWER) and not c.fsm.allowed(Expiry.T7)
     with pytest.raises(UnexpectedEvent):
-        c.fsm.fire("answer")
-    c.fsm.tracing = True
-    c.called, c.calling, c.extra = "123", None, {}
-    a._fire(c, "setup", 0.0)                  # the table's action runs on the node: IAM queued, T7
-    assert c.fsm.state is CallState.OUT_WAIT_ACM and c.fsm.last_from is CallState.IDLE
-    assert c.fsm.last_event == "setup" and "T7" in c.timers.running
-    assert [decode(d).type for _, d in a.messages()] == [M.IAM]
-    assert c.fsm.trace == [(CallState.IDLE, "setup", CallState.OUT_WAIT_ACM)]
-    c.fsm.state = CallState.IDLE               # the rare paths set states directly
-    assert c.fsm.state is CallState.IDLE and c.available and a.allocate() == 1
-    assert {k for k in CallState} >= {c.fsm.state}
+        c.fsm.fire(Req.ANSWER, None, 0.0)
+    cic = a.setup("123", None, 0.0, cic=3)       # the row's action sends the IAM, the engine starts T7
+    assert cic == 3 and c.fsm.state is CallState.OUT_WAIT_ACM and c.fsm.running == {"T7": 25.0}
+    assert [decode(d).type for _, d in a.data_to_send(0.0)] == [M.IAM]
+    assert list(c.fsm.trace) == [(0.0, CallState.IDLE, Req.SETUP, CallState.OUT_WAIT_ACM)]
+    a.handle_timer(25.0)                         # T7 expires: the table's row releases (cause 102)
+    assert c.fsm.state is CallState.RELEASING and set(c.fsm.running) == {"T1", "T5"}
+    assert [(e.kind, e.cause, e.reason) for e in a.events()] == [("released", 102, "T7 expired")]
+    assert a.allocate() == 1
     with pytest.raises(LocalProtocolError):
         a.alert(99, 0.0)                        # not configured
     with pytest.raises(LocalProtocolError):

@@ -174,7 +174,7 @@ compiled_control = _select.compiled(CONTROL)
 
 def _state(node):
     return ({cic: (c.fsm.state, c.local_blocked, c.remote_blocked, c.unequipped, c.reset_pending,
-                   dict(c.timers.running), c.called, c.calling, int(c.cause))
+                   dict(c.fsm.running), c.called, c.calling, int(c.cause))
              for cic, c in node.circuits.items()}, dict(node.counters), node.timer_deadline())
 
 
@@ -213,7 +213,7 @@ def _lockstep(pairs, op, first, x, y, raw, now):
     for a, b in pairs:
         src, dst = (a, b) if first else (b, a)
         if op in ("deliver", "drop"):          # the queued messages, the first lost on "drop"
-            out = src.messages()
+            out = src.data_to_send(0.0)
             for k, (_, data) in enumerate(out):
                 if not (op == "drop" and k == 0):
                     dst.receive(data, now)
@@ -281,7 +281,7 @@ def test_compiled_iam_from_its_parts_equals_the_tables(called, calling, category
     for control in (compiled_control, _select.twin(CONTROL)):
         node = node_class(control)([7, 300], 1, 2, name="a")
         r = outcome(lambda: node.setup(called, calling, 0.0, 300, category, **kw))
-        got.append((r, node.messages(), node.events(), _state(node)))
+        got.append((r, node.data_to_send(0.0), node.events(), _state(node)))
     assert got[0] == got[1]
 
 
@@ -318,7 +318,7 @@ def test_compiled_node_checks_acm_anm_con_rlc_rel_whole_without_decoding_them():
             if node.circuits[3].fsm.state is CallState.IDLE and k % 7 == 0:
                 node.setup("123", None, now, cic=3)
             node.receive(bytes(d), now)
-            seen.append((node.messages(), node.events(), _state(node)))
+            seen.append((node.data_to_send(0.0), node.events(), _state(node)))
         assert seen[0] == seen[1], bytes(d).hex()
         released += [e for e in seen[0][1] if e.kind == "released"]
     assert nodes[0].counters["discarded"] > 100 and nodes[0].counters["rx"] == 3000

@@ -10,6 +10,10 @@
     emergency = false, link_test = true, reset_at_start = true, pcap = "ss7.pcap"
     repeat_attempts = 1        # Q.764 2.10.1.4: our call that backs off on dual seizure is placed
                                # again on another circuit this many times (0: released, cause 41)
+    transmission_medium = "speech"   # IAM transmission medium requirement (Q.763 3.54):
+                               # "speech" (0, what exchanges send), "3.1khz" (3), "64k_unrestricted" (2)
+    cic_numbering = "span"     # without cic_map: "span" = 32 * span + timeslot (the E1 timeslot
+                               # is the CIC's low 5 bits), "sequential" = 1..N over the voice timeslots
 """
 from __future__ import annotations
 
@@ -41,9 +45,11 @@ class Ss7Config:
     reset_at_start: bool = True
     pcap: str | None = None
     repeat_attempts: int = 1   #: Q.764 2.10.1.4 automatic repeat attempts after a lost dual seizure
+    transmission_medium: str = "speech"   #: IAM transmission medium requirement (Q.763 3.54)
+    cic_numbering: str = "span"           #: default CICs without cic_map: "span" or "sequential"
 
     _KEYS = ("variant", "opc", "dpc", "ni", "links", "cic_map", "timers", "emergency", "link_test",
-             "reset_at_start", "pcap", "repeat_attempts")
+             "reset_at_start", "pcap", "repeat_attempts", "transmission_medium", "cic_numbering")
     #: the range of ``repeat_attempts`` (Q.764 2.10.1.4 asks for one; more are a network option)
     REPEAT_ATTEMPTS_RANGE = (0, 3)
 
@@ -91,9 +97,16 @@ class Ss7Config:
         lo, hi = cls.REPEAT_ATTEMPTS_RANGE
         if isinstance(repeat, bool) or not isinstance(repeat, int) or not lo <= repeat <= hi:
             raise ValueError(f"repeat_attempts must be an int {lo}..{hi}, not {repeat!r}")
+        from .isup.call import TMR
+        tmr = str(d.get("transmission_medium", "speech")).lower()
+        if tmr not in TMR:
+            raise ValueError(f"transmission_medium must be one of {', '.join(TMR)}, not {tmr!r}")
+        numbering = str(d.get("cic_numbering", "span")).lower()
+        if numbering not in ("span", "sequential"):
+            raise ValueError(f"cic_numbering must be 'span' or 'sequential', not {numbering!r}")
         cfg = cls(variant, opc, dpc, ni, links, cic_map, timers, bool(d.get("emergency", False)),
                   bool(d.get("link_test", True)), bool(d.get("reset_at_start", True)), d.get("pcap"),
-                  repeat)
+                  repeat, tmr, numbering)
         cfg.check_timers()
         return cfg
 
@@ -108,9 +121,14 @@ class Ss7Config:
             Timers(specs, self.timers.get(sec))
 
     def circuits(self, nspans: int) -> dict[int, tuple[int, int]]:
-        """CIC -> (span index, timeslot): the map, or the default for ``nspans`` spans
-        (CIC = 32 * span + timeslot over the voice timeslots not used by a link)."""
+        """CIC -> (span index, timeslot): ``cic_map``, or the default for ``nspans`` spans over
+        the voice timeslots not used by a link: ``cic_numbering = "span"`` gives CIC = 32 * span
+        + timeslot (span 0: CICs 1-15, 17-31; span 1: 33-47 ...), ``"sequential"`` gives 1..N
+        in span then timeslot order."""
         if self.cic_map:
             return dict(self.cic_map)
         used = {(ln.span, ln.timeslot) for ln in self.links}
-        return {32 * s + ts: (s, ts) for s in range(nspans) for ts in VOICE_TIMESLOTS if (s, ts) not in used}
+        slots = [(s, ts) for s in range(nspans) for ts in VOICE_TIMESLOTS if (s, ts) not in used]
+        if self.cic_numbering == "sequential":
+            return {k + 1: st for k, st in enumerate(slots)}
+        return {32 * s + ts: (s, ts) for s, ts in slots}

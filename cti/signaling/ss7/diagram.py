@@ -4,26 +4,28 @@
 """
 from __future__ import annotations
 
-from typing import Any
+from cti.signaling.engine import Table
 
-from .isup.call import CALL_TABLE
+from .isup.control_py import CALL_TABLE
 from .mtp2.link import IAC_TABLE, LSC_TABLE
 
-TABLES = {"MTP2 link state control (Q.703 clause 12, Figure 8)": LSC_TABLE,
-          "MTP2 initial alignment control (Q.703 clause 7.3, Figure 9)": IAC_TABLE,
-          "ISUP call control per circuit (Q.764 clause 2)": CALL_TABLE}
+TABLES: dict[str, Table] = {"MTP2 link state control (Q.703 clause 12, Figure 8)": LSC_TABLE,
+                            "MTP2 initial alignment control (Q.703 clause 7.3, Figure 9)": IAC_TABLE,
+                            "ISUP call control per circuit (Q.764 clause 2)": CALL_TABLE}
 
 
-def _name(x: Any) -> str:
-    return "(any)" if x == "*" else "(same)" if x is None else getattr(x, "value", str(x))
+def _timers(table: Table) -> str:
+    entry = "; ".join(f"{getattr(s, 'value', s)}: {', '.join(ts)}" for s, ts in table.entry.items())
+    return f"Entry timers (the engine starts them on entry, stops them on exit): {entry or 'none'}."
 
 
 def tables_markdown() -> str:
     out = []
     for title, table in TABLES.items():
-        out += [f"**{title}**", "", "| state | event | action | next |", "|---|---|---|---|"]
-        for (state, event), (action, nxt) in table.items():
-            out.append(f"| {_name(state)} | {event} | {action or '-'} | {_name(nxt)} |")
+        out += [f"**{title}**", "", _timers(table), "",
+                "| state | event | next | action | clause |", "|---|---|---|---|---|"]
+        for row in table.rows_for_docs():
+            out.append("| " + " | ".join(x or "-" for x in row) + " |")
         out.append("")
     return "\n".join(out)
 

@@ -35,7 +35,8 @@ class Ss7Stack:
                       for i in range(len(config.links))]
         self.linkset = Linkset(self.links, config.opc, config.dpc, variant=config.variant, ni=config.ni,
                                timers=t.get("mtp3"), link_test=config.link_test)
-        self.isup = IsupNode(cics, config.opc, config.dpc, timers=t.get("isup"), name=f"{name}.isup")
+        self.isup = IsupNode(cics, config.opc, config.dpc, timers=t.get("isup"), name=f"{name}.isup",
+                             transmission_medium=config.transmission_medium)
         self.started = False
         self.mtp3_events: list[Mtp3Event] = []
         self.bind_isup()
@@ -65,7 +66,7 @@ class Ss7Stack:
             self._mtp3_events(events, now)
         isup = self.isup
         isup.handle_timer(now)
-        self.linkset.send_each(_ISUP, isup.messages(), now, 0x0F)   # flush()
+        self.linkset.send_each(_ISUP, isup.data_to_send(now), now, 0x0F)   # flush()
         return isup.events()
 
     def _mtp3_events(self, events: list[Mtp3Event], now: float) -> None:
@@ -80,7 +81,7 @@ class Ss7Stack:
 
     def flush(self, now: float) -> None:
         """Hand ISUP's queued messages to MTP3 (SLS = CIC's low 4 bits, Q.764 2.2.2)."""
-        self.linkset.send_each(_ISUP, self.isup.messages(), now, 0x0F)
+        self.linkset.send_each(_ISUP, self.isup.data_to_send(now), now, 0x0F)
 
     def reset_all(self, now: float) -> None:
         """Circuit group reset of every CIC (Q.764 2.9.3.2: after an MTP restart/resume)."""

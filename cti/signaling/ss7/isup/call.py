@@ -1,16 +1,14 @@
-"""ISUP call control per circuit (Q.764 clause 2.1-2.5, 2.9): states and the transition table.
+"""ISUP call control per circuit (Q.764 clause 2.1-2.5, 2.9): states, events and data.
 
-The owner (:class:`cti.signaling.ss7.isup.node.IsupNode`) supplies the actions; events are
-local requests (``setup``, ``alert``, ``answer``, ``release``, ``reset``), received message
-names (``IAM``, ``ACM``...) and expired timers (``T1``...).
+The transition table itself (:data:`.control_py.CALL_TABLE`) sits beside its actions in
+:mod:`.control_py`; its events are the members of :class:`Req` (requests of the user),
+:class:`~.formats.MessageType` (a message received) and :class:`Expiry` (a call timer ran
+out: the engine fires it), and :class:`Maint` (a circuit cleared by circuit supervision).
 """
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
-
-from cti.signaling.fsm import ANY
 
 
 class CallState(str, enum.Enum):
@@ -25,52 +23,32 @@ class CallState(str, enum.Enum):
     RESETTING = "resetting"          #: 2.9.3: RSC sent, T16 (T17) running
 
 
-_C = CallState
-_REMOTE_REL = ("_remote_release", _C.IDLE)
-_LOCAL_REL = ("_send_rel", _C.RELEASING)
+class Req(str, enum.Enum):
+    """Requests of the user of a circuit."""
 
-CALL_TABLE: dict[tuple[Any, str], tuple[str | None, Any]] = {
-    (_C.IDLE, "setup"): ("_send_iam", _C.OUT_WAIT_ACM),
-    (_C.IDLE, "IAM"): ("_incoming", _C.IN_WAIT_ALERT),
-    (_C.IDLE, "REL"): ("_send_rlc", None),              # 2.10.8.1: REL on an idle circuit -> RLC
-    (_C.IDLE, "RLC"): (None, None),
-    (_C.OUT_WAIT_ACM, "ACM"): ("_alerting", _C.OUT_WAIT_ANM),
-    (_C.OUT_WAIT_ACM, "CPG"): ("_progress", None),
-    (_C.OUT_WAIT_ACM, "ANM"): ("_answered", _C.ANSWERED),
-    (_C.OUT_WAIT_ACM, "CON"): ("_answered", _C.ANSWERED),
-    (_C.OUT_WAIT_ACM, "IAM"): ("_glare", None),         # 2.9.1.4 dual seizure
-    (_C.OUT_WAIT_ACM, "T7"): ("_timeout_release", _C.RELEASING),
-    (_C.OUT_WAIT_ANM, "CPG"): ("_progress", None),
-    (_C.OUT_WAIT_ANM, "ANM"): ("_answered", _C.ANSWERED),
-    (_C.OUT_WAIT_ANM, "T9"): ("_timeout_release", _C.RELEASING),
-    (_C.IN_WAIT_ALERT, "alert"): ("_send_acm", _C.IN_ALERTING),
-    (_C.IN_WAIT_ALERT, "answer"): ("_send_con", _C.ANSWERED),
-    (_C.IN_WAIT_ALERT, "SAM"): ("_more_digits", None),
-    (_C.IN_ALERTING, "alert"): (None, None),
-    (_C.IN_ALERTING, "answer"): ("_send_anm", _C.ANSWERED),
-    (_C.IN_ALERTING, "SAM"): ("_more_digits", None),
-    (_C.ANSWERED, "ANM"): (None, None),
-    (_C.ANSWERED, "SUS"): ("_suspended", _C.SUSPENDED),
-    (_C.ANSWERED, "RES"): (None, None),
-    (_C.ANSWERED, "answer"): (None, None),
-    (_C.SUSPENDED, "RES"): ("_resumed", _C.ANSWERED),
-    (_C.SUSPENDED, "SUS"): (None, None),
-    (_C.RELEASING, "RLC"): ("_release_complete", _C.IDLE),
-    (_C.RELEASING, "REL"): ("_release_collision", _C.IDLE),   # 2.3.1 e: both ends released
-    (_C.RELEASING, "T1"): ("_repeat_rel", None),
-    (_C.RELEASING, "T5"): ("_give_up_release", _C.RESETTING),
-    (_C.RELEASING, "release"): (None, None),
-    (_C.RESETTING, "RLC"): ("_reset_complete", _C.IDLE),
-    (_C.RESETTING, "T16"): ("_repeat_rsc", None),
-    (_C.RESETTING, "T17"): ("_repeat_rsc", None),
-    (_C.RESETTING, "REL"): ("_send_rlc", None),
-    **{(s, "REL"): _REMOTE_REL for s in (_C.OUT_WAIT_ACM, _C.OUT_WAIT_ANM, _C.IN_WAIT_ALERT,
-                                         _C.IN_ALERTING, _C.ANSWERED, _C.SUSPENDED)},
-    **{(s, "release"): _LOCAL_REL for s in (_C.OUT_WAIT_ACM, _C.OUT_WAIT_ANM, _C.IN_WAIT_ALERT,
-                                            _C.IN_ALERTING, _C.ANSWERED, _C.SUSPENDED)},
-    (ANY, "RSC"): ("_remote_reset", _C.IDLE),        # 2.9.3.1: reset received -> RLC
-    (ANY, "reset"): ("_send_rsc", _C.RESETTING),
-}
+    SETUP = "setup"        #: send an IAM (2.1.1)
+    ALERT = "alert"        #: send ACM (2.1.4)
+    ANSWER = "answer"      #: send ANM, or CON before alerting (2.1.7)
+    RELEASE = "release"    #: send REL (2.3.1)
+    RESET = "reset"        #: send RSC (2.9.3.1)
+
+
+class Expiry(str, enum.Enum):
+    """A call control timer ran out (Q.764 Annex A): the engine fires these."""
+
+    T1 = "T1"
+    T5 = "T5"
+    T7 = "T7"
+    T9 = "T9"
+    T16 = "T16"
+    T17 = "T17"
+
+
+class Maint(str, enum.Enum):
+    """Circuit supervision acting on the call of a circuit."""
+
+    CLEAR = "clear"        #: a group reset (GRS/GRA, 2.9.3.2) or UCIC (2.12) cleared the circuit
+
 
 #: The states in which a call exists on the circuit.
 BUSY_STATES = frozenset(set(CallState) - {CallState.IDLE, CallState.RESETTING})
@@ -83,7 +61,9 @@ SUPERVISION_TIMERS = frozenset({"T12", "T14", "T18", "T20", "T22"})
 IAM_DEFAULTS = {"nature_of_connection_indicators": 0x00,    # no satellite, no continuity check
                 "forward_call_indicators": 0x0020,          # national, ISUP all the way, preferred
                 "calling_partys_category": 0x0A,            # ordinary subscriber
-                "transmission_medium_requirement": 0x03}    # 3.1 kHz audio
+                "transmission_medium_requirement": 0x00}    # speech (Q.763 3.54)
+#: Transmission medium requirement values (Q.763 3.54): ``Ss7Config.transmission_medium``.
+TMR = {"speech": 0x00, "64k_unrestricted": 0x02, "3.1khz": 0x03}
 #: Backward call indicators for ACM: subscriber free, ordinary, ISUP all the way (Q.763 3.5).
 BCI_ACM = 0x0416
 BCI_CON = 0x0416

@@ -1,261 +1,495 @@
-"""ISUP call control per message in Python (twin of ``control_c``): circuits by CIC, the call
-FSM (:data:`.call.CALL_TABLE`), its timers, the outgoing queue and events.
+"""ISUP call control (Q.764 clause 2.1-2.5, 2.9.3, 2.9.5): the per-circuit transition table
+:data:`CALL_TABLE`, its actions (methods of :class:`Circuit`, called ``(circuit, message,
+now)`` by the engine) and :class:`CallControl`, which owns the circuits and the per-message
+path (decode, find the circuit, fire the message as an event).
 
-:class:`CallControl` is the base of :class:`.node.IsupNode`, which adds the user requests and
-the rare paths (circuit supervision, malformed input, the less common call actions): the
-table's actions that are not methods here are the node's.
+One source, two builds: this module runs as it is (the twin) and setup.py compiles it in
+Cython's pure-Python mode with ``control_c.pxd`` as ``control_c`` (aiohttp's reader_c
+pattern); the engine's machine is compiled the same way (:mod:`cti.signaling.machine_py`).
+Everything that changes a circuit's call state is a row of the table: glare and a seizure
+of a blocked circuit are guarded rows, T1/T5/T7/T9/T16/T17 are entry or row timers whose
+expiry is an event. Circuit supervision (blocking, group messages, Q.764 2.8/2.9) lives in
+:mod:`.supervision`; the user requests and node API in :mod:`.node`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from _boardcore import _select
 from cti.signaling.causes import Cause
+from cti.signaling.engine import ANY, Machine, Row, Table
 from cti.signaling.errors import DecodeError, LocalProtocolError
-from cti.signaling.fsm import TableFSM
 from cti.signaling.timers import Timers
 
-from .._fsm import BoundedFSM
-from .call import BCI_ACM, BCI_CON, CALL_TABLE, IAM_DEFAULTS, SUPERVISION_TIMERS, CallState, IsupEvent
+from .call import (BCI_ACM, BCI_CON, BUSY_STATES, IAM_DEFAULTS, SUPERVISION_TIMERS, CallState, Expiry, IsupEvent,
+                   Maint, Req)
 from .formats import IsupMessage, MessageType
 from .params import CauseInd, Number
 from .timers import ISUP_TIMERS
 
 M = MessageType
+S = CallState
+try:
+    import cython
+    _COMPILED = bool(cython.compiled)
+except ImportError:      # no Cython: this module runs as the twin
+    _COMPILED = False
+if _COMPILED and not issubclass(Machine, _select.compiled("cti.signaling.machine").MachineCore):
+    # this build types a circuit's machine as the compiled core; with the twins forced on
+    # (tests comparing the two builds in one process) give it the compiled core all the same
+    Machine = type("Machine", (_select.compiled("cti.signaling.machine").MachineCore,), {"__slots__": ()})
 # the live codec, taken from _select rather than from .codec: _boardcore's import lists the
 # accelerated modules' twins, so this module may be imported while .codec itself is loading
 _codec = _select.load("cti.signaling.ss7.isup.codec")
 decode, encode_message = _codec.decode, _codec.encode_message
 
+#: reason of the ``glare`` and ``released`` events of our call that backed off on dual seizure
+GLARE_REASON = "dual seizure (glare), backed off"
+_P_ACM = {"backward_call_indicators": BCI_ACM}
+_P_CON = {"backward_call_indicators": BCI_CON}
+_NONE: dict = {}
 
-@dataclass
-class CircuitCtl:
-    cic: int
-    fsm: TableFSM
-    timers: Timers
-    local_blocked: bool = False
-    remote_blocked: bool = False
-    unequipped: bool = False
-    reset_pending: bool = False
-    called: str = ""
-    calling: str | None = None
-    cause: int = 0
-    extra: dict = field(default_factory=dict)
+
+class Circuit:
+    """One circuit: its call machine (``fsm``), blocking flags, the numbers of its call, and
+    its supervision timers (``sup``: T12/T14/T18/T20/T22, run by :mod:`.supervision`)."""
+
+    def __init__(self, node: CallControl, cic: int, overrides: dict, trace: int = 0) -> None:
+        self.node = node
+        self.cic = cic
+        self.ours = node.controls(cic)
+        self.local_blocked = False
+        self.remote_blocked = False
+        self.unequipped = False
+        self.reset_pending = False
+        self.reported = False
+        self.called = ""
+        self.calling = None
+        self.cause = 0
+        self.extra = {}
+        self.fsm = Machine(CALL_TABLE, self, name=f"{node.name}.cic{cic}", trace=trace,
+                           timer_values={k: v for k, v in overrides.items() if k in CALL_TABLE.timers})
+        self.sup = Timers({k: ISUP_TIMERS[k] for k in SUPERVISION_TIMERS},
+                          {k: v for k, v in overrides.items() if k in SUPERVISION_TIMERS})
 
     @property
     def available(self) -> bool:
         return not (self.local_blocked or self.remote_blocked or self.unequipped)
 
+    @property
+    def ready(self) -> bool:
+        """Idle, available and not waiting for a reset's acknowledgement: a call may start."""
+        return self.fsm.state is S.IDLE and not (self.local_blocked or self.remote_blocked or self.unequipped
+                                                 or self.reset_pending)
+
+    def __repr__(self) -> str:
+        return f"<Circuit {self.cic} {self.fsm.state.value}>"
+
+    # ---- output helpers ---------------------------------------------------------------------
+    def event(self, kind: str, now: float, cause: int = 0, remote: bool = True, reason: str = "") -> None:
+        self.node._events.append(IsupEvent(kind, self.cic, now, cause=cause, remote=remote, reason=reason))
+
+    def send(self, mtype: Any, params: dict) -> None:
+        node = self.node
+        node._out.append((self.cic, encode_message(mtype, self.cic, params)))
+        node.counters["tx"] += 1
+
+    # ---- guards -----------------------------------------------------------------------------
+    def locally_blocked(self, m: Any) -> bool:
+        return self.local_blocked
+
+    def controlled(self, m: Any) -> bool:
+        """Q.764 2.10.1.4: we control this CIC, so our call survives a dual seizure."""
+        return self.ours
+
+    # ---- actions: outgoing call ---------------------------------------------------------------
+    def send_iam(self, m: Any, now: float) -> None:
+        """Q.764 2.1.1: the IAM (``m``: its octets, encoded by ``setup`` before the transition)."""
+        node = self.node
+        node._out.append((self.cic, m))
+        node.counters["tx"] += 1
+
+    def alerting(self, m: Any, now: float) -> None:
+        self.event("alerting", now)
+
+    def answered(self, m: Any, now: float) -> None:
+        self.event("answered", now)
+
+    def progress(self, m: Any, now: float) -> None:
+        self.event("progress", now, reason=f"event {m.get('event_information') if m is not None else ''}")
+
+    def timeout_release(self, m: Any, now: float) -> None:
+        """T7 (no ACM) or T9 (no answer) expired (Q.764 2.1.5, 2.1.7): release, told at once."""
+        self.cause = Cause.RECOVERY_ON_TIMER_EXPIRY if m == "T7" else Cause.NO_ANSWER
+        self.send(M.REL, {"cause_indicators": CauseInd(self.cause)})
+        self.event("released", now, self.cause, True, f"{m} expired")
+        self.reported = True
+
+    # ---- actions: incoming call ---------------------------------------------------------------
+    def incoming(self, m: Any, now: float) -> None:
+        """Q.764 2.1.2: an IAM; a remotely blocked circuit is unblocked by it (2.8.2.3)."""
+        called = m.get("called_party_number")
+        calling = m.get("calling_party_number")
+        self.called = called.digits.rstrip("F") if called else ""
+        self.calling = calling.digits if calling else None
+        if self.remote_blocked:
+            self.remote_blocked = False
+            self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available,
+                                               reason="IAM on remotely blocked circuit"))
+        self.node._events.append(IsupEvent("setup", self.cic, now, called=self.called, calling=self.calling,
+                                           category=m.get("calling_partys_category")))
+
+    def refuse_blocked(self, m: Any, now: float) -> None:
+        """Q.764 2.8.2.1: no call on a circuit we blocked: REL cause 41 at once."""
+        if self.remote_blocked:
+            self.remote_blocked = False
+            self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available,
+                                               reason="IAM on remotely blocked circuit"))
+        self.cause = Cause.TEMPORARY_FAILURE
+        self.reported = True          # no call was offered: nothing to report at RLC
+        self.send(M.REL, {"cause_indicators": CauseInd(Cause.TEMPORARY_FAILURE)})
+
+    def more_digits(self, m: Any, now: float) -> None:
+        n = m.get("subsequent_number") if m is not None else None
+        if n:
+            d = n.digits.rstrip("F")
+            self.called += d
+            self.node._events.append(IsupEvent("digits", self.cic, now, called=d))
+
+    def send_acm(self, m: Any, now: float) -> None:
+        self.send(M.ACM, _P_ACM)
+
+    def send_anm(self, m: Any, now: float) -> None:
+        self.send(M.ANM, _NONE)
+        self.event("answered", now, 0, False)
+
+    def send_con(self, m: Any, now: float) -> None:
+        self.send(M.CON, _P_CON)
+        self.event("answered", now, 0, False)
+
+    def suspended(self, m: Any, now: float) -> None:
+        self.event("suspended", now)
+
+    def resumed(self, m: Any, now: float) -> None:
+        self.event("resumed", now)
+
+    # ---- actions: dual seizure (Q.764 2.10.1.4) ---------------------------------------------------
+    def glare_keep(self, m: Any, now: float) -> None:
+        """We control the CIC: our call stays, the far end backs off."""
+        self.node.counters["glare"] += 1
+
+    def glare_back_off(self, m: Any, now: float) -> None:
+        """The far end controls the CIC: our call is reported as ``glare`` (with its numbers and
+        category, for the trunk's automatic repeat attempt) and ``released`` (cause 41); the
+        incoming call is taken."""
+        self.node.counters["glare"] += 1
+        category = self.extra.get("category") if self.extra else None
+        ev = self.node._events
+        ev.append(IsupEvent("glare", self.cic, now, called=self.called, calling=self.calling, category=category,
+                            cause=Cause.TEMPORARY_FAILURE, remote=True, reason=GLARE_REASON))
+        ev.append(IsupEvent("released", self.cic, now, cause=Cause.TEMPORARY_FAILURE, remote=True,
+                            reason=GLARE_REASON))
+        self.incoming(m, now)
+
+    # ---- actions: release (Q.764 2.3) ---------------------------------------------------------------
+    def send_rel(self, m: Any, now: float) -> None:
+        self.send(M.REL, {"cause_indicators": CauseInd(self.cause or Cause.NORMAL_CLEARING)})
+
+    def remote_release(self, m: Any, now: float) -> None:
+        """REL received (2.3.1): RLC; a REL whose cause could not be decoded (``m`` None) is
+        answered all the same, with cause 31 reported (2.9.5)."""
+        ci = m.get("cause_indicators") if m is not None else None
+        cause = ci.value if ci is not None else int(Cause.NORMAL_UNSPECIFIED)
+        self.send(M.RLC, _NONE)
+        self.event("released", now, cause, True, "REL received")
+
+    def send_rlc(self, m: Any, now: float) -> None:
+        self.send(M.RLC, _NONE)
+
+    def release_complete(self, m: Any, now: float) -> None:
+        self.report_local_release(now, "RLC received")
+
+    def release_collision(self, m: Any, now: float) -> None:
+        """2.3.1 e): both ends released: RLC, and the release is done."""
+        self.send(M.RLC, _NONE)
+        self.report_local_release(now, "REL collision")
+
+    def repeat_rel(self, m: Any, now: float) -> None:
+        """T1 expired (2.3.1): REL again (the row restarts T1)."""
+        self.send(M.REL, {"cause_indicators": CauseInd(self.cause or Cause.NORMAL_CLEARING)})
+
+    def give_up_release(self, m: Any, now: float) -> None:
+        """T5 expired (2.3.1): reset the circuit (RSC, T17 by the row)."""
+        self.send(M.RSC, _NONE)
+        self.report_local_release(now, "T5 expired, circuit reset")
+
+    def report_local_release(self, now: float, reason: str) -> None:
+        if not self.reported:
+            self.event("released", now, self.cause or Cause.NORMAL_CLEARING, False, reason)
+        self.reported = False
+        self.cause = 0
+
+    # ---- actions: circuit reset (Q.764 2.9.3.1) -------------------------------------------------------
+    def send_rsc(self, m: Any, now: float) -> None:
+        self.send(M.RSC, _NONE)
+
+    def send_rsc_call(self, m: Any, now: float) -> None:
+        """A reset of a circuit with a call: the call ends (cause 41)."""
+        self.send(M.RSC, _NONE)
+        self.event("released", now, Cause.TEMPORARY_FAILURE, False, "circuit reset")
+
+    def reset_unexpected(self, m: Any, now: float) -> None:
+        """Q.764 2.9.5.1: an unexpected message (not REL/RLC) on an idle circuit: the circuit is
+        reset (RSC, T16), and the application is told."""
+        self.node.counters["unexpected"] += 1
+        self.event("unexpected", now, reason=f"{_name(m)} on an idle circuit: circuit reset (Q.764 2.9.5.1)")
+        self.send(M.RSC, _NONE)
+
+    def repeat_rsc(self, m: Any, now: float) -> None:
+        self.send(M.RSC, _NONE)
+
+    def reset_complete(self, m: Any, now: float) -> None:
+        self.reported = False
+        self.event("reset_done", now)
+
+    def remote_reset(self, m: Any, now: float) -> None:
+        """RSC received (2.9.3.1): RLC; a remote blocking is removed (2.9.3.1 b)."""
+        self.reported = False
+        self.unblock_remote(now, "RSC received")
+        self.send(M.RLC, _NONE)
+
+    def remote_reset_call(self, m: Any, now: float) -> None:
+        self.event("released", now, Cause.TEMPORARY_FAILURE, True, "RSC received")
+        self.remote_reset(m, now)
+
+    def cleared(self, m: Any, now: float) -> None:
+        """The circuit was cleared by circuit supervision (``m``: the reason)."""
+        self.reported = False
+        self.unblock_remote(now, str(m))
+
+    def cleared_call(self, m: Any, now: float) -> None:
+        self.event("released", now, Cause.TEMPORARY_FAILURE, True, str(m))
+        self.cleared(m, now)
+
+    def unblock_remote(self, now: float, reason: str) -> None:
+        if self.remote_blocked:
+            self.remote_blocked = False
+            self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available, reason=reason))
+
+
+def _name(m: Any) -> str:
+    return m.type.name if isinstance(m, IsupMessage) else str(m)
+
+
+# ---- the table -------------------------------------------------------------------------------------
+_C = Circuit
+_CALL = (S.OUT_WAIT_ACM, S.OUT_WAIT_ANM, S.IN_WAIT_ALERT, S.IN_ALERTING, S.ANSWERED, S.SUSPENDED)
+_BUSY = tuple(s for s in CallState if s in BUSY_STATES)     # in a stable order (the docs list the rows)
+_RESET_TIMERS = ("T16", "T17")
+#: call control messages that make no sense on an idle circuit (Q.764 2.9.5.1: reset it)
+_UNEXPECTED_ON_IDLE = (M.ACM, M.ANM, M.CON, M.CPG, M.SAM, M.SUS, M.RES)
+
+CALL_TABLE = Table("isup call", S.IDLE, (
+    Row(S.IDLE, Req.SETUP, S.OUT_WAIT_ACM, _C.send_iam, clause="Q.764 2.1.1"),
+    Row(S.IDLE, M.IAM, S.RELEASING, _C.refuse_blocked, _C.locally_blocked, clause="Q.764 2.8.2.1"),
+    Row(S.IDLE, M.IAM, S.IN_WAIT_ALERT, _C.incoming, clause="Q.764 2.1.2"),
+    Row(S.IDLE, M.REL, None, _C.send_rlc, clause="Q.764 2.9.5.1 a"),
+    Row(S.IDLE, M.RLC, None, None, clause="Q.764 2.9.5.1 b"),
+    *(Row(S.IDLE, t, S.RESETTING, _C.reset_unexpected, start=("T16",), clause="Q.764 2.9.5.1")
+      for t in _UNEXPECTED_ON_IDLE),
+    Row(S.OUT_WAIT_ACM, M.ACM, S.OUT_WAIT_ANM, _C.alerting, clause="Q.764 2.1.4.6"),
+    Row(S.OUT_WAIT_ACM, M.CPG, None, _C.progress, clause="Q.764 2.1.5"),
+    Row(S.OUT_WAIT_ACM, M.ANM, S.ANSWERED, _C.answered, clause="Q.764 2.1.7"),
+    Row(S.OUT_WAIT_ACM, M.CON, S.ANSWERED, _C.answered, clause="Q.764 2.1.7"),
+    Row(S.OUT_WAIT_ACM, M.IAM, None, _C.glare_keep, _C.controlled, clause="Q.764 2.10.1.4"),
+    Row(S.OUT_WAIT_ACM, M.IAM, S.IN_WAIT_ALERT, _C.glare_back_off, clause="Q.764 2.10.1.4"),
+    Row(S.OUT_WAIT_ACM, Expiry.T7, S.RELEASING, _C.timeout_release, clause="Q.764 2.1.5"),
+    Row(S.OUT_WAIT_ANM, M.CPG, None, _C.progress, clause="Q.764 2.1.5"),
+    Row(S.OUT_WAIT_ANM, M.ANM, S.ANSWERED, _C.answered, clause="Q.764 2.1.7"),
+    Row(S.OUT_WAIT_ANM, Expiry.T9, S.RELEASING, _C.timeout_release, clause="Q.764 2.1.7"),
+    Row(S.IN_WAIT_ALERT, Req.ALERT, S.IN_ALERTING, _C.send_acm, clause="Q.764 2.1.4"),
+    Row(S.IN_WAIT_ALERT, Req.ANSWER, S.ANSWERED, _C.send_con, clause="Q.764 2.1.7"),
+    Row(S.IN_WAIT_ALERT, M.SAM, None, _C.more_digits, clause="Q.764 2.1.3"),
+    Row(S.IN_ALERTING, Req.ALERT, None, None),
+    Row(S.IN_ALERTING, Req.ANSWER, S.ANSWERED, _C.send_anm, clause="Q.764 2.1.7"),
+    Row(S.IN_ALERTING, M.SAM, None, _C.more_digits, clause="Q.764 2.1.3"),
+    Row(S.ANSWERED, M.ANM, None, None),
+    Row(S.ANSWERED, M.SUS, S.SUSPENDED, _C.suspended, clause="Q.764 2.5"),
+    Row(S.ANSWERED, M.RES, None, None),
+    Row(S.ANSWERED, Req.ANSWER, None, None),
+    Row(S.SUSPENDED, M.RES, S.ANSWERED, _C.resumed, clause="Q.764 2.5"),
+    Row(S.SUSPENDED, M.SUS, None, None),
+    *(Row(s, M.REL, S.IDLE, _C.remote_release, clause="Q.764 2.3.1") for s in _CALL),
+    *(Row(s, Req.RELEASE, S.RELEASING, _C.send_rel, clause="Q.764 2.3.1") for s in _CALL),
+    Row(S.RELEASING, M.RLC, S.IDLE, _C.release_complete, clause="Q.764 2.3.1"),
+    Row(S.RELEASING, M.REL, S.IDLE, _C.release_collision, clause="Q.764 2.3.1 e"),
+    Row(S.RELEASING, Expiry.T1, None, _C.repeat_rel, start=("T1",), clause="Q.764 2.3.1"),
+    Row(S.RELEASING, Expiry.T5, S.RESETTING, _C.give_up_release, start=("T17",), clause="Q.764 2.3.1"),
+    Row(S.RELEASING, Req.RELEASE, None, None),
+    Row(S.RESETTING, M.RLC, S.IDLE, _C.reset_complete, stop=_RESET_TIMERS, clause="Q.764 2.9.3.1"),
+    Row(S.RESETTING, Expiry.T16, None, _C.repeat_rsc, start=("T17",), clause="Q.764 2.9.3.1"),
+    Row(S.RESETTING, Expiry.T17, None, _C.repeat_rsc, start=("T17",), clause="Q.764 2.9.3.1"),
+    Row(S.RESETTING, M.REL, None, _C.send_rlc, clause="Q.764 2.9.3.1"),
+    *(Row(s, M.RSC, S.IDLE, _C.remote_reset_call, clause="Q.764 2.9.3.1") for s in _BUSY),
+    Row(ANY, M.RSC, S.IDLE, _C.remote_reset, stop=_RESET_TIMERS, clause="Q.764 2.9.3.1"),
+    *(Row(s, Req.RESET, S.RESETTING, _C.send_rsc_call, start=("T16",), clause="Q.764 2.9.3.1")
+      for s in _BUSY),
+    Row(ANY, Req.RESET, S.RESETTING, _C.send_rsc, stop=_RESET_TIMERS, start=("T16",), clause="Q.764 2.9.3.1"),
+    *(Row(s, Maint.CLEAR, S.IDLE, _C.cleared_call, clause="Q.764 2.9.3.2") for s in _BUSY),
+    Row(ANY, Maint.CLEAR, S.IDLE, _C.cleared, stop=_RESET_TIMERS, clause="Q.764 2.9.3.2"),
+), timers={k: ISUP_TIMERS[k] for k in ("T1", "T5", "T7", "T9", "T16", "T17")},
+    entry={S.OUT_WAIT_ACM: ("T7",), S.OUT_WAIT_ANM: ("T9",), S.RELEASING: ("T1", "T5")},
+    expiry={t.value: t for t in Expiry})
+
 
 class CallControl:
-    """Circuits ``cics`` (checked by the node) with timer ``overrides`` (checked too)."""
+    """Circuits ``cics`` (checked by the node) with timer ``overrides`` (checked too): the
+    per-message path. The node (:class:`.node.IsupNode`) adds the requests and supervision.
+    ``trace``: transitions each circuit's machine keeps (0: none)."""
 
-    def __init__(self, cics: list[int], opc: int, dpc: int, overrides: dict[str, float], name: str) -> None:
+    def __init__(self, cics: list, opc: int, dpc: int, overrides: dict, name: str, trace: int = 0) -> None:
         self.opc, self.dpc, self.name = opc, dpc, name
-        self.circuits: dict[int, CircuitCtl] = {
-            c: CircuitCtl(c, BoundedFSM(f"{name}.cic{c}", CALL_TABLE, CallState.IDLE, self),
-                          Timers(ISUP_TIMERS, overrides))
-            for c in cics}
-        self._circuit_list = list(self.circuits.values())
-        self._by_cic = sorted(self._circuit_list, key=lambda c: c.cic)   # allocation order
-        self._ours = frozenset(c for c in cics if self.controls(c))
-        self._out: list[tuple[int, bytes]] = []
-        self._events: list[IsupEvent] = []
-        self._c: CircuitCtl = next(iter(self.circuits.values())) if cics else None  # type: ignore[assignment]
-        self._m: IsupMessage | None = None
-        self._now = 0.0
-        #: message type -> (circuit supervision handler ``_rx_<NAME>`` or None, call control event)
-        self._dispatch = {t: (getattr(self, f"_rx_{t.name}", None), t.name) for t in MessageType}
+        self._out = []
+        self._events = []
         self.counters = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
                          "glare": 0}
+        self.iam_defaults = dict(IAM_DEFAULTS)
+        self.circuits = {c: Circuit(self, c, overrides, trace) for c in cics}
+        self._by_cic = sorted(self.circuits.values(), key=lambda c: c.cic)   # allocation order
+        #: message type -> circuit supervision handler (``_rx_<NAME>`` of the node), else the table
+        self._handlers = {t: h for t in MessageType if (h := getattr(self, f"_rx_{t.name}", None)) is not None}
 
     # ---- outputs ----------------------------------------------------------------------
-    def messages(self) -> list[tuple[int, bytes]]:
+    def data_to_send(self, now: float) -> list:
+        """``(cic, octets)`` of the messages to send (SLS = the CIC's low bits), oldest first."""
         out, self._out = self._out, []
         return out
 
-    def events(self) -> list[IsupEvent]:
+    def events(self) -> list:
         ev, self._events = self._events, []
         return ev
 
-    def _tx(self, mtype: MessageType, cic: int, **params: Any) -> None:
-        self._out.append((cic, encode_message(mtype, cic, params)))
-        self.counters["tx"] += 1
-
-    def _ev(self, kind: str, c: CircuitCtl | None = None, **kw: Any) -> None:
-        self._events.append(IsupEvent(kind, (c or self._c).cic, self._now, **kw))
-
     # ---- circuits ---------------------------------------------------------------------------
-    def controls(self, cic: int) -> bool:
+    def controls(self, cic: Any) -> bool:
         """Q.764 2.9.1.4: the higher point code controls even CICs, the lower odd ones."""
         return (cic % 2 == 0) == (self.opc > self.dpc)
 
-    def allocate(self) -> int | None:
-        """A free circuit, preferring those we control (fewer dual seizures), lowest CIC first."""
+    def allocate(self) -> Any:
+        """A ready circuit, preferring those we control (fewer dual seizures), lowest CIC first."""
         other = None
-        idle = CallState.IDLE
+        idle = S.IDLE
         for c in self._by_cic:
             if c.fsm.state is idle and not (c.local_blocked or c.remote_blocked or c.unequipped
                                             or c.reset_pending):
-                if c.cic in self._ours:
+                if c.ours:
                     return c.cic
                 if other is None:
                     other = c.cic
         return other
 
-    # ---- user requests of a call ----------------------------------------------------------------
-    def setup(self, called: str, calling: str | None, now: float, cic: int | None = None,
-              category: int = 0x0A, **params: Any) -> int:
-        """Send an IAM (Q.764 2.1.1); the CIC used. LocalProtocolError when none is free."""
+    def _circuit(self, cic: Any) -> Circuit:
+        c = self.circuits.get(cic)
+        if c is None:
+            raise LocalProtocolError(f"CIC {cic} not configured")
+        return c
+
+    # ---- user requests of a call ------------------------------------------------------------------
+    def setup(self, called: Any, calling: Any, now: float, cic: Any = None, category: Any = 0x0A,
+              **params: Any) -> Any:
+        """Send an IAM (Q.764 2.1.1); the CIC used. LocalProtocolError when none is free;
+        ValueError/TypeError (nothing changed) when a number or parameter cannot be encoded."""
         if cic is None:
             cic = self.allocate()
             if cic is None:
-                raise LocalProtocolError("no circuit available")
+                raise LocalProtocolError(self._why_none())
         c = self._circuit(cic)
-        if not c.available or c.fsm.state is not CallState.IDLE:
+        if not c.available or c.fsm.state is not S.IDLE:
             raise LocalProtocolError(f"CIC {cic} not free ({c.fsm.state.value}, available={c.available})")
+        data = self._iam(cic, called, calling, category, params)
         c.called, c.calling = called, calling
-        c.extra = {"category": category, **params}
-        self._fire(c, "setup", now)
+        c.extra = {"category": category, **params} if params or category != 0x0A else _NONE
+        self._request(c, Req.SETUP, now, data)
         return cic
 
-    def alert(self, cic: int, now: float) -> None:
-        self._fire(self._circuit(cic), "alert", now)
+    def _iam(self, cic: Any, called: Any, calling: Any, category: Any, params: dict) -> bytes:
+        """The IAM's octets: the mandatory indicators (node defaults), the numbers, then the
+        call's parameters (an explicit ``calling_partys_category`` wins over ``category``)."""
+        p = dict(self.iam_defaults)
+        p["called_party_number"] = Number(called if called.endswith("F") else called + "F")
+        if calling:
+            p["calling_party_number"] = Number(calling)
+        p["calling_partys_category"] = category
+        if params:
+            p.update(params)
+        return encode_message(M.IAM, cic, p)
 
-    def answer(self, cic: int, now: float) -> None:
-        self._fire(self._circuit(cic), "answer", now)
+    def _why_none(self) -> str:
+        return "no circuit available"
 
-    def release(self, cic: int, cause: int, now: float) -> None:
+    def alert(self, cic: Any, now: float) -> None:
+        self._request(self._circuit(cic), Req.ALERT, now)
+
+    def answer(self, cic: Any, now: float) -> None:
+        self._request(self._circuit(cic), Req.ANSWER, now)
+
+    def release(self, cic: Any, cause: Any, now: float) -> None:
         c = self._circuit(cic)
         c.cause = int(cause)
-        if c.fsm.state is CallState.IDLE:
+        if c.fsm.state is S.IDLE:
             return
-        self._fire(c, "release", now)
+        self._request(c, Req.RELEASE, now)
 
-    def _circuit(self, cic: int) -> CircuitCtl:
-        try:
-            return self.circuits[cic]
-        except KeyError:
-            raise LocalProtocolError(f"CIC {cic} not configured") from None
+    def _request(self, c: Circuit, event: Any, now: float, message: Any = None) -> None:
+        if not c.fsm.fire_if(event, message, now):
+            raise LocalProtocolError(f"CIC {c.cic}: {event.value} not allowed in {c.fsm.state.value}")
 
     # ---- timers ---------------------------------------------------------------------------
-    def timer_deadline(self) -> float | None:
-        return min((d for c in self.circuits.values() if (d := c.timers.deadline()) is not None), default=None)
+    def timer_deadline(self) -> Any:
+        best = None
+        for c in self._by_cic:
+            if c.fsm.running:
+                d = c.fsm.deadline()
+                if best is None or d < best:
+                    best = d
+            if c.sup.running:
+                d = c.sup.deadline()
+                if best is None or d < best:
+                    best = d
+        return best
 
     def handle_timer(self, now: float) -> None:
-        self._now = now
-        for c in self._circuit_list:
-            running = c.timers.running
-            if not running or min(running.values()) > now:
-                continue
-            for name in c.timers.expired(now):
-                if name in SUPERVISION_TIMERS:
-                    self._supervision_timer(c, name, now)
-                else:
-                    self._c = c
-                    c.fsm.fire_if(name)
+        for c in self._by_cic:
+            if c.fsm.running:
+                d = c.fsm.deadline()
+                if d <= now:
+                    c.fsm.handle_timer(now)
+            if c.sup.running:
+                d = c.sup.deadline()
+                if d <= now:
+                    for name in c.sup.expired(now):
+                        self._supervision_timer(c, name, now)
 
     # ---- input ------------------------------------------------------------------------------
-    def receive(self, data: bytes, now: float) -> None:
+    def receive(self, data: Any, now: float) -> None:
         """One ISUP message from the adjacent point. Malformed input never raises."""
-        self._now = now
         self.counters["rx"] += 1
         try:
             msg = decode(data)
         except DecodeError as e:
-            self._malformed(e)
+            self._malformed(e, data, now)      # the node's rare paths: .node / .supervision
             return
         c = self.circuits.get(msg.cic)
         if c is None:
-            self._unequipped(msg)
+            self._unequipped(msg, now)
             return
-        self._m = msg
-        handler, event = self._dispatch[msg.type]
+        handler = self._handlers.get(msg.type)
         if handler is not None:
-            handler(c, msg)
-        else:
-            self._fire(c, event, now)
+            handler(c, msg, now)
+        elif not c.fsm.fire_if(msg.type, msg, now):
+            self._unexpected(c, msg, now)
 
-    def _fire(self, c: CircuitCtl, event: str, now: float) -> None:
-        self._c, self._now = c, now
-        if not c.fsm.fire_if(event):
-            self._not_allowed(c, event)
-
-    # ---- call control actions (the common ones of the table in .call) -------------------------
-    def _send_iam(self) -> None:
-        c = self._c
-        p = IAM_DEFAULTS.copy()
-        p["called_party_number"] = Number(c.called + "F" if not c.called.endswith("F") else c.called)
-        if c.calling:
-            p["calling_party_number"] = Number(c.calling)
-        p.update(c.extra)
-        category = p.pop("category", 0x0A)
-        if "calling_partys_category" not in c.extra:    # an explicit parameter wins
-            p["calling_partys_category"] = category
-        self._out.append((c.cic, encode_message(M.IAM, c.cic, p)))
-        self.counters["tx"] += 1
-        c.timers.start("T7", self._now)
-
-    def _incoming(self) -> None:
-        c, m = self._c, self._m
-        assert m is not None
-        called = m.get("called_party_number")
-        calling = m.get("calling_party_number")
-        c.called = called.digits.rstrip("F") if called else ""
-        c.calling = calling.digits if calling else None
-        if (c.remote_blocked or c.local_blocked) and self._blocked_seizure(c):
-            return
-        self._ev("setup", c, called=c.called, calling=c.calling, category=m.get("calling_partys_category"))
-
-    def _alerting(self) -> None:
-        self._c.timers.stop("T7")
-        self._c.timers.start("T9", self._now)
-        self._ev("alerting")
-
-    def _answered(self) -> None:
-        self._c.timers.stop("T7")
-        self._c.timers.stop("T9")
-        self._ev("answered")
-
-    def _send_acm(self) -> None:
-        self._tx(M.ACM, self._c.cic, backward_call_indicators=BCI_ACM)
-
-    def _send_anm(self) -> None:
-        self._tx(M.ANM, self._c.cic)
-        self._ev("answered", remote=False)
-
-    def _send_con(self) -> None:
-        self._tx(M.CON, self._c.cic, backward_call_indicators=BCI_CON)
-        self._ev("answered", remote=False)
-
-    def _send_rel(self) -> None:
-        c = self._c
-        for t in ("T7", "T9"):
-            c.timers.stop(t)
-        self._tx(M.REL, c.cic, cause_indicators=CauseInd(c.cause or Cause.NORMAL_CLEARING))
-        c.timers.start("T1", self._now)
-        c.timers.start("T5", self._now)
-
-    def _remote_release(self) -> None:
-        c, m = self._c, self._m
-        c.timers.stop_all()
-        ci = m.get("cause_indicators") if m else None
-        cause = ci.value if ci else int(Cause.NORMAL_UNSPECIFIED)
-        self._tx(M.RLC, c.cic)
-        self._ev("released", cause=cause, remote=True, reason="REL received")
-
-    def _send_rlc(self) -> None:
-        self._tx(M.RLC, self._c.cic)
-
-    def _release_complete(self) -> None:
-        c = self._c
-        for t in ("T1", "T5"):
-            c.timers.stop(t)
-        self._report_local_release()
-
-    def _report_local_release(self, reason: str = "RLC received") -> None:
-        c = self._c
-        if not c.extra.pop("released_reported", False):
-            self._ev("released", cause=c.cause or Cause.NORMAL_CLEARING, remote=False, reason=reason)
-        c.cause = 0
+    def _unexpected(self, c: Circuit, msg: Any, now: float) -> None:
+        """A message the table has no row for in the circuit's state: counted and told."""
+        self.counters["unexpected"] += 1
+        self._events.append(IsupEvent("unexpected", c.cic, now,
+                                      reason=f"{_name(msg)} in {c.fsm.state.value}"))

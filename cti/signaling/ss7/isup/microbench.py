@@ -68,7 +68,7 @@ def call_rate(control: Any, n: int) -> float:
     t = 0.0
 
     def deliver(src: Any, dst: Any) -> None:
-        for _, data in src.messages():
+        for _, data in src.data_to_send(0.0):
             dst.receive(data, t)
 
     def one() -> None:

@@ -9,7 +9,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 cimport cython
 
 from cti.signaling.errors import DecodeError
-from cti.signaling.ss7.mtp2.states import KIND_EVENTS, LinkState
+from cti.signaling.ss7.mtp2.states import KIND_EVENTS, LINK_FAILURE, LinkState
 from cti.signaling.ss7.mtp2.timers import SUERM_D as _SUERM_D
 
 cdef object _IN_SERVICE = LinkState.IN_SERVICE
@@ -134,7 +134,7 @@ cdef inline int _dist(int a, int b) noexcept:
 
 
 cdef class LinkCore:
-    """Basic error correction and fill-in of one link; ``lsc``/``iac`` (TableFSMs), ``su_error``
+    """Basic error correction and fill-in of one link; ``lsc``/``iac`` (engine machines), ``su_error``
     and ``_timers_due`` come from the link control subclass."""
 
     def __init__(self, timers):
@@ -196,10 +196,12 @@ cdef class LinkCore:
         lsc = self.lsc
         st = lsc.state
         if st is _IA:
-            self.iac.fire_if(_KIND_EVENTS[kind + 2])
+            ev = _KIND_EVENTS[kind + 2]
+            self.iac.fire_if(ev, ev, now)
             return 0
         if st is not _IN_SERVICE or kind >= 0:   # in service, FISU/MSU is a no-op row
-            lsc.fire_if(_KIND_EVENTS[kind + 2])
+            ev = _KIND_EVENTS[kind + 2]
+            lsc.fire_if(ev, ev, now)
             st = lsc.state
         if st is _IN_SERVICE or st is _PO:
             self._bec_receive(p[0] & 0x7F, p[0] >> 7, p[1] & 0x7F, p[1] >> 7, kind, b, now)
@@ -238,7 +240,7 @@ cdef class LinkCore:
         return 0
 
     cdef bint _due(self, double now) except -1:
-        if now >= self._restart_at:
+        if now >= self._restart_at or self.lsc.running or self.iac.running:   # machines own T1-T4
             return True
         for v in self._running.values():
             if <double>v <= now:
@@ -254,7 +256,7 @@ cdef class LinkCore:
         if _dist(acked, bsn) > _dist(acked, self._fsn_last):
             self._bad_bsn += 1
             if self._bad_bsn >= 2:
-                self.lsc.fire("link_failure", "abnormal BSN received twice")
+                self.lsc.fire(LINK_FAILURE, "abnormal BSN received twice", now)
             return 0
         self._bad_bsn = 0
         if bsn != acked:

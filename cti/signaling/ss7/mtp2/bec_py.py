@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from cti.signaling.errors import DecodeError
 from cti.signaling.timers import Timers
 
-from .states import FILL_FISU, FISU_KIND, KIND_EVENTS, MAX_SIF, MSU_KIND, LinkState
+from .states import FILL_FISU, FISU_KIND, KIND_EVENTS, LINK_FAILURE, MAX_SIF, MSU_KIND, LinkState
 from .timers import SUERM_D
 
 _IN_SERVICE, _PO, _IA = LinkState.IN_SERVICE, LinkState.PROCESSOR_OUTAGE, LinkState.INITIAL_ALIGNMENT
@@ -65,7 +65,7 @@ class Mtp2Event:
 
 
 class LinkCore:
-    """Basic error correction and fill-in of one link; ``lsc``/``iac`` (TableFSMs), ``su_error``
+    """Basic error correction and fill-in of one link; ``lsc``/``iac`` (engine machines), ``su_error``
     and ``_timers_due`` come from the link control subclass."""
 
     def __init__(self, timers: Timers) -> None:
@@ -102,10 +102,10 @@ class LinkCore:
         lsc = self.lsc
         st = lsc.state
         if st is _IA:
-            self.iac.fire_if(ev)
+            self.iac.fire_if(ev, ev, now)
             return
         if st is not _IN_SERVICE or kind >= 0:   # in service, FISU/MSU is a no-op row
-            lsc.fire_if(ev)
+            lsc.fire_if(ev, ev, now)
             st = lsc.state
         if st is _IN_SERVICE or st is _PO:
             self._bec_receive(h & 0x7F, h >> 7, f & 0x7F, f >> 7, kind, sio, sif, now)
@@ -130,7 +130,8 @@ class LinkCore:
         """Run the timers due at ``now`` (the link control's ``_timers_due``) and a pending restart."""
         self._now = now
         running = self.timers.running
-        if (running and min(running.values()) <= now) or now >= self._restart_at:
+        if ((running and min(running.values()) <= now) or now >= self._restart_at or self.lsc.running
+                or self.iac.running):       # the link control's machines own T1-T4
             self._timers_due(now)
 
     # ---- basic error correction (clause 5) ---------------------------------------------
@@ -141,7 +142,7 @@ class LinkCore:
         if (bsn - acked) % 128 > (self._fsn_last - acked) % 128:
             self._bad_bsn += 1
             if self._bad_bsn >= 2:
-                self.lsc.fire("link_failure", "abnormal BSN received twice")
+                self.lsc.fire(LINK_FAILURE, "abnormal BSN received twice", now)
             return
         self._bad_bsn = 0
         if bsn != acked:

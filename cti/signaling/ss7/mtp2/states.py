@@ -30,5 +30,43 @@ MSU_KIND = -2
 FILL_FISU = -1
 #: Q.703 clause 2.3.3: the largest SIF of an MSU (272 octets), so SIO + SIF <= 273.
 MAX_SIF = 272
+
+
+class Su(str, enum.Enum):
+    """A signal unit received: an event of link state control and initial alignment control."""
+
+    MSU = "rx_msu"
+    FISU = "rx_fisu"
+    SIO = "rx_sio"      #: status "out of alignment"
+    SIN = "rx_sin"      #: status "normal" (proving)
+    SIE = "rx_sie"      #: status "emergency" (proving)
+    SIOS = "rx_sios"    #: status "out of service"
+    SIPO = "rx_sipo"    #: status "processor outage"
+    SIB = "rx_sib"      #: status "busy"
+
+
+class LscEvent(str, enum.Enum):
+    """Link state control events besides a received signal unit (Q.703 Figure 8)."""
+
+    START = "start"                                    #: MTP3: start
+    STOP = "stop"                                      #: MTP3: stop
+    ALIGNMENT_COMPLETE = "alignment_complete"          #: from IAC
+    ALIGNMENT_NOT_POSSIBLE = "alignment_not_possible"  #: from IAC
+    LINK_FAILURE = "link_failure"                      #: SUERM, T6, T7, abnormal BSN/FIB, line fault
+    T1 = "T1"                                          #: T1 expired
+
+
+class IacEvent(str, enum.Enum):
+    """Initial alignment control events besides a received signal unit (Q.703 Figure 9)."""
+
+    START = "start"
+    STOP = "stop"
+    AERM = "aerm"      #: the alignment error rate monitor's threshold was reached
+    T2 = "T2"
+    T3 = "T3"
+    T4 = "T4"          #: T4 (Pn or Pe) expired: proving done
+
+
 #: The LSC/IAC event for each parse kind, indexed by ``kind + 2`` (MSU, FISU, SIO..SIB).
-KIND_EVENTS = ("rx_msu", "rx_fisu", "rx_sio", "rx_sin", "rx_sie", "rx_sios", "rx_sipo", "rx_sib")
+KIND_EVENTS = (Su.MSU, Su.FISU, Su.SIO, Su.SIN, Su.SIE, Su.SIOS, Su.SIPO, Su.SIB)
+LINK_FAILURE = LscEvent.LINK_FAILURE

@@ -1,0 +1,49 @@
+"""Rule 1 for SS7: every state machine of the stack is a table of the one engine, and every
+table is whole (each action exists and takes (ctx, message, now), each timer is declared,
+each expiry has a row, each reachable state has a way out)."""
+from __future__ import annotations
+
+import enum
+
+import pytest
+
+from _boardcore import _select
+from cti.signaling.engine import Table, check_tables
+from cti.signaling.ss7.diagram import TABLES
+from cti.signaling.ss7.isup.control_py import CALL_TABLE
+from cti.signaling.ss7.mtp2.link import IAC_TABLE, LSC_TABLE
+
+CONTROL = "cti.signaling.ss7.isup.control"
+
+
+def _tables() -> list[Table]:
+    out = [LSC_TABLE, IAC_TABLE, CALL_TABLE]
+    compiled = _select.compiled(CONTROL)
+    if compiled is not None:            # the compiled build's table names its compiled actions
+        out.append(compiled.CALL_TABLE)
+    return out
+
+
+def test_every_ss7_table_validates() -> None:
+    assert check_tables(_tables()) == {}
+    assert list(TABLES.values()) == [LSC_TABLE, IAC_TABLE, CALL_TABLE]   # the docs show them all
+
+
+@pytest.mark.parametrize("table", _tables(), ids=lambda t: t.name)
+def test_events_are_enum_members_not_strings(table: Table) -> None:
+    for row in table.rows:
+        assert isinstance(row.event, enum.Enum), row
+        assert row.action is None or callable(row.action)
+
+
+def test_a_broken_table_is_reported() -> None:
+    """The check can fail: an action with the wrong arity and a dead-end state are found."""
+    from cti.signaling.engine import Row
+    from cti.signaling.ss7.isup.call import CallState as S, Req
+
+    def two(ctx: object, message: object) -> None:
+        return None
+    bad = Table("bad", S.IDLE, (Row(S.IDLE, Req.SETUP, S.OUT_WAIT_ACM, two),))
+    problems = bad.validate()
+    assert any("does not take 3 arguments" in p for p in problems)
+    assert any("OUT_WAIT_ACM has no way out" in p for p in problems)
