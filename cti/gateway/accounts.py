@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import itertools
 import logging
 import os
@@ -133,10 +134,15 @@ class Accounts:
         return reply
 
     def _send(self, lane: _Lane, body: dict[str, Any]) -> dict[str, Any]:
-        msg = dict(body, invoke=next(lane._ids))
+        n = next(lane._ids)
+        msg = dict(body, id=n, invoke=n)        # the request id: "id" (newer bus) / "invoke" (older)
         try:
             # BusClient.command would take a "timeout" field (CollectDigits has one) as its own
-            reply = lane.client._request("control", msg, "invoke", None)
+            # and raise the error instead of returning its map: the raw request/reply call
+            if "key" in inspect.signature(lane.client._request).parameters:
+                reply = lane.client._request("control", msg, "invoke", None)     # type: ignore[call-arg, arg-type]
+            else:
+                reply = lane.client._request("control", msg, None)
         except TimeoutError as e:
             return {"error": error_map(BusUnavailableError(str(e)))}
         if "error" in reply:

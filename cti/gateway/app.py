@@ -19,6 +19,7 @@ import csv
 import json
 import logging
 import os
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,7 +142,11 @@ class Gateway:
 
     async def _shutdown(self, app: web.Application) -> None:
         for c in list(self.conns):
-            await c.ws.close(code=1001, message=b"gateway stopping")
+            try:
+                await asyncio.wait_for(c.ws.close(code=1001, message=b"gateway stopping"), 1.0)
+            except TimeoutError:
+                if c.transport is not None:
+                    c.transport.abort()
 
     async def _stop(self, app: web.Application) -> None:
         if self.feed is not None:
@@ -179,7 +184,7 @@ class Gateway:
     def page(self, name: str) -> Any:
         path = os.path.join(STATIC, name)
 
-        def handler(request: web.Request) -> web.StreamResponse:
+        async def handler(request: web.Request) -> web.StreamResponse:
             return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
         return handler
 
@@ -417,9 +422,11 @@ class Gateway:
     @staticmethod
     def _closer(conn: Conn) -> Any:
         async def close(code: int, reason: str) -> None:
-            await conn.ws.close(code=code, message=reason.encode()[:120])
+            # its buffer is full: a close handshake would wait for ever; say why (if it ever reads) and cut
+            payload = struct.pack("!H", code) + reason.encode()[:120]
+            conn.write(bytes((0x88, len(payload))) + payload)
             if conn.transport is not None:
-                conn.transport.abort()          # its buffer is full: do not wait to flush it
+                conn.transport.abort()
         return close
 
 
