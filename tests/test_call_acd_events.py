@@ -12,7 +12,7 @@ from cti.config import Config
 from cti.contact import ContactConfig, install
 from simulator.agents import DesktopProfile, start_desktops
 from tests.test_contact_features import ivr_file, place  # noqa: F401 (fixture)
-from tests.test_contact_load import _require, restore_bus_requests, run_until  # noqa: F401 (fixture)
+from tests.test_contact_load import restore_bus_requests, run_until  # noqa: F401 (fixture)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ANY = "tcp://127.0.0.1:*"
@@ -20,7 +20,6 @@ ANY = "tcp://127.0.0.1:*"
 
 def make_server(tmp_path, contact: dict, spans: int = 1):
     """A CtiServer on the simulator, No.1 asking for the calling number (the CRM pops on it)."""
-    _require()
     cfg = Config.from_dict({
         "server": {"store": str(tmp_path / "cti.db")},
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
