@@ -27,14 +27,13 @@ import os
 import statistics
 import tempfile
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import msgpack
 import zmq
 
 from bench.common import Result
 from cti.bus import publish_py
-from cti.bus.schema import SCHEMA_MAJOR
 from cti.bus.server import BusServer, Endpoints
 from cti.call.events import Delivered
 from cti.store import journal_py, open_store
@@ -50,9 +49,9 @@ TARGET_P99_US = 1000.0
 FLUSH_EVERY = 1e-3              #: seconds between journal flushes in the latency run (a loop turn)
 
 
-def _bus(ctx: zmq.Context, store: str = ":memory:") -> BusServer:
+def _bus(ctx: zmq.Context, store: str = ":memory:", publisher: Any = None) -> BusServer:
     ep = "tcp://127.0.0.1:*"
-    return BusServer(open_store(store), endpoints=Endpoints(ep, ep, ep), ctx=ctx).start()
+    return BusServer(open_store(store), endpoints=Endpoints(ep, ep, ep), ctx=ctx, publisher=publisher).start()
 
 
 def _subscriber(endpoint: str, conn, latency: bool) -> None:
@@ -143,9 +142,8 @@ def _rounds(fns: dict[str, Callable[[], int]], seconds: float, rounds: int,
 
 
 def _twins(bus: BusServer) -> BusServer:
-    """``bus`` on the pure-Python twins (what runs with BOARDCORE_NO_EXTENSIONS=1)."""
-    bus._publisher = publish_py.Publisher(bus.pub, bus.seq, bus._ring, SCHEMA_MAJOR)
-    bus.publish = bus._publisher.publish
+    """``bus`` (built with the publisher twin) on the journal writer's twin too (what runs
+    with BOARDCORE_NO_EXTENSIONS=1)."""
     st = bus.store
     if st.journal_writer is not None:
         st.journal_writer.close()
@@ -155,8 +153,8 @@ def _twins(bus: BusServer) -> BusServer:
 
 def _throughput(ctx: zmq.Context, tmp: str, quick: bool) -> list[Result]:
     mem = _bus(ctx)
-    wal_d, wal_e, wal_t = (_bus(ctx, os.path.join(tmp, f"tput{i}.db")) for i in range(3))
-    _twins(wal_t)
+    wal_d, wal_e = (_bus(ctx, os.path.join(tmp, f"tput{i}.db")) for i in range(2))
+    wal_t = _twins(_bus(ctx, os.path.join(tmp, "tput2.db"), publish_py))
     data = msgpack.packb(EVENT)
     pub = mem.pub
     ev = Delivered(call="1234", device="8001", state="alerting", calling="13800138000", called="8001",

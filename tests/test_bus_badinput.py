@@ -45,14 +45,14 @@ def test_malformed_unknown_missing_and_wrong_types_get_typed_errors(server):
             (b"\xc1\xc1garbage", "MalformedRequestError"),
             (b"", "MalformedRequestError"),
             (msgpack.packb({"type": "AnswerCall", "call": "1"}) + b"\x00", "MalformedRequestError"),  # trailing
-            (msgpack.packb([1, 2, 3]), "InvalidParameterError"),
+            (msgpack.packb([1, 2, 3]), "MalformedRequestError"),        # not a map (as documented)
             (msgpack.packb({"type": "Reboot", "invoke": 1}), "UnknownRequestError"),
             (msgpack.packb({"invoke": 2}), "UnknownRequestError"),
             (msgpack.packb({"type": "AnswerCall", "invoke": 3}), "InvalidParameterError"),
             (msgpack.packb({"type": "AnswerCall", "invoke": 4, "call": 12}), "InvalidParameterError"),
             (msgpack.packb({"type": "MakeCall", "invoke": 5, "device": "1", "called": "12ab"}), "InvalidParameterError"),
             (msgpack.packb({"type": "ClearConnection", "invoke": 6, "call": "9"}), "InvalidCallError"),
-            (msgpack.packb({"type": "AnswerCall", "invoke": {"x": 1}, "call": "9"}), "InvalidCallError"),
+            (msgpack.packb({"type": "AnswerCall", "invoke": {"x": 1}, "call": "9"}), "InvalidParameterError"),
             (b"\x00" * (100 * 1024), "MalformedRequestError"),                      # over max_request
             (msgpack.packb({"type": "MakeCall", "invoke": 7, "device": "x" * 70000, "called": "1"}),
              "MalformedRequestError"),
@@ -62,6 +62,8 @@ def test_malformed_unknown_missing_and_wrong_types_get_typed_errors(server):
             assert reply["error"]["code"] == code, (payload[:40], reply)
             assert reply["error"]["message"]
         assert ask(s, msgpack.packb({"type": "AnswerCall", "invoke": 8, "call": "9"}))["invoke"] == 8
+        r = ask(s, msgpack.packb({"type": "AnswerCall", "id": "x-9", "call": "9"}))
+        assert r["id"] == r["invoke"] == "x-9" and r["error"]["code"] == "InvalidCallError"
     finally:
         s.close(0)
     assert server.bus.counters["malformed"] >= 5
@@ -103,21 +105,21 @@ def test_oversized_frame_drops_that_peer_only(server):
         assert c.make_call("9000", "1234")["call"]
 
 
-def test_flood_is_rate_limited_others_served_journal_intact(server):
+def test_flood_is_rate_limited_with_ids_journal_intact(server):
     flood = raw(server)
     try:
         n = 3000
         for i in range(n):
             flood.send(msgpack.packb({"type": "HoldCall", "invoke": i, "call": "none"}))
-        with BusClient(server.bus.endpoints) as c:
-            for _ in range(5):
-                c.make_call("9000", "1234")        # served while the flood is queued
         codes: dict[str, int] = {}
+        ids = []
         while flood.poll(1000):
             r = msgpack.unpackb(flood.recv(), raw=False)
             codes[r["error"]["code"]] = codes.get(r["error"]["code"], 0) + 1
+            ids.append(r["invoke"])
+            assert r["id"] == r["invoke"] and isinstance(r["epoch"], str)     # refusals too carry the id
         assert codes.get("RateLimitedError", 0) > 0 and codes.get("InvalidCallError", 0) > 0
-        assert sum(codes.values()) <= n
+        assert ids == sorted(ids) and len(ids) == len(set(ids)) <= n and None not in ids
     finally:
         flood.close(0)
     assert server.bus.counters["rate_limited"] > 0

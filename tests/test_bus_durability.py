@@ -11,7 +11,7 @@ import uuid
 import msgpack
 import pytest
 
-from cti.bus import server as bus_server
+from cti.bus import seqs as bus_seqs
 from cti.bus.client import BusClient
 from cti.bus.codec import unpack_event
 from cti.bus.server import BusServer, Endpoints
@@ -130,7 +130,7 @@ def test_clean_close_lowers_the_reservation_and_declares_nothing(store_url):
 
 @pytest.mark.parametrize("where", ["memory", "file"])
 def test_every_published_seq_is_reserved_durably_first(where, tmp_path, monkeypatch):
-    monkeypatch.setattr(bus_server, "RESERVE_MIN", 100)    # many blocks
+    monkeypatch.setattr(bus_seqs, "RESERVE_MIN", 100)    # many blocks
     st = open_store(":memory:" if where == "memory" else str(tmp_path / "r.db"))
     bus = _bus(st)
     try:

@@ -7,7 +7,8 @@ import pathlib
 import pytest
 
 from cti.bus import schema as s
-from cti.call.errors import InvalidParameterError, UnknownRequestError
+from cti.bus.errors import ERRORS, BusError, MalformedRequestError, UnknownRequestError
+from cti.call.errors import CallControlError, InvalidParameterError
 from cti.bus.events import BUS_EVENTS
 from cti.call.events import EVENT_TYPES
 
@@ -54,5 +55,16 @@ def test_parse_request_typed_errors():
         s.parse_request({"type": "AnswerCall", "call": 5})
     with pytest.raises(InvalidParameterError):
         s.parse_request({"type": "ClearConnection", "call": "1", "cause": True})
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(MalformedRequestError, match="map"):       # as documented: not a map
         s.parse_request(["MakeCall"])
+
+
+def test_bus_errors_are_the_bus_own_with_stable_wire_codes():
+    """The bus's errors live in cti.bus.errors; their codes (what clients switch on) are the
+    class names they always had, and every one is still a CallControlError."""
+    for code in ("MalformedRequestError", "UnknownRequestError", "RateLimitedError", "ReplayGapError"):
+        cls = ERRORS[code]
+        assert cls.__module__ == "cti.bus.errors" and issubclass(cls, BusError)
+        assert issubclass(cls, CallControlError) and cls.code == code
+    assert ERRORS["InvalidCallError"].__module__ == "cti.call.errors"     # the call model's stay there
+    assert set(s.schema()["errors"]) == set(ERRORS)

@@ -159,6 +159,9 @@ class Security:
     server_secret: bytes | None = None
     book: AccountBook = field(default_factory=AccountBook)
     _auth: CurveAuthenticator | None = None
+    #: the accounts file (CURVE): :meth:`reload` reads it again
+    accounts_path: str | None = None
+    _providers: list[_Provider] = field(default_factory=list)
 
     @classmethod
     def curve(cls, keys_dir: str, accounts: str | None = None) -> "Security":
@@ -169,8 +172,8 @@ class Security:
         pub, sec = zmq.auth.load_certificate(secret)
         if sec is None:
             raise AuthError(f"{secret} holds no secret key")
-        book = AccountBook.load(accounts or os.path.join(keys_dir, "accounts.toml"))
-        return cls("curve", pub, sec, book)
+        path = accounts or os.path.join(keys_dir, "accounts.toml")
+        return cls("curve", pub, sec, AccountBook.load(path), accounts_path=path)
 
     def start(self, ctx: zmq.Context) -> None:
         if self.mode == "plain":
@@ -178,9 +181,28 @@ class Security:
             return
         self._auth = CurveAuthenticator(ctx, self.book)
         self._auth.start()
-        self._auth.configure_curve_callback("*", _Provider(self.book))
-        for d in (DOMAIN_EVENTS, DOMAIN_SNAPSHOT, DOMAIN_CONTROL):
-            self._auth.configure_curve_callback(d, _Provider(self.book))
+        self._providers = [_Provider(self.book) for _ in range(4)]
+        for d, provider in zip(("*", DOMAIN_EVENTS, DOMAIN_SNAPSHOT, DOMAIN_CONTROL), self._providers):
+            self._auth.configure_curve_callback(d, provider)
+
+    def reload(self) -> tuple[set[str], set[str]]:
+        """Read the accounts file again (``cti-keys client`` / ``revoke`` while the server runs)
+        and use it for every new handshake and request; returns ``(added, revoked)`` account
+        names (an account whose key, role, device or team changed counts as both). A file that
+        does not parse raises AuthError and the accounts in use stay."""
+        if self.mode != "curve" or self.accounts_path is None:
+            return set(), set()
+        book = AccountBook.load(self.accounts_path)
+        old, new = self.book.accounts, book.accounts
+        changed = {n for n in old.keys() & new.keys() if old[n] != new[n]}
+        added = (new.keys() - old.keys()) | changed
+        revoked = (old.keys() - new.keys()) | changed
+        self.book = book
+        for p in self._providers:
+            p.book = book
+        if self._auth is not None:
+            self._auth.book = book
+        return added, revoked
 
     def apply(self, sock: zmq.Socket, domain: str, endpoint: str) -> None:
         """Configure a server socket before bind (CURVE server + ZAP domain, or the plain-mode checks)."""

@@ -16,6 +16,15 @@ have published but could not journal; a subscription records it in ``.gaps``, lo
 goes on. A gap nothing declares (a replay that skips seqs it should hold, or a server whose
 head is behind what this client already saw: it lost its journal and will reuse seqs) is
 logged as an error and recorded in ``.undeclared``.
+
+Epochs: every event and reply carries the journal's ``epoch``. A subscription that sees a new
+one (the server's journal was lost or replaced: its seqs start again) takes a fresh snapshot
+(``.snapshot``, counted in ``.resynced`` and listed in ``.epochs``) and goes on from its seq,
+instead of dropping the new journal's events as seqs it has already seen. Give the epoch you
+saved with your last seq to ``subscribe(after=..., epoch=...)`` to have it checked on resume.
+
+A watcher that falls too far behind is told which seqs it missed (an ``overflow`` message);
+the subscription replays them (``.missed`` lists the ranges).
 """
 from __future__ import annotations
 
@@ -27,11 +36,10 @@ from typing import Any, Iterator
 
 import zmq
 
-from cti.call.errors import ERRORS, CallControlError, ReplayGapError
-
 from .auth import client_curve
 from .codec import pack, unpack_event
-from .server import Endpoints
+from .endpoints import Endpoints
+from .errors import ReplayGapError, raise_error
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +52,7 @@ class ClientKeys:
     server_public_file: str
 
 
-def _raise(err: dict[str, Any]) -> None:
-    cls = ERRORS.get(str(err.get("code")), CallControlError)
-    raise cls(str(err.get("message", "")), **(err.get("details") or {}))
+_raise = raise_error
 
 
 class BusClient:
@@ -61,6 +67,8 @@ class BusClient:
         self.ctx = ctx or zmq.Context()
         self._invokes = itertools.count(1)
         self._socks: dict[str, zmq.Socket] = {}
+        #: the journal epoch of the last reply (None before the first)
+        self.epoch: str | None = None
 
     # ---- sockets ----------------------------------------------------------------------
     def _socket(self, kind: int, endpoint: str) -> zmq.Socket:
@@ -77,8 +85,8 @@ class BusClient:
             s = self._socks[which] = self._socket(zmq.DEALER, getattr(self.endpoints, which))
         return s
 
-    def _request(self, which: str, msg: dict[str, Any], key: str, timeout: float | None) -> dict[str, Any]:
-        """Send ``msg`` and wait for the reply whose ``key`` matches (lazy pirate on timeout)."""
+    def _request(self, which: str, msg: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        """Send ``msg`` and wait for the reply whose ``id`` matches (lazy pirate on timeout)."""
         sock = self._dealer(which)
         sock.send(pack(msg))
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
@@ -89,17 +97,19 @@ class BusClient:
                 raise TimeoutError(f"no reply from {getattr(self.endpoints, which)} "
                                    "(server down, or not authenticated?)")
             reply = unpack_event(sock.recv())
-            if reply.get(key) == msg.get(key) or reply.get(key) is None and "error" in reply \
-                    and reply["error"].get("code") in ("MalformedRequestError", "RateLimitedError"):
+            if isinstance(reply.get("epoch"), str):
+                self.epoch = reply["epoch"]
+            if reply.get("id") == msg.get("id") or reply.get("id") is None and "error" in reply \
+                    and reply["error"].get("code") == "MalformedRequestError":
                 return reply
             # a late reply to an earlier request that timed out: skip it
 
     # ---- commands ---------------------------------------------------------------------
     def command(self, type: str, *, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
         """Send one request; its result map, or raise its typed error."""
-        msg = {"type": type, "invoke": next(self._invokes)}
+        msg = {"type": type, "id": next(self._invokes)}
         msg.update({k: v for k, v in fields.items() if v is not None})
-        reply = self._request("control", msg, "invoke", timeout)
+        reply = self._request("control", msg, timeout)
         if "error" in reply:
             _raise(reply["error"])
         return reply.get("result") or {}
@@ -137,7 +147,7 @@ class BusClient:
     # ---- snapshot / replay ----------------------------------------------------------------
     def _snap(self, msg: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         msg["id"] = next(self._invokes)
-        reply = self._request("snapshot", msg, "id", timeout)
+        reply = self._request("snapshot", msg, timeout)
         if reply.get("op") == "error":
             _raise(reply["error"])
         return reply
@@ -152,9 +162,11 @@ class BusClient:
         return [unpack_event(b) for b in r["events"]], int(r["last"]), int(r["head"])
 
     def subscribe(self, after: int | None = None, topics: tuple[str, ...] = ("",),
-                  mode: str = "pub") -> "Subscription":
-        """A gap-free stream of events with seq > ``after`` (None: from a fresh snapshot, kept in ``.snapshot``)."""
-        return Subscription(self, after, topics, mode)
+                  mode: str = "pub", epoch: str | None = None) -> "Subscription":
+        """A gap-free stream of events with seq > ``after`` (None: from a fresh snapshot, kept in
+        ``.snapshot``); ``epoch``: the journal epoch ``after`` belongs to (a server with another
+        one is resynced by snapshot)."""
+        return Subscription(self, after, topics, mode, epoch)
 
     def close(self) -> None:
         for s in self._socks.values():
@@ -173,7 +185,8 @@ class BusClient:
 class Subscription:
     """Events in seq order without gaps or duplicates (see :meth:`BusClient.subscribe`)."""
 
-    def __init__(self, client: BusClient, after: int | None, topics: tuple[str, ...], mode: str) -> None:
+    def __init__(self, client: BusClient, after: int | None, topics: tuple[str, ...], mode: str,
+                 epoch: str | None = None) -> None:
         if mode not in ("pub", "watch"):
             raise ValueError("mode must be 'pub' or 'watch'")
         self.client = client
@@ -184,6 +197,10 @@ class Subscription:
         self.resynced = 0        #: times the journal no longer held what we missed (see .snapshot)
         self.gaps: list[tuple[int, int]] = []        #: seq ranges JournalGap events declared
         self.undeclared: list[tuple[int, int]] = []  #: seq ranges missing with no declaration
+        self.missed: list[tuple[int, int]] = []      #: seq ranges a watch overflow skipped (then replayed)
+        self.epochs: list[str] = []                  #: new journal epochs met (each one resynced)
+        #: the journal epoch of the events delivered
+        self.epoch: str | None = epoch
         self._pending: list[dict[str, Any]] = []
         self._watch_renew = 0.0
         if mode == "pub":
@@ -193,6 +210,7 @@ class Subscription:
         if after is None:
             self.snapshot = client.snapshot()
             after = int(self.snapshot["seq"])
+            self.epoch = self.snapshot.get("epoch", self.epoch)
         self.last = after        #: seq of the last event delivered (or covered by a snapshot/replay)
         if mode == "watch":
             self._watch_sock = client._socket(zmq.DEALER, client.endpoints.snapshot)
@@ -214,6 +232,8 @@ class Subscription:
                 self.last = int(self.snapshot["seq"])
                 self.resynced += 1
                 continue
+            if self._epoch_changed(r.get("epoch")):
+                return
             evs = [unpack_event(b) for b in r["events"]]
             last, head = int(r["last"]), int(r["head"])
             if head < self.last:
@@ -237,6 +257,24 @@ class Subscription:
             self.last = last
             if last >= (upto if upto is not None else head):
                 return
+
+    def _epoch_changed(self, epoch: Any) -> bool:
+        """True (after a resync by snapshot) when ``epoch`` is a journal epoch other than ours."""
+        if not isinstance(epoch, str) or epoch == self.epoch:
+            return False
+        if self.epoch is None:
+            self.epoch = epoch
+            return False
+        log.warning("new journal epoch %s (was %s): the server's journal was lost or replaced; "
+                    "resyncing from a snapshot", epoch, self.epoch)
+        self.epochs.append(epoch)
+        self.snapshot = self.client.snapshot()
+        self.last = int(self.snapshot["seq"])
+        self.epoch = self.snapshot.get("epoch", epoch)
+        self.resynced += 1
+        if self.mode == "watch":
+            self._renew(reset=True)
+        return True
 
     def _declared(self, e: dict[str, Any]) -> None:
         rng = (int(e.get("first", 0)), int(e.get("last", 0)))
@@ -285,6 +323,8 @@ class Subscription:
                 return
             e = unpack_event(data)
             seq = int(e["seq"])
+            if e.get("epoch") != self.epoch and self._epoch_changed(e.get("epoch")) and seq <= self.last:
+                continue                          # in the snapshot just taken
             if seq <= self.last:
                 continue                          # already delivered via replay
             if seq > self.last + 1:
@@ -305,6 +345,11 @@ class Subscription:
         msg = unpack_event(self._watch_sock.recv())
         if msg.get("op") == "error":
             _raise(msg["error"])
+        if self._epoch_changed(msg.get("epoch")):
+            return
+        if msg.get("op") == "overflow":
+            self._overflow(int(msg["first"]), int(msg["last"]))
+            return
         for b in msg.get("events", ()):
             e = unpack_event(b)
             if e.get("type") == "JournalGap" and int(e["seq"]) > self.last:
@@ -319,6 +364,29 @@ class Subscription:
                              f"{self.last} this client already received")
             self.last = msg["head"]
             self._renew(reset=True)
+
+    def _overflow(self, first: int, last: int) -> None:
+        """The server moved our watch on past seqs first..last (we lagged): replay them."""
+        log.warning("watch overflow: seqs %d..%d skipped by the server; replaying them", first, last)
+        self.missed.append((first, last))
+        after = max(self.last, first - 1)
+        while after < last:
+            try:
+                r = self.client._snap({"op": "replay", "after": after, "limit": min(1000, last - after)})
+            except ReplayGapError:
+                self.snapshot = self.client.snapshot()      # pruned meanwhile: start from state now
+                self.resynced += 1
+                self.last = int(self.snapshot["seq"])
+                self._renew(reset=True)
+                return
+            for b in r["events"]:
+                e = unpack_event(b)
+                if after < int(e["seq"]) <= last and self._wanted(e):
+                    self._pending.append(e)
+            if int(r["last"]) <= after:
+                break
+            after = int(r["last"])
+        self.last = max(self.last, last)
 
     def events(self, timeout: float = 1.0) -> Iterator[dict[str, Any]]:
         """Iterate events until none arrives for ``timeout`` seconds."""

@@ -5,7 +5,7 @@ from typing import Any
 
 import msgpack
 
-from cti.call.errors import MalformedRequestError
+from .errors import MalformedRequestError
 
 _packer = msgpack.Packer(use_bin_type=True)
 

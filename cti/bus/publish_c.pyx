@@ -77,7 +77,7 @@ cdef size_t _ZSEND = _libzmq_send()
 #: True when frames go to libzmq directly (else through ``Socket.send``)
 DIRECT_SEND: bool = _ZSEND != 0
 
-cdef str K_SEQ = "seq", K_TIME = "time", K_V = "v", K_TOPIC = "topic"
+cdef str K_SEQ = "seq", K_TIME = "time", K_V = "v", K_TOPIC = "topic", K_EPOCH = "epoch"
 
 
 cdef struct Buf:
@@ -238,9 +238,9 @@ cdef int _enc(Buf* b, object o, int depth) except -1:
     return 1
 
 
-cdef int _envelope(Buf* b, long long seq, object t, long long v, object topic) except -1:
-    """The envelope every event ends with (seq, time, v, topic): 0, or 1 when msgpack must
-    encode the whole event."""
+cdef int _envelope(Buf* b, long long seq, object t, long long v, object topic, bytes tail) except -1:
+    """The envelope every event ends with (seq, time, v, topic, then ``tail``: the packed epoch
+    entry or nothing): 0, or 1 when msgpack must encode the whole event."""
     _put(b, b"\xa3seq", 4)
     _ll(b, seq)
     _put(b, b"\xa4time", 5)
@@ -249,7 +249,11 @@ cdef int _envelope(Buf* b, long long seq, object t, long long v, object topic) e
     _put(b, b"\xa1v", 2)
     _ll(b, v)
     _put(b, b"\xa5topic", 6)
-    return _str(b, topic)
+    if _str(b, topic):
+        return 1
+    if PyBytes_GET_SIZE(tail):
+        _put(b, PyBytes_AS_STRING(tail), <size_t>PyBytes_GET_SIZE(tail))
+    return 0
 
 
 cdef int _items(Buf* b, dict o, int depth) except -1:
@@ -266,7 +270,7 @@ cdef int _items(Buf* b, dict o, int depth) except -1:
 DEF MAX_FIELDS = 64
 DEF TOPIC_SPANS = 256    # call topics made once and kept for span < 256, ts < 64
 DEF TOPIC_TS = 64
-_ENVELOPE = frozenset(("type", "seq", "time", "v", "topic"))
+_ENVELOPE = frozenset(("type", "seq", "time", "v", "topic", "epoch"))
 
 
 cdef class _Plan:
@@ -316,19 +320,23 @@ cdef object _plan(type cls):
     return p
 
 
-from cti.bus.publish_args import NO_LIMIT, check_seq
+from cti.bus.publish_args import NO_LIMIT, check_epoch, check_seq
 
 
 cdef class Publisher:
     """Publishes on ``sock`` (a PUB socket) from seq ``seq`` + 1; frames go to ``ring`` (a
-    bounded deque) and journal rows to :meth:`take_journal`; ``v`` is the schema major.
-    Beyond seq ``limit``, ``on_limit(seq)`` is asked first (see the twin, publish_py.py)."""
+    bounded deque) and journal rows to :meth:`take_journal`; ``v`` is the schema major,
+    ``epoch`` the journal's id (None: no epoch in the envelope). Beyond seq ``limit``, ``on_limit(seq)`` is asked first (see the twin, publish_py.py)."""
 
     cdef public long long seq
     cdef public long long limit
     cdef public object on_limit
     cdef readonly object sock
     cdef readonly long long v
+    cdef readonly object epoch
+    cdef bytes _tail_packed     # b"\xa5epoch" + msgpack(epoch), or b""
+    cdef dict _tail             # {"epoch": epoch}, or {}
+    cdef int _extra             # map entries the tail adds (0 or 1)
     cdef object _v
     cdef object _ring_append
     cdef list _journal
@@ -345,8 +353,12 @@ cdef class Publisher:
         self.buf.p = NULL
         self.buf.n = self.buf.cap = 0
 
-    def __init__(self, sock: zmq.Socket, seq: int, ring: collections.deque, v: int) -> None:
+    def __init__(self, sock: zmq.Socket, seq: int, ring: collections.deque, v: int, epoch=None) -> None:
         self.seq = check_seq(seq)
+        self.epoch = check_epoch(epoch)
+        self._tail = {} if epoch is None else {"epoch": epoch}
+        self._extra = len(self._tail)
+        self._tail_packed = b"".join(msgpack.packb(x, use_bin_type=True) for kv in self._tail.items() for x in kv)
         self.limit = NO_LIMIT
         self.on_limit = None
         self.v = v
@@ -370,12 +382,13 @@ cdef class Publisher:
         """The dict ``event`` with the envelope, as msgpack; None when msgpack must do it."""
         cdef Buf* b = &self.buf
         b.n = 0
-        if K_SEQ in event or K_TIME in event or K_V in event or K_TOPIC in event:
+        if K_SEQ in event or K_TIME in event or K_V in event or K_TOPIC in event \
+                or self._extra and K_EPOCH in event:
             return None         # {**event, envelope} keeps those keys where they are
-        _len(b, <size_t>(PyDict_Size(event) + 4), 0x80, 15, -1, 0xde, 0xdf)
+        _len(b, <size_t>(PyDict_Size(event) + 4 + self._extra), 0x80, 15, -1, 0xde, 0xdf)
         if _items(b, event, 1):
             return None
-        if _envelope(b, seq, t, self.v, topic):
+        if _envelope(b, seq, t, self.v, topic, self._tail_packed):
             return None
         return PyBytes_FromStringAndSize(b.p, <Py_ssize_t>b.n)
 
@@ -402,7 +415,7 @@ cdef class Publisher:
                 topic = str(topic)
             data = self._frame(event, seq, t, topic)
             if data is None:
-                data = self._pack({**event, "seq": seq, "time": t, "v": self._v, "topic": topic})
+                data = self._pack({**event, "seq": seq, "time": t, "v": self._v, "topic": topic, **self._tail})
         elif (plan := self._plans.get(type(event))) is not None and plan is not False:
             i = self._call_topic(<_Plan>plan, event) if (<_Plan>plan).call_topic else -1
             if i >= 0:
@@ -415,6 +428,8 @@ cdef class Publisher:
             data = self._event_frame(<_Plan>plan, event, seq, t, topic)
             if data is None:
                 d = event.stamped(seq, t, self._v, topic)
+                if self._extra:
+                    d.update(self._tail)
                 data = self._pack(d)
         elif isinstance(event, BusEvent):
             if plan is None:
@@ -424,6 +439,8 @@ cdef class Publisher:
             if not PyUnicode_CheckExact(topic):
                 raise TypeError(f"{type(event).__name__}.topic() returned {type(topic).__name__}, not str")
             d = event.stamped(seq, t, self._v, topic)      # one dict: fields, type, envelope
+            if self._extra:
+                d.update(self._tail)
             kind = d["type"]
             b = &self.buf
             b.n = 0
@@ -436,7 +453,7 @@ cdef class Publisher:
             topic = event.get("topic") or kind.lower()
             if not PyUnicode_CheckExact(topic):
                 topic = str(topic)
-            data = self._pack({**event, "seq": seq, "time": t, "v": self._v, "topic": topic})
+            data = self._pack({**event, "seq": seq, "time": t, "v": self._v, "topic": topic, **self._tail})
         if self.sock._closed:
             raise zmq.ZMQError(zmq.ENOTSOCK)
         if seq > self.limit:
@@ -496,7 +513,7 @@ cdef class Publisher:
         cdef PyObject* v
         cdef int i
         b.n = 0
-        _len(b, <size_t>(plan.n + 5), 0x80, 15, -1, 0xde, 0xdf)
+        _len(b, <size_t>(plan.n + 5 + self._extra), 0x80, 15, -1, 0xde, 0xdf)
         for i in range(plan.n):
             v = (<PyObject**>((<char*><PyObject*>event) + plan.offset[i]))[0]
             if v == NULL:           # an unset slot: stamped raises AttributeError
@@ -506,7 +523,7 @@ cdef class Publisher:
             if _enc(b, <object>v, 1):
                 return None
         _put(b, PyBytes_AS_STRING(plan.kind_packed), <size_t>PyBytes_GET_SIZE(plan.kind_packed))
-        if _envelope(b, seq, t, self.v, topic):
+        if _envelope(b, seq, t, self.v, topic, self._tail_packed):
             return None
         return PyBytes_FromStringAndSize(b.p, <Py_ssize_t>b.n)
 
@@ -530,5 +547,5 @@ cdef class Publisher:
         """The frame :meth:`publish` sends for the dict ``event`` (for tests and tools)."""
         data = self._frame(event, seq, time, topic) if PyDict_CheckExact(event) else None
         if data is None:
-            data = self._pack({**event, "seq": seq, "time": time, "v": self._v, "topic": topic})
+            data = self._pack({**event, "seq": seq, "time": time, "v": self._v, "topic": topic, **self._tail})
         return data

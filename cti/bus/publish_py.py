@@ -5,6 +5,9 @@
 journal and the frame for the replay ring, then sends ``[topic, frame]`` on the PUB socket:
 no event leaves before it is queued for the journal. :class:`cti.bus.server.BusServer` owns it.
 
+Every frame ends with the envelope ``seq``, ``time``, ``v``, ``topic`` and, when the publisher
+has one, ``epoch`` (the journal's id, docs/bus.md).
+
 ``limit`` is the highest seq the publisher may stamp without asking: the first event beyond it
 calls ``on_limit(seq)`` first, which returns the new limit (>= seq: the server made a durable
 seq reservation reach that far) or raises; then no seq is taken (docs/bus.md).
@@ -24,16 +27,20 @@ from cti.call.events import BusEvent
 _now = time.time
 _SNDMORE = zmq.SNDMORE
 _ENVELOPE = ("seq", "time", "v", "topic")
-from .publish_args import NO_LIMIT, check_seq
+from .publish_args import NO_LIMIT, check_epoch, check_seq
 
 
 class Publisher:
     """Publishes on ``sock`` (a PUB socket) from seq ``seq`` + 1; frames go to ``ring`` (a
-    bounded deque) and journal rows to :meth:`take_journal`; ``v`` is the schema major."""
+    bounded deque) and journal rows to :meth:`take_journal`; ``v`` is the schema major,
+    ``epoch`` the journal's id (None: no epoch in the envelope)."""
 
-    def __init__(self, sock: zmq.Socket, seq: int, ring: collections.deque[bytes], v: int) -> None:
+    def __init__(self, sock: zmq.Socket, seq: int, ring: collections.deque[bytes], v: int,
+                 epoch: str | None = None) -> None:
         self.seq = check_seq(seq)
         self.v = v
+        self.epoch = check_epoch(epoch)
+        self._tail = {} if epoch is None else {"epoch": epoch}
         self.sock = sock
         self.limit = NO_LIMIT
         self.on_limit: Any = None
@@ -56,13 +63,15 @@ class Publisher:
             if type(topic) is not str:
                 raise TypeError(f"{type(event).__name__}.topic() returned {type(topic).__name__}, not str")
             d = event.stamped(seq, t, self.v, topic)     # one dict: fields, type, envelope
+            if self._tail:
+                d.update(self._tail)
             kind = d["type"]
         else:
             kind = event["type"]
             topic = event.get("topic") or kind.lower()
             if type(topic) is not str:
                 topic = str(topic)
-            d = {**event, "seq": seq, "time": t, "v": self.v, "topic": topic}
+            d = {**event, "seq": seq, "time": t, "v": self.v, "topic": topic, **self._tail}
         data = self._pack(d)          # raises on an unencodable event, before seq is taken
         if self.sock._closed:
             raise zmq.ZMQError(zmq.ENOTSOCK)
@@ -98,4 +107,4 @@ class Publisher:
 
     def encode(self, event: dict[str, Any], seq: int, time: Any, topic: str) -> bytes:
         """The frame :meth:`publish` sends for the dict ``event`` (for tests and tools)."""
-        return self._pack({**event, "seq": seq, "time": time, "v": self.v, "topic": topic})
+        return self._pack({**event, "seq": seq, "time": time, "v": self.v, "topic": topic, **self._tail})

@@ -19,9 +19,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
-from cti.call.errors import ERRORS, InvalidParameterError, UnknownRequestError
+from cti.call.errors import InvalidParameterError
 from cti.call.events import EVENT_TYPES
 
+from .errors import ERRORS, MalformedRequestError, UnknownRequestError
 from .events import BUS_EVENTS
 
 SCHEMA_MAJOR = 1
@@ -35,6 +36,8 @@ ENVELOPE: dict[str, str] = {
     "type": "str: the event type (a key of 'events')",
     "v": "int: schema major version",
     "topic": "str: the PUB topic: call.<span>.<ts> | span.<n> | agent.<id> | queue.<name> | server.<what>",
+    "epoch": "str: the journal's epoch, made once with the journal; a new value means the journal was "
+             "lost or replaced (seqs start again): resync by snapshot",
 }
 
 
@@ -256,7 +259,7 @@ def _accepts(annotation: str, value: Any) -> bool:
 def parse_request(msg: Any) -> tuple[str, Any]:
     """``(type, request object)`` from a decoded request map; typed errors on anything wrong."""
     if not isinstance(msg, dict):
-        raise InvalidParameterError("a request is a map", field="")
+        raise MalformedRequestError(f"a request is a msgpack map, not {type(msg).__name__}")
     kind = msg.get("type")
     cls = REQUESTS.get(kind) if isinstance(kind, str) else None
     if cls is None:
@@ -308,8 +311,12 @@ def schema() -> dict[str, Any]:
         "envelope": ENVELOPE,
         "events": {name: event_doc(cls) for name, cls in sorted({**EVENT_TYPES, **BUS_EVENTS}.items())},
         "requests": {name: request_doc(cls) for name, cls in sorted(REQUESTS.items())},
-        "request_envelope": {"type": "str: the request type", "invoke": "int | str: echoed in the reply"},
-        "reply": {"invoke": "the request's invoke id (null if it could not be read)",
+        "request_envelope": {"type": "str: the request type",
+                             "id": "int | str (up to 256 characters): echoed in the reply; any other type is "
+                                   "refused (InvalidParameterError); the same field on the snapshot socket",
+                             "invoke": "int | str: the first protocol's name for id (read when id is absent)"},
+        "reply": {"id": "the request's id (null if it could not be read)", "invoke": "the same (first protocol)",
+                  "epoch": "str: the journal's epoch (as in events)",
                   "result": "map (on success)", "error": "map {code, message, details} (on failure)"},
         "errors": {code: (cls.__doc__ or "").strip() for code, cls in sorted(ERRORS.items())},
     }

@@ -26,6 +26,9 @@ from typing import Any, Iterator, Sequence
 import msgpack
 
 from .maint import SEQ_RESERVED, Maintenance, prune_chunks
+from .migrations import Dialect, MigrationError, columns, migrate
+from .migrations.v003_journal_epoch import KEY as EPOCH_KEY
+from .migrations.v003_journal_epoch import new_epoch
 
 #: CDR columns, in table order (``merged`` is a JSON list of call ids).
 CDR_FIELDS: tuple[str, ...] = (
@@ -96,6 +99,16 @@ class Store(abc.ABC):
     def set_meta(self, key: str, value: str) -> None:
         """Queue ``key = value``: written with the next ``commit`` / ``commit_soon``, like a CDR."""
 
+    def epoch(self) -> str:
+        """The journal's epoch: an id made once with the journal (meta ``journal.epoch``); a
+        journal lost or replaced has another, which the bus sends in every event and reply."""
+        v = self.get_meta(EPOCH_KEY)
+        if v is None:
+            v = new_epoch()
+            self.set_meta(EPOCH_KEY, v)
+            self.commit()
+        return v
+
     # ---- seq reservation (the bus never reuses a seq across a crash) ---------------------
     def reserved_seq(self) -> int:
         """The highest seq a bus on this store was allowed to publish (0: none recorded)."""
@@ -150,7 +163,8 @@ class SqlStore(Store):
         self._handoff: list[tuple[list[Any], list[Any], dict[str, str]]] = []
         self._writing = False
         self._writer: threading.Thread | None = None
-        self._write_error: BaseException | None = None
+        self._write_error: _WriteFailed | None = None
+        self._retry: list[tuple[list[Any], dict[str, str]]] = []     # CDRs and meta of a failed write
         self._closing = False
         #: the journal's own writer (compiled: never holds the GIL), set by stores that have one;
         #: commit_soon hands it the journal rows, the Python writer thread keeps the CDRs
@@ -161,22 +175,20 @@ class SqlStore(Store):
         self._last = int(self._query_one("SELECT COALESCE(MAX(last), 0) FROM journal")[0])
 
     def _create(self) -> None:
-        r, b = self.real, self.blob
-        cols = ", ".join(f"{c} {self._cdr_type(c)}" + (" PRIMARY KEY" if c == "call" else "") for c in CDR_FIELDS)
-        cur = self.conn.cursor()
-        cur.execute(f"CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, last BIGINT NOT NULL, "
-                    f"time {r} NOT NULL, topic TEXT NOT NULL, type TEXT NOT NULL, body {b} NOT NULL)")
-        try:   # a journal written before pages existed: every row is one event
-            cur.execute("SELECT last FROM journal LIMIT 1")
-        except Exception:
-            self.conn.rollback()
+        """Bring the schema to this code's version (cti.store.migrations), then check that the
+        tables have what the writes need: a missing column is an error at start, never a
+        failure of every later write."""
+        d = Dialect("postgresql" if self.ph == "%s" else "sqlite", self.real, self.blob, self.ph)
+        try:
+            self.migrations_applied = migrate(self.conn, d)
             cur = self.conn.cursor()
-            cur.execute("ALTER TABLE journal ADD COLUMN last BIGINT")
-            cur.execute("UPDATE journal SET last = seq")
-        cur.execute("CREATE INDEX IF NOT EXISTS journal_time ON journal (time)")
-        cur.execute(f"CREATE TABLE IF NOT EXISTS cdr ({cols})")
-        cur.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self.conn.commit()
+            missing = [c for c in CDR_FIELDS if c not in columns(cur, d, "cdr")]
+            self.conn.rollback()
+        except MigrationError as e:
+            raise StoreError(str(e)) from e
+        if missing:
+            raise StoreError(f"the cdr table lacks column(s) {', '.join(missing)}: the schema migrations do not "
+                             "match this code (a migration file is missing)")
 
     def _maint_connector(self) -> Any:
         """A function opening the maintenance thread's connection, or None (jobs run inline)."""
@@ -199,13 +211,6 @@ class SqlStore(Store):
         """Queue a prune for the maintenance thread (stores without one prune now); its count
         adds to ``self.maint.pruned``; a failure is logged and kept in ``self.maint.error``."""
         self.maint.prune(keep_events, keep_seconds, now, top=self._last)     # counted from the newest event
-
-    def _cdr_type(self, c: str) -> str:
-        if c in ("span", "ts", "cause"):
-            return "INTEGER"
-        if c in ("started", "answered", "ended", "talk_seconds", "recorded_at"):
-            return self.real
-        return "TEXT"
 
     def _query_one(self, sql: str, args: Sequence[Any] = ()) -> tuple[Any, ...]:
         cur = self.conn.cursor()
@@ -299,7 +304,9 @@ class SqlStore(Store):
                     meta.update(b[2])           # in hand-off order: the newest value wins
                 self._write(rows, [c for b in batches for c in b[1]], meta)
             except BaseException as e:      # reported by the next commit / read, on the owner's thread
-                self._write_error = e
+                self._write_error = _WriteFailed(len(rows), e)
+                with self._cv:              # CDRs and meta are not lost: the next commit tries them again
+                    self._retry.append(([c for b in batches for c in b[1]], meta))
             finally:
                 with self._cv:
                     self._writing = False
@@ -317,7 +324,11 @@ class SqlStore(Store):
                     self._cv.wait()
         if self._write_error is not None:
             e, self._write_error = self._write_error, None
-            raise StoreError(f"journal write failed: {e}") from e
+            for cdrs, meta in self._retry:
+                self._pending_cdrs[:0] = cdrs
+                self._pending_meta = {**meta, **self._pending_meta}
+            self._retry.clear()
+            raise StoreError(str(e)) from e.error
 
     def last_seq(self) -> int:
         return self._last
@@ -389,6 +400,17 @@ class SqlStore(Store):
             if self.journal_writer is not None:
                 self.journal_writer.close()
             self.conn.close()
+
+
+class _WriteFailed(Exception):
+    """A background write failed: what it held, and why."""
+
+    def __init__(self, events: int, error: BaseException) -> None:
+        self.events, self.error = events, error
+        what = "journal" if events else "CDR/meta"
+        super().__init__(f"{what} write failed: {error}" + (
+            f" ({events} events not journaled; CDRs and meta kept for the next commit)" if events else
+            " (CDRs and meta kept for the next commit)"))
 
 
 def _consecutive(rows: list[tuple[int, float, str, str, bytes]]) -> bool:
