@@ -130,7 +130,7 @@ class Ev(enum.Enum):
     DL_ESTABLISHED = "data link established"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallEvent:
     """What a call tells the layer above."""
 

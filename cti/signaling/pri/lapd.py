@@ -56,7 +56,7 @@ RESPONSES = frozenset({Kind.DM, Kind.UA, Kind.FRMR})
 PF = 0x10
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
     """One LAPD frame. ``ns``/``nr`` are None where the format has none; ``pf`` is the P bit
     of a command or the F bit of a response."""

@@ -53,7 +53,7 @@ class Ev(enum.Enum):
     LINE_FAULT = "line fault (LOS, AIS: no flags)"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LinkEvent:
     kind: str                #: "established" | "released" | "data" | "error"
     time: float
@@ -356,11 +356,8 @@ class LapdLink:
         for _ in range(n):
             self.unacked.popleft()
         self.va = nr
-        if move and self.m.state is LinkState.MULTIPLE_FRAME_ESTABLISHED:
-            if self.va == self.vs:
-                self.m.fire(Ev.ACKED, None, now)
-            elif n:
-                self.m.fire(Ev.PARTIAL_ACK, None, now)
+        if n and move and self.m.state is LinkState.MULTIPLE_FRAME_ESTABLISHED:
+            self.m.fire(Ev.ACKED if self.va == self.vs else Ev.PARTIAL_ACK, None, now)
         return True
 
     def _retransmit(self, nr: int | None) -> None:

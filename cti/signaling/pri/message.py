@@ -106,24 +106,25 @@ def _ident(e: Ie) -> int:
     return e.ident if isinstance(e, Raw) else e.id
 
 
+def _needed(mtype: int, from_network: bool) -> tuple[int, ...]:
+    need = MANDATORY.get(mtype, ())       # IntEnum keys: an int message type finds its row
+    return need + MANDATORY_FROM_NETWORK.get(mtype, ()) if from_network else need
+
+
 def missing(m: Message, from_network: bool) -> list[int]:
     """Mandatory elements absent (or present but invalid, 5.8.6.2 counts them as content errors)."""
-    try:
-        mt = MT(m.mtype)
-    except ValueError:
+    need = _needed(m.mtype, from_network)
+    if not need:
         return []
-    need = MANDATORY.get(mt, ()) + (MANDATORY_FROM_NETWORK.get(mt, ()) if from_network else ())
-    bad = {i for i, _ in m.invalid}
-    return [i for i in need if not m.has(i) and i not in bad]
+    have = {_ident(e) for e in m.ies} | {i for i, _ in m.invalid}
+    return [i for i in need if i not in have]
 
 
 def mandatory_invalid(m: Message, from_network: bool) -> list[int]:
     """Mandatory elements present whose contents are wrong (Q.931 5.8.6.2)."""
-    try:
-        mt = MT(m.mtype)
-    except ValueError:
+    if not m.invalid:
         return []
-    need = MANDATORY.get(mt, ()) + (MANDATORY_FROM_NETWORK.get(mt, ()) if from_network else ())
+    need = _needed(m.mtype, from_network)
     return [i for i, _ in m.invalid if i in need]
 
 

@@ -68,6 +68,15 @@ class PriStack:
     def _pump(self, now: float) -> None:
         """Link events to layer 3 (DL-ESTABLISH/RELEASE/DATA-INDICATION), layer 3 output to
         the link (DL-DATA-REQUEST)."""
+        link = self.link
+        if link._events:
+            self._link_events(now)
+        q = self.q931
+        if q._out:
+            for m in q.data_to_send(now):
+                link.send(m, now)
+
+    def _link_events(self, now: float) -> None:
         for e in self.link.events():
             if e.kind == "data":
                 self.q931.receive(e.data, now)
@@ -79,5 +88,3 @@ class PriStack:
                 self.q931.link_failed(now)
             else:
                 self._events.append(InterfaceEvent("link_error", now, reason=e.reason))
-        for m in self.q931.data_to_send(now):
-            self.link.send(m, now)
