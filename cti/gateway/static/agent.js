@@ -4,11 +4,12 @@ import { CtiClient, applyI18n, el, fmtDuration } from "/static/cti.js";
 
 const I18N = {
   zh: {
+    plainWarning: "明文模式：网关不校验令牌，每个浏览器都以开发用集成账户身份操作，只监听本机回环地址。其他场合请使用 --keys（令牌）和 --cert/--key（TLS）。",
     title: "坐席工作台", offline: "未连接", online: "已连接", logon: "签入", agentId: "工号", device: "分机",
     token: "令牌", logonBtn: "签入", logoffBtn: "签出", agentState: "坐席状态", acw: "话后处理",
     ready: "就绪", notReady: "示忙", r_Break: "小休", r_Lunch: "午餐", r_Training: "培训", r_Meeting: "会议",
     r_Admin: "行政事务", screenPop: "来电弹屏", calling: "主叫号码", called: "被叫号码", callState: "通话状态",
-    ivr: "IVR 数据", crm: "客户资料", answer: "接听", hold: "保持", retrieve: "恢复", clear: "挂断",
+    ivr: "IVR / 随路数据", crm: "客户资料", answer: "接听", hold: "保持", retrieve: "恢复", clear: "挂断",
     consultTo: "咨询号码", consult: "咨询", transfer: "转接", conference: "会议", alternate: "切换",
     dtmf: "二次拨号 (DTMF)", send: "发送", notes: "小结备注", saveNotes: "保存小结", todayCalls: "今日通话",
     time: "时间", call: "呼叫", talk: "通话时长", log: "消息",
@@ -21,7 +22,7 @@ const I18N = {
     token: "Token", logonBtn: "Log on", logoffBtn: "Log off", agentState: "Agent state", acw: "After-call work",
     ready: "Ready", notReady: "Not ready", r_Break: "Break", r_Lunch: "Lunch", r_Training: "Training",
     r_Meeting: "Meeting", r_Admin: "Admin", screenPop: "Screen pop", calling: "Calling number", called: "Called number",
-    callState: "Call state", ivr: "IVR data", crm: "CRM record", answer: "Answer", hold: "Hold",
+    callState: "Call state", ivr: "IVR / call data", crm: "CRM record", answer: "Answer", hold: "Hold",
     retrieve: "Retrieve", clear: "Clear", consultTo: "Consult number", consult: "Consult", transfer: "Transfer",
     conference: "Conference", alternate: "Alternate", dtmf: "Send DTMF", send: "Send", notes: "Wrap-up notes",
     saveNotes: "Save notes", todayCalls: "Today's calls", time: "Time", call: "Call", talk: "Talk", log: "Messages",
@@ -53,6 +54,7 @@ function setLang(l) {
   localStorage.setItem("cti.lang", l);
   t = applyI18n(I18N, lang);
   $("lang").textContent = t("lang");
+  $("warning").textContent = lang === "zh" && config.warning ? t("plainWarning") : config.warning;
   render();
 }
 
@@ -69,6 +71,7 @@ function callOf(id) {
 function onSnapshot(snap) {
   calls.clear();
   for (const c of snap.calls || []) {
+    seen.set(c.call, { calling: c.calling, called: c.called, data: c.user_data });
     const conn = (c.connections || []).find((x) => x.device === me.device);
     if (!conn && !(c.devices || []).includes(me.device)) continue;
     const k = callOf(c.call);
@@ -96,7 +99,10 @@ function onEvent(e) {
     const devs = [...(d.devices || []), ...(e.devices || [])];
     if (devs.includes(me.device) || (d.agents || []).includes(me.agent)) {
       const c = callOf(e.call);
-      c.calling = c.calling || d.caller || "";
+      const s = seen.get(e.call) || {};
+      c.calling = c.calling || d.caller || s.calling || "";
+      c.called = c.called || s.called || "";
+      if (s.data) c.data = s.data;
       if (!c.state || c.state === "null" || c.state === "queued") c.state = "alerting";
       pop(c);
     }
@@ -105,6 +111,8 @@ function onEvent(e) {
     else { pendingIvr.set(e.call, [...(pendingIvr.get(e.call) || []), `${e.menu || "ivr"}: ${e.digits}`]); }
   } else if (e.topic && e.topic.startsWith("call.")) {
     const known = calls.has(e.call);
+    if (e.calling || e.called) seen.set(e.call, { calling: e.calling, called: e.called, data: e.user_data });
+    if (seen.size > 500) seen.delete(seen.keys().next().value);
     if (!known && !(mine(e) || (e.devices || []).includes(me.device))) {
       rememberCaller(e);
       return;
@@ -125,7 +133,8 @@ function onEvent(e) {
   render();
 }
 
-const pendingIvr = new Map();
+const pendingIvr = new Map();   // call id -> IVR digits heard before the call reached this agent
+const seen = new Map();         // call id -> {calling, called, data} of recent calls (for the pop)
 function rememberCaller(e) {
   if (e.type === "DigitsDialed" && !e.sent) {
     pendingIvr.set(e.call, [...(pendingIvr.get(e.call) || []), `DTMF ${e.digits}`]);
@@ -322,7 +331,7 @@ function bind() {
 
 async function init() {
   try { config = await (await fetch("/config.json")).json(); } catch { /* defaults */ }
-  if (config.warning) { $("warning").hidden = false; $("warning").textContent = config.warning; }
+  if (config.warning) $("warning").hidden = false;
   $("token-label").hidden = config.mode !== "token";
   $("agent").value = qs.get("agent") || localStorage.getItem("cti.agent") || "";
   $("device").value = qs.get("device") || localStorage.getItem("cti.device") || "";

@@ -6,6 +6,7 @@ import { CtiClient, applyI18n, el, fmtDuration, fmtPercent } from "/static/cti.j
 
 const I18N = {
   zh: {
+    plainWarning: "明文模式：网关不校验令牌，每个浏览器都以开发用集成账户身份操作，只监听本机回环地址。其他场合请使用 --keys（令牌）和 --cert/--key（TLS）。",
     title: "监控墙", myDevice: "班长分机", token: "令牌", connect: "连接", offline: "未连接", online: "已连接",
     queues: "队列", agents: "坐席", agent: "坐席", team: "班组", device: "分机", state: "状态",
     timeInState: "状态时长", callsTaken: "接听数", supervise: "监控", liveCalls: "实时通话", call: "呼叫",
@@ -42,6 +43,7 @@ const queues = new Map();   // name -> {waiting: Map(call -> entered wall s), fi
 const agents = new Map();   // id -> {agent, team, device, state, reason, phase, since (wall s), calls}
 const calls = new Map();    // id -> {call, calling, called, parties: Map(device -> state), start}
 let supervising = null;
+const rows = new Map();    // agent id -> its table row, updated in place
 
 function log(text, err = false) {
   $("log").prepend(el("div", { class: err ? "err" : "" }, `${new Date().toLocaleTimeString()} ${text}`));
@@ -106,7 +108,7 @@ function onEvent(e) {
       k.figuresAt = now;
     } else if (e.type === "CallQueued") {
       queueOf(e.queue).waiting.set(e.call, now);
-    } else if (["Connected", "Abandoned", "Diverted"].includes(e.type)) {
+    } else if (["Connected", "Abandoned", "CallDiverted"].includes(e.type)) {
       queueOf(e.queue).waiting.delete(e.call);
     }
   } else if (topic.startsWith("call.")) {
@@ -168,18 +170,39 @@ function render() {
     (s) => tile(t(s), String(byState[s] || 0), false, `agents_${s}`)));
   const role = cti && cti.account ? cti.account.role : (config.mode === "plain" ? "integrator" : null);
   const mayWatch = role === "supervisor" || role === "integrator";
-  $("agents").querySelector("tbody").replaceChildren(...[...agents.values()].sort((a, b) => a.agent.localeCompare(b.agent)).map((a) => {
-    const busy = a.state === "Busy";
-    const btn = (mode) => el("button", { type: "button", class: `sup-${mode}`, "data-agent": a.agent, disabled: !mayWatch || !busy,
-                                         title: mayWatch ? "" : "supervisor rights needed", onclick: () => supervise(a.agent, mode) }, t(mode));
-    return el("tr", { "data-agent": a.agent },
-      el("td", {}, a.agent), el("td", {}, a.team || ""), el("td", {}, a.device || ""),
-      el("td", {}, el("span", { class: `state ${a.state}` }, t(a.state)), " ", el("span", { class: "mute" }, a.reason || a.phase || "")),
-      el("td", { class: "num" }, fmtDuration(now - (a.since || now))),
-      el("td", { class: "num" }, String(a.calls || 0)),
-      el("td", {}, btn("monitor"), btn("whisper"), btn("barge"),
-         supervising && supervising.agent === a.agent ? el("button", { type: "button", class: "stop sup-stop", onclick: stopSupervising }, t("stop")) : ""));
-  }));
+  // rows are kept and updated in place: a button under the pointer is never replaced mid-click
+  const tbody = $("agents").querySelector("tbody");
+  const sorted = [...agents.values()].sort((a, b) => a.agent.localeCompare(b.agent));
+  for (const a of sorted) {
+    let row = rows.get(a.agent);
+    if (!row) {
+      const btn = (mode) => el("button", { type: "button", class: `sup-${mode}`, "data-agent": a.agent,
+                                           onclick: () => supervise(a.agent, mode) }, "");
+      const stop = el("button", { type: "button", class: "stop sup-stop", "data-agent": a.agent, onclick: stopSupervising }, "");
+      row = { tr: el("tr", { "data-agent": a.agent }), cells: [0, 1, 2, 3, 4, 5].map(() => el("td")),
+              state: el("span"), note: el("span", { class: "mute" }), buttons: ["monitor", "whisper", "barge"].map(btn), stop };
+      row.cells[3].append(row.state, " ", row.note);
+      row.cells[4].className = row.cells[5].className = "num";
+      row.tr.append(...row.cells, el("td", {}, ...row.buttons, row.stop));
+      rows.set(a.agent, row);
+    }
+    row.cells[0].textContent = a.agent;
+    row.cells[1].textContent = a.team || "";
+    row.cells[2].textContent = a.device || "";
+    row.state.className = `state ${a.state}`;
+    row.state.textContent = t(a.state);
+    row.note.textContent = a.reason || a.phase || "";
+    row.cells[4].textContent = fmtDuration(now - (a.since || now));
+    row.cells[5].textContent = String(a.calls || 0);
+    row.buttons.forEach((b, i) => {
+      b.textContent = t(["monitor", "whisper", "barge"][i]);
+      b.disabled = !mayWatch || a.state !== "Busy";
+      b.title = mayWatch ? "" : "supervisor rights needed";
+    });
+    row.stop.textContent = t("stop");
+    row.stop.hidden = !(supervising && supervising.agent === a.agent);
+    if (row.tr.parentNode !== tbody || tbody.children[sorted.indexOf(a)] !== row.tr) tbody.append(row.tr);
+  }
   $("calls").querySelector("tbody").replaceChildren(...[...calls.values()].map((c) => el("tr", { "data-call": c.call },
     el("td", {}, c.call), el("td", {}, c.calling || ""), el("td", {}, c.called || ""),
     el("td", {}, [...c.parties.entries()].map(([d, s]) => `${d}:${s}`).join("  ")),
@@ -240,12 +263,13 @@ function setLang(l) {
   localStorage.setItem("cti.lang", l);
   t = applyI18n(I18N, lang);
   $("lang").textContent = t("lang");
+  $("warning").textContent = lang === "zh" && config.warning ? t("plainWarning") : config.warning;
   render();
 }
 
 async function init() {
   try { config = await (await fetch("/config.json")).json(); } catch { /* defaults */ }
-  if (config.warning) { $("warning").hidden = false; $("warning").textContent = config.warning; }
+  if (config.warning) $("warning").hidden = false;
   $("token").hidden = config.mode !== "token";
   $("sup-device").value = qs.get("device") || localStorage.getItem("cti.supDevice") || "";
   $("connect").onclick = connect;
