@@ -73,6 +73,17 @@ def generate_client(directory: str, name: str, role: str, device: str | None = N
     return pub, sec
 
 
+def revoke_client(directory: str, name: str) -> None:
+    """Remove account ``name`` from ``accounts.toml`` (a running server applies it within a
+    second: the account's connections are cut, docs/bus.md "Accounts"); its key files stay."""
+    acct_path = os.path.join(directory, "accounts.toml")
+    book = AccountBook.load(acct_path)
+    if name not in book.accounts:
+        raise AuthError(f"no account {name!r} in {acct_path}")
+    del book.accounts[name]
+    write_accounts(acct_path, AccountBook(book.accounts))
+
+
 @click.group()
 def main() -> None:
     """CURVE keys and accounts for the CTI bus."""
@@ -102,6 +113,18 @@ def client_cmd(directory: str, name: str, role: str, device: str | None, team: s
     except AuthError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"account {name} ({role}): give the client {sec} and {os.path.join(directory, 'server.key')}")
+
+
+@main.command("revoke")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.argument("name")
+def revoke_cmd(directory: str, name: str) -> None:
+    """Remove account NAME from DIRECTORY/accounts.toml (a running cti-server cuts it off)."""
+    try:
+        revoke_client(directory, name)
+    except AuthError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"account {name} revoked")
 
 
 @main.command("list")
