@@ -23,7 +23,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterable, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Iterable
 
 from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
                           AlarmChanged, AudioBlock, Board, BoardClosed, BoardError, BoardEvent,
@@ -37,6 +38,14 @@ from . import protocol as P
 log = logging.getLogger("drivers.wire")
 
 _M = TypeVar("_M", P.HelloAck, P.Pong, P.Time, P.Ok, P.CountersMsg)
+
+
+def readable(fd: int, timeout: float) -> bool:
+    """``fd`` has data within ``timeout`` seconds (poll, not select: a busy process may hold
+    descriptors above select's limit of 1024)."""
+    p = select.poll()
+    p.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(p.poll(timeout * 1000))
 
 
 @dataclass(eq=False)
@@ -54,7 +63,7 @@ MAX_AUDIO_CHUNK = 1600  # octets per AUDIO message and timeslot when writing
 
 
 class WireHdlc(HdlcChannel):
-    def __init__(self, span: "WireSpan", timeslot: int) -> None:
+    def __init__(self, span: WireSpan, timeslot: int) -> None:
         self.timeslot = timeslot
         self._span = span
         self.rx: deque[bytes] = deque()
@@ -75,7 +84,7 @@ class WireHdlc(HdlcChannel):
 class WireSpan(Span):
     """A span of a remote card: a mirror of its CAS, alarms and received data."""
 
-    def __init__(self, board: "WireBoard", number: int, info: P.SpanInfo) -> None:
+    def __init__(self, board: WireBoard, number: int, info: P.SpanInfo) -> None:
         self._board = board
         self.number = number
         self.config = SpanConfig(info.framing, info.signalling,
@@ -305,7 +314,7 @@ class WireBoard(Board):
     def ping(self, data: bytes = b"") -> bytes:
         return self._request(P.Ping(bytes(data)), P.Pong).data
 
-    def fault(self, span: int, fault: "P.Fault | int", value: float = 1.0) -> None:
+    def fault(self, span: int, fault: P.Fault | int, value: float = 1.0) -> None:
         """Inject a line fault (simulator extension; a card may refuse with UNSUPPORTED)."""
         self.span(span)
         self._request(P.FaultMsg(span, int(fault), float(value)), P.Ok)
@@ -366,8 +375,7 @@ class WireBoard(Board):
         while not self.closed:
             try:
                 if self._fd is not None:
-                    ready, _, _ = select.select([self._fd], [], [], 0.05)
-                    data = self._ser.read(65536) if ready else b""
+                    data = self._ser.read(65536) if readable(self._fd, 0.05) else b""
                 else:
                     n = self._ser.in_waiting
                     data = self._ser.read(n if n else 1)
@@ -419,7 +427,7 @@ class WireBoard(Board):
             self._events.popleft()
         self._events.append(ev)
 
-    def _dispatch(self, item: "P.Message | P.BadMessage") -> None:
+    def _dispatch(self, item: P.Message | P.BadMessage) -> None:
         if isinstance(item, P.BadMessage):
             return self._protocol_error(item.error)
         m: P.Message | None = item
@@ -479,7 +487,7 @@ class WireBoard(Board):
             self._protocol_error(WireProtocolError(f"{t.name} is not sent by a card"))
         return None
 
-    def _loop_turn(self, m: P.Message) -> "P.Message | None":
+    def _loop_turn(self, m: P.Message) -> P.Message | None:
         """loop:// (or a looped line): turn our own message into what a looped card would say."""
         t = m.TYPE
         if isinstance(m, P.Hello):

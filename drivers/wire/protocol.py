@@ -230,7 +230,7 @@ class CountersMsg:
     values: tuple[int, ...] = ()
 
     def counters(self) -> Counters:
-        vals = dict(zip(COUNTER_FIELDS, self.values))
+        vals = dict(zip(COUNTER_FIELDS, self.values, strict=False))
         return Counters(**vals)
 
 
@@ -292,7 +292,7 @@ def mask_ts(mask: int) -> tuple[int, ...]:
 def _us(seconds: float) -> int:
     if not seconds >= 0:
         raise WireProtocolError(f"time must be >= 0, not {seconds!r}")
-    return min(int(round(seconds * 1e6)), 2**64 - 1)
+    return min(round(seconds * 1e6), 2**64 - 1)
 
 
 def _u8(v: int, what: str) -> int:

@@ -8,7 +8,6 @@ Checks that speak the wire protocol itself run only against wire-protocol cards.
 """
 from __future__ import annotations
 
-import select
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from collections.abc import Callable
 
 from drivers.base import Board, BoardError
 from drivers.wire import protocol as P
-from drivers.wire.client import CardRefused, WireBoard
+from drivers.wire.client import CardRefused, WireBoard, readable
 
 
 class Skip(Exception):
@@ -122,8 +121,7 @@ class RawLink:
     def pump(self, seconds: float = 0.05) -> None:
         """Read what arrives within ``seconds``."""
         if self.fd is not None:
-            ready, _, _ = select.select([self.fd], [], [], seconds)
-            data = self.ser.read(65536) if ready else b""
+            data = self.ser.read(65536) if readable(self.fd, seconds) else b""
         else:
             data = self.ser.read(max(1, self.ser.in_waiting))
         if data:
