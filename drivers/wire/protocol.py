@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import struct
 from dataclasses import dataclass, fields
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from drivers.base import Counters, WireProtocolError
 
@@ -256,9 +256,8 @@ class FaultMsg:
     value: float = 0.0
 
 
-Message = Union[Hello, HelloAck, Ping, Pong, Error, Ok, Audio, AudioSubscribe, CasSet, CasChanged,
-                CasQuery, CasState, HdlcFrame, Alarms, CountersQuery, CountersMsg, Advance, Time,
-                FaultMsg]
+Message = (Hello | HelloAck | Ping | Pong | Error | Ok | Audio | AudioSubscribe | CasSet | CasChanged
+           | CasQuery | CasState | HdlcFrame | Alarms | CountersQuery | CountersMsg | Advance | Time | FaultMsg)
 
 
 @dataclass(frozen=True, slots=True)
