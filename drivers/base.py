@@ -162,7 +162,7 @@ def as_alaw(data: object) -> bytes:
     if isinstance(data, str):
         raise TypeError("audio is A-law octets (bytes-like), not str")
     try:
-        mv = memoryview(data)
+        mv = memoryview(data)  # type: ignore[arg-type]  # non-buffers raise TypeError, reported below
     except TypeError:
         raise TypeError(f"audio is A-law octets (bytes-like), not {type(data).__name__}") from None
     if mv.itemsize != 1:
