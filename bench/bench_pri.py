@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import Result
@@ -36,14 +37,14 @@ def _cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def _calls(move, user: PriStack, net: PriStack, n: int, clock) -> None:
+def _calls(move: Callable[[], None], user: PriStack, net: PriStack, n: int, clock: Callable[[], float]) -> None:
     """``n`` call cycles; ``move()`` exchanges frames both ways once."""
     done = 0
     while done < n:
         call = user.q931.setup("88001234", clock(), "13800138000", channel=1 + done % 15)
         for _ in range(200):
             move()
-            inc = net.q931.by_channel.get(call.channel)
+            inc = net.q931.by_channel.get(call.channel or 0)
             if inc is not None and inc.m.state == 1:
                 net.q931.alert(inc, clock())
                 net.q931.answer(inc, clock())

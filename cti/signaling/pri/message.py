@@ -51,7 +51,7 @@ class MT(enum.IntEnum):
 
 
 #: Q.931 clause 3.1 (network -> user and user -> network alike unless said): mandatory elements
-MANDATORY: dict[MT, tuple[int, ...]] = {
+MANDATORY: dict[int, tuple[int, ...]] = {
     MT.SETUP: (IE.Id.BEARER_CAPABILITY,),
     MT.DISCONNECT: (IE.Id.CAUSE,),
     MT.STATUS: (IE.Id.CAUSE, IE.Id.CALL_STATE),
@@ -61,7 +61,7 @@ MANDATORY: dict[MT, tuple[int, ...]] = {
     MT.PROGRESS: (IE.Id.PROGRESS,),
 }
 #: mandatory only from the network side on a primary rate interface (Q.931 3.1.14 / 3.1.2 notes)
-MANDATORY_FROM_NETWORK: dict[MT, tuple[int, ...]] = {
+MANDATORY_FROM_NETWORK: dict[int, tuple[int, ...]] = {
     MT.SETUP: (IE.Id.CHANNEL_ID,),
 }
 

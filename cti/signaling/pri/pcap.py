@@ -11,15 +11,19 @@ import struct
 import time
 from typing import BinaryIO
 
+from cti.signaling.ss7.pcap import PcapWriter
+
 LINKTYPE_LINUX_LAPD = 177
 _ARPHRD_LAPD = 8445
 _ETH_P_LAPD = 0x0030
 
 
-class LapdPcapWriter:
-    """``write(frame, ts, sent=True, link=0)`` as the SS7 transports call their writer."""
+class LapdPcapWriter(PcapWriter):
+    """``write(frame, ts, sent=True, link=0)`` as the SS7 transports call their writer
+    (``flush`` / ``close`` are the SS7 writer's)."""
 
     def __init__(self, path_or_file: str | BinaryIO, network: bool) -> None:
+        self.linktype, self.only_msu = LINKTYPE_LINUX_LAPD, False
         self.network = network
         self._own = isinstance(path_or_file, str)
         self.f: BinaryIO = open(path_or_file, "wb") if isinstance(path_or_file, str) else path_or_file  # noqa: SIM115
@@ -34,12 +38,3 @@ class LapdPcapWriter:
         sec = int(t)
         self.f.write(struct.pack("<IIII", sec, int((t - sec) * 1e6), len(data), len(data)) + data)
         self.count += 1
-
-    def flush(self) -> None:
-        self.f.flush()
-
-    def close(self) -> None:
-        if self._own:
-            self.f.close()
-        else:
-            self.f.flush()

@@ -46,7 +46,7 @@ class PriTrunk(TrunkAdapter):
                        for n in self.numbers]
         self.pcap = LapdPcapWriter(cfg.pcap, cfg.network) if cfg.pcap else None
         if transports is None:
-            transports = [HdlcTransport(span.hdlc(16), st, self.pcap, i, span)  # type: ignore[arg-type]
+            transports = [HdlcTransport(span.hdlc(16), st, self.pcap, i, span)
                           for i, (span, st) in enumerate(zip(self.spans, self.stacks, strict=False))]
         self.transports = transports
         self.inband = InbandDigits(self.spans)
