@@ -15,7 +15,6 @@ from click.testing import CliRunner
 import drivers
 from cti.cli.sim import main
 
-pytest.importorskip("_boardcore.e1frame")
 
 try:
     import _boardcore.hdlc  # noqa: F401

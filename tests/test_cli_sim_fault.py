@@ -10,7 +10,6 @@ from drivers.wire.client import WireBoard
 from simulator.config import default_config
 from simulator.server import SimServer
 
-pytest.importorskip("_boardcore.e1frame")
 
 
 @pytest.fixture()

@@ -16,13 +16,12 @@ from cti.contact import ContactConfig, install
 from cti.cli.wiring import build_server
 from cti.server import BackgroundServer
 from simulator.agents import AgentDesktop, DesktopProfile, RemoteBus
-from tests.test_contact_load import _require, restore_bus_requests  # noqa: F401 (fixture)
+from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture)
 
 ANY = "tcp://127.0.0.1:*"
 
 
 def test_agent_desktop_and_supervisor_under_curve(tmp_path):
-    _require()
     d = str(tmp_path / "keys")
     generate_server(d)
     generate_client(d, "a0", "agent", device="2000", team="blue")

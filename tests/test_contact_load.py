@@ -5,7 +5,6 @@ caller's scripted patience or overflowed, on the bus and at the exchange alike),
 two calls, statistics equal to an independent count from the bus events."""
 from __future__ import annotations
 
-import importlib
 import random
 from collections import Counter, defaultdict
 
@@ -31,17 +30,8 @@ def restore_bus_requests():
     schema.REQUESTS.update(saved)
 
 
-def _require() -> None:
-    for mod in ("cti.signaling.no1.trunk", "simulator.exchange.no1", "simulator.board"):
-        try:
-            importlib.import_module(mod)
-        except ImportError as e:
-            pytest.skip(f"No.1 stack not available: {e}")
-
-
 def make_server(tmp_path, contact: dict, spans: int = 2, clock: str = "virtual",
                 signalling: str = "no1") -> tuple[CtiServer, object]:
-    _require()
     cfg = Config.from_dict({
         "server": {"store": str(tmp_path / "cti.db")},
         "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
@@ -91,7 +81,7 @@ def test_load_every_call_accounted_no_agent_double_booked(tmp_path):
         assert len(offered) == 200
         ends = defaultdict(list)
         for e in events:
-            if e["type"] in ("Connected", "Abandoned") or (e["type"] == "Diverted" and e["data"]["to"] == "voicemail"):
+            if e["type"] in ("Connected", "Abandoned") or (e["type"] == "CallDiverted" and e["data"]["to"] == "voicemail"):
                 ends[e["call"]].append(e["type"])
         assert set(ends) == offered, "every call answered, abandoned or overflowed"
         assert all(len(v) == 1 for v in ends.values())
@@ -101,7 +91,7 @@ def test_load_every_call_accounted_no_agent_double_booked(tmp_path):
         records = {r.calling: r for r in exchange.records}
         assert len(records) == len(exchange.records) == 200 and set(records) == set(calling_of.values())
         want = {"Connected": {"answered"}, "Abandoned": {"abandoned"},
-                "Diverted": {"answered", "released_by_us"}}   # voicemail: prompt, or let go at once
+                "CallDiverted": {"answered", "released_by_us"}}   # voicemail: prompt, or let go at once
         for call, kinds in ends.items():
             assert exchange.explain(records[calling_of[call]]) in want[kinds[0]], (call, kinds)
         assert not centre.model.calls, "every call cleared"
@@ -116,9 +106,9 @@ def test_load_every_call_accounted_no_agent_double_booked(tmp_path):
                 assert talking[e["data"]["agent"]] == e["call"]
                 talking[e["data"]["agent"]] = None
         kinds = Counter(v[0] for v in ends.values())
-        assert kinds["Connected"] > 100 and kinds["Abandoned"] > 5 and kinds["Diverted"] > 0
+        assert kinds["Connected"] > 100 and kinds["Abandoned"] > 5 and kinds["CallDiverted"] > 0
         assert any(e["type"] == "RingNoAnswer" for e in events)
-        assert any(e["type"] == "Diverted" and e["data"]["to"] == "backup" for e in events)
+        assert any(e["type"] == "CallDiverted" and e["data"]["to"] == "backup" for e in events)
         # statistics = an independent count from the bus, per queue
         stats = bus.command("GetStatistics")["queues"]
         for q in ("sales", "backup"):
@@ -130,7 +120,7 @@ def test_load_every_call_accounted_no_agent_double_booked(tmp_path):
             ab_within = sum(1 for e in abandoned if e["data"]["wait"] <= 20.0)
             f = stats[q]
             assert (f["offered"], f["answered"], f["abandoned"], f["diverted"]) == \
-                (count["CallQueued"], count["Connected"], count["Abandoned"], count["Diverted"])
+                (count["CallQueued"], count["Connected"], count["Abandoned"], count["CallDiverted"])
             assert f["service_level"] == (round(100.0 * within / len(answered), 2) if answered else None)
             if answered or abandoned:
                 assert f["service_level_2"] == round(100.0 * (within + ab_within) / (len(answered) + len(abandoned)), 2)
@@ -146,7 +136,6 @@ def test_load_over_ss7_every_call_accounted(tmp_path):
     """The same load over an SS7 span (ISUP on TS16, 30 CICs): every call placed by the
     simulated exchange reaches the ACD and ends answered, abandoned by its own scripted patience
     or overflowed, agreeing call by call with the exchange; no agent gets two calls."""
-    pytest.importorskip("cti.signaling.ss7.trunk")
     contact = {"agents": AGENTS, "route_points": {"4000": "sales"}, "stats_every": 5.0,
                "queues": {"sales": {"strategy": "fewest-calls", "ring_timeout": 8.0, "max_wait": 45.0,
                                     "overflow": "voicemail"}}}
@@ -165,7 +154,7 @@ def test_load_over_ss7_every_call_accounted(tmp_path):
         assert len(offered) == total
         ends = defaultdict(list)
         for e in events:
-            if e["type"] in ("Connected", "Abandoned") or (e["type"] == "Diverted" and e["data"]["to"] == "voicemail"):
+            if e["type"] in ("Connected", "Abandoned") or (e["type"] == "CallDiverted" and e["data"]["to"] == "voicemail"):
                 ends[e["call"]].append(e["type"])
         assert set(ends) == set(offered) and all(len(v) == 1 for v in ends.values())
         records = {r.calling: r for r in exchange.records}
@@ -190,7 +179,7 @@ def test_load_over_ss7_every_call_accounted(tmp_path):
         stats = bus.command("GetStatistics")["queues"]["sales"]
         count = Counter(e["type"] for e in events if e.get("queue") == "sales")
         assert (stats["offered"], stats["answered"], stats["abandoned"], stats["diverted"]) == \
-            (count["CallQueued"], count["Connected"], count["Abandoned"], count["Diverted"])
+            (count["CallQueued"], count["Connected"], count["Abandoned"], count["CallDiverted"])
         assert not centre.model.calls and srv.model.validate() == []
     finally:
         srv.close()

@@ -18,7 +18,7 @@ from cti.cli.wiring import SimulatedPhones, build_server
 from simulator.agents import DesktopProfile, start_desktops
 from simulator.exchange.base import CallScript
 from simulator.phones import Phone, attach_phones, band_levels
-from tests.test_contact_load import _require, restore_bus_requests  # noqa: F401 (fixture)
+from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture)
 
 ANY = "tcp://127.0.0.1:*"
 CALLER_HZ, A0_HZ, A1_HZ, BOSS_HZ = 1000.0, 600.0, 770.0, 1400.0
@@ -31,7 +31,6 @@ HEARD = 0.1        #: a band at least this loud (about -20 dB below full scale) 
 
 def make_centre(tmp_path, contact: dict, trunk_spans: int = 1, station_spans: int = 1,
                 signalling: str = "no1"):
-    _require()
     spans = trunk_spans + station_spans
     cfg = Config.from_dict({
         "server": {"store": str(tmp_path / "cti.db")},
@@ -321,8 +320,6 @@ def test_digits_sent_by_the_agent_reach_the_caller_through_the_bridge(rig):
 
 
 def test_bridge_over_an_ss7_trunk(tmp_path):
-    pytest.importorskip("cti.signaling.ss7.trunk")
-    pytest.importorskip("simulator.exchange.ss7")
     srv, centre = make_centre(tmp_path, {"agents": AGENTS, "stations": STATIONS, "route_points": {"4000": "sales"},
                                          "queues": {"sales": {"strategy": "linear", "members": ["a0", "a1"]}}},
                               signalling="ss7")

@@ -7,7 +7,6 @@ board runs in virtual time, as fast as the CPU goes (board.step per loop turn).
 """
 from __future__ import annotations
 
-import importlib
 
 import pytest
 
@@ -17,18 +16,6 @@ from cti.cli.wiring import build_server
 from cti.server import BackgroundServer
 
 ANY = "tcp://127.0.0.1:*"
-NEEDS = {"no1": ("cti.signaling.no1.trunk", "simulator.exchange.no1", "simulator.board"),
-         "ss7": ("cti.signaling.ss7.trunk", "simulator.exchange.ss7", "simulator.board", "_boardcore.hdlc")}
-
-
-def _require(sig):
-    for mod in NEEDS[sig]:
-        try:
-            importlib.import_module(mod)
-        except ImportError as e:
-            pytest.skip(f"{sig} stack not available yet: {e}")
-
-
 def _server(tmp_path, sig):
     cfg = Config.from_dict({
         "server": {"store": str(tmp_path / "cti.db")},
@@ -59,7 +46,6 @@ def until(sub, pred, timeout=20.0):
 
 @pytest.mark.parametrize("sig", ["no1", "ss7"])
 def test_exchange_calls_us_client_answers_far_end_clears(tmp_path, sig):
-    _require(sig)
     from simulator.exchange.base import CallScript
     srv = _server(tmp_path, sig)
     exchange = srv.part("network").networks[0]
@@ -86,7 +72,6 @@ def test_exchange_calls_us_client_answers_far_end_clears(tmp_path, sig):
 
 @pytest.mark.parametrize("sig", ["no1", "ss7"])
 def test_make_call_reaches_exchange_subscriber(tmp_path, sig):
-    _require(sig)
     srv = _server(tmp_path, sig)
     exchange = srv.part("network").networks[0]
     with BackgroundServer(srv) as _, BusClient(srv.bus.endpoints, timeout=10) as c:
@@ -103,8 +88,6 @@ def test_make_call_reaches_exchange_subscriber(tmp_path, sig):
 @pytest.mark.parametrize("sig", ["no1", "ss7"])
 def test_dtmf_both_ways_in_band(tmp_path, sig):
     """Digits the caller types reach subscribers (DigitsDialed); SendDigits reaches the far end."""
-    _require(sig)
-    pytest.importorskip("_boardcore.dtmf", reason="the DTMF kernel is not available")
     from cti.signaling.trunk import DigitsReceived
     from simulator.exchange.base import CallScript
     srv = _server(tmp_path, sig)
@@ -135,7 +118,6 @@ def test_dtmf_both_ways_in_band(tmp_path, sig):
 def test_consultation_and_transfer_over_real_signalling(tmp_path, sig):
     """A held incoming call and an answered consultation call are joined; when one far party
     hangs up the model releases the other circuit, and both CDRs are written."""
-    _require(sig)
     from simulator.exchange.base import CallScript
     srv = _server(tmp_path, sig)
     exchange = srv.part("network").networks[0]

@@ -7,7 +7,7 @@ import wave
 import numpy as np
 import pytest
 
-g711 = pytest.importorskip("_boardcore.g711")
+from _boardcore import g711
 
 from cti.media import wavfile  # noqa: E402
 from cti.media.recorder import Recorder  # noqa: E402

@@ -6,9 +6,7 @@ evidence (signalling, tone, timer), answered ones must reach an agent, pacing mu
 ready agents."""
 from __future__ import annotations
 
-import importlib
 
-import pytest
 
 from simulator.agents import DesktopProfile, start_desktops
 from simulator.exchange.base import Behaviour as B, Subscriber
@@ -31,17 +29,7 @@ SCRIPT: dict[str, tuple[dict, str, str, str | None]] = {
 AGENTS = {f"o{i}": {"device": f"30{i:02d}", "wrap_up": 1.0} for i in range(3)}
 
 
-def _require() -> None:
-    for mod in ("simulator.board", "cti.signaling.no1.trunk", "simulator.exchange.no1", "cti.signaling.ss7.trunk",
-                "simulator.exchange.ss7", "_boardcore.hdlc"):
-        try:
-            importlib.import_module(mod)
-        except ImportError as e:
-            pytest.skip(f"simulator or a stack is missing: {e}")
-
-
 def make_server(tmp_path, campaigns: dict) -> tuple:
-    _require()
     from cti.config import Config
     from cti.contact import ContactConfig, install
     from cti.cli.wiring import build_server

@@ -27,7 +27,6 @@ def example(tmp_path) -> dict:
 
 
 def test_example_config_serves_callers_with_agents(tmp_path):
-    pytest.importorskip("_boardcore.g711")
     from simulator.agents import DesktopProfile, start_desktops
 
     srv = build_server(Config.from_dict(example(tmp_path))).start()
