@@ -33,7 +33,7 @@ from cti.call.errors import (CallControlError, InvalidParameterError, MalformedR
 
 from .accounts import Accounts
 from .errors import HTTP_STATUS, AuthenticationError, error_map
-from .hub import Feed, Hub, Sink, Viewer, dumps, text_frame
+from .hub import Feed, Hub, Sink, Viewer, dumps, encode, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class Conn:
             self.transport.write(frame)
 
     def send(self, obj: dict[str, Any]) -> None:
-        self.write(text_frame(dumps(obj).encode()))
+        self.write(text_frame(encode(obj)))
 
 
 class Gateway:
