@@ -165,12 +165,17 @@ def test_unwritable_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_voice_pool_full_gives_busy_treatment_and_event(vm: tuple[VoicemailService, Line]) -> None:
     svc, _ = vm
+    class Busy:
+        def compose(self, names: list[str], strict: bool = True) -> bytes:
+            return voice(300, 1600) if names == ["busy"] else b""
+    svc.prompts = Busy()
     svc.leave("a", (0, 1), greeting=b"")
     svc.leave("b", (0, 2), greeting=b"")
     with pytest.raises(VoicemailError, match="no voice resource free") as exc:
         svc.leave("c", (0, 3), greeting=b"")
     assert isinstance(exc.value.event, ResourceExhausted) and exc.value.event.kind == "voice"
-    assert any(isinstance(e, ResourceExhausted) for e in svc.tick(0.0))
+    assert exc.value.event.to_dict()["treatment"] == "busy prompt"
+    assert (0, 3) in svc.playbacks                  # the caller hears the busy prompt (when the set has one)
     with pytest.raises(VoicemailError, match="already"):
         svc.leave("a", (0, 1))
 

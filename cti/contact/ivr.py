@@ -5,18 +5,42 @@ model's ``DigitsDialed`` events), and CRM-driven PlayPrompt / CollectDigits on a
 Sans-IO towards the centre: :meth:`IvrRunner.tick` and the input methods return
 :mod:`cti.ivr.session` actions (DigitsCollected, ToQueue, Hangup) for the centre to carry
 out and publish; audio goes out through the ``write(circuit, alaw)`` callable it is given.
+
+Media resources (fax, voicemail, TTS: :class:`cti.contact.resources.MediaResources`) attach with
+:meth:`IvrRunner.attach` (an object with the :class:`MediaHooks` methods). Then a menu's
+``say`` prompt is rendered by the TTS service (the menu waits for it, never the loop), the
+``fax`` / ``voicemail`` targets hand the call over, and audio queued with ``then_hangup``
+(the queue's overflow-to-voicemail prompt) hands the caller to the voicemail recorder
+instead of releasing it. Without media resources those targets release the caller.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Protocol
+from collections.abc import Callable
 
 from cti.ivr.collect import CollectSpec, CollectState, DigitCollector
 from cti.ivr.menu import IvrConfig
-from cti.ivr.session import DigitsCollected, Hangup, IvrSession, Play, StopPlay, ToQueue
+from cti.ivr.session import DigitsCollected, Hangup, IvrSession, Play, Say, StopPlay, ToFax, ToQueue, ToVoicemail
 
 BLOCK = 160                    #: octets per 20 ms block at 8 kHz
 Writer = Callable[[tuple[int, int], bytes], None]
+
+
+class MediaHooks(Protocol):
+    """What the IVR asks of the media resources (see the module docstring)."""
+
+    def say(self, text: str, voice: str | None) -> Any:
+        """A TTS job (``.done``, ``.ok``, ``.audio``, ``.error``)."""
+        ...
+
+    def ivr_handoff(self, call: str, circuit: tuple[int, int], action: ToFax | ToVoicemail, now: float) -> list[Any]:
+        """Take the call over for a fax or a message; actions (Hangup) if it cannot."""
+        ...
+
+    def after_prompt(self, call: str, circuit: tuple[int, int], now: float) -> bool:
+        """The prompt queued with ``then_hangup`` has played: take the caller over (True) or not."""
+        ...
 
 
 @dataclass
@@ -30,6 +54,7 @@ class _Leg:
     playing: bytearray = field(default_factory=bytearray)
     hangup_after: bool = False  #: release the caller when the audio queued now has played (voicemail)
     sent: bytes = b""          #: the block written last (the recorder's "sent" side)
+    tts: Any = None            #: a TTS job whose audio is this menu's prompt
 
 
 class IvrRunner:
@@ -39,6 +64,12 @@ class IvrRunner:
         self.config = config
         self.write = write
         self.legs: dict[str, _Leg] = {}
+        self.media: MediaHooks | None = None
+        self.errors: list[tuple[str, str]] = []   #: (call, message) of prompts that could not be spoken
+
+    def attach(self, media: MediaHooks) -> None:
+        """Use ``media`` for ``say`` prompts, fax / voicemail targets and the voicemail overflow."""
+        self.media = media
 
     # ---- starting --------------------------------------------------------------------------
     def start_menu(self, call: str, circuit: tuple[int, int], now: float) -> list[Any]:
@@ -99,6 +130,14 @@ class IvrRunner:
         """One 20 ms block: stream prompts, prompt completion, timeouts."""
         out: list[Any] = []
         for leg in list(self.legs.values()):
+            if leg.tts is not None and leg.tts.done:
+                job, leg.tts = leg.tts, None
+                if job.ok:
+                    leg.playing += job.audio
+                else:                      # the engine failed or hung: the menu goes on without its prompt
+                    self.errors.append((leg.call, job.error))
+                    if leg.session is not None:
+                        out += self._do(leg, leg.session.prompt_done(now), now)
             if leg.playing:
                 block = bytes(leg.playing[:BLOCK])
                 del leg.playing[:BLOCK]
@@ -107,6 +146,9 @@ class IvrRunner:
                 if not leg.playing:
                     if leg.hangup_after:
                         leg.hangup_after = False
+                        if self.media is not None and self.media.after_prompt(leg.call, leg.circuit, now):
+                            self.legs.pop(leg.call, None)
+                            continue
                         out.append((leg.call, Hangup("played")))
                     elif leg.session is not None:
                         out += self._do(leg, leg.session.prompt_done(now), now)
@@ -134,8 +176,25 @@ class IvrRunner:
         for a in actions:
             if isinstance(a, Play):
                 leg.playing += a.audio
+            elif isinstance(a, Say):
+                if self.media is None:
+                    self.errors.append((leg.call, "no TTS engine ([media] not configured): say prompt skipped"))
+                    if leg.session is not None:
+                        out += self._do(leg, leg.session.prompt_done(now), now)
+                else:
+                    leg.tts = self.media.say(a.text, a.voice)
+            elif isinstance(a, (ToFax, ToVoicemail)):
+                leg.session = None
+                leg.playing.clear()
+                leg.tts = None
+                self.legs.pop(leg.call, None)
+                if self.media is None:
+                    out.append((leg.call, Hangup("no media resources for " + type(a).__name__)))
+                else:
+                    out += [(leg.call, x) for x in self.media.ivr_handoff(leg.call, leg.circuit, a, now)]
             elif isinstance(a, StopPlay):
                 leg.playing.clear()
+                leg.tts = None
                 if leg.session is not None:
                     out += self._do(leg, leg.session.prompt_done(now), now)
             else:

@@ -183,8 +183,7 @@ class FaxRunner:
             raise FaxBusy(f"circuit {circuit[0]}/{circuit[1]} (call {call}) already carries a fax")
         if self.pools is not None and not self.pools.acquire("fax", call):
             size = self.pools.pools["fax"].size
-            ev = ResourceExhausted("fax", call, size, "refused")
-            self._out.append(ev)
+            ev = ResourceExhausted("fax", call, size, "refused")     # the caller publishes it
             raise FaxBusy(f"no fax channel free (all {size} in use)", ev)
 
     def _give_back(self, call: str, circuit: Circuit) -> None:

@@ -25,8 +25,13 @@ var = "account"                   # the digits are kept under this name and trav
 then = { queue = "support", priority = 5 }
 ```
 
-A target is exactly one of ``queue`` (with optional ``priority``), ``menu`` or ``hangup``.
-Every mistake (unknown menu, missing prompt file, bad key) is reported with its place.
+A target is exactly one of ``queue`` (with optional ``priority``), ``menu``, ``hangup``,
+``fax`` (fax-on-demand: send that document on this call, ``fax = "price-list"``, a name of
+``[media.fax] documents``) or ``voicemail`` (record a message for that box,
+``voicemail = "sales"``); the last two need the media resources (``[media]``). A menu's
+prompt is a file (``prompt``) or text spoken by the TTS engine (``say = "..."``, with
+``voice``, default the engine's Mandarin voice). Every mistake (unknown menu, missing
+prompt file, bad key) is reported with its place.
 """
 from __future__ import annotations
 
@@ -50,17 +55,23 @@ class Target:
     menu: str | None = None
     hangup: bool = False
     priority: int = 0
+    fax: str | None = None
+    voicemail: str | None = None
 
     @classmethod
-    def parse(cls, where: str, d: Any) -> "Target":
+    def parse(cls, where: str, d: Any) -> Target:
         if not isinstance(d, dict):
             raise IvrConfigError(f"{where}: a target must be a table like {{ queue = \"sales\" }}")
-        unknown = set(d) - {"queue", "menu", "hangup", "priority"}
+        unknown = set(d) - {"queue", "menu", "hangup", "priority", "fax", "voicemail"}
         if unknown:
             raise IvrConfigError(f"{where}: unknown keys {sorted(unknown)}")
-        t = cls(d.get("queue"), d.get("menu"), bool(d.get("hangup", False)), int(d.get("priority", 0)))
-        if sum((t.queue is not None, t.menu is not None, t.hangup)) != 1:
-            raise IvrConfigError(f"{where}: give exactly one of queue, menu or hangup")
+        for key in ("queue", "menu", "fax", "voicemail"):
+            if key in d and not isinstance(d[key], str):
+                raise IvrConfigError(f"{where}: {key} must be a string")
+        t = cls(d.get("queue"), d.get("menu"), bool(d.get("hangup", False)), int(d.get("priority", 0)),
+                d.get("fax"), d.get("voicemail"))
+        if sum((t.queue is not None, t.menu is not None, t.hangup, t.fax is not None, t.voicemail is not None)) != 1:
+            raise IvrConfigError(f"{where}: give exactly one of queue, menu, hangup, fax or voicemail")
         return t
 
 
@@ -75,10 +86,12 @@ class Menu:
     then: Target | None = None
     var: str | None = None
     on_fail: Target = Target(hangup=True)
+    say: str | None = None          #: TTS text instead of a prompt file
+    voice: str | None = None
 
 
 _MENU_KEYS = {"prompt", "max_digits", "timeout", "inter_digit", "terminator", "barge_in", "retries",
-              "invalid_prompt", "options", "then", "var", "on_fail"}
+              "invalid_prompt", "options", "then", "var", "on_fail", "say", "voice"}
 
 
 @dataclass
@@ -89,7 +102,7 @@ class IvrConfig:
     _audio: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls, path: str | Path) -> "IvrConfig":
+    def load(cls, path: str | Path) -> IvrConfig:
         p = Path(path)
         try:
             doc = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -98,7 +111,7 @@ class IvrConfig:
         return cls.from_dict(doc.get("ivr", doc), base=p.parent)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], base: Path = Path(".")) -> "IvrConfig":
+    def from_dict(cls, d: dict[str, Any], base: Path = Path(".")) -> IvrConfig:
         menus_d = d.get("menus")
         if not isinstance(menus_d, dict) or not menus_d:
             raise IvrConfigError("ivr: no [ivr.menus.<name>] tables")
@@ -130,8 +143,15 @@ class IvrConfig:
         if bool(options) == bool(then):
             raise IvrConfigError(f"{where}: give either options (a choice) or then (collect and go on)")
         on_fail = Target.parse(f"{where}.on_fail", md["on_fail"]) if "on_fail" in md else Target(hangup=True)
+        say, voice = md.get("say"), md.get("voice")
+        if say is not None and (not isinstance(say, str) or not say.strip()):
+            raise IvrConfigError(f"{where}: say must be the text to speak")
+        if say is not None and md.get("prompt") is not None:
+            raise IvrConfigError(f"{where}: give prompt (a file) or say (text), not both")
+        if voice is not None and (say is None or not isinstance(voice, str)):
+            raise IvrConfigError(f"{where}: voice goes with say and is a voice name")
         return Menu(name, md.get("prompt"), spec, int(md.get("retries", 2)), md.get("invalid_prompt"),
-                    options, then, md.get("var"), on_fail)
+                    options, then, md.get("var"), on_fail, say, voice)
 
     def check(self) -> None:
         if self.start not in self.menus:
@@ -143,6 +163,9 @@ class IvrConfig:
             for prompt in (m.prompt, m.invalid_prompt):
                 if prompt is not None and not (self.prompt_dir / prompt).is_file():
                     raise IvrConfigError(f"ivr.menus.{m.name}: prompt file {self.prompt_dir / prompt} not found")
+
+    def targets(self) -> list[Target]:
+        return [t for m in self.menus.values() for t in [*m.options.values(), m.on_fail, *([m.then] if m.then else [])]]
 
     def queues(self) -> set[str]:
         """Every queue the IVR can send a caller to (the server checks they exist)."""

@@ -43,7 +43,31 @@ class Hangup:
     reason: str
 
 
-Action = Play | StopPlay | DigitsCollected | ToQueue | Hangup
+@dataclass(frozen=True)
+class Say:
+    """Speak ``text`` (TTS) as the menu's prompt; the runner reports prompt_done when it has played."""
+
+    text: str
+    voice: str | None
+
+
+@dataclass(frozen=True)
+class ToFax:
+    """Fax-on-demand: send ``document`` on this call (the media resources carry it out)."""
+
+    document: str
+    vars: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ToVoicemail:
+    """Record a message for ``box``."""
+
+    box: str
+    vars: dict[str, str]
+
+
+Action = Play | StopPlay | DigitsCollected | ToQueue | Hangup | Say | ToFax | ToVoicemail
 
 
 @dataclass
@@ -96,7 +120,9 @@ class IvrSession:
             out.append(Play(menu.invalid_prompt, self.config.audio(menu.invalid_prompt)))
         if menu.prompt:
             out.append(Play(menu.prompt, self.config.audio(menu.prompt)))
-        self._collector.start(now, prompt=bool(menu.prompt))
+        elif menu.say:
+            out.append(Say(menu.say, menu.voice))
+        self._collector.start(now, prompt=bool(menu.prompt or menu.say))
         return out
 
     def _maybe_done(self, now: float) -> list[Action]:
@@ -125,4 +151,8 @@ class IvrSession:
         self._collector = None
         if t.queue is not None:
             return [ToQueue(t.queue, t.priority, dict(self.vars))]
+        if t.fax is not None:
+            return [ToFax(t.fax, dict(self.vars))]
+        if t.voicemail is not None:
+            return [ToVoicemail(t.voicemail, dict(self.vars))]
         return [Hangup("ivr")]

@@ -18,19 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cti.prompts.alaw import decode as alaw_decode
-from cti.prompts.alaw import encode as alaw_encode
+from cti.tts.audio import decode as alaw_decode
+from cti.tts.audio import encode as alaw_encode
 from cti.media import wavfile
+from cti.tts.audio import beep
 from cti.tts.engine import EspeakEngine, TtsEngine, TtsError
 
 SETS = Path(__file__).resolve().parent / "sets"
-
-
-def beep(ms: int = 400, hz: float = 1000.0, dbm0: float = -10.0) -> bytes:
-    n = 8 * ms
-    amp = 32768 * 10 ** (-3.14 / 20) * 10 ** (dbm0 / 20)
-    pcm = (amp * np.sin(2 * np.pi * hz * np.arange(n) / 8000)).astype(np.int16)
-    return alaw_encode(pcm)
 
 
 def _toml_str(s: str) -> str:

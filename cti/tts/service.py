@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cti.prompts.alaw import encode as alaw_encode
+from cti.tts.audio import encode as alaw_encode
 from cti.media import wavfile
 
 from .engine import TtsEngine, TtsError

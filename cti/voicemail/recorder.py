@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cti.prompts.alaw import decode as alaw_decode
-from cti.prompts.alaw import encode as alaw_encode
+from cti.tts.audio import decode as alaw_decode
+from cti.tts.audio import encode as alaw_encode
 from cti.media import wavfile
 
 BLOCK = 160

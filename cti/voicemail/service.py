@@ -128,8 +128,7 @@ class VoicemailService:
         if call in self.legs or circuit in self._by_circuit:
             raise VoicemailError(f"call {call} already records a message")
         if self.pools is not None and not self.pools.acquire("voice", call):
-            ev = ResourceExhausted("voice", call, self.pools.pools["voice"].size, "busy prompt")
-            self._out.append(ev)
+            ev = ResourceExhausted("voice", call, self.pools.pools["voice"].size, "busy prompt")   # in the error
             busy = self._prompt("busy")
             if busy:
                 self.playbacks[circuit] = _Playback(circuit, bytearray(busy))
@@ -234,6 +233,6 @@ class VoicemailService:
 
 
 def _fallback_beep() -> bytes:
-    from cti.prompts.build import beep
+    from cti.tts.audio import beep
 
     return beep()

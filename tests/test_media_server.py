@@ -1,0 +1,287 @@
+"""Media resources through the real CtiServer on the simulator (No.1 trunk, virtual time):
+fax-on-demand from the IVR to a fax machine at the far end, a fax received into the inbox by
+request, voicemail from an IVR choice and from a queue overflow, the agent's work number
+announced, TTS prompts, pools in the snapshot, message requests."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cti.call.errors import InvalidParameterError, ResourceBusyError
+from cti.fax import available
+from cti.fax.session import FaxSession
+from cti.contact.resources import MediaConfig, MediaConfigError, MediaResources
+from simulator.agents import DesktopProfile, LocalBus, start_desktops
+from simulator.phones import Phone, attach_phones
+from tests.test_contact_load import make_server, run_until, restore_bus_requests  # noqa: F401 (fixture)
+
+ok, why = available()
+pytestmark = pytest.mark.skipif(not ok, reason=f"fax engine unavailable: {why}")
+
+from fax_rig import make_document  # noqa: E402
+
+AGENTS = {"1024": {"device": "2000", "team": "blue", "wrap_up": 2.0}}
+
+
+def place(srv: Any, at: float, called: str = "4100", calling: str = "13800138000", **kw: Any) -> None:
+    from simulator.exchange.base import CallScript
+    srv.part("network").networks[0].place_call(CallScript(at=srv.now() + at, called=called, calling=calling, **kw))
+
+
+class FarFax:
+    """A fax machine at the far end of trunk span 0: once the exchange's call is answered it
+    runs a T.30 session on that call's timeslot (a board ticker, like simulator phones)."""
+
+    def __init__(self, srv: Any, make: Any) -> None:
+        self.srv, self.make = srv, make
+        self.ep = srv.board.far_end(0)
+        self.session: FaxSession | None = None
+        self.ts: int | None = None
+        self._since = 0
+        srv.board.add_ticker(self.tick)
+
+    def tick(self, now: float) -> None:
+        self._since, blocks = self.ep.received_blocks(self._since)
+        if self.session is None:
+            recs = [r for r in self.srv.part("network").networks[0].records
+                    if r.answered_at is not None and r.circuit is not None and r.cleared_at is None]
+            if not recs:
+                return
+            self.ts = recs[0].circuit[1]
+            self.session = self.make()
+        assert self.ts is not None
+        for _seq, block, t in blocks:
+            self.ep.write_audio(self.ts, self.session.process(block[self.ts].tobytes(), t))
+
+
+def first_call(srv: Any, limit: float = 10.0) -> str:
+    end = srv.now() + limit
+    while not srv.model.calls:
+        assert srv.now() < end, "no call arrived"
+        srv.step(0)
+    run_until(srv, srv.now() + 1.0)
+    (call,) = list(srv.model.calls)
+    return str(call)
+
+
+def media(srv: Any, centre: Any, tmp_path: Path, **extra: Any) -> MediaResources:
+    doc = make_document(tmp_path / "price.tif", pages=2)
+    cfg = {"directory": str(tmp_path / "media"), "pools": {"fax": 2, "voice": 4},
+           "fax": {"documents": {"price": str(doc)}, "ident": "+86 10 5555"},
+           "voicemail": {"silence_seconds": 3.0, "min_seconds": 0.5}, **extra}
+    return srv.add(MediaResources(MediaConfig.from_dict(cfg), centre))   # type: ignore[return-value]
+
+
+@pytest.fixture
+def ivr_file(tmp_path: Path) -> str:
+    f = tmp_path / "ivr.toml"
+    f.write_text("""
+[ivr]
+start = "main"
+[ivr.menus.main]
+say = "qing3 an4 yi1 huo4 er4"
+voice = "cmn-latn-pinyin"
+max_digits = 1
+timeout = 8.0
+retries = 0
+options."1" = { fax = "price" }
+options."2" = { voicemail = "sales" }
+on_fail = { hangup = true }
+""")
+    return str(f)
+
+
+def test_fax_on_demand_from_the_ivr_reaches_the_far_machine(tmp_path: Path, ivr_file: str) -> None:
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
+                                         "queues": {"sales": {}}}, spans=1)
+    m = media(srv, centre, tmp_path)
+    bus = LocalBus(srv)
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    far = FarFax(srv, lambda: FaxSession.receive(tmp_path / "far.tif", calling=False))
+    try:
+        place(srv, 0.5, digits="1", hold_for=None)
+        run_until(srv, srv.now() + 60.0)
+        types = [e["type"] for e in seen]
+        assert "TtsFailed" not in types
+        (done,) = [e for e in seen if e["type"] == "FaxCompleted"]
+        assert (done["ok"], done["pages"], done["direction"], done["result"]) == (True, 2, "send", 0)
+        assert done["topic"] == "media.fax" and types.index("FaxStarted") < types.index("FaxPage")
+        assert far.session is not None and far.session.completed is not None and far.session.completed.ok
+        from cti.fax import document
+        sent, got = document.pages(tmp_path / "price.tif"), document.pages(tmp_path / "far.tif")
+        assert len(got) == 2 and all(np.array_equal(a, b) for a, b in zip(sent, got, strict=True))
+        assert m.pools.usage()["fax"]["busy"] == 0 and m.counters["fax_sent"] == 1
+        cdr = srv.bus.store.cdrs(10)
+        assert cdr and not srv.model.calls
+    finally:
+        srv.close()
+
+
+def test_fax_received_by_request_lands_in_the_inbox(tmp_path: Path) -> None:
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
+                                         "queues": {"sales": {}}}, spans=1)
+    media(srv, centre, tmp_path)
+    bus = LocalBus(srv)
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    doc = make_document(tmp_path / "complaint.tif", pages=1)
+    FarFax(srv, lambda: FaxSession.send(doc, calling=True))
+    try:
+        place(srv, 0.5, called="4000", hold_for=None)
+        call = first_call(srv)
+        assert bus.command("ReceiveFax", call=call, box="complaints") == {"call": call}
+        run_until(srv, srv.now() + 40.0)
+        (rx,) = [e for e in seen if e["type"] == "FaxReceived"]
+        calling = next(e.get("calling") for e in seen if e.get("call") == call and "calling" in e)
+        assert rx["box"] == "complaints" and rx["pages"] == 1 and rx["caller"] == (calling or "")
+        listed = bus.command("ListMessages", kind="fax", box="complaints")["messages"]
+        assert [m["id"] for m in listed] == [rx["id"]]
+        got = bus.command("GetMessage", id=rx["id"], content=True)
+        assert got["content"][:4] in (b"II*\x00", b"MM\x00*") and got["message"]["meta"]["pages"] == 1
+        with pytest.raises(InvalidParameterError, match="no message"):
+            bus.command("GetMessage", id=9999)
+    finally:
+        srv.close()
+
+
+def test_voicemail_from_the_ivr_choice_then_mark_and_snapshot(tmp_path: Path, ivr_file: str) -> None:
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
+                                         "queues": {"sales": {}}}, spans=1)
+    m = media(srv, centre, tmp_path)
+    bus = LocalBus(srv)
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    caller = Phone("caller", 500.0, speaking=False)
+    attach_phones(srv.board, 0, {1: caller})        # the first call takes TS1 (hunting order)
+    try:
+        place(srv, 0.5, digits="2", hold_for=None)
+        run_until(srv, srv.now() + 4.0)
+        from cti.voicemail.recorder import Phase
+        end = srv.now() + 20.0
+        while not any(leg.rec.phase is Phase.RECORDING for leg in m.voicemail.legs.values()):
+            assert srv.now() < end, "never got to the beep"
+            srv.step(0)
+        caller.speak(500.0)
+        run_until(srv, srv.now() + 2.0)
+        caller.mute()
+        caller.dial("#")
+        run_until(srv, srv.now() + 8.0)
+        (left,) = [e for e in seen if e["type"] == "VoicemailLeft"]
+        assert left["box"] == "sales" and left["reason"] == "terminator" and 1.8 <= left["seconds"] <= 3.0
+        calling = next(e.get("calling") for e in seen if e.get("call") == left["call"] and "calling" in e)
+        assert left["caller"] == (calling or "")
+        snap = {k: v for k, v in m.sections().items()}
+        assert snap["messages"](None, None) == [{"box": "sales", "waiting": 1}]
+        assert bus.command("MarkMessage", id=left["id"])["status"] == "handled"
+        assert snap["messages"](None, None) == []
+        assert any(e["type"] == "MessageHandled" for e in seen)
+        assert any(e["type"] == "CallCleared" for e in seen)      # after "saved", the service released the caller
+        res = bus.command("GetResources")["pools"]
+        assert res["voice"]["busy"] == 0 and res["voice"]["taken"] >= 1
+    finally:
+        srv.close()
+
+
+def test_queue_overflow_to_voicemail_records_after_the_prompt(tmp_path: Path) -> None:
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
+                                         "queues": {"sales": {"max_wait": 4.0, "overflow": "voicemail"}}}, spans=1)
+    m = media(srv, centre, tmp_path, language="en")
+    bus = LocalBus(srv)                 # nobody logs on: the caller waits, then voicemail
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    caller = Phone("caller", 700.0, speaking=False)
+    attach_phones(srv.board, 0, {1: caller})
+    try:
+        place(srv, 0.5, called="4000", hold_for=None)
+        from cti.voicemail.recorder import Phase
+        end = srv.now() + 30.0                      # 4 s wait + the English greeting + beep
+        while not any(leg.rec.phase is Phase.RECORDING for leg in m.voicemail.legs.values()):
+            assert srv.now() < end, [e["type"] for e in seen]
+            srv.step(0)
+        caller.speak(700.0)
+        run_until(srv, srv.now() + 2.0)
+        caller.mute()
+        run_until(srv, srv.now() + 6.0)             # 3 s of silence ends it
+        (left,) = [e for e in seen if e["type"] == "VoicemailLeft"]
+        assert left["reason"] == "silence" and left["box"] == "sales"
+        from cti.media import wavfile
+        info, pcm = wavfile.read_info_and_pcm(left["path"])
+        spec = np.abs(np.fft.rfft(pcm[-8000:].astype(float)))
+        assert abs(np.argmax(spec) * 8000 / 8000 - 700) < 10        # the caller's voice is in the file
+    finally:
+        srv.close()
+
+
+def test_agent_number_announced_to_the_caller(tmp_path: Path) -> None:
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
+                                         "queues": {"sales": {}}}, spans=1)
+    media(srv, centre, tmp_path, announce={"agent": {"sales": "zh"}})
+    start_desktops(srv, {"1024": "2000"}, DesktopProfile(answer_after=(0.5, 0.6), handle=(30.0, 31.0)))
+    bus = LocalBus(srv)
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    ear = Phone("caller", None)
+    attach_phones(srv.board, 0, {1: ear})
+    try:
+        place(srv, 0.5, called="4000", hold_for=None)
+        end = srv.now() + 20.0
+        while not any(e["type"] == "Connected" for e in seen):
+            assert srv.now() < end
+            srv.step(0)
+        ear.forget()
+        run_until(srv, srv.now() + 5.0)
+        heard = ear.heard(5.0).astype(float)
+        ps = srv.part("media").prompt_set("zh")     # type: ignore[attr-defined]
+        want = len(ps.agent_number("1024")) / 8000.0
+        loud = np.abs(heard.reshape(-1, 160)).max(axis=1) > 300
+        assert abs(loud.sum() * 0.02 - want) < 1.2 and want > 2.0     # 工号 幺零二四 为您服务 played
+    finally:
+        srv.close()
+
+
+def test_say_request_and_bad_requests(tmp_path: Path) -> None:
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
+                                         "queues": {"sales": {}}}, spans=1)
+    media(srv, centre, tmp_path, pools={"fax": 0, "voice": 1})
+    bus = LocalBus(srv)
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    ear = Phone("caller", None)
+    attach_phones(srv.board, 0, {1: ear})
+    try:
+        place(srv, 0.5, called="4000", hold_for=None)
+        call = first_call(srv)
+        assert bus.command("Say", call=call, text="Your order has shipped", voice="en-us")["call"] == call
+        job = centre.ivr.legs[call].tts
+        assert job is not None and job.wait(30) and job.ok      # rendered on a worker thread (real time)
+        ear.forget()
+        run_until(srv, srv.now() + 4.0)
+        assert np.abs(ear.heard(4.0)).max() > 1000
+        with pytest.raises(ResourceBusyError, match="no fax channel free"):
+            bus.command("SendFax", call=call, document="price")
+        assert any(e["type"] == "ResourceExhausted" and e["kind"] == "fax" for e in seen)
+        with pytest.raises(InvalidParameterError, match="not found"):
+            bus.command("SendFax", call=call, document="nothing-by-that-name")
+        with pytest.raises(InvalidParameterError, match="no call"):
+            bus.command("LeaveVoicemail", call="nope")
+        with pytest.raises(InvalidParameterError, match="kind"):
+            bus.command("ListMessages", kind="sms")
+        usage = [e for e in seen if e["type"] == "ResourceUsage"]
+        assert usage and usage[-1]["pools"]["fax"]["size"] == 0
+    finally:
+        srv.close()
+
+
+def test_bad_media_configs() -> None:
+    with pytest.raises(MediaConfigError, match="unknown key"):
+        MediaConfig.from_dict({"faxes": {}})
+    with pytest.raises(MediaConfigError, match="language"):
+        MediaConfig.from_dict({"language": "fr"})
+    with pytest.raises(MediaConfigError, match="whole number"):
+        MediaConfig.from_dict({"pools": {"fax": -1}})
+    with pytest.raises(MediaConfigError, match=r"agent\.sales"):
+        MediaConfig.from_dict({"announce": {"agent": {"sales": "de"}}})
