@@ -100,7 +100,7 @@ class Config:
     call: CallSection = field(default_factory=CallSection)
     demo: DemoSection = field(default_factory=DemoSection)
     contact: dict[str, Any] | None = None   #: the [contact] section, parsed by cti.contact.ContactConfig
-    media: dict[str, Any] | None = None     #: the [media] section, parsed by cti.ivr.media.MediaConfig
+    media: dict[str, Any] | None = None     #: the [media] section, parsed by cti.contact.resources.MediaConfig
 
     @classmethod
     def load(cls, path: str) -> "Config":

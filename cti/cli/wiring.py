@@ -136,11 +136,20 @@ def components(config: Config, network: bool = True) -> list[Component]:
         if far is None:
             raise ConfigError("the demo needs a simulated network (board driver 'sim' or 'loopback')")
         out.append(DemoScenario(config, far))
+    if config.media is not None and config.contact is None:
+        raise ConfigError("[media] needs [contact] (the media resources use its audio and IVR)")
     if config.contact is not None:
         from cti.contact import ContactConfig
         from cti.contact.centre import ContactCentre
         contact = ContactConfig.from_dict(config.contact)
-        out.append(ContactCentre(contact))
+        centre = ContactCentre(contact)
+        out.append(centre)
+        if config.media is not None:             # fax, voicemail, announcements, TTS (cti/contact/resources.py)
+            from cti.contact.resources import MediaConfig, MediaConfigError, MediaResources
+            try:
+                out.append(MediaResources(MediaConfig.from_dict(config.media), centre))
+            except MediaConfigError as e:
+                raise ConfigError(str(e)) from None
         if contact.simulated_phones:
             out.append(SimulatedPhones(contact.stations))
     return out
