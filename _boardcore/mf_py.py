@@ -38,7 +38,7 @@ import numpy as np
 
 from ._blocks import as_channels, check_channels, check_now  # noqa: F401  (used by mf_c too)
 
-# --- the code (Q.441 Table 1; STANDARDS.md "R2 / China No.1 MFC") ------------------------
+# --- the code (Q.441 Table 1; R2 / China No.1 MFC) -----------------------------------------
 
 #: Forward frequencies f0..f5 (Hz), Q.441 clause 1.
 FORWARD_HZ: tuple[int, ...] = (1380, 1500, 1620, 1740, 1860, 1980)

@@ -26,7 +26,7 @@ Steps 1 and 2 are the hot loop (compiled in ``tones_c``); steps 3 and 4 run in
 :class:`Track` only at segment boundaries and at the thresholds it asks for, in both
 implementations, so both report the same events.
 
-Figures: China (STANDARDS.md "Call-progress tones", YD/T 1970 / GB 3380: 450 Hz, -10 dBm0;
+Figures: China (call-progress tones of YD/T 1970 / GB 3380: 450 Hz, -10 dBm0;
 busy 0.35/0.35 s, ringback 1/4 s, congestion 0.7/0.7 s), ITU-T E.180 (425 Hz, common CEPT
 cadences), the US precise tone plan (ANSI T1.401) and the UK (BT SIN 350).
 """
@@ -55,7 +55,7 @@ def _t(freqs: tuple[int, ...], level: float, cadence: tuple[float, ...]) -> dict
 
 #: Country -> tone name -> {"freqs": Hz tuple, "level_dbm0": per frequency, "cadence": on/off s}.
 COUNTRIES: dict[str, dict[str, dict]] = {
-    # China: STANDARDS.md (YD/T 1970 / GB 3380; 450 Hz, about -10 dBm0)
+    # China: YD/T 1970 / GB 3380 (450 Hz, about -10 dBm0)
     "cn": {"dial": _t((450,), -10.0, ()),
            "busy": _t((450,), -10.0, (0.35, 0.35)),
            "ringback": _t((450,), -10.0, (1.0, 4.0)),

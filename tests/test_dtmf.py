@@ -1,6 +1,6 @@
 """DTMF kernel: API, bad input and a representative quality subset, on both implementations.
 
-The long Q.24 battery (every STANDARDS.md bullet, A-law round trip, talk-off corpus) is
+The long Q.24 battery (every Q.24 / LSSGR requirement, A-law round trip, talk-off corpus) is
 tests/test_dtmf_battery.py and runs on the compiled kernel.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DTMF quality battery: every bullet of STANDARDS.md "DTMF" (ITU-T Q.24, Bellcore LSSGR).
+"""DTMF quality battery: every DTMF requirement of ITU-T Q.24 and Bellcore LSSGR.
 
 Seeded signals, run on the compiled kernel (``compiled_or_twin``), linear and through an
 A-law round trip (``_boardcore.g711``, helper kernels-1; those cases skip until it lands).
@@ -38,7 +38,7 @@ class Case:
     expect: str
 
 
-#: (id, requirement as STANDARDS.md states it, clause)
+#: (id, requirement, clause)
 REQUIREMENTS = [
     ("digits", "all 16 digits decode (-3, -10, -20, -26 dBm0/tone)", "Q.23 Fig. 1"),
     ("freq-accept", "frequency deviation within +/-1.5 % accepted", "Q.24 Annex A"),

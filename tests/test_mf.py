@@ -32,7 +32,7 @@ def test_signal_table_is_two_out_of_six(mf):
     assert mf.BACKWARD_HZ == (1140, 1020, 900, 780, 660, 540)
     assert len(mf.SIGNAL_PAIRS) == 15
     assert sorted(mf.SIGNAL_PAIRS.values()) == sorted((i, j) for j in range(6) for i in range(j))
-    # STANDARDS.md: 1=(0,1) 2=(0,2) 3=(1,2) 4=(0,3) ... 10=(3,4) 11=(0,5) 15=(4,5)
+    # Q.441 Table 1: 1=(0,1) 2=(0,2) 3=(1,2) 4=(0,3) ... 10=(3,4) 11=(0,5) 15=(4,5)
     assert [mf.SIGNAL_PAIRS[s] for s in (1, 2, 3, 4, 6, 7, 10, 11, 15)] == [
         (0, 1), (0, 2), (1, 2), (0, 3), (2, 3), (0, 4), (3, 4), (0, 5), (4, 5)]
     assert mf.SIGNAL_CHARS == "1234567890BCDEF"

@@ -1,4 +1,4 @@
-"""Q.441 receiver battery for the MF kernel (STANDARDS.md "R2 / China No.1 MFC register tones").
+"""Q.441 receiver battery for the MF kernel (R2 / China No.1 MFC register tones).
 
 Runs on the compiled kernel (the twin when it is not built); test_mf.py runs a
 representative subset on both. Every case runs on its own channel of one detector, and

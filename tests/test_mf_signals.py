@@ -5,7 +5,7 @@ import numpy as np
 
 from _boardcore import g711
 
-DBM0_PEAK = 22812.0   # STANDARDS.md: 0 dBm0 = sine of peak 22 812
+DBM0_PEAK = 22812.0   # G.711: 0 dBm0 = sine of peak 22 812
 RATE = 8000
 
 

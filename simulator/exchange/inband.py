@@ -1,6 +1,6 @@
 """In-band audio a simulated exchange sends toward us on a call we placed: call-progress
-tones (``_boardcore.tones.ToneGenerator``, China 450 Hz by default: STANDARDS.md
-"Call-progress tones", ringback 1 s / 4 s, busy 0.35 / 0.35 s, congestion 0.7 / 0.7 s) and,
+tones (``_boardcore.tones.ToneGenerator``, China 450 Hz by default, YD/T 1970
+call-progress tones: ringback 1 s / 4 s, busy 0.35 / 0.35 s, congestion 0.7 / 0.7 s) and,
 once the called party answers, its speech (:class:`SyntheticVoice`).
 
 :class:`InbandPlayer` keeps one source per circuit and writes exactly the audio of the time
