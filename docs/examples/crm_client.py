@@ -62,14 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     crm = load_crm(args.crm)
-    after = 0
+    after, epoch = 0, None          # the state file: "<last seq> <journal epoch>"
     if os.path.exists(args.state):
         with open(args.state) as f:
-            after = int(f.read().strip() or 0)
+            saved = f.read().split()
+        after, epoch = int(saved[0]) if saved else 0, saved[1] if len(saved) > 1 else None
     keys = ClientKeys(args.key, args.server_key) if args.key and args.server_key else None
     with BusClient(Endpoints(args.events, args.snapshot, args.control), keys=keys) as client:
         # resume exactly after `after`; server.journal_gap: the server's own word on lost seqs
-        sub = client.subscribe(after=after, topics=("call.", "server.journal_gap"))
+        # (a server whose journal has another epoch was reset: the client resyncs by snapshot)
+        sub = client.subscribe(after=after, topics=("call.", "server.journal_gap"), epoch=epoch)
         reported = 0
         while True:
             event = sub.get(timeout=args.idle or 1.0)
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             elif pops(event):
                 print(screen_pop(event, crm), flush=True)
             with open(args.state + ".tmp", "w") as f:                # remember progress atomically
-                f.write(str(event["seq"]))
+                f.write(f"{event['seq']} {event.get('epoch') or sub.epoch or ''}".strip())
             os.replace(args.state + ".tmp", args.state)
 
 
