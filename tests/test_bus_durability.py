@@ -287,10 +287,14 @@ def test_crm_client_logs_a_declared_gap_and_stops_on_an_undeclared_one_when_stri
             assert crm.main(args) == 0
             err = capsys.readouterr().err
             assert f"declared gap: seqs 5..{r} were lost" in err and "ERROR" not in err
-            assert int(state.read_text()) == r + 1      # the JournalGap's seq: done with
-            state.write_text(str(r + 50))               # a CRM that saw seqs this server never had
+            seq, epoch = state.read_text().split()      # the last seq, and the journal it belongs to
+            assert int(seq) == r + 1 and epoch == bus.epoch     # the JournalGap's seq: done with
+            state.write_text(f"{r + 50} {bus.epoch}")  # a CRM that saw seqs this journal never had
             assert crm.main([*args, "--strict"]) == 3
             assert f"ERROR: seqs {r + 2}..{r + 50} are missing" in capsys.readouterr().err
+            state.write_text(f"{r + 50} 0123456789abcdef")     # seqs of another journal: resync
+            assert crm.main([*args, "--strict"]) == 0
+            assert "ERROR" not in capsys.readouterr().err
     finally:
         bus.close()
         st.close()
