@@ -267,3 +267,44 @@ def test_data_link_failure_t309_keeps_active_calls(p):
     p.user.line_fault(p.now, "D-channel lost")
     p.run(91.0, dt=1.0)
     assert active.state == 0 and any(e.kind == "released" and e.cause == 27 for e in p.events["user"])
+
+
+def test_variants_change_behaviour_as_their_table_says():
+    pr = Pair(user=PriStack(False, variant="q931"), network=PriStack(True, variant="q931"))
+    pr.run(0.2)
+    watch(pr)
+    c = pr.user.q931.setup("1", pr.now)
+    pr.step()
+    assert sent(pr, "user")[0].get(IE.SendingComplete) is None            # Q.931: optional, not sent
+    pr.network.q931.answer(pr.last("network", "setup").call, pr.now)
+    pr.step()
+    assert c.state is U.U10_ACTIVE and MT.CONNECT_ACKNOWLEDGE not in [m.mtype for m in sent(pr, "user")]
+    ni2 = PriStack(False, variant="ni2")
+    assert ni2.q931.new_machine(c).values["T310"] == 10.0
+    with pytest.raises(ValueError, match="variant"):
+        PriStack(False, variant="dms250")
+
+
+def test_display_hlc_and_keypad_reach_the_other_side(p):
+    c = p.network.q931.setup("6001", p.now, IE.CallingNumber("5000", 4, 1, 1, 3), display="Zhang San", hlc=1)
+    p.step()
+    inc = p.last("user", "setup").call
+    assert inc.display == "Zhang San" and inc.calling.presentation == 1 and inc.calling.screening == 3
+    p.user.q931.answer(inc, p.now)
+    p.step()
+    p.network.q931.send_message(Message(MT.INFORMATION, c.cref, False, [IE.Keypad("12#")]))
+    p.step()
+    assert p.last("user", "information").digits == "12#"
+
+
+def test_t322_status_enquiry_repeated_then_call_cleared(p):
+    c = p.user.q931.setup("5", p.now)
+    p.step()
+    p.network.q931.answer(p.last("network", "setup").call, p.now)
+    p.step()
+    p.network.q931.receive = lambda data, now: None
+    p.user.q931.status_enquiry(c, p.now)
+    p.run(4.5, dt=0.5)
+    assert c.enquiries == 2 and c.state is U.U10_ACTIVE
+    p.run(4.5, dt=0.5)
+    assert c.state is U.U19_RELEASE_REQUEST and p.last("user", "released").cause == 41

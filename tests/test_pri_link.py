@@ -176,3 +176,15 @@ def test_commands_while_not_established_get_dm():
     u = LapdLink(False)
     u.receive(L.encode(L.Frame(L.Kind.RR, True, True, None, 0), True), 0.0)
     assert L.decode(u.data_to_send(0.0)[0], False).kind is L.Kind.DM
+
+
+def test_rnr_holds_i_frames_until_rr():
+    w = Wire()
+    w.up()
+    w.u.receive(L.encode(L.Frame(L.Kind.RNR, False, False, None, 0), True), w.now)   # the network is busy
+    assert w.u.peer_busy
+    w.u.send(b"\x08\x02\x00\x01", w.now)
+    assert not [f for f in w.u.data_to_send(w.now) if len(f) > 4]
+    w.u.receive(L.encode(L.Frame(L.Kind.RR, False, False, None, 0), True), w.now)
+    w.step(n=3)
+    assert data(w.n) == [b"\x08\x02\x00\x01"] and not w.u.peer_busy
