@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
+from typing import Any
 
 #: Every kernel this package ships. Each has ``<name>_py.py`` and, when built, ``<name>_c``.
 KERNELS: tuple[str, ...] = ("g711", "dtmf", "tones", "mf", "e1frame", "hdlc")
@@ -55,7 +56,7 @@ def load(name: str) -> ModuleType:
     return twin(name)
 
 
-def export(name: str, namespace: dict, names: list[str]) -> ModuleType:
+def export(name: str, namespace: dict[str, Any], names: list[str]) -> ModuleType:
     """Copy ``names`` from the live implementation of ``name`` into ``namespace``."""
     impl = load(name)
     for attr in names:

@@ -9,7 +9,10 @@ The compiled kernel ``dtmf_c`` is used when built, else the pure-Python twin ``d
     pcm = DtmfGenerator(level_dbm0=-10, on_ms=60, off_ms=60).generate("0123#")
     detect(pcm)                                  # -> "0123#"
 """
+# ruff: noqa: F405  (under TYPE_CHECKING the names in __all__ come from the twin)
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from . import _select
 
@@ -17,3 +20,6 @@ __all__ = ["DtmfDetector", "DtmfGenerator", "DigitEvent", "detect", "DIGITS", "L
            "DBM0_PEAK", "digit_pair"]
 
 _select.export("dtmf", globals(), __all__)
+if TYPE_CHECKING:       # the twin's API is the kernel's API: type checkers read it there
+    from .dtmf_py import *  # noqa: F403
+

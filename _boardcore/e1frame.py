@@ -12,7 +12,10 @@ The compiled kernel ``e1frame_c`` is used when built, else the pure-Python twin
     n = rx.decode(line, out)                      # aligned frames, from any bit offset
     rx.cas(1), rx.alarms, rx.counters
 """
+# ruff: noqa: F405  (under TYPE_CHECKING the names in __all__ come from the twin)
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from . import _select
 
@@ -23,3 +26,6 @@ __all__ = [
 ]
 
 _select.export("e1frame", globals(), __all__)
+if TYPE_CHECKING:       # the twin's API is the kernel's API: type checkers read it there
+    from .e1frame_py import *  # noqa: F403
+

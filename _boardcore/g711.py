@@ -9,7 +9,10 @@ The compiled kernel ``g711_c`` is used when built, else the pure-Python twin ``g
     alaw_encode_into(pcm, out)              # into a caller-owned buffer; returns the count
     conf = mix_alaw(a, b, c)                # conference / whisper / barge, saturating
 """
+# ruff: noqa: F405  (under TYPE_CHECKING the names in __all__ come from the twin)
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from . import _select
 
@@ -21,3 +24,6 @@ __all__ = [
 ]
 
 _select.export("g711", globals(), __all__)
+if TYPE_CHECKING:       # the twin's API is the kernel's API: type checkers read it there
+    from .g711_py import *  # noqa: F403
+

@@ -10,7 +10,10 @@ The compiled kernel ``hdlc_c`` is used when built, else the pure-Python twin ``h
     frames = dec.feed(line)                 # [b"\\x80\\x80\\x00"], FCS checked and stripped
     dec.fcs_errors, dec.aborts, dec.short_frames, dec.long_frames, dec.octets
 """
+# ruff: noqa: F405  (under TYPE_CHECKING the names in __all__ come from the twin)
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from . import _select
 
@@ -18,3 +21,6 @@ __all__ = ["HdlcEncoder", "HdlcDecoder", "fcs16", "FLAG", "FCS_GOOD_RESIDUAL",
            "MTP2_MIN_FRAME", "MTP2_MAX_FRAME", "DEFAULT_MAX_FRAME"]
 
 _select.export("hdlc", globals(), __all__)
+if TYPE_CHECKING:       # the twin's API is the kernel's API: type checkers read it there
+    from .hdlc_py import *  # noqa: F403
+

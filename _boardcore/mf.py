@@ -10,7 +10,10 @@ The compiled kernel ``mf_c`` is used when built, else the pure-Python twin ``mf_
     pcm = gen.tone(1, 800)                                 # A1 for 100 ms, phase continuous
     detect(pcm, forward=False)                             # -> "1"
 """
+# ruff: noqa: F405  (under TYPE_CHECKING the names in __all__ come from the twin)
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from . import _select
 
@@ -20,3 +23,6 @@ __all__ = [
 ]
 
 _select.export("mf", globals(), __all__)
+if TYPE_CHECKING:       # the twin's API is the kernel's API: type checkers read it there
+    from .mf_py import *  # noqa: F403
+

@@ -10,7 +10,10 @@ The compiled kernel ``tones_c`` is used when built, else the pure-Python twin ``
     # -> [ToneEvent(channel=4, tone="busy", time=...), ToneEvent(channel=9, tone="voice", ...)]
     COUNTRIES["cn"]["busy"]   # {"freqs": (450,), "level_dbm0": -10.0, "cadence": (0.35, 0.35)}
 """
+# ruff: noqa: F405  (under TYPE_CHECKING the names in __all__ come from the twin)
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from . import _select
 
@@ -18,3 +21,6 @@ __all__ = ["generate", "ToneGenerator", "CadenceDetector", "ToneEvent", "COUNTRI
            "DBM0_PEAK", "detect"]
 
 _select.export("tones", globals(), __all__)
+if TYPE_CHECKING:       # the twin's API is the kernel's API: type checkers read it there
+    from .tones_py import *  # noqa: F403
+

@@ -96,7 +96,7 @@ class CtiServer:
 
     def __init__(self, config: Config | None = None, *, board: Any = None,
                  adapters: list[TrunkAdapter] | None = None, components: Iterable[Component] = (),
-                 ctx: zmq.Context | None = None, strict: bool = True) -> None:
+                 ctx: zmq.Context[Any] | None = None, strict: bool = True) -> None:
         self.config = cfg = config or Config()
         self.strict = strict
         self.store = open_store(cfg.server.store)

@@ -53,6 +53,14 @@ class Clock:
         if fn in self._tickers:
             self._tickers.remove(fn)
 
+    def advance(self, seconds: float) -> int:
+        """Run ``seconds`` of blocks now (virtual clocks); returns blocks run."""
+        raise NotImplementedError
+
+    def pump(self, max_blocks: int | None = None) -> int:
+        """Run the blocks due by the wall clock (real clocks); returns blocks run."""
+        raise NotImplementedError
+
     def run_blocks(self, n: int) -> None:
         """Run ``n`` blocks now, whatever the kind of clock."""
         for _ in range(n):

@@ -170,9 +170,9 @@ class Scenario:
         kind = get("type") or type(event).__name__
         if (kind == "Delivered" and get("direction") == "in" and not str(get("device", "")).startswith("trunk/")
                 and get("called") not in self.config.acd_numbers):   # the ACD answers those
-            self._answer_at[get("call")] = -1.0     # time filled in at the next tick
+            self._answer_at[str(get("call"))] = -1.0     # time filled in at the next tick
         elif kind == "CallCleared":
-            self._answer_at.pop(get("call"), None)
+            self._answer_at.pop(str(get("call")), None)
 
     def deadline(self) -> float | None:
         """When :meth:`tick` next has something to do (an answer just delivered: at once)."""

@@ -26,9 +26,9 @@ FLOORS: dict[str, int] = {
     "_boardcore": 0,                       # kernels, compiled + twin
     "drivers": 1,                          # the Board API and its backends
     "cti": 2, "cti.config": 2, "cti.signaling": 2, "cti.media": 2, "cti.store": 2, "cti.outbound": 2,
-    "cti.call": 3, "cti.acd": 3, "cti.ivr": 3, "cti.tts": 3,
-    "cti.bus": 4, "cti.stats": 4, "cti.voicemail": 4, "cti.prompts": 4,
-    "cti.plugin": 5, "cti.fax": 5,         # the server's plugin protocol; fax over IVR + voicemail
+    "cti.call": 3, "cti.ivr": 3, "cti.tts": 3,
+    "cti.bus": 4, "cti.acd": 4, "cti.voicemail": 4, "cti.prompts": 4,   # the ACD acts on the call model
+    "cti.plugin": 5, "cti.fax": 5, "cti.stats": 5,   # the server's plugin protocol; fax; ACD statistics
     "cti.contact": 6,                      # the contact centre: a component of the server
     "cti.server": 7, "cti.gateway": 7,     # the server; the gateway, a bus client
     "simulator": 7,                        # the far end: uses the stacks, imported only by cti.cli

@@ -156,7 +156,7 @@ def components(config: Config, network: bool = True) -> list[Component]:
 
 
 def build_server(config: Config | None = None, *, extra: list[Component] | None = None, board: Any = None,
-                 adapters: list[Any] | None = None, ctx: zmq.Context | None = None, strict: bool = True) -> CtiServer:
+                 adapters: list[Any] | None = None, ctx: zmq.Context[Any] | None = None, strict: bool = True) -> CtiServer:
     """A CtiServer for ``config`` with the components it asks for (and ``extra`` after them);
     ``board`` / ``adapters`` / ``ctx`` / ``strict`` as :class:`CtiServer` takes them."""
     config = config or Config()
