@@ -187,3 +187,17 @@ def test_one_file_per_version_in_order():
     assert names == sorted(names) and [int(n[1:4]) for n in names] == list(range(1, LATEST + 1))
     assert all(callable(m.up) and m.NAME for m in MIGRATIONS)
     assert set(CDR_FIELDS) <= {c for c, _ in MIGRATIONS[0].CDR_COLUMNS}
+
+
+def test_the_media_message_box_is_a_table_of_the_store(db):
+    """Version 5 (cti/voicemail/messages.py): the store's database holds voicemail messages and faxes."""
+    with db.store():
+        pass
+    conn = db.connect()
+    try:
+        cur = conn.cursor()
+        from cti.store.migrations import columns
+        assert columns(cur, db.d, "media_message") == {"id", "kind", "time", "call", "caller", "box", "path",
+                                                         "status", "meta"}
+    finally:
+        conn.close()

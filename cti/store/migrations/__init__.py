@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from . import v001_initial, v002_journal_pages, v003_journal_epoch, v004_cdr_columns
+from . import v001_initial, v002_journal_pages, v003_journal_epoch, v004_cdr_columns, v005_media_message
 
 #: the migrations, in version order (version = position + 1)
-MIGRATIONS: tuple[ModuleType, ...] = (v001_initial, v002_journal_pages, v003_journal_epoch, v004_cdr_columns)
+MIGRATIONS: tuple[ModuleType, ...] = (v001_initial, v002_journal_pages, v003_journal_epoch, v004_cdr_columns,
+                                       v005_media_message)
 LATEST = len(MIGRATIONS)
 TABLE = "schema_migrations"
 
