@@ -202,7 +202,7 @@ def test_announcements_and_voicemail_prompt_are_played(tmp_path):
         run_until(srv, srv.now() + 15.0)
         ann = [e for e in seen if e["type"] == "Announce"]
         assert len(ann) == 2 and ann[0]["data"]["position"] == 1
-        (div,) = [e for e in seen if e["type"] == "Diverted"]
+        (div,) = [e for e in seen if e["type"] == "CallDiverted"]
         assert div["data"]["to"] == "voicemail"
         # two announcements "position 1, 3 minutes" (0.5 + 0.1 + 0.1 + 0.5 s each), then the 0.5 s voicemail
         total = sum(n for _, n in written) / 8000.0

@@ -76,7 +76,7 @@ def test_load_with_stations_loses_nothing_and_never_double_bridges(tmp_path):
         offered = {e["call"]: e["calling"] for e in events if e["type"] == "Offered" and e.get("called") == "4000"}
         ends = defaultdict(list)
         for e in events:
-            if e["type"] in ("Connected", "Abandoned") or (e["type"] == "Diverted" and e["data"]["to"] == "voicemail"):
+            if e["type"] in ("Connected", "Abandoned") or (e["type"] == "CallDiverted" and e["data"]["to"] == "voicemail"):
                 ends[e["call"]].append(e["type"])
         assert set(ends) == set(offered) and all(len(v) == 1 for v in ends.values())
         # the exchange's side, call by call: every call placed ended in a defined outcome

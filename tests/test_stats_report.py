@@ -152,3 +152,22 @@ def test_trunk_report_counts_seizures_asr_and_causes_per_span(tmp_path):
     assert tuple(got[0]) == TC and [r["asr"] for r in got] == ["50.0", "33.3"]
     res = CliRunner().invoke(main, ["--store", str(db), "--kind", "trunks", "--png", str(tmp_path / "x.png")])
     assert res.exit_code == 2 and "--kind queues" in res.output
+
+
+def test_bus_queue_events_count_and_call_model_events_do_not():
+    """Journal rows as the bus writes them: queue.* events with their details in data count
+    (CallQueued is the offer, CallDiverted the overflow); the call model's Queued / Diverted
+    (call.*, a route point and an agent's device) are not queue statistics."""
+    bus = [
+        {"type": "CallQueued", "topic": "queue.sales", "queue": "sales", "time": 10.0, "data": {"position": 1}},
+        {"type": "Queued", "topic": "call.0.1", "queue": "sales", "device": "4000", "time": 10.0},
+        {"type": "Diverted", "topic": "call.0.1", "device": "4000", "to": ["2001"], "time": 11.0},
+        {"type": "Queued", "topic": "call.0.1", "queue": "sales", "device": "4000", "time": 30.0},  # after RONA
+        {"type": "Connected", "topic": "queue.sales", "queue": "sales", "time": 35.0, "data": {"wait": 25.0}},
+        {"type": "CallQueued", "topic": "queue.sales", "queue": "sales", "time": 40.0, "data": {}},
+        {"type": "CallDiverted", "topic": "queue.sales", "queue": "sales", "time": 60.0,
+         "data": {"to": "voicemail", "wait": 20.0}},
+    ]
+    (row,) = Report(interval=3600).feed(bus).rows()
+    assert (row["offered"], row["answered"], row["diverted"]) == (2, 1, 1)
+    assert row["average_wait"] == 25.0

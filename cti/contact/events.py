@@ -4,8 +4,8 @@ IVR digits, recordings and statistics.
 Each class is a :class:`cti.call.events.BusEvent`, so the bus stamps ``seq``/``time``/``v`` and
 publishes it under :meth:`topic`. ``from_acd`` turns the ACD engine's sans-IO events
 (:class:`cti.acd.agents.AgentEvent`, :class:`cti.acd.queue.QueueEvent`) into these.
-Names that the call model already uses on ``call.*`` (Queued, Offered) carry a prefix here
-(CallQueued, AgentOffered) so one ``type`` never means two things.
+Names that the call model already uses on ``call.*`` (Queued, Offered, Diverted) carry a prefix
+here (CallQueued, AgentOffered, CallDiverted) so one ``type`` never means two things.
 """
 from __future__ import annotations
 
@@ -88,7 +88,8 @@ def _queue_event(name: str, doc: str) -> type[QueueBusEvent]:
 CallQueued = _queue_event("CallQueued", "The call entered the queue (data: caller, priority, position).")
 AgentOffered = _queue_event("AgentOffered", "The ACD rings agents for the call (data: agents, devices, caller).")
 Connected = _queue_event("Connected", "An agent answered (data: agent, device, wait, record).")
-Diverted = _queue_event("Diverted", "The call left the queue for another (data: to, reason, wait).")
+CallDiverted = _queue_event("CallDiverted", "The call left the queue for another queue or voicemail (data: to, reason, "
+                                            "wait); not the call model's Diverted (call.*), which names devices.")
 Abandoned = _queue_event("Abandoned", "The caller hung up while waiting (data: wait).")
 RingNoAnswer = _queue_event("RingNoAnswer", "The offered agent did not answer in time (data: agent).")
 Announce = _queue_event("Announce", "Position / expected wait announced (data: position, expected_wait).")
@@ -97,7 +98,7 @@ RouteUsed = _queue_event("RouteUsed", "The route taken (data: route, by = crm | 
 CallEnded = _queue_event("CallEnded", "The agent's call ended (data: agent, talk).")
 
 QUEUE_EVENTS: dict[str, type[QueueBusEvent]] = {
-    "Queued": CallQueued, "Offered": AgentOffered, "Connected": Connected, "Diverted": Diverted,
+    "Queued": CallQueued, "Offered": AgentOffered, "Connected": Connected, "Diverted": CallDiverted,
     "Abandoned": Abandoned, "RingNoAnswer": RingNoAnswer, "Announce": Announce,
     "RouteRequest": RouteRequest, "RouteUsed": RouteUsed, "CallEnded": CallEnded,
 }

@@ -1,6 +1,7 @@
 """Historical queue report: the statistics of docs/stats.md per queue and per interval,
-computed from the event journal (ACD events ``Queued``, ``Connected``, ``Abandoned``,
-``Diverted``, ``CallEnded``), written as CSV and drawn as a PNG chart (matplotlib).
+computed from the event journal (the ACD's events on ``queue.*``: CallQueued, Connected, Abandoned,
+CallDiverted, CallEnded; or the engine's own dicts ``Queued`` ... ``Diverted``), written as CSV
+and drawn as a PNG chart (matplotlib).
 """
 from __future__ import annotations
 
@@ -48,6 +49,24 @@ class _Bucket:
         }
 
 
+#: the ACD's bus event names (queue.*) -> the engine's (cti.acd.queue.QueueEvent.type)
+_ACD_NAMES = {"CallQueued": "Queued", "CallDiverted": "Diverted"}
+
+
+def _acd_view(ev: dict[str, Any]) -> dict[str, Any]:
+    """An event as the report reads it: a bus queue event (``queue.*``, details in ``data``)
+    flattened under the engine's name; a call-model event (``call.*``: Queued at a route point,
+    Diverted to an agent) names devices, not queues, and is left out."""
+    topic = str(ev.get("topic") or "")
+    if topic.startswith("call."):
+        return {}
+    if topic.startswith("queue.") and isinstance(ev.get("data"), dict):
+        flat = {**ev["data"], **{k: v for k, v in ev.items() if k != "data"}}
+        flat["type"] = _ACD_NAMES.get(str(ev.get("type")), ev.get("type"))
+        return flat
+    return ev
+
+
 @dataclass
 class Report:
     """Accumulates ACD events into (interval, queue) buckets."""
@@ -59,6 +78,7 @@ class Report:
 
     def feed(self, events: Iterable[dict[str, Any]]) -> Report:
         for ev in events:
+            ev = _acd_view(ev)
             typ, queue, t = ev.get("type"), ev.get("queue"), ev.get("time")
             if typ not in ("Queued", "Connected", "Abandoned", "Diverted", "CallEnded"):
                 continue
