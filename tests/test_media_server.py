@@ -140,6 +140,9 @@ def test_fax_received_by_request_lands_in_the_inbox(tmp_path: Path) -> None:
         assert rx["box"] == "complaints" and rx["pages"] == 1 and rx["caller"] == (calling or "")
         listed = bus.command("ListMessages", kind="fax", box="complaints")["messages"]
         assert [m["id"] for m in listed] == [rx["id"]]
+        import sqlite3
+        with sqlite3.connect(tmp_path / "cti.db") as db:        # in the server's store (migration 5)
+            assert db.execute("SELECT kind, box FROM media_message").fetchall() == [("fax", "complaints")]
         got = bus.command("GetMessage", id=rx["id"], content=True)
         assert got["content"][:4] in (b"II*\x00", b"MM\x00*") and got["message"]["meta"]["pages"] == 1
         with pytest.raises(InvalidParameterError, match="no message"):

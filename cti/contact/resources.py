@@ -158,7 +158,8 @@ class MediaResources(Component):
         self.host = host
         d = self.config.directory
         d.mkdir(parents=True, exist_ok=True)
-        self.store = MessageStore(d / "messages.sqlite")
+        db = getattr(getattr(host.bus, "store", None), "path", None)     # a SQLite store: its database
+        self.store = MessageStore(db if isinstance(db, str) and db != ":memory:" else d / "messages.sqlite")
         self.inbox = FaxInbox(d / "fax", self.store)
         self.fax = FaxRunner(self._write, pools=self.pools, inbox=self.inbox, options=self.fax_options)
         tts_cfg = dict(self.config.tts)

@@ -5,9 +5,11 @@ Unified messaging keeps both kinds together: a row has an id, its kind (``voicem
 its status (``new`` -> ``handled``) and the kind's own figures as JSON (seconds and
 format for a message; pages, rate, ECM and the T.30 result for a fax).
 
-Its own SQLite file (``<media dir>/messages.sqlite``), WAL, one short transaction per
-change: a message is on disk and listed before its event is published. The bus store's
-journal is not used (its tables and migrations are another part's).
+The table is the store's (migration 5, ``media_message``): with a SQLite store the message
+box opens the server's database file (WAL; its own connection, one short transaction per
+change, so a message is on disk and listed before its event is published). With a
+PostgreSQL or in-memory store it keeps a SQLite file of its own
+(``<media dir>/messages.sqlite``, the same table).
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ class MessageStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5.0)
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS media_message (id INTEGER PRIMARY KEY AUTOINCREMENT, "
