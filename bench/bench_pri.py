@@ -27,7 +27,7 @@ from pathlib import Path
 from bench.common import Result
 from cti.signaling.pri.pair import Pair
 from cti.signaling.pri.stack import PriStack
-from cti.signaling.ss7.link import SeqpacketTransport
+from cti.signaling.ss7.transport import SeqpacketTransport
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ import pytest
 
 from cti.signaling.pri.config import PriConfig
 from cti.signaling.pri.trunk import PriTrunk
-from cti.signaling.ss7.link import SeqpacketTransport
+from cti.signaling.ss7.transport import SeqpacketTransport
 from cti.signaling.trunk import Alerting, Answered, CircuitState, IncomingCall, Reattempted, Released, TrunkError
 from simulator.exchange.base import Behaviour, CallScript, Subscriber
 from simulator.exchange.pri import PriExchange

@@ -13,7 +13,7 @@ import ss7_harness
 
 from cti.signaling.pri.pcap import LapdPcapWriter
 from cti.signaling.pri.trunk import PriTrunk
-from cti.signaling.ss7.link import SeqpacketTransport
+from cti.signaling.ss7.transport import SeqpacketTransport
 
 HERE = Path(__file__).resolve().parent
 BUILD = HERE.parent / ".cache" / "interop"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
 from cti.signaling.ss7.inband import InbandDigits
-from cti.signaling.ss7.link import HdlcTransport, Transport
+from cti.signaling.ss7.transport import HdlcTransport, Transport
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, IncomingCall, Proceeding, Reattempted,
                                  Released, TrunkAdapter, TrunkError, TrunkEvent)
 from drivers.base import BLOCK_SECONDS, Span
