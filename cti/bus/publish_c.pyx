@@ -6,7 +6,8 @@ What the twin does in about 1.7 us per event (build the stamped dict, msgpack it
 objects: a dict event is written as msgpack straight into a reusable buffer with the
 envelope appended (msgpack-python's exact octets: fixint/uint/int, float64, fixstr/str8/16/32,
 bin, array, map), and both frames go to libzmq's ``zmq_send`` on the socket's handle
-(``Socket.underlying``), the function taken from the very libzmq pyzmq loaded. A value the
+(``Socket.underlying``), the function taken from the very libzmq pyzmq loaded (the pyzmq
+internals this needs are in :mod:`cti.bus.zmq_access`). A value the
 encoder does not take (another type, a subclass, a big int, deep nesting, a dict that brings
 its own envelope keys) sends the event through msgpack's Packer as the twin does, so
 results and errors are the twin's.
@@ -29,7 +30,8 @@ import types
 
 import msgpack
 import zmq
-import zmq.backend
+
+from cti.bus.zmq_access import libzmq_send_address, raw_send
 
 from cti.call.events import BusEvent, CallEvent
 
@@ -63,17 +65,7 @@ cdef int ZMQ_SNDMORE = zmq.SNDMORE
 DEF MAX_DEPTH = 32       # deeper values go to msgpack (which allows 512)
 
 
-def _libzmq_send() -> int:
-    """The address of ``zmq_send`` in the libzmq pyzmq uses (0 when it cannot be found)."""
-    try:
-        import ctypes
-        from zmq.backend.cython import _zmq
-        return ctypes.cast(ctypes.CDLL(_zmq.__file__).zmq_send, ctypes.c_void_p).value or 0
-    except (ImportError, OSError, AttributeError):
-        return 0
-
-
-cdef size_t _ZSEND = _libzmq_send()
+cdef size_t _ZSEND = libzmq_send_address()
 #: True when frames go to libzmq directly (else through ``Socket.send``)
 DIRECT_SEND: bool = _ZSEND != 0
 
@@ -371,7 +363,7 @@ cdef class Publisher:
         self._ct_str = [None] * (TOPIC_SPANS * TOPIC_TS)
         self._ct_bytes = [None] * (TOPIC_SPANS * TOPIC_TS)
         self._pack = msgpack.Packer(use_bin_type=True).pack
-        self._send = zmq.backend.Socket.send.__get__(sock)
+        self._send = raw_send(sock)
         self._handle = <void*><size_t>sock.underlying
         self._zsend = <zmq_send_fn>_ZSEND
 
@@ -454,7 +446,7 @@ cdef class Publisher:
             if not PyUnicode_CheckExact(topic):
                 topic = str(topic)
             data = self._pack({**event, "seq": seq, "time": t, "v": self._v, "topic": topic, **self._tail})
-        if self.sock._closed:
+        if self.sock.closed:
             raise zmq.ZMQError(zmq.ENOTSOCK)
         if seq > self.limit:
             self._reach(seq)

@@ -20,14 +20,16 @@ from typing import Any
 
 import msgpack
 import zmq
-import zmq.backend
 
 from cti.call.events import BusEvent
+
+from .publish_args import NO_LIMIT, check_epoch, check_seq
+from .zmq_access import raw_send
 
 _now = time.time
 _SNDMORE = zmq.SNDMORE
 _ENVELOPE = ("seq", "time", "v", "topic")
-from .publish_args import NO_LIMIT, check_epoch, check_seq
+
 
 
 class Publisher:
@@ -49,8 +51,8 @@ class Publisher:
         self._append = self._journal.append
         self._pack = msgpack.Packer(use_bin_type=True).pack
         self._topics: dict[str, bytes] = {}
-        # pyzmq's compiled send, without the sugar layer
-        self._send = zmq.backend.Socket.send.__get__(sock)
+        # pyzmq's compiled send, without the sugar layer (cti.bus.zmq_access)
+        self._send = raw_send(sock)
 
     def publish(self, event: BusEvent | dict[str, Any], now: float | None = None) -> int:
         """Stamp ``event`` with the next seq, queue it for the journal and the ring, send it;
@@ -73,7 +75,7 @@ class Publisher:
                 topic = str(topic)
             d = {**event, "seq": seq, "time": t, "v": self.v, "topic": topic, **self._tail}
         data = self._pack(d)          # raises on an unencodable event, before seq is taken
-        if self.sock._closed:
+        if self.sock.closed:
             raise zmq.ZMQError(zmq.ENOTSOCK)
         if seq > self.limit:
             self._reach(seq)
