@@ -99,10 +99,6 @@ class SimBoard(Board):
         self.card.check_open()
         return self.card.far(n)
 
-    def far_events(self) -> list[BoardEvent]:
-        """Events seen at the far ends since the last call (for an exchange or a test)."""
-        return _merge([sl.far.poll_events() for sl in self.card.spans])
-
     def faults(self, n: int, toward: str = TOWARD_BOARD) -> FaultInjector:
         """Span ``n``'s fault injector toward the board (default) or toward the network."""
         return self.card.faults(n, toward)

@@ -9,12 +9,12 @@ the far ends are left without signal.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from drivers.base import BoardClosed, ConfigError, SpanConfig
 
 from .clock import Clock, make_clock
-from .faults import FaultInjector, FaultSettings
+from .faults import FaultInjector
 from .e1wire import DEFAULT_IDLE_ABCD, Endpoint, Line
 
 #: the two directions of a span's line, named by where the bits go
@@ -22,7 +22,7 @@ TOWARD_BOARD = "board"
 TOWARD_NETWORK = "network"
 
 
-def span_config(c: "SpanConfig | dict") -> SpanConfig:
+def span_config(c: SpanConfig | dict) -> SpanConfig:
     """A SpanConfig, or one built from a dict (a TOML table) with the same keys."""
     if isinstance(c, SpanConfig):
         return c
@@ -54,14 +54,14 @@ class SimSpanLine:
             Line(self.near, self.far, self.faults[TOWARD_NETWORK]),
             Line(self.far, self.near, self.faults[TOWARD_BOARD]),
         ]
-        self.peer: tuple["Card", int] | None = None
+        self.peer: tuple[Card, int] | None = None
 
 
 class Card:
     """N simulated spans stepped block by block by a (shared) clock."""
 
     def __init__(self, spans: int = 2, config: SpanConfig | Sequence[SpanConfig] | None = None,
-                 clock: "str | Clock" = "virtual", seed: int = 0,
+                 clock: str | Clock = "virtual", seed: int = 0,
                  idle_abcd: int = DEFAULT_IDLE_ABCD) -> None:
         if isinstance(spans, bool) or not isinstance(spans, int) or not 1 <= spans <= 64:
             raise ConfigError(f"spans must be an int in 1..64, not {spans!r}")
@@ -110,11 +110,8 @@ class Card:
             raise ConfigError(f"toward must be {TOWARD_BOARD!r} or {TOWARD_NETWORK!r}, not {toward!r}")
         return sl.faults[toward]
 
-    def configure_faults(self, n: int, settings: FaultSettings, toward: str = TOWARD_BOARD) -> None:
-        self.faults(n, toward).settings = settings.validate()
-
     # ---------------------------------------------------------------- wiring
-    def cross_connect(self, n: int, other: "Card", m: int) -> None:
+    def cross_connect(self, n: int, other: Card, m: int) -> None:
         """Wire span ``n`` of this card to span ``m`` of ``other`` (or of this card) back to back.
 
         The near ends then exchange frames directly (each direction keeps the fault

@@ -138,10 +138,6 @@ class Endpoint(Span):
         if q:
             self._tx_live.add(ts)
 
-    def tx_queued(self, ts: int) -> int:
-        """A-law octets waiting to be sent on ``ts``."""
-        return len(self._txq.get(ts, b""))
-
     def cas(self, ts: int) -> int:
         self._check_open()
         self._need_cas()
