@@ -29,6 +29,8 @@ def test_raw_send_and_libzmq_send_reach_a_subscriber():
                 break
         assert sub.recv_multipart() == [b"t", b"x"]
         assert zmq_access.libzmq_send_address() != 0    # the compiled publisher's direct path
+    finally:
+        ctx.destroy(linger=0)
 
 
 def test_raw_send_of_a_socket_pyzmq_does_not_back_is_its_own_send():
@@ -37,5 +39,3 @@ def test_raw_send_of_a_socket_pyzmq_does_not_back_is_its_own_send():
             pass
     o = Other()
     assert zmq_access.raw_send(o) == o.send
-    finally:
-        ctx.destroy(linger=0)
