@@ -166,6 +166,21 @@ def test_outgoing_call_events_and_snapshot_agree_on_the_calling_device():
     assert snapshot_states(model, res["call"]) == last
 
 
+def test_hold_and_consultation_wait_for_the_far_end_to_answer():
+    trunk, model = setup()
+    res = model.make_call("8001", "66001234", 0.0)
+    model.take_events()
+    with pytest.raises(InvalidStateError, match="nobody has answered"):
+        model.hold_call(res["call"], 0.5)
+    with pytest.raises(InvalidStateError, match="nobody has answered"):
+        model.consultation_call(res["call"], "6601", 0.5)
+    assert model.take_events() == []
+    model.service(1.0)                                  # answered
+    model.take_events()
+    model.hold_call(res["call"], 1.5)
+    assert seen(model) == [("Held", "8001", "hold")]
+
+
 def test_make_call_presents_the_devices_configured_number():
     trunk, model = setup(presentation={"8001": "01088886001"})
     res = model.make_call("8001", "66001234", 0.0)

@@ -214,13 +214,21 @@ class CallServices:
 
     # ---- hold / retrieve / alternate / reconnect -------------------------------------------
     def hold_call(self, call_id: str, now: float, *, device: str | None = None) -> dict[str, Any]:
-        """HoldCall: the connected local device puts the call on hold."""
+        """HoldCall: the connected local device puts the call on hold (an outgoing call once the
+        far end has answered)."""
         m = self.m
         call = m.call(call_id)
         conn = m._conn(call, device)
         m._require(conn, X.HOLD, "HoldCall")
+        self._require_answered(call, conn, "HoldCall")
         m._fire(call, conn, X.HOLD, ev.Held, now)
         return {"call": call.id}
+
+    def _require_answered(self, call: Call, conn: Connection, service: str) -> None:
+        """Someone else talks in the call: a trunk party (or another of our devices) is connected."""
+        if not any(c is not conn and c.state in (S.CONNECTED, S.HOLD) for c in call.live()):
+            raise InvalidStateError(f"{service} not allowed: nobody has answered {conn.device}'s call {call.id} yet",
+                                    call=call.id, device=conn.device, state=conn.state.value)
 
     def retrieve_call(self, call_id: str, now: float, *, device: str | None = None) -> dict[str, Any]:
         """RetrieveCall: the device takes the held call back."""
@@ -238,6 +246,7 @@ class CallServices:
         m = self.m
         held, hconn, active, aconn = self._two_calls(held_call, active_call, device, "AlternateCall")
         m._require(aconn, X.HOLD, "AlternateCall")
+        self._require_answered(active, aconn, "AlternateCall")
         m._fire(active, aconn, X.HOLD, ev.Held, now)
         m._fire(held, hconn, X.RETRIEVE, ev.Retrieved, now)
         return {"call": held.id, "held_call": active.id}
@@ -266,6 +275,7 @@ class CallServices:
         if not conn.local:
             raise InvalidDeviceError("ConsultationCall needs the local device", device=conn.device)
         m._require(conn, X.HOLD, "ConsultationCall")
+        self._require_answered(call, conn, "ConsultationCall")
         ours = call.called if call.direction == "in" else call.calling
         adapter, circ = m._seize(called, ours, now)
         m._fire(call, conn, X.HOLD, ev.Held, now)
