@@ -107,7 +107,7 @@ def ours_memory_rates(n: int) -> tuple[float, float]:
 
 
 def ours_socket_rates(n: int) -> tuple[float, float]:
-    from cti.signaling.ss7.link import SeqpacketTransport
+    from cti.signaling.ss7.transport import SeqpacketTransport
     a, b = _stacks()
     sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     ta, tb = SeqpacketTransport(sa, a.links[0]), SeqpacketTransport(sb, b.links[0])

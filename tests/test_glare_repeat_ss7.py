@@ -15,7 +15,7 @@ import pytest
 from cti.call import CallModel
 from cti.signaling.ss7.config import Ss7Config
 from cti.signaling.ss7.isup.call import CallState
-from cti.signaling.ss7.link import SeqpacketTransport
+from cti.signaling.ss7.transport import SeqpacketTransport
 from cti.signaling.ss7.trunk import Ss7Trunk
 from cti.signaling.trunk import IncomingCall, Reattempted, Released
 from simulator.exchange.base import Behaviour, Subscriber

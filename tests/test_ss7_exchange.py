@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from cti.signaling.ss7.config import Ss7Config
-from cti.signaling.ss7.link import SeqpacketTransport
+from cti.signaling.ss7.transport import SeqpacketTransport
 from cti.signaling.ss7.trunk import Ss7Trunk
 from cti.signaling.trunk import Answered, CircuitState, IncomingCall, Released
 from simulator.exchange.base import Behaviour, CallScript, Subscriber

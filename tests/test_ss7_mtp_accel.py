@@ -265,7 +265,7 @@ def test_bound_user_part_keeps_order_behind_pending_events(kind):
 # ---- SOCK_SEQPACKET transport ---------------------------------------------------------------
 import socket  # noqa: E402
 
-from cti.signaling.ss7.link import SEQPACKET  # noqa: E402
+from cti.signaling.ss7.transport import SEQPACKET  # noqa: E402
 from cti.signaling.ss7.mtp2.codec import add_fcs  # noqa: E402
 from conftest import kernel_impls  # noqa: E402
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import enum
 import inspect
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from collections.abc import Callable, Hashable, Iterable, Mapping
 
 from _boardcore import _select
@@ -190,17 +191,36 @@ def _check_callable(fn: Any, nargs: int, row: Row) -> list[str]:
     return []
 
 
-class Machine(_select.load("cti.signaling.machine").MachineCore, Generic[C]):  # type: ignore[misc]
-    """One running instance of a :class:`Table` acting on ``ctx``. Time is passed in.
+if TYPE_CHECKING:
+    class Machine(Generic[C]):
+        """(for the type checker: the run-time class follows)"""
 
-    ``Machine(table, ctx, *, name=None, state=None, timer_values=None, trace=0)``; attributes
-    ``state``, ``running`` (timer -> deadline), ``values`` (timer -> seconds), ``trace`` (the
-    last ``trace`` transitions as ``(now, from, event, to)``, or None); methods ``fire``,
-    ``fire_if``, ``allowed``, ``deadline``, ``is_running``, ``handle_timer``, ``reset``.
-    The code is :class:`cti.signaling.machine_py.MachineCore`, compiled as ``machine_c``
-    when built (``BOARDCORE_NO_EXTENSIONS=1`` runs it as Python)."""
+        table: Table
+        ctx: C
+        state: Any
+        name: str
+        running: dict[str, float]
+        values: dict[str, float]
+        trace: deque[tuple[float, Any, Hashable, Any]] | None
 
-    __slots__ = ()
+        def __init__(self, table: Table, ctx: C, *, name: str | None = None, state: Any = None,
+                     timer_values: Mapping[str, float] | None = None, trace: int = 0) -> None: ...
+        def allowed(self, event: Hashable, message: Any = None) -> bool: ...
+        def fire(self, event: Hashable, message: Any = None, now: float = 0.0) -> Row: ...
+        def fire_if(self, event: Hashable, message: Any = None, now: float = 0.0) -> bool: ...
+        def deadline(self) -> float | None: ...
+        def is_running(self, timer: str) -> bool: ...
+        def handle_timer(self, now: float) -> list[str]: ...
+        def reset(self, state: Any = None) -> None: ...
+else:
+    #: One running instance of a :class:`Table` acting on ``ctx``. Time is passed in.
+    #: ``Machine(table, ctx, *, name=None, state=None, timer_values=None, trace=0)``; attributes
+    #: ``state``, ``running`` (timer -> deadline), ``values`` (timer -> seconds), ``trace`` (the
+    #: last ``trace`` transitions as ``(now, from, event, to)``, or None); methods ``fire``,
+    #: ``fire_if``, ``allowed``, ``deadline``, ``is_running``, ``handle_timer``, ``reset``.
+    #: The class is :class:`cti.signaling.machine_py.MachineCore`, compiled as ``machine_c`` when
+    #: built (``BOARDCORE_NO_EXTENSIONS=1`` runs it as Python); ``Machine[Ctx]`` works for hints.
+    Machine = _select.load("cti.signaling.machine").MachineCore
 
 
 def rows(state: Any, *pairs: tuple[Any, ...], clause: str = "") -> list[Row]:

@@ -5,10 +5,10 @@ cdef class MachineCore:
     cdef public dict running, values
     cdef dict _by_state, _any, _entry, _expiry
 
-    cpdef object _select(self, object event, object message)
+    cdef tuple _select(self, object event, object message)
     cpdef bint allowed(self, object event, object message=*)
     cpdef object fire(self, object event, object message=*, double now=*)
     cpdef bint fire_if(self, object event, object message=*, double now=*) except -1
-    cdef int _apply(self, object row, object event, object message, double now) except -1
+    cdef int _apply(self, tuple row, object event, object message, double now) except -1
     cpdef object deadline(self)
     cpdef bint is_running(self, str timer)

@@ -21,6 +21,9 @@ class MachineCore:
     __slots__ = ("table", "ctx", "state", "running", "values", "trace", "name", "_by_state", "_any", "_entry",
                  "_expiry")
 
+    def __class_getitem__(cls, item: Any) -> Any:   # Machine[Ctx] in hints, like a Generic
+        return cls
+
     def __init__(self, table: Any, ctx: Any, *, name: str | None = None, state: Any = None,
                  timer_values: Mapping[str, float] | None = None, trace: int = 0) -> None:
         self.table = table
@@ -36,21 +39,26 @@ class MachineCore:
         self.running = {}
         #: (now, from, event, to) of the last ``trace`` transitions; None when not tracing
         self.trace = deque(maxlen=trace) if trace else None
-        self._by_state = table.by_state
-        self._any = table.any_state
+        fast = _FAST.get(id(table))
+        if fast is None or fast[0] is not table:
+            fast = _FAST[id(table)] = (table, _compile(table.by_state), _compile({None: table.any_state})[None])
+        self._by_state = fast[1]
+        self._any = fast[2]
         self._entry = dict(table.entry)
         self._expiry = dict(table.expiry)
 
     # -- events ---------------------------------------------------------------------------
     def _select(self, event: Hashable, message: Any) -> Any:
-        here = self._by_state.get(self.state)
-        rows = here.get(event) if here is not None else None
+        """The row (as compiled by :func:`_compile`) that ``event`` selects, or None."""
+        here: dict | None = self._by_state.get(self.state)
+        rows: tuple | None = here.get(event) if here is not None else None
         if rows is None:
             rows = self._any.get(event)
             if rows is None:
                 return None
+        row: tuple
         for row in rows:
-            guard = row.guard
+            guard = row[0]
             if guard is None or guard(self.ctx, message):
                 return row
         return None
@@ -66,7 +74,7 @@ class MachineCore:
             from .engine import UnexpectedEvent
             raise UnexpectedEvent(self.name, self.state, event)
         self._apply(row, event, message, now)
-        return row
+        return row[6]
 
     def fire_if(self, event: Hashable, message: Any = None, now: float = 0.0) -> bool:
         """Apply ``event`` where a row accepts it; False (nothing done) otherwise."""
@@ -76,13 +84,13 @@ class MachineCore:
         self._apply(row, event, message, now)
         return True
 
-    def _apply(self, row: Any, event: Hashable, message: Any, now: float) -> int:
-        running = self.running
-        for t in row.stop:
+    def _apply(self, row: tuple, event: Hashable, message: Any, now: float) -> int:
+        running: dict = self.running
+        for t in row[4]:
             running.pop(t, None)
         before = self.state
-        nxt = row.next
-        if nxt is not None and nxt is not before and nxt != before:
+        nxt = row[1]
+        if nxt is not None and nxt is not before:
             entry = self._entry
             if entry:
                 for t in entry.get(before, ()):
@@ -92,11 +100,11 @@ class MachineCore:
                     running[t] = now + self.values[t]
             else:
                 self.state = nxt
-        for t in row.start:
+        for t in row[3]:
             running[t] = now + self.values[t]
         if self.trace is not None:
             self.trace.append((now, before, event, self.state))
-        action = row.action
+        action = row[2]
         if action is not None:
             action(self.ctx, message, now)
         return 0
@@ -132,3 +140,15 @@ class MachineCore:
         reset or a line fault, where the procedure itself is a row that leads here."""
         self.running.clear()
         self.state = self.table.initial if state is None else state
+
+
+#: id(table) -> (table, compiled rows by state, compiled ANY rows): built once per table
+_FAST: dict = {}
+
+
+def _compile(by_state: Any) -> dict:
+    """``{state: {event: ((guard, next, action, start, stop, clause, row), ...)}}``: the rows as
+    tuples, read by index on the per-message path instead of by attribute. ``next`` is None
+    where the row stays (a row naming its own state stays too: entry timers do not restart)."""
+    return {s: {e: tuple((r.guard, None if r.next == s else r.next, r.action, r.start, r.stop, r.clause, r)
+                         for r in rows) for e, rows in evs.items()} for s, evs in by_state.items()}

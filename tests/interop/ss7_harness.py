@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from cti.signaling.ss7.config import Ss7Config
-from cti.signaling.ss7.link import SeqpacketTransport
+from cti.signaling.ss7.transport import SeqpacketTransport
 from cti.signaling.ss7.pcap import LINKTYPE_MTP2_WITH_PHDR, PcapWriter
 from cti.signaling.ss7.trunk import Ss7Trunk
 

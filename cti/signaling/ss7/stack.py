@@ -71,9 +71,14 @@ class Ss7Stack:
 
     def _mtp3_events(self, events: list[Mtp3Event], now: float) -> None:
         for ev in events:
-            if ev.kind == "transfer":   # queued behind another event, or from another point
+            if ev.kind == "transfer":   # queued behind another event, for another user part...
                 if ev.si == _ISUP and ev.opc == self.config.dpc:
                     self._isup_deliver(ev.payload, now)
+                elif ev.si != _ISUP and (user := self.linkset.user_part(ev.si)) is not None:
+                    user(ev.payload, now)
+                elif ev.si != _ISUP:    # Q.704 2.4.2: a user part we do not have: UPU
+                    self.linkset.user_part_unavailable(ev.si, ev.opc, now)
+                    self.mtp3_events.append(ev)
             else:
                 self.mtp3_events.append(ev)
                 if ev.kind == "resume" and self.config.reset_at_start:

@@ -23,7 +23,7 @@ from drivers.base import BLOCK_SECONDS, Span
 from .config import Ss7Config
 from .inband import InbandDigits
 from .isup.call import CallState
-from .link import HdlcTransport, Transport
+from .transport import HdlcTransport, SeqpacketTransport, Transport
 from .pcap import LINKTYPE_MTP2_WITH_PHDR, PcapWriter
 from .stack import Ss7Stack
 

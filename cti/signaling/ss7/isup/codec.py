@@ -14,9 +14,9 @@ from _boardcore import _select
 from .formats import FORMATS, PLANS, FormatError, IsupMessage, MessageFormat, MessageType, UnknownMessage
 
 __all__ = ["FORMATS", "PLANS", "FormatError", "IsupMessage", "MessageFormat", "MessageType", "UnknownMessage",
-           "encode", "encode_message", "decode", "peek_header", "IMPLEMENTATION"]
+           "encode", "encode_message", "decode", "peek_header", "IMPLEMENTATION", "number", "event"]
 
-_select.export("cti.signaling.ss7.isup.codec", globals(), ["encode", "encode_message", "decode"])
+_select.export("cti.signaling.ss7.isup.codec", globals(), ["encode", "encode_message", "decode", "number", "event"])
 
 
 def peek_header(data: bytes) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from types import MemberDescriptorType
 
 from . import params as _params
 from .formats import _OPTIONAL, PLANS, FormatError, IsupMessage, MessageType, UnknownMessage, optional_items
+from .call import IsupEvent
 from .params import PARAMS, CauseInd, Number, ParameterError, RangeStatus
 
 # ---- tables -> C arrays (at import) ------------------------------------------------------
@@ -243,6 +244,20 @@ cdef class Slots:
 
 
 cdef Slots NUMBER = Slots(Number)
+cdef Slots EVENT = Slots(IsupEvent)
+assert EVENT.names == ("kind", "cic", "time", "called", "calling", "category", "cause", "remote", "reason",
+                       "available", "count"), "event() fills IsupEvent's fields by position"
+
+
+def number(str digits):
+    """``Number(digits)`` (the other fields default), built in place: call control's IAM."""
+    return NUMBER.make((digits,))
+
+
+def event(kind, cic, time, called="", calling=None, category=None, cause=0, remote=True, reason="",
+          available=True, count=1):
+    """``IsupEvent(...)`` by position, built in place (call control makes one per message)."""
+    return EVENT.make((kind, cic, time, called, calling, category, cause, remote, reason, available, count))
 cdef Slots CAUSE = Slots(CauseInd)
 cdef Slots RANGE = Slots(RangeStatus)
 cdef Py_ssize_t N_DIGITS = NUMBER.names.index("digits"), N_NAI = NUMBER.names.index("nai")

@@ -4,8 +4,13 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from .call import IsupEvent
 from .formats import PLANS, FormatError, IsupMessage, UnknownMessage, optional_items
-from .params import PARAMS, ParameterError
+from .params import PARAMS, Number, ParameterError
+
+#: ``Number(digits)`` and ``IsupEvent(...)`` by position: the compiled codec builds them in place
+number = Number
+event = IsupEvent
 
 
 def encode(msg: IsupMessage) -> bytes:

@@ -34,14 +34,23 @@ try:
     _COMPILED = bool(cython.compiled)
 except ImportError:      # no Cython: this module runs as the twin
     _COMPILED = False
-if _COMPILED and not issubclass(Machine, _select.compiled("cti.signaling.machine").MachineCore):
+if _COMPILED and Machine is not _select.compiled("cti.signaling.machine").MachineCore:
     # this build types a circuit's machine as the compiled core; with the twins forced on
-    # (tests comparing the two builds in one process) give it the compiled core all the same
-    Machine = type("Machine", (_select.compiled("cti.signaling.machine").MachineCore,), {"__slots__": ()})
+    # (tests comparing the two builds in one process) it takes the compiled core all the same
+    Machine = _select.compiled("cti.signaling.machine").MachineCore
 # the live codec, taken from _select rather than from .codec: _boardcore's import lists the
 # accelerated modules' twins, so this module may be imported while .codec itself is loading
 _codec = _select.load("cti.signaling.ss7.isup.codec")
 decode, encode_message = _codec.decode, _codec.encode_message
+_number, _event = _codec.number, _codec.event      # Number(digits), IsupEvent(...) by position
+_CAUSES: dict = {}                                  # cause value -> CauseInd (immutable: one each)
+
+
+def _cause(value: Any) -> Any:
+    ci = _CAUSES.get(value)
+    if ci is None:
+        ci = _CAUSES[value] = CauseInd(int(value))
+    return ci
 
 #: reason of the ``glare`` and ``released`` events of our call that backed off on dual seizure
 GLARE_REASON = "dual seizure (glare), backed off"
@@ -87,7 +96,7 @@ class Circuit:
 
     # ---- output helpers ---------------------------------------------------------------------
     def event(self, kind: str, now: float, cause: int = 0, remote: bool = True, reason: str = "") -> None:
-        self.node._events.append(IsupEvent(kind, self.cic, now, cause=cause, remote=remote, reason=reason))
+        self.node._events.append(_event(kind, self.cic, now, "", None, None, cause, remote, reason))
 
     def send(self, mtype: Any, params: dict) -> None:
         node = self.node
@@ -121,7 +130,7 @@ class Circuit:
     def timeout_release(self, m: Any, now: float) -> None:
         """T7 (no ACM) or T9 (no answer) expired (Q.764 2.1.5, 2.1.7): release, told at once."""
         self.cause = Cause.RECOVERY_ON_TIMER_EXPIRY if m == "T7" else Cause.NO_ANSWER
-        self.send(M.REL, {"cause_indicators": CauseInd(self.cause)})
+        self.send(M.REL, {"cause_indicators": _cause(self.cause)})
         self.event("released", now, self.cause, True, f"{m} expired")
         self.reported = True
 
@@ -136,8 +145,8 @@ class Circuit:
             self.remote_blocked = False
             self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available,
                                                reason="IAM on remotely blocked circuit"))
-        self.node._events.append(IsupEvent("setup", self.cic, now, called=self.called, calling=self.calling,
-                                           category=m.get("calling_partys_category")))
+        self.node._events.append(_event("setup", self.cic, now, self.called, self.calling,
+                                        m.get("calling_partys_category")))
 
     def refuse_blocked(self, m: Any, now: float) -> None:
         """Q.764 2.8.2.1: no call on a circuit we blocked: REL cause 41 at once."""
@@ -147,7 +156,7 @@ class Circuit:
                                                reason="IAM on remotely blocked circuit"))
         self.cause = Cause.TEMPORARY_FAILURE
         self.reported = True          # no call was offered: nothing to report at RLC
-        self.send(M.REL, {"cause_indicators": CauseInd(Cause.TEMPORARY_FAILURE)})
+        self.send(M.REL, {"cause_indicators": _cause(Cause.TEMPORARY_FAILURE)})
 
     def more_digits(self, m: Any, now: float) -> None:
         n = m.get("subsequent_number") if m is not None else None
@@ -193,7 +202,7 @@ class Circuit:
 
     # ---- actions: release (Q.764 2.3) ---------------------------------------------------------------
     def send_rel(self, m: Any, now: float) -> None:
-        self.send(M.REL, {"cause_indicators": CauseInd(self.cause or Cause.NORMAL_CLEARING)})
+        self.send(M.REL, {"cause_indicators": _cause(self.cause or Cause.NORMAL_CLEARING)})
 
     def remote_release(self, m: Any, now: float) -> None:
         """REL received (2.3.1): RLC; a REL whose cause could not be decoded (``m`` None) is
@@ -216,7 +225,7 @@ class Circuit:
 
     def repeat_rel(self, m: Any, now: float) -> None:
         """T1 expired (2.3.1): REL again (the row restarts T1)."""
-        self.send(M.REL, {"cause_indicators": CauseInd(self.cause or Cause.NORMAL_CLEARING)})
+        self.send(M.REL, {"cause_indicators": _cause(self.cause or Cause.NORMAL_CLEARING)})
 
     def give_up_release(self, m: Any, now: float) -> None:
         """T5 expired (2.3.1): reset the circuit (RSC, T17 by the row)."""
@@ -415,9 +424,9 @@ class CallControl:
         """The IAM's octets: the mandatory indicators (node defaults), the numbers, then the
         call's parameters (an explicit ``calling_partys_category`` wins over ``category``)."""
         p = dict(self.iam_defaults)
-        p["called_party_number"] = Number(called if called.endswith("F") else called + "F")
+        p["called_party_number"] = _number(called if called.endswith("F") else called + "F")
         if calling:
-            p["calling_party_number"] = Number(calling)
+            p["calling_party_number"] = _number(calling)
         p["calling_partys_category"] = category
         if params:
             p.update(params)

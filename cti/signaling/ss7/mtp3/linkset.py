@@ -21,7 +21,8 @@ from cti.signaling.timers import TimerSpec, Timers
 
 from ..mtp2 import Mtp2Link
 from .label import NI, SI, RoutingLabel, Variant, encode_sio
-from .messages import H, SltMessage, SnmMessage, decode_slt, decode_snm, encode_slt, encode_snm
+from .messages import (H, SltMessage, SnmMessage, UpuCause, UpuMessage, decode_slt, decode_snm, decode_upu,
+                       encode_slt, encode_snm, encode_upu)
 
 _T = TimerSpec
 #: Q.704 clause 16.8 and Q.707 clause 5.5.
@@ -84,6 +85,19 @@ class LinksetControl:
         else:
             self._users[si] = deliver
 
+    def user_part(self, si: int) -> Callable[[bytes, float], Any] | None:
+        """What :meth:`bind_user_part` bound to ``si``, or None."""
+        return self._users.get(si)
+
+    def user_part_unavailable(self, si: int, opc: int, now: float) -> None:
+        """A message from ``opc`` for user part ``si``, which we do not have: tell the sender
+        with a UPU, cause "unequipped remote user" (Q.704 2.4.2, 15.17), not silence."""
+        self.counters["upu_sent"] = self.counters.get("upu_sent", 0) + 1
+        if opc != self.dpc:
+            return                       # not from the adjacent point (we are not an STP)
+        upu = encode_upu(UpuMessage(self.opc, si, UpuCause.UNEQUIPPED), self.variant.pc_bits)
+        self.send(SI.SNM, upu, 0, now)
+
     def link_for(self, sls: int) -> int | None:
         """The link carrying ``sls`` now (Q.704 4.2 load sharing), or None."""
         n = len(self.links)
@@ -123,7 +137,12 @@ class LinksetControl:
         """An SNM or SLTM/SLTA message for us, received on link ``i`` (the core discriminated it)."""
         label = RoutingLabel(dpc, opc, sls)
         try:
-            if si == SI.SNM:
+            if si == SI.SNM and rest[:1] == bytes((H.UPU,)):
+                upu = decode_upu(rest, self.variant.pc_bits)
+                self.counters["upu_received"] = self.counters.get("upu_received", 0) + 1
+                self._events.append(self.Event("user_part_unavailable", now, si=upu.upi, opc=opc,
+                                               dpc=upu.destination, reason=f"cause {upu.cause}"))
+            elif si == SI.SNM:
                 self._snm(i, label, decode_snm(rest), now)
             else:
                 self._slt(i, si, label, decode_slt(rest), now)

@@ -20,6 +20,7 @@ class H(enum.IntEnum):
     CBD = 0x51
     CBA = 0x61
     TRA = 0x17
+    UPU = 0x1A    #: user part unavailable (H0 = 1010 UFC, H1 = 0001; Q.704 15.17)
     SLTM = 0x11   #: under SI=1 (test and maintenance)
     SLTA = 0x21
 
@@ -37,6 +38,41 @@ class SltMessage:
 
 
 _SNM_WITH_OCTET = {H.COO, H.COA, H.CBD, H.CBA}
+
+
+class UpuCause(enum.IntEnum):
+    """Unavailability cause of a UPU (Q.704 15.17.3)."""
+
+    UNKNOWN = 0
+    UNEQUIPPED = 1          #: unequipped remote user
+    INACCESSIBLE = 2        #: inaccessible remote user
+
+
+@dataclass(frozen=True, slots=True)
+class UpuMessage:
+    """User part unavailable (Q.704 15.17): ``destination`` (our point code) has no user part
+    ``upi`` (its service indicator) for ``cause``."""
+
+    destination: int
+    upi: int
+    cause: int = UpuCause.UNEQUIPPED
+
+
+def encode_upu(m: UpuMessage, pc_bits: int = 14) -> bytes:
+    """Heading, the affected destination (14 bits + 2 spare, ITU; 24 bits, China), then the
+    user part identity (bits 1-4) and the unavailability cause (bits 5-8)."""
+    if not 0 <= m.destination < 1 << pc_bits or not 0 <= m.upi <= 15 or not 0 <= m.cause <= 15:
+        raise ValueError(f"UPU {m!r} out of range")
+    return bytes((H.UPU,)) + m.destination.to_bytes(pc_bits // 8 + (pc_bits % 8 > 0), "little") + \
+        bytes((m.upi | m.cause << 4,))
+
+
+def decode_upu(data: bytes, pc_bits: int = 14) -> UpuMessage:
+    n = pc_bits // 8 + (pc_bits % 8 > 0)
+    if len(data) < 2 + n or data[0] != H.UPU:
+        raise DecodeError("UPU truncated")
+    dest = int.from_bytes(data[1:1 + n], "little") & ((1 << pc_bits) - 1)
+    return UpuMessage(dest, data[1 + n] & 0x0F, data[1 + n] >> 4)
 
 
 def encode_snm(m: SnmMessage) -> bytes:
