@@ -33,10 +33,11 @@ def place(srv: Any, at: float, called: str = "4100", calling: str = "13800138000
 
 class FarFax:
     """A fax machine at the far end of trunk span 0: once the exchange's call is answered it
-    runs a T.30 session on that call's timeslot (a board ticker, like simulator phones)."""
+    runs a T.30 session on that call's timeslot (a board ticker, like simulator phones);
+    ``number``: only a call to that number."""
 
-    def __init__(self, srv: Any, make: Any) -> None:
-        self.srv, self.make = srv, make
+    def __init__(self, srv: Any, make: Any, number: str | None = None) -> None:
+        self.srv, self.make, self.number = srv, make, number
         self.ep = srv.board.far_end(0)
         self.session: FaxSession | None = None
         self.ts: int | None = None
@@ -47,7 +48,8 @@ class FarFax:
         self._since, blocks = self.ep.received_blocks(self._since)
         if self.session is None:
             recs = [r for r in self.srv.part("network").networks[0].records
-                    if r.answered_at is not None and r.circuit is not None and r.cleared_at is None]
+                    if r.answered_at is not None and r.circuit is not None and r.cleared_at is None
+                    and (self.number is None or r.called == self.number)]
             if not recs:
                 return
             self.ts = recs[0].circuit[1]
@@ -288,3 +290,58 @@ def test_bad_media_configs() -> None:
         MediaConfig.from_dict({"pools": {"fax": -1}})
     with pytest.raises(MediaConfigError, match=r"agent\.sales"):
         MediaConfig.from_dict({"announce": {"agent": {"sales": "de"}}})
+
+
+def test_fax_campaign_dials_retries_and_reports(tmp_path: Path) -> None:
+    from simulator.exchange.base import Behaviour, Subscriber
+
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
+                                         "queues": {"sales": {}}}, spans=1)
+    media(srv, centre, tmp_path)
+    ex = srv.part("network").networks[0]
+    ex.subscribers["8801"] = Subscriber("8801", Behaviour.ANSWER, answer_after=1.0, hold_for=None,
+                                            speech=False)
+    ex.subscribers["8802"] = Subscriber("8802", Behaviour.BUSY)
+    bus = LocalBus(srv)
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    far = FarFax(srv, lambda: FaxSession.receive(tmp_path / "far.tif", calling=False), number="8801")
+    try:
+        got = bus.command("StartFaxCampaign", name="notice", document="price", numbers=["8801", "8802"],
+                          concurrency=1, retries=1, retry_after=5.0)
+        assert got == {"campaign": "notice", "numbers": 2}
+        with pytest.raises(InvalidParameterError, match="not a number"):
+            bus.command("StartFaxCampaign", name="bad", document="price", numbers=["12ab"])
+        end = srv.now() + 120.0
+        while not any(e["type"] == "FaxCampaignEnded" for e in seen):
+            assert srv.now() < end, [e["type"] for e in seen if e["type"].startswith("Fax")]
+            srv.step(0)
+        (ended,) = [e for e in seen if e["type"] == "FaxCampaignEnded"]
+        assert ended["summary"] == {"numbers": 2, "sent": 1, "failed": 1, "active": 0, "waiting": 0}
+        assert ended["results"]["8801"]["ok"] and ended["results"]["8801"]["pages"] == 2
+        assert ended["results"]["8802"]["attempts"] == 2 and not ended["results"]["8802"]["ok"]
+        progress = [e for e in seen if e["type"] == "FaxCampaignProgress"]
+        assert len(progress) == 3 and [p["retry"] for p in progress if p["number"] == "8802"] == [True, False]
+        assert far.session is not None and far.session.completed is not None and far.session.completed.pages == 2
+    finally:
+        srv.close()
+
+
+def test_servers_built_from_config_have_media(tmp_path: Path) -> None:
+    from cti.cli.wiring import build_server
+    from cti.config import Config, ConfigError
+
+    base = {"server": {"store": str(tmp_path / "cti.db")},
+            "bus": {"events": "tcp://127.0.0.1:*", "snapshot": "tcp://127.0.0.1:*", "control": "tcp://127.0.0.1:*"},
+            "board": {"driver": "sim", "spans": 1, "clock": "virtual"}, "trunk": [{"signalling": "no1", "spans": [0]}]}
+    with pytest.raises(ConfigError, match=r"\[media\] needs \[contact\]"):
+        build_server(Config.from_dict({**base, "media": {}}))
+    with pytest.raises(ConfigError, match="unknown key"):
+        build_server(Config.from_dict({**base, "contact": {"agents": AGENTS}, "media": {"fx": 1}}))
+    srv = build_server(Config.from_dict({**base, "contact": {"agents": AGENTS, "recordings": str(tmp_path / "r")},
+                                         "media": {"directory": str(tmp_path / "m"), "pools": {"fax": 3}}})).start()
+    try:
+        m = srv.part("media")
+        assert isinstance(m, MediaResources) and m.pools.usage()["fax"]["size"] == 3
+    finally:
+        srv.close()

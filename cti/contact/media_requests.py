@@ -102,10 +102,26 @@ class GetResources:
     RESULT = ("pools",)
 
 
+@dataclass(frozen=True, slots=True)
+class StartFaxCampaign:
+    """Fax ``document`` to every number of ``numbers`` from ``device``, ``concurrency`` at a time
+    (and within the fax pool), each failed number tried again ``retries`` times after ``retry_after`` s."""
+
+    name: str
+    document: str
+    numbers: list[str]
+    device: str = "fax"
+    concurrency: int = 2
+    retries: int = 1
+    retry_after: float = 60.0
+    RESULT = ("campaign", "numbers")
+
+
 MEDIA_REQUESTS = (SendFax, ReceiveFax, LeaveVoicemail, ListMessages, GetMessage, PlayMessage, MarkMessage,
-                  CallBack, Say, GetResources)
+                  CallBack, Say, GetResources, StartFaxCampaign)
 
 
 def register() -> None:
     for cls in MEDIA_REQUESTS:
         register_request(cls)
+

@@ -146,6 +146,7 @@ class MediaResources(Component):
         self._dialled: dict[str, tuple[str, float]] = {}     #: call we placed -> (document path, when)
         self._next_usage: float | None = None
         self._overflow: dict[str, str] = {}                   #: call diverted to voicemail -> its queue
+        self.campaigns: dict[str, Any] = {}                   #: name -> cti.fax.campaign.FaxCampaign
         self._last_usage: dict[str, Any] = {}
 
     # ---- lifespan ------------------------------------------------------------------------------------
@@ -199,11 +200,12 @@ class MediaResources(Component):
 
     # ---- the plugin protocol --------------------------------------------------------------------------
     def deadline(self) -> float | None:
-        if self.fax.jobs or self.voicemail.legs or self.voicemail.playbacks or self._dialled:
+        if self.fax.jobs or self.voicemail.legs or self.voicemail.playbacks or self._dialled or self.campaigns:
             return EVERY_BLOCK
         return EVERY_BLOCK if self._next_usage is None else self._next_usage
 
     def service(self, now: float) -> None:
+        self._dial_campaigns(now)
         self._publish_all(self.fax.tick(now))
         self._publish_all(self.voicemail.tick(now))
         for call, err in self.centre.ivr.errors:
@@ -250,6 +252,7 @@ class MediaResources(Component):
             "SendFax": self._send_fax, "ReceiveFax": self._receive_fax, "LeaveVoicemail": self._leave_voicemail,
             "ListMessages": self._list_messages, "GetMessage": self._get_message, "PlayMessage": self._play_message,
             "MarkMessage": self._mark_message, "CallBack": self._call_back, "Say": self._say,
+            "StartFaxCampaign": self._start_campaign,
             "GetResources": lambda account, req, t: {"pools": self.pools.usage()}}
         return {name: serves(fn) for name, fn in own.items()}
 
@@ -334,6 +337,7 @@ class MediaResources(Component):
 
     def _fax_not_reached(self, call: str, why: str) -> None:
         self.counters["fax_failed"] += 1
+        self._campaign_result(call, False, -1, why, 0)
         self._publish({"type": "FaxCompleted", "topic": "media.fax", "call": call, "direction": "send", "ok": False,
                        "result": -1, "reason": why, "pages": 0, "bit_rate": 0, "ecm": False, "path": "",
                        "remote_ident": "", "seconds": 0.0})
@@ -369,6 +373,47 @@ class MediaResources(Component):
             raise ResourceBusyError(str(e)) from None
         self._user_data(req.call, {"media": "fax-receive"})
         return {"call": req.call}
+
+    # ---- fax campaigns ---------------------------------------------------------------------------------
+    def _start_campaign(self, account: Any, req: Any, t: float) -> dict[str, Any]:
+        from cti.fax.campaign import CampaignError, FaxCampaign
+
+        if req.name in self.campaigns:
+            raise InvalidStateError(f"fax campaign {req.name!r} is running")
+        path = self._document(req.document)
+        try:
+            c = FaxCampaign(req.name, str(path), list(req.numbers), req.device, req.concurrency, req.retries,
+                            req.retry_after)
+        except CampaignError as e:
+            raise InvalidParameterError(str(e), field="numbers") from None
+        self.campaigns[req.name] = c
+        return {"campaign": req.name, "numbers": c.summary()["numbers"]}
+
+    def _dial_campaigns(self, now: float) -> None:
+        for c in list(self.campaigns.values()):
+            pool = self.pools.pools["fax"]
+            free = pool.size - pool.busy - len(self._dialled)
+            for number in c.due(now, max(0, free)):
+                try:
+                    res = self.host.model.make_call(c.device, number, now)
+                except Exception as e:  # no free circuit, a bad device: a failed attempt, tried again later
+                    self._campaign_progress(c, c.not_dialled(number, str(e), now))
+                    continue
+                self._dialled[res["call"]] = (c.document, now)
+                c.dialled(number, res["call"], now)
+            self.host.flush_model()
+
+    def _campaign_result(self, call: str, ok: bool, result: int, reason: str, pages: int) -> None:
+        for c in list(self.campaigns.values()):
+            if c.owns(call):
+                self._campaign_progress(c, c.finished(call, ok, result, reason, pages, self.host.now()))
+
+    def _campaign_progress(self, c: Any, progress: dict[str, Any]) -> None:
+        self._publish({"type": "FaxCampaignProgress", "topic": "media.fax", **progress})
+        if c.done:
+            self.campaigns.pop(c.name, None)
+            self._publish({"type": "FaxCampaignEnded", "topic": "media.fax", "campaign": c.name,
+                           "summary": c.summary(), "results": c.results})
 
     # ---- voicemail and messages ---------------------------------------------------------------------------
     def _leave_voicemail(self, account: Any, req: mr.LeaveVoicemail, t: float) -> dict[str, Any]:
@@ -539,6 +584,7 @@ class MediaResources(Component):
             self._count(kind, d)
             self._publish({**d, "topic": topic})
             if kind == "FaxCompleted":           # T.30 ended with DCN: the call has nothing more to carry
+                self._campaign_result(d["call"], d["ok"], d["result"], d["reason"], d["pages"])
                 self._stop_listening(d["call"])
                 self._user_data(d["call"], {"fax_pages": str(d["pages"]), "fax_result": str(d["result"]),
                                             "fax_rate": str(d["bit_rate"])})
