@@ -202,3 +202,22 @@ def test_a_lagging_watcher_is_told_the_seqs_it_missed_and_the_client_replays_the
         assert sub.missed == [(1, 200)] and bus.counters["watch_overflows"] == 1
     finally:
         bus.close()
+
+
+def test_deadline_says_when_the_bus_needs_a_turn():
+    bus = _bus()
+    snap = _dealer(bus.endpoints.snapshot)
+    try:
+        assert bus.deadline() is None                   # no watchers, no accounts file: input only
+        r = _ask(bus, snap, msgpack.packb({"op": "watch", "after": 0, "id": 1}))
+        assert r["op"] == "watching"
+        lease = bus.deadline()
+        assert lease is not None and lease > time.monotonic() + 20      # nothing to push: the lease
+        bus.publish({"type": "Note"})
+        assert bus.deadline() <= time.monotonic()        # an event for a watcher: due now
+        bus.poll(0)
+        assert snap.poll(1000) and msgpack.unpackb(snap.recv(), raw=False)["op"] == "events"
+        assert bus.deadline() > time.monotonic() + 20
+    finally:
+        snap.close(0)
+        bus.close()

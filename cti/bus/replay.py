@@ -205,6 +205,16 @@ class Replay:
                 self.counters["watch_events"] += len(evs)
             w.next_seq = last + 1
 
+    def deadline(self) -> float | None:
+        """Now (monotonic) when a watcher has events or an overflow to be sent, else the first
+        lease to lapse; None without watchers."""
+        if not self.watchers:
+            return None
+        head = self.head()
+        if any(w.missed or w.next_seq <= head for w in self.watchers.values()):
+            return time.monotonic()
+        return min(w.expires for w in self.watchers.values())
+
     def drop(self, accounts: set[str]) -> int:
         """Stop watchers whose account is not in ``accounts`` (revoked); returns how many."""
         gone = [i for i, w in self.watchers.items() if w.account.name not in accounts]

@@ -151,6 +151,17 @@ class BusServer:
         """The sockets whose input :meth:`poll` serves (an owner's loop may wait on them)."""
         return [self.ctl, self.snap]
 
+    def deadline(self) -> float | None:
+        """When (``time.monotonic()``) the bus next needs :meth:`poll` besides socket input:
+        now when a watcher has events to be pushed, else the next watch lease to lapse or the
+        next look at the accounts file; None when nothing is due. The owner's loop sleeps on
+        :meth:`sockets` until then (docs/bus.md "Latency"), so nothing waits for a fixed poll."""
+        due = self.replay.deadline()
+        if self.security.accounts_path is not None:
+            look = self._accounts_seen[0] + ACCOUNTS_CHECK
+            due = look if due is None else min(due, look)
+        return due
+
     def close(self) -> None:
         """Journal what is queued, lower the seq reservation to the last seq (a clean stop: the
         next start declares no gap), close the sockets."""
