@@ -81,7 +81,7 @@ class BusThread:
     def publish(self, events: list[dict[str, Any]]) -> None:
         self.inbox.put(list(events))
 
-    def call(self, fn: Callable[[BusServer], Any], timeout: float = 10.0) -> Any:
+    def call(self, fn: Callable[[BusServer], Any], timeout: float = 60.0) -> Any:
         """Run ``fn(bus)`` on the bus thread and return its result."""
         done: queue.Queue[Any] = queue.Queue()
         self.inbox.put(lambda bus: done.put(fn(bus)))

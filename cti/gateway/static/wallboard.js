@@ -43,6 +43,7 @@ const queues = new Map();   // name -> {waiting: Map(call -> entered wall s), fi
 const agents = new Map();   // id -> {agent, team, device, state, reason, phase, since (wall s), calls}
 const calls = new Map();    // id -> {call, calling, called, parties: Map(device -> state), start}
 let supervising = null;
+let noStats = false;
 const rows = new Map();    // agent id -> its table row, updated in place
 
 function log(text, err = false) {
@@ -236,7 +237,11 @@ async function stopSupervising() {
 
 async function refreshStats() {
   if (!cti || !cti.ws || cti.ws.readyState !== 1) return;
-  try { applyStats(await cti.request({ type: "GetStatistics" })); render(); } catch (err) { log(`GetStatistics: ${err.code} ${err.message}`, true); }
+  if (noStats) return;
+  try { applyStats(await cti.request({ type: "GetStatistics" })); render(); } catch (err) {
+    log(`GetStatistics: ${err.code} ${err.message}`, true);
+    noStats = err.code === "UnknownRequestError";      // a server without a contact centre: calls only
+  }
 }
 
 async function connect() {
