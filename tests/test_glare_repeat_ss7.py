@@ -15,7 +15,6 @@ import pytest
 from cti.call import CallModel
 from cti.signaling.ss7.config import Ss7Config
 from cti.signaling.ss7.isup.call import CallState
-from cti.signaling.ss7.transport import SeqpacketTransport
 from cti.signaling.ss7.trunk import Ss7Trunk
 from cti.signaling.trunk import IncomingCall, Reattempted, Released
 from simulator.exchange.base import Behaviour, Subscriber
@@ -31,10 +30,8 @@ class Rig:
         if repeat_attempts is not None:
             ours["repeat_attempts"] = repeat_attempts
         sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.trunk = Ss7Trunk([], Ss7Config.from_dict(ours), transports=[])
-        self.trunk.transports = [SeqpacketTransport(sa, self.trunk.stack.links[0])]
-        self.ex = Ss7Exchange([], SUBS, config=dict(cfg, repeat_attempts=0), transports=[])
-        self.ex.trunk.transports = [SeqpacketTransport(sb, self.ex.trunk.stack.links[0])]
+        self.trunk = Ss7Trunk([], Ss7Config.from_dict(ours), sockets=[sa])
+        self.ex = Ss7Exchange([], SUBS, config=dict(cfg, repeat_attempts=0), sockets=[sb])
         self.model = CallModel([self.trunk])
         self.t = 0.0
         self.tevs: list = []

@@ -9,7 +9,6 @@ import socket
 import pytest
 
 from cti.signaling.ss7.config import Ss7Config
-from cti.signaling.ss7.transport import SeqpacketTransport
 from cti.signaling.ss7.trunk import Ss7Trunk
 from cti.signaling.trunk import Answered, CircuitState, IncomingCall, Released
 from simulator.exchange.base import Behaviour, CallScript, Subscriber
@@ -24,10 +23,8 @@ SUBS = {"100": Subscriber("100", Behaviour.ANSWER, answer_after=1.0, hold_for=3.
 
 def socket_rig():
     sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    trunk = Ss7Trunk([], Ss7Config.from_dict({}), transports=[])
-    trunk.transports = [SeqpacketTransport(sa, trunk.stack.links[0])]
-    ex = Ss7Exchange([], SUBS, transports=[])
-    ex.trunk.transports = [SeqpacketTransport(sb, ex.trunk.stack.links[0])]
+    trunk = Ss7Trunk([], Ss7Config.from_dict({}), sockets=[sa])
+    ex = Ss7Exchange([], SUBS, sockets=[sb])
     return trunk, ex
 
 

@@ -9,8 +9,6 @@ import subprocess
 import pytest
 
 from cti.signaling.ss7.config import Ss7Config
-from cti.signaling.ss7.transport import SeqpacketTransport
-from cti.signaling.ss7.pcap import PcapWriter
 from cti.signaling.ss7.trunk import Ss7Trunk
 from cti.signaling.trunk import Alerting, Answered, CircuitState, IncomingCall, Proceeding, Released, TrunkError
 
@@ -20,12 +18,11 @@ def make(variant="itu", pcap=None, **kw):
     pc = ("1-1-1", "1-1-2") if variant == "itu" else ("10-20-30", "10-20-31")
     ca = Ss7Config.from_dict({"variant": variant, "opc": pc[0], "dpc": pc[1], **kw})
     cb = Ss7Config.from_dict({"variant": variant, "opc": pc[1], "dpc": pc[0], **kw})
-    a = Ss7Trunk([], ca, transports=[])
-    b = Ss7Trunk([], cb, transports=[])
-    w = PcapWriter(str(pcap)) if pcap else None
-    a.transports = [SeqpacketTransport(sa, a.stack.links[0], w)]
-    b.transports = [SeqpacketTransport(sb, b.stack.links[0])]
-    return a, b, w
+    if pcap:
+        ca.pcap = str(pcap)          # the pcap setting records socket links as it does board links
+    a = Ss7Trunk([], ca, sockets=[sa])
+    b = Ss7Trunk([], cb, sockets=[sb])
+    return a, b, a.pcap
 
 
 def run(a, b, t, seconds, step=0.01):

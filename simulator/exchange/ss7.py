@@ -45,12 +45,12 @@ class Ss7Exchange(Exchange):
 
     def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
                  default: Subscriber | None = None, config: Ss7Config | dict[str, Any] | None = None,
-                 transports: list[Any] | None = None, **inband: Any) -> None:
+                 sockets: list[Any] | None = None, **inband: Any) -> None:
         super().__init__(spans, subscribers, default, **inband)
         if not isinstance(config, Ss7Config):
             config = Ss7Config.from_dict(mirror(config))
         self.config = config
-        self.trunk = Ss7Trunk(spans, config, transports=transports)
+        self.trunk = Ss7Trunk(spans, config, sockets=sockets)
         self._by_circuit: dict[tuple[int, int], CallRecord] = {}
 
     # ---- control -----------------------------------------------------------------------

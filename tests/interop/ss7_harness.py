@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 
 from cti.signaling.ss7.config import Ss7Config
-from cti.signaling.ss7.transport import SeqpacketTransport
-from cti.signaling.ss7.pcap import LINKTYPE_MTP2_WITH_PHDR, PcapWriter
 from cti.signaling.ss7.trunk import Ss7Trunk
 
 HERE = Path(__file__).resolve().parent
@@ -46,10 +44,10 @@ class Rig:
     def __init__(self, pcap: Path, drop=None, config: dict | None = None, ansi: bool = False) -> None:
         a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         cfg = {"opc": OUR_PC, "dpc": THEIR_PC, "emergency": True, **(config or {})}
-        self.trunk = Ss7Trunk([], Ss7Config.from_dict(cfg), transports=[])
-        self.pcap = PcapWriter(str(pcap), LINKTYPE_MTP2_WITH_PHDR)
-        self.transport = SeqpacketTransport(a, self.trunk.stack.links[0], self.pcap, drop=drop, verify_fcs=False)
-        self.trunk.transports = [self.transport]
+        self.trunk = Ss7Trunk([], Ss7Config.from_dict({**cfg, "pcap": str(pcap)}), sockets=[a],
+                              socket_options={"drop": drop, "verify_fcs": False})
+        self.pcap = self.trunk.pcap
+        self.transport = self.trunk.transports[0]
         args = [str(build_peer()), "peer", str(b.fileno()), str(THEIR_PC), str(OUR_PC)] + (["ansi"] if ansi else [])
         self.proc = subprocess.Popen(args,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

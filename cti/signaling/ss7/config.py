@@ -12,6 +12,8 @@
                                # again on another circuit this many times (0: released, cause 41)
     transmission_medium = "speech"   # IAM transmission medium requirement (Q.763 3.54):
                                # "speech" (0, what exchanges send), "3.1khz" (3), "64k_unrestricted" (2)
+    ready_wait = 0.0           # seconds a call made before any circuit is ready (start-up GRS not
+                               # yet acknowledged) waits for one; 0: it fails at once, cause 41
     cic_numbering = "span"     # without cic_map: "span" = 32 * span + timeslot (the E1 timeslot
                                # is the CIC's low 5 bits), "sequential" = 1..N over the voice timeslots
 """
@@ -23,6 +25,12 @@ from typing import Any
 from .mtp3.label import NI, Variant, parse_pc
 
 VOICE_TIMESLOTS = tuple(range(1, 16)) + tuple(range(17, 32))
+
+
+def _seconds(v: Any, key: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 3600:
+        raise ValueError(f"{key} must be seconds 0..3600, not {v!r}")
+    return float(v)
 
 
 @dataclass(frozen=True)
@@ -47,9 +55,10 @@ class Ss7Config:
     repeat_attempts: int = 1   #: Q.764 2.10.1.4 automatic repeat attempts after a lost dual seizure
     transmission_medium: str = "speech"   #: IAM transmission medium requirement (Q.763 3.54)
     cic_numbering: str = "span"           #: default CICs without cic_map: "span" or "sequential"
+    ready_wait: float = 0.0               #: seconds a call waits for a ready circuit (0: fail at once)
 
     _KEYS = ("variant", "opc", "dpc", "ni", "links", "cic_map", "timers", "emergency", "link_test",
-             "reset_at_start", "pcap", "repeat_attempts", "transmission_medium", "cic_numbering")
+             "reset_at_start", "pcap", "repeat_attempts", "transmission_medium", "cic_numbering", "ready_wait")
     #: the range of ``repeat_attempts`` (Q.764 2.10.1.4 asks for one; more are a network option)
     REPEAT_ATTEMPTS_RANGE = (0, 3)
 
@@ -106,7 +115,7 @@ class Ss7Config:
             raise ValueError(f"cic_numbering must be 'span' or 'sequential', not {numbering!r}")
         cfg = cls(variant, opc, dpc, ni, links, cic_map, timers, bool(d.get("emergency", False)),
                   bool(d.get("link_test", True)), bool(d.get("reset_at_start", True)), d.get("pcap"),
-                  repeat, tmr, numbering)
+                  repeat, tmr, numbering, _seconds(d.get("ready_wait", 0.0), "ready_wait"))
         cfg.check_timers()
         return cfg
 

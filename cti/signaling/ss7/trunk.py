@@ -4,6 +4,18 @@ Circuits are ``(board span number, timeslot)``; the configuration maps CICs to t
 first :meth:`Ss7Trunk.service` the links align; when MTP resumes, every circuit is reset
 (GRS) and becomes available as the far end acknowledges.
 
+Readiness: a circuit is *ready* when it is idle, available and its reset is acknowledged
+(:meth:`Ss7Trunk.circuit_ready`, :attr:`Ss7Trunk.ready`, :meth:`Ss7Trunk.ready_circuits`).
+A call made before any circuit is ready fails with cause 41 (temporary failure) and a message
+saying the start-up reset is pending, or, with ``ready_wait`` seconds configured, waits on a
+circuit whose reset is pending and is placed as soon as the GRA makes it ready (cause 41 when
+the wait runs out).
+
+Transports: the HDLC channel of each link's span, or with ``sockets`` one SOCK_SEQPACKET
+socket per link (frame + FCS per datagram, libss7's framing), built with the trunk; the
+``pcap`` setting records either. Messages the far end should not have sent reach the
+application as :class:`UnexpectedMessage` events (and the counters).
+
 Dual seizure (Q.764 2.10.1.4): when our call backs off on a CIC the far end controls, the
 adapter makes an automatic repeat attempt: the same numbers and category on another idle
 circuit of the group (:meth:`IsupNode.allocate`: ours first), reported as
@@ -12,6 +24,8 @@ circuit of the group (:meth:`IsupNode.allocate`: ours first), reported as
 """
 from __future__ import annotations
 
+import socket
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from cti.signaling.causes import Cause
@@ -27,16 +41,27 @@ from .transport import HdlcTransport, SeqpacketTransport, Transport
 from .pcap import LINKTYPE_MTP2_WITH_PHDR, PcapWriter
 from .stack import Ss7Stack
 
-__all__ = ["Ss7Trunk", "Ss7Config"]
+__all__ = ["Ss7Trunk", "Ss7Config", "UnexpectedMessage"]
+
+
+@dataclass(frozen=True, slots=True)
+class UnexpectedMessage(TrunkEvent):
+    """The far end sent a message the circuit's state does not allow, a CFN, or a malformed
+    message (Q.764 2.9.5): what was done is in ``reason`` (discarded, RLC sent, circuit reset)."""
+
+    reason: str = ""
 
 
 class Ss7Trunk(TrunkAdapter):
-    """ISUP over MTP on ``spans``; ``transports`` replaces the HDLC channels (e.g. sockets)."""
+    """ISUP over MTP on ``spans``; ``sockets`` (one per configured link) replaces the HDLC
+    channels with SOCK_SEQPACKET sockets (``socket_options``: ``verify_fcs=False`` for peers
+    that leave the FCS to hardware, as libss7 does)."""
 
     signalling = "ss7"
 
     def __init__(self, spans: Sequence[Span], config: Ss7Config | dict[str, Any] | None = None,
-                 transports: list[Transport] | None = None) -> None:
+                 sockets: Sequence[socket.socket] | None = None, *,
+                 socket_options: dict[str, Any] | None = None) -> None:
         cfg = config if isinstance(config, Ss7Config) else Ss7Config.from_dict(config)
         self.config = cfg
         self.spans = list(spans)
@@ -49,14 +74,21 @@ class Ss7Trunk(TrunkAdapter):
         self._cic_of: dict[Circuit, int] = {c: cic for cic, c in self._circuit_of.items()}
         self.stack = Ss7Stack(cfg, sorted(cmap), name="trunk")
         self.pcap = PcapWriter(cfg.pcap, LINKTYPE_MTP2_WITH_PHDR) if cfg.pcap else None
-        if transports is None:
-            transports = []
+        transports: list[Transport] = []
+        if sockets is not None:
+            if len(sockets) != len(cfg.links):
+                raise ValueError(f"{len(sockets)} sockets for {len(cfg.links)} signalling links")
+            for i, sock in enumerate(sockets):
+                transports.append(SeqpacketTransport(sock, self.stack.links[i], self.pcap, i, **(socket_options or {})))
+        else:
             for i, lc in enumerate(cfg.links):
                 if lc.span >= len(self.spans):
                     raise ValueError(f"link {i} on span index {lc.span}; the trunk has {len(self.spans)} spans")
                 span = self.spans[lc.span]
                 transports.append(HdlcTransport(span.hdlc(lc.timeslot), self.stack.links[i], self.pcap, i, span))
         self.transports = transports
+        #: CIC -> (called, calling, give-up time) of calls waiting for their circuit's reset
+        self._waiting: dict[int, tuple[str, str | None, float]] = {}
         self.inband = InbandDigits(self.spans)
         self._now = 0.0
         self._pending: list[TrunkEvent] = []
@@ -83,6 +115,9 @@ class Ss7Trunk(TrunkAdapter):
                 (self.inband.start if e.kind == "answered" else self.inband.stop)(self._circuit_of[e.cic])
             if e.kind == "reset_done":
                 out += self._reset_done(e)
+                out += self._place_waiting(now)
+            elif e.kind == "unexpected" and e.cic in self._circuit_of:
+                out.append(UnexpectedMessage(self._circuit_of[e.cic], e.time, e.reason))
             elif e.kind == "glare":
                 out += self._glare(e)
             elif e.kind == "released" and e.cic in self._backed_off:
@@ -91,6 +126,8 @@ class Ss7Trunk(TrunkAdapter):
                 if e.kind == "released":
                     self._repeats.pop(e.cic, None)
                 out.append(ev)
+        if self._waiting:
+            out += self._place_waiting(now)
         for ev in self.stack.mtp3_events:
             if ev.kind == "pause":
                 out += [CircuitState(c, now, False, "MTP pause: signalling route unavailable")
@@ -108,12 +145,59 @@ class Ss7Trunk(TrunkAdapter):
         try:
             cic = self.stack.isup.setup(called, calling, now, cic=cic)
         except LocalProtocolError as e:
+            if circuit is None and not self.ready and self.stack.isup.pending_reset():
+                return self._wait_ready(called, calling, now, str(e))
             raise TrunkError(str(e), cause=Cause.NO_CIRCUIT_AVAILABLE) from None
         self.stack.flush(now)
         self._repeats[cic] = 0
         c = self._circuit_of[cic]
         self._pending.append(Proceeding(c, now))
         return c
+
+    # ---- readiness -------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Some circuit can take a call now: the link is up and a reset was acknowledged."""
+        return self.stack.up and self.stack.isup.ready
+
+    def circuit_ready(self, circuit: Circuit) -> bool:
+        """``circuit`` is idle, available and not waiting for its (group) reset's acknowledgement."""
+        return self.stack.up and bool(self.stack.isup.circuits[self._cic(circuit)].ready)
+
+    def ready_circuits(self) -> list[Circuit]:
+        return [self._circuit_of[k] for k, c in sorted(self.stack.isup.circuits.items())
+                if c.ready and k in self._circuit_of] if self.stack.up else []
+
+    def _wait_ready(self, called: str, calling: str | None, now: float, why: str) -> Circuit:
+        """No circuit is ready because the start-up reset is pending: fail with cause 41 and say
+        so, or (``ready_wait``) hold the call on a pending circuit until its GRA."""
+        wait = self.config.ready_wait
+        free = [k for k in self.stack.isup.pending_reset()
+                if k not in self._waiting and self.stack.isup.circuits[k].available and k in self._circuit_of]
+        if wait <= 0 or not free:
+            raise TrunkError(f"not ready: {why}", cause=Cause.TEMPORARY_FAILURE)
+        cic = free[0]
+        self._waiting[cic] = (called, calling, now + wait)
+        return self._circuit_of[cic]
+
+    def _place_waiting(self, now: float) -> list[TrunkEvent]:
+        out: list[TrunkEvent] = []
+        for cic, (called, calling, until) in list(self._waiting.items()):
+            c = self.stack.isup.circuits[cic]
+            if c.reset_pending and now < until:
+                continue
+            del self._waiting[cic]
+            circuit = self._circuit_of[cic]
+            if now >= until or not c.ready:
+                out.append(Released(circuit, now, int(Cause.TEMPORARY_FAILURE), True,
+                                    "circuit not ready: reset unacknowledged" if c.reset_pending
+                                    else "circuit not available after its reset"))
+                continue
+            self.stack.isup.setup(called, calling, now, cic=cic)
+            self.stack.flush(now)
+            self._repeats[cic] = 0
+            out.append(Proceeding(circuit, now))
+        return out
 
     def alert(self, circuit: Circuit, now: float) -> None:
         self._do("alert", circuit, now)
@@ -132,6 +216,8 @@ class Ss7Trunk(TrunkAdapter):
     def timer_deadline(self) -> float | None:
         """The stack's next timer, or the next 20 ms block while digits are listened to."""
         d = self.stack.timer_deadline()
+        for _, _, until in self._waiting.values():
+            d = until if d is None else min(d, until)
         if self.inband.active:
             nxt = self._now + BLOCK_SECONDS
             d = nxt if d is None else min(d, nxt)
