@@ -218,7 +218,7 @@ class ContactCentre(ContactRequests, Component):
                 leg.playing.clear()              # the agent is there: stop the announcement
             agent = self.engine.agents.get(e.data.get("agent"))
             self.audio.connect(e.call, agent.agent.device if agent is not None else None)
-            if e.data.get("record"):
+            if e.data.get("record") and e.call not in self.recorder.active:   # a client may have started it
                 self._record(e.call, e.data.get("agent"))
 
     def _ringing(self, call_id: str) -> list[str]:
