@@ -27,7 +27,8 @@ import os
 import statistics
 import tempfile
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import msgpack
 import zmq
@@ -49,7 +50,7 @@ TARGET_P99_US = 1000.0
 FLUSH_EVERY = 1e-3              #: seconds between journal flushes in the latency run (a loop turn)
 
 
-def _bus(ctx: zmq.Context, store: str = ":memory:", publisher: Any = None) -> BusServer:
+def _bus(ctx: zmq.Context[Any], store: str = ":memory:", publisher: Any = None) -> BusServer:
     ep = "tcp://127.0.0.1:*"
     return BusServer(open_store(store), endpoints=Endpoints(ep, ep, ep), ctx=ctx, publisher=publisher).start()
 
@@ -151,7 +152,7 @@ def _twins(bus: BusServer) -> BusServer:
     return bus
 
 
-def _throughput(ctx: zmq.Context, tmp: str, quick: bool) -> list[Result]:
+def _throughput(ctx: zmq.Context[Any], tmp: str, quick: bool) -> list[Result]:
     mem = _bus(ctx)
     wal_d, wal_e = (_bus(ctx, os.path.join(tmp, f"tput{i}.db")) for i in range(2))
     wal_t = _twins(_bus(ctx, os.path.join(tmp, "tput2.db"), publish_py))
@@ -227,7 +228,7 @@ def _throughput(ctx: zmq.Context, tmp: str, quick: bool) -> list[Result]:
     return out
 
 
-def _latency_round(ctx: zmq.Context, store: str, n: int, raw: bool = False
+def _latency_round(ctx: zmq.Context[Any], store: str, n: int, raw: bool = False
                    ) -> tuple[list[float], list[float], int, float, float]:
     """One paced run: (end-to-end latencies, publisher-side times, received, achieved rate, max GC pause).
 
@@ -282,7 +283,7 @@ def _pct(xs: list[float], q: float) -> float:
     return sorted(xs)[min(len(xs) - 1, int(len(xs) * q))] * 1e6 if xs else float("nan")
 
 
-def _latency(ctx: zmq.Context, tmp: str, quick: bool) -> list[Result]:
+def _latency(ctx: zmq.Context[Any], tmp: str, quick: bool) -> list[Result]:
     n, rounds = (5_000, 3) if quick else (10_000, 7)
     runs: dict[bool, list] = {True: [], False: []}
     for r in range(rounds):             # raw ZeroMQ and BusServer rounds interleaved

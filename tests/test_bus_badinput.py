@@ -74,7 +74,7 @@ def test_random_bytes_fuzz_on_both_sockets_server_survives(server):
     for which in ("control", "snapshot"):
         s = raw(server, which)
         try:
-            for i in range(200):
+            for _ in range(200):
                 blob = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 64)))
                 s.send(blob)
             got = 0

@@ -172,7 +172,7 @@ def test_client_flags_a_server_that_went_back(tmp_path, caplog):
     # a journal whose server never reserved (or was replaced): head 3, the client saw 9
     bus = _bus(open_store(str(tmp_path / "b.db")))
     try:
-        for i in range(3):
+        for _ in range(3):
             bus.publish({"type": "Note"})
         with serving(bus), BusClient(bus.endpoints) as c, caplog.at_level(logging.ERROR, "cti.bus.client"):
             sub = c.subscribe(after=9)

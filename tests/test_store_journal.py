@@ -131,7 +131,7 @@ def test_background_write_failure_is_reported_on_the_owner_thread(tmp_path):
     _collide(st, 5)
     st.append(5, 1.0, "t", "x", b"\x01")
     st.commit_soon()
-    with pytest.raises(StoreError, match="journal write failed.*UNIQUE"):
+    with pytest.raises(StoreError, match=r"journal write failed.*UNIQUE"):
         st.commit()
     st.append(6, 2.0, "t", "x", b"\x02")    # the store goes on
     st.commit()

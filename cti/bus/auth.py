@@ -21,7 +21,8 @@ import logging
 import os
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import zmq
 import zmq.auth
@@ -76,7 +77,7 @@ class AccountBook:
                 self.teams.setdefault(a.team, set()).add(a.device)
 
     @classmethod
-    def load(cls, path: str) -> "AccountBook":
+    def load(cls, path: str) -> AccountBook:
         """Read ``accounts.toml``: ``[accounts.<name>]`` role/device/team/public_key, ``[teams.<t>] devices``."""
         try:
             with open(path, "rb") as f:
@@ -86,7 +87,7 @@ class AccountBook:
         return cls.from_dict(data)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "AccountBook":
+    def from_dict(cls, data: dict[str, Any]) -> AccountBook:
         accounts = {}
         for name, a in (data.get("accounts") or {}).items():
             if not isinstance(a, dict):
@@ -141,7 +142,7 @@ class _Provider:
 class CurveAuthenticator(ThreadAuthenticator):
     """pyzmq's ZAP thread, admitting listed keys and naming the account as the User-Id."""
 
-    def __init__(self, context: zmq.Context, book: AccountBook) -> None:
+    def __init__(self, context: zmq.Context[Any], book: AccountBook) -> None:
         super().__init__(context)
         self.book = book
 
@@ -164,7 +165,7 @@ class Security:
     _providers: list[_Provider] = field(default_factory=list)
 
     @classmethod
-    def curve(cls, keys_dir: str, accounts: str | None = None) -> "Security":
+    def curve(cls, keys_dir: str, accounts: str | None = None) -> Security:
         """CURVE from ``keys_dir`` (server.key_secret, accounts.toml), as ``cti-keys`` lays it out."""
         secret = os.path.join(keys_dir, "server.key_secret")
         if not os.path.exists(secret):
@@ -175,14 +176,14 @@ class Security:
         path = accounts or os.path.join(keys_dir, "accounts.toml")
         return cls("curve", pub, sec, AccountBook.load(path), accounts_path=path)
 
-    def start(self, ctx: zmq.Context) -> None:
+    def start(self, ctx: zmq.Context[Any]) -> None:
         if self.mode == "plain":
             log.warning(PLAIN_WARNING)
             return
         self._auth = CurveAuthenticator(ctx, self.book)
         self._auth.start()
         self._providers = [_Provider(self.book) for _ in range(4)]
-        for d, provider in zip(("*", DOMAIN_EVENTS, DOMAIN_SNAPSHOT, DOMAIN_CONTROL), self._providers):
+        for d, provider in zip(("*", DOMAIN_EVENTS, DOMAIN_SNAPSHOT, DOMAIN_CONTROL), self._providers, strict=True):
             self._auth.configure_curve_callback(d, provider)
 
     def reload(self) -> tuple[set[str], set[str]]:
@@ -204,7 +205,7 @@ class Security:
             self._auth.book = book
         return added, revoked
 
-    def apply(self, sock: zmq.Socket, domain: str, endpoint: str) -> None:
+    def apply(self, sock: zmq.Socket[Any], domain: str, endpoint: str) -> None:
         """Configure a server socket before bind (CURVE server + ZAP domain, or the plain-mode checks)."""
         if self.mode == "plain":
             if not is_loopback(endpoint):
@@ -237,7 +238,7 @@ def is_loopback(endpoint: str) -> bool:
     return False
 
 
-def client_curve(sock: zmq.Socket, client_secret_file: str, server_public_file: str) -> None:
+def client_curve(sock: zmq.Socket[Any], client_secret_file: str, server_public_file: str) -> None:
     """Configure a client socket for CURVE from ``cti-keys`` files (NAME.key_secret, server.key)."""
     cpub, csec = zmq.auth.load_certificate(client_secret_file)
     spub, _ = zmq.auth.load_certificate(server_public_file)

@@ -32,7 +32,8 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import zmq
 
@@ -59,7 +60,7 @@ class BusClient:
     """One connection to a CTI server (see the module docstring)."""
 
     def __init__(self, endpoints: Endpoints | None = None, *, keys: ClientKeys | None = None,
-                 ctx: zmq.Context | None = None, timeout: float = 5.0) -> None:
+                 ctx: zmq.Context[Any] | None = None, timeout: float = 5.0) -> None:
         self.endpoints = endpoints or Endpoints()
         self.keys = keys
         self.timeout = timeout
@@ -71,7 +72,7 @@ class BusClient:
         self.epoch: str | None = None
 
     # ---- sockets ----------------------------------------------------------------------
-    def _socket(self, kind: int, endpoint: str) -> zmq.Socket:
+    def _socket(self, kind: int, endpoint: str) -> zmq.Socket[Any]:
         s = self.ctx.socket(kind)
         s.linger = 0
         if self.keys is not None:
@@ -79,7 +80,7 @@ class BusClient:
         s.connect(endpoint)
         return s
 
-    def _dealer(self, which: str) -> zmq.Socket:
+    def _dealer(self, which: str) -> zmq.Socket[Any]:
         s = self._socks.get(which)
         if s is None:
             s = self._socks[which] = self._socket(zmq.DEALER, getattr(self.endpoints, which))
@@ -99,8 +100,8 @@ class BusClient:
             reply = unpack_event(sock.recv())
             if isinstance(reply.get("epoch"), str):
                 self.epoch = reply["epoch"]
-            if reply.get("id") == msg.get("id") or reply.get("id") is None and "error" in reply \
-                    and reply["error"].get("code") == "MalformedRequestError":
+            if reply.get("id") == msg.get("id") or (reply.get("id") is None and "error" in reply \
+                    and reply["error"].get("code") == "MalformedRequestError"):
                 return reply
             # a late reply to an earlier request that timed out: skip it
 
@@ -162,7 +163,7 @@ class BusClient:
         return [unpack_event(b) for b in r["events"]], int(r["last"]), int(r["head"])
 
     def subscribe(self, after: int | None = None, topics: tuple[str, ...] = ("",),
-                  mode: str = "pub", epoch: str | None = None) -> "Subscription":
+                  mode: str = "pub", epoch: str | None = None) -> Subscription:
         """A gap-free stream of events with seq > ``after`` (None: from a fresh snapshot, kept in
         ``.snapshot``); ``epoch``: the journal epoch ``after`` belongs to (a server with another
         one is resynced by snapshot)."""
@@ -175,7 +176,7 @@ class BusClient:
         if self._own_ctx:
             self.ctx.destroy(linger=0)      # also closes the sockets of open subscriptions
 
-    def __enter__(self) -> "BusClient":
+    def __enter__(self) -> BusClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

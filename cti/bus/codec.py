@@ -31,4 +31,5 @@ def unpack(data: bytes, *, max_size: int = 1 << 20) -> Any:
 
 def unpack_event(data: bytes) -> dict[str, Any]:
     """Decode a published event (trusted: produced by the server)."""
-    return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    event: dict[str, Any] = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    return event

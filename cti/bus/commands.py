@@ -6,7 +6,8 @@ on calls involving a device it controls (agents: their own; integrators: any).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cti.call.errors import PrivilegeViolationError
 from cti.call.model import CallModel

@@ -37,7 +37,7 @@ class Publisher:
     bounded deque) and journal rows to :meth:`take_journal`; ``v`` is the schema major,
     ``epoch`` the journal's id (None: no epoch in the envelope)."""
 
-    def __init__(self, sock: zmq.Socket, seq: int, ring: collections.deque[bytes], v: int,
+    def __init__(self, sock: zmq.Socket[Any], seq: int, ring: collections.deque[bytes], v: int,
                  epoch: str | None = None) -> None:
         self.seq = check_seq(seq)
         self.v = v

@@ -15,7 +15,7 @@ from _boardcore import _select
 IMPL: ModuleType = _select.load("cti.bus.publish")
 
 
-def new_publisher(sock: zmq.Socket, seq: int, ring: collections.deque[bytes], v: int,
+def new_publisher(sock: zmq.Socket[Any], seq: int, ring: collections.deque[bytes], v: int,
                   epoch: str | None, impl: ModuleType | None = None) -> Any:
     """A publisher on the PUB socket ``sock`` continuing after ``seq``; frames go to ``ring``,
     every event carries ``v`` (schema major) and ``epoch`` (the journal's id) in its envelope.

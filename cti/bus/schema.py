@@ -17,7 +17,8 @@ import dataclasses
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Callable
 
 from cti.call.errors import InvalidParameterError
 from cti.call.events import EVENT_TYPES

@@ -71,7 +71,7 @@ class BusServer:
     publish: Callable[..., int]
 
     def __init__(self, store: Store, security: Security | None = None, endpoints: Endpoints | None = None,
-                 limits: Limits | None = None, node: str = "cti", ctx: zmq.Context | None = None,
+                 limits: Limits | None = None, node: str = "cti", ctx: zmq.Context[Any] | None = None,
                  publisher: ModuleType | None = None) -> None:
         self.store = store
         self.security = security or Security()
@@ -89,9 +89,9 @@ class BusServer:
         self.epoch: str = store.epoch()
         # the newest published frames (bytes: nothing for the garbage collector to walk)
         self._ring: collections.deque[bytes] = collections.deque(maxlen=self.limits.ring)
-        self.pub: zmq.Socket = self.ctx.socket(zmq.PUB)
-        self.snap: zmq.Socket = self.ctx.socket(zmq.ROUTER)
-        self.ctl: zmq.Socket = self.ctx.socket(zmq.ROUTER)
+        self.pub: zmq.Socket[Any] = self.ctx.socket(zmq.PUB)
+        self.snap: zmq.Socket[Any] = self.ctx.socket(zmq.ROUTER)
+        self.ctl: zmq.Socket[Any] = self.ctx.socket(zmq.ROUTER)
         #: the publish module in use (``publisher``: another one, e.g. the twin for a benchmark)
         self.publisher_impl = publisher or IMPL
         self._publisher = new_publisher(self.pub, self.seqs.start, self._ring, SCHEMA_MAJOR, self.epoch,
@@ -131,7 +131,7 @@ class BusServer:
         self._poller.register(self.ctl, zmq.POLLIN)
         return self
 
-    def _setup(self, s: zmq.Socket, domain: str, endpoint: str) -> None:
+    def _setup(self, s: zmq.Socket[Any], domain: str, endpoint: str) -> None:
         s.linger = 0
         s.setsockopt(zmq.MAXMSGSIZE, self.limits.max_frame)
         if s.type == zmq.PUB:
@@ -143,11 +143,11 @@ class BusServer:
         self.security.apply(s, domain, endpoint)
         s.bind(endpoint)
 
-    def bound(self, sock: zmq.Socket) -> str:
+    def bound(self, sock: zmq.Socket[Any]) -> str:
         """The endpoint a socket actually bound (tcp://...:0 picks a port)."""
         return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
-    def sockets(self) -> list[zmq.Socket]:
+    def sockets(self) -> list[zmq.Socket[Any]]:
         """The sockets whose input :meth:`poll` serves (an owner's loop may wait on them)."""
         return [self.ctl, self.snap]
 
@@ -254,7 +254,7 @@ class BusServer:
         self._check_accounts()
         return n
 
-    def _drain(self, sock: zmq.Socket, serve: Callable[[zmq.Socket, list[zmq.Frame]], None]) -> int:
+    def _drain(self, sock: zmq.Socket[Any], serve: Callable[[zmq.Socket[Any], list[zmq.Frame]], None]) -> int:
         n = 0
         while n < self.limits.batch:
             try:
@@ -269,7 +269,7 @@ class BusServer:
                 log.exception("request failed")
         return n
 
-    def _send(self, sock: zmq.Socket, head: list[bytes], msg: dict[str, Any]) -> bool:
+    def _send(self, sock: zmq.Socket[Any], head: list[bytes], msg: dict[str, Any]) -> bool:
         """Send a reply (with the journal epoch); False when the peer's queue is full or it is gone."""
         msg["epoch"] = self.epoch
         try:
@@ -286,7 +286,7 @@ class BusServer:
     def _push(self, ident: bytes, msg: dict[str, Any]) -> bool:
         return self._send(self.snap, [ident], msg)
 
-    def _decode(self, sock: zmq.Socket, frames: list[zmq.Frame]
+    def _decode(self, sock: zmq.Socket[Any], frames: list[zmq.Frame]
                 ) -> tuple[list[bytes], dict[str, Any], Account | None, int | str | None] | None:
         """Split envelope and body, read the id, check the account's rate; answer the framing,
         size, id and rate problems itself (None then), with the request's id where it has one."""
@@ -320,7 +320,7 @@ class BusServer:
             uid = None
         return self.security.account(uid if isinstance(uid, str) else None)
 
-    def _command(self, sock: zmq.Socket, frames: list[zmq.Frame]) -> None:
+    def _command(self, sock: zmq.Socket[Any], frames: list[zmq.Frame]) -> None:
         got = self._decode(sock, frames)
         if got is not None:
             head, msg, account, rid = got
@@ -334,7 +334,7 @@ class BusServer:
             return reply(None, error=error_map(e))
         return self.commands.handle(account, msg, rid)
 
-    def _snapshot_request(self, sock: zmq.Socket, frames: list[zmq.Frame]) -> None:
+    def _snapshot_request(self, sock: zmq.Socket[Any], frames: list[zmq.Frame]) -> None:
         got = self._decode(sock, frames)
         if got is None:
             return

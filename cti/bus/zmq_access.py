@@ -32,7 +32,7 @@ def supported() -> bool:
 def raw_send(sock: Any) -> Callable[..., Any]:
     """``sock``'s send without pyzmq's sugar layer (the backend's method bound to it), or the
     public ``sock.send`` when the backend has none."""
-    backend = getattr(getattr(zmq, "backend", None), "Socket", None)
+    backend: Any = getattr(getattr(zmq, "backend", None), "Socket", None)
     send = getattr(backend, "send", None)
     if send is None or not isinstance(sock, backend):
         return sock.send        # type: ignore[no-any-return]

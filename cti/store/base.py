@@ -17,11 +17,13 @@ column types.
 from __future__ import annotations
 
 import abc
+import itertools
 import json
 import operator
 import threading
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any
+from collections.abc import Iterator, Sequence
 
 import msgpack
 
@@ -137,7 +139,7 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Commit and close."""
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -231,7 +233,7 @@ class SqlStore(Store):
     def append_many(self, rows: list[tuple[int, float, str, str, bytes]]) -> None:
         if not rows:
             return
-        if rows[0][0] <= self._last or not (_consecutive(rows) or all(b[0] > a[0] for a, b in zip(rows, rows[1:]))):
+        if rows[0][0] <= self._last or not (_consecutive(rows) or all(b[0] > a[0] for a, b in itertools.pairwise(rows))):
             raise StoreError(f"journal seq must grow: {rows[0][0]} after {self._last}")
         self._pending.extend(rows)
         self._last = rows[-1][0]
@@ -368,7 +370,7 @@ class SqlStore(Store):
                            (int(limit),))
         out = []
         for r in reversed(rows):
-            d = dict(zip(CDR_FIELDS, r))
+            d = dict(zip(CDR_FIELDS, r, strict=True))
             d["merged"] = json.loads(d["merged"] or "[]")
             out.append(d)
         return out

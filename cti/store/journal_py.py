@@ -11,11 +11,11 @@ import threading
 import time
 from typing import Any
 
-#: the twin uses Python's own sqlite3: it may always share a file with it
-SAME_SQLITE: bool = True
-
 from .writer_args import HURRY_BYTES, MAX_BYTES, check_writer_args
 from .writer_args import INSERT as _INSERT
+
+#: the twin uses Python's own sqlite3: it may always share a file with it
+SAME_SQLITE: bool = True
 
 
 class JournalWriter:
