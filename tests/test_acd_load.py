@@ -124,9 +124,8 @@ def run_load(strategy: Strategy, calls: int, seed: int):
                 handle(eng.answered(call, ag, now), now)
         elif what == "end":
             handle(eng.call_ended(args[0], now), now)
-        elif what == "ready":
-            if eng.agent(args[0]).state is AgentState.NOT_READY:
-                handle(eng.set_agent_state(args[0], "Ready", now), now)
+        elif what == "ready" and eng.agent(args[0]).state is AgentState.NOT_READY:
+            handle(eng.set_agent_state(args[0], "Ready", now), now)
         if now > 1e6:
             raise AssertionError("simulation did not settle")
     return eng, stats, outcome, count, now

@@ -313,7 +313,7 @@ def test_failing_adapter_is_contained():
     from cti.signaling.trunk import IncomingCall
     bad.state[(0, 1)] = "in"
     model.on_trunk_event(IncomingCall((0, 1), 0.2, "8002", "2"), bad)
-    cid2 = [e for e in model.take_events() if type(e).__name__ == "Offered"][0].call
+    cid2 = next(e for e in model.take_events() if type(e).__name__ == "Offered").call
     with pytest.raises(TrunkFailureError):
         model.answer_call(cid2, 0.3)                 # a ValueError from a stack becomes a typed error
     assert model.validate() == []

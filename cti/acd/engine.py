@@ -140,12 +140,13 @@ class AcdEngine:
                 raise AcdError(f"agent {agent!r} is {a.state.value}, not Ready")
             self._end_route(qc)
             return self._offer(qc, [a], now) + self.service(now)
-        self._queue(queue)  # type: ignore[arg-type]
+        assert queue is not None
+        self._queue(queue)
         self._end_route(qc)
         self._remove(qc)
-        return [QueueEvent("Diverted", qc.queue, qc.call_id, now, {"to": queue, "reason": "route-select",
-                                                                   "wait": now - qc.enqueued_at})] \
-            + self._divert_into(queue, qc, now) + self.service(now)  # type: ignore[arg-type]
+        diverted: list[Event] = [QueueEvent("Diverted", qc.queue, qc.call_id, now, {
+            "to": queue, "reason": "route-select", "wait": now - qc.enqueued_at})]
+        return diverted + self._divert_into(queue, qc, now) + self.service(now)
 
     def answered(self, call_id: str, agent_id: str, now: float) -> list[Event]:
         """The agent's device answered the offered call."""

@@ -82,7 +82,7 @@ class QueueBusEvent(BusEvent):
 
 def _queue_event(name: str, doc: str) -> type[QueueBusEvent]:
     cls = type(name, (QueueBusEvent,), {"__doc__": doc, "__module__": __name__})
-    return dataclass(frozen=True, slots=True)(cls)  # type: ignore[return-value]
+    return dataclass(frozen=True, slots=True)(cls)
 
 
 CallQueued = _queue_event("CallQueued", "The call entered the queue (data: caller, priority, position).")
