@@ -1,24 +1,17 @@
 """In-band DTMF on connected SS7 circuits (ISUP carries no digits after answer).
 
 Drains every span's received audio each service turn (so the board's buffers never grow)
-and runs a one-channel DTMF detector (the ``_boardcore.dtmf`` kernel, when built) on each
-connected circuit, reporting :class:`DigitsReceived` on digit start.
+and runs a one-channel DTMF detector (the ``_boardcore.dtmf`` kernel: compiled, or its twin)
+on each connected circuit, reporting :class:`DigitsReceived` on digit start.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
+from _boardcore.dtmf import DtmfDetector  # type: ignore[attr-defined]
+from _boardcore.g711 import alaw_decode  # type: ignore[attr-defined]
 from cti.signaling.trunk import Circuit, DigitsReceived
 from drivers.base import BLOCK_OCTETS, Span
-
-
-def _detector() -> Any:
-    try:
-        from _boardcore.dtmf import DtmfDetector  # type: ignore[attr-defined]
-        from _boardcore.g711 import alaw_decode  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return DtmfDetector(1), alaw_decode
 
 
 class InbandDigits:
@@ -30,9 +23,7 @@ class InbandDigits:
 
     def start(self, circuit: Circuit) -> None:
         if circuit not in self.detectors and self.spans:
-            det = _detector()
-            if det is not None:
-                self.detectors[circuit] = det
+            self.detectors[circuit] = (DtmfDetector(1), alaw_decode)
 
     def stop(self, circuit: Circuit) -> None:
         self.detectors.pop(circuit, None)

@@ -8,8 +8,8 @@
 * the whole stack in memory (bench/bench_ss7.py ``ours_memory``, MTP as built) with the
   compiled ISUP and with the twin: what the ISUP accelerators give the stack.
 
-``python3 -m cti.signaling.ss7.isup.microbench [--quick]`` (from the repository root); the
-twins' rows run in a child process with ``BOARDCORE_NO_EXTENSIONS=1``.
+``python3 -m bench isup [--quick]`` (from the repository root); the twins' rows run in a child
+process with ``BOARDCORE_NO_EXTENSIONS=1``.
 """
 from __future__ import annotations
 
@@ -21,13 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cti  # noqa: F401  (registers the accelerators)
 from _boardcore import _select
+from cti.signaling.ss7.isup.formats import MessageType as M
+from cti.signaling.ss7.isup.node import node_class
+from cti.signaling.ss7.isup.params import CauseInd, Number
 
-from .formats import MessageType as M
-from .node import node_class
-from .params import CauseInd, Number
-
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = Path(__file__).resolve().parents[1]
 CODEC = "cti.signaling.ss7.isup.codec"
 CONTROL = "cti.signaling.ss7.isup.control"
 _IAM = dict(nature_of_connection_indicators=0, forward_call_indicators=0x20, calling_partys_category=10,
@@ -106,8 +106,8 @@ def rates(n: int) -> dict[str, float]:
 def twin_rates(n: int) -> dict[str, float] | None:
     """:func:`rates` in a child process running the pure-Python twins only."""
     env = dict(os.environ, BOARDCORE_NO_EXTENSIONS="1")
-    out = subprocess.run([sys.executable, "-m", "cti.signaling.ss7.isup.microbench", "--rates", str(n)], capture_output=True, text=True,
-                         timeout=900, cwd=ROOT, env=env)
+    out = subprocess.run([sys.executable, "-m", "bench.bench_isup", "--rates", str(n)], capture_output=True,
+                         text=True, timeout=900, cwd=ROOT, env=env)
     return json.loads(out.stdout.splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else None
 
 
