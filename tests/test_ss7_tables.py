@@ -47,3 +47,30 @@ def test_a_broken_table_is_reported() -> None:
     problems = bad.validate()
     assert any("does not take 3 arguments" in p for p in problems)
     assert any("OUT_WAIT_ACM has no way out" in p for p in problems)
+
+
+def test_ss7_stacks_have_the_one_sans_io_shape() -> None:
+    """IsupNode, Mtp2Link and the whole Ss7Stack conform to cti.signaling.stack.SansIOStack
+    (the linkset is MTP3 between them: it has no wire of its own)."""
+    from cti.signaling.ss7.config import Ss7Config
+    from cti.signaling.ss7.isup.node import IsupNode
+    from cti.signaling.ss7.mtp2 import Mtp2Link
+    from cti.signaling.ss7.stack import Ss7Stack
+    from cti.signaling.stack import SansIOStack, conformance
+    for cls in (IsupNode, Mtp2Link, Ss7Stack):
+        assert conformance(cls) == [], cls
+    a = Ss7Stack(Ss7Config.from_dict({"opc": 1, "dpc": 2, "emergency": True}), [1, 2], "a")
+    b = Ss7Stack(Ss7Config.from_dict({"opc": 2, "dpc": 1, "emergency": True}), [1, 2], "b")
+    assert isinstance(a, SansIOStack) and isinstance(a.isup, SansIOStack)
+    t, seen = 0.0, []
+    while t < 5 and not any(e.kind == "reset_done" for e in seen):
+        for src, dst in ((a, b), (b, a)):
+            for data in src.data_to_send(t):
+                dst.receive(data, t)
+        for s in (a, b):
+            d = s.timer_deadline()
+            s.handle_timer(t if d is None else min(t, d))
+        seen += a.events()
+        b.events()
+        t = round(t + 0.01, 6)
+    assert a.up and any(e.kind == "reset_done" for e in seen)

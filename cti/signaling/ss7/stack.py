@@ -39,6 +39,7 @@ class Ss7Stack:
                              transmission_medium=config.transmission_medium)
         self.started = False
         self.mtp3_events: list[Mtp3Event] = []
+        self._events: list[IsupEvent] = []
         self.bind_isup()
 
     def bind_isup(self, deliver: Callable[[bytes, float], Any] | None = None) -> None:
@@ -56,6 +57,24 @@ class Ss7Stack:
         if not self.started:
             self.started = True
             self.linkset.start(now)
+
+    # ---- the sans-IO shape (cti.signaling.stack.SansIOStack) -------------------------------
+    def receive(self, data: tuple[int, bytes], now: float) -> None:
+        """``(link index, frame)`` received (FCS checked and stripped), then MTP3 and ISUP run."""
+        link, frame = data
+        self.links[link].receive(frame, now)
+        self._events += self.service(now)
+
+    def data_to_send(self, now: float) -> list[tuple[int, bytes]]:
+        """``(link index, frame)`` to transmit now (fill-in included, as each link decides)."""
+        return [(i, f) for i, ln in enumerate(self.links) for f in ln.data_to_send(now)]
+
+    def events(self) -> list[IsupEvent]:
+        ev, self._events = self._events, []
+        return ev
+
+    def handle_timer(self, now: float) -> None:
+        self._events += self.service(now)
 
     def service(self, now: float) -> list[IsupEvent]:
         """Run MTP3 and ISUP after the transports fed the links; queue ISUP output."""
