@@ -253,7 +253,7 @@ class CtiServer:
                                        reason="server started"))
         self.bus.flush()
         self._poller = zmq.Poller()
-        for sock in (self.bus.snap, self.bus.ctl):
+        for sock in self.bus.sockets():
             self._poller.register(sock, zmq.POLLIN)
         self._poller.register(self._wake_r, zmq.POLLIN)
         self._started = True
