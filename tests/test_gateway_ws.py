@@ -432,3 +432,37 @@ def test_readyz_says_so_when_the_bus_is_gone(bus):
         assert body["ready"] is False
     finally:
         g.stop()
+
+
+def test_feed_replays_a_dropped_tail_that_only_the_bus_head_reveals():
+    from cti.gateway.hub import Feed, Hub
+
+    class Sub:                      # a subscription whose last PUB events were dropped (HWM): nothing follows
+        def __init__(self):
+            self.last = 10
+            self.undeclared: list = []
+            self.pending: list = []
+
+        def get(self, timeout):
+            if self.pending:
+                return self.pending.pop(0)
+            time.sleep(timeout)
+            return None
+
+        def _catch_up(self, upto):
+            self.pending += [{"seq": s, "type": "X", "topic": "server.x"} for s in range(self.last + 1, upto + 1)]
+            self.last = upto
+
+    loop = asyncio.new_event_loop()
+    hub = Hub()
+    sub = Sub()
+    feed = Feed(hub, loop, lambda after: sub, lambda: 15, ping_every=0.05)
+    feed.start()
+    try:
+        loop.run_until_complete(asyncio.sleep(1.0))
+        assert hub.head == 15 and [i.seq for i in hub.ring] == [11, 12, 13, 14, 15]
+        assert feed.tail_catch_ups == 1
+    finally:
+        feed.stop.set()
+        feed.join(2)
+        loop.close()

@@ -211,7 +211,8 @@ class Gateway:
         ready = bool(feed and feed.ready)
         body = {"ready": ready, "head": hub.head if hub else 0, "subscribers": hub.subscribers() if hub else 0,
                 "connections": len(self.conns), "error": feed.error if feed else "not started",
-                "counters": {**self.counters, **(dict(hub.counters) if hub else {})}}
+                "counters": {**self.counters, **(dict(hub.counters) if hub else {}),
+                             "tail_catch_ups": feed.tail_catch_ups if feed else 0}}
         return web.json_response(body, status=200 if ready else 503)
 
     async def http_snapshot(self, request: web.Request) -> web.Response:

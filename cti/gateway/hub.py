@@ -329,6 +329,7 @@ class Feed(threading.Thread):
         self.stop = threading.Event()
         self.last_pong = 0.0
         self.error = ""
+        self.tail_catch_ups = 0   #: times the bus's head showed events the PUB stream had dropped
 
     @property
     def ready(self) -> bool:
@@ -348,6 +349,7 @@ class Feed(threading.Thread):
                 self.stop.wait(1.0)
         next_ping = time.monotonic() + self.ping_every
         undeclared = 0
+        stalled_at = -1
         while sub is not None and not self.stop.is_set():
             try:
                 first = sub.get(timeout=0.02)
@@ -368,9 +370,15 @@ class Feed(threading.Thread):
                     self.loop.call_soon_threadsafe(self.hub.undeclared_gap, a, b)
                 if time.monotonic() > next_ping:
                     next_ping = time.monotonic() + self.ping_every
-                    self.ping()
+                    head = self.ping()
                     self.last_pong = time.monotonic()
                     self.error = ""
+                    # the last events of a burst dropped at the PUB high-water mark leave no later
+                    # event to reveal the hole: the head the bus reports does; replay up to it
+                    if head > sub.last and sub.last == stalled_at:
+                        self.tail_catch_ups += 1
+                        sub._catch_up(head)
+                    stalled_at = sub.last
             except TimeoutError as e:
                 self.error = str(e)
             except RuntimeError:          # the loop closed under us: the gateway is stopping

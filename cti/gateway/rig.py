@@ -8,6 +8,7 @@ application on its own event loop and port. Nothing here is used by ``cti-gatewa
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 import time
@@ -24,6 +25,7 @@ from .accounts import Accounts
 from .app import Gateway, Options
 
 ANY = "tcp://127.0.0.1:*"
+log = logging.getLogger(__name__)
 
 
 class BusThread:
@@ -67,11 +69,15 @@ class BusThread:
                 try:
                     while True:
                         job = self.inbox.get_nowait()
-                        if callable(job):
-                            job(bus)
-                        else:
-                            for event in job:
-                                bus.publish(event)
+                        try:
+                            if callable(job):
+                                job(bus)
+                            else:
+                                for event in job:
+                                    bus.publish(event)
+                        except Exception as e:     # say so, and keep serving: a rig must not die silently
+                            log.exception("bus rig job failed")
+                            self.error = e
                 except queue.Empty:
                     pass
                 bus.poll(1)
