@@ -193,7 +193,7 @@ def test_glare_on_a_b_channel(p):
     ours2 = p.user.q931.setup("3", p.now, channel=10, exclusive=False)
     p.network.q931.setup("4", p.now, channel=10)
     p.step()
-    assert ours2.state is U.U1_CALL_INITIATED or ours2.channel != 10
+    assert ours2.state == 0 and ours2.glare                 # withdrawn (44), to be placed again above
     assert p.user.q931.counters["glare"] == 2
 
 

@@ -126,6 +126,7 @@ class Ev(enum.Enum):
     T310 = "T310"
     T313 = "T313"
     T322 = "T322"
+    GLARE = "B channel taken by the network's SETUP"
     DL_FAILURE = "data link failure"
     DL_ESTABLISHED = "data link established"
 
@@ -231,6 +232,14 @@ class PriCall:
         """T303 second expiry: RELEASE COMPLETE cause 102, the call is over (5.1.1)."""
         self.send(MT.RELEASE_COMPLETE, self._cause(102))
         self._released(now, 102, True, "T303 expired twice: no answer to SETUP")
+        self.node.free(self, now)
+
+    def lost_channel(self, m: Any, now: float) -> None:
+        """Glare on a B channel, user side: the network's SETUP takes the channel our SETUP
+        asked for exclusively; our call is withdrawn (RELEASE COMPLETE 44) so the layer above
+        can place it again on another channel (Q.931 5.2.3.1, 5.1.2)."""
+        self.send(MT.RELEASE_COMPLETE, self._cause(44))
+        self._released(now, 44, True, "B channel taken by the network's call (glare)")
         self.node.free(self, now)
 
     def setup_acked(self, m: Message, now: float) -> None:
@@ -512,6 +521,8 @@ ROLE_ROWS: list[_R] = [
     _R(R.O_INITIATED, Ev.T303, None, P.repeat_setup, "Q.931 5.1.1 (first expiry)", P.setup_left, ("T303",)),
     _R(R.O_INITIATED, Ev.T303, R.NULL, P.setup_failed, "Q.931 5.1.1 (second expiry: cause 102)"),
     _R(R.O_INITIATED, MT.SETUP_ACKNOWLEDGE, R.O_OVERLAP, P.setup_acked, "Q.931 5.1.3"),
+    _R(R.O_INITIATED, Ev.GLARE, R.NULL, P.lost_channel, "Q.931 5.2.3.1 (glare: the network's call keeps the channel)",
+       side="user"),
     *[_R(s, MT.CALL_PROCEEDING, R.O_PROCEEDING, P.proceeding, "Q.931 5.1.5.2 / 5.1.6")
       for s in (R.O_INITIATED, R.O_OVERLAP)],
     *[_R(s, MT.ALERTING, R.O_DELIVERED, P.alerting, "Q.931 5.1.7")

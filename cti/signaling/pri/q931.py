@@ -435,8 +435,7 @@ class Q931:
             if not self.network:                          # the network's SETUP wins the channel
                 holder.glare = True
                 holder.glare_channel = want
-                del self.by_channel[want]
-                holder.channel = None
+                holder.m.fire(Ev.GLARE, None, now)          # withdrawn: RELEASE COMPLETE 44
                 return want, 0
         if ci.exclusive:
             return None, 44                               # requested channel not available

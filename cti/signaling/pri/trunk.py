@@ -53,6 +53,7 @@ class PriTrunk(TrunkAdapter):
         self._now = 0.0
         self._pending: list[TrunkEvent] = []
         self._repeats: dict[int, int] = {}       # id(PriCall) -> repeat attempts it has had
+        self._circuit: dict[int, Circuit] = {}   # id(PriCall) -> the circuit the call model knows
         self._ever_up = [False] * len(self.stacks)
         self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0}
 
@@ -96,6 +97,7 @@ class PriTrunk(TrunkAdapter):
                 continue
             self._repeats[id(call)] = 0
             c = (self.numbers[i], call.channel or 0)
+            self._circuit[id(call)] = c
             self._pending.append(Proceeding(c, now))
             return c
         raise TrunkError("no free B channel on an interface that is up", cause=Cause.NO_CIRCUIT_AVAILABLE)
@@ -155,7 +157,16 @@ class PriTrunk(TrunkAdapter):
             return self._interface(i, e)
         assert isinstance(e, CallEvent)
         call = e.call
-        c = (span, call.channel or 0)
+        out: list[TrunkEvent] = []
+        c = self._circuit.setdefault(id(call), (span, call.channel or 0))
+        if call.channel and call.channel != c[1] and e.kind != "released":
+            # the network answered our SETUP on another B channel (Q.931 5.1.2): the call moves
+            new = (span, call.channel)
+            out.append(Reattempted(c, e.time, new, 6, "the network chose another B channel (Q.931 5.1.2)"))
+            self._circuit[id(call)] = c = new
+        return out + self._call_event(i, call, e, c)
+
+    def _call_event(self, i: int, call: PriCall, e: CallEvent, c: Circuit) -> list[TrunkEvent]:
         if e.kind == "setup":
             cn = call.calling
             extra: dict[str, Any] = {"presentation": cn.presentation, "screening": cn.screening, "ton": cn.ton,
@@ -176,6 +187,7 @@ class PriTrunk(TrunkAdapter):
             return []
         if e.kind == "released":
             self.inband.stop(c)
+            self._circuit.pop(id(call), None)
             n = self._repeats.pop(id(call), 0)
             if call.ours and call.glare and n < self.config.repeat_attempts:
                 return self._repeat(i, call, e, n)
@@ -186,7 +198,7 @@ class PriTrunk(TrunkAdapter):
         """Our call lost its B channel to the network's SETUP (glare): placed again on another
         channel, the same numbers (as the automatic repeat attempt of SS7 and No.1)."""
         span = self.numbers[i]
-        old = (span, call.glare_channel if call.glare_channel else 0)
+        old = (span, call.glare_channel)
         try:
             new = self.stacks[i].q931.setup(call.called, e.time, call.calling)
         except LocalProtocolError:
@@ -195,6 +207,7 @@ class PriTrunk(TrunkAdapter):
                              "B channel lost to the network's call (glare); no free channel to repeat on")]
         self.counters["repeat_attempts"] += 1
         self._repeats[id(new)] = n + 1
+        self._circuit[id(new)] = (span, new.channel or 0)
         return [Reattempted(old, e.time, (span, new.channel or 0), e.cause,
                             "B channel lost to the network's call (glare): placed again", n + 1)]
 
