@@ -97,6 +97,7 @@ def test_glare_repeat_attempt_on_another_channel():
     rep = [e for e in evs if isinstance(e, Reattempted)]
     assert inc and inc[0].circuit == (0, 31)
     assert rep and rep[0].circuit == c and rep[0].new_circuit != c
+    assert evs.index(rep[0]) < evs.index(inc[0])            # the model moves our call first
     assert any(isinstance(e, Answered) and e.circuit == rep[0].new_circuit for e in evs)
     assert trunk.counters["repeat_attempts"] == 1
 
