@@ -23,7 +23,8 @@ class Media:
 step = st.tuples(
     st.sampled_from(["ring", "far_answer", "far_clear", "far_digits", "block", "unblock", "tick",
                      "make", "answer", "clear", "hold", "retrieve", "consult", "transfer",
-                     "conference", "sst", "digits", "clear_remote"]),
+                     "conference", "sst", "digits", "clear_remote", "alternate", "reconnect", "deflect",
+                     "pickup", "route", "offer", "withdraw", "userdata"]),
     st.integers(0, 10), st.integers(0, 10), st.sampled_from(OUTCOMES),
 )
 
@@ -32,7 +33,8 @@ def _run(steps, ok=None):
     """Apply ``steps``; check the invariants after each; count successful commands in ``ok``."""
     outcome = {"v": "answer"}
     trunk = LoopbackTrunk([0, 1], [1, 2, 3], behaviour=lambda n: FarBehaviour(outcome["v"], after=0.3, hold_for=2.0))
-    model = CallModel([trunk], media=Media(), fail_linger=1.0)
+    model = CallModel([trunk], media=Media(), fail_linger=1.0, routing_devices={"8002"},
+                      pickup_groups={"g": ["8000", "8001", "8003"]})
     circuits = trunk.circuits()
     now = 0.0
     cleared: set[str] = set()
@@ -44,7 +46,7 @@ def _run(steps, ok=None):
         circ = circuits[i % len(circuits)]
         pairs = [(c.extra["consultation_of"], c.id) for c in model.calls.values()
                  if c.extra.get("consultation_of") in model.calls]
-        if kind in ("transfer", "conference") and pairs and i % 3:
+        if kind in ("transfer", "conference", "alternate", "reconnect") and pairs and i % 3:
             cid, cid2 = pairs[j % len(pairs)]      # mostly a held call and its consultation call
         try:
             if kind == "ring":
@@ -82,6 +84,22 @@ def _run(steps, ok=None):
                 model.single_step_transfer(cid, "77" + str(j), now)
             elif kind == "digits":
                 model.send_digits(cid, "1#", now)
+            elif kind == "alternate":
+                model.alternate_call(cid, cid2, now)
+            elif kind == "reconnect":
+                model.reconnect_call(cid, cid2, now)
+            elif kind == "deflect":
+                model.deflect_call(cid, "800" + str(j % 4), now)
+            elif kind == "pickup":
+                model.pickup_call("800" + str(j % 4), now)
+            elif kind == "route":                  # 8002 is a route point: the ACD queues its calls
+                model.queue_call(cid, "q", now)
+            elif kind == "offer":
+                model.deliver(cid, now, devices=["20" + str(j % 3)] + (["21"] if i % 2 else []))
+            elif kind == "withdraw":
+                model.withdraw(cid, "20" + str(j % 3), now, queue="q" if i % 2 else None)
+            elif kind == "userdata":
+                model.update_user_data(cid, {f"k{j}": "v" * i}, now)
             if ok is not None:
                 ok[kind] += 1
         except (CallControlError, TrunkError):
@@ -124,13 +142,15 @@ def test_a_long_seeded_walk_exercises_every_command():
     """Not vacuous: over a long random walk every command succeeds at least once."""
     import collections
     import random
-    rng = random.Random(5)
+    rng = random.Random(7)
     kinds = ["ring", "ring", "far_answer", "far_clear", "far_digits", "block", "unblock", "tick", "make",
              "answer", "answer", "clear", "hold", "retrieve", "consult", "transfer", "conference", "sst",
-             "digits", "clear_remote"]
+             "digits", "clear_remote", "alternate", "reconnect", "deflect", "pickup", "route", "offer", "offer",
+             "withdraw", "userdata"]
     ok: collections.Counter[str] = collections.Counter()
     _run([(rng.choice(kinds), rng.randint(0, 10), rng.randint(0, 10), rng.choice(OUTCOMES))
-          for _ in range(3000)], ok)
+          for _ in range(4000)], ok)
     for kind in ("make", "answer", "clear", "hold", "retrieve", "consult", "transfer", "conference", "sst",
-                 "digits", "clear_remote"):
+                 "digits", "clear_remote", "alternate", "reconnect", "deflect", "pickup", "route", "offer",
+                 "withdraw", "userdata"):
         assert ok[kind] > 0, (kind, ok)

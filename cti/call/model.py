@@ -258,7 +258,7 @@ class CallModel:
         self._clear(call, conn, cause, now, release=False)
         local = call.local()
         if pending and call.direction == "out" and not call.remotes() and call.answered is None \
-                and local is not None and local.live and local.fsm.allowed(X.FAIL):
+                and local is not None and local.live and len(call.locals_live()) == 1 and local.fsm.allowed(X.FAIL):
             local.fsm.fire(X.FAIL, None, now)
             local.since = now
             self._emit(ev.Failed, call, local, cause=cause)

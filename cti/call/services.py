@@ -123,7 +123,14 @@ class CallServices:
         if len(set(devices)) != len(devices):
             raise InvalidParameterError("devices must not repeat", field="devices")
         src = call.connections.get(call.route_device) if call.route_device else call.local()
-        if src is not None and src.live and src.fsm.allowed(X.DIVERT) and src.state is not S.ALERTING:
+        waiting = src is not None and src.live and (src.state is S.QUEUED or (src.state is S.NULL and src.offered))
+        ringing = [c for c in call.locals_live() if c.state is S.ALERTING and c.via == reason]
+        if not waiting and not ringing:
+            raise InvalidStateError(f"deliver: call {call.id} does not wait at a route point",
+                                    call=call.id, state=src.state.value if src is not None else "null")
+        m._alert_network(call, now)             # first: a refusal by the trunk changes nothing
+        if waiting:
+            assert src is not None
             m._divert(call, src, devices, reason, now)
         for d in devices:
             c = m._add(call, d, True, None, None, now)
@@ -139,14 +146,27 @@ class CallServices:
         call = m.call(call_id)
         dev = device if device is not None else call.route_device
         if dev is None:
-            conn = m._conn(call, None)
+            found: Connection | None = m._conn(call, None)
         else:
             check_device(dev)
             found = call.connections.get(dev)
-            conn = found if found is not None and found.live else m._add(call, dev, True, None, None, now)
-        m._require(conn, X.QUEUE, "queue")
+            found = found if found is not None and found.live else None
+        if call.direction == "out" and call.answered is None:
+            raise InvalidStateError(f"queue: outgoing call {call.id} has not been answered", call=call.id)
+        others = [c for c in call.locals_live() if c is not found]
+        busy = [c for c in others if c.state is not S.ALERTING]
+        if busy:
+            raise InvalidStateError(f"queue: call {call.id} is with {busy[0].device} ({busy[0].state.value})",
+                                    call=call.id, device=busy[0].device, state=busy[0].state.value)
+        if found is not None:
+            m._require(found, X.QUEUE, "queue")
+        m._alert_network(call, now)             # first: a refusal by the trunk changes nothing
+        for c in others:                       # the agents rung stop ringing: the call goes back to the queue
+            m._clear(call, c, int(Cause.NORMAL_UNSPECIFIED), now)
+            if c.via == "acd":
+                del call.connections[c.device]
+        conn = found if found is not None else m._add(call, dev or "", True, None, None, now)
         call.route_device = conn.device
-        m._alert_network(call, now)
         conn.offered = False
         m._fire(call, conn, X.QUEUE, ev.Queued, now, queue=str(queue))
         return {"call": call.id}
@@ -400,6 +420,7 @@ class CallServices:
         have = call.connections.get(to)
         if have is not None and have.live:
             raise InvalidStateError(f"DeflectCall: {to} is already a party of call {call.id}", call=call.id, device=to)
+        m._alert_network(call, now)             # first: a refusal by the trunk changes nothing
         m._divert(call, conn, [to], "deflect", now)
         new = m._add(call, to, True, None, None, now)
         new.via = "deflect"
@@ -440,9 +461,9 @@ class CallServices:
         have = target.connections.get(device)
         if have is not None and have.live:
             raise InvalidStateError(f"{device} is already a party of call {target.id}", call=target.id)
+        m._answer_network(target, now)          # first: a refusal by the trunk changes nothing
         for conn in [x for x in target.locals_live() if x.state is S.ALERTING]:
             m._divert(target, conn, [device], "pickup", now)
-        m._answer_network(target, now)
         new = m._add(target, device, True, None, None, now)
         new.via = "pickup"
         self._answered(target, new, now)
