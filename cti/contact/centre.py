@@ -122,8 +122,6 @@ class ContactCentre(ContactRequests, Component):
         for call_id in list(self.recorder.active):
             self._stop_record(call_id)
 
-    close = stop
-
     def requests(self) -> Mapping[str, Link]:
         own = {"AgentLogon": self._logon, "SetAgentState": self._set_state, "RouteSelect": self._route_select,
                "StartRecording": self._start_recording, "StopRecording": self._stop_recording,
