@@ -8,10 +8,11 @@ import pytest
 
 from cti.signaling.engine import check_tables
 from cti.signaling.pri import ie as IE
-from cti.signaling.pri.call import NETWORK_TABLE, USER_TABLE, N, U
+from cti.signaling.pri.calltable import NETWORK_TABLE, USER_TABLE
+from cti.signaling.pri.states import N, U
 from cti.signaling.pri.message import MT, Message, decode, encode
 from cti.signaling.pri.pair import Pair
-from cti.signaling.pri.q931 import RESTART_TABLE
+from cti.signaling.pri.restart import RESTART_TABLE
 from cti.signaling.pri.stack import PriStack
 from cti.signaling.pri.variants import VARIANTS, variants_markdown
 from cti.signaling.stack import conformance

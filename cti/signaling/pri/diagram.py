@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from cti.signaling.engine import Table
 
-from .call import NETWORK_TABLE, USER_TABLE
+from .calltable import NETWORK_TABLE, USER_TABLE
 from .link import LINK_TABLE
-from .q931 import RESTART_TABLE
+from .restart import RESTART_TABLE
 from .timers import Q921_PARAMETERS, Q921_TIMERS, Q931_TIMERS
 from .variants import variants_markdown
 

@@ -1,92 +1,26 @@
 """Q.931 layer 3 of one PRI interface: call references, B-channel allocation (glare), the
 restart procedure (5.5) and the handling of bad messages (5.8), around the per-call tables
-of :mod:`.call`. Sans-IO: ``receive(octets, now)`` takes a layer 3 message from the data
+of :mod:`.calltable` (our RESTART: :mod:`.restart`). Sans-IO: ``receive(octets, now)`` takes a layer 3 message from the data
 link, ``data_to_send(now)`` gives the messages to hand to it, ``events()`` the call and
 interface events; requests (``setup``, ``alert``, ``answer``, ``release`` ...) are methods.
 """
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
 from typing import Any
 
-from cti.signaling.engine import Machine, Row, Table
+from cti.signaling.engine import Machine
 from cti.signaling.errors import LocalProtocolError
 
 from . import ie as IE
-from .call import NETWORK_TABLE, USER_TABLE, CallEvent, Ev, PriCall, Req
+from .call import PriCall
+from .calltable import NETWORK_TABLE, USER_TABLE
 from .message import GLOBAL_CREF, MT, Message, MessageError, decode, encode, mandatory_invalid, missing
-from .timers import N316, Q931_TIMERS
+from .restart import Restart, RestartEv
+from .states import CallEvent, Ev, InterfaceEvent, Req
+from .timers import Q931_TIMERS
 from .variants import Variant, variant as variant_named
 
 E1_B_CHANNELS = tuple(range(1, 16)) + tuple(range(17, 32))
-_CLEARING = (MT.DISCONNECT, MT.RELEASE, MT.RELEASE_COMPLETE)
-
-
-@dataclass(frozen=True, slots=True)
-class InterfaceEvent:
-    kind: str                  #: restart (by the peer), restart_ack, restart_failed
-    time: float
-    channels: tuple[int, ...] = ()
-    reason: str = ""
-
-
-class RestartState(enum.Enum):
-    NULL = "REST 0"                        #: Q.931 5.5: null (no restart in progress)
-    RESTART_REQUEST = "REST 1"             #: RESTART sent, T316 running
-
-
-class _RestartEv(enum.Enum):
-    REQUEST = "RESTART-REQ"
-    T316 = "T316"
-
-
-class Restart:
-    """Our RESTART (Q.931 5.5.1) for some channels or the interface; T316 / N316 in the table."""
-
-    def __init__(self, node: Q931) -> None:
-        self.node = node
-        self.channels: tuple[int, ...] = ()
-        self.count = 0
-        self.m: Machine[Restart] = Machine(RESTART_TABLE, self, timer_values=node.timer_values("T316"))
-
-    def send(self, msg: Any, now: float) -> None:
-        self.count += 1
-        ies: list[IE.Ie] = [IE.RestartIndicator(IE.RestartClass.INDICATED if self.channels
-                                                else IE.RestartClass.SINGLE_INTERFACE)]
-        if self.channels:
-            ies.append(IE.ChannelId(self.channels, True))
-        self.node.send_message(Message(MT.RESTART, GLOBAL_CREF, False, ies))
-
-    def start(self, msg: Any, now: float) -> None:
-        self.count = 0
-        self.send(msg, now)
-
-    def acked(self, msg: Any, now: float) -> None:
-        self.node.restarted(self.channels, now)
-        self.node.iface_events.append(InterfaceEvent("restart_ack", now, self.channels))
-
-    def failed(self, msg: Any, now: float) -> None:
-        self.node.iface_events.append(InterfaceEvent("restart_failed", now, self.channels,
-                                                     f"no RESTART ACKNOWLEDGE after {self.count} RESTART"))
-
-    def left(self, msg: Any) -> bool:
-        return self.count < N316
-
-    def ignore(self, msg: Any, now: float) -> None:
-        pass
-
-
-RESTART_TABLE = Table("Q.931 restart (5.5)", RestartState.NULL, (
-    Row(RestartState.NULL, _RestartEv.REQUEST, RestartState.RESTART_REQUEST, Restart.start, clause="Q.931 5.5.1"),
-    Row(RestartState.RESTART_REQUEST, MT.RESTART_ACKNOWLEDGE, RestartState.NULL, Restart.acked, clause="Q.931 5.5.1"),
-    Row(RestartState.RESTART_REQUEST, _RestartEv.T316, None, Restart.send, guard=Restart.left, start=("T316",),
-        clause="Q.931 5.5.1 (repeated)"),
-    Row(RestartState.RESTART_REQUEST, _RestartEv.T316, RestartState.NULL, Restart.failed,
-        clause="Q.931 5.5.1 (N316 reached: maintenance told)"),
-    Row(RestartState.NULL, MT.RESTART_ACKNOWLEDGE, None, Restart.ignore, clause="Q.931 5.8.3.2"),
-), timers={"T316": Q931_TIMERS["T316"]}, entry={RestartState.RESTART_REQUEST: ("T316",)},
-    expiry={"T316": _RestartEv.T316})
 
 
 class Q931:
@@ -304,7 +238,7 @@ class Q931:
         self.restart.channels = chans
         self.counters["restart_tx"] += 1
         self.restart.m.reset()
-        self.restart.m.fire(_RestartEv.REQUEST, None, now)
+        self.restart.m.fire(RestartEv.REQUEST, None, now)
 
     def _clear_channel(self, ch: int, now: float, why: str) -> None:
         call = self.by_channel.get(ch)

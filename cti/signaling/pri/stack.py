@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from .link import LapdLink
-from .q931 import E1_B_CHANNELS, InterfaceEvent, Q931
+from .q931 import E1_B_CHANNELS, Q931
+from .states import InterfaceEvent
 
 
 class PriStack:

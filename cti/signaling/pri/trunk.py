@@ -21,10 +21,12 @@ from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, Inco
                                  Released, TrunkAdapter, TrunkError, TrunkEvent)
 from drivers.base import BLOCK_SECONDS, Span
 
-from .call import CallEvent, PriCall
+from .call import PriCall
+from .states import CallEvent
 from .config import PriConfig
 from .pcap import LapdPcapWriter
-from .q931 import E1_B_CHANNELS, InterfaceEvent
+from .q931 import E1_B_CHANNELS
+from .states import InterfaceEvent
 from .stack import PriStack
 
 __all__ = ["PriTrunk", "PriConfig"]
