@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["FaxUnavailable", "native", "available", "EVENT_FIELDS"]
+__all__ = ["FaxUnavailable", "native", "available", "build_shim", "EVENT_FIELDS"]
 
 
 class FaxUnavailable(RuntimeError):
@@ -236,6 +236,12 @@ def _cache_dirs() -> list[Path]:
 
 
 def _build() -> ModuleType:
+    return build_shim("_cti_fax", _CDEF, _SOURCE)
+
+
+def build_shim(prefix: str, cdef: str, source: str) -> ModuleType:
+    """Compile (once, cached by a hash of the C text) and import a cffi shim over libspandsp;
+    :class:`FaxUnavailable` saying why when it cannot be built (also used by the interop rig)."""
     try:
         import cffi
     except ImportError as exc:
@@ -244,8 +250,8 @@ def _build() -> ModuleType:
 
     if ctypes.util.find_library("spandsp") is None:
         raise FaxUnavailable("libspandsp not found (Debian package libspandsp-dev)")
-    tag = hashlib.sha1((_CDEF + _SOURCE).encode()).hexdigest()[:10]
-    name = f"_cti_fax_{tag}"
+    tag = hashlib.sha1((cdef + source).encode()).hexdigest()[:10]
+    name = f"{prefix}_{tag}"
     errors = []
     for outdir in _cache_dirs():
         try:
@@ -253,8 +259,8 @@ def _build() -> ModuleType:
             found = sorted(outdir.glob(f"{name}*.so"))
             if not found:
                 ffi = cffi.FFI()
-                ffi.cdef(_CDEF)
-                ffi.set_source(name, _SOURCE, libraries=["spandsp", "tiff", "m"],
+                ffi.cdef(cdef)
+                ffi.set_source(name, source, libraries=["spandsp", "tiff", "m"],
                                extra_compile_args=["-O2", "-Wno-unused-function", "-Wno-deprecated-declarations"])
                 ffi.compile(tmpdir=str(outdir), verbose=False)
                 found = sorted(outdir.glob(f"{name}*.so"))
