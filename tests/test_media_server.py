@@ -345,3 +345,14 @@ def test_servers_built_from_config_have_media(tmp_path: Path) -> None:
         assert isinstance(m, MediaResources) and m.pools.usage()["fax"]["size"] == 3
     finally:
         srv.close()
+
+
+def test_media_schema_file_matches_the_code() -> None:
+    from cti.contact import media_schema
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "schema" / "media-schema.json"
+    assert path.read_text(encoding="utf-8") == media_schema.render(), \
+        "regenerate: python3 -m cti.contact.media_schema > docs/schema/media-schema.json"
+    events = media_schema.schema()["events"]
+    assert {"FaxStarted", "FaxPage", "FaxCompleted", "VoicemailLeft", "ResourceExhausted"} <= set(events)
+    assert events["FaxCompleted"]["fields"]["result"]["type"] == "int"
