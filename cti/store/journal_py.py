@@ -1,8 +1,12 @@
-"""SQLite journal writer in Python (the twin of :mod:`.journal_c`, same API and same rows).
+"""SQLite journal writer: one source, run as it is (the twin) and compiled by Cython in
+pure-Python mode as :mod:`.journal_c` (``journal_c.pxd``; aiohttp builds its WebSocket reader
+so).
 
 A thread with its own ``sqlite3`` connection writes each hand-off (everything submitted since
-its last write) in one transaction. SQLite drops the GIL while it steps, but this thread takes
-it back for every row it binds; the compiled writer never takes it at all.
+its last write) in one transaction. SQLite drops the GIL while it steps; the thread takes it
+back to bind each row. A hand-written writer that never took the GIL (462 lines of Cython
+over SQLite's C API) made the publisher no faster than this source compiled (docs/bus.md
+"Measured"), so this is the only one.
 """
 from __future__ import annotations
 

@@ -68,7 +68,8 @@ class SqliteStore(SqlStore):
 
 
 def journal_impl() -> ModuleType:
-    """The journal writer module in use: compiled (:mod:`.journal_c`) when built, allowed
-    (BOARDCORE_NO_EXTENSIONS) and linked to Python's own SQLite library, else the twin."""
+    """The journal writer module in use: compiled (:mod:`.journal_c`, journal_py.py built in
+    Cython's pure-Python mode) when built and allowed (BOARDCORE_NO_EXTENSIONS), else the twin;
+    both use Python's own sqlite3 (``SAME_SQLITE``)."""
     mod = _select.load("cti.store.journal")
     return mod if mod.SAME_SQLITE else _select.twin("cti.store.journal")
