@@ -356,3 +356,42 @@ def test_media_schema_file_matches_the_code() -> None:
     events = media_schema.schema()["events"]
     assert {"FaxStarted", "FaxPage", "FaxCompleted", "VoicemailLeft", "ResourceExhausted"} <= set(events)
     assert events["FaxCompleted"]["fields"]["result"]["type"] == "int"
+
+
+def test_ivr_caller_keys_a_number_to_fax_to_later(tmp_path: Path) -> None:
+    from simulator.exchange.base import Behaviour, Subscriber
+
+    f = tmp_path / "ivr.toml"
+    f.write_text("""
+[ivr]
+start = "main"
+[ivr.menus.main]
+say = "qing3 shu1 ru4 chuan2 zhen1 hao4 ma3"
+voice = "cmn-latn-pinyin"
+max_digits = 4
+timeout = 8.0
+var = "faxno"
+then = { fax = "price", to = "faxno" }
+""")
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": str(f), "route_points": {"4100": "ivr"},
+                                         "queues": {"sales": {}}}, spans=1)
+    media(srv, centre, tmp_path)
+    ex = srv.part("network").networks[0]
+    ex.subscribers["8801"] = Subscriber("8801", Behaviour.ANSWER, answer_after=1.0, hold_for=None, speech=False)
+    bus = LocalBus(srv)
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    far = FarFax(srv, lambda: FaxSession.receive(tmp_path / "far.tif", calling=False), number="8801")
+    try:
+        place(srv, 0.5, digits="8801", hold_for=None)
+        end = srv.now() + 120.0
+        while not any(e["type"] == "FaxCampaignEnded" for e in seen):
+            assert srv.now() < end, [e["type"] for e in seen]
+            srv.step(0)
+        cleared = [e for e in seen if e["type"] == "CallCleared"]
+        assert cleared[0]["call"] == "1"                       # the caller was released first
+        (ended,) = [e for e in seen if e["type"] == "FaxCampaignEnded"]
+        assert ended["results"]["8801"]["ok"] and ended["results"]["8801"]["pages"] == 2
+        assert far.session is not None and far.session.completed is not None and far.session.completed.ok
+    finally:
+        srv.close()

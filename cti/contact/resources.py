@@ -100,7 +100,7 @@ class MediaConfig:
             if not isinstance(v, dict):
                 raise MediaConfigError(f"[media.{name}] must be a table")
             setattr(c, name, dict(v))
-        bad = sorted(set(c.fax) - {"ident", "header", "ecm", "documents", "timeout"})
+        bad = sorted(set(c.fax) - {"ident", "header", "ecm", "documents", "timeout", "device"})
         if bad:
             raise MediaConfigError(f"[media.fax] unknown key(s) {bad}")
         docs = c.fax.get("documents", {})
@@ -147,6 +147,7 @@ class MediaResources(Component):
         self._next_usage: float | None = None
         self._overflow: dict[str, str] = {}                   #: call diverted to voicemail -> its queue
         self.campaigns: dict[str, Any] = {}                   #: name -> cti.fax.campaign.FaxCampaign
+        self._no_takeover: set[str] = set()                   #: calls whose closing prompt ends the call
         self._last_usage: dict[str, Any] = {}
 
     # ---- lifespan ------------------------------------------------------------------------------------
@@ -265,6 +266,9 @@ class MediaResources(Component):
 
     def ivr_handoff(self, call: str, circuit: Circuit, action: ToFax | ToVoicemail, now: float) -> list[Any]:
         try:
+            if isinstance(action, ToFax) and action.to:      # fax later to the number the caller keyed
+                self._fax_later(call, circuit, action, now)
+                return []
             if isinstance(action, ToFax):
                 self._start_fax(call, circuit, self._document(action.document), now)
             else:
@@ -280,6 +284,9 @@ class MediaResources(Component):
 
     def after_prompt(self, call: str, circuit: Circuit, now: float) -> bool:
         """The queue's overflow-to-voicemail prompt has played: record the message (beep first)."""
+        if call in self._no_takeover:          # our own closing prompt ("fax_later"): let the caller go
+            self._no_takeover.discard(call)
+            return False
         try:
             self._listen(call, circuit, self.voicemail.audio)
             self.voicemail.leave(call, circuit, box=self._overflow.pop(call, "") or "voicemail",
@@ -373,6 +380,22 @@ class MediaResources(Component):
             raise ResourceBusyError(str(e)) from None
         self._user_data(req.call, {"media": "fax-receive"})
         return {"call": req.call}
+
+    def _fax_later(self, call: str, circuit: Circuit, action: ToFax, now: float) -> None:
+        """A one-number campaign to ``action.to``; the caller hears ``fax_later`` and is released."""
+        from cti.fax.campaign import CampaignError, FaxCampaign
+
+        path = self._document(action.document)
+        name = f"ivr-{call}"
+        try:
+            self.campaigns[name] = FaxCampaign(name, str(path), [action.to], str(self.config.fax.get("device", "fax")),
+                                               1, 2, 60.0)
+        except CampaignError as e:
+            raise InvalidParameterError(str(e), field="to") from None
+        ps = self.prompt_set(self.config.language)
+        audio = ps.compose(["fax_later"], strict=False) if ps is not None else b""
+        self.centre.ivr.play_audio(call, circuit, audio or b"\xd5" * 160, then_hangup=True)
+        self._no_takeover.add(call)
 
     # ---- fax campaigns ---------------------------------------------------------------------------------
     def _start_campaign(self, account: Any, req: Any, t: float) -> dict[str, Any]:

@@ -27,7 +27,8 @@ then = { queue = "support", priority = 5 }
 
 A target is exactly one of ``queue`` (with optional ``priority``), ``menu``, ``hangup``,
 ``fax`` (fax-on-demand: send that document on this call, ``fax = "price-list"``, a name of
-``[media.fax] documents``) or ``voicemail`` (record a message for that box,
+``[media.fax] documents``; with ``to = "<var>"`` it is faxed later to the number the caller
+keyed into that var, and the caller is released) or ``voicemail`` (record a message for that box,
 ``voicemail = "sales"``); the last two need the media resources (``[media]``). A menu's
 prompt is a file (``prompt``) or text spoken by the TTS engine (``say = "..."``, with
 ``voice``, default the engine's Mandarin voice). Every mistake (unknown menu, missing
@@ -57,19 +58,22 @@ class Target:
     priority: int = 0
     fax: str | None = None
     voicemail: str | None = None
+    to: str | None = None          #: with fax: the var holding a number to fax to later (not this call)
 
     @classmethod
     def parse(cls, where: str, d: Any) -> Target:
         if not isinstance(d, dict):
             raise IvrConfigError(f"{where}: a target must be a table like {{ queue = \"sales\" }}")
-        unknown = set(d) - {"queue", "menu", "hangup", "priority", "fax", "voicemail"}
+        unknown = set(d) - {"queue", "menu", "hangup", "priority", "fax", "voicemail", "to"}
         if unknown:
             raise IvrConfigError(f"{where}: unknown keys {sorted(unknown)}")
-        for key in ("queue", "menu", "fax", "voicemail"):
+        for key in ("queue", "menu", "fax", "voicemail", "to"):
             if key in d and not isinstance(d[key], str):
                 raise IvrConfigError(f"{where}: {key} must be a string")
         t = cls(d.get("queue"), d.get("menu"), bool(d.get("hangup", False)), int(d.get("priority", 0)),
-                d.get("fax"), d.get("voicemail"))
+                d.get("fax"), d.get("voicemail"), d.get("to"))
+        if t.to is not None and t.fax is None:
+            raise IvrConfigError(f"{where}: to goes with fax (the var holding the number to fax to)")
         if sum((t.queue is not None, t.menu is not None, t.hangup, t.fax is not None, t.voicemail is not None)) != 1:
             raise IvrConfigError(f"{where}: give exactly one of queue, menu, hangup, fax or voicemail")
         return t

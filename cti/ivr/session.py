@@ -57,6 +57,7 @@ class ToFax:
 
     document: str
     vars: dict[str, str]
+    to: str = ""            #: a number to fax to later ("" = this call)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class IvrSession:
         if t.queue is not None:
             return [ToQueue(t.queue, t.priority, dict(self.vars))]
         if t.fax is not None:
-            return [ToFax(t.fax, dict(self.vars))]
+            return [ToFax(t.fax, dict(self.vars), self.vars.get(t.to, "") if t.to else "")]
         if t.voicemail is not None:
             return [ToVoicemail(t.voicemail, dict(self.vars))]
         return [Hangup("ivr")]
