@@ -345,6 +345,9 @@ class CtiServer:
             wait = MAX_SLEEP if due is None else due - self.now()
             if board is not None:
                 wait = min(wait, BLOCK)    # a polled card fills its buffers block by block
+        bus_due = self.bus.deadline()      # watchers to push, leases, the accounts file
+        if bus_due is not None:
+            wait = min(wait, bus_due - time.monotonic())
         return int(max(0.0, min(wait, MAX_SLEEP)) * 1000 + 0.999)
 
     def step(self, timeout_ms: int | None = None) -> None:
