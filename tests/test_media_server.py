@@ -395,3 +395,41 @@ then = { fax = "price", to = "faxno" }
         assert far.session is not None and far.session.completed is not None and far.session.completed.ok
     finally:
         srv.close()
+
+
+def test_a_failing_tts_engine_does_not_stop_the_menu(tmp_path: Path) -> None:
+    import sys
+
+    f = tmp_path / "ivr.toml"
+    f.write_text("""
+[ivr]
+start = "main"
+[ivr.menus.main]
+say = "welcome"
+max_digits = 1
+timeout = 5.0
+options."1" = { queue = "sales" }
+""")
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": str(f), "route_points": {"4100": "ivr"},
+                                         "queues": {"sales": {}}}, spans=1)
+    media(srv, centre, tmp_path, tts={"engine": "command", "timeout": 5.0,
+                                      "command": [sys.executable, "-c", "import sys; sys.exit('engine licence expired')"]})
+    bus = LocalBus(srv)
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    caller = Phone("caller", None)
+    attach_phones(srv.board, 0, {1: caller})
+    try:
+        place(srv, 0.5, digits="", hold_for=None)
+        end = srv.now() + 30.0
+        while not any(e["type"] == "TtsFailed" for e in seen):
+            assert srv.now() < end
+            srv.step(0)
+        (failed,) = [e for e in seen if e["type"] == "TtsFailed"]
+        assert "licence expired" in failed["error"] and failed["topic"] == "media.tts"
+        call = failed["call"]
+        caller.dial("1")                                        # the menu still collects: the caller goes on
+        run_until(srv, srv.now() + 3.0)
+        assert any(e["type"] == "CallQueued" and e["call"] == call for e in seen)
+    finally:
+        srv.close()
