@@ -221,3 +221,24 @@ def test_deadline_says_when_the_bus_needs_a_turn():
     finally:
         snap.close(0)
         bus.close()
+
+
+def test_a_watcher_whose_queue_is_full_is_retried_later_not_in_a_busy_loop():
+    from cti.bus import replay as rp
+    bus = _bus()
+    try:
+        bus.replay.serve(b"peer", {"op": "watch", "after": 0}, bus.security.account(None), 1)
+        bus.publish({"type": "Note"})
+        sent: list[dict] = []
+        bus.replay.pump(lambda ident, msg: sent.append(msg) and False)      # the peer's queue is full
+        assert [m["op"] for m in sent] == ["events"]
+        due = bus.replay.deadline()
+        assert due is not None and due >= time.monotonic() + rp.RETRY / 2   # not "now" again and again
+        bus.replay.pump(lambda ident, msg: sent.append(msg) or True)        # too early: not tried
+        assert len(sent) == 1
+        time.sleep(rp.RETRY)
+        bus.replay.pump(lambda ident, msg: sent.append(msg) or True)        # room again: the same events
+        assert [m["op"] for m in sent] == ["events", "events"] and sent[0]["events"] == sent[1]["events"]
+        assert bus.replay.deadline() > time.monotonic() + 20               # nothing pending: the lease
+    finally:
+        bus.close()

@@ -28,6 +28,8 @@ from .schema import SCHEMA_MAJOR
 StateProvider = Callable[[Account, AccountBook], list[dict[str, Any]]]
 #: send(ident, message) -> False when the peer's queue is full or the peer is gone
 Send = Callable[[bytes, dict[str, Any]], bool]
+#: seconds before a watcher whose queue was full is tried again
+RETRY = 0.01
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Watcher:
     next_seq: int
     expires: float
     missed: list[tuple[int, int]] = field(default_factory=list)   #: overflows not yet told
+    retry_at: float = 0.0       #: its queue was full: not before then (no busy loop on a stuck peer)
 
 
 def _int(msg: dict[str, Any], key: str, default: int | None = None) -> int:
@@ -181,6 +184,8 @@ class Replay:
                 del self.watchers[ident]
                 self.counters["watch_expired"] += 1
                 continue
+            if w.retry_at > now:
+                continue
             if head - w.next_seq + 1 > self.limits.subscriber_buffer:
                 first, w.next_seq = w.next_seq, head + 1
                 w.missed.append((first, head))
@@ -188,6 +193,7 @@ class Replay:
             while w.missed:
                 first, last = w.missed[0]
                 if not send(ident, {"op": "overflow", "id": None, "first": first, "last": last}):
+                    w.retry_at = now + RETRY
                     break
                 w.missed.pop(0)
             if w.missed or w.next_seq > head:
@@ -200,7 +206,8 @@ class Replay:
                 del self.watchers[ident]
                 continue
             if evs and not send(ident, {"op": "events", "events": evs, "last": last}):
-                continue            # the peer's queue is full: the same events next turn
+                w.retry_at = now + RETRY        # the peer's queue is full: the same events later
+                continue
             if evs:
                 self.counters["watch_events"] += len(evs)
             w.next_seq = last + 1
@@ -211,9 +218,10 @@ class Replay:
         if not self.watchers:
             return None
         head = self.head()
-        if any(w.missed or w.next_seq <= head for w in self.watchers.values()):
-            return time.monotonic()
-        return min(w.expires for w in self.watchers.values())
+        now = time.monotonic()
+        due = [max(now, w.retry_at) if w.missed or w.next_seq <= head else w.expires
+               for w in self.watchers.values()]
+        return min(due)
 
     def drop(self, accounts: set[str]) -> int:
         """Stop watchers whose account is not in ``accounts`` (revoked); returns how many."""
