@@ -253,6 +253,10 @@ def json_schema() -> dict[str, Any]:
         "v": {"type": "integer", "description": env["v"]},
     }
     defs: dict[str, Any] = {}
+    clash = set(bus["events"]) & set(contact["events"]) | {     # (registered contact requests are in both)
+        n for n in set(bus["requests"]) & set(contact["requests"]) if bus["requests"][n] != contact["requests"][n]}
+    if clash:      # one type name must mean one thing, or a client cannot tell which schema applies
+        raise ValueError(f"the bus and the contact centre both define {sorted(clash)}")
     events = {**bus["events"], **contact["events"]}
     for name, doc in sorted(events.items()):
         defs[name] = _event_def(name, doc, envelope_props)
