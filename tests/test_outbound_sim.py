@@ -187,10 +187,10 @@ def test_no1_numbering_plan():
         reg.start(0.0)
         t, a3 = 0.0, None
         for i, d in enumerate(number):
-            reg.on_signal(10 if d == "0" else int(d), t)
-            if reg.tone == 3 and a3 is None:             # A3: address complete, change to group B
+            reg.receive(10 if d == "0" else int(d), t)
+            if reg.data_to_send(t) == 3 and a3 is None:  # A3: address complete, change to group B
                 a3 = i + 1
-            reg.on_signal(0, t + 0.05)
+            reg.receive(0, t + 0.05)
             t += 0.1
         return reg.dnis, a3
     assert collect("13912345678", dnis_length=4, dnis_lengths={"13": 11}) == ("13912345678", 11)
