@@ -60,6 +60,10 @@ def _not_started(seq: int) -> int:
     raise RuntimeError("BusServer.publish before start()")
 
 
+def _closed(seq: int) -> int:
+    raise RuntimeError("BusServer.publish after close()")
+
+
 class BusServer:
     """See the module docstring."""
 
@@ -117,7 +121,7 @@ class BusServer:
         self._setup(self.ctl, DOMAIN_CONTROL, self.endpoints.control)
         p = self._publisher
         p.on_limit = self._reach
-        p.limit = self.seqs.reach(self.seqs.start + 1)
+        p.limit = self._reach(self.seqs.start + 1)
         self._started = True
         if self.gap is not None:
             first, last = self.gap
@@ -171,7 +175,7 @@ class BusServer:
                 self.store.commit()
                 p = self._publisher
                 if p.on_limit == self._reach:
-                    p.on_limit = _not_started
+                    p.on_limit = _closed
                     p.limit = p.seq        # nothing more goes out
                     self.seqs.lower(p.seq)
         finally:        # a store that failed (raised above) leaves the reservation: the next start declares a gap
