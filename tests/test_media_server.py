@@ -69,6 +69,23 @@ def first_call(srv: Any, limit: float = 10.0) -> str:
     return str(call)
 
 
+def listen(srv: Any) -> tuple[LocalBus, list[dict[str, Any]]]:
+    """A local bus on ``srv`` and the list of every event it publishes from now on."""
+    bus = LocalBus(srv)
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    return bus, seen
+
+
+def wait_event(srv: Any, seen: list[dict[str, Any]], kind: str, limit: float) -> dict[str, Any]:
+    """Run the server until an event of type ``kind`` is published (at most ``limit`` model seconds)."""
+    end = srv.now() + limit
+    while not any(e["type"] == kind for e in seen):
+        assert srv.now() < end, f"no {kind} in {limit:g} s: {[e['type'] for e in seen][-12:]}"
+        srv.step(0)
+    return next(e for e in seen if e["type"] == kind)
+
+
 def media(srv: Any, centre: Any, tmp_path: Path, **extra: Any) -> MediaResources:
     doc = make_document(tmp_path / "price.tif", pages=2)
     cfg = {"directory": str(tmp_path / "media"), "pools": {"fax": 2, "voice": 4},
@@ -100,9 +117,7 @@ def test_fax_on_demand_from_the_ivr_reaches_the_far_machine(tmp_path: Path, ivr_
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
                                          "queues": {"sales": {}}}, spans=1)
     m = media(srv, centre, tmp_path)
-    bus = LocalBus(srv)
-    seen: list[dict[str, Any]] = []
-    bus.listeners.append(seen.append)
+    bus, seen = listen(srv)
     far = FarFax(srv, lambda: FaxSession.receive(tmp_path / "far.tif", calling=False))
     try:
         place(srv, 0.5, digits="1", hold_for=None)
@@ -127,9 +142,7 @@ def test_fax_received_by_request_lands_in_the_inbox(tmp_path: Path) -> None:
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
                                          "queues": {"sales": {}}}, spans=1)
     media(srv, centre, tmp_path)
-    bus = LocalBus(srv)
-    seen: list[dict[str, Any]] = []
-    bus.listeners.append(seen.append)
+    bus, seen = listen(srv)
     doc = make_document(tmp_path / "complaint.tif", pages=1)
     FarFax(srv, lambda: FaxSession.send(doc, calling=True))
     try:
@@ -157,9 +170,7 @@ def test_voicemail_from_the_ivr_choice_then_mark_and_snapshot(tmp_path: Path, iv
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
                                          "queues": {"sales": {}}}, spans=1)
     m = media(srv, centre, tmp_path)
-    bus = LocalBus(srv)
-    seen: list[dict[str, Any]] = []
-    bus.listeners.append(seen.append)
+    bus, seen = listen(srv)
     caller = Phone("caller", 500.0, speaking=False)
     attach_phones(srv.board, 0, {1: caller})        # the first call takes TS1 (hunting order)
     try:
@@ -195,9 +206,7 @@ def test_queue_overflow_to_voicemail_records_after_the_prompt(tmp_path: Path) ->
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
                                          "queues": {"sales": {"max_wait": 4.0, "overflow": "voicemail"}}}, spans=1)
     m = media(srv, centre, tmp_path, language="en")
-    bus = LocalBus(srv)                 # nobody logs on: the caller waits, then voicemail
-    seen: list[dict[str, Any]] = []
-    bus.listeners.append(seen.append)
+    bus, seen = listen(srv)             # nobody logs on: the caller waits, then voicemail
     caller = Phone("caller", 700.0, speaking=False)
     attach_phones(srv.board, 0, {1: caller})
     try:
@@ -226,17 +235,12 @@ def test_agent_number_announced_to_the_caller(tmp_path: Path) -> None:
                                          "queues": {"sales": {}}}, spans=1)
     media(srv, centre, tmp_path, announce={"agent": {"sales": "zh"}})
     start_desktops(srv, {"1024": "2000"}, DesktopProfile(answer_after=(0.5, 0.6), handle=(30.0, 31.0)))
-    bus = LocalBus(srv)
-    seen: list[dict[str, Any]] = []
-    bus.listeners.append(seen.append)
+    bus, seen = listen(srv)
     ear = Phone("caller", None)
     attach_phones(srv.board, 0, {1: ear})
     try:
         place(srv, 0.5, called="4000", hold_for=None)
-        end = srv.now() + 20.0
-        while not any(e["type"] == "Connected" for e in seen):
-            assert srv.now() < end
-            srv.step(0)
+        wait_event(srv, seen, "Connected", 20.0)
         ear.forget()
         run_until(srv, srv.now() + 5.0)
         heard = ear.heard(5.0).astype(float)
@@ -252,9 +256,7 @@ def test_say_request_and_bad_requests(tmp_path: Path) -> None:
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
                                          "queues": {"sales": {}}}, spans=1)
     media(srv, centre, tmp_path, pools={"fax": 0, "voice": 1})
-    bus = LocalBus(srv)
-    seen: list[dict[str, Any]] = []
-    bus.listeners.append(seen.append)
+    bus, seen = listen(srv)
     ear = Phone("caller", None)
     attach_phones(srv.board, 0, {1: ear})
     try:
@@ -302,9 +304,7 @@ def test_fax_campaign_dials_retries_and_reports(tmp_path: Path) -> None:
     ex.subscribers["8801"] = Subscriber("8801", Behaviour.ANSWER, answer_after=1.0, hold_for=None,
                                             speech=False)
     ex.subscribers["8802"] = Subscriber("8802", Behaviour.BUSY)
-    bus = LocalBus(srv)
-    seen: list[dict[str, Any]] = []
-    bus.listeners.append(seen.append)
+    bus, seen = listen(srv)
     far = FarFax(srv, lambda: FaxSession.receive(tmp_path / "far.tif", calling=False), number="8801")
     try:
         got = bus.command("StartFaxCampaign", name="notice", document="price", numbers=["8801", "8802"],
@@ -312,10 +312,7 @@ def test_fax_campaign_dials_retries_and_reports(tmp_path: Path) -> None:
         assert got == {"campaign": "notice", "numbers": 2}
         with pytest.raises(InvalidParameterError, match="not a number"):
             bus.command("StartFaxCampaign", name="bad", document="price", numbers=["12ab"])
-        end = srv.now() + 120.0
-        while not any(e["type"] == "FaxCampaignEnded" for e in seen):
-            assert srv.now() < end, [e["type"] for e in seen if e["type"].startswith("Fax")]
-            srv.step(0)
+        wait_event(srv, seen, "FaxCampaignEnded", 120.0)
         (ended,) = [e for e in seen if e["type"] == "FaxCampaignEnded"]
         assert ended["summary"] == {"numbers": 2, "sent": 1, "failed": 1, "active": 0, "waiting": 0}
         assert ended["results"]["8801"]["ok"] and ended["results"]["8801"]["pages"] == 2
@@ -378,16 +375,11 @@ then = { fax = "price", to = "faxno" }
     media(srv, centre, tmp_path)
     ex = srv.part("network").networks[0]
     ex.subscribers["8801"] = Subscriber("8801", Behaviour.ANSWER, answer_after=1.0, hold_for=None, speech=False)
-    bus = LocalBus(srv)
-    seen: list[dict[str, Any]] = []
-    bus.listeners.append(seen.append)
+    bus, seen = listen(srv)
     far = FarFax(srv, lambda: FaxSession.receive(tmp_path / "far.tif", calling=False), number="8801")
     try:
         place(srv, 0.5, digits="8801", hold_for=None)
-        end = srv.now() + 120.0
-        while not any(e["type"] == "FaxCampaignEnded" for e in seen):
-            assert srv.now() < end, [e["type"] for e in seen]
-            srv.step(0)
+        wait_event(srv, seen, "FaxCampaignEnded", 120.0)
         cleared = [e for e in seen if e["type"] == "CallCleared"]
         assert cleared[0]["call"] == "1"                       # the caller was released first
         (ended,) = [e for e in seen if e["type"] == "FaxCampaignEnded"]
@@ -414,17 +406,12 @@ options."1" = { queue = "sales" }
                                          "queues": {"sales": {}}}, spans=1)
     media(srv, centre, tmp_path, tts={"engine": "command", "timeout": 5.0,
                                       "command": [sys.executable, "-c", "import sys; sys.exit('engine licence expired')"]})
-    bus = LocalBus(srv)
-    seen: list[dict[str, Any]] = []
-    bus.listeners.append(seen.append)
+    bus, seen = listen(srv)
     caller = Phone("caller", None)
     attach_phones(srv.board, 0, {1: caller})
     try:
         place(srv, 0.5, digits="", hold_for=None)
-        end = srv.now() + 30.0
-        while not any(e["type"] == "TtsFailed" for e in seen):
-            assert srv.now() < end
-            srv.step(0)
+        wait_event(srv, seen, "TtsFailed", 30.0)
         (failed,) = [e for e in seen if e["type"] == "TtsFailed"]
         assert "licence expired" in failed["error"] and failed["topic"] == "media.tts"
         call = failed["call"]
