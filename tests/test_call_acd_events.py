@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 
+import pytest
+
 from cti.cli.wiring import build_server
 from cti.config import Config
 from cti.contact import ContactConfig, install
@@ -130,5 +132,30 @@ def test_ivr_digits_reach_the_agent_as_user_data(tmp_path, ivr_file):  # noqa: F
         assert [t[0] for t in local].count("Established") == 2          # the IVR, then the agent
         cdr = next(c for c in srv.store.cdrs() if c["call"] == cid)
         assert cdr["device"] == dlv["device"]
+    finally:
+        srv.close()
+
+
+def test_a_supervisor_listening_in_cannot_control_the_agents_call(tmp_path):
+    """The agent's device is a party of its ACD call; a supervisor who monitors the call joins its
+    device list (to see it) but is no party: HoldCall, ClearConnection or TransferCall for the
+    supervisor's device are refused and the agent's call is untouched."""
+    from cti.bus.auth import Account
+    from cti.call.errors import CallControlError
+    srv, centre = make_server(tmp_path, {"agents": {"a0": AGENTS["a0"]}, "route_points": {"4000": "sales"},
+                                         "queues": {"sales": {}}})
+    bus, desks = start_desktops(srv, {"a0": "2000"}, DesktopProfile(answer_after=(1.0, 1.0), handle=(60.0, 60.0)))
+    sup = Account("sup", "supervisor", device="3001", team="blue")
+    try:
+        place(srv, 0.5, hold_for=None)
+        run_until(srv, srv.now() + 15.0)
+        (cid,) = list(srv.model.calls)
+        assert bus.command("Monitor", sup, agent="a0", device="3001", mode="monitor")["call"] == cid
+        for name, fields in (("HoldCall", {"call": cid}), ("ClearConnection", {"call": cid}),
+                             ("SendDigits", {"call": cid, "digits": "1"}),
+                             ("SingleStepTransfer", {"call": cid, "to": "6601"})):
+            with pytest.raises(CallControlError):
+                bus.command(name, sup, device="3001", **fields)
+        assert {c.device: c.state.value for c in srv.model.calls[cid].live()}["2000"] == "connected"
     finally:
         srv.close()

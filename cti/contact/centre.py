@@ -130,8 +130,6 @@ class ContactCentre(ContactRequests, Component):
                "StartCampaign": self._start_campaign}
         links: dict[str, Link] = {name: serves(fn) for name, fn in own.items()}
         links["AnswerCall"] = self._answer
-        links["ClearConnection"] = self._clear
-        links.update(self._agent_side_links())
         return links
 
     def sections(self) -> Mapping[str, Section]:

@@ -3,9 +3,11 @@
 A mixin of :class:`cti.contact.centre.ContactCentre`: each handler takes ``(account, request,
 t)``, checks the account (agents act for their own agent and device, supervisors for their
 team, integrators for all) and answers a result map or raises a typed error from
-cti.call.errors. AnswerCall, ClearConnection and the agent-side requests are chain links
-(:mod:`cti.plugin`): ``(account, request, t, next)``, serving an ACD call here and passing
-any other call on to ``next`` (the server's call control).
+cti.call.errors. AnswerCall is a chain link (:mod:`cti.plugin`): ``(account, request, t,
+next)``, answering an ACD call for the agent it rings at and passing any other call on to
+``next`` (the server's call control). The other call-control requests need no link: the
+agent's device is a party of its ACD call, so the server's own checks apply (a supervisor
+listening in is no party and controls nothing).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from cti.call.errors import InvalidParameterError, InvalidStateError, PrivilegeV
 from cti.call.states import ConnectionState as S
 from cti.ivr.collect import CollectSpec
 from cti.media.supervise import SuperviseMode
-from cti.plugin import Handler, Link
+from cti.plugin import Handler
 
 from . import events as ce
 from . import requests as rq
@@ -120,53 +122,6 @@ class ContactRequests:
             self.model.answer_call(call_id, self.now(), device=device)
         self.apply(self._acd(self.engine.answered, call_id, agent, self.now()))
         return {"call": call_id, "agent": agent}
-
-    def _clear(self, account: Account, req: Any, t: float, nxt: Handler) -> dict[str, Any]:
-        """ClearConnection: an agent's device in an ACD call stands for the call's local device;
-        anything else goes on to ``nxt``."""
-        if isinstance(req.call, str) and req.call in self.model.calls and req.device is not None:
-            call = self.model.calls[req.call]
-            if req.device not in call.connections and req.device in call.extra.get("devices", ()):
-                if not may(self._book().controllable(account), [req.device]):
-                    raise PrivilegeViolationError(f"account {account.name} may not clear for {req.device}",
-                                                  account=account.name, device=req.device)
-                return self.model.clear_connection(req.call, self.now(), cause=req.cause)
-        return nxt(account, req, t)
-
-    def _agent_side(self, name: str, act: Any, field: str = "call") -> Link:
-        """A link for ``name`` (HoldCall, RetrieveCall, SingleStepTransfer, SendDigits, ConsultationCall,
-        TransferCall, ConferenceCall: ``field`` names the call) where an agent's device
-        in an ACD call stands for the call's local device, like ClearConnection."""
-        def link(account: Account, req: Any, t: float, nxt: Handler) -> dict[str, Any]:
-            call_id = getattr(req, field)
-            if isinstance(call_id, str) and call_id in self.model.calls and req.device is not None:
-                call = self.model.calls[call_id]
-                if req.device not in call.connections and req.device in call.extra.get("devices", ()):
-                    if not may(self._book().controllable(account), [req.device]):
-                        raise PrivilegeViolationError(f"account {account.name} may not {name} for {req.device}",
-                                                      account=account.name, device=req.device)
-                    return act(req, self.now())
-            return nxt(account, req, t)
-        return link
-
-    def _agent_side_links(self) -> list[tuple[str, Link]]:
-        """The agent-side links; each reaches the call model when a request comes (after start)."""
-        def model() -> Any:
-            return self.model
-        return [("HoldCall", self._agent_side("HoldCall", lambda r, now: model().hold_call(r.call, now))),
-                ("RetrieveCall", self._agent_side("RetrieveCall", lambda r, now: model().retrieve_call(r.call, now))),
-                ("SingleStepTransfer", self._agent_side(
-                    "SingleStepTransfer", lambda r, now: model().single_step_transfer(r.call, r.to, now))),
-                ("SendDigits", self._agent_side(
-                    "SendDigits", lambda r, now: model().send_digits(r.call, r.digits, now))),
-                ("ConsultationCall", self._agent_side(
-                    "ConsultationCall", lambda r, now: model().consultation_call(r.call, r.called, now))),
-                ("TransferCall", self._agent_side(
-                    "TransferCall", lambda r, now: model().transfer_call(r.held_call, r.active_call, now),
-                    "held_call")),
-                ("ConferenceCall", self._agent_side(
-                    "ConferenceCall", lambda r, now: model().conference_call(r.held_call, r.active_call, now),
-                    "held_call"))]
 
     def _start_recording(self, account: Account, req: rq.StartRecording, _t: float) -> dict[str, Any]:
         call = self.model.call(req.call)
