@@ -7,10 +7,20 @@ cdef class Circuit:
     cdef public object cic, called, calling, cause, sup
     cdef public bint ours, local_blocked, remote_blocked, unequipped, reset_pending, reported
     cdef public dict extra
+    cdef public bytes cic_octets
     cdef public MachineCore fsm
+
+    cpdef event(self, object kind, double now, object cause=*, bint remote=*, object reason=*)
+    cpdef send(self, object mtype, dict params)
+    cpdef send_same(self, object key, object mtype, dict params)
+    cpdef send_rel_cause(self, object cause)
+    cpdef report_local_release(self, double now, object reason)
+    cpdef unblock_remote(self, double now, object reason)
 
 
 cdef class CallControl:
     cdef public object opc, dpc, name
     cdef public list _out, _events, _by_cic
     cdef public dict counters, iam_defaults, circuits, _handlers
+
+    cpdef _request(self, Circuit c, object event, double now, object message=*)

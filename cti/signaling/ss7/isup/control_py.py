@@ -44,6 +44,16 @@ _codec = _select.load("cti.signaling.ss7.isup.codec")
 decode, encode_message = _codec.decode, _codec.encode_message
 _number, _event = _codec.number, _codec.event      # Number(digits), IsupEvent(...) by position
 _CAUSES: dict = {}                                  # cause value -> CauseInd (immutable: one each)
+#: octets after the CIC of a message whose encoding depends on its key only (ACM, ANM, CON, RLC,
+#: RSC; REL per cause) -> those octets, encoded once by the codec (Circuit.send_same)
+_TAILS: dict = {}
+#: octets after the CIC of a received call control message -> the message decoded (CIC 0). The
+#: codec is a pure function of the octets: a body seen before is neither decoded nor checked
+#: again. Only messages whose handling reads their parameters, never their CIC; bounded.
+_MEMO: dict = {}
+_MEMO_TYPES = frozenset((MessageType.ACM, MessageType.ANM, MessageType.CON, MessageType.RLC, MessageType.REL,
+                         MessageType.SUS, MessageType.RES))
+_MEMO_MAX = 1024
 
 
 def _cause(value: Any) -> Any:
@@ -52,6 +62,24 @@ def _cause(value: Any) -> Any:
         ci = _CAUSES[value] = CauseInd(int(value))
     return ci
 
+# enum members as module constants: an Enum class attribute costs a __getattr__ per use
+_Cause_NORMAL_CLEARING = Cause.NORMAL_CLEARING
+_Cause_NORMAL_UNSPECIFIED = Cause.NORMAL_UNSPECIFIED
+_Cause_NO_ANSWER = Cause.NO_ANSWER
+_Cause_RECOVERY_ON_TIMER_EXPIRY = Cause.RECOVERY_ON_TIMER_EXPIRY
+_Cause_TEMPORARY_FAILURE = Cause.TEMPORARY_FAILURE
+_M_ACM = M.ACM
+_M_ANM = M.ANM
+_M_CON = M.CON
+_M_IAM = M.IAM
+_M_REL = M.REL
+_M_RLC = M.RLC
+_M_RSC = M.RSC
+_Req_ALERT = Req.ALERT
+_Req_ANSWER = Req.ANSWER
+_Req_RELEASE = Req.RELEASE
+_Req_SETUP = Req.SETUP
+_S_IDLE = S.IDLE
 #: reason of the ``glare`` and ``released`` events of our call that backed off on dual seizure
 GLARE_REASON = "dual seizure (glare), backed off"
 _P_ACM = {"backward_call_indicators": BCI_ACM}
@@ -66,6 +94,7 @@ class Circuit:
     def __init__(self, node: CallControl, cic: int, overrides: dict, trace: int = 0) -> None:
         self.node = node
         self.cic = cic
+        self.cic_octets = bytes((cic & 0xFF, cic >> 8))   # Q.763 1.2: 12 bits, low octet first
         self.ours = node.controls(cic)
         self.local_blocked = False
         self.remote_blocked = False
@@ -88,20 +117,34 @@ class Circuit:
     @property
     def ready(self) -> bool:
         """Idle, available and not waiting for a reset's acknowledgement: a call may start."""
-        return self.fsm.state is S.IDLE and not (self.local_blocked or self.remote_blocked or self.unequipped
+        return self.fsm.state is _S_IDLE and not (self.local_blocked or self.remote_blocked or self.unequipped
                                                  or self.reset_pending)
 
     def __repr__(self) -> str:
         return f"<Circuit {self.cic} {self.fsm.state.value}>"
 
     # ---- output helpers ---------------------------------------------------------------------
-    def event(self, kind: str, now: float, cause: int = 0, remote: bool = True, reason: str = "") -> None:
+    def event(self, kind: Any, now: float, cause: Any = 0, remote: bool = True, reason: Any = "") -> None:
         self.node._events.append(_event(kind, self.cic, now, "", None, None, cause, remote, reason))
 
     def send(self, mtype: Any, params: dict) -> None:
         node = self.node
         node._out.append((self.cic, encode_message(mtype, self.cic, params)))
         node.counters["tx"] += 1
+
+    def send_same(self, key: Any, mtype: Any, params: dict) -> None:
+        """A message whose octets after the CIC depend on ``key`` only: encoded by the codec
+        once (CIC 0), then sent behind this circuit's CIC."""
+        tail = _TAILS.get(key)
+        if tail is None:
+            tail = _TAILS[key] = encode_message(mtype, 0, params)[2:]
+        node = self.node
+        node._out.append((self.cic, self.cic_octets + tail))
+        node.counters["tx"] += 1
+
+    def send_rel_cause(self, cause: Any) -> None:
+        """REL with cause indicators ``cause`` (Q.850 value; location and coding 0)."""
+        self.send_same((_M_REL, int(cause)), _M_REL, {"cause_indicators": _cause(cause)})
 
     # ---- guards -----------------------------------------------------------------------------
     def locally_blocked(self, m: Any) -> bool:
@@ -129,8 +172,8 @@ class Circuit:
 
     def timeout_release(self, m: Any, now: float) -> None:
         """T7 (no ACM) or T9 (no answer) expired (Q.764 2.1.5, 2.1.7): release, told at once."""
-        self.cause = Cause.RECOVERY_ON_TIMER_EXPIRY if m == "T7" else Cause.NO_ANSWER
-        self.send(M.REL, {"cause_indicators": _cause(self.cause)})
+        self.cause = _Cause_RECOVERY_ON_TIMER_EXPIRY if m == "T7" else _Cause_NO_ANSWER
+        self.send_rel_cause(self.cause)
         self.event("released", now, self.cause, True, f"{m} expired")
         self.reported = True
 
@@ -154,9 +197,9 @@ class Circuit:
             self.remote_blocked = False
             self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available,
                                                reason="IAM on remotely blocked circuit"))
-        self.cause = Cause.TEMPORARY_FAILURE
+        self.cause = _Cause_TEMPORARY_FAILURE
         self.reported = True          # no call was offered: nothing to report at RLC
-        self.send(M.REL, {"cause_indicators": _cause(Cause.TEMPORARY_FAILURE)})
+        self.send_rel_cause(_Cause_TEMPORARY_FAILURE)
 
     def more_digits(self, m: Any, now: float) -> None:
         n = m.get("subsequent_number") if m is not None else None
@@ -166,14 +209,14 @@ class Circuit:
             self.node._events.append(IsupEvent("digits", self.cic, now, called=d))
 
     def send_acm(self, m: Any, now: float) -> None:
-        self.send(M.ACM, _P_ACM)
+        self.send_same(_M_ACM, _M_ACM, _P_ACM)
 
     def send_anm(self, m: Any, now: float) -> None:
-        self.send(M.ANM, _NONE)
+        self.send_same(_M_ANM, _M_ANM, _NONE)
         self.event("answered", now, 0, False)
 
     def send_con(self, m: Any, now: float) -> None:
-        self.send(M.CON, _P_CON)
+        self.send_same(_M_CON, _M_CON, _P_CON)
         self.event("answered", now, 0, False)
 
     def suspended(self, m: Any, now: float) -> None:
@@ -195,67 +238,67 @@ class Circuit:
         category = self.extra.get("category") if self.extra else None
         ev = self.node._events
         ev.append(IsupEvent("glare", self.cic, now, called=self.called, calling=self.calling, category=category,
-                            cause=Cause.TEMPORARY_FAILURE, remote=True, reason=GLARE_REASON))
-        ev.append(IsupEvent("released", self.cic, now, cause=Cause.TEMPORARY_FAILURE, remote=True,
+                            cause=_Cause_TEMPORARY_FAILURE, remote=True, reason=GLARE_REASON))
+        ev.append(IsupEvent("released", self.cic, now, cause=_Cause_TEMPORARY_FAILURE, remote=True,
                             reason=GLARE_REASON))
         self.incoming(m, now)
 
     # ---- actions: release (Q.764 2.3) ---------------------------------------------------------------
     def send_rel(self, m: Any, now: float) -> None:
-        self.send(M.REL, {"cause_indicators": _cause(self.cause or Cause.NORMAL_CLEARING)})
+        self.send_rel_cause(self.cause or _Cause_NORMAL_CLEARING)
 
     def remote_release(self, m: Any, now: float) -> None:
         """REL received (2.3.1): RLC; a REL whose cause could not be decoded (``m`` None) is
         answered all the same, with cause 31 reported (2.9.5)."""
         ci = m.get("cause_indicators") if m is not None else None
-        cause = ci.value if ci is not None else int(Cause.NORMAL_UNSPECIFIED)
-        self.send(M.RLC, _NONE)
+        cause = ci.value if ci is not None else int(_Cause_NORMAL_UNSPECIFIED)
+        self.send_same(_M_RLC, _M_RLC, _NONE)
         self.event("released", now, cause, True, "REL received")
 
     def send_rlc(self, m: Any, now: float) -> None:
-        self.send(M.RLC, _NONE)
+        self.send_same(_M_RLC, _M_RLC, _NONE)
 
     def release_complete(self, m: Any, now: float) -> None:
         self.report_local_release(now, "RLC received")
 
     def release_collision(self, m: Any, now: float) -> None:
         """2.3.1 e): both ends released: RLC, and the release is done."""
-        self.send(M.RLC, _NONE)
+        self.send_same(_M_RLC, _M_RLC, _NONE)
         self.report_local_release(now, "REL collision")
 
     def repeat_rel(self, m: Any, now: float) -> None:
         """T1 expired (2.3.1): REL again (the row restarts T1)."""
-        self.send(M.REL, {"cause_indicators": _cause(self.cause or Cause.NORMAL_CLEARING)})
+        self.send_rel_cause(self.cause or _Cause_NORMAL_CLEARING)
 
     def give_up_release(self, m: Any, now: float) -> None:
         """T5 expired (2.3.1): reset the circuit (RSC, T17 by the row)."""
-        self.send(M.RSC, _NONE)
+        self.send_same(_M_RSC, _M_RSC, _NONE)
         self.report_local_release(now, "T5 expired, circuit reset")
 
-    def report_local_release(self, now: float, reason: str) -> None:
+    def report_local_release(self, now: float, reason: Any) -> None:
         if not self.reported:
-            self.event("released", now, self.cause or Cause.NORMAL_CLEARING, False, reason)
+            self.event("released", now, self.cause or _Cause_NORMAL_CLEARING, False, reason)
         self.reported = False
         self.cause = 0
 
     # ---- actions: circuit reset (Q.764 2.9.3.1) -------------------------------------------------------
     def send_rsc(self, m: Any, now: float) -> None:
-        self.send(M.RSC, _NONE)
+        self.send_same(_M_RSC, _M_RSC, _NONE)
 
     def send_rsc_call(self, m: Any, now: float) -> None:
         """A reset of a circuit with a call: the call ends (cause 41)."""
-        self.send(M.RSC, _NONE)
-        self.event("released", now, Cause.TEMPORARY_FAILURE, False, "circuit reset")
+        self.send_same(_M_RSC, _M_RSC, _NONE)
+        self.event("released", now, _Cause_TEMPORARY_FAILURE, False, "circuit reset")
 
     def reset_unexpected(self, m: Any, now: float) -> None:
         """Q.764 2.9.5.1: an unexpected message (not REL/RLC) on an idle circuit: the circuit is
         reset (RSC, T16), and the application is told."""
         self.node.counters["unexpected"] += 1
         self.event("unexpected", now, reason=f"{_name(m)} on an idle circuit: circuit reset (Q.764 2.9.5.1)")
-        self.send(M.RSC, _NONE)
+        self.send_same(_M_RSC, _M_RSC, _NONE)
 
     def repeat_rsc(self, m: Any, now: float) -> None:
-        self.send(M.RSC, _NONE)
+        self.send_same(_M_RSC, _M_RSC, _NONE)
 
     def reset_complete(self, m: Any, now: float) -> None:
         self.reported = False
@@ -265,10 +308,10 @@ class Circuit:
         """RSC received (2.9.3.1): RLC; a remote blocking is removed (2.9.3.1 b)."""
         self.reported = False
         self.unblock_remote(now, "RSC received")
-        self.send(M.RLC, _NONE)
+        self.send_same(_M_RLC, _M_RLC, _NONE)
 
     def remote_reset_call(self, m: Any, now: float) -> None:
-        self.event("released", now, Cause.TEMPORARY_FAILURE, True, "RSC received")
+        self.event("released", now, _Cause_TEMPORARY_FAILURE, True, "RSC received")
         self.remote_reset(m, now)
 
     def cleared(self, m: Any, now: float) -> None:
@@ -277,10 +320,10 @@ class Circuit:
         self.unblock_remote(now, str(m))
 
     def cleared_call(self, m: Any, now: float) -> None:
-        self.event("released", now, Cause.TEMPORARY_FAILURE, True, str(m))
+        self.event("released", now, _Cause_TEMPORARY_FAILURE, True, str(m))
         self.cleared(m, now)
 
-    def unblock_remote(self, now: float, reason: str) -> None:
+    def unblock_remote(self, now: float, reason: Any) -> None:
         if self.remote_blocked:
             self.remote_blocked = False
             self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available, reason=reason))
@@ -386,7 +429,7 @@ class CallControl:
     def allocate(self) -> Any:
         """A ready circuit, preferring those we control (fewer dual seizures), lowest CIC first."""
         other = None
-        idle = S.IDLE
+        idle = _S_IDLE
         for c in self._by_cic:
             if c.fsm.state is idle and not (c.local_blocked or c.remote_blocked or c.unequipped
                                             or c.reset_pending):
@@ -412,12 +455,12 @@ class CallControl:
             if cic is None:
                 raise LocalProtocolError(self._why_none())
         c = self._circuit(cic)
-        if not c.available or c.fsm.state is not S.IDLE:
+        if not c.available or c.fsm.state is not _S_IDLE:
             raise LocalProtocolError(f"CIC {cic} not free ({c.fsm.state.value}, available={c.available})")
         data = self._iam(cic, called, calling, category, params)
         c.called, c.calling = called, calling
         c.extra = {"category": category, **params} if params or category != 0x0A else _NONE
-        self._request(c, Req.SETUP, now, data)
+        self._request(c, _Req_SETUP, now, data)
         return cic
 
     def _iam(self, cic: Any, called: Any, calling: Any, category: Any, params: dict) -> bytes:
@@ -430,23 +473,23 @@ class CallControl:
         p["calling_partys_category"] = category
         if params:
             p.update(params)
-        return encode_message(M.IAM, cic, p)
+        return encode_message(_M_IAM, cic, p)
 
     def _why_none(self) -> str:
         return "no circuit available"
 
     def alert(self, cic: Any, now: float) -> None:
-        self._request(self._circuit(cic), Req.ALERT, now)
+        self._request(self._circuit(cic), _Req_ALERT, now)
 
     def answer(self, cic: Any, now: float) -> None:
-        self._request(self._circuit(cic), Req.ANSWER, now)
+        self._request(self._circuit(cic), _Req_ANSWER, now)
 
     def release(self, cic: Any, cause: Any, now: float) -> None:
         c = self._circuit(cic)
         c.cause = int(cause)
-        if c.fsm.state is S.IDLE:
+        if c.fsm.state is _S_IDLE:
             return
-        self._request(c, Req.RELEASE, now)
+        self._request(c, _Req_RELEASE, now)
 
     def _request(self, c: Circuit, event: Any, now: float, message: Any = None) -> None:
         if not c.fsm.fire_if(event, message, now):
@@ -482,14 +525,20 @@ class CallControl:
     def receive(self, data: Any, now: float) -> None:
         """One ISUP message from the adjacent point. Malformed input never raises."""
         self.counters["rx"] += 1
-        try:
-            msg = decode(data)
-        except DecodeError as e:
-            self._malformed(e, data, now)      # the node's rare paths: .node / .supervision
-            return
-        c = self.circuits.get(msg.cic)
+        msg = _MEMO.get(data[2:]) if type(data) is bytes else None
+        if msg is not None:
+            c = self.circuits.get((data[0] | data[1] << 8) & 0x0FFF)
+        else:
+            try:
+                msg = decode(data)
+            except DecodeError as e:
+                self._malformed(e, data, now)      # the node's rare paths: .node / .supervision
+                return
+            if msg.type in _MEMO_TYPES and type(data) is bytes and len(_MEMO) < _MEMO_MAX:
+                _MEMO[data[2:]] = decode(b"\0\0" + data[2:])
+            c = self.circuits.get(msg.cic)
         if c is None:
-            self._unequipped(msg, now)
+            self._unequipped(decode(data), now)
             return
         handler = self._handlers.get(msg.type)
         if handler is not None:
