@@ -98,3 +98,59 @@ def test_mutated_flood_counts_and_no_exception():
         except MessageError:
             raise AssertionError(d) from None
     assert MT.STATUS in kinds and MT.RELEASE_COMPLETE in kinds
+
+
+ops = st.lists(st.tuples(st.sampled_from(["setup", "alert", "answer", "release", "proceeding", "progress",
+                                          "enquiry", "restart", "time", "fault", "deaf", "hear"]),
+                         st.sampled_from(["user", "network"]), st.integers(0, 5), st.floats(0.0, 40.0)),
+               max_size=30)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops)
+def test_any_sequence_of_requests_timers_and_faults(seq):
+    """Requests in any order (refused with LocalProtocolError where the state forbids them),
+    timers running out in every state, line faults and a deaf layer 3: no other exception,
+    and a RESTART of the interface leaves both sides without calls, the link up."""
+    from cti.signaling.errors import LocalProtocolError
+    pr = Pair()
+    pr.run(0.2)
+    made = []
+    deaf = {}
+    for op, side, k, t in seq:
+        st_ = getattr(pr, side)
+        q = st_.q931
+        calls = list(q.calls.values())
+        call = calls[k % len(calls)] if calls else None
+        try:
+            if op == "setup":
+                made.append(q.setup(str(1000 + k), pr.now, "5", overlap=bool(k & 1)))
+            elif op == "restart":
+                q.restart_channels(None if k == 0 else (k,), pr.now)
+            elif op == "time":
+                pr.run(t, dt=1.0)
+            elif op == "fault":
+                st_.line_fault(pr.now, "LOS")
+            elif op == "deaf":
+                deaf[side] = q.receive
+                q.receive = lambda data, now: None
+            elif op == "hear":
+                if side in deaf:
+                    q.receive = deaf.pop(side)
+            elif call is not None:
+                {"alert": lambda: q.alert(call, pr.now), "answer": lambda: q.answer(call, pr.now),
+                 "release": lambda: q.release(call, 16, pr.now), "proceeding": lambda: q.proceeding(call, pr.now),
+                 "progress": lambda: q.progress(call, pr.now),
+                 "enquiry": lambda: q.status_enquiry(call, pr.now)}[op]()
+        except LocalProtocolError:
+            pass
+        pr.step(0.1)
+    for side, fn in deaf.items():
+        getattr(pr, side).q931.receive = fn
+    pr.run(5.0, dt=0.5)
+    pr.network.q931.restart_channels(None, pr.now)
+    pr.user.q931.restart_channels(None, pr.now)
+    pr.run(10.0, dt=0.5)
+    assert pr.user.up and pr.network.up
+    assert not pr.user.q931.calls and not pr.network.q931.calls
+    assert not pr.user.q931.by_channel and not pr.network.q931.by_channel

@@ -3,6 +3,8 @@ modulo-128 wrap, REJ recovery of a lost I frame, T200 timer recovery, T203 polli
 and invalid frames re-establish, DISC, N200 exhaustion, line faults; the table is whole."""
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
+
 from cti.signaling.engine import check_tables
 from cti.signaling.pri import lapd as L
 from cti.signaling.pri.link import LINK_TABLE, LapdLink, LinkState
@@ -188,3 +190,53 @@ def test_rnr_holds_i_frames_until_rr():
     w.u.receive(L.encode(L.Frame(L.Kind.RR, False, False, None, 0), True), w.now)
     w.step(n=3)
     assert data(w.n) == [b"\x08\x02\x00\x01"] and not w.u.peer_busy
+
+
+any_frame = st.one_of(
+    st.builds(L.Frame, st.just(L.Kind.I), st.just(True), st.booleans(), st.integers(0, 127), st.integers(0, 127),
+              st.binary(min_size=1, max_size=8)),
+    st.builds(L.Frame, st.sampled_from([L.Kind.RR, L.Kind.RNR, L.Kind.REJ]), st.booleans(), st.booleans(),
+              st.none(), st.integers(0, 127)),
+    st.builds(L.Frame, st.sampled_from([L.Kind.SABME, L.Kind.DISC]), st.just(True), st.booleans()),
+    st.builds(L.Frame, st.sampled_from([L.Kind.UA, L.Kind.DM]), st.just(False), st.booleans()),
+    st.builds(L.Frame, st.just(L.Kind.FRMR), st.just(False), st.booleans(), info=st.binary(min_size=5, max_size=5)),
+)
+steps = st.lists(st.one_of(
+    any_frame.map(lambda f: ("frame", f)), st.binary(max_size=6).map(lambda b: ("raw", b)),
+    st.floats(0.0, 12.0).map(lambda t: ("time", t)), st.just(("send", None)), st.just(("fault", None)),
+    st.just(("peer", None))), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.booleans(), steps)
+def test_any_frame_sequence_keeps_the_link_sane_and_recovering(network, seq):
+    """Whatever arrives in whatever state: no exception, sequence variables in range, the
+    window respected; and afterwards a well-behaved peer brings the link up again."""
+    link = LapdLink(network)
+    now = 0.0
+    link.start(now)
+    for what, x in seq:
+        if what == "frame":
+            link.receive(L.encode(x, not network), now)
+        elif what == "raw":
+            link.receive(x, now)
+        elif what == "time":
+            now += x
+            d = link.timer_deadline()
+            while d is not None and d <= now:
+                link.handle_timer(now)
+                d = link.timer_deadline()
+        elif what == "send":
+            link.send(b"\x08\x02\x00\x01", now)
+        elif what == "fault":
+            link.line_fault(now, "LOS")
+        link.data_to_send(now)
+        assert 0 <= link.va < 128 and 0 <= link.vs < 128 and 0 <= link.vr < 128
+        assert (link.vs - link.va) % 128 <= link.k and len(link.unacked) == (link.vs - link.va) % 128
+    w = Wire()
+    w.u, w.n = (w.u, link) if network else (link, w.n)
+    w.now = now
+    (w.n if network else w.u).start(now)
+    w.step(dt=0.5, n=30)
+    w.step(dt=0.0, n=3)                         # a poll due at the last step gets its answer
+    assert w.u.state is M7 and w.n.state is M7

@@ -447,7 +447,7 @@ _rows: list[Row] = [
     # states 7 and 8 alike
     *[r for s in (S7, S8) for r in (
         Row(s, Kind.SABME, S7, L.reset_by_peer, clause="Q.921 5.5.3.2 / 5.7.1"),
-        Row(s, Kind.DISC, S4, L.released_by_peer, clause="Q.921 5.5.3.1"),
+        Row(s, Kind.DISC, S4, L.released_by_peer, stop=("T200",), clause="Q.921 5.5.3.1"),
         Row(s, Kind.DM, S5, L.reestablish, guard=lambda c, m: not m.pf, clause="Q.921 5.7.2 (error E)"),
         Row(s, Kind.FRMR, S5, L.reestablish, clause="Q.921 5.8.6 (FRMR received: error K)"),
         Row(s, Ev.INVALID, S5, L.reestablish, clause="Q.921 5.8.5 (errors L, M, N, O), 5.7"),
@@ -460,12 +460,19 @@ _rows: list[Row] = [
     *[Row(ANY, k, None, L.mdl_error, clause="Q.921 Annex B (discard)") for k in Kind],
     Row(ANY, Ev.INVALID, None, L.nothing, clause="Q.921 5.8.5 (discarded when not established)"),
     Row(ANY, Ev.DL_ESTABLISH_REQUEST, None, None),
-    Row(ANY, Ev.DL_RELEASE_REQUEST, S4, L.release_done, clause="Q.921 5.5.3.1"),
+    Row(ANY, Ev.DL_RELEASE_REQUEST, S4, L.release_done, stop=("T200",), clause="Q.921 5.5.3.1"),
     Row(ANY, Ev.T203, None, None),
     Row(S4, Ev.LINE_FAULT, None, None, start=("T_REEST",), clause="Q.921 5.5.1.1 (asked again when the line returns)"),
-    Row(ANY, Ev.LINE_FAULT, S4, L.line_lost, start=("T_REEST",), clause="Q.921 5.7 / Q.931 5.8.8 (link lost)"),
+    Row(ANY, Ev.LINE_FAULT, S4, L.line_lost, start=("T_REEST",), stop=("T200", "T203"),
+        clause="Q.921 5.7 / Q.931 5.8.8 (link lost)"),
     Row(ANY, Ev.I_SENT, None, None),
 ]
+
+# a frame whose P/F bit no guarded row of its state accepts is discarded (Annex B), not an error
+_guarded_only = {(r.state, r.event) for r in _rows if r.guard is not None and isinstance(r.event, Kind)} - {
+    (r.state, r.event) for r in _rows if r.guard is None}
+_rows += [Row(s, e, None, L.mdl_error, clause="Q.921 Annex B (discard)")
+          for s, e in sorted(_guarded_only, key=lambda se: (se[0].value, se[1].value))]
 
 LINK_TABLE = Table(
     "Q.921 data link (Annex B, fixed TEI)", S4, tuple(_rows), timers={**Q921_TIMERS},
