@@ -8,6 +8,7 @@ Open /agent (agent desktop) and /wallboard (supervisor). docs/gateway.md says th
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 
@@ -41,10 +42,12 @@ log = logging.getLogger("cti.gateway")
               help="screen-pop CRM URL template ({calling}, {called}, {call}, {agent})")
 @click.option("--max-buffer", default=4 << 20, show_default=True, type=int,
               help="octets queued per connection before it overflows (then it is replayed)")
+@click.option("--loop", "loop_kind", type=click.Choice(["auto", "asyncio", "uvloop"]), default="auto", show_default=True,
+              help="event loop: uvloop (if installed: cheaper socket writes to many subscribers) or asyncio")
 @click.option("-v", "--verbose", count=True)
 def main(host: str, port: int, events: str, snapshot: str, control: str, keys_dir: str | None, account: str,
          cert: str | None, keyfile: str | None, allow_origin: tuple[str, ...], crm_csv: str | None,
-         crm_url: str, max_buffer: int, verbose: int) -> None:
+         crm_url: str, max_buffer: int, loop_kind: str, verbose: int) -> None:
     """Serve the CTI bus to browsers: WebSocket, HTTP, the agent desktop and the wallboard."""
     logging.basicConfig(level=logging.WARNING - 10 * verbose, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     local = is_loopback(f"tcp://{host}:{port}")
@@ -72,6 +75,13 @@ def main(host: str, port: int, events: str, snapshot: str, control: str, keys_di
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"cti-gateway: {scheme}://{shown}:{port}/agent (agent desktop), "
                f"{scheme}://{shown}:{port}/wallboard (wallboard); bus {snapshot}", err=True)
+    if loop_kind != "asyncio":
+        try:
+            import uvloop
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        except ImportError:
+            if loop_kind == "uvloop":
+                raise click.ClickException("uvloop is not installed (pip install uvloop)") from None
     web.run_app(gw.app(), host=host, port=port, ssl_context=tls, print=None, access_log=None)
 
 

@@ -212,7 +212,8 @@ class Gateway:
         body = {"ready": ready, "head": hub.head if hub else 0, "subscribers": hub.subscribers() if hub else 0,
                 "connections": len(self.conns), "error": feed.error if feed else "not started",
                 "counters": {**self.counters, **(dict(hub.counters) if hub else {}),
-                             "tail_catch_ups": feed.tail_catch_ups if feed else 0}}
+                             "tail_catch_ups": feed.tail_catch_ups if feed else 0},
+                "fanout_ms": hub.latency_ms() if hub else {}}
         return web.json_response(body, status=200 if ready else 503)
 
     async def http_snapshot(self, request: web.Request) -> web.Response:

@@ -154,6 +154,7 @@ class Hub:
         self.gaps: list[tuple[int, int, bool]] = []      #: (first, last, declared) seen by the feed
         self._arrived = asyncio.Event()
         self.started = False
+        self.latencies: collections.deque[float] = collections.deque(maxlen=20_000)
 
     # ---- input ------------------------------------------------------------------------
     def start_at(self, seq: int) -> None:
@@ -189,6 +190,21 @@ class Hub:
                 s.send({"op": "gap", "first": first, "last": last, "declared": False})
 
     def _fan_out(self, items: list[Item]) -> None:
+        self._fan_out_groups(items)
+        stamp = items[0].event.get("time")
+        if isinstance(stamp, (int, float)) and self.subscribers():
+            # bus publication of the batch's oldest event -> its frame written to every subscriber
+            self.latencies.append(time.time() - stamp)
+
+    def latency_ms(self) -> dict[str, float]:
+        """p50 / p99 / max of the recent fan-out latencies (see :meth:`_fan_out`), milliseconds."""
+        xs = sorted(self.latencies)
+        if not xs:
+            return {}
+        return {"batches": len(xs), "p50": round(xs[len(xs) // 2] * 1000, 2),
+                "p99": round(xs[min(len(xs) - 1, int(len(xs) * 0.99))] * 1000, 2), "max": round(xs[-1] * 1000, 2)}
+
+    def _fan_out_groups(self, items: list[Item]) -> None:
         first, last = items[0].seq, items[-1].seq
         for key, g in list(self.groups.items()):
             mine = [i for i in items if g.viewer.wants(i.event)]
@@ -326,6 +342,7 @@ class Feed(threading.Thread):
         self.ping = ping
         self.ping_every = ping_every
         self.window = window      #: seconds a batch waits for more events (fewer, larger frames to send)
+        self.window_busy = 2.5 * window   #: the same with 200 subscribers or more (one write each per batch)
         self.stop = threading.Event()
         self.last_pong = 0.0
         self.error = ""
@@ -354,7 +371,8 @@ class Feed(threading.Thread):
             try:
                 first = sub.get(timeout=0.02)
                 batch: list[dict[str, Any]] = []
-                until = time.monotonic() + self.window
+                window = self.window if self.hub.subscribers() < 200 else self.window_busy
+                until = time.monotonic() + window
                 while first is not None:
                     batch.append(first)
                     if len(batch) >= 5000:
