@@ -137,11 +137,10 @@ def test_any_sequence_of_requests_timers_and_faults(seq):
             elif op == "hear":
                 if side in deaf:
                     q.receive = deaf.pop(side)
+            elif op == "release" and call is not None:
+                q.release(call, 16, pr.now)
             elif call is not None:
-                {"alert": lambda: q.alert(call, pr.now), "answer": lambda: q.answer(call, pr.now),
-                 "release": lambda: q.release(call, 16, pr.now), "proceeding": lambda: q.proceeding(call, pr.now),
-                 "progress": lambda: q.progress(call, pr.now),
-                 "enquiry": lambda: q.status_enquiry(call, pr.now)}[op]()
+                getattr(q, {"enquiry": "status_enquiry"}.get(op, op))(call, pr.now)
         except LocalProtocolError:
             pass
         pr.step(0.1)
