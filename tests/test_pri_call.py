@@ -12,6 +12,7 @@ from cti.signaling.pri.calltable import NETWORK_TABLE, USER_TABLE
 from cti.signaling.pri.states import N, U
 from cti.signaling.pri.message import MT, Message, decode, encode
 from cti.signaling.pri.pair import Pair
+from cti.signaling.pri.q931 import Q931
 from cti.signaling.pri.restart import RESTART_TABLE
 from cti.signaling.pri.stack import PriStack
 from cti.signaling.pri.variants import VARIANTS, variants_markdown
@@ -45,7 +46,7 @@ def watch(pr):
 
 def test_tables_whole_and_shape():
     assert check_tables([USER_TABLE, NETWORK_TABLE, RESTART_TABLE]) == {}
-    assert conformance(PriStack) == []
+    assert conformance(PriStack) == [] and conformance(Q931) == []
     assert {s.value for s in USER_TABLE.states()} >= {0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 19, 25}
     assert {s.value for s in NETWORK_TABLE.states()} >= {0, 1, 2, 3, 4, 6, 7, 9, 10, 12, 19, 25}
     assert "etsi" in VARIANTS and "| etsi |" in variants_markdown()
