@@ -288,10 +288,10 @@ def test_variants_change_behaviour_as_their_table_says():
 
 
 def test_display_hlc_and_keypad_reach_the_other_side(p):
-    c = p.network.q931.setup("6001", p.now, IE.CallingNumber("5000", 4, 1, 1, 3), display="Zhang San", hlc=1)
+    c = p.network.q931.setup("6001", p.now, IE.CallingNumber("5000", 4, 1, 1, 3), display="张三 Zhang San", hlc=1)
     p.step()
     inc = p.last("user", "setup").call
-    assert inc.display == "Zhang San" and inc.calling.presentation == 1 and inc.calling.screening == 3
+    assert inc.display == "张三 Zhang San" and inc.calling.presentation == 1 and inc.calling.screening == 3
     p.user.q931.answer(inc, p.now)
     p.step()
     p.network.q931.send_message(Message(MT.INFORMATION, c.cref, False, [IE.Keypad("12#")]))

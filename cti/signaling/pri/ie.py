@@ -261,19 +261,29 @@ class Notification(Ie):
 
 @dataclass(frozen=True)
 class Display(Ie):
-    """Q.931 4.5.16: IA5 text for the user (``charset`` octet where the variant has one)."""
+    """Q.931 4.5.16: text for the user. IA5 by the recommendation; Chinese PBXs and networks
+    send names in GB 18030 / GB 2312 octets, which are read as such (and written so when the
+    text is not ASCII) rather than refused, so a caller's name in Chinese reaches the desktop."""
 
     id: ClassVar[int] = Id.DISPLAY
     text: str = ""
 
     def encode(self) -> bytes:
-        return self.text.encode("ascii", "replace")[:82]
+        try:
+            return self.text.encode("ascii")[:82]
+        except UnicodeEncodeError:
+            return self.text.encode("gb18030", "replace")[:82]
 
     @classmethod
     def decode(cls, data: bytes) -> Display:
-        if data and data[0] & 0x80:       # a leading character set octet (ANSI T1.607 style)
-            data = data[1:]
-        return cls(_ia5(data, "display"))
+        if data and data[0] & 0x80 and (len(data) == 1 or not data[1] & 0x80):
+            data = data[1:]               # a leading character set octet (ANSI T1.607 / NI-2)
+        if not any(b & 0x80 for b in data):
+            return cls(data.decode("ascii"))
+        try:
+            return cls(data.decode("gb18030"))
+        except UnicodeDecodeError:
+            raise IeError("display: neither IA5 nor GB 18030 text") from None
 
 
 @dataclass(frozen=True)
