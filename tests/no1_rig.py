@@ -34,7 +34,8 @@ class Rig:
                  theirs: dict | None = None, exchange: bool = True, on_call: str | None = "answer",
                  default: Subscriber | None = None) -> None:
         self.board = open_sim(1)
-        self.trunk = No1Trunk(self.board.span(0), {"dnis_length": 4, **(ours or {})})
+        # the simulated exchange is known to send the calling number: ask for it
+        self.trunk = No1Trunk(self.board.span(0), {"dnis_length": 4, "ani": True, **(ours or {})})
         self.exchange = (No1Exchange([self.board.far_end(0)], subscribers, default,
                                      config={"dnis_length": 4, **(theirs or {})}) if exchange else None)
         self.far = self.board.far_end(0)

@@ -91,6 +91,7 @@ def test_clear_back_then_clear_forward():
     p = Pair()
     p.a.seize(p.t)
     p.step(5)
+    p.a.alerted(p.t)          # the register's outcome (B1): answer may follow
     p.b.answer(p.t)
     p.step(3)
     p.kinds("a"), p.kinds("b")
@@ -221,6 +222,7 @@ def test_alarm_mid_call_fails_the_call_and_recovers():
     p = Pair()
     p.a.seize(p.t)
     p.step(5)
+    p.a.alerted(p.t)
     p.b.answer(p.t)
     p.step(3)
     p.kinds("a")

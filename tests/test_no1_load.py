@@ -237,7 +237,7 @@ class TwoSpans:
     def __init__(self, seed: int, outgoing_gap: float | None = None) -> None:
         self.board = open_sim(2)
         self.rng = random.Random(seed)
-        self.trunks = [No1Trunk(self.board.span(n), {"dnis_length": 4}) for n in (0, 1)]
+        self.trunks = [No1Trunk(self.board.span(n), {"dnis_length": 4, "ani": True}) for n in (0, 1)]
         self.exchange = No1Exchange([self.board.far_end(0), self.board.far_end(1)],
                                     {n: sub for n, (sub, _) in SUBSCRIBERS.items()}, config={"dnis_length": 4})
         self.todo: list[tuple[float, str, tuple[int, int]]] = []

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+from collections.abc import Iterable
+
+from drivers.base import Alarm, AudioBlock
 
 Circuit = tuple[int, int]  #: (span, timeslot)
 
@@ -85,6 +88,19 @@ class CircuitState(TrunkEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class SeizureFailed(CircuitState):
+    """An incoming seizure that never became a call: the far end went silent or cleared in
+    the middle of the register (No.1), so no IncomingCall was offered. Reported at once, so an
+    operator can count failed seizures; as a :class:`CircuitState` (``available`` False) it
+    keeps the circuit's state visible until the far end's clear-forward frees it, when a
+    CircuitState with ``available`` True follows."""
+
+    cause: int = 0                   #: Q.850 cause of the failure (102 timer, 111 protocol, 16 cleared)
+    called: str = ""                 #: the called digits received before it failed
+    calling: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DigitsReceived(TrunkEvent):
     """In-band digits detected on a connected circuit (DTMF)."""
 
@@ -132,3 +148,33 @@ class TrunkAdapter(abc.ABC):
     def timer_deadline(self) -> float | None:
         """The earliest time ``service`` must be called again even without input."""
         return None
+
+    def resend_line_state(self, now: float) -> None:
+        """Send again whatever the far end must see continuously (No.1: every circuit's CAS
+        bits), after a card or peer reconnected. Stacks without level signalling do nothing."""
+        return None
+
+
+@runtime_checkable
+class CasSpan(Protocol):
+    """All a line-signalling (CAS) trunk needs of a span: abcd bits both ways, 20 ms A-law
+    blocks both ways (MFC tones), and the span's alarms. A card or peer integration need not
+    provide HDLC channels or counters (a :class:`drivers.base.Span` has them too, and fits).
+
+    A backend must not report all-zero abcd bits (``cas(ts) == 0``) before the far end is
+    up: a,b = 00 is a seizure in No.1 / R2, so every circuit would look seized. Report idle
+    (a,b = 10: ``0b1011`` in China, ``0b1001`` ITU) or raise an alarm (LOS, AIS ...) until the
+    far end's bits are known."""
+
+    number: int
+
+    def cas(self, ts: int) -> int: ...
+
+    def set_cas(self, ts: int, abcd: int) -> None: ...
+
+    @property
+    def alarms(self) -> Alarm: ...
+
+    def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None: ...
+
+    def write_audio(self, ts: int, alaw: bytes) -> None: ...

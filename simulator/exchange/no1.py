@@ -52,7 +52,12 @@ class No1Exchange(Exchange):
                  **inband: Any) -> None:
         super().__init__(spans, subscribers, default, **inband)
         if config is None or isinstance(config, dict):
-            base: dict[str, Any] = {"glare": "hold", "hunt": "ascending", "repeat_attempts": 0, "dnis_lengths": dict(MOBILE_NUMBERS)}
+            # the network knows our trunk: 4-digit numbers beyond its plan, and our calling
+            # number; it ends the numbers it sends us with I-15 (a variable-length number then
+            # needs no T_DNIS_END wait on our side)
+            base: dict[str, Any] = {"glare": "hold", "hunt": "ascending", "repeat_attempts": 0,
+                                    "dnis_lengths": dict(MOBILE_NUMBERS), "dnis_length": 4, "ani": True,
+                                    "end_of_digits": True}
             base.update(config or {})
             config = No1Config.from_dict(base)
         self.config = config

@@ -22,7 +22,7 @@ from openr2_harness import OpenR2Call, build  # noqa: E402
 pytestmark = pytest.mark.interop
 
 # openr2_call_disconnect_cause_t
-OR2_BUSY, OR2_CONGESTION, OR2_UNALLOCATED, OR2_NORMAL = 0, 1, 2, 6
+OR2_BUSY, OR2_CONGESTION, OR2_UNALLOCATED, OR2_OUT_OF_ORDER, OR2_NORMAL = 0, 1, 2, 3, 6
 CIRCUIT = (0, 1)
 
 
@@ -122,7 +122,10 @@ def test_outgoing_openr2_clears_back(call):
 
 @pytest.mark.parametrize("or2_cause,cause", [(OR2_BUSY, Cause.USER_BUSY),
                                              (OR2_UNALLOCATED, Cause.UNALLOCATED_NUMBER),
-                                             (OR2_CONGESTION, Cause.SWITCHING_EQUIPMENT_CONGESTION)])
+                                             (OR2_CONGESTION, Cause.SWITCHING_EQUIPMENT_CONGESTION),
+                                             # openr2 CN still sends the ITU B8 "line out of order":
+                                             # once a protocol error (111), now out of order (27)
+                                             (OR2_OUT_OF_ORDER, Cause.DESTINATION_OUT_OF_ORDER)])
 def test_outgoing_rejected_by_openr2(call, or2_cause, cause):
     c = call()
     c.trunk.make_call("2000", "1", c.t)
@@ -148,7 +151,7 @@ def test_outgoing_without_calling_number(call):
 # ------------------------------------------------------------------ openr2's calls to us
 
 def test_incoming_dnis_answer_openr2_clears(call):
-    c = call()
+    c = call({"ani": True})
     c.command("M", "13800,2001")
     inc = wait_ours(c, IncomingCall)
     assert inc.called == "2001"
@@ -195,7 +198,7 @@ def test_incoming_rejected_by_us(call, cause, or2_text):
 def test_incoming_ani_requested_after_the_called_number(call):
     """Asking for the calling number only once the called number is complete keeps the
     called number unambiguous with libopenr2 CN (it still sends no calling number)."""
-    c = call({"ani_after": 4})
+    c = call({"ani": True, "ani_after": 4})
     c.command("M", "13800,4444")
     inc = wait_ours(c, IncomingCall)
     assert (inc.called, inc.calling) == ("4444", None)
@@ -218,7 +221,7 @@ def test_incoming_without_ani_request(call):
 # ------------------------------------------------------------------ ITU R2: the same engine, the ITU table
 
 def test_itu_both_ways_with_ani(call):
-    c = call({"variant": "itu"}, variant="ITU")
+    c = call({"variant": "itu", "ani": True}, variant="ITU")
     c.trunk.make_call("1234", "5678", c.t)
     offered = wait_peer(c, "offered")
     assert offered == "offered 5678 1234 National Subscriber"     # A5 category (II-1), A5 per ANI digit
@@ -233,3 +236,37 @@ def test_itu_both_ways_with_ani(call):
     c.trunk.release(CIRCUIT, Cause.USER_BUSY, c.t)                 # ITU B3
     assert "Busy Number" in wait_peer(c, "disconnect")
     settle_idle(c)
+
+
+# ------------------------------------------------------------------ defaults and set-up time
+
+def _setup_time(c) -> float:
+    c.events.clear()
+    c.peer_events.clear()
+    start = c.t
+    c.command("M", "13800,2001")
+    inc = wait_ours(c, IncomingCall, seconds=10.0)
+    assert (inc.called, inc.calling) == ("2001", None)
+    c.trunk.release(CIRCUIT, Cause.NORMAL_CLEARING, c.t)
+    settle_idle(c)
+    return inc.time - start
+
+
+def test_default_setup_time_against_openr2(call):
+    """openr2 CN calls us with "2001", three calls each way of configuring us; it never sends a
+    calling number. Set-up time, seizure to IncomingCall, virtual time (docs/no1.md quotes it):
+
+    * the old defaults (ask for the calling number after the first digit, 4-digit numbers):
+      T_MF_WAIT (5 s) on every call;
+    * the China defaults (variable-length number ended by T_DNIS_END, ani = "auto"): the first
+      call finds out the far end sends no calling number, the next ones do not ask;
+    * ani = false and the far end's number length known: at once."""
+    old = call({"timers": {}, "ani": True, "ani_after": 1, "dnis_length": 4})
+    new = call({"timers": {}, "dnis_length": 0})
+    known = call({"timers": {}, "ani": False, "dnis_length": 4})
+    times = {name: [_setup_time(c) for _ in range(3)] for name, c in (("old", old), ("new", new), ("known", known))}
+    assert all(t > 5.0 for t in times["old"]), times
+    assert times["new"][0] > 5.0 and all(1.5 < t < 2.5 for t in times["new"][1:]), times
+    assert new.trunk.counters["ani_not_sent"] == 1 and old.trunk.counters["ani_not_sent"] == 3
+    assert all(t < 1.0 for t in times["known"]), times
+    print("set-up times (s):", {k: [round(t, 2) for t in v] for k, v in times.items()})

@@ -19,11 +19,12 @@ def mermaid(table: Table) -> str:
         if row.next is None or row.next == row.state:
             continue
         src = "any" if row.state is ANY else row.state.name
-        key = (src, row.next.name, row.event.name)
+        event = getattr(row.event, "name", str(row.event))
+        key = (src, row.next.name, event)
         if key in seen:
             continue
         seen.add(key)
-        lines.append(f"    {src} --> {row.next.name}: {row.event.name}")
+        lines.append(f"    {src} --> {row.next.name}: {event}")
     return "\n".join(lines)
 
 

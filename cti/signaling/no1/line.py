@@ -56,8 +56,8 @@ class LineState(str, enum.Enum):
 
     IDLE = "idle"                        #: Q.421 3: both ends 10/10
     OUT_SEIZED = "out_seized"            #: Q.421 3: we sent seizure 00 (or hold it back: IDLE_GUARD), awaiting acknowledgement
-    OUT_ACKED = "out_acked"              #: Q.421 3: seizure acknowledged 11 (register signalling)
-    OUT_ALERTING = "out_alerting"        #: GF 001-9001: B free received, awaiting answer 01
+    OUT_ACKED = "out_acked"              #: Q.421 3: seizure acknowledged 11 (register signalling, before its outcome)
+    OUT_ALERTING = "out_alerting"        #: GF 001-9001: B free recognised, awaiting answer 01
     OUT_ANSWERED = "out_answered"        #: Q.421 3: answered 01
     OUT_CLEAR_BACK = "out_clear_back"    #: Q.421 3: clear-back 11 received after answer
     OUT_CLEAR_FWD = "out_clear_fwd"      #: Q.421 5.2: clear-forward 10 sent, awaiting release guard
@@ -128,11 +128,17 @@ class Line:
     of abcd bits in, abcd bits out, :class:`LineEvent` out)."""
 
     def __init__(self, variant: Variant | str = "cn", timers: dict[str, float] | None = None,
-                 glare: str = "yield", name: str = "line", trace: int = 64) -> None:
+                 glare: str = "yield", name: str = "line", trace: int = 64,
+                 early_answer: str = "release") -> None:
         self.variant = get_variant(variant)
         if glare not in ("yield", "hold"):
             raise ValueError(f"glare must be 'yield' or 'hold', not {glare!r}")
+        if early_answer not in ("release", "accept"):
+            raise ValueError(f"early_answer must be 'release' or 'accept', not {early_answer!r}")
         self.glare = glare
+        #: an answer (a,b = 01) before the register's outcome: "release" (protocol error, cause
+        #: 111) or "accept" (lenient: connected, whatever digits were sent)
+        self.early_answer = early_answer
         self.machine: Machine[Line] = Machine(TABLE, self, name=name,
                                               timer_values=pick(LINE_TIMERS, timers), trace=trace)
         self._ab_tx = AB_IDLE
@@ -274,6 +280,9 @@ class Line:
         """Our glare rule: the far end's call wins a double seizure."""
         return self.glare == "yield"
 
+    def accepts_early_answer(self, message: Any) -> bool:
+        return self.early_answer == "accept"
+
     def wants_block(self, message: Any) -> bool:
         return self.block_wanted
 
@@ -344,6 +353,14 @@ class Line:
 
     def answered(self, message: Any, now: float) -> None:
         self._emit("answer", now)
+
+    def answer_before_b(self, message: Any, now: float) -> None:
+        """GF 001-9001: answer follows the group-B signal; before it the address may be
+        incomplete, so the call is not connected: clear-forward with a protocol error."""
+        self.errors += 1
+        self._ab_tx = AB_IDLE
+        self._emit("failed", now, Cause.PROTOCOL_ERROR,
+                   "answer (a,b=01) before the register's outcome (group B signal)")
 
     def reanswer(self, message: Any, now: float) -> None:
         self._emit("reanswer", now)
@@ -476,7 +493,10 @@ _ROWS: list[Row] = [
     *_clear_out(S.OUT_SEIZED),
     # outgoing: acknowledged, register signalling
     *_stay(S.OUT_ACKED, E.RX_11),
-    Row(S.OUT_ACKED, E.RX_01, S.OUT_ANSWERED, L.answered, clause="Q.421 3"),
+    Row(S.OUT_ACKED, E.RX_01, S.OUT_ANSWERED, L.answered, L.accepts_early_answer,
+        clause="lenient (early_answer = accept)"),
+    Row(S.OUT_ACKED, E.RX_01, S.OUT_CLEAR_FWD, L.answer_before_b,
+        clause="GF 001-9001: answer follows the group-B signal"),
     *_to_idle(S.OUT_ACKED, E.RX_10, L.far_went_idle, "Q.421 6"),
     Row(S.OUT_ACKED, E.RX_00, S.OUT_CLEAR_FWD, L.forced_release, clause="GF 001-9001 forced release"),
     Row(S.OUT_ACKED, E.ALERTED, S.OUT_ALERTING),

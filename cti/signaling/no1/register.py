@@ -96,6 +96,7 @@ class RegEv(enum.Enum):
     T_MF_QUIET = "T_MF_QUIET"
     T_MF_WAIT = "T_MF_WAIT"
     T_MF_FWD_OFF = "T_MF_FWD_OFF"
+    T_DNIS_END = "T_DNIS_END"
     T_PULSE = "T_PULSE"
     T_DECISION = "T_DECISION"
 
@@ -118,8 +119,9 @@ V = RegEv
 
 @dataclass(frozen=True, slots=True)
 class RegisterEvent:
-    """``done`` (outcome known), ``collected`` (incoming: numbers and KD in, decide now),
-    ``failed`` (with cause), ``error`` (ignored glitch)."""
+    """``outcome`` (outgoing: the B signal, or an A signal that ends the exchange, was
+    recognised; ``done`` follows when it ends), ``done`` (outcome known), ``collected``
+    (incoming: numbers and KD in, decide now), ``failed`` (with cause), ``error`` (ignored glitch)."""
 
     kind: str
     time: float
@@ -259,8 +261,13 @@ class OutgoingRegister(_Register):
 
     def __init__(self, dnis: str, ani: str | None = None, *, variant: Variant | str = "cn",
                  ka: int = 1, kd: int = 3, timers: dict[str, float] | None = None,
-                 name: str = "mfc-out", trace: int = 64) -> None:
+                 name: str = "mfc-out", trace: int = 64, end_of_digits: bool | None = None) -> None:
         super().__init__(variant, timers, name, trace)
+        #: the group I signal sent when the called number is complete and the far end asks for
+        #: more (None: none, the far end ends the number itself); ``end_of_digits`` overrides
+        #: the variant (China sends none by default; I-15 for a peer known to take it)
+        self.end_of_dnis = (self.variant.end_of_dnis if end_of_digits is None
+                            else (self.variant.signal_i(Role.END_OF_DIGITS) or 15) if end_of_digits else None)
         self.dnis = check_digits(dnis, "called number")
         if not self.dnis:
             raise ValueError("called number must not be empty")
@@ -296,8 +303,8 @@ class OutgoingRegister(_Register):
             if self._i < len(self.dnis):
                 self._next = digit_signal(self.dnis[self._i])
                 self._i += 1
-            elif v.end_of_dnis:
-                self._next = v.end_of_dnis
+            elif self.end_of_dnis:
+                self._next = self.end_of_dnis
             else:
                 self.plan = Plan.QUIET
         elif role is Role.NEXT_ANI_DIGIT:
@@ -329,7 +336,7 @@ class OutgoingRegister(_Register):
             self._ani_phase = False
             self.plan = Plan.SEND_KD
         elif role is not None and role in OUTCOMES:
-            self._result(role, sig)
+            self._result(role, sig, now)
             self.plan = Plan.END
         else:
             self.outcome, self.cause = "failed", Cause.PROTOCOL_ERROR
@@ -341,18 +348,20 @@ class OutgoingRegister(_Register):
         sig = self._signal
         role = self.variant.role_b(sig)
         if role is not None and role in OUTCOMES:
-            self._result(role, sig)
+            self._result(role, sig, now)
             self.plan = Plan.END
         else:
             self.outcome, self.cause = "failed", Cause.PROTOCOL_ERROR
             self._why = f"group B signal B{sig} has no meaning in variant {self.variant.name}"
             self.plan = Plan.FAIL
 
-    def _result(self, role: Role, sig: int) -> None:
+    def _result(self, role: Role, sig: int, now: float) -> None:
         self.outcome = OUTCOMES[role]
         self.cause = OUTCOME_CAUSES[self.outcome]
         self.b_signal = sig
         self._role = role
+        # said at once (not when the signal ends): an answer may follow the B signal closely
+        self._emit("outcome", now, outcome=self.outcome, cause=self.cause, signal=sig, reason=role.value)
 
     def send_next(self, message: Any, now: float) -> None:
         self._send(self._next)
@@ -477,6 +486,11 @@ class IncomingRegister(_Register):
     def caller_sent_no_ani(self, message: Any) -> bool:
         """T_MF_WAIT after KA while asking for calling-number digits (libopenr2 CN quirk)."""
         return self.state is R.WAIT_FWD and bool(self.dnis) and self._expect != "dnis"
+
+    def number_open(self, message: Any) -> bool:
+        """A variable-length called number (no length from the plan or ``dnis_length``) has
+        digits and the caller sent no next one within T_DNIS_END: it is complete."""
+        return self._expect == "dnis" and bool(self.dnis) and not self._dnis_needed()
 
     def decided(self, message: Any) -> bool:
         """The call model chose the B signal before KD arrived."""
@@ -625,6 +639,9 @@ IN_TABLE = Table(
         Row(R.WAIT_FWD, V.T_MF_WAIT, R.PULSE_A, I.no_ani_pulse_a3, I.caller_sent_no_ani,
             clause="libopenr2 CN: no calling number after KA"),
         Row(R.WAIT_FWD, V.T_MF_WAIT, R.FAILED, I.on_timeout, clause="Q.476"),
+        Row(R.WAIT_FWD, V.T_DNIS_END, R.PULSE_A, I.pulse_a3, I.number_open,
+            clause="GF 001-9001: variable-length number ended; pulsed A3"),
+        Row(R.WAIT_FWD, V.T_DNIS_END),
         Row(R.WAIT_FWD, V.DECIDE, None, I.early_decision),
         Row(R.BACK_A, V.FWD_OFF, R.WAIT_FWD, I.back_off, _plan(Plan.NEXT), clause="Q.441 3"),
         Row(R.BACK_A, V.FWD_OFF, R.WAIT_KD, I.back_off, _plan(Plan.TO_KD), clause="Q.441 3"),
@@ -655,9 +672,9 @@ IN_TABLE = Table(
         *_FINAL,
     ),
     timers=REGISTER_TIMERS,
-    entry={R.WAIT_FWD: ("T_MF_WAIT",), R.WAIT_KD: ("T_MF_WAIT",), R.BACK_A: ("T_MF_FWD_OFF",),
+    entry={R.WAIT_FWD: ("T_MF_WAIT", "T_DNIS_END"), R.WAIT_KD: ("T_MF_WAIT",), R.BACK_A: ("T_MF_FWD_OFF",),
            R.BACK_B: ("T_MF_FWD_OFF",), R.DECIDE: ("T_DECISION",), R.PULSE_A: ("T_PULSE",)},
-    expiry={n: _TIMER_EVENTS[n] for n in ("T_MF_WAIT", "T_MF_FWD_OFF", "T_DECISION", "T_PULSE")},
+    expiry={n: _TIMER_EVENTS[n] for n in ("T_MF_WAIT", "T_DNIS_END", "T_MF_FWD_OFF", "T_DECISION", "T_PULSE")},
     final=FINISHED,
 )
 IncomingRegister.TABLE = IN_TABLE

@@ -43,6 +43,9 @@ REGISTER_TIMERS: dict[str, TimerSpec] = {t.name: t for t in (
        "outgoing: no more digits to send, waiting for a pulsed backward signal"),
     _T("T_MF_WAIT", 5.0, 0.2, 60.0, "Q.476 / GF 001-9001 (verify); openr2 mf_back_cycle",
        "incoming: backward signal cycle done, waiting for the next forward signal"),
+    _T("T_DNIS_END", 1.5, 0.2, 60.0, "GF 001-9001 (verify); openr2 mf_back_cycle 1.5 s",
+       "incoming: a variable-length called number (no numbering-plan length) ends when no next "
+       "digit comes within this time; a pulsed A3 then asks for KD"),
     _T("T_MF_FWD_OFF", 5.0, 0.2, 30.0, "Q.441 clause 3 compelled cycle (verify)",
        "incoming: backward signal on, forward signal does not stop"),
     _T("T_PULSE", 0.15, 0.1, 0.3, "Q.441 clause 3 pulsed backward signal 150 +/- 30 ms (verify)",

@@ -9,14 +9,17 @@ signals between them, the board and the call model (TrunkEvents).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from _boardcore.mf import MfDetector, MfGenerator
 from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
-from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived, IncomingCall,
-                                 Proceeding, Reattempted, Released, TrunkAdapter, TrunkError, TrunkEvent)
+from _boardcore.dtmf import DtmfDetector
 from _boardcore.g711 import alaw_decode, alaw_encode
-from drivers.base import BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm, Span
+from cti.signaling.trunk import (Alerting, Answered, CasSpan, Circuit, CircuitState, DigitsReceived, IncomingCall,
+                                 Proceeding, Reattempted, Released, SeizureFailed, TrunkAdapter, TrunkError,
+                                 TrunkEvent)
+from drivers.base import BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm
 
 from .config import No1Config
 from .line import Line, LineEvent, LineState
@@ -40,26 +43,23 @@ class _Call:
     answered: bool = False
     kd: int | None = None           # the category sent (kept for a repeat attempt)
     repeats: int = 0                # automatic repeat attempts made (Q.12)
+    failed_seizure: bool = False    # incoming: the register failed before the call was offered
 
 
 class _Channel:
     def __init__(self, ts: int, cfg: No1Config) -> None:
         self.ts = ts
-        self.line = Line(cfg.variant, cfg.timers, cfg.glare, name=f"line-{ts}")
+        self.line = Line(cfg.variant, cfg.timers, cfg.glare, name=f"line-{ts}", early_answer=cfg.early_answer)
         self.reg: OutgoingRegister | IncomingRegister | None = None
         self.det: MfDetector | None = None
         self.gen: MfGenerator | None = None
         self.call: _Call | None = None
         self.tx_cas: int | None = None
-        self.dtmf = None     # DTMF detector while the call is connected (when the kernel is built)
+        self.dtmf: DtmfDetector | None = None     # DTMF detector while the call is connected
+        self.unavailable = False   # a failed seizure holds the circuit until clear-forward
 
 
-def _dtmf_detector():
-    """A one-channel DTMF detector from the dtmf kernel, or None when it is not available."""
-    try:
-        from _boardcore.dtmf import DtmfDetector  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+def _dtmf_detector() -> DtmfDetector:
     return DtmfDetector(1)
 
 
@@ -68,7 +68,7 @@ class No1Trunk(TrunkAdapter):
 
     signalling = "no1"
 
-    def __init__(self, board_span: Span, config: No1Config | dict | None = None) -> None:
+    def __init__(self, board_span: CasSpan, config: No1Config | dict[str, Any] | None = None) -> None:
         if isinstance(config, dict) or config is None:
             config = No1Config.from_dict(config or {})
         if not isinstance(config, No1Config):
@@ -89,7 +89,9 @@ class No1Trunk(TrunkAdapter):
         self.errors = 0   #: unexpected signals seen (ignored or turned into releases)
         #: Q.12 automatic repeat attempts made after a lost double seizure, and those that
         #: found no idle circuit (the call ended with cause 34)
-        self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0}
+        self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0,
+                                         "failed_seizures": 0, "ani_not_sent": 0}
+        self._plan = config.numbering_plan
         for ch in self.channels.values():
             self._write_cas(ch)
 
@@ -141,7 +143,8 @@ class No1Trunk(TrunkAdapter):
         if isinstance(kd, bool) or not isinstance(kd, int) or not 1 <= kd <= 15:
             raise TrunkError(f"category must be a signal 1..15, not {category!r}")
         ch.reg = OutgoingRegister(called, calling or None, variant=self.variant, ka=cfg.ka_signal, kd=kd,
-                                  timers=cfg.timers, name=f"mfc-out-{ch.ts}")
+                                  timers=cfg.timers, name=f"mfc-out-{ch.ts}",
+                                  end_of_digits=cfg.end_of_digits)
         ch.call = _Call("out", called, calling or None, announced=True, kd=kd)
         ch.line.seize(now)
         self._write_cas(ch)
@@ -218,6 +221,23 @@ class No1Trunk(TrunkAdapter):
         ch = self._channel(circuit)
         return ch.line.state.value, (ch.reg.state.value if ch.reg is not None else None)
 
+    def resend_line_state(self, now: float) -> None:
+        """Write every circuit's current CAS bits again, changed or not: after the card or
+        the peer behind the span reconnected and may have lost what we sent."""
+        self._now = now
+        for ch in self.channels.values():
+            ch.tx_cas = None
+            self._write_cas(ch)
+
+    def attach(self, span: CasSpan, now: float) -> None:
+        """Move the trunk to a new span object (a reopened card, a reconnected peer): the
+        circuits keep their names and calls, the line state is sent on the new span at once."""
+        if not isinstance(span, CasSpan):
+            raise TypeError(f"a No.1 trunk needs a CAS span (cas, set_cas, alarms, read_audio, "
+                            f"write_audio), not {type(span).__name__}")
+        self.span = span
+        self.resend_line_state(now)
+
     def idle_circuits(self) -> list[Circuit]:
         return [(self.number, ts) for ts, ch in self.channels.items() if self._free(ch)]
 
@@ -263,9 +283,9 @@ class No1Trunk(TrunkAdapter):
             if ch.dtmf is not None and ch.ts in timeslots:
                 i = timeslots.index(ch.ts)
                 pcm = alaw_decode(data[i * BLOCK_OCTETS:(i + 1) * BLOCK_OCTETS])
-                for ev in ch.dtmf.process(pcm, t):
-                    if ev.kind == "start":
-                        self._emit(DigitsReceived((self.number, ch.ts), ev.time, ev.digit))
+                for dev in ch.dtmf.process(pcm, t):
+                    if dev.kind == "start":
+                        self._emit(DigitsReceived((self.number, ch.ts), dev.time, dev.digit))
             if ch.reg is None or ch.det is None:
                 continue
             try:
@@ -331,10 +351,11 @@ class No1Trunk(TrunkAdapter):
         if k == "seized":
             cfg = self.config
             ch.call = _Call("in")
-            ch.reg = IncomingRegister(variant=self.variant, dnis_length=cfg.dnis_length, ani=cfg.ani,
+            ask = cfg.ani is True or (cfg.ani == "auto" and not self.counters["ani_not_sent"])
+            ch.reg = IncomingRegister(variant=self.variant, dnis_length=cfg.dnis_length, ani=ask,
                                       ani_after=cfg.ani_after, ani_max_digits=cfg.ani_max_digits,
                                       default_b=cfg.default_b, timers=cfg.timers, name=f"mfc-in-{ch.ts}",
-                                      dnis_lengths=cfg.dnis_lengths)
+                                      dnis_lengths=self._plan)
             self._start_mf(ch, outgoing=False)
             ch.reg.start(e.time)
         elif k == "seize_ack":
@@ -351,6 +372,8 @@ class No1Trunk(TrunkAdapter):
             self._released(ch, e.cause or Cause.NORMAL_CLEARING, "clear-back", True, e.time)
             ch.line.clear(e.time)                     # answer clear-back with clear-forward
         elif k == "clear_forward":
+            if call is not None and call.direction == "in" and not call.announced and not call.failed_seizure:
+                self._seizure_failed(ch, call, Cause.NORMAL_CLEARING, "clear-forward in the register", e.time)
             self._end_register(ch, e.time, "clear-forward")
             if call is not None:
                 self._released(ch, call.cause if call.local else Cause.NORMAL_CLEARING,
@@ -370,7 +393,12 @@ class No1Trunk(TrunkAdapter):
             ch.call = None
             ch.reg = None
             self._stop_mf(ch)
+            if ch.unavailable:
+                ch.unavailable = False
+                self._emit(CircuitState(circuit, e.time, True, "idle after a failed seizure"))
         elif k in ("blocked", "unavailable"):
+            if k == "unavailable":
+                ch.unavailable = False       # the CircuitState below says it from now on
             if k == "unavailable" and call is not None:
                 # the circuit leaves service with our release unanswered (T_RELEASE / T_CLEAR_FWD)
                 self._end_register(ch, e.time, e.reason)
@@ -404,7 +432,8 @@ class No1Trunk(TrunkAdapter):
         call.repeats += 1
         new.reg = OutgoingRegister(call.called, call.calling, variant=self.variant, ka=cfg.ka_signal,
                                    kd=cfg.kd_signal if call.kd is None else call.kd,
-                                   timers=cfg.timers, name=f"mfc-out-{new.ts}")
+                                   timers=cfg.timers, name=f"mfc-out-{new.ts}",
+                                   end_of_digits=cfg.end_of_digits)
         new.call = call
         new.line.seize(e.time)
         self._write_cas(new)
@@ -419,12 +448,34 @@ class No1Trunk(TrunkAdapter):
             ch.reg.events()
         self._stop_mf(ch)
 
+    def _seizure_failed(self, ch: _Channel, call: _Call, cause: int, reason: str, now: float) -> None:
+        """An incoming seizure failed before it was offered: say so at once (counted), and
+        keep the circuit visibly unavailable until the far end clears forward."""
+        call.failed_seizure = True
+        ch.unavailable = True
+        self.counters["failed_seizures"] += 1
+        reg = ch.reg if isinstance(ch.reg, IncomingRegister) else None
+        self._emit(SeizureFailed((self.number, ch.ts), now, False, f"seizure failed: {reason}", int(cause),
+                                 reg.dnis if reg else "", reg.ani if reg else None))
+
     def _on_register(self, ch: _Channel, r: RegisterEvent) -> None:
         circuit = (self.number, ch.ts)
         call = ch.call
         if call is None:
             return
-        if r.kind == "collected":
+        if r.kind == "outcome":
+            # the B signal (or an ending A signal) was recognised: the called party's answer may
+            # follow at once; until now an answer would have come before the address was complete
+            if call.direction == "out" and r.outcome == "free":
+                try:
+                    ch.line.alerted(r.time)
+                except LocalProtocolError:
+                    pass
+        elif r.kind == "collected":
+            if isinstance(ch.reg, IncomingRegister) and ch.reg.ani_absent:
+                # asked with A6, the far end sent its category and no calling number: with
+                # ani = "auto" this trunk asks no more (each such call costs T_MF_WAIT)
+                self.counters["ani_not_sent"] += 1
             call.called, call.calling, call.announced = r.dnis, r.ani, True
             if not call.local:
                 self._emit(IncomingCall(circuit, r.time, r.dnis, r.ani, r.kd, "no1",
@@ -461,6 +512,8 @@ class No1Trunk(TrunkAdapter):
                         pass
         elif r.kind == "failed":
             self._stop_mf(ch)
+            if call.direction == "in" and not call.announced and not call.local and not call.failed_seizure:
+                self._seizure_failed(ch, call, r.cause or Cause.NORMAL_UNSPECIFIED, f"register: {r.reason}", r.time)
             if call.released or (call.local and call.direction == "out"):
                 return
             call.cause = r.cause or Cause.NORMAL_UNSPECIFIED

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from collections.abc import Mapping
 
 
 class Role(str, enum.Enum):
@@ -106,6 +106,9 @@ class Variant:
     tolerated_b: Mapping[int, Role] = field(default_factory=dict)
     default_ka: int = 1                   #: category sent on A6 / A5 unless configured
     default_kd: int = 1                   #: group II category sent on A3 unless configured
+    #: the national numbering plan: called-number prefix -> digits, so an incoming register
+    #: knows where a variable-length called number ends without waiting (the longest prefix wins)
+    numbering: Mapping[str, int] = field(default_factory=dict)
     clause: str = ""
 
     def role_a(self, signal: int, ani_phase: bool = False) -> Role | None:
@@ -144,24 +147,25 @@ class Variant:
     def has_a(self, role: Role) -> bool:
         return role in self.group_a.values()
 
-    def override(self, name: str, **changes: object) -> "Variant":
+    def override(self, name: str, **changes: object) -> Variant:
         """A new variant: this table with the given groups replaced or patched.
 
         A group given as a dict patches this variant's group (``None`` values delete rows).
         """
-        fields = {}
+        fields: dict[str, object] = {}
         for key in ("group_a", "group_b", "group_i", "categories", "ka", "ani_phase_a", "tolerated_b"):
             base = dict(getattr(self, key))
             patch = changes.pop(key, None)
             if patch is not None:
-                for sig, role in dict(patch).items():  # type: ignore[arg-type]
+                assert isinstance(patch, Mapping), f"{key} must be a mapping"
+                for sig, role in patch.items():
                     if role is None:
                         base.pop(sig, None)
                     else:
                         base[sig] = role
             fields[key] = MappingProxyType(base)
         for key in ("cd_bits", "backward_frequencies", "end_of_dnis", "end_of_ani", "default_ka", "default_kd",
-                    "clause"):
+                    "numbering", "clause"):
             fields[key] = changes.pop(key, getattr(self, key))
         if changes:
             raise TypeError(f"unknown variant fields: {', '.join(changes)}")
@@ -247,15 +251,22 @@ CHINA = ITU.override(
         5: "free of charge", 6: "spare",
     },
     ani_phase_a={5: None, 1: Role.NEXT_ANI_DIGIT},
-    # libopenr2 CN keeps the ITU B7 for "accepted, no charge" (a tone China's four backward
-    # frequencies cannot make); we listen on all six and take it as free, no charge
-    tolerated_b={7: Role.FREE_NO_CHARGE},
+    # libopenr2 CN keeps the ITU B7 "accepted, no charge" and B8 "line out of order" (tones
+    # China's four backward frequencies cannot make); we listen on all six and take each with
+    # its ITU meaning (B8: destination out of order, cause 27), as data, never sent
+    tolerated_b={7: Role.FREE_NO_CHARGE, 8: Role.OUT_OF_ORDER},
     default_ka=1,              # KA 1: ordinary subscriber, periodic charge
     default_kd=3,              # KD 3: local subscriber
     cd_bits=0b11,
     backward_frequencies=4,
     end_of_dnis=None,          # China sends no end-of-pulsing after the called number
     end_of_ani=15,             # ... but ends the calling number with I-15
+    # the China numbering plan where a prefix fixes the length: mobiles 13x-19x (11 digits),
+    # Beijing 010 and the 02x cities (trunk prefix 0 + 2-digit area + 8 digits). Other numbers
+    # (local 7/8 digits, 0 + 3-digit areas, 400 / 800 / 95xxx service numbers, which collide
+    # with the short internal numbers a PBX or call centre uses) end by I-15 or when the
+    # caller stops (T_DNIS_END, then a pulsed A3); add them with No1Config.dnis_lengths.
+    numbering=MappingProxyType({**{str(p): 11 for p in range(13, 20)}, "010": 11, "02": 11}),
     clause="GF 001-9001 register signalling (verify), STANDARDS.md",
 )
 
