@@ -40,8 +40,8 @@ from .states import ConnectionState, Stimulus
 
 log = logging.getLogger(__name__)
 S, X = ConnectionState, Stimulus
-#: Q.850 cause 26, "non-selected user clearing": the other devices rung for a call one answered
-NON_SELECTED = 26
+#: the user data of events of a call without any (shared, never changed: events are frozen)
+_NO_DATA: dict[str, str] = {}
 
 __all__ = ["Call", "CallModel", "Connection", "MediaPath", "trunk_device"]
 
@@ -389,7 +389,7 @@ class CallModel:
             call=call.id, device=conn.device if conn else "", state=conn.state.value if conn else "null",
             calling=call.calling, called=call.called, span=circ[0] if circ else None,
             ts=circ[1] if circ else None, signalling=call.signalling, direction=call.direction,
-            devices=call.local_devices(), user_data=dict(call.user_data) if call.user_data else {}, **extra))
+            devices=call.local_devices(), user_data=dict(call.user_data) if call.user_data else _NO_DATA, **extra))
 
     def _clear(self, call: Call, conn: Connection, cause: int, now: float, *, release: bool = True,
                emit: bool = True) -> None:
