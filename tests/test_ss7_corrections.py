@@ -110,7 +110,7 @@ def test_message_for_unequipped_user_part_gets_upu():
     t = _up(a, b)
     b.linkset.send(SI.TUP, b"\x01\x00\x11", 0, t)
     _up(a, b, t, until=lambda: any(e.kind == "user_part_unavailable" for e in b.mtp3_events))
-    upu = [e for e in b.mtp3_events if e.kind == "user_part_unavailable"][0]
+    upu = next(e for e in b.mtp3_events if e.kind == "user_part_unavailable")
     assert (upu.si, upu.dpc, upu.opc, upu.reason) == (SI.TUP, 1, 1, "cause 1")
     assert a.linkset.counters["upu_sent"] == 1 and b.linkset.counters["upu_received"] == 1
 

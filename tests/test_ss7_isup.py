@@ -244,7 +244,7 @@ def test_circuit_machine_is_the_engine_on_both(Node):
     enum members (a request, a message type, a timer expiry), timers are the engine's."""
     from cti.signaling.engine import Table, UnexpectedEvent
     from cti.signaling.ss7.isup.call import Expiry, Req
-    a, b = Node([1, 2, 3], 1, 2, name="a", trace=8), Node([1, 2, 3], 2, 1, name="b")
+    a = Node([1, 2, 3], 1, 2, name="a", trace=8)
     c = a.circuits[3]
     assert isinstance(c.fsm.table, Table) and c.fsm.table.name == "isup call"
     assert c.fsm.state is CallState.IDLE and c.fsm.allowed(Req.SETUP) and c.fsm.allowed(M.IAM)

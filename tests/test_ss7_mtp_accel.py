@@ -111,8 +111,8 @@ def test_links_agree_on_a_long_lossy_run():
 def test_live_selection_follows_select():
     from cti.signaling.ss7.mtp2 import Mtp2Link, bec
     assert Mtp2Link is link_class(_select.load(CORE))
-    assert bec.IMPLEMENTATION == ("python" if _select.NO_EXTENSIONS or _select.compiled(CORE) is None
-                                  else "compiled")
+    assert ("python" if _select.NO_EXTENSIONS or _select.compiled(CORE) is None
+                                  else "compiled") == bec.IMPLEMENTATION
 
 
 # ---- MTP3 -----------------------------------------------------------------------------------

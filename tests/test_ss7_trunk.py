@@ -109,7 +109,6 @@ def test_make_call_errors():
 
 
 def test_malformed_isup_over_the_link_is_answered_and_link_stays_up(tmp_path):
-    from cti.signaling.ss7.isup import MessageType, decode
     from cti.signaling.ss7.mtp3 import SI
     a, b, w = make("itu", tmp_path / "bad.pcap")
     t, _, _ = run(a, b, 0.0, 2.0)

@@ -12,7 +12,8 @@ semantics.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Hashable, Mapping
+from typing import Any
+from collections.abc import Hashable, Mapping
 
 
 class MachineCore:

@@ -1,7 +1,8 @@
 """What every SOCK_SEQPACKET transport holds, compiled (``seqpacket_c``) or twin (``seqpacket_py``)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 
 def init_transport(t: Any, sock: Any, link: Any, pcap: Any, link_number: int,

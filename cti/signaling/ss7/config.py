@@ -63,7 +63,7 @@ class Ss7Config:
     REPEAT_ATTEMPTS_RANGE = (0, 3)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> "Ss7Config":
+    def from_dict(cls, d: dict[str, Any] | None) -> Ss7Config:
         """Build and validate; ValueError names the bad key."""
         d = dict(d or {})
         unknown = set(d) - set(cls._KEYS)

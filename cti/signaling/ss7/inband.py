@@ -6,7 +6,8 @@ on each connected circuit, reporting :class:`DigitsReceived` on digit start.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from _boardcore.dtmf import DtmfDetector  # type: ignore[attr-defined]
 from _boardcore.g711 import alaw_decode  # type: ignore[attr-defined]

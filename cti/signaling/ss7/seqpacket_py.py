@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cti.signaling.errors import DecodeError
 

@@ -3,7 +3,8 @@ wired together sans-IO. Used by the trunk adapter, the simulated exchange, the b
 and the interop tests; transports move the links' frames."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .config import Ss7Config
 from .isup.node import IsupEvent, IsupNode

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
@@ -66,7 +67,7 @@ class Ss7Trunk(TrunkAdapter):
         self.config = cfg
         self.spans = list(spans)
         cmap = cfg.circuits(len(self.spans) or 1)
-        for cic, (si, ts) in cmap.items():
+        for cic, (si, _ts) in cmap.items():
             if self.spans and si >= len(self.spans):
                 raise ValueError(f"CIC {cic} names span index {si}; the trunk has {len(self.spans)} spans")
         number = [getattr(s, "number", i) for i, s in enumerate(self.spans)] or [0]

@@ -24,7 +24,7 @@ from cti.signaling.timers import Timers
 from .call import (BCI_ACM, BCI_CON, BUSY_STATES, IAM_DEFAULTS, SUPERVISION_TIMERS, CallState, Expiry, IsupEvent,
                    Maint, Req)
 from .formats import IsupMessage, MessageType
-from .params import CauseInd, Number
+from .params import CauseInd
 from .timers import ISUP_TIMERS
 
 M = MessageType

@@ -7,7 +7,8 @@ for cause indicators, :class:`RangeStatus` for range and status, bytes otherwise
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cti.signaling.errors import DecodeError
 

@@ -11,9 +11,8 @@ AERM/SUERM monitors (clause 10) and processor outage (clause 8) here beside the 
 from __future__ import annotations
 
 from collections import deque
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
-from typing import Any
 
 from _boardcore import _select
 from cti.signaling.engine import ANY, Machine, Row, Table
@@ -398,7 +397,7 @@ IAC_TABLE = Table("mtp2 iac", _I.IDLE, (
     expiry={"T2": _X.T2, "T3": _X.T3, "T4N": _X.T4, "T4E": _X.T4})
 
 
-@lru_cache(maxsize=None)
+@cache
 def link_class(core: ModuleType) -> type:
     """The link class built on ``core`` (the compiled ``bec_c`` or the twin ``bec_py``)."""
     return type("Mtp2Link", (LinkControl, core.LinkCore),

@@ -77,7 +77,7 @@ class RoutingLabel:
         return self.dpc.to_bytes(3, "little") + self.opc.to_bytes(3, "little") + bytes((self.sls,))
 
     @classmethod
-    def decode(cls, data: bytes, variant: Variant) -> tuple["RoutingLabel", bytes]:
+    def decode(cls, data: bytes, variant: Variant) -> tuple[RoutingLabel, bytes]:
         """The label at the start of an SIF and the octets after it."""
         dpc, opc, sls = decode_label(data, variant)
         return cls(dpc, opc, sls), bytes(data[variant.label_len:])

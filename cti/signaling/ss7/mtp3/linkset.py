@@ -11,9 +11,10 @@ destination becomes unreachable/reachable, ``link_up``/``link_down``). The per-M
 from __future__ import annotations
 
 from collections import deque
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from _boardcore import _select
 from cti.signaling.errors import DecodeError
@@ -289,7 +290,7 @@ class LinksetControl:
             self._send_slt(i, now)
 
 
-@lru_cache(maxsize=None)
+@cache
 def linkset_class(core: ModuleType) -> type:
     """The linkset class built on ``core`` (the compiled ``route_c`` or the twin ``route_py``)."""
     return type("Linkset", (LinksetControl, core.LinksetCore),

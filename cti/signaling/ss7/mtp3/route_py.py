@@ -9,7 +9,8 @@ diverted, no link) to the linkset control's methods.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cti.signaling.errors import DecodeError
 
