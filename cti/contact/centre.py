@@ -1,13 +1,13 @@
 """The contact centre attached to a running CtiServer: ACD fed from call-model events,
 agents' requests, recording, supervision and statistics, all through the bus.
 
-Flow of an inbound call (docs/contact-centre.md): the call model reports ``Offered`` for a
-called number that is a route point -> the call is parked (CSTA ``queued``) and enters its
-ACD queue -> the engine's ``Offered`` names agents -> their devices join the call's device
-list (so their accounts may see and answer it) and the call alerts -> the agent's desktop
-sends AnswerCall -> Established, ACD ``Connected`` -> either side clears -> CallCleared ->
+Flow of an inbound call (docs/contact-centre.md): the call model reports ``Offered`` at a
+route point (a routing device: never rung) -> the call waits there (``Queued``) and enters
+its ACD queue -> the engine's ``Offered`` names agents -> the call is ``Diverted`` to their
+devices and ``Delivered`` at each (cti.acd.calls) -> the agent's desktop sends AnswerCall ->
+Established at the agent's device, ACD ``Connected`` -> either side clears -> CallCleared ->
 ``CallEnded`` and wrap-up. A caller who hangs up first is ``Abandoned``; ring no answer
-parks the call again.
+takes the call back from the agent's device and queues it again.
 
 The centre is a server component (:mod:`cti.plugin`): the server hands it the call-model
 events it names (:meth:`ContactCentre.events`), runs :meth:`ContactCentre.service` every
