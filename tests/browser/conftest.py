@@ -185,4 +185,10 @@ def screenshot(driver: Any, name: str) -> None:
     target = os.environ.get("CTI_SCREENSHOT_DIR")
     if target:
         os.makedirs(target, exist_ok=True)
+        driver.execute_script("window.scrollTo(0, 0)")
+        size = driver.get_window_size()
+        height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+        if size["width"] >= 1000 and height > size["height"]:      # the whole page, not the first screen
+            driver.set_window_size(size["width"], min(height + 140, 3000))
         driver.save_screenshot(os.path.join(target, name))
+        driver.set_window_size(size["width"], size["height"])

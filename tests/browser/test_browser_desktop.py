@@ -128,6 +128,7 @@ def test_agent_answers_transfers_and_wraps_up_while_the_wallboard_follows(stack:
         # after-call work with its timer, then today's calls lists the call
         until(lambda: text(agent, "state") in ("After-call work", "Ready"), timeout=30, what="after-call work")
         until(lambda: call in text(agent, "today"), what="today's calls")
+        until(lambda: not enabled(agent, "clear"), what="no call left at the agent after the transfer")
         screenshot(agent, "agent-large.png")
     finally:
         wall.quit()

@@ -1,6 +1,6 @@
 // The agent desktop: log on, states, screen-pop, call control, wrap-up notes, today's calls.
 // It speaks only the documented WebSocket protocol, through cti.js.
-import { CtiClient, applyI18n, el, fmtDuration } from "/static/cti.js";
+import { CtiClient, applyI18n, el, fmtDuration, pageLog, setLanguage } from "/static/cti.js";
 
 const I18N = {
   zh: {
@@ -43,18 +43,11 @@ const calls = new Map();     // call id -> {call, calling, called, state (at my 
 let cti = null;
 let lastPop = null;
 
-function log(text, err = false) {
-  const line = el("div", { class: err ? "err" : "" }, `${new Date().toLocaleTimeString()} ${text}`);
-  $("log").prepend(line);
-  while ($("log").childNodes.length > 50) $("log").lastChild.remove();
-}
+const log = pageLog;
 
 function setLang(l) {
   lang = l;
-  localStorage.setItem("cti.lang", l);
-  t = applyI18n(I18N, lang);
-  $("lang").textContent = t("lang");
-  $("warning").textContent = lang === "zh" && config.warning ? t("plainWarning") : config.warning;
+  t = setLanguage(I18N, lang, config);
   render();
 }
 
@@ -111,6 +104,7 @@ function onEvent(e) {
     else { pendingIvr.set(e.call, [...(pendingIvr.get(e.call) || []), `${e.menu || "ivr"}: ${e.digits}`]); }
   } else if (e.topic && e.topic.startsWith("call.")) {
     const known = calls.has(e.call);
+    if (!known && done.has(e.call) && !(mine(e) && e.type === "Delivered")) return;   // a call we left
     if (e.calling || e.called) seen.set(e.call, { calling: e.calling, called: e.called, data: e.user_data });
     if (seen.size > 500) seen.delete(seen.keys().next().value);
     if (!known && !(mine(e) || (e.devices || []).includes(me.device))) {
@@ -135,6 +129,7 @@ function onEvent(e) {
 
 const pendingIvr = new Map();   // call id -> IVR digits heard before the call reached this agent
 const seen = new Map();         // call id -> {calling, called, data} of recent calls (for the pop)
+const done = new Set();         // calls this device has left (transferred, cleared)
 function rememberCaller(e) {
   if (e.type === "DigitsDialed" && !e.sent) {
     pendingIvr.set(e.call, [...(pendingIvr.get(e.call) || []), `DTMF ${e.digits}`]);
@@ -144,6 +139,7 @@ function rememberCaller(e) {
 function finish(c, e) {
   if (!calls.has(c.call)) return;
   calls.delete(c.call);
+  done.add(c.call);
   const end = e.time || Date.now() / 1000;
   const talk = c.answered ? end - c.answered : 0;
   const list = today();
@@ -296,7 +292,14 @@ function bind() {
     a.state = "hold";
     render();
   };
-  $("transfer").onclick = () => { const a = active(), h = held(); if (a && h) act({ type: "TransferCall", held_call: h.call, active_call: a.call, device: me.device }); };
+  $("transfer").onclick = async () => {
+    const a = active(), h = held();
+    if (!a || !h) return;
+    await act({ type: "TransferCall", held_call: h.call, active_call: a.call, device: me.device });
+    // this device has left both calls: they go to today's list and later events of theirs are not ours
+    for (const c of [h, a]) finish(c, { time: Date.now() / 1000 });
+    render();
+  };
   $("conference").onclick = () => { const a = active(), h = held(); if (a && h) act({ type: "ConferenceCall", held_call: h.call, active_call: a.call, device: me.device }); };
   $("alternate").onclick = async () => {
     const a = active(), h = held();

@@ -210,3 +210,20 @@ export function applyI18n(dict, lang) {
   }
   return (key) => (t[key] !== undefined ? t[key] : (dict.en[key] !== undefined ? dict.en[key] : key));
 }
+
+// the pages' language switch: remembered, labels, the switch button (#lang) and the plain-mode banner (#warning)
+export function setLanguage(dict, lang, config) {
+  localStorage.setItem("cti.lang", lang);
+  const t = applyI18n(dict, lang);
+  document.getElementById("lang").textContent = t("lang");
+  const warning = config && config.warning;
+  document.getElementById("warning").textContent = lang === "zh" && warning ? t("plainWarning") : (warning || "");
+  return t;
+}
+
+// a line in the page's message log (#log), newest first, the last 50
+export function pageLog(text, err = false) {
+  const box = document.getElementById("log");
+  box.prepend(el("div", { class: err ? "err" : "" }, `${new Date().toLocaleTimeString()} ${text}`));
+  while (box.childNodes.length > 50) box.lastChild.remove();
+}

@@ -2,7 +2,7 @@
 // agents by state with time in state; live calls; monitor / whisper / barge (the bus checks rights).
 // Figures are the docs/stats.md formulas as the server computes them (QueueStats, GetStatistics);
 // waiting calls and longest wait also move live with the queue events between two QueueStats.
-import { CtiClient, applyI18n, el, fmtDuration, fmtPercent } from "/static/cti.js";
+import { CtiClient, applyI18n, el, fmtDuration, fmtPercent, pageLog, setLanguage } from "/static/cti.js";
 
 const I18N = {
   zh: {
@@ -46,10 +46,7 @@ let supervising = null;
 let noStats = false;
 const rows = new Map();    // agent id -> its table row, updated in place
 
-function log(text, err = false) {
-  $("log").prepend(el("div", { class: err ? "err" : "" }, `${new Date().toLocaleTimeString()} ${text}`));
-  while ($("log").childNodes.length > 50) $("log").lastChild.remove();
-}
+const log = pageLog;
 
 function queueOf(name) {
   if (!queues.has(name)) queues.set(name, { waiting: new Map(), figures: {}, figuresAt: Date.now() / 1000 });
@@ -265,10 +262,7 @@ async function connect() {
 
 function setLang(l) {
   lang = l;
-  localStorage.setItem("cti.lang", l);
-  t = applyI18n(I18N, lang);
-  $("lang").textContent = t("lang");
-  $("warning").textContent = lang === "zh" && config.warning ? t("plainWarning") : config.warning;
+  t = setLanguage(I18N, lang, config);
   render();
 }
 
