@@ -15,7 +15,7 @@ const I18N = {
     time: "时间", call: "呼叫", talk: "通话时长", log: "消息",
     LoggedOff: "未签入", NotReady: "示忙", Ready: "就绪", Busy: "通话中", Reserved: "预占",
     WorkingAfterCall: "话后处理", alerting: "振铃", connected: "通话", hold_state: "保持", queued: "排队",
-    noCrm: "无客户记录", saved: "小结已保存", incoming: "来电", lang: "English",
+    noCrm: "无客户记录", saved: "小结已保存", deviceOnly: "此服务器没有呼叫中心（无坐席状态）：只显示分机 {device} 的通话", incoming: "来电", lang: "English",
   },
   en: {
     title: "Agent desktop", offline: "offline", online: "online", logon: "Log on", agentId: "Agent ID", device: "Device",
@@ -28,7 +28,8 @@ const I18N = {
     saveNotes: "Save notes", todayCalls: "Today's calls", time: "Time", call: "Call", talk: "Talk", log: "Messages",
     LoggedOff: "Logged off", NotReady: "Not ready", Ready: "Ready", Busy: "Busy", Reserved: "Reserved",
     WorkingAfterCall: "After-call work", alerting: "ringing", connected: "connected", hold_state: "on hold",
-    queued: "queued", noCrm: "no CRM record", saved: "notes saved", incoming: "Incoming call", lang: "中文",
+    queued: "queued", noCrm: "no CRM record", saved: "notes saved",
+    deviceOnly: "this server runs no contact centre (no agent states): calls at device {device} only", incoming: "Incoming call", lang: "中文",
   },
 };
 
@@ -265,8 +266,16 @@ async function logon(ev) {
   try {
     await cti.connect();
     $("who").textContent = `${me.agent} @ ${me.device}` + (cti.account ? ` (${cti.account.role})` : "");
-    if (me.state === "LoggedOff") await act({ type: "AgentLogon", agent: me.agent, device: me.device });
-    else log(`${me.agent}: ${t(me.state)}`);
+    if (me.state === "LoggedOff") {
+      try {
+        await cti.request({ type: "AgentLogon", agent: me.agent, device: me.device });
+        log(`AgentLogon: ok`);
+      } catch (err) {
+        // a server without a contact centre (the plain demo): no agent states, calls at the device only
+        if (err.code === "UnknownRequestError") log(t("deviceOnly").replace("{device}", me.device));
+        else throw err;
+      }
+    } else log(`${me.agent}: ${t(me.state)}`);
     onSnapshot(await cti.snapshot());
   } catch (err) {
     log(`${err.code || "error"}: ${err.message}`, true);

@@ -1,0 +1,328 @@
+"""cti-gateway: WebSocket fan-out latency and loss, throughput against raw ZeroMQ, memory.
+
+Set-up, all on this host: a BusServer (SQLite WAL journal) on a thread of this process, publishing;
+``cti-gateway`` as its own process (plain mode, loopback); WebSocket clients in two processes
+of their own (aiohttp).
+
+* **fan-out**: 1 000 WebSocket subscribers on one gateway, 1 000 events/s for ``seconds``.
+  Every subscriber checks it got every event once (count and last seq against what the bus
+  published after its subscription started); latency is the client's receive time minus the
+  event's ``time`` stamp (set by the bus when it publishes), taken for the *oldest* event of
+  each frame and charged to every event of that frame (an upper bound per event); p50 / p99 /
+  max over all events of all subscribers. Target: p99 < 50 ms, none lost.
+* **throughput**: a burst published as fast as the bus thread can, received by one raw ZeroMQ
+  SUB process (reference: what the bus delivers) and by one WebSocket subscriber of the gateway;
+  events / (last received - burst started), rounds interleaved; median of the rounds.
+* **memory**: the gateway process's resident set before and after the 1 000 connections
+  subscribe, divided by 1 000.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from typing import Any
+
+from bench.common import Result
+from cti.bus.server import Limits
+from cti.gateway.rig import BusThread
+
+EVENT = {"type": "Delivered", "topic": "call.0.1", "device": "2001", "devices": ["2001"], "state": "alerting",
+         "calling": "13800138000", "called": "4000", "span": 0, "ts": 1, "signalling": "no1", "direction": "in"}
+_LAST = re.compile(rb'"last":(\d+)')
+_TIME = re.compile(rb'"time":([0-9.]+)')
+
+
+def _event(i: int) -> dict[str, Any]:
+    return dict(EVENT, call=str(i))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+# ---- client processes ------------------------------------------------------------------------------
+
+def _fanout_client(url: str, n: int, ready: Any, final: Any, out: Any) -> None:
+    """``n`` WebSocket subscribers on plain sockets and one epoll loop: a lean reader, so that what
+    is measured is the gateway, not the Python WebSocket library of the test clients."""
+    import base64
+    import selectors
+    import struct
+
+    host, port = url.split("//")[1].split(":")
+    sel = selectors.DefaultSelector()
+    conns: list[dict[str, Any]] = []
+    for k in range(n):
+        s = socket.create_connection((host, int(port)))
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += s.recv(65536)
+        buf = buf.split(b"\r\n\r\n", 1)[1]
+        msg = b'{"op":"subscribe","id":1}'
+        mask = os.urandom(4)
+        s.sendall(bytes((0x81, 0x80 | len(msg))) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(msg)))
+        c = {"sock": s, "buf": buf, "after": None, "count": 0, "last": 0}
+        while c["after"] is None:                       # hello, then subscribed
+            c["buf"] += s.recv(65536)
+            m = re.search(rb'"op":"subscribed"[^}]*"after":(\d+)', c["buf"])
+            if m:
+                c["after"] = int(m.group(1))
+                c["buf"] = c["buf"][c["buf"].index(b'"op":"subscribed"'):]
+                c["buf"] = c["buf"][c["buf"].index(b"}") + 1:]
+                # drop whatever partial frame bookkeeping: the next frame starts after the subscribed one
+                c["buf"] = b""
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, k)
+        conns.append(c)
+    ready.put(n)
+    lats: dict[int, int] = {}
+    target = 0
+    deadline = None
+    while True:
+        if not target and not final.empty():
+            target = final.get()
+            deadline = time.monotonic() + 90
+        if target and (all(c["last"] >= target for c in conns) or time.monotonic() > deadline):
+            break
+        for key, _ev in sel.select(0.05):
+            c = conns[key.data]
+            try:
+                chunk = c["sock"].recv(1 << 20)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                sel.unregister(c["sock"])
+                continue
+            now = time.time()
+            b = c["buf"] + chunk
+            pos = 0
+            while len(b) - pos >= 2:
+                ln = b[pos + 1] & 0x7F
+                off = 2
+                if ln == 126:
+                    if len(b) - pos < 4:
+                        break
+                    ln, off = struct.unpack_from("!H", b, pos + 2)[0], 4
+                elif ln == 127:
+                    if len(b) - pos < 10:
+                        break
+                    ln, off = struct.unpack_from("!Q", b, pos + 2)[0], 10
+                if len(b) - pos < off + ln:
+                    break
+                payload = b[pos + off:pos + off + ln]
+                pos += off + ln
+                if payload.startswith(b'{"op":"events"'):
+                    cnt = payload.count(b'"seq":')
+                    c["count"] += cnt
+                    c["last"] = int(_LAST.search(payload).group(1))
+                    t = _TIME.search(payload)
+                    if t:
+                        bucket = int((now - float(t.group(1))) * 10000)
+                        lats[bucket] = lats.get(bucket, 0) + cnt
+            c["buf"] = b[pos:]
+    lost = sum(max(0, (target - c["after"]) - c["count"]) for c in conns)
+    extra = sum(max(0, c["count"] - (target - c["after"])) for c in conns)
+    out.put({"lats": lats, "lost": lost, "extra": extra, "short": sum(1 for c in conns if c["last"] < target)})
+    for c in conns:
+        c["sock"].close()
+
+
+def _zmq_counter(endpoint: str, n: int, ready: Any, out: Any) -> None:
+    import zmq
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.rcvhwm = 0
+    sub.connect(endpoint)
+    time.sleep(0.3)
+    ready.put(1)
+    got = 0
+    while got < n:
+        if not sub.poll(20000):
+            break
+        sub.recv_multipart()
+        got += 1
+    out.put((got, time.time()))
+    ctx.destroy(0)
+
+
+def _ws_counter(url: str, n: int, ready: Any, out: Any) -> None:
+    async def go() -> None:
+        import aiohttp
+        async with aiohttp.ClientSession() as s, s.ws_connect(url + "/ws", max_msg_size=0) as ws:
+            await ws.receive()
+            await ws.send_str('{"op":"subscribe","id":1}')
+            await ws.receive()
+            ready.put(1)
+            got = 0
+            while got < n:
+                m = await ws.receive(timeout=120)
+                if m.type != aiohttp.WSMsgType.TEXT:
+                    break
+                if m.data.startswith('{"op":"events"'):
+                    got += m.data.count('"seq":')
+            out.put((got, time.time()))
+    asyncio.run(go())
+
+
+# ---- the benchmark --------------------------------------------------------------------------------
+
+def _burst(bus: BusThread, n: int) -> None:
+    def job(b: Any) -> None:
+        for i in range(n):
+            b.publish(_event(i))
+            if i % 500 == 499:
+                b.poll(0)
+    bus.inbox.put(job)
+
+
+def run(quick: bool = False) -> list[Result]:
+    subscribers = 100 if quick else 1000
+    rate = 1000.0
+    seconds = 3.0 if quick else 10.0
+    tp_events = 20_000 if quick else 100_000
+    rounds = 1 if quick else 3
+    ctx = mp.get_context("spawn")
+    tmp = tempfile.mkdtemp(prefix="bench-gateway-")
+    bus = BusThread(os.path.join(tmp, "j.db"), limits=Limits(ring=200_000)).start()
+    assert bus.endpoints is not None
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    gw = subprocess.Popen([sys.executable, "-m", "cti.cli.gateway", "--port", str(port), "--events", bus.endpoints.events,
+                           "--snapshot", bus.endpoints.snapshot, "--control", bus.endpoints.control,
+                           "--max-buffer", str(16 << 20)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results: list[Result] = []
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("cti-gateway did not become ready")
+            time.sleep(0.2)
+        time.sleep(1.0)
+        rss0 = _rss_kib(gw.pid)
+
+        # fan-out: subscribers in two processes
+        ready, final, out = ctx.Queue(), ctx.Queue(), ctx.Queue()
+        halves = [subscribers // 2, subscribers - subscribers // 2]
+        procs = [ctx.Process(target=_fanout_client, args=(url, h, ready, final, out)) for h in halves]
+        for p in procs:
+            p.start()
+        for _ in procs:
+            ready.get(timeout=300)
+        time.sleep(1.0)
+        rss1 = _rss_kib(gw.pid)
+        n = int(rate * seconds)
+        seq0 = bus.seq
+        cpu0 = _cpu_seconds(gw.pid)
+        bus.pace(n, rate, _event)
+        target = seq0 + n
+        time.sleep(seconds)                     # the bus thread is busy pacing until then
+        deadline = time.monotonic() + 60
+        while bus.seq < target and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for _ in procs:
+            final.put(target)
+        with urllib.request.urlopen(url + "/readyz", timeout=10) as r:
+            inside = json.load(r)["fanout_ms"]       # the gateway's own part: published -> written to all
+        parts = [out.get(timeout=180) for _ in procs]
+        cpu = _cpu_seconds(gw.pid) - cpu0
+        for p in procs:
+            p.join(30)
+        merged: dict[int, int] = {}
+        for part in parts:
+            for b, c in part["lats"].items():
+                merged[b] = merged.get(b, 0) + c
+        lats = sorted((b / 10000, c) for b, c in merged.items())
+        total = sum(c for _l, c in lats)
+
+        def pct(q: float) -> float:
+            k, acc = q * total, 0
+            for lat, c in lats:
+                acc += c
+                if acc >= k:
+                    return lat * 1000
+            return float("nan")
+        lost = sum(p["lost"] for p in parts)
+        extra = sum(p["extra"] for p in parts)
+        short = sum(p["short"] for p in parts)
+        expected = n * subscribers
+        note = (f"{subscribers} subscribers x {n} events at {rate:.0f}/s: delivered {total:,} of {expected:,}, "
+                f"lost {lost}, duplicated {extra}, {short} subscribers short; p50 {pct(0.5):.1f} ms, "
+                f"p99 {pct(0.99):.1f} ms, max {lats[-1][0] * 1000 if lats else float('nan'):.1f} ms (target p99 < 50); "
+                f"gateway CPU {cpu:.1f} s for {seconds:.0f} s of events")
+        results.append(Result("fan-out latency", "p99 delivery, 1 000 events/s", pct(0.99), "ms", True, note))
+        results.append(Result("fan-out latency", "p50 delivery", pct(0.5), "ms", False, ""))
+        results.append(Result("fan-out latency", "p99 inside the gateway", inside.get("p99", float("nan")), "ms",
+                              False, f"bus publication -> frame written to all {subscribers} sockets, per batch: "
+                                     f"p50 {inside.get('p50')} ms, max {inside.get('max')} ms, "
+                                     f"{inside.get('batches')} batches"))
+        results.append(Result("fan-out latency", "events delivered / expected", total / expected if expected else 0,
+                              "ratio", False, f"lost {lost}, duplicated {extra}"))
+        results.append(Result("memory", "per WebSocket connection", (rss1 - rss0) / subscribers, "KiB", True,
+                              f"gateway RSS {rss0 / 1024:.1f} MiB idle, {rss1 / 1024:.1f} MiB with {subscribers} "
+                              "subscribers"))
+
+        # throughput: raw ZeroMQ SUB vs one WebSocket subscriber of the gateway, interleaved rounds
+        raw, via = [], []
+        for _ in range(rounds):
+            for kind in ("zmq", "ws"):
+                ready, out = ctx.Queue(), ctx.Queue()
+                target_fn = _zmq_counter if kind == "zmq" else _ws_counter
+                arg = bus.endpoints.events if kind == "zmq" else url
+                p = ctx.Process(target=target_fn, args=(arg, tp_events, ready, out))
+                p.start()
+                ready.get(timeout=60)
+                time.sleep(0.3)
+                t0 = time.time()
+                _burst(bus, tp_events)
+                got, t1 = out.get(timeout=300)
+                dt = t1 - t0
+                p.join(30)
+                (raw if kind == "zmq" else via).append(got / dt if dt > 0 else 0.0)
+        results.append(Result("throughput", "raw ZeroMQ SUB (the bus)", statistics.median(raw), "events/s", True,
+                              f"{tp_events} events/round, rounds: " + ", ".join(f"{x:,.0f}" for x in raw)))
+        results.append(Result("throughput", "through cti-gateway, one WebSocket", statistics.median(via), "events/s",
+                              False, "rounds: " + ", ".join(f"{x:,.0f}" for x in via)))
+    finally:
+        gw.terminate()
+        try:
+            gw.wait(10)
+        except subprocess.TimeoutExpired:
+            gw.kill()
+        bus.stop()
+    return results
