@@ -69,13 +69,13 @@ def test_added_account_connects_revoked_one_is_cut_off_calls_stay(site):
         # the live call is untouched, and the other integrator carries on by seq (its PUB
         # connection was cut too and came back: a jump in seq, if any, is replayed)
         got: list[dict] = []
-        for _ in range(5):                              # a subscriber reads on: ZeroMQ reconnects it
-            got += wall_sub.events(timeout=0.1)
-        for dev in ("8002", "8003"):
-            srv.call_soon(lambda dev=dev: srv.adapters[0].ring(dev, "140", srv.now()))
-            assert _until(lambda dev=dev: got.extend(wall_sub.events(timeout=0.1)) or
-                          any(e.get("called") == dev for e in got))
-        assert len(wall.snapshot()["calls"]) == 3 and wall_sub.undeclared == []
+        srv.call_soon(lambda: srv.adapters[0].ring("8002", "140", srv.now()))
+        for n in range(3, 25):          # more calls until the subscription has caught up with 8002:
+            got += wall_sub.events(timeout=0.2)     # events PUB dropped while it reconnected come
+            if any(e.get("called") == "8002" for e in got):     # back by replay at the next one
+                break
+            srv.call_soon(lambda n=n: srv.adapters[0].ring(f"80{n:02d}", "140", srv.now()))
+        assert any(e.get("called") == "8002" for e in got) and wall_sub.undeclared == []
         seqs = [e["seq"] for e in got]
         assert seqs == sorted(set(seqs))
         # the revoked PUB subscriber gets nothing more
@@ -84,7 +84,7 @@ def test_added_account_connects_revoked_one_is_cut_off_calls_stay(site):
             late = list(crm_sub.events(timeout=0.5))
         except (TimeoutError, CallControlError):
             pass
-        assert not any(e.get("called") in ("8002", "8003") for e in late)
+        assert not any(str(e.get("called") or "").startswith("80") and e.get("called") != "8001" for e in late)
         assert calls[0]["call"] in {c["call"] for c in wall.snapshot()["calls"]}
 
 
