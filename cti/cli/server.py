@@ -77,6 +77,8 @@ def main(config: str | None, duration: float | None, verbose: int, **over: objec
         srv.store.close()
         raise click.ClickException(f"cannot bind the bus: {e}") from None
     signal.signal(signal.SIGTERM, lambda *_: srv.stop())
+    # SIGHUP: read accounts.toml again now (the bus also does when the file changes)
+    signal.signal(signal.SIGHUP, lambda *_: srv.call_soon(srv.bus.reload_accounts))
     ep = srv.bus.endpoints
     click.echo(f"cti-server {cfg.server.node}: board={cfg.board.driver} "
                f"trunks={[(t.signalling, t.spans) for t in cfg.trunks]} store={cfg.server.store}", err=True)
