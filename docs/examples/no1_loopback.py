@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # run from a checkout
 
-from cti.signaling.runner import Runner  # noqa: E402
-from cti.signaling.trunk import CasSpan  # noqa: E402
-from drivers.base import BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm, AudioBlock  # noqa: E402
+from cti.signaling.runner import Runner
+from cti.signaling.trunk import CasSpan
+from drivers.base import BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm, AudioBlock
 
 SILENCE = b"\xd5" * BLOCK_OCTETS            #: A-law silence
 IDLE_CN = 0b1011                            #: a,b = 10 idle, c,d = 11 (China)
