@@ -95,3 +95,55 @@ def test_a_broken_accounts_file_keeps_the_accounts_in_use(site):
     assert _until(lambda: srv.bus.counters["accounts_reload_failed"] >= 1)
     with BusClient(srv.bus.endpoints, keys=kfor(d, "crm"), timeout=1.0) as crm:
         assert len(crm.snapshot()["calls"]) == 1
+
+
+def test_sighup_reloads_the_accounts_of_a_running_cti_server(tmp_path):
+    """A revocation whose file change the server cannot see (mtime put back) still applies on SIGHUP."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    d = str(tmp_path / "keys")
+    generate_server(d)
+    generate_client(d, "crm", "integrator")
+    generate_client(d, "wall", "integrator")
+    ports = []
+    for _ in range(3):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    eps = [f"tcp://127.0.0.1:{p}" for p in ports]
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "cti.cli.server", "--board", "loopback", "--no-demo",
+                             "--store", str(tmp_path / "s.db"), "--events", eps[0], "--snapshot", eps[1],
+                             "--control", eps[2], "--security", "curve", "--keys", d, "--duration", "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    from cti.bus.endpoints import Endpoints
+    ep = Endpoints(*eps)
+    try:
+        with BusClient(ep, keys=kfor(d, "crm"), timeout=0.5) as crm, \
+                BusClient(ep, keys=kfor(d, "wall"), timeout=0.5) as wall:
+            assert _until(lambda: _answers(crm), 15.0)
+            path = os.path.join(d, "accounts.toml")
+            st = os.stat(path)
+            revoke_client(d, "crm")
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))      # the file looks unchanged
+            time.sleep(2.5)
+            assert _answers(crm)                                       # no reload yet
+            proc.send_signal(signal.SIGHUP)
+            assert _until(lambda: not _answers(crm), 5.0)
+            assert _answers(wall)
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert "accounts reloaded: 0 added, 1 revoked (crm)" in err
+
+
+def _answers(client: BusClient) -> bool:
+    try:
+        client.snapshot(timeout=0.5)
+        return True
+    except (TimeoutError, CallControlError):
+        return False
