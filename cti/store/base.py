@@ -32,10 +32,11 @@ from .migrations import Dialect, MigrationError, columns, migrate
 from .migrations.v003_journal_epoch import KEY as EPOCH_KEY
 from .migrations.v003_journal_epoch import new_epoch
 
-#: CDR columns, in table order (``merged`` is a JSON list of call ids).
+#: CDR columns, in table order (``merged`` is a JSON list of call ids, ``user_data`` a JSON map).
 CDR_FIELDS: tuple[str, ...] = (
     "call", "direction", "calling", "called", "device", "span", "ts", "signalling", "started",
     "answered", "ended", "talk_seconds", "cause", "outcome", "merged_into", "merged", "recorded_at",
+    "route_device", "user_data",
 )
 
 
@@ -361,6 +362,7 @@ class SqlStore(Store):
     def write_cdr(self, cdr: dict[str, Any]) -> None:
         row = dict(cdr)
         row["merged"] = json.dumps(row.get("merged") or [])
+        row["user_data"] = json.dumps(row.get("user_data") or {}, ensure_ascii=False, sort_keys=True)
         row.setdefault("recorded_at", time.time())
         self._pending_cdrs.append(tuple(row.get(c) for c in CDR_FIELDS))
 
@@ -372,6 +374,7 @@ class SqlStore(Store):
         for r in reversed(rows):
             d = dict(zip(CDR_FIELDS, r, strict=True))
             d["merged"] = json.loads(d["merged"] or "[]")
+            d["user_data"] = json.loads(d["user_data"] or "{}")
             out.append(d)
         return out
 

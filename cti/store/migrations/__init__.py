@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from . import v001_initial, v002_journal_pages, v003_journal_epoch, v004_cdr_columns, v005_media_message
+from . import (v001_initial, v002_journal_pages, v003_journal_epoch, v004_cdr_columns, v005_media_message,
+               v006_cdr_user_data)
 
 #: the migrations, in version order (version = position + 1)
 MIGRATIONS: tuple[ModuleType, ...] = (v001_initial, v002_journal_pages, v003_journal_epoch, v004_cdr_columns,
-                                       v005_media_message)
+                                       v005_media_message, v006_cdr_user_data)
 LATEST = len(MIGRATIONS)
 TABLE = "schema_migrations"
 
