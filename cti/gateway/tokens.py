@@ -90,7 +90,7 @@ def verify(secret: bytes, token: str, revoked: set[str], now: float | None = Non
         payload = json.loads(_unb64(parts[1]))
     except (ValueError, UnicodeDecodeError):
         raise TokenError("malformed token") from None
-    if not hmac.compare_digest(want, got):
+    if not hmac.compare_digest(want, got) or _b64(got) != parts[2]:    # one spelling only (base64's spare bits)
         raise TokenError("token signature does not match (wrong gateway key, or forged)")
     if not isinstance(payload, dict) or not isinstance(payload.get("sub"), str) \
             or not isinstance(payload.get("exp"), int) or not isinstance(payload.get("jti"), str):
