@@ -47,6 +47,7 @@ class Stack:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.sim_agents = sim_agents
         self.events: list[dict[str, Any]] = []
+        self.record_errors: list[str] = []
         self._stop = threading.Event()
         self._rec: threading.Thread | None = None
 
@@ -101,11 +102,21 @@ class Stack:
         return self
 
     def _record(self) -> None:
-        sub = self.client.subscribe(after=0)
-        while not self._stop.is_set():
-            e = sub.get(timeout=0.2)
-            if e is not None:
-                self.events.append(e)
+        """Every bus event, in order (its own client: a ZeroMQ socket belongs to one thread)."""
+        from cti.bus.client import BusClient
+        from cti.bus.server import Endpoints
+        with BusClient(Endpoints(*self.endpoints), timeout=15.0) as client:
+            sub = None
+            while not self._stop.is_set():
+                try:
+                    if sub is None:
+                        sub = client.subscribe(after=self.events[-1]["seq"] if self.events else 0)
+                    e = sub.get(timeout=0.2)
+                    if e is not None:
+                        self.events.append(e)
+                except TimeoutError as err:          # a slow server (twins, loaded host): ask again
+                    self.record_errors.append(str(err))
+                    sub = None
 
     def wait_event(self, pred: Any, timeout: float = 30.0, since: int = 0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
