@@ -1,6 +1,8 @@
 # Declarations that compile control_py.py (pure-Python mode) as control_c.
 from cti.signaling.machine_c cimport MachineCore
 
+cdef dict _MEMO, _TAILS, _CAUSES
+
 
 cdef class Circuit:
     cdef public CallControl node
@@ -24,3 +26,6 @@ cdef class CallControl:
     cdef public dict counters, iam_defaults, circuits, _handlers
 
     cpdef _request(self, Circuit c, object event, double now, object message=*)
+    cpdef object allocate(self)
+    cpdef Circuit _circuit(self, object cic)
+    cpdef bytes _iam(self, object cic, object called, object calling, object category, dict params)

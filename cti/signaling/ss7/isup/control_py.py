@@ -180,8 +180,9 @@ class Circuit:
     # ---- actions: incoming call ---------------------------------------------------------------
     def incoming(self, m: Any, now: float) -> None:
         """Q.764 2.1.2: an IAM; a remotely blocked circuit is unblocked by it (2.8.2.3)."""
-        called = m.get("called_party_number")
-        calling = m.get("calling_party_number")
+        params = m.params
+        called = params.get("called_party_number")
+        calling = params.get("calling_party_number")
         self.called = called.digits.rstrip("F") if called else ""
         self.calling = calling.digits if calling else None
         if self.remote_blocked:
@@ -189,7 +190,7 @@ class Circuit:
             self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available,
                                                reason="IAM on remotely blocked circuit"))
         self.node._events.append(_event("setup", self.cic, now, self.called, self.calling,
-                                        m.get("calling_partys_category")))
+                                        params.get("calling_partys_category")))
 
     def refuse_blocked(self, m: Any, now: float) -> None:
         """Q.764 2.8.2.1: no call on a circuit we blocked: REL cause 41 at once."""
@@ -250,7 +251,7 @@ class Circuit:
     def remote_release(self, m: Any, now: float) -> None:
         """REL received (2.3.1): RLC; a REL whose cause could not be decoded (``m`` None) is
         answered all the same, with cause 31 reported (2.9.5)."""
-        ci = m.get("cause_indicators") if m is not None else None
+        ci = m.params.get("cause_indicators") if m is not None else None
         cause = ci.value if ci is not None else int(_Cause_NORMAL_UNSPECIFIED)
         self.send_same(_M_RLC, _M_RLC, _NONE)
         self.event("released", now, cause, True, "REL received")
@@ -430,6 +431,7 @@ class CallControl:
         """A ready circuit, preferring those we control (fewer dual seizures), lowest CIC first."""
         other = None
         idle = _S_IDLE
+        c: Circuit
         for c in self._by_cic:
             if c.fsm.state is idle and not (c.local_blocked or c.remote_blocked or c.unequipped
                                             or c.reset_pending):
@@ -454,7 +456,7 @@ class CallControl:
             cic = self.allocate()
             if cic is None:
                 raise LocalProtocolError(self._why_none())
-        c = self._circuit(cic)
+        c: Circuit = self._circuit(cic)
         if not c.available or c.fsm.state is not _S_IDLE:
             raise LocalProtocolError(f"CIC {cic} not free ({c.fsm.state.value}, available={c.available})")
         data = self._iam(cic, called, calling, category, params)
@@ -485,7 +487,7 @@ class CallControl:
         self._request(self._circuit(cic), _Req_ANSWER, now)
 
     def release(self, cic: Any, cause: Any, now: float) -> None:
-        c = self._circuit(cic)
+        c: Circuit = self._circuit(cic)
         c.cause = int(cause)
         if c.fsm.state is _S_IDLE:
             return
@@ -498,6 +500,7 @@ class CallControl:
     # ---- timers ---------------------------------------------------------------------------
     def timer_deadline(self) -> Any:
         best = None
+        c: Circuit
         for c in self._by_cic:
             if c.fsm.running:
                 d = c.fsm.deadline()
@@ -510,6 +513,7 @@ class CallControl:
         return best
 
     def handle_timer(self, now: float) -> None:
+        c: Circuit
         for c in self._by_cic:
             if c.fsm.running:
                 d = c.fsm.deadline()
@@ -525,8 +529,10 @@ class CallControl:
     def receive(self, data: Any, now: float) -> None:
         """One ISUP message from the adjacent point. Malformed input never raises."""
         self.counters["rx"] += 1
-        msg = _MEMO.get(data[2:]) if type(data) is bytes else None
-        if msg is not None:
+        c: Circuit | None
+        hit = _MEMO.get(data[2:]) if type(data) is bytes else None
+        if hit is not None:
+            t, msg = hit
             c = self.circuits.get((data[0] | data[1] << 8) & 0x0FFF)
         else:
             try:
@@ -534,16 +540,17 @@ class CallControl:
             except DecodeError as e:
                 self._malformed(e, data, now)      # the node's rare paths: .node / .supervision
                 return
-            if msg.type in _MEMO_TYPES and type(data) is bytes and len(_MEMO) < _MEMO_MAX:
-                _MEMO[data[2:]] = decode(b"\0\0" + data[2:])
+            t = msg.type
+            if t in _MEMO_TYPES and type(data) is bytes and len(_MEMO) < _MEMO_MAX:
+                _MEMO[data[2:]] = (t, decode(b"\0\0" + data[2:]))
             c = self.circuits.get(msg.cic)
         if c is None:
             self._unequipped(decode(data), now)
             return
-        handler = self._handlers.get(msg.type)
+        handler = self._handlers.get(t)
         if handler is not None:
             handler(c, msg, now)
-        elif not c.fsm.fire_if(msg.type, msg, now):
+        elif not c.fsm.fire_if(t, msg, now):
             self._unexpected(c, msg, now)
 
     def _unexpected(self, c: Circuit, msg: Any, now: float) -> None:
