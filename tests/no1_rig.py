@@ -2,7 +2,7 @@
 the No.1 exchange (or a scripted far end) on its far end. Not collected (no test_ prefix)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -65,7 +65,7 @@ class Rig:
         return self.board.now()
 
     def run(self, seconds: float, until: Callable[[], bool] | None = None) -> None:
-        for _ in range(int(round(seconds / STEP))):
+        for _ in range(round(seconds / STEP)):
             self.board.advance(STEP)
             if until is not None and until():
                 return

@@ -17,7 +17,7 @@ from drivers.base import BLOCK_OCTETS
 from simulator.exchange.base import Behaviour, CallScript, Subscriber
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from no1_rig import Rig, ScriptedFarEnd  # noqa: E402
+from no1_rig import Rig, ScriptedFarEnd
 
 AB_IDLE, AB_SEIZE, AB_ACK, AB_ANSWER = 0b10, 0b00, 0b11, 0b01
 FAST = {"T_SEIZE_ACK": 0.5, "T_MF_FWD": 1.0, "T_RELEASE": 1.0, "T_MF_WAIT": 1.0, "T_CLEAR_FWD": 2.0}
@@ -141,7 +141,7 @@ def test_cas_flapping_faster_than_recognition_is_ignored():
     rig = Rig(ours={"timeslots": [1]}, exchange=False)
     far = ScriptedFarEnd(rig, 1)
     flip = [AB_SEIZE, AB_IDLE]
-    rig.hooks.append(lambda now: far.cas(flip[int(round(now / 0.02)) % 2]))
+    rig.hooks.append(lambda now: far.cas(flip[round(now / 0.02) % 2]))
     rig.run(2.0)
     assert rig.events == [] and rig.all_idle()
 

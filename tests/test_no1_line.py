@@ -136,8 +136,6 @@ def test_no_seizure_acknowledgement_times_out_and_releases():
 def test_far_end_never_returns_to_idle_goes_to_fault_then_recovers():
     a = Line(timers={"T_RELEASE": 0.5})
     t = 0.0
-    for ab in (AB_IDLE, AB_ACK):
-        pass
     a.receive(0b1011, t)
     a.seize(t)
     for _ in range(3):
@@ -298,3 +296,19 @@ def test_random_sequences_stay_defined_and_end_released(ops, variant, glare):
     feed(5)
     assert line.state is S.IDLE, list(line.machine.trace or ())[-5:]
     assert line.data_to_send(0.0) >> 2 == AB_IDLE
+
+
+def test_far_end_blocking_while_our_seizure_is_held_back_fails_our_call():
+    """Our seizure waits out IDLE_GUARD (never sent) and the far end blocks meanwhile: 11 is
+    blocking, not an acknowledgement of a seizure it never saw."""
+    line = Line("cn", {"IDLE_GUARD": 0.3})
+    line.seize(0.0)
+    line.clear(0.5)
+    line.seize(0.55)                                   # held back until 0.8
+    line.receive(0b1111, 0.6)
+    line.handle_timer(0.62)
+    kinds = [(e.kind, e.cause) for e in line.events()]
+    assert kinds[-2:] == [("failed", Cause.TEMPORARY_FAILURE), ("blocked", None)]
+    assert line.state is S.BLOCKED_REMOTE and line.seize_at is None and line.data_to_send(0.62) >> 2 == AB_IDLE
+    line.handle_timer(1.0)                             # the guard's end sends nothing
+    assert line.data_to_send(1.0) >> 2 == AB_IDLE

@@ -29,8 +29,8 @@ from simulator.exchange.base import Behaviour, CallScript, Subscriber
 from simulator.exchange.no1 import No1Exchange
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import kernel_impls, load_impl  # noqa: E402
-from no1_rig import STEP, Rig, open_sim  # noqa: E402
+from conftest import kernel_impls, load_impl
+from no1_rig import STEP, Rig, open_sim
 
 DEFINED = {"answered", "abandoned", "no_circuit", "refused:busy", "refused:unallocated",
            "refused:congestion", "released_by_us"}
@@ -314,7 +314,7 @@ class TwoSpans:
         self.exchange.service(now)
 
     def run(self, seconds: float) -> None:
-        for _ in range(int(round(seconds / STEP))):
+        for _ in range(round(seconds / STEP)):
             self.board.advance(STEP)
 
     def all_idle(self) -> bool:

@@ -72,7 +72,7 @@ def test_back_to_back(variant, dnis, ani, dlen, want_ani, decision, outcome, cau
     else:
         assert inc.ani is None
     assert inc.kd == 3
-    done = [e for e in log["out"] if e.kind == "done"][0]
+    done = next(e for e in log["out"] if e.kind == "done")
     assert (done.outcome, done.cause, done.signal) == (outcome, cause, bsig)
     assert out.data_to_send(0.0) == 0 and inc.data_to_send(0.0) == 0
     assert inc.ani_restricted == (want_ani and ani is None and variant == "itu")

@@ -131,7 +131,7 @@ class OpenR2Call:
         return ev
 
     def run(self, seconds: float, until=None) -> None:
-        for _ in range(int(round(seconds / STEP))):
+        for _ in range(round(seconds / STEP)):
             self.tick()
             if until is not None and until():
                 return

@@ -17,7 +17,7 @@ from cti.signaling.causes import Cause
 from cti.signaling.trunk import Alerting, Answered, IncomingCall, Proceeding, Released
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from openr2_harness import OpenR2Call, build  # noqa: E402
+from openr2_harness import OpenR2Call, build
 
 pytestmark = pytest.mark.interop
 

@@ -336,6 +336,13 @@ class Line:
                    "double seizure during our idle guard (ours not sent): the far end's call wins")
         self._emit("seized", now)
 
+    def blocked_unsent(self, message: Any, now: float) -> None:
+        """The far end blocked the circuit while our seizure was still held back by IDLE_GUARD
+        (never sent): our call cannot use it."""
+        self._emit("failed", now, Cause.TEMPORARY_FAILURE,
+                   "blocked by the far end during our idle guard (our seizure not sent)")
+        self._emit("blocked", now, reason="blocked by the far end")
+
     def glare_hold(self, message: Any, now: float) -> None:
         self._emit("error", now, reason="double seizure: holding our seizure")
 
@@ -481,6 +488,8 @@ _ROWS: list[Row] = [
     Row(S.IDLE, E.T_BLOCK_DELAY),
     # outgoing: seizure sent (or held back by IDLE_GUARD)
     Row(S.OUT_SEIZED, E.IDLE_GUARD, None, L.send_seize, clause="Q.421 4, 5.2"),
+    Row(S.OUT_SEIZED, E.RX_11, S.BLOCKED_REMOTE, L.blocked_unsent, L.guard_running, stop=_IG,
+        clause="Q.421 3 (11 from idle: blocking)"),
     Row(S.OUT_SEIZED, E.RX_11, S.OUT_ACKED, L.seize_acked, clause="Q.421 3"),
     *_stay(S.OUT_SEIZED, E.RX_10),
     Row(S.OUT_SEIZED, E.RX_00, S.IN_SEIZED, L.glare_unsent, L.guard_running, stop=_IG, clause="Q.421 / Q.12"),
