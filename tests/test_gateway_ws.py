@@ -466,3 +466,32 @@ def test_feed_replays_a_dropped_tail_that_only_the_bus_head_reveals():
         feed.stop.set()
         feed.join(2)
         loop.close()
+
+
+def test_a_client_that_asks_without_reading_is_cut_off_and_nobody_else_notices(bus):
+    g = gateway(bus, max_buffer=16 * 1024)
+    try:
+        rude = RawWs(g.port)
+        rude.json()
+        pad = "x" * 2000
+        sent = 0
+        try:
+            for i in range(20_000):          # replies pile up unread: the gateway must not keep them all
+                rude.send({"op": "request", "id": i, "request": {"type": "AnswerCall", "call": pad}})
+                sent += 1
+        except OSError:
+            pass                                 # the gateway cut it off
+        deadline = time.monotonic() + 20
+        while g.gateway.conns and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not g.gateway.conns, "the connection that never read was kept"
+        assert sent > 100
+
+        async def others_fine():
+            async with aiohttp.ClientSession() as s, s.ws_connect(g.url + "/ws") as ws:
+                await ws.receive_json()
+                await ws.send_json({"op": "request", "id": 1, "request": {"type": "AnswerCall", "call": "1"}})
+                assert (await ws.receive_json(timeout=10))["result"] == {"call": "1"}
+        run(others_fine())
+    finally:
+        g.stop()

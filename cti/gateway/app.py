@@ -77,6 +77,7 @@ class Conn:
     sink: Sink | None = None
     inflight: int = 0
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    limit: int = 8 << 20        #: octets unread by the client beyond which answers close the connection
 
     def closing(self) -> bool:
         return self.ws.closed or self.transport is None or self.transport.is_closing()
@@ -89,6 +90,13 @@ class Conn:
             self.transport.write(frame)
 
     def send(self, obj: dict[str, Any]) -> None:
+        """An answer (reply, error...). A client that keeps asking but never reads would grow the
+        buffer without end: past ``limit`` it is cut off (1008) instead."""
+        if self.buffered() > self.limit and not self.closing():
+            payload = struct.pack("!H", 1008) + b"not reading its answers"
+            self.transport.write(bytes((0x88, len(payload))) + payload)
+            self.transport.abort()
+            return
         self.write(text_frame(encode(obj)))
 
 
@@ -276,7 +284,7 @@ class Gateway:
                                      status=403)
         ws = web.WebSocketResponse(max_msg_size=self.options.max_frame, compress=False, heartbeat=30.0)
         await ws.prepare(request)
-        conn = Conn(ws, request.transport, None)
+        conn = Conn(ws, request.transport, None, limit=2 * self.options.max_buffer)
         token = self._bearer(request)
         try:
             if token or self.accounts.mode == "plain":
