@@ -11,7 +11,9 @@ and a per-message ASGI hop.
 
 Modules: ``tokens`` (bearer tokens), ``hub`` (the bus feed, the recent-event ring, per
 connection fan-out with bounded buffers), ``accounts`` (who a browser is; per-account bus
-clients for requests and snapshots), ``app`` (the aiohttp routes), ``contract`` (AsyncAPI 3
-and JSON Schema 2020-12 generated from the bus schema), ``static/`` (the agent desktop and the
-wallboard: plain HTML and one dependency-free ES module).
+clients for requests and snapshots), ``app`` (the aiohttp routes), ``errors`` (the gateway's
+typed errors and their HTTP statuses), ``contract`` (AsyncAPI 3 and JSON Schema 2020-12
+generated from the bus schema), ``rig`` (a bus and a gateway on threads, for tests and the
+benchmark), ``static/`` (the agent desktop and the wallboard: plain HTML and one
+dependency-free ES module).
 """
