@@ -21,7 +21,8 @@ from cti.gateway.rig import BusThread
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 EXAMPLE = os.path.join(ROOT, "docs", "examples", "node")
 NODE, NPM = shutil.which("node"), shutil.which("npm")
-pytestmark = pytest.mark.skipif(not (NODE and NPM), reason="node and npm are not installed (Debian: nodejs npm)")
+pytestmark = [pytest.mark.interop,        # an independent implementation: libzmq's Node binding, from npm
+              pytest.mark.skipif(not (NODE and NPM), reason="node and npm are not installed (Debian: nodejs npm)")]
 
 
 @pytest.fixture(scope="module")
