@@ -16,10 +16,14 @@ import logging
 import threading
 from dataclasses import fields
 
-from drivers.base import (VOICE_TIMESLOTS, AlarmChanged, BoardError, CasChanged, ConfigError,
+import numpy as np
+
+from drivers.base import (VOICE_TIMESLOTS, AlarmChanged, BoardError, CasChanged, ConfigError, Span,
                           check_abcd, check_timeslot)
-from simulator.board import SimBoard
 from drivers.wire import protocol as P
+from simulator.board import SimBoard
+from simulator.clock import RealClock
+from simulator.e1wire import Endpoint
 
 log = logging.getLogger("simulator.server")
 
@@ -43,7 +47,7 @@ class _Refused(Exception):
 class ClientSession(asyncio.Protocol):
     """One connected host."""
 
-    def __init__(self, server: "SimServer") -> None:
+    def __init__(self, server: SimServer) -> None:
         self.server = server
         self.decoder = P.Decoder()
         self.transport: asyncio.Transport | None = None
@@ -86,13 +90,13 @@ class ClientSession(asyncio.Protocol):
             self.transport.write(P.encode(msg))
 
     # ---- requests
-    def _span(self, n: int):
-        board = self.server.board
-        if not 0 <= n < len(board.spans):
-            raise _Refused(P.ErrorCode.OUT_OF_RANGE, f"span {n} out of range 0..{len(board.spans) - 1}")
-        return board.spans[n]
+    def _span(self, n: int) -> Endpoint:
+        spans = self.server.endpoints()
+        if not 0 <= n < len(spans):
+            raise _Refused(P.ErrorCode.OUT_OF_RANGE, f"span {n} out of range 0..{len(spans) - 1}")
+        return spans[n]
 
-    def _ts(self, span, ts: int, *, audio: bool = False) -> int:
+    def _ts(self, span: Endpoint, ts: int, *, audio: bool = False) -> int:
         try:
             check_timeslot(ts, allow_ts16=not audio)
         except ConfigError as exc:
@@ -103,21 +107,21 @@ class ClientSession(asyncio.Protocol):
 
     def handle(self, msg: P.Message) -> None:
         t = msg.TYPE
-        if t is P.MsgType.HELLO:
+        if isinstance(msg, P.Hello):
             return self._hello(msg)
-        if t is P.MsgType.PING:
+        if isinstance(msg, P.Ping):
             return self.send(P.Pong(msg.data, msg.span))
-        if t is P.MsgType.ERROR:
+        if isinstance(msg, P.Error):
             log.warning("client %s reports error %s: %s", self.peer, msg.code, msg.text)
             return None
-        if t is P.MsgType.PONG:
+        if isinstance(msg, P.Pong):
             return None
         if not self.hello:
             raise _Refused(P.ErrorCode.NO_HELLO, f"{t.name} before HELLO")
         if t in _CARD_TO_HOST:
             raise _Refused(P.ErrorCode.UNKNOWN_TYPE, f"{t.name} is sent by a card, not to one")
         board = self.server.board
-        if t is P.MsgType.ADVANCE:
+        if isinstance(msg, P.Advance):
             if board.clock.kind != "virtual":
                 raise _Refused(P.ErrorCode.UNSUPPORTED, "this card runs in real time")
             if not 0 <= msg.seconds <= MAX_ADVANCE:
@@ -125,7 +129,7 @@ class ClientSession(asyncio.Protocol):
             board.advance(msg.seconds)
             return self.send(P.Time(board.now()))
         span = self._span(msg.span)
-        if t is P.MsgType.AUDIO:
+        if isinstance(msg, P.Audio):
             per = msg.octets_per_timeslot
             for ts in msg.timeslots:
                 self._ts(span, ts, audio=True)
@@ -134,11 +138,11 @@ class ClientSession(asyncio.Protocol):
                     span.write_audio(ts, msg.data[i * per:(i + 1) * per])
                 except BoardError as exc:
                     raise _Refused(P.ErrorCode.OVERFLOW, str(exc)) from None
-        elif t is P.MsgType.AUDIO_SUBSCRIBE:
+        elif isinstance(msg, P.AudioSubscribe):
             for ts in msg.timeslots:
                 self._ts(span, ts, audio=True)
             self.subscribed[span.number] = tuple(msg.timeslots)
-        elif t is P.MsgType.CAS_SET:
+        elif isinstance(msg, P.CasSet):
             self._ts(span, msg.timeslot, audio=True)    # range first: docs/wire-protocol.md "Errors"
             if span.config.signalling != "cas":
                 raise _Refused(P.ErrorCode.NOT_CONFIGURED, f"span {span.number} signals CCS")
@@ -147,9 +151,9 @@ class ClientSession(asyncio.Protocol):
             except ConfigError as exc:
                 raise _Refused(P.ErrorCode.BAD_CAS, str(exc)) from None
             span.set_cas(msg.timeslot, msg.abcd)
-        elif t is P.MsgType.CAS_QUERY:
+        elif isinstance(msg, P.CasQuery):
             self.send(self.server.cas_state(span))
-        elif t is P.MsgType.HDLC_FRAME:
+        elif isinstance(msg, P.HdlcFrame):
             self._ts(span, msg.timeslot)
             if msg.timeslot not in span.config.hdlc:
                 raise _Refused(P.ErrorCode.NOT_CONFIGURED,
@@ -158,10 +162,10 @@ class ClientSession(asyncio.Protocol):
                 span.hdlc(msg.timeslot).send(msg.frame)
             except ValueError as exc:
                 raise _Refused(P.ErrorCode.MALFORMED, str(exc)) from None
-        elif t is P.MsgType.COUNTERS_QUERY:
+        elif isinstance(msg, P.CountersQuery):
             c = span.counters
             self.send(P.CountersMsg(span.number, tuple(getattr(c, f.name) for f in fields(c))))
-        elif t is P.MsgType.FAULT:
+        elif isinstance(msg, P.FaultMsg):
             self._fault(span.number, msg)
             self.send(P.Ok(t, span.number))
         else:  # pragma: no cover - every host-to-card type is handled above
@@ -204,7 +208,7 @@ class ClientSession(asyncio.Protocol):
             raise _Refused(P.ErrorCode.OUT_OF_RANGE, str(exc)) from None
 
     # ---- card -> this client
-    def deliver_audio(self, span: int, seq: int, block) -> None:
+    def deliver_audio(self, span: int, seq: int, block: np.ndarray) -> None:
         tss = self.subscribed.get(span)
         if not tss or self.transport is None:
             return
@@ -231,7 +235,13 @@ class SimServer:
         self._cursor = [0] * len(board.spans)
         board.add_ticker(self._on_block)
 
-    def cas_state(self, span) -> P.CasState:
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """The board's spans as the simulator's endpoints (what this server reads blocks from)."""
+        spans = self.board.spans
+        assert all(isinstance(s, Endpoint) for s in spans)
+        return spans  # type: ignore[return-value]  # checked just above
+
+    def cas_state(self, span: Span) -> P.CasState:
         vals = [0] * 31
         for ts in VOICE_TIMESLOTS:
             vals[ts - 1] = span.cas(ts)
@@ -239,7 +249,7 @@ class SimServer:
 
     # ---- one 20 ms block of the card, fanned out to the clients
     def _on_block(self, now: float) -> None:
-        for span in self.board.spans:
+        for span in self.endpoints():
             self._cursor[span.number], blocks = span.received_blocks(self._cursor[span.number])
             for seq, block, _t in blocks:
                 for s in tuple(self.sessions):
@@ -273,18 +283,19 @@ class SimServer:
     async def serve_forever(self) -> None:
         if self._server is None:
             await self.start()
-        assert self._stopping is not None
+        assert self._stopping is not None and self._server is not None and self._loop is not None
         try:
             while not self._stopping.is_set():
-                if self.board.clock.kind == "real":
+                clock = self.board.clock
+                if isinstance(clock, RealClock):
                     self.board.pump(max_blocks=5)   # then serve the sockets again
-                    delay = max(0.001, self.board.clock.next_deadline() - self._loop.time())
+                    delay = max(0.001, clock.next_deadline() - self._loop.time())
                     delay = min(delay, 0.02)
                 else:
                     delay = 0.2
                 try:
                     await asyncio.wait_for(self._stopping.wait(), delay)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             self._server.close()
@@ -326,9 +337,9 @@ class SimServer:
             raise failure[0]
         return self.port
 
-    def __enter__(self) -> "SimServer":
+    def __enter__(self) -> SimServer:
         self.start_in_thread()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
