@@ -10,6 +10,7 @@ cdef class Circuit:
     cdef public bint ours, local_blocked, remote_blocked, unequipped, reset_pending, reported
     cdef public dict extra
     cdef public bytes cic_octets
+    cdef public dict sup_running
     cdef public MachineCore fsm
 
     cpdef event(self, object kind, double now, object cause=*, bint remote=*, object reason=*)

@@ -109,6 +109,7 @@ class Circuit:
                            timer_values={k: v for k, v in overrides.items() if k in CALL_TABLE.timers})
         self.sup = Timers({k: ISUP_TIMERS[k] for k in SUPERVISION_TIMERS},
                           {k: v for k, v in overrides.items() if k in SUPERVISION_TIMERS})
+        self.sup_running = self.sup.running      # the same dict: read per circuit per service turn
 
     @property
     def available(self) -> bool:
@@ -506,7 +507,7 @@ class CallControl:
                 d = c.fsm.deadline()
                 if best is None or d < best:
                     best = d
-            if c.sup.running:
+            if c.sup_running:
                 d = c.sup.deadline()
                 if best is None or d < best:
                     best = d
@@ -519,7 +520,7 @@ class CallControl:
                 d = c.fsm.deadline()
                 if d <= now:
                     c.fsm.handle_timer(now)
-            if c.sup.running:
+            if c.sup_running:
                 d = c.sup.deadline()
                 if d <= now:
                     for name in c.sup.expired(now):
