@@ -8,6 +8,8 @@ out as the C compiler does, ``struct dahdi_spaninfo`` packed as in user.h.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import struct
 
 import cffi
@@ -144,28 +146,30 @@ def int_arg(value: int = 0) -> bytearray:
 
 
 def int_of(buf: bytes | bytearray) -> int:
-    return struct.unpack("=i", bytes(buf[:4]))[0]
+    value: int = struct.unpack("=i", bytes(buf[:4]))[0]
+    return value
 
 
-def new_spaninfo(spanno: int) -> tuple[object, object]:
+def new_spaninfo(spanno: int) -> tuple[Any, Any]:
     """A zeroed ``struct dahdi_spaninfo`` for span ``spanno``: (cdata, writable buffer)."""
     p = ffi.new("struct dahdi_spaninfo *")
     p.spanno = spanno
     return p, ffi.buffer(p)
 
 
-def new_params(channo: int = 0) -> tuple[object, object]:
+def new_params(channo: int = 0) -> tuple[Any, Any]:
     """A zeroed ``struct dahdi_params`` (channo 0: the channel of the descriptor)."""
     p = ffi.new("struct dahdi_params *")
     p.channo = channo
     return p, ffi.buffer(p)
 
 
-def view(ctype: str, buf) -> object:
+def view(ctype: str, buf: Any) -> Any:
     """``buf`` (a writable buffer an ioctl got) seen as ``ctype *`` (for device doubles)."""
     return ffi.from_buffer(ctype + " *", buf)
 
 
-def text(chars) -> str:
+def text(chars: Any) -> str:
     """A NUL-terminated ``char[]`` field as str."""
-    return ffi.string(chars).decode("utf-8", "replace")
+    raw: bytes = ffi.string(chars)
+    return raw.decode("utf-8", "replace")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import errno
 import os
 import time
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ..base import (
     BLOCK_OCTETS, VOICE_TIMESLOTS, Alarm, AlarmChanged, AudioBlock, Board,
@@ -58,7 +59,7 @@ def alarms_of(dahdi_alarms: int, cas: bool) -> Alarm:
 class _Channel:
     """One open ``/dev/dahdi/channel`` descriptor bound to a timeslot."""
 
-    def __init__(self, span: "DahdiSpan", ts: int, hdlc: bool) -> None:
+    def __init__(self, span: DahdiSpan, ts: int, hdlc: bool) -> None:
         board = span.board
         self.span = span
         self.ts = ts
@@ -128,7 +129,7 @@ class DahdiHdlc(HdlcChannel):
 class DahdiSpan(Span):
     """One E1 span of a DAHDI card."""
 
-    def __init__(self, board: "DahdiBoard", number: int, spanno: int, basechan: int,
+    def __init__(self, board: DahdiBoard, number: int, spanno: int, basechan: int,
                  config: SpanConfig) -> None:
         self.board = board
         self.number = number
@@ -417,7 +418,7 @@ class DahdiBoard(Board):
             raise ConfigError(f"cannot open {dev_dir}/ctl ({os.strerror(exc.errno or 0)}): "
                               "is DAHDI loaded and configured?") from exc
         try:
-            for i, (spanno, cfg) in enumerate(zip(numbers, configs)):
+            for i, (spanno, cfg) in enumerate(zip(numbers, configs, strict=True)):
                 span_cfg = self._config(spanno, cfg)
                 base = basechan[i] if basechan is not None else self._basechan(spanno)
                 self._spans.append(DahdiSpan(self, i, spanno, base, span_cfg))
@@ -426,7 +427,7 @@ class DahdiBoard(Board):
             raise
 
     # ---------------------------------------------------------------- span status
-    def _spanstat(self, spanno: int):
+    def _spanstat(self, spanno: int) -> Any:
         if self._closed:
             raise BoardClosed("DAHDI board is closed")
         info, buf = abi.new_spaninfo(spanno)

@@ -10,6 +10,8 @@ data or a write finds the buffers full, ``ELAST`` (500) when a channel event is 
 """
 from __future__ import annotations
 
+from typing import Any
+
 import os
 
 
@@ -23,7 +25,7 @@ class DeviceLayer:
     def close(self, fd: int) -> None:
         os.close(fd)
 
-    def ioctl(self, fd: int, request: int, arg) -> None:
+    def ioctl(self, fd: int, request: int, arg: Any) -> None:
         """``ioctl(fd, request, &arg)``: ``arg`` is a writable buffer the kernel may update."""
         import fcntl
 

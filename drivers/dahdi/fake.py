@@ -14,12 +14,14 @@ receives) so the Board API can be tested back to back: at once (the default), or
 """
 from __future__ import annotations
 
+from typing import Any
+
 import errno
 import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import _ffi as abi
 from .device import DeviceLayer
@@ -57,9 +59,9 @@ class FakeChannel:
     txbits: int = 0
     rx: bytearray = field(default_factory=bytearray)          # audio the card received
     tx: bytearray = field(default_factory=bytearray)          # audio the application wrote
-    rx_frames: deque = field(default_factory=deque)           # HDLC frames + FCS to be read
-    tx_frames: list = field(default_factory=list)             # HDLC frames written (no FCS)
-    events: deque = field(default_factory=deque)
+    rx_frames: deque[bytes] = field(default_factory=deque)           # HDLC frames + FCS to be read
+    tx_frames: list[bytes] = field(default_factory=list)             # HDLC frames written (no FCS)
+    events: deque[int] = field(default_factory=deque)
     opened: int = 0
 
 
@@ -142,7 +144,7 @@ class FakeDahdi(DeviceLayer):
             del c.tx[:n]
             self.chan(peer, c.ts).rx += out + bytes([ALAW_IDLE]) * (n - len(out))
 
-    def ioctl(self, fd: int, request: int, arg) -> None:
+    def ioctl(self, fd: int, request: int, arg: Any) -> None:
         self._tick()
         self.calls.append(("ioctl", request))
         if fd not in self.fds:
@@ -192,7 +194,7 @@ class FakeDahdi(DeviceLayer):
             raise _oserror(errno.ENOTTY)
         return None
 
-    def _spanstat(self, arg) -> None:
+    def _spanstat(self, arg: Any) -> None:
         info = abi.view("struct dahdi_spaninfo", arg)
         s = self.span_info.get(int(info.spanno))
         if s is None:
