@@ -24,7 +24,7 @@ import dataclasses
 import itertools
 import logging
 from typing import Any
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from cti.signaling.causes import Cause
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived,
@@ -333,28 +333,27 @@ class CallModel:
 
     def _alert_network(self, call: Call, now: float) -> None:
         """Tell the calling network that the call rings (once per incoming call)."""
-        if call.network_alerted or call.direction != "in":
-            return
-        for r in call.remotes():
-            if r.adapter is not None and r.circuit is not None:
-                try:
-                    r.adapter.alert(r.circuit, now)
-                except ADAPTER_ERRORS as e:
-                    raise TrunkFailureError(f"alert failed: {e}", cause=getattr(e, "cause", 41)) from e
-                break
+        if not call.network_alerted and call.direction == "in":
+            self._to_caller(call, lambda a, c, t: a.alert(c, t), "alert", now)
         call.network_alerted = True
 
     def _answer_network(self, call: Call, now: float) -> None:
         """Answer the trunk of an incoming call (once)."""
-        if call.network_answered or call.direction != "in":
-            return
+        if not call.network_answered and call.direction == "in":
+            self._to_caller(call, lambda a, c, t: a.answer(c, t), "answer", now)
+        call.network_answered = True
+
+    def _to_caller(self, call: Call, request: Callable[[TrunkAdapter, Circuit, float], None], what: str,
+                   now: float) -> None:
+        """``request(adapter, circuit, now)`` (alert / answer) on the caller's circuit; a refusal is a
+        typed error."""
         for r in call.remotes():
             if r.adapter is not None and r.circuit is not None:
                 try:
-                    r.adapter.answer(r.circuit, now)
+                    request(r.adapter, r.circuit, now)
                 except ADAPTER_ERRORS as e:
-                    raise TrunkFailureError(f"answer failed: {e}", cause=getattr(e, "cause", 41)) from e
-        call.network_answered = True
+                    raise TrunkFailureError(f"{what} failed: {e}", cause=getattr(e, "cause", 41)) from e
+                return
 
     def _ring(self, call: Call, conn: Connection, now: float) -> None:
         """Alert our device ``conn`` (Delivered), telling the network first."""
