@@ -201,6 +201,8 @@ class ChannelId(Ie):
             i += 1
         sel = o3 & 3
         excl, d = bool(o3 & 0x08), bool(o3 & 0x04)
+        if sel == 2:
+            raise IeError("channel identification: channel selection 2 is reserved on a primary rate interface")
         if sel != 1:
             return cls((), excl, d, any_channel=sel == 3, no_channel=sel == 0)
         _need(data, i + 2, "channel identification")
