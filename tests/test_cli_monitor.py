@@ -42,6 +42,8 @@ def test_header_agents_queues_fit_80_columns() -> None:
     sales = next(line for line in lines if line.strip().startswith("sales"))
     assert sales.split()[1:] == ["1", "88", "4", "182"]
     assert "13812345678" in text and "LOS, LOF" in text
+    span0 = next(line for line in lines if line.strip().startswith("0 ") and "no1" in line)
+    assert span0.split()[:5] == ["0", "no1", "28", "1", "30"]     # in service, busy (c7's trunk/0/3), total
 
 
 def test_agent_and_queue_events_update_the_panels() -> None:

@@ -123,11 +123,17 @@ class CallView:
         header = Text.from_markup(f"[b]cti-monitor[/]  node [b]{self.node or '?'}[/]  bus {mode}  seq {self.seq}  "
                                   f"calls {len(self.calls)}  agents {len(self.agents)}")
         parts: list[Any] = [header]
-        spans = _table("spans", ("span", "sig", "free", "total", "alarms"))
+        spans = _table("spans", ("span", "sig", "in service", "busy", "total", "alarms"))
+        busy: dict[int, int] = {}
+        for c in self.calls.values():          # circuits our live calls hold (one per trunk party)
+            for dev in c.get("states", {}):
+                parts_ = str(dev).split("/")
+                if len(parts_) == 3 and parts_[0] == "trunk" and parts_[1].isdigit():
+                    busy[int(parts_[1])] = busy.get(int(parts_[1]), 0) + 1
         for n, s in sorted(self.spans.items()):
             alarms = ", ".join(s.get("alarms") or []) or "-"
-            spans.add_row(str(n), s.get("signalling", ""), str(s.get("available", "")), str(s.get("total", "")),
-                          f"[red]{alarms}[/]" if alarms != "-" else alarms)
+            spans.add_row(str(n), s.get("signalling", ""), str(s.get("available", "")), str(busy.get(n, 0)),
+                          str(s.get("total", "")), f"[red]{alarms}[/]" if alarms != "-" else alarms)
         parts.append(spans)
         if self.agents:
             agents = _table(f"agents ({len(self.agents)})", ("agent", "device", "state", "for", "call"))
