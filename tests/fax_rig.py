@@ -77,7 +77,7 @@ class _Wire:
         self.spans = [self._Span(self, 0), self._Span(self, 1)]
 
     class _Span:
-        def __init__(self, wire: "_Wire", n: int) -> None:
+        def __init__(self, wire: _Wire, n: int) -> None:
             self.wire, self.n = wire, n
 
         def write_audio(self, ts: int, alaw: bytes) -> None:
@@ -90,7 +90,7 @@ class _Wire:
             data = q.pop(0)
             return type("Blk", (), {"timeslot": lambda _self, ts: data})()
 
-    def span(self, n: int) -> "_Wire._Span":
+    def span(self, n: int) -> _Wire._Span:
         return self.spans[n]
 
     def advance(self, seconds: float) -> None:
