@@ -420,3 +420,23 @@ options."1" = { queue = "sales" }
         assert any(e["type"] == "CallQueued" and e["call"] == call for e in seen)
     finally:
         srv.close()
+
+
+def test_ivr_ports_come_from_the_voice_pool(tmp_path: Path, ivr_file: str) -> None:
+    srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
+                                         "queues": {"sales": {}}}, spans=1)
+    m = media(srv, centre, tmp_path, pools={"fax": 1, "voice": 1})
+    bus, seen = listen(srv)
+    try:
+        place(srv, 0.5, calling="13800000001", hold_for=None)
+        place(srv, 1.5, calling="13800000002", hold_for=None)
+        ev = wait_event(srv, seen, "ResourceExhausted", 20.0)
+        assert ev["kind"] == "voice" and ev["treatment"] == "busy prompt"
+        assert m.pools.usage()["voice"]["busy"] == 1
+        wait_event(srv, seen, "CallCleared", 20.0)             # the second caller: busy prompt, released
+        assert len(srv.model.calls) == 1
+        run_until(srv, srv.now() + 30.0)                        # the first: no digit, on_fail hangs up
+        assert not srv.model.calls and m.pools.usage()["voice"]["busy"] == 0
+        assert m.pools.usage()["voice"]["refused"] == 1
+    finally:
+        srv.close()

@@ -42,6 +42,14 @@ class MediaHooks(Protocol):
         """The prompt queued with ``then_hangup`` has played: take the caller over (True) or not."""
         ...
 
+    def ivr_port(self, call: str, take: bool) -> bool:
+        """Take (``take``) or give back a voice channel for ``call``'s menu; False: none free."""
+        ...
+
+    def busy_audio(self) -> bytes:
+        """What a caller hears when no voice channel is free (then the call is released)."""
+        ...
+
 
 @dataclass
 class _Leg:
@@ -55,6 +63,7 @@ class _Leg:
     hangup_after: bool = False  #: release the caller when the audio queued now has played (voicemail)
     sent: bytes = b""          #: the block written last (the recorder's "sent" side)
     tts: Any = None            #: a TTS job whose audio is this menu's prompt
+    port: bool = False         #: holds a voice channel of the media resources' pool
 
 
 class IvrRunner:
@@ -76,7 +85,14 @@ class IvrRunner:
         """Walk ``call`` through the configured menus from the start menu."""
         if self.config is None:
             raise ValueError("no IVR menus configured ([contact] ivr)")
+        if self.media is not None and not self.media.ivr_port(call, True):    # every voice channel busy
+            busy = self.media.busy_audio()
+            if not busy:
+                return [(call, Hangup("no voice channel free"))]
+            self.play_audio(call, circuit, busy, then_hangup=True)
+            return []
         leg = self.legs.setdefault(call, _Leg(call, circuit))
+        leg.port = self.media is not None
         leg.session = IvrSession(self.config, call)
         return self._do(leg, leg.session.start(now), now)
 
@@ -105,7 +121,14 @@ class IvrRunner:
         leg.collector.start(now, prompt=bool(leg.playing))
 
     def drop(self, call: str) -> None:
-        self.legs.pop(call, None)
+        leg = self.legs.pop(call, None)
+        if leg is not None:
+            self._give_port(leg)
+
+    def _give_port(self, leg: _Leg) -> None:
+        if leg.port and self.media is not None:
+            leg.port = False
+            self.media.ivr_port(leg.call, False)
 
     # ---- input -----------------------------------------------------------------------------
     def digits(self, call: str, digits: str, now: float) -> list[Any]:
@@ -188,6 +211,7 @@ class IvrRunner:
                 leg.playing.clear()
                 leg.tts = None
                 self.legs.pop(leg.call, None)
+                self._give_port(leg)
                 if self.media is None:
                     out.append((leg.call, Hangup("no media resources for " + type(a).__name__)))
                 else:
@@ -202,4 +226,5 @@ class IvrRunner:
                 if isinstance(a, (ToQueue, Hangup)):
                     leg.session = None
                     leg.playing.clear()
+                    self._give_port(leg)
         return out

@@ -298,6 +298,21 @@ class MediaResources(Component):
             return False
         return True
 
+    def ivr_port(self, call: str, take: bool) -> bool:
+        """An IVR menu holds a ``voice`` channel while it runs (the plan's "IVR 60 lines")."""
+        if not take:
+            self.pools.release("voice", call)
+            return True
+        if self.pools.acquire("voice", call):
+            return True
+        self._exhausted(ResourceExhausted("voice", call, self.pools.pools["voice"].size, "busy prompt"))
+        self._no_takeover.add(call)          # the busy prompt ends the call: no voicemail after it
+        return False
+
+    def busy_audio(self) -> bytes:
+        ps = self.prompt_set(self.config.language)
+        return bytes(ps.compose(["busy"], strict=False)) if ps is not None else b""
+
     # ---- fax --------------------------------------------------------------------------------------------
     def _document(self, name: str) -> Path:
         from cti.fax import document
