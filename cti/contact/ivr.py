@@ -16,6 +16,7 @@ instead of releasing it. Without media resources those targets release the calle
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 from collections.abc import Callable
 
@@ -74,6 +75,7 @@ class IvrRunner:
         self.write = write
         self.legs: dict[str, _Leg] = {}
         self.media: MediaHooks | None = None
+        self.wallclock: Callable[[], datetime] = datetime.now   #: local time for the opening hours
         self.errors: list[tuple[str, str]] = []   #: (call, message) of prompts that could not be spoken
 
     def attach(self, media: MediaHooks) -> None:
@@ -94,7 +96,7 @@ class IvrRunner:
         leg = self.legs.setdefault(call, _Leg(call, circuit))
         leg.port = self.media is not None
         leg.session = IvrSession(self.config, call)
-        return self._do(leg, leg.session.start(now), now)
+        return self._do(leg, leg.session.start(now, self.wallclock()), now)
 
     def play(self, call: str, circuit: tuple[int, int], prompt: str) -> float:
         """PlayPrompt: queue ``prompt`` (a file of the IVR prompt directory); returns its seconds."""

@@ -25,6 +25,15 @@ var = "account"                   # the digits are kept under this name and trav
 then = { queue = "support", priority = 5 }
 ```
 
+Opening hours (optional): outside them a caller goes straight to ``after_hours`` (any
+target, typically ``{ voicemail = "sales" }``) instead of the start menu::
+
+    [ivr.hours]
+    open = "08:30"                    # local time of the server
+    close = "18:00"
+    days = [1, 2, 3, 4, 5]            # ISO weekdays (1 = Monday); default every day
+    after_hours = { voicemail = "sales" }
+
 A target is exactly one of ``queue`` (with optional ``priority``), ``menu``, ``hangup``,
 ``fax`` (fax-on-demand: send that document on this call, ``fax = "price-list"``, a name of
 ``[media.fax] documents``; with ``to = "<var>"`` it is faxed later to the number the caller
@@ -37,6 +46,7 @@ prompt file, bad key) is reported with its place.
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,12 +108,57 @@ _MENU_KEYS = {"prompt", "max_digits", "timeout", "inter_digit", "terminator", "b
               "invalid_prompt", "options", "then", "var", "on_fail", "say", "voice"}
 
 
+@dataclass(frozen=True)
+class Hours:
+    """When the menus are open (local wall-clock time); outside, callers go to ``after_hours``."""
+
+    open: int                      #: minutes after midnight
+    close: int
+    days: frozenset[int]
+    after_hours: Target
+
+    @classmethod
+    def parse(cls, d: Any) -> Hours:
+        if not isinstance(d, dict):
+            raise IvrConfigError("ivr.hours: must be a table")
+        unknown = set(d) - {"open", "close", "days", "after_hours"}
+        if unknown:
+            raise IvrConfigError(f"ivr.hours: unknown keys {sorted(unknown)}")
+
+        def minutes(key: str) -> int:
+            v = d.get(key)
+            try:
+                hh, mm = str(v).split(":")
+                h, m = int(hh), int(mm)
+            except (TypeError, ValueError):
+                raise IvrConfigError(f"ivr.hours.{key}: give a time like \"08:30\", not {v!r}") from None
+            if not (0 <= h <= 24 and 0 <= m < 60 and h * 60 + m <= 1440):
+                raise IvrConfigError(f"ivr.hours.{key}: {v!r} is not a time of day")
+            return h * 60 + m
+
+        days = d.get("days", [1, 2, 3, 4, 5, 6, 7])
+        if not isinstance(days, list) or not days or not all(isinstance(x, int) and 1 <= x <= 7 for x in days):
+            raise IvrConfigError("ivr.hours.days: a list of ISO weekdays 1 (Monday) .. 7 (Sunday)")
+        if "after_hours" not in d:
+            raise IvrConfigError("ivr.hours: after_hours (where callers go when closed) is missing")
+        h = cls(minutes("open"), minutes("close"), frozenset(days), Target.parse("ivr.hours.after_hours",
+                                                                               d["after_hours"]))
+        if h.open >= h.close:
+            raise IvrConfigError("ivr.hours: open must be before close")
+        return h
+
+    def is_open(self, wall: datetime) -> bool:
+        m = wall.hour * 60 + wall.minute
+        return wall.isoweekday() in self.days and self.open <= m < self.close
+
+
 @dataclass
 class IvrConfig:
     start: str
     menus: dict[str, Menu]
     prompt_dir: Path
     _audio: dict[str, bytes] = field(default_factory=dict, repr=False)
+    hours: Hours | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> IvrConfig:
@@ -122,6 +177,8 @@ class IvrConfig:
         menus = {name: cls._menu(name, md) for name, md in menus_d.items()}
         start = d.get("start", next(iter(menus)))
         cfg = cls(start, menus, (base / d.get("prompt_dir", ".")).resolve())
+        if "hours" in d:
+            cfg.hours = Hours.parse(d["hours"])
         cfg.check()
         return cfg
 
@@ -167,18 +224,16 @@ class IvrConfig:
             for prompt in (m.prompt, m.invalid_prompt):
                 if prompt is not None and not (self.prompt_dir / prompt).is_file():
                     raise IvrConfigError(f"ivr.menus.{m.name}: prompt file {self.prompt_dir / prompt} not found")
+        if self.hours is not None and self.hours.after_hours.menu not in (None, *self.menus):
+            raise IvrConfigError(f"ivr.hours.after_hours: unknown menu {self.hours.after_hours.menu!r}")
 
     def targets(self) -> list[Target]:
-        return [t for m in self.menus.values() for t in [*m.options.values(), m.on_fail, *([m.then] if m.then else [])]]
+        out = [t for m in self.menus.values() for t in [*m.options.values(), m.on_fail, *([m.then] if m.then else [])]]
+        return out + ([self.hours.after_hours] if self.hours is not None else [])
 
     def queues(self) -> set[str]:
         """Every queue the IVR can send a caller to (the server checks they exist)."""
-        out = set()
-        for m in self.menus.values():
-            for t in [*m.options.values(), m.on_fail, *([m.then] if m.then else [])]:
-                if t.queue:
-                    out.add(t.queue)
-        return out
+        return {t.queue for t in self.targets() if t.queue}
 
     def audio(self, prompt: str) -> bytes:
         """A prompt as 8 kHz A-law, loaded once."""

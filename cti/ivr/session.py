@@ -8,6 +8,7 @@ and time; the session answers with actions: :class:`Play` (stream this A-law to 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .collect import CollectState, DigitCollector
 from .menu import IvrConfig, Menu, Target
@@ -81,7 +82,12 @@ class IvrSession:
     finished: bool = False
     _collector: DigitCollector | None = None
 
-    def start(self, now: float) -> list[Action]:
+    def start(self, now: float, wall: datetime | None = None) -> list[Action]:
+        """Enter the start menu, or go to ``after_hours`` when ``wall`` (local time) is outside
+        the opening hours."""
+        h = self.config.hours
+        if h is not None and wall is not None and not h.is_open(wall):
+            return self._go(h.after_hours, now)
         return self._enter(self.config.menus[self.config.start], now)
 
     def digit(self, d: str, now: float) -> list[Action]:
