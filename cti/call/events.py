@@ -221,9 +221,24 @@ class ServerStarted(BusEvent):
         return "server.started"
 
 
+@dataclass(frozen=True, slots=True)
+class ServerReady(BusEvent):
+    """Every span is usable (SS7 link aligned and reset, No.1 idle, PRI D channel up): calls
+    placed from now on are carried; before it MakeCall is refused with ``not ready``."""
+
+    TOPIC: ClassVar[str] = "server"
+
+    node: str
+    spans: list[int] = field(default_factory=list)   #: the spans that are ready
+    waited: float = 0.0                              #: model seconds from start to ready
+
+    def topic(self) -> str:
+        return "server.ready"
+
+
 CALL_EVENTS: tuple[type[CallEvent], ...] = (
     Originated, Offered, Delivered, Established, Held, Retrieved, Queued, Failed, Transferred,
     Conferenced, DigitsDialed, ConnectionCleared, CallCleared, Reattempted, Diverted, UserDataChanged,
 )
 #: Every event type the call model and server publish, by name (the schema's event list).
-EVENT_TYPES: dict[str, type[BusEvent]] = {c.__name__: c for c in (*CALL_EVENTS, SpanState, ServerStarted)}
+EVENT_TYPES: dict[str, type[BusEvent]] = {c.__name__: c for c in (*CALL_EVENTS, SpanState, ServerStarted, ServerReady)}
