@@ -1,6 +1,7 @@
 """cti-server configuration: a TOML file (sections below) plus command-line overrides.
 
-    [server]  node, store (path | sqlite://... | postgresql://...), retention_events, retention_seconds
+    [server]  node, store (path | sqlite://... | postgresql://...), retention_events, retention_seconds,
+              ready_timeout
     [bus]     events, snapshot, control (endpoints), security ("plain" | "curve"), keys (cti-keys dir),
               accounts (file), rate, burst, max_request
     [board]   driver ("sim" | "wire" | "dahdi" | any cti.boards name | "loopback"), spans, clock,
@@ -30,6 +31,7 @@ class ServerSection:
     store: str = "cti.db"
     retention_events: int = 1_000_000       #: journal rows kept (0: no limit)
     retention_seconds: float = 7 * 86400.0  #: journal age kept (0: no limit)
+    ready_timeout: float = 0.0              #: model seconds the spans may take to be usable (0: no limit)
 
 
 @dataclass

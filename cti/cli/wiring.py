@@ -161,6 +161,8 @@ def build_server(config: Config | None = None, *, extra: list[Component] | None 
     ``board`` / ``adapters`` / ``ctx`` / ``strict`` as :class:`CtiServer` takes them."""
     config = config or Config()
     parts = components(config, network=board is None and adapters is None)
+    from cti.readiness import Readiness       # ServerReady on the bus; MakeCall refused until then
+    parts.insert(0, Readiness(config.server.node, config.server.ready_timeout or None))
     return CtiServer(config, components=[*parts, *(extra or [])], board=board, adapters=adapters,
                      ctx=ctx, strict=strict)
 
