@@ -49,6 +49,8 @@ def build_config(config: str | None, **over: object) -> Config:
 @click.option("--scenario", "demo__scenario", type=click.Path(exists=True, dir_okay=False),
               help="scenario TOML (simulator/scenario.py)")
 @click.option("--duration", type=float, default=None, help="stop after this many seconds")
+@click.option("--ready-timeout", "server__ready_timeout", type=float, default=None,
+              help="exit 3 if the spans are not usable (ServerReady) within this many seconds")
 @click.option("-v", "--verbose", count=True)
 def main(config: str | None, duration: float | None, verbose: int, **over: object) -> None:
     """Run the CTI server. With no options: the simulator demo on localhost."""
@@ -95,7 +97,18 @@ def main(config: str | None, duration: float | None, verbose: int, **over: objec
         pass
     finally:
         srv.close()
+    failed = getattr(_part(srv, "readiness"), "failed", None)
+    if failed:
+        click.secho(f"cti-server: start-up failed: {failed}", fg="red", err=True)
+        sys.exit(3)
     sys.exit(0)
+
+
+def _part(srv: object, name: str) -> object | None:
+    for c in getattr(srv, "components", []):
+        if c.name == name:
+            return c
+    return None
 
 
 if __name__ == "__main__":
