@@ -137,7 +137,11 @@ def test_sighup_reloads_the_accounts_of_a_running_cti_server(tmp_path):
             assert _answers(wall)
     finally:
         proc.terminate()
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate(timeout=10)
     assert "accounts reloaded: 0 added, 1 revoked (crm)" in err
 
 
@@ -147,3 +151,17 @@ def _answers(client: BusClient) -> bool:
         return True
     except (TimeoutError, CallControlError):
         return False
+
+
+def test_filewatch_sees_each_change_once_and_looks_only_when_due(tmp_path):
+    from cti.bus.filewatch import FileWatch
+    p = tmp_path / "accounts.toml"
+    p.write_text("a")
+    w = FileWatch(str(p), every=1.0, now=0.0)
+    assert w.due() == 1.0 and not w.changed(0.5)
+    p.write_text("bb")
+    assert not w.changed(0.9)                       # not due yet
+    assert w.changed(1.0) and not w.changed(2.0)    # once per change
+    os.replace(str(p), str(tmp_path / "gone"))
+    assert w.changed(3.0)                            # gone is a change too
+    assert FileWatch(None).due() is None and not FileWatch(None).changed(99.0)

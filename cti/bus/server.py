@@ -15,7 +15,8 @@ handlers run in that thread, so they may touch the call model directly.
   ``BusServer.publish`` is the publisher's own method;
 * :mod:`.replay`: snapshot, replay and watch (the snapshot socket);
 * :mod:`.control`: commands, request ids and per-account rate limits (the control socket);
-* :mod:`.errors`: the bus's error types; :mod:`.endpoints`: endpoints and limits.
+* :mod:`.errors`: the bus's error types; :mod:`.endpoints`: endpoints and limits;
+* :mod:`.filewatch`: when to read the accounts file again (:meth:`BusServer.reload_accounts`).
 
 Every event and every reply carries ``epoch``, the id the store created with its journal: a
 client that sees a new epoch knows the journal was lost or replaced and resyncs by snapshot.
@@ -26,7 +27,6 @@ from __future__ import annotations
 import collections
 import errno
 import logging
-import os
 import time
 from types import ModuleType
 from typing import Any
@@ -43,6 +43,7 @@ from .control import Commands, Handler, RateLimiter, reply, request_id
 from .endpoints import Endpoints, Limits
 from .errors import MalformedRequestError, RateLimitedError, error_map
 from .events import JournalGap
+from .filewatch import FileWatch
 from .publisher import IMPL, new_publisher
 from .replay import Replay, StateProvider, visible
 from .schema import SCHEMA_MAJOR
@@ -109,7 +110,7 @@ class BusServer:
         self.rates = RateLimiter(self.limits.rate, self.limits.burst)
         self._poller = zmq.Poller()
         self._started = False
-        self._accounts_seen: tuple[float, float] = (0.0, self._accounts_mtime())
+        self._accounts = FileWatch(self.security.accounts_path, ACCOUNTS_CHECK, time.monotonic())
 
     # ---- life cycle ---------------------------------------------------------------
     def start(self) -> BusServer:
@@ -161,8 +162,8 @@ class BusServer:
         next look at the accounts file; None when nothing is due. The owner's loop sleeps on
         :meth:`sockets` until then (docs/bus.md "Latency"), so nothing waits for a fixed poll."""
         due = self.replay.deadline()
-        if self.security.accounts_path is not None:
-            look = self._accounts_seen[0] + ACCOUNTS_CHECK
+        look = self._accounts.due()
+        if look is not None:
             due = look if due is None else min(due, look)
         return due
 
@@ -351,24 +352,9 @@ class BusServer:
         self._send(sock, head, out)
 
     # ---- accounts --------------------------------------------------------------------
-    def _accounts_mtime(self) -> float:
-        path = self.security.accounts_path
-        try:
-            return os.stat(path).st_mtime if path else 0.0
-        except OSError:
-            return 0.0
-
     def _check_accounts(self) -> None:
-        """Read the accounts file again when it changed (at most every ACCOUNTS_CHECK s)."""
-        if self.security.accounts_path is None:
-            return
-        now = time.monotonic()
-        last_look, mtime = self._accounts_seen
-        if now - last_look < ACCOUNTS_CHECK:
-            return
-        m = self._accounts_mtime()
-        self._accounts_seen = (now, m)
-        if m != mtime:
+        """Read the accounts file again when it changed (looked at every ACCOUNTS_CHECK s)."""
+        if self._accounts.changed(time.monotonic()):
             try:
                 self.reload_accounts()
             except Exception as e:      # a half-written or broken file: keep the accounts in use
