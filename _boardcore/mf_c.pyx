@@ -277,10 +277,10 @@ cdef class MfDetector:
                     cand = 0
                     cand_n = 0
                 if cur:
-                    if held == cur and pb >= ref * HOLD_DROP:
+                    if held == cur and pair >= ref * HOLD_DROP:
                         miss = 0
-                        if pb > ref:
-                            ref = pb
+                        if pair > ref:
+                            ref = pair
                     else:
                         miss += 1
                 if cand_n >= ON_WINDOWS:
@@ -297,7 +297,7 @@ cdef class MfDetector:
                     cand = 0
                     cand_n = 0
                     miss = 0
-                    ref = pb
+                    ref = pair
                 elif cur and miss >= OFF_WINDOWS:
                     self.evbuf[3 * nev] = <int32_t> c
                     self.evbuf[3 * nev + 1] = 0

@@ -23,8 +23,8 @@ Detector, per channel, over many channels per call:
 * a signal is recognised after ``ON_WINDOWS`` consecutive clean windows (Q.441: bursts
   shorter than 7 ms must not operate) and released after ``OFF_WINDOWS`` consecutive
   windows in which it no longer holds (Q.441: interruptions up to 7 ms must not release);
-  holding uses looser thresholds than recognising (hysteresis), plus a level relative to
-  the signal's own peak (``HOLD_DROP_DB``), which releases quickly after the signal ends
+  holding uses looser thresholds than recognising (hysteresis), plus a level of the pair
+  relative to its own peak (``HOLD_DROP_DB``), which releases quickly after the signal ends
   (Q.441: operate + release time at most 80 ms) while a 7 ms gap costs under 4 dB.
 
 Events carry the time of recognition: ``now`` (time of the first sample passed to
@@ -71,8 +71,9 @@ ROT_PERIOD: int = 10
 # --- decision thresholds (chosen against the Q.441 clause 4 figures, see docs/mf.md) -----
 #: Weaker tone of a clean pair must reach this level (Q.441: operate from -35 dBm0).
 LEVEL_ON_DBM0: float = -39.0
-#: ... and may drop to this while a recognised signal holds.
-LEVEL_HOLD_DBM0: float = -45.0
+#: ... and may drop to this while a recognised signal holds (a 7 ms gap costs the weaker
+#: tone of a -35 dBm0, 10 Hz off pair up to 11 dB in the windows that span it).
+LEVEL_HOLD_DBM0: float = -50.0
 #: Stronger/weaker ratio of a clean pair (Q.441: accept 5 dB adjacent, 7 dB non-adjacent;
 #: 20 dB must not operate; measured up to 8.8 dB on a 7 dB pair at +/-10 Hz).
 TWIST_ON_DB: float = 10.0
@@ -90,9 +91,10 @@ FRACTION_HOLD: float = 0.25
 #: this window W and the one before W' (1 at the nominal frequency, 0.65 at 10 Hz off,
 #: 0.5 at 12.5 Hz, 0.35 at 15 Hz; measured >= 0.436 at +/-10 Hz with leakage).
 COHERENCE_ON: float = 0.36
-#: A held signal's weaker tone may drop this far below its peak since recognition (a 7 ms
-#: gap costs at most ~4 dB plus ~1.5 dB of leakage ripple; the tail of an ended signal
-#: falls below it 12 ms after the end).
+#: A held signal's pair power (both tones) may drop this far below its peak since
+#: recognition (a 7 ms gap costs the pair at most ~6 dB; the weaker tone alone, with a
+#: level difference and 10 Hz offsets, ripples ~4 dB and lost up to 8.5 dB, which released
+#: the signal; the tail of an ended signal falls below it 12 ms after the end).
 HOLD_DROP_DB: float = 8.0
 #: Consecutive clean windows (5 ms apart) to recognise a signal: operate in 41..51 ms
 #: (speech that passed every test above did so for at most 5 windows in a row, over 74
@@ -260,16 +262,16 @@ class MfDetector:
         for c in range(self.channels):
             if not busy[c] and not self._cur[c] and not self._cand[c]:
                 continue
-            events.extend(self._run(c, strict[c].tolist(), held_sig[c].tolist(), pb[c].tolist(), t0, p, step))
+            events.extend(self._run(c, strict[c].tolist(), held_sig[c].tolist(), pair[c].tolist(), t0, p, step))
         if len(events) > 1:
             events.sort(key=lambda ev: (ev.time, ev.channel))
         return events
 
-    def _run(self, c: int, strict: list[int], held: list[int], weak: list[float], t0: float, p: int,
+    def _run(self, c: int, strict: list[int], held: list[int], pair: list[float], t0: float, p: int,
              step: float) -> list[MfEvent]:
         """The per-channel recognise/hold/release machine over this call's windows.
 
-        ``weak``: power of the weaker of the two strongest frequencies, per window.
+        ``pair``: power of the two strongest frequencies together, per window.
         """
         out: list[MfEvent] = []
         cur, cand, cand_n, miss, ref = self._cur[c], self._cand[c], self._cand_n[c], self._miss[c], self._ref[c]
@@ -282,10 +284,10 @@ class MfDetector:
             else:
                 cand, cand_n = 0, 0
             if cur:
-                if held[s] == cur and weak[s] >= ref * HOLD_DROP:
+                if held[s] == cur and pair[s] >= ref * HOLD_DROP:
                     miss = 0
-                    if weak[s] > ref:
-                        ref = weak[s]
+                    if pair[s] > ref:
+                        ref = pair[s]
                 else:
                     miss += 1
             if cand_n >= ON_WINDOWS:
@@ -293,7 +295,7 @@ class MfDetector:
                 if cur:
                     out.append(MfEvent(c, 0, t))
                 out.append(MfEvent(c, cand, t))
-                cur, cand, cand_n, miss, ref = cand, 0, 0, 0, weak[s]
+                cur, cand, cand_n, miss, ref = cand, 0, 0, 0, pair[s]
             elif cur and miss >= OFF_WINDOWS:
                 out.append(MfEvent(c, 0, t0 + ((s + 1) * SUB - p) * step))
                 cur, miss, ref = 0, 0, 0.0
