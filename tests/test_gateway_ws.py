@@ -495,3 +495,35 @@ def test_a_client_that_asks_without_reading_is_cut_off_and_nobody_else_notices(b
         run(others_fine())
     finally:
         g.stop()
+
+
+def test_a_restarted_gateway_resumes_its_clients_from_the_bus_journal(bus):
+    g = gateway(bus)
+    bus.publish([ev(i) for i in range(1, 101)])
+    wait_seq(bus, 100)
+
+    async def first_part():
+        async with aiohttp.ClientSession() as s, s.ws_connect(g.url + "/ws") as ws:
+            await ws.receive_json()
+            await ws.send_json({"op": "subscribe", "id": 1, "after": 0})
+            seqs, _ = await collect(ws, 60)
+            return seqs
+    seen = run(first_part())
+    last = seen[-1]
+    g.stop()                                              # the gateway goes away; the bus goes on
+    bus.publish([ev(i) for i in range(101, 201)])
+    wait_seq(bus, 200)
+    g2 = gateway(bus)                                     # a new gateway process: an empty ring
+    try:
+        async def resume():
+            async with aiohttp.ClientSession() as s, s.ws_connect(g2.url + "/ws") as ws:
+                await ws.receive_json()
+                await ws.send_json({"op": "subscribe", "id": 1, "after": last})
+                bus.pace(50, 500.0, lambda i: ev(1000 + i))
+                seqs, _ = await collect(ws, 250)
+                return seqs
+        rest = run(resume())
+        assert seen + rest == list(range(1, 251))
+        assert g2.gateway.hub.counters["bus_replays"] >= 1
+    finally:
+        g2.stop()
