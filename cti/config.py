@@ -16,13 +16,27 @@ span 1 on SS7, plain bus on localhost, SQLite ``cti.db``, demo scenario on.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
 
 class ConfigError(ValueError):
-    """The configuration file or an option is malformed or out of range."""
+    """The configuration file or an option is malformed or out of range; ``problems`` lists
+    every problem found (the message joins them), not only the first."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[str] = list(problems) if problems else [message]
+        self.partial: Any = None    #: what could be built from the good parts (for further checks)
+
+
+def _raise_all(problems: list[str]) -> None:
+    """Raise one ConfigError carrying every problem (nothing when the list is empty)."""
+    if problems:
+        raise ConfigError(problems[0] if len(problems) == 1 else
+                          f"{len(problems)} problems: " + "; ".join(problems), problems)
 
 
 @dataclass
@@ -105,7 +119,7 @@ class Config:
     media: dict[str, Any] | None = None     #: the [media] section, parsed by cti.contact.resources.MediaConfig
 
     @classmethod
-    def load(cls, path: str) -> "Config":
+    def load(cls, path: str) -> Config:
         try:
             with open(path, "rb") as f:
                 data = tomllib.load(f)
@@ -116,69 +130,110 @@ class Config:
         return cls.from_dict(data)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Config":
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        """The configuration of a parsed TOML table; every problem at once in one ConfigError."""
         if not isinstance(data, dict):
             raise ConfigError("configuration must be a table")
+        problems: list[str] = []
         unknown = set(data) - {"server", "bus", "board", "trunk", "call", "demo", "contact", "media"}
         if unknown:
-            raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
-        cfg = cls(
-            server=_section(ServerSection, data.get("server", {}), "server"),
-            bus=_section(BusSection, data.get("bus", {}), "bus"),
-            board=_section(BoardSection, data.get("board", {}), "board"),
-            call=_section(CallSection, data.get("call", {}), "call"),
-            demo=_section(DemoSection, data.get("demo", {}), "demo"),
-        )
+            problems.append(f"unknown section(s): {', '.join(sorted(unknown))}")
+
+        def section(kind: type, name: str) -> Any:
+            try:
+                return _section(kind, data.get(name, {}), name)
+            except ConfigError as e:
+                problems.extend(e.problems)
+                return e.partial if e.partial is not None else kind()
+        cfg = cls(server=section(ServerSection, "server"), bus=section(BusSection, "bus"),
+                  board=section(BoardSection, "board"), call=section(CallSection, "call"),
+                  demo=section(DemoSection, "demo"))
         if "trunk" in data:
             if not isinstance(data["trunk"], list):
-                raise ConfigError("[[trunk]] must be an array of tables")
-            cfg.trunks = [_section(TrunkSection, t, f"trunk[{i}]") for i, t in enumerate(data["trunk"])]
-        if "contact" in data:
-            if not isinstance(data["contact"], dict):
-                raise ConfigError("[contact] must be a table")
-            cfg.contact = data["contact"]
-        if "media" in data:
-            if not isinstance(data["media"], dict):
-                raise ConfigError("[media] must be a table")
-            cfg.media = data["media"]
-        cfg.validate()
+                problems.append("[[trunk]] must be an array of tables")
+            else:
+                trunks = []
+                for i, t in enumerate(data["trunk"]):
+                    try:
+                        trunks.append(_section(TrunkSection, t, f"trunk[{i}]"))
+                    except ConfigError as e:
+                        problems.extend(e.problems)
+                        if e.partial is not None:
+                            trunks.append(e.partial)
+                cfg.trunks = trunks
+        for name in ("contact", "media"):
+            if name in data:
+                if not isinstance(data[name], dict):
+                    problems.append(f"[{name}] must be a table")
+                else:
+                    setattr(cfg, name, data[name])
+        problems += cfg.problems()
+        try:
+            _raise_all(problems)
+        except ConfigError as e:
+            e.partial = cfg
+            raise
         return cfg
 
     def validate(self) -> None:
+        """Raise a ConfigError listing every problem :meth:`problems` finds."""
+        _raise_all(self.problems())
+
+    def problems(self) -> list[str]:
+        """Every value out of range or inconsistent across sections (empty: valid)."""
+        out: list[str] = []
         if self.bus.security not in ("plain", "curve"):
-            raise ConfigError(f"bus.security must be 'plain' or 'curve', not {self.bus.security!r}")
+            out.append(f"bus.security must be 'plain' or 'curve', not {self.bus.security!r}")
         if not 1 <= self.board.spans <= 64:
-            raise ConfigError(f"board.spans must be 1..64, not {self.board.spans}")
+            out.append(f"board.spans must be 1..64, not {self.board.spans}")
         if not 0.02 <= self.board.step <= 10.0:
-            raise ConfigError(f"board.step must be 0.02..10 seconds, not {self.board.step}")
+            out.append(f"board.step must be 0.02..10 seconds, not {self.board.step}")
         if self.board.clock not in ("real", "virtual"):
-            raise ConfigError(f"board.clock must be 'real' or 'virtual', not {self.board.clock!r}")
+            out.append(f"board.clock must be 'real' or 'virtual', not {self.board.clock!r}")
         seen: set[int] = set()
         for t in self.trunks:
             if t.signalling not in ("no1", "ss7", "pri", "loop"):
-                raise ConfigError(f"trunk signalling must be no1, ss7, pri or loop, not {t.signalling!r}")
+                out.append(f"trunk signalling must be no1, ss7, pri or loop, not {t.signalling!r}")
             for s in t.spans:
                 if not isinstance(s, int) or not 0 <= s < self.board.spans:
-                    raise ConfigError(f"trunk span {s!r} is not a span of the board (0..{self.board.spans - 1})")
-                if s in seen:
-                    raise ConfigError(f"span {s} is given to two trunks")
+                    out.append(f"trunk span {s!r} is not a span of the board (0..{self.board.spans - 1})")
+                elif s in seen:
+                    out.append(f"span {s} is given to two trunks")
                 seen.add(s)
         if self.server.retention_events < 0 or self.server.retention_seconds < 0:
-            raise ConfigError("retention must be >= 0 (0: unlimited)")
+            out.append("retention must be >= 0 (0: unlimited)")
+        if self.server.ready_timeout < 0:
+            out.append("server.ready_timeout must be >= 0 (0: no limit)")
+        for name, ep in (("events", self.bus.events), ("snapshot", self.bus.snapshot), ("control", self.bus.control)):
+            if not isinstance(ep, str) or not _ENDPOINT.fullmatch(ep):
+                out.append(f"bus.{name} {ep!r} is not an endpoint (tcp://host:port, tcp://host:*, ipc://path)")
+        eps = [self.bus.events, self.bus.snapshot, self.bus.control]
+        dup = sorted({e for e in eps if eps.count(e) > 1 and not str(e).endswith(":*")})
+        if dup:
+            out.append(f"bus endpoints must differ: {', '.join(dup)} is given twice")
+        return out
 
 
-_CHECKS = {"str": str, "int": int, "float": (int, float), "bool": bool}
+#: a ZeroMQ endpoint the bus can bind: tcp (host or interface, port or ``*``), ipc, inproc
+_ENDPOINT = re.compile(r"tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.*-]+):(\d{1,5}|\*)|ipc://.+|inproc://.+")
+
+
+_CHECKS: dict[str, Any] = {"str": str, "int": int, "float": (int, float), "bool": bool}
 
 
 def _section(cls: type, data: Any, name: str) -> Any:
+    """``cls`` from one TOML table; a ConfigError listing every bad key of the table."""
     if not isinstance(data, dict):
         raise ConfigError(f"[{name}] must be a table")
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    problems: list[str] = []
     unknown = set(data) - set(fields)
     if unknown:
-        raise ConfigError(f"[{name}] unknown key(s): {', '.join(sorted(unknown))}")
-    kwargs = {}
+        problems.append(f"[{name}] unknown key(s): {', '.join(sorted(unknown))}")
+    kwargs: dict[str, Any] = {}
     for key, value in data.items():
+        if key not in fields:
+            continue
         t = str(fields[key].type)
         base = t.split("|")[0].strip()
         if value is None and "None" in t:
@@ -193,9 +248,20 @@ def _section(cls: type, data: Any, name: str) -> Any:
         else:
             ok = True
         if not ok:
-            raise ConfigError(f"[{name}] {key} must be {t}, not {type(value).__name__}")
+            problems.append(f"[{name}] {key} must be {t}, not {type(value).__name__}")
+            continue
         kwargs[key] = float(value) if base == "float" else value
     try:
-        return cls(**kwargs)
+        made = cls(**kwargs)
     except TypeError as e:
-        raise ConfigError(f"[{name}]: {e}") from None
+        problems.append(f"[{name}]: {e}")
+        made = None
+    except ConfigError as e:
+        problems += e.problems
+        made = None
+    if problems:
+        err = ConfigError(problems[0] if len(problems) == 1 else f"{len(problems)} problems: " + "; ".join(problems),
+                          problems)
+        err.partial = made         # the section from its good keys: cross-section checks still run
+        raise err
+    return made

@@ -2,6 +2,7 @@
 
     cti-server                          # demo: simulator, No.1 + SS7 + PRI spans, calls flowing, plain bus
     cti-server -c site.toml             # a site configuration (docs/cti-server.md)
+    cti-server --check -c site.toml     # validate config, keys, endpoints; every problem at once
     cti-server -c site.toml --store postgresql://cti@db/cti --security curve --keys /etc/cti/keys
 """
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 import click
 
 from cti.config import Config, ConfigError
+from cti.plugin import Component
+from cti.server import CtiServer
 
 
 def build_config(config: str | None, **over: object) -> Config:
@@ -51,9 +54,12 @@ def build_config(config: str | None, **over: object) -> Config:
 @click.option("--duration", type=float, default=None, help="stop after this many seconds")
 @click.option("--ready-timeout", "server__ready_timeout", type=float, default=None,
               help="exit 3 if the spans are not usable (ServerReady) within this many seconds")
+@click.option("--check", is_flag=True, help="validate config, keys and endpoints (no board opened), list every problem")
 @click.option("-v", "--verbose", count=True)
-def main(config: str | None, duration: float | None, verbose: int, **over: object) -> None:
+def main(config: str | None, duration: float | None, verbose: int, check: bool, **over: object) -> None:
     """Run the CTI server. With no options: the simulator demo on localhost."""
+    if check:
+        _check(config)
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("cti-server")
@@ -64,15 +70,16 @@ def main(config: str | None, duration: float | None, verbose: int, **over: objec
     from cti.cli.wiring import build_server
     try:
         srv = build_server(cfg, strict=config is not None)
-    except Exception as e:   # noqa: BLE001 - the demo falls back, a site config fails loudly
+    except Exception as e:   # the demo falls back, a site config fails loudly
         if config is not None or cfg.board.driver != "sim":
             raise click.ClickException(str(e)) from None
         log.warning("simulator unavailable (%s): running the demo on loopback trunks", e)
         cfg.board.driver = "loopback"
         cfg.trunks = [t.__class__("loop", t.spans) for t in cfg.trunks]
-        srv = build_server(cfg)
-    except Exception as e:
-        raise click.ClickException(f"cannot start: {e}") from None
+        try:
+            srv = build_server(cfg)
+        except Exception as e2:
+            raise click.ClickException(f"cannot start: {e2}") from None
     try:
         srv.start()
     except Exception as e:
@@ -80,7 +87,9 @@ def main(config: str | None, duration: float | None, verbose: int, **over: objec
         raise click.ClickException(f"cannot bind the bus: {e}") from None
     signal.signal(signal.SIGTERM, lambda *_: srv.stop())
     # SIGHUP: read accounts.toml again now (the bus also does when the file changes)
-    signal.signal(signal.SIGHUP, lambda *_: srv.call_soon(srv.bus.reload_accounts))
+    def reload() -> None:
+        srv.bus.reload_accounts()
+    signal.signal(signal.SIGHUP, lambda *_: srv.call_soon(reload))
     ep = srv.bus.endpoints
     click.echo(f"cti-server {cfg.server.node}: board={cfg.board.driver} "
                f"trunks={[(t.signalling, t.spans) for t in cfg.trunks]} store={cfg.server.store}", err=True)
@@ -104,11 +113,24 @@ def main(config: str | None, duration: float | None, verbose: int, **over: objec
     sys.exit(0)
 
 
-def _part(srv: object, name: str) -> object | None:
-    for c in getattr(srv, "components", []):
-        if c.name == name:
-            return c
-    return None
+def _check(config: str | None) -> None:
+    """``--check``: every problem of the site, one a line; exit 1 when there is any."""
+    from cti.cli.check import check_site
+    problems = check_site(config)
+    for p in problems:
+        click.echo(f"{config}: {p}", err=True)
+    if problems:
+        click.secho(f"{config}: {len(problems)} problem(s)", fg="red", err=True)
+        sys.exit(1)
+    click.echo(f"{config}: OK")
+    sys.exit(0)
+
+
+def _part(srv: CtiServer, name: str) -> Component | None:
+    try:
+        return srv.part(name)
+    except KeyError:
+        return None
 
 
 if __name__ == "__main__":
