@@ -98,6 +98,23 @@ def test_level_and_twist_limits(dtmf):
     assert dtmf.detect(dtmf.DtmfGenerator(twist_db=4).generate(DIGITS)) == DIGITS
 
 
+def test_quiet_digits_down_to_minus_36_dbm0(dtmf):
+    """The weaker tone down to -36 dBm0 (spandsp's range; Q.24 asks -26), 40 ms tones,
+    twist -8..+3 dB, +/-1.5 %, through A-law; -45 dBm0 per tone stays silent."""
+    from _boardcore import g711
+
+    def alaw(x):
+        return np.asarray(g711.alaw_decode(g711.alaw_encode(x)), dtype=np.int16)
+
+    for tw in (0, -8, 3):
+        low = -36 - tw if tw < 0 else -36
+        for dev in (-0.015, 0.0, 0.015):
+            x = dtmf.DtmfGenerator(level_dbm0=low, twist_db=tw, on_ms=40, off_ms=40,
+                                   low_dev=dev, high_dev=-dev).generate(DIGITS)
+            assert dtmf.detect(alaw(np.concatenate([np.zeros(400, np.int16), x]))) == DIGITS, (tw, dev)
+    assert dtmf.detect(alaw(dtmf.DtmfGenerator(level_dbm0=-45).generate(DIGITS))) == ""
+
+
 def test_frequency_and_timing_limits(dtmf):
     for dev in (0.015, -0.015):
         assert dtmf.detect(dtmf.DtmfGenerator(low_dev=dev, high_dev=dev).generate(DIGITS)) == DIGITS

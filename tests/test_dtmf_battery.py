@@ -45,6 +45,7 @@ REQUIREMENTS = [
     ("freq-reject", "frequency deviation beyond +/-3.5 % rejected", "Q.24 Annex A"),
     ("twist", "normal twist 8 dB and reverse twist 4 dB accepted", "Q.24 Annex A"),
     ("level-accept", "levels -3 .. -26 dBm0 per tone accepted", "Q.24 Annex A"),
+    ("level-low", "weaker tone down to -36 dBm0 accepted (40 ms, twist, +/-1.5 %)", "spandsp's range"),
     ("level-reject", "-55 dBm0 per tone rejected", "Q.24 Annex A"),
     ("timing-accept", "40 ms tone / 40 ms pause accepted", "Q.24 Annex A"),
     ("timing-reject", "tones of 23 ms rejected", "Q.24 Annex A"),
@@ -93,6 +94,13 @@ def cases() -> list[Case]:
     for level in range(-3, -27, -1):
         out.append(Case("level-accept", f"{level} dBm0", _lead(gen(level).generate("1" + ALL[level % 16])),
                         "1" + ALL[level % 16]))
+    for weak in (-30, -33, -36):
+        for tw in (0, -4, -8, 3):                   # the weaker tone at ``weak``
+            low = weak - tw if tw < 0 else weak
+            for dev in (-0.015, 0.015):
+                out.append(Case("level-low", f"weaker tone {weak} dBm0, twist {tw:+d} dB, {dev:+.1%}",
+                                _lead(gen(low, twist=tw, on=40, off=40, low_dev=dev, high_dev=-dev).generate(ALL)),
+                                ALL))
     for level in (-55, -50, -45):
         out.append(Case("level-reject", f"{level} dBm0", _lead(gen(level).generate(ALL)), ""))
     out.append(Case("timing-accept", "40/40 ms, -10 dBm0", _lead(gen(-10, on=40, off=40).generate(ALL)), ALL))
@@ -236,6 +244,16 @@ def test_talkoff_with_noise(corpus):
     noisy = [(n, np.clip(x.astype(np.int32) + white_noise(x.size, -45.0, 7), -32768, 32767).astype(np.int16))
              for n, x in corpus[:8]]
     assert false_digits(noisy) == []
+
+
+@pytest.mark.battery
+@pytest.mark.parametrize("attenuation_db", [12, 24])
+def test_talkoff_quiet_talkers(corpus, attenuation_db):
+    """The level threshold went from -33 to -40 dBm0 per tone (digits to -36 dBm0 accepted):
+    the whole corpus 12 and 24 dB quieter, through A-law, must stay silent as well."""
+    gain = 10.0 ** (-attenuation_db / 20.0)
+    quiet = [(n, np.rint(x * gain).astype(np.int16)) for n, x in corpus]
+    assert false_digits(quiet, alaw) == []
 
 
 @pytest.mark.battery
