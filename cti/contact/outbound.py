@@ -14,28 +14,35 @@ knobs ``ratio``, ``max_attempts``, ``retry_after``, ``no_answer_timeout``, and t
 call-progress knobs ``answer_wait`` (seconds after a signalling answer for in-band evidence,
 default 6; 0 trusts the answer at once), ``voice_seconds`` (default 0.6), ``supervised``
 (default true: the trunk signals alerting and answer; false: voice alone is an answer) and ``tones``
-(the country table of ``_boardcore.tones``, default "cn"; ``""`` turns listening off).
+(the country table of ``_boardcore.tones``, default "cn"; ``""`` turns listening off), and
+the calling rules (:mod:`cti.outbound.rules`): ``dnc`` (a file, one number a line, or a list
+of numbers), ``hours`` and ``zones`` (local calling windows by region of the number),
+``caller_id`` (the calling number presented; only accounts that may set the calling number
+start such a campaign). ``max_attempts`` and ``retry_after`` may be tables by outcome.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cti.call.errors import CallControlError
 from cti.outbound.campaign import Campaign, CampaignError, Connect, Outcome
 from cti.outbound.listen import AttemptListener
 from cti.outbound.numbers import DialPlan
 from cti.outbound.progress import ProgressClassifier, outcome_of_cause
+from cti.outbound.rules import Rules, RulesError
 
 __all__ = ["Dialler", "Report", "outcome_of_cause"]
 
 log = logging.getLogger(__name__)
 _KNOBS = {"ratio", "max_attempts", "retry_after", "no_answer_timeout"}
 _PROGRESS = {"answer_wait", "voice_seconds", "tones", "supervised"}
-_KEYS = _KNOBS | _PROGRESS | {"csv", "queue", "device", "autostart", "trunk", "dial_plan"}
+_RULES = {"dnc", "hours", "zones", "caller_id"}
+_KEYS = _KNOBS | _PROGRESS | _RULES | {"csv", "queue", "device", "autostart", "trunk", "dial_plan"}
 
-Listen = Callable[[tuple[int, int], Callable[[bytes, float], None]], Callable[[], None]]
+Listen = Callable[[tuple[int, int], Callable[[bytes, float], object]], Callable[[], None]]
 
 
 @dataclass
@@ -85,6 +92,11 @@ class Dialler:
                 DialPlan.from_dict(spec.get("dial_plan"))
             except (TypeError, ValueError) as e:
                 raise CampaignError(f"[contact.campaigns.{name}] {e}") from None
+            try:                        # the rules' shape (the file itself is read at start)
+                Rules.from_spec({k: v for k, v in spec.items() if k != "dnc"}, DialPlan.from_dict(spec.get("dial_plan")))
+                Campaign(name, spec["queue"], [], **{k: spec[k] for k in _KNOBS | {"caller_id"} if k in spec})
+            except (TypeError, ValueError) as e:
+                raise CampaignError(f"[contact.campaigns.{name}] {e}") from None
             if not isinstance(spec.get("supervised", True), bool):
                 raise CampaignError(f"[contact.campaigns.{name}] supervised: true or false")
             if not isinstance(spec.get("trunk", ""), str):
@@ -100,19 +112,33 @@ class Dialler:
         self.results: list[Report] = []                         #: every reported outcome, in order
         self._turn = 0
 
-    def start(self, name: str) -> Campaign:
+    def start(self, name: str, *, may_set_calling: bool = True, staffed: int | None = None) -> Campaign:
+        """Start campaign ``name``: its list and do-not-call list are read now (either unreadable:
+        CampaignError, nothing dialled). ``may_set_calling``: the requester may present another
+        calling number (a campaign with ``caller_id`` needs it); ``staffed``: agents of its
+        queue (0 refuses to start: nobody would take an answered call)."""
         spec = self.specs.get(name)
         if spec is None:
             raise CampaignError(f"unknown campaign {name!r}; configured: {', '.join(sorted(self.specs)) or '-'}")
         if name in self.running:
             raise CampaignError(f"campaign {name!r} is already running")
-        c = Campaign.from_csv(name, spec["csv"], spec["queue"], plan=DialPlan.from_dict(spec.get("dial_plan")),
-                              **{k: spec[k] for k in _KNOBS if k in spec})
+        if spec.get("caller_id") is not None and not may_set_calling:
+            raise PermissionError(f"campaign {name!r} presents caller-ID {spec['caller_id']}: "
+                                  "the account may not set the calling number")
+        if staffed == 0:
+            raise CampaignError(f"campaign {name!r}: queue {spec['queue']!r} has no agents; not started")
+        plan = DialPlan.from_dict(spec.get("dial_plan"))
+        try:
+            rules = Rules.from_spec(spec, plan)
+        except RulesError as e:
+            raise CampaignError(f"campaign {name!r} not started: {e}") from None
+        c = Campaign.from_csv(name, spec["csv"], spec["queue"], plan=plan, rules=rules,
+                              caller_id=spec.get("caller_id"), **{k: spec[k] for k in _KNOBS if k in spec})
         self.running[name] = (c, str(spec.get("device", "dialler")))
         return c
 
     # ---- time ------------------------------------------------------------------------------
-    def tick(self, now: float, ready: Callable[[str], int], dial: Callable[[str, str, str | None], Any],
+    def tick(self, now: float, ready: Callable[[str], int], dial: Callable[..., Any],
              listen: Listen | None = None) -> tuple[list[Report], list[tuple[str, int]]]:
         """Decide what time and the tone detector decided, then place the calls pacing allows
         (``dial(device, number, trunk)`` -> MakeCall's result ``{"call", "span", "ts"}`` or a call id).
@@ -140,10 +166,18 @@ class Dialler:
             c, device = self.running[name]
             own = len(c.dialling) + len(c.waiting_agent)
             dials = c.service(now, max(0, ready(c.queue) - (held[c.queue] - own)))
+            if c.halted:
+                log.error("campaign %s dials nobody: %s", name, c.halted)
+            for b in c.take_blocked():
+                r = Report(name, b.number, Outcome.DNC_BLOCKED, None, "rules", [], time=now)
+                self.results.append(r)
+                reports.append(r)
             held[c.queue] += len(dials)
             for d in dials:
                 try:
-                    got = dial(device, d.dialled or d.number, self.specs[name].get("trunk"))
+                    trunk = self.specs[name].get("trunk")
+                    got = dial(device, d.dialled or d.number, trunk) if d.calling is None \
+                        else dial(device, d.dialled or d.number, trunk, d.calling)
                 except CallControlError as e:
                     cause = e.details.get("cause")
                     p = ProgressClassifier(now, d.timeout)

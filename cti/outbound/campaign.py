@@ -6,7 +6,14 @@ calls answered but not yet with an agent. ``ratio`` 1.0 is strict progressive di
 caller ever waits for an agent); above 1 it becomes a simple predictive dialler.
 
 Each number is tried until it is answered, ends in a final outcome (unallocated), or has
-used ``max_attempts``; busy / no answer / congestion are retried after ``retry_after``.
+used ``max_attempts``; busy / no answer / congestion are retried after ``retry_after``. Both
+may be tables by outcome (``retry_after = {busy = 120, "no-answer" = 3600}``, ``max_attempts =
+{busy = 5}``; an outcome missing from the table takes the default, 300 s and 3 attempts).
+
+Before every dial the campaign's :class:`cti.outbound.rules.Rules` are checked: a number on
+the do-not-call list ends ``dnc-blocked`` without a dial; one outside its region's calling
+hours waits for the window to open; a do-not-call file that cannot be read stops all dialling
+(``halted`` says why) until it can.
 """
 from __future__ import annotations
 
@@ -16,8 +23,10 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from collections.abc import Mapping
 
 from .numbers import DialPlan, is_digits
+from .rules import Rules, RulesError
 
 
 class Outcome(str, enum.Enum):
@@ -27,10 +36,17 @@ class Outcome(str, enum.Enum):
     UNALLOCATED = "unallocated"
     CONGESTION = "congestion"
     FAILED = "failed"
+    MACHINE = "machine"             #: an answering machine answered (AMD)
+    ABANDONED = "abandoned"         #: answered, then waited longer than the abandon limit for an agent
+    DNC_BLOCKED = "dnc-blocked"     #: on the do-not-call list: never dialled
 
 
 #: Outcomes worth another attempt later.
 RETRY = {Outcome.BUSY, Outcome.NO_ANSWER, Outcome.CONGESTION, Outcome.FAILED}
+#: Outcomes that can never be retried, whatever the tables say.
+FINAL = {Outcome.ANSWERED, Outcome.UNALLOCATED, Outcome.DNC_BLOCKED, Outcome.ABANDONED}
+DEFAULT_RETRY_AFTER = 300.0
+DEFAULT_MAX_ATTEMPTS = 3
 
 
 class CampaignError(ValueError):
@@ -58,6 +74,7 @@ class Dial:
     timeout: float
     data: dict[str, str]
     dialled: str = ""               #: the digits to send (``number`` through the dial plan)
+    calling: str | None = None      #: the campaign's caller-ID (None: the device's own)
 
 
 @dataclass(frozen=True)
@@ -76,22 +93,59 @@ class Campaign:
     queue: str
     contacts: list[Contact]
     ratio: float = 1.0
-    max_attempts: int = 3
-    retry_after: float = 300.0
+    max_attempts: int | Mapping[str, int] = DEFAULT_MAX_ATTEMPTS
+    retry_after: float | Mapping[str, float] = DEFAULT_RETRY_AFTER
     no_answer_timeout: float = 30.0
     plan: DialPlan = field(default_factory=DialPlan)
+    rules: Rules | None = None
+    caller_id: str | None = None
     dialling: dict[str, Contact] = field(default_factory=dict)
     waiting_agent: set[str] = field(default_factory=set)
+    halted: str = ""                #: why nothing is dialled now (the do-not-call file cannot be read)
+    blocked: list[Contact] = field(default_factory=list)   #: dnc-blocked since the last take_blocked()
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _live: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        if not 0.1 <= self.ratio <= 5.0:
+        if isinstance(self.ratio, bool) or not isinstance(self.ratio, (int, float)) or not 0.1 <= self.ratio <= 5.0:
             raise CampaignError(f"campaign {self.name}: ratio must be 0.1..5.0, not {self.ratio}")
-        if self.max_attempts < 1 or self.retry_after <= 0 or self.no_answer_timeout <= 0:
-            raise CampaignError(f"campaign {self.name}: max_attempts >= 1 and positive times required")
+        self._max = self._table("max_attempts", self.max_attempts, DEFAULT_MAX_ATTEMPTS, int)
+        self._after = self._table("retry_after", self.retry_after, DEFAULT_RETRY_AFTER, float)
+        if isinstance(self.no_answer_timeout, bool) or not isinstance(self.no_answer_timeout, (int, float)) \
+                or self.no_answer_timeout <= 0:
+            raise CampaignError(f"campaign {self.name}: no_answer_timeout must be positive")
+        if self.caller_id is not None and (not isinstance(self.caller_id, str) or not is_digits(self.caller_id)
+                                           or len(self.caller_id) > 32):
+            raise CampaignError(f"campaign {self.name}: caller_id must be a string of digits, not {self.caller_id!r}")
+        if self.rules is None:
+            self.rules = Rules(self.plan)
+
+    def _table(self, what: str, value: Any, default: float, kind: type) -> dict[Outcome | None, Any]:
+        """A knob that is one value or a table by outcome -> {outcome or None (default): value}."""
+        items = dict(value).items() if isinstance(value, Mapping) else [(None, value)]
+        out: dict[Outcome | None, Any] = {None: kind(default)}
+        for k, v in items:
+            try:
+                o = None if k in (None, "default") else Outcome(k)
+            except ValueError:
+                raise CampaignError(f"campaign {self.name}: {what}: unknown outcome {k!r}; "
+                                    f"one of {[x.value for x in Outcome]}") from None
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 or (kind is int and v != int(v)):
+                raise CampaignError(f"campaign {self.name}: {what} must be positive"
+                                    f"{' whole numbers' if kind is int else ''}, not {v!r}")
+            if o in FINAL:
+                raise CampaignError(f"campaign {self.name}: {what}: {o.value} is never retried")
+            out[o] = kind(v)
+        return out
+
+    def retry_rule(self, outcome: Outcome) -> tuple[int, float] | None:
+        """(max attempts, spacing) after ``outcome``, or None when it is final."""
+        if outcome in FINAL or (outcome not in RETRY and outcome not in self._after and outcome not in self._max):
+            return None
+        return self._max.get(outcome, self._max[None]), self._after.get(outcome, self._after[None])
 
     @classmethod
-    def from_csv(cls, name: str, path: str | Path, queue: str, **kw: Any) -> "Campaign":
+    def from_csv(cls, name: str, path: str | Path, queue: str, **kw: Any) -> Campaign:
         """Read contacts: a header row with a ``number`` column; other columns travel as call data."""
         p = Path(path)
         try:
@@ -116,19 +170,43 @@ class Campaign:
 
     # -- inputs ---------------------------------------------------------------------------------
     def service(self, now: float, ready_agents: int) -> list[Dial]:
-        """Dial as many contacts as the pacing allows right now."""
+        """Dial as many contacts as the pacing allows right now (each passed by the rules)."""
         budget = int(ready_agents * self.ratio) - len(self.dialling) - len(self.waiting_agent)
+        return self._dial(now, budget)
+
+    def _dial(self, now: float, budget: int) -> list[Dial]:
         out: list[Dial] = []
+        assert self.rules is not None
         for c in self.contacts:
             if budget <= 0:
                 break
-            if c.done or c.next_try > now or c in self.dialling.values():
+            if c.done or c.next_try > now or id(c) in self._live:
+                continue
+            try:
+                verdict, when = self.rules.check(c.number, now)
+            except RulesError as e:     # the do-not-call list cannot be read: dial nobody
+                self.halted = str(e)
+                return out
+            self.halted = ""
+            if verdict == "dnc":
+                c.done, c.result, c.source, c.heard = True, Outcome.DNC_BLOCKED, "rules", ()
+                self.blocked.append(c)
+                continue
+            if verdict == "hours":
+                c.next_try = when
                 continue
             attempt = f"{self.name}-{next(self._ids)}"
             c.attempts += 1
             self.dialling[attempt] = c
-            out.append(Dial(attempt, c.number, self.no_answer_timeout, dict(c.data), self.plan.dialable(c.number)))
+            self._live.add(id(c))
+            out.append(Dial(attempt, c.number, self.no_answer_timeout, dict(c.data), self.plan.dialable(c.number),
+                            self.caller_id))
             budget -= 1
+        return out
+
+    def take_blocked(self) -> list[Contact]:
+        """Contacts found on the do-not-call list since the last call (to report them)."""
+        out, self.blocked = self.blocked, []
         return out
 
     def progress(self, attempt: str, outcome: Outcome | str, now: float, *, source: str = "",
@@ -138,6 +216,7 @@ class Campaign:
         c = self.dialling.pop(attempt, None)
         if c is None:
             raise CampaignError(f"unknown attempt {attempt!r}")
+        self._live.discard(id(c))
         o = Outcome(outcome)
         c.result = o
         c.source, c.heard = source, tuple(heard)
@@ -145,8 +224,9 @@ class Campaign:
             c.done = True
             self.waiting_agent.add(attempt)
             return [Connect(attempt, c.number, self.queue, dict(c.data))]
-        if o in RETRY and c.attempts < self.max_attempts:
-            c.next_try = now + self.retry_after
+        rule = self.retry_rule(o)
+        if rule is not None and c.attempts < rule[0]:
+            c.next_try = now + rule[1]
         else:
             c.done = True
         return []
@@ -161,7 +241,7 @@ class Campaign:
         return all(c.done for c in self.contacts) and not self.dialling
 
     def next_deadline(self) -> float | None:
-        pending = [c.next_try for c in self.contacts if not c.done and c not in self.dialling.values()]
+        pending = [c.next_try for c in self.contacts if not c.done and id(c) not in self._live]
         return min(pending) if pending else None
 
     def summary(self) -> dict[str, int]:
