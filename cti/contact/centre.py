@@ -305,8 +305,8 @@ class ContactCentre(ContactRequests, Component):
             return sum(1 for m in self.engine.agents.values()
                        if m.agent.state is AgentState.READY and self.engine._eligible(c, m.agent))
 
-        def dial(device: str, number: str, trunk: str | None = None) -> dict[str, Any]:
-            return self.model.make_call(device, number, now, trunk=trunk)
+        def dial(device: str, number: str, trunk: str | None = None, calling: str | None = None) -> dict[str, Any]:
+            return self.model.make_call(device, number, now, trunk=trunk, calling=calling)
         reports, clear = self.dialler.tick(now, ready, dial, self.listen)
         for call_id, cause in clear:              # busy / congestion heard in band, no answer
             if call_id in self.model.calls:

@@ -221,8 +221,15 @@ class ContactRequests:
         if account.role == "agent":
             raise PrivilegeViolationError(f"account {account.name} (agent) may not start campaigns",
                                           account=account.name)
+        spec = self.dialler.specs.get(req.campaign, {})
+        q = self.engine.queues.get(spec.get("queue", ""))
+        staffed = None if q is None else sum(1 for m in self.engine.agents.values()
+                                             if self.engine._eligible(q.config, m.agent))
         try:
-            c = self.dialler.start(req.campaign)
+            c = self.dialler.start(req.campaign, staffed=staffed, may_set_calling=account.role == "integrator"
+                                   or "set_calling" in getattr(account, "rights", ()))
+        except PermissionError as e:
+            raise PrivilegeViolationError(str(e), account=account.name, field="caller_id") from None
         except CampaignError as e:
             raise InvalidParameterError(str(e), field="campaign") from None
         return {"campaign": req.campaign, "contacts": len(c.contacts)}
