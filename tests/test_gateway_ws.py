@@ -527,3 +527,49 @@ def test_a_restarted_gateway_resumes_its_clients_from_the_bus_journal(bus):
         assert g2.gateway.hub.counters["bus_replays"] >= 1
     finally:
         g2.stop()
+
+
+def test_a_replaced_bus_journal_restarts_the_hub_and_subscribers_are_told():
+    from cti.gateway.hub import Feed, Hub, Sink, Viewer
+    from cti.bus.auth import PLAIN_ACCOUNT, AccountBook
+
+    class Sub:                      # events up to 500, then the server lost its journal: seqs go on after 3
+        def __init__(self):
+            self.last = 0
+            self.undeclared: list = []
+            self.resynced = 0
+            self.snapshot = None
+            self.pending = [{"seq": s, "type": "X", "topic": "server.x"} for s in range(1, 501)]
+            self.later = [{"seq": s, "type": "Y", "topic": "server.y"} for s in range(4, 10)]
+
+        def get(self, timeout):
+            if not self.pending and self.later:
+                self.resynced, self.snapshot = 1, {"seq": 3}
+                self.pending, self.later = self.later, []
+            if self.pending:
+                e = self.pending.pop(0)
+                self.last = e["seq"]
+                return e
+            time.sleep(timeout)
+            return None
+
+    loop = asyncio.new_event_loop()
+    hub = Hub()
+    hub.start_at(0)
+    told: list = []
+    sink = Sink(Viewer(PLAIN_ACCOUNT, AccountBook()), lambda frame: told.append(frame), lambda: 0,
+                lambda code, why: asyncio.sleep(0), lambda: False)
+    sink.send = told.append                     # the messages themselves, not frames
+    loop.run_until_complete(hub.attach(sink, 0))
+    feed = Feed(hub, loop, lambda after: Sub(), lambda: 9, ping_every=0.05)
+    feed.start()
+    try:
+        loop.run_until_complete(asyncio.sleep(1.0))
+        assert hub.counters["restarts"] == 1 and hub.head == 9
+        assert [i.seq for i in hub.ring] == [4, 5, 6, 7, 8, 9]
+        errors = [m for m in told if isinstance(m, dict) and m.get("op") == "error"]
+        assert errors and errors[0]["error"]["code"] == "ReplayGapError" and not sink.live
+    finally:
+        feed.stop.set()
+        feed.join(2)
+        loop.close()

@@ -182,6 +182,21 @@ class Hub:
         self._arrived.set()
         self._arrived = asyncio.Event()
 
+    def restart(self, seq: int) -> None:
+        """The bus's seqs start again after ``seq`` (a new journal): forget the ring, and tell every
+        subscriber to take a snapshot (ReplayGapError), since its seq means nothing any more."""
+        self.ring.clear()
+        self.head = seq
+        self.counters["restarts"] += 1
+        for g in list(self.groups.values()):
+            for s in list(g.sinks):
+                s.send({"op": "error", "id": None, "error": {
+                    "code": "ReplayGapError", "details": {"seq": seq},
+                    "message": f"the bus's journal was replaced; it goes on after seq {seq}: take a snapshot "
+                               "(subscribe with snapshot: true)"}})
+                self.detach(s)
+        self.groups.clear()
+
     def undeclared_gap(self, first: int, last: int) -> None:
         """The feed saw seqs missing that no JournalGap declares: tell every subscriber."""
         self.gaps.append((first, last, False))
@@ -367,6 +382,7 @@ class Feed(threading.Thread):
         next_ping = time.monotonic() + self.ping_every
         undeclared = 0
         stalled_at = -1
+        resynced = getattr(sub, "resynced", 0)
         while sub is not None and not self.stop.is_set():
             try:
                 first = sub.get(timeout=0.02)
@@ -374,6 +390,16 @@ class Feed(threading.Thread):
                 window = self.window if self.hub.subscribers() < 200 else self.window_busy
                 until = time.monotonic() + window
                 while first is not None:
+                    if getattr(sub, "resynced", 0) != resynced:
+                        # the bus's journal was replaced or pruned past us: the subscription went on
+                        # from a fresh snapshot, so seqs start again there; what came before is sent,
+                        # then the hub starts over and its subscribers are told to take a snapshot
+                        resynced = sub.resynced
+                        if batch:
+                            self.loop.call_soon_threadsafe(self.hub.feed, batch)
+                        batch = []
+                        snap = getattr(sub, "snapshot", None) or {}
+                        self.loop.call_soon_threadsafe(self.hub.restart, int(snap.get("seq", first["seq"] - 1)))
                     batch.append(first)
                     if len(batch) >= 5000:
                         break

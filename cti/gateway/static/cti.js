@@ -149,6 +149,11 @@ export class CtiClient {
           this.pending.delete(msg.id);
           p.reject(new CtiError(msg.error));
         } else {
+          if (msg.error && msg.error.code === "ReplayGapError") {
+            // the seq we hold means nothing any more (journal replaced or pruned): start from a snapshot
+            this.last = null;
+            this.subscribe().catch(() => {});
+          }
           this.emit("error", new CtiError(msg.error));
         }
         return;
