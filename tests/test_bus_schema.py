@@ -68,3 +68,12 @@ def test_bus_errors_are_the_bus_own_with_stable_wire_codes():
         assert issubclass(cls, CallControlError) and cls.code == code
     assert ERRORS["InvalidCallError"].__module__ == "cti.call.errors"     # the call model's stay there
     assert set(s.schema()["errors"]) == set(ERRORS)
+
+
+def test_the_bus_schema_does_not_depend_on_what_else_registered_requests():
+    """The contact centre registers its requests when installed; the bus schema file lists the
+    bus's own whatever ran before (the contact schema file lists the others)."""
+    before = s.render()
+    from cti.contact.requests import register
+    register()
+    assert "AgentLogon" in s.REQUESTS and s.render() == before

@@ -237,6 +237,10 @@ class DeleteUserData:
     RESULT = ("call", "user_data")
 
 
+#: the bus's own request types (what docs/schema/bus-schema.json lists); types other packages
+#: register later (the contact centre's) are served too, and documented in their own schema file
+CORE_REQUESTS: frozenset[str] = frozenset(REQUESTS)
+
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "str": lambda v: isinstance(v, str),
     "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -311,7 +315,7 @@ def schema() -> dict[str, Any]:
         "version": f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}",
         "envelope": ENVELOPE,
         "events": {name: event_doc(cls) for name, cls in sorted({**EVENT_TYPES, **BUS_EVENTS}.items())},
-        "requests": {name: request_doc(cls) for name, cls in sorted(REQUESTS.items())},
+        "requests": {name: request_doc(cls) for name, cls in sorted(REQUESTS.items()) if name in CORE_REQUESTS},
         "request_envelope": {"type": "str: the request type",
                              "id": "int | str (up to 256 characters): echoed in the reply; any other type is "
                                    "refused (InvalidParameterError); the same field on the snapshot socket",
