@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "Cython>=3.0" setuptools wheel
-	$(PY) -m pip install -q --no-build-isolation -e '.[test,report,postgres,lint]'
+	$(PY) -m pip install -q --no-build-isolation -e '.[test,report,postgres,lint,cluster]'
 	touch $@
 
 deps: $(STAMP)
