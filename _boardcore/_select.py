@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import Any
 
 #: Every kernel this package ships. Each has ``<name>_py.py`` and, when built, ``<name>_c``.
-KERNELS: tuple[str, ...] = ("g711", "dtmf", "tones", "mf", "e1frame", "hdlc")
+KERNELS: tuple[str, ...] = ("g711", "dtmf", "tones", "mf", "e1frame", "hdlc", "echo")
 
 #: Accelerated modules of the floors above, by dotted prefix: ``<prefix>_py`` is the twin,
 #: ``<prefix>_c`` the compiled one (built by setup.py from ``<prefix>_c.pyx`` or a ``.pxd``).
