@@ -1,0 +1,95 @@
+"""The ``[cluster]`` section of a cti-server configuration: which NATS servers carry the
+cluster's event stream, and how the stream is made. Absent, the server is a single node
+exactly as before (no NATS, no new thread); present, the node's name (``[server] node``) must
+be set and unique in the cluster: it prefixes call ids and names the node's subject.
+
+    [server]
+    node = "a"                        # unique per node: call ids are "a-1", "a-2", ...
+
+    [cluster]
+    servers = ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222", "nats://10.0.0.3:4222"]
+    stream = "CTI"                    # the JetStream stream every node publishes into
+    replicas = 3                      # copies of each event (one per NATS server)
+    duplicate_window = 120.0          # seconds JetStream remembers a msg id (dedup by node + seq)
+    max_age = 604800.0                # seconds an event stays on the stream (0: forever)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+#: a NATS subject token: the node name goes into ``<prefix>.<node>``
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ClusterConfigError(ValueError):
+    """A ``[cluster]`` section that cannot work; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class ClusterConfig:
+    """See the module docstring."""
+
+    servers: list[str] = field(default_factory=lambda: ["nats://127.0.0.1:4222"])
+    stream: str = "CTI"
+    subject: str = "cti.events"        #: node ``a`` publishes on ``cti.events.a``
+    replicas: int = 3
+    duplicate_window: float = 120.0
+    max_age: float = 7 * 86400.0
+    window: int = 1024                 #: events in flight to JetStream (unacknowledged) at most
+    backlog: int = 200_000             #: events held in memory for the relay; beyond, read later from the journal
+    connect_timeout: float = 2.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClusterConfig:
+        """The section as parsed TOML; every problem at once in one ClusterConfigError."""
+        problems: list[str] = []
+        if not isinstance(data, dict):
+            raise ClusterConfigError(["[cluster] must be a table"])
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            problems.append(f"[cluster] unknown key(s): {', '.join(unknown)}")
+        cfg = cls(**{k: v for k, v in data.items() if k in known})
+        problems += cfg.problems()
+        if problems:
+            raise ClusterConfigError(problems)
+        return cfg
+
+    def problems(self) -> list[str]:
+        out: list[str] = []
+        if (not isinstance(self.servers, list) or not self.servers
+                or not all(isinstance(s, str) and s.startswith(("nats://", "tls://")) for s in self.servers)):
+            out.append("[cluster] servers must be a non-empty list of nats://host:port URLs")
+        if not isinstance(self.stream, str) or not _TOKEN.match(self.stream):
+            out.append("[cluster] stream must be a name of letters, digits, '-' or '_'")
+        if not isinstance(self.subject, str) or not all(_TOKEN.match(t) for t in self.subject.split(".")):
+            out.append("[cluster] subject must be dot-separated tokens without wildcards")
+        if not isinstance(self.replicas, int) or not 1 <= self.replicas <= 5:
+            out.append("[cluster] replicas must be 1..5 (3 for a three-server NATS cluster)")
+        for name in ("duplicate_window", "max_age", "connect_timeout"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                out.append(f"[cluster] {name} must be a number of seconds >= 0")
+        if isinstance(self.duplicate_window, (int, float)) and self.duplicate_window < 1:
+            out.append("[cluster] duplicate_window must be at least 1 s (it is what makes a resend harmless)")
+        for name in ("window", "backlog"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                out.append(f"[cluster] {name} must be a positive integer")
+        return out
+
+
+def check_node(node: str) -> None:
+    """A node name usable in a cluster (a subject token, and not the single-node default)."""
+    if not isinstance(node, str) or not _TOKEN.match(node):
+        raise ClusterConfigError([f"[server] node {node!r}: a cluster node needs a name of letters, digits, "
+                                  "'-' or '_' (it names the node's subject)"])
+
+
+__all__ = ["ClusterConfig", "ClusterConfigError", "check_node"]
