@@ -117,6 +117,7 @@ class Config:
     demo: DemoSection = field(default_factory=DemoSection)
     contact: dict[str, Any] | None = None   #: the [contact] section, parsed by cti.contact.ContactConfig
     media: dict[str, Any] | None = None     #: the [media] section, parsed by cti.contact.resources.MediaConfig
+    cluster: dict[str, Any] | None = None   #: the [cluster] section, parsed by cti.cluster.ClusterConfig
 
     @classmethod
     def load(cls, path: str) -> Config:
@@ -135,7 +136,7 @@ class Config:
         if not isinstance(data, dict):
             raise ConfigError("configuration must be a table")
         problems: list[str] = []
-        unknown = set(data) - {"server", "bus", "board", "trunk", "call", "demo", "contact", "media"}
+        unknown = set(data) - {"server", "bus", "board", "trunk", "call", "demo", "contact", "media", "cluster"}
         if unknown:
             problems.append(f"unknown section(s): {', '.join(sorted(unknown))}")
 
@@ -161,7 +162,7 @@ class Config:
                         if e.partial is not None:
                             trunks.append(e.partial)
                 cfg.trunks = trunks
-        for name in ("contact", "media"):
+        for name in ("contact", "media", "cluster"):
             if name in data:
                 if not isinstance(data[name], dict):
                     problems.append(f"[{name}] must be a table")

@@ -152,6 +152,12 @@ def components(config: Config, network: bool = True) -> list[Component]:
                 raise ConfigError(str(e)) from None
         if contact.simulated_phones:
             out.append(SimulatedPhones(contact.stations))
+    if config.cluster is not None:               # this node's events onto the cluster stream (docs/cluster.md)
+        from cti.cluster import ClusterConfigError, ClusterPublisher
+        try:
+            out.append(ClusterPublisher.from_config(config.cluster, config.server.node))
+        except ClusterConfigError as e:
+            raise ConfigError(str(e)) from None
     return out
 
 
