@@ -59,6 +59,7 @@ class BusSection:
     rate: float = 500.0
     burst: float = 1000.0
     max_request: int = 65536
+    subscriber_buffer: int = 50_000      #: events queued per subscriber at most (docs/bus.md)
 
 
 @dataclass

@@ -122,7 +122,8 @@ class CtiServer:
         security = (Security.curve(cfg.bus.keys, cfg.bus.accounts) if cfg.bus.security == "curve" else Security())
         self.bus = BusServer(self.store, security,
                              Endpoints(cfg.bus.events, cfg.bus.snapshot, cfg.bus.control),
-                             Limits(max_request=cfg.bus.max_request, rate=cfg.bus.rate, burst=cfg.bus.burst),
+                             Limits(max_request=cfg.bus.max_request, rate=cfg.bus.rate, burst=cfg.bus.burst,
+                                    subscriber_buffer=cfg.bus.subscriber_buffer),
                              node=cfg.server.node, ctx=ctx)
         self.bus.after_request.append(self.flush_model)
         self.components: list[Component] = []
