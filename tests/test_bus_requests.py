@@ -242,3 +242,16 @@ def test_a_watcher_whose_queue_is_full_is_retried_later_not_in_a_busy_loop():
         assert bus.replay.deadline() > time.monotonic() + 20               # nothing pending: the lease
     finally:
         bus.close()
+
+
+def test_the_subscriber_buffer_comes_from_the_site_configuration():
+    from cti.cli.wiring import build_server
+    from cti.config import Config
+    cfg = Config.from_dict({"server": {"store": ":memory:"}, "bus": {"events": ANY, "snapshot": ANY,
+                                                                     "control": ANY, "subscriber_buffer": 777},
+                            "board": {"driver": "loopback"}, "trunk": [{"signalling": "loop", "spans": [0]}]})
+    srv = build_server(cfg).start()
+    try:
+        assert srv.bus.limits.subscriber_buffer == 777 and srv.bus.pub.sndhwm == 777
+    finally:
+        srv.close()
