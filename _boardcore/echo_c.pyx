@@ -36,11 +36,12 @@ cdef double DELTA_PER_TAP = _py.DELTA_PER_TAP
 cdef double FAR_POWER = _py.FAR_POWER
 cdef double GEIGEL = _py.GEIGEL
 cdef int DT_HANG = _py.DT_HANG
+cdef double DT_RES = _py.DT_RES
 cdef double A_SHORT = _py.A_SHORT
 cdef double A_LONG = _py.A_LONG
 cdef double CONVERGED = _py.CONVERGED
 cdef double NLP_RES = _py.NLP_RES
-cdef double NOISE_RISE = _py.NOISE_RISE
+cdef double NOISE_UP = _py.NOISE_UP
 cdef double NOISE_FLOOR = _py.NOISE_FLOOR
 cdef int CHECKPOINT = _py.CHECKPOINT
 cdef int DIVERGE = _py.DIVERGE
@@ -182,7 +183,7 @@ cdef void _run(ec_chan_t *ch, const int16_t *d, const int16_t *x, int16_t *out, 
         ch.es += (e * e - ch.es) * A_SHORT
         ch.ys += (y * y - ch.ys) * A_SHORT
         far = ch.xpow >= FAR_POWER * n
-        if fabs(dv) > GEIGEL * xmax:
+        if fabs(dv) > GEIGEL * xmax and (ch.dl <= CONVERGED * ch.el or ch.es > DT_RES * ch.ys):
             ch.hang = DT_HANG
             ch.dt_seen = True
         elif ch.hang > 0:
@@ -212,10 +213,11 @@ cdef void _run(ec_chan_t *ch, const int16_t *d, const int16_t *x, int16_t *out, 
                 o = 0.0
         else:
             o = e
-        if ch.es < ch.noise:
-            ch.noise = ch.es if ch.es > NOISE_FLOOR else NOISE_FLOOR
-        else:
-            ch.noise *= NOISE_RISE
+        if not far:
+            if ch.es < ch.noise:
+                ch.noise = ch.es if ch.es > NOISE_FLOOR else NOISE_FLOOR
+            else:
+                ch.noise += (ch.es - ch.noise) * NOISE_UP
         # round half to even, as Python's round()
         m = floor(o + 0.5)
         if m - o == 0.5 and (<long long> m) % 2 != 0:

@@ -11,13 +11,16 @@ receives (``sin``, send-in: the caller's voice plus that echo). Per channel and 
 * **Double talk** (Geigel): ``|sin| > GEIGEL x max|rin|`` over the tail (ERL >= 6 dB,
   G.168's hybrid minimum, keeps echo under it) stops adaptation for ``DT_HANG`` samples.
   The tail maximum is kept per 1 ms sub-block (a 1 ms coarser window, 8x cheaper).
+  Once converged, a hit counts only when the residual is within ``DT_RES_DB`` of the echo
+  estimate (near-end speech is there; a rare echo peak over the bound is not).
 * **Divergence guard**: every 200 ms without double talk and with the canceller above
   6 dB ERLE, the coefficients are saved; when the output stays 3 dB louder than the input
   for 50 ms while the far end talks (double talk the Geigel test missed), they come back.
 * **Non-linear processor** (NLP): while the far end talks alone, the canceller has
   converged (long-term ERLE >= ``CONVERGED_DB``) and the residual is at least
   ``NLP_RES_DB`` below the echo estimate, the output is replaced by **comfort noise** at
-  the level of the background (minimum-tracked residual power, rising 3 dB/s), white
+  the level of the background (the residual's power while the far end is silent: falls
+  at once, rises with a 250 ms time constant; held while the far end talks), white
   from a 32-bit LCG so both implementations give the same samples.
 * **Tone disabler** (G.168 clause 7 / G.165): a 2100 Hz tone (+/-21 Hz, >= -36 dBm0) with
   phase reversals, on either path, disables cancellation and NLP (the output is ``sin``)
@@ -62,11 +65,14 @@ DELTA_PER_TAP = DBM0_POWER * 1e-5     #: NLMS regularisation: -50 dBm0 per tap
 FAR_DBM0 = -45.0                      #: far end "talking": tail mean power at least this
 GEIGEL = 0.5                          #: double talk when |sin| > 0.5 max|rin| (ERL 6 dB)
 DT_HANG = 240                         #: 30 ms hangover after the last Geigel hit
+DT_RES_DB = 12.0                      #: once converged, a hit counts only with a residual
+#: within this of the echo estimate (noise-like far ends exceed the Geigel bound now and
+#: then at 6 dB ERL: without this the NLP would let residual echo through)
 A_SHORT = 1.0 / 64.0                  #: short-term power smoothing (8 ms)
 A_LONG = 1.0 / 1024.0                 #: long-term (ERLE) smoothing (128 ms)
 CONVERGED_DB = 10.0
 NLP_RES_DB = 6.0
-NOISE_RISE = 10.0 ** (3.0 / 10.0 / RATE)   #: +3 dB per second
+NOISE_UP = 1.0 / 2000.0               #: the noise estimate rises towards it in 250 ms
 NOISE_FLOOR = DBM0_POWER * 1e-9       #: -90 dBm0, the comfort noise's starting level
 CHECKPOINT = 1600                     #: 200 ms between saved coefficient sets
 DIVERGE = 400                         #: 50 ms of output 3 dB louder than input
@@ -82,6 +88,7 @@ LCG_C = 12345
 FAR_POWER = DBM0_POWER * 10.0 ** (FAR_DBM0 / 10.0)
 CONVERGED = 10.0 ** (CONVERGED_DB / 10.0)
 NLP_RES = 10.0 ** (-NLP_RES_DB / 10.0)
+DT_RES = 10.0 ** (-DT_RES_DB / 10.0)
 TONE_ENERGY = DBM0_POWER * 10.0 ** (TONE_DBM0 / 10.0) * TONE_BLOCK
 _n = np.arange(TONE_BLOCK, dtype=np.float64)
 TONE_COS = np.cos(2.0 * np.pi * TONE_HZ * _n / RATE)
@@ -261,7 +268,7 @@ class EchoCanceller:
             ch.es += (e * e - ch.es) * A_SHORT
             ch.ys += (y * y - ch.ys) * A_SHORT
             far = ch.xpow >= FAR_POWER * n
-            if abs(dv) > GEIGEL * xmax:
+            if abs(dv) > GEIGEL * xmax and (ch.dl <= CONVERGED * ch.el or ch.es > DT_RES * ch.ys):
                 ch.hang = DT_HANG
                 ch.dt_seen = True
             elif ch.hang > 0:
@@ -291,10 +298,11 @@ class EchoCanceller:
                     o = 0.0
             else:
                 o = e
-            if ch.es < ch.noise:
-                ch.noise = ch.es if ch.es > NOISE_FLOOR else NOISE_FLOOR
-            else:
-                ch.noise *= NOISE_RISE
+            if not far:                # the background, heard while the far end is silent
+                if ch.es < ch.noise:
+                    ch.noise = ch.es if ch.es > NOISE_FLOOR else NOISE_FLOOR
+                else:
+                    ch.noise += (ch.es - ch.noise) * NOISE_UP
             o = round(o)
             out.append(32767 if o > 32767 else (-32768 if o < -32768 else int(o)))
             # sub-block and checkpoint bookkeeping
