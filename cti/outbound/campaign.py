@@ -26,6 +26,7 @@ from typing import Any
 from collections.abc import Mapping
 
 from .numbers import DialPlan, is_digits
+from .pacing import Pacer, PacingError
 from .rules import Rules, RulesError
 
 
@@ -87,6 +88,25 @@ class Connect:
     data: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Abandon:
+    """Action: an answered callee waited longer than ``abandon_after`` for an agent: play the
+    campaign's abandon message and release the call."""
+
+    attempt: str
+    number: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A record shown to ``agent`` (preview mode): :meth:`Campaign.preview_dial` dials it."""
+
+    attempt: str
+    agent: str
+    number: str
+    data: dict[str, str]
+
+
 @dataclass
 class Campaign:
     name: str
@@ -99,12 +119,18 @@ class Campaign:
     plan: DialPlan = field(default_factory=DialPlan)
     rules: Rules | None = None
     caller_id: str | None = None
+    pacer: Pacer | None = None
+    abandon_after: float | None = None      #: enforce abandonment in every mode (predictive: always)
     dialling: dict[str, Contact] = field(default_factory=dict)
     waiting_agent: set[str] = field(default_factory=set)
     halted: str = ""                #: why nothing is dialled now (the do-not-call file cannot be read)
     blocked: list[Contact] = field(default_factory=list)   #: dnc-blocked since the last take_blocked()
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _live: set[int] = field(default_factory=set)
+    _dialled_at: dict[str, float] = field(default_factory=dict)
+    _answered_at: dict[str, float] = field(default_factory=dict)
+    _previews: dict[str, tuple[str, Contact]] = field(default_factory=dict)
+    _contact_of: dict[str, Contact] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.ratio, bool) or not isinstance(self.ratio, (int, float)) or not 0.1 <= self.ratio <= 5.0:
@@ -119,6 +145,12 @@ class Campaign:
             raise CampaignError(f"campaign {self.name}: caller_id must be a string of digits, not {self.caller_id!r}")
         if self.rules is None:
             self.rules = Rules(self.plan)
+        if self.pacer is None:
+            try:
+                self.pacer = Pacer("progressive", ratio=float(self.ratio),
+                                   abandon_after=self.abandon_after if self.abandon_after is not None else 2.0)
+            except PacingError as e:
+                raise CampaignError(f"campaign {self.name}: {e}") from None
 
     def _table(self, what: str, value: Any, default: float, kind: type) -> dict[Outcome | None, Any]:
         """A knob that is one value or a table by outcome -> {outcome or None (default): value}."""
@@ -169,10 +201,79 @@ class Campaign:
         return cls(name, queue, contacts, **kw)
 
     # -- inputs ---------------------------------------------------------------------------------
-    def service(self, now: float, ready_agents: int) -> list[Dial]:
+    def service(self, now: float, ready_agents: int, busy_agents: int = 0) -> list[Dial]:
         """Dial as many contacts as the pacing allows right now (each passed by the rules)."""
-        budget = int(ready_agents * self.ratio) - len(self.dialling) - len(self.waiting_agent)
+        assert self.pacer is not None
+        budget = self.pacer.how_many(ready_agents, busy_agents, len(self.dialling), len(self.waiting_agent))
         return self._dial(now, budget)
+
+    # -- pacing mode, abandonment, preview ---------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        assert self.pacer is not None
+        return self.pacer.mode
+
+    def set_mode(self, mode: str) -> None:
+        """preview / progressive / predictive, while the campaign runs (its history is kept)."""
+        assert self.pacer is not None
+        try:
+            self.pacer.set_mode(mode)
+        except PacingError as e:
+            raise CampaignError(f"campaign {self.name}: {e}") from None
+
+    def abandons(self, now: float) -> list[Abandon]:
+        """Answered callees who waited too long for an agent (predictive mode, or any mode with
+        ``abandon_after`` set): they leave the queue as ``abandoned``."""
+        assert self.pacer is not None
+        if self.abandon_after is None and self.pacer.mode != "predictive":
+            return []
+        limit = self.pacer.abandon_after
+        out = []
+        for attempt, t in list(self._answered_at.items()):
+            if attempt in self.waiting_agent and now - t > limit:
+                self.waiting_agent.discard(attempt)
+                del self._answered_at[attempt]
+                self.pacer.callee_served(abandoned=True)
+                c = self._contact_of.pop(attempt, None)
+                if c is not None:
+                    c.result = Outcome.ABANDONED
+                out.append(Abandon(attempt, c.number if c is not None else ""))
+        return out
+
+    def preview(self, now: float, agent: str) -> Preview | None:
+        """Preview mode: reserve the next record the rules allow for ``agent`` to look at."""
+        got = self._dial(now, 1)
+        if not got:
+            return None
+        d = got[0]
+        c = self.dialling.pop(d.attempt)
+        c.attempts -= 1
+        self._dialled_at.pop(d.attempt, None)
+        self._previews[d.attempt] = (agent, c)
+        return Preview(d.attempt, agent, d.number, d.data)
+
+    def preview_dial(self, attempt: str, now: float) -> Dial:
+        """The agent chose to dial the previewed record."""
+        _agent, c = self._take_preview(attempt)
+        c.attempts += 1
+        self.dialling[attempt] = c
+        self._dialled_at[attempt] = now
+        return Dial(attempt, c.number, self.no_answer_timeout, dict(c.data), self.plan.dialable(c.number), self.caller_id)
+
+    def preview_skip(self, attempt: str, now: float, later: float | None = None) -> None:
+        """The agent skipped the record: back in the list (after ``later`` seconds), or done."""
+        _, c = self._take_preview(attempt)
+        self._live.discard(id(c))
+        if later is None:
+            c.done = True
+        else:
+            c.next_try = now + later
+
+    def _take_preview(self, attempt: str) -> tuple[str, Contact]:
+        got = self._previews.pop(attempt, None)
+        if got is None:
+            raise CampaignError(f"no previewed record {attempt!r}")
+        return got
 
     def _dial(self, now: float, budget: int) -> list[Dial]:
         out: list[Dial] = []
@@ -198,6 +299,7 @@ class Campaign:
             attempt = f"{self.name}-{next(self._ids)}"
             c.attempts += 1
             self.dialling[attempt] = c
+            self._dialled_at[attempt] = now
             self._live.add(id(c))
             out.append(Dial(attempt, c.number, self.no_answer_timeout, dict(c.data), self.plan.dialable(c.number),
                             self.caller_id))
@@ -210,9 +312,10 @@ class Campaign:
         return out
 
     def progress(self, attempt: str, outcome: Outcome | str, now: float, *, source: str = "",
-                 heard: tuple[str, ...] | list[str] = ()) -> list[Connect]:
+                 heard: tuple[str, ...] | list[str] = (), connect: bool = False) -> list[Connect]:
         """The outcome of a dial attempt (from signalling or the call-progress tone detector;
-        ``source`` and ``heard`` say which, and what was heard)."""
+        ``source`` and ``heard`` say which, and what was heard). ``connect``: a machine's call
+        goes to an agent all the same (the campaign's AMD action ``agent``)."""
         c = self.dialling.pop(attempt, None)
         if c is None:
             raise CampaignError(f"unknown attempt {attempt!r}")
@@ -220,9 +323,14 @@ class Campaign:
         o = Outcome(outcome)
         c.result = o
         c.source, c.heard = source, tuple(heard)
-        if o is Outcome.ANSWERED:
+        assert self.pacer is not None
+        self.pacer.attempt_done(o is Outcome.ANSWERED or (o is Outcome.MACHINE and connect),
+                                now - self._dialled_at.pop(attempt, now))
+        if o is Outcome.ANSWERED or (o is Outcome.MACHINE and connect):
             c.done = True
             self.waiting_agent.add(attempt)
+            self._answered_at[attempt] = now
+            self._contact_of[attempt] = c
             return [Connect(attempt, c.number, self.queue, dict(c.data))]
         rule = self.retry_rule(o)
         if rule is not None and c.attempts < rule[0]:
@@ -231,9 +339,15 @@ class Campaign:
             c.done = True
         return []
 
-    def agent_connected(self, attempt: str) -> None:
-        """The answered call reached an agent (or was abandoned): it no longer holds pacing budget."""
+    def agent_connected(self, attempt: str, now: float | None = None) -> None:
+        """The answered call reached an agent (or ended): it no longer holds pacing budget. With
+        ``now``, a callee who reached an agent in time counts as served for the abandon rate."""
+        if attempt in self.waiting_agent and now is not None:
+            assert self.pacer is not None
+            self.pacer.callee_served(abandoned=False)
         self.waiting_agent.discard(attempt)
+        self._answered_at.pop(attempt, None)
+        self._contact_of.pop(attempt, None)
 
     # -- queries --------------------------------------------------------------------------------
     @property
