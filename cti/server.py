@@ -117,6 +117,7 @@ class CtiServer:
         first = int(self.store.get_meta("next_call") or 1)
         self.model = CallModel(self.adapters, auto_alert=cfg.call.auto_alert, media=media,
                                first_call=first, fail_linger=cfg.call.fail_linger,
+                               node=cfg.server.node if cfg.cluster is not None else "",   # ids unique across a cluster
                                presentation=cfg.call.presentation, pickup_groups=cfg.call.pickup_groups)
         self._saved_next = first
         security = (Security.curve(cfg.bus.keys, cfg.bus.accounts) if cfg.bus.security == "curve" else Security())
