@@ -18,7 +18,7 @@ import importlib.util
 import os
 import sys
 from types import ModuleType
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -30,11 +30,14 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class CffiWrapper:
     """A cffi extension over libspandsp, compiled on first use and cached under ``build/<label>/``."""
 
-    def __init__(self, label: str, cdef: str, source: str, compile_args: Sequence[str] = ()) -> None:
+    def __init__(self, label: str, cdef: str, source: str, compile_args: Sequence[str] = (),
+                 libraries: Sequence[str] = ("spandsp", "m"), package: str = "libspandsp-dev") -> None:
         self.label = label
         self.cdef = cdef
         self.source = source
         self.compile_args = list(compile_args)
+        self.libraries = list(libraries)      #: linked; the first must be found (speexdsp too)
+        self.package = package                #: the Debian package named when it is missing
         self._mod: ModuleType | None = None
         self.why: str = ""
 
@@ -49,8 +52,8 @@ class CffiWrapper:
             return None
         import ctypes.util
 
-        if ctypes.util.find_library("spandsp") is None:
-            self.why = "libspandsp not found (Debian package libspandsp-dev)"
+        if ctypes.util.find_library(self.libraries[0]) is None:
+            self.why = f"lib{self.libraries[0]} not found (Debian package {self.package})"
             return None
         tag = hashlib.sha1((self.cdef + self.source).encode()).hexdigest()[:10]
         name = f"_{self.label}_{tag}"
@@ -62,7 +65,7 @@ class CffiWrapper:
                 ffi = cffi.FFI()
                 ffi.cdef(self.cdef)
                 kw = {"extra_compile_args": self.compile_args} if self.compile_args else {}
-                ffi.set_source(name, self.source, libraries=["spandsp", "m"], **kw)
+                ffi.set_source(name, self.source, libraries=self.libraries, **kw)
                 ffi.compile(tmpdir=outdir, verbose=False)
                 found = [f for f in os.listdir(outdir) if f.startswith(name) and f.endswith(".so")]
             spec = importlib.util.spec_from_file_location(name, os.path.join(outdir, found[0]))

@@ -1,9 +1,10 @@
 """G.168 echo canceller kernel (_boardcore.echo): both the compiled kernel and the twin.
 
-Echo paths are hybrid models after G.168 Annex D: a bulk delay, a dispersive impulse
-response (band-limited, exponentially decaying over the dispersion time) scaled to a
-given echo return loss (ERL, G.168's minimum is 6 dB). The far end (Rin) is speech-band
-noise, the near end (Sin) is the echo plus whatever the test adds. Seeded.
+Echo paths are hybrid models after G.168 Annex D (bench/bench_echo.py builds them, the
+same signals as the side-by-side bench): a bulk delay, a dispersive impulse response
+(band-limited, exponentially decaying over the dispersion time) scaled to a given echo
+return loss (ERL, G.168's minimum is 6 dB). The far end (Rin) is speech-band noise, the
+near end (Sin) is the echo plus whatever the test adds. Seeded.
 """
 from __future__ import annotations
 
@@ -12,73 +13,15 @@ import pytest
 
 from conftest import kernel_impls, load_impl
 
-RATE = 8000
-DBM0_PEAK = 22812.0
+from bench.bench_echo import (DBM0_PEAK, MODELS, RATE, erle_curve, erle_db, level, make_echo,
+                              speech_band_noise)
+from bench.bench_echo import feed as run
+from bench.bench_echo import i16
 
 
 @pytest.fixture(params=kernel_impls("echo"))
 def echo(request):
     return load_impl(request.param)
-
-
-def level(dbm0: float) -> float:
-    """RMS of a signal at ``dbm0`` (a 0 dBm0 sine has RMS 22812/sqrt 2)."""
-    return DBM0_PEAK / np.sqrt(2.0) * 10.0 ** (dbm0 / 20.0)
-
-
-def speech_band_noise(n: int, dbm0: float, rng: np.random.Generator) -> np.ndarray:
-    """White noise through a 300-3400 Hz band-pass (FFT mask), at ``dbm0``."""
-    x = rng.standard_normal(n + 256)
-    f = np.fft.rfft(x)
-    hz = np.fft.rfftfreq(x.size, 1.0 / RATE)
-    f[(hz < 300) | (hz > 3400)] = 0.0
-    y = np.fft.irfft(f, x.size)[128:128 + n]
-    return y / np.sqrt(np.mean(y * y)) * level(dbm0)
-
-
-def hybrid(delay_ms: float, dispersion_ms: float, erl_db: float, rng: np.random.Generator) -> np.ndarray:
-    """A hybrid echo path: bulk delay, then a dispersive decaying response, ERL ``erl_db``
-    (for speech-band signals)."""
-    m = max(int(dispersion_ms * 8), 4)
-    t = np.arange(m)
-    h = rng.standard_normal(m) * np.exp(-t / (m / 4.0))
-    h = np.convolve(h, [0.2, 0.5, 0.2, -0.1])[:m]        # hybrid + line: a little low-pass
-    h *= 10.0 ** (-erl_db / 20.0) / np.sqrt(np.sum(h * h))
-    return np.concatenate([np.zeros(int(delay_ms * 8)), h])
-
-
-def i16(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x), -32768, 32767).astype(np.int16)
-
-
-def run(ec, sin: np.ndarray, rin: np.ndarray, block: int = 160) -> np.ndarray:
-    """Feed (channels, n) int16 in 20 ms blocks; the cancelled output."""
-    out = [ec.process(np.ascontiguousarray(sin[:, k:k + block]), np.ascontiguousarray(rin[:, k:k + block]))
-           for k in range(0, sin.shape[1], block)]
-    return np.concatenate(out, axis=1)
-
-
-def erle_db(sin: np.ndarray, out: np.ndarray) -> float:
-    s = sin.astype(np.float64)
-    o = out.astype(np.float64)
-    return float(10.0 * np.log10(np.mean(s * s) / max(np.mean(o * o), 1e-6)))
-
-
-def erle_curve(sin: np.ndarray, out: np.ndarray, step: int = 2000) -> list[float]:
-    return [erle_db(sin[k:k + step], out[k:k + step]) for k in range(0, sin.size, step)]
-
-
-#: (delay ms, dispersion ms, ERL dB): short and long bulk delays, G.168's dispersion range
-#: (a few ms) and ERLs from its 6 dB minimum up.
-MODELS = [(0, 4, 6.0), (5, 8, 6.0), (20, 6, 11.0), (40, 3, 20.0), (55, 8, 8.0)]
-
-
-def make_echo(models, seconds: float, far_dbm0: float, seed: int):
-    rng = np.random.default_rng(seed)
-    n = int(seconds * RATE)
-    rin = np.stack([speech_band_noise(n, far_dbm0, rng) for _ in models])
-    sin = np.stack([np.convolve(r, hybrid(*m, rng))[:n] for r, m in zip(rin, models, strict=True)])
-    return sin, i16(rin)
 
 
 def test_convergence_and_erle_over_time_on_hybrid_models(echo):
