@@ -173,17 +173,22 @@ class Relay:
             except Exception as e:
                 self._failed("publish", e)
                 futures.append(None)
+        live = [f for f in futures if f is not None]
+        if live:                        # one deadline for the whole window
+            await asyncio.wait(live, timeout=ACK_TIMEOUT)
         retry: list[tuple[int, bytes]] = []
         for (seq, frame), fut in zip(batch, futures, strict=True):
             if fut is None:
                 retry.append((seq, frame))
-                continue
-            try:
-                ack = await asyncio.wait_for(fut, ACK_TIMEOUT)
-                self._count(ack)
-            except Exception as e:
-                self._failed("ack", e)
+            elif not fut.done():
+                fut.cancel()
+                self._failed("ack", TimeoutError(f"no acknowledgement within {ACK_TIMEOUT} s"))
                 retry.append((seq, frame))
+            elif fut.cancelled() or fut.exception() is not None:
+                self._failed("ack", fut.exception() or asyncio.CancelledError())
+                retry.append((seq, frame))
+            else:
+                self._count(fut.result())
         for seq, frame in retry:
             self.counters["retries"] += 1
             while True:
