@@ -19,6 +19,11 @@ the calling rules (:mod:`cti.outbound.rules`): ``dnc`` (a file, one number a lin
 of numbers), ``hours`` and ``zones`` (local calling windows by region of the number),
 ``caller_id`` (the calling number presented; only accounts that may set the calling number
 start such a campaign). ``max_attempts`` and ``retry_after`` may be tables by outcome.
+Pacing (:mod:`cti.outbound.pacing`): ``mode`` (preview, progressive, predictive; switch with
+:meth:`Dialler.set_mode`), ``target`` (abandon rate, 0.001..0.2), ``abandon_after`` (seconds)
+and ``abandon_message`` (the prompt an abandoned callee hears; required in predictive mode).
+Answering-machine detection (:mod:`cti.outbound.amd`): ``amd`` (drop, message, agent),
+``amd_message``, ``amd_params``.
 """
 from __future__ import annotations
 
@@ -28,9 +33,11 @@ from typing import Any
 from collections.abc import Callable
 
 from cti.call.errors import CallControlError
+from cti.outbound import amd as amd_
 from cti.outbound.campaign import Campaign, CampaignError, Connect, Outcome
 from cti.outbound.listen import AttemptListener
 from cti.outbound.numbers import DialPlan
+from cti.outbound.pacing import Pacer, PacingError
 from cti.outbound.progress import ProgressClassifier, outcome_of_cause
 from cti.outbound.rules import Rules, RulesError
 
@@ -40,7 +47,8 @@ log = logging.getLogger(__name__)
 _KNOBS = {"ratio", "max_attempts", "retry_after", "no_answer_timeout"}
 _PROGRESS = {"answer_wait", "voice_seconds", "tones", "supervised"}
 _RULES = {"dnc", "hours", "zones", "caller_id"}
-_KEYS = _KNOBS | _PROGRESS | _RULES | {"csv", "queue", "device", "autostart", "trunk", "dial_plan"}
+_PACING = {"mode", "target", "abandon_after", "abandon_message", "amd", "amd_message", "amd_params"}
+_KEYS = _KNOBS | _PROGRESS | _RULES | _PACING | {"csv", "queue", "device", "autostart", "trunk", "dial_plan"}
 
 Listen = Callable[[tuple[int, int], Callable[[bytes, float], object]], Callable[[], None]]
 
@@ -58,6 +66,8 @@ class Report:
     connects: list[Connect] = field(default_factory=list)
     circuit: tuple[int, int] | None = None
     time: float = 0.0
+    amd: str = ""                   #: AMD verdict (human, machine, unknown), "" when not run
+    confidence: float | None = None  #: of the AMD verdict
 
 
 @dataclass
@@ -70,6 +80,9 @@ class _Attempt:
     listener: AttemptListener | None = None
     unlisten: Callable[[], None] | None = None
     reported: bool = False       #: the outcome went to the campaign
+    amd: amd_.AmdListener | None = None
+    amd_wait: bool = False       #: answered: the report waits for the AMD verdict
+    message_wait: bool = False   #: a machine: the message waits for the end of its greeting
     answered: bool = False       #: answered: the call went to the queue
     clear_asked: bool = False
 
@@ -97,6 +110,14 @@ class Dialler:
                 Campaign(name, spec["queue"], [], **{k: spec[k] for k in _KNOBS | {"caller_id"} if k in spec})
             except (TypeError, ValueError) as e:
                 raise CampaignError(f"[contact.campaigns.{name}] {e}") from None
+            try:
+                _pacer(spec)
+                amd_.check(spec.get("amd", ""), spec.get("amd_message"), spec.get("amd_params"))
+            except (TypeError, ValueError) as e:
+                raise CampaignError(f"[contact.campaigns.{name}] {e}") from None
+            if (spec.get("mode") == "predictive" or "abandon_after" in spec) and not spec.get("abandon_message"):
+                raise CampaignError(f"[contact.campaigns.{name}] abandon_message: the prompt an abandoned callee "
+                                    "hears (predictive mode abandons callees; they must not hear silence)")
             if not isinstance(spec.get("supervised", True), bool):
                 raise CampaignError(f"[contact.campaigns.{name}] supervised: true or false")
             if not isinstance(spec.get("trunk", ""), str):
@@ -110,6 +131,7 @@ class Dialler:
         self.running: dict[str, tuple[Campaign, str]] = {}     #: name -> (campaign, device)
         self.attempts: dict[str, _Attempt] = {}                 #: call id -> attempt
         self.results: list[Report] = []                         #: every reported outcome, in order
+        self.plays: list[tuple[str, tuple[int, int] | None, str]] = []   #: (call, circuit, prompt) then release
         self._turn = 0
 
     def start(self, name: str, *, may_set_calling: bool = True, staffed: int | None = None) -> Campaign:
@@ -132,8 +154,9 @@ class Dialler:
             rules = Rules.from_spec(spec, plan)
         except RulesError as e:
             raise CampaignError(f"campaign {name!r} not started: {e}") from None
-        c = Campaign.from_csv(name, spec["csv"], spec["queue"], plan=plan, rules=rules,
-                              caller_id=spec.get("caller_id"), **{k: spec[k] for k in _KNOBS if k in spec})
+        c = Campaign.from_csv(name, spec["csv"], spec["queue"], plan=plan, rules=rules, pacer=_pacer(spec),
+                              caller_id=spec.get("caller_id"), abandon_after=spec.get("abandon_after"),
+                              **{k: spec[k] for k in _KNOBS if k in spec})
         self.running[name] = (c, str(spec.get("device", "dialler")))
         return c
 
@@ -148,10 +171,18 @@ class Dialler:
         reports: list[Report] = []
         clear: list[tuple[str, int]] = []
         for call, a in list(self.attempts.items()):
-            if not a.reported and a.progress.service(now) is not None:
+            if (not a.reported and a.progress.service(now) is not None) or (a.amd_wait and a.amd is not None and (a.amd.verdict is not None or (a.progress.answered_at is not None
+                                                       and now - a.progress.answered_at > 10.0))):
                 r = self._report(a, call, now)
-                reports.append(r)
-            if a.reported and not a.answered and not a.clear_asked:
+                if r is not None:
+                    reports.append(r)
+            if a.message_wait and a.amd is not None and a.amd.end is not None:
+                a.message_wait = False
+                self.plays.append((call, a.circuit, str(self.specs[a.campaign]["amd_message"])))
+                continue
+            leaves_message = a.message_wait or (a.progress.outcome is Outcome.ANSWERED
+                                                and self.specs[a.campaign].get("amd") == "message")
+            if a.reported and not a.answered and not a.clear_asked and not a.amd_wait and not leaves_message:
                 a.clear_asked = True
                 clear.append((call, 19 if a.progress.outcome is Outcome.NO_ANSWER else 16))
         # campaigns on one queue share its ready agents: each sees those the others do not hold
@@ -164,6 +195,14 @@ class Dialler:
             names = names[self._turn:] + names[:self._turn]
         for name in names:
             c, device = self.running[name]
+            for ab in c.abandons(now):
+                gone = next((k for k, x in self.attempts.items() if x.attempt == ab.attempt), None)
+                circ = self.attempts[gone].circuit if gone is not None else None
+                r = Report(name, ab.number, Outcome.ABANDONED, gone, "pacing", [], time=now, circuit=circ)
+                self.results.append(r)
+                reports.append(r)
+                if gone is not None:
+                    self.plays.append((gone, circ, str(self.specs[name]["abandon_message"])))
             own = len(c.dialling) + len(c.waiting_agent)
             dials = c.service(now, max(0, ready(c.queue) - (held[c.queue] - own)))
             if c.halted:
@@ -204,14 +243,34 @@ class Dialler:
     def _listen(self, a: _Attempt, listen: Listen | None) -> None:
         """Feed the audio of ``a``'s circuit to a fresh tone detector (signalling only when the
         campaign's ``tones`` is "" or nobody can hear that circuit)."""
-        country = self.specs[a.campaign].get("tones", "cn")
-        if listen is not None and a.circuit is not None and country:
-            a.listener = AttemptListener(a.progress, country)
+        spec = self.specs[a.campaign]
+        country = spec.get("tones", "cn")
+        if spec.get("amd"):
+            a.amd = amd_.AmdListener(**dict(spec.get("amd_params") or {}))
+        if listen is not None and a.circuit is not None and (country or a.amd is not None):
+            a.listener = AttemptListener(a.progress, country or "cn")
             try:
-                a.unlisten = listen(a.circuit, a.listener.feed)
+                a.unlisten = listen(a.circuit, lambda alaw, t: self._heard(a, alaw, t))
             except (TypeError, ValueError) as e:   # a circuit nobody can hear: signalling only
                 log.warning("campaign %s: cannot listen to %s: %s", a.campaign, a.circuit, e)
                 a.listener = None
+
+    @staticmethod
+    def _heard(a: _Attempt, alaw: bytes, t: float) -> None:
+        """One block of ``a``'s audio: call progress until it is decided, AMD from the answer on."""
+        if not a.reported and a.listener is not None:
+            a.listener.feed(alaw, t)
+        if a.amd is not None and a.progress.answered_at is not None and (a.amd_wait or not a.reported
+                                                                         or a.message_wait):
+            a.amd.feed(alaw, t)
+
+    def set_mode(self, name: str, mode: str) -> None:
+        """Switch running campaign ``name`` to preview, progressive or predictive."""
+        if name not in self.running:
+            raise CampaignError(f"campaign {name!r} is not running")
+        if mode == "predictive" and not self.specs[name].get("abandon_message"):
+            raise CampaignError(f"campaign {name!r}: predictive mode needs an abandon_message")
+        self.running[name][0].set_mode(mode)
 
     def moved(self, call: str, circuit: tuple[int, int], listen: Listen | None) -> None:
         """``call`` was placed again on ``circuit`` (automatic repeat attempt after glare): listen
@@ -246,18 +305,24 @@ class Dialler:
         if a is None:
             return None
         self._unlisten(a)
-        if a.reported:
+        if a.reported and not a.amd_wait:
             if a.answered:
-                self.running[a.campaign][0].agent_connected(a.attempt)
+                c = self.running[a.campaign][0]
+                c.agent_connected(a.attempt)
+                if a.progress.answered_at is not None and c.pacer is not None:
+                    c.pacer.handled(now - a.progress.answered_at)
             return None
+        if a.amd_wait:                  # hung up while AMD listened: report what it knew
+            return self._report(a, call, now, gone=True)
         a.progress.released(cause, now)
         return self._report(a, call, now)
 
-    def connected(self, call: str) -> None:
-        """An answered call reached an agent: it no longer holds pacing budget."""
+    def connected(self, call: str, now: float | None = None) -> None:
+        """An answered call reached an agent: it no longer holds pacing budget (with ``now``:
+        it counts as served in time for the abandon rate)."""
         a = self.attempts.get(call)
         if a is not None:
-            self.running[a.campaign][0].agent_connected(a.attempt)
+            self.running[a.campaign][0].agent_connected(a.attempt, now)
 
     # ---- results ---------------------------------------------------------------------------
     def summary(self, name: str) -> dict[str, int]:
@@ -266,17 +331,42 @@ class Dialler:
         c = self.running[name][0]
         return {**c.summary(), **c.decided_by()}
 
-    def _report(self, a: _Attempt, call: str, now: float) -> Report:
+    def _report(self, a: _Attempt, call: str, now: float, gone: bool = False) -> Report | None:
+        """The attempt's outcome to its campaign; an answer waits for AMD's verdict when the
+        campaign detects machines (None until then)."""
         p = a.progress
         assert p.outcome is not None
         a.reported = True
-        self._unlisten(a)
+        outcome, verdict, conf = p.outcome, "", None
+        action = self.specs[a.campaign].get("amd", "")
+        if outcome is Outcome.ANSWERED and a.amd is not None:
+            v = a.amd.verdict
+            if v is None and not gone and (p.answered_at is None or now - p.answered_at <= 10.0):
+                a.amd_wait = True
+                return None
+            a.amd_wait = False
+            verdict, conf = (v.kind, v.confidence) if v is not None else ("unknown", 0.0)
+            if verdict == "machine":
+                outcome = Outcome.MACHINE
+                a.message_wait = action == "message" and not gone
+        if not a.message_wait:
+            self._unlisten(a)
         heard = p.heard_tones()
-        connects = self.running[a.campaign][0].progress(a.attempt, p.outcome, now, source=p.source, heard=heard)
-        a.answered = p.outcome is Outcome.ANSWERED
-        r = Report(a.campaign, a.number, p.outcome, call, p.source, heard, connects, a.circuit, now)
+        connects = self.running[a.campaign][0].progress(a.attempt, outcome, now, source=p.source, heard=heard,
+                                                        connect=action == "agent" and not gone)
+        if gone and connects:
+            self.running[a.campaign][0].agent_connected(a.attempt)
+            connects = []
+        a.answered = bool(connects)
+        r = Report(a.campaign, a.number, outcome, call, p.source, heard, connects, a.circuit, now, verdict, conf)
         self.results.append(r)
         return r
+
+    def take_plays(self) -> list[tuple[str, tuple[int, int] | None, str]]:
+        """Prompts to play then release: (call, circuit, prompt) - the abandon message to an
+        abandoned callee, the campaign's message to a machine after its beep."""
+        out, self.plays = self.plays, []
+        return out
 
     @staticmethod
     def _unlisten(a: _Attempt) -> None:
@@ -290,5 +380,18 @@ class Dialler:
 def publish_campaign(bus: Any, r: Report, summary: dict[str, int]) -> None:
     """Publish ``r`` as CampaignProgress on ``campaign.<name>``, with ``source`` and ``heard``."""
     from . import events as ce
+    extra: dict[str, Any] = {}
+    fields = getattr(ce.CampaignProgress, "__dataclass_fields__", {})
+    if "amd" in fields:                 # the event type carries the AMD verdict and its confidence
+        extra = {"amd": r.amd, "confidence": r.confidence}
     bus.publish(ce.CampaignProgress(campaign=r.campaign, number=r.number, outcome=r.outcome.value,
-                                    call=r.call, summary=summary, source=r.source, heard=list(r.heard)))
+                                    call=r.call, summary=summary, source=r.source, heard=list(r.heard), **extra))
+
+
+def _pacer(spec: dict[str, Any]) -> Pacer:
+    """The campaign's pacer from its table (PacingError -> ValueError for a clear message)."""
+    try:
+        return Pacer(spec.get("mode", "progressive"), ratio=spec.get("ratio", 1.0), target=spec.get("target", 0.03),
+                     abandon_after=spec.get("abandon_after", 2.0))
+    except PacingError as e:
+        raise ValueError(str(e)) from None
