@@ -261,11 +261,55 @@ class HdlcChannel(abc.ABC):
         return out
 
 
+#: G.168 echo canceller tails (ms): 64 by default, 128 at most (8 taps per ms).
+ECHO_TAIL_DEFAULT_MS = 64
+ECHO_TAIL_MAX_MS = 128
+
+
+@dataclass(frozen=True, slots=True)
+class EchoConfig:
+    """The line echo canceller of one voice timeslot (G.168): its tail in ms (1..128)."""
+
+    tail_ms: int = ECHO_TAIL_DEFAULT_MS
+
+    def __post_init__(self) -> None:
+        t = self.tail_ms
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+            raise ConfigError(f"echo canceller tail_ms must be an int, got {type(t).__name__}")
+        if not 1 <= int(t) <= ECHO_TAIL_MAX_MS:
+            raise ConfigError(f"echo canceller tail_ms must be 1..{ECHO_TAIL_MAX_MS} ms, got {t}")
+
+
 class Span(abc.ABC):
     """One E1 line of a board."""
 
     number: int
     config: SpanConfig
+    #: True when the card cancels line echo itself (its capability report says so): the
+    #: backend then passes :meth:`echo_canceller` settings to it (:meth:`_echo_changed`);
+    #: otherwise the host cancels, on the audio it reads (:class:`HostEcho`).
+    echo_on_card: bool = False
+
+    def echo_canceller(self, ts: int, tail_ms: int | None = ECHO_TAIL_DEFAULT_MS) -> EchoConfig | None:
+        """Enable the G.168 echo canceller on voice timeslot ``ts`` with a ``tail_ms`` tail
+        (64 ms default, 128 at most), change its tail, or disable it (``tail_ms=None``).
+        Returns the timeslot's setting. ``span.echo_canceller(5)`` / ``(5, tail_ms=128)``."""
+        ts = check_audio_timeslot(ts, self.config.hdlc, self.number)
+        cfg = None if tail_ms is None else EchoConfig(tail_ms)
+        table: dict[int, EchoConfig] = self.__dict__.setdefault("_echo", {})
+        if cfg is None:
+            table.pop(ts, None)
+        else:
+            table[ts] = cfg
+        self._echo_changed(ts, cfg)
+        return cfg
+
+    def echo_configs(self) -> dict[int, EchoConfig]:
+        """Voice timeslot -> echo canceller setting, for the timeslots that have one."""
+        return dict(self.__dict__.get("_echo", {}))
+
+    def _echo_changed(self, ts: int, cfg: EchoConfig | None) -> None:  # noqa: B027  (optional hook)
+        """Backend hook: a card that cancels itself (``echo_on_card``) gets the setting here."""
 
     @abc.abstractmethod
     def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
@@ -296,6 +340,85 @@ class Span(abc.ABC):
     @abc.abstractmethod
     def counters(self) -> Counters:
         """The span's counters (a copy)."""
+
+
+class HostEcho:
+    """Line echo cancellation on the host, for a span whose card does not cancel itself.
+
+    What is sent on a timeslot (:meth:`sent`, the canceller's Rin) queues as the card's
+    transmit queue does; each received 20 ms block (:meth:`received`, Sin) takes the next
+    160 samples of it as the echo reference, and its timeslots with an
+    :meth:`Span.echo_canceller` setting come back cancelled (``_boardcore.echo``: NLMS,
+    double talk, NLP + comfort noise, 2100 Hz phase-reversal disabler). Timeslots without
+    a setting pass unchanged; nothing is done when the card cancels itself.
+    """
+
+    #: most reference audio kept per timeslot (1 s): a writer far ahead of the line loses
+    #: the oldest part, as the card's own queue limit would
+    MAX_QUEUE = 8000
+
+    def __init__(self, span: Span) -> None:
+        from _boardcore.echo import EchoCanceller
+
+        self.span = span
+        self._slots = VOICE_TIMESLOTS
+        self._ec = EchoCanceller(len(self._slots), ECHO_TAIL_DEFAULT_MS)
+        self._tails: dict[int, int | None] = {ts: None for ts in self._slots}
+        for i in range(len(self._slots)):
+            self._ec.enable(i, False)
+        self._tx: dict[int, bytearray] = {ts: bytearray() for ts in self._slots}
+
+    def sent(self, ts: int, alaw: bytes) -> None:
+        """``alaw`` was queued for transmission on ``ts`` (the echo reference)."""
+        q = self._tx.get(ts)
+        if q is None:
+            return
+        q += alaw
+        if len(q) > self.MAX_QUEUE:
+            del q[:len(q) - self.MAX_QUEUE]
+
+    def received(self, blk: AudioBlock) -> AudioBlock:
+        """``blk`` with its echo-cancelled timeslots cancelled."""
+        import numpy as np
+
+        from _boardcore.g711 import alaw_decode, alaw_encode
+
+        n = len(blk.data) // max(len(blk.timeslots), 1)
+        configs = {} if self.span.echo_on_card else self.span.echo_configs()
+        ref = np.zeros((len(self._slots), n), np.int16)
+        sin = np.zeros((len(self._slots), n), np.int16)
+        for i, ts in enumerate(self._slots):
+            q = self._tx[ts]
+            chunk = bytes(q[:n]).ljust(n, bytes((ALAW_SILENCE,)))
+            del q[:n]
+            want = configs.get(ts)
+            tail = want.tail_ms if want is not None else None
+            if tail != self._tails[ts]:
+                if tail is None:
+                    self._ec.enable(i, False)
+                else:
+                    if self._tails[ts] is None:
+                        self._ec.reset(i)
+                    self._ec.set_tail(i, tail)
+                    self._ec.enable(i, True)
+                self._tails[ts] = tail
+            if tail is not None:
+                ref[i] = alaw_decode(chunk)
+        active = [k for k, ts in enumerate(blk.timeslots) if configs.get(ts) is not None]
+        if not active or n == 0:
+            if n:
+                self._ec.process(sin, ref)      # keep the references' history moving
+            return blk
+        rows = {ts: self._slots.index(ts) for ts in blk.timeslots if ts in configs}
+        for ts, i in rows.items():
+            k = blk.timeslots.index(ts)
+            sin[i] = alaw_decode(blk.data[k * n:(k + 1) * n])
+        out = self._ec.process(sin, ref)
+        data = bytearray(blk.data)
+        for ts, i in rows.items():
+            k = blk.timeslots.index(ts)
+            data[k * n:(k + 1) * n] = alaw_encode(out[i])
+        return AudioBlock(blk.span, blk.timeslots, bytes(data), blk.time)
 
 
 class Board(abc.ABC):
