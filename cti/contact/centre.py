@@ -208,7 +208,7 @@ class ContactCentre(ContactRequests, Component):
             if audio and circ is not None:
                 self.ivr.play_audio(e.call, circ, audio)
         elif e.type == "Connected":
-            self.dialler.connected(e.call)
+            self.dialler.connected(e.call, self.now())
             leg = self.ivr.legs.get(e.call)
             if leg is not None and leg.session is None:
                 leg.playing.clear()              # the agent is there: stop the announcement
@@ -316,6 +316,17 @@ class ContactCentre(ContactRequests, Component):
                     log.warning("campaign call %s not cleared: %s", call_id, err)
         for r in reports:
             self._campaign_report(r)
+        for call_id, circ, prompt in self.dialler.take_plays():    # abandon message, a machine's message
+            if call_id not in self.model.calls:
+                continue
+            if self.engine._find(call_id) is not None:            # an abandoned callee leaves the queue
+                self.apply(self.engine.abandoned(call_id, now))
+            audio = self.prompts._get(prompt)
+            if circ is not None and audio:
+                self.ivr.play_audio(call_id, circ, audio, then_hangup=True)
+            else:
+                log.warning("campaign prompt %r not found: call %s released without it", prompt, call_id)
+                self.model.clear_connection(call_id, now, cause=16)
 
     def _call_gone(self, call_id: str) -> None:
         now = self.now()
