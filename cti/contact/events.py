@@ -177,7 +177,9 @@ def from_acd(event: AgentEvent | QueueEvent, devices: list[str] | None = None) -
 class CampaignProgress(BusEvent):
     """An outbound attempt of ``campaign`` to ``number`` ended with ``outcome`` (answered, busy, ...),
     decided by ``source`` (signalling, tone, timer) after hearing ``heard`` (the tone detector's
-    reports)."""
+    reports). Outcomes: answered (a person), machine, busy, no-answer, congestion, unallocated,
+    failed, abandoned, dnc-blocked; ``amd`` is the answering-machine detector's verdict (human,
+    machine, unknown; "" when it did not run) with its ``confidence``."""
 
     TOPIC: ClassVar[str] = "campaign"
 
@@ -188,6 +190,8 @@ class CampaignProgress(BusEvent):
     summary: dict[str, int] = field(default_factory=dict)
     source: str = ""
     heard: list[str] = field(default_factory=list)
+    amd: str = ""
+    confidence: float | None = None
 
     def topic(self) -> str:
         return f"campaign.{self.campaign}"
