@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import enum
 import numbers
+from typing import Any
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Iterable, Iterator, Mapping
 
@@ -345,12 +346,13 @@ class Span(abc.ABC):
 class HostEcho:
     """Line echo cancellation on the host, for a span whose card does not cancel itself.
 
-    What is sent on a timeslot (:meth:`sent`, the canceller's Rin) queues as the card's
-    transmit queue does; each received 20 ms block (:meth:`received`, Sin) takes the next
-    160 samples of it as the echo reference, and its timeslots with an
-    :meth:`Span.echo_canceller` setting come back cancelled (``_boardcore.echo``: NLMS,
-    double talk, NLP + comfort noise, 2100 Hz phase-reversal disabler). Timeslots without
-    a setting pass unchanged; nothing is done when the card cancels itself.
+    What is sent on a timeslot with an :meth:`Span.echo_canceller` setting (:meth:`sent`,
+    the canceller's Rin) queues as the card's transmit queue does; each block received on
+    that timeslot (:meth:`received`, Sin) takes the next 160 samples of it as the echo
+    reference and comes back cancelled (``_boardcore.echo``: NLMS, double talk, NLP +
+    comfort noise, 2100 Hz phase-reversal disabler). One canceller per timeslot, so reads
+    of any subset of timeslots keep each one aligned. Other timeslots pass unchanged;
+    nothing is done when the card cancels itself.
     """
 
     #: most reference audio kept per timeslot (1 s): a writer far ahead of the line loses
@@ -358,66 +360,56 @@ class HostEcho:
     MAX_QUEUE = 8000
 
     def __init__(self, span: Span) -> None:
-        from _boardcore.echo import EchoCanceller
-
         self.span = span
-        self._slots = VOICE_TIMESLOTS
-        self._ec = EchoCanceller(len(self._slots), ECHO_TAIL_DEFAULT_MS)
-        self._tails: dict[int, int | None] = {ts: None for ts in self._slots}
-        for i in range(len(self._slots)):
-            self._ec.enable(i, False)
-        self._tx: dict[int, bytearray] = {ts: bytearray() for ts in self._slots}
+        self._ec: dict[int, Any] = {}
+        self._tails: dict[int, int] = {}
+        self._tx: dict[int, bytearray] = {}
+
+    def _configs(self) -> dict[int, EchoConfig]:
+        return {} if self.span.echo_on_card else self.span.echo_configs()
 
     def sent(self, ts: int, alaw: bytes) -> None:
         """``alaw`` was queued for transmission on ``ts`` (the echo reference)."""
-        q = self._tx.get(ts)
-        if q is None:
+        if ts not in self._configs():
+            self._tx.pop(ts, None)
             return
+        q = self._tx.setdefault(ts, bytearray())
         q += alaw
         if len(q) > self.MAX_QUEUE:
             del q[:len(q) - self.MAX_QUEUE]
 
     def received(self, blk: AudioBlock) -> AudioBlock:
         """``blk`` with its echo-cancelled timeslots cancelled."""
+        configs = self._configs()
+        for ts in list(self._ec):
+            if ts not in configs:               # cleared: forget the canceller and its state
+                del self._ec[ts]
+                self._tails.pop(ts, None)
+        todo = [k for k, ts in enumerate(blk.timeslots) if ts in configs]
+        if not todo or not blk.timeslots:
+            return blk
         import numpy as np
 
+        from _boardcore.echo import EchoCanceller
         from _boardcore.g711 import alaw_decode, alaw_encode
 
-        n = len(blk.data) // max(len(blk.timeslots), 1)
-        configs = {} if self.span.echo_on_card else self.span.echo_configs()
-        ref = np.zeros((len(self._slots), n), np.int16)
-        sin = np.zeros((len(self._slots), n), np.int16)
-        for i, ts in enumerate(self._slots):
-            q = self._tx[ts]
-            chunk = bytes(q[:n]).ljust(n, bytes((ALAW_SILENCE,)))
-            del q[:n]
-            want = configs.get(ts)
-            tail = want.tail_ms if want is not None else None
-            if tail != self._tails[ts]:
-                if tail is None:
-                    self._ec.enable(i, False)
-                else:
-                    if self._tails[ts] is None:
-                        self._ec.reset(i)
-                    self._ec.set_tail(i, tail)
-                    self._ec.enable(i, True)
-                self._tails[ts] = tail
-            if tail is not None:
-                ref[i] = alaw_decode(chunk)
-        active = [k for k, ts in enumerate(blk.timeslots) if configs.get(ts) is not None]
-        if not active or n == 0:
-            if n:
-                self._ec.process(sin, ref)      # keep the references' history moving
-            return blk
-        rows = {ts: self._slots.index(ts) for ts in blk.timeslots if ts in configs}
-        for ts, i in rows.items():
-            k = blk.timeslots.index(ts)
-            sin[i] = alaw_decode(blk.data[k * n:(k + 1) * n])
-        out = self._ec.process(sin, ref)
+        n = len(blk.data) // len(blk.timeslots)
         data = bytearray(blk.data)
-        for ts, i in rows.items():
-            k = blk.timeslots.index(ts)
-            data[k * n:(k + 1) * n] = alaw_encode(out[i])
+        for k in todo:
+            ts = blk.timeslots[k]
+            tail = configs[ts].tail_ms
+            ec = self._ec.get(ts)
+            if ec is None:
+                ec = self._ec[ts] = EchoCanceller(1, tail)
+            elif self._tails[ts] != tail:
+                ec.set_tail(0, tail)
+            self._tails[ts] = tail
+            q = self._tx.setdefault(ts, bytearray())
+            ref = bytes(q[:n]).ljust(n, bytes((ALAW_SILENCE,)))
+            del q[:n]
+            sin = np.asarray(alaw_decode(blk.data[k * n:(k + 1) * n]), np.int16)[None, :]
+            out = ec.process(sin, np.asarray(alaw_decode(ref), np.int16)[None, :])
+            data[k * n:(k + 1) * n] = alaw_encode(out[0])
         return AudioBlock(blk.span, blk.timeslots, bytes(data), blk.time)
 
 
