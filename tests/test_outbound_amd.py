@@ -112,3 +112,16 @@ def test_mode_switch_on_the_dialler(tmp_path):
 def test_bad_settings(tmp_path, spec, msg):
     with pytest.raises(CampaignError, match=msg):
         Dialler({"c": {"csv": "n.csv", "queue": "q", **spec}}, {"q"})
+
+
+def test_campaign_progress_carries_the_verdict():
+    from cti.contact.outbound import Report, publish_campaign
+    from cti.outbound import Outcome
+    got = []
+
+    class Bus:
+        def publish(self, e):
+            got.append(e)
+    publish_campaign(Bus(), Report("c", "139", Outcome.MACHINE, "x1", "tone", ["voice"], amd="machine",
+                                   confidence=0.9), {"machine": 1})
+    assert (got[0].outcome, got[0].amd, got[0].confidence) == ("machine", "machine", 0.9)
