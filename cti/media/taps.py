@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable, Mapping
 
-from drivers.base import BLOCK_OCTETS, VOICE_TIMESLOTS
+from drivers.base import BLOCK_OCTETS, VOICE_TIMESLOTS, HostEcho, Span
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,28 @@ class SpanTaps:
         inner = getattr(span, "read_audio", None)
         if inner is None:
             return False
+        # G.168 echo cancellation where media enters: on the timeslots given an
+        # ``echo_canceller`` setting, the stacks (DTMF, IVR barge-in), the recorders and the
+        # supervisors all hear the cancelled signal; what is written is its reference
+        echo = HostEcho(span) if isinstance(span, Span) and not span.echo_on_card else None
+        write = getattr(span, "write_audio", None)
 
         def read(*args: Any, _inner: Any = inner, _n: int = number, **kw: Any) -> Any:
             blk = _inner(*args, **kw)
+            if blk is not None and echo is not None and span.echo_configs():
+                blk = echo.received(blk)
             if blk is not None and self._listeners:
                 self._heard(_n, blk)
             return blk
+
+        def sent(ts: int, alaw: bytes, _write: Any = write) -> None:
+            _write(ts, alaw)
+            if echo is not None:
+                echo.sent(ts, alaw)
         try:
             span.read_audio = read
+            if echo is not None and write is not None:
+                span.write_audio = sent
         except AttributeError:
             log.warning("span %s: its read_audio cannot be tapped; nobody hears it", number)
             return False
