@@ -38,15 +38,22 @@ def test_echo_canceller_settings_per_timeslot():
     board.close()
 
 
-def _barge_in(cancel: bool, seconds: float = 5.0, digits: str = "1590#"):
+def _barge_in(cancel: bool, seconds: float = 5.0, digits: str = "1590#", taps: bool = False):
     """Play a prompt on span 0 / TS 5; the far end echoes it and types ``digits`` after 2.5 s.
-    Returns (what span 0 heard raw, after the host canceller, digits detected on it)."""
+    Returns (what span 0 heard raw, after the host canceller, digits detected on it).
+    With ``taps`` the media layer's SpanTaps does the cancelling (and its listener hears)."""
     rng = np.random.default_rng(11)
     board = drivers.open("sim", spans=2, cross_connect=[(0, 1)])
     ours, line = board.span(0), board.span(1)
     if cancel:
         ours.echo_canceller(TS, tail_ms=64)
     host = HostEcho(ours)
+    heard_by_listener: list[np.ndarray] = []
+    if taps:
+        from cti.media.taps import SpanTaps
+
+        st = SpanTaps({0: ours})
+        st.listen((0, TS), lambda alaw, t: heard_by_listener.append(np.asarray(alaw_decode(alaw), np.int16)))
     n = int(seconds * 8000)
     prompt = i16(speech_band_noise(n, -12.0, rng))
     h = hybrid(8, 6, 6.0, rng)
@@ -61,7 +68,8 @@ def _barge_in(cancel: bool, seconds: float = 5.0, digits: str = "1590#"):
     for k in range(0, n, N):
         alaw = alaw_encode(prompt[k:k + N])
         ours.write_audio(TS, alaw)
-        host.sent(TS, alaw)
+        if not taps:
+            host.sent(TS, alaw)
         board.advance(0.02)
         blk = line.read_audio([TS])
         if blk is not None:
@@ -69,15 +77,23 @@ def _barge_in(cancel: bool, seconds: float = 5.0, digits: str = "1590#"):
             m = heard.size
             echo = np.convolve(heard[max(0, m - N - h.size):], h)[-h.size - N + 1:][:N] if m >= N else np.zeros(N)
             line.write_audio(TS, alaw_encode(i16(echo + keyed[m - N:m])))
-        got_blk = ours.read_audio([TS])
-        if got_blk is None:
-            continue
-        raw.append(np.asarray(alaw_decode(got_blk.timeslot(TS)), np.int16))
-        out = host.received(got_blk)
+        if taps:       # the stacks' read: through the taps, cancelled; raw is not seen then
+            out = ours.read_audio([TS])
+            if out is None:
+                continue
+            raw.append(np.zeros(N, np.int16))
+        else:
+            got_blk = ours.read_audio([TS])
+            if got_blk is None:
+                continue
+            raw.append(np.asarray(alaw_decode(got_blk.timeslot(TS)), np.int16))
+            out = host.received(got_blk)
         pcm = np.asarray(alaw_decode(out.timeslot(TS)), np.int16)
         cancelled.append(pcm)
         got += "".join(e.digit for e in det.process(pcm[None, :], k / 8000) if e.kind == "start")
     board.close()
+    if taps:
+        np.testing.assert_array_equal(np.concatenate(heard_by_listener), np.concatenate(cancelled))
     return np.concatenate(raw), np.concatenate(cancelled), got
 
 
@@ -96,3 +112,12 @@ def test_host_canceller_removes_the_echo_and_hears_barge_in_dtmf():
 def test_without_the_canceller_the_timeslot_passes_unchanged():
     raw, out, _ = _barge_in(cancel=False, seconds=2.0)
     np.testing.assert_array_equal(raw, out)
+
+
+def test_media_taps_cancel_where_media_enters():
+    """cti.media.taps.SpanTaps wraps the span: the stacks' reads and the listeners
+    (recording, supervision) get the cancelled signal, and the barge-in digits are found."""
+    _, out, digits = _barge_in(cancel=True, taps=True)
+    assert digits == "1590#"
+    _, ref, _ = _barge_in(cancel=True)
+    np.testing.assert_array_equal(out, ref)
