@@ -170,9 +170,13 @@ def _latency(urls: list[str], tmp: str, ctx: zmq.Context[Any], n: int, rate: flo
                    note=f"{len(lat)}/{n} at {rate:.0f}/s; p50 {p(0.5):.2f} ms, max {lat[-1] * 1e3:.2f} ms")]
 
 
+async def _quiet(e: Exception) -> None:
+    """Connection errors while a server is down are expected here."""
+
+
 async def _leader(urls: list[str], other_than: str | None, timeout: float = 60.0) -> str:
     import nats
-    nc = await nats.connect(urls, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
+    nc = await nats.connect(urls, max_reconnect_attempts=-1, reconnect_time_wait=0.1, error_cb=_quiet)
     end = time.monotonic() + timeout
     try:
         while time.monotonic() < end:
