@@ -1,6 +1,6 @@
 """Outbound: answering-machine detection on the espeak-ng corpus (accuracy, decision time, the
 end-of-greeting beep) against Asterisk app_amd's algorithm, the AMD kernel's speed, and the
-dialler's pacing modes on a virtual-time load (bench/amd_pacing.py).
+dialler's pacing modes on a virtual-time load (``simulate``).
 
     python -m bench outbound [--quick]
 """
@@ -92,7 +92,6 @@ def run(quick: bool = False) -> list[Result]:
         results += amd_rows(items)
         results += speed_rows(items, quick)
         print(f"AMD rows: {time.perf_counter() - t:.1f} s")
-    from bench.amd_pacing import pacing_rows
     results += pacing_rows(quick)
     return results
 
@@ -103,11 +102,12 @@ FATES = (("human", 0.30), ("machine", 0.12), ("busy", 0.10), ("no-answer", 0.38)
 
 
 def simulate(mode: str, *, agents: int = 12, numbers: int = 3000, hours: float = 2.0, target: float = 0.03,
-             seed: int = 1) -> dict[str, float]:
+             seed: int = 1, trace: list[tuple[float, float, float]] | None = None) -> dict[str, float]:
     """One campaign of ``numbers`` on ``agents`` agents for ``hours`` of virtual time (0.5 s
     steps) through the real :class:`cti.outbound.campaign.Campaign` and its pacer. Machines are
     told apart by AMD 2.5 s after the answer and dropped; people 1.5 s after it (their greeting
-    and the silence after it). Talk 30-240 s (mean about 90 s), wrap-up 10 s, preview 8 s."""
+    and the silence after it). Talk 30-240 s (mean about 90 s), wrap-up 10 s, preview 8 s.
+    ``trace`` gets (minute, abandon rate so far, agents busy) once a virtual minute."""
     import heapq
     import random
 
@@ -188,6 +188,8 @@ def simulate(mode: str, *, agents: int = 12, numbers: int = 3000, hours: float =
             busy = sum(1 for a in range(agents) if free_at[a] > now)
             for d in c.service(now, len(ready), busy):
                 outcome_of(d.attempt, d.number, now)
+        if trace is not None and now % 60.0 == 0.0:
+            trace.append((now / 60.0, pacer.abandon_rate, sum(1 for a in range(agents) if free_at[a] > now) / agents))
         now += 0.5
     served = pacer.answered
     hrs = now / 3600.0
@@ -206,3 +208,28 @@ def pacing_rows(quick: bool) -> list[Result]:
                           note=f"abandon {100 * r['abandon']:.1f} % ({r['abandoned']:.0f}/{r['answered']:.0f}), "
                                f"occupancy {100 * r['occupancy']:.0f} %"))
     return out
+
+
+def plot(path: str, agents: int = 12, numbers: int = 4000, hours: float = 2.0) -> None:
+    """docs/outbound-pacing.png: the abandon rate and agent occupancy over time, per mode."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    for mode, colour in (("preview", "tab:green"), ("progressive", "tab:blue"), ("predictive", "tab:red")):
+        tr: list[tuple[float, float, float]] = []
+        simulate(mode, agents=agents, numbers=numbers, hours=hours, trace=tr)
+        m = [t[0] for t in tr]
+        ax1.plot(m, [100 * t[1] for t in tr], color=colour, label=mode)
+        busy = [100 * t[2] for t in tr]
+        smooth = [sum(busy[max(0, i - 4):i + 1]) / len(busy[max(0, i - 4):i + 1]) for i in range(len(busy))]
+        ax2.plot(m, smooth, color=colour, label=mode)
+    ax1.axhline(3.0, color="k", linestyle="--", linewidth=0.8, label="target 3 %")
+    ax1.set_ylabel("abandon rate so far (%)")
+    ax1.legend(loc="upper right")
+    ax2.set_ylabel("agents busy (%, 5-min mean)")
+    ax2.set_xlabel("virtual minutes")
+    fig.suptitle(f"Outbound pacing: {agents} agents, {numbers} numbers")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)

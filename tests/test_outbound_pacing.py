@@ -29,8 +29,10 @@ def test_modes_switch_while_running_and_keep_history():
     assert c.pacer is not None and len(c.pacer.attempts) == 0
     with pytest.raises(CampaignError, match="mode"):
         c.set_mode("fast")
+    assert len(c.service(2.0, 3, 0)) == 1              # no history yet: progressive (3 ready, 2 dialling)
+    c.pacer.warmup = 0
     got = c.service(2.0, 3, 0)
-    assert len(got) > 1                                # dials ahead of the 3 ready agents (p ~ 1/3)
+    assert len(got) == 1 and len(c.dialling) == 4     # ahead of the 3 ready agents: 0.5 x 3 / (1/3) = 4.5
 
 
 def test_predictive_estimates_from_history():

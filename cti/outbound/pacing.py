@@ -42,6 +42,7 @@ class Pacer:
     step: float = 0.05               #: gain controller step
     max_gain: float = 4.0
     max_lines: float = 3.0           #: predictive: never more calls dialling than this per agent
+    warmup: int = 20                 #: predictive dials progressively until this many answers are known
     gain: float = 0.5                #: starts cautious; steered by the abandon rate
     attempts: deque[tuple[bool, float]] = field(default_factory=deque)   #: (answered, setup s)
     handles: deque[float] = field(default_factory=deque)                 #: agent seconds per call
@@ -106,6 +107,8 @@ class Pacer:
             return max(0, int(ready * self.ratio) - dialling - waiting)
         if ready + busy == 0:
             return 0
+        if sum(1 for a, _ in self.attempts if a) < self.warmup:     # too little history: progressive
+            return max(0, ready - dialling - waiting)
         p, tau, h = self.estimates()
         free = ready + busy * min(1.0, tau / h) - waiting
         want = min(self.gain * free / p, (ready + busy) * self.max_lines) - dialling
