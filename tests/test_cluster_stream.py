@@ -201,6 +201,33 @@ def test_two_nodes_and_kill9_of_the_stream_leader(nats_cluster: LocalNats, tmp_p
     assert all(c.startswith(f"{n}-") for n, c in calls), "call ids name their node: unique across the cluster"
 
 
+@needs_nats
+@pytest.mark.cluster
+@pytest.mark.timeout(240)
+def test_paused_stream_leader_no_split_brain(nats_cluster: LocalNats, tmp_path: Path) -> None:
+    """SIGSTOP of the NATS server leading the stream (alive to the kernel, silent to its peers:
+    a partition): the other two elect a leader and take the node's events; when the paused one
+    wakes it follows the new leader (one leader, one history): every event once."""
+    urls = nats_cluster.urls
+    a = _node(tmp_path, "a", urls, rate=600.0)
+    try:
+        time.sleep(2.0)
+        leader = asyncio.run(_stream_leader(urls))
+        victim = next(i for i in range(3) if f"-n{i}" in leader)
+        nats_cluster.pause(victim)
+        new = asyncio.run(_stream_leader([u for i, u in enumerate(urls) if i != victim], other_than=leader))
+        time.sleep(2.0)
+        nats_cluster.resume(victim)
+        time.sleep(3.0)
+        views = {asyncio.run(_stream_leader([u])) for u in urls}     # asked of each server alone
+        assert len(views) == 1, f"split brain: servers name different stream leaders {views} (was {new})"
+    finally:
+        nats_cluster.resume(victim)
+        r = _stop(a)
+    seqs, gaps = _journal(tmp_path / "a.db")
+    _check_exactly_once(_stream(urls), "a", seqs, gaps, r)
+
+
 async def _stream_leader(urls: list[str], other_than: str | None = None, timeout: float = 60.0) -> str:
     """The server leading the stream (waiting for one other than ``other_than``)."""
     import nats
