@@ -119,3 +119,43 @@ def test_dialler_listens_to_the_new_circuit_after_a_repeat_attempt(tmp_path):
     assert list(listening) == [(1, 4)]
     dialler.ended("c1", 16, 1.0)
     assert listening == {}
+
+
+def test_start_campaign_refusals_dial_nothing(tmp_path):
+    """Through the server: an unreadable do-not-call file, a queue without agents and a caller-ID
+    the account may not present refuse StartCampaign with a clear error, and nothing is dialled;
+    a do-not-call number is reported dnc-blocked and never dialled."""
+    csv = tmp_path / "numbers.csv"
+    csv.write_text("number\n5100\n5101\n")
+    dnc = tmp_path / "dnc.txt"
+    dnc.write_text("5101\n")
+    srv, centre = make_server(tmp_path, {
+        "agents": AGENTS, "queues": {"out": {}, "empty": {"skills": {"french": 50}}},
+        "campaigns": {"lost": {"csv": str(csv), "queue": "out", "dnc": str(tmp_path / "missing.txt")},
+                      "idle": {"csv": str(csv), "queue": "empty"},
+                      "cid": {"csv": str(csv), "queue": "out", "caller_id": "4008001234"},
+                      "ok": {"csv": str(csv), "queue": "out", "dnc": str(dnc), "max_attempts": 1,
+                             "answer_wait": 0.0}}}, spans=1)
+    from simulator.exchange.base import Behaviour, Subscriber
+    ex = srv.part("network").networks[0]
+    for n in ("5100", "5101"):
+        ex.subscribers[n] = Subscriber(n, Behaviour.ANSWER, answer_after=1.0, hold_for=None)
+    bus, desks = start_desktops(srv, DEVICES, DesktopProfile(answer_after=(0.5, 1.0), handle=(2.0, 3.0)))
+    seen: list[dict] = []
+    bus.listeners.append(seen.append)
+    try:
+        with pytest.raises(InvalidParameterError, match="missing.txt"):
+            bus.command("StartCampaign", campaign="lost")
+        with pytest.raises(InvalidParameterError, match="no agents"):
+            bus.command("StartCampaign", campaign="idle")
+        with pytest.raises(PrivilegeViolationError, match="calling number"):
+            bus.command("StartCampaign", Account("sup", "supervisor", team="blue"), campaign="cid")
+        run_until(srv, srv.now() + 5.0)
+        assert not srv.model.calls and not centre.dialler.running
+        bus.command("StartCampaign", campaign="ok")
+        run_until(srv, srv.now() + 20.0)
+        outcomes = {e["number"]: e["outcome"] for e in seen if e["type"] == "CampaignProgress"}
+        assert outcomes == {"5100": "answered", "5101": "dnc-blocked"}
+        assert [r.call for r in centre.dialler.results if r.number == "5101"] == [None]
+    finally:
+        srv.close()
