@@ -144,7 +144,7 @@ def test_start_campaign_refusals_dial_nothing(tmp_path):
     seen: list[dict] = []
     bus.listeners.append(seen.append)
     try:
-        with pytest.raises(InvalidParameterError, match="missing.txt"):
+        with pytest.raises(InvalidParameterError, match=r"missing\.txt"):
             bus.command("StartCampaign", campaign="lost")
         with pytest.raises(InvalidParameterError, match="no agents"):
             bus.command("StartCampaign", campaign="idle")
