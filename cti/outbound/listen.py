@@ -8,7 +8,8 @@ share a multi-channel detector's block alignment). Blocks arrive from the contac
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

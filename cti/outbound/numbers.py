@@ -15,7 +15,8 @@ international prefix 00, trunk prefix 0, mobile numbers 13x-19x of 11 digits).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 _KEYS = {"country_code", "international_prefix", "national_prefix", "mobile_prefixes"}
 
@@ -50,7 +51,7 @@ class DialPlan:
             _digits(p, "mobile_prefixes", empty=False)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "DialPlan":
+    def from_dict(cls, d: Mapping[str, Any] | None) -> DialPlan:
         """From a ``dial_plan`` table; unknown keys and bad values raise ValueError."""
         d = dict(d or {})
         bad = set(d) - _KEYS
