@@ -31,6 +31,7 @@ FLOORS: dict[str, int] = {
     "cti.plugin": 5, "cti.fax": 5, "cti.stats": 5,   # the server's plugin protocol; fax; ACD statistics
     "cti.contact": 6,                      # the contact centre: a component of the server
     "cti.readiness": 6,                    # ServerReady and the start-up gate: a component of the server
+    "cti.cluster": 6,                      # the cluster publisher: a component of the server; its NATS stream
     "cti.server": 7, "cti.gateway": 7,     # the server; the gateway, a bus client
     "simulator": 7,                        # the far end: uses the stacks, imported only by cti.cli
     "cti.cli": 8,                          # commands and wiring: the simulator is wired here
