@@ -76,12 +76,26 @@ class ScenarioConfig:
     acd_numbers: list[str] = field(default_factory=list)   # route points the contact centre serves
     subscribers: dict[str, Subscriber] = field(default_factory=dict)   # numbers we call -> behaviour
     calls: list[CallScript] = field(default_factory=list)
+    #: per scripted call (same order as ``calls``): the outcome the exchange must see, or None
+    call_expect: list[str | None] = field(default_factory=list)
+    #: aggregate expectations: summary key -> exact count or [low, high] (see :func:`check`)
+    expect: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ScenarioConfig:
         d = dict(d.get("scenario", d))
         known = {f.name for f in fields(cls)}
-        calls = [CallScript(**c) for c in d.pop("call", [])]
+        raw_calls = d.pop("call", [])
+        if not isinstance(raw_calls, list) or not all(isinstance(c, dict) for c in raw_calls):
+            raise ValueError("scenario call: an array of tables ([[scenario.call]])")
+        call_expect = [_call_expect(i, c.get("expect")) for i, c in enumerate(raw_calls)]
+        calls = []
+        for i, c in enumerate(raw_calls):
+            try:
+                calls.append(CallScript(**{k: v for k, v in c.items() if k != "expect"}))
+            except TypeError as e:
+                raise ValueError(f"scenario call {i}: {e}") from None
+        expect = _expect(d.pop("expect", {}))
         subs = d.pop("subscribers", {})
         if not isinstance(subs, dict):
             raise ValueError("scenario subscribers: a table of number -> {behaviour, pbx, ...}")
@@ -95,7 +109,7 @@ class ScenarioConfig:
                 if not 0 <= lo <= hi:
                     raise ValueError(f"scenario {k} must be [low, high] with 0 <= low <= high")
                 d[k] = (float(lo), float(hi))
-        cfg = cls(**d, calls=calls)
+        cfg = cls(**d, calls=calls, call_expect=call_expect, expect=expect)
         if cfg.rate < 0 or cfg.outbound_rate < 0 or not 0 <= cfg.abandon <= 1:
             raise ValueError("scenario rates must be >= 0 and abandon in 0..1")
         if not cfg.called:
@@ -106,6 +120,73 @@ class ScenarioConfig:
     def load(cls, path: str) -> ScenarioConfig:
         with open(path, "rb") as f:
             return cls.from_dict(tomllib.load(f))
+
+
+#: outcomes a scripted call may be expected to have (as the exchange saw it: CallRecord.outcome)
+CALL_OUTCOMES = ("answered", "abandoned", "busy", "unallocated", "congestion", "no_answer", "failed")
+#: keys of ``[scenario.expect]``: the run summary's counts (cti-server --until, docs/scenarios.md)
+EXPECT_KEYS = ("calls", "inbound", "outbound", "answered", "unanswered", "busy", "failed", "open",
+               "lost", "errors", "events")
+
+
+def _call_expect(i: int, value: Any) -> str | None:
+    if value is None:
+        return None
+    if value not in CALL_OUTCOMES:
+        raise ValueError(f"scenario call {i}: expect must be one of {', '.join(CALL_OUTCOMES)}, not {value!r}")
+    return str(value)
+
+
+def _expect(table: Any) -> dict[str, tuple[int, int]]:
+    """``[scenario.expect]``: key = count | [low, high]."""
+    if not isinstance(table, dict):
+        raise ValueError("scenario expect: a table of count = N or [low, high]")
+    out = {}
+    for key, v in table.items():
+        if key not in EXPECT_KEYS:
+            raise ValueError(f"scenario expect: unknown key {key!r}; known: {', '.join(EXPECT_KEYS)}")
+        if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+            out[key] = (v, v)
+        elif (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+              and 0 <= v[0] <= v[1]):
+            out[key] = (v[0], v[1])
+        else:
+            raise ValueError(f"scenario expect {key}: a count >= 0 or [low, high], not {v!r}")
+    return out
+
+
+def check(config: ScenarioConfig, summary: dict[str, int], records: list[Any]) -> list[str]:
+    """What a run did not meet: every ``[scenario.expect]`` count against ``summary`` (the run's
+    counts, :data:`EXPECT_KEYS`), every ``expect`` of a scripted call against the exchanges'
+    ``records`` of it. Empty: all met."""
+    out = []
+    for key, (lo, hi) in sorted(config.expect.items()):
+        count = summary.get(key, 0)
+        if not lo <= count <= hi:
+            span = str(lo) if lo == hi else f"{lo}..{hi}"
+            out.append(f"expected {key} {span}, got {count}")
+    for i, (script, want) in enumerate(zip(config.calls, config.call_expect, strict=True)):
+        if want is None:
+            continue
+        recs = [r for r in records if r.extra.get("script") is script]
+        outcome = str(recs[0].outcome) if recs else "not placed"
+        if outcome != want:
+            out.append(f"call {i} ({script.calling} -> {script.called} at {script.at:g} s): "
+                       f"expected {want}, got {outcome}")
+    return out
+
+
+def lost_calls(networks: list[Any]) -> list[str]:
+    """Calls the network meant to place to us that never became a call: no circuit could be
+    seized (every circuit busy, a span down) or, at the end of a run, never finished."""
+    out = []
+    for net in networks:
+        out += [f"{s.calling} -> {s.called} at {s.at:g} s: not placed (every circuit busy)"
+                for s in getattr(net, "lost_scripts", [])]
+        for r in getattr(net, "records", []):
+            if r.direction == "to_us" and "error" in r.extra:
+                out.append(f"{r.calling} -> {r.called} at {r.seized_at:g} s: {r.extra['error']}")
+    return out
 
 
 def _subscriber(number: str, spec: Any) -> Subscriber:
@@ -150,6 +231,18 @@ class Scenario:
                 table.update(config.subscribers)
         for i, script in enumerate(config.calls):
             networks[i % len(networks)].place_call(script)
+
+    def finished(self) -> bool:
+        """Only scripted calls (no rates) and every one has been placed and has ended."""
+        c = self.config
+        if c.rate > 0 or (c.outbound_rate > 0 and self.model is not None):
+            return False
+        for net in self.networks:
+            if getattr(net, "pending", None):
+                return False
+            if any(r.cleared_at is None and "error" not in r.extra for r in getattr(net, "records", [])):
+                return False
+        return not (self.model is not None and self.model.calls)
 
     def _gap(self, rate: float) -> float:
         return self.rng.expovariate(rate) if rate > 0 else float("inf")
@@ -218,6 +311,7 @@ class LoopbackNetwork:
         self.trunk = trunk
         self.pending: list[CallScript] = []
         self.lost = 0                                #: calls not placed: every circuit busy
+        self.lost_scripts: list[CallScript] = []     #: those calls
         self._calls: dict[tuple[int, int], CallScript] = {}
         self._abandon: dict[tuple[int, int], float] = {}
         trunk.on_request = self._on_request
@@ -251,6 +345,7 @@ class LoopbackNetwork:
                 circ = self.trunk.ring(s.called, s.calling, s.at)
             except TrunkError:
                 self.lost += 1
+                self.lost_scripts.append(s)
                 continue
             self._calls[circ] = s
             if s.abandon_after is not None:

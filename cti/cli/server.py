@@ -3,6 +3,7 @@
     cti-server                          # demo: simulator, No.1 + SS7 + PRI spans, calls flowing, plain bus
     cti-server -c site.toml             # a site configuration (docs/cti-server.md)
     cti-server --check -c site.toml     # validate config, keys, endpoints; every problem at once
+    cti-server --clock virtual --scenario calls.toml --until 120   # deterministic run + summary
     cti-server -c site.toml --store postgresql://cti@db/cti --security curve --keys /etc/cti/keys
 """
 from __future__ import annotations
@@ -10,12 +11,16 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from cti.config import Config, ConfigError
 from cti.plugin import Component
 from cti.server import CtiServer
+
+if TYPE_CHECKING:
+    from cti.cli.run import RunReport
 
 
 def build_config(config: str | None, **over: object) -> Config:
@@ -54,12 +59,24 @@ def build_config(config: str | None, **over: object) -> Config:
 @click.option("--duration", type=float, default=None, help="stop after this many seconds")
 @click.option("--ready-timeout", "server__ready_timeout", type=float, default=None,
               help="exit 3 if the spans are not usable (ServerReady) within this many seconds")
+@click.option("--until", type=float, default=None,
+              help="stop at this board time (virtual clock: a deterministic run), print a summary, "
+                   "exit 1 on errors, lost calls or unmet scenario expectations")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="with --until: write every event as a JSON line (no wall-clock fields)")
+@click.option("--summary-json", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="with --until: write the run summary as JSON")
 @click.option("--check", is_flag=True, help="validate config, keys and endpoints (no board opened), list every problem")
 @click.option("-v", "--verbose", count=True)
-def main(config: str | None, duration: float | None, verbose: int, check: bool, **over: object) -> None:
+def main(config: str | None, duration: float | None, verbose: int, check: bool, until: float | None,
+         trace_path: str | None, summary_json: str | None, **over: object) -> None:
     """Run the CTI server. With no options: the simulator demo on localhost."""
     if check:
         _check(config)
+    if over.get("demo__scenario") and over.get("demo__enabled") is None:
+        over["demo__enabled"] = True          # --scenario runs it
+    if until is None and (trace_path or summary_json):
+        raise click.UsageError("--trace and --summary-json go with --until")
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("cti-server")
@@ -68,8 +85,14 @@ def main(config: str | None, duration: float | None, verbose: int, check: bool, 
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     from cti.cli.wiring import build_server
+    report = trace = None
+    if until is not None:
+        from cti.cli.run import RunReport
+        trace = open(trace_path, "w", encoding="utf-8") if trace_path else None   # noqa: SIM115
+        report = RunReport(until, trace)
+    extra: list[Component] = [report] if report is not None else []
     try:
-        srv = build_server(cfg, strict=config is not None)
+        srv = build_server(cfg, strict=config is not None, extra=extra)
     except Exception as e:   # the demo falls back, a site config fails loudly
         if config is not None or cfg.board.driver != "sim":
             raise click.ClickException(str(e)) from None
@@ -77,7 +100,7 @@ def main(config: str | None, duration: float | None, verbose: int, check: bool, 
         cfg.board.driver = "loopback"
         cfg.trunks = [t.__class__("loop", t.spans) for t in cfg.trunks]
         try:
-            srv = build_server(cfg)
+            srv = build_server(cfg, extra=extra)
         except Exception as e2:
             raise click.ClickException(f"cannot start: {e2}") from None
     try:
@@ -101,16 +124,52 @@ def main(config: str | None, duration: float | None, verbose: int, check: bool, 
     if any(c.name == "demo" for c in srv.components):
         click.echo("  demo scenario running: watch it with `cti-monitor`", err=True)
     try:
-        srv.run(duration)
+        if report is not None and cfg.board.clock == "virtual":
+            _run_virtual(srv, report)
+        else:
+            srv.run(duration)
     except KeyboardInterrupt:
         pass
     finally:
         srv.close()
+        if trace is not None:
+            trace.close()
     failed = getattr(_part(srv, "readiness"), "failed", None)
+    if report is not None and not failed:
+        _report(report, summary_json)
     if failed:
         click.secho(f"cti-server: start-up failed: {failed}", fg="red", err=True)
         sys.exit(3)
     sys.exit(0)
+
+
+def _run_virtual(srv: CtiServer, report: RunReport) -> None:
+    """Turn the loop without waiting (the virtual clock moves one step a turn) until the run is
+    over or start-up failed; one bad turn is logged (and counted as an error), not fatal."""
+    log = logging.getLogger("cti-server")
+    ready = _part(srv, "readiness")
+    while not report.done and not getattr(ready, "failed", None):
+        try:
+            srv.step(0)
+        except Exception as e:
+            from drivers.base import BoardClosed
+            if isinstance(e, BoardClosed):
+                raise
+            log.exception("loop turn failed")
+
+
+def _report(report: RunReport, summary_json: str | None) -> None:
+    """Print the run summary; exit 1 on errors, lost calls or unmet expectations."""
+    import json
+
+    from cti.cli.run import failed, render
+    summary = report.summary()
+    click.echo(render(summary))
+    if summary_json:
+        with open(summary_json, "w", encoding="utf-8") as f:
+            json.dump(summary, f, indent=1, ensure_ascii=False, sort_keys=True)
+    if failed(summary):
+        sys.exit(1)
 
 
 def _check(config: str | None) -> None:
