@@ -292,6 +292,14 @@ class ContactCentre(ContactRequests, Component):
         """Publish an attempt's outcome (cti.contact.outbound.Report); answered calls enter the queue."""
         if r is None:
             return
+        if r.call is not None and r.call in self.model.calls:     # the call's CDR carries the outcome
+            mark = {"campaign": r.campaign, "campaign_outcome": r.outcome.value}
+            if r.amd:
+                mark.update(amd=r.amd, amd_confidence=f"{r.confidence or 0.0:.3f}")
+            try:
+                self.model.update_user_data(r.call, mark, self.now())
+            except CallControlError as err:
+                log.warning("campaign call %s: outcome not attached: %s", r.call, err)
         publish_campaign(self.server, r, self.dialler.summary(r.campaign))
         for c in r.connects:
             self.apply(self.engine.enqueue(r.call, c.queue, r.number, self.now()))
