@@ -157,5 +157,7 @@ def test_start_campaign_refusals_dial_nothing(tmp_path):
         outcomes = {e["number"]: e["outcome"] for e in seen if e["type"] == "CampaignProgress"}
         assert outcomes == {"5100": "answered", "5101": "dnc-blocked"}
         assert [r.call for r in centre.dialler.results if r.number == "5101"] == [None]
+        marks = [e["user_data"] for e in seen if e["type"] == "UserDataChanged"]
+        assert {"campaign": "ok", "campaign_outcome": "answered"}.items() <= marks[0].items()   # and so the CDR
     finally:
         srv.close()
