@@ -26,6 +26,10 @@ scenario so a new user sees live events at once. TOML form (all keys optional)::
     at = 1.0
     called = "8001"
     calling = "13800138000"
+    expect = "answered"             # the outcome the exchange must record (checked by --until runs)
+    [scenario.expect]               # the run summary's counts: N or [low, high] (EXPECT_KEYS)
+    answered = [1, 5]
+    lost = 0
     [scenario.subscribers.13900000003]   # how a number we call responds (simulator.exchange.base.Subscriber)
     behaviour = "busy_tone"         # answer, no_answer, busy, unallocated, congestion (in signalling),
                                     # busy_tone, congestion_tone (alerting + the tone in band)
@@ -35,6 +39,7 @@ scenario so a new user sees live events at once. TOML form (all keys optional)::
     speech = true                   # the answering party talks (in band)
 
 Subscribers go to every simulated exchange of the networks (docs/simulator.md "In-band tones").
+The format, expectations and deterministic runs are documented in docs/scenarios.md.
 """
 from __future__ import annotations
 
