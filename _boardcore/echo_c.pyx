@@ -5,14 +5,20 @@
 Same API, figures and state machine as the twin (the algorithm is described there and in
 docs/echo.md): NLMS over a 1..128 ms tail, Geigel double-talk detection, a divergence
 guard, NLP with comfort noise, the 2100 Hz phase-reversal tone disabler. Here every channel
-of a span runs in one ``nogil`` loop; the FIR and the coefficient update are plain loops
-over contiguous doubles that GCC vectorises at -O3. Constants come from the twin.
+of a span runs in one ``nogil`` loop; the FIR and the coefficient update are the vector
+loops of echo_kernel.h (partial sums: the twin's numpy dot sums in another order, so the
+two may differ by rounding). Constants come from the twin.
 """
 cimport cython
 from libc.math cimport fabs, sqrt, floor
 from libc.stdint cimport int16_t, uint32_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
+
+
+cdef extern from "echo_kernel.h" nogil:
+    double eck_dot(const double *w, const double *x, int n)
+    void eck_update(double *w, const double *x, double g, int n)
 
 import numpy as np
 
@@ -175,9 +181,7 @@ cdef void _run(ec_chan_t *ch, const int16_t *d, const int16_t *x, int16_t *out, 
         if ax > ch.bmax[ch.bpos]:
             ch.bmax[ch.bpos] = ax
         xmax = ch.xmax_done if ch.xmax_done > ch.bmax[ch.bpos] else ch.bmax[ch.bpos]
-        y = 0.0
-        for j in range(n):
-            y += w[j] * win[j]
+        y = eck_dot(w, win, n)
         e = dv - y
         ch.ds += (dv * dv - ch.ds) * A_SHORT
         ch.es += (e * e - ch.es) * A_SHORT
@@ -191,8 +195,7 @@ cdef void _run(ec_chan_t *ch, const int16_t *d, const int16_t *x, int16_t *out, 
         dt = ch.hang > 0
         if far and not dt and not ch.disabled:
             g = MU * e / (ch.xpow + DELTA_PER_TAP * n)
-            for j in range(n):
-                w[j] += g * win[j]
+            eck_update(w, win, g, n)
         if far:
             ch.dl += (dv * dv - ch.dl) * A_LONG
             ch.el += (e * e - ch.el) * A_LONG
