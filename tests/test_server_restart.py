@@ -120,7 +120,7 @@ def test_restart_on_postgresql(tmp_path):
         last = srv.bus.seq
         srv.close()
         srv = build_server(cfg(scoped)).start()
-        assert srv.bus.seq == last + 1 + 1        # ServerStarted + SpanState after the restart
+        assert srv.bus.seq == last + 1 + 1 + 1    # ServerStarted + SpanState + ServerReady after the restart
         run_calls(srv, 1)
         assert [r["call"] for r in srv.store.cdrs()] == ["1", "2", "3"]
         assert [s for s, _ in srv.store.events_after(0, 1000)] == list(range(1, srv.bus.seq + 1))
