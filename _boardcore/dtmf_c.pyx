@@ -19,6 +19,7 @@ from libc.string cimport memcpy, memset
 
 cdef extern from "dtmf_kernel.h" nogil:
     void dtk_subblock(const int16_t *src, const float (*table)[16], float *halves, int64_t *en)
+    void dtk_neighbours(const int16_t *src, const float (*tab)[8], double *acc)
 
 import numpy as np
 
@@ -265,12 +266,7 @@ cdef class DtmfDetector:
                 if good:
                     # harmonic neighbours 2 f_lo - f_hi and 2 f_hi - f_lo (Hann window)
                     dig = kl * 4 + (kh - 4)
-                    for j in range(8):
-                        nacc[j] = 0.0
-                    for m in range(DT_SUB):
-                        zr = src[m]
-                        for j in range(8):
-                            nacc[j] += zr * self.ntab[dig][m][j]
+                    dtk_neighbours(src, <const float (*)[8]> self.ntab[dig], nacc)
                     q0 = nacc[0] * nacc[0] + nacc[4] * nacc[4] + nacc[1] * nacc[1] + nacc[5] * nacc[5]
                     q1 = nacc[2] * nacc[2] + nacc[6] * nacc[6] + nacc[3] * nacc[3] + nacc[7] * nacc[7]
                     good = q1 <= NEIGHBOUR * q0
