@@ -35,7 +35,7 @@ MODELS: list[tuple[float, float, float]] = [(0, 4, 6.0), (5, 8, 6.0), (20, 6, 11
 
 def level(dbm0: float) -> float:
     """RMS of a signal at ``dbm0`` (a 0 dBm0 sine has RMS 22812/sqrt 2)."""
-    return DBM0_PEAK / np.sqrt(2.0) * 10.0 ** (dbm0 / 20.0)
+    return float(DBM0_PEAK / np.sqrt(2.0) * 10.0 ** (dbm0 / 20.0))
 
 
 def speech_band_noise(n: int, dbm0: float, rng: np.random.Generator) -> np.ndarray:
@@ -44,8 +44,8 @@ def speech_band_noise(n: int, dbm0: float, rng: np.random.Generator) -> np.ndarr
     f = np.fft.rfft(x)
     hz = np.fft.rfftfreq(x.size, 1.0 / RATE)
     f[(hz < 300) | (hz > 3400)] = 0.0
-    y = np.fft.irfft(f, x.size)[128:128 + n]
-    return y / np.sqrt(np.mean(y * y)) * level(dbm0)
+    y: np.ndarray = np.fft.irfft(f, x.size)[128:128 + n]
+    return y * (level(dbm0) / float(np.sqrt(np.mean(y * y))))
 
 
 def hybrid(delay_ms: float, dispersion_ms: float, erl_db: float, rng: np.random.Generator) -> np.ndarray:
@@ -55,11 +55,13 @@ def hybrid(delay_ms: float, dispersion_ms: float, erl_db: float, rng: np.random.
     h = rng.standard_normal(m) * np.exp(-t / (m / 4.0))
     h = np.convolve(h, [0.2, 0.5, 0.2, -0.1])[:m]        # hybrid + line: a little low-pass
     h *= 10.0 ** (-erl_db / 20.0) / np.sqrt(np.sum(h * h))
-    return np.concatenate([np.zeros(int(delay_ms * 8)), h])
+    out: np.ndarray = np.concatenate([np.zeros(int(delay_ms * 8)), h])
+    return out
 
 
 def i16(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x), -32768, 32767).astype(np.int16)
+    out: np.ndarray = np.clip(np.rint(x), -32768, 32767).astype(np.int16)
+    return out
 
 
 def make_echo(models: list[tuple[float, float, float]], seconds: float, far_dbm0: float,
