@@ -2,6 +2,7 @@
 twin, so both implementations refuse the same input with the same message).
 
     check_channels(channels) -> int        # 1..4096, TypeError/ValueError otherwise
+    check_channel(channel, channels) -> int  # one channel index 0..channels-1
     check_now(now) -> float                # a finite number of seconds
     as_channels(samples, channels)         # C-contiguous int16 (channels, n)
     as_octets(data, what) -> memoryview    # flat octets (G.711 codes, HDLC, E1 frames)
@@ -12,7 +13,7 @@ import math
 
 import numpy as np
 
-__all__ = ["check_channels", "check_now", "as_channels", "as_octets"]
+__all__ = ["check_channels", "check_channel", "check_now", "as_channels", "as_octets"]
 
 
 def check_channels(channels: object) -> int:
@@ -22,6 +23,16 @@ def check_channels(channels: object) -> int:
     if not 1 <= int(channels) <= 4096:
         raise ValueError(f"channels must be 1..4096, got {channels}")
     return int(channels)
+
+
+def check_channel(channel: object, channels: int) -> int:
+    """``channel`` as an index of a detector with ``channels`` channels; TypeError for a
+    non-integer (or bool), ValueError out of range."""
+    if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
+        raise TypeError(f"channel must be an int, got {type(channel).__name__}")
+    if not 0 <= channel < channels:
+        raise ValueError(f"channel {channel} out of range 0..{channels - 1}")
+    return int(channel)
 
 
 def check_now(now: object) -> float:

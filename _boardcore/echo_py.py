@@ -44,7 +44,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import as_channels, check_channels
+from ._blocks import as_channels, check_channel, check_channels
 
 __all__ = ["EchoCanceller", "EchoStats", "DEFAULT_TAIL_MS", "MAX_TAIL_MS", "RATE", "check_tail"]
 
@@ -183,11 +183,7 @@ class EchoCanceller:
         self._ch = [_Chan(c, tail) for c in range(self.channels)]
 
     def _channel_arg(self, channel: object) -> int:
-        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
-            raise TypeError(f"channel must be an int, got {type(channel).__name__}")
-        if not 0 <= channel < self.channels:
-            raise ValueError(f"channel {channel} out of range 0..{self.channels - 1}")
-        return int(channel)
+        return check_channel(channel, self.channels)
 
     def set_tail(self, channel: int, tail_ms: int) -> None:
         """Change one channel's tail (1..128 ms); the coefficients of the common lags are kept."""

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import as_channels, check_channels, check_now  # noqa: F401  (used by mf_c too)
+from ._blocks import as_channels, check_channel, check_channels, check_now  # noqa: F401  (used by mf_c too)
 
 # --- the code (Q.441 Table 1; R2 / China No.1 MFC) -----------------------------------------
 
@@ -200,11 +200,7 @@ class MfDetector:
         return self._cur[self._channel_arg(channel)]
 
     def _channel_arg(self, channel: object) -> int:
-        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
-            raise TypeError(f"channel must be an int, got {type(channel).__name__}")
-        if not 0 <= channel < self.channels:
-            raise ValueError(f"channel {channel} out of range 0..{self.channels - 1}")
-        return int(channel)
+        return check_channel(channel, self.channels)
 
     def process(self, samples: object, now: float) -> list[MfEvent]:
         """Feed ``n`` samples per channel; events recognised in them, by time then channel."""

@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import as_channels, check_channels  # noqa: F401  (used by tones_c too)
+from ._blocks import as_channels, check_channel, check_channels  # noqa: F401  (used by tones_c too)
 
 __all__ = ["generate", "ToneGenerator", "CadenceDetector", "ToneEvent", "COUNTRIES", "TONE_NAMES",
            "DBM0_PEAK", "detect"]
@@ -467,11 +467,7 @@ class CadenceDetector:
         self._track[c] = Track(self.plan)
 
     def _channel_arg(self, channel: object) -> int:
-        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
-            raise TypeError(f"channel must be an int, got {type(channel).__name__}")
-        if not 0 <= channel < self.channels:
-            raise ValueError(f"channel {channel} out of range 0..{self.channels - 1}")
-        return int(channel)
+        return check_channel(channel, self.channels)
 
     def current(self, channel: int) -> str:
         """What was last reported on ``channel`` ("none" at first)."""
