@@ -125,3 +125,18 @@ def test_campaign_progress_carries_the_verdict():
     publish_campaign(Bus(), Report("c", "139", Outcome.MACHINE, "x1", "tone", ["voice"], amd="machine",
                                    confidence=0.9), {"machine": 1})
     assert (got[0].outcome, got[0].amd, got[0].confidence) == ("machine", "machine", 0.9)
+
+
+def test_predictive_counts_busy_agents(tmp_path):
+    csv = tmp_path / "n.csv"
+    csv.write_text("number\n" + "".join(f"1390000{i:04d}\n" for i in range(40)))
+    d = Dialler({"c": {"csv": str(csv), "queue": "q", "mode": "predictive", "abandon_message": "sorry"}}, {"q"})
+    c = d.start("c")
+    assert c.pacer is not None
+    c.pacer.warmup = 0
+    calls = []
+    dial = lambda *a: calls.append(a) or {"call": f"x{len(calls)}"}   # noqa: E731
+    d.tick(0.0, lambda q: 0, dial)
+    assert calls == []                                  # nobody ready, nobody busy: no dial
+    d.tick(1.0, lambda q: 0, dial, busy=lambda q: 10)
+    assert calls                                        # busy agents will be free: dial ahead

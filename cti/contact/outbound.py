@@ -162,12 +162,14 @@ class Dialler:
 
     # ---- time ------------------------------------------------------------------------------
     def tick(self, now: float, ready: Callable[[str], int], dial: Callable[..., Any],
-             listen: Listen | None = None) -> tuple[list[Report], list[tuple[str, int]]]:
+             listen: Listen | None = None, busy: Callable[[str], int] | None = None,
+             ) -> tuple[list[Report], list[tuple[str, int]]]:
         """Decide what time and the tone detector decided, then place the calls pacing allows
         (``dial(device, number, trunk)`` -> MakeCall's result ``{"call", "span", "ts"}`` or a call id).
 
         Returns the reports to publish (answered ones with their Connect actions) and the calls
-        to clear ``(call, cause)``: busy / congestion heard in band, no answer."""
+        to clear ``(call, cause)``: busy / congestion heard in band, no answer. ``busy(queue)``:
+        the queue's agents on a call or in wrap-up (the predictive pacer counts on them)."""
         reports: list[Report] = []
         clear: list[tuple[str, int]] = []
         for call, a in list(self.attempts.items()):
@@ -204,7 +206,8 @@ class Dialler:
                 if gone is not None:
                     self.plays.append((gone, circ, str(self.specs[name]["abandon_message"])))
             own = len(c.dialling) + len(c.waiting_agent)
-            dials = c.service(now, max(0, ready(c.queue) - (held[c.queue] - own)))
+            dials = c.service(now, max(0, ready(c.queue) - (held[c.queue] - own)),
+                              busy(c.queue) if busy is not None else 0)
             if c.halted:
                 log.error("campaign %s dials nobody: %s", name, c.halted)
             for b in c.take_blocked():
