@@ -315,7 +315,13 @@ class ContactCentre(ContactRequests, Component):
 
         def dial(device: str, number: str, trunk: str | None = None, calling: str | None = None) -> dict[str, Any]:
             return self.model.make_call(device, number, now, trunk=trunk, calling=calling)
-        reports, clear = self.dialler.tick(now, ready, dial, self.listen)
+        def busy(queue: str) -> int:
+            c = self.engine.queues[queue].config
+            return sum(1 for m in self.engine.agents.values()
+                       if m.agent.state in (AgentState.RESERVED, AgentState.BUSY, AgentState.WORKING_AFTER_CALL)
+                       and self.engine._eligible(c, m.agent))
+
+        reports, clear = self.dialler.tick(now, ready, dial, self.listen, busy)
         for call_id, cause in clear:              # busy / congestion heard in band, no answer
             if call_id in self.model.calls:
                 try:
