@@ -177,9 +177,16 @@ class SimulatedSite(_Site):
                                       hold_for=hold_for, abandon_after=abandon_after, digits=digits))
         self._bg.do(place)
 
-    def records(self, span: int = 0) -> list[Any]:
-        """What became of each call as the exchange on ``span`` saw it (simulator CallRecords)."""
-        return list(self._bg.do(lambda: list(self.network(span).records)))
+    def records(self, span: int = 0, settle: float = 10.0) -> list[Any]:
+        """What became of each call as the exchange on ``span`` saw it (simulator CallRecords),
+        once every one has ended (the exchange closes a record on its last message, which may
+        come after our CallCleared) or ``settle`` wall-clock seconds have passed."""
+        end = time.monotonic() + settle
+        while True:
+            recs = list(self._bg.do(lambda: list(self.network(span).records)))
+            if all(r.cleared_at is not None for r in recs) or time.monotonic() > end:
+                return recs
+            time.sleep(0.02)
 
     def stop(self) -> None:
         if self._bg is not None:
