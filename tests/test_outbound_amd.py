@@ -140,3 +140,10 @@ def test_predictive_counts_busy_agents(tmp_path):
     assert calls == []                                  # nobody ready, nobody busy: no dial
     d.tick(1.0, lambda q: 0, dial, busy=lambda q: 10)
     assert calls                                        # busy agents will be free: dial ahead
+
+
+def test_amd_without_tone_detection(tmp_path, voices):
+    d = dialler(tmp_path, amd="drop", tones="")
+    reports, clears = answer_and_play(d, voices["machine"].pcm)
+    assert [(r.outcome.value, r.amd) for r in reports] == [("machine", "machine")] and clears == [("x1", 16)]
+    assert d.attempts["x1"].listener is None

@@ -251,7 +251,7 @@ class Dialler:
         if spec.get("amd"):
             a.amd = amd_.AmdListener(**dict(spec.get("amd_params") or {}))
         if listen is not None and a.circuit is not None and (country or a.amd is not None):
-            a.listener = AttemptListener(a.progress, country or "cn")
+            a.listener = AttemptListener(a.progress, country) if country else None   # "" : AMD only
             try:
                 a.unlisten = listen(a.circuit, lambda alaw, t: self._heard(a, alaw, t))
             except (TypeError, ValueError) as e:   # a circuit nobody can hear: signalling only
