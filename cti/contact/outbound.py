@@ -256,7 +256,7 @@ class Dialler:
                 a.unlisten = listen(a.circuit, lambda alaw, t: self._heard(a, alaw, t))
             except (TypeError, ValueError) as e:   # a circuit nobody can hear: signalling only
                 log.warning("campaign %s: cannot listen to %s: %s", a.campaign, a.circuit, e)
-                a.listener = None
+                a.listener = a.amd = None          # no audio: no AMD either (every answer a person)
 
     @staticmethod
     def _heard(a: _Attempt, alaw: bytes, t: float) -> None:
