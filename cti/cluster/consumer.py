@@ -125,7 +125,7 @@ async def read_all(servers: list[str], cfg: ClusterConfig | None = None, *, idle
     nc = await nats.connect(servers, max_reconnect_attempts=-1, reconnect_time_wait=0.25)
     try:
         js = nc.jetstream()
-        info = await js.stream_info(cfg.stream)
+        info = await _stream_info(js, cfg.stream, idle * 10)
         total = info.state.messages
         sub = await js.pull_subscribe(f"{cfg.subject}.>", stream=cfg.stream,
                                       config=ConsumerConfig(ack_policy=AckPolicy.NONE,
@@ -143,6 +143,25 @@ async def read_all(servers: list[str], cfg: ClusterConfig | None = None, *, idle
         return out
     finally:
         await nc.close()
+
+
+async def _stream_info(js: Any, stream: str, patience: float) -> Any:
+    """The stream's info, waiting up to ``patience`` s while JetStream is unavailable (503 during
+    a leader election or a server's catch-up)."""
+    import asyncio
+    import time
+
+    from nats.js.errors import NotFoundError
+    end = time.monotonic() + patience
+    while True:
+        try:
+            return await js.stream_info(stream)
+        except NotFoundError:
+            raise
+        except Exception:
+            if time.monotonic() > end:
+                raise
+            await asyncio.sleep(0.2)
 
 
 __all__ = ["ClusterConsumer", "ClusterEvent", "read_all", "to_event"]
