@@ -207,7 +207,7 @@ class Config:
         if self.server.ready_timeout < 0:
             out.append("server.ready_timeout must be >= 0 (0: no limit)")
         for name, ep in (("events", self.bus.events), ("snapshot", self.bus.snapshot), ("control", self.bus.control)):
-            if not isinstance(ep, str) or not _ENDPOINT.fullmatch(ep):
+            if not isinstance(ep, str) or not ENDPOINT_RE.fullmatch(ep):
                 out.append(f"bus.{name} {ep!r} is not an endpoint (tcp://host:port, tcp://host:*, ipc://path)")
         eps = [self.bus.events, self.bus.snapshot, self.bus.control]
         dup = sorted({e for e in eps if eps.count(e) > 1 and not str(e).endswith(":*")})
@@ -217,7 +217,7 @@ class Config:
 
 
 #: a ZeroMQ endpoint the bus can bind: tcp (host or interface, port or ``*``), ipc, inproc
-_ENDPOINT = re.compile(r"tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.*-]+):(\d{1,5}|\*)|ipc://.+|inproc://.+")
+ENDPOINT_RE = re.compile(r"tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.*-]+):(\d{1,5}|\*)|ipc://.+|inproc://.+")
 
 
 _CHECKS: dict[str, Any] = {"str": str, "int": int, "float": (int, float), "bool": bool}

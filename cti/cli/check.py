@@ -10,7 +10,7 @@ binding the bus,
 * the trunks: each signalling stack imports and its ``config`` table parses;
 * the bus: endpoints are well formed and distinct, plain mode only on loopback, and each
   tcp port is free to bind (a quick bind and unbind, on a private context);
-* the keys (``security = "curve"``): the server key pair loads, the accounts file parses;
+* the keys (``security = "curve"``; relative paths are the server's, from its working directory): the server key pair loads, the accounts file parses;
 * the store: a SQLite file's directory exists and is writable, a PostgreSQL URL has its driver;
 * ``[contact]``, ``[media]`` and the demo scenario file parse.
 
@@ -44,28 +44,22 @@ def check_site(path: str | None, config: Config | None = None, *, bind: bool = T
             config = Config.load(path)
         except ConfigError as e:
             problems += e.problems
-            config = _partial(e)
-            if config is None:
+            if not isinstance(e.partial, Config):   # not even TOML: nothing more to check
                 return problems
+            config = e.partial              # built from the good parts: the other checks still run
     else:
         problems += config.problems()
-    base = os.getcwd()                  # relative paths are the server's: from its working directory
     bus = functools.partial(_bus, bind=bind)
     for name, check in (("board", _board), ("trunks", _trunks), ("bus", bus), ("keys", _keys),
                         ("store", _store), ("contact", _contact), ("demo", _demo)):
         try:
-            problems += check(config, base)
+            problems += check(config)
         except Exception as e:  # a checker that breaks is one more problem, not the end
             problems.append(f"{name}: the check itself failed: {e!r}")
     return problems
 
 
-def _partial(error: ConfigError) -> Config | None:
-    """The file's configuration built from its good parts (None: not even TOML)."""
-    return error.partial if isinstance(error.partial, Config) else None
-
-
-def _board(cfg: Config, base: str) -> list[str]:
+def _board(cfg: Config) -> list[str]:
     if cfg.board.driver == "loopback":
         return []
     import drivers
@@ -75,7 +69,7 @@ def _board(cfg: Config, base: str) -> list[str]:
     return []
 
 
-def _trunks(cfg: Config, base: str) -> list[str]:
+def _trunks(cfg: Config) -> list[str]:
     out = []
     for i, t in enumerate(cfg.trunks):
         if t.signalling == "loop":
@@ -97,7 +91,7 @@ def _trunks(cfg: Config, base: str) -> list[str]:
     return out
 
 
-def _bus(cfg: Config, base: str, bind: bool) -> list[str]:
+def _bus(cfg: Config, bind: bool) -> list[str]:
     from cti.bus.auth import is_loopback
     out = []
     eps = {"events": cfg.bus.events, "snapshot": cfg.bus.snapshot, "control": cfg.bus.control}
@@ -108,9 +102,13 @@ def _bus(cfg: Config, base: str, bind: bool) -> list[str]:
         import zmq
         ctx = zmq.Context()
         try:
+            from cti.config import ENDPOINT_RE
+            tried: set[str] = set()
             for n, ep in eps.items():
-                if not ep.startswith("tcp://") or ep.endswith(":*"):
+                # malformed or repeated endpoints are problems of the config already
+                if not ep.startswith("tcp://") or ep.endswith(":*") or not ENDPOINT_RE.fullmatch(ep) or ep in tried:
                     continue
+                tried.add(ep)
                 sock = ctx.socket(zmq.PUB)
                 sock.linger = 0
                 try:
@@ -124,7 +122,7 @@ def _bus(cfg: Config, base: str, bind: bool) -> list[str]:
     return out
 
 
-def _keys(cfg: Config, base: str) -> list[str]:
+def _keys(cfg: Config) -> list[str]:
     if cfg.bus.security != "curve":
         return []
     keys = cfg.bus.keys                 # as the server reads it: relative to the working directory
@@ -153,7 +151,7 @@ def _keys(cfg: Config, base: str) -> list[str]:
     return out
 
 
-def _store(cfg: Config, base: str) -> list[str]:
+def _store(cfg: Config) -> list[str]:
     url = cfg.server.store
     if url.startswith(("postgresql://", "postgres://")):
         try:
@@ -172,7 +170,7 @@ def _store(cfg: Config, base: str) -> list[str]:
     return []
 
 
-def _contact(cfg: Config, base: str) -> list[str]:
+def _contact(cfg: Config) -> list[str]:
     out: list[str] = []
     if cfg.media is not None and cfg.contact is None:
         out.append("[media] needs [contact] (the media resources use its audio and IVR)")
@@ -185,7 +183,7 @@ def _contact(cfg: Config, base: str) -> list[str]:
     return out
 
 
-def _demo(cfg: Config, base: str) -> list[str]:
+def _demo(cfg: Config) -> list[str]:
     if not cfg.demo.scenario:
         return []
     from simulator.scenario import ScenarioConfig
