@@ -7,6 +7,7 @@ services them by their deadlines, and turns their events into :class:`Call` obje
 program drives and waits on — so an integrator writes no loop of their own::
 
     runner = Runner.no1(span, {"ani": False})               # or Runner(any_trunk_adapter)
+    runner = Runner.ss7(sock, {"opc": 1, "dpc": 2})          # SS7, link on a SOCK_SEQPACKET socket
 
     # plain blocking variant
     call = runner.make_call("2001", "13800138000")
@@ -37,9 +38,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from .causes import Cause
@@ -191,6 +193,33 @@ class Runner:
         from .no1.trunk import No1Trunk
         return cls(No1Trunk(span, config), **kw)
 
+    @classmethod
+    def ss7(cls, link: socket.socket | Sequence[socket.socket] | None, config: Any = None, *,
+            spans: Sequence[Any] = (), socket_options: dict[str, Any] | None = None, **kw: Any) -> Runner:
+        """A runner owning an SS7 trunk (:class:`~cti.signaling.ss7.trunk.Ss7Trunk`): ``link`` is
+        the SOCK_SEQPACKET socket of the signalling link (or one per configured link; one
+        frame + FCS per datagram, libss7's framing), or None for the TS16 HDLC channels of
+        ``spans`` (board spans; also where in-band DTMF is heard). ``config``: an
+        :class:`~cti.signaling.ss7.config.Ss7Config` or its dict. Readiness: :attr:`ready`,
+        :meth:`wait_ready`; a call made before the start-up reset is acknowledged fails with
+        cause 41 ("not ready"), or waits ``ready_wait`` seconds of the config for it."""
+        from .ss7.trunk import Ss7Trunk
+        socks = None if link is None else [link] if isinstance(link, socket.socket) else list(link)
+        return cls(Ss7Trunk(spans, config, socks, socket_options=socket_options), **kw)
+
+    # ---- readiness ----
+    @property
+    def ready(self) -> bool:
+        """Every adapter can take a call now (SS7: link in service and the start-up circuit
+        reset acknowledged); an adapter with no ``ready`` of its own counts as ready."""
+        return all(bool(getattr(a, "ready", True)) for a in self.adapters)
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Run the loop until :attr:`ready`; TimeoutError after ``timeout`` seconds of the clock.
+        (On asyncio: ``await runner.until(lambda: runner.ready, timeout)``.)"""
+        if not self.run_until(lambda: self.ready, timeout):
+            raise TimeoutError(f"trunk not ready within {timeout} s")
+
     # ---- time ----
     def now(self) -> float:
         return float(self.clock())
@@ -245,6 +274,10 @@ class Runner:
         now = self.now()
         err: TrunkError | None = None
         for a in [adapter] if adapter is not None else self._adapters_for(circuit):
+            if not self._can_wait_or_ready(a):
+                err = TrunkError("not ready: the signalling link is not in service or its start-up circuit"
+                                 " reset is not acknowledged yet", cause=Cause.TEMPORARY_FAILURE)
+                continue
             try:
                 got = a.make_call(called, calling, now, circuit)
             except TrunkError as exc:
@@ -254,6 +287,14 @@ class Runner:
             self._live[got] = call
             return call
         raise err or TrunkError("no trunk adapter can place the call", cause=Cause.NO_CIRCUIT_AVAILABLE)
+
+    @staticmethod
+    def _can_wait_or_ready(a: TrunkAdapter) -> bool:
+        """``a`` is ready, has no notion of readiness, or holds calls until it is (SS7
+        ``ready_wait``); an IAM queued before link-up would meet the start-up reset."""
+        if getattr(a, "ready", True):
+            return True
+        return float(getattr(getattr(a, "config", None), "ready_wait", 0.0) or 0.0) > 0
 
     def _adapters_for(self, circuit: Circuit | None) -> list[TrunkAdapter]:
         if circuit is None:
