@@ -86,8 +86,8 @@ def run(quick: bool = False) -> list[Result]:
         rx = mod.E1Deframer()
         out = bytearray(len(garbage) + 32)
 
-        def hunt() -> int:
-            rx.decode(garbage, out)
+        def hunt(rx: object = rx, out: bytearray = out) -> int:
+            rx.decode(garbage, out)  # type: ignore[attr-defined]
             return len(garbage) * 8
 
         bps = rate(hunt, seconds=seconds / 2, repeat=repeat)

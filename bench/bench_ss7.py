@@ -246,7 +246,7 @@ def run(quick: bool) -> list[Result]:
                 continue
             note = notes[name]
             if name != "libss7" and len(ref) == len(rates[name]):
-                note += "; " + _spread([o / r for o, r in zip(rates[name], ref)])
+                note += "; " + _spread([o / r for o, r in zip(rates[name], ref, strict=False)])
             res.append(Result(bench, name, max(rates[name]), "calls/s", reference=name == "libss7", note=note))
         if twins and rates is wall:
             res.append(Result(bench, "ours-memory-twins", max(twins), "calls/s",

@@ -21,7 +21,8 @@ in virtual time and prints what each one heard (a self-check of the media path).
 from __future__ import annotations
 
 import argparse
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -131,14 +132,14 @@ class Phone:
 
     def heard(self, seconds: float | None = None) -> np.ndarray:
         """What it received (linear int16), the last ``seconds`` of it or all it kept."""
-        blocks = self._heard if seconds is None else self._heard[-max(1, int(round(seconds * RATE / BLOCK))):]
+        blocks = self._heard if seconds is None else self._heard[-max(1, round(seconds * RATE / BLOCK)):]
         if not blocks:
             return np.zeros(0, dtype=np.int16)
         return g711.alaw_decode(b"".join(blocks))
 
     def heard_alaw(self, seconds: float | None = None) -> bytes:
         """What it received, as the A-law octets on the line."""
-        blocks = self._heard if seconds is None else self._heard[-max(1, int(round(seconds * RATE / BLOCK))):]
+        blocks = self._heard if seconds is None else self._heard[-max(1, round(seconds * RATE / BLOCK)):]
         return b"".join(blocks)
 
     def forget(self) -> None:

@@ -109,7 +109,7 @@ def server_cmd(directory: str, force: bool) -> None:
 def client_cmd(directory: str, name: str, role: str, device: str | None, team: str | None) -> None:
     """Generate a key pair for account NAME and add it to DIRECTORY/accounts.toml."""
     try:
-        pub, sec = generate_client(directory, name, role, device, team)
+        _pub, sec = generate_client(directory, name, role, device, team)
     except AuthError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"account {name} ({role}): give the client {sec} and {os.path.join(directory, 'server.key')}")

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from cti.acd import calls as acd_calls
 from cti.acd.engine import AcdEngine, AcdError
@@ -396,10 +397,9 @@ class ContactCentre(ContactRequests, Component):
         silence = b"\xd5" * 160
         buf = self._rx.get(call_id)
         rx = silence
-        if buf is not None:
-            if len(buf) >= 160:
-                rx = bytes(buf[:160])
-                del buf[:160]
+        if buf is not None and len(buf) >= 160:
+            rx = bytes(buf[:160])
+            del buf[:160]
         bridged = self.audio.sent_to_caller(call_id)
         if bridged is not None:
             return rx, bridged[1]

@@ -65,7 +65,7 @@ def read_channels(path: str | Path) -> tuple[WavInfo, np.ndarray]:
         if cid == b"fmt ":
             if len(body) < 16:
                 raise WavError(f"{p}: fmt chunk too short")
-            tag, ch, rate, _, align, bits = struct.unpack_from("<HHIIHH", body)
+            tag, ch, rate, _, _align, bits = struct.unpack_from("<HHIIHH", body)
             if tag == 0xFFFE and len(body) >= 26:     # WAVE_FORMAT_EXTENSIBLE: sub-format GUID
                 tag = struct.unpack_from("<H", body, 24)[0]
             fmt = WavInfo(tag, ch, rate, bits, 0)
@@ -96,7 +96,7 @@ def resample(pcm: np.ndarray, rate: int, to: int = RATE) -> np.ndarray:
     """Linear-interpolation resampling of int16 PCM (prompts only; not for measurement)."""
     if rate == to or len(pcm) == 0:
         return pcm.astype(np.int16, copy=False)
-    n = int(round(len(pcm) * to / rate))
+    n = round(len(pcm) * to / rate)
     x = np.linspace(0, len(pcm) - 1, n)
     return np.round(np.interp(x, np.arange(len(pcm)), pcm.astype(np.float64))).astype(np.int16)
 
@@ -146,7 +146,7 @@ class WavWriter:
         self.path = Path(path)
         self.channels, self.fmt, self.rate = channels, fmt, rate
         self.octets = 0
-        self._f = open(self.path, "wb")
+        self._f = open(self.path, "wb")  # noqa: SIM115 - the writer owns the file until close()
         self._write_header()
 
     def _write_header(self) -> None:
@@ -186,7 +186,7 @@ class WavWriter:
             self.flush()
             self._f.close()
 
-    def __enter__(self) -> "WavWriter":
+    def __enter__(self) -> WavWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from cti.signaling.trunk import Alerting, Answered, Proceeding, Released, TrunkEvent
 from drivers.base import Span
@@ -94,7 +95,7 @@ class Exchange(abc.ABC):
 
     signalling: str = ""
     #: Q.850 cause of a failed call to us -> its outcome (calls the exchange placed)
-    outcome_of_cause: dict[int, str] = {}
+    outcome_of_cause: ClassVar[dict[int, str]] = {}
 
     def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
                  default: Subscriber | None = None, *, inband: bool = True, country: str = "cn",

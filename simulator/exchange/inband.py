@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -89,13 +89,13 @@ class SyntheticVoice:
         self._phase = float(phase[-1] % (2 * np.pi))
         v1, v2 = r.choice(_VOWELS), r.choice(_VOWELS)
         mix = t / max(t[-1], 1e-9)                          # the vowel moves (a diphthong)
-        formants = [(a + (b - a) * mix) for a, b in zip(v1, v2)]
+        formants = [(a + (b - a) * mix) for a, b in zip(v1, v2, strict=False)]
         x = np.zeros(n)
         kmax = int(3600 / lo)
         for k in range(1, kmax + 1):
             fk = k * f0
             gain = np.zeros(n)
-            for F, B in zip(formants, _BANDWIDTHS):
+            for F, B in zip(formants, _BANDWIDTHS, strict=False):
                 gain += 1.0 / (1.0 + ((fk - F) / B) ** 2)
             gain *= (fk < 3800) / math.sqrt(k)
             x += gain * np.sin(k * phase)

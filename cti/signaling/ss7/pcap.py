@@ -25,7 +25,8 @@ class PcapWriter:
         self.linktype = linktype
         self.only_msu = only_msu or linktype == LINKTYPE_MTP3
         self._own = isinstance(path_or_file, str)
-        self.f: BinaryIO = open(path_or_file, "wb") if isinstance(path_or_file, str) else path_or_file
+        self.f: BinaryIO = (open(path_or_file, "wb")  # noqa: SIM115 - the writer owns it until close()
+                            if isinstance(path_or_file, str) else path_or_file)
         self.f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype))
         self.count = 0
 

@@ -13,7 +13,8 @@ from _boardcore import _select
 
 from .formats import FORMATS, PLANS, FormatError, IsupMessage, MessageFormat, MessageType, UnknownMessage
 
-__all__ = [  # noqa: F822  (encode ... event are set by _select.export below)"FORMATS", "PLANS", "FormatError", "IsupMessage", "MessageFormat", "MessageType", "UnknownMessage",
+#: encode ... event are set by _select.export below (F822 is ignored for this facade)
+__all__ = ["FORMATS", "PLANS", "FormatError", "IsupMessage", "MessageFormat", "MessageType", "UnknownMessage",
            "encode", "encode_message", "decode", "peek_header", "IMPLEMENTATION", "number", "event"]
 
 _select.export("cti.signaling.ss7.isup.codec", globals(), ["encode", "encode_message", "decode", "number", "event"])

@@ -110,7 +110,7 @@ def decode(data: bytes | bytearray | memoryview) -> IsupMessage:
                     if i + size > n:
                         raise FormatError(cic, mt, f"fixed part truncated at {name}")
                     i += size
-            params.update(zip(plan.fixed_names, fs.unpack_from(b, i)))
+            params.update(zip(plan.fixed_names, fs.unpack_from(b, i), strict=False))
             i += fs.size
         for name, _, dec in plan.variable:
             if i >= n:

@@ -260,12 +260,12 @@ class LinksetControl:
     def _slt(self, i: int, si: int, label: RoutingLabel, m: SltMessage, now: float) -> None:
         if m.heading == H.SLTM:   # Q.707 2.2: echo the pattern on the same link
             self._send_on(i, si, encode_slt(SltMessage(H.SLTA, m.pattern)), label.sls & 0x0F, now)
-        elif m.heading == H.SLTA and self.timers[i].is_running("SLT_T1"):
-            if m.pattern == _PATTERN and label.opc == self.dpc:
-                self.timers[i].stop("SLT_T1")
-                self._tested[i] = True
-                self.timers[i].start("SLT_T2", now)
-                self._available(i, now)
+        elif (m.heading == H.SLTA and self.timers[i].is_running("SLT_T1")
+              and m.pattern == _PATTERN and label.opc == self.dpc):
+            self.timers[i].stop("SLT_T1")
+            self._tested[i] = True
+            self.timers[i].start("SLT_T2", now)
+            self._available(i, now)
 
     def _timer(self, i: int, name: str, now: float) -> None:
         if name == "T2":       # time-controlled changeover (Q.704 5.6): no retrieval
