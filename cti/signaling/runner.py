@@ -8,6 +8,7 @@ program drives and waits on — so an integrator writes no loop of their own::
 
     runner = Runner.no1(span, {"ani": False})               # or Runner(any_trunk_adapter)
     runner = Runner.ss7(sock, {"opc": 1, "dpc": 2})          # SS7, link on a SOCK_SEQPACKET socket
+    runner = Runner.pri(sock, {"side": "user"})              # PRI, D channel on a socket
 
     # plain blocking variant
     call = runner.make_call("2001", "13800138000")
@@ -207,12 +208,36 @@ class Runner:
         socks = None if link is None else [link] if isinstance(link, socket.socket) else list(link)
         return cls(Ss7Trunk(spans, config, socks, socket_options=socket_options), **kw)
 
+    @classmethod
+    def pri(cls, link: socket.socket | Sequence[socket.socket] | None, config: Any = None, *,
+            spans: Sequence[Any] = (), **kw: Any) -> Runner:
+        """A runner owning an ISDN PRI trunk (:class:`~cti.signaling.pri.trunk.PriTrunk`, user
+        or network side by ``config["side"]``): ``link`` is the D channel's SOCK_SEQPACKET
+        socket (one per span; one frame + FCS per datagram), or None for the TS16 HDLC
+        channels of ``spans``. Ready (:attr:`ready`) when every D channel is up."""
+        from .pri.trunk import PriTrunk
+        from .ss7.transport import SeqpacketTransport
+        if link is None:
+            return cls(PriTrunk(spans, config), **kw)
+        socks = [link] if isinstance(link, socket.socket) else list(link)
+        if len(socks) != max(len(spans), 1):
+            raise ValueError(f"{len(socks)} D-channel sockets for {max(len(spans), 1)} interfaces")
+        trunk = PriTrunk(spans, config, transports=[])
+        trunk.transports = [SeqpacketTransport(s, st, trunk.pcap, i)
+                            for i, (s, st) in enumerate(zip(socks, trunk.stacks, strict=True))]
+        return cls(trunk, **kw)
+
     # ---- readiness ----
+    @staticmethod
+    def _ready(a: TrunkAdapter) -> bool:
+        return bool(getattr(a, "ready", getattr(a, "up", True)))
+
     @property
     def ready(self) -> bool:
         """Every adapter can take a call now (SS7: link in service and the start-up circuit
-        reset acknowledged); an adapter with no ``ready`` of its own counts as ready."""
-        return all(bool(getattr(a, "ready", True)) for a in self.adapters)
+        reset acknowledged; PRI: every D channel up); an adapter with neither ``ready`` nor
+        ``up`` counts as ready."""
+        return all(self._ready(a) for a in self.adapters)
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Run the loop until :attr:`ready`; TimeoutError after ``timeout`` seconds of the clock.
@@ -292,7 +317,7 @@ class Runner:
     def _can_wait_or_ready(a: TrunkAdapter) -> bool:
         """``a`` is ready, has no notion of readiness, or holds calls until it is (SS7
         ``ready_wait``); an IAM queued before link-up would meet the start-up reset."""
-        if getattr(a, "ready", True):
+        if Runner._ready(a):
             return True
         return float(getattr(getattr(a, "config", None), "ready_wait", 0.0) or 0.0) > 0
 
