@@ -4,6 +4,7 @@ example — our stack against a second process over a SOCK_SEQPACKET socket, cal
 on the compiled and the twin (``BOARDCORE_NO_EXTENSIONS=1``) builds."""
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import socket
@@ -178,3 +179,21 @@ def test_the_guide_shows_the_example_it_runs() -> None:
     end = src.index("    finally:", start)
     assert src[start:end].strip() in guide          # the guide quotes the example word for word
     assert "\n".join(EXPECTED) in guide
+
+
+def test_asyncio_both_runners_on_one_event_loop_real_clock() -> None:
+    async def main() -> tuple[str, int]:
+        sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        cfg = {"emergency": True}
+        async with Runner.ss7(sa, {"opc": 1, "dpc": 2, **cfg}) as ours, \
+                Runner.ss7(sb, {"opc": 2, "dpc": 1, **cfg}) as far:
+            await ours.until(lambda: ours.ready and far.ready, timeout=10)
+            call = ours.make_call("2001", "1390")
+            inc = await far.incoming(timeout=5)
+            inc.answer()
+            await call.answered(timeout=5)
+            call.release()
+            rel = await inc.ended_event(timeout=5)
+            return inc.called, rel.cause
+
+    assert asyncio.run(main()) == ("2001", 16)
