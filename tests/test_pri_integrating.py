@@ -4,9 +4,7 @@ side against network side, readiness, pcap) or on a Board span's TS16, and the w
 calls both ways — on the compiled and the twin (``BOARDCORE_NO_EXTENSIONS=1``) builds."""
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,9 @@ from cti.signaling.pri.trunk import PriTrunk
 from cti.signaling.runner import Runner
 from cti.signaling.trunk import TrunkError
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from integrating_rig import ROOT, Clock, run_example
+
 EXAMPLE = ROOT / "docs" / "examples" / "pri_loopback.py"
 EXPECTED = [
     "ours: too early, cause 41 (not ready)",
@@ -28,22 +28,6 @@ EXPECTED = [
     "ours: the network cleared, cause 16",
     "ok",
 ]
-
-
-class Clock:
-    """Virtual time shared by two runners: advancing ours services the far end too."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.far: Runner | None = None
-
-    def now(self) -> float:
-        return self.t
-
-    def advance(self, dt: float) -> None:
-        self.t = round(self.t + dt, 6)
-        if self.far is not None:
-            self.far.step()
 
 
 def pair(ours: dict[str, Any] | None = None) -> tuple[Runner, Runner]:
@@ -113,13 +97,7 @@ def test_runner_pri_on_a_board_spans_ts16() -> None:
 
 @pytest.mark.parametrize("build", ["compiled", "twins"])
 def test_the_worked_example_runs_both_ways_between_two_processes(build: str) -> None:
-    env = dict(os.environ)
-    env.pop("BOARDCORE_NO_EXTENSIONS", None)
-    if build == "twins":
-        env["BOARDCORE_NO_EXTENSIONS"] = "1"
-    res = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=300, env=env)
-    assert res.returncode == 0, (res.stdout, res.stderr)
-    assert res.stdout.splitlines() == EXPECTED, res.stdout
+    assert run_example(EXAMPLE, build) == EXPECTED
 
 
 def test_the_guide_shows_the_example_it_runs() -> None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,9 @@ from cti.signaling.ss7.isup.formats import MessageType as M
 from cti.signaling.ss7.trunk import Ss7Trunk, UnexpectedMessage
 from cti.signaling.trunk import Proceeding, Released, TrunkError, TrunkEvent
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from integrating_rig import ROOT, Clock, run_example
+
 EXAMPLE = ROOT / "docs" / "examples" / "ss7_loopback.py"
 EXPECTED = [
     "ours: too early, cause 41 (not ready)",
@@ -31,22 +31,6 @@ EXPECTED = [
     "ours: the network cleared, cause 16",
     "ok",
 ]
-
-
-class Clock:
-    """Virtual time shared by two runners: advancing ours services the far end too."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.far: Runner | None = None
-
-    def now(self) -> float:
-        return self.t
-
-    def advance(self, dt: float) -> None:
-        self.t = round(self.t + dt, 6)
-        if self.far is not None:
-            self.far.step()
 
 
 def pair(ours: dict[str, Any] | None = None, far: dict[str, Any] | None = None) -> tuple[Runner, Runner, Clock]:
@@ -162,13 +146,7 @@ def test_runner_ss7_on_a_board_spans_ts16() -> None:
 
 @pytest.mark.parametrize("build", ["compiled", "twins"])
 def test_the_worked_example_runs_both_ways_between_two_processes(build: str) -> None:
-    env = dict(os.environ)
-    env.pop("BOARDCORE_NO_EXTENSIONS", None)
-    if build == "twins":
-        env["BOARDCORE_NO_EXTENSIONS"] = "1"
-    res = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=300, env=env)
-    assert res.returncode == 0, (res.stdout, res.stderr)
-    assert res.stdout.splitlines() == EXPECTED, res.stdout
+    assert run_example(EXAMPLE, build) == EXPECTED
 
 
 def test_the_guide_shows_the_example_it_runs() -> None:
