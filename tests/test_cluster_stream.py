@@ -148,7 +148,15 @@ def _journal(path: Path) -> tuple[list[int], list[tuple[int, int]]]:
 
 
 def _stream(urls: list[str]) -> list[Any]:
+    """Every event on the stream (retried while JetStream answers 503 after an election)."""
+    from nats.js.errors import ServiceUnavailableError
+
     from cti.cluster.consumer import read_all
+    for _ in range(20):
+        try:
+            return asyncio.run(read_all(urls, idle=3.0))
+        except ServiceUnavailableError:
+            time.sleep(0.5)
     return asyncio.run(read_all(urls, idle=3.0))
 
 

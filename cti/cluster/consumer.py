@@ -118,14 +118,15 @@ class ClusterConsumer:
 
 
 async def read_all(servers: list[str], cfg: ClusterConfig | None = None, *, idle: float = 2.0) -> list[ClusterEvent]:
-    """Every event on the stream now, in stream order (an ephemeral consumer: audits, tests)."""
+    """Every event on the stream now, in stream order (an ephemeral consumer: audits, tests);
+    waits first until every replica is current (up to ``10 * idle`` s)."""
     import nats
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
     cfg = cfg or ClusterConfig(servers=list(servers))
     nc = await nats.connect(servers, max_reconnect_attempts=-1, reconnect_time_wait=0.25)
     try:
         js = nc.jetstream()
-        info = await _stream_info(js, cfg.stream, idle * 10)
+        info = await _settled(js, cfg.stream, idle * 10)
         total = info.state.messages
         sub = await js.pull_subscribe(f"{cfg.subject}.>", stream=cfg.stream,
                                       config=ConsumerConfig(ack_policy=AckPolicy.NONE,
@@ -143,6 +144,21 @@ async def read_all(servers: list[str], cfg: ClusterConfig | None = None, *, idle
         return out
     finally:
         await nc.close()
+
+
+async def _settled(js: Any, stream: str, patience: float) -> Any:
+    """The stream's info once every replica is current (an ephemeral consumer may be placed on
+    any replica and reads that server's copy: one still catching up after a partition would
+    show a hole that is not in the stream); after ``patience`` s, the info as it is."""
+    import asyncio
+    import time
+    end = time.monotonic() + patience
+    while True:
+        info = await _stream_info(js, stream, patience)
+        replicas = info.cluster.replicas if info.cluster and info.cluster.replicas else []
+        if all(r.current and not r.lag for r in replicas) or time.monotonic() > end:
+            return info
+        await asyncio.sleep(0.2)
 
 
 async def _stream_info(js: Any, stream: str, patience: float) -> Any:
