@@ -74,7 +74,7 @@ def backend_class(name: str) -> type[Board]:
     return cls
 
 
-def open(name: str, **kwargs: Any) -> Board:  # noqa: A001 - mirrors can.Bus / serial_for_url
+def open(name: str, **kwargs: Any) -> Board:
     """Open the board backend registered as ``name`` with backend-specific options."""
     cls = backend_class(name)
     board = cls(**kwargs)

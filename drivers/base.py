@@ -19,8 +19,8 @@ import abc
 import enum
 import numbers
 from typing import Any
-from dataclasses import dataclass, field
-from typing import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 
 #: Octets per timeslot in one 20 ms block (8000 frames/s x 0.020 s).
 BLOCK_OCTETS = 160
@@ -227,7 +227,7 @@ def queue_audio(queue: bytearray, alaw: bytes, limit: int, span: int, ts: int) -
     queue += alaw
 
 
-def hdlc_channel(channels: Mapping[int, "HdlcChannel"], ts: int, span: int) -> "HdlcChannel":
+def hdlc_channel(channels: Mapping[int, HdlcChannel], ts: int, span: int) -> HdlcChannel:
     """The HDLC channel of ``span`` on ``ts``; ConfigError naming the configured ones otherwise."""
     ch = channels.get(ts)
     if ch is None:
@@ -450,7 +450,7 @@ class Board(abc.ABC):
     def close(self) -> None:
         """Release the hardware or connection; further calls raise BoardClosed."""
 
-    def __enter__(self) -> "Board":
+    def __enter__(self) -> Board:
         return self
 
     def __exit__(self, *exc: object) -> None:
