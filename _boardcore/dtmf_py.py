@@ -379,8 +379,8 @@ class DtmfGenerator:
             raise TypeError(f"digits must be a str, got {type(digits).__name__}")
         for d in digits:
             digit_pair(d)
-        n_on = int(round(self.on_ms * self.rate / 1000.0))
-        n_off = int(round(self.off_ms * self.rate / 1000.0))
+        n_on = round(self.on_ms * self.rate / 1000.0)
+        n_off = round(self.off_ms * self.rate / 1000.0)
         parts = []
         for d in digits:
             parts.append(self.pair(d, n_on))

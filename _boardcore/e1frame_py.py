@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._blocks import as_octets  # noqa: F401  (used by e1frame_c too)
+from ._blocks import as_octets
 
 # --- figures from the recommendations ---------------------------------------------------
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._blocks import as_octets  # noqa: F401  (used by hdlc_c too)
+from ._blocks import as_octets
 
 __all__ = ["HdlcEncoder", "HdlcDecoder", "fcs16", "FLAG", "FCS_GOOD_RESIDUAL",
            "MTP2_MIN_FRAME", "MTP2_MAX_FRAME", "DEFAULT_MAX_FRAME"]

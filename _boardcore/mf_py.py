@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import as_channels, check_channel, check_channels, check_now  # noqa: F401  (used by mf_c too)
+from ._blocks import as_channels, check_channel, check_channels, check_now
 
 # --- the code (Q.441 Table 1; R2 / China No.1 MFC) -----------------------------------------
 

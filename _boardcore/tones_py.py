@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import as_channels, check_channel, check_channels  # noqa: F401  (used by tones_c too)
+from ._blocks import as_channels, check_channel, check_channels
 
 __all__ = ["generate", "ToneGenerator", "CadenceDetector", "ToneEvent", "COUNTRIES", "TONE_NAMES",
            "DBM0_PEAK", "detect"]
@@ -211,7 +211,7 @@ def generate(name: str, seconds: float, *, country: str = "cn", level_dbm0: floa
     if not math.isfinite(s) or s < 0 or s > 3600:
         raise ValueError(f"seconds must be 0..3600, got {seconds!r}")
     gen = ToneGenerator(name, country=country, level_dbm0=level_dbm0, rate=rate)
-    return gen.read(int(round(s * gen.rate)))
+    return gen.read(round(s * gen.rate))
 
 
 # --- detection: the table as the detector sees it -----------------------------------------
@@ -260,7 +260,7 @@ class Plan:
 
     @staticmethod
     def frames(seconds: float) -> int:
-        return int(math.ceil(seconds * FRAMES_PER_SECOND))
+        return math.ceil(seconds * FRAMES_PER_SECOND)
 
 
 def fits(seconds: float, nominal: float) -> bool:
@@ -313,7 +313,7 @@ class Track:
             if not self._is_on(new_sym, g):
                 continue
             need = len(cad)
-            for other, g2, cad2 in self.plan.cadenced:
+            for _other, g2, cad2 in self.plan.cadenced:
                 if g2 == g and len(cad2) > len(cad) and self._window_fits(g, cad2, len(cad)):
                     need = max(need, len(cad2))
             if self._window_fits(g, cad, need):

@@ -154,7 +154,7 @@ def _cases(mod, make, forward: bool = True, reps: int = 2, seed: int = 7, adjace
     got: list[list[int]] = [[] for _ in rows]
     for e in evs:
         got[e.channel].append(e.signal)
-    return sum(g == [w, 0] for g, w in zip(got, want)) / len(rows)
+    return sum(g == [w, 0] for g, w in zip(got, want, strict=False)) / len(rows)
 
 
 def _pair(fa, fb, la, lb, n, rng, gap=None):
@@ -170,9 +170,9 @@ def _pair(fa, fb, la, lb, n, rng, gap=None):
 def _edge(values, share, want_all: bool):
     """Last value (in sweep order) where share is 1.0 (want_all) / first where it is 0."""
     if want_all:
-        ok = [v for v, s in zip(values, share) if s == 1.0]
+        ok = [v for v, s in zip(values, share, strict=False) if s == 1.0]
         return ok[-1] if ok else None
-    zero = [v for v, s in zip(values, share) if s == 0.0]
+    zero = [v for v, s in zip(values, share, strict=False) if s == 0.0]
     return zero[0] if zero else None
 
 
@@ -204,8 +204,8 @@ def characterise(mod=None) -> list[tuple[str, str]]:
                                                             f"none from {_edge(tw, share, False)} dB"))
         durs = list(range(4, 61, 1))
         bs = [_cases(mod, lambda a, b, adj, r, m=m: _pair(a, b, -5, -5, m * 8, r), forward, reps=4) for m in durs]
-        out.append((f"{d}: signal duration", f"none operate up to {max(m for m, s in zip(durs, bs) if s == 0)} ms; "
-                                              f"all from {min(m for m, s in zip(durs, bs) if s == 1.0)} ms"))
+        out.append((f"{d}: signal duration", f"none operate up to {max(m for m, s in zip(durs, bs, strict=False) if s == 0)} ms; "
+                                              f"all from {min(m for m, s in zip(durs, bs, strict=False) if s == 1.0)} ms"))
         gaps = list(range(0, 31, 1))
         gs = [_cases(mod, lambda a, b, adj, r, g=g: _pair(a, b, -20, -20, 1200, r, gap=(500, g * 8)), forward, reps=4)
               for g in gaps]
@@ -227,14 +227,14 @@ def _timing(mod, forward: bool) -> str:
     freqs = mod.FORWARD_HZ if forward else mod.BACKWARD_HZ
     rng = np.random.default_rng(3)
     rows, starts = [], []
-    for sig, (i, j) in mod.SIGNAL_PAIRS.items():
+    for _sig, (i, j) in mod.SIGNAL_PAIRS.items():
         for o in (-10, 0, 10):
             for lv in (-5, -20, -35):
                 for ph in range(0, 40, 5):
                     rows.append(_pair(freqs[i] + o, freqs[j] - o, lv, lv, 800, rng))
                     starts.append(400 + ph)
     x = np.zeros((len(rows), 2400))
-    for k, (r, st) in enumerate(zip(rows, starts)):
+    for k, (r, st) in enumerate(zip(rows, starts, strict=False)):
         x[k, st:st + 800] = r
     x = np.clip(np.rint(x), -32768, 32767).astype(np.int16)
     ops, rels = [], []
@@ -246,7 +246,7 @@ def _timing(mod, forward: bool) -> str:
         else:
             ops.append(on[e.channel] / 8)
             rels.append((e.time * RATE - starts[e.channel] - 800) / 8)
-    tot = [a + b for a, b in zip(ops, rels)]
+    tot = [a + b for a, b in zip(ops, rels, strict=False)]
     return (f"operate {min(ops):.0f}-{max(ops):.0f} ms, release {min(rels):.0f}-{max(rels):.0f} ms, "
             f"sum <= {max(tot):.0f} ms ({len(tot)} of {len(rows)} cases)")
 

@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 if __name__ == "__main__":  # run as a script: the repository root on the path too
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from audio_corpus import dbm0_amplitude, talkoff_music, talkoff_speech, white_noise  # noqa: E402
-from conftest import compiled_or_twin  # noqa: E402
+from audio_corpus import talkoff_music, talkoff_speech, white_noise
+from conftest import compiled_or_twin
 
 dtmf = compiled_or_twin("dtmf")
 ALL = "123A456B789C*0#D"

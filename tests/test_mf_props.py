@@ -15,6 +15,7 @@ from _boardcore.mf_py import SIGNAL_PAIRS
 from conftest import kernel_impls, load_impl
 
 from test_mf_signals import RATE, alaw_roundtrip, to_int16, tone_pair
+import itertools
 
 
 @pytest.fixture(params=kernel_impls("mf"), scope="module")
@@ -82,7 +83,7 @@ def test_arbitrary_bytes_never_crash(mf, data, channels, splits):
         data = data[: len(data) - len(data) % unit]
     cuts = sorted({0, len(data), *(min(s - s % unit, len(data)) for s in splits)})
     t = 0.0
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in itertools.pairwise(cuts):
         for ev in det.process(data[a:b], t):
             assert 0 <= ev.channel < channels and 0 <= ev.signal <= 15
             assert isinstance(ev.time, float) and np.isfinite(ev.time)
