@@ -28,10 +28,13 @@ build: deps
 run: build
 	$(VENV)/bin/cti-server $(ARGS)
 
-test: system-deps build
+# Everything CI checks: the habits (ruff, mypy), every test on the compiled kernels and
+# accelerators, then the unit lane again on the pure-Python twins (BOARDCORE_NO_EXTENSIONS=1).
+test: system-deps build lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+	BOARDCORE_NO_EXTENSIONS=1 BOARDCORE_REQUIRE_COMPILED= $(PY) -m pytest -q -m unit $(PYTEST_ARGS)
 
-# The quick lane: unit tests only (no interop peers, loads, batteries or browsers), < 2 min.
+# The quick lane: unit tests only (no interop peers, loads, batteries or browsers).
 test-quick: build
 	$(PY) -m pytest -q -m unit -x $(PYTEST_ARGS)
 
