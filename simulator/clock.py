@@ -8,7 +8,8 @@ catches up to the wall clock when ``pump`` is called.
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol
+from typing import Protocol
+from collections.abc import Callable
 
 from drivers.base import BLOCK_SECONDS, ConfigError
 
@@ -134,7 +135,7 @@ class RealClock(Clock):
         raise ConfigError("a real-time clock cannot be advanced; call pump() from a loop")
 
 
-def make_clock(clock: "str | Clock") -> Clock:
+def make_clock(clock: str | Clock) -> Clock:
     """A clock from a name ("virtual" | "real") or an existing clock (shared by cards)."""
     if isinstance(clock, Clock):
         return clock

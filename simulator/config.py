@@ -63,7 +63,7 @@ class SimConfig:
     port: int = 7000
 
     @classmethod
-    def load(cls, path: str | Path) -> "SimConfig":
+    def load(cls, path: str | Path) -> SimConfig:
         """Read and check a TOML file."""
         p = Path(path)
         try:
@@ -80,7 +80,7 @@ class SimConfig:
             raise ConfigError(f"{p}: {exc}") from None
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SimConfig":
+    def from_dict(cls, d: dict[str, Any]) -> SimConfig:
         """Check a parsed config; errors name the key (``span[1].framing: ...``)."""
         if not isinstance(d, dict):
             raise ConfigError("the config must be a table")

@@ -23,8 +23,9 @@ construction, so a test run is reproducible.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any, Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class FaultSettings:
     crc_errors: float = 0.0       #: CRC-4 sub-multiframe errors injected per second (<= 1000)
     slip_interval: float = 0.0    #: seconds between controlled slips (0: none)
 
-    def validate(self) -> "FaultSettings":
+    def validate(self) -> FaultSettings:
         for name in ("los", "ais", "lof", "rai", "hdlc_broken"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"fault {name!r} must be true or false, not {getattr(self, name)!r}")
@@ -70,7 +71,7 @@ class FaultSettings:
         return self
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FaultSettings":
+    def from_dict(cls, d: dict[str, Any]) -> FaultSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:

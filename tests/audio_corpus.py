@@ -191,7 +191,7 @@ def _tools() -> tuple[str, str]:
     return espeak, sox
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _versions() -> str:
     espeak, sox = _tools()
     out = []

@@ -6,7 +6,7 @@ import time
 
 from cti.bus.client import BusClient
 from cti.server import BackgroundServer
-from simulator.agents import DesktopProfile, LocalBus, start_desktops
+from simulator.agents import DesktopProfile, start_desktops
 from tests.test_contact_features import AGENTS, DEVICES, place
 from tests.test_contact_load import make_server, run_until, restore_bus_requests  # noqa: F401 (fixture)
 

@@ -17,7 +17,7 @@ from cti.voicemail.messages import MessageStore
 ok, why = available()
 pytestmark = pytest.mark.skipif(not ok, reason=f"fax engine unavailable: {why}")
 
-from fax_rig import Impairment, Rig, make_document  # noqa: E402
+from fax_rig import Impairment, Rig, make_document
 
 #: T.30 completion codes of a call that never got through phase B (spandsp t30_err_e).
 PHASE_B_FAILURES = {2, 3, 6, 13, 14, 20, 36, 48}

@@ -60,13 +60,13 @@ def test_model_ignores_a_repeat_for_a_circuit_it_does_not_know():
 
 # ---- random sequences: repeat attempts mixed with calls, answers and clears ---------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cti.call import trunk_device  # noqa: E402
-from cti.call.errors import CallControlError  # noqa: E402
-from cti.call.states import ConnectionState  # noqa: E402
-from cti.signaling.trunk import IncomingCall  # noqa: E402
+from cti.call import trunk_device
+from cti.call.errors import CallControlError
+from cti.call.states import ConnectionState
+from cti.signaling.trunk import IncomingCall
 
 _OPS = st.lists(st.tuples(st.sampled_from(["call", "call", "move", "move", "ring", "answer", "far_clear", "clear"]),
                           st.integers(0, 7), st.integers(0, 7)), max_size=40)

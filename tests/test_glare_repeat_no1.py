@@ -20,7 +20,7 @@ from cti.signaling.trunk import IncomingCall, Reattempted, Released
 from simulator.exchange.base import Behaviour, CallScript, Subscriber
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from no1_rig import Rig  # noqa: E402
+from no1_rig import Rig
 
 SUBS = {"2001": Subscriber("2001", Behaviour.ANSWER, answer_after=0.5, hold_for=None)}
 

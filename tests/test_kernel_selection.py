@@ -61,7 +61,7 @@ def test_extensions_used_when_built(value):
 
 def test_compiled_flag_matches_this_process():
     impls = _boardcore.IMPLEMENTATIONS
-    assert _boardcore.COMPILED == (bool(impls) and all(v == "compiled" for v in impls.values()))
+    assert (bool(impls) and all(v == "compiled" for v in impls.values())) == _boardcore.COMPILED
     for name in MINE:
         if name in impls:
             live = _select.load(name)

@@ -9,9 +9,9 @@ import pytest
 
 from _boardcore import g711
 
-from cti.media import wavfile  # noqa: E402
-from cti.media.recorder import Recorder  # noqa: E402
-from cti.media.supervise import SuperviseMode, mix  # noqa: E402
+from cti.media import wavfile
+from cti.media.recorder import Recorder
+from cti.media.supervise import SuperviseMode, mix
 
 
 def tone(hz, n=800, amp=8000):

@@ -21,7 +21,7 @@ from tests.test_contact_load import make_server, run_until, restore_bus_requests
 ok, why = available()
 pytestmark = pytest.mark.skipif(not ok, reason=f"fax engine unavailable: {why}")
 
-from fax_rig import make_document  # noqa: E402
+from fax_rig import make_document
 
 AGENTS = {"1024": {"device": "2000", "team": "blue", "wrap_up": 2.0}}
 

@@ -89,7 +89,7 @@ def test_unexpected_event_and_any_rows() -> None:
 
 
 def test_timer_values_are_checked_against_the_clause_range() -> None:
-    with pytest.raises(ValueError, match="Q.000"):
+    with pytest.raises(ValueError, match=r"Q\.000"):
         Machine(TABLE, Ctx(), timer_values={"T1": 9.0})
     with pytest.raises(ValueError, match="unknown timer"):
         Machine(TABLE, Ctx(), timer_values={"T9": 1.0})

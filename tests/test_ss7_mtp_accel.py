@@ -116,8 +116,8 @@ def test_live_selection_follows_select():
 
 
 # ---- MTP3 -----------------------------------------------------------------------------------
-from cti.signaling.ss7.mtp3 import SI, Variant  # noqa: E402
-from cti.signaling.ss7.mtp3.linkset import CORE as MTP3_CORE, linkset_class  # noqa: E402
+from cti.signaling.ss7.mtp3 import SI, Variant
+from cti.signaling.ss7.mtp3.linkset import CORE as MTP3_CORE, linkset_class
 
 
 def _linksets(kind: str, n: int, variant: Variant, opc=(1, 2)):
@@ -263,11 +263,11 @@ def test_bound_user_part_keeps_order_behind_pending_events(kind):
 
 
 # ---- SOCK_SEQPACKET transport ---------------------------------------------------------------
-import socket  # noqa: E402
+import socket
 
-from cti.signaling.ss7.transport import SEQPACKET  # noqa: E402
-from cti.signaling.ss7.mtp2.codec import add_fcs  # noqa: E402
-from conftest import kernel_impls  # noqa: E402
+from cti.signaling.ss7.transport import SEQPACKET
+from cti.signaling.ss7.mtp2.codec import add_fcs
+from conftest import kernel_impls
 
 
 class _Recorder:

@@ -52,7 +52,7 @@ class ContactConfig:
     simulated_phones: bool = False  #: sim board: a simulated phone on every station
 
     @classmethod
-    def load(cls, path: str) -> "ContactConfig | None":
+    def load(cls, path: str) -> ContactConfig | None:
         """The ``[contact]`` section of the TOML file ``path``, or None when it has none."""
         try:
             with open(path, "rb") as f:
@@ -63,7 +63,7 @@ class ContactConfig:
         return None if section is None else cls.from_dict(section)
 
     @classmethod
-    def from_dict(cls, d: Any) -> "ContactConfig":
+    def from_dict(cls, d: Any) -> ContactConfig:
         if not isinstance(d, dict):
             raise ConfigError("[contact] must be a table")
         unknown = set(d) - _KEYS

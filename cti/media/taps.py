@@ -14,7 +14,8 @@ listeners hear every block even on a span no stack reads).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 from drivers.base import BLOCK_OCTETS, VOICE_TIMESLOTS, HostEcho, Span
 

@@ -30,7 +30,7 @@ class Cause(enum.IntEnum):
     INTERWORKING = 127
 
     @classmethod
-    def of(cls, value: int) -> "Cause | int":
+    def of(cls, value: int) -> Cause | int:
         """The Cause for ``value``, or the bare int when Q.850 codes it but we do not name it."""
         try:
             return cls(value)

@@ -1,7 +1,7 @@
 """Timers as data: each with its spec clause, default and allowed range (libosmocore style)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)

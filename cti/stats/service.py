@@ -15,7 +15,8 @@ Percentages are in 0..100; a ratio with nothing to divide is ``None`` (shown as 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from cti.acd.agents import AgentEvent, AgentState
 from cti.acd.engine import AcdEngine

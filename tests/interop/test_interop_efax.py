@@ -28,8 +28,8 @@ pytestmark = [pytest.mark.interop,
                                  reason="efax / efix (Debian package efax) not installed")]
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
-from efax_modem import SoftModem  # noqa: E402
-from fax_rig import make_document  # noqa: E402
+from efax_modem import SoftModem
+from fax_rig import make_document
 
 
 def _run(modem: SoftModem, efax: subprocess.Popen[bytes], make: Any, limit: float = 150.0) -> FaxSession | None:

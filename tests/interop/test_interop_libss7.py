@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ss7_harness import Rig, build_peer, missing  # noqa: E402
+from ss7_harness import Rig, build_peer, missing
 
-from cti.signaling.ss7.mtp2 import MSU, decode as su_decode  # noqa: E402
-from cti.signaling.trunk import Alerting, Answered, CircuitState, IncomingCall, Released  # noqa: E402
+from cti.signaling.ss7.mtp2 import MSU, decode as su_decode
+from cti.signaling.trunk import Alerting, Answered, CircuitState, IncomingCall, Released
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 
