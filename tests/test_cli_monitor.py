@@ -36,6 +36,7 @@ def test_header_agents_queues_fit_80_columns() -> None:
     assert all(len(line) <= 80 for line in lines), max(lines, key=len)
     text = "\n".join(lines)
     assert "node bj-node-1" in text and "bus curve" in text and "seq 42" in text
+    assert lines[0].startswith("cti-monitor node bj-node-1")
     alice = next(line for line in lines if line.strip().startswith("alice"))
     assert "Ready" in alice and "1:00" in alice                 # 60 s in state
     assert "NotReady (lunch)" in text and "2:00" in text

@@ -120,8 +120,9 @@ class CallView:
     def render(self) -> Group:
         """Compact tables that fit 80 columns: long cells are cut with an ellipsis."""
         mode = "[green]curve[/]" if self.security == "curve" else "[yellow]plain (localhost only)[/]"
-        header = Text.from_markup(f"[b]cti-monitor[/]  node [b]{self.node or '?'}[/]  bus {mode}  seq {self.seq}  "
-                                  f"calls {len(self.calls)}  agents {len(self.agents)}")
+        header = Text.from_markup(f"[b]cti-monitor[/] node [b]{self.node or '?'}[/] bus {mode} seq {self.seq} "
+                                  f"calls {len(self.calls)} agents {len(self.agents)}")
+        header.no_wrap, header.overflow = True, "ellipsis"
         parts: list[Any] = [header]
         spans = _table("spans", ("span", "sig", "in service", "busy", "total", "alarms"))
         busy: dict[int, int] = {}
@@ -165,7 +166,7 @@ class CallView:
 
 
 #: columns whose content must show whole (min) or may be cut early (max), in characters
-_MIN = {"state": 18, "calling": 11, "parties": 16}
+_MIN = {"state": 18, "calling": 11, "parties": 16, "call": 4, "dir": 3, "called": 6}
 _MAX = {"agent": 16, "device": 9, "call": 10, "circuit": 7}
 
 
