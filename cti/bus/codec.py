@@ -12,7 +12,8 @@ _packer = msgpack.Packer(use_bin_type=True)
 
 def pack(obj: Any) -> bytes:
     """msgpack bytes of ``obj`` (str as str, bytes as bin)."""
-    return _packer.pack(obj)
+    out: bytes = _packer.pack(obj)      # typed here: msgpack ships no annotations
+    return out
 
 
 def unpack(data: bytes, *, max_size: int = 1 << 20) -> Any:

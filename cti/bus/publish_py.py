@@ -109,4 +109,5 @@ class Publisher:
 
     def encode(self, event: dict[str, Any], seq: int, time: Any, topic: str) -> bytes:
         """The frame :meth:`publish` sends for the dict ``event`` (for tests and tools)."""
-        return self._pack({**event, "seq": seq, "time": time, "v": self.v, "topic": topic, **self._tail})
+        frame: bytes = self._pack({**event, "seq": seq, "time": time, "v": self.v, "topic": topic, **self._tail})
+        return frame
