@@ -29,10 +29,14 @@ run: build
 	$(VENV)/bin/cti-server $(ARGS)
 
 # Everything CI checks: the habits (ruff, mypy), every test on the compiled kernels and
-# accelerators, then the unit lane again on the pure-Python twins (BOARDCORE_NO_EXTENSIONS=1).
+# accelerators, then a representative subset on the pure-Python twins
+# (BOARDCORE_NO_EXTENSIONS=1): the engine, the three stacks and the call model. The kernel
+# tests already run both implementations in the first pass.
+TWIN_TESTS := tests/test_signaling_engine.py tests/test_signaling_stack.py tests/test_no1_*.py \
+              tests/test_ss7_*.py tests/test_pri_*.py tests/test_call_*.py tests/test_kernel_selection.py
 test: system-deps build lint
 	$(PY) -m pytest $(PYTEST_ARGS)
-	BOARDCORE_NO_EXTENSIONS=1 BOARDCORE_REQUIRE_COMPILED= $(PY) -m pytest -q -m unit $(PYTEST_ARGS)
+	BOARDCORE_NO_EXTENSIONS=1 BOARDCORE_REQUIRE_COMPILED= $(PY) -m pytest -q -m unit $(TWIN_TESTS)
 
 # The quick lane: unit tests only (no interop peers, loads, batteries or browsers).
 test-quick: build
