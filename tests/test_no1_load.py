@@ -4,8 +4,7 @@ Regression for calls the simulated exchange used to give up: its timers (the cal
 patience, the called party's answer delay, the hold time) were keyed by circuit, so a timer
 of a call already released fired on the *next* call seized on the same circuit (e.g. an
 answered call's patience abandoned a later caller in the middle of the MFC exchange). A new
-seizure after clear-forward and release guard is a new call (Q.421 clause 5; STANDARDS.md
-"E1 line signalling"); every call placed must end answered, abandoned by its own scripted
+seizure after clear-forward and release guard is a new call (Q.421 clause 5); every call placed must end answered, abandoned by its own scripted
 patience, refused by a defined outcome (our B signal, no circuit free), or cleared by us.
 
 The deterministic cases run on the compiled MF kernel and on its twin; the seeded load

@@ -211,8 +211,7 @@ class No1Exchange(Exchange):
     def _later(self, when: float, what: str, circuit: tuple[int, int]) -> None:
         """As :meth:`Exchange._later`, bound to the call now on ``circuit`` (its record notes
         ``extra["due"][what]``): once that call is released and the circuit idle again, a new
-        seizure is a new call (Q.421 clause 5, clear-forward / release guard; STANDARDS.md
-        "E1 line signalling"), and the caller's patience, hold time or answer delay of the
+        seizure is a new call (Q.421 clause 5, clear-forward / release guard), and the caller's patience, hold time or answer delay of the
         earlier call must not act on it."""
         hit = self._by_circuit.get(circuit)
         if hit is not None:

@@ -1,7 +1,7 @@
 """China No.1 / R2 digital line signalling on one circuit (CAS abcd bits on TS16), sans-IO.
 
-Q.421 digital line signalling code as used by China No.1 (STANDARDS.md "E1 line
-signalling"): only bits a,b carry signals, c,d are fixed (ITU 01, China 11).
+Q.421 digital line signalling code as used by China No.1 (digital line
+signalling): only bits a,b carry signals, c,d are fixed (ITU 01, China 11).
 
 =====================  ==============  ==============
 state                  forward af bf   backward ab bb

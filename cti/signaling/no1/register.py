@@ -1,6 +1,6 @@
 """Compelled MFC register signalling (R2 / China No.1), both directions, sans-IO.
 
-Compelled cycle (Q.441 clause 3, STANDARDS.md): the forward register sends a signal and
+Compelled cycle (Q.441 clause 3): the forward register sends a signal and
 keeps it on until a backward signal is recognised; it then stops; the backward register
 keeps its signal on until the forward signal stops, then stops; the next forward signal
 starts when the backward one has ended. Pulsed backward signals (sent without a forward

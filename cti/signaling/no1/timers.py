@@ -2,7 +2,7 @@
 
 Clause references are to ITU-T Q.421 (digital line signalling), Q.442/Q.476 (register
 signalling timing) and the China No.1 specification GF 001-9001 as summarised in
-STANDARDS.md; values marked (verify) follow common practice (and libopenr2's defaults)
+the recommendations; values marked (verify) follow common practice (and libopenr2's defaults)
 where the text was not at hand. Every value is configurable within its range.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ The register FSMs speak in *roles* (``Role.NEXT_DIGIT``, ``Role.SEND_CATEGORY_AN
 numbers 1..15 of each group. China No.1 is the ITU table with an override, so another R2
 country is one more override (openr2's design, STYLE.md).
 
-Groups (ITU-T Q.441 clause 2, China GF 001-9001 register signalling, STANDARDS.md):
+Groups (ITU-T Q.441 clause 2, China GF 001-9001 register signalling):
 
 * forward group I: address digits 1..10 (10 = digit 0) and end-of-pulsing / end of
   calling number (I-15); China also sends KA (calling party category) in a group I position;
@@ -218,7 +218,7 @@ ITU = Variant(
     clause="ITU-T Q.441 Tables 4-6, Q.421 clause 3",
 )
 
-#: China No.1 (GF 001-9001; STANDARDS.md "China No.1 meanings"; openr2 variant CN).
+#: China No.1 (GF 001-9001; openr2 variant CN).
 CHINA = ITU.override(
     "cn",
     group_a={
@@ -267,7 +267,7 @@ CHINA = ITU.override(
     # with the short internal numbers a PBX or call centre uses) end by I-15 or when the
     # caller stops (T_DNIS_END, then a pulsed A3); add them with No1Config.dnis_lengths.
     numbering=MappingProxyType({**{str(p): 11 for p in range(13, 20)}, "010": 11, "02": 11}),
-    clause="GF 001-9001 register signalling (verify), STANDARDS.md",
+    clause="GF 001-9001 register signalling (verify)",
 )
 
 VARIANTS: dict[str, Variant] = {"itu": ITU, "cn": CHINA, "china": CHINA}

@@ -19,7 +19,7 @@ from .params import BY_NAME
 
 
 class MessageType(enum.IntEnum):
-    """Q.763 Table 4 (the messages in STANDARDS.md)."""
+    """Q.763 Table 4 (the messages we send and receive)."""
 
     IAM = 0x01
     SAM = 0x02

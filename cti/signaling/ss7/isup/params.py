@@ -199,7 +199,7 @@ def _p(code: int, name: str, kind: Any) -> Param:
     return Param(code, name, *kind)
 
 
-#: Q.763 Table 5 (the parameters named in STANDARDS.md, plus the ones their messages need).
+#: Q.763 Table 5 (the parameters our messages carry).
 PARAMS: dict[int, Param] = {p.code: p for p in (
     _p(0x02, "transmission_medium_requirement", 1),
     _p(0x04, "called_party_number", (enc_called, dec_called)),

@@ -5,7 +5,7 @@ from cti.signaling.timers import TimerSpec
 
 _T = TimerSpec
 
-#: Q.703 clause 12.3 (64 kbit/s links); ranges as summarised in STANDARDS.md.
+#: Q.703 clause 12.3 (64 kbit/s links); ranges as the recommendation gives them.
 MTP2_TIMERS: dict[str, TimerSpec] = {t.name: t for t in (
     _T("T1", 45.0, 40.0, 50.0, "Q.703 12.3 T1", "alignment ready: waiting for FISU/MSU after proving"),
     _T("T2", 11.5, 5.0, 150.0, "Q.703 12.3 T2", "not aligned: waiting for SIO/SIN/SIE"),
