@@ -7,6 +7,7 @@ catches up to the wall clock when ``pump`` is called.
 """
 from __future__ import annotations
 
+import abc
 import time
 from typing import Protocol
 from collections.abc import Callable
@@ -22,7 +23,7 @@ class Steppable(Protocol):
         """Run one 20 ms block that ends at ``now``."""
 
 
-class Clock:
+class Clock(abc.ABC):
     """Base: a block counter, the cards it steps and tickers called after every block."""
 
     #: "virtual" or "real"
@@ -54,13 +55,13 @@ class Clock:
         if fn in self._tickers:
             self._tickers.remove(fn)
 
+    @abc.abstractmethod
     def advance(self, seconds: float) -> int:
         """Run ``seconds`` of blocks now (virtual clocks); returns blocks run."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def pump(self, max_blocks: int | None = None) -> int:
         """Run the blocks due by the wall clock (real clocks); returns blocks run."""
-        raise NotImplementedError
 
     def run_blocks(self, n: int) -> None:
         """Run ``n`` blocks now, whatever the kind of clock."""
