@@ -88,6 +88,11 @@ class Fault(enum.IntEnum):
     CRC_ERRORS = 6     #: value = CRC-4 errors per second
     SLIP = 7           #: value -1 deletes a frame, +1 repeats one (one shot)
     HDLC_BROKEN = 8
+    MFAS = 9           #: TS16 CAS multiframe alignment word corrupted: LOMF (G.732 5.2)
+    MRAI = 10          #: the far end sets the Y bit of TS16 frame 0: MF_RAI
+    CRC4MF = 11        #: CRC-4 multiframe word and C bits corrupted: LOCRC (G.706 4.2, Annex B)
+    CLOCK = 12         #: value = the line's clock offset from the span's own, in ppm
+    CAS_GLITCH = 13    #: value = ms for which every channel's received a,b read 00 (one shot)
 
 
 # ---------------------------------------------------------------- messages
