@@ -99,7 +99,8 @@ class CtiServer:
                  ctx: zmq.Context[Any] | None = None, strict: bool = True) -> None:
         self.config = cfg = config or Config()
         self.strict = strict
-        self.store = open_store(cfg.server.store)
+        self.store = open_store(cfg.server.store,       # a cluster node's own journal rows in a shared database
+                                node=cfg.server.node if cfg.cluster is not None else "")
         self.board = board
         self.adapters: list[TrunkAdapter] = list(adapters or [])
         self._t0 = time.monotonic()

@@ -79,7 +79,7 @@ def test_write_failure_is_reported_once_and_the_writer_goes_on(impl, tmp_path):
     mod = load_impl(impl)
     path = _journal_db(tmp_path / "j.db")
     c = sqlite3.connect(path)
-    c.execute("INSERT INTO journal VALUES (5, 5, 0, 't', 'x', x'00')")
+    c.execute("INSERT INTO journal (seq, last, time, topic, type, body) VALUES (5, 5, 0, 't', 'x', x'00')")
     c.commit()
     c.close()
     w = mod.JournalWriter(path)

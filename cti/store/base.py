@@ -156,8 +156,11 @@ class SqlStore(Store):
     #: commit_soon writes in a thread (there is I/O to overlap); False: it commits at once
     background = True
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, node: str = "") -> None:
         self.conn = conn
+        #: whose journal and meta rows this store reads and writes ('' : a single node; a cluster
+        #: node's name where several nodes share one PostgreSQL database, docs/cluster.md)
+        self.node = node
         self._pending: list[tuple[int, float, str, str, bytes]] = []
         self._pending_cdrs: list[tuple[Any, ...]] = []
         self._lock = threading.Lock()            # the connection: one thread at a time
@@ -174,8 +177,8 @@ class SqlStore(Store):
         self.journal_writer: Any = None
         self._create()
         #: reservations and background prunes (a thread and connection of their own, see .maint)
-        self.maint = Maintenance(self._maint_connector(), self.ph, conn, self._lock)
-        self._last = int(self._query_one("SELECT COALESCE(MAX(last), 0) FROM journal")[0])
+        self.maint = Maintenance(self._maint_connector(), self.ph, conn, self._lock, node)
+        self._last = int(self._query_one("SELECT COALESCE(MAX(last), 0) FROM journal WHERE node = ?", (node,))[0])
 
     def _create(self) -> None:
         """Bring the schema to this code's version (cti.store.migrations), then check that the
@@ -276,16 +279,18 @@ class SqlStore(Store):
             try:
                 cur = self.conn.cursor()
                 if rows:
-                    cur.executemany(f"INSERT INTO journal (seq, last, time, topic, type, body) "
-                                    f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})", list(_pages(rows)))
+                    cur.executemany(f"INSERT INTO journal (seq, last, time, topic, type, body, node) "
+                                    f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
+                                    [(*r, self.node) for r in _pages(rows)])
                 if cdrs:
                     cols = ", ".join(CDR_FIELDS)
                     marks = ", ".join([p] * len(CDR_FIELDS))
                     cur.executemany(f"INSERT INTO cdr ({cols}) VALUES ({marks}) ON CONFLICT (call) DO NOTHING",
                                     cdrs)
                 if meta:
-                    cur.executemany(f"INSERT INTO meta (key, value) VALUES ({p}, {p}) "
-                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", list(meta.items()))
+                    cur.executemany(f"INSERT INTO meta (node, key, value) VALUES ({p}, {p}, {p}) "
+                                    "ON CONFLICT (node, key) DO UPDATE SET value = excluded.value",
+                                    [(self.node, k, v) for k, v in meta.items()])
                 self.conn.commit()
             except BaseException:
                 self.conn.rollback()        # no half-written transaction left for the next commit
@@ -338,13 +343,14 @@ class SqlStore(Store):
 
     def oldest_seq(self) -> int | None:
         self.commit()
-        return self._query_one("SELECT MIN(seq) FROM journal")[0]
+        return self._query_one("SELECT MIN(seq) FROM journal WHERE node = ?", (self.node,))[0]
 
     def events_after(self, seq: int, limit: int = 1000) -> list[tuple[int, bytes]]:
         self.commit()
         seq, limit = int(seq), int(limit)
         out: list[tuple[int, bytes]] = []
-        rows = self._query("SELECT seq, last, body FROM journal WHERE last > ? ORDER BY seq LIMIT ?", (seq, limit))
+        rows = self._query("SELECT seq, last, body FROM journal WHERE node = ? AND last > ? ORDER BY seq LIMIT ?",
+                           (self.node, seq, limit))
         for first, last, body in rows:
             frames = [bytes(body)] if first == last else msgpack.unpackb(bytes(body))
             out += [(first + i, f) for i, f in enumerate(frames) if first + i > seq]
@@ -357,7 +363,8 @@ class SqlStore(Store):
         self.commit()
         # whole rows go; the newest row always stays: it anchors last_seq across a restart
         with self._lock:
-            return prune_chunks(self.conn, self.ph, keep_events=keep_events, keep_seconds=keep_seconds, now=now)
+            return prune_chunks(self.conn, self.ph, keep_events=keep_events, keep_seconds=keep_seconds, now=now,
+                                node=self.node)
 
     def write_cdr(self, cdr: dict[str, Any]) -> None:
         row = dict(cdr)
@@ -382,7 +389,7 @@ class SqlStore(Store):
         if key in self._pending_meta:
             return self._pending_meta[key]
         self._drain()
-        r = self._query_one("SELECT value FROM meta WHERE key = ?", (key,))
+        r = self._query_one("SELECT value FROM meta WHERE node = ? AND key = ?", (self.node, key))
         return None if r is None else str(r[0])
 
     def set_meta(self, key: str, value: str) -> None:

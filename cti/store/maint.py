@@ -25,12 +25,13 @@ SEQ_RESERVED = "bus.seq_reserved"
 PRUNE_CHUNK = 2048
 
 
-def write_reservation(conn: Any, ph: str, upto: int) -> None:
-    """Commit ``meta[SEQ_RESERVED] = upto`` on ``conn`` (one transaction)."""
+def write_reservation(conn: Any, ph: str, upto: int, node: str = "") -> None:
+    """Commit ``meta[SEQ_RESERVED] = upto`` of ``node`` on ``conn`` (one transaction)."""
     try:
         cur = conn.cursor()
-        cur.execute(f"INSERT INTO meta (key, value) VALUES ({ph}, {ph}) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (SEQ_RESERVED, str(int(upto))))
+        cur.execute(f"INSERT INTO meta (node, key, value) VALUES ({ph}, {ph}, {ph}) "
+                    "ON CONFLICT (node, key) DO UPDATE SET value = excluded.value",
+                    (node, SEQ_RESERVED, str(int(upto))))
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -38,16 +39,17 @@ def write_reservation(conn: Any, ph: str, upto: int) -> None:
 
 
 def prune_chunks(conn: Any, ph: str, *, keep_events: int | None, keep_seconds: float | None,
-                 now: float | None, top: int | None = None, between: Callable[[], None] | None = None) -> int:
-    """Delete journal rows older than the retention, :data:`PRUNE_CHUNK` rows per transaction;
-    ``keep_events`` counts back from seq ``top`` (default: the newest written); the newest row
-    written always stays (it anchors the journal's last seq). Returns the events deleted."""
+                 now: float | None, top: int | None = None, between: Callable[[], None] | None = None,
+                 node: str = "") -> int:
+    """Delete ``node``'s journal rows older than the retention, :data:`PRUNE_CHUNK` rows per
+    transaction; ``keep_events`` counts back from seq ``top`` (default: the newest written); the
+    newest row written always stays (it anchors the journal's last seq). Returns the events deleted."""
     conds: list[str] = []
     args: list[Any] = []
     if keep_events is not None:
         if top is None:
             cur = conn.cursor()
-            cur.execute("SELECT COALESCE(MAX(last), 0) FROM journal")
+            cur.execute(f"SELECT COALESCE(MAX(last), 0) FROM journal WHERE node = {ph}", (node,))
             top = cur.fetchone()[0]
         conds.append(f"last <= {ph}")
         args.append(int(top) - int(keep_events))
@@ -57,7 +59,8 @@ def prune_chunks(conn: Any, ph: str, *, keep_events: int | None, keep_seconds: f
     if not conds:
         return 0
     # either criterion deletes; the newest row never does
-    where = f"({' OR '.join(conds)}) AND last < (SELECT MAX(last) FROM journal)"
+    where = f"node = {ph} AND ({' OR '.join(conds)}) AND last < (SELECT MAX(last) FROM journal WHERE node = {ph})"
+    args = [node, *args, node]
     total = 0
     while True:
         try:
@@ -84,9 +87,11 @@ class Maintenance:
     ``connect()`` opens the thread's connection (None: run jobs inline on ``conn`` under
     ``lock``); ``ph`` is the driver's placeholder."""
 
-    def __init__(self, connect: Callable[[], Any] | None, ph: str, conn: Any, lock: threading.Lock) -> None:
+    def __init__(self, connect: Callable[[], Any] | None, ph: str, conn: Any, lock: threading.Lock,
+                 node: str = "") -> None:
         self._connect = connect
         self._ph = ph
+        self._node = node
         self._inline_conn = conn
         self._inline_lock = lock
         self._cv = threading.Condition()
@@ -112,7 +117,7 @@ class Maintenance:
         upto = int(upto)
         if self._connect is None:
             with self._inline_lock:
-                write_reservation(self._inline_conn, self._ph, upto)
+                write_reservation(self._inline_conn, self._ph, upto, self._node)
             self.reserved = upto
             return
         with self._cv:
@@ -134,7 +139,7 @@ class Maintenance:
     def prune(self, keep_events: int | None, keep_seconds: float | None, now: float | None,
               top: int | None = None) -> None:
         """Queue one prune (inline stores: prune now); see :func:`prune_chunks`."""
-        job = {"keep_events": keep_events, "keep_seconds": keep_seconds, "now": now, "top": top}
+        job = {"keep_events": keep_events, "keep_seconds": keep_seconds, "now": now, "top": top, "node": self._node}
         if self._connect is None:
             with self._inline_lock:
                 self.pruned += prune_chunks(self._inline_conn, self._ph, **job)
@@ -164,7 +169,7 @@ class Maintenance:
                 return
             upto, gen = self._want, self._want_gen
         try:
-            write_reservation(self._db(), self._ph, upto)
+            write_reservation(self._db(), self._ph, upto, self._node)
         except Exception as e:       # reported to the waiter (the bus raises StoreError)
             with self._cv:
                 self.error = f"seq reservation failed: {e}"

@@ -1,4 +1,6 @@
-"""PostgreSQL store (psycopg 3), for sites that outgrow one SQLite file."""
+"""PostgreSQL store (psycopg 3), for sites that outgrow one SQLite file, and the one database
+of a cluster: each node reads and writes its own journal and meta rows (``node``), every node
+the same CDRs (docs/cluster.md)."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +15,7 @@ class PostgresStore(SqlStore):
     blob = "BYTEA"
     real = "DOUBLE PRECISION"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, node: str = "") -> None:
         try:
             import psycopg
         except ImportError as e:   # optional dependency: pip install 'e1cti[postgres]'
@@ -23,7 +25,7 @@ class PostgresStore(SqlStore):
         except psycopg.Error as e:
             raise StoreError(f"cannot connect to PostgreSQL: {e}") from e
         self.url = url
-        super().__init__(conn)
+        super().__init__(conn, node)
 
     def _maint_connector(self) -> Any:
         """The maintenance thread's own connection (PostgreSQL commits are durable by default)."""

@@ -16,11 +16,11 @@ from types import ModuleType
 from typing import Any
 
 from . import (v001_initial, v002_journal_pages, v003_journal_epoch, v004_cdr_columns, v005_media_message,
-               v006_cdr_user_data)
+               v006_cdr_user_data, v007_node_column)
 
 #: the migrations, in version order (version = position + 1)
 MIGRATIONS: tuple[ModuleType, ...] = (v001_initial, v002_journal_pages, v003_journal_epoch, v004_cdr_columns,
-                                       v005_media_message, v006_cdr_user_data)
+                                       v005_media_message, v006_cdr_user_data, v007_node_column)
 LATEST = len(MIGRATIONS)
 TABLE = "schema_migrations"
 
