@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import abc
 import enum
+import logging
 import numbers
 from typing import Any
 from dataclasses import dataclass
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+
+log = logging.getLogger(__name__)
 
 #: Octets per timeslot in one 20 ms block (8000 frames/s x 0.020 s).
 BLOCK_OCTETS = 160
@@ -144,6 +147,9 @@ class HdlcFrameReady:
 
 
 BoardEvent = AlarmChanged | CasChanged | HdlcFrameReady
+
+#: ``fn(alaw, time)``: the 160 A-law octets of one timeslot in a block read, and its time.
+AudioListener = Callable[[bytes, float], None]
 
 
 def check_timeslot(ts: int, *, allow_ts16: bool = False) -> int:
@@ -302,6 +308,8 @@ class Span(abc.ABC):
             table.pop(ts, None)
         else:
             table[ts] = cfg
+        if not self.echo_on_card and "_host_echo" not in self.__dict__:
+            self.__dict__["_host_echo"] = HostEcho(self)
         self._echo_changed(ts, cfg)
         return cfg
 
@@ -312,13 +320,84 @@ class Span(abc.ABC):
     def _echo_changed(self, ts: int, cfg: EchoConfig | None) -> None:  # noqa: B027  (optional hook)
         """Backend hook: a card that cancels itself (``echo_on_card``) gets the setting here."""
 
-    @abc.abstractmethod
     def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
-        """The oldest unread 20 ms block for ``timeslots`` (default all voice), or None."""
+        """The oldest unread 20 ms block for ``timeslots`` (default all voice), or None.
 
-    @abc.abstractmethod
+        The backend's :meth:`_read_audio` moves the octets; here the host cancels line echo
+        on the timeslots that have an :meth:`echo_canceller` setting (unless the card does),
+        then each timeslot's 160 octets go to its :meth:`add_audio_listener` listeners, so
+        every reader and every listener hears the same, cancelled, signal."""
+        blk = self._read_audio(timeslots)
+        if blk is None:
+            return None
+        hooks = self.__dict__
+        echo: HostEcho | None = hooks.get("_host_echo")
+        if echo is not None:
+            blk = echo.received(blk)
+        if hooks.get("_listeners"):
+            self._heard(blk)
+        return blk
+
     def write_audio(self, ts: int, alaw: bytes) -> None:
         """Queue A-law octets for transmission on ``ts`` (silence is sent when the queue is empty)."""
+        self._write_audio(ts, alaw)
+        echo: HostEcho | None = self.__dict__.get("_host_echo")
+        if echo is not None:
+            echo.sent(ts, alaw)
+
+    @abc.abstractmethod
+    def _read_audio(self, timeslots: Iterable[int] | None) -> AudioBlock | None:
+        """Backend: take the oldest unread block for ``timeslots`` (checked here), or None."""
+
+    @abc.abstractmethod
+    def _write_audio(self, ts: int, alaw: bytes) -> None:
+        """Backend: check ``ts`` and queue ``alaw`` for transmission."""
+
+    # ---- audio listeners: hear every block anyone reads, without taking it from them
+    def add_audio_listener(self, ts: int, fn: AudioListener) -> None:
+        """Call ``fn(alaw, time)`` with the 160 octets of voice timeslot ``ts`` in every block
+        :meth:`read_audio` returns (whoever reads it), and the block's time. A listener that
+        raises is logged and counted (:attr:`audio_listener_errors`); the others still hear."""
+        ts = check_audio_timeslot(ts, self.config.hdlc, self.number)
+        if not callable(fn):
+            raise TypeError(f"an audio listener is a callable taking (bytes, float), not {fn!r}")
+        table: dict[int, list[AudioListener]] = self.__dict__.setdefault("_listeners", {})
+        table.setdefault(ts, []).append(fn)
+
+    def remove_audio_listener(self, ts: int, fn: AudioListener) -> bool:
+        """Stop calling ``fn`` for ``ts``; False when it was not listening there."""
+        table: dict[int, list[AudioListener]] = self.__dict__.get("_listeners", {})
+        fns = table.get(ts)
+        if not fns or fn not in fns:
+            return False
+        fns.remove(fn)
+        if not fns:
+            del table[ts]
+        return True
+
+    def audio_listeners(self, ts: int) -> int:
+        """How many listeners voice timeslot ``ts`` has."""
+        return len(self.__dict__.get("_listeners", {}).get(ts, ()))
+
+    @property
+    def audio_listener_errors(self) -> int:
+        """Listener calls that raised (each logged)."""
+        return int(self.__dict__.get("_listener_errors", 0))
+
+    def _heard(self, blk: AudioBlock) -> None:
+        table: dict[int, list[AudioListener]] = self.__dict__["_listeners"]
+        n = len(blk.data) // len(blk.timeslots)
+        for i, ts in enumerate(blk.timeslots):
+            fns = table.get(ts)
+            if not fns:
+                continue
+            data = blk.data[i * n:(i + 1) * n]
+            for fn in tuple(fns):
+                try:
+                    fn(data, blk.time)
+                except Exception:
+                    self.__dict__["_listener_errors"] = self.audio_listener_errors + 1
+                    log.exception("span %s TS%s: audio listener %r raised", self.number, ts, fn)
 
     @abc.abstractmethod
     def cas(self, ts: int) -> int:

@@ -24,12 +24,18 @@ from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMES
                           as_alaw, audio_timeslots, check_abcd, check_audio_timeslot, check_timeslot,
                           hdlc_channel, need_cas, next_block_seq, queue_audio)
 
+from .casrx import CasDebouncer
 from .faults import FaultInjector
 
 FRAME_OCTETS = 32
 #: G.732 consequent action: a receiver in one of these states sends RAI (A bit) back
 _RAI_CAUSES = Alarm.LOS | Alarm.AIS | Alarm.LOF
 _NO_SIGNAL = Alarm.LOS | Alarm.LOF
+#: G.732 5.2 consequent action: a CAS receiver in one of these states sends the Y bit back
+_MF_RAI_CAUSES = Alarm.LOMF | Alarm.MF_AIS
+#: span timing: "internal" runs on the span's own oscillator (master, it slips when the far
+#: clock differs), "line" recovers the clock from the received signal (slave, never slips)
+TIMINGS = ("internal", "line")
 #: ITU Q.421 idle abcd sent until the application sets something else (a=1 b=0 c=0 d=1)
 DEFAULT_IDLE_ABCD = 0x9
 #: received 20 ms blocks kept per span for readers (1 s)
@@ -43,6 +49,11 @@ MAX_QUEUED_EVENTS = 100_000
 def channel_of(ts: int) -> int:
     """CAS channel number (1..30) of voice timeslot ``ts`` (G.704 Table 9)."""
     return ts if ts < 16 else ts - 1
+
+
+def timeslot_of(channel: int) -> int:
+    """Voice timeslot of CAS channel ``channel`` (1..30)."""
+    return channel if channel < 16 else channel + 1
 
 
 class SimHdlc(HdlcChannel):
@@ -102,6 +113,8 @@ class Endpoint(Span):
         for ts, abcd in self._tx_cas.items():
             self.framer.set_cas(channel_of(ts), abcd)
         self.force_rai = False
+        self.force_mf_rai = False
+        self.timing = "internal"
         # receive side
         self._rxout = np.zeros(4 * BLOCK_OCTETS * FRAME_OCTETS, dtype=np.uint8)
         self._acc = np.zeros((4 * BLOCK_OCTETS, FRAME_OCTETS), dtype=np.uint8)
@@ -110,6 +123,7 @@ class Endpoint(Span):
         self._seq_next = 0            # sequence number of the next block to enter the ring
         self._cursor: dict[int, int] = {}
         self._rx_cas = {ts: 0 for ts in VOICE_TIMESLOTS} if self._cas_mode else {}
+        self.casrx = CasDebouncer()
         self._alarms = Alarm.NONE
         self._counters = Counters()
         self._crc_reported = 0
@@ -119,7 +133,7 @@ class Endpoint(Span):
         if self._closed:
             raise BoardClosed(f"span {self.number} ({self.side} end) is closed")
 
-    def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
+    def _read_audio(self, timeslots: Iterable[int] | None) -> AudioBlock | None:
         self._check_open()
         tss = audio_timeslots(timeslots, self._audio_ts, self._hdlc, self.number)
         first = self._seq_next - len(self._ring)
@@ -129,7 +143,7 @@ class Endpoint(Span):
         block, t = self._ring[seq - first]
         return AudioBlock(self.number, tss, block[list(tss)].tobytes(), t)
 
-    def write_audio(self, ts: int, alaw: bytes) -> None:
+    def _write_audio(self, ts: int, alaw: bytes) -> None:
         self._check_open()
         check_audio_timeslot(ts, self._hdlc, self.number)
         alaw = as_alaw(alaw)
@@ -224,6 +238,8 @@ class Endpoint(Span):
         for ts, ch in self._hdlc.items():
             pay[:, ts] = np.frombuffer(ch.encoder.pull(BLOCK_OCTETS), dtype=np.uint8)
         self.framer.remote_alarm = bool(self.force_rai or (self._alarms & _RAI_CAUSES))
+        if self._cas_mode:
+            self.framer.mf_remote_alarm = bool(self.force_mf_rai or (self._alarms & _MF_RAI_CAUSES))
         n = self.framer.encode(pay, self._line)
         self._counters.frames_tx += n
         return self._line
@@ -255,14 +271,12 @@ class Endpoint(Span):
                     ch.rx.append(f)
                     self._counters.hdlc_rx += 1
                     self._emit(HdlcFrameReady(self.number, ts, now))
-        if self._cas_mode:
-            cas = self.deframer.cas
-            rx = self._rx_cas
-            for ts in VOICE_TIMESLOTS:
-                v = int(cas(channel_of(ts)))
-                if v != rx[ts]:
-                    rx[ts] = v
-                    self._emit(CasChanged(self.number, ts, v, now))
+        if self._cas_mode and n and self.deframer.cas_aligned:
+            # debounced per multiframe (simulator/casrx.py): reported with the time first received
+            for chan, v, t in self.casrx.feed(frames[:, 16], now):
+                ts = timeslot_of(chan)
+                self._rx_cas[ts] = v
+                self._emit(CasChanged(self.number, ts, v, t))
         self._collect_audio(frames, now)
 
     def receive_nothing(self, now: float) -> None:
@@ -304,6 +318,7 @@ class Line:
         self.dst = dst
         self.faults = faults
         self._hdlc_ts = tuple(dst.config.hdlc)
+        self._cas = dst.config.signalling == "cas"
 
     def step(self, now: float) -> None:
         """Carry one 20 ms block; a line with no transmitter carries no signal (LOS)."""
@@ -311,8 +326,12 @@ class Line:
             # nothing transmits here: no signal. Skip the deframer's (costly) hunt over zeros.
             self.dst.receive_nothing(now)
             return
-        self.src.force_rai = self.faults.rai
+        f = self.faults
+        self.src.force_rai = f.rai
+        self.src.force_mf_rai = f.settings.mrai
         octets = self.src.transmit_block()
-        if self.faults.active:
-            octets = self.faults.apply(octets, self._hdlc_ts)
+        if f.settings.clock_ppm:
+            f.clock_slip(len(octets) // FRAME_OCTETS, free_running=self.dst.timing == "internal")
+        if f.active:
+            octets = f.apply(octets, self._hdlc_ts, self._cas)
         self.dst.receive_line(octets, now)

@@ -204,6 +204,46 @@ def test_audio_intact_on_every_timeslot_both_ways(board):
         assert not bad
 
 
+def test_audio_listeners_hear_every_block_read(board):
+    """Span.add_audio_listener: each block anyone reads is handed, timeslot by timeslot, to the
+    listeners of its timeslots; removed listeners hear nothing more; a listener that raises is
+    counted and the others still hear."""
+    src, dst = board.span(0), board.span(1)
+    heard: list[tuple[bytes, float]] = []
+    other: list[bytes] = []
+
+    def boom(alaw: bytes, t: float) -> None:
+        raise RuntimeError("listener bug")
+
+    def on3(alaw: bytes, t: float) -> None:
+        heard.append((alaw, t))
+
+    dst.add_audio_listener(3, boom)
+    dst.add_audio_listener(3, on3)
+    dst.add_audio_listener(5, lambda alaw, t: other.append(alaw))
+    assert dst.audio_listeners(3) == 2 and dst.audio_listeners(4) == 0
+    collect(dst, [3, 5])
+    heard.clear()
+    other.clear()
+    errors = dst.audio_listener_errors
+    src.write_audio(3, pattern(3, 1600))
+    settle(board, 0.5)
+    got = collect(dst, [3])                        # the reader asks only for TS3
+    assert b"".join(a for a, _ in heard) == got[3] and pattern(3, 1600) in got[3]
+    assert all(len(a) == 160 for a, _ in heard)
+    assert [t for _, t in heard] == sorted(t for _, t in heard)
+    assert dst.audio_listener_errors - errors == len(heard) > 0
+    assert dst.remove_audio_listener(3, on3) and not dst.remove_audio_listener(3, on3)
+    n = len(heard)
+    settle(board, 0.2)
+    collect(dst, [3, 5])
+    assert len(heard) == n and other                # TS5's listener still hears
+    with pytest.raises(ConfigError):
+        dst.add_audio_listener(16, on3)
+    with pytest.raises(TypeError):
+        dst.add_audio_listener(3, None)  # type: ignore[arg-type]
+
+
 def test_audio_blocks_are_20ms_per_timeslot(board):
     s = board.span(1)
     s.read_audio([1, 17])

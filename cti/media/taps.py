@@ -1,11 +1,12 @@
 """Listening to trunk timeslots without taking their audio from the signalling stacks.
 
 A board hands each received 20 ms block out once (``Span.read_audio`` moves a cursor), and
-the trunk adapters read every block first (MFC, DTMF). :class:`SpanTaps` wraps the
-``read_audio`` of the spans it is given so that every block read by anyone is also handed,
-timeslot by timeslot, to the listeners of that ``(span, timeslot)`` circuit. After the
-stacks have had their turn in a block, :meth:`SpanTaps.drain` reads what nobody read (so
-listeners hear every block even on a span no stack reads).
+the trunk adapters read every block first (MFC, DTMF). The Board API hands every block read
+to a span's audio listeners (``Span.add_audio_listener``); :class:`SpanTaps` keeps the
+contact centre's listeners per ``(span, timeslot)`` circuit on the spans it is given. After
+the stacks have had their turn in a block, :meth:`SpanTaps.drain` reads what nobody read (so
+listeners hear every block even on a span no stack reads). Line echo is cancelled below, in
+the Board API, so the stacks and the listeners hear the same cancelled signal.
 
     taps = SpanTaps({0: board.span(0)})
     stop = taps.listen((0, 5), lambda alaw, t: ...)     # 160 A-law octets per call, block time
@@ -14,10 +15,9 @@ listeners hear every block even on a span no stack reads).
 from __future__ import annotations
 
 import logging
-from typing import Any
 from collections.abc import Callable, Iterable, Mapping
 
-from drivers.base import BLOCK_OCTETS, VOICE_TIMESLOTS, HostEcho, Span
+from drivers.base import VOICE_TIMESLOTS, Span
 
 log = logging.getLogger(__name__)
 
@@ -28,44 +28,21 @@ Circuit = tuple[int, int]
 class SpanTaps:
     """Per-circuit listeners on the audio read from a set of spans (see the module docstring)."""
 
-    def __init__(self, spans: Mapping[int, Any] | None = None) -> None:
-        self.spans: dict[int, Any] = {}
+    def __init__(self, spans: Mapping[int, Span] | None = None) -> None:
+        self.spans: dict[int, Span] = {}
         self._listeners: dict[Circuit, list[Listener]] = {}
+        self._hooks: dict[Circuit, Listener] = {}   #: the one span listener per circuit
         self.errors = 0          #: listeners that raised (logged, the others still called)
         for n, span in (spans or {}).items():
             self.tap(n, span)
 
-    def tap(self, number: int, span: Any) -> bool:
-        """Wrap ``span.read_audio`` (span number ``number``); False when it cannot be wrapped."""
+    def tap(self, number: int, span: object) -> bool:
+        """Listen on ``span`` as span number ``number``; False when it is not a Board API span
+        (a test double without audio listeners: nobody hears it)."""
         if number in self.spans:
             return True
-        inner = getattr(span, "read_audio", None)
-        if inner is None:
-            return False
-        # G.168 echo cancellation where media enters: on the timeslots given an
-        # ``echo_canceller`` setting, the stacks (DTMF, IVR barge-in), the recorders and the
-        # supervisors all hear the cancelled signal; what is written is its reference
-        echo = HostEcho(span) if isinstance(span, Span) and not span.echo_on_card else None
-        write = getattr(span, "write_audio", None)
-
-        def read(*args: Any, _inner: Any = inner, _n: int = number, **kw: Any) -> Any:
-            blk = _inner(*args, **kw)
-            if blk is not None and echo is not None and span.echo_configs():
-                blk = echo.received(blk)
-            if blk is not None and self._listeners:
-                self._heard(_n, blk)
-            return blk
-
-        def sent(ts: int, alaw: bytes, _write: Any = write) -> None:
-            _write(ts, alaw)
-            if echo is not None:
-                echo.sent(ts, alaw)
-        try:
-            span.read_audio = read
-            if echo is not None and write is not None:
-                span.write_audio = sent
-        except AttributeError:
-            log.warning("span %s: its read_audio cannot be tapped; nobody hears it", number)
+        if not isinstance(span, Span):
+            log.warning("span %s: %s has no audio listeners; nobody hears it", number, type(span).__name__)
             return False
         self.spans[number] = span
         return True
@@ -86,7 +63,11 @@ class SpanTaps:
         if span not in self.spans:
             raise ValueError(f"span {span} is not tapped (tapped: {sorted(self.spans)})")
         key = (span, ts)
-        self._listeners.setdefault(key, []).append(fn)
+        fns = self._listeners.setdefault(key, [])
+        if key not in self._hooks:
+            hook = self._hooks[key] = self._hook(key)
+            self.spans[span].add_audio_listener(ts, hook)
+        fns.append(fn)
 
         def stop() -> None:
             fns = self._listeners.get(key)
@@ -94,6 +75,7 @@ class SpanTaps:
                 fns.remove(fn)
                 if not fns:
                     del self._listeners[key]
+                    self.spans[span].remove_audio_listener(ts, self._hooks.pop(key))
         return stop
 
     def listening(self, circuit: Circuit) -> int:
@@ -114,15 +96,13 @@ class SpanTaps:
             except Exception:       # a closed or failing span: its stack reports the fault
                 log.debug("span %s: drain failed", n, exc_info=True)
 
-    def _heard(self, span: int, blk: Any) -> None:
-        for i, ts in enumerate(blk.timeslots):
-            fns = self._listeners.get((span, ts))
-            if not fns:
-                continue
-            data = bytes(blk.data[i * BLOCK_OCTETS:(i + 1) * BLOCK_OCTETS])
-            for fn in tuple(fns):
+    def _hook(self, circuit: Circuit) -> Listener:
+        """The span listener of ``circuit``: calls its listeners, each one's failure its own."""
+        def heard(alaw: bytes, time: float) -> None:
+            for fn in tuple(self._listeners.get(circuit, ())):
                 try:
-                    fn(data, blk.time)
+                    fn(alaw, time)
                 except Exception:
                     self.errors += 1
-                    log.exception("audio listener on %s/%s", span, ts)
+                    log.exception("audio listener on %s/%s", *circuit)
+        return heard

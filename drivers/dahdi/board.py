@@ -183,7 +183,7 @@ class DahdiSpan(Span):
         return abi.int_of(arg) & 0xF
 
     # ---------------------------------------------------------------- Span API
-    def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
+    def _read_audio(self, timeslots: Iterable[int] | None) -> AudioBlock | None:
         self._check_open()
         tss = audio_timeslots(timeslots, self._rx, self._hdlc, self.number)
         if any(len(self._rx[ts]) < BLOCK_OCTETS for ts in tss):
@@ -200,7 +200,7 @@ class DahdiSpan(Span):
             self._rx_taken[ts] += BLOCK_OCTETS
         return AudioBlock(self.number, tss, bytes(data), t)
 
-    def write_audio(self, ts: int, alaw: bytes) -> None:
+    def _write_audio(self, ts: int, alaw: bytes) -> None:
         self._check_open()
         self._audio_ts(ts)
         alaw = as_alaw(alaw)
@@ -245,7 +245,7 @@ class DahdiSpan(Span):
             if ch.hdlc:
                 self._read_hdlc(self._hdlc[ts], now)
             else:
-                self._read_audio(ch, now)
+                self._pull_audio(ch, now)
                 if self._tx[ts]:
                     self._flush_audio(ts)
         for h in self._hdlc.values():
@@ -307,7 +307,7 @@ class DahdiSpan(Span):
             elif ev == abi.DAHDI_EVENT_REMOVED:
                 raise BoardClosed(f"DAHDI channel {ch.channo} was removed")
 
-    def _read_audio(self, ch: _Channel, now: float) -> None:
+    def _pull_audio(self, ch: _Channel, now: float) -> None:
         buf = self._rx[ch.ts]
         while (data := self._read(ch, BLOCK_OCTETS, now)):
             if ch.ts not in self._rx_t0:

@@ -108,7 +108,7 @@ class WireSpan(Span):
         self._subscribed = tss
         self._board._send(P.AudioSubscribe(self.number, tss))
 
-    def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
+    def _read_audio(self, timeslots: Iterable[int] | None) -> AudioBlock | None:
         tss = audio_timeslots(timeslots, self._audio_ts, self._hdlc, self.number)
         if not set(tss) <= set(self._subscribed) and not self._board.closed:
             self.subscribe(sorted(set(self._subscribed) | set(tss)))
@@ -124,7 +124,7 @@ class WireSpan(Span):
         silence = bytes([ALAW_SILENCE]) * BLOCK_OCTETS
         return AudioBlock(self.number, tss, b"".join(data.get(ts, silence) for ts in tss), t)
 
-    def write_audio(self, ts: int, alaw: bytes) -> None:
+    def _write_audio(self, ts: int, alaw: bytes) -> None:
         check_audio_timeslot(ts, self._hdlc, self.number)
         data = as_alaw(alaw)
         for i in range(0, len(data), MAX_AUDIO_CHUNK):

@@ -51,10 +51,10 @@ class PeerSpan(Span):
         self._out = bytearray()
         self.alarm = Alarm.NONE
 
-    def read_audio(self, timeslots=None):
+    def _read_audio(self, timeslots):
         return self._blocks.pop(0) if self._blocks else None
 
-    def write_audio(self, ts: int, alaw: bytes) -> None:
+    def _write_audio(self, ts: int, alaw: bytes) -> None:
         self._out += alaw
 
     def cas(self, ts: int) -> int:
