@@ -321,13 +321,15 @@ class CtiServer:
 
     def _board_events(self) -> None:
         from drivers.base import AlarmChanged
+        alarms = [ev for ev in self.board.poll_events() if isinstance(ev, AlarmChanged)]
+        if not alarms:          # every turn: the snapshot below walks every call, so only on an alarm
+            return
         spans = {sp["span"]: sp for sp in self.model.snapshot()["spans"]}
-        for ev in self.board.poll_events():
-            if isinstance(ev, AlarmChanged):
-                sp = spans.get(ev.span, {"available": 0, "total": 0})
-                names = [a.name for a in type(ev.alarms) if a.value and a in ev.alarms and a.name]
-                self.publish(SpanState(span=ev.span, available=sp["available"], total=sp["total"],
-                                       alarms=names, reason="alarm" if names else "alarm cleared"))
+        for ev in alarms:
+            sp = spans.get(ev.span, {"available": 0, "total": 0})
+            names = [a.name for a in type(ev.alarms) if a.value and a in ev.alarms and a.name]
+            self.publish(SpanState(span=ev.span, available=sp["available"], total=sp["total"],
+                                   alarms=names, reason="alarm" if names else "alarm cleared"))
 
     def next_deadline(self) -> float | None:
         """The earliest model time at which the call model, its stacks or a component needs
