@@ -94,18 +94,48 @@ def test_calls_both_ways_over_socketpair(variant, tmp_path):
 
 def test_make_call_errors():
     a, b, _ = make()
-    early = a.make_call("123", None, 0.0)          # route not up yet: the IAM waits in MTP3
+    # before: the IAM waited in MTP3 until link-up, where the start-up GRS cleared it (cause 41)
+    with pytest.raises(TrunkError) as err:
+        a.make_call("123", None, 0.0)
+    assert err.value.cause == 41 and "link is not in service" in str(err.value)
+    with pytest.raises(TrunkError) as err:
+        a.make_call("123", None, 0.0, circuit=a.circuits()[3])
+    assert err.value.cause == 41
     t, ea, eb = run(a, b, 0.0, 2.0)
-    # the far end's start-up GRS may cross the held IAM (then the call is cleared, cause 41):
-    # either way it is resolved, never left hanging
-    assert any(isinstance(e, IncomingCall) and e.circuit == early for e in eb) or \
-        any(isinstance(e, Released) and e.circuit == early and e.cause == 41 for e in ea)
+    assert not [e for e in ea if isinstance(e, (Proceeding, Released))]
+    assert not any(isinstance(e, IncomingCall) for e in eb)
+    c = a.make_call("123", None, t)                # ready now: the call goes through
+    t, ea, eb = run(a, b, t, 0.1)
+    assert any(isinstance(e, IncomingCall) and e.circuit == c for e in eb)
     with pytest.raises(TrunkError):
         a.make_call("12x", None, 2.0)
     with pytest.raises(TrunkError):
         a.answer((0, 1), 2.0)                      # no call there
     with pytest.raises(TrunkError):
         a.release((5, 1), 16, 2.0)                 # not our circuit
+
+
+def test_make_call_before_link_up_waits_with_ready_wait():
+    a, b, _ = make(ready_wait=5.0)
+    c = a.make_call("123", None, 0.0, circuit=(0, 7))   # held: placed once the link is up and reset
+    assert c == (0, 7) and not a.stack.isup.counters["tx"]
+    t, ea, eb = run(a, b, 0.0, 2.0)
+    assert [e.circuit for e in ea if isinstance(e, Proceeding)] == [c]
+    assert not any(isinstance(e, Released) for e in ea)
+    assert [e.circuit for e in eb if isinstance(e, IncomingCall)] == [c]
+
+
+def test_make_call_before_link_up_fails_with_cause_41_when_the_link_never_comes():
+    sa, _sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    a = Ss7Trunk([], Ss7Config.from_dict({"opc": 1, "dpc": 2, "ready_wait": 0.5}), sockets=[sa])
+    c = a.make_call("123", None, 0.0)
+    ev = []
+    t = 0.0
+    while t < 1.0:
+        ev += a.service(t)
+        t = round(t + 0.01, 6)
+    rel = [e for e in ev if isinstance(e, Released)]
+    assert [(e.circuit, e.cause) for e in rel] == [(c, 41)] and "not in service" in rel[0].reason
 
 
 def test_malformed_isup_over_the_link_is_answered_and_link_stays_up(tmp_path):

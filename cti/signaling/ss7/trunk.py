@@ -141,8 +141,11 @@ class Ss7Trunk(TrunkAdapter):
     def make_call(self, called: str, calling: str | None, now: float, circuit: Circuit | None = None) -> Circuit:
         if not called or any(ch not in "0123456789ABCDEabcde" for ch in called):
             raise TrunkError(f"called number {called!r} is not digits", cause=Cause.INVALID_NUMBER_FORMAT)
-        # while the route is down the IAM waits in MTP3 (T7 ends the call if it never comes up)
         cic = None if circuit is None else self._cic(circuit)
+        if not self.stack.up:
+            # an IAM queued in MTP3 now would meet the start-up circuit reset sent at MTP-RESUME
+            # (the call cleared with cause 41 after all): refuse here, or hold it (ready_wait)
+            return self._wait_ready(called, calling, now, "the signalling link is not in service", cic)
         try:
             cic = self.stack.isup.setup(called, calling, now, cic=cic)
         except LocalProtocolError as e:
@@ -169,12 +172,17 @@ class Ss7Trunk(TrunkAdapter):
         return [self._circuit_of[k] for k, c in sorted(self.stack.isup.circuits.items())
                 if c.ready and k in self._circuit_of] if self.stack.up else []
 
-    def _wait_ready(self, called: str, calling: str | None, now: float, why: str) -> Circuit:
-        """No circuit is ready because the start-up reset is pending: fail with cause 41 and say
-        so, or (``ready_wait``) hold the call on a pending circuit until its GRA."""
+    def _wait_ready(self, called: str, calling: str | None, now: float, why: str,
+                    cic: int | None = None) -> Circuit:
+        """No circuit is ready because the signalling link is not in service or the start-up
+        reset is pending: fail with cause 41 and say so, or (``ready_wait``) hold the call on a
+        circuit (``cic`` if given) until the link is up and the circuit's reset acknowledged."""
         wait = self.config.ready_wait
-        free = [k for k in self.stack.isup.pending_reset()
-                if k not in self._waiting and self.stack.isup.circuits[k].available and k in self._circuit_of]
+        isup = self.stack.isup
+        pending = [k for k in isup.circuits if isup.circuits[k].fsm.state is CallState.IDLE] \
+            if not self.stack.up else isup.pending_reset()
+        free = [k for k in sorted(pending) if (cic is None or k == cic)
+                and k not in self._waiting and isup.circuits[k].available and k in self._circuit_of]
         if wait <= 0 or not free:
             raise TrunkError(f"not ready: {why}", cause=Cause.TEMPORARY_FAILURE)
         cic = free[0]
@@ -185,13 +193,14 @@ class Ss7Trunk(TrunkAdapter):
         out: list[TrunkEvent] = []
         for cic, (called, calling, until) in list(self._waiting.items()):
             c = self.stack.isup.circuits[cic]
-            if c.reset_pending and now < until:
+            if (c.reset_pending or not self.stack.up) and now < until:
                 continue
             del self._waiting[cic]
             circuit = self._circuit_of[cic]
-            if now >= until or not c.ready:
+            if now >= until or not c.ready or not self.stack.up:
                 out.append(Released(circuit, now, int(Cause.TEMPORARY_FAILURE), True,
-                                    "circuit not ready: reset unacknowledged" if c.reset_pending
+                                    "signalling link not in service" if not self.stack.up
+                                    else "circuit not ready: reset unacknowledged" if c.reset_pending
                                     else "circuit not available after its reset"))
                 continue
             self.stack.isup.setup(called, calling, now, cic=cic)
