@@ -134,6 +134,22 @@ class PriCall:
             self.send(MT.CONNECT_ACKNOWLEDGE)
         self.event("answered", now)
 
+    def connect_request(self, m: Message, now: float) -> None:
+        """Network side, CONNECT received (N8, Q.931 5.2.8): answered; the CONNECT ACKNOWLEDGE
+        follows at once (``SETUP_COMPLETE``), which makes the call active."""
+        self._take_channel(m)
+        self.event("answered", now)
+        self.node.fire(self, Req.SETUP_COMPLETE, None, now)
+
+    def send_connect_ack(self, m: Any, now: float) -> None:
+        self.send(MT.CONNECT_ACKNOWLEDGE)
+
+    def no_answer(self, m: Any, now: float) -> None:
+        """T301 expiry (ALERTING received, no CONNECT): DISCONNECT cause 19 (Q.931 5.1.7)."""
+        self.cause = 19
+        self.send(MT.DISCONNECT, self._cause(19))
+        self._released(now, 19, True, "T301 expired: no answer after ALERTING")
+
     def send_info(self, m: Any, now: float) -> None:
         digits, complete = m if isinstance(m, tuple) else (str(m or ""), False)
         self.called += digits
@@ -198,9 +214,13 @@ class PriCall:
 
     def send_alerting(self, m: Any, now: float) -> None:
         extra: list[IE.Ie] = [IE.Progress(8, self.node.location)] if self.node.network and m else []
+        if extra:
+            self.inband = True             # the network gives the tones in band from now on
         self.send(MT.ALERTING, *self._first(), *extra)
 
     def send_progress(self, m: Any, now: float) -> None:
+        if self.node.network and int(m or 8) in (1, 8):
+            self.inband = True
         self.send(MT.PROGRESS, *self._first(), IE.Progress(int(m or 8), self.node.location))
 
     def send_connect(self, m: Any, now: float) -> None:
@@ -229,11 +249,17 @@ class PriCall:
         self._released(now, 102, True, f"{m} expired")
 
     def remote_disconnect(self, m: Message, now: float) -> None:
-        """DISCONNECT received: RELEASE (5.3.4 / 5.3.3)."""
+        """DISCONNECT received (U12 / N11, 5.3.4 / 5.3.3): the layer above is told and the
+        RELEASE request follows at once (in-band information after a DISCONNECT is not
+        listened to), which leaves the state."""
         self.cause = self._cause_of(m)
+        self._released(now, self.cause, True, "DISCONNECT received")
+        self.node.fire(self, Req.RELEASE, None, now)
+
+    def release_after_disconnect(self, m: Any, now: float) -> None:
+        """RELEASE after a DISCONNECT received; T308 runs (5.3.4)."""
         self.releases = 1
         self.send(MT.RELEASE, *([self._cause(self.error_cause)] if self.error_cause else []))
-        self._released(now, self.cause, True, "DISCONNECT received")
 
     def disconnect_timeout(self, m: Any, now: float) -> None:
         """T305 expiry: RELEASE with the cause of the DISCONNECT (5.3.3 / 5.3.4)."""
@@ -342,6 +368,11 @@ class PriCall:
         k = m.get(IE.Keypad)
         n = m.get(IE.CalledNumber)
         self.event("information", now, digits=(k.text if k else "") + (n.digits if n else ""))
+
+    def inband_tones(self, m: Any) -> bool:
+        """Network side with tones or announcements in band: our DISCONNECT carries progress
+        indicator 8 and T306 runs instead of T305 (Q.931 5.3.4.1)."""
+        return self.node.network and self.inband
 
     def t309_idle(self, m: Any) -> bool:
         return not self.m.is_running("T309")

@@ -66,8 +66,10 @@ class Role(enum.Enum):
     I_PROCEEDING = "CALL PROCEEDING sent"
     I_RECEIVED = "ALERTING sent"
     I_CONNECT = "CONNECT sent, CONNECT ACK awaited (user side)"
+    O_CONNECT = "CONNECT received, CONNECT ACK not yet sent (network side)"
     ACTIVE = "active"
     DISC_SENT = "DISCONNECT sent"
+    DISC_RECEIVED = "DISCONNECT received, RELEASE not yet sent"
     REL_SENT = "RELEASE sent"
 
 
@@ -77,12 +79,14 @@ STATE_OF: dict[str, dict[Role, Any]] = {
              Role.I_PRESENT: U.U6_CALL_PRESENT, Role.I_OVERLAP: U.U25_OVERLAP_RECEIVING,
              Role.I_PROCEEDING: U.U9_INCOMING_CALL_PROCEEDING, Role.I_RECEIVED: U.U7_CALL_RECEIVED,
              Role.I_CONNECT: U.U8_CONNECT_REQUEST, Role.ACTIVE: U.U10_ACTIVE,
-             Role.DISC_SENT: U.U11_DISCONNECT_REQUEST, Role.REL_SENT: U.U19_RELEASE_REQUEST},
+             Role.DISC_SENT: U.U11_DISCONNECT_REQUEST, Role.DISC_RECEIVED: U.U12_DISCONNECT_INDICATION,
+             Role.REL_SENT: U.U19_RELEASE_REQUEST},
     "network": {Role.NULL: N.N0_NULL, Role.O_INITIATED: N.N6_CALL_PRESENT, Role.O_OVERLAP: N.N25_OVERLAP_RECEIVING,
                 Role.O_PROCEEDING: N.N9_INCOMING_CALL_PROCEEDING, Role.O_DELIVERED: N.N7_CALL_RECEIVED,
                 Role.I_PRESENT: N.N1_CALL_INITIATED, Role.I_OVERLAP: N.N2_OVERLAP_SENDING,
                 Role.I_PROCEEDING: N.N3_OUTGOING_CALL_PROCEEDING, Role.I_RECEIVED: N.N4_CALL_DELIVERED,
-                Role.ACTIVE: N.N10_ACTIVE, Role.DISC_SENT: N.N12_DISCONNECT_INDICATION,
+                Role.O_CONNECT: N.N8_CONNECT_REQUEST, Role.ACTIVE: N.N10_ACTIVE,
+                Role.DISC_SENT: N.N12_DISCONNECT_INDICATION, Role.DISC_RECEIVED: N.N11_DISCONNECT_REQUEST,
                 Role.REL_SENT: N.N19_RELEASE_REQUEST},
 }
 
@@ -99,15 +103,20 @@ class Req(enum.Enum):
     SETUP_RESPONSE = "SETUP-RESP"        #: answer: CONNECT
     DISCONNECT = "DISCONNECT-REQ"
     REJECT = "REJECT-REQ"                #: refuse an offered call: RELEASE COMPLETE
+    RELEASE = "RELEASE-REQ"              #: after a DISCONNECT received (U12 / N11): RELEASE
+    SETUP_COMPLETE = "SETUP-COMPLETE-REQ"  #: network side, CONNECT received (N8): CONNECT ACK
     STATUS_ENQUIRY = "STATUS-ENQUIRY-REQ"
 
 
 class Ev(enum.Enum):
     """Timer expiries and data link changes, as events of the table."""
 
+    T301 = "T301"
     T302 = "T302"
     T303 = "T303"
+    T304 = "T304"
     T305 = "T305"
+    T306 = "T306"
     T308 = "T308"
     T309 = "T309"
     T310 = "T310"

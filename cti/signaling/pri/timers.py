@@ -25,12 +25,18 @@ Q921_PARAMETERS: dict[str, TimerSpec] = {t.name: t for t in (
 
 #: Q.931 Tables 9-1 / 9-2: the basic-call timers (both sides unless the clause says)
 Q931_TIMERS: dict[str, TimerSpec] = {t.name: t for t in (
+    _T("T301", 180.0, 180.0, 1800.0, "Q.931 Table 9-1/9-2 T301, 5.1.7",
+       "ALERTING received: waiting for CONNECT (at least 3 min); expiry clears the call (cause 19)"),
     _T("T302", 15.0, 10.0, 30.0, "Q.931 Table 9-1/9-2 T302, 5.1.3 / 5.2.4",
        "overlap receiving: waiting for INFORMATION (SETUP ACK sent); expiry: complete or clear with cause 28"),
     _T("T303", 4.0, 2.0, 10.0, "Q.931 Table 9-1/9-2 T303, 5.1.1",
        "SETUP sent: first expiry repeats it, the second clears with cause 102"),
+    _T("T304", 30.0, 15.0, 60.0, "Q.931 Table 9-2 T304, 5.1.3",
+       "user side, overlap sending: SETUP ACK received or INFORMATION sent; expiry clears (cause 102)"),
     _T("T305", 30.0, 4.0, 60.0, "Q.931 Table 9-1/9-2 T305, 5.3.2 / 5.3.3",
        "DISCONNECT sent: expiry sends RELEASE"),
+    _T("T306", 30.0, 10.0, 60.0, "Q.931 Table 9-1 T306, 5.3.2 / 5.4",
+       "network side, DISCONNECT sent with progress indicator 8 (tones in band): expiry sends RELEASE"),
     _T("T308", 4.0, 2.0, 10.0, "Q.931 Table 9-1/9-2 T308, 5.3.2 / 5.3.3",
        "RELEASE sent: first expiry repeats it, the second frees the call reference and the channel"),
     _T("T309", 90.0, 6.0, 120.0, "Q.931 Table 9-1/9-2 T309, 5.8.8",
