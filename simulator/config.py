@@ -35,10 +35,11 @@ from typing import Any
 from drivers.base import ConfigError, SpanConfig
 
 from .card import TOWARD_BOARD, TOWARD_NETWORK
+from .e1wire import TIMINGS
 from .faults import FaultSettings
 
 _TOP = {"spans", "clock", "seed", "idle_abcd", "name", "cross_connect", "server", "span", "fault"}
-_SPAN = {"framing", "signalling", "hdlc_timeslots"}
+_SPAN = {"framing", "signalling", "hdlc_timeslots", "timing"}
 _SERVER = {"host", "port"}
 
 
@@ -57,6 +58,8 @@ class SimConfig:
     idle_abcd: int = 0x9
     name: str = "cti-sim"
     span_configs: list[SpanConfig] = field(default_factory=list)
+    #: per span: "internal" (own oscillator, slips on a clock offset) or "line" (recovered)
+    timings: list[str] = field(default_factory=list)
     cross_connect: list[tuple[int, int]] = field(default_factory=list)
     faults: list[FaultConfig] = field(default_factory=list)
     host: str = "127.0.0.1"
@@ -109,7 +112,12 @@ class SimConfig:
                                                    hdlc_timeslots=tuple(hdlc)))
             except ConfigError as exc:
                 raise ConfigError(f"span[{i}]: {exc}") from None
+            timing = t.get("timing", "internal")
+            if timing not in TIMINGS:
+                raise ConfigError(f"span[{i}].timing: one of {', '.join(TIMINGS)}, not {timing!r}")
+            cfg.timings.append(timing)
         cfg.span_configs += [SpanConfig()] * (cfg.spans - len(cfg.span_configs))
+        cfg.timings += ["internal"] * (cfg.spans - len(cfg.timings))
         xc = d.get("cross_connect", [])
         if not isinstance(xc, list):
             raise ConfigError("cross_connect: a list of [span, span] pairs")
@@ -154,6 +162,8 @@ class SimConfig:
                          seed=self.seed, cross_connect=self.cross_connect, idle_abcd=self.idle_abcd)
         for f in self.faults:
             board.faults(f.span, f.toward).settings = f.settings
+        for ep, timing in zip(board.card.spans, self.timings, strict=False):
+            ep.near.timing = timing
         return board
 
 

@@ -256,6 +256,13 @@ class Endpoint(Span):
             self.framer.report_crc_errors(crc - self._crc_reported)
             self._crc_reported = crc
         frames = self._rxout[:n * FRAME_OCTETS].reshape(n, FRAME_OCTETS)
+        if self._cas_mode and n and self.deframer.cas_aligned:
+            # debounced per multiframe (simulator/casrx.py), reported first: their time is
+            # when the new abcd was first received, up to a block before ``now``
+            for chan, v, t in self.casrx.feed(frames[:, 16], now):
+                ts = timeslot_of(chan)
+                self._rx_cas[ts] = v
+                self._emit(CasChanged(self.number, ts, v, t))
         alarms = Alarm(int(self.deframer.alarms) & 0xFF)
         if not self._cas_mode:
             alarms &= ~(Alarm.LOMF | Alarm.MF_AIS | Alarm.MF_RAI)
@@ -271,12 +278,6 @@ class Endpoint(Span):
                     ch.rx.append(f)
                     self._counters.hdlc_rx += 1
                     self._emit(HdlcFrameReady(self.number, ts, now))
-        if self._cas_mode and n and self.deframer.cas_aligned:
-            # debounced per multiframe (simulator/casrx.py): reported with the time first received
-            for chan, v, t in self.casrx.feed(frames[:, 16], now):
-                ts = timeslot_of(chan)
-                self._rx_cas[ts] = v
-                self._emit(CasChanged(self.number, ts, v, t))
         self._collect_audio(frames, now)
 
     def receive_nothing(self, now: float) -> None:

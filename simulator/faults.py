@@ -16,6 +16,11 @@ fault                 what happens to the bit stream                          de
 ``slip`` / interval   a whole frame deleted (-1) or repeated (+1)             slips, realignment
 ``bit_slip``          the stream delayed by 1-7 bits from now on              LOF, then realigned
 ``hdlc_broken``       HDLC timeslots overwritten with seeded random octets    FCS errors / aborts
+``mfas``              TS16 frame 0 reads 1111 instead of 0000 (CAS spans)     LOMF, sends MF_RAI back
+``mrai``              the far framer sets the Y bit of TS16 frame 0           MF_RAI
+``crc4mf``            the CRC-4 multiframe word and the C bits inverted       LOCRC (G.706 4.2/4.3.2)
+``clock_ppm``         the far clock runs N ppm off the span's own oscillator  controlled slips (free run)
+``cas_glitch``        every channel's a,b read 00 for N ms (one shot)         nothing below debounce
 ====================  =====================================================  ===================
 
 Everything random comes from one ``numpy.random.Generator`` seeded at
@@ -32,6 +37,14 @@ import numpy as np
 from drivers.base import BLOCK_SECONDS, ConfigError
 
 FRAME_OCTETS = 32
+FRAMES_PER_SECOND = 8000
+#: largest clock offset the simulator models (G.703 allows a 2 048 kbit/s clock +/-50 ppm)
+MAX_PPM = 1000.0
+#: longest CAS glitch, ms
+MAX_GLITCH_MS = 1000.0
+#: a CAS glitch starts this many frames into the next block (10 ms: it straddles the block end)
+GLITCH_START_FRAME = 80
+BOOL_FAULTS = ("los", "ais", "lof", "rai", "hdlc_broken", "mfas", "mrai", "crc4mf")
 
 
 @dataclass
@@ -43,6 +56,8 @@ class FaultCounts:
     slips: int = 0
     bit_slips: int = 0
     hdlc_octets_corrupted: int = 0
+    clock_slips: int = 0          #: slips made by the clock offset (also counted in ``slips``)
+    cas_glitch_frames: int = 0
 
 
 @dataclass
@@ -54,18 +69,25 @@ class FaultSettings:
     lof: bool = False
     rai: bool = False
     hdlc_broken: bool = False
+    mfas: bool = False            #: TS16 CAS multiframe alignment word corrupted (G.732 5.2)
+    mrai: bool = False            #: the far transmitter sets Y (TS16 frame 0 bit 6)
+    crc4mf: bool = False          #: CRC-4 multiframe alignment word and C bits inverted
+    clock_ppm: float = 0.0        #: far clock minus the span's own oscillator, ppm (|x| <= 1000)
     ber: float = 0.0              #: bit error ratio, 0 <= ber <= 0.5
     crc_errors: float = 0.0       #: CRC-4 sub-multiframe errors injected per second (<= 1000)
     slip_interval: float = 0.0    #: seconds between controlled slips (0: none)
 
     def validate(self) -> FaultSettings:
-        for name in ("los", "ais", "lof", "rai", "hdlc_broken"):
+        for name in BOOL_FAULTS:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"fault {name!r} must be true or false, not {getattr(self, name)!r}")
         for name, hi in (("ber", 0.5), ("crc_errors", 1000.0), ("slip_interval", 1e9)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= hi:
                 raise ConfigError(f"fault {name!r} must be a number in 0..{hi:g}, not {v!r}")
+        v = self.clock_ppm
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not -MAX_PPM <= v <= MAX_PPM:
+            raise ConfigError(f"fault 'clock_ppm' must be a number in -{MAX_PPM:g}..{MAX_PPM:g}, not {v!r}")
         if 0 < self.slip_interval < BLOCK_SECONDS:
             raise ConfigError(f"slip_interval must be 0 or >= {BLOCK_SECONDS} s")
         return self
@@ -91,6 +113,9 @@ class FaultInjector:
         self._prev = 0           # last octet of the previous block (for the bit shift)
         self._crc_debt = 0.0
         self._slip_clock = 0.0
+        self._phase = 0.0        # frames the far clock gained on ours since the last clock slip
+        self._glitch_at = -1     # frame of the coming blocks where a CAS glitch starts
+        self._glitch_left = 0    # frames of the glitch still to come
 
     # ---- settings ----
     def set(self, **kw: Any) -> None:
@@ -106,6 +131,8 @@ class FaultInjector:
         """Back to a clean line (pending one-shot slips dropped; a bit shift stays, as on a real line)."""
         self.settings = FaultSettings()
         self._pending_slips.clear()
+        self._phase = 0.0
+        self._glitch_left = 0
 
     @property
     def los(self) -> bool:
@@ -166,15 +193,42 @@ class FaultInjector:
         self._shift = (self._shift + bits) % 8
         self.counts.bit_slips += 1
 
+    def cas_glitch(self, ms: float) -> None:
+        """From 10 ms into the next block, every CAS channel's a,b read 00 for ``ms`` (one shot):
+        what a card's debounce must not report when ``ms`` is below its recognition time."""
+        if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 < ms <= MAX_GLITCH_MS:
+            raise ConfigError(f"a CAS glitch lasts 0..{MAX_GLITCH_MS:g} ms, not {ms!r}")
+        self._glitch_at = GLITCH_START_FRAME
+        self._glitch_left = max(1, round(ms * FRAMES_PER_SECOND / 1000))
+
     @property
     def active(self) -> bool:
         s = self.settings
-        return bool(s.los or s.ais or s.lof or s.hdlc_broken or s.ber or s.crc_errors
-                    or s.slip_interval or self._pending_slips or self._shift)
+        return bool(s.los or s.ais or s.lof or s.hdlc_broken or s.ber or s.crc_errors or s.mfas or s.crc4mf
+                    or s.slip_interval or self._pending_slips or self._shift or self._glitch_left
+                    or s.clock_ppm)
+
+    def clock_slip(self, frames: int, free_running: bool) -> None:
+        """Advance the far clock's phase over ``frames``: a span on its own oscillator
+        (``free_running``) slips one frame each time the phase reaches a whole frame, so at
+        ``clock_ppm`` it slips every 1 / (8000 x ppm x 1e-6) s (50 ppm: 2.5 s). A line-timed
+        span follows the far clock: its phase never builds up (G.822 controlled slips)."""
+        ppm = self.settings.clock_ppm
+        if not ppm or not free_running:
+            self._phase = 0.0
+            return
+        self._phase += frames * ppm * 1e-6
+        while abs(self._phase) >= 1.0:
+            faster = self._phase > 0
+            self._phase -= 1.0 if faster else -1.0
+            # the far end is faster: our elastic store overflows and a frame is deleted
+            self._pending_slips.append(-1 if faster else 1)
+            self.counts.clock_slips += 1
 
     # ---- the data path ----
-    def apply(self, line: np.ndarray, hdlc_timeslots: Iterable[int] = ()) -> np.ndarray:
-        """Fault one block of framer output (uint8, whole aligned frames); may change its length."""
+    def apply(self, line: np.ndarray, hdlc_timeslots: Iterable[int] = (), cas: bool = False) -> np.ndarray:
+        """Fault one block of framer output (uint8, whole aligned frames); may change its length.
+        ``cas``: TS16 carries the CAS multiframe (the ``mfas`` and ``cas_glitch`` faults need it)."""
         s = self.settings
         if s.los:
             self._prev = 0
@@ -190,6 +244,12 @@ class FaultInjector:
         frames = out.reshape(-1, FRAME_OCTETS)
         if s.lof:
             frames[:, 0] ^= 0xFF
+        if cas and (s.mfas or self._glitch_left):
+            self._cas_faults(frames)
+        if s.crc4mf:
+            ts0 = frames[:, 0]
+            # bit 1 of every frame: the MFAS 001011 of NFAS frames and C1..C4 of FAS frames
+            ts0 ^= 0x80
         if s.hdlc_broken:
             for ts in hdlc_timeslots:
                 frames[:, ts] ^= self._rng.integers(1, 256, size=len(frames), dtype=np.uint8)
@@ -233,3 +293,46 @@ class FaultInjector:
         elif len(out):
             self._prev = int(out[-1])
         return out
+
+    def _cas_faults(self, frames: np.ndarray) -> None:
+        ts16 = frames[:, 16]
+        mf0 = (ts16 & 0xF0) == 0              # frame 0 of a CAS multiframe: 0000 X Y X X
+        if self._glitch_left:
+            n = len(frames)
+            start = min(max(self._glitch_at, 0), n)
+            stop = min(start + self._glitch_left, n)
+            sel = np.zeros(n, dtype=bool)
+            sel[start:stop] = True
+            sel &= ~mf0
+            # a,b = 00 on both channels of the octet, c,d kept with d forced to 1 (never 0000)
+            ts16[sel] = (ts16[sel] & 0x33) | 0x11
+            self._glitch_left -= stop - start
+            self._glitch_at = 0
+            self.counts.cas_glitch_frames += stop - start
+        if self.settings.mfas:
+            ts16[mf0] |= 0xF0
+
+
+#: FAULT ids of the wire protocol (``drivers.wire.protocol.Fault``) -> injector settings
+WIRE_FAULT_SETTINGS: dict[int, str] = {
+    1: "los", 2: "ais", 3: "lof", 4: "rai", 5: "ber", 6: "crc_errors", 8: "hdlc_broken",
+    9: "mfas", 10: "mrai", 11: "crc4mf", 12: "clock_ppm",
+}
+WIRE_CLEAR, WIRE_SLIP, WIRE_CAS_GLITCH = 0, 7, 13
+_NUMERIC = {"ber", "crc_errors", "clock_ppm"}
+
+
+def apply_wire_fault(inj: FaultInjector, fault: int, value: float) -> None:
+    """Do what a FAULT message asks (docs/wire-protocol.md "Faults") on one injector.
+    ConfigError for an unknown fault id or a value out of range."""
+    if fault == WIRE_CLEAR:
+        inj.clear()
+    elif fault == WIRE_SLIP:
+        inj.slip(-1 if value < 0 else 1)
+    elif fault == WIRE_CAS_GLITCH:
+        inj.cas_glitch(float(value))
+    elif fault in WIRE_FAULT_SETTINGS:
+        name = WIRE_FAULT_SETTINGS[fault]
+        inj.set(**{name: float(value) if name in _NUMERIC else bool(value)})
+    else:
+        raise ConfigError(f"unknown fault id {fault}")

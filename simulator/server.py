@@ -24,6 +24,7 @@ from drivers.wire import protocol as P
 from simulator.board import SimBoard
 from simulator.clock import RealClock
 from simulator.e1wire import Endpoint
+from simulator.faults import apply_wire_fault
 
 log = logging.getLogger("simulator.server")
 
@@ -32,8 +33,6 @@ MAX_CLIENT_BACKLOG = 8 * 1024 * 1024
 #: longest ADVANCE one message may ask for
 MAX_ADVANCE = 3600.0
 
-_FAULT_NAMES = {P.Fault.LOS: "los", P.Fault.AIS: "ais", P.Fault.LOF: "lof", P.Fault.RAI: "rai",
-                P.Fault.HDLC_BROKEN: "hdlc_broken", P.Fault.BER: "ber", P.Fault.CRC_ERRORS: "crc_errors"}
 _CARD_TO_HOST = {P.MsgType.HELLO_ACK, P.MsgType.CAS_CHANGED, P.MsgType.CAS_STATE, P.MsgType.ALARMS,
                  P.MsgType.COUNTERS, P.MsgType.TIME, P.MsgType.OK}
 
@@ -190,20 +189,8 @@ class ClientSession(asyncio.Protocol):
             self.send(P.Alarms(s.number, s.alarms.value, board.now()))
 
     def _fault(self, span: int, msg: P.FaultMsg) -> None:
-        inj = self.server.board.faults(span)
         try:
-            fault = P.Fault(msg.fault)
-        except ValueError:
-            raise _Refused(P.ErrorCode.OUT_OF_RANGE, f"unknown fault id {msg.fault}") from None
-        try:
-            if fault is P.Fault.CLEAR:
-                inj.clear()
-            elif fault is P.Fault.SLIP:
-                inj.slip(-1 if msg.value < 0 else 1)
-            elif fault in (P.Fault.BER, P.Fault.CRC_ERRORS):
-                inj.set(**{_FAULT_NAMES[fault]: float(msg.value)})
-            else:
-                inj.set(**{_FAULT_NAMES[fault]: bool(msg.value)})
+            apply_wire_fault(self.server.board.faults(span), msg.fault, msg.value)
         except ConfigError as exc:
             raise _Refused(P.ErrorCode.OUT_OF_RANGE, str(exc)) from None
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from drivers.base import Board, BoardError
+from drivers.base import Board, BoardError, ConfigError
 from drivers.wire import protocol as P
 from drivers.wire.client import CardRefused, WireBoard, readable
+from simulator.faults import apply_wire_fault
 
 
 class Skip(Exception):
@@ -73,22 +74,10 @@ class Context:
         faults: Callable[[int], Any] | None = getattr(self.board, "faults", None)
         if faults is None:
             raise Skip(f"the {self.board.backend or type(self.board).__name__} backend cannot inject faults")
-        inj = faults(span)
-        if fault is P.Fault.CLEAR:
-            inj.clear()
-        elif fault is P.Fault.SLIP:
-            inj.slip(-1 if value < 0 else 1)
-        elif fault in (P.Fault.BER, P.Fault.CRC_ERRORS):
-            inj.set(**{FAULT_SETTINGS[fault]: float(value)})
-        else:
-            inj.set(**{FAULT_SETTINGS[fault]: bool(value)})
-
-
-#: FAULT ids -> the simulator's fault-injector settings (docs/simulator.md "Faults")
-FAULT_SETTINGS: dict[P.Fault, str] = {
-    P.Fault.LOS: "los", P.Fault.AIS: "ais", P.Fault.LOF: "lof", P.Fault.RAI: "rai",
-    P.Fault.BER: "ber", P.Fault.CRC_ERRORS: "crc_errors", P.Fault.HDLC_BROKEN: "hdlc_broken",
-}
+        try:
+            apply_wire_fault(faults(span), int(fault), value)
+        except ConfigError as exc:
+            raise AssertionError(f"the card refused FAULT {fault.name} {value:g}: {exc}") from None
 
 
 def wire_only(ctx: Context) -> str:
