@@ -449,9 +449,10 @@ def test_feed_replays_a_dropped_tail_that_only_the_bus_head_reveals():
             time.sleep(timeout)
             return None
 
-        def _catch_up(self, upto):
+        def catch_up(self, upto):
             self.pending += [{"seq": s, "type": "X", "topic": "server.x"} for s in range(self.last + 1, upto + 1)]
             self.last = upto
+            return self.last
 
     loop = asyncio.new_event_loop()
     hub = Hub()

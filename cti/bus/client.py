@@ -5,6 +5,9 @@
 >>> sub = c.subscribe(after=snap["seq"])              # or after=<last seq you processed>
 >>> for event in sub.events(timeout=1.0): ...         # seq order, no gaps, no duplicates
 >>> c.answer_call(call="17")                          # -> {"call": "17"} or a typed exception
+>>> c.request("AnswerCall", {"call": "17"})           # -> {"result": {...}} or {"error": {...}}
+>>> c.ping()                                          # -> the server's head seq
+>>> sub.catch_up(c.ping())                            # replay up to the head now
 
 A subscription on the PUB socket (``mode="pub"``, integrators) fills any seq gap (slow
 join, HWM drop, restart) from the server's replay; ``mode="watch"`` receives the stream
@@ -32,8 +35,8 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
-from collections.abc import Iterator
+from typing import Any, TypedDict
+from collections.abc import Iterator, Mapping
 
 import zmq
 
@@ -54,6 +57,13 @@ class ClientKeys:
 
 
 _raise = raise_error
+
+
+class Reply(TypedDict, total=False):
+    """What :meth:`BusClient.request` returns: exactly one of the two keys."""
+
+    result: dict[str, Any]
+    error: dict[str, Any]
 
 
 class BusClient:
@@ -105,15 +115,33 @@ class BusClient:
                 return reply
             # a late reply to an earlier request that timed out: skip it
 
-    # ---- commands ---------------------------------------------------------------------
-    def command(self, type: str, *, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
-        """Send one request; its result map, or raise its typed error."""
-        msg = {"type": type, "id": next(self._invokes)}
-        msg.update({k: v for k, v in fields.items() if v is not None})
+    # ---- requests ---------------------------------------------------------------------
+    def request(self, type: str, fields: Mapping[str, Any] | None = None, *,
+                timeout: float | None = None) -> Reply:
+        """Send one request of ``type`` with ``fields`` and return its reply map, errors included:
+        ``{"result": {...}}`` or ``{"error": {"code", "message", "details"}}`` (a gateway or a
+        proxy passes either on as it is). The fields are a map, so any field name is the
+        request's own (``CollectDigits`` has a ``timeout`` field; this call's ``timeout`` is
+        the wait for the reply). Raises TimeoutError when the server does not answer in time."""
+        msg: dict[str, Any] = {k: v for k, v in (fields or {}).items() if v is not None and k not in ("id", "invoke")}
+        msg["type"] = type
+        msg["id"] = next(self._invokes)
         reply = self._request("control", msg, timeout)
+        if "error" in reply:
+            return {"error": reply["error"]}
+        return {"result": reply.get("result") or {}}
+
+    def command(self, type: str, *, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
+        """Send one request; its result map, or raise its typed error (:mod:`cti.call.errors`)."""
+        reply = self.request(type, fields, timeout=timeout)
         if "error" in reply:
             _raise(reply["error"])
         return reply.get("result") or {}
+
+    def ping(self, timeout: float | None = None) -> int:
+        """The server's head (the seq of the last event it published); a liveness check.
+        Raises TimeoutError when the server does not answer in time."""
+        return int(self._snap({"op": "ping"}, timeout)["head"])
 
     def make_call(self, device: str, called: str, **kw: Any) -> dict[str, Any]:
         return self.command("MakeCall", device=device, called=called, **kw)
@@ -221,6 +249,13 @@ class Subscription:
 
     def _wanted(self, e: dict[str, Any]) -> bool:
         return any(str(e.get("topic", "")).startswith(t) for t in self.topics)
+
+    def catch_up(self, upto: int | None = None) -> int:
+        """Replay from :attr:`last` until seq ``upto`` (None: the server's head) is covered and
+        queue what this subscription wants; returns :attr:`last`. For a tail the stream dropped
+        with no later event to reveal the hole (the head :meth:`BusClient.ping` reports does)."""
+        self._catch_up(upto)
+        return self.last
 
     def _catch_up(self, upto: int | None) -> None:
         """Replay from ``self.last`` until ``upto`` (or the server's head) is covered."""

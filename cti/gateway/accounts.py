@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import inspect
-import itertools
 import logging
 import os
 import threading
@@ -44,7 +42,6 @@ class _Lane:
     def __init__(self, client: BusClient) -> None:
         self.client = client
         self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cti-gw-bus")
-        self._ids = itertools.count(1)
 
     async def call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
@@ -134,20 +131,12 @@ class Accounts:
         return reply
 
     def _send(self, lane: _Lane, body: dict[str, Any]) -> dict[str, Any]:
-        n = next(lane._ids)
-        msg = dict(body, id=n, invoke=n)        # the request id: "id" (newer bus) / "invoke" (older)
+        fields = {k: v for k, v in body.items() if k != "type"}
         try:
-            # BusClient.command would take a "timeout" field (CollectDigits has one) as its own
-            # and raise the error instead of returning its map: the raw request/reply call
-            if "key" in inspect.signature(lane.client._request).parameters:
-                reply = lane.client._request("control", msg, "invoke", None)     # type: ignore[call-arg, arg-type]
-            else:
-                reply = lane.client._request("control", msg, None)
+            reply: dict[str, Any] = dict(lane.client.request(str(body.get("type")), fields))
         except TimeoutError as e:
             return {"error": error_map(BusUnavailableError(str(e)))}
-        if "error" in reply:
-            return {"error": reply["error"]}
-        return {"result": reply.get("result") or {}}
+        return reply
 
     async def snapshot(self, account: Account) -> dict[str, Any]:
         lane = self.lane(account)

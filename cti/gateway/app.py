@@ -59,6 +59,14 @@ class Options:
     title: str = "e1cti"
 
 
+def _since(request: web.Request) -> float:
+    """``?since=<Unix time>`` of /readyz: fan-out latencies of the batches written after it."""
+    try:
+        return float(request.query.get("since", "0"))
+    except ValueError:
+        return 0.0
+
+
 def _crm_table(path: str | None) -> dict[str, dict[str, str]]:
     if not path:
         return {}
@@ -141,11 +149,8 @@ class Gateway:
                        slow_timeout=self.options.slow_timeout)
         gw = self.accounts.client(self.accounts.gateway)
 
-        def ping() -> int:
-            return int(gw._snap({"op": "ping"})["head"])
-
         self.feed = Feed(self.hub, loop, lambda after: self.accounts.client(self.accounts.gateway).subscribe(after),
-                         ping)
+                         gw.ping)
         self.feed.start()
 
     async def _shutdown(self, app: web.Application) -> None:
@@ -221,7 +226,7 @@ class Gateway:
                 "connections": len(self.conns), "error": feed.error if feed else "not started",
                 "counters": {**self.counters, **(dict(hub.counters) if hub else {}),
                              "tail_catch_ups": feed.tail_catch_ups if feed else 0},
-                "fanout_ms": hub.latency_ms() if hub else {}}
+                "fanout_ms": hub.latency_ms(_since(request)) if hub else {}}
         return web.json_response(body, status=200 if ready else 503)
 
     async def http_snapshot(self, request: web.Request) -> web.Response:

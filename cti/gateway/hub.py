@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: events per replay page and per frame during a replay
 PAGE = 1000
+#: at most this many events in one live frame made of batches that piled up (Feed._deliver)
+MERGE = 5000
 
 
 def _default(o: Any) -> Any:
@@ -154,7 +156,7 @@ class Hub:
         self.gaps: list[tuple[int, int, bool]] = []      #: (first, last, declared) seen by the feed
         self._arrived = asyncio.Event()
         self.started = False
-        self.latencies: collections.deque[float] = collections.deque(maxlen=20_000)
+        self.latencies: collections.deque[tuple[float, float]] = collections.deque(maxlen=20_000)
 
     # ---- input ------------------------------------------------------------------------
     def start_at(self, seq: int) -> None:
@@ -209,11 +211,13 @@ class Hub:
         stamp = items[0].event.get("time")
         if isinstance(stamp, (int, float)) and self.subscribers():
             # bus publication of the batch's oldest event -> its frame written to every subscriber
-            self.latencies.append(time.time() - stamp)
+            now = time.time()
+            self.latencies.append((now, now - stamp))
 
-    def latency_ms(self) -> dict[str, float]:
-        """p50 / p99 / max of the recent fan-out latencies (see :meth:`_fan_out`), milliseconds."""
-        xs = sorted(self.latencies)
+    def latency_ms(self, since: float = 0.0) -> dict[str, float]:
+        """p50 / p99 / max of the recent fan-out latencies (see :meth:`_fan_out`) of the batches
+        written after Unix time ``since``, milliseconds."""
+        xs = sorted(lat for t, lat in self.latencies if t >= since)
         if not xs:
             return {}
         return {"batches": len(xs), "p50": round(xs[len(xs) // 2] * 1000, 2),
@@ -224,8 +228,17 @@ class Hub:
         for key, g in list(self.groups.items()):
             mine = [i for i in items if g.viewer.wants(i.event)]
             frame = events_frame(mine, last) if mine else b""
+            room = self.max_buffer - len(frame)
+            written = 0
             for s in list(g.sinks):
-                self._push(g, s, mine, frame, first, last)
+                # the common case inline (a thousand sinks a batch): in step, open, room to spare
+                if mine and s.last < first and not s.closing() and s.buffered() <= room:
+                    s.write(frame)
+                    s.last = last
+                    written += 1
+                else:
+                    self._push(g, s, mine, frame, first, last)
+            self.counters["frames"] += written
             if not g.sinks:
                 del self.groups[key]
 
@@ -359,9 +372,54 @@ class Feed(threading.Thread):
         self.window = window      #: seconds a batch waits for more events (fewer, larger frames to send)
         self.window_busy = 2.5 * window   #: the same with 200 subscribers or more (one write each per batch)
         self.stop = threading.Event()
+        self._inbox: list[tuple[str, Any]] = []       #: what the loop has not taken yet, in order
+        self._inbox_lock = threading.Lock()
+        self._scheduled = False
         self.last_pong = 0.0
         self.error = ""
         self.tail_catch_ups = 0   #: times the bus's head showed events the PUB stream had dropped
+
+    def _post(self, kind: str, arg: Any) -> None:
+        """Hand ``(kind, arg)`` to the loop. One wake-up serves everything posted until the loop
+        runs it, so a loop that fell behind (a fan-out to a thousand sockets, a host that gave the
+        process no CPU for a while) takes the batches that piled up as ONE batch: one frame per
+        subscriber for all of them, not one each. The work per event falls as the lag grows,
+        and the lag cannot snowball."""
+        with self._inbox_lock:
+            self._inbox.append((kind, arg))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self.loop.call_soon_threadsafe(self._deliver)
+
+    def _deliver(self) -> None:
+        """On the loop: everything posted, in order, consecutive event batches merged."""
+        with self._inbox_lock:
+            todo, self._inbox = self._inbox, []
+            self._scheduled = False
+        events: list[dict[str, Any]] = []
+        batches = 0
+        for kind, arg in todo:
+            if kind == "events":
+                if len(events) + len(arg) > MERGE:
+                    self.hub.feed(events)
+                    events = []
+                events.extend(arg)
+                batches += 1
+                continue
+            if events:
+                self.hub.feed(events)
+                events = []
+            if kind == "start":
+                self.hub.start_at(arg)
+            elif kind == "restart":
+                self.hub.restart(arg)
+            elif kind == "gap":
+                self.hub.undeclared_gap(*arg)
+        if events:
+            self.hub.feed(events)
+        if batches > 1:
+            self.hub.counters["coalesced"] += batches - 1
 
     @property
     def ready(self) -> bool:
@@ -374,7 +432,7 @@ class Feed(threading.Thread):
                 sub = self.connect(None)
                 self.last_pong = time.monotonic()
                 seq = int(sub.last)
-                self.loop.call_soon_threadsafe(self.hub.start_at, seq)
+                self._post("start", seq)
             except Exception as e:   # bus down or refusing us: keep trying, say why on /readyz
                 self.error = f"{type(e).__name__}: {e}"
                 log.warning("cti-gateway: cannot subscribe to the bus (%s); retrying", self.error)
@@ -396,22 +454,22 @@ class Feed(threading.Thread):
                         # then the hub starts over and its subscribers are told to take a snapshot
                         resynced = sub.resynced
                         if batch:
-                            self.loop.call_soon_threadsafe(self.hub.feed, batch)
+                            self._post("events", batch)
                         batch = []
                         snap = getattr(sub, "snapshot", None) or {}
-                        self.loop.call_soon_threadsafe(self.hub.restart, int(snap.get("seq", first["seq"] - 1)))
+                        self._post("restart", int(snap.get("seq", first["seq"] - 1)))
                     batch.append(first)
                     if len(batch) >= 5000:
                         break
                     left = until - time.monotonic()
                     first = sub.get(timeout=left if left > 0 else 0.0)
                 if batch:
-                    self.loop.call_soon_threadsafe(self.hub.feed, batch)
+                    self._post("events", batch)
                     self.last_pong = time.monotonic()
                 while undeclared < len(sub.undeclared):
                     a, b = sub.undeclared[undeclared]
                     undeclared += 1
-                    self.loop.call_soon_threadsafe(self.hub.undeclared_gap, a, b)
+                    self._post("gap", (a, b))
                 if time.monotonic() > next_ping:
                     next_ping = time.monotonic() + self.ping_every
                     head = self.ping()
@@ -421,7 +479,7 @@ class Feed(threading.Thread):
                     # event to reveal the hole: the head the bus reports does; replay up to it
                     if head > sub.last and sub.last == stalled_at:
                         self.tail_catch_ups += 1
-                        sub._catch_up(head)
+                        sub.catch_up(head)
                     stalled_at = sub.last
             except TimeoutError as e:
                 self.error = str(e)
