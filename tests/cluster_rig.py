@@ -27,3 +27,121 @@ def pg_url_fixture() -> Iterator[str]:
     yield scoped_url(url, schema)
     with psycopg.connect(url, autocommit=True) as c:
         c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# ---- a contact-centre load on the cluster's database (ACD tests) ----------------------------------
+class Load:
+    """Nodes' side of a centre under call load: callers arrive on ``nodes`` and queue, offered
+    calls are answered after ``ring`` s (or not: ``rona`` of them), talk ``talk`` s, some
+    callers abandon; agents that were RONA'd are made Ready again. Every observation is kept
+    so a test can check that no agent ever had two calls and no call two agents at once."""
+
+    def __init__(self, url: str, nodes: list[str], agents_per_node: int = 8, queues: tuple[str, ...] = ("sales", "help"),
+                 seed: int = 1) -> None:
+        import random
+
+        import psycopg
+
+        from cti.cluster.centre import NodeCentre, create
+        self.rng = random.Random(seed)
+        self.queues = queues
+        self.nodes = {n: NodeCentre(psycopg.connect(url), n) for n in nodes}
+        create(next(iter(self.nodes.values())).conn)
+        self.n = 0
+        self.ringing: dict[str, tuple[str, str, float, bool]] = {}   # call -> (node, agent, at, answers)
+        self.talking: dict[str, tuple[str, float]] = {}           # call -> (node, end at)
+        self.waiting: dict[str, tuple[str, float | None]] = {}    # call -> (node, abandon at)
+        self.rested: dict[str, tuple[str, float]] = {}            # agent -> (node, ready again at)
+        self.double: list[str] = []                               # violations seen
+        self.offers_seen = 0
+        for node, nc in self.nodes.items():
+            nc.heartbeat()
+            for i in range(agents_per_node):
+                nc.log_on(f"{node}{i}", f"{node}-{8000 + i}", [queues[i % len(queues)], queues[(i + 1) % len(queues)]]
+                          if i % 3 == 0 else [queues[i % len(queues)]])
+
+    def arrive(self, node: str, now: float) -> str:
+        self.n += 1
+        call = f"{node}-{self.n}"
+        self.nodes[node].queue_call(call, self.rng.choice(self.queues), priority=self.rng.choice((0, 0, 0, 1)))
+        self.waiting[call] = (node, now + self.rng.uniform(1.0, 4.0) if self.rng.random() < 0.08 else None)
+        return call
+
+    def turn(self, now: float, arrivals: int = 0) -> None:
+        """Arrivals, heartbeats, and the phones' side of every offer, answer and hang-up due."""
+        for _ in range(arrivals):
+            self.arrive(self.rng.choice(list(self.nodes)), now)
+        busy: dict[str, str] = {}
+        for node, nc in self.nodes.items():
+            nc.heartbeat()
+            for call, agent, _an, _dev in nc.offers():
+                if call in self.ringing:
+                    continue
+                self.offers_seen += 1
+                other = [c for c, (_, a, _, _) in self.ringing.items() if a == agent]
+                if other:
+                    self.double.append(f"agent {agent} offered {call} while ringing for {other}")
+                self.waiting.pop(call, None)
+                answer = self.rng.random() > 0.1                 # else ring no answer after 0.6 s
+                self.ringing[call] = (node, agent, now + (self.rng.uniform(0.05, 0.4) if answer else 0.6), answer)
+        for call, (node, agent, at, answer) in list(self.ringing.items()):
+            if agent in busy:
+                self.double.append(f"agent {agent} rings for {call} and {busy[agent]}")
+            busy[agent] = call
+            nc = self.nodes[node]
+            if at > now:
+                continue
+            del self.ringing[call]
+            if answer:
+                if nc.answered(call):
+                    self.talking[call] = (node, now + self.rng.uniform(0.2, 0.8))
+            elif nc.no_answer(call):
+                self.rested[agent] = (node, now + 0.3)
+                self.waiting[call] = (node, None)
+        for call, (node, end) in list(self.talking.items()):
+            if end <= now:
+                self.nodes[node].call_ended(call)
+                del self.talking[call]
+        for call, (node, when) in list(self.waiting.items()):
+            if when is not None and when <= now:
+                if self.nodes[node].abandon(call):
+                    self.ringing.pop(call, None)
+                del self.waiting[call]
+        for agent, (node, when) in list(self.rested.items()):
+            if when <= now:
+                self.nodes[node].set_state(agent, "Ready")
+                del self.rested[agent]
+
+    def close(self) -> None:
+        for nc in self.nodes.values():
+            nc.conn.close()
+
+
+def node_main() -> None:
+    """``python tests/cluster_rig.py node URL NAME CALLS``: a node that logs on two agents, queues
+    ``CALLS`` callers, heartbeats, and answers nothing (a node to kill -9 under load)."""
+    import sys
+    import time
+
+    import psycopg
+
+    from cti.cluster.centre import NodeCentre, create
+    url, name, calls = sys.argv[2], sys.argv[3], int(sys.argv[4])
+    nc = NodeCentre(psycopg.connect(url), name)
+    create(nc.conn)
+    nc.heartbeat()
+    nc.log_on(f"{name}0", f"{name}-8000", ["sales"])
+    nc.log_on(f"{name}1", f"{name}-8001", ["help"])
+    for i in range(calls):
+        nc.queue_call(f"{name}-{i + 1}", "sales" if i % 2 else "help")
+    print("ready", flush=True)
+    while True:
+        nc.heartbeat()
+        time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    import sys as _sys
+    _sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    if _sys.argv[1:2] == ["node"]:
+        node_main()

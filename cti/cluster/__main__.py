@@ -3,6 +3,7 @@
     python -m cti.cluster tail --server nats://10.0.0.1:4222 --durable crm    # the whole centre, JSON lines
     python -m cti.cluster tail --server nats://127.0.0.1:4222 --node a --no-ack
     python -m cti.cluster natsd /tmp/nats                                        # 3 local nats-servers
+    python -m cti.cluster acd --db postgresql://... --name a                     # this node's ACD role
 """
 from __future__ import annotations
 
@@ -69,6 +70,37 @@ def natsd(root: str, size: int) -> None:
     finally:
         cluster.stop()
     sys.exit(0)
+
+
+@main.command()
+@click.option("--db", required=True, help="the centre's PostgreSQL URL")
+@click.option("--name", required=True, help="this node's name (the lease holder)")
+@click.option("--ttl", type=float, default=3.0, show_default=True, help="lease seconds: a standby takes over after")
+@click.option("--dead-after", type=float, default=5.0, show_default=True,
+              help="seconds without a node's heartbeat before its callers are cleared")
+@click.option("--duration", type=float, default=None, help="stop after this many seconds")
+def acd(db: str, name: str, ttl: float, dead_after: float, duration: float | None) -> None:
+    """Run the centre's ACD role: lead when holding the lease, else stand by (JSON lines of changes)."""
+    from .acd import ClusterAcd
+    from .config import check_node
+    check_node(name)
+    stop = False
+
+    def done(*_: object) -> None:
+        nonlocal stop
+        stop = True
+    signal.signal(signal.SIGTERM, done)
+    signal.signal(signal.SIGINT, done)
+
+    def show(ev: dict[str, object]) -> None:
+        click.echo(json.dumps({**ev, "t": time.time()}), nl=True)
+        sys.stdout.flush()
+    a = ClusterAcd(db, name, ttl=ttl, dead_after=dead_after, on_event=show)
+    try:
+        a.run(duration, stop=lambda: stop)
+    finally:
+        a.close()
+        show({"event": "stopped", "holder": name, "offered": a.offered, "cleared": a.cleared, "fenced": a.fenced})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,287 @@
+"""One ACD for the whole centre (issue 17 points 3, 4 and 6): agents, queue membership and
+queued callers in the cluster's PostgreSQL database; the ACD decided by the holder of a lease
+with a fencing epoch; kill -9 and SIGSTOP of the leader under call load, kill -9 of a node.
+Marked ``postgres`` (CTI_TEST_POSTGRES_URL, started by .ci/run); the process tests also
+``cluster``."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cluster_rig import Load, pg_url_fixture  # noqa: F401  (the pg_url fixture)
+from cti.cluster.acd import ClusterAcd
+from cti.cluster.centre import NodeCentre, create
+from cti.cluster.lease import Fenced, Lease
+
+pytestmark = pytest.mark.postgres
+psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'psycopg[binary]')")
+ROOT = Path(__file__).resolve().parents[1]
+RIG = str(Path(__file__).with_name("cluster_rig.py"))
+
+
+def _conn(url: str) -> Any:
+    c = psycopg.connect(url)
+    create(c)
+    return c
+
+
+# ---- the lease ------------------------------------------------------------------------------------
+def test_lease_is_held_by_one_and_taken_over_with_a_new_epoch_after_expiry(pg_url: str) -> None:
+    a, b = Lease(_conn(pg_url), "acd", "a", 0.6), Lease(_conn(pg_url), "acd", "b", 0.6)
+    assert a.acquire() and a.epoch == 1
+    assert not b.acquire() and b.epoch is None
+    assert a.renew()
+    time.sleep(0.8)                               # a paused: its lease expires on the database's clock
+    assert b.acquire() and b.epoch == 2
+    cur = a.conn.cursor()
+    with pytest.raises(Fenced):                   # a wakes: anything it writes is refused
+        a.fence(cur)
+    a.conn.rollback()
+    assert a.epoch is None and not a.renew()
+    b.release()                                   # a clean stop hands over at once
+    assert a.acquire() and a.epoch == 3
+    with pytest.raises(ValueError):
+        Lease(a.conn, "acd", "a", 0)
+
+
+def test_a_fenced_decision_waits_for_nothing_and_writes_nothing(pg_url: str) -> None:
+    nc = NodeCentre(_conn(pg_url), "a")
+    nc.heartbeat()
+    nc.log_on("ann", "8001", ["sales"])
+    nc.queue_call("a-1", "sales")
+    old = ClusterAcd(pg_url, "x", ttl=0.5)
+    old.connect()
+    old.step()
+    assert old.leader and old.offered == 1
+    nc.no_answer("a-1", agent_state="Ready")
+    time.sleep(0.7)                                # x's lease lapsed (it was "paused")
+    new = ClusterAcd(pg_url, "y", ttl=0.5)
+    new.connect()
+    new.step()
+    assert new.leader and new.lease is not None and new.lease.epoch == 2
+    nc.no_answer("a-1", agent_state="Ready")
+    with pytest.raises(Fenced):                   # the old leader's next decision is refused whole
+        old.decide()
+    assert nc.calls()["a-1"]["state"] == "queued"            # not offered again by the fenced leader
+    offers = old.conn.cursor().execute("SELECT attempt, agent, epoch FROM cc_offer ORDER BY attempt").fetchall()
+    assert offers == [(1, "ann", 1), (2, "ann", 2)]
+    old.close()
+    new.close()
+
+
+# ---- the centre's state ------------------------------------------------------------------------------
+def test_longest_idle_member_gets_the_call_and_rona_queues_it_again_first(pg_url: str) -> None:
+    a, b = NodeCentre(_conn(pg_url), "a"), NodeCentre(_conn(pg_url), "b")
+    a.heartbeat()
+    b.heartbeat()
+    a.log_on("ann", "a-8001", ["sales"])
+    time.sleep(0.01)
+    b.log_on("bob", "b-8001", ["sales", "help"])          # logged on at node b's station
+    b.log_on("cat", "b-8002", ["help"])
+    a.put_config("contact", {"queues": [{"name": "sales"}, {"name": "help"}], "名": "销售"})
+    assert b.config("contact")["名"] == "销售"               # one configuration for the centre
+    a.queue_call("a-1", "sales")
+    a.queue_call("a-2", "sales")
+    acd = ClusterAcd(pg_url, "a")
+    acd.connect()
+    assert acd.step() == 2
+    offers = {c: (ag, node, dev) for c, ag, node, dev in a.offers()}
+    assert offers == {"a-1": ("ann", "a", "a-8001"), "a-2": ("bob", "b", "b-8001")}   # a call on a, agent on b
+    assert a.no_answer("a-1") and not a.no_answer("a-1")   # a late second report changes nothing
+    assert b.agents()["ann"]["state"] == "NotReady" and b.agents()["ann"]["reason"] == "RONA"
+    assert a.answered("a-2") and b.agents()["bob"]["state"] == "Busy"
+    with pytest.raises(ValueError, match="on a call"):
+        a.log_on("bob", "a-8009", ["sales"])
+    assert acd.step() == 0                                  # nobody Ready in sales
+    assert a.set_state("ann", "Ready") and acd.step() == 1
+    assert a.calls()["a-1"] == {"node": "a", "queue": "sales", "state": "offered", "agent": "ann", "offers": 2,
+                                "cause": None}
+    assert a.abandon("a-1") and a.agents()["ann"]["state"] == "Ready"
+    assert a.call_ended("a-2", wrap_up=True) and a.agents()["bob"]["state"] == "WorkingAfterCall"
+    assert a.set_state("bob", "Ready")
+    with pytest.raises(ValueError):
+        a.set_state("bob", "Busy")
+    assert a.agents("b").keys() == {"bob", "cat"} and a.agents()["bob"]["queues"] == ["help", "sales"]
+    acd.close()
+
+
+# ---- processes: the leader killed or paused under call load -----------------------------------------
+def _acd(url: str, name: str, ttl: float) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "cti.cluster", "acd", "--db", url, "--name", name,
+                             "--ttl", str(ttl), "--dead-after", "3"], stdout=subprocess.PIPE, text=True,
+                            env=env, cwd=ROOT)
+
+
+class Events:
+    """The JSON lines of an ACD process, read on a thread."""
+
+    def __init__(self, p: subprocess.Popen[str]) -> None:
+        self.p = p
+        self.lines: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.p.stdout is not None
+        for line in self.p.stdout:
+            try:
+                self.lines.append(json.loads(line))
+            except ValueError:
+                pass
+
+    def saw(self, event: str) -> list[dict[str, Any]]:
+        return [e for e in self.lines if e.get("event") == event]
+
+
+def _leader(url: str) -> tuple[str, int]:
+    with psycopg.connect(url) as c:
+        row = c.execute("SELECT holder, epoch FROM cc_lease WHERE name = 'acd'").fetchone()
+    return (str(row[0]), int(row[1])) if row else ("", 0)
+
+
+def _drive(load: Load, seconds: float, rate: float, until: Any = None) -> None:
+    t0 = time.monotonic()
+    owed = 0.0
+    while time.monotonic() - t0 < seconds:
+        owed += rate * 0.05
+        n = int(owed)
+        owed -= n
+        load.turn(time.monotonic(), n)
+        if until is not None and until():
+            return
+        time.sleep(0.05)
+
+
+def _audit(url: str, load: Load) -> dict[str, Any]:
+    """Every check of point 6 on the database: returns figures for the report."""
+    with psycopg.connect(url) as c:
+        calls = c.execute("SELECT call, state, offers, cause FROM cc_call").fetchall()
+        offers = c.execute("SELECT call, attempt, agent, epoch, at, outcome FROM cc_offer ORDER BY call, attempt").fetchall()
+        epochs = c.execute("SELECT epoch, holder, at FROM cc_lease_log WHERE name = 'acd' ORDER BY epoch").fetchall()
+        agents = c.execute("SELECT agent, state, call FROM cc_agent").fetchall()
+    assert load.double == []                                            # no agent rang for two calls
+    left = [(c, s) for c, s, _, _ in calls if s not in ("done", "abandoned", "cleared")]
+    assert left == []                                                   # no caller lost in a queue
+    stuck = [(a, s, c) for a, s, c in agents if s in ("Reserved", "Busy") or c is not None]
+    assert stuck == []                                                  # no agent stuck
+    by_call: dict[str, list[tuple[Any, ...]]] = {}
+    for o in offers:
+        by_call.setdefault(o[0], []).append(o)
+    for call, rows in by_call.items():                                  # one offer at a time per call
+        assert [r[1] for r in rows] == list(range(1, len(rows) + 1)), call
+        assert all(r[5] in ("no answer", "node lost") for r in rows[:-1]), (call, rows)
+    starts = [(int(e), float(at)) for e, _, at in epochs]
+    for call, attempt, agent, epoch, at, _ in offers:                    # every offer made under a live lease
+        mine = [s for e, s in starts if e == epoch][0]
+        later = [s for e, s in starts if e > epoch]
+        assert at >= mine and (not later or at < min(later)), (call, attempt, epoch, at, starts)
+    return {"calls": len(calls), "offers": len(offers), "epochs": [(int(e), h) for e, h, _ in epochs],
+            "starts": starts}
+
+
+@pytest.mark.cluster
+def test_kill9_of_the_acd_leader_under_call_load(pg_url: str) -> None:
+    ttl = 1.5
+    load = Load(pg_url, ["a", "b"], agents_per_node=6)
+    procs = [_acd(pg_url, "a", ttl), _acd(pg_url, "b", ttl)]
+    feeds = [Events(p) for p in procs]          # read their output (a full pipe would block them)
+    try:
+        _drive(load, 3.0, rate=12.0)
+        holder, epoch = _leader(pg_url)
+        assert holder in ("a", "b") and load.offers_seen > 10
+        leader = procs[0] if holder == "a" else procs[1]
+        killed = time.time()
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(5)
+        _drive(load, 12.0, rate=12.0, until=lambda: _leader(pg_url)[1] > epoch and time.time() - killed > 4.0)
+        holder2, epoch2 = _leader(pg_url)
+        assert holder2 != holder and epoch2 == epoch + 1
+        _drive(load, 3.0, rate=12.0)
+        _drive(load, 8.0, rate=0.0, until=lambda: not (load.ringing or load.talking or load.waiting or load.rested)
+               and all(c["state"] in ("done", "abandoned") for c in load.nodes["a"].calls().values()))
+        fig = _audit(pg_url, load)
+        took = [s for e, s in fig["starts"] if e == epoch2][0] - killed
+        assert took < ttl + 2.0, f"standby took {took:.2f} s"
+        print(f"\ntakeover after kill -9: {took:.2f} s (lease {ttl} s); {fig}")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)
+        load.close()
+
+
+@pytest.mark.cluster
+def test_paused_acd_leader_is_fenced_no_split_brain(pg_url: str) -> None:
+    ttl = 1.0
+    load = Load(pg_url, ["a", "b"], agents_per_node=4, seed=7)
+    procs = [_acd(pg_url, "a", ttl), _acd(pg_url, "b", ttl)]
+    feeds = [Events(p) for p in procs]          # read their output (a full pipe would block them)
+    try:
+        _drive(load, 2.5, rate=10.0)
+        holder, epoch = _leader(pg_url)
+        i = 0 if holder == "a" else 1
+        procs[i].send_signal(signal.SIGSTOP)                  # alive, silent: a partition
+        _drive(load, 4.0 * ttl, rate=10.0)
+        assert _leader(pg_url) == ("b" if holder == "a" else "a", epoch + 1)
+        procs[i].send_signal(signal.SIGCONT)                  # wakes believing it leads
+        _drive(load, 3.0, rate=10.0)
+        assert _leader(pg_url)[1] == epoch + 1                # it did not take the lease back
+        woke = feeds[i].lines
+        assert any(e["event"] in ("fenced", "standby", "db error") for e in woke), woke
+        _drive(load, 8.0, rate=0.0, until=lambda: not (load.ringing or load.talking or load.waiting or load.rested))
+        _audit(pg_url, load)                                  # every offer under the lease live at its time
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+                p.terminate()
+                p.wait(10)
+        load.close()
+
+
+@pytest.mark.cluster
+def test_kill9_of_a_node_clears_its_callers_with_a_cause_and_keeps_its_agents(pg_url: str) -> None:
+    load = Load(pg_url, ["a"], agents_per_node=2)
+    node = subprocess.Popen([sys.executable, RIG, "node", pg_url, "c", "6"], stdout=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+    acd = ClusterAcd(pg_url, "a", ttl=1.0, dead_after=1.5)
+    try:
+        assert node.stdout is not None and node.stdout.readline().strip() == "ready"
+        acd.connect()
+        _drive(load, 0.6, rate=0.0)
+        acd.step()
+        ringing_at_c = [c for c, v in load.nodes["a"].calls("c").items() if v["state"] == "offered"]
+        assert ringing_at_c                                   # c's callers are ringing agents (a0, a1, c0, c1)
+        node.send_signal(signal.SIGKILL)
+        node.wait(5)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 6:
+            load.turn(time.monotonic())
+            acd.step()
+            if all(v["state"] == "cleared" for v in load.nodes["a"].calls("c").values()):
+                break
+            time.sleep(0.1)
+        calls = load.nodes["a"].calls("c")
+        assert {v["state"] for v in calls.values()} == {"cleared"} and {v["cause"] for v in calls.values()} == {"node lost"}
+        agents = load.nodes["a"].agents()
+        assert {a: v["state"] for a, v in agents.items() if v["node"] == "c"} == {"c0": "Ready", "c1": "Ready"}
+        assert agents["c0"]["queues"] == ["sales"]            # c's agents and queues survive its death
+        assert all(v["call"] is None for v in agents.values())
+        load.arrive("a", time.monotonic())
+        acd.step()
+        assert all(ag.startswith("a") for _, ag, _, _ in load.nodes["a"].offers())   # nothing offered to dead c
+    finally:
+        if node.poll() is None:
+            node.kill()
+        acd.close()
+        load.close()
