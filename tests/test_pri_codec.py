@@ -170,3 +170,41 @@ def test_q931_mutated_only_protocol_errors(m, data):
             e.encode()
     except ProtocolError:
         pass
+
+
+# ---- every element decodes, and only with IeError --------------------------------------------
+ELEMENTS = [*IE.IE_TYPES.values(), IE.SendingComplete, IE.Raw]
+
+
+def test_every_element_type_encodes_and_decodes() -> None:
+    import inspect
+    for kind in ELEMENTS:
+        assert not inspect.isabstract(kind), kind
+        sample = {IE.ChannelId: IE.ChannelId((1,)), IE.Keypad: IE.Keypad("1#")}.get(kind) or kind()
+        assert kind.decode(sample.encode()) == sample, kind
+    try:
+        IE.Ie()  # type: ignore[abstract]
+    except TypeError as e:
+        assert "abstract" in str(e)
+    else:
+        raise AssertionError("the element base is abstract")
+    try:
+        IE.SendingComplete.decode(b"\x01")
+    except IE.IeError as e:
+        assert "sending complete" in str(e)
+    else:
+        raise AssertionError("contents in a single-octet element")
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(ELEMENTS), st.binary(max_size=40))
+def test_element_fuzz_only_ie_errors_and_stable_reencoding(kind, data) -> None:
+    """Random contents: an element or an IeError naming the element; what decodes re-encodes
+    to contents that decode to the same element."""
+    try:
+        e = kind.decode(data)
+    except IE.IeError as err:
+        assert str(err)
+        return
+    again = kind.decode(e.encode())
+    assert again == e or isinstance(e, IE.Display), (kind, data, e, again)

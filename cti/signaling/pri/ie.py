@@ -1,9 +1,12 @@
 """Q.931 information elements (codeset 0) as typed data, with their codecs (Q.931 4.5).
 
-Each element type knows its identifier, how to ``encode()`` its contents and how to
-``decode(contents)``; :data:`IE_TYPES` maps identifiers to types. A content that breaks the
-recommendation's coding raises :class:`IeError`, which the message decoder records against
-the element (Q.931 5.8.6.2 / 5.8.7.2 decide what that means for the message), never more.
+Every element type knows its identifier, how to ``encode()`` its contents and how to
+``decode(contents)`` (:class:`Ie` declares both abstract, so a type that lacks one cannot be
+instantiated); :data:`IE_TYPES` maps identifiers to the types the message decoder
+interprets, :class:`Raw` carries the others. A content that breaks the recommendation's
+coding raises :class:`IeError` (a :class:`~cti.signaling.errors.DecodeError` saying which
+element and why), which the message decoder records against the element (Q.931 5.8.6.2 /
+5.8.7.2 decide what that means for the message), never more.
 
 B channels on E1 (Q.931 4.5.13, note on octet 3.3): the channel number is the timeslot
 number, 1-15 and 17-31; timeslot 16 carries the D channel and is never a B channel.
@@ -12,9 +15,10 @@ number, 1-15 and 17-31; timeslot 16 carries the D channel and is never a B chann
 """
 from __future__ import annotations
 
+import abc
 import enum
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from cti.signaling.errors import DecodeError
 
@@ -77,17 +81,20 @@ def _ia5(data: bytes, what: str, allowed: str | None = None) -> str:
 DIGITS = "0123456789*#ABCD,"
 
 
-class Ie:
-    """Base of the typed elements."""
+class Ie(abc.ABC):
+    """Base of the typed elements: each has its identifier, ``encode()`` (the contents, after
+    identifier and length) and ``decode(contents)`` (:class:`IeError` for bad contents)."""
 
     id: ClassVar[int]
 
+    @abc.abstractmethod
     def encode(self) -> bytes:
-        raise NotImplementedError
+        """The contents octets (no identifier, no length)."""
 
     @classmethod
-    def decode(cls, data: bytes) -> Ie:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def decode(cls, data: bytes) -> Self:
+        """The element whose contents are ``data``; :class:`IeError` when they break its coding."""
 
 
 @dataclass(frozen=True)
@@ -296,6 +303,8 @@ class Keypad(Ie):
     text: str = ""
 
     def encode(self) -> bytes:
+        if not self.text:
+            raise ValueError("keypad facility needs at least one character")
         return self.text.encode("ascii")
 
     @classmethod
@@ -469,6 +478,13 @@ class Raw(Ie):
     def encode(self) -> bytes:
         return self.data
 
+    @classmethod
+    def decode(cls, data: bytes, ident: int = 0, codeset: int = 0) -> Raw:
+        """Any contents are acceptable: the element is carried, not interpreted."""
+        if not 0 <= ident <= 0xFF or not 0 <= codeset <= 7:
+            raise IeError(f"element identifier 0x{ident:x} / codeset {codeset} out of range")
+        return cls(ident, bytes(data), codeset)
+
 
 @dataclass(frozen=True)
 class SendingComplete(Ie):
@@ -478,6 +494,12 @@ class SendingComplete(Ie):
 
     def encode(self) -> bytes:
         return b""
+
+    @classmethod
+    def decode(cls, data: bytes) -> SendingComplete:
+        if data:
+            raise IeError(f"sending complete: a single-octet element has no contents ({len(data)} octets given)")
+        return cls()
 
 
 IE_TYPES: dict[int, type[Ie]] = {t.id: t for t in (
