@@ -12,6 +12,9 @@ be set and unique in the cluster: it prefixes call ids and names the node's subj
     replicas = 3                      # copies of each event (one per NATS server)
     duplicate_window = 120.0          # seconds JetStream remembers a msg id (dedup by node + seq)
     max_age = 604800.0                # seconds an event stays on the stream (0: forever)
+    centre = "postgresql://cti@10.0.0.9/centre"   # the centre's database: agents, queued callers, the ACD lease
+    lease_ttl = 3.0                   # seconds without renewal before a standby takes a lease over
+    dead_after = 5.0                  # seconds without a node's heartbeat before its callers are cleared
 """
 from __future__ import annotations
 
@@ -44,6 +47,9 @@ class ClusterConfig:
     window: int = 1024                 #: events in flight to JetStream (unacknowledged) at most
     backlog: int = 200_000             #: events held in memory for the relay; beyond, read later from the journal
     connect_timeout: float = 2.0
+    centre: str = ""                   #: PostgreSQL URL of the centre's shared state ('' : none, docs/cluster.md)
+    lease_ttl: float = 3.0
+    dead_after: float = 5.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClusterConfig:
@@ -72,6 +78,13 @@ class ClusterConfig:
             out.append("[cluster] subject must be dot-separated tokens without wildcards")
         if not isinstance(self.replicas, int) or not 1 <= self.replicas <= 5:
             out.append("[cluster] replicas must be 1..5 (3 for a three-server NATS cluster)")
+        if not isinstance(self.centre, str) or (self.centre and not self.centre.startswith(("postgresql://",
+                                                                                          "postgres://"))):
+            out.append("[cluster] centre must be a postgresql://user@host/database URL (the centre's database)")
+        for name in ("lease_ttl", "dead_after"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0.2 <= v <= 600:
+                out.append(f"[cluster] {name} must be a number of seconds, 0.2..600")
         for name in ("duplicate_window", "max_age", "connect_timeout"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
@@ -92,4 +105,27 @@ def check_node(node: str) -> None:
                                   "'-' or '_' (it names the node's subject)"])
 
 
-__all__ = ["ClusterConfig", "ClusterConfigError", "check_node"]
+def check_site(node: str, section: Any) -> list[str]:
+    """``cti-server --check``: every problem of a ``[cluster]`` section (None: no cluster, none)
+    for node ``node``, and of what it needs installed."""
+    import importlib.util
+    if section is None:
+        return []
+    out: list[str] = []
+    cfg = None
+    try:
+        cfg = ClusterConfig.from_dict(section)
+    except ClusterConfigError as e:
+        out += e.problems
+    try:
+        check_node(node)
+    except ClusterConfigError as e:
+        out += e.problems
+    if importlib.util.find_spec("nats") is None:
+        out.append("[cluster] the event stream needs the nats-py package (pip install 'e1cti[cluster]')")
+    if cfg is not None and cfg.centre and importlib.util.find_spec("psycopg") is None:
+        out.append("[cluster] centre: PostgreSQL needs the psycopg package (pip install 'e1cti[postgres]')")
+    return out
+
+
+__all__ = ["ClusterConfig", "ClusterConfigError", "check_node", "check_site"]
