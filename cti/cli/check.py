@@ -12,7 +12,8 @@ binding the bus,
   tcp port is free to bind (a quick bind and unbind, on a private context);
 * the keys (``security = "curve"``; relative paths are the server's, from its working directory): the server key pair loads, the accounts file parses;
 * the store: a SQLite file's directory exists and is writable, a PostgreSQL URL has its driver;
-* ``[contact]``, ``[media]`` and the demo scenario file parse.
+* ``[contact]``, ``[media]`` and the demo scenario file parse;
+* ``[cluster]``: its keys, the node's name, nats-py (and psycopg for ``centre``) installed.
 
 Every check runs even when an earlier one failed; :func:`check_site` returns the list (empty:
 the site is good).
@@ -51,7 +52,7 @@ def check_site(path: str | None, config: Config | None = None, *, bind: bool = T
         problems += config.problems()
     bus = functools.partial(_bus, bind=bind)
     for name, check in (("board", _board), ("trunks", _trunks), ("bus", bus), ("keys", _keys),
-                        ("store", _store), ("contact", _contact), ("demo", _demo)):
+                        ("store", _store), ("contact", _contact), ("demo", _demo), ("cluster", _cluster)):
         try:
             problems += check(config)
         except Exception as e:  # a checker that breaks is one more problem, not the end
@@ -181,6 +182,11 @@ def _contact(cfg: Config) -> list[str]:
         from cti.contact.resources import MediaConfig
         out += _parse("[media]", lambda: MediaConfig.from_dict(cfg.media or {}))
     return out
+
+
+def _cluster(cfg: Config) -> list[str]:
+    from cti.cluster.config import check_site as check_cluster
+    return check_cluster(cfg.server.node, cfg.cluster)
 
 
 def _demo(cfg: Config) -> list[str]:
