@@ -20,7 +20,7 @@ pytest.importorskip("_boardcore.hdlc")
 #: name -> (simulator config, pairs the suite is run on, checks allowed to SKIP in that layout)
 LAYOUTS: dict[str, tuple[SimConfig, list[tuple[int, int]], dict[tuple[int, int], set[str]]]] = {
     "default (CAS 0-1, CCS 2-3)": (default_config(), [(0, 1), (2, 3)],
-                                   {(2, 3): {"check_cas_all_channels", "check_cas_0000_refused"}}),
+                                   {(2, 3): {"check_cas_all_channels", "check_cas_0000_refused", "check_cas_debounce"}}),
     "CAS only, 2 spans": (SimConfig.from_dict({"spans": 2, "cross_connect": [[0, 1]]}), [(0, 1)],
                           {(0, 1): {"check_hdlc_both_ways"}}),
     "CAS with an extra HDLC timeslot": (SimConfig.from_dict({
@@ -29,7 +29,8 @@ LAYOUTS: dict[str, tuple[SimConfig, list[tuple[int, int]], dict[tuple[int, int],
     "double frame (no CRC-4), CCS": (SimConfig.from_dict({
         "spans": 2, "cross_connect": [[0, 1]],
         "span": [{"framing": "df", "signalling": "ccs"}, {"framing": "df", "signalling": "ccs"}]}), [(0, 1)],
-        {(0, 1): {"check_cas_all_channels", "check_cas_0000_refused"}}),
+        {(0, 1): {"check_cas_all_channels", "check_cas_0000_refused", "check_cas_debounce",
+                  "check_multiframe_alarms"}}),
 }
 
 

@@ -20,6 +20,7 @@ from drivers.base import Board, BoardError
 from drivers.wire.client import WireBoard
 
 from . import checks as C
+from . import linechecks as L
 from . import wirechecks as W
 from .context import Context, RawLink, Skip
 from .report import FAIL, PASS, SKIP, summary
@@ -48,6 +49,10 @@ CHECKS: list[tuple[str, Callable[[Context], str]]] = [
     ("HDLC frames both ways", C.check_hdlc_both_ways),
     ("alarms on injected faults", C.check_alarms_on_faults),
     ("line errors counted", C.check_line_errors),
+    ("multiframe alarms", L.check_multiframe_alarms),
+    ("CAS debounce", L.check_cas_debounce),
+    ("pacing and seq continuity", L.check_pacing),
+    ("clock offset and slips", L.check_clock_slips),
     ("out-of-range span/timeslot", W.check_out_of_range),
     ("garbage answered, link survives", W.check_garbage_survives),
     ("several hosts at once", W.check_several_hosts),
@@ -98,7 +103,7 @@ def open_card(url: str | None = None, backend: str | None = None, options: dict[
 
 def run(url: str | None = None, pair: tuple[int, int] = (0, 1), timeout: float = 5.0,
         only: list[str] | None = None, *, backend: str | None = None, options: dict[str, Any] | None = None,
-        load_seconds: float = 10.0) -> list[CheckResult]:
+        load_seconds: float = 10.0, expect_timing: str | None = None) -> list[CheckResult]:
     """Run the checks against the card; a card that cannot be opened fails 'hello'.
     ValueError for an unknown check name (before anything is opened)."""
     chosen = select(only)
@@ -111,7 +116,7 @@ def run(url: str | None = None, pair: tuple[int, int] = (0, 1), timeout: float =
         return [CheckResult("hello / version", FAIL, f"cannot open {where}: {exc}", time.monotonic() - t0,
                             "check_hello")]
     ctx = Context(board, url if backend in (None, "wire") else None, pair[0], pair[1], timeout=timeout,
-                  load_seconds=load_seconds)
+                  load_seconds=load_seconds, expect_timing=expect_timing)
     try:
         ctx.hdlc_pair = find_hdlc_pair(board, *pair)
         for name, fn in chosen:

@@ -33,6 +33,7 @@ class Context:
     settle: float = 0.3               #: seconds to let the line carry a change
     timeout: float = 5.0
     load_seconds: float = 10.0        #: how long the full-load check keeps every timeslot busy
+    expect_timing: str | None = None  #: "internal" / "line": the timing span B must show (None: either)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -69,6 +70,8 @@ class Context:
             except CardRefused as exc:
                 if exc.error.code == P.ErrorCode.UNSUPPORTED:
                     raise Skip("the card does not inject faults (FAULT unsupported)") from None
+                if exc.error.code == P.ErrorCode.OUT_OF_RANGE and fault >= P.Fault.MFAS:
+                    raise Skip(f"the card does not inject {fault.name} (a FAULT id added later)") from None
                 raise
             return
         faults: Callable[[int], Any] | None = getattr(self.board, "faults", None)
