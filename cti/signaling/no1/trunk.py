@@ -55,12 +55,11 @@ class _Channel:
         self.gen: MfGenerator | None = None
         self.call: _Call | None = None
         self.tx_cas: int | None = None
-        self.dtmf: DtmfDetector | None = None     # DTMF detector while the call is connected
+        self.dtmf = False      # DTMF detection while the call is connected (the span's detector)
+        self.dtmf_new = False  # connected since the last block: forget the channel's past first
         self.unavailable = False   # a failed seizure holds the circuit until clear-forward
 
 
-def _dtmf_detector() -> DtmfDetector:
-    return DtmfDetector(1)
 
 
 class No1Trunk(TrunkAdapter):
@@ -84,6 +83,8 @@ class No1Trunk(TrunkAdapter):
         self.channels: dict[int, _Channel] = {ts: _Channel(ts, config)
                                               for ts in (config.timeslots or VOICE_TIMESLOTS)}
         self._events: list[TrunkEvent] = []
+        #: (timeslots of the blocks, the span's DTMF detector, timeslot -> its row)
+        self._dtmf: tuple[tuple[int, ...], Any, dict[int, int]] | None = None
         self._down = False
         self._now = 0.0
         self.errors = 0   #: unexpected signals seen (ignored or turned into releases)
@@ -198,7 +199,7 @@ class No1Trunk(TrunkAdapter):
         deadlines = [d for ch in self.channels.values()
                      for d in (ch.line.timer_deadline(), ch.reg.timer_deadline() if ch.reg else None)
                      if d is not None]
-        if any(ch.det is not None or ch.dtmf is not None for ch in self.channels.values()):
+        if any(ch.det is not None or ch.dtmf for ch in self.channels.values()):
             deadlines.append(self._now + BLOCK_SECONDS)
         return min(deadlines, default=None)
 
@@ -278,14 +279,31 @@ class No1Trunk(TrunkAdapter):
             else:
                 ch.line.alarm_cleared(now)
 
-    def _audio(self, timeslots: tuple[int, ...], data: bytes, t: float) -> None:
+    def _digits(self, timeslots: tuple[int, ...], data: bytes, t: float) -> None:
+        """DTMF on the connected circuits: one detector for the span, the whole block in one call
+        (one kernel call and one A-law decode per block, not one per circuit)."""
+        if self._dtmf is None or self._dtmf[0] != timeslots:
+            self._dtmf = (timeslots, DtmfDetector(len(timeslots)), {ts: i for i, ts in enumerate(timeslots)})
+            for ch in self.channels.values():
+                ch.dtmf_new = ch.dtmf
+        _, det, row = self._dtmf
         for ch in self.channels.values():
-            if ch.dtmf is not None and ch.ts in timeslots:
-                i = timeslots.index(ch.ts)
-                pcm = alaw_decode(data[i * BLOCK_OCTETS:(i + 1) * BLOCK_OCTETS])
-                for dev in ch.dtmf.process(pcm, t):
-                    if dev.kind == "start":
-                        self._emit(DigitsReceived((self.number, ch.ts), dev.time, dev.digit))
+            if ch.dtmf_new:
+                ch.dtmf_new = False
+                if ch.ts in row:
+                    det.reset(row[ch.ts])
+        pcm = alaw_decode(data).reshape(len(timeslots), -1)
+        channels = self.channels
+        for dev in det.process(pcm, t):
+            if dev.kind == "start":
+                ch = channels.get(timeslots[dev.channel])
+                if ch is not None and ch.dtmf:
+                    self._emit(DigitsReceived((self.number, ch.ts), dev.time, dev.digit))
+
+    def _audio(self, timeslots: tuple[int, ...], data: bytes, t: float) -> None:
+        if any(ch.dtmf for ch in self.channels.values()):
+            self._digits(timeslots, data, t)
+        for ch in self.channels.values():
             if ch.reg is None or ch.det is None:
                 continue
             try:
@@ -320,11 +338,11 @@ class No1Trunk(TrunkAdapter):
             raise TrunkError(str(exc)) from None
         if ch.call is not None:
             ch.call.answered = True
-            ch.dtmf = _dtmf_detector()
+            ch.dtmf = ch.dtmf_new = True
         self._write_cas(ch)
 
     def _released(self, ch: _Channel, cause: int, reason: str, remote: bool, now: float) -> None:
-        ch.dtmf = None
+        ch.dtmf = False
         call = ch.call
         if call is None or call.released:
             return
@@ -366,7 +384,7 @@ class No1Trunk(TrunkAdapter):
         elif k in ("answer", "reanswer"):
             if call is not None and not call.answered and not call.released:
                 call.answered = True
-                ch.dtmf = _dtmf_detector()
+                ch.dtmf = ch.dtmf_new = True
                 self._emit(Answered(circuit, e.time))
         elif k == "clear_back":
             self._released(ch, e.cause or Cause.NORMAL_CLEARING, "clear-back", True, e.time)
