@@ -2,7 +2,8 @@
 
     cti-sim serve --port 7000 [--config sim.toml] [--clock real|virtual]
     cti-sim conformance --url socket://127.0.0.1:7000 [--pair 0,1] [--check NAME ...] [--strict]
-                        [--junit report.xml] [--json report.json]
+                        [--junit report.xml] [--json report.json] [--expect-timing internal|line]
+    cti-sim conformance --url socket://127.0.0.1:7000 --soak 2h [--junit soak.xml] [--json soak.json]
     cti-sim conformance --board sim --option spans=2 --option 'cross_connect=[[0,1]]'
     cti-sim fault --url socket://127.0.0.1:7000 --span 1 los|ais|lof|rai|ber|crc-errors|slip|hdlc-broken|clear [VALUE] [--for S]
     cti-sim check-config sim.toml
@@ -103,9 +104,14 @@ def _options(pairs: tuple[str, ...]) -> dict[str, object]:
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML report here.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write a JSON report here.")
+@click.option("--expect-timing", type=click.Choice(["internal", "line"]), default=None,
+              help="The clock span B must run on: its own oscillator (master) or the line's (slave).")
+@click.option("--soak", "soak_for", default=None, metavar="DURATION",
+              help="Instead of the checks, keep the pair under load this long (90s, 15m, 2h) and report.")
 def conformance(url: str | None, backend: str | None, options: tuple[str, ...], pair: str, timeout: float,
                 only: tuple[str, ...], list_checks: bool, strict: bool, load_seconds: float,
-                junit: str | None, json_path: str | None) -> None:
+                junit: str | None, json_path: str | None, expect_timing: str | None,
+                soak_for: str | None) -> None:
     """Run the back-to-back checks against a card; exit status 1 if any fails."""
     from rich.console import Console
     from rich.table import Table
@@ -128,8 +134,22 @@ def conformance(url: str | None, backend: str | None, options: tuple[str, ...], 
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--check") from None
     card = url or f"board {backend}"
-    results = run(url, (a, b), timeout=timeout, only=list(only) or None, backend=backend,
-                  options=_options(options), load_seconds=load_seconds)
+    soak_report = None
+    if soak_for is not None:
+        from simulator.conformance import run_soak
+        from simulator.conformance.soak import parse_duration
+
+        try:
+            seconds = parse_duration(soak_for)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--soak") from None
+        results, soak_report = run_soak(url, (a, b), seconds, timeout, backend=backend, options=_options(options),
+                                        progress=lambda r: click.echo(f"soak: round {r.rounds}, {r.seconds:.0f} s, "
+                                                                      f"{r.calls} calls, {r.failures} failures",
+                                                                      err=True))
+    else:
+        results = run(url, (a, b), timeout=timeout, only=list(only) or None, backend=backend,
+                      options=_options(options), load_seconds=load_seconds, expect_timing=expect_timing)
     table = Table(title=f"Card conformance: {card}" + (" (strict)" if strict else ""))
     table.add_column("check")
     table.add_column("result")
@@ -142,6 +162,9 @@ def conformance(url: str | None, backend: str | None, options: tuple[str, ...], 
     console.print(table)
     s = summary(results, strict)
     meta = {"pair": [a, b], "backend": backend or "wire", "checks_requested": list(only)}
+    if soak_report is not None:
+        meta["soak"] = soak_report.as_dict()
+        console.print(soak_report.summary())
     if junit:
         write(junit, to_junit(results, card=card, strict=strict))
     if json_path:
