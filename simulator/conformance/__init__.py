@@ -24,9 +24,10 @@ from . import linechecks as L
 from . import wirechecks as W
 from .context import Context, RawLink, Skip
 from .report import FAIL, PASS, SKIP, summary
+from .soak import SoakReport, soak
 
 __all__ = ["CHECKS", "FAIL", "PASS", "SKIP", "CheckResult", "Context", "RawLink", "Skip", "check_names",
-           "find_hdlc_pair", "run", "summary"]
+           "find_hdlc_pair", "run", "run_soak", "summary"]
 
 
 @dataclass
@@ -99,6 +100,38 @@ def open_card(url: str | None = None, backend: str | None = None, options: dict[
             raise BoardError("a wire-protocol card needs --url")
         return WireBoard(url=url, timeout=timeout, name="cti-sim conformance")
     return drivers.open(backend, **(options or {}))
+
+
+def run_soak(url: str | None, pair: tuple[int, int], seconds: float, timeout: float = 5.0, *,
+             backend: str | None = None, options: dict[str, Any] | None = None,
+             progress: Callable[[SoakReport], None] | None = None) -> tuple[list[CheckResult], SoakReport | None]:
+    """Open the card, check the handshake, soak it for ``seconds``; one CheckResult per
+    aspect (audio, calls, HDLC, line counters) for the JUnit/JSON reports, and the report."""
+    hello = run(url, pair, timeout, ["check_hello"], backend=backend, options=options)
+    if hello[0].status != PASS:
+        return hello, None
+    board = open_card(url, backend, options, timeout)
+    ctx = Context(board, url if backend in (None, "wire") else None, pair[0], pair[1], timeout=timeout)
+    t = time.monotonic()
+    try:
+        ctx.hdlc_pair = find_hdlc_pair(board, *pair)
+        rep = soak(ctx, seconds, progress)
+    finally:
+        board.close()
+    took = time.monotonic() - t
+
+    def res(name: str, bad: int, detail: str) -> CheckResult:
+        return CheckResult(f"soak: {name}", FAIL if bad else PASS, detail, took, "soak")
+    out = [*hello,
+           res("audio", rep.audio_errors, f"{rep.audio_timeslot_seconds:.0f} timeslot-seconds, "
+                                          f"{rep.audio_errors} errors"),
+           res("calls", rep.calls_failed, f"{rep.calls} calls, {rep.calls_failed} failed"),
+           res("HDLC", rep.hdlc_lost, f"{rep.hdlc_frames} frames, {rep.hdlc_lost} lost"),
+           res("line counters", rep.slips + rep.fas_errors + rep.crc4_errors + rep.hdlc_errors,
+               f"slips {rep.slips}, FAS {rep.fas_errors}, CRC-4 {rep.crc4_errors}, HDLC {rep.hdlc_errors}")]
+    if rep.rounds == 0:
+        out.append(CheckResult("soak: rounds", FAIL, "no round completed", took, "soak"))
+    return out, rep
 
 
 def run(url: str | None = None, pair: tuple[int, int] = (0, 1), timeout: float = 5.0,
