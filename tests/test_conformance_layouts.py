@@ -1,5 +1,5 @@
 """The conformance suite and our own simulator agree in every documented layout
-(docs/simulator.md "Layouts"), the suite runs against a backend by name, and its
+(docs/conformance.md "Layouts"), the suite runs against a backend by name, and its
 certification artefacts (JUnit XML, JSON, strict mode) say what happened."""
 from __future__ import annotations
 
