@@ -285,3 +285,52 @@ def test_kill9_of_a_node_clears_its_callers_with_a_cause_and_keeps_its_agents(pg
             node.kill()
         acd.close()
         load.close()
+
+
+# ---- a real cti-server node: its agents survive its kill -9 ------------------------------------------
+def _node(url: str, tmp: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, str(ROOT / "tests" / "test_cluster_support.py"), "--node", "a",
+                             "--store", str(tmp / "a.db"), "--servers", '["nats://127.0.0.1:9"]', "--rate", "20",
+                             "--centre", url, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def _line(p: subprocess.Popen[str], prefix: str, timeout: float = 30.0) -> str:
+    assert p.stdout is not None
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        line = p.stdout.readline()
+        if not line:
+            break
+        if line.startswith(prefix):
+            return line[len(prefix):].strip()
+    raise AssertionError(f"no {prefix!r} line from the node")
+
+
+@pytest.mark.cluster
+def test_a_nodes_agents_survive_its_kill9_and_come_back_logged_on(pg_url: str, tmp_path: Path) -> None:
+    first = _node(pg_url, tmp_path, "--logon", "ann:Ready,bob:NotReady:lunch", "--report", "1.5")
+    try:
+        before = json.loads(_line(first, "agents "))
+        assert before["ann"]["state"] == "Ready" and before["bob"]["state"] == "NotReady"
+        with psycopg.connect(pg_url) as c:                    # the centre's database has them
+            end = time.monotonic() + 10
+            while time.monotonic() < end:
+                rows = dict(c.execute("SELECT agent, state FROM cc_agent WHERE node = 'a'").fetchall())
+                if rows == {"ann": "Ready", "bob": "NotReady"}:
+                    break
+                time.sleep(0.2)
+            assert rows == {"ann": "Ready", "bob": "NotReady"}
+            skills = c.execute("SELECT queue, level FROM cc_member WHERE agent = 'bob' ORDER BY queue").fetchall()
+            assert skills == [("help", 30), ("sales", 60)]
+            assert c.execute("SELECT holder FROM cc_lease WHERE name = 'acd'").fetchone() == ("a",)
+    finally:
+        first.kill()
+        first.wait(10)
+    again = _node(pg_url, tmp_path, "--report", "3")         # restarted: nobody logs on by hand
+    try:
+        after = json.loads(_line(again, "agents "))
+        assert (after["ann"]["state"], after["ann"]["device"]) == ("Ready", "8001")
+        assert (after["bob"]["state"], after["bob"]["reason"]) == ("NotReady", "lunch")
+    finally:
+        again.terminate()
+        again.wait(15)

@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -42,6 +43,49 @@ class Probe(Component):
             self.host.publish({"type": "ClusterProbe", "topic": "test.probe", "n": self.n})
 
 
+class Script(Component):
+    """At the first turn, logs agents on (``ann:Ready,bob:NotReady:lunch``) through the node's
+    contact centre, as an agent's desktop request would; after ``report`` s (model time) prints
+    the ACD's agents (``agents {...}``) for the test to read."""
+
+    name = "script"
+
+    def __init__(self, logon: str, report: float | None) -> None:
+        self.logon = [x.split(":") for x in logon.split(",") if x]
+        self.report = report
+        self.host: Any = None
+        self.t0: float | None = None
+        self.done = False
+
+    def start(self, host: Host) -> None:
+        self.host = host
+
+    def deadline(self) -> float | None:
+        if self.t0 is None:
+            return float("-inf")
+        return None if self.done or self.report is None else self.t0 + self.report
+
+    def service(self, now: float) -> None:
+        centre = self.host.part("contact")
+        if self.t0 is None:
+            self.t0 = now
+            for agent, state, *reason in self.logon:
+                dev = next(ag.device for ag in centre.config.agents if ag.id == agent)
+                events = centre.engine.log_on(agent, dev, now)
+                events += centre.engine.set_agent_state(agent, state, now, reason[0] if reason else "")
+                centre.apply(events)
+        if self.report is not None and not self.done and now >= self.t0 + self.report:
+            self.done = True
+            print("agents " + json.dumps({a: m.agent.public() for a, m in centre.engine.agents.items()},
+                                         default=str), flush=True)
+
+
+CONTACT = {"route_points": {"4000": "sales"}, "stations": {},
+           "agents": {"ann": {"device": "8001", "skills": {"sales": 80}},
+                      "bob": {"device": "8002", "skills": {"sales": 60, "help": 30}}},
+           "queues": {"sales": {"skills": {"sales": 10}}, "help": {"skills": {"help": 10}}}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--node", required=True)
@@ -49,6 +93,9 @@ def main() -> None:
     ap.add_argument("--servers", required=True, help="JSON list of NATS URLs")
     ap.add_argument("--rate", type=float, default=500.0)
     ap.add_argument("--duration", type=float, default=None)
+    ap.add_argument("--centre", default=None, help="[cluster] centre: PostgreSQL URL")
+    ap.add_argument("--logon", default=None, help="agent:state[:reason],... logged on at the first turn")
+    ap.add_argument("--report", type=float, default=None, help="print the ACD's agents after this many seconds")
     a = ap.parse_args()
     from cti.cli.wiring import build_server
     from cti.config import Config, TrunkSection
@@ -60,7 +107,13 @@ def main() -> None:
     cfg.server.store = a.store
     cfg.bus.events = cfg.bus.snapshot = cfg.bus.control = "tcp://127.0.0.1:*"
     cfg.cluster = {"servers": json.loads(a.servers)}
-    srv = build_server(cfg, extra=[Probe(a.rate)])
+    extra: list[Component] = [Probe(a.rate)]
+    if a.centre:
+        cfg.cluster["centre"] = a.centre
+        cfg.cluster["lease_ttl"] = 1.0
+        cfg.contact = CONTACT
+        extra.append(Script(a.logon or "", a.report))
+    srv = build_server(cfg, extra=extra)
     srv.start()
     signal.signal(signal.SIGTERM, lambda *_: srv.stop())
     print("ready", flush=True)

@@ -42,7 +42,7 @@ def create(conn: Any) -> None:
         cur.execute("CREATE TABLE IF NOT EXISTS cc_agent (agent TEXT PRIMARY KEY, node TEXT, device TEXT, "
                     "state TEXT NOT NULL, reason TEXT, call TEXT, since DOUBLE PRECISION NOT NULL)")
         cur.execute("CREATE TABLE IF NOT EXISTS cc_member (agent TEXT NOT NULL, queue TEXT NOT NULL, "
-                    "PRIMARY KEY (agent, queue))")
+                    "level INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (agent, queue))")
         cur.execute("CREATE TABLE IF NOT EXISTS cc_call (call TEXT PRIMARY KEY, node TEXT NOT NULL, "
                     "queue TEXT NOT NULL, priority INTEGER NOT NULL DEFAULT 0, entered DOUBLE PRECISION NOT NULL, "
                     "state TEXT NOT NULL, agent TEXT, offers INTEGER NOT NULL DEFAULT 0, cause TEXT, "
@@ -91,8 +91,10 @@ class NodeCentre:
                   "SET seen = excluded.seen", (self.node,))
 
     # ---- agents --------------------------------------------------------------------------------
-    def log_on(self, agent: str, device: str, queues: list[str], ready: bool = True) -> None:
-        """The agent logs on at ``device``, a station of this node (from any node before)."""
+    def log_on(self, agent: str, device: str, queues: list[str] | dict[str, int], ready: bool = True) -> None:
+        """The agent logs on at ``device``, a station of this node (from any node before), as a
+        member of ``queues`` (a list, or skill levels by queue)."""
+        levels = queues if isinstance(queues, dict) else dict.fromkeys(queues, 1)
         cur = self.conn.cursor()
         try:
             cur.execute(f"INSERT INTO cc_agent (agent, node, device, state, since) VALUES (%s, %s, %s, %s, {NOW}) "
@@ -102,8 +104,24 @@ class NodeCentre:
                         (agent, self.node, device, "Ready" if ready else "NotReady"))
             if cur.rowcount != 1:
                 raise ValueError(f"agent {agent} is on a call: log on once it ends")
-            cur.execute("DELETE FROM cc_member WHERE agent = %s", (agent,))
-            cur.executemany("INSERT INTO cc_member (agent, queue) VALUES (%s, %s)", [(agent, q) for q in queues])
+            _members(cur, agent, levels)
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+
+    def mirror(self, agent: str, state: str, device: str | None, reason: str | None, call: str | None,
+               skills: dict[str, int]) -> None:
+        """Record an agent of this node as its own ACD has it (a node's contact centre is the
+        authority for the agents logged on at its stations): state, device, call, membership."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(f"INSERT INTO cc_agent (agent, node, device, state, reason, call, since) "
+                        f"VALUES (%s, %s, %s, %s, %s, %s, {NOW}) ON CONFLICT (agent) DO UPDATE SET "
+                        "node = excluded.node, device = excluded.device, state = excluded.state, "
+                        "reason = excluded.reason, call = excluded.call, since = excluded.since",
+                        (agent, self.node, device, state, reason or None, call))
+            _members(cur, agent, skills)
             self.conn.commit()
         except BaseException:
             self.conn.rollback()
@@ -119,12 +137,17 @@ class NodeCentre:
 
     def agents(self, node: str | None = None) -> dict[str, dict[str, Any]]:
         """Agents (of ``node``'s stations, or all) with state, device, call and queues."""
-        rows = self._run("SELECT a.agent, a.node, a.device, a.state, a.reason, a.call, "
-                         "COALESCE(array_agg(m.queue ORDER BY m.queue) FILTER (WHERE m.queue IS NOT NULL), '{}') "
+        rows = self._run("SELECT a.agent, a.node, a.device, a.state, a.reason, a.call, m.queue, m.level "
                          "FROM cc_agent a LEFT JOIN cc_member m ON m.agent = a.agent "
-                         "WHERE %s::text IS NULL OR a.node = %s GROUP BY a.agent ORDER BY a.agent", (node, node))
-        return {r[0]: {"node": r[1], "device": r[2], "state": r[3], "reason": r[4], "call": r[5], "queues": list(r[6])}
-                for r in rows}
+                         "WHERE %s::text IS NULL OR a.node = %s ORDER BY a.agent, m.queue", (node, node))
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            a = out.setdefault(r[0], {"node": r[1], "device": r[2], "state": r[3], "reason": r[4], "call": r[5],
+                                      "queues": [], "skills": {}})
+            if r[6] is not None:
+                a["queues"].append(r[6])
+                a["skills"][r[6]] = int(r[7])
+        return out
 
     # ---- callers ---------------------------------------------------------------------------------
     def queue_call(self, call: str, queue: str, priority: int = 0) -> None:
@@ -206,6 +229,12 @@ class NodeCentre:
                          "WHERE %s::text IS NULL OR node = %s", (node, node))
         return {r[0]: {"node": r[1], "queue": r[2], "state": r[3], "agent": r[4], "offers": r[5], "cause": r[6]}
                 for r in rows}
+
+
+def _members(cur: Any, agent: str, levels: dict[str, int]) -> None:
+    cur.execute("DELETE FROM cc_member WHERE agent = %s", (agent,))
+    cur.executemany("INSERT INTO cc_member (agent, queue, level) VALUES (%s, %s, %s)",
+                    [(agent, q, int(v)) for q, v in sorted(levels.items())])
 
 
 __all__ = ["AGENT_STATES", "NodeCentre", "create"]

@@ -1,0 +1,214 @@
+"""A node's link to the centre's database (``[cluster] centre``): its heartbeat, its agents'
+state and queue membership kept there, restored after the node's death, and the ACD role.
+
+The node's contact centre stays the authority for the agents logged on at its stations: every
+``Agent*`` event it publishes is written to ``cc_agent`` / ``cc_member`` (:mod:`.centre`) by
+this component's thread, never by the server's loop (a slow or absent database holds nothing
+up: the node keeps working alone and writes the newest state of each agent when the database
+is back). When the node starts (after a clean stop, a crash or a kill -9) it reads the agents
+that were logged on at its stations and logs them on again in its ACD, in the state they had:
+Ready, or NotReady with its reason; an agent who was on a call (the call died with the node)
+comes back Ready. The thread also runs the node's :class:`~.acd.ClusterAcd` role: one node of
+the cluster holds the ``acd`` lease and decides for the callers queued in the centre database,
+the others stand by (docs/cluster.md).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from cti.plugin import Component, Host, Section
+
+from .config import ClusterConfig
+
+log = logging.getLogger("cti.cluster.node")
+
+#: the contact centre's agent events (cti.contact.events.AGENT_EVENTS), named here to keep
+#: the cluster package free of the contact package at import
+AGENT_EVENTS = ("AgentLoggedOn", "AgentLoggedOff", "AgentReady", "AgentNotReady", "AgentBusy",
+                "AgentWorkingAfterCall")
+#: seconds between heartbeats
+BEAT = 1.0
+
+
+class CentreLink(Component):
+    """See the module docstring; ``acd``: also take part in the ACD lease."""
+
+    name = "centre"
+
+    def __init__(self, cfg: ClusterConfig, node: str, acd: bool = True) -> None:
+        self.cfg = cfg
+        self.node = node
+        self.with_acd = acd
+        self.host: Host | None = None
+        self.contact: Any = None
+        self._writes: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+        self._restore: queue.SimpleQueue[dict[str, dict[str, Any]]] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.acd: Any = None
+        self.restored: list[str] = []
+        self._restored = False
+        self._due = float("-inf")
+        self.written = 0
+        self.last_error: str | None = None
+        self.connected = False
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any], node: str) -> CentreLink | None:
+        cfg = ClusterConfig.from_dict(section)
+        return cls(cfg, node) if cfg.centre else None
+
+    # ---- lifespan --------------------------------------------------------------------------
+    def start(self, host: Host) -> None:
+        self.host = host
+        part = getattr(host, "part", None)
+        try:
+            self.contact = part("contact") if part is not None else None
+        except KeyError:
+            self.contact = None
+        self._thread = threading.Thread(target=self._run, name=f"cluster-centre-{self.node}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._writes.put(None)
+        if self._thread is not None:
+            self._thread.join(5.0)
+
+    # ---- the loop's side ---------------------------------------------------------------------
+    def events(self) -> Collection[str] | None:
+        return AGENT_EVENTS
+
+    def on_event(self, event: Any) -> None:
+        agent = getattr(event, "agent", None)
+        if agent is None:
+            return
+        skills: dict[str, int] = {}
+        if self.contact is not None:
+            try:
+                skills = dict(self.contact.engine.agent(agent).skills)
+            except Exception:       # an agent the engine does not know: no membership to keep
+                skills = {}
+        state = getattr(event, "state", "")
+        if state == "Busy" and getattr(event, "phase", "") == "ringing":
+            state = "Reserved"
+        self._writes.put(("agent", (agent, state, getattr(event, "device", None), getattr(event, "reason", ""),
+                                    getattr(event, "call", None), skills)))
+
+    def deadline(self) -> float | None:
+        """Every quarter second until the restore is done (the thread fills it when it can)."""
+        return None if self.host is None or self._restored else self._due
+
+    def service(self, now: float) -> None:
+        self._due = now + 0.25
+        while not self._restore.empty():
+            self._restored = True
+            self._apply_restore(self._restore.get_nowait(), now)
+
+    def _apply_restore(self, agents: dict[str, dict[str, Any]], now: float) -> None:
+        """Log the node's agents on again as the database had them (the loop's thread)."""
+        if self.contact is None:
+            return
+        engine = self.contact.engine
+        for agent, row in sorted(agents.items()):
+            if row["state"] == "LoggedOff" or not row["device"] or agent not in engine.agents:
+                continue
+            try:
+                if engine.agent(agent).state.value != "LoggedOff":
+                    continue                  # logged on already (by a request since the start)
+                events = engine.log_on(agent, row["device"], now, skills=row["skills"] or None)
+                if row["state"] == "NotReady":
+                    events += engine.set_agent_state(agent, "NotReady", now, row["reason"] or "")
+                else:
+                    events += engine.set_agent_state(agent, "Ready", now)
+                self.contact.apply(events)
+                self.restored.append(agent)
+            except Exception as e:       # one agent that cannot come back does not stop the others
+                log.warning("cluster: agent %s not restored: %s", agent, e)
+
+    # ---- the thread ----------------------------------------------------------------------------
+    def _run(self) -> None:
+        from .centre import NodeCentre, create
+        nc: NodeCentre | None = None
+        beat = 0.0
+        first = True
+        pending: dict[str, tuple[Any, ...]] = {}
+        while not self._stop.is_set():
+            try:
+                if nc is None:
+                    import psycopg
+                    nc = NodeCentre(psycopg.connect(self.cfg.centre, connect_timeout=5), self.node)
+                    create(nc.conn)
+                    self.connected = True
+                if first:
+                    self._restore.put(nc.agents(self.node))
+                    first = False
+                if time.monotonic() - beat >= BEAT:
+                    nc.heartbeat()
+                    beat = time.monotonic()
+                if self.with_acd:
+                    self._acd_turn()
+                try:
+                    item = self._writes.get(timeout=0.1)
+                except queue.Empty:
+                    item = None
+                while item is not None:
+                    pending[item[1][0]] = item[1]           # the newest state of each agent
+                    try:
+                        item = self._writes.get_nowait()
+                    except queue.Empty:
+                        item = None
+                for agent in list(pending):
+                    nc.mirror(*pending[agent])
+                    del pending[agent]
+                    self.written += 1
+            except Exception as e:          # the database away: keep working alone, try again
+                self.last_error = f"{type(e).__name__}: {e}"
+                self.connected = False
+                log.warning("cluster centre: %s", self.last_error)
+                if nc is not None:
+                    try:
+                        nc.conn.close()
+                    except Exception:
+                        pass
+                nc = None
+                if self.acd is not None:
+                    try:
+                        self.acd.close(release=False)
+                    except Exception:
+                        pass
+                    self.acd = None
+                self._stop.wait(1.0)
+        if nc is not None:
+            try:
+                if self.acd is not None:
+                    self.acd.close()
+                nc.conn.close()
+            except Exception:
+                pass
+
+    def _acd_turn(self) -> None:
+        from .acd import ClusterAcd
+        if self.acd is None:
+            self.acd = ClusterAcd(self.cfg.centre, self.node, ttl=self.cfg.lease_ttl, dead_after=self.cfg.dead_after)
+            self.acd.connect()
+        self.acd.step()
+
+    # ---- what the snapshot shows -------------------------------------------------------------
+    def sections(self) -> Mapping[str, Section]:
+        return {"centre": self._section}
+
+    def _section(self, account: Any, book: Any) -> list[dict[str, Any]]:
+        a = self.acd
+        return [{"node": self.node, "connected": self.connected, "written": self.written,
+                 "restored": list(self.restored), "acd_leader": bool(a is not None and a.leader),
+                 "acd_epoch": a.lease.epoch if a is not None and a.lease is not None else None,
+                 "last_error": self.last_error}]
+
+
+__all__ = ["CentreLink"]
