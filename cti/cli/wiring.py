@@ -154,10 +154,14 @@ def components(config: Config, network: bool = True) -> list[Component]:
             out.append(SimulatedPhones(contact.stations))
     if config.cluster is not None:               # this node's events onto the cluster stream (docs/cluster.md)
         from cti.cluster import ClusterConfigError, ClusterPublisher
+        from cti.cluster.node import CentreLink
         try:
             out.append(ClusterPublisher.from_config(config.cluster, config.server.node))
+            link = CentreLink.from_config(config.cluster, config.server.node)    # [cluster] centre: shared state
         except ClusterConfigError as e:
             raise ConfigError(str(e)) from None
+        if link is not None:
+            out.append(link)
     return out
 
 
