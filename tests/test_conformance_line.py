@@ -104,3 +104,49 @@ def test_clock_drift_reads_the_lower_envelope_of_late_bursty_arrivals():
     ppm, spread = clock_drift(stamps)
     assert ppm == pytest.approx(500, abs=60) and spread > 4.9
     assert clock_drift(stamps[:4]) == (0.0, 0.0)
+
+
+# ---- the older checks can fail too: several hosts, overflow, the line errors
+
+def served_run(check: str) -> object:
+    server = SimServer(SimConfig.from_dict({"spans": 2, "cross_connect": [[0, 1]]}).build_board(clock="virtual"),
+                       port=0)
+    port = server.start_in_thread()
+    try:
+        return run(f"socket://127.0.0.1:{port}", (0, 1), timeout=3, only=[check])[0]
+    finally:
+        server.stop()
+
+
+def test_several_hosts_passes_and_fails_on_a_card_that_tells_only_one(monkeypatch):
+    ok = served_run("check_several_hosts")
+    assert ok.status == PASS and "4 hosts" in ok.detail, ok.detail
+
+    def first_only(self, msg):
+        from drivers.wire import protocol as P
+        for s in sorted(self.sessions, key=id)[:1]:
+            if s.hello:
+                s.transport.write(P.encode(msg))
+    monkeypatch.setattr(SimServer, "_broadcast", first_only)
+    bad = served_run("check_several_hosts")
+    assert bad.status == FAIL, bad.detail
+
+
+def test_overflow_fails_on_a_card_that_never_refuses(monkeypatch):
+    monkeypatch.setattr(e1wire, "TX_QUEUE_OCTETS", 400 * 8000)
+    bad = served_run("check_overflow")
+    assert bad.status == FAIL and "OVERFLOW" in bad.detail, bad.detail
+
+
+def test_line_errors_fail_on_a_card_that_counts_no_bit_errors(monkeypatch):
+    real = FaultInjector.apply
+
+    def no_ber(self, line, hdlc_timeslots=(), cas=False):
+        ber, self.settings.ber = self.settings.ber, 0.0
+        try:
+            return real(self, line, hdlc_timeslots, cas)
+        finally:
+            self.settings.ber = ber
+    monkeypatch.setattr(FaultInjector, "apply", no_ber)
+    r = run(None, (0, 1), backend="sim", options=dict(SIM), only=["check_line_errors"])[0]
+    assert r.status == FAIL and "BER 1e-3" in r.detail, r.detail

@@ -128,11 +128,12 @@ def check_garbage_survives(ctx: Context) -> str:
 
 
 def check_several_hosts(ctx: Context) -> str:
-    """Two more hosts at once: each completes its own handshake and gets CAS and alarm
-    changes as they happen; one host's audio subscription does not change another's."""
+    """Three more hosts at once (four with ours, docs/wire-protocol.md "Sizes and timings"):
+    each completes its own handshake and gets CAS and alarm changes as they happen; one
+    host's audio subscription does not change another's; one leaving disturbs no other."""
     url = wire_only(ctx)
     b = ctx.board
-    hosts = [RawLink(url, ctx.timeout), RawLink(url, ctx.timeout)]
+    hosts = [RawLink(url, ctx.timeout) for _ in range(3)]
     try:
         for h in hosts:
             h.hello()
@@ -145,21 +146,31 @@ def check_several_hosts(ctx: Context) -> str:
                 return isinstance(m, P.CasChanged) and m.span == ctx.b and m.timeslot == t and m.abcd == 0xD
 
             for i, h in enumerate(hosts):
-                h.expect(changed, f"CAS_CHANGED to host {i + 1}")
+                h.expect(changed, f"CAS_CHANGED to host {i + 2}")
             b.span(ctx.a).set_cas(ts, 0x9)
+        elif ctx.hdlc_pair is not None:
+            x, y, hts = ctx.hdlc_pair
+            b.span(x).hdlc(hts).send(b"to every host")
+            ctx.wait()
+            for i, h in enumerate(hosts):
+                h.expect(lambda m: isinstance(m, P.HdlcFrame) and m.span == y and m.frame == b"to every host",
+                         f"HDLC_FRAME to host {i + 2}")
+            b.span(y).hdlc(hts).recv_all()
         ctx.wait(0.1)
         for h in hosts:
             h.pump(0.2)
         audio0 = [m for m in hosts[0].items if isinstance(m, P.Audio)]
-        audio1 = [m for m in hosts[1].items if isinstance(m, P.Audio)]
-        assert audio0 and all(m.timeslots == (1,) for m in audio0), "host 1 did not get its TS1 audio"
-        assert not audio1, "host 2 got audio it never subscribed to"
+        others = [m for h in hosts[1:] for m in h.items if isinstance(m, P.Audio)]
+        assert audio0 and all(m.timeslots == (1,) for m in audio0), "host 2 did not get its TS1 audio"
+        assert not others, "a host got audio it never subscribed to"
+        hosts.pop(0).close()
+        ctx.wait(0.1)
         for h in hosts:
             h.ping()
     finally:
         for h in hosts:
             h.close()
-    return "3 hosts at once: CAS changes to each, audio per subscription"
+    return "4 hosts at once: CAS changes or HDLC frames to each, audio per subscription, one leaving harms none"
 
 
 def check_overflow(ctx: Context) -> str:
