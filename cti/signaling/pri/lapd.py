@@ -31,6 +31,10 @@ class LapdError(DecodeError):
 class Kind(enum.Enum):
     """Frame types of Q.921 3.6 (modulo 128 control field formats, Table 5)."""
 
+    #: members are singletons compared by identity: hashed by identity too, in C, rather than by
+    #: name in Python (Enum.__hash__) on every table lookup of the per-frame path
+    __hash__ = object.__hash__
+
     I = "I"            # noqa: E741 (the recommendation's name)
     RR = "RR"
     RNR = "RNR"

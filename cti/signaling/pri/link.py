@@ -24,12 +24,16 @@ from typing import Any
 from cti.signaling.engine import ANY, Machine, Row, Table
 from cti.signaling.errors import DecodeError
 
-from .lapd import SAPI_CALL_CONTROL, TEI_PRI, Frame, Kind, decode, encode
+from .lapd import S_OCTET, SAPI_CALL_CONTROL, TEI_PRI, Frame, Kind, cr_bit, decode, encode
 from .timers import Q921_PARAMETERS, Q921_TIMERS
 
 
 class LinkState(enum.Enum):
     """Q.921 Annex B states (numbers of the SDL) for a fixed TEI."""
+
+    #: members are singletons compared by identity: hashed by identity too, in C, rather than by
+    #: name in Python (Enum.__hash__) on every table lookup of the per-frame path
+    __hash__ = object.__hash__
 
     TEI_ASSIGNED = 4
     AWAITING_ESTABLISHMENT = 5
@@ -40,6 +44,10 @@ class LinkState(enum.Enum):
 
 class Ev(enum.Enum):
     """Events that are not received frames: layer 3 primitives, timers, internal."""
+
+    #: members are singletons compared by identity: hashed by identity too, in C, rather than by
+    #: name in Python (Enum.__hash__) on every table lookup of the per-frame path
+    __hash__ = object.__hash__
 
     DL_ESTABLISH_REQUEST = "DL-ESTABLISH-REQUEST"
     DL_RELEASE_REQUEST = "DL-RELEASE-REQUEST"
@@ -78,6 +86,10 @@ class LapdLink:
         params = {n: Q921_PARAMETERS[n].check(float(t.pop(n))) if n in t else s.default
                   for n, s in Q921_PARAMETERS.items()}
         self.n200, self.n201, self.k = int(params["N200"]), int(params["N201"]), int(params["k"])
+        #: address octets (SAPI 0, TEI 0) of our commands and responses: I and S frames are built
+        #: from them directly on the per-frame path (lapd.encode builds the same octets)
+        self._addr = {True: bytes((cr_bit(True, network) << 1, TEI_PRI << 1 | 1)),
+                      False: bytes((cr_bit(False, network) << 1, TEI_PRI << 1 | 1))}
         self.m: Machine[LapdLink] = Machine(LINK_TABLE, self, name=name, timer_values=t, trace=trace)
         self.vs = self.va = self.vr = 0
         self.rc = 0
@@ -166,7 +178,7 @@ class LapdLink:
         self._out.append(encode(f, self.network))
 
     def _s(self, kind: Kind, command: bool, pf: bool) -> None:
-        self._frame(Frame(kind, command, pf, None, self.vr))
+        self._out.append(self._addr[command] + bytes((S_OCTET[kind], self.vr << 1 | pf)))
         self.ack_pending = False
 
     def _push(self, now: float) -> None:
@@ -174,7 +186,7 @@ class LapdLink:
         while (self.queue and self.m.state is LinkState.MULTIPLE_FRAME_ESTABLISHED and not self.peer_busy
                and (self.vs - self.va) % 128 < self.k):
             info = self.queue.popleft()
-            self._frame(Frame(Kind.I, True, False, self.vs, self.vr, info))
+            self._out.append(self._addr[True] + bytes((self.vs << 1, self.vr << 1)) + info)
             self.unacked.append(info)
             self.vs = (self.vs + 1) % 128
             self.ack_pending = False

@@ -103,7 +103,7 @@ class Message:
 
 
 def _ident(e: Ie) -> int:
-    return e.ident if isinstance(e, Raw) else e.id
+    return e.ident if type(e) is Raw else e.id      # type(): no ABC instance check per element
 
 
 def _needed(mtype: int, from_network: bool) -> tuple[int, ...]:
@@ -130,7 +130,7 @@ def mandatory_invalid(m: Message, from_network: bool) -> list[int]:
 
 def _sort_key(e: Ie) -> tuple[int, int]:
     i = _ident(e)
-    return (0, i) if i & 0x80 else (1 + (e.codeset if isinstance(e, Raw) else 0), i)
+    return (0, i) if i & 0x80 else (1 + (e.codeset if type(e) is Raw else 0), i)
 
 
 def encode(m: Message, cref_len: int = CREF_LEN_PRI) -> bytes:
@@ -141,11 +141,13 @@ def encode(m: Message, cref_len: int = CREF_LEN_PRI) -> bytes:
     if m.flag:
         cr = bytes((cr[0] | 0x80,)) + cr[1:]
     out = bytearray((PD_Q931, cref_len)) + cr + bytes((m.mtype & 0x7F,))
-    codeset = 0
-    for e in sorted(m.ies, key=_sort_key):
-        ident = _ident(e)
-        if isinstance(e, Raw) and e.codeset != codeset:
-            out.append(0x98 | (e.codeset & 7))      # non-locking shift for this element
+    for e in (sorted(m.ies, key=_sort_key) if len(m.ies) > 1 else m.ies):
+        if type(e) is Raw:
+            ident = e.ident
+            if e.codeset:
+                out.append(0x98 | (e.codeset & 7))  # non-locking shift for this element
+        else:
+            ident = e.id
         if ident & 0x80:
             out.append(ident)
             continue
@@ -154,6 +156,14 @@ def encode(m: Message, cref_len: int = CREF_LEN_PRI) -> bytes:
             raise ValueError(f"element 0x{ident:02x} of {len(body)} octets")
         out += bytes((ident, len(body))) + body
     return bytes(out)
+
+
+#: octets from the message type on -> (type, elements, unrecognized, invalid) as decoded. The
+#: decoder is a pure function of them (the elements are immutable) and the messages of a call
+#: repeat from call to call (ALERTING, CONNECT, DISCONNECT, RELEASE ... differ by the call
+#: reference only), so a body seen before is not decoded again; bounded, first come first kept
+_MEMO: dict[bytes, tuple[int, tuple[Ie, ...], tuple[int, ...], tuple[tuple[int, str], ...]]] = {}
+_MEMO_MAX = 512
 
 
 def decode(data: bytes, cref_len: int = CREF_LEN_PRI) -> Message:
@@ -173,8 +183,20 @@ def decode(data: bytes, cref_len: int = CREF_LEN_PRI) -> Message:
     mtype = data[2 + crl]
     if mtype & 0x80:
         raise MessageError(f"message type octet 0x{mtype:02x} (bit 8 set)")
-    m = Message(mtype, cref, flag)
-    i, codeset, locked = 3 + crl, 0, 0
+    body = bytes(data[2 + crl:])
+    hit = _MEMO.get(body)
+    if hit is not None:
+        return Message(mtype, cref, flag, list(hit[1]), list(hit[2]), list(hit[3]))
+    m = _elements(Message(mtype, cref, flag), data, 3 + crl)
+    if len(_MEMO) < _MEMO_MAX:
+        _MEMO[body] = (mtype, tuple(m.ies), tuple(m.unrecognized), tuple(m.invalid))
+    return m
+
+
+def _elements(m: Message, data: bytes, start: int) -> Message:
+    """The information elements of ``data`` from ``start`` on, into ``m`` (Q.931 4.5)."""
+    n = len(data)
+    i, codeset, locked = start, 0, 0
     seen: set[tuple[int, int]] = set()
     while i < n:
         o = data[i]

@@ -100,10 +100,12 @@ class Q931:
         return ev
 
     def timer_deadline(self) -> float | None:
-        ds = [d for c in self.calls.values() if (d := c.m.deadline()) is not None]
-        if (d := self.restart.m.deadline()) is not None:
-            ds.append(d)
-        return min(ds, default=None)
+        best: float | None = self.restart.m.deadline()
+        for c in self.calls.values():
+            d = c.m.deadline()
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
 
     def handle_timer(self, now: float) -> None:
         for c in [c for c in self.calls.values() if (d := c.m.deadline()) is not None and d <= now]:

@@ -57,8 +57,8 @@ class PriStack:
         return out
 
     def timer_deadline(self) -> float | None:
-        ds = [d for d in (self.link.timer_deadline(), self.q931.timer_deadline()) if d is not None]
-        return min(ds, default=None)
+        a, b = self.link.timer_deadline(), self.q931.timer_deadline()
+        return a if b is None else b if a is None or b < a else a
 
     def handle_timer(self, now: float) -> None:
         self.link.handle_timer(now)

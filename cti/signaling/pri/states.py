@@ -94,6 +94,10 @@ STATE_OF: dict[str, dict[Role, Any]] = {
 class Req(enum.Enum):
     """Requests from the layer above (primitives of Q.931 Annex / the adapter)."""
 
+    #: members are singletons compared by identity: hashed by identity too, in C, rather than by
+    #: name in Python (Enum.__hash__) on every table lookup of the per-frame path
+    __hash__ = object.__hash__
+
     SETUP = "SETUP-REQ"
     MORE_INFO = "MORE-INFO-REQ"          #: overlap receiving: SETUP ACK
     INFO = "INFO-REQ"                    #: overlap sending: INFORMATION with digits
@@ -110,6 +114,10 @@ class Req(enum.Enum):
 
 class Ev(enum.Enum):
     """Timer expiries and data link changes, as events of the table."""
+
+    #: members are singletons compared by identity: hashed by identity too, in C, rather than by
+    #: name in Python (Enum.__hash__) on every table lookup of the per-frame path
+    __hash__ = object.__hash__
 
     T301 = "T301"
     T302 = "T302"
