@@ -230,24 +230,83 @@ def test_queue_overflow_to_voicemail_records_after_the_prompt(tmp_path: Path) ->
         srv.close()
 
 
-def test_agent_number_announced_to_the_caller(tmp_path: Path) -> None:
-    srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
-                                         "queues": {"sales": {}}}, spans=1)
-    media(srv, centre, tmp_path, announce={"agent": {"sales": "zh"}})
-    start_desktops(srv, {"1024": "2000"}, DesktopProfile(answer_after=(0.5, 0.6), handle=(30.0, 31.0)))
-    bus, seen = listen(srv)
-    ear = Phone("caller", None)
-    attach_phones(srv.board, 0, {1: ear})
+def _announce_rig(tmp_path: Path) -> tuple[Any, Any, Phone, Phone, list[dict[str, Any]], bytes]:
+    """Span 0 a No.1 trunk, span 1 the agent's station (a phone sending 600 Hz); the caller's
+    phone on the trunk's timeslot 1 sends 1000 Hz. Returns the server, the centre, the caller's
+    and the agent's phones, the events seen and the announcement the caller must hear."""
+    from tests.test_contact_stations import make_centre
+
+    srv, centre = make_centre(tmp_path, {"agents": AGENTS, "stations": {"2000": "1/1"},
+                                         "route_points": {"4000": "sales"}, "queues": {"sales": {"record": True}}})
+    m = media(srv, centre, tmp_path, announce={"agent": {"sales": "zh"}, "work_numbers": {"1024": "2001"}})
+    agent = Phone("2000", 600.0)
+    attach_phones(srv.board, 1, {1: agent})
+    caller = Phone("caller", 1000.0, speaking=False)        # quiet while MFC signals the call
+    attach_phones(srv.board, 0, {1: caller})
+    bus, desks = start_desktops(srv, {"1024": "2000"}, DesktopProfile(answer_after=(0.5, 0.6), handle=(30.0, 31.0)))
+    seen: list[dict[str, Any]] = []
+    bus.listeners.append(seen.append)
+    announcement = m.agent_announcement("sales", "1024")
+    return srv, centre, caller, agent, seen, announcement
+
+
+def test_agent_number_announced_before_the_caller_meets_the_agent(tmp_path: Path) -> None:
+    """工号 2001 为您服务 reaches the caller whole and alone; then the bridge, and the agent's
+    voice; the agent hears silence meanwhile; the recording has the announcement then the agent."""
+    from simulator.phones import band_levels
+
+    srv, centre, caller, agent, seen, announcement = _announce_rig(tmp_path)
+    ps = srv.part("media").prompt_set("zh")     # type: ignore[attr-defined]
+    assert announcement == bytes(ps.agent_number("2001")) and len(announcement) > 2 * 8000
     try:
         place(srv, 0.5, called="4000", hold_for=None)
         wait_event(srv, seen, "Connected", 20.0)
-        ear.forget()
-        run_until(srv, srv.now() + 5.0)
-        heard = ear.heard(5.0).astype(float)
-        ps = srv.part("media").prompt_set("zh")     # type: ignore[attr-defined]
-        want = len(ps.agent_number("1024")) / 8000.0
-        loud = np.abs(heard.reshape(-1, 160)).max(axis=1) > 300
-        assert abs(loud.sum() * 0.02 - want) < 1.2 and want > 2.0     # 工号 幺零二四 为您服务 played
+        (call,) = list(srv.model.calls)
+        assert srv.model.calls[call].circuit() == (0, 1)
+        caller.speak()
+        agent.forget()
+        seconds = len(announcement) / 8000.0
+        run_until(srv, srv.now() + seconds - 0.2)
+        assert not centre.audio.bridges.bridges                        # still announcing: no bridge yet
+        assert np.abs(agent.heard()).max() == 8                        # the agent hears A-law silence
+        run_until(srv, srv.now() + 2.2)
+        assert call in centre.audio.bridges.bridges                    # bridged once it has played
+        heard = caller.heard_alaw()
+        at = heard.find(announcement)
+        assert at >= 0, "the caller did not hear the announcement whole and unmixed"
+        from _boardcore.g711 import alaw_decode
+        before = np.asarray(alaw_decode(heard[max(0, at - 8000):at]), np.int16)   # (MFC signals earlier)
+        assert band_levels(before, (600.0,))[600.0] < 0.025            # nothing of the agent before it
+        after = caller.heard(1.0)
+        lv = band_levels(after, (600.0, 1000.0))
+        assert lv[600.0] > 0.1 and lv[1000.0] < 0.025                  # then the agent's voice alone
+        lv = band_levels(agent.heard(1.0), (600.0, 1000.0))
+        assert lv[1000.0] > 0.1                                        # and the agent hears the caller
+        types = [e["type"] for e in seen if e.get("call") == call]
+        assert types.index("Delivered") < types.index("Established") < types.index("Connected")
+        assert "CallCleared" not in types
+    finally:
+        srv.close()
+
+
+def test_hang_up_during_the_announcement_cleans_up(tmp_path: Path) -> None:
+    """The caller leaves while the work number plays: no bridge is ever made, the agent goes to
+    wrap-up, the station and the IVR leg are free, the recording is closed."""
+    srv, centre, caller, agent, seen, announcement = _announce_rig(tmp_path)
+    try:
+        place(srv, 0.5, called="4000", hold_for=1.5)       # the far end clears 1.5 s after answer
+        wait_event(srv, seen, "Connected", 20.0)
+        (call,) = list(srv.model.calls)
+        assert call in centre.ivr.legs and not centre.audio.bridges.bridges
+        wait_event(srv, seen, "CallCleared", len(announcement) / 8000.0)    # before it has played
+        run_until(srv, srv.now() + len(announcement) / 8000.0)
+        assert centre.audio.counters["bridged"] == 0 and not centre.audio.bridges.bridges
+        assert centre.audio.bridges.owner((1, 1)) is None and call not in centre.ivr.legs
+        assert call not in srv.model.calls
+        assert centre.engine.agent("1024").state.value in ("WorkingAfterCall", "Ready")
+        types = [e["type"] for e in seen if e.get("call") == call]
+        assert types.index("Connected") < types.index("CallCleared") < types.index("RecordingStopped")
+        assert np.abs(agent.heard()).max() == 8                        # the agent never heard the caller
     finally:
         srv.close()
 

@@ -41,7 +41,7 @@ from .audio import CallAudio, StationError
 from .hook import service as hook_service
 from .config import ContactConfig
 from .handlers import ContactRequests
-from .ivr import IvrRunner
+from .ivr import Connect, IvrRunner
 from .outbound import Dialler, publish_campaign
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,13 @@ class ContactCentre(ContactRequests, Component):
         self._next_stats: float | None = None
         self._rx: dict[str, bytearray] = {}                #: recorded call -> caller audio not yet written
         self._rec_unlisten: dict[str, Callable[[], None]] = {}
+        self._announcer: Callable[[str, str], bytes] | None = None
+
+    def announce_agents(self, announcer: Callable[[str, str], bytes] | None) -> None:
+        """Before a caller is bridged to the agent who answered, play them
+        ``announcer(queue, agent)`` (A-law: the agent's work number, "工号 1024 为您服务"; empty:
+        none); the bridge is made when it has played, the agent hears silence meanwhile."""
+        self._announcer = announcer
 
     # ---- the plugin protocol (cti.plugin) --------------------------------------------------
     def start(self, host: Host) -> None:
@@ -212,9 +219,15 @@ class ContactCentre(ContactRequests, Component):
             self.dialler.connected(e.call, self.now())
             leg = self.ivr.legs.get(e.call)
             if leg is not None and leg.session is None:
-                leg.playing.clear()              # the agent is there: stop the announcement
+                leg.playing.clear()              # the agent is there: stop the queue's announcement
             agent = self.engine.agents.get(e.data.get("agent"))
-            self.audio.connect(e.call, agent.agent.device if agent is not None else None)
+            device = agent.agent.device if agent is not None else None
+            audio = self._announcer(e.queue, str(e.data.get("agent") or "")) if self._announcer else b""
+            circ = call.circuit()
+            if audio and circ is not None:       # the agent's work number first; the bridge after it
+                self.ivr.play_audio(e.call, circ, audio, then=Connect(device))
+            else:
+                self.audio.connect(e.call, device)
             if e.data.get("record") and e.call not in self.recorder.active:   # a client may have started it
                 self._record(e.call, e.data.get("agent"))
 
@@ -436,6 +449,8 @@ class ContactCentre(ContactRequests, Component):
                     self.apply(self.engine.enqueue(call_id, a.queue, call.calling or "", now, a.priority))
             elif isinstance(a, Hangup) and call_id in self.model.calls:
                 self.model.clear_connection(call_id, now)
+            elif isinstance(a, Connect) and call_id in self.engine.connected:
+                self.audio.connect(call_id, a.device)     # the announcement has played
 
     def publish_stats(self, now: float, queue: str | None = None) -> dict[str, Any]:
         snap = self.stats.snapshot(now)

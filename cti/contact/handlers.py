@@ -120,6 +120,7 @@ class ContactRequests:
         conn = call.connections.get(device)
         if conn is not None and conn.live and conn.state is S.ALERTING:   # rung at the agent's device
             self.model.answer_call(call_id, self.now(), device=device)
+            self.server.flush_model()        # Established at the agent's device, then ACD Connected
         self.apply(self._acd(self.engine.answered, call_id, agent, self.now()))
         return {"call": call_id, "agent": agent}
 

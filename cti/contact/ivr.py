@@ -52,6 +52,14 @@ class MediaHooks(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Connect:
+    """The announcement played before the caller meets the agent (the agent's work number) has
+    ended: bridge the caller to ``device`` now (an action :meth:`IvrRunner.tick` returns)."""
+
+    device: str | None
+
+
 @dataclass
 class _Leg:
     """What the IVR does on one call: a menu session or a CRM collector, and the prompt playing."""
@@ -65,6 +73,7 @@ class _Leg:
     sent: bytes = b""          #: the block written last (the recorder's "sent" side)
     tts: Any = None            #: a TTS job whose audio is this menu's prompt
     port: bool = False         #: holds a voice channel of the media resources' pool
+    then: Connect | None = None  #: returned once the audio queued with it has played
 
 
 class IvrRunner:
@@ -107,11 +116,15 @@ class IvrRunner:
         leg.playing += audio
         return len(audio) / 8000.0
 
-    def play_audio(self, call: str, circuit: tuple[int, int], audio: bytes, *, then_hangup: bool = False) -> float:
-        """Queue A-law ``audio`` to the caller (announcements); ``then_hangup``: release after it."""
+    def play_audio(self, call: str, circuit: tuple[int, int], audio: bytes, *, then_hangup: bool = False,
+                   then: Connect | None = None) -> float:
+        """Queue A-law ``audio`` to the caller (announcements); ``then_hangup``: release after it;
+        ``then``: an action :meth:`tick` returns once it has played (or was cut short)."""
         leg = self.legs.setdefault(call, _Leg(call, circuit))
         leg.playing += audio
         leg.hangup_after = leg.hangup_after or then_hangup
+        if then is not None:
+            leg.then = then
         return len(leg.playing) / 8000.0
 
     def collect(self, call: str, circuit: tuple[int, int], spec: CollectSpec, now: float) -> None:
@@ -181,6 +194,9 @@ class IvrRunner:
                         leg.collector.prompt_done(now)
             else:
                 leg.sent = b""
+            if leg.then is not None and not leg.playing:
+                out.append((leg.call, leg.then))
+                leg.then = None
             if leg.session is not None and not leg.session.finished:
                 out += self._do(leg, leg.session.service(now), now)
             elif leg.collector is not None:

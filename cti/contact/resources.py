@@ -172,6 +172,7 @@ class MediaResources(Component):
         self.voicemail = VoicemailService(self._write, self.store, d / "voicemail", prompts=prompts,
                                           pools=self.pools, spec=self.spec)
         self.centre.ivr.attach(self)
+        self.centre.announce_agents(self.agent_announcement)
         if prompts is not None:
             self.centre.prompts.use(prompts)
 
@@ -219,7 +220,7 @@ class MediaResources(Component):
             self._publish_usage()
 
     def events(self) -> Collection[str]:
-        return ("CallCleared", "DigitsDialed", "Connected", "CallDiverted", "Established", "Failed")
+        return ("CallCleared", "DigitsDialed", "CallDiverted", "Established", "Failed")
 
     def on_event(self, e: Any) -> None:
         kind = type(e).__name__
@@ -237,8 +238,6 @@ class MediaResources(Component):
         elif kind == "DigitsDialed":
             for d in str(getattr(e, "digits", "")):
                 self.voicemail.digit(call, d, now)
-        elif kind == "Connected":
-            self._announce_agent(e)
         elif kind == "CallDiverted" and (getattr(e, "data", None) or {}).get("to") == "voicemail":
             self._overflow[call] = str(getattr(e, "queue", ""))
         elif kind == "Established" and call in self._dialled:
@@ -542,24 +541,21 @@ class MediaResources(Component):
         leg.tts = job
 
     # ---- announcements -------------------------------------------------------------------------------------
-    def _announce_agent(self, e: Any) -> None:
-        lang = dict(self.config.announce.get("agent", {})).get(getattr(e, "queue", ""))
-        data = getattr(e, "data", {}) or {}
-        agent = str(data.get("agent", ""))
+    def agent_announcement(self, queue: str, agent: str) -> bytes:
+        """What the caller hears before meeting ``agent`` from ``queue`` (``[media.announce]``):
+        the agent's work number in the queue's language, or nothing."""
+        lang = dict(self.config.announce.get("agent", {})).get(queue)
         if lang is None or not agent:
-            return
+            return b""
         work = str(dict(self.config.announce.get("work_numbers", {})).get(agent, agent))
         ps = self.prompt_set(lang)
         if ps is None:
-            return
+            return b""
         try:
-            audio = ps.agent_number(work, strict=False)
+            return bytes(ps.agent_number(work, strict=False))
         except ValueError as exc:        # a work number that is not digits
             log.warning("agent %s: work number %r cannot be announced: %s", agent, work, exc)
-            return
-        circ = self._circuit_or_none(e.call)
-        if circ is not None and audio:
-            self.centre.ivr.play_audio(e.call, circ, audio)
+            return b""
 
     # ---- helpers --------------------------------------------------------------------------------------------
     def _write(self, circuit: Circuit, alaw: bytes) -> None:
@@ -573,10 +569,6 @@ class MediaResources(Component):
         stop = self._unlisten.pop(call, None)
         if stop is not None:
             stop()
-
-    def _circuit_or_none(self, call: str) -> Circuit | None:
-        c = self.host.model.calls.get(call)
-        return c.circuit() if c is not None else None
 
     def _circuit(self, call: str) -> Circuit:
         c = self.host.model.calls.get(call)
