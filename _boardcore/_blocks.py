@@ -3,6 +3,7 @@ twin, so both implementations refuse the same input with the same message).
 
     check_channels(channels) -> int        # 1..4096, TypeError/ValueError otherwise
     check_channel(channel, channels) -> int  # one channel index 0..channels-1
+    check_channel_list(chans, channels)    # distinct indices as a C-contiguous int32 array
     check_now(now) -> float                # a finite number of seconds
     as_channels(samples, channels)         # C-contiguous int16 (channels, n)
     as_octets(data, what) -> memoryview    # flat octets (G.711 codes, HDLC, E1 frames)
@@ -13,7 +14,8 @@ import math
 
 import numpy as np
 
-__all__ = ["check_channels", "check_channel", "check_now", "as_channels", "as_octets"]
+__all__ = ["check_channels", "check_channel", "check_channel_list", "check_now", "as_channels",
+           "as_octets"]
 
 
 def check_channels(channels: object) -> int:
@@ -33,6 +35,25 @@ def check_channel(channel: object, channels: int) -> int:
     if not 0 <= channel < channels:
         raise ValueError(f"channel {channel} out of range 0..{channels - 1}")
     return int(channel)
+
+
+def check_channel_list(chans: object, channels: int) -> np.ndarray:
+    """``chans`` (a sequence or 1-D integer array of channel indices) as a C-contiguous int32
+    array; TypeError for non-integers, ValueError out of range or repeated."""
+    if isinstance(chans, (str, bytes)) or not hasattr(chans, "__len__"):
+        raise TypeError(f"channels must be a sequence of ints, got {type(chans).__name__}")
+    arr = np.asarray(chans)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int32)
+    if arr.ndim != 1:
+        raise ValueError(f"channels must be 1-D, got shape {arr.shape}")
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"channels must be ints, got dtype {arr.dtype}")
+    if int(arr.min()) < 0 or int(arr.max()) >= channels:
+        raise ValueError(f"channel out of range 0..{channels - 1} in {arr.tolist()}")
+    if np.unique(arr).size != arr.size:
+        raise ValueError(f"channels repeated in {arr.tolist()}")
+    return np.ascontiguousarray(arr, dtype=np.int32)
 
 
 def check_now(now: object) -> float:
