@@ -8,10 +8,9 @@ cdef enum:
 
 
 cdef struct dt_chan_t:
-    float prev[DT_COLS]                 # correlations of the previous sub-block
-    double rprev[2][DT_COLS]            # phase advance vectors of the two previous steps
+    float hist[4][2 * DT_COLS]          # half-sub-block correlations of the last 4 sub-blocks (ring)
     double pprev[DT_NF]                 # tone energies of the previous sub-block
-    double hprev[2][DT_COLS]            # half-block advance vectors of the two previous sub-blocks
+    int head                            # ring slot of the newest sub-block
     int16_t carry[DT_SUB]               # samples of an unfinished sub-block
     int on                              # digit index on (0..15) or -1
     int cand                            # digit of the current run of good sub-blocks, or -1
@@ -19,6 +18,7 @@ cdef struct dt_chan_t:
     int miss                            # consecutive sub-blocks the digit on did not hold
     double run_t                        # time of the first sub-block of the run
     double miss_t                       # time of the first failing sub-block
+    long long fed                       # the detector's feed count when this channel was last fed
 
 
 cdef struct dt_event_t:
@@ -32,7 +32,9 @@ cdef class DtmfDetector:
     cdef readonly int channels
     cdef readonly int rate
     cdef int ncarry                     # samples in every channel's carry
-    cdef float table[DT_SUB][DT_COLS]
+    cdef long long feeds                # calls that fed samples (a channel missing one is stale)
+    cdef float fold[20][DT_COLS]           # half sub-block folded about its centre (dtmf_kernel.h)
+    cdef float hrot[2][DT_COLS]         # rotation of each half back to the sub-block's origin
     cdef double rot[DT_COLS]            # nominal phase advance per sub-block (re 0..7, im 8..15)
     cdef double tolrad[DT_NF]
     cdef float ntab[16][DT_SUB][8]      # per digit: Hann DFT rows at f_lo, f_hi and the harmonic neighbours
@@ -40,5 +42,8 @@ cdef class DtmfDetector:
     cdef dt_event_t *evbuf
     cdef Py_ssize_t evcap
     cdef bint busy
-    cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x, double t0) noexcept nogil
+    cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x, const int32_t *idx, double t0) noexcept nogil
+    cdef Py_ssize_t _decide(self, int c, const float *halves, int64_t ien, const int16_t *src,
+                            double t, Py_ssize_t nev) noexcept nogil
+    cdef list _feed(self, object x, object idx, double t0)
     cdef int _not_busy(self) except -1

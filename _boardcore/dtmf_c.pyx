@@ -18,7 +18,10 @@ from libc.string cimport memcpy, memset
 
 
 cdef extern from "dtmf_kernel.h" nogil:
-    void dtk_subblock(const int16_t *src, const float (*table)[16], float *halves, int64_t *en)
+    enum: DTK_LANES
+    enum: DTK_HALF
+    void dtk_subblocks(const int16_t **src, int n, const float (*fold)[16], const float (*rot)[16],
+                       float (*out)[32], int64_t *en)
     void dtk_neighbours(const int16_t *src, const float (*tab)[8], double *acc)
 
 import numpy as np
@@ -65,12 +68,19 @@ cdef class DtmfDetector:
         self._not_busy()
         self.channels = _py.check_channels(channels)
         self.rate = _py.check_rate(rate)
-        kern = _py._KERNEL
-        cdef int m, k
-        for m in range(DT_SUB):
+        # each half sub-block folded about its centre (dtmf_kernel.h): cos / -sin at the
+        # half-integer offsets d, and the rotation back to the sub-block's origin
+        w = 2.0 * np.pi * np.asarray(_py.FREQS, dtype=np.float64) / _py.RATE
+        off = np.arange(DTK_HALF, dtype=np.float64) + 0.5
+        cdef int m, k, h
+        for m in range(DTK_HALF):
             for k in range(DT_NF):
-                self.table[m][k] = kern[m, k].real
-                self.table[m][DT_NF + k] = kern[m, k].imag
+                self.fold[m][k] = np.cos(w[k] * off[m])
+                self.fold[m][DT_NF + k] = -np.sin(w[k] * off[m])
+        for h in range(2):
+            for k in range(DT_NF):
+                self.hrot[h][k] = np.cos(w[k] * (h * DT_SUB // 2 + DTK_HALF - 0.5))
+                self.hrot[h][DT_NF + k] = np.sin(w[k] * (h * DT_SUB // 2 + DTK_HALF - 0.5))
         cdef int d, j
         nk = _py._NKERNEL
         for d in range(16):
@@ -83,6 +93,7 @@ cdef class DtmfDetector:
             self.rot[DT_NF + k] = _py._ROT[k].imag
             self.tolrad[k] = _py.TOL_RAD[k]
         self.ncarry = 0
+        self.feeds = 0
         free(self.chan)
         self.chan = <dt_chan_t *> calloc(self.channels, sizeof(dt_chan_t))
         if self.chan == NULL:
@@ -104,6 +115,7 @@ cdef class DtmfDetector:
             memset(&self.chan[c], 0, sizeof(dt_chan_t))
             self.chan[c].on = -1
             self.chan[c].cand = -1
+            self.chan[c].fed = self.feeds
 
     def reset(self, channel: int | None = None) -> None:
         """Forget the history of one channel (or all); no event is reported for it."""
@@ -121,13 +133,40 @@ cdef class DtmfDetector:
         """Feed a block (channels, n) whose first sample is at ``now`` s; digit events, in time order."""
         self._not_busy()
         x = _py.as_channels(samples, self.channels)
-        cdef double t0 = _py.check_now(now)
+        return self._feed(x, None, _py.check_now(now))
+
+    def process_channels(self, samples: object, now: float, channels: object) -> list:
+        """Feed a block of some channels only: ``samples`` (len(channels), n), row i is
+        channel ``channels[i]``; events carry the detector's channel numbers, in time order.
+
+        The batch entry point: one call for all the busy timeslots of all spans (one
+        detector over them), so the kernel runs them eight to a vector. A channel left out
+        of a call is idle: when it is fed again its history is forgotten (as ``reset``), and
+        no event is reported for the gap."""
+        self._not_busy()
+        idx = _py.check_channel_list(channels, self.channels)
+        x = _py.as_channels(samples, len(idx))
+        return self._feed(x, idx, _py.check_now(now))
+
+    cdef list _feed(self, object x, object idx, double t0):
         cdef const int16_t[:, ::1] xv = x
         cdef Py_ssize_t n = xv.shape[1]
-        if n == 0:
+        cdef Py_ssize_t rows = xv.shape[0]
+        if n == 0 or rows == 0:
             return []
+        cdef const int32_t[::1] iv
+        cdef const int32_t *ip = NULL
+        cdef Py_ssize_t r
+        cdef int c
+        if idx is not None:
+            iv = idx
+            ip = &iv[0]
+            for r in range(rows):
+                c = ip[r]
+                if self.chan[c].fed != self.feeds:      # missed a feed: idle since, start afresh
+                    self._clear(c, c + 1)
         cdef Py_ssize_t nsub = (self.ncarry + n) // DT_SUB
-        cdef Py_ssize_t need = 2 * (nsub + 1) * self.channels
+        cdef Py_ssize_t need = 2 * (nsub + 1) * rows
         cdef dt_event_t *grown
         if need > self.evcap:
             grown = <dt_event_t *> realloc(self.evbuf, need * sizeof(dt_event_t))
@@ -139,204 +178,237 @@ cdef class DtmfDetector:
         self.busy = True
         try:
             with nogil:
-                nev = self._advance(xv, t0)
+                nev = self._advance(xv, ip, t0)
         finally:
             self.busy = False
+        self.feeds += 1
+        for r in range(rows):
+            self.chan[ip[r] if ip != NULL else r].fed = self.feeds
         events = []
         cdef dt_event_t *e = self.evbuf
         for i in range(nev):
             events.append(DigitEvent(e[i].channel, DIGIT_STR[e[i].digit],
                                      "start" if e[i].start else "stop", e[i].time))
         if nev > 1:
-            events.sort(key=lambda ev: ev.time)
+            events.sort(key=_time_channel)
         return events
 
     @cython.boundscheck(False)  # sub-block indices stay inside x (nsub from its length)
     @cython.wraparound(False)
-    cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x, double t0) noexcept nogil:
-        """Run every channel over the whole sub-blocks of carry + x; events into evbuf."""
+    cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x, const int32_t *idx, double t0) noexcept nogil:
+        """Run the rows of x (channel idx[row], or row) over the whole sub-blocks of carry +
+        x, eight channels to a vector (dtk_subblocks); events into evbuf."""
         cdef Py_ssize_t n = x.shape[1]
+        cdef Py_ssize_t rows = x.shape[0]
         cdef int p = self.ncarry
         cdef Py_ssize_t nsub = (p + n) // DT_SUB
         cdef int rem = <int> (p + n - nsub * DT_SUB)
         cdef Py_ssize_t nev = 0
-        cdef int16_t first[DT_SUB]
-        cdef float acc[DT_COLS]
-        cdef float halves[2 * DT_COLS]
-        cdef double hv[DT_COLS]
-        cdef double hr, hi, full, coarse
-        cdef double pw[DT_NF]
-        cdef double rot[DT_COLS]
-        cdef double nacc[8]
-        cdef double tl, th, q0, q1, mag
-        cdef int m, j
-        cdef int64_t ien
-        cdef const int16_t *src
-        cdef dt_chan_t *ch
-        cdef dt_event_t *ev = self.evbuf
-        cdef Py_ssize_t c, s
-        cdef int i, k, kl, kh, good, dig, held, on, cand, run, miss
-        cdef double en, bl, bh, ol, oh, t, run_t, miss_t, zr, zi, rr, ri, tb
+        cdef int16_t first[DTK_LANES][DT_SUB]
+        cdef const int16_t *srcs[DTK_LANES]
+        cdef float halves[DTK_LANES][2 * DT_COLS]
+        cdef int64_t ens[DTK_LANES]
+        cdef Py_ssize_t s, g, r
+        cdef int l, nl, c
+        cdef double t
         cdef double tstart = t0 - p * STEP
-        for c in range(self.channels):
-            ch = &self.chan[c]
-            on = ch.on
-            cand = ch.cand
-            run = ch.run
-            miss = ch.miss
-            run_t = ch.run_t
-            miss_t = ch.miss_t
-            for s in range(nsub):
-                if s == 0 and p > 0:
-                    memcpy(first, ch.carry, p * sizeof(int16_t))
-                    memcpy(&first[p], &x[c, 0], (DT_SUB - p) * sizeof(int16_t))
-                    src = first
-                else:
-                    src = &x[c, s * DT_SUB - p]
-                t = tstart + s * DT_SUB * STEP
-                dtk_subblock(src, <const float (*)[16]> self.table, halves, &ien)
-                en = <double> ien
-                for k in range(DT_COLS):
-                    acc[k] = halves[k] + halves[DT_COLS + k]
-                # advance over half a sub-block: second half * conj(first half)
-                for k in range(DT_NF):
-                    hv[k] = (halves[DT_COLS + k] * halves[k]
-                             + halves[DT_COLS + DT_NF + k] * halves[DT_NF + k])
-                    hv[DT_NF + k] = (halves[DT_COLS + DT_NF + k] * halves[k]
-                                     - halves[DT_COLS + k] * halves[DT_NF + k])
-                for k in range(DT_NF):
-                    zr = acc[k]
-                    zi = acc[DT_NF + k]
-                    pw[k] = (zr * zr + zi * zi) * PE_NORM
-                # strongest tone of each group (first one on ties, as numpy's argmax)
-                kl = 0
-                for k in range(1, 4):
-                    if pw[k] > pw[kl]:
-                        kl = k
-                kh = 4
-                for k in range(5, 8):
-                    if pw[k] > pw[kh]:
-                        kh = k
-                bl = pw[kl]
-                bh = pw[kh]
-                # twist on this and the previous sub-block together (leakage beats)
-                tl = pw[kl] + ch.pprev[kl]
-                th = pw[kh] + ch.pprev[kh]
-                good = (bl >= LEVEL_ON_E and bh >= LEVEL_ON_E
-                        and th >= tl * TWIST_LO and th <= tl * TWIST_HI
-                        and bl + bh >= RATIO_ON * en)
-                memcpy(ch.pprev, pw, sizeof(pw))
-                if good:
-                    ol = 0.0
-                    oh = 0.0
-                    for k in range(4):
-                        if k != kl and pw[k] > ol:
-                            ol = pw[k]
-                        if k + 4 != kh and pw[k + 4] > oh:
-                            oh = pw[k + 4]
-                    good = ol <= bl * OTHER and oh <= bh * OTHER
-                # phase advance of every tone against the previous sub-block
-                for k in range(DT_NF):
-                    zr = acc[k] * ch.prev[k] + acc[DT_NF + k] * ch.prev[DT_NF + k]
-                    zi = acc[DT_NF + k] * ch.prev[k] - acc[k] * ch.prev[DT_NF + k]
-                    rot[k] = zr * self.rot[k] - zi * self.rot[DT_NF + k]
-                    rot[DT_NF + k] = zr * self.rot[DT_NF + k] + zi * self.rot[k]
-                if good:
-                    # summed over the last STEPS = 3 steps (averages out the other tone's leakage)
-                    for i in range(2):
-                        k = kl if i == 0 else kh
-                        rr = rot[k] + ch.rprev[0][k] + ch.rprev[1][k]
-                        ri = rot[DT_NF + k] + ch.rprev[0][DT_NF + k] + ch.rprev[1][DT_NF + k]
-                        mag = sqrt(rr * rr + ri * ri)
-                        # no evidence yet (first sub-block of a tone): not judged on it
-                        if mag >= WEAK * pw[k] / PE_NORM:
-                            # the full advance is known modulo one turn; the half-block one picks it
-                            hr = hv[k] + ch.hprev[0][k] + ch.hprev[1][k]
-                            hi = hv[DT_NF + k] + ch.hprev[0][DT_NF + k] + ch.hprev[1][DT_NF + k]
-                            full = atan2(ri, rr)
-                            coarse = 2.0 * atan2(hi, hr)
-                            full = full + 2.0 * M_PI * rint((coarse - full) / (2.0 * M_PI))
-                            if not fabs(full) <= self.tolrad[k]:
-                                good = 0
-                memcpy(ch.hprev[1], ch.hprev[0], sizeof(hv))
-                memcpy(ch.hprev[0], hv, sizeof(hv))
-                memcpy(ch.rprev[1], ch.rprev[0], sizeof(rot))
-                memcpy(ch.rprev[0], rot, sizeof(rot))
-                memcpy(ch.prev, acc, sizeof(acc))
-                if good:
-                    # harmonic neighbours 2 f_lo - f_hi and 2 f_hi - f_lo (Hann window)
-                    dig = kl * 4 + (kh - 4)
-                    dtk_neighbours(src, <const float (*)[8]> self.ntab[dig], nacc)
-                    q0 = nacc[0] * nacc[0] + nacc[4] * nacc[4] + nacc[1] * nacc[1] + nacc[5] * nacc[5]
-                    q1 = nacc[2] * nacc[2] + nacc[6] * nacc[6] + nacc[3] * nacc[3] + nacc[7] * nacc[7]
-                    good = q1 <= NEIGHBOUR * q0
-                if good:
-                    dig = kl * 4 + (kh - 4)
-                    if dig == cand:
-                        run += 1
+        for s in range(nsub):
+            t = tstart + s * DT_SUB * STEP
+            g = 0
+            while g < rows:
+                nl = <int> (rows - g if rows - g < DTK_LANES else DTK_LANES)
+                for l in range(nl):
+                    r = g + l
+                    if s == 0 and p > 0:
+                        c = idx[r] if idx != NULL else <int> r
+                        memcpy(first[l], self.chan[c].carry, p * sizeof(int16_t))
+                        memcpy(&first[l][p], &x[r, 0], (DT_SUB - p) * sizeof(int16_t))
+                        srcs[l] = first[l]
                     else:
-                        cand = dig
-                        run = 1
-                        run_t = t
-                else:
-                    cand = -1
-                    run = 0
-                if on < 0:
-                    if run >= ON_SUBS:
-                        on = cand
-                        miss = 0
-                        ev[nev].channel = <int32_t> c
-                        ev[nev].digit = on
-                        ev[nev].start = 1
-                        ev[nev].time = run_t
-                        nev += 1
-                    continue
-                bl = pw[on // 4]
-                bh = pw[4 + on % 4]
-                held = (bl >= LEVEL_HOLD_E and bh >= LEVEL_HOLD_E
-                        and bh >= bl * TWIST_HOLD_LO and bh <= bl * TWIST_HOLD_HI
-                        and bl + bh >= RATIO_HOLD * en)
-                if held:
-                    miss = 0
-                else:
-                    if miss == 0:
-                        miss_t = t
-                    miss += 1
-                if cand >= 0 and cand != on and run >= ON_SUBS:
-                    ev[nev].channel = <int32_t> c
-                    ev[nev].digit = on
-                    ev[nev].start = 0
-                    ev[nev].time = miss_t if miss else run_t
-                    nev += 1
-                    on = cand
-                    miss = 0
-                    ev[nev].channel = <int32_t> c
-                    ev[nev].digit = on
-                    ev[nev].start = 1
-                    ev[nev].time = run_t
-                    nev += 1
-                elif miss >= OFF_SUBS:
-                    ev[nev].channel = <int32_t> c
-                    ev[nev].digit = on
-                    ev[nev].start = 0
-                    ev[nev].time = miss_t
-                    nev += 1
-                    on = -1
-                    miss = 0
-            # keep the samples of the unfinished sub-block
+                        srcs[l] = &x[r, s * DT_SUB - p]
+                dtk_subblocks(srcs, nl, <const float (*)[16]> self.fold, <const float (*)[16]> self.hrot,
+                              halves, ens)
+                for l in range(nl):
+                    r = g + l
+                    c = idx[r] if idx != NULL else <int> r
+                    nev = self._decide(c, halves[l], ens[l], srcs[l], t, nev)
+                g += DTK_LANES
+        # keep the samples of the unfinished sub-block
+        for r in range(rows):
+            c = idx[r] if idx != NULL else <int> r
             if nsub == 0:
-                memcpy(&ch.carry[p], &x[c, 0], n * sizeof(int16_t))
+                memcpy(&self.chan[c].carry[p], &x[r, 0], n * sizeof(int16_t))
             elif rem > 0:
-                memcpy(ch.carry, &x[c, n - rem], rem * sizeof(int16_t))
-            ch.on = on
-            ch.cand = cand
-            ch.run = run
-            ch.miss = miss
-            ch.run_t = run_t
-            ch.miss_t = miss_t
+                memcpy(self.chan[c].carry, &x[r, n - rem], rem * sizeof(int16_t))
         self.ncarry = rem
         return nev
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef Py_ssize_t _decide(self, int c, const float *halves, int64_t ien, const int16_t *src,
+                            double t, Py_ssize_t nev) noexcept nogil:
+        """The checks and the start / hold / stop machine of channel c on one sub-block.
+
+        The phase tests need the advance of the two chosen tones over the last three steps:
+        they are computed from the ring of the last four sub-blocks' half sums only when
+        the cheaper tests pass (most sub-blocks of speech or noise stop at the level,
+        twist or ratio test)."""
+        cdef dt_chan_t *ch = &self.chan[c]
+        cdef dt_event_t *ev = self.evbuf
+        cdef float acc[4][DT_COLS]          # sub-block sums: now, 1, 2, 3 sub-blocks before
+        cdef const float *hs[3]
+        cdef double pw[DT_NF]
+        cdef double nacc[8]
+        cdef double tl, th, q0, q1, mag, hr, hi, full, coarse
+        cdef int i, j, k, kl, kh, good, dig, held
+        cdef double en = <double> ien
+        cdef double bl, bh, ol, oh, zr, zi, rr, ri
+        cdef int on = ch.on
+        cdef int cand = ch.cand
+        cdef int run = ch.run
+        cdef int miss = ch.miss
+        cdef double run_t = ch.run_t
+        cdef double miss_t = ch.miss_t
+        cdef int head = (ch.head + 1) & 3
+        cdef float *cur = ch.hist[head]
+        memcpy(cur, halves, sizeof(ch.hist[0]))
+        ch.head = head
+        for k in range(DT_COLS):
+            acc[0][k] = cur[k] + cur[DT_COLS + k]
+        for k in range(DT_NF):
+            zr = acc[0][k]
+            zi = acc[0][DT_NF + k]
+            pw[k] = (zr * zr + zi * zi) * PE_NORM
+        # strongest tone of each group (first one on ties, as numpy's argmax)
+        kl = 0
+        for k in range(1, 4):
+            if pw[k] > pw[kl]:
+                kl = k
+        kh = 4
+        for k in range(5, 8):
+            if pw[k] > pw[kh]:
+                kh = k
+        bl = pw[kl]
+        bh = pw[kh]
+        # twist on this and the previous sub-block together (leakage beats)
+        tl = pw[kl] + ch.pprev[kl]
+        th = pw[kh] + ch.pprev[kh]
+        good = (bl >= LEVEL_ON_E and bh >= LEVEL_ON_E
+                and th >= tl * TWIST_LO and th <= tl * TWIST_HI
+                and bl + bh >= RATIO_ON * en)
+        memcpy(ch.pprev, pw, sizeof(pw))
+        if good:
+            ol = 0.0
+            oh = 0.0
+            for k in range(4):
+                if k != kl and pw[k] > ol:
+                    ol = pw[k]
+                if k + 4 != kh and pw[k + 4] > oh:
+                    oh = pw[k + 4]
+            good = ol <= bl * OTHER and oh <= bh * OTHER
+        if good:
+            for j in range(1, 4):
+                hs[0] = ch.hist[(head - j) & 3]
+                for k in range(DT_COLS):
+                    acc[j][k] = hs[0][k] + hs[0][DT_COLS + k]
+            for j in range(3):
+                hs[j] = ch.hist[(head - j) & 3]
+            # phase advance summed over the last STEPS = 3 steps (averages out the other
+            # tone's leakage): step j is sub-block j against the one before it
+            for i in range(2):
+                k = kl if i == 0 else kh
+                rr = 0.0
+                ri = 0.0
+                hr = 0.0
+                hi = 0.0
+                for j in range(3):
+                    zr = acc[j][k] * acc[j + 1][k] + acc[j][DT_NF + k] * acc[j + 1][DT_NF + k]
+                    zi = acc[j][DT_NF + k] * acc[j + 1][k] - acc[j][k] * acc[j + 1][DT_NF + k]
+                    rr += zr * self.rot[k] - zi * self.rot[DT_NF + k]
+                    ri += zr * self.rot[DT_NF + k] + zi * self.rot[k]
+                    # advance over half a sub-block: second half * conj(first half)
+                    hr += (hs[j][DT_COLS + k] * hs[j][k] + hs[j][DT_COLS + DT_NF + k] * hs[j][DT_NF + k])
+                    hi += (hs[j][DT_COLS + DT_NF + k] * hs[j][k] - hs[j][DT_COLS + k] * hs[j][DT_NF + k])
+                mag = sqrt(rr * rr + ri * ri)
+                # no evidence yet (first sub-block of a tone): not judged on it
+                if mag >= WEAK * pw[k] / PE_NORM:
+                    # the full advance is known modulo one turn; the half-block one picks it
+                    full = atan2(ri, rr)
+                    coarse = 2.0 * atan2(hi, hr)
+                    full = full + 2.0 * M_PI * rint((coarse - full) / (2.0 * M_PI))
+                    if not fabs(full) <= self.tolrad[k]:
+                        good = 0
+        if good:
+            # harmonic neighbours 2 f_lo - f_hi and 2 f_hi - f_lo (Hann window)
+            dig = kl * 4 + (kh - 4)
+            dtk_neighbours(src, <const float (*)[8]> self.ntab[dig], nacc)
+            q0 = nacc[0] * nacc[0] + nacc[4] * nacc[4] + nacc[1] * nacc[1] + nacc[5] * nacc[5]
+            q1 = nacc[2] * nacc[2] + nacc[6] * nacc[6] + nacc[3] * nacc[3] + nacc[7] * nacc[7]
+            good = q1 <= NEIGHBOUR * q0
+        if good:
+            dig = kl * 4 + (kh - 4)
+            if dig == cand:
+                run += 1
+            else:
+                cand = dig
+                run = 1
+                run_t = t
+        else:
+            cand = -1
+            run = 0
+        if on < 0:
+            if run >= ON_SUBS:
+                on = cand
+                miss = 0
+                ev[nev].channel = <int32_t> c
+                ev[nev].digit = on
+                ev[nev].start = 1
+                ev[nev].time = run_t
+                nev += 1
+        else:
+            bl = pw[on // 4]
+            bh = pw[4 + on % 4]
+            held = (bl >= LEVEL_HOLD_E and bh >= LEVEL_HOLD_E
+                    and bh >= bl * TWIST_HOLD_LO and bh <= bl * TWIST_HOLD_HI
+                    and bl + bh >= RATIO_HOLD * en)
+            if held:
+                miss = 0
+            else:
+                if miss == 0:
+                    miss_t = t
+                miss += 1
+            if cand >= 0 and cand != on and run >= ON_SUBS:
+                ev[nev].channel = <int32_t> c
+                ev[nev].digit = on
+                ev[nev].start = 0
+                ev[nev].time = miss_t if miss else run_t
+                nev += 1
+                on = cand
+                miss = 0
+                ev[nev].channel = <int32_t> c
+                ev[nev].digit = on
+                ev[nev].start = 1
+                ev[nev].time = run_t
+                nev += 1
+            elif miss >= OFF_SUBS:
+                ev[nev].channel = <int32_t> c
+                ev[nev].digit = on
+                ev[nev].start = 0
+                ev[nev].time = miss_t
+                nev += 1
+                on = -1
+                miss = 0
+        ch.on = on
+        ch.cand = cand
+        ch.run = run
+        ch.miss = miss
+        ch.run_t = run_t
+        ch.miss_t = miss_t
+        return nev
+
+
+def _time_channel(ev):
+    return (ev.time, ev.channel)
 
 def detect(samples: object, rate: int = 8000) -> str:
     """The digits in a 16-bit linear signal (int16 array or bytes), in order; fresh state."""

@@ -45,7 +45,7 @@ from typing import Literal
 
 import numpy as np
 
-from ._blocks import as_channels, check_channels
+from ._blocks import as_channels, check_channel_list, check_channels
 from ._blocks import check_now as _check_now
 
 __all__ = ["DtmfDetector", "DtmfGenerator", "DigitEvent", "detect", "DIGITS", "LOW_HZ", "HIGH_HZ",
@@ -181,6 +181,8 @@ class DtmfDetector:
         self._run_t = [0.0] * self.channels
         self._miss = [0] * self.channels
         self._miss_t = [0.0] * self.channels
+        self._feeds = 0                          # calls that fed samples
+        self._fed = np.zeros(self.channels, dtype=np.int64)   # _feeds when each channel was last fed
 
     def reset(self, channel: int | None = None) -> None:
         """Forget the history of one channel (or all); no event is reported for it."""
@@ -202,12 +204,54 @@ class DtmfDetector:
             self._on[c] = self._cand[c] = -1
             self._run[c] = self._miss[c] = 0
             self._run_t[c] = self._miss_t[c] = 0.0
+            self._fed[c] = self._feeds
         self._carry = carry
+
+    def process_channels(self, samples: object, now: float, channels: object) -> list[DigitEvent]:
+        """Feed a block of some channels only: ``samples`` (len(channels), n), row i is
+        channel ``channels[i]``; events carry the detector's channel numbers, in time order.
+
+        The batch entry point (one call for all the busy timeslots of all spans). A channel
+        left out of a call is idle: when it is fed again its history is forgotten (as
+        ``reset``), and no event is reported for the gap."""
+        idx = check_channel_list(channels, self.channels)
+        x = as_channels(samples, len(idx))
+        now = check_now(now)
+        if x.shape[1] == 0 or idx.size == 0:
+            return []
+        for c in idx[self._fed[idx] != self._feeds].tolist():
+            self.reset(c)
+        chans = idx.tolist()
+        sub = DtmfDetector(len(chans), self.rate)
+        sub._carry = self._carry[idx]
+        sub._prev, sub._rprev = self._prev[idx], self._rprev[idx]
+        sub._pprev, sub._hprev = self._pprev[idx], self._hprev[idx]
+        for name in ("_on", "_cand", "_run", "_run_t", "_miss", "_miss_t"):
+            mine = getattr(self, name)
+            setattr(sub, name, [mine[c] for c in chans])
+        events = sub.process(x, now)
+        carry = np.zeros((self.channels, sub._carry.shape[1]), dtype=np.int16)
+        carry[idx] = sub._carry          # the others are idle: reset when fed again
+        self._carry = carry
+        self._prev[idx], self._rprev[idx] = sub._prev, sub._rprev
+        self._pprev[idx], self._hprev[idx] = sub._pprev, sub._hprev
+        for name in ("_on", "_cand", "_run", "_run_t", "_miss", "_miss_t"):
+            mine, theirs = getattr(self, name), getattr(sub, name)
+            for i, c in enumerate(chans):
+                mine[c] = theirs[i]
+        self._feeds += 1
+        self._fed[idx] = self._feeds
+        out = [DigitEvent(chans[e.channel], e.digit, e.kind, e.time) for e in events]
+        out.sort(key=lambda e: (e.time, e.channel))
+        return out
 
     def process(self, samples: object, now: float) -> list[DigitEvent]:
         """Feed a block (channels, n) whose first sample is at ``now`` s; digit events, in time order."""
         x = as_channels(samples, self.channels)
         now = check_now(now)
+        if x.shape[1]:
+            self._feeds += 1
+            self._fed[:] = self._feeds
         carried = self._carry.shape[1]
         data = np.concatenate([self._carry, x], axis=1) if carried else x
         nsub = data.shape[1] // SUB
