@@ -154,6 +154,8 @@ class LapdLink:
             self.m.fire(Ev.DL_ESTABLISH_REQUEST, None, now)
 
     def data_to_send(self, now: float) -> list[bytes]:
+        if not (self.queue or self.ack_pending or self._out):
+            return []
         self._push(now)
         if self.ack_pending and self.up:
             self._s(Kind.RR, False, False)

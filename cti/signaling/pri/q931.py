@@ -14,13 +14,18 @@ from cti.signaling.errors import LocalProtocolError
 from . import ie as IE
 from .call import PriCall
 from .calltable import NETWORK_TABLE, USER_TABLE
-from .message import GLOBAL_CREF, MT, Message, MessageError, decode, encode, mandatory_invalid, missing
+from .message import (GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, Message, MessageError, decode, encode,
+                      mandatory_invalid, missing)
 from .restart import Restart, RestartEv
 from .states import CallEvent, Ev, InterfaceEvent, Req
 from .timers import Q931_TIMERS
 from .variants import Variant, variant as variant_named
 
 E1_B_CHANNELS = tuple(range(1, 16)) + tuple(range(17, 32))
+#: message type octet -> MT, without calling the enum per message
+_MT_OF: dict[int, MT] = {int(t): t for t in MT}
+#: message types with mandatory elements (the others can only have element errors)
+_CHECKED = frozenset(int(t) for t in (*MANDATORY, *MANDATORY_FROM_NETWORK))
 
 
 class Q931:
@@ -295,12 +300,11 @@ class Q931:
         return None
 
     def _for_call(self, call: PriCall, m: Message, now: float) -> None:
-        try:
-            mt = MT(m.mtype)
-        except ValueError:
+        mt = _MT_OF.get(m.mtype)
+        if mt is None:
             self.send_status(call.cref, not call.ours, 97, int(call.m.state))   # 5.8.4
             return
-        problem = self._problem(m)
+        problem = self._problem(m) if m.invalid or m.unrecognized or m.mtype in _CHECKED else None
         if problem is not None:
             cause, act = problem
             if mt in (MT.DISCONNECT, MT.RELEASE):
