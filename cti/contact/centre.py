@@ -40,6 +40,7 @@ from . import requests as rq
 from .audio import CallAudio, StationError
 from .hook import service as hook_service
 from .config import ContactConfig
+from .campaigns import CampaignRequests
 from .handlers import ContactRequests
 from .ivr import Connect, IvrRunner
 from .outbound import Dialler, publish_campaign
@@ -52,7 +53,7 @@ CALL_EVENTS = frozenset({"Offered", "Delivered", "Established", "Originated", "D
                          "Transferred", "Conferenced", "Reattempted", "Failed", "CallCleared"})
 
 
-class ContactCentre(ContactRequests, Component):
+class ContactCentre(ContactRequests, CampaignRequests, Component):
     """See the module docstring. Hand it to the server (``CtiServer(cfg, components=[...])``)."""
 
     name = "contact"
@@ -135,13 +136,13 @@ class ContactCentre(ContactRequests, Component):
                "StartRecording": self._start_recording, "StopRecording": self._stop_recording,
                "Monitor": self._monitor, "StopMonitor": self._stop_monitor, "GetStatistics": self._get_statistics,
                "PlayPrompt": self._play, "CollectDigits": self._collect_digits,
-               "StartCampaign": self._start_campaign}
+               "StartCampaign": self._start_campaign, **self.campaign_links()}
         links: dict[str, Link] = {name: serves(fn) for name, fn in own.items()}
         links["AnswerCall"] = self._answer
         return links
 
     def sections(self) -> Mapping[str, Section]:
-        return {"agents": self._agents_state, "queues": self._queues_state,
+        return {"agents": self._agents_state, "queues": self._queues_state, "campaigns": self._campaigns_state,
                 "media": lambda account, book: self.audio.public(book.visible(account))}
 
     def events(self) -> Collection[str]:
@@ -188,7 +189,7 @@ class ContactCentre(ContactRequests, Component):
             return [d for d in e.data["devices"] if d]
         agent = e.data.get("agent")
         if agent in self.engine.agents and self.engine.agents[agent].agent.device:
-            return [self.engine.agents[agent].agent.device]   # type: ignore[list-item]
+            return [self.engine.agents[agent].agent.device]
         return []
 
     def _execute(self, e: QueueEvent) -> None:
@@ -241,7 +242,10 @@ class ContactCentre(ContactRequests, Component):
         circ = call.circuit() if call is not None else None
         if circ is not None and circ[0] in self.taps.spans:
             buf = self._rx[call_id] = bytearray()
-            self._rec_unlisten[call_id] = self.listen(circ, lambda alaw, _t, _b=buf: _keep(_b, alaw))
+
+            def heard(alaw: bytes, _t: float) -> None:
+                _keep(buf, alaw)
+            self._rec_unlisten[call_id] = self.listen(circ, heard)
         self.publish(ce.RecordingStarted(call=call_id, path=str(rec.path), agent=agent))
         return str(rec.path)
 
@@ -317,6 +321,7 @@ class ContactCentre(ContactRequests, Component):
         publish_campaign(self.server, r, self.dialler.summary(r.campaign))
         for c in r.connects:
             self.apply(self.engine.enqueue(r.call, c.queue, r.number, self.now()))
+        self.publish_campaign_status(r.campaign)
 
     def _dial_tick(self, now: float) -> None:
         if not self.dialler.running:

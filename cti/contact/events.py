@@ -198,3 +198,25 @@ class CampaignProgress(BusEvent):
 
 
 CONTACT_EVENTS["CampaignProgress"] = CampaignProgress
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignStatus(BusEvent):
+    """Where running campaign ``campaign`` stands (after each outcome, a mode switch, a start):
+    ``mode`` (preview, progressive, predictive), ``status`` (dialled, connects, answered,
+    abandoned, abandon_rate against ``target``, dialling, waiting_agent, previews, pending,
+    ...: cti.outbound.campaign.Campaign.status) and how many of its queue's agents are in
+    each state (``agent_states``: Ready, Busy, NotReady...)."""
+
+    TOPIC: ClassVar[str] = "campaign"
+
+    campaign: str
+    mode: str
+    status: dict[str, Any] = field(default_factory=dict)
+    agent_states: dict[str, int] = field(default_factory=dict)
+
+    def topic(self) -> str:
+        return f"campaign.{self.campaign}"
+
+
+CONTACT_EVENTS["CampaignStatus"] = CampaignStatus

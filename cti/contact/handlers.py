@@ -12,6 +12,7 @@ listening in is no party and controls nothing).
 from __future__ import annotations
 
 from typing import Any
+from collections.abc import Callable
 
 from cti.acd.agents import AgentState
 from cti.acd.engine import AcdError
@@ -41,6 +42,13 @@ class ContactRequests:
     supervisions: dict[str, tuple[str, str, str]]
     audio: Any
     publish: Any
+    server: Any
+    _ringing: Callable[[str], list[str]]
+    _record: Callable[[str, str | None], str]
+    _stop_record: Callable[[str], dict[str, Any] | None]
+    _circuit: Callable[[str], tuple[int, int]]
+    publish_stats: Callable[..., dict[str, Any]]
+    publish_campaign_status: Any
 
     # ---- authorisation --------------------------------------------------------------------
     def _book(self) -> AccountBook:
@@ -233,6 +241,7 @@ class ContactRequests:
             raise PrivilegeViolationError(str(e), account=account.name, field="caller_id") from None
         except CampaignError as e:
             raise InvalidParameterError(str(e), field="campaign") from None
+        self.publish_campaign_status(req.campaign)
         return {"campaign": req.campaign, "contacts": len(c.contacts)}
 
     def _get_statistics(self, account: Account, req: rq.GetStatistics, _t: float) -> dict[str, Any]:

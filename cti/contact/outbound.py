@@ -83,8 +83,9 @@ class _Attempt:
     amd: amd_.AmdListener | None = None
     amd_wait: bool = False       #: answered: the report waits for the AMD verdict
     message_wait: bool = False   #: a machine: the message waits for the end of its greeting
-    answered: bool = False       #: answered: the call went to the queue
+    answered: bool = False       #: answered: the call went to the queue (or is with its preview agent)
     clear_asked: bool = False
+    agent: str = ""              #: a preview attempt: the agent who dialled it from its own device
 
 
 class Dialler:
@@ -275,6 +276,48 @@ class Dialler:
             raise CampaignError(f"campaign {name!r}: predictive mode needs an abandon_message")
         self.running[name][0].set_mode(mode)
 
+    # ---- preview mode (cti.outbound.requests) -------------------------------------------------
+    def campaign(self, name: str) -> Campaign:
+        if name not in self.running:
+            raise CampaignError(f"campaign {name!r} is not running")
+        return self.running[name][0]
+
+    def preview_dial(self, name: str, attempt: str, device: str, now: float, dial: Callable[..., Any],
+                     listen: Listen | None = None) -> str:
+        """Dial previewed record ``attempt`` from the agent's ``device`` (``dial`` as in
+        :meth:`tick`); its outcome is classified as any attempt's, without AMD (the agent hears
+        the callee). Returns the call id; CallControlError when the call cannot be placed."""
+        c = self.campaign(name)
+        agent = c.previewing(attempt)
+        if agent is None:
+            raise CampaignError(f"campaign {name!r} has no open preview {attempt!r}")
+        d = c.preview_dial(attempt, now)
+        trunk = self.specs[name].get("trunk")
+        try:
+            got = dial(device, d.dialled or d.number, trunk) if d.calling is None \
+                else dial(device, d.dialled or d.number, trunk, d.calling)
+        except CallControlError as e:
+            cause = e.details.get("cause")
+            p = ProgressClassifier(now, d.timeout)
+            o = p.released(cause if isinstance(cause, int) else 34, now)
+            c.progress(d.attempt, o, now, source=p.source)
+            self.results.append(Report(name, d.number, o, None, p.source, [], time=now))
+            raise
+        call = got["call"] if isinstance(got, dict) else str(got)
+        circ = (int(got["span"]), int(got["ts"])) if isinstance(got, dict) and "ts" in got else None
+        spec = self.specs[name]
+        p = ProgressClassifier(now, d.timeout, voice_seconds=spec.get("voice_seconds", 0.6),
+                               answer_wait=spec.get("answer_wait", 6.0), supervised=spec.get("supervised", True))
+        a = _Attempt(name, d.attempt, d.number, p, circ, agent=agent)
+        self._listen(a, listen)
+        a.amd = None
+        self.attempts[call] = a
+        return call
+
+    def preview_skip(self, name: str, attempt: str, now: float, later: float | None = None) -> None:
+        c = self.campaign(name)
+        c.preview_skip(attempt, now, later)
+
     def moved(self, call: str, circuit: tuple[int, int], listen: Listen | None) -> None:
         """``call`` was placed again on ``circuit`` (automatic repeat attempt after glare): listen
         there, not to the circuit given up, which may now carry the far end's own call."""
@@ -360,7 +403,7 @@ class Dialler:
         if gone and connects:
             self.running[a.campaign][0].agent_connected(a.attempt)
             connects = []
-        a.answered = bool(connects)
+        a.answered = bool(connects) or (bool(a.agent) and outcome is Outcome.ANSWERED)
         r = Report(a.campaign, a.number, outcome, call, p.source, heard, connects, a.circuit, now, verdict, conf)
         self.results.append(r)
         return r

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cti.bus.schema import register_request
+from cti.outbound.requests import OUTBOUND_REQUESTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ class StartCampaign:
 
 
 CONTACT_REQUESTS = (StartCampaign, AgentLogon, SetAgentState, RouteSelect, StartRecording, StopRecording, Monitor,
-                    StopMonitor, GetStatistics, PlayPrompt, CollectDigits)
+                    StopMonitor, GetStatistics, PlayPrompt, CollectDigits, *OUTBOUND_REQUESTS)
 
 
 def register() -> None:

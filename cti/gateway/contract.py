@@ -42,6 +42,9 @@ SAMPLES: dict[str, Any] = {
     "old_calls": ["16", "17"], "parties": ["trunk/0/5", "trunk/0/6"], "sent": False, "alarms": [],
     "figures": {"waiting": 2, "longest_wait": 31.5, "service_level": 87.5, "abandon_rate": 4.2},
     "agents": {"alice": {"state": "Ready"}}, "summary": {"answered": 3}, "heard": ["ringback"],
+    "agent_states": {"Ready": 3, "Busy": 5, "NotReady": 1},
+    "status": {"dialled": 420, "connects": 96, "answered": 90, "abandoned": 2, "abandon_rate": 0.0222,
+               "target": 0.03, "dialling": 6, "waiting_agent": 1, "pending": 1580},
     "old_span": 0, "old_ts": 4, "old_device": "trunk/0/4", "attempt": 2, "max_digits": 4, "seconds": 12.5,
 }
 

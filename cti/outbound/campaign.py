@@ -131,6 +131,10 @@ class Campaign:
     _answered_at: dict[str, float] = field(default_factory=dict)
     _previews: dict[str, tuple[str, Contact]] = field(default_factory=dict)
     _contact_of: dict[str, Contact] = field(default_factory=dict)
+    _direct: dict[str, str] = field(default_factory=dict)    #: preview attempt dialled -> its agent
+    dialled: int = 0                #: dials placed (every attempt, every mode)
+    connects: int = 0               #: answered calls that went to an agent (queue, or the previewing agent)
+    skipped: int = 0                #: previewed records the agent skipped
 
     def __post_init__(self) -> None:
         if isinstance(self.ratio, bool) or not isinstance(self.ratio, (int, float)) or not 0.1 <= self.ratio <= 5.0:
@@ -248,22 +252,37 @@ class Campaign:
         d = got[0]
         c = self.dialling.pop(d.attempt)
         c.attempts -= 1
+        self.dialled -= 1               # shown, not dialled (yet)
         self._dialled_at.pop(d.attempt, None)
         self._previews[d.attempt] = (agent, c)
         return Preview(d.attempt, agent, d.number, d.data)
 
+    def previewing(self, attempt: str) -> str | None:
+        """The agent a record ``attempt`` is shown to (None: no such preview open)."""
+        got = self._previews.get(attempt)
+        return got[0] if got is not None else None
+
+    def previews_of(self, agent: str) -> list[Preview]:
+        """The records open on ``agent``'s desktop."""
+        return [Preview(a, ag, c.number, dict(c.data)) for a, (ag, c) in self._previews.items() if ag == agent]
+
     def preview_dial(self, attempt: str, now: float) -> Dial:
-        """The agent chose to dial the previewed record."""
-        _agent, c = self._take_preview(attempt)
+        """The agent chose to dial the previewed record: the call goes from the agent's own
+        device, so when it is answered the callee is with the agent already (no queue, no
+        abandon): :meth:`progress` returns no Connect for it."""
+        agent, c = self._take_preview(attempt)
         c.attempts += 1
+        self.dialled += 1
         self.dialling[attempt] = c
         self._dialled_at[attempt] = now
+        self._direct[attempt] = agent
         return Dial(attempt, c.number, self.no_answer_timeout, dict(c.data), self.plan.dialable(c.number), self.caller_id)
 
     def preview_skip(self, attempt: str, now: float, later: float | None = None) -> None:
         """The agent skipped the record: back in the list (after ``later`` seconds), or done."""
         _, c = self._take_preview(attempt)
         self._live.discard(id(c))
+        self.skipped += 1
         if later is None:
             c.done = True
         else:
@@ -301,6 +320,7 @@ class Campaign:
             self.dialling[attempt] = c
             self._dialled_at[attempt] = now
             self._live.add(id(c))
+            self.dialled += 1
             out.append(Dial(attempt, c.number, self.no_answer_timeout, dict(c.data), self.plan.dialable(c.number),
                             self.caller_id))
             budget -= 1
@@ -326,8 +346,13 @@ class Campaign:
         assert self.pacer is not None
         self.pacer.attempt_done(o is Outcome.ANSWERED or (o is Outcome.MACHINE and connect),
                                 now - self._dialled_at.pop(attempt, now))
+        if self._direct.pop(attempt, None) is not None and o is Outcome.ANSWERED:
+            c.done = True               # a preview call: the agent who dialled it has the callee
+            self.connects += 1
+            return []
         if o is Outcome.ANSWERED or (o is Outcome.MACHINE and connect):
             c.done = True
+            self.connects += 1
             self.waiting_agent.add(attempt)
             self._answered_at[attempt] = now
             self._contact_of[attempt] = c
@@ -367,6 +392,20 @@ class Campaign:
             else:
                 out["pending"] += 1
         return out
+
+    def status(self) -> dict[str, Any]:
+        """What a wallboard shows: the pacing mode and its target, dials placed, calls that reached
+        an agent, the abandon rate against the target, what is in flight and what is left."""
+        assert self.pacer is not None
+        p = self.pacer
+        pending = sum(1 for c in self.contacts if not c.done)
+        return {"campaign": self.name, "queue": self.queue, "mode": p.mode, "target": p.target,
+                "ratio": p.ratio, "abandon_after": p.abandon_after, "dialled": self.dialled,
+                "connects": self.connects, "answered": p.answered, "abandoned": p.abandoned,
+                "abandon_rate": round(p.abandon_rate, 4), "dialling": len(self.dialling),
+                "waiting_agent": len(self.waiting_agent), "previews": len(self._previews),
+                "skipped": self.skipped, "contacts": len(self.contacts), "pending": pending,
+                "finished": self.finished, "halted": self.halted}
 
     def decided_by(self) -> dict[str, int]:
         """Finished contacts by what decided their outcome: ``by_signalling``, ``by_tone``, ``by_timer``."""
