@@ -33,10 +33,16 @@ class CasDebouncer:
         self.candidate = np.zeros(CHANNELS + 1, dtype=np.int16)   # last abcd received
         self.since = np.zeros(CHANNELS + 1, dtype=np.float64)     # when the candidate began
         self.glitches = 0                                         # changes too short to report
+        self._last = b""          # TS16 of the last block: steady CAS repeats it block after block
+        self._pending = False     # some channel's candidate is not reported yet
 
     def feed(self, ts16: np.ndarray, t_end: float) -> list[tuple[int, int, float]]:
         """TS16 octets of aligned frames, the last ending at ``t_end``; returns the
         recognised changes as ``(channel, abcd, time first received)``, in time order."""
+        raw = ts16.tobytes()
+        if raw == self._last and not self._pending:
+            return []             # 160 frames = 10 whole multiframes: the same octets, no change
+        self._last = raw
         n = len(ts16)
         mf0 = np.flatnonzero((ts16 & 0xF0) == 0)
         if n == 0 or len(mf0) == 0:          # no multiframe word in sight: keep the last state
@@ -68,5 +74,6 @@ class CasDebouncer:
                     if cand[chan] != self.stable[chan] and t - self.since[chan] >= self.recognition - 1e-9:
                         self.stable[chan] = cand[chan]
                         out.append((chan, int(cand[chan]), float(self.since[chan])))
+        self._pending = bool((cand != self.stable)[1:].any())
         out.sort(key=lambda e: e[2])
         return out
