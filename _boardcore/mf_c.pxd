@@ -21,6 +21,7 @@ cdef struct mf_chan_t:
     int cand_n                          # consecutive clean windows of cand
     int miss                            # consecutive windows cur did not hold
     double ref                          # peak power of cur's weaker tone since recognition
+    long long fed                       # the detector's feed count when this channel was last fed
 
 
 cdef class MfDetector:
@@ -32,14 +33,18 @@ cdef class MfDetector:
     cdef int pos                        # sub-blocks done, modulo MF_ROT
     cdef int rhead                      # ring slot of the oldest sub-block, modulo MF_RING
     cdef int ncarry                     # samples in every channel's carry
-    cdef double table[MF_SUB][MF_COLS]  # exp(-j w m), m = 0..SUB-1
-    cdef double rot[MF_ROT][MF_COLS]    # exp(-j w SUB g), g = 0..ROT-1
+    cdef long long feeds                # calls that fed samples (a channel missing one is stale)
+    cdef double fold[20][MF_COLS]       # the sub-block folded about its centre (mf_kernel.h)
+    cdef double rot[MF_ROT][MF_COLS]    # exp(-j w (SUB g + c)), g = 0..ROT-1, c = 19.5
     cdef int sigtab[MF_MAXF][MF_MAXF]
     cdef mf_chan_t *chan
     cdef int32_t *evbuf                 # (channel, signal, sub-block) triples
     cdef Py_ssize_t evcap
     cdef bint busy                      # inside process() without the GIL
-    cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x) noexcept nogil
+    cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x, const int32_t *idx) noexcept nogil
+    cdef Py_ssize_t _decide(self, int c, const double *acc, double en, const double *rr,
+                            const int *slot, Py_ssize_t s, Py_ssize_t nev) noexcept nogil
+    cdef list _feed(self, object x, object idx, double t0)
     cdef int _channel_arg(self, object channel) except -1
     cdef int _not_busy(self) except -1
 

@@ -18,7 +18,10 @@ from libc.string cimport memcpy, memset
 
 
 cdef extern from "mf_kernel.h" nogil:
-    void mfk_subblock(const int16_t *src, const double (*table)[12], double *acc, double *en)
+    enum: MFK_LANES
+    enum: MFK_HALF
+    void mfk_subblocks(const int16_t **src, int n, const double (*fold)[12], double (*acc)[12],
+                       double *en)
 
 import numpy as np
 
@@ -82,17 +85,20 @@ cdef class MfDetector:
         # (they can be the "third" frequency; pairs using them are no signal), as in the twin.
         self.nfreq = MF_MAXF
         # The same tables as the twin, computed by the same numpy expressions.
+        # The sub-block folded about its centre c (mf_kernel.h): cos / -sin at the
+        # half-integer offsets d; the phase reference exp(-j w SUB g) of the twin times
+        # exp(-j w c) brings the folded sums back to the twin's correlations.
         w = 2.0 * np.pi * np.asarray(_py.frequencies_of(self.forward, 6), dtype=np.float64) / _py.RATE
-        kern = np.exp(-1j * np.outer(np.arange(MF_SUB, dtype=np.float64), w))
-        rot = np.exp(-1j * np.outer(np.arange(MF_ROT, dtype=np.float64), w * MF_SUB))
-        memset(self.table, 0, sizeof(self.table))
+        off = np.arange(MFK_HALF, dtype=np.float64) + 0.5
+        rot = np.exp(-1j * np.outer(np.arange(MF_ROT, dtype=np.float64), w * MF_SUB)) * np.exp(-1j * w * (MFK_HALF - 0.5))
+        memset(self.fold, 0, sizeof(self.fold))
         memset(self.rot, 0, sizeof(self.rot))
         memset(self.sigtab, 0, sizeof(self.sigtab))
         cdef int m, k, g
-        for m in range(MF_SUB):
+        for m in range(MFK_HALF):
             for k in range(self.nfreq):
-                self.table[m][2 * k] = kern[m, k].real
-                self.table[m][2 * k + 1] = kern[m, k].imag
+                self.fold[m][2 * k] = np.cos(w[k] * off[m])
+                self.fold[m][2 * k + 1] = -np.sin(w[k] * off[m])
         for g in range(MF_ROT):
             for k in range(self.nfreq):
                 self.rot[g][2 * k] = rot[g, k].real
@@ -104,6 +110,7 @@ cdef class MfDetector:
         self.pos = 0
         self.rhead = 0
         self.ncarry = 0
+        self.feeds = 0
         free(self.chan)
         self.chan = <mf_chan_t *> calloc(self.channels, sizeof(mf_chan_t))
         if self.chan == NULL:
@@ -131,9 +138,12 @@ cdef class MfDetector:
         self._not_busy()
         if channel is None:
             memset(self.chan, 0, self.channels * sizeof(mf_chan_t))
+            for c in range(self.channels):
+                self.chan[c].fed = self.feeds
         else:
             c = self._channel_arg(channel)
             memset(&self.chan[c], 0, sizeof(mf_chan_t))
+            self.chan[c].fed = self.feeds
 
     def current(self, channel: int) -> int:
         """The signal now recognised on ``channel`` (0 when none)."""
@@ -143,14 +153,42 @@ cdef class MfDetector:
         """Feed ``n`` samples per channel; events recognised in them, by time then channel."""
         self._not_busy()
         x = _py.as_channels(samples, self.channels)
-        cdef double t0 = _py.check_now(now)
+        return self._feed(x, None, _py.check_now(now))
+
+    def process_channels(self, samples: object, now: float, channels: object) -> list:
+        """Feed a block of some channels only: ``samples`` (len(channels), n), row i is
+        channel ``channels[i]``; events carry the detector's channel numbers, by time then
+        channel.
+
+        The batch entry point: one call for all the channels of all spans that are in a
+        register phase (one detector over them), so the kernel runs them four at a time.
+        A channel left out of a call is idle: when it is fed again its history is forgotten
+        (as ``reset``), and no event is reported for the gap."""
+        self._not_busy()
+        idx = _py.check_channel_list(channels, self.channels)
+        x = _py.as_channels(samples, len(idx))
+        return self._feed(x, idx, _py.check_now(now))
+
+    cdef list _feed(self, object x, object idx, double t0):
         cdef const int16_t[:, ::1] xv = x
         cdef Py_ssize_t n = xv.shape[1]
-        if n == 0:
+        cdef Py_ssize_t rows = xv.shape[0]
+        if n == 0 or rows == 0:
             return []
+        cdef const int32_t[::1] iv
+        cdef const int32_t *ip = NULL
+        cdef Py_ssize_t r
+        cdef int c
+        if idx is not None:
+            iv = idx
+            ip = &iv[0]
+            for r in range(rows):
+                c = ip[r]
+                if self.chan[c].fed != self.feeds:      # missed a feed: idle since, start afresh
+                    memset(&self.chan[c], 0, sizeof(mf_chan_t))
         cdef int p = self.ncarry
         cdef Py_ssize_t nsub = (p + n) // MF_SUB
-        cdef Py_ssize_t need = 2 * nsub * self.channels
+        cdef Py_ssize_t need = 2 * nsub * rows
         cdef int32_t *grown
         if need > self.evcap:
             grown = <int32_t *> realloc(self.evbuf, 3 * need * sizeof(int32_t))
@@ -162,165 +200,185 @@ cdef class MfDetector:
         self.busy = True
         try:
             with nogil:
-                nev = self._advance(xv)
+                nev = self._advance(xv, ip)
         finally:
             self.busy = False
+        self.feeds += 1
+        for r in range(rows):
+            self.chan[ip[r] if ip != NULL else r].fed = self.feeds
         events = []
         cdef int32_t *e = self.evbuf
         for i in range(nev):
             events.append(MfEvent(e[3 * i], e[3 * i + 1],
                                   t0 + ((e[3 * i + 2] + 1) * MF_SUB - p) * STEP))
         if nev > 1:
-            events.sort(key=lambda ev: (ev.time, ev.channel))
+            events.sort(key=_time_channel)
         return events
 
     @cython.boundscheck(False)  # sub-block indices stay inside x (nsub from its length)
     @cython.wraparound(False)
-    cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x) noexcept nogil:
-        """Run every channel over the whole sub-blocks of carry + x; events into evbuf."""
+    cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x, const int32_t *idx) noexcept nogil:
+        """Run the rows of x (channel idx[row], or row) over the whole sub-blocks of carry +
+        x, four channels at a time (mfk_subblocks); events into evbuf."""
         cdef Py_ssize_t n = x.shape[1]
+        cdef Py_ssize_t rows = x.shape[0]
         cdef int p = self.ncarry
         cdef Py_ssize_t nsub = (p + n) // MF_SUB
         cdef int rem = <int> (p + n - nsub * MF_SUB)
-        cdef int nf = self.nfreq
-        cdef int ncols = 2 * nf
         cdef Py_ssize_t nev = 0
-        cdef int16_t first[MF_SUB]
-        cdef double acc[MF_COLS]
-        cdef double z[MF_COLS]
-        cdef double pw[MF_MAXF]
-        cdef const int16_t *src
+        cdef int16_t first[MFK_LANES][MF_SUB]
+        cdef const int16_t *srcs[MFK_LANES]
+        cdef double acc[MFK_LANES][MF_COLS]
+        cdef double ens[MFK_LANES]
+        cdef int slot[MF_RING]
         cdef const double *rr
-        cdef mf_chan_t *ch
-        cdef Py_ssize_t c, s
-        cdef int m, k, h, a, b, t, sg, strict, held
-        cdef double en, ew, pa, pb, p3, pair, ref
-        cdef double wz[MF_COLS]
-        cdef const double *q0
-        cdef const double *q1
-        cdef const double *q2
-        cdef const double *q3
-        cdef const double *q4
-        cdef const double *q5
-        cdef const double *q6
-        cdef int cur, cand, cand_n, miss
-        for c in range(self.channels):
-            ch = &self.chan[c]
-            cur = ch.cur
-            cand = ch.cand
-            cand_n = ch.cand_n
-            miss = ch.miss
-            ref = ch.ref
-            for s in range(nsub):
-                if s == 0 and p > 0:
-                    memcpy(first, ch.carry, p * sizeof(int16_t))
-                    memcpy(&first[p], &x[c, 0], (MF_SUB - p) * sizeof(int16_t))
-                    src = first
-                else:
-                    src = &x[c, s * MF_SUB - p]
-                # correlation with every frequency, and the energy, of this sub-block
-                mfk_subblock(src, self.table, acc, &en)
-                # phase reference: rotate to the stream's time origin
-                rr = self.rot[(self.pos + s) % MF_ROT]
-                for k in range(0, ncols, 2):
-                    z[k] = acc[k] * rr[k] - acc[k + 1] * rr[k + 1]
-                    z[k + 1] = acc[k] * rr[k + 1] + acc[k + 1] * rr[k]
-                # 20 ms window W: three earlier sub-blocks (oldest first) plus this one;
-                # the window before it W': the four sub-blocks before those (coherence test)
-                h = (self.rhead + s) % MF_RING
-                q0 = ch.ring[h]
-                q1 = ch.ring[(h + 1) % MF_RING]
-                q2 = ch.ring[(h + 2) % MF_RING]
-                q3 = ch.ring[(h + 3) % MF_RING]
-                q4 = ch.ring[(h + 4) % MF_RING]
-                q5 = ch.ring[(h + 5) % MF_RING]
-                q6 = ch.ring[(h + 6) % MF_RING]
-                for k in range(ncols):
-                    wz[k] = q4[k] + q5[k] + q6[k] + z[k]
-                for k in range(nf):
-                    pw[k] = (wz[2 * k] * wz[2 * k] + wz[2 * k + 1] * wz[2 * k + 1]) * NORM
-                ew = (ch.ering[(h + 4) % MF_RING] + ch.ering[(h + 5) % MF_RING]
-                      + ch.ering[(h + 6) % MF_RING] + en) * INV_WIN
-                # the two strongest and the third (ties: lower index first, as a stable sort)
-                a = 0
-                for k in range(1, nf):
-                    if pw[k] > pw[a]:
-                        a = k
-                b = -1
-                for k in range(nf):
-                    if k != a and (b < 0 or pw[k] > pw[b]):
-                        b = k
-                t = -1
-                for k in range(nf):
-                    if k != a and k != b and (t < 0 or pw[k] > pw[t]):
-                        t = k
-                pa = pw[a]
-                pb = pw[b]
-                p3 = pw[t]
-                pair = pa + pb
-                sg = self.sigtab[a][b]
-                strict = sg if (pb >= LEVEL_ON and pa <= pb * TWIST_ON and p3 <= pb * THIRD_WEAK
-                                and p3 <= pa * THIRD_STRONG and pair >= FRACTION_ON * ew
-                                and _coherent(wz, q0, q1, q2, q3, a) and _coherent(wz, q0, q1, q2, q3, b)) else 0
-                memcpy(ch.ring[h], z, MF_COLS * sizeof(double))
-                ch.ering[h] = en
-                held = sg if (pb >= LEVEL_HOLD and pa <= pb * TWIST_HOLD
-                              and pair >= FRACTION_HOLD * ew) else 0
-                # recognise / hold / release (Q.441: 7 ms burst reject, 7 ms gap bridge)
-                if strict and strict != cur:
-                    if strict == cand:
-                        cand_n += 1
+        cdef Py_ssize_t s, g, r
+        cdef int l, nl, c, h, k
+        for s in range(nsub):
+            # the phase reference and the ring slots are the same for every channel
+            rr = self.rot[(self.pos + s) % MF_ROT]
+            h = <int> ((self.rhead + s) % MF_RING)
+            for k in range(MF_RING):
+                slot[k] = (h + k) % MF_RING
+            g = 0
+            while g < rows:
+                nl = <int> (rows - g if rows - g < MFK_LANES else MFK_LANES)
+                for l in range(nl):
+                    r = g + l
+                    if s == 0 and p > 0:
+                        c = idx[r] if idx != NULL else <int> r
+                        memcpy(first[l], self.chan[c].carry, p * sizeof(int16_t))
+                        memcpy(&first[l][p], &x[r, 0], (MF_SUB - p) * sizeof(int16_t))
+                        srcs[l] = first[l]
                     else:
-                        cand = strict
-                        cand_n = 1
-                else:
-                    cand = 0
-                    cand_n = 0
-                if cur:
-                    if held == cur and pair >= ref * HOLD_DROP:
-                        miss = 0
-                        if pair > ref:
-                            ref = pair
-                    else:
-                        miss += 1
-                if cand_n >= ON_WINDOWS:
-                    if cur:
-                        self.evbuf[3 * nev] = <int32_t> c
-                        self.evbuf[3 * nev + 1] = 0
-                        self.evbuf[3 * nev + 2] = <int32_t> s
-                        nev += 1
-                    self.evbuf[3 * nev] = <int32_t> c
-                    self.evbuf[3 * nev + 1] = cand
-                    self.evbuf[3 * nev + 2] = <int32_t> s
-                    nev += 1
-                    cur = cand
-                    cand = 0
-                    cand_n = 0
-                    miss = 0
-                    ref = pair
-                elif cur and miss >= OFF_WINDOWS:
-                    self.evbuf[3 * nev] = <int32_t> c
-                    self.evbuf[3 * nev + 1] = 0
-                    self.evbuf[3 * nev + 2] = <int32_t> s
-                    nev += 1
-                    cur = 0
-                    miss = 0
-                    ref = 0.0
-            ch.cur = cur
-            ch.cand = cand
-            ch.cand_n = cand_n
-            ch.miss = miss
-            ch.ref = ref
-            # keep the samples of the unfinished sub-block
+                        srcs[l] = &x[r, s * MF_SUB - p]
+                mfk_subblocks(srcs, nl, self.fold, acc, ens)
+                for l in range(nl):
+                    r = g + l
+                    c = idx[r] if idx != NULL else <int> r
+                    nev = self._decide(c, acc[l], ens[l], rr, slot, s, nev)
+                g += MFK_LANES
+        # keep the samples of the unfinished sub-block
+        for r in range(rows):
+            c = idx[r] if idx != NULL else <int> r
             if nsub == 0:
-                memcpy(&ch.carry[p], &x[c, 0], n * sizeof(int16_t))
+                memcpy(&self.chan[c].carry[p], &x[r, 0], n * sizeof(int16_t))
             elif rem:
-                memcpy(ch.carry, &x[c, n - rem], rem * sizeof(int16_t))
+                memcpy(self.chan[c].carry, &x[r, n - rem], rem * sizeof(int16_t))
         self.pos = <int> ((self.pos + nsub) % MF_ROT)
         self.rhead = <int> ((self.rhead + nsub) % MF_RING)
         self.ncarry = rem
         return nev
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef Py_ssize_t _decide(self, int c, const double *acc, double en, const double *rr,
+                            const int *slot, Py_ssize_t s, Py_ssize_t nev) noexcept nogil:
+        """Window, two-out-of-six decision and recognise / hold / release of channel c."""
+        cdef mf_chan_t *ch = &self.chan[c]
+        cdef double z[MF_COLS]
+        cdef double wz[MF_COLS]
+        cdef double pw[MF_MAXF]
+        cdef int k, a, b, t, sg, strict, held
+        cdef double ew, pa, pb, p3, pair
+        cdef int cur = ch.cur
+        cdef int cand = ch.cand
+        cdef int cand_n = ch.cand_n
+        cdef int miss = ch.miss
+        cdef double ref = ch.ref
+        # phase reference: rotate to the stream's time origin
+        for k in range(0, MF_COLS, 2):
+            z[k] = acc[k] * rr[k] - acc[k + 1] * rr[k + 1]
+            z[k + 1] = acc[k] * rr[k + 1] + acc[k + 1] * rr[k]
+        # 20 ms window W: three earlier sub-blocks (oldest first) plus this one;
+        # the window before it W': the four sub-blocks before those (coherence test)
+        cdef const double *q0 = ch.ring[slot[0]]
+        cdef const double *q1 = ch.ring[slot[1]]
+        cdef const double *q2 = ch.ring[slot[2]]
+        cdef const double *q3 = ch.ring[slot[3]]
+        cdef const double *q4 = ch.ring[slot[4]]
+        cdef const double *q5 = ch.ring[slot[5]]
+        cdef const double *q6 = ch.ring[slot[6]]
+        for k in range(MF_COLS):
+            wz[k] = q4[k] + q5[k] + q6[k] + z[k]
+        for k in range(MF_MAXF):
+            pw[k] = (wz[2 * k] * wz[2 * k] + wz[2 * k + 1] * wz[2 * k + 1]) * NORM
+        ew = (ch.ering[slot[4]] + ch.ering[slot[5]] + ch.ering[slot[6]] + en) * INV_WIN
+        # the two strongest and the third (ties: lower index first, as a stable sort)
+        a = 0
+        for k in range(1, MF_MAXF):
+            if pw[k] > pw[a]:
+                a = k
+        b = -1
+        for k in range(MF_MAXF):
+            if k != a and (b < 0 or pw[k] > pw[b]):
+                b = k
+        t = -1
+        for k in range(MF_MAXF):
+            if k != a and k != b and (t < 0 or pw[k] > pw[t]):
+                t = k
+        pa = pw[a]
+        pb = pw[b]
+        p3 = pw[t]
+        pair = pa + pb
+        sg = self.sigtab[a][b]
+        strict = sg if (pb >= LEVEL_ON and pa <= pb * TWIST_ON and p3 <= pb * THIRD_WEAK
+                        and p3 <= pa * THIRD_STRONG and pair >= FRACTION_ON * ew
+                        and _coherent(wz, q0, q1, q2, q3, a) and _coherent(wz, q0, q1, q2, q3, b)) else 0
+        memcpy(ch.ring[slot[0]], z, MF_COLS * sizeof(double))
+        ch.ering[slot[0]] = en
+        held = sg if (pb >= LEVEL_HOLD and pa <= pb * TWIST_HOLD
+                      and pair >= FRACTION_HOLD * ew) else 0
+        # recognise / hold / release (Q.441: 7 ms burst reject, 7 ms gap bridge)
+        if strict and strict != cur:
+            if strict == cand:
+                cand_n += 1
+            else:
+                cand = strict
+                cand_n = 1
+        else:
+            cand = 0
+            cand_n = 0
+        if cur:
+            if held == cur and pair >= ref * HOLD_DROP:
+                miss = 0
+                if pair > ref:
+                    ref = pair
+            else:
+                miss += 1
+        if cand_n >= ON_WINDOWS:
+            if cur:
+                self.evbuf[3 * nev] = <int32_t> c
+                self.evbuf[3 * nev + 1] = 0
+                self.evbuf[3 * nev + 2] = <int32_t> s
+                nev += 1
+            self.evbuf[3 * nev] = <int32_t> c
+            self.evbuf[3 * nev + 1] = cand
+            self.evbuf[3 * nev + 2] = <int32_t> s
+            nev += 1
+            cur = cand
+            cand = 0
+            cand_n = 0
+            miss = 0
+            ref = pair
+        elif cur and miss >= OFF_WINDOWS:
+            self.evbuf[3 * nev] = <int32_t> c
+            self.evbuf[3 * nev + 1] = 0
+            self.evbuf[3 * nev + 2] = <int32_t> s
+            nev += 1
+            cur = 0
+            miss = 0
+            ref = 0.0
+        ch.cur = cur
+        ch.cand = cand
+        ch.cand_n = cand_n
+        ch.miss = miss
+        ch.ref = ref
+        return nev
+
+
+def _time_channel(ev):
+    return (ev.time, ev.channel)
 
 cdef class MfGenerator:
     """Phase-continuous two-out-of-six signal generator, ``level_dbm0`` per frequency (Q.454)."""

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import as_channels, check_channel, check_channels, check_now
+from ._blocks import as_channels, check_channel, check_channel_list, check_channels, check_now
 
 # --- the code (Q.441 Table 1; R2 / China No.1 MFC) -----------------------------------------
 
@@ -184,6 +184,8 @@ class MfDetector:
         self._cand = [0] * self.channels
         self._cand_n = [0] * self.channels
         self._miss = [0] * self.channels
+        self._feeds = 0                                                  # calls that fed samples
+        self._fed = np.zeros(self.channels, dtype=np.int64)              # _feeds at each channel's last feed
 
     def reset(self, channel: int | None = None) -> None:
         """Forget the history of one channel (or all): no event is reported for it."""
@@ -194,6 +196,7 @@ class MfDetector:
             self._carry[c] = 0
             self._cur[c] = self._cand[c] = self._cand_n[c] = self._miss[c] = 0
             self._ref[c] = 0.0
+            self._fed[c] = self._feeds
 
     def current(self, channel: int) -> int:
         """The signal now recognised on ``channel`` (0 when none)."""
@@ -209,6 +212,8 @@ class MfDetector:
         n = x.shape[1]
         if n == 0:
             return []
+        self._feeds += 1
+        self._fed[:] = self._feeds
         p = self._carry.shape[1]
         data = np.concatenate((self._carry, x), axis=1) if p else x
         nsub = (p + n) // SUB
@@ -262,6 +267,44 @@ class MfDetector:
         if len(events) > 1:
             events.sort(key=lambda ev: (ev.time, ev.channel))
         return events
+
+    def process_channels(self, samples: object, now: float, channels: object) -> list[MfEvent]:
+        """Feed a block of some channels only: ``samples`` (len(channels), n), row i is
+        channel ``channels[i]``; events carry the detector's channel numbers, by time then
+        channel.
+
+        The batch entry point (one call for the channels of all spans in a register phase).
+        A channel left out of a call is idle: when it is fed again its history is forgotten
+        (as ``reset``), and no event is reported for the gap."""
+        idx = check_channel_list(channels, self.channels)
+        x = as_channels(samples, len(idx))
+        t0 = check_now(now)
+        if x.shape[1] == 0 or idx.size == 0:
+            return []
+        for c in idx[self._fed[idx] != self._feeds].tolist():
+            self.reset(c)
+        chans = idx.tolist()
+        sub = MfDetector(len(chans), forward=self.forward, frequencies=len(self.freqs), rate=self.rate)
+        sub._pos = self._pos
+        sub._carry, sub._ring, sub._ering = self._carry[idx], self._ring[idx], self._ering[idx]
+        for name in ("_ref", "_cur", "_cand", "_cand_n", "_miss"):
+            mine = getattr(self, name)
+            setattr(sub, name, [mine[c] for c in chans])
+        events = sub.process(x, t0)
+        self._pos = sub._pos
+        carry = np.zeros((self.channels, sub._carry.shape[1]), dtype=np.int16)
+        carry[idx] = sub._carry            # the others are idle: reset when fed again
+        self._carry = carry
+        self._ring[idx], self._ering[idx] = sub._ring, sub._ering
+        for name in ("_ref", "_cur", "_cand", "_cand_n", "_miss"):
+            mine, theirs = getattr(self, name), getattr(sub, name)
+            for i, c in enumerate(chans):
+                mine[c] = theirs[i]
+        self._feeds += 1
+        self._fed[idx] = self._feeds
+        out = [MfEvent(chans[e.channel], e.signal, e.time) for e in events]
+        out.sort(key=lambda ev: (ev.time, ev.channel))
+        return out
 
     def _run(self, c: int, strict: list[int], held: list[int], pair: list[float], t0: float, p: int,
              step: float) -> list[MfEvent]:
