@@ -140,8 +140,53 @@ def node_main() -> None:
         time.sleep(0.2)
 
 
+def network_main() -> None:
+    """``python tests/cluster_rig.py network URL SECONDS``: the SS7 network on span 1 of a served
+    card (cross-connected to span 0, the nodes' trunk): places a call to 8001 every 0.5 s once
+    the link is up, the subscriber clearing after 1 s; prints a JSON line per call outcome and
+    per circuit reset seen (wall-clock ``t``) for the test to read."""
+    import json
+    import sys
+    import time
+
+    import drivers
+    from simulator.exchange.base import Behaviour, CallScript, Subscriber
+    from simulator.exchange.ss7 import Ss7Exchange
+    url, seconds = sys.argv[2], float(sys.argv[3])
+    board = drivers.open("wire", url=url)
+    ex = Ss7Exchange([board.spans[1]], default=Subscriber("*", Behaviour.ANSWER, answer_after=0.3, hold_for=1.0))
+    t0 = time.monotonic()
+    last, n, seen, logged = -1e9, 0, 0, 0
+    placed: dict[str, float] = {}
+    print("ready", flush=True)
+    while time.monotonic() - t0 < seconds:
+        board.poll_events()
+        now = board.now()
+        ex.service(now)
+        if ex.up and now - last >= 0.5:
+            n += 1
+            last = now
+            ex.place_call(CallScript(at=now, called="8001", calling=f"13800{n:06d}", hold_for=1.0))
+            placed[f"13800{n:06d}"] = time.time()
+        for e in ex.log[logged:]:
+            if type(e).__name__ == "CircuitState":
+                print(json.dumps({"t": time.time(), "circuit": list(e.circuit), "available": e.available,
+                                  "reason": e.reason}), flush=True)
+        logged = len(ex.log)
+        for r in ex.records[seen:]:
+            if r.cleared_at is None:
+                break
+            print(json.dumps({"t": time.time(), "placed": placed.get(r.calling or ""), "call": r.calling,
+                              "outcome": r.outcome, "cause": r.cause,
+                              "answered": r.answered_at is not None, "cleared_by": r.cleared_by}), flush=True)
+            seen += 1
+        time.sleep(0.005)
+
+
 if __name__ == "__main__":
     import sys as _sys
     _sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     if _sys.argv[1:2] == ["node"]:
         node_main()
+    elif _sys.argv[1:2] == ["network"]:
+        network_main()

@@ -80,6 +80,64 @@ class Script(Component):
                                          default=str), flush=True)
 
 
+class Answer(Component):
+    """Answers every call delivered to a device (a desk phone picking up), as a CRM would."""
+
+    name = "answer"
+
+    def __init__(self) -> None:
+        self.host: Any = None
+
+    def start(self, host: Host) -> None:
+        self.host = host
+
+    def events(self) -> tuple[str, ...]:
+        return ("Delivered", "ServerReady")
+
+    def on_event(self, event: Any) -> None:
+        if type(event).__name__ == "ServerReady":      # SS7: every circuit's start-up reset acknowledged
+            import time
+            print(f"server-ready {time.time()}", flush=True)
+            return
+        call = event.call
+
+        def go() -> None:
+            try:
+                self.host.model.answer_call(call, self.host.now())
+            except Exception:                 # cleared meanwhile
+                pass
+        self.host.call_soon(go)
+
+
+def card_main(a: argparse.Namespace) -> None:
+    """``--card URL``: a node on a served card's span 0 (SS7) shared with standbys: waits for the
+    card's lease (cti.cluster.card), prints ``owner <epoch> <time>``, answers every call."""
+    import time
+
+    from cti.cli.wiring import build_server
+    from cti.cluster.card import for_site
+    from cti.config import Config
+    cfg = Config.from_dict({"server": {"node": a.node, "store": a.store},
+                            "bus": {"events": "tcp://127.0.0.1:*", "snapshot": "tcp://127.0.0.1:*",
+                                    "control": "tcp://127.0.0.1:*"},
+                            "board": {"driver": "wire", "options": {"url": a.card}},
+                            "trunk": [{"signalling": "ss7", "spans": [0]}],
+                            "cluster": {"servers": json.loads(a.servers), "centre": a.centre, "lease_ttl": 1.5}})
+    card = for_site(cfg)
+    print("standby", flush=True)
+    card.wait()
+    card.keep()
+    print(f"owner {card.epoch} {time.time()}", flush=True)
+    srv = build_server(cfg, extra=[Answer()])
+    srv.start()
+    signal.signal(signal.SIGTERM, lambda *_: srv.stop())
+    try:
+        srv.run(a.duration)
+    finally:
+        srv.close()
+        card.release()
+
+
 CONTACT = {"route_points": {"4000": "sales"}, "stations": {},
            "agents": {"ann": {"device": "8001", "skills": {"sales": 80}},
                       "bob": {"device": "8002", "skills": {"sales": 60, "help": 30}}},
@@ -96,7 +154,11 @@ def main() -> None:
     ap.add_argument("--centre", default=None, help="[cluster] centre: PostgreSQL URL")
     ap.add_argument("--logon", default=None, help="agent:state[:reason],... logged on at the first turn")
     ap.add_argument("--report", type=float, default=None, help="print the ACD's agents after this many seconds")
+    ap.add_argument("--card", default=None, help="a served card's URL: run as its owner or standby")
     a = ap.parse_args()
+    if a.card:
+        card_main(a)
+        return
     from cti.cli.wiring import build_server
     from cti.config import Config, TrunkSection
     cfg = Config()

@@ -4,6 +4,7 @@
     python -m cti.cluster tail --server nats://127.0.0.1:4222 --node a --no-ack
     python -m cti.cluster natsd /tmp/nats                                        # 3 local nats-servers
     python -m cti.cluster acd --db postgresql://... --name a                     # this node's ACD role
+    python -m cti.cluster serve -c site.toml          # cti-server on a shared wire card: owner or standby
 """
 from __future__ import annotations
 
@@ -101,6 +102,45 @@ def acd(db: str, name: str, ttl: float, dead_after: float, duration: float | Non
     finally:
         a.close()
         show({"event": "stopped", "holder": name, "offered": a.offered, "cleared": a.cleared, "fenced": a.fenced})
+
+
+@main.command()
+@click.option("-c", "--config", "path", required=True, type=click.Path(exists=True, dir_okay=False))
+def serve(path: str) -> None:
+    """cti-server on a network-attached card shared with standby nodes: wait for the card's
+    lease, then run; exit 75 at once if the lease is lost (docs/cluster.md)."""
+    from cti.cli.wiring import build_server
+    from cti.config import Config, ConfigError
+
+    from .card import for_site
+    try:
+        cfg = Config.load(path)
+        card = for_site(cfg)
+    except (ConfigError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    stop = False
+
+    def done(*_: object) -> None:
+        nonlocal stop
+        stop = True
+    signal.signal(signal.SIGTERM, done)
+    signal.signal(signal.SIGINT, done)
+    click.echo(f"cti-cluster {cfg.server.node}: standby for card {card.url}", err=True)
+    t0 = time.monotonic()
+    if not card.wait(lambda: stop):
+        return
+    card.keep()
+    click.echo(f"cti-cluster {cfg.server.node}: owner of card {card.url} (lease epoch {card.epoch}, "
+               f"after {time.monotonic() - t0:.2f} s)", err=True)
+    srv = build_server(cfg)
+    srv.start()
+    signal.signal(signal.SIGTERM, lambda *_: srv.stop())
+    signal.signal(signal.SIGINT, lambda *_: srv.stop())
+    try:
+        srv.run()
+    finally:
+        srv.close()
+        card.release()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,144 @@
+"""Takeover of a network-attached card (issue 17 point 5): a ``cti-sim serve`` card (span 0
+cross-connected to span 1) shared by two nodes; the SS7 network runs on span 1 as another
+client. Node a holds the card's lease and answers calls; it is killed -9 under that load;
+node b, waiting as standby, takes the lease, opens the card, resets every circuit towards
+the network (GRS, acknowledged), and new calls are answered again. Marked ``cluster`` and
+``postgres``; prints the measured takeover times."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cluster_rig import pg_url_fixture  # noqa: F401  (the pg_url fixture)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.cluster]
+pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'psycopg[binary]')")
+ROOT = Path(__file__).resolve().parents[1]
+SUPPORT = str(Path(__file__).with_name("test_cluster_support.py"))
+RIG = str(Path(__file__).with_name("cluster_rig.py"))
+SIM = """spans = 2
+clock = "real"
+cross_connect = [[0, 1]]
+[[span]]
+signalling = "ccs"
+[[span]]
+signalling = "ccs"
+"""
+
+
+class Lines:
+    """A process's stdout lines (text, and JSON ones parsed), read on a thread, time-stamped."""
+
+    def __init__(self, p: subprocess.Popen[str]) -> None:
+        self.p = p
+        self.lines: list[tuple[float, str]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.p.stdout is not None
+        for line in self.p.stdout:
+            self.lines.append((time.time(), line.strip()))
+
+    def json(self) -> list[dict[str, Any]]:
+        out = []
+        for _, s in list(self.lines):
+            if s.startswith("{"):
+                out.append(json.loads(s))
+        return out
+
+    def wait(self, prefix: str, timeout: float) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for _, s in list(self.lines):
+                if s.startswith(prefix):
+                    return s
+            time.sleep(0.05)
+        raise AssertionError(f"no {prefix!r} line within {timeout} s: {self.lines[-5:]}")
+
+
+def _card(tmp: Path) -> tuple[subprocess.Popen[str], str]:
+    (tmp / "sim.toml").write_text(SIM)
+    p = subprocess.Popen([sys.executable, "-m", "cti.cli.sim", "serve", "--port", "0", "--config", str(tmp / "sim.toml")],
+                         cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    end = time.monotonic() + 30
+    assert p.stderr is not None
+    while time.monotonic() < end:
+        if select.select([p.stderr], [], [], 0.5)[0]:
+            m = re.search(r"listening on ([\d.]+):(\d+)", p.stderr.readline())
+            if m:
+                return p, f"socket://{m.group(1)}:{m.group(2)}"
+    p.kill()
+    raise AssertionError("cti-sim serve did not start")
+
+
+def _node(name: str, url: str, pg: str, tmp: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, SUPPORT, "--node", name, "--store", str(tmp / f"{name}.db"),
+                             "--servers", '["nats://127.0.0.1:9"]', "--centre", pg, "--card", url,
+                             "--duration", "120"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+
+
+def test_standby_takes_over_a_killed_nodes_card_resets_circuits_and_calls_flow(pg_url: str, tmp_path: Path) -> None:
+    card, url = _card(tmp_path)
+    procs: list[subprocess.Popen[str]] = [card]
+    try:
+        a = _node("a", url, pg_url, tmp_path)
+        procs.append(a)
+        la = Lines(a)
+        assert la.wait("owner", 30).split()[1] == "1"
+        b = _node("b", url, pg_url, tmp_path)
+        procs.append(b)
+        lb = Lines(b)
+        lb.wait("standby", 30)
+        net = subprocess.Popen([sys.executable, RIG, "network", url, "60"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+        procs.append(net)
+        ln = Lines(net)
+        end = time.monotonic() + 40                      # a answers the network's calls
+        while time.monotonic() < end and sum(1 for e in ln.json() if e.get("answered")) < 4:
+            time.sleep(0.2)
+        assert sum(1 for e in ln.json() if e.get("answered")) >= 4, ln.lines[-5:]
+        assert not any(s.startswith("owner") for _, s in lb.lines)     # b never drove the card meanwhile
+        killed = time.time()
+        a.send_signal(signal.SIGKILL)
+        a.wait(10)
+        owner_b = lb.wait("owner", 20).split()
+        assert owner_b[1] == "2"                                      # a new lease epoch
+        took_lease = float(owner_b[2]) - killed
+        end = time.monotonic() + 40
+        while time.monotonic() < end and not [e for e in ln.json() if e.get("answered")
+                                              and e["placed"] > killed + took_lease]:
+            time.sleep(0.2)
+        events = ln.json()
+        ready_b = float(lb.wait("server-ready", 5).split()[1]) - killed    # b's GRS acknowledged, every circuit
+        assert any(e.get("reason") == "reset acknowledged" and e["t"] > killed for e in events)
+        after = [e for e in events if "call" in e and e["placed"] > killed + took_lease]
+        flowed = [e for e in after if e["answered"] and e["cleared_by"] == "far"]
+        assert flowed, after                                          # new calls, placed after, answered by b
+        first_call = min(e["t"] for e in flowed) - killed
+        at_kill = [e for e in events if "call" in e and e["placed"] < killed and e["t"] > killed]
+        assert all(e["outcome"] in ("answered", "failed") for e in at_kill), at_kill   # ended, none hanging
+        print(f"\ncard takeover after kill -9 (lease 1.5 s): lease taken {took_lease:.2f} s, "
+              f"circuits reset (ServerReady) {ready_b:.2f} s, first call placed after it answered and cleared {first_call:.2f} s")
+        assert ready_b < 15.0
+        assert took_lease < 1.5 + 2.0
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
