@@ -12,13 +12,15 @@ acknowledged by LAPD as it goes. Rated per second of wall time and per second of
                framing, the SS7 transports)
 * ours-memory  the two PriStacks passing frames in memory (cti.signaling.pri.pair)
 
-``python3 -m bench pri``; quick mode runs fewer calls.
+``python3 -m bench pri``: five rounds of 3,000 calls a row, the rows alternating within each
+round; medians, spreads and same-round ratios (quick mode: three rounds of 300).
 """
 from __future__ import annotations
 
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import time
 from collections.abc import Callable
@@ -100,21 +102,27 @@ def libpri(n: int) -> tuple[float, float] | None:
 
 
 def run(quick: bool) -> list[Result]:
-    n = 300 if quick else 3000
-    rows: dict[str, tuple[float, float]] = {}
-    ref = libpri(n)
-    if ref is not None:
-        rows["libpri"] = ref
-    best: dict[str, tuple[float, float]] = {}
-    for _ in range(3):                        # rounds alternating the rows, best kept
+    """Rounds alternating the rows (libpri, ours over a socket, ours in memory), so that each
+    round's rows share the machine's load; the table gives each row's median over the rounds
+    and the note its spread and the median of its same-round ratios to libpri."""
+    n, rounds = (300, 3) if quick else (3000, 5)
+    have_libpri = libpri(min(n, 100)) is not None            # built once, warmed
+    rows: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        if have_libpri:
+            ref = libpri(n)
+            assert ref is not None
+            rows.setdefault("libpri", []).append(ref)
         for name, fn in (("ours-socket", ours_socket), ("ours-memory", ours_memory)):
-            w, c = fn(n)
-            if name not in best or w < best[name][0]:
-                best[name] = (w, c)
-    rows.update(best)
+            rows.setdefault(name, []).append(fn(n))
     res = []
-    for name, (wall, cpu) in rows.items():
-        res.append(Result("pri call setup+release (wall)", name, n / wall, "calls/s", reference=name == "libpri"))
-        res.append(Result("pri call setup+release (CPU)", name, n / max(cpu, 1e-9), "calls/CPU-s",
-                          reference=name == "libpri"))
+    for i, (what, unit) in enumerate((("wall", "calls/s"), ("CPU", "calls/CPU-s"))):
+        for name, times in rows.items():
+            rates = [n / max(t[i], 1e-9) for t in times]
+            note = f"median of {rounds}, {min(rates):,.0f}..{max(rates):,.0f}"
+            if name != "libpri" and "libpri" in rows:
+                ratios = [r / (n / max(ref[i], 1e-9)) for r, ref in zip(rates, rows["libpri"], strict=True)]
+                note += f"; same-round x libpri {statistics.median(ratios):.2f} ({min(ratios):.2f}..{max(ratios):.2f})"
+            res.append(Result(f"pri call setup+release ({what})", name, statistics.median(rates), unit,
+                              reference=name == "libpri", note=note))
     return res

@@ -2,6 +2,8 @@
 of both decoders (random and mutated octets raise only protocol errors)."""
 from __future__ import annotations
 
+import pytest
+
 from hypothesis import given, settings, strategies as st
 
 from cti.signaling.errors import ProtocolError
@@ -97,6 +99,7 @@ def messages(draw):
     return M.Message(draw(st.sampled_from(list(M.MT))), draw(st.integers(0, 0x7FFF)), draw(st.booleans()), ies)
 
 
+@pytest.mark.system
 @given(messages())
 def test_q931_round_trip(m):
     d = M.decode(M.encode(m))
@@ -145,6 +148,7 @@ def test_q931_header_errors_ignored_per_5_8():
             raise AssertionError(octets)
 
 
+@pytest.mark.system
 @settings(max_examples=300)
 @given(st.binary(max_size=200))
 def test_q931_fuzz_only_protocol_errors(data):
@@ -155,6 +159,7 @@ def test_q931_fuzz_only_protocol_errors(data):
         pass
 
 
+@pytest.mark.system
 @settings(max_examples=300)
 @given(messages(), st.data())
 def test_q931_mutated_only_protocol_errors(m, data):
@@ -208,3 +213,17 @@ def test_element_fuzz_only_ie_errors_and_stable_reencoding(kind, data) -> None:
         return
     again = kind.decode(e.encode())
     assert again == e or isinstance(e, IE.Display), (kind, data, e, again)
+
+
+def test_decoded_bodies_memoised_independent_and_bounded() -> None:
+    m = M.Message(M.MT.DISCONNECT, 7, True, [IE.Cause(16, 2), IE.Progress(8, 2)])
+    a = M.decode(M.encode(m))
+    b = M.decode(M.encode(M.Message(M.MT.DISCONNECT, 9, False, m.ies)))
+    assert (a.cref, a.flag, b.cref, b.flag) == (7, True, 9, False) and a.ies == b.ies == m.ies
+    a.ies.append(IE.Display("x"))
+    a.invalid.append((0x28, "spoilt"))
+    c = M.decode(M.encode(m))
+    assert c.ies == m.ies and not c.invalid
+    for i in range(M._MEMO_MAX + 10):
+        M.decode(M.encode(M.Message(M.MT.INFORMATION, 1, False, [IE.CalledNumber(str(i))])))
+    assert len(M._MEMO) <= M._MEMO_MAX

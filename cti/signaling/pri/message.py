@@ -161,7 +161,7 @@ def encode(m: Message, cref_len: int = CREF_LEN_PRI) -> bytes:
 #: octets from the message type on -> (type, elements, unrecognized, invalid) as decoded. The
 #: decoder is a pure function of them (the elements are immutable) and the messages of a call
 #: repeat from call to call (ALERTING, CONNECT, DISCONNECT, RELEASE ... differ by the call
-#: reference only), so a body seen before is not decoded again; bounded, first come first kept
+#: reference only), so a body seen before is not decoded again; bounded (emptied when full)
 _MEMO: dict[bytes, tuple[int, tuple[Ie, ...], tuple[int, ...], tuple[tuple[int, str], ...]]] = {}
 _MEMO_MAX = 512
 
@@ -188,8 +188,9 @@ def decode(data: bytes, cref_len: int = CREF_LEN_PRI) -> Message:
     if hit is not None:
         return Message(mtype, cref, flag, list(hit[1]), list(hit[2]), list(hit[3]))
     m = _elements(Message(mtype, cref, flag), data, 3 + crl)
-    if len(_MEMO) < _MEMO_MAX:
-        _MEMO[body] = (mtype, tuple(m.ies), tuple(m.unrecognized), tuple(m.invalid))
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()                     # garbage (a fuzzer, a broken peer) never pins it
+    _MEMO[body] = (mtype, tuple(m.ies), tuple(m.unrecognized), tuple(m.invalid))
     return m
 
 
