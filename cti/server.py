@@ -119,7 +119,8 @@ class CtiServer:
         self.model = CallModel(self.adapters, auto_alert=cfg.call.auto_alert, media=media,
                                first_call=first, fail_linger=cfg.call.fail_linger,
                                node=cfg.server.node if cfg.cluster is not None else "",   # ids unique across a cluster
-                               presentation=cfg.call.presentation, pickup_groups=cfg.call.pickup_groups)
+                               presentation=cfg.call.presentation,
+                               pickup_groups={g: d for g, d in cfg.call.pickup_groups.items()})
         self._saved_next = first
         security = (Security.curve(cfg.bus.keys, cfg.bus.accounts) if cfg.bus.security == "curve" else Security())
         self.bus = BusServer(self.store, security,

@@ -56,7 +56,7 @@ def _run(ctx: click.Context, kind: str, **fields: Any) -> None:
 @click.option("--server-key", type=click.Path(exists=True, dir_okay=False), help="the server's server.key")
 @click.option("--timeout", type=float, default=5.0, show_default=True)
 @click.pass_context
-def main(ctx: click.Context, **opts: Any) -> None:
+def main(ctx: click.Context, /, **opts: Any) -> None:
     """Call control on a CTI server."""
     ctx.obj = opts
 

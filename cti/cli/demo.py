@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import click
 import numpy as np
 
+import _boardcore
 from _boardcore import dtmf, tones
 
 RATE = 8000
@@ -111,7 +112,8 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
         x = np.fft.irfft(spec, x.size)
     n_out = int(x.size * rate_out / rate_in)
     t = np.arange(n_out) * (rate_in / rate_out)
-    return np.interp(t, np.arange(x.size), x)
+    out: np.ndarray = np.interp(t, np.arange(x.size), x)
+    return out
 
 
 def analyse(x: np.ndarray) -> tuple[str, list[Row]]:
@@ -129,8 +131,8 @@ def analyse(x: np.ndarray) -> tuple[str, list[Row]]:
             rows.append(Row(e.time, "dtmf", f"{e.kind} {e.digit}", ""))
             if e.kind == "start":
                 digits += e.digit
-        for e in cad.process(block, now):
-            rows.append(Row(e.time, "tones", e.tone, ""))
+        for te in cad.process(block, now):
+            rows.append(Row(te.time, "tones", te.tone, ""))
     starts = {}
     for r in rows:
         if r.source == "dtmf":
@@ -185,7 +187,8 @@ def main(wav: str | None, digits: str, level: float, noise_db: float | None, sav
     for r in rows:
         table.add_row(f"{r.time:.3f}", r.source, r.event, r.detail)
     console.print(table)
-    console.print(f"kernels: dtmf={dtmf.IMPLEMENTATION}, tones={tones.IMPLEMENTATION}")
+    kernels = _boardcore.IMPLEMENTATIONS
+    console.print(f"kernels: dtmf={kernels.get('dtmf')}, tones={kernels.get('tones')}")
     console.print(f"digits: [bold]{found or '(none)'}[/bold]")
 
 

@@ -14,11 +14,15 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from drivers.base import BoardError, ConfigError
 from drivers.wire.protocol import Fault
+
+if TYPE_CHECKING:
+    from simulator.config import SimConfig
 
 
 @click.group()
@@ -29,7 +33,7 @@ def main(verbose: int) -> None:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
-def _load(config: str | None):
+def _load(config: str | None) -> SimConfig:
     from simulator.config import SimConfig, default_config
 
     return SimConfig.load(config) if config else default_config()
@@ -161,7 +165,7 @@ def conformance(url: str | None, backend: str | None, options: tuple[str, ...], 
     console = Console()
     console.print(table)
     s = summary(results, strict)
-    meta = {"pair": [a, b], "backend": backend or "wire", "checks_requested": list(only)}
+    meta: dict[str, Any] = {"pair": [a, b], "backend": backend or "wire", "checks_requested": list(only)}
     if soak_report is not None:
         meta["soak"] = soak_report.as_dict()
         console.print(soak_report.summary())

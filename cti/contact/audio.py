@@ -112,6 +112,8 @@ class CallAudio:
         """Hold / retrieve / consultation / transfer / conference / clear (call-model events)."""
         kind = type(e).__name__
         call_id = getattr(e, "call", None)
+        if not isinstance(call_id, str):
+            return
         if kind == "CallCleared":
             self.drop(call_id)
         elif kind == "Held" and call_id in self.bridges.bridges:

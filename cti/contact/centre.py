@@ -159,13 +159,13 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
         ds = [self.engine.next_deadline(), self._next_stats if self._next_stats is not None else EVERY_BLOCK]
         if self.dialler.running:
             return EVERY_BLOCK
-        return min(d for d in ds if d is not None)
+        return float(min(d for d in ds if d is not None))
 
     def service(self, now: float) -> None:
         self.tick(now)
 
     def now(self) -> float:
-        return self.server.now()
+        return float(self.server.now())
 
     # ---- ACD output: execute and publish ------------------------------------------------------
     def apply(self, events: Iterable[AgentEvent | QueueEvent]) -> None:
@@ -333,7 +333,8 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
                        if m.agent.state is AgentState.READY and self.engine._eligible(c, m.agent))
 
         def dial(device: str, number: str, trunk: str | None = None, calling: str | None = None) -> dict[str, Any]:
-            return self.model.make_call(device, number, now, trunk=trunk, calling=calling)
+            res: dict[str, Any] = self.model.make_call(device, number, now, trunk=trunk, calling=calling)
+            return res
         def busy(queue: str) -> int:
             c = self.engine.queues[queue].config
             return sum(1 for m in self.engine.agents.values()
@@ -430,7 +431,7 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
         self.audio.play(circuit, alaw)
 
     def _circuit(self, call_id: str) -> tuple[int, int]:
-        circ = self.model.call(call_id).circuit()
+        circ: tuple[int, int] | None = self.model.call(call_id).circuit()
         if circ is None:
             raise InvalidStateError(f"call {call_id} has no trunk circuit to play to", call=call_id)
         return circ

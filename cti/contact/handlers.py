@@ -52,7 +52,8 @@ class ContactRequests:
 
     # ---- authorisation --------------------------------------------------------------------
     def _book(self) -> AccountBook:
-        return self.bus.security.book
+        book: AccountBook = self.bus.security.book
+        return book
 
     def _may_act_for(self, account: Account, agent_id: str, what: str) -> None:
         a = self._agent(agent_id)
@@ -73,7 +74,8 @@ class ContactRequests:
 
     def _acd(self, fn: Any, *args: Any, **kw: Any) -> list[Any]:
         try:
-            return fn(*args, **kw)
+            events: list[Any] = fn(*args, **kw)
+            return events
         except AcdError as e:
             raise InvalidStateError(str(e)) from None
 

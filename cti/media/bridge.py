@@ -53,7 +53,7 @@ class Bridge:
 @dataclass
 class _Port:
     stop: Callable[[], None]
-    rx: deque = field(default_factory=lambda: deque(maxlen=MAX_BACKLOG))
+    rx: deque[bytes] = field(default_factory=lambda: deque(maxlen=MAX_BACKLOG))
 
 
 class Bridges:
@@ -179,7 +179,11 @@ class Bridges:
 
     def _open(self, c: Circuit, key: Hashable) -> None:
         port = _Port(stop=lambda: None)
-        port.stop = self.taps.listen(c, lambda alaw, _t, _q=port.rx: _q.append(alaw))
+        rx = port.rx
+
+        def heard(alaw: bytes, _t: float) -> None:
+            rx.append(alaw)
+        port.stop = self.taps.listen(c, heard)
         self._ports[c] = port
         self._owner[c] = key
 

@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class WavInfo:
     frames: int
 
 
-def _chunks(data: bytes, path: str):
+def _chunks(data: bytes, path: str) -> Iterator[tuple[bytes, bytes]]:
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise WavError(f"{path}: not a RIFF/WAVE file")
     pos = 12
@@ -129,9 +130,9 @@ def write(path_or_file: str | Path | BinaryIO, samples: bytes | np.ndarray, *, f
                               for cid, b in chunks)
     blob = b"RIFF" + struct.pack("<I", len(riff)) + riff
     if hasattr(path_or_file, "write"):
-        path_or_file.write(blob)  # type: ignore[union-attr]
+        path_or_file.write(blob)
     else:
-        Path(path_or_file).write_bytes(blob)  # type: ignore[arg-type]
+        Path(path_or_file).write_bytes(blob)
 
 
 class WavWriter:
