@@ -17,6 +17,18 @@ received by a CRM process on an ordered push consumer; p50 / p99 / max in millis
 (CLOCK_MONOTONIC across processes). Stream leader takeover: the stream leader killed -9, the
 seconds until another server leads the stream (what a node's relay waits through, retrying).
 The machine is shared: compare ratios within one run.
+
+Takeovers (with PostgreSQL: ``CTI_TEST_POSTGRES_URL``, as .ci/run starts it; skipped, saying
+so, without), medians of a few runs, each in a fresh schema:
+
+* ACD leader: two ``python -m cti.cluster acd`` processes (lease 1.5 s) over callers queued
+  every 50 ms; the leader killed -9; seconds until the standby's first offer (its epoch);
+* wire card: ``cti-sim serve`` (span 0 cross-connected to span 1), node a owning it
+  (``cti.cluster.card``, lease 1.5 s) with SS7 on span 0, node b standing by, the SS7 network
+  on span 1 calling every 0.5 s; node a killed -9; seconds until b holds the lease, until b's
+  ServerReady (every circuit's GRS acknowledged) and until the first call placed after the
+  lease changed hands is answered and completed (0.3 s to answer, 1 s held). The processes are
+  the test rigs' (tests/test_cluster_support.py, tests/cluster_rig.py).
 """
 from __future__ import annotations
 
@@ -205,6 +217,168 @@ def _leader_takeover(cluster: LocalNats) -> list[Result]:
                    note=f"{leader} -> {new} (nats-server {_version()})")]
 
 
+def _schema(url: str) -> tuple[str, str]:
+    import uuid
+
+    import psycopg
+    name = "b" + uuid.uuid4().hex[:12]
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {name}")
+    return name, f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{name}"
+
+
+def _drop(url: str, name: str) -> None:
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def _acd_once(url: str) -> float:
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from cti.cluster.centre import NodeCentre, create
+    name, db = _schema(url)
+    procs = []
+    try:
+        nc = NodeCentre(psycopg.connect(db), "a")
+        create(nc.conn)
+        nc.heartbeat()
+        for i in range(400):
+            nc.log_on(f"ag{i}", f"{8000 + i}", ["q"])
+        root = str(Path(__file__).resolve().parents[1])
+        procs = [subprocess.Popen([sys.executable, "-m", "cti.cluster", "acd", "--db", db, "--name", n, "--ttl", "1.5"],
+                                  cwd=root, stdout=subprocess.DEVNULL) for n in ("a", "b")]
+        k = 0
+        epoch = 0
+        while epoch == 0:
+            k += 1
+            nc.queue_call(f"a-{k}", "q")
+            nc.heartbeat()
+            time.sleep(0.05)
+            row = nc.conn.execute("SELECT holder, epoch FROM cc_lease WHERE name = 'acd'").fetchone()
+            nc.conn.commit()
+            epoch = int(row[1]) if row else 0
+        time.sleep(0.5)
+        holder = row[0]
+        victim = procs[0] if holder == "a" else procs[1]
+        t0 = time.time()
+        victim.kill()
+        while True:
+            k += 1
+            nc.queue_call(f"a-{k}", "q")
+            nc.heartbeat()
+            first = nc.conn.execute("SELECT MIN(at) FROM cc_offer WHERE epoch > %s", (epoch,)).fetchone()[0]
+            nc.conn.commit()
+            if first is not None:
+                return float(first) - t0
+            if time.time() - t0 > 30:
+                raise TimeoutError("no ACD takeover within 30 s")
+            time.sleep(0.05)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        _drop(url, name)
+
+
+def _card_once(url: str) -> tuple[float, float, float]:
+    import json
+    import re
+    import select
+    import signal
+    import subprocess
+    import sys
+    import threading
+    root = Path(__file__).resolve().parents[1]
+    name, db = _schema(url)
+    procs: list[subprocess.Popen[str]] = []
+    lines: dict[str, list[tuple[float, str]]] = {}
+
+    def read(key: str, p: subprocess.Popen[str]) -> None:
+        lines[key] = []
+        assert p.stdout is not None
+        for line in p.stdout:
+            lines[key].append((time.time(), line.strip()))
+
+    def start(key: str, args: list[str]) -> subprocess.Popen[str]:
+        p = subprocess.Popen([sys.executable, *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True)
+        procs.append(p)
+        threading.Thread(target=read, args=(key, p), daemon=True).start()
+        return p
+
+    def wait(key: str, pred: Any, timeout: float = 40.0) -> Any:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for t, s in list(lines.get(key, [])):
+                got = pred(t, s)
+                if got:
+                    return got
+            time.sleep(0.05)
+        raise TimeoutError(f"{key}: nothing within {timeout} s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "sim.toml").write_text('spans = 2\nclock = "real"\ncross_connect = [[0, 1]]\n'
+                                            '[[span]]\nsignalling = "ccs"\n[[span]]\nsignalling = "ccs"\n')
+        card = subprocess.Popen([sys.executable, "-m", "cti.cli.sim", "serve", "--port", "0", "--config",
+                                 str(Path(tmp) / "sim.toml")], cwd=root, stderr=subprocess.PIPE, text=True)
+        procs.append(card)
+        try:
+            assert card.stderr is not None
+            wire = ""
+            while not wire:
+                if select.select([card.stderr], [], [], 30)[0]:
+                    m = re.search(r"listening on ([\d.]+):(\d+)", card.stderr.readline())
+                    wire = f"socket://{m.group(1)}:{m.group(2)}" if m else ""
+            support = str(root / "tests" / "test_cluster_support.py")
+            node = ["--servers", '["nats://127.0.0.1:9"]', "--centre", db, "--card", wire, "--duration", "120"]
+            a = start("a", [support, "--node", "a", "--store", f"{tmp}/a.db", *node])
+            wait("a", lambda t, s: s.startswith("owner"))
+            start("b", [support, "--node", "b", "--store", f"{tmp}/b.db", *node])
+            wait("b", lambda t, s: s.startswith("standby"))
+            start("net", [str(root / "tests" / "cluster_rig.py"), "network", wire, "90"])
+            wait("net", lambda t, s: s.startswith("{") and json.loads(s).get("answered"))
+            t0 = time.time()
+            a.send_signal(signal.SIGKILL)
+            lease = wait("b", lambda t, s: float(s.split()[2]) if s.startswith("owner") else None) - t0
+            ready = wait("b", lambda t, s: float(s.split()[1]) if s.startswith("server-ready") else None) - t0
+
+            def new_call(t: float, s: str) -> float | None:
+                e = json.loads(s) if s.startswith("{") else {}
+                return e["t"] if e.get("answered") and (e.get("placed") or 0) > t0 + lease else None
+            first = wait("net", new_call) - t0
+            return lease, ready, first
+        finally:
+            for p in reversed(procs):
+                p.kill()
+                p.wait()
+            _drop(url, name)
+
+
+def _takeovers(quick: bool) -> list[Result]:
+    import statistics
+    url = os.environ.get("CTI_TEST_POSTGRES_URL")
+    if not url:
+        print("bench_cluster: CTI_TEST_POSTGRES_URL not set (no PostgreSQL): ACD and card takeovers skipped")
+        return []
+    runs = 1 if quick else 3
+    acd = [_acd_once(url) for _ in range(runs)]
+    cards = [_card_once(url) for _ in range(runs)]
+    spread = lambda xs: f"median of {len(xs)}, {min(xs):.2f}..{max(xs):.2f} s"   # noqa: E731
+    return [Result("cluster takeover", "ACD leader kill -9 -> standby's first offer", statistics.median(acd), "s",
+                   note=f"lease 1.5 s; {spread(acd)}"),
+            Result("cluster takeover", "wire card owner kill -9 -> standby holds lease",
+                   statistics.median(c[0] for c in cards), "s", note=f"lease 1.5 s; {spread([c[0] for c in cards])}"),
+            Result("cluster takeover", "... -> circuits reset (GRS acknowledged, ServerReady)",
+                   statistics.median(c[1] for c in cards), "s", note=spread([c[1] for c in cards])),
+            Result("cluster takeover", "... -> first new call answered and completed",
+                   statistics.median(c[2] for c in cards), "s",
+                   note=f"answer 0.3 s + hold 1 s included; {spread([c[2] for c in cards])}")]
+
+
 def _version() -> str:
     import subprocess
     exe = binary() or "nats-server"
@@ -225,7 +399,7 @@ def run(quick: bool = False) -> list[Result]:
             out += _leader_takeover(cluster)
         finally:
             ctx.term()
-    return out
+    return out + _takeovers(quick)
 
 
 async def _leader_ready(urls: list[str], timeout: float = 30.0) -> None:
