@@ -36,9 +36,10 @@ TWIN_TESTS := tests/test_signaling_engine.py tests/test_signaling_stack.py tests
               tests/test_ss7_*.py tests/test_pri_*.py tests/test_call_*.py tests/test_kernel_selection.py
 test: system-deps build lint
 	$(PY) -m pytest $(PYTEST_ARGS)
-	BOARDCORE_NO_EXTENSIONS=1 BOARDCORE_REQUIRE_COMPILED= $(PY) -m pytest -q -m unit $(TWIN_TESTS)
+	BOARDCORE_NO_EXTENSIONS=1 BOARDCORE_REQUIRE_COMPILED= $(PY) -m pytest -q -m "unit or system" $(TWIN_TESTS)
 
-# The quick lane: unit tests only (no interop peers, loads, batteries or browsers).
+# The quick lane: unit tests only (no end-to-end system tests, interop peers, loads,
+# batteries, browsers or clusters); about a minute on a quiet 2-core machine.
 test-quick: build
 	$(PY) -m pytest -q -m unit -x $(PYTEST_ARGS)
 

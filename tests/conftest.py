@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover
 
 
 #: Marks that take a test out of the quick lane (`make test-quick` runs ``-m unit``).
-SLOW_MARKS = frozenset({"battery", "interop", "load", "hardware", "postgres", "browser", "cluster"})
+SLOW_MARKS = frozenset({"battery", "interop", "load", "hardware", "postgres", "browser", "cluster", "system"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

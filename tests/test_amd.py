@@ -35,6 +35,7 @@ def verdict(events):
     return v[0] if v else None
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("mod", IMPLS, ids=IDS)
 def test_corpus_accuracy_and_beep(items, mod):
     right = beeps_found = machines = 0

@@ -47,6 +47,9 @@ def _until(cond, timeout: float = 5.0) -> bool:
     return False
 
 
+@pytest.mark.system
+
+
 def test_added_account_connects_revoked_one_is_cut_off_calls_stay(site):
     srv, d = site
     with BusClient(srv.bus.endpoints, keys=kfor(d, "crm"), timeout=1.0) as crm, \
@@ -88,6 +91,9 @@ def test_added_account_connects_revoked_one_is_cut_off_calls_stay(site):
         assert calls[0]["call"] in {c["call"] for c in wall.snapshot()["calls"]}
 
 
+@pytest.mark.system
+
+
 def test_a_broken_accounts_file_keeps_the_accounts_in_use(site):
     srv, d = site
     with open(os.path.join(d, "accounts.toml"), "a") as f:
@@ -95,6 +101,9 @@ def test_a_broken_accounts_file_keeps_the_accounts_in_use(site):
     assert _until(lambda: srv.bus.counters["accounts_reload_failed"] >= 1)
     with BusClient(srv.bus.endpoints, keys=kfor(d, "crm"), timeout=1.0) as crm:
         assert len(crm.snapshot()["calls"]) == 1
+
+
+@pytest.mark.system
 
 
 def test_sighup_reloads_the_accounts_of_a_running_cti_server(tmp_path):

@@ -68,6 +68,9 @@ def test_accounts_file_roundtrip(keys):
         generate_client(keys[0], "bad name!", "integrator")
 
 
+@pytest.mark.system
+
+
 def test_unauthenticated_clients_get_nothing(server, keys):
     # wrong key pair
     with BusClient(server.bus.endpoints, keys=ClientKeys(keys[1], os.path.join(keys[0], "server.key")),
@@ -85,6 +88,9 @@ def test_unauthenticated_clients_get_nothing(server, keys):
         server.call_soon(lambda: server.adapters[0].ring("8002", "1", server.now()))
         assert sub.poll(500) == 0
     assert server.bus.counters["commands_ok"] == 0
+
+
+@pytest.mark.system
 
 
 def test_agent_controls_and_sees_only_its_own_device(server, keys):

@@ -69,6 +69,9 @@ def test_malformed_unknown_missing_and_wrong_types_get_typed_errors(server):
     assert server.bus.counters["malformed"] >= 5
 
 
+@pytest.mark.system
+
+
 def test_random_bytes_fuzz_on_both_sockets_server_survives(server):
     rng = random.Random(7)
     for which in ("control", "snapshot"):
@@ -103,6 +106,9 @@ def test_oversized_frame_drops_that_peer_only(server):
         big.close(0)
     with BusClient(server.bus.endpoints) as c:
         assert c.make_call("9000", "1234")["call"]
+
+
+@pytest.mark.system
 
 
 def test_flood_is_rate_limited_with_ids_journal_intact(server):
@@ -141,6 +147,9 @@ def test_req_socket_clients_work_too(server):
         assert reply["op"] == "pong"
     finally:
         s.close(0)
+
+
+@pytest.mark.system
 
 
 def test_hypothesis_random_request_maps_never_break_dispatch():

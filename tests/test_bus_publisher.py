@@ -93,6 +93,7 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=17) | st.t
 @settings(max_examples=80, deadline=None)
 @given(fields=st.dictionaries(st.text(max_size=10), values, max_size=20), seq=st.integers(0, 2**62),
        t=st.floats(allow_nan=False) | st.integers(0, 2**40), topic=st.text(max_size=300))
+@pytest.mark.system
 def test_frames_are_msgpacks_octets(impl, shared_sock, fields, seq, t, topic):
     p, _ = _pub(impl, shared_sock)
     event = {"type": "Note", **fields}

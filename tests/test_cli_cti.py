@@ -84,11 +84,17 @@ def test_cti_call_commands_and_errors(server):
     assert res.exit_code != 0
 
 
+@pytest.mark.system
+
+
 def test_cti_monitor_once(server):
     server.call_soon(lambda: server.adapters[0].ring("8001", "13800138000", server.now()))
     res = CliRunner().invoke(monitor_cli.main, [*opts(server), "--once", "--duration", "0.8"])
     assert res.exit_code == 0, res.output
     assert "13800138000" in res.output and "8001" in res.output and "live calls (1)" in res.output
+
+
+@pytest.mark.system
 
 
 def test_crm_example_screen_pops_and_resumes(server, tmp_path):
@@ -109,6 +115,9 @@ def test_crm_example_screen_pops_and_resumes(server, tmp_path):
     ring("8003", "13900001111")
     out2 = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env())
     assert out2.stdout.count("call ") == 1 and "Wang Fang" in out2.stdout      # resumed: no repeats
+
+
+@pytest.mark.system
 
 
 def test_cti_server_cli_demo_on_loopback(tmp_path):

@@ -69,6 +69,9 @@ def served(request, tmp_path):
         proc.kill()
 
 
+@pytest.mark.system
+
+
 def test_conformance_passes_against_our_simulator(served):
     clock, url = served
     args = ["conformance", "--url", url, "--timeout", "10"]

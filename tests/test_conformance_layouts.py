@@ -34,6 +34,7 @@ LAYOUTS: dict[str, tuple[SimConfig, list[tuple[int, int]], dict[tuple[int, int],
 }
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_our_simulator_passes_every_check_in_every_documented_layout(layout: str) -> None:
     cfg, pairs, may_skip = LAYOUTS[layout]
@@ -61,6 +62,9 @@ def test_a_backend_by_name_runs_the_board_checks_and_skips_the_wire_ones() -> No
         assert by[name].status == PASS, (name, by[name].detail)
     assert by["check_test_vectors"].status == SKIP and "wire-protocol" in by["check_test_vectors"].detail
     assert summary(results, strict=True)["ok"] is False      # skips fail a strict run
+
+
+@pytest.mark.system
 
 
 def test_reports_and_strict_mode_from_the_command_line(tmp_path) -> None:

@@ -18,6 +18,8 @@ from cti.server import BackgroundServer
 from simulator.agents import AgentDesktop, DesktopProfile, RemoteBus
 from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.system
+
 ANY = "tcp://127.0.0.1:*"
 
 

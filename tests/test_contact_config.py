@@ -70,6 +70,7 @@ def test_bad_sections_are_config_errors(patch):
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
                     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=6), kids, max_size=4),
                     max_leaves=12))
+@pytest.mark.system
 def test_fuzzed_sections_parse_or_raise_config_error(data):
     try:
         ContactConfig.from_dict(data)

@@ -56,6 +56,9 @@ then = { queue = "support", priority = 5 }
     return str(f)
 
 
+@pytest.mark.system
+
+
 def test_ivr_menu_walk_with_dtmf_typed_by_the_caller(tmp_path, ivr_file):
     srv, centre = make_server(tmp_path, {
         "agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
@@ -81,6 +84,9 @@ def test_ivr_menu_walk_with_dtmf_typed_by_the_caller(tmp_path, ivr_file):
         assert not srv.model.calls
     finally:
         srv.close()
+
+
+@pytest.mark.system
 
 
 def test_no_digit_replays_then_default_route(tmp_path, ivr_file):
@@ -142,6 +148,9 @@ def test_supervisor_monitors_own_team_agent_and_others_are_refused(tmp_path):
         srv.close()
 
 
+@pytest.mark.system
+
+
 def test_strategies_pick_who_they_promise(tmp_path):
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "lin", "4001": "few"},
                                          "queues": {"lin": {"strategy": "linear", "members": ["a2", "a1", "a0"]},
@@ -181,6 +190,9 @@ def test_recording_holds_the_callers_audio(tmp_path):
         assert np.abs(caller[-8000:].astype(np.int32)).max() < 200   # then silence
     finally:
         srv.close()
+
+
+@pytest.mark.system
 
 
 def test_announcements_and_voicemail_prompt_are_played(tmp_path):

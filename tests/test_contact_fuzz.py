@@ -12,6 +12,8 @@ from simulator.agents import DesktopProfile, start_desktops
 from tests.test_contact_features import AGENTS, DEVICES, place
 from tests.test_contact_load import make_server, run_until, restore_bus_requests  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.system
+
 NAMES = ["AgentLogon", "SetAgentState", "RouteSelect", "StartRecording", "StopRecording", "Monitor",
          "GetStatistics", "PlayPrompt", "CollectDigits", "StartCampaign", "AnswerCall", "ClearConnection"]
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 100), st.floats(allow_nan=True),

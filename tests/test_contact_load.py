@@ -16,6 +16,8 @@ from cti.cli.wiring import build_server
 from cti.server import CtiServer
 from simulator.agents import DesktopProfile, start_desktops
 
+pytestmark = pytest.mark.load
+
 ANY = "tcp://127.0.0.1:*"
 
 

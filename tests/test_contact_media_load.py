@@ -7,6 +7,8 @@ bridged, the caller's line carries the agent's own tone (checked by frequency at
 side); nothing is left bridged at the end."""
 from __future__ import annotations
 
+import pytest
+
 import random
 from collections import Counter, defaultdict
 
@@ -16,6 +18,8 @@ from simulator.exchange.base import CallScript
 from simulator.phones import Phone, attach_phones, dominant_hz
 from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture)
 from tests.test_contact_stations import make_centre, run_for
+
+pytestmark = pytest.mark.load
 
 N_AGENTS, N_CALLS = 20, 80
 

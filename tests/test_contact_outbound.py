@@ -13,6 +13,9 @@ from tests.test_contact_features import AGENTS, DEVICES
 from tests.test_contact_load import make_server, run_until, restore_bus_requests  # noqa: F401 (fixture)
 
 
+@pytest.mark.system
+
+
 def test_progressive_campaign(tmp_path):
     csv = tmp_path / "numbers.csv"
     csv.write_text("number,name\n5100,Ann\n5101,Bob\n5102,Cy\n5200,Busy\n5300,Nobody\n5400,Ringing\n")
@@ -119,6 +122,9 @@ def test_dialler_listens_to_the_new_circuit_after_a_repeat_attempt(tmp_path):
     assert list(listening) == [(1, 4)]
     dialler.ended("c1", 16, 1.0)
     assert listening == {}
+
+
+@pytest.mark.system
 
 
 def test_start_campaign_refusals_dial_nothing(tmp_path):

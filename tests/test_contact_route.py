@@ -2,6 +2,8 @@
 the default route when the CRM stays silent; plus a small progressive outbound campaign."""
 from __future__ import annotations
 
+import pytest
+
 import time
 
 from cti.bus.client import BusClient
@@ -61,6 +63,9 @@ def test_default_route_when_crm_is_silent(tmp_path):
         assert conn["data"]["agent"] == "a1"
     finally:
         srv.close()
+
+
+@pytest.mark.system
 
 
 def test_desktop_over_the_bus_sockets_in_real_time(tmp_path):

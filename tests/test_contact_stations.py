@@ -119,6 +119,9 @@ def br_a(centre, call_id):
     return centre.audio.bridges.bridges[call_id].a
 
 
+@pytest.mark.system
+
+
 def test_monitor_whisper_barge_and_stop(rig):
     srv, centre, bus, phones, seen = rig
     call_id, caller = connect_caller(srv, centre)
@@ -151,6 +154,9 @@ def test_monitor_whisper_barge_and_stop(rig):
     assert hears(agent, CALLER_HZ) and hears(caller, A0_HZ) and hears(boss)
     with pytest.raises(InvalidStateError):
         bus.command("StopMonitor", BOSS, device="3000")
+
+
+@pytest.mark.system
 
 
 def test_unauthorised_supervision_is_refused_and_hears_nothing(rig):
@@ -194,6 +200,9 @@ def test_hold_silences_the_bridge_and_retrieve_restores_it(rig):
     bus.command("RetrieveCall", a0, call=call_id, device="2000")
     run_for(srv, 1.0)
     assert hears(caller, A0_HZ) and hears(phones["2000"], CALLER_HZ)
+
+
+@pytest.mark.system
 
 
 def test_transfer_moves_the_bridge_to_the_new_party(rig):
@@ -393,6 +402,9 @@ def _consult(srv, centre, bus, call_id):
     return a0, c2, consulted
 
 
+@pytest.mark.system
+
+
 def test_consultation_then_transfer(rig):
     srv, centre, bus, phones, seen = rig
     call_id, caller = connect_caller(srv, centre)
@@ -412,6 +424,9 @@ def test_consultation_then_transfer(rig):
     assert list(centre.audio.bridges.bridges) == [call_id] and not centre.audio.parked
 
 
+@pytest.mark.system
+
+
 def test_consultation_then_conference_and_retrieve(rig):
     srv, centre, bus, phones, seen = rig
     call_id, caller = connect_caller(srv, centre)
@@ -426,6 +441,9 @@ def test_consultation_then_conference_and_retrieve(rig):
     assert min(lv.values()) > HEARD
     with pytest.raises(InvalidStateError):                                   # the third seat is taken
         bus.command("Monitor", BOSS, agent="a0", device="3000")
+
+
+@pytest.mark.system
 
 
 def test_consultation_cleared_then_retrieve(rig):

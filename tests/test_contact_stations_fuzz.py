@@ -16,6 +16,8 @@ from simulator.exchange.base import CallScript
 from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture)
 from tests.test_contact_stations import AGENTS, STATIONS, make_centre, run_for
 
+pytestmark = pytest.mark.system
+
 ACCOUNTS = [Account("boss", "supervisor", device="3000", team="blue"),
             Account("red", "supervisor", device="3001", team="red"),
             Account("a0", "agent", device="2000", team="blue"),

@@ -281,6 +281,7 @@ _op = st.one_of(
 )
 
 
+@pytest.mark.system
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(_op, max_size=40))
 def test_any_kernel_activity_is_survived(ops):

@@ -191,6 +191,9 @@ def test_cas_0000_and_bad_numbers_refused(board):
     assert board.span(1).cas(1) != 0
 
 
+@pytest.mark.system
+
+
 def test_audio_intact_on_every_timeslot_both_ways(board):
     for src, dst in ((board.span(0), board.span(1)), (board.span(1), board.span(0))):
         collect(dst, VOICE_TIMESLOTS)              # subscribes (wire) and drops the past
@@ -251,6 +254,9 @@ def test_audio_blocks_are_20ms_per_timeslot(board):
     blk = s.read_audio([1, 17])
     assert blk is not None and blk.span == 1 and blk.timeslots == (1, 17)
     assert len(blk.data) == 2 * 160 and len(blk.timeslot(17)) == 160
+
+
+@pytest.mark.system
 
 
 def test_hdlc_frames_both_ways(board):

@@ -173,6 +173,7 @@ def test_remote_alarm_bits_and_e_bits(e1):
        crc4=st.booleans(), cas=st.booleans(),
        cas_values=st.lists(st.integers(1, 15), min_size=30, max_size=30),
        chunk=st.integers(16, 700))
+@pytest.mark.system
 def test_round_trip_any_offset(e1, seed, offset, crc4, cas, cas_values, chunk):
     def setup(tx):
         for ch, v in enumerate(cas_values, 1):
@@ -200,6 +201,7 @@ def test_round_trip_any_offset(e1, seed, offset, crc4, cas, cas_values, chunk):
 @settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), slips=st.lists(st.integers(-3, 3).filter(bool), min_size=1, max_size=4),
        flips=st.integers(0, 12))
+@pytest.mark.system
 def test_alignment_regained_after_slips(e1, seed, slips, flips):
     rng = random.Random(seed)
     n = 150 * (len(slips) + 1)
@@ -361,6 +363,8 @@ def test_numpy_buffers(e1):
 
 
 # --- the two implementations agree ------------------------------------------------------
+
+@pytest.mark.system
 
 def test_compiled_and_twin_agree():
     c = _select.compiled("e1frame")

@@ -69,6 +69,9 @@ def _bg(srv):
     return b
 
 
+@pytest.mark.system
+
+
 def test_make_call_and_no_circuit(tmp_path):
     cfg = Config.from_dict({"server": {"store": ":memory:"},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
@@ -82,6 +85,9 @@ def test_make_call_and_no_circuit(tmp_path):
             c.make_call("9000", "66001234")
         seen = until(sub, lambda e: e["type"] == "Established")
         assert seen[0]["type"] == "Originated" and seen[0]["device"] == "9000"
+
+
+@pytest.mark.system
 
 
 def test_subscriber_killed_and_restarted_resumes_without_gap_or_duplicate(tmp_path):

@@ -5,6 +5,7 @@ last complete line. The server keeps producing calls throughout.
 """
 from __future__ import annotations
 
+
 import os
 import pathlib
 import signal
@@ -24,6 +25,8 @@ SUBSCRIBER = r"""
 import os, sys
 from cti.bus.client import BusClient
 from cti.bus.server import Endpoints
+
+pytestmark = pytest.mark.system
 path, ev, sn, ct, idle = sys.argv[1:6]
 after = 0
 if os.path.exists(path):

@@ -44,6 +44,7 @@ def until(sub, pred, timeout=20.0):
     raise AssertionError(f"not seen; got {[x['type'] for x in seen]}")
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("sig", ["no1", "ss7"])
 def test_exchange_calls_us_client_answers_far_end_clears(tmp_path, sig):
     from simulator.exchange.base import CallScript
@@ -70,6 +71,7 @@ def test_exchange_calls_us_client_answers_far_end_clears(tmp_path, sig):
         assert rec.answered_at is not None and rec.cleared_by == "far"
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("sig", ["no1", "ss7"])
 def test_make_call_reaches_exchange_subscriber(tmp_path, sig):
     srv = _server(tmp_path, sig)
@@ -114,6 +116,7 @@ def test_dtmf_both_ways_in_band(tmp_path, sig):
         assert "159" in heard, f"the far end heard {heard!r}"
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("sig", ["no1", "ss7"])
 def test_consultation_and_transfer_over_real_signalling(tmp_path, sig):
     """A held incoming call and an answered consultation call are joined; when one far party

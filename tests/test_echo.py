@@ -24,6 +24,9 @@ def echo(request):
     return load_impl(request.param)
 
 
+@pytest.mark.system
+
+
 def test_convergence_and_erle_over_time_on_hybrid_models(echo):
     """Without NLP: ERLE >= 20 dB within 1 s on every model (G.168 test 2 asks the
     combined loss ERL + ERLE >= 20 dB... from 6 dB ERL that is 14 dB of ERLE), >= 30 dB
@@ -75,6 +78,9 @@ def test_double_talk_does_not_diverge(echo):
     assert 10 * np.log10(np.mean(nr * nr) / np.mean(resid * resid)) >= 20.0
 
 
+@pytest.mark.system
+
+
 def test_tail_changes(echo):
     """An echo 90 ms late is beyond a 64 ms tail (no ERLE) and cancelled after set_tail(128);
     shortening the tail again keeps the learnt coefficients of the common lags."""
@@ -103,6 +109,7 @@ def _tone(n: int, dbm0: float, reversal_ms: float | None, hz: float = 2100.0) ->
     return DBM0_PEAK * 10.0 ** (dbm0 / 20.0) * np.sin(2 * np.pi * hz * t + phase)
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("path", ["rin", "sin"])
 def test_tone_disabler_2100_hz_with_phase_reversals(echo, path):
     """G.168 clause 7: 2100 Hz with phase reversals every 450 ms (V.25 ANSam/ANS) at
@@ -124,6 +131,9 @@ def test_tone_disabler_2100_hz_with_phase_reversals(echo, path):
         np.testing.assert_array_equal(out[c, 2 * RATE:], s[c, 2 * RATE:RATE + n_tone])
     run(ec, s[:, RATE + n_tone:], r[:, RATE + n_tone:])
     assert not any(ec.stats(c).disabled_by_tone for c in range(4))
+
+
+@pytest.mark.system
 
 
 def test_2100_hz_without_reversals_does_not_disable(echo):
@@ -149,6 +159,9 @@ def test_disabled_channel_passes_and_channels_are_independent(echo):
     ec.enable(1)
     ec.reset(0)
     assert ec.stats(0).erle_db < 1.0
+
+
+@pytest.mark.system
 
 
 def test_twin_and_compiled_give_the_same_samples():

@@ -75,6 +75,9 @@ def test_each_modem_fine_resolution_without_ecm(tmp_path: Path, modems: Modem, r
     assert _identical(doc, tmp_path / "in.tif")
 
 
+@pytest.mark.system
+
+
 def test_dropped_blocks_during_training_fall_back_in_speed(doc: Path, tmp_path: Path) -> None:
     imp = Impairment(drop_blocks=(400, 600, 800))
     rig = Rig(a_to_b=imp)
@@ -86,6 +89,7 @@ def test_dropped_blocks_during_training_fall_back_in_speed(doc: Path, tmp_path: 
 
 @pytest.mark.parametrize("imp", [Impairment(noise_dbm0=-42.0), Impairment(gain_db=-15.0),
                                  Impairment(noise_dbm0=-46.0)], ids=["noise-42dBm0", "loss-15dB", "noise-46dBm0"])
+@pytest.mark.system
 def test_bad_line_fails_with_a_t30_phase_b_code(doc: Path, tmp_path: Path, imp: Impairment) -> None:
     rig = Rig(a_to_b=imp, b_to_a=Impairment(gain_db=imp.gain_db, noise_dbm0=imp.noise_dbm0, seed=2),
               options=FaxOptions(timeout=150.0), wire=True)
@@ -102,6 +106,9 @@ def test_e1_bit_errors_from_the_simulator_do_not_corrupt_an_ecm_fax(doc: Path, t
     tx, rx = _send(rig, doc, tmp_path / "in.tif")
     assert rig.board.faults(1).counts.bit_errors > 0
     assert tx.ok and rx.ok and _identical(doc, tmp_path / "in.tif")      # ECM repeats the bad frames
+
+
+@pytest.mark.system
 
 
 def test_voice_answer_instead_of_a_fax_ends_with_t1(doc: Path) -> None:

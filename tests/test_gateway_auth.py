@@ -152,6 +152,9 @@ def test_each_account_sees_and_does_what_the_bus_allows(rig, keys):
     run(go())
 
 
+@pytest.mark.system
+
+
 def test_a_revoked_token_closes_its_open_socket_and_is_refused(rig, keys):
     bus, gw = rig
     t = token(keys, "alice")
@@ -187,6 +190,9 @@ def test_cti_keys_token_command(keys):
     assert r.exit_code != 0 and "duration" in r.output
     r = CliRunner().invoke(keys_main, ["token", "sue", "--keys", keys, "--revoke", "not-a-token!"])
     assert r.exit_code != 0
+
+
+@pytest.mark.system
 
 
 def test_tls_when_given_a_certificate(tmp_path, keys):

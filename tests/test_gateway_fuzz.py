@@ -29,6 +29,7 @@ GOOD, _ = tokens.issue(SECRET, "alice", 3600)
                  st.lists(st.text(alphabet=string.ascii_letters + string.digits + "-_", max_size=80),
                           min_size=1, max_size=4).map(".".join),
                  st.integers(0, len(GOOD) - 1).map(lambda i: GOOD[:i] + chr(ord(GOOD[i]) ^ 1) + GOOD[i + 1:])))
+@pytest.mark.system
 def test_random_tokens_never_verify_and_fail_cleanly(text: str) -> None:
     if text == GOOD:
         return

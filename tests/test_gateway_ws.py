@@ -197,6 +197,9 @@ def test_requests_get_typed_replies(bus, gw):
     run(go())
 
 
+@pytest.mark.system
+
+
 def test_ten_thousand_requests_in_a_burst_each_get_one_reply_and_events_flow(bus, gw):
     async def go():
         async with aiohttp.ClientSession() as s, s.ws_connect(gw.url + "/ws") as ws, \
@@ -364,6 +367,9 @@ def test_a_client_that_stops_reading_overflows_is_told_and_replayed_and_nobody_w
         g.stop()
 
 
+@pytest.mark.system
+
+
 def test_a_client_that_never_reads_is_closed_after_the_slow_timeout(bus):
     g = gateway(bus, max_buffer=16 * 1024, slow_timeout=1.0)
     try:
@@ -414,6 +420,9 @@ def test_http_snapshot_long_poll_and_health(bus, gw):
     run(go())
 
 
+@pytest.mark.system
+
+
 def test_readyz_says_so_when_the_bus_is_gone(bus):
     g = gateway(bus)
     try:
@@ -432,6 +441,9 @@ def test_readyz_says_so_when_the_bus_is_gone(bus):
         assert body["ready"] is False
     finally:
         g.stop()
+
+
+@pytest.mark.system
 
 
 def test_feed_replays_a_dropped_tail_that_only_the_bus_head_reveals():
@@ -467,6 +479,9 @@ def test_feed_replays_a_dropped_tail_that_only_the_bus_head_reveals():
         feed.stop.set()
         feed.join(2)
         loop.close()
+
+
+@pytest.mark.system
 
 
 def test_a_client_that_asks_without_reading_is_cut_off_and_nobody_else_notices(bus):
@@ -528,6 +543,9 @@ def test_a_restarted_gateway_resumes_its_clients_from_the_bus_journal(bus):
         assert g2.gateway.hub.counters["bus_replays"] >= 1
     finally:
         g2.stop()
+
+
+@pytest.mark.system
 
 
 def test_a_replaced_bus_journal_restarts_the_hub_and_subscribers_are_told():

@@ -5,6 +5,8 @@ tests/test_glare_repeat_ss7.py and tests/test_glare_repeat_no1.py.
 """
 from __future__ import annotations
 
+import pytest
+
 from cti.call import CallModel
 from cti.call.loopback import FarBehaviour, LoopbackTrunk
 from cti.signaling.trunk import Answered, Reattempted, Released
@@ -72,6 +74,7 @@ _OPS = st.lists(st.tuples(st.sampled_from(["call", "call", "move", "move", "ring
                           st.integers(0, 7), st.integers(0, 7)), max_size=40)
 
 
+@pytest.mark.system
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(_OPS)
 def test_random_repeat_attempts_keep_the_model_consistent(ops):

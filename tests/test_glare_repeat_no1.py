@@ -58,6 +58,9 @@ def kinds(events):
     return [type(e).__name__ for e in events]
 
 
+@pytest.mark.system
+
+
 def test_lost_double_seizure_is_repeated_on_another_circuit_and_answered():
     rig = ModelRig([1, 2])
     res = rig.glare((0, 1))
@@ -87,6 +90,9 @@ def test_lost_double_seizure_is_repeated_on_another_circuit_and_answered():
     cdr = [c for c in rig.model.take_cdrs() if c["call"] == res["call"]]
     assert cdr[0]["ts"] == 2 and cdr[0]["outcome"] == "answered"
     assert (rec.outcome, rec.cleared_by) == ("answered", "near")
+
+
+@pytest.mark.system
 
 
 def test_category_is_kept_on_the_repeat():
@@ -143,6 +149,9 @@ def test_one_repeat_attempt_by_default():
 def test_repeat_attempts_is_checked(bad):
     with pytest.raises(ValueError):
         No1Config(repeat_attempts=bad)
+
+
+@pytest.mark.system
 
 
 def test_far_seizure_during_our_idle_guard_is_repeated_on_another_circuit():

@@ -71,6 +71,9 @@ def up(rig: Rig) -> Rig:
     return rig
 
 
+@pytest.mark.system
+
+
 def test_backed_off_call_is_repeated_on_another_circuit_and_answered():
     rig = up(Rig({1: 1, 2: 2}))
     res = rig.glare((0, 2))
@@ -151,6 +154,9 @@ def test_a_second_glare_on_the_repeat_ends_the_call_with_cause_41():
 def test_repeat_attempts_is_checked(bad):
     with pytest.raises(ValueError):
         Ss7Config.from_dict({"repeat_attempts": bad})
+
+
+@pytest.mark.system
 
 
 def test_dialler_counts_a_repeat_attempted_call_once(tmp_path):

@@ -42,6 +42,9 @@ def _twin_exists(name: str) -> bool:
     return True
 
 
+@pytest.mark.system
+
+
 def test_no_extensions_forces_every_twin():
     got = _probe("1")
     assert got["compiled"] is False
@@ -49,6 +52,7 @@ def test_no_extensions_forces_every_twin():
     assert set(got["mods"].values()) == {"python"}
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("value", ["0", ""])
 def test_extensions_used_when_built(value):
     got = _probe(value)

@@ -172,9 +172,13 @@ def names_above(root: Path = ROOT) -> list[str]:
 
 
 # ---- the checks on the project ------------------------------------------------------------
+@pytest.mark.system
 def test_imports_run_down_the_floors():
     bad = violations(edges())
     assert not bad, "imports against the floors:\n" + "\n".join(bad)
+
+
+@pytest.mark.system
 
 
 def test_no_package_cycles():
@@ -183,6 +187,9 @@ def test_no_package_cycles():
 
 def test_boardcore_names_nothing_above_it():
     assert names_above() == []
+
+
+@pytest.mark.system
 
 
 def test_only_the_command_layer_imports_the_simulator():

@@ -121,6 +121,7 @@ OPS = st.lists(st.tuples(st.sampled_from(["join", "leave", "move", "sup", "unsup
                          st.integers(0, 3), st.integers(1, 4), st.integers(1, 4)), max_size=40)
 
 
+@pytest.mark.system
 @settings(max_examples=60, deadline=None)
 @given(OPS)
 def test_no_circuit_is_ever_in_two_bridges(ops):

@@ -113,6 +113,9 @@ on_fail = { hangup = true }
     return str(f)
 
 
+@pytest.mark.system
+
+
 def test_fax_on_demand_from_the_ivr_reaches_the_far_machine(tmp_path: Path, ivr_file: str) -> None:
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
                                          "queues": {"sales": {}}}, spans=1)
@@ -136,6 +139,9 @@ def test_fax_on_demand_from_the_ivr_reaches_the_far_machine(tmp_path: Path, ivr_
         assert cdr and not srv.model.calls
     finally:
         srv.close()
+
+
+@pytest.mark.system
 
 
 def test_fax_received_by_request_lands_in_the_inbox(tmp_path: Path) -> None:
@@ -164,6 +170,9 @@ def test_fax_received_by_request_lands_in_the_inbox(tmp_path: Path) -> None:
             bus.command("GetMessage", id=9999)
     finally:
         srv.close()
+
+
+@pytest.mark.system
 
 
 def test_voicemail_from_the_ivr_choice_then_mark_and_snapshot(tmp_path: Path, ivr_file: str) -> None:
@@ -200,6 +209,9 @@ def test_voicemail_from_the_ivr_choice_then_mark_and_snapshot(tmp_path: Path, iv
         assert res["voice"]["busy"] == 0 and res["voice"]["taken"] >= 1
     finally:
         srv.close()
+
+
+@pytest.mark.system
 
 
 def test_queue_overflow_to_voicemail_records_after_the_prompt(tmp_path: Path) -> None:
@@ -311,6 +323,9 @@ def test_hang_up_during_the_announcement_cleans_up(tmp_path: Path) -> None:
         srv.close()
 
 
+@pytest.mark.system
+
+
 def test_say_request_and_bad_requests(tmp_path: Path) -> None:
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
                                          "queues": {"sales": {}}}, spans=1)
@@ -353,6 +368,9 @@ def test_bad_media_configs() -> None:
         MediaConfig.from_dict({"announce": {"agent": {"sales": "de"}}})
 
 
+@pytest.mark.system
+
+
 def test_fax_campaign_dials_retries_and_reports(tmp_path: Path) -> None:
     from simulator.exchange.base import Behaviour, Subscriber
 
@@ -381,6 +399,9 @@ def test_fax_campaign_dials_retries_and_reports(tmp_path: Path) -> None:
         assert far.session is not None and far.session.completed is not None and far.session.completed.pages == 2
     finally:
         srv.close()
+
+
+@pytest.mark.system
 
 
 def test_servers_built_from_config_have_media(tmp_path: Path) -> None:
@@ -412,6 +433,9 @@ def test_media_schema_file_matches_the_code() -> None:
     events = media_schema.schema()["events"]
     assert {"FaxStarted", "FaxPage", "FaxCompleted", "VoicemailLeft", "ResourceExhausted"} <= set(events)
     assert events["FaxCompleted"]["fields"]["result"]["type"] == "int"
+
+
+@pytest.mark.system
 
 
 def test_ivr_caller_keys_a_number_to_fax_to_later(tmp_path: Path) -> None:
@@ -448,6 +472,9 @@ then = { fax = "price", to = "faxno" }
         srv.close()
 
 
+@pytest.mark.system
+
+
 def test_a_failing_tts_engine_does_not_stop_the_menu(tmp_path: Path) -> None:
     import sys
 
@@ -479,6 +506,9 @@ options."1" = { queue = "sales" }
         assert any(e["type"] == "CallQueued" and e["call"] == call for e in seen)
     finally:
         srv.close()
+
+
+@pytest.mark.system
 
 
 def test_ivr_ports_come_from_the_voice_pool(tmp_path: Path, ivr_file: str) -> None:

@@ -91,6 +91,7 @@ def test_arbitrary_bytes_never_crash(mf, data, channels, splits):
     assert all(0 <= det.current(c) <= 15 for c in range(channels))
 
 
+@pytest.mark.system
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), sizes=st.lists(st.integers(1, 700), min_size=1, max_size=30))
 def test_block_split_does_not_change_events(mf, seed, sizes):

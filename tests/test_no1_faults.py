@@ -1,6 +1,8 @@
 """No.1 faults (issue 6 item 5): each ends in a defined state with a cause, never a stuck channel."""
 from __future__ import annotations
 
+import pytest
+
 import os
 import random
 import sys
@@ -165,6 +167,9 @@ def test_random_cas_flapping_ends_idle_with_causes():
     assert announced <= {e.circuit for e in rig.of(Released)}
 
 
+@pytest.mark.system
+
+
 def test_line_alarm_mid_call_releases_and_recovers():
     rig = Rig(subscribers={"2001": Subscriber("2001", Behaviour.ANSWER, answer_after=0.5, hold_for=None)},
               ours={"timeslots": [1, 2, 3]}, theirs={"timeslots": [1, 2, 3]})
@@ -202,6 +207,9 @@ def test_far_end_disappears_during_register_signalling():
     assert rig.of(CircuitState)[-1].available is True
 
 
+@pytest.mark.system
+
+
 def test_far_end_disappears_mid_call_then_we_clear():
     rig = Rig(subscribers={"2001": Subscriber("2001", Behaviour.ANSWER, answer_after=0.2, hold_for=None)},
               ours={"timeslots": [1], "timers": FAST}, theirs={"timeslots": [1]})
@@ -226,6 +234,7 @@ _ops = st.lists(st.tuples(
     st.sampled_from([0.02, 0.1, 0.3, 0.7, 1.5])), max_size=12)
 
 
+@pytest.mark.system
 @settings(max_examples=int(os.environ.get("NO1_HYPOTHESIS_EXAMPLES", "12")), deadline=None)
 @given(_ops)
 def test_random_call_model_and_network_actions_never_leave_a_stuck_circuit(ops):
@@ -278,6 +287,9 @@ def test_random_call_model_and_network_actions_never_leave_a_stuck_circuit(ops):
         assert ev.cause
     offered = {(e.circuit, e.time) for e in rig.of(IncomingCall)}
     assert len(rig.of(Released)) >= len(offered)
+
+
+@pytest.mark.system
 
 
 def test_calls_complete_through_bit_errors_both_ways():

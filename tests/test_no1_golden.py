@@ -170,6 +170,7 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[Rig], None]]] = {
 }
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_golden_transcript(name: str) -> None:
     kw, scenario = SCENARIOS[name]

@@ -2,11 +2,16 @@
 integrator's making (CAS + audio over a socket), against a second process, both ways."""
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "no1_loopback.py"
+
+
+@pytest.mark.system
 
 
 def test_the_worked_example_runs_both_ways_between_two_processes() -> None:

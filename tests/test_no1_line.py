@@ -251,6 +251,7 @@ _ops = st.one_of(
 )
 
 
+@pytest.mark.system
 @settings(max_examples=EXAMPLES)
 @given(st.lists(_ops, max_size=40), st.sampled_from(["cn", "itu"]), st.sampled_from(["yield", "hold"]))
 def test_random_sequences_stay_defined_and_end_released(ops, variant, glare):

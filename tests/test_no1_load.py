@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import kernel_impls, load_impl
 from no1_rig import STEP, Rig, open_sim
 
+pytestmark = pytest.mark.load
+
 DEFINED = {"answered", "abandoned", "no_circuit", "refused:busy", "refused:unallocated",
            "refused:congestion", "released_by_us"}
 

@@ -220,6 +220,7 @@ _actions = st.one_of(
 )
 
 
+@pytest.mark.system
 @settings(max_examples=EXAMPLES)
 @given(st.lists(_actions, max_size=40), st.sampled_from(["cn", "itu"]), st.booleans())
 def test_random_signals_never_leave_a_register_undefined(actions, variant, incoming):

@@ -33,6 +33,9 @@ def sim_runner() -> tuple[Runner, No1Exchange]:
     return runner, exchange
 
 
+@pytest.mark.system
+
+
 def test_blocking_calls_both_ways() -> None:
     runner, exchange = sim_runner()
     seen: list[str] = []
@@ -56,6 +59,9 @@ def test_blocking_calls_both_ways() -> None:
     assert rel.remote and inc.state == "released" and runner.calls() == []
     assert seen.count("IncomingCall") == 1 and runner.counters["Answered"] == 1   # ours; we answered theirs
     assert runner.wait_incoming(timeout=0.5) is None
+
+
+@pytest.mark.system
 
 
 def test_asyncio_calls_and_event_stream() -> None:

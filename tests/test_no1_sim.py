@@ -30,6 +30,8 @@ def rec_of(rig, direction):
 
 # ------------------------------------------------------------------ our calls to the network
 
+@pytest.mark.system
+
 def test_outgoing_answered_and_cleared_by_the_network():
     rig = Rig(subscribers=SUBS)
     circuit = rig.trunk.make_call("2001", "13800138000", rig.now)
@@ -43,6 +45,9 @@ def test_outgoing_answered_and_cleared_by_the_network():
     assert rec.extra["category"] == 3 and rec.extra["ka"] == 1      # KD and KA we sent
     assert rec.answered_at - rec.alerted_at == pytest.approx(1.0, abs=0.05)
     assert rig.all_idle()
+
+
+@pytest.mark.system
 
 
 def test_outgoing_cleared_by_us():
@@ -155,6 +160,9 @@ def test_itu_r2_variant_both_ways():
     rig.run(3.0)
     assert rec_of(rig, "to_us")[0].outcome == "answered"
     assert rig.all_idle()
+
+
+@pytest.mark.system
 
 
 def test_many_calls_both_ways_at_once():
@@ -276,6 +284,9 @@ def test_trunk_refuses_a_ccs_span():
     span = SimpleNamespace(number=3, config=SpanConfig(signalling="ccs"))   # refused before any I/O
     with pytest.raises(ValueError, match="CAS spans; span 3"):
         No1Trunk(span, {})                                                  # type: ignore[arg-type]
+
+
+@pytest.mark.system
 
 
 def test_dtmf_typed_by_the_called_party_is_reported():

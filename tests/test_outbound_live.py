@@ -6,11 +6,15 @@ evidence (signalling, tone, timer), answered ones must reach an agent, pacing mu
 ready agents."""
 from __future__ import annotations
 
+import pytest
+
 
 
 from simulator.agents import DesktopProfile, start_desktops
 from simulator.exchange.base import Behaviour as B, Subscriber
 from tests.test_contact_load import ANY, restore_bus_requests  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.system
 
 #: number -> (subscriber settings, expected outcome, what decides it, what must have been heard)
 SCRIPT: dict[str, tuple[dict, str, str, str | None]] = {

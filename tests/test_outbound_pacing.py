@@ -97,6 +97,9 @@ def test_preview_dial_and_skip():
     assert c.contacts[0].result is Outcome.ANSWERED
 
 
+@pytest.mark.system
+
+
 def test_predictive_holds_the_target_and_beats_progressive():
     pro = simulate("progressive", agents=10, numbers=2500, hours=1.5, seed=3)
     pre = simulate("predictive", agents=10, numbers=2500, hours=1.5, seed=3)

@@ -211,6 +211,7 @@ _EVENTS = st.lists(st.tuples(st.sampled_from(["tone", "alert", "answer", "releas
                    max_size=40)
 
 
+@pytest.mark.system
 @settings(max_examples=200, deadline=None)
 @given(_EVENTS, st.floats(0.0, 10.0))
 def test_random_evidence_decides_once_and_in_time(events, wait):

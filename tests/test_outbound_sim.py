@@ -85,6 +85,7 @@ def call(srv, centre, number: str, trunk: str, seconds: float, sub: Subscriber |
     return got["call"], ear, types, rec
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("trunk", ["no1", "ss7"])
 def test_ringback_then_the_answering_party_speaks(server, trunk):
     srv, centre = server
@@ -100,6 +101,7 @@ def test_ringback_then_the_answering_party_speaks(server, trunk):
     srv.model.clear_connection(cid, srv.now())
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("trunk", ["no1", "ss7"])
 @pytest.mark.parametrize("behaviour,tone", [(B.BUSY_TONE, "busy"), (B.CONGESTION_TONE, "congestion")])
 def test_busy_only_in_band(server, trunk, behaviour, tone):
@@ -113,6 +115,7 @@ def test_busy_only_in_band(server, trunk, behaviour, tone):
     assert rec.outcome == behaviour.value and rec.cleared_by == "near"
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("trunk", ["no1", "ss7"])
 def test_pbx_answers_the_trunk_then_rings_its_extension(server, trunk):
     srv, centre = server
@@ -125,6 +128,9 @@ def test_pbx_answers_the_trunk_then_rings_its_extension(server, trunk):
     for _ in range(30):
         srv.step(0)
     assert rec.outcome == "answered"
+
+
+@pytest.mark.system
 
 
 def test_signalled_busy_still_releases_at_once_and_silent_exchange_plays_nothing(server):

@@ -3,6 +3,8 @@ garbage frames at a user and a network side mid-call; each answer is one Q.931 5
 nothing raises, the data link stays established and the next call still works."""
 from __future__ import annotations
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cti.signaling.pri import ie as IE
@@ -53,6 +55,7 @@ def answers(pr, side):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(seed_messages), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 255)), max_size=4),
        st.integers(0, 80), st.sampled_from(["user", "network"]), st.binary(max_size=12))
+@pytest.mark.system
 def test_mutated_messages_answered_per_5_8(seed, flips, cut, target, garbage):
     pr = live_pair()
     sender = pr.network if target == "user" else pr.user
@@ -106,6 +109,7 @@ ops = st.lists(st.tuples(st.sampled_from(["setup", "alert", "answer", "release",
                max_size=30)
 
 
+@pytest.mark.system
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops)
 def test_any_sequence_of_requests_timers_and_faults(seq):

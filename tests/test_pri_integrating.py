@@ -95,6 +95,7 @@ def test_runner_pri_on_a_board_spans_ts16() -> None:
     assert (rel.cause, rel.remote) == (16, True)
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("build", ["compiled", "twins"])
 def test_the_worked_example_runs_both_ways_between_two_processes(build: str) -> None:
     assert run_example(EXAMPLE, build) == EXPECTED

@@ -3,6 +3,8 @@ modulo-128 wrap, REJ recovery of a lost I frame, T200 timer recovery, T203 polli
 and invalid frames re-establish, DISC, N200 exhaustion, line faults; the table is whole."""
 from __future__ import annotations
 
+import pytest
+
 from hypothesis import given, settings, strategies as st
 
 from cti.signaling.engine import check_tables
@@ -207,6 +209,7 @@ steps = st.lists(st.one_of(
     st.just(("peer", None))), max_size=40)
 
 
+@pytest.mark.system
 @settings(max_examples=200, deadline=None)
 @given(st.booleans(), steps)
 def test_any_frame_sequence_keeps_the_link_sane_and_recovering(network, seq):

@@ -8,6 +8,8 @@ import pytest
 from cti.config import Config
 from cti.cli.wiring import build_server
 
+pytestmark = pytest.mark.system
+
 ANY = "tcp://127.0.0.1:*"
 
 

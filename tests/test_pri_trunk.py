@@ -111,6 +111,9 @@ def test_config_errors_named():
     assert PriConfig.from_dict({"side": "network"}).network
 
 
+@pytest.mark.system
+
+
 def test_over_simboard_ts16_with_los_mid_call():
     import drivers
     from drivers.base import SpanConfig

@@ -93,6 +93,7 @@ def zh(tmp_path_factory: pytest.TempPathFactory) -> PromptSet:
     return PromptSet.load(generate("zh", tmp_path_factory.mktemp("zh")))
 
 
+@pytest.mark.system
 @needs_espeak
 def test_generated_sets_are_reproducible(tmp_path: Path, zh: PromptSet) -> None:
     again = generate("zh", tmp_path / "again")
@@ -110,6 +111,7 @@ def test_agent_number_announcement(zh: PromptSet) -> None:
     assert 1.5 < len(audio) / 8000 < 6.0
 
 
+@pytest.mark.system
 @needs_espeak
 def test_queue_position_announcement(zh: PromptSet, tmp_path: Path) -> None:
     assert zh.text(zh.queue_position_names(3)) == "您前面还有三位"
@@ -178,6 +180,9 @@ def test_tts_engine_that_hangs_times_out() -> None:
     while not job.done:
         time.sleep(0.01)
     assert time.monotonic() - t0 < 3.0 and not job.ok and "did not" in job.error
+
+
+@pytest.mark.system
 
 
 def test_in_process_engine_that_hangs_does_not_block_the_next(tmp_path: Path) -> None:

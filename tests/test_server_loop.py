@@ -6,6 +6,8 @@ or call_soon wakes it at once; on a real-time simulator board it turns once per 
 """
 from __future__ import annotations
 
+import pytest
+
 import time
 
 from cti.bus.client import BusClient
@@ -38,6 +40,9 @@ class Seen(Component):
         self.log.append((time.monotonic(), type(event).__name__))
 
 
+@pytest.mark.system
+
+
 def test_idle_server_sleeps_instead_of_polling(tmp_path):
     srv = loopback(tmp_path).start()
     with BackgroundServer(srv):
@@ -46,6 +51,9 @@ def test_idle_server_sleeps_instead_of_polling(tmp_path):
         time.sleep(2.0)
         turns = srv.turns - first
     assert 1 <= turns <= 2.0 / MAX_SLEEP + 2, turns      # a 10 ms poll would have turned ~200 times
+
+
+@pytest.mark.system
 
 
 def test_a_stack_timer_wakes_the_loop_on_time(tmp_path):
@@ -85,6 +93,9 @@ def test_call_soon_and_requests_wake_the_sleeping_loop(tmp_path):
         t = time.monotonic()
         c.snapshot()
         assert time.monotonic() - t < 0.2
+
+
+@pytest.mark.system
 
 
 def test_real_time_simulator_turns_once_per_block(tmp_path):

@@ -2,6 +2,8 @@
 a readiness snapshot section, and a start-up timeout that stops the server."""
 from __future__ import annotations
 
+import pytest
+
 
 from cti.bus.auth import PLAIN_ACCOUNT
 from cti.bus.client import BusClient
@@ -21,6 +23,9 @@ def _config(tmp_path, **server):
         "board": {"driver": "sim", "spans": 3, "clock": "virtual", "step": 0.1},
         "trunk": [{"signalling": "no1", "spans": [0]}, {"signalling": "ss7", "spans": [1]},
                   {"signalling": "pri", "spans": [2], "config": {"side": "user"}}]})
+
+
+@pytest.mark.system
 
 
 def test_make_call_refused_until_ready_then_server_ready_published(tmp_path):

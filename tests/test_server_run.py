@@ -46,6 +46,9 @@ def _run(tmp_path, name, *args):
     return res, summary, trace
 
 
+@pytest.mark.system
+
+
 def test_two_runs_of_the_demo_give_the_same_event_trace_and_summary(tmp_path):
     r1, s1, t1 = _run(tmp_path, "a", "--until", "60")
     r2, s2, t2 = _run(tmp_path, "b", "--until", "60")
@@ -57,6 +60,9 @@ def test_two_runs_of_the_demo_give_the_same_event_trace_and_summary(tmp_path):
     assert s1["ended_at"] == 60.0
 
 
+@pytest.mark.system
+
+
 def test_scripted_scenario_ends_when_its_calls_are_done_and_meets_expectations(tmp_path):
     sc = tmp_path / "sc.toml"
     sc.write_text(SCRIPTED)
@@ -64,6 +70,9 @@ def test_scripted_scenario_ends_when_its_calls_are_done_and_meets_expectations(t
     assert res.exit_code == 0, res.output
     assert summary["ended_at"] < 30                 # not 600: every scripted call has ended
     assert summary["counts"]["answered"] == 1 and summary["unmet"] == []
+
+
+@pytest.mark.system
 
 
 def test_unmet_expectations_fail_the_run_and_say_which(tmp_path):
@@ -74,6 +83,9 @@ def test_unmet_expectations_fail_the_run_and_say_which(tmp_path):
     assert "unmet: expected answered 2, got 1" in res.output
     assert "unmet: call 1 (13900001111 -> 8002 at 4 s): expected busy, got abandoned" in res.output
     assert "result: FAILED" in res.output and len(summary["unmet"]) == 2
+
+
+@pytest.mark.system
 
 
 def test_calls_the_network_could_not_place_are_lost_and_fail_the_run(tmp_path):

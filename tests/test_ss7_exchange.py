@@ -84,6 +84,9 @@ def scenario(trunk, ex):
     return t
 
 
+@pytest.mark.system
+
+
 def test_exchange_over_socketpair():
     trunk, ex = socket_rig()
     scenario(trunk, ex)
@@ -91,6 +94,7 @@ def test_exchange_over_socketpair():
 
 @pytest.mark.skipif(importlib.util.find_spec("_boardcore.hdlc") is None,
                     reason="_boardcore.hdlc (HDLC kernel) not built yet")
+@pytest.mark.system
 @pytest.mark.parametrize("variant", ["itu", "china"])
 def test_exchange_over_simboard_ts16(variant):
     import drivers

@@ -2,6 +2,8 @@
 mutated bytes raise only cti.signaling.errors.ProtocolError subclasses."""
 from __future__ import annotations
 
+import pytest
+
 import random
 
 from hypothesis import given, strategies as st
@@ -105,6 +107,7 @@ def mutate(octets: bytes, rnd: random.Random) -> bytearray:
     return data
 
 
+@pytest.mark.system
 @given(any_message, st.randoms(use_true_random=False))
 def test_mutated_messages_only_protocol_errors_and_node_survives(msg, rnd):
     data = mutate(encode(msg), rnd)

@@ -127,6 +127,7 @@ def test_runner_ss7_checks_its_links_and_numbering() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("_boardcore.hdlc") is None,
                     reason="_boardcore.hdlc (HDLC kernel) not built yet")
+@pytest.mark.system
 def test_runner_ss7_on_a_board_spans_ts16() -> None:
     import drivers
     from drivers.base import SpanConfig
@@ -144,6 +145,7 @@ def test_runner_ss7_on_a_board_spans_ts16() -> None:
     assert (rel.cause, rel.remote) == (16, True)
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("build", ["compiled", "twins"])
 def test_the_worked_example_runs_both_ways_between_two_processes(build: str) -> None:
     assert run_example(EXAMPLE, build) == EXPECTED

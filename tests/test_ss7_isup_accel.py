@@ -139,6 +139,7 @@ def test_compiled_decoder_on_random_bytes(data):
         _same_decode(bytes((1, 0, t)) + data)
 
 
+@pytest.mark.system
 @needs_compiled
 @given(any_message, st.randoms(use_true_random=False))
 def test_compiled_decoder_on_mutated_messages(msg, rnd):
@@ -233,6 +234,7 @@ OPS = ["setup", "setup", "alert", "answer", "answer", "release", "reset", "block
 @pytest.mark.skipif(compiled_control is None, reason="compiled control_c not built")
 @given(st.lists(st.tuples(st.sampled_from(OPS), st.booleans(), st.integers(0, 200), st.integers(0, 400),
                           st.binary(max_size=12)), max_size=60))
+@pytest.mark.system
 def test_compiled_and_twin_nodes_agree_step_by_step(steps):
     from cti.signaling.ss7.isup.node import node_class
     pairs = []
@@ -245,6 +247,7 @@ def test_compiled_and_twin_nodes_agree_step_by_step(steps):
         _lockstep(pairs, op, first, x, y, raw, now)
 
 
+@pytest.mark.system
 @needs_compiled
 @pytest.mark.skipif(compiled_control is None, reason="compiled control_c not built")
 def test_compiled_and_twin_nodes_agree_on_a_long_seeded_walk():

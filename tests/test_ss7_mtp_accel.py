@@ -95,6 +95,7 @@ def _trace_links(core, seed: int, steps: int, loss: float, errors: float) -> lis
     return trace
 
 
+@pytest.mark.system
 @given(st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.02, 0.1]), st.sampled_from([0.0, 0.01]))
 def test_links_agree_on_random_traffic_with_loss(seed, loss, errors):
     c, py = _both(CORE)
@@ -173,6 +174,7 @@ def _trace_linksets(kind: str, seed: int, steps: int, variant: Variant, bind: bo
     return trace
 
 
+@pytest.mark.system
 @given(st.integers(0, 2**32 - 1), st.sampled_from([Variant.ITU, Variant.CHINA]), st.booleans())
 def test_linksets_agree_on_random_traffic_and_failures(seed, variant, bind):
     load_impl(("c", CORE))

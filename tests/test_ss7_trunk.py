@@ -45,6 +45,7 @@ def test_config_from_dict_and_errors():
             Ss7Config.from_dict(bad)
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("variant", ["itu", "china"])
 def test_calls_both_ways_over_socketpair(variant, tmp_path):
     a, b, w = make(variant, tmp_path / "t.pcap")

@@ -44,6 +44,9 @@ def test_csv_has_header_and_blank_for_undefined():
     assert next(r for r in rows if r["queue"] == "support")["service_level"] == ""
 
 
+@pytest.mark.system
+
+
 def test_png_chart(tmp_path):
     pytest.importorskip("matplotlib")
     p = tmp_path / "report.png"
@@ -83,6 +86,9 @@ def test_a_store_that_does_not_exist_is_an_error_not_an_empty_report(tmp_path):
     res = CliRunner().invoke(main, ["--store", str(tmp_path / "nope.db")])
     assert res.exit_code == 1 and "no store at" in res.output
     assert not (tmp_path / "nope.db").exists()
+
+
+@pytest.mark.system
 
 
 def test_png_bars_span_their_interval_and_show_offered_and_diverted(tmp_path):

@@ -52,6 +52,7 @@ def test_pages_are_the_stores_pages(impl, tmp_path):
     assert open_store(path).events_after(0, 10_000) == [(r[0], r[4]) for b in batches for r in b]
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("impl", IMPLS)
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())

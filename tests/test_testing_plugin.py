@@ -21,6 +21,9 @@ def _plugin_args() -> list[str]:
     return [] if any(e.value == "cti.testing.plugin" for e in eps) else ["-p", "cti.testing.plugin"]
 
 
+@pytest.mark.system
+
+
 def test_the_worked_example_passes_in_its_own_repository():
     res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *_plugin_args()],
                          cwd=EXAMPLE, capture_output=True, text=True, timeout=600)
@@ -47,6 +50,9 @@ def test_trace_assertions_fail_with_what_was_seen(tmp_path):
         with pytest.raises(KeyError, match="no simulated exchange on span 3"):
             site.network(3)
         trace.close()
+
+
+@pytest.mark.system
 
 
 def test_a_site_that_never_gets_ready_is_an_error_naming_the_span(tmp_path, monkeypatch):

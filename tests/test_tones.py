@@ -179,6 +179,9 @@ def test_ringback_then_answer_is_voice(t):
     assert 6.0 < ev[1].time < 6.8
 
 
+@pytest.mark.system
+
+
 def test_speech_and_music_never_make_tones():
     """Talk-off: 17 minutes of speech in 8 languages and synthetic music, every country."""
     from tests.audio_corpus import talkoff_music, talkoff_speech
@@ -206,6 +209,7 @@ def test_reset(t):
 
 # --- properties and bad input ---------------------------------------------------------------
 
+@pytest.mark.system
 @given(st.binary(max_size=4000).filter(lambda b: len(b) % 4 == 0), st.sampled_from(COUNTRIES))
 def test_arbitrary_samples_never_raise(t, data, country):
     det = t.CadenceDetector(2, country=country)
@@ -214,6 +218,7 @@ def test_arbitrary_samples_never_raise(t, data, country):
         assert e.tone in TONES + ("voice", "silence", "none")
 
 
+@pytest.mark.system
 @given(st.integers(-32768, 32767), st.integers(0, 3))
 def test_constant_signals(t, value, country_i):
     ev = t.detect(np.full(3 * RATE, value, np.int16), country=COUNTRIES[country_i])

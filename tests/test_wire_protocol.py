@@ -56,6 +56,7 @@ def test_every_message_round_trips(msg):
     assert P.decode(P.encode(msg)) == msg
 
 
+@pytest.mark.system
 @given(st.lists(messages, max_size=12), st.data())
 def test_stream_split_anywhere_decodes_the_same(msgs, data):
     stream = b"".join(P.encode(m) for m in msgs)
@@ -131,6 +132,7 @@ def test_garbage_is_skipped_up_to_the_next_header():
     assert items[0].code == P.ErrorCode.GARBAGE and items[0].octets == 8
 
 
+@pytest.mark.system
 @given(st.binary(max_size=400), st.lists(messages, min_size=1, max_size=4))
 def test_random_garbage_never_crashes_and_a_later_message_survives(junk, msgs):
     dec = P.Decoder()
@@ -392,6 +394,7 @@ def replies(t):
     return items
 
 
+@pytest.mark.system
 @given(st.binary(max_size=300), st.lists(messages, max_size=5))
 def test_server_session_survives_any_input(sim_server, junk, msgs):
     s, t = session(sim_server)
