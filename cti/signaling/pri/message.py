@@ -135,13 +135,20 @@ def _sort_key(e: Ie) -> tuple[int, int]:
 
 def encode(m: Message, cref_len: int = CREF_LEN_PRI) -> bytes:
     """The octets of ``m``; elements in ascending order of identifier (Q.931 4.5.1)."""
-    if not 0 <= m.cref < (1 << (8 * cref_len - 1)):
-        raise ValueError(f"call reference {m.cref} does not fit {cref_len} octets")
-    cr = m.cref.to_bytes(cref_len, "big")
-    if m.flag:
-        cr = bytes((cr[0] | 0x80,)) + cr[1:]
-    out = bytearray((PD_Q931, cref_len)) + cr + bytes((m.mtype & 0x7F,))
-    for e in (sorted(m.ies, key=_sort_key) if len(m.ies) > 1 else m.ies):
+    cref = m.cref
+    if not 0 <= cref < 1 << max(8 * cref_len - 1, 0):
+        raise ValueError(f"call reference {cref} does not fit {cref_len} octets")
+    if cref_len == 2:                             # the primary rate interface's: built at once
+        out = bytearray((PD_Q931, 2, cref >> 8 | (0x80 if m.flag else 0), cref & 0xFF, m.mtype & 0x7F))
+    else:
+        cr = cref.to_bytes(cref_len, "big")
+        if m.flag and cr:
+            cr = bytes((cr[0] | 0x80,)) + cr[1:]
+        out = bytearray((PD_Q931, cref_len)) + cr + bytes((m.mtype & 0x7F,))
+    ies = m.ies
+    if not ies:
+        return bytes(out)
+    for e in (sorted(ies, key=_sort_key) if len(ies) > 1 else ies):
         if type(e) is Raw:
             ident = e.ident
             if e.codeset:
@@ -154,7 +161,9 @@ def encode(m: Message, cref_len: int = CREF_LEN_PRI) -> bytes:
         body = e.encode()
         if len(body) > 255:
             raise ValueError(f"element 0x{ident:02x} of {len(body)} octets")
-        out += bytes((ident, len(body))) + body
+        out.append(ident)
+        out.append(len(body))
+        out += body
     return bytes(out)
 
 
