@@ -25,14 +25,14 @@ from cti.bus.codec import unpack_event
 from cti.bus.server import Endpoints
 from cti.store import open_store
 
+pytestmark = pytest.mark.system
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 PUBLISHER = r"""
 import sys, threading, queue
 from cti.bus.server import BusServer, Endpoints
 from cti.store import open_store
-
-pytestmark = pytest.mark.system
 path, run, ev, sn, ct = sys.argv[1:6]
 bus = BusServer(open_store(path), endpoints=Endpoints(ev, sn, ct)).start()
 print("ready", bus.seq, bus.gap[0] if bus.gap else 0, bus.gap[1] if bus.gap else 0, flush=True)

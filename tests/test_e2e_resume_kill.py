@@ -5,7 +5,6 @@ last complete line. The server keeps producing calls throughout.
 """
 from __future__ import annotations
 
-
 import os
 import pathlib
 import signal
@@ -14,9 +13,13 @@ import sys
 import threading
 import time
 
+import pytest
+
 from cti.config import Config
 from cti.cli.wiring import build_server
 from cti.server import BackgroundServer
+
+pytestmark = pytest.mark.system
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ANY = "tcp://127.0.0.1:*"
@@ -25,8 +28,6 @@ SUBSCRIBER = r"""
 import os, sys
 from cti.bus.client import BusClient
 from cti.bus.server import Endpoints
-
-pytestmark = pytest.mark.system
 path, ev, sn, ct, idle = sys.argv[1:6]
 after = 0
 if os.path.exists(path):
