@@ -65,9 +65,7 @@ def test_collect_spec_errors():
         c.digit("x", 1.0)
 
 
-# --- menus (need the G.711 kernel to load WAV prompts) -------------------------------------------
-
-g711 = pytest.importorskip("_boardcore.g711")
+# --- menus -------------------------------------------------------------------------------------------
 
 
 def write_prompt(path, seconds=0.5, hz=440):

@@ -52,7 +52,6 @@ def test_bad_hours_are_named(bad: dict[str, Any], match: str) -> None:
 
 
 def test_after_hours_caller_leaves_a_message_through_the_server(tmp_path: Path) -> None:
-    pytest.importorskip("cti.fax")
     from cti.fax import available
 
     if not available()[0]:

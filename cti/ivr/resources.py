@@ -97,10 +97,6 @@ class ResourcePools:
     def release(self, kind: str, owner: str) -> bool:
         return self._pool(kind).release(owner)
 
-    def release_all(self, owner: str) -> None:
-        for p in self.pools.values():
-            p.release(owner)
-
     def usage(self) -> dict[str, dict[str, int]]:
         return {k: p.usage() for k, p in self.pools.items()}
 
