@@ -63,8 +63,8 @@ class Card:
     def __init__(self, spans: int = 2, config: SpanConfig | Sequence[SpanConfig] | None = None,
                  clock: str | Clock = "virtual", seed: int = 0,
                  idle_abcd: int = DEFAULT_IDLE_ABCD) -> None:
-        if isinstance(spans, bool) or not isinstance(spans, int) or not 1 <= spans <= 64:
-            raise ConfigError(f"spans must be an int in 1..64, not {spans!r}")
+        if isinstance(spans, bool) or not isinstance(spans, int) or not 1 <= spans <= 256:
+            raise ConfigError(f"spans must be an int in 1..256, not {spans!r}")
         if config is None:
             configs = [SpanConfig()] * spans
         elif isinstance(config, (SpanConfig, dict)):
