@@ -38,8 +38,9 @@ def free_port() -> int:
 class Stack:
     """cti-server + simulated agents + cti-gateway, as processes; a bus recorder thread."""
 
-    def __init__(self, tmp: str, sim_agents: list[str]) -> None:
+    def __init__(self, tmp: str, sim_agents: list[str], config: str = "docs/examples/contact-centre.toml") -> None:
         self.tmp = tmp
+        self.config = config
         p = [free_port() for _ in range(4)]
         self.endpoints = [f"tcp://127.0.0.1:{x}" for x in p[:3]]
         self.port = p[3]
@@ -64,7 +65,7 @@ class Stack:
 
     def start(self) -> Stack:
         ev, snap, ctl = self.endpoints
-        self._spawn("server", [sys.executable, "-m", "cti.cli.server", "--config", "docs/examples/contact-centre.toml",
+        self._spawn("server", [sys.executable, "-m", "cti.cli.server", "--config", self.config,
                                "--store", os.path.join(self.tmp, "cti.db"), "--events", ev, "--snapshot", snap,
                                "--control", ctl])
         from cti.bus.client import BusClient

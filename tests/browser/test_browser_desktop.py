@@ -91,7 +91,7 @@ def test_agent_answers_transfers_and_wraps_up_while_the_wallboard_follows(stack:
             # the wallboard shows alice Busy (ringing)
             until(lambda: "Busy" in wall.find_element(By.CSS_SELECTOR, "tr[data-agent=alice] .state")
                   .get_attribute("class"), what="wallboard shows alice Busy")
-            screenshot(agent, "agent-ringing.png")
+            screenshot(agent, "gateway-agent-large.png")
             mark = len(stack.events)
             agent.find_element(By.ID, "answer").click()
             try:
@@ -116,7 +116,7 @@ def test_agent_answers_transfers_and_wraps_up_while_the_wallboard_follows(stack:
         until(lambda: wall.find_element(By.CSS_SELECTOR, ".sup-barge[data-agent=alice]").is_enabled(), what="barge enabled")
         wall.find_element(By.CSS_SELECTOR, ".sup-barge[data-agent=alice]").click()
         until(lambda: "Monitor alice (barge): ok" in page_log(wall), what="barge accepted")
-        screenshot(wall, "wallboard-large.png")
+        screenshot(wall, "gateway-wallboard-large.png")
         wall.find_element(By.CSS_SELECTOR, ".sup-stop").click()
         until(lambda: "StopMonitor 3001: ok" in page_log(wall), what="supervision stopped")
 
@@ -128,7 +128,7 @@ def test_agent_answers_transfers_and_wraps_up_while_the_wallboard_follows(stack:
               what="consultation answered")
         assert "ConsultationCall: ok" in page_log(agent), page_log(agent)
         until(lambda: enabled(agent, "transfer"), what="transfer possible")
-        screenshot(agent, "agent-consulting.png")
+        screenshot(agent, "gateway-agent-consulting.png")
         agent.find_element(By.ID, "transfer").click()
         until(lambda: "TransferCall: ok" in page_log(agent) or "TransferCall: " in page_log(agent), what="transfer")
         assert "TransferCall: ok" in page_log(agent), page_log(agent)
@@ -138,7 +138,7 @@ def test_agent_answers_transfers_and_wraps_up_while_the_wallboard_follows(stack:
         until(lambda: text(agent, "state") in ("After-call work", "Ready"), timeout=30, what="after-call work")
         until(lambda: call in text(agent, "today"), what="today's calls")
         until(lambda: not enabled(agent, "clear"), what="no call left at the agent after the transfer")
-        screenshot(agent, "agent-large.png")
+        screenshot(agent, "gateway-agent-wrapup.png")
     finally:
         wall.quit()
     assert json.dumps(stack.events[-1])
@@ -156,12 +156,12 @@ def test_pages_switch_language_and_fit_a_small_window(stack: Stack) -> None:
         until(lambda: text(d, "logon") == "签入")
         width = d.execute_script("return document.documentElement.scrollWidth")
         assert width <= 400, f"the agent page needs {width}px on a phone-sized window"
-        screenshot(d, "agent-small.png")
+        screenshot(d, "gateway-agent-small.png")
         d.get(stack.url + "/wallboard?lang=zh")
         until(lambda: "已连接" in text(d, "conn"), what="wallboard connected")
         until(lambda: d.find_elements(By.CSS_SELECTOR, ".queue"), what="queues shown")
         assert "排队数" in d.find_element(By.ID, "queue-tiles").text
-        screenshot(d, "wallboard-small.png")
+        screenshot(d, "gateway-wallboard-small.png")
         severe = [e for e in d.get_log("browser") if e["level"] == "SEVERE" and "/crm/" not in e["message"]]
         assert not severe, severe
     finally:

@@ -15,6 +15,9 @@ const I18N = {
     time: "时间", call: "呼叫", talk: "通话时长", log: "消息",
     LoggedOff: "未签入", NotReady: "示忙", Ready: "就绪", Busy: "通话中", Reserved: "预占",
     WorkingAfterCall: "话后处理", alerting: "振铃", connected: "通话", hold_state: "保持", queued: "排队",
+    preview: "预览外呼", campaign: "外呼活动", pvNext: "下一条", pvNumber: "号码", pvData: "客户资料",
+    pvDial: "拨打", pvSkip: "跳过", pvNone: "没有预览式外呼活动", outbound: "外呼",
+    mode_preview: "预览式", mode_progressive: "渐进式", mode_predictive: "预测式",
     noCrm: "无客户记录", saved: "小结已保存", deviceOnly: "此服务器没有呼叫中心（无坐席状态）：只显示分机 {device} 的通话", incoming: "来电", lang: "English",
   },
   en: {
@@ -29,6 +32,9 @@ const I18N = {
     LoggedOff: "Logged off", NotReady: "Not ready", Ready: "Ready", Busy: "Busy", Reserved: "Reserved",
     WorkingAfterCall: "After-call work", alerting: "ringing", connected: "connected", hold_state: "on hold",
     queued: "queued", noCrm: "no CRM record", saved: "notes saved",
+    preview: "Preview dialling", campaign: "Campaign", pvNext: "Next record", pvNumber: "Number", pvData: "Record",
+    pvDial: "Dial", pvSkip: "Skip", pvNone: "no preview campaign", outbound: "outbound",
+    mode_preview: "preview", mode_progressive: "progressive", mode_predictive: "predictive",
     deviceOnly: "this server runs no contact centre (no agent states): calls at device {device} only", incoming: "Incoming call", lang: "中文",
   },
 };
@@ -42,13 +48,16 @@ let config = { mode: "plain", crm_url: "/crm/{calling}", warning: "" };
 const me = { agent: null, device: null, state: "LoggedOff", reason: "", since: Date.now() / 1000, acwSince: null };
 const calls = new Map();     // call id -> {call, calling, called, state (at my device), ivr[], since, answered}
 let cti = null;
+let online = false;
 let lastPop = null;
+const preview = { campaigns: [], record: null };   // the agent's campaigns (snapshot), the record shown
 
 const log = pageLog;
 
 function setLang(l) {
   lang = l;
   t = setLanguage(I18N, lang, config);
+  $("conn").textContent = t(online ? "online" : "offline");     // a state, not the label's default
   render();
 }
 
@@ -72,6 +81,7 @@ function onSnapshot(snap) {
     Object.assign(k, { calling: c.calling || "", called: c.called || "", state: conn ? conn.state : "alerting",
                        data: c.user_data || c.data || {} });
   }
+  preview.campaigns = (snap.campaigns || []).map((c) => ({ campaign: c.campaign, mode: c.mode }));
   const a = (snap.agents || []).find((x) => x.agent === me.agent);
   if (a) {
     me.state = a.state; me.reason = a.reason || "";
@@ -100,6 +110,9 @@ function onEvent(e) {
       if (!c.state || c.state === "null" || c.state === "queued") c.state = "alerting";
       pop(c);
     }
+  } else if (e.topic && e.topic.startsWith("campaign.") && type === "CampaignStatus") {
+    const k = preview.campaigns.find((x) => x.campaign === e.campaign);
+    if (k) k.mode = e.mode;
   } else if (e.topic && e.topic.startsWith("ivr.") && type === "DigitsCollected") {
     if (calls.has(e.call)) { calls.get(e.call).ivr.push(`${e.menu || "ivr"}: ${e.digits}`); }
     else { pendingIvr.set(e.call, [...(pendingIvr.get(e.call) || []), `${e.menu || "ivr"}: ${e.digits}`]); }
@@ -121,6 +134,11 @@ function onEvent(e) {
       c.state = e.state;
       if (type === "Delivered") pop(c);
       if (type === "Established") c.answered = e.time || Date.now() / 1000;
+    }
+    if (type === "Conferenced") {        // the other calls were merged into this one: they are gone here
+      for (const old of e.old_calls || []) {
+        if (old !== e.call && calls.has(old)) { calls.delete(old); done.add(old); }
+      }
     }
     if (type === "CallCleared" || (mine(e) && type === "ConnectionCleared")) finish(c, e);
     if (type === "Transferred" && mine(e)) finish(c, e);
@@ -223,10 +241,37 @@ function render() {
   $("alternate").disabled = !(a && h);
   $("send-dtmf").disabled = !a;
   $("save-notes").disabled = !c && !today().length;
+  renderPreview(logged);
   const tbody = $("today").querySelector("tbody");
   tbody.replaceChildren(...today().map((x) => el("tr", {},
     el("td", {}, new Date(x.start * 1000).toLocaleTimeString()), el("td", {}, x.call), el("td", {}, x.calling),
     el("td", { class: "num" }, fmtDuration(x.talk)), el("td", {}, x.notes || ""))));
+}
+
+function renderPreview(logged) {
+  $("preview-card").hidden = !preview.campaigns.length && !preview.record;   // no outbound work here
+  const sel = $("pv-campaign");
+  const names = preview.campaigns.map((k) => k.campaign);
+  if ([...sel.options].map((o) => o.value).join() !== names.join()) {
+    const was = sel.value;
+    sel.replaceChildren(...names.map((n) => el("option", { value: n }, n)));
+    if (names.includes(was)) sel.value = was;
+  }
+  const k = preview.campaigns.find((x) => x.campaign === sel.value);
+  $("pv-mode").textContent = k ? t(`mode_${k.mode}`) : (logged ? t("pvNone") : "");
+  const r = preview.record;
+  sel.disabled = !logged || !names.length || !!r;
+  $("pv-next").disabled = !logged || !k || !!r;
+  $("pv-dial").disabled = !r || !!r.call;
+  $("pv-skip").disabled = !r || !!r.call;
+  $("pv-number").textContent = r ? r.number : "-";
+  const data = $("pv-data");
+  data.replaceChildren();
+  if (r && Object.keys(r.data || {}).length) {
+    const dl = el("dl", { class: "kv" });
+    for (const [key, v] of Object.entries(r.data)) dl.append(el("dt", {}, key), el("dd", {}, v));
+    data.append(dl);
+  } else data.textContent = r ? "" : "-";
 }
 
 function tick() {
@@ -257,9 +302,9 @@ async function logon(ev) {
   const token = $("token").value.trim() || sessionStorage.getItem("cti.token") || null;
   if (token) sessionStorage.setItem("cti.token", token);
   if (cti) cti.close();
-  cti = new CtiClient({ token, topics: ["call.", "agent.", "queue.", "ivr.", "server."] });
+  cti = new CtiClient({ token, topics: ["call.", "agent.", "queue.", "ivr.", "campaign.", "server."] });
   cti.on("snapshot", onSnapshot).on("event", onEvent)
-     .on("status", (s) => { $("conn").textContent = t(s === "open" ? "online" : "offline"); })
+     .on("status", (s) => { online = s === "open"; $("conn").textContent = t(online ? "online" : "offline"); })
      .on("overflow", (m) => log(`overflow: seqs ${m.first}..${m.last} replayed`, true))
      .on("error", (err) => log(`${err.code}: ${err.message}`, true))
      .on("autherror", (why) => log(`token: ${why}`, true));
@@ -338,6 +383,33 @@ function bind() {
     } catch { /* logged */ }
     render();
   };
+  $("pv-next").onclick = async () => {
+    const campaign = $("pv-campaign").value;
+    if (!campaign) return;
+    try { preview.record = await act({ type: "PreviewNext", campaign, agent: me.agent }); } catch { /* logged */ }
+    render();
+  };
+  $("pv-skip").onclick = async () => {
+    const r = preview.record;
+    if (!r) return;
+    try { await act({ type: "PreviewSkip", campaign: r.campaign, attempt: r.attempt }); preview.record = null; } catch { /* logged */ }
+    render();
+  };
+  $("pv-dial").onclick = async () => {
+    const r = preview.record;
+    if (!r) return;
+    try {
+      const got = await act({ type: "PreviewDial", campaign: r.campaign, attempt: r.attempt });
+      const c = callOf(got.call);
+      c.called = c.called || r.number;
+      c.data = { ...r.data, ...(c.data || {}) };
+      c.crm = r.data;
+      c.state = c.state || "initiated";
+      preview.record = null;
+      log(`${t("outbound")} ${r.number} (${got.call})`);
+    } catch { /* logged */ }
+    render();
+  };
   $("lang").onclick = () => setLang(lang === "zh" ? "en" : "zh");
 }
 
@@ -350,7 +422,7 @@ async function init() {
   bind();
   setLang(lang);
   setInterval(tick, 500);
-  window.ctiDesktop = { me, calls, get client() { return cti; } };   // for tests and the console
+  window.ctiDesktop = { me, calls, preview, get client() { return cti; } };   // for tests and the console
 }
 
 init();

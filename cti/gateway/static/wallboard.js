@@ -17,6 +17,12 @@ const I18N = {
     monitor: "监听", whisper: "密语", barge: "强插", stop: "停止",
     LoggedOff: "未签入", NotReady: "示忙", Ready: "就绪", Busy: "通话中", Reserved: "预占",
     WorkingAfterCall: "话后处理", lang: "English", needDevice: "先填写班长分机",
+    campaigns: "外呼活动", campaign: "活动", pacing: "外呼模式", dialled: "已拨", connects: "接通坐席",
+    abandonVsTarget: "放弃率 / 上限", inFlight: "拨号中", pending: "待拨", campaignAgents: "坐席",
+    lastOutcome: "最近结果", noCampaigns: "没有运行中的外呼活动", apply: "切换",
+    preview: "预览式", progressive: "渐进式", predictive: "预测式",
+    answered_o: "接通", machine: "答录机", busy: "忙", "no-answer": "无人接听", abandoned_o: "放弃",
+    "dnc-blocked": "免打扰拦截", congestion: "拥塞", unallocated: "空号", failed: "失败",
   },
   en: {
     title: "Wallboard", myDevice: "My device", token: "Token", connect: "Connect", offline: "offline", online: "online",
@@ -29,6 +35,12 @@ const I18N = {
     averageWait: "Average wait", monitor: "Monitor", whisper: "Whisper", barge: "Barge", stop: "Stop",
     LoggedOff: "Logged off", NotReady: "Not ready", Ready: "Ready", Busy: "Busy", Reserved: "Reserved",
     WorkingAfterCall: "After-call work", lang: "中文", needDevice: "enter your device first",
+    campaigns: "Outbound campaigns", campaign: "Campaign", pacing: "Pacing", dialled: "Dialled",
+    connects: "Connects", abandonVsTarget: "Abandon rate / cap", inFlight: "Dialling", pending: "Pending",
+    campaignAgents: "Agents", lastOutcome: "Last outcome", noCampaigns: "no campaign running", apply: "Switch",
+    preview: "preview", progressive: "progressive", predictive: "predictive",
+    answered_o: "answered", machine: "machine", busy: "busy", "no-answer": "no answer", abandoned_o: "abandoned",
+    "dnc-blocked": "DNC-blocked", congestion: "congestion", unallocated: "unallocated", failed: "failed",
   },
 };
 
@@ -37,11 +49,15 @@ const qs = new URLSearchParams(location.search);
 let lang = qs.get("lang") || localStorage.getItem("cti.lang") || "zh";
 let t = applyI18n(I18N, lang);
 let cti = null;
+let online = false;
 let config = { mode: "plain" };
 
 const queues = new Map();   // name -> {waiting: Map(call -> entered wall s), figures, figuresAt}
 const agents = new Map();   // id -> {agent, team, device, state, reason, phase, since (wall s), calls}
 const calls = new Map();    // id -> {call, calling, called, parties: Map(device -> state), start}
+const campaigns = new Map();  // name -> {campaign, mode, status..., agent_states, last}
+const campaignRows = new Map();  // name -> its table row, updated in place (its select keeps the choice)
+const MODES = ["preview", "progressive", "predictive"];
 let supervising = null;
 let noStats = false;
 const rows = new Map();    // agent id -> its table row, updated in place
@@ -65,6 +81,10 @@ function onSnapshot(snap) {
     const same = prev && prev.state === a.state;
     agents.set(a.agent, { ...a, since: same ? prev.since : now, sinceModel: same ? prev.sinceModel : a.since,
                           calls: a.calls_taken || 0 });
+  }
+  for (const c of snap.campaigns || []) {
+    const { agents: st, ...rest } = c;
+    campaigns.set(c.campaign, { ...(campaigns.get(c.campaign) || {}), ...rest, agent_states: st || {} });
   }
   calls.clear();
   for (const c of snap.calls || []) {
@@ -109,6 +129,11 @@ function onEvent(e) {
     } else if (["Connected", "Abandoned", "CallDiverted"].includes(e.type)) {
       queueOf(e.queue).waiting.delete(e.call);
     }
+  } else if (topic.startsWith("campaign.")) {
+    const k = campaigns.get(e.campaign) || { campaign: e.campaign };
+    if (e.type === "CampaignStatus") Object.assign(k, e.status || {}, { mode: e.mode, agent_states: e.agent_states || {} });
+    else if (e.type === "CampaignProgress") k.last = `${e.number} ${t(["answered", "abandoned"].includes(e.outcome) ? e.outcome + "_o" : e.outcome)}`;
+    campaigns.set(e.campaign, k);
   } else if (topic.startsWith("call.")) {
     let c = calls.get(e.call);
     if (!c) { c = { call: e.call, calling: e.calling, called: e.called, start: now, parties: new Map() }; calls.set(e.call, c); }
@@ -201,10 +226,63 @@ function render() {
     row.stop.hidden = !(supervising && supervising.agent === a.agent);
     if (row.tr.parentNode !== tbody || tbody.children[sorted.indexOf(a)] !== row.tr) tbody.append(row.tr);
   }
+  renderCampaigns(mayWatch);
   $("calls").querySelector("tbody").replaceChildren(...[...calls.values()].map((c) => el("tr", { "data-call": c.call },
     el("td", {}, c.call), el("td", {}, c.calling || ""), el("td", {}, c.called || ""),
     el("td", {}, [...c.parties.entries()].map(([d, s]) => `${d}:${s}`).join("  ")),
     el("td", { class: "num" }, fmtDuration(now - c.start)))));
+}
+
+function renderCampaigns(mayPace) {
+  const tbody = $("campaigns").querySelector("tbody");
+  $("no-campaigns").hidden = campaigns.size > 0;
+  for (const k of [...campaigns.values()].sort((a, b) => a.campaign.localeCompare(b.campaign))) {
+    let row = campaignRows.get(k.campaign);
+    if (!row) {
+      const select = el("select", { class: "cp-mode", "data-campaign": k.campaign },
+                        ...MODES.map((m) => el("option", { value: m }, "")));
+      select.value = k.mode;
+      const apply = el("button", { type: "button", class: "cp-apply", "data-campaign": k.campaign,
+                                   onclick: () => setMode(k.campaign, select.value) }, "");
+      row = { tr: el("tr", { "data-campaign": k.campaign }), cells: [0, 1, 2, 3, 4, 5, 6, 7, 8].map(() => el("td")),
+              mode: el("span", { class: "cp-current" }), select, apply, shown: k.mode };
+      row.cells[1].append(row.mode, " ", select, apply);
+      for (const i of [2, 3, 4, 5, 6]) row.cells[i].className = "num";
+      row.tr.append(...row.cells);
+      campaignRows.set(k.campaign, row);
+      tbody.append(row.tr);
+    }
+    if (row.shown !== k.mode) { row.select.value = k.mode; row.shown = k.mode; }   // a switch made elsewhere
+    row.cells[0].textContent = k.campaign + (k.halted ? ` ⚠ ${k.halted}` : "");
+    row.mode.textContent = t(k.mode || "-");
+    row.mode.dataset.mode = k.mode || "";
+    [...row.select.options].forEach((o) => { o.textContent = t(o.value); });
+    row.select.disabled = row.apply.disabled = !mayPace;
+    row.apply.textContent = t("apply");
+    row.cells[2].textContent = String(k.dialled ?? "-");
+    row.cells[3].textContent = String(k.connects ?? "-");
+    const rate = typeof k.abandon_rate === "number" ? k.abandon_rate * 100 : null;
+    const cap = typeof k.target === "number" ? k.target * 100 : null;
+    row.cells[4].textContent = `${rate === null ? "-" : rate.toFixed(1) + " %"} / ${cap === null ? "-" : cap.toFixed(1) + " %"}`;
+    row.cells[4].classList.toggle("over", rate !== null && cap !== null && rate > cap);
+    row.cells[5].textContent = String((k.dialling ?? 0) + (k.waiting_agent ?? 0));
+    row.cells[6].textContent = String(k.pending ?? "-");
+    row.cells[7].textContent = Object.entries(k.agent_states || {}).map(([s, n]) => `${t(s)} ${n}`).join(" · ") || "-";
+    row.cells[8].textContent = k.last || "";
+  }
+}
+
+async function setMode(campaign, mode) {
+  try {
+    await cti.request({ type: "SetCampaignMode", campaign, mode });
+    log(`SetCampaignMode ${campaign} ${mode}: ok`);
+  } catch (err) {
+    log(`SetCampaignMode ${campaign} ${mode}: ${err.code} ${err.message}`, true);
+    const k = campaigns.get(campaign);
+    const row = campaignRows.get(campaign);
+    if (k && row) row.select.value = k.mode;
+  }
+  render();
 }
 
 async function supervise(agent, mode) {
@@ -246,9 +324,9 @@ async function connect() {
   if (token) sessionStorage.setItem("cti.token", token);
   localStorage.setItem("cti.supDevice", $("sup-device").value.trim());
   if (cti) cti.close();
-  cti = new CtiClient({ token, topics: ["agent.", "queue.", "call.", "server."] });
+  cti = new CtiClient({ token, topics: ["agent.", "queue.", "call.", "campaign.", "server."] });
   cti.on("snapshot", onSnapshot).on("event", onEvent)
-     .on("status", (s) => { $("conn").textContent = t(s === "open" ? "online" : "offline"); })
+     .on("status", (s) => { online = s === "open"; $("conn").textContent = t(online ? "online" : "offline"); })
      .on("overflow", (m) => log(`overflow: seqs ${m.first}..${m.last} replayed`, true))
      .on("error", (err) => log(`${err.code}: ${err.message}`, true));
   try {
@@ -263,6 +341,7 @@ async function connect() {
 function setLang(l) {
   lang = l;
   t = setLanguage(I18N, lang, config);
+  $("conn").textContent = t(online ? "online" : "offline");     // a state, not the label's default
   render();
 }
 
@@ -276,7 +355,7 @@ async function init() {
   setLang(lang);
   setInterval(render, 1000);
   setInterval(refreshStats, 5000);
-  window.ctiWallboard = { queues, agents, calls, get client() { return cti; } };
+  window.ctiWallboard = { queues, agents, calls, campaigns, get client() { return cti; } };
   if (config.mode === "plain" || sessionStorage.getItem("cti.token")) connect();
 }
 
