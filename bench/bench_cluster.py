@@ -39,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import zmq
 
@@ -114,7 +114,7 @@ def _service(cp: ClusterPublisher, bus: Any) -> None:
 def _node(urls: list[str], tmp: str, ctx: zmq.Context[Any], name: str) -> tuple[Any, ClusterPublisher]:
     bus = _bus(ctx, os.path.join(tmp, f"{name}.db"))
     cp = ClusterPublisher(ClusterConfig(servers=urls), name)
-    cp.start(SimpleNamespace(bus=bus))         # type: ignore[arg-type]   # the part of Host it uses
+    cp.start(cast(Any, SimpleNamespace(bus=bus)))        # the part of Host it uses
     if not cp.relay or not cp.relay.ready.wait(30):
         raise RuntimeError(f"relay not connected: {cp.relay and cp.relay.last_error}")
     _service(cp, bus)
@@ -177,7 +177,8 @@ def _latency(urls: list[str], tmp: str, ctx: zmq.Context[Any], n: int, rate: flo
     bus.close()
     if not lat:
         return [Result("cluster latency", "node event -> CRM (JetStream)", 0.0, "ms p99", note="nothing received")]
-    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3     # noqa: E731
+    def p(q: float) -> float:
+        return float(lat[min(len(lat) - 1, int(q * len(lat)))]) * 1e3
     return [Result("cluster latency", "node event -> CRM (JetStream)", p(0.99), "ms p99",
                    note=f"{len(lat)}/{n} at {rate:.0f}/s; p50 {p(0.5):.2f} ms, max {lat[-1] * 1e3:.2f} ms")]
 
@@ -367,7 +368,8 @@ def _takeovers(quick: bool) -> list[Result]:
     runs = 1 if quick else 3
     acd = [_acd_once(url) for _ in range(runs)]
     cards = [_card_once(url) for _ in range(runs)]
-    spread = lambda xs: f"median of {len(xs)}, {min(xs):.2f}..{max(xs):.2f} s"   # noqa: E731
+    def spread(xs: list[float]) -> str:
+        return f"median of {len(xs)}, {min(xs):.2f}..{max(xs):.2f} s"
     return [Result("cluster takeover", "ACD leader kill -9 -> standby's first offer", statistics.median(acd), "s",
                    note=f"lease 1.5 s; {spread(acd)}"),
             Result("cluster takeover", "wire card owner kill -9 -> standby holds lease",
