@@ -186,8 +186,8 @@ class Config:
         out: list[str] = []
         if self.bus.security not in ("plain", "curve"):
             out.append(f"bus.security must be 'plain' or 'curve', not {self.bus.security!r}")
-        if not 1 <= self.board.spans <= 64:
-            out.append(f"board.spans must be 1..64, not {self.board.spans}")
+        if not 1 <= self.board.spans <= 256:
+            out.append(f"board.spans must be 1..256, not {self.board.spans}")
         if not 0.02 <= self.board.step <= 10.0:
             out.append(f"board.step must be 0.02..10 seconds, not {self.board.step}")
         if self.board.clock not in ("real", "virtual"):
