@@ -1,0 +1,474 @@
+"""End-to-end capacity: how many fully loaded E1 spans one core carries, our side only.
+
+One *point* is a whole cti-server (:func:`cti.cli.wiring.build_server`) on the simulated card in
+virtual time, in a fresh process of its own: N trunk spans (No.1, SS7 and PRI in turn), callers
+arriving Poisson-style at a rate that keeps ``occupancy`` (default 95 %) of the circuits busy
+with exponential hold times (mean 120 s, at least 5 s), every connected circuit with its DTMF
+detector running (callers type digits), a share of the calls routed to a contact-centre queue
+whose agents sit on station timeslots (bridged both ways every block and recorded to WAV),
+every event published on the bus with a subscriber process decoding it, the journal in a
+SQLite WAL file. The run first fills the spans to the target (calls with residual hold times),
+then measures a window of ``seconds`` of line time.
+
+What counts as *our side*: everything the server process does except the far end. The far end
+is the simulated exchanges (``network``), the callers and the agents' desktops and phones (the
+humans), and the card's line (``Card.step``: framing, the line and deframing of both directions,
+which an E1 card does in hardware). Each of those is timed separately with the CPU clock of the
+thread (``time.thread_time``) and subtracted from the turn it ran in; the server's background
+threads (ZeroMQ I/O, the journal writer) count as ours. Both are reported. The clock is CPU time,
+so another process's load on the host moves the figures little (caches aside).
+
+Reported per point: real-time factor of our side (line seconds per CPU second), spans per core
+(N x that factor), CPU per call and per busy channel, our CPU per 20 ms block (p50 / p99 /
+p99.9 / max) and the loop lateness a real-time loop on one core would see with those costs
+(Lindley's recursion: block k starts when block k-1 is done or at its due time), memory per span
+(resident set growth over a server with no spans), achieved occupancy. Then idle spans (no calls)
+and a profile of one point grouped by where the time goes.
+
+``python -m bench capacity [--quick]``; ``python -m bench.bench_capacity --spans 16 --seconds 10
+--profile`` for one point; ``--plot docs/img/capacity.png`` draws the curve (matplotlib).
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import json
+import math
+import os
+import pstats
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench.common import Result
+
+BLOCK = 0.02
+TYPES = ("no1", "ss7", "pri")
+TARGET_SPANS_PER_CORE = 128
+TARGET_LATE_MS = 5.0
+TARGET_IDLE = 0.01            #: of a core, per 64 idle spans
+CURVE = (1, 4, 16, 64, 128)
+QUICK_CURVE = (1, 3)
+ANY = "tcp://127.0.0.1:*"
+
+
+@dataclasses.dataclass
+class Load:
+    spans: int = 16                      #: trunk spans, types in turn (No.1, SS7, PRI)
+    types: tuple[str, ...] = TYPES
+    occupancy: float = 0.95              #: share of the circuits kept busy
+    hold: float = 120.0                  #: mean hold time (exponential), seconds
+    min_hold: float = 5.0
+    acd_share: float = 0.1               #: calls to the contact centre: bridged to a station, recorded
+    seconds: float = 10.0                #: measured window, line time
+    fill: float = 4.0                    #: seconds over which the spans are filled to the target
+    idle: bool = False                   #: no calls at all (idle-span cost)
+    subscriber: bool = True              #: a bus subscriber process decoding every event
+    seed: int = 1
+
+
+# ------------------------------------------------------------------------------ the far end
+class Meter:
+    """CPU seconds of the far end's parts, by name (thread CPU clock)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.total = 0.0
+        self._depth = 0
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        clock = time.thread_time
+        self.seconds.setdefault(name, 0.0)
+
+        def timed(*a: Any, **k: Any) -> Any:
+            if self._depth:                 # nested far-end parts count once, in the outer one
+                return fn(*a, **k)
+            self._depth += 1
+            t0 = clock()
+            try:
+                return fn(*a, **k)
+            finally:
+                dt = clock() - t0
+                self._depth -= 1
+                self.seconds[name] += dt
+                self.total += dt
+        return timed
+
+
+def _callers_component(load: Load, circuits: dict[int, int], acd_number: str) -> Any:
+    """The callers (far end): fill, then Poisson arrivals; our side's "answering machine" for
+    calls not routed to the contact centre (answers 1-3 s after Delivered)."""
+    from cti.call.errors import CallControlError
+    from cti.plugin import Component
+    from simulator.exchange.base import CallScript
+
+    class Callers(Component):
+        name = "callers"
+
+        def __init__(self) -> None:
+            self.rng = random.Random(load.seed)
+            self.networks: list[Any] = []
+            self.weights: list[int] = []
+            self.model: Any = None
+            self.placed = 0
+            self.answer_at: dict[str, float] = {}
+            self.next_in = math.inf
+            self.rate = 0.0
+
+        def start(self, host: Any) -> None:
+            self.model = host.model
+            self.networks = list(host.part("network").networks)
+            self.weights = [circuits[i] for i in range(len(self.networks))]
+            total = sum(self.weights)
+            mean_answer = 2.0
+            target = int(load.occupancy * total)
+            self.rate = 0.0 if load.idle else target / (load.hold + mean_answer)
+            t0 = host.now() + 2.5              # SS7 links align and PRI comes up first
+            if not load.idle:
+                for i in range(target):        # residual hold times of a steady state: exponential too
+                    self._place(t0 + load.fill * i / max(1, target))
+                self.next_in = t0 + load.fill + self.rng.expovariate(self.rate)
+
+        def _place(self, at: float) -> None:
+            r = self.rng
+            net = r.choices(self.networks, self.weights)[0]
+            called = acd_number if r.random() < load.acd_share else f"80{r.randrange(100):02d}"
+            hold = max(load.min_hold, r.expovariate(1.0 / load.hold))
+            digits = r.choice(("", "1", "1234#", "0", "99#"))
+            net.place_call(CallScript(at=at, called=called, calling=f"138{r.randrange(10**8):08d}",
+                                      hold_for=hold, digits=digits))
+            self.placed += 1
+
+        def deadline(self) -> float | None:
+            due = min([self.next_in, *(a if a >= 0 else -math.inf for a in self.answer_at.values())])
+            return None if due == math.inf else due
+
+        def service(self, now: float) -> None:
+            while self.next_in <= now:
+                self._place(self.next_in)
+                self.next_in += self.rng.expovariate(self.rate)
+            for call, at in list(self.answer_at.items()):
+                if at < 0:
+                    self.answer_at[call] = now + self.rng.uniform(1.0, 3.0)
+                elif at <= now:
+                    del self.answer_at[call]
+                    try:
+                        self.model.answer_call(call, now)
+                    except CallControlError:
+                        pass
+
+        def events(self) -> tuple[str, ...]:
+            return ("Delivered", "CallCleared")
+
+        def on_event(self, e: Any) -> None:
+            kind = type(e).__name__
+            if (kind == "Delivered" and e.direction == "in" and not str(e.device).startswith("trunk/")
+                    and e.called != acd_number):
+                self.answer_at[str(e.call)] = -1.0
+            elif kind == "CallCleared":
+                self.answer_at.pop(str(e.call), None)
+
+    return Callers()
+
+
+# ------------------------------------------------------------------------------ one point
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _pct(xs: list[float], q: float) -> float:
+    return sorted(xs)[min(len(xs) - 1, int(len(xs) * q))] if xs else float("nan")
+
+
+def _lateness(costs: list[float]) -> list[float]:
+    """Lateness of each block's start on one core that runs only these costs (Lindley)."""
+    late, out = 0.0, []
+    for c in costs:
+        out.append(late)
+        late = max(0.0, late + c - BLOCK)
+    return out
+
+
+def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
+    """Run one point in this process (call it in a fresh one: the resident set is measured)."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import gc
+
+    from cti.cli.wiring import build_server
+    from cti.config import Config
+    from drivers.base import VOICE_TIMESLOTS
+    from simulator.agents import DesktopProfile, start_desktops
+
+    rss0 = _rss()
+    n = load.spans
+    kinds = [load.types[i % len(load.types)] for i in range(n)]
+    by_type = {t: [i for i, k in enumerate(kinds) if k == t] for t in load.types if t in kinds}
+    circuits = {j: sum(31 if t == "ss7" else 30 for _ in spans) - (1 if t == "ss7" else 0)
+                for j, (t, spans) in enumerate(by_type.items())}
+    total = sum(circuits.values())
+    n_agents = 0 if load.idle else max(1, math.ceil(load.acd_share * load.occupancy * total * 1.15))
+    station_spans = math.ceil(n_agents / len(VOICE_TIMESLOTS))
+    stations = {f"2{i:04d}": (n + i // len(VOICE_TIMESLOTS), VOICE_TIMESLOTS[i % len(VOICE_TIMESLOTS)])
+                for i in range(n_agents)}
+    agents = {f"a{i}": {"device": d, "team": "t"} for i, d in enumerate(stations)}
+    tmp = tempfile.mkdtemp(prefix="bench-capacity-")
+    contact = None
+    if n_agents:
+        contact = {"agents": agents, "stations": {d: f"{s}/{ts}" for d, (s, ts) in stations.items()},
+                   "route_points": {"4000": "q"}, "recordings": os.path.join(tmp, "rec"),
+                   "simulated_phones": True,
+                   "queues": {"q": {"strategy": "longest-idle", "ring_timeout": 20.0,
+                                    "record": True}}}
+    trunks = []
+    for t, spans in by_type.items():
+        cfg: dict[str, Any] = {"side": "user"} if t == "pri" else {}
+        trunks.append({"signalling": t, "spans": spans, "config": cfg})
+    config = Config.from_dict({
+        "server": {"store": os.path.join(tmp, "cti.db")},
+        "bus": {"events": ANY, "snapshot": ANY, "control": ANY, "subscriber_buffer": 1_000_000},
+        "board": {"driver": "sim", "spans": n + station_spans, "clock": "virtual", "step": BLOCK},
+        "trunk": trunks, **({"contact": contact} if contact else {})})
+    meter = Meter()
+    callers = _callers_component(load, circuits, "4000")
+    srv = build_server(config, extra=[callers])
+    card = srv.board.card
+    card.step = meter.wrap("line (card)", card.step)
+    net = srv.part("network")
+    net.service = meter.wrap("exchanges", net.service)          # type: ignore[method-assign]
+    callers.service = meter.wrap("callers", callers.service)    # type: ignore[method-assign]
+    callers.on_event = meter.wrap("callers", callers.on_event)  # type: ignore[method-assign]
+    srv.start()
+    clock = card.clock
+    ours_ticker = srv._service
+    clock._tickers = [t if t == ours_ticker else meter.wrap("phones", t) for t in clock._tickers]
+    if n_agents:
+        bus, _desks = start_desktops(srv, {a: v["device"] for a, v in agents.items()},
+                                     DesktopProfile(answer_after=(1.0, 3.0), handle=(60.0, 240.0), no_answer=0.0),
+                                     seed=load.seed)
+        clock._tickers = [t if t == ours_ticker or getattr(t, "__name__", "") == "timed"
+                          else meter.wrap("agents", t) for t in clock._tickers]
+        bus.on_event = meter.wrap("agents", bus.on_event)       # type: ignore[method-assign]
+    sub = None
+    if load.subscriber:
+        from bench.bench_bus import _Sub
+        sub = _Sub(srv.bus)
+
+    def run(seconds: float, costs: list[float] | None = None) -> tuple[float, float, float]:
+        """Turns of one block each for ``seconds`` of line time; (main-thread CPU, far-end CPU,
+        process CPU) spent."""
+        end = srv.now() + seconds - 1e-9
+        tc, pc = time.thread_time, time.process_time
+        m0, f0, p0 = tc(), meter.total, pc()
+        while srv.now() < end:
+            t0, g0 = tc(), meter.total
+            srv.step(0)
+            if costs is not None:
+                costs.append((tc() - t0) - (meter.total - g0))
+        return tc() - m0, meter.total - f0, pc() - p0
+
+    warm = 2.5 + (0.0 if load.idle else load.fill + 3.0)
+    run(warm)
+    gc.collect()
+    rss1 = _rss()
+    busy: list[int] = []
+    srv.board.add_ticker(lambda now: busy.append(len(srv.model.calls)) if round(now / BLOCK) % 10 == 0 else None)
+    placed0, seq0 = callers.placed, srv.bus.seq if hasattr(srv.bus, "seq") else 0
+    costs: list[float] = []
+    far_by0 = dict(meter.seconds)
+    prof = cProfile.Profile(time.thread_time) if profile else None   # CPU time: waits are not work
+    if prof is not None:
+        prof.enable()
+    wall0 = time.perf_counter()
+    main_cpu, far_cpu, proc_cpu = run(load.seconds, costs)
+    wall = time.perf_counter() - wall0
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(profile)
+    placed = callers.placed - placed0
+    events = (srv.bus.seq - seq0) if hasattr(srv.bus, "seq") else 0
+    far_by = {k: v - far_by0.get(k, 0.0) for k, v in meter.seconds.items()}
+    received = sub.result()[0] if sub is not None else 0
+    ours = proc_cpu - far_cpu                    # main thread minus far end, plus our background threads
+    late = _lateness(costs)
+    out = {
+        "spans": n, "types": {t: len(s) for t, s in by_type.items()}, "circuits": total,
+        "stations": n_agents, "seconds": load.seconds, "wall": wall,
+        "ours_cpu": ours, "main_cpu": main_cpu, "background_cpu": proc_cpu - main_cpu, "far_cpu": far_cpu,
+        "far_by": far_by, "busy": statistics.mean(busy) if busy else 0.0,
+        "occupancy": (statistics.mean(busy) / total) if busy and total else 0.0,
+        "calls": placed, "events": events, "received": received,
+        "block_ms": {q: 1e3 * _pct(costs, p) for q, p in (("p50", .5), ("p99", .99), ("p999", .999))}
+        | {"max": 1e3 * max(costs, default=0.0)},
+        "late_ms": {q: 1e3 * _pct(late, p) for q, p in (("p99", .99), ("p999", .999))}
+        | {"max": 1e3 * max(late, default=0.0)},
+        "rss0": rss0, "rss": rss1,
+    }
+    srv.close()
+    return out
+
+
+def _point(load: Load, profile: str | None = None, timeout: float = 3600.0) -> dict[str, Any]:
+    """:func:`measure` in a fresh interpreter (same build: BOARDCORE_NO_EXTENSIONS is inherited)."""
+    args = [sys.executable, "-m", "bench.bench_capacity", "--json", json.dumps(dataclasses.asdict(load))]
+    if profile:
+        args += ["--profile", profile]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError(f"capacity point {load.spans} spans failed (exit {p.returncode}):\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------ the report
+def _rtf(p: dict[str, Any]) -> float:
+    return p["seconds"] / p["ours_cpu"] if p["ours_cpu"] > 0 else float("inf")
+
+
+def where_time_goes(path: str, top: int = 12) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """(share of the profile's own time by area, top functions by own time) of a cProfile dump."""
+    st = pstats.Stats(path)
+    areas: dict[str, float] = {}
+    funcs: list[tuple[str, float]] = []
+    total = 0.0
+    for (file, line, name), (_cc, _nc, tt, _ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
+        total += tt
+        area = _area(file, name)
+        areas[area] = areas.get(area, 0.0) + tt
+        funcs.append((f"{_short(file)}:{line} {name}", tt))
+    funcs.sort(key=lambda x: -x[1])
+    return ([(a, s / total) for a, s in sorted(areas.items(), key=lambda x: -x[1])],
+            [(f, s / total) for f, s in funcs[:top]])
+
+
+def _short(file: str) -> str:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    return file.replace(root, "")
+
+
+_AREAS = (("simulator/exchange", "far end: simulated exchanges"), ("simulator/agents", "far end: agents"),
+          ("simulator/phones", "far end: phones"), ("simulator/e1wire", "card: line (framer/deframer)"),
+          ("simulator/", "card: simulator other"), ("bench/", "far end: callers"),
+          ("cti/signaling/no1", "ours: No.1"), ("cti/signaling/ss7", "ours: SS7"),
+          ("cti/signaling/pri", "ours: PRI"), ("cti/signaling", "ours: signalling engine"),
+          ("cti/call", "ours: call model"), ("cti/bus", "ours: bus"), ("cti/store", "ours: journal"),
+          ("cti/media", "ours: media (bridges, taps, recorder)"), ("cti/contact", "ours: contact centre"),
+          ("cti/acd", "ours: ACD"), ("cti/", "ours: server, other"), ("drivers/", "ours: driver API"),
+          ("_boardcore", "ours: kernels (twins)"), ("zmq", "ours: pyzmq"))
+
+
+def _area(file: str, name: str) -> str:
+    f = _short(file)
+    for prefix, area in _AREAS:
+        if prefix in f:
+            return area
+    if f.startswith("~") or f.startswith("<"):
+        if "_boardcore" in name or "dtmf" in name.lower() or "alaw" in name or "Detector" in name:
+            return "ours: kernels (compiled)"
+        return "builtins and C extensions: " + name.split(" ")[0][:40]
+    return "other Python"
+
+
+def _rows(label: str, pts: list[dict[str, Any]]) -> list[Result]:
+    out = []
+    for p in pts:
+        rtf = _rtf(p)
+        note = (f"{p['circuits']} circuits, {100 * p['occupancy']:.0f} % busy, {p['calls']} calls in "
+                f"{p['seconds']:.0f} s; ours {p['ours_cpu']:.2f} s CPU (background {p['background_cpu']:.2f}), "
+                f"far end {p['far_cpu']:.2f} s; block p99.9 {p['block_ms']['p999']:.2f} ms, lateness p99.9 "
+                f"{p['late_ms']['p999']:.1f} ms; {(p['rss'] - p['rss0']) / 2**20 / max(1, p['spans']):.2f} MiB/span")
+        out.append(Result(label, f"{p['spans']} spans", p["spans"] * rtf, "spans/core", note=note))
+    return out
+
+
+def run(quick: bool = False) -> list[Result]:
+    curve = QUICK_CURVE if quick else CURVE
+    seconds = 2.0 if quick else 10.0
+    pts = [_point(Load(spans=n, seconds=seconds, fill=1.0 if quick else 4.0)) for n in curve]
+    out = _rows("capacity: spans per core, our side", pts)
+    last = pts[-1]
+    out.append(Result("capacity targets", "issue 22 target", TARGET_SPANS_PER_CORE, "spans/core", reference=True,
+                      note=">= 128 fully loaded spans per core, our side"))
+    out.append(Result("capacity targets", f"measured at {last['spans']} spans", last["spans"] * _rtf(last),
+                      "spans/core", note=("MET" if last["spans"] * _rtf(last) >= TARGET_SPANS_PER_CORE else "not met")
+                      + f"; real-time factor {_rtf(last):.2f}; far end alone {last['seconds'] / max(last['far_cpu'], 1e-9):.2f}"
+                      " x real time"))
+    idle_n = 3 if quick else 64
+    idle = _point(Load(spans=idle_n, seconds=seconds, idle=True))
+    share = idle["ours_cpu"] / idle["seconds"] * 64 / idle_n
+    out.append(Result("capacity targets", f"idle: {idle_n} spans, no calls", 100 * share, "% core per 64 spans",
+                      note=("MET" if share < TARGET_IDLE else "not met") + " (target < 1 %)"))
+    return out
+
+
+def plot(points: list[dict[str, Any]], path: str) -> bool:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    xs = [p["spans"] for p in points]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(xs, [p["ours_cpu"] / p["seconds"] for p in points], "o-", label="our side")
+    a.plot(xs, [p["far_cpu"] / p["seconds"] for p in points], "s--", label="far end (simulator)")
+    a.set_xlabel("trunk spans at 95 % occupancy")
+    a.set_ylabel("CPU seconds per second of line time (cores)")
+    a.set_xscale("log", base=2)
+    a.set_yscale("log")
+    a.grid(True, which="both", alpha=0.3)
+    a.legend()
+    b.plot(xs, [1e3 * p["ours_cpu"] / p["seconds"] / max(1.0, p["busy"]) for p in points], "o-")
+    b.set_xlabel("trunk spans")
+    b.set_ylabel("our CPU ms per second per busy channel")
+    b.set_xscale("log", base=2)
+    b.set_ylim(bottom=0)
+    b.grid(True, which="both", alpha=0.3)
+    fig.suptitle("e1cti capacity (bench/bench_capacity.py)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.bench_capacity", description=__doc__.split("\n")[0])
+    ap.add_argument("--json", help="one point, Load as JSON; prints the result as one JSON line")
+    ap.add_argument("--spans", type=int, nargs="*", help="points to run (trunk spans)")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--idle", action="store_true")
+    ap.add_argument("--profile", help="cProfile dump of the measured window to this file")
+    ap.add_argument("--plot", help="PNG of the curve of the points run")
+    ap.add_argument("--out", help="write the points as JSON here")
+    a = ap.parse_args(argv)
+    if a.json:
+        load = Load(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(a.json).items()})
+        print(json.dumps(measure(load, a.profile)))
+        return 0
+    pts = []
+    for n in a.spans or CURVE:
+        p = _point(Load(spans=n, seconds=a.seconds, idle=a.idle), a.profile if n == (a.spans or CURVE)[-1] else None)
+        pts.append(p)
+        print(json.dumps(p), flush=True)
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(pts, f, indent=1)
+    if a.plot and not plot(pts, a.plot):
+        print("matplotlib is not installed: no plot", file=sys.stderr)
+    if a.profile:
+        areas, funcs = where_time_goes(a.profile)
+        for name, share in areas:
+            print(f"{100 * share:5.1f} %  {name}")
+        print()
+        for name, share in funcs:
+            print(f"{100 * share:5.1f} %  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The capacity bench runs end to end, tiny (no timing is asserted: benchmarks measure, tests
+check that what they measure is there and adds up)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import bench_capacity as cap
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_lateness_is_lindleys_recursion_over_block_costs():
+    # 30 ms blocks on a 20 ms clock fall behind by 10 ms a block; a 10 ms block catches up
+    late = cap._lateness([0.03, 0.03, 0.01, 0.005, 0.005])
+    assert late == pytest.approx([0.0, 0.01, 0.02, 0.01, 0.0])
+    assert cap._lateness([0.019] * 50) == [0.0] * 50
+
+
+def test_meter_counts_nested_far_end_parts_once():
+    import time
+    m = cap.Meter()
+
+    def inner() -> None:
+        t = time.thread_time()
+        while time.thread_time() - t < 0.002:
+            pass
+
+    wrapped_inner = m.wrap("inner", inner)
+    outer = m.wrap("outer", lambda: wrapped_inner())
+    outer()
+    assert m.seconds["inner"] == 0.0 and m.seconds["outer"] >= 0.002
+    assert m.total == pytest.approx(m.seconds["outer"])
+
+
+def test_one_tiny_point_runs_the_whole_server_and_reports_every_figure(tmp_path):
+    """Three spans (one of each trunk type) filled to the target, half a second measured, in a
+    process of its own, with a profile of the window."""
+    prof = tmp_path / "p.prof"
+    load = cap.Load(spans=3, seconds=0.5, fill=0.5)
+    p = cap._point(load, profile=str(prof), timeout=300)
+    assert p["types"] == {"no1": 1, "ss7": 1, "pri": 1}
+    assert p["circuits"] == 30 + 30 + 30            # No.1 30, SS7 31 less the signalling link, PRI 30
+    assert p["stations"] >= 1                        # the contact centre's agents on station timeslots
+    assert 0.5 < p["occupancy"] <= 1.0               # the fill reached the spans
+    assert p["ours_cpu"] > 0 and p["far_cpu"] > 0
+    assert set(p["far_by"]) == {"line (card)", "exchanges", "callers", "phones", "agents"}
+    assert p["far_cpu"] == pytest.approx(sum(p["far_by"].values()), rel=1e-6)
+    assert p["block_ms"]["p50"] <= p["block_ms"]["p999"] <= p["block_ms"]["max"]
+    assert p["events"] > 0 and p["received"] >= p["events"]   # the subscriber got the window's events (and more)
+    assert p["rss"] > p["rss0"]
+    areas, funcs = cap.where_time_goes(str(prof))
+    assert sum(s for _, s in areas) == pytest.approx(1.0)
+    assert any(a.startswith("ours:") for a, _ in areas) and funcs
+
+
+def test_the_point_runner_refuses_a_bad_load():
+    bad = json.dumps({"spans": 0})
+    out = subprocess.run([sys.executable, "-m", "bench.bench_capacity", "--json", bad], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
