@@ -52,6 +52,8 @@ class CentreLink(Component):
         self._thread: threading.Thread | None = None
         self.acd: Any = None
         self.restored: list[str] = []
+        #: agent -> its newest state not yet written to the database
+        self.pending: dict[str, tuple[Any, ...]] = {}
         self._restored = False
         self._due = float("-inf")
         self.written = 0
@@ -137,14 +139,15 @@ class CentreLink(Component):
         nc: NodeCentre | None = None
         beat = 0.0
         first = True
-        pending: dict[str, tuple[Any, ...]] = {}
         while not self._stop.is_set():
+            self._take(0.1 if nc is not None else 0.0)
             try:
                 if nc is None:
                     import psycopg
                     nc = NodeCentre(psycopg.connect(self.cfg.centre, connect_timeout=5), self.node)
                     create(nc.conn)
                     self.connected = True
+                    self.last_error = None
                 if first:
                     self._restore.put(nc.agents(self.node))
                     first = False
@@ -153,19 +156,9 @@ class CentreLink(Component):
                     beat = time.monotonic()
                 if self.with_acd:
                     self._acd_turn()
-                try:
-                    item = self._writes.get(timeout=0.1)
-                except queue.Empty:
-                    item = None
-                while item is not None:
-                    pending[item[1][0]] = item[1]           # the newest state of each agent
-                    try:
-                        item = self._writes.get_nowait()
-                    except queue.Empty:
-                        item = None
-                for agent in list(pending):
-                    nc.mirror(*pending[agent])
-                    del pending[agent]
+                for agent in list(self.pending):
+                    nc.mirror(*self.pending[agent])
+                    del self.pending[agent]
                     self.written += 1
             except Exception as e:          # the database away: keep working alone, try again
                 self.last_error = f"{type(e).__name__}: {e}"
@@ -191,6 +184,20 @@ class CentreLink(Component):
                 nc.conn.close()
             except Exception:
                 pass
+
+    def _take(self, timeout: float) -> None:
+        """Move the agent states queued by the loop into ``pending``, the newest per agent (so
+        what waits for the database is bounded by the number of agents, however long it is away)."""
+        try:
+            item = self._writes.get(timeout=timeout) if timeout > 0 else self._writes.get_nowait()
+        except queue.Empty:
+            return
+        while item is not None:
+            self.pending[item[1][0]] = item[1]
+            try:
+                item = self._writes.get_nowait()
+            except queue.Empty:
+                return
 
     def _acd_turn(self) -> None:
         from .acd import ClusterAcd
