@@ -15,6 +15,7 @@ from simulator.server import SimServer
 
 pytest.importorskip("_boardcore.hdlc")
 
+
 LINE_CHECKS = ["check_multiframe_alarms", "check_cas_debounce", "check_pacing", "check_clock_slips"]
 SIM = {"spans": 2, "cross_connect": [(0, 1)], "clock": "virtual"}
 
@@ -31,6 +32,7 @@ def test_the_slip_interval_is_one_frame_per_offset():
     assert slip_interval(2e-5) / 86400 == pytest.approx(72.3, abs=0.1)
 
 
+@pytest.mark.system
 def test_our_simulator_passes_the_line_checks_and_reports_measured_drift():
     by = results()
     assert all(r.status == PASS for r in by.values()), {k: r.detail for k, r in by.items()}
@@ -38,6 +40,7 @@ def test_our_simulator_passes_the_line_checks_and_reports_measured_drift():
     assert "master" in by["check_clock_slips"].detail
 
 
+@pytest.mark.system
 def test_a_line_timed_span_never_slips_and_the_expected_timing_is_enforced():
     server = SimServer(SimConfig.from_dict({"spans": 2, "cross_connect": [[0, 1]],
                                             "span": [{"timing": "line"}, {"timing": "line"}]})
@@ -53,6 +56,7 @@ def test_a_line_timed_span_never_slips_and_the_expected_timing_is_enforced():
     assert wrong.status == FAIL and "line-timed" in wrong.detail, wrong.detail
 
 
+@pytest.mark.system
 def test_a_card_without_debounce_fails(monkeypatch):
     orig = CasDebouncer.__init__
 
@@ -63,6 +67,7 @@ def test_a_card_without_debounce_fails(monkeypatch):
     assert r.status == FAIL and "6 ms CAS hit was reported" in r.detail, r.detail
 
 
+@pytest.mark.system
 def test_a_card_whose_slips_do_not_follow_its_clock_fails(monkeypatch):
     real = FaultInjector.clock_slip
 
@@ -73,12 +78,14 @@ def test_a_card_whose_slips_do_not_follow_its_clock_fails(monkeypatch):
     assert r.status == FAIL and "measured drift" in r.detail, r.detail
 
 
+@pytest.mark.system
 def test_a_card_that_does_not_answer_lomf_with_the_y_bit_fails(monkeypatch):
     monkeypatch.setattr(e1wire, "_MF_RAI_CAUSES", e1wire.Alarm.NONE)
     r = results()["check_multiframe_alarms"]
     assert r.status == FAIL and "no MF_RAI (G.732 5.2)" in r.detail, r.detail
 
 
+@pytest.mark.system
 def test_a_real_time_card_keeps_pace_with_the_host():
     server = SimServer(SimConfig.from_dict({"spans": 2, "cross_connect": [[0, 1]]}).build_board(clock="real"),
                        port=0)
@@ -118,6 +125,7 @@ def served_run(check: str) -> object:
         server.stop()
 
 
+@pytest.mark.system
 def test_several_hosts_passes_and_fails_on_a_card_that_tells_only_one(monkeypatch):
     ok = served_run("check_several_hosts")
     assert ok.status == PASS and "4 hosts" in ok.detail, ok.detail
@@ -132,12 +140,14 @@ def test_several_hosts_passes_and_fails_on_a_card_that_tells_only_one(monkeypatc
     assert bad.status == FAIL, bad.detail
 
 
+@pytest.mark.system
 def test_overflow_fails_on_a_card_that_never_refuses(monkeypatch):
     monkeypatch.setattr(e1wire, "TX_QUEUE_OCTETS", 400 * 8000)
     bad = served_run("check_overflow")
     assert bad.status == FAIL and "OVERFLOW" in bad.detail, bad.detail
 
 
+@pytest.mark.system
 def test_line_errors_fail_on_a_card_that_counts_no_bit_errors(monkeypatch):
     real = FaultInjector.apply
 

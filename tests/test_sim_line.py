@@ -52,6 +52,7 @@ def test_mrai_is_only_a_remote_alarm():
     assert b.span(1).alarms == Alarm.NONE
 
 
+@pytest.mark.system
 def test_crc4mf_gives_locrc_then_interworking_keeps_frame_alignment():
     b = pair()
     b.faults(1).set(crc4mf=True)
@@ -74,6 +75,7 @@ def test_multiframe_faults_leave_a_ccs_span_alone():
     assert b.span(1).alarms == Alarm.NONE
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("ppm", [50.0, -50.0, 100.0])
 def test_a_free_running_span_slips_once_per_frame_of_offset(ppm: float):
     b = pair()
@@ -86,6 +88,7 @@ def test_a_free_running_span_slips_once_per_frame_of_offset(ppm: float):
     assert Alarm.LOF not in b.span(1).alarms
 
 
+@pytest.mark.system
 def test_a_line_timed_span_follows_the_line_clock():
     cfg = SimConfig.from_dict({"spans": 2, "cross_connect": [[0, 1]], "span": [{}, {"timing": "line"}],
                                "fault": [{"span": 1, "clock_ppm": 100.0}]})
@@ -145,6 +148,7 @@ def test_the_debouncer_reports_a_change_iff_it_lasts_the_recognition_time(mfs: i
         assert ch1 == [] and d.glitches >= 1
 
 
+@pytest.mark.system
 def test_cti_sim_fault_drives_the_multiframe_alarms_end_to_end():
     server = SimServer(default_config().build_board(clock="virtual"), port=0)
     port = server.start_in_thread()

@@ -29,6 +29,7 @@ def test_durations_and_percentiles():
     assert percentiles([3.0])["p99"] == 3.0
 
 
+@pytest.mark.system
 def test_a_short_soak_from_the_command_line_writes_every_report(tmp_path):
     server = SimServer(default_config().build_board(clock="virtual"), port=0)
     port = server.start_in_thread()
@@ -54,6 +55,7 @@ def test_a_short_soak_from_the_command_line_writes_every_report(tmp_path):
     assert hdlc["hdlc_frames"] >= 20 and hdlc["hdlc_lost"] == 0 and hdlc["calls"] == 0
 
 
+@pytest.mark.system
 def test_a_soak_catches_a_line_that_slips_and_corrupts():
     server = SimServer(SimConfig.from_dict({"spans": 2, "cross_connect": [[0, 1]],
                                             "fault": [{"span": 1, "clock_ppm": 400.0}]}).build_board(clock="virtual"),
@@ -70,11 +72,13 @@ def test_a_soak_catches_a_line_that_slips_and_corrupts():
     assert "FAIL" in rep.summary()
 
 
+@pytest.mark.system
 def test_a_card_that_cannot_be_opened_fails_the_soak_at_hello():
     results, rep = run_soak("socket://127.0.0.1:9", (0, 1), 1.0, timeout=1.0)
     assert rep is None and results[0].status == "FAIL" and "cannot open" in results[0].detail
 
 
+@pytest.mark.system
 def test_expect_timing_reaches_the_clock_check(tmp_path):
     args = ["conformance", "--board", "sim", "--option", "spans=2", "--option", "cross_connect=[[0,1]]",
             "--option", 'clock="virtual"', "--check", "check_clock_slips", "--json", str(tmp_path / "t.json")]
