@@ -5,7 +5,8 @@
                         [--junit report.xml] [--json report.json] [--expect-timing internal|line]
     cti-sim conformance --url socket://127.0.0.1:7000 --soak 2h [--junit soak.xml] [--json soak.json]
     cti-sim conformance --board sim --option spans=2 --option 'cross_connect=[[0,1]]'
-    cti-sim fault --url socket://127.0.0.1:7000 --span 1 los|ais|lof|rai|ber|crc-errors|slip|hdlc-broken|clear [VALUE] [--for S]
+    cti-sim fault --url socket://127.0.0.1:7000 --span 1 los|ais|lof|rai|ber|crc-errors|slip|hdlc-broken|
+                  mfas|mrai|crc4mf|clock|cas-glitch|clear [VALUE] [--for S]
     cti-sim check-config sim.toml
 """
 from __future__ import annotations
@@ -194,6 +195,9 @@ def fault(url: str, span: int, fault: str, value: float | None, duration: float 
       cti-sim fault --span 1 ber 1e-4       bit error ratio 1e-4
       cti-sim fault --span 1 slip -1        delete one frame
       cti-sim fault --span 1 ais --for 2    AIS for two seconds
+      cti-sim fault --span 1 mfas           TS16 multiframe lost: LOMF here, MF_RAI at the far end
+      cti-sim fault --span 1 clock 50       the line 50 ppm off the span's clock: a slip every 2.5 s
+      cti-sim fault --span 1 cas-glitch 6   a 6 ms CAS hit (below the 10 ms debounce: not reported)
       cti-sim fault --span 1 clear          every fault off
     """
     import time
