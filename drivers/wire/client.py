@@ -28,7 +28,7 @@ from collections.abc import Iterable
 
 from drivers.base import (ALAW_SILENCE, BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm,
                           AlarmChanged, AudioBlock, Board, BoardClosed, BoardError, BoardEvent,
-                          CasChanged, ConfigError, Counters, HdlcChannel, HdlcFrameReady, Span,
+                          CasChanged, ConfigError, Counters, EchoConfig, HdlcChannel, HdlcFrameReady, Span,
                           SpanConfig, WireProtocolError, as_alaw, audio_timeslots, check_abcd,
                           check_audio_timeslot, check_timeslot, hdlc_channel, need_cas,
                           next_block_seq)
@@ -37,7 +37,7 @@ from . import protocol as P
 
 log = logging.getLogger("drivers.wire")
 
-_M = TypeVar("_M", P.HelloAck, P.Pong, P.Time, P.Ok, P.CountersMsg)
+_M = TypeVar("_M", P.HelloAck, P.Pong, P.Time, P.Ok, P.CountersMsg, P.Capabilities)
 
 
 def readable(fd: int, timeout: float) -> bool:
@@ -58,6 +58,8 @@ class _Waiter:
     reply: object = None
 
 RX_BLOCKS = 50
+#: longest wait for CAPABILITIES at open (a card that ignores CAPS_QUERY has none)
+CAPS_WAIT = 1.0
 MAX_QUEUED = 100_000
 MAX_AUDIO_CHUNK = 1600  # octets per AUDIO message and timeslot when writing
 
@@ -95,6 +97,8 @@ class WireSpan(Span):
         self._alarms = Alarm.NONE
         self._counters = Counters()
         self._subscribed: tuple[int, ...] = ()
+        #: what the card reported it does itself on this span (CAPABILITIES)
+        self.capabilities = P.Capability.NONE
         self._ring: deque[tuple[int, dict[int, bytes], float]] = deque(maxlen=RX_BLOCKS)
         self._next = 0                 # local number of the next block to enter the ring
         self._cursor: dict[int, int] = {}
@@ -129,6 +133,11 @@ class WireSpan(Span):
         data = as_alaw(alaw)
         for i in range(0, len(data), MAX_AUDIO_CHUNK):
             self._board._send(P.Audio(self.number, 0, (ts,), data[i:i + MAX_AUDIO_CHUNK]))
+
+    # ---- echo: the card's own canceller when it reports one, else the host's (drivers.base)
+    def _echo_changed(self, ts: int, cfg: EchoConfig | None) -> None:
+        if self.echo_on_card:
+            self._board._send(P.EchoSet(self.number, ts, 0 if cfg is None else cfg.tail_ms))
 
     # ---- CAS
     def _need_cas(self) -> None:
@@ -230,6 +239,25 @@ class WireBoard(Board):
             for ev in list(self._early):
                 self._dispatch(ev)
             self._early.clear()
+        try:
+            caps = self._request(P.CapsQuery(), P.Capabilities, timeout=min(self.timeout, CAPS_WAIT))
+        except _Refused:        # a card with nothing to report answers ERROR UNKNOWN_TYPE
+            caps = P.Capabilities()
+        except BoardError:
+            if self.closed:
+                raise
+            # a card that ignores unknown types (against the spec): none; a late reply still counts
+            log.warning("%s: no answer to CAPS_QUERY; taking the card to have no capabilities", url)
+            caps = P.Capabilities()
+        except BaseException:
+            self.close()
+            raise
+        self._capabilities(caps)
+
+    def _capabilities(self, caps: P.Capabilities) -> None:
+        for span in self._spans:
+            span.capabilities = caps.of(span.number)
+            span.echo_on_card = bool(span.capabilities & P.Capability.ECHO_CANCEL)
 
     # ---------------------------------------------------------------- Board API
     @property
@@ -436,10 +464,12 @@ class WireBoard(Board):
         if m is None:
             return None
         t = m.TYPE
-        if isinstance(m, (P.HelloAck, P.Pong, P.Time, P.Ok, P.CountersMsg)):
+        if isinstance(m, (P.HelloAck, P.Pong, P.Time, P.Ok, P.CountersMsg, P.Capabilities)):
             if isinstance(m, P.Time):
                 self._now = max(self._now, m.now)
             if not self._answer(t, m):
+                if isinstance(m, P.Capabilities):   # after CAPS_WAIT: it still counts
+                    return self._capabilities(m)
                 log.info("%s: unexpected %s", self.url, t.name)
             return None
         if isinstance(m, P.Error):
@@ -500,6 +530,8 @@ class WireBoard(Board):
             return P.Error(P.ErrorCode.UNSUPPORTED, t, "a loopback runs in real time")
         if isinstance(m, P.FaultMsg):
             return P.Error(P.ErrorCode.UNSUPPORTED, t, "a loopback cannot inject faults")
+        if isinstance(m, P.CapsQuery):
+            return P.Capabilities((0,) * len(self._spans))     # a plug cancels no echo
         if isinstance(m, P.CountersQuery):
             span = self._spans[m.span] if 0 <= m.span < len(self._spans) else None
             c = span._counters if span else Counters()

@@ -45,6 +45,8 @@ class MsgType(enum.IntEnum):
     PONG = 0x04
     ERROR = 0x05
     OK = 0x06
+    CAPS_QUERY = 0x07
+    CAPABILITIES = 0x08
     AUDIO = 0x10
     AUDIO_SUBSCRIBE = 0x11
     CAS_SET = 0x20
@@ -58,6 +60,7 @@ class MsgType(enum.IntEnum):
     ADVANCE = 0x50
     TIME = 0x51
     FAULT = 0x52
+    ECHO_SET = 0x60
 
 
 class ErrorCode(enum.IntEnum):
@@ -74,6 +77,18 @@ class ErrorCode(enum.IntEnum):
     NO_HELLO = 9         #: a message other than HELLO/PING before the handshake
     OVERFLOW = 10        #: transmit queue full; the message was dropped
     INTERNAL = 11
+
+
+class Capability(enum.IntFlag):
+    """Bits of a span's entry in CAPABILITIES (docs/wire-protocol.md, "Capabilities").
+    Bits not listed are reserved: a card sends 0, a host ignores them."""
+
+    NONE = 0
+    ECHO_CANCEL = 0x0001   #: the card cancels line echo itself, per voice timeslot (ECHO_SET)
+
+
+#: longest echo canceller tail ECHO_SET accepts, ms (G.168 tail, as drivers.base)
+ECHO_TAIL_MAX_MS = 128
 
 
 class Fault(enum.IntEnum):
@@ -254,6 +269,39 @@ class Time:
 
 
 @dataclass(frozen=True, slots=True)
+class CapsQuery:
+    """Host asks for the card's capabilities (answered by CAPABILITIES, or by ERROR
+    UNKNOWN_TYPE from a card that has none to report)."""
+
+    TYPE: ClassVar[MsgType] = MsgType.CAPS_QUERY
+    span: int = BOARD
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """One :class:`Capability` mask per span, span 0 first."""
+
+    TYPE: ClassVar[MsgType] = MsgType.CAPABILITIES
+    spans: tuple[int, ...] = ()
+    span: int = BOARD
+
+    def of(self, span: int) -> Capability:
+        """Span ``span``'s known capabilities (none when the card listed fewer spans)."""
+        mask = self.spans[span] if 0 <= span < len(self.spans) else 0
+        return Capability(mask & sum(int(c) for c in Capability))
+
+
+@dataclass(frozen=True, slots=True)
+class EchoSet:
+    """Cancel line echo on voice timeslot ``timeslot`` with a ``tail_ms`` tail (0: off)."""
+
+    TYPE: ClassVar[MsgType] = MsgType.ECHO_SET
+    span: int = 0
+    timeslot: int = 0
+    tail_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class FaultMsg:
     TYPE: ClassVar[MsgType] = MsgType.FAULT
     span: int = 0
@@ -262,7 +310,8 @@ class FaultMsg:
 
 
 Message = (Hello | HelloAck | Ping | Pong | Error | Ok | Audio | AudioSubscribe | CasSet | CasChanged
-           | CasQuery | CasState | HdlcFrame | Alarms | CountersQuery | CountersMsg | Advance | Time | FaultMsg)
+           | CasQuery | CasState | HdlcFrame | Alarms | CountersQuery | CountersMsg | Advance | Time | FaultMsg
+           | CapsQuery | Capabilities | EchoSet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,8 +389,13 @@ def _payload(msg: Message) -> bytes:
         return bytes((_u8(msg.timeslot, "timeslot"), _u8(msg.abcd, "abcd")))
     if isinstance(msg, CasChanged):
         return struct.pack(">BBQ", _u8(msg.timeslot, "timeslot"), _u8(msg.abcd, "abcd"), _us(msg.time))
-    if isinstance(msg, (CasQuery, CountersQuery)):
+    if isinstance(msg, (CasQuery, CountersQuery, CapsQuery)):
         return b""
+    if isinstance(msg, Capabilities):
+        return bytes((_u8(len(msg.spans), "span count"),)) + b"".join(
+            struct.pack(">I", v & 0xFFFFFFFF) for v in msg.spans)
+    if isinstance(msg, EchoSet):
+        return bytes((_u8(msg.timeslot, "timeslot"), _u8(msg.tail_ms, "tail")))
     if isinstance(msg, CasState):
         if len(msg.abcd) != 31:
             raise WireProtocolError("CAS_STATE carries 31 entries (timeslots 1..31)")
@@ -458,6 +512,17 @@ def decode_payload(msg_type: int, span: int, p: bytes) -> Message:
     if t is MsgType.TIME:
         _need(p, 8, n)
         return Time(struct.unpack(">Q", p)[0] / 1e6, span)
+    if t is MsgType.CAPS_QUERY:
+        _need(p, 0, n)
+        return CapsQuery(span)
+    if t is MsgType.CAPABILITIES:
+        # count, then count masks; a newer card may append octets after them (ignored)
+        _need(p, 1, n, exact=False)
+        _need(p, 1 + 4 * p[0], n, exact=False)
+        return Capabilities(struct.unpack_from(f">{p[0]}I", p, 1), span)
+    if t is MsgType.ECHO_SET:
+        _need(p, 2, n)
+        return EchoSet(span, p[0], p[1])
     if t is MsgType.FAULT:
         _need(p, 9, n)
         fid, value = struct.unpack(">Bd", p)
