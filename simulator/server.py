@@ -18,8 +18,8 @@ from dataclasses import fields
 
 import numpy as np
 
-from drivers.base import (VOICE_TIMESLOTS, AlarmChanged, BoardError, CasChanged, ConfigError, Span,
-                          check_abcd, check_timeslot)
+from drivers.base import (VOICE_TIMESLOTS, AlarmChanged, AudioBlock, BoardError, CasChanged,
+                          ConfigError, Span, check_abcd, check_timeslot)
 from drivers.wire import protocol as P
 from simulator.board import SimBoard
 from simulator.clock import RealClock
@@ -34,7 +34,7 @@ MAX_CLIENT_BACKLOG = 8 * 1024 * 1024
 MAX_ADVANCE = 3600.0
 
 _CARD_TO_HOST = {P.MsgType.HELLO_ACK, P.MsgType.CAS_CHANGED, P.MsgType.CAS_STATE, P.MsgType.ALARMS,
-                 P.MsgType.COUNTERS, P.MsgType.TIME, P.MsgType.OK}
+                 P.MsgType.COUNTERS, P.MsgType.TIME, P.MsgType.OK, P.MsgType.CAPABILITIES}
 
 
 class _Refused(Exception):
@@ -127,6 +127,9 @@ class ClientSession(asyncio.Protocol):
                 raise _Refused(P.ErrorCode.OUT_OF_RANGE, f"ADVANCE of {msg.seconds} s outside 0..{MAX_ADVANCE}")
             board.advance(msg.seconds)
             return self.send(P.Time(board.now()))
+        if isinstance(msg, P.CapsQuery):
+            caps = P.Capability.ECHO_CANCEL if self.server.echo_on_card else P.Capability.NONE
+            return self.send(P.Capabilities(tuple(int(caps) for _ in board.spans)))
         span = self._span(msg.span)
         if isinstance(msg, P.Audio):
             per = msg.octets_per_timeslot
@@ -167,6 +170,13 @@ class ClientSession(asyncio.Protocol):
         elif isinstance(msg, P.FaultMsg):
             self._fault(span.number, msg)
             self.send(P.Ok(t, span.number))
+        elif isinstance(msg, P.EchoSet):
+            self._ts(span, msg.timeslot, audio=True)
+            if not self.server.echo_on_card:
+                raise _Refused(P.ErrorCode.UNSUPPORTED, "this card has no echo canceller")
+            if msg.tail_ms > P.ECHO_TAIL_MAX_MS:
+                raise _Refused(P.ErrorCode.OUT_OF_RANGE, f"tail {msg.tail_ms} ms above {P.ECHO_TAIL_MAX_MS}")
+            span.echo_canceller(msg.timeslot, msg.tail_ms or None)
         else:  # pragma: no cover - every host-to-card type is handled above
             raise _Refused(P.ErrorCode.UNKNOWN_TYPE, f"unexpected {t.name}")
         return None
@@ -209,8 +219,11 @@ class SimServer:
     """Serves ``board`` on ``host:port`` (port 0: an ephemeral one, see :attr:`port`)."""
 
     def __init__(self, board: SimBoard, host: str = "127.0.0.1", port: int = 7000,
-                 name: str = "cti-sim") -> None:
+                 name: str = "cti-sim", echo_on_card: bool = False) -> None:
         self.board = board
+        #: the card reports ECHO_CANCEL and cancels line echo itself (ECHO_SET), with the
+        #: Board API's canceller on its own spans; else hosts cancel on theirs
+        self.echo_on_card = bool(echo_on_card)
         self.host = host
         self.port = port
         self.name = name
@@ -238,7 +251,8 @@ class SimServer:
     def _on_block(self, now: float) -> None:
         for span in self.endpoints():
             self._cursor[span.number], blocks = span.received_blocks(self._cursor[span.number])
-            for seq, block, _t in blocks:
+            for seq, block, t in blocks:
+                block = self._cancel_echo(span, block, t)
                 for s in tuple(self.sessions):
                     s.deliver_audio(span.number, seq, block)
             for ts in span.config.hdlc:
@@ -249,6 +263,20 @@ class SimServer:
                 self._broadcast(P.CasChanged(ev.span, ev.timeslot, ev.abcd, ev.time))
             elif isinstance(ev, AlarmChanged):
                 self._broadcast(P.Alarms(ev.span, ev.alarms.value, ev.time))
+
+    @staticmethod
+    def _cancel_echo(span: Endpoint, block: np.ndarray, t: float) -> np.ndarray:
+        """``block`` (32 x 160 A-law) with the timeslots an ECHO_SET enabled cancelled by the
+        span's canceller (drivers.base.HostEcho: the reference is what hosts sent)."""
+        configs = span.echo_configs()
+        echo = span.__dict__.get("_host_echo")
+        if not configs or echo is None:
+            return block
+        tss = tuple(sorted(configs))
+        out = echo.received(AudioBlock(span.number, tss, block[list(tss)].tobytes(), t))
+        block = block.copy()
+        block[list(tss)] = np.frombuffer(out.data, np.uint8).reshape(len(tss), -1)
+        return block
 
     def _broadcast(self, msg: P.Message) -> None:
         raw = P.encode(msg)
