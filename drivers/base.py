@@ -152,8 +152,13 @@ BoardEvent = AlarmChanged | CasChanged | HdlcFrameReady
 AudioListener = Callable[[bytes, float], None]
 
 
+_VOICE_SET = frozenset(VOICE_TIMESLOTS)
+
+
 def check_timeslot(ts: int, *, allow_ts16: bool = False) -> int:
     """Validate a timeslot number; returns it or raises ConfigError."""
+    if type(ts) is int and ts in _VOICE_SET:      # the common case, per channel per block: no ABC check
+        return ts
     if not isinstance(ts, numbers.Integral) or isinstance(ts, bool):
         raise ConfigError(f"timeslot must be an int, not {type(ts).__name__}")
     ts = int(ts)
