@@ -135,8 +135,11 @@ def test_fax_on_demand_from_the_ivr_reaches_the_far_machine(tmp_path: Path, ivr_
         sent, got = document.pages(tmp_path / "price.tif"), document.pages(tmp_path / "far.tif")
         assert len(got) == 2 and all(np.array_equal(a, b) for a, b in zip(sent, got, strict=True))
         assert m.pools.usage()["fax"]["busy"] == 0 and m.counters["fax_sent"] == 1
-        cdr = srv.bus.store.cdrs(10)
-        assert cdr and not srv.model.calls
+        (cdr,) = srv.bus.store.cdrs(10)                                # the CDR records the fax
+        assert not srv.model.calls
+        ud = cdr["user_data"]
+        assert (ud["media"], ud["fax_pages"], ud["fax_result"], ud["fax_document"]) == ("fax-send", "2", "0", "price.tif")
+        assert int(ud["fax_rate"]) in (7200, 9600, 12000, 14400)
     finally:
         srv.close()
 
