@@ -334,3 +334,47 @@ def test_a_nodes_agents_survive_its_kill9_and_come_back_logged_on(pg_url: str, t
     finally:
         again.terminate()
         again.wait(15)
+
+
+@pytest.mark.cluster
+def test_an_agent_logs_on_at_another_nodes_station_with_the_centres_configuration(pg_url: str,
+                                                                                   tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cti.cluster.__main__ import main as cluster_main
+    from test_cluster_support import CONTACT
+    site = tmp_path / "site.toml"
+    agents = "".join(f'[contact.agents.{a}]\ndevice = "{v["device"]}"\nskills = {{ sales = {v["skills"]["sales"]} }}\n'
+                     for a, v in CONTACT["agents"].items())
+    site.write_text('[contact]\nroute_points = { "4000" = "sales" }\n' + agents +
+                    '[contact.queues.sales]\nskills = { sales = 10 }\n', encoding="utf-8")
+    res = CliRunner().invoke(cluster_main, ["config", "push", "--db", pg_url, str(site)])
+    assert res.exit_code == 0 and "2 agent(s), 1 queue(s)" in res.output, res.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[contact.queues.sales]\nstrategy = "coin-toss"\n', encoding="utf-8")
+    res = CliRunner().invoke(cluster_main, ["config", "push", "--db", pg_url, str(bad)])
+    assert res.exit_code == 1 and "coin-toss" in res.output                   # refused, not stored
+    nodes = []
+    try:
+        a = _node(pg_url, tmp_path, "--shared-contact", "--logon", "ann:Ready", "--report", "12")
+        nodes.append(a)
+        with psycopg.connect(pg_url) as c:
+            end = time.monotonic() + 15
+            while time.monotonic() < end and c.execute("SELECT node, state FROM cc_agent WHERE agent = 'ann'"
+                                                       ).fetchone() != ("a", "Ready"):
+                time.sleep(0.2)
+        b = subprocess.Popen([sys.executable, str(ROOT / "tests" / "test_cluster_support.py"), "--node", "b",
+                              "--store", str(tmp_path / "b.db"), "--servers", '["nats://127.0.0.1:9"]', "--rate", "20",
+                              "--centre", pg_url, "--shared-contact", "--logon", "ann:Ready", "--report", "2"],
+                             stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        nodes.append(b)
+        at_b = json.loads(_line(b, "agents "))
+        assert at_b["ann"]["state"] == "Ready" and at_b["bob"]["state"] == "LoggedOff"   # b knows the centre's agents
+        at_a = json.loads(_line(a, "agents "))
+        assert at_a["ann"]["state"] == "LoggedOff"           # one agent, one station: a logged ann off
+        with psycopg.connect(pg_url) as c:
+            assert c.execute("SELECT node, state FROM cc_agent WHERE agent = 'ann'").fetchone() == ("b", "Ready")
+    finally:
+        for p in nodes:
+            p.terminate()
+            p.wait(15)

@@ -154,6 +154,7 @@ def main() -> None:
     ap.add_argument("--centre", default=None, help="[cluster] centre: PostgreSQL URL")
     ap.add_argument("--logon", default=None, help="agent:state[:reason],... logged on at the first turn")
     ap.add_argument("--report", type=float, default=None, help="print the ACD's agents after this many seconds")
+    ap.add_argument("--shared-contact", action="store_true", help="[contact] from the centre database")
     ap.add_argument("--card", default=None, help="a served card's URL: run as its owner or standby")
     a = ap.parse_args()
     if a.card:
@@ -173,7 +174,7 @@ def main() -> None:
     if a.centre:
         cfg.cluster["centre"] = a.centre
         cfg.cluster["lease_ttl"] = 1.0
-        cfg.contact = CONTACT
+        cfg.contact = None if a.shared_contact else CONTACT
         extra.append(Script(a.logon or "", a.report))
     srv = build_server(cfg, extra=extra)
     srv.start()

@@ -5,6 +5,7 @@
     python -m cti.cluster natsd /tmp/nats                                        # 3 local nats-servers
     python -m cti.cluster acd --db postgresql://... --name a                     # this node's ACD role
     python -m cti.cluster serve -c site.toml          # cti-server on a shared wire card: owner or standby
+    python -m cti.cluster config push --db postgresql://... site.toml   # the centre's [contact] for every node
 """
 from __future__ import annotations
 
@@ -141,6 +142,57 @@ def serve(path: str) -> None:
     finally:
         srv.close()
         card.release()
+
+
+@main.group()
+def config() -> None:
+    """The centre's configuration in its database (read by nodes whose site file has no [contact])."""
+
+
+@config.command()
+@click.option("--db", required=True, help="the centre's PostgreSQL URL")
+@click.argument("site", type=click.Path(exists=True, dir_okay=False))
+def push(db: str, site: str) -> None:
+    """Store SITE's [contact] section (validated first) as the centre's configuration."""
+    import tomllib
+
+    import psycopg
+
+    from cti.config import ConfigError
+
+    from .centre import NodeCentre, create
+    try:
+        with open(site, "rb") as f:
+            contact = tomllib.load(f).get("contact")
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise click.ClickException(f"{site}: {e}") from None
+    if not isinstance(contact, dict):
+        raise click.ClickException(f"{site} has no [contact] section")
+    from cti.contact import ContactConfig
+    try:
+        ContactConfig.from_dict(contact)
+    except (ConfigError, ValueError, TypeError) as e:
+        raise click.ClickException(f"{site} [contact]: {e}") from None
+    try:
+        with psycopg.connect(db, connect_timeout=5) as conn:
+            create(conn)
+            NodeCentre(conn, "").put_config("contact", contact)
+    except psycopg.Error as e:
+        raise click.ClickException(f"cannot store it in {db}: {e}") from None
+    click.echo(f"stored [contact] of {site}: {len(contact.get('agents', {}))} agent(s), "
+               f"{len(contact.get('queues', {}))} queue(s)")
+
+
+@config.command()
+@click.option("--db", required=True, help="the centre's PostgreSQL URL")
+def show(db: str) -> None:
+    """Print the centre's [contact] configuration (JSON)."""
+    import psycopg
+
+    from .centre import NodeCentre, create
+    with psycopg.connect(db, connect_timeout=5) as conn:
+        create(conn)
+        click.echo(json.dumps(NodeCentre(conn, "").config("contact"), ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":

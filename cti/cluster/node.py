@@ -35,6 +35,26 @@ AGENT_EVENTS = ("AgentLoggedOn", "AgentLoggedOff", "AgentReady", "AgentNotReady"
 BEAT = 1.0
 
 
+def shared_contact(section: dict[str, Any]) -> dict[str, Any] | None:
+    """The centre's ``[contact]`` configuration from its database (``python -m cti.cluster config
+    push``), for a node whose site file has none; None when there is no centre, nothing pushed,
+    or the database cannot be reached (logged: the node then starts without a contact centre)."""
+    cfg = ClusterConfig.from_dict(section)
+    if not cfg.centre:
+        return None
+    try:
+        import psycopg
+
+        from .centre import NodeCentre, create
+        with psycopg.connect(cfg.centre, connect_timeout=5) as conn:
+            create(conn)
+            value = NodeCentre(conn, "").config("contact")
+    except Exception as e:
+        log.error("cluster: the centre's [contact] cannot be read from %s (%s): starting without it", cfg.centre, e)
+        return None
+    return value if isinstance(value, dict) else None
+
+
 class CentreLink(Component):
     """See the module docstring; ``acd``: also take part in the ACD lease."""
 
@@ -46,7 +66,13 @@ class CentreLink(Component):
         self.with_acd = acd
         self.host: Host | None = None
         self.contact: Any = None
-        self._writes: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+        self._writes: queue.SimpleQueue[tuple[str, Any, int] | None] = queue.SimpleQueue()
+        #: agent -> events queued by the loop / the last of them written (the thread)
+        self._queued: dict[str, int] = {}
+        self._written: dict[str, int] = {}
+        #: agents the database shows logged on at another node's station: agent -> _written then
+        self._moved: queue.SimpleQueue[dict[str, int]] = queue.SimpleQueue()
+        self.moved_off: list[str] = []
         self._restore: queue.SimpleQueue[dict[str, dict[str, Any]]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -54,6 +80,7 @@ class CentreLink(Component):
         self.restored: list[str] = []
         #: agent -> its newest state not yet written to the database
         self.pending: dict[str, tuple[Any, ...]] = {}
+        self._pending_n: dict[str, int] = {}
         self._restored = False
         self._due = float("-inf")
         self.written = 0
@@ -99,18 +126,40 @@ class CentreLink(Component):
         state = getattr(event, "state", "")
         if state == "Busy" and getattr(event, "phase", "") == "ringing":
             state = "Reserved"
+        n = self._queued[agent] = self._queued.get(agent, 0) + 1
         self._writes.put(("agent", (agent, state, getattr(event, "device", None), getattr(event, "reason", ""),
-                                    getattr(event, "call", None), skills)))
+                                    getattr(event, "call", None), skills), n))
 
     def deadline(self) -> float | None:
-        """Every quarter second until the restore is done (the thread fills it when it can)."""
-        return None if self.host is None or self._restored else self._due
+        """Every quarter second: the restore, agents that logged on at another node."""
+        return None if self.host is None else self._due
 
     def service(self, now: float) -> None:
         self._due = now + 0.25
+        while not self._moved.empty():
+            self._log_off_moved(self._moved.get_nowait(), now)
         while not self._restore.empty():
             self._restored = True
             self._apply_restore(self._restore.get_nowait(), now)
+
+    def _log_off_moved(self, moved: dict[str, int], now: float) -> None:
+        """An agent logged on here who has since logged on at another node's station (the
+        database says so, and nothing happened to the agent here after the last state this
+        node wrote) is logged off here: one agent, one station, in the whole centre."""
+        if self.contact is None:
+            return
+        engine = self.contact.engine
+        for agent, seen in sorted(moved.items()):
+            if agent not in engine.agents or self._queued.get(agent, 0) != seen:
+                continue
+            a = engine.agent(agent)
+            if a.state.value in ("LoggedOff", "Busy", "Reserved"):
+                continue                  # on a call here: logged off when the agent asks, not under it
+            try:
+                self.contact.apply(engine.set_agent_state(agent, "LoggedOff", now))
+                self.moved_off.append(agent)
+            except Exception as e:
+                log.warning("cluster: agent %s not logged off here: %s", agent, e)
 
     def _apply_restore(self, agents: dict[str, dict[str, Any]], now: float) -> None:
         """Log the node's agents on again as the database had them (the loop's thread)."""
@@ -151,7 +200,8 @@ class CentreLink(Component):
                 if first:
                     self._restore.put(nc.agents(self.node))
                     first = False
-                if time.monotonic() - beat >= BEAT:
+                beating = time.monotonic() - beat >= BEAT
+                if beating:
                     nc.heartbeat()
                     beat = time.monotonic()
                 if self.with_acd:
@@ -159,7 +209,11 @@ class CentreLink(Component):
                 for agent in list(self.pending):
                     nc.mirror(*self.pending[agent])
                     del self.pending[agent]
+                    self._written[agent] = self._pending_n.pop(agent, 0)
                     self.written += 1
+                if beating:
+                    self._moved.put({a: self._written.get(a, 0) for a, row in nc.agents().items()
+                                     if row["node"] != self.node and row["state"] != "LoggedOff"})
             except Exception as e:          # the database away: keep working alone, try again
                 self.last_error = f"{type(e).__name__}: {e}"
                 self.connected = False
@@ -194,6 +248,7 @@ class CentreLink(Component):
             return
         while item is not None:
             self.pending[item[1][0]] = item[1]
+            self._pending_n[item[1][0]] = item[2]
             try:
                 item = self._writes.get_nowait()
             except queue.Empty:
@@ -218,4 +273,4 @@ class CentreLink(Component):
                  "last_error": self.last_error}]
 
 
-__all__ = ["CentreLink"]
+__all__ = ["CentreLink", "shared_contact"]
