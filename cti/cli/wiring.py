@@ -138,6 +138,9 @@ def components(config: Config, network: bool = True) -> list[Component]:
         out.append(DemoScenario(config, far))
     if config.media is not None and config.contact is None:
         raise ConfigError("[media] needs [contact] (the media resources use its audio and IVR)")
+    if config.contact is None and config.cluster is not None:    # the centre's [contact] from its database
+        from cti.cluster.node import shared_contact
+        config.contact = shared_contact(config.cluster)
     if config.contact is not None:
         from cti.contact import ContactConfig
         from cti.contact.centre import ContactCentre
