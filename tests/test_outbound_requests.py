@@ -13,6 +13,8 @@ from simulator.agents import LocalBus
 from simulator.exchange.base import Behaviour as B, Subscriber
 from tests.test_contact_load import ANY, restore_bus_requests  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.system
+
 NUMBERS = {"13900000101": dict(behaviour=B.ANSWER, answer_after=2.0),
            "13900000102": dict(behaviour=B.ANSWER, answer_after=2.0),
            "13900000103": dict(behaviour=B.BUSY)}
