@@ -68,5 +68,5 @@ def test_ringing_is_kept_as_reserved() -> None:
     link.on_event(AgentReady("ann", state="Busy", phase="ringing", call="a-1"))
     link.on_event(AgentReady("bob", state="Busy", phase="talking", call="a-2"))
     link._take(0.0)
-    assert link.pending["ann"][1:5] == ("Reserved", "8001", "", "a-1")
+    assert link.pending["ann"][1:5] == ("Reserved", "8001", "", "a-1") and link.pending["ann"][-1] is False
     assert link.pending["bob"][1] == "Busy"

@@ -111,22 +111,24 @@ class NodeCentre:
             raise
 
     def mirror(self, agent: str, state: str, device: str | None, reason: str | None, call: str | None,
-               skills: dict[str, int]) -> None:
+               skills: dict[str, int], logon: bool = False) -> bool:
         """Record an agent of this node as its own ACD has it (a node's contact centre is the
         authority for the agents logged on at its stations): state, device, call, membership.
-        A LoggedOff for an agent logged on at another node's station since changes nothing."""
+        Only a log-on (``logon``) moves an agent whose row names another node's station; any
+        other state from here changes nothing then (False)."""
         cur = self.conn.cursor()
         try:
             cur.execute(f"INSERT INTO cc_agent (agent, node, device, state, reason, call, since) "
                         f"VALUES (%s, %s, %s, %s, %s, %s, {NOW}) ON CONFLICT (agent) DO UPDATE SET "
                         "node = excluded.node, device = excluded.device, state = excluded.state, "
                         "reason = excluded.reason, call = excluded.call, since = excluded.since "
-                        "WHERE cc_agent.node = excluded.node OR excluded.state <> 'LoggedOff' "
-                        "OR cc_agent.state = 'LoggedOff'",
-                        (agent, self.node, device, state, reason or None, call))
-            if cur.rowcount:
+                        "WHERE cc_agent.node = excluded.node OR cc_agent.state = 'LoggedOff' OR %s",
+                        (agent, self.node, device, state, reason or None, call, logon))
+            done = bool(cur.rowcount)
+            if done:
                 _members(cur, agent, skills)
             self.conn.commit()
+            return done
         except BaseException:
             self.conn.rollback()
             raise

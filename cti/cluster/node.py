@@ -127,8 +127,9 @@ class CentreLink(Component):
         if state == "Busy" and getattr(event, "phase", "") == "ringing":
             state = "Reserved"
         n = self._queued[agent] = self._queued.get(agent, 0) + 1
+        logon = type(event).__name__ == "AgentLoggedOn"
         self._writes.put(("agent", (agent, state, getattr(event, "device", None), getattr(event, "reason", ""),
-                                    getattr(event, "call", None), skills), n))
+                                    getattr(event, "call", None), skills, logon), n))
 
     def deadline(self) -> float | None:
         """Every quarter second: the restore, agents that logged on at another node."""
@@ -153,9 +154,9 @@ class CentreLink(Component):
             if agent not in engine.agents or self._queued.get(agent, 0) != seen:
                 continue
             a = engine.agent(agent)
-            if a.state.value in ("LoggedOff", "Busy", "Reserved"):
-                continue                  # on a call here: logged off when the agent asks, not under it
-            try:
+            if a.state.value == "LoggedOff" or (a.pending is not None and a.pending[0] == "LogOff"):
+                continue
+            try:                          # on a call here: the engine defers it until the call ends
                 self.contact.apply(engine.set_agent_state(agent, "LoggedOff", now))
                 self.moved_off.append(agent)
             except Exception as e:
@@ -247,8 +248,11 @@ class CentreLink(Component):
         except queue.Empty:
             return
         while item is not None:
-            self.pending[item[1][0]] = item[1]
-            self._pending_n[item[1][0]] = item[2]
+            row, agent = item[1], item[1][0]
+            if agent in self.pending and self.pending[agent][-1] and not row[-1]:
+                row = (*row[:-1], True)            # a log-on not written yet still moves the agent here
+            self.pending[agent] = row
+            self._pending_n[agent] = item[2]
             try:
                 item = self._writes.get_nowait()
             except queue.Empty:
