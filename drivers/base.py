@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import enum
 import logging
+import itertools
 import numbers
 from typing import Any
 from dataclasses import dataclass
@@ -219,14 +220,15 @@ def next_block_seq(cursor: dict[int, int], timeslots: Iterable[int], first: int,
     Blocks that left the ring unread count as ``counters.audio_overruns``; the timeslots'
     cursors move past the block returned. None when there is no new block.
     """
-    seq = min(cursor.get(ts, first) for ts in timeslots)
+    tss = timeslots if isinstance(timeslots, (tuple, list)) else tuple(timeslots)
+    get = cursor.get               # map over C callables: no generator frame per timeslot (every block)
+    seq = min(map(get, tss, itertools.repeat(first, len(tss))))
     if seq < first:
         counters.audio_overruns += first - seq
         seq = first
     if seq >= end:
         return None
-    for ts in timeslots:
-        cursor[ts] = seq + 1
+    cursor.update(zip(tss, itertools.repeat(seq + 1)))
     return seq
 
 
