@@ -123,32 +123,32 @@ def _fanout_client(url: str, n: int, ready: Any, final: Any, out: Any) -> None:
                 sel.unregister(c["sock"])
                 continue
             now = time.time()
-            b = c["buf"] + chunk
-            pos = 0
-            while len(b) - pos >= 2:
+            b = c["buf"] + chunk if c["buf"] else chunk     # no copy in the usual case
+            pos, end = 0, len(b)
+            while end - pos >= 2:                           # scan in place: no payload slices
                 ln = b[pos + 1] & 0x7F
                 off = 2
                 if ln == 126:
-                    if len(b) - pos < 4:
+                    if end - pos < 4:
                         break
                     ln, off = struct.unpack_from("!H", b, pos + 2)[0], 4
                 elif ln == 127:
-                    if len(b) - pos < 10:
+                    if end - pos < 10:
                         break
                     ln, off = struct.unpack_from("!Q", b, pos + 2)[0], 10
-                if len(b) - pos < off + ln:
+                if end - pos < off + ln:
                     break
-                payload = b[pos + off:pos + off + ln]
-                pos += off + ln
-                if payload.startswith(b'{"op":"events"'):
-                    cnt = payload.count(b'"seq":')
+                start, stop = pos + off, pos + off + ln
+                pos = stop
+                if b.startswith(b'{"op":"events"', start):
+                    cnt = b.count(b'"seq":', start, stop)
                     c["count"] += cnt
-                    c["last"] = int(_LAST.search(payload).group(1))
-                    t = _TIME.search(payload)
+                    c["last"] = int(_LAST.search(b, start, stop).group(1))     # type: ignore[union-attr]
+                    t = _TIME.search(b, start, stop)
                     if t:
                         bucket = int((now - float(t.group(1))) * 10000)
                         lats[bucket] = lats.get(bucket, 0) + cnt
-            c["buf"] = b[pos:]
+            c["buf"] = b[pos:] if pos < end else b""
     lost = sum(max(0, (target - c["after"]) - c["count"]) for c in conns)
     extra = sum(max(0, c["count"] - (target - c["after"])) for c in conns)
     out.put({"lats": lats, "lost": lost, "extra": extra, "short": sum(1 for c in conns if c["last"] < target)})
