@@ -327,3 +327,23 @@ def test_compiled_node_checks_acm_anm_con_rlc_rel_whole_without_decoding_them():
     assert nodes[0].counters["discarded"] > 100 and nodes[0].counters["rx"] == 3000
     causes = {e.cause for e in released if e.reason == "REL received"}
     assert {17, 21, 34} <= causes, causes
+
+
+@pytest.mark.parametrize("which", ["compiled", "twin"])
+@given(called=st.text("0123456789ABCDEFabcdef", min_size=1, max_size=41),
+       calling=st.one_of(st.none(), st.just(""), st.text("0123456789ABCDEFabcdefX", min_size=1, max_size=41)),
+       category=st.sampled_from([0x0A, 0x01, 0xE0]), cic=st.sampled_from([1, 7, 300, 4095]))
+def test_iam_written_from_parts_is_the_codecs_iam(which, called, calling, category, cic):
+    """The usual IAM is written from pre-encoded parts (call control's fast path): the same
+    octets as the codec's encoder, and the codec's error where a number cannot be encoded."""
+    from cti.signaling.ss7.isup.node import node_class
+    control = compiled_control if which == "compiled" else _select.twin(CONTROL)
+    if control is None:
+        pytest.skip("compiled control_c not built")
+    node = node_class(control)([1, 7, 300, 4095], 1, 2)
+    p = dict(node.iam_defaults, calling_partys_category=category,
+             called_party_number=Number(called if called.endswith("F") else called + "F"))
+    if calling:
+        p["calling_party_number"] = Number(calling)
+    assert outcome(node._iam, cic, called, calling, category, {}) == \
+        outcome(twin_codec.encode_message, M.IAM, cic, p)

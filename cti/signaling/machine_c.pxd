@@ -7,8 +7,8 @@ cdef class MachineCore:
 
     cdef tuple _select(self, object event, object message)
     cpdef bint allowed(self, object event, object message=*)
-    cpdef object fire(self, object event, object message=*, double now=*)
-    cpdef bint fire_if(self, object event, object message=*, double now=*) except -1
-    cdef int _apply(self, tuple row, object event, object message, double now) except -1
+    cpdef object fire(self, object event, object message=*, object now=*)
+    cpdef bint fire_if(self, object event, object message=*, object now=*) except -1
+    cdef int _apply(self, tuple row, object event, object message, object now) except -1
     cpdef object deadline(self)
     cpdef bint is_running(self, str timer)

@@ -42,7 +42,7 @@ class MachineCore:
         self.trace = deque(maxlen=trace) if trace else None
         fast = _FAST.get(id(table))
         if fast is None or fast[0] is not table:
-            fast = _FAST[id(table)] = (table, _compile(table.by_state), _compile({None: table.any_state})[None])
+            fast = _FAST[id(table)] = (table, *_compile(table))
         self._by_state = fast[1]
         self._any = fast[2]
         self._entry = dict(table.entry)
@@ -52,11 +52,9 @@ class MachineCore:
     def _select(self, event: Hashable, message: Any) -> Any:
         """The row (as compiled by :func:`_compile`) that ``event`` selects, or None."""
         here: dict | None = self._by_state.get(self.state)
-        rows: tuple | None = here.get(event) if here is not None else None
+        rows: tuple | None = here.get(event) if here is not None else self._any.get(event)
         if rows is None:
-            rows = self._any.get(event)
-            if rows is None:
-                return None
+            return None
         row: tuple
         for row in rows:
             guard = row[0]
@@ -67,7 +65,7 @@ class MachineCore:
     def allowed(self, event: Hashable, message: Any = None) -> bool:
         return self._select(event, message) is not None
 
-    def fire(self, event: Hashable, message: Any = None, now: float = 0.0) -> Any:
+    def fire(self, event: Hashable, message: Any = None, now: Any = 0.0) -> Any:
         """Apply ``event``; raises :class:`~cti.signaling.engine.UnexpectedEvent` when no row
         accepts it. Returns the row applied."""
         row = self._select(event, message)
@@ -77,7 +75,7 @@ class MachineCore:
         self._apply(row, event, message, now)
         return row[6]
 
-    def fire_if(self, event: Hashable, message: Any = None, now: float = 0.0) -> bool:
+    def fire_if(self, event: Hashable, message: Any = None, now: Any = 0.0) -> bool:
         """Apply ``event`` where a row accepts it; False (nothing done) otherwise."""
         row = self._select(event, message)
         if row is None:
@@ -85,24 +83,24 @@ class MachineCore:
         self._apply(row, event, message, now)
         return True
 
-    def _apply(self, row: tuple, event: Hashable, message: Any, now: float) -> int:
+    def _apply(self, row: tuple, event: Hashable, message: Any, now: Any) -> int:
         running: dict = self.running
-        for t in row[4]:
-            running.pop(t, None)
+        t: str
+        if running:
+            for t in row[4]:          # the row's stop timers, and the state's entry timers
+                running.pop(t, None)  # when it leaves the state (folded in by _compile)
         before = self.state
         nxt = row[1]
-        if nxt is not None and nxt is not before:
-            entry = self._entry
-            if entry:
-                for t in entry.get(before, ()):
+        if nxt is not None:
+            if row[7]:                # an ANY row met in a state the table does not name
+                for t in self._entry.get(before, ()):
                     running.pop(t, None)
-                self.state = nxt
-                for t in entry.get(nxt, ()):
-                    running[t] = now + self.values[t]
-            else:
-                self.state = nxt
-        for t in row[3]:
-            running[t] = now + self.values[t]
+            self.state = nxt
+        start: tuple = row[3]
+        if start:
+            values: dict = self.values
+            for t in start:
+                running[t] = now + values[t]
         if self.trace is not None:
             self.trace.append((now, before, event, self.state))
         action = row[2]
@@ -147,9 +145,34 @@ class MachineCore:
 _FAST: dict = {}
 
 
-def _compile(by_state: Any) -> dict:
-    """``{state: {event: ((guard, next, action, start, stop, clause, row), ...)}}``: the rows as
-    tuples, read by index on the per-message path instead of by attribute. ``next`` is None
-    where the row stays (a row naming its own state stays too: entry timers do not restart)."""
-    return {s: {e: tuple((r.guard, None if r.next == s else r.next, r.action, r.start, r.stop, r.clause, r)
-                         for r in rows) for e, rows in evs.items()} for s, evs in by_state.items()}
+def _compile(table: Any) -> tuple:
+    """The table's rows as tuples read by index on the per-message path:
+    ``({state: {event: (row, ...)}}, {event: (row, ...)})`` for the states the table names and,
+    apart, the ANY rows for a state it does not name. A row is ``(guard, next, action, start,
+    stop, clause, row, dynamic)``: ``next`` None where the row stays (a row naming its own state
+    stays too: entry timers do not restart); ``start``/``stop`` hold the row's timers with the
+    entry timers of the state entered/left folded in (``dynamic``: left to the run, for ANY
+    rows in an unnamed state). ANY rows are merged into every named state that has no row of
+    its own for the event, so one lookup per state finds them."""
+    entry = table.entry
+
+    def one(r: Any, s: Any, dynamic: bool) -> tuple:
+        nxt = None if r.next is None or r.next == s else r.next
+        start, stop = tuple(r.start), tuple(r.stop)
+        if nxt is not None and not dynamic:
+            stop = stop + tuple(entry.get(s, ()))
+            start = tuple(entry.get(nxt, ())) + start
+        elif nxt is not None:
+            start = tuple(entry.get(nxt, ())) + start
+        return (r.guard, nxt, r.action, start, stop, r.clause, r, dynamic and nxt is not None)
+
+    states = set(table.by_state) | {table.initial} | set(entry)
+    states |= {r.next for r in table.rows if r.next is not None}
+    by_state: dict = {}
+    for s in states:
+        evs = {e: rows for e, rows in table.any_state.items()}
+        evs.update(table.by_state.get(s, {}))
+        by_state[s] = {e: tuple(one(r, s, False) for r in rows) for e, rows in evs.items()}
+    anys = {e: tuple(one(r, None, True) for r in rows) for e, rows in table.any_state.items()}
+    return by_state, anys
+

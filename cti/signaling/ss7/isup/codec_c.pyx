@@ -258,6 +258,8 @@ def event(kind, cic, time, called="", calling=None, category=None, cause=0, remo
           available=True, count=1):
     """``IsupEvent(...)`` by position, built in place (call control makes one per message)."""
     return EVENT.make((kind, cic, time, called, calling, category, cause, remote, reason, available, count))
+#: the IsupEvent builder itself: call control (control_c) calls its ``make`` in C
+EVENT_SLOTS = EVENT
 cdef Slots CAUSE = Slots(CauseInd)
 cdef Slots RANGE = Slots(RangeStatus)
 cdef Py_ssize_t N_DIGITS = NUMBER.names.index("digits"), N_NAI = NUMBER.names.index("nai")

@@ -13,6 +13,18 @@ number = Number
 event = IsupEvent
 
 
+class _EventSlots:
+    """The twin of the compiled codec's ``EVENT_SLOTS``: ``make(values)`` builds an IsupEvent
+    from its fields in order."""
+
+    @staticmethod
+    def make(values: tuple[Any, ...]) -> IsupEvent:
+        return IsupEvent(*values)
+
+
+EVENT_SLOTS = _EventSlots()
+
+
 def encode(msg: IsupMessage) -> bytes:
     """The octets of ``msg`` (after the routing label); ValueError/TypeError on bad values."""
     return encode_message(msg.type, msg.cic, msg.params, msg.unknown)

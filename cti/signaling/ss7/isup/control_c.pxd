@@ -1,14 +1,23 @@
 # Declarations that compile control_py.py (pure-Python mode) as control_c.
 from cti.signaling.machine_c cimport MachineCore
+from cti.signaling.ss7.isup.codec_c cimport Slots
+cimport cython
 
-cdef dict _MEMO, _TAILS, _CAUSES
+cdef dict _MEMO, _TAILS, _CAUSES, _IAM_HEADS
+cdef Slots _EV
+
+cdef list _BYTE
+
+@cython.locals(n=Py_ssize_t, total=Py_ssize_t, k=Py_ssize_t, lo=long, hi=long, c=long)
+cpdef bint _address(list parts, str digits, int st) except -1
+
 
 
 cdef class Circuit:
     cdef public CallControl node
     cdef public object cic, called, calling, cause, sup
     cdef public bint ours, local_blocked, remote_blocked, unequipped, reset_pending, reported
-    cdef public dict extra
+    cdef public dict extra, sent
     cdef public bytes cic_octets
     cdef public dict sup_running
     cdef public MachineCore fsm
@@ -30,3 +39,5 @@ cdef class CallControl:
     cpdef object allocate(self)
     cpdef Circuit _circuit(self, object cic)
     cpdef bytes _iam(self, object cic, object called, object calling, object category, dict params)
+    @cython.locals(st=int, n=Py_ssize_t, size=Py_ssize_t, b=list, parts=list)
+    cpdef object _iam_fast(self, object cic, str called, object calling, object category)

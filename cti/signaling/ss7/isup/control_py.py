@@ -43,6 +43,9 @@ if _COMPILED and Machine is not _select.compiled("cti.signaling.machine").Machin
 _codec = _select.load("cti.signaling.ss7.isup.codec")
 decode, encode_message = _codec.decode, _codec.encode_message
 _number, _event = _codec.number, _codec.event      # Number(digits), IsupEvent(...) by position
+#: builds an IsupEvent from a tuple of its fields in order (the compiled codec's slot writer,
+#: called in C by this build; the twin's calls the dataclass)
+_EV = (_select.compiled if _COMPILED else _select.twin)("cti.signaling.ss7.isup.codec").EVENT_SLOTS
 _CAUSES: dict = {}                                  # cause value -> CauseInd (immutable: one each)
 #: octets after the CIC of a message whose encoding depends on its key only (ACM, ANM, CON, RLC,
 #: RSC; REL per cause) -> those octets, encoded once by the codec (Circuit.send_same)
@@ -105,6 +108,7 @@ class Circuit:
         self.calling = None
         self.cause = 0
         self.extra = {}
+        self.sent = {}       # key of Circuit.send_same -> the message's octets, CIC included
         self.fsm = Machine(CALL_TABLE, self, name=f"{node.name}.cic{cic}", trace=trace,
                            timer_values={k: v for k, v in overrides.items() if k in CALL_TABLE.timers})
         self.sup = Timers({k: ISUP_TIMERS[k] for k in SUPERVISION_TIMERS},
@@ -126,22 +130,21 @@ class Circuit:
 
     # ---- output helpers ---------------------------------------------------------------------
     def event(self, kind: Any, now: float, cause: Any = 0, remote: bool = True, reason: Any = "") -> None:
-        self.node._events.append(_event(kind, self.cic, now, "", None, None, cause, remote, reason))
+        self.node._events.append(_EV.make((kind, self.cic, now, "", None, None, cause, remote, reason)))
 
     def send(self, mtype: Any, params: dict) -> None:
-        node = self.node
-        node._out.append((self.cic, encode_message(mtype, self.cic, params)))
-        node.counters["tx"] += 1
+        self.node._out.append((self.cic, encode_message(mtype, self.cic, params)))
 
     def send_same(self, key: Any, mtype: Any, params: dict) -> None:
         """A message whose octets after the CIC depend on ``key`` only: encoded by the codec
-        once (CIC 0), then sent behind this circuit's CIC."""
-        tail = _TAILS.get(key)
-        if tail is None:
-            tail = _TAILS[key] = encode_message(mtype, 0, params)[2:]
-        node = self.node
-        node._out.append((self.cic, self.cic_octets + tail))
-        node.counters["tx"] += 1
+        once (CIC 0), then sent behind this circuit's CIC (the whole message kept per circuit)."""
+        data = self.sent.get(key)
+        if data is None:
+            tail = _TAILS.get(key)
+            if tail is None:
+                tail = _TAILS[key] = encode_message(mtype, 0, params)[2:]
+            data = self.sent[key] = self.cic_octets + tail
+        self.node._out.append((self.cic, data))
 
     def send_rel_cause(self, cause: Any) -> None:
         """REL with cause indicators ``cause`` (Q.850 value; location and coding 0)."""
@@ -158,9 +161,7 @@ class Circuit:
     # ---- actions: outgoing call ---------------------------------------------------------------
     def send_iam(self, m: Any, now: float) -> None:
         """Q.764 2.1.1: the IAM (``m``: its octets, encoded by ``setup`` before the transition)."""
-        node = self.node
-        node._out.append((self.cic, m))
-        node.counters["tx"] += 1
+        self.node._out.append((self.cic, m))
 
     def alerting(self, m: Any, now: float) -> None:
         self.event("alerting", now)
@@ -181,7 +182,7 @@ class Circuit:
     # ---- actions: incoming call ---------------------------------------------------------------
     def incoming(self, m: Any, now: float) -> None:
         """Q.764 2.1.2: an IAM; a remotely blocked circuit is unblocked by it (2.8.2.3)."""
-        params = m.params
+        params: dict = m.params
         called = params.get("called_party_number")
         calling = params.get("calling_party_number")
         self.called = called.digits.rstrip("F") if called else ""
@@ -190,8 +191,8 @@ class Circuit:
             self.remote_blocked = False
             self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available,
                                                reason="IAM on remotely blocked circuit"))
-        self.node._events.append(_event("setup", self.cic, now, self.called, self.calling,
-                                        params.get("calling_partys_category")))
+        self.node._events.append(_EV.make(("setup", self.cic, now, self.called, self.calling,
+                                           params.get("calling_partys_category"))))
 
     def refuse_blocked(self, m: Any, now: float) -> None:
         """Q.764 2.8.2.1: no call on a circuit we blocked: REL cause 41 at once."""
@@ -331,6 +332,36 @@ class Circuit:
             self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available, reason=reason))
 
 
+#: (category, NCI, FCI, TMR) -> the IAM's type and mandatory fixed part, encoded once
+_IAM_HEADS: dict = {}
+_BYTE = [bytes((i,)) for i in range(256)]     #: octet value -> that one octet
+
+
+def _address(parts: list, digits: str, st: Any) -> Any:
+    """Append the address signals ``digits`` (and the ST digit F if ``st``) to ``parts`` as
+    one-octet bytes, first digit in the low nibble (Q.763 3.9, 3.10); False when a digit is not
+    0-9A-F. (A loop over the characters: compiled, it runs in C.)"""
+    n = len(digits)
+    total = n + st
+    k = 0
+    while k < total:
+        lo = 15                                   # the ST digit
+        if k < n:
+            c = ord(digits[k])
+            lo = c - 48 if 48 <= c <= 57 else c - 55 if 65 <= c <= 70 else c - 87 if 97 <= c <= 102 else -1
+        hi = 0                                    # filler of an odd count
+        if k + 1 < total:
+            hi = 15
+            if k + 1 < n:
+                c = ord(digits[k + 1])
+                hi = c - 48 if 48 <= c <= 57 else c - 55 if 65 <= c <= 70 else c - 87 if 97 <= c <= 102 else -1
+        if lo < 0 or hi < 0:
+            return False
+        parts.append(_BYTE[(hi << 4) | lo])
+        k += 2
+    return True
+
+
 def _name(m: Any) -> str:
     return m.type.name if isinstance(m, IsupMessage) else str(m)
 
@@ -417,6 +448,8 @@ class CallControl:
     def data_to_send(self, now: float) -> list:
         """``(cic, octets)`` of the messages to send (SLS = the CIC's low bits), oldest first."""
         out, self._out = self._out, []
+        if out:
+            self.counters["tx"] += len(out)
         return out
 
     def events(self) -> list:
@@ -468,7 +501,14 @@ class CallControl:
 
     def _iam(self, cic: Any, called: Any, calling: Any, category: Any, params: dict) -> bytes:
         """The IAM's octets: the mandatory indicators (node defaults), the numbers, then the
-        call's parameters (an explicit ``calling_partys_category`` wins over ``category``)."""
+        call's parameters (an explicit ``calling_partys_category`` wins over ``category``).
+        The usual IAM (numbers with the default indicators, no other parameter) is written from
+        its parts: the type and fixed part encoded by the codec once per set of indicators,
+        the numbers' address signals packed here (Q.763 3.9, 3.10; the same octets, tested)."""
+        if not params and type(called) is str and (calling is None or type(calling) is str):
+            data = self._iam_fast(cic, called, calling, category)
+            if data is not None:
+                return data
         p = dict(self.iam_defaults)
         p["called_party_number"] = _number(called if called.endswith("F") else called + "F")
         if calling:
@@ -477,6 +517,40 @@ class CallControl:
         if params:
             p.update(params)
         return encode_message(_M_IAM, cic, p)
+
+    def _iam_fast(self, cic: Any, called: str, calling: Any, category: Any) -> Any:
+        """:meth:`_iam` for numbers only, or None where the codec must encode (and say why)."""
+        d: dict = self.iam_defaults
+        if len(d) != 4 or type(category) is not int or len(called) > 40 or (calling and len(calling) > 40):
+            return None
+        key = (category, d.get("nature_of_connection_indicators"), d.get("forward_call_indicators"),
+               d.get("transmission_medium_requirement"))
+        head = _IAM_HEADS.get(key)
+        if head is None:
+            if len(_IAM_HEADS) >= 64:
+                return None
+            p = dict(d)
+            p["calling_partys_category"] = category
+            p["called_party_number"] = _number("0")
+            head = _IAM_HEADS[key] = encode_message(_M_IAM, 0, p)[2:8]   # type + fixed part
+        st = 0 if called.endswith("F") else 1        # the ST digit (Q.763 3.9) if not given
+        n = len(called) + st
+        size = 2 + (n + 1) // 2                       # the called party number's length
+        b = _BYTE
+        parts: list = [b[cic & 0xFF], b[cic >> 8], head, b[2], b[size + 2] if calling else b[0], b[size],
+                       b[((n & 1) << 7) | 3], b[0x10]]
+        if not _address(parts, called, st):
+            return None
+        if calling:
+            n = len(calling)
+            parts.append(b[0x0A])
+            parts.append(b[2 + (n + 1) // 2])
+            parts.append(b[((n & 1) << 7) | 3])
+            parts.append(b[0x13])
+            if not _address(parts, calling, 0):
+                return None
+            parts.append(b[0])
+        return b"".join(parts)
 
     def _why_none(self) -> str:
         return "no circuit available"
