@@ -67,6 +67,7 @@ class CallModel:
         self.presentation: dict[str, str] = dict(presentation or {})
         self.pickup_groups: dict[str, set[str]] = {g: set(d) for g, d in (pickup_groups or {}).items()}
         self.calls: dict[str, Call] = {}
+        self._failing = False     #: a connection may be in FAIL (X.FAIL fired): service expires it after fail_linger
         self.available: dict[Circuit, bool] = {}
         self.counters: dict[str, int] = {"unexpected_trunk_events": 0, "calls": 0}
         self._adapter_of: dict[Circuit, TrunkAdapter] = {}
@@ -128,16 +129,21 @@ class CallModel:
                 except Exception:
                     self.counters["event_errors"] = self.counters.get("event_errors", 0) + 1
                     log.exception("trunk event %r failed", tev)
-        for call in list(self.calls.values()):
-            live = call.live()
-            if len(live) == 1 and live[0].state is S.FAIL and now - live[0].since >= self.fail_linger:
-                self._clear(call, live[0], call.cause or Cause.NORMAL_UNSPECIFIED, now)
-                self._settle(call, now)
+        if self._failing:                  # only while a connection is failed: no walk over every call per block
+            failed = False
+            for call in list(self.calls.values()):
+                live = call.live()
+                if len(live) == 1 and live[0].state is S.FAIL and now - live[0].since >= self.fail_linger:
+                    self._clear(call, live[0], call.cause or Cause.NORMAL_UNSPECIFIED, now)
+                    self._settle(call, now)
+                elif any(c.state is S.FAIL for c in live):
+                    failed = True
+            self._failing = failed
 
     def timer_deadline(self) -> float | None:
         """The earliest time :meth:`service` must run again without input."""
         ds = [d for a in self.adapters if (d := a.timer_deadline()) is not None]
-        for call in self.calls.values():
+        for call in self.calls.values() if self._failing else ():
             for c in call.live():
                 if c.state is S.FAIL:
                     ds.append(c.since + self.fail_linger)
@@ -261,6 +267,7 @@ class CallModel:
                 and local is not None and local.live and len(call.locals_live()) == 1 and local.fsm.allowed(X.FAIL):
             local.fsm.fire(X.FAIL, None, now)
             local.since = now
+            self._failing = True
             self._emit(ev.Failed, call, local, cause=cause)
             return
         self._settle(call, now)
