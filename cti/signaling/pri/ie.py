@@ -108,9 +108,12 @@ class BearerCapability(Ie):
     rate: int = 0x10         #: 0x10 64 kbit/s
     layer1: int | None = 3   #: user information layer 1 protocol (None: absent)
     coding: int = 0          #: coding standard (0 ITU-T)
+    multiplier: int = 1      #: octet 4.1, rate multiplier: present with rate 0x18 (multirate) only
 
     def encode(self) -> bytes:
         out = bytes((0x80 | (self.coding & 3) << 5 | (self.capability & 0x1F), 0x80 | (self.mode & 3) << 5 | (self.rate & 0x1F)))
+        if self.rate & 0x1F == 0x18:
+            out += bytes((0x80 | (self.multiplier & 0x7F),))
         if self.layer1 is not None:
             out += bytes((0x80 | 1 << 5 | (self.layer1 & 0x1F),))
         return out
@@ -124,12 +127,15 @@ class BearerCapability(Ie):
             while i < len(data) and not data[i - 1] & 0x80:
                 i += 1
         rate = o4 & 0x1F
+        multiplier = 1
         if rate == 0x18:                  # multirate: octet 4.1 rate multiplier
+            if i < len(data):
+                multiplier = data[i] & 0x7F
             i += 1
         layer1 = None
         if i < len(data) and (data[i] >> 5) & 3 == 1:
             layer1 = data[i] & 0x1F
-        return cls(o3 & 0x1F, (o4 >> 5) & 3, rate, layer1, (o3 >> 5) & 3)
+        return cls(o3 & 0x1F, (o4 >> 5) & 3, rate, layer1, (o3 >> 5) & 3, multiplier)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,11 @@ class Q931:
         self.by_channel[ch] = call
 
     def free(self, call: PriCall, now: float, maintenance: bool = False) -> None:
+        """The call reference is over (the last thing an action does): the call leaves the
+        interface, and its machine lets go of it so that the two are freed by reference
+        counting, not by the cyclic garbage collector (a fifth of the CPU of a busy span)."""
         self.calls.pop((call.cref, call.ours), None)
+        call.m.ctx = None  # type: ignore[assignment]
         if call.channel is not None and self.by_channel.get(call.channel) is call:
             del self.by_channel[call.channel]
             if maintenance:
