@@ -175,3 +175,17 @@ def test_cti_sim_fault_drives_the_multiframe_alarms_end_to_end():
     finally:
         watcher.close()
         server.stop()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 255), st.floats(allow_nan=True, allow_infinity=True))
+def test_any_fault_message_is_applied_or_refused_with_a_config_error(fault: int, value: float):
+    inj = FaultInjector(seed=1)
+    try:
+        apply_wire_fault(inj, fault, value)
+    except ConfigError:
+        pass
+    line = np.random.default_rng(fault).integers(0, 256, size=160 * 32, dtype=np.uint8)
+    inj.clock_slip(160, free_running=True)
+    out = inj.apply(line, (16,), cas=True)
+    assert out.dtype == np.uint8 and len(out) % 32 == 0
