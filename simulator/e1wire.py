@@ -240,6 +240,10 @@ class Endpoint(Span):
         self.framer.remote_alarm = bool(self.force_rai or (self._alarms & _RAI_CAUSES))
         if self._cas_mode:
             self.framer.mf_remote_alarm = bool(self.force_mf_rai or (self._alarms & _MF_RAI_CAUSES))
+        if self._alarms & Alarm.LOCRC and self.config.framing == "crc4" and not self.framer.pending_e_bits:
+            # G.704 2.3.3.4 / G.706 Annex B: E bits are sent as 0 until the CRC-4 multiframe
+            # is found, and for good in interworking (2 E bits per 2 ms multiframe)
+            self.framer.report_crc_errors(2 * BLOCK_OCTETS // 16)
         n = self.framer.encode(pay, self._line)
         self._counters.frames_tx += n
         return self._line

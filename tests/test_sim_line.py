@@ -58,9 +58,10 @@ def test_crc4mf_gives_locrc_then_interworking_keeps_frame_alignment():
     b.faults(1).set(crc4mf=True)
     b.advance(2.0)
     assert b.span(1).alarms & (Alarm.LOCRC | Alarm.LOF) == Alarm.LOCRC
-    c1 = b.span(1).counters.crc4_errors
+    c1, e1 = b.span(1).counters.crc4_errors, b.span(0).counters.e_bits
     b.advance(0.5)
     assert b.span(1).counters.crc4_errors == c1                # G.706 Annex B: no CRC-4 checking
+    assert b.span(0).counters.e_bits - e1 == 0.5 * 1000        # E bits sent as 0: 2 per 2 ms multiframe
     assert Alarm.RAI not in b.span(0).alarms
     b.faults(1).clear()
     b.advance(1.0)

@@ -181,7 +181,8 @@ def _until(ctx: Context, pred: object, seconds: float) -> bool:
 def check_multiframe_alarms(ctx: Context) -> str:
     """TS16 multiframe lost -> LOMF, and the far end gets MF_RAI (the Y bit, G.732 5.2);
     the far end's Y bit -> MF_RAI only; CRC-4 multiframe lost -> LOCRC, frame alignment
-    kept once interworking (G.706 Annex B) and CRC-4 errors no longer counted."""
+    kept once interworking (G.706 Annex B), CRC-4 errors no longer counted and the E bits
+    sent as 0 (the far end counts them in ``e_bits``)."""
     b = ctx.board
     d, a = b.span(ctx.b), b.span(ctx.a)
     cas = d.config.signalling == "cas" and a.config.signalling == "cas"
@@ -215,18 +216,23 @@ def check_multiframe_alarms(ctx: Context) -> str:
             assert _until(ctx, lambda: Alarm.LOCRC in d.alarms, 3.0), \
                 f"CRC-4 multiframe broken for 3 s: span {ctx.b} reports {d.alarms!r}, no LOCRC"
             ctx.wait(0.5)                        # G.706 Annex B: 400 ms, then interworking
-            c1 = d.counters
+            c1, e1 = d.counters, a.counters.e_bits
             ctx.wait(0.5)
-            c2 = d.counters
+            c2, e2 = d.counters, a.counters.e_bits
             assert Alarm.LOCRC in d.alarms and not d.alarms & Alarm.LOF, \
                 f"CRC-4 interworking: span {ctx.b} reports {d.alarms!r} (frame alignment must hold)"
             assert c2.crc4_errors == c1.crc4_errors, \
                 f"LOCRC: {c2.crc4_errors - c1.crc4_errors} CRC-4 errors counted without a multiframe"
+            assert e2 > e1, f"LOCRC at span {ctx.b}: span {ctx.a} receives no E bits at 0 (G.706 Annex B)"
         finally:
             ctx.inject(ctx.b, P.Fault.CLEAR, 0)
         assert _until(ctx, lambda: not d.alarms & Alarm.LOCRC, 2.0), \
             f"CRC-4 multiframe restored: span {ctx.b} still reports {d.alarms!r}"
-        seen.append("LOCRC (interworking, then regained)")
+        ctx.wait(0.2)
+        e3 = a.counters.e_bits
+        ctx.wait(0.5)
+        assert a.counters.e_bits == e3, f"CRC-4 multiframe regained: span {ctx.a} still receives E bits at 0"
+        seen.append("LOCRC (interworking, E bits 0 to the far end, then regained)")
     return "raised and cleared: " + ", ".join(seen)
 
 
