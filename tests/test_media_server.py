@@ -329,6 +329,32 @@ def test_hang_up_during_the_announcement_cleans_up(tmp_path: Path) -> None:
 @pytest.mark.system
 
 
+def test_hold_during_the_announcement_bridges_on_retrieve(tmp_path: Path) -> None:
+    """The agent holds the call while the caller hears the work number: no bridge when it ends;
+    the agent's RetrieveCall bridges them."""
+    from cti.bus.auth import Account
+    from simulator.phones import band_levels
+
+    srv, centre, caller, agent, seen, announcement = _announce_rig(tmp_path)
+    desk = Account("1024", "agent", device="2000")
+    try:
+        place(srv, 0.5, called="4000", hold_for=None)
+        wait_event(srv, seen, "Connected", 20.0)
+        (call,) = list(srv.model.calls)
+        bus = LocalBus(srv)
+        bus.command("HoldCall", desk, call=call, device="2000")
+        run_until(srv, srv.now() + len(announcement) / 8000.0 + 1.0)
+        assert not centre.audio.bridges.bridges                        # held: parked, not bridged
+        caller.speak()
+        bus.command("RetrieveCall", desk, call=call, device="2000")
+        run_until(srv, srv.now() + 1.0)
+        assert call in centre.audio.bridges.bridges
+        assert band_levels(caller.heard(0.6), (600.0,))[600.0] > 0.1      # the caller hears the agent
+        assert band_levels(agent.heard(0.6), (1000.0,))[1000.0] > 0.1     # and the agent the caller
+    finally:
+        srv.close()
+
+
 def test_say_request_and_bad_requests(tmp_path: Path) -> None:
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
                                          "queues": {"sales": {}}}, spans=1)

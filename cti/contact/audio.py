@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from cti.call.states import ConnectionState
 from cti.media.bridge import Bridge, Bridges
 from cti.media.supervise import SuperviseMode
 from cti.media.taps import Circuit, SpanTaps
@@ -86,10 +87,16 @@ class CallAudio:
 
     # ---- calls ------------------------------------------------------------------------------
     def connect(self, call_id: str, device: str | None) -> Bridge | None:
-        """Bridge ``call_id``'s trunk timeslot to ``device``'s station (None: no station / no circuit)."""
+        """Bridge ``call_id``'s trunk timeslot to ``device``'s station (None: no station / no circuit;
+        a call ``device`` holds already is parked: bridged when it is retrieved)."""
         st = self.station(device)
         circ = self._circuit(call_id)
         if st is None or circ is None:
+            return None
+        call = self.server.model.calls.get(call_id)
+        conn = call.connections.get(device) if call is not None else None
+        if conn is not None and conn.state is ConnectionState.HOLD:   # held during the announcement
+            self.parked[call_id] = st
             return None
         for dev, cid in list(self.supervising.items()):
             if self.stations.get(dev) == st:       # the agent's own calls come first
