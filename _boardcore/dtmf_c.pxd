@@ -19,6 +19,7 @@ cdef struct dt_chan_t:
     double run_t                        # time of the first sub-block of the run
     double miss_t                       # time of the first failing sub-block
     long long fed                       # the detector's feed count when this channel was last fed
+    long long mark                      # the check that last saw it listed (repeats in a batch)
 
 
 cdef struct dt_event_t:
@@ -46,4 +47,6 @@ cdef class DtmfDetector:
     cdef Py_ssize_t _decide(self, int c, const float *halves, int64_t ien, const int16_t *src,
                             double t, Py_ssize_t nev) noexcept nogil
     cdef list _feed(self, object x, object idx, double t0)
+    cdef long long checks               # channel lists checked (the marks of the last one)
+    cdef object _rows(self, object channels)
     cdef int _not_busy(self) except -1

@@ -22,6 +22,7 @@ cdef struct mf_chan_t:
     int miss                            # consecutive windows cur did not hold
     double ref                          # peak power of cur's weaker tone since recognition
     long long fed                       # the detector's feed count when this channel was last fed
+    long long mark                      # the check that last saw it listed (repeats in a batch)
 
 
 cdef class MfDetector:
@@ -45,6 +46,8 @@ cdef class MfDetector:
     cdef Py_ssize_t _decide(self, int c, const double *acc, double en, const double *rr,
                             const int *slot, Py_ssize_t s, Py_ssize_t nev) noexcept nogil
     cdef list _feed(self, object x, object idx, double t0)
+    cdef long long checks               # channel lists checked (the marks of the last one)
+    cdef object _rows(self, object channels)
     cdef int _channel_arg(self, object channel) except -1
     cdef int _not_busy(self) except -1
 

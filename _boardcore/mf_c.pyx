@@ -47,6 +47,8 @@ cdef double FRACTION_ON = _py.FRACTION_ON
 cdef double FRACTION_HOLD = _py.FRACTION_HOLD
 cdef double COHERENCE2 = 2.0 * _py.COHERENCE_ON
 cdef double HOLD_DROP = _py.HOLD_DROP
+cdef double LEVEL_MIN = min(_py.LEVEL_ON_POWER, _py.LEVEL_HOLD_POWER)
+cdef double FRACTION_MIN = min(_py.FRACTION_ON, _py.FRACTION_HOLD)
 cdef int ON_WINDOWS = _py.ON_WINDOWS
 cdef int OFF_WINDOWS = _py.OFF_WINDOWS
 cdef double NORM = 2.0 / (_py.WIN * _py.WIN)
@@ -165,9 +167,26 @@ cdef class MfDetector:
         A channel left out of a call is idle: when it is fed again its history is forgotten
         (as ``reset``), and no event is reported for the gap."""
         self._not_busy()
-        idx = _py.check_channel_list(channels, self.channels)
+        idx = self._rows(channels)
         x = _py.as_channels(samples, len(idx))
         return self._feed(x, idx, _py.check_now(now))
+
+    cdef object _rows(self, object channels):
+        """``channels`` checked: an int32 array is checked here in one pass (range, repeats);
+        anything else, or a bad list, by the twin's check (the same errors)."""
+        if not (isinstance(channels, np.ndarray) and channels.dtype == np.int32
+                and channels.ndim == 1 and channels.flags.c_contiguous):
+            return _py.check_channel_list(channels, self.channels)
+        cdef const int32_t[::1] v = channels
+        cdef Py_ssize_t r
+        cdef int c
+        self.checks += 1
+        for r in range(v.shape[0]):
+            c = v[r]
+            if c < 0 or c >= self.channels or self.chan[c].mark == self.checks:
+                return _py.check_channel_list(channels, self.channels)   # raises, with the reason
+            self.chan[c].mark = self.checks
+        return channels
 
     cdef list _feed(self, object x, object idx, double t0):
         cdef const int16_t[:, ::1] xv = x
@@ -309,26 +328,35 @@ cdef class MfDetector:
         for k in range(1, MF_MAXF):
             if pw[k] > pw[a]:
                 a = k
-        b = -1
-        for k in range(MF_MAXF):
-            if k != a and (b < 0 or pw[k] > pw[b]):
-                b = k
-        t = -1
-        for k in range(MF_MAXF):
-            if k != a and k != b and (t < 0 or pw[k] > pw[t]):
-                t = k
         pa = pw[a]
-        pb = pw[b]
-        p3 = pw[t]
-        pair = pa + pb
-        sg = self.sigtab[a][b]
-        strict = sg if (pb >= LEVEL_ON and pa <= pb * TWIST_ON and p3 <= pb * THIRD_WEAK
-                        and p3 <= pa * THIRD_STRONG and pair >= FRACTION_ON * ew
-                        and _coherent(wz, q0, q1, q2, q3, a) and _coherent(wz, q0, q1, q2, q3, b)) else 0
-        memcpy(ch.ring[slot[0]], z, MF_COLS * sizeof(double))
-        ch.ering[slot[0]] = en
-        held = sg if (pb >= LEVEL_HOLD and pa <= pb * TWIST_HOLD
-                      and pair >= FRACTION_HOLD * ew) else 0
+        pair = 0.0
+        if pa < LEVEL_MIN or 2.0 * pa < FRACTION_MIN * ew:
+            # no pair can pass the level or the pair-to-total test, recognising or holding
+            # (pb <= pa, pa + pb <= 2 pa): most windows of speech and noise end here
+            strict = 0
+            held = 0
+            memcpy(ch.ring[slot[0]], z, MF_COLS * sizeof(double))
+            ch.ering[slot[0]] = en
+        else:
+            b = -1
+            for k in range(MF_MAXF):
+                if k != a and (b < 0 or pw[k] > pw[b]):
+                    b = k
+            t = -1
+            for k in range(MF_MAXF):
+                if k != a and k != b and (t < 0 or pw[k] > pw[t]):
+                    t = k
+            pb = pw[b]
+            p3 = pw[t]
+            pair = pa + pb
+            sg = self.sigtab[a][b]
+            strict = sg if (pb >= LEVEL_ON and pa <= pb * TWIST_ON and p3 <= pb * THIRD_WEAK
+                            and p3 <= pa * THIRD_STRONG and pair >= FRACTION_ON * ew
+                            and _coherent(wz, q0, q1, q2, q3, a) and _coherent(wz, q0, q1, q2, q3, b)) else 0
+            memcpy(ch.ring[slot[0]], z, MF_COLS * sizeof(double))
+            ch.ering[slot[0]] = en
+            held = sg if (pb >= LEVEL_HOLD and pa <= pb * TWIST_HOLD
+                          and pair >= FRACTION_HOLD * ew) else 0
         # recognise / hold / release (Q.441: 7 ms burst reject, 7 ms gap bridge)
         if strict and strict != cur:
             if strict == cand:

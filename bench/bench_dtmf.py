@@ -5,12 +5,15 @@ One signal for every implementation: per channel, speech from the talk-off corpu
 plus a DTMF digit burst (60 ms on, random level -26..-6 dBm0) every 0.4 s. A span's 30
 timeslots are fed in 20 ms blocks (160 samples x 30 channels), as a card delivers them:
 
-* compiled  ``_boardcore.dtmf_c.DtmfDetector`` (one call per block for all channels)
+* compiled  ``_boardcore.dtmf_c.DtmfDetector`` (one call per block: a span's 30 channels
+            with ``process``, or the 228 busy channels of 8 spans with ``process_channels``)
 * twin      ``_boardcore.dtmf_py.DtmfDetector`` (numpy)
 * spandsp   ``dtmf_rx`` per channel, the channel loop in C (bench/spandsp_dtmf.py), reference
 
-"channels/core" = audio seconds processed per CPU second, summed over channels: how many
-timeslots one core keeps up with in real time. Run: ``python3 -m bench dtmf``.
+"channels/core" = audio seconds processed per CPU second of the measuring thread, summed
+over channels: how many timeslots one core keeps up with in real time. Implementations
+alternate over 7 rounds (bench/kernel_rounds.py); the table shows median rates and the
+notes the median and range of the per-round ratio. Run: ``python3 -m bench dtmf``.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Result, rate
+from bench.common import Result
 
 RATE = 8000
 BLOCK = 160
@@ -68,61 +71,79 @@ def _blocks(x: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(x[:, k:k + BLOCK]) for k in range(0, x.shape[1], BLOCK)]
 
 
-def _ours(mod, blocks: list[np.ndarray], channels: int):
-    det = mod.DtmfDetector(channels)
+def _ours(det, blocks: list[np.ndarray], rows: np.ndarray | None):
+    """fn() for kernel_rounds: one 20 ms block of every row per call, time advancing.
+    ``rows``: the batch entry point (process_channels) for those channels; None: process()."""
     state = {"i": 0}
+    per = blocks[0].shape[0] * BLOCK / RATE             # channel-seconds per block
 
-    def step() -> int:
+    def step() -> float:
         i = state["i"]
-        det.process(blocks[i % len(blocks)], i * BLOCK / RATE)
+        if rows is None:
+            det.process(blocks[i % len(blocks)], i * BLOCK / RATE)
+        else:
+            det.process_channels(blocks[i % len(blocks)], i * BLOCK / RATE, rows)
         state["i"] = i + 1
-        return BLOCK * channels
+        return per
     return step
 
 
-def _theirs(blocks: list[np.ndarray], channels: int):
+def _theirs(blocks: list[np.ndarray]):
     from bench import spandsp_dtmf
 
-    rx = spandsp_dtmf.SpandspDtmfRx(channels)
+    rx = spandsp_dtmf.SpandspDtmfRx(blocks[0].shape[0])
     state = {"i": 0}
+    per = blocks[0].shape[0] * BLOCK / RATE
 
-    def step() -> int:
+    def step() -> float:
         i = state["i"]
         rx.run(blocks[i % len(blocks)])
         if i % 100 == 99:
             rx.digits()          # drain spandsp's digit buffer now and then
         state["i"] = i + 1
-        return BLOCK * channels
+        return per
     return step
+
+
+#: the two feeds measured: one span per call (process), and the busy timeslots of 8 spans
+#: (95 % of 240) in one batch call (process_channels), as a board driver feeds them
+SPANS = 8
+BUSY = 0.95
 
 
 def run(quick: bool = False) -> list[Result]:
     from _boardcore import _select
     from bench import spandsp_dtmf
+    from bench.kernel_rounds import alternate, spread
 
-    seconds = 2.0 if quick else 20.0
-    t = 0.2 if quick else 1.0
-    x, what, _ = make_signal(CHANNELS, seconds)
-    blocks = _blocks(x)
+    seconds, rounds = (0.1, 1) if quick else (0.4, 7)
     unit = "channels/core"
     out: list[Result] = []
     ok, why = spandsp_dtmf.available()
     c = _select.compiled("dtmf")
-    # Alternate the two fast ones over a few rounds and keep each one's best: on a shared
-    # machine the load changes within seconds, and the ratio is what matters.
-    best = {"spandsp": 0.0, "compiled": 0.0}
-    for _ in range(1 if quick else 3):
+    rng = np.random.default_rng(2)
+    total = SPANS * CHANNELS
+    rows = np.sort(rng.choice(total, round(BUSY * total), replace=False)).astype(np.int32)
+    feeds = [(f"one span per call ({CHANNELS} channels, process)", CHANNELS, None),
+             (f"{len(rows)} busy of {total} channels per call (process_channels)", len(rows), rows)]
+    for label, n, idx in feeds:
+        x, what, _ = make_signal(n, 2.0 if quick else 4.0)
+        blocks = _blocks(x)
+        impls = {}
         if ok:
-            best["spandsp"] = max(best["spandsp"], rate(_theirs(blocks, CHANNELS), seconds=t, repeat=2) / RATE)
+            impls["spandsp dtmf_rx"] = _theirs(blocks)
         if c is not None:
-            best["compiled"] = max(best["compiled"], rate(_ours(c, blocks, CHANNELS), seconds=t, repeat=2) / RATE)
-    if ok:
-        out.append(Result("dtmf", "spandsp dtmf_rx", best["spandsp"], unit, reference=True, note=what))
-    if c is not None:
-        out.append(Result("dtmf", "compiled", best["compiled"], unit, reference=not ok,
-                          note=f"{CHANNELS} ch per call"))
-    v = rate(_ours(_select.twin("dtmf"), blocks, CHANNELS), seconds=t, repeat=1 if quick else 3) / RATE
-    out.append(Result("dtmf", "twin (numpy)", v, unit, reference=not ok and c is None, note=""))
-    if not ok:
-        out.append(Result("dtmf", "spandsp dtmf_rx", 0.0, unit, note=f"unavailable: {why}"))
+            impls["compiled"] = _ours(c.DtmfDetector(total if idx is not None else n), blocks, idx)
+        got = alternate(impls, rounds, seconds)
+        ref = got.get("spandsp dtmf_rx")
+        for name, vals in got.items():
+            sp = spread(vals, ref)
+            note = what if name.startswith("spandsp") else (sp.note("spandsp") if ref else "")
+            out.append(Result(label, name, sp.median, unit, reference=name.startswith("spandsp")
+                              or ref is None, note=note + f" ({rounds} rounds, CPU time)"))
+        twin = _select.twin("dtmf").DtmfDetector(total if idx is not None else n)
+        v = spread(alternate({"twin": _ours(twin, blocks, idx)}, 1, seconds)["twin"])
+        out.append(Result(label, "twin (numpy)", v.median, unit, note="one round"))
+        if not ok:
+            out.append(Result(label, "spandsp dtmf_rx", 0.0, unit, note=f"unavailable: {why}"))
     return out

@@ -5,12 +5,15 @@ tests/audio_corpus.py is there, else espeak-ng, else none) plus white noise at -
 an MF forward signal of 100 ms every 0.5 s. Each implementation runs a forward receiver on
 every channel, fed 20 ms blocks (160 samples x channels) as a span delivers them:
 
-* compiled  ``_boardcore.mf_c.MfDetector`` (one call per block for all channels)
+* compiled  ``_boardcore.mf_c.MfDetector`` (one call per block: a span's 30 channels with
+            ``process``, or 16 spans' 480 with the batch entry ``process_channels``)
 * twin      ``_boardcore.mf_py.MfDetector`` (numpy)
 * spandsp   ``r2_mf_rx`` per channel, the channel loop in C (bench/spandsp_mf.py), reference
 
-"channels/core" = audio seconds processed per CPU second, summed over channels: how many
-timeslots one core keeps up with in real time.
+"channels/core" = audio seconds processed per CPU second of the measuring thread, summed
+over channels: how many timeslots one core keeps up with in real time. Implementations
+alternate over 7 rounds (bench/kernel_rounds.py): median rates, and the median and range
+of the per-round ratio to spandsp.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Result, rate
+from bench.common import Result
 
 RATE = 8000
 BLOCK = 160
@@ -80,52 +83,68 @@ def _blocks(x: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(x[:, k:k + BLOCK]) for k in range(0, x.shape[1], BLOCK)]
 
 
+#: the two feeds measured: one span per call (process), and 16 spans' channels in one
+#: batch call (process_channels), as a board driver feeds the register-phase channels
+SPANS = 16
+
+
 def run(quick: bool = False) -> list[Result]:
-    """Rounds alternate the implementations (best round kept), so a shared machine's load
-    changes hit all of them alike."""
+    """Rounds alternate the implementations (CPU time of this thread, bench/kernel_rounds.py):
+    median rates, and the median and range of each round's ratio to spandsp."""
     from _boardcore import _select
 
     from bench import spandsp_mf
+    from bench.kernel_rounds import alternate, spread
 
-    seconds, rounds = (0.2, 1) if quick else (0.5, 5)
+    seconds, rounds = (0.1, 1) if quick else (0.4, 7)
     ok, why = spandsp_mf.available()
     results: list[Result] = []
-    for channels in (30, 480):
-        label = f"forward receiver, {channels} channels per call"
+    for channels, batch in ((30, False), (30 * SPANS, True)):
+        label = (f"forward receiver, {channels} channels per call "
+                 + ("(process_channels)" if batch else "(process)"))
         x, source = make_signal(channels, 2.0)
         blocks = _blocks(x)
         per_block = channels * BLOCK / RATE          # channel-seconds in one block
-        impls = []                                   # (name, fn, reference, note)
+        rows = np.arange(channels, dtype=np.int32) if batch else None
+        impls = {}
+        if ok:
+            impls["spandsp r2_mf_rx"] = _runner(spandsp_mf.SpandspMfRx(channels, forward=True, log=False),
+                                                blocks, None, per_block, ours=False)
         comp = _select.compiled("mf")
         if comp is not None:
-            impls.append(("compiled (mf_c)", _runner(comp.MfDetector(channels), blocks, True), False, source))
-        impls.append(("twin (mf_py)", _runner(_select.twin("mf").MfDetector(channels), blocks, True), False, ""))
-        if ok:
-            rx = spandsp_mf.SpandspMfRx(channels, forward=True, log=False)
-            impls.append(("spandsp r2_mf_rx", _runner(rx, blocks, False), True, "C loop over channels"))
-        best = {name: 0.0 for name, *_ in impls}
-        for _ in range(rounds):
-            for name, fn, _ref, _note in impls:
-                best[name] = max(best[name], rate(fn, seconds=seconds, repeat=1))
-        for name, _fn, ref, note in impls:
-            results.append(Result(label, name, best[name] * per_block, "channels/core", reference=ref, note=note))
+            impls["compiled (mf_c)"] = _runner(comp.MfDetector(channels), blocks, rows, per_block)
+        got = alternate(impls, rounds, seconds)
+        ref = got.get("spandsp r2_mf_rx")
+        for name, vals in got.items():
+            sp = spread(vals, ref)
+            is_ref = name.startswith("spandsp") or ref is None
+            note = ("C loop over channels" if name.startswith("spandsp") else source + "; " + (sp.note("spandsp") if ref else ""))
+            results.append(Result(label, name, sp.median, "channels/core", reference=is_ref,
+                                  note=note + f" ({rounds} rounds, CPU time)"))
+        twin = _runner(_select.twin("mf").MfDetector(channels), blocks, rows, per_block)
+        results.append(Result(label, "twin (mf_py)", spread(alternate({"t": twin}, 1, seconds)["t"]).median,
+                              "channels/core", note="one round"))
         if not ok:
             results.append(Result(label, "spandsp r2_mf_rx", 0.0, "channels/core", note=f"skipped: {why}"))
     return results
 
 
-def _runner(det, blocks: list[np.ndarray], ours: bool):
-    """fn() for bench.common.rate: one 20 ms block per call, time advancing."""
+def _runner(det, blocks: list[np.ndarray], rows: np.ndarray | None, per_block: float, ours: bool = True):
+    """fn() for kernel_rounds: one 20 ms block per call, time advancing; channel-seconds done.
+    ``rows``: through the batch entry point (process_channels) for those channels."""
     state = {"i": 0}
 
-    def fn() -> int:
+    def fn() -> float:
         i = state["i"]
-        if ours:
-            det.process(blocks[i % len(blocks)], i * BLOCK / RATE)
+        blk = blocks[i % len(blocks)]
+        if not ours:
+            det.process(blk)
+        elif rows is None:
+            det.process(blk, i * BLOCK / RATE)
         else:
-            det.process(blocks[i % len(blocks)])
+            det.process_channels(blk, i * BLOCK / RATE, rows)
         state["i"] = i + 1
-        return 1
+        return per_block
     return fn
 
 

@@ -89,6 +89,8 @@ def test_idle_channel_starts_afresh(dtmf):
 
 
 @pytest.mark.parametrize("chans,exc", [
+    (np.array([2, 0, 2], np.int32), ValueError), (np.array([0, 3], np.int32), ValueError),
+    (np.array([-1], np.int32), ValueError),
     ([0, 0], ValueError), ([3], ValueError), ([-1], ValueError), ("01", TypeError),
     ([0.5], TypeError), ([[0, 1]], ValueError), (5, TypeError), ([True], TypeError),
 ])
@@ -96,6 +98,15 @@ def test_bad_channel_lists(dtmf, chans, exc):
     det = dtmf.DtmfDetector(3)
     with pytest.raises(exc):
         det.process_channels(np.zeros((1, BLOCK), np.int16), 0.0, chans)
+
+
+def test_a_refused_list_leaves_the_detector_usable(dtmf):
+    det = dtmf.DtmfDetector(3)
+    with pytest.raises(ValueError):
+        det.process_channels(np.zeros((3, BLOCK), np.int16), 0.0, np.array([1, 2, 1], np.int32))
+    # the same channels, listed once each, are accepted right after
+    assert det.process_channels(np.zeros((2, BLOCK), np.int16), 0.0, np.array([1, 2], np.int32)) == []
+    assert det.process_channels(np.zeros((2, BLOCK), np.int16), 0.02, np.array([2, 1], np.int32)) == []
 
 
 def test_rows_must_match_channels(dtmf):
@@ -118,3 +129,21 @@ def test_compiled_and_twin_agree_on_a_batch():
     b = _run(c.DtmfDetector(12), x[:9], rows=rows)
     assert [r[:3] for r in a] == [r[:3] for r in b]
     assert [r[3] for r in a] == pytest.approx([r[3] for r in b], abs=1e-9)
+
+
+def test_events_are_digit_events():
+    """The compiled kernel builds its events without DigitEvent.__init__: same class, equal, hashable."""
+    from conftest import _select
+
+    c = _select.compiled("dtmf")
+    if c is None:
+        pytest.skip("compiled _boardcore.dtmf_c not built")
+    py = _select.twin("dtmf")
+    pcm = c.DtmfGenerator(level_dbm0=-10, on_ms=60, off_ms=60).generate("7")
+    x = np.concatenate([pcm, np.zeros(800, np.int16)])[None, :]
+    a, b = py.DtmfDetector(1).process(x, 0.5), c.DtmfDetector(1).process(x, 0.5)
+    assert all(type(e) is py.DigitEvent for e in b)
+    assert [(e.channel, e.digit, e.kind) for e in b] == [(0, "7", "start"), (0, "7", "stop")]
+    assert b == a and {hash(e) for e in b} == {hash(e) for e in a}
+    with pytest.raises(AttributeError):
+        b[0].digit = "8"                      # still frozen

@@ -89,6 +89,8 @@ def test_idle_channel_starts_afresh(mf):
 
 
 @pytest.mark.parametrize("chans,exc", [
+    (np.array([2, 0, 2], np.int32), ValueError), (np.array([0, 3], np.int32), ValueError),
+    (np.array([-1], np.int32), ValueError),
     ([1, 1], ValueError), ([3], ValueError), ([-1], ValueError), ("01", TypeError),
     ([0.5], TypeError), ([[0, 1]], ValueError), (None, TypeError), ([False], TypeError),
 ])
@@ -96,6 +98,15 @@ def test_bad_channel_lists(mf, chans, exc):
     det = mf.MfDetector(3)
     with pytest.raises(exc):
         det.process_channels(np.zeros((1, BLOCK), np.int16), 0.0, chans)
+
+
+def test_a_refused_list_leaves_the_detector_usable(mf):
+    det = mf.MfDetector(3)
+    with pytest.raises(ValueError):
+        det.process_channels(np.zeros((3, BLOCK), np.int16), 0.0, np.array([1, 2, 1], np.int32))
+    # the same channels, listed once each, are accepted right after
+    assert det.process_channels(np.zeros((2, BLOCK), np.int16), 0.0, np.array([1, 2], np.int32)) == []
+    assert det.process_channels(np.zeros((2, BLOCK), np.int16), 0.02, np.array([2, 1], np.int32)) == []
 
 
 def test_rows_must_match_channels(mf):
