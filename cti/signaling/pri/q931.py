@@ -47,6 +47,8 @@ class Q931:
             if n not in Q931_TIMERS:
                 raise ValueError(f"unknown Q.931 timer {n!r}; known: {', '.join(Q931_TIMERS)}")
             Q931_TIMERS[n].check(float(v))
+        #: the configured values of the call table's timers, handed to every call's machine
+        self._call_timers = {n: v for n, v in self._timers.items() if n in self.table.timers} or None
         self.overlap_receiving = overlap_receiving
         self.number_length = number_length
         #: cause location we send: 2 public network serving the local user / 0 user (Q.850 2.2.5)
@@ -75,8 +77,7 @@ class Q931:
         return {n: v for n, v in self._timers.items() if not names or n in names}
 
     def new_machine(self, call: PriCall) -> Machine[PriCall]:
-        tv = {n: v for n, v in self._timers.items() if n in self.table.timers}
-        return Machine(self.table, call, name=f"cref {call.cref}", timer_values=tv, trace=self.trace)
+        return Machine(self.table, call, name=f"cref {call.cref}", timer_values=self._call_timers, trace=self.trace)
 
     def send_message(self, m: Message) -> None:
         self.counters["tx"] += 1
