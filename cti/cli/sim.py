@@ -3,6 +3,7 @@
     cti-sim serve --port 7000 [--config sim.toml] [--clock real|virtual]
     cti-sim conformance --url socket://127.0.0.1:7000 [--pair 0,1] [--check NAME ...] [--strict]
                         [--junit report.xml] [--json report.json] [--expect-timing internal|line]
+                        [--load-pair 2,3 ...] [--load-seconds 600]
     cti-sim conformance --url socket://127.0.0.1:7000 --soak 2h [--junit soak.xml] [--json soak.json]
     cti-sim conformance --board sim --option spans=2 --option 'cross_connect=[[0,1]]'
     cti-sim fault --url socket://127.0.0.1:7000 --span 1 los|ais|lof|rai|ber|crc-errors|slip|hdlc-broken|
@@ -109,13 +110,15 @@ def _options(pairs: tuple[str, ...]) -> dict[str, object]:
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML report here.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write a JSON report here.")
+@click.option("--load-pair", "load_pairs", multiple=True, metavar="A,B",
+              help="Put this back-to-back pair under the full load too (repeatable; default: --pair only).")
 @click.option("--expect-timing", type=click.Choice(["internal", "line"]), default=None,
               help="The clock span B must run on: its own oscillator (master) or the line's (slave).")
 @click.option("--soak", "soak_for", default=None, metavar="DURATION",
               help="Instead of the checks, keep the pair under load this long (90s, 15m, 2h) and report.")
 def conformance(url: str | None, backend: str | None, options: tuple[str, ...], pair: str, timeout: float,
                 only: tuple[str, ...], list_checks: bool, strict: bool, load_seconds: float,
-                junit: str | None, json_path: str | None, expect_timing: str | None,
+                junit: str | None, json_path: str | None, load_pairs: tuple[str, ...], expect_timing: str | None,
                 soak_for: str | None) -> None:
     """Run the back-to-back checks against a card; exit status 1 if any fails."""
     from rich.console import Console
@@ -134,6 +137,15 @@ def conformance(url: str | None, backend: str | None, options: tuple[str, ...], 
         a, b = (int(x) for x in pair.split(","))
     except ValueError:
         raise click.BadParameter(f"{pair!r} is not two span numbers like 0,1", param_hint="--pair") from None
+    loads: list[tuple[int, int]] = []
+    for lp in load_pairs:
+        try:
+            x, y = (int(v) for v in lp.split(","))
+        except ValueError:
+            raise click.BadParameter(f"{lp!r} is not two span numbers like 2,3", param_hint="--load-pair") from None
+        loads.append((x, y))
+    if loads and (a, b) not in loads:
+        loads.insert(0, (a, b))
     try:
         select(list(only) or None)
     except ValueError as exc:
@@ -154,7 +166,8 @@ def conformance(url: str | None, backend: str | None, options: tuple[str, ...], 
                                                                       err=True))
     else:
         results = run(url, (a, b), timeout=timeout, only=list(only) or None, backend=backend,
-                      options=_options(options), load_seconds=load_seconds, expect_timing=expect_timing)
+                      options=_options(options), load_seconds=load_seconds, expect_timing=expect_timing,
+                      load_pairs=loads)
     table = Table(title=f"Card conformance: {card}" + (" (strict)" if strict else ""))
     table.add_column("check")
     table.add_column("result")
