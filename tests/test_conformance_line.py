@@ -3,7 +3,12 @@ debounce) pass on our simulator and FAIL on a card that gets each of them wrong:
 that cannot fail proves nothing."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from click.testing import CliRunner
+
+from cti.cli.sim import main
 
 from simulator import e1wire
 from simulator.casrx import CasDebouncer
@@ -160,3 +165,37 @@ def test_line_errors_fail_on_a_card_that_counts_no_bit_errors(monkeypatch):
     monkeypatch.setattr(FaultInjector, "apply", no_ber)
     r = run(None, (0, 1), backend="sim", options=dict(SIM), only=["check_line_errors"])[0]
     assert r.status == FAIL and "BER 1e-3" in r.detail, r.detail
+
+
+@pytest.mark.system
+def test_full_load_on_four_spans_at_once_from_the_command_line(tmp_path):
+    server = SimServer(SimConfig.from_dict({"spans": 4, "cross_connect": [[0, 1], [2, 3]]})
+                       .build_board(clock="virtual"), port=0)
+    port = server.start_in_thread()
+    try:
+        out = CliRunner().invoke(main, ["conformance", "--url", f"socket://127.0.0.1:{port}", "--check",
+                                        "check_full_load", "--load-pair", "2,3", "--load-seconds", "3",
+                                        "--json", str(tmp_path / "r.json")])
+        bad = CliRunner().invoke(main, ["conformance", "--url", f"socket://127.0.0.1:{port}", "--load-pair", "x"])
+    finally:
+        server.stop()
+    detail = json.loads((tmp_path / "r.json").read_text())["checks"][0]["detail"]
+    assert out.exit_code == 0 and detail.startswith("4 spans full duplex: 120 timeslots x 3 s"), detail
+    assert bad.exit_code == 2 and "--load-pair" in bad.output
+
+
+@pytest.mark.system
+def test_full_load_keeps_within_a_two_second_card_queue_and_catches_corruption(monkeypatch):
+    monkeypatch.setattr(e1wire, "TX_QUEUE_OCTETS", 2 * 8000)      # the least a card may queue
+    ok = run(None, (0, 1), backend="sim", options=dict(SIM), only=["check_full_load"], load_seconds=6)[0]
+    assert ok.status == PASS, ok.detail
+    real = e1wire.Endpoint.transmit_block
+
+    def flip(self):
+        line = real(self)
+        if self.number == 0 and self.framer.frames > 8000 * 3:       # one octet of TS5, 3 s in
+            line[5] ^= 0x01
+        return line
+    monkeypatch.setattr(e1wire.Endpoint, "transmit_block", flip)
+    bad = run(None, (0, 1), backend="sim", options=dict(SIM), only=["check_full_load"], load_seconds=6)[0]
+    assert bad.status == FAIL and "pattern lost or corrupted on TS [5]" in bad.detail, bad.detail

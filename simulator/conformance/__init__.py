@@ -136,7 +136,8 @@ def run_soak(url: str | None, pair: tuple[int, int], seconds: float, timeout: fl
 
 def run(url: str | None = None, pair: tuple[int, int] = (0, 1), timeout: float = 5.0,
         only: list[str] | None = None, *, backend: str | None = None, options: dict[str, Any] | None = None,
-        load_seconds: float = 10.0, expect_timing: str | None = None) -> list[CheckResult]:
+        load_seconds: float = 10.0, expect_timing: str | None = None,
+        load_pairs: list[tuple[int, int]] | None = None) -> list[CheckResult]:
     """Run the checks against the card; a card that cannot be opened fails 'hello'.
     ValueError for an unknown check name (before anything is opened)."""
     chosen = select(only)
@@ -149,7 +150,7 @@ def run(url: str | None = None, pair: tuple[int, int] = (0, 1), timeout: float =
         return [CheckResult("hello / version", FAIL, f"cannot open {where}: {exc}", time.monotonic() - t0,
                             "check_hello")]
     ctx = Context(board, url if backend in (None, "wire") else None, pair[0], pair[1], timeout=timeout,
-                  load_seconds=load_seconds, expect_timing=expect_timing)
+                  load_seconds=load_seconds, expect_timing=expect_timing, load_pairs=list(load_pairs or []))
     try:
         ctx.hdlc_pair = find_hdlc_pair(board, *pair)
         for name, fn in chosen:

@@ -34,6 +34,7 @@ class Context:
     timeout: float = 5.0
     load_seconds: float = 10.0        #: how long the full-load check keeps every timeslot busy
     expect_timing: str | None = None  #: "internal" / "line": the timing span B must show (None: either)
+    load_pairs: list[tuple[int, int]] = field(default_factory=list)  #: full load on these (default: the pair)
     notes: list[str] = field(default_factory=list)
 
     @property

@@ -1,7 +1,7 @@
 """Soak: the card under load for a long time, then a report (``cti-sim conformance --soak``).
 
 Round after round (about 3 s of card time each) until the duration is spent: every
-voice timeslot of the pair carries a known pattern both ways and must arrive bit-exact;
+voice timeslot of the pair carries a known pattern both ways at once and must arrive bit-exact;
 on a CAS pair a handful of channels place a "call" each (seize a,b = 00, then clear
 back to idle 1001) and the far end must see both, and how long each change took to
 cross is kept; on an HDLC pair a burst of frames crosses each way. At the end the
@@ -20,7 +20,7 @@ from typing import Any
 
 from drivers.base import CasChanged, HdlcFrameReady
 
-from .checks import _audio_one_way, voice_pair
+from .checks import stream_audio, voice_pair
 from .context import Context
 
 #: card seconds of audio per round, each way
@@ -136,13 +136,12 @@ def soak(ctx: Context, seconds: float, progress: Callable[[SoakReport], None] | 
         if elapsed >= seconds - 1e-9:
             break
         rnd = rep.rounds
-        for src, dst, salt in ((ctx.a, ctx.b, 2 * rnd), (ctx.b, ctx.a, 2 * rnd + 1)):
-            try:
-                n, _ = _audio_one_way(ctx, src, dst, ROUND_AUDIO_S, salt=salt % 200)
-                rep.audio_timeslot_seconds += n * ROUND_AUDIO_S
-            except AssertionError as exc:
-                rep.audio_errors += 1
-                rep.error(f"round {rnd}: {exc}")
+        try:
+            n, _ = stream_audio(ctx, [(ctx.a, ctx.b), (ctx.b, ctx.a)], ROUND_AUDIO_S, salt=rnd % 200)
+            rep.audio_timeslot_seconds += n * ROUND_AUDIO_S
+        except AssertionError as exc:
+            rep.audio_errors += 1
+            rep.error(f"round {rnd}: {exc}")
         if cas:
             _calls(ctx, rep, [tss[(rnd * CALLS_PER_ROUND + i) % len(tss)] for i in range(CALLS_PER_ROUND)],
                    lat["CAS"])
