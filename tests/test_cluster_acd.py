@@ -378,3 +378,103 @@ def test_an_agent_logs_on_at_another_nodes_station_with_the_centres_configuratio
         for p in nodes:
             p.terminate()
             p.wait(15)
+
+
+# ---- any sequence of requests, reports, decisions and takeovers keeps the centre consistent ---------
+def _consistent(conn: Any) -> None:
+    calls = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT call, state, agent FROM cc_call").fetchall()}
+    agents = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT agent, state, call FROM cc_agent").fetchall()}
+    conn.commit()
+    held: dict[str, str] = {}
+    for call, (state, agent) in calls.items():
+        if state in ("offered", "connected"):
+            assert agent is not None and agent not in held, (call, agent, held)   # one agent, one call
+            held[agent] = call
+            want = "Reserved" if state == "offered" else "Busy"
+            assert agents[agent] == (want, call), (call, state, agents[agent])
+        elif state == "queued":
+            assert agent is None, (call, agent)
+    for agent, (state, call) in agents.items():
+        if state in ("Reserved", "Busy"):
+            assert held.get(agent) == call, (agent, state, call)
+        else:
+            assert call is None, (agent, state, call)
+
+
+def test_any_sequence_keeps_the_centre_consistent(pg_url: str) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    conn = _conn(pg_url)
+    a, b = NodeCentre(_conn(pg_url), "a"), NodeCentre(_conn(pg_url), "b")
+    leaders = [ClusterAcd(pg_url, "x", ttl=30.0, dead_after=5.0), ClusterAcd(pg_url, "y", ttl=30.0, dead_after=5.0)]
+    for acd in leaders:
+        acd.connect()
+    agent = st.sampled_from(["ann", "bob", "cat"])
+    call = st.integers(1, 6).map(lambda i: f"c{i}")
+    node = st.sampled_from([a, b])
+    op = st.one_of(
+        st.tuples(st.just("log_on"), node, agent, st.lists(st.sampled_from(["q1", "q2"]), min_size=1, unique=True)),
+        st.tuples(st.just("state"), node, agent, st.sampled_from(["Ready", "NotReady", "LoggedOff"])),
+        st.tuples(st.just("queue"), node, call, st.sampled_from(["q1", "q2"])),
+        st.tuples(st.just("decide"), st.integers(0, 1)),
+        st.tuples(st.just("lapse"), st.integers(0, 1)),
+        st.tuples(st.sampled_from(["answered", "no_answer", "abandon", "call_ended"]), node, call),
+        st.tuples(st.sampled_from(["die", "live"]), node))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(op, min_size=10, max_size=40))
+    def run(ops: list[tuple[Any, ...]]) -> None:
+        conn.execute("TRUNCATE cc_call, cc_agent, cc_member, cc_offer, cc_node, cc_lease, cc_lease_log")
+        conn.commit()
+        for acd in leaders:
+            assert acd.lease is not None
+            acd.lease.epoch = None
+        a.heartbeat()
+        b.heartbeat()
+        a.log_on("ann", "a-ann", ["q1", "q2"])           # a centre already at work
+        b.log_on("bob", "b-bob", ["q1"])
+        b.log_on("cat", "b-cat", ["q2"], ready=False)
+        a.queue_call("a-c1", "q1")
+        b.queue_call("b-c2", "q2")
+        for o in ops:
+            kind = o[0]
+            if kind == "log_on":
+                try:
+                    o[1].log_on(o[2], f"{o[1].node}-{o[2]}", o[3])
+                except ValueError:
+                    pass                                   # on a call: refused, clearly
+            elif kind == "state":
+                o[1].set_state(o[2], o[3])
+            elif kind == "queue":
+                try:
+                    o[1].queue_call(f"{o[1].node}-{o[2]}", o[3])
+                except psycopg.errors.UniqueViolation:
+                    o[1].conn.rollback()                   # that call id queued before
+            elif kind == "decide":
+                leaders[o[1]].step()                      # the other one, if it leads, is fenced
+            elif kind == "lapse":                         # the lease runs out (a pause) and one of them steps:
+                conn.execute("UPDATE cc_lease SET expires = 0")   # the other, woken, is fenced
+                conn.commit()
+                leaders[o[1]].step()
+            elif kind == "die":
+                conn.execute("UPDATE cc_node SET seen = 0 WHERE node = %s", (o[1].node,))
+                conn.commit()
+            elif kind == "live":
+                o[1].heartbeat()
+            else:
+                getattr(o[1], kind)(f"{o[1].node}-{o[2]}")
+            _consistent(conn)
+        offers = conn.execute("SELECT call, attempt, epoch FROM cc_offer ORDER BY call, attempt").fetchall()
+        epochs = dict(conn.execute("SELECT epoch, holder FROM cc_lease_log").fetchall())
+        conn.commit()
+        assert all(e in epochs for _, _, e in offers)        # every offer by a leader of its time
+        seen["offers"] += len(offers)
+        seen["takeovers"] += max(0, len(epochs) - 1)
+
+    seen = {"offers": 0, "takeovers": 0}
+    try:
+        run()
+        assert seen["offers"] > 20 and seen["takeovers"] > 5, seen   # the sequences did exercise it
+    finally:
+        for acd in leaders:
+            acd.close()
