@@ -246,11 +246,13 @@ cdef class DtmfDetector:
         cdef int l, nl, c
         cdef double t
         cdef double tstart = t0 - p * STEP
-        for s in range(nsub):
-            t = tstart + s * DT_SUB * STEP
-            g = 0
-            while g < rows:
-                nl = <int> (rows - g if rows - g < DTK_LANES else DTK_LANES)
+        # a group of channels runs all its sub-blocks before the next group: its state
+        # stays in the first-level cache
+        g = 0
+        while g < rows:
+            nl = <int> (rows - g if rows - g < DTK_LANES else DTK_LANES)
+            for s in range(nsub):
+                t = tstart + s * DT_SUB * STEP
                 for l in range(nl):
                     r = g + l
                     if s == 0 and p > 0:
@@ -266,7 +268,7 @@ cdef class DtmfDetector:
                     r = g + l
                     c = idx[r] if idx != NULL else <int> r
                     nev = self._decide(c, halves[l], ens[l], srcs[l], t, nev)
-                g += DTK_LANES
+            g += DTK_LANES
         # keep the samples of the unfinished sub-block
         for r in range(rows):
             c = idx[r] if idx != NULL else <int> r

@@ -253,15 +253,17 @@ cdef class MfDetector:
         cdef const double *rr
         cdef Py_ssize_t s, g, r
         cdef int l, nl, c, h, k
-        for s in range(nsub):
-            # the phase reference and the ring slots are the same for every channel
-            rr = self.rot[(self.pos + s) % MF_ROT]
-            h = <int> ((self.rhead + s) % MF_RING)
-            for k in range(MF_RING):
-                slot[k] = (h + k) % MF_RING
-            g = 0
-            while g < rows:
-                nl = <int> (rows - g if rows - g < MFK_LANES else MFK_LANES)
+        # a group of channels runs all its sub-blocks before the next group (its rings stay
+        # in the first-level cache); the phase reference and ring slots of a sub-block are
+        # the same for every channel
+        g = 0
+        while g < rows:
+            nl = <int> (rows - g if rows - g < MFK_LANES else MFK_LANES)
+            for s in range(nsub):
+                rr = self.rot[(self.pos + s) % MF_ROT]
+                h = <int> ((self.rhead + s) % MF_RING)
+                for k in range(MF_RING):
+                    slot[k] = (h + k) % MF_RING
                 for l in range(nl):
                     r = g + l
                     if s == 0 and p > 0:
@@ -276,7 +278,7 @@ cdef class MfDetector:
                     r = g + l
                     c = idx[r] if idx != NULL else <int> r
                     nev = self._decide(c, acc[l], ens[l], rr, slot, s, nev)
-                g += MFK_LANES
+            g += MFK_LANES
         # keep the samples of the unfinished sub-block
         for r in range(rows):
             c = idx[r] if idx != NULL else <int> r
