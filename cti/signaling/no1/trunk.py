@@ -57,6 +57,8 @@ class _Channel:
         self.tx_cas: int | None = None
         self.dtmf = False      # DTMF detection while the call is connected (the span's detector)
         self.dtmf_new = False  # connected since the last block: forget the channel's past first
+        self.rx_seen = -1      # the abcd bits the line FSM last took in service()
+        self.quiet_until = -1.0  # before this, with rx_seen unchanged and no register, service() skips it
         self.unavailable = False   # a failed seizure holds the circuit until clear-forward
 
 
@@ -105,14 +107,24 @@ class No1Trunk(TrunkAdapter):
         self._check_alarms(now)
         while (blk := self.span.read_audio()) is not None:
             self._audio(blk.timeslots, blk.data, blk.time)
+        cas, down, inf = self.span.cas, self._down, float("inf")
         for ch in self.channels.values():
-            if not self._down:
-                ch.line.receive(self.span.cas(ch.ts), now)
+            # a circuit with no register, no timer due and the same abcd bits as last block has
+            # nothing to do (every request that changes it goes through _drain or _write_cas,
+            # which end the quiet spell): most circuits, most blocks, at full load
+            rx = -1 if down else cas(ch.ts)
+            if now < ch.quiet_until and rx == ch.rx_seen and ch.reg is None:
+                continue
+            if not down:
+                ch.line.receive(rx, now)
             ch.line.handle_timer(now)
             if ch.reg is not None:
                 ch.reg.handle_timer(now)
             self._drain(ch, now)
             self._write_cas(ch)
+            d = ch.line.timer_deadline()
+            ch.rx_seen = rx
+            ch.quiet_until = inf if d is None else d
         out, self._events = self._events, []
         return out
 
@@ -260,6 +272,7 @@ class No1Trunk(TrunkAdapter):
         self._events.append(ev)
 
     def _write_cas(self, ch: _Channel) -> None:
+        ch.quiet_until = -1.0
         tx = ch.line.data_to_send(self._now)
         if tx != ch.tx_cas:
             self.span.set_cas(ch.ts, tx)
@@ -272,6 +285,7 @@ class No1Trunk(TrunkAdapter):
         self._down = down
         reason = str(self.span.alarms.name or "alarm") if down else ""
         for ch in self.channels.values():
+            ch.quiet_until = -1.0
             if down:
                 if ch.reg is not None and not ch.reg.finished:
                     ch.reg.abort(now, f"span alarm {reason}")
@@ -352,6 +366,7 @@ class No1Trunk(TrunkAdapter):
 
     # ---- the signals between the FSMs, and TrunkEvents ----
     def _drain(self, ch: _Channel, now: float) -> None:
+        ch.quiet_until = -1.0
         for _ in range(8):   # an event may cause another (register done -> line clear)
             lev = ch.line.events()
             rev = ch.reg.events() if ch.reg is not None else []
