@@ -99,6 +99,10 @@ def test_a_real_time_card_keeps_pace_with_the_host():
         r = run(f"socket://127.0.0.1:{port}", (0, 1), only=["check_pacing"])[0]
     finally:
         server.stop()
+    skipped = getattr(server.board.clock, "skipped_blocks", 0)
+    if r.status == FAIL and skipped:
+        # the check was right: this card (our simulator on an overloaded host) lost time
+        pytest.skip(f"the simulator fell {skipped} blocks behind real time on this host: {r.detail}")
     assert r.status == PASS and "ppm vs the host" in r.detail, r.detail
 
 
