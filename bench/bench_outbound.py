@@ -1,6 +1,8 @@
 """Outbound: answering-machine detection on the espeak-ng corpus (accuracy, decision time, the
 end-of-greeting beep) against Asterisk app_amd's algorithm, the AMD kernel's speed, and the
-dialler's pacing modes on a virtual-time load (``simulate``).
+dialler's pacing modes on a virtual-time load (``simulate``), and the same campaign through the
+whole server and the simulated SS7 exchange (``full_simulator``: real calls, AMD on the line's
+audio, simulated agents).
 
     python -m bench outbound [--quick]
 """
@@ -93,6 +95,7 @@ def run(quick: bool = False) -> list[Result]:
         results += speed_rows(items, quick)
         print(f"AMD rows: {time.perf_counter() - t:.1f} s")
     results += pacing_rows(quick)
+    results += full_simulator_rows(quick)
     return results
 
 
@@ -233,3 +236,128 @@ def plot(path: str, agents: int = 12, numbers: int = 4000, hours: float = 2.0) -
     fig.suptitle(f"Outbound pacing: {agents} agents, {numbers} numbers")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+
+
+# ---- the same campaign on the whole server and the simulated exchanges (issue 18) ---------------
+def _greeting(kind: str, rng: Any) -> Any:
+    """What the called party sends once it answers, as a looping-free source ``read(n)``: a person
+    says a short "喂?" (0.4-1.0 s of voice) and waits; a machine a 3-6 s announcement then a
+    0.3-0.6 s beep (500-1400 Hz); silence afterwards (the agent, or nobody, talks next)."""
+    import numpy as np
+
+    from simulator.exchange.inband import RATE, SyntheticVoice
+    voice = SyntheticVoice(seed=rng.randrange(1 << 30), level_dbm0=rng.uniform(-22.0, -14.0))
+    pre = np.zeros(int(rng.uniform(0.1, 0.5) * RATE), dtype=np.int16)
+    if kind == "human":
+        parts = [pre, voice.read(int(rng.uniform(0.4, 1.0) * RATE))]
+    else:
+        n = int(rng.uniform(0.3, 0.6) * RATE)
+        beep = (8000 * np.sin(2 * np.pi * rng.uniform(500, 1400) * np.arange(n) / RATE)).astype(np.int16)
+        parts = [pre, voice.read(int(rng.uniform(3.0, 6.0) * RATE)), np.zeros(int(0.2 * RATE), np.int16), beep]
+    clip = np.concatenate(parts)
+    pos = [0]
+
+    def read(n: int) -> Any:
+        out = np.zeros(n, dtype=np.int16)
+        chunk = clip[pos[0]:pos[0] + n]
+        out[:len(chunk)] = chunk
+        pos[0] += n
+        return out
+    return read
+
+
+def full_simulator(mode: str = "predictive", *, agents: int = 10, numbers: int = 800, minutes: float = 20.0,
+                   target: float = 0.03, seed: int = 1) -> dict[str, float]:
+    """One campaign through the whole CTI server in virtual time: the dialler of the contact
+    centre places real calls over an SS7 trunk (2 spans) to the simulated exchange, whose
+    subscribers answer (people after 4-18 s, machines after 6-20 s), are busy, do not answer or
+    are unallocated in FATES' shares; the answered party's greeting crosses the line as A-law
+    audio and AMD decides on it (machines dropped); people reach simulated agents' desktops
+    (answer 0.5-1.5 s, talk 30-150 s) through the ACD. Returns connects per agent-hour, the
+    abandon rate, AMD's accuracy on the calls it judged, and the wall time."""
+    import os
+    import random
+    import tempfile
+
+    from cti.cli.wiring import build_server
+    from cti.config import Config
+    from cti.contact import ContactConfig, install
+    from simulator.agents import DesktopProfile, start_desktops
+    from simulator.exchange.base import Behaviour, Subscriber
+
+    rng = random.Random(seed)
+    names, weights = [f for f, _ in FATES], [w for _, w in FATES]
+    fate = {f"139{i:08d}": rng.choices(names, weights)[0] for i in range(numbers)}
+    tmp = tempfile.mkdtemp(prefix="bench-outbound-")
+    csv = os.path.join(tmp, "numbers.csv")
+    with open(csv, "w") as f:
+        f.write("number\n" + "".join(f"{n}\n" for n in fate))
+    any_ep = "tcp://127.0.0.1:*"
+    cfg = Config.from_dict({
+        "server": {"store": os.path.join(tmp, "cti.db")},
+        "bus": {"events": any_ep, "snapshot": any_ep, "control": any_ep},
+        "board": {"driver": "sim", "spans": 2, "clock": "virtual", "step": 0.1},
+        "trunk": [{"signalling": "ss7", "spans": [0, 1]}]})
+    srv = build_server(cfg).start()
+    desks = {f"o{i}": f"30{i:02d}" for i in range(agents)}
+    campaign = {"csv": csv, "queue": "out", "mode": mode, "target": target, "abandon_after": 2.0,
+                "abandon_message": "sorry", "amd": "drop", "max_attempts": 1, "no_answer_timeout": 25.0}
+    centre = install(srv, ContactConfig.from_dict({
+        "recordings": os.path.join(tmp, "rec"), "agents": {a: {"device": d, "wrap_up": 10.0} for a, d in desks.items()},
+        "queues": {"out": {"strategy": "longest-idle"}}, "campaigns": {"bench": campaign}}))
+    behaviour = {"human": Behaviour.ANSWER, "machine": Behaviour.ANSWER, "busy": Behaviour.BUSY,
+                 "no-answer": Behaviour.NO_ANSWER, "unallocated": Behaviour.UNALLOCATED}
+    ex = srv.part("network").networks[0]
+    for n, what in fate.items():
+        after = rng.uniform(4.0, 18.0) if what == "human" else rng.uniform(6.0, 20.0)
+        ex.subscribers[n] = Subscriber(n, behaviour[what], answer_after=after, hold_for=None)
+    player, play = ex.inband, ex.inband.play
+
+    def greet(circuit: tuple[int, int], what: str | None, now: float) -> None:
+        """The answering party's audio: its greeting instead of the exchange's endless talker."""
+        play(circuit, what, now)
+        if what == "voice":
+            rec = next((r for r in reversed(ex.records) if r.circuit == circuit and r.cleared_at is None), None)
+            kind = fate.get(rec.called if rec else "", "human")
+            player.playing[circuit] = ("voice", _greeting(kind, rng))
+    player.play = greet
+    t0 = time.perf_counter()
+    try:
+        end = srv.now() + 10.0
+        while not ex.up and srv.now() < end:           # the SS7 link aligns first
+            srv.step(0)
+        bus, desktops = start_desktops(srv, desks, DesktopProfile(answer_after=(0.5, 1.5), handle=(30.0, 150.0)),
+                                       seed=seed)
+        bus.command("StartCampaign", campaign="bench")
+        start = srv.now()
+        end = start + minutes * 60.0
+        while srv.now() < end:
+            srv.step(0)
+        camp = centre.dialler.running["bench"][0]
+        pacer = camp.pacer
+        connects = sum(1 for d in desktops for _, action, _ in d.log if action == "answered")
+        judged = [(r.amd, fate.get(r.number.removeprefix("+86"), "")) for r in centre.dialler.results if r.amd]
+        right = sum(1 for verdict, truth in judged if verdict == truth)
+        hours = (srv.now() - start) / 3600.0
+        return {"per_agent_hour": connects / (agents * hours), "connects": connects, "hours": hours,
+                "abandon": pacer.abandon_rate if pacer is not None else 0.0,
+                "abandoned": pacer.abandoned if pacer is not None else 0,
+                "answered": pacer.answered if pacer is not None else 0,
+                "amd_right": right, "amd_judged": len(judged), "dialled": len(centre.dialler.results),
+                "wall": time.perf_counter() - t0}
+    finally:
+        srv.close()
+
+
+def full_simulator_rows(quick: bool) -> list[Result]:
+    agents, numbers, minutes = (4, 120, 4.0) if quick else (10, 800, 20.0)
+    bench = (f"Pacing on the whole server and simulated SS7 exchange: {agents} agents, {numbers} numbers, "
+             f"{minutes:g} virtual min, target 3 %")
+    out = []
+    for mode in ("progressive", "predictive"):
+        r = full_simulator(mode, agents=agents, numbers=numbers, minutes=minutes)
+        out.append(Result(bench, mode, r["per_agent_hour"], "connects/agent-h", reference=mode == "progressive",
+                          note=f"abandon {100 * r['abandon']:.1f} % ({r['abandoned']:.0f}/{r['answered']:.0f}), "
+                               f"{r['connects']} connects, {r['dialled']} outcomes; AMD right "
+                               f"{r['amd_right']}/{r['amd_judged']} on the line's audio; {r['wall']:.0f} s wall"))
+    return out
