@@ -157,3 +157,24 @@ def test_malformed_isup_over_the_link_is_answered_and_link_stays_up(tmp_path):
     t, ea, eb = run(a, b, t, 0.2)
     assert any(isinstance(e, IncomingCall) and e.circuit == c for e in ea)
     w.close()
+
+
+def test_incoming_call_leaves_isup_as_the_trunk_event():
+    """The IAM becomes the trunk's IncomingCall inside ISUP call control: the stack hands the
+    very object the trunk gives the call model (no IsupEvent converted on the way)."""
+    a, b, _ = make()
+    t, _, _ = run(a, b, 0.0, 2.0)
+    from_stack = []
+    service = b.stack.service
+
+    def watched(now):
+        out = service(now)
+        from_stack.extend(out)
+        return out
+    b.stack.service = watched
+    c = a.make_call("5551234", "88001", t)
+    t, ea, eb = run(a, b, t, 0.1)
+    inc = [e for e in eb if isinstance(e, IncomingCall)]
+    assert len(inc) == 1 and inc[0].circuit == c and inc[0].called == "5551234" and inc[0].signalling == "ss7"
+    assert any(e is inc[0] for e in from_stack)
+    assert not any(getattr(e, "kind", None) == "setup" for e in from_stack)

@@ -74,6 +74,7 @@ class Ss7Trunk(TrunkAdapter):
         self._circuit_of: dict[int, Circuit] = {cic: (number[si], ts) for cic, (si, ts) in cmap.items()}
         self._cic_of: dict[Circuit, int] = {c: cic for cic, c in self._circuit_of.items()}
         self.stack = Ss7Stack(cfg, sorted(cmap), name="trunk")
+        self.stack.isup.circuit_of = self._circuit_of     # ISUP reports IncomingCall itself
         self.pcap = PcapWriter(cfg.pcap, LINKTYPE_MTP2_WITH_PHDR) if cfg.pcap else None
         transports: list[Transport] = []
         if sockets is not None:
@@ -112,6 +113,9 @@ class Ss7Trunk(TrunkAdapter):
         self._pending = []
         out += self.inband.service()
         for e in self.stack.service(now):
+            if type(e) is IncomingCall:
+                out.append(e)
+                continue
             if e.kind in ("answered", "released") and e.cic in self._circuit_of:
                 (self.inband.start if e.kind == "answered" else self.inband.stop)(self._circuit_of[e.cic])
             if e.kind == "reset_done":
@@ -274,8 +278,6 @@ class Ss7Trunk(TrunkAdapter):
         c = self._circuit_of.get(e.cic)
         if c is None:
             return None
-        if e.kind == "setup":
-            return IncomingCall(c, e.time, e.called, e.calling, e.category, "ss7")
         if e.kind == "alerting":
             return Alerting(c, e.time)
         if e.kind == "answered" and e.remote:

@@ -32,12 +32,16 @@ cdef class Circuit:
 
 cdef class CallControl:
     cdef public object opc, dpc, name
+    cdef public dict circuit_of
     cdef public list _out, _events, _by_cic
     cdef public dict counters, iam_defaults, circuits, _handlers
 
     cpdef _request(self, Circuit c, object event, double now, object message=*)
+    cdef int _fire(self, Circuit c, object event, object now, object message) except -1
+    cdef Circuit _get(self, object cic)
+    cdef object _rx(self, bytes b, object now)
     cpdef object allocate(self)
     cpdef Circuit _circuit(self, object cic)
     cpdef bytes _iam(self, object cic, object called, object calling, object category, dict params)
     @cython.locals(st=int, n=Py_ssize_t, size=Py_ssize_t, b=list, parts=list)
-    cpdef object _iam_fast(self, object cic, str called, object calling, object category)
+    cdef object _iam_fast(self, object cic, str called, object calling, object category)

@@ -20,6 +20,7 @@ from cti.signaling.causes import Cause
 from cti.signaling.engine import ANY, Machine, Row, Table
 from cti.signaling.errors import DecodeError, LocalProtocolError
 from cti.signaling.timers import Timers
+from cti.signaling.trunk import IncomingCall
 
 from .call import (BCI_ACM, BCI_CON, BUSY_STATES, IAM_DEFAULTS, SUPERVISION_TIMERS, CallState, Expiry, IsupEvent,
                    Maint, Req)
@@ -191,8 +192,15 @@ class Circuit:
             self.remote_blocked = False
             self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available,
                                                reason="IAM on remotely blocked circuit"))
-        self.node._events.append(_EV.make(("setup", self.cic, now, self.called, self.calling,
-                                           params.get("calling_partys_category"))))
+        node = self.node
+        category = params.get("calling_partys_category")
+        if node.circuit_of is not None and self.cic in node.circuit_of:
+            # a trunk's node: the fact leaves ISUP as the trunk event itself (no IsupEvent
+            # for the trunk adapter to convert: one form and one hop fewer to the call model)
+            node._events.append(IncomingCall(node.circuit_of[self.cic], now, self.called, self.calling, category,
+                                             "ss7", {}))
+        else:
+            node._events.append(_EV.make(("setup", self.cic, now, self.called, self.calling, category)))
 
     def refuse_blocked(self, m: Any, now: float) -> None:
         """Q.764 2.8.2.1: no call on a circuit we blocked: REL cause 41 at once."""
@@ -439,6 +447,9 @@ class CallControl:
         self.counters = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
                          "glare": 0}
         self.iam_defaults = dict(IAM_DEFAULTS)
+        #: CIC -> the trunk's circuit, set by a trunk adapter: then an incoming call is reported
+        #: as :class:`cti.signaling.trunk.IncomingCall` itself, not as an IsupEvent ``setup``
+        self.circuit_of = None
         self.circuits = {c: Circuit(self, c, overrides, trace) for c in cics}
         self._by_cic = sorted(self.circuits.values(), key=lambda c: c.cic)   # allocation order
         #: message type -> circuit supervision handler (``_rx_<NAME>`` of the node), else the table
@@ -476,6 +487,11 @@ class CallControl:
         return other
 
     def _circuit(self, cic: Any) -> Circuit:
+        return self._get(cic)
+
+    def _get(self, cic: Any) -> Circuit:
+        """:meth:`_circuit` for this module's own calls (compiled: a C call, where ``_circuit``
+        pays the check for an override in the node's Python subclass)."""
         c = self.circuits.get(cic)
         if c is None:
             raise LocalProtocolError(f"CIC {cic} not configured")
@@ -490,13 +506,13 @@ class CallControl:
             cic = self.allocate()
             if cic is None:
                 raise LocalProtocolError(self._why_none())
-        c: Circuit = self._circuit(cic)
+        c: Circuit = self._get(cic)
         if not c.available or c.fsm.state is not _S_IDLE:
             raise LocalProtocolError(f"CIC {cic} not free ({c.fsm.state.value}, available={c.available})")
         data = self._iam(cic, called, calling, category, params)
         c.called, c.calling = called, calling
         c.extra = {"category": category, **params} if params or category != 0x0A else _NONE
-        self._request(c, _Req_SETUP, now, data)
+        self._fire(c, _Req_SETUP, now, data)
         return cic
 
     def _iam(self, cic: Any, called: Any, calling: Any, category: Any, params: dict) -> bytes:
@@ -556,19 +572,23 @@ class CallControl:
         return "no circuit available"
 
     def alert(self, cic: Any, now: float) -> None:
-        self._request(self._circuit(cic), _Req_ALERT, now)
+        self._fire(self._get(cic), _Req_ALERT, now, None)
 
     def answer(self, cic: Any, now: float) -> None:
-        self._request(self._circuit(cic), _Req_ANSWER, now)
+        self._fire(self._get(cic), _Req_ANSWER, now, None)
 
     def release(self, cic: Any, cause: Any, now: float) -> None:
-        c: Circuit = self._circuit(cic)
+        c: Circuit = self._get(cic)
         c.cause = int(cause)
         if c.fsm.state is _S_IDLE:
             return
-        self._request(c, _Req_RELEASE, now)
+        self._fire(c, _Req_RELEASE, now, None)
 
     def _request(self, c: Circuit, event: Any, now: float, message: Any = None) -> None:
+        self._fire(c, event, now, message)
+
+    def _fire(self, c: Circuit, event: Any, now: Any, message: Any) -> None:
+        """:meth:`_request` for this module's own calls (a C call when compiled)."""
         if not c.fsm.fire_if(event, message, now):
             raise LocalProtocolError(f"CIC {c.cic}: {event.value} not allowed in {c.fsm.state.value}")
 
@@ -604,23 +624,27 @@ class CallControl:
     def receive(self, data: Any, now: float) -> None:
         """One ISUP message from the adjacent point. Malformed input never raises."""
         self.counters["rx"] += 1
+        self._rx(data if type(data) is bytes else bytes(data), now)
+
+    def _rx(self, b: bytes, now: Any) -> None:
         c: Circuit | None
-        hit = _MEMO.get(data[2:]) if type(data) is bytes else None
+        key = b[2:]
+        hit = _MEMO.get(key)
         if hit is not None:
             t, msg = hit
-            c = self.circuits.get((data[0] | data[1] << 8) & 0x0FFF)
+            c = self.circuits.get((b[0] | b[1] << 8) & 0x0FFF)
         else:
             try:
-                msg = decode(data)
+                msg = decode(b)
             except DecodeError as e:
-                self._malformed(e, data, now)      # the node's rare paths: .node / .supervision
+                self._malformed(e, b, now)      # the node's rare paths: .node / .supervision
                 return
             t = msg.type
-            if t in _MEMO_TYPES and type(data) is bytes and len(_MEMO) < _MEMO_MAX:
-                _MEMO[data[2:]] = (t, decode(b"\0\0" + data[2:]))
+            if t in _MEMO_TYPES and len(_MEMO) < _MEMO_MAX:
+                _MEMO[key] = (t, decode(b"\0\0" + key))
             c = self.circuits.get(msg.cic)
         if c is None:
-            self._unequipped(decode(data), now)
+            self._unequipped(decode(b), now)
             return
         handler = self._handlers.get(t)
         if handler is not None:
