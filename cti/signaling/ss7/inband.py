@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import Any
 from collections.abc import Sequence
 
+import numpy as np
+
 from _boardcore.dtmf import DtmfDetector  # type: ignore[attr-defined]
 from _boardcore.g711 import alaw_decode  # type: ignore[attr-defined]
 from cti.signaling.trunk import Circuit, DigitsReceived
@@ -75,8 +77,13 @@ class InbandDigits:
                         row = sd.row.get(ts)
                         if row is not None:
                             sd.det.reset(row)
+                # only the connected channels, in one batch call (an idle one is skipped, and
+                # starts afresh when it is fed again)
+                rows = np.array(sorted(sd.row[ts] for ts in live if ts in sd.row), np.int32)
+                if not rows.size:
+                    continue
                 pcm = alaw_decode(blk.data).reshape(len(blk.timeslots), -1)
-                for ev in sd.det.process(pcm, blk.time):
+                for ev in sd.det.process_channels(pcm[rows], blk.time, rows):
                     if ev.kind == "start":
                         ts = blk.timeslots[ev.channel]
                         if ts in live:
