@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from _boardcore.mf import MfDetector, MfGenerator
 from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
@@ -306,9 +308,15 @@ class No1Trunk(TrunkAdapter):
                 ch.dtmf_new = False
                 if ch.ts in row:
                     det.reset(row[ch.ts])
+        # only the connected channels, in one batch call (an idle one is skipped, and starts
+        # afresh when it is fed again)
+        rows = np.array(sorted(row[ch.ts] for ch in self.channels.values() if ch.dtmf and ch.ts in row),
+                        np.int32)
+        if not rows.size:
+            return
         pcm = alaw_decode(data).reshape(len(timeslots), -1)
         channels = self.channels
-        for dev in det.process(pcm, t):
+        for dev in det.process_channels(pcm[rows], t, rows):
             if dev.kind == "start":
                 ch = channels.get(timeslots[dev.channel])
                 if ch is not None and ch.dtmf:
