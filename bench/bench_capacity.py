@@ -337,11 +337,16 @@ def where_time_goes(path: str, top: int = 12) -> tuple[list[tuple[str, float]], 
     areas: dict[str, float] = {}
     funcs: list[tuple[str, float]] = []
     total = 0.0
-    for (file, line, name), (_cc, _nc, tt, _ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
+    for (file, line, name), (_cc, _nc, tt, _ct, callers) in st.stats.items():  # type: ignore[attr-defined]
         total += tt
+        funcs.append((f"{_short(file)}:{line} {name}", tt))
+        if file.startswith("~") and callers:     # a builtin or C method: its time goes to its callers' areas
+            for (cfile, _cl, cname), info in callers.items():
+                area = _area(cfile, cname)
+                areas[area] = areas.get(area, 0.0) + info[2]
+            continue
         area = _area(file, name)
         areas[area] = areas.get(area, 0.0) + tt
-        funcs.append((f"{_short(file)}:{line} {name}", tt))
     funcs.sort(key=lambda x: -x[1])
     return ([(a, s / total) for a, s in sorted(areas.items(), key=lambda x: -x[1])],
             [(f, s / total) for f, s in funcs[:top]])
@@ -360,7 +365,7 @@ _AREAS = (("simulator/exchange", "far end: simulated exchanges"), ("simulator/ag
           ("cti/call", "ours: call model"), ("cti/bus", "ours: bus"), ("cti/store", "ours: journal"),
           ("cti/media", "ours: media (bridges, taps, recorder)"), ("cti/contact", "ours: contact centre"),
           ("cti/acd", "ours: ACD"), ("cti/", "ours: server, other"), ("drivers/", "ours: driver API"),
-          ("_boardcore", "ours: kernels (twins)"), ("zmq", "ours: pyzmq"))
+          ("_boardcore", "ours: kernels (Python side: checks, twins)"), ("zmq", "ours: pyzmq"))
 
 
 def _area(file: str, name: str) -> str:
