@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from _boardcore.dtmf import DtmfDetector  # type: ignore[attr-defined]
-from _boardcore.g711 import alaw_decode  # type: ignore[attr-defined]
+from _boardcore.dtmf import DtmfDetector
+from _boardcore.g711 import alaw_decode
 from cti.signaling.trunk import Circuit, DigitsReceived
 from drivers.base import Span
 

@@ -19,6 +19,10 @@ class SeqpacketTransport:
     The socket is made non-blocking; a dead peer shows as the link failing (T7/T2), and a
     closed socket stops the transport (``closed`` becomes True)."""
 
+    link: Any          # the attributes set by init_transport (shared with the compiled build)
+    closed: bool
+    fcs_errors: int
+
     def __init__(self, sock: socket.socket, link: Any, pcap: Any = None,
                  link_number: int = 0, drop: Callable[[bytes], bool] | None = None,
                  verify_fcs: bool = True) -> None:

@@ -6,10 +6,15 @@ from __future__ import annotations
 from typing import Any
 from collections.abc import Callable
 
+from cti.signaling.trunk import IncomingCall
+
 from .config import Ss7Config
 from .isup.node import IsupEvent, IsupNode
 from .mtp2 import Mtp2Link
 from .mtp3 import SI, Linkset, Mtp3Event
+
+#: what the stack reports: ISUP events, and a trunk's incoming calls as IncomingCall itself
+StackEvent = IsupEvent | IncomingCall
 
 
 _ISUP = int(SI.ISUP)
@@ -40,7 +45,7 @@ class Ss7Stack:
                              transmission_medium=config.transmission_medium)
         self.started = False
         self.mtp3_events: list[Mtp3Event] = []
-        self._events: list[IsupEvent] = []
+        self._events: list[StackEvent] = []
         self.bind_isup()
 
     def bind_isup(self, deliver: Callable[[bytes, float], Any] | None = None) -> None:
@@ -52,7 +57,7 @@ class Ss7Stack:
 
     @property
     def up(self) -> bool:
-        return self.linkset.up
+        return bool(self.linkset.up)
 
     def start(self, now: float) -> None:
         if not self.started:
@@ -70,14 +75,14 @@ class Ss7Stack:
         """``(link index, frame)`` to transmit now (fill-in included, as each link decides)."""
         return [(i, f) for i, ln in enumerate(self.links) for f in ln.data_to_send(now)]
 
-    def events(self) -> list[IsupEvent]:
+    def events(self) -> list[StackEvent]:
         ev, self._events = self._events, []
         return ev
 
     def handle_timer(self, now: float) -> None:
         self._events += self.service(now)
 
-    def service(self, now: float) -> list[IsupEvent]:
+    def service(self, now: float) -> list[StackEvent]:
         """Run MTP3 and ISUP after the transports fed the links; queue ISUP output."""
         if not self.started:
             self.start(now)
@@ -87,7 +92,8 @@ class Ss7Stack:
         isup = self.isup
         isup.handle_timer(now)
         self.linkset.send_each(_ISUP, isup.data_to_send(now), now, 0x0F)   # flush()
-        return isup.events()
+        events_out: list[StackEvent] = isup.events()
+        return events_out
 
     def _mtp3_events(self, events: list[Mtp3Event], now: float) -> None:
         for ev in events:

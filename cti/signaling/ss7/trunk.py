@@ -113,7 +113,7 @@ class Ss7Trunk(TrunkAdapter):
         self._pending = []
         out += self.inband.service()
         for e in self.stack.service(now):
-            if type(e) is IncomingCall:
+            if isinstance(e, IncomingCall):      # built by ISUP itself: passed on as it is
                 out.append(e)
                 continue
             if e.kind in ("answered", "released") and e.cic in self._circuit_of:
@@ -257,7 +257,8 @@ class Ss7Trunk(TrunkAdapter):
         self.stack.flush(now)
 
     def state(self, circuit: Circuit) -> CallState:
-        return self.stack.isup.circuits[self._cic(circuit)].fsm.state
+        state: CallState = self.stack.isup.circuits[self._cic(circuit)].fsm.state
+        return state
 
     # ---- helpers ------------------------------------------------------------------------------
     def _cic(self, circuit: Circuit) -> int:

@@ -9,6 +9,8 @@ the twin). Both raise the same errors: ValueError/TypeError on bad values to enc
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from _boardcore import _select
 
 from .formats import FORMATS, PLANS, FormatError, IsupMessage, MessageFormat, MessageType, UnknownMessage
@@ -18,6 +20,8 @@ __all__ = ["FORMATS", "PLANS", "FormatError", "IsupMessage", "MessageFormat", "M
            "encode", "encode_message", "decode", "peek_header", "IMPLEMENTATION", "number", "event"]
 
 _select.export("cti.signaling.ss7.isup.codec", globals(), ["encode", "encode_message", "decode", "number", "event"])
+if TYPE_CHECKING:     # for the type checker: the twin's signatures (the compiled codec's are the same)
+    from .codec_py import decode, encode, encode_message, event, number
 
 
 def peek_header(data: bytes) -> tuple[int, int]:

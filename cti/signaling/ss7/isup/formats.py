@@ -139,7 +139,10 @@ _STRUCT_CODE = {1: "B", 2: "H", 3: None, 4: "I"}
 def _plan(mtype: MessageType, fmt: MessageFormat) -> _Plan:
     fixed = tuple((n, BY_NAME[n].encode, BY_NAME[n].decode, BY_NAME[n].size) for n in fmt.fixed)
     # Q.763 1.5: the mandatory fixed part is indicators of fixed length, least significant octet first
-    st = struct.Struct("<" + "".join(_STRUCT_CODE[size] for _, _, _, size in fixed))
+    codes = [_STRUCT_CODE[size] for _, _, _, size in fixed]
+    if None in codes:
+        raise ValueError(f"{mtype.name}: a fixed parameter of a size struct cannot pack")
+    st = struct.Struct("<" + "".join(c for c in codes if c is not None))
     var = tuple((n, BY_NAME[n].encode, BY_NAME[n].decode) for n in fmt.variable)
     return _Plan(mtype, fixed, st, fmt.fixed, var, fmt.optional, frozenset(fmt.fixed + fmt.variable),
                  len(var) + (1 if fmt.optional else 0))

@@ -80,7 +80,7 @@ def _check(v: int, hi: int, what: str) -> int:
 
 
 def _small(v: object, hi: int) -> bool:
-    return type(v) is int and 0 <= v <= hi   # type: ignore[operator]
+    return type(v) is int and 0 <= v <= hi
 
 
 def enc_called(n: Number) -> bytes:
