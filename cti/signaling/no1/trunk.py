@@ -318,9 +318,9 @@ class No1Trunk(TrunkAdapter):
         channels = self.channels
         for dev in det.process_channels(pcm[rows], t, rows):
             if dev.kind == "start":
-                ch = channels.get(timeslots[dev.channel])
-                if ch is not None and ch.dtmf:
-                    self._emit(DigitsReceived((self.number, ch.ts), dev.time, dev.digit))
+                hit = channels.get(timeslots[dev.channel])
+                if hit is not None and hit.dtmf:
+                    self._emit(DigitsReceived((self.number, hit.ts), dev.time, dev.digit))
 
     def _audio(self, timeslots: tuple[int, ...], data: bytes, t: float) -> None:
         if any(ch.dtmf for ch in self.channels.values()):
