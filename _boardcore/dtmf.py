@@ -6,6 +6,7 @@ The compiled kernel ``dtmf_c`` is used when built, else the pure-Python twin ``d
     det = DtmfDetector(channels=30)
     events = det.process(block, now)             # block: int16 (30, 160) per 20 ms
     # -> [DigitEvent(channel=4, digit="5", kind="start", time=...), ... kind="stop" ...]
+    events = big.process_channels(rows, now, busy)   # batch: the busy channels of many spans
     pcm = DtmfGenerator(level_dbm0=-10, on_ms=60, off_ms=60).generate("0123#")
     detect(pcm)                                  # -> "0123#"
 """

@@ -6,6 +6,7 @@ The compiled kernel ``mf_c`` is used when built, else the pure-Python twin ``mf_
     det = MfDetector(channels=30, forward=True)           # 1380..1980 Hz group
     events = det.process(block, now)                       # block: int16 (30, 160) per 20 ms
     # -> [MfEvent(channel=3, signal=5, time=...), MfEvent(channel=3, signal=0, time=...)]
+    events = big.process_channels(rows, now, chans)        # batch: chosen channels of many spans
     gen = MfGenerator(forward=False, level_dbm0=-8.0)      # 1140..540 Hz group
     pcm = gen.tone(1, 800)                                 # A1 for 100 ms, phase continuous
     detect(pcm, forward=False)                             # -> "1"
