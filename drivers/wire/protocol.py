@@ -108,6 +108,7 @@ class Fault(enum.IntEnum):
     CRC4MF = 11        #: CRC-4 multiframe word and C bits corrupted: LOCRC (G.706 4.2, Annex B)
     CLOCK = 12         #: value = the line's clock offset from the span's own, in ppm
     CAS_GLITCH = 13    #: value = ms for which every channel's received a,b read 00 (one shot)
+    TS16_AIS = 14      #: TS16 all ones (CAS spans): MF_AIS (G.775, G.732)
 
 
 # ---------------------------------------------------------------- messages
