@@ -18,6 +18,7 @@ fault                 what happens to the bit stream                          de
 ``hdlc_broken``       HDLC timeslots overwritten with seeded random octets    FCS errors / aborts
 ``mfas``              TS16 frame 0 reads 1111 instead of 0000 (CAS spans)     LOMF, sends MF_RAI back
 ``mrai``              the far framer sets the Y bit of TS16 frame 0           MF_RAI
+``ts16_ais``          TS16 all ones (CAS spans)                               MF_AIS, sends MF_RAI back
 ``crc4mf``            the CRC-4 multiframe word and the C bits inverted       LOCRC (G.706 4.2/4.3.2)
 ``clock_ppm``         the far clock runs N ppm off the span's own oscillator  controlled slips (free run)
 ``cas_glitch``        every channel's a,b read 00 for N ms (one shot)         nothing below debounce
@@ -44,7 +45,7 @@ MAX_PPM = 1000.0
 MAX_GLITCH_MS = 1000.0
 #: a CAS glitch starts this many frames into the next block (10 ms: it straddles the block end)
 GLITCH_START_FRAME = 80
-BOOL_FAULTS = ("los", "ais", "lof", "rai", "hdlc_broken", "mfas", "mrai", "crc4mf")
+BOOL_FAULTS = ("los", "ais", "lof", "rai", "hdlc_broken", "mfas", "mrai", "crc4mf", "ts16_ais")
 
 
 @dataclass
@@ -72,6 +73,7 @@ class FaultSettings:
     mfas: bool = False            #: TS16 CAS multiframe alignment word corrupted (G.732 5.2)
     mrai: bool = False            #: the far transmitter sets Y (TS16 frame 0 bit 6)
     crc4mf: bool = False          #: CRC-4 multiframe alignment word and C bits inverted
+    ts16_ais: bool = False        #: TS16 all ones (G.775 TS16 AIS)
     clock_ppm: float = 0.0        #: far clock minus the span's own oscillator, ppm (|x| <= 1000)
     ber: float = 0.0              #: bit error ratio, 0 <= ber <= 0.5
     crc_errors: float = 0.0       #: CRC-4 sub-multiframe errors injected per second (<= 1000)
@@ -205,6 +207,7 @@ class FaultInjector:
     def active(self) -> bool:
         s = self.settings
         return bool(s.los or s.ais or s.lof or s.hdlc_broken or s.ber or s.crc_errors or s.mfas or s.crc4mf
+                    or s.ts16_ais
                     or s.slip_interval or self._pending_slips or self._shift or self._glitch_left
                     or s.clock_ppm)
 
@@ -246,6 +249,8 @@ class FaultInjector:
             frames[:, 0] ^= 0xFF
         if cas and (s.mfas or self._glitch_left):
             self._cas_faults(frames)
+        if cas and s.ts16_ais:
+            frames[:, 16] = 0xFF
         if s.crc4mf:
             ts0 = frames[:, 0]
             # bit 1 of every frame: the MFAS 001011 of NFAS frames and C1..C4 of FAS frames
@@ -316,7 +321,7 @@ class FaultInjector:
 #: FAULT ids of the wire protocol (``drivers.wire.protocol.Fault``) -> injector settings
 WIRE_FAULT_SETTINGS: dict[int, str] = {
     1: "los", 2: "ais", 3: "lof", 4: "rai", 5: "ber", 6: "crc_errors", 8: "hdlc_broken",
-    9: "mfas", 10: "mrai", 11: "crc4mf", 12: "clock_ppm",
+    9: "mfas", 10: "mrai", 11: "crc4mf", 12: "clock_ppm", 14: "ts16_ais",
 }
 WIRE_CLEAR, WIRE_SLIP, WIRE_CAS_GLITCH = 0, 7, 13
 _NUMERIC = {"ber", "crc_errors", "clock_ppm"}

@@ -42,6 +42,17 @@ def test_mfas_gives_lomf_and_the_far_end_gets_the_y_bit():
     assert b.span(1).cas(5) == 0xD
 
 
+def test_ts16_ais_gives_mf_ais_and_the_y_bit_back_and_keeps_the_last_abcd():
+    b = pair()
+    b.faults(1).set(ts16_ais=True)
+    b.advance(0.2)
+    assert Alarm.MF_AIS in b.span(1).alarms and Alarm.MF_RAI in b.span(0).alarms
+    assert b.span(1).cas(3) == 0x9                        # all ones never becomes abcd 1111
+    b.faults(1).clear()
+    b.advance(0.3)
+    assert b.span(1).alarms == Alarm.NONE and b.span(0).alarms == Alarm.NONE
+
+
 def test_mrai_is_only_a_remote_alarm():
     b = pair()
     b.faults(1).set(mrai=True)

@@ -180,7 +180,7 @@ def _until(ctx: Context, pred: object, seconds: float) -> bool:
 
 def check_multiframe_alarms(ctx: Context) -> str:
     """TS16 multiframe lost -> LOMF, and the far end gets MF_RAI (the Y bit, G.732 5.2);
-    the far end's Y bit -> MF_RAI only; CRC-4 multiframe lost -> LOCRC, frame alignment
+    the far end's Y bit -> MF_RAI only; TS16 all ones -> MF_AIS and MF_RAI back; CRC-4 multiframe lost -> LOCRC, frame alignment
     kept once interworking (G.706 Annex B), CRC-4 errors no longer counted and the E bits
     sent as 0 (the far end counts them in ``e_bits``)."""
     b = ctx.board
@@ -210,6 +210,15 @@ def check_multiframe_alarms(ctx: Context) -> str:
         ctx.wait(0.3)
         assert not d.alarms & Alarm.MF_RAI, f"Y bit cleared: span {ctx.b} still reports {d.alarms!r}"
         seen += ["LOMF + MF_RAI back", "MF_RAI"]
+        ctx.inject(ctx.b, P.Fault.TS16_AIS, 1)
+        ctx.wait(0.2)
+        assert Alarm.MF_AIS in d.alarms, f"TS16 all ones: span {ctx.b} reports {d.alarms!r}, no MF_AIS"
+        assert Alarm.MF_RAI in a.alarms, f"MF_AIS at span {ctx.b}: span {ctx.a} gets no MF_RAI (G.732 5.2)"
+        ctx.inject(ctx.b, P.Fault.CLEAR, 0)
+        ctx.wait(0.3)
+        assert not d.alarms & (Alarm.MF_AIS | Alarm.LOMF) and not a.alarms & Alarm.MF_RAI, \
+            f"TS16 restored: span {ctx.b} {d.alarms!r}, span {ctx.a} {a.alarms!r}"
+        seen.append("MF_AIS + MF_RAI back")
     if crc4:
         ctx.inject(ctx.b, P.Fault.CRC4MF, 1)
         try:
