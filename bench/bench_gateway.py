@@ -68,12 +68,14 @@ def _rss_kib(pid: int) -> int:
 
 # ---- client processes ------------------------------------------------------------------------------
 
-def _fanout_client(url: str, n: int, ready: Any, final: Any, out: Any) -> None:
+def _fanout_client(url: str, n: int, ready: Any, final: Any, out: Any, deflate: bool = True) -> None:
     """``n`` WebSocket subscribers on plain sockets and one epoll loop: a lean reader, so that what
-    is measured is the gateway, not the Python WebSocket library of the test clients."""
+    is measured is the gateway, not the Python WebSocket library of the test clients. ``deflate``:
+    offer permessage-deflate as browsers do (and inflate what comes)."""
     import base64
     import selectors
     import struct
+    import zlib
 
     host, port = url.split("//")[1].split(":")
     sel = selectors.DefaultSelector()
@@ -81,8 +83,9 @@ def _fanout_client(url: str, n: int, ready: Any, final: Any, out: Any) -> None:
     for k in range(n):
         s = socket.create_connection((host, int(port)))
         key = base64.b64encode(os.urandom(16)).decode()
+        ext = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if deflate else ""
         s.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{ext}\r\n").encode())
         buf = b""
         while b"\r\n\r\n" not in buf:
             buf += s.recv(65536)
@@ -90,7 +93,7 @@ def _fanout_client(url: str, n: int, ready: Any, final: Any, out: Any) -> None:
         msg = b'{"op":"subscribe","id":1}'
         mask = os.urandom(4)
         s.sendall(bytes((0x81, 0x80 | len(msg))) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(msg)))
-        c = {"sock": s, "buf": buf, "after": None, "count": 0, "last": 0}
+        c = {"sock": s, "buf": buf, "after": None, "count": 0, "last": 0, "inflate": zlib.decompressobj(-15)}
         while c["after"] is None:                       # hello, then subscribed
             c["buf"] += s.recv(65536)
             m = re.search(rb'"op":"subscribed"[^}]*"after":(\d+)', c["buf"])
@@ -138,8 +141,19 @@ def _fanout_client(url: str, n: int, ready: Any, final: Any, out: Any) -> None:
                     ln, off = struct.unpack_from("!Q", b, pos + 2)[0], 10
                 if end - pos < off + ln:
                     break
-                start, stop = pos + off, pos + off + ln
+                start, stop, rsv1 = pos + off, pos + off + ln, b[pos] & 0x40
                 pos = stop
+                if rsv1:                                    # a compressed message (permessage-deflate)
+                    text = c["inflate"].decompress(b[start:stop] + b"\x00\x00\xff\xff")
+                    if text.startswith(b'{"op":"events"'):
+                        cnt = text.count(b'"seq":')
+                        c["count"] += cnt
+                        c["last"] = int(_LAST.search(text).group(1))      # type: ignore[union-attr]
+                        t = _TIME.search(text)
+                        if t:
+                            bucket = int((now - float(t.group(1))) * 10000)
+                            lats[bucket] = lats.get(bucket, 0) + cnt
+                    continue
                 if b.startswith(b'{"op":"events"', start):
                     cnt = b.count(b'"seq":', start, stop)
                     c["count"] += cnt

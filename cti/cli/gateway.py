@@ -44,10 +44,12 @@ log = logging.getLogger("cti.gateway")
               help="octets queued per connection before it overflows (then it is replayed)")
 @click.option("--loop", "loop_kind", type=click.Choice(["auto", "asyncio", "uvloop"]), default="auto", show_default=True,
               help="event loop: uvloop (if installed: cheaper socket writes to many subscribers) or asyncio")
+@click.option("--compress/--no-compress", default=True, show_default=True,
+              help="offer permessage-deflate: event frames compressed once per batch for every subscriber")
 @click.option("-v", "--verbose", count=True)
 def main(host: str, port: int, events: str, snapshot: str, control: str, keys_dir: str | None, account: str,
          cert: str | None, keyfile: str | None, allow_origin: tuple[str, ...], crm_csv: str | None,
-         crm_url: str, max_buffer: int, loop_kind: str, verbose: int) -> None:
+         crm_url: str, max_buffer: int, loop_kind: str, compress: bool, verbose: int) -> None:
     """Serve the CTI bus to browsers: WebSocket, HTTP, the agent desktop and the wallboard."""
     logging.basicConfig(level=logging.WARNING - 10 * verbose, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     local = is_loopback(f"tcp://{host}:{port}")
@@ -70,7 +72,7 @@ def main(host: str, port: int, events: str, snapshot: str, control: str, keys_di
     if keys_dir is None:
         click.secho(PLAIN_WARNING, fg="red", bold=True, err=True)
     gw = Gateway(accounts, Options(allow_origins=allow_origin, crm_csv=crm_csv, crm_url=crm_url,
-                                   max_buffer=max_buffer))
+                                   max_buffer=max_buffer, compress=compress))
     scheme = "https" if tls else "http"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"cti-gateway: {scheme}://{shown}:{port}/agent (agent desktop), "

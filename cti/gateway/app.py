@@ -56,6 +56,7 @@ class Options:
     allow_origins: tuple[str, ...] = ()  #: besides the gateway's own origin
     crm_url: str = "/crm/{calling}"      #: the screen-pop's CRM URL template
     crm_csv: str | None = None           #: a CSV with a ``number`` column served at /crm/{number}
+    compress: bool = True                #: offer permessage-deflate (event frames compressed once per batch)
     title: str = "e1cti"
 
 
@@ -86,6 +87,7 @@ class Conn:
     inflight: int = 0
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     limit: int = 8 << 20        #: octets unread by the client beyond which answers close the connection
+    deflate: int = 0            #: permessage-deflate window bits (0: the client did not offer it)
 
     def closing(self) -> bool:
         return self.ws.closed or self.transport is None or self.transport.is_closing()
@@ -119,8 +121,8 @@ class Gateway:
         self.crm = _crm_table(self.options.crm_csv)
         self.started = time.time()
         self.conns: set[Conn] = set()
-        self.counters: dict[str, int] = {"ws_open": 0, "requests": 0, "bad_frames": 0, "auth_failed": 0,
-                                         "origin_refused": 0}
+        self.counters: dict[str, int] = {"ws_open": 0, "ws_deflate": 0, "requests": 0, "bad_frames": 0,
+                                         "auth_failed": 0, "origin_refused": 0}
 
     # ---- lifecycle ------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -287,9 +289,14 @@ class Gateway:
             return web.json_response({"error": {"code": "PrivilegeViolationError", "message":
                                       f"Origin {request.headers.get('Origin')} is not allowed", "details": {}}},
                                      status=403)
-        ws = web.WebSocketResponse(max_msg_size=self.options.max_frame, compress=False, heartbeat=30.0)
+        ws = web.WebSocketResponse(max_msg_size=self.options.max_frame, compress=self.options.compress,
+                                   heartbeat=30.0)
         await ws.prepare(request)
         conn = Conn(ws, request.transport, None, limit=2 * self.options.max_buffer)
+        # permessage-deflate, when the client offered it: the window bits aiohttp agreed to
+        # (event frames are compressed by the hub; replies and control frames go uncompressed)
+        conn.deflate = int(ws.compress) if ws.compress else 0
+        self.counters["ws_deflate"] += 1 if conn.deflate else 0
         token = self._bearer(request)
         try:
             if token or self.accounts.mode == "plain":
@@ -418,6 +425,7 @@ class Gateway:
             self.hub.detach(conn.sink)
         viewer = Viewer(conn.account, self.accounts.book, tuple(topics) or ("",))
         sink = conn.sink = Sink(viewer, conn.write, conn.buffered, self._closer(conn), conn.closing)
+        sink.deflate = conn.deflate
         if msg.get("snapshot"):
             snap = await self.accounts.snapshot(conn.account)
             conn.send({"op": "snapshot", "id": rid, **snap})

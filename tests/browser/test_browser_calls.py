@@ -7,10 +7,12 @@ device) and on the page. The wallboard shows the campaign (mode, dialled, connec
 against the cap, agents) and switches its pacing mode. Screenshots in zh and en for docs/."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import tempfile
+import urllib.request
 from typing import Any
 from collections.abc import Iterator
 
@@ -205,6 +207,9 @@ def test_preview_then_every_call_button(ostack: Stack, browser: Any) -> None:
     nr = st.wait_event(lambda e: e["type"] == "AgentNotReady" and e.get("agent") == "alice", since=mark)
     assert nr["reason"] == "Lunch"
     until(lambda: text(d, "state") == "Not ready" and "Lunch" in text(d, "state-reason"), what="page: Not ready (Lunch)")
+    # Chromium offered permessage-deflate: every event above reached the page in compressed frames
+    with urllib.request.urlopen(st.url + "/readyz", timeout=10) as r:
+        assert json.load(r)["counters"]["ws_deflate"] >= 1
 
 
 def test_wallboard_campaign_view_switches_pacing(ostack: Stack) -> None:
