@@ -240,10 +240,10 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
     srv = build_server(config, extra=[callers])
     card = srv.board.card
     card.step = meter.wrap("line (card)", card.step)
-    net = srv.part("network")
-    net.service = meter.wrap("exchanges", net.service)          # type: ignore[method-assign]
-    callers.service = meter.wrap("callers", callers.service)    # type: ignore[method-assign]
-    callers.on_event = meter.wrap("callers", callers.on_event)  # type: ignore[method-assign]
+    net: Any = srv.part("network")
+    net.service = meter.wrap("exchanges", net.service)
+    callers.service = meter.wrap("callers", callers.service)
+    callers.on_event = meter.wrap("callers", callers.on_event)
     srv.start()
     clock = card.clock
     ours_ticker = srv._service
@@ -288,7 +288,7 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
     wall0 = time.perf_counter()
     main_cpu, far_cpu, proc_cpu = run(load.seconds, costs)
     wall = time.perf_counter() - wall0
-    if prof is not None:
+    if prof is not None and profile:
         prof.disable()
         prof.dump_stats(profile)
     placed = callers.placed - placed0
@@ -323,7 +323,8 @@ def _point(load: Load, profile: str | None = None, timeout: float = 3600.0) -> d
     p = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         raise RuntimeError(f"capacity point {load.spans} spans failed (exit {p.returncode}):\n{p.stderr[-3000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    point: dict[str, Any] = json.loads(p.stdout.strip().splitlines()[-1])
+    return point
 
 
 # ------------------------------------------------------------------------------ the report
@@ -452,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="write the points as JSON here")
     a = ap.parse_args(argv)
     if a.json:
-        load = Load(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(a.json).items()})
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(a.json).items()}
+        load = Load(**fields)
         print(json.dumps(measure(load, a.profile)))
         return 0
     pts = []

@@ -307,7 +307,8 @@ def full_simulator(mode: str = "predictive", *, agents: int = 10, numbers: int =
         "queues": {"out": {"strategy": "longest-idle"}}, "campaigns": {"bench": campaign}}))
     behaviour = {"human": Behaviour.ANSWER, "machine": Behaviour.ANSWER, "busy": Behaviour.BUSY,
                  "no-answer": Behaviour.NO_ANSWER, "unallocated": Behaviour.UNALLOCATED}
-    ex = srv.part("network").networks[0]
+    network: Any = srv.part("network")
+    ex = network.networks[0]
     for n, what in fate.items():
         after = rng.uniform(4.0, 18.0) if what == "human" else rng.uniform(6.0, 20.0)
         ex.subscribers[n] = Subscriber(n, behaviour[what], answer_after=after, hold_for=None)
