@@ -53,8 +53,8 @@ class Maint(str, enum.Enum):
 #: The states in which a call exists on the circuit.
 BUSY_STATES = frozenset(set(CallState) - {CallState.IDLE, CallState.RESETTING})
 
-#: Timers of circuit supervision (Q.764 2.8, 2.9): their expiry repeats a message (the node's
-#: rare path); every other ISUP timer is an event of :data:`CALL_TABLE`.
+#: Timers of circuit supervision (Q.764 2.8, 2.9): events of :data:`.supervision.SUPERVISION_TABLE`
+#: (each circuit's ``sup`` machine); the call timers are events of :data:`CALL_TABLE`.
 SUPERVISION_TIMERS = frozenset({"T12", "T14", "T18", "T20", "T22"})
 
 #: Defaults of the mandatory IAM indicators (Q.763 3.35, 3.23, 3.11, 3.54).

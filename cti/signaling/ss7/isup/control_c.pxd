@@ -15,12 +15,12 @@ cpdef bint _address(list parts, str digits, int st) except -1
 
 cdef class Circuit:
     cdef public CallControl node
-    cdef public object cic, called, calling, cause, sup
+    cdef public object cic, called, calling, cause
     cdef public bint ours, local_blocked, remote_blocked, unequipped, reset_pending, reported
     cdef public dict extra, sent
     cdef public bytes cic_octets
     cdef public dict sup_running
-    cdef public MachineCore fsm
+    cdef public MachineCore fsm, sup
 
     cpdef event(self, object kind, double now, object cause=*, bint remote=*, object reason=*)
     cpdef send(self, object mtype, dict params)

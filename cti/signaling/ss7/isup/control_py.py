@@ -19,13 +19,13 @@ from _boardcore import _select
 from cti.signaling.causes import Cause
 from cti.signaling.engine import ANY, Machine, Row, Table
 from cti.signaling.errors import DecodeError, LocalProtocolError
-from cti.signaling.timers import Timers
 from cti.signaling.trunk import IncomingCall
 
-from .call import (BCI_ACM, BCI_CON, BUSY_STATES, IAM_DEFAULTS, SUPERVISION_TIMERS, CallState, Expiry, IsupEvent,
+from .call import (BCI_ACM, BCI_CON, BUSY_STATES, IAM_DEFAULTS, CallState, Expiry, IsupEvent,
                    Maint, Req)
 from .formats import IsupMessage, MessageType
 from .params import CauseInd
+from .supervision import SUPERVISION_TABLE
 from .timers import ISUP_TIMERS
 
 M = MessageType
@@ -93,7 +93,7 @@ _NONE: dict = {}
 
 class Circuit:
     """One circuit: its call machine (``fsm``), blocking flags, the numbers of its call, and
-    its supervision timers (``sup``: T12/T14/T18/T20/T22, run by :mod:`.supervision`)."""
+    its supervision machine (``sup``: T12/T14/T18/T20/T22 on :data:`.supervision.SUPERVISION_TABLE`)."""
 
     def __init__(self, node: CallControl, cic: int, overrides: dict, trace: int = 0) -> None:
         self.node = node
@@ -112,8 +112,8 @@ class Circuit:
         self.sent = {}       # key of Circuit.send_same -> the message's octets, CIC included
         self.fsm = Machine(CALL_TABLE, self, name=f"{node.name}.cic{cic}", trace=trace,
                            timer_values={k: v for k, v in overrides.items() if k in CALL_TABLE.timers})
-        self.sup = Timers({k: ISUP_TIMERS[k] for k in SUPERVISION_TIMERS},
-                          {k: v for k, v in overrides.items() if k in SUPERVISION_TIMERS})
+        self.sup = Machine(SUPERVISION_TABLE, self, name=f"{node.name}.cic{cic}.sup",
+                           timer_values={k: v for k, v in overrides.items() if k in SUPERVISION_TABLE.timers})
         self.sup_running = self.sup.running      # the same dict: read per circuit per service turn
 
     @property
@@ -617,8 +617,7 @@ class CallControl:
             if c.sup_running:
                 d = c.sup.deadline()
                 if d <= now:
-                    for name in c.sup.expired(now):
-                        self._supervision_timer(c, name, now)
+                    c.sup.handle_timer(now)     # expiry events: rows of SUPERVISION_TABLE
 
     # ---- input ------------------------------------------------------------------------------
     def receive(self, data: Any, now: float) -> None:
