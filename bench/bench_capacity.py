@@ -397,18 +397,18 @@ def run(quick: bool = False) -> list[Result]:
     curve = QUICK_CURVE if quick else CURVE
     seconds = 2.0 if quick else 10.0
     pts = [_point(Load(spans=n, seconds=seconds, fill=1.0 if quick else 4.0)) for n in curve]
-    out = _rows("capacity: spans per core, our side", pts)
+    out = _rows("spans per core, our side", pts)
     last = pts[-1]
-    out.append(Result("capacity targets", "issue 22 target", TARGET_SPANS_PER_CORE, "spans/core", reference=True,
+    out.append(Result("targets", "issue 22 target", TARGET_SPANS_PER_CORE, "spans/core", reference=True,
                       note=">= 128 fully loaded spans per core, our side"))
-    out.append(Result("capacity targets", f"measured at {last['spans']} spans", last["spans"] * _rtf(last),
+    out.append(Result("targets", f"measured at {last['spans']} spans", last["spans"] * _rtf(last),
                       "spans/core", note=("MET" if last["spans"] * _rtf(last) >= TARGET_SPANS_PER_CORE else "not met")
                       + f"; real-time factor {_rtf(last):.2f}; far end alone {last['seconds'] / max(last['far_cpu'], 1e-9):.2f}"
                       " x real time"))
     idle_n = 3 if quick else 64
     idle = _point(Load(spans=idle_n, seconds=seconds, idle=True))
     share = idle["ours_cpu"] / idle["seconds"] * 64 / idle_n
-    out.append(Result("capacity targets", f"idle: {idle_n} spans, no calls", 100 * share, "% core per 64 spans",
+    out.append(Result("targets", f"idle: {idle_n} spans, no calls", 100 * share, "% core per 64 spans",
                       note=("MET" if share < TARGET_IDLE else "not met") + " (target < 1 %)"))
     return out
 
