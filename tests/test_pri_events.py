@@ -8,8 +8,12 @@ import collections
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cti.cli.wiring import build_server
 from cti.config import Config
+
+pytestmark = pytest.mark.system          # two demo servers, 40 s of virtual time each
 
 ANY = "tcp://127.0.0.1:*"
 IN_ANSWERED = ("Offered", "Delivered", "Established", "ConnectionCleared", "ConnectionCleared", "CallCleared")
