@@ -195,7 +195,7 @@ def test_kill9_of_the_acd_leader_under_call_load(pg_url: str) -> None:
     procs = [_acd(pg_url, "a", ttl), _acd(pg_url, "b", ttl)]
     feeds = [Events(p) for p in procs]          # read their output (a full pipe would block them)
     try:
-        _drive(load, 3.0, rate=12.0)
+        _drive(load, 20.0, rate=12.0, until=lambda: load.offers_seen > 10)    # the ACD at work
         holder, epoch = _leader(pg_url)
         assert holder in ("a", "b") and load.offers_seen > 10
         leader = procs[0] if holder == "a" else procs[1]
@@ -341,7 +341,7 @@ def test_an_agent_logs_on_at_another_nodes_station_with_the_centres_configuratio
                                                                                    tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from cti.cluster.__main__ import main as cluster_main
+    from cti.cli.cluster import main as cluster_main
     from test_cluster_support import CONTACT
     site = tmp_path / "site.toml"
     agents = "".join(f'[contact.agents.{a}]\ndevice = "{v["device"]}"\nskills = {{ sales = {v["skills"]["sales"]} }}\n'

@@ -3,7 +3,7 @@
 A card reached over the wire protocol (``board.driver = "wire"``: a ``cti-sim serve``, or a
 vendor's card on the network) can be reached by every node, so the nodes agree which one
 drives it: the holder of the lease ``card:<url>`` in the centre's database (:mod:`.lease`).
-A node started with ``python -m cti.cluster serve -c site.toml`` waits for that lease before it
+A node started with ``python -m cti.cli.cluster serve -c site.toml`` waits for that lease before it
 opens the card; once it holds it, it builds and runs its cti-server as ``cti-server`` would,
 and a thread renews the lease every ``ttl / 3`` seconds.
 

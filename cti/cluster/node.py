@@ -36,10 +36,13 @@ BEAT = 1.0
 
 
 def shared_contact(section: dict[str, Any]) -> dict[str, Any] | None:
-    """The centre's ``[contact]`` configuration from its database (``python -m cti.cluster config
+    """The centre's ``[contact]`` configuration from its database (``python -m cti.cli.cluster config
     push``), for a node whose site file has none; None when there is no centre, nothing pushed,
     or the database cannot be reached (logged: the node then starts without a contact centre)."""
-    cfg = ClusterConfig.from_dict(section)
+    try:
+        cfg = ClusterConfig.from_dict(section)
+    except ValueError:                 # a wrong section: reported where the server reads it
+        return None
     if not cfg.centre:
         return None
     try:

@@ -1,0 +1,110 @@
+"""``python -m cti.cli.cluster``: the cluster's commands (docs/cluster.md), on the command floor
+because they build a server or read a ``[contact]`` section:
+
+    python -m cti.cli.cluster serve -c site.toml                        # a node sharing a wire card
+    python -m cti.cli.cluster config push --db postgresql://... site.toml   # the centre's [contact]
+    python -m cti.cli.cluster config show --db postgresql://...
+    python -m cti.cli.cluster tail | natsd | acd ...                   # as python -m cti.cluster
+"""
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import click
+
+from cti.cluster.__main__ import main
+
+@main.command()
+@click.option("-c", "--config", "path", required=True, type=click.Path(exists=True, dir_okay=False))
+def serve(path: str) -> None:
+    """cti-server on a network-attached card shared with standby nodes: wait for the card's
+    lease, then run; exit 75 at once if the lease is lost (docs/cluster.md)."""
+    from cti.cli.wiring import build_server
+    from cti.config import Config, ConfigError
+
+    from cti.cluster.card import for_site
+    try:
+        cfg = Config.load(path)
+        card = for_site(cfg)
+    except (ConfigError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    stop = False
+
+    def done(*_: object) -> None:
+        nonlocal stop
+        stop = True
+    signal.signal(signal.SIGTERM, done)
+    signal.signal(signal.SIGINT, done)
+    click.echo(f"cti-cluster {cfg.server.node}: standby for card {card.url}", err=True)
+    t0 = time.monotonic()
+    if not card.wait(lambda: stop):
+        return
+    card.keep()
+    click.echo(f"cti-cluster {cfg.server.node}: owner of card {card.url} (lease epoch {card.epoch}, "
+               f"after {time.monotonic() - t0:.2f} s)", err=True)
+    srv = build_server(cfg)
+    srv.start()
+    signal.signal(signal.SIGTERM, lambda *_: srv.stop())
+    signal.signal(signal.SIGINT, lambda *_: srv.stop())
+    try:
+        srv.run()
+    finally:
+        srv.close()
+        card.release()
+
+
+@main.group()
+def config() -> None:
+    """The centre's configuration in its database (read by nodes whose site file has no [contact])."""
+
+
+@config.command()
+@click.option("--db", required=True, help="the centre's PostgreSQL URL")
+@click.argument("site", type=click.Path(exists=True, dir_okay=False))
+def push(db: str, site: str) -> None:
+    """Store SITE's [contact] section (validated first) as the centre's configuration."""
+    import tomllib
+
+    import psycopg
+
+    from cti.config import ConfigError
+
+    from cti.cluster.centre import NodeCentre, create
+    try:
+        with open(site, "rb") as f:
+            contact = tomllib.load(f).get("contact")
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise click.ClickException(f"{site}: {e}") from None
+    if not isinstance(contact, dict):
+        raise click.ClickException(f"{site} has no [contact] section")
+    from cti.contact import ContactConfig
+    try:
+        ContactConfig.from_dict(contact)
+    except (ConfigError, ValueError, TypeError) as e:
+        raise click.ClickException(f"{site} [contact]: {e}") from None
+    try:
+        with psycopg.connect(db, connect_timeout=5) as conn:
+            create(conn)
+            NodeCentre(conn, "").put_config("contact", contact)
+    except psycopg.Error as e:
+        raise click.ClickException(f"cannot store it in {db}: {e}") from None
+    click.echo(f"stored [contact] of {site}: {len(contact.get('agents', {}))} agent(s), "
+               f"{len(contact.get('queues', {}))} queue(s)")
+
+
+@config.command()
+@click.option("--db", required=True, help="the centre's PostgreSQL URL")
+def show(db: str) -> None:
+    """Print the centre's [contact] configuration (JSON)."""
+    import psycopg
+
+    from cti.cluster.centre import NodeCentre, create
+    with psycopg.connect(db, connect_timeout=5) as conn:
+        create(conn)
+        click.echo(json.dumps(NodeCentre(conn, "").config("contact"), ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
