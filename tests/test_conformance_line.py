@@ -4,6 +4,7 @@ that cannot fail proves nothing."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
@@ -42,6 +43,9 @@ def test_our_simulator_passes_the_line_checks_and_reports_measured_drift():
     by = results()
     assert all(r.status == PASS for r in by.values()), {k: r.detail for k, r in by.items()}
     assert "measured drift 100.8 ppm" in by["check_clock_slips"].detail
+    assert by["check_clock_slips"].measured == {"offset_ppm": 100.0, "seconds": 5.0, "slips": 4,
+                                                "timing": "internal", "drift_ppm": 100.8}
+    assert by["check_pacing"].measured["blocks"] >= 98 and by["check_cas_debounce"].measured["channels"] == 30
     assert "master" in by["check_clock_slips"].detail
 
 
@@ -179,12 +183,15 @@ def test_full_load_on_four_spans_at_once_from_the_command_line(tmp_path):
     try:
         out = CliRunner().invoke(main, ["conformance", "--url", f"socket://127.0.0.1:{port}", "--check",
                                         "check_full_load", "--load-pair", "2,3", "--load-seconds", "3",
-                                        "--json", str(tmp_path / "r.json")])
+                                        "--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "r.xml")])
         bad = CliRunner().invoke(main, ["conformance", "--url", f"socket://127.0.0.1:{port}", "--load-pair", "x"])
     finally:
         server.stop()
     detail = json.loads((tmp_path / "r.json").read_text())["checks"][0]["detail"]
     assert out.exit_code == 0 and detail.startswith("4 spans full duplex: 120 timeslots x 3 s"), detail
+    assert json.loads((tmp_path / "r.json").read_text())["checks"][0]["measured"]["spans"] == 4
+    props = {p.get("name"): p.get("value") for p in ET.parse(tmp_path / "r.xml").getroot().iter("property")}
+    assert props["spans"] == "4" and props["timeslots"] == "120"
     assert bad.exit_code == 2 and "--load-pair" in bad.output
 
 

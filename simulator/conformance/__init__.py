@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import drivers
@@ -37,6 +37,7 @@ class CheckResult:
     detail: str = ""
     seconds: float = 0.0
     check: str = ""                   #: the check's function name (what --check also takes)
+    measured: dict[str, float | int | str] = field(default_factory=dict)   #: figures, e.g. drift_ppm
 
 
 #: every check, in the order run (overflow last: it leaves a timeslot's queue full)
@@ -155,6 +156,7 @@ def run(url: str | None = None, pair: tuple[int, int] = (0, 1), timeout: float =
         ctx.hdlc_pair = find_hdlc_pair(board, *pair)
         for name, fn in chosen:
             t = time.monotonic()
+            ctx.measured = {}
             try:
                 detail, status = fn(ctx), PASS
             except Skip as exc:
@@ -163,7 +165,8 @@ def run(url: str | None = None, pair: tuple[int, int] = (0, 1), timeout: float =
                 detail, status = str(exc) or "assertion failed", FAIL
             except Exception as exc:  # a check must report, never abort the run
                 detail, status = f"{type(exc).__name__}: {exc}", FAIL
-            results.append(CheckResult(name, status, detail, time.monotonic() - t, fn.__name__))
+            results.append(CheckResult(name, status, detail, time.monotonic() - t, fn.__name__,
+                                       dict(ctx.measured)))
             if fn is C.check_hello and status == FAIL:
                 break
     finally:

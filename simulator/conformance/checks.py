@@ -161,6 +161,7 @@ def check_full_load(ctx: Context) -> str:
     before = {n: ctx.board.span(n).counters for n in spans}
     routes = [r for x, y in pairs for r in ((x, y), (y, x))]
     n, blocks = stream_audio(ctx, routes, ctx.load_seconds, salt=5)
+    ctx.measure(spans=len(spans), timeslots=n, seconds=ctx.load_seconds, blocks=blocks)
     for sp in spans:
         c = ctx.board.span(sp).counters
         slips = c.slips - before[sp].slips

@@ -36,6 +36,12 @@ class Context:
     expect_timing: str | None = None  #: "internal" / "line": the timing span B must show (None: either)
     load_pairs: list[tuple[int, int]] = field(default_factory=list)  #: full load on these (default: the pair)
     notes: list[str] = field(default_factory=list)
+    #: figures the running check measured (drift in ppm, slips...), filed with its result
+    measured: dict[str, float | int | str] = field(default_factory=dict)
+
+    def measure(self, **figures: float | int | str) -> None:
+        """Keep figures for the report (the JSON report's ``measured`` of this check)."""
+        self.measured.update(figures)
 
     @property
     def wire(self) -> WireBoard | None:

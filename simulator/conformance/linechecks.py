@@ -92,9 +92,11 @@ def check_pacing(ctx: Context) -> str:
         blocks = len(times)
     expected = window / BLOCK_SECONDS
     if ctx.virtual:
+        ctx.measure(blocks=blocks, drift_ppm=0.0, seconds=window)
         assert abs(blocks - expected) <= 2, f"{window:g} s of card time carried {blocks} blocks, not {expected:g}"
         return f"{blocks} blocks in {window:g} s of card time, seq contiguous; virtual clock (drift 0 by design)"
     drift, spread = clock_drift(stamps)
+    ctx.measure(blocks=blocks, drift_ppm=round(drift, 1), seconds=round(spread, 2))
     assert abs(drift) <= PACING_TOLERANCE * 1e6, \
         f"card clock {drift:+.0f} ppm off the host's over {spread:.1f} s (more than 1 %)"
     return f"{blocks} blocks, seq contiguous; card clock {drift:+.0f} ppm vs the host over {spread:.1f} s"
@@ -149,6 +151,7 @@ def check_clock_slips(ctx: Context) -> str:
     assert d.counters.slips == quiet, "slips go on after the clock offset was removed"
     n = len(slip_times)
     expect = ctx.expect_timing
+    ctx.measure(offset_ppm=CLOCK_OFFSET_PPM, seconds=window, slips=n, timing="line" if n == 0 else "internal")
     if n == 0:
         assert expect in (None, "line"), \
             f"no slip in {window:g} s with the line {CLOCK_OFFSET_PPM:g} ppm off: span {ctx.b} is line-timed, " \
@@ -159,6 +162,7 @@ def check_clock_slips(ctx: Context) -> str:
         measured = (n - 1) / (FRAMES_PER_SECOND * (slip_times[-1] - slip_times[0])) * 1e6
     else:
         measured = n / (FRAMES_PER_SECOND * window) * 1e6
+    ctx.measure(drift_ppm=round(measured, 1))
     assert abs(measured - CLOCK_OFFSET_PPM) <= DRIFT_TOLERANCE * CLOCK_OFFSET_PPM, \
         f"{n} slips in {window:g} s: measured drift {measured:.1f} ppm, the line is {CLOCK_OFFSET_PPM:g} ppm off " \
         f"(one slip every {slip_interval(CLOCK_OFFSET_PPM):g} s expected)"
@@ -281,5 +285,6 @@ def check_cas_debounce(ctx: Context) -> str:
         worst = max(worst, abs(lasted - 0.040))
         assert abs(lasted - 0.040) <= 0.003, \
             f"TS{ts}: the 40 ms hit reported as lasting {lasted * 1000:.1f} ms (times: when each state began)"
+    ctx.measure(channels=len(tss), worst_error_ms=round(worst * 1000, 2))
     return f"6 ms hit not reported; 40 ms hit reported once on {len(tss)} channels, " \
            f"lasting 40 ms within {worst * 1000:.1f} ms"

@@ -46,6 +46,10 @@ def to_junit(results: list[CheckResult], *, card: str, strict: bool) -> str:
     ET.SubElement(ET.SubElement(suite, "properties"), "property", name="card", value=card)
     for r in results:
         case = ET.SubElement(suite, "testcase", classname="conformance", name=r.name, time=f"{r.seconds:.3f}")
+        if r.measured:                    # figures as properties, as pytest's record_property writes them
+            props = ET.SubElement(case, "properties")
+            for key, value in r.measured.items():
+                ET.SubElement(props, "property", name=key, value=str(value))
         if r.status == FAIL:
             ET.SubElement(case, "failure", message=r.detail).text = r.detail
         elif r.status == SKIP:
