@@ -170,10 +170,8 @@ def _fanout_client(url: str, n: int, ready: Any, final: Any, out: Any, deflate: 
         c["sock"].close()
 
 
-def _zmq_latency(endpoint: str, ready: Any, final: Any, out: Any) -> None:
-    """The reference: one raw ZeroMQ SUB (what the bus itself delivers) in the same fan-out run,
-    latency = receive time - the event's bus ``time`` stamp, per event."""
-    import msgpack
+def _raw_sub(endpoint: str, ready: Any) -> tuple[Any, Any]:
+    """A raw SUB on the bus's PUB socket, every topic, no high-water mark; says ready once joined."""
     import zmq
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
@@ -182,6 +180,14 @@ def _zmq_latency(endpoint: str, ready: Any, final: Any, out: Any) -> None:
     sub.connect(endpoint)
     time.sleep(0.3)
     ready.put(1)
+    return ctx, sub
+
+
+def _zmq_latency(endpoint: str, ready: Any, final: Any, out: Any) -> None:
+    """The reference: one raw ZeroMQ SUB (what the bus itself delivers) in the same fan-out run,
+    latency = receive time - the event's bus ``time`` stamp, per event."""
+    import msgpack
+    ctx, sub = _raw_sub(endpoint, ready)
     lats: dict[int, int] = {}
     target, last, count = 0, 0, 0
     deadline = time.monotonic() + 600
@@ -206,14 +212,7 @@ def _zmq_latency(endpoint: str, ready: Any, final: Any, out: Any) -> None:
 
 
 def _zmq_counter(endpoint: str, n: int, ready: Any, out: Any) -> None:
-    import zmq
-    ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")
-    sub.rcvhwm = 0
-    sub.connect(endpoint)
-    time.sleep(0.3)
-    ready.put(1)
+    ctx, sub = _raw_sub(endpoint, ready)
     got = 0
     while got < n:
         if not sub.poll(20000):

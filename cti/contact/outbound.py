@@ -217,23 +217,35 @@ class Dialler:
                 reports.append(r)
             held[c.queue] += len(dials)
             for d in dials:
-                try:
-                    trunk = self.specs[name].get("trunk")
-                    got = dial(device, d.dialled or d.number, trunk) if d.calling is None \
-                        else dial(device, d.dialled or d.number, trunk, d.calling)
-                except CallControlError as e:
-                    cause = e.details.get("cause")
-                    p = ProgressClassifier(now, d.timeout)
-                    o = p.released(cause if isinstance(cause, int) else 34, now)
-                    c.progress(d.attempt, o, now, source=p.source)
-                    r = Report(name, d.number, o, None, p.source, [], time=now)
-                    self.results.append(r)
-                    reports.append(r)
+                placed = self._place(name, c, d, device, now, dial)
+                if isinstance(placed, Report):
+                    reports.append(placed)
                     continue
-                call = got["call"] if isinstance(got, dict) else str(got)
-                circ = (int(got["span"]), int(got["ts"])) if isinstance(got, dict) and "ts" in got else None
+                call, circ = placed
                 self.attempts[call] = self._attempt(name, d.attempt, d.number, d.timeout, now, circ, listen)
         return reports, clear
+
+    def _place(self, name: str, c: Campaign, d: Any, device: str, now: float, dial: Callable[..., Any],
+               reraise: bool = False) -> tuple[str, tuple[int, int] | None] | Report:
+        """Dial ``d`` from ``device``: (call id, circuit), or the Report of a dial refused at once
+        (its CallControlError raised again when ``reraise``)."""
+        trunk = self.specs[name].get("trunk")
+        try:
+            got = dial(device, d.dialled or d.number, trunk) if d.calling is None \
+                else dial(device, d.dialled or d.number, trunk, d.calling)
+        except CallControlError as e:
+            cause = e.details.get("cause")
+            p = ProgressClassifier(now, d.timeout)
+            o = p.released(cause if isinstance(cause, int) else 34, now)
+            c.progress(d.attempt, o, now, source=p.source)
+            r = Report(name, d.number, o, None, p.source, [], time=now)
+            self.results.append(r)
+            if reraise:
+                raise
+            return r
+        call = got["call"] if isinstance(got, dict) else str(got)
+        circ = (int(got["span"]), int(got["ts"])) if isinstance(got, dict) and "ts" in got else None
+        return call, circ
 
     def _attempt(self, name: str, attempt: str, number: str, timeout: float, now: float,
                  circuit: tuple[int, int] | None, listen: Listen | None) -> _Attempt:
@@ -292,26 +304,11 @@ class Dialler:
         if agent is None:
             raise CampaignError(f"campaign {name!r} has no open preview {attempt!r}")
         d = c.preview_dial(attempt, now)
-        trunk = self.specs[name].get("trunk")
-        try:
-            got = dial(device, d.dialled or d.number, trunk) if d.calling is None \
-                else dial(device, d.dialled or d.number, trunk, d.calling)
-        except CallControlError as e:
-            cause = e.details.get("cause")
-            p = ProgressClassifier(now, d.timeout)
-            o = p.released(cause if isinstance(cause, int) else 34, now)
-            c.progress(d.attempt, o, now, source=p.source)
-            self.results.append(Report(name, d.number, o, None, p.source, [], time=now))
-            raise
-        call = got["call"] if isinstance(got, dict) else str(got)
-        circ = (int(got["span"]), int(got["ts"])) if isinstance(got, dict) and "ts" in got else None
-        spec = self.specs[name]
-        p = ProgressClassifier(now, d.timeout, voice_seconds=spec.get("voice_seconds", 0.6),
-                               answer_wait=spec.get("answer_wait", 6.0), supervised=spec.get("supervised", True))
-        a = _Attempt(name, d.attempt, d.number, p, circ, agent=agent)
-        self._listen(a, listen)
-        a.amd = None
-        self.attempts[call] = a
+        placed = self._place(name, c, d, device, now, dial, reraise=True)
+        assert not isinstance(placed, Report)
+        call, circ = placed
+        a = self.attempts[call] = self._attempt(name, d.attempt, d.number, d.timeout, now, circ, listen)
+        a.agent, a.amd = agent, None
         return call
 
     def preview_skip(self, name: str, attempt: str, now: float, later: float | None = None) -> None:

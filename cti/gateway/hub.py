@@ -74,14 +74,19 @@ def dumps(obj: Any) -> str:
     return encode(obj).decode()
 
 
-def text_frame(payload: bytes) -> bytes:
-    """One unmasked, unfragmented RFC 6455 text frame (server to client) carrying ``payload``."""
+def _frame(first: int, payload: bytes) -> bytes:
+    """One unmasked, unfragmented RFC 6455 frame (server to client): ``first`` octet, length, payload."""
     n = len(payload)
     if n < 126:
-        return bytes((0x81, n)) + payload
+        return bytes((first, n)) + payload
     if n < 65536:
-        return struct.pack("!BBH", 0x81, 126, n) + payload
-    return struct.pack("!BBQ", 0x81, 127, n) + payload
+        return struct.pack("!BBH", first, 126, n) + payload
+    return struct.pack("!BBQ", first, 127, n) + payload
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One text frame (FIN, opcode 1) carrying ``payload``."""
+    return _frame(0x81, payload)
 
 
 @dataclass(slots=True)
@@ -103,12 +108,7 @@ def deflate_frame(payload: bytes, bits: int) -> bytes:
     data = c.compress(payload) + c.flush(zlib.Z_SYNC_FLUSH)
     if data.endswith(b"\x00\x00\xff\xff"):
         data = data[:-4]
-    n = len(data)
-    if n < 126:
-        return bytes((0xC1, n)) + data
-    if n < 65536:
-        return struct.pack("!BBH", 0xC1, 126, n) + data
-    return struct.pack("!BBQ", 0xC1, 127, n) + data
+    return _frame(0xC1, data)                  # FIN, RSV1 (compressed), opcode 1
 
 
 def events_frame(items: list[Item], last: int, deflate: int = 0) -> bytes:
