@@ -13,12 +13,13 @@ from cti.signaling.ss7.diagram import TABLES
 from cti.signaling.ss7.isup.control_py import CALL_TABLE
 from cti.signaling.ss7.isup.supervision import SUPERVISION_TABLE
 from cti.signaling.ss7.mtp2.link import IAC_TABLE, LSC_TABLE
+from cti.signaling.ss7.mtp3.linkset import LINK_TABLE
 
 CONTROL = "cti.signaling.ss7.isup.control"
 
 
 def _tables() -> list[Table]:
-    out = [LSC_TABLE, IAC_TABLE, CALL_TABLE, SUPERVISION_TABLE]
+    out = [LSC_TABLE, IAC_TABLE, LINK_TABLE, CALL_TABLE, SUPERVISION_TABLE]
     compiled = _select.compiled(CONTROL)
     if compiled is not None:            # the compiled build's table names its compiled actions
         out.append(compiled.CALL_TABLE)
@@ -27,7 +28,7 @@ def _tables() -> list[Table]:
 
 def test_every_ss7_table_validates() -> None:
     assert check_tables(_tables()) == {}
-    assert list(TABLES.values()) == [LSC_TABLE, IAC_TABLE, CALL_TABLE, SUPERVISION_TABLE]   # the docs show them all
+    assert list(TABLES.values()) == [LSC_TABLE, IAC_TABLE, LINK_TABLE, CALL_TABLE, SUPERVISION_TABLE]   # the docs show them all
 
 
 @pytest.mark.parametrize("table", _tables(), ids=lambda t: t.name)

@@ -9,9 +9,11 @@ from cti.signaling.engine import Table
 from .isup.control_py import CALL_TABLE
 from .isup.supervision import SUPERVISION_TABLE
 from .mtp2.link import IAC_TABLE, LSC_TABLE
+from .mtp3.linkset import LINK_TABLE
 
 TABLES: dict[str, Table] = {"MTP2 link state control (Q.703 clause 12, Figure 8)": LSC_TABLE,
                             "MTP2 initial alignment control (Q.703 clause 7.3, Figure 9)": IAC_TABLE,
+                            "MTP3 link management per link (Q.704 clauses 5, 6; Q.707 2.2)": LINK_TABLE,
                             "ISUP call control per circuit (Q.764 clause 2)": CALL_TABLE,
                             "ISUP circuit supervision per circuit (Q.764 2.8, 2.9.3, 2.12)": SUPERVISION_TABLE}
 

@@ -10,6 +10,7 @@ destination becomes unreachable/reachable, ``link_up``/``link_down``). The per-M
 """
 from __future__ import annotations
 
+import enum
 from collections import deque
 from functools import cache
 from types import ModuleType
@@ -18,7 +19,8 @@ from collections.abc import Callable
 
 from _boardcore import _select
 from cti.signaling.errors import DecodeError
-from cti.signaling.timers import TimerSpec, Timers
+from cti.signaling.engine import Machine, Row, Table
+from cti.signaling.timers import TimerSpec
 
 from ..mtp2 import Mtp2Link
 from .label import NI, SI, RoutingLabel, Variant, encode_sio
@@ -41,6 +43,126 @@ _PATTERN = bytes(range(0x11, 0x11 + 15))  # Q.707 5.2: any pattern; 15 octets ec
 CORE = "cti.signaling.ss7.mtp3.route"
 
 
+class LinkMgmt(str, enum.Enum):
+    """Events of one link's management machine (:data:`LINK_TABLE`)."""
+
+    CHANGEOVER = "changeover"              #: the link failed: COO (on an alternative link), T2
+    CHANGEOVER_DONE = "changeover_done"    #: COO received for it: retrieval (m: BSNT)
+    COA = "coa"                            #: COA received (m: BSNT): only while T2 runs
+    CHANGEBACK = "changeback"              #: the link is back: CBD on the alternative link, T4
+    CHANGEBACK_DONE = "changeback_done"    #: CBA received: traffic back on the link
+    SLT = "slt"                            #: signalling link test: SLTM, SLT_T1
+    SLTA = "slta"                          #: the SLTA with our pattern: only while SLT_T1 runs
+    DOWN = "down"                          #: the link went out of service: its tests stop
+
+
+class Mtp3Expiry(str, enum.Enum):
+    """A link management timer ran out (Q.704 16.8, Q.707 5.5): the engine fires these."""
+
+    T2 = "T2"
+    T4 = "T4"
+    T5 = "T5"
+    SLT_T1 = "SLT_T1"
+    SLT_T2 = "SLT_T2"
+
+
+class LinkCtx:
+    """What the actions of :data:`LINK_TABLE` act on: link ``i`` of linkset ``ls``."""
+
+    __slots__ = ("ls", "i")
+
+    def __init__(self, ls: Any, i: int) -> None:
+        self.ls, self.i = ls, i
+
+
+# ---- actions (ctx, message, now) and guards (ctx, message) of LINK_TABLE -------------------------
+def send_coo(c: LinkCtx, alt: Any, now: float) -> None:
+    """Q.704 5.2: COO with our last accepted FSN on the alternative link ``alt`` (if any)."""
+    if alt is not None:
+        c.ls._send_on(alt, SI.SNM, encode_snm(SnmMessage(H.COO, c.ls.links[c.i].last_accepted_fsn)), c.i, now)
+
+
+def changeover_done(c: LinkCtx, bsnt: Any, now: float) -> None:
+    """Q.704 5.4/5.6: retrieval from BSNT (None: time-controlled, nothing retrieved), re-route."""
+    c.ls._changeover_work(c.i, bsnt if isinstance(bsnt, int) else None, now)
+
+
+def send_cbd(c: LinkCtx, m: Any, now: float) -> None:
+    """Q.704 6.2: CBD on the alternative link (first attempt, or again once when T4 expires)."""
+    alt = c.ls.link_for(c.i)
+    if alt is not None and alt != c.i:
+        c.ls._send_on(alt, SI.SNM, encode_snm(SnmMessage(H.CBD, c.i)), c.i, now)
+
+
+def changeback_done(c: LinkCtx, m: Any, now: float) -> None:
+    c.ls._changeback_work(c.i, now)
+
+
+def send_sltm(c: LinkCtx, m: Any, now: float) -> None:
+    c.ls._send_on(c.i, SI.SLTM, encode_slt(SltMessage(H.SLTM, _PATTERN)), c.i, now)
+
+
+def slt_passed(c: LinkCtx, m: Any, now: float) -> None:
+    c.ls._tested[c.i] = True
+    c.ls._available(c.i, now)
+
+
+def slt_retry(c: LinkCtx, m: Any, now: float) -> None:
+    """Q.707 2.2: no SLTA: count the failure and test once more."""
+    c.ls._slt_tries[c.i] += 1
+    c.ls.counters["slt_failures"] += 1
+    send_sltm(c, m, now)
+
+
+def slt_failed(c: LinkCtx, m: Any, now: float) -> None:
+    """Q.707 2.2: the test failed twice: restart the link."""
+    c.ls._slt_tries[c.i] += 1
+    c.ls.counters["slt_failures"] += 1
+    c.ls.links[c.i].stop(now)
+    c.ls.links[c.i].start(now)
+    c.ls._link_down(c.i, now, "signalling link test failed")
+
+
+def _running(timer: str) -> Any:
+    def guard(c: LinkCtx, m: Any) -> bool:
+        return bool(c.ls.timers[c.i].is_running(timer))
+    guard.__name__ = f"{timer}_running"
+    return guard
+
+
+def first_slt_try(c: LinkCtx, m: Any) -> bool:
+    return bool(c.ls._slt_tries[c.i] == 0)
+
+
+class LinkMgmtState(str, enum.Enum):
+    ACTIVE = "active"   #: the one state: changeover, changeback and the link test run side by side
+
+
+_A = LinkMgmtState.ACTIVE
+_E = LinkMgmt
+#: Management of one link of the linkset: its timers (T2, T4, T5, SLT_T1, SLT_T2) are started
+#: and stopped by rows, their expiry is an event, time is passed in. The procedures of a link
+#: may overlap (a link test while a changeback is acknowledged), so the running timers are the
+#: state and the table has one.
+LINK_TABLE = Table("mtp3 link management", _A, (
+    Row(_A, _E.CHANGEOVER, None, send_coo, start=("T2",), clause="Q.704 5.2"),
+    Row(_A, _E.COA, None, changeover_done, _running("T2"), stop=("T2",), clause="Q.704 5.4"),
+    Row(_A, _E.CHANGEOVER_DONE, None, changeover_done, stop=("T2",), clause="Q.704 5.4"),
+    Row(_A, Mtp3Expiry.T2, None, changeover_done, clause="Q.704 5.6 (time-controlled changeover)"),
+    Row(_A, _E.CHANGEBACK, None, send_cbd, start=("T4",), clause="Q.704 6.2"),
+    Row(_A, Mtp3Expiry.T4, None, send_cbd, start=("T5",), clause="Q.704 6.4 (CBD repeated once)"),
+    Row(_A, _E.CHANGEBACK_DONE, None, changeback_done, stop=("T4", "T5"), clause="Q.704 6.3"),
+    Row(_A, Mtp3Expiry.T5, None, changeback_done, clause="Q.704 6.4"),
+    Row(_A, _E.SLT, None, send_sltm, start=("SLT_T1",), clause="Q.707 2.2"),
+    Row(_A, _E.SLTA, None, slt_passed, _running("SLT_T1"), stop=("SLT_T1",), start=("SLT_T2",),
+        clause="Q.707 2.2"),
+    Row(_A, Mtp3Expiry.SLT_T1, None, slt_retry, first_slt_try, start=("SLT_T1",), clause="Q.707 2.2"),
+    Row(_A, Mtp3Expiry.SLT_T1, None, slt_failed, clause="Q.707 2.2"),
+    Row(_A, Mtp3Expiry.SLT_T2, None, send_sltm, start=("SLT_T1",), clause="Q.707 5.5 (periodic test)"),
+    Row(_A, _E.DOWN, None, None, stop=("SLT_T1", "SLT_T2", "T4", "T5"), clause="Q.704 5.1"),
+), timers=MTP3_TIMERS, expiry={t.value: t for t in Mtp3Expiry}, final=frozenset({_A}))
+
+
 class LinksetControl:
     """Links (SLC = index) between ``opc`` (us) and the adjacent ``dpc``: link availability,
     changeover/changeback (Q.704 clauses 5, 6), MTP restart, signalling link test (Q.707);
@@ -55,8 +177,11 @@ class LinksetControl:
         variant = Variant(variant)
         RoutingLabel(dpc, opc, 0).encode(variant)   # range check
         self._overrides = {k: v for k, v in (timers or {}).items() if k in MTP3_TIMERS}
-        super().__init__(links, opc, dpc, variant, int(ni),
-                         [Timers(MTP3_TIMERS, self._overrides) for _ in links])
+        super().__init__(links, opc, dpc, variant, int(ni), [None] * len(links))
+        #: per link: its management machine on LINK_TABLE (the core reads ``running`` and
+        #: calls ``handle_timer``)
+        self.timers = [Machine(LINK_TABLE, LinkCtx(self, i), name=f"mtp3.link{i}", timer_values=self._overrides)
+                       for i in range(len(links))]
         self.link_test = link_test
         self.max_held = max_held
         self._tested = [False] * len(links)
@@ -179,15 +304,13 @@ class LinksetControl:
             self._hold[i] = []
             self.counters["changebacks"] += 1
             if alt is not None and alt != i:
-                self._send_on(alt, SI.SNM, encode_snm(SnmMessage(H.CBD, i)), i, now)
-                self.timers[i].start("T4", now)
+                self.timers[i].fire(LinkMgmt.CHANGEBACK, None, now)
             else:
                 self._changeback_done(i, now)
 
     def _link_down(self, i: int, now: float, reason: str) -> None:
         self._tested[i] = False
-        for t in ("SLT_T1", "SLT_T2", "T4", "T5"):
-            self.timers[i].stop(t)
+        self.timers[i].fire(LinkMgmt.DOWN, None, now)
         if not self.available[i]:
             return
         self.available[i] = False
@@ -203,13 +326,12 @@ class LinksetControl:
         self.counters["changeovers"] += 1
         self._diverted.add(i)
         self._hold[i] = []
-        alt = self.link_for(i)
-        if alt is not None:
-            self._send_on(alt, SI.SNM, encode_snm(SnmMessage(H.COO, self.links[i].last_accepted_fsn)), i, now)
-        self.timers[i].start("T2", now)
+        self.timers[i].fire(LinkMgmt.CHANGEOVER, self.link_for(i), now)
 
     def _changeover_done(self, i: int, bsnt: int | None, now: float) -> None:
-        self.timers[i].stop("T2")
+        self.timers[i].fire(LinkMgmt.CHANGEOVER_DONE, bsnt, now)
+
+    def _changeover_work(self, i: int, bsnt: int | None, now: float) -> None:
         msgs = self.links[i].retrieve(bsnt)
         self.counters["retrieved"] += len(msgs)
         msgs += self._hold.pop(i, [])
@@ -217,8 +339,9 @@ class LinksetControl:
             self._route(sio, sif, self._sls_of(sif), now)
 
     def _changeback_done(self, i: int, now: float) -> None:
-        self.timers[i].stop("T4")
-        self.timers[i].stop("T5")
+        self.timers[i].fire(LinkMgmt.CHANGEBACK_DONE, None, now)
+
+    def _changeback_work(self, i: int, now: float) -> None:
         self._diverted.discard(i)
         for sio, sif in self._hold.pop(i, []):
             self._route(sio, sif, self._sls_of(sif), now)
@@ -241,8 +364,7 @@ class LinksetControl:
             if slc in self._hold or slc in self._diverted:
                 self._changeover_done(slc, m.value, now)
         elif m.heading == H.COA:
-            if self.timers[slc].is_running("T2"):
-                self._changeover_done(slc, m.value, now)
+            self.timers[slc].fire_if(LinkMgmt.COA, m.value, now)     # only while T2 runs
         elif m.heading == H.CBD:
             self._send_on(i, SI.SNM, encode_snm(SnmMessage(H.CBA, m.value)), slc, now)
         elif m.heading == H.CBA:
@@ -254,40 +376,13 @@ class LinksetControl:
             self.counters["discarded"] += 1
 
     def _send_slt(self, i: int, now: float) -> None:
-        self._send_on(i, SI.SLTM, encode_slt(SltMessage(H.SLTM, _PATTERN)), i, now)
-        self.timers[i].start("SLT_T1", now)
+        self.timers[i].fire(LinkMgmt.SLT, None, now)
 
     def _slt(self, i: int, si: int, label: RoutingLabel, m: SltMessage, now: float) -> None:
         if m.heading == H.SLTM:   # Q.707 2.2: echo the pattern on the same link
             self._send_on(i, si, encode_slt(SltMessage(H.SLTA, m.pattern)), label.sls & 0x0F, now)
-        elif (m.heading == H.SLTA and self.timers[i].is_running("SLT_T1")
-              and m.pattern == _PATTERN and label.opc == self.dpc):
-            self.timers[i].stop("SLT_T1")
-            self._tested[i] = True
-            self.timers[i].start("SLT_T2", now)
-            self._available(i, now)
-
-    def _timer(self, i: int, name: str, now: float) -> None:
-        if name == "T2":       # time-controlled changeover (Q.704 5.6): no retrieval
-            self._changeover_done(i, None, now)
-        elif name == "T4":     # repeat CBD once (Q.704 6.4)
-            alt = self.link_for(i)
-            if alt is not None and alt != i:
-                self._send_on(alt, SI.SNM, encode_snm(SnmMessage(H.CBD, i)), i, now)
-            self.timers[i].start("T5", now)
-        elif name == "T5":
-            self._changeback_done(i, now)
-        elif name == "SLT_T1":
-            self._slt_tries[i] += 1
-            self.counters["slt_failures"] += 1
-            if self._slt_tries[i] < 2:
-                self._send_slt(i, now)
-            else:                # Q.707 2.2: test failed twice: restart the link
-                self.links[i].stop(now)
-                self.links[i].start(now)
-                self._link_down(i, now, "signalling link test failed")
-        elif name == "SLT_T2":
-            self._send_slt(i, now)
+        elif m.heading == H.SLTA and m.pattern == _PATTERN and label.opc == self.dpc:
+            self.timers[i].fire_if(LinkMgmt.SLTA, m, now)          # only while SLT_T1 runs
 
 
 @cache

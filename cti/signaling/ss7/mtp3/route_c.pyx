@@ -55,7 +55,7 @@ cdef class Mtp3Event:
 
 cdef class LinksetCore:
     """Routing, discrimination and distribution of one linkset; ``_route``, ``_management``,
-    ``_link_in_service``, ``_link_down`` and ``_timer`` come from the linkset control subclass."""
+    ``_link_in_service`` and ``_link_down`` come from the linkset control subclass."""
 
     cdef public list links, timers, available, _events
     cdef public object variant
@@ -144,8 +144,7 @@ cdef class LinksetCore:
             timers = self.timers[i]
             for v in timers.running.values():
                 if <double>v <= t:
-                    for name in timers.expired(now):
-                        self._timer(i, name, now)
+                    timers.handle_timer(now)     # expiry events: rows of the link's table
                     break
         ev = self._events
         self._events = []

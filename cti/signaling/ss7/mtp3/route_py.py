@@ -34,7 +34,7 @@ class Mtp3Event:
 
 class LinksetCore:
     """Routing, discrimination and distribution of one linkset; ``_route``, ``_management``,
-    ``_link_in_service``, ``_link_down`` and ``_timer`` come from the linkset control subclass."""
+    ``_link_in_service`` and ``_link_down`` come from the linkset control subclass."""
 
     def __init__(self, links: list, opc: int, dpc: int, variant: Variant, ni: int, timers: list) -> None:
         self.links = links
@@ -85,8 +85,7 @@ class LinksetCore:
                     self._link_down(i, now, ev.reason or ev.kind)
             running = self.timers[i].running
             if running and min(running.values()) <= now:
-                for name in self.timers[i].expired(now):
-                    self._timer(i, name, now)
+                self.timers[i].handle_timer(now)     # expiry events: rows of the link's table
         ev, self._events = self._events, []
         return ev
 
