@@ -382,6 +382,9 @@ def test_say_request_and_bad_requests(tmp_path: Path) -> None:
             bus.command("ListMessages", kind="sms")
         usage = [e for e in seen if e["type"] == "ResourceUsage"]
         assert usage and usage[-1]["pools"]["fax"]["size"] == 0
+        stats = bus.command("GetStatistics")                       # the statistics carry the pools
+        assert stats["resources"]["pools"]["voice"]["size"] == 1 and "fax_failed" in stats["resources"]["counters"]
+        assert stats["resources"]["pools"]["fax"]["refused"] >= 1
     finally:
         srv.close()
 

@@ -103,6 +103,14 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
         self._rx: dict[str, bytearray] = {}                #: recorded call -> caller audio not yet written
         self._rec_unlisten: dict[str, Callable[[], None]] = {}
         self._announcer: Callable[[str, str], bytes] | None = None
+        self.statistics: dict[str, Callable[[], Any]] = {}   #: GetStatistics sections others add
+
+    def add_statistics(self, name: str, section: Callable[[], Any]) -> None:
+        """Add ``section()`` to every ``GetStatistics`` result under ``name`` (the media
+        resources add their pools' usage as ``resources``)."""
+        if name in ("time", "queues", "agents") or name in self.statistics:
+            raise ValueError(f"GetStatistics has a {name!r} section already")
+        self.statistics[name] = section
 
     def announce_agents(self, announcer: Callable[[str, str], bytes] | None) -> None:
         """Before a caller is bridged to the agent who answered, play them

@@ -48,6 +48,7 @@ class ContactRequests:
     _stop_record: Callable[[str], dict[str, Any] | None]
     _circuit: Callable[[str], tuple[int, int]]
     publish_stats: Callable[..., dict[str, Any]]
+    statistics: dict[str, Callable[[], Any]]
     publish_campaign_status: Any
 
     # ---- authorisation --------------------------------------------------------------------
@@ -255,6 +256,8 @@ class ContactRequests:
         snap = self.publish_stats(self.now(), req.queue)
         if req.queue is not None:
             snap["queues"] = {req.queue: snap["queues"][req.queue]}
+        for name, section in self.statistics.items():
+            snap[name] = section()
         return snap
 
     # ---- snapshot sections -----------------------------------------------------------------

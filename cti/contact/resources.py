@@ -173,6 +173,7 @@ class MediaResources(Component):
                                           pools=self.pools, spec=self.spec)
         self.centre.ivr.attach(self)
         self.centre.announce_agents(self.agent_announcement)
+        self.centre.add_statistics("resources", self._usage)
         if prompts is not None:
             self.centre.prompts.use(prompts)
 
