@@ -410,6 +410,14 @@ class Span(abc.ABC):
     def cas(self, ts: int) -> int:
         """The received abcd bits of the channel on voice timeslot ``ts``."""
 
+    def cas_age(self, ts: int) -> float | None:
+        """How long (s, board clock) the received abcd of ``ts`` has been on the line: from
+        when the card first received it (a card that debounces CAS and stamps each change
+        with the time it began, as docs/wire-protocol.md states) to the latest card time
+        known. None when the backend does not know (no card debounce: the host's line
+        signalling counts its recognition time from its own poll)."""
+        return None
+
     @abc.abstractmethod
     def set_cas(self, ts: int, abcd: int) -> None:
         """Transmit ``abcd`` for the channel on voice timeslot ``ts``."""
