@@ -123,6 +123,7 @@ class Endpoint(Span):
         self._seq_next = 0            # sequence number of the next block to enter the ring
         self._cursor: dict[int, int] = {}
         self._rx_cas = {ts: 0 for ts in VOICE_TIMESLOTS} if self._cas_mode else {}
+        self._rx_cas_since = {ts: 0.0 for ts in self._rx_cas}   # when each was first received
         self.casrx = CasDebouncer()
         self._alarms = Alarm.NONE
         self._counters = Counters()
@@ -156,6 +157,12 @@ class Endpoint(Span):
         self._check_open()
         self._need_cas()
         return self._rx_cas[check_timeslot(ts)]
+
+    def cas_age(self, ts: int) -> float | None:
+        """How long the received abcd of ``ts`` has been on the line (its CasChanged time to now)."""
+        self._check_open()
+        self._need_cas()
+        return max(0.0, self.now - self._rx_cas_since[check_timeslot(ts)])
 
     def tx_cas(self, ts: int) -> int:
         """The abcd bits this end transmits on ``ts``."""
@@ -266,6 +273,7 @@ class Endpoint(Span):
             for chan, v, t in self.casrx.feed(frames[:, 16], now):
                 ts = timeslot_of(chan)
                 self._rx_cas[ts] = v
+                self._rx_cas_since[ts] = t
                 self._emit(CasChanged(self.number, ts, v, t))
         alarms = Alarm(int(self.deframer.alarms) & 0xFF)
         if not self._cas_mode:
