@@ -94,6 +94,7 @@ class WireSpan(Span):
         self._hdlc = {ts: WireHdlc(self, ts) for ts in info.hdlc}
         self._audio_ts = tuple(ts for ts in VOICE_TIMESLOTS if ts not in self._hdlc)
         self._cas = {ts: 0 for ts in VOICE_TIMESLOTS}
+        self._cas_since: dict[int, float | None] = {ts: None for ts in VOICE_TIMESLOTS}  # CAS_CHANGED time
         self._alarms = Alarm.NONE
         self._counters = Counters()
         self._subscribed: tuple[int, ...] = ()
@@ -146,6 +147,13 @@ class WireSpan(Span):
     def cas(self, ts: int) -> int:
         self._need_cas()
         return self._cas[check_timeslot(ts)]
+
+    def cas_age(self, ts: int) -> float | None:
+        """Card time from the CAS_CHANGED ``time`` of ``ts`` (when the card first received the
+        abcd) to the latest card time heard; None when only CAS_STATE told it."""
+        self._need_cas()
+        since = self._cas_since[check_timeslot(ts)]
+        return None if since is None else max(0.0, self._board._now - since)
 
     def set_cas(self, ts: int, abcd: int) -> None:
         self._need_cas()
@@ -495,11 +503,13 @@ class WireBoard(Board):
         elif isinstance(m, P.CasChanged):
             if m.timeslot in span._cas:
                 span._cas[m.timeslot] = m.abcd
+                span._cas_since[m.timeslot] = m.time
                 self._now = max(self._now, m.time)
                 self._queue(CasChanged(span.number, m.timeslot, m.abcd, m.time))
         elif isinstance(m, P.CasState):
             for ts in VOICE_TIMESLOTS:
                 span._cas[ts] = m.abcd[ts - 1]
+                span._cas_since[ts] = None
         elif isinstance(m, P.Alarms):
             span._alarms = Alarm(m.alarms & 0xFF)
             self._now = max(self._now, m.time)
