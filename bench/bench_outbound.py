@@ -292,6 +292,12 @@ def full_simulator(mode: str = "predictive", *, agents: int = 10, numbers: int =
     csv = os.path.join(tmp, "numbers.csv")
     with open(csv, "w") as f:
         f.write("number\n" + "".join(f"{n}\n" for n in fate))
+    from cti.media import wavfile
+    from simulator.exchange.inband import RATE, SyntheticVoice
+    prompts = os.path.join(tmp, "prompts")
+    os.makedirs(prompts)
+    # the abandoned callee's message (2 s of voice): never silence
+    wavfile.write(os.path.join(prompts, "sorry.wav"), SyntheticVoice(seed=7).read(2 * RATE), fmt=wavfile.FORMAT_PCM)
     any_ep = "tcp://127.0.0.1:*"
     cfg = Config.from_dict({
         "server": {"store": os.path.join(tmp, "cti.db")},
@@ -303,7 +309,7 @@ def full_simulator(mode: str = "predictive", *, agents: int = 10, numbers: int =
     campaign = {"csv": csv, "queue": "out", "mode": mode, "target": target, "abandon_after": 2.0,
                 "abandon_message": "sorry", "amd": "drop", "max_attempts": 1, "no_answer_timeout": 25.0}
     centre = install(srv, ContactConfig.from_dict({
-        "recordings": os.path.join(tmp, "rec"), "agents": {a: {"device": d, "wrap_up": 10.0} for a, d in desks.items()},
+        "recordings": os.path.join(tmp, "rec"), "prompts": prompts, "agents": {a: {"device": d, "wrap_up": 10.0} for a, d in desks.items()},
         "queues": {"out": {"strategy": "longest-idle"}}, "campaigns": {"bench": campaign}}))
     behaviour = {"human": Behaviour.ANSWER, "machine": Behaviour.ANSWER, "busy": Behaviour.BUSY,
                  "no-answer": Behaviour.NO_ANSWER, "unallocated": Behaviour.UNALLOCATED}
