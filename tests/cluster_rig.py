@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -153,8 +154,18 @@ def network_main() -> None:
     from simulator.exchange.base import Behaviour, CallScript, Subscriber
     from simulator.exchange.ss7 import Ss7Exchange
     url, seconds = sys.argv[2], float(sys.argv[3])
+    kind = sys.argv[4] if len(sys.argv) > 4 else "ss7"
     board = drivers.open("wire", url=url)
-    ex = Ss7Exchange([board.spans[1]], default=Subscriber("*", Behaviour.ANSWER, answer_after=0.3, hold_for=1.0))
+    far = Subscriber("*", Behaviour.ANSWER, answer_after=0.3, hold_for=1.0)
+    ex: Any
+    if kind == "ss7":
+        ex = Ss7Exchange([board.spans[1]], default=far)
+    elif kind == "pri":
+        from simulator.exchange.pri import PriExchange
+        ex = PriExchange([board.spans[1]], default=far, config={})
+    else:
+        from simulator.exchange.no1 import No1Exchange
+        ex = No1Exchange([board.spans[1]], default=far)
     t0 = time.monotonic()
     last, n, seen, logged = -1e9, 0, 0, 0
     placed: dict[str, float] = {}
@@ -163,7 +174,7 @@ def network_main() -> None:
         board.poll_events()
         now = board.now()
         ex.service(now)
-        if ex.up and now - last >= 0.5:
+        if getattr(ex, "up", True) and now - last >= 0.5:
             n += 1
             last = now
             ex.place_call(CallScript(at=now, called="8001", calling=f"13800{n:06d}", hold_for=1.0))

@@ -121,7 +121,7 @@ def card_main(a: argparse.Namespace) -> None:
                             "bus": {"events": "tcp://127.0.0.1:*", "snapshot": "tcp://127.0.0.1:*",
                                     "control": "tcp://127.0.0.1:*"},
                             "board": {"driver": "wire", "options": {"url": a.card}},
-                            "trunk": [{"signalling": "ss7", "spans": [0]}],
+                            "trunk": [{"signalling": a.card_signalling, "spans": [0]}],
                             "cluster": {"servers": json.loads(a.servers), "centre": a.centre, "lease_ttl": 1.5}})
     card = for_site(cfg)
     print("standby", flush=True)
@@ -156,6 +156,7 @@ def main() -> None:
     ap.add_argument("--report", type=float, default=None, help="print the ACD's agents after this many seconds")
     ap.add_argument("--shared-contact", action="store_true", help="[contact] from the centre database")
     ap.add_argument("--card", default=None, help="a served card's URL: run as its owner or standby")
+    ap.add_argument("--card-signalling", default="ss7", help="the trunk on the card's span 0: ss7, pri or no1")
     a = ap.parse_args()
     if a.card:
         card_main(a)

@@ -11,7 +11,8 @@ When the owner dies (kill -9, power, a partition) its lease lapses after ``ttl``
 standby takes it, opens the card and starts its stacks, which reset every circuit towards the
 network as any start does: SS7 sends GRS for its circuit groups and brings circuits back as
 the exchange acknowledges (Q.764 2.9.3), PRI sends RESTART of the interface
-(``restart_at_start``, Q.931 5.5), No.1 puts every circuit to idle line signals, which the
+(``restart_at_start``, set for a card's owner, Q.931 5.5), No.1 puts every circuit to idle
+line signals, which the
 exchange takes as clear-forward of what the dead owner held (Q.421/Q.422). Calls the dead node
 had are lost with it; the new owner publishes its own ServerStarted / ServerReady and the
 state of the card on its bus and the cluster stream, and new calls flow.
@@ -136,7 +137,9 @@ class CardLease:
 
 def for_site(cfg: Any) -> CardLease:
     """The card lease a site (a :class:`cti.config.Config`) asks for; ValueError naming what is
-    missing (a ``[cluster]`` with ``centre``, a wire board with its ``url``)."""
+    missing (a ``[cluster]`` with ``centre``, a wire board with its ``url``). Its PRI trunks get
+    ``restart_at_start`` (unless the site says otherwise): every start of a card's owner is a
+    takeover."""
     from .config import ClusterConfig, check_node
     if cfg.cluster is None:
         raise ValueError("card takeover needs a [cluster] section with centre = \"postgresql://...\"")
@@ -147,6 +150,9 @@ def for_site(cfg: Any) -> CardLease:
     url = cfg.board.options.get("url")
     if cfg.board.driver != "wire" or not isinstance(url, str) or not url:
         raise ValueError("card takeover is for a network-attached card: board.driver = \"wire\" with options.url")
+    for t in cfg.trunks:          # a takeover restarts the interface: PRI says so (Q.931 5.5)
+        if t.signalling == "pri":
+            t.config = {**t.config, "restart_at_start": t.config.get("restart_at_start", True)}
     return CardLease(cc.centre, url, cfg.server.node, cc.lease_ttl)
 
 
