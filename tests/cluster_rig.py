@@ -2,7 +2,11 @@
 server .ci/run starts with .ci/postgres.sh), dropped afterwards. No tests here."""
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +32,38 @@ def pg_url_fixture() -> Iterator[str]:
     yield scoped_url(url, schema)
     with psycopg.connect(url, autocommit=True) as c:
         c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# ---- a process's output ---------------------------------------------------------------------------
+class Lines:
+    """A process's stdout lines (text, and JSON ones parsed), read on a thread, time-stamped."""
+
+    def __init__(self, p: subprocess.Popen[str]) -> None:
+        self.p = p
+        self.lines: list[tuple[float, str]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.p.stdout is not None
+        for line in self.p.stdout:
+            self.lines.append((time.time(), line.strip()))
+
+    def json(self) -> list[dict[str, Any]]:
+        out = []
+        for _, s in list(self.lines):
+            if s.startswith("{"):
+                out.append(json.loads(s))
+        return out
+
+    def wait(self, prefix: str, timeout: float) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for _, s in list(self.lines):
+                if s.startswith(prefix):
+                    return s
+            time.sleep(0.05)
+        raise AssertionError(f"no {prefix!r} line within {timeout} s: {self.lines[-5:]}")
+
 
 
 # ---- a contact-centre load on the cluster's database (ACD tests) ----------------------------------

@@ -10,14 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cluster_rig import Load, pg_url_fixture  # noqa: F401  (the pg_url fixture)
+from cluster_rig import Lines, Load, pg_url_fixture  # noqa: F401  (the pg_url fixture)
 from cti.cluster.acd import ClusterAcd
 from cti.cluster.centre import NodeCentre, create
 from cti.cluster.lease import Fenced, Lease
@@ -122,26 +121,6 @@ def _acd(url: str, name: str, ttl: float) -> subprocess.Popen[str]:
                             env=env, cwd=ROOT)
 
 
-class Events:
-    """The JSON lines of an ACD process, read on a thread."""
-
-    def __init__(self, p: subprocess.Popen[str]) -> None:
-        self.p = p
-        self.lines: list[dict[str, Any]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.p.stdout is not None
-        for line in self.p.stdout:
-            try:
-                self.lines.append(json.loads(line))
-            except ValueError:
-                pass
-
-    def saw(self, event: str) -> list[dict[str, Any]]:
-        return [e for e in self.lines if e.get("event") == event]
-
-
 def _leader(url: str) -> tuple[str, int]:
     with psycopg.connect(url) as c:
         row = c.execute("SELECT holder, epoch FROM cc_lease WHERE name = 'acd'").fetchone()
@@ -193,7 +172,7 @@ def test_kill9_of_the_acd_leader_under_call_load(pg_url: str) -> None:
     ttl = 1.5
     load = Load(pg_url, ["a", "b"], agents_per_node=6)
     procs = [_acd(pg_url, "a", ttl), _acd(pg_url, "b", ttl)]
-    feeds = [Events(p) for p in procs]          # read their output (a full pipe would block them)
+    feeds = [Lines(p) for p in procs]          # read their output (a full pipe would block them)
     try:
         _drive(load, 20.0, rate=12.0, until=lambda: load.offers_seen > 10)    # the ACD at work
         holder, epoch = _leader(pg_url)
@@ -225,7 +204,7 @@ def test_paused_acd_leader_is_fenced_no_split_brain(pg_url: str) -> None:
     ttl = 1.0
     load = Load(pg_url, ["a", "b"], agents_per_node=4, seed=7)
     procs = [_acd(pg_url, "a", ttl), _acd(pg_url, "b", ttl)]
-    feeds = [Events(p) for p in procs]          # read their output (a full pipe would block them)
+    feeds = [Lines(p) for p in procs]          # read their output (a full pipe would block them)
     try:
         _drive(load, 2.5, rate=10.0)
         holder, epoch = _leader(pg_url)
@@ -236,7 +215,7 @@ def test_paused_acd_leader_is_fenced_no_split_brain(pg_url: str) -> None:
         procs[i].send_signal(signal.SIGCONT)                  # wakes believing it leads
         _drive(load, 3.0, rate=10.0)
         assert _leader(pg_url)[1] == epoch + 1                # it did not take the lease back
-        woke = feeds[i].lines
+        woke = feeds[i].json()
         assert any(e["event"] in ("fenced", "standby", "db error") for e in woke), woke
         _drive(load, 8.0, rate=0.0, until=lambda: not (load.ringing or load.talking or load.waiting or load.rested))
         _audit(pg_url, load)                                  # every offer under the lease live at its time

@@ -7,21 +7,18 @@ answered again. Marked ``cluster`` and
 ``postgres``; prints the measured takeover times."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import select
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from cluster_rig import pg_url_fixture  # noqa: F401  (the pg_url fixture)
+from cluster_rig import Lines, pg_url_fixture  # noqa: F401  (the pg_url fixture)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.cluster]
 pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'psycopg[binary]')")
@@ -36,36 +33,6 @@ signalling = "{line}"
 [[span]]
 signalling = "{line}"
 """
-
-
-class Lines:
-    """A process's stdout lines (text, and JSON ones parsed), read on a thread, time-stamped."""
-
-    def __init__(self, p: subprocess.Popen[str]) -> None:
-        self.p = p
-        self.lines: list[tuple[float, str]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.p.stdout is not None
-        for line in self.p.stdout:
-            self.lines.append((time.time(), line.strip()))
-
-    def json(self) -> list[dict[str, Any]]:
-        out = []
-        for _, s in list(self.lines):
-            if s.startswith("{"):
-                out.append(json.loads(s))
-        return out
-
-    def wait(self, prefix: str, timeout: float) -> str:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            for _, s in list(self.lines):
-                if s.startswith(prefix):
-                    return s
-            time.sleep(0.05)
-        raise AssertionError(f"no {prefix!r} line within {timeout} s: {self.lines[-5:]}")
 
 
 def _card(tmp: Path, sig: str) -> tuple[subprocess.Popen[str], str]:

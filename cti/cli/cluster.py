@@ -14,7 +14,7 @@ import time
 
 import click
 
-from cti.cluster.__main__ import main
+from cti.cluster.__main__ import main, stop_on_signals
 
 @main.command()
 @click.option("-c", "--config", "path", required=True, type=click.Path(exists=True, dir_okay=False))
@@ -30,16 +30,10 @@ def serve(path: str) -> None:
         card = for_site(cfg)
     except (ConfigError, ValueError) as e:
         raise click.ClickException(str(e)) from None
-    stop = False
-
-    def done(*_: object) -> None:
-        nonlocal stop
-        stop = True
-    signal.signal(signal.SIGTERM, done)
-    signal.signal(signal.SIGINT, done)
+    stop = stop_on_signals()
     click.echo(f"cti-cluster {cfg.server.node}: standby for card {card.url}", err=True)
     t0 = time.monotonic()
-    if not card.wait(lambda: stop):
+    if not card.wait(stop.is_set):
         return
     card.keep()
     click.echo(f"cti-cluster {cfg.server.node}: owner of card {card.url} (lease epoch {card.epoch}, "

@@ -14,10 +14,19 @@ import asyncio
 import json
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 import click
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (a command's clean stop)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    return stop
 
 
 @click.group()
@@ -60,15 +69,9 @@ def natsd(root: str, size: int) -> None:
     except NatsUnavailable as e:
         raise click.ClickException(str(e)) from None
     click.echo("servers = [" + ", ".join(f'"{u}"' for u in cluster.urls) + "]")
-    stop = False
-
-    def done(*_: object) -> None:
-        nonlocal stop
-        stop = True
-    signal.signal(signal.SIGTERM, done)
-    signal.signal(signal.SIGINT, done)
+    stop = stop_on_signals()
     try:
-        while not stop:
+        while not stop.is_set():
             time.sleep(0.2)
     finally:
         cluster.stop()
@@ -87,20 +90,14 @@ def acd(db: str, name: str, ttl: float, dead_after: float, duration: float | Non
     from .acd import ClusterAcd
     from .config import check_node
     check_node(name)
-    stop = False
-
-    def done(*_: object) -> None:
-        nonlocal stop
-        stop = True
-    signal.signal(signal.SIGTERM, done)
-    signal.signal(signal.SIGINT, done)
+    stop = stop_on_signals()
 
     def show(ev: dict[str, object]) -> None:
         click.echo(json.dumps({**ev, "t": time.time()}), nl=True)
         sys.stdout.flush()
     a = ClusterAcd(db, name, ttl=ttl, dead_after=dead_after, on_event=show)
     try:
-        a.run(duration, stop=lambda: stop)
+        a.run(duration, stop=stop.is_set)
     finally:
         a.close()
         show({"event": "stopped", "holder": name, "offered": a.offered, "cleared": a.cleared, "fenced": a.fenced})
