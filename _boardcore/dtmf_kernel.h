@@ -4,11 +4,12 @@
  * dtk_subblocks runs DTK_LANES = 4 channels at once (register blocking: each table row
  * feeds the four channels' accumulators; the 16 columns are the vector lanes, so no
  * transpose is needed: with the channels in the lanes instead, transposing the samples
- * cost as much as the arithmetic). GCC vector extensions; on x86-64 Linux GCC also builds an x86-64-v3 clone (AVX2 + FMA,
- * one fused multiply-add per lane and table entry) picked at load time, no -march flag.
- * Single precision is ample: 80 products of at most 2^15 each (relative error ~1e-7, far
- * below any threshold margin; the FMA and plain clones differ only at that level). The
- * energy is exact: integers below 2^37 summed in double precision. */
+ * cost as much as the arithmetic). GCC vector extensions; on x86-64 Linux GCC also
+ * builds an x86-64-v3 clone (AVX2 + FMA, one fused multiply-add per lane and table entry)
+ * picked at load time, no -march flag. Single precision is ample: 80 products of at most
+ * 2^16 x 1 each (relative error ~1e-7, far below any threshold margin; the FMA and plain
+ * clones differ only at that level). The energy is exact: squares below 2^30, summed two
+ * at a time in 32 bits unsigned, then in 64-bit integers. */
 #ifndef BOARDCORE_DTMF_KERNEL_H
 #define BOARDCORE_DTMF_KERNEL_H
 
