@@ -9,12 +9,18 @@
  * picked at load time, no -march flag. Single precision is ample: 80 products of at most
  * 2^16 x 1 each (relative error ~1e-7, far below any threshold margin; the FMA and plain
  * clones differ only at that level). The energy is exact: squares below 2^30, summed two
- * at a time in 32 bits unsigned, then in 64-bit integers. */
+ * at a time in 32 bits unsigned, then in 64-bit integers. A channel's fold and energy
+ * (dtk_prep) use AVX2 intrinsics when the CPU has them (checked at run time), the
+ * vector-extension code otherwise: the same integers and floats either way. */
 #ifndef BOARDCORE_DTMF_KERNEL_H
 #define BOARDCORE_DTMF_KERNEL_H
 
 #include <stdint.h>
 #include <string.h>
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#include <immintrin.h>
+#define DTK_X86 1
+#endif
 
 #define DTK_SUB 80
 #define DTK_COLS 16
@@ -39,6 +45,78 @@ typedef int32_t dtk_v8i __attribute__((vector_size(32)));
 typedef uint32_t dtk_v8u __attribute__((vector_size(32)));
 typedef uint64_t dtk_v4q __attribute__((vector_size(32)));
 
+/* One channel's fold (uv[h][0] = u, uv[h][1] = v per half) and exact energy. */
+DTK_CLONES_FMA static void dtk_prep_vec(const int16_t *x, float (*uv)[2][DTK_HALF], int64_t *en)
+{
+    dtk_v4q e = {0, 0, 0, 0};
+    for (int m = 0; m < DTK_SUB; m += 16) {
+        dtk_v8s s0, s1;
+        memcpy(&s0, x + m, sizeof s0);
+        memcpy(&s1, x + m + 8, sizeof s1);
+        dtk_v8i a0 = __builtin_convertvector(s0, dtk_v8i), a1 = __builtin_convertvector(s1, dtk_v8i);
+        dtk_v8u q = (dtk_v8u) (a0 * a0) + (dtk_v8u) (a1 * a1);
+        e += __builtin_convertvector(__builtin_shufflevector(q, q, 0, 1, 2, 3), dtk_v4q)
+           + __builtin_convertvector(__builtin_shufflevector(q, q, 4, 5, 6, 7), dtk_v4q);
+    }
+    *en = (int64_t) ((e[0] + e[1]) + (e[2] + e[3]));
+    for (int h = 0; h < 2; h++) {
+        const int16_t *base = x + h * DTK_SUB / 2;
+        for (int j = 0; j < 3; j++) {
+            int i = j < 2 ? 8 * j : DTK_HALF - 8;
+            dtk_v8s up, dn;
+            memcpy(&up, base + DTK_HALF + i, sizeof up);
+            memcpy(&dn, base + DTK_HALF - 8 - i, sizeof dn);
+            dn = __builtin_shufflevector(dn, dn, 7, 6, 5, 4, 3, 2, 1, 0);
+            dtk_v8i ui = __builtin_convertvector(up, dtk_v8i), di = __builtin_convertvector(dn, dtk_v8i);
+            dtk_v8f u = __builtin_convertvector(ui + di, dtk_v8f);
+            dtk_v8f w = __builtin_convertvector(ui - di, dtk_v8f);
+            memcpy(&uv[h][0][i], &u, sizeof u);
+            memcpy(&uv[h][1][i], &w, sizeof w);
+        }
+    }
+}
+
+#ifdef DTK_X86
+/* The same with AVX2 intrinsics: pmaddwd for the energy (a pair of squares is below 2^31,
+ * read unsigned), one widening per load. Chosen at run time when the CPU has AVX2. */
+__attribute__((target("avx2"))) static void dtk_prep_avx2(const int16_t *x, float (*uv)[2][DTK_HALF],
+                                                          int64_t *en)
+{
+    __m256i e = _mm256_setzero_si256();
+    for (int m = 0; m < DTK_SUB; m += 16) {
+        __m256i a = _mm256_loadu_si256((const __m256i *) (x + m));
+        __m256i q = _mm256_madd_epi16(a, a);
+        e = _mm256_add_epi64(e, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(q)));
+        e = _mm256_add_epi64(e, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(q, 1)));
+    }
+    __m128i s = _mm_add_epi64(_mm256_castsi256_si128(e), _mm256_extracti128_si256(e, 1));
+    *en = _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
+    const __m128i rev = _mm_setr_epi8(14, 15, 12, 13, 10, 11, 8, 9, 6, 7, 4, 5, 2, 3, 0, 1);
+    for (int h = 0; h < 2; h++) {
+        const int16_t *base = x + h * DTK_SUB / 2;
+        for (int j = 0; j < 3; j++) {
+            int i = j < 2 ? 8 * j : DTK_HALF - 8;
+            __m256i ui = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *) (base + DTK_HALF + i)));
+            __m256i di = _mm256_cvtepi16_epi32(_mm_shuffle_epi8(
+                _mm_loadu_si128((const __m128i *) (base + DTK_HALF - 8 - i)), rev));
+            _mm256_storeu_ps(&uv[h][0][i], _mm256_cvtepi32_ps(_mm256_add_epi32(ui, di)));
+            _mm256_storeu_ps(&uv[h][1][i], _mm256_cvtepi32_ps(_mm256_sub_epi32(ui, di)));
+        }
+    }
+}
+#endif
+
+static void dtk_prep(const int16_t *x, float (*uv)[2][DTK_HALF], int64_t *en)
+{
+#ifdef DTK_X86
+    if (__builtin_cpu_supports("avx2")) {
+        dtk_prep_avx2(x, uv, en);
+        return;
+    }
+#endif
+    dtk_prep_vec(x, uv, en);
+}
+
 /* Channels l < n (n <= DTK_LANES) of src[0..n-1], 80 samples each: out[l][k] + j out[l][8 + k]
  * = sum_{m < 40} src[l][m] exp(-j w_k m), out[l][16 + k] + j out[l][24 + k] = the same over
  * m >= 40 (the two halves), en[l] = sum_m src[l][m]^2.
@@ -56,38 +134,8 @@ DTK_CLONES_FMA static void dtk_subblocks(const int16_t *const *src, int n,
                                          float (*out)[2 * DTK_COLS], int64_t *en)
 {
     float uv[DTK_LANES][2][2][DTK_HALF] __attribute__((aligned(32)));   /* [l][h][u, v][i] */
-    for (int l = 0; l < DTK_LANES; l++) {
-        /* a missing channel (l >= n) repeats the last one; its sums are not stored */
-        const int16_t *x = src[l < n ? l : n - 1];
-        /* energy, exact: squares < 2^30, two of them summed in 32 bits unsigned, then 64 */
-        dtk_v4q e = {0, 0, 0, 0};
-        for (int m = 0; m < DTK_SUB; m += 16) {
-            dtk_v8s s0, s1;
-            memcpy(&s0, x + m, sizeof s0);
-            memcpy(&s1, x + m + 8, sizeof s1);
-            dtk_v8i a0 = __builtin_convertvector(s0, dtk_v8i), a1 = __builtin_convertvector(s1, dtk_v8i);
-            dtk_v8u q = (dtk_v8u) (a0 * a0) + (dtk_v8u) (a1 * a1);
-            e += __builtin_convertvector(__builtin_shufflevector(q, q, 0, 1, 2, 3), dtk_v4q)
-               + __builtin_convertvector(__builtin_shufflevector(q, q, 4, 5, 6, 7), dtk_v4q);
-        }
-        en[l] = (int64_t) ((e[0] + e[1]) + (e[2] + e[3]));
-        /* fold each half about its centre: u_i = x[c + d] + x[c - d], v_i = x[c + d] - x[c - d] */
-        for (int h = 0; h < 2; h++) {
-            const int16_t *base = x + h * DTK_SUB / 2;
-            for (int j = 0; j < 3; j++) {
-                int i = j < 2 ? 8 * j : DTK_HALF - 8;   /* 0, 8, 12: the last overlaps, in bounds */
-                dtk_v8s up, dn;
-                memcpy(&up, base + DTK_HALF + i, sizeof up);
-                memcpy(&dn, base + DTK_HALF - 8 - i, sizeof dn);
-                dn = __builtin_shufflevector(dn, dn, 7, 6, 5, 4, 3, 2, 1, 0);
-                dtk_v8i ui = __builtin_convertvector(up, dtk_v8i), di = __builtin_convertvector(dn, dtk_v8i);
-                dtk_v8f u = __builtin_convertvector(ui + di, dtk_v8f);
-                dtk_v8f w = __builtin_convertvector(ui - di, dtk_v8f);
-                memcpy(&uv[l][h][0][i], &u, sizeof u);
-                memcpy(&uv[l][h][1][i], &w, sizeof w);
-            }
-        }
-    }
+    for (int l = 0; l < DTK_LANES; l++)
+        dtk_prep(src[l < n ? l : n - 1], uv[l], &en[l]);
     for (int h = 0; h < 2; h++) {
         dtk_v8f a[DTK_LANES][2], c, sn;
         for (int l = 0; l < DTK_LANES; l++)
