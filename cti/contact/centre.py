@@ -336,6 +336,8 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
             return
 
         def ready(queue: str) -> int:
+            if queue not in self.engine.queues:   # call-backs: no queue, each dialled to its own agent
+                return 0
             c = self.engine.queues[queue].config
             return sum(1 for m in self.engine.agents.values()
                        if m.agent.state is AgentState.READY and self.engine._eligible(c, m.agent))
@@ -344,6 +346,8 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
             res: dict[str, Any] = self.model.make_call(device, number, now, trunk=trunk, calling=calling)
             return res
         def busy(queue: str) -> int:
+            if queue not in self.engine.queues:
+                return 0
             c = self.engine.queues[queue].config
             return sum(1 for m in self.engine.agents.values()
                        if m.agent.state in (AgentState.RESERVED, AgentState.BUSY, AgentState.WORKING_AFTER_CALL)
