@@ -37,6 +37,18 @@ _MAPS: dict[str, dict[str, Any]] = {
     "MessageHandled": {"topic": "media.voicemail | media.fax", "doc": "A message's status changed (MarkMessage, CallBack).",
                        "fields": {"id": {"type": "int"}, "kind": {"type": "str"}, "box": {"type": "str"},
                                   "status": {"type": "str"}, "by": {"type": "str: the account"}}},
+    "CallBackPlaced": {"topic": "media.voicemail", "doc": "The dialler placed a CallBack from the asking agent's device.",
+                       "fields": {"id": {"type": "int"}, "number": {"type": "str"}, "device": {"type": "str"},
+                                  "call": {"type": "str"}, "by": {"type": "str: the account"}}},
+    "CallBackWaiting": {"topic": "media.voicemail", "doc": "A CallBack waits: outside the number's calling hours "
+                        "(until ``at``) or the agent is not Ready.",
+                        "fields": {"id": {"type": "int"}, "number": {"type": "str"}, "device": {"type": "str"},
+                                   "reason": {"type": "str: calling hours | agent not ready"},
+                                   "at": {"type": "float: UNIX time it may be dialled"}, "by": {"type": "str"}}},
+    "CallBackRefused": {"topic": "media.voicemail", "doc": "A CallBack is refused: the number is on the do-not-call "
+                        "list (or the list cannot be read, or it is not a number); it is never dialled.",
+                        "fields": {"id": {"type": "int"}, "number": {"type": "str"}, "device": {"type": "str"},
+                                   "reason": {"type": "str"}, "by": {"type": "str"}}},
     "TtsFailed": {"topic": "media.tts", "doc": "A spoken prompt could not be rendered (the menu went on without it).",
                   "fields": {"call": {"type": "str"}, "error": {"type": "str"}}},
     "FaxCampaignProgress": {"topic": "media.fax", "doc": "One number of a fax campaign tried.",

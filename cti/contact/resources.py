@@ -24,6 +24,9 @@ the queue overflow to voicemail, and hands the queue prompts its prompt set
     max_seconds = 120
     silence_seconds = 6
     pcm = false                  # 16-bit PCM WAV instead of A-law
+    [media.voicemail.callback]   # CallBack through the dialler (cti.contact.callbacks)
+    dnc = "dnc.txt"              # do-not-call list; hours, zones, dial_plan, max_attempts, retry_after
+    hours = { default = ["09:00", "21:00"] }
     [media.tts]
     engine = "espeak-ng"         # or "command" / "package.module:Class" (docs/ivr.md)
     voice = "cmn"
@@ -76,6 +79,7 @@ class MediaConfig:
     voicemail: dict[str, Any] = field(default_factory=dict)
     tts: dict[str, Any] = field(default_factory=dict)
     announce: dict[str, Any] = field(default_factory=dict)
+    callback: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], base: Path = Path(".")) -> MediaConfig:
@@ -107,6 +111,12 @@ class MediaConfig:
         if not isinstance(docs, dict) or not all(isinstance(v, str) for v in docs.values()):
             raise MediaConfigError("[media.fax] documents maps names to file paths")
         c.fax["documents"] = {k: str(base / v) for k, v in docs.items()}
+        cb = c.voicemail.pop("callback", {})
+        if not isinstance(cb, dict):
+            raise MediaConfigError("[media.voicemail.callback] must be a table")
+        c.callback = dict(cb)
+        if isinstance(c.callback.get("dnc"), str):
+            c.callback["dnc"] = str(base / c.callback["dnc"])
         bad = sorted(set(c.voicemail) - {"max_seconds", "silence_seconds", "silence_dbm0", "min_seconds",
                                          "terminator", "pcm"})
         if bad:
@@ -174,6 +184,12 @@ class MediaResources(Component):
         self.centre.ivr.attach(self)
         self.centre.announce_agents(self.agent_announcement)
         self.centre.add_statistics("resources", self._usage)
+        from cti.outbound.campaign import CampaignError
+        from .callbacks import VoicemailCallbacks
+        try:
+            self.callbacks = VoicemailCallbacks(self.config.callback, self.centre, self._publish, self._handled)
+        except CampaignError as e:
+            raise MediaConfigError(f"[media.voicemail.callback] {e}") from None
         if prompts is not None:
             self.centre.prompts.use(prompts)
 
@@ -203,12 +219,14 @@ class MediaResources(Component):
 
     # ---- the plugin protocol --------------------------------------------------------------------------
     def deadline(self) -> float | None:
-        if self.fax.jobs or self.voicemail.legs or self.voicemail.playbacks or self._dialled or self.campaigns:
+        if self.fax.jobs or self.voicemail.legs or self.voicemail.playbacks or self._dialled or self.campaigns \
+                or self.callbacks.waiting():
             return EVERY_BLOCK
         return EVERY_BLOCK if self._next_usage is None else self._next_usage
 
     def service(self, now: float) -> None:
         self._dial_campaigns(now)
+        self.callbacks.service(now)
         self._publish_all(self.fax.tick(now))
         self._publish_all(self.voicemail.tick(now))
         for call, err in self.centre.ivr.errors:
@@ -520,12 +538,13 @@ class MediaResources(Component):
         return {"id": m.id, "status": m.status}
 
     def _call_back(self, account: Any, req: mr.CallBack, t: float) -> dict[str, Any]:
-        m = self._message(req.id)
-        if not m.caller:
-            raise InvalidStateError(f"message {req.id} has no caller number to call back")
-        res = self.host.model.make_call(req.device, m.caller, t)
-        self._mark_message(account, mr.MarkMessage(req.id, "handled"), t)
-        return {"id": req.id, "call": res["call"]}
+        """Through the outbound dialler (:mod:`cti.contact.callbacks`): placed now, or waiting."""
+        return self.callbacks.request(self._message(req.id), req.device, getattr(account, "name", ""), self.host.now())
+
+    def _handled(self, msg_id: int, by: str) -> None:
+        m = self.store.set_status(msg_id, "handled")
+        self._publish({"type": "MessageHandled", "topic": f"media.{m.kind}", "id": m.id, "kind": m.kind,
+                       "box": m.box, "status": m.status, "by": by})
 
     def _say(self, account: Any, req: mr.Say, t: float) -> dict[str, Any]:
         circuit = self._circuit(req.call)
