@@ -18,7 +18,13 @@ blocked                1 0             1 1
 
 A circuit is both-way: one :class:`Line` plays the forward (outgoing) or the backward
 (incoming) end as the call demands. Received bits count after they persist for DEBOUNCE
-(Q.421 clause 4). Nothing here does I/O: the line has the one sans-IO shape
+(Q.421 clause 4: recognition time 20 +/- 10 ms), measured from when they were first
+received on the line: the card's time when the caller passes it (``receive(data, now,
+since)``: a card that debounces CAS itself reports a change only after it lasted 10 ms,
+stamped with when it began, so counting from the report would recognise it ~30-50 ms
+after it happened), else the time it is handed in. A recognition is dated when the
+persistence was complete (``since + DEBOUNCE``), even when the line is told of it at a
+later poll, never before an input the line has already taken. Nothing here does I/O: the line has the one sans-IO shape
 (:class:`cti.signaling.stack.SansIOStack`): feed :meth:`Line.receive` with the received
 abcd and ``now``, send :meth:`Line.data_to_send`, call :meth:`Line.handle_timer` by
 :meth:`Line.timer_deadline`, read :meth:`Line.events`.
@@ -143,7 +149,8 @@ class Line:
                                               timer_values=pick(LINE_TIMERS, timers), trace=trace)
         self._ab_tx = AB_IDLE
         self._raw: int | None = None        # last received a,b
-        self._raw_since = 0.0
+        self._raw_since = 0.0               # when it was first received on the line
+        self._t = float("-inf")             # the latest time the line was given
         self.rx: int | None = None          # accepted (recognised) a,b
         self._events: list[LineEvent] = []
         self.block_wanted = False
@@ -160,6 +167,11 @@ class Line:
     @property
     def in_call(self) -> bool:
         return self.machine.state in CALL_STATES
+
+    @property
+    def recognising(self) -> bool:
+        """Received a,b bits have changed and are not recognised yet (DEBOUNCE running)."""
+        return self._raw is not None and self._raw != self.rx
 
     @property
     def outgoing(self) -> bool:
@@ -183,15 +195,23 @@ class Line:
         """The abcd bits to transmit now (a level: write it again whenever the wire needs it)."""
         return (self._ab_tx << 2) | (self.variant.cd_bits & 0b11)
 
-    def receive(self, data: int, now: float) -> None:
-        """The received abcd bits at ``now`` (call on every change, or every block)."""
+    def receive(self, data: int, now: float, since: float | None = None) -> None:
+        """The received abcd bits at ``now`` (call on every change, or every block).
+
+        ``since``: when they were first received on the line, if known (the card's
+        CasChanged time); recognition counts DEBOUNCE from it (at most ``now``), else from
+        ``now``. Ignored when the a,b bits are those already being received."""
         if isinstance(data, bool) or not isinstance(data, int) or not 0 <= data <= 0xF:
             raise ValueError(f"abcd must be an int 0..15, not {data!r}")
+        if since is not None and (isinstance(since, bool) or not isinstance(since, (int, float))
+                                  or since != since or since in (float("inf"), float("-inf"))):
+            raise ValueError(f"since must be a finite time or None, not {since!r}")
         ab = (data >> 2) & 0b11
         if ab != self._raw:
             self._raw = ab
-            self._raw_since = now
+            self._raw_since = now if since is None else min(float(since), now)
         self._recognise(now)
+        self._told(now)
 
     def timer_deadline(self) -> float | None:
         d: float | None = self.machine.deadline()
@@ -203,6 +223,11 @@ class Line:
     def handle_timer(self, now: float) -> None:
         self._recognise(now)
         self.machine.handle_timer(now)
+        self._told(now)
+
+    def _told(self, now: float) -> None:
+        if now > self._t:
+            self._t = now
 
     # ---- requests ----
     def seize(self, now: float) -> None:
@@ -225,36 +250,48 @@ class Line:
     def block(self, now: float) -> None:
         """Block the circuit (now if idle, else when the call ends)."""
         self.block_wanted = True
+        self._told(now)
         if not self.in_call:
             self.machine.fire_if(E.BLOCK, None, now)
 
     def unblock(self, now: float) -> None:
         self.block_wanted = False
+        self._told(now)
         self.machine.fire_if(E.UNBLOCK, None, now)
 
     def alarm(self, now: float, reason: str = "alarm") -> None:
         """A span alarm began: the call (if any) fails, the circuit is unavailable."""
+        self._told(now)
         self.machine.fire(E.ALARM, reason, now)
 
     def alarm_cleared(self, now: float) -> None:
+        self._told(now)
         self.machine.fire(E.ALARM_CLEAR, None, now)
 
     def _local(self, event: LineEv, message: Any, now: float) -> None:
         if not self.machine.allowed(event, message):
             raise LocalProtocolError(f"{self.machine.name}: cannot {event.value} in state {self.state.value}")
+        self._told(now)
         self.machine.fire(event, message, now)
 
     # ---- signal recognition (Q.421 clause 4) ----
     def _recognise(self, now: float) -> None:
         if self._raw is None or self._raw == self.rx:
             return
-        if now - self._raw_since >= self.machine.values["DEBOUNCE"] - 1e-9:
+        at = self._raw_since + self.machine.values["DEBOUNCE"]
+        if at <= now + 1e-9:
+            # dated when the persistence was complete, not at the poll that found it; never
+            # before an input already taken (time runs one way), and timers due first expire first
+            at = min(max(at, self._t if self._t > float("-inf") else now), now)
+            self.machine.handle_timer(at)
+            if self._raw is None or self._raw == self.rx:
+                return
             self.rx = self._raw
             try:
-                self.machine.fire(_RX[self._raw], self._raw, now)
+                self.machine.fire(_RX[self._raw], self._raw, at)
             except UnexpectedEvent as exc:   # a table hole: counted and reported, never a crash
                 self.errors += 1
-                self._emit("error", now, reason=str(exc))
+                self._emit("error", at, reason=str(exc))
 
     def _emit(self, kind: str, now: float, cause: int | None = None, reason: str = "") -> None:
         self._events.append(LineEvent(kind, now, cause, reason))

@@ -107,18 +107,30 @@ class No1Trunk(TrunkAdapter):
     def service(self, now: float) -> list[TrunkEvent]:
         self._now = now
         self._check_alarms(now)
+        cas, down, inf = self.span.cas, self._down, float("inf")
+        rxs = [-1 if down else cas(ch.ts) for ch in self.channels.values()]
+        if not down:
+            # line signals first: a change the card stamped (Span.cas_age: how long each abcd
+            # has been on the line) is recognised 20 ms after it began, dated then (Q.421
+            # 20 +/- 10 ms), so before the MF signals of this block that came after it
+            age = getattr(self.span, "cas_age", None)
+            for ch, rx in zip(self.channels.values(), rxs, strict=True):
+                if rx != ch.rx_seen:
+                    a = age(ch.ts) if age is not None else None
+                    ch.line.receive(rx, now, None if a is None else now - a)
+                elif now >= ch.quiet_until and ch.line.recognising:
+                    ch.line.receive(rx, now)
+                else:
+                    continue
+                self._drain(ch, now)
         while (blk := self.span.read_audio()) is not None:
             self._audio(blk.timeslots, blk.data, blk.time)
-        cas, down, inf = self.span.cas, self._down, float("inf")
-        for ch in self.channels.values():
+        for ch, rx in zip(self.channels.values(), rxs, strict=True):
             # a circuit with no register, no timer due and the same abcd bits as last block has
             # nothing to do (every request that changes it goes through _drain or _write_cas,
             # which end the quiet spell): most circuits, most blocks, at full load
-            rx = -1 if down else cas(ch.ts)
             if now < ch.quiet_until and rx == ch.rx_seen and ch.reg is None:
                 continue
-            if not down:
-                ch.line.receive(rx, now)
             ch.line.handle_timer(now)
             if ch.reg is not None:
                 ch.reg.handle_timer(now)
