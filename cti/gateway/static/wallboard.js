@@ -1,5 +1,7 @@
 // The supervisor wallboard: per queue waiting calls, longest wait, service level, abandon rate;
-// agents by state with time in state; live calls; monitor / whisper / barge (the bus checks rights).
+// agents by state with time in state; live calls; monitor / whisper / barge (the bus checks rights);
+// the media pools (fax and voice channels: in use / size, callers refused) from the snapshot's
+// `resources` section, ResourceUsage / ResourceExhausted events and GetStatistics' `resources`.
 // Figures are the docs/stats.md formulas as the server computes them (QueueStats, GetStatistics);
 // waiting calls and longest wait also move live with the queue events between two QueueStats.
 import { CtiClient, applyI18n, el, fmtDuration, fmtPercent, pageLog, setLanguage } from "/static/cti.js";
@@ -23,6 +25,8 @@ const I18N = {
     preview: "预览式", progressive: "渐进式", predictive: "预测式",
     answered_o: "接通", machine: "答录机", busy: "忙", "no-answer": "无人接听", abandoned_o: "放弃",
     "dnc-blocked": "免打扰拦截", congestion: "拥塞", unallocated: "空号", failed: "失败",
+    resources: "媒体资源", noResources: "本服务器没有媒体资源（[media]）", pool_fax: "传真通道",
+    pool_voice: "语音通道", inUse: "占用 / 总数", refused: "拒绝", peak: "峰值",
   },
   en: {
     title: "Wallboard", myDevice: "My device", token: "Token", connect: "Connect", offline: "offline", online: "online",
@@ -41,6 +45,8 @@ const I18N = {
     preview: "preview", progressive: "progressive", predictive: "predictive",
     answered_o: "answered", machine: "machine", busy: "busy", "no-answer": "no answer", abandoned_o: "abandoned",
     "dnc-blocked": "DNC-blocked", congestion: "congestion", unallocated: "unallocated", failed: "failed",
+    resources: "Media resources", noResources: "no media resources on this server ([media])", pool_fax: "Fax channels",
+    pool_voice: "Voice channels", inUse: "in use / size", refused: "refused", peak: "peak",
   },
 };
 
@@ -58,6 +64,7 @@ const calls = new Map();    // id -> {call, calling, called, parties: Map(device
 const campaigns = new Map();  // name -> {campaign, mode, status..., agent_states, last}
 const campaignRows = new Map();  // name -> its table row, updated in place (its select keeps the choice)
 const MODES = ["preview", "progressive", "predictive"];
+const pools = new Map();      // kind (fax, voice) -> {size, busy, free, peak, taken, refused}
 let supervising = null;
 let noStats = false;
 const rows = new Map();    // agent id -> its table row, updated in place
@@ -86,6 +93,7 @@ function onSnapshot(snap) {
     const { agents: st, ...rest } = c;
     campaigns.set(c.campaign, { ...(campaigns.get(c.campaign) || {}), ...rest, agent_states: st || {} });
   }
+  for (const p of snap.resources || []) pools.set(p.kind, { ...p });
   calls.clear();
   for (const c of snap.calls || []) {
     calls.set(c.call, { call: c.call, calling: c.calling, called: c.called, start: now - (c.answered ? 0 : 0),
@@ -101,6 +109,7 @@ function applyStats(result) {
     k.figures = f;
     k.figuresAt = now;
   }
+  for (const [kind, u] of Object.entries((result.resources || {}).pools || {})) pools.set(kind, { kind, ...u });
   if (result.time !== undefined) {
     for (const a of agents.values()) {
       if (typeof a.sinceModel === "number") a.since = now - Math.max(0, result.time - a.sinceModel);
@@ -134,6 +143,14 @@ function onEvent(e) {
     if (e.type === "CampaignStatus") Object.assign(k, e.status || {}, { mode: e.mode, agent_states: e.agent_states || {} });
     else if (e.type === "CampaignProgress") k.last = `${e.number} ${t(["answered", "abandoned"].includes(e.outcome) ? e.outcome + "_o" : e.outcome)}`;
     campaigns.set(e.campaign, k);
+  } else if (topic === "media.pool") {
+    if (e.type === "ResourceUsage") {
+      for (const [kind, u] of Object.entries(e.pools || {})) pools.set(kind, { kind, ...u });
+    } else if (e.type === "ResourceExhausted") {   // counted now; the next ResourceUsage has the server's figure
+      const p = pools.get(e.kind) || { kind: e.kind, size: e.size, busy: e.size, refused: 0 };
+      p.refused = (p.refused || 0) + 1;
+      pools.set(e.kind, p);
+    }
   } else if (topic.startsWith("call.")) {
     let c = calls.get(e.call);
     if (!c) { c = { call: e.call, calling: e.calling, called: e.called, start: now, parties: new Map() }; calls.set(e.call, c); }
@@ -227,6 +244,7 @@ function render() {
     if (row.tr.parentNode !== tbody || tbody.children[sorted.indexOf(a)] !== row.tr) tbody.append(row.tr);
   }
   renderCampaigns(mayWatch);
+  renderPools();
   $("calls").querySelector("tbody").replaceChildren(...[...calls.values()].map((c) => el("tr", { "data-call": c.call },
     el("td", {}, c.call), el("td", {}, c.calling || ""), el("td", {}, c.called || ""),
     el("td", {}, [...c.parties.entries()].map(([d, s]) => `${d}:${s}`).join("  ")),
@@ -270,6 +288,21 @@ function renderCampaigns(mayPace) {
     row.cells[7].textContent = Object.entries(k.agent_states || {}).map(([s, n]) => `${t(s)} ${n}`).join(" · ") || "-";
     row.cells[8].textContent = k.last || "";
   }
+}
+
+function renderPools() {
+  $("no-resources").hidden = pools.size > 0;
+  $("resource-tiles").replaceChildren(...[...pools.values()].sort((a, b) => a.kind.localeCompare(b.kind)).map((p) => {
+    const full = p.size > 0 && p.busy >= p.size;
+    const name = t("pool_" + p.kind) === "pool_" + p.kind ? p.kind : t("pool_" + p.kind);
+    return el("div", { class: "pool", "data-pool": p.kind, style: "display:contents" },
+      tile(`${name} · ${t("inUse")}`,
+           `${p.busy ?? "-"} / ${p.size ?? "-"}`, full, `${p.kind}_in_use`),
+      tile(`${name} · ${t("refused")}`,
+           String(p.refused ?? 0), (p.refused || 0) > 0, `${p.kind}_refused`),
+      tile(`${name} · ${t("peak")}`,
+           String(p.peak ?? "-"), false, `${p.kind}_peak`));
+  }));
 }
 
 async function setMode(campaign, mode) {
@@ -324,7 +357,7 @@ async function connect() {
   if (token) sessionStorage.setItem("cti.token", token);
   localStorage.setItem("cti.supDevice", $("sup-device").value.trim());
   if (cti) cti.close();
-  cti = new CtiClient({ token, topics: ["agent.", "queue.", "call.", "campaign.", "server."] });
+  cti = new CtiClient({ token, topics: ["agent.", "queue.", "call.", "campaign.", "server.", "media.pool"] });
   cti.on("snapshot", onSnapshot).on("event", onEvent)
      .on("status", (s) => { online = s === "open"; $("conn").textContent = t(online ? "online" : "offline"); })
      .on("overflow", (m) => log(`overflow: seqs ${m.first}..${m.last} replayed`, true))
@@ -355,7 +388,7 @@ async function init() {
   setLang(lang);
   setInterval(render, 1000);
   setInterval(refreshStats, 5000);
-  window.ctiWallboard = { queues, agents, calls, campaigns, get client() { return cti; } };
+  window.ctiWallboard = { queues, agents, calls, campaigns, pools, get client() { return cti; } };
   if (config.mode === "plain" || sessionStorage.getItem("cti.token")) connect();
 }
 
