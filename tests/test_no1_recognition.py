@@ -37,10 +37,17 @@ def _rx_times(line: Line) -> list[tuple[float, Any]]:
 
 # ---------------------------------------------------------------- the line alone (sans-IO)
 
-def test_recognition_counts_from_the_cards_time_and_is_dated_when_complete() -> None:
+def _idle_line() -> Line:
+    """A China line that has recognised the far end's idle (at 20 ms)."""
     line = Line("cn")
     line.receive(IDLE, 0.0)
     line.handle_timer(DEBOUNCE)
+    assert line.rx == 0b10
+    return line
+
+
+def test_recognition_counts_from_the_cards_time_and_is_dated_when_complete() -> None:
+    line = _idle_line()
     assert line.rx == 0b10
     # the card first received the seizure at 1.001 and reports it at the 1.020 poll
     line.receive(SEIZE, 1.020, since=1.001)
@@ -55,9 +62,7 @@ def test_recognition_counts_from_the_cards_time_and_is_dated_when_complete() -> 
 
 def test_without_the_cards_time_the_whole_wait_counts_from_the_poll() -> None:
     """DAHDI: no card debounce, no age: the change counts from when it is handed in."""
-    line = Line("cn")
-    line.receive(IDLE, 0.0)
-    line.handle_timer(DEBOUNCE)
+    line = _idle_line()
     line.receive(SEIZE, 1.0)
     assert line.timer_deadline() == pytest.approx(1.0 + DEBOUNCE)
     line.handle_timer(1.0 + DEBOUNCE - 0.001)
@@ -68,9 +73,7 @@ def test_without_the_cards_time_the_whole_wait_counts_from_the_poll() -> None:
 
 @pytest.mark.parametrize("glitch", [0.005, 0.010, 0.015, 0.019])
 def test_a_glitch_shorter_than_recognition_is_ignored(glitch: float) -> None:
-    line = Line("cn")
-    line.receive(IDLE, 0.0)
-    line.handle_timer(DEBOUNCE)
+    line = _idle_line()
     line.events()
     # the card reports 00 (first received at 1.000), then idle again (first received at 1.000 + glitch)
     line.receive(SEIZE, 1.010, since=1.000)
@@ -83,9 +86,7 @@ def test_a_glitch_shorter_than_recognition_is_ignored(glitch: float) -> None:
 
 
 def test_a_change_longer_than_recognition_is_recognised_once() -> None:
-    line = Line("cn")
-    line.receive(IDLE, 0.0)
-    line.handle_timer(DEBOUNCE)
+    line = _idle_line()
     line.events()
     line.receive(SEIZE, 1.010, since=1.000)
     for k in range(1, 20):                        # polled every block and at every deadline, 0.4 s
@@ -97,21 +98,17 @@ def test_a_change_longer_than_recognition_is_recognised_once() -> None:
 
 
 def test_recognition_is_never_dated_before_an_input_already_taken() -> None:
-    line = Line("cn")
-    line.receive(IDLE, 0.0)
-    line.handle_timer(DEBOUNCE)
+    line = _idle_line()
     line.block(1.025)                              # a local request at 1.025 ...
     line.receive(ACK, 1.030, since=1.000)          # ... before the far end's block (ready at 1.020) is seen
     assert line.state is LineState.BLOCKED_BOTH
-    assert _rx_times(line)[-1][0] == pytest.approx(1.030) or _rx_times(line)[-1][0] >= 1.025
+    assert _rx_times(line)[-1][0] == pytest.approx(1.025)       # complete at 1.020, taken after 1.025
 
 
 def test_timers_due_before_the_recognition_expire_first() -> None:
     """T_SEIZE_ACK ran out at 2.0; the acknowledgement, first received at 1.990, completed its
     20 ms at 2.010: the seizure had already failed (same answer as a poll in time would give)."""
-    line = Line("cn")
-    line.receive(IDLE, 0.0)
-    line.handle_timer(DEBOUNCE)
+    line = _idle_line()
     line.seize(0.0 + 0.2)                          # IDLE_GUARD over: sent at 0.2, T_SEIZE_ACK 2 s
     line.handle_timer(0.2)
     line.events()
@@ -128,9 +125,7 @@ def test_bad_since_is_refused(since: Any) -> None:
 
 
 def test_a_since_in_the_future_counts_from_now() -> None:
-    line = Line("cn")
-    line.receive(IDLE, 0.0)
-    line.handle_timer(DEBOUNCE)
+    line = _idle_line()
     line.receive(SEIZE, 1.0, since=5.0)            # a card clock ahead of ours: never shorter
     assert line.timer_deadline() == pytest.approx(1.02)
 
@@ -196,10 +191,13 @@ def test_simulated_line_glitch_shorter_than_recognition_is_ignored(ms: int) -> N
     assert all(rig.trunk.state((0, ts))[0] == "idle" for ts in rig.trunk.channels)
 
 
-def test_simulated_line_hit_longer_than_recognition_is_recognised_once() -> None:
+@pytest.mark.parametrize("ms", [32, 60])
+def test_simulated_line_hit_longer_than_recognition_is_recognised_once(ms: int) -> None:
+    """Q.421: a state lasting more than 30 ms must be recognised (counted from the poll, a
+    38 ms hit was still missed)."""
     rig = Rig(exchange=False, on_call=None)
     rig.board.advance(0.2)
-    rig.board.faults(0).cas_glitch(60)
+    rig.board.faults(0).cas_glitch(ms)
     rig.board.advance(0.5)
     line = rig.trunk.channels[1].line
     rx = [ev for _, ev in _rx_times(line)]
