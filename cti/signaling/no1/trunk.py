@@ -108,29 +108,31 @@ class No1Trunk(TrunkAdapter):
         self._now = now
         self._check_alarms(now)
         cas, down, inf = self.span.cas, self._down, float("inf")
-        rxs = [-1 if down else cas(ch.ts) for ch in self.channels.values()]
-        if not down:
-            # line signals first: a change the card stamped (Span.cas_age: how long each abcd
-            # has been on the line) is recognised 20 ms after it began, dated then (Q.421
-            # 20 +/- 10 ms), so before the MF signals of this block that came after it
-            age = getattr(self.span, "cas_age", None)
-            for ch, rx in zip(self.channels.values(), rxs, strict=True):
-                if rx != ch.rx_seen:
+        # line signals first: a change the card stamped (Span.cas_age: how long each abcd has
+        # been on the line) is recognised 20 ms after it began and dated then (Q.421 20 +/- 10
+        # ms), so before the MF signals of this block that came after it
+        age = None if down else getattr(self.span, "cas_age", None)
+        active: list[tuple[_Channel, int]] = []
+        for ch in self.channels.values():
+            rx = -1 if down else cas(ch.ts)
+            if rx != ch.rx_seen:
+                if not down:
                     a = age(ch.ts) if age is not None else None
                     ch.line.receive(rx, now, None if a is None else now - a)
-                elif now >= ch.quiet_until and ch.line.recognising:
+                    self._drain(ch, now)
+            elif now >= ch.quiet_until:
+                if not down and ch.line.recognising:
                     ch.line.receive(rx, now)
-                else:
-                    continue
-                self._drain(ch, now)
+                    self._drain(ch, now)
+            elif ch.reg is None:
+                # no register, no timer due and the same abcd bits as last block: nothing to do
+                # (every request that changes it goes through _drain or _write_cas, which end
+                # the quiet spell): most circuits, most blocks, at full load
+                continue
+            active.append((ch, rx))
         while (blk := self.span.read_audio()) is not None:
             self._audio(blk.timeslots, blk.data, blk.time)
-        for ch, rx in zip(self.channels.values(), rxs, strict=True):
-            # a circuit with no register, no timer due and the same abcd bits as last block has
-            # nothing to do (every request that changes it goes through _drain or _write_cas,
-            # which end the quiet spell): most circuits, most blocks, at full load
-            if now < ch.quiet_until and rx == ch.rx_seen and ch.reg is None:
-                continue
+        for ch, rx in active:
             ch.line.handle_timer(now)
             if ch.reg is not None:
                 ch.reg.handle_timer(now)
