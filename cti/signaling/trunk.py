@@ -164,7 +164,11 @@ class CasSpan(Protocol):
     A backend must not report all-zero abcd bits (``cas(ts) == 0``) before the far end is
     up: a,b = 00 is a seizure in No.1 / R2, so every circuit would look seized. Report idle
     (a,b = 10: ``0b1011`` in China, ``0b1001`` ITU) or raise an alarm (LOS, AIS ...) until the
-    far end's bits are known."""
+    far end's bits are known.
+
+    Optional: ``cas_age(ts) -> float | None``, how long the received abcd has been on the line
+    (a card that debounces CAS and stamps each change, as :meth:`drivers.base.Span.cas_age`):
+    line signalling then counts its recognition time from the line, not from its poll."""
 
     number: int
 
