@@ -23,8 +23,13 @@ pytestmark = pytest.mark.browser
 
 
 def _config(tmp: str) -> str:
+    with open(os.path.join(ROOT, "docs", "examples", "contact-scenario.toml"), encoding="utf-8") as f:
+        scenario = f.read().replace("abandon = 0.15", "abandon = 0.0")     # callers wait until served
+    with open(os.path.join(tmp, "scenario.toml"), "w", encoding="utf-8") as f:
+        f.write(scenario)
     with open(os.path.join(ROOT, "docs", "examples", "contact-centre.toml"), encoding="utf-8") as f:
-        cfg = f.read()
+        cfg = f.read().replace('scenario = "docs/examples/contact-scenario.toml"',
+                               f'scenario = "{os.path.join(tmp, "scenario.toml")}"')
     cfg += (f'\n[media]\ndirectory = "{os.path.join(tmp, "media")}"\npools = {{ fax = 2, voice = 1 }}\n'
             'stats_every = 2.0\n[media.voicemail]\nmax_seconds = 8\nsilence_seconds = 8\nmin_seconds = 0\n')
     path = os.path.join(tmp, "cti.toml")
@@ -63,7 +68,7 @@ def label(d: Any, name: str) -> str:
 
 
 def waiting_calls(st: Stack, n: int) -> list[str]:
-    """``n`` callers waiting in a queue (nobody is logged on: the demo's callers wait)."""
+    """``n`` callers waiting in a queue (nobody is logged on and nobody gives up: they wait)."""
     def got() -> list[str]:
         snap = st.client.snapshot()
         return [c for q in snap.get("queues", []) for c in q.get("waiting", [])][:n]
