@@ -15,6 +15,7 @@ from cti.bus.auth import Account
 from cti.call.errors import InvalidStateError
 from cti.outbound.callback import CallbackCampaign
 from cti.outbound.campaign import CampaignError, Outcome
+from tests.test_contact_load import restore_bus_requests  # noqa: F401 (fixture: the bus's request registry)
 
 AGENTS = {"1024": {"device": "2000", "team": "blue", "wrap_up": 2.0}}
 ALICE = Account("1024", "agent", device="2000", team="blue")
