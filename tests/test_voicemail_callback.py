@@ -75,6 +75,18 @@ def test_do_not_call_hours_and_attempt_limits(tmp_path: Path) -> None:
         CallbackCampaign.from_spec("callback", {"queue": "x"})
 
 
+def test_bad_call_back_configs(tmp_path: Path) -> None:
+    from cti.contact.resources import MediaConfig, MediaConfigError
+    with pytest.raises(MediaConfigError, match="callback.*unknown key"):
+        MediaConfig.from_dict({"voicemail": {"callback": {"queue": "sales"}}})
+    with pytest.raises(MediaConfigError, match="must be a table"):
+        MediaConfig.from_dict({"voicemail": {"callback": "yes"}})
+    cfg = MediaConfig.from_dict({"voicemail": {"max_seconds": 60, "callback": {"dnc": "dnc.txt"}}}, base=tmp_path)
+    assert cfg.callback == {"dnc": str(tmp_path / "dnc.txt")} and cfg.voicemail == {"max_seconds": 60}
+    with pytest.raises(CampaignError, match="dnc.txt"):       # the list must be readable when the server starts
+        CallbackCampaign.from_spec("callback", cfg.callback)
+
+
 # ---- the whole server ---------------------------------------------------------------------------
 def _rig(tmp_path: Path, **callback: Any) -> tuple[Any, Any, Any, Any, list[dict[str, Any]]]:
     from cti.contact.resources import MediaConfig, MediaResources

@@ -115,6 +115,10 @@ class MediaConfig:
         if not isinstance(cb, dict):
             raise MediaConfigError("[media.voicemail.callback] must be a table")
         c.callback = dict(cb)
+        from cti.outbound.callback import KEYS as CALLBACK_KEYS
+        bad = sorted(set(c.callback) - CALLBACK_KEYS)
+        if bad:
+            raise MediaConfigError(f"[media.voicemail.callback] unknown key(s) {bad}; known: {sorted(CALLBACK_KEYS)}")
         if isinstance(c.callback.get("dnc"), str):
             c.callback["dnc"] = str(base / c.callback["dnc"])
         bad = sorted(set(c.voicemail) - {"max_seconds", "silence_seconds", "silence_dbm0", "min_seconds",
