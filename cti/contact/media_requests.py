@@ -78,11 +78,13 @@ class MarkMessage:
 
 @dataclass(frozen=True, slots=True)
 class CallBack:
-    """Call the caller of message ``id`` back from ``device`` (the message is marked handled)."""
+    """Call the caller of message ``id`` back from ``device`` through the outbound dialler and its
+    calling rules: ``status`` placed (``call``) or waiting (``reason``, ``at``); refused (InvalidState)
+    on the do-not-call list. The message is marked handled once the call is placed."""
 
     id: int
     device: str
-    RESULT = ("id", "call")
+    RESULT = ("id", "call", "status")
 
 
 @dataclass(frozen=True, slots=True)
