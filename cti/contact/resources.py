@@ -37,7 +37,8 @@ the queue overflow to voicemail, and hands the queue prompts its prompt set
 
 Events (dicts on the bus, topic ``media.<kind>``): FaxStarted, FaxPage, FaxCompleted,
 FaxReceived, VoicemailLeft, VoicemailFailed, MessageHandled, ResourceExhausted,
-ResourceUsage, TtsFailed. Requests: :mod:`cti.contact.media_requests`. Snapshot sections:
+ResourceUsage, TtsFailed, CallBackPlaced / CallBackWaiting / CallBackRefused
+(:mod:`cti.contact.callbacks`: CallBack goes through the outbound dialler). Requests: :mod:`cti.contact.media_requests`. Snapshot sections:
 ``resources`` (pool usage) and ``messages`` (message waiting per box).
 """
 from __future__ import annotations
