@@ -117,6 +117,17 @@ def test_timers_due_before_the_recognition_expire_first() -> None:
     assert kinds[0] == "failed" and "seize_ack" not in kinds
 
 
+def test_bits_kept_through_an_alarm_count_from_its_end() -> None:
+    """A card keeps the last abcd through LOS/AIS; after the alarm their age says nothing."""
+    line = _idle_line()
+    line.alarm(1.0, "LOS")
+    line.alarm_cleared(3.0)
+    line.receive(SEIZE, 3.0, since=0.5)
+    assert line.state is LineState.IDLE and line.timer_deadline() == pytest.approx(3.02)
+    line.handle_timer(3.02)
+    assert line.state is LineState.IN_SEIZED
+
+
 @pytest.mark.parametrize("since", [float("nan"), float("inf"), "1.0", True])
 def test_bad_since_is_refused(since: Any) -> None:
     line = Line("cn")

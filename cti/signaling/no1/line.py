@@ -151,6 +151,7 @@ class Line:
         self._raw: int | None = None        # last received a,b
         self._raw_since = 0.0               # when it was first received on the line
         self._t = float("-inf")             # the latest time the line was given
+        self._fresh = float("-inf")         # received bits count from no earlier than this (alarm end)
         self.rx: int | None = None          # accepted (recognised) a,b
         self._events: list[LineEvent] = []
         self.block_wanted = False
@@ -209,7 +210,7 @@ class Line:
         ab = (data >> 2) & 0b11
         if ab != self._raw:
             self._raw = ab
-            self._raw_since = now if since is None else min(float(since), now)
+            self._raw_since = now if since is None else min(max(float(since), self._fresh), now)
         self._recognise(now)
         self._told(now)
 
@@ -460,6 +461,7 @@ class Line:
 
     def on_alarm_cleared(self, message: Any, now: float) -> None:
         self._ab_tx = AB_IDLE
+        self._fresh = now        # what the card kept through the alarm is no older than its end
         self._emit("available", now, reason="span alarm cleared")
 
 
