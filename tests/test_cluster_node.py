@@ -41,6 +41,7 @@ def _closed_port() -> int:
     return port
 
 
+@pytest.mark.system
 def test_database_away_the_node_works_alone_and_keeps_only_the_newest_state() -> None:
     url = f"postgresql://cti:cti@127.0.0.1:{_closed_port()}/none"
     link = CentreLink(ClusterConfig(centre=url), "a")
