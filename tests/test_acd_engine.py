@@ -244,3 +244,28 @@ def test_withheld_callers_are_not_stuck_to_one_agent():
     eng.enqueue("c2", "q", "", 4.0)
     assert eng.waiting("q")[0].ringing == [a for a in ("a0", "a1") if a != first]   # fewest calls, not sticky
     assert "" not in eng.sticky
+
+
+def test_withdraw_takes_a_ringing_call_out_and_no_agent_is_offered_it_again():
+    e = engine("linear", n=1)
+    ev = e.enqueue("c1", "sales", "x1", 0.0)
+    assert offered(ev)[0].data["agents"] == ["a0"] and e.is_queued("c1")
+    out = e.withdraw("c1", "voicemail:sales", "voicemail", 1.0)
+    diverted = [x for x in out if getattr(x, "type", "") == "Diverted"]
+    assert diverted and diverted[0].data == {"to": "voicemail:sales", "reason": "voicemail", "wait": 1.0}
+    assert not e.is_queued("c1") and e.agent("a0").state is AgentState.READY
+    assert not offered(e.service(60.0))                     # nothing left to offer, ever
+    with pytest.raises(AcdError, match="not queued"):
+        e.withdraw("c1", "voicemail:sales", "voicemail", 2.0)
+
+
+def test_withdraw_from_a_queue_with_no_free_agent_leaves_the_others_in_order():
+    e = engine("linear", n=1)
+    e.enqueue("c1", "sales", "x1", 0.0)
+    e.answered("c1", "a0", 0.5)
+    e.enqueue("c2", "sales", "x2", 1.0)
+    e.enqueue("c3", "sales", "x3", 2.0)
+    e.withdraw("c2", "voicemail:sales", "voicemail", 3.0)
+    assert [q.call_id for q in e.waiting("sales")] == ["c3"]
+    ev = e.call_ended("c1", 10.0)
+    assert offered(ev)[0].call == "c3"

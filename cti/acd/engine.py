@@ -187,6 +187,25 @@ class AcdEngine:
         return [QueueEvent("Abandoned", qc.queue, call_id, now, {
             "wait": now - qc.enqueued_at, "caller": qc.caller})] + events + self.service(now)
 
+    def withdraw(self, call_id: str, to: str, reason: str, now: float) -> list[Event]:
+        """A queued (or ringing) call leaves for a treatment outside the ACD, such as a
+        voicemail box the caller asked for: ``Diverted`` to ``to``, its ringing agents
+        withdrawn, so no agent is offered a call that is elsewhere."""
+        qc = self._find(call_id)
+        if qc is None:
+            raise AcdError(f"call {call_id!r} is not queued")
+        events: list[Event] = [QueueEvent("Diverted", qc.queue, call_id, now, {
+            "to": to, "reason": reason, "wait": now - qc.enqueued_at})]
+        for a in qc.ringing:
+            events += self._agent_request(a, "Withdraw", now)
+        self._end_route(qc)
+        self._remove(qc)
+        return events + self.service(now)
+
+    def is_queued(self, call_id: str) -> bool:
+        """Whether ``call_id`` waits in a queue (or rings at agents) now."""
+        return self._find(call_id) is not None
+
     def call_ended(self, call_id: str, now: float) -> list[Event]:
         """A connected call ended (either side cleared): its agent starts wrap-up."""
         try:

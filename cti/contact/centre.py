@@ -374,6 +374,12 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
                 log.warning("campaign prompt %r not found: call %s released without it", prompt, call_id)
                 self.model.clear_connection(call_id, now, cause=16)
 
+    def leave_queue(self, call_id: str, to: str, reason: str) -> None:
+        """A queued call is taken elsewhere by a request (a voicemail box): the ACD lets it
+        go (``Diverted``) so no agent is offered it; a call not queued is left alone."""
+        if self.engine.is_queued(call_id):
+            self.apply(self.engine.withdraw(call_id, to, reason, self.now()))
+
     def _call_gone(self, call_id: str) -> None:
         now = self.now()
         self._stop_record(call_id)

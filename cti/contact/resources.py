@@ -488,6 +488,7 @@ class MediaResources(Component):
             self._stop_listening(req.call)
             self._exhausted(e.event)
             raise ResourceBusyError(str(e)) from None
+        self.centre.leave_queue(req.call, f"voicemail:{req.box}", "voicemail")   # no agent is offered it now
         return {"call": req.call, "box": req.box}
 
     def _list_messages(self, account: Any, req: mr.ListMessages, t: float) -> dict[str, Any]:
