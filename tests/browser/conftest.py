@@ -155,6 +155,39 @@ def validate_events(events: list[dict[str, Any]]) -> int:
     return len(events)
 
 
+def contact_site(tmp: str, scenario: str, extra: str) -> str:
+    """docs/examples/contact-centre.toml in ``tmp`` with ``scenario`` (the demo scenario's text,
+    edited by the caller) and ``extra`` TOML appended; returns the site file's path."""
+    with open(os.path.join(tmp, "scenario.toml"), "w", encoding="utf-8") as f:
+        f.write(scenario)
+    with open(os.path.join(ROOT, "docs", "examples", "contact-centre.toml"), encoding="utf-8") as f:
+        cfg = f.read().replace('scenario = "docs/examples/contact-scenario.toml"',
+                               f'scenario = "{os.path.join(tmp, "scenario.toml")}"')
+    path = os.path.join(tmp, "cti.toml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(cfg + extra)
+    return path
+
+
+def demo_scenario() -> str:
+    """The example contact centre's scenario, as text to edit."""
+    with open(os.path.join(ROOT, "docs", "examples", "contact-scenario.toml"), encoding="utf-8") as f:
+        return f.read()
+
+
+def running(prefix: str, site: Any) -> Iterator[Stack]:
+    """A module fixture's body: a stack on the site ``site(tmp)`` writes, its events checked
+    against the contract when the module is done."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    s = Stack(tmp, [], config=site(tmp)).start()
+    try:
+        yield s
+        assert validate_events(s.events) > 0
+    finally:
+        s.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     tmp = tempfile.mkdtemp(prefix="cti-browser-")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import urllib.request
 from typing import Any
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from .conftest import ROOT, Stack, chrome, screenshot, validate_events
+from .conftest import Stack, chrome, contact_site, demo_scenario, running, screenshot
 from .test_browser_desktop import enabled, page_log, text, until
 
 pytestmark = pytest.mark.browser
@@ -34,36 +32,20 @@ CONSULT = "13700000009"
 def _config(tmp: str) -> str:
     """docs/examples/contact-centre.toml with a preview campaign, and the demo scenario with few
     callers (the buttons are about the agent's own calls) and called parties that stay on the line."""
-    with open(os.path.join(ROOT, "docs", "examples", "contact-scenario.toml"), encoding="utf-8") as f:
-        scenario = f.read().replace("rate = 0.2 ", "rate = 0.001 ")
+    scenario = demo_scenario().replace("rate = 0.2 ", "rate = 0.001 ")
     for number, *_ in RECORDS + [(CONSULT,)]:
         scenario += f"\n[scenario.subscribers.{number}]\nanswer_after = 1.0\nhold_for = 3600.0\n"
-    with open(os.path.join(tmp, "scenario.toml"), "w", encoding="utf-8") as f:
-        f.write(scenario)
     with open(os.path.join(tmp, "remind.csv"), "w", encoding="utf-8") as f:
         f.write("number,name,note\n" + "".join(f"{n},{who},{note}\n" for n, who, note in RECORDS))
-    with open(os.path.join(ROOT, "docs", "examples", "contact-centre.toml"), encoding="utf-8") as f:
-        cfg = f.read().replace('scenario = "docs/examples/contact-scenario.toml"',
-                               f'scenario = "{os.path.join(tmp, "scenario.toml")}"')
-    cfg += (f'\n[contact.campaigns.remind]\ncsv = "{os.path.join(tmp, "remind.csv")}"\nqueue = "sales"\n'
-            'mode = "preview"\nautostart = true\nmax_attempts = 1\nanswer_wait = 0.0\n'
-            'abandon_message = "sorry"\ntarget = 0.03\n')
-    path = os.path.join(tmp, "cti.toml")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(cfg)
-    return path
+    return contact_site(tmp, scenario, (
+        f'\n[contact.campaigns.remind]\ncsv = "{os.path.join(tmp, "remind.csv")}"\nqueue = "sales"\n'
+        'mode = "preview"\nautostart = true\nmax_attempts = 1\nanswer_wait = 0.0\n'
+        'abandon_message = "sorry"\ntarget = 0.03\n'))
 
 
 @pytest.fixture(scope="module")
 def ostack() -> Iterator[Stack]:
-    tmp = tempfile.mkdtemp(prefix="cti-browser-out-")
-    s = Stack(tmp, [], config=_config(tmp)).start()
-    try:
-        yield s
-        assert validate_events(s.events) > 0
-    finally:
-        s.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    yield from running("cti-browser-out-", _config)
 
 
 def at_me(stack: Stack, kind: str, call: str, since: int, timeout: float = 20.0, **kw: Any) -> dict[str, Any]:

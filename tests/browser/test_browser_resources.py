@@ -6,8 +6,6 @@ and the channel comes back when the first message ends. In English and in Chines
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,38 +14,22 @@ from selenium.webdriver.common.by import By
 
 from cti.call.errors import CallControlError
 
-from .conftest import ROOT, Stack, chrome, screenshot, validate_events
+from .conftest import Stack, chrome, contact_site, demo_scenario, running, screenshot
 from .test_browser_desktop import text, until
 
 pytestmark = pytest.mark.browser
 
 
 def _config(tmp: str) -> str:
-    with open(os.path.join(ROOT, "docs", "examples", "contact-scenario.toml"), encoding="utf-8") as f:
-        scenario = f.read().replace("abandon = 0.15", "abandon = 0.0")     # callers wait until served
-    with open(os.path.join(tmp, "scenario.toml"), "w", encoding="utf-8") as f:
-        f.write(scenario)
-    with open(os.path.join(ROOT, "docs", "examples", "contact-centre.toml"), encoding="utf-8") as f:
-        cfg = f.read().replace('scenario = "docs/examples/contact-scenario.toml"',
-                               f'scenario = "{os.path.join(tmp, "scenario.toml")}"')
-    cfg += (f'\n[media]\ndirectory = "{os.path.join(tmp, "media")}"\npools = {{ fax = 2, voice = 1 }}\n'
-            'stats_every = 2.0\n[media.voicemail]\nmax_seconds = 8\nsilence_seconds = 8\nmin_seconds = 0\n')
-    path = os.path.join(tmp, "cti.toml")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(cfg)
-    return path
+    scenario = demo_scenario().replace("abandon = 0.15", "abandon = 0.0")     # callers wait until served
+    return contact_site(tmp, scenario, (
+        f'\n[media]\ndirectory = "{os.path.join(tmp, "media")}"\npools = {{ fax = 2, voice = 1 }}\n'
+        'stats_every = 2.0\n[media.voicemail]\nmax_seconds = 8\nsilence_seconds = 8\nmin_seconds = 0\n'))
 
 
 @pytest.fixture(scope="module")
 def mstack() -> Iterator[Stack]:
-    tmp = tempfile.mkdtemp(prefix="cti-browser-media-")
-    s = Stack(tmp, [], config=_config(tmp)).start()
-    try:
-        yield s
-        assert validate_events(s.events) > 0
-    finally:
-        s.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    yield from running("cti-browser-media-", _config)
 
 
 def _tile(d: Any, name: str) -> dict[str, str]:
