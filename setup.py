@@ -80,12 +80,20 @@ def extensions():
     ]
     # one source: a <name>_c.pxd beside a <name>_py.py twin (no .pyx) compiles the twin in
     # Cython's pure-Python mode as <name>_c (aiohttp builds its reader_c from reader_py so)
-    for pxd in sorted(glob.glob(os.path.join("cti", "**", "*_c.pxd"), recursive=True)):
+    # Cython's dependency tree follows a source's own .pxd (<name>_py.pxd), not the
+    # <name>_c.pxd a pure-mode build reads nor what that cimports, so an edited .pxd left a
+    # stale module that crashed at run time: regenerate when any .pxd under cti/ is newer.
+    pxds = glob.glob(os.path.join("cti", "**", "*.pxd"), recursive=True)
+    newest_pxd = max((os.path.getmtime(p) for p in pxds), default=0.0)
+    for pxd in sorted(p for p in pxds if p.endswith("_c.pxd")):
         twin = pxd[:-len("_c.pxd")] + "_py.py"
         if os.path.exists(pxd[:-len(".pxd")] + ".pyx") or not os.path.exists(twin):
             continue
         if only and os.path.basename(pxd)[:-len("_c.pxd")] not in only:
             continue
+        generated = twin[:-len(".py")] + ".c"
+        if os.path.exists(generated) and os.path.getmtime(generated) < newest_pxd:
+            os.remove(generated)
         exts.append(Extension(os.path.splitext(pxd)[0].replace(os.sep, "."), [twin],
                               extra_compile_args=["-O3"] if not debug else ["-O0", "-g"]))
     return cythonize(exts, compiler_directives=directives,
