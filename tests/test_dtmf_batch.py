@@ -2,7 +2,7 @@
 
 The batch call must give exactly the per-span calls' events (it is the same detector, fed
 differently), an idle channel starts afresh when it is fed again, bad channel lists are
-refused, and the compiled kernel (several channels to a vector) agrees with the twin.
+refused (tests/test_batch_channel_lists.py), and the compiled kernel (several channels to a vector) agrees with the twin.
 """
 from __future__ import annotations
 
@@ -86,34 +86,6 @@ def test_idle_channel_starts_afresh(dtmf):
     ev = det2.process_channels(head, 0.0, [1]) + det2.process_channels(tail, 0.02, [1])
     ev += det2.process_channels(np.zeros((1, 4 * BLOCK), np.int16), 0.04, [1])
     assert [(e.channel, e.digit) for e in ev if e.kind == "start"] == [(1, "5")]
-
-
-@pytest.mark.parametrize("chans,exc", [
-    (np.array([2, 0, 2], np.int32), ValueError), (np.array([0, 3], np.int32), ValueError),
-    (np.array([-1], np.int32), ValueError),
-    ([0, 0], ValueError), ([3], ValueError), ([-1], ValueError), ("01", TypeError),
-    ([0.5], TypeError), ([[0, 1]], ValueError), (5, TypeError), ([True], TypeError),
-])
-def test_bad_channel_lists(dtmf, chans, exc):
-    det = dtmf.DtmfDetector(3)
-    with pytest.raises(exc):
-        det.process_channels(np.zeros((1, BLOCK), np.int16), 0.0, chans)
-
-
-def test_a_refused_list_leaves_the_detector_usable(dtmf):
-    det = dtmf.DtmfDetector(3)
-    with pytest.raises(ValueError):
-        det.process_channels(np.zeros((3, BLOCK), np.int16), 0.0, np.array([1, 2, 1], np.int32))
-    # the same channels, listed once each, are accepted right after
-    assert det.process_channels(np.zeros((2, BLOCK), np.int16), 0.0, np.array([1, 2], np.int32)) == []
-    assert det.process_channels(np.zeros((2, BLOCK), np.int16), 0.02, np.array([2, 1], np.int32)) == []
-
-
-def test_rows_must_match_channels(dtmf):
-    det = dtmf.DtmfDetector(4)
-    with pytest.raises(ValueError):
-        det.process_channels(np.zeros((3, BLOCK), np.int16), 0.0, [0, 1])
-    assert det.process_channels(np.zeros((0, BLOCK), np.int16), 0.0, []) == []
 
 
 def test_compiled_and_twin_agree_on_a_batch():
