@@ -48,8 +48,6 @@ def _until(cond, timeout: float = 5.0) -> bool:
 
 
 @pytest.mark.system
-
-
 def test_added_account_connects_revoked_one_is_cut_off_calls_stay(site):
     srv, d = site
     with BusClient(srv.bus.endpoints, keys=kfor(d, "crm"), timeout=1.0) as crm, \
@@ -92,8 +90,6 @@ def test_added_account_connects_revoked_one_is_cut_off_calls_stay(site):
 
 
 @pytest.mark.system
-
-
 def test_a_broken_accounts_file_keeps_the_accounts_in_use(site):
     srv, d = site
     with open(os.path.join(d, "accounts.toml"), "a") as f:
@@ -104,8 +100,6 @@ def test_a_broken_accounts_file_keeps_the_accounts_in_use(site):
 
 
 @pytest.mark.system
-
-
 def test_sighup_reloads_the_accounts_of_a_running_cti_server(tmp_path):
     """A revocation whose file change the server cannot see (mtime put back) still applies on SIGHUP."""
     import signal

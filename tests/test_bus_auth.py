@@ -69,8 +69,6 @@ def test_accounts_file_roundtrip(keys):
 
 
 @pytest.mark.system
-
-
 def test_unauthenticated_clients_get_nothing(server, keys):
     # wrong key pair
     with BusClient(server.bus.endpoints, keys=ClientKeys(keys[1], os.path.join(keys[0], "server.key")),
@@ -91,8 +89,6 @@ def test_unauthenticated_clients_get_nothing(server, keys):
 
 
 @pytest.mark.system
-
-
 def test_agent_controls_and_sees_only_its_own_device(server, keys):
     with BusClient(server.bus.endpoints, keys=kfor(keys, "alice")) as alice, \
             BusClient(server.bus.endpoints, keys=kfor(keys, "crm")) as crm:

@@ -70,8 +70,6 @@ def test_malformed_unknown_missing_and_wrong_types_get_typed_errors(server):
 
 
 @pytest.mark.system
-
-
 def test_random_bytes_fuzz_on_both_sockets_server_survives(server):
     rng = random.Random(7)
     for which in ("control", "snapshot"):
@@ -109,8 +107,6 @@ def test_oversized_frame_drops_that_peer_only(server):
 
 
 @pytest.mark.system
-
-
 def test_flood_is_rate_limited_with_ids_journal_intact(server):
     flood = raw(server)
     try:
@@ -150,8 +146,6 @@ def test_req_socket_clients_work_too(server):
 
 
 @pytest.mark.system
-
-
 def test_hypothesis_random_request_maps_never_break_dispatch():
     """Any decoded request map gets a reply with a result or a typed error; the model stays valid."""
     from hypothesis import given, settings

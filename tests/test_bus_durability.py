@@ -265,8 +265,6 @@ def _crm():
 
 
 @pytest.mark.system
-
-
 def test_crm_client_logs_a_declared_gap_and_stops_on_an_undeclared_one_when_strict(tmp_path, capsys):
     path = str(tmp_path / "crm.db")
     bus = _bus(open_store(path))

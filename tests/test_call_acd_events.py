@@ -113,8 +113,6 @@ def test_ring_no_answer_clears_the_agents_device_and_queues_again(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_ivr_digits_reach_the_agent_as_user_data(tmp_path, ivr_file):  # noqa: F811 (fixture)
     srv, centre = make_server(tmp_path, {
         "agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},

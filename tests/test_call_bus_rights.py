@@ -81,8 +81,6 @@ def test_agent_may_not_set_the_calling_number(server, keys):
 
 
 @pytest.mark.system
-
-
 def test_transfer_acts_for_the_agents_own_connection_in_each_call(server, keys):
     srv, bg = server
     with client(srv, keys, "alice") as alice, client(srv, keys, "dave") as dave:

@@ -85,8 +85,6 @@ def test_cti_call_commands_and_errors(server):
 
 
 @pytest.mark.system
-
-
 def test_cti_monitor_once(server):
     server.call_soon(lambda: server.adapters[0].ring("8001", "13800138000", server.now()))
     res = CliRunner().invoke(monitor_cli.main, [*opts(server), "--once", "--duration", "0.8"])
@@ -95,8 +93,6 @@ def test_cti_monitor_once(server):
 
 
 @pytest.mark.system
-
-
 def test_crm_example_screen_pops_and_resumes(server, tmp_path):
     trunk = server.adapters[0]
     state = tmp_path / "crm.seq"
@@ -118,8 +114,6 @@ def test_crm_example_screen_pops_and_resumes(server, tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_cti_server_cli_demo_on_loopback(tmp_path):
     p = free_ports(3)
     eps = [f"tcp://127.0.0.1:{x}" for x in p]

@@ -70,8 +70,6 @@ def served(request, tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_conformance_passes_against_our_simulator(served):
     clock, url = served
     args = ["conformance", "--url", url, "--timeout", "10"]

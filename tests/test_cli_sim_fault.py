@@ -21,8 +21,6 @@ def served():
 
 
 @pytest.mark.system
-
-
 def test_fault_raises_and_clears_an_alarm_seen_by_another_host(served: str) -> None:
     watcher = WireBoard(url=served, name="watcher")
     try:

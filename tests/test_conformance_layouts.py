@@ -65,8 +65,6 @@ def test_a_backend_by_name_runs_the_board_checks_and_skips_the_wire_ones() -> No
 
 
 @pytest.mark.system
-
-
 def test_reports_and_strict_mode_from_the_command_line(tmp_path) -> None:
     server = SimServer(SimConfig.from_dict({"spans": 2, "cross_connect": [[0, 1]]}).build_board(clock="virtual"),
                        port=0)

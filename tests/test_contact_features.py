@@ -57,8 +57,6 @@ then = { queue = "support", priority = 5 }
 
 
 @pytest.mark.system
-
-
 def test_ivr_menu_walk_with_dtmf_typed_by_the_caller(tmp_path, ivr_file):
     srv, centre = make_server(tmp_path, {
         "agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
@@ -87,8 +85,6 @@ def test_ivr_menu_walk_with_dtmf_typed_by_the_caller(tmp_path, ivr_file):
 
 
 @pytest.mark.system
-
-
 def test_no_digit_replays_then_default_route(tmp_path, ivr_file):
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
                                          "queues": {"sales": {}, "support": {}}}, spans=1)
@@ -149,8 +145,6 @@ def test_supervisor_monitors_own_team_agent_and_others_are_refused(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_strategies_pick_who_they_promise(tmp_path):
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "lin", "4001": "few"},
                                          "queues": {"lin": {"strategy": "linear", "members": ["a2", "a1", "a0"]},
@@ -193,8 +187,6 @@ def test_recording_holds_the_callers_audio(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_announcements_and_voicemail_prompt_are_played(tmp_path):
     prompts = tmp_path / "qprompts"
     prompts.mkdir()

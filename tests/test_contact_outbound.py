@@ -14,8 +14,6 @@ from tests.test_contact_load import make_server, run_until, restore_bus_requests
 
 
 @pytest.mark.system
-
-
 def test_progressive_campaign(tmp_path):
     csv = tmp_path / "numbers.csv"
     csv.write_text("number,name\n5100,Ann\n5101,Bob\n5102,Cy\n5200,Busy\n5300,Nobody\n5400,Ringing\n")
@@ -125,8 +123,6 @@ def test_dialler_listens_to_the_new_circuit_after_a_repeat_attempt(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_start_campaign_refusals_dial_nothing(tmp_path):
     """Through the server: an unreadable do-not-call file, a queue without agents and a caller-ID
     the account may not present refuse StartCampaign with a clear error, and nothing is dialled;

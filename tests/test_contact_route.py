@@ -66,8 +66,6 @@ def test_default_route_when_crm_is_silent(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_desktop_over_the_bus_sockets_in_real_time(tmp_path):
     from simulator.agents import AgentDesktop, RemoteBus
     import random

@@ -120,8 +120,6 @@ def br_a(centre, call_id):
 
 
 @pytest.mark.system
-
-
 def test_monitor_whisper_barge_and_stop(rig):
     srv, centre, bus, phones, seen = rig
     call_id, caller = connect_caller(srv, centre)
@@ -157,8 +155,6 @@ def test_monitor_whisper_barge_and_stop(rig):
 
 
 @pytest.mark.system
-
-
 def test_unauthorised_supervision_is_refused_and_hears_nothing(rig):
     srv, centre, bus, phones, seen = rig
     call_id, caller = connect_caller(srv, centre)
@@ -203,8 +199,6 @@ def test_hold_silences_the_bridge_and_retrieve_restores_it(rig):
 
 
 @pytest.mark.system
-
-
 def test_transfer_moves_the_bridge_to_the_new_party(rig):
     srv, centre, bus, phones, seen = rig
     call_id, caller = connect_caller(srv, centre)
@@ -403,8 +397,6 @@ def _consult(srv, centre, bus, call_id):
 
 
 @pytest.mark.system
-
-
 def test_consultation_then_transfer(rig):
     srv, centre, bus, phones, seen = rig
     call_id, caller = connect_caller(srv, centre)
@@ -425,8 +417,6 @@ def test_consultation_then_transfer(rig):
 
 
 @pytest.mark.system
-
-
 def test_consultation_then_conference_and_retrieve(rig):
     srv, centre, bus, phones, seen = rig
     call_id, caller = connect_caller(srv, centre)
@@ -444,8 +434,6 @@ def test_consultation_then_conference_and_retrieve(rig):
 
 
 @pytest.mark.system
-
-
 def test_consultation_cleared_then_retrieve(rig):
     srv, centre, bus, phones, seen = rig
     call_id, caller = connect_caller(srv, centre)

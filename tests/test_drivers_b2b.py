@@ -182,8 +182,6 @@ def test_cas_0000_and_bad_numbers_refused(board):
 
 
 @pytest.mark.system
-
-
 def test_audio_intact_on_every_timeslot_both_ways(board):
     for src, dst in ((board.span(0), board.span(1)), (board.span(1), board.span(0))):
         collect(dst, VOICE_TIMESLOTS)              # subscribes (wire) and drops the past
@@ -247,8 +245,6 @@ def test_audio_blocks_are_20ms_per_timeslot(board):
 
 
 @pytest.mark.system
-
-
 def test_hdlc_frames_both_ways(board):
     if len(board.spans) < 4 or board.span(2).config.signalling != "ccs":
         pytest.skip("no CCS pair on this card (CTI_DAHDI_SPAN names one looped CAS pair)")

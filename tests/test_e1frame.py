@@ -364,8 +364,8 @@ def test_numpy_buffers(e1):
 
 # --- the two implementations agree ------------------------------------------------------
 
-@pytest.mark.system
 
+@pytest.mark.system
 def test_compiled_and_twin_agree():
     c = _select.compiled("e1frame")
     if c is None:

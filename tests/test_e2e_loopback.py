@@ -70,8 +70,6 @@ def _bg(srv):
 
 
 @pytest.mark.system
-
-
 def test_make_call_and_no_circuit(tmp_path):
     cfg = Config.from_dict({"server": {"store": ":memory:"},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
@@ -88,8 +86,6 @@ def test_make_call_and_no_circuit(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_subscriber_killed_and_restarted_resumes_without_gap_or_duplicate(tmp_path):
     srv = make_server(tmp_path).start()
     trunk = srv.adapters[0]

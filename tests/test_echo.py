@@ -25,8 +25,6 @@ def echo(request):
 
 
 @pytest.mark.system
-
-
 def test_convergence_and_erle_over_time_on_hybrid_models(echo):
     """Without NLP: ERLE >= 20 dB within 1 s on every model (G.168 test 2 asks the
     combined loss ERL + ERLE >= 20 dB... from 6 dB ERL that is 14 dB of ERLE), >= 30 dB
@@ -79,8 +77,6 @@ def test_double_talk_does_not_diverge(echo):
 
 
 @pytest.mark.system
-
-
 def test_tail_changes(echo):
     """An echo 90 ms late is beyond a 64 ms tail (no ERLE) and cancelled after set_tail(128);
     shortening the tail again keeps the learnt coefficients of the common lags."""
@@ -134,8 +130,6 @@ def test_tone_disabler_2100_hz_with_phase_reversals(echo, path):
 
 
 @pytest.mark.system
-
-
 def test_2100_hz_without_reversals_does_not_disable(echo):
     """A 2100 Hz tone without phase reversals (G.164 / fax CED) leaves the canceller on;
     so do 1800 Hz with reversals and speech-band noise."""
@@ -162,8 +156,6 @@ def test_disabled_channel_passes_and_channels_are_independent(echo):
 
 
 @pytest.mark.system
-
-
 def test_twin_and_compiled_give_the_same_samples():
     from _boardcore import _select
 

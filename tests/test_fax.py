@@ -76,8 +76,6 @@ def test_each_modem_fine_resolution_without_ecm(tmp_path: Path, modems: Modem, r
 
 
 @pytest.mark.system
-
-
 def test_dropped_blocks_during_training_fall_back_in_speed(doc: Path, tmp_path: Path) -> None:
     imp = Impairment(drop_blocks=(400, 600, 800))
     rig = Rig(a_to_b=imp)
@@ -109,8 +107,6 @@ def test_e1_bit_errors_from_the_simulator_do_not_corrupt_an_ecm_fax(doc: Path, t
 
 
 @pytest.mark.system
-
-
 def test_voice_answer_instead_of_a_fax_ends_with_t1(doc: Path) -> None:
     rig = Rig()
     rig.a.send("tx", (0, rig.ts), doc, 0.0)

@@ -153,8 +153,6 @@ def test_each_account_sees_and_does_what_the_bus_allows(rig, keys):
 
 
 @pytest.mark.system
-
-
 def test_a_revoked_token_closes_its_open_socket_and_is_refused(rig, keys):
     bus, gw = rig
     t = token(keys, "alice")
@@ -193,8 +191,6 @@ def test_cti_keys_token_command(keys):
 
 
 @pytest.mark.system
-
-
 def test_tls_when_given_a_certificate(tmp_path, keys):
     cert, key = tmp_path / "gw.pem", tmp_path / "gw.key"
     try:

@@ -198,8 +198,6 @@ def test_requests_get_typed_replies(bus, gw):
 
 
 @pytest.mark.system
-
-
 def test_ten_thousand_requests_in_a_burst_each_get_one_reply_and_events_flow(bus, gw):
     async def go():
         async with aiohttp.ClientSession() as s, s.ws_connect(gw.url + "/ws") as ws, \
@@ -368,8 +366,6 @@ def test_a_client_that_stops_reading_overflows_is_told_and_replayed_and_nobody_w
 
 
 @pytest.mark.system
-
-
 def test_a_client_that_never_reads_is_closed_after_the_slow_timeout(bus):
     g = gateway(bus, max_buffer=16 * 1024, slow_timeout=1.0)
     try:
@@ -421,8 +417,6 @@ def test_http_snapshot_long_poll_and_health(bus, gw):
 
 
 @pytest.mark.system
-
-
 def test_readyz_says_so_when_the_bus_is_gone(bus):
     g = gateway(bus)
     try:
@@ -444,8 +438,6 @@ def test_readyz_says_so_when_the_bus_is_gone(bus):
 
 
 @pytest.mark.system
-
-
 def test_feed_replays_a_dropped_tail_that_only_the_bus_head_reveals():
     from cti.gateway.hub import Feed, Hub
 
@@ -482,8 +474,6 @@ def test_feed_replays_a_dropped_tail_that_only_the_bus_head_reveals():
 
 
 @pytest.mark.system
-
-
 def test_a_client_that_asks_without_reading_is_cut_off_and_nobody_else_notices(bus):
     g = gateway(bus, max_buffer=16 * 1024)
     try:
@@ -546,8 +536,6 @@ def test_a_restarted_gateway_resumes_its_clients_from_the_bus_journal(bus):
 
 
 @pytest.mark.system
-
-
 def test_a_replaced_bus_journal_restarts_the_hub_and_subscribers_are_told():
     from cti.gateway.hub import Feed, Hub, Sink, Viewer
     from cti.bus.auth import PLAIN_ACCOUNT, AccountBook

@@ -59,8 +59,6 @@ def kinds(events):
 
 
 @pytest.mark.system
-
-
 def test_lost_double_seizure_is_repeated_on_another_circuit_and_answered():
     rig = ModelRig([1, 2])
     res = rig.glare((0, 1))
@@ -93,8 +91,6 @@ def test_lost_double_seizure_is_repeated_on_another_circuit_and_answered():
 
 
 @pytest.mark.system
-
-
 def test_category_is_kept_on_the_repeat():
     rig = ModelRig([1, 2])
     rig.run(0.2)
@@ -152,8 +148,6 @@ def test_repeat_attempts_is_checked(bad):
 
 
 @pytest.mark.system
-
-
 def test_far_seizure_during_our_idle_guard_is_repeated_on_another_circuit():
     """Our seizure of (0, 1) waits out our IDLE_GUARD (0.3 s) when the network seizes it (its
     guard: the default 0.1 s): the network's call wins whatever our glare rule (here "hold"), and ours,

@@ -72,8 +72,6 @@ def up(rig: Rig) -> Rig:
 
 
 @pytest.mark.system
-
-
 def test_backed_off_call_is_repeated_on_another_circuit_and_answered():
     rig = up(Rig({1: 1, 2: 2}))
     res = rig.glare((0, 2))
@@ -157,8 +155,6 @@ def test_repeat_attempts_is_checked(bad):
 
 
 @pytest.mark.system
-
-
 def test_dialler_counts_a_repeat_attempted_call_once(tmp_path):
     """A campaign attempt whose call backs off on glare and is repeated is one attempt with one
     outcome: the dialler follows calls by call id, which the repeat keeps."""

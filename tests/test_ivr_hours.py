@@ -49,8 +49,6 @@ def test_bad_hours_are_named(bad: dict[str, Any], match: str) -> None:
 
 
 @pytest.mark.system
-
-
 def test_after_hours_caller_leaves_a_message_through_the_server(tmp_path: Path) -> None:
     from cti.fax import available
 

@@ -43,8 +43,6 @@ def _twin_exists(name: str) -> bool:
 
 
 @pytest.mark.system
-
-
 def test_no_extensions_forces_every_twin():
     got = _probe("1")
     assert got["compiled"] is False

@@ -179,8 +179,6 @@ def test_imports_run_down_the_floors():
 
 
 @pytest.mark.system
-
-
 def test_no_package_cycles():
     assert cycles(edges()) == []
 
@@ -190,8 +188,6 @@ def test_boardcore_names_nothing_above_it():
 
 
 @pytest.mark.system
-
-
 def test_only_the_command_layer_imports_the_simulator():
     users = sorted({e.src for e in edges() if e.to == "simulator" and e.frm != "simulator"})
     assert all(u.startswith(("cti/cli/", "cti/testing/")) for u in users), users

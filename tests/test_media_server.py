@@ -114,8 +114,6 @@ on_fail = { hangup = true }
 
 
 @pytest.mark.system
-
-
 def test_fax_on_demand_from_the_ivr_reaches_the_far_machine(tmp_path: Path, ivr_file: str) -> None:
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
                                          "queues": {"sales": {}}}, spans=1)
@@ -145,8 +143,6 @@ def test_fax_on_demand_from_the_ivr_reaches_the_far_machine(tmp_path: Path, ivr_
 
 
 @pytest.mark.system
-
-
 def test_fax_received_by_request_lands_in_the_inbox(tmp_path: Path) -> None:
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
                                          "queues": {"sales": {}}}, spans=1)
@@ -176,8 +172,6 @@ def test_fax_received_by_request_lands_in_the_inbox(tmp_path: Path) -> None:
 
 
 @pytest.mark.system
-
-
 def test_voicemail_from_the_ivr_choice_then_mark_and_snapshot(tmp_path: Path, ivr_file: str) -> None:
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
                                          "queues": {"sales": {}}}, spans=1)
@@ -215,8 +209,6 @@ def test_voicemail_from_the_ivr_choice_then_mark_and_snapshot(tmp_path: Path, iv
 
 
 @pytest.mark.system
-
-
 def test_queue_overflow_to_voicemail_records_after_the_prompt(tmp_path: Path) -> None:
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "route_points": {"4000": "sales"},
                                          "queues": {"sales": {"max_wait": 4.0, "overflow": "voicemail"}}}, spans=1)
@@ -327,8 +319,6 @@ def test_hang_up_during_the_announcement_cleans_up(tmp_path: Path) -> None:
 
 
 @pytest.mark.system
-
-
 def test_hold_during_the_announcement_bridges_on_retrieve(tmp_path: Path) -> None:
     """The agent holds the call while the caller hears the work number: no bridge when it ends;
     the agent's RetrieveCall bridges them."""
@@ -401,8 +391,6 @@ def test_bad_media_configs() -> None:
 
 
 @pytest.mark.system
-
-
 def test_fax_campaign_dials_retries_and_reports(tmp_path: Path) -> None:
     from simulator.exchange.base import Behaviour, Subscriber
 
@@ -434,8 +422,6 @@ def test_fax_campaign_dials_retries_and_reports(tmp_path: Path) -> None:
 
 
 @pytest.mark.system
-
-
 def test_servers_built_from_config_have_media(tmp_path: Path) -> None:
     from cti.cli.wiring import build_server
     from cti.config import Config, ConfigError
@@ -468,8 +454,6 @@ def test_media_schema_file_matches_the_code() -> None:
 
 
 @pytest.mark.system
-
-
 def test_ivr_caller_keys_a_number_to_fax_to_later(tmp_path: Path) -> None:
     from simulator.exchange.base import Behaviour, Subscriber
 
@@ -505,8 +489,6 @@ then = { fax = "price", to = "faxno" }
 
 
 @pytest.mark.system
-
-
 def test_a_failing_tts_engine_does_not_stop_the_menu(tmp_path: Path) -> None:
     import sys
 
@@ -541,8 +523,6 @@ options."1" = { queue = "sales" }
 
 
 @pytest.mark.system
-
-
 def test_ivr_ports_come_from_the_voice_pool(tmp_path: Path, ivr_file: str) -> None:
     srv, centre = make_server(tmp_path, {"agents": AGENTS, "ivr": ivr_file, "route_points": {"4100": "ivr"},
                                          "queues": {"sales": {}}}, spans=1)

@@ -168,8 +168,6 @@ def test_random_cas_flapping_ends_idle_with_causes():
 
 
 @pytest.mark.system
-
-
 def test_line_alarm_mid_call_releases_and_recovers():
     rig = Rig(subscribers={"2001": Subscriber("2001", Behaviour.ANSWER, answer_after=0.5, hold_for=None)},
               ours={"timeslots": [1, 2, 3]}, theirs={"timeslots": [1, 2, 3]})
@@ -208,8 +206,6 @@ def test_far_end_disappears_during_register_signalling():
 
 
 @pytest.mark.system
-
-
 def test_far_end_disappears_mid_call_then_we_clear():
     rig = Rig(subscribers={"2001": Subscriber("2001", Behaviour.ANSWER, answer_after=0.2, hold_for=None)},
               ours={"timeslots": [1], "timers": FAST}, theirs={"timeslots": [1]})
@@ -290,8 +286,6 @@ def test_random_call_model_and_network_actions_never_leave_a_stuck_circuit(ops):
 
 
 @pytest.mark.system
-
-
 def test_calls_complete_through_bit_errors_both_ways():
     subs = {f"20{i:02d}": Subscriber(f"20{i:02d}", Behaviour.ANSWER, answer_after=0.3, hold_for=0.5)
             for i in range(6)}

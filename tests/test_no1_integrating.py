@@ -12,8 +12,6 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "no1_loopb
 
 
 @pytest.mark.system
-
-
 def test_the_worked_example_runs_both_ways_between_two_processes() -> None:
     res = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, (res.stdout, res.stderr)

@@ -34,8 +34,6 @@ def sim_runner() -> tuple[Runner, No1Exchange]:
 
 
 @pytest.mark.system
-
-
 def test_blocking_calls_both_ways() -> None:
     runner, exchange = sim_runner()
     seen: list[str] = []
@@ -62,8 +60,6 @@ def test_blocking_calls_both_ways() -> None:
 
 
 @pytest.mark.system
-
-
 def test_asyncio_calls_and_event_stream() -> None:
     async def main() -> list[str]:
         runner, exchange = sim_runner()

@@ -30,8 +30,8 @@ def rec_of(rig, direction):
 
 # ------------------------------------------------------------------ our calls to the network
 
-@pytest.mark.system
 
+@pytest.mark.system
 def test_outgoing_answered_and_cleared_by_the_network():
     rig = Rig(subscribers=SUBS)
     circuit = rig.trunk.make_call("2001", "13800138000", rig.now)
@@ -48,8 +48,6 @@ def test_outgoing_answered_and_cleared_by_the_network():
 
 
 @pytest.mark.system
-
-
 def test_outgoing_cleared_by_us():
     rig = Rig(subscribers=SUBS)
     circuit = rig.trunk.make_call("2002", None, rig.now)
@@ -163,8 +161,6 @@ def test_itu_r2_variant_both_ways():
 
 
 @pytest.mark.system
-
-
 def test_many_calls_both_ways_at_once():
     subs = {f"30{i:02d}": Subscriber(f"30{i:02d}", Behaviour.ANSWER, answer_after=0.5, hold_for=1.0)
             for i in range(10)}
@@ -287,8 +283,6 @@ def test_trunk_refuses_a_ccs_span():
 
 
 @pytest.mark.system
-
-
 def test_dtmf_typed_by_the_called_party_is_reported():
     pytest.importorskip("_boardcore.dtmf", reason="DTMF kernel (helper 'dtmf') not built yet")
     from cti.signaling.trunk import DigitsReceived

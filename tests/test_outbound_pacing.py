@@ -98,8 +98,6 @@ def test_preview_dial_and_skip():
 
 
 @pytest.mark.system
-
-
 def test_predictive_holds_the_target_and_beats_progressive():
     pro = simulate("progressive", agents=10, numbers=2500, hours=1.5, seed=3)
     pre = simulate("predictive", agents=10, numbers=2500, hours=1.5, seed=3)

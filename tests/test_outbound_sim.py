@@ -131,8 +131,6 @@ def test_pbx_answers_the_trunk_then_rings_its_extension(server, trunk):
 
 
 @pytest.mark.system
-
-
 def test_signalled_busy_still_releases_at_once_and_silent_exchange_plays_nothing(server):
     srv, centre = server
     _, ear, types, rec = call(srv, centre, "13900000789", "ss7", 2.0, Subscriber("13900000789", B.BUSY))

@@ -112,8 +112,6 @@ def test_config_errors_named():
 
 
 @pytest.mark.system
-
-
 def test_over_simboard_ts16_with_los_mid_call():
     import drivers
     from drivers.base import SpanConfig

@@ -183,8 +183,6 @@ def test_tts_engine_that_hangs_times_out() -> None:
 
 
 @pytest.mark.system
-
-
 def test_in_process_engine_that_hangs_does_not_block_the_next(tmp_path: Path) -> None:
     class Stuck:
         name = "stuck"

@@ -27,8 +27,6 @@ def example(tmp_path) -> dict:
 
 
 @pytest.mark.system
-
-
 def test_example_config_serves_callers_with_agents(tmp_path):
     from simulator.agents import DesktopProfile, start_desktops
 

@@ -21,8 +21,6 @@ def _types(srv):
 
 
 @pytest.mark.system
-
-
 def test_demo_on_simulated_no1_and_ss7_exchanges_in_virtual_time(tmp_path):
     cfg = Config.from_dict({"server": {"store": str(tmp_path / "d.db")},
                             "bus": {"events": ANY, "snapshot": ANY, "control": ANY},

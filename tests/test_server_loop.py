@@ -41,8 +41,6 @@ class Seen(Component):
 
 
 @pytest.mark.system
-
-
 def test_idle_server_sleeps_instead_of_polling(tmp_path):
     srv = loopback(tmp_path).start()
     with BackgroundServer(srv):
@@ -54,8 +52,6 @@ def test_idle_server_sleeps_instead_of_polling(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_a_stack_timer_wakes_the_loop_on_time(tmp_path):
     srv = loopback(tmp_path)
     seen = srv.add(Seen())
@@ -96,8 +92,6 @@ def test_call_soon_and_requests_wake_the_sleeping_loop(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_real_time_simulator_turns_once_per_block(tmp_path):
     srv = build_server(Config.from_dict({
         "server": {"store": str(tmp_path / "cti.db")}, "bus": {"events": ANY, "snapshot": ANY, "control": ANY},

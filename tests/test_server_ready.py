@@ -26,8 +26,6 @@ def _config(tmp_path, **server):
 
 
 @pytest.mark.system
-
-
 def test_make_call_refused_until_ready_then_server_ready_published(tmp_path):
     srv = build_server(_config(tmp_path)).start()
     ready = srv.part("readiness")

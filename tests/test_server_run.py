@@ -47,8 +47,6 @@ def _run(tmp_path, name, *args):
 
 
 @pytest.mark.system
-
-
 def test_two_runs_of_the_demo_give_the_same_event_trace_and_summary(tmp_path):
     r1, s1, t1 = _run(tmp_path, "a", "--until", "60")
     r2, s2, t2 = _run(tmp_path, "b", "--until", "60")
@@ -61,8 +59,6 @@ def test_two_runs_of_the_demo_give_the_same_event_trace_and_summary(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_scripted_scenario_ends_when_its_calls_are_done_and_meets_expectations(tmp_path):
     sc = tmp_path / "sc.toml"
     sc.write_text(SCRIPTED)
@@ -73,8 +69,6 @@ def test_scripted_scenario_ends_when_its_calls_are_done_and_meets_expectations(t
 
 
 @pytest.mark.system
-
-
 def test_unmet_expectations_fail_the_run_and_say_which(tmp_path):
     sc = tmp_path / "sc.toml"
     sc.write_text(SCRIPTED.replace('expect = "abandoned"', 'expect = "busy"').replace("answered = 1", "answered = 2"))
@@ -86,8 +80,6 @@ def test_unmet_expectations_fail_the_run_and_say_which(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_calls_the_network_could_not_place_are_lost_and_fail_the_run(tmp_path):
     sc = tmp_path / "sc.toml"          # 31 callers at once on each 30-circuit span: one too many each
     sc.write_text("[scenario]\nrate = 0.0\noutbound_rate = 0.0\n" + "".join(

@@ -85,8 +85,6 @@ def scenario(trunk, ex):
 
 
 @pytest.mark.system
-
-
 def test_exchange_over_socketpair():
     trunk, ex = socket_rig()
     scenario(trunk, ex)

@@ -45,8 +45,6 @@ def test_csv_has_header_and_blank_for_undefined():
 
 
 @pytest.mark.system
-
-
 def test_png_chart(tmp_path):
     pytest.importorskip("matplotlib")
     p = tmp_path / "report.png"
@@ -89,8 +87,6 @@ def test_a_store_that_does_not_exist_is_an_error_not_an_empty_report(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_png_bars_span_their_interval_and_show_offered_and_diverted(tmp_path):
     pytest.importorskip("matplotlib")
     import matplotlib

@@ -22,8 +22,6 @@ def _plugin_args() -> list[str]:
 
 
 @pytest.mark.system
-
-
 def test_the_worked_example_passes_in_its_own_repository():
     res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *_plugin_args()],
                          cwd=EXAMPLE, capture_output=True, text=True, timeout=600)
@@ -53,8 +51,6 @@ def test_trace_assertions_fail_with_what_was_seen(tmp_path):
 
 
 @pytest.mark.system
-
-
 def test_a_site_that_never_gets_ready_is_an_error_naming_the_span(tmp_path, monkeypatch):
     import cti.readiness
     monkeypatch.setattr(cti.readiness, "adapter_ready", lambda a: getattr(a, "signalling", "") != "ss7")

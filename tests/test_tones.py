@@ -180,8 +180,6 @@ def test_ringback_then_answer_is_voice(t):
 
 
 @pytest.mark.system
-
-
 def test_speech_and_music_never_make_tones():
     """Talk-off: 17 minutes of speech in 8 languages and synthetic music, every country."""
     from tests.audio_corpus import talkoff_music, talkoff_speech
