@@ -130,6 +130,7 @@ def simulate(mode: str, *, agents: int = 12, numbers: int = 3000, hours: float =
     events: list[tuple[float, int, str, str]] = []
     seq = 0
     queue: list[str] = []
+    answered_at_agent: set[str] = set()
     talk_total = connected = 0.0
     end = hours * 3600.0
     now = 0.0
@@ -162,10 +163,12 @@ def simulate(mode: str, *, agents: int = 12, numbers: int = 3000, hours: float =
             _, _, attempt, o = heapq.heappop(events)
             if c.progress(attempt, o, now):
                 queue.append(attempt)
+            elif o == "answered":                   # a preview call: answered at the agent's own phone
+                answered_at_agent.add(attempt)
         if mode == "preview":
             for a, att in list(waiting_call.items()):
-                if att in queue:                    # the agent who dialled takes the call at once
-                    queue.remove(att)
+                if att in answered_at_agent:        # the agent who dialled has the callee at once
+                    answered_at_agent.discard(att)
                     del waiting_call[a]
                     talk_total, connected = connect(a, att, talk_total, connected)
                 elif att not in c.dialling:         # no answer, busy ...: next record

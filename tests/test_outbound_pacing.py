@@ -53,8 +53,20 @@ def test_gain_balances_at_the_target():
     p = Pacer("predictive", target=0.05)
     g0 = p.gain
     for i in range(2000):                              # exactly 5 % abandoned: the gain does not drift
-        p.callee_served(abandoned=i % 20 == 0)
+        p.callee_served(abandoned=i % 20 == 19)
     assert abs(p.gain - g0) < 0.06 and abs(p.abandon_rate - 0.05) < 1e-9
+
+
+def test_gain_is_not_raised_while_the_campaign_is_over_its_target():
+    p = Pacer("predictive", target=0.05)
+    p.callee_served(abandoned=True)                    # 1 of 1 abandoned: far over 5 %
+    g = p.gain
+    for _ in range(18):                                # 1 of 19: still over the target
+        p.callee_served(abandoned=False)
+    assert p.gain == g and p.abandon_rate > 0.05
+    p.callee_served(abandoned=False)                   # 1 of 20 = 5 %: at the target, raising again
+    p.callee_served(abandoned=False)
+    assert p.gain > g
 
 
 def test_answered_callee_waiting_too_long_is_abandoned():
@@ -97,10 +109,15 @@ def test_preview_dial_and_skip():
     assert c.contacts[0].result is Outcome.ANSWERED
 
 
+def test_preview_calls_reach_their_agents_in_the_load_simulation():
+    r = simulate("preview", agents=4, numbers=300, hours=0.5, seed=2)
+    assert r["connected"] > 10 and r["abandon"] == 0.0 and r["occupancy"] > 0.1, r
+
+
 @pytest.mark.system
 def test_predictive_holds_the_target_and_beats_progressive():
     pro = simulate("progressive", agents=10, numbers=2500, hours=1.5, seed=3)
     pre = simulate("predictive", agents=10, numbers=2500, hours=1.5, seed=3)
     assert pro["abandon"] == 0.0
-    assert pre["abandon"] <= 0.03 + 0.025, pre
+    assert pre["abandon"] <= 0.03, pre                      # at or below the target, never above
     assert pre["occupancy"] > pro["occupancy"] + 0.08 and pre["per_agent_hour"] > pro["per_agent_hour"]
