@@ -365,7 +365,7 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
         for call_id, circ, prompt in self.dialler.take_plays():    # abandon message, a machine's message
             if call_id not in self.model.calls:
                 continue
-            if self.engine._find(call_id) is not None:            # an abandoned callee leaves the queue
+            if self.engine.is_queued(call_id):            # an abandoned callee leaves the queue
                 self.apply(self.engine.abandoned(call_id, now))
             audio = self.prompts._get(prompt)
             if circ is not None and audio:
@@ -389,7 +389,7 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
                 del self.supervisions[dev]
         if call_id in self.engine.connected:
             self.apply(self.engine.call_ended(call_id, now))
-        elif self.engine._find(call_id) is not None:
+        elif self.engine.is_queued(call_id):
             self.apply(self.engine.abandoned(call_id, now))
         self.routed.pop(call_id, None)
 
