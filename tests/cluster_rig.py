@@ -2,6 +2,7 @@
 server .ci/run starts with .ci/postgres.sh), dropped afterwards. No tests here."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +34,40 @@ def pg_url_fixture() -> Iterator[str]:
     yield scoped_url(url, schema)
     with psycopg.connect(url, autocommit=True) as c:
         c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(name="nats_cluster")
+def nats_cluster_fixture(tmp_path: Path) -> Any:
+    """A 3-server NATS JetStream cluster on loopback ports (Debian's nats-server), meta leader elected."""
+    from cti.cluster.natsd import LocalNats
+    cluster = LocalNats(tmp_path / "nats")
+    cluster.start()
+    try:
+        wait_meta_leader(cluster.urls)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def wait_meta_leader(urls: list[str], timeout: float = 30.0) -> None:
+    """Wait until the JetStream cluster has elected its meta leader (account info answers)."""
+    async def probe() -> None:
+        import nats
+        end = time.monotonic() + timeout
+        nc = await nats.connect(urls, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+        try:
+            js = nc.jetstream()
+            while True:
+                try:
+                    await js.account_info()
+                    return
+                except Exception:
+                    if time.monotonic() > end:
+                        raise
+                    await asyncio.sleep(0.2)
+        finally:
+            await nc.close()
+    asyncio.run(probe())
 
 
 # ---- a process's output ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from cluster_rig import nats_cluster_fixture, wait_meta_leader  # noqa: F401  (the nats_cluster fixture)
 from cti.cluster import ClusterConfig, ClusterConfigError, check_node
 from cti.cluster.natsd import LocalNats, binary
 from cti.cluster.stream import headers, msg_id
@@ -73,38 +74,6 @@ def test_call_ids_carry_the_node_name() -> None:
 
 # ---- against a real NATS cluster -----------------------------------------------------------------
 needs_nats = pytest.mark.skipif(binary() is None, reason="nats-server is not installed (Debian package nats-server)")
-
-
-@pytest.fixture
-def nats_cluster(tmp_path: Path) -> Any:
-    cluster = LocalNats(tmp_path / "nats")
-    cluster.start()
-    try:
-        _wait_meta_leader(cluster.urls)
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-def _wait_meta_leader(urls: list[str], timeout: float = 30.0) -> None:
-    """Wait until the JetStream cluster has elected its meta leader (account info answers)."""
-    async def probe() -> None:
-        import nats
-        end = time.monotonic() + timeout
-        nc = await nats.connect(urls, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
-        try:
-            js = nc.jetstream()
-            while True:
-                try:
-                    await js.account_info()
-                    return
-                except Exception:
-                    if time.monotonic() > end:
-                        raise
-                    await asyncio.sleep(0.2)
-        finally:
-            await nc.close()
-    asyncio.run(probe())
 
 
 def _node(tmp: Path, name: str, urls: list[str], rate: float = 400.0) -> subprocess.Popen[str]:
