@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import Any
+from typing import TYPE_CHECKING
 from collections.abc import Callable
 
 from cti.signaling.errors import DecodeError
 
-from ._transport import init_transport
+from ._transport import FrameLink, init_transport
 from .mtp2.codec import add_fcs, check_fcs
+
+if TYPE_CHECKING:
+    from .pcap import PcapWriter
 
 
 class SeqpacketTransport:
@@ -19,11 +22,17 @@ class SeqpacketTransport:
     The socket is made non-blocking; a dead peer shows as the link failing (T7/T2), and a
     closed socket stops the transport (``closed`` becomes True)."""
 
-    link: Any          # the attributes set by init_transport (shared with the compiled build)
+    # the attributes set by init_transport (shared with the compiled build)
+    sock: socket.socket
+    link: FrameLink
+    pcap: PcapWriter | None
+    link_number: int
+    drop: Callable[[bytes], bool] | None
+    verify_fcs: bool
     closed: bool
     fcs_errors: int
 
-    def __init__(self, sock: socket.socket, link: Any, pcap: Any = None,
+    def __init__(self, sock: socket.socket, link: FrameLink, pcap: PcapWriter | None = None,
                  link_number: int = 0, drop: Callable[[bytes], bool] | None = None,
                  verify_fcs: bool = True) -> None:
         init_transport(self, sock, link, pcap, link_number, drop, verify_fcs)

@@ -3,10 +3,11 @@ SOCK_SEQPACKET socket carrying one signal unit plus its 2 FCS octets per datagra
 libss7 reads a DAHDI D-channel, so it can be attached over a socketpair)."""
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
-from drivers.base import Alarm, HdlcChannel
+from drivers.base import Alarm, HdlcChannel, Span
 
+from ._transport import FrameLink
 from .pcap import PcapWriter
 from .seqpacket import SeqpacketTransport   # compiled seqpacket_c or its twin seqpacket_py
 
@@ -14,7 +15,7 @@ __all__ = ["Transport", "HdlcTransport", "SeqpacketTransport", "SEQPACKET"]
 
 
 class Transport(Protocol):
-    link: Any          # an Mtp2Link (built over the compiled core or its twin)
+    link: FrameLink    # an Mtp2Link (built over the compiled core or its twin), or a PRI D channel
 
     def receive(self, now: float) -> None:
         """Move received frames into the link."""
@@ -27,8 +28,8 @@ class HdlcTransport:
     """An MTP2 link on a board's HDLC channel (FCS added/checked by the HDLC layer below).
     With ``span`` given, LOS/AIS/LOF on it fail the link at once (no flags: Q.703 10.2)."""
 
-    def __init__(self, channel: HdlcChannel, link: Any, pcap: PcapWriter | None = None,
-                 link_number: int = 0, span: Any = None) -> None:
+    def __init__(self, channel: HdlcChannel, link: FrameLink, pcap: PcapWriter | None = None,
+                 link_number: int = 0, span: Span | None = None) -> None:
         self.channel, self.link, self.pcap, self.link_number = channel, link, pcap, link_number
         self.span = span
 

@@ -133,8 +133,8 @@ class Ss7Trunk(TrunkAdapter):
                 out.append(ev)
         if self._waiting:
             out += self._place_waiting(now)
-        for ev in self.stack.mtp3_events:
-            if ev.kind == "pause":
+        for mev in self.stack.mtp3_events:
+            if mev.kind == "pause":
                 out += [CircuitState(c, now, False, "MTP pause: signalling route unavailable")
                         for c in self.circuits()]
         self.stack.mtp3_events.clear()

@@ -7,6 +7,7 @@ data): T6/T7 are started and stopped in its ``running`` dict like ``Timers.start
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 cimport cython
+from collections import deque
 
 from cti.signaling.errors import DecodeError
 from cti.signaling.ss7.mtp2.states import KIND_EVENTS, LINK_FAILURE, LinkState
@@ -17,6 +18,7 @@ cdef object _PO = LinkState.PROCESSOR_OUTAGE
 cdef object _IA = LinkState.INITIAL_ALIGNMENT
 cdef tuple _KIND_EVENTS = KIND_EVENTS
 cdef int SUERM_D = _SUERM_D
+cdef double _NEVER = float("inf")
 
 DEF FISU_KIND = -1
 DEF MSU_KIND = -2
@@ -142,6 +144,32 @@ cdef class LinkCore:
         self._running = timers.running     # Timers.start/stop are these dict operations
         self._values = timers.values
         self._counters = dict.fromkeys(COUNTERS, 0)
+        self.fill_interval = 0.02
+        self._events = []
+        self._fill = FILL_FISU
+        self._last_fill = b""
+        self._last_fill_at = -1e9
+        self._out = deque()
+        self._restart_at = _NEVER
+        self._now = 0.0
+        self._tb = deque()
+        self._cs = 0
+        self._su_count = 0
+        self._reset_bec()
+
+    def _reset_bec(self):
+        """Basic error correction from the start (clause 5, after alignment)."""
+        self._fsn_last = 127
+        self._fib = 1
+        self._acked = 127
+        self._rtb = []
+        self._retx = []
+        self._rx_last = 127
+        self._bib = 1
+        self._nack_pending = False
+        self._bad_bsn = 0
+        self._bad_fib = 0
+        self._busy = False
 
     @property
     def counters(self) -> dict:

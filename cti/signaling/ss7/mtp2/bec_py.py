@@ -1,13 +1,16 @@
 """MTP2 in-service path, pure-Python twin of ``bec_c``: signal unit parse/build (Q.703 clause 2)
 and basic error correction (clause 5: FSN/FIB, BSN/BIB, retransmission buffer, T7).
 
-:class:`LinkCore` is the base of :class:`~cti.signaling.ss7.mtp2.link.Mtp2Link`: it moves MSUs
-and fill-ins while the link is in service and hands everything else (alignment, failures,
-processor outage, timer expiries) to the link control's ``lsc``/``iac`` tables and methods.
+:class:`LinkCore` is the base of :class:`~cti.signaling.ss7.mtp2.link.Mtp2Link`: it holds the
+link's transmission state and moves MSUs and fill-ins while the link is in service; it hands
+everything else (alignment, failures, processor outage, timer expiries) to the link control's
+``lsc``/``iac`` tables and methods.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from cti.signaling.errors import DecodeError
 from cti.signaling.timers import Timers
@@ -15,8 +18,12 @@ from cti.signaling.timers import Timers
 from .states import FILL_FISU, FISU_KIND, KIND_EVENTS, LINK_FAILURE, MAX_SIF, MSU_KIND, LinkState
 from .timers import SUERM_D
 
+if TYPE_CHECKING:
+    from cti.signaling.engine import Machine
+
 _IN_SERVICE, _PO, _IA = LinkState.IN_SERVICE, LinkState.PROCESSOR_OUTAGE, LinkState.INITIAL_ALIGNMENT
 _SIB = 5
+_NEVER = float("inf")
 #: counters kept by the core itself (the rest are the link control's)
 HOT_COUNTERS = ("rx", "tx", "discarded", "nacks_sent", "retransmitted")
 #: every counter of a link
@@ -65,17 +72,56 @@ class Mtp2Event:
 
 
 class LinkCore:
-    """Basic error correction and fill-in of one link; ``lsc``/``iac`` (engine machines), ``su_error``
-    and ``_timers_due`` come from the link control subclass."""
+    """Basic error correction and fill-in of one link, and the link's transmission state;
+    ``lsc``/``iac`` (engine machines), ``su_error``, ``_timers_due`` and ``_fill_in`` come from
+    the link control subclass."""
+
+    # the link control's half, which this core calls (set or defined by the subclass)
+    lsc: Machine[Any]
+    iac: Machine[Any]
+    if TYPE_CHECKING:
+        def su_error(self, now: float) -> None: ...
+        def _timers_due(self, now: float) -> None: ...
+        def _fill_in(self, out: list[bytes], now: float) -> None: ...
 
     def __init__(self, timers: Timers) -> None:
         self.timers = timers
         self._counters = dict.fromkeys(COUNTERS, 0)
+        self.n_rx = self.n_tx = self.n_discarded = self.n_nacks = self.n_retx = 0
+        self.fill_interval = 0.02                #: repeat the fill-in at least this often
+        self._events: list[Mtp2Event] = []
+        self._fill = FILL_FISU                  # FILL_FISU, or the status of the LSSU to repeat
+        self._last_fill = b""
+        self._last_fill_at = -1e9
+        self._out: deque[bytes] = deque()       # LSSUs queued by the link control (SIB)
+        self._restart_at = _NEVER               # when to realign after a failure
+        self._now = 0.0
+        self._tb: deque[tuple[int, bytes]] = deque()   # transmission buffer (clause 5.2.1)
+        self._cs = 0                            # SUERM count (clause 10.2)
+        self._su_count = 0
+        self._reset_bec()
+
+    def _reset_bec(self) -> None:
+        """Basic error correction from the start (clause 5, after alignment)."""
+        self._fsn_last = 127          # last FSN assigned (5.2.1)
+        self._fib = 1
+        self._acked = 127             # last positively acknowledged FSN
+        self._rtb: list[tuple[int, int, bytes]] = []    # (fsn, sio, sif) retransmission buffer
+        self._retx: list[tuple[int, int, bytes]] = []
+        self._rx_last = 127           # last accepted FSN
+        self._bib = 1
+        self._nack_pending = False
+        self._bad_bsn = 0
+        self._bad_fib = 0
+        self._busy = False
 
     @property
     def counters(self) -> dict[str, int]:
         """rx, tx, su_errors, nacks_sent, retransmitted, proving_aborts, failures, discarded."""
-        return self._counters
+        d = self._counters
+        d["rx"], d["tx"], d["discarded"] = self.n_rx, self.n_tx, self.n_discarded
+        d["nacks_sent"], d["retransmitted"] = self.n_nacks, self.n_retx
+        return d
 
     # ---- user side -------------------------------------------------------------------
     def send(self, sio: int, sif: bytes, now: float) -> None:
@@ -93,7 +139,7 @@ class LinkCore:
         except DecodeError:
             self.su_error(now)
             return
-        self._counters["rx"] += 1
+        self.n_rx += 1
         self._su_count += 1               # SUERM's D-count (clause 10.2), as in _count_su
         if self._su_count >= SUERM_D:
             self._su_count = 0
@@ -123,7 +169,7 @@ class LinkCore:
         if self.lsc.state is _IN_SERVICE and (self._tb or self._retx):
             out += self._bec_transmit(now)
         self._fill_in(out, now)             # the link control's (shared with the compiled core)
-        self._counters["tx"] += len(out)
+        self.n_tx += len(out)
         return out
 
     def handle_timer(self, now: float) -> None:
@@ -169,7 +215,7 @@ class LinkCore:
             return
         if fib != self._bib:
             if kind == MSU_KIND:
-                self._counters["discarded"] += 1
+                self.n_discarded += 1
             return
         nxt = (self._rx_last + 1) % 128
         if kind == MSU_KIND and fsn == nxt:
@@ -179,13 +225,13 @@ class LinkCore:
         elif fsn != self._rx_last:
             # a gap: an MSU was lost; ask for retransmission once (NACK by inverting BIB)
             if kind == MSU_KIND:
-                self._counters["discarded"] += 1
+                self.n_discarded += 1
             if not self._nack_pending:
                 self._bib ^= 1
                 self._nack_pending = True
-                self._counters["nacks_sent"] += 1
+                self.n_nacks += 1
         elif kind == MSU_KIND:
-            self._counters["discarded"] += 1   # duplicate
+            self.n_discarded += 1   # duplicate
 
     def _bec_transmit(self, now: float) -> list[bytes]:
         out = []
@@ -193,7 +239,7 @@ class LinkCore:
         if self._retx:
             for fsn, sio, sif in self._retx:
                 out.append(msu_octets(rx_last, bib, fsn, fib, sio, sif))
-                self._counters["retransmitted"] += 1
+                self.n_retx += 1
             self._retx = []
         tb, rtb = self._tb, self._rtb
         fsn = self._fsn_last

@@ -10,9 +10,9 @@ AERM/SUERM monitors (clause 10) and processor outage (clause 8) here beside the 
 """
 from __future__ import annotations
 
-from collections import deque
 from functools import cache
 from types import ModuleType
+from typing import TYPE_CHECKING, ClassVar
 
 from _boardcore import _select
 from cti.signaling.engine import ANY, Machine, Row, Table
@@ -28,15 +28,20 @@ CORE = "cti.signaling.ss7.mtp2.bec"
 _L, _I, _E, _X = LinkState, IacState, LscEvent, IacEvent
 _T4 = ("T4N", "T4E")
 
+if TYPE_CHECKING:    # the checker sees the control on its twin core; at run time it is a mixin
+    from .bec_py import LinkCore as _Core
+else:
+    _Core = object
 
-class LinkControl:
+
+class LinkControl(_Core):
     """Link state control, initial alignment control, AERM/SUERM and processor outage of one
     signalling link terminal; mixed with an in-service core (:class:`bec_py.LinkCore` or its
     compiled twin) by :func:`link_class`. ``lsc`` and ``iac`` are machines of the one engine
     over :data:`LSC_TABLE` and :data:`IAC_TABLE` (they own T1-T4); the core's timers
     (``timers``: T5, T6, T7) belong to basic error correction and congestion."""
 
-    Event: type   #: the core's Mtp2Event class
+    Event: ClassVar[type[Mtp2Event]]   #: the core's Mtp2Event class
 
     def __init__(self, *, timers: dict[str, float] | None = None, emergency: bool = False,
                  auto_restart: float | None = 1.0, fill_interval: float = 0.02, name: str = "link",
@@ -48,24 +53,14 @@ class LinkControl:
             raise ValueError(f"unknown timer {sorted(unknown)[0]!r}; known: {', '.join(sorted(MTP2_TIMERS))}")
         super().__init__(Timers(core_timers, {k: v for k, v in overrides.items() if k in core_timers}))
         self.fill_interval = fill_interval      #: repeat the fill-in at least this often
-        self._events: list = []
-        self._fill = int(Status.SIOS)           # FILL_FISU: a FISU
-        self._last_fill: bytes = b""
-        self._last_fill_at = -1e9
-        self._out: deque[bytes] = deque()
-        self._restart_at = _NEVER               # when to realign after a failure
-        self._now = 0.0
-        self._tb: deque[tuple[int, bytes]] = deque()   # transmission buffer (clause 5.2.1)
-        self._cs = 0                            # SUERM count (clause 10.2)
-        self._su_count = 0
-        self._reset_bec()
+        self._fill = int(Status.SIOS)           # out of service: SIOS (FILL_FISU: a FISU)
         self.name = name
         self.emergency = emergency              #: local emergency (MTP3 asks: last link of a linkset)
         self.auto_restart = auto_restart        #: restart alignment this long after a failure; None: stay down
-        self.lsc: Machine[LinkControl] = Machine(
+        self.lsc = Machine(
             LSC_TABLE, self, name=f"{name}.LSC", trace=trace,
             timer_values={k: v for k, v in overrides.items() if k in LSC_TABLE.timers})
-        self.iac: Machine[LinkControl] = Machine(
+        self.iac = Machine(
             IAC_TABLE, self, name=f"{name}.IAC", trace=trace,
             timer_values={k: v for k, v in overrides.items() if k in IAC_TABLE.timers})
         self._started = False
@@ -134,7 +129,7 @@ class LinkControl:
         """MSUs sent and not yet acknowledged (the retransmission buffer, clause 5.2.1)."""
         return len(self._rtb)
 
-    def events(self) -> list:
+    def events(self) -> list[Mtp2Event]:
         """What happened since the last call: Mtp2Event ``in_service``, ``out_of_service``
         (reason), ``msu`` (sio, sif), ``remote_processor_outage``, ``remote_processor_recovered``."""
         ev, self._events = self._events, []
@@ -228,20 +223,6 @@ class LinkControl:
         self._fill = Status.SIOS
         self._events.append(self.Event("out_of_service", now, reason=reason))
 
-    # ---- basic error correction state (clause 5; the core runs it) ----------------------
-    def _reset_bec(self) -> None:
-        self._fsn_last = 127          # last FSN assigned (5.2.1)
-        self._fib = 1
-        self._acked = 127             # last positively acknowledged FSN
-        self._rtb: list[tuple[int, int, bytes]] = []   # (fsn, sio, sif) retransmission buffer
-        self._retx: list[tuple[int, int, bytes]] = []
-        self._rx_last = 127           # last accepted FSN
-        self._bib = 1
-        self._nack_pending = False
-        self._bad_bsn = 0
-        self._bad_fib = 0
-        self._busy = False
-
     # ---- IAC guards and actions (clause 7) --------------------------------------------
     def _emergency_proving(self, m: object) -> bool:
         """Proving would use the emergency period Pe (local or far-end emergency)."""
@@ -298,7 +279,7 @@ class LinkControl:
     def _lssu_octets(self, st: int) -> bytes:
         return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 1, st))
 
-    def _fill_in(self, out: list, now: float) -> None:
+    def _fill_in(self, out: list[bytes], now: float) -> None:
         """The fill-in of :meth:`data_to_send` (both cores): after MSUs a FISU is not sent (they
         carry the same BSN/BIB); otherwise the FISU or LSSU is appended when it changed or
         ``fill_interval`` passed (Q.703 5.2.1, 7.2: repeated while there is nothing else)."""
@@ -398,13 +379,17 @@ IAC_TABLE = Table("mtp2 iac", _I.IDLE, (
 
 
 @cache
-def link_class(core: ModuleType) -> type:
+def link_class(core: ModuleType) -> type[LinkControl]:
     """The link class built on ``core`` (the compiled ``bec_c`` or the twin ``bec_py``)."""
-    return type("Mtp2Link", (LinkControl, core.LinkCore),
-                {"__module__": __name__, "__doc__": "A signalling link terminal: LSC + IAC + basic "
-                 "error correction + error monitors (Q.703).", "Event": core.Mtp2Event})
+    cls: type[LinkControl] = type("Mtp2Link", (LinkControl, core.LinkCore), {
+        "__module__": __name__, "Event": core.Mtp2Event,
+        "__doc__": "A signalling link terminal: LSC + IAC + basic error correction + error monitors (Q.703)."})
+    return cls
 
 
 #: The live implementation (compiled core unless BOARDCORE_NO_EXTENSIONS=1 or not built).
 Mtp2Link = link_class(_select.load(CORE))
-Mtp2Event = Mtp2Link.Event
+if TYPE_CHECKING:
+    from .bec_py import Mtp2Event as Mtp2Event
+else:
+    Mtp2Event = Mtp2Link.Event

@@ -14,7 +14,7 @@ import enum
 from collections import deque
 from functools import cache
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from _boardcore import _select
@@ -22,7 +22,7 @@ from cti.signaling.errors import DecodeError
 from cti.signaling.engine import Machine, Row, Table
 from cti.signaling.timers import TimerSpec
 
-from ..mtp2 import Mtp2Link
+from ..mtp2.link import LinkControl
 from .label import NI, SI, RoutingLabel, Variant, encode_sio
 from .messages import (H, SltMessage, SnmMessage, UpuCause, UpuMessage, decode_slt, decode_snm, decode_upu,
                        encode_slt, encode_snm, encode_upu)
@@ -71,7 +71,7 @@ class LinkCtx:
 
     __slots__ = ("ls", "i")
 
-    def __init__(self, ls: Any, i: int) -> None:
+    def __init__(self, ls: LinksetControl, i: int) -> None:
         self.ls, self.i = ls, i
 
 
@@ -163,13 +163,19 @@ LINK_TABLE = Table("mtp3 link management", _A, (
 ), timers=MTP3_TIMERS, expiry={t.value: t for t in Mtp3Expiry}, final=frozenset({_A}))
 
 
-class LinksetControl:
+if TYPE_CHECKING:    # the checker sees the control on its twin core; at run time it is a mixin
+    from .route_py import LinksetCore as _Core
+else:
+    _Core = object
+
+
+class LinksetControl(_Core):
     """Links (SLC = index) between ``opc`` (us) and the adjacent ``dpc``: link availability,
     changeover/changeback (Q.704 clauses 5, 6), MTP restart, signalling link test (Q.707);
     mixed with a per-MSU core (:class:`route_py.LinksetCore` or its compiled twin) by
     :func:`linkset_class`."""
 
-    def __init__(self, links: list[Mtp2Link], opc: int, dpc: int, *, variant: Variant = Variant.ITU,
+    def __init__(self, links: list[LinkControl], opc: int, dpc: int, *, variant: Variant = Variant.ITU,
                  ni: int = NI.NATIONAL, timers: dict[str, float] | None = None, link_test: bool = True,
                  max_held: int = 4096) -> None:
         if not links or len(links) > 16:
@@ -177,11 +183,11 @@ class LinksetControl:
         variant = Variant(variant)
         RoutingLabel(dpc, opc, 0).encode(variant)   # range check
         self._overrides = {k: v for k, v in (timers or {}).items() if k in MTP3_TIMERS}
-        super().__init__(links, opc, dpc, variant, int(ni), [None] * len(links))
         #: per link: its management machine on LINK_TABLE (the core reads ``running`` and
         #: calls ``handle_timer``)
-        self.timers = [Machine(LINK_TABLE, LinkCtx(self, i), name=f"mtp3.link{i}", timer_values=self._overrides)
-                       for i in range(len(links))]
+        machines: list[Machine[LinkCtx]] = [Machine(LINK_TABLE, LinkCtx(self, i), name=f"mtp3.link{i}",
+                                                    timer_values=self._overrides) for i in range(len(links))]
+        super().__init__(links, opc, dpc, variant, int(ni), machines)
         self.link_test = link_test
         self.max_held = max_held
         self._tested = [False] * len(links)
@@ -386,12 +392,17 @@ class LinksetControl:
 
 
 @cache
-def linkset_class(core: ModuleType) -> type:
+def linkset_class(core: ModuleType) -> type[LinksetControl]:
     """The linkset class built on ``core`` (the compiled ``route_c`` or the twin ``route_py``)."""
-    return type("Linkset", (LinksetControl, core.LinksetCore),
-                {"__module__": __name__, "__doc__": LinksetControl.__doc__, "Event": core.Mtp3Event})
+    cls: type[LinksetControl] = type("Linkset", (LinksetControl, core.LinksetCore),
+                                     {"__module__": __name__, "__doc__": LinksetControl.__doc__,
+                                      "Event": core.Mtp3Event})
+    return cls
 
 
 #: The live implementation (compiled core unless BOARDCORE_NO_EXTENSIONS=1 or not built).
 Linkset = linkset_class(_select.load(CORE))
-Mtp3Event = Linkset.Event
+if TYPE_CHECKING:
+    from .route_py import Mtp3Event as Mtp3Event
+else:
+    Mtp3Event = Linkset.Event

@@ -9,12 +9,17 @@ diverted, no link) to the linkset control's methods.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Iterable
 
 from cti.signaling.errors import DecodeError
 
 from .label import RoutingLabel, Variant, decode_label, encode_sio
+
+if TYPE_CHECKING:
+    from cti.signaling.engine import Machine
+
+    from ..mtp2.link import LinkControl
 
 _SLTM_SPECIAL = 2     # SI 0..2 are MTP's own (SNM, SLTM); user parts above (Q.704 14.2.1)
 
@@ -36,7 +41,16 @@ class LinksetCore:
     """Routing, discrimination and distribution of one linkset; ``_route``, ``_management``,
     ``_link_in_service`` and ``_link_down`` come from the linkset control subclass."""
 
-    def __init__(self, links: list, opc: int, dpc: int, variant: Variant, ni: int, timers: list) -> None:
+    Event: ClassVar[type[Mtp3Event]] = Mtp3Event
+    if TYPE_CHECKING:    # the linkset control's half, which this core calls
+        def _route(self, sio: int, sif: bytes, sls: int, now: float) -> None: ...
+        def _management(self, i: int, si: int, dpc: int, opc: int, sls: int, rest: bytes,
+                        now: float) -> None: ...
+        def _link_in_service(self, i: int, now: float) -> None: ...
+        def _link_down(self, i: int, now: float, reason: str) -> None: ...
+
+    def __init__(self, links: list[LinkControl], opc: int, dpc: int, variant: Variant, ni: int,
+                 timers: list[Machine[Any]]) -> None:
         self.links = links
         self.variant = variant
         self.opc, self.dpc, self.ni = opc, dpc, ni
@@ -47,7 +61,7 @@ class LinksetCore:
         self._events: list[Mtp3Event] = []
         self._heads: dict[tuple[int, int], tuple[int, bytes]] = {}   # (si, sls) -> (SIO, label)
         self._users: dict[int, Callable[[bytes, float], Any]] = {}
-        self.counters = {"discarded": 0, "not_for_us": 0, "changeovers": 0, "changebacks": 0,
+        self.counters: dict[str, int] = {"discarded": 0, "not_for_us": 0, "changeovers": 0, "changebacks": 0,
                          "retrieved": 0, "slt_failures": 0}
 
     # ---- user side ------------------------------------------------------------------
@@ -64,7 +78,7 @@ class LinksetCore:
         else:
             self._route(head[0], head[1] + bytes(payload), sls, now)
 
-    def send_each(self, si: int, messages: Any, now: float, sls_mask: int = 0x0F) -> None:
+    def send_each(self, si: int, messages: Iterable[tuple[int, bytes]], now: float, sls_mask: int = 0x0F) -> None:
         """:meth:`send` each ``(key, payload)`` of ``messages`` with SLS ``key & sls_mask``
         (ISUP: key = CIC, whose low 4 bits are the SLS, Q.764 2.2.2)."""
         send = self.send
@@ -86,8 +100,8 @@ class LinksetCore:
             running = self.timers[i].running
             if running and min(running.values()) <= now:
                 self.timers[i].handle_timer(now)     # expiry events: rows of the link's table
-        ev, self._events = self._events, []
-        return ev
+        out, self._events = self._events, []
+        return out
 
     # ---- discrimination and distribution (Q.704 clause 2.3, 2.4) --------------------------
     def _receive(self, i: int, sio: int, sif: bytes, now: float) -> None:
