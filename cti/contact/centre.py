@@ -104,6 +104,15 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
         self._rec_unlisten: dict[str, Callable[[], None]] = {}
         self._announcer: Callable[[str, str], bytes] | None = None
         self.statistics: dict[str, Callable[[], Any]] = {}   #: GetStatistics sections others add
+        #: with [cluster] centre, the cluster ACD's routing (cti.cluster.routing) queues the callers
+        self.router: Any = None
+
+    def enqueue(self, call_id: str, queue: str, caller: str, now: float, priority: int = 0) -> None:
+        """A caller enters ``queue``: this node's ACD, or the cluster's (``router``)."""
+        if self.router is not None:
+            self.router.enqueue(call_id, queue, caller, now, priority)
+        else:
+            self.apply(self.engine.enqueue(call_id, queue, caller, now, priority))
 
     def add_statistics(self, name: str, section: Callable[[], Any]) -> None:
         """Add ``section()`` to every ``GetStatistics`` result under ``name`` (the media
@@ -284,7 +293,7 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
                 if target == "ivr":
                     self._to_ivr(e.call)
                 elif target is not None:
-                    self.apply(self.engine.enqueue(e.call, target, e.calling or "", self.now()))
+                    self.enqueue(e.call, target, e.calling or "", self.now())
             elif kind == "DigitsDialed" and not e.sent:
                 self._ivr_actions(self.ivr.digits(e.call, e.digits, self.now()))
             elif kind == "Delivered" and e.call in self.dialler.attempts and e.device.startswith("trunk/"):
@@ -328,7 +337,7 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
                 log.warning("campaign call %s: outcome not attached: %s", r.call, err)
         publish_campaign(self.server, r, self.dialler.summary(r.campaign))
         for c in r.connects:
-            self.apply(self.engine.enqueue(r.call, c.queue, r.number, self.now()))
+            self.enqueue(r.call, c.queue, r.number, self.now())
         self.publish_campaign_status(r.campaign)
 
     def _dial_tick(self, now: float) -> None:
@@ -470,7 +479,7 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
                 if call is not None:
                     call.extra.setdefault("ivr", {}).update(a.vars)
                     acd_calls.note_ivr(self.model, call_id, dict(a.vars), now)
-                    self.apply(self.engine.enqueue(call_id, a.queue, call.calling or "", now, a.priority))
+                    self.enqueue(call_id, a.queue, call.calling or "", now, a.priority)
             elif isinstance(a, Hangup) and call_id in self.model.calls:
                 self.model.clear_connection(call_id, now)
             elif isinstance(a, Connect) and call_id in self.engine.connected:
