@@ -3,6 +3,7 @@
     cti-gateway                                    # plain mode, http://127.0.0.1:8080/agent
     cti-gateway --keys keys/ --cert gw.pem --key gw.key --host 0.0.0.0 --port 8443
     cti-gateway --crm-csv docs/examples/crm.csv --crm-url 'https://crm.example/api/{calling}'
+    cti-gateway --cluster nats://10.0.0.1:4222 --node a=tcp://10.0.0.1:5560 --node b=tcp://10.0.0.2:5560
 
 Open /agent (agent desktop) and /wallboard (supervisor). docs/gateway.md says the rest.
 """
@@ -46,10 +47,20 @@ log = logging.getLogger("cti.gateway")
               help="event loop: uvloop (if installed: cheaper socket writes to many subscribers) or asyncio")
 @click.option("--compress/--no-compress", default=True, show_default=True,
               help="offer permessage-deflate: event frames compressed once per batch for every subscriber")
+@click.option("--cluster", "cluster", multiple=True, metavar="NATS_URL",
+              help="read the whole centre from the cluster's JetStream stream (repeatable: each NATS server)")
+@click.option("--stream", default="CTI", show_default=True, help="the cluster stream's name ([cluster] stream)")
+@click.option("--subject", default="cti.events", show_default=True, help="the stream's subject prefix")
+@click.option("--durable", default="cti-gateway", show_default=True,
+              help="the gateway's durable consumer: a restart resumes where it left off")
+@click.option("--node", "nodes", multiple=True, metavar="NAME=tcp://HOST:PORT",
+              help="with --cluster: a node's bus (events port; snapshot and control the next two), "
+                   "for snapshots and requests (repeatable)")
 @click.option("-v", "--verbose", count=True)
 def main(host: str, port: int, events: str, snapshot: str, control: str, keys_dir: str | None, account: str,
          cert: str | None, keyfile: str | None, allow_origin: tuple[str, ...], crm_csv: str | None,
-         crm_url: str, max_buffer: int, loop_kind: str, compress: bool, verbose: int) -> None:
+         crm_url: str, max_buffer: int, loop_kind: str, compress: bool, cluster: tuple[str, ...], stream: str, subject: str, durable: str,
+         nodes: tuple[str, ...], verbose: int) -> None:
     """Serve the CTI bus to browsers: WebSocket, HTTP, the agent desktop and the wallboard."""
     logging.basicConfig(level=logging.WARNING - 10 * verbose, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     local = is_loopback(f"tcp://{host}:{port}")
@@ -62,8 +73,13 @@ def main(host: str, port: int, events: str, snapshot: str, control: str, keys_di
     if (cert is None) != (keyfile is None):
         raise click.ClickException("--cert and --key go together")
     try:
-        accounts = Accounts(Endpoints(events, snapshot, control), keys_dir, account)
-    except (AuthError, TokenError) as e:
+        if cluster:
+            accounts: Accounts = cluster_accounts(cluster, stream, subject, durable, nodes, keys_dir, account)
+        elif nodes:
+            raise click.ClickException("--node goes with --cluster (a gateway over one bus takes --events ...)")
+        else:
+            accounts = Accounts(Endpoints(events, snapshot, control), keys_dir, account)
+    except (AuthError, TokenError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     tls = None
     if cert is not None:
@@ -76,7 +92,8 @@ def main(host: str, port: int, events: str, snapshot: str, control: str, keys_di
     scheme = "https" if tls else "http"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"cti-gateway: {scheme}://{shown}:{port}/agent (agent desktop), "
-               f"{scheme}://{shown}:{port}/wallboard (wallboard); bus {snapshot}", err=True)
+               f"{scheme}://{shown}:{port}/wallboard (wallboard); "
+               + (f"cluster stream {stream} on {', '.join(cluster)}" if cluster else f"bus {snapshot}"), err=True)
     if loop_kind != "asyncio":
         try:
             import uvloop
@@ -85,6 +102,18 @@ def main(host: str, port: int, events: str, snapshot: str, control: str, keys_di
             if loop_kind == "uvloop":
                 raise click.ClickException("uvloop is not installed (pip install uvloop)") from None
     web.run_app(gw.app(), host=host, port=port, ssl_context=tls, print=None, access_log=None)
+
+
+def cluster_accounts(servers: tuple[str, ...], stream: str, subject: str, durable: str, nodes: tuple[str, ...],
+                     keys_dir: str | None, account: str) -> Accounts:
+    """The accounts of a gateway over the cluster stream (cti/gateway/jetstream.py)."""
+    from cti.cluster.config import ClusterConfig
+    from cti.gateway.jetstream import ClusterAccounts, parse_node
+    cfg = ClusterConfig.from_dict({"servers": list(servers), "stream": stream, "subject": subject})
+    parsed = dict(parse_node(n) for n in nodes)
+    if len(parsed) != len(nodes):
+        raise click.ClickException("--node: each node once")
+    return ClusterAccounts(cfg, parsed, keys_dir, account, durable=durable)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ from cti.call.errors import (CallControlError, InvalidParameterError, MalformedR
 
 from .accounts import Accounts
 from .errors import HTTP_STATUS, AuthenticationError, error_map
-from .hub import Feed, Hub, Sink, Viewer, dumps, encode, text_frame
+from .hub import Feed, Hub, Item, Sink, Viewer, dumps, encode, events_frame, text_frame
+from .jetstream import ClusterAccounts, pending_items
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +150,12 @@ class Gateway:
         loop = asyncio.get_running_loop()
         self.hub = Hub(self.accounts.replay, ring=self.options.ring, max_buffer=self.options.max_buffer,
                        slow_timeout=self.options.slow_timeout)
-        gw = self.accounts.client(self.accounts.gateway)
-
-        self.feed = Feed(self.hub, loop, lambda after: self.accounts.client(self.accounts.gateway).subscribe(after),
-                         gw.ping)
+        if isinstance(self.accounts, ClusterAccounts):       # the whole centre, from JetStream
+            self.feed = self.accounts.make_feed(self.hub, loop)
+        else:
+            gw = self.accounts.client(self.accounts.gateway)
+            self.feed = Feed(self.hub, loop,
+                             lambda after: self.accounts.client(self.accounts.gateway).subscribe(after), gw.ping)
         self.feed.start()
 
     async def _shutdown(self, app: web.Application) -> None:
@@ -426,13 +429,18 @@ class Gateway:
         viewer = Viewer(conn.account, self.accounts.book, tuple(topics) or ("",))
         sink = conn.sink = Sink(viewer, conn.write, conn.buffered, self._closer(conn), conn.closing)
         sink.deflate = conn.deflate
+        pending: list[Item] = []
         if msg.get("snapshot"):
             snap = await self.accounts.snapshot(conn.account)
+            pending = pending_items(snap)        # cluster mode: events the node snapshots just missed
             conn.send({"op": "snapshot", "id": rid, **snap})
             after = int(snap["seq"])
         elif after is None:
             after = self.hub.head
         conn.send({"op": "subscribed", "id": rid, "after": after, "head": self.hub.head, "topics": list(viewer.topics)})
+        mine = [i for i in pending if viewer.wants(i.event)]
+        if mine:
+            conn.write(events_frame(mine, after, sink.deflate))
         sink.task = asyncio.ensure_future(self._attach(conn, sink, after))
 
     async def _attach(self, conn: Conn, sink: Sink, after: int) -> None:
