@@ -21,7 +21,10 @@ cdef extern from "dtmf_kernel.h" nogil:
     enum: DTK_LANES
     enum: DTK_HALF
     void dtk_subblocks(const int16_t **src, int n, const float (*fold)[16], const float (*rot)[16],
-                       float (*out)[32], int64_t *en)
+                       float **out, int64_t *en)
+    ctypedef struct dtk_figs:
+        double norm, level_on, twist_lo, twist_hi, ratio_on
+    int dtk_screen(const float *h, double *prev, double en, const dtk_figs *f, int *kl, int *kh)
     void dtk_neighbours(const int16_t *src, const float (*tab)[8], double *acc)
 
 import numpy as np
@@ -50,6 +53,12 @@ cdef double NEIGHBOUR = _py.NEIGHBOUR
 cdef double WEAK = _py.WEAK
 cdef double PE_NORM = _py.PE_NORM
 cdef int ON_SUBS = _py.ON_SUBS
+cdef dtk_figs FIGS
+FIGS.norm = PE_NORM
+FIGS.level_on = LEVEL_ON_E
+FIGS.twist_lo = TWIST_LO
+FIGS.twist_hi = TWIST_HI
+FIGS.ratio_on = RATIO_ON
 cdef int OFF_SUBS = _py.OFF_SUBS
 cdef double STEP = 1.0 / _py.RATE
 cdef object DIGIT_STR = [c for c in _py.DIGITS]
@@ -251,7 +260,7 @@ cdef class DtmfDetector:
         cdef Py_ssize_t nev = 0
         cdef int16_t first[DTK_LANES][DT_SUB]
         cdef const int16_t *srcs[DTK_LANES]
-        cdef float halves[DTK_LANES][2 * DT_COLS]
+        cdef float *outs[DTK_LANES]
         cdef int64_t ens[DTK_LANES]
         cdef Py_ssize_t s, g, r
         cdef int l, nl, c
@@ -266,19 +275,20 @@ cdef class DtmfDetector:
                 t = tstart + s * DT_SUB * STEP
                 for l in range(nl):
                     r = g + l
+                    c = idx[r] if idx != NULL else <int> r
+                    outs[l] = self.chan[c].hist[(self.chan[c].head + 1) & 3]   # _decide moves head there
                     if s == 0 and p > 0:
-                        c = idx[r] if idx != NULL else <int> r
                         memcpy(first[l], self.chan[c].carry, p * sizeof(int16_t))
                         memcpy(&first[l][p], &x[r, 0], (DT_SUB - p) * sizeof(int16_t))
                         srcs[l] = first[l]
                     else:
                         srcs[l] = &x[r, s * DT_SUB - p]
                 dtk_subblocks(srcs, nl, <const float (*)[16]> self.fold, <const float (*)[16]> self.hrot,
-                              halves, ens)
+                              outs, ens)
                 for l in range(nl):
                     r = g + l
                     c = idx[r] if idx != NULL else <int> r
-                    nev = self._decide(c, halves[l], ens[l], srcs[l], t, nev)
+                    nev = self._decide(c, ens[l], srcs[l], t, nev)
             g += DTK_LANES
         # keep the samples of the unfinished sub-block
         for r in range(rows):
@@ -292,9 +302,14 @@ cdef class DtmfDetector:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef Py_ssize_t _decide(self, int c, const float *halves, int64_t ien, const int16_t *src,
-                            double t, Py_ssize_t nev) noexcept nogil:
-        """The checks and the start / hold / stop machine of channel c on one sub-block.
+    cdef Py_ssize_t _decide(self, int c, int64_t ien, const int16_t *src, double t,
+                            Py_ssize_t nev) noexcept nogil:
+        """The checks and the start / hold / stop machine of channel c on one sub-block, whose
+        half sums dtk_subblocks wrote into the channel's next history slot.
+
+        The level, twist and ratio tests come first, branch-free in C (dtk_screen); a
+        sub-block failing them on a channel with no digit on and none building up (most of
+        speech and noise) changes nothing else.
 
         The phase tests need the advance of the two chosen tones over the last three steps:
         they are computed from the ring of the last four sub-blocks' half sums only when
@@ -304,9 +319,9 @@ cdef class DtmfDetector:
         cdef dt_event_t *ev = self.evbuf
         cdef float acc[4][DT_COLS]          # sub-block sums: now, 1, 2, 3 sub-blocks before
         cdef const float *hs[3]
-        cdef double pw[DT_NF]
+        cdef double *pw = ch.pprev          # this sub-block's tone powers (dtk_screen)
         cdef double nacc[8]
-        cdef double tl, th, q0, q1, mag, hr, hi, full, coarse
+        cdef double q0, q1, mag, hr, hi, full, coarse
         cdef int i, j, k, kl, kh, good, dig, held
         cdef double en = <double> ien
         cdef double bl, bh, ol, oh, zr, zi, rr, ri
@@ -317,33 +332,14 @@ cdef class DtmfDetector:
         cdef double run_t = ch.run_t
         cdef double miss_t = ch.miss_t
         cdef int head = (ch.head + 1) & 3
-        cdef float *cur = ch.hist[head]
-        memcpy(cur, halves, sizeof(ch.hist[0]))
         ch.head = head
-        for k in range(DT_COLS):
-            acc[0][k] = cur[k] + cur[DT_COLS + k]
-        for k in range(DT_NF):
-            zr = acc[0][k]
-            zi = acc[0][DT_NF + k]
-            pw[k] = (zr * zr + zi * zi) * PE_NORM
-        # strongest tone of each group (first one on ties, as numpy's argmax)
-        kl = 0
-        for k in range(1, 4):
-            if pw[k] > pw[kl]:
-                kl = k
-        kh = 4
-        for k in range(5, 8):
-            if pw[k] > pw[kh]:
-                kh = k
+        # strongest tone of each group, level, twist (on this and the previous sub-block
+        # together: leakage beats) and energy ratio; pw becomes this sub-block's powers
+        good = dtk_screen(ch.hist[head], ch.pprev, en, &FIGS, &kl, &kh)
+        if not good and on < 0 and cand < 0:
+            return nev                      # cand stays -1, run 0: nothing else changes
         bl = pw[kl]
         bh = pw[kh]
-        # twist on this and the previous sub-block together (leakage beats)
-        tl = pw[kl] + ch.pprev[kl]
-        th = pw[kh] + ch.pprev[kh]
-        good = (bl >= LEVEL_ON_E and bh >= LEVEL_ON_E
-                and th >= tl * TWIST_LO and th <= tl * TWIST_HI
-                and bl + bh >= RATIO_ON * en)
-        memcpy(ch.pprev, pw, sizeof(pw))
         if good:
             ol = 0.0
             oh = 0.0
@@ -354,7 +350,7 @@ cdef class DtmfDetector:
                     oh = pw[k + 4]
             good = ol <= bl * OTHER and oh <= bh * OTHER
         if good:
-            for j in range(1, 4):
+            for j in range(4):
                 hs[0] = ch.hist[(head - j) & 3]
                 for k in range(DT_COLS):
                     acc[j][k] = hs[0][k] + hs[0][DT_COLS + k]

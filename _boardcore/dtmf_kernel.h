@@ -117,7 +117,9 @@ static void dtk_prep(const int16_t *x, float (*uv)[2][DTK_HALF], int64_t *en)
     dtk_prep_vec(x, uv, en);
 }
 
-/* Channels l < n (n <= DTK_LANES) of src[0..n-1], 80 samples each: out[l][k] + j out[l][8 + k]
+/* Channels l < n (n <= DTK_LANES) of src[0..n-1], 80 samples each (out[l] points at 32 floats:
+ * the caller passes each channel's next history slot, so nothing is copied after):
+ * out[l][k] + j out[l][8 + k]
  * = sum_{m < 40} src[l][m] exp(-j w_k m), out[l][16 + k] + j out[l][24 + k] = the same over
  * m >= 40 (the two halves), en[l] = sum_m src[l][m]^2.
  *
@@ -131,7 +133,7 @@ static void dtk_prep(const int16_t *x, float (*uv)[2][DTK_HALF], int64_t *en)
 DTK_CLONES_FMA static void dtk_subblocks(const int16_t *const *src, int n,
                                          const float (*fold)[DTK_COLS],
                                          const float (*rot)[DTK_COLS],
-                                         float (*out)[2 * DTK_COLS], int64_t *en)
+                                         float *const *out, int64_t *en)
 {
     float uv[DTK_LANES][2][2][DTK_HALF] __attribute__((aligned(32)));   /* [l][h][u, v][i] */
     for (int l = 0; l < DTK_LANES; l++)
@@ -181,7 +183,7 @@ DTK_CLONES static void dtk_neighbours(const int16_t *src, const float (*tab)[8],
 }
 #else
 static void dtk_subblocks(const int16_t *const *src, int n, const float (*fold)[DTK_COLS],
-                          const float (*rot)[DTK_COLS], float (*out)[2 * DTK_COLS], int64_t *en)
+                          const float (*rot)[DTK_COLS], float *const *out, int64_t *en)
 {
     for (int l = 0; l < n; l++) {
         int64_t e = 0;
@@ -218,5 +220,43 @@ static void dtk_neighbours(const int16_t *src, const float (*tab)[8], double *ac
         acc[j] = (double) ((a[0][j] + a[1][j]) + (a[2][j] + a[3][j]));
 }
 #endif
+
+/* The cheap tests of a sub-block's decision (dtmf_c's _decide), without branches: the
+ * strongest tone of a group over noise or speech is a coin toss, and the compare-and-branch
+ * argmax mispredicted about half its branches (a quarter of the decision's cycles).
+ * h: the sub-block's half sums (dtk_subblocks); prev: the previous sub-block's tone powers,
+ * overwritten with this one's, pw[k] = |X_k|^2 * f->norm, X_k = the two halves' sum (double,
+ * as the twin). kl, kh: the strongest tone of the low / high group (the first on ties, as
+ * numpy's argmax). Returns the level, twist (this and the previous sub-block together) and
+ * energy-ratio tests on them. */
+static inline double dtk_max(double a, double b)
+{
+    return a > b ? a : b;
+}
+
+typedef struct {
+    double norm, level_on, twist_lo, twist_hi, ratio_on;
+} dtk_figs;
+
+DTK_CLONES_FMA static int dtk_screen(const float *h, double *prev, double en, const dtk_figs *f,
+                                     int *kl, int *kh)
+{
+    double pw[8];
+    for (int k = 0; k < 8; k++) {
+        double zr = (double) (h[k] + h[DTK_COLS + k]), zi = (double) (h[8 + k] + h[DTK_COLS + 8 + k]);
+        pw[k] = (zr * zr + zi * zi) * f->norm;
+    }
+    /* the largest power of each group (max: no branch), then the first tone that has it */
+    double bl = dtk_max(dtk_max(pw[0], pw[1]), dtk_max(pw[2], pw[3]));
+    double bh = dtk_max(dtk_max(pw[4], pw[5]), dtk_max(pw[6], pw[7]));
+    int il = __builtin_ctz((unsigned) ((pw[0] == bl) | (pw[1] == bl) << 1 | (pw[2] == bl) << 2 | 8));
+    int ih = 4 + __builtin_ctz((unsigned) ((pw[4] == bh) | (pw[5] == bh) << 1 | (pw[6] == bh) << 2 | 8));
+    double tl = bl + prev[il], th = bh + prev[ih];
+    memcpy(prev, pw, sizeof pw);
+    *kl = il;
+    *kh = ih;
+    return (bl >= f->level_on) & (bh >= f->level_on) & (th >= tl * f->twist_lo)
+           & (th <= tl * f->twist_hi) & (bl + bh >= f->ratio_on * en);
+}
 
 #endif
