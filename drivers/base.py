@@ -151,6 +151,8 @@ BoardEvent = AlarmChanged | CasChanged | HdlcFrameReady
 
 #: ``fn(alaw, time)``: the 160 A-law octets of one timeslot in a block read, and its time.
 AudioListener = Callable[[bytes, float], None]
+#: ``fn(block)``: every :class:`AudioBlock` read from a span (all its timeslots at once).
+BlockListener = Callable[[AudioBlock], None]
 
 
 _VOICE_SET = frozenset(VOICE_TIMESLOTS)
@@ -214,15 +216,18 @@ def audio_timeslots(timeslots: Iterable[int] | None, default: Iterable[int],
 
 
 def next_block_seq(cursor: dict[int, int], timeslots: Iterable[int], first: int, end: int,
-                   counters: Counters) -> int | None:
+                   counters: Counters, skipped: int = 0) -> int | None:
     """Number of the block ``timeslots`` read next from a ring holding blocks ``first..end-1``.
 
-    Blocks that left the ring unread count as ``counters.audio_overruns``; the timeslots'
+    Blocks that left the ring unread count as ``counters.audio_overruns``, except those
+    before ``skipped`` (passed over on purpose, :meth:`Span.skip_audio`); the timeslots'
     cursors move past the block returned. None when there is no new block.
     """
     tss = timeslots if isinstance(timeslots, (tuple, list)) else tuple(timeslots)
     get = cursor.get               # map over C callables: no generator frame per timeslot (every block)
     seq = min(map(get, tss, itertools.repeat(first, len(tss))))
+    if seq < skipped:
+        seq = skipped
     if seq < first:
         counters.audio_overruns += first - seq
         seq = first
@@ -324,6 +329,31 @@ class Span(abc.ABC):
         """Voice timeslot -> echo canceller setting, for the timeslots that have one."""
         return dict(self.__dict__.get("_echo", {}))
 
+    #: A count the backend moves on with every received change a poller must see: a CAS
+    #: change, an alarm change, a received HDLC frame (never with plain audio). A reader that
+    #: remembers it may skip a block in which it did not move (``changes`` unchanged: the same
+    #: abcd bits, alarms and no new frame), for the price of one attribute read per span and
+    #: block. None: the backend does not keep it (read everything every block).
+    changes: int | None = None
+
+    def cas_all(self) -> bytes:
+        """The received abcd bits of every voice timeslot in one call: 32 octets indexed by
+        timeslot (TS0 and TS16 are 0), ``span.cas_all()[ts] == span.cas(ts)``. One call per
+        block instead of 30; backends that keep the bits in one table override it."""
+        out = bytearray(32)
+        for ts in VOICE_TIMESLOTS:
+            out[ts] = self.cas(ts)
+        return bytes(out)
+
+    def skip_audio(self) -> None:
+        """Move past every received block of every timeslot without reading it: a reader that
+        needs no audio this block (no call listening) keeps its place current instead of
+        finding a second-old block when it reads again. Blocks a listener waits for
+        (:meth:`add_audio_listener`, :meth:`add_block_listener`, host echo cancellation) are
+        read and handed out as :meth:`read_audio` does; skipped blocks are not overruns."""
+        while self.read_audio() is not None:
+            pass
+
     def _echo_changed(self, ts: int, cfg: EchoConfig | None) -> None:  # noqa: B027  (optional hook)
         """Backend hook: a card that cancels itself (``echo_on_card``) gets the setting here."""
 
@@ -343,7 +373,20 @@ class Span(abc.ABC):
             blk = echo.received(blk)
         if hooks.get("_listeners"):
             self._heard(blk)
+        blocks: list[BlockListener] | None = hooks.get("_block_listeners")
+        if blocks:
+            for fn in tuple(blocks):
+                try:
+                    fn(blk)
+                except Exception:
+                    self.__dict__["_listener_errors"] = self.audio_listener_errors + 1
+                    log.exception("span %s: block listener %r raised", self.number, fn)
         return blk
+
+    def _listened(self) -> bool:
+        """True when a block read here must reach someone besides its reader (listeners, echo)."""
+        hooks = self.__dict__
+        return bool(hooks.get("_listeners") or hooks.get("_block_listeners") or "_host_echo" in hooks)
 
     def write_audio(self, ts: int, alaw: bytes) -> None:
         """Queue A-law octets for transmission on ``ts`` (silence is sent when the queue is empty)."""
@@ -380,6 +423,25 @@ class Span(abc.ABC):
         fns.remove(fn)
         if not fns:
             del table[ts]
+        return True
+
+    def add_block_listener(self, fn: BlockListener) -> None:
+        """Call ``fn(block)`` with every :class:`AudioBlock` :meth:`read_audio` returns (whoever
+        reads it), after echo cancellation: one call per block for all its timeslots, so a
+        span-wide detector shares the stacks' read instead of reading again. Errors are logged
+        and counted as for audio listeners."""
+        if not callable(fn):
+            raise TypeError(f"a block listener is a callable taking an AudioBlock, not {fn!r}")
+        self.__dict__.setdefault("_block_listeners", []).append(fn)
+
+    def remove_block_listener(self, fn: BlockListener) -> bool:
+        """Stop calling ``fn``; False when it was not listening."""
+        fns: list[BlockListener] = self.__dict__.get("_block_listeners", [])
+        if fn not in fns:
+            return False
+        fns.remove(fn)
+        if not fns:
+            del self.__dict__["_block_listeners"]
         return True
 
     def audio_listeners(self, ts: int) -> int:

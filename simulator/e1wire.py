@@ -122,7 +122,10 @@ class Endpoint(Span):
         self._ring: deque[tuple[np.ndarray, float]] = deque(maxlen=RX_BLOCKS)
         self._seq_next = 0            # sequence number of the next block to enter the ring
         self._cursor: dict[int, int] = {}
+        self._skipped = 0             # blocks before this one were passed over (skip_audio)
+        self.changes: int = 0         # CAS / alarm changes and HDLC frames received (Span.changes)
         self._rx_cas = {ts: 0 for ts in VOICE_TIMESLOTS} if self._cas_mode else {}
+        self._cas_all = bytes(32)     # the same bits indexed by timeslot (Span.cas_all), rebuilt on a change
         self._rx_cas_since = {ts: 0.0 for ts in self._rx_cas}   # when each was first received
         self.casrx = CasDebouncer()
         self._alarms = Alarm.NONE
@@ -138,7 +141,7 @@ class Endpoint(Span):
         self._check_open()
         tss = audio_timeslots(timeslots, self._audio_ts, self._hdlc, self.number)
         first = self._seq_next - len(self._ring)
-        seq = next_block_seq(self._cursor, tss, first, self._seq_next, self._counters)
+        seq = next_block_seq(self._cursor, tss, first, self._seq_next, self._counters, self._skipped)
         if seq is None:
             return None
         block, t = self._ring[seq - first]
@@ -153,10 +156,26 @@ class Endpoint(Span):
         if q:
             self._tx_live.add(ts)
 
+    def skip_audio(self) -> None:
+        if self._closed:
+            self._check_open()
+        hooks = self.__dict__
+        if "_listeners" in hooks or "_block_listeners" in hooks or "_host_echo" in hooks:
+            super().skip_audio()
+        else:
+            self._skipped = self._seq_next
+
     def cas(self, ts: int) -> int:
-        self._check_open()
-        self._need_cas()
+        if self._closed or not self._cas_mode:
+            self._check_open()
+            self._need_cas()
         return self._rx_cas[check_timeslot(ts)]
+
+    def cas_all(self) -> bytes:
+        if self._closed or not self._cas_mode:
+            self._check_open()
+            self._need_cas()
+        return self._cas_all
 
     def cas_age(self, ts: int) -> float | None:
         """How long the received abcd of ``ts`` has been on the line (its CasChanged time to now)."""
@@ -222,6 +241,7 @@ class Endpoint(Span):
 
     # ---------------------------------------------------------------- data path
     def _emit(self, ev: BoardEvent) -> None:
+        self.changes += 1
         if len(self.events) >= MAX_QUEUED_EVENTS:
             self.events.popleft()
             self.events_dropped += 1
@@ -270,11 +290,17 @@ class Endpoint(Span):
         if self._cas_mode and n and self.deframer.cas_aligned:
             # debounced per multiframe (simulator/casrx.py), reported first: their time is
             # when the new abcd was first received, up to a block before ``now``
-            for chan, v, t in self.casrx.feed(frames[:, 16], now):
+            changed = self.casrx.feed(frames[:, 16], now)
+            for chan, v, t in changed:
                 ts = timeslot_of(chan)
                 self._rx_cas[ts] = v
                 self._rx_cas_since[ts] = t
                 self._emit(CasChanged(self.number, ts, v, t))
+            if changed:
+                table = bytearray(32)
+                for ts, v in self._rx_cas.items():
+                    table[ts] = v
+                self._cas_all = bytes(table)
         alarms = Alarm(int(self.deframer.alarms) & 0xFF)
         if not self._cas_mode:
             alarms &= ~(Alarm.LOMF | Alarm.MF_AIS | Alarm.MF_RAI)

@@ -90,6 +90,7 @@ class No1Trunk(TrunkAdapter):
         #: (timeslots of the blocks, the span's DTMF detector, timeslot -> its row)
         self._dtmf: tuple[tuple[int, ...], Any, dict[int, int]] | None = None
         self._down = False
+        self._alarms_seen: Alarm | None = None
         self._now = 0.0
         self.errors = 0   #: unexpected signals seen (ignored or turned into releases)
         #: Q.12 automatic repeat attempts made after a lost double seizure, and those that
@@ -97,6 +98,13 @@ class No1Trunk(TrunkAdapter):
         self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0,
                                          "failed_seizures": 0, "ani_not_sent": 0}
         self._plan = config.numbering_plan
+        #: the quiet-block test of service(): the span's Span.changes at the last full turn,
+        #: the time before which no timer of ours is due (-1: every block), whether any
+        #: circuit listens to audio (DTMF or MF), and the span's skip_audio when it has one
+        self._changes: int | None = None
+        self._wake = -1.0
+        self._hearing = False
+        self._skip = getattr(board_span, "skip_audio", None)
         for ch in self.channels.values():
             self._write_cas(ch)
 
@@ -106,12 +114,33 @@ class No1Trunk(TrunkAdapter):
 
     def service(self, now: float) -> list[TrunkEvent]:
         self._now = now
+        span = self.span
+        changes = getattr(span, "changes", None)
+        if changes is not None and changes == self._changes and now < self._wake:
+            # the span's quiet block: no abcd change, alarm or frame since the last one
+            # (Span.changes), no line or register timer due, no register running: only the
+            # audio of connected circuits (DTMF), if any, is work
+            if self._hearing:
+                self._read_audio()
+            elif self._skip is not None:
+                self._skip()
+            if not self._events:
+                return []
+            out, self._events = self._events, []
+            return out
+        self._changes = changes
         self._check_alarms(now)
-        cas, down, inf = self.span.cas, self._down, float("inf")
+        down, inf = self._down, float("inf")
+        cas_all = None if down else getattr(span, "cas_all", None)
+        if cas_all is not None:         # one call for the 30 circuits' abcd bits, not 30
+            rxs = cas_all()
+            cas = rxs.__getitem__
+        else:
+            cas = span.cas
         # line signals first: a change the card stamped (Span.cas_age: how long each abcd has
         # been on the line) is recognised 20 ms after it began and dated then (Q.421 20 +/- 10
         # ms), so before the MF signals of this block that came after it
-        age = None if down else getattr(self.span, "cas_age", None)
+        age = None if down else getattr(span, "cas_age", None)
         active: list[tuple[_Channel, int]] = []
         for ch in self.channels.values():
             rx = -1 if down else cas(ch.ts)
@@ -130,8 +159,11 @@ class No1Trunk(TrunkAdapter):
                 # the quiet spell): most circuits, most blocks, at full load
                 continue
             active.append((ch, rx))
-        while (blk := self.span.read_audio()) is not None:
-            self._audio(blk.timeslots, blk.data, blk.time)
+        self._hearing = any(ch.dtmf or ch.det is not None for ch in self.channels.values())
+        if self._hearing:
+            self._read_audio()
+        elif self._skip is not None:
+            self._skip()
         for ch, rx in active:
             ch.line.handle_timer(now)
             if ch.reg is not None:
@@ -141,8 +173,18 @@ class No1Trunk(TrunkAdapter):
             d = ch.line.timer_deadline()
             ch.rx_seen = rx
             ch.quiet_until = inf if d is None else d
+        # the next block may be a quiet one (above) until the earliest line timer, unless a
+        # register runs or a line is recognising a signal
+        self._wake = min((-1.0 if ch.reg is not None or ch.line.recognising else ch.quiet_until
+                          for ch in self.channels.values()), default=inf)
+        self._hearing = any(ch.dtmf or ch.det is not None for ch in self.channels.values())
         out, self._events = self._events, []
         return out
+
+    def _read_audio(self) -> None:
+        read = self.span.read_audio
+        while (blk := read()) is not None:
+            self._audio(blk.timeslots, blk.data, blk.time)
 
     def make_call(self, called: str, calling: str | None, now: float,
                   circuit: Circuit | None = None, *, category: int | None = None) -> Circuit:
@@ -265,6 +307,8 @@ class No1Trunk(TrunkAdapter):
             raise TypeError(f"a No.1 trunk needs a CAS span (cas, set_cas, alarms, read_audio, "
                             f"write_audio), not {type(span).__name__}")
         self.span = span
+        self._changes = None
+        self._skip = getattr(span, "skip_audio", None)
         self.resend_line_state(now)
 
     def idle_circuits(self) -> list[Circuit]:
@@ -288,14 +332,18 @@ class No1Trunk(TrunkAdapter):
         self._events.append(ev)
 
     def _write_cas(self, ch: _Channel) -> None:
-        ch.quiet_until = -1.0
+        ch.quiet_until = self._wake = -1.0
         tx = ch.line.data_to_send(self._now)
         if tx != ch.tx_cas:
             self.span.set_cas(ch.ts, tx)
             ch.tx_cas = tx
 
     def _check_alarms(self, now: float) -> None:
-        down = bool(self.span.alarms & DOWN_ALARMS)
+        alarms = self.span.alarms
+        if alarms is self._alarms_seen:      # the same Alarm member as last block: no Flag arithmetic
+            return
+        self._alarms_seen = alarms
+        down = bool(alarms & DOWN_ALARMS)
         if down == self._down:
             return
         self._down = down
@@ -388,7 +436,7 @@ class No1Trunk(TrunkAdapter):
 
     # ---- the signals between the FSMs, and TrunkEvents ----
     def _drain(self, ch: _Channel, now: float) -> None:
-        ch.quiet_until = -1.0
+        ch.quiet_until = self._wake = -1.0
         for _ in range(8):   # an event may cause another (register done -> line clear)
             lev = ch.line.events()
             rev = ch.reg.events() if ch.reg is not None else []
