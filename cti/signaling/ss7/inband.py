@@ -10,7 +10,7 @@ of one of each per circuit plus a Python loop over every detector of every span 
 bench/bench_capacity.py: the per-circuit form cost 10 % of a loaded server at 16 spans and
 grew with spans x circuits). Digits on channels without a connected call are not reported;
 a channel's history is forgotten when its call starts. A span with no connected call is
-drained without decoding.
+passed over (``Span.skip_audio``: no block copied, listeners still hear theirs).
 """
 from __future__ import annotations
 
@@ -62,6 +62,9 @@ class InbandDigits:
         out: list[DigitsReceived] = []
         for span in self.spans:
             number = getattr(span, "number", 0)
+            if not self._active.get(number) and hasattr(span, "skip_audio"):
+                span.skip_audio()        # no connected call here: pass the blocks over unread
+                continue
             while (blk := span.read_audio()) is not None:
                 live = self._active.get(number)
                 if not live:
