@@ -3,7 +3,8 @@ from cti.signaling.machine_c cimport MachineCore
 from cti.signaling.ss7.isup.codec_c cimport Slots
 cimport cython
 
-cdef dict _MEMO, _TAILS, _CAUSES, _IAM_HEADS
+cdef dict _TAILS, _CAUSES, _IAM_HEADS
+cdef list _MEMO
 cdef Slots _EV
 
 cdef list _BYTE
@@ -39,6 +40,7 @@ cdef class CallControl:
     cpdef _request(self, Circuit c, object event, double now, object message=*)
     cdef int _fire(self, Circuit c, object event, object now, object message) except -1
     cdef Circuit _get(self, object cic)
+    @cython.locals(n=Py_ssize_t, seen=list, hit=tuple, tail=bytes)
     cdef object _rx(self, bytes b, object now)
     cpdef object allocate(self)
     cpdef Circuit _circuit(self, object cic)

@@ -51,13 +51,15 @@ _CAUSES: dict = {}                                  # cause value -> CauseInd (i
 #: octets after the CIC of a message whose encoding depends on its key only (ACM, ANM, CON, RLC,
 #: RSC; REL per cause) -> those octets, encoded once by the codec (Circuit.send_same)
 _TAILS: dict = {}
-#: octets after the CIC of a received call control message -> the message decoded (CIC 0). The
-#: codec is a pure function of the octets: a body seen before is neither decoded nor checked
-#: again. Only messages whose handling reads their parameters, never their CIC; bounded.
-_MEMO: dict = {}
+#: message type code -> ``[(octets after the CIC, type, the message decoded with CIC 0), ...]``
+#: of received call control messages. The codec is a pure function of the octets: a body seen
+#: before is neither decoded nor checked again; it is found by its type and compared in place
+#: (no slice, no hash of a new key). Only messages whose handling reads their parameters, never
+#: their CIC; a few bodies per type (REL: one per cause).
+_MEMO: list = [None] * 256
 _MEMO_TYPES = frozenset((MessageType.ACM, MessageType.ANM, MessageType.CON, MessageType.RLC, MessageType.REL,
                          MessageType.SUS, MessageType.RES))
-_MEMO_MAX = 1024
+_MEMO_MAX = 16
 
 
 def _cause(value: Any) -> Any:
@@ -626,22 +628,29 @@ class CallControl:
         self._rx(data if type(data) is bytes else bytes(data), now)
 
     def _rx(self, b: bytes, now: Any) -> None:
-        c: Circuit | None
-        key = b[2:]
-        hit = _MEMO.get(key)
-        if hit is not None:
-            t, msg = hit
-            c = self.circuits.get((b[0] | b[1] << 8) & 0x0FFF)
-        else:
+        n = len(b)
+        msg = None
+        seen = _MEMO[b[2]] if n > 2 else None
+        if seen is not None:
+            for hit in seen:
+                tail = hit[0]
+                if len(tail) == n - 2 and b.endswith(tail):
+                    t = hit[1]
+                    msg = hit[2]
+                    break
+        if msg is None:
             try:
                 msg = decode(b)
             except DecodeError as e:
                 self._malformed(e, b, now)      # the node's rare paths: .node / .supervision
                 return
             t = msg.type
-            if t in _MEMO_TYPES and len(_MEMO) < _MEMO_MAX:
-                _MEMO[key] = (t, decode(b"\0\0" + key))
-            c = self.circuits.get(msg.cic)
+            if t in _MEMO_TYPES:
+                if seen is None:
+                    seen = _MEMO[t] = []
+                if len(seen) < _MEMO_MAX:
+                    seen.append((b[2:], t, decode(b"\0\0" + b[2:])))
+        c: Circuit | None = self.circuits.get((b[0] | b[1] << 8) & 0x0FFF)
         if c is None:
             self._unequipped(decode(b), now)
             return
