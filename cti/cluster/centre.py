@@ -122,8 +122,12 @@ class NodeCentre:
                         f"VALUES (%s, %s, %s, %s, %s, %s, {NOW}) ON CONFLICT (agent) DO UPDATE SET "
                         "node = excluded.node, device = excluded.device, state = excluded.state, "
                         "reason = excluded.reason, call = excluded.call, since = excluded.since "
-                        "WHERE cc_agent.node = excluded.node OR cc_agent.state = 'LoggedOff' OR %s",
-                        (agent, self.node, device, state, reason or None, call, logon))
+                        "WHERE (cc_agent.node = excluded.node OR cc_agent.state = 'LoggedOff' OR %s) "
+                        # an agent the cluster ACD reserved for a call: only that call's states, a
+                        # log-on, or the reports of the call's node (no_answer, abandon) change it
+                        "AND NOT (cc_agent.state = 'Reserved' AND cc_agent.call IS NOT NULL "
+                        "AND excluded.call IS DISTINCT FROM cc_agent.call AND NOT %s)",
+                        (agent, self.node, device, state, reason or None, call, logon, logon))
             done = bool(cur.rowcount)
             if done:
                 _members(cur, agent, skills)
@@ -167,13 +171,22 @@ class NodeCentre:
                          "WHERE c.node = %s AND c.state = 'offered' ORDER BY c.entered", (self.node,))
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
+    def offers_made(self) -> list[tuple[str, int, str, str, str]]:
+        """Calls of this node offered now, with the attempt number (a node carries each attempt
+        out once): (call, attempt, agent, agent's node, device)."""
+        rows = self._run("SELECT c.call, c.offers, c.agent, a.node, a.device FROM cc_call c "
+                         "JOIN cc_agent a ON a.agent = c.agent WHERE c.node = %s AND c.state = 'offered' "
+                         "ORDER BY c.entered", (self.node,))
+        return [(r[0], int(r[1]), r[2], r[3] or "", r[4] or "") for r in rows]
+
     def answered(self, call: str) -> bool:
         """The agent answered the offered call: connected, the agent Busy."""
         return self._close_offer(call, "answered", "connected", "Busy")
 
     def no_answer(self, call: str, agent_state: str = "NotReady") -> bool:
         """Ring no answer: the caller waits again (first in line), the agent NotReady (RONA)."""
-        return self._close_offer(call, "no answer", "queued", agent_state, reason="RONA")
+        return self._close_offer(call, "no answer", "queued", agent_state,
+                                 reason="RONA" if agent_state == "NotReady" else None)
 
     def _close_offer(self, call: str, outcome: str, call_state: str, agent_state: str,
                      reason: str | None = None) -> bool:

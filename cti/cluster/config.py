@@ -15,6 +15,7 @@ be set and unique in the cluster: it prefixes call ids and names the node's subj
     centre = "postgresql://cti@10.0.0.9/centre"   # the centre's database: agents, queued callers, the ACD lease
     lease_ttl = 3.0                   # seconds without renewal before a standby takes a lease over
     dead_after = 5.0                  # seconds without a node's heartbeat before its callers are cleared
+    ties = { b = 1 }                  # span 1 is an E1 tie span (PRI) to node b's board
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ class ClusterConfig:
     centre: str = ""                   #: PostgreSQL URL of the centre's shared state ('' : none, docs/cluster.md)
     lease_ttl: float = 3.0
     dead_after: float = 5.0
+    ties: dict[str, int] = field(default_factory=dict)   #: node -> this board's tie span towards it
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClusterConfig:
@@ -91,6 +93,14 @@ class ClusterConfig:
                 out.append(f"[cluster] {name} must be a number of seconds >= 0")
         if isinstance(self.duplicate_window, (int, float)) and self.duplicate_window < 1:
             out.append("[cluster] duplicate_window must be at least 1 s (it is what makes a resend harmless)")
+        if (not isinstance(self.ties, dict)
+                or not all(isinstance(k, str) and _TOKEN.match(k) and isinstance(v, int) and not isinstance(v, bool)
+                           and 0 <= v < 64 for k, v in self.ties.items())):
+            out.append("[cluster] ties must be a table of node = span (the board's tie span towards that node)")
+        elif len(set(self.ties.values())) != len(self.ties):
+            out.append("[cluster] ties: one tie span per node (a span leads to one node)")
+        elif self.ties and not self.centre:
+            out.append("[cluster] ties need a centre (the cluster ACD routes calls over them)")
         for name in ("window", "backlog"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:

@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -31,6 +32,8 @@ log = logging.getLogger("cti.cluster.node")
 #: the cluster package free of the contact package at import
 AGENT_EVENTS = ("AgentLoggedOn", "AgentLoggedOff", "AgentReady", "AgentNotReady", "AgentBusy",
                 "AgentWorkingAfterCall")
+#: call-model events the cluster routing acts on (cti.cluster.routing)
+CALL_EVENTS = ("Offered", "Established", "CallCleared")
 #: seconds between heartbeats
 BEAT = 1.0
 
@@ -89,6 +92,10 @@ class CentreLink(Component):
         self.written = 0
         self.last_error: str | None = None
         self.connected = False
+        #: the cluster ACD's routing of this node's callers (with a contact centre)
+        self.routing: Any = None
+        self._ops: deque[tuple[Any, ...]] = deque()     #: routing reports for the database, in order
+        self._offers: list[Any] = []
 
     @classmethod
     def from_config(cls, section: dict[str, Any], node: str) -> CentreLink | None:
@@ -103,6 +110,11 @@ class CentreLink(Component):
             self.contact = part("contact") if part is not None else None
         except KeyError:
             self.contact = None
+        if self.contact is not None and hasattr(self.contact, "enqueue"):
+            from .routing import Routing
+            self.routing = Routing(self.node, self.cfg.ties, self._report)
+            self.routing.contact = self.contact
+            self.contact.router = self.routing
         self._thread = threading.Thread(target=self._run, name=f"cluster-centre-{self.node}", daemon=True)
         self._thread.start()
 
@@ -114,9 +126,13 @@ class CentreLink(Component):
 
     # ---- the loop's side ---------------------------------------------------------------------
     def events(self) -> Collection[str] | None:
-        return AGENT_EVENTS
+        return AGENT_EVENTS + CALL_EVENTS
 
     def on_event(self, event: Any) -> None:
+        if type(event).__name__ in CALL_EVENTS:
+            if self.routing is not None:
+                self.routing.on_call_event(event)
+            return
         agent = getattr(event, "agent", None)
         if agent is None:
             return
@@ -135,10 +151,21 @@ class CentreLink(Component):
                                     getattr(event, "call", None), skills, logon), n))
 
     def deadline(self) -> float | None:
-        """Every quarter second: the restore, agents that logged on at another node."""
-        return None if self.host is None else self._due
+        """Every quarter second: the restore, agents that logged on at another node; the routing's
+        ring timeouts."""
+        if self.host is None:
+            return None
+        ring = self.routing.deadline() if self.routing is not None else None
+        return self._due if ring is None else min(self._due, ring)
+
+    def _report(self, op: tuple[Any, ...]) -> None:
+        """A routing report, written by the thread in order (the loop never waits for it)."""
+        self._ops.append(op)
+        self._writes.put(("wake", ("",), 0))
 
     def service(self, now: float) -> None:
+        if self.routing is not None:
+            self.routing.service(now)
         self._due = now + 0.25
         while not self._moved.empty():
             self._log_off_moved(self._moved.get_nowait(), now)
@@ -210,6 +237,8 @@ class CentreLink(Component):
                     beat = time.monotonic()
                 if self.with_acd:
                     self._acd_turn()
+                if self.routing is not None:
+                    self._route_turn(nc)
                 for agent in list(self.pending):
                     nc.mirror(*self.pending[agent])
                     del self.pending[agent]
@@ -251,6 +280,12 @@ class CentreLink(Component):
         except queue.Empty:
             return
         while item is not None:
+            if item[0] == "wake":
+                try:
+                    item = self._writes.get_nowait()
+                except queue.Empty:
+                    return
+                continue
             row, agent = item[1], item[1][0]
             if agent in self.pending and self.pending[agent][-1] and not row[-1]:
                 row = (*row[:-1], True)            # a log-on not written yet still moves the agent here
@@ -260,6 +295,37 @@ class CentreLink(Component):
                 item = self._writes.get_nowait()
             except queue.Empty:
                 return
+
+    def _route_turn(self, nc: Any) -> None:
+        """Write the routing's reports (in order; one that fails stays first and is tried again),
+        then read this node's offers and hand new ones to the loop."""
+        while self._ops:
+            op = self._ops[0]
+            kind, call = op[0], op[1]
+            if kind == "queue":
+                try:
+                    nc.queue_call(call, op[2], op[3])
+                except Exception as e:         # written before a lost connection: it is there
+                    if "duplicate key" not in str(e):
+                        raise
+            elif kind == "answered":
+                nc.answered(call)
+            elif kind == "no_answer":
+                nc.no_answer(call, op[2])
+            elif kind == "abandon":
+                nc.abandon(call)
+            elif kind == "ended":
+                nc.call_ended(call, wrap_up=bool(op[2]))
+            self._ops.popleft()
+        offers = nc.offers_made()
+        if offers != self._offers:
+            self._offers = offers
+            if offers and self.host is not None and self.routing is not None:
+                self.routing.inbox.put(offers)
+                routing, host = self.routing, self.host
+                soon = getattr(host, "call_soon", None)       # wake the loop: the offer rings now
+                if soon is not None:
+                    soon(lambda: routing.service(host.now()))
 
     def _acd_turn(self) -> None:
         from .acd import ClusterAcd
@@ -277,6 +343,7 @@ class CentreLink(Component):
         return [{"node": self.node, "connected": self.connected, "written": self.written,
                  "restored": list(self.restored), "acd_leader": bool(a is not None and a.leader),
                  "acd_epoch": a.lease.epoch if a is not None and a.lease is not None else None,
+                 "routing": self.routing.public() if self.routing is not None else None,
                  "last_error": self.last_error}]
 
 

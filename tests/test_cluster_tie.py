@@ -1,0 +1,232 @@
+"""One contact centre across two nodes (issue 17 point 4): a node's callers routed by the
+cluster ACD, to an agent on the same node or, through an E1 tie span (PRI: network side on
+node a, user side on node b), to an agent whose station is on node b; the death of node b
+mid-call clears the caller with a cause.
+
+Two real CtiServers in this process, each with its own simulated board (one clock: a tie
+cable joins the two cards, simulator.tie), its own store and centre link, one PostgreSQL
+database (CTI_TEST_POSTGRES_URL, started by .ci/run). Marked ``postgres`` and ``cluster``."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cluster_rig import pg_url_fixture  # noqa: F401  (the pg_url fixture)
+from cti.plugin import Component, Host
+
+pytestmark = [pytest.mark.postgres, pytest.mark.cluster]
+psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'psycopg[binary]')")
+ANY = "tcp://127.0.0.1:*"
+CONTACT = {"route_points": {"4000": "sales"},
+           "agents": {"ann": {"device": "8001", "skills": {"sales": 80}, "wrap_up": 0.0},
+                      "bob": {"device": "8002", "skills": {"sales": 60}, "wrap_up": 0.0}},
+           "queues": {"sales": {"skills": {"sales": 10}, "ring_timeout": 4.0}}}
+
+
+#: the tie's PRI: node a the network side, b the user side; a dead far node is declared after
+#: T203 + N200 x T200 without frames (2 + 3 x 1 s) and its active calls cleared at T309 (6 s, the
+#: least Q.931 allows: between two nodes of one centre there is no exchange to wait for)
+TIE_TIMERS = {"q921": {"T203": 2.0, "T200": 1.0}, "q931": {"T309": 6.0}}
+TIE_A = {"side": "network", "timers": TIE_TIMERS}
+TIE_B = {"side": "user", "timers": TIE_TIMERS}
+
+
+class Watch(Component):
+    """Keeps the call and agent events of one node; answers calls delivered at agent devices
+    after ``answer_after`` s (a desk phone picking up), unless the device is in ``deaf``."""
+
+    name = "watch"
+
+    def __init__(self, answer_after: float = 0.5) -> None:
+        self.host: Any = None
+        self.seen: list[Any] = []
+        self.answer_after = answer_after
+        self.deaf: set[str] = set()
+        self.due: list[tuple[float, str, str]] = []
+
+    def start(self, host: Host) -> None:
+        self.host = host
+
+    def events(self) -> tuple[str, ...]:
+        return ("Offered", "Delivered", "Established", "CallCleared", "AgentBusy", "AgentReady",
+                "AgentNotReady", "AgentWorkingAfterCall")
+
+    def on_event(self, event: Any) -> None:
+        self.seen.append(event)
+        if type(event).__name__ == "Delivered" and event.device in ("8001", "8002") and event.device not in self.deaf:
+            self.due.append((self.host.now() + self.answer_after, event.call, event.device))
+
+    def deadline(self) -> float | None:
+        return min(t for t, _, _ in self.due) if self.due else None
+
+    def service(self, now: float) -> None:
+        for item in [d for d in self.due if d[0] <= now]:
+            self.due.remove(item)
+            try:
+                self.host.model.answer_call(item[1], now, device=item[2])
+            except Exception:             # the offer was taken back meanwhile
+                pass
+
+    def of(self, kind: str, **match: Any) -> list[Any]:
+        return [e for e in self.seen if type(e).__name__ == kind
+                and all(getattr(e, k, None) == v for k, v in match.items())]
+
+
+def _server(tmp: Path, node: str, url: str, clock: Any, spans: int, trunks: list[dict[str, Any]],
+            ties: dict[str, int]) -> Any:
+    from cti.cli.wiring import build_server
+    from cti.config import Config
+    cfg = Config.from_dict({"server": {"node": node, "store": str(tmp / f"{node}.db")},
+                            "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
+                            "board": {"driver": "sim", "spans": spans, "clock": "real", "step": 0.1},
+                            "trunk": trunks})
+    cfg.board.options = {"clock": clock}                 # both cards on one clock: one tie cable
+    cfg.cluster = {"servers": ["nats://127.0.0.1:9"], "centre": url, "lease_ttl": 1.0, "dead_after": 3.0,
+                   "ties": ties}
+    cfg.contact = {**CONTACT, "recordings": str(tmp / f"rec-{node}")}
+    return build_server(cfg, extra=[Watch()])
+
+
+class Pair:
+    """Node a (span 0: PRI to the public exchange, span 1: tie, network side) and node b (span 0:
+    the tie, user side), started, with ann's station on a and bob's on b."""
+
+    def __init__(self, tmp: Path, url: str) -> None:
+        from simulator.tie import TieSpan, shared_clock
+        self.clock = shared_clock("real")
+        self.a = _server(tmp, "a", url, self.clock, 2, [{"signalling": "pri", "spans": [0]},
+                                                         {"signalling": "pri", "spans": [1], "config": TIE_A}], {"b": 1})
+        self.b = _server(tmp, "b", url, self.clock, 1, [{"signalling": "pri", "spans": [0], "config": TIE_B}],
+                         {"a": 0})
+        self.tie = TieSpan(self.a.board, 1, self.b.board, 0)
+        self.a.start()
+        self.b.start()
+        self.alive = [self.a, self.b]
+        self.exchange = self.a.part("network").networks[0]
+
+    def run(self, seconds: float, until: Any = None) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for s in self.alive:
+                s.step(0)
+            if until is not None and until():
+                return
+            time.sleep(0.003)
+
+    def log_on(self, srv: Any, agent: str, device: str, state: str) -> None:
+        def go() -> None:
+            c = srv.part("contact")
+            now = srv.now()
+            first = c.engine.log_on(agent, device, now) if c.engine.agent(agent).state.value == "LoggedOff" else []
+            c.apply(first + c.engine.set_agent_state(agent, state, now))
+        srv.call_soon(go)
+
+    def close(self) -> None:
+        for s in (self.a, self.b):
+            try:
+                s.close()
+            except Exception:
+                pass
+
+
+def _db(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    from cti.cluster.centre import create
+    with psycopg.connect(url) as c:
+        create(c)
+        return c.execute(sql, args).fetchall()
+
+
+def _call(p: Pair, calling: str, hold_for: float | None) -> None:
+    from simulator.exchange.base import CallScript
+    p.exchange.place_call(CallScript(at=p.a.now() + 0.2, called="4000", calling=calling, hold_for=hold_for))
+
+
+def _record(ex: Any, calling: str) -> Any:
+    return next((r for r in ex.records if r.calling == calling), None)
+
+
+def test_callers_reach_agents_on_either_node_through_the_cluster_acd_and_the_tie(pg_url: str, tmp_path: Path) -> None:
+    p = Pair(tmp_path, pg_url)
+    wa, wb = p.a.part("watch"), p.b.part("watch")
+    try:
+        p.log_on(p.a, "ann", "8001", "Ready")
+        p.log_on(p.b, "bob", "8002", "NotReady")
+        p.run(25, until=lambda: _db(pg_url, "SELECT count(*) FROM cc_agent WHERE state IN ('Ready', 'NotReady')"
+                                    )[0][0] == 2 and p.a.now() > 3.0)
+        # 1. ann on node a: the caller is Delivered at her device on a, answered, connected
+        t0 = p.a.now()
+        _call(p, "13900000001", hold_for=2.0)
+        p.run(20, until=lambda: (r := _record(p.exchange, "13900000001")) is not None and r.cleared_at is not None)
+        r1 = _record(p.exchange, "13900000001")
+        assert r1 is not None and r1.outcome == "answered", r1
+        c1 = wa.of("Established", device="8001")[0].call
+        assert _db(pg_url, "SELECT state, agent FROM cc_call WHERE call = %s", c1) == [("done", "ann")]
+        # 2. ann NotReady, bob Ready on node b: the caller on a reaches bob through the tie span
+        p.log_on(p.a, "ann", "8001", "NotReady")
+        p.log_on(p.b, "bob", "8002", "Ready")
+        p.run(5, until=lambda: _db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'bob'") == [("Ready",)]
+              and _db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'ann'") == [("NotReady",)])
+        t1 = time.monotonic()
+        _call(p, "13900000002", hold_for=3.0)
+        p.run(30, until=lambda: (r := _record(p.exchange, "13900000002")) is not None and r.cleared_at is not None)
+        r2 = _record(p.exchange, "13900000002")
+        assert r2 is not None and r2.outcome == "answered", r2
+        at_b = wb.of("Delivered", device="8002")
+        assert at_b and at_b[0].calling == "13900000002" and at_b[0].span == 0      # on b's tie span
+        assert wb.of("Established", device="8002")
+        c2 = next(e.call for e in wa.of("Offered") if e.calling == "13900000002")
+        assert _db(pg_url, "SELECT state, agent FROM cc_call WHERE call = %s", c2) == [("done", "bob")]
+        offers = _db(pg_url, "SELECT agent, outcome FROM cc_offer WHERE call = %s ORDER BY attempt", c2)
+        assert offers == [("bob", "answered")]
+        routing = p.a.part("centre").routing
+        assert routing.counters["tie"] >= 1 and routing.counters["answered"] >= 2
+        p.run(5, until=lambda: not p.a.model.calls and not p.b.model.calls)
+        assert not p.a.model.calls and not p.b.model.calls          # every leg cleared on both nodes
+        bob = p.b.part("contact").engine.agent("bob")
+        assert bob.state.value == "Ready" and bob.calls_taken == 1      # b's engine saw the call: Busy, then Ready
+        assert [e.state for e in wb.seen if type(e).__name__.startswith("Agent")][-2:] == ["Busy", "Ready"]
+        assert t0 >= 0 and time.monotonic() > t1
+    finally:
+        p.close()
+
+
+def test_node_b_dying_mid_call_clears_the_caller_on_a_with_a_cause(pg_url: str, tmp_path: Path) -> None:
+    """Node b dies while its agent talks to a caller of node a through the tie: its card goes
+    silent on the tie (simulator.tie.TieSpan.cut: what a kill -9 of b's process, or b's host
+    losing power, looks like on the wire) and b's loop stops. Node a's PRI sees the tie's layer 1
+    and D channel go; the caller is cleared towards the exchange with a cause, the cluster call
+    ends, and the centre does not leave bob stuck: once b's heartbeat is gone the ACD offers him
+    nothing (his node is dead) and the call's record says how it ended."""
+    p = Pair(tmp_path, pg_url)
+    wa = p.a.part("watch")
+    try:
+        p.log_on(p.b, "bob", "8002", "Ready")
+        p.run(25, until=lambda: _db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'bob'") == [("Ready",)]
+              and p.a.now() > 3.0)
+        _call(p, "13900000003", hold_for=None)             # the caller stays until cleared
+        p.run(30, until=lambda: bool(p.b.part("watch").of("Established", device="8002"))
+              and (r := _record(p.exchange, "13900000003")) is not None and r.answered_at is not None)
+        r = _record(p.exchange, "13900000003")
+        assert r is not None and r.answered_at is not None and r.cleared_at is None
+        call = next(e.call for e in wa.of("Offered") if e.calling == "13900000003")
+        assert call in p.a.part("contact").audio.bridges.bridges          # trunk <-> tie, both ways
+        p.run(1.0)
+        killed = time.monotonic()
+        p.tie.cut()                                    # b dies: no frames on the tie any more
+        p.alive = [p.a]
+        p.b.part("centre").stop()                      # and no heartbeat (its process is gone)
+        p.run(60, until=lambda: _record(p.exchange, "13900000003").cleared_at is not None)
+        cleared = time.monotonic() - killed
+        r = _record(p.exchange, "13900000003")
+        assert r.cleared_at is not None and r.cleared_by == "near", r
+        assert r.cause not in (None, 16), r                                  # a cause, not a normal clearing
+        assert call not in p.a.model.calls and not p.a.part("contact").audio.bridges.bridges
+        p.run(10, until=lambda: _db(pg_url, "SELECT state FROM cc_call WHERE call = %s", call) != [("connected",)])
+        assert _db(pg_url, "SELECT state FROM cc_call WHERE call = %s", call) in ([("done",)], [("cleared",)])
+        print(f"caller cleared {cleared:.2f} s after node b died, cause {r.cause}")
+        assert p.a.part("centre").routing.counters["tie_lost"] == 1
+    finally:
+        p.close()
