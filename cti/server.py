@@ -37,6 +37,7 @@ from cti.call.events import ServerStarted, SpanState
 from cti.call.loopback import FarBehaviour, LoopbackTrunk
 from cti.call.model import CallModel
 from cti.config import Config, ConfigError
+from cti.media.progress import ProgressWatch
 from cti.plugin import EVERY_BLOCK, Component, Handler, Link, Section, chain, event_type, serves
 from cti.signaling.trunk import TrunkAdapter
 from cti.store import open_store
@@ -450,6 +451,11 @@ class CtiServer:
                 pass
 
 
+class CallProgress(ProgressWatch, Component):
+    """Call-progress tones heard on every busy trunk circuit (:mod:`cti.media.progress`), as a
+    component: ``server.add(CallProgress(country="cn"))``."""
+
+
 def _unknown(kind: str) -> Handler:
     def handler(account: Account, request: Any, t: float) -> dict[str, Any]:
         raise UnknownRequestError(f"request type {kind} is not served by this server", type=kind)
@@ -492,4 +498,4 @@ class BackgroundServer:
         return value
 
 
-__all__ = ["BackgroundServer", "CallControl", "CtiServer", "EVERY_BLOCK", "VERSION"]
+__all__ = ["BackgroundServer", "CallControl", "CallProgress", "CtiServer", "EVERY_BLOCK", "VERSION"]

@@ -57,7 +57,8 @@ class SimBoard(Board):
 
     def poll_events(self) -> list[BoardEvent]:
         self.card.check_open()
-        return _merge([ep.poll_events() for ep in self._spans])
+        # every loop turn, most spans with nothing queued: look at the queue before the call
+        return _merge([ep.poll_events() for ep in self._spans if ep.events])
 
     def advance(self, seconds: float) -> None:
         """Run the card (and every card sharing its clock) ``seconds`` forward in virtual time."""

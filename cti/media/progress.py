@@ -1,0 +1,185 @@
+"""Call-progress tones (dial, busy, ringback, congestion, voice) heard on every busy trunk circuit.
+
+:class:`ProgressWatch` runs as a server component (:class:`cti.server.CallProgress`, the
+same with the plugin base: this floor does not import the plugin protocol). While a trunk span has a circuit in a live call,
+one ``_boardcore.tones.CadenceDetector`` for the whole span hears each 20 ms block the span's
+signalling stack reads (``Span.add_block_listener``: no second copy of the block, one A-law
+decode and one kernel call per span and block, not per circuit); a span whose stack reads no
+audio is drained after the stacks' turn so its busy circuits are heard too. A span with no busy
+circuit costs nothing. Which circuits are busy is taken from the call model every
+:attr:`ProgressWatch.refresh` seconds; a circuit's detector history is forgotten when it
+becomes busy.
+
+What is heard is kept per circuit (:attr:`ProgressWatch.heard`, the last tone recognised),
+counted by tone (:attr:`ProgressWatch.counts`) and handed to callbacks added with
+:meth:`ProgressWatch.on_tone` (``fn(circuit, tone, time)``): a busy tone on a connected call
+whose far end signals no clear (an analogue PBX behind the trunk) is the usual use.
+
+    watch = server.add(CallProgress(country="cn"))           # cti.server.CallProgress
+    watch.on_tone(lambda circuit, tone, t: ...)
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+from collections.abc import Callable
+
+from _boardcore.g711 import alaw_decode
+from _boardcore.tones import CadenceDetector
+from drivers.base import AudioBlock, Span
+
+log = logging.getLogger(__name__)
+
+Circuit = tuple[int, int]
+ToneCallback = Callable[[Circuit, str, float], None]
+
+
+class _SpanEar:
+    """The detector of one span, for the timeslot layout of its blocks."""
+
+    def __init__(self, timeslots: tuple[int, ...], country: str) -> None:
+        self.timeslots = timeslots
+        self.row = {ts: i for i, ts in enumerate(timeslots)}
+        self.det: Any = CadenceDetector(len(timeslots), country=country)
+
+
+#: a deadline before any time: service every block (the value of cti.plugin.EVERY_BLOCK)
+EVERY_BLOCK = float("-inf")
+
+
+class ProgressWatch:
+    """Call-progress detection on every busy trunk circuit (see the module docstring). The
+    methods of a server component (``start(host)``, ``stop``, ``deadline``, ``service``);
+    ``host`` is anything with ``model`` (its ``adapters`` and ``calls``) and ``board``."""
+
+    name = "call-progress"
+
+    def __init__(self, country: str = "cn", refresh: float = 0.1) -> None:
+        if refresh <= 0:
+            raise ValueError(f"refresh must be > 0 seconds, not {refresh!r}")
+        CadenceDetector(1, country=country)          # an unknown country fails here, not per block
+        self.country = country
+        self.refresh = refresh
+        self.spans: dict[int, Span] = {}
+        self.heard: dict[Circuit, str] = {}          #: busy circuit -> last tone recognised
+        self.counts: Counter[str] = Counter()        #: tones recognised, by name
+        self.blocks = 0                              #: span blocks analysed
+        self.errors = 0                              #: callbacks that raised (logged)
+        self._busy: dict[int, set[int]] = {}         #: span -> busy timeslots
+        self._fresh: set[Circuit] = set()            #: busy since the last block: reset their history
+        self._ears: dict[int, _SpanEar] = {}
+        self._hooks: dict[int, Callable[[AudioBlock], None]] = {}
+        self._callbacks: list[ToneCallback] = []
+        self._next = float("-inf")
+        self._model: Any = None
+
+    # ---- Component
+    def start(self, host: Any) -> None:
+        self._model = host.model
+        board = host.board
+        if board is None:
+            return
+        numbers = sorted({span for a in host.model.adapters for span, _ in a.circuits()})
+        for n in numbers:
+            span = board.span(n)
+            if isinstance(span, Span):
+                self.spans[n] = span
+            else:
+                log.warning("span %s: %s hands out no audio blocks; its calls are not heard",
+                            n, type(span).__name__)
+
+    def stop(self) -> None:
+        for n in list(self._hooks):
+            self._unhook(n)
+
+    def deadline(self) -> float | None:
+        return EVERY_BLOCK if self.spans else None
+
+    def service(self, now: float) -> None:
+        if now >= self._next:
+            self._next = now + self.refresh
+            self._look(now)
+        for n in self._busy:            # blocks no stack read this turn (e.g. a span without DTMF)
+            span = self.spans[n]
+            try:
+                while span.read_audio() is not None:
+                    pass
+            except Exception:           # a closed or failing span: its stack reports the fault
+                log.debug("span %s: call-progress drain failed", n, exc_info=True)
+
+    # ---- API
+    def on_tone(self, fn: ToneCallback) -> Callable[[], None]:
+        """Call ``fn(circuit, tone, time)`` for every tone recognised on a busy circuit;
+        returns a callable that removes it."""
+        if not callable(fn):
+            raise TypeError("a tone callback is a callable taking (circuit, tone, time)")
+        self._callbacks.append(fn)
+        return lambda: self._callbacks.remove(fn) if fn in self._callbacks else None
+
+    def busy(self) -> dict[int, set[int]]:
+        """Span -> the busy timeslots being listened to (a copy)."""
+        return {n: set(ts) for n, ts in self._busy.items()}
+
+    # ---- internals
+    def _look(self, now: float) -> None:
+        """Which circuits are busy now: listen on their spans, forget those that were freed."""
+        busy: dict[int, set[int]] = {}
+        for call in self._model.calls.values():
+            for c in call.connections.values():
+                circuit = c.circuit
+                if circuit is not None and circuit[0] in self.spans and c.live:
+                    busy.setdefault(circuit[0], set()).add(circuit[1])
+        for n, tss in busy.items():
+            old = self._busy.get(n, set())
+            self._fresh.update((n, ts) for ts in tss - old)
+            if n not in self._hooks:
+                hook = self._hooks[n] = self._hear(n)
+                self.spans[n].add_block_listener(hook)
+        for n in list(self._busy):
+            gone = self._busy[n] - busy.get(n, set())
+            for ts in gone:
+                self.heard.pop((n, ts), None)
+            if n not in busy:
+                self._unhook(n)
+        self._busy = busy
+
+    def _unhook(self, n: int) -> None:
+        hook = self._hooks.pop(n, None)
+        if hook is not None:
+            self.spans[n].remove_block_listener(hook)
+
+    def _hear(self, n: int) -> Callable[[AudioBlock], None]:
+        def heard(blk: AudioBlock) -> None:
+            self._block(n, blk)
+        return heard
+
+    def _block(self, n: int, blk: AudioBlock) -> None:
+        live = self._busy.get(n)
+        if not live:
+            return
+        ear = self._ears.get(n)
+        if ear is None or ear.timeslots != blk.timeslots:
+            ear = self._ears[n] = _SpanEar(blk.timeslots, self.country)
+            self._fresh.update((n, ts) for ts in live)
+        if self._fresh:
+            for circuit in [c for c in self._fresh if c[0] == n]:
+                self._fresh.discard(circuit)
+                row = ear.row.get(circuit[1])
+                if row is not None:
+                    ear.det.reset(row)
+        self.blocks += 1
+        pcm = alaw_decode(blk.data).reshape(len(blk.timeslots), -1)
+        for ev in ear.det.process(pcm, blk.time):
+            ts = blk.timeslots[ev.channel]
+            if ts not in live:
+                continue
+            circuit = (n, ts)
+            self.heard[circuit] = ev.tone
+            self.counts[ev.tone] += 1
+            for fn in tuple(self._callbacks):
+                try:
+                    fn(circuit, ev.tone, ev.time)
+                except Exception:
+                    self.errors += 1
+                    log.exception("call-progress callback %r on %s/%s", fn, *circuit)
