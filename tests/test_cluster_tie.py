@@ -43,6 +43,7 @@ class Watch(Component):
     def __init__(self, answer_after: float = 0.5) -> None:
         self.host: Any = None
         self.seen: list[Any] = []
+        self.timed: list[tuple[float, Any]] = []
         self.answer_after = answer_after
         self.deaf: set[str] = set()
         self.due: list[tuple[float, str, str]] = []
@@ -56,6 +57,7 @@ class Watch(Component):
 
     def on_event(self, event: Any) -> None:
         self.seen.append(event)
+        self.timed.append((self.host.now(), event))
         if type(event).__name__ == "Delivered" and event.device in ("8001", "8002") and event.device not in self.deaf:
             self.due.append((self.host.now() + self.answer_after, event.call, event.device))
 
@@ -176,6 +178,10 @@ def test_callers_reach_agents_on_either_node_through_the_cluster_acd_and_the_tie
         assert r2 is not None and r2.outcome == "answered", r2
         at_b = wb.of("Delivered", device="8002")
         assert at_b and at_b[0].calling == "13900000002" and at_b[0].span == 0      # on b's tie span
+        assert r2.seized_at is not None and r2.answered_at is not None
+        rung = next(t for t, e in wb.timed if e is at_b[0])
+        print(f"cross-node: seizure on a -> ringing at b {rung - r2.seized_at:.2f} s; "
+              f"agent's answer at b -> caller answered {r2.answered_at - rung - 0.5:.2f} s")
         assert wb.of("Established", device="8002")
         c2 = next(e.call for e in wa.of("Offered") if e.calling == "13900000002")
         assert _db(pg_url, "SELECT state, agent FROM cc_call WHERE call = %s", c2) == [("done", "bob")]
@@ -228,5 +234,37 @@ def test_node_b_dying_mid_call_clears_the_caller_on_a_with_a_cause(pg_url: str, 
         assert _db(pg_url, "SELECT state FROM cc_call WHERE call = %s", call) in ([("done",)], [("cleared",)])
         print(f"caller cleared {cleared:.2f} s after node b died, cause {r.cause}")
         assert p.a.part("centre").routing.counters["tie_lost"] == 1
+    finally:
+        p.close()
+
+
+def test_ring_no_answer_on_one_node_then_the_caller_reaches_the_other(pg_url: str, tmp_path: Path) -> None:
+    """ann (node a) does not answer: after the queue's ring_timeout the call leaves her device
+    (RONA: NotReady in a's engine and in the centre), the caller waits again at the route point,
+    and is offered once to bob (node b) when he becomes Ready, through the tie; no offer is
+    carried out twice, however often the node reads it."""
+    p = Pair(tmp_path, pg_url)
+    wa, wb = p.a.part("watch"), p.b.part("watch")
+    wa.deaf.add("8001")
+    try:
+        p.log_on(p.a, "ann", "8001", "Ready")
+        p.log_on(p.b, "bob", "8002", "NotReady")
+        p.run(25, until=lambda: _db(pg_url, "SELECT count(*) FROM cc_agent WHERE state IN ('Ready', 'NotReady')"
+                                    )[0][0] == 2 and p.a.now() > 3.0)
+        _call(p, "13900000004", hold_for=1.0)
+        p.run(20, until=lambda: _db(pg_url, "SELECT state, reason FROM cc_agent WHERE agent = 'ann'")
+              == [("NotReady", "RONA")])
+        assert p.a.part("contact").engine.agent("ann").state.value == "NotReady"
+        call = next(e.call for e in wa.of("Offered") if e.calling == "13900000004")
+        assert _db(pg_url, "SELECT state FROM cc_call WHERE call = %s", call) == [("queued",)]
+        p.log_on(p.b, "bob", "8002", "Ready")
+        p.run(30, until=lambda: (r := _record(p.exchange, "13900000004")) is not None and r.cleared_at is not None)
+        r = _record(p.exchange, "13900000004")
+        assert r is not None and r.outcome == "answered"
+        assert _db(pg_url, "SELECT agent, outcome FROM cc_offer WHERE call = %s ORDER BY attempt", call) == [
+            ("ann", "no answer"), ("bob", "answered")]
+        assert len(wa.of("Delivered", device="8001")) == 1 and len(wb.of("Delivered", device="8002")) == 1
+        routing = p.a.part("centre").routing
+        assert routing.counters["offers"] == 2 and routing.counters["rona"] == 1
     finally:
         p.close()
