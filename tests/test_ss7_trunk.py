@@ -160,18 +160,18 @@ def test_malformed_isup_over_the_link_is_answered_and_link_stays_up(tmp_path):
 
 
 def test_incoming_call_leaves_isup_as_the_trunk_event():
-    """The IAM becomes the trunk's IncomingCall inside ISUP call control: the stack hands the
-    very object the trunk gives the call model (no IsupEvent converted on the way)."""
+    """The IAM becomes the trunk's IncomingCall inside ISUP call control: the trunk reads the
+    very object the call model gets from ISUP's events (no IsupEvent converted on the way)."""
     a, b, _ = make()
     t, _, _ = run(a, b, 0.0, 2.0)
     from_stack = []
-    service = b.stack.service
+    events = b.stack.isup.events
 
-    def watched(now):
-        out = service(now)
+    def watched():
+        out = events()
         from_stack.extend(out)
         return out
-    b.stack.service = watched
+    b.stack.isup.events = watched
     c = a.make_call("5551234", "88001", t)
     t, ea, eb = run(a, b, t, 0.1)
     inc = [e for e in eb if isinstance(e, IncomingCall)]

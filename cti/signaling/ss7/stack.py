@@ -83,7 +83,15 @@ class Ss7Stack:
         self._events += self.service(now)
 
     def service(self, now: float) -> list[StackEvent]:
-        """Run MTP3 and ISUP after the transports fed the links; queue ISUP output."""
+        """:meth:`run`, then ISUP's events (drained from the node)."""
+        self.run(now)
+        events: list[StackEvent] = self.isup.events()
+        return events
+
+    def run(self, now: float) -> None:
+        """Run MTP3 and ISUP after the transports fed the links, and queue ISUP's output for
+        the links; ISUP's events stay in the node (``isup.events()``), so an adapter reads
+        them where they were made (the trunk does: one hand-off less per call)."""
         if not self.started:
             self.start(now)
         events = self.linkset.service(now)   # ISUP MSUs went to the node already (bind_isup)
@@ -92,8 +100,6 @@ class Ss7Stack:
         isup = self.isup
         isup.handle_timer(now)
         self.linkset.send_each(_ISUP, isup.data_to_send(now), now, 0x0F)   # flush()
-        events_out: list[StackEvent] = isup.events()
-        return events_out
 
     def _mtp3_events(self, events: list[Mtp3Event], now: float) -> None:
         for ev in events:

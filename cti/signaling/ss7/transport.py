@@ -4,6 +4,7 @@ libss7 reads a DAHDI D-channel, so it can be attached over a socketpair)."""
 from __future__ import annotations
 
 from typing import Protocol
+from collections.abc import Callable
 
 from drivers.base import Alarm, HdlcChannel, Span
 
@@ -26,12 +27,16 @@ class Transport(Protocol):
 
 class HdlcTransport:
     """An MTP2 link on a board's HDLC channel (FCS added/checked by the HDLC layer below).
-    With ``span`` given, LOS/AIS/LOF on it fail the link at once (no flags: Q.703 10.2)."""
+    With ``span`` given, LOS/AIS/LOF on it fail the link at once (no flags: Q.703 10.2).
+    An MTP2 link reads the channel itself (``receive_from``): the frames go from the board
+    to the link with no code of this module between, unless a pcap records them."""
 
     def __init__(self, channel: HdlcChannel, link: FrameLink, pcap: PcapWriter | None = None,
                  link_number: int = 0, span: Span | None = None) -> None:
         self.channel, self.link, self.pcap, self.link_number = channel, link, pcap, link_number
         self.span = span
+        reader = getattr(link, "receive_from", None)
+        self._read: Callable[[HdlcChannel, float], None] | None = reader if pcap is None else None
 
     def receive(self, now: float) -> None:
         if self.span is not None:
@@ -40,6 +45,9 @@ class HdlcTransport:
                 self.channel.recv_all()    # whatever arrives meanwhile is noise
                 self.link.line_fault(now, f"span alarm {bad.name or bad!r}")
                 return
+        if self._read is not None:
+            self._read(self.channel, now)
+            return
         for f in self.channel.recv_all():
             if self.pcap:
                 self.pcap.write(f, now, sent=False, link=self.link_number)

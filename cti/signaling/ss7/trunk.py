@@ -112,7 +112,8 @@ class Ss7Trunk(TrunkAdapter):
         out = self._pending
         self._pending = []
         out += self.inband.service()
-        for e in self.stack.service(now):
+        self.stack.run(now)
+        for e in self.stack.isup.events():       # read where ISUP made them, in order
             if isinstance(e, IncomingCall):      # built by ISUP itself: passed on as it is
                 out.append(e)
                 continue

@@ -208,6 +208,11 @@ cdef class LinkCore:
         """A frame received with a good FCS (FCS stripped)."""
         self.receive_frame(_as_bytes(frame), now)
 
+    def receive_from(self, channel, double now) -> None:
+        """Every frame waiting on ``channel`` (a Board API HDLC channel), read by the link itself."""
+        for frame in channel.recv_all():
+            self.receive_frame(_as_bytes(frame), now)
+
     cdef int receive_frame(self, bytes b, double now) except -1:
         """:meth:`receive` for callers in C (the compiled transport)."""
         self._now = now

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cti.signaling.errors import DecodeError
 from cti.signaling.timers import Timers
@@ -57,6 +57,13 @@ def parse(data: bytes | bytearray | memoryview) -> tuple[int, int, int, int, byt
 def msu_octets(bsn: int, bib: int, fsn: int, fib: int, sio: int, sif: bytes) -> bytes:
     """An MSU from values already in range (the link's own sequence numbers, a checked SIF)."""
     return bytes(((bib << 7) | bsn, (fib << 7) | fsn, min(1 + len(sif), 63), sio)) + sif
+
+
+class FrameSource(Protocol):
+    """Where :meth:`LinkCore.receive_from` reads: a Board API HDLC channel
+    (:class:`drivers.base.HdlcChannel`)."""
+
+    def recv_all(self) -> list[bytes]: ...
 
 
 @dataclass(slots=True, unsafe_hash=True)   # not frozen: built per message, 6x cheaper
@@ -155,6 +162,12 @@ class LinkCore:
             st = lsc.state
         if st is _IN_SERVICE or st is _PO:
             self._bec_receive(h & 0x7F, h >> 7, f & 0x7F, f >> 7, kind, sio, sif, now)
+
+    def receive_from(self, channel: FrameSource, now: float) -> None:
+        """Every frame waiting on ``channel`` (a Board API HDLC channel: FCS checked and
+        stripped), read by the link itself: no transport code between the wire and MTP2."""
+        for frame in channel.recv_all():
+            self.receive(frame, now)
 
     def data_to_send(self, now: float) -> list[bytes]:
         """Frames (without FCS) to transmit now: retransmissions, new MSUs, and the fill-in
