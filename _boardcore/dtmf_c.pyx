@@ -24,6 +24,7 @@ cdef extern from "dtmf_kernel.h" nogil:
                        float **out, int64_t *en)
     ctypedef struct dtk_figs:
         double norm, level_on, twist_lo, twist_hi, ratio_on
+    void dtk_prefetch(const int16_t *first, int rows, long stride, long nbytes)
     int dtk_screen(const float *h, double *prev, double en, const dtk_figs *f, int *kl, int *kh)
     void dtk_neighbours(const int16_t *src, const float (*tab)[8], double *acc)
 
@@ -271,6 +272,10 @@ cdef class DtmfDetector:
         g = 0
         while g < rows:
             nl = <int> (rows - g if rows - g < DTK_LANES else DTK_LANES)
+            if rows - g > DTK_LANES:        # the next group's rows, while this one runs
+                dtk_prefetch(&x[g + DTK_LANES, 0],
+                             <int> (rows - g - DTK_LANES if rows - g - DTK_LANES < DTK_LANES else DTK_LANES),
+                             n * sizeof(int16_t), n * sizeof(int16_t))
             for s in range(nsub):
                 t = tstart + s * DT_SUB * STEP
                 for l in range(nl):

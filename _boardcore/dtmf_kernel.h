@@ -229,6 +229,15 @@ static void dtk_neighbours(const int16_t *src, const float (*tab)[8], double *ac
  * as the twin). kl, kh: the strongest tone of the low / high group (the first on ties, as
  * numpy's argmax). Returns the level, twist (this and the previous sub-block together) and
  * energy-ratio tests on them. */
+/* Ask for a block's next rows (bytes each, rows apart by stride bytes) ahead of their turn:
+ * a batch call walks a fresh (channels, n) array row group by row group. */
+static inline void dtk_prefetch(const int16_t *first, int rows, long stride, long bytes)
+{
+    for (int r = 0; r < rows; r++)
+        for (long b = 0; b < bytes; b += 64)
+            __builtin_prefetch((const char *) first + r * stride + b);
+}
+
 static inline double dtk_max(double a, double b)
 {
     return a > b ? a : b;

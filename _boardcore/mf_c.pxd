@@ -8,12 +8,12 @@ cdef enum:
     MF_WIN_SUBS = 4
     MF_RING = 7           # earlier sub-blocks kept per channel: this window and the one before
     MF_MAXF = 6
-    MF_COLS = 12          # real / imaginary column per frequency
+    MF_COLS = 16          # real parts of the six tones in 0..5, imaginary in 8..13 (mf_kernel.h)
     MF_ROT = 10
 
 
 cdef struct mf_chan_t:
-    double ring[MF_RING][MF_COLS]       # rotated correlations of the last sub-blocks
+    double ring[MF_RING][MF_COLS]       # rotated correlations of the last sub-blocks (columns)
     double ering[MF_RING]               # their energies
     int16_t carry[MF_SUB]               # samples of an unfinished sub-block
     int cur                             # signal recognised now (0: none)
@@ -35,15 +35,15 @@ cdef class MfDetector:
     cdef int rhead                      # ring slot of the oldest sub-block, modulo MF_RING
     cdef int ncarry                     # samples in every channel's carry
     cdef long long feeds                # calls that fed samples (a channel missing one is stale)
-    cdef double fold[20][MF_COLS]       # the sub-block folded about its centre (mf_kernel.h)
-    cdef double rot[MF_ROT][MF_COLS]    # exp(-j w (SUB g + c)), g = 0..ROT-1, c = 19.5
+    cdef float fold[20][MF_COLS]        # the sub-block folded about its centre (mf_kernel.h)
+    cdef double rot[MF_ROT][MF_COLS]    # exp(-j w (SUB g + c)), g = 0..ROT-1, c = 19.5 (columns)
     cdef int sigtab[MF_MAXF][MF_MAXF]
     cdef mf_chan_t *chan
     cdef int32_t *evbuf                 # (channel, signal, sub-block) triples
     cdef Py_ssize_t evcap
     cdef bint busy                      # inside process() without the GIL
     cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x, const int32_t *idx) noexcept nogil
-    cdef Py_ssize_t _decide(self, int c, const double *acc, double en, const double *rr,
+    cdef Py_ssize_t _decide(self, int c, const float *acc, double en, const double *rr,
                             const int *slot, Py_ssize_t s, Py_ssize_t nev) noexcept nogil
     cdef list _feed(self, object x, object idx, double t0)
     cdef long long checks               # channel lists checked (the marks of the last one)

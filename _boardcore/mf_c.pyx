@@ -12,7 +12,7 @@ both always use the same figures.
 """
 cimport cython
 from libc.math cimport fmod, rint, sin, M_PI
-from libc.stdint cimport int16_t, int32_t
+from libc.stdint cimport int16_t, int32_t, int64_t
 from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memcpy, memset
 
@@ -20,8 +20,11 @@ from libc.string cimport memcpy, memset
 cdef extern from "mf_kernel.h" nogil:
     enum: MFK_LANES
     enum: MFK_HALF
-    void mfk_subblocks(const int16_t **src, int n, const double (*fold)[12], double (*acc)[12],
-                       double *en)
+    void mfk_subblocks(const int16_t **src, int n, const float (*fold)[16], float (*out)[16],
+                       int64_t *en)
+    int mfk_front(const float *o, const double *rot, const double *q4, const double *q5,
+                  const double *q6, double norm, double *z, double *wz, double *pw)
+    void mfk_prefetch(const int16_t *first, int rows, long stride, long nbytes)
 
 import numpy as np
 
@@ -59,10 +62,10 @@ cdef double STEP = 1.0 / _py.RATE
 cdef inline bint _coherent(const double *w, const double *q0, const double *q1, const double *q2,
                           const double *q3, int k) noexcept nogil:
     """Tone k keeps its phase from the previous window (sub-blocks q0..q3) to this one (w)."""
-    cdef double pr = q0[2 * k] + q1[2 * k] + q2[2 * k] + q3[2 * k]
-    cdef double pi = q0[2 * k + 1] + q1[2 * k + 1] + q2[2 * k + 1] + q3[2 * k + 1]
-    cdef double wr = w[2 * k]
-    cdef double wi = w[2 * k + 1]
+    cdef double pr = q0[k] + q1[k] + q2[k] + q3[k]
+    cdef double pi = q0[8 + k] + q1[8 + k] + q2[8 + k] + q3[8 + k]
+    cdef double wr = w[k]
+    cdef double wi = w[8 + k]
     cdef double br = wr + pr
     cdef double bi = wi + pi
     return br * br + bi * bi >= COHERENCE2 * ((wr * wr + wi * wi) + (pr * pr + pi * pi))
@@ -99,12 +102,12 @@ cdef class MfDetector:
         cdef int m, k, g
         for m in range(MFK_HALF):
             for k in range(self.nfreq):
-                self.fold[m][2 * k] = np.cos(w[k] * off[m])
-                self.fold[m][2 * k + 1] = -np.sin(w[k] * off[m])
+                self.fold[m][k] = np.cos(w[k] * off[m])
+                self.fold[m][8 + k] = -np.sin(w[k] * off[m])
         for g in range(MF_ROT):
             for k in range(self.nfreq):
-                self.rot[g][2 * k] = rot[g, k].real
-                self.rot[g][2 * k + 1] = rot[g, k].imag
+                self.rot[g][k] = rot[g, k].real
+                self.rot[g][8 + k] = rot[g, k].imag
         for sig, (i, j) in SIGNAL_PAIRS.items():
             if j < len(self.freqs):
                 self.sigtab[i][j] = sig
@@ -247,8 +250,8 @@ cdef class MfDetector:
         cdef Py_ssize_t nev = 0
         cdef int16_t first[MFK_LANES][MF_SUB]
         cdef const int16_t *srcs[MFK_LANES]
-        cdef double acc[MFK_LANES][MF_COLS]
-        cdef double ens[MFK_LANES]
+        cdef float acc[MFK_LANES][MF_COLS]
+        cdef int64_t ens[MFK_LANES]
         cdef int slot[MF_RING]
         cdef const double *rr
         cdef Py_ssize_t s, g, r
@@ -259,6 +262,10 @@ cdef class MfDetector:
         g = 0
         while g < rows:
             nl = <int> (rows - g if rows - g < MFK_LANES else MFK_LANES)
+            if rows - g > MFK_LANES:        # the next group's rows, while this one runs
+                mfk_prefetch(&x[g + MFK_LANES, 0],
+                             <int> (rows - g - MFK_LANES if rows - g - MFK_LANES < MFK_LANES else MFK_LANES),
+                             n * sizeof(int16_t), n * sizeof(int16_t))
             for s in range(nsub):
                 rr = self.rot[(self.pos + s) % MF_ROT]
                 h = <int> ((self.rhead + s) % MF_RING)
@@ -273,11 +280,11 @@ cdef class MfDetector:
                         srcs[l] = first[l]
                     else:
                         srcs[l] = &x[r, s * MF_SUB - p]
-                mfk_subblocks(srcs, nl, self.fold, acc, ens)
+                mfk_subblocks(srcs, nl, <const float (*)[16]> self.fold, acc, ens)
                 for l in range(nl):
                     r = g + l
                     c = idx[r] if idx != NULL else <int> r
-                    nev = self._decide(c, acc[l], ens[l], rr, slot, s, nev)
+                    nev = self._decide(c, acc[l], <double> ens[l], rr, slot, s, nev)
             g += MFK_LANES
         # keep the samples of the unfinished sub-block
         for r in range(rows):
@@ -293,9 +300,13 @@ cdef class MfDetector:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef Py_ssize_t _decide(self, int c, const double *acc, double en, const double *rr,
+    cdef Py_ssize_t _decide(self, int c, const float *acc, double en, const double *rr,
                             const int *slot, Py_ssize_t s, Py_ssize_t nev) noexcept nogil:
-        """Window, two-out-of-six decision and recognise / hold / release of channel c."""
+        """Window, two-out-of-six decision and recognise / hold / release of channel c.
+
+        The phase reference, the window, the powers and the strongest tone come first,
+        branch-free in C (mfk_front); a window where no pair can pass on a channel with no
+        signal recognised (most of speech and noise) changes nothing but the ring."""
         cdef mf_chan_t *ch = &self.chan[c]
         cdef double z[MF_COLS]
         cdef double wz[MF_COLS]
@@ -307,10 +318,6 @@ cdef class MfDetector:
         cdef int cand_n = ch.cand_n
         cdef int miss = ch.miss
         cdef double ref = ch.ref
-        # phase reference: rotate to the stream's time origin
-        for k in range(0, MF_COLS, 2):
-            z[k] = acc[k] * rr[k] - acc[k + 1] * rr[k + 1]
-            z[k + 1] = acc[k] * rr[k + 1] + acc[k + 1] * rr[k]
         # 20 ms window W: three earlier sub-blocks (oldest first) plus this one;
         # the window before it W': the four sub-blocks before those (coherence test)
         cdef const double *q0 = ch.ring[slot[0]]
@@ -320,21 +327,21 @@ cdef class MfDetector:
         cdef const double *q4 = ch.ring[slot[4]]
         cdef const double *q5 = ch.ring[slot[5]]
         cdef const double *q6 = ch.ring[slot[6]]
-        for k in range(MF_COLS):
-            wz[k] = q4[k] + q5[k] + q6[k] + z[k]
-        for k in range(MF_MAXF):
-            pw[k] = (wz[2 * k] * wz[2 * k] + wz[2 * k + 1] * wz[2 * k + 1]) * NORM
+        # the phase reference (rotate to the stream's time origin), W, the powers and the
+        # strongest tone (ties: lower index first, as a stable sort)
+        a = mfk_front(acc, rr, q4, q5, q6, NORM, z, wz, pw)
         ew = (ch.ering[slot[4]] + ch.ering[slot[5]] + ch.ering[slot[6]] + en) * INV_WIN
-        # the two strongest and the third (ties: lower index first, as a stable sort)
-        a = 0
-        for k in range(1, MF_MAXF):
-            if pw[k] > pw[a]:
-                a = k
         pa = pw[a]
         pair = 0.0
         if pa < LEVEL_MIN or 2.0 * pa < FRACTION_MIN * ew:
             # no pair can pass the level or the pair-to-total test, recognising or holding
             # (pb <= pa, pa + pb <= 2 pa): most windows of speech and noise end here
+            if cur == 0:                    # no candidate either: only the ring moves on
+                memcpy(ch.ring[slot[0]], z, MF_COLS * sizeof(double))
+                ch.ering[slot[0]] = en
+                ch.cand = 0
+                ch.cand_n = 0
+                return nev
             strict = 0
             held = 0
             memcpy(ch.ring[slot[0]], z, MF_COLS * sizeof(double))
