@@ -3,8 +3,9 @@
 One *point* is a whole cti-server (:func:`cti.cli.wiring.build_server`) on the simulated card in
 virtual time, in a fresh process of its own: N trunk spans (No.1, SS7 and PRI in turn), callers
 arriving Poisson-style at a rate that keeps ``occupancy`` (default 95 %) of the circuits busy
-with exponential hold times (mean 120 s, at least 5 s), every connected circuit with its DTMF
-detector running (callers type digits), a share of the calls routed to a contact-centre queue
+with exponential hold times (mean 120 s, at least 5 s), every connected No.1 and SS7 circuit
+with its DTMF detector running (callers type digits), call-progress tone detection on every
+busy trunk circuit (:class:`cti.server.CallProgress`), a share of the calls routed to a contact-centre queue
 whose agents sit on station timeslots (bridged both ways every block and recorded to WAV),
 every event published on the bus with a subscriber process decoding it, the journal in a
 SQLite WAL file. The run first fills the spans to the target (calls with residual hold times),
@@ -20,8 +21,10 @@ so another process's load on the host moves the figures little (caches aside).
 
 Reported per point: real-time factor of our side (line seconds per CPU second), spans per core
 (N x that factor), CPU per call and per busy channel, our CPU per 20 ms block (p50 / p99 /
-p99.9 / max) and the loop lateness a real-time loop on one core would see with those costs
-(Lindley's recursion: block k starts when block k-1 is done or at its due time), memory per span
+p99.9 / max) and two loop latenesses: *derived*, the one a real-time loop on one core would see
+with those costs (Lindley's recursion: block k starts when block k-1 is done or at its due
+time), and *measured on the real clock* (:func:`run_real`: ``real`` seconds more, each block
+started when ``time.monotonic`` says it is due, the far end's wall time cut out), memory per span
 (resident set growth over a server with no spans), achieved occupancy. Then idle spans (no calls)
 and a profile of one point grouped by where the time goes.
 
@@ -70,6 +73,8 @@ class Load:
     fill: float = 4.0                    #: seconds over which the spans are filled to the target
     idle: bool = False                   #: no calls at all (idle-span cost)
     subscriber: bool = True              #: a bus subscriber process decoding every event
+    progress: bool = True                #: call-progress detection on every busy trunk circuit
+    real: float = 5.0                    #: then this much line time paced by the real clock (0: none)
     seed: int = 1
 
 
@@ -80,21 +85,23 @@ class Meter:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.total = 0.0
+        self.wall = 0.0                     #: wall-clock seconds of the same parts (perf_counter)
         self._depth = 0
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        clock = time.thread_time
+        clock, wall = time.thread_time, time.perf_counter
         self.seconds.setdefault(name, 0.0)
 
         def timed(*a: Any, **k: Any) -> Any:
             if self._depth:                 # nested far-end parts count once, in the outer one
                 return fn(*a, **k)
             self._depth += 1
-            t0 = clock()
+            t0, w0 = clock(), wall()
             try:
                 return fn(*a, **k)
             finally:
                 dt = clock() - t0
+                self.wall += wall() - w0
                 self._depth -= 1
                 self.seconds[name] += dt
                 self.total += dt
@@ -196,6 +203,38 @@ def _lateness(costs: list[float]) -> list[float]:
     return out
 
 
+def run_real(srv: Any, meter: Meter, seconds: float) -> list[float]:
+    """``seconds`` of line time paced by the real clock (``time.monotonic``): block k is due at
+    start + k x 20 ms and runs when it is due (the loop waits for its sockets until then, as
+    ``cti-server`` does, with the server's millisecond poll); returns how late each block
+    started. The far end (card line, exchanges, people) runs in the same turns, so its wall
+    time, measured around each of its parts, is taken out of the clock: the timeline is the
+    one of a server whose far end runs elsewhere (another core, a card, the network)."""
+    mono = time.monotonic
+    w0 = meter.wall
+
+    def clock() -> float:
+        return mono() - (meter.wall - w0)
+
+    late: list[float] = []
+    n = round(seconds / BLOCK)
+    base = clock()
+    poller = srv._poller
+    k = 0
+    while k < n:
+        due = base + k * BLOCK
+        now = clock()
+        if now < due:                       # wait as the server does: sockets, then the block
+            ms = int((due - now) * 1000 + 0.999)
+            if poller.poll(ms):
+                srv.bus.poll(0)
+            continue
+        late.append(now - due)
+        srv.step(0)
+        k += 1
+    return late
+
+
 def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
     """Run one point in this process (call it in a fresh one: the resident set is measured)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -237,7 +276,13 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
         "trunk": trunks, **({"contact": contact} if contact else {})})
     meter = Meter()
     callers = _callers_component(load, circuits, "4000")
-    srv = build_server(config, extra=[callers])
+    extra: list[Any] = [callers]
+    progress = None
+    if load.progress:
+        from cti.server import CallProgress
+        progress = CallProgress(country="cn")
+        extra.append(progress)
+    srv = build_server(config, extra=extra)
     card = srv.board.card
     card.step = meter.wrap("line (card)", card.step)
     net: Any = srv.part("network")
@@ -280,6 +325,8 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
     busy: list[int] = []
     srv.board.add_ticker(lambda now: busy.append(len(srv.model.calls)) if round(now / BLOCK) % 10 == 0 else None)
     placed0, seq0 = callers.placed, srv.bus.seq if hasattr(srv.bus, "seq") else 0
+    heard0 = dict(progress.counts) if progress is not None else {}
+    blocks0 = progress.blocks if progress is not None else 0
     costs: list[float] = []
     far_by0 = dict(meter.seconds)
     prof = cProfile.Profile(time.thread_time) if profile else None   # CPU time: waits are not work
@@ -293,10 +340,13 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
         prof.dump_stats(profile)
     placed = callers.placed - placed0
     events = (srv.bus.seq - seq0) if hasattr(srv.bus, "seq") else 0
+    heard = {k: v - heard0.get(k, 0) for k, v in progress.counts.items()} if progress is not None else {}
+    progress_blocks = progress.blocks - blocks0 if progress is not None else 0
     far_by = {k: v - far_by0.get(k, 0.0) for k, v in meter.seconds.items()}
     received = sub.result()[0] if sub is not None else 0
     ours = proc_cpu - far_cpu                    # main thread minus far end, plus our background threads
     late = _lateness(costs)
+    real = run_real(srv, meter, load.real) if load.real > 0 else []
     out = {
         "spans": n, "types": {t: len(s) for t, s in by_type.items()}, "circuits": total,
         "stations": n_agents, "seconds": load.seconds, "wall": wall,
@@ -308,6 +358,10 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
         | {"max": 1e3 * max(costs, default=0.0)},
         "late_ms": {q: 1e3 * _pct(late, p) for q, p in (("p99", .99), ("p999", .999))}
         | {"max": 1e3 * max(late, default=0.0)},
+        "real_seconds": load.real,
+        "real_late_ms": {q: 1e3 * _pct(real, p) for q, p in (("p50", .5), ("p99", .99), ("p999", .999))}
+        | {"max": 1e3 * max(real, default=0.0)},
+        "progress_blocks": progress_blocks, "tones_heard": heard,
         "rss0": rss0, "rss": rss1,
     }
     srv.close()
@@ -342,9 +396,14 @@ def where_time_goes(path: str, top: int = 12) -> tuple[list[tuple[str, float]], 
         total += tt
         funcs.append((f"{_short(file)}:{line} {name}", tt))
         if file.startswith("~") and callers:     # a builtin or C method: its time goes to its callers' areas
+            given = 0.0
             for (cfile, _cl, cname), info in callers.items():
                 area = _area(cfile, cname)
                 areas[area] = areas.get(area, 0.0) + info[2]
+                given += info[2]
+            if tt > given:                         # calls the profiler saw no caller of
+                area = _area(file, name)
+                areas[area] = areas.get(area, 0.0) + tt - given
             continue
         area = _area(file, name)
         areas[area] = areas.get(area, 0.0) + tt
@@ -388,7 +447,8 @@ def _rows(label: str, pts: list[dict[str, Any]]) -> list[Result]:
         note = (f"{p['circuits']} circuits, {100 * p['occupancy']:.0f} % busy, {p['calls']} calls in "
                 f"{p['seconds']:.0f} s; ours {p['ours_cpu']:.2f} s CPU (background {p['background_cpu']:.2f}), "
                 f"far end {p['far_cpu']:.2f} s; block p99.9 {p['block_ms']['p999']:.2f} ms, lateness p99.9 "
-                f"{p['late_ms']['p999']:.1f} ms; {(p['rss'] - p['rss0']) / 2**20 / max(1, p['spans']):.2f} MiB/span")
+                f"{p['late_ms']['p999']:.1f} ms derived, {p.get('real_late_ms', {}).get('p999', float('nan')):.1f} ms "
+                f"on the real clock; {(p['rss'] - p['rss0']) / 2**20 / max(1, p['spans']):.2f} MiB/span")
         out.append(Result(label, f"{p['spans']} spans", p["spans"] * rtf, "spans/core", note=note))
     return out
 

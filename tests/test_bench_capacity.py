@@ -21,6 +21,49 @@ def test_lateness_is_lindleys_recursion_over_block_costs():
     assert cap._lateness([0.019] * 50) == [0.0] * 50
 
 
+class _Poller:
+    def __init__(self) -> None:
+        self.waits: list[int] = []
+
+    def poll(self, ms: int) -> list[object]:
+        import time
+        self.waits.append(ms)
+        time.sleep(ms / 1000)
+        return []
+
+
+class _Srv:
+    """Blocks of 5 ms of our work each, a far end of 30 ms (cut out of the clock)."""
+
+    def __init__(self, meter: cap.Meter) -> None:
+        import time
+        self._poller = _Poller()
+        self.steps = 0
+
+        def far() -> None:
+            time.sleep(0.03)
+        self._far = meter.wrap("far", far)
+
+    def step(self, timeout: int) -> None:
+        import time
+        self.steps += 1
+        t = time.perf_counter()
+        while time.perf_counter() - t < 0.005:
+            pass
+        self._far()
+
+
+def test_the_real_clock_run_paces_blocks_and_cuts_the_far_end_out():
+    m = cap.Meter()
+    srv = _Srv(m)
+    late = cap.run_real(srv, m, 0.2)
+    assert srv.steps == len(late) == 10
+    # 35 ms a turn on a 20 ms clock would fall 15 ms behind a block; without the far end's
+    # 30 ms each block is on time, give or take the host's scheduling
+    assert sorted(late)[5] < 0.01
+    assert srv._poller.waits and all(w >= 1 for w in srv._poller.waits)
+
+
 def test_meter_counts_nested_far_end_parts_once():
     import time
     m = cap.Meter()
@@ -41,7 +84,7 @@ def test_one_tiny_point_runs_the_whole_server_and_reports_every_figure(tmp_path)
     """Three spans (one of each trunk type) filled to the target, half a second measured, in a
     process of its own, with a profile of the window."""
     prof = tmp_path / "p.prof"
-    load = cap.Load(spans=3, seconds=0.5, fill=0.5)
+    load = cap.Load(spans=3, seconds=0.5, fill=0.5, real=0.5)
     p = cap._point(load, profile=str(prof), timeout=300)
     assert p["types"] == {"no1": 1, "ss7": 1, "pri": 1}
     assert p["circuits"] == 30 + 30 + 30            # No.1 30, SS7 31 less the signalling link, PRI 30
@@ -53,6 +96,10 @@ def test_one_tiny_point_runs_the_whole_server_and_reports_every_figure(tmp_path)
     assert p["block_ms"]["p50"] <= p["block_ms"]["p999"] <= p["block_ms"]["max"]
     assert p["events"] > 0 and p["received"] >= p["events"]   # the subscriber got the window's events (and more)
     assert p["rss"] > p["rss0"]
+    assert p["progress_blocks"] > 0                  # call-progress heard the busy spans' blocks
+    assert p["real_seconds"] == 0.5
+    real = p["real_late_ms"]                         # measured on the real clock, beside the derived one
+    assert 0.0 <= real["p50"] <= real["p99"] <= real["p999"] <= real["max"]
     areas, funcs = cap.where_time_goes(str(prof))
     assert sum(s for _, s in areas) == pytest.approx(1.0)
     assert any(a.startswith("ours:") for a, _ in areas) and funcs
