@@ -7,10 +7,8 @@ cdef dict _TAILS, _CAUSES, _IAM_HEADS
 cdef list _MEMO
 cdef Slots _EV
 
-cdef list _BYTE
-
 @cython.locals(n=Py_ssize_t, total=Py_ssize_t, k=Py_ssize_t, lo=long, hi=long, c=long)
-cpdef bint _address(list parts, str digits, int st) except -1
+cpdef bint _address(bytearray out, Py_ssize_t at, str digits, int st) except -1
 
 
 
@@ -45,5 +43,6 @@ cdef class CallControl:
     cpdef object allocate(self)
     cpdef Circuit _circuit(self, object cic)
     cpdef bytes _iam(self, object cic, object called, object calling, object category, dict params)
-    @cython.locals(st=int, n=Py_ssize_t, size=Py_ssize_t, b=list, parts=list)
+    @cython.locals(st=int, n=Py_ssize_t, size=Py_ssize_t, m=Py_ssize_t, total=Py_ssize_t, k=Py_ssize_t,
+                   out=bytearray, head=bytes)
     cdef object _iam_fast(self, object cic, str called, object calling, object category)

@@ -344,13 +344,12 @@ class Circuit:
 
 #: (category, NCI, FCI, TMR) -> the IAM's type and mandatory fixed part, encoded once
 _IAM_HEADS: dict = {}
-_BYTE = [bytes((i,)) for i in range(256)]     #: octet value -> that one octet
 
 
-def _address(parts: list, digits: str, st: Any) -> Any:
-    """Append the address signals ``digits`` (and the ST digit F if ``st``) to ``parts`` as
-    one-octet bytes, first digit in the low nibble (Q.763 3.9, 3.10); False when a digit is not
-    0-9A-F. (A loop over the characters: compiled, it runs in C.)"""
+def _address(out: bytearray, at: Any, digits: str, st: Any) -> bool:
+    """Write the address signals ``digits`` (and the ST digit F if ``st``) into ``out`` from
+    ``at``, first digit in the low nibble (Q.763 3.9, 3.10); False when a digit is not 0-9A-F.
+    (A loop over the characters: compiled, it runs in C.)"""
     n = len(digits)
     total = n + st
     k = 0
@@ -367,7 +366,8 @@ def _address(parts: list, digits: str, st: Any) -> Any:
                 hi = c - 48 if 48 <= c <= 57 else c - 55 if 65 <= c <= 70 else c - 87 if 97 <= c <= 102 else -1
         if lo < 0 or hi < 0:
             return False
-        parts.append(_BYTE[(hi << 4) | lo])
+        out[at] = (hi << 4) | lo
+        at += 1
         k += 2
     return True
 
@@ -554,21 +554,29 @@ class CallControl:
         st = 0 if called.endswith("F") else 1        # the ST digit (Q.763 3.9) if not given
         n = len(called) + st
         size = 2 + (n + 1) // 2                       # the called party number's length
-        b = _BYTE
-        parts: list = [b[cic & 0xFF], b[cic >> 8], head, b[2], b[size + 2] if calling else b[0], b[size],
-                       b[((n & 1) << 7) | 3], b[0x10]]
-        if not _address(parts, called, st):
+        m = len(calling) if calling else 0
+        total = 11 + size + (5 + (m + 1) // 2 if m else 0)
+        out = bytearray(total)                        # zeros: the end of the optional part
+        out[0] = cic & 0xFF
+        out[1] = cic >> 8
+        for k in range(6):
+            out[2 + k] = head[k]
+        out[8] = 2                                    # pointer to the called party number
+        out[9] = size + 2 if m else 0                 # pointer to the optional part
+        out[10] = size
+        out[11] = ((n & 1) << 7) | 3                  # odd/even, nature: national (significant) number
+        out[12] = 0x10                                # ISDN numbering plan
+        if not _address(out, 13, called, st):
             return None
-        if calling:
-            n = len(calling)
-            parts.append(b[0x0A])
-            parts.append(b[2 + (n + 1) // 2])
-            parts.append(b[((n & 1) << 7) | 3])
-            parts.append(b[0x13])
-            if not _address(parts, calling, 0):
+        if m:
+            k = 11 + size
+            out[k] = 0x0A                             # calling party number (Q.763 3.10)
+            out[k + 1] = 2 + (m + 1) // 2
+            out[k + 2] = ((m & 1) << 7) | 3
+            out[k + 3] = 0x13                         # ISDN plan, presentation allowed, network provided
+            if not _address(out, k + 4, calling, 0):
                 return None
-            parts.append(b[0])
-        return b"".join(parts)
+        return bytes(out)
 
     def _why_none(self) -> str:
         return "no circuit available"
