@@ -43,12 +43,13 @@ def live_pair():
 def answers(pr, side):
     out = []
     st_ = getattr(pr, side)
-    orig = st_.link.send
+    orig = st_.q931.data_to_send
 
-    def spy(data, now):
-        out.append(data)
-        orig(data, now)
-    st_.link.send = spy
+    def spy(now):
+        sent = orig(now)
+        out.extend(sent)
+        return sent
+    st_.q931.data_to_send = spy          # what layer 3 hands to the data link
     return out
 
 

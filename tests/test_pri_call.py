@@ -35,13 +35,13 @@ def sent(pr, side):
 def watch(pr):
     for side in ("user", "network"):
         st = getattr(pr, side)
-        orig = st.link.send
+        orig = st.q931.data_to_send
 
-        def spy(data, now, _o=orig, _s=side):
-            if data[:1] == b"\x08":
-                sent(pr, _s).append(decode(data))
-            _o(data, now)
-        st.link.send = spy
+        def spy(now, _o=orig, _s=side):
+            out = _o(now)              # what layer 3 hands to the data link
+            sent(pr, _s).extend(decode(data) for data in out if data[:1] == b"\x08")
+            return out
+        st.q931.data_to_send = spy
 
 
 def test_tables_whole_and_shape():

@@ -1,0 +1,524 @@
+"""Q.921 LAPD data link, sans-IO, on the one FSM engine: multiple frame operation for SAPI 0,
+TEI 0 (point-to-point primary rate), user or network side.
+
+The table :data:`LINK_TABLE` is the whole machine of Q.921 Annex B (SDL, states 4-8 for a
+fixed TEI): establishment (SABME/UA/DM), release (DISC), acknowledged information transfer
+(I, RR, RNR, REJ with modulo-128 sequence numbers and window ``k``), timer recovery (T200
+enquiry, N200 retries), link supervision (T203), FRMR and invalid frames (5.8.5: the link is
+re-established, the calls above it are kept). Timers start and stop in the table: a state's
+entry timers, and the internal events ``I_SENT`` (T200 starts when the first frame is
+outstanding, T203 stops) and ``ACKED`` (all acknowledged: T200 stops, T203 starts).
+
+Transports call ``receive(frame, now)``, ``su_error(now)`` (a frame with a bad FCS: Q.921
+2.9, discarded), ``line_fault(now, reason)`` (LOS/AIS: no flags, the link is lost) and
+``data_to_send(now)``; the layer above calls ``send(octets, now)`` (DL-DATA-REQUEST) and
+drains ``events()`` (:class:`LinkEvent`: established, released, data, error).
+
+One source, two builds: this module runs as it is (the twin) and setup.py compiles it in
+Cython's pure-Python mode with ``link_c.pxd`` as ``link_c`` (:mod:`.link` picks the live one).
+The I / RR path is written for the compiled build: an I or supervisory frame is decoded here
+from its four octets (C integers, no :func:`.lapd.decode` call), the sequence variables are C
+ints (modulo 128 by masking), an RR is built from precomputed address octets. Written by
+hand because it is the per-frame cost of every PRI call; U frames and every error go through
+:func:`.lapd.decode`, whose checks are the reference.
+"""
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from cti.signaling.engine import ANY, Machine, Row, Table
+from cti.signaling.errors import DecodeError
+
+from .lapd import S_CODES, S_OCTET, SAPI_CALL_CONTROL, TEI_PRI, Frame, Kind, cr_bit, decode, encode
+from .timers import Q921_PARAMETERS, Q921_TIMERS
+
+
+class LinkState(enum.Enum):
+    """Q.921 Annex B states (numbers of the SDL) for a fixed TEI."""
+
+    #: members are singletons compared by identity: hashed by identity too, in C, rather than by
+    #: name in Python (Enum.__hash__) on every table lookup of the per-frame path
+    __hash__ = object.__hash__
+
+    TEI_ASSIGNED = 4
+    AWAITING_ESTABLISHMENT = 5
+    AWAITING_RELEASE = 6
+    MULTIPLE_FRAME_ESTABLISHED = 7
+    TIMER_RECOVERY = 8
+
+
+class Ev(enum.Enum):
+    """Events that are not received frames: layer 3 primitives, timers, internal."""
+
+    #: members are singletons compared by identity: hashed by identity too, in C, rather than by
+    #: name in Python (Enum.__hash__) on every table lookup of the per-frame path
+    __hash__ = object.__hash__
+
+    DL_ESTABLISH_REQUEST = "DL-ESTABLISH-REQUEST"
+    DL_RELEASE_REQUEST = "DL-RELEASE-REQUEST"
+    T200 = "T200 expiry"
+    T203 = "T203 expiry"
+    T_REEST = "re-establishment due"
+    I_SENT = "I frame sent"
+    ACKED = "all I frames acknowledged"
+    PARTIAL_ACK = "some I frames acknowledged"
+    INVALID = "invalid frame (5.8.5)"
+    LINE_FAULT = "line fault (LOS, AIS: no flags)"
+
+
+@dataclass(slots=True)
+class LinkEvent:
+    kind: str                #: "established" | "released" | "data" | "error"
+    time: float
+    data: bytes = b""
+    reason: str = ""
+
+
+#: the control octet of an S frame -> its kind (RR, RNR, REJ)
+_S_KIND: dict[int, Kind] = dict(S_CODES)
+_I = Kind.I
+
+
+class LapdLink:
+    """One LAPD data link (SAPI 0, TEI 0). ``network`` is our side (C/R rule of Q.921 Table 1)."""
+
+    def __init__(self, network: bool = False, *, timers: dict[str, float] | None = None,
+                 auto_establish: bool = True, name: str = "q921", trace: int = 0) -> None:
+        self.network = network
+        self.name = name
+        self.auto = auto_establish
+        t = dict(timers or {})
+        params = {n: Q921_PARAMETERS[n].check(float(t.pop(n))) if n in t else s.default
+                  for n, s in Q921_PARAMETERS.items()}
+        self.n200, self.n201, self.k = int(params["N200"]), int(params["N201"]), int(params["k"])
+        #: address octets (SAPI 0, TEI 0) of our commands and responses: I and S frames are built
+        #: from them directly on the per-frame path (lapd.encode builds the same octets)
+        self._addr_c = bytes((cr_bit(True, network) << 1, TEI_PRI << 1 | 1))
+        self._addr_r = bytes((cr_bit(False, network) << 1, TEI_PRI << 1 | 1))
+        #: C/R bit of a command received from the peer (Q.921 Table 1)
+        self._peer_cmd = cr_bit(True, not network)
+        self.m: Machine[LapdLink] = Machine(LINK_TABLE, self, name=name, timer_values=t, trace=trace)
+        self.vs = self.va = self.vr = 0
+        self.rc = 0
+        self.reject = False            #: reject exception condition (REJ sent, Q.921 5.6.2.1)
+        self.peer_busy = False
+        self.ack_pending = False
+        self.unacked: deque[bytes] = deque()   #: information of I frames V(A)..V(S)-1
+        self.queue: deque[bytes] = deque()     #: DL-DATA-REQUESTs not yet sent
+        self._out: list[bytes] = []
+        self._events: list[LinkEvent] = []
+        self.counters: dict[str, int] = {k: 0 for k in (
+            "rx", "tx", "i_rx", "i_tx", "retransmitted", "rej_tx", "rej_rx", "fcs_errors", "invalid",
+            "established", "released", "frmr_rx", "t200_expiry", "t203_expiry")}
+        #: Q.921 Annex II management error codes seen (A..O), for diagnostics
+        self.mdl_errors: dict[str, int] = {}
+
+    # ---- sans-IO shape ----------------------------------------------------------------------
+    @property
+    def state(self) -> LinkState:
+        return self.m.state  # type: ignore[no-any-return]
+
+    @property
+    def up(self) -> bool:
+        return self.m.state in (LinkState.MULTIPLE_FRAME_ESTABLISHED, LinkState.TIMER_RECOVERY)
+
+    def start(self, now: float) -> None:
+        """DL-ESTABLISH-REQUEST (a PRI establishes its link at start-up)."""
+        self.m.fire_if(Ev.DL_ESTABLISH_REQUEST, None, now)
+
+    def stop(self, now: float) -> None:
+        """DL-RELEASE-REQUEST, and no automatic re-establishment."""
+        self.auto = False
+        self.m.fire_if(Ev.DL_RELEASE_REQUEST, None, now)
+
+    def receive(self, data: bytes | bytearray, now: float) -> None:
+        self.counters["rx"] += 1
+        b = data if type(data) is bytes else bytes(data)
+        n = len(b)
+        if n == 4 or (n > 4 and n - 4 <= self.n201 and not b[2] & 1):
+            a0 = b[0]
+            a1 = b[1]
+            c0 = b[2]
+            c1 = b[3]
+            # SAPI 0, TEI 0, two address octets: I, RR, RNR or REJ (the rest: lapd.decode)
+            if a0 & 0xFD == 0 and a1 == 1:
+                command = ((a0 >> 1) & 1) == self._peer_cmd
+                if not c0 & 1:
+                    if command:
+                        self.m.fire(_I, Frame(_I, True, bool(c1 & 1), c0 >> 1, c1 >> 1, b[4:]), now)
+                        return
+                elif n == 4:
+                    kind = _S_KIND.get(c0)
+                    if kind is not None:
+                        self.m.fire(kind, Frame(kind, command, bool(c1 & 1), None, c1 >> 1), now)
+                        return
+        try:
+            f = decode(b, not self.network, self.n201)
+        except DecodeError as e:
+            self.counters["invalid"] += 1
+            self.m.fire(Ev.INVALID, str(e), now)
+            return
+        if f.sapi != SAPI_CALL_CONTROL or f.tei != TEI_PRI:
+            return                               # another data link (5.3.1): not ours
+        self.m.fire(f.kind, f, now)
+
+    def su_error(self, now: float) -> None:
+        """A frame with a bad FCS or too short (Q.921 2.9): discarded."""
+        self.counters["fcs_errors"] += 1
+
+    def line_fault(self, now: float, reason: str) -> None:
+        """No flags on the D channel (LOS, AIS): the link is lost at once (MDL / persistent
+        deactivation); establishment is asked again when the line returns."""
+        self.m.fire(Ev.LINE_FAULT, reason, now)
+
+    def send(self, data: bytes | bytearray, now: float) -> None:
+        """DL-DATA-REQUEST: queue a layer 3 message (sent in order once the link allows)."""
+        if len(data) > self.n201:
+            raise ValueError(f"{len(data)} octets exceed N201={self.n201}")
+        self.queue.append(bytes(data))
+        if self.m.state is LinkState.TEI_ASSIGNED:
+            self.m.fire(Ev.DL_ESTABLISH_REQUEST, None, now)
+
+    def data_to_send(self, now: float) -> list[bytes]:
+        if not (self.queue or self.ack_pending or self._out):
+            return []
+        self._push(now)
+        if self.ack_pending and self.up:
+            self._s(Kind.RR, False, False)
+        self.ack_pending = False
+        out, self._out = self._out, []
+        self.counters["tx"] += len(out)
+        return out
+
+    def events(self) -> list[LinkEvent]:
+        ev, self._events = self._events, []
+        return ev
+
+    def timer_deadline(self) -> float | None:
+        d: float | None = self.m.deadline()
+        return d
+
+    def handle_timer(self, now: float) -> None:
+        self.m.handle_timer(now)
+
+    # ---- frames out -------------------------------------------------------------------------
+    def _frame(self, f: Frame) -> None:
+        self._out.append(encode(f, self.network))
+
+    def _s(self, kind: Kind, command: bool, pf: bool) -> None:
+        self._out.append((self._addr_c if command else self._addr_r) + bytes((S_OCTET[kind], self.vr << 1 | pf)))
+        self.ack_pending = False
+
+    def _push(self, now: float) -> None:
+        """Send queued I frames while the window (k) and the state allow (Q.921 5.6.1)."""
+        while (self.queue and self.m.state is LinkState.MULTIPLE_FRAME_ESTABLISHED and not self.peer_busy
+               and ((self.vs - self.va) & 0x7F) < self.k):
+            info = self.queue.popleft()
+            self._out.append(self._addr_c + bytes((self.vs << 1, self.vr << 1)) + info)
+            self.unacked.append(info)
+            self.vs = (self.vs + 1) & 0x7F
+            self.ack_pending = False
+            self.counters["i_tx"] += 1
+            self.m.fire_if(Ev.I_SENT, None, now)
+
+    # ---- actions (the table names them) -------------------------------------------------------
+    def _mdl(self, code: str) -> None:
+        self.mdl_errors[code] = self.mdl_errors.get(code, 0) + 1
+
+    def _clear(self, discard: bool) -> None:
+        self.vs = self.va = self.vr = 0
+        self.reject = self.peer_busy = self.ack_pending = False
+        self.unacked.clear()
+        if discard:
+            self.queue.clear()
+
+    def _released(self, now: float, reason: str) -> None:
+        self.counters["released"] += 1
+        self._events.append(LinkEvent("released", now, reason=reason))
+
+    def send_sabme(self, msg: Any, now: float) -> None:
+        self.rc = 0
+        self._frame(Frame(Kind.SABME, True, True))
+
+    def resend_sabme(self, msg: Any, now: float) -> None:
+        self.rc += 1
+        self.counters["t200_expiry"] += 1
+        self._frame(Frame(Kind.SABME, True, True))
+
+    def reestablish(self, msg: Any, now: float) -> None:
+        """Link re-establishment after an error (Q.921 5.7): the calls above are kept."""
+        kind = msg.kind if isinstance(msg, Frame) else None
+        self._mdl({Kind.FRMR: "K", Kind.DM: "E"}.get(kind, "I") if kind else "I" if msg == "T200" else "L")
+        if getattr(msg, "kind", None) is Kind.FRMR:
+            self.counters["frmr_rx"] += 1
+        self._events.append(LinkEvent("error", now, reason=f"re-establishing the link after {msg}"))
+        unsent = list(self.unacked) + list(self.queue)      # kept for layer 3 (5.7.1 note)
+        self._clear(discard=True)
+        self.queue.extend(unsent)
+        self.send_sabme(msg, now)
+
+    def ua_answer(self, msg: Frame, now: float) -> None:
+        self._frame(Frame(Kind.UA, False, msg.pf))
+
+    def dm_answer(self, msg: Frame, now: float) -> None:
+        self._frame(Frame(Kind.DM, False, msg.pf))
+
+    def dm_f1(self, msg: Frame, now: float) -> None:
+        """Q.921 Annex B state 4: a command with P=1 while not established gets DM F=1."""
+        self._frame(Frame(Kind.DM, False, True))
+
+    def established_by_peer(self, msg: Frame, now: float) -> None:
+        self._frame(Frame(Kind.UA, False, msg.pf))
+        self._up(now, "SABME received")
+
+    def reset_by_peer(self, msg: Frame, now: float) -> None:
+        """SABME in the established states (5.5.3.2): UA, variables reset, frames kept above."""
+        self._mdl("F")
+        self._frame(Frame(Kind.UA, False, msg.pf))
+        unsent = list(self.unacked) + list(self.queue)
+        self._clear(discard=True)
+        self.queue.extend(unsent)
+        self.counters["established"] += 1
+        self._events.append(LinkEvent("established", now, reason="re-established by the peer"))
+
+    def established(self, msg: Frame, now: float) -> None:
+        self._up(now, "UA received")
+
+    def _up(self, now: float, why: str) -> None:
+        self.vs = self.va = self.vr = 0
+        self.reject = self.peer_busy = self.ack_pending = False
+        self.unacked.clear()
+        self.counters["established"] += 1
+        self._events.append(LinkEvent("established", now, reason=why))
+
+    def establish_failed(self, msg: Any, now: float) -> None:
+        self._mdl("G" if msg == "T200" else "B")
+        self._clear(discard=True)
+        self._released(now, "establishment failed" if msg == "T200" else "DM received")
+
+    def released_by_peer(self, msg: Frame, now: float) -> None:
+        self._frame(Frame(Kind.UA, False, msg.pf))
+        self._clear(discard=True)
+        self._released(now, "DISC received")
+
+    def send_disc(self, msg: Any, now: float) -> None:
+        self.rc = 0
+        self._clear(discard=True)
+        self._frame(Frame(Kind.DISC, True, True))
+
+    def resend_disc(self, msg: Any, now: float) -> None:
+        self.rc += 1
+        self._frame(Frame(Kind.DISC, True, True))
+
+    def release_done(self, msg: Any, now: float) -> None:
+        self._released(now, "released")
+
+    def line_lost(self, msg: Any, now: float) -> None:
+        """The D channel carries no flags: whatever was in progress is lost."""
+        self._clear(discard=True)
+        self._out.clear()
+        self._released(now, f"line fault: {msg}")
+
+    def mdl_error(self, msg: Any, now: float) -> None:
+        self._mdl({Kind.UA: "C", Kind.DM: "B"}.get(msg.kind, "A") if isinstance(msg, Frame) else "A")
+
+    def enquiry(self, msg: Any, now: float) -> None:
+        """T200 or T203 expiry in the established state: RR command P=1 (5.6.7, 5.6.8)."""
+        self.rc = 1
+        self.counters["t200_expiry" if msg == "T200" else "t203_expiry"] += 1
+        self._s(Kind.RR, True, True)
+
+    def enquiry_again(self, msg: Any, now: float) -> None:
+        self.rc += 1
+        self.counters["t200_expiry"] += 1
+        self._s(Kind.RR, True, True)
+
+    def i_frame(self, msg: Frame, now: float) -> None:
+        """Q.921 5.6.2: in sequence: accept and acknowledge; out of sequence: REJ once."""
+        assert msg.ns is not None and msg.nr is not None
+        if msg.ns == self.vr:
+            self.vr = (self.vr + 1) & 0x7F
+            self.reject = False
+            self.counters["i_rx"] += 1
+            self._events.append(LinkEvent("data", now, msg.info))
+            if msg.pf:
+                self._s(Kind.RR, False, True)
+            else:
+                self.ack_pending = True
+        elif not self.reject:
+            self.reject = True
+            self.counters["rej_tx"] += 1
+            self._s(Kind.REJ, False, msg.pf)
+        elif msg.pf:
+            self._s(Kind.RR, False, True)
+        self._nr(msg, now)
+
+    def supervisory(self, msg: Frame, now: float) -> None:
+        """RR / RNR / REJ in the established state (5.6.3-5.6.6)."""
+        if msg.command and msg.pf:
+            self._s(Kind.RR, False, True)
+        elif not msg.command and msg.pf:
+            self._mdl("A")
+        self.peer_busy = msg.kind is Kind.RNR
+        if msg.kind is Kind.REJ:
+            self.counters["rej_rx"] += 1
+            if self._nr(msg, now, move=False):
+                self._retransmit()
+            return
+        self._nr(msg, now)
+
+    def recovery_supervisory(self, msg: Frame, now: float) -> None:
+        """RR / RNR / REJ in timer recovery that is not the final answer (5.6.7)."""
+        if msg.command and msg.pf:
+            self._s(Kind.RR, False, True)
+        self.peer_busy = msg.kind is Kind.RNR
+        self._nr(msg, now, move=False)
+
+    def recovered(self, msg: Frame, now: float) -> None:
+        """The response with F=1 to our enquiry: acknowledge, retransmit from N(R) (5.6.7)."""
+        self.peer_busy = msg.kind is Kind.RNR
+        if msg.kind is Kind.REJ:
+            self.counters["rej_rx"] += 1
+        if self._nr(msg, now, move=False):
+            self._retransmit()
+
+    # ---- N(R) -----------------------------------------------------------------------------------
+    def _nr(self, msg: Frame, now: float, move: bool = True) -> bool:
+        """Acknowledge up to N(R) (5.6.3.2); an N(R) outside V(A)..V(S) re-establishes (error J).
+        ``move``: fire ACKED / PARTIAL_ACK for the timers (not in timer recovery)."""
+        nr = msg.nr
+        assert nr is not None
+        if ((nr - self.va) & 0x7F) > ((self.vs - self.va) & 0x7F):     # V(A) <= N(R) <= V(S)
+            self._mdl("J")
+            self.m.fire(Ev.INVALID, f"N(R)={nr} outside V(A)={self.va}..V(S)={self.vs}", now)
+            return False
+        n = (nr - self.va) & 0x7F
+        for _ in range(n):
+            self.unacked.popleft()
+        self.va = nr
+        if n and move and self.m.state is LinkState.MULTIPLE_FRAME_ESTABLISHED:
+            self.m.fire(Ev.ACKED if self.va == self.vs else Ev.PARTIAL_ACK, None, now)
+        return True
+
+    def _retransmit(self) -> None:
+        """V(S) = N(R): the unacknowledged frames go out again (5.6.4 / 5.6.7)."""
+        self.counters["retransmitted"] += len(self.unacked)
+        self.queue.extendleft(reversed(self.unacked))
+        self.unacked.clear()
+        self.vs = self.va
+
+    def nothing(self, msg: Any, now: float) -> None:
+        """Frames the state ignores (Q.921 Annex B: discard)."""
+
+    def t200_idle(self, msg: Any) -> bool:
+        return not self.m.is_running("T200")
+
+    def retries_left(self, msg: Any) -> bool:
+        return self.rc < self.n200
+
+    def is_auto(self, msg: Any) -> bool:
+        return self.auto
+
+    @staticmethod
+    def final_f(msg: Frame) -> bool:
+        return not msg.command and msg.pf
+
+    @staticmethod
+    def poll(msg: Frame) -> bool:
+        return msg.command and msg.pf
+
+    @staticmethod
+    def f1(msg: Frame) -> bool:
+        return msg.pf
+
+
+# ---- the table --------------------------------------------------------------------------------
+S4, S5, S6, S7, S8 = (LinkState.TEI_ASSIGNED, LinkState.AWAITING_ESTABLISHMENT, LinkState.AWAITING_RELEASE,
+                      LinkState.MULTIPLE_FRAME_ESTABLISHED, LinkState.TIMER_RECOVERY)
+L = LapdLink
+_SUP = (Kind.RR, Kind.RNR, Kind.REJ)
+
+
+def _g(fn: Any) -> Any:
+    return lambda ctx, msg: fn(msg)
+
+
+_rows: list[Row] = [
+    # state 4: TEI assigned (5.5.1)
+    Row(S4, Ev.DL_ESTABLISH_REQUEST, S5, L.send_sabme, clause="Q.921 5.5.1.1"),
+    Row(S4, Ev.T_REEST, S5, L.send_sabme, guard=L.is_auto, clause="Q.921 5.5.1.1 (PRI keeps the link up)"),
+    Row(S4, Ev.T_REEST, None, L.nothing),
+    Row(S4, Kind.SABME, S7, L.established_by_peer, clause="Q.921 5.5.1.2"),
+    Row(S4, Kind.DISC, None, L.dm_answer, clause="Q.921 5.5.3.1"),
+    Row(S4, Kind.I, None, L.dm_f1, guard=_g(L.f1), clause="Q.921 Annex B state 4"),
+    *[Row(S4, k, None, L.dm_f1, guard=_g(L.poll), clause="Q.921 Annex B state 4") for k in _SUP],
+    # state 5: awaiting establishment (5.5.1.2-5.5.1.3)
+    Row(S5, Kind.UA, S7, L.established, guard=_g(L.f1), clause="Q.921 5.5.1.2"),
+    Row(S5, Kind.DM, S4, L.establish_failed, guard=_g(L.f1), clause="Q.921 5.5.1.2"),
+    Row(S5, Kind.SABME, None, L.ua_answer, clause="Q.921 5.5.1.3 (collision of identical commands)"),
+    Row(S5, Kind.DISC, None, L.dm_answer, clause="Q.921 5.5.1.3"),
+    Row(S5, Ev.T200, None, L.resend_sabme, guard=L.retries_left, start=("T200",), clause="Q.921 5.5.1.3"),
+    Row(S5, Ev.T200, S4, L.establish_failed, clause="Q.921 5.5.1.3 (N200 reached: error G)"),
+    # state 6: awaiting release (5.5.3)
+    Row(S6, Kind.UA, S4, L.release_done, guard=_g(L.f1), clause="Q.921 5.5.3.2"),
+    Row(S6, Kind.DM, S4, L.release_done, guard=_g(L.f1), clause="Q.921 5.5.3.2"),
+    Row(S6, Kind.SABME, None, L.dm_answer, clause="Q.921 5.5.3.3"),
+    Row(S6, Kind.DISC, None, L.ua_answer, clause="Q.921 5.5.3.3"),
+    Row(S6, Ev.T200, None, L.resend_disc, guard=L.retries_left, start=("T200",), clause="Q.921 5.5.3.2"),
+    Row(S6, Ev.T200, S4, L.release_done, clause="Q.921 5.5.3.2 (N200 reached: error H)"),
+    # state 7: multiple frame established (5.6)
+    Row(S7, Ev.I_SENT, None, None, guard=L.t200_idle, start=("T200",), stop=("T203",), clause="Q.921 5.6.1"),
+    Row(S7, Ev.I_SENT, None, None, clause="Q.921 5.6.1 (T200 already running)"),
+    Row(S7, Ev.ACKED, None, None, stop=("T200",), start=("T203",), clause="Q.921 5.6.3.2"),
+    Row(S7, Ev.PARTIAL_ACK, None, None, start=("T200",), clause="Q.921 5.6.3.2 (T200 restarted)"),
+    Row(S7, Kind.I, None, L.i_frame, clause="Q.921 5.6.2"),
+    *[Row(S7, k, None, L.supervisory, clause="Q.921 5.6.3-5.6.6") for k in _SUP],
+    Row(S7, Ev.T200, S8, L.enquiry, start=("T200",), clause="Q.921 5.6.7"),
+    Row(S7, Ev.T203, S8, L.enquiry, start=("T200",), clause="Q.921 5.6.8"),
+    Row(S7, Ev.DL_RELEASE_REQUEST, S6, L.send_disc, clause="Q.921 5.5.3.1"),
+    # state 8: timer recovery (5.6.7)
+    Row(S8, Kind.I, None, L.i_frame, clause="Q.921 5.6.7 (I frames accepted, N(R) noted)"),
+    *[Row(S8, k, S7, L.recovered, guard=_g(L.final_f), clause="Q.921 5.6.7 (response with F=1)") for k in _SUP],
+    *[Row(S8, k, None, L.recovery_supervisory, clause="Q.921 5.6.7") for k in _SUP],
+    Row(S8, Ev.T200, None, L.enquiry_again, guard=L.retries_left, start=("T200",), clause="Q.921 5.6.7"),
+    Row(S8, Ev.T200, S5, L.reestablish, clause="Q.921 5.6.7 (N200 reached: error I), 5.7"),
+    Row(S8, Ev.DL_RELEASE_REQUEST, S6, L.send_disc, clause="Q.921 5.5.3.1"),
+    Row(S8, Ev.I_SENT, None, None),
+    # states 7 and 8 alike
+    *[r for s in (S7, S8) for r in (
+        Row(s, Kind.SABME, S7, L.reset_by_peer, clause="Q.921 5.5.3.2 / 5.7.1"),
+        Row(s, Kind.DISC, S4, L.released_by_peer, stop=("T200",), clause="Q.921 5.5.3.1"),
+        Row(s, Kind.DM, S5, L.reestablish, guard=lambda c, m: not m.pf, clause="Q.921 5.7.2 (error E)"),
+        Row(s, Kind.FRMR, S5, L.reestablish, clause="Q.921 5.8.6 (FRMR received: error K)"),
+        Row(s, Ev.INVALID, S5, L.reestablish, clause="Q.921 5.8.5 (errors L, M, N, O), 5.7"),
+        Row(s, Ev.ACKED, None, None),
+        Row(s, Ev.PARTIAL_ACK, None, None),
+    )],
+    Row(S7, Ev.DL_ESTABLISH_REQUEST, None, None),
+    Row(S8, Ev.DL_ESTABLISH_REQUEST, None, None),
+    # anything else is discarded, with its management error noted (Annex B)
+    *[Row(ANY, k, None, L.mdl_error, clause="Q.921 Annex B (discard)") for k in Kind],
+    Row(ANY, Ev.INVALID, None, L.nothing, clause="Q.921 5.8.5 (discarded when not established)"),
+    Row(ANY, Ev.DL_ESTABLISH_REQUEST, None, None),
+    Row(ANY, Ev.DL_RELEASE_REQUEST, S4, L.release_done, stop=("T200",), clause="Q.921 5.5.3.1"),
+    Row(ANY, Ev.T203, None, None),
+    Row(S4, Ev.LINE_FAULT, None, None, start=("T_REEST",), clause="Q.921 5.5.1.1 (asked again when the line returns)"),
+    Row(ANY, Ev.LINE_FAULT, S4, L.line_lost, start=("T_REEST",), stop=("T200", "T203"),
+        clause="Q.921 5.7 / Q.931 5.8.8 (link lost)"),
+    Row(ANY, Ev.I_SENT, None, None),
+]
+
+# a frame whose P/F bit no guarded row of its state accepts is discarded (Annex B), not an error
+_guarded_only = {(r.state, r.event) for r in _rows if r.guard is not None and isinstance(r.event, Kind)} - {
+    (r.state, r.event) for r in _rows if r.guard is None}
+_rows += [Row(s, e, None, L.mdl_error, clause="Q.921 Annex B (discard)")
+          for s, e in sorted(_guarded_only, key=lambda se: (se[0].value, se[1].value))]
+
+LINK_TABLE = Table(
+    "Q.921 data link (Annex B, fixed TEI)", S4, tuple(_rows), timers={**Q921_TIMERS},
+    entry={S4: ("T_REEST",), S5: ("T200",), S6: ("T200",), S7: ("T203",), S8: ("T200",)},
+    expiry={"T200": Ev.T200, "T203": Ev.T203, "T_REEST": Ev.T_REEST},
+)
