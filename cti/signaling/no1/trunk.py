@@ -153,10 +153,11 @@ class No1Trunk(TrunkAdapter):
                 if not down and ch.line.recognising:
                     ch.line.receive(rx, now)
                     self._drain(ch, now)
-            elif ch.reg is None:
-                # no register, no timer due and the same abcd bits as last block: nothing to do
-                # (every request that changes it goes through _drain or _write_cas, which end
-                # the quiet spell): most circuits, most blocks, at full load
+            elif ch.det is None and (ch.reg is None or ch.reg.finished):
+                # no register listening (none, or finished: a call in conversation), no timer
+                # due and the same abcd bits as last block: nothing to do (every request that
+                # changes it goes through _drain or _write_cas, which end the quiet spell):
+                # most circuits, most blocks, at full load
                 continue
             active.append((ch, rx))
         self._hearing = any(ch.dtmf or ch.det is not None for ch in self.channels.values())
@@ -171,11 +172,16 @@ class No1Trunk(TrunkAdapter):
             self._drain(ch, now)
             self._write_cas(ch)
             d = ch.line.timer_deadline()
+            if ch.reg is not None:
+                rd = ch.reg.timer_deadline()
+                if rd is not None and (d is None or rd < d):
+                    d = rd
             ch.rx_seen = rx
             ch.quiet_until = inf if d is None else d
         # the next block may be a quiet one (above) until the earliest line timer, unless a
         # register runs or a line is recognising a signal
-        self._wake = min((-1.0 if ch.reg is not None or ch.line.recognising else ch.quiet_until
+        self._wake = min((-1.0 if ch.det is not None or ch.line.recognising
+                          or (ch.reg is not None and not ch.reg.finished) else ch.quiet_until
                           for ch in self.channels.values()), default=inf)
         self._hearing = any(ch.dtmf or ch.det is not None for ch in self.channels.values())
         out, self._events = self._events, []
