@@ -1,45 +1,67 @@
-"""cti-gateway: WebSocket fan-out latency and loss, throughput against raw ZeroMQ, memory.
+"""cti-gateway fan-out: 1 000 WebSocket subscribers x 1 000 events/s, against the raw ZeroMQ bus.
 
-Set-up, all on this host: a BusServer (SQLite WAL journal) on a thread of this process, publishing;
-``cti-gateway`` as its own process (plain mode, loopback); WebSocket clients in two processes
-of their own (aiohttp).
+``python -m bench gateway`` prints ONE table: delivery p50 / p99 / max against the 50 ms target
+and against a raw ZeroMQ SUB of the same runs, lost / duplicated / out-of-order / content
+errors, the CPU of the gateway, of the test clients and of the bus (separately, per round),
+gateway CPU-seconds per million deliveries with and without permessage-deflate, octets per
+delivery, memory per connection, and events/s through one gateway against the raw bus.
 
-* **fan-out**: 1 000 WebSocket subscribers on one gateway, 1 000 events/s for ``seconds``.
-  Every subscriber checks it got every event once (count and last seq against what the bus
-  published after its subscription started); latency is the client's receive time minus the
-  event's ``time`` stamp (set by the bus when it publishes), taken for the *oldest* event of
-  each frame and charged to every event of that frame (an upper bound per event); p50 / p99 /
-  max over all events of all subscribers. Target: p99 < 50 ms, none lost.
-* **throughput**: a burst published as fast as the bus thread can, received by one raw ZeroMQ
-  SUB process (reference: what the bus delivers) and by one WebSocket subscriber of the gateway;
-  events / (last received - burst started), rounds interleaved; median of the rounds.
-* **memory**: the gateway process's resident set before and after the 1 000 connections
-  subscribe, divided by 1 000.
+Set-up, all on this host: a BusServer (SQLite WAL journal) on a thread of this process,
+publishing 1 000 events/s in 1 ms steps (its CPU is that thread's); ``cti-gateway`` as its own
+process (plain mode, loopback, uvloop when installed); the subscribers in ``CLIENT_PROCS``
+processes of their own, each holding its share of the connections on one uvloop loop with a
+hand-written RFC 6455 reader (the clients must cost as little as possible: on a 2-core host they
+compete with the gateway for CPU, and a bench that measures its clients says nothing about the
+gateway); a raw ZeroMQ SUB in another process: the reference, what the bus itself delivers.
+
+**The cheap path.** Every ``events`` frame begins with its batch header (docs/gateway.md):
+``{"op":"events","first":F,"last":L,"count":N,"oldest":T,`` - read with one anchored regex
+match on the frame (a compressed frame: after inflating only its first 160 octets). Every
+subscriber checks from it that ``first`` is the seq after the last one it had (else lost or
+duplicated), that ``count`` covers ``first..last`` (every event is visible here), and takes the
+latency as its receive time minus ``T``, the bus's publish time of the frame's OLDEST event,
+charged to all N events (an honest upper bound per event). One subscriber in ``SAMPLE_EVERY``
+parses every frame whole and checks each event: seqs consecutive and equal to the header's,
+the content equal to what the bus published (the template's fields, ``call`` the publish
+index at a constant offset from ``seq``).
+
+Rounds: ``ROUNDS`` with permessage-deflate offered (as browsers do), then one without (the
+A/B: octets against CPU). Each round has fresh subscribers and ``rate * seconds`` events;
+the table gives the median of the compressed rounds and each round.
 """
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import multiprocessing as mp
 import os
 import re
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+import zlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.common import Result
 from cti.bus.server import Limits
 from cti.gateway.rig import BusThread
 
-EVENT = {"type": "Delivered", "topic": "call.0.1", "device": "2001", "devices": ["2001"], "state": "alerting",
-         "calling": "13800138000", "called": "4000", "span": 0, "ts": 1, "signalling": "no1", "direction": "in"}
-_LAST = re.compile(rb'"last":(\d+)')
-_TIME = re.compile(rb'"time":([0-9.]+)')
+EVENT: dict[str, Any] = {
+    "type": "Delivered", "topic": "call.0.1", "device": "2001", "devices": ["2001"], "state": "alerting",
+    "calling": "13800138000", "called": "4000", "span": 0, "ts": 1, "signalling": "no1", "direction": "in"}
+TARGET_P99_MS = 50.0
+CLIENT_PROCS = 4          #: subscriber processes (each one uvloop loop)
+SAMPLE_EVERY = 50         #: one subscriber in this many parses every event whole
+ROUNDS = 3
+_HEAD = re.compile(rb'\{"op":"events","first":(\d+),"last":(\d+),"count":(\d+)(?:,"oldest":([0-9.eE+-]+))?')
+_TAIL = b"\x00\x00\xff\xff"
 
 
 def _event(i: int) -> dict[str, Any]:
@@ -52,9 +74,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+def _cpu_seconds(path: str) -> float:
+    """utime + stime of a /proc/.../stat file (a process, or a thread under task/)."""
+    try:
+        with open(path) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -66,109 +92,225 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-# ---- client processes ------------------------------------------------------------------------------
+def _load() -> float:
+    return os.getloadavg()[0]
 
-def _fanout_client(url: str, n: int, ready: Any, final: Any, out: Any, deflate: bool = True) -> None:
-    """``n`` WebSocket subscribers on plain sockets and one epoll loop: a lean reader, so that what
-    is measured is the gateway, not the Python WebSocket library of the test clients. ``deflate``:
-    offer permessage-deflate as browsers do (and inflate what comes)."""
-    import base64
-    import selectors
-    import struct
-    import zlib
 
-    host, port = url.split("//")[1].split(":")
-    sel = selectors.DefaultSelector()
-    conns: list[dict[str, Any]] = []
-    for k in range(n):
-        s = socket.create_connection((host, int(port)))
+# ---- the subscriber processes ----------------------------------------------------------------------
+
+def _masked(opcode: int, payload: bytes) -> bytes:
+    """A client frame (RFC 6455 5.3: masked), payload under 126 octets."""
+    mask = os.urandom(4)
+    return bytes((0x80 | opcode, 0x80 | len(payload))) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+@dataclass
+class Tally:
+    """What the subscribers of one process saw."""
+
+    delivered: int = 0
+    frames: int = 0
+    octets: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    bad_header: int = 0          #: count not covering first..last, or no header at all
+    content_errors: int = 0      #: sampled subscribers: an event not as published
+    sampled_events: int = 0
+    overflows: int = 0
+    others: dict[str, int] = field(default_factory=dict)    #: other messages by op (gap, error...)
+    lats: dict[int, int] = field(default_factory=dict)      #: 0.1 ms bucket -> events
+
+
+class Subscriber(asyncio.Protocol):
+    """One WebSocket subscriber: the upgrade, ``subscribe``, then frames read on the cheap path."""
+
+    def __init__(self, host: str, deflate: bool, sample: bool, tally: Tally, subscribed: Any) -> None:
+        self.host = host
+        self.deflate = deflate
+        self.sample = sample
+        self.tally = tally
+        self.subscribed = subscribed          #: called once the gateway said "subscribed"
+        self.transport: Any = None
+        self.buf = b""
+        self.state = 0                        # 0 upgrade, 1 until "subscribed", 2 live
+        self.expected = 0                     #: the seq the next frame must start with
+        self.offset: int | None = None        #: seq - publish index (sampled subscribers)
+        self.closed = False
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
-        ext = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if deflate else ""
-        s.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{ext}\r\n").encode())
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            buf += s.recv(65536)
-        buf = buf.split(b"\r\n\r\n", 1)[1]
-        msg = b'{"op":"subscribe","id":1}'
-        mask = os.urandom(4)
-        s.sendall(bytes((0x81, 0x80 | len(msg))) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(msg)))
-        c = {"sock": s, "buf": buf, "after": None, "count": 0, "last": 0, "inflate": zlib.decompressobj(-15)}
-        while c["after"] is None:                       # hello, then subscribed
-            c["buf"] += s.recv(65536)
-            m = re.search(rb'"op":"subscribed"[^}]*"after":(\d+)', c["buf"])
-            if m:
-                c["after"] = int(m.group(1))
-                c["buf"] = c["buf"][c["buf"].index(b'"op":"subscribed"'):]
-                c["buf"] = c["buf"][c["buf"].index(b"}") + 1:]
-                # drop whatever partial frame bookkeeping: the next frame starts after the subscribed one
-                c["buf"] = b""
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ, k)
-        conns.append(c)
-    ready.put(n)
-    lats: dict[int, int] = {}
-    target = 0
-    deadline = None
-    while True:
-        if not target and not final.empty():
-            target = final.get()
-            deadline = time.monotonic() + 90
-        if target and (all(c["last"] >= target for c in conns) or time.monotonic() > deadline):
-            break
-        for key, _ev in sel.select(0.05):
-            c = conns[key.data]
-            try:
-                chunk = c["sock"].recv(1 << 20)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                sel.unregister(c["sock"])
-                continue
-            now = time.time()
-            b = c["buf"] + chunk if c["buf"] else chunk     # no copy in the usual case
-            pos, end = 0, len(b)
-            while end - pos >= 2:                           # scan in place: no payload slices
-                ln = b[pos + 1] & 0x7F
-                off = 2
-                if ln == 126:
-                    if end - pos < 4:
-                        break
-                    ln, off = struct.unpack_from("!H", b, pos + 2)[0], 4
-                elif ln == 127:
-                    if end - pos < 10:
-                        break
-                    ln, off = struct.unpack_from("!Q", b, pos + 2)[0], 10
-                if end - pos < off + ln:
-                    break
-                start, stop, rsv1 = pos + off, pos + off + ln, b[pos] & 0x40
-                pos = stop
-                if rsv1:                                    # a compressed message (permessage-deflate)
-                    text = c["inflate"].decompress(b[start:stop] + b"\x00\x00\xff\xff")
-                    if text.startswith(b'{"op":"events"'):
-                        cnt = text.count(b'"seq":')
-                        c["count"] += cnt
-                        c["last"] = int(_LAST.search(text).group(1))      # type: ignore[union-attr]
-                        t = _TIME.search(text)
-                        if t:
-                            bucket = int((now - float(t.group(1))) * 10000)
-                            lats[bucket] = lats.get(bucket, 0) + cnt
-                    continue
-                if b.startswith(b'{"op":"events"', start):
-                    cnt = b.count(b'"seq":', start, stop)
-                    c["count"] += cnt
-                    c["last"] = int(_LAST.search(b, start, stop).group(1))     # type: ignore[union-attr]
-                    t = _TIME.search(b, start, stop)
-                    if t:
-                        bucket = int((now - float(t.group(1))) * 10000)
-                        lats[bucket] = lats.get(bucket, 0) + cnt
-            c["buf"] = b[pos:] if pos < end else b""
-    lost = sum(max(0, (target - c["after"]) - c["count"]) for c in conns)
-    extra = sum(max(0, c["count"] - (target - c["after"])) for c in conns)
-    out.put({"lats": lats, "lost": lost, "extra": extra, "short": sum(1 for c in conns if c["last"] < target)})
-    for c in conns:
-        c["sock"].close()
+        ext = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if self.deflate else ""
+        transport.write((f"GET /ws HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{ext}\r\n").encode())
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+
+    def data_received(self, chunk: bytes) -> None:
+        now = time.time()
+        t = self.tally
+        t.octets += len(chunk)
+        b = self.buf + chunk if self.buf else chunk
+        pos, end = 0, len(b)
+        if self.state == 0:
+            i = b.find(b"\r\n\r\n")
+            if i < 0:
+                self.buf = b
+                return
+            if not b.startswith(b"HTTP/1.1 101"):
+                raise RuntimeError(f"upgrade refused: {b[:200]!r}")
+            if self.deflate and b"permessage-deflate" not in b[:i]:
+                raise RuntimeError("the gateway did not agree to permessage-deflate")
+            self.transport.write(_masked(1, b'{"op":"subscribe","id":1}'))
+            self.state = 1
+            pos = i + 4
+        while end - pos >= 2:                            # frames, scanned in place
+            ln = b[pos + 1] & 0x7F
+            off = 2
+            if ln == 126:
+                if end - pos < 4:
+                    break
+                ln, off = struct.unpack_from("!H", b, pos + 2)[0], 4
+            elif ln == 127:
+                if end - pos < 10:
+                    break
+                ln, off = struct.unpack_from("!Q", b, pos + 2)[0], 10
+            if end - pos < off + ln:
+                break
+            b0, start, stop = b[pos], pos + off, pos + off + ln
+            pos = stop
+            opcode = b0 & 0x0F
+            if opcode != 1:
+                if opcode == 9:                          # ping (aiohttp's heartbeat): pong
+                    self.transport.write(_masked(0xA, b[start:stop]))
+                elif opcode == 8:
+                    t.others["close"] = t.others.get("close", 0) + 1
+                continue
+            if b0 & 0x40:                                # compressed (permessage-deflate)
+                if self.sample or self.state != 2:
+                    text = zlib.decompressobj(-15).decompress(b[start:stop] + _TAIL)
+                else:                                    # the header only: first 160 octets
+                    text = zlib.decompressobj(-15).decompress(b[start:stop], 160)
+                m = _HEAD.match(text)
+            else:
+                text = b""
+                m = _HEAD.match(b, start, stop)
+            if m is None or self.state != 2:
+                self._message(text or b[start:stop])
+                continue
+            first, last, count = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            if first != self.expected:
+                if first > self.expected:
+                    t.lost += first - self.expected
+                else:
+                    t.duplicated += min(self.expected, last + 1) - first
+            if count != last - first + 1:
+                t.bad_header += 1
+            if last + 1 > self.expected:
+                self.expected = last + 1
+            t.delivered += count
+            t.frames += 1
+            if m.group(4):
+                k = int((now - float(m.group(4))) * 10000)
+                t.lats[k] = t.lats.get(k, 0) + count
+            else:
+                t.bad_header += 1
+            if self.sample:
+                self._check(text or b[start:stop], first, last, count, m.group(4))
+        self.buf = b[pos:] if pos < end else b""
+
+    def _message(self, data: bytes) -> None:
+        """Anything but an events frame on the cheap path: hello, subscribed, overflow, gap..."""
+        try:
+            msg = json.loads(data)
+        except ValueError:
+            self.tally.others["garbage"] = self.tally.others.get("garbage", 0) + 1
+            return
+        op = str(msg.get("op"))
+        if op == "subscribed" and self.state == 1:
+            self.expected = int(msg["after"]) + 1
+            self.state = 2
+            self.subscribed()
+        elif op == "overflow":
+            self.tally.overflows += 1
+        elif op == "events":
+            self.tally.bad_header += 1
+        elif op != "hello":
+            self.tally.others[op] = self.tally.others.get(op, 0) + 1
+
+    def _check(self, data: bytes, first: int, last: int, count: int, oldest: bytes | None) -> None:
+        """A sampled subscriber: the whole frame, every event against the header and the template."""
+        t = self.tally
+        try:
+            msg = json.loads(data)
+            evs = msg["events"]
+            ok = (len(evs) == count and evs[0]["seq"] == first and evs[-1]["seq"] == last
+                  and msg["first"] == first and msg["last"] == last
+                  and (oldest is None or float(oldest) == evs[0]["time"]))
+            for k, e in enumerate(evs):
+                offset = e["seq"] - int(e["call"])
+                if self.offset is None:
+                    self.offset = offset
+                ok = ok and e["seq"] == first + k and offset == self.offset \
+                    and all(e.get(f) == v for f, v in EVENT.items())
+            t.sampled_events += len(evs)
+        except (ValueError, KeyError, TypeError, IndexError):
+            ok = False
+        if not ok:
+            t.content_errors += 1
+
+
+def _subscribers(url: str, n: int, index0: int, deflate: bool, ready: Any, cmd: Any, out: Any) -> None:
+    """A process holding ``n`` subscribers on one (uv)loop. Says ``ready`` once all are
+    subscribed, then waits for the last seq of the round on ``cmd`` and reports its Tally,
+    its CPU-seconds from ready to done and the time the last subscriber reached that seq."""
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        host, port = url.split("//")[1].split(":")
+        tally = Tally()
+        subscribed = [0]
+        all_in = loop.create_future()
+
+        def one_more() -> None:
+            subscribed[0] += 1
+            if subscribed[0] == n and not all_in.done():
+                all_in.set_result(None)
+
+        subs: list[Subscriber] = []
+        for k in range(0, n, 100):
+            made = await asyncio.gather(*(loop.create_connection(
+                lambda j=j: Subscriber(f"{host}:{port}", deflate, (index0 + j) % SAMPLE_EVERY == 0, tally, one_more),
+                host, int(port)) for j in range(k, min(n, k + 100))))
+            subs.extend(p for _t, p in made)
+        await asyncio.wait_for(all_in, 300)
+        cpu0 = time.process_time()
+        ready.put(n)
+        target: asyncio.Future[int] = loop.create_future()
+        loop.add_reader(cmd.fileno(), lambda: target.done() or target.set_result(int(cmd.recv())))
+        goal = await target
+        deadline = time.monotonic() + 120
+        while any(s.expected <= goal and not s.closed for s in subs) and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        done_at = time.time()
+        cpu = time.process_time() - cpu0
+        short = sum(1 for s in subs if s.expected <= goal)
+        for s in subs:
+            if s.transport is not None:
+                s.transport.close()
+        out.put({"tally": tally.__dict__, "cpu": cpu, "done_at": done_at, "short": short, "n": n,
+                 "sampled": sum(1 for s in subs if s.sample)})
+
+    asyncio.run(main())
+
+
+# ---- the raw ZeroMQ reference ---------------------------------------------------------------------
 
 def _raw_sub(endpoint: str, ready: Any) -> tuple[Any, Any]:
     """A raw SUB on the bus's PUB socket, every topic, no high-water mark; says ready once joined."""
@@ -188,6 +330,7 @@ def _zmq_latency(endpoint: str, ready: Any, final: Any, out: Any) -> None:
     latency = receive time - the event's bus ``time`` stamp, per event."""
     import msgpack
     ctx, sub = _raw_sub(endpoint, ready)
+    cpu0 = time.process_time()
     lats: dict[int, int] = {}
     target, last, count = 0, 0, 0
     deadline = time.monotonic() + 600
@@ -207,7 +350,7 @@ def _zmq_latency(endpoint: str, ready: Any, final: Any, out: Any) -> None:
         if isinstance(e.get("time"), (int, float)):
             b = int((now - e["time"]) * 10000)
             lats[b] = lats.get(b, 0) + 1
-    out.put({"lats": lats, "count": count})
+    out.put({"lats": lats, "count": count, "cpu": time.process_time() - cpu0})
     ctx.destroy(0)
 
 
@@ -223,26 +366,7 @@ def _zmq_counter(endpoint: str, n: int, ready: Any, out: Any) -> None:
     ctx.destroy(0)
 
 
-def _ws_counter(url: str, n: int, ready: Any, out: Any) -> None:
-    async def go() -> None:
-        import aiohttp
-        async with aiohttp.ClientSession() as s, s.ws_connect(url + "/ws", max_msg_size=0) as ws:
-            await ws.receive()
-            await ws.send_str('{"op":"subscribe","id":1}')
-            await ws.receive()
-            ready.put(1)
-            got = 0
-            while got < n:
-                m = await ws.receive(timeout=120)
-                if m.type != aiohttp.WSMsgType.TEXT:
-                    break
-                if m.data.startswith('{"op":"events"'):
-                    got += m.data.count('"seq":')
-            out.put((got, time.time()))
-    asyncio.run(go())
-
-
-# ---- the benchmark --------------------------------------------------------------------------------
+# ---- the rounds ------------------------------------------------------------------------------------
 
 def _merge(parts: list[dict[int, int]]) -> tuple[list[tuple[float, int]], int]:
     merged: dict[int, int] = {}
@@ -263,47 +387,151 @@ def _pct(lats: list[tuple[float, int]], total: int, q: float) -> float:
     return float("nan")
 
 
-def _fanout_round(ctx: Any, bus: BusThread, url: str, gw_pid: int, subscribers: int, rate: float,
-                  seconds: float) -> dict[str, Any]:
-    """One fan-out round: fresh subscribers (two processes) and a raw SUB, ``rate`` events/s."""
-    assert bus.endpoints is not None
-    ready, final, out, raw_out = ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Queue()
-    halves = [subscribers // 2, subscribers - subscribers // 2]
-    procs = [ctx.Process(target=_fanout_client, args=(url, h, ready, final, out)) for h in halves]
-    procs.append(ctx.Process(target=_zmq_latency, args=(bus.endpoints.events, ready, final, raw_out)))
-    for p in procs:
-        p.start()
-    for _ in procs:
-        ready.get(timeout=300)
-    time.sleep(1.0)
-    rss = _rss_kib(gw_pid)
-    n = int(rate * seconds)
-    seq0 = bus.seq
-    cpu0 = _cpu_seconds(gw_pid)
-    since = time.time()
-    bus.pace(n, rate, _event)
-    target = seq0 + n
-    time.sleep(seconds)                     # the bus thread is busy pacing until then
-    deadline = time.monotonic() + 60
-    while bus.seq < target and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for _ in procs:
-        final.put(target)
-    with urllib.request.urlopen(f"{url}/readyz?since={since}", timeout=10) as r:
-        inside = json.load(r)["fanout_ms"]       # the gateway's own part: published -> written to all
-    parts = [out.get(timeout=180) for _ in procs[:-1]]
-    raw = raw_out.get(timeout=60)
-    cpu = _cpu_seconds(gw_pid) - cpu0
-    for p in procs:
-        p.join(30)
-    lats, total = _merge([p["lats"] for p in parts])
-    rlats, rtotal = _merge([raw["lats"]])
-    return {"p50": _pct(lats, total, 0.5), "p99": _pct(lats, total, 0.99), "max": lats[-1][0] * 1000 if lats else 0.0,
+class Rig:
+    """The bus thread, the gateway process and the helpers of one benchmark run."""
+
+    def __init__(self, compress: bool = True) -> None:
+        self.ctx = mp.get_context("spawn")
+        self.tmp = tempfile.mkdtemp(prefix="bench-gateway-")
+        self.bus = BusThread(os.path.join(self.tmp, "j.db"), limits=Limits(ring=200_000)).start()
+        assert self.bus.endpoints is not None
+        self.bus_task = f"/proc/self/task/{self.bus.thread.native_id}/stat"
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        ep = self.bus.endpoints
+        self.gw = subprocess.Popen(
+            [sys.executable, "-m", "cti.cli.gateway", "--port", str(self.port), "--events", ep.events,
+             "--snapshot", ep.snapshot, "--control", ep.control, "--max-buffer", str(16 << 20),
+             "--compress" if compress else "--no-compress"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.gw_stat = f"/proc/{self.gw.pid}/stat"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError("cti-gateway did not become ready")
+            time.sleep(0.2)
+        time.sleep(1.0)
+
+    def readyz(self, since: float = 0.0) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/readyz?since={since}", timeout=10) as r:
+            return dict(json.load(r))
+
+    def close(self) -> None:
+        self.gw.terminate()
+        try:
+            self.gw.wait(10)
+        except subprocess.TimeoutExpired:
+            self.gw.kill()
+        self.bus.stop()
+
+    def start_clients(self, subscribers: int, deflate: bool, raw: bool = True) -> tuple[list[Any], list[Any], Any,
+                                                                                        Any, Any, Any]:
+        """Client processes (and the raw SUB), all connected and subscribed when this returns."""
+        ready, out, raw_final, raw_out = self.ctx.Queue(), self.ctx.Queue(), self.ctx.Queue(), self.ctx.Queue()
+        nproc = max(1, min(CLIENT_PROCS, subscribers))
+        shares = [subscribers // nproc + (1 if k < subscribers % nproc else 0) for k in range(nproc)]
+        procs, pipes = [], []
+        index0 = 0
+        for share in shares:
+            rd, wr = self.ctx.Pipe(duplex=False)
+            procs.append(self.ctx.Process(target=_subscribers, args=(self.url, share, index0, deflate, ready, rd, out)))
+            pipes.append(wr)
+            index0 += share
+        if raw:
+            assert self.bus.endpoints is not None
+            procs.append(self.ctx.Process(target=_zmq_latency, args=(self.bus.endpoints.events, ready, raw_final,
+                                                                     raw_out)))
+        for p in procs:
+            p.start()
+        for _ in procs:
+            ready.get(timeout=300)
+        return procs, pipes, ready, out, raw_final, raw_out
+
+    def fanout_round(self, subscribers: int, rate: float, seconds: float, deflate: bool) -> dict[str, Any]:
+        """One round: fresh subscribers, ``rate`` events/s for ``seconds``; every figure of the round."""
+        load0 = _load()
+        rss_idle = _rss_kib(self.gw.pid)
+        procs, pipes, _ready, out, raw_final, raw_out = self.start_clients(subscribers, deflate)
+        time.sleep(1.0)
+        rss = _rss_kib(self.gw.pid)
+        n = int(rate * seconds)
+        seq0 = self.bus.seq
+        gw0, bus0, me0 = _cpu_seconds(self.gw_stat), _cpu_seconds(self.bus_task), time.process_time()
+        since = time.time()
+        self.bus.pace(n, rate, _event)
+        target = seq0 + n
+        time.sleep(seconds)                      # the bus thread is busy pacing until then
+        deadline = time.monotonic() + 60
+        while self.bus.seq < target and time.monotonic() < deadline:
+            time.sleep(0.05)
+        bus_cpu = _cpu_seconds(self.bus_task) - bus0
+        for w in pipes:
+            w.send(target)
+        raw_final.put(target)
+        parts = [out.get(timeout=200) for _ in pipes]
+        gw_cpu = _cpu_seconds(self.gw_stat) - gw0
+        raw = raw_out.get(timeout=60)
+        inside = self.readyz(since)
+        for p in procs:
+            p.join(30)
+        tallies = [p["tally"] for p in parts]
+        lats, total = _merge([t["lats"] for t in tallies])
+        rlats, rtotal = _merge([raw["lats"]])
+        delivered = sum(t["delivered"] for t in tallies)
+        others: dict[str, int] = {}
+        for t in tallies:
+            for k, v in t["others"].items():
+                others[k] = others.get(k, 0) + v
+        return {
+            "deflate": deflate, "subscribers": subscribers, "events": n, "expected": n * subscribers,
+            "delivered": delivered, "lost": sum(t["lost"] for t in tallies),
+            "duplicated": sum(t["duplicated"] for t in tallies), "bad_header": sum(t["bad_header"] for t in tallies),
+            "content_errors": sum(t["content_errors"] for t in tallies),
+            "sampled": sum(p["sampled"] for p in parts), "sampled_events": sum(t["sampled_events"] for t in tallies),
+            "short": sum(p["short"] for p in parts), "overflows": sum(t["overflows"] for t in tallies),
+            "others": others, "frames": sum(t["frames"] for t in tallies), "octets": sum(t["octets"] for t in tallies),
+            "p50": _pct(lats, total, 0.5), "p99": _pct(lats, total, 0.99), "max": lats[-1][0] * 1000 if lats else 0.0,
             "raw_p50": _pct(rlats, rtotal, 0.5), "raw_p99": _pct(rlats, rtotal, 0.99),
-            "in_p50": float(inside.get("p50", float("nan"))), "in_p99": float(inside.get("p99", float("nan"))),
-            "lost": sum(p["lost"] for p in parts), "extra": sum(p["extra"] for p in parts),
-            "short": sum(p["short"] for p in parts), "total": total, "expected": n * subscribers, "cpu": cpu,
-            "rss": rss}
+            "in_p50": float(inside["fanout_ms"].get("p50", float("nan"))),
+            "in_p99": float(inside["fanout_ms"].get("p99", float("nan"))),
+            "coalesced": int(inside["counters"].get("coalesced", 0)),
+            "gw_cpu": gw_cpu, "clients_cpu": sum(p["cpu"] for p in parts), "raw_cpu": float(raw["cpu"]),
+            "bus_cpu": bus_cpu, "bench_cpu": time.process_time() - me0 - bus_cpu,
+            "rss_idle": rss_idle, "rss": rss, "load": (load0, _load()), "seconds": seconds,
+        }
+
+    def throughput(self, events: int, kind: str) -> float:
+        """A burst of ``events`` published as fast as the bus thread can: events/s received by one
+        raw ZeroMQ SUB (``zmq``) or one WebSocket subscriber of the gateway (``ws``)."""
+        assert self.bus.endpoints is not None
+        if kind == "zmq":
+            ready, out = self.ctx.Queue(), self.ctx.Queue()
+            p = self.ctx.Process(target=_zmq_counter, args=(self.bus.endpoints.events, events, ready, out))
+            p.start()
+            ready.get(timeout=60)
+            time.sleep(0.3)
+            t0 = time.time()
+            _burst(self.bus, events)
+            got, t1 = out.get(timeout=300)
+            p.join(30)
+            return got / (t1 - t0) if t1 > t0 else 0.0
+        procs, pipes, _r, out, _rf, _ro = self.start_clients(1, True, raw=False)
+        time.sleep(0.3)
+        target = self.bus.seq + events
+        t0 = time.time()
+        _burst(self.bus, events)
+        pipes[0].send(target)
+        part = out.get(timeout=300)
+        procs[0].join(30)
+        got = part["tally"]["delivered"]
+        return got / (part["done_at"] - t0) if part["done_at"] > t0 else 0.0
 
 
 def _burst(bus: BusThread, n: int) -> None:
@@ -315,98 +543,114 @@ def _burst(bus: BusThread, n: int) -> None:
     bus.inbox.put(job)
 
 
+# ---- the table -------------------------------------------------------------------------------------
+
+def _rounds(rs: list[dict[str, Any]], key: str, fmt: str = "{:.1f}") -> str:
+    return " / ".join(fmt.format(r[key]) for r in rs)
+
+
+def _per_million(r: dict[str, Any], key: str) -> float:
+    return float(r[key]) / (r["delivered"] / 1e6) if r["delivered"] else float("nan")
+
+
+def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str, list[float]],
+           title: str) -> None:
+    """Every figure in one table (rich), to the console."""
+    from rich.console import Console
+    from rich.table import Table
+
+    def med(key: str) -> float:
+        return statistics.median(float(r[key]) for r in rs)
+
+    for r in rs + ([plain] if plain else []):
+        for k in ("gw_cpu", "clients_cpu", "bus_cpu", "raw_cpu"):
+            r[k + "_pm"] = _per_million(r, k)
+        r["octets_pd"] = r["octets"] / r["delivered"] if r["delivered"] else float("nan")
+        r["events_pf"] = r["delivered"] / r["frames"] if r["frames"] else float("nan")
+        r["gw_core"] = r["gw_cpu"] / r["seconds"]
+    lost = sum(r["lost"] for r in rs)
+    dup = sum(r["duplicated"] for r in rs)
+    errs = sum(r["content_errors"] + r["bad_header"] for r in rs)
+    delivered, expected = sum(r["delivered"] for r in rs), sum(r["expected"] for r in rs)
+    short = sum(r["short"] for r in rs)
+    p99 = med("p99")
+    t = Table(title=title, show_lines=False)
+    t.add_column("figure")
+    t.add_column("median", justify="right")
+    t.add_column("rounds")
+    t.add_column("target / reference")
+    t.add_column("verdict")
+    verdict = "[green]met[/]" if p99 < TARGET_P99_MS else "[red]not met[/]"
+    t.add_row("delivery p99 (receipt - bus publish of the frame's oldest event)", f"{p99:.1f} ms", _rounds(rs, "p99"),
+              f"< {TARGET_P99_MS:.0f} ms; raw ZeroMQ SUB {med('raw_p99'):.1f} ms (x{p99 / med('raw_p99'):.1f})"
+              if med("raw_p99") > 0 else f"< {TARGET_P99_MS:.0f} ms", verdict)
+    t.add_row("delivery p50 / max", f"{med('p50'):.1f} / {med('max'):.0f} ms",
+              f"p50 {_rounds(rs, 'p50')}; max {_rounds(rs, 'max', '{:.0f}')}",
+              f"raw ZeroMQ SUB p50 {med('raw_p50'):.2f} ms", "")
+    t.add_row("raw ZeroMQ SUB p99 (same runs, reference)", f"{med('raw_p99'):.1f} ms", _rounds(rs, "raw_p99"),
+              "what the bus itself delivers", "")
+    t.add_row("inside the gateway p50 / p99 (publish -> written to every socket)",
+              f"{med('in_p50'):.1f} / {med('in_p99'):.1f} ms", f"p99 {_rounds(rs, 'in_p99')}", "", "")
+    ok = lost == 0 and dup == 0 and errs == 0 and short == 0 and delivered == expected
+    t.add_row("delivered / expected; lost, duplicated, bad frames, short subscribers",
+              f"{delivered:,} / {expected:,}", f"lost {lost}, dup {dup}, bad {errs}, short {short}",
+              "none lost, none duplicated", "[green]met[/]" if ok else "[red]NOT met[/]")
+    t.add_row("content checked whole (sampled subscribers)", f"{sum(r['sampled_events'] for r in rs):,} events",
+              f"{rs[0]['sampled']} subscribers a round; errors {sum(r['content_errors'] for r in rs)}", "", "")
+    t.add_row("gateway CPU per round (share of one core)", f"{med('gw_cpu'):.2f} s ({med('gw_core'):.2f})",
+              _rounds(rs, "gw_cpu", "{:.2f}"), f"{rs[0]['seconds']:.0f} s rounds", "")
+    t.add_row("gateway CPU-s per million deliveries", f"{med('gw_cpu_pm'):.3f}", _rounds(rs, "gw_cpu_pm", "{:.3f}"),
+              f"no deflate: {plain['gw_cpu_pm']:.3f}" if plain else "", "")
+    t.add_row(f"clients CPU per round ({CLIENT_PROCS} processes)", f"{med('clients_cpu'):.2f} s",
+              _rounds(rs, "clients_cpu", "{:.2f}"), f"{med('clients_cpu_pm'):.3f} s per million deliveries", "")
+    t.add_row("bus CPU per round (publishing thread)", f"{med('bus_cpu'):.2f} s", _rounds(rs, "bus_cpu", "{:.2f}"),
+              f"raw SUB process {_rounds(rs, 'raw_cpu', '{:.2f}')} s", "")
+    t.add_row("octets per delivery on the wire; events per frame", f"{med('octets_pd'):.1f}; {med('events_pf'):.1f}",
+              _rounds(rs, "octets_pd"), f"no deflate: {plain['octets_pd']:.1f}; {plain['events_pf']:.1f}"
+              if plain else "", "")
+    if plain:
+        t.add_row("without permessage-deflate (1 round): p99, gateway CPU",
+                  f"{plain['p99']:.1f} ms, {plain['gw_cpu']:.2f} s", f"p50 {plain['p50']:.1f} ms, lost "
+                  f"{plain['lost']}, dup {plain['duplicated']}", f"clients {plain['clients_cpu']:.2f} s, load "
+                  f"{plain['load'][1]:.1f}", "")
+    t.add_row("memory per connection (gateway RSS)",
+              f"{(rs[0]['rss'] - rs[0]['rss_idle']) / rs[0]['subscribers']:.1f} KiB",
+              f"{rs[0]['rss_idle'] / 1024:.1f} -> {rs[0]['rss'] / 1024:.1f} MiB", "", "")
+    if tp.get("zmq") and tp.get("ws"):
+        z, w = statistics.median(tp["zmq"]), statistics.median(tp["ws"])
+        t.add_row("events/s: through the gateway (one WebSocket) / raw ZeroMQ SUB", f"{w:,.0f} / {z:,.0f}",
+                  "ws " + ", ".join(f"{x:,.0f}" for x in tp["ws"]) + "; zmq " + ", ".join(f"{x:,.0f}" for x in tp["zmq"]),
+                  f"ratio {w / z:.2f}" if z else "", "")
+    t.add_row("host load average (start -> end of each round)", f"{statistics.median(r['load'][1] for r in rs):.1f}",
+              " / ".join(f"{a:.1f}->{b:.1f}" for a, b in (r["load"] for r in rs)), f"{os.cpu_count()} cores", "")
+    others = {k: sum(r["others"].get(k, 0) for r in rs) for r in rs for k in r["others"]}
+    if others or any(r["overflows"] for r in rs):
+        t.add_row("other messages", "", f"overflows {sum(r['overflows'] for r in rs)}; {others}", "", "")
+    Console(width=None if sys.stdout.isatty() else 220).print(t)
+
+
 def run(quick: bool = False) -> list[Result]:
     subscribers = 100 if quick else 1000
     rate = 1000.0
     seconds = 3.0 if quick else 10.0
     tp_events = 20_000 if quick else 100_000
-    rounds = 1 if quick else 3
-    fan_rounds = 1 if quick else 3
-    ctx = mp.get_context("spawn")
-    tmp = tempfile.mkdtemp(prefix="bench-gateway-")
-    bus = BusThread(os.path.join(tmp, "j.db"), limits=Limits(ring=200_000)).start()
-    assert bus.endpoints is not None
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    gw = subprocess.Popen([sys.executable, "-m", "cti.cli.gateway", "--port", str(port), "--events", bus.endpoints.events,
-                           "--snapshot", bus.endpoints.snapshot, "--control", bus.endpoints.control,
-                           "--max-buffer", str(16 << 20)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results: list[Result] = []
+    rounds = 1 if quick else ROUNDS
+    rig = Rig()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("cti-gateway did not become ready")
-            time.sleep(0.2)
-        time.sleep(1.0)
-        rss0 = _rss_kib(gw.pid)
-
-        # fan-out: subscribers in two processes, the raw-bus reference in a third; rounds
-        rounds_out = [_fanout_round(ctx, bus, url, gw.pid, subscribers, rate, seconds) for _ in range(fan_rounds)]
-        rss1 = rounds_out[0]["rss"]           # connected, before any event (later rounds: buffers grown)
-        med = {k: statistics.median(r[k] for r in rounds_out) for k in ("p50", "p99", "max", "raw_p50", "raw_p99",
-                                                                       "in_p50", "in_p99", "cpu")}
-
-        def spread(k: str) -> str:
-            return " / ".join(f"{r[k]:.1f}" for r in rounds_out)
-        lost = sum(r["lost"] for r in rounds_out)
-        extra = sum(r["extra"] for r in rounds_out)
-        short = sum(r["short"] for r in rounds_out)
-        total = sum(r["total"] for r in rounds_out)
-        expected = sum(r["expected"] for r in rounds_out)
-        n = int(rate * seconds)
-        load = os.getloadavg()[0]
-        results.append(Result("fan-out latency", "raw ZeroMQ SUB: p99 delivery (the bus)", med["raw_p99"], "ms", True,
-                              f"same runs, one SUB process: p50 {med['raw_p50']:.1f} ms; rounds p99 "
-                              f"{spread('raw_p99')} ms"))
-        results.append(Result("fan-out latency", f"cti-gateway: p99 delivery, {subscribers} subscribers",
-                              med["p99"], "ms", False,
-                              f"{fan_rounds} rounds x {subscribers} subscribers x {n} events at {rate:.0f}/s, median "
-                              f"of rounds (each: {spread('p99')} ms); p50 {med['p50']:.1f} ms ({spread('p50')}), "
-                              f"max {med['max']:.1f} ms; target p99 < 50 ms; load average {load:.1f}"))
-        results.append(Result("fan-out latency", "cti-gateway: p99 inside the gateway", med["in_p99"], "ms", False,
-                              f"bus publication -> frame written to all {subscribers} sockets, per batch: "
-                              f"p50 {med['in_p50']:.1f} ms; rounds p99 {spread('in_p99')} ms; gateway CPU "
-                              f"{spread('cpu')} s per round of {seconds:.0f} s"))
-        results.append(Result("fan-out latency", "events delivered / expected", total / expected if expected else 0,
-                              "ratio", False, f"delivered {total:,} of {expected:,}: lost {lost}, duplicated {extra}, "
-                                              f"{short} subscribers short of the last seq"))
-        results.append(Result("memory", "per WebSocket connection", (rss1 - rss0) / subscribers, "KiB", True,
-                              f"gateway RSS {rss0 / 1024:.1f} MiB idle, {rss1 / 1024:.1f} MiB with {subscribers} "
-                              "subscribers"))
-
-        # throughput: raw ZeroMQ SUB vs one WebSocket subscriber of the gateway, interleaved rounds
-        raw, via = [], []
+        rs = []
+        for k in range(rounds):
+            rs.append(rig.fanout_round(subscribers, rate, seconds, True))
+            r = rs[-1]
+            print(f"round {k + 1}/{rounds} (deflate): p99 {r['p99']:.1f} ms, gateway {r['gw_cpu']:.2f} s, clients "
+                  f"{r['clients_cpu']:.2f} s, bus {r['bus_cpu']:.2f} s, load {r['load'][1]:.1f}", file=sys.stderr)
+        plain = rig.fanout_round(subscribers, rate, seconds, False)
+        print(f"round (no deflate): p99 {plain['p99']:.1f} ms, gateway {plain['gw_cpu']:.2f} s", file=sys.stderr)
+        tp: dict[str, list[float]] = {"zmq": [], "ws": []}
         for _ in range(rounds):
             for kind in ("zmq", "ws"):
-                ready, out = ctx.Queue(), ctx.Queue()
-                target_fn = _zmq_counter if kind == "zmq" else _ws_counter
-                arg = bus.endpoints.events if kind == "zmq" else url
-                p = ctx.Process(target=target_fn, args=(arg, tp_events, ready, out))
-                p.start()
-                ready.get(timeout=60)
-                time.sleep(0.3)
-                t0 = time.time()
-                _burst(bus, tp_events)
-                got, t1 = out.get(timeout=300)
-                dt = t1 - t0
-                p.join(30)
-                (raw if kind == "zmq" else via).append(got / dt if dt > 0 else 0.0)
-        results.append(Result("throughput", "raw ZeroMQ SUB (the bus)", statistics.median(raw), "events/s", True,
-                              f"{tp_events} events/round, rounds: " + ", ".join(f"{x:,.0f}" for x in raw)))
-        results.append(Result("throughput", "through cti-gateway, one WebSocket", statistics.median(via), "events/s",
-                              False, "rounds: " + ", ".join(f"{x:,.0f}" for x in via)))
+                tp[kind].append(rig.throughput(tp_events, kind))
     finally:
-        gw.terminate()
-        try:
-            gw.wait(10)
-        except subprocess.TimeoutExpired:
-            gw.kill()
-        bus.stop()
-    return results
+        rig.close()
+    report(rs, plain, tp, f"cti-gateway: {subscribers} subscribers x {rate:.0f} events/s x {seconds:.0f} s, "
+                          f"{rounds} round(s) with permessage-deflate + 1 without")
+    return []          # everything is in the table above (the runner's ratio table would split it)

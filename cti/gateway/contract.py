@@ -219,9 +219,23 @@ def ws_messages() -> tuple[dict[str, Any], dict[str, Any]]:
                           ["after", "head", "topics"], {"id": 2, "after": 1041, "head": 1050, "topics": ["call."]}),
         "unsubscribed": msg("unsubscribed", "The event stream stopped.", {"id": rid}, [], {"id": 3}),
         "events": msg("events", "Events in seq order, never twice; `last` is the last seq covered (events this "
-                      "account may not see are skipped): resume after it.",
-                      {"last": seq, "events": {"type": "array", "items": {"$ref": "#/$defs/Event"}}},
-                      ["last", "events"], {"last": 1042, "events": []}),
+                      "account may not see are skipped): resume after it. The batch header comes first, in this "
+                      "order (`op`, `first`, `last`, `count`, `oldest`, then `events`), so a client can check "
+                      "continuity and latency without parsing the events: `first` is the seq of the first event, "
+                      "`count` the number of events, `oldest` the bus's `time` stamp of the first (oldest) one.",
+                      {"first": {**seq, "description": "seq of the first event of `events`"},
+                       "last": {**seq, "description": "the last seq covered: resume after it"},
+                       "count": {"type": "integer", "minimum": 1, "description": "events in `events`"},
+                       "oldest": {"type": "number", "description": "the bus's `time` stamp of the first event "
+                                  "(Unix seconds): receipt minus it bounds every event's delivery latency"},
+                       "events": {"type": "array", "items": {"$ref": "#/$defs/Event"}, "minItems": 1}},
+                      ["first", "last", "count", "events"],
+                      {"first": 1042, "last": 1042, "count": 1, "oldest": 1796608235.604,
+                       "events": [{"seq": 1042, "time": 1796608235.604, "type": "Delivered", "v": 1,
+                                   "topic": "call.0.5", "call": "17", "device": "2001", "state": "alerting",
+                                   "calling": "13800138000", "called": "4000", "span": 0, "ts": 5,
+                                   "signalling": "no1", "direction": "in", "cause": 16, "devices": ["2001"],
+                                   "user_data": {}}]}),
         "reply": {"title": "reply", "description": "The answer to a `request`: `result` or a typed `error`.",
                   "type": "object", "properties": {"op": {"const": "reply"}, "id": {"type": ["integer", "string"]},
                                                    "result": {"type": "object"}, "error": err},

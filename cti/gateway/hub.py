@@ -111,10 +111,25 @@ def deflate_frame(payload: bytes, bits: int) -> bytes:
     return _frame(0xC1, data)                  # FIN, RSV1 (compressed), opcode 1
 
 
+def events_payload(items: list[Item], last: int) -> bytes:
+    """``{"op": "events", "first": F, "last": L, "count": N, "oldest": T, "events": [...]}``.
+
+    The batch header comes first, in this order, so a client can read it without parsing the
+    events (or, compressed, after inflating only the first hundred octets): ``first`` the seq of
+    the first event, ``count`` the events, ``oldest`` the bus's ``time`` stamp of the first (the
+    oldest) event. A client that trusts the gateway checks continuity and latency from it alone;
+    ``last`` is the last seq covered (what to resume after), as before."""
+    head = items[0]
+    oldest = head.event.get("time")
+    stamp = b',"oldest":%b' % encode(oldest) if isinstance(oldest, (int, float)) and not isinstance(oldest, bool) else b""
+    return b'{"op":"events","first":%d,"last":%d,"count":%d%b,"events":[%b]}' % (
+        head.seq, last, len(items), stamp, b",".join(i.data for i in items))
+
+
 def events_frame(items: list[Item], last: int, deflate: int = 0) -> bytes:
-    """``{"op": "events", "last": L, "events": [...]}`` as a WebSocket frame (compressed with a
-    window of ``2**deflate`` when the subscriber negotiated permessage-deflate, 0: plain)."""
-    payload = b'{"op":"events","last":%d,"events":[%b]}' % (last, b",".join(i.data for i in items))
+    """:func:`events_payload` as a WebSocket frame (compressed with a window of ``2**deflate``
+    when the subscriber negotiated permessage-deflate, 0: plain); ``items`` is not empty."""
+    payload = events_payload(items, last)
     return deflate_frame(payload, deflate) if deflate else text_frame(payload)
 
 
