@@ -53,17 +53,17 @@ class PriCall:
 
     # ---- helpers --------------------------------------------------------------------------
     def send(self, mt: MT, *ies: IE.Ie) -> None:
-        self.node.send_message(Message(mt, self.cref, not self.ours, list(ies)))
+        self.node.send_parts(mt, self.cref, not self.ours, ies)
 
     def event(self, kind: str, now: float, **kw: Any) -> None:
         self.node.call_event(CallEvent(kind, self, now, **kw))
 
     def channel_ie(self) -> IE.ChannelId:
         assert self.channel is not None
-        return IE.ChannelId((self.channel,), self.exclusive)
+        return IE.channel(self.channel, self.exclusive)
 
     def _cause(self, value: int | None = None) -> IE.Cause:
-        return IE.Cause(self.cause if value is None else value, self.node.location)
+        return IE.cause(self.cause if value is None else value, self.node.location)
 
     def _released(self, now: float, cause: int, remote: bool, reason: str) -> None:
         if not self.reported:
@@ -155,7 +155,7 @@ class PriCall:
         self.called += digits
         ies: list[IE.Ie] = [IE.CalledNumber(digits, IE.Ton.UNKNOWN, self.node.variant.plan)] if digits else []
         if complete:
-            ies.append(IE.SendingComplete())
+            ies.append(IE.SENDING_COMPLETE)
         self.send(MT.INFORMATION, *ies)
 
     # ---- incoming call ----------------------------------------------------------------------
@@ -178,7 +178,7 @@ class PriCall:
         if self.first_response:
             self.first_response = False
             if self.node.network or self.node.variant.channel_id_in_first_response:
-                return [IE.ChannelId((self.channel,), True)] if self.channel else []
+                return [IE.channel(self.channel)] if self.channel else []
         return []
 
     def more_digits(self, m: Message, now: float) -> None:
@@ -213,7 +213,7 @@ class PriCall:
         self.send(MT.CALL_PROCEEDING, *self._first())
 
     def send_alerting(self, m: Any, now: float) -> None:
-        extra: list[IE.Ie] = [IE.Progress(8, self.node.location)] if self.node.network and m else []
+        extra: list[IE.Ie] = [IE.progress(8, self.node.location)] if self.node.network and m else []
         if extra:
             self.inband = True             # the network gives the tones in band from now on
         self.send(MT.ALERTING, *self._first(), *extra)
@@ -221,7 +221,7 @@ class PriCall:
     def send_progress(self, m: Any, now: float) -> None:
         if self.node.network and int(m or 8) in (1, 8):
             self.inband = True
-        self.send(MT.PROGRESS, *self._first(), IE.Progress(int(m or 8), self.node.location))
+        self.send(MT.PROGRESS, *self._first(), IE.progress(int(m or 8), self.node.location))
 
     def send_connect(self, m: Any, now: float) -> None:
         self.send(MT.CONNECT, *self._first())
@@ -239,7 +239,7 @@ class PriCall:
     # ---- clearing ---------------------------------------------------------------------------
     def send_disconnect(self, m: Any, now: float) -> None:
         self.cause = int(m or 16)
-        extra = [IE.Progress(8, self.node.location)] if self.node.network and self.inband else []
+        extra = [IE.progress(8, self.node.location)] if self.node.network and self.inband else []
         self.send(MT.DISCONNECT, self._cause(), *extra)
 
     def timeout_disconnect(self, m: Any, now: float) -> None:

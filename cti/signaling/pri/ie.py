@@ -16,6 +16,7 @@ number, 1-15 and 17-31; timeslot 16 carries the D channel and is never a B chann
 from __future__ import annotations
 
 import abc
+import functools
 import enum
 from dataclasses import dataclass
 from typing import ClassVar, Self
@@ -513,3 +514,27 @@ IE_TYPES: dict[int, type[Ie]] = {t.id: t for t in (
     CalledNumber, CallingNumber, ConnectedNumber, RestartIndicator, Hlc)}
 #: elements Q.931 codes that we pass on uninterpreted (not "unrecognized": 5.8.7.1 does not apply)
 KNOWN_RAW = frozenset({Id.LLC, 0x1C, 0x7E, 0x29, 0x20, 0x6D, 0x71, 0x74, 0x76, 0x78, 0x7F, 0x10, 0x40, 0x42, 0x44})
+
+# ---- the elements a call sends again and again, one object each ----------------------------
+# Elements are immutable, and the message encoder keeps an element's octets on it: handing
+# out one object per value (a cause with its location, a channel) makes each encoded once.
+SPEECH = BearerCapability()                  #: speech, 64 kbit/s circuit mode, G.711 A-law
+SENDING_COMPLETE = SendingComplete()
+
+
+@functools.lru_cache(maxsize=512)
+def cause(value: int, location: int) -> Cause:
+    """The :class:`Cause` of ``value`` at ``location`` (no diagnostics), shared."""
+    return Cause(value, location)
+
+
+@functools.lru_cache(maxsize=256)
+def channel(timeslot: int, exclusive: bool = True) -> ChannelId:
+    """The :class:`ChannelId` of one B channel, shared."""
+    return ChannelId((timeslot,), exclusive)
+
+
+@functools.lru_cache(maxsize=128)
+def progress(description: int, location: int) -> Progress:
+    """The :class:`Progress` indicator of ``description`` at ``location``, shared."""
+    return Progress(description, location)

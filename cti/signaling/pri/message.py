@@ -12,6 +12,8 @@ not know in ``unrecognized`` (5.8.7.1: cause 99); mandatory elements are in
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -133,38 +135,57 @@ def _sort_key(e: Ie) -> tuple[int, int]:
     return (0, i) if i & 0x80 else (1 + (e.codeset if type(e) is Raw else 0), i)
 
 
-def encode(m: Message, cref_len: int = CREF_LEN_PRI) -> bytes:
-    """The octets of ``m``; elements in ascending order of identifier (Q.931 4.5.1)."""
-    cref = m.cref
-    if not 0 <= cref < 1 << max(8 * cref_len - 1, 0):
-        raise ValueError(f"call reference {cref} does not fit {cref_len} octets")
-    if cref_len == 2:                             # the primary rate interface's: built at once
-        out = bytearray((PD_Q931, 2, cref >> 8 | (0x80 if m.flag else 0), cref & 0xFF, m.mtype & 0x7F))
+_FIRST = itemgetter(0)     #: the order key of a _wire() pair (stable sort: repeated elements keep their order)
+
+
+def _wire(e: Ie) -> tuple[tuple[int, int], bytes]:
+    """(order key, octets) of one element: identifier, length and contents (Q.931 4.5), after
+    a non-locking shift for another codeset. Elements are immutable (frozen), so the octets
+    are kept on the element: one sent again (a call's cause, its channel) is not encoded
+    again."""
+    d = e.__dict__
+    hit: tuple[tuple[int, int], bytes] | None = d.get("_wire")
+    if hit is not None:
+        return hit
+    if type(e) is Raw:
+        ident = e.ident
+        pre = bytes((0x98 | (e.codeset & 7),)) if e.codeset else b""
     else:
-        cr = cref.to_bytes(cref_len, "big")
-        if m.flag and cr:
-            cr = bytes((cr[0] | 0x80,)) + cr[1:]
-        out = bytearray((PD_Q931, cref_len)) + cr + bytes((m.mtype & 0x7F,))
-    ies = m.ies
-    if not ies:
-        return bytes(out)
-    for e in (sorted(ies, key=_sort_key) if len(ies) > 1 else ies):
-        if type(e) is Raw:
-            ident = e.ident
-            if e.codeset:
-                out.append(0x98 | (e.codeset & 7))  # non-locking shift for this element
-        else:
-            ident = e.id
-        if ident & 0x80:
-            out.append(ident)
-            continue
+        ident, pre = e.id, b""
+    if ident & 0x80:
+        octets = pre + bytes((ident,))
+    else:
         body = e.encode()
         if len(body) > 255:
             raise ValueError(f"element 0x{ident:02x} of {len(body)} octets")
-        out.append(ident)
-        out.append(len(body))
-        out += body
-    return bytes(out)
+        octets = pre + bytes((ident, len(body))) + body
+    hit = d["_wire"] = (_sort_key(e), octets)
+    return hit
+
+
+def encode(m: Message, cref_len: int = CREF_LEN_PRI) -> bytes:
+    """The octets of ``m``; elements in ascending order of identifier (Q.931 4.5.1)."""
+    return encode_parts(m.mtype, m.cref, m.flag, m.ies, cref_len)
+
+
+def encode_parts(mtype: int, cref: int, flag: bool, ies: Sequence[Ie], cref_len: int = CREF_LEN_PRI) -> bytes:
+    """The octets of a message given by its parts (no :class:`Message` built: the call
+    actions send this way)."""
+    if not 0 <= cref < 1 << max(8 * cref_len - 1, 0):
+        raise ValueError(f"call reference {cref} does not fit {cref_len} octets")
+    if cref_len == 2:                             # the primary rate interface's: built at once
+        head = bytes((PD_Q931, 2, cref >> 8 | (0x80 if flag else 0), cref & 0xFF, mtype & 0x7F))
+    else:
+        cr = cref.to_bytes(cref_len, "big")
+        if flag and cr:
+            cr = bytes((cr[0] | 0x80,)) + cr[1:]
+        head = bytes((PD_Q931, cref_len)) + cr + bytes((mtype & 0x7F,))
+    n = len(ies)
+    if not n:
+        return head
+    if n == 1:
+        return head + _wire(ies[0])[1]
+    return head + b"".join([w[1] for w in sorted([_wire(e) for e in ies], key=_FIRST)])
 
 
 #: octets from the message type on -> (type, elements, unrecognized, invalid) as decoded. The

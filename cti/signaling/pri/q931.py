@@ -6,6 +6,7 @@ interface events; requests (``setup``, ``alert``, ``answer``, ``release`` ...) a
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cti.signaling.engine import Machine
@@ -14,7 +15,7 @@ from cti.signaling.errors import LocalProtocolError
 from . import ie as IE
 from .call import PriCall
 from .calltable import NETWORK_TABLE, USER_TABLE
-from .message import (GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, Message, MessageError, decode, encode,
+from .message import (GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, Message, MessageError, decode, encode_parts,
                       mandatory_invalid, missing)
 from .restart import Restart, RestartEv
 from .states import CallEvent, Ev, InterfaceEvent, Req
@@ -80,15 +81,20 @@ class Q931:
         return Machine(self.table, call, name=f"cref {call.cref}", timer_values=self._call_timers, trace=self.trace)
 
     def send_message(self, m: Message) -> None:
-        self.counters["tx"] += 1
-        if m.mtype == MT.STATUS:
-            self.counters["status_tx"] += 1
-        elif m.mtype == MT.RELEASE_COMPLETE:
-            self.counters["release_complete_tx"] += 1
-        self._out.append(encode(m))
+        self.send_parts(m.mtype, m.cref, m.flag, m.ies)
+
+    def send_parts(self, mtype: int, cref: int, flag: bool, ies: Sequence[IE.Ie]) -> None:
+        """Send the message of these parts (the call actions build no :class:`Message`)."""
+        counters = self.counters
+        counters["tx"] += 1
+        if mtype == MT.STATUS:
+            counters["status_tx"] += 1
+        elif mtype == MT.RELEASE_COMPLETE:
+            counters["release_complete_tx"] += 1
+        self._out.append(encode_parts(mtype, cref, flag, ies))
 
     def send_status(self, cref: int, flag: bool, cause: int, state: int) -> None:
-        self.send_message(Message(MT.STATUS, cref, flag, [IE.Cause(cause, self.location), IE.CallState(state)]))
+        self.send_parts(MT.STATUS, cref, flag, (IE.cause(cause, self.location), IE.CallState(state)))
 
     def call_event(self, e: CallEvent) -> None:
         self._events.append(e)
@@ -194,7 +200,7 @@ class Q931:
         return call
 
     def setup_ies(self, call: PriCall) -> list[IE.Ie]:
-        ies: list[IE.Ie] = [IE.BearerCapability(), call.channel_ie()]
+        ies: list[IE.Ie] = [IE.SPEECH, call.channel_ie()]
         if call.display and (self.network or self.variant.display_to_network):
             ies.append(IE.Display(call.display))
         if call.calling is not None:
@@ -204,7 +210,7 @@ class Q931:
         if call.hlc is not None:
             ies.append(IE.Hlc(call.hlc))
         if call.complete and self.variant.sending_complete:
-            ies.append(IE.SendingComplete())
+            ies.append(IE.SENDING_COMPLETE)
         return ies
 
     def _req(self, call: PriCall, req: Req, arg: Any, now: float) -> None:
@@ -341,7 +347,7 @@ class Q931:
             self._release_complete(m.cref, not m.flag, 81)
 
     def _release_complete(self, cref: int, flag: bool, cause: int) -> None:
-        self.send_message(Message(MT.RELEASE_COMPLETE, cref, flag, [IE.Cause(cause, self.location)]))
+        self.send_parts(MT.RELEASE_COMPLETE, cref, flag, (IE.cause(cause, self.location),))
 
     def _incoming(self, m: Message, now: float) -> None:
         self.counters["setup_rx"] += 1
