@@ -8,6 +8,11 @@ cable joins the two cards, simulator.tie), its own store and centre link, one Po
 database (CTI_TEST_POSTGRES_URL, started by .ci/run). Marked ``postgres`` and ``cluster``."""
 from __future__ import annotations
 
+import itertools
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +27,9 @@ psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (pip inst
 ANY = "tcp://127.0.0.1:*"
 CONTACT = {"route_points": {"4000": "sales"},
            "agents": {"ann": {"device": "8001", "skills": {"sales": 80}, "wrap_up": 0.0},
-                      "bob": {"device": "8002", "skills": {"sales": 60}, "wrap_up": 0.0}},
+                      "bob": {"device": "8002", "skills": {"sales": 60}, "wrap_up": 0.0},
+                      "cat": {"device": "8003", "skills": {"sales": 70}, "wrap_up": 0.0},
+                      "dan": {"device": "8004", "skills": {"sales": 50}, "wrap_up": 0.0}},
            "queues": {"sales": {"skills": {"sales": 10}, "ring_timeout": 4.0}}}
 
 
@@ -58,7 +65,7 @@ class Watch(Component):
     def on_event(self, event: Any) -> None:
         self.seen.append(event)
         self.timed.append((self.host.now(), event))
-        if type(event).__name__ == "Delivered" and event.device in ("8001", "8002") and event.device not in self.deaf:
+        if type(event).__name__ == "Delivered" and event.device.startswith("80") and event.device not in self.deaf:
             self.due.append((self.host.now() + self.answer_after, event.call, event.device))
 
     def deadline(self) -> float | None:
@@ -267,4 +274,80 @@ def test_ring_no_answer_on_one_node_then_the_caller_reaches_the_other(pg_url: st
         routing = p.a.part("centre").routing
         assert routing.counters["offers"] == 2 and routing.counters["rona"] == 1
     finally:
+        p.close()
+
+
+def _busy_times(w: Watch) -> dict[str, list[tuple[float, float]]]:
+    """Per agent device of one node: (rung, call cleared) of every call delivered there."""
+    cleared = {e.call: t for t, e in w.timed if type(e).__name__ == "CallCleared"}
+    out: dict[str, list[tuple[float, float]]] = {}
+    for t, e in w.timed:
+        if type(e).__name__ == "Delivered" and e.device.startswith("80"):
+            out.setdefault(e.device, []).append((t, cleared.get(e.call, float("inf"))))
+    return out
+
+
+def test_kill9_of_the_acd_leader_while_two_nodes_route_calls(pg_url: str, tmp_path: Path) -> None:
+    """The ACD leader is a process of its own (``python -m cti.cluster acd``) while the two
+    nodes stand by; callers arrive on node a every 0.4 s for agents on both nodes; the leader
+    is killed -9 mid-load. A node's centre link takes the lease and goes on from the tables:
+    every caller answered, none rung at two agents, no agent rung for two calls at once, every
+    offer made under a live lease, one epoch more."""
+    root = Path(__file__).resolve().parents[1]
+    from cti.cluster.centre import create
+    with psycopg.connect(pg_url) as c:
+        create(c)
+    leader = subprocess.Popen([sys.executable, "-m", "cti.cluster", "acd", "--db", pg_url, "--name", "x",
+                               "--ttl", "1.0", "--dead-after", "3"], stdout=subprocess.DEVNULL,
+                              env={**os.environ, "PYTHONPATH": str(root)}, cwd=root)
+    end = time.monotonic() + 20
+    while time.monotonic() < end and _db(pg_url, "SELECT holder FROM cc_lease WHERE name = 'acd'") != [("x",)]:
+        time.sleep(0.1)
+    p = Pair(tmp_path, pg_url)
+    wa, wb = p.a.part("watch"), p.b.part("watch")
+    try:
+        for srv, agent, dev in ((p.a, "ann", "8001"), (p.a, "cat", "8003"), (p.b, "bob", "8002"),
+                                (p.b, "dan", "8004")):
+            p.log_on(srv, agent, dev, "Ready")
+        p.run(25, until=lambda: _db(pg_url, "SELECT count(*) FROM cc_agent WHERE state = 'Ready'")[0][0] == 4
+              and p.a.now() > 3.0)
+        assert _db(pg_url, "SELECT holder FROM cc_lease WHERE name = 'acd'") == [("x",)]
+        from simulator.exchange.base import CallScript
+        callers = [f"1390000{i:04d}" for i in range(16)]
+        for i, calling in enumerate(callers):
+            p.exchange.place_call(CallScript(at=p.a.now() + 0.5 + 0.4 * i, called="4000", calling=calling,
+                                             hold_for=1.5))
+        p.run(20, until=lambda: len(_db(pg_url, "SELECT 1 FROM cc_offer")) >= 5)
+        epoch = _db(pg_url, "SELECT epoch FROM cc_lease WHERE name = 'acd'")[0][0]
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(5)
+        p.run(90, until=lambda: all((r := _record(p.exchange, c)) is not None and r.cleared_at is not None
+                                    for c in callers) and not p.a.model.calls and not p.b.model.calls)
+        outcomes = {c: getattr(_record(p.exchange, c), "outcome", None) for c in callers}
+        assert set(outcomes.values()) == {"answered"}, outcomes
+        holder, epoch2 = _db(pg_url, "SELECT holder, epoch FROM cc_lease WHERE name = 'acd'")[0]
+        assert holder in ("a", "b") and epoch2 == epoch + 1
+        calls = _db(pg_url, "SELECT call, state FROM cc_call")
+        assert len(calls) == 16 and {s for _, s in calls} == {"done"}
+        offers = _db(pg_url, "SELECT call, attempt, agent, epoch, at, outcome FROM cc_offer ORDER BY call, attempt")
+        starts = dict(_db(pg_url, "SELECT epoch, at FROM cc_lease_log WHERE name = 'acd'"))
+        for call, attempt, agent, ep, at, outcome in offers:     # made under a live lease, one at a time
+            assert at >= starts[ep] and all(at < s for e, s in starts.items() if e > ep), (call, ep, at)
+        for call in {o[0] for o in offers}:
+            rows = [o for o in offers if o[0] == call]
+            assert [o[1] for o in rows] == list(range(1, len(rows) + 1))
+            assert rows[-1][5] == "answered" and all(o[5] == "no answer" for o in rows[:-1]), rows
+        for w in (wa, wb):                                        # no agent rung for two calls at once
+            for dev, spans in _busy_times(w).items():
+                spans.sort()
+                assert all(b[0] >= a[1] for a, b in itertools.pairwise(spans)), (dev, spans)
+        stuck = _db(pg_url, "SELECT agent, state FROM cc_agent WHERE state IN ('Reserved', 'Busy')")
+        assert stuck == []
+        served = {o[2] for o in offers if o[5] == "answered"}
+        assert served & {"bob", "dan"} and served & {"ann", "cat"}       # both nodes' agents, tie included
+        print(f"leader killed at epoch {epoch}; {holder} leads with {epoch2}; {len(offers)} offers for 16 callers")
+        print(p.a.part("centre").routing.public())
+    finally:
+        if leader.poll() is None:
+            leader.kill()
         p.close()

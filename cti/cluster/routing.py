@@ -82,6 +82,7 @@ class Routing:
         self.legs: dict[str, str] = {}                   #: tie call placed here -> routed call
         self.visits: dict[str, tuple[str, str]] = {}     #: tie call arriving here -> (agent, queue)
         self.inbox: _queue.SimpleQueue[list[Offer]] = _queue.SimpleQueue()
+        self._last: dict[int, int] = {}                   #: tie span -> timeslot of its last call
         self.counters = {"queued": 0, "offers": 0, "here": 0, "tie": 0, "answered": 0, "rona": 0,
                          "abandoned": 0, "ended": 0, "refused": 0, "tie_lost": 0}
 
@@ -145,18 +146,23 @@ class Routing:
         c = self.contact
         span = self.ties.get(r.node or "")
         call = c.model.calls.get(r.call)
-        circ = _free_circuit(c.model, span) if span is not None else None
-        if call is None or circ is None or r.device is None:
-            log.warning("call %s: agent %s on node %s not reachable (%s)", r.call, r.agent, r.node,
-                        "no tie span to it" if span is None else "no free tie circuit")
+        if call is None or span is None or r.device is None:
+            log.warning("call %s: agent %s on node %s not reachable (no tie span to it)", r.call, r.agent, r.node)
             self.counters["refused"] += 1
-            self._requeue(r, now, "Ready" if span is not None else "NotReady")
+            self._requeue(r, now, "NotReady")
             return
-        try:
-            res = c.model.make_call(call.route_device or r.call, r.device, now, calling=r.caller or None,
-                                    circuit=circ)
-        except Exception as e:                 # a typed call-control error: the tie refused the call
-            log.warning("call %s: tie call to %s on node %s refused: %s", r.call, r.device, r.node, e)
+        res: dict[str, Any] | None = None
+        why: Exception | str = "no free tie circuit"
+        for circ in self._hunt(span):       # a channel just released may not be free at the far end yet
+            try:
+                res = c.model.make_call(call.route_device or r.call, r.device, now, calling=r.caller or None,
+                                        circuit=circ)
+                self._last[span] = circ[1]
+                break
+            except Exception as e:           # a typed call-control error: try the next channel
+                why = e
+        if res is None:
+            log.warning("call %s: tie call to %s on node %s not placed: %s", r.call, r.device, r.node, why)
             self.counters["refused"] += 1
             self._requeue(r, now, "Ready")
             return
@@ -166,6 +172,13 @@ class Routing:
         c.apply([QueueEvent("Offered", r.queue, r.call, now, {"agents": [r.agent], "devices": [],
                                                                "caller": r.caller, "node": r.node,
                                                                "tie": res["call"]})])
+
+    def _hunt(self, span: int) -> list[tuple[int, int]]:
+        """The tie's free circuits, from the one after the last used (a rotating hunt: a channel
+        just released is tried last)."""
+        free = _free_circuits(self.contact.model, span)
+        last = self._last.get(span, -1)
+        return [c for c in free if c[1] > last] + [c for c in free if c[1] <= last]
 
     def _requeue(self, r: Routed, now: float, agent_state: str) -> None:
         """The offer could not be carried out: the caller waits again, the offer is closed."""
@@ -338,13 +351,10 @@ class Routing:
                 "visits": len(self.visits), **self.counters}
 
 
-def _free_circuit(model: Any, span: int) -> tuple[int, int] | None:
-    """A circuit of ``span`` no call holds and the trunk reports available."""
-    for adapter in model.adapters:
-        for circ in sorted(adapter.circuits()):
-            if circ[0] == span and circ not in model._busy and model.available.get(circ, True):
-                return (int(circ[0]), int(circ[1]))
-    return None
+def _free_circuits(model: Any, span: int) -> list[tuple[int, int]]:
+    """The circuits of ``span`` no call holds and the trunk reports available, in order."""
+    return sorted((int(c[0]), int(c[1])) for adapter in model.adapters for c in adapter.circuits()
+                  if c[0] == span and c not in model._busy and model.available.get(c, True))
 
 
 def _clear(model: Any, call_id: str, now: float, cause: int) -> None:
