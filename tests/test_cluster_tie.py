@@ -27,7 +27,7 @@ psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (pip inst
 ANY = "tcp://127.0.0.1:*"
 CONTACT = {"route_points": {"4000": "sales"},
            "agents": {"ann": {"device": "8001", "skills": {"sales": 80}, "wrap_up": 0.0},
-                      "bob": {"device": "8002", "skills": {"sales": 60}, "wrap_up": 0.0},
+                      "bob": {"device": "8002", "skills": {"sales": 60}, "wrap_up": 0.0, "team": "blue"},
                       "cat": {"device": "8003", "skills": {"sales": 70}, "wrap_up": 0.0},
                       "dan": {"device": "8004", "skills": {"sales": 50}, "wrap_up": 0.0}},
            "queues": {"sales": {"skills": {"sales": 10}, "ring_timeout": 4.0}}}
@@ -85,7 +85,7 @@ class Watch(Component):
 
 
 def _server(tmp: Path, node: str, url: str, clock: Any, spans: int, trunks: list[dict[str, Any]],
-            ties: dict[str, int]) -> Any:
+            ties: dict[str, int], contact: dict[str, Any] | None = None) -> Any:
     from cti.cli.wiring import build_server
     from cti.config import Config
     cfg = Config.from_dict({"server": {"node": node, "store": str(tmp / f"{node}.db")},
@@ -95,7 +95,7 @@ def _server(tmp: Path, node: str, url: str, clock: Any, spans: int, trunks: list
     cfg.board.options = {"clock": clock}                 # both cards on one clock: one tie cable
     cfg.cluster = {"servers": ["nats://127.0.0.1:9"], "centre": url, "lease_ttl": 1.0, "dead_after": 3.0,
                    "ties": ties}
-    cfg.contact = {**CONTACT, "recordings": str(tmp / f"rec-{node}")}
+    cfg.contact = {**CONTACT, "recordings": str(tmp / f"rec-{node}"), **(contact or {})}
     return build_server(cfg, extra=[Watch()])
 
 
@@ -103,13 +103,15 @@ class Pair:
     """Node a (span 0: PRI to the public exchange, span 1: tie, network side) and node b (span 0:
     the tie, user side), started, with ann's station on a and bob's on b."""
 
-    def __init__(self, tmp: Path, url: str) -> None:
+    def __init__(self, tmp: Path, url: str, a: dict[str, Any] | None = None, b: dict[str, Any] | None = None,
+                 b_spans: int = 1) -> None:
         from simulator.tie import TieSpan, shared_clock
         self.clock = shared_clock("real")
         self.a = _server(tmp, "a", url, self.clock, 2, [{"signalling": "pri", "spans": [0]},
-                                                         {"signalling": "pri", "spans": [1], "config": TIE_A}], {"b": 1})
-        self.b = _server(tmp, "b", url, self.clock, 1, [{"signalling": "pri", "spans": [0], "config": TIE_B}],
-                         {"a": 0})
+                                                         {"signalling": "pri", "spans": [1], "config": TIE_A}], {"b": 1},
+                         a)
+        self.b = _server(tmp, "b", url, self.clock, b_spans, [{"signalling": "pri", "spans": [0], "config": TIE_B}],
+                         {"a": 0}, b)
         self.tie = TieSpan(self.a.board, 1, self.b.board, 0)
         self.a.start()
         self.b.start()
@@ -350,4 +352,76 @@ def test_kill9_of_the_acd_leader_while_two_nodes_route_calls(pg_url: str, tmp_pa
     finally:
         if leader.poll() is None:
             leader.kill()
+        p.close()
+
+
+CALLER_HZ, BOB_HZ, BOSS_HZ = 1000.0, 770.0, 1400.0
+HEARD = 0.1
+
+
+def _hears(phone: Any, *freqs: float) -> bool:
+    """``phone`` heard exactly ``freqs`` among the three test tones over the last 0.6 s."""
+    from simulator.phones import band_levels
+    lv = band_levels(phone.heard(0.6), (CALLER_HZ, BOB_HZ, BOSS_HZ))
+    return all(lv[f] > HEARD for f in freqs) and all(v < HEARD / 4 for f, v in lv.items() if f not in freqs)
+
+
+def test_audio_across_the_tie_both_ways_recorded_and_supervised_on_the_agents_node(pg_url: str,
+                                                                                  tmp_path: Path) -> None:
+    """bob's station is a timeslot of node b's board (span 1, a simulated phone speaking 770 Hz);
+    a caller of node a (1000 Hz) reaches him through the tie: each hears the other (a's bridge
+    trunk <-> tie, b's bridge tie <-> station); a's recording of the queue has the caller on one
+    channel and bob on the other; b's supervisor (station 3000, 1400 Hz) monitors, whispers to
+    and barges in on bob's call as on any call of b."""
+    from cti.bus.auth import Account
+    from cti.media import wavfile
+    from simulator.agents import LocalBus
+    from simulator.phones import Phone, attach_phones, band_levels
+    queues = {"sales": {"skills": {"sales": 10}, "ring_timeout": 4.0, "record": True}}
+    p = Pair(tmp_path, pg_url, a={"queues": queues},
+             b={"queues": queues, "stations": {"8002": "1/1", "3000": "1/30"}}, b_spans=2)
+    bob, boss = Phone("8002", BOB_HZ), Phone("3000", BOSS_HZ)
+    attach_phones(p.b.board, 1, {1: bob, 30: boss})
+    wa = p.a.part("watch")
+    centre_a, centre_b = p.a.part("contact"), p.b.part("contact")
+    try:
+        p.log_on(p.b, "bob", "8002", "Ready")
+        p.run(25, until=lambda: _db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'bob'") == [("Ready",)]
+              and p.a.now() > 3.0)
+        _call(p, "13900000005", hold_for=None)
+        p.run(30, until=lambda: bool(centre_a.audio.bridges.bridges) and bool(centre_b.audio.bridges.bridges))
+        (call,) = centre_a.audio.bridges.bridges
+        (leg_b,) = centre_b.audio.bridges.bridges
+        span, ts = p.a.model.calls[call].circuit()
+        caller = Phone("caller", CALLER_HZ)
+        attach_phones(p.a.board, span, {ts: caller})
+        p.run(1.5)
+        assert _hears(bob, CALLER_HZ) and _hears(caller, BOB_HZ)          # both ways, through two bridges
+        assert _hears(boss)
+        lb = LocalBus(p.b)
+        sup = Account("boss", "supervisor", device="3000", team="blue")
+        res = lb.command("Monitor", sup, agent="bob", device="3000", mode="monitor")
+        assert res["call"] == leg_b
+        p.run(1.2)
+        assert _hears(boss, CALLER_HZ, BOB_HZ) and _hears(bob, CALLER_HZ) and _hears(caller, BOB_HZ)
+        lb.command("Monitor", sup, agent="bob", device="3000", mode="whisper")
+        p.run(1.2)
+        assert _hears(bob, CALLER_HZ, BOSS_HZ) and _hears(caller, BOB_HZ)     # coaching: bob only
+        lb.command("Monitor", sup, agent="bob", device="3000", mode="barge")
+        p.run(1.2)
+        assert _hears(caller, BOB_HZ, BOSS_HZ)                               # barge: across the tie too
+        lb.command("StopMonitor", sup, device="3000")
+        p.run(0.5)
+        p.a.call_soon(lambda: p.a.model.clear_connection(call, p.a.now(), device=p.a.model.calls[call].local().device))
+        p.run(10, until=lambda: not p.a.model.calls and not p.b.model.calls)
+        rec = sorted((tmp_path / "rec-a").rglob("*.wav"))
+        assert len(rec) == 1, list((tmp_path / "rec-a").rglob("*"))          # recorded on the caller's node
+        info, pcm = wavfile.read_channels(str(rec[0]))
+        mid = slice(len(pcm) // 2, len(pcm) // 2 + 4000)
+        lv_l = band_levels(pcm[mid, 0], (CALLER_HZ, BOB_HZ))
+        lv_r = band_levels(pcm[mid, 1], (CALLER_HZ, BOB_HZ))
+        assert lv_l[CALLER_HZ] > HEARD and lv_l[BOB_HZ] < HEARD / 4         # the caller
+        assert lv_r[BOB_HZ] > HEARD and lv_r[CALLER_HZ] < HEARD / 4         # bob, from across the tie
+        assert wa.of("CallCleared")
+    finally:
         p.close()
