@@ -25,6 +25,7 @@ cdef extern from "dtmf_kernel.h" nogil:
     ctypedef struct dtk_figs:
         double norm, level_on, twist_lo, twist_hi, ratio_on
     void dtk_prefetch(const int16_t *first, int rows, long stride, long nbytes)
+    void dtk_prefetch_obj(const void *p, long nbytes)
     int dtk_screen(const float *h, double *prev, double en, const dtk_figs *f, int *kl, int *kh)
     void dtk_neighbours(const int16_t *src, const float (*tab)[8], double *acc)
 
@@ -276,6 +277,9 @@ cdef class DtmfDetector:
                 dtk_prefetch(&x[g + DTK_LANES, 0],
                              <int> (rows - g - DTK_LANES if rows - g - DTK_LANES < DTK_LANES else DTK_LANES),
                              n * sizeof(int16_t), n * sizeof(int16_t))
+                for l in range(<int> (rows - g - DTK_LANES if rows - g - DTK_LANES < DTK_LANES else DTK_LANES)):
+                    r = g + DTK_LANES + l
+                    dtk_prefetch_obj(&self.chan[idx[r] if idx != NULL else <int> r], sizeof(self.chan[0]))
             for s in range(nsub):
                 t = tstart + s * DT_SUB * STEP
                 for l in range(nl):

@@ -238,6 +238,13 @@ static inline void dtk_prefetch(const int16_t *first, int rows, long stride, lon
             __builtin_prefetch((const char *) first + r * stride + b);
 }
 
+/* The same for one object (a channel's state) of ``bytes`` bytes. */
+static inline void dtk_prefetch_obj(const void *p, long bytes)
+{
+    for (long b = 0; b < bytes; b += 64)
+        __builtin_prefetch((const char *) p + b, 1);
+}
+
 static inline double dtk_max(double a, double b)
 {
     return a > b ? a : b;

@@ -20,11 +20,11 @@ from libc.string cimport memcpy, memset
 cdef extern from "mf_kernel.h" nogil:
     enum: MFK_LANES
     enum: MFK_HALF
-    void mfk_subblocks(const int16_t **src, int n, const float (*fold)[16], float (*out)[16],
-                       int64_t *en)
-    int mfk_front(const float *o, const double *rot, const double *q4, const double *q5,
-                  const double *q6, double norm, double *z, double *wz, double *pw)
+    void mfk_subblocks(const int16_t **src, int n, const float (*fold)[16], const double *rot,
+                       const double **prev, double norm, double (*z)[16], double (*wz)[16],
+                       double (*pw)[8], int *strongest, int64_t *en)
     void mfk_prefetch(const int16_t *first, int rows, long stride, long nbytes)
+    void mfk_prefetch_obj(const void *p, long nbytes)
 
 import numpy as np
 
@@ -250,8 +250,13 @@ cdef class MfDetector:
         cdef Py_ssize_t nev = 0
         cdef int16_t first[MFK_LANES][MF_SUB]
         cdef const int16_t *srcs[MFK_LANES]
-        cdef float acc[MFK_LANES][MF_COLS]
+        cdef double zs[MFK_LANES][MF_COLS]
+        cdef double wzs[MFK_LANES][MF_COLS]
+        cdef double pws[MFK_LANES][8]
+        cdef int strongest[MFK_LANES]
+        cdef const double *prev[3 * MFK_LANES]
         cdef int64_t ens[MFK_LANES]
+        cdef mf_chan_t *ch
         cdef int slot[MF_RING]
         cdef const double *rr
         cdef Py_ssize_t s, g, r
@@ -266,6 +271,9 @@ cdef class MfDetector:
                 mfk_prefetch(&x[g + MFK_LANES, 0],
                              <int> (rows - g - MFK_LANES if rows - g - MFK_LANES < MFK_LANES else MFK_LANES),
                              n * sizeof(int16_t), n * sizeof(int16_t))
+                for l in range(<int> (rows - g - MFK_LANES if rows - g - MFK_LANES < MFK_LANES else MFK_LANES)):
+                    r = g + MFK_LANES + l
+                    mfk_prefetch_obj(&self.chan[idx[r] if idx != NULL else <int> r], sizeof(self.chan[0]))
             for s in range(nsub):
                 rr = self.rot[(self.pos + s) % MF_ROT]
                 h = <int> ((self.rhead + s) % MF_RING)
@@ -273,18 +281,23 @@ cdef class MfDetector:
                     slot[k] = (h + k) % MF_RING
                 for l in range(nl):
                     r = g + l
+                    c = idx[r] if idx != NULL else <int> r
+                    ch = &self.chan[c]
+                    prev[3 * l] = ch.ring[slot[4]]
+                    prev[3 * l + 1] = ch.ring[slot[5]]
+                    prev[3 * l + 2] = ch.ring[slot[6]]
                     if s == 0 and p > 0:
-                        c = idx[r] if idx != NULL else <int> r
-                        memcpy(first[l], self.chan[c].carry, p * sizeof(int16_t))
+                        memcpy(first[l], ch.carry, p * sizeof(int16_t))
                         memcpy(&first[l][p], &x[r, 0], (MF_SUB - p) * sizeof(int16_t))
                         srcs[l] = first[l]
                     else:
                         srcs[l] = &x[r, s * MF_SUB - p]
-                mfk_subblocks(srcs, nl, <const float (*)[16]> self.fold, acc, ens)
+                mfk_subblocks(srcs, nl, <const float (*)[16]> self.fold, rr, prev, NORM, zs, wzs, pws,
+                              strongest, ens)
                 for l in range(nl):
                     r = g + l
                     c = idx[r] if idx != NULL else <int> r
-                    nev = self._decide(c, acc[l], <double> ens[l], rr, slot, s, nev)
+                    nev = self._decide(c, zs[l], wzs[l], pws[l], strongest[l], <double> ens[l], slot, s, nev)
             g += MFK_LANES
         # keep the samples of the unfinished sub-block
         for r in range(rows):
@@ -300,18 +313,17 @@ cdef class MfDetector:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef Py_ssize_t _decide(self, int c, const float *acc, double en, const double *rr,
-                            const int *slot, Py_ssize_t s, Py_ssize_t nev) noexcept nogil:
-        """Window, two-out-of-six decision and recognise / hold / release of channel c.
+    cdef Py_ssize_t _decide(self, int c, const double *z, const double *wz, const double *pw, int a,
+                            double en, const int *slot, Py_ssize_t s, Py_ssize_t nev) noexcept nogil:
+        """Two-out-of-six decision and recognise / hold / release of channel c on a window.
 
-        The phase reference, the window, the powers and the strongest tone come first,
-        branch-free in C (mfk_front); a window where no pair can pass on a channel with no
-        signal recognised (most of speech and noise) changes nothing but the ring."""
+        z: this sub-block's correlations with the phase reference applied, wz: the 20 ms
+        window (three earlier sub-blocks and this one), pw: its tone powers, a: the
+        strongest tone, all computed branch-free in C (mfk_subblocks, mfk_front); a window
+        where no pair can pass on a channel with no signal recognised (most of speech and
+        noise) changes nothing but the ring."""
         cdef mf_chan_t *ch = &self.chan[c]
-        cdef double z[MF_COLS]
-        cdef double wz[MF_COLS]
-        cdef double pw[MF_MAXF]
-        cdef int k, a, b, t, sg, strict, held
+        cdef int k, b, t, sg, strict, held
         cdef double ew, pa, pb, p3, pair
         cdef int cur = ch.cur
         cdef int cand = ch.cand
@@ -324,12 +336,6 @@ cdef class MfDetector:
         cdef const double *q1 = ch.ring[slot[1]]
         cdef const double *q2 = ch.ring[slot[2]]
         cdef const double *q3 = ch.ring[slot[3]]
-        cdef const double *q4 = ch.ring[slot[4]]
-        cdef const double *q5 = ch.ring[slot[5]]
-        cdef const double *q6 = ch.ring[slot[6]]
-        # the phase reference (rotate to the stream's time origin), W, the powers and the
-        # strongest tone (ties: lower index first, as a stable sort)
-        a = mfk_front(acc, rr, q4, q5, q6, NORM, z, wz, pw)
         ew = (ch.ering[slot[4]] + ch.ering[slot[5]] + ch.ering[slot[6]] + en) * INV_WIN
         pa = pw[a]
         pair = 0.0

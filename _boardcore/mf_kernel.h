@@ -41,6 +41,39 @@
 #define MFK_CLONES
 #endif
 
+static inline double mfk_max(double a, double b)
+{
+    return a > b ? a : b;
+}
+
+/* The front of a channel's decision on one sub-block (inlined in mfk_subblocks, so built
+ * for each of its targets), without branches (the strongest tone
+ * over speech or noise is a coin toss: a compare-and-branch argmax mispredicts):
+ *   z = o rotated by rot (the phase reference to the stream's origin times exp(-j w c)),
+ *   wz = q4 + q5 + q6 + z (the 20 ms window: three earlier sub-blocks and this one),
+ *   pw[k] = |wz_k|^2 * norm (k < 6).
+ * o: the sub-block's folded sums (mfk_subblocks); rot, q4..q6, z, wz: columns (see above).
+ * Returns the strongest tone (the first on ties, as a stable sort). */
+static inline int mfk_front(const float *restrict o, const double *restrict rot,
+                            const double *restrict q4, const double *restrict q5,
+                            const double *restrict q6, double norm, double *restrict z,
+                            double *restrict wz, double *restrict pw)
+{
+    for (int k = 0; k < 8; k++) {
+        double ar = (double) o[k], ai = (double) o[8 + k];
+        double zr = ar * rot[k] - ai * rot[8 + k], zi = ar * rot[8 + k] + ai * rot[k];
+        z[k] = zr;
+        z[8 + k] = zi;
+    }
+    for (int k = 0; k < MFK_COLS; k++)
+        wz[k] = q4[k] + q5[k] + q6[k] + z[k];
+    for (int k = 0; k < 6; k++)
+        pw[k] = (wz[k] * wz[k] + wz[8 + k] * wz[8 + k]) * norm;
+    double pa = mfk_max(mfk_max(mfk_max(pw[0], pw[1]), mfk_max(pw[2], pw[3])), mfk_max(pw[4], pw[5]));
+    return __builtin_ctz((unsigned) ((pw[0] == pa) | (pw[1] == pa) << 1 | (pw[2] == pa) << 2
+                                     | (pw[3] == pa) << 3 | (pw[4] == pa) << 4 | 32));
+}
+
 #if defined(__GNUC__)
 typedef float mfk_v8f __attribute__((vector_size(32)));
 typedef double mfk_v4d __attribute__((vector_size(32)));
@@ -119,12 +152,16 @@ static void mfk_prep(const int16_t *x, float *u, float *v, int64_t *en)
     mfk_prep_vec(x, u, v, en);
 }
 
-/* Channels l < n (n <= MFK_LANES) of src[0..n-1], 40 samples each: out[l][k] + j out[l][8 + k]
- * = sum_i (u_i cos(w_k d_i) - j v_i sin(w_k d_i)) (the folded sums, not yet rotated by
- * exp(-j w c)); en[l] = sum_m src[l][m]^2. */
+/* Channels l < n (n <= MFK_LANES) of src[0..n-1], 40 samples each: the folded sums
+ * o[k] + j o[8 + k] = sum_i (u_i cos(w_k d_i) - j v_i sin(w_k d_i)), then per channel the
+ * front of its decision (mfk_front: rot, the channel's three previous sub-blocks
+ * prev[3 l .. 3 l + 2], norm) into z[l], wz[l], pw[l], strongest[l]; en[l] = sum_m src[l][m]^2. */
 MFK_CLONES static void mfk_subblocks(const int16_t *const *src, int n, const float (*fold)[MFK_COLS],
-                                     float (*out)[MFK_COLS], int64_t *en)
+                                     const double *rot, const double *const *prev, double norm,
+                                     double (*z)[MFK_COLS], double (*wz)[MFK_COLS], double (*pw)[8],
+                                     int *strongest, int64_t *en)
 {
+    float out[MFK_LANES][MFK_COLS] __attribute__((aligned(32)));
     float u[MFK_LANES][MFK_HALF] __attribute__((aligned(32)));
     float v[MFK_LANES][MFK_HALF] __attribute__((aligned(32)));
     int64_t e[MFK_LANES];
@@ -147,12 +184,17 @@ MFK_CLONES static void mfk_subblocks(const int16_t *const *src, int n, const flo
         memcpy(&out[l][0], &a[l][0], sizeof a[l][0]);
         memcpy(&out[l][8], &a[l][1], sizeof a[l][1]);
         en[l] = e[l];
+        strongest[l] = mfk_front(out[l], rot, prev[3 * l], prev[3 * l + 1], prev[3 * l + 2], norm,
+                                 z[l], wz[l], pw[l]);
     }
 }
 #else
 static void mfk_subblocks(const int16_t *const *src, int n, const float (*fold)[MFK_COLS],
-                          float (*out)[MFK_COLS], int64_t *en)
+                          const double *rot, const double *const *prev, double norm,
+                          double (*z)[MFK_COLS], double (*wz)[MFK_COLS], double (*pw)[8],
+                          int *strongest, int64_t *en)
 {
+    float out[MFK_LANES][MFK_COLS];
     for (int l = 0; l < n; l++) {
         int64_t e = 0;
         for (int m = 0; m < MFK_SUB; m++)
@@ -168,6 +210,8 @@ static void mfk_subblocks(const int16_t *const *src, int n, const float (*fold)[
                 out[l][8 + k] += v * fold[i][8 + k];
             }
         }
+        strongest[l] = mfk_front(out[l], rot, prev[3 * l], prev[3 * l + 1], prev[3 * l + 2], norm,
+                                 z[l], wz[l], pw[l]);
     }
 }
 #endif
@@ -181,36 +225,11 @@ static inline void mfk_prefetch(const int16_t *first, int rows, long stride, lon
             __builtin_prefetch((const char *) first + r * stride + b);
 }
 
-static inline double mfk_max(double a, double b)
+/* The same for one object (a channel's state) of ``bytes`` bytes. */
+static inline void mfk_prefetch_obj(const void *p, long bytes)
 {
-    return a > b ? a : b;
-}
-
-/* The front of a channel's decision on one sub-block, without branches (the strongest tone
- * over speech or noise is a coin toss: a compare-and-branch argmax mispredicts):
- *   z = o rotated by rot (the phase reference to the stream's origin times exp(-j w c)),
- *   wz = q4 + q5 + q6 + z (the 20 ms window: three earlier sub-blocks and this one),
- *   pw[k] = |wz_k|^2 * norm (k < 6).
- * o: the sub-block's folded sums (mfk_subblocks); rot, q4..q6, z, wz: columns (see above).
- * Returns the strongest tone (the first on ties, as a stable sort). */
-MFK_CLONES static int mfk_front(const float *restrict o, const double *restrict rot,
-                                const double *restrict q4, const double *restrict q5,
-                                const double *restrict q6, double norm, double *restrict z,
-                                double *restrict wz, double *restrict pw)
-{
-    for (int k = 0; k < 8; k++) {
-        double ar = (double) o[k], ai = (double) o[8 + k];
-        double zr = ar * rot[k] - ai * rot[8 + k], zi = ar * rot[8 + k] + ai * rot[k];
-        z[k] = zr;
-        z[8 + k] = zi;
-    }
-    for (int k = 0; k < MFK_COLS; k++)
-        wz[k] = q4[k] + q5[k] + q6[k] + z[k];
-    for (int k = 0; k < 6; k++)
-        pw[k] = (wz[k] * wz[k] + wz[8 + k] * wz[8 + k]) * norm;
-    double pa = mfk_max(mfk_max(mfk_max(pw[0], pw[1]), mfk_max(pw[2], pw[3])), mfk_max(pw[4], pw[5]));
-    return __builtin_ctz((unsigned) ((pw[0] == pa) | (pw[1] == pa) << 1 | (pw[2] == pa) << 2
-                                     | (pw[3] == pa) << 3 | (pw[4] == pa) << 4 | 32));
+    for (long b = 0; b < bytes; b += 64)
+        __builtin_prefetch((const char *) p + b, 1);
 }
 
 #endif
