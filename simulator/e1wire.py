@@ -97,6 +97,8 @@ class Endpoint(Span):
         self.deframer = E1Deframer(crc4=crc4, cas=self._cas_mode)
         self._hdlc = {ts: SimHdlc(self, ts) for ts in config.hdlc}
         self._audio_ts = tuple(ts for ts in VOICE_TIMESLOTS if ts not in self._hdlc)
+        self._audio_set = frozenset(self._audio_ts)
+        self._audio_rows = np.array(self._audio_ts, dtype=np.intp)
         self._closed = False
         self.now = 0.0
         self.events: deque[BoardEvent] = deque()
@@ -121,7 +123,8 @@ class Endpoint(Span):
         self._acc_n = 0
         self._ring: deque[tuple[np.ndarray, float]] = deque(maxlen=RX_BLOCKS)
         self._seq_next = 0            # sequence number of the next block to enter the ring
-        self._cursor: dict[int, int] = {}
+        self._cursor: dict[int, int] = {}   # per timeslot, once anyone read a subset of them
+        self._all_next = 0            # the next block of a read of every timeslot, until then
         self._skipped = 0             # blocks before this one were passed over (skip_audio)
         self.changes: int = 0         # CAS / alarm changes and HDLC frames received (Span.changes)
         self._rx_cas = {ts: 0 for ts in VOICE_TIMESLOTS} if self._cas_mode else {}
@@ -138,9 +141,26 @@ class Endpoint(Span):
             raise BoardClosed(f"span {self.number} ({self.side} end) is closed")
 
     def _read_audio(self, timeslots: Iterable[int] | None) -> AudioBlock | None:
-        self._check_open()
-        tss = audio_timeslots(timeslots, self._audio_ts, self._hdlc, self.number)
+        if self._closed:
+            self._check_open()
         first = self._seq_next - len(self._ring)
+        if timeslots is None and not self._cursor:
+            # every reader so far read every timeslot (the stacks, taps, detectors): one cursor
+            # for all of them, no per-timeslot bookkeeping
+            seq = self._all_next
+            if seq < self._skipped:
+                seq = self._skipped
+            if seq < first:
+                self._counters.audio_overruns += first - seq
+                seq = first
+            if seq >= self._seq_next:
+                return None
+            self._all_next = seq + 1
+            block, t = self._ring[seq - first]
+            return AudioBlock(self.number, self._audio_ts, block[self._audio_rows].tobytes(), t)
+        if not self._cursor:          # the first read of a subset: per-timeslot cursors from here on
+            self._cursor.update(dict.fromkeys(self._audio_ts, self._all_next))
+        tss = audio_timeslots(timeslots, self._audio_ts, self._hdlc, self.number)
         seq = next_block_seq(self._cursor, tss, first, self._seq_next, self._counters, self._skipped)
         if seq is None:
             return None
@@ -148,10 +168,15 @@ class Endpoint(Span):
         return AudioBlock(self.number, tss, block[list(tss)].tobytes(), t)
 
     def _write_audio(self, ts: int, alaw: bytes) -> None:
-        self._check_open()
-        check_audio_timeslot(ts, self._hdlc, self.number)
-        alaw = as_alaw(alaw)
-        q = self._txq.setdefault(ts, bytearray())
+        if self._closed:
+            self._check_open()
+        if ts not in self._audio_set:          # the common case needs no more checking
+            check_audio_timeslot(ts, self._hdlc, self.number)
+        if type(alaw) is not bytes:
+            alaw = as_alaw(alaw)
+        q = self._txq.get(ts)
+        if q is None:
+            q = self._txq[ts] = bytearray()
         queue_audio(q, alaw, TX_QUEUE_OCTETS, self.number, ts)
         if q:
             self._tx_live.add(ts)

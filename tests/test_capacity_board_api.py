@@ -118,3 +118,27 @@ def test_an_idle_no1_span_reads_nothing_on_a_quiet_block():
     assert "IncomingCall" in kinds and "Released" in kinds
     assert calls["cas_all"] > 0 and calls["read_audio"] > 0
     assert rig.all_idle()
+
+
+def test_reads_of_every_timeslot_and_of_a_subset_keep_their_places():
+    board = open_sim(1)
+    span = board.span(0)
+    board.advance(1.5)                              # more blocks than the ring keeps
+    first = span.read_audio()
+    assert first is not None
+    over = span.counters.audio_overruns
+    assert over > 0                                 # the oldest left the ring unread: counted
+    while span.read_audio() is not None:
+        pass
+    board.advance(0.06)
+    a = span.read_audio([3])                        # a subset reader takes the next block of TS3
+    b = span.read_audio()                           # ... every timeslot's next block is the same one
+    assert a is not None and b is not None and a.time == b.time > first.time
+    assert a.data == b.timeslot(3)
+    c = span.read_audio()
+    d = span.read_audio([3])                        # c moved every timeslot past its block
+    assert c is not None and d is not None and c.time > b.time and d.time == pytest.approx(c.time + 0.02)
+    while span.read_audio() is not None:
+        pass
+    assert span.read_audio([3]) is None
+    assert span.counters.audio_overruns == over
