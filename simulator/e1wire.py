@@ -161,10 +161,10 @@ class Endpoint(Span):
         if not self._cursor:          # the first read of a subset: per-timeslot cursors from here on
             self._cursor.update(dict.fromkeys(self._audio_ts, self._all_next))
         tss = audio_timeslots(timeslots, self._audio_ts, self._hdlc, self.number)
-        seq = next_block_seq(self._cursor, tss, first, self._seq_next, self._counters, self._skipped)
-        if seq is None:
+        nxt = next_block_seq(self._cursor, tss, first, self._seq_next, self._counters, self._skipped)
+        if nxt is None:
             return None
-        block, t = self._ring[seq - first]
+        block, t = self._ring[nxt - first]
         return AudioBlock(self.number, tss, block[list(tss)].tobytes(), t)
 
     def _write_audio(self, ts: int, alaw: bytes) -> None:
