@@ -53,3 +53,75 @@ def test_merged_batches_stay_bounded():
         seq += MERGE // 2 + 1
     hub, fed = run_posts(posts)
     assert all(len(b) <= MERGE for b in fed) and [s for b in fed for s in b] == list(range(1, seq + 1))
+
+
+def test_batch_window_fits_the_target_and_saves_cpu_when_it_cannot():
+    loop = asyncio.new_event_loop()
+    try:
+        hub = Hub()
+        feed = Feed(hub, loop, lambda after: None, lambda: 0)
+        counts = {"n": 0}
+        hub.subscribers = lambda: counts["n"]            # type: ignore[method-assign]
+        assert feed.batch_window() == feed.window == 0.01          # few subscribers: latency first
+        counts["n"] = 1000
+        hub.fanout_s = 0.005                             # a fast fan-out: the longest window fits
+        assert feed.batch_window() == feed.window_busy == 0.025
+        hub.fanout_s = 0.02                              # 50 - 10 - 20 ms: a 20 ms window still fits
+        assert abs(feed.batch_window() - 0.02) < 1e-9
+        hub.fanout_s = 0.035                             # even 10 ms would not fit: least CPU
+        assert feed.batch_window() == feed.window_busy
+    finally:
+        loop.close()
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.closing = False
+
+    def write(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+class FakeWs:
+    closed = False
+
+
+def test_fast_and_plain_paths_write_the_same_frames_once_per_batch():
+    from cti.bus.auth import PLAIN_ACCOUNT, AccountBook
+    from cti.gateway.hub import Sink, Viewer
+
+    loop = asyncio.new_event_loop()
+    try:
+        hub = Hub()
+        hub.start_at(0)
+        plain: list[bytes] = []
+        fast, shut = FakeTransport(), FakeTransport()
+        viewer = Viewer(PLAIN_ACCOUNT, AccountBook())
+        a = Sink(viewer, plain.append, lambda: 0, lambda code, why: asyncio.sleep(0), lambda: False)
+        b = Sink(viewer, fast.write, lambda: 0, lambda code, why: asyncio.sleep(0), lambda: False,
+                 transport=fast, ws=FakeWs())
+        c = Sink(viewer, shut.write, lambda: 0, lambda code, why: asyncio.sleep(0), lambda: True,
+                 transport=shut, ws=FakeWs())
+        shut.closing = True
+        for s in (a, b, c):
+            loop.run_until_complete(hub.attach(s, 0))
+        assert hub.fanout_s == 0.0
+        loop.run_until_complete(_feed(hub, [ev(1), ev(2)]))
+        loop.run_until_complete(_feed(hub, [ev(3)]))
+        assert plain == fast.frames and len(plain) == 2                 # one frame per batch, same octets
+        assert plain[0].startswith(b'\x81') and b'"first":1,"last":2,"count":2' in plain[0]
+        assert shut.frames == [] and not c.live and a.last == b.last == 3      # a closing one leaves
+        assert hub.fanout_s > 0.0 and hub.counters["frames"] == 4
+    finally:
+        loop.close()
+
+
+async def _feed(hub: Hub, events: list[dict[str, Any]]) -> None:
+    hub.feed(events)

@@ -231,7 +231,8 @@ class Gateway:
                 "connections": len(self.conns), "error": feed.error if feed else "not started",
                 "counters": {**self.counters, **(dict(hub.counters) if hub else {}),
                              "tail_catch_ups": feed.tail_catch_ups if feed else 0},
-                "fanout_ms": hub.latency_ms(_since(request)) if hub else {}}
+                "fanout_ms": hub.latency_ms(_since(request)) if hub else {},
+                "batch_window_ms": round(feed.batch_window() * 1000, 1) if feed else None}
         return web.json_response(body, status=200 if ready else 503)
 
     async def http_snapshot(self, request: web.Request) -> web.Response:
@@ -427,7 +428,8 @@ class Gateway:
         if conn.sink is not None:
             self.hub.detach(conn.sink)
         viewer = Viewer(conn.account, self.accounts.book, tuple(topics) or ("",))
-        sink = conn.sink = Sink(viewer, conn.write, conn.buffered, self._closer(conn), conn.closing)
+        sink = conn.sink = Sink(viewer, conn.write, conn.buffered, self._closer(conn), conn.closing,
+                                transport=conn.transport, ws=conn.ws)
         sink.deflate = conn.deflate
         pending: list[Item] = []
         if msg.get("snapshot"):
