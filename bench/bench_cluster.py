@@ -18,6 +18,12 @@ received by a CRM process on an ordered push consumer; p50 / p99 / max in millis
 seconds until another server leads the stream (what a node's relay waits through, retrying).
 The machine is shared: compare ratios within one run.
 
+Call set-up (with PostgreSQL, as below): a single node's own ACD (the reference) against the
+cluster ACD ringing an agent on the caller's node and one on the other node through an E1 tie
+span (PRI), two real servers on one real-time board clock (tests/cluster_tie_rig.py); medians
+of 12 calls of seizure -> the agent's phone ringing, and the agent's answer -> the caller
+answered (20 ms resolution: the board's block).
+
 Takeovers (with PostgreSQL: ``CTI_TEST_POSTGRES_URL``, as .ci/run starts it; skipped, saying
 so, without), medians of a few runs, each in a fresh schema:
 
@@ -381,6 +387,51 @@ def _takeovers(quick: bool) -> list[Result]:
                    note=f"answer 0.3 s + hold 1 s included; {spread([c[2] for c in cards])}")]
 
 
+def _setups(quick: bool) -> list[Result]:
+    """Call set-up through the cluster ACD against a single node's own ACD, same run: seizure
+    of the caller's channel -> the agent's phone ringing, and the agent's answer -> the caller
+    answered (tests/cluster_tie_rig.py: real servers, PRI public trunk, PRI tie between two
+    boards on one real-time clock)."""
+    import statistics
+    import sys
+    url = os.environ.get("CTI_TEST_POSTGRES_URL")
+    if not url:
+        print("bench_cluster: CTI_TEST_POSTGRES_URL not set (no PostgreSQL): cluster call set-up skipped")
+        return []
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from cluster_tie_rig import Pair, setup_times
+    n = 4 if quick else 12
+    got: dict[str, list[tuple[float, float]]] = {}
+    for kind in ("single", "here", "tie"):
+        name, db = _schema(url)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                p = Pair(Path(tmp), db, single=kind == "single")
+                try:
+                    if kind == "tie":
+                        p.log_on(p.b, "bob", "8002", "Ready")
+                    else:
+                        p.log_on(p.a, "ann", "8001", "Ready")
+                    p.run(5.0)                 # the D channels up, the agent's state in the centre
+                    srv = p.b if kind == "tie" else p.a
+                    got[kind] = setup_times(p.run, p.a.now, p.exchange, srv.part("watch"),
+                                            "8002" if kind == "tie" else "8001", n, f"13{len(got)}")
+                finally:
+                    p.close()
+        finally:
+            _drop(url, name)
+    rows = {"single": "one node, its own ACD (reference)", "here": "cluster ACD, agent on the caller's node",
+            "tie": "cluster ACD, agent on the other node (E1 tie, PRI)"}
+    out = []
+    for i, what in enumerate(("seizure -> agent's phone rings", "agent answers -> caller answered")):
+        for kind, label in rows.items():
+            xs = [x[i] for x in got[kind]]
+            out.append(Result(f"cluster call set-up: {what}", label, statistics.median(xs), "s",
+                              reference=kind == "single",
+                              note=f"median of {len(xs)}, {min(xs):.3f}..{max(xs):.3f} s"))
+    return out
+
+
 def _version() -> str:
     import subprocess
     exe = binary() or "nats-server"
@@ -401,7 +452,7 @@ def run(quick: bool = False) -> list[Result]:
             out += _leader_takeover(cluster)
         finally:
             ctx.term()
-    return out + _takeovers(quick)
+    return out + _setups(quick) + _takeovers(quick)
 
 
 async def _leader_ready(urls: list[str], timeout: float = 30.0) -> None:

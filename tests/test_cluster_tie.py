@@ -20,170 +20,35 @@ from typing import Any
 import pytest
 
 from cluster_rig import pg_url_fixture  # noqa: F401  (the pg_url fixture)
-from cti.plugin import Component, Host
+from cluster_tie_rig import Pair, Watch, db, place, record
 
 pytestmark = [pytest.mark.postgres, pytest.mark.cluster]
 psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'psycopg[binary]')")
-ANY = "tcp://127.0.0.1:*"
-CONTACT = {"route_points": {"4000": "sales"},
-           "agents": {"ann": {"device": "8001", "skills": {"sales": 80}, "wrap_up": 0.0},
-                      "bob": {"device": "8002", "skills": {"sales": 60}, "wrap_up": 0.0, "team": "blue"},
-                      "cat": {"device": "8003", "skills": {"sales": 70}, "wrap_up": 0.0},
-                      "dan": {"device": "8004", "skills": {"sales": 50}, "wrap_up": 0.0}},
-           "queues": {"sales": {"skills": {"sales": 10}, "ring_timeout": 4.0}}}
-
-
-#: the tie's PRI: node a the network side, b the user side; a dead far node is declared after
-#: T203 + N200 x T200 without frames (2 + 3 x 1 s) and its active calls cleared at T309 (6 s, the
-#: least Q.931 allows: between two nodes of one centre there is no exchange to wait for)
-TIE_TIMERS = {"q921": {"T203": 2.0, "T200": 1.0}, "q931": {"T309": 6.0}}
-TIE_A = {"side": "network", "timers": TIE_TIMERS}
-TIE_B = {"side": "user", "timers": TIE_TIMERS}
-
-
-class Watch(Component):
-    """Keeps the call and agent events of one node; answers calls delivered at agent devices
-    after ``answer_after`` s (a desk phone picking up), unless the device is in ``deaf``."""
-
-    name = "watch"
-
-    def __init__(self, answer_after: float = 0.5) -> None:
-        self.host: Any = None
-        self.seen: list[Any] = []
-        self.timed: list[tuple[float, Any]] = []
-        self.answer_after = answer_after
-        self.deaf: set[str] = set()
-        self.due: list[tuple[float, str, str]] = []
-
-    def start(self, host: Host) -> None:
-        self.host = host
-
-    def events(self) -> tuple[str, ...]:
-        return ("Offered", "Delivered", "Established", "CallCleared", "AgentBusy", "AgentReady",
-                "AgentNotReady", "AgentWorkingAfterCall")
-
-    def on_event(self, event: Any) -> None:
-        self.seen.append(event)
-        self.timed.append((self.host.now(), event))
-        if type(event).__name__ == "Delivered" and event.device.startswith("80") and event.device not in self.deaf:
-            self.due.append((self.host.now() + self.answer_after, event.call, event.device))
-
-    def deadline(self) -> float | None:
-        return min(t for t, _, _ in self.due) if self.due else None
-
-    def service(self, now: float) -> None:
-        for item in [d for d in self.due if d[0] <= now]:
-            self.due.remove(item)
-            try:
-                self.host.model.answer_call(item[1], now, device=item[2])
-            except Exception:             # the offer was taken back meanwhile
-                pass
-
-    def of(self, kind: str, **match: Any) -> list[Any]:
-        return [e for e in self.seen if type(e).__name__ == kind
-                and all(getattr(e, k, None) == v for k, v in match.items())]
-
-
-def _server(tmp: Path, node: str, url: str, clock: Any, spans: int, trunks: list[dict[str, Any]],
-            ties: dict[str, int], contact: dict[str, Any] | None = None) -> Any:
-    from cti.cli.wiring import build_server
-    from cti.config import Config
-    cfg = Config.from_dict({"server": {"node": node, "store": str(tmp / f"{node}.db")},
-                            "bus": {"events": ANY, "snapshot": ANY, "control": ANY},
-                            "board": {"driver": "sim", "spans": spans, "clock": "real", "step": 0.1},
-                            "trunk": trunks})
-    cfg.board.options = {"clock": clock}                 # both cards on one clock: one tie cable
-    cfg.cluster = {"servers": ["nats://127.0.0.1:9"], "centre": url, "lease_ttl": 1.0, "dead_after": 3.0,
-                   "ties": ties}
-    cfg.contact = {**CONTACT, "recordings": str(tmp / f"rec-{node}"), **(contact or {})}
-    return build_server(cfg, extra=[Watch()])
-
-
-class Pair:
-    """Node a (span 0: PRI to the public exchange, span 1: tie, network side) and node b (span 0:
-    the tie, user side), started, with ann's station on a and bob's on b."""
-
-    def __init__(self, tmp: Path, url: str, a: dict[str, Any] | None = None, b: dict[str, Any] | None = None,
-                 b_spans: int = 1) -> None:
-        from simulator.tie import TieSpan, shared_clock
-        self.clock = shared_clock("real")
-        self.a = _server(tmp, "a", url, self.clock, 2, [{"signalling": "pri", "spans": [0]},
-                                                         {"signalling": "pri", "spans": [1], "config": TIE_A}], {"b": 1},
-                         a)
-        self.b = _server(tmp, "b", url, self.clock, b_spans, [{"signalling": "pri", "spans": [0], "config": TIE_B}],
-                         {"a": 0}, b)
-        self.tie = TieSpan(self.a.board, 1, self.b.board, 0)
-        self.a.start()
-        self.b.start()
-        self.alive = [self.a, self.b]
-        self.exchange = self.a.part("network").networks[0]
-
-    def run(self, seconds: float, until: Any = None) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            for s in self.alive:
-                s.step(0)
-            if until is not None and until():
-                return
-            time.sleep(0.003)
-
-    def log_on(self, srv: Any, agent: str, device: str, state: str) -> None:
-        def go() -> None:
-            c = srv.part("contact")
-            now = srv.now()
-            first = c.engine.log_on(agent, device, now) if c.engine.agent(agent).state.value == "LoggedOff" else []
-            c.apply(first + c.engine.set_agent_state(agent, state, now))
-        srv.call_soon(go)
-
-    def close(self) -> None:
-        for s in (self.a, self.b):
-            try:
-                s.close()
-            except Exception:
-                pass
-
-
-def _db(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    from cti.cluster.centre import create
-    with psycopg.connect(url) as c:
-        create(c)
-        return c.execute(sql, args).fetchall()
-
-
-def _call(p: Pair, calling: str, hold_for: float | None) -> None:
-    from simulator.exchange.base import CallScript
-    p.exchange.place_call(CallScript(at=p.a.now() + 0.2, called="4000", calling=calling, hold_for=hold_for))
-
-
-def _record(ex: Any, calling: str) -> Any:
-    return next((r for r in ex.records if r.calling == calling), None)
-
-
 def test_callers_reach_agents_on_either_node_through_the_cluster_acd_and_the_tie(pg_url: str, tmp_path: Path) -> None:
     p = Pair(tmp_path, pg_url)
     wa, wb = p.a.part("watch"), p.b.part("watch")
     try:
         p.log_on(p.a, "ann", "8001", "Ready")
         p.log_on(p.b, "bob", "8002", "NotReady")
-        p.run(25, until=lambda: _db(pg_url, "SELECT count(*) FROM cc_agent WHERE state IN ('Ready', 'NotReady')"
+        p.run(25, until=lambda: db(pg_url, "SELECT count(*) FROM cc_agent WHERE state IN ('Ready', 'NotReady')"
                                     )[0][0] == 2 and p.a.now() > 3.0)
         # 1. ann on node a: the caller is Delivered at her device on a, answered, connected
         t0 = p.a.now()
-        _call(p, "13900000001", hold_for=2.0)
-        p.run(20, until=lambda: (r := _record(p.exchange, "13900000001")) is not None and r.cleared_at is not None)
-        r1 = _record(p.exchange, "13900000001")
+        place(p, "13900000001", hold_for=2.0)
+        p.run(20, until=lambda: (r := record(p.exchange, "13900000001")) is not None and r.cleared_at is not None)
+        r1 = record(p.exchange, "13900000001")
         assert r1 is not None and r1.outcome == "answered", r1
         c1 = wa.of("Established", device="8001")[0].call
-        assert _db(pg_url, "SELECT state, agent FROM cc_call WHERE call = %s", c1) == [("done", "ann")]
+        assert db(pg_url, "SELECT state, agent FROM cc_call WHERE call = %s", c1) == [("done", "ann")]
         # 2. ann NotReady, bob Ready on node b: the caller on a reaches bob through the tie span
         p.log_on(p.a, "ann", "8001", "NotReady")
         p.log_on(p.b, "bob", "8002", "Ready")
-        p.run(5, until=lambda: _db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'bob'") == [("Ready",)]
-              and _db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'ann'") == [("NotReady",)])
+        p.run(5, until=lambda: db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'bob'") == [("Ready",)]
+              and db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'ann'") == [("NotReady",)])
         t1 = time.monotonic()
-        _call(p, "13900000002", hold_for=3.0)
-        p.run(30, until=lambda: (r := _record(p.exchange, "13900000002")) is not None and r.cleared_at is not None)
-        r2 = _record(p.exchange, "13900000002")
+        place(p, "13900000002", hold_for=3.0)
+        p.run(30, until=lambda: (r := record(p.exchange, "13900000002")) is not None and r.cleared_at is not None)
+        r2 = record(p.exchange, "13900000002")
         assert r2 is not None and r2.outcome == "answered", r2
         at_b = wb.of("Delivered", device="8002")
         assert at_b and at_b[0].calling == "13900000002" and at_b[0].span == 0      # on b's tie span
@@ -193,8 +58,8 @@ def test_callers_reach_agents_on_either_node_through_the_cluster_acd_and_the_tie
               f"agent's answer at b -> caller answered {r2.answered_at - rung - 0.5:.2f} s")
         assert wb.of("Established", device="8002")
         c2 = next(e.call for e in wa.of("Offered") if e.calling == "13900000002")
-        assert _db(pg_url, "SELECT state, agent FROM cc_call WHERE call = %s", c2) == [("done", "bob")]
-        offers = _db(pg_url, "SELECT agent, outcome FROM cc_offer WHERE call = %s ORDER BY attempt", c2)
+        assert db(pg_url, "SELECT state, agent FROM cc_call WHERE call = %s", c2) == [("done", "bob")]
+        offers = db(pg_url, "SELECT agent, outcome FROM cc_offer WHERE call = %s ORDER BY attempt", c2)
         assert offers == [("bob", "answered")]
         routing = p.a.part("centre").routing
         assert routing.counters["tie"] >= 1 and routing.counters["answered"] >= 2
@@ -219,12 +84,12 @@ def test_node_b_dying_mid_call_clears_the_caller_on_a_with_a_cause(pg_url: str, 
     wa = p.a.part("watch")
     try:
         p.log_on(p.b, "bob", "8002", "Ready")
-        p.run(25, until=lambda: _db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'bob'") == [("Ready",)]
+        p.run(25, until=lambda: db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'bob'") == [("Ready",)]
               and p.a.now() > 3.0)
-        _call(p, "13900000003", hold_for=None)             # the caller stays until cleared
+        place(p, "13900000003", hold_for=None)             # the caller stays until cleared
         p.run(30, until=lambda: bool(p.b.part("watch").of("Established", device="8002"))
-              and (r := _record(p.exchange, "13900000003")) is not None and r.answered_at is not None)
-        r = _record(p.exchange, "13900000003")
+              and (r := record(p.exchange, "13900000003")) is not None and r.answered_at is not None)
+        r = record(p.exchange, "13900000003")
         assert r is not None and r.answered_at is not None and r.cleared_at is None
         call = next(e.call for e in wa.of("Offered") if e.calling == "13900000003")
         assert call in p.a.part("contact").audio.bridges.bridges          # trunk <-> tie, both ways
@@ -233,14 +98,14 @@ def test_node_b_dying_mid_call_clears_the_caller_on_a_with_a_cause(pg_url: str, 
         p.tie.cut()                                    # b dies: no frames on the tie any more
         p.alive = [p.a]
         p.b.part("centre").stop()                      # and no heartbeat (its process is gone)
-        p.run(60, until=lambda: _record(p.exchange, "13900000003").cleared_at is not None)
+        p.run(60, until=lambda: record(p.exchange, "13900000003").cleared_at is not None)
         cleared = time.monotonic() - killed
-        r = _record(p.exchange, "13900000003")
+        r = record(p.exchange, "13900000003")
         assert r.cleared_at is not None and r.cleared_by == "near", r
         assert r.cause not in (None, 16), r                                  # a cause, not a normal clearing
         assert call not in p.a.model.calls and not p.a.part("contact").audio.bridges.bridges
-        p.run(10, until=lambda: _db(pg_url, "SELECT state FROM cc_call WHERE call = %s", call) != [("connected",)])
-        assert _db(pg_url, "SELECT state FROM cc_call WHERE call = %s", call) in ([("done",)], [("cleared",)])
+        p.run(10, until=lambda: db(pg_url, "SELECT state FROM cc_call WHERE call = %s", call) != [("connected",)])
+        assert db(pg_url, "SELECT state FROM cc_call WHERE call = %s", call) in ([("done",)], [("cleared",)])
         print(f"caller cleared {cleared:.2f} s after node b died, cause {r.cause}")
         assert p.a.part("centre").routing.counters["tie_lost"] == 1
     finally:
@@ -258,19 +123,19 @@ def test_ring_no_answer_on_one_node_then_the_caller_reaches_the_other(pg_url: st
     try:
         p.log_on(p.a, "ann", "8001", "Ready")
         p.log_on(p.b, "bob", "8002", "NotReady")
-        p.run(25, until=lambda: _db(pg_url, "SELECT count(*) FROM cc_agent WHERE state IN ('Ready', 'NotReady')"
+        p.run(25, until=lambda: db(pg_url, "SELECT count(*) FROM cc_agent WHERE state IN ('Ready', 'NotReady')"
                                     )[0][0] == 2 and p.a.now() > 3.0)
-        _call(p, "13900000004", hold_for=1.0)
-        p.run(20, until=lambda: _db(pg_url, "SELECT state, reason FROM cc_agent WHERE agent = 'ann'")
+        place(p, "13900000004", hold_for=1.0)
+        p.run(20, until=lambda: db(pg_url, "SELECT state, reason FROM cc_agent WHERE agent = 'ann'")
               == [("NotReady", "RONA")])
         assert p.a.part("contact").engine.agent("ann").state.value == "NotReady"
         call = next(e.call for e in wa.of("Offered") if e.calling == "13900000004")
-        assert _db(pg_url, "SELECT state FROM cc_call WHERE call = %s", call) == [("queued",)]
+        assert db(pg_url, "SELECT state FROM cc_call WHERE call = %s", call) == [("queued",)]
         p.log_on(p.b, "bob", "8002", "Ready")
-        p.run(30, until=lambda: (r := _record(p.exchange, "13900000004")) is not None and r.cleared_at is not None)
-        r = _record(p.exchange, "13900000004")
+        p.run(30, until=lambda: (r := record(p.exchange, "13900000004")) is not None and r.cleared_at is not None)
+        r = record(p.exchange, "13900000004")
         assert r is not None and r.outcome == "answered"
-        assert _db(pg_url, "SELECT agent, outcome FROM cc_offer WHERE call = %s ORDER BY attempt", call) == [
+        assert db(pg_url, "SELECT agent, outcome FROM cc_offer WHERE call = %s ORDER BY attempt", call) == [
             ("ann", "no answer"), ("bob", "answered")]
         assert len(wa.of("Delivered", device="8001")) == 1 and len(wb.of("Delivered", device="8002")) == 1
         routing = p.a.part("centre").routing
@@ -303,7 +168,7 @@ def test_kill9_of_the_acd_leader_while_two_nodes_route_calls(pg_url: str, tmp_pa
                                "--ttl", "1.0", "--dead-after", "3"], stdout=subprocess.DEVNULL,
                               env={**os.environ, "PYTHONPATH": str(root)}, cwd=root)
     end = time.monotonic() + 20
-    while time.monotonic() < end and _db(pg_url, "SELECT holder FROM cc_lease WHERE name = 'acd'") != [("x",)]:
+    while time.monotonic() < end and db(pg_url, "SELECT holder FROM cc_lease WHERE name = 'acd'") != [("x",)]:
         time.sleep(0.1)
     p = Pair(tmp_path, pg_url)
     wa, wb = p.a.part("watch"), p.b.part("watch")
@@ -311,28 +176,28 @@ def test_kill9_of_the_acd_leader_while_two_nodes_route_calls(pg_url: str, tmp_pa
         for srv, agent, dev in ((p.a, "ann", "8001"), (p.a, "cat", "8003"), (p.b, "bob", "8002"),
                                 (p.b, "dan", "8004")):
             p.log_on(srv, agent, dev, "Ready")
-        p.run(25, until=lambda: _db(pg_url, "SELECT count(*) FROM cc_agent WHERE state = 'Ready'")[0][0] == 4
+        p.run(25, until=lambda: db(pg_url, "SELECT count(*) FROM cc_agent WHERE state = 'Ready'")[0][0] == 4
               and p.a.now() > 3.0)
-        assert _db(pg_url, "SELECT holder FROM cc_lease WHERE name = 'acd'") == [("x",)]
+        assert db(pg_url, "SELECT holder FROM cc_lease WHERE name = 'acd'") == [("x",)]
         from simulator.exchange.base import CallScript
         callers = [f"1390000{i:04d}" for i in range(16)]
         for i, calling in enumerate(callers):
             p.exchange.place_call(CallScript(at=p.a.now() + 0.5 + 0.4 * i, called="4000", calling=calling,
                                              hold_for=1.5))
-        p.run(20, until=lambda: len(_db(pg_url, "SELECT 1 FROM cc_offer")) >= 5)
-        epoch = _db(pg_url, "SELECT epoch FROM cc_lease WHERE name = 'acd'")[0][0]
+        p.run(20, until=lambda: len(db(pg_url, "SELECT 1 FROM cc_offer")) >= 5)
+        epoch = db(pg_url, "SELECT epoch FROM cc_lease WHERE name = 'acd'")[0][0]
         leader.send_signal(signal.SIGKILL)
         leader.wait(5)
-        p.run(90, until=lambda: all((r := _record(p.exchange, c)) is not None and r.cleared_at is not None
+        p.run(90, until=lambda: all((r := record(p.exchange, c)) is not None and r.cleared_at is not None
                                     for c in callers) and not p.a.model.calls and not p.b.model.calls)
-        outcomes = {c: getattr(_record(p.exchange, c), "outcome", None) for c in callers}
+        outcomes = {c: getattr(record(p.exchange, c), "outcome", None) for c in callers}
         assert set(outcomes.values()) == {"answered"}, outcomes
-        holder, epoch2 = _db(pg_url, "SELECT holder, epoch FROM cc_lease WHERE name = 'acd'")[0]
+        holder, epoch2 = db(pg_url, "SELECT holder, epoch FROM cc_lease WHERE name = 'acd'")[0]
         assert holder in ("a", "b") and epoch2 == epoch + 1
-        calls = _db(pg_url, "SELECT call, state FROM cc_call")
+        calls = db(pg_url, "SELECT call, state FROM cc_call")
         assert len(calls) == 16 and {s for _, s in calls} == {"done"}
-        offers = _db(pg_url, "SELECT call, attempt, agent, epoch, at, outcome FROM cc_offer ORDER BY call, attempt")
-        starts = dict(_db(pg_url, "SELECT epoch, at FROM cc_lease_log WHERE name = 'acd'"))
+        offers = db(pg_url, "SELECT call, attempt, agent, epoch, at, outcome FROM cc_offer ORDER BY call, attempt")
+        starts = dict(db(pg_url, "SELECT epoch, at FROM cc_lease_log WHERE name = 'acd'"))
         for call, attempt, agent, ep, at, outcome in offers:     # made under a live lease, one at a time
             assert at >= starts[ep] and all(at < s for e, s in starts.items() if e > ep), (call, ep, at)
         for call in {o[0] for o in offers}:
@@ -343,7 +208,7 @@ def test_kill9_of_the_acd_leader_while_two_nodes_route_calls(pg_url: str, tmp_pa
             for dev, spans in _busy_times(w).items():
                 spans.sort()
                 assert all(b[0] >= a[1] for a, b in itertools.pairwise(spans)), (dev, spans)
-        stuck = _db(pg_url, "SELECT agent, state FROM cc_agent WHERE state IN ('Reserved', 'Busy')")
+        stuck = db(pg_url, "SELECT agent, state FROM cc_agent WHERE state IN ('Reserved', 'Busy')")
         assert stuck == []
         served = {o[2] for o in offers if o[5] == "answered"}
         assert served & {"bob", "dan"} and served & {"ann", "cat"}       # both nodes' agents, tie included
@@ -386,9 +251,9 @@ def test_audio_across_the_tie_both_ways_recorded_and_supervised_on_the_agents_no
     centre_a, centre_b = p.a.part("contact"), p.b.part("contact")
     try:
         p.log_on(p.b, "bob", "8002", "Ready")
-        p.run(25, until=lambda: _db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'bob'") == [("Ready",)]
+        p.run(25, until=lambda: db(pg_url, "SELECT state FROM cc_agent WHERE agent = 'bob'") == [("Ready",)]
               and p.a.now() > 3.0)
-        _call(p, "13900000005", hold_for=None)
+        place(p, "13900000005", hold_for=None)
         p.run(30, until=lambda: bool(centre_a.audio.bridges.bridges) and bool(centre_b.audio.bridges.bridges))
         (call,) = centre_a.audio.bridges.bridges
         (leg_b,) = centre_b.audio.bridges.bridges
