@@ -11,7 +11,7 @@ channel of a span in one ``nogil`` loop over a precomputed single-precision tabl
 constants and input checks come from the twin, so both always use the same figures.
 """
 cimport cython
-from libc.math cimport atan2, fabs, rint, sqrt, M_PI
+from libc.math cimport isfinite, atan2, fabs, rint, sqrt, M_PI
 from libc.stdint cimport int16_t, int32_t, int64_t
 from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memcpy, memset
@@ -107,6 +107,17 @@ cdef object _event(int channel, int digit, bint start, double time):
     return ev
 
 
+cdef inline double _now(object now) except? -1.0:
+    """``now`` checked: a finite float here, anything else by the twin's check (same errors).
+    process() is called every 20 ms per span: its argument checks are kept in C."""
+    cdef double t
+    if type(now) is float:
+        t = now
+        if isfinite(t):
+            return t
+    return _py.check_now(now)
+
+
 cdef class DtmfDetector:
     """DTMF receiver for ``channels`` channels with per-channel state (Q.24)."""
 
@@ -172,8 +183,14 @@ cdef class DtmfDetector:
     def process(self, samples: object, now: float) -> list:
         """Feed a block (channels, n) whose first sample is at ``now`` s; digit events, in time order."""
         self._not_busy()
-        x = _py.as_channels(samples, self.channels)
-        return self._feed(x, None, _py.check_now(now))
+        cdef const int16_t[:, ::1] xv
+        try:
+            xv = samples                    # already a C-contiguous int16 (channels, n) array
+        except (TypeError, ValueError, BufferError):
+            xv = _py.as_channels(samples, self.channels)
+        if xv.shape[0] != self.channels:
+            xv = _py.as_channels(samples, self.channels)    # raises, with the reason
+        return self._feed(xv, None, _now(now))
 
     def process_channels(self, samples: object, now: float, channels: object) -> list:
         """Feed a block of some channels only: ``samples`` (len(channels), n), row i is
@@ -185,8 +202,14 @@ cdef class DtmfDetector:
         no event is reported for the gap."""
         self._not_busy()
         idx = self._rows(channels)
-        x = _py.as_channels(samples, len(idx))
-        return self._feed(x, idx, _py.check_now(now))
+        cdef const int16_t[:, ::1] xv
+        try:
+            xv = samples
+        except (TypeError, ValueError, BufferError):
+            xv = _py.as_channels(samples, len(idx))
+        if xv.shape[0] != len(idx):
+            xv = _py.as_channels(samples, len(idx))
+        return self._feed(xv, idx, _now(now))
 
     cdef object _rows(self, object channels):
         """``channels`` checked: an int32 array is checked here in one pass (range, repeats);
@@ -205,8 +228,7 @@ cdef class DtmfDetector:
             self.chan[c].mark = self.checks
         return channels
 
-    cdef list _feed(self, object x, object idx, double t0):
-        cdef const int16_t[:, ::1] xv = x
+    cdef list _feed(self, const int16_t[:, ::1] xv, object idx, double t0):
         cdef Py_ssize_t n = xv.shape[1]
         cdef Py_ssize_t rows = xv.shape[0]
         if n == 0 or rows == 0:

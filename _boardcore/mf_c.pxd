@@ -45,7 +45,7 @@ cdef class MfDetector:
     cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x, const int32_t *idx) noexcept nogil
     cdef Py_ssize_t _decide(self, int c, const double *z, const double *wz, const double *pw, int a,
                             double en, const int *slot, Py_ssize_t s, Py_ssize_t nev) noexcept nogil
-    cdef list _feed(self, object x, object idx, double t0)
+    cdef list _feed(self, const int16_t[:, ::1] xv, object idx, double t0)
     cdef long long checks               # channel lists checked (the marks of the last one)
     cdef object _rows(self, object channels)
     cdef int _channel_arg(self, object channel) except -1
