@@ -58,3 +58,18 @@ def test_every_problem_of_a_bad_cluster_section_is_named(tmp_path: Path) -> None
 def test_a_site_without_cluster_is_not_asked_about_it(tmp_path: Path) -> None:
     text = GOOD.split("[cluster]")[0].replace('node = "a"', 'node = "a.b"')    # any name does for one node
     assert check_site(_site(tmp_path, text), bind=False) == []
+
+
+def test_tie_spans_are_checked(tmp_path: Path) -> None:
+    """``ties``: node = span of this board, one span per node, and a centre to route over them."""
+    good = GOOD + "ties = {{ b = 1, c = 2 }}\n"            # (doubled: the site text is a format string)
+    assert check_site(_site(tmp_path, good), bind=False) == []
+    for ties, says in (('{{ "b.c" = 1 }}', "ties must be a table of node = span"),
+                       ("{{ b = 64 }}", "ties must be a table of node = span"),
+                       ("{{ b = true }}", "ties must be a table of node = span"),
+                       ("[1, 2]", "ties must be a table of node = span"),
+                       ("{{ b = 1, c = 1 }}", "one tie span per node")):
+        problems = check_site(_site(tmp_path, GOOD + f"ties = {ties}\n"), bind=False)
+        assert any(says in p for p in problems), (ties, problems)
+    alone = GOOD.replace('centre = "postgresql://cti@10.0.0.9/centre"\n', "") + "ties = {{ b = 1 }}\n"
+    assert any("ties need a centre" in p for p in check_site(_site(tmp_path, alone), bind=False))
