@@ -55,7 +55,7 @@ class ProgressWatch:
 
     name = "call-progress"
 
-    def __init__(self, country: str = "cn", refresh: float = 0.1) -> None:
+    def __init__(self, country: str = "cn", refresh: float = 0.2) -> None:
         if refresh <= 0:
             raise ValueError(f"refresh must be > 0 seconds, not {refresh!r}")
         CadenceDetector(1, country=country)          # an unknown country fails here, not per block
@@ -125,11 +125,16 @@ class ProgressWatch:
     def _look(self, now: float) -> None:
         """Which circuits are busy now: listen on their spans, forget those that were freed."""
         busy: dict[int, set[int]] = {}
+        spans = self.spans
         for call in self._model.calls.values():
             for c in call.connections.values():
                 circuit = c.circuit
-                if circuit is not None and circuit[0] in self.spans and c.live:
-                    busy.setdefault(circuit[0], set()).add(circuit[1])
+                if circuit is not None and circuit[0] in spans and c.live:
+                    tss = busy.get(circuit[0])
+                    if tss is None:
+                        busy[circuit[0]] = {circuit[1]}
+                    else:
+                        tss.add(circuit[1])
         for n, tss in busy.items():
             old = self._busy.get(n, set())
             self._fresh.update((n, ts) for ts in tss - old)

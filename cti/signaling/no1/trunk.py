@@ -58,7 +58,6 @@ class _Channel:
         self.call: _Call | None = None
         self.tx_cas: int | None = None
         self.dtmf = False      # DTMF detection while the call is connected (the span's detector)
-        self.dtmf_new = False  # connected since the last block: forget the channel's past first
         self.rx_seen = -1      # the abcd bits the line FSM last took in service()
         self.quiet_until = -1.0  # before this, with rx_seen unchanged and no register, service() skips it
         self.unavailable = False   # a failed seizure holds the circuit until clear-forward
@@ -89,6 +88,10 @@ class No1Trunk(TrunkAdapter):
         self._events: list[TrunkEvent] = []
         #: (timeslots of the blocks, the span's DTMF detector, timeslot -> its row)
         self._dtmf: tuple[tuple[int, ...], Any, dict[int, int]] | None = None
+        self._dtmf_on: set[int] = set()       #: timeslots with DTMF detection (connected calls)
+        self._dtmf_fresh: set[int] = set()    #: connected since the last block: forget their past first
+        self._dtmf_rows: Any = None           #: the detector rows of _dtmf_on (None: to be sorted again)
+        self._mf: dict[int, _Channel] = {}    #: timeslot -> circuit whose register listens (MF detector)
         self._down = False
         self._alarms_seen: Alarm | None = None
         self._now = 0.0
@@ -160,7 +163,7 @@ class No1Trunk(TrunkAdapter):
                 # most circuits, most blocks, at full load
                 continue
             active.append((ch, rx))
-        self._hearing = any(ch.dtmf or ch.det is not None for ch in self.channels.values())
+        self._hearing = bool(self._dtmf_on or self._mf)
         if self._hearing:
             self._read_audio()
         elif self._skip is not None:
@@ -183,7 +186,7 @@ class No1Trunk(TrunkAdapter):
         self._wake = min((-1.0 if ch.det is not None or ch.line.recognising
                           or (ch.reg is not None and not ch.reg.finished) else ch.quiet_until
                           for ch in self.channels.values()), default=inf)
-        self._hearing = any(ch.dtmf or ch.det is not None for ch in self.channels.values())
+        self._hearing = bool(self._dtmf_on or self._mf)
         out, self._events = self._events, []
         return out
 
@@ -275,7 +278,7 @@ class No1Trunk(TrunkAdapter):
         deadlines = [d for ch in self.channels.values()
                      for d in (ch.line.timer_deadline(), ch.reg.timer_deadline() if ch.reg else None)
                      if d is not None]
-        if any(ch.det is not None or ch.dtmf for ch in self.channels.values()):
+        if self._dtmf_on or self._mf:
             deadlines.append(self._now + BLOCK_SECONDS)
         return min(deadlines, default=None)
 
@@ -368,18 +371,19 @@ class No1Trunk(TrunkAdapter):
         (one kernel call and one A-law decode per block, not one per circuit)."""
         if self._dtmf is None or self._dtmf[0] != timeslots:
             self._dtmf = (timeslots, DtmfDetector(len(timeslots)), {ts: i for i, ts in enumerate(timeslots)})
-            for ch in self.channels.values():
-                ch.dtmf_new = ch.dtmf
+            self._dtmf_fresh = set(self._dtmf_on)
+            self._dtmf_rows = None
         _, det, row = self._dtmf
-        for ch in self.channels.values():
-            if ch.dtmf_new:
-                ch.dtmf_new = False
-                if ch.ts in row:
-                    det.reset(row[ch.ts])
+        if self._dtmf_fresh:
+            for ts in self._dtmf_fresh:
+                if ts in row:
+                    det.reset(row[ts])
+            self._dtmf_fresh.clear()
         # only the connected channels, in one batch call (an idle one is skipped, and starts
-        # afresh when it is fed again)
-        rows = np.array(sorted(row[ch.ts] for ch in self.channels.values() if ch.dtmf and ch.ts in row),
-                        np.int32)
+        # afresh when it is fed again); their rows sorted again only when the set changed
+        rows = self._dtmf_rows
+        if rows is None:
+            rows = self._dtmf_rows = np.array(sorted(row[ts] for ts in self._dtmf_on if ts in row), np.int32)
         if not rows.size:
             return
         pcm = alaw_decode(data).reshape(len(timeslots), -1)
@@ -391,9 +395,9 @@ class No1Trunk(TrunkAdapter):
                     self._emit(DigitsReceived((self.number, hit.ts), dev.time, dev.digit))
 
     def _audio(self, timeslots: tuple[int, ...], data: bytes, t: float) -> None:
-        if any(ch.dtmf for ch in self.channels.values()):
+        if self._dtmf_on:
             self._digits(timeslots, data, t)
-        for ch in self.channels.values():
+        for ch in tuple(self._mf.values()):
             if ch.reg is None or ch.det is None:
                 continue
             try:
@@ -409,16 +413,28 @@ class No1Trunk(TrunkAdapter):
                 if tone:
                     self.span.write_audio(ch.ts, alaw_encode(ch.gen.tone(tone, BLOCK_OCTETS)))
 
+    def _set_dtmf(self, ch: _Channel, on: bool) -> None:
+        """DTMF detection on ``ch`` from the next block (its past forgotten) or no more."""
+        if on:
+            self._dtmf_fresh.add(ch.ts)
+        elif not ch.dtmf:
+            return
+        ch.dtmf = on
+        (self._dtmf_on.add if on else self._dtmf_on.discard)(ch.ts)
+        self._dtmf_rows = None
+
     def _start_mf(self, ch: _Channel, outgoing: bool) -> None:
         v = self.variant
         # outgoing: we send forward signals and listen to the backward group on all six
         # frequencies even in China (four), to hear peers' out-of-table signals (Variant.tolerated_b)
         ch.det = MfDetector(1, forward=not outgoing, frequencies=6)
+        self._mf[ch.ts] = ch
         ch.gen = MfGenerator(forward=outgoing, level_dbm0=self.config.mf_level_dbm0,
                              frequencies=6 if outgoing else v.backward_frequencies)
 
     def _stop_mf(self, ch: _Channel) -> None:
         ch.det = None
+        self._mf.pop(ch.ts, None)
         ch.gen = None
 
     def _line_answer(self, ch: _Channel, now: float) -> None:
@@ -428,11 +444,11 @@ class No1Trunk(TrunkAdapter):
             raise TrunkError(str(exc)) from None
         if ch.call is not None:
             ch.call.answered = True
-            ch.dtmf = ch.dtmf_new = True
+            self._set_dtmf(ch, True)
         self._write_cas(ch)
 
     def _released(self, ch: _Channel, cause: int, reason: str, remote: bool, now: float) -> None:
-        ch.dtmf = False
+        self._set_dtmf(ch, False)
         call = ch.call
         if call is None or call.released:
             return
@@ -475,7 +491,7 @@ class No1Trunk(TrunkAdapter):
         elif k in ("answer", "reanswer"):
             if call is not None and not call.answered and not call.released:
                 call.answered = True
-                ch.dtmf = ch.dtmf_new = True
+                self._set_dtmf(ch, True)
                 self._emit(Answered(circuit, e.time))
         elif k == "clear_back":
             self._released(ch, e.cause or Cause.NORMAL_CLEARING, "clear-back", True, e.time)
