@@ -20,13 +20,17 @@ nothing is looked up by string at fire time. A :class:`Machine` is one running i
 
 Order of one transition: select the row (guards), stop the row's ``stop`` timers, leave the
 state (its entry timers stop) if the state changes, enter the new state (its entry timers
-start), start the row's ``start`` timers, then call the action. The action sees the new state.
+start), start the row's ``start`` timers, call the action (it sees the new state), then fire
+the row's follow-on event ``then``, if any.
+
+Machines of one stack may share a :class:`TimerQueue` (a heap of deadlines) so that the stack
+asks one object for its next deadline instead of every machine. How the engine dispatches
+(tables compiled to int-indexed arrays) is told in :mod:`cti.signaling.machine_py`.
 """
 from __future__ import annotations
 
 import enum
 import inspect
-from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -63,6 +67,9 @@ class Row:
     start: tuple[str, ...] = ()
     stop: tuple[str, ...] = ()
     clause: str = ""
+    #: a follow-on event the engine fires (same message, same time) after the action: a
+    #: transient state left at once is data, not a ``fire`` from inside an action
+    then: Hashable | None = None
 
 
 class UnexpectedEvent(RemoteProtocolError):
@@ -155,6 +162,9 @@ class Table:
                 problems.extend(_check_callable(row.action, 3, row))
             if row.guard is not None:
                 problems.extend(_check_callable(row.guard, 2, row))
+            if row.then is not None and not any(r.event == row.then for r in self.rows):
+                problems.append(f"follow-on event {_name(row.then)} of row {_name(row.state)}/{_name(row.event)} "
+                                "has no row")
         for state, names in self.entry.items():
             problems.extend(f"unknown timer {t!r} on entry to {_name(state)}" for t in names if t not in self.timers)
         for t, ev in self.expiry.items():
@@ -192,6 +202,14 @@ def _check_callable(fn: Any, nargs: int, row: Row) -> list[str]:
 
 
 if TYPE_CHECKING:
+    class TimerQueue:
+        """(for the type checker: the run-time class follows)"""
+
+        def __len__(self) -> int: ...
+        def push(self, machine: Machine[Any], name: str, at: float) -> None: ...
+        def deadline(self) -> float | None: ...
+        def handle_timer(self, now: float) -> int: ...
+
     class Machine(Generic[C]):
         """(for the type checker: the run-time class follows)"""
 
@@ -200,11 +218,12 @@ if TYPE_CHECKING:
         state: Any
         name: str
         running: dict[str, float]
-        values: dict[str, float]
-        trace: deque[tuple[float, Any, Hashable, Any]] | None
+        values: Mapping[str, float]
+        trace: Any     # deque[tuple[float, Any, Hashable, Any]] | None, or a sink with append()
 
         def __init__(self, table: Table, ctx: C, *, name: str | None = None, state: Any = None,
-                     timer_values: Mapping[str, float] | None = None, trace: int = 0) -> None: ...
+                     timer_values: Mapping[str, float] | None = None, trace: int = 0,
+                     queue: TimerQueue | None = None) -> None: ...
         def allowed(self, event: Hashable, message: Any = None) -> bool: ...
         def fire(self, event: Hashable, message: Any = None, now: float = 0.0) -> Row: ...
         def fire_if(self, event: Hashable, message: Any = None, now: float = 0.0) -> bool: ...
@@ -212,15 +231,22 @@ if TYPE_CHECKING:
         def is_running(self, timer: str) -> bool: ...
         def handle_timer(self, now: float) -> list[str]: ...
         def reset(self, state: Any = None) -> None: ...
+        def release(self) -> None: ...
 else:
+    _impl = _select.load("cti.signaling.machine")
     #: One running instance of a :class:`Table` acting on ``ctx``. Time is passed in.
-    #: ``Machine(table, ctx, *, name=None, state=None, timer_values=None, trace=0)``; attributes
-    #: ``state``, ``running`` (timer -> deadline), ``values`` (timer -> seconds), ``trace`` (the
-    #: last ``trace`` transitions as ``(now, from, event, to)``, or None); methods ``fire``,
-    #: ``fire_if``, ``allowed``, ``deadline``, ``is_running``, ``handle_timer``, ``reset``.
-    #: The class is :class:`cti.signaling.machine_py.MachineCore`, compiled as ``machine_c`` when
-    #: built (``BOARDCORE_NO_EXTENSIONS=1`` runs it as Python); ``Machine[Ctx]`` works for hints.
-    Machine = _select.load("cti.signaling.machine").MachineCore
+    #: ``Machine(table, ctx, *, name=None, state=None, timer_values=None, trace=0, queue=None)``;
+    #: attributes ``state``, ``running`` (timer -> deadline), ``values`` (timer -> seconds,
+    #: read-only, shared by machines with the same overrides), ``trace`` (the last ``trace``
+    #: transitions as ``(now, from, event, to)``, or None; assign a sink with ``append`` to
+    #: record elsewhere); methods ``fire``, ``fire_if``, ``allowed``, ``deadline``,
+    #: ``is_running``, ``handle_timer``, ``reset``, ``release``. The class is
+    #: :class:`cti.signaling.machine_py.MachineCore`, compiled as ``machine_c`` when built
+    #: (``BOARDCORE_NO_EXTENSIONS=1`` runs it as Python); ``Machine[Ctx]`` works for hints.
+    Machine = _impl.MachineCore
+    #: The running timers of many machines in one heap (``Machine(..., queue=q)``):
+    #: ``q.deadline()``, ``q.handle_timer(now)``; a stopped timer costs O(1).
+    TimerQueue = _impl.TimerQueue
 
 
 def rows(state: Any, *pairs: tuple[Any, ...], clause: str = "") -> list[Row]:

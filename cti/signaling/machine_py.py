@@ -1,111 +1,415 @@
 """The running half of the one FSM engine: :class:`MachineCore`, one instance of a
-:class:`~cti.signaling.engine.Table` acting on a context (a circuit, a link).
+:class:`~cti.signaling.engine.Table` acting on a context (a circuit, a link), the table
+compiled for it (:class:`Compiled`) and the per-stack deadline queue (:class:`TimerQueue`).
 
 One source, two builds: this module runs as it is (the twin) and setup.py compiles it in
 Cython's pure-Python mode with ``machine_c.pxd`` as ``cti.signaling.machine_c`` (as aiohttp
-builds its WebSocket reader). Every stack fires events per message, so the row selection
-and the timer bookkeeping below are on the per-message path of SS7, No.1 and the call model:
-compiled, a transition costs a few dict operations. :class:`cti.signaling.engine.Machine`
-is the public class (this core plus ``Generic``); read the engine's docstring for the
-semantics.
+builds its WebSocket reader). Every stack fires events per message, so this is on the
+per-message path of SS7, PRI, No.1 and the call model, and it is written by hand here rather
+than taken from a state machine library (transitions, python-statemachine) because those
+dispatch through dicts of strings and callbacks per event, ten times the cost.
+
+How a transition is dispatched: a table is compiled once (:func:`compiled`, cached per
+table) into int-indexed arrays: states and events get indices, ``cells[state * n_events +
+event]`` holds the first :class:`CompiledRow` for that pair (ANY rows folded into every state
+with no row of its own; guarded alternatives chained by ``alt``), each row carrying the index
+and object of its next state and its start/stop timers with the entry timers of the states it
+leaves and enters folded in. An event object is mapped to its index once per ``fire``: in the
+compiled build by its address in an open-addressing table of the table's own event objects (no
+``__hash__`` call, no allocation), falling back to an equality lookup for an equal but
+different object (an ``int`` for an ``IntEnum`` event). A machine holds its state as an index
+(and as the object, for readers), shares the compiled arrays and, for equal timer overrides,
+one timer-value array with every other machine of the table, so creating one per call is
+cheap. Running timers stay a dict ``name -> deadline`` (public); a machine given a
+:class:`TimerQueue` also pushes each start there, so a stack with many machines asks one heap
+for its next deadline instead of every machine. Traces are a ring preallocated by the
+engine. :class:`cti.signaling.engine.Machine` is the public class; read the engine's
+docstring for the semantics.
 """
 from __future__ import annotations
 
+import heapq
 from collections import deque
+from types import MappingProxyType
 from typing import Any
 from collections.abc import Hashable, Mapping
+
+import cython
+
+#: slots of a compiled table's address map (a power of two; at most half of them are used)
+_SLOTS = 512
+_MASK = 511
+
+
+class CompiledRow:
+    """One row as the machine runs it: ``guard``, ``action``, ``nxt`` (index of the next
+    state, -1: stay) and ``state`` (its object), ``stop``/``start`` (timer names, entry timers
+    folded in; ``start_ix`` their indices), ``then`` (a follow-on event or None), ``row`` (the
+    table's :class:`~cti.signaling.engine.Row`), ``alt`` (the next row to try when the guard
+    refuses)."""
+
+    __slots__ = ("guard", "action", "nxt", "state", "stop", "start", "start_ix", "then", "row", "alt")
+
+    def __init__(self, guard: Any, action: Any, nxt: int, state: Any, stop: tuple, start: tuple,
+                 start_ix: tuple, then: Any, row: Any) -> None:
+        self.guard = guard
+        self.action = action
+        self.nxt = nxt
+        self.state = state
+        self.stop = stop
+        self.start = start
+        self.start_ix = start_ix
+        self.then = then
+        self.row = row
+        self.alt = None
+
+
+class Compiled:
+    """A :class:`~cti.signaling.engine.Table` as int-indexed arrays, shared by every machine
+    of the table (built once by :func:`compiled`)."""
+
+    __slots__ = ("table", "states", "state_ix", "events", "event_ix", "nev", "cells", "tnames", "tix", "expiry",
+                 "defaults", "_values", "_slotk", "_slotv")
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.tnames = list(table.timers)
+        self.tix = {n: i for i, n in enumerate(self.tnames)}
+        self.defaults = [float(s.default) for s in table.timers.values()]
+        self.expiry = dict(table.expiry)
+        #: timer overrides (as items) -> (values as a list by timer index, read-only mapping)
+        self._values = {(): (self.defaults, MappingProxyType({n: s.default for n, s in table.timers.items()}))}
+        states: list = [table.initial]
+        seen = {table.initial}
+        for s in (*table.by_state, *table.entry, *(r.next for r in table.rows if r.next is not None)):
+            if s not in seen:
+                seen.add(s)
+                states.append(s)
+        events: list = []
+        eseen: set = set()
+        for r in table.rows:
+            if r.event not in eseen:
+                eseen.add(r.event)
+                events.append(r.event)
+        self.states = []
+        self.state_ix = {}
+        self.events = events
+        self.event_ix = {e: i for i, e in enumerate(events)}
+        self.nev = len(events)
+        self.cells = []
+        if cython.compiled and 2 * len(events) <= _SLOTS:
+            for i, e in enumerate(events):
+                self._put(e, i)
+        for s in states:
+            self._add_state(s)
+
+    def _put(self, event: Any, index: Any) -> Any:
+        if cython.compiled:
+            p = cython.cast(cython.Py_ssize_t, cython.cast(cython.p_void, event))
+            h = (p >> 4) & _MASK
+            while self._slotk[h] != 0:
+                h = (h + 1) & _MASK
+            self._slotk[h] = p
+            self._slotv[h] = index
+        return 0
+
+    def _add_state(self, s: Any) -> Any:
+        """Give state ``s`` an index and its row of cells (a state the table does not name gets
+        the ANY rows only; added on first sight, shared by all machines)."""
+        si = len(self.states)
+        self.states.append(s)
+        self.state_ix[s] = si
+        table = self.table
+        entry = table.entry
+        tix = self.tix
+        evs = dict(table.any_state)
+        evs.update(table.by_state.get(s, {}))
+        cells: list = [None] * self.nev
+        for e, rows in evs.items():
+            first = last = None
+            for r in rows:
+                nxt = None if r.next is None or r.next == s else r.next
+                start, stop = tuple(r.start), tuple(r.stop)
+                if nxt is not None:
+                    more = [t for t in entry.get(s, ()) if t not in stop]
+                    stop = stop + tuple(more)
+                    start = tuple(entry.get(nxt, ())) + start
+                ni = -1
+                if nxt is not None:
+                    ni = self.state_ix.get(nxt, -1)
+                    if ni < 0:           # a state met first as a row's target: indexed at once
+                        ni = self._add_state(nxt)
+                start_ix = tuple([tix[t] for t in start])
+                c = CompiledRow(r.guard, r.action, ni, nxt, stop, start, start_ix, getattr(r, "then", None), r)
+                if first is None:
+                    first = c
+                else:
+                    last.alt = c
+                last = c
+            cells[self.event_ix[e]] = first
+        # _add_state may have run for a target while this state's cells were built
+        base = si * self.nev
+        if len(self.cells) < base + self.nev:
+            self.cells.extend([None] * (base + self.nev - len(self.cells)))
+        self.cells[base:base + self.nev] = cells
+        return si
+
+    def state_index(self, state: Any) -> Any:
+        si = self.state_ix.get(state)
+        if si is None:
+            si = self._add_state(state)
+        return si
+
+    def event_index(self, event: Any) -> Any:
+        """The index of ``event`` in this table, -1 when no row names it."""
+        if cython.compiled:
+            p = cython.cast(cython.Py_ssize_t, cython.cast(cython.p_void, event))
+            h = (p >> 4) & _MASK
+            k = self._slotk[h]
+            while k != 0:
+                if k == p:
+                    return self._slotv[h]
+                h = (h + 1) & _MASK
+                k = self._slotk[h]
+        ei = self.event_ix.get(event)
+        return -1 if ei is None else ei
+
+    def values_for(self, overrides: Mapping[str, float] | None) -> tuple:
+        """(timer values by index, read-only name -> value mapping) for these overrides, checked
+        against each timer's range and shared by every machine given equal overrides."""
+        key = tuple(overrides.items()) if overrides else ()
+        hit = self._values.get(key)
+        if hit is not None:
+            return hit
+        timers = self.table.timers
+        values = {n: s.default for n, s in timers.items()}
+        for n, v in key:
+            if n not in timers:
+                raise ValueError(f"unknown timer {n!r}; known: {', '.join(sorted(timers))}")
+            values[n] = timers[n].check(float(v))
+        hit = ([float(values[n]) for n in self.tnames], MappingProxyType(values))
+        if len(self._values) < 64:
+            self._values[key] = hit
+        return hit
+
+
+#: id(table) -> its Compiled (built once per table; the Compiled holds the table alive)
+_COMPILED: dict = {}
+
+
+def compiled(table: Any) -> Compiled:
+    """The compiled form of ``table``, built on first use and shared."""
+    k = _COMPILED.get(id(table))
+    if k is None or k.table is not table:
+        k = _COMPILED[id(table)] = Compiled(table)
+    return k
+
+
+class TimerQueue:
+    """The running timers of many machines (one stack's circuits or calls) in one heap of
+    deadlines: ``deadline()`` is the earliest, ``handle_timer(now)`` expires what is due by
+    firing each machine's expiry event. Starting a timer pushes ``(deadline, seq, machine,
+    name)``; stopping it is O(1): the entry is left in the heap and skipped when it reaches
+    the top, since it no longer matches the machine's running deadline (compared by identity:
+    every start makes a new deadline object)."""
+
+    __slots__ = ("_heap", "_seq")
+
+    def __init__(self) -> None:
+        self._heap = []
+        self._seq = 0
+
+    def __len__(self) -> int:
+        """Entries in the heap, stale ones included."""
+        return len(self._heap)
+
+    def push(self, machine: MachineCore, name: str, at: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, machine, name))
+
+    def deadline(self) -> float | None:
+        """The earliest running deadline of any machine in the queue, or None."""
+        heap = self._heap
+        while heap:
+            top = heap[0]
+            m = top[2]
+            if m.running.get(top[3]) is top[0]:
+                return top[0]
+            heapq.heappop(heap)
+        return None
+
+    def handle_timer(self, now: float) -> Any:
+        """Expire every timer due at ``now``, earliest first; returns how many expired."""
+        heap = self._heap
+        n = 0
+        while heap:
+            top = heap[0]
+            if top[0] > now:
+                m = top[2]
+                if m.running.get(top[3]) is top[0]:
+                    break
+                heapq.heappop(heap)
+                continue
+            heapq.heappop(heap)
+            m = top[2]
+            if m.running.get(top[3]) is top[0]:
+                n += 1
+                m._expire(top[3], now)
+        return n
 
 
 class MachineCore:
     """One running instance of ``table`` acting on ``ctx``. Time is passed in."""
 
-    __slots__ = ("table", "ctx", "state", "running", "values", "trace", "name", "_by_state", "_any", "_entry",
-                 "_expiry")
+    __slots__ = ("table", "ctx", "state", "running", "name", "_k", "_si", "_vals", "_values", "_ring", "_rn",
+                 "_rh", "_rc", "_sink", "_queue")
 
     def __class_getitem__(cls, item: Any) -> Any:   # Machine[Ctx] in hints, like a Generic
         return cls
 
     def __init__(self, table: Any, ctx: Any, *, name: str | None = None, state: Any = None,
-                 timer_values: Mapping[str, float] | None = None, trace: int = 0) -> None:
+                 timer_values: Mapping[str, float] | None = None, trace: int = 0,
+                 queue: TimerQueue | None = None) -> None:
+        k = _COMPILED.get(id(table))
+        if k is None or k.table is not table:
+            k = compiled(table)
+        self._k = k
         self.table = table
         self.ctx = ctx
         self.name = name or table.name
-        self.state = table.initial if state is None else state
-        values = {n: s.default for n, s in table.timers.items()}
-        for n, v in (timer_values or {}).items():
-            if n not in table.timers:
-                raise ValueError(f"unknown timer {n!r}; known: {', '.join(sorted(table.timers))}")
-            values[n] = table.timers[n].check(float(v))
-        self.values = values
+        if state is None:
+            self._si = 0
+            self.state = table.initial
+        else:
+            self._si = k.state_index(state)
+            self.state = state
+        vals = k._values.get(()) if not timer_values else k.values_for(timer_values)
+        self._vals = vals[0]
+        self._values = vals[1]
         self.running = {}
-        #: (now, from, event, to) of the last ``trace`` transitions; None when not tracing
-        self.trace = deque(maxlen=trace) if trace else None
-        fast = _FAST.get(id(table))
-        if fast is None or fast[0] is not table:
-            fast = _FAST[id(table)] = (table, *_compile(table))
-        self._by_state = fast[1]
-        self._any = fast[2]
-        self._entry = dict(table.entry)
-        self._expiry = dict(table.expiry)
+        self._sink = None
+        self._rn = trace if trace > 0 else 0
+        self._rh = 0
+        self._rc = 0
+        self._ring = [None] * (4 * self._rn) if self._rn else None
+        self._queue = queue
+
+    # -- read-only views --------------------------------------------------------------------
+    @property
+    def values(self) -> Mapping[str, float]:
+        """Timer name -> seconds (read-only; shared by machines given the same overrides)."""
+        return self._values
+
+    @property
+    def trace(self) -> Any:
+        """The last transitions as ``(now, from, event, to)`` (a deque, oldest first), or None
+        when not tracing; or the object assigned to it (anything with ``append``, called per
+        transition)."""
+        if self._sink is not None:
+            return self._sink
+        if self._rn == 0:
+            return None
+        out: deque = deque(maxlen=self._rn)
+        ring: list = self._ring
+        n = self._rn
+        i = (self._rh - self._rc) % n
+        for _ in range(self._rc):
+            out.append((ring[4 * i], ring[4 * i + 1], ring[4 * i + 2], ring[4 * i + 3]))
+            i = (i + 1) % n
+        return out
+
+    @trace.setter
+    def trace(self, sink: Any) -> None:
+        if sink is None:               # tracing off
+            self._sink = self._ring = None
+            self._rn = self._rh = self._rc = 0
+        else:                          # a sink of its own (a golden transcript's recorder)
+            self._sink = sink
 
     # -- events ---------------------------------------------------------------------------
-    def _select(self, event: Hashable, message: Any) -> Any:
-        """The row (as compiled by :func:`_compile`) that ``event`` selects, or None."""
-        here: dict | None = self._by_state.get(self.state)
-        rows: tuple | None = here.get(event) if here is not None else self._any.get(event)
-        if rows is None:
+    def _row(self, event: Hashable, message: Any) -> CompiledRow | None:
+        """The row ``event`` selects in the current state (guards asked in order), or None."""
+        k = self._k
+        if self.state is not k.states[self._si]:       # state assigned from outside
+            self._si = k.state_index(self.state)
+        if cython.compiled:
+            ei = k.event_index(event)
+        else:                   # the twin: one dict lookup, no call
+            ei = k.event_ix.get(event, -1)
+        if ei < 0:
             return None
-        row: tuple
-        for row in rows:
-            guard = row[0]
-            if guard is None or guard(self.ctx, message):
+        row = k.cells[self._si * k.nev + ei]
+        while row is not None:
+            if row.guard is None or row.guard(self.ctx, message):
                 return row
+            row = row.alt
         return None
 
     def allowed(self, event: Hashable, message: Any = None) -> bool:
-        return self._select(event, message) is not None
+        return self._row(event, message) is not None
 
     def fire(self, event: Hashable, message: Any = None, now: Any = 0.0) -> Any:
         """Apply ``event``; raises :class:`~cti.signaling.engine.UnexpectedEvent` when no row
         accepts it. Returns the row applied."""
-        row = self._select(event, message)
+        row = self._row(event, message)
         if row is None:
             from .engine import UnexpectedEvent
             raise UnexpectedEvent(self.name, self.state, event)
         self._apply(row, event, message, now)
-        return row[6]
+        return row.row
 
     def fire_if(self, event: Hashable, message: Any = None, now: Any = 0.0) -> bool:
         """Apply ``event`` where a row accepts it; False (nothing done) otherwise."""
-        row = self._select(event, message)
+        row = self._row(event, message)
         if row is None:
             return False
         self._apply(row, event, message, now)
         return True
 
-    def _apply(self, row: tuple, event: Hashable, message: Any, now: Any) -> int:
-        running: dict = self.running
-        t: str
+    def _apply(self, row: CompiledRow, event: Any, message: Any, now: Any) -> Any:
+        running = self.running
         if running:
-            for t in row[4]:          # the row's stop timers, and the state's entry timers
-                running.pop(t, None)  # when it leaves the state (folded in by _compile)
+            for t in row.stop:          # the row's stop timers, and the state's entry timers
+                running.pop(t, None)    # when it leaves the state (folded in by Compiled)
         before = self.state
-        nxt = row[1]
-        if nxt is not None:
-            if row[7]:                # an ANY row met in a state the table does not name
-                for t in self._entry.get(before, ()):
-                    running.pop(t, None)
-            self.state = nxt
-        start: tuple = row[3]
+        if row.nxt >= 0:
+            self._si = row.nxt
+            self.state = row.state
+        start = row.start
         if start:
-            values: dict = self.values
-            for t in start:
-                running[t] = now + values[t]
-        if self.trace is not None:
-            self.trace.append((now, before, event, self.state))
-        action = row[2]
+            t0 = float(now)
+            vals = self._vals
+            q = self._queue
+            ix = row.start_ix
+            for i in range(len(start)):
+                j = ix[i]
+                v = vals[j]
+                at = t0 + v            # one object: the queue's entry is told by identity
+                running[start[i]] = at
+                if q is not None:
+                    q.push(self, start[i], at)
+        if self._rn or self._sink is not None:
+            self._record(now, before, event)
+        action = row.action
         if action is not None:
             action(self.ctx, message, now)
+        if row.then is not None:
+            self.fire(row.then, message, now)
+        return 0
+
+    def _record(self, now: Any, before: Any, event: Any) -> Any:
+        if self._sink is not None:
+            self._sink.append((now, before, event, self.state))
+            return 0
+        ring = self._ring
+        j = 4 * self._rh
+        ring[j] = now
+        ring[j + 1] = before
+        ring[j + 2] = event
+        ring[j + 3] = self.state
+        self._rh = self._rh + 1 if self._rh + 1 < self._rn else 0
+        if self._rc < self._rn:
+            self._rc += 1
         return 0
 
     # -- timers ---------------------------------------------------------------------------
@@ -118,6 +422,13 @@ class MachineCore:
     def is_running(self, timer: str) -> bool:
         return timer in self.running
 
+    def _expire(self, name: str, now: Any) -> Any:
+        del self.running[name]
+        ev = self._k.expiry.get(name)
+        if ev is not None:
+            self.fire(ev, name, now)
+        return 0
+
     def handle_timer(self, now: float) -> list:
         """Expire the timers due at ``now``, earliest first, firing each one's expiry event
         (with the timer's name as the message). Returns the names of the timers expired."""
@@ -127,11 +438,8 @@ class MachineCore:
             name = min(running, key=running.__getitem__)
             if running[name] > now:
                 break
-            del running[name]
             done.append(name)
-            ev = self._expiry.get(name)
-            if ev is not None:
-                self.fire(ev, name, now)
+            self._expire(name, now)
         return done
 
     def reset(self, state: Any = None) -> None:
@@ -139,40 +447,11 @@ class MachineCore:
         reset or a line fault, where the procedure itself is a row that leads here."""
         self.running.clear()
         self.state = self.table.initial if state is None else state
+        self._si = self._k.state_index(self.state)
 
-
-#: id(table) -> (table, compiled rows by state, compiled ANY rows): built once per table
-_FAST: dict = {}
-
-
-def _compile(table: Any) -> tuple:
-    """The table's rows as tuples read by index on the per-message path:
-    ``({state: {event: (row, ...)}}, {event: (row, ...)})`` for the states the table names and,
-    apart, the ANY rows for a state it does not name. A row is ``(guard, next, action, start,
-    stop, clause, row, dynamic)``: ``next`` None where the row stays (a row naming its own state
-    stays too: entry timers do not restart); ``start``/``stop`` hold the row's timers with the
-    entry timers of the state entered/left folded in (``dynamic``: left to the run, for ANY
-    rows in an unnamed state). ANY rows are merged into every named state that has no row of
-    its own for the event, so one lookup per state finds them."""
-    entry = table.entry
-
-    def one(r: Any, s: Any, dynamic: bool) -> tuple:
-        nxt = None if r.next is None or r.next == s else r.next
-        start, stop = tuple(r.start), tuple(r.stop)
-        if nxt is not None and not dynamic:
-            stop = stop + tuple(entry.get(s, ()))
-            start = tuple(entry.get(nxt, ())) + start
-        elif nxt is not None:
-            start = tuple(entry.get(nxt, ())) + start
-        return (r.guard, nxt, r.action, start, stop, r.clause, r, dynamic and nxt is not None)
-
-    states = set(table.by_state) | {table.initial} | set(entry)
-    states |= {r.next for r in table.rows if r.next is not None}
-    by_state: dict = {}
-    for s in states:
-        evs = {e: rows for e, rows in table.any_state.items()}
-        evs.update(table.by_state.get(s, {}))
-        by_state[s] = {e: tuple(one(r, s, False) for r in rows) for e, rows in evs.items()}
-    anys = {e: tuple(one(r, None, True) for r in rows) for e, rows in table.any_state.items()}
-    return by_state, anys
-
+    def release(self) -> None:
+        """The context is done with (a call reference freed): stop every timer (a queue
+        drops them when they reach its top) and let go of the context, so that the two are
+        freed by reference counting rather than by the cyclic garbage collector."""
+        self.running.clear()
+        self.ctx = None
