@@ -168,13 +168,9 @@ class WavWriter:
         n = len(channels[0])
         if any(len(c) != n for c in channels):
             raise ValueError("channel blocks differ in length")
-        if self.channels == 1:
-            data = bytes(channels[0])
-        else:
-            inter = np.empty((n, self.channels), dtype=np.uint8)
-            for i, c in enumerate(channels):
-                inter[:, i] = np.frombuffer(bytes(c), dtype=np.uint8)
-            data = inter.tobytes()
+        data = bytearray(n * self.channels)
+        for i, c in enumerate(channels):     # interleaved by strided slice assignment (C, no array)
+            data[i::self.channels] = c
         self._f.write(data)
         self.octets += len(data)
 
