@@ -79,10 +79,11 @@ def gateway(port: int, urls: list[str], nodes: dict[str, Any]) -> subprocess.Pop
     raise AssertionError("cti-gateway --cluster did not become ready: " + (p.stderr.read() if p.stderr else b"").decode())
 
 
-async def session(port: int, hello: dict[str, Any], seconds: float, requests: list[dict[str, Any]] = ()
-                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def session(port: int, hello: dict[str, Any], seconds: float, requests: list[dict[str, Any]] = (),
+                  until: int | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Open a WebSocket, send ``hello`` (a subscribe) and ``requests``; every message received
-    within ``seconds`` (ops other than events) and every event, in order."""
+    within ``seconds``, or until an event at or beyond seq ``until`` (ops other than events),
+    and every event, in order."""
     msgs: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     async with aiohttp.ClientSession() as s, s.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
@@ -100,6 +101,8 @@ async def session(port: int, hello: dict[str, Any], seconds: float, requests: li
             d = json.loads(m.data)
             if d.get("op") == "events":
                 events += d["events"]
+                if until is not None and events and events[-1]["seq"] >= until:
+                    break
             else:
                 msgs.append(d)
     return msgs, events
@@ -164,14 +167,18 @@ def test_gateway_over_the_cluster_stream_snapshot_resume_and_kill9(nats_cluster:
             assert len(events2) > 400, len(events2)
             check_stream(events2, after)
             check_nodes(events2, last_nodes)
-            print(f"snapshot at stream seq {snap['seq']} (nodes {floors}), {len(pending)} pending, "
-                  f"{len(events)} events; after kill -9 of the gateway: {len(events2)} from {after}")
 
             # a resume from before the gateway's ring (its restart emptied it) reads the stream itself
-            msgs3, events3 = asyncio.run(session(port, {"after": 10}, 3.0))
+            target = events2[-1]["seq"]
+            t0 = time.monotonic()
+            msgs3, events3 = asyncio.run(session(port, {"after": 10}, 60.0, until=target))
+            took = time.monotonic() - t0
             check_stream(events3, 10)
-            assert len(events3) > after - 10
+            assert events3[-1]["seq"] >= target, (len(events3), target)
             assert not [m for m in msgs3 if m["op"] == "error"]
+            print(f"snapshot at stream seq {snap['seq']} (nodes {floors}), {len(pending)} pending, "
+                  f"{len(events)} events; after kill -9 of the gateway: {len(events2)} from {after}; "
+                  f"replay of {target - 10} events from the stream in {took:.1f} s")
         finally:
             gw.kill()
             gw.wait(10)
