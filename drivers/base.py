@@ -455,10 +455,12 @@ class Span(abc.ABC):
 
     def _heard(self, blk: AudioBlock) -> None:
         table: dict[int, list[AudioListener]] = self.__dict__["_listeners"]
-        n = len(blk.data) // len(blk.timeslots)
-        for i, ts in enumerate(blk.timeslots):
-            fns = table.get(ts)
-            if not fns:
+        tss = blk.timeslots
+        n = len(blk.data) // len(tss)
+        pos = _positions(tss)
+        for ts, fns in sorted(table.items()) if len(table) > 1 else tuple(table.items()):
+            i = pos.get(ts)
+            if i is None or not fns:
                 continue
             data = blk.data[i * n:(i + 1) * n]
             for fn in tuple(fns):
@@ -497,6 +499,19 @@ class Span(abc.ABC):
     @abc.abstractmethod
     def counters(self) -> Counters:
         """The span's counters (a copy)."""
+
+
+_POSITIONS: dict[tuple[int, ...], dict[int, int]] = {}
+
+
+def _positions(timeslots: tuple[int, ...]) -> dict[int, int]:
+    """Timeslot -> its row in a block of ``timeslots`` (a few layouts, each built once)."""
+    pos = _POSITIONS.get(timeslots)
+    if pos is None:
+        if len(_POSITIONS) > 256:
+            _POSITIONS.clear()
+        pos = _POSITIONS[timeslots] = {ts: i for i, ts in enumerate(timeslots)}
+    return pos
 
 
 class HostEcho:
