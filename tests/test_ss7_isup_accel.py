@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 
 from _boardcore import _select
 from conftest import kernel_impls, load_impl
-from test_ss7_fuzz import any_message, mutate, value_for
+from test_ss7_fuzz import any_message, messages, mutate, value_for
 
 from cti.signaling.errors import ProtocolError
 from cti.signaling.ss7.isup.call import CallState
@@ -347,3 +347,31 @@ def test_iam_written_from_parts_is_the_codecs_iam(which, called, calling, catego
         p["calling_party_number"] = Number(calling)
     assert outcome(node._iam, cic, called, calling, category, {}) == \
         outcome(twin_codec.encode_message, M.IAM, cic, p)
+
+
+@pytest.mark.parametrize("which", ["compiled", "twin"])
+@given(msg=messages(M.IAM), seed=st.integers(0, 2**32), mutated=st.booleans())
+def test_iam_read_in_place_is_what_the_codec_decodes(which, msg, seed, mutated):
+    """Call control reads the usual IAM's numbers and category from the octets, not through
+    the codec: whatever it reads there (valid, with other optional parameters, mutated) is what
+    the codec decodes, and an IAM it does not read is left to the codec (None)."""
+    control = compiled_control if which == "compiled" else _select.twin(CONTROL)
+    if control is None:
+        pytest.skip("compiled control_c not built")
+    data = twin_codec.encode(msg)
+    if mutated:
+        data = bytes(mutate(data, random.Random(seed)))
+    if len(data) < 10 or data[2] != M.IAM:
+        return
+    seen = control._read_iam(data)
+    try:
+        decoded = control._iam_of(twin_codec.decode(data))
+    except ProtocolError:
+        assert seen is None
+        return
+    if seen is not None:
+        assert (seen.called, seen.calling, seen.category) == (decoded.called, decoded.calling, decoded.category)
+    elif not mutated and set(msg.params) <= {"nature_of_connection_indicators", "forward_call_indicators",
+                                             "calling_partys_category", "transmission_medium_requirement",
+                                             "called_party_number", "calling_party_number"}:
+        raise AssertionError(f"the usual IAM {data.hex()} was left to the codec")

@@ -12,6 +12,16 @@ cpdef bint _address(bytearray out, Py_ssize_t at, str digits, int st) except -1
 
 
 
+cdef class ReceivedIam:
+    cdef public object called, calling, category
+
+cdef bytes _HEX
+@cython.locals(out=bytearray, k=Py_ssize_t, i=Py_ssize_t, v=int)
+cdef str _digits(bytes b, Py_ssize_t at, Py_ssize_t end, bint odd)
+@cython.locals(n=Py_ssize_t, p=Py_ssize_t, q=Py_ssize_t, size=Py_ssize_t)
+cpdef ReceivedIam _read_iam(bytes b)
+
+
 cdef class Circuit:
     cdef public CallControl node
     cdef public object cic, called, calling, cause

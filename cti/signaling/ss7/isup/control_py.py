@@ -185,17 +185,15 @@ class Circuit:
     # ---- actions: incoming call ---------------------------------------------------------------
     def incoming(self, m: Any, now: float) -> None:
         """Q.764 2.1.2: an IAM; a remotely blocked circuit is unblocked by it (2.8.2.3)."""
-        params: dict = m.params
-        called = params.get("called_party_number")
-        calling = params.get("calling_party_number")
-        self.called = called.digits.rstrip("F") if called else ""
-        self.calling = calling.digits if calling else None
+        iam: ReceivedIam = m
+        self.called = iam.called
+        self.calling = iam.calling
         if self.remote_blocked:
             self.remote_blocked = False
             self.node._events.append(IsupEvent("circuit", self.cic, now, available=self.available,
                                                reason="IAM on remotely blocked circuit"))
         node = self.node
-        category = params.get("calling_partys_category")
+        category = iam.category
         if node.circuit_of is not None and self.cic in node.circuit_of:
             # a trunk's node: the fact leaves ISUP as the trunk event itself (no IsupEvent
             # for the trunk adapter to convert: one form and one hop fewer to the call model)
@@ -372,7 +370,81 @@ def _address(out: bytearray, at: Any, digits: str, st: Any) -> bool:
     return True
 
 
+class ReceivedIam:
+    """What call control reads of a received IAM (Q.764 2.1.2), the message of the table's IAM
+    rows: the called party's digits (the ST digit dropped), the calling party's digits (None
+    without a calling party number) and the calling party's category."""
+
+    __slots__ = ("called", "calling", "category")
+
+    def __init__(self, called: str, calling: str | None, category: int) -> None:
+        self.called = called
+        self.calling = calling
+        self.category = category
+
+    def __repr__(self) -> str:
+        return f"ReceivedIam({self.called!r}, {self.calling!r}, {self.category})"
+
+
+def _iam_of(msg: Any) -> ReceivedIam:
+    """:class:`ReceivedIam` of an IAM the codec decoded."""
+    params: dict = msg.params
+    called = params["called_party_number"]
+    calling = params.get("calling_party_number")
+    return ReceivedIam(called.digits.rstrip("F"), calling.digits if calling is not None else None,
+                       params["calling_partys_category"])
+
+
+_HEX = b"0123456789ABCDEF"
+
+
+def _digits(b: bytes, at: Any, end: Any, odd: Any) -> str:
+    """Address signals of octets ``at`` to ``end`` of ``b`` (first digit in the low nibble,
+    Q.763 3.9), the filler of an odd count dropped: what the codec's number decoder gives."""
+    out = bytearray(2 * (end - at))
+    k = 0
+    for i in range(at, end):
+        v = b[i]
+        out[k] = _HEX[v & 15]
+        out[k + 1] = _HEX[v >> 4]
+        k += 2
+    if odd:
+        k -= 1
+    return out[:k].decode("ascii")
+
+
+def _read_iam(b: bytes) -> ReceivedIam | None:
+    """:class:`ReceivedIam` read from the octets of an IAM (CIC, type 0x01, the mandatory fixed
+    part, the called party number, an optional part holding at most the calling party number),
+    without decoding the parameters call control does not read. None for any other shape (the
+    codec decodes it, and says what is wrong): so an IAM read here is one the codec accepts."""
+    n = len(b)
+    p = 8 + b[8]                          # called party number: its length octet (Q.763 3.9)
+    if b[8] == 0 or p >= n:
+        return None
+    size = b[p]
+    if size < 2 or p + 1 + size > n or ((b[p + 1] & 0x80) and size == 2):
+        return None
+    called = _digits(b, p + 3, p + 1 + size, b[p + 1] & 0x80).rstrip("F")
+    calling = None
+    if b[9]:
+        q = 9 + b[9]                      # the optional part
+        if q < n and b[q] == 0x0A:        # calling party number (Q.763 3.10)
+            if q + 1 >= n:
+                return None
+            size = b[q + 1]
+            if size < 2 or q + 2 + size > n or ((b[q + 2] & 0x80) and size == 2):
+                return None
+            calling = _digits(b, q + 4, q + 2 + size, b[q + 2] & 0x80)
+            q += 2 + size
+        if q >= n or b[q] != 0:
+            return None
+    return ReceivedIam(called, calling, b[6])
+
+
 def _name(m: Any) -> str:
+    if isinstance(m, ReceivedIam):
+        return "IAM"
     return m.type.name if isinstance(m, IsupMessage) else str(m)
 
 
@@ -646,6 +718,9 @@ class CallControl:
                     t = hit[1]
                     msg = hit[2]
                     break
+        if msg is None and n > 9 and b[2] == 1:
+            msg = _read_iam(b)                  # the usual IAM: what call control reads
+            t = _M_IAM
         if msg is None:
             try:
                 msg = decode(b)
@@ -653,7 +728,9 @@ class CallControl:
                 self._malformed(e, b, now)      # the node's rare paths: .node / .supervision
                 return
             t = msg.type
-            if t in _MEMO_TYPES:
+            if t is _M_IAM:
+                msg = _iam_of(msg)
+            elif t in _MEMO_TYPES:
                 if seen is None:
                     seen = _MEMO[t] = []
                 if len(seen) < _MEMO_MAX:
