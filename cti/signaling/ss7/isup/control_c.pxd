@@ -28,7 +28,7 @@ cdef class Circuit:
     cdef public bint ours, local_blocked, remote_blocked, unequipped, reset_pending, reported
     cdef public dict extra, sent
     cdef public bytes cic_octets
-    cdef public dict sup_running
+    cdef public object sup_running     # the sup machine's running timers (a live mapping)
     cdef public MachineCore fsm, sup
 
     cpdef event(self, object kind, double now, object cause=*, bint remote=*, object reason=*)
