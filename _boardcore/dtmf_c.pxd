@@ -1,4 +1,5 @@
 # Declarations of the compiled DTMF kernel (implementation in dtmf_c.pyx).
+cimport cython
 from libc.stdint cimport int16_t, int32_t, int64_t
 
 cdef enum:
@@ -29,6 +30,7 @@ cdef struct dt_event_t:
     double time
 
 
+@cython.final                   # no subclass: methods are called directly (no vtable)
 cdef class DtmfDetector:
     cdef readonly int channels
     cdef readonly int rate

@@ -1,4 +1,5 @@
 # Declarations of the compiled MFC kernel (implementation in mf_c.pyx).
+cimport cython
 from libc.stdint cimport int16_t, int32_t
 
 # One 5 ms sub-block, the sliding window in sub-blocks, the largest raster, the period
@@ -25,6 +26,7 @@ cdef struct mf_chan_t:
     long long mark                      # the check that last saw it listed (repeats in a batch)
 
 
+@cython.final                   # no subclass: methods are called directly (no vtable)
 cdef class MfDetector:
     cdef readonly int channels
     cdef readonly int rate

@@ -300,7 +300,7 @@ cdef class MfDetector:
                 rr = self.rot[(self.pos + s) % MF_ROT]
                 h = <int> ((self.rhead + s) % MF_RING)
                 for k in range(MF_RING):
-                    slot[k] = (h + k) % MF_RING
+                    slot[k] = h + k - MF_RING if h + k >= MF_RING else h + k
                 for l in range(nl):
                     r = g + l
                     c = idx[r] if idx != NULL else <int> r
