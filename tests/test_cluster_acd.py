@@ -113,6 +113,41 @@ def test_longest_idle_member_gets_the_call_and_rona_queues_it_again_first(pg_url
     acd.close()
 
 
+def test_offers_are_numbered_the_mirror_keeps_a_reservation_and_a_restart_clears_its_callers(pg_url: str) -> None:
+    """What cluster routing (cti.cluster.routing) relies on: each offer carries its attempt; a
+    stale Ready from a node's mirror never overwrites an agent the ACD reserved for a call (only
+    that call's states or a log-on do); a node that restarts clears the callers its earlier run
+    left queued, ringing or talking, and frees their agents."""
+    a, b = NodeCentre(_conn(pg_url), "a"), NodeCentre(_conn(pg_url), "b")
+    a.heartbeat()
+    b.heartbeat()
+    b.log_on("bob", "8002", ["sales"])
+    a.log_on("ann", "8001", ["sales"])
+    a.queue_call("a-1", "sales")
+    a.queue_call("a-2", "sales")
+    a.queue_call("a-3", "sales")
+    acd = ClusterAcd(pg_url, "a")
+    acd.connect()
+    assert acd.step() == 2
+    made = {c: (n, ag) for c, n, ag, _node, _dev in a.offers_made()}
+    assert made == {"a-1": (1, "bob"), "a-2": (1, "ann")}
+    assert not b.mirror("bob", "Ready", "8002", None, None, {"sales": 1})          # stale: refused
+    assert not b.mirror("bob", "Reserved", "8002", None, "b-9", {"sales": 1})      # another call: refused
+    assert b.agents()["bob"]["state"] == "Reserved" and b.agents()["bob"]["call"] == "a-1"
+    assert b.mirror("bob", "Reserved", "8002", None, "a-1", {"sales": 1})          # that call's state
+    assert a.no_answer("a-1", "Ready") and b.agents()["bob"]["reason"] is None     # refused there, not RONA
+    assert acd.step() == 1
+    assert {c: (n, ag) for c, n, ag, _node, _dev in a.offers_made()} == {"a-1": (2, "bob"), "a-2": (1, "ann")}
+    assert a.answered("a-2")
+    assert sorted(a.restarted()) == ["a-1", "a-2", "a-3"]
+    calls = a.calls("a")
+    assert {c["state"] for c in calls.values()} == {"cleared"} and {c["cause"] for c in calls.values()} == {
+        "node restarted"}
+    assert {ag: v["state"] for ag, v in a.agents().items()} == {"ann": "Ready", "bob": "Ready"}
+    assert a.restarted() == [] and acd.step() == 0
+    acd.close()
+
+
 # ---- processes: the leader killed or paused under call load -----------------------------------------
 def _acd(url: str, name: str, ttl: float) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

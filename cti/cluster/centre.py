@@ -243,6 +243,29 @@ class NodeCentre:
             self.conn.rollback()
             raise
 
+    def restarted(self) -> list[str]:
+        """This node starts (after a stop, a crash or kill -9) with no calls: the callers it had
+        left in the centre (queued, ringing or talking, their trunk gone with the process) end
+        ``cleared`` with cause ``node restarted`` and the agents they held are Ready again, so
+        nothing waits for a call no node has. Returns the calls cleared."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(f"UPDATE cc_call SET state = 'cleared', cause = 'node restarted', ended = {NOW} "
+                        "WHERE node = %s AND state IN ('queued', 'offered', 'connected') RETURNING call, agent, offers",
+                        (self.node,))
+            gone = cur.fetchall()
+            for call, agent, attempt in gone:
+                if agent is not None:
+                    cur.execute(f"UPDATE cc_agent SET state = 'Ready', call = NULL, since = {NOW} "
+                                "WHERE agent = %s AND call = %s", (agent, call))
+                    cur.execute("UPDATE cc_offer SET outcome = COALESCE(outcome, 'node restarted') "
+                                "WHERE call = %s AND attempt = %s", (call, attempt))
+            self.conn.commit()
+            return [str(g[0]) for g in gone]
+        except BaseException:
+            self.conn.rollback()
+            raise
+
     def calls(self, node: str | None = None) -> dict[str, dict[str, Any]]:
         rows = self._run("SELECT call, node, queue, state, agent, offers, cause FROM cc_call "
                          "WHERE %s::text IS NULL OR node = %s", (node, node))

@@ -229,6 +229,10 @@ class CentreLink(Component):
                     self.connected = True
                     self.last_error = None
                 if first:
+                    if self.routing is not None:   # callers a previous run of this node left behind
+                        left = nc.restarted()
+                        if left:
+                            log.warning("cluster: %d caller(s) of an earlier run cleared: %s", len(left), left[:10])
                     self._restore.put(nc.agents(self.node))
                     first = False
                 beating = time.monotonic() - beat >= BEAT
