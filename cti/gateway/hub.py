@@ -527,6 +527,7 @@ class Feed(threading.Thread):
                     # the batch's first event is here: sleep out the window (no GIL held, no wake-up
                     # per event), then take what queued meanwhile in one read of the SUB socket
                     self.stop.wait(self.batch_window())
+                polled = False
                 while first is not None:
                     if getattr(sub, "resynced", 0) != resynced:
                         # the bus's journal was replaced or pruned past us: the subscription went on
@@ -541,7 +542,10 @@ class Feed(threading.Thread):
                     batch.append(first)
                     if len(batch) >= 5000:
                         break
-                    first = sub.get(timeout=0.0) or sub.get(timeout=0.0005)
+                    first = sub.get(timeout=0.0)
+                    if first is None and not polled:      # one read of the socket: what queued, no more
+                        polled = True
+                        first = sub.get(timeout=0.0005)
                 if batch:
                     self._post("events", batch)
                     self.last_pong = time.monotonic()
