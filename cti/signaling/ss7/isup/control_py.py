@@ -396,12 +396,13 @@ def _iam_of(msg: Any) -> ReceivedIam:
 
 
 _HEX = b"0123456789ABCDEF"
+_DIG = bytearray(512)     #: _digits' scratch: a parameter holds at most 253 octets of digits
 
 
 def _digits(b: bytes, at: Any, end: Any, odd: Any) -> str:
     """Address signals of octets ``at`` to ``end`` of ``b`` (first digit in the low nibble,
     Q.763 3.9), the filler of an odd count dropped: what the codec's number decoder gives."""
-    out = bytearray(2 * (end - at))
+    out = _DIG
     k = 0
     for i in range(at, end):
         v = b[i]
