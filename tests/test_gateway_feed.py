@@ -65,10 +65,10 @@ def test_batch_window_fits_the_target_and_saves_cpu_when_it_cannot():
         assert feed.batch_window() == feed.window == 0.01          # few subscribers: latency first
         counts["n"] = 1000
         hub.fanout_s = 0.005                             # a fast fan-out: the longest window fits
-        assert feed.batch_window() == feed.window_busy == 0.025
-        hub.fanout_s = 0.02                              # 50 - 10 - 20 ms: a 20 ms window still fits
-        assert abs(feed.batch_window() - 0.02) < 1e-9
-        hub.fanout_s = 0.035                             # even 10 ms would not fit: least CPU
+        assert feed.batch_window() == feed.window_busy == 0.02
+        hub.fanout_s = 0.02                              # 50 - 15 - 20 ms: a 15 ms window still fits
+        assert abs(feed.batch_window() - 0.015) < 1e-9
+        hub.fanout_s = 0.03                              # even 10 ms would not fit: least CPU
         assert feed.batch_window() == feed.window_busy
     finally:
         loop.close()

@@ -433,9 +433,9 @@ class Feed(threading.Thread):
         self.ping = ping
         self.ping_every = ping_every
         self.window = window      #: seconds a batch waits for more events (fewer, larger frames to send)
-        self.window_busy = 2.5 * window   #: the longest window, with 200 subscribers or more (batch_window)
+        self.window_busy = 2 * window     #: the longest window, with 200 subscribers or more (batch_window)
         self.target = 0.05        #: seconds from bus publication to delivery the window leaves room for
-        self.margin = 0.01        #: of which the network and the client's own reading
+        self.margin = 0.015       #: of which the network and the client's own reading
         self.stop = threading.Event()
         self._inbox: list[tuple[str, Any]] = []       #: what the loop has not taken yet, in order
         self._inbox_lock = threading.Lock()
