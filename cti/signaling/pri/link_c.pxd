@@ -11,7 +11,7 @@ cdef class LapdLink:
     cdef public str name
     cdef public int n200, n201, k, vs, va, vr, rc, _peer_cmd
     cdef public bytes _addr_c, _addr_r
-    cdef public object m, unacked, queue
+    cdef public object m, unacked, queue, deliver
     cdef public list _out, _events
     cdef public dict counters, mdl_errors
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from cti.signaling.engine import ANY, Machine, Row, Table
@@ -110,6 +111,10 @@ class LapdLink:
         self.queue: deque[bytes] = deque()     #: DL-DATA-REQUESTs not yet sent
         self._out: list[bytes] = []
         self._events: list[LinkEvent] = []
+        #: DL-DATA-INDICATION: when set, each layer 3 message received in sequence is handed to
+        #: ``deliver(octets, now)`` at once instead of a "data" :class:`LinkEvent` (a stack wires
+        #: its layer 3 so: one object and one queue less per message)
+        self.deliver: Callable[[bytes, float], Any] | None = None
         self.counters: dict[str, int] = {k: 0 for k in (
             "rx", "tx", "i_rx", "i_tx", "retransmitted", "rej_tx", "rej_rx", "fcs_errors", "invalid",
             "established", "released", "frmr_rx", "t200_expiry", "t203_expiry")}
@@ -343,7 +348,10 @@ class LapdLink:
             self.vr = (self.vr + 1) & 0x7F
             self.reject = False
             self.counters["i_rx"] += 1
-            self._events.append(LinkEvent("data", now, msg.info))
+            if self.deliver is not None:
+                self.deliver(msg.info, now)
+            else:
+                self._events.append(LinkEvent("data", now, msg.info))
             if msg.pf:
                 self._s(Kind.RR, False, True)
             else:

@@ -118,7 +118,9 @@ def missing(m: Message, from_network: bool) -> list[int]:
     need = _needed(m.mtype, from_network)
     if not need:
         return []
-    have = {_ident(e) for e in m.ies} | {i for i, _ in m.invalid}
+    have = [_ident(e) for e in m.ies]
+    if m.invalid:
+        have += [i for i, _ in m.invalid]
     return [i for i in need if i not in have]
 
 
@@ -209,14 +211,18 @@ def decode(data: bytes, cref_len: int = CREF_LEN_PRI) -> Message:
     if n < 3 + crl:
         raise MessageError(f"message of {n} octets (5.8.5: too short)")
     flag = bool(crl and data[2] & 0x80)
-    cref = int.from_bytes(bytes((data[2] & 0x7F,)) + bytes(data[3:2 + crl]), "big") if crl else 0
+    if crl == 2:                                     # the primary rate interface's
+        cref = (data[2] & 0x7F) << 8 | data[3]
+    else:
+        cref = int.from_bytes(bytes((data[2] & 0x7F,)) + bytes(data[3:2 + crl]), "big") if crl else 0
     mtype = data[2 + crl]
     if mtype & 0x80:
         raise MessageError(f"message type octet 0x{mtype:02x} (bit 8 set)")
     body = bytes(data[2 + crl:])
     hit = _MEMO.get(body)
     if hit is not None:
-        return Message(mtype, cref, flag, list(hit[1]), list(hit[2]), list(hit[3]))
+        return Message(mtype, cref, flag, list(hit[1]), list(hit[2]) if hit[2] else [],
+                       list(hit[3]) if hit[3] else [])
     m = _elements(Message(mtype, cref, flag), data, 3 + crl)
     if len(_MEMO) >= _MEMO_MAX:
         _MEMO.clear()                     # garbage (a fuzzer, a broken peer) never pins it

@@ -154,7 +154,7 @@ class Q931:
         interface, and its machine lets go of it so that the two are freed by reference
         counting, not by the cyclic garbage collector (a fifth of the CPU of a busy span)."""
         self.calls.pop((call.cref, call.ours), None)
-        call.m.ctx = None  # type: ignore[assignment]
+        call.m.release()               # its timers end with it (a later one must not fire)
         if call.channel is not None and self.by_channel.get(call.channel) is call:
             del self.by_channel[call.channel]
             if maintenance:
