@@ -170,7 +170,7 @@ class Endpoint(Span):
     def _write_audio(self, ts: int, alaw: bytes) -> None:
         if self._closed:
             self._check_open()
-        if ts not in self._audio_set:          # the common case needs no more checking
+        if type(ts) is not int or ts not in self._audio_set:    # the common case: no more checking (True == 1)
             check_audio_timeslot(ts, self._hdlc, self.number)
         if type(alaw) is not bytes:
             alaw = as_alaw(alaw)
