@@ -24,7 +24,7 @@ import dataclasses
 import itertools
 import logging
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from cti.signaling.causes import Cause
 from cti.signaling.trunk import (Alerting, Answered, Circuit, CircuitState, DigitsReceived,
@@ -95,6 +95,10 @@ class CallModel:
             self._adapter_of[circ] = adapter
             self.available.setdefault(circ, True)
         self.adapters.append(adapter)
+
+    def busy_circuits(self) -> Collection[Circuit]:
+        """The trunk circuits in a call now (a live view: do not keep it across calls into the model)."""
+        return self._busy.keys()
 
     def take_events(self) -> list[ev.BusEvent]:
         """Events since the last call, oldest first."""
