@@ -6,7 +6,8 @@ one ``_boardcore.tones.CadenceDetector`` for the whole span hears each 20 ms blo
 signalling stack reads (``Span.add_block_listener``: no second copy of the block, one A-law
 decode and one kernel call per span and block, not per circuit); a span whose stack reads no
 audio is drained after the stacks' turn so its busy circuits are heard too. A span with no busy
-circuit costs nothing. Which circuits are busy is taken from the call model every
+circuit costs nothing. Which circuits are busy is taken from the call model (its trunk
+circuits in a call) every
 :attr:`ProgressWatch.refresh` seconds; a circuit's detector history is forgotten when it
 becomes busy.
 
@@ -51,7 +52,7 @@ EVERY_BLOCK = float("-inf")
 class ProgressWatch:
     """Call-progress detection on every busy trunk circuit (see the module docstring). The
     methods of a server component (``start(host)``, ``stop``, ``deadline``, ``service``);
-    ``host`` is anything with ``model`` (its ``adapters`` and ``calls``) and ``board``."""
+    ``host`` is anything with ``model`` (its ``adapters`` and ``busy_circuits()``) and ``board``."""
 
     name = "call-progress"
 
@@ -126,15 +127,13 @@ class ProgressWatch:
         """Which circuits are busy now: listen on their spans, forget those that were freed."""
         busy: dict[int, set[int]] = {}
         spans = self.spans
-        for call in self._model.calls.values():
-            for c in call.connections.values():
-                circuit = c.circuit
-                if circuit is not None and circuit[0] in spans and c.live:
-                    tss = busy.get(circuit[0])
-                    if tss is None:
-                        busy[circuit[0]] = {circuit[1]}
-                    else:
-                        tss.add(circuit[1])
+        for span, ts in self._model.busy_circuits():
+            if span in spans:
+                tss = busy.get(span)
+                if tss is None:
+                    busy[span] = {ts}
+                else:
+                    tss.add(ts)
         for n, tss in busy.items():
             old = self._busy.get(n, set())
             self._fresh.update((n, ts) for ts in tss - old)
