@@ -203,20 +203,27 @@ def _lateness(costs: list[float]) -> list[float]:
     return out
 
 
-def run_real(srv: Any, meter: Meter, seconds: float) -> list[float]:
+def run_real(srv: Any, meter: Meter, seconds: float) -> tuple[list[float], list[float], list[float]]:
     """``seconds`` of line time paced by the real clock (``time.monotonic``): block k is due at
     start + k x 20 ms and runs when it is due (the loop waits for its sockets until then, as
     ``cti-server`` does, with the server's millisecond poll); returns how late each block
     started. The far end (card line, exchanges, people) runs in the same turns, so its wall
     time, measured around each of its parts, is taken out of the clock: the timeline is the
-    one of a server whose far end runs elsewhere (another core, a card, the network)."""
-    mono = time.monotonic
+    one of a server whose far end runs elsewhere (another core, a card, the network).
+
+    Also returns, per turn, our wall time and how much of it the thread did not run (wall
+    minus thread CPU, far end out of both): waiting for a core on a loaded host, or for the
+    GIL held by our own background threads. A late block after a turn that mostly did not
+    run was late for the host's sake, not for our work's."""
+    mono, tc = time.monotonic, time.thread_time
     w0 = meter.wall
 
     def clock() -> float:
         return mono() - (meter.wall - w0)
 
     late: list[float] = []
+    turns: list[float] = []
+    stalls: list[float] = []
     n = round(seconds / BLOCK)
     base = clock()
     poller = srv._poller
@@ -230,9 +237,14 @@ def run_real(srv: Any, meter: Meter, seconds: float) -> list[float]:
                 srv.bus.poll(0)
             continue
         late.append(now - due)
+        c0, f0 = tc(), meter.total
         srv.step(0)
+        wall = clock() - now
+        cpu = (tc() - c0) - (meter.total - f0)
+        turns.append(wall)
+        stalls.append(max(0.0, wall - cpu))
         k += 1
-    return late
+    return late, turns, stalls
 
 
 def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
@@ -346,7 +358,7 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
     received = sub.result()[0] if sub is not None else 0
     ours = proc_cpu - far_cpu                    # main thread minus far end, plus our background threads
     late = _lateness(costs)
-    real = run_real(srv, meter, load.real) if load.real > 0 else []
+    real, real_turns, real_stalls = run_real(srv, meter, load.real) if load.real > 0 else ([], [], [])
     out = {
         "spans": n, "types": {t: len(s) for t, s in by_type.items()}, "circuits": total,
         "stations": n_agents, "seconds": load.seconds, "wall": wall,
@@ -361,6 +373,9 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
         "real_seconds": load.real,
         "real_late_ms": {q: 1e3 * _pct(real, p) for q, p in (("p50", .5), ("p99", .99), ("p999", .999))}
         | {"max": 1e3 * max(real, default=0.0)},
+        "real_turn_ms": {q: 1e3 * _pct(real_turns, p) for q, p in (("p50", .5), ("p999", .999))},
+        "real_stall_ms": {q: 1e3 * _pct(real_stalls, p) for q, p in (("p50", .5), ("p999", .999))}
+        | {"max": 1e3 * max(real_stalls, default=0.0)},
         "progress_blocks": progress_blocks, "tones_heard": heard,
         "rss0": rss0, "rss": rss1,
     }
@@ -481,7 +496,7 @@ def plot(points: list[dict[str, Any]], path: str) -> bool:
     except ImportError:
         return False
     xs = [p["spans"] for p in points]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4))
     a.plot(xs, [p["ours_cpu"] / p["seconds"] for p in points], "o-", label="our side")
     a.plot(xs, [p["far_cpu"] / p["seconds"] for p in points], "s--", label="far end (simulator)")
     a.set_xlabel("trunk spans at 95 % occupancy")
@@ -496,6 +511,16 @@ def plot(points: list[dict[str, Any]], path: str) -> bool:
     b.set_xscale("log", base=2)
     b.set_ylim(bottom=0)
     b.grid(True, which="both", alpha=0.3)
+    c.plot(xs, [max(0.01, p["late_ms"]["p999"]) for p in points], "o-", label="derived (Lindley, one core)")
+    if all("real_late_ms" in p for p in points):
+        c.plot(xs, [max(0.01, p["real_late_ms"]["p999"]) for p in points], "s--", label="measured, real clock")
+    c.axhline(TARGET_LATE_MS, color="grey", lw=0.8, ls=":", label=f"target {TARGET_LATE_MS:g} ms")
+    c.set_xlabel("trunk spans")
+    c.set_ylabel("loop lateness p99.9, ms")
+    c.set_xscale("log", base=2)
+    c.set_yscale("log")
+    c.grid(True, which="both", alpha=0.3)
+    c.legend()
     fig.suptitle("e1cti capacity (bench/bench_capacity.py)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)

@@ -56,8 +56,10 @@ class _Srv:
 def test_the_real_clock_run_paces_blocks_and_cuts_the_far_end_out():
     m = cap.Meter()
     srv = _Srv(m)
-    late = cap.run_real(srv, m, 0.2)
-    assert srv.steps == len(late) == 10
+    late, turns, stalls = cap.run_real(srv, m, 0.2)
+    assert srv.steps == len(late) == len(turns) == len(stalls) == 10
+    assert all(0.0 <= s <= t for s, t in zip(stalls, turns))
+    assert sorted(turns)[5] < 0.03                 # our 5 ms, not the far end's 30
     # 35 ms a turn on a 20 ms clock would fall 15 ms behind a block; without the far end's
     # 30 ms each block is on time, give or take the host's scheduling
     assert sorted(late)[5] < 0.01
@@ -100,6 +102,7 @@ def test_one_tiny_point_runs_the_whole_server_and_reports_every_figure(tmp_path)
     assert p["real_seconds"] == 0.5
     real = p["real_late_ms"]                         # measured on the real clock, beside the derived one
     assert 0.0 <= real["p50"] <= real["p99"] <= real["p999"] <= real["max"]
+    assert 0.0 <= p["real_stall_ms"]["p999"] <= p["real_stall_ms"]["max"]
     areas, funcs = cap.where_time_goes(str(prof))
     assert sum(s for _, s in areas) == pytest.approx(1.0)
     assert any(a.startswith("ours:") for a, _ in areas) and funcs
