@@ -1,62 +1,83 @@
-"""MTP2 in-service path, pure-Python twin of ``bec_c``: signal unit parse/build (Q.703 clause 2)
-and basic error correction (clause 5: FSN/FIB, BSN/BIB, retransmission buffer, T7).
+# cython: annotation_typing=False
+"""MTP2 in-service path: signal unit parse/build (Q.703 clause 2) and basic error correction
+(clause 5: FSN/FIB, BSN/BIB, retransmission buffer, T6/T7), and the fill-in.
+
+One source, two builds: this module runs as it is (the twin) and setup.py compiles it in
+Cython's pure-Python mode with ``bec_c.pxd`` as ``bec_c`` (as aiohttp builds its WebSocket
+reader); the octets of a signal unit are read and built by :mod:`._octets` (inline C in the
+compiled build). The compiled MTP3 core and the SOCK_SEQPACKET transport call its C methods.
 
 :class:`LinkCore` is the base of :class:`~cti.signaling.ss7.mtp2.link.Mtp2Link`: it holds the
 link's transmission state and moves MSUs and fill-ins while the link is in service; it hands
 everything else (alignment, failures, processor outage, timer expiries) to the link control's
-``lsc``/``iac`` tables and methods.
+``lsc``/``iac`` tables and methods. Timers stay the link's ``Timers`` (TimerSpec data): T6/T7
+are started and stopped in its ``running`` dict as ``Timers.start``/``stop`` do.
 """
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cti.signaling.errors import DecodeError
 from cti.signaling.timers import Timers
 
-from .states import FILL_FISU, FISU_KIND, KIND_EVENTS, LINK_FAILURE, MAX_SIF, MSU_KIND, LinkState
+from . import _octets
+from .states import KIND_EVENTS, LINK_FAILURE, LinkState
 from .timers import SUERM_D
 
 if TYPE_CHECKING:
     from cti.signaling.engine import Machine
 
 _IN_SERVICE, _PO, _IA = LinkState.IN_SERVICE, LinkState.PROCESSOR_OUTAGE, LinkState.INITIAL_ALIGNMENT
+_KIND_EVENTS = KIND_EVENTS
 _SIB = 5
 _NEVER = float("inf")
+_SUERM_D = SUERM_D
 #: counters kept by the core itself (the rest are the link control's)
 HOT_COUNTERS = ("rx", "tx", "discarded", "nacks_sent", "retransmitted")
 #: every counter of a link
 COUNTERS = ("rx", "tx", "su_errors", "nacks_sent", "retransmitted", "proving_aborts", "failures", "discarded")
 
 
+def _as_bytes(data: bytes | bytearray | memoryview) -> bytes:
+    if type(data) is bytes:
+        return data
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"a signal unit is bytes-like, not {type(data).__name__}")
+
+
+def _error(b: bytes) -> str:
+    """The DecodeError text for a signal unit :func:`_octets.kind` rejected."""
+    n = len(b)
+    if n < 3:
+        return f"signal unit of {n} octets (at least 3)"
+    li = b[2] & 0x3F
+    if li == 0:
+        return f"LI=0 but {n - 3} octets follow"
+    if li <= 2:
+        if n - 3 != li:
+            return f"LI={li} but {n - 3} octets follow"
+        return f"LSSU status {b[3] & 0x07} undefined"
+    return f"LI={li} does not match {n - 3} octets"
+
+
 def parse(data: bytes | bytearray | memoryview) -> tuple[int, int, int, int, bytes]:
     """One signal unit (without FCS) as ``(BIB|BSN octet, FIB|FSN octet, kind, sio, sif)``:
     kind is :data:`FISU_KIND`, :data:`MSU_KIND` or an LSSU's status; DecodeError when it
     breaks Q.703 clause 2 / 4.1.4."""
-    n = len(data)
-    if n < 3:
-        raise DecodeError(f"signal unit of {n} octets (at least 3)")
-    li = data[2] & 0x3F
-    if li == 0:
-        if n != 3:
-            raise DecodeError(f"LI=0 but {n - 3} octets follow")
-        return data[0], data[1], FISU_KIND, 0, b""
-    if li <= 2:
-        if n - 3 != li:
-            raise DecodeError(f"LI={li} but {n - 3} octets follow")
-        st = data[3] & 0x07
-        if st > 5:
-            raise DecodeError(f"LSSU status {st} undefined")
-        return data[0], data[1], st, 0, b""
-    if (li < 63 and n - 3 != li) or (li == 63 and not 63 <= n - 3 <= MAX_SIF + 1):
-        raise DecodeError(f"LI={li} does not match {n - 3} octets")
-    return data[0], data[1], MSU_KIND, data[3], bytes(data[4:])
+    b = _as_bytes(data)
+    k = _octets.kind(b)
+    if k == _octets.BAD:
+        raise DecodeError(_error(b))
+    if k == _octets.MSU_KIND:
+        return b[0], b[1], k, b[3], b[4:]
+    return b[0], b[1], k, 0, b""
 
 
 def msu_octets(bsn: int, bib: int, fsn: int, fib: int, sio: int, sif: bytes) -> bytes:
     """An MSU from values already in range (the link's own sequence numbers, a checked SIF)."""
-    return bytes(((bib << 7) | bsn, (fib << 7) | fsn, min(1 + len(sif), 63), sio)) + sif
+    return _octets.msu(bsn, bib, fsn, fib, sio, _as_bytes(sif))
 
 
 class FrameSource(Protocol):
@@ -66,22 +87,33 @@ class FrameSource(Protocol):
     def recv_all(self) -> list[bytes]: ...
 
 
-@dataclass(slots=True, unsafe_hash=True)   # not frozen: built per message, 6x cheaper
 class Mtp2Event:
     """What the link tells MTP3: ``in_service``, ``out_of_service`` (reason), ``msu`` (sio, sif),
     ``remote_processor_outage``, ``remote_processor_recovered``."""
 
-    kind: str
-    time: float
-    sio: int = 0
-    sif: bytes = b""
-    reason: str = ""
+    def __init__(self, kind: str, time: float, sio: int = 0, sif: bytes = b"", reason: str = "") -> None:
+        self.kind, self.time, self.sio, self.sif, self.reason = kind, time, sio, sif, reason
+
+    def _key(self) -> tuple[str, float, int, bytes, str]:
+        return (self.kind, self.time, self.sio, self.sif, self.reason)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Mtp2Event:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Mtp2Event(kind={self.kind!r}, time={self.time!r}, sio={self.sio!r}, "
+                f"sif={self.sif!r}, reason={self.reason!r})")
 
 
 class LinkCore:
     """Basic error correction and fill-in of one link, and the link's transmission state;
-    ``lsc``/``iac`` (engine machines), ``su_error``, ``_timers_due`` and ``_fill_in`` come from
-    the link control subclass."""
+    ``lsc``/``iac`` (engine machines), ``su_error`` and ``_timers_due`` come from the link
+    control subclass."""
 
     # the link control's half, which this core calls (set or defined by the subclass)
     lsc: Machine[Any]
@@ -89,15 +121,16 @@ class LinkCore:
     if TYPE_CHECKING:
         def su_error(self, now: float) -> None: ...
         def _timers_due(self, now: float) -> None: ...
-        def _fill_in(self, out: list[bytes], now: float) -> None: ...
 
     def __init__(self, timers: Timers) -> None:
         self.timers = timers
+        self._running = timers.running     # Timers.start/stop are these dict operations
+        self._values = timers.values
         self._counters = dict.fromkeys(COUNTERS, 0)
         self.n_rx = self.n_tx = self.n_discarded = self.n_nacks = self.n_retx = 0
         self.fill_interval = 0.02                #: repeat the fill-in at least this often
         self._events: list[Mtp2Event] = []
-        self._fill = FILL_FISU                  # FILL_FISU, or the status of the LSSU to repeat
+        self._fill = _octets.FILL_FISU          # a FISU, or the status of the LSSU to repeat
         self._last_fill = b""
         self._last_fill_at = -1e9
         self._out: deque[bytes] = deque()       # LSSUs queued by the link control (SIB)
@@ -133,144 +166,209 @@ class LinkCore:
     # ---- user side -------------------------------------------------------------------
     def send(self, sio: int, sif: bytes, now: float) -> None:
         """Queue an MSU for transmission (transmission buffer, clause 5.2.1)."""
-        if not 2 <= len(sif) <= 272 or not 0 <= sio <= 255:
-            raise ValueError(f"MSU with SIO {sio} and {len(sif)}-octet SIF not allowed (2..272 octets)")
-        self._tb.append((sio, bytes(sif)))
+        self.enqueue(sio, _as_bytes(sif))
+
+    def enqueue(self, sio: int, sif: bytes) -> int:
+        """:meth:`send` (the compiled MTP3 core calls it in C)."""
+        n = len(sif)
+        if not 2 <= n <= 272 or not 0 <= sio <= 255:
+            raise ValueError(f"MSU with SIO {sio} and {n}-octet SIF not allowed (2..272 octets)")
+        self._tb.append((sio, sif))
+        return 0
+
+    def take_events(self) -> list[Mtp2Event]:
+        """What happened since the last call (the link control's ``events``; C callers)."""
+        ev = self._events
+        if ev:
+            self._events = []
+        return ev
 
     # ---- line side -------------------------------------------------------------------
     def receive(self, frame: bytes, now: float) -> None:
         """A frame received with a good FCS (FCS stripped)."""
-        self._now = now
-        try:
-            h, f, kind, sio, sif = parse(frame)
-        except DecodeError:
-            self.su_error(now)
-            return
-        self.n_rx += 1
-        self._su_count += 1               # SUERM's D-count (clause 10.2), as in _count_su
-        if self._su_count >= SUERM_D:
-            self._su_count = 0
-            self._cs = max(0, self._cs - 1)
-        ev = KIND_EVENTS[kind + 2]
-        lsc = self.lsc
-        st = lsc.state
-        if st is _IA:
-            self.iac.fire_if(ev, ev, now)
-            return
-        if st is not _IN_SERVICE or kind >= 0:   # in service, FISU/MSU is a no-op row
-            lsc.fire_if(ev, ev, now)
-            st = lsc.state
-        if st is _IN_SERVICE or st is _PO:
-            self._bec_receive(h & 0x7F, h >> 7, f & 0x7F, f >> 7, kind, sio, sif, now)
+        self.receive_frame(_as_bytes(frame), now)
 
     def receive_from(self, channel: FrameSource, now: float) -> None:
         """Every frame waiting on ``channel`` (a Board API HDLC channel: FCS checked and
         stripped), read by the link itself: no transport code between the wire and MTP2."""
         for frame in channel.recv_all():
-            self.receive(frame, now)
+            self.receive_frame(_as_bytes(frame), now)
+
+    def receive_frame(self, b: bytes, now: float) -> int:
+        """:meth:`receive` of a bytes object (the compiled transport calls it in C)."""
+        self._now = now
+        kind = _octets.kind(b)
+        if kind == _octets.BAD:
+            self.su_error(now)
+            return 0
+        self.n_rx += 1
+        self._su_count += 1               # SUERM's D-count (clause 10.2), as in _count_su
+        if self._su_count >= _SUERM_D:
+            self._su_count = 0
+            self._cs = max(0, self._cs - 1)
+        lsc = self.lsc
+        st = lsc.state
+        if st is _IA:
+            ev = _KIND_EVENTS[kind + 2]
+            self.iac.fire_if(ev, ev, now)
+            return 0
+        if st is not _IN_SERVICE or kind >= 0:   # in service, FISU/MSU is a no-op row
+            ev = _KIND_EVENTS[kind + 2]
+            lsc.fire_if(ev, ev, now)
+            st = lsc.state
+        if st is _IN_SERVICE or st is _PO:
+            h, f = b[0], b[1]
+            self._bec_receive(h & 0x7F, h >> 7, f & 0x7F, f >> 7, kind, b, now)
+        return 0
 
     def data_to_send(self, now: float) -> list[bytes]:
         """Frames (without FCS) to transmit now: retransmissions, new MSUs, and the fill-in
         (FISU or LSSU) when it changed or ``fill_interval`` passed."""
         self._now = now
-        self.handle_timer(now)
+        if self._due(now):
+            self._timers_due(now)
+        out: list[bytes]
         if self._out:
             out = list(self._out)
             self._out.clear()
         else:
             out = []
-        if self.lsc.state is _IN_SERVICE and (self._tb or self._retx):
-            out += self._bec_transmit(now)
-        self._fill_in(out, now)             # the link control's (shared with the compiled core)
+        if (self._tb or self._retx) and self.lsc.state is _IN_SERVICE:
+            self._bec_transmit(now, out)
+        self._fill_in(out, now)
         self.n_tx += len(out)
         return out
 
     def handle_timer(self, now: float) -> None:
         """Run the timers due at ``now`` (the link control's ``_timers_due``) and a pending restart."""
+        self.run_timers(now)
+
+    def run_timers(self, now: float) -> int:
+        """:meth:`handle_timer` (C callers)."""
         self._now = now
-        running = self.timers.running
-        if ((running and min(running.values()) <= now) or now >= self._restart_at or self.lsc.running
-                or self.iac.running):       # the link control's machines own T1-T4
+        if self._due(now):
             self._timers_due(now)
+        return 0
+
+    def _due(self, now: float) -> bool:
+        if now >= self._restart_at or self.lsc.running or self.iac.running:   # machines own T1-T4
+            return True
+        for v in self._running.values():   # noqa: SIM110  (a C loop compiled; any() makes a generator)
+            if v <= now:
+                return True
+        return False
 
     # ---- basic error correction (clause 5) ---------------------------------------------
-    def _bec_receive(self, bsn: int, bib: int, fsn: int, fib: int, kind: int, sio: int, sif: bytes,
-                     now: float) -> None:
+    def _bec_receive(self, bsn: int, bib: int, fsn: int, fib: int, kind: int, b: bytes,
+                     now: float) -> int:
         # acknowledgements (5.3): BSN/BIB of every SU
         acked = self._acked
-        if (bsn - acked) % 128 > (self._fsn_last - acked) % 128:
+        if (bsn - acked) & 0x7F > (self._fsn_last - acked) & 0x7F:
             self._bad_bsn += 1
             if self._bad_bsn >= 2:
                 self.lsc.fire(LINK_FAILURE, "abnormal BSN received twice", now)
-            return
+            return 0
         self._bad_bsn = 0
         if bsn != acked:
-            span = (bsn - acked) % 128    # FSNs acked..bsn are acknowledged now
-            self._rtb = [e for e in self._rtb if (e[0] - acked) % 128 > span]
+            span = (bsn - acked) & 0x7F   # FSNs acked+1..bsn are acknowledged now
+            _drop_acked(self._rtb, acked, span)
             if self._retx:
-                self._retx = [e for e in self._retx if (e[0] - acked) % 128 > span]
+                _drop_acked(self._retx, acked, span)
             self._acked = bsn
-            timers = self.timers
-            if "T6" in timers.running:
-                timers.stop("T6")
+            running = self._running
+            running.pop("T6", None)
             if self._rtb:
-                timers.start("T7", now)
+                running["T7"] = now + self._values["T7"]
             else:
-                timers.stop("T7")
+                running.pop("T7", None)
         if bib != self._fib:   # negative acknowledgement: retransmit all unacknowledged (5.3.2)
             if self._rtb:
                 self._retx = list(self._rtb)
             self._fib ^= 1
         # reception (5.2.2)
         if kind >= 0:          # LSSU
-            if kind == _SIB and not self.timers.is_running("T6"):
-                self.timers.start("T6", now)
-            return
+            if kind == _SIB and "T6" not in self._running:
+                self._running["T6"] = now + self._values["T6"]
+            return 0
         if fib != self._bib:
-            if kind == MSU_KIND:
+            if kind == _octets.MSU_KIND:
                 self.n_discarded += 1
-            return
-        nxt = (self._rx_last + 1) % 128
-        if kind == MSU_KIND and fsn == nxt:
+            return 0
+        nxt = (self._rx_last + 1) & 0x7F
+        if kind == _octets.MSU_KIND and fsn == nxt:
             self._rx_last = nxt
             self._nack_pending = False
-            self._events.append(Mtp2Event("msu", now, sio, sif))
+            ev = Mtp2Event.__new__(Mtp2Event)
+            ev.kind, ev.time, ev.sio, ev.sif, ev.reason = "msu", now, b[3], b[4:], ""
+            self._events.append(ev)
         elif fsn != self._rx_last:
             # a gap: an MSU was lost; ask for retransmission once (NACK by inverting BIB)
-            if kind == MSU_KIND:
+            if kind == _octets.MSU_KIND:
                 self.n_discarded += 1
             if not self._nack_pending:
                 self._bib ^= 1
                 self._nack_pending = True
                 self.n_nacks += 1
-        elif kind == MSU_KIND:
+        elif kind == _octets.MSU_KIND:
             self.n_discarded += 1   # duplicate
+        return 0
 
-    def _bec_transmit(self, now: float) -> list[bytes]:
-        out = []
+    def _bec_transmit(self, now: float, out: list[bytes]) -> int:
         rx_last, bib, fib = self._rx_last, self._bib, self._fib
         if self._retx:
-            for fsn, sio, sif in self._retx:
-                out.append(msu_octets(rx_last, bib, fsn, fib, sio, sif))
+            for e in self._retx:
+                out.append(_octets.msu(rx_last, bib, e[0], fib, e[1], e[2]))
                 self.n_retx += 1
             self._retx = []
         tb, rtb = self._tb, self._rtb
         fsn = self._fsn_last
         sent = False
         while tb and len(rtb) < 127:
-            sio, sif = tb.popleft()
-            fsn = (fsn + 1) % 128
-            rtb.append((fsn, sio, sif))
-            out.append(msu_octets(rx_last, bib, fsn, fib, sio, sif))
+            q = tb.popleft()
+            fsn = (fsn + 1) & 0x7F
+            rtb.append((fsn, q[0], q[1]))
+            out.append(_octets.msu(rx_last, bib, fsn, fib, q[0], q[1]))
             sent = True
         self._fsn_last = fsn
-        if sent and not self.timers.is_running("T7"):
-            self.timers.start("T7", now)
-        return out
+        if sent and "T7" not in self._running:
+            self._running["T7"] = now + self._values["T7"]
+        return 0
 
     # ---- fill-in -----------------------------------------------------------------------
     def _fill_octets(self) -> bytes:
         """The fill-in signal unit now: FISU, or the LSSU of ``_fill`` (Q.703 clause 5.2)."""
-        if self._fill == FILL_FISU:
-            return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 0))
-        return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 1, self._fill))
+        return _octets.fill(self._rx_last, self._bib, self._fsn_last, self._fib, self._fill)
+
+    def _fill_in(self, out: list[bytes], now: float) -> int:
+        """The fill-in of :meth:`data_to_send`: after MSUs a FISU is not sent (they carry the
+        same BSN/BIB); otherwise the FISU or LSSU is appended when it changed or
+        ``fill_interval`` passed (Q.703 5.2.1, 7.2: repeated while there is nothing else)."""
+        fill = self._fill_octets()
+        if out and self._fill == _octets.FILL_FISU:
+            self._last_fill, self._last_fill_at = fill, now
+        elif fill != self._last_fill or now - self._last_fill_at >= self.fill_interval:
+            out.append(fill)
+            self._last_fill, self._last_fill_at = fill, now
+        return 0
+
+
+def _drop_acked(buf: list[tuple[int, int, bytes]], acked: int, span: int) -> int:
+    """Remove from a retransmission buffer the entries whose FSN lies in ``acked+1 .. acked+span``
+    (in place; they are its first entries, the FSNs being consecutive)."""
+    n = len(buf)
+    k = 0
+    while k < n:
+        e = buf[k]
+        fsn = e[0]
+        if (fsn - acked) & 0x7F > span:
+            break
+        k += 1
+    for j in range(k, n):
+        e = buf[j]
+        fsn = e[0]
+        if (fsn - acked) & 0x7F <= span:    # not consecutive: filter them all
+            buf[:] = [e for e in buf if (e[0] - acked) & 0x7F > span]
+            return 0
+    if k:
+        del buf[:k]
+    return 0

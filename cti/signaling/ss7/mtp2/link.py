@@ -279,17 +279,6 @@ class LinkControl(_Core):
     def _lssu_octets(self, st: int) -> bytes:
         return bytes(((self._bib << 7) | self._rx_last, (self._fib << 7) | self._fsn_last, 1, st))
 
-    def _fill_in(self, out: list[bytes], now: float) -> None:
-        """The fill-in of :meth:`data_to_send` (both cores): after MSUs a FISU is not sent (they
-        carry the same BSN/BIB); otherwise the FISU or LSSU is appended when it changed or
-        ``fill_interval`` passed (Q.703 5.2.1, 7.2: repeated while there is nothing else)."""
-        fill = self._fill_octets()
-        if out and self._fill == FILL_FISU:
-            self._last_fill, self._last_fill_at = fill, now
-        elif fill != self._last_fill or now - self._last_fill_at >= self.fill_interval:
-            out.append(fill)
-            self._last_fill, self._last_fill_at = fill, now
-
     def _update_fill(self) -> None:
         if self.lsc.state in (LinkState.ALIGNED_READY, LinkState.IN_SERVICE, LinkState.PROCESSOR_OUTAGE):
             self._fill = Status.SIPO if self.local_po else FILL_FISU
