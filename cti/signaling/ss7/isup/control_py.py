@@ -35,10 +35,13 @@ try:
     _COMPILED = bool(cython.compiled)
 except ImportError:      # no Cython: this module runs as the twin
     _COMPILED = False
-if _COMPILED and Machine is not _select.compiled("cti.signaling.machine").MachineCore:
-    # this build types a circuit's machine as the compiled core; with the twins forced on
-    # (tests comparing the two builds in one process) it takes the compiled core all the same
-    Machine = _select.compiled("cti.signaling.machine").MachineCore
+#: the class of a circuit's machines: this build types them as the compiled core, so with the
+#: twins forced on (tests comparing the two builds in one process) it takes that core all the same
+_Machine: Any = Machine
+if _COMPILED:
+    _machine_c = _select.compiled("cti.signaling.machine")
+    if _machine_c is not None:
+        _Machine = _machine_c.MachineCore
 # the live codec, taken from _select rather than from .codec: _boardcore's import lists the
 # accelerated modules' twins, so this module may be imported while .codec itself is loading
 _codec = _select.load("cti.signaling.ss7.isup.codec")
@@ -46,17 +49,19 @@ decode, encode_message = _codec.decode, _codec.encode_message
 _number, _event = _codec.number, _codec.event      # Number(digits), IsupEvent(...) by position
 #: builds an IsupEvent from a tuple of its fields in order (the compiled codec's slot writer,
 #: called in C by this build; the twin's calls the dataclass)
-_EV = (_select.compiled if _COMPILED else _select.twin)("cti.signaling.ss7.isup.codec").EVENT_SLOTS
-_CAUSES: dict = {}                                  # cause value -> CauseInd (immutable: one each)
+_ev_codec: Any = (_select.compiled("cti.signaling.ss7.isup.codec") if _COMPILED else None) \
+    or _select.twin("cti.signaling.ss7.isup.codec")
+_EV = _ev_codec.EVENT_SLOTS
+_CAUSES: dict[Any, CauseInd] = {}                                  # cause value -> CauseInd (immutable: one each)
 #: octets after the CIC of a message whose encoding depends on its key only (ACM, ANM, CON, RLC,
 #: RSC; REL per cause) -> those octets, encoded once by the codec (Circuit.send_same)
-_TAILS: dict = {}
+_TAILS: dict[Any, bytes] = {}
 #: message type code -> ``[(octets after the CIC, type, the message decoded with CIC 0), ...]``
 #: of received call control messages. The codec is a pure function of the octets: a body seen
 #: before is neither decoded nor checked again; it is found by its type and compared in place
 #: (no slice, no hash of a new key). Only messages whose handling reads their parameters, never
 #: their CIC; a few bodies per type (REL: one per cause).
-_MEMO: list = [None] * 256
+_MEMO: list[list[tuple[bytes, Any, Any]] | None] = [None] * 256
 _MEMO_TYPES = frozenset((MessageType.ACM, MessageType.ANM, MessageType.CON, MessageType.RLC, MessageType.REL,
                          MessageType.SUS, MessageType.RES))
 _MEMO_MAX = 16
@@ -88,16 +93,16 @@ _Req_SETUP = Req.SETUP
 _S_IDLE = S.IDLE
 #: reason of the ``glare`` and ``released`` events of our call that backed off on dual seizure
 GLARE_REASON = "dual seizure (glare), backed off"
-_P_ACM = {"backward_call_indicators": BCI_ACM}
-_P_CON = {"backward_call_indicators": BCI_CON}
-_NONE: dict = {}
+_P_ACM: dict[str, Any] = {"backward_call_indicators": BCI_ACM}
+_P_CON: dict[str, Any] = {"backward_call_indicators": BCI_CON}
+_NONE: dict[str, Any] = {}
 
 
 class Circuit:
     """One circuit: its call machine (``fsm``), blocking flags, the numbers of its call, and
     its supervision machine (``sup``: T12/T14/T18/T20/T22 on :data:`.supervision.SUPERVISION_TABLE`)."""
 
-    def __init__(self, node: CallControl, cic: int, overrides: dict, trace: int = 0) -> None:
+    def __init__(self, node: CallControl, cic: int, overrides: dict[str, float], trace: int = 0) -> None:
         self.node = node
         self.cic = cic
         self.cic_octets = bytes((cic & 0xFF, cic >> 8))   # Q.763 1.2: 12 bits, low octet first
@@ -108,13 +113,13 @@ class Circuit:
         self.reset_pending = False
         self.reported = False
         self.called = ""
-        self.calling = None
-        self.cause = 0
-        self.extra = {}
-        self.sent = {}       # key of Circuit.send_same -> the message's octets, CIC included
-        self.fsm = Machine(CALL_TABLE, self, name=f"{node.name}.cic{cic}", trace=trace,
+        self.calling: str | None = None
+        self.cause: Any = 0
+        self.extra: dict[str, Any] = {}
+        self.sent: dict[Any, bytes] = {}       # key of Circuit.send_same -> the message's octets, CIC included
+        self.fsm = _Machine(CALL_TABLE, self, name=f"{node.name}.cic{cic}", trace=trace,
                            timer_values={k: v for k, v in overrides.items() if k in CALL_TABLE.timers})
-        self.sup = Machine(SUPERVISION_TABLE, self, name=f"{node.name}.cic{cic}.sup",
+        self.sup = _Machine(SUPERVISION_TABLE, self, name=f"{node.name}.cic{cic}.sup",
                            timer_values={k: v for k, v in overrides.items() if k in SUPERVISION_TABLE.timers})
         self.sup_running = self.sup.running      # the same dict: read per circuit per service turn
 
@@ -135,10 +140,10 @@ class Circuit:
     def event(self, kind: Any, now: float, cause: Any = 0, remote: bool = True, reason: Any = "") -> None:
         self.node._events.append(_EV.make((kind, self.cic, now, "", None, None, cause, remote, reason)))
 
-    def send(self, mtype: Any, params: dict) -> None:
+    def send(self, mtype: Any, params: dict[str, Any]) -> None:
         self.node._out.append((self.cic, encode_message(mtype, self.cic, params)))
 
-    def send_same(self, key: Any, mtype: Any, params: dict) -> None:
+    def send_same(self, key: Any, mtype: Any, params: dict[str, Any]) -> None:
         """A message whose octets after the CIC depend on ``key`` only: encoded by the codec
         once (CIC 0), then sent behind this circuit's CIC (the whole message kept per circuit)."""
         data = self.sent.get(key)
@@ -341,7 +346,7 @@ class Circuit:
 
 
 #: (category, NCI, FCI, TMR) -> the IAM's type and mandatory fixed part, encoded once
-_IAM_HEADS: dict = {}
+_IAM_HEADS: dict[tuple[Any, ...], bytes] = {}
 
 
 def _address(out: bytearray, at: Any, digits: str, st: Any) -> bool:
@@ -388,7 +393,7 @@ class ReceivedIam:
 
 def _iam_of(msg: Any) -> ReceivedIam:
     """:class:`ReceivedIam` of an IAM the codec decoded."""
-    params: dict = msg.params
+    params: dict[str, Any] = msg.params
     called = params["called_party_number"]
     calling = params.get("calling_party_number")
     return ReceivedIam(called.digits.rstrip("F"), calling.digits if calling is not None else None,
@@ -515,37 +520,38 @@ class CallControl:
     per-message path. The node (:class:`.node.IsupNode`) adds the requests and supervision.
     ``trace``: transitions each circuit's machine keeps (0: none)."""
 
-    def __init__(self, cics: list, opc: int, dpc: int, overrides: dict, name: str, trace: int = 0) -> None:
+    def __init__(self, cics: list[int], opc: int, dpc: int, overrides: dict[str, float], name: str,
+                 trace: int = 0) -> None:
         self.opc, self.dpc, self.name = opc, dpc, name
-        self._out = []
-        self._events = []
+        self._out: list[tuple[int, bytes]] = []
+        self._events: list[Any] = []    # IsupEvent, or IncomingCall on a trunk's circuit
         self.counters = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
                          "glare": 0}
         self.iam_defaults = dict(IAM_DEFAULTS)
         #: CIC -> the trunk's circuit, set by a trunk adapter: then an incoming call is reported
         #: as :class:`cti.signaling.trunk.IncomingCall` itself, not as an IsupEvent ``setup``
-        self.circuit_of = None
+        self.circuit_of: dict[int, Any] | None = None
         self.circuits = {c: Circuit(self, c, overrides, trace) for c in cics}
         self._by_cic = sorted(self.circuits.values(), key=lambda c: c.cic)   # allocation order
         #: message type -> circuit supervision handler (``_rx_<NAME>`` of the node), else the table
         self._handlers = {t: h for t in MessageType if (h := getattr(self, f"_rx_{t.name}", None)) is not None}
 
     # ---- outputs ----------------------------------------------------------------------
-    def data_to_send(self, now: float) -> list:
+    def data_to_send(self, now: float) -> list[tuple[int, bytes]]:
         """``(cic, octets)`` of the messages to send (SLS = the CIC's low bits), oldest first."""
         out, self._out = self._out, []
         if out:
             self.counters["tx"] += len(out)
         return out
 
-    def events(self) -> list:
+    def events(self) -> list[Any]:
         ev, self._events = self._events, []
         return ev
 
     # ---- circuits ---------------------------------------------------------------------------
     def controls(self, cic: Any) -> bool:
         """Q.764 2.9.1.4: the higher point code controls even CICs, the lower odd ones."""
-        return (cic % 2 == 0) == (self.opc > self.dpc)
+        return bool((cic % 2 == 0) == (self.opc > self.dpc))
 
     def allocate(self) -> Any:
         """A ready circuit, preferring those we control (fewer dual seizures), lowest CIC first."""
@@ -590,16 +596,16 @@ class CallControl:
         self._fire(c, _Req_SETUP, now, data)
         return cic
 
-    def _iam(self, cic: Any, called: Any, calling: Any, category: Any, params: dict) -> bytes:
+    def _iam(self, cic: Any, called: Any, calling: Any, category: Any, params: dict[str, Any]) -> bytes:
         """The IAM's octets: the mandatory indicators (node defaults), the numbers, then the
         call's parameters (an explicit ``calling_partys_category`` wins over ``category``).
         The usual IAM (numbers with the default indicators, no other parameter) is written from
         its parts: the type and fixed part encoded by the codec once per set of indicators,
         the numbers' address signals packed here (Q.763 3.9, 3.10; the same octets, tested)."""
         if not params and type(called) is str and (calling is None or type(calling) is str):
-            data = self._iam_fast(cic, called, calling, category)
-            if data is not None:
-                return data
+            fast: bytes | None = self._iam_fast(cic, called, calling, category)
+            if fast is not None:
+                return fast
         p = dict(self.iam_defaults)
         p["called_party_number"] = _number(called if called.endswith("F") else called + "F")
         if calling:
@@ -607,11 +613,12 @@ class CallControl:
         p["calling_partys_category"] = category
         if params:
             p.update(params)
-        return encode_message(_M_IAM, cic, p)
+        data: bytes = encode_message(_M_IAM, cic, p)
+        return data
 
     def _iam_fast(self, cic: Any, called: str, calling: Any, category: Any) -> Any:
         """:meth:`_iam` for numbers only, or None where the codec must encode (and say why)."""
-        d: dict = self.iam_defaults
+        d: dict[str, Any] = self.iam_defaults
         if len(d) != 4 or type(category) is not int or len(called) > 40 or (calling and len(calling) > 40):
             return None
         key = (category, d.get("nature_of_connection_indicators"), d.get("forward_call_indicators"),
@@ -682,11 +689,11 @@ class CallControl:
         for c in self._by_cic:
             if c.fsm.running:
                 d = c.fsm.deadline()
-                if best is None or d < best:
+                if d is not None and (best is None or d < best):
                     best = d
             if c.sup_running:
                 d = c.sup.deadline()
-                if best is None or d < best:
+                if d is not None and (best is None or d < best):
                     best = d
         return best
 
@@ -695,11 +702,11 @@ class CallControl:
         for c in self._by_cic:
             if c.fsm.running:
                 d = c.fsm.deadline()
-                if d <= now:
+                if d is not None and d <= now:
                     c.fsm.handle_timer(now)
             if c.sup_running:
                 d = c.sup.deadline()
-                if d <= now:
+                if d is not None and d <= now:
                     c.sup.handle_timer(now)     # expiry events: rows of SUPERVISION_TABLE
 
     # ---- input ------------------------------------------------------------------------------
@@ -745,6 +752,14 @@ class CallControl:
             handler(c, msg, now)
         elif not c.fsm.fire_if(t, msg, now):
             self._unexpected(c, msg, now)
+
+    def _malformed(self, e: DecodeError, data: bytes, now: float) -> None:
+        """Octets the codec refused: discarded (the node answers what Q.764 2.9.5 asks)."""
+        self.counters["discarded"] += 1
+
+    def _unequipped(self, msg: IsupMessage, now: float) -> None:
+        """A message for a CIC we do not have: discarded (the node answers UCIC, Q.764 2.12)."""
+        self.counters["discarded"] += 1
 
     def _unexpected(self, c: Circuit, msg: Any, now: float) -> None:
         """A message the table has no row for in the circuit's state: counted and told."""

@@ -11,7 +11,7 @@ format error but RLC for a REL whose cause cannot be read, UCIC for an unequippe
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from _boardcore import _select
 from cti.signaling.causes import Cause
@@ -34,7 +34,17 @@ M = MessageType
 Circuit = Any    # control_py.Circuit or its compiled build: the same attributes
 
 
-class _NodeMixin(Supervision):
+if TYPE_CHECKING:     # the type checker reads the twin's CallControl (the compiled one is the same)
+    from .control_py import CallControl as _CallControl
+
+    class _Base(Supervision, _CallControl):
+        pass
+else:
+    _CallControl = _control.CallControl
+    _Base = Supervision
+
+
+class _NodeMixin(_Base):
     """What :class:`IsupNode` adds to ``CallControl``: requests, readiness and rare paths."""
 
     def __init__(self, cics: list[int], opc: int, dpc: int, *, timers: dict[str, float] | None = None,
@@ -69,7 +79,7 @@ class _NodeMixin(Supervision):
     # ---- user requests ------------------------------------------------------------------
     def reset(self, cic: int, now: float) -> None:
         """Circuit reset (Q.764 2.9.3.1): RSC, T16."""
-        self._request(self._circuit(cic), Req.RESET, now)    # type: ignore[attr-defined]
+        self._request(self._circuit(cic), Req.RESET, now)
 
     # ---- rare paths of the per-message code ------------------------------------------------
     def _malformed(self, e: DecodeError, data: bytes, now: float) -> None:
@@ -108,7 +118,7 @@ class _NodeMixin(Supervision):
 _encode = _select.load("cti.signaling.ss7.isup.codec").encode_message
 
 
-class IsupNode(_NodeMixin, _control.CallControl):   # type: ignore[misc,valid-type]
+class IsupNode(_NodeMixin, _CallControl):
     """ISUP for ``cics`` between our point code ``opc`` and the adjacent ``dpc``."""
 
 
