@@ -340,7 +340,7 @@ def test_a_nodes_agents_survive_its_kill9_and_come_back_logged_on(pg_url: str, t
     finally:
         first.kill()
         first.wait(10)
-    again = _node(pg_url, tmp_path, "--report", "3")         # restarted: nobody logs on by hand
+    again = _node(pg_url, tmp_path, "--report", "6")         # restarted: nobody logs on by hand
     try:
         after = json.loads(_line(again, "agents "))
         assert (after["ann"]["state"], after["ann"]["device"]) == ("Ready", "8001")

@@ -117,16 +117,7 @@ class ClusterAcd:
 
     def _reap(self, cur: Any) -> int:
         dead = f"SELECT node FROM cc_node WHERE seen < {NOW} - %s"
-        cur.execute(f"UPDATE cc_call SET state = 'cleared', cause = 'node lost', ended = {NOW} "
-                    f"WHERE state IN ('queued', 'offered', 'connected') AND node IN ({dead}) "
-                    "RETURNING call, agent, offers", (self.dead_after,))
-        gone = cur.fetchall()
-        for call, agent, attempt in gone:
-            if agent is not None:
-                cur.execute(f"UPDATE cc_agent SET state = 'Ready', call = NULL, since = {NOW} "
-                            "WHERE agent = %s AND call = %s", (agent, call))
-                cur.execute("UPDATE cc_offer SET outcome = COALESCE(outcome, 'node lost') "
-                            "WHERE call = %s AND attempt = %s", (call, attempt))
+        gone = centre.clear_calls(cur, f"node IN ({dead})", (self.dead_after,), "node lost")
         # callers of live nodes ringing at a dead node's station: queued again, first in line
         cur.execute("UPDATE cc_call c SET state = 'queued', agent = NULL FROM cc_agent a "
                     f"WHERE c.state = 'offered' AND a.agent = c.agent AND a.node IN ({dead}) "

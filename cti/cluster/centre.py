@@ -250,16 +250,7 @@ class NodeCentre:
         nothing waits for a call no node has. Returns the calls cleared."""
         cur = self.conn.cursor()
         try:
-            cur.execute(f"UPDATE cc_call SET state = 'cleared', cause = 'node restarted', ended = {NOW} "
-                        "WHERE node = %s AND state IN ('queued', 'offered', 'connected') RETURNING call, agent, offers",
-                        (self.node,))
-            gone = cur.fetchall()
-            for call, agent, attempt in gone:
-                if agent is not None:
-                    cur.execute(f"UPDATE cc_agent SET state = 'Ready', call = NULL, since = {NOW} "
-                                "WHERE agent = %s AND call = %s", (agent, call))
-                    cur.execute("UPDATE cc_offer SET outcome = COALESCE(outcome, 'node restarted') "
-                                "WHERE call = %s AND attempt = %s", (call, attempt))
+            gone = clear_calls(cur, "node = %s", (self.node,), "node restarted")
             self.conn.commit()
             return [str(g[0]) for g in gone]
         except BaseException:
@@ -273,10 +264,27 @@ class NodeCentre:
                 for r in rows}
 
 
+def clear_calls(cur: Any, where: str, args: tuple[Any, ...], cause: str) -> list[tuple[Any, ...]]:
+    """Inside the caller's transaction: the callers ``where`` selects that are still queued,
+    ringing or talking end ``cleared`` with ``cause``; the agents they held are Ready again and
+    their open offers closed. Returns (call, agent, attempt) of each."""
+    cur.execute(f"UPDATE cc_call SET state = 'cleared', cause = %s, ended = {NOW} "
+                f"WHERE state IN ('queued', 'offered', 'connected') AND {where} RETURNING call, agent, offers",
+                (cause, *args))
+    gone: list[tuple[Any, ...]] = cur.fetchall()
+    for call, agent, attempt in gone:
+        if agent is not None:
+            cur.execute(f"UPDATE cc_agent SET state = 'Ready', call = NULL, since = {NOW} "
+                        "WHERE agent = %s AND call = %s", (agent, call))
+            cur.execute("UPDATE cc_offer SET outcome = COALESCE(outcome, %s) WHERE call = %s AND attempt = %s",
+                        (cause, call, attempt))
+    return gone
+
+
 def _members(cur: Any, agent: str, levels: dict[str, int]) -> None:
     cur.execute("DELETE FROM cc_member WHERE agent = %s", (agent,))
     cur.executemany("INSERT INTO cc_member (agent, queue, level) VALUES (%s, %s, %s)",
                     [(agent, q, int(v)) for q, v in sorted(levels.items())])
 
 
-__all__ = ["AGENT_STATES", "NodeCentre", "create"]
+__all__ = ["AGENT_STATES", "NodeCentre", "clear_calls", "create"]
