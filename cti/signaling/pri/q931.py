@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cti.signaling.engine import Machine
+from cti.signaling.engine import Machine, TimerQueue
 from cti.signaling.errors import LocalProtocolError
 
 from . import ie as IE
@@ -56,6 +56,8 @@ class Q931:
         self.location = (2 if network else 0) if location is None else location
         self.trace = trace
         self.calls: dict[tuple[int, bool], PriCall] = {}
+        #: the running timers of every call in one heap (the engine's per-stack queue)
+        self.timers = TimerQueue()
         self.by_channel: dict[int, PriCall] = {}
         self.maintenance: set[int] = set()
         self.restarting: set[int] = set()
@@ -78,7 +80,8 @@ class Q931:
         return {n: v for n, v in self._timers.items() if not names or n in names}
 
     def new_machine(self, call: PriCall) -> Machine[PriCall]:
-        return Machine(self.table, call, name=f"cref {call.cref}", timer_values=self._call_timers, trace=self.trace)
+        return Machine(self.table, call, name=f"cref {call.cref}", timer_values=self._call_timers, trace=self.trace,
+                       queue=self.timers)
 
     def send_message(self, m: Message) -> None:
         self.send_parts(m.mtype, m.cref, m.flag, m.ies)
@@ -113,15 +116,11 @@ class Q931:
 
     def timer_deadline(self) -> float | None:
         best: float | None = self.restart.m.deadline()
-        for c in self.calls.values():
-            d = c.m.deadline()
-            if d is not None and (best is None or d < best):
-                best = d
-        return best
+        d = self.timers.deadline()
+        return d if best is None or (d is not None and d < best) else best
 
     def handle_timer(self, now: float) -> None:
-        for c in [c for c in self.calls.values() if (d := c.m.deadline()) is not None and d <= now]:
-            c.m.handle_timer(now)
+        self.timers.handle_timer(now)
         self.restart.m.handle_timer(now)
 
     # ---- channels ---------------------------------------------------------------------------
