@@ -10,10 +10,14 @@ acknowledged by LAPD as it goes. Rated per second of wall time and per second of
                socketpair (tests/interop/libpri_peer.c ``bench`` mode), reference
 * ours-socket  our user and network PriStacks over a SOCK_SEQPACKET socketpair (the same
                framing, the SS7 transports)
-* ours-memory  the two PriStacks passing frames in memory (cti.signaling.pri.pair)
+* ours-memory  the two PriStacks passing frames in memory (cti.signaling.pri.pair): no system
+               calls at all, so not the like-for-like row (ours-socket is)
 
 ``python3 -m bench pri``: five rounds of 3,000 calls a row, the rows alternating within each
-round; medians, spreads and same-round ratios (quick mode: three rounds of 300).
+round; medians, spreads and same-round ratios (quick mode: three rounds of 300). A third
+table splits the CPU time of a call into user and system (kernel: the socket's system calls)
+microseconds: libpri's split is the child process's getrusage over the whole run (start-up
+and link set-up included, a few milliseconds), the timed span's total being its own figure.
 """
 from __future__ import annotations
 
@@ -39,6 +43,14 @@ def _cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def _user() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_utime
+
+
+#: one row's measurement: (wall seconds, CPU seconds, share of the CPU spent in user mode)
+Times = tuple[float, float, float]
+
+
 def _calls(move: Callable[[], None], user: PriStack, net: PriStack, n: int, clock: Callable[[], float]) -> None:
     """``n`` call cycles; ``move()`` exchanges frames both ways once."""
     done = 0
@@ -61,15 +73,16 @@ def _calls(move: Callable[[], None], user: PriStack, net: PriStack, n: int, cloc
         done += 1
 
 
-def ours_memory(n: int) -> tuple[float, float]:
+def ours_memory(n: int) -> Times:
     pr = Pair()
     pr.run(0.1)
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0, u0 = time.perf_counter(), _cpu(), _user()
     _calls(pr.step, pr.user, pr.network, n, lambda: pr.now)
-    return time.perf_counter() - t0, _cpu() - c0
+    cpu = _cpu() - c0
+    return time.perf_counter() - t0, cpu, (_user() - u0) / max(cpu, 1e-9)
 
 
-def ours_socket(n: int) -> tuple[float, float]:
+def ours_socket(n: int) -> Times:
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     user, net = PriStack(False), PriStack(True)
     ta, tb = SeqpacketTransport(a, user), SeqpacketTransport(b, net)
@@ -82,23 +95,27 @@ def ours_socket(n: int) -> tuple[float, float]:
             tr.receive(t[0])
     for _ in range(10):
         move()
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0, u0 = time.perf_counter(), _cpu(), _user()
     _calls(move, user, net, n, lambda: t[0])
-    out = time.perf_counter() - t0, _cpu() - c0
+    cpu = _cpu() - c0
+    out = time.perf_counter() - t0, cpu, (_user() - u0) / max(cpu, 1e-9)
     a.close()
     b.close()
     return out
 
 
-def libpri(n: int) -> tuple[float, float] | None:
+def libpri(n: int) -> Times | None:
     if not Path("/usr/include/libpri.h").exists() or shutil.which("gcc") is None:
         return None
     import sys
     sys.path.insert(0, str(ROOT / "tests" / "interop"))
     from pri_harness import build_peer
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([str(build_peer()), "bench", str(n)], capture_output=True, text=True, timeout=300).stdout
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    user, system = r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime
     f = out.split()
-    return float(f[3]), float(f[5])
+    return float(f[3]), float(f[5]), user / max(user + system, 1e-9)
 
 
 def run(quick: bool) -> list[Result]:
@@ -107,7 +124,7 @@ def run(quick: bool) -> list[Result]:
     and the note its spread and the median of its same-round ratios to libpri."""
     n, rounds = (300, 3) if quick else (3000, 5)
     have_libpri = libpri(min(n, 100)) is not None            # built once, warmed
-    rows: dict[str, list[tuple[float, float]]] = {}
+    rows: dict[str, list[Times]] = {}
     for _ in range(rounds):
         if have_libpri:
             ref = libpri(n)
@@ -125,4 +142,9 @@ def run(quick: bool) -> list[Result]:
                 note += f"; same-round x libpri {statistics.median(ratios):.2f} ({min(ratios):.2f}..{max(ratios):.2f})"
             res.append(Result(f"pri call setup+release ({what})", name, statistics.median(rates), unit,
                               reference=name == "libpri", note=note))
+    for name, times in rows.items():        # where a call's CPU goes: user code or the kernel
+        us = statistics.median(t[1] / n * 1e6 for t in times)
+        share = statistics.median(t[2] for t in times)
+        res.append(Result("pri CPU per call (lower is better)", name, us, "CPU-us/call",
+                          note=f"user {us * share:.1f} us + system {us * (1 - share):.1f} us (medians)"))
     return res
