@@ -16,7 +16,8 @@ gateway); a raw ZeroMQ SUB in another process: the reference, what the bus itsel
 
 **The cheap path.** Every ``events`` frame begins with its batch header (docs/gateway.md):
 ``{"op":"events","first":F,"last":L,"count":N,"oldest":T,`` - read with one anchored regex
-match on the frame (a compressed frame: after inflating only its first 160 octets). Every
+match on the frame (a compressed frame carries it in a stored DEFLATE block: read in place, no
+inflating; a frame without one: after inflating only its first 160 octets). Every
 subscriber checks from it that ``first`` is the seq after the last one it had (else lost or
 duplicated), that ``count`` covers ``first..last`` (every event is visible here), and takes the
 latency as its receive time minus ``T``, the bus's publish time of the frame's OLDEST event,
@@ -120,6 +121,7 @@ class Tally:
     bad_header: int = 0          #: count not covering first..last, or no header at all
     content_errors: int = 0      #: sampled subscribers: an event not as published
     sampled_events: int = 0
+    stored_headers: int = 0      #: compressed frames whose header was read without inflating
     overflows: int = 0
     others: dict[str, int] = field(default_factory=dict)    #: other messages by op (gap, error...)
     lats: dict[int, int] = field(default_factory=dict)      #: 0.1 ms bucket -> events
@@ -194,9 +196,13 @@ class Subscriber(asyncio.Protocol):
             if b0 & 0x40:                                # compressed (permessage-deflate)
                 if self.sample or self.state != 2:
                     text = zlib.decompressobj(-15).decompress(b[start:stop] + _TAIL)
-                else:                                    # the header only: first 160 octets
+                    m = _HEAD.match(text)
+                elif b[start] == 0 and stop - start > 5:    # the header in a stored block: no inflating
+                    text = b""
+                    m = _HEAD.match(b, start + 5, start + 5 + (b[start + 1] | b[start + 2] << 8))
+                else:                                    # else inflate its first 160 octets
                     text = zlib.decompressobj(-15).decompress(b[start:stop], 160)
-                m = _HEAD.match(text)
+                    m = _HEAD.match(text)
             else:
                 text = b""
                 m = _HEAD.match(b, start, stop)
@@ -222,6 +228,8 @@ class Subscriber(asyncio.Protocol):
                 t.bad_header += 1
             if self.sample:
                 self._check(text or b[start:stop], first, last, count, m.group(4))
+            elif b0 & 0x40 and not text:
+                t.stored_headers += 1
         self.buf = b[pos:] if pos < end else b""
 
     def _message(self, data: bytes) -> None:

@@ -39,6 +39,21 @@ def test_in_order_frames_split_anywhere_are_all_counted(sample: bool, deflate: i
     assert s.expected == 1051 and sum(t.lats.values()) == 50
     assert all(2 <= k / 10 < 1000 for k in t.lats)              # ms: the 3 ms the events are old, not 0
     assert t.sampled_events == (50 if sample else 0)
+    assert t.stored_headers == (5 if deflate and not sample else 0)      # read in place, not inflated
+
+
+def test_a_compressed_events_frame_stores_its_header_and_inflates_whole() -> None:
+    import json
+    import zlib
+    frame = events_frame(items(1001, 10), 1010, 15)
+    assert frame[0] == 0xC1 and frame[1] == 126                            # FIN RSV1 text, 16-bit length
+    payload = frame[4:]
+    n = payload[1] | payload[2] << 8
+    assert payload[0] == 0 and (payload[3] | payload[4] << 8) == n ^ 0xFFFF
+    assert payload[5:5 + n].startswith(b'{"op":"events","first":1001,"last":1010,"count":10,"oldest":')
+    assert payload[5 + n:5 + n + 11] != b',"events":['                     # the rest is compressed
+    msg = json.loads(zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff"))
+    assert [e["seq"] for e in msg["events"]] == list(range(1001, 1011)) and msg["count"] == 10
 
 
 @pytest.mark.parametrize("deflate", [0, 15], ids=["plain", "deflate"])

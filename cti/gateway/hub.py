@@ -98,16 +98,23 @@ class Item:
     data: bytes
 
 
-def deflate_frame(payload: bytes, bits: int) -> bytes:
+def deflate_frame(payload: bytes, bits: int, stored: int = 0) -> bytes:
     """``payload`` as one compressed text frame of the permessage-deflate extension (RFC 7692):
     RSV1 set, raw DEFLATE with a window of ``2**bits`` made by a fresh compressor and ended by a
     sync flush whose 00 00 ff ff tail is dropped. A message that refers to no earlier one reads
     the same whether or not the client keeps its context, so the one frame serves every
-    subscriber that negotiated the extension, like :func:`text_frame`."""
+    subscriber that negotiated the extension, like :func:`text_frame`.
+
+    The first ``stored`` octets (the batch header of an events frame) go first as a *stored*
+    DEFLATE block (RFC 1951 3.2.4: one 00 octet, LEN, NLEN, the octets as they are), the rest
+    compressed after it: any inflater reads the same message, and a client can read the header
+    at offset 5 of the payload without inflating anything."""
     c = zlib.compressobj(1, zlib.DEFLATED, -bits)
-    data = c.compress(payload) + c.flush(zlib.Z_SYNC_FLUSH)
+    data = c.compress(payload[stored:]) + c.flush(zlib.Z_SYNC_FLUSH)
     if data.endswith(b"\x00\x00\xff\xff"):
         data = data[:-4]
+    if stored:
+        data = struct.pack("<BHH", 0, stored, stored ^ 0xFFFF) + payload[:stored] + data
     return _frame(0xC1, data)                  # FIN, RSV1 (compressed), opcode 1
 
 
@@ -128,9 +135,12 @@ def events_payload(items: list[Item], last: int) -> bytes:
 
 def events_frame(items: list[Item], last: int, deflate: int = 0) -> bytes:
     """:func:`events_payload` as a WebSocket frame (compressed with a window of ``2**deflate``
-    when the subscriber negotiated permessage-deflate, 0: plain); ``items`` is not empty."""
+    when the subscriber negotiated permessage-deflate, 0: plain; its batch header then travels
+    in a stored block, see :func:`deflate_frame`); ``items`` is not empty."""
     payload = events_payload(items, last)
-    return deflate_frame(payload, deflate) if deflate else text_frame(payload)
+    if not deflate:
+        return text_frame(payload)
+    return deflate_frame(payload, deflate, payload.index(b',"events":['))     # the header stored as it is
 
 
 class Viewer:
