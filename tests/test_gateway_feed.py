@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from cti.gateway.hub import MERGE, Feed, Hub
+from cti.gateway.hub import MERGE, Feed, Group, Hub
 
 
 def ev(seq: int) -> dict[str, Any]:
@@ -60,10 +60,11 @@ def test_batch_window_fits_the_target_and_saves_cpu_when_it_cannot():
     try:
         hub = Hub()
         feed = Feed(hub, loop, lambda after: None, lambda: 0)
-        counts = {"n": 0}
-        hub.subscribers = lambda: counts["n"]            # type: ignore[method-assign]
+        hub.groups[("a", ("",))] = Group(None, set(range(150)))            # type: ignore[arg-type]
+        hub.groups[("b", ("",))] = Group(None, set(range(49)))             # type: ignore[arg-type]
+        hub.fanout_s = 0.005
         assert feed.batch_window() == feed.window == 0.01          # few subscribers: latency first
-        counts["n"] = 1000
+        hub.groups[("c", ("",))] = Group(None, set(range(801)))            # type: ignore[arg-type]
         hub.fanout_s = 0.005                             # a fast fan-out: the longest window fits
         assert feed.batch_window() == feed.window_busy == 0.02
         hub.fanout_s = 0.02                              # 50 - 15 - 20 ms: a 15 ms window still fits

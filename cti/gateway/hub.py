@@ -504,7 +504,9 @@ class Feed(threading.Thread):
         within ``target`` (less ``margin``) given the measured fan-out time, at most
         ``window_busy``; when even ``window`` would not fit (a host that gives the process too
         little CPU), ``window_busy``: the target is out of reach, so spend the least CPU."""
-        if self.hub.subscribers() < 200:
+        # (on the feed's thread: the groups are read through one C-level copy, which cannot see
+        # the loop change them midway, as a Python-level walk could)
+        if sum(len(g.sinks) for g in list(self.hub.groups.values())) < 200:
             return self.window
         fit = self.target - self.margin - self.hub.fanout_s
         return self.window_busy if fit < self.window else min(fit, self.window_busy)
@@ -576,8 +578,12 @@ class Feed(threading.Thread):
                     stalled_at = sub.last
             except TimeoutError as e:
                 self.error = str(e)
-            except RuntimeError:          # the loop closed under us: the gateway is stopping
-                return
+            except RuntimeError as e:
+                if self.loop.is_closed():     # the loop closed under us: the gateway is stopping
+                    return
+                self.error = f"RuntimeError: {e}"
+                log.exception("cti-gateway feed")
+                self.stop.wait(0.5)
             except Exception as e:
                 self.error = f"{type(e).__name__}: {e}"
                 log.exception("cti-gateway feed")
