@@ -42,17 +42,22 @@ class InbandDigits:
         self.detectors: dict[Circuit, bool] = {}      #: connected circuits (the value: history to forget)
         self._per_span: dict[int, _SpanDetector] = {}
         self._active: dict[int, set[int]] = {}        #: span number -> connected timeslots
+        self._fresh: dict[int, set[int]] = {}         #: span number -> connected since its last block
+        self._rows: dict[int, Any] = {}               #: span number -> detector rows of _active (sorted)
 
     def start(self, circuit: Circuit) -> None:
         if circuit not in self.detectors and self.spans:
             self.detectors[circuit] = True
             self._active.setdefault(circuit[0], set()).add(circuit[1])
+            self._fresh.setdefault(circuit[0], set()).add(circuit[1])
+            self._rows.pop(circuit[0], None)
 
     def stop(self, circuit: Circuit) -> None:
         if self.detectors.pop(circuit, None) is not None:
             ts = self._active.get(circuit[0])
             if ts is not None:
                 ts.discard(circuit[1])
+            self._rows.pop(circuit[0], None)
 
     @property
     def active(self) -> bool:
@@ -72,17 +77,23 @@ class InbandDigits:
                 sd = self._per_span.get(number)
                 if sd is None or sd.timeslots != blk.timeslots:
                     sd = self._per_span[number] = _SpanDetector(blk.timeslots)
-                    for ts in live:
-                        self.detectors[(number, ts)] = True
-                for ts in live:
-                    if self.detectors.get((number, ts)):         # a new call: forget the channel's past
-                        self.detectors[(number, ts)] = False
-                        row = sd.row.get(ts)
-                        if row is not None:
-                            sd.det.reset(row)
+                    self._fresh[number] = set(live)
+                    self._rows.pop(number, None)
+                fresh = self._fresh.get(number)
+                if fresh:                                        # new calls: forget the channels' past
+                    for ts in fresh:
+                        if self.detectors.get((number, ts)):
+                            self.detectors[(number, ts)] = False
+                            row = sd.row.get(ts)
+                            if row is not None:
+                                sd.det.reset(row)
+                    fresh.clear()
                 # only the connected channels, in one batch call (an idle one is skipped, and
-                # starts afresh when it is fed again)
-                rows = np.array(sorted(sd.row[ts] for ts in live if ts in sd.row), np.int32)
+                # starts afresh when it is fed again); rows sorted again only when calls change
+                rows = self._rows.get(number)
+                if rows is None:
+                    rows = self._rows[number] = np.array(sorted(sd.row[ts] for ts in live if ts in sd.row),
+                                                         np.int32)
                 if not rows.size:
                     continue
                 pcm = alaw_decode(blk.data).reshape(len(blk.timeslots), -1)
