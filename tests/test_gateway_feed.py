@@ -126,3 +126,39 @@ def test_fast_and_plain_paths_write_the_same_frames_once_per_batch():
 
 async def _feed(hub: Hub, events: list[dict[str, Any]]) -> None:
     hub.feed(events)
+
+
+class FlakySub:
+    """A subscription that fails once in the middle of a batch, after handing out events."""
+
+    def __init__(self) -> None:
+        self.last = 0
+        self.undeclared: list[tuple[int, int]] = []
+        self.queue = [ev(s) for s in range(1, 11)]
+        self.calls = 0
+
+    def get(self, timeout: float = 1.0) -> dict[str, Any] | None:
+        self.calls += 1
+        if self.calls == 4:                      # events 1..3 are taken: the replay under it times out
+            raise TimeoutError("replay timed out")
+        if not self.queue:
+            return None
+        e = self.queue.pop(0)
+        self.last = e["seq"]
+        return e
+
+
+def test_an_error_mid_batch_loses_none_of_the_events_already_taken():
+    loop = asyncio.new_event_loop()
+    hub = Hub()
+    feed = Feed(hub, loop, lambda after: FlakySub(), lambda: 0, window=0.001)
+    feed.start()
+    try:
+        deadline = loop.time() + 5
+        while hub.head < 10 and loop.time() < deadline:
+            loop.run_until_complete(asyncio.sleep(0.02))
+        assert [i.seq for i in hub.ring] == list(range(1, 11))
+    finally:
+        feed.stop.set()
+        feed.join(2)
+        loop.close()

@@ -532,9 +532,9 @@ class Feed(threading.Thread):
         stalled_at = -1
         resynced = getattr(sub, "resynced", 0)
         while sub is not None and not self.stop.is_set():
+            batch: list[dict[str, Any]] = []
             try:
                 first = sub.get(timeout=0.02)
-                batch: list[dict[str, Any]] = []
                 if first is not None:
                     # the batch's first event is here: sleep out the window (no GIL held, no wake-up
                     # per event), then take what queued meanwhile in one read of the SUB socket
@@ -560,6 +560,7 @@ class Feed(threading.Thread):
                         first = sub.get(timeout=0.0005)
                 if batch:
                     self._post("events", batch)
+                    batch = []
                     self.last_pong = time.monotonic()
                 while undeclared < len(sub.undeclared):
                     a, b = sub.undeclared[undeclared]
@@ -588,3 +589,8 @@ class Feed(threading.Thread):
                 self.error = f"{type(e).__name__}: {e}"
                 log.exception("cti-gateway feed")
                 self.stop.wait(0.5)
+            finally:
+                # events already taken off the subscription (an error mid-batch, e.g. a replay that
+                # timed out) still go to the hub: the subscription will not give them again
+                if batch and not self.loop.is_closed():
+                    self._post("events", batch)
