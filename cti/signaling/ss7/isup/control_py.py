@@ -244,13 +244,13 @@ class Circuit:
     # ---- actions: dual seizure (Q.764 2.10.1.4) ---------------------------------------------------
     def glare_keep(self, m: Any, now: float) -> None:
         """We control the CIC: our call stays, the far end backs off."""
-        self.node.counters["glare"] += 1
+        self.node._counters["glare"] += 1
 
     def glare_back_off(self, m: Any, now: float) -> None:
         """The far end controls the CIC: our call is reported as ``glare`` (with its numbers and
         category, for the trunk's automatic repeat attempt) and ``released`` (cause 41); the
         incoming call is taken."""
-        self.node.counters["glare"] += 1
+        self.node._counters["glare"] += 1
         category = self.extra.get("category") if self.extra else None
         ev = self.node._events
         ev.append(IsupEvent("glare", self.cic, now, called=self.called, calling=self.calling, category=category,
@@ -309,7 +309,7 @@ class Circuit:
     def reset_unexpected(self, m: Any, now: float) -> None:
         """Q.764 2.9.5.1: an unexpected message (not REL/RLC) on an idle circuit: the circuit is
         reset (RSC, T16), and the application is told."""
-        self.node.counters["unexpected"] += 1
+        self.node._counters["unexpected"] += 1
         self.event("unexpected", now, reason=f"{_name(m)} on an idle circuit: circuit reset (Q.764 2.9.5.1)")
         self.send_same(_M_RSC, _M_RSC, _NONE)
 
@@ -525,7 +525,8 @@ class CallControl:
         self.opc, self.dpc, self.name = opc, dpc, name
         self._out: list[tuple[int, bytes]] = []
         self._events: list[Any] = []    # IsupEvent, or IncomingCall on a trunk's circuit
-        self.counters = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
+        self._rx_count = 0      # received messages, counted in C (``counters`` copies it)
+        self._counters: dict[str, int] = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
                          "glare": 0}
         self.iam_defaults = dict(IAM_DEFAULTS)
         #: CIC -> the trunk's circuit, set by a trunk adapter: then an incoming call is reported
@@ -536,12 +537,20 @@ class CallControl:
         #: message type -> circuit supervision handler (``_rx_<NAME>`` of the node), else the table
         self._handlers = {t: h for t in MessageType if (h := getattr(self, f"_rx_{t.name}", None)) is not None}
 
+    @property
+    def counters(self) -> dict[str, int]:
+        """Messages received (rx) and sent (tx), discarded, CFN and UCIC sent, unexpected,
+        dual seizures (glare): one dict, the received count copied in when read."""
+        c = self._counters
+        c["rx"] = self._rx_count
+        return c
+
     # ---- outputs ----------------------------------------------------------------------
     def data_to_send(self, now: float) -> list[tuple[int, bytes]]:
         """``(cic, octets)`` of the messages to send (SLS = the CIC's low bits), oldest first."""
         out, self._out = self._out, []
         if out:
-            self.counters["tx"] += len(out)
+            self._counters["tx"] += len(out)
         return out
 
     def events(self) -> list[Any]:
@@ -712,7 +721,7 @@ class CallControl:
     # ---- input ------------------------------------------------------------------------------
     def receive(self, data: Any, now: float) -> None:
         """One ISUP message from the adjacent point. Malformed input never raises."""
-        self.counters["rx"] += 1
+        self._rx_count += 1
         self._rx(data if type(data) is bytes else bytes(data), now)
 
     def _rx(self, b: bytes, now: Any) -> None:
@@ -755,14 +764,14 @@ class CallControl:
 
     def _malformed(self, e: DecodeError, data: bytes, now: float) -> None:
         """Octets the codec refused: discarded (the node answers what Q.764 2.9.5 asks)."""
-        self.counters["discarded"] += 1
+        self._counters["discarded"] += 1
 
     def _unequipped(self, msg: IsupMessage, now: float) -> None:
         """A message for a CIC we do not have: discarded (the node answers UCIC, Q.764 2.12)."""
-        self.counters["discarded"] += 1
+        self._counters["discarded"] += 1
 
     def _unexpected(self, c: Circuit, msg: Any, now: float) -> None:
         """A message the table has no row for in the circuit's state: counted and told."""
-        self.counters["unexpected"] += 1
+        self._counters["unexpected"] += 1
         self._events.append(IsupEvent("unexpected", c.cic, now,
                                       reason=f"{_name(msg)} in {c.fsm.state.value}"))

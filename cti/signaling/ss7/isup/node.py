@@ -88,9 +88,9 @@ class _NodeMixin(_Base):
             if c is not None:
                 c.send(M.CFN, {"cause_indicators": CauseInd(Cause.MESSAGE_TYPE_NONEXISTENT,
                                                              diagnostic=bytes((e.mtype,)))})
-                self.counters["cfn_sent"] += 1
+                self._counters["cfn_sent"] += 1
             else:
-                self.counters["discarded"] += 1
+                self._counters["discarded"] += 1
             return
         try:
             cic, mtype = peek_header(data)
@@ -100,19 +100,19 @@ class _NodeMixin(_Base):
         if mtype == M.REL and c is not None:
             # Q.764 2.9.5: a REL whose cause cannot be read (zero length...) still releases: RLC,
             # or the far end's circuit is never freed
-            self.counters["discarded"] += 1
+            self._counters["discarded"] += 1
             self._events.append(IsupEvent("unexpected", cic, now, reason=f"REL with a format error ({e}): RLC sent"))
             if not c.fsm.fire_if(M.REL, None, now):
                 c.send(M.RLC, {})
             return
-        self.counters["discarded"] += 1     # format error (2.9.5.3 / 2.10.5): discard
+        self._counters["discarded"] += 1     # format error (2.9.5.3 / 2.10.5): discard
 
     def _unequipped(self, msg: IsupMessage, now: float) -> None:
         """Q.764 2.12: a message for a CIC we do not have."""
         if msg.type not in (M.UCIC, M.CFN):
             self._out.append((msg.cic, _encode(M.UCIC, msg.cic, {})))
-            self.counters["tx"] += 1
-            self.counters["ucic_sent"] += 1
+            self._counters["tx"] += 1
+            self._counters["ucic_sent"] += 1
 
 
 _encode = _select.load("cti.signaling.ss7.isup.codec").encode_message

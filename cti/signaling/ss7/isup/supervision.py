@@ -127,7 +127,7 @@ class Supervision:
     """Blocking, reset and group messages for the circuits of one node."""
 
     circuits: dict[int, Circuit]
-    counters: dict[str, int]
+    _counters: dict[str, int]
     _events: list[IsupEvent]
     _groups: dict[tuple[str, int], int]     # (kind, first CIC) -> range of the group message sent
 
@@ -225,10 +225,10 @@ class Supervision:
                                       reason=f"CFN received, cause {ci.value if ci else '?'}"))
 
     def _rx_COT(self, c: Circuit, m: IsupMessage, now: float) -> None:
-        self.counters["discarded"] += 1     # no continuity check requested by us
+        self._counters["discarded"] += 1     # no continuity check requested by us
 
     def _rx_CCR(self, c: Circuit, m: IsupMessage, now: float) -> None:
-        self.counters["discarded"] += 1
+        self._counters["discarded"] += 1
 
     def _range(self, m: IsupMessage) -> list[int]:
         rs: RangeStatus = m.get("range_and_status")
@@ -250,7 +250,7 @@ class Supervision:
 
     def _rx_GRA(self, c: Circuit, m: IsupMessage, now: float) -> None:
         if not c.sup.fire_if(M.GRA, m, now):   # no GRS outstanding (T22 not running)
-            self.counters["unexpected"] += 1
+            self._counters["unexpected"] += 1
             self._events.append(IsupEvent("unexpected", c.cic, now, reason="GRA with no GRS outstanding"))
 
     def _gra(self, c: Circuit, m: IsupMessage, now: float) -> None:
