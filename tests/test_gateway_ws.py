@@ -82,7 +82,7 @@ async def collect(ws: aiohttp.ClientWebSocketResponse, until: int, timeout: floa
 def check_header(text: str, msg: dict[str, Any]) -> None:
     """An events frame leads with its batch header, which tells the truth about its events."""
     evs = msg["events"]
-    assert text.startswith('{"op":"events","first":%d,"last":%d,"count":%d' % (msg["first"], msg["last"], msg["count"]))
+    assert text.startswith(f'{{"op":"events","first":{msg["first"]},"last":{msg["last"]},"count":{msg["count"]}')
     assert evs and msg["first"] == evs[0]["seq"] and msg["count"] == len(evs) and msg["last"] >= evs[-1]["seq"]
     assert msg["oldest"] == evs[0]["time"] and text.index('"events":') > text.index('"oldest":')
 
