@@ -222,7 +222,10 @@ def ws_messages() -> tuple[dict[str, Any], dict[str, Any]]:
                       "account may not see are skipped): resume after it. The batch header comes first, in this "
                       "order (`op`, `first`, `last`, `count`, `oldest`, then `events`), so a client can check "
                       "continuity and latency without parsing the events: `first` is the seq of the first event, "
-                      "`count` the number of events, `oldest` the bus's `time` stamp of the first (oldest) one.",
+                      "`count` the number of events, `oldest` the bus's `time` stamp of the first (oldest) one. "
+                      "Compressed (permessage-deflate), the header up to `events` is a stored DEFLATE block at "
+                      "the start of the payload (octet 00, LEN, NLEN, the header as it is): readable at offset 5 "
+                      "without inflating.",
                       {"first": {**seq, "description": "seq of the first event of `events`"},
                        "last": {**seq, "description": "the last seq covered: resume after it"},
                        "count": {"type": "integer", "minimum": 1, "description": "events in `events`"},
