@@ -46,8 +46,8 @@ cdef class DtmfDetector:
     cdef Py_ssize_t evcap
     cdef bint busy
     cdef Py_ssize_t _advance(self, const int16_t[:, ::1] x, const int32_t *idx, double t0) noexcept nogil
-    cdef Py_ssize_t _decide(self, int c, int64_t ien, const int16_t *src, double t,
-                            Py_ssize_t nev) noexcept nogil
+    cdef Py_ssize_t _decide(self, int c, int64_t ien, int kl, int kh, int good, const int16_t *src,
+                            double t, Py_ssize_t nev) noexcept nogil
     cdef list _feed(self, const int16_t[:, ::1] xv, object idx, double t0)
     cdef long long checks               # channel lists checked (the marks of the last one)
     cdef object _rows(self, object channels)

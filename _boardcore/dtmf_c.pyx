@@ -21,12 +21,11 @@ cdef extern from "dtmf_kernel.h" nogil:
     enum: DTK_LANES
     enum: DTK_HALF
     void dtk_subblocks(const int16_t **src, int n, const float (*fold)[16], const float (*rot)[16],
-                       float **out, int64_t *en)
+                       float **out, int64_t *en, double **prev, const dtk_figs *f, int (*screen)[3])
     ctypedef struct dtk_figs:
         double norm, level_on, twist_lo, twist_hi, ratio_on
     void dtk_prefetch(const int16_t *first, int rows, long stride, long nbytes)
     void dtk_prefetch_obj(const void *p, long nbytes)
-    int dtk_screen(const float *h, double *prev, double en, const dtk_figs *f, int *kl, int *kh)
     void dtk_neighbours(const int16_t *src, const float (*tab)[8], double *acc)
 
 import numpy as np
@@ -285,6 +284,8 @@ cdef class DtmfDetector:
         cdef int16_t first[DTK_LANES][DT_SUB]
         cdef const int16_t *srcs[DTK_LANES]
         cdef float *outs[DTK_LANES]
+        cdef double *prevs[DTK_LANES]
+        cdef int screen[DTK_LANES][3]
         cdef int64_t ens[DTK_LANES]
         cdef Py_ssize_t s, g, r
         cdef int l, nl, c
@@ -308,6 +309,7 @@ cdef class DtmfDetector:
                     r = g + l
                     c = idx[r] if idx != NULL else <int> r
                     outs[l] = self.chan[c].hist[(self.chan[c].head + 1) & 3]   # _decide moves head there
+                    prevs[l] = self.chan[c].pprev
                     if s == 0 and p > 0:
                         memcpy(first[l], self.chan[c].carry, p * sizeof(int16_t))
                         memcpy(&first[l][p], &x[r, 0], (DT_SUB - p) * sizeof(int16_t))
@@ -315,11 +317,11 @@ cdef class DtmfDetector:
                     else:
                         srcs[l] = &x[r, s * DT_SUB - p]
                 dtk_subblocks(srcs, nl, <const float (*)[16]> self.fold, <const float (*)[16]> self.hrot,
-                              outs, ens)
+                              outs, ens, prevs, &FIGS, screen)
                 for l in range(nl):
                     r = g + l
                     c = idx[r] if idx != NULL else <int> r
-                    nev = self._decide(c, ens[l], srcs[l], t, nev)
+                    nev = self._decide(c, ens[l], screen[l][0], screen[l][1], screen[l][2], srcs[l], t, nev)
             g += DTK_LANES
         # keep the samples of the unfinished sub-block
         for r in range(rows):
@@ -333,12 +335,13 @@ cdef class DtmfDetector:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef Py_ssize_t _decide(self, int c, int64_t ien, const int16_t *src, double t,
-                            Py_ssize_t nev) noexcept nogil:
+    cdef Py_ssize_t _decide(self, int c, int64_t ien, int kl, int kh, int good, const int16_t *src,
+                            double t, Py_ssize_t nev) noexcept nogil:
         """The checks and the start / hold / stop machine of channel c on one sub-block, whose
         half sums dtk_subblocks wrote into the channel's next history slot.
 
-        The level, twist and ratio tests come first, branch-free in C (dtk_screen); a
+        The level, twist and ratio tests come first, branch-free in C (dtk_screen, run by
+        dtk_subblocks: kl, kh the strongest tone of each group, good their result); a
         sub-block failing them on a channel with no digit on and none building up (most of
         speech and noise) changes nothing else.
 
@@ -353,7 +356,7 @@ cdef class DtmfDetector:
         cdef double *pw = ch.pprev          # this sub-block's tone powers (dtk_screen)
         cdef double nacc[8]
         cdef double q0, q1, mag, hr, hi, full, coarse
-        cdef int i, j, k, kl, kh, good, dig, held
+        cdef int i, j, k, dig, held
         cdef double en = <double> ien
         cdef double bl, bh, ol, oh, zr, zi, rr, ri
         cdef int on = ch.on
@@ -364,9 +367,6 @@ cdef class DtmfDetector:
         cdef double miss_t = ch.miss_t
         cdef int head = (ch.head + 1) & 3
         ch.head = head
-        # strongest tone of each group, level, twist (on this and the previous sub-block
-        # together: leakage beats) and energy ratio; pw becomes this sub-block's powers
-        good = dtk_screen(ch.hist[head], ch.pprev, en, &FIGS, &kl, &kh)
         if not good and on < 0 and cand < 0:
             return nev                      # cand stays -1, run 0: nothing else changes
         bl = pw[kl]

@@ -36,6 +36,45 @@
 #define DTK_LANES 4
 #define DTK_HALF 20            /* sample pairs folded per half sub-block */
 
+static inline double dtk_max(double a, double b)
+{
+    return a > b ? a : b;
+}
+
+/* The cheap tests of a sub-block's decision (dtmf_c's _decide), without branches (inlined in
+ * dtk_subblocks, so built for each of its targets): the
+ * strongest tone of a group over noise or speech is a coin toss, and the compare-and-branch
+ * argmax mispredicted about half its branches (a quarter of the decision's cycles).
+ * h: the sub-block's half sums (dtk_subblocks); prev: the previous sub-block's tone powers,
+ * overwritten with this one's, pw[k] = |X_k|^2 * f->norm, X_k = the two halves' sum (double,
+ * as the twin). kl, kh: the strongest tone of the low / high group (the first on ties, as
+ * numpy's argmax). Returns the level, twist (this and the previous sub-block together) and
+ * energy-ratio tests on them. */
+typedef struct {
+    double norm, level_on, twist_lo, twist_hi, ratio_on;
+} dtk_figs;
+
+static inline int dtk_screen(const float *h, double *prev, double en, const dtk_figs *f,
+                             int *kl, int *kh)
+{
+    double pw[8];
+    for (int k = 0; k < 8; k++) {
+        double zr = (double) (h[k] + h[DTK_COLS + k]), zi = (double) (h[8 + k] + h[DTK_COLS + 8 + k]);
+        pw[k] = (zr * zr + zi * zi) * f->norm;
+    }
+    /* the largest power of each group (max: no branch), then the first tone that has it */
+    double bl = dtk_max(dtk_max(pw[0], pw[1]), dtk_max(pw[2], pw[3]));
+    double bh = dtk_max(dtk_max(pw[4], pw[5]), dtk_max(pw[6], pw[7]));
+    int il = __builtin_ctz((unsigned) ((pw[0] == bl) | (pw[1] == bl) << 1 | (pw[2] == bl) << 2 | 8));
+    int ih = 4 + __builtin_ctz((unsigned) ((pw[4] == bh) | (pw[5] == bh) << 1 | (pw[6] == bh) << 2 | 8));
+    double tl = bl + prev[il], th = bh + prev[ih];
+    memcpy(prev, pw, sizeof pw);
+    *kl = il;
+    *kh = ih;
+    return (bl >= f->level_on) & (bh >= f->level_on) & (th >= tl * f->twist_lo)
+           & (th <= tl * f->twist_hi) & (bl + bh >= f->ratio_on * en);
+}
+
 #if defined(__GNUC__)
 typedef float dtk_v8f __attribute__((vector_size(32)));
 typedef double dtk_v4d __attribute__((vector_size(32)));
@@ -121,7 +160,8 @@ static void dtk_prep(const int16_t *x, float (*uv)[2][DTK_HALF], int64_t *en)
  * the caller passes each channel's next history slot, so nothing is copied after):
  * out[l][k] + j out[l][8 + k]
  * = sum_{m < 40} src[l][m] exp(-j w_k m), out[l][16 + k] + j out[l][24 + k] = the same over
- * m >= 40 (the two halves), en[l] = sum_m src[l][m]^2.
+ * m >= 40 (the two halves), en[l] = sum_m src[l][m]^2; then the cheap tests of each channel
+ * (dtk_screen: prev[l] its previous tone powers, f the figures; screen[l] = kl, kh, result).
  *
  * Each half is folded about its centre c (c = 19.5 or 59.5): with d = i + 1/2 and
  * u_i = x[c + d] + x[c - d], v_i = x[c + d] - x[c - d] (i = 0..19),
@@ -133,7 +173,8 @@ static void dtk_prep(const int16_t *x, float (*uv)[2][DTK_HALF], int64_t *en)
 DTK_CLONES_FMA static void dtk_subblocks(const int16_t *const *src, int n,
                                          const float (*fold)[DTK_COLS],
                                          const float (*rot)[DTK_COLS],
-                                         float *const *out, int64_t *en)
+                                         float *const *out, int64_t *en, double *const *prev,
+                                         const dtk_figs *f, int (*screen)[3])
 {
     float uv[DTK_LANES][2][2][DTK_HALF] __attribute__((aligned(32)));   /* [l][h][u, v][i] */
     for (int l = 0; l < DTK_LANES; l++)
@@ -159,6 +200,8 @@ DTK_CLONES_FMA static void dtk_subblocks(const int16_t *const *src, int n,
             memcpy(&out[l][DTK_COLS * h + 8], &im, sizeof im);
         }
     }
+    for (int l = 0; l < n; l++)
+        screen[l][2] = dtk_screen(out[l], prev[l], (double) en[l], f, &screen[l][0], &screen[l][1]);
 }
 
 /* The harmonic-neighbour test of a good sub-block: acc[j] = sum_m src[m] * tab[m][j] for
@@ -183,7 +226,8 @@ DTK_CLONES static void dtk_neighbours(const int16_t *src, const float (*tab)[8],
 }
 #else
 static void dtk_subblocks(const int16_t *const *src, int n, const float (*fold)[DTK_COLS],
-                          const float (*rot)[DTK_COLS], float *const *out, int64_t *en)
+                          const float (*rot)[DTK_COLS], float *const *out, int64_t *en,
+                          double *const *prev, const dtk_figs *f, int (*screen)[3])
 {
     for (int l = 0; l < n; l++) {
         int64_t e = 0;
@@ -206,6 +250,7 @@ static void dtk_subblocks(const int16_t *const *src, int n, const float (*fold)[
                 out[l][DTK_COLS * h + 8 + k] = q[k] * rot[h][k] - r[k] * rot[h][8 + k];
             }
         }
+        screen[l][2] = dtk_screen(out[l], prev[l], (double) en[l], f, &screen[l][0], &screen[l][1]);
     }
 }
 
@@ -221,14 +266,6 @@ static void dtk_neighbours(const int16_t *src, const float (*tab)[8], double *ac
 }
 #endif
 
-/* The cheap tests of a sub-block's decision (dtmf_c's _decide), without branches: the
- * strongest tone of a group over noise or speech is a coin toss, and the compare-and-branch
- * argmax mispredicted about half its branches (a quarter of the decision's cycles).
- * h: the sub-block's half sums (dtk_subblocks); prev: the previous sub-block's tone powers,
- * overwritten with this one's, pw[k] = |X_k|^2 * f->norm, X_k = the two halves' sum (double,
- * as the twin). kl, kh: the strongest tone of the low / high group (the first on ties, as
- * numpy's argmax). Returns the level, twist (this and the previous sub-block together) and
- * energy-ratio tests on them. */
 /* Ask for a block's next rows (bytes each, rows apart by stride bytes) ahead of their turn:
  * a batch call walks a fresh (channels, n) array row group by row group. */
 static inline void dtk_prefetch(const int16_t *first, int rows, long stride, long bytes)
@@ -243,36 +280,6 @@ static inline void dtk_prefetch_obj(const void *p, long bytes)
 {
     for (long b = 0; b < bytes; b += 64)
         __builtin_prefetch((const char *) p + b, 1);
-}
-
-static inline double dtk_max(double a, double b)
-{
-    return a > b ? a : b;
-}
-
-typedef struct {
-    double norm, level_on, twist_lo, twist_hi, ratio_on;
-} dtk_figs;
-
-DTK_CLONES_FMA static int dtk_screen(const float *h, double *prev, double en, const dtk_figs *f,
-                                     int *kl, int *kh)
-{
-    double pw[8];
-    for (int k = 0; k < 8; k++) {
-        double zr = (double) (h[k] + h[DTK_COLS + k]), zi = (double) (h[8 + k] + h[DTK_COLS + 8 + k]);
-        pw[k] = (zr * zr + zi * zi) * f->norm;
-    }
-    /* the largest power of each group (max: no branch), then the first tone that has it */
-    double bl = dtk_max(dtk_max(pw[0], pw[1]), dtk_max(pw[2], pw[3]));
-    double bh = dtk_max(dtk_max(pw[4], pw[5]), dtk_max(pw[6], pw[7]));
-    int il = __builtin_ctz((unsigned) ((pw[0] == bl) | (pw[1] == bl) << 1 | (pw[2] == bl) << 2 | 8));
-    int ih = 4 + __builtin_ctz((unsigned) ((pw[4] == bh) | (pw[5] == bh) << 1 | (pw[6] == bh) << 2 | 8));
-    double tl = bl + prev[il], th = bh + prev[ih];
-    memcpy(prev, pw, sizeof pw);
-    *kl = il;
-    *kh = ih;
-    return (bl >= f->level_on) & (bh >= f->level_on) & (th >= tl * f->twist_lo)
-           & (th <= tl * f->twist_hi) & (bl + bh >= f->ratio_on * en);
 }
 
 #endif
