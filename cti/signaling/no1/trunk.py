@@ -53,7 +53,9 @@ class _Channel:
         self.ts = ts
         self.line = Line(cfg.variant, cfg.timers, cfg.glare, name=f"line-{ts}", early_answer=cfg.early_answer)
         self.reg: OutgoingRegister | IncomingRegister | None = None
-        self.det: MfDetector | None = None
+        #: the register listens to MF (the span's detector of this direction: True forward
+        #: signals, False backward), None when it does not
+        self.mf_forward: bool | None = None
         self.gen: MfGenerator | None = None
         self.call: _Call | None = None
         self.tx_cas: int | None = None
@@ -92,6 +94,10 @@ class No1Trunk(TrunkAdapter):
         self._dtmf_fresh: set[int] = set()    #: connected since the last block: forget their past first
         self._dtmf_rows: Any = None           #: the detector rows of _dtmf_on (None: to be sorted again)
         self._mf: dict[int, _Channel] = {}    #: timeslot -> circuit whose register listens (MF detector)
+        #: (timeslots of the blocks, the span's forward and backward MF detectors, timeslot ->
+        #: its row): every listening register of the span in one batch call per direction
+        self._mfdet: tuple[tuple[int, ...], Any, Any, dict[int, int]] | None = None
+        self._mf_fresh: set[int] = set()      #: registers started since the last block: forget their past first
         self._down = False
         self._alarms_seen: Alarm | None = None
         self._now = 0.0
@@ -156,7 +162,7 @@ class No1Trunk(TrunkAdapter):
                 if not down and ch.line.recognising:
                     ch.line.receive(rx, now)
                     self._drain(ch, now)
-            elif ch.det is None and (ch.reg is None or ch.reg.finished):
+            elif ch.mf_forward is None and (ch.reg is None or ch.reg.finished):
                 # no register listening (none, or finished: a call in conversation), no timer
                 # due and the same abcd bits as last block: nothing to do (every request that
                 # changes it goes through _drain or _write_cas, which end the quiet spell):
@@ -183,7 +189,7 @@ class No1Trunk(TrunkAdapter):
             ch.quiet_until = inf if d is None else d
         # the next block may be a quiet one (above) until the earliest line timer, unless a
         # register runs or a line is recognising a signal
-        self._wake = min((-1.0 if ch.det is not None or ch.line.recognising
+        self._wake = min((-1.0 if ch.mf_forward is not None or ch.line.recognising
                           or (ch.reg is not None and not ch.reg.finished) else ch.quiet_until
                           for ch in self.channels.values()), default=inf)
         self._hearing = bool(self._dtmf_on or self._mf)
@@ -394,18 +400,44 @@ class No1Trunk(TrunkAdapter):
                 if hit is not None and hit.dtmf:
                     self._emit(DigitsReceived((self.number, hit.ts), dev.time, dev.digit))
 
+    def _mf_signals(self, timeslots: tuple[int, ...], data: bytes,
+                    t: float) -> tuple[dict[int, list[Any]], dict[int, int]]:
+        """MF on the circuits whose register listens: one detector per direction for the span,
+        all its listening circuits in one batch call (one A-law decode, one kernel call per
+        direction and block, not one of each per circuit). The events per timeslot, and the
+        detectors' row of each timeslot in the block."""
+        if self._mfdet is None or self._mfdet[0] != timeslots:
+            n = len(timeslots)
+            self._mfdet = (timeslots, MfDetector(n, forward=True, frequencies=6),
+                           MfDetector(n, forward=False, frequencies=6), {ts: i for i, ts in enumerate(timeslots)})
+            self._mf_fresh = set(self._mf)
+        _, fwd, bwd, row = self._mfdet
+        if self._mf_fresh:
+            for ts in self._mf_fresh:
+                if ts in row:
+                    fwd.reset(row[ts])
+                    bwd.reset(row[ts])
+            self._mf_fresh.clear()
+        pcm = alaw_decode(data).reshape(len(timeslots), -1)
+        got: dict[int, list[Any]] = {}
+        for det, forward in ((fwd, True), (bwd, False)):
+            rows = np.array(sorted(row[ts] for ts, ch in self._mf.items()
+                                   if ch.mf_forward is forward and ts in row), np.int32)
+            if rows.size:
+                for ev in det.process_channels(pcm[rows], t, rows):
+                    got.setdefault(timeslots[ev.channel], []).append(ev)
+        return got, row
+
     def _audio(self, timeslots: tuple[int, ...], data: bytes, t: float) -> None:
         if self._dtmf_on:
             self._digits(timeslots, data, t)
+        if not self._mf:
+            return
+        got, row = self._mf_signals(timeslots, data, t)
         for ch in tuple(self._mf.values()):
-            if ch.reg is None or ch.det is None:
+            if ch.reg is None or ch.mf_forward is None or ch.ts not in row:
                 continue
-            try:
-                i = timeslots.index(ch.ts)
-            except ValueError:
-                continue
-            pcm = alaw_decode(data[i * BLOCK_OCTETS:(i + 1) * BLOCK_OCTETS])
-            for ev in ch.det.process(pcm, t):
+            for ev in got.get(ch.ts, ()):
                 ch.reg.receive(int(ev.signal), ev.time)
             self._drain(ch, t)
             if ch.gen is not None and ch.reg is not None:
@@ -427,13 +459,14 @@ class No1Trunk(TrunkAdapter):
         v = self.variant
         # outgoing: we send forward signals and listen to the backward group on all six
         # frequencies even in China (four), to hear peers' out-of-table signals (Variant.tolerated_b)
-        ch.det = MfDetector(1, forward=not outgoing, frequencies=6)
+        ch.mf_forward = not outgoing
         self._mf[ch.ts] = ch
+        self._mf_fresh.add(ch.ts)       # its row starts afresh at the next block
         ch.gen = MfGenerator(forward=outgoing, level_dbm0=self.config.mf_level_dbm0,
                              frequencies=6 if outgoing else v.backward_frequencies)
 
     def _stop_mf(self, ch: _Channel) -> None:
-        ch.det = None
+        ch.mf_forward = None
         self._mf.pop(ch.ts, None)
         ch.gen = None
 
