@@ -8,14 +8,15 @@ cdef enum:
     MF_SUB = 40
     MF_WIN_SUBS = 4
     MF_RING = 7           # earlier sub-blocks kept per channel: this window and the one before
+    MF_SLOTS = 8          # ring slots: those seven and this sub-block's (written in place)
     MF_MAXF = 6
     MF_COLS = 16          # real parts of the six tones in 0..5, imaginary in 8..13 (mf_kernel.h)
     MF_ROT = 10
 
 
 cdef struct mf_chan_t:
-    double ring[MF_RING][MF_COLS]       # rotated correlations of the last sub-blocks (columns)
-    double ering[MF_RING]               # their energies
+    double ring[MF_SLOTS][MF_COLS]      # rotated correlations of the last sub-blocks (columns)
+    double ering[MF_SLOTS]              # their energies
     int16_t carry[MF_SUB]               # samples of an unfinished sub-block
     int cur                             # signal recognised now (0: none)
     int cand                            # clean candidate being counted
@@ -34,7 +35,7 @@ cdef class MfDetector:
     cdef readonly tuple freqs
     cdef int nfreq
     cdef int pos                        # sub-blocks done, modulo MF_ROT
-    cdef int rhead                      # ring slot of the oldest sub-block, modulo MF_RING
+    cdef int rhead                      # ring slot of the next sub-block, modulo MF_SLOTS
     cdef int ncarry                     # samples in every channel's carry
     cdef long long feeds                # calls that fed samples (a channel missing one is stale)
     cdef float fold[20][MF_COLS]        # the sub-block folded about its centre (mf_kernel.h)

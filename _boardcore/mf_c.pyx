@@ -21,7 +21,7 @@ cdef extern from "mf_kernel.h" nogil:
     enum: MFK_LANES
     enum: MFK_HALF
     void mfk_subblocks(const int16_t **src, int n, const float (*fold)[16], const double *rot,
-                       const double **prev, double norm, double (*z)[16], double (*wz)[16],
+                       const double **prev, double norm, double **z, double (*wz)[16],
                        double (*pw)[8], int *strongest, int64_t *en)
     void mfk_prefetch(const int16_t *first, int rows, long stride, long nbytes)
     void mfk_prefetch_obj(const void *p, long nbytes)
@@ -272,14 +272,14 @@ cdef class MfDetector:
         cdef Py_ssize_t nev = 0
         cdef int16_t first[MFK_LANES][MF_SUB]
         cdef const int16_t *srcs[MFK_LANES]
-        cdef double zs[MFK_LANES][MF_COLS]
+        cdef double *zs[MFK_LANES]
         cdef double wzs[MFK_LANES][MF_COLS]
         cdef double pws[MFK_LANES][8]
         cdef int strongest[MFK_LANES]
         cdef const double *prev[3 * MFK_LANES]
         cdef int64_t ens[MFK_LANES]
         cdef mf_chan_t *ch
-        cdef int slot[MF_RING]
+        cdef int slot[MF_SLOTS]
         cdef const double *rr
         cdef Py_ssize_t s, g, r
         cdef int l, nl, c, h, k
@@ -298,9 +298,11 @@ cdef class MfDetector:
                     mfk_prefetch_obj(&self.chan[idx[r] if idx != NULL else <int> r], sizeof(self.chan[0]))
             for s in range(nsub):
                 rr = self.rot[(self.pos + s) % MF_ROT]
-                h = <int> ((self.rhead + s) % MF_RING)
-                for k in range(MF_RING):
-                    slot[k] = h + k - MF_RING if h + k >= MF_RING else h + k
+                # slot[0..6]: the seven sub-blocks before this one, oldest first; slot[7]:
+                # this one's (it replaces the eighth before it, no longer needed)
+                h = <int> (self.rhead + s)
+                for k in range(MF_SLOTS):
+                    slot[k] = (h + 1 + k) & (MF_SLOTS - 1)
                 for l in range(nl):
                     r = g + l
                     c = idx[r] if idx != NULL else <int> r
@@ -308,6 +310,7 @@ cdef class MfDetector:
                     prev[3 * l] = ch.ring[slot[4]]
                     prev[3 * l + 1] = ch.ring[slot[5]]
                     prev[3 * l + 2] = ch.ring[slot[6]]
+                    zs[l] = ch.ring[slot[7]]
                     if s == 0 and p > 0:
                         memcpy(first[l], ch.carry, p * sizeof(int16_t))
                         memcpy(&first[l][p], &x[r, 0], (MF_SUB - p) * sizeof(int16_t))
@@ -329,7 +332,7 @@ cdef class MfDetector:
             elif rem:
                 memcpy(self.chan[c].carry, &x[r, n - rem], rem * sizeof(int16_t))
         self.pos = <int> ((self.pos + nsub) % MF_ROT)
-        self.rhead = <int> ((self.rhead + nsub) % MF_RING)
+        self.rhead = <int> ((self.rhead + nsub) & (MF_SLOTS - 1))
         self.ncarry = rem
         return nev
 
@@ -359,21 +362,18 @@ cdef class MfDetector:
         cdef const double *q2 = ch.ring[slot[2]]
         cdef const double *q3 = ch.ring[slot[3]]
         ew = (ch.ering[slot[4]] + ch.ering[slot[5]] + ch.ering[slot[6]] + en) * INV_WIN
+        ch.ering[slot[7]] = en              # (z is already in its slot: mfk_subblocks wrote it)
         pa = pw[a]
         pair = 0.0
         if pa < LEVEL_MIN or 2.0 * pa < FRACTION_MIN * ew:
             # no pair can pass the level or the pair-to-total test, recognising or holding
             # (pb <= pa, pa + pb <= 2 pa): most windows of speech and noise end here
             if cur == 0:                    # no candidate either: only the ring moves on
-                memcpy(ch.ring[slot[0]], z, MF_COLS * sizeof(double))
-                ch.ering[slot[0]] = en
                 ch.cand = 0
                 ch.cand_n = 0
                 return nev
             strict = 0
             held = 0
-            memcpy(ch.ring[slot[0]], z, MF_COLS * sizeof(double))
-            ch.ering[slot[0]] = en
         else:
             b = -1
             for k in range(MF_MAXF):
@@ -390,8 +390,6 @@ cdef class MfDetector:
             strict = sg if (pb >= LEVEL_ON and pa <= pb * TWIST_ON and p3 <= pb * THIRD_WEAK
                             and p3 <= pa * THIRD_STRONG and pair >= FRACTION_ON * ew
                             and _coherent(wz, q0, q1, q2, q3, a) and _coherent(wz, q0, q1, q2, q3, b)) else 0
-            memcpy(ch.ring[slot[0]], z, MF_COLS * sizeof(double))
-            ch.ering[slot[0]] = en
             held = sg if (pb >= LEVEL_HOLD and pa <= pb * TWIST_HOLD
                           and pair >= FRACTION_HOLD * ew) else 0
         # recognise / hold / release (Q.441: 7 ms burst reject, 7 ms gap bridge)

@@ -155,10 +155,11 @@ static void mfk_prep(const int16_t *x, float *u, float *v, int64_t *en)
 /* Channels l < n (n <= MFK_LANES) of src[0..n-1], 40 samples each: the folded sums
  * o[k] + j o[8 + k] = sum_i (u_i cos(w_k d_i) - j v_i sin(w_k d_i)), then per channel the
  * front of its decision (mfk_front: rot, the channel's three previous sub-blocks
- * prev[3 l .. 3 l + 2], norm) into z[l], wz[l], pw[l], strongest[l]; en[l] = sum_m src[l][m]^2. */
+ * prev[3 l .. 3 l + 2], norm) into z[l] (the channel's next ring slot), wz[l], pw[l],
+ * strongest[l]; en[l] = sum_m src[l][m]^2. */
 MFK_CLONES static void mfk_subblocks(const int16_t *const *src, int n, const float (*fold)[MFK_COLS],
                                      const double *rot, const double *const *prev, double norm,
-                                     double (*z)[MFK_COLS], double (*wz)[MFK_COLS], double (*pw)[8],
+                                     double *const *z, double (*wz)[MFK_COLS], double (*pw)[8],
                                      int *strongest, int64_t *en)
 {
     float out[MFK_LANES][MFK_COLS] __attribute__((aligned(32)));
@@ -191,7 +192,7 @@ MFK_CLONES static void mfk_subblocks(const int16_t *const *src, int n, const flo
 #else
 static void mfk_subblocks(const int16_t *const *src, int n, const float (*fold)[MFK_COLS],
                           const double *rot, const double *const *prev, double norm,
-                          double (*z)[MFK_COLS], double (*wz)[MFK_COLS], double (*pw)[8],
+                          double *const *z, double (*wz)[MFK_COLS], double (*pw)[8],
                           int *strongest, int64_t *en)
 {
     float out[MFK_LANES][MFK_COLS];
