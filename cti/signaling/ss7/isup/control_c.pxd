@@ -16,7 +16,7 @@ cdef class ReceivedIam:
     cdef public object called, calling, category
 
 cdef bytes _HEX
-cdef bytearray _DIG
+cdef bytearray _DIG, _IAM_OUT
 @cython.locals(out=bytearray, k=Py_ssize_t, i=Py_ssize_t, v=int)
 cdef str _digits(bytes b, Py_ssize_t at, Py_ssize_t end, bint odd)
 @cython.locals(n=Py_ssize_t, p=Py_ssize_t, q=Py_ssize_t, size=Py_ssize_t)
