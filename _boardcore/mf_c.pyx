@@ -57,6 +57,7 @@ cdef int OFF_WINDOWS = _py.OFF_WINDOWS
 cdef double NORM = 2.0 / (_py.WIN * _py.WIN)
 cdef double INV_WIN = 1.0 / _py.WIN
 cdef double STEP = 1.0 / _py.RATE
+cdef object _tuple_new = tuple.__new__
 
 
 cdef inline bint _coherent(const double *w, const double *q0, const double *q1, const double *q2,
@@ -252,9 +253,9 @@ cdef class MfDetector:
             self.chan[ip[r] if ip != NULL else r].fed = self.feeds
         events = []
         cdef int32_t *e = self.evbuf
-        for i in range(nev):
-            events.append(MfEvent(e[3 * i], e[3 * i + 1],
-                                  t0 + ((e[3 * i + 2] + 1) * MF_SUB - p) * STEP))
+        for i in range(nev):      # MfEvent(...) without the NamedTuple's Python __new__
+            events.append(_tuple_new(MfEvent, (e[3 * i], e[3 * i + 1],
+                                               t0 + ((e[3 * i + 2] + 1) * MF_SUB - p) * STEP)))
         if nev > 1:
             events.sort(key=_time_channel)
         return events
