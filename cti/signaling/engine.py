@@ -217,7 +217,7 @@ if TYPE_CHECKING:
         ctx: C
         state: Any
         name: str
-        running: dict[str, float]
+        running: Mapping[str, float]   # live, read-only: the engine starts and stops timers
         values: Mapping[str, float]
         trace: Any     # deque[tuple[float, Any, Hashable, Any]] | None, or a sink with append()
 

@@ -6,19 +6,21 @@ cdef dict _COMPILED
 
 cdef class MachineCore
 cdef class TimerQueue
+cdef class Running
 
 
 cdef class CompiledRow:
     cdef public object guard, action, state, then, row
     cdef public Py_ssize_t nxt
-    cdef public tuple stop, start, start_ix
+    cdef public tuple stop_ix, start_ix
     cdef public CompiledRow alt
 
 
 cdef class Compiled:
     cdef public object table
     cdef public list states, events, cells, tnames, defaults
-    cdef public dict state_ix, event_ix, expiry, tix, _values
+    cdef public list expiry
+    cdef public dict state_ix, event_ix, tix, _values
     cdef public Py_ssize_t nev
     cdef Py_ssize_t _slotk[512]     # event object addresses (open addressing, _SLOTS slots)
     cdef Py_ssize_t _slotv[512]     # their indices
@@ -41,16 +43,22 @@ cdef class TimerQueue:
     cdef list _heap
     cdef Py_ssize_t _seq
 
-    cpdef push(self, MachineCore machine, str name, object at)
+    cpdef push(self, MachineCore machine, object timer, object at)
     @cython.locals(heap=list, top=tuple, m=MachineCore)
     cpdef object deadline(self)
-    @cython.locals(heap=list, top=tuple, m=MachineCore, n=Py_ssize_t)
+    @cython.locals(heap=list, top=tuple, m=MachineCore, n=Py_ssize_t, live=bint)
     cpdef Py_ssize_t handle_timer(self, double now) except -1
+
+
+cdef class Running:
+    cdef list _at, _names
+    cdef dict _tix
+    cdef Py_ssize_t _n
 
 
 cdef class MachineCore:
     cdef public object table, ctx, state, name
-    cdef public dict running
+    cdef readonly Running running
     cdef Compiled _k
     cdef Py_ssize_t _si, _rn, _rh, _rc
     cdef list _vals, _ring
@@ -64,11 +72,14 @@ cdef class MachineCore:
     cpdef object fire(self, object event, object message=*, object now=*)
     @cython.locals(row=CompiledRow)
     cpdef bint fire_if(self, object event, object message=*, object now=*) except -1
-    @cython.locals(t0=double, v=double, at=object, i=Py_ssize_t, j=Py_ssize_t, running=dict, vals=list, ix=tuple, start=tuple,
-                   q=TimerQueue)
+    @cython.locals(t0=double, v=double, at=object, j=Py_ssize_t, running=Running, slots=list,
+                   vals=list, ix=tuple, q=TimerQueue)
     cdef int _apply(self, CompiledRow row, object event, object message, object now) except -1
     @cython.locals(ring=list, j=Py_ssize_t)
     cdef int _record(self, object now, object before, object event) except -1
     cpdef object deadline(self)
     cpdef bint is_running(self, str timer)
-    cdef int _expire(self, str name, object now) except -1
+    @cython.locals(best=Py_ssize_t, i=Py_ssize_t, slots=list)
+    cdef Py_ssize_t _first(self) except -2
+    @cython.locals(running=Running)
+    cdef int _expire(self, Py_ssize_t timer, object now) except -1

@@ -43,21 +43,20 @@ _MASK = 511
 
 class CompiledRow:
     """One row as the machine runs it: ``guard``, ``action``, ``nxt`` (index of the next
-    state, -1: stay) and ``state`` (its object), ``stop``/``start`` (timer names, entry timers
-    folded in; ``start_ix`` their indices), ``then`` (a follow-on event or None), ``row`` (the
-    table's :class:`~cti.signaling.engine.Row`), ``alt`` (the next row to try when the guard
-    refuses)."""
+    state, -1: stay) and ``state`` (its object), ``stop_ix``/``start_ix`` (indices of the timers
+    stopped and started, entry timers folded in), ``then`` (a follow-on event or None), ``row``
+    (the table's :class:`~cti.signaling.engine.Row`), ``alt`` (the next row to try when the
+    guard refuses)."""
 
-    __slots__ = ("guard", "action", "nxt", "state", "stop", "start", "start_ix", "then", "row", "alt")
+    __slots__ = ("guard", "action", "nxt", "state", "stop_ix", "start_ix", "then", "row", "alt")
 
-    def __init__(self, guard: Any, action: Any, nxt: int, state: Any, stop: tuple, start: tuple,
-                 start_ix: tuple, then: Any, row: Any) -> None:
+    def __init__(self, guard: Any, action: Any, nxt: Any, state: Any, stop_ix: tuple, start_ix: tuple,
+                 then: Any, row: Any) -> None:
         self.guard = guard
         self.action = action
         self.nxt = nxt
         self.state = state
-        self.stop = stop
-        self.start = start
+        self.stop_ix = stop_ix
         self.start_ix = start_ix
         self.then = then
         self.row = row
@@ -76,7 +75,7 @@ class Compiled:
         self.tnames = list(table.timers)
         self.tix = {n: i for i, n in enumerate(self.tnames)}
         self.defaults = [float(s.default) for s in table.timers.values()]
-        self.expiry = dict(table.expiry)
+        self.expiry = [table.expiry.get(n) for n in self.tnames]
         #: timer overrides (as items) -> (values as a list by timer index, read-only mapping)
         self._values = {(): (self.defaults, MappingProxyType({n: s.default for n, s in table.timers.items()}))}
         states: list = [table.initial]
@@ -139,8 +138,8 @@ class Compiled:
                     ni = self.state_ix.get(nxt, -1)
                     if ni < 0:           # a state met first as a row's target: indexed at once
                         ni = self._add_state(nxt)
-                start_ix = tuple([tix[t] for t in start])
-                c = CompiledRow(r.guard, r.action, ni, nxt, stop, start, start_ix, getattr(r, "then", None), r)
+                c = CompiledRow(r.guard, r.action, ni, nxt, tuple([tix[t] for t in stop]),
+                                tuple([tix[t] for t in start]), getattr(r, "then", None), r)
                 if first is None:
                     first = c
                 else:
@@ -223,9 +222,11 @@ class TimerQueue:
         """Entries in the heap, stale ones included."""
         return len(self._heap)
 
-    def push(self, machine: MachineCore, name: str, at: Any) -> None:
+    def push(self, machine: MachineCore, timer: Any, at: Any) -> None:
+        """``machine``'s timer (its index in the table) started, due at ``at`` (the very
+        object the machine keeps: the entry is live while the machine keeps it)."""
         self._seq += 1
-        heapq.heappush(self._heap, (at, self._seq, machine, name))
+        heapq.heappush(self._heap, (at, self._seq, machine, timer))
 
     def deadline(self) -> float | None:
         """The earliest running deadline of any machine in the queue, or None."""
@@ -233,7 +234,7 @@ class TimerQueue:
         while heap:
             top = heap[0]
             m = top[2]
-            if m.running.get(top[3]) is top[0]:
+            if m.running._at[top[3]] is top[0]:
                 return top[0]
             heapq.heappop(heap)
         return None
@@ -244,18 +245,88 @@ class TimerQueue:
         n = 0
         while heap:
             top = heap[0]
-            if top[0] > now:
-                m = top[2]
-                if m.running.get(top[3]) is top[0]:
-                    break
-                heapq.heappop(heap)
-                continue
-            heapq.heappop(heap)
             m = top[2]
-            if m.running.get(top[3]) is top[0]:
+            live = m.running._at[top[3]] is top[0]
+            if top[0] > now and live:
+                break
+            heapq.heappop(heap)
+            if live:
                 n += 1
                 m._expire(top[3], now)
         return n
+
+
+class Running:
+    """The running timers of one machine: a read-only mapping ``name -> deadline`` that is
+    also their storage (a slot per timer of the table, None when stopped), so the engine
+    starts and stops a timer by index, without a dict operation, and a reader holding it sees
+    it change."""
+
+    __slots__ = ("_at", "_n", "_names", "_tix")
+
+    def __init__(self, names: list, tix: dict) -> None:
+        self._names = names
+        self._tix = tix
+        self._at = [None] * len(names)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __bool__(self) -> bool:
+        return self._n != 0
+
+    def __getitem__(self, name: str) -> float:
+        at = self.get(name)
+        if at is None:
+            raise KeyError(name)
+        return at
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if self._n:
+            i = self._tix.get(name)
+            if i is not None:
+                at = self._at[i]
+                if at is not None:
+                    return at
+        return default
+
+    def __contains__(self, name: object) -> bool:
+        return self.get(name) is not None
+
+    def __iter__(self) -> Any:
+        return iter(self.keys())
+
+    def keys(self) -> list:
+        return [self._names[i] for i in range(len(self._names)) if self._at[i] is not None]
+
+    def values(self) -> list:
+        return [at for at in self._at if at is not None]
+
+    def items(self) -> list:
+        return [(self._names[i], self._at[i]) for i in range(len(self._names)) if self._at[i] is not None]
+
+    def copy(self) -> dict:
+        return dict(self.items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Running):
+            return self.copy() == other.copy()
+        if isinstance(other, Mapping):
+            return self.copy() == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self.copy())
+
+    def clear(self) -> None:
+        """Stop every timer (the engine's reset and release)."""
+        for i in range(len(self._at)):
+            self._at[i] = None
+        self._n = 0
+
+
+Mapping.register(Running)
 
 
 class MachineCore:
@@ -286,7 +357,7 @@ class MachineCore:
         vals = k._values.get(()) if not timer_values else k.values_for(timer_values)
         self._vals = vals[0]
         self._values = vals[1]
-        self.running = {}
+        self.running = Running(k.tnames, k.tix)
         self._sink = None
         self._rn = trace if trace > 0 else 0
         self._rh = 0
@@ -338,7 +409,10 @@ class MachineCore:
             ei = k.event_ix.get(event, -1)
         if ei < 0:
             return None
-        row = k.cells[self._si * k.nev + ei]
+        if cython.compiled:     # a row or None: no type test
+            row = cython.cast(CompiledRow, k.cells[self._si * k.nev + ei])
+        else:
+            row = k.cells[self._si * k.nev + ei]
         while row is not None:
             if row.guard is None or row.guard(self.ctx, message):
                 return row
@@ -368,26 +442,29 @@ class MachineCore:
 
     def _apply(self, row: CompiledRow, event: Any, message: Any, now: Any) -> Any:
         running = self.running
-        if running:
-            for t in row.stop:          # the row's stop timers, and the state's entry timers
-                running.pop(t, None)    # when it leaves the state (folded in by Compiled)
+        slots = running._at
+        if running._n:
+            for j in row.stop_ix:       # the row's stop timers, and the state's entry timers
+                if slots[j] is not None:    # when it leaves the state (folded in by Compiled)
+                    slots[j] = None
+                    running._n -= 1
         before = self.state
         if row.nxt >= 0:
             self._si = row.nxt
             self.state = row.state
-        start = row.start
-        if start:
-            t0 = float(now)
+        ix = row.start_ix
+        if ix:
+            t0 = now
             vals = self._vals
             q = self._queue
-            ix = row.start_ix
-            for i in range(len(start)):
-                j = ix[i]
+            for j in ix:
                 v = vals[j]
                 at = t0 + v            # one object: the queue's entry is told by identity
-                running[start[i]] = at
+                if slots[j] is None:
+                    running._n += 1
+                slots[j] = at
                 if q is not None:
-                    q.push(self, start[i], at)
+                    q.push(self, j, at)
         if self._rn or self._sink is not None:
             self._record(now, before, event)
         action = row.action
@@ -413,33 +490,44 @@ class MachineCore:
         return 0
 
     # -- timers ---------------------------------------------------------------------------
+    def _first(self) -> Any:
+        """Index of the running timer due first (the lowest index among equal deadlines), or -1."""
+        best = -1
+        slots = self.running._at
+        for i in range(len(slots)):
+            at = slots[i]
+            if at is not None and (best < 0 or at < slots[best]):
+                best = i
+        return best
+
     def deadline(self) -> float | None:
         """The earliest running timer's deadline, or None."""
-        if not self.running:
+        if not self.running._n:
             return None
-        return min(self.running.values())
+        return self.running._at[self._first()]
 
     def is_running(self, timer: str) -> bool:
         return timer in self.running
 
-    def _expire(self, name: str, now: Any) -> Any:
-        del self.running[name]
-        ev = self._k.expiry.get(name)
+    def _expire(self, timer: Any, now: Any) -> Any:
+        running = self.running
+        running._at[timer] = None
+        running._n -= 1
+        ev = self._k.expiry[timer]
         if ev is not None:
-            self.fire(ev, name, now)
+            self.fire(ev, self._k.tnames[timer], now)
         return 0
 
     def handle_timer(self, now: float) -> list:
         """Expire the timers due at ``now``, earliest first, firing each one's expiry event
         (with the timer's name as the message). Returns the names of the timers expired."""
         done: list = []
-        running = self.running
-        while running:
-            name = min(running, key=running.__getitem__)
-            if running[name] > now:
+        while self.running._n:
+            i = self._first()
+            if self.running._at[i] > now:
                 break
-            done.append(name)
-            self._expire(name, now)
+            done.append(self._k.tnames[i])
+            self._expire(i, now)
         return done
 
     def reset(self, state: Any = None) -> None:
