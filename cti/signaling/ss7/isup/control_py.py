@@ -155,8 +155,15 @@ class Circuit:
         self.node._out.append((self.cic, data))
 
     def send_rel_cause(self, cause: Any) -> None:
-        """REL with cause indicators ``cause`` (Q.850 value; location and coding 0)."""
-        self.send_same((_M_REL, int(cause)), _M_REL, {"cause_indicators": _cause(cause)})
+        """REL with cause indicators ``cause`` (Q.850 value; location and coding 0). Kept per
+        circuit under the key 0x100 + cause (the other keys are message types, below 0x100):
+        the parameters are built only for the first REL with that cause."""
+        key = 0x100 + int(cause)
+        data = self.sent.get(key)
+        if data is None:
+            self.send_same(key, _M_REL, {"cause_indicators": _cause(cause)})
+        else:
+            self.node._out.append((self.cic, data))
 
     # ---- guards -----------------------------------------------------------------------------
     def locally_blocked(self, m: Any) -> bool:
