@@ -193,7 +193,7 @@ def test_kill9_of_the_acd_leader_while_two_nodes_route_calls(pg_url: str, tmp_pa
         outcomes = {c: getattr(record(p.exchange, c), "outcome", None) for c in callers}
         assert set(outcomes.values()) == {"answered"}, outcomes
         holder, epoch2 = db(pg_url, "SELECT holder, epoch FROM cc_lease WHERE name = 'acd'")[0]
-        assert holder in ("a", "b") and epoch2 == epoch + 1
+        assert holder in ("a", "b") and epoch2 > epoch      # (a loaded host may pass the lease on once more)
         calls = db(pg_url, "SELECT call, state FROM cc_call")
         assert len(calls) == 16 and {s for _, s in calls} == {"done"}
         offers = db(pg_url, "SELECT call, attempt, agent, epoch, at, outcome FROM cc_offer ORDER BY call, attempt")
