@@ -133,15 +133,27 @@ class ClusterFeed(Feed):
 
     async def _bind(self) -> Any:
         """The durable consumer: made at the stream's end the first time (the ring starts there,
-        older events are replayed from the stream on demand), else resumed from its ack floor."""
+        older events are replayed from the stream on demand), else resumed from its ack floor.
+
+        Resuming makes the consumer again at its ack floor: events the previous gateway had
+        fetched but not acknowledged (killed between the two) would otherwise come back only
+        after ``ack_wait``, behind newer ones, i.e. as a hole in the ring. The name is the
+        gateway's own, so nobody else's position is moved."""
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
         from nats.js.errors import NotFoundError
         stream, subject = self.cfg.stream, f"{self.cfg.subject}.>"
         try:
             info = await self.js.consumer_info(stream, self.durable)
-            start = int(info.ack_floor.stream_seq)
         except NotFoundError:
+            info = None
+        if info is None:
             start = int((await self.js.stream_info(stream)).state.last_seq)
+        else:
+            start = int(info.ack_floor.stream_seq)
+            if int(info.num_ack_pending) or int(info.delivered.stream_seq) > start:
+                await self.js.delete_consumer(stream, self.durable)
+                info = None
+        if info is None:
             await self.js.add_consumer(stream, ConsumerConfig(
                 durable_name=self.durable, ack_policy=AckPolicy.ALL, filter_subject=subject,
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start + 1,
