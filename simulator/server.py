@@ -35,6 +35,8 @@ MAX_ADVANCE = 3600.0
 
 _CARD_TO_HOST = {P.MsgType.HELLO_ACK, P.MsgType.CAS_CHANGED, P.MsgType.CAS_STATE, P.MsgType.ALARMS,
                  P.MsgType.COUNTERS, P.MsgType.TIME, P.MsgType.OK, P.MsgType.CAPABILITIES}
+#: what acts on the line: refused on a span another connection holds by OWNER
+_ORDERS = {P.MsgType.AUDIO, P.MsgType.CAS_SET, P.MsgType.HDLC_FRAME, P.MsgType.ECHO_SET}
 
 
 class _Refused(Exception):
@@ -64,6 +66,9 @@ class ClientSession(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.sessions.discard(self)
+        for n, (epoch, session) in list(self.server.owners.items()):
+            if session is self:               # its epoch stays: older claims are still refused
+                self.server.owners[n] = (epoch, None)
         if self.decoder.buffered:
             log.warning("client %s went away mid-message (%d octets dropped)", self.peer,
                         self.decoder.buffered)
@@ -119,6 +124,13 @@ class ClientSession(asyncio.Protocol):
             raise _Refused(P.ErrorCode.NO_HELLO, f"{t.name} before HELLO")
         if t in _CARD_TO_HOST:
             raise _Refused(P.ErrorCode.UNKNOWN_TYPE, f"{t.name} is sent by a card, not to one")
+        if isinstance(msg, P.Owner):
+            return self._claim(msg)
+        if t in _ORDERS and msg.span != P.BOARD:
+            owner = self.server.owners.get(msg.span)
+            if owner is not None and owner[1] is not None and owner[1] is not self:
+                raise _Refused(P.ErrorCode.STALE_OWNER, f"span {msg.span} is driven by the host of lease epoch "
+                                                        f"{owner[0]}: {t.name} refused")
         board = self.server.board
         if isinstance(msg, P.Advance):
             if board.clock.kind != "virtual":
@@ -181,6 +193,28 @@ class ClientSession(asyncio.Protocol):
             raise _Refused(P.ErrorCode.UNKNOWN_TYPE, f"unexpected {t.name}")
         return None
 
+    def _claim(self, msg: P.Owner) -> None:
+        """OWNER: this connection drives the span(s) from now on if its epoch is the highest
+        claimed; the connections of lower epochs are told and closed (a paused host that wakes
+        finds its connection gone), an equal or lower claim from another is refused."""
+        spans = range(len(self.server.endpoints())) if msg.span == P.BOARD else (self._span(msg.span).number,)
+        for n in spans:
+            held = self.server.owners.get(n)
+            if held is not None and held[1] is not self and msg.epoch <= held[0]:
+                raise _Refused(P.ErrorCode.STALE_OWNER, f"span {n} is claimed with lease epoch {held[0]}; "
+                                                        f"{msg.epoch} is not newer")
+        for n in spans:
+            held = self.server.owners.get(n)
+            self.server.owners[n] = (msg.epoch, self)
+            old = held[1] if held is not None else None
+            if old is not None and old is not self and old.transport is not None:
+                log.warning("span %d: lease epoch %d claimed by %s; closing the connection of epoch %d (%s)",
+                            n, msg.epoch, self.peer, held[0] if held else 0, old.peer)
+                old.send(P.Error(P.ErrorCode.STALE_OWNER, int(P.MsgType.OWNER),
+                                 f"span {n} claimed with lease epoch {msg.epoch}", n))
+                old.transport.close()
+        self.send(P.Ok(msg.TYPE, msg.span))
+
     def _hello(self, msg: P.Hello) -> None:
         lo, hi = max(msg.min_version, P.MIN_VERSION), min(msg.max_version, P.MAX_VERSION)
         if lo > hi:
@@ -228,6 +262,8 @@ class SimServer:
         self.port = port
         self.name = name
         self.sessions: set[ClientSession] = set()
+        #: span -> (highest lease epoch claimed by OWNER, the connection holding it or None)
+        self.owners: dict[int, tuple[int, ClientSession | None]] = {}
         self._server: asyncio.AbstractServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -17,12 +17,13 @@ exchange takes as clear-forward of what the dead owner held (Q.421/Q.422). Calls
 had are lost with it; the new owner publishes its own ServerStarted / ServerReady and the
 state of the card on its bus and the cluster stream, and new calls flow.
 
-Fencing: the card itself takes orders from any host, so an owner that cannot renew fences
-itself: when ``ttl / 2`` passes without a successful renewal (the database unreachable, the
-process paused and woken) it exits at once (status 75) before a standby can have the lease.
-A process stopped for longer than that (SIGSTOP) may send what was in flight in the moment it
-wakes, before its renewal thread runs; a card whose protocol carried the lease epoch could
-refuse it (docs/cluster.md, "What fails how").
+Fencing, twice: an owner that cannot renew fences itself: when ``ttl / 2`` passes without a
+successful renewal (the database unreachable, the process paused and woken) it exits at once
+(status 75) before a standby can have the lease. And the card fences it: the owner claims its
+spans with the lease epoch (the wire protocol's OWNER, :func:`fence`), so when a standby takes
+over with the next epoch the card closes the old owner's connection; a process stopped for
+longer (SIGSTOP) that wakes finds its connection gone before anything it sends reaches the
+line, and a reconnection with its old epoch is refused.
 """
 from __future__ import annotations
 
@@ -156,9 +157,19 @@ def for_site(cfg: Any) -> CardLease:
     return CardLease(cc.centre, url, cfg.server.node, cc.lease_ttl)
 
 
+def fence(cfg: Any, epoch: int | None) -> None:
+    """Make the site's wire board claim its trunks' spans with the lease ``epoch`` (the wire
+    protocol's OWNER): the card then closes the connection of any older owner, so an owner that
+    was paused and wakes can no longer act on the line, and refuses its reconnection."""
+    if epoch is None:
+        raise ValueError("no card lease held: nothing to fence with")
+    spans = sorted({s for t in cfg.trunks for s in t.spans})
+    cfg.board.options = {**cfg.board.options, "owner": int(epoch), **({"owner_spans": spans} if spans else {})}
+
+
 def _exit(why: str) -> None:
     log.critical("card lease lost (%s): stopping at once so that the standby owns the card", why)
     os._exit(LOST)
 
 
-__all__ = ["LOST", "CardLease", "for_site", "lease_name"]
+__all__ = ["LOST", "CardLease", "fence", "for_site", "lease_name"]

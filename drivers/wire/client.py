@@ -184,7 +184,8 @@ class WireBoard(Board):
     backend = "wire"
 
     def __init__(self, url: str = "socket://127.0.0.1:7000", timeout: float = 5.0,
-                 name: str = "cti", spans: int = 1, **serial_kwargs: Any) -> None:
+                 name: str = "cti", spans: int = 1, owner: int | None = None,
+                 owner_spans: Iterable[int] | None = None, **serial_kwargs: Any) -> None:
         import serial  # pyserial: only this backend needs it
 
         if not isinstance(url, str) or not url:
@@ -202,6 +203,7 @@ class WireBoard(Board):
         self._early: list[P.Message] = []    # span messages that arrive with the handshake
         self.version = 0
         self.card_name = ""
+        self.owner: int | None = None     #: the lease epoch the card accepted by OWNER
         #: decode problems of what the card sent (also raised once by poll_events)
         self.protocol_errors: list[WireProtocolError] = []
         self._unreported: list[WireProtocolError] = []
@@ -261,6 +263,29 @@ class WireBoard(Board):
             self.close()
             raise
         self._capabilities(caps)
+        if owner is not None:
+            self._claim(owner, owner_spans)
+
+    def _claim(self, epoch: int, spans: Iterable[int] | None) -> None:
+        """OWNER: drive ``spans`` (all: None) with lease ``epoch``; the card closes the connection
+        of any older owner and refuses ours if a newer one holds them (docs/wire-protocol.md)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            self.close()
+            raise ConfigError(f"owner must be a lease epoch (an integer >= 0), not {epoch!r}")
+        for n in [P.BOARD] if spans is None else list(spans):
+            try:
+                self._request(P.Owner(epoch, n), P.Ok)
+            except _Refused as exc:
+                if exc.error.code == P.ErrorCode.UNKNOWN_TYPE:
+                    log.warning("%s: the card does not know OWNER: it cannot refuse an older owner "
+                                "(docs/cluster.md, fencing)", self.url)
+                    return
+                self.close()
+                raise BoardError(f"{self.url}: the card refused lease epoch {epoch} for span {n}: {exc}") from exc
+            except BaseException:
+                self.close()
+                raise
+        self.owner = epoch
 
     def _capabilities(self, caps: P.Capabilities) -> None:
         for span in self._spans:
@@ -542,6 +567,8 @@ class WireBoard(Board):
             return P.Error(P.ErrorCode.UNSUPPORTED, t, "a loopback cannot inject faults")
         if isinstance(m, P.CapsQuery):
             return P.Capabilities((0,) * len(self._spans))     # a plug cancels no echo
+        if isinstance(m, P.Owner):
+            return P.Ok(t, m.span)                               # one host on a plug: always the owner
         if isinstance(m, P.CountersQuery):
             span = self._spans[m.span] if 0 <= m.span < len(self._spans) else None
             c = span._counters if span else Counters()

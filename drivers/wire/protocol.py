@@ -47,6 +47,7 @@ class MsgType(enum.IntEnum):
     OK = 0x06
     CAPS_QUERY = 0x07
     CAPABILITIES = 0x08
+    OWNER = 0x09
     AUDIO = 0x10
     AUDIO_SUBSCRIBE = 0x11
     CAS_SET = 0x20
@@ -77,6 +78,7 @@ class ErrorCode(enum.IntEnum):
     NO_HELLO = 9         #: a message other than HELLO/PING before the handshake
     OVERFLOW = 10        #: transmit queue full; the message was dropped
     INTERNAL = 11
+    STALE_OWNER = 12     #: a host with a higher OWNER epoch drives the card: orders from this one are refused
 
 
 class Capability(enum.IntFlag):
@@ -293,6 +295,17 @@ class Capabilities:
 
 
 @dataclass(frozen=True, slots=True)
+class Owner:
+    """Host claims the card with lease ``epoch`` (a cluster's fencing token): the card takes
+    orders from the highest epoch claimed, closes the connections of lower ones, and refuses
+    lower or equal claims of another connection with ERROR STALE_OWNER. Answered by OK."""
+
+    TYPE: ClassVar[MsgType] = MsgType.OWNER
+    epoch: int = 0
+    span: int = BOARD
+
+
+@dataclass(frozen=True, slots=True)
 class EchoSet:
     """Cancel line echo on voice timeslot ``timeslot`` with a ``tail_ms`` tail (0: off)."""
 
@@ -312,7 +325,7 @@ class FaultMsg:
 
 Message = (Hello | HelloAck | Ping | Pong | Error | Ok | Audio | AudioSubscribe | CasSet | CasChanged
            | CasQuery | CasState | HdlcFrame | Alarms | CountersQuery | CountersMsg | Advance | Time | FaultMsg
-           | CapsQuery | Capabilities | EchoSet)
+           | CapsQuery | Capabilities | EchoSet | Owner)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +410,10 @@ def _payload(msg: Message) -> bytes:
             struct.pack(">I", v & 0xFFFFFFFF) for v in msg.spans)
     if isinstance(msg, EchoSet):
         return bytes((_u8(msg.timeslot, "timeslot"), _u8(msg.tail_ms, "tail")))
+    if isinstance(msg, Owner):
+        if not isinstance(msg.epoch, int) or not 0 <= msg.epoch <= 0xFFFFFFFFFFFFFFFF:
+            raise WireProtocolError(f"OWNER epoch {msg.epoch!r} is not a 64-bit unsigned integer")
+        return struct.pack(">Q", msg.epoch)
     if isinstance(msg, CasState):
         if len(msg.abcd) != 31:
             raise WireProtocolError("CAS_STATE carries 31 entries (timeslots 1..31)")
@@ -521,6 +538,9 @@ def decode_payload(msg_type: int, span: int, p: bytes) -> Message:
         _need(p, 1, n, exact=False)
         _need(p, 1 + 4 * p[0], n, exact=False)
         return Capabilities(struct.unpack_from(f">{p[0]}I", p, 1), span)
+    if t is MsgType.OWNER:
+        _need(p, 8, n)
+        return Owner(struct.unpack(">Q", p)[0], span)
     if t is MsgType.ECHO_SET:
         _need(p, 2, n)
         return EchoSet(span, p[0], p[1])
