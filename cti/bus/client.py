@@ -77,7 +77,7 @@ class BusClient:
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
         self._invokes = itertools.count(1)
-        self._socks: dict[str, zmq.Socket] = {}
+        self._socks: dict[str, zmq.Socket[Any]] = {}
         #: the journal epoch of the last reply (None before the first)
         self.epoch: str | None = None
 

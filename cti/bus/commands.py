@@ -65,71 +65,71 @@ def install(bus: BusServer, model: CallModel, clock: Callable[[], float]) -> Non
             # the calling number is the device's (CallModel.presentation) unless the account may set it
             raise PrivilegeViolationError(f"account {account.name} ({account.role}) may not set the calling number",
                                           account=account.name, field="calling")
-        return model.make_call(req.device, req.called, clock(), calling=req.calling, trunk=req.trunk)
+        return model.services.make_call(req.device, req.called, clock(), calling=req.calling, trunk=req.trunk)
 
     def answer(account: Account, req: s.AnswerCall, _t: float) -> dict[str, Any]:
         on_call(req, account, "AnswerCall", req.call)
-        return model.answer_call(req.call, clock(), device=req.device)
+        return model.services.answer_call(req.call, clock(), device=req.device)
 
     def clear(account: Account, req: s.ClearConnection, _t: float) -> dict[str, Any]:
         on_call(req, account, "ClearConnection", req.call)
-        return model.clear_connection(req.call, clock(), device=req.device, cause=req.cause)
+        return model.services.clear_connection(req.call, clock(), device=req.device, cause=req.cause)
 
     def hold(account: Account, req: s.HoldCall, _t: float) -> dict[str, Any]:
         on_call(req, account, "HoldCall", req.call)
-        return model.hold_call(req.call, clock(), device=req.device)
+        return model.services.hold_call(req.call, clock(), device=req.device)
 
     def retrieve(account: Account, req: s.RetrieveCall, _t: float) -> dict[str, Any]:
         on_call(req, account, "RetrieveCall", req.call)
-        return model.retrieve_call(req.call, clock(), device=req.device)
+        return model.services.retrieve_call(req.call, clock(), device=req.device)
 
     def consult(account: Account, req: s.ConsultationCall, _t: float) -> dict[str, Any]:
         on_call(req, account, "ConsultationCall", req.call)
-        return model.consultation_call(req.call, req.called, clock(), device=req.device)
+        return model.services.consultation_call(req.call, req.called, clock(), device=req.device)
 
     def transfer(account: Account, req: s.TransferCall, _t: float) -> dict[str, Any]:
         device = own_device(req, account, "TransferCall", req.held_call, req.active_call)
-        return model.transfer_call(req.held_call, req.active_call, clock(), device=device)
+        return model.services.transfer_call(req.held_call, req.active_call, clock(), device=device)
 
     def sst(account: Account, req: s.SingleStepTransfer, _t: float) -> dict[str, Any]:
         on_call(req, account, "SingleStepTransfer", req.call)
-        return model.single_step_transfer(req.call, req.to, clock(), device=req.device)
+        return model.services.single_step_transfer(req.call, req.to, clock(), device=req.device)
 
     def conference(account: Account, req: s.ConferenceCall, _t: float) -> dict[str, Any]:
         device = own_device(req, account, "ConferenceCall", req.held_call, req.active_call)
-        return model.conference_call(req.held_call, req.active_call, clock(), device=device)
+        return model.services.conference_call(req.held_call, req.active_call, clock(), device=device)
 
     def alternate(account: Account, req: s.AlternateCall, _t: float) -> dict[str, Any]:
         device = own_device(req, account, "AlternateCall", req.held_call, req.active_call)
-        return model.alternate_call(req.held_call, req.active_call, clock(), device=device)
+        return model.services.alternate_call(req.held_call, req.active_call, clock(), device=device)
 
     def reconnect(account: Account, req: s.ReconnectCall, _t: float) -> dict[str, Any]:
         device = own_device(req, account, "ReconnectCall", req.held_call, req.active_call)
-        return model.reconnect_call(req.held_call, req.active_call, clock(), device=device)
+        return model.services.reconnect_call(req.held_call, req.active_call, clock(), device=device)
 
     def deflect(account: Account, req: s.DeflectCall, _t: float) -> dict[str, Any]:
         device = own_device(req, account, "DeflectCall", req.call)
-        return model.deflect_call(req.call, req.to, clock(), device=device)
+        return model.services.deflect_call(req.call, req.to, clock(), device=device)
 
     def pickup(account: Account, req: s.PickupCall, _t: float) -> dict[str, Any]:
         _check(bus, account, [req.device], "PickupCall")
-        return model.pickup_call(req.device, clock(), call=req.call, group=req.group)
+        return model.services.pickup_call(req.device, clock(), call=req.call, group=req.group)
 
     def attach(account: Account, req: s.AttachUserData, _t: float) -> dict[str, Any]:
         on_call(req, account, "AttachUserData", req.call)
-        return model.attach_user_data(req.call, req.data, clock(), device=req.device)
+        return model.services.attach_user_data(req.call, req.data, clock(), device=req.device)
 
     def update(account: Account, req: s.UpdateUserData, _t: float) -> dict[str, Any]:
         on_call(req, account, "UpdateUserData", req.call)
-        return model.update_user_data(req.call, req.data, clock(), device=req.device)
+        return model.services.update_user_data(req.call, req.data, clock(), device=req.device)
 
     def delete(account: Account, req: s.DeleteUserData, _t: float) -> dict[str, Any]:
         on_call(req, account, "DeleteUserData", req.call)
-        return model.delete_user_data(req.call, req.keys, clock(), device=req.device)
+        return model.services.delete_user_data(req.call, req.keys, clock(), device=req.device)
 
     def digits(account: Account, req: s.SendDigits, _t: float) -> dict[str, Any]:
         on_call(req, account, "SendDigits", req.call)
-        return model.send_digits(req.call, req.digits, clock(), device=req.device)
+        return model.services.send_digits(req.call, req.digits, clock(), device=req.device)
 
     for name, fn in (("MakeCall", make_call), ("AnswerCall", answer), ("ClearConnection", clear),
                      ("HoldCall", hold), ("RetrieveCall", retrieve), ("ConsultationCall", consult),
