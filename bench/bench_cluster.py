@@ -52,7 +52,7 @@ import zmq
 from bench.bench_bus import _bus, _Sub
 from bench.common import Result
 from cti.cluster import ClusterConfig, ClusterPublisher
-from cti.cluster.natsd import LocalNats, binary
+from cti.cluster.natsd import LocalNats, binary, meta_leader_ready
 
 BENCH = "cluster events/s"
 EVENT = {"type": "Delivered", "call": "a-1234", "device": "8001", "state": "alerting", "calling": "13800138000",
@@ -444,7 +444,7 @@ def run(quick: bool = False) -> list[Result]:
         return []
     n = 20_000 if quick else 100_000
     with tempfile.TemporaryDirectory() as tmp, LocalNats(Path(tmp) / "nats") as cluster:
-        asyncio.run(_leader_ready(cluster.urls))
+        asyncio.run(meta_leader_ready(cluster.urls))
         ctx: zmq.Context[Any] = zmq.Context()
         try:
             out = _throughput(cluster.urls, tmp, ctx, n)
@@ -453,23 +453,6 @@ def run(quick: bool = False) -> list[Result]:
         finally:
             ctx.term()
     return out + _setups(quick) + _takeovers(quick)
-
-
-async def _leader_ready(urls: list[str], timeout: float = 30.0) -> None:
-    import nats
-    nc = await nats.connect(urls, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
-    end = time.monotonic() + timeout
-    try:
-        while True:
-            try:
-                await nc.jetstream().account_info()
-                return
-            except Exception:
-                if time.monotonic() > end:
-                    raise
-                await asyncio.sleep(0.2)
-    finally:
-        await nc.close()
 
 
 __all__ = ["run"]

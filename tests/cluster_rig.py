@@ -51,23 +51,8 @@ def nats_cluster_fixture(tmp_path: Path) -> Any:
 
 def wait_meta_leader(urls: list[str], timeout: float = 30.0) -> None:
     """Wait until the JetStream cluster has elected its meta leader (account info answers)."""
-    async def probe() -> None:
-        import nats
-        end = time.monotonic() + timeout
-        nc = await nats.connect(urls, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
-        try:
-            js = nc.jetstream()
-            while True:
-                try:
-                    await js.account_info()
-                    return
-                except Exception:
-                    if time.monotonic() > end:
-                        raise
-                    await asyncio.sleep(0.2)
-        finally:
-            await nc.close()
-    asyncio.run(probe())
+    from cti.cluster.natsd import meta_leader_ready
+    asyncio.run(meta_leader_ready(urls, timeout))
 
 
 # ---- a process's output ---------------------------------------------------------------------------

@@ -10,6 +10,8 @@ the others), :meth:`LocalNats.start_one` brings a server back on the same ports 
 """
 from __future__ import annotations
 
+import asyncio
+
 import os
 import shutil
 import signal
@@ -169,4 +171,23 @@ class LocalNats:
         self.stop()
 
 
-__all__ = ["BINARY", "LocalNats", "NatsUnavailable", "binary", "free_ports"]
+async def meta_leader_ready(urls: list[str], timeout: float = 30.0) -> None:
+    """Wait until the JetStream cluster at ``urls`` has elected its meta leader (account info
+    answers): a freshly started cluster refuses JetStream requests until then."""
+    import nats
+    nc = await nats.connect(urls, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    end = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                await nc.jetstream().account_info()
+                return
+            except Exception:
+                if time.monotonic() > end:
+                    raise
+                await asyncio.sleep(0.2)
+    finally:
+        await nc.close()
+
+
+__all__ = ["BINARY", "LocalNats", "NatsUnavailable", "binary", "free_ports", "meta_leader_ready"]
