@@ -115,7 +115,7 @@ def card_main(a: argparse.Namespace) -> None:
     import time
 
     from cti.cli.wiring import build_server
-    from cti.cluster.card import fence, for_site
+    from cti.cluster.card import for_site
     from cti.config import Config
     cfg = Config.from_dict({"server": {"node": a.node, "store": a.store},
                             "bus": {"events": "tcp://127.0.0.1:*", "snapshot": "tcp://127.0.0.1:*",
@@ -128,7 +128,6 @@ def card_main(a: argparse.Namespace) -> None:
     card.wait()
     card.keep()
     print(f"owner {card.epoch} {time.time()}", flush=True)
-    fence(cfg, card.epoch)
     srv = build_server(cfg, extra=[Answer()])
     srv.start()
     signal.signal(signal.SIGTERM, lambda *_: srv.stop())

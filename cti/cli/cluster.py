@@ -24,7 +24,7 @@ def serve(path: str) -> None:
     from cti.cli.wiring import build_server
     from cti.config import Config, ConfigError
 
-    from cti.cluster.card import fence, for_site
+    from cti.cluster.card import for_site
     try:
         cfg = Config.load(path)
         card = for_site(cfg)
@@ -38,7 +38,6 @@ def serve(path: str) -> None:
     card.keep()
     click.echo(f"cti-cluster {cfg.server.node}: owner of card {card.url} (lease epoch {card.epoch}, "
                f"after {time.monotonic() - t0:.2f} s)", err=True)
-    fence(cfg, card.epoch)                 # the card refuses an older owner from now on
     srv = build_server(cfg)
     srv.start()
     signal.signal(signal.SIGTERM, lambda *_: srv.stop())
