@@ -44,11 +44,11 @@ import time
 from typing import Any
 
 from cti.bus.auth import Account
-from cti.bus.codec import unpack_event
 from cti.bus.server import Endpoints
 from cti.call.errors import InvalidParameterError, ReplayGapError
 from cti.cluster.config import ClusterConfig, check_node
-from cti.cluster.stream import H_NODE, H_SEQ
+from cti.cluster.consumer import to_event as cluster_event
+from cti.cluster.stream import H_SEQ
 
 from .accounts import Accounts
 from .errors import BusUnavailableError
@@ -258,11 +258,11 @@ class ClusterFeed(Feed):
 def to_event(msg: Any) -> dict[str, Any]:
     """A stream message as the gateway's event: the bus event, ``seq`` its stream position,
     ``node`` / ``node_seq`` where and as what it was published."""
-    e = unpack_event(msg.data)
-    h = msg.headers or {}
-    e["node_seq"] = int(h.get(H_SEQ, e.get("seq", 0)))
-    e["node"] = str(h.get(H_NODE, e.get("node", "")))
-    e["seq"] = int(msg.metadata.sequence.stream)
+    ce = cluster_event(msg)                  # the stream's headers, read as every consumer reads them
+    e = ce.event
+    e["node_seq"] = ce.seq or int(e.get("seq", 0))
+    e["node"] = ce.node or str(e.get("node", ""))
+    e["seq"] = ce.stream_seq
     return e
 
 
@@ -302,10 +302,13 @@ class ClusterAccounts(Accounts):
         return out
 
     # ---- requests: to the node that holds the call or device -----------------------------------------
-    def route(self, msg: dict[str, Any]) -> str:
+    def _need_nodes(self) -> None:
         if not self.nodes:
             raise BusUnavailableError("cti-gateway --cluster was given no --node: requests and snapshots "
                                       "need a node's bus")
+
+    def route(self, msg: dict[str, Any]) -> str:
+        self._need_nodes()
         node = msg.get("node")
         if node is not None:
             if node not in self.nodes:
@@ -336,8 +339,7 @@ class ClusterAccounts(Accounts):
     # ---- the merged snapshot ---------------------------------------------------------------------------
     async def snapshot(self, account: Account) -> dict[str, Any]:
         feed = self._need_feed()
-        if not self.nodes:
-            self.route({})                          # raises the clear error
+        self._need_nodes()
         _, p0 = await feed.call(feed.last_seq())
         names = list(self.nodes)
         snaps = await asyncio.gather(*(self.nodes[n].snapshot(account) for n in names))
