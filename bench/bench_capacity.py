@@ -87,6 +87,8 @@ class Meter:
         self.total = 0.0
         self.wall = 0.0                     #: wall-clock seconds of the same parts (perf_counter)
         self._depth = 0
+        #: a profiler of our side: paused while a far-end part runs, so its dump is ours only
+        self.profiler: cProfile.Profile | None = None
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         clock, wall = time.thread_time, time.perf_counter
@@ -96,10 +98,15 @@ class Meter:
             if self._depth:                 # nested far-end parts count once, in the outer one
                 return fn(*a, **k)
             self._depth += 1
+            prof = self.profiler
+            if prof is not None:
+                prof.disable()
             t0, w0 = clock(), wall()
             try:
                 return fn(*a, **k)
             finally:
+                if prof is not None:
+                    prof.enable()
                 dt = clock() - t0
                 self.wall += wall() - w0
                 self._depth -= 1
@@ -312,6 +319,7 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
         clock._tickers = [t if t == ours_ticker or getattr(t, "__name__", "") == "timed"
                           else meter.wrap("agents", t) for t in clock._tickers]
         bus.on_event = meter.wrap("agents", bus.on_event)       # type: ignore[method-assign]
+        srv._wire()        # the server took the desktops' bound on_event when it added them: re-take it
     sub = None
     if load.subscriber:
         from bench.bench_bus import _Sub
@@ -343,12 +351,14 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
     far_by0 = dict(meter.seconds)
     prof = cProfile.Profile(time.thread_time) if profile else None   # CPU time: waits are not work
     if prof is not None:
+        meter.profiler = prof
         prof.enable()
     wall0 = time.perf_counter()
     main_cpu, far_cpu, proc_cpu = run(load.seconds, costs)
     wall = time.perf_counter() - wall0
     if prof is not None and profile:
         prof.disable()
+        meter.profiler = None
         prof.dump_stats(profile)
     placed = callers.placed - placed0
     events = (srv.bus.seq - seq0) if hasattr(srv.bus, "seq") else 0
