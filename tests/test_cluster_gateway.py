@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.cluster,
 
 
 @contextlib.contextmanager
-def node(tmp: Path, name: str, urls: list[str], rate: float = 200.0) -> Iterator[Any]:
+def node(tmp: Path, name: str, urls: list[str], rate: float = 200.0, replicas: int = 3) -> Iterator[Any]:
     """A cti-server node in a thread: the demo's calls on loopback trunks, ``rate`` probe events a
     second, its bus on free loopback ports, a ``[cluster]`` section publishing to ``urls``."""
     from cti.cli.wiring import build_server
@@ -45,7 +45,7 @@ def node(tmp: Path, name: str, urls: list[str], rate: float = 200.0) -> Iterator
     cfg.server.node = name
     cfg.server.store = str(tmp / f"{name}.db")
     cfg.bus.events = cfg.bus.snapshot = cfg.bus.control = "tcp://127.0.0.1:*"
-    cfg.cluster = {"servers": urls}
+    cfg.cluster = {"servers": urls, "replicas": replicas}
     srv = build_server(cfg, extra=[Probe(rate)])
     srv.start()
     with BackgroundServer(srv):
