@@ -144,9 +144,9 @@ class Report:
             ax.bar(x, [r["offered"] for r in qr], width=days, align="edge", fill=False, edgecolor="black",
                    linewidth=1.0, label="offered")
             ax.set_ylabel(f"{q}: calls")
-            locator = mdates.AutoDateLocator()
+            locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
             ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
             ax.set_xlabel("interval start (UTC)")
             ax2 = ax.twinx()
             mid = [datetime.fromtimestamp(starts[i] + self.interval / 2, UTC) for i in pick]

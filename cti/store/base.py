@@ -221,12 +221,14 @@ class SqlStore(Store):
     def _query_one(self, sql: str, args: Sequence[Any] = ()) -> tuple[Any, ...]:
         cur = self.conn.cursor()
         cur.execute(sql.replace("?", self.ph), tuple(args))
-        return cur.fetchone()
+        row: tuple[Any, ...] = cur.fetchone()
+        return row
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur = self.conn.cursor()
         cur.execute(sql.replace("?", self.ph), tuple(args))
-        return cur.fetchall()
+        rows: list[tuple[Any, ...]] = cur.fetchall()
+        return rows
 
     def append(self, seq: int, time: float, topic: str, type: str, packed: bytes) -> None:
         if seq <= self._last:
@@ -343,7 +345,8 @@ class SqlStore(Store):
 
     def oldest_seq(self) -> int | None:
         self.commit()
-        return self._query_one("SELECT MIN(seq) FROM journal WHERE node = ?", (self.node,))[0]
+        oldest: int | None = self._query_one("SELECT MIN(seq) FROM journal WHERE node = ?", (self.node,))[0]
+        return oldest
 
     def events_after(self, seq: int, limit: int = 1000) -> list[tuple[int, bytes]]:
         self.commit()

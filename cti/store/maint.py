@@ -139,7 +139,7 @@ class Maintenance:
     def prune(self, keep_events: int | None, keep_seconds: float | None, now: float | None,
               top: int | None = None) -> None:
         """Queue one prune (inline stores: prune now); see :func:`prune_chunks`."""
-        job = {"keep_events": keep_events, "keep_seconds": keep_seconds, "now": now, "top": top, "node": self._node}
+        job: dict[str, Any] = {"keep_events": keep_events, "keep_seconds": keep_seconds, "now": now, "top": top, "node": self._node}
         if self._connect is None:
             with self._inline_lock:
                 self.pruned += prune_chunks(self._inline_conn, self._ph, **job)
@@ -168,6 +168,7 @@ class Maintenance:
             if self._done_gen >= self._want_gen:
                 return
             upto, gen = self._want, self._want_gen
+        assert upto is not None                 # a generation asked for carries its seq
         try:
             write_reservation(self._db(), self._ph, upto, self._node)
         except Exception as e:       # reported to the waiter (the bus raises StoreError)
@@ -185,6 +186,7 @@ class Maintenance:
 
     def _db(self) -> Any:
         if self._conn is None:
+            assert self._connect is not None    # the thread runs only with a connection of its own
             self._conn = self._connect()
         return self._conn
 
