@@ -47,6 +47,9 @@ log = logging.getLogger("cti.gateway")
               help="event loop: uvloop (if installed: cheaper socket writes to many subscribers) or asyncio")
 @click.option("--compress/--no-compress", default=True, show_default=True,
               help="offer permessage-deflate: event frames compressed once per batch for every subscriber")
+@click.option("--send-threads", type=click.IntRange(0, 2), default=None,
+              help="threads sending each batch straight to the plain sockets (default 2 on a multi-core "
+                   "host, 1 on one core; 0: every frame through its transport, as with TLS)")
 @click.option("--cluster", "cluster", multiple=True, metavar="NATS_URL",
               help="read the whole centre from the cluster's JetStream stream (repeatable: each NATS server)")
 @click.option("--stream", default="CTI", show_default=True, help="the cluster stream's name ([cluster] stream)")
@@ -59,8 +62,9 @@ log = logging.getLogger("cti.gateway")
 @click.option("-v", "--verbose", count=True)
 def main(host: str, port: int, events: str, snapshot: str, control: str, keys_dir: str | None, account: str,
          cert: str | None, keyfile: str | None, allow_origin: tuple[str, ...], crm_csv: str | None,
-         crm_url: str, max_buffer: int, loop_kind: str, compress: bool, cluster: tuple[str, ...], stream: str, subject: str, durable: str,
-         nodes: tuple[str, ...], verbose: int) -> None:
+         crm_url: str, max_buffer: int, loop_kind: str, compress: bool, send_threads: int | None,
+         cluster: tuple[str, ...], stream: str, subject: str, durable: str, nodes: tuple[str, ...],
+         verbose: int) -> None:
     """Serve the CTI bus to browsers: WebSocket, HTTP, the agent desktop and the wallboard."""
     logging.basicConfig(level=logging.WARNING - 10 * verbose, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     local = is_loopback(f"tcp://{host}:{port}")
@@ -88,7 +92,8 @@ def main(host: str, port: int, events: str, snapshot: str, control: str, keys_di
     if keys_dir is None:
         click.secho(PLAIN_WARNING, fg="red", bold=True, err=True)
     gw = Gateway(accounts, Options(allow_origins=allow_origin, crm_csv=crm_csv, crm_url=crm_url,
-                                   max_buffer=max_buffer, compress=compress))
+                                   max_buffer=max_buffer, compress=compress,
+                                   send_threads=send_threads))
     scheme = "https" if tls else "http"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"cti-gateway: {scheme}://{shown}:{port}/agent (agent desktop), "

@@ -58,6 +58,8 @@ class Options:
     crm_url: str = "/crm/{calling}"      #: the screen-pop's CRM URL template
     crm_csv: str | None = None           #: a CSV with a ``number`` column served at /crm/{number}
     compress: bool = True                #: offer permessage-deflate (event frames compressed once per batch)
+    send_threads: int | None = None      #: threads writing a batch straight to plain sockets (None: 2 on
+                                         #: a multi-core host; 0: every frame through its transport)
     title: str = "e1cti"
 
 
@@ -149,7 +151,7 @@ class Gateway:
     async def _start(self, app: web.Application) -> None:
         loop = asyncio.get_running_loop()
         self.hub = Hub(self.accounts.replay, ring=self.options.ring, max_buffer=self.options.max_buffer,
-                       slow_timeout=self.options.slow_timeout)
+                       slow_timeout=self.options.slow_timeout, send_threads=self.options.send_threads)
         if isinstance(self.accounts, ClusterAccounts):       # the whole centre, from JetStream
             self.feed = self.accounts.make_feed(self.hub, loop)
         else:
@@ -170,6 +172,8 @@ class Gateway:
         if self.feed is not None:
             self.feed.stop.set()
             await asyncio.get_running_loop().run_in_executor(None, self.feed.join, 2.0)
+        if self.hub is not None and self.hub.writer is not None:
+            self.hub.writer.close()
         self.accounts.close()
 
     # ---- checks -----------------------------------------------------------------------------
@@ -232,7 +236,8 @@ class Gateway:
                 "counters": {**self.counters, **(dict(hub.counters) if hub else {}),
                              "tail_catch_ups": feed.tail_catch_ups if feed else 0},
                 "fanout_ms": hub.latency_ms(_since(request)) if hub else {},
-                "batch_window_ms": round(feed.batch_window() * 1000, 1) if feed else None}
+                "batch_window_ms": round(feed.batch_window() * 1000, 1) if feed else None,
+                "send_threads": hub.writer.threads if hub and hub.writer else 0}
         return web.json_response(body, status=200 if ready else 503)
 
     async def http_snapshot(self, request: web.Request) -> web.Response:

@@ -220,9 +220,10 @@ def ws_messages() -> tuple[dict[str, Any], dict[str, Any]]:
         "unsubscribed": msg("unsubscribed", "The event stream stopped.", {"id": rid}, [], {"id": 3}),
         "events": msg("events", "Events in seq order, never twice; `last` is the last seq covered (events this "
                       "account may not see are skipped): resume after it. The batch header comes first, in this "
-                      "order (`op`, `first`, `last`, `count`, `oldest`, then `events`), so a client can check "
-                      "continuity and latency without parsing the events: `first` is the seq of the first event, "
-                      "`count` the number of events, `oldest` the bus's `time` stamp of the first (oldest) one. "
+                      "order (`op`, `first`, `last`, `count`, `oldest`, `sent`, then `events`), so a client can "
+                      "check continuity and latency without parsing the events: `first` is the seq of the first "
+                      "event, `count` the number of events, `oldest` the bus's `time` stamp of the first (oldest) "
+                      "one, `sent` when the gateway made the frame, just before writing it to its subscribers. "
                       "Compressed (permessage-deflate), the header up to `events` is a stored DEFLATE block at "
                       "the start of the payload (octet 00, LEN, NLEN, the header as it is): readable at offset 5 "
                       "without inflating.",
@@ -231,9 +232,12 @@ def ws_messages() -> tuple[dict[str, Any], dict[str, Any]]:
                        "count": {"type": "integer", "minimum": 1, "description": "events in `events`"},
                        "oldest": {"type": "number", "description": "the bus's `time` stamp of the first event "
                                   "(Unix seconds): receipt minus it bounds every event's delivery latency"},
+                       "sent": {"type": "number", "description": "when the gateway made this frame (Unix seconds), "
+                                "just before writing it: `sent` minus `oldest` is the time inside the gateway, "
+                                "receipt minus `sent` the fan-out's and the network's"},
                        "events": {"type": "array", "items": {"$ref": "#/$defs/Event"}, "minItems": 1}},
                       ["first", "last", "count", "events"],
-                      {"first": 1042, "last": 1042, "count": 1, "oldest": 1796608235.604,
+                      {"first": 1042, "last": 1042, "count": 1, "oldest": 1796608235.604, "sent": 1796608235.6152,
                        "events": [{"seq": 1042, "time": 1796608235.604, "type": "Delivered", "v": 1,
                                    "topic": "call.0.5", "call": "17", "device": "2001", "state": "alerting",
                                    "calling": "13800138000", "called": "4000", "span": 0, "ts": 5,

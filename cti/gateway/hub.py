@@ -44,6 +44,8 @@ from cti.bus.auth import Account, AccountBook
 from cti.bus.server import BusServer
 from cti.call.errors import ReplayGapError
 
+from .fanout import Writer
+
 log = logging.getLogger(__name__)
 
 #: events per replay page and per frame during a replay
@@ -118,29 +120,40 @@ def deflate_frame(payload: bytes, bits: int, stored: int = 0) -> bytes:
     return _frame(0xC1, data)                  # FIN, RSV1 (compressed), opcode 1
 
 
-def events_payload(items: list[Item], last: int) -> bytes:
-    """``{"op": "events", "first": F, "last": L, "count": N, "oldest": T, "events": [...]}``.
+def events_payload(items: list[Item], last: int, sent: float | None = None) -> bytes:
+    """``{"op": "events", "first": F, "last": L, "count": N, "oldest": T, "sent": S, "events": [...]}``.
 
     The batch header comes first, in this order, so a client can read it without parsing the
     events (or, compressed, after inflating only the first hundred octets): ``first`` the seq of
     the first event, ``count`` the events, ``oldest`` the bus's ``time`` stamp of the first (the
     oldest) event. A client that trusts the gateway checks continuity and latency from it alone;
-    ``last`` is the last seq covered (what to resume after), as before."""
+    ``last`` is the last seq covered (what to resume after), as before. ``sent`` (Unix time, when
+    given) is when the gateway made the frame, just before writing it to its subscribers: a
+    client's receive time minus ``sent`` is the frame's wait in the fan-out plus the socket and
+    its own read, ``sent`` minus ``oldest`` the time inside the gateway."""
     head = items[0]
     oldest = head.event.get("time")
     stamp = b',"oldest":%b' % encode(oldest) if isinstance(oldest, (int, float)) and not isinstance(oldest, bool) else b""
+    if sent is not None:
+        stamp += b',"sent":%.6f' % sent
     return b'{"op":"events","first":%d,"last":%d,"count":%d%b,"events":[%b]}' % (
         head.seq, last, len(items), stamp, b",".join(i.data for i in items))
 
 
-def events_frame(items: list[Item], last: int, deflate: int = 0) -> bytes:
+def events_frame(items: list[Item], last: int, deflate: int = 0, sent: float | None = None) -> bytes:
     """:func:`events_payload` as a WebSocket frame (compressed with a window of ``2**deflate``
     when the subscriber negotiated permessage-deflate, 0: plain; its batch header then travels
-    in a stored block, see :func:`deflate_frame`); ``items`` is not empty."""
-    payload = events_payload(items, last)
+    in a stored block, see :func:`deflate_frame`); ``items`` is not empty; ``sent``: now."""
+    payload = events_payload(items, last, time.time() if sent is None else sent)
     if not deflate:
         return text_frame(payload)
     return deflate_frame(payload, deflate, payload.index(b',"events":['))     # the header stored as it is
+
+
+def _pcts(xs: list[float]) -> dict[str, float]:
+    """p50 / p99 / max of sorted seconds, in milliseconds."""
+    return {"p50": round(xs[len(xs) // 2] * 1000, 2), "p99": round(xs[min(len(xs) - 1, int(len(xs) * 0.99))] * 1000, 2),
+            "max": round(xs[-1] * 1000, 2)}
 
 
 class Viewer:
@@ -176,6 +189,9 @@ class Sink:
         self.closing = closing
         self.transport = transport if ws is not None else None
         self.ws = ws
+        #: the socket the fan-out may ``send`` to directly (:mod:`cti.gateway.fanout`), -1: none
+        #: (no fast path, or TLS: its octets must go through the transport's encryption)
+        self.fd = plain_fd(self.transport) if self.transport is not None else -1
         self.last = 0              #: seq of the last event sent or skipped as not visible
         self.live = False
         self.missed_from: int | None = None
@@ -186,6 +202,17 @@ class Sink:
     def send(self, obj: dict[str, Any]) -> None:
         if not self.closing():
             self.write(text_frame(encode(obj)))
+
+
+def plain_fd(transport: Any) -> int:
+    """The file descriptor of a plain (not TLS) stream transport's socket, or -1."""
+    try:
+        if transport.get_extra_info("sslcontext") is not None or transport.get_extra_info("ssl_object") is not None:
+            return -1
+        sock = transport.get_extra_info("socket")
+        return int(sock.fileno()) if sock is not None else -1
+    except (AttributeError, OSError, ValueError):
+        return -1
 
 
 @dataclass
@@ -201,7 +228,7 @@ class Hub:
     """The ring of recent events and the live groups of sinks (see the module docstring)."""
 
     def __init__(self, fetch: Fetch | None = None, *, ring: int = 100_000, max_buffer: int = 4 << 20,
-                 slow_timeout: float = 30.0) -> None:
+                 slow_timeout: float = 30.0, send_threads: int | None = None) -> None:
         self.fetch = fetch              #: bus replay (after, limit) -> (events, last, head); blocking
         #: (seq, JSON text) of recent events: exact tuples of an int and bytes, which the cyclic
         #: garbage collector stops tracking, so a full ring (100 000 events) costs a full collection
@@ -217,6 +244,10 @@ class Hub:
         self.started = False
         self.latencies: collections.deque[tuple[float, float]] = collections.deque(maxlen=20_000)
         self.fanout_s = 0.0      #: moving average of the seconds a batch takes to be written to every subscriber
+        #: per batch (done, oldest event's bus time, feed got it, feed posted it, fan-out start): the stages
+        self.stages: collections.deque[tuple[float, float, float, float, float]] = collections.deque(maxlen=20_000)
+        #: the direct socket writes (send_threads 0: every frame through its transport, as with TLS)
+        self.writer: Writer | None = Writer(send_threads) if send_threads != 0 else None
 
     # ---- input ------------------------------------------------------------------------
     def start_at(self, seq: int) -> None:
@@ -225,8 +256,9 @@ class Hub:
             self.head = seq
             self.started = True
 
-    def feed(self, events: list[dict[str, Any]]) -> None:
-        """A batch of bus events in seq order (called on the loop by the feed)."""
+    def feed(self, events: list[dict[str, Any]], got: float = 0.0, posted: float = 0.0) -> None:
+        """A batch of bus events in seq order (called on the loop by the feed); ``got`` and
+        ``posted``: when the feed took its first event off the bus and handed it over (Unix time)."""
         items = []
         for e in events:
             seq = int(e["seq"])
@@ -240,7 +272,7 @@ class Hub:
         self.ring.extend([(i.seq, i.data) for i in items])
         self.head = items[-1].seq
         self.counters["events"] += len(items)
-        self._fan_out(items)
+        self._fan_out(items, got, posted)
         self._arrived.set()
         self._arrived = asyncio.Event()
 
@@ -266,9 +298,10 @@ class Hub:
             for s in g.sinks:
                 s.send({"op": "gap", "first": first, "last": last, "declared": False})
 
-    def _fan_out(self, items: list[Item]) -> None:
+    def _fan_out(self, items: list[Item], got: float = 0.0, posted: float = 0.0) -> None:
+        sent = time.time()
         t0 = time.perf_counter()
-        self._fan_out_groups(items)
+        self._fan_out_groups(items, sent)
         if self.groups:
             # how long a batch takes to reach every subscriber (Feed.batch_window sizes batches by it)
             self.fanout_s = 0.8 * self.fanout_s + 0.2 * (time.perf_counter() - t0)
@@ -277,46 +310,92 @@ class Hub:
             # bus publication of the batch's oldest event -> its frame written to every subscriber
             now = time.time()
             self.latencies.append((now, now - stamp))
+            if got and posted:
+                self.stages.append((now, float(stamp), got, posted, sent))
 
-    def latency_ms(self, since: float = 0.0) -> dict[str, float]:
+    def latency_ms(self, since: float = 0.0) -> dict[str, Any]:
         """p50 / p99 / max of the recent fan-out latencies (see :meth:`_fan_out`) of the batches
-        written after Unix time ``since``, milliseconds."""
+        written after Unix time ``since``, milliseconds; ``stages``: the same batches' time split
+        (p50 / p99 of each): ``bus_to_gateway`` (bus publication of the oldest event -> the feed
+        took it off the SUB socket), ``window`` (-> the feed handed the batch to the loop: the
+        batch window, and the socket read), ``queued`` (-> the fan-out began: the loop was busy,
+        e.g. with the previous batch), ``fanout`` (-> written to every subscriber)."""
         xs = sorted(lat for t, lat in self.latencies if t >= since)
         if not xs:
             return {}
-        return {"batches": len(xs), "p50": round(xs[len(xs) // 2] * 1000, 2),
-                "p99": round(xs[min(len(xs) - 1, int(len(xs) * 0.99))] * 1000, 2), "max": round(xs[-1] * 1000, 2)}
+        out: dict[str, Any] = {"batches": len(xs), **_pcts(xs)}
+        rows = [r for r in self.stages if r[0] >= since]
+        if rows:
+            out["stages"] = {name: _pcts(sorted(b - a for a, b in pairs)) for name, pairs in (
+                ("bus_to_gateway", [(r[1], r[2]) for r in rows]), ("window", [(r[2], r[3]) for r in rows]),
+                ("queued", [(r[3], r[4]) for r in rows]), ("fanout", [(r[4], r[0]) for r in rows]))}
+        return out
 
-    def _fan_out_groups(self, items: list[Item]) -> None:
+    def _fan_out_groups(self, items: list[Item], sent: float) -> None:
         first, last = items[0].seq, items[-1].seq
         room = self.max_buffer
+        direct = self.writer is not None
         for key, g in list(self.groups.items()):
             mine = [i for i in items if g.viewer.wants(i.event)]
             frames: dict[int, bytes] = {}           # by deflate window: each made once, for all
+            fds: dict[int, tuple[list[int], list[Sink]]] = {}     # by deflate window: the direct writes
             written = 0
             for s in list(g.sinks):
                 frame = frames.get(s.deflate)
                 if frame is None:
-                    frame = frames[s.deflate] = events_frame(mine, last, s.deflate) if mine else b""
+                    frame = frames[s.deflate] = events_frame(mine, last, s.deflate, sent) if mine else b""
                 # the common case inline (a thousand sinks a batch): in step, open, room to spare;
                 # one write per subscriber per batch
                 if mine and s.last < first:
                     tr = s.transport
                     if tr is not None:
-                        if not s.ws.closed and not tr.is_closing() and tr.get_write_buffer_size() + len(frame) <= room:
-                            tr.write(frame)
-                            s.last = last
-                            written += 1
-                            continue
+                        if not s.ws.closed and not tr.is_closing():
+                            queued = tr.get_write_buffer_size()
+                            if not queued and s.fd >= 0 and direct and len(frame) <= room:
+                                # nothing queued before it: its octets may go straight to the socket
+                                mine_fds = fds.get(s.deflate)
+                                if mine_fds is None:
+                                    mine_fds = fds[s.deflate] = ([], [])
+                                mine_fds[0].append(s.fd)
+                                mine_fds[1].append(s)
+                                continue
+                            if queued + len(frame) <= room:
+                                tr.write(frame)
+                                s.last = last
+                                written += 1
+                                continue
                     elif not s.closing() and s.buffered() + len(frame) <= room:
                         s.write(frame)
                         s.last = last
                         written += 1
                         continue
                 self._push(g, s, mine, frame, first, last)
+            for deflate, (socks, sinks) in fds.items():
+                written += self._send_direct(socks, sinks, frames[deflate], last)
             self.counters["frames"] += written
             if not g.sinks:
                 del self.groups[key]
+
+    def _send_direct(self, socks: list[int], sinks: list[Sink], frame: bytes, last: int) -> int:
+        """``frame`` sent on each socket at once (:class:`cti.gateway.fanout.Writer`: both cores, no
+        GIL); what a socket did not take goes to its transport, which sends it after (in order:
+        its buffer was empty, and the loop writes nothing else meanwhile). A socket that failed
+        (the peer gone) gets the frame through its transport too: its own write meets the error
+        and closes the connection the usual way."""
+        assert self.writer is not None
+        took = self.writer.write(socks, frame)
+        n = len(frame)
+        rest = 0
+        for s, r in zip(sinks, took, strict=True):
+            s.last = last
+            if r == n:
+                continue
+            rest += 1
+            tr: Any = s.transport
+            tr.write(memoryview(frame)[r:] if r > 0 else frame)
+        self.counters["direct_frames"] += len(sinks) - rest
+        self.counters["direct_rest"] += rest
+        return len(sinks)
 
     def _push(self, g: Group, s: Sink, mine: list[Item], frame: bytes, first: int, last: int) -> None:
         if s.closing():
@@ -478,16 +557,23 @@ class Feed(threading.Thread):
             self._scheduled = False
         events: list[dict[str, Any]] = []
         batches = 0
+        got = posted = 0.0            # of the first batch merged into ``events`` (the stage split)
         for kind, arg in todo:
             if kind == "events":
+                stamps = (0.0, 0.0)
+                if isinstance(arg, tuple):          # (events, got, posted) from run()
+                    arg, *rest = arg
+                    stamps = (rest[0], rest[1])
                 if len(events) + len(arg) > MERGE:
-                    self.hub.feed(events)
+                    self.hub.feed(events, got, posted)
                     events = []
+                if not events:
+                    got, posted = stamps
                 events.extend(arg)
                 batches += 1
                 continue
             if events:
-                self.hub.feed(events)
+                self.hub.feed(events, got, posted)
                 events = []
             if kind == "start":
                 self.hub.start_at(arg)
@@ -496,7 +582,7 @@ class Feed(threading.Thread):
             elif kind == "gap":
                 self.hub.undeclared_gap(*arg)
         if events:
-            self.hub.feed(events)
+            self.hub.feed(events, got, posted)
         if batches > 1:
             self.hub.counters["coalesced"] += batches - 1
 
@@ -537,9 +623,11 @@ class Feed(threading.Thread):
         resynced = getattr(sub, "resynced", 0)
         while sub is not None and not self.stop.is_set():
             batch: list[dict[str, Any]] = []
+            got = 0.0
             try:
                 first = sub.get(timeout=0.02)
                 if first is not None:
+                    got = time.time()
                     # the batch's first event is here: sleep out the window (no GIL held, no wake-up
                     # per event), then take what queued meanwhile in one read of the SUB socket
                     self.stop.wait(self.batch_window())
@@ -563,7 +651,7 @@ class Feed(threading.Thread):
                         polled = True
                         first = sub.get(timeout=0.0005)
                 if batch:
-                    self._post("events", batch)
+                    self._post("events", (batch, got, time.time()))
                     batch = []
                     self.last_pong = time.monotonic()
                 while undeclared < len(sub.undeclared):
