@@ -139,6 +139,9 @@ class CtiServer:
         self._started = False
         self.turns = 0                     #: loop turns so far (each waits for the next deadline)
         self._last_prune = 0.0
+        self._board_fd = False             #: the loop waits on the (polled) board's descriptor
+        self._served: float | None = None  #: board time of the last service (polled board)
+        self._served_wall = 0.0
         # the simulator runs our stacks every 20 ms block; other boards are serviced per loop turn
         self._ticked = self.board is not None and hasattr(self.board, "add_ticker")
         if self._ticked:
@@ -261,6 +264,12 @@ class CtiServer:
         for sock in self.bus.sockets():
             self._poller.register(sock, zmq.POLLIN)
         self._poller.register(self._wake_r, zmq.POLLIN)
+        if self.board is not None and not self._ticked:   # a polled card (wire): wake when its data arrives
+            try:
+                self._poller.register(self.board.fileno(), zmq.POLLIN)
+                self._board_fd = True
+            except Exception:    # a backend without a descriptor: the turn's 20 ms wait paces it
+                pass
         self._started = True
         for c in self.components:
             c.start(self)
@@ -321,6 +330,24 @@ class CtiServer:
                         cdr[k] = round(cdr[k] + offset, 3)
                 self.store.write_cdr(cdr)
 
+    def _polled_service(self) -> None:
+        """A polled card (wire, DAHDI): the model once per block the card delivered, several
+        times after a late turn (bridges, recorders and prompts carry one block per service:
+        a turn without a new block must not write one more), or once a second while the card's
+        time stands still (no audio streaming yet: the stacks' first reads subscribe)."""
+        now, t = self.board.now(), time.monotonic()
+        last = self._served
+        if last is None or now < last:
+            n = 1
+        else:
+            n = min(50, int((now - last) / BLOCK + 0.5))
+            if n == 0 and t - self._served_wall >= MAX_SLEEP:
+                n = 1
+        for _ in range(n):
+            self._service(now)
+        if n:
+            self._served, self._served_wall = now, t
+
     def _board_events(self) -> None:
         from drivers.base import AlarmChanged
         alarms = [ev for ev in self.board.poll_events() if isinstance(ev, AlarmChanged)]
@@ -352,6 +379,8 @@ class CtiServer:
             wait = MAX_SLEEP if due is None else due - self.now()
             if board is not None:
                 wait = min(wait, BLOCK)    # a polled card fills its buffers block by block
+                if self._board_fd:         # its descriptor wakes the loop when a block is in
+                    wait = BLOCK
         bus_due = self.bus.deadline()      # watchers to push, leases, the accounts file
         if bus_due is not None:
             wait = min(wait, bus_due - time.monotonic())
@@ -372,7 +401,7 @@ class CtiServer:
             elif hasattr(self.board, "pump"):
                 self.board.pump()
             if not self._ticked:
-                self._service(self.board.now())
+                self._polled_service()
             self._board_events()
         else:
             self._service(self.now())
