@@ -20,7 +20,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from _boardcore.dtmf import DtmfDetector
-from _boardcore.g711 import alaw_decode
 from cti.signaling.trunk import Circuit, DigitsReceived
 from drivers.base import Span
 
@@ -96,7 +95,7 @@ class InbandDigits:
                                                          np.int32)
                 if not rows.size:
                     continue
-                pcm = alaw_decode(blk.data).reshape(len(blk.timeslots), -1)
+                pcm = blk.pcm()          # decoded once per block, shared with call progress
                 for ev in sd.det.process_channels(pcm[rows], blk.time, rows):
                     if ev.kind == "start":
                         ts = blk.timeslots[ev.channel]
