@@ -21,7 +21,7 @@ import logging
 import itertools
 import numbers
 from typing import Any
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 
 log = logging.getLogger(__name__)
@@ -117,10 +117,28 @@ class AudioBlock:
     timeslots: tuple[int, ...]
     data: bytes
     time: float  #: board time of the first sample
+    _pcm: Any = field(default=None, repr=False, compare=False)
 
     def timeslot(self, ts: int) -> bytes:
         i = self.timeslots.index(ts)
         return self.data[i * BLOCK_OCTETS:(i + 1) * BLOCK_OCTETS]
+
+    def pcm(self) -> Any:
+        """The block as linear PCM: an int16 array, one row per timeslot of :attr:`timeslots`.
+        Decoded once (the G.711 kernel) and shared by every reader of this block: the
+        stacks' DTMF and MF detectors and call progress each used to decode it again, per
+        span and block. Read it, do not modify it (a copy: ``blk.pcm().copy()``)."""
+        pcm = self._pcm
+        if pcm is None:
+            global _alaw_decode
+            if _alaw_decode is None:
+                from _boardcore.g711 import alaw_decode as _alaw_decode
+            pcm = _alaw_decode(self.data).reshape(len(self.timeslots), -1)
+            object.__setattr__(self, "_pcm", pcm)
+        return pcm
+
+
+_alaw_decode: Any = None
 
 
 # ---- events a board reports (read with Board.poll_events() or ``async for``) ----

@@ -26,7 +26,6 @@ from collections import Counter
 from typing import Any
 from collections.abc import Callable
 
-from _boardcore.g711 import alaw_decode
 from _boardcore.tones import CadenceDetector
 from drivers.base import AudioBlock, Span
 
@@ -173,7 +172,7 @@ class ProgressWatch:
                 if row is not None:
                     ear.det.reset(row)
         self.blocks += 1
-        pcm = alaw_decode(blk.data).reshape(len(blk.timeslots), -1)
+        pcm = blk.pcm()               # decoded once per block, shared with the stacks' detectors
         for ev in ear.det.process(pcm, blk.time):
             ts = blk.timeslots[ev.channel]
             if ts not in live:

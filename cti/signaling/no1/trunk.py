@@ -17,11 +17,11 @@ from _boardcore.mf import MfDetector, MfGenerator
 from cti.signaling.causes import Cause
 from cti.signaling.errors import LocalProtocolError
 from _boardcore.dtmf import DtmfDetector
-from _boardcore.g711 import alaw_decode, alaw_encode
+from _boardcore.g711 import alaw_encode
 from cti.signaling.trunk import (Alerting, Answered, CasSpan, Circuit, CircuitState, DigitsReceived, IncomingCall,
                                  Proceeding, Reattempted, Released, SeizureFailed, TrunkAdapter, TrunkError,
                                  TrunkEvent)
-from drivers.base import BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm
+from drivers.base import BLOCK_OCTETS, BLOCK_SECONDS, VOICE_TIMESLOTS, Alarm, AudioBlock
 
 from .config import No1Config
 from .line import Line, LineEvent, LineState
@@ -199,7 +199,7 @@ class No1Trunk(TrunkAdapter):
     def _read_audio(self) -> None:
         read = self.span.read_audio
         while (blk := read()) is not None:
-            self._audio(blk.timeslots, blk.data, blk.time)
+            self._audio(blk)
 
     def make_call(self, called: str, calling: str | None, now: float,
                   circuit: Circuit | None = None, *, category: int | None = None) -> Circuit:
@@ -372,9 +372,11 @@ class No1Trunk(TrunkAdapter):
             else:
                 ch.line.alarm_cleared(now)
 
-    def _digits(self, timeslots: tuple[int, ...], data: bytes, t: float) -> None:
+    def _digits(self, blk: AudioBlock) -> None:
         """DTMF on the connected circuits: one detector for the span, the whole block in one call
-        (one kernel call and one A-law decode per block, not one per circuit)."""
+        (one kernel call per block, not one per circuit; the block decoded once, shared with MF
+        and call progress: AudioBlock.pcm)."""
+        timeslots, t = blk.timeslots, blk.time
         if self._dtmf is None or self._dtmf[0] != timeslots:
             self._dtmf = (timeslots, DtmfDetector(len(timeslots)), {ts: i for i, ts in enumerate(timeslots)})
             self._dtmf_fresh = set(self._dtmf_on)
@@ -392,7 +394,7 @@ class No1Trunk(TrunkAdapter):
             rows = self._dtmf_rows = np.array(sorted(row[ts] for ts in self._dtmf_on if ts in row), np.int32)
         if not rows.size:
             return
-        pcm = alaw_decode(data).reshape(len(timeslots), -1)
+        pcm = blk.pcm()
         channels = self.channels
         for dev in det.process_channels(pcm[rows], t, rows):
             if dev.kind == "start":
@@ -400,12 +402,12 @@ class No1Trunk(TrunkAdapter):
                 if hit is not None and hit.dtmf:
                     self._emit(DigitsReceived((self.number, hit.ts), dev.time, dev.digit))
 
-    def _mf_signals(self, timeslots: tuple[int, ...], data: bytes,
-                    t: float) -> tuple[dict[int, list[Any]], dict[int, int]]:
+    def _mf_signals(self, blk: AudioBlock) -> tuple[dict[int, list[Any]], dict[int, int]]:
         """MF on the circuits whose register listens: one detector per direction for the span,
         all its listening circuits in one batch call (one A-law decode, one kernel call per
         direction and block, not one of each per circuit). The events per timeslot, and the
         detectors' row of each timeslot in the block."""
+        timeslots, t = blk.timeslots, blk.time
         if self._mfdet is None or self._mfdet[0] != timeslots:
             n = len(timeslots)
             self._mfdet = (timeslots, MfDetector(n, forward=True, frequencies=6),
@@ -418,7 +420,7 @@ class No1Trunk(TrunkAdapter):
                     fwd.reset(row[ts])
                     bwd.reset(row[ts])
             self._mf_fresh.clear()
-        pcm = alaw_decode(data).reshape(len(timeslots), -1)
+        pcm = blk.pcm()
         got: dict[int, list[Any]] = {}
         for det, forward in ((fwd, True), (bwd, False)):
             rows = np.array(sorted(row[ts] for ts, ch in self._mf.items()
@@ -428,12 +430,13 @@ class No1Trunk(TrunkAdapter):
                     got.setdefault(timeslots[ev.channel], []).append(ev)
         return got, row
 
-    def _audio(self, timeslots: tuple[int, ...], data: bytes, t: float) -> None:
+    def _audio(self, blk: AudioBlock) -> None:
         if self._dtmf_on:
-            self._digits(timeslots, data, t)
+            self._digits(blk)
         if not self._mf:
             return
-        got, row = self._mf_signals(timeslots, data, t)
+        t = blk.time
+        got, row = self._mf_signals(blk)
         for ch in tuple(self._mf.values()):
             if ch.reg is None or ch.mf_forward is None or ch.ts not in row:
                 continue
