@@ -52,6 +52,7 @@ class CallAudio:
         self._pending: dict[Circuit, bytearray] = {}   #: server audio for bridged circuits, block by block
         self.parked: dict[str, Circuit] = {}       #: held call -> its agent's station (free meanwhile)
         self.consulting: dict[str, Circuit] = {}   #: consultation call -> station, until answered
+        self._span_writers: dict[int, Any] = {}    #: span number -> its write_audio
 
     # ---- set-up -----------------------------------------------------------------------------
     def attach(self, trunk_spans: set[int]) -> None:
@@ -309,9 +310,14 @@ class CallAudio:
         return call.circuit() if call is not None else None
 
     def _write(self, circuit: Circuit, alaw: bytes) -> None:
-        board = self.server.board
-        if board is not None:
-            board.span(circuit[0]).write_audio(circuit[1], alaw)
+        # per bridged party, every block: the span's write_audio looked up once per span
+        write = self._span_writers.get(circuit[0])
+        if write is None:
+            board = self.server.board
+            if board is None:
+                return
+            write = self._span_writers[circuit[0]] = board.span(circuit[0]).write_audio
+        write(circuit[1], alaw)
 
 
 def parse_stations(d: Any, what: str = "[contact] stations") -> dict[str, Circuit]:

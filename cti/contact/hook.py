@@ -49,18 +49,36 @@ class StationHooks:
                 continue                       # a CCS span carries no abcd bits: no hook signalling
             self.stations[device] = (span, ts)
             self.off_hook[device] = False
+        self._by_span: dict[int, list[tuple[str, int]]] = {}      #: span -> its (device, timeslot)s
+        for device, (span, ts) in self.stations.items():
+            self._by_span.setdefault(span, []).append((device, ts))
+        self._seen: dict[int, int | None] = {}    #: span -> its Span.changes at the last poll
 
     def poll(self) -> list[tuple[str, bool]]:
-        """Hook changes since the last call: ``(device, off_hook)``."""
+        """Hook changes since the last call: ``(device, off_hook)``. A station span whose
+        ``Span.changes`` count did not move since its last poll (no abcd or alarm change) is
+        passed over: every block, most station spans have no hook change."""
         out = []
-        for device, (span, ts) in self.stations.items():
+        seen = self._seen
+        for n, devices in self._by_span.items():
             try:
-                off = self.board.span(span).cas(ts) == OFF_HOOK
-            except Exception:                  # a span in alarm or closed: no change seen
+                span = self.board.span(n)
+            except Exception:                  # a closed board: no change seen
                 continue
-            if off != self.off_hook[device]:
-                self.off_hook[device] = off
-                out.append((device, off))
+            changes = getattr(span, "changes", None)
+            if changes is not None and seen.get(n) == changes:
+                continue
+            failed = False
+            for device, ts in devices:
+                try:
+                    off = span.cas(ts) == OFF_HOOK
+                except Exception:              # a span in alarm or closed: no change seen
+                    failed = True
+                    continue
+                if off != self.off_hook[device]:
+                    self.off_hook[device] = off
+                    out.append((device, off))
+            seen[n] = None if failed else changes
         return out
 
     def ring(self, devices: set[str]) -> None:

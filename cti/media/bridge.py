@@ -142,26 +142,54 @@ class Bridges:
     # ---- every block ------------------------------------------------------------------------
     def tick(self) -> None:
         """Carry one block across every bridge (call after the taps have been drained)."""
+        ports, inject, write = self._ports, self._inject, self.write
+        underruns = 0
         for br in tuple(self.bridges.values()):
-            a, b = self._rx(br.a), self._rx(br.b)
-            sup = self._rx(br.supervisor) if br.supervisor is not None else SILENCE
+            # the parties' received blocks (inlined _rx: per bridged call, every block)
+            q = ports[br.a].rx
+            if q:
+                while len(q) > 1 and len(q) >= MAX_BACKLOG:      # fell behind: keep the newest
+                    q.popleft()
+                a = q.popleft()
+            else:
+                underruns += 1
+                a = SILENCE
+            q = ports[br.b].rx
+            if q:
+                while len(q) > 1 and len(q) >= MAX_BACKLOG:
+                    q.popleft()
+                b = q.popleft()
+            else:
+                underruns += 1
+                b = SILENCE
+            sup = br.supervisor
+            sup_rx = self._rx(sup) if sup is not None else SILENCE
             if br.held:
                 to_a = to_b = to_sup = SILENCE
-            elif br.supervisor is not None:
-                to_a, to_b, to_sup = mix(br.mode, a, b, sup)
+            elif sup is not None:
+                to_a, to_b, to_sup = mix(br.mode, a, b, sup_rx)
             else:
                 to_a, to_b, to_sup = b, a, SILENCE
-            to_a = self._with_injected(br.a, to_a)
-            to_b = self._with_injected(br.b, to_b)
+            if inject:
+                to_a = self._with_injected(br.a, to_a)
+                to_b = self._with_injected(br.b, to_b)
             br.a_rx, br.b_rx, br.to_a, br.to_b, br.to_sup = a, b, to_a, to_b, to_sup
             br.blocks += 1
             if br.held:               # nothing written: the line sends silence, and a circuit still
                 continue              # signalling (a transfer's register) is left alone
-            self._send(br.a, to_a)
-            self._send(br.b, to_b)
-            if br.supervisor is not None:
-                self._send(br.supervisor, to_sup)
-        self._inject.clear()
+            try:
+                write(br.a, to_a)
+            except Exception:         # a full or closed span: the stacks report the fault
+                self.counters["write_errors"] += 1
+            try:
+                write(br.b, to_b)
+            except Exception:
+                self.counters["write_errors"] += 1
+            if sup is not None:
+                self._send(sup, to_sup)
+        if underruns:
+            self.counters["underruns"] += underruns
+        inject.clear()
         self.counters["blocks"] += 1
 
     # ---- internals ----------------------------------------------------------------------------

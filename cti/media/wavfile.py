@@ -163,14 +163,22 @@ class WavWriter:
 
     def write_frames(self, *channels: bytes) -> None:
         """Append one block per channel (equal lengths), interleaving them."""
-        if len(channels) != self.channels:
-            raise ValueError(f"expected {self.channels} channel blocks, got {len(channels)}")
+        k = self.channels
+        if len(channels) != k:
+            raise ValueError(f"expected {k} channel blocks, got {len(channels)}")
         n = len(channels[0])
-        if any(len(c) != n for c in channels):
-            raise ValueError("channel blocks differ in length")
-        data = bytearray(n * self.channels)
-        for i, c in enumerate(channels):     # interleaved by strided slice assignment (C, no array)
-            data[i::self.channels] = c
+        if k == 2:                           # a call's two directions, per recorded call every block
+            if len(channels[1]) != n:
+                raise ValueError("channel blocks differ in length")
+            data = bytearray(2 * n)
+            data[0::2] = channels[0]
+            data[1::2] = channels[1]
+        else:
+            if any(len(c) != n for c in channels):
+                raise ValueError("channel blocks differ in length")
+            data = bytearray(n * k)
+            for i, c in enumerate(channels):     # interleaved by strided slice assignment (C, no array)
+                data[i::k] = c
         self._f.write(data)
         self.octets += len(data)
 
