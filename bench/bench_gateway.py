@@ -64,7 +64,9 @@ TARGET_P99_MS = 50.0
 CLIENT_PROCS = 2          #: subscriber processes (each one uvloop loop; 2 cost less CPU a frame than 4)
 SAMPLE_EVERY = 100        #: one subscriber in this many parses every event whole
 ROUNDS = 3
-_HEAD = re.compile(rb'\{"op":"events","first":(\d+),"last":(\d+),"count":(\d+)(?:,"oldest":([0-9.eE+-]+))?')
+_HEAD = re.compile(rb'\{"op":"events","first":(\d+),"last":(\d+),"count":(\d+)(?:,"oldest":([0-9.eE+-]+))?'
+                   rb'(?:,"sent":([0-9.eE+-]+))?')
+READER_C = os.path.join(os.path.dirname(__file__), "gateway_reader.c")
 _TAIL = b"\x00\x00\xff\xff"
 _TEMPLATE = EVENT.items()     #: what every event carries besides seq, time, call... (a sampled subscriber checks)
 
@@ -125,6 +127,7 @@ class Tally:
     overflows: int = 0
     others: dict[str, int] = field(default_factory=dict)    #: other messages by op (gap, error...)
     lats: dict[int, int] = field(default_factory=dict)      #: 0.1 ms bucket -> events
+    lats_sent: dict[int, int] = field(default_factory=dict)  #: the same from the header's ``sent``
 
 
 class Subscriber(asyncio.Protocol):
@@ -226,6 +229,9 @@ class Subscriber(asyncio.Protocol):
                 t.lats[k] = t.lats.get(k, 0) + count
             else:
                 t.bad_header += 1
+            if m.group(5):
+                k = int((now - float(m.group(5))) * 10000)
+                t.lats_sent[k] = t.lats_sent.get(k, 0) + count
             if self.sample:
                 self._check(text or b[start:stop], first, last, count, m.group(4))
             elif b0 & 0x40 and not text:
@@ -274,7 +280,8 @@ class Subscriber(asyncio.Protocol):
             t.content_errors += 1
 
 
-def _subscribers(url: str, n: int, index0: int, deflate: bool, ready: Any, cmd: Any, out: Any) -> None:
+def _subscribers(url: str, n: int, index0: int, deflate: bool, ready: Any, cmd: Any, out: Any,
+                 sample_all: bool = False) -> None:
     """A process holding ``n`` subscribers on one (uv)loop. Says ``ready`` once all are
     subscribed, then waits for the last seq of the round on ``cmd`` and reports its Tally,
     its CPU-seconds from ready to done and the time the last subscriber reached that seq."""
@@ -297,7 +304,8 @@ def _subscribers(url: str, n: int, index0: int, deflate: bool, ready: Any, cmd: 
                 all_in.set_result(None)
 
         def make(j: int) -> Subscriber:
-            return Subscriber(f"{host}:{port}", deflate, (index0 + j) % SAMPLE_EVERY == 0, tally, one_more)
+            return Subscriber(f"{host}:{port}", deflate, sample_all or (index0 + j) % SAMPLE_EVERY == 0, tally,
+                              one_more)
 
         subs: list[Subscriber] = []
         for k in range(0, n, 100):
@@ -406,22 +414,89 @@ def _pct(lats: list[tuple[float, int]], total: int, q: float) -> float:
     return float("nan")
 
 
+STAGES = ("bus_to_gateway", "window", "queued", "fanout")
+
+
+def _build_reader(tmp: str) -> str | None:
+    """bench/gateway_reader.c compiled into ``tmp`` (None without a C compiler: Python clients)."""
+    exe = os.path.join(tmp, "gateway_reader")
+    for cc in (os.environ.get("CC", "cc"), "gcc", "clang"):
+        try:
+            subprocess.run([cc, "-O2", "-o", exe, READER_C], check=True, capture_output=True, timeout=120)
+            return exe
+        except (OSError, subprocess.SubprocessError):
+            continue
+    print("bench gateway: no C compiler; the subscribers are Python processes (they cost more CPU)",
+          file=sys.stderr)
+    return None
+
+
+@dataclass
+class Clients:
+    """One round's client processes: Python ones (queues, pipes) and C readers (stdin/stdout)."""
+
+    ready: Any
+    out: Any
+    raw_final: Any
+    raw_out: Any
+    procs: list[Any] = field(default_factory=list)
+    pipes: list[Any] = field(default_factory=list)
+    readers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def finish(self, target: int) -> list[dict[str, Any]]:
+        """Tell every subscriber process the round's last seq; their reports (tally, cpu...)."""
+        for w in self.pipes:
+            w.send(target)
+        for r in self.readers:
+            assert r.stdin is not None
+            r.stdin.write(b"%d\n" % target)
+            r.stdin.flush()
+        self.raw_final.put(target)
+        parts = [self.out.get(timeout=200) for _ in self.pipes]
+        for r in self.readers:
+            assert r.stdout is not None
+            part = json.loads(r.stdout.readline())
+            t = part["tally"]
+            for key in ("lats", "lats_sent"):
+                t[key] = {int(k): v for k, v in t[key].items()}
+            parts.append(part)
+        return parts
+
+    def join(self) -> None:
+        for p in self.procs:
+            p.join(30)
+        for r in self.readers:
+            try:
+                r.wait(30)
+            except subprocess.TimeoutExpired:
+                r.kill()
+
+
 class Rig:
     """The bus thread, the gateway process and the helpers of one benchmark run."""
 
-    def __init__(self, compress: bool = True) -> None:
+    def __init__(self, compress: bool = True, send_threads: int | None = None) -> None:
         self.ctx = mp.get_context("spawn")
         self.tmp = tempfile.mkdtemp(prefix="bench-gateway-")
+        self.reader = _build_reader(self.tmp)
         self.bus = BusThread(os.path.join(self.tmp, "j.db"), limits=Limits(ring=200_000)).start()
         assert self.bus.endpoints is not None
         self.bus_task = f"/proc/self/task/{self.bus.thread.native_id}/stat"
+        self.gw: subprocess.Popen[bytes] | None = None
+        self.start_gateway(compress, send_threads)
+
+    def start_gateway(self, compress: bool = True, send_threads: int | None = None) -> None:
+        """(Re)start the gateway process on a fresh port (the bus stays)."""
+        self.stop_gateway()
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        assert self.bus.endpoints is not None
         ep = self.bus.endpoints
         self.gw = subprocess.Popen(
             [sys.executable, "-m", "cti.cli.gateway", "--port", str(self.port), "--events", ep.events,
              "--snapshot", ep.snapshot, "--control", ep.control, "--max-buffer", str(16 << 20),
-             "--compress" if compress else "--no-compress"],
+             "--compress" if compress else "--no-compress"]
+            + ([] if send_threads is None else ["--send-threads", str(send_threads)]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.gw_stat = f"/proc/{self.gw.pid}/stat"
         deadline = time.monotonic() + 30
@@ -429,6 +504,7 @@ class Rig:
             try:
                 with urllib.request.urlopen(self.url + "/readyz", timeout=2) as r:
                     if r.status == 200:
+                        self.send_threads = int(json.load(r).get("send_threads", 0))
                         break
             except OSError:
                 pass
@@ -442,42 +518,75 @@ class Rig:
         with urllib.request.urlopen(f"{self.url}/readyz?since={since}", timeout=10) as r:
             return dict(json.load(r))
 
-    def close(self) -> None:
+    def stop_gateway(self) -> None:
+        if self.gw is None:
+            return
         self.gw.terminate()
         try:
             self.gw.wait(10)
         except subprocess.TimeoutExpired:
             self.gw.kill()
+            self.gw.wait(10)
+        self.gw = None
+
+    def close(self) -> None:
+        self.stop_gateway()
         self.bus.stop()
 
-    def start_clients(self, subscribers: int, deflate: bool, raw: bool = True) -> tuple[list[Any], list[Any], Any,
-                                                                                        Any, Any, Any]:
-        """Client processes (and the raw SUB), all connected and subscribed when this returns."""
-        ready, out, raw_final, raw_out = self.ctx.Queue(), self.ctx.Queue(), self.ctx.Queue(), self.ctx.Queue()
-        nproc = max(1, min(CLIENT_PROCS, subscribers))
-        shares = [subscribers // nproc + (1 if k < subscribers % nproc else 0) for k in range(nproc)]
-        procs, pipes = [], []
-        index0 = 0
-        for share in shares:
+    def start_clients(self, subscribers: int, deflate: bool, raw: bool = True) -> Clients:
+        """Client processes (and the raw SUB), all connected and subscribed when this returns.
+
+        With the C reader (bench/gateway_reader.c, built when a C compiler is here): the sampled
+        subscribers (one in ``SAMPLE_EVERY``, parsing every frame whole) in one Python process,
+        the others in ``CLIENT_PROCS`` reader processes. Without it: ``CLIENT_PROCS`` Python
+        processes, each holding its share (its sampled subscribers among them)."""
+        c = Clients(self.ctx.Queue(), self.ctx.Queue(), self.ctx.Queue(), self.ctx.Queue())
+        host, port = "127.0.0.1", str(self.port)
+        plan: list[tuple[str, int, int]] = []          # (kind, subscribers, first index)
+        if self.reader and subscribers >= SAMPLE_EVERY:
+            sampled = (subscribers + SAMPLE_EVERY - 1) // SAMPLE_EVERY
+            plan.append(("sampled", sampled, 0))
+            rest = subscribers - sampled
+            nproc = max(1, min(CLIENT_PROCS, rest))
+            plan += [("c", rest // nproc + (1 if k < rest % nproc else 0), 0) for k in range(nproc)]
+        else:
+            nproc = max(1, min(CLIENT_PROCS, subscribers))
+            index0 = 0
+            for k in range(nproc):
+                share = subscribers // nproc + (1 if k < subscribers % nproc else 0)
+                plan.append(("python", share, index0))
+                index0 += share
+        for kind, share, index0 in plan:
+            if kind == "c":
+                assert self.reader is not None
+                c.readers.append(subprocess.Popen([self.reader, host, port, str(share), "1" if deflate else "0"],
+                                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+                continue
             rd, wr = self.ctx.Pipe(duplex=False)
-            procs.append(self.ctx.Process(target=_subscribers, args=(self.url, share, index0, deflate, ready, rd, out)))
-            pipes.append(wr)
-            index0 += share
+            c.procs.append(self.ctx.Process(target=_subscribers, args=(self.url, share, index0, deflate, c.ready,
+                                                                       rd, c.out, kind == "sampled")))
+            c.pipes.append(wr)
         if raw:
             assert self.bus.endpoints is not None
-            procs.append(self.ctx.Process(target=_zmq_latency, args=(self.bus.endpoints.events, ready, raw_final,
-                                                                     raw_out)))
-        for p in procs:
+            c.procs.append(self.ctx.Process(target=_zmq_latency, args=(self.bus.endpoints.events, c.ready,
+                                                                       c.raw_final, c.raw_out)))
+        for p in c.procs:
             p.start()
-        for _ in procs:
-            ready.get(timeout=300)
-        return procs, pipes, ready, out, raw_final, raw_out
+        for _ in c.procs:
+            c.ready.get(timeout=300)
+        for r in c.readers:
+            assert r.stdout is not None
+            line = r.stdout.readline()
+            if line.strip() != b"ready":
+                raise RuntimeError(f"gateway_reader did not get ready: {line[:200]!r}")
+        return c
 
     def fanout_round(self, subscribers: int, rate: float, seconds: float, deflate: bool) -> dict[str, Any]:
         """One round: fresh subscribers, ``rate`` events/s for ``seconds``; every figure of the round."""
         load0 = _load()
+        assert self.gw is not None
         rss_idle = _rss_kib(self.gw.pid)
-        procs, pipes, _ready, out, raw_final, raw_out = self.start_clients(subscribers, deflate)
+        c = self.start_clients(subscribers, deflate)
         time.sleep(1.0)
         rss = _rss_kib(self.gw.pid)
         n = int(rate * seconds)
@@ -491,23 +600,22 @@ class Rig:
         while self.bus.seq < target and time.monotonic() < deadline:
             time.sleep(0.05)
         bus_cpu = _cpu_seconds(self.bus_task) - bus0
-        for w in pipes:
-            w.send(target)
-        raw_final.put(target)
-        parts = [out.get(timeout=200) for _ in pipes]
+        parts = c.finish(target)
         gw_cpu = _cpu_seconds(self.gw_stat) - gw0
-        raw = raw_out.get(timeout=60)
+        raw = c.raw_out.get(timeout=60)
         inside = self.readyz(since)
-        for p in procs:
-            p.join(30)
+        c.join()
         tallies = [p["tally"] for p in parts]
         lats, total = _merge([t["lats"] for t in tallies])
+        slats, stotal = _merge([t.get("lats_sent", {}) for t in tallies])
+        stages = inside["fanout_ms"].get("stages", {})
         rlats, rtotal = _merge([raw["lats"]])
         delivered = sum(t["delivered"] for t in tallies)
         others: dict[str, int] = {}
         for t in tallies:
             for k, v in t["others"].items():
-                others[k] = others.get(k, 0) + v
+                if v:
+                    others[k] = others.get(k, 0) + v
         return {
             "deflate": deflate, "subscribers": subscribers, "events": n, "expected": n * subscribers,
             "delivered": delivered, "lost": sum(t["lost"] for t in tallies),
@@ -518,10 +626,16 @@ class Rig:
             "others": others, "frames": sum(t["frames"] for t in tallies), "octets": sum(t["octets"] for t in tallies),
             "p50": _pct(lats, total, 0.5), "p99": _pct(lats, total, 0.99), "max": lats[-1][0] * 1000 if lats else 0.0,
             "raw_p50": _pct(rlats, rtotal, 0.5), "raw_p99": _pct(rlats, rtotal, 0.99),
+            "sent_p50": _pct(slats, stotal, 0.5), "sent_p99": _pct(slats, stotal, 0.99),
+            **{f"st_{name}_{q}": float(stages.get(name, {}).get(q, float("nan")))
+               for name in STAGES for q in ("p50", "p99")},
+            "send_threads": self.send_threads, "readers": len(c.readers),
             "in_p50": float(inside["fanout_ms"].get("p50", float("nan"))),
             "in_p99": float(inside["fanout_ms"].get("p99", float("nan"))),
             "coalesced": int(inside["counters"].get("coalesced", 0)),
             "gw_cpu": gw_cpu, "clients_cpu": sum(p["cpu"] for p in parts), "raw_cpu": float(raw["cpu"]),
+            "direct": int(inside["counters"].get("direct_frames", 0)), "direct_rest": int(inside["counters"].get(
+                "direct_rest", 0)),
             "bus_cpu": bus_cpu, "bench_cpu": time.process_time() - me0 - bus_cpu,
             "rss_idle": rss_idle, "rss": rss, "load": (load0, _load()), "seconds": seconds,
         }
@@ -541,14 +655,13 @@ class Rig:
             got, t1 = out.get(timeout=300)
             p.join(30)
             return got / (t1 - t0) if t1 > t0 else 0.0
-        procs, pipes, _r, out, _rf, _ro = self.start_clients(1, True, raw=False)
+        c = self.start_clients(1, True, raw=False)
         time.sleep(0.3)
         target = self.bus.seq + events
         t0 = time.time()
         _burst(self.bus, events)
-        pipes[0].send(target)
-        part = out.get(timeout=300)
-        procs[0].join(30)
+        part = c.finish(target)[0]
+        c.join()
         got = part["tally"]["delivered"]
         return got / (part["done_at"] - t0) if part["done_at"] > t0 else 0.0
 
@@ -573,7 +686,7 @@ def _per_million(r: dict[str, Any], key: str) -> float:
 
 
 def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str, list[float]],
-           title: str) -> None:
+           title: str, ab: dict[str, Any] | None = None) -> None:
     """Every figure in one table (rich), to the console."""
     from rich.console import Console
     from rich.table import Table
@@ -581,7 +694,7 @@ def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str,
     def med(key: str) -> float:
         return statistics.median(float(r[key]) for r in rs)
 
-    for r in rs + ([plain] if plain else []):
+    for r in rs + [x for x in (plain, ab) if x]:
         for k in ("gw_cpu", "clients_cpu", "bus_cpu", "raw_cpu"):
             r[k + "_pm"] = _per_million(r, k)
         r["octets_pd"] = r["octets"] / r["delivered"] if r["delivered"] else float("nan")
@@ -610,6 +723,14 @@ def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str,
               "what the bus itself delivers", "")
     t.add_row("inside the gateway p50 / p99 (publish -> written to every socket)",
               f"{med('in_p50'):.1f} / {med('in_p99'):.1f} ms", f"p99 {_rounds(rs, 'in_p99')}", "", "")
+    t.add_row("  of which, per batch p50 / p99: bus -> gateway feed; batch window; queued behind the loop; fan-out",
+              "; ".join(f"{med(f'st_{n}_p50'):.1f} / {med(f'st_{n}_p99'):.1f}" for n in STAGES) + " ms",
+              "fan-out p99 " + _rounds(rs, "st_fanout_p99"),
+              f"send threads {rs[0]['send_threads']}; direct {sum(r['direct'] for r in rs):,} frames, "
+              f"{sum(r['direct_rest'] for r in rs):,} finished by the transport", "")
+    t.add_row("frame made (header `sent`) -> read by the client, p50 / p99",
+              f"{med('sent_p50'):.1f} / {med('sent_p99'):.1f} ms", f"p99 {_rounds(rs, 'sent_p99')}",
+              "the frame's place in the fan-out + the socket + the client's read", "")
     ok = lost == 0 and dup == 0 and errs == 0 and short == 0 and delivered == expected
     t.add_row("delivered / expected; lost, duplicated, bad frames, short subscribers",
               f"{delivered:,} / {expected:,}", f"lost {lost}, dup {dup}, bad {errs}, short {short}",
@@ -620,7 +741,9 @@ def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str,
               _rounds(rs, "gw_cpu", "{:.2f}"), f"{rs[0]['seconds']:.0f} s rounds", "")
     t.add_row("gateway CPU-s per million deliveries", f"{med('gw_cpu_pm'):.3f}", _rounds(rs, "gw_cpu_pm", "{:.3f}"),
               f"no deflate: {plain['gw_cpu_pm']:.3f}" if plain else "", "")
-    t.add_row(f"clients CPU per round ({CLIENT_PROCS} processes)", f"{med('clients_cpu'):.2f} s",
+    kind = (f"{rs[0]['readers']} C readers + 1 Python process for the sampled" if rs[0]["readers"]
+            else f"{CLIENT_PROCS} Python processes")
+    t.add_row(f"clients CPU per round ({kind})", f"{med('clients_cpu'):.2f} s",
               _rounds(rs, "clients_cpu", "{:.2f}"), f"{med('clients_cpu_pm'):.3f} s per million deliveries", "")
     t.add_row("bus CPU per round (publishing thread)", f"{med('bus_cpu'):.2f} s", _rounds(rs, "bus_cpu", "{:.2f}"),
               f"raw SUB process {_rounds(rs, 'raw_cpu', '{:.2f}')} s", "")
@@ -632,6 +755,12 @@ def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str,
                   f"{plain['p99']:.1f} ms, {plain['gw_cpu']:.2f} s", f"p50 {plain['p50']:.1f} ms, lost "
                   f"{plain['lost']}, dup {plain['duplicated']}", f"clients {plain['clients_cpu']:.2f} s, load "
                   f"{plain['load'][1]:.1f}", "")
+    if ab:
+        t.add_row("A/B, 1 round: every frame through its transport (--send-threads 0): p99, fan-out p99, "
+                  "gateway CPU", f"{ab['p99']:.1f} ms, {ab['st_fanout_p99']:.1f} ms, {ab['gw_cpu']:.2f} s",
+                  f"p50 {ab['p50']:.1f} ms, lost {ab['lost']}, dup {ab['duplicated']}",
+                  f"this run's rounds: p99 {p99:.1f} ms, fan-out p99 {med('st_fanout_p99'):.1f} ms, "
+                  f"gateway {med('gw_cpu'):.2f} s; load {ab['load'][1]:.1f}", "")
     t.add_row("memory per connection (gateway RSS)",
               f"{(rs[0]['rss'] - rs[0]['rss_idle']) / rs[0]['subscribers']:.1f} KiB",
               f"{rs[0]['rss_idle'] / 1024:.1f} -> {rs[0]['rss'] / 1024:.1f} MiB", "", "")
@@ -661,9 +790,17 @@ def run(quick: bool = False) -> list[Result]:
             rs.append(rig.fanout_round(subscribers, rate, seconds, True))
             r = rs[-1]
             print(f"round {k + 1}/{rounds} (deflate): p99 {r['p99']:.1f} ms, gateway {r['gw_cpu']:.2f} s, clients "
-                  f"{r['clients_cpu']:.2f} s, bus {r['bus_cpu']:.2f} s, load {r['load'][1]:.1f}", file=sys.stderr)
+                  f"{r['clients_cpu']:.2f} s, bus {r['bus_cpu']:.2f} s, load {r['load'][1]:.1f}; stages p99 "
+                  + ", ".join(f"{n} {r[f'st_{n}_p99']:.1f}" for n in STAGES) + f"; sent->read p99 {r['sent_p99']:.1f}",
+                  file=sys.stderr)
         plain = rig.fanout_round(subscribers, rate, seconds, False)
         print(f"round (no deflate): p99 {plain['p99']:.1f} ms, gateway {plain['gw_cpu']:.2f} s", file=sys.stderr)
+        ab = None
+        if not quick:
+            rig.start_gateway(True, 0)
+            ab = rig.fanout_round(subscribers, rate, seconds, True)
+            print(f"round (--send-threads 0): p99 {ab['p99']:.1f} ms, gateway {ab['gw_cpu']:.2f} s", file=sys.stderr)
+            rig.start_gateway(True)
         tp: dict[str, list[float]] = {"zmq": [], "ws": []}
         for _ in range(rounds):
             for kind in ("zmq", "ws"):
@@ -671,5 +808,6 @@ def run(quick: bool = False) -> list[Result]:
     finally:
         rig.close()
     report(rs, plain, tp, f"cti-gateway: {subscribers} subscribers x {rate:.0f} events/s x {seconds:.0f} s, "
-                          f"{rounds} round(s) with permessage-deflate + 1 without")
+                          f"{rounds} round(s) with permessage-deflate + 1 without"
+                          + ("" if quick else " + 1 through the transports"), ab)
     return []          # everything is in the table above (the runner's ratio table would split it)

@@ -97,3 +97,92 @@ def test_other_messages_and_pings_are_answered_or_counted() -> None:
     gap = b'{"op":"gap","first":1,"last":2}'
     s.data_received(events_frame(items(1001, 2), 1002)[-1:] + bytes((0x81, len(gap))) + gap)
     assert t.delivered == 2 and t.others == {"gap": 1}
+
+
+# ---- the C reader (bench/gateway_reader.c): the same checks, for the subscribers that are not sampled ----
+
+def _reader(tmp_path: Any) -> str:
+    import shutil
+    import subprocess
+
+    from bench.bench_gateway import READER_C
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler (Debian: gcc): the bench then runs Python subscribers only")
+    exe = str(tmp_path / "gateway_reader")
+    subprocess.run([cc, "-O2", "-Wall", "-Werror", "-o", exe, READER_C], check=True, timeout=120)
+    return exe
+
+
+def _handshake(conn: Any, deflate: int) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(4096)
+    assert data.startswith(b"GET /ws HTTP/1.1") and (b"permessage-deflate" in data) == bool(deflate)
+    ext = b"Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else b""
+    hello = b'{"op":"hello","version":"1.0"}'
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + ext
+                 + b"\r\n" + bytes((0x81, len(hello))) + hello)
+
+
+@pytest.mark.parametrize("deflate", [0, 15], ids=["plain", "deflate"])
+def test_the_c_reader_counts_what_the_python_one_counts(tmp_path: Any, deflate: int) -> None:
+    import json
+    import socket
+    import subprocess
+    exe = _reader(tmp_path)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    port = srv.getsockname()[1]
+    proc = subprocess.Popen([exe, "127.0.0.1", str(port), "2", "1" if deflate else "0"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    conns = []
+    try:
+        for _ in range(2):
+            c, _addr = srv.accept()
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _handshake(c, deflate)
+            conns.append(c)
+        for c in conns:
+            sub = c.recv(4096)                  # the masked subscribe frame
+            assert sub[0] == 0x81 and sub[1] & 0x80
+            ok = b'{"op":"subscribed","id":1,"after":1000,"head":1000,"topics":[""]}'
+            c.sendall(bytes((0x81, len(ok))) + ok)
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        good = b"".join(events_frame(items(1001 + 10 * k, 10), 1010 + 10 * k, deflate) for k in range(5))
+        gap = b'{"op":"gap","first":1,"last":2}'
+        bad = (events_frame(items(1001, 10), 1010, deflate)
+               + events_frame(items(1016, 5), 1020, deflate)                # 1011..1015 never came
+               + events_frame(items(1018, 3), 1020, deflate)                # 1018..1020 again
+               + b"\x89\x02hi" + bytes((0x81, len(gap))) + gap)
+        if not deflate:
+            bad += events_frame(items(1021, 10), 1030).replace(b'"count":10', b'"count":09')
+        else:                                   # compressed without its stored header: not readable here
+            bad += b"\xc1\x05" + b"\x4a\x04\x00\x00\x00"
+            bad += events_frame(items(1021, 10), 1030, deflate)
+        for stream, c in ((good, conns[0]), (bad, conns[1])):
+            for i in range(0, len(stream), 7):      # 7-octet writes: headers and payloads cut everywhere
+                c.sendall(stream[i:i + 7])
+                if i % 140 == 0:
+                    time.sleep(0.001)
+        conns[1].settimeout(5)
+        pong = conns[1].recv(64)
+        assert pong[0] == 0x8A and pong[1] == 0x82            # answered the ping, masked
+        assert proc.stdin is not None
+        proc.stdin.write(b"1020\n")
+        proc.stdin.flush()
+        report = json.loads(proc.stdout.readline())
+    finally:
+        for c in conns:
+            c.close()
+        srv.close()
+        proc.wait(10)
+    t = report["tally"]
+    # the lying header's count (9) is what a header-only reader can count
+    assert (t["delivered"], t["frames"], t["lost"], t["duplicated"]) == (50 + 10 + 5 + 3 + (10 if deflate else 9), 9, 5, 3)
+    assert t["bad_header"] == 1 and t["others"]["gap"] == 1 and report["short"] == 0 and report["n"] == 2
+    assert t["stored_headers"] == (9 if deflate else 0)
+    lats = {int(k): v for k, v in t["lats"].items()}
+    assert sum(lats.values()) == t["delivered"] and all(k >= 30 for k in lats)     # the 3 ms they are old
+    assert sum(t["lats_sent"].values()) == t["delivered"]

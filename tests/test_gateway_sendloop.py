@@ -32,7 +32,8 @@ if _compiled is not None and not _select.NO_EXTENSIONS:
 def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setattr(fanout, "send_many", request.param.send_many)
     monkeypatch.setattr(fanout, "SPLIT_AT", 2)            # the two-thread path even for a few sockets
-    return request.param
+    mod: ModuleType = request.param
+    return mod
 
 
 def _full(sock: socket.socket) -> None:
@@ -197,6 +198,7 @@ def _loops() -> list[str]:
 
 
 def _run(kind: str, coro: Any) -> Any:
+    loop: asyncio.AbstractEventLoop
     if kind == "uvloop":
         import uvloop
         loop = uvloop.new_event_loop()
