@@ -591,6 +591,7 @@ class Rig:
         rss = _rss_kib(self.gw.pid)
         n = int(rate * seconds)
         seq0 = self.bus.seq
+        before = self.readyz()
         gw0, bus0, me0 = _cpu_seconds(self.gw_stat), _cpu_seconds(self.bus_task), time.process_time()
         since = time.time()
         self.bus.pace(n, rate, _event)
@@ -634,8 +635,10 @@ class Rig:
             "in_p99": float(inside["fanout_ms"].get("p99", float("nan"))),
             "coalesced": int(inside["counters"].get("coalesced", 0)),
             "gw_cpu": gw_cpu, "clients_cpu": sum(p["cpu"] for p in parts), "raw_cpu": float(raw["cpu"]),
-            "direct": int(inside["counters"].get("direct_frames", 0)), "direct_rest": int(inside["counters"].get(
-                "direct_rest", 0)),
+            **{key: int(inside["counters"].get(name, 0)) - int(before["counters"].get(name, 0))
+               for key, name in (("direct", "direct_frames"), ("direct_rest", "direct_rest"))},
+            "helped": int(inside.get("sent_by_helper", 0)) - int(before.get("sent_by_helper", 0)),
+            "gc_full": int(inside.get("gc", {}).get("full", 0)), "gc_max": float(inside.get("gc", {}).get("max_ms", 0)),
             "bus_cpu": bus_cpu, "bench_cpu": time.process_time() - me0 - bus_cpu,
             "rss_idle": rss_idle, "rss": rss, "load": (load0, _load()), "seconds": seconds,
         }
@@ -679,6 +682,10 @@ def _burst(bus: BusThread, n: int) -> None:
 
 def _rounds(rs: list[dict[str, Any]], key: str, fmt: str = "{:.1f}") -> str:
     return " / ".join(fmt.format(r[key]) for r in rs)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f} %" if whole else "-"
 
 
 def _per_million(r: dict[str, Any], key: str) -> float:
@@ -726,8 +733,13 @@ def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str,
     t.add_row("  of which, per batch p50 / p99: bus -> gateway feed; batch window; queued behind the loop; fan-out",
               "; ".join(f"{med(f'st_{n}_p50'):.1f} / {med(f'st_{n}_p99'):.1f}" for n in STAGES) + " ms",
               "fan-out p99 " + _rounds(rs, "st_fanout_p99"),
-              f"send threads {rs[0]['send_threads']}; direct {sum(r['direct'] for r in rs):,} frames, "
+              f"send threads {rs[0]['send_threads']}; direct {sum(r['direct'] for r in rs):,} frames "
+              f"({_share(sum(r['helped'] for r in rs), sum(r['direct'] + r['direct_rest'] for r in rs))} by the "
+              "helper thread), "
               f"{sum(r['direct_rest'] for r in rs):,} finished by the transport", "")
+    t.add_row("  the gateway's garbage collector: full collections; longest pause",
+              f"{sum(r['gc_full'] for r in rs)}; {max(r['gc_max'] for r in rs):.1f} ms",
+              "longest " + _rounds(rs, "gc_max"), "a pause stops the fan-out", "")
     t.add_row("frame made (header `sent`) -> read by the client, p50 / p99",
               f"{med('sent_p50'):.1f} / {med('sent_p99'):.1f} ms", f"p99 {_rounds(rs, 'sent_p99')}",
               "the frame's place in the fan-out + the socket + the client's read", "")

@@ -74,16 +74,49 @@ def test_send_many_reports_octets_a_full_socket_a_partial_write_and_a_gone_peer(
             b.close()
 
 
-def test_the_writer_splits_over_two_threads_and_keeps_the_order_of_the_sockets(impl: ModuleType) -> None:
-    pairs = [socket.socketpair() for _ in range(9)]
+def test_the_writer_shares_a_batch_between_two_threads_and_keeps_the_order_of_the_sockets(impl: ModuleType) -> None:
+    pairs = [socket.socketpair() for _ in range(90)]
     w = fanout.Writer(2)
     try:
-        pairs[6][1].close()
-        took = w.write([a.fileno() for a, _b in pairs], b"frame")
-        assert list(took) == [5] * 6 + [took[6]] + [5] * 2 and took[6] < 0
-        assert w.split == 1 and all(b.recv(9) == b"frame" for k, (_a, b) in enumerate(pairs) if k != 6)
+        pairs[61][1].close()
+        frame = b"frame" * 2000
+        for _ in range(20):
+            took = w.write([a.fileno() for a, _b in pairs], frame)
+            assert [k for k, r in enumerate(took) if r != len(frame)] == [61] and took[61] < 0
+            for k, (_a, b) in enumerate(pairs):
+                if k != 61:
+                    got = b""
+                    while len(got) < len(frame):
+                        got += b.recv(len(frame))
+                    assert got == frame
+        assert w.sent == 20 * 90 and 0 <= w.helped < w.sent
     finally:
         w.close()
+        for a, b in pairs:
+            a.close()
+            b.close()
+
+
+def test_send_shared_needs_no_helper_and_shares_with_one(impl: ModuleType) -> None:
+    pairs = [socket.socketpair() for _ in range(40)]
+    try:
+        fds = array.array("i", [a.fileno() for a, _b in pairs])
+        out = array.array("q", [0] * 40)
+        state = array.array("q", [0, 0, 0])
+        impl.send_shared(fds, b"abc", out, state, 3, True)          # nobody helps: all done anyway
+        assert list(out) == [3] * 40 and state[1] == 40 and state[2] == 0
+        out = array.array("q", [0] * 40)
+        state = array.array("q", [0, 0, 0])
+        helper = threading.Thread(target=impl.send_shared, args=(fds, b"defg", out, state, 1, False))
+        helper.start()
+        impl.send_shared(fds, b"defg", out, state, 1, True)
+        helper.join(5)
+        assert list(out) == [4] * 40 and state[1] == 40 and 0 <= state[2] <= 40
+        impl.send_shared(fds, b"late", out, state, 1, False)          # a helper that wakes late: nothing left
+        assert state[1] == 40 and all(b.recv(16) == b"abcdefg" for _a, b in pairs)
+        with pytest.raises(ValueError):
+            impl.send_shared(fds, b"", out, array.array("q", [0, 0, 0]), 1, True)
+    finally:
         for a, b in pairs:
             a.close()
             b.close()

@@ -15,7 +15,9 @@ the pages ``/agent`` and ``/wallboard`` and their ``/static/`` files.
 from __future__ import annotations
 
 import asyncio
+import collections
 import csv
+import gc
 import json
 import logging
 import os
@@ -113,6 +115,27 @@ class Conn:
         self.write(text_frame(encode(obj)))
 
 
+class GcPauses:
+    """The cyclic garbage collector's pauses (they stop the fan-out): ``(end, seconds, generation)``
+    of the recent collections, from :data:`gc.callbacks`."""
+
+    def __init__(self) -> None:
+        self.pauses: collections.deque[tuple[float, float, int]] = collections.deque(maxlen=1000)
+        self._t0 = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append((time.time(), time.perf_counter() - self._t0, int(info.get("generation", 0))))
+
+    def summary(self, since: float = 0.0) -> dict[str, Any]:
+        xs = [(d, g) for t, d, g in self.pauses if t >= since]
+        return {"collections": len(xs), "full": sum(1 for _d, g in xs if g == 2),
+                "max_ms": round(max((d for d, _g in xs), default=0.0) * 1000, 2),
+                "total_ms": round(sum(d for d, _g in xs) * 1000, 2)}
+
+
 class Gateway:
     """The hub, the feed, the accounts and the routes of one gateway process."""
 
@@ -124,6 +147,7 @@ class Gateway:
         self.crm = _crm_table(self.options.crm_csv)
         self.started = time.time()
         self.conns: set[Conn] = set()
+        self.gc = GcPauses()
         self.counters: dict[str, int] = {"ws_open": 0, "ws_deflate": 0, "requests": 0, "bad_frames": 0,
                                          "auth_failed": 0, "origin_refused": 0}
 
@@ -150,6 +174,7 @@ class Gateway:
 
     async def _start(self, app: web.Application) -> None:
         loop = asyncio.get_running_loop()
+        gc.callbacks.append(self.gc)
         self.hub = Hub(self.accounts.replay, ring=self.options.ring, max_buffer=self.options.max_buffer,
                        slow_timeout=self.options.slow_timeout, send_threads=self.options.send_threads)
         if isinstance(self.accounts, ClusterAccounts):       # the whole centre, from JetStream
@@ -174,6 +199,8 @@ class Gateway:
             await asyncio.get_running_loop().run_in_executor(None, self.feed.join, 2.0)
         if self.hub is not None and self.hub.writer is not None:
             self.hub.writer.close()
+        if self.gc in gc.callbacks:
+            gc.callbacks.remove(self.gc)
         self.accounts.close()
 
     # ---- checks -----------------------------------------------------------------------------
@@ -237,7 +264,9 @@ class Gateway:
                              "tail_catch_ups": feed.tail_catch_ups if feed else 0},
                 "fanout_ms": hub.latency_ms(_since(request)) if hub else {},
                 "batch_window_ms": round(feed.batch_window() * 1000, 1) if feed else None,
-                "send_threads": hub.writer.threads if hub and hub.writer else 0}
+                "send_threads": hub.writer.threads if hub and hub.writer else 0,
+                "sent_by_helper": hub.writer.helped if hub and hub.writer else 0,
+                "gc": self.gc.summary(_since(request))}
         return web.json_response(body, status=200 if ready else 503)
 
     async def http_snapshot(self, request: web.Request) -> web.Response:
