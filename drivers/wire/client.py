@@ -62,6 +62,11 @@ RX_BLOCKS = 50
 CAPS_WAIT = 1.0
 MAX_QUEUED = 100_000
 MAX_AUDIO_CHUNK = 1600  # octets per AUDIO message and timeslot when writing
+_VOICE = frozenset(VOICE_TIMESLOTS)
+#: the reader thread sends audio written this long ago that nobody flushed (seconds)
+FLUSH_AFTER = 0.005
+#: block arrival times kept (WireBoard.arrivals)
+ARRIVALS_KEPT = 500
 
 
 class WireHdlc(HdlcChannel):
@@ -97,12 +102,21 @@ class WireSpan(Span):
         self._cas_since: dict[int, float | None] = {ts: None for ts in VOICE_TIMESLOTS}  # CAS_CHANGED time
         self._alarms = Alarm.NONE
         self._counters = Counters()
+        self._cas_row = bytearray(32)  # the same bits indexed by timeslot: cas_all()
         self._subscribed: tuple[int, ...] = ()
+        self._sub_set: frozenset[int] = frozenset()
         #: what the card reported it does itself on this span (CAPABILITIES)
         self.capabilities = P.Capability.NONE
-        self._ring: deque[tuple[int, dict[int, bytes], float]] = deque(maxlen=RX_BLOCKS)
+        #: (card block number, the AUDIO's timeslots, its payload, block time): kept as received,
+        #: sliced only when a reader asks for other timeslots than the card sent
+        self._ring: deque[tuple[int, tuple[int, ...], bytes, float]] = deque(maxlen=RX_BLOCKS)
         self._next = 0                 # local number of the next block to enter the ring
         self._cursor: dict[int, int] = {}
+        self._last_seq = -1            # card block number of the last AUDIO received
+        #: blocks missing between two AUDIO messages of this span (the card skipped or dropped them)
+        self.gaps = 0
+        #: Span.changes: moved on by every CAS change, alarm change and HDLC frame received
+        self.changes: int = 0
 
     # ---- audio
     def subscribe(self, timeslots: Iterable[int] | None = None) -> None:
@@ -110,13 +124,17 @@ class WireSpan(Span):
         tss = self._audio_ts if timeslots is None else tuple(sorted(set(timeslots)))
         for ts in tss:
             check_audio_timeslot(ts, self._hdlc, self.number)
-        self._subscribed = tss
-        self._board._send(P.AudioSubscribe(self.number, tss))
+        self._sub_set = frozenset(tss)
+        b = self._board
+        with b._lock:
+            b._streaming = sum(1 for s in b._spans if s._subscribed) or 1
+        b._send(P.AudioSubscribe(self.number, tss))
 
     def _read_audio(self, timeslots: Iterable[int] | None) -> AudioBlock | None:
-        tss = audio_timeslots(timeslots, self._audio_ts, self._hdlc, self.number)
-        if not set(tss) <= set(self._subscribed) and not self._board.closed:
-            self.subscribe(sorted(set(self._subscribed) | set(tss)))
+        tss = self._audio_ts if timeslots is None else audio_timeslots(timeslots, self._audio_ts, self._hdlc,
+                                                                        self.number)
+        if tss != self._subscribed and not self._sub_set.issuperset(tss) and not self._board.closed:
+            self.subscribe(sorted(self._sub_set | set(tss)))
         b = self._board
         with b._lock:
             first = self._next - len(self._ring)
@@ -125,15 +143,26 @@ class WireSpan(Span):
                 if b.closed:
                     raise BoardClosed(b.closed)
                 return None
-            _, data, t = self._ring[seq - first]
+            _, sent, data, t = self._ring[seq - first]
+        if sent == tss:                # the usual case: the block as the card sent it, no copy
+            return AudioBlock(self.number, tss, data, t)
+        n = len(data) // len(sent) if sent else BLOCK_OCTETS
+        at = {ts: i for i, ts in enumerate(sent)}
         silence = bytes([ALAW_SILENCE]) * BLOCK_OCTETS
-        return AudioBlock(self.number, tss, b"".join(data.get(ts, silence) for ts in tss), t)
+        return AudioBlock(self.number, tss, b"".join(silence if (i := at.get(ts)) is None
+                                                     else data[i * n:(i + 1) * n] for ts in tss), t)
+
+    def skip_audio(self) -> None:
+        """Pass every received block over unread (listeners and host echo still read theirs)."""
+        if self._listened():
+            return super().skip_audio()
+        with self._board._lock:
+            self._cursor = dict.fromkeys(self._audio_ts, self._next)
+        return None
 
     def _write_audio(self, ts: int, alaw: bytes) -> None:
         check_audio_timeslot(ts, self._hdlc, self.number)
-        data = as_alaw(alaw)
-        for i in range(0, len(data), MAX_AUDIO_CHUNK):
-            self._board._send(P.Audio(self.number, 0, (ts,), data[i:i + MAX_AUDIO_CHUNK]))
+        self._board._queue_audio(self.number, ts, as_alaw(alaw))
 
     # ---- echo: the card's own canceller when it reports one, else the host's (drivers.base)
     def _echo_changed(self, ts: int, cfg: EchoConfig | None) -> None:
@@ -147,6 +176,13 @@ class WireSpan(Span):
     def cas(self, ts: int) -> int:
         self._need_cas()
         return self._cas[check_timeslot(ts)]
+
+    def _changed(self) -> None:
+        self.changes = (self.changes or 0) + 1
+
+    def cas_all(self) -> bytes:
+        self._need_cas()
+        return bytes(self._cas_row)
 
     def cas_age(self, ts: int) -> float | None:
         """Card time from the CAS_CHANGED ``time`` of ``ts`` (when the card first received the
@@ -198,6 +234,20 @@ class WireBoard(Board):
         self._waiters: deque[_Waiter] = deque()
         self._spans: tuple[WireSpan, ...] = ()
         self._now = 0.0
+        #: the newest card block number every streaming span has delivered (-1: none yet), and
+        #: when (time.monotonic) its last AUDIO arrived, for the newest blocks
+        self.complete_seq = -1
+        self.arrivals: dict[int, float] = {}
+        self._streaming = 1            # spans with an audio subscription
+        self._pending: dict[int, int] = {}   # card block number -> spans that delivered it
+        self._newest = -1
+        #: blocks declared complete before every streaming span had sent them
+        self.incomplete = 0
+        self._wake_due = False
+        #: AUDIO written this turn, by span and timeslot: sent as one message per span and
+        #: length by flush() (poll_events, any other message, a request, or the reader's timer)
+        self._out_audio: dict[int, dict[int, bytearray]] = {}
+        self._out_since = 0.0
         self._loopback = False
         self._loop_spans = spans
         self._early: list[P.Message] = []    # span messages that arrive with the handshake
@@ -227,6 +277,7 @@ class WireBoard(Board):
         except Exception:
             self._fd = None
         self._write_lock = threading.Lock()
+        self._flush_lock = threading.RLock()
         self._reader = threading.Thread(target=self._read_loop, name=f"wire:{url}", daemon=True)
         self._reader.start()
         try:
@@ -303,6 +354,8 @@ class WireBoard(Board):
     def poll_events(self) -> list[BoardEvent]:
         if self._host_closed:
             raise BoardClosed(self.closed)
+        if self._out_audio and not self.closed:
+            self.flush()                # the end of a loop turn: what it wrote goes out at once
         with self._lock:
             if self._unreported:
                 errs, self._unreported = self._unreported, []
@@ -337,6 +390,11 @@ class WireBoard(Board):
             self.sync()
 
     def close(self) -> None:
+        if self._out_audio and not self.closed:
+            try:
+                self.flush()
+            except BoardClosed:
+                pass
         self._host_closed = True
         if not self.closed:
             self.closed = "closed by the host"
@@ -399,7 +457,47 @@ class WireBoard(Board):
             raise BoardClosed(self.closed) from exc
 
     def _send(self, msg: P.Message) -> None:
+        if self._out_audio:             # audio written before this message goes before it
+            self.flush()
         self._write(P.encode(msg, self.version or P.VERSION))
+
+    def _queue_audio(self, span: int, ts: int, data: bytes) -> None:
+        with self._flush_lock:
+            if not self._out_audio:
+                self._out_since = time.monotonic()
+            q = self._out_audio.setdefault(span, {}).setdefault(ts, bytearray())
+            q += data
+            full = len(q) >= MAX_AUDIO_CHUNK
+        if full:                        # a long prompt written at once: out in chunks now
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the audio written since the last flush: per span, one AUDIO message for the
+        timeslots written with the same number of octets (most turns: every timeslot written
+        once with a 20 ms block), in one write. The Board API's users need not call it: the
+        next :meth:`poll_events`, request or other message sends it, or the reader thread
+        within :data:`FLUSH_AFTER` seconds."""
+        with self._flush_lock:          # one flush at a time: the card gets audio in the order written
+            out, self._out_audio = self._out_audio, {}
+            if out:
+                self._write(b"".join(self._encode_audio(out)))
+
+    def _encode_audio(self, out: dict[int, dict[int, bytearray]]) -> list[bytes]:
+        raws = []
+        version = self.version or P.VERSION
+        for span, by_ts in out.items():
+            groups: dict[int, list[int]] = {}
+            for ts, q in by_ts.items():
+                groups.setdefault(len(q), []).append(ts)
+            for n, tss in groups.items():
+                if not n:
+                    continue
+                tss.sort()
+                step = min(n, MAX_AUDIO_CHUNK)
+                for i in range(0, n, step):
+                    data = b"".join(by_ts[ts][i:i + step] for ts in tss)
+                    raws.append(P.encode(P.Audio(span, 0, tuple(tss), data), version))
+        return raws
 
     def _request(self, msg: P.Message, expect: type[_M], timeout: float | None = None) -> _M:
         waiter = _Waiter(expect.TYPE, int(msg.TYPE))
@@ -436,7 +534,8 @@ class WireBoard(Board):
         while not self.closed:
             try:
                 if self._fd is not None:
-                    data = self._ser.read(65536) if readable(self._fd, 0.05) else b""
+                    wait = FLUSH_AFTER if self._out_audio else 0.05
+                    data = self._ser.read(1 << 20) if readable(self._fd, wait) else b""
                 else:
                     n = self._ser.in_waiting
                     data = self._ser.read(n if n else 1)
@@ -444,12 +543,19 @@ class WireBoard(Board):
                 if not self.closed:
                     self._lost(f"link lost: {exc}")
                 return
+            if self._out_audio and time.monotonic() - self._out_since >= FLUSH_AFTER and not self._host_closed:
+                try:
+                    self.flush()        # a user that writes audio and never polls
+                except BoardClosed:
+                    return
             if data:
                 items = self._decoder.feed(data)
                 with self._lock:
                     for item in items:
                         self._dispatch(item)
-                self._wake()
+                    wake, self._wake_due = self._wake_due, False
+                if wake:                # a whole block on every span, or anything but audio
+                    self._wake()
 
     def _wake(self) -> None:
         if self._pipe_closed:
@@ -510,8 +616,8 @@ class WireBoard(Board):
                 log.warning("%s: card reports %s: %s", self.url, _code_name(m.code), m.text)
                 self.remote_errors.append(m)
             return None
-        if isinstance(m, P.Ping):
-            return self._send(P.Pong(m.data, m.span))
+        if isinstance(m, P.Ping):       # straight out: the reader never waits for a flush
+            return self._write(P.encode(P.Pong(m.data, m.span), self.version or P.VERSION))
         if not self._spans:
             self._early.append(m)       # CAS_STATE / ALARMS right after HELLO_ACK
             return None
@@ -520,22 +626,23 @@ class WireBoard(Board):
                                                           f"{len(self._spans)}"))
         span = self._spans[m.span]
         if isinstance(m, P.Audio):
-            n = m.octets_per_timeslot
-            self._now = max(self._now, (m.seq + 1) * BLOCK_SECONDS)
-            data = {ts: m.data[i * n:(i + 1) * n] for i, ts in enumerate(m.timeslots) if ts in VOICE_TIMESLOTS}
-            span._ring.append((m.seq, data, m.seq * BLOCK_SECONDS))
-            span._next += 1
-        elif isinstance(m, P.CasChanged):
+            return self._audio(span, m)
+        self._wake_due = True
+        if isinstance(m, P.CasChanged):
             if m.timeslot in span._cas:
                 span._cas[m.timeslot] = m.abcd
+                span._cas_row[m.timeslot] = m.abcd
                 span._cas_since[m.timeslot] = m.time
+                span._changed()
                 self._now = max(self._now, m.time)
                 self._queue(CasChanged(span.number, m.timeslot, m.abcd, m.time))
         elif isinstance(m, P.CasState):
             for ts in VOICE_TIMESLOTS:
-                span._cas[ts] = m.abcd[ts - 1]
+                span._cas[ts] = span._cas_row[ts] = m.abcd[ts - 1]
                 span._cas_since[ts] = None
+            span._changed()
         elif isinstance(m, P.Alarms):
+            span._changed()
             span._alarms = Alarm(m.alarms & 0xFF)
             self._now = max(self._now, m.time)
             self._queue(AlarmChanged(span.number, span._alarms, m.time))
@@ -547,10 +654,51 @@ class WireBoard(Board):
             if len(ch.rx) < MAX_QUEUED:
                 ch.rx.append(m.frame)
             span._counters.hdlc_rx += 1
+            span._changed()
             self._queue(HdlcFrameReady(span.number, m.timeslot, self._now))
         else:
             self._protocol_error(WireProtocolError(f"{t.name} is not sent by a card"))
         return None
+
+    def _audio(self, span: WireSpan, m: P.Audio) -> None:
+        """One AUDIO (one block of one span): into the span's ring as received; the block is
+        complete when every streaming span has sent it (the loop is woken then, once)."""
+        seq = m.seq
+        if self._now < (seq + 1) * BLOCK_SECONDS:
+            self._now = (seq + 1) * BLOCK_SECONDS
+        tss = m.timeslots
+        if not _VOICE.issuperset(tss):       # only voice timeslots carry audio
+            n = m.octets_per_timeslot
+            data = b"".join(m.data[i * n:(i + 1) * n] for i, ts in enumerate(tss) if ts in _VOICE)
+            tss = tuple(ts for ts in tss if ts in _VOICE)
+        else:
+            data = m.data
+        span._ring.append((seq, tss, data, seq * BLOCK_SECONDS))
+        span._next += 1
+        last = span._last_seq
+        if last >= 0 and seq > last + 1:
+            span.gaps += seq - last - 1
+        span._last_seq = seq
+        if seq <= self.complete_seq:
+            return
+        count = self._pending.get(seq, 0) + 1
+        if count >= self._streaming:
+            self._complete(seq)
+        else:
+            self._pending[seq] = count
+            if seq > self._newest:
+                self._newest = seq
+                if seq - 2 > self.complete_seq:      # a span stopped streaming: do not wait for it
+                    self.incomplete += 1
+                    self._complete(seq - 2)
+
+    def _complete(self, seq: int) -> None:
+        self.complete_seq = seq
+        self.arrivals[seq] = time.monotonic()
+        self.arrivals.pop(seq - ARRIVALS_KEPT, None)
+        if self._pending:
+            self._pending = {k: v for k, v in self._pending.items() if k > seq}
+        self._wake_due = True
 
     def _loop_turn(self, m: P.Message) -> P.Message | None:
         """loop:// (or a looped line): turn our own message into what a looped card would say."""
