@@ -255,7 +255,7 @@ class AcdEngine:
         """Expected wait of a caller at ``position``: position x AHT / staffed agents (docs/stats.md)."""
         q = self._queue(queue)
         staffed = sum(1 for m in self.agents.values()
-                      if m.agent.state is not AgentState.LOGGED_OFF and self._eligible(q.config, m.agent))
+                      if m.agent.state is not AgentState.LOGGED_OFF and self.eligible(q.config, m.agent))
         return position * q.aht / max(1, staffed)
 
     def waiting(self, queue: str) -> list[QueuedCall]:
@@ -285,7 +285,8 @@ class AcdEngine:
         qc.route_id = qc.route_deadline = None
 
     @staticmethod
-    def _eligible(c: QueueConfig, a: Agent) -> bool:
+    def eligible(c: QueueConfig, a: Agent) -> bool:
+        """Agent ``a`` may take calls of the queue configured by ``c`` (a member, with its skills)."""
         return (not c.members or a.id in c.members) and a.has_skills(c.skills)
 
     def _service_call(self, q: _Queue, qc: QueuedCall, now: float) -> list[Event]:
@@ -338,7 +339,7 @@ class AcdEngine:
             q = self.queues[qc.queue]
             c = q.config
             ready = [m.agent for m in self.agents.values()
-                     if m.agent.state is AgentState.READY and self._eligible(c, m.agent)]
+                     if m.agent.state is AgentState.READY and self.eligible(c, m.agent)]
             if not ready:
                 continue
             fresh = [a for a in ready if a.id not in qc.tried]

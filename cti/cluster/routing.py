@@ -223,7 +223,7 @@ class Routing:
             self.counters["refused"] += 1
             _clear(c.model, e.call, now, int(Cause.USER_BUSY))
             return
-        queue = next((q for q, qq in c.engine.queues.items() if c.engine._eligible(qq.config, m.agent)),
+        queue = next((q for q, qq in c.engine.queues.items() if c.engine.eligible(qq.config, m.agent)),
                      next(iter(c.engine.queues)))
         self.visits[e.call] = (agent, queue)
         c.apply(m.request("Offer", now, call_id=e.call))
@@ -354,7 +354,7 @@ class Routing:
 def _free_circuits(model: Any, span: int) -> list[tuple[int, int]]:
     """The circuits of ``span`` no call holds and the trunk reports available, in order."""
     return sorted((int(c[0]), int(c[1])) for adapter in model.adapters for c in adapter.circuits()
-                  if c[0] == span and c not in model._busy and model.available.get(c, True))
+                  if c[0] == span and c not in model.busy_circuits() and model.available.get(c, True))
 
 
 def _clear(model: Any, call_id: str, now: float, cause: int) -> None:

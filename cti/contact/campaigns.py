@@ -60,7 +60,7 @@ class CampaignRequests:
         agent = self.engine.agent(req.agent)
         if agent.state is AgentState.LOGGED_OFF or not agent.device:
             raise InvalidStateError(f"agent {req.agent} is not logged on")
-        if not self.engine._eligible(self.engine.queues[c.queue].config, agent):
+        if not self.engine.eligible(self.engine.queues[c.queue].config, agent):
             raise InvalidParameterError(f"agent {req.agent} does not serve queue {c.queue!r} of campaign "
                                         f"{req.campaign!r}", field="agent")
         if c.mode != "preview":
@@ -110,7 +110,7 @@ class CampaignRequests:
         if q is None:
             return out
         for m in self.engine.agents.values():
-            if m.agent.state is not AgentState.LOGGED_OFF and self.engine._eligible(q.config, m.agent):
+            if m.agent.state is not AgentState.LOGGED_OFF and self.engine.eligible(q.config, m.agent):
                 out[m.agent.state.value] = out.get(m.agent.state.value, 0) + 1
         return out
 
@@ -133,6 +133,6 @@ class CampaignRequests:
         for n in sorted(self.dialler.running):
             c: Campaign = self.dialler.campaign(n)
             q = self.engine.queues.get(c.queue)
-            if me is not None and q is not None and self.engine._eligible(q.config, me.agent):
+            if me is not None and q is not None and self.engine.eligible(q.config, me.agent):
                 out.append({"campaign": n, "mode": c.mode, "queue": c.queue})
         return out

@@ -349,7 +349,7 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
                 return 0
             c = self.engine.queues[queue].config
             return sum(1 for m in self.engine.agents.values()
-                       if m.agent.state is AgentState.READY and self.engine._eligible(c, m.agent))
+                       if m.agent.state is AgentState.READY and self.engine.eligible(c, m.agent))
 
         def dial(device: str, number: str, trunk: str | None = None, calling: str | None = None) -> dict[str, Any]:
             res: dict[str, Any] = self.model.make_call(device, number, now, trunk=trunk, calling=calling)
@@ -360,7 +360,7 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
             c = self.engine.queues[queue].config
             return sum(1 for m in self.engine.agents.values()
                        if m.agent.state in (AgentState.RESERVED, AgentState.BUSY, AgentState.WORKING_AFTER_CALL)
-                       and self.engine._eligible(c, m.agent))
+                       and self.engine.eligible(c, m.agent))
 
         reports, clear = self.dialler.tick(now, ready, dial, self.listen, busy)
         for call_id, cause in clear:              # busy / congestion heard in band, no answer

@@ -236,7 +236,7 @@ class ContactRequests:
         spec = self.dialler.specs.get(req.campaign, {})
         q = self.engine.queues.get(spec.get("queue", ""))
         staffed = None if q is None else sum(1 for m in self.engine.agents.values()
-                                             if self.engine._eligible(q.config, m.agent))
+                                             if self.engine.eligible(q.config, m.agent))
         try:
             c = self.dialler.start(req.campaign, staffed=staffed, may_set_calling=account.role == "integrator"
                                    or "set_calling" in getattr(account, "rights", ()))
