@@ -430,6 +430,8 @@ class Span(abc.ABC):
         if not callable(fn):
             raise TypeError(f"an audio listener is a callable taking (bytes, float), not {fn!r}")
         table: dict[int, list[AudioListener]] = self.__dict__.setdefault("_listeners", {})
+        if ts not in table:
+            self.__dict__.pop("_listen_order", None)
         table.setdefault(ts, []).append(fn)
 
     def remove_audio_listener(self, ts: int, fn: AudioListener) -> bool:
@@ -441,6 +443,7 @@ class Span(abc.ABC):
         fns.remove(fn)
         if not fns:
             del table[ts]
+            self.__dict__.pop("_listen_order", None)
         return True
 
     def add_block_listener(self, fn: BlockListener) -> None:
@@ -472,20 +475,23 @@ class Span(abc.ABC):
         return int(self.__dict__.get("_listener_errors", 0))
 
     def _heard(self, blk: AudioBlock) -> None:
-        table: dict[int, list[AudioListener]] = self.__dict__["_listeners"]
-        tss = blk.timeslots
-        n = len(blk.data) // len(tss)
+        hooks = self.__dict__
+        order: list[tuple[int, list[AudioListener]]] | None = hooks.get("_listen_order")
+        if order is None:           # timeslot order, built again only when a timeslot gains or loses all
+            order = hooks["_listen_order"] = sorted(hooks["_listeners"].items())
+        tss, data, t = blk.timeslots, blk.data, blk.time
+        n = len(data) // len(tss)
         pos = _positions(tss)
-        for ts, fns in sorted(table.items()) if len(table) > 1 else tuple(table.items()):
+        for ts, fns in order:
             i = pos.get(ts)
             if i is None or not fns:
                 continue
-            data = blk.data[i * n:(i + 1) * n]
-            for fn in tuple(fns):
+            chunk = data[i * n:(i + 1) * n]
+            for fn in (fns if len(fns) == 1 else tuple(fns)):
                 try:
-                    fn(data, blk.time)
+                    fn(chunk, t)
                 except Exception:
-                    self.__dict__["_listener_errors"] = self.audio_listener_errors + 1
+                    hooks["_listener_errors"] = self.audio_listener_errors + 1
                     log.exception("span %s TS%s: audio listener %r raised", self.number, ts, fn)
 
     @abc.abstractmethod

@@ -181,6 +181,17 @@ class Endpoint(Span):
         if q:
             self._tx_live.add(ts)
 
+    def read_audio(self, timeslots: Iterable[int] | None = None) -> AudioBlock | None:
+        # every reader asks until None, every block (stacks, taps, call progress): the common
+        # "nothing new" answer without the Span API's wrapper
+        if timeslots is None and not self._cursor and not self._closed:
+            seq = self._all_next
+            if seq < self._skipped:
+                seq = self._skipped
+            if seq >= self._seq_next:
+                return None
+        return Span.read_audio(self, timeslots)
+
     def write_audio(self, ts: int, alaw: bytes) -> None:
         # per written timeslot, every block (bridges, tones, prompts): the Span API's wrapper and
         # checks folded in for the common case (bytes to a live voice timeslot with a queue, no

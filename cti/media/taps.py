@@ -31,8 +31,7 @@ class SpanTaps:
     def __init__(self, spans: Mapping[int, Span] | None = None) -> None:
         self.spans: dict[int, Span] = {}
         self._listeners: dict[Circuit, list[Listener]] = {}
-        self._hooks: dict[Circuit, Listener] = {}   #: the one span listener per circuit
-        self.errors = 0          #: listeners that raised (logged, the others still called)
+        self._errors0: dict[int, int] = {}          #: span -> its listener errors when tapped
         for n, span in (spans or {}).items():
             self.tap(n, span)
 
@@ -45,7 +44,14 @@ class SpanTaps:
             log.warning("span %s: %s has no audio listeners; nobody hears it", number, type(span).__name__)
             return False
         self.spans[number] = span
+        self._errors0[number] = span.audio_listener_errors
         return True
+
+    @property
+    def errors(self) -> int:
+        """Listener calls on the tapped spans that raised since they were tapped (each logged by
+        the span; the other listeners were still called)."""
+        return sum(sp.audio_listener_errors - self._errors0.get(n, 0) for n, sp in self.spans.items())
 
     def listen(self, circuit: Circuit, fn: Listener) -> Callable[[], None]:
         """Call ``fn(alaw_block, time)`` with every 20 ms block received on ``circuit``;
@@ -63,11 +69,10 @@ class SpanTaps:
         if span not in self.spans:
             raise ValueError(f"span {span} is not tapped (tapped: {sorted(self.spans)})")
         key = (span, ts)
-        fns = self._listeners.setdefault(key, [])
-        if key not in self._hooks:
-            hook = self._hooks[key] = self._hook(key)
-            self.spans[span].add_audio_listener(ts, hook)
-        fns.append(fn)
+        # the span calls ``fn`` itself (no hook of ours in between: one Python call per
+        # circuit and block fewer), each listener's failure its own (Span.audio_listener_errors)
+        self.spans[span].add_audio_listener(ts, fn)
+        self._listeners.setdefault(key, []).append(fn)
 
         def stop() -> None:
             fns = self._listeners.get(key)
@@ -75,7 +80,7 @@ class SpanTaps:
                 fns.remove(fn)
                 if not fns:
                     del self._listeners[key]
-                    self.spans[span].remove_audio_listener(ts, self._hooks.pop(key))
+                self.spans[span].remove_audio_listener(ts, fn)
         return stop
 
     def listening(self, circuit: Circuit) -> int:
@@ -95,14 +100,3 @@ class SpanTaps:
                     pass
             except Exception:       # a closed or failing span: its stack reports the fault
                 log.debug("span %s: drain failed", n, exc_info=True)
-
-    def _hook(self, circuit: Circuit) -> Listener:
-        """The span listener of ``circuit``: calls its listeners, each one's failure its own."""
-        def heard(alaw: bytes, time: float) -> None:
-            for fn in tuple(self._listeners.get(circuit, ())):
-                try:
-                    fn(alaw, time)
-                except Exception:
-                    self.errors += 1
-                    log.exception("audio listener on %s/%s", *circuit)
-        return heard
