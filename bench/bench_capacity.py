@@ -115,6 +115,37 @@ class Meter:
         return timed
 
 
+def _far_tickers(meter: Meter, tickers: list[Callable[[float], None]],
+                 labels: dict[int, str]) -> list[Callable[[float], None]]:
+    """The clock's tickers with each run of far-end ones (``labels``: id -> part) called as one,
+    timed once: a phone and a desktop per station would otherwise put two clock reads and a
+    wrapper call per station and block on our side of the ledger (the wrapper's own cost)."""
+    out: list[Callable[[float], None]] = []
+    run: list[Callable[[float], None]] = []
+    label = ""
+
+    def close() -> None:
+        if run:
+            fns = tuple(run)
+
+            def each(now: float) -> None:
+                for fn in fns:
+                    fn(now)
+            out.append(meter.wrap(label, each))
+            run.clear()
+    for t in tickers:
+        part = labels.get(id(t))
+        if part != label or part is None:
+            close()
+            label = part or ""
+        if part is None:
+            out.append(t)
+        else:
+            run.append(t)
+    close()
+    return out
+
+
 def _callers_component(load: Load, circuits: dict[int, int], acd_number: str) -> Any:
     """The callers (far end): fill, then Poisson arrivals; our side's "answering machine" for
     calls not routed to the contact centre (answers 1-3 s after Delivered)."""
@@ -311,15 +342,15 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
     srv.start()
     clock = card.clock
     ours_ticker = srv._service
-    clock._tickers = [t if t == ours_ticker else meter.wrap("phones", t) for t in clock._tickers]
+    labels: dict[int, str] = {id(t): "phones" for t in clock._tickers if t != ours_ticker}
     if n_agents:
         bus, _desks = start_desktops(srv, {a: v["device"] for a, v in agents.items()},
                                      DesktopProfile(answer_after=(1.0, 3.0), handle=(60.0, 240.0), no_answer=0.0),
                                      seed=load.seed)
-        clock._tickers = [t if t == ours_ticker or getattr(t, "__name__", "") == "timed"
-                          else meter.wrap("agents", t) for t in clock._tickers]
+        labels.update((id(t), "agents") for t in clock._tickers if t != ours_ticker and id(t) not in labels)
         bus.on_event = meter.wrap("agents", bus.on_event)       # type: ignore[method-assign]
         srv._wire()        # the server took the desktops' bound on_event when it added them: re-take it
+    clock._tickers = _far_tickers(meter, clock._tickers, labels)
     sub = None
     if load.subscriber:
         from bench.bench_bus import _Sub
