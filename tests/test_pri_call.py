@@ -35,13 +35,11 @@ def sent(pr, side):
 def watch(pr):
     for side in ("user", "network"):
         st = getattr(pr, side)
-        orig = st.q931.data_to_send
 
-        def spy(now, _o=orig, _s=side):
-            out = _o(now)              # what layer 3 hands to the data link
-            sent(pr, _s).extend(decode(data) for data in out if data[:1] == b"\x08")
-            return out
-        st.q931.data_to_send = spy
+        def spy(data, _s=side):        # each message layer 3 hands to the data link
+            if data[:1] == b"\x08":
+                sent(pr, _s).append(decode(data))
+        st.q931.tap = spy
 
 
 def test_tables_whole_and_shape():
@@ -132,14 +130,14 @@ def test_overlap_sending_and_receiving():
 
 
 def test_t303_repeat_then_cause_102_and_t310(p):
-    orig = p.network.q931.receive
-    p.network.q931.receive = lambda data, now: None    # layer 3 of the network is deaf
+    orig = p.network.link.deliver
+    p.network.link.deliver = lambda data, now: None    # layer 3 of the network is deaf
     c = p.user.q931.setup("5", p.now)
     p.run(4.5, dt=0.5)
     assert p.user.q931.counters["setup_tx"] == 2 and c.state is U.U1_CALL_INITIATED
     p.run(4.5, dt=0.5)
     assert c.state == 0 and p.last("user", "released").cause == 102
-    p.network.q931.receive = orig
+    p.network.link.deliver = orig
     c = p.user.q931.setup("6", p.now)
     p.step()
     p.network.q931.proceeding(p.last("network", "setup").call, p.now)
@@ -156,15 +154,15 @@ def test_t305_t308_when_the_peer_stops_answering(p):
     p.network.q931.answer(inc, p.now)
     p.step()
     watch(p)
-    orig = p.network.q931.receive
-    p.network.q931.receive = lambda data, now: None    # layer 3 of the network is deaf
+    orig = p.network.link.deliver
+    p.network.link.deliver = lambda data, now: None    # layer 3 of the network is deaf
     p.user.q931.release(c, 16, p.now)
     p.run(30.5, dt=0.5)
     assert c.state is U.U19_RELEASE_REQUEST              # T305 -> RELEASE, T308 running
     p.run(8.5, dt=0.5)
     assert c.state == 0 and [m.mtype for m in sent(p, "user")].count(MT.RELEASE) == 2
     assert c.channel in p.user.q931.maintenance           # 5.3.4.3: until restarted
-    p.network.q931.receive = orig
+    p.network.link.deliver = orig
     p.user.q931.restart_channels((c.channel,), p.now)
     p.step()
     assert c.channel not in p.user.q931.maintenance and "restart_ack" in p.kinds("user")
@@ -221,7 +219,7 @@ def _inject(pr, side, raw):
 
 def test_mutated_messages_answered_per_5_8_link_stays_up(p):
     watch(p)
-    p.network.q931.receive = lambda data, now: None    # only the user side's answers matter
+    p.network.link.deliver = lambda data, now: None    # only the user side's answers matter
     # SETUP without bearer capability: RELEASE COMPLETE 96
     _inject(p, "network", encode(Message(MT.SETUP, 77, False, [IE.ChannelId((3,))])))
     assert sent(p, "user")[-1].mtype == MT.RELEASE_COMPLETE and sent(p, "user")[-1].get(IE.Cause).value == 96
@@ -304,7 +302,7 @@ def test_t322_status_enquiry_repeated_then_call_cleared(p):
     p.step()
     p.network.q931.answer(p.last("network", "setup").call, p.now)
     p.step()
-    p.network.q931.receive = lambda data, now: None
+    p.network.link.deliver = lambda data, now: None
     p.user.q931.status_enquiry(c, p.now)
     p.run(4.5, dt=0.5)
     assert c.enquiries == 2 and c.state is U.U10_ACTIVE

@@ -22,7 +22,7 @@ class PriStack:
         self.network = network
         self.link = LapdLink(network, timers=q921, name=f"{name}.q921")
         self.q931 = Q931(network, channels, **q931)
-        self.link.deliver = self._data                 # DL-DATA-INDICATION straight to layer 3
+        self.link.deliver = self.q931.receive          # DL-DATA-INDICATION straight to layer 3
         self._events: list[Any] = []
         self.started = False
 
@@ -77,9 +77,6 @@ class PriStack:
         if q._out:
             for m in q.data_to_send(now):
                 link.send(m, now)
-
-    def _data(self, data: bytes, now: float) -> None:
-        self.q931.receive(data, now)
 
     def _link_events(self, now: float) -> None:
         for e in self.link.events():

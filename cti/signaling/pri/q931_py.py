@@ -1,0 +1,863 @@
+# cython: annotation_typing=False
+"""Q.931 layer 3 of one PRI interface: :class:`PriCall` (one call reference; its methods are the
+actions and guards of the call tables of :mod:`.calltable`, Q.931 5.1-5.3, 5.8) and
+:class:`Q931` (call references, B-channel allocation and glare, unknown call references, the
+5.8 answers, RESTART received; our RESTART is :mod:`.restart`). Sans-IO: ``receive(octets,
+now)`` takes a layer 3 message from the data link, ``data_to_send(now)`` gives the messages to
+hand to it, ``events()`` the call and interface events; requests (``setup``, ``alert``,
+``answer``, ``release`` ...) are methods.
+
+One source, two builds: this module runs as it is (the twin, ``BOARDCORE_NO_EXTENSIONS=1``)
+and setup.py compiles it in Cython's pure-Python mode with ``q931_c.pxd`` as ``q931_c``
+(:mod:`.q931` and :mod:`.call` export the live classes), as the data link (``link_c``), the
+engine (``machine_c``) and ISUP call control (``control_c``) are built. Written by hand
+because it is the per-message cost of every PRI call: the compiled build holds a call's and an
+interface's fields in C, calls its helpers and the engine's machine without a Python call, and
+fires the tables' events from constants; the call tables stay the whole state machine (the
+engine calls the actions ``action(call, message, now)``). A freed call record goes back to a
+small pool with its machine (:meth:`Q931.free`) and is taken again by the next call when
+nothing else holds it any more.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from _boardcore import _select
+from cti.signaling.engine import Machine, Table, TimerQueue
+from cti.signaling.errors import LocalProtocolError
+
+from . import ie as IE
+from .calltable import build
+from .message import (GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, Message, MessageError, decode, encode_parts,
+                      mandatory_invalid, missing)
+from .restart import Restart, RestartEv
+from .states import COMPATIBLE, CallEvent, Ev, InterfaceEvent, Req
+from .timers import N322, Q931_TIMERS
+from .variants import Variant, variant as variant_named
+
+try:
+    import cython
+    _COMPILED = bool(cython.compiled)
+except ImportError:      # no Cython: this module runs as the twin
+    _COMPILED = False
+#: the machine and queue classes: this build types them as the compiled engine, so with the
+#: twins forced on (tests comparing the two builds in one process) it takes that engine all the same
+_Machine: Any = Machine
+_Queue: Any = TimerQueue
+if _COMPILED:
+    _machine_c = _select.compiled("cti.signaling.machine")
+    if _machine_c is not None:
+        _Machine, _Queue = _machine_c.MachineCore, _machine_c.TimerQueue
+
+E1_B_CHANNELS = tuple(range(1, 16)) + tuple(range(17, 32))
+#: message type octet -> MT, without calling the enum per message
+_MT_OF: dict[int, MT] = {int(t): t for t in MT}
+#: message types with mandatory elements (the others can only have element errors)
+_CHECKED = frozenset(int(t) for t in (*MANDATORY, *MANDATORY_FROM_NETWORK))
+# the events and element classes of the per-message path, as constants (no module and class
+# attribute look-up per use in the compiled build)
+_SETUP, _RELEASE_COMPLETE, _RELEASE, _DISCONNECT = MT.SETUP, MT.RELEASE_COMPLETE, MT.RELEASE, MT.DISCONNECT
+_REQ_SETUP, _REQ_RELEASE, _REQ_SETUP_COMPLETE, _REQ_PROCEEDING = Req.SETUP, Req.RELEASE, Req.SETUP_COMPLETE, \
+    Req.PROCEEDING
+_REQ_REJECT, _REQ_DISCONNECT = Req.REJECT, Req.DISCONNECT
+_Cause, _ChannelId, _Progress, _CalledNumber = IE.Cause, IE.ChannelId, IE.Progress, IE.CalledNumber
+_CallingNumber, _Display, _SendingComplete, _CallState = IE.CallingNumber, IE.Display, IE.SendingComplete, IE.CallState
+_ie_cause, _ie_channel, _ie_progress, _SPEECH = IE.cause, IE.channel, IE.progress, IE.SPEECH
+
+
+class PriCall:
+    """One call reference and its machine; the actions of the tables are its methods."""
+
+    def __init__(self, node: Q931, cref: int, ours: bool, now: float) -> None:
+        self.node = node
+        self.cref = cref
+        self.ours = ours                   #: we allocated the call reference (we sent SETUP)
+        self.channel: int | None = None    #: E1 timeslot of the B channel
+        self.exclusive = True
+        self.called = ""
+        self.calling: IE.CallingNumber | None = None
+        self.complete = True               #: the called number is complete (en-bloc)
+        self.cause = 16
+        self.reported = False              #: "released" told to the layer above
+        self.setups = 0                    #: SETUPs sent (T303)
+        self.releases = 0                  #: RELEASEs sent (T308)
+        self.enquiries = 0                 #: STATUS ENQUIRYs sent (T322)
+        self.first_response = True
+        self.started = now
+        self.display = ""
+        self.inband = False                #: progress indicator 8 seen: tones in band
+        #: Q.931 5.8.6 / 5.8.7: cause our RELEASE / RELEASE COMPLETE carries after a bad message
+        self.error_cause: int | None = None
+        self.called_ton = 0
+        self.hlc: int | None = None
+        self.glare_channel = 0             #: the channel it lost
+        self.glare = False                 #: our outgoing call lost its channel to the peer's SETUP
+        self.m = _Machine(node.table, self, name=f"cref {cref}", timer_values=node._call_timers, trace=node.trace,
+                          queue=node.timers)
+
+    @property
+    def state(self) -> Any:
+        return self.m.state
+
+    def __repr__(self) -> str:
+        return f"PriCall(cref={self.cref}{'*' if not self.ours else ''}, ch={self.channel}, {self.m.state.name})"
+
+    # ---- helpers --------------------------------------------------------------------------
+    def send(self, mt: int, ies: tuple[IE.Ie, ...] = ()) -> None:
+        self.node.send_parts(mt, self.cref, not self.ours, ies)
+
+    def event(self, kind: str, now: float, cause: int = 0, remote: bool = True, reason: str = "", digits: str = "",
+              progress: int = 0) -> None:
+        """Tell the layer above (one :class:`~.states.CallEvent`, built by position; the
+        compiled build calls this with every argument given, in order)."""
+        self.node._events.append(CallEvent(kind, self, now, cause, remote, reason, digits, progress))
+
+    def channel_ie(self) -> IE.ChannelId:
+        assert self.channel is not None
+        return _ie_channel(self.channel, self.exclusive)
+
+    def _cause(self, value: int = -1) -> IE.Cause:
+        return _ie_cause(self.cause if value < 0 else value, self.node.location)
+
+    def _released(self, now: float, cause: int, remote: bool, reason: str) -> None:
+        if not self.reported:
+            self.reported = True
+            self.event("released", now, cause, remote, reason, "", 0)
+
+    def _note_progress(self, m: Any, now: float, kind: str) -> None:
+        p = m.get(_Progress) if isinstance(m, Message) else None
+        d = 0 if p is None else p.description
+        if d == 1 or d == 8:
+            self.inband = True
+        self.event(kind, now, 0, True, "", "", d)
+
+    def _take_channel(self, m: Any) -> None:
+        ch = m.get(_ChannelId) if isinstance(m, Message) else None
+        if ch is not None and ch.channels:
+            self.node.move_channel(self, ch.channels[0])
+
+    # ---- outgoing call ----------------------------------------------------------------------
+    def send_setup(self, m: Any, now: float) -> None:
+        self.setups += 1
+        self.node.counters["setup_tx"] += 1
+        self.send(MT.SETUP, tuple(self.node.setup_ies(self)))
+
+    def repeat_setup(self, m: Any, now: float) -> None:
+        """T303 first expiry: SETUP again (Q.931 5.1.1)."""
+        self.node.counters["t303_repeat"] += 1
+        self.send_setup(m, now)
+
+    def setup_failed(self, m: Any, now: float) -> None:
+        """T303 second expiry: RELEASE COMPLETE cause 102, the call is over (5.1.1)."""
+        self.send(MT.RELEASE_COMPLETE, (self._cause(102),))
+        self._released(now, 102, True, "T303 expired twice: no answer to SETUP")
+        self.node.free(self, now)
+
+    def lost_channel(self, m: Any, now: float) -> None:
+        """Glare on a B channel, user side: the network's SETUP takes the channel our SETUP
+        asked for exclusively; our call is withdrawn (RELEASE COMPLETE 44) so the layer above
+        can place it again on another channel (Q.931 5.2.3.1, 5.1.2)."""
+        self.send(MT.RELEASE_COMPLETE, (self._cause(44),))
+        self._released(now, 44, True, "B channel taken by the network's call (glare)")
+        self.node.free(self, now)
+
+    def setup_acked(self, m: Message, now: float) -> None:
+        self._take_channel(m)
+        self.event("setup_ack", now)
+
+    def proceeding(self, m: Message, now: float) -> None:
+        self._take_channel(m)
+        self._note_progress(m, now, "proceeding")
+
+    def alerting(self, m: Message, now: float) -> None:
+        self._take_channel(m)
+        self._note_progress(m, now, "alerting")
+
+    def progress(self, m: Message, now: float) -> None:
+        self._take_channel(m)
+        self._note_progress(m, now, "progress")
+
+    def connected(self, m: Message, now: float) -> None:
+        """CONNECT received: CONNECT ACK where the side/variant sends one (5.1.8 / 5.2.8)."""
+        self._take_channel(m)
+        if self.node.network or self.node.variant.user_connect_ack:
+            self.send(MT.CONNECT_ACKNOWLEDGE)
+        self.event("answered", now)
+
+    def connect_request(self, m: Message, now: float) -> None:
+        """Network side, CONNECT received (N8, Q.931 5.2.8): answered; the CONNECT ACKNOWLEDGE
+        follows at once (``SETUP_COMPLETE``), which makes the call active."""
+        self._take_channel(m)
+        self.event("answered", now)
+        self.m.fire(_REQ_SETUP_COMPLETE, None, now)
+
+    def send_connect_ack(self, m: Any, now: float) -> None:
+        self.send(MT.CONNECT_ACKNOWLEDGE)
+
+    def no_answer(self, m: Any, now: float) -> None:
+        """T301 expiry (ALERTING received, no CONNECT): DISCONNECT cause 19 (Q.931 5.1.7)."""
+        self.cause = 19
+        self.send(MT.DISCONNECT, (self._cause(19),))
+        self._released(now, 19, True, "T301 expired: no answer after ALERTING")
+
+    def send_info(self, m: Any, now: float) -> None:
+        digits, complete = m if isinstance(m, tuple) else (str(m or ""), False)
+        self.called += digits
+        ies: list[IE.Ie] = [IE.CalledNumber(digits, IE.Ton.UNKNOWN, self.node.variant.plan)] if digits else []
+        if complete:
+            ies.append(IE.SENDING_COMPLETE)
+        self.send(MT.INFORMATION, tuple(ies))
+
+    # ---- incoming call ----------------------------------------------------------------------
+    def offered(self, m: Message, now: float) -> None:
+        """SETUP received: en-bloc (Sending complete, or overlap receiving off) or overlap."""
+        num = m.get(_CalledNumber)
+        self.called = num.digits if num else ""
+        self.calling = m.get(_CallingNumber)
+        d = m.get(_Display)
+        self.display = d.text if d else ""
+        self.complete = m.get(_SendingComplete) is not None or not self.node.overlap_receiving \
+            or self.node.number_complete(self.called)
+        self.event("setup" if self.complete else "overlap", now, 0, True, "", self.called, 0)
+
+    def send_setup_ack(self, m: Any, now: float) -> None:
+        self.send(MT.SETUP_ACKNOWLEDGE, tuple(self._first()))
+
+    def _first(self) -> list[IE.Ie]:
+        """The channel in our first answer to a SETUP (Q.931 5.2.3.1)."""
+        if self.first_response:
+            self.first_response = False
+            if self.node.network or self.node.variant.channel_id_in_first_response:
+                return [IE.channel(self.channel)] if self.channel else []
+        return []
+
+    def more_digits(self, m: Message, now: float) -> None:
+        """INFORMATION in overlap receiving (5.2.4): digits added; complete with Sending
+        complete or the configured number length."""
+        num = m.get(_CalledNumber)
+        digits = num.digits if num else ""
+        self.called += digits
+        done = m.get(_SendingComplete) is not None or self.node.number_complete(self.called)
+        self.event("more_digits", now, 0, True, "", digits, 0)
+        if done:
+            self.m.fire(_REQ_PROCEEDING, None, now)
+            self.complete = True
+            self.event("setup", now, 0, True, "", self.called, 0)
+
+    def overlap_timeout(self, m: Any, now: float) -> None:
+        """T302 expiry with digits: the number is taken as complete (5.2.4)."""
+        self.send(MT.CALL_PROCEEDING, tuple(self._first()))
+        self.complete = True
+        self.event("setup", now, 0, True, "", self.called, 0)
+
+    def overlap_incomplete(self, m: Any, now: float) -> None:
+        """T302 expiry without a usable number: DISCONNECT cause 28 (5.2.4)."""
+        self.cause = 28
+        self.send(MT.DISCONNECT, (self._cause(28),))
+        self._released(now, 28, True, "T302 expired: number incomplete")
+
+    def has_digits(self, m: Any) -> bool:
+        return bool(self.called)
+
+    def send_proceeding(self, m: Any, now: float) -> None:
+        self.send(MT.CALL_PROCEEDING, tuple(self._first()))
+
+    def send_alerting(self, m: Any, now: float) -> None:
+        extra: list[IE.Ie] = [_ie_progress(8, self.node.location)] if self.node.network and m else []
+        if extra:
+            self.inband = True             # the network gives the tones in band from now on
+        self.send(MT.ALERTING, (*self._first(), *extra))
+
+    def send_progress(self, m: Any, now: float) -> None:
+        if self.node.network and int(m or 8) in (1, 8):
+            self.inband = True
+        self.send(MT.PROGRESS, (*self._first(), _ie_progress(int(m or 8), self.node.location)))
+
+    def send_connect(self, m: Any, now: float) -> None:
+        self.send(MT.CONNECT, tuple(self._first()))
+
+    def connect_acked(self, m: Message, now: float) -> None:
+        self.event("connected", now)
+
+    def reject(self, m: Any, now: float) -> None:
+        """Refuse an offered call: RELEASE COMPLETE with the cause (5.2.5.1)."""
+        self.cause = int(m or 21)
+        self.send(MT.RELEASE_COMPLETE, (self._cause(),))
+        self._released(now, self.cause, False, "call rejected")
+        self.node.free(self, now)
+
+    # ---- clearing ---------------------------------------------------------------------------
+    def send_disconnect(self, m: Any, now: float) -> None:
+        self.cause = int(m or 16)
+        extra = [_ie_progress(8, self.node.location)] if self.node.network and self.inband else []
+        self.send(MT.DISCONNECT, (self._cause(), *extra))
+
+    def timeout_disconnect(self, m: Any, now: float) -> None:
+        """T310 / T313 expiry: DISCONNECT cause 102 (5.1.6, 5.2.8)."""
+        self.cause = 102
+        self.send(MT.DISCONNECT, (self._cause(102),))
+        self._released(now, 102, True, f"{m} expired")
+
+    def remote_disconnect(self, m: Message, now: float) -> None:
+        """DISCONNECT received (U12 / N11, 5.3.4 / 5.3.3): the layer above is told and the
+        RELEASE request follows at once (in-band information after a DISCONNECT is not
+        listened to), which leaves the state."""
+        self.cause = _cause_of(m)
+        self._released(now, self.cause, True, "DISCONNECT received")
+        self.m.fire(_REQ_RELEASE, None, now)
+
+    def release_after_disconnect(self, m: Any, now: float) -> None:
+        """RELEASE after a DISCONNECT received; T308 runs (5.3.4)."""
+        self.releases = 1
+        self.send(MT.RELEASE, (self._cause(self.error_cause),) if self.error_cause else ())
+
+    def disconnect_timeout(self, m: Any, now: float) -> None:
+        """T305 expiry: RELEASE with the cause of the DISCONNECT (5.3.3 / 5.3.4)."""
+        self.releases = 1
+        self.send(MT.RELEASE, (self._cause(),))
+
+    def send_release(self, m: Any, now: float) -> None:
+        self.releases = 1
+        self.send(MT.RELEASE, (self._cause(),))
+
+    def repeat_release(self, m: Any, now: float) -> None:
+        self.releases += 1
+        self.send(MT.RELEASE, (self._cause(),))
+
+    def remote_release(self, m: Message, now: float) -> None:
+        """RELEASE received: RELEASE COMPLETE; the call reference and channel are free (5.3.4)."""
+        self.send(MT.RELEASE_COMPLETE, (self._cause(self.error_cause),) if self.error_cause else ())
+        self._released(now, _cause_of(m), True, "RELEASE received")
+        self.node.free(self, now)
+
+    def released_after_disconnect(self, m: Message, now: float) -> None:
+        """RELEASE answering our DISCONNECT: RELEASE COMPLETE; we cleared the call."""
+        self.send(MT.RELEASE_COMPLETE)
+        self._released(now, self.cause, False, "cleared")
+        self.node.free(self, now)
+
+    def release_complete(self, m: Any, now: float) -> None:
+        """RELEASE COMPLETE received (or the RELEASE collision of 5.3.5): the call is over."""
+        if isinstance(m, Message) and m.mtype == MT.RELEASE_COMPLETE and not self.reported:
+            self._released(now, _cause_of(m), True, "RELEASE COMPLETE received")
+        self._released(now, self.cause, False, "released")
+        self.node.free(self, now)
+
+    def release_timeout(self, m: Any, now: float) -> None:
+        """T308 second expiry: the call reference is released, the channel kept out of service
+        until restarted (5.3.4.3: maintenance); reported."""
+        self._released(now, self.cause, False, "T308 expired twice")
+        self.node.free(self, now, maintenance=True)
+
+    def link_lost(self, m: Any, now: float) -> None:
+        """Data link failure outside the active state: cleared internally (5.8.8)."""
+        self._released(now, 41, True, "data link failure")
+        self.node.free(self, now)
+
+    def t309_expired(self, m: Any, now: float) -> None:
+        self._released(now, 27, True, "T309 expired: data link not re-established")
+        self.node.free(self, now)
+
+    def link_back(self, m: Any, now: float) -> None:
+        """Data link re-established with the call active: STATUS ENQUIRY (5.8.8 / 5.8.10)."""
+        self.enquiries = 1
+        self.send(MT.STATUS_ENQUIRY)
+
+    # ---- status (5.8.10, 5.8.11) -------------------------------------------------------------
+    def send_status_enquiry(self, m: Any, now: float) -> None:
+        self.enquiries = 1
+        self.send(MT.STATUS_ENQUIRY)
+
+    def repeat_status_enquiry(self, m: Any, now: float) -> None:
+        self.enquiries += 1
+        self.send(MT.STATUS_ENQUIRY)
+
+    def enquiry_failed(self, m: Any, now: float) -> None:
+        self.cause = 41
+        self.send(MT.RELEASE, (self._cause(41),))
+        self._released(now, 41, True, "no STATUS after STATUS ENQUIRY")
+
+    def answer_enquiry(self, m: Any, now: float) -> None:
+        self.node.send_status(self.cref, not self.ours, 30, int(self.m.state))
+
+    def status_ok(self, m: Message, now: float) -> None:
+        self.event("status", now, _cause_of(m), True, "compatible STATUS", "", 0)
+
+    def status_peer_null(self, m: Message, now: float) -> None:
+        """STATUS with call state 0: our call is cleared internally (5.8.10)."""
+        self._released(now, _cause_of(m), True, "STATUS: the peer has no such call")
+        self.node.free(self, now)
+
+    def status_incompatible(self, m: Message, now: float) -> None:
+        """STATUS naming a state incompatible with ours: RELEASE cause 101 (5.8.10)."""
+        self.cause = 101
+        self.node.counters["status_incompatible"] += 1
+        self.send(MT.RELEASE, (self._cause(101),))
+        self._released(now, 101, True, "STATUS: call state incompatible")
+
+    def peer_null(self, m: Message) -> bool:
+        cs = m.get(_CallState)
+        return cs is not None and cs.value == 0
+
+    def incompatible(self, m: Message) -> bool:
+        cs = m.get(_CallState)
+        return cs is not None and cs.value not in COMPATIBLE.get(int(self.m.state), {int(self.m.state)})
+
+    def unexpected(self, m: Any, now: float) -> None:
+        """A message not compatible with the call state: STATUS cause 98 (5.8.4)."""
+        self.node.counters["unexpected"] += 1
+        self.node.send_status(self.cref, not self.ours, 98, int(self.m.state))
+
+    def ignore(self, m: Any, now: float) -> None:
+        """Messages the state takes without a change (CONNECT ACK in the active state ...)."""
+
+    def notify(self, m: Message, now: float) -> None:
+        self.event("notify", now)
+
+    def information(self, m: Message, now: float) -> None:
+        k = m.get(IE.Keypad)
+        n = m.get(_CalledNumber)
+        self.event("information", now, 0, True, "", (k.text if k else "") + (n.digits if n else ""), 0)
+
+    def inband_tones(self, m: Any) -> bool:
+        """Network side with tones or announcements in band: our DISCONNECT carries progress
+        indicator 8 and T306 runs instead of T305 (Q.931 5.3.4.1)."""
+        return self.node.network and self.inband
+
+    def t309_idle(self, m: Any) -> bool:
+        return not self.m.is_running("T309")
+
+    def setup_left(self, m: Any) -> bool:
+        return self.setups < 2
+
+    def release_left(self, m: Any) -> bool:
+        return self.releases < 2
+
+    def enquiry_left(self, m: Any) -> bool:
+        return self.enquiries < N322
+
+
+
+class Q931:
+    """Layer 3 of one interface. ``network``: our side; ``channels``: the B channels (E1
+    timeslots) this interface carries."""
+
+    def __init__(self, network: bool = False, channels: tuple[int, ...] = E1_B_CHANNELS, *,
+                 variant: str | Variant = "etsi", timers: dict[str, float] | None = None,
+                 overlap_receiving: bool = False, number_length: int | None = None,
+                 location: int | None = None, trace: int = 0) -> None:
+        self.network = network
+        self.variant = variant if isinstance(variant, Variant) else variant_named(variant)
+        self.table = NETWORK_TABLE if network else USER_TABLE
+        self.channels = tuple(channels)
+        for c in self.channels:
+            IE.bchannel_of_timeslot(c)
+        self._timers = {**dict(self.variant.timers), **(timers or {})}
+        for n, v in self._timers.items():
+            if n not in Q931_TIMERS:
+                raise ValueError(f"unknown Q.931 timer {n!r}; known: {', '.join(Q931_TIMERS)}")
+            Q931_TIMERS[n].check(float(v))
+        #: the configured values of the call table's timers, handed to every call's machine
+        self._call_timers = {n: v for n, v in self._timers.items() if n in self.table.timers} or None
+        self.overlap_receiving = overlap_receiving
+        self.number_length = number_length
+        #: cause location we send: 2 public network serving the local user / 0 user (Q.850 2.2.5)
+        self.location = (2 if network else 0) if location is None else location
+        self.trace = trace
+        self.calls: dict[tuple[int, bool], PriCall] = {}
+        #: the running timers of every call in one heap (the engine's per-stack queue)
+        self.timers = _Queue()
+        self.by_channel: dict[int, PriCall] = {}
+        self.maintenance: set[int] = set()
+        self.restarting: set[int] = set()
+        self.restart = Restart(self)
+        self._next_cref = 1
+        self._out: list[bytes] = []
+        #: called with each message layer 3 hands to the data link (tests watch it so), or None
+        self.tap: Any = None
+        self._events: list[CallEvent] = []
+        self.iface_events: list[InterfaceEvent] = []
+        self.link_up = False
+        self.counters: dict[str, int] = {k: 0 for k in (
+            "rx", "tx", "setup_tx", "setup_rx", "t303_repeat", "ignored", "status_tx", "release_complete_tx",
+            "unexpected", "status_incompatible", "glare", "restart_rx", "restart_tx")}
+
+    # ---- plumbing ---------------------------------------------------------------------------
+    def number_complete(self, digits: str) -> bool:
+        """Overlap receiving: the number is complete at ``number_length`` digits."""
+        return self.number_length is not None and len(digits) >= self.number_length
+
+    def timer_values(self, *names: str) -> dict[str, float]:
+        return {n: v for n, v in self._timers.items() if not names or n in names}
+
+    def new_machine(self, call: PriCall) -> Machine[PriCall]:
+        m: Machine[PriCall] = _Machine(self.table, call, name=f"cref {call.cref}", timer_values=self._call_timers,
+                                       trace=self.trace, queue=self.timers)
+        return m
+
+    def send_message(self, m: Message) -> None:
+        self.send_parts(m.mtype, m.cref, m.flag, m.ies)
+
+    def send_parts(self, mtype: int, cref: int, flag: bool, ies: Sequence[IE.Ie]) -> None:
+        """Send the message of these parts (the call actions build no :class:`Message`)."""
+        counters = self.counters
+        counters["tx"] += 1
+        if mtype == 0x7D:                     # STATUS
+            counters["status_tx"] += 1
+        elif mtype == 0x5A:                   # RELEASE COMPLETE
+            counters["release_complete_tx"] += 1
+        self._out.append(encode_parts(mtype, cref, flag, ies))
+
+    def send_status(self, cref: int, flag: bool, cause: int, state: int) -> None:
+        self.send_parts(MT.STATUS, cref, flag, (_ie_cause(cause, self.location), _CallState(state)))
+
+    def call_event(self, e: CallEvent) -> None:
+        self._events.append(e)
+
+    def fire(self, call: PriCall, event: Any, msg: Any, now: float) -> None:
+        call.m.fire(event, msg, now)
+
+    def data_to_send(self, now: float) -> list[bytes]:
+        out, self._out = self._out, []
+        if self.tap is not None:
+            for data in out:
+                self.tap(data)
+        return out
+
+    def events(self) -> list[Any]:
+        ev: list[Any] = self.iface_events + self._events
+        self.iface_events, self._events = [], []
+        return ev
+
+    def timer_deadline(self) -> float | None:
+        best: float | None = self.restart.m.deadline()
+        d = self.timers.deadline()
+        return d if best is None or (d is not None and d < best) else best
+
+    def handle_timer(self, now: float) -> None:
+        self.timers.handle_timer(now)
+        self.restart.m.handle_timer(now)
+
+    # ---- channels ---------------------------------------------------------------------------
+    def free_channels(self) -> list[int]:
+        busy = set(self.by_channel) | self.maintenance | self.restarting
+        return [c for c in self.channels if c not in busy]
+
+    def allocate(self, avoid: int | None = None) -> int | None:
+        """A free B channel: the network hunts from the top, the user from the bottom, so that
+        the two sides meet (glare) as late as possible."""
+        free = [c for c in self.free_channels() if c != avoid]
+        if not free:
+            return None
+        return free[len(free) - 1] if self.network else free[0]
+
+    def move_channel(self, call: PriCall, ch: int) -> None:
+        """The peer named ``ch`` for ``call`` (an answer to our SETUP, 5.1.2)."""
+        if call.channel == ch:
+            return
+        holder = self.by_channel.get(ch)
+        if ch not in self.channels or (holder is not None and holder is not call):
+            return                           # 5.8: a wrong channel; the call goes on on its own
+        if call.channel is not None and self.by_channel.get(call.channel) is call:
+            del self.by_channel[call.channel]
+        call.channel = ch
+        self.by_channel[ch] = call
+
+    def free(self, call: PriCall, now: float, maintenance: bool = False) -> None:
+        """The call reference is over (the last thing an action does): the call leaves the
+        interface, and its machine lets go of it so that the two are freed by reference
+        counting, not by the cyclic garbage collector (a fifth of the CPU of a busy span)."""
+        self.calls.pop((call.cref, call.ours), None)
+        call.m.release()               # its timers end with it (a later one must not fire)
+        if call.channel is not None and self.by_channel.get(call.channel) is call:
+            del self.by_channel[call.channel]
+            if maintenance:
+                self.maintenance.add(call.channel)
+
+    def restarted(self, channels: tuple[int, ...], now: float) -> None:
+        chans = channels or self.channels
+        for ch in chans:
+            self.maintenance.discard(ch)
+            self.restarting.discard(ch)
+
+    # ---- requests from above ---------------------------------------------------------------
+    def _new_cref(self) -> int:
+        for _ in range(0x7FFF):
+            cref = self._next_cref
+            self._next_cref = cref % 0x7FFF + 1
+            if (cref, True) not in self.calls:
+                return cref
+        raise LocalProtocolError("no free call reference")
+
+    def setup(self, called: str, now: float, calling: IE.CallingNumber | str | None = None, *,
+              channel: int | None = None, exclusive: bool = True, overlap: bool = False,
+              called_ton: int = IE.Ton.UNKNOWN, display: str = "", hlc: int | None = None) -> PriCall:
+        """Place a call (5.1.1): SETUP with the numbers; ``overlap`` sends the digits given
+        now without Sending complete and the rest with :meth:`information` (5.1.3)."""
+        ch = self.allocate() if channel is None else channel
+        if ch is None:
+            raise LocalProtocolError("no free B channel")
+        if ch not in self.channels or ch in self.by_channel or ch in self.maintenance or ch in self.restarting:
+            raise LocalProtocolError(f"B channel TS{ch} is not free")
+        call = PriCall(self, self._new_cref(), True, now)
+        call.channel, call.exclusive, call.called, call.complete = ch, exclusive, called, not overlap
+        if isinstance(calling, str):
+            calling = IE.CallingNumber(calling, IE.Ton.UNKNOWN, self.variant.plan, IE.Presentation.ALLOWED,
+                                       IE.Screening.USER_NOT_SCREENED if not self.network
+                                       else IE.Screening.NETWORK_PROVIDED)
+        call.calling = calling
+        call.display = display
+        call.called_ton, call.hlc = called_ton, hlc
+        self.calls[(call.cref, True)] = call
+        self.by_channel[ch] = call
+        call.m.fire(_REQ_SETUP, None, now)
+        return call
+
+    def setup_ies(self, call: PriCall) -> list[IE.Ie]:
+        ies: list[IE.Ie] = [IE.SPEECH, call.channel_ie()]
+        if call.display and (self.network or self.variant.display_to_network):
+            ies.append(IE.Display(call.display))
+        if call.calling is not None:
+            ies.append(call.calling)
+        if call.called or call.complete:
+            ies.append(IE.CalledNumber(call.called, call.called_ton, self.variant.plan))
+        if call.hlc is not None:
+            ies.append(IE.Hlc(call.hlc))
+        if call.complete and self.variant.sending_complete:
+            ies.append(IE.SENDING_COMPLETE)
+        return ies
+
+    def _req(self, call: PriCall, req: Req, arg: Any, now: float) -> int:
+        if call.m.state == 0 or (call.cref, call.ours) not in self.calls:
+            raise LocalProtocolError(f"{call!r} is over")
+        if not call.m.fire_if(req, arg, now):
+            raise LocalProtocolError(f"{req.value} not allowed in {call.m.state.name}")
+        return 0
+
+    def information(self, call: PriCall, digits: str, now: float, complete: bool = False) -> None:
+        self._req(call, Req.INFO, (digits, complete), now)
+
+    def more_info(self, call: PriCall, now: float) -> None:
+        self._req(call, Req.MORE_INFO, None, now)
+
+    def proceeding(self, call: PriCall, now: float) -> None:
+        self._req(call, Req.PROCEEDING, None, now)
+
+    def alert(self, call: PriCall, now: float, inband: bool = False) -> None:
+        self._req(call, Req.ALERTING, inband, now)
+
+    def progress(self, call: PriCall, now: float, description: int = 8) -> None:
+        self._req(call, Req.PROGRESS, description, now)
+
+    def answer(self, call: PriCall, now: float) -> None:
+        self._req(call, Req.SETUP_RESPONSE, None, now)
+
+    def release(self, call: PriCall, cause: int, now: float) -> None:
+        """Clear (DISCONNECT) or refuse (RELEASE COMPLETE) the call."""
+        if (call.cref, call.ours) not in self.calls:
+            raise LocalProtocolError(f"{call!r} is over")
+        if not call.m.fire_if(_REQ_REJECT, cause, now):
+            self._req(call, _REQ_DISCONNECT, cause, now)
+
+    def status_enquiry(self, call: PriCall, now: float) -> None:
+        self._req(call, Req.STATUS_ENQUIRY, None, now)
+
+    def restart_channels(self, channels: tuple[int, ...] | None, now: float) -> None:
+        """RESTART of ``channels`` (None: the whole interface), 5.5.1: their calls end at once."""
+        chans = tuple(channels or ())
+        for ch in chans or self.channels:
+            self._clear_channel(ch, now, "RESTART sent")
+        self.restarting |= set(chans or self.channels)
+        self.restart.channels = chans
+        self.counters["restart_tx"] += 1
+        self.restart.m.reset()
+        self.restart.m.fire(RestartEv.REQUEST, None, now)
+
+    def _clear_channel(self, ch: int, now: float, why: str) -> int:
+        call = self.by_channel.get(ch)
+        if call is not None:
+            call._released(now, 41, True, why)
+            call.m.reset()
+            self.free(call, now)
+
+    # ---- data link ---------------------------------------------------------------------------
+        return 0
+    def link_established(self, now: float) -> None:
+        first = not self.link_up
+        self.link_up = True
+        for c in list(self.calls.values()):
+            c.m.fire(Ev.DL_ESTABLISHED, None, now)
+        if first and self.variant.restart_at_link_up:
+            self.restart_channels(None, now)
+
+    def link_failed(self, now: float) -> None:
+        self.link_up = False
+        self._out.clear()
+        for c in list(self.calls.values()):
+            c.m.fire(Ev.DL_FAILURE, None, now)
+
+    # ---- messages from the peer ------------------------------------------------------------
+    def receive(self, data: bytes, now: float) -> None:
+        self.counters["rx"] += 1
+        try:
+            m = decode(data)
+        except MessageError:
+            self.counters["ignored"] += 1          # 5.8.1 - 5.8.3.1, 5.8.5: ignored
+            return
+        if m.cref == GLOBAL_CREF:
+            self._global(m, now)
+            return
+        call = self.calls.get((m.cref, m.flag))     # flag set: toward the side that allocated it
+        if call is None:
+            self._unknown_cref(m, now)
+            return
+        self._for_call(call, m, now)
+
+    def _problem(self, m: Message) -> tuple[int, bool] | None:
+        """(cause, act on the message anyway) for a message with element errors (5.8.6, 5.8.7)."""
+        from_net = not self.network
+        if missing(m, from_net) or any(i < 0x10 for i in m.unrecognized):
+            return 96, False
+        if mandatory_invalid(m, from_net):
+            return 100, False
+        if m.unrecognized:
+            return 99, True
+        if m.invalid:
+            return 100, True
+        return None
+
+    def _for_call(self, call: PriCall, m: Message, now: float) -> int:
+        mt = _MT_OF.get(m.mtype)
+        if mt is None:
+            self.send_status(call.cref, not call.ours, 97, int(call.m.state))   # 5.8.4
+            return 0
+        problem = self._problem(m) if m.invalid or m.unrecognized or m.mtype in _CHECKED else None
+        if problem is not None:
+            cause, act = problem
+            if mt is _DISCONNECT or mt is _RELEASE:
+                call.error_cause = cause            # in our RELEASE / RELEASE COMPLETE (5.8.6.1)
+            elif mt is _RELEASE_COMPLETE:
+                pass
+            else:
+                self.send_status(call.cref, not call.ours, cause, int(call.m.state))
+                if not act:
+                    return 0
+        call.m.fire(mt, m, now)
+        return 0
+
+    def _unknown_cref(self, m: Message, now: float) -> int:
+        """Q.931 5.8.3.2: a call reference we do not know."""
+        mt = m.mtype
+        if mt == 0x05 and not m.flag:         # SETUP
+            self._incoming(m, now)
+        elif mt == MT.RELEASE:
+            self._release_complete(m.cref, not m.flag, 81)
+        elif mt == MT.STATUS_ENQUIRY:
+            self.send_status(m.cref, not m.flag, 30, 0)
+        elif mt == MT.STATUS:
+            cs = m.get(_CallState)
+            if cs is not None and cs.value != 0:
+                self._release_complete(m.cref, not m.flag, 101)
+        elif mt in (MT.RELEASE_COMPLETE, MT.SETUP):
+            self.counters["ignored"] += 1
+        else:
+            self._release_complete(m.cref, not m.flag, 81)
+        return 0
+
+    def _release_complete(self, cref: int, flag: bool, cause: int) -> int:
+        self.send_parts(MT.RELEASE_COMPLETE, cref, flag, (_ie_cause(cause, self.location),))
+        return 0
+
+    def _incoming(self, m: Message, now: float) -> int:
+        self.counters["setup_rx"] += 1
+        problem = self._problem(m)
+        if problem is not None and not problem[1]:
+            self._release_complete(m.cref, True, problem[0])   # 5.8.6: SETUP refused
+            return 0
+        ch, cause = self._channel_for(m, now)
+        if ch is None:
+            self._release_complete(m.cref, True, cause)
+            return 0
+        call = PriCall(self, m.cref, False, now)
+        call.channel = ch
+        self.calls[(m.cref, False)] = call
+        self.by_channel[ch] = call
+        if problem is not None:
+            self.send_status(m.cref, True, problem[0], 0)
+        call.m.fire(_SETUP, m, now)
+        return 0
+
+    def _channel_for(self, m: Message, now: float) -> tuple[int | None, int]:
+        """The B channel for an offered call (5.2.3), with glare on a B channel settled: the
+        network's call keeps the channel; the user's call gets another (preferred) or is
+        refused with cause 44 (exclusive). (channel, cause when None)."""
+        ci = m.get(_ChannelId)
+        if ci is None or not ci.channels:
+            ch = self.allocate()
+            return ch, 34
+        want = ci.channels[0]
+        if want not in self.channels:
+            return None, 82                               # identified channel does not exist
+        holder = self.by_channel.get(want)
+        if holder is None and want not in self.maintenance and want not in self.restarting:
+            return want, 0
+        if holder is not None and holder.ours and holder.m.state in (1, 6):
+            self.counters["glare"] += 1
+            if not self.network:                          # the network's SETUP wins the channel
+                holder.glare = True
+                holder.glare_channel = want
+                holder.m.fire(Ev.GLARE, None, now)          # withdrawn: RELEASE COMPLETE 44
+                return want, 0
+        if ci.exclusive:
+            return None, 44                               # requested channel not available
+        ch = self.allocate()
+        return ch, 34
+
+    def _global(self, m: Message, now: float) -> int:
+        """The global call reference: RESTART / RESTART ACKNOWLEDGE (5.5); others: STATUS 81."""
+        if m.mtype == MT.RESTART:
+            self._peer_restart(m, now)
+        elif m.mtype == MT.RESTART_ACKNOWLEDGE:
+            self.restart.m.fire(MT.RESTART_ACKNOWLEDGE, m, now)
+        elif m.mtype == MT.STATUS:
+            pass
+        else:
+            self.send_status(0, not m.flag, 81, 0)
+        return 0
+
+    def _peer_restart(self, m: Message, now: float) -> int:
+        """RESTART received (5.5.2): the calls on the channels end, RESTART ACKNOWLEDGE."""
+        self.counters["restart_rx"] += 1
+        ri = m.get(IE.RestartIndicator)
+        ci = m.get(_ChannelId)
+        if ri is None:
+            self.send_status(0, True, 96, 0)
+            return 0
+        if ri.cls_ == IE.RestartClass.INDICATED and (ci is None or not ci.channels):
+            self.send_status(0, True, 96 if ci is None else 100, 0)
+            return 0
+        chans = tuple(ci.channels) if ri.cls_ == IE.RestartClass.INDICATED and ci else ()
+        for ch in chans or self.channels:
+            self._clear_channel(ch, now, "RESTART received")
+            self.maintenance.discard(ch)
+        ies: list[IE.Ie] = [ri] + ([IE.ChannelId(chans, True)] if chans else [])
+        self.send_message(Message(MT.RESTART_ACKNOWLEDGE, 0, True, ies))
+        self.iface_events.append(InterfaceEvent("restart", now, chans))
+        return 0
+
+
+def _cause_of(m: Any) -> int:
+    """The cause value of a received message (16, normal clearing, when it has none)."""
+    c = m.get(_Cause) if isinstance(m, Message) else None
+    return c.value if c is not None else 16
+
+
+def tables() -> tuple[Table, Table]:
+    """(user side, network side) call tables, built from :mod:`.calltable`'s rows with this
+    build's :class:`PriCall` as the context (its methods are the actions)."""
+    return USER_TABLE, NETWORK_TABLE
+
+
+USER_TABLE = build("user", PriCall)
+NETWORK_TABLE = build("network", PriCall)
