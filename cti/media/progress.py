@@ -21,6 +21,7 @@ whose far end signals no clear (an analogue PBX behind the trunk) is the usual u
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from typing import Any
@@ -153,9 +154,7 @@ class ProgressWatch:
             self.spans[n].remove_block_listener(hook)
 
     def _hear(self, n: int) -> Callable[[AudioBlock], None]:
-        def heard(blk: AudioBlock) -> None:
-            self._block(n, blk)
-        return heard
+        return functools.partial(self._block, n)      # per busy span and block: no frame of ours
 
     def _block(self, n: int, blk: AudioBlock) -> None:
         live = self._busy.get(n)

@@ -147,6 +147,7 @@ class WavWriter:
         self.path = Path(path)
         self.channels, self.fmt, self.rate = channels, fmt, rate
         self.octets = 0
+        self._pair = bytearray(2 * 160)     #: a 20 ms stereo block, interleaved (write_frames)
         self._f = open(self.path, "wb")  # noqa: SIM115 - the writer owns the file until close()
         self._write_header()
 
@@ -170,8 +171,8 @@ class WavWriter:
         if k == 2:                           # a call's two directions, per recorded call every block
             if len(channels[1]) != n:
                 raise ValueError("channel blocks differ in length")
-            data = bytearray(2 * n)
-            data[0::2] = channels[0]
+            data = self._pair if len(self._pair) == 2 * n else bytearray(2 * n)
+            data[0::2] = channels[0]        # the file copies it: one buffer reused, block after block
             data[1::2] = channels[1]
         else:
             if any(len(c) != n for c in channels):
