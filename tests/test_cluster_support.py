@@ -109,6 +109,12 @@ class Answer(Component):
         self.host.call_soon(go)
 
 
+#: the card lease's ttl in the takeover test: the owner fences itself after ttl / 2 without a
+#: renewal, so on a loaded 2-core host (CI, a shared machine) a ttl of 1.5 s made the owner give
+#: the card up by itself now and then (a PostgreSQL round trip held up for 0.75 s)
+CARD_TTL = 3.0
+
+
 def card_main(a: argparse.Namespace) -> None:
     """``--card URL``: a node on a served card's span 0 (SS7) shared with standbys: waits for the
     card's lease (cti.cluster.card), prints ``owner <epoch> <time>``, answers every call."""
@@ -122,7 +128,7 @@ def card_main(a: argparse.Namespace) -> None:
                                     "control": "tcp://127.0.0.1:*"},
                             "board": {"driver": "wire", "options": {"url": a.card}},
                             "trunk": [{"signalling": a.card_signalling, "spans": [0]}],
-                            "cluster": {"servers": json.loads(a.servers), "centre": a.centre, "lease_ttl": 1.5}})
+                            "cluster": {"servers": json.loads(a.servers), "centre": a.centre, "lease_ttl": CARD_TTL}})
     card = for_site(cfg)
     print("standby", flush=True)
     card.wait()
