@@ -215,15 +215,64 @@ def test_element_fuzz_only_ie_errors_and_stable_reencoding(kind, data) -> None:
     assert again == e or isinstance(e, IE.Display), (kind, data, e, again)
 
 
-def test_decoded_bodies_memoised_independent_and_bounded() -> None:
+def test_decoded_messages_independent() -> None:
     m = M.Message(M.MT.DISCONNECT, 7, True, [IE.Cause(16, 2), IE.Progress(8, 2)])
     a = M.decode(M.encode(m))
     b = M.decode(M.encode(M.Message(M.MT.DISCONNECT, 9, False, m.ies)))
     assert (a.cref, a.flag, b.cref, b.flag) == (7, True, 9, False) and a.ies == b.ies == m.ies
     a.ies.append(IE.Display("x"))
     a.invalid.append((0x28, "spoilt"))
+    assert a.get(IE.Display) == IE.Display("x") and not a.clean      # the lists, once built, are the message
     c = M.decode(M.encode(m))
-    assert c.ies == m.ies and not c.invalid
-    for i in range(M._MEMO_MAX + 10):
-        M.decode(M.encode(M.Message(M.MT.INFORMATION, 1, False, [IE.CalledNumber(str(i))])))
-    assert len(M._MEMO) <= M._MEMO_MAX
+    assert c.ies == m.ies and not c.invalid and c.clean
+
+
+# ---- the one-pass decoder against the reference -----------------------------------------------
+def _facts(m: M.Message) -> tuple[object, ...]:
+    """What the call states read from a message, through the accessors."""
+    return (m.cause_value(-7), m.progress(), m.call_state(), m.channel(), m.has(IE.Id.CHANNEL_ID),
+            m.has(IE.Id.CAUSE), m.sending_complete, m.problem(True), m.problem(False),
+            m.get(IE.CalledNumber), m.get(IE.CallingNumber), m.get(IE.Cause), m.get(IE.ChannelId),
+            m.get(IE.Display), m.get(IE.SendingComplete))
+
+
+@st.composite
+def bodies(draw):
+    """Message octets after the header: well-formed elements, mutated ones, or garbage."""
+    m = draw(messages())
+    b = bytearray(M.encode(m)[5:])
+    for _ in range(draw(st.integers(0, 2))):
+        if b:
+            b[draw(st.integers(0, len(b) - 1))] = draw(st.integers(0, 255))
+    return m.mtype, bytes(b[:draw(st.integers(0, len(b)))]) if draw(st.booleans()) else bytes(b)
+
+
+@pytest.mark.system
+@settings(max_examples=400)
+@given(st.one_of(bodies(), st.tuples(st.sampled_from(list(M.MT)), st.binary(max_size=40))))
+def test_one_pass_decoder_agrees_with_the_reference(case):
+    """decode() checks the elements' coding on the octets without building them: its verdict
+    (clean or not), the accessors read from the octets and the lists built later are the
+    reference decoder's (message_py._elements, which builds every element) on every input."""
+    from cti.signaling.pri import message_py as P
+    mtype, body = case
+    data = bytes((0x08, 2, 0x80, 0x01, mtype)) + body
+    d = M.decode(data)
+    lazy = d.clean
+    facts = _facts(d)                        # read before the lists exist (from the octets)
+    r = P._elements(P.Message(mtype, 1, True, [], [], []), data, 5)
+    assert (d.ies, d.unrecognized, d.invalid) == (r.ies, r.unrecognized, r.invalid)
+    assert lazy == (not r.unrecognized and not r.invalid)
+    assert facts == _facts(r)
+
+
+def test_accessors_read_the_octets():
+    m = M.decode(M.encode(M.Message(M.MT.DISCONNECT, 3, True, [IE.Cause(17, 2), IE.Progress(8, 2)])))
+    assert (m.cause_value(), m.progress(), m.call_state(), m.channel(), m.problem(True)) == (17, 8, -1, 0, None)
+    m = M.decode(M.encode(M.Message(M.MT.SETUP, 3, False, [IE.SPEECH, IE.channel(17), IE.SENDING_COMPLETE])))
+    assert (m.channel(), m.sending_complete, m.cause_value(), m.problem(True)) == (17, True, 16, None)
+    assert M.decode(M.encode(M.Message(M.MT.SETUP, 3, False, [IE.SPEECH]))).problem(True) == (96, False)
+    assert M.decode(M.encode(M.Message(M.MT.STATUS, 3, False, [IE.Cause(30), IE.CallState(10)]))).call_state() == 10
+    assert M.encode_header(M.MT.CONNECT_ACKNOWLEDGE, 0x1234, True) == bytes.fromhex("080292340f")
+    with pytest.raises(ValueError):
+        M.encode_parts(M.MT.CONNECT, 1 << 40, False, [])
