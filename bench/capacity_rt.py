@@ -253,7 +253,9 @@ def far_end_main(load: RtLoad) -> int:
     bus.listeners.append(answerer.on_event)
     go.set()
     stop = threading.Event()
-    skipped = lambda: getattr(clock, "skipped_blocks", 0)     # noqa: E731
+    def skipped() -> int:
+        return int(getattr(clock, "skipped_blocks", 0))
+
     mark: dict[str, float] = {"cpu": time.process_time(), "blocks": clock.blocks, "late": len(late), "skipped": 0}
 
     def commands() -> None:              # "mark": the measured window starts; "stop" (or EOF)
@@ -456,6 +458,111 @@ def _point(load: RtLoad, timeout: float = 600.0) -> dict[str, Any]:
     return point
 
 
+# ------------------------------------------------------------------------------ the driver alone
+def _card_main(spans: int) -> int:
+    """A bare card for :func:`client_cost`: ``spans`` CAS spans on a real-time clock, served."""
+    from simulator.board import SimBoard
+    from simulator.server import SimServer
+
+    board = SimBoard(spans=spans, clock="real")
+    server = SimServer(board, port=0, name="capacity-rt card")
+    port = server.start_in_thread()
+    clock = board.card.clock
+    print(json.dumps({"port": port}), flush=True)
+    sys.stdin.readline()
+    c0, s0 = time.process_time(), getattr(clock, "skipped_blocks", 0)
+    sys.stdin.readline()
+    print(json.dumps({"cpu": time.process_time() - c0, "skipped": getattr(clock, "skipped_blocks", 0) - s0}),
+          flush=True)
+    server.stop()
+    board.close()
+    return 0
+
+
+def _reads(spans: list[Any], writes: int) -> None:
+    """What the stacks and the media do with a board per block: every span's block read (all
+    voice timeslots), its CAS bits, and ``writes`` timeslots written with a 20 ms block."""
+    blk = b"\xd5" * 160
+    for s in spans:
+        while s.read_audio() is not None:
+            pass
+        s.cas_all()
+    for i in range(writes):
+        spans[i % len(spans)].write_audio(1 + i // len(spans) % 15, blk)
+
+
+def client_cost(spans: int = 64, seconds: float = 5.0, bridged: float = 0.1) -> dict[str, Any]:
+    """The wire driver's own cost per block (our side on a real wire card): a card in a child
+    process streams every voice timeslot of ``spans`` spans; here a loop woken by the driver's
+    descriptor reads every span's block and CAS bits and writes ``bridged`` of the timeslots x 2
+    (the bridges' share) per block. Reference in the same run: the same reads and writes on the
+    simulator's spans in this process (the sim backend's Board API, the card's line not counted)."""
+    from drivers.wire.client import WireBoard
+    from simulator.board import SimBoard
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    card = subprocess.Popen([sys.executable, "-m", "bench.capacity_rt", "--card", str(spans)], cwd=root,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert card.stdin is not None and card.stdout is not None
+    writes = round(spans * VOICE * bridged * 2)
+    out: dict[str, Any] = {"spans": spans, "writes_per_block": writes}
+    try:
+        port = json.loads(card.stdout.readline())["port"]
+        board = WireBoard(url=f"socket://127.0.0.1:{port}")
+        ss = list(board._spans)
+        for s in ss:
+            s.subscribe()
+        fd = board.fileno()
+        import select as _select
+        poll = _select.poll()
+        poll.register(fd, _select.POLLIN)
+        assert board._reader.ident is not None
+        rclock = time.pthread_getcpuclockid(board._reader.ident)
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:                        # warm up: streams flowing
+            poll.poll(20)
+            board.poll_events()
+            _reads(ss, writes)
+        card.stdin.write("mark\n")
+        card.stdin.flush()
+        c0, r0, b0 = time.thread_time(), time.clock_gettime(rclock), board.complete_seq
+        over0 = sum(s._counters.audio_overruns for s in ss)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            poll.poll(20)
+            board.poll_events()                               # drains the descriptor, sends the writes
+            _reads(ss, writes)
+        blocks = board.complete_seq - b0
+        main_s, reader_s = time.thread_time() - c0, time.clock_gettime(rclock) - r0
+        card.stdin.write("stop\n")
+        card.stdin.flush()
+        far = json.loads(card.stdout.readline() or "{}")
+        out.update(blocks=blocks, main_us=1e6 * main_s / max(1, blocks), reader_us=1e6 * reader_s / max(1, blocks),
+                   gaps=sum(s.gaps for s in ss), overruns=sum(s._counters.audio_overruns for s in ss) - over0,
+                   card_cpu=far.get("cpu"), card_skipped=far.get("skipped"))
+        board.close()
+    finally:
+        try:
+            card.stdin.close()
+        except OSError:
+            pass
+        card.wait(10)
+    sim = SimBoard(spans=spans, clock="virtual")           # the reference: the same calls on the sim backend
+    sim.advance(0.1)
+    ssim = list(sim.spans)
+    n, cpu = 0, 0.0
+    end = time.monotonic() + min(seconds, 3.0)
+    while time.monotonic() < end:
+        sim.advance(BLOCK)                                  # the card's line: not timed
+        t0 = time.thread_time()
+        _reads(ssim, writes)
+        cpu += time.thread_time() - t0
+        n += 1
+    sim.close()
+    out["sim_us"] = 1e6 * cpu / max(1, n)
+    return out
+
+
 # ------------------------------------------------------------------------------ the report
 def _median(points: list[dict[str, Any]], get: Any) -> tuple[float, float, float]:
     xs = sorted(get(p) for p in points)
@@ -509,12 +616,21 @@ def run(quick: bool = False) -> list[Result]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.capacity_rt", description=__doc__.split("\n")[0])
     ap.add_argument("--far-end", help=argparse.SUPPRESS)
+    ap.add_argument("--card", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--client", action="store_true",
+                    help="the wire driver's own cost per block at --spans (reference: the sim backend)")
     ap.add_argument("--json", help="one point, RtLoad as JSON, in this process; prints one JSON line")
     ap.add_argument("--spans", type=int, nargs="*", help=f"points (trunk spans; default {' '.join(map(str, CURVE))})")
     ap.add_argument("--seconds", type=float, default=10.0, help="measured window per point, real seconds")
     ap.add_argument("--runs", type=int, default=1, help="runs per point (the table gives medians and ranges)")
     ap.add_argument("--out", help="write every point as JSON here")
     a = ap.parse_args(argv)
+    if a.card:
+        return _card_main(a.card)
+    if a.client:
+        for n in a.spans or (16, 64):
+            print(json.dumps(client_cost(n, a.seconds)), flush=True)
+        return 0
     if a.far_end or a.json:
         fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
                                   for k, v in json.loads(a.far_end or a.json).items()}

@@ -239,14 +239,20 @@ class ClientSession(asyncio.Protocol):
             raise _Refused(P.ErrorCode.OUT_OF_RANGE, str(exc)) from None
 
     # ---- card -> this client
-    def deliver_audio(self, span: int, seq: int, block: np.ndarray) -> None:
+    def deliver_audio(self, span: int, seq: int, block: np.ndarray, out: list[bytes] | None = None) -> None:
+        """AUDIO of ``span``'s block ``seq`` if this client streams it: sent, or appended to
+        ``out`` (the card's block, written to the socket in one go by the caller)."""
         tss = self.subscribed.get(span)
         if not tss or self.transport is None:
             return
         if self.transport.get_write_buffer_size() > MAX_CLIENT_BACKLOG:
             self.audio_dropped += 1
             return
-        self.send(P.Audio(span, seq, tss, block[list(tss)].tobytes()))
+        raw = P.encode(P.Audio(span, seq, tss, block[list(tss)].tobytes()))
+        if out is not None:
+            out.append(raw)
+        elif not self.transport.is_closing():
+            self.transport.write(raw)
 
 
 class SimServer:
@@ -285,12 +291,18 @@ class SimServer:
 
     # ---- one 20 ms block of the card, fanned out to the clients
     def _on_block(self, now: float) -> None:
+        sessions = tuple(self.sessions)
+        pending: dict[ClientSession, list[bytes]] = {s: [] for s in sessions}
         for span in self.endpoints():
             self._cursor[span.number], blocks = span.received_blocks(self._cursor[span.number])
             for seq, block, t in blocks:
                 block = self._cancel_echo(span, block, t)
-                for s in tuple(self.sessions):
-                    s.deliver_audio(span.number, seq, block)
+                for s in sessions:
+                    s.deliver_audio(span.number, seq, block, pending[s])
+        for s, raws in pending.items():       # a block's AUDIO of every span in one write, as a card's DMA
+            if raws and s.transport is not None and not s.transport.is_closing():
+                s.transport.write(b"".join(raws))
+        for span in self.endpoints():
             for ts in span.config.hdlc:
                 for frame in span.hdlc(ts).recv_all():
                     self._broadcast(P.HdlcFrame(span.number, ts, frame))

@@ -63,6 +63,8 @@ CAPS_WAIT = 1.0
 MAX_QUEUED = 100_000
 MAX_AUDIO_CHUNK = 1600  # octets per AUDIO message and timeslot when writing
 _VOICE = frozenset(VOICE_TIMESLOTS)
+#: octets the reader takes in one call (a block of 64 streaming spans is about 330 000)
+READ_SIZE = 1 << 20
 #: the reader thread sends audio written this long ago that nobody flushed (seconds)
 FLUSH_AFTER = 0.005
 #: block arrival times kept (WireBoard.arrivals)
@@ -112,6 +114,10 @@ class WireSpan(Span):
         self._ring: deque[tuple[int, tuple[int, ...], bytes, float]] = deque(maxlen=RX_BLOCKS)
         self._next = 0                 # local number of the next block to enter the ring
         self._cursor: dict[int, int] = {}
+        #: the one cursor of every voice timeslot while they are read together (then _cursor is
+        #: empty); None while some are read apart (per-timeslot _cursor); -1: nothing read yet
+        self._full: int | None = -1
+        self._audio_set = frozenset(self._audio_ts)
         self._last_seq = -1            # card block number of the last AUDIO received
         #: blocks missing between two AUDIO messages of this span (the card skipped or dropped them)
         self.gaps = 0
@@ -124,6 +130,7 @@ class WireSpan(Span):
         tss = self._audio_ts if timeslots is None else tuple(sorted(set(timeslots)))
         for ts in tss:
             check_audio_timeslot(ts, self._hdlc, self.number)
+        self._subscribed = tss
         self._sub_set = frozenset(tss)
         b = self._board
         with b._lock:
@@ -138,7 +145,25 @@ class WireSpan(Span):
         b = self._board
         with b._lock:
             first = self._next - len(self._ring)
-            seq = next_block_seq(self._cursor, tss, first, self._next, self._counters)
+            full = self._full
+            seq: int | None
+            if tss is self._audio_ts and full is not None:
+                # every voice timeslot read together (the stacks do): one cursor, not 30
+                seq = full if full >= first else first
+                if 0 <= full < first:
+                    self._counters.audio_overruns += first - full
+                if seq >= self._next:
+                    seq = None
+                else:
+                    self._full = seq + 1
+            else:
+                if full is not None and full >= 0:     # a part read: per-timeslot cursors from here
+                    self._cursor = dict.fromkeys(self._audio_ts, full)
+                self._full = None
+                seq = next_block_seq(self._cursor, tss, first, self._next, self._counters)
+                if seq is not None and tss is self._audio_ts:   # all at one place again
+                    self._full = seq + 1
+                    self._cursor = {}
             if seq is None:
                 if b.closed:
                     raise BoardClosed(b.closed)
@@ -157,12 +182,14 @@ class WireSpan(Span):
         if self._listened():
             return super().skip_audio()
         with self._board._lock:
-            self._cursor = dict.fromkeys(self._audio_ts, self._next)
+            self._cursor = {}
+            self._full = self._next
         return None
 
     def _write_audio(self, ts: int, alaw: bytes) -> None:
-        check_audio_timeslot(ts, self._hdlc, self.number)
-        self._board._queue_audio(self.number, ts, as_alaw(alaw))
+        if ts not in self._audio_set:
+            check_audio_timeslot(ts, self._hdlc, self.number)
+        self._board._queue_audio(self.number, ts, alaw if type(alaw) is bytes else as_alaw(alaw))
 
     # ---- echo: the card's own canceller when it reports one, else the host's (drivers.base)
     def _echo_changed(self, ts: int, cfg: EchoConfig | None) -> None:
@@ -246,7 +273,7 @@ class WireBoard(Board):
         self._wake_due = False
         #: AUDIO written this turn, by span and timeslot: sent as one message per span and
         #: length by flush() (poll_events, any other message, a request, or the reader's timer)
-        self._out_audio: dict[int, dict[int, bytearray]] = {}
+        self._out_audio: list[tuple[int, int, bytes]] = []
         self._out_since = 0.0
         self._loopback = False
         self._loop_spans = spans
@@ -277,7 +304,8 @@ class WireBoard(Board):
         except Exception:
             self._fd = None
         self._write_lock = threading.Lock()
-        self._flush_lock = threading.RLock()
+        self._flush_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
         self._reader = threading.Thread(target=self._read_loop, name=f"wire:{url}", daemon=True)
         self._reader.start()
         try:
@@ -462,13 +490,12 @@ class WireBoard(Board):
         self._write(P.encode(msg, self.version or P.VERSION))
 
     def _queue_audio(self, span: int, ts: int, data: bytes) -> None:
-        with self._flush_lock:
-            if not self._out_audio:
+        with self._queue_lock:
+            out = self._out_audio
+            if not out:
                 self._out_since = time.monotonic()
-            q = self._out_audio.setdefault(span, {}).setdefault(ts, bytearray())
-            q += data
-            full = len(q) >= MAX_AUDIO_CHUNK
-        if full:                        # a long prompt written at once: out in chunks now
+            out.append((span, ts, data))
+        if len(data) >= MAX_AUDIO_CHUNK:    # a long prompt written at once: out in chunks now
             self.flush()
 
     def flush(self) -> None:
@@ -478,8 +505,19 @@ class WireBoard(Board):
         next :meth:`poll_events`, request or other message sends it, or the reader thread
         within :data:`FLUSH_AFTER` seconds."""
         with self._flush_lock:          # one flush at a time: the card gets audio in the order written
-            out, self._out_audio = self._out_audio, {}
-            if out:
+            with self._queue_lock:
+                queued, self._out_audio = self._out_audio, []
+            if queued:
+                out: dict[int, dict[int, bytearray]] = {}
+                for span, ts, data in queued:
+                    by_ts = out.get(span)
+                    if by_ts is None:
+                        by_ts = out[span] = {}
+                    q = by_ts.get(ts)
+                    if q is None:
+                        by_ts[ts] = bytearray(data)
+                    else:
+                        q += data
                 self._write(b"".join(self._encode_audio(out)))
 
     def _encode_audio(self, out: dict[int, dict[int, bytearray]]) -> list[bytes]:
@@ -531,11 +569,25 @@ class WireBoard(Board):
         return False
 
     def _read_loop(self) -> None:
+        sock = getattr(self._ser, "_socket", None)      # socket://: recv straight from the socket,
+        if not hasattr(sock, "recv_into"):               # into one buffer (no 1 MiB allocation a read)
+            sock = None
+        rx = bytearray(READ_SIZE)
+        rx_view = memoryview(rx)
+        data: bytes | memoryview
         while not self.closed:
             try:
                 if self._fd is not None:
                     wait = FLUSH_AFTER if self._out_audio else 0.05
-                    data = self._ser.read(1 << 20) if readable(self._fd, wait) else b""
+                    if not readable(self._fd, wait):
+                        data = b""
+                    elif sock is not None:
+                        got = sock.recv_into(rx)
+                        if not got:
+                            raise OSError("socket disconnected")
+                        data = rx_view[:got]
+                    else:
+                        data = self._ser.read(READ_SIZE)
                 else:
                     n = self._ser.in_waiting
                     data = self._ser.read(n if n else 1)

@@ -31,6 +31,7 @@ MIN_VERSION = 1
 MAX_VERSION = 1
 HEADER = struct.Struct(">BBBBH")
 HEADER_SIZE = HEADER.size
+_AUDIO_HEAD = struct.Struct(">IIH")          # AUDIO: seq, timeslot mask, octets per timeslot
 MAX_PAYLOAD = 0xFFFF
 #: ``span`` value of messages about the whole board
 BOARD = 0xFF
@@ -353,7 +354,17 @@ def ts_mask(timeslots: tuple[int, ...] | list[int]) -> int:
 
 
 def mask_ts(mask: int) -> tuple[int, ...]:
-    return tuple(ts for ts in range(32) if mask & (1 << ts))
+    """The timeslots of a 32-bit mask, in increasing order (a card streams the same few masks
+    every block: they are remembered)."""
+    tss = _MASKS.get(mask)
+    if tss is None:
+        tss = tuple(ts for ts in range(32) if mask & (1 << ts))
+        if len(_MASKS) < 4096:
+            _MASKS[mask] = tss
+    return tss
+
+
+_MASKS: dict[int, tuple[int, ...]] = {}
 
 
 def _us(seconds: float) -> int:
@@ -490,7 +501,7 @@ def decode_payload(msg_type: int, span: int, p: bytes) -> Message:
         return Ok(p[0], span)
     if t is MsgType.AUDIO:
         _need(p, 10, n, exact=False)
-        seq, mask, per = struct.unpack_from(">IIH", p)
+        seq, mask, per = _AUDIO_HEAD.unpack_from(p)
         tss = mask_ts(mask)
         _need(p, 10 + per * len(tss), n)
         return Audio(span, seq, tss, bytes(p[10:]))
@@ -589,11 +600,18 @@ class Decoder:
         # stricter than the main loop: after garbage, resync only on a known type
         return MIN_VERSION <= buf[i + 1] <= max(MAX_VERSION, self.version) and buf[i + 2] in _KNOWN
 
-    def feed(self, data: bytes) -> list[Message | BadMessage]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Message | BadMessage]:
         self._buf += data
         out: list[Message | BadMessage] = []
         buf = self._buf
+        with memoryview(buf) as view:     # payloads copied out once, the buffer trimmed after
+            pos = self._messages(buf, view, out)
+        del buf[:pos]
+        return out
+
+    def _messages(self, buf: bytearray, view: memoryview, out: list[Message | BadMessage]) -> int:
         pos = 0
+        audio, head, unpack_audio = int(MsgType.AUDIO), HEADER.unpack_from, _AUDIO_HEAD.unpack_from
         while True:
             avail = len(buf) - pos
             if avail == 0:
@@ -616,10 +634,18 @@ class Decoder:
                 continue
             if avail < HEADER_SIZE:
                 break
-            _, version, mtype, span, length = HEADER.unpack_from(buf, pos)
+            _, version, mtype, span, length = head(buf, pos)
             if avail < HEADER_SIZE + length:
                 break
-            payload = bytes(buf[pos + HEADER_SIZE:pos + HEADER_SIZE + length])
+            if mtype == audio and version == self.version and length >= 10:
+                # the stream's bulk, 50 a second per span: decoded here, one copy of the octets
+                seq, mask, per = unpack_audio(buf, pos + HEADER_SIZE)
+                tss = mask_ts(mask)
+                if length == 10 + per * len(tss):
+                    out.append(Audio(span, seq, tss, bytes(view[pos + HEADER_SIZE + 10:pos + HEADER_SIZE + length])))
+                    pos += HEADER_SIZE + length
+                    continue
+            payload = bytes(view[pos + HEADER_SIZE:pos + HEADER_SIZE + length])
             pos += HEADER_SIZE + length
             if version != self.version and mtype not in (MsgType.HELLO, MsgType.HELLO_ACK, MsgType.ERROR):
                 out.append(self._bad(WireProtocolError(
@@ -631,8 +657,7 @@ class Decoder:
             except WireProtocolError as exc:
                 code = ErrorCode.UNKNOWN_TYPE if mtype not in _KNOWN else ErrorCode.MALFORMED
                 out.append(self._bad(exc, code, mtype, span, length))
-        del buf[:pos]
-        return out
+        return pos
 
     def _bad(self, exc: WireProtocolError, code: ErrorCode, mtype: int = 0, span: int = BOARD,
              octets: int = 0) -> BadMessage:
