@@ -72,15 +72,7 @@ cdef inline bint _coherent(const double *w, const double *q0, const double *q1, 
     return br * br + bi * bi >= COHERENCE2 * ((wr * wr + wi * wi) + (pr * pr + pi * pi))
 
 
-cdef inline double _now(object now) except? -1.0:
-    """``now`` checked: a finite float here, anything else by the twin's check (same errors).
-    process() is called every 20 ms per span: its argument checks are kept in C."""
-    cdef double t
-    if type(now) is float:
-        t = now
-        if isfinite(t):
-            return t
-    return _py.check_now(now)
+include "_batch_args.pxi"
 
 
 cdef class MfDetector:
@@ -169,14 +161,7 @@ cdef class MfDetector:
     def process(self, samples: object, now: float) -> list:
         """Feed ``n`` samples per channel; events recognised in them, by time then channel."""
         self._not_busy()
-        cdef const int16_t[:, ::1] xv
-        try:
-            xv = samples                    # already a C-contiguous int16 (channels, n) array
-        except (TypeError, ValueError, BufferError):
-            xv = _py.as_channels(samples, self.channels)
-        if xv.shape[0] != self.channels:
-            xv = _py.as_channels(samples, self.channels)    # raises, with the reason
-        return self._feed(xv, None, _now(now))
+        return self._feed(_block(samples, self.channels), None, _now(now))
 
     def process_channels(self, samples: object, now: float, channels: object) -> list:
         """Feed a block of some channels only: ``samples`` (len(channels), n), row i is
@@ -189,31 +174,11 @@ cdef class MfDetector:
         (as ``reset``), and no event is reported for the gap."""
         self._not_busy()
         idx = self._rows(channels)
-        cdef const int16_t[:, ::1] xv
-        try:
-            xv = samples
-        except (TypeError, ValueError, BufferError):
-            xv = _py.as_channels(samples, len(idx))
-        if xv.shape[0] != len(idx):
-            xv = _py.as_channels(samples, len(idx))
-        return self._feed(xv, idx, _now(now))
+        return self._feed(_block(samples, len(idx)), idx, _now(now))
 
     cdef object _rows(self, object channels):
-        """``channels`` checked: an int32 array is checked here in one pass (range, repeats);
-        anything else, or a bad list, by the twin's check (the same errors)."""
-        if not (isinstance(channels, np.ndarray) and channels.dtype == np.int32
-                and channels.ndim == 1 and channels.flags.c_contiguous):
-            return _py.check_channel_list(channels, self.channels)
-        cdef const int32_t[::1] v = channels
-        cdef Py_ssize_t r
-        cdef int c
         self.checks += 1
-        for r in range(v.shape[0]):
-            c = v[r]
-            if c < 0 or c >= self.channels or self.chan[c].mark == self.checks:
-                return _py.check_channel_list(channels, self.channels)   # raises, with the reason
-            self.chan[c].mark = self.checks
-        return channels
+        return _checked_rows(channels, self.channels, &self.chan[0].mark, sizeof(mf_chan_t), self.checks)
 
     cdef list _feed(self, const int16_t[:, ::1] xv, object idx, double t0):
         cdef Py_ssize_t n = xv.shape[1]
