@@ -14,7 +14,7 @@ ACCELERATED: tuple[str, ...] = (
     "cti.signaling.ss7.mtp2.bec", "cti.signaling.ss7.mtp3.route", "cti.signaling.ss7.seqpacket",
     "cti.signaling.ss7.isup.codec", "cti.signaling.ss7.isup.control", "cti.store.journal", "cti.bus.publish",
     "cti.signaling.machine", "cti.signaling.pri.link", "cti.gateway.sendloop", "cti.signaling.pri.message",
-    "cti.signaling.pri.q931",
+    "cti.signaling.pri.q931", "cti.signaling.pri.stack",
 )
 
 _select.register(*ACCELERATED)

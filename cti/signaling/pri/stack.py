@@ -1,92 +1,15 @@
-"""One PRI D channel: the Q.921 data link and Q.931 layer 3 wired together, sans-IO, in
-the shape every stack of the project has (cti/signaling/stack.py): ``receive(frame, now)``,
-``events()``, ``data_to_send(now)``, ``timer_deadline()``, ``handle_timer(now)``; plus
-``su_error(now)`` and ``line_fault(now, reason)``, so the SS7 transports (an HDLC channel of
-a board, a SOCK_SEQPACKET socket as libpri uses) carry it unchanged.
-"""
+"""One PRI D channel (:class:`PriStack`: the Q.921 data link and Q.931 layer 3 wired together)
+from the compiled build (``stack_c``) or the twin (:mod:`.stack_py`,
+``BOARDCORE_NO_EXTENSIONS=1``): one source."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .link import LapdLink
-from .q931 import E1_B_CHANNELS, Q931
-from .states import InterfaceEvent
+from _boardcore import _select
 
+if TYPE_CHECKING:
+    from .stack_py import PriStack
+else:
+    PriStack = _select.load("cti.signaling.pri.stack").PriStack
 
-class PriStack:
-    """``network``: our side. Keyword arguments go to :class:`Q931`; ``q921`` overrides
-    T200/T203/N200/N201/k."""
-
-    def __init__(self, network: bool = False, channels: tuple[int, ...] = E1_B_CHANNELS, *,
-                 q921: dict[str, float] | None = None, name: str = "pri", **q931: Any) -> None:
-        self.network = network
-        self.link = LapdLink(network, timers=q921, name=f"{name}.q921")
-        self.q931 = Q931(network, channels, **q931)
-        self.link.deliver = self.q931.receive          # DL-DATA-INDICATION straight to layer 3
-        self._events: list[Any] = []
-        self.started = False
-
-    @property
-    def up(self) -> bool:
-        return self.link.up
-
-    def start(self, now: float) -> None:
-        if not self.started:
-            self.started = True
-            self.link.start(now)
-
-    def receive(self, data: bytes, now: float) -> None:
-        self.link.receive(data, now)
-        self._pump(now)
-
-    def su_error(self, now: float) -> None:
-        self.link.su_error(now)
-
-    def line_fault(self, now: float, reason: str) -> None:
-        self.link.line_fault(now, reason)
-        self._pump(now)
-
-    def data_to_send(self, now: float) -> list[bytes]:
-        if not self.started:
-            self.start(now)
-        self._pump(now)
-        return self.link.data_to_send(now)
-
-    def events(self) -> list[Any]:
-        out = self._events + self.q931.events()
-        self._events = []
-        return out
-
-    def timer_deadline(self) -> float | None:
-        a, b = self.link.timer_deadline(), self.q931.timer_deadline()
-        return a if b is None else b if a is None or b < a else a
-
-    def handle_timer(self, now: float) -> None:
-        self.link.handle_timer(now)
-        self._pump(now)
-        self.q931.handle_timer(now)
-        self._pump(now)
-
-    def _pump(self, now: float) -> None:
-        """Link events to layer 3 (DL-ESTABLISH/RELEASE/DATA-INDICATION), layer 3 output to
-        the link (DL-DATA-REQUEST)."""
-        link = self.link
-        if link._events:
-            self._link_events(now)
-        q = self.q931
-        if q._out:
-            for m in q.data_to_send(now):
-                link.send(m, now)
-
-    def _link_events(self, now: float) -> None:
-        for e in self.link.events():
-            if e.kind == "data":
-                self.q931.receive(e.data, now)
-            elif e.kind == "established":
-                self._events.append(InterfaceEvent("link_up", now, reason=e.reason))
-                self.q931.link_established(now)
-            elif e.kind == "released":
-                self._events.append(InterfaceEvent("link_down", now, reason=e.reason))
-                self.q931.link_failed(now)
-            else:
-                self._events.append(InterfaceEvent("link_error", now, reason=e.reason))
+__all__ = ["PriStack"]
