@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers
 import ss7_harness
 
 from cti.signaling.pri.pcap import LapdPcapWriter
@@ -16,27 +17,16 @@ from cti.signaling.pri.trunk import PriTrunk
 from cti.signaling.ss7.transport import SeqpacketTransport
 
 HERE = Path(__file__).resolve().parent
-BUILD = HERE.parent / ".cache" / "interop"
 
 
 def missing() -> str | None:
     """Why the libpri interop cannot run here, or None."""
-    if not Path("/usr/include/libpri.h").exists():
-        return "libpri-dev not installed (/usr/include/libpri.h)"
-    if shutil.which("gcc") is None:
-        return "gcc not installed"
-    return None
+    return peers.missing("libpri.h", "libpri-dev")
 
 
 def build_peer() -> Path:
-    """Compile libpri_peer.c once (rebuilt when the source is newer)."""
-    BUILD.mkdir(parents=True, exist_ok=True)
-    exe = BUILD / "libpri_peer"
-    src = HERE / "libpri_peer.c"
-    if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
-        subprocess.run(["gcc", "-O2", "-Wall", "-o", str(exe), str(src), "-lpri"], check=True,
-                       capture_output=True, timeout=120)
-    return exe
+    """libpri_peer.c, built once (rebuilt when the source is newer)."""
+    return peers.build("libpri_peer", "pri")
 
 
 class Rig(ss7_harness.Rig):

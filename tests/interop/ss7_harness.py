@@ -4,38 +4,28 @@ from __future__ import annotations
 
 import os
 import selectors
-import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+import peers
+
 from cti.signaling.ss7.config import Ss7Config
 from cti.signaling.ss7.trunk import Ss7Trunk
 
 HERE = Path(__file__).resolve().parent
-BUILD = HERE.parent / ".cache" / "interop"
 OUR_PC, THEIR_PC = 0x123, 0x456
 
 
 def missing() -> str | None:
     """Why the libss7 interop cannot run here, or None."""
-    if not Path("/usr/include/libss7.h").exists():
-        return "libss7-dev not installed (/usr/include/libss7.h)"
-    if shutil.which("gcc") is None:
-        return "gcc not installed"
-    return None
+    return peers.missing("libss7.h", "libss7-dev")
 
 
 def build_peer() -> Path:
-    """Compile libss7_peer.c once (rebuilt when the source is newer)."""
-    BUILD.mkdir(parents=True, exist_ok=True)
-    exe = BUILD / "libss7_peer"
-    src = HERE / "libss7_peer.c"
-    if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
-        subprocess.run(["gcc", "-O2", "-Wall", "-o", str(exe), str(src), "-lss7"], check=True,
-                       capture_output=True, timeout=120)
-    return exe
+    """libss7_peer.c, built once (rebuilt when the source is newer)."""
+    return peers.build("libss7_peer", "ss7")
 
 
 class Rig:
