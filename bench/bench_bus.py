@@ -27,8 +27,8 @@ import os
 import statistics
 import tempfile
 import time
-from typing import Any
 from collections.abc import Callable
+from typing import Any, cast
 
 import msgpack
 import zmq
@@ -39,7 +39,7 @@ from cti.bus.server import BusServer, Endpoints
 from cti.call.events import Delivered
 from cti.store import journal_py, open_store
 from cti.store.base import PAGE
-from cti.store.sqlite import COMMIT_INTERVAL
+from cti.store.sqlite import COMMIT_INTERVAL, SqliteStore
 
 TOPIC = b"call.0.5"
 EVENT = {"type": "Delivered", "call": "1234", "device": "8001", "state": "alerting", "calling": "13800138000",
@@ -56,7 +56,7 @@ def _bus(ctx: zmq.Context[Any], store: str = ":memory:", publisher: Any = None) 
     return BusServer(open_store(store), endpoints=Endpoints(ep, ep, ep), ctx=ctx, publisher=publisher).start()
 
 
-def _subscriber(endpoint: str, conn, latency: bool) -> None:
+def _subscriber(endpoint: str, conn: Any, latency: bool) -> None:
     """Subscriber process: decode everything; report (count, seconds, latencies) when told to stop."""
     os.setsid()     # a client program of its own (own session, so its own scheduler autogroup)
     ctx = zmq.Context()
@@ -116,12 +116,13 @@ class _Sub:
         self.conn.send("stop")
         r = self.conn.recv()
         self.proc.join(5)
-        return r
+        out: tuple[int, float, list[float]] = r
+        return out
 
 
 def _rounds(fns: dict[str, Callable[[], int]], seconds: float, rounds: int,
-            after: dict[str, Callable[[], None]] | None = None,
-            between: dict[str, Callable[[], None]] | None = None,
+            after: dict[str, Callable[[], object]] | None = None,
+            between: dict[str, Callable[[], object]] | None = None,
             clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
     """Rates (units/s) of every fn, ``rounds`` times, interleaved, after a warm-up of each.
     ``after[name]()`` ends each of its rounds, inside the timing (the journal drain);
@@ -151,7 +152,7 @@ def _rounds(fns: dict[str, Callable[[], int]], seconds: float, rounds: int,
 def _twins(bus: BusServer) -> BusServer:
     """``bus`` (built with the publisher twin) on the journal writer's twin too (what runs
     with BOARDCORE_NO_EXTENSIONS=1)."""
-    st = bus.store
+    st = cast(SqliteStore, bus.store)
     if st.journal_writer is not None:
         st.journal_writer.close()
         st.journal_writer = journal_py.JournalWriter(st.path, PAGE, COMMIT_INTERVAL)
@@ -180,7 +181,7 @@ def _throughput(ctx: zmq.Context[Any], tmp: str, quick: bool) -> list[Result]:
             pub.send(p.pack(EVENT))
         return 1000
 
-    def server(bus: BusServer, event) -> Callable[[], int]:
+    def server(bus: BusServer, event: Any) -> Callable[[], int]:
         def fn() -> int:
             publish = bus.publish
             for _ in range(1000):
@@ -285,7 +286,7 @@ def _latency_round(ctx: zmq.Context[Any], store: str, n: int, raw: bool = False,
     pauses: list[float] = []
     mark = [0.0]
 
-    def on_gc(phase: str, info: dict) -> None:
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             mark[0] = time.perf_counter()
         else:
@@ -381,13 +382,15 @@ def _latency(ctx: zmq.Context[Any], tmp: str, quick: bool, loaded: bool = False)
     lat = ("latency @10k/s, loaded: a busy process per core (us)" if loaded else "latency @10k/s (us)")
     out = []
     raw99 = med(_pct(x[0], 0.99) for x in runs[True])
-    for raw, label in ((True, "raw ZeroMQ"), (False, "BusServer"), ("idle", "BusServer, journal after the round")):
-        rs = runs[raw]
+    kinds: list[tuple[bool | str, str]] = [(True, "raw ZeroMQ"), (False, "BusServer"),
+                                           ("idle", "BusServer, journal after the round")]
+    for kind, label in kinds:
+        rs = runs[kind]
         p50, p99, p999 = ([_pct(x[0], q) for x in rs] for q in (0.50, 0.99, 0.999))
         got, rate = sum(x[2] for x in rs), med(x[3] for x in rs)
         out += [Result(lat, f"{label} p50", med(p50), "us",
                        note=f"best {min(p50):,.0f}; {got}/{n * rounds} received at {rate:,.0f} events/s"),
-                Result(lat, f"{label} p99", med(p99), "us", reference=raw is True,
+                Result(lat, f"{label} p99", med(p99), "us", reference=kind is True,
                        note=f"{med(p99) / raw99:.2f} x raw ZeroMQ; best {min(p99):,.0f}; rounds "
                        + " ".join(f"{x:,.0f}" for x in p99)),
                 Result(lat, f"{label} p99.9", med(p999), "us", note=f"best {min(p999):,.0f}")]

@@ -18,7 +18,9 @@ notes the median and range of the per-round ratio. Run: ``python3 -m bench dtmf`
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _speech() -> tuple[np.ndarray | None, str]:
     sys.path.insert(0, str(ROOT / "tests"))
     try:
-        import audio_corpus  # type: ignore[import-not-found]
+        import audio_corpus
 
         clips = audio_corpus.talkoff_speech()
         return np.concatenate([np.asarray(x, np.int16) for _, x in clips]), "speech"
@@ -71,11 +73,11 @@ def _blocks(x: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(x[:, k:k + BLOCK]) for k in range(0, x.shape[1], BLOCK)]
 
 
-def _ours(det, blocks: list[np.ndarray], rows: np.ndarray | None):
+def _ours(det: Any, blocks: list[np.ndarray], rows: np.ndarray | None) -> Callable[[], float]:
     """fn() for kernel_rounds: one 20 ms block of every row per call, time advancing.
     ``rows``: the batch entry point (process_channels) for those channels; None: process()."""
     state = {"i": 0}
-    per = blocks[0].shape[0] * BLOCK / RATE             # channel-seconds per block
+    per = float(blocks[0].shape[0] * BLOCK / RATE)      # channel-seconds per block
 
     def step() -> float:
         i = state["i"]
@@ -88,12 +90,12 @@ def _ours(det, blocks: list[np.ndarray], rows: np.ndarray | None):
     return step
 
 
-def _theirs(blocks: list[np.ndarray]):
+def _theirs(blocks: list[np.ndarray]) -> Callable[[], float]:
     from bench import spandsp_dtmf
 
     rx = spandsp_dtmf.SpandspDtmfRx(blocks[0].shape[0])
     state = {"i": 0}
-    per = blocks[0].shape[0] * BLOCK / RATE
+    per = float(blocks[0].shape[0] * BLOCK / RATE)
 
     def step() -> float:
         i = state["i"]

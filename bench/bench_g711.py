@@ -6,6 +6,9 @@ recorder or a bulk converter does). Units: samples per second (one sample = one 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from bench.common import Result, rate
@@ -16,7 +19,7 @@ SMALL = 160
 LARGE = 30 * 8000
 
 
-def _cases(mod, n: int):
+def _cases(mod: Any, n: int) -> dict[str, Callable[[], int]]:
     rng = np.random.default_rng(1)
     pcm = (rng.normal(0, 6000, n)).clip(-32768, 32767).astype(np.int16)
     alaw = mod.alaw_encode(pcm)

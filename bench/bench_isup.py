@@ -23,6 +23,7 @@ from typing import Any
 
 import cti  # noqa: F401  (registers the accelerators)
 from _boardcore import _select
+from bench.common import Result
 from cti.signaling.ss7.isup.formats import MessageType as M
 from cti.signaling.ss7.isup.node import node_class
 from cti.signaling.ss7.isup.params import CauseInd, Number
@@ -111,9 +112,8 @@ def twin_rates(n: int) -> dict[str, float] | None:
     return json.loads(out.stdout.splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else None
 
 
-def run(quick: bool) -> list:
+def run(quick: bool) -> list[Result]:
     from bench.bench_ss7 import libss7
-    from bench.common import Result
     n = 2000 if quick else 20000
     rows = {"compiled": rates(n) if _select.compiled(CODEC) and _select.compiled(CONTROL) else None,
             "python": twin_rates(n)}

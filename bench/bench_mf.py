@@ -17,6 +17,9 @@ of the per-round ratio to spandsp.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import os
 import shutil
 import subprocess
@@ -38,7 +41,7 @@ def _speech() -> tuple[np.ndarray | None, str]:
     """Some speech at 8 kHz, and where it came from."""
     sys.path.insert(0, str(ROOT / "tests"))
     try:
-        import audio_corpus  # type: ignore[import-not-found]
+        import audio_corpus
 
         clips = audio_corpus.talkoff_speech()
         return np.concatenate([np.asarray(x, np.int16) for _, x in clips]), "talk-off corpus speech"
@@ -129,7 +132,8 @@ def run(quick: bool = False) -> list[Result]:
     return results
 
 
-def _runner(det, blocks: list[np.ndarray], rows: np.ndarray | None, per_block: float, ours: bool = True):
+def _runner(det: Any, blocks: list[np.ndarray], rows: np.ndarray | None, per_block: float,
+            ours: bool = True) -> Callable[[], float]:
     """fn() for kernel_rounds: one 20 ms block per call, time advancing; channel-seconds done.
     ``rows``: through the batch entry point (process_channels) for those channels."""
     state = {"i": 0}
@@ -150,7 +154,8 @@ def _runner(det, blocks: list[np.ndarray], rows: np.ndarray | None, per_block: f
 
 # --- receiver characterisation (docs/mf.md): where each Q.441 figure actually falls ---------
 
-def _cases(mod, make, forward: bool = True, reps: int = 2, seed: int = 7, adjacent: bool | None = None) -> float:
+def _cases(mod: Any, make: Callable[..., np.ndarray], forward: bool = True, reps: int = 2, seed: int = 7,
+           adjacent: bool | None = None) -> float:
     """Share of cases (every signal x ``reps`` random phases) giving exactly one signal.
 
     ``adjacent``: only the signals whose two frequencies are (True) / are not (False) adjacent.
@@ -176,7 +181,8 @@ def _cases(mod, make, forward: bool = True, reps: int = 2, seed: int = 7, adjace
     return sum(g == [w, 0] for g, w in zip(got, want, strict=False)) / len(rows)
 
 
-def _pair(fa, fb, la, lb, n, rng, gap=None):
+def _pair(fa: float, fb: float, la: float, lb: float, n: int, rng: np.random.Generator,
+          gap: tuple[int, int] | None = None) -> np.ndarray:
     t = np.arange(n) / RATE
     peak = 22812.0
     x = (peak * 10 ** (la / 20) * np.sin(2 * np.pi * fa * t + rng.uniform(0, 6.3))
@@ -186,7 +192,7 @@ def _pair(fa, fb, la, lb, n, rng, gap=None):
     return x
 
 
-def _edge(values, share, want_all: bool):
+def _edge(values: list[int], share: list[float], want_all: bool) -> int | None:
     """Last value (in sweep order) where share is 1.0 (want_all) / first where it is 0."""
     if want_all:
         ok = [v for v, s in zip(values, share, strict=False) if s == 1.0]
@@ -195,7 +201,7 @@ def _edge(values, share, want_all: bool):
     return zero[0] if zero else None
 
 
-def characterise(mod=None) -> list[tuple[str, str]]:
+def characterise(mod: Any = None) -> list[tuple[str, str]]:
     """Sweeps over each Q.441 receiver figure, forward and backward; (figure, measured)."""
     if mod is None:
         from _boardcore import mf as mod  # the live implementation
@@ -232,7 +238,7 @@ def characterise(mod=None) -> list[tuple[str, str]]:
         out.append((f"{d}: operate / release time", _timing(mod, forward)))
         snrs = list(range(10, -11, -1))
 
-        def noisy(a, b, adj, r, s):
+        def noisy(a: float, b: float, adj: bool, r: np.random.Generator, s: float) -> np.ndarray:
             x = _pair(a, b, -25, -25, 800, r)
             return x + r.normal(0, 22812.0 * 10 ** ((-25 - s) / 20) / np.sqrt(2), x.size)
         ns = [_cases(mod, lambda a, b, adj, r, s=s: noisy(a, b, adj, r, s), forward) for s in snrs]
@@ -241,7 +247,7 @@ def characterise(mod=None) -> list[tuple[str, str]]:
     return out
 
 
-def _timing(mod, forward: bool) -> str:
+def _timing(mod: Any, forward: bool) -> str:
     """Operate and release times over every signal, +/-10 Hz, -5..-35 dBm0, 8 start phases."""
     freqs = mod.FORWARD_HZ if forward else mod.BACKWARD_HZ
     rng = np.random.default_rng(3)

@@ -30,15 +30,21 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from bench.common import Result
+
+if TYPE_CHECKING:
+    from cti.signaling.ss7.isup.call import IsupEvent
+    from cti.signaling.ss7.stack import Ss7Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 INFLIGHT = 8
 
 
-def _stacks():
+def _stacks() -> tuple[Ss7Stack, Ss7Stack]:
     from cti.signaling.ss7.config import Ss7Config
     from cti.signaling.ss7.stack import Ss7Stack
     a = Ss7Stack(Ss7Config.from_dict({"opc": 1, "dpc": 2, "emergency": True}), list(range(1, 32)), "a")
@@ -46,7 +52,7 @@ def _stacks():
     return a, b
 
 
-def _drive(a, b, move, n: int) -> tuple[float, float]:
+def _drive(a: Ss7Stack, b: Ss7Stack, move: Callable[[float], None], n: int) -> tuple[float, float]:
     """Bring the link up, then time ``n`` calls; ``move(now)`` carries frames both ways.
     Calls per second of wall time and of CPU time (user + system) over the same span."""
     t = 0.0
@@ -65,13 +71,13 @@ def _drive(a, b, move, n: int) -> tuple[float, float]:
             inflight += 1
         a.flush(t)
         move(t)
-        for e in b.service(t):
+        for e in cast("list[IsupEvent]", b.service(t)):    # the bare stack: ISUP's events only
             if e.kind == "setup":
                 b.isup.alert(e.cic, t)
                 b.isup.answer(e.cic, t)
         b.flush(t)
         move(t)
-        for e in a.service(t):
+        for e in cast("list[IsupEvent]", a.service(t)):
             if e.kind == "answered":
                 a.isup.release(e.cic, 16, t)
             elif e.kind == "released":
@@ -190,7 +196,7 @@ def libss7_rates(n: int) -> tuple[float, float] | None:
     if not Path("/usr/include/libss7.h").exists() or shutil.which("gcc") is None:
         return None
     sys.path.insert(0, str(ROOT / "tests" / "interop"))
-    from ss7_harness import build_peer  # type: ignore[import-not-found]
+    from ss7_harness import build_peer
     out = subprocess.run([str(build_peer()), "bench", str(n)], capture_output=True, text=True, timeout=300)
     parts = out.stdout.split()
     if out.returncode or len(parts) < 6:
@@ -234,7 +240,7 @@ def run(quick: bool) -> list[Result]:
     from cti.signaling.ss7 import seqpacket
     from cti.signaling.ss7.mtp2 import bec
     from cti.signaling.ss7.mtp3 import route
-    impls = {bec.IMPLEMENTATION, route.IMPLEMENTATION, seqpacket.IMPLEMENTATION}
+    impls = {vars(m)["IMPLEMENTATION"] for m in (bec, route, seqpacket)}    # set by each facade at import
     live = "MTP compiled" if impls == {"compiled"} else "MTP twins" if impls == {"python"} else "MTP partly compiled"
     notes = {"libss7": "C, two instances over a socketpair", "ours-socket": f"socketpair; {live}",
              "ours-memory": "frames in memory"}

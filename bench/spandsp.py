@@ -69,8 +69,10 @@ class CffiWrapper:
                 ffi.compile(tmpdir=outdir, verbose=False)
                 found = [f for f in os.listdir(outdir) if f.startswith(name) and f.endswith(".so")]
             spec = importlib.util.spec_from_file_location(name, os.path.join(outdir, found[0]))
+            if spec is None or spec.loader is None:
+                raise ImportError(f"{found[0]}: not a loadable module")
             mod = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(mod)  # type: ignore[union-attr]
+            spec.loader.exec_module(mod)
             sys.modules[name] = mod
         except Exception as exc:  # compiler missing, link error, ...
             self.why = f"spandsp wrapper not built: {exc}"
