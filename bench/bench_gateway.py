@@ -455,12 +455,25 @@ class Clients:
         parts = [self.out.get(timeout=200) for _ in self.pipes]
         for r in self.readers:
             assert r.stdout is not None
-            part = json.loads(r.stdout.readline())
+            line = r.stdout.readline()
+            if not line:
+                raise RuntimeError(f"gateway_reader exited ({r.poll()}) before its report: the gateway died?")
+            part = json.loads(line)
             t = part["tally"]
             for key in ("lats", "lats_sent"):
                 t[key] = {int(k): v for k, v in t[key].items()}
             parts.append(part)
         return parts
+
+    def kill(self) -> None:
+        """After a failed round: no process of it stays behind."""
+        for p in self.procs:
+            if p.is_alive():
+                p.kill()
+        for r in self.readers:
+            if r.poll() is None:
+                r.kill()
+        self.join()
 
     def join(self) -> None:
         for p in self.procs:
@@ -601,7 +614,11 @@ class Rig:
         while self.bus.seq < target and time.monotonic() < deadline:
             time.sleep(0.05)
         bus_cpu = _cpu_seconds(self.bus_task) - bus0
-        parts = c.finish(target)
+        try:
+            parts = c.finish(target)
+        except BaseException:
+            c.kill()
+            raise
         gw_cpu = _cpu_seconds(self.gw_stat) - gw0
         raw = c.raw_out.get(timeout=60)
         inside = self.readyz(since)

@@ -31,6 +31,7 @@ if _compiled is not None and not _select.NO_EXTENSIONS:
 @pytest.fixture(params=IMPLS, ids=lambda m: m.IMPLEMENTATION)
 def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setattr(fanout, "send_many", request.param.send_many)
+    monkeypatch.setattr(fanout, "IMPL", request.param)
     monkeypatch.setattr(fanout, "SPLIT_AT", 2)            # the two-thread path even for a few sockets
     mod: ModuleType = request.param
     return mod
@@ -95,6 +96,36 @@ def test_the_writer_shares_a_batch_between_two_threads_and_keeps_the_order_of_th
         for a, b in pairs:
             a.close()
             b.close()
+
+
+def test_the_send_pool_shares_batches_with_its_helper_and_closes(impl: ModuleType) -> None:
+    pairs = [socket.socketpair() for _ in range(200)]
+    pool = impl.SendPool(4)
+    try:
+        fds = array.array("i", [a.fileno() for a, _b in pairs])
+        helped = 0
+        for k in range(50):
+            out = array.array("q", [0] * 200)
+            helped += pool.send(fds, b"%03d" % k, out)
+            assert list(out) == [3] * 200
+        assert 0 <= helped <= 50 * 200
+        assert pool.send(array.array("i"), b"x", array.array("q")) == 0
+        with pytest.raises(ValueError):
+            pool.send(fds, b"x", array.array("q", [0]))
+        expect = b"".join(b"%03d" % k for k in range(50))
+        for _a, b in pairs:
+            got = b""
+            while len(got) < len(expect):
+                got += b.recv(4096)
+            assert got == expect
+    finally:
+        pool.close()
+        pool.close()
+        for a, b in pairs:
+            a.close()
+            b.close()
+    with pytest.raises(ValueError):
+        pool.send(fds, b"x", array.array("q", [0] * 200))
 
 
 def test_send_shared_needs_no_helper_and_shares_with_one(impl: ModuleType) -> None:

@@ -50,6 +50,9 @@ log = logging.getLogger("cti.gateway")
 @click.option("--send-threads", type=click.IntRange(0, 2), default=None,
               help="threads sending each batch straight to the plain sockets (default 2 on a multi-core "
                    "host, 1 on one core; 0: every frame through its transport, as with TLS)")
+@click.option("--batch-window", type=click.FloatRange(10, 100), default=20, show_default=True,
+              help="the longest a batch of events waits for more (ms) with 200 subscribers or more: "
+                   "longer windows cost less CPU per event (docs/gateway.md, Measured)")
 @click.option("--cluster", "cluster", multiple=True, metavar="NATS_URL",
               help="read the whole centre from the cluster's JetStream stream (repeatable: each NATS server)")
 @click.option("--stream", default="CTI", show_default=True, help="the cluster stream's name ([cluster] stream)")
@@ -63,8 +66,8 @@ log = logging.getLogger("cti.gateway")
 def main(host: str, port: int, events: str, snapshot: str, control: str, keys_dir: str | None, account: str,
          cert: str | None, keyfile: str | None, allow_origin: tuple[str, ...], crm_csv: str | None,
          crm_url: str, max_buffer: int, loop_kind: str, compress: bool, send_threads: int | None,
-         cluster: tuple[str, ...], stream: str, subject: str, durable: str, nodes: tuple[str, ...],
-         verbose: int) -> None:
+         batch_window: float, cluster: tuple[str, ...], stream: str, subject: str, durable: str,
+         nodes: tuple[str, ...], verbose: int) -> None:
     """Serve the CTI bus to browsers: WebSocket, HTTP, the agent desktop and the wallboard."""
     logging.basicConfig(level=logging.WARNING - 10 * verbose, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     local = is_loopback(f"tcp://{host}:{port}")
@@ -93,7 +96,7 @@ def main(host: str, port: int, events: str, snapshot: str, control: str, keys_di
         click.secho(PLAIN_WARNING, fg="red", bold=True, err=True)
     gw = Gateway(accounts, Options(allow_origins=allow_origin, crm_csv=crm_csv, crm_url=crm_url,
                                    max_buffer=max_buffer, compress=compress,
-                                   send_threads=send_threads))
+                                   send_threads=send_threads, batch_window=batch_window / 1000))
     scheme = "https" if tls else "http"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"cti-gateway: {scheme}://{shown}:{port}/agent (agent desktop), "

@@ -62,6 +62,7 @@ class Options:
     compress: bool = True                #: offer permessage-deflate (event frames compressed once per batch)
     send_threads: int | None = None      #: threads writing a batch straight to plain sockets (None: 2 on
                                          #: a multi-core host; 0: every frame through its transport)
+    batch_window: float = 0.02           #: the longest batch window, seconds (Feed.batch_window)
     title: str = "e1cti"
 
 
@@ -183,6 +184,7 @@ class Gateway:
             gw = self.accounts.client(self.accounts.gateway)
             self.feed = Feed(self.hub, loop,
                              lambda after: self.accounts.client(self.accounts.gateway).subscribe(after), gw.ping)
+        self.feed.window_busy = max(self.options.batch_window, self.feed.window)
         self.feed.start()
 
     async def _shutdown(self, app: web.Application) -> None:

@@ -67,3 +67,55 @@ def send_shared(fds: Any, frame: Any, out: Any, state: Any, chunk: int, wait: bo
             state[1] += end - start
     while wait and state[1] < n:
         time.sleep(0)
+
+
+class SendPool:
+    """The compiled ``SendPool``'s twin: a Python helper thread sharing each batch with the
+    caller through :func:`send_shared` (it takes the GIL to wake, unlike the compiled one)."""
+
+    def __init__(self, chunk: int = 16) -> None:
+        if chunk < 1:
+            raise ValueError("chunk >= 1")
+        self.chunk = chunk
+        self._job: tuple[Any, bytes, Any, Any] | None = None
+        self._go = threading.Semaphore(0)
+        self._busy = threading.Lock()            #: held by the helper while it works on a batch
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="cti-gateway-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._go.acquire()
+            if self._closed:
+                return
+            with self._busy:
+                job = self._job                  # this batch, or none (already done)
+                if job is not None:
+                    send_shared(*job, self.chunk, False)
+
+    def send(self, fds: Any, frame: Any, out: Any) -> int:
+        """:func:`send_many` on two threads; returns how many sockets the helper wrote."""
+        if self._closed:
+            raise ValueError("the pool is closed")
+        n = len(fds)
+        if len(out) < n:
+            raise ValueError(f"out holds {len(out)} results for {n} sockets")
+        if n == 0:
+            return 0
+        if not frame:
+            raise ValueError("the frame is empty")
+        state = [0, 0, 0]
+        self._job = (fds, bytes(frame), out, state)
+        self._go.release()
+        send_shared(fds, frame, out, state, self.chunk, True)
+        with self._busy:                          # the helper is out of this batch
+            self._job = None
+        return int(state[2])
+
+    def close(self) -> None:
+        """Stop and join the helper thread (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._go.release()
+            self._thread.join(1.0)
