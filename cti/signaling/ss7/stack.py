@@ -44,6 +44,8 @@ class Ss7Stack:
         self.isup = IsupNode(cics, config.opc, config.dpc, timers=t.get("isup"), name=f"{name}.isup",
                              transmission_medium=config.transmission_medium)
         self.started = False
+        self._isup_requests = True        # a request since ISUP's last timer walk (run)
+        self._isup_rx = -1                # ISUP's received count at that walk
         self.mtp3_events: list[Mtp3Event] = []
         self._events: list[StackEvent] = []
         self.bind_isup()
@@ -98,7 +100,12 @@ class Ss7Stack:
         if events:
             self._mtp3_events(events, now)
         isup = self.isup
-        isup.handle_timer(now)
+        # ISUP's timers: one walk over every circuit, so only when one may be due (the walk's
+        # next_timer) or may have started since: a message received, a request made (flush)
+        if now >= isup.next_timer or self._isup_requests or isup._rx_count != self._isup_rx or isup._out:
+            self._isup_requests = False
+            self._isup_rx = isup._rx_count
+            isup.handle_timer(now)
         self.linkset.send_each(_ISUP, isup.data_to_send(now), now, 0x0F)   # flush()
 
     def _mtp3_events(self, events: list[Mtp3Event], now: float) -> None:
@@ -117,7 +124,9 @@ class Ss7Stack:
                     self.reset_all(now)
 
     def flush(self, now: float) -> None:
-        """Hand ISUP's queued messages to MTP3 (SLS = CIC's low 4 bits, Q.764 2.2.2)."""
+        """Hand ISUP's queued messages to MTP3 (SLS = CIC's low 4 bits, Q.764 2.2.2), after a
+        request (it may have started a timer: the next :meth:`run` walks ISUP's timers)."""
+        self._isup_requests = True
         self.linkset.send_each(_ISUP, self.isup.data_to_send(now), now, 0x0F)
 
     def reset_all(self, now: float) -> None:

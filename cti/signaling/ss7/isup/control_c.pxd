@@ -46,6 +46,7 @@ cdef class CallControl:
     cdef public list _out, _events, _by_cic
     cdef public dict _counters, iam_defaults, circuits, _handlers
     cdef public Py_ssize_t _rx_count
+    cdef public double next_timer
 
     cpdef _request(self, Circuit c, object event, double now, object message=*)
     cdef int _fire(self, Circuit c, object event, object now, object message) except -1

@@ -65,6 +65,7 @@ _MEMO: list[list[tuple[bytes, Any, Any]] | None] = [None] * 256
 _MEMO_TYPES = frozenset((MessageType.ACM, MessageType.ANM, MessageType.CON, MessageType.RLC, MessageType.REL,
                          MessageType.SUS, MessageType.RES))
 _MEMO_MAX = 16
+_NO_TIMER = float("inf")   #: next_timer when no timer runs
 
 
 def _cause(value: Any) -> Any:
@@ -534,6 +535,7 @@ class CallControl:
         self._out: list[tuple[int, bytes]] = []
         self._events: list[Any] = []    # IsupEvent, or IncomingCall on a trunk's circuit
         self._rx_count = 0      # received messages, counted in C (``counters`` copies it)
+        self.next_timer = _NO_TIMER     # the earliest deadline the last handle_timer walk found
         self._counters: dict[str, int] = {"rx": 0, "tx": 0, "discarded": 0, "cfn_sent": 0, "ucic_sent": 0, "unexpected": 0,
                          "glare": 0}
         self.iam_defaults = dict(IAM_DEFAULTS)
@@ -719,16 +721,29 @@ class CallControl:
         return best
 
     def handle_timer(self, now: float) -> None:
+        """Expire the timers due at ``now``. The same walk leaves in ``next_timer`` the earliest
+        deadline still running (inf: none; ``now`` when a timer expired, whose actions may have
+        started others): a caller may skip the walk until then while no message was received
+        and no request made (a timer starts only so)."""
         c: Circuit
+        best = _NO_TIMER
+        fired = False
         for c in self._by_cic:
             if c.fsm.running:
                 d = c.fsm.deadline()
                 if d is not None and d <= now:
                     c.fsm.handle_timer(now)
+                    fired = True
+                elif d is not None and d < best:
+                    best = d
             if c.sup_running:
                 d = c.sup.deadline()
                 if d is not None and d <= now:
                     c.sup.handle_timer(now)     # expiry events: rows of SUPERVISION_TABLE
+                    fired = True
+                elif d is not None and d < best:
+                    best = d
+        self.next_timer = now if fired else best
 
     # ---- input ------------------------------------------------------------------------------
     def receive(self, data: Any, now: float) -> None:
