@@ -9,6 +9,8 @@ The compiled kernel ``hdlc_c`` is used when built, else the pure-Python twin ``h
     dec = HdlcDecoder()                     # min_frame=3 (MTP2), max_frame=4096
     frames = dec.feed(line)                 # [b"\\x80\\x80\\x00"], FCS checked and stripped
     dec.fcs_errors, dec.aborts, dec.short_frames, dec.long_frames, dec.octets
+    enc.mtp2_fill = dec.mtp2_fill = True    # the card repeats / filters MTP2 fill-ins
+    enc.fill_repeats, dec.fill_repeats
 """
 # ruff: noqa: F405  (under TYPE_CHECKING the names in __all__ come from the twin)
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from . import _select
 
-__all__ = ["HdlcEncoder", "HdlcDecoder", "fcs16", "FLAG", "FCS_GOOD_RESIDUAL",
-           "MTP2_MIN_FRAME", "MTP2_MAX_FRAME", "DEFAULT_MAX_FRAME"]
+__all__ = ["HdlcEncoder", "HdlcDecoder", "fcs16", "is_fill", "FLAG", "FCS_GOOD_RESIDUAL",
+           "MTP2_MIN_FRAME", "MTP2_MAX_FRAME", "DEFAULT_MAX_FRAME", "FILL_MAX"]
 
 _select.export("hdlc", globals(), __all__)
 if TYPE_CHECKING:       # the twin's API is the kernel's API: type checkers read it there

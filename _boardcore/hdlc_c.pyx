@@ -6,17 +6,19 @@ Same API, rules (Q.703 clause 2) and counters as the pure-Python twin
 ``_boardcore.hdlc_py``, where the framing is described. Here the encoder keeps its line
 bits packed in a C buffer (LSB first, as on the line) and copies them out with shifts;
 the decoder runs one bit at a time over a C frame buffer, and checks the FCS with a
-256-entry table.
+256-entry table. MTP2 fill-in on the card (``mtp2_fill``): the encoder keeps the line bits of
+the last fill-in (stuffed, with its closing flag) and repeats them instead of flags; the
+decoder compares a fill-in with the frame it returned before, in C.
 """
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport int64_t, uint8_t, uint16_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy, memmove
+from libc.string cimport memcmp, memcpy, memmove
 
 from . import hdlc_py as _py
 from .hdlc_py import (  # noqa: F401  (re-exported: the same objects as the twin's)
-    DEFAULT_MAX_FRAME, FCS_GOOD_RESIDUAL, FLAG, MTP2_MAX_FRAME, MTP2_MIN_FRAME,
+    DEFAULT_MAX_FRAME, FCS_GOOD_RESIDUAL, FILL_MAX, FLAG, MTP2_MAX_FRAME, MTP2_MIN_FRAME, is_fill,
 )
 
 __all__ = _py.__all__
@@ -26,6 +28,8 @@ cdef uint16_t FCS_TAB[256]
 cdef enum:
     FLAG_OCTET = 0x7E            # Q.703 2.2.1
     GOOD_RESIDUAL = 0xF0B8       # CRC register over intact data + FCS
+    FILL_OCTETS = 5              # longest MTP2 fill-in (an LSSU with a 2-octet status)
+    FILL_BUF = 16                # octets for its line bits, stuffed, with a flag: (5 + 2) * 8 * 6 / 5 + 8 < 128
 
 assert FLAG == FLAG_OCTET and FCS_GOOD_RESIDUAL == GOOD_RESIDUAL
 
@@ -135,8 +139,12 @@ cdef class HdlcEncoder:
     cdef int64_t pulled        # bits pulled since creation
     cdef int64_t written       # bits written since creation (pulled + wr - rd)
     cdef object _ends          # bit counts (absolute) at which queued frames end
+    cdef uint8_t fillbuf[FILL_BUF]   # line bits of the fill-in to repeat (+ flag)
+    cdef Py_ssize_t fill_nbits
     cdef public object frames  #: frames completely sent
     cdef public object octets  #: octets pulled
+    cdef public bint mtp2_fill          #: repeat the last MTP2 fill-in instead of flags
+    cdef public Py_ssize_t fill_repeats #: fill-ins repeated (mtp2_fill)
 
     def __cinit__(self):
         self.buf = NULL
@@ -154,6 +162,9 @@ cdef class HdlcEncoder:
         self._ends = []
         self.frames = 0
         self.octets = 0
+        self.fill_nbits = 0
+        self.mtp2_fill = False
+        self.fill_repeats = 0
 
     def __dealloc__(self):
         free(self.buf)
@@ -213,6 +224,27 @@ cdef class HdlcEncoder:
             self._flags(1)                            # closing flag (may open the next frame)
         self.written += self.wr - start - 8
         self._ends.append(self.written)
+        if self.mtp2_fill and 3 <= n <= FILL_OCTETS and (f[2] & 0x3F) < 3:
+            self._keep_fill(start, self.wr)
+
+    @cython.boundscheck(False)  # end - start <= 8 * FILL_BUF: a fill-in of <= 5 octets
+    cdef void _keep_fill(self, Py_ssize_t start, Py_ssize_t end) noexcept:
+        """The line bits start..end (a fill-in just sent, with its closing flag) to repeat."""
+        cdef Py_ssize_t j, k
+        for j in range(FILL_BUF):
+            self.fillbuf[j] = 0
+        for j in range(end - start):
+            k = start + j
+            self.fillbuf[j >> 3] |= ((self.buf[k >> 3] >> (k & 7)) & 1) << (j & 7)
+        self.fill_nbits = end - start
+
+    @cython.boundscheck(False)
+    cdef void _fills(self, Py_ssize_t count) noexcept nogil:
+        cdef Py_ssize_t i, j
+        for i in range(count):
+            for j in range(self.fill_nbits):
+                self._put((self.fillbuf[j >> 3] >> (j & 7)) & 1)
+        self.written += count * self.fill_nbits
 
     cdef void _stuff(self, const uint8_t *p, Py_ssize_t n, uint16_t crc) noexcept nogil:
         """Frame + FCS with zero insertion (Q.703 2.3), an octet at a time from STUFF."""
@@ -253,7 +285,15 @@ cdef class HdlcEncoder:
         cdef Py_ssize_t count = _py.check_count(n)
         cdef Py_ssize_t need = 8 * count
         cdef Py_ssize_t have = self.wr - self.rd
-        if have < need:
+        cdef Py_ssize_t reps
+        if have < need and self.mtp2_fill and self.fill_nbits:
+            # the fill-in again, whole, until the block is full (Q.703 5.2: sent continuously)
+            reps = (need - have + self.fill_nbits - 1) // self.fill_nbits
+            self._room(reps * self.fill_nbits + 8)
+            with nogil:
+                self._fills(reps)
+            self.fill_repeats += reps
+        elif have < need:
             self._room(need - have + 8)
             with nogil:
                 self._flags((need - have + 7) // 8)
@@ -305,6 +345,10 @@ cdef class HdlcDecoder:
     cdef public Py_ssize_t long_frames
     cdef public Py_ssize_t misaligned
     cdef public Py_ssize_t octets
+    cdef public bint mtp2_fill          #: drop a fill-in equal to the frame before it
+    cdef public Py_ssize_t fill_repeats #: fill-ins so dropped
+    cdef uint8_t last[FILL_OCTETS]      # the last frame returned, when a fill-in's length
+    cdef Py_ssize_t last_n              # its length (0: longer, or none)
 
     def __cinit__(self, *args, **kwargs):
         self.fbuf = NULL
@@ -319,6 +363,9 @@ cdef class HdlcDecoder:
         self.reset()
         self.frames = self.fcs_errors = self.aborts = 0
         self.short_frames = self.long_frames = self.misaligned = self.octets = 0
+        self.mtp2_fill = False
+        self.fill_repeats = 0
+        self.last_n = 0
 
     def __dealloc__(self):
         free(self.fbuf)
@@ -424,5 +471,16 @@ cdef class HdlcDecoder:
             self.fcs_errors += 1
             return 0
         self.frames += 1
-        out.append(PyBytes_FromStringAndSize(<const char *> fb, n - 2))
+        n -= 2
+        if self.mtp2_fill:
+            if (n == self.last_n and n >= 3 and (fb[2] & 0x3F) < 3
+                    and memcmp(fb, self.last, n) == 0):
+                self.fill_repeats += 1            # the same fill-in again: counted, not returned
+                return 0
+            if n <= FILL_OCTETS:
+                memcpy(self.last, fb, n)
+                self.last_n = n
+            else:
+                self.last_n = 0
+        out.append(PyBytes_FromStringAndSize(<const char *> fb, n))
         return 0

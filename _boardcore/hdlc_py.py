@@ -18,6 +18,14 @@ framing as ISO/IEC 13239 HDLC):
 Bits go on the line least significant bit of each octet first, so the octet stream of
 the timeslot is the bit stream packed LSB first; frames and flags may start at any bit.
 The decoder keeps its state across ``feed`` calls, so a frame may be split anywhere.
+
+MTP2 fill-in on the card (``mtp2_fill``, off by default), as SS7 HDLC controllers do: Q.703
+5.2 / 7.2 send the fill-in signal unit (a FISU, or the LSSU of the link's status)
+continuously while there is nothing else to send. With ``mtp2_fill`` set the encoder repeats
+the last fill-in it was given (a frame whose LI, octet 3's low six bits, is 0, 1 or 2) instead
+of idle flags, from its line bits computed once; the decoder does not return a fill-in equal
+to the frame it returned before it and counts it in ``fill_repeats``, so the host hears of a
+fill-in only when it changes (MTP2 applies the count: :meth:`LinkCore.fill_repeated`).
 """
 from __future__ import annotations
 
@@ -25,8 +33,8 @@ import numpy as np
 
 from ._blocks import as_octets
 
-__all__ = ["HdlcEncoder", "HdlcDecoder", "fcs16", "FLAG", "FCS_GOOD_RESIDUAL",
-           "MTP2_MIN_FRAME", "MTP2_MAX_FRAME", "DEFAULT_MAX_FRAME"]
+__all__ = ["HdlcEncoder", "HdlcDecoder", "fcs16", "is_fill", "FLAG", "FCS_GOOD_RESIDUAL",
+           "MTP2_MIN_FRAME", "MTP2_MAX_FRAME", "DEFAULT_MAX_FRAME", "FILL_MAX"]
 
 #: The flag octet (Q.703 2.2.1).
 FLAG: int = 0x7E
@@ -40,6 +48,13 @@ MTP2_MAX_FRAME: int = 276
 DEFAULT_MAX_FRAME: int = 4096
 #: Largest frame an encoder accepts.
 MAX_SEND: int = 65536
+#: Longest MTP2 fill-in signal unit: an LSSU with a two-octet status field (Q.703 2.3.4).
+FILL_MAX: int = 5
+
+
+def is_fill(frame: bytes) -> bool:
+    """An MTP2 fill-in signal unit: a FISU (LI = 0) or an LSSU (LI = 1, 2) of 3..5 octets."""
+    return 3 <= len(frame) <= FILL_MAX and (frame[2] & 0x3F) < 3
 
 
 def _fcs_table() -> list[int]:
@@ -104,8 +119,11 @@ class HdlcEncoder:
         self._queued = 0                           # frames queued, not yet fully pulled
         self._ends: list[int] = []                 # bit count at which each queued frame ends
         self._pulled_bits = 0
+        self._fill: list[int] = []                 # line bits of the fill-in to repeat (+ flag)
         self.frames = 0                            #: frames completely sent
         self.octets = 0                            #: octets pulled
+        self.mtp2_fill = False                     #: repeat the last MTP2 fill-in instead of flags
+        self.fill_repeats = 0                      #: fill-ins repeated (mtp2_fill)
 
     def send(self, frame: object) -> None:
         """Queue ``frame`` (1..65536 octets); the FCS-16 is appended here."""
@@ -132,6 +150,24 @@ class HdlcEncoder:
         bits.extend(_FLAG_BITS)               # closing flag (may open the next frame)
         self._ends.append(self._pulled_bits + len(bits))
         self._queued += 1
+        if self.mtp2_fill and is_fill(f):
+            self._fill = bits[len(bits) - self._stuffed_len(data) - 8:]
+
+    @staticmethod
+    def _stuffed_len(data: bytes) -> int:
+        """Line bits of ``data`` (frame + FCS) after zero insertion."""
+        n = ones = 0
+        for octet in data:
+            for k in range(8):
+                n += 1
+                if (octet >> k) & 1:
+                    ones += 1
+                    if ones == 5:
+                        n += 1
+                        ones = 0
+                else:
+                    ones = 0
+        return n
 
     @property
     def pending(self) -> int:
@@ -148,8 +184,13 @@ class HdlcEncoder:
         n = check_count(n)
         need = 8 * n
         bits = self._bits
+        fill = self._fill if self.mtp2_fill else None
         while len(bits) < need:
-            bits.extend(_FLAG_BITS)
+            if fill:
+                bits.extend(fill)             # the fill-in again (Q.703 5.2: sent continuously)
+                self.fill_repeats += 1
+            else:
+                bits.extend(_FLAG_BITS)
         out = np.packbits(np.array(bits[:need], dtype=np.uint8), bitorder="little").tobytes()
         del bits[:need]
         self._pulled_bits += need
@@ -174,6 +215,9 @@ class HdlcDecoder:
         self.min_frame, self.max_frame = check_frame_limits(min_frame, max_frame)
         self._limit_bits = 8 * (self.max_frame + 2) + 8   # beyond this a frame is too long
         self.reset()
+        self.mtp2_fill = False                  #: drop a fill-in equal to the frame before it
+        self.fill_repeats = 0                   #: fill-ins so dropped
+        self._last = b""                        # the last frame returned
         self.frames = 0
         self.fcs_errors = 0
         self.aborts = 0
@@ -256,4 +300,10 @@ class HdlcDecoder:
             self.fcs_errors += 1
             return
         self.frames += 1
-        out.append(octets[:-2])
+        frame = octets[:-2]
+        if self.mtp2_fill:
+            if frame == self._last and is_fill(frame):
+                self.fill_repeats += 1            # the same fill-in again: counted, not returned
+                return
+            self._last = frame
+        out.append(frame)

@@ -82,6 +82,18 @@ class SimHdlc(HdlcChannel):
     def recv(self) -> bytes | None:
         return self.rx.popleft() if self.rx else None
 
+    def mtp2_fill(self, on: bool = True) -> bool:
+        """MTP2 fill-in on the card, as SS7 HDLC controllers do (``_boardcore.hdlc``'s mode):
+        the last FISU or LSSU sent is repeated instead of idle flags, and a received one equal
+        to the frame before it is counted (``fill_repeats``), not queued. True: done."""
+        self.encoder.mtp2_fill = self.decoder.mtp2_fill = bool(on)
+        return True
+
+    @property
+    def fill_repeats(self) -> int:
+        """Received fill-ins dropped as repeats of the frame before them (``mtp2_fill``)."""
+        return int(self.decoder.fill_repeats)
+
 
 class Endpoint(Span):
     """One end of a simulated span: the Span API over a framer (TX) and a deframer (RX)."""

@@ -25,6 +25,9 @@ class Transport(Protocol):
         """Move the link's output onto the medium."""
 
 
+_LINE_DOWN = Alarm.LOS | Alarm.AIS | Alarm.LOF
+
+
 class HdlcTransport:
     """An MTP2 link on a board's HDLC channel (FCS added/checked by the HDLC layer below).
     With ``span`` given, LOS/AIS/LOF on it fail the link at once (no flags: Q.703 10.2).
@@ -35,12 +38,25 @@ class HdlcTransport:
                  link_number: int = 0, span: Span | None = None) -> None:
         self.channel, self.link, self.pcap, self.link_number = channel, link, pcap, link_number
         self.span = span
+        self.card_fill = False     #: the card repeats and filters MTP2 fill-ins (card_fill_in)
         reader = getattr(link, "receive_from", None)
         self._read: Callable[[HdlcChannel, float], None] | None = reader if pcap is None else None
 
+    def card_fill_in(self) -> bool:
+        """Ask the card to do MTP2's fill-in (``channel.mtp2_fill(True)``, on cards that can):
+        it repeats the last FISU or LSSU sent while nothing else is queued and filters received
+        ones equal to the frame before them, counting them; the MTP2 link (``card_fill``) then
+        sends a fill-in only when it changes and applies the count. True when the card does."""
+        fill = getattr(self.channel, "mtp2_fill", None)
+        if fill is None or not hasattr(self.link, "fill_repeated"):    # not a card that can, or not MTP2
+            return False
+        on = self.card_fill = bool(fill(True))
+        self.link.card_fill = on  # type: ignore[attr-defined]
+        return on
+
     def receive(self, now: float) -> None:
         if self.span is not None:
-            bad = self.span.alarms & (Alarm.LOS | Alarm.AIS | Alarm.LOF)
+            bad = self.span.alarms & _LINE_DOWN
             if bad:
                 self.channel.recv_all()    # whatever arrives meanwhile is noise
                 self.link.line_fault(now, f"span alarm {bad.name or bad!r}")
@@ -48,7 +64,10 @@ class HdlcTransport:
         if self._read is not None:
             self._read(self.channel, now)
             return
-        for f in self.channel.recv_all():
+        frames = self.channel.recv_all()
+        if self.card_fill:
+            self.link.fill_repeated(self.channel.fill_repeats, now)  # type: ignore[attr-defined]
+        for f in frames:
             if self.pcap:
                 self.pcap.write(f, now, sent=False, link=self.link_number)
             self.link.receive(f, now)

@@ -16,6 +16,12 @@ socket per link (frame + FCS per datagram, libss7's framing), built with the tru
 ``pcap`` setting records either. Messages the far end should not have sent reach the
 application as :class:`UnexpectedMessage` events (and the counters).
 
+Idle links cost nothing per block: on a card that does MTP2's fill-in (it repeats the last
+FISU or LSSU and filters received ones equal to the frame before them, counting them: the
+simulator's cards do), a block in which no link's span received a frame or an alarm
+(``Span.changes``), no timer of MTP2, MTP3 or ISUP is due and no request was made is passed
+over after one comparison per link (``counters``: ``quiet`` and ``serviced`` blocks).
+
 Dual seizure (Q.764 2.10.1.4): when our call backs off on a CIC the far end controls, the
 adapter makes an automatic repeat attempt: the same numbers and category on another idle
 circuit of the group (:meth:`IsupNode.allocate`: ours first), reported as
@@ -88,6 +94,9 @@ class Ss7Trunk(TrunkAdapter):
                     raise ValueError(f"link {i} on span index {lc.span}; the trunk has {len(self.spans)} spans")
                 span = self.spans[lc.span]
                 transports.append(HdlcTransport(span.hdlc(lc.timeslot), self.stack.links[i], self.pcap, i, span))
+        for t in transports:
+            if isinstance(t, HdlcTransport):
+                t.card_fill_in()             # the card repeats and filters the fill-in if it can
         self.transports = transports
         #: CIC -> (called, calling, give-up time) of calls waiting for their circuit's reset
         self._waiting: dict[int, tuple[str, str | None, float]] = {}
@@ -98,8 +107,27 @@ class Ss7Trunk(TrunkAdapter):
         #: CIC of an outgoing call of ours -> repeat attempts it has had (Q.764 2.10.1.4)
         self._repeats: dict[int, int] = {}
         self._backed_off: set[int] = set()   # CICs whose glare "released" the repeat replaces
-        #: repeat attempts made, and those that found no idle circuit (cause 34)
-        self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0}
+        #: repeat attempts made, and those that found no idle circuit (cause 34); blocks in
+        #: which the links and the stack were serviced, and those passed over as quiet
+        self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0, "serviced": 0, "quiet": 0}
+        self._wake = -1.0                    # no timer of the stack is due before this
+        skips = [getattr(s, "skip_audio", None) for s in self.spans]
+        self._skips: list[Any] | None = skips if None not in skips else None
+
+    @property
+    def transports(self) -> list[Transport]:
+        """One per signalling link: an HDLC channel of a span, or a SOCK_SEQPACKET socket."""
+        return self._transports
+
+    @transports.setter
+    def transports(self, transports: list[Transport]) -> None:
+        self._transports = transports
+        # the quiet test (service): every link on an HDLC channel whose card does the fill-in,
+        # on a span that keeps Span.changes; else every block is serviced
+        quiet = all(type(t) is HdlcTransport and t.card_fill and getattr(t.span, "changes", None) is not None
+                    for t in transports)
+        self._link_spans: list[Any] | None = [t.span for t in transports] if quiet and transports else None  # type: ignore[attr-defined]
+        self._seen: list[int | None] = [None] * len(transports)
 
     # ---- TrunkAdapter ------------------------------------------------------------------
     def circuits(self) -> list[Circuit]:
@@ -107,7 +135,19 @@ class Ss7Trunk(TrunkAdapter):
 
     def service(self, now: float) -> list[TrunkEvent]:
         self._now = now
-        for t in self.transports:
+        spans = self._link_spans
+        if spans is not None and now < self._wake and self._quiet():
+            self.counters["quiet"] += 1
+            skips = self._skips
+            if skips is None or self.inband.detectors:
+                return self.inband.service()
+            for skip in skips:             # no connected call: every span's audio passed over unread
+                skip()
+            return []
+        if spans is not None:
+            self._seen = [sp.changes for sp in spans]
+        self.counters["serviced"] += 1
+        for t in self._transports:
             t.receive(now)
         out = self._pending
         self._pending = []
@@ -139,9 +179,25 @@ class Ss7Trunk(TrunkAdapter):
                 out += [CircuitState(c, now, False, "MTP pause: signalling route unavailable")
                         for c in self.circuits()]
         self.stack.mtp3_events.clear()
-        for t in self.transports:
+        for t in self._transports:
             t.transmit(now)
+        if spans is not None:
+            d = self.stack.linkset.timer_deadline()
+            n = self.stack.isup.next_timer
+            self._wake = n if d is None or n < d else d
         return out
+
+    def _quiet(self) -> bool:
+        """Nothing for the links or the stack this block: no frame or alarm on a link's span
+        since its last service, no request made, no call waiting for its circuit."""
+        st = self.stack
+        if self._pending or self._waiting or st._isup_requests or st.isup._out:
+            return False
+        seen = self._seen
+        for i, sp in enumerate(self._link_spans or ()):
+            if sp.changes != seen[i]:
+                return False
+        return True
 
     def make_call(self, called: str, calling: str | None, now: float, circuit: Circuit | None = None) -> Circuit:
         if not called or any(ch not in "0123456789ABCDEabcde" for ch in called):

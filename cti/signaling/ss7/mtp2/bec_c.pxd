@@ -29,6 +29,9 @@ cdef class LinkCore:
     cdef public dict _counters
     cdef dict _running, _values
     cdef public long long n_rx, n_tx, n_discarded, n_nacks, n_retx
+    cdef public bint card_fill
+    cdef public long long _repeats_seen
+    cdef public bytes _last_rx
 
     cpdef receive(self, object frame, double now)
     @cython.locals(out=list)
@@ -38,6 +41,8 @@ cdef class LinkCore:
     @cython.locals(kind=int, h=int, f=int)
     cdef int receive_frame(self, bytes b, double now) except -1
     cdef int run_timers(self, double now) except -1
+    @cython.locals(k=cython.longlong, c=cython.longlong, replay=int, last=bytes)
+    cpdef int fill_repeated(self, long long total, double now) except -1
     cdef bint _due(self, double now) except -1
     @cython.locals(acked=int, span=int, nxt=int, ev=Mtp2Event)
     cdef int _bec_receive(self, int bsn, int bib, int fsn, int fib, int kind, bytes b, double now) except -1

@@ -12,6 +12,15 @@ link's transmission state and moves MSUs and fill-ins while the link is in servi
 everything else (alignment, failures, processor outage, timer expiries) to the link control's
 ``lsc``/``iac`` tables and methods. Timers stay the link's ``Timers`` (TimerSpec data): T6/T7
 are started and stopped in its ``running`` dict as ``Timers.start``/``stop`` do.
+
+Fill-in on the card (``card_fill``, set by a transport whose HDLC channel does it: the
+``mtp2_fill`` mode of ``_boardcore.hdlc``): the card repeats the last fill-in it was sent and
+drops received fill-ins equal to the frame before them, counting them. The link then sends its
+fill-in only when it changes (after MSUs too: the card repeats it), never on a clock, and
+applies the count of dropped ones (:meth:`LinkCore.fill_repeated`): each was received, so
+SUERM's D-count and ``rx`` move by it, and the state machine sees the last frame again (at
+most twice: after that a repeat changes nothing; the second abnormal BSN of Q.703 5.3.1 is
+such a repeat). An idle in-service link then costs the host nothing per block.
 """
 from __future__ import annotations
 
@@ -139,6 +148,9 @@ class LinkCore:
         self._tb: deque[tuple[int, bytes]] = deque()   # transmission buffer (clause 5.2.1)
         self._cs = 0                            # SUERM count (clause 10.2)
         self._su_count = 0
+        self.card_fill = False                  #: the card repeats and filters fill-ins
+        self._repeats_seen = 0                  # the channel's fill_repeats already applied
+        self._last_rx = b""                     # the last signal unit received (good)
         self._reset_bec()
 
     def _reset_bec(self) -> None:
@@ -191,8 +203,33 @@ class LinkCore:
     def receive_from(self, channel: FrameSource, now: float) -> None:
         """Every frame waiting on ``channel`` (a Board API HDLC channel: FCS checked and
         stripped), read by the link itself: no transport code between the wire and MTP2."""
-        for frame in channel.recv_all():
+        frames = channel.recv_all()
+        if self.card_fill:
+            self.fill_repeated(channel.fill_repeats, now)
+        for frame in frames:
             self.receive_frame(_as_bytes(frame), now)
+
+    def fill_repeated(self, total: int, now: float) -> int:
+        """The card dropped fill-ins equal to the frame before them (``mtp2_fill``): ``total``
+        is its running count. Those since the last call were received after the last frame
+        this link read (before the ones read with this call): the state machine sees that
+        frame again, at most twice (a third time changes nothing), and the rest only move
+        ``rx`` and SUERM's D-count (clause 10.2), by arithmetic."""
+        k = total - self._repeats_seen
+        self._repeats_seen = total
+        last = self._last_rx
+        if k <= 0 or not last:
+            return 0
+        replay = 2 if k > 2 else k
+        for _ in range(replay):
+            self.receive_frame(last, now)
+        k -= replay
+        if k:
+            self.n_rx += k
+            c = self._su_count + k
+            self._cs = max(0, self._cs - c // _SUERM_D)
+            self._su_count = c % _SUERM_D
+        return 0
 
     def receive_frame(self, b: bytes, now: float) -> int:
         """:meth:`receive` of a bytes object (the compiled transport calls it in C)."""
@@ -201,6 +238,7 @@ class LinkCore:
         if kind == _octets.BAD:
             self.su_error(now)
             return 0
+        self._last_rx = b
         self.n_rx += 1
         self._su_count += 1               # SUERM's D-count (clause 10.2), as in _count_su
         if self._su_count >= _SUERM_D:
@@ -344,6 +382,11 @@ class LinkCore:
         same BSN/BIB); otherwise the FISU or LSSU is appended when it changed or
         ``fill_interval`` passed (Q.703 5.2.1, 7.2: repeated while there is nothing else)."""
         fill = self._fill_octets()
+        if self.card_fill:              # the card repeats it: sent when it changes, after MSUs too
+            if fill != self._last_fill:
+                out.append(fill)
+                self._last_fill, self._last_fill_at = fill, now
+            return 0
         if out and self._fill == _octets.FILL_FISU:
             self._last_fill, self._last_fill_at = fill, now
         elif fill != self._last_fill or now - self._last_fill_at >= self.fill_interval:
