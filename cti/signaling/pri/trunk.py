@@ -31,6 +31,8 @@ from .stack import PriStack
 
 __all__ = ["PriTrunk", "PriConfig"]
 
+_NEVER = float("inf")
+
 
 class PriTrunk(TrunkAdapter):
     """Q.931 over Q.921 on ``spans`` (one interface per span); ``transports`` replaces the
@@ -50,14 +52,17 @@ class PriTrunk(TrunkAdapter):
         if transports is None:
             transports = [HdlcTransport(span.hdlc(16), st, self.pcap, i, span)
                           for i, (span, st) in enumerate(zip(self.spans, self.stacks, strict=False))]
-        self.transports = transports
+        self._transports: list[Transport] = []
         self.inband = InbandDigits(self.spans)
         self._now = 0.0
         self._pending: list[TrunkEvent] = []
         self._repeats: dict[int, int] = {}       # id(PriCall) -> repeat attempts it has had
         self._circuit: dict[int, Circuit] = {}   # id(PriCall) -> the circuit the call model knows
         self._ever_up = [False] * len(self.stacks)
-        self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0}
+        #: repeat attempts made and those that found no circuit; D channels serviced and passed
+        #: over as quiet (per span and block: ``quiet`` + ``serviced`` = spans x blocks)
+        self.counters: dict[str, int] = {"repeat_attempts": 0, "repeat_no_circuit": 0, "serviced": 0, "quiet": 0}
+        self.transports = transports
 
     # ---- TrunkAdapter ------------------------------------------------------------------
     def circuits(self) -> list[Circuit]:
@@ -67,20 +72,71 @@ class PriTrunk(TrunkAdapter):
     def up(self) -> bool:
         return all(s.up for s in self.stacks)
 
+    @property
+    def transports(self) -> list[Transport]:
+        """One per interface: a board's HDLC channel on TS16, or any other (a socket)."""
+        return self._transports
+
+    @transports.setter
+    def transports(self, transports: list[Transport]) -> None:
+        self._transports = transports
+        n = len(self.stacks)
+        # the quiet test of each D channel (see service): the span whose Span.changes tells
+        # of a new frame or alarm (None: another transport, serviced every block), the count
+        # at its last service, the time before which no timer of its stack is due, and
+        # -1 when a request of the layer above touched it since (its message goes out now)
+        self._quiet_span: list[Any] = [t.span if type(t) is HdlcTransport and getattr(t.span, "changes", None)
+                                       is not None else None for t in transports[:n]] + [None] * (n - len(transports))
+        self._seen: list[int | None] = [None] * n
+        self._wake = [-1.0] * n
+        skips = [getattr(s, "skip_audio", None) for s in self.spans]
+        self._skips: list[Any] | None = skips if None not in skips else None
+
     def service(self, now: float) -> list[TrunkEvent]:
+        """Every D channel that has something to do: a frame or alarm on its span (the span's
+        ``changes`` moved), a timer of its stack due, or a request made since its last service;
+        the others are quiet and cost a comparison (a LAPD link at rest sends flags, and its RR
+        poll is T203's expiry: a timer). Then in-band digits on connected calls."""
         self._now = now
-        for t in self.transports:
-            t.receive(now)
+        spans, seen, wake = self._quiet_span, self._seen, self._wake
+        busy: list[int] = []
+        for i in range(len(spans)):
+            sp = spans[i]
+            if sp is not None:
+                ch = sp.changes
+                if ch == seen[i] and now < wake[i]:
+                    continue
+                seen[i] = ch
+            busy.append(i)
+        counters = self.counters
+        counters["quiet"] += len(spans) - len(busy)
         out, self._pending = self._pending, []
-        out += self.inband.service()
-        for i, st in enumerate(self.stacks):
+        skips = self._skips
+        if skips is None or self.inband.detectors:
+            out += self.inband.service()
+        else:                      # no connected call: every span's audio passed over unread
+            for skip in skips:
+                skip()
+        if not busy:
+            return out
+        counters["serviced"] += len(busy)
+        transports, stacks = self._transports, self.stacks
+        nt = len(transports)
+        for i in busy:
+            if i < nt:
+                transports[i].receive(now)
+        for i in busy:
+            st = stacks[i]
             d = st.timer_deadline()
             if d is not None and d <= now:
                 st.handle_timer(now)
             for e in st.events():
                 out += self._convert(i, e)
-        for t in self.transports:
-            t.transmit(now)
+        for i in busy:
+            if i < nt:
+                transports[i].transmit(now)
+            d = stacks[i].timer_deadline()
+            wake[i] = _NEVER if d is None else d
         return out
 
     def make_call(self, called: str, calling: str | None, now: float, circuit: Circuit | None = None) -> Circuit:
@@ -97,6 +153,7 @@ class PriTrunk(TrunkAdapter):
                 if circuit is not None:
                     raise TrunkError(str(e), cause=Cause.NO_CIRCUIT_AVAILABLE) from None
                 continue
+            self._wake[i] = -1.0                 # the SETUP goes out at the next service
             self._repeats[id(call)] = 0
             c = (self.numbers[i], call.channel or 0)
             self._circuit[id(call)] = c
@@ -123,6 +180,7 @@ class PriTrunk(TrunkAdapter):
     def restart(self, circuit: Circuit | None, now: float, span: int = 0) -> None:
         """RESTART of one B channel (``circuit``) or of the whole interface of ``span``."""
         i = self._index(circuit) if circuit is not None else self.numbers.index(span)
+        self._wake[i] = -1.0
         self.stacks[i].q931.restart_channels(None if circuit is None else (circuit[1],), now)
 
     def progress(self, circuit: Circuit, now: float) -> None:
@@ -144,7 +202,9 @@ class PriTrunk(TrunkAdapter):
         return i
 
     def _do(self, circuit: Circuit, now: float, fn: Any) -> None:
-        q = self.stacks[self._index(circuit)].q931
+        i = self._index(circuit)
+        self._wake[i] = -1.0                     # its message goes out at the next service
+        q = self.stacks[i].q931
         call = q.by_channel.get(circuit[1])
         if call is None:
             raise TrunkError(f"no call on {circuit!r}")
