@@ -64,6 +64,7 @@ TARGET_P99_MS = 50.0
 CLIENT_PROCS = 2          #: subscriber processes (each one uvloop loop; 2 cost less CPU a frame than 4)
 SAMPLE_EVERY = 100        #: one subscriber in this many parses every event whole
 ROUNDS = 3
+WINDOW_AB_MS = 10.0       #: the A/B round's longest batch window (the gateway's default: 20 ms)
 _HEAD = re.compile(rb'\{"op":"events","first":(\d+),"last":(\d+),"count":(\d+)(?:,"oldest":([0-9.eE+-]+))?'
                    rb'(?:,"sent":([0-9.eE+-]+))?')
 READER_C = os.path.join(os.path.dirname(__file__), "gateway_reader.c")
@@ -498,7 +499,8 @@ class Rig:
         self.gw: subprocess.Popen[bytes] | None = None
         self.start_gateway(compress, send_threads)
 
-    def start_gateway(self, compress: bool = True, send_threads: int | None = None) -> None:
+    def start_gateway(self, compress: bool = True, send_threads: int | None = None,
+                      window_ms: float | None = None) -> None:
         """(Re)start the gateway process on a fresh port (the bus stays)."""
         self.stop_gateway()
         self.port = _free_port()
@@ -509,7 +511,8 @@ class Rig:
             [sys.executable, "-m", "cti.cli.gateway", "--port", str(self.port), "--events", ep.events,
              "--snapshot", ep.snapshot, "--control", ep.control, "--max-buffer", str(16 << 20),
              "--compress" if compress else "--no-compress"]
-            + ([] if send_threads is None else ["--send-threads", str(send_threads)]),
+            + ([] if send_threads is None else ["--send-threads", str(send_threads)])
+            + ([] if window_ms is None else ["--batch-window", str(window_ms)]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.gw_stat = f"/proc/{self.gw.pid}/stat"
         deadline = time.monotonic() + 30
@@ -710,7 +713,7 @@ def _per_million(r: dict[str, Any], key: str) -> float:
 
 
 def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str, list[float]],
-           title: str, ab: dict[str, Any] | None = None) -> None:
+           title: str, ab: dict[str, Any] | None = None, win: dict[str, Any] | None = None) -> None:
     """Every figure in one table (rich), to the console."""
     from rich.console import Console
     from rich.table import Table
@@ -718,12 +721,13 @@ def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str,
     def med(key: str) -> float:
         return statistics.median(float(r[key]) for r in rs)
 
-    for r in rs + [x for x in (plain, ab) if x]:
+    for r in rs + [x for x in (plain, ab, win) if x]:
         for k in ("gw_cpu", "clients_cpu", "bus_cpu", "raw_cpu"):
             r[k + "_pm"] = _per_million(r, k)
         r["octets_pd"] = r["octets"] / r["delivered"] if r["delivered"] else float("nan")
         r["events_pf"] = r["delivered"] / r["frames"] if r["frames"] else float("nan")
         r["gw_core"] = r["gw_cpu"] / r["seconds"]
+        r["gw_us_frame"] = r["gw_cpu"] / r["frames"] * 1e6 if r["frames"] else float("nan")
     lost = sum(r["lost"] for r in rs)
     dup = sum(r["duplicated"] for r in rs)
     errs = sum(r["content_errors"] + r["bad_header"] for r in rs)
@@ -770,6 +774,10 @@ def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str,
               _rounds(rs, "gw_cpu", "{:.2f}"), f"{rs[0]['seconds']:.0f} s rounds", "")
     t.add_row("gateway CPU-s per million deliveries", f"{med('gw_cpu_pm'):.3f}", _rounds(rs, "gw_cpu_pm", "{:.3f}"),
               f"no deflate: {plain['gw_cpu_pm']:.3f}" if plain else "", "")
+    t.add_row("gateway CPU per frame written (all of its work / frames read by the clients)",
+              f"{med('gw_us_frame'):.1f} us", _rounds(rs, "gw_us_frame"),
+              "; ".join(f"{name}: {x['gw_us_frame']:.1f} us" for name, x in (("no deflate", plain),
+                        ("through the transports", ab), (f"{(win or {}).get('window_ms', 10):.0f} ms window", win)) if x), "")
     kind = (f"{rs[0]['readers']} C readers + 1 Python process for the sampled" if rs[0]["readers"]
             else f"{CLIENT_PROCS} Python processes")
     t.add_row(f"clients CPU per round ({kind})", f"{med('clients_cpu'):.2f} s",
@@ -790,6 +798,13 @@ def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str,
                   f"p50 {ab['p50']:.1f} ms, lost {ab['lost']}, dup {ab['duplicated']}",
                   f"this run's rounds: p99 {p99:.1f} ms, fan-out p99 {med('st_fanout_p99'):.1f} ms, "
                   f"gateway {med('gw_cpu'):.2f} s; load {ab['load'][1]:.1f}", "")
+    if win:
+        t.add_row(f"A/B, 1 round: batch window at most {win['window_ms']:.0f} ms (--batch-window): p99, window p99, "
+                  "gateway CPU-s per million deliveries",
+                  f"{win['p99']:.1f} ms, {win['st_window_p99']:.1f} ms, {win['gw_cpu_pm']:.3f}",
+                  f"p50 {win['p50']:.1f} ms, lost {win['lost']}, dup {win['duplicated']}; events per frame "
+                  f"{win['events_pf']:.1f}", f"this run's rounds (at most 20 ms): window p99 "
+                  f"{med('st_window_p99'):.1f} ms, {med('gw_cpu_pm'):.3f}; load {win['load'][1]:.1f}", "")
     t.add_row("memory per connection (gateway RSS)",
               f"{(rs[0]['rss'] - rs[0]['rss_idle']) / rs[0]['subscribers']:.1f} KiB",
               f"{rs[0]['rss_idle'] / 1024:.1f} -> {rs[0]['rss'] / 1024:.1f} MiB", "", "")
@@ -824,11 +839,16 @@ def run(quick: bool = False) -> list[Result]:
                   file=sys.stderr)
         plain = rig.fanout_round(subscribers, rate, seconds, False)
         print(f"round (no deflate): p99 {plain['p99']:.1f} ms, gateway {plain['gw_cpu']:.2f} s", file=sys.stderr)
-        ab = None
+        ab = win = None
         if not quick:
             rig.start_gateway(True, 0)
             ab = rig.fanout_round(subscribers, rate, seconds, True)
             print(f"round (--send-threads 0): p99 {ab['p99']:.1f} ms, gateway {ab['gw_cpu']:.2f} s", file=sys.stderr)
+            rig.start_gateway(True, None, WINDOW_AB_MS)
+            win = rig.fanout_round(subscribers, rate, seconds, True)
+            win["window_ms"] = WINDOW_AB_MS
+            print(f"round (--batch-window {WINDOW_AB_MS:.0f}): p99 {win['p99']:.1f} ms, gateway {win['gw_cpu']:.2f} s",
+                  file=sys.stderr)
             rig.start_gateway(True)
         tp: dict[str, list[float]] = {"zmq": [], "ws": []}
         for _ in range(rounds):
@@ -838,5 +858,6 @@ def run(quick: bool = False) -> list[Result]:
         rig.close()
     report(rs, plain, tp, f"cti-gateway: {subscribers} subscribers x {rate:.0f} events/s x {seconds:.0f} s, "
                           f"{rounds} round(s) with permessage-deflate + 1 without"
-                          + ("" if quick else " + 1 through the transports"), ab)
+                          + ("" if quick else f" + 1 through the transports + 1 with a {WINDOW_AB_MS:.0f} ms window"),
+           ab, win)
     return []          # everything is in the table above (the runner's ratio table would split it)
