@@ -142,3 +142,46 @@ def test_reads_of_every_timeslot_and_of_a_subset_keep_their_places():
         pass
     assert span.read_audio([3]) is None
     assert span.counters.audio_overruns == over
+
+
+def test_listeners_hear_in_timeslot_order_as_they_come_and_go():
+    board = open_sim(1)
+    span = board.span(0)
+    heard: list[int] = []
+
+    def on(ts: int):
+        return lambda alaw, t: heard.append(ts)
+
+    fns = {ts: on(ts) for ts in (20, 3, 11)}
+    for ts, fn in fns.items():
+        span.add_audio_listener(ts, fn)
+    board.advance(0.1)
+    while span.read_audio() is not None:
+        pass
+    assert heard and heard == [3, 11, 20] * (len(heard) // 3)
+    heard.clear()
+    assert span.remove_audio_listener(11, fns[11])
+    span.add_audio_listener(7, on(7))
+    board.advance(0.1)
+    while span.read_audio() is not None:
+        pass
+    assert heard and heard == [3, 7, 20] * (len(heard) // 3)
+
+
+def test_a_station_span_without_a_change_is_not_read_for_hooks():
+    from cti.contact.hook import OFF_HOOK, StationHooks
+
+    board = open_sim(2)
+    hooks = StationHooks(board, {"2001": (1, 1), "2002": (1, 2)})
+    far = board.far_end(1)
+    board.advance(0.2)
+    assert hooks.poll() == []
+    reads: list[int] = []
+    span = board.span(1)
+    cas = span.cas
+    span.cas = lambda ts: reads.append(ts) or cas(ts)      # type: ignore[method-assign]
+    board.advance(0.1)
+    assert hooks.poll() == [] and reads == []              # Span.changes did not move: not read
+    far.set_cas(2, OFF_HOOK)
+    board.advance(0.1)
+    assert hooks.poll() == [("2002", True)] and reads      # it moved: read, the change seen

@@ -112,6 +112,13 @@ class No1Trunk(TrunkAdapter):
         #: circuit listens to audio (DTMF or MF), and the span's skip_audio when it has one
         self._changes: int | None = None
         self._wake = -1.0
+        #: the circuits a turn looks at when nothing changed on the span (see service()): those
+        #: whose register runs or line recognises (hot), those touched since the last turn, and
+        #: the earliest line timer of the others (a turn at or after it looks at every circuit)
+        self._hot: set[int] = set()
+        self._touched: set[int] = set()
+        self._next_due = -1.0
+        self._order = {ts: i for i, ts in enumerate(self.channels)}
         self._hearing = False
         self._skip = getattr(board_span, "skip_audio", None)
         for ch in self.channels.values():
@@ -137,9 +144,22 @@ class No1Trunk(TrunkAdapter):
                 return []
             out, self._events = self._events, []
             return out
-        self._changes = changes
+        prev, self._changes = self._changes, changes
         self._check_alarms(now)
         down, inf = self._down, float("inf")
+        # which circuits to look at: all of them after a CAS or alarm change (Span.changes moved,
+        # or the backend keeps no count), a line timer due or an alarm; otherwise (a register
+        # running somewhere on the span, the usual case at full load) only the circuits that can
+        # have work: registers and recognising lines (hot), and those a request or a signal
+        # touched since (_drain, _write_cas). Looking at one more is harmless (the loop below
+        # skips a quiet circuit), missing one is not: both sets are supersets.
+        full = changes is None or changes != prev or now >= self._next_due or down
+        if full:
+            chans: Any = self.channels.values()
+        else:
+            order = self._order
+            chans = [self.channels[ts] for ts in sorted(self._hot | self._touched, key=order.__getitem__)]
+        self._touched = set()
         cas_all = None if down else getattr(span, "cas_all", None)
         if cas_all is not None:         # one call for the 30 circuits' abcd bits, not 30
             rxs = cas_all()
@@ -151,7 +171,7 @@ class No1Trunk(TrunkAdapter):
         # ms), so before the MF signals of this block that came after it
         age = None if down else getattr(span, "cas_age", None)
         active: list[tuple[_Channel, int]] = []
-        for ch in self.channels.values():
+        for ch in chans:
             rx = -1 if down else cas(ch.ts)
             if rx != ch.rx_seen:
                 if not down:
@@ -188,10 +208,22 @@ class No1Trunk(TrunkAdapter):
             ch.rx_seen = rx
             ch.quiet_until = inf if d is None else d
         # the next block may be a quiet one (above) until the earliest line timer, unless a
-        # register runs or a line is recognising a signal
-        self._wake = min((-1.0 if ch.mf_forward is not None or ch.line.recognising
-                          or (ch.reg is not None and not ch.reg.finished) else ch.quiet_until
-                          for ch in self.channels.values()), default=inf)
+        # register runs, a line is recognising a signal or a circuit was touched meanwhile
+        if full:
+            hot: set[int] = set()
+            due = inf
+            chans = self.channels.values()
+        else:
+            hot, due = self._hot, self._next_due
+        for ch in chans:
+            if ch.mf_forward is not None or ch.line.recognising or (ch.reg is not None and not ch.reg.finished):
+                hot.add(ch.ts)
+            else:
+                hot.discard(ch.ts)
+                if ch.quiet_until < due:
+                    due = ch.quiet_until
+        self._hot, self._next_due = hot, due
+        self._wake = -1.0 if hot or self._touched else due
         self._hearing = bool(self._dtmf_on or self._mf)
         out, self._events = self._events, []
         return out
@@ -348,6 +380,7 @@ class No1Trunk(TrunkAdapter):
 
     def _write_cas(self, ch: _Channel) -> None:
         ch.quiet_until = self._wake = -1.0
+        self._touched.add(ch.ts)
         tx = ch.line.data_to_send(self._now)
         if tx != ch.tx_cas:
             self.span.set_cas(ch.ts, tx)
@@ -363,6 +396,7 @@ class No1Trunk(TrunkAdapter):
             return
         self._down = down
         reason = str(self.span.alarms.name or "alarm") if down else ""
+        self._next_due = -1.0            # every circuit at the next look
         for ch in self.channels.values():
             ch.quiet_until = -1.0
             if down:
@@ -495,6 +529,7 @@ class No1Trunk(TrunkAdapter):
     # ---- the signals between the FSMs, and TrunkEvents ----
     def _drain(self, ch: _Channel, now: float) -> None:
         ch.quiet_until = self._wake = -1.0
+        self._touched.add(ch.ts)
         for _ in range(8):   # an event may cause another (register done -> line clear)
             lev = ch.line.events()
             rev = ch.reg.events() if ch.reg is not None else []
