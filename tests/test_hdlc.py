@@ -373,3 +373,86 @@ def test_we_transmit_spandsp_receives(h, spandsp):
     finally:
         lib.hdlc_rx_free(rx)
     assert got == [(f, 1) for f in frames]
+
+
+# --- MTP2 fill-in on the card (mtp2_fill) ------------------------------------------------------
+
+FISU_A = b"\x80\x80\x00"
+FISU_B = b"\x81\x81\x00"
+SIN = b"\xff\xff\x01\x02"
+MSU_X = b"\x81\x80\x05\x03\x01\x02\x03\x04"
+
+
+def test_mtp2_fill_repeats_the_last_fill_in_instead_of_flags(h):
+    """The encoder repeats the last FISU/LSSU whole, back to back with one flag between, as a
+    bit-string reference built here says; a decoder without the filter sees every repeat."""
+    enc, dec = h.HdlcEncoder(), h.HdlcDecoder()
+    enc.mtp2_fill = True
+    enc.send(FISU_A)
+    line = b"".join(enc.pull(160) for _ in range(3))
+    frames = dec.feed(line)
+    assert set(frames) == {FISU_A} and len(frames) >= 3 * 160 * 8 // 48 - 1
+    assert enc.fill_repeats >= len(frames) - 1 and enc.frames == 1
+    fcs = ref_crc(FISU_A)
+    one = stuff(lsb_bits(FISU_A + bytes((fcs & 0xFF, fcs >> 8)))) + FLAG
+    bits = lsb_bits(line)
+    start = bits.index(FLAG) + 8                    # the opening flag of the first FISU
+    assert bits[start:start + 20 * len(one)] == one * 20
+
+
+def test_mtp2_fill_keeps_the_fill_across_msus_and_stops_on_none(h):
+    """An MSU goes out once, then the fill-in again; an encoder not in the mode sends flags."""
+    enc, dec = h.HdlcEncoder(), h.HdlcDecoder()
+    enc.mtp2_fill = True
+    enc.send(FISU_A)
+    enc.pull(20)
+    enc.send(MSU_X)
+    frames = dec.feed(enc.pull(160))
+    assert frames.count(MSU_X) == 1 and frames[-1] == FISU_A
+    enc.send(SIN)
+    frames = dec.feed(enc.pull(160))
+    assert frames[-1] == SIN and frames.count(SIN) > 10
+    plain = h.HdlcEncoder()
+    plain.send(FISU_A)
+    assert h.HdlcDecoder().feed(plain.pull(160)) == [FISU_A] and plain.fill_repeats == 0
+
+
+def test_mtp2_fill_decoder_drops_repeats_and_counts_them(h):
+    """A fill-in equal to the frame before it is counted, not returned; a changed one, an MSU
+    between, or an LSSU after a FISU is returned."""
+    enc, dec = h.HdlcEncoder(), h.HdlcDecoder()
+    dec.mtp2_fill = True
+    for f in (FISU_A, FISU_A, FISU_A, FISU_B, FISU_B, MSU_X, MSU_X, FISU_B, SIN, SIN, FISU_B):
+        enc.send(f)
+    got = dec.feed(enc.pull(200))
+    assert got == [FISU_A, FISU_B, MSU_X, MSU_X, FISU_B, SIN, FISU_B]
+    assert dec.fill_repeats == 4 and dec.frames == 11
+    assert not h.is_fill(MSU_X) and h.is_fill(FISU_A) and h.is_fill(SIN)
+
+
+def test_mtp2_fill_same_line_from_both_kernels():
+    """Compiled and twin encoders in the mode: the same line octets for random fill-ins and
+    MSUs pulled in random amounts; their decoders filter the same repeats."""
+    from _boardcore import _select
+    comp = _select.compiled("hdlc")
+    if comp is None:
+        pytest.skip("hdlc_c not built")
+    twin = _select.twin("hdlc")
+    rng = random.Random(3)
+    a, b = comp.HdlcEncoder(), twin.HdlcEncoder()
+    da, db = comp.HdlcDecoder(), twin.HdlcDecoder()
+    for x in (a, b, da, db):
+        x.mtp2_fill = True
+    for _ in range(300):
+        if rng.random() < 0.3:
+            f = bytes(rng.getrandbits(8) for _ in range(rng.choice([3, 3, 4, 5, 9])))
+            if len(f) <= 5:
+                f = f[:2] + bytes((f[2] & 0xC0 | (len(f) - 3),)) + f[3:]
+            a.send(f)
+            b.send(f)
+        n = rng.randrange(0, 200)
+        la, lb = a.pull(n), b.pull(n)
+        assert la == lb
+        assert da.feed(la) == db.feed(lb)
+    assert a.fill_repeats == b.fill_repeats > 100
+    assert da.fill_repeats == db.fill_repeats > 100 and da.counters == db.counters

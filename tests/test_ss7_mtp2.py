@@ -206,3 +206,70 @@ def test_garbage_frames_never_raise(Link):
     for _ in range(200):
         a.receive(bytes(rng.randrange(256) for _ in range(rng.randrange(0, 12))), t)
     assert a.counters["su_errors"] + a.counters["rx"] >= 200
+
+
+# ---- fill-in on the card (card_fill): repeats the card filtered, applied by count ------------
+
+class _Card:
+    """An HDLC channel whose card filtered fill-ins: frames to read, and its repeat count."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.fill_repeats = 0
+
+    def recv_all(self) -> list[bytes]:
+        out, self.frames = self.frames, []
+        return out
+
+
+def test_card_fill_sends_the_fill_in_only_when_it_changes(Link):
+    """card_fill: no FISU on a clock (the card repeats it), a new one after MSUs (new FSN)."""
+    a, b, t = _in_service(Link)
+    a.card_fill = True
+    first = a.data_to_send(t + 0.02)
+    assert [decode(f) for f in first] in ([], [FISU(bsn=a.last_accepted_fsn, bib=a._bib, fsn=a._fsn_last, fib=a._fib)])
+    assert a.data_to_send(t + 0.5) == [] and a.data_to_send(t + 5.0) == []
+    a.send(3, b"\x01\x02\x03", t + 5.0)
+    out = [decode(f) for f in a.data_to_send(t + 5.02)]
+    assert isinstance(out[0], MSU) and isinstance(out[-1], FISU) and out[-1].fsn == out[0].fsn
+    assert a.data_to_send(t + 5.04) == []
+
+
+def test_filtered_repeats_count_like_frames_received_one_by_one(Link):
+    """n FISUs through the card (one delivered, n - 1 counted) leave the link as n FISUs
+    received one by one: rx, SUERM's D-count and Cs alike, the link in service."""
+    ref, _b, t = _in_service(Link)
+    a, _b2, _t = _in_service(Link)
+    fisu = encode(FISU(bsn=ref._fsn_last, bib=ref._fib, fsn=ref.last_accepted_fsn, fib=ref._bib))
+    for x in (ref, a):
+        x._cs = 5
+    n = 1000
+    for _ in range(n):
+        ref.receive(fisu, t)
+    a.card_fill = True
+    card = _Card()
+    a.fill_repeated(0, t)
+    card.frames = [fisu]
+    card.fill_repeats = 0
+    a.receive_from(card, t)
+    card.fill_repeats = n - 1
+    a.receive_from(card, t + 0.02)
+    assert a.counters["rx"] == ref.counters["rx"]
+    assert (a._su_count, a._cs) == (ref._su_count, ref._cs)
+    assert a.state is ref.state is LinkState.IN_SERVICE
+
+
+def test_a_repeated_fisu_with_an_abnormal_bsn_fails_the_link(Link):
+    """Q.703 5.3.1: an abnormal BSN received twice fails the link. The second one may be a
+    repeat the card filtered: the link sees the last frame again and fails all the same."""
+    a, _b, t = _in_service(Link)
+    a.card_fill = True
+    bad = encode(FISU(bsn=(a._fsn_last + 40) % 128, bib=a._fib, fsn=a.last_accepted_fsn, fib=a._bib))
+    card = _Card()
+    card.frames = [bad]
+    a.receive_from(card, t)
+    assert a.state is LinkState.IN_SERVICE
+    card.fill_repeats = 7
+    a.receive_from(card, t + 0.02)
+    assert a.state is LinkState.OUT_OF_SERVICE
+    assert "abnormal BSN" in a.events()[-1].reason

@@ -59,6 +59,8 @@ class HdlcTransport:
             bad = self.span.alarms & _LINE_DOWN
             if bad:
                 self.channel.recv_all()    # whatever arrives meanwhile is noise
+                if self.card_fill:
+                    self.link.fill_dropped(self.channel.fill_repeats)  # type: ignore[attr-defined]
                 self.link.line_fault(now, f"span alarm {bad.name or bad!r}")
                 return
         if self._read is not None:

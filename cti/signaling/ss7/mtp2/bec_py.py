@@ -95,6 +95,10 @@ class FrameSource(Protocol):
 
     def recv_all(self) -> list[bytes]: ...
 
+    @property
+    def fill_repeats(self) -> int:
+        """Fill-ins the card filtered as repeats (read only in ``card_fill`` mode)."""
+
 
 class Mtp2Event:
     """What the link tells MTP3: ``in_service``, ``out_of_service`` (reason), ``msu`` (sio, sif),
@@ -230,6 +234,11 @@ class LinkCore:
             self._cs = max(0, self._cs - c // _SUERM_D)
             self._su_count = c % _SUERM_D
         return 0
+
+    def fill_dropped(self, total: int) -> None:
+        """The card's repeats up to ``total`` are not applied: they came with frames the
+        transport dropped (noise while the span was in alarm)."""
+        self._repeats_seen = total
 
     def receive_frame(self, b: bytes, now: float) -> int:
         """:meth:`receive` of a bytes object (the compiled transport calls it in C)."""
