@@ -291,7 +291,7 @@ def far_end_main(load: RtLoad) -> int:
 
 
 # ------------------------------------------------------------------------------ our side
-def measure(load: RtLoad) -> dict[str, Any]:
+def measure(load: RtLoad, profile: str | None = None) -> dict[str, Any]:
     """One point: the far end in a child process, our cti-server here on the wire driver."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     import gc
@@ -330,6 +330,7 @@ def measure(load: RtLoad) -> dict[str, Any]:
             extra.append(progress)
         srv = build_server(config, extra=extra)
         srv.start()
+        calls0 = srv.model.next_call_number
         board = srv.board
         for s in board.spans:             # every voice timeslot streams, as the stacks read them all
             s.subscribe()
@@ -401,6 +402,10 @@ def measure(load: RtLoad) -> dict[str, Any]:
         p0, r0, w0 = time.process_time(), reader_cpu(), time.monotonic()
         m0 = time.thread_time()
         next_sample = time.monotonic()
+        import cProfile
+        prof = cProfile.Profile(time.thread_time) if profile else None   # CPU time: waits are not work
+        if prof is not None:
+            prof.enable()
         end = time.monotonic() + load.seconds
         while time.monotonic() < end:
             run(min(0.2, end - time.monotonic()), rec)
@@ -408,6 +413,9 @@ def measure(load: RtLoad) -> dict[str, Any]:
                 busy.append(len(srv.model.calls))
                 next_sample += 0.2
         wall = time.monotonic() - w0
+        if prof is not None and profile:
+            prof.disable()
+            prof.dump_stats(profile)
         ours, reader_s, main_s = time.process_time() - p0, reader_cpu() - r0, time.thread_time() - m0
         last = state["done"]
         far.stdin.write("stop\n")
@@ -423,6 +431,7 @@ def measure(load: RtLoad) -> dict[str, Any]:
             "far": far_out, "busy": statistics.mean(busy) if busy else 0.0,
             "occupancy": statistics.mean(busy) / p.total if busy else 0.0,
             "events": srv.bus.seq - seq0, "received": received,
+            "calls_total": srv.model.next_call_number - calls0,
             "progress_blocks": (progress.blocks - blocks0) if progress is not None else 0,
             "late_due_ms": _ms(rec["due"]), "late_arrived_ms": _ms(rec["arrived"]),
             "turn_ms": _ms(rec["turn"]), "turn_cpu_ms": _ms(rec["cpu"]), "stall_ms": _ms(rec["stall"]),
@@ -624,6 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="measured window per point, real seconds")
     ap.add_argument("--runs", type=int, default=1, help="runs per point (the table gives medians and ranges)")
     ap.add_argument("--out", help="write every point as JSON here")
+    ap.add_argument("--profile", help="with --json: cProfile dump of the window's loop thread to this file")
     a = ap.parse_args(argv)
     if a.card:
         return _card_main(a.card)
@@ -637,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
         load = RtLoad(**fields)
         if a.far_end:
             return far_end_main(load)
-        print(json.dumps(measure(load)))
+        print(json.dumps(measure(load, a.profile)))
         return 0
     runs: dict[int, list[dict[str, Any]]] = {}
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
