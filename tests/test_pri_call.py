@@ -308,3 +308,41 @@ def test_t322_status_enquiry_repeated_then_call_cleared(p):
     assert c.enquiries == 2 and c.state is U.U10_ACTIVE
     p.run(4.5, dt=0.5)
     assert c.state is U.U19_RELEASE_REQUEST and p.last("user", "released").cause == 41
+
+
+def test_a_freed_call_record_is_reused_only_once_nothing_holds_it():
+    p = Pair()
+    p.run(0.1)
+    q = p.user.q931
+
+    def cycle(called):
+        c = q.setup(called, p.now, channel=3)
+        p.step()
+        p.network.q931.answer(p.network.q931.by_channel[3], p.now)
+        p.step()
+        q.release(c, 16, p.now)
+        p.step()
+        assert c.state == 0
+        return c
+
+    held = cycle("1")
+    assert len(q._pool) == 1
+    c2 = q.setup("2", p.now, channel=3)               # the freed record is held (here, and by events)
+    assert c2 is not held and held.cref == 1 and held.called == "1" and held.state == 0
+    assert len(q._pool) == 1
+    p.step()
+    q.release(c2, 16, p.now)
+    p.step()
+    del held, c2
+    p.events = {"user": [], "network": []}            # the layer above lets go of the calls' events
+    assert len(q._pool) == 2
+    c3 = q.setup("3", p.now, channel=5)               # a record nothing holds: reset and taken again
+    assert len(q._pool) == 1
+    assert (c3.cref, c3.called, c3.channel, c3.reported, c3.state) == (3, "3", 5, False, U.U1_CALL_INITIATED)
+    p.step()
+    p.network.q931.answer(p.network.q931.by_channel[5], p.now)
+    p.step()
+    assert c3.state is U.U10_ACTIVE and c3.m.ctx is c3
+    p.user.q931.release(c3, 16, p.now)
+    p.step()
+    assert c3.state == 0 and p.last("user", "released").call is c3

@@ -7,8 +7,9 @@ cdef dict _MT_OF
 cdef frozenset _CHECKED
 cdef object _SETUP, _RELEASE_COMPLETE, _RELEASE, _DISCONNECT
 cdef object _REQ_SETUP, _REQ_RELEASE, _REQ_SETUP_COMPLETE, _REQ_PROCEEDING, _REQ_REJECT, _REQ_DISCONNECT
-cdef object _Cause, _ChannelId, _Progress, _CalledNumber, _CallingNumber, _Display, _SendingComplete, _CallState
+cdef object _ChannelId, _CalledNumber, _CallingNumber, _Display, _CallState
 cdef object _ie_cause, _ie_channel, _ie_progress, _SPEECH
+cdef Py_ssize_t _POOL_MAX, _SOLE
 
 cdef class Q931
 
@@ -21,6 +22,7 @@ cdef class PriCall:
     cdef public double started
     cdef public MachineCore m
 
+    cdef int _reset(self, int cref, bint ours, double now) except -1
     cdef int send(self, int mt, tuple ies=*) except -1
     cdef int event(self, str kind, double now, int cause=*, bint remote=*, str reason=*, str digits=*,
                    int progress=*) except -1
@@ -32,7 +34,6 @@ cdef class PriCall:
     cdef list _first(self)
 
 
-@cython.locals(c=object)
 cdef int _cause_of(object m) except? -1
 
 
@@ -44,7 +45,7 @@ cdef class Q931:
     cdef public int location, trace, _next_cref
     cdef public CTimerQueue timers
     cdef public set maintenance, restarting
-    cdef public list _out, _events, iface_events
+    cdef public list _out, _events, iface_events, _pool
 
     cpdef MachineCore new_machine(self, PriCall call)
     @cython.locals(counters=dict)
@@ -55,7 +56,10 @@ cdef class Q931:
     cpdef list data_to_send(self, double now)
     @cython.locals(holder=PriCall)
     cpdef move_channel(self, PriCall call, object ch)
+    @cython.locals(pool=list)
     cpdef free(self, PriCall call, double now, bint maintenance=*)
+    @cython.locals(pool=list, n=Py_ssize_t, i=Py_ssize_t, c=PriCall, m=MachineCore)
+    cdef PriCall _new_call(self, int cref, bint ours, double now)
     @cython.locals(cref=int)
     cdef int _new_cref(self) except -1
     cpdef list setup_ies(self, PriCall call)
@@ -64,7 +68,6 @@ cdef class Q931:
     cdef int _clear_channel(self, object ch, double now, str why) except -1
     @cython.locals(call=PriCall)
     cpdef receive(self, object data, double now)
-    @cython.locals(from_net=bint)
     cdef object _problem(self, object m)
     @cython.locals(cause=int, act=bint)
     cdef int _for_call(self, PriCall call, object m, double now) except -1

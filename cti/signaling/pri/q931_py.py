@@ -20,6 +20,7 @@ nothing else holds it any more.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,8 +30,7 @@ from cti.signaling.errors import LocalProtocolError
 
 from . import ie as IE
 from .calltable import build
-from .message import (GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, Message, MessageError, decode, encode_parts,
-                      mandatory_invalid, missing)
+from .message import GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, Message, MessageError, decode, encode_parts
 from .restart import Restart, RestartEv
 from .states import COMPATIBLE, CallEvent, Ev, InterfaceEvent, Req
 from .timers import N322, Q931_TIMERS
@@ -51,6 +51,19 @@ if _COMPILED:
         _Machine, _Queue = _machine_c.MachineCore, _machine_c.TimerQueue
 
 E1_B_CHANNELS = tuple(range(1, 16)) + tuple(range(17, 32))
+#: freed call records an interface keeps for reuse (a busy span frees and takes one per call)
+_POOL_MAX = 32
+
+
+def _sole_refs() -> int:
+    """What ``sys.getrefcount`` says, in this build, of an object held by one list and one
+    local variable only: a pooled call record that nothing else holds shows this count."""
+    pool = [object()]
+    c = pool[0]
+    return int(sys.getrefcount(c))
+
+
+_SOLE = _sole_refs()
 #: message type octet -> MT, without calling the enum per message
 _MT_OF: dict[int, MT] = {int(t): t for t in MT}
 #: message types with mandatory elements (the others can only have element errors)
@@ -61,8 +74,8 @@ _SETUP, _RELEASE_COMPLETE, _RELEASE, _DISCONNECT = MT.SETUP, MT.RELEASE_COMPLETE
 _REQ_SETUP, _REQ_RELEASE, _REQ_SETUP_COMPLETE, _REQ_PROCEEDING = Req.SETUP, Req.RELEASE, Req.SETUP_COMPLETE, \
     Req.PROCEEDING
 _REQ_REJECT, _REQ_DISCONNECT = Req.REJECT, Req.DISCONNECT
-_Cause, _ChannelId, _Progress, _CalledNumber = IE.Cause, IE.ChannelId, IE.Progress, IE.CalledNumber
-_CallingNumber, _Display, _SendingComplete, _CallState = IE.CallingNumber, IE.Display, IE.SendingComplete, IE.CallState
+_ChannelId, _CalledNumber, _CallingNumber, _Display, _CallState = IE.ChannelId, IE.CalledNumber, IE.CallingNumber, \
+    IE.Display, IE.CallState
 _ie_cause, _ie_channel, _ie_progress, _SPEECH = IE.cause, IE.channel, IE.progress, IE.SPEECH
 
 
@@ -71,6 +84,12 @@ class PriCall:
 
     def __init__(self, node: Q931, cref: int, ours: bool, now: float) -> None:
         self.node = node
+        self._reset(cref, ours, now)
+        self.m = _Machine(node.table, self, name=f"cref {cref}", timer_values=node._call_timers, trace=node.trace,
+                          queue=node.timers)
+
+    def _reset(self, cref: int, ours: bool, now: float) -> int:
+        """The fields of a new call (a record taken from :class:`Q931`'s pool is reset so)."""
         self.cref = cref
         self.ours = ours                   #: we allocated the call reference (we sent SETUP)
         self.channel: int | None = None    #: E1 timeslot of the B channel
@@ -93,8 +112,7 @@ class PriCall:
         self.hlc: int | None = None
         self.glare_channel = 0             #: the channel it lost
         self.glare = False                 #: our outgoing call lost its channel to the peer's SETUP
-        self.m = _Machine(node.table, self, name=f"cref {cref}", timer_values=node._call_timers, trace=node.trace,
-                          queue=node.timers)
+        return 0
 
     @property
     def state(self) -> Any:
@@ -126,16 +144,15 @@ class PriCall:
             self.event("released", now, cause, remote, reason, "", 0)
 
     def _note_progress(self, m: Any, now: float, kind: str) -> None:
-        p = m.get(_Progress) if isinstance(m, Message) else None
-        d = 0 if p is None else p.description
+        d = m.progress() if isinstance(m, Message) else 0
         if d == 1 or d == 8:
             self.inband = True
         self.event(kind, now, 0, True, "", "", d)
 
     def _take_channel(self, m: Any) -> None:
-        ch = m.get(_ChannelId) if isinstance(m, Message) else None
-        if ch is not None and ch.channels:
-            self.node.move_channel(self, ch.channels[0])
+        ch = m.channel() if isinstance(m, Message) else 0
+        if ch:
+            self.node.move_channel(self, ch)
 
     # ---- outgoing call ----------------------------------------------------------------------
     def send_setup(self, m: Any, now: float) -> None:
@@ -217,7 +234,7 @@ class PriCall:
         self.calling = m.get(_CallingNumber)
         d = m.get(_Display)
         self.display = d.text if d else ""
-        self.complete = m.get(_SendingComplete) is not None or not self.node.overlap_receiving \
+        self.complete = m.sending_complete or not self.node.overlap_receiving \
             or self.node.number_complete(self.called)
         self.event("setup" if self.complete else "overlap", now, 0, True, "", self.called, 0)
 
@@ -238,7 +255,7 @@ class PriCall:
         num = m.get(_CalledNumber)
         digits = num.digits if num else ""
         self.called += digits
-        done = m.get(_SendingComplete) is not None or self.node.number_complete(self.called)
+        done = m.sending_complete or self.node.number_complete(self.called)
         self.event("more_digits", now, 0, True, "", digits, 0)
         if done:
             self.m.fire(_REQ_PROCEEDING, None, now)
@@ -397,12 +414,12 @@ class PriCall:
         self._released(now, 101, True, "STATUS: call state incompatible")
 
     def peer_null(self, m: Message) -> bool:
-        cs = m.get(_CallState)
-        return cs is not None and cs.value == 0
+        return bool(m.call_state() == 0)
 
     def incompatible(self, m: Message) -> bool:
-        cs = m.get(_CallState)
-        return cs is not None and cs.value not in COMPATIBLE.get(int(self.m.state), {int(self.m.state)})
+        cs = m.call_state()
+        state = int(self.m.state)
+        return cs >= 0 and cs not in COMPATIBLE.get(state, {state})
 
     def unexpected(self, m: Any, now: float) -> None:
         """A message not compatible with the call state: STATUS cause 98 (5.8.4)."""
@@ -474,6 +491,8 @@ class Q931:
         self.restart = Restart(self)
         self._next_cref = 1
         self._out: list[bytes] = []
+        #: freed call records (with their machines) for reuse, oldest first (:meth:`_new_call`)
+        self._pool: list[PriCall] = []
         #: called with each message layer 3 hands to the data link (tests watch it so), or None
         self.tap: Any = None
         self._events: list[CallEvent] = []
@@ -574,6 +593,32 @@ class Q931:
             del self.by_channel[call.channel]
             if maintenance:
                 self.maintenance.add(call.channel)
+        if not self.trace:             # (a traced machine keeps its call's transitions)
+            pool = self._pool
+            if len(pool) >= _POOL_MAX:
+                del pool[0]
+            pool.append(call)
+
+    def _new_call(self, cref: int, ours: bool, now: float) -> PriCall:
+        """A call record for a new call reference: a freed one that nothing outside the pool
+        holds any more (the layer above has let go of it and of its events), reset with its
+        machine, or a new one. Only the last few freed are looked at."""
+        pool = self._pool
+        n = len(pool)
+        i = n - 1
+        while i >= 0 and i >= n - 4:
+            c = pool[i]
+            if sys.getrefcount(c) <= _SOLE:
+                pool[i] = pool[n - 1]
+                pool.pop()
+                c._reset(cref, ours, now)
+                m = c.m
+                m.reset()
+                m.ctx = c
+                m.name = f"cref {cref}"
+                return c
+            i -= 1
+        return PriCall(self, cref, ours, now)
 
     def restarted(self, channels: tuple[int, ...], now: float) -> None:
         chans = channels or self.channels
@@ -600,7 +645,7 @@ class Q931:
             raise LocalProtocolError("no free B channel")
         if ch not in self.channels or ch in self.by_channel or ch in self.maintenance or ch in self.restarting:
             raise LocalProtocolError(f"B channel TS{ch} is not free")
-        call = PriCall(self, self._new_cref(), True, now)
+        call = self._new_call(self._new_cref(), True, now)
         call.channel, call.exclusive, call.called, call.complete = ch, exclusive, called, not overlap
         if isinstance(calling, str):
             calling = IE.CallingNumber(calling, IE.Ton.UNKNOWN, self.variant.plan, IE.Presentation.ALLOWED,
@@ -715,24 +760,17 @@ class Q931:
         self._for_call(call, m, now)
 
     def _problem(self, m: Message) -> tuple[int, bool] | None:
-        """(cause, act on the message anyway) for a message with element errors (5.8.6, 5.8.7)."""
-        from_net = not self.network
-        if missing(m, from_net) or any(i < 0x10 for i in m.unrecognized):
-            return 96, False
-        if mandatory_invalid(m, from_net):
-            return 100, False
-        if m.unrecognized:
-            return 99, True
-        if m.invalid:
-            return 100, True
-        return None
+        """(cause, act on the message anyway) for a message with element errors (5.8.6, 5.8.7):
+        the codec reads it from the octets (:meth:`~.message.Message.problem`)."""
+        problem: tuple[int, bool] | None = m.problem(not self.network)
+        return problem
 
     def _for_call(self, call: PriCall, m: Message, now: float) -> int:
         mt = _MT_OF.get(m.mtype)
         if mt is None:
             self.send_status(call.cref, not call.ours, 97, int(call.m.state))   # 5.8.4
             return 0
-        problem = self._problem(m) if m.invalid or m.unrecognized or m.mtype in _CHECKED else None
+        problem = self._problem(m) if m.mtype in _CHECKED or not m.clean else None
         if problem is not None:
             cause, act = problem
             if mt is _DISCONNECT or mt is _RELEASE:
@@ -756,8 +794,7 @@ class Q931:
         elif mt == MT.STATUS_ENQUIRY:
             self.send_status(m.cref, not m.flag, 30, 0)
         elif mt == MT.STATUS:
-            cs = m.get(_CallState)
-            if cs is not None and cs.value != 0:
+            if m.call_state() > 0:
                 self._release_complete(m.cref, not m.flag, 101)
         elif mt in (MT.RELEASE_COMPLETE, MT.SETUP):
             self.counters["ignored"] += 1
@@ -779,7 +816,7 @@ class Q931:
         if ch is None:
             self._release_complete(m.cref, True, cause)
             return 0
-        call = PriCall(self, m.cref, False, now)
+        call = self._new_call(m.cref, False, now)
         call.channel = ch
         self.calls[(m.cref, False)] = call
         self.by_channel[ch] = call
@@ -792,11 +829,10 @@ class Q931:
         """The B channel for an offered call (5.2.3), with glare on a B channel settled: the
         network's call keeps the channel; the user's call gets another (preferred) or is
         refused with cause 44 (exclusive). (channel, cause when None)."""
-        ci = m.get(_ChannelId)
-        if ci is None or not ci.channels:
+        want = m.channel()
+        if not want:
             ch = self.allocate()
             return ch, 34
-        want = ci.channels[0]
         if want not in self.channels:
             return None, 82                               # identified channel does not exist
         holder = self.by_channel.get(want)
@@ -809,7 +845,8 @@ class Q931:
                 holder.glare_channel = want
                 holder.m.fire(Ev.GLARE, None, now)          # withdrawn: RELEASE COMPLETE 44
                 return want, 0
-        if ci.exclusive:
+        ci = m.get(_ChannelId)
+        if ci is not None and ci.exclusive:
             return None, 44                               # requested channel not available
         ch = self.allocate()
         return ch, 34
@@ -849,8 +886,7 @@ class Q931:
 
 def _cause_of(m: Any) -> int:
     """The cause value of a received message (16, normal clearing, when it has none)."""
-    c = m.get(_Cause) if isinstance(m, Message) else None
-    return c.value if c is not None else 16
+    return m.cause_value(16) if isinstance(m, Message) else 16
 
 
 def tables() -> tuple[Table, Table]:
