@@ -374,13 +374,13 @@ class CtiServer:
         if self._ticked:          # the board's clock runs our service: wait for its next block
             nxt = getattr(board, "next_block", None)
             wait = nxt() - time.monotonic() if nxt is not None else BLOCK
+        elif self._board_fd:               # a polled card's descriptor wakes the loop when a block
+            wait = BLOCK                   # is in: the model's time moves only then
         else:
             due = self.next_deadline()
             wait = MAX_SLEEP if due is None else due - self.now()
             if board is not None:
                 wait = min(wait, BLOCK)    # a polled card fills its buffers block by block
-                if self._board_fd:         # its descriptor wakes the loop when a block is in
-                    wait = BLOCK
         bus_due = self.bus.deadline()      # watchers to push, leases, the accounts file
         if bus_due is not None:
             wait = min(wait, bus_due - time.monotonic())
