@@ -84,10 +84,21 @@ class SimHdlc(HdlcChannel):
 
     def mtp2_fill(self, on: bool = True) -> bool:
         """MTP2 fill-in on the card, as SS7 HDLC controllers do (``_boardcore.hdlc``'s mode):
-        the last FISU or LSSU sent is repeated instead of idle flags, and a received one equal
-        to the frame before it is counted (``fill_repeats``), not queued. True: done."""
-        self.encoder.mtp2_fill = self.decoder.mtp2_fill = bool(on)
+        a received FISU or LSSU equal to the frame before it is counted (``fill_repeats``), not
+        queued, and the last one sent is repeated instead of idle flags once the card at the
+        other end filters too (else it would hand every repeat to its host). True: done."""
+        on = self._fill_wanted = bool(on)
+        self.decoder.mtp2_fill = on
+        peer = self._peer()
+        self.encoder.mtp2_fill = on and peer is not None and bool(peer.decoder.mtp2_fill)
+        if peer is not None and getattr(peer, "_fill_wanted", False):
+            peer.encoder.mtp2_fill = on
         return True
+
+    def _peer(self) -> SimHdlc | None:
+        """The channel on the same timeslot of the endpoint that transmits to this one."""
+        ep = getattr(self._ep, "peer", None)
+        return None if ep is None else ep._hdlc.get(self.timeslot)
 
     @property
     def fill_repeats(self) -> int:
@@ -416,6 +427,7 @@ class Line:
     def __init__(self, src: Endpoint | None, dst: Endpoint, faults: FaultInjector) -> None:
         self.src = src
         self.dst = dst
+        dst.peer = src                # type: ignore[attr-defined]  # who transmits to dst (SimHdlc._peer)
         self.faults = faults
         self._hdlc_ts = tuple(dst.config.hdlc)
         self._cas = dst.config.signalling == "cas"
