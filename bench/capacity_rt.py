@@ -581,7 +581,8 @@ def _median(points: list[dict[str, Any]], get: Any) -> tuple[float, float, float
 def table(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
     """Markdown rows: medians of the runs (range) per point."""
     head = ("| trunk spans | circuits | busy | our CPU, s per s (reader thread) | far end CPU, s per s | "
-            "lateness vs due p50 / p99 / p99.9 / max, ms | vs arrival p99.9, ms | thread not running "
+            "our CPU per turn p50 / p99.9, ms | lateness vs due p50 / p99 / p99.9 / max, ms | vs arrival p99.9, ms | "
+            "thread not running "
             "p50 / max per turn, ms | card's own lateness p99.9, ms | blocks done / due, lost | load average |")
     out = [head, "|" + "---|" * (head.count("|") - 1)]
     for n, pts in sorted(runs.items()):
@@ -593,6 +594,7 @@ def table(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
             f"| {n} | {pts[0]['circuits']} | {100 * statistics.median(p['occupancy'] for p in pts):.0f} % | "
             f"{m(lambda p: p['ours_cpu'] / p['seconds'], '{:.3f}')} ({m(lambda p: p['reader_cpu'] / p['seconds'], '{:.3f}')}) | "
             f"{m(lambda p: p['far'].get('cpu', float('nan')) / p['seconds'], '{:.2f}')} | "
+            f"{m(lambda p: p['turn_cpu_ms']['p50'], '{:.2f}')} / {m(lambda p: p['turn_cpu_ms']['p999'], '{:.2f}')} | "
             f"{m(lambda p: p['late_due_ms']['p50'])} / {m(lambda p: p['late_due_ms']['p99'])} / "
             f"{m(lambda p: p['late_due_ms']['p999'])} / {m(lambda p: p['late_due_ms']['max'])} | "
             f"{m(lambda p: p['late_arrived_ms']['p999'])} | "
