@@ -243,3 +243,41 @@ def test_any_frame_sequence_keeps_the_link_sane_and_recovering(network, seq):
     w.step(dt=0.5, n=30)
     w.step(dt=0.0, n=3)                         # a poll due at the last step gets its answer
     assert w.u.state is M7 and w.n.state is M7
+
+
+def test_established_frames_without_the_engine_do_what_the_table_says():
+    """In state 7 an I or supervisory frame goes to its action without the engine's lookup only
+    because the table's row for it is that action alone (checked at import); a traced link takes
+    every frame through the engine. Both send the same frames, deliver the same messages and end
+    in the same state, with a lost I frame (REJ) and T200 recovery on the way."""
+    from cti.signaling.pri import link_py
+    assert link_py._FAST                      # the table's rows (7, I / RR / RNR / REJ) are plain
+
+    def run(trace: int) -> tuple[list[bytes], list[bytes], tuple[int, ...]]:
+        u, n = LapdLink(False, name="u", trace=trace), LapdLink(True, name="n", trace=trace)
+        got: list[bytes] = []
+        u.deliver = n.deliver = lambda data, now: got.append(data)
+        wire: list[bytes] = []
+        now, lost = 0.0, [0]
+        u.start(now)
+        n.start(now)
+        for i in range(40):
+            if i % 3 == 0:
+                (u if i % 2 else n).send(bytes((8, 2, 0, i, 5)), now)
+            for a, b in ((u, n), (n, u)):
+                for f in a.data_to_send(now):
+                    wire.append(f)
+                    if len(f) > 4 and i == 9 and not lost[0]:
+                        lost[0] = 1                # one I frame lost: REJ, then T200 recovery
+                        continue
+                    b.receive(f, now)
+            now += 0.3
+            for x in (u, n):
+                d = x.timer_deadline()
+                if d is not None and d <= now:
+                    x.handle_timer(now)
+        return wire, got, (u.vs, u.va, u.vr, n.vs, n.va, n.vr, u.counters["i_rx"], n.counters["i_rx"])
+
+    fast, slow = run(0), run(64)
+    assert fast == slow
+    assert len(fast[1]) == 14 and fast[2][-2] + fast[2][-1] == 14

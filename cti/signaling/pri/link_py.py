@@ -18,9 +18,14 @@ One source, two builds: this module runs as it is (the twin) and setup.py compil
 Cython's pure-Python mode with ``link_c.pxd`` as ``link_c`` (:mod:`.link` picks the live one).
 The I / RR path is written for the compiled build: an I or supervisory frame is decoded here
 from its four octets (C integers, no :func:`.lapd.decode` call), the sequence variables are C
-ints (modulo 128 by masking), an RR is built from precomputed address octets. Written by
-hand because it is the per-frame cost of every PRI call; U frames and every error go through
-:func:`.lapd.decode`, whose checks are the reference.
+ints (modulo 128 by masking), frames out are written into one new bytes each (:mod:`._octets`).
+In the established state an I or supervisory frame goes to its action (``i_frame``,
+``supervisory``) with its fields as C ints, without a :class:`~.lapd.Frame` and without the
+engine's lookup: only where the table's row for it is the action alone (no guard, no next
+state, no timers: :func:`_plain` checks the table at import) and the machine records no trace,
+so the table stays the whole machine. Written by hand because it is the per-frame cost of every
+PRI call; U frames and every error go through :func:`.lapd.decode`, whose checks are the
+reference.
 """
 from __future__ import annotations
 
@@ -30,10 +35,13 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
+import cython
+
 from cti.signaling.engine import ANY, Machine, Row, Table
 from cti.signaling.errors import DecodeError
 
-from .lapd import S_CODES, S_OCTET, SAPI_CALL_CONTROL, TEI_PRI, Frame, Kind, cr_bit, decode, encode
+from . import _octets
+from .lapd import S_CODES, SAPI_CALL_CONTROL, TEI_PRI, Frame, Kind, cr_bit, decode, encode
 from .timers import Q921_PARAMETERS, Q921_TIMERS
 
 
@@ -80,7 +88,14 @@ class LinkEvent:
 
 #: the control octet of an S frame -> its kind (RR, RNR, REJ)
 _S_KIND: dict[int, Kind] = dict(S_CODES)
+S_OCTET_OF: dict[Kind, int] = {k: c for c, k in S_CODES.items()}
 _I = Kind.I
+#: control octets of the supervisory frames (Q.921 Table 5)
+RR_C, RNR_C, REJ_C = 0x01, 0x05, 0x09
+_S4 = LinkState.TEI_ASSIGNED
+_S7 = LinkState.MULTIPLE_FRAME_ESTABLISHED
+_S8 = LinkState.TIMER_RECOVERY
+_I_SENT, _ACKED, _PARTIAL_ACK, _INVALID = Ev.I_SENT, Ev.ACKED, Ev.PARTIAL_ACK, Ev.INVALID
 
 
 class LapdLink:
@@ -115,20 +130,27 @@ class LapdLink:
         #: ``deliver(octets, now)`` at once instead of a "data" :class:`LinkEvent` (a stack wires
         #: its layer 3 so: one object and one queue less per message)
         self.deliver: Callable[[bytes, float], Any] | None = None
-        self.counters: dict[str, int] = {k: 0 for k in (
-            "rx", "tx", "i_rx", "i_tx", "retransmitted", "rej_tx", "rej_rx", "fcs_errors", "invalid",
+        #: frames received / sent, I frames received / sent (per frame: C ints; :attr:`counters`)
+        self.n_rx = self.n_tx = self.n_i_rx = self.n_i_tx = 0
+        self._counters: dict[str, int] = {k: 0 for k in (
+            "retransmitted", "rej_tx", "rej_rx", "fcs_errors", "invalid",
             "established", "released", "frmr_rx", "t200_expiry", "t203_expiry")}
         #: Q.921 Annex II management error codes seen (A..O), for diagnostics
         self.mdl_errors: dict[str, int] = {}
 
     # ---- sans-IO shape ----------------------------------------------------------------------
     @property
+    def counters(self) -> dict[str, int]:
+        """Frames and events counted (a copy: "rx", "tx", "i_rx", "i_tx", "retransmitted" ...)."""
+        return {"rx": self.n_rx, "tx": self.n_tx, "i_rx": self.n_i_rx, "i_tx": self.n_i_tx, **self._counters}
+
+    @property
     def state(self) -> LinkState:
         return self.m.state  # type: ignore[no-any-return]
 
     @property
     def up(self) -> bool:
-        return self.m.state in (LinkState.MULTIPLE_FRAME_ESTABLISHED, LinkState.TIMER_RECOVERY)
+        return self.m.state is _S7 or self.m.state is _S8
 
     def start(self, now: float) -> None:
         """DL-ESTABLISH-REQUEST (a PRI establishes its link at start-up)."""
@@ -140,7 +162,7 @@ class LapdLink:
         self.m.fire_if(Ev.DL_RELEASE_REQUEST, None, now)
 
     def receive(self, data: bytes | bytearray, now: float) -> None:
-        self.counters["rx"] += 1
+        self.n_rx += 1
         b = data if type(data) is bytes else bytes(data)
         n = len(b)
         if n == 4 or (n > 4 and n - 4 <= self.n201 and not b[2] & 1):
@@ -153,26 +175,38 @@ class LapdLink:
                 command = ((a0 >> 1) & 1) == self._peer_cmd
                 if not c0 & 1:
                     if command:
-                        self.m.fire(_I, Frame(_I, True, bool(c1 & 1), c0 >> 1, c1 >> 1, b[4:]), now)
+                        if self.m.state is _S7 and _FAST and self._untraced():
+                            self._i(c0 >> 1, c1 >> 1, c1 & 1 != 0, b[4:], now)     # the row (7, I): i_frame
+                        else:
+                            self.m.fire(_I, Frame(_I, True, bool(c1 & 1), c0 >> 1, c1 >> 1, b[4:]), now)
                         return
                 elif n == 4:
                     kind = _S_KIND.get(c0)
                     if kind is not None:
-                        self.m.fire(kind, Frame(kind, command, bool(c1 & 1), None, c1 >> 1), now)
+                        if self.m.state is _S7 and _FAST and self._untraced():
+                            self._sup(c0, command, c1 & 1 != 0, c1 >> 1, now)    # the rows (7, RR/RNR/REJ)
+                        else:
+                            self.m.fire(kind, Frame(kind, command, bool(c1 & 1), None, c1 >> 1), now)
                         return
         try:
             f = decode(b, not self.network, self.n201)
         except DecodeError as e:
-            self.counters["invalid"] += 1
-            self.m.fire(Ev.INVALID, str(e), now)
+            self._counters["invalid"] += 1
+            self.m.fire(_INVALID, str(e), now)
             return
         if f.sapi != SAPI_CALL_CONTROL or f.tei != TEI_PRI:
             return                               # another data link (5.3.1): not ours
         self.m.fire(f.kind, f, now)
 
+    def _untraced(self) -> bool:
+        """The machine records no transitions (the fast path would leave them out)."""
+        if cython.compiled:                 # the compiled engine's fields, read in C
+            return self.m._rn == 0 and self.m._sink is None  # type: ignore[attr-defined]
+        return self.m.trace is None
+
     def su_error(self, now: float) -> None:
         """A frame with a bad FCS or too short (Q.921 2.9): discarded."""
-        self.counters["fcs_errors"] += 1
+        self._counters["fcs_errors"] += 1
 
     def line_fault(self, now: float, reason: str) -> None:
         """No flags on the D channel (LOS, AIS): the link is lost at once (MDL / persistent
@@ -181,21 +215,23 @@ class LapdLink:
 
     def send(self, data: bytes | bytearray, now: float) -> None:
         """DL-DATA-REQUEST: queue a layer 3 message (sent in order once the link allows)."""
-        if len(data) > self.n201:
-            raise ValueError(f"{len(data)} octets exceed N201={self.n201}")
-        self.queue.append(bytes(data))
-        if self.m.state is LinkState.TEI_ASSIGNED:
+        b = data if type(data) is bytes else bytes(data)
+        if len(b) > self.n201:
+            raise ValueError(f"{len(b)} octets exceed N201={self.n201}")
+        self.queue.append(b)
+        if self.m.state is _S4:
             self.m.fire(Ev.DL_ESTABLISH_REQUEST, None, now)
 
     def data_to_send(self, now: float) -> list[bytes]:
         if not (self.queue or self.ack_pending or self._out):
             return []
         self._push(now)
-        if self.ack_pending and self.up:
-            self._s(Kind.RR, False, False)
+        if self.ack_pending and (self.m.state is _S7 or self.m.state is _S8):
+            self._s(RR_C, False, False)
         self.ack_pending = False
-        out, self._out = self._out, []
-        self.counters["tx"] += len(out)
+        out = self._out
+        self._out = []
+        self.n_tx += len(out)
         return out
 
     def events(self) -> list[LinkEvent]:
@@ -213,21 +249,22 @@ class LapdLink:
     def _frame(self, f: Frame) -> None:
         self._out.append(encode(f, self.network))
 
-    def _s(self, kind: Kind, command: bool, pf: bool) -> None:
-        self._out.append((self._addr_c if command else self._addr_r) + bytes((S_OCTET[kind], self.vr << 1 | pf)))
+    def _s(self, control: cython.int, command: bool, pf: bool) -> None:
+        """A supervisory frame (``control``: :data:`RR_C`, :data:`RNR_C`, :data:`REJ_C`) with V(R)."""
+        self._out.append(_octets.sframe(self._addr_c if command else self._addr_r, control, self.vr, pf))
         self.ack_pending = False
 
     def _push(self, now: float) -> None:
         """Send queued I frames while the window (k) and the state allow (Q.921 5.6.1)."""
-        while (self.queue and self.m.state is LinkState.MULTIPLE_FRAME_ESTABLISHED and not self.peer_busy
+        while (self.queue and self.m.state is _S7 and not self.peer_busy
                and ((self.vs - self.va) & 0x7F) < self.k):
             info = self.queue.popleft()
-            self._out.append(self._addr_c + bytes((self.vs << 1, self.vr << 1)) + info)
+            self._out.append(_octets.frame(self._addr_c, self.vs, self.vr, info))
             self.unacked.append(info)
             self.vs = (self.vs + 1) & 0x7F
             self.ack_pending = False
-            self.counters["i_tx"] += 1
-            self.m.fire_if(Ev.I_SENT, None, now)
+            self.n_i_tx += 1
+            self.m.fire_if(_I_SENT, None, now)
 
     # ---- actions (the table names them) -------------------------------------------------------
     def _mdl(self, code: str) -> None:
@@ -241,7 +278,7 @@ class LapdLink:
             self.queue.clear()
 
     def _released(self, now: float, reason: str) -> None:
-        self.counters["released"] += 1
+        self._counters["released"] += 1
         self._events.append(LinkEvent("released", now, reason=reason))
 
     def send_sabme(self, msg: Any, now: float) -> None:
@@ -250,7 +287,7 @@ class LapdLink:
 
     def resend_sabme(self, msg: Any, now: float) -> None:
         self.rc += 1
-        self.counters["t200_expiry"] += 1
+        self._counters["t200_expiry"] += 1
         self._frame(Frame(Kind.SABME, True, True))
 
     def reestablish(self, msg: Any, now: float) -> None:
@@ -258,7 +295,7 @@ class LapdLink:
         kind = msg.kind if isinstance(msg, Frame) else None
         self._mdl({Kind.FRMR: "K", Kind.DM: "E"}.get(kind, "I") if kind else "I" if msg == "T200" else "L")
         if getattr(msg, "kind", None) is Kind.FRMR:
-            self.counters["frmr_rx"] += 1
+            self._counters["frmr_rx"] += 1
         self._events.append(LinkEvent("error", now, reason=f"re-establishing the link after {msg}"))
         unsent = list(self.unacked) + list(self.queue)      # kept for layer 3 (5.7.1 note)
         self._clear(discard=True)
@@ -286,7 +323,7 @@ class LapdLink:
         unsent = list(self.unacked) + list(self.queue)
         self._clear(discard=True)
         self.queue.extend(unsent)
-        self.counters["established"] += 1
+        self._counters["established"] += 1
         self._events.append(LinkEvent("established", now, reason="re-established by the peer"))
 
     def established(self, msg: Frame, now: float) -> None:
@@ -296,7 +333,7 @@ class LapdLink:
         self.vs = self.va = self.vr = 0
         self.reject = self.peer_busy = self.ack_pending = False
         self.unacked.clear()
-        self.counters["established"] += 1
+        self._counters["established"] += 1
         self._events.append(LinkEvent("established", now, reason=why))
 
     def establish_failed(self, msg: Any, now: float) -> None:
@@ -333,87 +370,96 @@ class LapdLink:
     def enquiry(self, msg: Any, now: float) -> None:
         """T200 or T203 expiry in the established state: RR command P=1 (5.6.7, 5.6.8)."""
         self.rc = 1
-        self.counters["t200_expiry" if msg == "T200" else "t203_expiry"] += 1
-        self._s(Kind.RR, True, True)
+        self._counters["t200_expiry" if msg == "T200" else "t203_expiry"] += 1
+        self._s(RR_C, True, True)
 
     def enquiry_again(self, msg: Any, now: float) -> None:
         self.rc += 1
-        self.counters["t200_expiry"] += 1
-        self._s(Kind.RR, True, True)
+        self._counters["t200_expiry"] += 1
+        self._s(RR_C, True, True)
 
     def i_frame(self, msg: Frame, now: float) -> None:
         """Q.921 5.6.2: in sequence: accept and acknowledge; out of sequence: REJ once."""
         assert msg.ns is not None and msg.nr is not None
-        if msg.ns == self.vr:
+        self._i(msg.ns, msg.nr, msg.pf, msg.info, now)
+
+    def _i(self, ns: cython.int, nr: cython.int, pf: bool, info: bytes, now: float) -> None:
+        """:meth:`i_frame` on the frame's fields."""
+        if ns == self.vr:
             self.vr = (self.vr + 1) & 0x7F
             self.reject = False
-            self.counters["i_rx"] += 1
+            self.n_i_rx += 1
             if self.deliver is not None:
-                self.deliver(msg.info, now)
+                self.deliver(info, now)
             else:
-                self._events.append(LinkEvent("data", now, msg.info))
-            if msg.pf:
-                self._s(Kind.RR, False, True)
+                self._events.append(LinkEvent("data", now, info))
+            if pf:
+                self._s(RR_C, False, True)
             else:
                 self.ack_pending = True
         elif not self.reject:
             self.reject = True
-            self.counters["rej_tx"] += 1
-            self._s(Kind.REJ, False, msg.pf)
-        elif msg.pf:
-            self._s(Kind.RR, False, True)
-        self._nr(msg, now)
+            self._counters["rej_tx"] += 1
+            self._s(REJ_C, False, pf)
+        elif pf:
+            self._s(RR_C, False, True)
+        self._nr(nr, now, True)
 
     def supervisory(self, msg: Frame, now: float) -> None:
         """RR / RNR / REJ in the established state (5.6.3-5.6.6)."""
-        if msg.command and msg.pf:
-            self._s(Kind.RR, False, True)
-        elif not msg.command and msg.pf:
+        assert msg.nr is not None
+        self._sup(S_OCTET_OF[msg.kind], msg.command, msg.pf, msg.nr, now)
+
+    def _sup(self, control: cython.int, command: bool, pf: bool, nr: cython.int, now: float) -> None:
+        """:meth:`supervisory` on the frame's fields (``control``: its control octet)."""
+        if command and pf:
+            self._s(RR_C, False, True)
+        elif not command and pf:
             self._mdl("A")
-        self.peer_busy = msg.kind is Kind.RNR
-        if msg.kind is Kind.REJ:
-            self.counters["rej_rx"] += 1
-            if self._nr(msg, now, move=False):
+        self.peer_busy = control == RNR_C
+        if control == REJ_C:
+            self._counters["rej_rx"] += 1
+            if self._nr(nr, now, False):
                 self._retransmit()
             return
-        self._nr(msg, now)
+        self._nr(nr, now, True)
 
     def recovery_supervisory(self, msg: Frame, now: float) -> None:
         """RR / RNR / REJ in timer recovery that is not the final answer (5.6.7)."""
         if msg.command and msg.pf:
-            self._s(Kind.RR, False, True)
+            self._s(RR_C, False, True)
         self.peer_busy = msg.kind is Kind.RNR
-        self._nr(msg, now, move=False)
+        assert msg.nr is not None
+        self._nr(msg.nr, now, False)
 
     def recovered(self, msg: Frame, now: float) -> None:
         """The response with F=1 to our enquiry: acknowledge, retransmit from N(R) (5.6.7)."""
         self.peer_busy = msg.kind is Kind.RNR
         if msg.kind is Kind.REJ:
-            self.counters["rej_rx"] += 1
-        if self._nr(msg, now, move=False):
+            self._counters["rej_rx"] += 1
+        assert msg.nr is not None
+        if self._nr(msg.nr, now, False):
             self._retransmit()
 
     # ---- N(R) -----------------------------------------------------------------------------------
-    def _nr(self, msg: Frame, now: float, move: bool = True) -> bool:
+    def _nr(self, nr: cython.int, now: float, move: bool) -> bool:
         """Acknowledge up to N(R) (5.6.3.2); an N(R) outside V(A)..V(S) re-establishes (error J).
         ``move``: fire ACKED / PARTIAL_ACK for the timers (not in timer recovery)."""
-        nr = msg.nr
-        assert nr is not None
         if ((nr - self.va) & 0x7F) > ((self.vs - self.va) & 0x7F):     # V(A) <= N(R) <= V(S)
             self._mdl("J")
-            self.m.fire(Ev.INVALID, f"N(R)={nr} outside V(A)={self.va}..V(S)={self.vs}", now)
+            self.m.fire(_INVALID, f"N(R)={nr} outside V(A)={self.va}..V(S)={self.vs}", now)
             return False
         n = (nr - self.va) & 0x7F
         for _ in range(n):
             self.unacked.popleft()
         self.va = nr
-        if n and move and self.m.state is LinkState.MULTIPLE_FRAME_ESTABLISHED:
-            self.m.fire(Ev.ACKED if self.va == self.vs else Ev.PARTIAL_ACK, None, now)
+        if n and move and self.m.state is _S7:
+            self.m.fire(_ACKED if self.va == self.vs else _PARTIAL_ACK, None, now)
         return True
 
     def _retransmit(self) -> None:
         """V(S) = N(R): the unacknowledged frames go out again (5.6.4 / 5.6.7)."""
-        self.counters["retransmitted"] += len(self.unacked)
+        self._counters["retransmitted"] += len(self.unacked)
         self.queue.extendleft(reversed(self.unacked))
         self.unacked.clear()
         self.vs = self.va
@@ -530,3 +576,18 @@ LINK_TABLE = Table(
     entry={S4: ("T_REEST",), S5: ("T200",), S6: ("T200",), S7: ("T203",), S8: ("T200",)},
     expiry={"T200": Ev.T200, "T203": Ev.T203, "T_REEST": Ev.T_REEST},
 )
+
+
+def _plain(state: LinkState, event: Kind, action: Any) -> bool:
+    """The table's row for ``event`` in ``state`` is ``action`` alone: the first row of the
+    state for the event, with no guard, no next state, no timers and no follow-on event, so
+    that calling the action is all the engine would do (the receive path's shortcut)."""
+    for r in LINK_TABLE.rows:
+        if r.state is state and r.event is event:
+            return (r.guard is None and r.next is None and r.action is action and not r.start and not r.stop
+                    and r.then is None)
+    return False
+
+
+#: I, RR, RNR and REJ in state 7 go to their actions without the engine (see the docstring)
+_FAST: bool = _plain(S7, Kind.I, L.i_frame) and all(_plain(S7, k, L.supervisory) for k in _SUP)
