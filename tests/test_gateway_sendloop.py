@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextlib
 import errno
 import json
 import socket
@@ -37,6 +38,24 @@ def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Mod
     return mod
 
 
+@contextlib.contextmanager
+def _pairs(n: int) -> Iterator[list[tuple[socket.socket, socket.socket]]]:
+    pairs = [socket.socketpair() for _ in range(n)]
+    try:
+        yield pairs
+    finally:
+        for a, b in pairs:
+            a.close()
+            b.close()
+
+
+def _recv(sock: socket.socket, n: int) -> bytes:
+    got = b""
+    while len(got) < n:
+        got += sock.recv(n - len(got))
+    return got
+
+
 def _full(sock: socket.socket) -> None:
     sock.setblocking(False)
     try:
@@ -47,8 +66,7 @@ def _full(sock: socket.socket) -> None:
 
 
 def test_send_many_reports_octets_a_full_socket_a_partial_write_and_a_gone_peer(impl: ModuleType) -> None:
-    pairs = [socket.socketpair() for _ in range(4)]
-    try:
+    with _pairs(4) as pairs:
         for a, _b in pairs:
             a.setblocking(False)
         _full(pairs[1][0])                                  # nothing more fits
@@ -69,39 +87,23 @@ def test_send_many_reports_octets_a_full_socket_a_partial_write_and_a_gone_peer(
         assert out[0] == -errno.EBADF
         with pytest.raises(ValueError):
             impl.send_many(array.array("i", [1, 2]), b"x", array.array("q", [0]))
-    finally:
-        for a, b in pairs:
-            a.close()
-            b.close()
 
 
 def test_the_writer_shares_a_batch_between_two_threads_and_keeps_the_order_of_the_sockets(impl: ModuleType) -> None:
-    pairs = [socket.socketpair() for _ in range(90)]
     w = fanout.Writer(2)
-    try:
+    with _pairs(90) as pairs, contextlib.closing(w):
         pairs[61][1].close()
         frame = b"frame" * 2000
         for _ in range(20):
             took = w.write([a.fileno() for a, _b in pairs], frame)
             assert [k for k, r in enumerate(took) if r != len(frame)] == [61] and took[61] < 0
-            for k, (_a, b) in enumerate(pairs):
-                if k != 61:
-                    got = b""
-                    while len(got) < len(frame):
-                        got += b.recv(len(frame))
-                    assert got == frame
+            assert all(_recv(b, len(frame)) == frame for k, (_a, b) in enumerate(pairs) if k != 61)
         assert w.sent == 20 * 90 and 0 <= w.helped < w.sent
-    finally:
-        w.close()
-        for a, b in pairs:
-            a.close()
-            b.close()
 
 
 def test_the_send_pool_shares_batches_with_its_helper_and_closes(impl: ModuleType) -> None:
-    pairs = [socket.socketpair() for _ in range(200)]
     pool = impl.SendPool(4)
-    try:
+    with _pairs(200) as pairs, contextlib.closing(pool):
         fds = array.array("i", [a.fileno() for a, _b in pairs])
         helped = 0
         for k in range(50):
@@ -113,24 +115,14 @@ def test_the_send_pool_shares_batches_with_its_helper_and_closes(impl: ModuleTyp
         with pytest.raises(ValueError):
             pool.send(fds, b"x", array.array("q", [0]))
         expect = b"".join(b"%03d" % k for k in range(50))
-        for _a, b in pairs:
-            got = b""
-            while len(got) < len(expect):
-                got += b.recv(4096)
-            assert got == expect
-    finally:
-        pool.close()
-        pool.close()
-        for a, b in pairs:
-            a.close()
-            b.close()
+        assert all(_recv(b, len(expect)) == expect for _a, b in pairs)
+    pool.close()                                              # again: idempotent
     with pytest.raises(ValueError):
         pool.send(fds, b"x", array.array("q", [0] * 200))
 
 
 def test_send_shared_needs_no_helper_and_shares_with_one(impl: ModuleType) -> None:
-    pairs = [socket.socketpair() for _ in range(40)]
-    try:
+    with _pairs(40) as pairs:
         fds = array.array("i", [a.fileno() for a, _b in pairs])
         out = array.array("q", [0] * 40)
         state = array.array("q", [0, 0, 0])
@@ -147,10 +139,6 @@ def test_send_shared_needs_no_helper_and_shares_with_one(impl: ModuleType) -> No
         assert state[1] == 40 and all(b.recv(16) == b"abcdefg" for _a, b in pairs)
         with pytest.raises(ValueError):
             impl.send_shared(fds, b"", out, array.array("q", [0, 0, 0]), 1, True)
-    finally:
-        for a, b in pairs:
-            a.close()
-            b.close()
 
 
 # ---- the hub on real connections ---------------------------------------------------------------------
