@@ -233,7 +233,7 @@ def _facts(m: M.Message) -> tuple[object, ...]:
     return (m.cause_value(-7), m.progress(), m.call_state(), m.channel(), m.has(IE.Id.CHANNEL_ID),
             m.has(IE.Id.CAUSE), m.sending_complete, m.problem(True), m.problem(False),
             m.get(IE.CalledNumber), m.get(IE.CallingNumber), m.get(IE.Cause), m.get(IE.ChannelId),
-            m.get(IE.Display), m.get(IE.SendingComplete))
+            m.get(IE.Display), m.get(IE.SendingComplete), m.get(IE.ConnectedNumber), m.called_digits())
 
 
 @st.composite

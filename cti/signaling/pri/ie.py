@@ -19,7 +19,7 @@ import abc
 import functools
 import enum
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import ClassVar, Self, cast
 
 from cti.signaling.errors import DecodeError
 
@@ -71,10 +71,10 @@ def _need(data: bytes, n: int, what: str) -> None:
 
 
 def _ia5(data: bytes, what: str, allowed: str | None = None) -> str:
-    if any(b & 0x80 for b in data):
+    if not data.isascii():
         raise IeError(f"{what}: not IA5 characters")
     text = data.decode("ascii")
-    if allowed is not None and any(ch not in allowed for ch in text):
+    if allowed is not None and text.strip(allowed):      # a character outside ``allowed`` is left
         raise IeError(f"{what}: digits {text!r} outside {allowed!r}")
     return text
 
@@ -402,9 +402,7 @@ class CalledNumber(_Number):
         _need(data, 1, "called party number")
         if not data[0] & 0x80:
             raise IeError("called party number: octet 3 not the last of its group")
-        n = super().decode(data)
-        assert isinstance(n, CalledNumber)
-        return n
+        return cast(CalledNumber, super().decode(data))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ cdef class Message:
     cpdef int _find(self, int ident) except -2
     @cython.locals(ident=int, i=Py_ssize_t, data=bytes)
     cpdef get(self, object kind)
+    @cython.locals(data=bytes, p=Py_ssize_t, j=Py_ssize_t, o3=int)
+    cdef _number(self, object kind, int i)
+    @cython.locals(i=Py_ssize_t, data=bytes)
+    cpdef str called_digits(self)
     cpdef bint has(self, int ident) except -1
     @cython.locals(i=Py_ssize_t, data=bytes)
     cpdef int cause_value(self, int default=*) except -1

@@ -18,7 +18,9 @@ their coding (:func:`_valid`, the same verdicts as the decoders of :mod:`.ie`, w
 hypothesis test holds it to) and makes no element object. The message keeps its octets:
 ``ies`` is built on first use, :meth:`Message.get` parses the one element asked for, and the
 accessors the call states read (:meth:`~Message.cause_value`, :meth:`~Message.channel`,
-:meth:`~Message.progress`, :meth:`~Message.call_state`, :meth:`~Message.has`) read octets.
+:meth:`~Message.progress`, :meth:`~Message.call_state`, :meth:`~Message.has`,
+:meth:`~Message.called_digits`) read octets, and a number element asked for is built from
+its fields read there.
 Anything unusual (a shift, an element we do not know or whose contents are wrong) takes the
 reference decoder (:func:`_elements`), which builds the lists at once. The encoder writes the
 header and the elements' kept octets into one new bytes object (:mod:`._octets`).
@@ -201,6 +203,8 @@ class Message:
                     return None
                 if ident == _SC:
                     return IE.SENDING_COMPLETE
+                if ident == 0x70 or ident == 0x6C or ident == 0x4C:
+                    return self._number(kind, i)
                 data: bytes = self._data
                 return kind.decode(data[i + 2:i + 2 + data[i + 1]])
             self._expand()
@@ -208,6 +212,29 @@ class Message:
             if type(e) is kind:
                 return e
         return None
+
+    def _number(self, kind: Any, i: cython.int) -> Any:
+        """The number element (called, calling, connected) at offset ``i``, checked by the
+        one-pass decoder: its fields read here, as :meth:`.ie._Number.decode` reads them."""
+        data: bytes = self._data
+        p = i + 2
+        o3 = data[p]
+        if o3 & 0x80:
+            pres, scr, j = None, 0, p + 1
+        else:
+            pres, scr, j = (data[p + 1] >> 5) & 3, data[p + 1] & 3, p + 2
+        return kind(data[j:p + data[i + 1]].decode("ascii"), (o3 >> 4) & 7, o3 & 0x0F, pres, scr)
+
+    def called_digits(self) -> str:
+        """The digits of the called party number, "" without one."""
+        if self._ies is None:
+            i = self._find(0x70)
+            if i < 0:
+                return ""
+            data: bytes = self._data
+            return data[i + 3:i + 2 + data[i + 1]].decode("ascii")
+        n = self.get(IE.CalledNumber)
+        return n.digits if n is not None else ""
 
     def has(self, ident: cython.int) -> bool:
         """An element of identifier ``ident`` is present (any codeset, as :func:`missing`)."""
