@@ -474,7 +474,7 @@ def _short(file: str) -> str:
 
 
 _AREAS = (("simulator/exchange", "far end: simulated exchanges"), ("simulator/agents", "far end: agents"),
-          ("simulator/phones", "far end: phones"), ("simulator/e1wire", "card: line (framer/deframer)"),
+          ("simulator/phones", "far end: phones"), ("simulator/e1wire", "ours: driver API, the simulated card's Span half"),
           ("simulator/", "card: simulator other"), ("bench/", "far end: callers"),
           ("cti/signaling/no1", "ours: No.1"), ("cti/signaling/ss7", "ours: SS7"),
           ("cti/signaling/pri", "ours: PRI"), ("cti/signaling", "ours: signalling engine"),

@@ -113,3 +113,46 @@ def test_the_point_runner_refuses_a_bad_load():
     out = subprocess.run([sys.executable, "-m", "bench.bench_capacity", "--json", bad], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
+
+
+def test_far_end_tickers_run_in_order_timed_once_per_run():
+    meter = cap.Meter()
+    calls: list[str] = []
+
+    def t(name: str):
+        return lambda now: calls.append(name)
+
+    ours, p1, p2, a1, a2, late = t("ours"), t("p1"), t("p2"), t("a1"), t("a2"), t("late")
+    labels = {id(p1): "phones", id(p2): "phones", id(a1): "agents", id(a2): "agents"}
+    out = cap._far_tickers(meter, [ours, p1, p2, a1, a2, late], labels)
+    assert len(out) == 4 and out[0] is ours and out[-1] is late   # ours untouched, one call per run
+    for fn in out:
+        fn(0.02)
+    assert calls == ["ours", "p1", "p2", "a1", "a2", "late"]      # the clock's order kept
+    assert set(meter.seconds) == {"phones", "agents"} and meter.total >= 0.0
+
+
+def test_the_profile_pauses_while_the_far_end_runs():
+    import cProfile
+    import pstats
+    import time
+
+    meter = cap.Meter()
+
+    def far_work() -> int:
+        return sum(range(20000))
+
+    def our_work() -> int:
+        return sum(range(20000))
+
+    far = meter.wrap("exchanges", far_work)
+    prof = cProfile.Profile(time.thread_time)
+    meter.profiler = prof
+    prof.enable()
+    for _ in range(20):
+        our_work()
+        far()
+    prof.disable()
+    names = {fn for (_file, _line, fn) in pstats.Stats(prof).stats}   # type: ignore[attr-defined]
+    assert "our_work" in names and "far_work" not in names
+    assert meter.seconds["exchanges"] > 0.0
