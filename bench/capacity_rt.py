@@ -574,8 +574,8 @@ def client_cost(spans: int = 64, seconds: float = 5.0, bridged: float = 0.1) -> 
 
 # ------------------------------------------------------------------------------ the report
 def _median(points: list[dict[str, Any]], get: Any) -> tuple[float, float, float]:
-    xs = sorted(get(p) for p in points)
-    return statistics.median(xs), xs[0], xs[-1]
+    xs = sorted(x for p in points if (x := get(p)) == x)      # a run without the figure (NaN) left out
+    return (statistics.median(xs), xs[0], xs[-1]) if xs else (math.nan, math.nan, math.nan)
 
 
 def table(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
