@@ -663,6 +663,16 @@ class Rig:
             "rss_idle": rss_idle, "rss": rss, "load": (load0, _load()), "seconds": seconds,
         }
 
+    def fanout_alone(self, n: int, batches: int, rounds: int) -> dict[int, list[dict[str, float]]]:
+        """bench/gateway_fanout.py in a process of its own (it needs 2n sockets and its own loop)."""
+        from bench.gateway_fanout import measure
+        out = self.ctx.Queue()
+        p = self.ctx.Process(target=measure, args=(n, batches, rounds, out))
+        p.start()
+        res: dict[int, list[dict[str, float]]] = out.get(timeout=600)
+        p.join(30)
+        return res
+
     def throughput(self, events: int, kind: str) -> float:
         """A burst of ``events`` published as fast as the bus thread can: events/s received by one
         raw ZeroMQ SUB (``zmq``) or one WebSocket subscriber of the gateway (``ws``)."""
@@ -713,7 +723,8 @@ def _per_million(r: dict[str, Any], key: str) -> float:
 
 
 def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str, list[float]],
-           title: str, ab: dict[str, Any] | None = None, win: dict[str, Any] | None = None) -> None:
+           title: str, ab: dict[str, Any] | None = None, win: dict[str, Any] | None = None,
+           alone: dict[int, list[dict[str, float]]] | None = None) -> None:
     """Every figure in one table (rich), to the console."""
     from rich.console import Console
     from rich.table import Table
@@ -805,6 +816,15 @@ def report(rs: list[dict[str, Any]], plain: dict[str, Any] | None, tp: dict[str,
                   f"p50 {win['p50']:.1f} ms, lost {win['lost']}, dup {win['duplicated']}; events per frame "
                   f"{win['events_pf']:.1f}", f"this run's rounds (at most 20 ms): window p99 "
                   f"{med('st_window_p99'):.1f} ms, {med('gw_cpu_pm'):.3f}; load {win['load'][1]:.1f}", "")
+    if alone:
+        def fig(mode: int, key: str) -> float:
+            return statistics.median(x[key] for x in alone[mode])
+        t.add_row(f"the fan-out alone (one process, {rs[0]['subscribers']} loopback subscribers, 20 events a batch): "
+                  "loop thread CPU per batch, through the transports / direct / direct + helper",
+                  f"{fig(0, 'cpu_ms'):.2f} / {fig(1, 'cpu_ms'):.2f} / {fig(2, 'cpu_ms'):.2f} ms",
+                  f"wall {fig(0, 'wall_ms'):.2f} / {fig(1, 'wall_ms'):.2f} / {fig(2, 'wall_ms'):.2f} ms",
+                  f"ratio {fig(2, 'cpu_ms') / fig(0, 'cpu_ms'):.2f} (loop thread); helper wrote "
+                  f"{100 * fig(2, 'helped'):.0f} %; load {alone[2][-1]['load']:.1f}", "")
     t.add_row("memory per connection (gateway RSS)",
               f"{(rs[0]['rss'] - rs[0]['rss_idle']) / rs[0]['subscribers']:.1f} KiB",
               f"{rs[0]['rss_idle'] / 1024:.1f} -> {rs[0]['rss'] / 1024:.1f} MiB", "", "")
@@ -854,10 +874,11 @@ def run(quick: bool = False) -> list[Result]:
         for _ in range(rounds):
             for kind in ("zmq", "ws"):
                 tp[kind].append(rig.throughput(tp_events, kind))
+        alone = rig.fanout_alone(subscribers, 30 if quick else 100, 1 if quick else 2)
     finally:
         rig.close()
     report(rs, plain, tp, f"cti-gateway: {subscribers} subscribers x {rate:.0f} events/s x {seconds:.0f} s, "
                           f"{rounds} round(s) with permessage-deflate + 1 without"
                           + ("" if quick else f" + 1 through the transports + 1 with a {WINDOW_AB_MS:.0f} ms window"),
-           ab, win)
+           ab, win, alone)
     return []          # everything is in the table above (the runner's ratio table would split it)
