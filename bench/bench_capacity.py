@@ -146,12 +146,25 @@ def _far_tickers(meter: Meter, tickers: list[Callable[[float], None]],
     return out
 
 
+def place_call(r: random.Random, networks: list[Any], weights: list[int], at: float, acd_number: str,
+               acd_share: float, hold: float, min_hold: float) -> None:
+    """One caller of the load model (bench_capacity and bench/capacity_rt.py): a trunk group in
+    proportion to its circuits, the contact centre's number for ``acd_share`` of the calls, an
+    exponential hold time, digits typed after answer."""
+    from simulator.exchange.base import CallScript
+    net = r.choices(networks, weights)[0]
+    called = acd_number if r.random() < acd_share else f"80{r.randrange(100):02d}"
+    held = max(min_hold, r.expovariate(1.0 / hold))
+    digits = r.choice(("", "1", "1234#", "0", "99#"))
+    net.place_call(CallScript(at=at, called=called, calling=f"138{r.randrange(10**8):08d}",
+                              hold_for=held, digits=digits))
+
+
 def _callers_component(load: Load, circuits: dict[int, int], acd_number: str) -> Any:
     """The callers (far end): fill, then Poisson arrivals; our side's "answering machine" for
     calls not routed to the contact centre (answers 1-3 s after Delivered)."""
     from cti.call.errors import CallControlError
     from cti.plugin import Component
-    from simulator.exchange.base import CallScript
 
     class Callers(Component):
         name = "callers"
@@ -181,13 +194,8 @@ def _callers_component(load: Load, circuits: dict[int, int], acd_number: str) ->
                 self.next_in = t0 + load.fill + self.rng.expovariate(self.rate)
 
         def _place(self, at: float) -> None:
-            r = self.rng
-            net = r.choices(self.networks, self.weights)[0]
-            called = acd_number if r.random() < load.acd_share else f"80{r.randrange(100):02d}"
-            hold = max(load.min_hold, r.expovariate(1.0 / load.hold))
-            digits = r.choice(("", "1", "1234#", "0", "99#"))
-            net.place_call(CallScript(at=at, called=called, calling=f"138{r.randrange(10**8):08d}",
-                                      hold_for=hold, digits=digits))
+            place_call(self.rng, self.networks, self.weights, at, acd_number, load.acd_share, load.hold,
+                       load.min_hold)
             self.placed += 1
 
         def deadline(self) -> float | None:

@@ -140,14 +140,9 @@ class FarCallers:
         self.next_in = t0 + self.load.fill + self.rng.expovariate(self.rate)
 
     def _place(self, at: float) -> None:
-        from simulator.exchange.base import CallScript
-        r, load = self.rng, self.load
-        net = r.choices(self.networks, self.weights)[0]
-        called = ACD_NUMBER if r.random() < load.acd_share else f"80{r.randrange(100):02d}"
-        hold = max(load.min_hold, r.expovariate(1.0 / load.hold))
-        digits = r.choice(("", "1", "1234#", "0", "99#"))
-        net.place_call(CallScript(at=at, called=called, calling=f"138{r.randrange(10**8):08d}",
-                                  hold_for=hold, digits=digits))
+        from bench.bench_capacity import place_call       # the same callers as bench_capacity's
+        load = self.load
+        place_call(self.rng, self.networks, self.weights, at, ACD_NUMBER, load.acd_share, load.hold, load.min_hold)
         self.placed += 1
 
     def service(self, now: float) -> None:
