@@ -14,6 +14,14 @@ cdef Py_ssize_t _POOL_MAX, _SOLE
 cdef class Q931
 
 
+cdef class CallEvent:
+    cdef public str kind, reason, digits
+    cdef public object call
+    cdef public double time
+    cdef public int cause, progress
+    cdef public bint remote
+
+
 cdef class PriCall:
     cdef public Q931 node
     cdef public int cref, cause, setups, releases, enquiries, called_ton, glare_channel
@@ -24,6 +32,7 @@ cdef class PriCall:
 
     cdef int _reset(self, int cref, bint ours, double now) except -1
     cdef int send(self, int mt, tuple ies=*) except -1
+    @cython.locals(e=CallEvent)
     cdef int event(self, str kind, double now, int cause=*, bint remote=*, str reason=*, str digits=*,
                    int progress=*) except -1
     cdef object _cause(self, int value=*)
@@ -41,7 +50,7 @@ cdef class Q931:
     cdef public bint network, overlap_receiving, link_up
     cdef public object variant, table, number_length, restart, tap, _call_timers
     cdef public tuple channels
-    cdef public dict _timers, calls, by_channel, counters
+    cdef public dict _timers, calls, by_channel, counters, _calling
     cdef public int location, trace, _next_cref
     cdef public CTimerQueue timers
     cdef public set maintenance, restarting
@@ -62,6 +71,8 @@ cdef class Q931:
     cdef PriCall _new_call(self, int cref, bint ours, double now)
     @cython.locals(cref=int)
     cdef int _new_cref(self) except -1
+    @cython.locals(known=dict)
+    cdef object _calling_number(self, str digits)
     cpdef list setup_ies(self, PriCall call)
     cdef int _req(self, PriCall call, object req, object arg, double now) except -1
     @cython.locals(call=PriCall)

@@ -32,7 +32,7 @@ from . import ie as IE
 from .calltable import build
 from .message import GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, Message, MessageError, decode, encode_parts
 from .restart import Restart, RestartEv
-from .states import COMPATIBLE, CallEvent, Ev, InterfaceEvent, Req
+from .states import COMPATIBLE, Ev, InterfaceEvent, Req
 from .timers import N322, Q931_TIMERS
 from .variants import Variant, variant as variant_named
 
@@ -77,6 +77,29 @@ _REQ_REJECT, _REQ_DISCONNECT = Req.REJECT, Req.DISCONNECT
 _ChannelId, _CalledNumber, _CallingNumber, _Display, _CallState = IE.ChannelId, IE.CalledNumber, IE.CallingNumber, \
     IE.Display, IE.CallState
 _ie_cause, _ie_channel, _ie_progress, _SPEECH = IE.cause, IE.channel, IE.progress, IE.SPEECH
+
+
+class CallEvent:
+    """What a call tells the layer above: ``kind`` (setup, overlap, more_digits, setup_ack,
+    proceeding, alerting, progress, answered, connected, information, notify, released,
+    status), the ``call``, ``time``, and for some kinds ``cause``, ``remote`` (the far end did
+    it), ``reason``, ``digits``, ``progress`` (the progress description: 8, in-band information
+    available)."""
+
+    def __init__(self, kind: str, call: PriCall, time: float, cause: int = 0, remote: bool = True, reason: str = "",
+                 digits: str = "", progress: int = 0) -> None:
+        self.kind = kind
+        self.call = call
+        self.time = time
+        self.cause = cause
+        self.remote = remote
+        self.reason = reason
+        self.digits = digits
+        self.progress = progress
+
+    def __repr__(self) -> str:
+        return (f"CallEvent(kind={self.kind!r}, call={self.call!r}, time={self.time!r}, cause={self.cause!r}, "
+                f"remote={self.remote!r}, reason={self.reason!r}, digits={self.digits!r}, progress={self.progress!r})")
 
 
 class PriCall:
@@ -127,9 +150,18 @@ class PriCall:
 
     def event(self, kind: str, now: float, cause: int = 0, remote: bool = True, reason: str = "", digits: str = "",
               progress: int = 0) -> None:
-        """Tell the layer above (one :class:`~.states.CallEvent`, built by position; the
-        compiled build calls this with every argument given, in order)."""
-        self.node._events.append(CallEvent(kind, self, now, cause, remote, reason, digits, progress))
+        """Tell the layer above (one :class:`CallEvent`; the compiled build calls this with
+        every argument given, in order, and fills the event's fields in C)."""
+        e = CallEvent.__new__(CallEvent)
+        e.kind = kind
+        e.call = self
+        e.time = now
+        e.cause = cause
+        e.remote = remote
+        e.reason = reason
+        e.digits = digits
+        e.progress = progress
+        self.node._events.append(e)
 
     def channel_ie(self) -> IE.ChannelId:
         assert self.channel is not None
@@ -493,6 +525,7 @@ class Q931:
         self._out: list[bytes] = []
         #: freed call records (with their machines) for reuse, oldest first (:meth:`_new_call`)
         self._pool: list[PriCall] = []
+        self._calling: dict[str, IE.CallingNumber] = {}
         #: called with each message layer 3 hands to the data link (tests watch it so), or None
         self.tap: Any = None
         self._events: list[CallEvent] = []
@@ -648,9 +681,7 @@ class Q931:
         call = self._new_call(self._new_cref(), True, now)
         call.channel, call.exclusive, call.called, call.complete = ch, exclusive, called, not overlap
         if isinstance(calling, str):
-            calling = IE.CallingNumber(calling, IE.Ton.UNKNOWN, self.variant.plan, IE.Presentation.ALLOWED,
-                                       IE.Screening.USER_NOT_SCREENED if not self.network
-                                       else IE.Screening.NETWORK_PROVIDED)
+            calling = self._calling_number(calling)
         call.calling = calling
         call.display = display
         call.called_ton, call.hlc = called_ton, hlc
@@ -658,6 +689,20 @@ class Q931:
         self.by_channel[ch] = call
         call.m.fire(_REQ_SETUP, None, now)
         return call
+
+    def _calling_number(self, digits: str) -> IE.CallingNumber:
+        """Our calling number element for ``digits`` given as text: one element per number (a
+        site sends from a few numbers again and again; elements are immutable and keep their
+        octets, so it is not encoded again), at most 64 kept."""
+        known = self._calling
+        e = known.get(digits)
+        if e is None:
+            if len(known) >= 64:
+                known.clear()
+            e = known[digits] = IE.CallingNumber(digits, IE.Ton.UNKNOWN, self.variant.plan, IE.Presentation.ALLOWED,
+                                                 IE.Screening.USER_NOT_SCREENED if not self.network
+                                                 else IE.Screening.NETWORK_PROVIDED)
+        return e
 
     def setup_ies(self, call: PriCall) -> list[IE.Ie]:
         ies: list[IE.Ie] = [IE.SPEECH, call.channel_ie()]

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .call import PriCall
+    from .q931_py import CallEvent as CallEvent
+
+
+def __getattr__(name: str) -> Any:
+    """``CallEvent`` (what a call tells the layer above) is defined with the call, in the
+    compiled layer 3 (:mod:`.q931`): taken from there on first use."""
+    if name == "CallEvent":
+        from .q931 import CallEvent
+        return CallEvent
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class U(enum.IntEnum):
@@ -133,21 +142,6 @@ class Ev(enum.Enum):
     GLARE = "B channel taken by the network's SETUP"
     DL_FAILURE = "data link failure"
     DL_ESTABLISHED = "data link established"
-
-
-@dataclass(slots=True)
-class CallEvent:
-    """What a call tells the layer above."""
-
-    kind: str                  #: setup, more_digits, setup_ack, proceeding, alerting, progress,
-    #:                            answered, connected, information, notify, released, status
-    call: PriCall
-    time: float
-    cause: int = 0
-    remote: bool = True
-    reason: str = ""
-    digits: str = ""
-    progress: int = 0          #: progress description (8: in-band information available)
 
 
 #: our state -> peer states a STATUS may name without trouble (5.8.10: "compatible")
