@@ -432,6 +432,7 @@ def measure(load: RtLoad, profile: str | None = None) -> dict[str, Any]:
             "turn_ms": _ms(rec["turn"]), "turn_cpu_ms": _ms(rec["cpu"]), "stall_ms": _ms(rec["stall"]),
             "turns": len(rec["turn"]), "blocks_per_turn_max": max(rec["blocks"], default=0),
             "gaps": sum(s.gaps for s in board.spans), "incomplete": board.incomplete - incomplete0,
+            "card_errors": [f"{e.code}: {e.text}" for e in board.remote_errors][:20],
             "overruns": sum(s._counters.audio_overruns for s in board.spans) - over0,
             "loadavg": os.getloadavg(),
         }
