@@ -9,7 +9,10 @@ prefixes. Subscribers with the same account and topics form a group; a batch of 
 filtered and encoded once per group, and the same WebSocket frame octets are written to each
 member's transport (RFC 6455 server frames are unmasked, so one frame serves every
 connection: the reason this module writes the 2-10 octet frame header itself rather than
-calling ``send_str`` a thousand times per batch).
+calling ``send_str`` a thousand times per batch). A subscriber on a plain socket whose
+transport has nothing queued gets that frame by a direct ``send(2)`` on both cores, without
+the GIL (:mod:`cti.gateway.fanout`); what the kernel does not take goes to its transport, in
+order; TLS subscribers and those with octets queued are written through their transports.
 
 Resume: a subscriber names the last seq it has; events after it come from the ring, or from
 the bus's journal (replay) when the ring no longer holds them, then the subscriber joins the
