@@ -19,9 +19,9 @@ def run_posts(posts: list[tuple[str, Any]]) -> tuple[Hub, list[list[int]]]:
         fed: list[list[int]] = []
         real = hub.feed
 
-        def spy(events: list[dict[str, Any]], *stamps: float) -> None:
+        def spy(events: list[dict[str, Any]], got: float = 0.0, posted: float = 0.0) -> None:
             fed.append([int(e["seq"]) for e in events])
-            real(events, *stamps)
+            real(events, got, posted)
         hub.feed = spy                                   # type: ignore[method-assign]
         feed = Feed(hub, loop, lambda after: None, lambda: 0)
         for kind, arg in posts:                         # the loop is not running: everything piles up
