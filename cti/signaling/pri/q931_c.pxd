@@ -7,7 +7,7 @@ cdef dict _MT_OF
 cdef frozenset _CHECKED
 cdef object _SETUP, _RELEASE_COMPLETE, _RELEASE, _DISCONNECT
 cdef object _REQ_SETUP, _REQ_RELEASE, _REQ_SETUP_COMPLETE, _REQ_PROCEEDING, _REQ_REJECT, _REQ_DISCONNECT
-cdef object _ChannelId, _CalledNumber, _CallingNumber, _Display, _CallState
+cdef object _ChannelId, _CallingNumber, _Display, _CallState
 cdef object _ie_cause, _ie_channel, _ie_progress, _SPEECH
 cdef Py_ssize_t _POOL_MAX, _SOLE
 

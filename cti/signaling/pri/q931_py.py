@@ -74,8 +74,7 @@ _SETUP, _RELEASE_COMPLETE, _RELEASE, _DISCONNECT = MT.SETUP, MT.RELEASE_COMPLETE
 _REQ_SETUP, _REQ_RELEASE, _REQ_SETUP_COMPLETE, _REQ_PROCEEDING = Req.SETUP, Req.RELEASE, Req.SETUP_COMPLETE, \
     Req.PROCEEDING
 _REQ_REJECT, _REQ_DISCONNECT = Req.REJECT, Req.DISCONNECT
-_ChannelId, _CalledNumber, _CallingNumber, _Display, _CallState = IE.ChannelId, IE.CalledNumber, IE.CallingNumber, \
-    IE.Display, IE.CallState
+_ChannelId, _CallingNumber, _Display, _CallState = IE.ChannelId, IE.CallingNumber, IE.Display, IE.CallState
 _ie_cause, _ie_channel, _ie_progress, _SPEECH = IE.cause, IE.channel, IE.progress, IE.SPEECH
 
 
@@ -261,8 +260,7 @@ class PriCall:
     # ---- incoming call ----------------------------------------------------------------------
     def offered(self, m: Message, now: float) -> None:
         """SETUP received: en-bloc (Sending complete, or overlap receiving off) or overlap."""
-        num = m.get(_CalledNumber)
-        self.called = num.digits if num else ""
+        self.called = m.called_digits()
         self.calling = m.get(_CallingNumber)
         d = m.get(_Display)
         self.display = d.text if d else ""
@@ -278,14 +276,13 @@ class PriCall:
         if self.first_response:
             self.first_response = False
             if self.node.network or self.node.variant.channel_id_in_first_response:
-                return [IE.channel(self.channel)] if self.channel else []
+                return [_ie_channel(self.channel)] if self.channel else []
         return []
 
     def more_digits(self, m: Message, now: float) -> None:
         """INFORMATION in overlap receiving (5.2.4): digits added; complete with Sending
         complete or the configured number length."""
-        num = m.get(_CalledNumber)
-        digits = num.digits if num else ""
+        digits = m.called_digits()
         self.called += digits
         done = m.sending_complete or self.node.number_complete(self.called)
         self.event("more_digits", now, 0, True, "", digits, 0)
@@ -466,8 +463,7 @@ class PriCall:
 
     def information(self, m: Message, now: float) -> None:
         k = m.get(IE.Keypad)
-        n = m.get(_CalledNumber)
-        self.event("information", now, 0, True, "", (k.text if k else "") + (n.digits if n else ""), 0)
+        self.event("information", now, 0, True, "", (k.text if k else "") + m.called_digits(), 0)
 
     def inband_tones(self, m: Any) -> bool:
         """Network side with tones or announcements in band: our DISCONNECT carries progress
