@@ -276,3 +276,20 @@ def test_accessors_read_the_octets():
     assert M.encode_header(M.MT.CONNECT_ACKNOWLEDGE, 0x1234, True) == bytes.fromhex("080292340f")
     with pytest.raises(ValueError):
         M.encode_parts(M.MT.CONNECT, 1 << 40, False, [])
+
+
+@settings(max_examples=200)
+@given(st.sampled_from([IE.CalledNumber, IE.CallingNumber, IE.ConnectedNumber]), st.text(IE.DIGITS, max_size=20),
+       st.integers(0, 7), st.integers(0, 15), st.one_of(st.none(), st.integers(0, 3)), st.integers(0, 3))
+def test_numbers_encoded_and_read_as_the_elements_do(kind, digits, ton, plan, pres, scr):
+    """The codec writes a party number's contents and reads them back without the element's
+    own encode() / decode(); both agree with them."""
+    if kind is IE.CalledNumber:
+        pres = None
+    if pres is None:
+        scr = 0                                   # no octet 3a: no screening indicator either
+    n = kind(digits, ton, plan, pres, scr)
+    body = M.encode_parts(M.MT.SETUP, 1, False, [n])[5:]
+    assert body == bytes((n.id, len(n.encode()))) + n.encode()
+    got = M.decode(bytes.fromhex("0802000105") + body).get(kind)
+    assert got == kind.decode(n.encode()) and type(got) is kind and repr(got) == repr(n)

@@ -20,7 +20,7 @@ cdef class Message:
     cpdef int _find(self, int ident) except -2
     @cython.locals(ident=int, i=Py_ssize_t, data=bytes)
     cpdef get(self, object kind)
-    @cython.locals(data=bytes, p=Py_ssize_t, j=Py_ssize_t, o3=int)
+    @cython.locals(data=bytes, p=Py_ssize_t, j=Py_ssize_t, o3=int, d=dict)
     cdef _number(self, object kind, int i)
     @cython.locals(i=Py_ssize_t, data=bytes)
     cpdef str called_digits(self)
@@ -48,3 +48,5 @@ cdef bint _scan(bytes data, Py_ssize_t start) except -1
 cdef bint _valid(int ident, bytes data, Py_ssize_t p, Py_ssize_t ln) except -1
 @cython.locals(d=dict, hit=tuple)
 cpdef tuple _wire(object e)
+@cython.locals(digits=bytes)
+cdef bytes _number_body(object e)

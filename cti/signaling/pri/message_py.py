@@ -223,7 +223,16 @@ class Message:
             pres, scr, j = None, 0, p + 1
         else:
             pres, scr, j = (data[p + 1] >> 5) & 3, data[p + 1] & 3, p + 2
-        return kind(data[j:p + data[i + 1]].decode("ascii"), (o3 >> 4) & 7, o3 & 0x0F, pres, scr)
+        # a frozen dataclass's fields live in its __dict__: filled directly, without the
+        # generated __init__'s five object.__setattr__ calls (most of this path's cost)
+        e = kind.__new__(kind)
+        d = e.__dict__
+        d["digits"] = data[j:p + data[i + 1]].decode("ascii")
+        d["ton"] = (o3 >> 4) & 7
+        d["plan"] = o3 & 0x0F
+        d["presentation"] = pres
+        d["screening"] = scr
+        return e
 
     def called_digits(self) -> str:
         """The digits of the called party number, "" without one."""
@@ -403,13 +412,28 @@ def _wire(e: Ie) -> tuple[int, bytes]:
         octets = pre + bytes((ident,))
         key = ident
     else:
-        body = e.encode()
+        t = type(e)
+        if t is IE.CalledNumber or t is IE.CallingNumber or t is IE.ConnectedNumber:
+            body = _number_body(e)              # new with every call: its ie.encode() inlined
+        else:
+            body = e.encode()
         if len(body) > 255:
             raise ValueError(f"element 0x{ident:02x} of {len(body)} octets")
         octets = pre + bytes((ident, len(body))) + body
         key = (1 + cs) << 8 | ident
     hit = d["_wire"] = (key, octets)
     return hit
+
+
+def _number_body(e: Any) -> bytes:
+    """The contents of a party number (Q.931 4.5.8 / 4.5.10), as ``_Number.encode`` writes
+    them (a test holds the two together)."""
+    o3: cython.int = (e.ton & 7) << 4 | (e.plan & 0x0F)
+    digits: bytes = e.digits.encode("ascii")
+    pres = e.presentation
+    if pres is None:
+        return bytes((0x80 | o3,)) + digits
+    return bytes((o3, 0x80 | (pres & 3) << 5 | (e.screening & 3))) + digits
 
 
 def _key(w: tuple[int, bytes]) -> int:
