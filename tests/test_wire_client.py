@@ -207,6 +207,23 @@ def test_blocks_that_leave_the_ring_unread_are_overruns_skipped_ones_are_not(car
     assert s._counters.audio_overruns == 7                     # skipping on purpose is no overrun
 
 
+def test_a_host_that_only_skips_audio_still_subscribes_and_its_clock_moves(card: tuple[RecordingCard, Any]) -> None:
+    """A quiet trunk skips its span's audio every block and never reads it: the span must still
+    stream, since the card's blocks are what moves the board's clock on (a host whose clock
+    stood still never brought an SS7 link up on a served card)."""
+    c, board = card
+    s = board.span(1)
+    s.skip_audio()
+    assert wait_for(lambda: sent(c, P.AudioSubscribe))
+    assert sent(c, P.AudioSubscribe)[0].span == 1 and tuple(sent(c, P.AudioSubscribe)[0].timeslots) == VOICE
+    t0 = board.now()
+    c.send(c.audio(1, 500))
+    assert wait_for(lambda: board.now() > t0)
+    assert board.now() == pytest.approx(501 * 0.02)
+    s.skip_audio()
+    assert len(sent(c, P.AudioSubscribe)) == 1                  # once, not per block
+
+
 def test_audio_with_timeslots_that_carry_no_voice_keeps_the_voice_only(card: tuple[RecordingCard, Any]) -> None:
     c, board = card
     s = board.span(0)

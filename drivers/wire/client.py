@@ -178,7 +178,12 @@ class WireSpan(Span):
                                                      else data[i * n:(i + 1) * n] for ts in tss), t)
 
     def skip_audio(self) -> None:
-        """Pass every received block over unread (listeners and host echo still read theirs)."""
+        """Pass every received block over unread (listeners and host echo still read theirs).
+        A skip is a read that wants nothing now: the span's audio must stream as for a read,
+        since the card's blocks are what moves this board's clock (``now``) on: a host that
+        only ever skips (a quiet trunk) would otherwise see time stand still."""
+        if not self._subscribed and not self._board.closed:
+            self.subscribe()
         if self._listened():
             return super().skip_audio()
         with self._board._lock:
