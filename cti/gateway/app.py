@@ -131,7 +131,9 @@ class GcPauses:
             self.pauses.append((time.time(), time.perf_counter() - self._t0, int(info.get("generation", 0))))
 
     def summary(self, since: float = 0.0) -> dict[str, Any]:
-        xs = [(d, g) for t, d, g in self.pauses if t >= since]
+        # a C-level copy first: a collection (and this callback's append) may run while a Python
+        # loop walks the deque, which then raises "deque mutated during iteration" (a 500 on /readyz)
+        xs = [(d, g) for t, d, g in list(self.pauses) if t >= since]
         return {"collections": len(xs), "full": sum(1 for _d, g in xs if g == 2),
                 "max_ms": round(max((d for d, _g in xs), default=0.0) * 1000, 2),
                 "total_ms": round(sum(d for d, _g in xs) * 1000, 2)}

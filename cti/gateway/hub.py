@@ -323,11 +323,11 @@ class Hub:
         took it off the SUB socket), ``window`` (-> the feed handed the batch to the loop: the
         batch window, and the socket read), ``queued`` (-> the fan-out began: the loop was busy,
         e.g. with the previous batch), ``fanout`` (-> written to every subscriber)."""
-        xs = sorted(lat for t, lat in self.latencies if t >= since)
+        xs = sorted(lat for t, lat in list(self.latencies) if t >= since)   # copies: see GcPauses.summary
         if not xs:
             return {}
         out: dict[str, Any] = {"batches": len(xs), **_pcts(xs)}
-        rows = [r for r in self.stages if r[0] >= since]
+        rows = [r for r in list(self.stages) if r[0] >= since]
         if rows:
             out["stages"] = {name: _pcts(sorted(b - a for a, b in pairs)) for name, pairs in (
                 ("bus_to_gateway", [(r[1], r[2]) for r in rows]), ("window", [(r[2], r[3]) for r in rows]),
