@@ -3,7 +3,7 @@
 The register FSMs speak in *roles* (``Role.NEXT_DIGIT``, ``Role.SEND_CATEGORY_AND_ANI``,
 ``Role.BUSY`` ...), never in tone numbers; a :class:`Variant` maps roles to the signal
 numbers 1..15 of each group. China No.1 is the ITU table with an override, so another R2
-country is one more override (openr2's design, STYLE.md).
+country is one more override (the design of libopenr2's variant tables).
 
 Groups (ITU-T Q.441 clause 2, China GF 001-9001 register signalling):
 
