@@ -184,7 +184,7 @@ def test_whole_and_partial_reads_keep_the_board_api_cursors(card: tuple[Recordin
 
 
 def test_blocks_that_leave_the_ring_unread_are_overruns_skipped_ones_are_not(card: tuple[RecordingCard, Any]) -> None:
-    from drivers.wire.client import RX_BLOCKS
+    from drivers.wire.span import RX_BLOCKS
     c, board = card
     s = board.span(0)
     s.subscribe()
