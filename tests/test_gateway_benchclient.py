@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from bench.bench_gateway import Subscriber, Tally, _event
+from bench.gateway_clients import Subscriber, Tally, event
 from cti.gateway.hub import Item, encode, events_frame
 
 
 def items(first: int, n: int, offset: int = 1000, **change: Any) -> list[Item]:
     out = []
     for seq in range(first, first + n):
-        e = dict(_event(seq - offset), seq=seq, time=time.time() - 0.003, v=1)
+        e = dict(event(seq - offset), seq=seq, time=time.time() - 0.003, v=1)
         e.update(change if seq == first + n - 1 else {})
         out.append(Item(seq, e, encode(e)))
     return out
@@ -105,7 +105,7 @@ def _reader(tmp_path: Any) -> str:
     import shutil
     import subprocess
 
-    from bench.bench_gateway import READER_C
+    from bench.gateway_clients import READER_C
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         pytest.skip("no C compiler (Debian: gcc): the bench then runs Python subscribers only")
