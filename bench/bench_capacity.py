@@ -293,6 +293,44 @@ def run_real(srv: Any, meter: Meter, seconds: float) -> tuple[list[float], list[
     return late, turns, stalls
 
 
+@dataclasses.dataclass
+class Plan:
+    """Spans, circuits and stations of a load (this bench's and bench/capacity_rt.py's, on both
+    sides of the wire there): trunk spans of the types in turn, then the stations' spans."""
+
+    kinds: list[str]
+    by_type: dict[str, list[int]]
+    circuits: dict[int, int]             #: trunk group (in type order) -> circuits
+    stations: dict[str, tuple[int, int]]  #: device -> (span, timeslot)
+    station_spans: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.circuits.values())
+
+    @property
+    def board_spans(self) -> int:
+        return len(self.kinds) + self.station_spans
+
+
+def plan_spans(spans: int, types: tuple[str, ...], acd_share: float, occupancy: float,
+               idle: bool = False) -> Plan:
+    """``spans`` trunk spans of ``types`` in turn (an SS7 group's circuits: 31 a span, one fewer
+    for the link's timeslot), and stations for the agents a contact-centre share of the busy
+    circuits needs (15 % spare; none when ``idle``), 30 a span after the trunk spans."""
+    from drivers.base import VOICE_TIMESLOTS
+    kinds = [types[i % len(types)] for i in range(spans)]
+    by_type = {t: [i for i, k in enumerate(kinds) if k == t] for t in types if t in kinds}
+    circuits = {j: sum(31 if t == "ss7" else 30 for _ in group) - (1 if t == "ss7" else 0)
+                for j, (t, group) in enumerate(by_type.items())}
+    total = sum(circuits.values())
+    n_agents = 0 if idle else max(1, math.ceil(acd_share * occupancy * total * 1.15))
+    station_spans = math.ceil(n_agents / len(VOICE_TIMESLOTS))
+    stations = {f"2{i:04d}": (spans + i // len(VOICE_TIMESLOTS), VOICE_TIMESLOTS[i % len(VOICE_TIMESLOTS)])
+                for i in range(n_agents)}
+    return Plan(kinds, by_type, circuits, stations, station_spans)
+
+
 def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
     """Run one point in this process (call it in a fresh one: the resident set is measured)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -300,20 +338,13 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
 
     from cti.cli.wiring import build_server
     from cti.config import Config
-    from drivers.base import VOICE_TIMESLOTS
     from simulator.agents import DesktopProfile, start_desktops
 
     rss0 = _rss()
     n = load.spans
-    kinds = [load.types[i % len(load.types)] for i in range(n)]
-    by_type = {t: [i for i, k in enumerate(kinds) if k == t] for t in load.types if t in kinds}
-    circuits = {j: sum(31 if t == "ss7" else 30 for _ in spans) - (1 if t == "ss7" else 0)
-                for j, (t, spans) in enumerate(by_type.items())}
-    total = sum(circuits.values())
-    n_agents = 0 if load.idle else max(1, math.ceil(load.acd_share * load.occupancy * total * 1.15))
-    station_spans = math.ceil(n_agents / len(VOICE_TIMESLOTS))
-    stations = {f"2{i:04d}": (n + i // len(VOICE_TIMESLOTS), VOICE_TIMESLOTS[i % len(VOICE_TIMESLOTS)])
-                for i in range(n_agents)}
+    layout = plan_spans(n, load.types, load.acd_share, load.occupancy, idle=load.idle)
+    by_type, circuits, stations, station_spans = layout.by_type, layout.circuits, layout.stations, layout.station_spans
+    total, n_agents = layout.total, len(stations)
     agents = {f"a{i}": {"device": d, "team": "t"} for i, d in enumerate(stations)}
     tmp = tempfile.mkdtemp(prefix="bench-capacity-")
     contact = None

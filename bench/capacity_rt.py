@@ -47,6 +47,7 @@ import threading
 import time
 from typing import Any
 
+from bench.bench_capacity import Plan, plan_spans
 from bench.common import Result
 
 BLOCK = 0.02
@@ -75,38 +76,8 @@ class RtLoad:
     seed: int = 1
 
 
-@dataclasses.dataclass
-class Plan:
-    """Spans, circuits and stations of a load: the same on both sides of the wire."""
-
-    kinds: list[str]
-    by_type: dict[str, list[int]]
-    circuits: dict[int, int]             #: trunk group (in type order) -> circuits
-    stations: dict[str, tuple[int, int]]  #: device -> (span, timeslot)
-    station_spans: int
-
-    @property
-    def total(self) -> int:
-        return sum(self.circuits.values())
-
-    @property
-    def board_spans(self) -> int:
-        return len(self.kinds) + self.station_spans
-
-
 def plan(load: RtLoad) -> Plan:
-    from drivers.base import VOICE_TIMESLOTS
-    n = load.spans
-    kinds = [load.types[i % len(load.types)] for i in range(n)]
-    by_type = {t: [i for i, k in enumerate(kinds) if k == t] for t in load.types if t in kinds}
-    circuits = {j: sum(31 if t == "ss7" else 30 for _ in spans) - (1 if t == "ss7" else 0)
-                for j, (t, spans) in enumerate(by_type.items())}
-    total = sum(circuits.values())
-    n_agents = max(1, math.ceil(load.acd_share * load.occupancy * total * 1.15))
-    station_spans = math.ceil(n_agents / len(VOICE_TIMESLOTS))
-    stations = {f"2{i:04d}": (n + i // len(VOICE_TIMESLOTS), VOICE_TIMESLOTS[i % len(VOICE_TIMESLOTS)])
-                for i in range(n_agents)}
-    return Plan(kinds, by_type, circuits, stations, station_spans)
+    return plan_spans(load.spans, load.types, load.acd_share, load.occupancy)
 
 
 def _pct(xs: list[float], q: float) -> float:
