@@ -54,12 +54,17 @@ def _card(tmp: Path, sig: str) -> tuple[subprocess.Popen[str], str]:
     raise AssertionError(f"cti-sim serve did not start: {log.read_text()[-2000:]}")
 
 
+def _logged(args: list[str], log: Path) -> subprocess.Popen[str]:
+    """``args`` run from the checkout, stdout piped to the test, stderr appended to ``log`` (the
+    child keeps its own descriptor: ours is closed at once)."""
+    with log.open("a") as err:
+        return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+
+
 def _node(name: str, url: str, pg: str, tmp: Path, sig: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, SUPPORT, "--node", name, "--store", str(tmp / f"{name}.db"),
-                             "--servers", '["nats://127.0.0.1:9"]', "--centre", pg, "--card", url,
-                             "--card-signalling", sig,
-                             "--duration", "120"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=(tmp / f"{name}.log").open("a"), text=True)
+    return _logged([sys.executable, SUPPORT, "--node", name, "--store", str(tmp / f"{name}.db"),
+                    "--servers", '["nats://127.0.0.1:9"]', "--centre", pg, "--card", url,
+                    "--card-signalling", sig, "--duration", "120"], tmp / f"{name}.log")
 
 
 @pytest.mark.parametrize("sig", ["ss7", "pri", "no1"])
@@ -76,8 +81,7 @@ def test_standby_takes_over_a_killed_nodes_card_resets_circuits_and_calls_flow(p
         procs.append(b)
         lb = Lines(b)
         lb.wait("standby", 30)
-        net = subprocess.Popen([sys.executable, RIG, "network", url, "60", sig], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=(tmp_path / "net.log").open("w"), text=True)
+        net = _logged([sys.executable, RIG, "network", url, "60", sig], tmp_path / "net.log")
         procs.append(net)
         ln = Lines(net)
         end = time.monotonic() + 40                      # a answers the network's calls
