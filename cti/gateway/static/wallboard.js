@@ -27,6 +27,7 @@ const I18N = {
     "dnc-blocked": "免打扰拦截", congestion: "拥塞", unallocated: "空号", failed: "失败",
     resources: "媒体资源", noResources: "本服务器没有媒体资源（[media]）", pool_fax: "传真通道",
     pool_voice: "语音通道", inUse: "占用 / 总数", refused: "拒绝", peak: "峰值",
+    noCentre: "本服务器没有呼叫中心（[contact]）：只显示通话",
   },
   en: {
     title: "Wallboard", myDevice: "My device", token: "Token", connect: "Connect", offline: "offline", online: "online",
@@ -47,6 +48,7 @@ const I18N = {
     "dnc-blocked": "DNC-blocked", congestion: "congestion", unallocated: "unallocated", failed: "failed",
     resources: "Media resources", noResources: "no media resources on this server ([media])", pool_fax: "Fax channels",
     pool_voice: "Voice channels", inUse: "in use / size", refused: "refused", peak: "peak",
+    noCentre: "no contact centre on this server ([contact]): calls only",
   },
 };
 
@@ -343,12 +345,21 @@ async function stopSupervising() {
   render();
 }
 
+let statsAsked = false;    // a GetStatistics in flight: the timer and a snapshot may both ask
+
 async function refreshStats() {
   if (!cti || !cti.ws || cti.ws.readyState !== 1) return;
-  if (noStats) return;
+  if (noStats || statsAsked) return;
+  statsAsked = true;
   try { applyStats(await cti.request({ type: "GetStatistics" })); render(); } catch (err) {
-    log(`GetStatistics: ${err.code} ${err.message}`, true);
-    noStats = err.code === "UnknownRequestError";      // a server without a contact centre: calls only
+    if (err.code === "UnknownRequestError") {          // a server without a contact centre: calls only
+      if (!noStats) log(t("noCentre"));
+      noStats = true;
+    } else {
+      log(`GetStatistics: ${err.code} ${err.message}`, true);
+    }
+  } finally {
+    statsAsked = false;
   }
 }
 
