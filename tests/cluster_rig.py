@@ -225,6 +225,7 @@ def network_main() -> None:
         ex = No1Exchange([board.spans[1]], default=far)
     t0 = time.monotonic()
     last, n, seen, logged = -1e9, 0, 0, 0
+    reported: set[int] = set()
     placed: dict[str, float] = {}
     print("ready", flush=True)
     while time.monotonic() - t0 < seconds:
@@ -236,17 +237,20 @@ def network_main() -> None:
             last = now
             ex.place_call(CallScript(at=now, called="8001", calling=f"13800{n:06d}", hold_for=1.0))
             placed[f"13800{n:06d}"] = time.time()
+            print(json.dumps({"t": placed[f"13800{n:06d}"], "placing": f"13800{n:06d}"}), flush=True)
         for e in ex.log[logged:]:
             if type(e).__name__ == "CircuitState":
                 print(json.dumps({"t": time.time(), "circuit": list(e.circuit), "available": e.available,
                                   "reason": e.reason}), flush=True)
         logged = len(ex.log)
-        for r in ex.records[seen:]:
-            if r.cleared_at is None:
-                break
+        for r in ex.records[seen:]:                     # each call once it ends, in any order: one
+            if r.cleared_at is None or id(r) in reported:     # call that lasts holds back no other
+                continue
+            reported.add(id(r))
             print(json.dumps({"t": time.time(), "placed": placed.get(r.calling or ""), "call": r.calling,
                               "outcome": r.outcome, "cause": r.cause,
                               "answered": r.answered_at is not None, "cleared_by": r.cleared_by}), flush=True)
+        while seen < len(ex.records) and id(ex.records[seen]) in reported:
             seen += 1
         time.sleep(0.005)
 

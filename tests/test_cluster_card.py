@@ -64,7 +64,7 @@ def _logged(args: list[str], log: Path) -> subprocess.Popen[str]:
 def _node(name: str, url: str, pg: str, tmp: Path, sig: str) -> subprocess.Popen[str]:
     return _logged([sys.executable, SUPPORT, "--node", name, "--store", str(tmp / f"{name}.db"),
                     "--servers", '["nats://127.0.0.1:9"]', "--centre", pg, "--card", url,
-                    "--card-signalling", sig, "--duration", "120"], tmp / f"{name}.log")
+                    "--card-signalling", sig, "--duration", "300"], tmp / f"{name}.log")
 
 
 @pytest.mark.parametrize("sig", ["ss7", "pri", "no1"])
@@ -81,7 +81,7 @@ def test_standby_takes_over_a_killed_nodes_card_resets_circuits_and_calls_flow(p
         procs.append(b)
         lb = Lines(b)
         lb.wait("standby", 30)
-        net = _logged([sys.executable, RIG, "network", url, "60", sig], tmp_path / "net.log")
+        net = _logged([sys.executable, RIG, "network", url, "300", sig], tmp_path / "net.log")
         procs.append(net)
         ln = Lines(net)
         end = time.monotonic() + 40                      # a answers the network's calls
@@ -118,7 +118,8 @@ def test_standby_takes_over_a_killed_nodes_card_resets_circuits_and_calls_flow(p
             assert seized, events[-10:]                      # what a held when killed ended at the exchange
         after = [e for e in events if "call" in e and e["placed"] > killed + took_lease]
         flowed = [e for e in after if e["answered"] and e["cleared_by"] == "far"]
-        assert flowed, after                                          # new calls, placed after, answered by b
+        assert flowed, (f"{time.time() - killed:.1f} s after the kill, lease taken after {took_lease:.1f} s; "
+                        f"calls ended after it: {after}; the network's last lines: {ln.lines[-8:]}")
         first_call = min(e["t"] for e in flowed) - killed
         print(f"{sig}: calls up at the kill ended as {sorted({(e['outcome'], e['cause']) for e in seized})}")
         print(f"\n{sig} card takeover after kill -9 (lease {CARD_TTL} s): lease taken {took_lease:.2f} s, "
