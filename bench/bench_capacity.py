@@ -76,6 +76,7 @@ class Load:
     progress: bool = True                #: call-progress detection on every busy trunk circuit
     real: float = 5.0                    #: then this much line time paced by the real clock (0: none)
     seed: int = 1
+    spikes: bool = False                 #: what ran in each block (bench/capacity_spikes.py)
 
 
 # ------------------------------------------------------------------------------ the far end
@@ -395,6 +396,11 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
         from bench.bench_bus import _Sub
         sub = _Sub(srv.bus)
 
+    parts = None
+    if load.spikes:
+        from bench.capacity_spikes import instrument
+        parts = instrument(srv, meter)
+
     def run(seconds: float, costs: list[float] | None = None) -> tuple[float, float, float]:
         """Turns of one block each for ``seconds`` of line time; (main-thread CPU, far-end CPU,
         process CPU) spent."""
@@ -405,7 +411,10 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
             t0, g0 = tc(), meter.total
             srv.step(0)
             if costs is not None:
-                costs.append((tc() - t0) - (meter.total - g0))
+                cost = (tc() - t0) - (meter.total - g0)
+                costs.append(cost)
+                if parts is not None:
+                    parts.end_block(cost)
         return tc() - m0, meter.total - f0, pc() - p0
 
     warm = 2.5 + (0.0 if load.idle else load.fill + 3.0)
@@ -424,7 +433,11 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
         meter.profiler = prof
         prof.enable()
     wall0 = time.perf_counter()
+    if parts is not None:
+        parts.start()
     main_cpu, far_cpu, proc_cpu = run(load.seconds, costs)
+    if parts is not None:
+        parts.stop()
     wall = time.perf_counter() - wall0
     if prof is not None and profile:
         prof.disable()
@@ -459,6 +472,13 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
         "progress_blocks": progress_blocks, "tones_heard": heard,
         "rss0": rss0, "rss": rss1,
     }
+    if parts is not None:
+        out["spikes"] = parts.report()
+        import gc as _gc
+        objects, frozen, t0 = len(_gc.get_objects()), _gc.get_freeze_count(), time.thread_time()
+        _gc.collect()
+        out["spikes"]["heap"] = {"objects": objects, "frozen": frozen,
+                                 "full_collection_ms": 1e3 * (time.thread_time() - t0)}
     srv.close()
     return out
 
@@ -623,6 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", help="cProfile dump of the measured window to this file")
     ap.add_argument("--plot", help="PNG of the curve of the points run")
     ap.add_argument("--out", help="write the points as JSON here")
+    ap.add_argument("--spikes", action="store_true",
+                    help="what ran in each block: histogram, parts per block, the longest blocks")
     a = ap.parse_args(argv)
     if a.json:
         fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(a.json).items()}
@@ -631,8 +653,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     pts = []
     for n in a.spans or CURVE:
-        p = _point(Load(spans=n, seconds=a.seconds, idle=a.idle), a.profile if n == (a.spans or CURVE)[-1] else None)
+        p = _point(Load(spans=n, seconds=a.seconds, idle=a.idle, spikes=a.spikes),
+                   a.profile if n == (a.spans or CURVE)[-1] else None)
         pts.append(p)
+        if "spikes" in p:
+            from bench.capacity_spikes import print_report
+            print_report(p.pop("spikes"))
         print(json.dumps(p), flush=True)
     if a.out:
         with open(a.out, "w") as f:

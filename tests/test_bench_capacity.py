@@ -156,3 +156,39 @@ def test_the_profile_pauses_while_the_far_end_runs():
     names = {fn for (_file, _line, fn) in pstats.Stats(prof).stats}   # type: ignore[attr-defined]
     assert "our_work" in names and "far_work" not in names
     assert meter.seconds["exchanges"] > 0.0
+
+
+def test_block_parts_charge_parts_and_collections_to_their_block():
+    import gc
+    import time
+
+    from bench.capacity_spikes import BlockParts
+
+    m = cap.Meter()
+
+    def work() -> None:
+        t = time.thread_time()
+        while time.thread_time() - t < 0.002:
+            pass
+    far = m.wrap("far", work)
+
+    def ours() -> None:
+        work()
+        far()                     # far-end time inside one of our parts is not ours
+    bp = BlockParts(m)
+    part = bp.wrap("trunk x", ours)
+    part()                        # before start(): not charged
+    bp.start()
+    part()
+    gc.collect(0)
+    bp.end_block(0.004)
+    bp.end_block(0.001)
+    bp.stop()
+    assert bp._gc not in gc.callbacks
+    first, second = bp.blocks
+    assert 0.0015 < first[1]["trunk x"] < 0.004
+    assert "gc gen 0" in first[1] and "gc gen 0" not in second[1]
+    assert first[1]["other: the loop, the driver's block"] == pytest.approx(0.004 - first[1]["trunk x"])
+    rep = bp.report()
+    assert rep["blocks"] == 2 and sum(rep["hist"].values()) == 2
+    assert rep["longest"][0]["block"] == 0 and rep["parts"]["trunk x"]["blocks"] == 1
