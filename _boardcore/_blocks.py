@@ -109,7 +109,7 @@ def as_octets(data: object, what: str = "data") -> memoryview:
             raise TypeError(f"{what} must be octets (uint8), got dtype {data.dtype}")
         if not data.flags.c_contiguous:
             raise ValueError(f"{what} array must be C-contiguous (np.ascontiguousarray)")
-        return memoryview(data.reshape(-1).view(np.uint8))
+        return memoryview(data.reshape(-1).view(np.uint8))  # type: ignore[arg-type]  # numpy's stubs: an ndarray is a buffer
     if isinstance(data, (str, int, float, list, tuple)) or data is None:
         raise TypeError(f"{what} must be a bytes-like object, got {type(data).__name__}")
     try:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
@@ -187,7 +187,7 @@ class DtmfDetector:
     def reset(self, channel: int | None = None) -> None:
         """Forget the history of one channel (or all); no event is reported for it."""
         if channel is None:
-            chans = range(self.channels)
+            chans: range | list[int] = range(self.channels)
         else:
             if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
                 raise TypeError(f"channel must be an int, got {type(channel).__name__}")
@@ -264,7 +264,7 @@ class DtmfDetector:
         X = first + second
         half = second * np.conj(first)                              # advance over half a sub-block
         hh = np.concatenate([self._hprev, half], axis=1)
-        hsum = sum(hh[:, i:i + nsub, :] for i in range(STEPS))
+        hsum = cast(np.ndarray, sum(hh[:, i:i + nsub, :] for i in range(STEPS)))
         self._hprev = hh[:, -(STEPS - 1):, :].copy()
         energy = np.einsum("csm,csm->cs", blocks, blocks)
         p = (X.real ** 2 + X.imag ** 2) * PE_NORM
@@ -272,7 +272,7 @@ class DtmfDetector:
         self._prev = X[:, -1, :].copy()
         rot = X * np.conj(prev) * _ROT                             # phase advance per step
         hist = np.concatenate([self._rprev, rot], axis=1)         # (C, STEPS-1+S, 8)
-        rsum = sum(hist[:, i:i + nsub, :] for i in range(STEPS))
+        rsum = cast(np.ndarray, sum(hist[:, i:i + nsub, :] for i in range(STEPS)))
         self._rprev = hist[:, -(STEPS - 1):, :].copy()
         p2 = p + np.concatenate([self._pprev[:, None, :], p[:, :-1, :]], axis=1)
         self._pprev = p[:, -1, :].copy()
@@ -286,7 +286,8 @@ class DtmfDetector:
         events.sort(key=lambda e: e.time)
         return events
 
-    def _run_channel(self, c, good, dig, hold, t0, events) -> None:
+    def _run_channel(self, c: int, good: np.ndarray, dig: np.ndarray, hold: np.ndarray, t0: float,
+                     events: list[DigitEvent]) -> None:
         on, cand, run, run_t = self._on[c], self._cand[c], self._run[c], self._run_t[c]
         miss, miss_t = self._miss[c], self._miss_t[c]
         for s in range(good.shape[0]):
@@ -321,7 +322,8 @@ class DtmfDetector:
         self._miss[c], self._miss_t[c] = miss, miss_t
 
 
-def _good(p: np.ndarray, p2: np.ndarray, energy: np.ndarray, rsum: np.ndarray, hsum: np.ndarray):
+def _good(p: np.ndarray, p2: np.ndarray, energy: np.ndarray, rsum: np.ndarray,
+          hsum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(good, digit index) per sub-block: the start checks of the module docstring."""
     pl, ph = p[..., :4], p[..., 4:]
     kl = np.argmax(pl, axis=-1)

@@ -27,6 +27,7 @@ G.711 codes are any buffer of octets. Wrong types raise TypeError, wrong sizes V
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._blocks import as_octets
 
@@ -44,7 +45,7 @@ ULAW_SILENCE: int = 0xFF
 
 # --- tables -------------------------------------------------------------------------------
 
-def _alaw_decode_table() -> np.ndarray:
+def _alaw_decode_table() -> NDArray[np.int16]:
     """G.711 Table 1: decoder output of each A-law code, scaled to 16 bits (x8)."""
     out = np.zeros(256, dtype=np.int16)
     for code in range(256):
@@ -55,7 +56,7 @@ def _alaw_decode_table() -> np.ndarray:
     return out
 
 
-def _ulaw_decode_table() -> np.ndarray:
+def _ulaw_decode_table() -> NDArray[np.int16]:
     """G.711 Table 2: decoder output of each u-law code, scaled to 16 bits (x4)."""
     out = np.zeros(256, dtype=np.int16)
     for code in range(256):
@@ -66,7 +67,7 @@ def _ulaw_decode_table() -> np.ndarray:
     return out
 
 
-def _alaw_encode_table() -> np.ndarray:
+def _alaw_encode_table() -> NDArray[np.uint8]:
     """A-law code of every 13-bit value ``x >> 3`` (index ``(x >> 3) & 0x1FFF``)."""
     v = np.arange(8192, dtype=np.int32)
     v = np.where(v >= 4096, v - 8192, v)              # the signed 13-bit value
@@ -81,7 +82,7 @@ def _alaw_encode_table() -> np.ndarray:
     return code.astype(np.uint8)
 
 
-def _ulaw_encode_table() -> np.ndarray:
+def _ulaw_encode_table() -> NDArray[np.uint8]:
     """u-law code of every 14-bit value ``x >> 2`` (index ``(x >> 2) & 0x3FFF``)."""
     v = np.arange(16384, dtype=np.int32)
     v = np.where(v >= 8192, v - 16384, v)
@@ -95,7 +96,7 @@ def _ulaw_encode_table() -> np.ndarray:
     return code.astype(np.uint8)
 
 
-def _conversion_tables() -> tuple[np.ndarray, np.ndarray]:
+def _conversion_tables() -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """(A->u, u->A) per G.711 Tables 3/4, over all 256 codes (sign kept)."""
     # decoder magnitude of each magnitude index 0..127 (index = seg << 4 | step)
     # (16-bit A-law values are 8x the 13-bit ones, u-law values 4x the 14-bit ones)
@@ -131,8 +132,8 @@ ALAW_DECODE: np.ndarray = _ALAW_DECODE.view()
 ULAW_DECODE: np.ndarray = _ULAW_DECODE.view()
 ALAW_DECODE.flags.writeable = False
 ULAW_DECODE.flags.writeable = False
-ALAW_ENCODE: np.ndarray = _alaw_encode_table()
-ULAW_ENCODE: np.ndarray = _ulaw_encode_table()
+ALAW_ENCODE: NDArray[np.uint8] = _alaw_encode_table()
+ULAW_ENCODE: NDArray[np.uint8] = _ulaw_encode_table()
 ALAW_TO_ULAW, ULAW_TO_ALAW = _conversion_tables()
 for _t in (ALAW_ENCODE, ULAW_ENCODE, ALAW_TO_ULAW, ULAW_TO_ALAW):
     _t.flags.writeable = False
@@ -205,7 +206,7 @@ def out_array(out: object, dtype: type, n: int, what: str) -> np.ndarray:
     return arr
 
 
-def check_streams(streams: tuple) -> list[np.ndarray]:
+def check_streams(streams: tuple[object, ...]) -> list[np.ndarray]:
     """The mixer's inputs as uint8 arrays of one common length."""
     if not streams:
         raise ValueError("mix needs at least one stream")
@@ -302,7 +303,7 @@ def ulaw_to_alaw_into(data: object, out: object) -> int:
 
 # --- mixer (conference, whisper, barge) ---------------------------------------------------
 
-def _mix(streams: tuple, dec: np.ndarray, enc: np.ndarray, shift: int, mask: int) -> bytes:
+def _mix(streams: tuple[object, ...], dec: NDArray[np.int16], enc: NDArray[np.uint8], shift: int, mask: int) -> bytes:
     arrs = check_streams(streams)
     acc = np.zeros(arrs[0].shape[0], dtype=np.int32)
     for a in arrs:

@@ -87,7 +87,7 @@ def check_frame_limits(min_frame: object, max_frame: object) -> tuple[int, int]:
     for name, v in (("min_frame", min_frame), ("max_frame", max_frame)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    lo, hi = int(min_frame), int(max_frame)  # type: ignore[arg-type]
+    lo, hi = int(min_frame), int(max_frame)  # type: ignore[call-overload]  # an int or numpy integer, checked above
     if not 1 <= lo <= hi <= MAX_SEND:
         raise ValueError(f"need 1 <= min_frame <= max_frame <= {MAX_SEND}, got {lo}, {hi}")
     return lo, hi

@@ -106,7 +106,7 @@ OFF_WINDOWS: int = 2
 
 
 def _db(x: float) -> float:
-    return 10.0 ** (x / 10.0)
+    return float(10.0 ** (x / 10.0))
 
 
 LEVEL_ON_POWER: float = DBM0_POWER * _db(LEVEL_ON_DBM0)

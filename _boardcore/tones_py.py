@@ -33,7 +33,7 @@ cadences), the US precise tone plan (ANSI T1.401) and the UK (BT SIN 350).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -49,12 +49,12 @@ DBM0_POWER: float = DBM0_PEAK * DBM0_PEAK / 2.0
 TONE_NAMES: tuple[str, ...] = ("dial", "busy", "ringback", "congestion")
 
 
-def _t(freqs: tuple[int, ...], level: float, cadence: tuple[float, ...]) -> dict:
+def _t(freqs: tuple[int, ...], level: float, cadence: tuple[float, ...]) -> dict[str, Any]:
     return {"freqs": freqs, "level_dbm0": level, "cadence": cadence}
 
 
 #: Country -> tone name -> {"freqs": Hz tuple, "level_dbm0": per frequency, "cadence": on/off s}.
-COUNTRIES: dict[str, dict[str, dict]] = {
+COUNTRIES: dict[str, dict[str, dict[str, Any]]] = {
     # China: YD/T 1970 / GB 3380 (450 Hz, about -10 dBm0)
     "cn": {"dial": _t((450,), -10.0, ()),
            "busy": _t((450,), -10.0, (0.35, 0.35)),
@@ -124,7 +124,7 @@ class ToneEvent(NamedTuple):
 
 # --- argument checks ----------------------------------------------------------------------
 
-def check_country(country: object) -> dict[str, dict]:
+def check_country(country: object) -> dict[str, dict[str, Any]]:
     if not isinstance(country, str):
         raise TypeError(f"country must be a str, got {type(country).__name__}")
     table = COUNTRIES.get(country.lower())

@@ -69,7 +69,8 @@ class LocalBus(Component):
         kind, req = parse_request({"type": type, **fields})
         handler = self.server.bus.handlers[kind]
         try:
-            return handler(account, req, self.server.now())
+            reply: dict[str, Any] = handler(account, req, self.server.now())
+            return reply
         finally:
             self.server.flush_model()
 
@@ -88,7 +89,8 @@ class RemoteBus:
         return time.monotonic()
 
     def command(self, type: str, account: Account | None = None, **fields: Any) -> dict[str, Any]:
-        return self.client.command(type, **fields)
+        reply: dict[str, Any] = self.client.command(type, **fields)
+        return reply
 
     def pump(self, desks: list[AgentDesktop], seconds: float) -> None:
         """Deliver events and run the desktops' timers for ``seconds``."""
@@ -133,7 +135,8 @@ class AgentDesktop:
 
     def _send(self, type: str, **fields: Any) -> dict[str, Any] | None:
         try:
-            return self.bus.command(type, self.account, **fields)
+            reply: dict[str, Any] = self.bus.command(type, self.account, **fields)
+            return reply
         except CallControlError as e:       # the call went away meanwhile: a desktop shrugs
             self.log.append((self.bus.now(), f"refused {type}: {e.__class__.__name__}",
                              fields.get("call", "")))

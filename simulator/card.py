@@ -10,6 +10,7 @@ the far ends are left without signal.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from drivers.base import BoardClosed, ConfigError, SpanConfig
 
@@ -22,7 +23,7 @@ TOWARD_BOARD = "board"
 TOWARD_NETWORK = "network"
 
 
-def span_config(c: SpanConfig | dict) -> SpanConfig:
+def span_config(c: SpanConfig | dict[str, Any]) -> SpanConfig:
     """A SpanConfig, or one built from a dict (a TOML table) with the same keys."""
     if isinstance(c, SpanConfig):
         return c

@@ -30,13 +30,16 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.base import ConfigError, SpanConfig
 
 from .card import TOWARD_BOARD, TOWARD_NETWORK
 from .e1wire import TIMINGS
 from .faults import FaultSettings
+
+if TYPE_CHECKING:
+    from .board import SimBoard
 
 _TOP = {"spans", "clock", "seed", "idle_abcd", "name", "cross_connect", "server", "span", "fault"}
 _SPAN = {"framing", "signalling", "hdlc_timeslots", "timing"}
@@ -154,7 +157,7 @@ class SimConfig:
         cfg.port = _int(server.get("port", cfg.port), "server.port", 0, 65535)
         return cfg
 
-    def build_board(self, clock: str | None = None):
+    def build_board(self, clock: str | None = None) -> SimBoard:
         """A SimBoard wired and faulted as configured (``clock`` overrides the file's)."""
         from simulator.board import SimBoard
 
@@ -180,7 +183,7 @@ def default_config() -> SimConfig:
     })
 
 
-def _unknown(d: dict, known: set[str], where: str) -> None:
+def _unknown(d: dict[str, Any], known: set[str], where: str) -> None:
     extra = sorted(set(d) - known)
     if extra:
         raise ConfigError(f"{where}: unknown key(s) {extra}; known: {sorted(known)}")

@@ -77,7 +77,7 @@ class Phone:
             self.rings += 1
         elif not ringing:
             self.ringing_since = None
-        if (ringing and not self.off_hook and self.answer_after is not None
+        if (ringing and not self.off_hook and self.answer_after is not None and self.ringing_since is not None
                 and now - self.ringing_since >= self.answer_after):
             self.lift()
 
@@ -244,6 +244,7 @@ def _demo(seconds: float) -> int:
     import drivers
     from cti.media.bridge import Bridges
     from cti.media.taps import SpanTaps
+    from simulator.board import SimBoard
     board = drivers.open("sim", spans=2)
     caller = Phone("caller", hz=1000.0)
     agent = Phone("2001", hz=600.0)
@@ -256,6 +257,7 @@ def _demo(seconds: float) -> int:
     def tick(now: float) -> None:
         taps.drain()
         bridges.tick()
+    assert isinstance(board, SimBoard), board     # the sim driver's board runs tickers
     board.add_ticker(tick)
     board.advance(seconds)
     for p in (caller, agent):

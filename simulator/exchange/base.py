@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from cti.signaling.trunk import Alerting, Answered, Proceeding, Released, TrunkEvent
 from drivers.base import Span
@@ -87,7 +87,7 @@ class CallRecord:
     cleared_by: str | None = None   #: "far" (the exchange) | "near" (us)
     cause: int | None = None        #: Q.850
     outcome: str = "pending"        #: answered, busy, unallocated, congestion, no_answer, abandoned, failed
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Exchange(abc.ABC):
@@ -96,6 +96,8 @@ class Exchange(abc.ABC):
     signalling: str = ""
     #: Q.850 cause of a failed call to us -> its outcome (calls the exchange placed)
     outcome_of_cause: ClassVar[dict[int, str]] = {}
+    #: circuit -> the live call (its record, with the trunk where the subclass keeps it): each concrete exchange fills it
+    _by_circuit: dict[tuple[int, int], Any]
 
     def __init__(self, spans: list[Span], subscribers: dict[str, Subscriber] | None = None,
                  default: Subscriber | None = None, *, inband: bool = True, country: str = "cn",
@@ -211,7 +213,7 @@ class Exchange(abc.ABC):
             rec.outcome = "abandoned"
         elif rec.direction == "from_us" and rec.extra.get("pbx"):
             b = rec.extra.get("behaviour")
-            rec.outcome = "answered" if rec.extra.get("extension_answered_at") is not None else b
+            rec.outcome = "answered" if rec.extra.get("extension_answered_at") is not None else (b or "failed")
         elif rec.direction == "from_us":
             b = rec.extra.get("behaviour")
             rec.outcome = b if b in _NAMED_OUTCOMES else ("abandoned" if ev.remote else "failed")

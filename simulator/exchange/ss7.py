@@ -147,7 +147,7 @@ class Ss7Exchange(Exchange):
         if not self.spans:
             return
         from _boardcore.g711 import alaw_encode
-        from simulator.exchange.no1 import dtmf_pcm
+        from cti.media.path import dtmf_pcm
         span = next((s for s in self.spans if getattr(s, "number", None) == circuit[0]), None)
         if span is not None:
             span.write_audio(circuit[1], alaw_encode(dtmf_pcm(digits)))
