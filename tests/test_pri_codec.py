@@ -293,3 +293,40 @@ def test_numbers_encoded_and_read_as_the_elements_do(kind, digits, ton, plan, pr
     assert body == bytes((n.id, len(n.encode()))) + n.encode()
     got = M.decode(bytes.fromhex("0802000105") + body).get(kind)
     assert got == kind.decode(n.encode()) and type(got) is kind and repr(got) == repr(n)
+
+
+@settings(max_examples=200)
+@given(st.sampled_from([IE.CalledNumber, IE.CallingNumber, IE.ConnectedNumber]), st.text(IE.DIGITS, max_size=20),
+       st.integers(0, 7), st.integers(0, 15), st.one_of(st.none(), st.integers(0, 3)), st.integers(0, 3))
+def test_number_wire_is_the_elements_octets(kind, digits, ton, plan, pres, scr):
+    """A number written straight from its digits (number_wire, the per-call path: no element
+    object) gives the octets the element gives, alone and among other elements."""
+    if kind is IE.CalledNumber:
+        pres = None
+    if pres is None:
+        scr = 0
+    n = kind(digits, ton, plan, pres, scr)
+    w = M.number_wire(kind.id, digits, ton, plan, -1 if pres is None else pres, scr)
+    assert w[1] == bytes((n.id, len(n.encode()))) + n.encode()
+    others = [IE.SENDING_COMPLETE, IE.channel(1), IE.SPEECH]
+    assert M.encode_parts(M.MT.SETUP, 7, True, [w, *others]) == M.encode_parts(M.MT.SETUP, 7, True, [n, *others])
+    with pytest.raises(ValueError):
+        M.number_wire(IE.Id.DISPLAY, digits, ton, plan)
+    with pytest.raises(ValueError):
+        M.number_wire(kind.id, "1" * 260, ton, plan)
+
+
+@given(st.lists(elements, max_size=8), st.integers(0, 0x7FFF), st.booleans())
+def test_encode_parts_orders_as_a_stable_sort(ies, cref, flag):
+    """encode_parts orders the elements (single octet first, then by codeset and identifier;
+    repeated ones keep their order, Q.931 4.5.1) as a stable sort by that key does."""
+    if len(ies) % 2:
+        ies = [*ies, IE.SENDING_COMPLETE]
+    key = [(0 if e.id & 0x80 else 1, e.id) for e in ies]
+    ref = [e for _, e in sorted(zip(key, ies, strict=True), key=lambda p: p[0])]
+    want = bytes.fromhex("0802") + bytes(((cref >> 8) | (0x80 if flag else 0), cref & 0xFF, 0x05)) + b"".join(
+        bytes((e.id,)) if e.id & 0x80 else bytes((e.id, len(e.encode()))) + e.encode() for e in ref)
+    assert M.encode_parts(M.MT.SETUP, cref, flag, ies) == want
+    assert M.encode_parts(M.MT.SETUP, cref, flag, list(reversed(ies)))[5:] == b"".join(
+        bytes((e.id,)) if e.id & 0x80 else bytes((e.id, len(e.encode()))) + e.encode()
+        for _, e in sorted(zip(key[::-1], ies[::-1], strict=True), key=lambda p: p[0]))

@@ -1,11 +1,14 @@
 # Declarations that compile link_py.py (pure-Python mode) as link_c.
 cimport cython
-from cti.signaling.machine_c cimport MachineCore
+from cti.signaling.machine_c cimport CompiledRow, MachineCore
 from cti.signaling.pri cimport _octets
 
 cdef dict _S_KIND
 cdef object _I, _S4, _S7, _S8, _I_SENT, _ACKED, _PARTIAL_ACK, _INVALID
-cdef bint _FAST
+cdef bint _FAST, _ROWS
+cdef object _K
+cdef CompiledRow _R_SENT, _R_ACKED, _R_PARTIAL
+cdef Py_ssize_t _T200
 
 
 
@@ -16,7 +19,8 @@ cdef class LapdLink:
     cdef public long long n_rx, n_tx, n_i_rx, n_i_tx
     cdef public bytes _addr_c, _addr_r
     cdef public MachineCore m
-    cdef public object unacked, queue, deliver
+    cdef public list unacked, queue
+    cdef public object deliver
     cdef public list _out, _events
     cdef public dict _counters, mdl_errors
 

@@ -30,7 +30,7 @@ reference.
 from __future__ import annotations
 
 import enum
-from collections import deque
+import importlib
 from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
@@ -122,8 +122,9 @@ class LapdLink:
         self.reject = False            #: reject exception condition (REJ sent, Q.921 5.6.2.1)
         self.peer_busy = False
         self.ack_pending = False
-        self.unacked: deque[bytes] = deque()   #: information of I frames V(A)..V(S)-1
-        self.queue: deque[bytes] = deque()     #: DL-DATA-REQUESTs not yet sent
+        #: information of I frames V(A)..V(S)-1 (at most k: a list, its operations C calls)
+        self.unacked: list[bytes] = []
+        self.queue: list[bytes] = []           #: DL-DATA-REQUESTs not yet sent
         self._out: list[bytes] = []
         self._events: list[LinkEvent] = []
         #: DL-DATA-INDICATION: when set, each layer 3 message received in sequence is handed to
@@ -258,13 +259,17 @@ class LapdLink:
         """Send queued I frames while the window (k) and the state allow (Q.921 5.6.1)."""
         while (self.queue and self.m.state is _S7 and not self.peer_busy
                and ((self.vs - self.va) & 0x7F) < self.k):
-            info = self.queue.popleft()
+            info = self.queue.pop(0)
             self._out.append(_octets.frame(self._addr_c, self.vs, self.vr, info))
             self.unacked.append(info)
             self.vs = (self.vs + 1) & 0x7F
             self.ack_pending = False
             self.n_i_tx += 1
-            self.m.fire_if(_I_SENT, None, now)
+            if _ROWS:          # the rows (7, I_SENT): T200 started unless running, T203 stopped
+                if self.m.running._at[_T200] is None:  # type: ignore[attr-defined]
+                    self.m._apply(_R_SENT, _I_SENT, None, now)  # type: ignore[attr-defined]
+            else:
+                self.m.fire_if(_I_SENT, None, now)
 
     # ---- actions (the table names them) -------------------------------------------------------
     def _mdl(self, code: str) -> None:
@@ -297,7 +302,7 @@ class LapdLink:
         if getattr(msg, "kind", None) is Kind.FRMR:
             self._counters["frmr_rx"] += 1
         self._events.append(LinkEvent("error", now, reason=f"re-establishing the link after {msg}"))
-        unsent = list(self.unacked) + list(self.queue)      # kept for layer 3 (5.7.1 note)
+        unsent = self.unacked + self.queue                  # kept for layer 3 (5.7.1 note)
         self._clear(discard=True)
         self.queue.extend(unsent)
         self.send_sabme(msg, now)
@@ -320,7 +325,7 @@ class LapdLink:
         """SABME in the established states (5.5.3.2): UA, variables reset, frames kept above."""
         self._mdl("F")
         self._frame(Frame(Kind.UA, False, msg.pf))
-        unsent = list(self.unacked) + list(self.queue)
+        unsent = self.unacked + self.queue
         self._clear(discard=True)
         self.queue.extend(unsent)
         self._counters["established"] += 1
@@ -450,18 +455,24 @@ class LapdLink:
             self.m.fire(_INVALID, f"N(R)={nr} outside V(A)={self.va}..V(S)={self.vs}", now)
             return False
         n = (nr - self.va) & 0x7F
-        for _ in range(n):
-            self.unacked.popleft()
+        if n:
+            del self.unacked[:n]
         self.va = nr
         if n and move and self.m.state is _S7:
-            self.m.fire(_ACKED if self.va == self.vs else _PARTIAL_ACK, None, now)
+            if _ROWS:        # the rows (7, ACKED) / (7, PARTIAL_ACK): their timers, applied directly
+                if self.va == self.vs:
+                    self.m._apply(_R_ACKED, _ACKED, None, now)  # type: ignore[attr-defined]
+                else:
+                    self.m._apply(_R_PARTIAL, _PARTIAL_ACK, None, now)  # type: ignore[attr-defined]
+            else:
+                self.m.fire(_ACKED if self.va == self.vs else _PARTIAL_ACK, None, now)
         return True
 
     def _retransmit(self) -> None:
         """V(S) = N(R): the unacknowledged frames go out again (5.6.4 / 5.6.7)."""
         self._counters["retransmitted"] += len(self.unacked)
-        self.queue.extendleft(reversed(self.unacked))
-        self.unacked.clear()
+        self.queue[:0] = self.unacked
+        self.unacked = []
         self.vs = self.va
 
     def nothing(self, msg: Any, now: float) -> None:
@@ -591,3 +602,33 @@ def _plain(state: LinkState, event: Kind, action: Any) -> bool:
 
 #: I, RR, RNR and REJ in state 7 go to their actions without the engine (see the docstring)
 _FAST: bool = _plain(S7, Kind.I, L.i_frame) and all(_plain(S7, k, L.supervisory) for k in _SUP)
+
+
+#: the engine's compiled form of the table (the module of the live Machine class, compiled or twin)
+_K: Any = importlib.import_module(Machine.__module__).compiled(LINK_TABLE)
+
+
+def _timer_row(event: Ev, guard: Any) -> Any:
+    """The compiled row the engine applies for ``event`` in state 7 when ``guard`` (None: the
+    first row) accepts: checked to be a timers-only row (no action, no next state, no
+    follow-on), the alternative of a guarded one doing nothing at all; None otherwise."""
+    k = _K
+    row = k.cells[k.state_ix[S7] * k.nev + k.event_ix[event]]
+    if row is None or row.guard is not guard or row.action is not None or row.nxt >= 0 or row.then is not None:
+        return None
+    if guard is not None:
+        alt = row.alt
+        if (alt is None or alt.guard is not None or alt.action is not None or alt.nxt >= 0 or alt.then is not None
+                or alt.start_ix or alt.stop_ix):
+            return None
+    return row
+
+
+#: I_SENT, ACKED and PARTIAL_ACK in state 7 are applied as their rows (the engine's _apply: its
+#: timers, its trace) without the look-up and without calling the guard ``t200_idle`` from the
+#: engine: the link reads T200's slot itself. Verified from the table here, as _FAST is.
+_R_SENT = _timer_row(Ev.I_SENT, L.t200_idle)
+_R_ACKED = _timer_row(Ev.ACKED, None)
+_R_PARTIAL = _timer_row(Ev.PARTIAL_ACK, None)
+_T200: int = _K.tix["T200"]
+_ROWS: bool = _R_SENT is not None and _R_ACKED is not None and _R_PARTIAL is not None

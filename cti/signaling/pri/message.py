@@ -9,14 +9,16 @@ from _boardcore import _select
 
 if TYPE_CHECKING:
     from .message_py import (CREF_LEN_PRI, GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, PD_Q931, Message,
-                             MessageError, decode, encode, encode_header, encode_parts, mandatory_invalid, missing)
+                             MessageError, decode, encode, encode_header, encode_parts, mandatory_invalid, missing,
+                             number_wire)
 else:
     _impl = _select.load("cti.signaling.pri.message")
     (CREF_LEN_PRI, GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, PD_Q931, Message, MessageError, decode, encode,
-     encode_header, encode_parts, mandatory_invalid, missing) = (
+     encode_header, encode_parts, mandatory_invalid, missing, number_wire) = (
         _impl.CREF_LEN_PRI, _impl.GLOBAL_CREF, _impl.MANDATORY, _impl.MANDATORY_FROM_NETWORK, _impl.MT,
         _impl.PD_Q931, _impl.Message, _impl.MessageError, _impl.decode, _impl.encode, _impl.encode_header,
-        _impl.encode_parts, _impl.mandatory_invalid, _impl.missing)
+        _impl.encode_parts, _impl.mandatory_invalid, _impl.missing, _impl.number_wire)
 
 __all__ = ["CREF_LEN_PRI", "GLOBAL_CREF", "MANDATORY", "MANDATORY_FROM_NETWORK", "MT", "PD_Q931", "Message",
-           "MessageError", "decode", "encode", "encode_header", "encode_parts", "mandatory_invalid", "missing"]
+           "MessageError", "decode", "encode", "encode_header", "encode_parts", "mandatory_invalid", "missing",
+           "number_wire"]

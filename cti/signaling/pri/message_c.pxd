@@ -37,7 +37,8 @@ cdef class Message:
     cpdef problem(self, bint from_network)
 
 
-@cython.locals(last=int, k=int, n=Py_ssize_t, ordered=bint, parts=list, w=tuple)
+@cython.locals(last=int, k=int, n=Py_ssize_t, ordered=bint, parts=list, keys=list, w=tuple, i=Py_ssize_t,
+               j=Py_ssize_t, p=bytes)
 cpdef bytes encode_parts(int mtype, object cref, bint flag, object ies, object cref_len=*)
 cpdef bytes encode_header(int mtype, object cref, bint flag)
 @cython.locals(b=bytes, n=Py_ssize_t, crl=int, flag=bint, mtype=int, m=Message)
@@ -50,3 +51,5 @@ cdef bint _valid(int ident, bytes data, Py_ssize_t p, Py_ssize_t ln) except -1
 cpdef tuple _wire(object e)
 @cython.locals(digits=bytes)
 cdef bytes _number_body(object e)
+@cython.locals(body=bytes, head=bytes, o3=int)
+cpdef tuple number_wire(int ident, str digits, int ton, int plan, int presentation=*, int screening=*)

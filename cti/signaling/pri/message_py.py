@@ -392,12 +392,14 @@ def mandatory_invalid(m: Message, from_network: bool) -> list[int]:
     return [i for i, _ in m.invalid if i in need]
 
 
-def _wire(e: Ie) -> tuple[int, bytes]:
+def _wire(e: Ie | tuple[int, bytes]) -> tuple[int, bytes]:
     """(order key, octets) of one element: identifier, length and contents (Q.931 4.5), after
     a non-locking shift for another codeset. Elements are immutable (frozen), so the octets
     are kept on the element: one sent again (a call's cause, its channel) is not encoded
     again. The key orders single-octet elements first, then codeset 0, then the others by
     codeset (4.5.1), each by identifier."""
+    if isinstance(e, tuple):                    # already in this form (:func:`number_wire`)
+        return e
     d = e.__dict__
     hit: tuple[int, bytes] | None = d.get("_wire")
     if hit is not None:
@@ -436,6 +438,26 @@ def _number_body(e: Any) -> bytes:
     return bytes((o3, 0x80 | (pres & 3) << 5 | (e.screening & 3))) + digits
 
 
+def number_wire(ident: cython.int, digits: str, ton: cython.int, plan: cython.int, presentation: cython.int = -1,
+                screening: cython.int = 0) -> tuple[int, bytes]:
+    """A party number element (``ident``: :data:`IE.Id.CALLED_NUMBER`, ``CALLING_NUMBER`` or
+    ``CONNECTED_NUMBER``; ``presentation`` -1: no octet 3a) in the form :func:`encode_parts`
+    takes among the elements, (order key, octets), written straight from the digits: the
+    number a call sends is new with every call, so no element object is built for it
+    (Q.931 4.5.8 / 4.5.10; the same octets as the element's ``encode``, a test holds them)."""
+    if ident != 0x6C and ident != 0x70 and ident != 0x4C:
+        raise ValueError(f"element 0x{ident:02x} is not a party number")
+    body = digits.encode("ascii")
+    o3: cython.int = (ton & 7) << 4 | (plan & 0x0F)
+    if presentation < 0:
+        head = bytes((ident, len(body) + 1, 0x80 | o3))
+    else:
+        head = bytes((ident, len(body) + 2, o3, 0x80 | (presentation & 3) << 5 | (screening & 3)))
+    if len(body) + len(head) - 2 > 255:
+        raise ValueError(f"element 0x{ident:02x} of {len(body) + len(head) - 2} octets")
+    return (0x100 | ident, head + body)
+
+
 def _key(w: tuple[int, bytes]) -> int:
     return w[0]
 
@@ -445,24 +467,21 @@ def encode(m: Message, cref_len: int = CREF_LEN_PRI) -> bytes:
     return encode_parts(m.mtype, m.cref, m.flag, m.ies, cref_len)
 
 
-def encode_parts(mtype: cython.int, cref: Any, flag: bool, ies: Sequence[Ie], cref_len: Any = CREF_LEN_PRI) -> bytes:
+def encode_parts(mtype: cython.int, cref: Any, flag: bool, ies: Sequence[Ie | tuple[int, bytes]],
+                 cref_len: Any = CREF_LEN_PRI) -> bytes:
     """The octets of a message given by its parts (no :class:`Message` built: the call
-    actions send this way). ``cref`` and ``cref_len`` are ints (Python objects in the
+    actions send this way); an element may be given in its wire form, (order key, octets),
+    as :func:`number_wire` makes it. ``cref`` and ``cref_len`` are ints (Python objects in the
     compiled build, so a call reference out of range is a ValueError, not an overflow)."""
-    if not 0 <= cref < 1 << max(8 * cref_len - 1, 0):
-        raise ValueError(f"call reference {cref} does not fit {cref_len} octets")
     if cref_len != 2:
-        cr = cref.to_bytes(cref_len, "big")
-        if flag and cr:
-            cr = bytes((cr[0] | 0x80,)) + cr[1:]
-        head = bytes((PD_Q931, cref_len)) + cr + bytes((mtype & 0x7F,))
-        ws = sorted([_wire(e) for e in ies], key=_key)
-        out: bytes = head + b"".join([w[1] for w in ws])
-        return out
+        return _encode_other(mtype, cref, flag, ies, cref_len)
+    if not 0 <= cref < 0x8000:
+        raise ValueError(f"call reference {cref} does not fit 2 octets")
     n = len(ies)
     if not n:
         return _octets.head(mtype, cref, flag)
     parts = []
+    keys = []
     last = -1
     ordered = True
     for e in ies:
@@ -471,10 +490,33 @@ def encode_parts(mtype: cython.int, cref: Any, flag: bool, ies: Sequence[Ie], cr
         if k < last:
             ordered = False
         last = k
+        keys.append(k)
         parts.append(w[1])
-    if not ordered:                                # stable: repeated elements keep their order
-        parts = [w[1] for w in sorted([_wire(e) for e in ies], key=_key)]
+    if not ordered:        # a stable insertion sort on the keys (a message has a few elements)
+        for i in range(1, n):
+            k = keys[i]
+            p = parts[i]
+            j = i - 1
+            while j >= 0 and keys[j] > k:
+                keys[j + 1] = keys[j]
+                parts[j + 1] = parts[j]
+                j -= 1
+            keys[j + 1] = k
+            parts[j + 1] = p
     return _octets.join(mtype, cref, flag, parts)
+
+
+def _encode_other(mtype: int, cref: Any, flag: bool, ies: Sequence[Ie | tuple[int, bytes]], cref_len: Any) -> bytes:
+    """:func:`encode_parts` for a call reference of another length than the primary rate's."""
+    if not 0 <= cref < 1 << max(8 * cref_len - 1, 0):
+        raise ValueError(f"call reference {cref} does not fit {cref_len} octets")
+    cr = cref.to_bytes(cref_len, "big")
+    if flag and cr:
+        cr = bytes((cr[0] | 0x80,)) + cr[1:]
+    head = bytes((PD_Q931, cref_len)) + cr + bytes((mtype & 0x7F,))
+    ws = sorted([_wire(e) for e in ies], key=_key)
+    out: bytes = head + b"".join([w[1] for w in ws])
+    return out
 
 
 def encode_header(mtype: cython.int, cref: Any, flag: bool) -> bytes:
