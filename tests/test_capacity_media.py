@@ -78,3 +78,87 @@ def test_taps_count_their_listeners_failures_and_stop_cleanly():
     assert len(good) > n and taps.errors == n              # no new failure once it left
     stop_good()
     assert span.audio_listeners(1) == 0 and taps.listening((0, 1)) == 0
+
+
+def test_a_bridged_recording_takes_the_bridge_blocks_not_a_listener_of_its_own(tmp_path):
+    # per recorded call and block, a listener call and a copy fewer while the call is bridged;
+    # the recording's own listener comes back if the call leaves the bridge still recorded
+    from tests.test_contact_stations import AGENTS, STATIONS, connect_caller, make_centre, run_for
+    from simulator.agents import DesktopProfile, start_desktops
+    srv, centre = make_centre(tmp_path, {
+        "agents": AGENTS, "stations": STATIONS, "route_points": {"4000": "sales"},
+        "queues": {"sales": {"strategy": "linear", "members": ["a0", "a1"], "record": True}}})
+    try:
+        start_desktops(srv, {a: v["device"] for a, v in AGENTS.items()},
+                       DesktopProfile(answer_after=(0.5, 0.6), handle=(400.0, 401.0)))
+        call_id, caller = connect_caller(srv, centre)
+        circ = srv.model.calls[call_id].circuit()
+        rec = centre.recorder.active[call_id]
+        assert call_id in centre._rec_bridged and call_id not in centre._rx
+        assert centre.taps.listening(circ) == 1                 # the bridge's port only
+        br = centre.audio.bridges.bridges[call_id]
+        blocks = rec.blocks
+        run_for(srv, 0.2)
+        assert rec.blocks == blocks + 10                        # a record per 20 ms block
+        assert br.a_rx != b"\xd5" * 160                          # the caller's phone, through the bridge
+        centre.audio.bridges.leave(call_id)                     # out of the bridge, still recorded
+        run_for(srv, 0.3)
+        assert call_id not in centre._rec_bridged and centre.taps.listening(circ) == 1
+        assert len(centre._rx[call_id]) == 0 and rec.blocks == blocks + 25  # fed from its own listener
+    finally:
+        srv.close()
+
+
+def test_feed_many_writes_what_feed_writes(tmp_path):
+    from cti.media.recorder import Recorder
+    a, b = Recorder(tmp_path / "a", flush_every=3), Recorder(tmp_path / "b", flush_every=3)
+    ra, rb = a.start("c", 0.0), b.start("c", 0.0)
+    for k in range(7):
+        rx, tx = bytes([k]) * 160, bytes([200 - k]) * 80 + bytes([k]) * 80
+        a.feed("c", rx, tx)
+        b.feed_many([(rb, rx, tx)])
+    assert ra.blocks == rb.blocks == 7
+    with pytest.raises(ValueError):
+        b.feed_many([(rb, b"\xd5" * 160, b"\xd5" * 159)])    # refused as write_frames refuses it
+    a.stop("c", 1.0)
+    b.stop("c", 1.0)
+    assert ra.path.read_bytes() == rb.path.read_bytes()
+
+
+def test_fed_sinks_get_every_block_of_their_timeslot_from_one_block_listener():
+    from collections import deque
+
+    import drivers
+    from cti.media.taps import SpanTaps
+
+    board = drivers.open("sim", spans=1)
+    far, span = board.far_end(0), board.span(0)
+    taps = SpanTaps({0: span})
+    heard: list[bytes] = []
+    q5: deque[bytes] = deque()
+    q7: list[bytes] = []
+    taps.listen((0, 5), lambda a, t: heard.append(a))
+    stop5 = taps.feed((0, 5), q5)
+    stop7 = taps.feed((0, 7), q7)
+    assert len(span.__dict__["_block_listeners"]) == 1       # one per span, whatever it feeds
+    assert taps.listening((0, 5)) == 2 and taps.listening((0, 7)) == 1
+    with pytest.raises(TypeError):
+        taps.feed((0, 9), object())                           # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        taps.feed((0, 16), q7)
+    far.write_audio(5, bytes(range(40, 200)) * 20)
+    for _ in range(30):
+        board.advance(0.02)
+        taps.drain()                                          # nobody else reads: the taps do
+    assert list(q5) == heard and len(q5) >= 25                # what a listener hears, block for block
+    assert bytes(range(40, 200)) in b"".join(q5)
+    assert len(q7) == len(q5) and set(b"".join(q7)) <= {0xD5}
+    stop5()
+    stop5()                                                   # idempotent
+    assert taps.listening((0, 5)) == 1 and "_block_listeners" in span.__dict__
+    stop7()
+    assert "_block_listeners" not in span.__dict__ and taps.listening((0, 7)) == 0
+    n = len(q5)
+    board.advance(0.1)
+    taps.drain()
+    assert len(q5) == n and len(heard) > n                    # the listener still hears

@@ -19,6 +19,8 @@ stream: :meth:`CallAudio.attach` adds a route to the model's media path
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from cti.call.states import ConnectionState
@@ -43,7 +45,7 @@ class CallAudio:
         self.taps = taps
         self.stations = dict(stations)
         self._device_of = {c: d for d, c in self.stations.items()}
-        self.bridges = Bridges(taps, self._write)
+        self.bridges = Bridges(taps, self._write, self._writer)
         self.supervising: dict[str, str] = {}    #: supervisor device -> call id (audio supervision)
         self.counters = {"bridged": 0, "not_bridged": 0}
         self.station_spans: list[int] = []
@@ -308,6 +310,13 @@ class CallAudio:
     def _circuit(self, call_id: str) -> Circuit | None:
         call = self.server.model.calls.get(call_id)
         return call.circuit() if call is not None else None
+
+    def _writer(self, circuit: Circuit) -> Callable[[bytes], None]:
+        """A bridged party's writer: its span's ``write_audio`` with the timeslot bound."""
+        board = self.server.board
+        if board is None:
+            return partial(self._write, circuit)
+        return partial(board.span(circuit[0]).write_audio, circuit[1])
 
     def _write(self, circuit: Circuit, alaw: bytes) -> None:
         # per bridged party, every block: the span's write_audio looked up once per span

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from collections.abc import Callable, Hashable
 
@@ -53,15 +54,21 @@ class Bridge:
 @dataclass
 class _Port:
     stop: Callable[[], None]
+    send: Callable[[bytes], None]           #: write one block to the circuit
     rx: deque[bytes] = field(default_factory=lambda: deque(maxlen=MAX_BACKLOG))
 
 
 class Bridges:
     """The bridges of one board (see the module docstring)."""
 
-    def __init__(self, taps: SpanTaps, write: Callable[[Circuit, bytes], None]) -> None:
+    def __init__(self, taps: SpanTaps, write: Callable[[Circuit, bytes], None],
+                 writer: Callable[[Circuit], Callable[[bytes], None]] | None = None) -> None:
         self.taps = taps
         self.write = write
+        #: ``writer(circuit)`` -> a callable writing one block to it (the span's ``write_audio``
+        #: with the timeslot bound), taken once per party when it joins: ``write(circuit,
+        #: alaw)`` is then not called per party and block
+        self.writer = writer
         self.bridges: dict[Hashable, Bridge] = {}
         self._owner: dict[Circuit, Hashable] = {}       #: circuit -> bridge key it belongs to
         self._ports: dict[Circuit, _Port] = {}
@@ -142,11 +149,12 @@ class Bridges:
     # ---- every block ------------------------------------------------------------------------
     def tick(self) -> None:
         """Carry one block across every bridge (call after the taps have been drained)."""
-        ports, inject, write = self._ports, self._inject, self.write
+        ports, inject = self._ports, self._inject
         underruns = 0
         for br in tuple(self.bridges.values()):
             # the parties' received blocks (inlined _rx: per bridged call, every block)
-            q = ports[br.a].rx
+            pa, pb = ports[br.a], ports[br.b]
+            q = pa.rx
             if q:
                 while len(q) > 1 and len(q) >= MAX_BACKLOG:      # fell behind: keep the newest
                     q.popleft()
@@ -154,7 +162,7 @@ class Bridges:
             else:
                 underruns += 1
                 a = SILENCE
-            q = ports[br.b].rx
+            q = pb.rx
             if q:
                 while len(q) > 1 and len(q) >= MAX_BACKLOG:
                     q.popleft()
@@ -178,11 +186,11 @@ class Bridges:
             if br.held:               # nothing written: the line sends silence, and a circuit still
                 continue              # signalling (a transfer's register) is left alone
             try:
-                write(br.a, to_a)
+                pa.send(to_a)
             except Exception:         # a full or closed span: the stacks report the fault
                 self.counters["write_errors"] += 1
             try:
-                write(br.b, to_b)
+                pb.send(to_b)
             except Exception:
                 self.counters["write_errors"] += 1
             if sup is not None:
@@ -206,12 +214,11 @@ class Bridges:
             raise ValueError(f"span {c[0]} carries no tapped audio (tapped: {sorted(self.taps.spans)})")
 
     def _open(self, c: Circuit, key: Hashable) -> None:
-        port = _Port(stop=lambda: None)
-        rx = port.rx
-
-        def heard(alaw: bytes, _t: float) -> None:
-            rx.append(alaw)
-        port.stop = self.taps.listen(c, heard)
+        send = self.writer(c) if self.writer is not None else partial(self.write, c)
+        port = _Port(stop=lambda: None, send=send)
+        # the span's block fans out to the parties' queues (one call per span and block,
+        # not one per party)
+        port.stop = self.taps.feed(c, port.rx)
         self._ports[c] = port
         self._owner[c] = key
 

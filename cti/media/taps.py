@@ -11,13 +11,17 @@ the Board API, so the stacks and the listeners hear the same cancelled signal.
     taps = SpanTaps({0: board.span(0)})
     stop = taps.listen((0, 5), lambda alaw, t: ...)     # 160 A-law octets per call, block time
     stop()                                              # unsubscribe
+    stop = taps.feed((0, 5), rx_deque)                  # rx_deque.append(alaw) per block: one
+                                                        # block listener per span, no call per circuit
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Protocol
 
-from drivers.base import VOICE_TIMESLOTS, Span
+from drivers.base import BLOCK_OCTETS, VOICE_TIMESLOTS, AudioBlock, Span, _positions
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +29,33 @@ Listener = Callable[[bytes, float], None]
 Circuit = tuple[int, int]
 
 
+class Sink(Protocol):
+    """Where :meth:`SpanTaps.feed` appends a circuit's blocks (a ``deque``, a ``list``)."""
+
+    def append(self, block: bytes, /) -> None: ...
+
+
+def _fan(rows: dict[int, list[Sink]], blk: AudioBlock) -> None:
+    """One span's block to the sinks of its timeslots (a block listener: one call per span)."""
+    data = blk.data
+    pos = _positions(blk.timeslots)
+    for ts, sinks in rows.items():
+        i = pos.get(ts)
+        if i is not None:
+            row = data[i * BLOCK_OCTETS:(i + 1) * BLOCK_OCTETS]
+            for sink in sinks:
+                sink.append(row)
+
+
 class SpanTaps:
     """Per-circuit listeners on the audio read from a set of spans (see the module docstring)."""
 
     def __init__(self, spans: Mapping[int, Span] | None = None) -> None:
         self.spans: dict[int, Span] = {}
-        self._listeners: dict[Circuit, list[Listener]] = {}
+        self._listeners: dict[Circuit, list[object]] = {}   #: listeners and fed sinks (their append)
         self._errors0: dict[int, int] = {}          #: span -> its listener errors when tapped
+        self._rows: dict[int, dict[int, list[Sink]]] = {}    #: span -> timeslot -> sinks (feed)
+        self._fans: dict[int, Callable[[AudioBlock], None]] = {}
         for n, span in (spans or {}).items():
             self.tap(n, span)
 
@@ -58,16 +82,7 @@ class SpanTaps:
         returns a callable that unsubscribes (idempotent)."""
         if not callable(fn):
             raise TypeError("a listener is a callable taking (bytes, float)")
-        try:
-            span, ts = circuit
-        except (TypeError, ValueError):
-            raise ValueError(f"a circuit is a (span, timeslot) pair, not {circuit!r}") from None
-        if isinstance(span, bool) or isinstance(ts, bool) or not isinstance(span, int) or not isinstance(ts, int):
-            raise TypeError(f"a circuit is a pair of ints, not {circuit!r}")
-        if ts not in VOICE_TIMESLOTS:
-            raise ValueError(f"timeslot {ts} is not a voice timeslot (1-15, 17-31)")
-        if span not in self.spans:
-            raise ValueError(f"span {span} is not tapped (tapped: {sorted(self.spans)})")
+        span, ts = self._check(circuit)
         key = (span, ts)
         # the span calls ``fn`` itself (no hook of ours in between: one Python call per
         # circuit and block fewer), each listener's failure its own (Span.audio_listener_errors)
@@ -82,6 +97,55 @@ class SpanTaps:
                     del self._listeners[key]
                 self.spans[span].remove_audio_listener(ts, fn)
         return stop
+
+    def feed(self, circuit: Circuit, sink: Sink) -> Callable[[], None]:
+        """Append every 20 ms block received on ``circuit`` to ``sink`` (``sink.append(alaw)``,
+        a bounded ``deque`` for instance): what :meth:`listen` does for a consumer that only
+        queues the blocks, without a Python call per circuit and block. The span's circuits
+        fed so share one block listener that slices each block once per fed timeslot (the
+        bridges: two or three circuits per bridged call, every block). Returns a callable that
+        unsubscribes (idempotent); :meth:`listening` counts sinks as listeners."""
+        if not callable(getattr(sink, "append", None)):
+            raise TypeError("a sink has an append(block) method (a deque, a list)")
+        span, ts = self._check(circuit)
+        key = (span, ts)
+        rows = self._rows.get(span)
+        if rows is None:
+            rows = self._rows[span] = {}
+            fan = self._fans[span] = partial(_fan, rows)
+            self.spans[span].add_block_listener(fan)
+        rows.setdefault(ts, []).append(sink)
+        self._listeners.setdefault(key, []).append(sink.append)
+        token = sink.append
+
+        def stop() -> None:
+            fns = self._listeners.get(key)
+            sinks = rows.get(ts)
+            if fns is None or sinks is None or token not in fns or sink not in sinks:
+                return
+            fns.remove(token)
+            if not fns:
+                del self._listeners[key]
+            sinks.remove(sink)
+            if not sinks:
+                del rows[ts]
+            if not rows and self._rows.get(span) is rows:
+                del self._rows[span]
+                self.spans[span].remove_block_listener(self._fans.pop(span))
+        return stop
+
+    def _check(self, circuit: Circuit) -> tuple[int, int]:
+        try:
+            span, ts = circuit
+        except (TypeError, ValueError):
+            raise ValueError(f"a circuit is a (span, timeslot) pair, not {circuit!r}") from None
+        if isinstance(span, bool) or isinstance(ts, bool) or not isinstance(span, int) or not isinstance(ts, int):
+            raise TypeError(f"a circuit is a pair of ints, not {circuit!r}")
+        if ts not in VOICE_TIMESLOTS:
+            raise ValueError(f"timeslot {ts} is not a voice timeslot (1-15, 17-31)")
+        if span not in self.spans:
+            raise ValueError(f"span {span} is not tapped (tapped: {sorted(self.spans)})")
+        return span, ts
 
     def listening(self, circuit: Circuit) -> int:
         """How many listeners ``circuit`` has."""
