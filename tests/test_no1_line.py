@@ -18,13 +18,17 @@ EXAMPLES = int(os.environ.get("NO1_HYPOTHESIS_EXAMPLES", "150"))
 
 
 class Pair:
-    """Two lines back to back, clocked in 20 ms blocks like a span."""
+    """Two lines back to back, clocked in 20 ms blocks like a span. ``settled``: the two have
+    seen each other idle first (two blocks), as on a circuit that was up before the test's
+    call; a seizure found at a line's very start is not a call until IDLE_GUARD has passed."""
 
-    def __init__(self, a: Line | None = None, b: Line | None = None) -> None:
+    def __init__(self, a: Line | None = None, b: Line | None = None, settled: bool = True) -> None:
         self.a = a or Line(name="a")
         self.b = b or Line(name="b", glare="hold")
         self.t = 0.0
         self.ev: dict[str, list] = {"a": [], "b": []}
+        if settled:
+            self.step(2)
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):
@@ -156,6 +160,42 @@ def test_far_end_never_returns_to_idle_goes_to_fault_then_recovers():
         a.handle_timer(t)
     assert a.state is S.IDLE
     assert [e.kind for e in a.events()][-2:] == ["available", "idle"]
+
+
+def test_a_seizure_found_at_start_is_released_when_its_call_is_past_seizure():
+    """A line that starts (a restart, a card taken over from a killed node) on a circuit the far
+    end has seized and had acknowledged by the previous owner: the 00 it finds was never a
+    change from idle (Q.421 3). It is not acknowledged; our idle, held for IDLE_GUARD, is seen by
+    the far end's outgoing side as the circuit released (Q.421 6), which clears forward; the
+    next seizure is a call again."""
+    far = Line(name="far")
+    far.receive(0b1011, 0.0)
+    far.seize(0.0)
+    far.receive(0b1111, 0.02)                 # the previous owner acknowledged it ...
+    far.handle_timer(0.05)
+    far.alerted(0.05)                         # ... and the register said "free": ringing
+    assert far.state is S.OUT_ALERTING
+    far.events()
+    p = Pair(Line(name="new"), far, settled=False)     # the new owner's line starts now
+    p.t = 0.1
+    p.step(12)
+    assert p.a.state is S.IDLE and "seized" not in p.kinds("a")
+    assert far.state is S.IDLE and "idle" in p.kinds("b")     # released, not left ringing for T_ANSWER
+    far.seize(p.t)
+    p.step(10)
+    assert p.kinds("a") == ["seized"] and p.a.state is S.IN_SEIZED and far.state is S.OUT_ACKED
+
+
+def test_a_seizure_found_at_start_and_still_there_after_the_guard_is_a_call():
+    """The far end seized at the instant we started, and waits for the acknowledgement: once
+    our idle has had IDLE_GUARD to be recognised and it still seizes, it is a call."""
+    p = Pair(settled=False)
+    p.a.seize(p.t)
+    p.step(3)
+    assert p.b.state is S.IDLE and p.a.state is S.OUT_SEIZED      # not yet acknowledged
+    p.step(8)
+    assert p.kinds("b")[-1:] == ["seized"] and p.b.state is S.IN_SEIZED
+    assert p.a.state is S.OUT_ACKED and p.kinds("a") == ["seize_ack"]
 
 
 def test_debounce_ignores_short_flaps():

@@ -153,6 +153,10 @@ class Line:
         self._t = float("-inf")             # the latest time the line was given
         self._fresh = float("-inf")         # received bits count from no earlier than this (alarm end)
         self.rx: int | None = None          # accepted (recognised) a,b
+        #: the far end's idle (a,b = 10) recognised at least once since the line started: a
+        #: seizure is the change from idle to 00 (Q.421 3), so 00 seen before any idle is a call
+        #: from before our start (a restart, or another node's card taken over), not a new one
+        self.idle_seen = False
         self._events: list[LineEvent] = []
         self.block_wanted = False
         self.errors = 0
@@ -288,6 +292,8 @@ class Line:
             if self._raw is None or self._raw == self.rx:
                 return
             self.rx = self._raw
+            if self._raw == AB_IDLE:
+                self.idle_seen = True
             try:
                 self.machine.fire(_RX[self._raw], self._raw, at)
             except UnexpectedEvent as exc:   # a table hole: counted and reported, never a crash
@@ -309,6 +315,10 @@ class Line:
     def far_idle(self, message: Any) -> bool:
         """The far end shows idle (or nothing yet): our clear-forward is released at once."""
         return self.rx == AB_IDLE or self.rx is None
+
+    def never_idle(self, message: Any) -> bool:
+        """The far end has sent no idle since we started (see :attr:`idle_seen`)."""
+        return not self.idle_seen
 
     def guard_running(self, message: Any) -> bool:
         """IDLE_GUARD runs: a seizure of ours is (or would be) held back, never sent."""
@@ -357,6 +367,15 @@ class Line:
     def unexpected(self, message: Any, now: float) -> None:
         self.errors += 1
         self._emit("error", now, reason=f"unexpected a,b={self.rx:02b} in {self.state.value}")
+
+    def stale_seizure(self, message: Any, now: float) -> None:
+        """00 before any idle: perhaps a call of the line's previous owner (a restart, or a card
+        taken over from a killed node), in whatever state it was left. Not acknowledged yet: we
+        go on sending idle for IDLE_GUARD, which the far end's outgoing side, past its seizure,
+        takes as the circuit released (Q.421 6) and answers with clear-forward. A far end still
+        seizing when the guard ends is waiting for our acknowledgement: a call, taken then."""
+        self._emit("error", now, reason="seizure 00 before any idle: idle held for IDLE_GUARD before it "
+                                       "counts (a call from before our start is released)")
 
     def seize_acked(self, message: Any, now: float) -> None:
         self._emit("seize_ack", now)
@@ -518,6 +537,8 @@ _ROWS: list[Row] = [
     # idle
     Row(S.IDLE, E.SEIZE, S.OUT_SEIZED, L.hold_seize, L.guard_running, clause="Q.421 4, 5.2"),
     Row(S.IDLE, E.SEIZE, S.OUT_SEIZED, L.send_seize, clause="Q.421 3"),
+    Row(S.IDLE, E.RX_00, None, L.stale_seizure, L.never_idle, start=_IG,
+        clause="Q.421 3 (a seizure is the change from idle), 5.2"),
     Row(S.IDLE, E.RX_00, S.IN_SEIZED, L.incoming_seize, clause="Q.421 3"),
     Row(S.IDLE, E.RX_11, S.BLOCKED_REMOTE, L.remote_blocked, clause="Q.421 3"),
     *_stay(S.IDLE, E.RX_10, E.UNBLOCK, E.CLEAR),
@@ -525,6 +546,9 @@ _ROWS: list[Row] = [
     Row(S.IDLE, E.BLOCK, S.BLOCKED_LOCAL, L.send_ack, clause="Q.421 3"),
     Row(S.IDLE, E.T_BLOCK_DELAY, S.BLOCKED_LOCAL, L.send_ack, L.wants_block, clause="Q.421 5.2"),
     Row(S.IDLE, E.T_BLOCK_DELAY),
+    Row(S.IDLE, E.IDLE_GUARD, S.IN_SEIZED, L.incoming_seize, L.far_seizes,
+        clause="Q.421 3 (still seized once our idle had time to be recognised)"),
+    Row(S.IDLE, E.IDLE_GUARD),
     # outgoing: seizure sent (or held back by IDLE_GUARD)
     Row(S.OUT_SEIZED, E.IDLE_GUARD, None, L.send_seize, clause="Q.421 4, 5.2"),
     Row(S.OUT_SEIZED, E.RX_11, S.BLOCKED_REMOTE, L.blocked_unsent, L.guard_running, stop=_IG,

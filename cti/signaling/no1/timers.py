@@ -30,7 +30,8 @@ LINE_TIMERS: dict[str, TimerSpec] = {t.name: t for t in (
     _T("IDLE_GUARD", 0.1, 0.04, 1.0,
        "Q.421 clause 4 (a state counts after 20 +/- 10 ms) and 5.2 (release guard); as T_BLOCK_DELAY",
        "back in idle, a seizure of ours is held back this long: the far end must recognise our "
-       "idle (release guard) before a seizure replaces it"),
+       "idle (release guard) before a seizure replaces it; at start, a far seizure found before "
+       "any idle counts only if it is still there after this long"),
 )}
 
 #: MFC register (compelled) timers.
