@@ -44,6 +44,7 @@ from .campaigns import CampaignRequests
 from .handlers import ContactRequests
 from .ivr import Connect, IvrRunner
 from .outbound import Dialler, publish_campaign
+from .stats_spread import StatsSpread
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
             from cti.config import ConfigError
             raise ConfigError(f"[contact] {e}") from None
         self.stats = StatsCollector(self.engine)
+        self._stats_spread = StatsSpread(self.stats)
         ivr = None
         if config.ivr is not None:
             from cti.config import ConfigError
@@ -444,11 +446,14 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
         due = self.engine.next_deadline()
         if due is not None and due <= now:
             self.apply(self.engine.service(now))
-        if self._next_stats is None:
+        due = self._next_stats
+        if due is None:
             self._next_stats = now + self.config.stats_every
-        elif now >= self._next_stats:
+        elif now >= due:
             self._next_stats = now + self.config.stats_every
-            self.publish_stats(now)
+            self._publish_snapshot(self._stats_spread.snapshot(now))
+        elif self.taps.spans:              # served every block: gather the agents' figures a slice at a time
+            self._stats_spread.gather(now, due)
         self._ivr_actions(self.ivr.tick(now))
         self._dial_tick(now)
         self.taps.drain()
@@ -522,7 +527,9 @@ class ContactCentre(ContactRequests, CampaignRequests, Component):
                 self.audio.connect(call_id, a.device)     # the announcement has played
 
     def publish_stats(self, now: float, queue: str | None = None) -> dict[str, Any]:
-        snap = self.stats.snapshot(now)
+        return self._publish_snapshot(self.stats.snapshot(now), queue)
+
+    def _publish_snapshot(self, snap: dict[str, Any], queue: str | None = None) -> dict[str, Any]:
         for name, figures in snap["queues"].items():
             if queue is None or name == queue:
                 self.publish(ce.QueueStats(queue=name, figures=figures, agents=snap["agents"]))
