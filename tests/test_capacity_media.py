@@ -158,6 +158,7 @@ def test_fed_sinks_get_every_block_of_their_timeslot_from_one_block_listener():
     assert taps.listening((0, 5)) == 1 and "_block_listeners" in span.__dict__
     stop7()
     assert "_block_listeners" not in span.__dict__ and taps.listening((0, 7)) == 0
+    assert taps._circuits == {0: 1}                           # drain's busy spans, kept by count
     n = len(q5)
     board.advance(0.1)
     taps.drain()

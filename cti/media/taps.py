@@ -53,6 +53,7 @@ class SpanTaps:
     def __init__(self, spans: Mapping[int, Span] | None = None) -> None:
         self.spans: dict[int, Span] = {}
         self._listeners: dict[Circuit, list[object]] = {}   #: listeners and fed sinks (their append)
+        self._circuits: dict[int, int] = {}         #: span -> its circuits with listeners (drain)
         self._errors0: dict[int, int] = {}          #: span -> its listener errors when tapped
         self._rows: dict[int, dict[int, list[Sink]]] = {}    #: span -> timeslot -> sinks (feed)
         self._fans: dict[int, Callable[[AudioBlock], None]] = {}
@@ -87,14 +88,10 @@ class SpanTaps:
         # the span calls ``fn`` itself (no hook of ours in between: one Python call per
         # circuit and block fewer), each listener's failure its own (Span.audio_listener_errors)
         self.spans[span].add_audio_listener(ts, fn)
-        self._listeners.setdefault(key, []).append(fn)
+        self._add(key, fn)
 
         def stop() -> None:
-            fns = self._listeners.get(key)
-            if fns is not None and fn in fns:
-                fns.remove(fn)
-                if not fns:
-                    del self._listeners[key]
+            if self._remove(key, fn):
                 self.spans[span].remove_audio_listener(ts, fn)
         return stop
 
@@ -115,17 +112,13 @@ class SpanTaps:
             fan = self._fans[span] = partial(_fan, rows)
             self.spans[span].add_block_listener(fan)
         rows.setdefault(ts, []).append(sink)
-        self._listeners.setdefault(key, []).append(sink.append)
+        self._add(key, sink.append)
         token = sink.append
 
         def stop() -> None:
-            fns = self._listeners.get(key)
             sinks = rows.get(ts)
-            if fns is None or sinks is None or token not in fns or sink not in sinks:
+            if sinks is None or sink not in sinks or not self._remove(key, token):
                 return
-            fns.remove(token)
-            if not fns:
-                del self._listeners[key]
             sinks.remove(sink)
             if not sinks:
                 del rows[ts]
@@ -133,6 +126,27 @@ class SpanTaps:
                 del self._rows[span]
                 self.spans[span].remove_block_listener(self._fans.pop(span))
         return stop
+
+    def _add(self, key: Circuit, fn: object) -> None:
+        fns = self._listeners.get(key)
+        if fns is None:
+            fns = self._listeners[key] = []
+            self._circuits[key[0]] = self._circuits.get(key[0], 0) + 1
+        fns.append(fn)
+
+    def _remove(self, key: Circuit, fn: object) -> bool:
+        fns = self._listeners.get(key)
+        if fns is None or fn not in fns:
+            return False
+        fns.remove(fn)
+        if not fns:
+            del self._listeners[key]
+            left = self._circuits[key[0]] - 1
+            if left:
+                self._circuits[key[0]] = left
+            else:
+                del self._circuits[key[0]]
+        return True
 
     def _check(self, circuit: Circuit) -> tuple[int, int]:
         try:
@@ -154,7 +168,7 @@ class SpanTaps:
     def drain(self, also: Iterable[int] = ()) -> None:
         """Read (and hand to listeners) the blocks nobody read on spans that have listeners, and
         on the spans ``also`` (spans only we read, kept from overrunning their receive ring)."""
-        busy = {sp for sp, _ in self._listeners} | set(also)
+        busy = self._circuits.keys() | set(also)       # kept per span: no walk over every circuit
         for n in sorted(busy):
             span = self.spans.get(n)
             if span is None:
