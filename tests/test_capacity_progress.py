@@ -80,3 +80,34 @@ def test_bad_settings_are_refused():
         ProgressWatch(country="atlantis")
     with pytest.raises(TypeError):
         ProgressWatch().on_tone("nope")                          # type: ignore[arg-type]
+
+
+def test_a_look_visits_only_circuits_that_changed():
+    import drivers
+
+    class Model:
+        def __init__(self) -> None:
+            self.busy: dict[tuple[int, int], object] = {}
+            self.adapters: list[object] = []
+
+        def busy_circuits(self) -> Any:
+            return self.busy.keys()
+
+    board = drivers.open("sim", spans=3)
+    watch = ProgressWatch(refresh=0.2)
+    model = Model()
+    watch._model = model
+    watch.spans = {0: board.span(0), 1: board.span(1)}            # span 2 is not watched
+    model.busy = {(0, 1): 1, (0, 2): 1, (1, 5): 1, (2, 7): 1}
+    watch._look(0.0)
+    assert watch.busy() == {0: {1, 2}, 1: {5}} and watch._fresh == {(0, 1), (0, 2), (1, 5)}
+    assert all(len(board.span(n).__dict__["_block_listeners"]) == 1 for n in (0, 1))
+    watch._fresh.clear()
+    watch.heard[(1, 5)] = "busy"
+    model.busy = {(0, 1): 1, (0, 3): 1, (2, 7): 1}
+    watch._look(0.2)
+    assert watch.busy() == {0: {1, 3}} and watch._fresh == {(0, 3)}   # only the new circuit is fresh
+    assert (1, 5) not in watch.heard and not board.span(1).__dict__.get("_block_listeners")
+    model.busy = {}
+    watch._look(0.4)
+    assert watch.busy() == {} and not board.span(0).__dict__.get("_block_listeners")
