@@ -71,6 +71,10 @@ class Load:
     acd_share: float = 0.1               #: calls to the contact centre: bridged to a station, recorded
     seconds: float = 10.0                #: measured window, line time
     fill: float = 4.0                    #: seconds over which the spans are filled to the target
+    #: then this long before the window: the fill's calls (thousands placed in ``fill`` seconds,
+    #: about 30 times the steady arrival rate at 128 spans) are answered and type their digits
+    #: 1-5 s after they are placed; the window measures the steady load, not that burst
+    settle: float = 6.0
     idle: bool = False                   #: no calls at all (idle-span cost)
     subscriber: bool = True              #: a bus subscriber process decoding every event
     progress: bool = True                #: call-progress detection on every busy trunk circuit
@@ -417,7 +421,7 @@ def measure(load: Load, profile: str | None = None) -> dict[str, Any]:
                     parts.end_block(cost)
         return tc() - m0, meter.total - f0, pc() - p0
 
-    warm = 2.5 + (0.0 if load.idle else load.fill + 3.0)
+    warm = 2.5 + (0.0 if load.idle else load.fill + load.settle)
     run(warm)
     gc.collect()
     rss1 = _rss()
@@ -571,7 +575,7 @@ def _rows(label: str, pts: list[dict[str, Any]]) -> list[Result]:
 def run(quick: bool = False) -> list[Result]:
     curve = QUICK_CURVE if quick else CURVE
     seconds = 2.0 if quick else 10.0
-    pts = [_point(Load(spans=n, seconds=seconds, fill=1.0 if quick else 4.0, real=1.0 if quick else 5.0))
+    pts = [_point(Load(spans=n, seconds=seconds, fill=1.0 if quick else 4.0, settle=3.0 if quick else 6.0, real=1.0 if quick else 5.0))
            for n in curve]
     out = _rows("spans per core, our side", pts)
     last = pts[-1]

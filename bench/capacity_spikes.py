@@ -88,7 +88,9 @@ class BlockParts:
                         "max_ms": 1e3 * xs[-1], "blocks": sum(1 for _, p in self.blocks if k in p)}
         longest = sorted(range(len(self.blocks)), key=lambda i: -self.blocks[i][0])[:top]
         med = statistics.median(costs) if costs else 0.0
+        per_second = [round(1e3 * statistics.mean(costs[i:i + 50]), 2) for i in range(0, len(costs), 50)]
         return {"blocks": len(costs), "median_ms": 1e3 * med, "hist": hist, "parts": parts,
+                "per_second_ms": per_second,
                 "longest": [{"block": i, "ms": 1e3 * self.blocks[i][0],
                              "parts": {k: round(1e3 * v, 2) for k, v in
                                        sorted(self.blocks[i][1].items(), key=lambda kv: -kv[1]) if v >= 1e-4}}
@@ -106,7 +108,7 @@ def instrument(srv: Any, far: Any) -> BlockParts:
         if name == "contact":
             for obj, attr, label in ((c.engine, "service", "acd service"), (c, "publish_stats", "stats"),
                                      (c.taps, "drain", "taps drain"), (c.audio, "tick", "bridges"),
-                                     (c.recorder, "feed", "recorder feed"), (c.ivr, "tick", "ivr"),
+                                     (c, "_feed_recordings", "recordings"), (c.ivr, "tick", "ivr"),
                                      (c, "_dial_tick", "dialler")):
                 setattr(obj, attr, bp.wrap(f"contact: {label}", getattr(obj, attr)))
     srv.flush_model = bp.wrap("publish (model events, CDRs)", srv.flush_model)
@@ -121,6 +123,7 @@ def instrument(srv: Any, far: Any) -> BlockParts:
 def print_report(rep: dict[str, Any]) -> None:
     print(f"{rep['blocks']} blocks, median {rep['median_ms']:.2f} ms; histogram (ms: blocks): "
           + ", ".join(f"{k}: {v}" for k, v in rep["hist"].items() if v))
+    print("mean block cost per second of the window, ms: " + " ".join(f"{x:.1f}" for x in rep.get("per_second_ms", [])))
     print(f"{'part':44s} {'mean':>7s} {'p99':>7s} {'max':>7s} {'blocks':>7s}")
     for k, v in sorted(rep["parts"].items(), key=lambda kv: -kv[1]["mean_ms"]):
         print(f"{k:44s} {v['mean_ms']:7.2f} {v['p99_ms']:7.2f} {v['max_ms']:7.2f} {v['blocks']:7d}")
