@@ -32,7 +32,7 @@ SILENCE = b"\xd5" * 160
 MAX_BACKLOG = 3
 
 
-@dataclass
+@dataclass(slots=True)
 class Bridge:
     """Two parties joined, optionally a supervisor; ``held`` carries nothing."""
 
@@ -51,7 +51,7 @@ class Bridge:
     blocks: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Port:
     stop: Callable[[], None]
     send: Callable[[bytes], None]           #: write one block to the circuit
