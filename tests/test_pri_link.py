@@ -281,3 +281,49 @@ def test_established_frames_without_the_engine_do_what_the_table_says():
     fast, slow = run(0), run(64)
     assert fast == slow
     assert len(fast[1]) == 14 and fast[2][-2] + fast[2][-1] == 14
+
+
+@pytest.mark.parametrize("lose", [None, 3, 9, 21])
+def test_timer_rows_applied_directly_as_the_engine_would(lose: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """I_SENT, ACKED and PARTIAL_ACK in state 7 are applied as their compiled rows (the guard
+    read by the link: T200 not running) only because the table's rows for them are timers
+    alone (checked at import). The live link (rows applied directly) and the twin firing every
+    event through the engine's look-up send the same frames, deliver the same messages and
+    keep the same timers running with the same deadlines at every step, with an I frame lost
+    (REJ, T200 recovery) on the way."""
+    from cti.signaling.pri import link_py
+    assert link_py._R_SENT is not None and link_py._R_ACKED is not None and link_py._R_PARTIAL is not None
+    assert link_py._K.tix["T200"] == link_py._T200
+
+    def run(cls: type, rows: bool) -> list[object]:
+        monkeypatch.setattr(link_py, "_ROWS", rows)
+        u, n = cls(False, name="u"), cls(True, name="n")
+        got: list[bytes] = []
+        u.deliver = n.deliver = lambda data, now: got.append(data)
+        seen: list[object] = []
+        now, lost = 0.0, [0]
+        u.start(now)
+        n.start(now)
+        for i in range(40):
+            if i % 3 == 0:
+                for k in range(1 + i % 4):       # bursts: several outstanding, partial acks
+                    (u if i % 2 else n).send(bytes((8, 2, 0, i, k)), now)
+            for a, b in ((u, n), (n, u)):
+                for f in a.data_to_send(now):
+                    seen.append(f)
+                    if len(f) > 4 and i == lose and not lost[0]:
+                        lost[0] = 1
+                        continue
+                    b.receive(f, now)
+            seen.append((dict(u.m.running), dict(n.m.running), u.state.value, n.state.value))
+            now += 0.3
+            for x in (u, n):
+                d = x.timer_deadline()
+                if d is not None and d <= now:
+                    x.handle_timer(now)
+        return [*seen, got]
+
+    rows_on = link_py._ROWS
+    direct, engine = run(LapdLink, rows_on), run(link_py.LapdLink, False)
+    assert direct == engine
+    assert len(direct[-1]) == sum(1 + i % 4 for i in range(0, 40, 3))    # type: ignore[arg-type]

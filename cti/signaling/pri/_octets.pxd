@@ -59,3 +59,10 @@ cdef inline bytes sframe(bytes addr, int control, int nr, bint pf):
     q[2] = control
     q[3] = ((nr & 0x7F) << 1) | (1 if pf else 0)
     return out
+
+
+cdef inline bytes tail(bytes data, Py_ssize_t start):
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data) - start
+    if n <= 0:
+        return b""
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(data) + start, n)

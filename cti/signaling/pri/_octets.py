@@ -31,3 +31,8 @@ def frame(addr: bytes, ns: int, nr: int, info: bytes) -> bytes:
 def sframe(addr: bytes, control: int, nr: int, pf: bool) -> bytes:
     """A supervisory frame (RR, RNR, REJ): ``addr``, its control octet, N(R) with P/F."""
     return addr + bytes((control, (nr & 0x7F) << 1 | (1 if pf else 0)))
+
+
+def tail(data: bytes, start: int) -> bytes:
+    """``data[start:]`` (an I frame's information field): one new bytes, no slice object."""
+    return data[start:]

@@ -177,7 +177,7 @@ class LapdLink:
                 if not c0 & 1:
                     if command:
                         if self.m.state is _S7 and _FAST and self._untraced():
-                            self._i(c0 >> 1, c1 >> 1, c1 & 1 != 0, b[4:], now)     # the row (7, I): i_frame
+                            self._i(c0 >> 1, c1 >> 1, c1 & 1 != 0, _octets.tail(b, 4), now)     # the row (7, I): i_frame
                         else:
                             self.m.fire(_I, Frame(_I, True, bool(c1 & 1), c0 >> 1, c1 >> 1, b[4:]), now)
                         return
@@ -631,4 +631,6 @@ _R_SENT = _timer_row(Ev.I_SENT, L.t200_idle)
 _R_ACKED = _timer_row(Ev.ACKED, None)
 _R_PARTIAL = _timer_row(Ev.PARTIAL_ACK, None)
 _T200: int = _K.tix["T200"]
-_ROWS: bool = _R_SENT is not None and _R_ACKED is not None and _R_PARTIAL is not None
+#: (the twin run on the compiled engine cannot reach its C-level ``_apply``: it fires the events)
+_ROWS: bool = (_R_SENT is not None and _R_ACKED is not None and _R_PARTIAL is not None
+               and (cython.compiled or hasattr(Machine, "_apply")))
