@@ -210,6 +210,8 @@ if TYPE_CHECKING:
         def deadline(self) -> float | None: ...
         def handle_timer(self, now: float) -> int: ...
 
+    from .machine_py import Actions, bind_actions
+
     class Machine(Generic[C]):
         """(for the type checker: the run-time class follows)"""
 
@@ -247,6 +249,10 @@ else:
     #: The running timers of many machines in one heap (``Machine(..., queue=q)``):
     #: ``q.deadline()``, ``q.handle_timer(now)``; a stopped timer costs O(1).
     TimerQueue = _impl.TimerQueue
+    #: Base of a compiled context class whose actions the compiled engine calls by number
+    #: (:class:`cti.signaling.machine_py.Actions`), and the binding of a table to it.
+    Actions = _impl.Actions
+    bind_actions = _impl.bind_actions
 
 
 def rows(state: Any, *pairs: tuple[Any, ...], clause: str = "") -> list[Row]:

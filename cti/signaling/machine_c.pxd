@@ -9,11 +9,17 @@ cdef class TimerQueue
 cdef class Running
 
 
+cdef class Actions:
+    cdef int dispatch(self, Py_ssize_t index, object message, object now) except -1
+    cdef int check(self, Py_ssize_t index, object message) except -1
+
+
 cdef class CompiledRow:
     cdef public object guard, action, state, then, row
     cdef public Py_ssize_t nxt
     cdef public tuple stop_ix, start_ix
     cdef public CompiledRow alt
+    cdef public Py_ssize_t aix, gix          # (appended: modules built against the older layout keep working)
 
 
 cdef class Compiled:
@@ -34,9 +40,17 @@ cdef class Compiled:
     @cython.locals(p=Py_ssize_t, h=Py_ssize_t, k=Py_ssize_t)
     cpdef Py_ssize_t event_index(self, object event) except? -2
     cpdef tuple values_for(self, object overrides)
+    # appended (the layout and the method table of older builds stay a prefix)
+    cdef public object dtype
+    cdef public dict numbers
+    @cython.locals(numbers=dict)
+    cdef int _number(self, CompiledRow c) except -1
+    @cython.locals(numbers=dict, i=Py_ssize_t)
+    cpdef int bind(self, object cls) except -1
 
 
 cpdef Compiled compiled(object table)
+cpdef bind_actions(object table, object cls)
 
 
 cdef class TimerQueue:

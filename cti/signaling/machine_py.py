@@ -41,14 +41,35 @@ _SLOTS = 512
 _MASK = 511
 
 
+class Actions:
+    """Base of a compiled context class (a ``cdef class``) whose actions and guards the
+    compiled engine calls without a Python call. The subclass names them in ``ACTIONS`` (a
+    tuple of method names: the index of a name is its number) and implements ``dispatch(index,
+    message, now)`` (run action number ``index``) and ``check(index, message)`` (ask guard
+    number ``index``) as C methods that switch to its methods; :func:`bind_actions` gives each
+    row of a table its action's and guard's number. The table still names the methods (they
+    stay plain callables: the twin and the docs use them so); only the compiled engine, and only
+    for a context of exactly the bound class, takes the numbered path."""
+
+    __slots__ = ()
+    ACTIONS = ()  # type: tuple[str, ...]
+
+    def dispatch(self, index: Any, message: Any, now: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no action number {index}")
+
+    def check(self, index: Any, message: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no guard number {index}")
+
+
 class CompiledRow:
     """One row as the machine runs it: ``guard``, ``action``, ``nxt`` (index of the next
     state, -1: stay) and ``state`` (its object), ``stop_ix``/``start_ix`` (indices of the timers
     stopped and started, entry timers folded in), ``then`` (a follow-on event or None), ``row``
     (the table's :class:`~cti.signaling.engine.Row`), ``alt`` (the next row to try when the
-    guard refuses)."""
+    guard refuses), ``aix``/``gix`` (the action's and the guard's number in the context class
+    bound by :func:`bind_actions`, -1 none)."""
 
-    __slots__ = ("guard", "action", "nxt", "state", "stop_ix", "start_ix", "then", "row", "alt")
+    __slots__ = ("guard", "action", "nxt", "state", "stop_ix", "start_ix", "then", "row", "alt", "aix", "gix")
 
     def __init__(self, guard: Any, action: Any, nxt: Any, state: Any, stop_ix: tuple, start_ix: tuple,
                  then: Any, row: Any) -> None:
@@ -61,6 +82,8 @@ class CompiledRow:
         self.then = then
         self.row = row
         self.alt = None
+        self.aix = -1
+        self.gix = -1
 
 
 class Compiled:
@@ -68,7 +91,7 @@ class Compiled:
     of the table (built once by :func:`compiled`)."""
 
     __slots__ = ("table", "states", "state_ix", "events", "event_ix", "nev", "cells", "tnames", "tix", "expiry",
-                 "defaults", "_values", "_slotk", "_slotv")
+                 "defaults", "_values", "_slotk", "_slotv", "dtype", "numbers")
 
     def __init__(self, table: Any) -> None:
         self.table = table
@@ -96,6 +119,9 @@ class Compiled:
         self.event_ix = {e: i for i, e in enumerate(events)}
         self.nev = len(events)
         self.cells = []
+        #: the context class bound by :func:`bind_actions` and its callables -> their numbers
+        self.dtype = None
+        self.numbers = None
         if cython.compiled and 2 * len(events) <= _SLOTS:
             for i, e in enumerate(events):
                 self._put(e, i)
@@ -140,6 +166,8 @@ class Compiled:
                         ni = self._add_state(nxt)
                 c = CompiledRow(r.guard, r.action, ni, nxt, tuple([tix[t] for t in stop]),
                                 tuple([tix[t] for t in start]), getattr(r, "then", None), r)
+                if self.numbers is not None:
+                    self._number(c)
                 if first is None:
                     first = c
                 else:
@@ -152,6 +180,26 @@ class Compiled:
             self.cells.extend([None] * (base + self.nev - len(self.cells)))
         self.cells[base:base + self.nev] = cells
         return si
+
+    def _number(self, c: CompiledRow) -> Any:
+        """Give row ``c`` its action's and guard's numbers in the bound class (-1 none)."""
+        numbers = self.numbers
+        c.aix = numbers.get(c.action, -1) if c.action is not None else -1
+        c.gix = numbers.get(c.guard, -1) if c.guard is not None else -1
+        return 0
+
+    def bind(self, cls: Any) -> Any:
+        """Number the rows' actions and guards after ``cls.ACTIONS`` (see :func:`bind_actions`)."""
+        numbers = {}
+        for i, name in enumerate(cls.ACTIONS):
+            numbers[getattr(cls, name)] = i
+        self.numbers = numbers
+        self.dtype = cls
+        for c in self.cells:
+            while c is not None:
+                self._number(c)
+                c = c.alt
+        return 0
 
     def state_index(self, state: Any) -> Any:
         si = self.state_ix.get(state)
@@ -202,6 +250,19 @@ def compiled(table: Any) -> Compiled:
     if k is None or k.table is not table:
         k = _COMPILED[id(table)] = Compiled(table)
     return k
+
+
+def bind_actions(table: Any, cls: Any) -> None:
+    """Let the compiled engine call ``table``'s actions and guards by number on a context
+    of class ``cls`` (an :class:`Actions` subclass): each row gets the index in
+    ``cls.ACTIONS`` of its action's and guard's name, resolved once here. Every name must be
+    a method of ``cls``; rows naming other callables keep the Python call."""
+    if not (isinstance(cls, type) and issubclass(cls, Actions)):
+        raise TypeError(f"{cls!r} is not an Actions class")
+    for name in cls.ACTIONS:
+        if not callable(getattr(cls, name, None)):
+            raise TypeError(f"{cls.__name__}.ACTIONS names {name!r}, not a method")
+    compiled(table).bind(cls)
 
 
 class TimerQueue:
@@ -414,7 +475,12 @@ class MachineCore:
         else:
             row = k.cells[self._si * k.nev + ei]
         while row is not None:
-            if row.guard is None or row.guard(self.ctx, message):
+            if row.guard is None:
+                return row
+            if cython.compiled and row.gix >= 0 and type(self.ctx) is k.dtype:
+                if cython.cast(Actions, self.ctx).check(row.gix, message):
+                    return row
+            elif row.guard(self.ctx, message):
                 return row
             row = row.alt
         return None
@@ -469,7 +535,10 @@ class MachineCore:
             self._record(now, before, event)
         action = row.action
         if action is not None:
-            action(self.ctx, message, now)
+            if cython.compiled and row.aix >= 0 and type(self.ctx) is self._k.dtype:
+                cython.cast(Actions, self.ctx).dispatch(row.aix, message, now)   # a C call
+            else:
+                action(self.ctx, message, now)
         if row.then is not None:
             self.fire(row.then, message, now)
         return 0

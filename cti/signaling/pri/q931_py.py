@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from _boardcore import _select
 from cti.signaling.engine import Machine, Table, TimerQueue
@@ -30,7 +30,8 @@ from cti.signaling.errors import LocalProtocolError
 
 from . import ie as IE
 from .calltable import build
-from .message import GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, Message, MessageError, decode, encode_parts
+from .message import (GLOBAL_CREF, MANDATORY, MANDATORY_FROM_NETWORK, MT, Message, MessageError, decode, encode_parts,
+                      number_wire)
 from .restart import Restart, RestartEv
 from .states import COMPATIBLE, Ev, InterfaceEvent, Req
 from .timers import N322, Q931_TIMERS
@@ -41,14 +42,28 @@ try:
     _COMPILED = bool(cython.compiled)
 except ImportError:      # no Cython: this module runs as the twin
     _COMPILED = False
+if not cython.compiled:  # the base of PriCall (the compiled build cimports the engine's C class)
+    from cti.signaling.machine_py import Actions
+if not cython.compiled and TYPE_CHECKING:  # the C functions q931_c.pxd cimports, for the type checker
+    from sys import getrefcount as Py_REFCNT
+
+    from .message_py import decode as c_decode, encode_parts as c_encode_parts, number_wire as c_number_wire
 #: the machine and queue classes: this build types them as the compiled engine, so with the
 #: twins forced on (tests comparing the two builds in one process) it takes that engine all the same
 _Machine: Any = Machine
 _Queue: Any = TimerQueue
+#: the codec's message class, decoder and error, taken so too: the compiled build reads a
+#: decoded message's fields and accessors as C (a message typed as ``message_c.Message``)
+_Msg: Any = Message
+_decode: Any = decode
+_MessageError: Any = MessageError
 if _COMPILED:
     _machine_c = _select.compiled("cti.signaling.machine")
     if _machine_c is not None:
         _Machine, _Queue = _machine_c.MachineCore, _machine_c.TimerQueue
+    _message_c = _select.compiled("cti.signaling.pri.message")
+    if _message_c is not None:
+        _Msg, _decode, _MessageError = _message_c.Message, _message_c.decode, _message_c.MessageError
 
 E1_B_CHANNELS = tuple(range(1, 16)) + tuple(range(17, 32))
 #: freed call records an interface keeps for reuse (a busy span frees and takes one per call)
@@ -56,11 +71,12 @@ _POOL_MAX = 32
 
 
 def _sole_refs() -> int:
-    """What ``sys.getrefcount`` says, in this build, of an object held by one list and one
-    local variable only: a pooled call record that nothing else holds shows this count."""
+    """The reference count, as :meth:`Q931._new_call` reads it in this build (``Py_REFCNT``
+    compiled, ``sys.getrefcount`` in the twin), of an object held by one list and one local
+    variable only: a pooled call record that nothing else holds shows this count."""
     pool = [object()]
     c = pool[0]
-    return int(sys.getrefcount(c))
+    return int(Py_REFCNT(c) if cython.compiled else sys.getrefcount(c))
 
 
 _SOLE = _sole_refs()
@@ -68,6 +84,22 @@ _SOLE = _sole_refs()
 _MT_OF: dict[int, MT] = {int(t): t for t in MT}
 #: message types with mandatory elements (the others can only have element errors)
 _CHECKED = frozenset(int(t) for t in (*MANDATORY, *MANDATORY_FROM_NETWORK))
+#: message type octets as C ints (an ``MT.X`` look-up goes through the enum's metaclass)
+_M_ALERTING = int(MT.ALERTING)
+_M_CALL_PROCEEDING = int(MT.CALL_PROCEEDING)
+_M_CONNECT = int(MT.CONNECT)
+_M_CONNECT_ACKNOWLEDGE = int(MT.CONNECT_ACKNOWLEDGE)
+_M_DISCONNECT = int(MT.DISCONNECT)
+_M_INFORMATION = int(MT.INFORMATION)
+_M_PROGRESS = int(MT.PROGRESS)
+_M_RELEASE = int(MT.RELEASE)
+_M_RELEASE_COMPLETE = int(MT.RELEASE_COMPLETE)
+_M_RESTART = int(MT.RESTART)
+_M_RESTART_ACKNOWLEDGE = int(MT.RESTART_ACKNOWLEDGE)
+_M_SETUP = int(MT.SETUP)
+_M_SETUP_ACKNOWLEDGE = int(MT.SETUP_ACKNOWLEDGE)
+_M_STATUS = int(MT.STATUS)
+_M_STATUS_ENQUIRY = int(MT.STATUS_ENQUIRY)
 # the events and element classes of the per-message path, as constants (no module and class
 # attribute look-up per use in the compiled build)
 _SETUP, _RELEASE_COMPLETE, _RELEASE, _DISCONNECT = MT.SETUP, MT.RELEASE_COMPLETE, MT.RELEASE, MT.DISCONNECT
@@ -76,6 +108,7 @@ _REQ_SETUP, _REQ_RELEASE, _REQ_SETUP_COMPLETE, _REQ_PROCEEDING = Req.SETUP, Req.
 _REQ_REJECT, _REQ_DISCONNECT = Req.REJECT, Req.DISCONNECT
 _ChannelId, _CallingNumber, _Display, _CallState = IE.ChannelId, IE.CallingNumber, IE.Display, IE.CallState
 _ie_cause, _ie_channel, _ie_progress, _SPEECH = IE.cause, IE.channel, IE.progress, IE.SPEECH
+_SENDING_COMPLETE = IE.SENDING_COMPLETE
 
 
 class CallEvent:
@@ -101,7 +134,7 @@ class CallEvent:
                 f"remote={self.remote!r}, reason={self.reason!r}, digits={self.digits!r}, progress={self.progress!r})")
 
 
-class PriCall:
+class PriCall(Actions):
     """One call reference and its machine; the actions of the tables are its methods."""
 
     def __init__(self, node: Q931, cref: int, ours: bool, now: float) -> None:
@@ -175,30 +208,36 @@ class PriCall:
             self.event("released", now, cause, remote, reason, "", 0)
 
     def _note_progress(self, m: Any, now: float, kind: str) -> None:
-        d = m.progress() if isinstance(m, Message) else 0
+        d = 0
+        if isinstance(m, _Msg):
+            msg = m
+            d = msg.progress()
         if d == 1 or d == 8:
             self.inband = True
         self.event(kind, now, 0, True, "", "", d)
 
     def _take_channel(self, m: Any) -> None:
-        ch = m.channel() if isinstance(m, Message) else 0
+        ch = 0
+        if isinstance(m, _Msg):
+            msg = m
+            ch = msg.channel()
         if ch:
             self.node.move_channel(self, ch)
 
     # ---- outgoing call ----------------------------------------------------------------------
     def send_setup(self, m: Any, now: float) -> None:
         self.setups += 1
-        self.node.counters["setup_tx"] += 1
-        self.send(MT.SETUP, tuple(self.node.setup_ies(self)))
+        self.node._n_setup_tx += 1
+        self.send(_M_SETUP, tuple(self.node.setup_ies(self)))
 
     def repeat_setup(self, m: Any, now: float) -> None:
         """T303 first expiry: SETUP again (Q.931 5.1.1)."""
-        self.node.counters["t303_repeat"] += 1
+        self.node._counts["t303_repeat"] += 1
         self.send_setup(m, now)
 
     def setup_failed(self, m: Any, now: float) -> None:
         """T303 second expiry: RELEASE COMPLETE cause 102, the call is over (5.1.1)."""
-        self.send(MT.RELEASE_COMPLETE, (self._cause(102),))
+        self.send(_M_RELEASE_COMPLETE, (self._cause(102),))
         self._released(now, 102, True, "T303 expired twice: no answer to SETUP")
         self.node.free(self, now)
 
@@ -206,7 +245,7 @@ class PriCall:
         """Glare on a B channel, user side: the network's SETUP takes the channel our SETUP
         asked for exclusively; our call is withdrawn (RELEASE COMPLETE 44) so the layer above
         can place it again on another channel (Q.931 5.2.3.1, 5.1.2)."""
-        self.send(MT.RELEASE_COMPLETE, (self._cause(44),))
+        self.send(_M_RELEASE_COMPLETE, (self._cause(44),))
         self._released(now, 44, True, "B channel taken by the network's call (glare)")
         self.node.free(self, now)
 
@@ -230,7 +269,7 @@ class PriCall:
         """CONNECT received: CONNECT ACK where the side/variant sends one (5.1.8 / 5.2.8)."""
         self._take_channel(m)
         if self.node.network or self.node.variant.user_connect_ack:
-            self.send(MT.CONNECT_ACKNOWLEDGE)
+            self.send(_M_CONNECT_ACKNOWLEDGE)
         self.event("answered", now)
 
     def connect_request(self, m: Message, now: float) -> None:
@@ -241,12 +280,12 @@ class PriCall:
         self.m.fire(_REQ_SETUP_COMPLETE, None, now)
 
     def send_connect_ack(self, m: Any, now: float) -> None:
-        self.send(MT.CONNECT_ACKNOWLEDGE)
+        self.send(_M_CONNECT_ACKNOWLEDGE)
 
     def no_answer(self, m: Any, now: float) -> None:
         """T301 expiry (ALERTING received, no CONNECT): DISCONNECT cause 19 (Q.931 5.1.7)."""
         self.cause = 19
-        self.send(MT.DISCONNECT, (self._cause(19),))
+        self.send(_M_DISCONNECT, (self._cause(19),))
         self._released(now, 19, True, "T301 expired: no answer after ALERTING")
 
     def send_info(self, m: Any, now: float) -> None:
@@ -255,21 +294,22 @@ class PriCall:
         ies: list[IE.Ie] = [IE.CalledNumber(digits, IE.Ton.UNKNOWN, self.node.variant.plan)] if digits else []
         if complete:
             ies.append(IE.SENDING_COMPLETE)
-        self.send(MT.INFORMATION, tuple(ies))
+        self.send(_M_INFORMATION, tuple(ies))
 
     # ---- incoming call ----------------------------------------------------------------------
     def offered(self, m: Message, now: float) -> None:
         """SETUP received: en-bloc (Sending complete, or overlap receiving off) or overlap."""
-        self.called = m.called_digits()
-        self.calling = m.get(_CallingNumber)
-        d = m.get(_Display)
+        msg = m
+        self.called = msg.called_digits()
+        self.calling = msg.get(_CallingNumber)
+        d = msg.get(_Display) if msg.has(0x28) else None
         self.display = d.text if d else ""
         self.complete = m.sending_complete or not self.node.overlap_receiving \
             or self.node.number_complete(self.called)
         self.event("setup" if self.complete else "overlap", now, 0, True, "", self.called, 0)
 
     def send_setup_ack(self, m: Any, now: float) -> None:
-        self.send(MT.SETUP_ACKNOWLEDGE, tuple(self._first()))
+        self.send(_M_SETUP_ACKNOWLEDGE, tuple(self._first()))
 
     def _first(self) -> list[IE.Ie]:
         """The channel in our first answer to a SETUP (Q.931 5.2.3.1)."""
@@ -293,35 +333,35 @@ class PriCall:
 
     def overlap_timeout(self, m: Any, now: float) -> None:
         """T302 expiry with digits: the number is taken as complete (5.2.4)."""
-        self.send(MT.CALL_PROCEEDING, tuple(self._first()))
+        self.send(_M_CALL_PROCEEDING, tuple(self._first()))
         self.complete = True
         self.event("setup", now, 0, True, "", self.called, 0)
 
     def overlap_incomplete(self, m: Any, now: float) -> None:
         """T302 expiry without a usable number: DISCONNECT cause 28 (5.2.4)."""
         self.cause = 28
-        self.send(MT.DISCONNECT, (self._cause(28),))
+        self.send(_M_DISCONNECT, (self._cause(28),))
         self._released(now, 28, True, "T302 expired: number incomplete")
 
     def has_digits(self, m: Any) -> bool:
         return bool(self.called)
 
     def send_proceeding(self, m: Any, now: float) -> None:
-        self.send(MT.CALL_PROCEEDING, tuple(self._first()))
+        self.send(_M_CALL_PROCEEDING, tuple(self._first()))
 
     def send_alerting(self, m: Any, now: float) -> None:
         extra: list[IE.Ie] = [_ie_progress(8, self.node.location)] if self.node.network and m else []
         if extra:
             self.inband = True             # the network gives the tones in band from now on
-        self.send(MT.ALERTING, (*self._first(), *extra))
+        self.send(_M_ALERTING, (*self._first(), *extra))
 
     def send_progress(self, m: Any, now: float) -> None:
         if self.node.network and int(m or 8) in (1, 8):
             self.inband = True
-        self.send(MT.PROGRESS, (*self._first(), _ie_progress(int(m or 8), self.node.location)))
+        self.send(_M_PROGRESS, (*self._first(), _ie_progress(int(m or 8), self.node.location)))
 
     def send_connect(self, m: Any, now: float) -> None:
-        self.send(MT.CONNECT, tuple(self._first()))
+        self.send(_M_CONNECT, tuple(self._first()))
 
     def connect_acked(self, m: Message, now: float) -> None:
         self.event("connected", now)
@@ -329,7 +369,7 @@ class PriCall:
     def reject(self, m: Any, now: float) -> None:
         """Refuse an offered call: RELEASE COMPLETE with the cause (5.2.5.1)."""
         self.cause = int(m or 21)
-        self.send(MT.RELEASE_COMPLETE, (self._cause(),))
+        self.send(_M_RELEASE_COMPLETE, (self._cause(),))
         self._released(now, self.cause, False, "call rejected")
         self.node.free(self, now)
 
@@ -337,12 +377,12 @@ class PriCall:
     def send_disconnect(self, m: Any, now: float) -> None:
         self.cause = int(m or 16)
         extra = [_ie_progress(8, self.node.location)] if self.node.network and self.inband else []
-        self.send(MT.DISCONNECT, (self._cause(), *extra))
+        self.send(_M_DISCONNECT, (self._cause(), *extra))
 
     def timeout_disconnect(self, m: Any, now: float) -> None:
         """T310 / T313 expiry: DISCONNECT cause 102 (5.1.6, 5.2.8)."""
         self.cause = 102
-        self.send(MT.DISCONNECT, (self._cause(102),))
+        self.send(_M_DISCONNECT, (self._cause(102),))
         self._released(now, 102, True, f"{m} expired")
 
     def remote_disconnect(self, m: Message, now: float) -> None:
@@ -356,36 +396,36 @@ class PriCall:
     def release_after_disconnect(self, m: Any, now: float) -> None:
         """RELEASE after a DISCONNECT received; T308 runs (5.3.4)."""
         self.releases = 1
-        self.send(MT.RELEASE, (self._cause(self.error_cause),) if self.error_cause else ())
+        self.send(_M_RELEASE, (self._cause(self.error_cause),) if self.error_cause else ())
 
     def disconnect_timeout(self, m: Any, now: float) -> None:
         """T305 expiry: RELEASE with the cause of the DISCONNECT (5.3.3 / 5.3.4)."""
         self.releases = 1
-        self.send(MT.RELEASE, (self._cause(),))
+        self.send(_M_RELEASE, (self._cause(),))
 
     def send_release(self, m: Any, now: float) -> None:
         self.releases = 1
-        self.send(MT.RELEASE, (self._cause(),))
+        self.send(_M_RELEASE, (self._cause(),))
 
     def repeat_release(self, m: Any, now: float) -> None:
         self.releases += 1
-        self.send(MT.RELEASE, (self._cause(),))
+        self.send(_M_RELEASE, (self._cause(),))
 
     def remote_release(self, m: Message, now: float) -> None:
         """RELEASE received: RELEASE COMPLETE; the call reference and channel are free (5.3.4)."""
-        self.send(MT.RELEASE_COMPLETE, (self._cause(self.error_cause),) if self.error_cause else ())
+        self.send(_M_RELEASE_COMPLETE, (self._cause(self.error_cause),) if self.error_cause else ())
         self._released(now, _cause_of(m), True, "RELEASE received")
         self.node.free(self, now)
 
     def released_after_disconnect(self, m: Message, now: float) -> None:
         """RELEASE answering our DISCONNECT: RELEASE COMPLETE; we cleared the call."""
-        self.send(MT.RELEASE_COMPLETE)
+        self.send(_M_RELEASE_COMPLETE)
         self._released(now, self.cause, False, "cleared")
         self.node.free(self, now)
 
     def release_complete(self, m: Any, now: float) -> None:
         """RELEASE COMPLETE received (or the RELEASE collision of 5.3.5): the call is over."""
-        if isinstance(m, Message) and m.mtype == MT.RELEASE_COMPLETE and not self.reported:
+        if isinstance(m, _Msg) and m.mtype == _M_RELEASE_COMPLETE and not self.reported:
             self._released(now, _cause_of(m), True, "RELEASE COMPLETE received")
         self._released(now, self.cause, False, "released")
         self.node.free(self, now)
@@ -408,20 +448,20 @@ class PriCall:
     def link_back(self, m: Any, now: float) -> None:
         """Data link re-established with the call active: STATUS ENQUIRY (5.8.8 / 5.8.10)."""
         self.enquiries = 1
-        self.send(MT.STATUS_ENQUIRY)
+        self.send(_M_STATUS_ENQUIRY)
 
     # ---- status (5.8.10, 5.8.11) -------------------------------------------------------------
     def send_status_enquiry(self, m: Any, now: float) -> None:
         self.enquiries = 1
-        self.send(MT.STATUS_ENQUIRY)
+        self.send(_M_STATUS_ENQUIRY)
 
     def repeat_status_enquiry(self, m: Any, now: float) -> None:
         self.enquiries += 1
-        self.send(MT.STATUS_ENQUIRY)
+        self.send(_M_STATUS_ENQUIRY)
 
     def enquiry_failed(self, m: Any, now: float) -> None:
         self.cause = 41
-        self.send(MT.RELEASE, (self._cause(41),))
+        self.send(_M_RELEASE, (self._cause(41),))
         self._released(now, 41, True, "no STATUS after STATUS ENQUIRY")
 
     def answer_enquiry(self, m: Any, now: float) -> None:
@@ -438,8 +478,8 @@ class PriCall:
     def status_incompatible(self, m: Message, now: float) -> None:
         """STATUS naming a state incompatible with ours: RELEASE cause 101 (5.8.10)."""
         self.cause = 101
-        self.node.counters["status_incompatible"] += 1
-        self.send(MT.RELEASE, (self._cause(101),))
+        self.node._counts["status_incompatible"] += 1
+        self.send(_M_RELEASE, (self._cause(101),))
         self._released(now, 101, True, "STATUS: call state incompatible")
 
     def peer_null(self, m: Message) -> bool:
@@ -452,7 +492,7 @@ class PriCall:
 
     def unexpected(self, m: Any, now: float) -> None:
         """A message not compatible with the call state: STATUS cause 98 (5.8.4)."""
-        self.node.counters["unexpected"] += 1
+        self.node._counts["unexpected"] += 1
         self.node.send_status(self.cref, not self.ours, 98, int(self.m.state))
 
     def ignore(self, m: Any, now: float) -> None:
@@ -481,6 +521,147 @@ class PriCall:
 
     def enquiry_left(self, m: Any) -> bool:
         return self.enquiries < N322
+
+    # ---- the engine's numbered calls (compiled build: a C switch, no Python call) -------------
+    #: the actions and guards of the call tables, by number (:func:`~cti.signaling.engine.bind_actions`)
+    ACTIONS = ("send_setup", "repeat_setup", "setup_failed", "lost_channel", "setup_acked", "proceeding",
+               "alerting", "progress", "connected", "connect_request", "send_connect_ack", "no_answer",
+               "send_info", "offered", "send_setup_ack", "more_digits", "overlap_timeout", "overlap_incomplete",
+               "send_proceeding", "send_alerting", "send_progress", "send_connect", "connect_acked", "reject",
+               "send_disconnect", "timeout_disconnect", "remote_disconnect", "release_after_disconnect", "disconnect_timeout", "send_release",
+               "repeat_release", "remote_release", "released_after_disconnect", "release_complete", "release_timeout", "link_lost",
+               "t309_expired", "link_back", "send_status_enquiry", "repeat_status_enquiry", "enquiry_failed", "answer_enquiry",
+               "status_ok", "status_peer_null", "status_incompatible", "unexpected", "ignore", "notify",
+               "information", "has_digits", "peer_null", "incompatible", "inband_tones", "t309_idle",
+               "setup_left", "release_left", "enquiry_left")
+
+    def dispatch(self, index: int, message: Any, now: Any) -> int:
+        """Run action number ``index`` of :data:`ACTIONS` (the compiled engine calls this, a C
+        method, instead of the table's callable)."""
+        t: float = now
+        m = message
+        if index == 0:
+            self.send_setup(m, t)
+        elif index == 1:
+            self.repeat_setup(m, t)
+        elif index == 2:
+            self.setup_failed(m, t)
+        elif index == 3:
+            self.lost_channel(m, t)
+        elif index == 4:
+            self.setup_acked(m, t)
+        elif index == 5:
+            self.proceeding(m, t)
+        elif index == 6:
+            self.alerting(m, t)
+        elif index == 7:
+            self.progress(m, t)
+        elif index == 8:
+            self.connected(m, t)
+        elif index == 9:
+            self.connect_request(m, t)
+        elif index == 10:
+            self.send_connect_ack(m, t)
+        elif index == 11:
+            self.no_answer(m, t)
+        elif index == 12:
+            self.send_info(m, t)
+        elif index == 13:
+            self.offered(m, t)
+        elif index == 14:
+            self.send_setup_ack(m, t)
+        elif index == 15:
+            self.more_digits(m, t)
+        elif index == 16:
+            self.overlap_timeout(m, t)
+        elif index == 17:
+            self.overlap_incomplete(m, t)
+        elif index == 18:
+            self.send_proceeding(m, t)
+        elif index == 19:
+            self.send_alerting(m, t)
+        elif index == 20:
+            self.send_progress(m, t)
+        elif index == 21:
+            self.send_connect(m, t)
+        elif index == 22:
+            self.connect_acked(m, t)
+        elif index == 23:
+            self.reject(m, t)
+        elif index == 24:
+            self.send_disconnect(m, t)
+        elif index == 25:
+            self.timeout_disconnect(m, t)
+        elif index == 26:
+            self.remote_disconnect(m, t)
+        elif index == 27:
+            self.release_after_disconnect(m, t)
+        elif index == 28:
+            self.disconnect_timeout(m, t)
+        elif index == 29:
+            self.send_release(m, t)
+        elif index == 30:
+            self.repeat_release(m, t)
+        elif index == 31:
+            self.remote_release(m, t)
+        elif index == 32:
+            self.released_after_disconnect(m, t)
+        elif index == 33:
+            self.release_complete(m, t)
+        elif index == 34:
+            self.release_timeout(m, t)
+        elif index == 35:
+            self.link_lost(m, t)
+        elif index == 36:
+            self.t309_expired(m, t)
+        elif index == 37:
+            self.link_back(m, t)
+        elif index == 38:
+            self.send_status_enquiry(m, t)
+        elif index == 39:
+            self.repeat_status_enquiry(m, t)
+        elif index == 40:
+            self.enquiry_failed(m, t)
+        elif index == 41:
+            self.answer_enquiry(m, t)
+        elif index == 42:
+            self.status_ok(m, t)
+        elif index == 43:
+            self.status_peer_null(m, t)
+        elif index == 44:
+            self.status_incompatible(m, t)
+        elif index == 45:
+            self.unexpected(m, t)
+        elif index == 46:
+            self.ignore(m, t)
+        elif index == 47:
+            self.notify(m, t)
+        elif index == 48:
+            self.information(m, t)
+        else:
+            raise IndexError(f"no action number {index}")
+        return 0
+
+    def check(self, index: int, message: Any) -> int:
+        """Ask guard number ``index`` of :data:`ACTIONS`."""
+        m = message
+        if index == 49:
+            return 1 if self.has_digits(m) else 0
+        elif index == 50:
+            return 1 if self.peer_null(m) else 0
+        elif index == 51:
+            return 1 if self.incompatible(m) else 0
+        elif index == 52:
+            return 1 if self.inband_tones(m) else 0
+        elif index == 53:
+            return 1 if self.t309_idle(m) else 0
+        elif index == 54:
+            return 1 if self.setup_left(m) else 0
+        elif index == 55:
+            return 1 if self.release_left(m) else 0
+        elif index == 56:
+            return 1 if self.enquiry_left(m) else 0
+        raise IndexError(f"no guard number {index}")
 
 
 
@@ -527,11 +708,19 @@ class Q931:
         self._events: list[CallEvent] = []
         self.iface_events: list[InterfaceEvent] = []
         self.link_up = False
-        self.counters: dict[str, int] = {k: 0 for k in (
-            "rx", "tx", "setup_tx", "setup_rx", "t303_repeat", "ignored", "status_tx", "release_complete_tx",
-            "unexpected", "status_incompatible", "glare", "restart_rx", "restart_tx")}
+        #: the counters of :attr:`counters` but the four counted per message, which are C ints
+        self._counts: dict[str, int] = {k: 0 for k in (
+            "t303_repeat", "ignored", "status_tx", "release_complete_tx", "unexpected", "status_incompatible",
+            "glare", "restart_rx", "restart_tx")}
+        self._n_rx = self._n_tx = self._n_setup_tx = self._n_setup_rx = 0
 
     # ---- plumbing ---------------------------------------------------------------------------
+    @property
+    def counters(self) -> dict[str, int]:
+        """Messages received / sent and the procedures counted (a copy, read-only)."""
+        return {"rx": self._n_rx, "tx": self._n_tx, "setup_tx": self._n_setup_tx, "setup_rx": self._n_setup_rx,
+                **self._counts}
+
     def number_complete(self, digits: str) -> bool:
         """Overlap receiving: the number is complete at ``number_length`` digits."""
         return self.number_length is not None and len(digits) >= self.number_length
@@ -549,16 +738,18 @@ class Q931:
 
     def send_parts(self, mtype: int, cref: int, flag: bool, ies: Sequence[IE.Ie]) -> None:
         """Send the message of these parts (the call actions build no :class:`Message`)."""
-        counters = self.counters
-        counters["tx"] += 1
+        self._n_tx += 1
         if mtype == 0x7D:                     # STATUS
-            counters["status_tx"] += 1
+            self._counts["status_tx"] += 1
         elif mtype == 0x5A:                   # RELEASE COMPLETE
-            counters["release_complete_tx"] += 1
-        self._out.append(encode_parts(mtype, cref, flag, ies))
+            self._counts["release_complete_tx"] += 1
+        if cython.compiled:
+            self._out.append(c_encode_parts(mtype, cref, flag, ies))
+        else:
+            self._out.append(encode_parts(mtype, cref, flag, ies))
 
     def send_status(self, cref: int, flag: bool, cause: int, state: int) -> None:
-        self.send_parts(MT.STATUS, cref, flag, (_ie_cause(cause, self.location), _CallState(state)))
+        self.send_parts(_M_STATUS, cref, flag, (_ie_cause(cause, self.location), _CallState(state)))
 
     def call_event(self, e: CallEvent) -> None:
         self._events.append(e)
@@ -637,7 +828,7 @@ class Q931:
         i = n - 1
         while i >= 0 and i >= n - 4:
             c = pool[i]
-            if sys.getrefcount(c) <= _SOLE:
+            if (Py_REFCNT(c) if cython.compiled else sys.getrefcount(c)) <= _SOLE:
                 pool[i] = pool[n - 1]
                 pool.pop()
                 c._reset(cref, ours, now)
@@ -701,17 +892,20 @@ class Q931:
         return e
 
     def setup_ies(self, call: PriCall) -> list[IE.Ie]:
-        ies: list[IE.Ie] = [IE.SPEECH, call.channel_ie()]
+        ies: list[Any] = [_SPEECH, call.channel_ie()]
         if call.display and (self.network or self.variant.display_to_network):
             ies.append(IE.Display(call.display))
         if call.calling is not None:
             ies.append(call.calling)
         if call.called or call.complete:
-            ies.append(IE.CalledNumber(call.called, call.called_ton, self.variant.plan))
+            if cython.compiled:                      # its octets, no element object (new every call)
+                ies.append(c_number_wire(0x70, call.called, call.called_ton, self.variant.plan))
+            else:
+                ies.append(number_wire(0x70, call.called, call.called_ton, self.variant.plan))
         if call.hlc is not None:
             ies.append(IE.Hlc(call.hlc))
         if call.complete and self.variant.sending_complete:
-            ies.append(IE.SENDING_COMPLETE)
+            ies.append(_SENDING_COMPLETE)
         return ies
 
     def _req(self, call: PriCall, req: Req, arg: Any, now: float) -> int:
@@ -756,7 +950,7 @@ class Q931:
             self._clear_channel(ch, now, "RESTART sent")
         self.restarting |= set(chans or self.channels)
         self.restart.channels = chans
-        self.counters["restart_tx"] += 1
+        self._counts["restart_tx"] += 1
         self.restart.m.reset()
         self.restart.m.fire(RestartEv.REQUEST, None, now)
 
@@ -785,11 +979,14 @@ class Q931:
 
     # ---- messages from the peer ------------------------------------------------------------
     def receive(self, data: bytes, now: float) -> None:
-        self.counters["rx"] += 1
+        self._n_rx += 1
         try:
-            m = decode(data)
-        except MessageError:
-            self.counters["ignored"] += 1          # 5.8.1 - 5.8.3.1, 5.8.5: ignored
+            if cython.compiled:
+                m = c_decode(data)               # a C call: message_c, cimported
+            else:
+                m = _decode(data)
+        except _MessageError:
+            self._counts["ignored"] += 1          # 5.8.1 - 5.8.3.1, 5.8.5: ignored
             return
         if m.cref == GLOBAL_CREF:
             self._global(m, now)
@@ -830,25 +1027,25 @@ class Q931:
         mt = m.mtype
         if mt == 0x05 and not m.flag:         # SETUP
             self._incoming(m, now)
-        elif mt == MT.RELEASE:
+        elif mt == _M_RELEASE:
             self._release_complete(m.cref, not m.flag, 81)
-        elif mt == MT.STATUS_ENQUIRY:
+        elif mt == _M_STATUS_ENQUIRY:
             self.send_status(m.cref, not m.flag, 30, 0)
-        elif mt == MT.STATUS:
+        elif mt == _M_STATUS:
             if m.call_state() > 0:
                 self._release_complete(m.cref, not m.flag, 101)
-        elif mt in (MT.RELEASE_COMPLETE, MT.SETUP):
-            self.counters["ignored"] += 1
+        elif mt == _M_RELEASE_COMPLETE or mt == _M_SETUP:  # noqa: SIM109 (two C int compares, no tuple)
+            self._counts["ignored"] += 1
         else:
             self._release_complete(m.cref, not m.flag, 81)
         return 0
 
     def _release_complete(self, cref: int, flag: bool, cause: int) -> int:
-        self.send_parts(MT.RELEASE_COMPLETE, cref, flag, (_ie_cause(cause, self.location),))
+        self.send_parts(_M_RELEASE_COMPLETE, cref, flag, (_ie_cause(cause, self.location),))
         return 0
 
     def _incoming(self, m: Message, now: float) -> int:
-        self.counters["setup_rx"] += 1
+        self._n_setup_rx += 1
         problem = self._problem(m)
         if problem is not None and not problem[1]:
             self._release_complete(m.cref, True, problem[0])   # 5.8.6: SETUP refused
@@ -880,7 +1077,7 @@ class Q931:
         if holder is None and want not in self.maintenance and want not in self.restarting:
             return want, 0
         if holder is not None and holder.ours and holder.m.state in (1, 6):
-            self.counters["glare"] += 1
+            self._counts["glare"] += 1
             if not self.network:                          # the network's SETUP wins the channel
                 holder.glare = True
                 holder.glare_channel = want
@@ -894,11 +1091,11 @@ class Q931:
 
     def _global(self, m: Message, now: float) -> int:
         """The global call reference: RESTART / RESTART ACKNOWLEDGE (5.5); others: STATUS 81."""
-        if m.mtype == MT.RESTART:
+        if m.mtype == _M_RESTART:
             self._peer_restart(m, now)
-        elif m.mtype == MT.RESTART_ACKNOWLEDGE:
+        elif m.mtype == _M_RESTART_ACKNOWLEDGE:
             self.restart.m.fire(MT.RESTART_ACKNOWLEDGE, m, now)
-        elif m.mtype == MT.STATUS:
+        elif m.mtype == _M_STATUS:
             pass
         else:
             self.send_status(0, not m.flag, 81, 0)
@@ -906,7 +1103,7 @@ class Q931:
 
     def _peer_restart(self, m: Message, now: float) -> int:
         """RESTART received (5.5.2): the calls on the channels end, RESTART ACKNOWLEDGE."""
-        self.counters["restart_rx"] += 1
+        self._counts["restart_rx"] += 1
         ri = m.get(IE.RestartIndicator)
         ci = m.get(_ChannelId)
         if ri is None:
@@ -927,7 +1124,10 @@ class Q931:
 
 def _cause_of(m: Any) -> int:
     """The cause value of a received message (16, normal clearing, when it has none)."""
-    return m.cause_value(16) if isinstance(m, Message) else 16
+    if isinstance(m, _Msg):
+        msg = m
+        return int(msg.cause_value(16))
+    return 16
 
 
 def tables() -> tuple[Table, Table]:
@@ -938,3 +1138,6 @@ def tables() -> tuple[Table, Table]:
 
 USER_TABLE = build("user", PriCall)
 NETWORK_TABLE = build("network", PriCall)
+if _COMPILED and _machine_c is not None:     # the compiled engine calls the actions by number
+    _machine_c.bind_actions(USER_TABLE, PriCall)
+    _machine_c.bind_actions(NETWORK_TABLE, PriCall)
