@@ -7,15 +7,31 @@ a board, a SOCK_SEQPACKET socket as libpri uses) carry it unchanged.
 
 One source, two builds: this module runs as it is (the twin) and setup.py compiles it in
 Cython's pure-Python mode with ``stack_c.pxd`` as ``stack_c`` (:mod:`.stack` picks the live
-one), so that the glue a frame crosses between the data link and layer 3 is C, not Python.
+one), so that the glue a frame crosses between the data link and layer 3 is C, not Python:
+the link and layer 3 are typed as their compiled classes, their per-frame methods C calls.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from _boardcore import _select
+
 from .link import LapdLink
 from .q931 import E1_B_CHANNELS, Q931
 from .states import InterfaceEvent
+
+try:
+    import cython
+    _COMPILED = bool(cython.compiled)
+except ImportError:      # no Cython: this module runs as the twin
+    _COMPILED = False
+#: the data link's class: this build types it as the compiled link (``link_c``), so it takes
+#: that one even where the twins are forced on (as :mod:`.q931_py` takes the compiled engine)
+_Link: Any = LapdLink
+if _COMPILED:
+    _link_c = _select.compiled("cti.signaling.pri.link")
+    if _link_c is not None:
+        _Link = _link_c.LapdLink
 
 
 class PriStack:
@@ -25,7 +41,7 @@ class PriStack:
     def __init__(self, network: bool = False, channels: tuple[int, ...] = E1_B_CHANNELS, *,
                  q921: dict[str, float] | None = None, name: str = "pri", **q931: Any) -> None:
         self.network = network
-        self.link = LapdLink(network, timers=q921, name=f"{name}.q921")
+        self.link: LapdLink = _Link(network, timers=q921, name=f"{name}.q921")
         self.q931 = Q931(network, channels, **q931)
         # DL-DATA-INDICATION straight to layer 3 (its Python-level bound method, which the link calls)
         self.link.deliver = getattr(self.q931, "receive")  # noqa: B009 (a C method taken as a Python one)
