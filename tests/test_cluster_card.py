@@ -137,3 +137,51 @@ def test_standby_takes_over_a_killed_nodes_card_resets_circuits_and_calls_flow(p
                     p.wait(10)
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+def test_a_paused_owner_is_fenced_by_the_card_when_a_standby_takes_over(pg_url: str, tmp_path: Path) -> None:
+    """The owner stopped (SIGSTOP) for longer than its lease: the standby takes the lease and
+    claims the card with the new epoch (the wire protocol's OWNER), so the card closes the old
+    owner's connection at once; woken, the old owner can no longer act on the line and stops
+    (its lease lost: status 75), while the new owner runs on."""
+    card, url = _card(tmp_path, "ss7")
+    procs: list[subprocess.Popen[str]] = [card]
+    a = None
+    try:
+        a = _node("a", url, pg_url, tmp_path, "ss7")
+        procs.append(a)
+        la = Lines(a)
+        assert la.wait("owner", 30).split()[1] == "1"
+        b = _node("b", url, pg_url, tmp_path, "ss7")
+        procs.append(b)
+        lb = Lines(b)
+        lb.wait("standby", 30)
+        net = _logged([sys.executable, RIG, "network", url, "300", "ss7"], tmp_path / "net.log")
+        procs.append(net)
+        Lines(net)                                        # its stdout drained
+        la.wait("server-ready", 30)                       # the network acknowledged a's GRS
+        a.send_signal(signal.SIGSTOP)
+        assert lb.wait("owner", 20).split()[1] == "2"
+        end = time.monotonic() + 20
+        fenced = "lease epoch 2 claimed by"
+        while time.monotonic() < end and fenced not in (tmp_path / "card.log").read_text():
+            time.sleep(0.1)
+        log = (tmp_path / "card.log").read_text()
+        assert fenced in log and "closing the connection of epoch 1" in log, log[-2000:]
+        a.send_signal(signal.SIGCONT)
+        assert a.wait(20) == 75, (tmp_path / "a.log").read_text()[-2000:]
+        lb.wait("server-ready", 30)
+        assert b.poll() is None
+    finally:
+        if a is not None and a.poll() is None:
+            a.send_signal(signal.SIGCONT)
+        for name in ("card", "a", "b", "net"):
+            if (tmp_path / f"{name}.log").exists():
+                print(f"--- {name}.log:", (tmp_path / f"{name}.log").read_text()[-3000:])
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()

@@ -116,12 +116,10 @@ CARD_TTL = 3.0
 
 
 def card_main(a: argparse.Namespace) -> None:
-    """``--card URL``: a node on a served card's span 0 (SS7) shared with standbys: waits for the
-    card's lease (cti.cluster.card), prints ``owner <epoch> <time>``, answers every call."""
-    import time
-
-    from cti.cli.wiring import build_server
-    from cti.cluster.card import for_site
+    """``--card URL``: a node on a served card's span 0 run by ``cti-cluster serve``'s own code
+    (:func:`cti.cli.cluster.serve_card`): waits for the card's lease, prints ``standby`` then
+    ``owner <epoch> <time> ...``, claims the card, answers every call."""
+    from cti.cli.cluster import serve_card
     from cti.config import Config
     cfg = Config.from_dict({"server": {"node": a.node, "store": a.store},
                             "bus": {"events": "tcp://127.0.0.1:*", "snapshot": "tcp://127.0.0.1:*",
@@ -129,19 +127,7 @@ def card_main(a: argparse.Namespace) -> None:
                             "board": {"driver": "wire", "options": {"url": a.card}},
                             "trunk": [{"signalling": a.card_signalling, "spans": [0]}],
                             "cluster": {"servers": json.loads(a.servers), "centre": a.centre, "lease_ttl": CARD_TTL}})
-    card = for_site(cfg)
-    print("standby", flush=True)
-    card.wait()
-    card.keep()
-    print(f"owner {card.epoch} {time.time()}", flush=True)
-    srv = build_server(cfg, extra=[Answer()])
-    srv.start()
-    signal.signal(signal.SIGTERM, lambda *_: srv.stop())
-    try:
-        srv.run(a.duration)
-    finally:
-        srv.close()
-        card.release()
+    serve_card(cfg, extra=[Answer()], duration=a.duration, say=lambda text: print(text, flush=True))
 
 
 CONTACT = {"route_points": {"4000": "sales"}, "stations": {},

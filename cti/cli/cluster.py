@@ -11,39 +11,53 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import click
 
 from cti.cluster.__main__ import main, stop_on_signals
+
 
 @main.command()
 @click.option("-c", "--config", "path", required=True, type=click.Path(exists=True, dir_okay=False))
 def serve(path: str) -> None:
     """cti-server on a network-attached card shared with standby nodes: wait for the card's
     lease, then run; exit 75 at once if the lease is lost (docs/cluster.md)."""
-    from cti.cli.wiring import build_server
     from cti.config import Config, ConfigError
-
-    from cti.cluster.card import for_site
     try:
         cfg = Config.load(path)
-        card = for_site(cfg)
+        serve_card(cfg, say=lambda text: click.echo(text, err=True))
     except (ConfigError, ValueError) as e:
         raise click.ClickException(str(e)) from None
+
+
+def serve_card(cfg: Any, extra: Sequence[Any] = (), duration: float | None = None,
+               say: Callable[[str], None] = print) -> None:
+    """``serve`` for a loaded site ``cfg``: wait as standby until this node holds the card's
+    lease (a stop signal ends the wait), keep it on a thread, claim the card with the lease
+    epoch (the wire protocol's OWNER: the card takes no orders from an older owner again), then
+    build and run the node's server (``extra`` components added; ``duration`` s, or until a
+    stop signal) and give the card up when it ends. ``say`` hears the node's states as lines
+    starting ``standby`` and ``owner <epoch> <wall-clock time>``."""
+    from cti.cli.wiring import build_server
+    from cti.cluster.card import fence, for_site
+    card = for_site(cfg)
     stop = stop_on_signals()
-    click.echo(f"cti-cluster {cfg.server.node}: standby for card {card.url}", err=True)
+    say(f"standby (cti-cluster {cfg.server.node} for card {card.url})")
     t0 = time.monotonic()
     if not card.wait(stop.is_set):
         return
     card.keep()
-    click.echo(f"cti-cluster {cfg.server.node}: owner of card {card.url} (lease epoch {card.epoch}, "
-               f"after {time.monotonic() - t0:.2f} s)", err=True)
-    srv = build_server(cfg)
+    fence(cfg, card.epoch)
+    say(f"owner {card.epoch} {time.time():.3f} (cti-cluster {cfg.server.node} owns card {card.url}, "
+        f"lease epoch {card.epoch}, after {time.monotonic() - t0:.2f} s)")
+    srv = build_server(cfg, extra=list(extra))
     srv.start()
     signal.signal(signal.SIGTERM, lambda *_: srv.stop())
     signal.signal(signal.SIGINT, lambda *_: srv.stop())
     try:
-        srv.run()
+        srv.run(duration)
     finally:
         srv.close()
         card.release()

@@ -21,9 +21,8 @@ Fencing: an owner that cannot renew fences itself: when ``ttl / 2`` passes witho
 successful renewal (the database unreachable, the process paused and woken) it exits at once
 (status 75) before a standby can have the lease. The card can fence it too: :func:`fence`
 makes the site's wire board claim its spans with the lease epoch (the wire protocol's OWNER),
-after which the card closes an older owner's connection and refuses its reconnection.
-``serve`` does not call it yet: with it, the No.1 case of the takeover test failed 2 runs in
-6 (new calls did not flow after the takeover), against 0 in 3 without; not understood yet.
+after which the card closes an older owner's connection and refuses its reconnection; ``serve``
+claims the card so as soon as it holds the lease, before it opens the board.
 """
 from __future__ import annotations
 
