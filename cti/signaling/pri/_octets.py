@@ -23,6 +23,11 @@ def join(mtype: int, cref: int, flag: bool, parts: list[bytes]) -> bytes:
     return head(mtype, cref, flag) + b"".join(parts)
 
 
+def join_wires(mtype: int, cref: int, flag: bool, wires: list[tuple[int, bytes]]) -> bytes:
+    """:func:`join` of the octets of ``wires`` ((order key, octets) per element, in order)."""
+    return head(mtype, cref, flag) + b"".join([w[1] for w in wires])
+
+
 def frame(addr: bytes, ns: int, nr: int, info: bytes) -> bytes:
     """An I frame (Q.921 3.5, modulo 128): ``addr`` (two octets), N(S), N(R), P=0, ``info``."""
     return addr + bytes(((ns & 0x7F) << 1, (nr & 0x7F) << 1)) + info

@@ -34,7 +34,7 @@ cdef class LapdLink:
     cpdef list events(self)
     cdef _frame(self, object f)
     cdef _s(self, int control, bint command, bint pf)
-    @cython.locals(info=bytes)
+    @cython.locals(info=bytes, q=list, taken=Py_ssize_t)
     cdef _push(self, double now)
     cdef _mdl(self, str code)
     cdef _clear(self, bint discard)

@@ -257,9 +257,12 @@ class LapdLink:
 
     def _push(self, now: float) -> None:
         """Send queued I frames while the window (k) and the state allow (Q.921 5.6.1)."""
-        while (self.queue and self.m.state is _S7 and not self.peer_busy
+        q = self.queue
+        taken = 0
+        while (taken < len(q) and self.m.state is _S7 and not self.peer_busy
                and ((self.vs - self.va) & 0x7F) < self.k):
-            info = self.queue.pop(0)
+            info = q[taken]
+            taken += 1
             self._out.append(_octets.frame(self._addr_c, self.vs, self.vr, info))
             self.unacked.append(info)
             self.vs = (self.vs + 1) & 0x7F
@@ -270,6 +273,8 @@ class LapdLink:
                     self.m._apply(_R_SENT, _I_SENT, None, now)  # type: ignore[attr-defined]
             else:
                 self.m.fire_if(_I_SENT, None, now)
+        if taken:
+            del q[:taken]                        # the frames sent leave the queue at once
 
     # ---- actions (the table names them) -------------------------------------------------------
     def _mdl(self, code: str) -> None:

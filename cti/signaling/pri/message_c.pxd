@@ -37,8 +37,7 @@ cdef class Message:
     cpdef problem(self, bint from_network)
 
 
-@cython.locals(last=int, k=int, n=Py_ssize_t, ordered=bint, parts=list, keys=list, w=tuple, i=Py_ssize_t,
-               j=Py_ssize_t, p=bytes)
+@cython.locals(last=int, k=int, n=Py_ssize_t, ordered=bint, ws=list, w=tuple, i=Py_ssize_t, j=Py_ssize_t)
 cpdef bytes encode_parts(int mtype, object cref, bint flag, object ies, object cref_len=*)
 cpdef bytes encode_header(int mtype, object cref, bint flag)
 @cython.locals(b=bytes, n=Py_ssize_t, crl=int, flag=bint, mtype=int, m=Message)

@@ -480,8 +480,7 @@ def encode_parts(mtype: cython.int, cref: Any, flag: bool, ies: Sequence[Ie | tu
     n = len(ies)
     if not n:
         return _octets.head(mtype, cref, flag)
-    parts = []
-    keys = []
+    ws = []
     last = -1
     ordered = True
     for e in ies:
@@ -490,20 +489,17 @@ def encode_parts(mtype: cython.int, cref: Any, flag: bool, ies: Sequence[Ie | tu
         if k < last:
             ordered = False
         last = k
-        keys.append(k)
-        parts.append(w[1])
+        ws.append(w)
     if not ordered:        # a stable insertion sort on the keys (a message has a few elements)
         for i in range(1, n):
-            k = keys[i]
-            p = parts[i]
+            w = ws[i]
+            k = w[0]
             j = i - 1
-            while j >= 0 and keys[j] > k:
-                keys[j + 1] = keys[j]
-                parts[j + 1] = parts[j]
+            while j >= 0 and ws[j][0] > k:
+                ws[j + 1] = ws[j]
                 j -= 1
-            keys[j + 1] = k
-            parts[j + 1] = p
-    return _octets.join(mtype, cref, flag, parts)
+            ws[j + 1] = w
+    return _octets.join_wires(mtype, cref, flag, ws)
 
 
 def _encode_other(mtype: int, cref: Any, flag: bool, ies: Sequence[Ie | tuple[int, bytes]], cref_len: Any) -> bytes:
