@@ -171,6 +171,7 @@ def test_compiled_decoder_seeded_battery():
 # ---- call control: the compiled node and the twin node driven in lockstep -------------------------
 CONTROL = "cti.signaling.ss7.isup.control"
 compiled_control = _select.compiled(CONTROL)
+IAM = "cti.signaling.ss7.isup.iam"
 
 
 def _state(node):
@@ -355,17 +356,17 @@ def test_iam_read_in_place_is_what_the_codec_decodes(which, msg, seed, mutated):
     """Call control reads the usual IAM's numbers and category from the octets, not through
     the codec: whatever it reads there (valid, with other optional parameters, mutated) is what
     the codec decodes, and an IAM it does not read is left to the codec (None)."""
-    control = compiled_control if which == "compiled" else _select.twin(CONTROL)
-    if control is None:
-        pytest.skip("compiled control_c not built")
+    iam = _select.compiled(IAM) if which == "compiled" else _select.twin(IAM)
+    if iam is None:
+        pytest.skip("compiled iam_c not built")
     data = twin_codec.encode(msg)
     if mutated:
         data = bytes(mutate(data, random.Random(seed)))
     if len(data) < 10 or data[2] != M.IAM:
         return
-    seen = control._read_iam(data)
+    seen = iam.read_iam(data)
     try:
-        decoded = control._iam_of(twin_codec.decode(data))
+        decoded = iam.iam_of(twin_codec.decode(data))
     except ProtocolError:
         assert seen is None
         return

@@ -1,26 +1,14 @@
 # Declarations that compile control_py.py (pure-Python mode) as control_c.
 from cti.signaling.machine_c cimport MachineCore
 from cti.signaling.ss7.isup.codec_c cimport Slots
+from cti.signaling.ss7.isup.iam_c cimport ReceivedIam, iam_of, read_iam, write_address
 cimport cython
 
 cdef dict _TAILS, _CAUSES, _IAM_HEADS
 cdef list _MEMO
 cdef Slots _EV
 
-@cython.locals(n=Py_ssize_t, total=Py_ssize_t, k=Py_ssize_t, lo=long, hi=long, c=long)
-cpdef bint _address(bytearray out, Py_ssize_t at, str digits, int st) except -1
-
-
-
-cdef class ReceivedIam:
-    cdef public object called, calling, category
-
-cdef bytes _HEX
-cdef bytearray _DIG, _IAM_OUT
-@cython.locals(out=bytearray, k=Py_ssize_t, i=Py_ssize_t, v=int)
-cdef str _digits(bytes b, Py_ssize_t at, Py_ssize_t end, bint odd)
-@cython.locals(n=Py_ssize_t, p=Py_ssize_t, q=Py_ssize_t, size=Py_ssize_t)
-cpdef ReceivedIam _read_iam(bytes b)
+cdef bytearray _IAM_OUT
 
 
 cdef class Circuit:
