@@ -132,7 +132,7 @@ def _offered(q: Q931, now: float) -> Any:
     """A SETUP from the user side handed to a network-side Q931 alone (sans-IO)."""
     q.receive(encode(Message(MT.SETUP, 9, False, [IE.BearerCapability(), IE.ChannelId((5,), True),
                                                   IE.CalledNumber("88001234"), IE.SendingComplete()])), now)
-    return q.calls[(9, False)]
+    return q.calls[9]               # (the call reference we did not allocate: no 0x8000)
 
 
 @pytest.mark.parametrize("inband", [False, True])

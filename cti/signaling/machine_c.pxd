@@ -57,6 +57,7 @@ cdef class TimerQueue:
     cdef list _heap
     cdef Py_ssize_t _seq
 
+    @cython.locals(heap=list, top=tuple, m=MachineCore)
     cpdef push(self, MachineCore machine, object timer, object at)
     @cython.locals(heap=list, top=tuple, m=MachineCore)
     cpdef object deadline(self)

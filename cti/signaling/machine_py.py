@@ -285,9 +285,18 @@ class TimerQueue:
 
     def push(self, machine: MachineCore, timer: Any, at: Any) -> None:
         """``machine``'s timer (its index in the table) started, due at ``at`` (the very
-        object the machine keeps: the entry is live while the machine keeps it)."""
+        object the machine keeps: the entry is live while the machine keeps it). Stopped
+        timers at the top are dropped first, so that a stack whose timers are stopped before
+        anyone asks for the deadline (calls set up and cleared at once) keeps a short heap."""
+        heap = self._heap
+        while heap:
+            top = heap[0]
+            m = top[2]
+            if m.running._at[top[3]] is top[0]:
+                break
+            heapq.heappop(heap)
         self._seq += 1
-        heapq.heappush(self._heap, (at, self._seq, machine, timer))
+        heapq.heappush(heap, (at, self._seq, machine, timer))
 
     def deadline(self) -> float | None:
         """The earliest running deadline of any machine in the queue, or None."""

@@ -6,10 +6,11 @@ from cpython.ref cimport Py_REFCNT
 cimport cython
 
 cdef object _Machine, _Queue, _Msg, _decode, _MessageError
-cdef dict _MT_OF
-cdef frozenset _CHECKED
+cdef list _MT_OF
+cdef bytes _CHECKED
 cdef object _SETUP, _RELEASE_COMPLETE, _RELEASE, _DISCONNECT
 cdef object _REQ_SETUP, _REQ_RELEASE, _REQ_SETUP_COMPLETE, _REQ_PROCEEDING, _REQ_REJECT, _REQ_DISCONNECT
+cdef object _REQ_INFO, _REQ_MORE_INFO, _REQ_ALERTING, _REQ_PROGRESS, _REQ_SETUP_RESPONSE, _REQ_STATUS_ENQUIRY
 cdef object _ChannelId, _CallingNumber, _Display, _CallState
 cdef object _ie_cause, _ie_channel, _ie_progress, _SPEECH
 cdef Py_ssize_t _POOL_MAX, _SOLE
@@ -144,7 +145,7 @@ cdef class Q931:
     cdef int _req(self, PriCall call, object req, object arg, double now) except -1
     @cython.locals(call=PriCall)
     cdef int _clear_channel(self, object ch, double now, str why) except -1
-    @cython.locals(call=PriCall, m=CMessage)
+    @cython.locals(call=PriCall, m=CMessage, cref=int)
     cpdef receive(self, object data, double now)
     cdef object _problem(self, CMessage m)
     @cython.locals(cause=int, act=bint)

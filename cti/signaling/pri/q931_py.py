@@ -81,9 +81,11 @@ def _sole_refs() -> int:
 
 _SOLE = _sole_refs()
 #: message type octet -> MT, without calling the enum per message
-_MT_OF: dict[int, MT] = {int(t): t for t in MT}
+_MT_OF: list[MT | None] = [None] * 128
+for _t in MT:
+    _MT_OF[int(_t) & 0x7F] = _t
 #: message types with mandatory elements (the others can only have element errors)
-_CHECKED = frozenset(int(t) for t in (*MANDATORY, *MANDATORY_FROM_NETWORK))
+_CHECKED = bytes(1 if any(int(t) == i for t in (*MANDATORY, *MANDATORY_FROM_NETWORK)) else 0 for i in range(128))
 #: message type octets as C ints (an ``MT.X`` look-up goes through the enum's metaclass)
 _M_ALERTING = int(MT.ALERTING)
 _M_CALL_PROCEEDING = int(MT.CALL_PROCEEDING)
@@ -106,6 +108,8 @@ _SETUP, _RELEASE_COMPLETE, _RELEASE, _DISCONNECT = MT.SETUP, MT.RELEASE_COMPLETE
 _REQ_SETUP, _REQ_RELEASE, _REQ_SETUP_COMPLETE, _REQ_PROCEEDING = Req.SETUP, Req.RELEASE, Req.SETUP_COMPLETE, \
     Req.PROCEEDING
 _REQ_REJECT, _REQ_DISCONNECT = Req.REJECT, Req.DISCONNECT
+_REQ_INFO, _REQ_MORE_INFO, _REQ_ALERTING, _REQ_PROGRESS = Req.INFO, Req.MORE_INFO, Req.ALERTING, Req.PROGRESS
+_REQ_SETUP_RESPONSE, _REQ_STATUS_ENQUIRY = Req.SETUP_RESPONSE, Req.STATUS_ENQUIRY
 _ChannelId, _CallingNumber, _Display, _CallState = IE.ChannelId, IE.CallingNumber, IE.Display, IE.CallState
 _ie_cause, _ie_channel, _ie_progress, _SPEECH = IE.cause, IE.channel, IE.progress, IE.SPEECH
 _SENDING_COMPLETE = IE.SENDING_COMPLETE
@@ -691,7 +695,9 @@ class Q931:
         #: cause location we send: 2 public network serving the local user / 0 user (Q.850 2.2.5)
         self.location = (2 if network else 0) if location is None else location
         self.trace = trace
-        self.calls: dict[tuple[int, bool], PriCall] = {}
+        #: the calls by call reference: the value, with 0x8000 added for the calls we allocated
+        #: (the flag of the messages the other side sends for them)
+        self.calls: dict[int, PriCall] = {}
         #: the running timers of every call in one heap (the engine's per-stack queue)
         self.timers = _Queue()
         self.by_channel: dict[int, PriCall] = {}
@@ -807,7 +813,7 @@ class Q931:
         """The call reference is over (the last thing an action does): the call leaves the
         interface, and its machine lets go of it so that the two are freed by reference
         counting, not by the cyclic garbage collector (a fifth of the CPU of a busy span)."""
-        self.calls.pop((call.cref, call.ours), None)
+        self.calls.pop(call.cref | 0x8000 if call.ours else call.cref, None)
         call.m.release()               # its timers end with it (a later one must not fire)
         if call.channel is not None and self.by_channel.get(call.channel) is call:
             del self.by_channel[call.channel]
@@ -851,7 +857,7 @@ class Q931:
         for _ in range(0x7FFF):
             cref = self._next_cref
             self._next_cref = cref % 0x7FFF + 1
-            if (cref, True) not in self.calls:
+            if cref | 0x8000 not in self.calls:
                 return cref
         raise LocalProtocolError("no free call reference")
 
@@ -872,7 +878,7 @@ class Q931:
         call.calling = calling
         call.display = display
         call.called_ton, call.hlc = called_ton, hlc
-        self.calls[(call.cref, True)] = call
+        self.calls[call.cref | 0x8000] = call
         self.by_channel[ch] = call
         call.m.fire(_REQ_SETUP, None, now)
         return call
@@ -909,39 +915,39 @@ class Q931:
         return ies
 
     def _req(self, call: PriCall, req: Req, arg: Any, now: float) -> int:
-        if call.m.state == 0 or (call.cref, call.ours) not in self.calls:
+        if call.m.state == 0 or (call.cref | 0x8000 if call.ours else call.cref) not in self.calls:
             raise LocalProtocolError(f"{call!r} is over")
         if not call.m.fire_if(req, arg, now):
             raise LocalProtocolError(f"{req.value} not allowed in {call.m.state.name}")
         return 0
 
     def information(self, call: PriCall, digits: str, now: float, complete: bool = False) -> None:
-        self._req(call, Req.INFO, (digits, complete), now)
+        self._req(call, _REQ_INFO, (digits, complete), now)
 
     def more_info(self, call: PriCall, now: float) -> None:
-        self._req(call, Req.MORE_INFO, None, now)
+        self._req(call, _REQ_MORE_INFO, None, now)
 
     def proceeding(self, call: PriCall, now: float) -> None:
-        self._req(call, Req.PROCEEDING, None, now)
+        self._req(call, _REQ_PROCEEDING, None, now)
 
     def alert(self, call: PriCall, now: float, inband: bool = False) -> None:
-        self._req(call, Req.ALERTING, inband, now)
+        self._req(call, _REQ_ALERTING, inband, now)
 
     def progress(self, call: PriCall, now: float, description: int = 8) -> None:
-        self._req(call, Req.PROGRESS, description, now)
+        self._req(call, _REQ_PROGRESS, description, now)
 
     def answer(self, call: PriCall, now: float) -> None:
-        self._req(call, Req.SETUP_RESPONSE, None, now)
+        self._req(call, _REQ_SETUP_RESPONSE, None, now)
 
     def release(self, call: PriCall, cause: int, now: float) -> None:
         """Clear (DISCONNECT) or refuse (RELEASE COMPLETE) the call."""
-        if (call.cref, call.ours) not in self.calls:
+        if (call.cref | 0x8000 if call.ours else call.cref) not in self.calls:
             raise LocalProtocolError(f"{call!r} is over")
         if not call.m.fire_if(_REQ_REJECT, cause, now):
             self._req(call, _REQ_DISCONNECT, cause, now)
 
     def status_enquiry(self, call: PriCall, now: float) -> None:
-        self._req(call, Req.STATUS_ENQUIRY, None, now)
+        self._req(call, _REQ_STATUS_ENQUIRY, None, now)
 
     def restart_channels(self, channels: tuple[int, ...] | None, now: float) -> None:
         """RESTART of ``channels`` (None: the whole interface), 5.5.1: their calls end at once."""
@@ -991,7 +997,8 @@ class Q931:
         if m.cref == GLOBAL_CREF:
             self._global(m, now)
             return
-        call = self.calls.get((m.cref, m.flag))     # flag set: toward the side that allocated it
+        cref: int = m.cref                           # flag set: toward the side that allocated it
+        call = self.calls.get(cref | 0x8000 if m.flag else cref)
         if call is None:
             self._unknown_cref(m, now)
             return
@@ -1004,11 +1011,11 @@ class Q931:
         return problem
 
     def _for_call(self, call: PriCall, m: Message, now: float) -> int:
-        mt = _MT_OF.get(m.mtype)
+        mt = _MT_OF[m.mtype & 0x7F]
         if mt is None:
             self.send_status(call.cref, not call.ours, 97, int(call.m.state))   # 5.8.4
             return 0
-        problem = self._problem(m) if m.mtype in _CHECKED or not m.clean else None
+        problem = self._problem(m) if _CHECKED[m.mtype & 0x7F] or not m.clean else None
         if problem is not None:
             cause, act = problem
             if mt is _DISCONNECT or mt is _RELEASE:
@@ -1056,7 +1063,7 @@ class Q931:
             return 0
         call = self._new_call(m.cref, False, now)
         call.channel = ch
-        self.calls[(m.cref, False)] = call
+        self.calls[m.cref] = call
         self.by_channel[ch] = call
         if problem is not None:
             self.send_status(m.cref, True, problem[0], 0)
