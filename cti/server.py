@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 VERSION = "1"
 BLOCK = 0.02                 #: seconds of one board block (G.704 multiframe pace of the kernels)
 MAX_SLEEP = 1.0              #: the loop wakes at least this often (housekeeping, retention)
+#: CPython's automatic gen-2 collection walks the whole heap (117 ms at 128 loaded spans):
+#: after start-up it never runs on its own; housekeeping collects everything this often
+#: (seconds), so old cyclic garbage is still reclaimed, at a known cadence (docs/capacity.md)
+GC_FULL_EVERY = 600.0
 VIRTUAL_TURN_MS = 10         #: virtual clock: wall-clock ms a turn waits for sockets (leaves CPU to clients)
 
 
@@ -139,6 +143,8 @@ class CtiServer:
         self._started = False
         self.turns = 0                     #: loop turns so far (each waits for the next deadline)
         self._last_prune = 0.0
+        self._last_full_gc = 0.0
+        self._gc_threshold: tuple[int, int, int] | None = None   #: the process's, before start()
         self._board_fd = False             #: the loop waits on the (polled) board's descriptor
         self._served: float | None = None  #: board time of the last service (polled board)
         self._served_wall = 0.0
@@ -275,6 +281,9 @@ class CtiServer:
             c.start(self)
         gc.collect()
         gc.freeze()   # start-up objects leave later collections: shorter GC pauses, lower bus p99
+        self._gc_threshold = gen0, gen1, _gen2 = gc.get_threshold()
+        gc.set_threshold(gen0, gen1, 1_000_000_000)    # no gen 2 inside a block: see GC_FULL_EVERY
+        self._last_full_gc = time.monotonic()
         return self
 
     def _service(self, now: float) -> None:
@@ -422,6 +431,11 @@ class CtiServer:
             self.store.set_meta("next_call", str(nxt))
             self._saved_next = nxt
         t = time.monotonic()
+        if self._gc_threshold is not None and t - self._last_full_gc > GC_FULL_EVERY:
+            self._last_full_gc = t
+            found = gc.collect()
+            log.info("full garbage collection: %d unreachable objects, %.1f ms", found,
+                     1e3 * (time.monotonic() - t))
         if t - self._last_prune > 60.0:
             self._last_prune = t
             s = self.config.server
@@ -462,6 +476,9 @@ class CtiServer:
         self._wake()
 
     def close(self) -> None:
+        if self._gc_threshold is not None:     # the process's collector as it was (tests run many servers)
+            gc.set_threshold(*self._gc_threshold)
+            self._gc_threshold = None
         for c in reversed(self.components):
             try:
                 c.stop()
