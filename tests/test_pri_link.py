@@ -327,3 +327,55 @@ def test_timer_rows_applied_directly_as_the_engine_would(lose: int | None, monke
     direct, engine = run(LapdLink, rows_on), run(link_py.LapdLink, False)
     assert direct == engine
     assert len(direct[-1]) == sum(1 + i % 4 for i in range(0, 40, 3))    # type: ignore[arg-type]
+
+
+def test_messages_go_to_the_upper_layer_unless_deliver_takes_them() -> None:
+    """DL-DATA-INDICATION: each message received in sequence goes to ``upper.data_ind`` (a C
+    call when layer 3 is compiled against link_c), or to ``deliver`` when that is set (a tap or
+    a test takes them first), or else to a "data" event."""
+    from cti.signaling.pri.link import Upper
+
+    class Sink(Upper):
+        def __init__(self) -> None:
+            self.got: list[tuple[bytes, float]] = []
+
+        def data_ind(self, info: bytes, now: float) -> int:
+            self.got.append((info, now))
+            return 0
+
+    def pair() -> tuple[LapdLink, LapdLink]:
+        u, n = LapdLink(False), LapdLink(True)
+        u.start(0.0)
+        for _ in range(3):
+            for a, b in ((u, n), (n, u)):
+                for f in a.data_to_send(0.0):
+                    b.receive(f, 0.0)
+        assert u.up and n.up
+        return u, n
+
+    def move(u: LapdLink, n: LapdLink, now: float) -> None:
+        for _ in range(3):
+            for a, b in ((u, n), (n, u)):
+                for f in a.data_to_send(now):
+                    b.receive(f, now)
+
+    u, n = pair()
+    sink = Sink()
+    n.upper = sink
+    u.send(b"\x08\x02\x00\x01\x05", 1.0)
+    u.send(b"\x08\x02\x00\x01\x07", 1.0)
+    move(u, n, 1.5)
+    assert sink.got == [(b"\x08\x02\x00\x01\x05", 1.5), (b"\x08\x02\x00\x01\x07", 1.5)]
+    taken: list[bytes] = []
+    n.deliver = lambda info, now: taken.append(info)
+    u.send(b"\x08\x02\x00\x02\x05", 2.0)
+    move(u, n, 2.0)
+    assert taken == [b"\x08\x02\x00\x02\x05"] and len(sink.got) == 2
+    n.deliver = None
+    n.upper = None
+    n.events()
+    u.send(b"\x08\x02\x00\x03\x05", 3.0)
+    move(u, n, 3.0)
+    assert [(e.kind, e.data) for e in n.events()] == [("data", b"\x08\x02\x00\x03\x05")]
+    with pytest.raises(NotImplementedError):
+        Upper().data_ind(b"", 0.0)

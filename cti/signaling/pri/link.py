@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from _boardcore import _select
 
 if TYPE_CHECKING:
-    from .link_py import LINK_TABLE, Ev, LapdLink, LinkEvent, LinkState
+    from .link_py import LINK_TABLE, Ev, LapdLink, LinkEvent, LinkState, Upper
 else:
     _impl = _select.load("cti.signaling.pri.link")
-    LINK_TABLE, Ev, LapdLink, LinkEvent, LinkState = (
-        _impl.LINK_TABLE, _impl.Ev, _impl.LapdLink, _impl.LinkEvent, _impl.LinkState)
+    LINK_TABLE, Ev, LapdLink, LinkEvent, LinkState, Upper = (
+        _impl.LINK_TABLE, _impl.Ev, _impl.LapdLink, _impl.LinkEvent, _impl.LinkState, _impl.Upper)
 
-__all__ = ["LINK_TABLE", "Ev", "LapdLink", "LinkEvent", "LinkState"]
+__all__ = ["LINK_TABLE", "Ev", "LapdLink", "LinkEvent", "LinkState", "Upper"]

@@ -12,6 +12,10 @@ cdef Py_ssize_t _T200
 
 
 
+cdef class Upper:
+    cpdef int data_ind(self, bytes info, double now) except -1
+
+
 cdef class LapdLink:
     cdef public bint network, auto, reject, peer_busy, ack_pending
     cdef public str name
@@ -23,6 +27,7 @@ cdef class LapdLink:
     cdef public object deliver
     cdef public list _out, _events
     cdef public dict _counters, mdl_errors
+    cdef public Upper upper          # appended: modules built against the older layout keep working
 
     @cython.locals(b=bytes, n=Py_ssize_t, a0=int, a1=int, c0=int, c1=int, command=bint)
     cpdef receive(self, object data, double now)

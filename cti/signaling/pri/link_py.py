@@ -98,6 +98,17 @@ _S8 = LinkState.TIMER_RECOVERY
 _I_SENT, _ACKED, _PARTIAL_ACK, _INVALID = Ev.I_SENT, Ev.ACKED, Ev.PARTIAL_ACK, Ev.INVALID
 
 
+class Upper:
+    """The layer above a data link (Q.921 4.1: DL-DATA-INDICATION): a link whose ``upper`` is
+    set hands each layer 3 message received in sequence to ``upper.data_ind(octets, now)``; in
+    the compiled build a subclass compiled against ``link_c.pxd`` is called in C (a vtable
+    call, no Python call). Layer 3 subclasses it."""
+
+    def data_ind(self, info: bytes, now: float) -> int:
+        """DL-DATA-INDICATION: ``info``, one message received in sequence."""
+        raise NotImplementedError
+
+
 class LapdLink:
     """One LAPD data link (SAPI 0, TEI 0). ``network`` is our side (C/R rule of Q.921 Table 1)."""
 
@@ -131,6 +142,9 @@ class LapdLink:
         #: ``deliver(octets, now)`` at once instead of a "data" :class:`LinkEvent` (a stack wires
         #: its layer 3 so: one object and one queue less per message)
         self.deliver: Callable[[bytes, float], Any] | None = None
+        #: DL-DATA-INDICATION to the layer above as a C call (compiled build), when ``deliver``
+        #: is not set (a test or a tap setting ``deliver`` takes the messages first)
+        self.upper: Upper | None = None
         #: frames received / sent, I frames received / sent (per frame: C ints; :attr:`counters`)
         self.n_rx = self.n_tx = self.n_i_rx = self.n_i_tx = 0
         self._counters: dict[str, int] = {k: 0 for k in (
@@ -401,6 +415,8 @@ class LapdLink:
             self.n_i_rx += 1
             if self.deliver is not None:
                 self.deliver(info, now)
+            elif self.upper is not None:
+                self.upper.data_ind(info, now)
             else:
                 self._events.append(LinkEvent("data", now, info))
             if pf:
