@@ -12,7 +12,8 @@ from _boardcore import _select
 
 ACCELERATED: tuple[str, ...] = (
     "cti.signaling.ss7.mtp2.bec", "cti.signaling.ss7.mtp3.route", "cti.signaling.ss7.seqpacket",
-    "cti.signaling.ss7.isup.codec", "cti.signaling.ss7.isup.control", "cti.store.journal", "cti.bus.publish",
+    "cti.signaling.ss7.isup.codec", "cti.signaling.ss7.isup.control", "cti.signaling.ss7.isup.iam",
+    "cti.store.journal", "cti.bus.publish",
     "cti.signaling.machine", "cti.signaling.pri.link", "cti.gateway.sendloop", "cti.signaling.pri.message",
     "cti.signaling.pri.q931", "cti.signaling.pri.stack", "cti.signaling.pri.call",
 )
