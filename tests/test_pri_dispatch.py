@@ -10,7 +10,7 @@ import pytest
 
 from cti.signaling import machine_py
 from cti.signaling.engine import Row, Table
-from cti.signaling.pri import q931_py
+from cti.signaling.pri import call_py, q931_py
 from cti.signaling.pri.pair import Pair
 from cti.signaling.pri.q931 import NETWORK_TABLE, USER_TABLE, PriCall
 
@@ -40,12 +40,12 @@ def _branches(fn: object) -> list[tuple[int, str]]:
 def test_each_number_runs_the_method_of_that_name() -> None:
     """dispatch() / check() are one source for both builds: branch ``index == i`` calls
     ``ACTIONS[i]``, every action once, every guard once."""
-    acts = _branches(q931_py.PriCall.dispatch)
-    guards = _branches(q931_py.PriCall.check)
+    acts = _branches(call_py.PriCall.dispatch)
+    guards = _branches(call_py.PriCall.check)
     assert acts and guards
     for i, name in acts + guards:
-        assert q931_py.PriCall.ACTIONS[i] == name, f"branch {i} calls {name}, ACTIONS[{i}] is {q931_py.PriCall.ACTIONS[i]}"
-    assert sorted(i for i, _ in acts + guards) == list(range(len(q931_py.PriCall.ACTIONS)))
+        assert call_py.PriCall.ACTIONS[i] == name, f"branch {i} calls {name}, ACTIONS[{i}] is {call_py.PriCall.ACTIONS[i]}"
+    assert sorted(i for i, _ in acts + guards) == list(range(len(call_py.PriCall.ACTIONS)))
     guard_names = {r.guard.__name__ for t in (q931_py.USER_TABLE, q931_py.NETWORK_TABLE) for r in t.rows if r.guard}
     assert {n for _, n in guards} == guard_names
 
@@ -56,31 +56,32 @@ def test_the_twin_numbers_run_the_methods() -> None:
     pr.run(0.2)
     call = pr.user.q931.setup("123", pr.now, "456", channel=1)
     pr.step()
-    if not isinstance(call, q931_py.PriCall):
+    if not isinstance(call, call_py.PriCall):
         pytest.skip("the compiled PriCall's dispatch is a C method (the source test above covers it)")
-    ix = q931_py.PriCall.ACTIONS.index("send_status_enquiry")
+    ix = call_py.PriCall.ACTIONS.index("send_status_enquiry")
     before = call.enquiries
     call.dispatch(ix, None, pr.now)
     assert call.enquiries == before + 1
-    assert call.check(q931_py.PriCall.ACTIONS.index("setup_left"), None) == 1
+    assert call.check(call_py.PriCall.ACTIONS.index("setup_left"), None) == 1
     with pytest.raises(IndexError):
-        call.dispatch(len(q931_py.PriCall.ACTIONS) + 5, None, pr.now)
+        call.dispatch(len(call_py.PriCall.ACTIONS) + 5, None, pr.now)
 
 
 def test_the_compiled_tables_are_bound() -> None:
     machine_c = pytest.importorskip("cti.signaling.machine_c")
     q931_c = pytest.importorskip("cti.signaling.pri.q931_c")
+    call_c = pytest.importorskip("cti.signaling.pri.call_c")
     for table in (q931_c.USER_TABLE, q931_c.NETWORK_TABLE):
         k = machine_c.compiled(table)
-        assert k.dtype is q931_c.PriCall
+        assert k.dtype is call_c.PriCall
         seen = 0
         for c in k.cells:
             while c is not None:
                 if c.action is not None:
-                    assert q931_c.PriCall.ACTIONS[c.aix] == c.action.__name__
+                    assert call_c.PriCall.ACTIONS[c.aix] == c.action.__name__
                     seen += 1
                 if c.guard is not None:
-                    assert q931_c.PriCall.ACTIONS[c.gix] == c.guard.__name__
+                    assert call_c.PriCall.ACTIONS[c.gix] == c.guard.__name__
                 c = c.alt
         assert seen > 100
 

@@ -1,14 +1,17 @@
 """One Q.931 call (a call reference): :class:`PriCall`, the context of the call tables
-(:mod:`.calltable`), whose methods are the tables' actions and guards. It is defined with
-:class:`~.q931.Q931` in one source (:mod:`.q931_py`, compiled as ``q931_c``); this module
-names the live class."""
+(:mod:`.calltable`), whose methods are the tables' actions and guards, :class:`CallEvent` and
+:class:`Node` (what a call needs of its interface), from the compiled build (``call_c``) or
+the twin (:mod:`.call_py`, ``BOARDCORE_NO_EXTENSIONS=1``): one source."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .q931_py import PriCall
-else:
-    from .q931 import PriCall
+from _boardcore import _select
 
-__all__ = ["PriCall"]
+if TYPE_CHECKING:
+    from .call_py import CallEvent, Node, PriCall
+else:
+    _impl = _select.load("cti.signaling.pri.call")
+    CallEvent, Node, PriCall = _impl.CallEvent, _impl.Node, _impl.PriCall
+
+__all__ = ["CallEvent", "Node", "PriCall"]

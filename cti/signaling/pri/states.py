@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .q931_py import CallEvent as CallEvent
+    from .call_py import CallEvent as CallEvent
 
 
 def __getattr__(name: str) -> Any:
     """``CallEvent`` (what a call tells the layer above) is defined with the call, in the
     compiled layer 3 (:mod:`.q931`): taken from there on first use."""
     if name == "CallEvent":
-        from .q931 import CallEvent
+        from .call import CallEvent
         return CallEvent
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
