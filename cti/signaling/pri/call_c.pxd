@@ -1,6 +1,7 @@
 # Declarations that compile call_py.py (pure-Python mode) as call_c.
 from cti.signaling.machine_c cimport MachineCore, TimerQueue as CTimerQueue, Actions
 from cti.signaling.pri.message_c cimport Message as CMessage, encode_parts as c_encode_parts, number_wire as c_number_wire
+from cti.signaling.pri.link_c cimport Upper
 from cpython.ref cimport Py_REFCNT
 cimport cython
 
@@ -17,7 +18,7 @@ cdef int _M_PROGRESS, _M_RELEASE, _M_RELEASE_COMPLETE, _M_SETUP, _M_SETUP_ACKNOW
 cdef class PriCall
 
 
-cdef class Node:
+cdef class Node(Upper):
     cdef public bint network, overlap_receiving, link_up
     cdef public object variant, table, number_length, restart, tap, _call_timers
     cdef public tuple channels

@@ -36,8 +36,10 @@ try:
     _COMPILED = bool(cython.compiled)
 except ImportError:      # no Cython: this module runs as the twin
     _COMPILED = False
-if not cython.compiled:  # the base of PriCall (the compiled build cimports the engine's C class)
+if not cython.compiled:  # the bases of PriCall and Node (the compiled build cimports the C classes)
     from cti.signaling.machine_py import Actions
+
+    from .link_py import Upper
 if not cython.compiled and TYPE_CHECKING:  # the C functions call_c.pxd cimports, for the type checker
     from sys import getrefcount as Py_REFCNT
 
@@ -119,9 +121,11 @@ class CallEvent:
                 f"remote={self.remote!r}, reason={self.reason!r}, digits={self.digits!r}, progress={self.progress!r})")
 
 
-class Node:
+class Node(Upper):
     """What a call needs of its interface (:class:`~.q931.Q931` is one): the interface's
-    fields, its messages out, its channel map, and the pool of freed call records."""
+    fields, its messages out, its channel map, and the pool of freed call records. It is the
+    data link's layer above (:class:`~.link_py.Upper`): the link hands it each message received
+    in sequence, a C call in the compiled build."""
 
     if not cython.compiled and TYPE_CHECKING:   # (the fields, set by Q931; call_c.pxd declares them)
         network: bool

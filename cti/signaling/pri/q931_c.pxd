@@ -26,6 +26,7 @@ cdef class Q931(Node):
     cdef int _req(self, PriCall call, object req, object arg, double now) except -1
     @cython.locals(call=PriCall)
     cdef int _clear_channel(self, object ch, double now, str why) except -1
+    cpdef int data_ind(self, bytes info, double now) except -1
     @cython.locals(call=PriCall, m=CMessage, cref=int)
     cpdef receive(self, object data, double now)
     cdef object _problem(self, CMessage m)

@@ -296,6 +296,11 @@ class Q931(Node):
             c.m.fire(Ev.DL_FAILURE, None, now)
 
     # ---- messages from the peer ------------------------------------------------------------
+    def data_ind(self, info: bytes, now: float) -> int:
+        """DL-DATA-INDICATION from the data link (this interface is its ``upper``)."""
+        self.receive(info, now)
+        return 0
+
     def receive(self, data: bytes, now: float) -> None:
         self._n_rx += 1
         try:
