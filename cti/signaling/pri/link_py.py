@@ -287,8 +287,11 @@ class LapdLink:
                     self.m._apply(_R_SENT, _I_SENT, None, now)  # type: ignore[attr-defined]
             else:
                 self.m.fire_if(_I_SENT, None, now)
-        if taken:
-            del q[:taken]                        # the frames sent leave the queue at once
+        if taken:                                # the frames sent leave the queue at once
+            if taken == len(q):
+                self.queue = []
+            else:
+                del q[:taken]
 
     # ---- actions (the table names them) -------------------------------------------------------
     def _mdl(self, code: str) -> None:
@@ -477,7 +480,10 @@ class LapdLink:
             return False
         n = (nr - self.va) & 0x7F
         if n:
-            del self.unacked[:n]
+            if n == len(self.unacked):
+                self.unacked = []
+            else:
+                del self.unacked[:n]
         self.va = nr
         if n and move and self.m.state is _S7:
             if _ROWS:        # the rows (7, ACKED) / (7, PARTIAL_ACK): their timers, applied directly
