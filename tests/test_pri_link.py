@@ -379,3 +379,31 @@ def test_messages_go_to_the_upper_layer_unless_deliver_takes_them() -> None:
     assert [(e.kind, e.data) for e in n.events()] == [("data", b"\x08\x02\x00\x03\x05")]
     with pytest.raises(NotImplementedError):
         Upper().data_ind(b"", 0.0)
+
+
+def test_compiled_link_imports_and_runs_with_the_twins_forced() -> None:
+    """The compiled data link is typed against the compiled engine: with the twins forced
+    (BOARDCORE_NO_EXTENSIONS=1) a module importing it all the same (layer 3 cimports its Upper)
+    still gets a working link, on the compiled engine."""
+    import os
+    import subprocess
+    import sys
+
+    from _boardcore import _select
+    if _select.compiled("cti.signaling.pri.link") is None:
+        pytest.skip("link_c not built (no C compiler or Cython where the package was installed)")
+    code = ("from cti.signaling.pri import link_c as L\n"
+            "u, n = L.LapdLink(False), L.LapdLink(True)\n"
+            "u.start(0.0)\n"
+            "for _ in range(3):\n"
+            "    for a, b in ((u, n), (n, u)):\n"
+            "        for f in a.data_to_send(0.0):\n"
+            "            b.receive(f, 0.0)\n"
+            "u.send(b'\\x08\\x02\\x00\\x01\\x05', 0.0)\n"
+            "for f in u.data_to_send(0.0):\n"
+            "    n.receive(f, 0.0)\n"
+            "print(u.up, n.up, [e.kind for e in n.events()], type(u.m).__module__)\n")
+    env = {**os.environ, "BOARDCORE_NO_EXTENSIONS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "['established',", "'data']", "cti.signaling.machine_c"]

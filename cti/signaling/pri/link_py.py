@@ -37,6 +37,7 @@ from typing import Any
 
 import cython
 
+from _boardcore import _select
 from cti.signaling.engine import ANY, Machine, Row, Table
 from cti.signaling.errors import DecodeError
 
@@ -96,6 +97,14 @@ _S4 = LinkState.TEI_ASSIGNED
 _S7 = LinkState.MULTIPLE_FRAME_ESTABLISHED
 _S8 = LinkState.TIMER_RECOVERY
 _I_SENT, _ACKED, _PARTIAL_ACK, _INVALID = Ev.I_SENT, Ev.ACKED, Ev.PARTIAL_ACK, Ev.INVALID
+#: the machine class: this build types it as the compiled engine (``link_c.pxd``), so with the twins
+#: forced on (BOARDCORE_NO_EXTENSIONS=1 and the compiled module imported all the same) it takes that
+#: engine all the same; the twin takes the live one
+_Machine: Any = Machine
+if cython.compiled:
+    _machine_c = _select.compiled("cti.signaling.machine")
+    if _machine_c is not None:
+        _Machine = _machine_c.MachineCore
 
 
 class Upper:
@@ -127,7 +136,7 @@ class LapdLink:
         self._addr_r = bytes((cr_bit(False, network) << 1, TEI_PRI << 1 | 1))
         #: C/R bit of a command received from the peer (Q.921 Table 1)
         self._peer_cmd = cr_bit(True, not network)
-        self.m: Machine[LapdLink] = Machine(LINK_TABLE, self, name=name, timer_values=t, trace=trace)
+        self.m: Machine[LapdLink] = _Machine(LINK_TABLE, self, name=name, timer_values=t, trace=trace)
         self.vs = self.va = self.vr = 0
         self.rc = 0
         self.reject = False            #: reject exception condition (REJ sent, Q.921 5.6.2.1)
@@ -632,7 +641,7 @@ _FAST: bool = _plain(S7, Kind.I, L.i_frame) and all(_plain(S7, k, L.supervisory)
 
 
 #: the engine's compiled form of the table (the module of the live Machine class, compiled or twin)
-_K: Any = importlib.import_module(Machine.__module__).compiled(LINK_TABLE)
+_K: Any = importlib.import_module(_Machine.__module__).compiled(LINK_TABLE)
 
 
 def _timer_row(event: Ev, guard: Any) -> Any:
@@ -660,4 +669,4 @@ _R_PARTIAL = _timer_row(Ev.PARTIAL_ACK, None)
 _T200: int = _K.tix["T200"]
 #: (the twin run on the compiled engine cannot reach its C-level ``_apply``: it fires the events)
 _ROWS: bool = (_R_SENT is not None and _R_ACKED is not None and _R_PARTIAL is not None
-               and (cython.compiled or hasattr(Machine, "_apply")))
+               and (cython.compiled or hasattr(_Machine, "_apply")))
