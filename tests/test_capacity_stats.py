@@ -2,21 +2,15 @@
 (cti/contact/stats_spread.py): the same figures as a one-shot snapshot, never all in one block."""
 from __future__ import annotations
 
-from cti.acd import AcdEngine, Agent, QueueConfig, Strategy
+from cti.acd import AcdEngine, Agent
 from cti.contact import stats_spread
 from cti.contact.stats_spread import StatsSpread
 from cti.stats.service import StatsCollector
 
 
 def _engine(n: int) -> AcdEngine:
-    agents = [Agent(f"a{i}", skills={"q": 10}) for i in range(n)]
-    e = AcdEngine([QueueConfig("q", strategy=Strategy.parse("linear"), members=[a.id for a in agents],
-                               announce_every=None)], agents)
-    e.check()
-    for a in agents:
-        e.log_on(a.id, f"dev-{a.id}", 0.0)
-        e.set_agent_state(a.id, "Ready", 0.0)
-    return e
+    from tests.test_acd_engine import engine
+    return engine("linear", n=n)
 
 
 def test_gathered_figures_equal_a_one_shot_snapshot_and_are_spread(monkeypatch):
@@ -54,7 +48,7 @@ def test_agents_not_gathered_are_taken_when_due_and_gone_ones_left_out():
     snap = spread.snapshot(1.0)                     # nothing gathered (served only at deadlines)
     assert set(snap["agents"]) == {"a0", "a1", "a2"}
     spread.gather(0.99, 1.0)
-    e.add_agent(Agent("late", skills={"q": 1}))
+    e.add_agent(Agent("late", skills={"sales": 1}))
     snap = spread.snapshot(1.0)
     assert set(snap["agents"]) == {"a0", "a1", "a2", "late"}
     assert spread.snapshot(2.0)["agents"]["late"]["agent"] == "late"
