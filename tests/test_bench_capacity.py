@@ -192,3 +192,20 @@ def test_block_parts_charge_parts_and_collections_to_their_block():
     rep = bp.report()
     assert rep["blocks"] == 2 and sum(rep["hist"].values()) == 2
     assert rep["longest"][0]["block"] == 0 and rep["parts"]["trunk x"]["blocks"] == 1
+
+
+def test_a_tiny_point_with_spikes_charges_each_block_to_its_parts():
+    load = cap.Load(spans=3, seconds=0.5, fill=0.5, settle=1.0, real=0.0, subscriber=False, spikes=True)
+    p = cap._point(load, timeout=300)
+    rep = p["spikes"]
+    assert rep["blocks"] == 25 and sum(rep["hist"].values()) == 25
+    parts = rep["parts"]
+    for name in ("trunk no1", "trunk ss7", "trunk pri", "component contact", "contact: bridges",
+                 "contact: recordings", "component call-progress", "bus poll",
+                 "other: the loop, the driver's block"):
+        assert parts[name]["blocks"] == 25, name
+    assert parts["component contact"]["mean_ms"] >= parts["contact: bridges"]["mean_ms"]   # inclusive
+    longest = rep["longest"][0]
+    assert longest["ms"] == pytest.approx(p["block_ms"]["max"], rel=1e-6)
+    assert rep["heap"]["objects"] > 0 and rep["heap"]["full_collection_ms"] > 0
+    assert len(rep["per_second_ms"]) == 1
