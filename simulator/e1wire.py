@@ -312,8 +312,15 @@ class Endpoint(Span):
         self._closed = True
 
     # ---------------------------------------------------------------- data path
+    #: the board's count of events queued on any of its spans (SimBoard: poll_events with
+    #: nothing queued answers without asking each span)
+    queued: list[int] | None = None
+
     def _emit(self, ev: BoardEvent) -> None:
         self.changes += 1
+        q = self.queued
+        if q is not None:
+            q[0] += 1
         if len(self.events) >= MAX_QUEUED_EVENTS:
             self.events.popleft()
             self.events_dropped += 1
