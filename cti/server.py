@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 VERSION = "1"
 BLOCK = 0.02                 #: seconds of one board block (G.704 multiframe pace of the kernels)
 MAX_SLEEP = 1.0              #: the loop wakes at least this often (housekeeping, retention)
+PRUNE_EVERY = 60.0           #: seconds between two applications of the journal's retention
 #: CPython's automatic gen-2 collection walks the whole heap (117 ms at 128 loaded spans):
 #: after start-up it never runs on its own; housekeeping collects everything this often
 #: (seconds), so old cyclic garbage is still reclaimed, at a known cadence (docs/capacity.md)
@@ -143,6 +144,7 @@ class CtiServer:
         self._started = False
         self.turns = 0                     #: loop turns so far (each waits for the next deadline)
         self._last_prune = 0.0
+        self._active = True                #: the turn published or served something (next_call may move)
         self._last_full_gc = 0.0
         self._gc_threshold: tuple[int, int, int] | None = None   #: the process's, before start()
         self._board_fd = False             #: the loop waits on the (polled) board's descriptor
@@ -150,6 +152,9 @@ class CtiServer:
         self._served_wall = 0.0
         # the simulator runs our stacks every 20 ms block; other boards are serviced per loop turn
         self._ticked = self.board is not None and hasattr(self.board, "add_ticker")
+        #: a virtual-clock board is advanced one step per turn; a real-time simulator is pumped
+        self._virtual = getattr(getattr(self.board, "clock", None), "kind", "real") == "virtual"
+        self._pump: Callable[[], Any] | None = None if self._virtual else getattr(self.board, "pump", None)
         if self._ticked:
             self.board.add_ticker(self._service)
         self._wire()
@@ -267,8 +272,8 @@ class CtiServer:
                                        reason="server started"))
         self.bus.flush()
         self._poller = zmq.Poller()
-        for sock in self.bus.sockets():
-            self._poller.register(sock, zmq.POLLIN)
+        for fd in self.bus.fds():            # the bus's descriptors, not its sockets: see BusServer.fds
+            self._poller.register(fd, zmq.POLLIN)
         self._poller.register(self._wake_r, zmq.POLLIN)
         if self.board is not None and not self._ticked:   # a polled card (wire): wake when its data arrives
             try:
@@ -325,7 +330,10 @@ class CtiServer:
     def flush_model(self) -> None:
         """Publish what the model produced and store its CDRs."""
         publish, box = self.bus.publish, self._outbox
-        for e in self.model.take_events():
+        events = self.model.take_events()
+        if events:
+            self._active = True
+        for e in events:
             publish(e)
             box.append(e)
         if box and not self._dispatching:
@@ -358,9 +366,12 @@ class CtiServer:
             self._served, self._served_wall = now, t
 
     def _board_events(self) -> None:
+        evs = self.board.poll_events()      # a board with nothing queued answers at once (SimBoard: one count)
+        if not evs:
+            return
         from drivers.base import AlarmChanged
-        alarms = [ev for ev in self.board.poll_events() if isinstance(ev, AlarmChanged)]
-        if not alarms:          # every turn: the snapshot below walks every call, so only on an alarm
+        alarms = [ev for ev in evs if isinstance(ev, AlarmChanged)]
+        if not alarms:          # the snapshot below walks every call, so only on an alarm
             return
         spans = {sp["span"]: sp for sp in self.model.snapshot()["spans"]}
         for ev in alarms:
@@ -378,7 +389,7 @@ class CtiServer:
     def _sleep_ms(self) -> int:
         """How long the loop may wait for sockets before the next turn is due."""
         board = self.board
-        if board is not None and getattr(getattr(board, "clock", None), "kind", "real") == "virtual":
+        if board is not None and self._virtual:
             return VIRTUAL_TURN_MS
         if self._ticked:          # the board's clock runs our service: wait for its next block
             nxt = getattr(board, "next_block", None)
@@ -397,18 +408,27 @@ class CtiServer:
 
     def step(self, timeout_ms: int | None = None) -> None:
         """One turn: queued calls, the board (or loopback trunks), the bus, housekeeping; waits
-        for sockets up to ``timeout_ms`` (default: until the next deadline, see :meth:`_sleep_ms`)."""
+        for sockets up to ``timeout_ms`` (default: until the next deadline, see :meth:`_sleep_ms`).
+
+        One wait per turn: the bus's sockets, the wake-up pipe and a polled card's descriptor
+        in one poll, whose answer the bus serves (:meth:`BusServer.serve`); a turn that does
+        not wait asks the bus (:meth:`BusServer.poll`), which looks at its descriptors in one
+        system call and reads the sockets only when one signalled. Nothing here is per span:
+        board events are asked of the board once (a board with none queued answers at once),
+        housekeeping runs when its time is due or the turn published something."""
         self.turns += 1
-        while True:
+        calls = self._calls
+        while not calls.empty():
             try:
-                self._calls.get_nowait()()
+                calls.get_nowait()()
             except queue.Empty:
                 break
-        if self.board is not None:
-            if getattr(getattr(self.board, "clock", None), "kind", "real") == "virtual":
-                self.board.advance(self.config.board.step)
-            elif hasattr(self.board, "pump"):
-                self.board.pump()
+        board = self.board
+        if board is not None:
+            if self._virtual:
+                board.advance(self.config.board.step)
+            elif self._pump is not None:
+                self._pump()
             if not self._ticked:
                 self._polled_service()
             self._board_events()
@@ -422,21 +442,29 @@ class CtiServer:
                     os.read(self._wake_r, 4096)
                 except BlockingIOError:
                     pass
-        self.bus.poll(0)
+            if self.bus.serve(ready):
+                self._active = True
+        elif self.bus.poll(0):
+            self._active = True
         self._housekeeping()
 
     def _housekeeping(self) -> None:
-        nxt = self.model.next_call_number
-        if nxt != self._saved_next:
-            self.store.set_meta("next_call", str(nxt))
-            self._saved_next = nxt
+        """The call number to continue from after a restart (only after a turn that published
+        or served something: a new call publishes), every minute the journal's retention, and
+        every GC_FULL_EVERY a full garbage collection: two comparisons on other turns."""
+        if self._active:
+            self._active = False
+            nxt = self.model.next_call_number
+            if nxt != self._saved_next:
+                self.store.set_meta("next_call", str(nxt))
+                self._saved_next = nxt
         t = time.monotonic()
         if self._gc_threshold is not None and t - self._last_full_gc > GC_FULL_EVERY:
             self._last_full_gc = t
             found = gc.collect()
             log.info("full garbage collection: %d unreachable objects, %.1f ms", found,
                      1e3 * (time.monotonic() - t))
-        if t - self._last_prune > 60.0:
+        if t - self._last_prune > PRUNE_EVERY:
             self._last_prune = t
             s = self.config.server
             if s.retention_events or s.retention_seconds:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import collections
 import errno
 import logging
+import select
 import time
 from types import ModuleType
 from typing import Any
@@ -59,6 +60,12 @@ ACCOUNTS_CHECK = 1.0
 
 def _not_started(seq: int) -> int:
     raise RuntimeError("BusServer.publish before start()")
+
+
+def _readable(sock: zmq.Socket[Any]) -> bool:
+    """A message is waiting on ``sock`` (ZMQ_EVENTS: also takes the socket's pending commands,
+    which re-arms its edge-triggered descriptor)."""
+    return bool(int(sock.get(zmq.EVENTS)) & zmq.POLLIN)
 
 
 def _closed(seq: int) -> int:
@@ -109,8 +116,15 @@ class BusServer:
                              self.flush, node, self.counters)
         self.rates = RateLimiter(self.limits.rate, self.limits.burst)
         self._poller = zmq.Poller()
+        #: the request sockets' descriptors (ZMQ_FD), looked at in one system call a turn; they
+        #: are edge-triggered: after a socket was read or written, input may be pending without
+        #: a signal, so ``_recheck`` says to read ZMQ_EVENTS at the next turn instead
+        self._fds = select.poll()
+        self._fd_numbers: tuple[int, ...] = ()
+        self._recheck = False
         self._started = False
         self._accounts = FileWatch(self.security.accounts_path, ACCOUNTS_CHECK, time.monotonic())
+        self._flushed = -1               #: the publisher's seq at the last flush
 
     # ---- life cycle ---------------------------------------------------------------
     def start(self) -> BusServer:
@@ -134,6 +148,10 @@ class BusServer:
         self.endpoints = Endpoints(self.bound(self.pub), self.bound(self.snap), self.bound(self.ctl))
         self._poller.register(self.snap, zmq.POLLIN)
         self._poller.register(self.ctl, zmq.POLLIN)
+        self._fd_numbers = (int(self.ctl.get(zmq.FD)), int(self.snap.get(zmq.FD)))
+        for fd in self._fd_numbers:
+            self._fds.register(fd, select.POLLIN)
+        self._recheck = False          # unread commands (a connection, a first message) keep them readable
         return self
 
     def _setup(self, s: zmq.Socket[Any], domain: str, endpoint: str) -> None:
@@ -156,11 +174,20 @@ class BusServer:
         """The sockets whose input :meth:`poll` serves (an owner's loop may wait on them)."""
         return [self.ctl, self.snap]
 
+    def fds(self) -> tuple[int, ...]:
+        """The descriptors (ZMQ_FD) an owner's loop waits on, with its own, in one poll, then
+        hands the answer to :meth:`serve` (or calls ``poll(0)``). Edge-triggered: wait on them
+        only when :meth:`deadline` is not now (it is now while input may be pending unsignalled)."""
+        return self._fd_numbers
+
     def deadline(self) -> float | None:
         """When (``time.monotonic()``) the bus next needs :meth:`poll` besides socket input:
         now when a watcher has events to be pushed, else the next watch lease to lapse or the
-        next look at the accounts file; None when nothing is due. The owner's loop sleeps on
-        :meth:`sockets` until then (docs/bus.md "Latency"), so nothing waits for a fixed poll."""
+        next look at the accounts file; now, too, while input may be waiting unsignalled
+        (see :meth:`fds`); None when nothing is due. The owner's loop sleeps on :meth:`fds`
+        until then (docs/bus.md "Latency"), so nothing waits for a fixed poll."""
+        if self._recheck:
+            return time.monotonic()
         due = self.replay.deadline()
         look = self._accounts.due()
         if look is not None:
@@ -231,11 +258,14 @@ class BusServer:
         calls it once per loop turn; poll does too), and reserve the next block of seqs ahead of
         need. Durability: see docs/bus.md."""
         p = self._publisher
-        rows = p.take_journal()
-        if rows:
-            self.store.append_many(rows)
-        if p.on_limit == self._reach:
-            p.limit = self.seqs.ahead(p.seq, p.limit)
+        seq = p.seq
+        if seq != self._flushed or self.seqs.asked > p.limit:     # published since, or a reservation to take up
+            self._flushed = seq
+            rows = p.take_journal()
+            if rows:
+                self.store.append_many(rows)
+            if p.on_limit == self._reach:
+                p.limit = self.seqs.ahead(seq, p.limit)
         self.store.commit_soon()
 
     def _reach(self, seq: int) -> int:
@@ -247,17 +277,47 @@ class BusServer:
     # ---- serving --------------------------------------------------------------------
     def poll(self, timeout_ms: int = 0) -> int:
         """Serve pending requests (waiting up to ``timeout_ms`` for one) and push to watchers;
-        returns requests served."""
+        returns requests served. ``poll(0)``, every loop turn, costs one system call when no
+        socket signalled (the descriptors of :meth:`fds`)."""
+        if timeout_ms or not self._started:
+            ready = dict(self._poller.poll(timeout_ms))
+            n = self._serve_sockets(self.ctl in ready, self.snap in ready)
+            self._after_input()
+            return n
+        return self.serve(dict(self._fds.poll(0)))
+
+    def serve(self, ready: Any) -> int:
+        """Serve what an owner's poll found (``ready``: descriptor -> events, keyed as
+        :meth:`fds`) and push to watchers; returns requests served. Reads the sockets only when
+        one of their descriptors signalled or input may be pending since the last turn."""
         n = 0
-        events = dict(self._poller.poll(timeout_ms))
-        if self.ctl in events:
-            n += self._drain(self.ctl, self._command)
-        if self.snap in events:
-            n += self._drain(self.snap, self._snapshot_request)
-        self.replay.pump(self._push)
-        self.flush()
-        self._check_accounts()
+        ctl_fd, snap_fd = self._fd_numbers or (-1, -1)
+        if self._recheck or ctl_fd in ready or snap_fd in ready:
+            n = self._serve_sockets(_readable(self.ctl), _readable(self.snap))
+        self._after_input()
         return n
+
+    def _serve_sockets(self, ctl_in: bool, snap_in: bool) -> int:
+        n = 0
+        if ctl_in:
+            n += self._drain(self.ctl, self._command)
+        if snap_in:
+            n += self._drain(self.snap, self._snapshot_request)
+        # reads and replies process the sockets' commands: input that came meanwhile does not
+        # signal the (edge-triggered) descriptors, so look at ZMQ_EVENTS once more
+        self._recheck = _readable(self.ctl) or _readable(self.snap)
+        return n
+
+    def _after_input(self) -> None:
+        """The per-turn rest of :meth:`poll`: watchers, the journal hand-off, the accounts file."""
+        replay = self.replay
+        if replay.watchers:
+            replay.pump(self._push)
+            if _readable(self.snap):      # pushes went out on the snapshot socket
+                self._recheck = True
+        self.flush()
+        if self._accounts.path is not None:
+            self._check_accounts()
 
     def _drain(self, sock: zmq.Socket[Any], serve: Callable[[zmq.Socket[Any], list[zmq.Frame]], None]) -> int:
         n = 0
@@ -373,6 +433,7 @@ class BusServer:
         dropped = self.replay.drop(names)
         if revoked and self._started:
             self._rebind()
+            self._recheck = True
         self.counters["accounts_reloaded"] += 1
         log.warning("accounts reloaded: %d added, %d revoked (%s), %d watchers stopped",
                     len(added), len(revoked), ", ".join(sorted(revoked)) or "-", dropped)

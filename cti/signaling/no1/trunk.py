@@ -121,6 +121,8 @@ class No1Trunk(TrunkAdapter):
         self._order = {ts: i for i, ts in enumerate(self.channels)}
         self._hearing = False
         self._skip = getattr(board_span, "skip_audio", None)
+        #: the span keeps Span.changes (read as an attribute every block: no getattr call)
+        self._counted = getattr(board_span, "changes", None) is not None
         for ch in self.channels.values():
             self._write_cas(ch)
 
@@ -131,7 +133,7 @@ class No1Trunk(TrunkAdapter):
     def service(self, now: float) -> list[TrunkEvent]:
         self._now = now
         span = self.span
-        changes = getattr(span, "changes", None)
+        changes = span.changes if self._counted else None   # type: ignore[attr-defined]
         if changes is not None and changes == self._changes and now < self._wake:
             # the span's quiet block: no abcd change, alarm or frame since the last one
             # (Span.changes), no line or register timer due, no register running: only the
@@ -356,6 +358,7 @@ class No1Trunk(TrunkAdapter):
         self.span = span
         self._changes = None
         self._skip = getattr(span, "skip_audio", None)
+        self._counted = getattr(span, "changes", None) is not None
         self.resend_line_state(now)
 
     def idle_circuits(self) -> list[Circuit]:
