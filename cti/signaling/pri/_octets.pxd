@@ -17,27 +17,6 @@ cdef inline bytes head(int mtype, int cref, bint flag):
     return out
 
 
-cdef inline bytes join(int mtype, int cref, bint flag, list parts):
-    cdef Py_ssize_t n = 5, k, j, m = PyList_GET_SIZE(parts)
-    cdef object p
-    for j in range(m):
-        p = <object>PyList_GET_ITEM(parts, j)
-        n += PyBytes_GET_SIZE(p)
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
-    cdef unsigned char* q = <unsigned char*>PyBytes_AS_STRING(out)
-    q[0] = 0x08
-    q[1] = 2
-    q[2] = ((cref >> 8) & 0x7F) | (0x80 if flag else 0)
-    q[3] = cref & 0xFF
-    q[4] = mtype & 0x7F
-    k = 5
-    for j in range(m):
-        p = <object>PyList_GET_ITEM(parts, j)
-        memcpy(q + k, PyBytes_AS_STRING(p), PyBytes_GET_SIZE(p))
-        k += PyBytes_GET_SIZE(p)
-    return out
-
-
 cdef inline bytes join_wires(int mtype, int cref, bint flag, list wires):
     cdef Py_ssize_t n = 5, k, j, m = PyList_GET_SIZE(wires)
     cdef object p

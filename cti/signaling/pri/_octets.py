@@ -8,7 +8,7 @@ link (``link_py`` compiled as ``link_c``) and message codec (``message_py`` comp
 a tuple of ints and concatenations they made three to five."""
 from __future__ import annotations
 
-__all__ = ["frame", "head", "join", "sframe"]
+__all__ = ["frame", "head", "join_wires", "sframe", "tail"]
 
 
 def head(mtype: int, cref: int, flag: bool) -> bytes:
@@ -18,13 +18,9 @@ def head(mtype: int, cref: int, flag: bool) -> bytes:
     return bytes((0x08, 2, cref >> 8 | (0x80 if flag else 0), cref & 0xFF, mtype & 0x7F))
 
 
-def join(mtype: int, cref: int, flag: bool, parts: list[bytes]) -> bytes:
-    """:func:`head` followed by ``parts`` (the elements' octets, in order)."""
-    return head(mtype, cref, flag) + b"".join(parts)
-
-
 def join_wires(mtype: int, cref: int, flag: bool, wires: list[tuple[int, bytes]]) -> bytes:
-    """:func:`join` of the octets of ``wires`` ((order key, octets) per element, in order)."""
+    """:func:`head` followed by the octets of ``wires`` ((order key, octets) per element, in
+    order: the elements of a message, as :func:`.message_py.encode_parts` orders them)."""
     return head(mtype, cref, flag) + b"".join([w[1] for w in wires])
 
 
