@@ -98,7 +98,9 @@ def test_the_writer_shares_a_batch_between_two_threads_and_keeps_the_order_of_th
             took = w.write([a.fileno() for a, _b in pairs], frame)
             assert [k for k, r in enumerate(took) if r != len(frame)] == [61] and took[61] < 0
             assert all(_recv(b, len(frame)) == frame for k, (_a, b) in enumerate(pairs) if k != 61)
-        assert w.sent == 20 * 90 and 0 <= w.helped < w.sent
+        # either thread may take every chunk of a batch (a loaded host runs the caller late):
+        # the order and the results above are what sharing must keep
+        assert w.sent == 20 * 90 and 0 <= w.helped <= w.sent
 
 
 def test_the_send_pool_shares_batches_with_its_helper_and_closes(impl: ModuleType) -> None:
