@@ -67,6 +67,20 @@ def _node(name: str, url: str, pg: str, tmp: Path, sig: str) -> subprocess.Popen
                     "--card-signalling", sig, "--duration", "300"], tmp / f"{name}.log")
 
 
+def _stop(procs: list[subprocess.Popen[str]], tmp: Path) -> None:
+    """The processes' logs printed (shown when the test fails), then each stopped, last first."""
+    for name in ("card", "a", "b", "net"):
+        if (tmp / f"{name}.log").exists():
+            print(f"--- {name}.log:", (tmp / f"{name}.log").read_text()[-3000:])
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
 @pytest.mark.parametrize("sig", ["ss7", "pri", "no1"])
 def test_standby_takes_over_a_killed_nodes_card_resets_circuits_and_calls_flow(pg_url: str, tmp_path: Path,
                                                                              sig: str) -> None:
@@ -127,16 +141,7 @@ def test_standby_takes_over_a_killed_nodes_card_resets_circuits_and_calls_flow(p
         assert ready_b < 20.0
         assert took_lease < CARD_TTL + 2.0
     finally:
-        for name in ("card", "a", "b", "net"):              # shown when the test fails
-            if (tmp_path / f"{name}.log").exists():
-                print(f"--- {name}.log:", (tmp_path / f"{name}.log").read_text()[-3000:])
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        _stop(procs, tmp_path)
 
 
 def test_a_paused_owner_is_fenced_by_the_card_when_a_standby_takes_over(pg_url: str, tmp_path: Path) -> None:
@@ -175,13 +180,4 @@ def test_a_paused_owner_is_fenced_by_the_card_when_a_standby_takes_over(pg_url: 
     finally:
         if a is not None and a.poll() is None:
             a.send_signal(signal.SIGCONT)
-        for name in ("card", "a", "b", "net"):
-            if (tmp_path / f"{name}.log").exists():
-                print(f"--- {name}.log:", (tmp_path / f"{name}.log").read_text()[-3000:])
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        _stop(procs, tmp_path)
