@@ -134,3 +134,37 @@ def test_a_context_not_of_the_bound_class_keeps_the_python_call() -> None:
     m = machine_c.MachineCore(t, p)
     m.fire("E", None, 0.0)
     assert seen == [p] and m.state == "B"
+
+
+@pytest.mark.parametrize("mod", ["machine_py", "machine_c"])
+def test_the_base_runs_a_numbered_action_and_guard_by_name(mod: str) -> None:
+    """A context class that lists ACTIONS and writes no switch of its own: the base's
+    dispatch / check run the method of that number by name (in the compiled build the engine
+    calls them in C for a context of the bound class)."""
+    m = machine_py if mod == "machine_py" else pytest.importorskip("cti.signaling.machine_c")
+    seen: list[tuple[str, object]] = []
+
+    class Ctx(m.Actions):  # type: ignore[name-defined,misc]
+        ACTIONS = ("ready", "go")
+
+        def ready(self, msg: object) -> bool:
+            return msg == "ok"
+
+        def go(self, msg: object, now: float) -> None:
+            seen.append(("go", msg))
+
+    t = Table("toy3", "A", (Row("A", "E", "B", Ctx.go, Ctx.ready), Row("A", "E", "C")))
+    m.bind_actions(t, Ctx)
+    ctx = Ctx()
+    if mod == "machine_py":
+        assert ctx.check(0, "ok") == 1 and ctx.check(0, "no") == 0
+        assert ctx.dispatch(1, "x", 0.0) == 0 and seen == [("go", "x")]
+        with pytest.raises(IndexError):
+            ctx.dispatch(2, None, 0.0)
+        return
+    a = m.MachineCore(t, ctx)
+    a.fire("E", "ok", 0.0)
+    assert seen == [("go", "ok")] and a.state == "B"
+    b = m.MachineCore(t, Ctx())
+    b.fire("E", "no", 0.0)
+    assert b.state == "C" and seen == [("go", "ok")]

@@ -377,8 +377,13 @@ def test_messages_go_to_the_upper_layer_unless_deliver_takes_them() -> None:
     u.send(b"\x08\x02\x00\x03\x05", 3.0)
     move(u, n, 3.0)
     assert [(e.kind, e.data) for e in n.events()] == [("data", b"\x08\x02\x00\x03\x05")]
-    with pytest.raises(NotImplementedError):
-        Upper().data_ind(b"", 0.0)
+    base = Upper()                       # the base layer above keeps what it is handed, in order
+    n.upper = base
+    u.send(b"\x08\x02\x00\x04\x05", 4.0)
+    u.send(b"\x08\x02\x00\x04\x07", 4.0)
+    move(u, n, 4.0)
+    assert base.received == [(b"\x08\x02\x00\x04\x05", 4.0), (b"\x08\x02\x00\x04\x07", 4.0)]
+    assert n.events() == []
 
 
 def test_compiled_link_imports_and_runs_with_the_twins_forced() -> None:

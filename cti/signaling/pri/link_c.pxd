@@ -13,6 +13,7 @@ cdef Py_ssize_t _T200
 
 
 cdef class Upper:
+    cdef public list received
     cpdef int data_ind(self, bytes info, double now) except -1
 
 

@@ -111,11 +111,18 @@ class Upper:
     """The layer above a data link (Q.921 4.1: DL-DATA-INDICATION): a link whose ``upper`` is
     set hands each layer 3 message received in sequence to ``upper.data_ind(octets, now)``; in
     the compiled build a subclass compiled against ``link_c.pxd`` is called in C (a vtable
-    call, no Python call). Layer 3 subclasses it."""
+    call, no Python call). Layer 3 subclasses it; this base keeps what it is handed, in order,
+    in ``received`` (``(octets, time)`` pairs), for a user of the data link alone."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[bytes, float]] = []
 
     def data_ind(self, info: bytes, now: float) -> int:
         """DL-DATA-INDICATION: ``info``, one message received in sequence."""
-        raise NotImplementedError
+        if self.received is None:          # a subclass that did not run this __init__
+            self.received = []
+        self.received.append((info, now))
+        return 0
 
 
 class LapdLink:
